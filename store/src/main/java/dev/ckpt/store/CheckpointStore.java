@@ -1,0 +1,257 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.RootStore;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.Saver;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.gc.GarbageCollector;
+import dev.ckpt.store.gc.GcResult;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.Ids;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.manifest.RunState;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.restore.Restorer;
+import dev.ckpt.store.restore.Verifier;
+import dev.ckpt.store.restore.VerifyReport;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * A checkpoint store: the entry point of the library. Saves directories as checkpoints,
+ * commits them atomically through ROOT, restores and verifies them, and collects garbage.
+ * Thread-safe; one instance per process and store is enough.
+ *
+ * <p>Guarantees: a checkpoint is visible if and only if its ROOT update succeeded; a
+ * fenced (superseded) writer can never commit; a committed checkpoint never loses a chunk
+ * to GC, even with saves and GC running at once in different processes; every byte read
+ * back is checked against its SHA-256.
+ */
+public final class CheckpointStore implements AutoCloseable {
+    private final ObjectStore store;
+    private final StoreConfig config;
+    private final RootStore root;
+    private final ManifestLoader manifests;
+    private final ExecutorService executor;
+    private final Saver saver;
+    private final Restorer restorer;
+    private final Verifier verifier;
+
+    private CheckpointStore(ObjectStore store, StoreConfig config) {
+        this.store = store;
+        this.config = config;
+        this.root = new RootStore(store, config.sleeper(), 60);
+        this.manifests = new ManifestLoader(store);
+        AtomicInteger n = new AtomicInteger();
+        this.executor = Executors.newFixedThreadPool(config.parallelism(), r -> {
+            Thread t = new Thread(r, "ckpt-worker-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.saver = new Saver(store, root, manifests, config, executor);
+        this.restorer = new Restorer(store, manifests, config, executor);
+        this.verifier = new Verifier(store, manifests, config, executor);
+    }
+
+    public static CheckpointStore open(ObjectStore store, StoreConfig config) {
+        return new CheckpointStore(store, config);
+    }
+
+    /** Opens a store URL ({@code file:///path}, a path, {@code s3://bucket/prefix}) with default settings. */
+    public static CheckpointStore open(String url) {
+        return open(ObjectStores.open(url), StoreConfig.defaults());
+    }
+
+    public ObjectStore objectStore() {
+        return store;
+    }
+
+    public StoreConfig config() {
+        return config;
+    }
+
+    /** Creates ROOT if the store has none. Idempotent. */
+    public RootState init() {
+        RootStore.Versioned v = root.read();
+        if (v.etag() != null) {
+            return v.state();
+        }
+        return root.update(r -> r.version() == 0 && r.txn() == null ? r.withRuns(r.runs()) : r);
+    }
+
+    /** The current ROOT (one GET). */
+    public RootState root() {
+        return root.read().state();
+    }
+
+    /** Committed checkpoints, optionally of one run, sorted by run then step. */
+    public List<CheckpointEntry> list(String run) {
+        List<CheckpointEntry> out = new ArrayList<>();
+        for (CheckpointEntry e : root().checkpoints().values()) {
+            if (run == null || e.run().equals(run)) {
+                out.add(e);
+            }
+        }
+        out.sort(Comparator.comparing(CheckpointEntry::run).thenComparing(RootState.ORDER));
+        return out;
+    }
+
+    /**
+     * Resolves a checkpoint selector against ROOT: an id, {@code latest} (newest of any
+     * run), {@code RUN:latest} or {@code RUN@STEP}. One read of ROOT, no listing.
+     *
+     * @throws NotFoundException naming the selector when nothing matches
+     */
+    public CheckpointEntry resolve(String selector) {
+        return resolve(root(), selector);
+    }
+
+    static CheckpointEntry resolve(RootState s, String selector) {
+        if (selector == null || selector.isBlank()) {
+            throw new InvalidInputException("no checkpoint given: use an id, latest, RUN:latest or RUN@STEP");
+        }
+        if (selector.equals("latest")) {
+            return s.latest(null).orElseThrow(() -> new NotFoundException(selector, "the store has no checkpoints"));
+        }
+        if (selector.endsWith(":latest")) {
+            String run = selector.substring(0, selector.length() - ":latest".length());
+            return s.latest(run).orElseThrow(() -> new NotFoundException(selector, "run '" + run + "' has no checkpoints"));
+        }
+        int at = selector.lastIndexOf('@');
+        if (at > 0) {
+            String run = selector.substring(0, at);
+            long step;
+            try {
+                step = Long.parseLong(selector.substring(at + 1));
+            } catch (NumberFormatException e) {
+                throw new InvalidInputException("invalid checkpoint selector '" + selector + "': the step after '@' must be a number");
+            }
+            return s.checkpointsOf(run).stream().filter(e -> e.step() == step).reduce((a, b) -> b)
+                    .orElseThrow(() -> new NotFoundException(selector, "run '" + run + "' has no checkpoint at step " + step));
+        }
+        CheckpointEntry e = s.checkpoints().get(selector);
+        if (e == null) {
+            throw new NotFoundException(selector, "no checkpoint '" + selector + "' in ROOT (it may have been dropped by"
+                    + " retention); list them with ckpt-tool ls");
+        }
+        return e;
+    }
+
+    /**
+     * Claims the run for a new writer: increments the run's writer epoch, so that every
+     * earlier writer of the run is fenced from now on.
+     */
+    public WriterToken claimWriter(String run, String writerId) {
+        Ids.checkRunName(run);
+        RootState s = root.update(r -> {
+            Map<String, RunState> runs = new HashMap<>(r.runs());
+            RunState old = runs.get(run);
+            runs.put(run, new RunState((old == null ? 0 : old.writerEpoch()) + 1, writerId, config.clock().instant()));
+            return r.withRuns(runs);
+        });
+        return new WriterToken(run, s.runs().get(run).writerEpoch(), writerId);
+    }
+
+    public WriterToken claimWriter(String run) {
+        return claimWriter(run, Ids.randomHex(6));
+    }
+
+    /** Saves a directory and commits it; see {@link Saver}. */
+    public SaveResult save(WriterToken writer, SaveRequest request) {
+        return saver.save(writer, request);
+    }
+
+    public Manifest manifest(CheckpointEntry e) {
+        return manifests.load(e);
+    }
+
+    /** Restores the checkpoint named by {@code selector} into {@code dir}. */
+    public RestoreResult restore(String selector, Path dir) {
+        return restorer.restore(resolve(selector), dir, List.of());
+    }
+
+    public RestoreResult restore(CheckpointEntry e, Path dir, List<Path> reuse) {
+        return restorer.restore(e, dir, reuse);
+    }
+
+    /**
+     * Auto-resume: restores the newest checkpoint of {@code run} that verifies, falling
+     * back to older ones and saying so in {@link RestoreResult#fallbacks()}.
+     *
+     * @throws NotFoundException if the run has no checkpoint
+     */
+    public RestoreResult restoreLatestGood(String run, Path dir, List<Path> reuse) {
+        List<CheckpointEntry> cps = new ArrayList<>(root().checkpointsOf(run));
+        if (cps.isEmpty()) {
+            throw new NotFoundException(run, "run '" + run + "' has no checkpoints in " + store.describe());
+        }
+        java.util.Collections.reverse(cps);
+        return restorer.restoreFirstGood(cps, dir, reuse);
+    }
+
+    /** Runs a GC (or a dry run that changes nothing). */
+    public GcResult gc(boolean dryRun, Consumer<String> progress) {
+        return new GarbageCollector(store, root, manifests, config, progress).run(dryRun);
+    }
+
+    public GcResult gc(boolean dryRun) {
+        return gc(dryRun, null);
+    }
+
+    /**
+     * Verifies the given checkpoints (all when empty): structural when {@code fraction}
+     * is 0, deep otherwise (1 = every chunk and whole file).
+     */
+    public VerifyReport verify(List<String> selectors, double fraction) {
+        RootState s = root();
+        List<CheckpointEntry> which = new ArrayList<>();
+        if (selectors == null || selectors.isEmpty()) {
+            which.addAll(list(null));
+        } else {
+            for (String sel : selectors) {
+                which.add(resolve(s, sel));
+            }
+        }
+        return verifier.verify(which, fraction);
+    }
+
+    /** Pins or unpins a checkpoint: retention never drops a pinned one. */
+    public CheckpointEntry pin(String selector, boolean pinned) {
+        String id = resolve(selector).id();
+        RootState s = root.update(r -> {
+            CheckpointEntry e = r.checkpoints().get(id);
+            if (e == null) {
+                throw new NotFoundException(id, "checkpoint " + id + " is no longer in ROOT");
+            }
+            if (e.pinned() == pinned) {
+                return r;
+            }
+            Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
+            c.put(id, e.withPinned(pinned));
+            return r.withCheckpoints(c);
+        });
+        return s.checkpoints().get(id);
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        store.close();
+    }
+}

@@ -1,0 +1,95 @@
+package dev.ckpt.store.chunk;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdException;
+import dev.ckpt.store.error.CorruptObjectException;
+
+/**
+ * Encodes chunks for storage and decodes them back, verifying every decoded chunk's
+ * SHA-256 against its name: a mismatch raises {@link CorruptObjectException} and the
+ * bytes are never returned.
+ *
+ * <p>Compressed chunks are single standard zstd frames with the content size and the
+ * content checksum, so the {@code zstd} command-line tool can decompress a chunk object.
+ * A chunk is stored raw when zstd does not make it smaller.
+ */
+public final class ChunkCodec {
+    /** Chosen by measurement on float32 tensors: see docs/benchmarks.md. */
+    public static final int DEFAULT_LEVEL = 1;
+
+    private final int level;
+
+    public ChunkCodec(int level) {
+        if (level < Zstd.minCompressionLevel() || level > Zstd.maxCompressionLevel()) {
+            throw new IllegalArgumentException("zstd level " + level + " is outside "
+                    + Zstd.minCompressionLevel() + ".." + Zstd.maxCompressionLevel());
+        }
+        this.level = level;
+    }
+
+    public int level() {
+        return level;
+    }
+
+    /** An encoded chunk: its reference and the bytes to store. */
+    public record Encoded(ChunkRef ref, byte[] stored) {
+    }
+
+    /** Hashes and compresses {@code length} bytes of {@code data} from {@code offset}. */
+    public Encoded encode(byte[] data, int offset, int length) {
+        String hash = Hashes.sha256Hex(data, offset, length);
+        return encode(hash, data, offset, length);
+    }
+
+    /** Compresses bytes whose hash is already known. */
+    public Encoded encode(String hash, byte[] data, int offset, int length) {
+        byte[] compressed;
+        try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
+            ctx.setLevel(level);
+            ctx.setChecksum(true);
+            ctx.setContentSize(true);
+            compressed = ctx.compress(java.util.Arrays.copyOfRange(data, offset, offset + length));
+        }
+        if (compressed.length < length) {
+            return new Encoded(new ChunkRef(hash, length, compressed.length, Codec.ZSTD), compressed);
+        }
+        byte[] raw = java.util.Arrays.copyOfRange(data, offset, offset + length);
+        return new Encoded(new ChunkRef(hash, length, length, Codec.RAW), raw);
+    }
+
+    /**
+     * Decodes a stored chunk and verifies its hash and length.
+     *
+     * @throws CorruptObjectException naming the chunk key if the bytes do not decode to
+     *         exactly the chunk named by {@code ref}
+     */
+    public static byte[] decode(ChunkRef ref, byte[] stored) {
+        byte[] raw;
+        if (ref.codec() == Codec.RAW) {
+            raw = stored;
+        } else {
+            try {
+                long size = Zstd.getFrameContentSize(stored);
+                if (size != ref.rawLength()) {
+                    throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: its zstd frame declares "
+                            + size + " bytes but the manifest says " + ref.rawLength());
+                }
+                raw = Zstd.decompress(stored, ref.rawLength());
+            } catch (ZstdException | IllegalArgumentException e) {
+                throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
+                        + e.getMessage() + ")", e);
+            }
+        }
+        if (raw.length != ref.rawLength()) {
+            throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: " + raw.length
+                    + " bytes instead of " + ref.rawLength());
+        }
+        String actual = Hashes.sha256Hex(raw);
+        if (!actual.equals(ref.hash())) {
+            throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: its content hashes to "
+                    + actual + "; restore it from another copy or re-save the checkpoint");
+        }
+        return raw;
+    }
+}

@@ -1,0 +1,45 @@
+package dev.ckpt.store.commit;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a save did. Bytes are uncompressed unless named "stored". {@code newChunks} were
+ * uploaded by this save; {@code dedupChunks} were already in the store (live in ROOT,
+ * found there by a create-only PUT, or repeated within this checkpoint).
+ */
+public record SaveResult(String checkpointId, String run, long step, int files, long logicalBytes,
+                         int newChunks, long newBytes, long storedBytesUploaded, int dedupChunks, long dedupBytes,
+                         int reuploadedChunks, List<String> droppedByRetention,
+                         Duration scanTime, Duration uploadTime, Duration manifestTime, Duration commitTime) {
+    public SaveResult {
+        droppedByRetention = List.copyOf(droppedByRetention);
+    }
+
+    public Duration totalTime() {
+        return scanTime.plus(uploadTime).plus(manifestTime).plus(commitTime);
+    }
+
+    /** One line for logs. */
+    public String summary() {
+        return String.format("checkpoint %s (run %s, step %d): %d files, %s; new %d chunks %s (stored %s), "
+                        + "deduplicated %d chunks %s; scan %d ms, upload %d ms, manifest %d ms, commit %d ms",
+                checkpointId, run, step, files, human(logicalBytes), newChunks, human(newBytes),
+                human(storedBytesUploaded), dedupChunks, human(dedupBytes), scanTime.toMillis(), uploadTime.toMillis(),
+                manifestTime.toMillis(), commitTime.toMillis());
+    }
+
+    public static String human(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format("%.1f %s", v, units[u]);
+    }
+}

@@ -1,0 +1,351 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.chunk.ChunkCodec;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.chunk.Chunker;
+import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.error.AlreadyExistsException;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.manifest.Ids;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * Saves a directory as a checkpoint: chunks uploaded in parallel with a fixed number in
+ * flight (memory is bounded whatever the checkpoint size), chunks already live in ROOT
+ * skipped, the manifest written create-only, then one ROOT commit with fencing and
+ * retention. Nothing is visible until the commit; a crash at any point leaves only
+ * unreferenced objects that GC removes after the grace age. A writer never deletes.
+ */
+public final class Saver {
+    private final ObjectStore store;
+    private final RootStore root;
+    private final ManifestLoader manifests;
+    private final StoreConfig config;
+    private final ExecutorService executor;
+    private final Committer committer;
+    private final ChunkCodec codec;
+    private final Chunker chunker;
+
+    public Saver(ObjectStore store, RootStore root, ManifestLoader manifests, StoreConfig config, ExecutorService executor) {
+        this.store = store;
+        this.root = root;
+        this.manifests = manifests;
+        this.config = config;
+        this.executor = executor;
+        this.committer = new Committer(root, config);
+        this.codec = new ChunkCodec(config.compressionLevel());
+        this.chunker = new Chunker(config.chunkSize());
+    }
+
+    private record SourceFile(Path path, String relative, long size, int mode) {
+    }
+
+    private record Location(Path path, long offset, int length) {
+    }
+
+    public SaveResult save(WriterToken token, SaveRequest req) {
+        if (!token.run().equals(req.run())) {
+            throw new InvalidInputException("writer token is for run '" + token.run() + "' but the save is for run '"
+                    + req.run() + "'");
+        }
+        long t0 = System.nanoTime();
+        List<SourceFile> files = scan(req.source());
+        RootState start = root.read().state();
+        Committer.checkFence(start, token); // fail fast; the commit checks again
+        long startGeneration = start.gc().generation();
+        Map<String, ChunkRef> live = liveChunks(start);
+        long t1 = System.nanoTime();
+
+        Map<String, Location> locations = new ConcurrentHashMap<>();
+        Map<String, CompletableFuture<ChunkRef>> thisSave = new ConcurrentHashMap<>();
+        AtomicInteger newChunks = new AtomicInteger();
+        AtomicLong newBytes = new AtomicLong();
+        AtomicLong storedBytes = new AtomicLong();
+        AtomicInteger dedupChunks = new AtomicInteger();
+        AtomicLong dedupBytes = new AtomicLong();
+        Semaphore inFlight = new Semaphore(config.maxChunksInFlight());
+        List<Future<ChunkRef>> all = new ArrayList<>();
+        List<FileEntry> entries = new ArrayList<>();
+        try {
+            List<List<Future<ChunkRef>>> perFile = new ArrayList<>();
+            List<String> fileHashes = new ArrayList<>();
+            for (SourceFile f : files) {
+                List<Future<ChunkRef>> futures = new ArrayList<>();
+                MessageDigest fileDigest = Hashes.sha256();
+                try (FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ)) {
+                    for (Chunker.Piece piece : chunker.pieces(f.path, f.size)) {
+                        acquire(inFlight);
+                        byte[] buf;
+                        try {
+                            buf = readFully(ch, piece, f);
+                        } catch (RuntimeException | IOException e) {
+                            inFlight.release();
+                            throw e;
+                        }
+                        fileDigest.update(buf);
+                        Location loc = new Location(f.path, piece.offset(), piece.length());
+                        Future<ChunkRef> fut = executor.submit(() -> {
+                            try {
+                                return uploadChunk(buf, loc, live, thisSave, locations, newChunks, newBytes, storedBytes,
+                                        dedupChunks, dedupBytes);
+                            } finally {
+                                inFlight.release();
+                            }
+                        });
+                        futures.add(fut);
+                        all.add(fut);
+                    }
+                    if (ch.size() != f.size) {
+                        throw new InvalidInputException("file " + f.path + " changed size while it was being saved ("
+                                + f.size + " -> " + ch.size() + " bytes); save it again once it is complete");
+                    }
+                } catch (NoSuchFileException e) {
+                    throw new InvalidInputException("file " + f.path + " disappeared while it was being saved", e);
+                } catch (AccessDeniedException e) {
+                    throw new InvalidInputException("cannot read file " + f.path + ": permission denied", e);
+                } catch (IOException e) {
+                    throw new InvalidInputException("cannot read file " + f.path + ": " + e.getMessage(), e);
+                }
+                perFile.add(futures);
+                fileHashes.add(Hashes.hex(fileDigest.digest()));
+            }
+            for (int i = 0; i < files.size(); i++) {
+                List<ChunkRef> refs = new ArrayList<>();
+                for (Future<ChunkRef> fut : perFile.get(i)) {
+                    refs.add(await(fut));
+                }
+                SourceFile f = files.get(i);
+                entries.add(new FileEntry(f.relative, f.size, f.mode, fileHashes.get(i), refs));
+            }
+        } catch (RuntimeException | Error e) {
+            all.forEach(fu -> fu.cancel(true));
+            throw e;
+        }
+        long t2 = System.nanoTime();
+
+        String id = Ids.newCheckpointId(req.run(), req.step());
+        Manifest manifest = Manifest.of(id, req.run(), req.step(), req.epoch(), config.clock().instant(),
+                new Manifest.Writer(token.writerId(), token.epoch()), req.metadata(), entries);
+        byte[] manifestBytes = Json.write(manifest);
+        String manifestSha = Hashes.sha256Hex(manifestBytes);
+        putManifest(manifest.key(), manifestBytes);
+        long t3 = System.nanoTime();
+
+        Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
+        Committer.Committed c = committer.commit(token, manifest, manifestSha, req.retention(), startGeneration, key -> {
+            if (key.equals(manifest.key())) {
+                putManifest(key, manifestBytes);
+                return;
+            }
+            String hash = ChunkRef.hashOfKey(key);
+            Location loc = locations.get(hash);
+            ChunkRef ref = refsByHash.get(hash);
+            if (loc == null || ref == null) {
+                throw new IllegalStateException("no local source for chunk " + key);
+            }
+            reupload(ref, loc);
+        });
+        long t4 = System.nanoTime();
+        return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(), newChunks.get(),
+                newBytes.get(), storedBytes.get(), dedupChunks.get(), dedupBytes.get(), c.reuploaded(), c.dropped(),
+                Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
+                Duration.ofNanos(t4 - t3));
+    }
+
+    private ChunkRef uploadChunk(byte[] buf, Location loc, Map<String, ChunkRef> live,
+                                 Map<String, CompletableFuture<ChunkRef>> thisSave, Map<String, Location> locations,
+                                 AtomicInteger newChunks, AtomicLong newBytes, AtomicLong storedBytes,
+                                 AtomicInteger dedupChunks, AtomicLong dedupBytes) throws Exception {
+        String hash = Hashes.sha256Hex(buf);
+        locations.putIfAbsent(hash, loc);
+        ChunkRef known = live.get(hash);
+        if (known != null) {
+            dedupChunks.incrementAndGet();
+            dedupBytes.addAndGet(buf.length);
+            return known;
+        }
+        CompletableFuture<ChunkRef> mine = new CompletableFuture<>();
+        CompletableFuture<ChunkRef> first = thisSave.putIfAbsent(hash, mine);
+        if (first != null) {
+            dedupChunks.incrementAndGet();
+            dedupBytes.addAndGet(buf.length);
+            return first.get();
+        }
+        try {
+            ChunkCodec.Encoded enc = codec.encode(hash, buf, 0, buf.length);
+            if (store.putIfAbsent(enc.ref().key(), enc.stored()) == PutResult.CREATED) {
+                newChunks.incrementAndGet();
+                newBytes.addAndGet(buf.length);
+                storedBytes.addAndGet(enc.stored().length);
+            } else {
+                dedupChunks.incrementAndGet();
+                dedupBytes.addAndGet(buf.length);
+            }
+            mine.complete(enc.ref());
+            return enc.ref();
+        } catch (Throwable t) {
+            mine.completeExceptionally(t);
+            throw t;
+        }
+    }
+
+    private void reupload(ChunkRef ref, Location loc) {
+        byte[] buf;
+        try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
+            buf = readFully(ch, new Chunker.Piece(loc.offset, loc.length), null);
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
+                    + " that a GC removed meanwhile: " + e.getMessage(), e);
+        }
+        ChunkCodec.Encoded enc = codec.encode(buf, 0, buf.length);
+        if (!enc.ref().hash().equals(ref.hash())) {
+            throw new InvalidInputException("file " + loc.path + " changed after it was saved; chunk " + ref.key()
+                    + " that a GC removed meanwhile cannot be re-uploaded; save again");
+        }
+        store.putIfAbsent(ref.key(), enc.stored());
+    }
+
+    private void putManifest(String key, byte[] bytes) {
+        if (store.putIfAbsent(key, bytes) == PutResult.ALREADY_EXISTS) {
+            // Either our own earlier attempt (a retried request) or a collision: compare.
+            byte[] existing = store.get(key).data();
+            if (!Arrays.equals(existing, bytes)) {
+                throw new AlreadyExistsException("manifest " + key + " already exists with other content;"
+                        + " nothing was committed: save again (a new id is drawn)");
+            }
+        }
+    }
+
+    private Map<String, ChunkRef> liveChunks(RootState state) {
+        Map<String, ChunkRef> live = new ConcurrentHashMap<>();
+        for (CheckpointEntry e : state.checkpoints().values()) {
+            try {
+                live.putAll(manifests.load(e).chunkRefs());
+            } catch (CkptException ex) {
+                // An unreadable manifest only costs deduplication: its chunks get uploaded again.
+            }
+        }
+        return live;
+    }
+
+    private static byte[] readFully(FileChannel ch, Chunker.Piece piece, SourceFile f) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(piece.length());
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, piece.offset() + buf.position());
+            if (n < 0) {
+                throw new InvalidInputException("file " + (f == null ? "" : f.path) + " is shorter than when it was listed;"
+                        + " it changed while being saved");
+            }
+        }
+        return buf.array();
+    }
+
+    private static void acquire(Semaphore s) {
+        try {
+            s.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InvalidInputException("save interrupted", e);
+        }
+    }
+
+    private static <T> T await(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InvalidInputException("save interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(c);
+        }
+    }
+
+    /** Every regular file below {@code dir}, sorted by relative path. */
+    private static List<SourceFile> scan(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new InvalidInputException("source directory " + dir + " does not exist");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidInputException("source " + dir + " is not a directory");
+        }
+        if (!Files.isReadable(dir)) {
+            throw new InvalidInputException("source directory " + dir + " is not readable");
+        }
+        List<SourceFile> out = new ArrayList<>();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk.sorted()::iterator) {
+                if (Files.isDirectory(p)) {
+                    continue;
+                }
+                String rel = dir.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+                if (!Files.isRegularFile(p)) {
+                    throw new InvalidInputException("source " + p + " is not a regular file; checkpoints hold regular files only");
+                }
+                if (!Files.isReadable(p)) {
+                    throw new InvalidInputException("cannot read file " + p + ": permission denied");
+                }
+                out.add(new SourceFile(p, rel, Files.size(p), mode(p)));
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new InvalidInputException("cannot list source directory " + dir + ": " + e.getMessage(), e);
+        }
+        out.sort(java.util.Comparator.comparing(SourceFile::relative));
+        return out;
+    }
+
+    private static int mode(Path p) {
+        try {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+            int mode = 0;
+            for (PosixFilePermission perm : perms) {
+                mode |= 1 << (8 - perm.ordinal());
+            }
+            return mode;
+        } catch (UnsupportedOperationException | IOException e) {
+            return 0644;
+        }
+    }
+}

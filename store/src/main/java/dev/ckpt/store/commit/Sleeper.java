@@ -1,0 +1,9 @@
+package dev.ckpt.store.commit;
+
+/** Waits between retries; tests inject one that does not sleep. */
+@FunctionalInterface
+public interface Sleeper {
+    void sleep(long millis) throws InterruptedException;
+
+    Sleeper REAL = Thread::sleep;
+}

@@ -1,0 +1,12 @@
+package dev.ckpt.store.error;
+
+/** A store URL, option or setting is invalid. Fix the configuration; retrying will not help. */
+public final class BadConfigurationException extends CkptException {
+    public BadConfigurationException(String message) {
+        super(message);
+    }
+
+    public BadConfigurationException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,22 @@
+package dev.ckpt.store.error;
+
+/**
+ * A write of ROOT may or may not have taken effect (timeout, reset or server error after
+ * the request may have reached the server) and reading ROOT back did not settle it.
+ * Never retried automatically and never cleaned up: objects the commit wrote may be
+ * referenced. Run {@code ckpt-tool ls} later to see whether the checkpoint is there.
+ */
+public final class CommitStateUnknownException extends CkptException {
+    private final String transactionId;
+
+    public CommitStateUnknownException(String key, String transactionId, Throwable cause) {
+        super("the write of " + key + " (transaction " + transactionId + ") may or may not have been applied, "
+                + "and reading it back failed: do not clean anything up; list the store again once it is "
+                + "reachable to see whether the change is there", cause);
+        this.transactionId = transactionId;
+    }
+
+    public String transactionId() {
+        return transactionId;
+    }
+}

@@ -1,0 +1,267 @@
+package dev.ckpt.store.gc;
+
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.commit.RootStore;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.CommitConflictException;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.GcState;
+import dev.ckpt.store.manifest.Ids;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectStore;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Deletes chunks and manifests that no committed checkpoint references, safely while
+ * saves run in other processes. Protocol (each step a ROOT update where it says so):
+ * <ol>
+ * <li>acquire: take the lease (phase MARK, new generation), or resume a crashed sweep
+ *     whose lease expired;</li>
+ * <li>mark: live = manifests in ROOT and their chunks; candidates = listed objects that
+ *     are not live and older than the grace age, so uploads of a save in flight are
+ *     spared;</li>
+ * <li>seal: on a fresh ROOT, dead = candidates - live, recorded in {@code gc/<gen>.json}
+ *     and in ROOT with phase SWEEP. From here a commit waits for the sweep, and after it
+ *     re-uploads any object it needs that the generation deleted;</li>
+ * <li>sweep: delete in batches, renewing the lease when less than half of it is left;</li>
+ * <li>finish: phase IDLE, the generation and its deletions recorded in ROOT.</li>
+ * </ol>
+ * Assumption (documented in docs/design.md): a GC process is not paused for longer than
+ * half the lease in the middle of a delete batch. Time comes from the configured clock.
+ */
+public final class GarbageCollector {
+    private final ObjectStore store;
+    private final RootStore root;
+    private final ManifestLoader manifests;
+    private final StoreConfig config;
+    private final Consumer<String> progress;
+
+    public GarbageCollector(ObjectStore store, RootStore root, ManifestLoader manifests, StoreConfig config,
+                            Consumer<String> progress) {
+        this.store = store;
+        this.root = root;
+        this.manifests = manifests;
+        this.config = config;
+        this.progress = progress == null ? s -> { } : progress;
+    }
+
+    private static final class Retry extends RuntimeException {
+        Retry() {
+            super(null, null, false, false);
+        }
+    }
+
+    public GcResult run(boolean dryRun) {
+        String owner = Ids.randomHex(8);
+        if (dryRun) {
+            RootState s = root.read().state();
+            if (s.gc().phase() == GcState.Phase.SWEEP && !s.gc().leaseValid(now())) {
+                return sweepResult(s.gc().generation(), true, true, s.gc().dead(), s);
+            }
+            Mark m = mark(s);
+            return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
+                    s.checkpoints().size(), m.live.size(), m.young);
+        }
+        RootState acquired = root.update(r -> {
+            GcState gc = r.gc();
+            Instant now = now();
+            if (gc.phase() != GcState.Phase.IDLE && gc.leaseValid(now)) {
+                throw new CommitConflictException("GC generation " + gc.generation() + " of " + store.describe()
+                        + " is running (lease held until " + gc.leaseExpiry() + "); only one GC runs at a time: try again later");
+            }
+            if (gc.phase() == GcState.Phase.SWEEP) {
+                return r.withGc(new GcState(GcState.Phase.SWEEP, gc.generation(), owner, now.plus(config.gcLease()),
+                        gc.dead(), gc.finished()));
+            }
+            return r.withGc(new GcState(GcState.Phase.MARK, gc.generation() + 1, owner, now.plus(config.gcLease()),
+                    List.of(), gc.finished()));
+        });
+        long gen = acquired.gc().generation();
+        if (acquired.gc().phase() == GcState.Phase.SWEEP) {
+            progress.accept("resuming GC generation " + gen + " left unfinished by a crashed GC: "
+                    + acquired.gc().dead().size() + " objects to delete");
+            GcResult result = sweepResult(gen, false, true, acquired.gc().dead(), acquired);
+            sweep(gen, owner, acquired.gc().dead());
+            finish(gen, owner);
+            return result;
+        }
+        Mark m;
+        try {
+            m = mark(acquired);
+        } catch (RuntimeException e) {
+            release(gen, owner);
+            throw e;
+        }
+        progress.accept("GC generation " + gen + ": " + m.live.size() + " live objects, " + m.dead.size()
+                + " unreferenced objects older than " + config.gcGrace());
+        Map<String, Long> dead = seal(gen, owner, m);
+        sweep(gen, owner, new ArrayList<>(dead.keySet()));
+        RootState done = finish(gen, owner);
+        return new GcResult(gen, false, false, new ArrayList<>(dead.keySet()), sum(dead), done.checkpoints().size(),
+                m.live.size(), m.young);
+    }
+
+    private record Mark(Set<String> live, Set<String> loadedCheckpoints, Map<String, Long> dead, int young) {
+    }
+
+    private Mark mark(RootState s) {
+        Set<String> live = new HashSet<>();
+        Set<String> loaded = new HashSet<>();
+        addLive(s, live, loaded);
+        // WARN: list after reading ROOT. An object created after the listing is not a
+        // candidate; one listed here but committed later is caught by the seal step.
+        Instant cutoff = now().minus(config.gcGrace());
+        Map<String, Long> dead = new TreeMap<>();
+        int young = 0;
+        List<ObjectInfo> listing = new ArrayList<>(store.list("chunks/"));
+        listing.addAll(store.list("manifests/"));
+        for (ObjectInfo o : listing) {
+            if (live.contains(o.key())) {
+                continue;
+            }
+            if (o.lastModified().isBefore(cutoff)) {
+                dead.put(o.key(), o.size());
+            } else {
+                young++;
+            }
+        }
+        return new Mark(live, loaded, dead, young);
+    }
+
+    private void addLive(RootState s, Set<String> live, Set<String> loaded) {
+        for (CheckpointEntry e : s.checkpoints().values()) {
+            if (loaded.contains(e.id())) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = manifests.load(e);
+            } catch (CkptException ex) {
+                throw new CorruptObjectException(e.manifest(), "GC stopped without deleting anything: the manifest of live checkpoint "
+                        + e.id() + " cannot be read (" + ex.getMessage() + "); without it GC cannot know which chunks"
+                        + " are in use. Run ckpt-tool verify, then forget the damaged checkpoint", ex);
+            }
+            live.add(e.manifest());
+            for (String h : m.chunks()) {
+                live.add(ChunkRef.keyOf(h));
+            }
+            loaded.add(e.id());
+        }
+    }
+
+    private Map<String, Long> seal(long gen, String owner, Mark m) {
+        while (true) {
+            RootState fresh = root.read().state();
+            addLive(fresh, m.live, m.loadedCheckpoints);
+            Map<String, Long> dead = new LinkedHashMap<>();
+            m.dead.forEach((k, v) -> {
+                if (!m.live.contains(k)) {
+                    dead.put(k, v);
+                }
+            });
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("format", 1);
+            record.put("generation", gen);
+            record.put("owner", owner);
+            record.put("sealedAt", now().toString());
+            record.put("dead", new ArrayList<>(dead.keySet()));
+            store.put("gc/" + gen + ".json", Json.write(record));
+            try {
+                root.update(r -> {
+                    checkOwner(r, gen, owner, GcState.Phase.MARK);
+                    if (!m.loadedCheckpoints.containsAll(r.checkpoints().keySet())) {
+                        throw new Retry(); // a checkpoint was committed since we looked: include its chunks
+                    }
+                    return r.withGc(new GcState(GcState.Phase.SWEEP, gen, owner, now().plus(config.gcLease()),
+                            new ArrayList<>(dead.keySet()), r.gc().finished()));
+                });
+                return dead;
+            } catch (Retry e) {
+                // loop: load the new manifests and seal again
+            }
+        }
+    }
+
+    private void sweep(long gen, String owner, List<String> dead) {
+        Instant leaseExpiry = root.read().state().gc().leaseExpiry();
+        int done = 0;
+        for (int i = 0; i < dead.size(); i += config.gcDeleteBatch()) {
+            long halfLease = config.gcLease().toMillis() / 2;
+            if (leaseExpiry == null || now().plusMillis(halfLease).isAfter(leaseExpiry)) {
+                leaseExpiry = root.update(r -> {
+                    checkOwner(r, gen, owner, GcState.Phase.SWEEP);
+                    GcState g = r.gc();
+                    return r.withGc(new GcState(g.phase(), g.generation(), owner, now().plus(config.gcLease()), g.dead(),
+                            g.finished()));
+                }).gc().leaseExpiry();
+            }
+            for (String key : dead.subList(i, Math.min(dead.size(), i + config.gcDeleteBatch()))) {
+                store.delete(key);
+                done++;
+            }
+            progress.accept("GC generation " + gen + ": deleted " + done + "/" + dead.size() + " objects");
+        }
+    }
+
+    private RootState finish(long gen, String owner) {
+        return root.update(r -> {
+            checkOwner(r, gen, owner, GcState.Phase.SWEEP);
+            return r.withGc(r.gc().finish(now(), false));
+        });
+    }
+
+    /** Gives the lease back after a failed mark; nothing was deleted. */
+    private void release(long gen, String owner) {
+        try {
+            root.update(r -> {
+                GcState g = r.gc();
+                if (g.generation() != gen || !owner.equals(g.owner()) || g.phase() != GcState.Phase.MARK) {
+                    return r;
+                }
+                return r.withGc(new GcState(GcState.Phase.IDLE, gen, null, null, List.of(), g.finished()));
+            });
+        } catch (RuntimeException ignored) {
+            // the lease expires by itself
+        }
+    }
+
+    private void checkOwner(RootState r, long gen, String owner, GcState.Phase phase) {
+        GcState g = r.gc();
+        if (g.generation() != gen || !owner.equals(g.owner()) || g.phase() != phase) {
+            throw new CommitConflictException("GC generation " + gen + " of " + store.describe()
+                    + " lost its lease (a commit or another GC took over after it expired); it stopped. "
+                    + "Run GC again to finish the work");
+        }
+    }
+
+    private GcResult sweepResult(long gen, boolean dryRun, boolean resumed, List<String> dead, RootState s) {
+        Map<String, Long> sizes = new TreeMap<>();
+        for (String k : dead) {
+            sizes.put(k, store.head(k).map(ObjectInfo::size).orElse(0L));
+        }
+        return new GcResult(gen, dryRun, resumed, new ArrayList<>(sizes.keySet()), sum(sizes), s.checkpoints().size(), 0, 0);
+    }
+
+    private static long sum(Map<String, Long> m) {
+        return m.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    private Instant now() {
+        return config.clock().instant();
+    }
+}

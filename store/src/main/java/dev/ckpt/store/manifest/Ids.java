@@ -1,0 +1,46 @@
+package dev.ckpt.store.manifest;
+
+import dev.ckpt.store.error.InvalidInputException;
+
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/** Run names and checkpoint ids: safe in object keys, file names and shells. */
+public final class Ids {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private Ids() {
+    }
+
+    public static String checkRunName(String run) {
+        if (run == null || !NAME.matcher(run).matches()) {
+            throw new InvalidInputException("invalid run name '" + run
+                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        return run;
+    }
+
+    public static String checkCheckpointId(String id) {
+        if (id == null || !NAME.matcher(id).matches() || id.contains("..")) {
+            throw new IllegalArgumentException("invalid checkpoint id '" + id + "'");
+        }
+        return id;
+    }
+
+    /** A new checkpoint id: {@code <run>-s<step>-<8 random hex>}, unique without coordination. */
+    public static String newCheckpointId(String run, long step) {
+        byte[] b = new byte[4];
+        RANDOM.nextBytes(b);
+        String suffix = "-s" + step + "-" + HexFormat.of().formatHex(b);
+        String base = run.length() + suffix.length() > 100 ? run.substring(0, 100 - suffix.length()) : run;
+        return base + suffix;
+    }
+
+    public static String randomHex(int bytes) {
+        byte[] b = new byte[bytes];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}

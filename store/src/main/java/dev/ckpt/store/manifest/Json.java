@@ -1,0 +1,106 @@
+package dev.ckpt.store.manifest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.UnsupportedFormatException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * JSON encoding of manifests and ROOT. Decoding checks the format version first (a newer
+ * unknown version is refused with {@link UnsupportedFormatException}), then the
+ * structure; anything malformed becomes a {@link CorruptObjectException} naming the key.
+ */
+public final class Json {
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
+            .addModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            // unknown fields within a known format version are tolerated: additive changes only
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .build();
+
+    private Json() {
+    }
+
+    public static byte[] write(Object value) {
+        try {
+            return MAPPER.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Decodes a manifest, checking {@code expectedSha256} (when not null) first.
+     *
+     * @throws CorruptObjectException naming the key when the bytes do not match, do not
+     *         parse, or describe an invalid checkpoint (for example an unsafe file path)
+     */
+    public static Manifest readManifest(String key, byte[] data, String expectedSha256) {
+        if (expectedSha256 != null) {
+            String actual = Hashes.sha256Hex(data);
+            if (!actual.equals(expectedSha256)) {
+                throw new CorruptObjectException(key, "manifest " + key + " is corrupt: its SHA-256 is " + actual
+                        + " but ROOT recorded " + expectedSha256);
+            }
+        }
+        Manifest m = read(key, "manifest", data, Manifest.FORMAT, Manifest.class);
+        if (!m.key().equals(key)) {
+            throw new CorruptObjectException(key, "manifest " + key + " describes checkpoint " + m.id()
+                    + ", which belongs at " + m.key());
+        }
+        return m;
+    }
+
+    /** Decodes ROOT. */
+    public static RootState readRoot(String key, byte[] data) {
+        return read(key, "ROOT", data, RootState.FORMAT, RootState.class);
+    }
+
+    private static <T> T read(String key, String what, byte[] data, int supported, Class<T> type) {
+        JsonNode tree;
+        try {
+            tree = MAPPER.readTree(data);
+        } catch (IOException e) {
+            throw new CorruptObjectException(key, what + " " + key + " is not valid JSON (" + firstLine(e)
+                    + "); nothing was changed: restore the object from a backup or remove the damaged checkpoint");
+        }
+        if (tree == null || !tree.isObject()) {
+            throw new CorruptObjectException(key, what + " " + key + " is not a JSON object; nothing was changed");
+        }
+        JsonNode format = tree.get("format");
+        if (format == null || !format.canConvertToInt()) {
+            throw new CorruptObjectException(key, what + " " + key + " has no format version; nothing was changed");
+        }
+        if (format.asInt() > supported) {
+            throw new UnsupportedFormatException(key, format.asInt(), supported);
+        }
+        try {
+            return MAPPER.treeToValue(tree, type);
+        } catch (IOException | IllegalArgumentException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new CorruptObjectException(key, what + " " + key + " is malformed: " + firstLine(root)
+                    + "; nothing was changed", e);
+        }
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

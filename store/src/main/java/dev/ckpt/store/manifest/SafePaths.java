@@ -1,0 +1,28 @@
+package dev.ckpt.store.manifest;
+
+/**
+ * The rule for file paths inside a checkpoint: relative, '/'-separated, with no empty,
+ * '.' or '..' segments, no backslashes, drive letters or NUL. A manifest that breaks it
+ * is refused before anything is written, so a malicious or corrupt manifest cannot write
+ * outside the restore directory.
+ */
+public final class SafePaths {
+    private SafePaths() {
+    }
+
+    public static String check(String path) {
+        if (path == null || path.isEmpty()) {
+            throw new IllegalArgumentException("empty file path");
+        }
+        if (path.startsWith("/") || path.contains("\\") || path.indexOf('\0') >= 0
+                || (path.length() >= 2 && path.charAt(1) == ':')) {
+            throw new IllegalArgumentException("unsafe file path '" + path + "': paths must be relative");
+        }
+        for (String segment : path.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw new IllegalArgumentException("unsafe file path '" + path + "': no empty, '.' or '..' segments allowed");
+            }
+        }
+        return path;
+    }
+}

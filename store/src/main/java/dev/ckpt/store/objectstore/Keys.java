@@ -1,0 +1,37 @@
+package dev.ckpt.store.objectstore;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** Key validation and ETag computation shared by backends. */
+public final class Keys {
+    private Keys() {
+    }
+
+    /** Throws IllegalArgumentException naming the key if it is not a valid object key. */
+    public static String validate(String key) {
+        if (key == null || key.isEmpty()) {
+            throw new IllegalArgumentException("object key must not be empty");
+        }
+        if (key.startsWith("/") || key.endsWith("/") || key.contains("\\") || key.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("invalid object key '" + key + "'");
+        }
+        for (String segment : key.split("/", -1)) {
+            if (segment.isEmpty() || segment.startsWith(".")) {
+                throw new IllegalArgumentException("invalid object key '" + key
+                        + "': empty segments and segments starting with '.' are not allowed");
+            }
+        }
+        return key;
+    }
+
+    /** The ETag of content: its MD5 in hex, as S3 computes it for single-part uploads. */
+    static String etagOf(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,293 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.error.StoreUnavailableException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An object store on a POSIX filesystem, for local disks and shared filesystems
+ * (Lustre, NFS) that several machines mount.
+ *
+ * <p>Guarantees: every write goes to a temporary file in the target directory, is
+ * fsynced, then published atomically, and the directory is fsynced; a reader never sees
+ * a partial object and a crash leaves at most an invisible temporary file (names starting
+ * with '.', which listings skip). {@link #putIfAbsent} publishes with a hard link, which
+ * fails atomically when the name exists, so exactly one of any number of processes wins
+ * without a check-then-act window. {@link #putIfMatch} holds an exclusive lock on a lock
+ * file (POSIX {@code fcntl} via {@link FileChannel#lock()}, honoured across processes and
+ * across NFSv4 clients) while it compares the ETag and renames. ETags are the MD5 of the
+ * content, so they are stable across processes and restarts.
+ *
+ * <p>Requirements on the filesystem: hard links and POSIX record locks (Lustre: mount
+ * with {@code flock}; NFSv3: lockd running).
+ */
+final class LocalObjectStore implements ObjectStore {
+    private static final String LOCK_DIR = ".locks";
+    /** FileChannel locks are per process; threads of one JVM serialise on these first. */
+    private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+
+    private final Path root;
+
+    LocalObjectStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(this.root);
+        } catch (IOException e) {
+            throw new BadConfigurationException("cannot create store directory " + this.root + ": " + e, e);
+        }
+        if (!Files.isDirectory(this.root) || !Files.isWritable(this.root)) {
+            throw new BadConfigurationException("store directory " + this.root + " is not a writable directory");
+        }
+    }
+
+    Path root() {
+        return root;
+    }
+
+    private Path path(String key) {
+        return root.resolve(Keys.validate(key));
+    }
+
+    @Override
+    public StoredObject get(String key) {
+        Path p = path(key);
+        try {
+            byte[] data = Files.readAllBytes(p);
+            return new StoredObject(key, data, Keys.etagOf(data));
+        } catch (IOException e) {
+            throw translate(key, "read", e);
+        }
+    }
+
+    @Override
+    public byte[] getRange(String key, long offset, int length) {
+        if (offset < 0 || length < 0) {
+            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + key);
+        }
+        try (FileChannel ch = FileChannel.open(path(key), StandardOpenOption.READ)) {
+            long size = ch.size();
+            int n = (int) Math.max(0, Math.min(length, size - offset));
+            ByteBuffer buf = ByteBuffer.allocate(n);
+            while (buf.hasRemaining()) {
+                if (ch.read(buf, offset + buf.position()) < 0) {
+                    break;
+                }
+            }
+            return buf.array();
+        } catch (IOException e) {
+            throw translate(key, "read", e);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> head(String key) {
+        Path p = path(key);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            byte[] data = Files.readAllBytes(p);
+            return Optional.of(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant(), Keys.etagOf(data)));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw translate(key, "stat", e);
+        }
+    }
+
+    @Override
+    public String put(String key, byte[] data) {
+        Path target = path(key);
+        Path tmp = writeTemp(key, target, data);
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            fsyncDir(target.getParent());
+            return Keys.etagOf(data);
+        } catch (IOException e) {
+            throw translate(key, "publish", e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    @Override
+    public PutResult putIfAbsent(String key, byte[] data) {
+        Path target = path(key);
+        if (Files.exists(target)) {
+            return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
+        }
+        Path tmp = writeTemp(key, target, data);
+        try {
+            Files.createLink(target, tmp);
+            fsyncDir(target.getParent());
+            return PutResult.CREATED;
+        } catch (FileAlreadyExistsException e) {
+            return PutResult.ALREADY_EXISTS;
+        } catch (UnsupportedOperationException e) {
+            throw new BadConfigurationException("the filesystem of " + root
+                    + " does not support hard links, which create-only writes need", e);
+        } catch (IOException e) {
+            throw translate(key, "publish", e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    @Override
+    public String putIfMatch(String key, byte[] data, String expectedEtag) {
+        Path target = path(key);
+        Path lockFile = root.resolve(LOCK_DIR).resolve(Keys.etagOf(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".lock");
+        ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
+        jvmLock.lock();
+        try {
+            Files.createDirectories(lockFile.getParent());
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock ignored = ch.lock()) {
+                String current;
+                try {
+                    current = Keys.etagOf(Files.readAllBytes(target));
+                } catch (NoSuchFileException e) {
+                    current = null;
+                }
+                if (current == null || !current.equals(expectedEtag)) {
+                    throw new PreconditionFailedException(key, expectedEtag, current);
+                }
+                Path tmp = writeTemp(key, target, data);
+                try {
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    fsyncDir(target.getParent());
+                } finally {
+                    deleteQuietly(tmp);
+                }
+                return Keys.etagOf(data);
+            }
+        } catch (IOException e) {
+            throw translate(key, "conditionally replace", e);
+        } finally {
+            jvmLock.unlock();
+        }
+    }
+
+    @Override
+    public void delete(String key) {
+        try {
+            Files.deleteIfExists(path(key));
+        } catch (IOException e) {
+            throw translate(key, "delete", e);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) {
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start)) {
+            return List.of();
+        }
+        List<ObjectInfo> out = new ArrayList<>();
+        try {
+            Files.walkFileTree(start, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                    boolean hidden = !dir.equals(start) && dir.getFileName().toString().startsWith(".");
+                    return hidden ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                    if (attrs.isRegularFile() && !file.getFileName().toString().startsWith(".")) {
+                        String key = root.relativize(file).toString().replace(java.io.File.separatorChar, '/');
+                        if (key.startsWith(prefix)) {
+                            out.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant(), null));
+                        }
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+                    if (exc instanceof NoSuchFileException) {
+                        return FileVisitResult.CONTINUE; // deleted while we listed: not part of the listing
+                    }
+                    throw exc;
+                }
+            });
+        } catch (IOException e) {
+            throw translate(prefix, "list", e);
+        }
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    @Override
+    public String describe() {
+        return root.toUri().toString();
+    }
+
+    private Path writeTemp(String key, Path target, byte[] data) {
+        Path dir = target.getParent();
+        Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(dir);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer buf = ByteBuffer.wrap(data);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            return tmp;
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw translate(key, "write", e);
+        }
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // Some filesystems cannot open or sync a directory; the rename itself is still atomic.
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover temporary file is invisible to readers and listings
+        }
+    }
+
+    private RuntimeException translate(String key, String action, IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return NotFoundException.object(key);
+        }
+        if (e instanceof AccessDeniedException) {
+            return new StoreUnavailableException("permission denied: cannot " + action + " " + key + " in "
+                    + describe() + " (" + e.getMessage() + "); check the directory's owner and mode", e);
+        }
+        return new StoreUnavailableException("cannot " + action + " " + key + " in " + describe() + ": " + e, e);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.error.StoreUnavailableException;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The storage SPI: a flat namespace of immutable-bytes objects addressed by key.
+ *
+ * <p>Keep it small. Everything the checkpoint store does is built from these methods; a
+ * new backend implements them and passes {@code ObjectStoreContractTest}. Keys are
+ * relative, '/'-separated, without empty segments, '.' or '..' segments, or a leading
+ * '/'; segments starting with '.' are reserved for backends' own temporary files.
+ *
+ * <p>Every method may throw {@link StoreUnavailableException} for a transient failure;
+ * for a write that means the write may or may not have happened.
+ * Objects are whole or absent: no reader ever sees a partly written object.
+ */
+public interface ObjectStore extends AutoCloseable {
+
+    /**
+     * Reads a whole object with its ETag.
+     *
+     * @throws NotFoundException if there is no object at {@code key}
+     */
+    StoredObject get(String key);
+
+    /**
+     * Reads {@code length} bytes starting at {@code offset}; fewer when the object ends first.
+     *
+     * @throws NotFoundException if there is no object at {@code key}
+     * @throws IllegalArgumentException if offset or length is negative
+     */
+    byte[] getRange(String key, long offset, int length);
+
+    /** Size, modification time and ETag of an object; empty when it does not exist. */
+    Optional<ObjectInfo> head(String key);
+
+    /**
+     * Writes an object unconditionally, replacing any existing one atomically: readers see
+     * the old or the new content, never a mix. Returns the new ETag.
+     */
+    String put(String key, byte[] data);
+
+    /**
+     * Creates an object only if none exists at {@code key} ({@code If-None-Match: *}).
+     * Atomic across threads and processes: of concurrent creators exactly one gets
+     * {@link PutResult#CREATED}; the others get {@link PutResult#ALREADY_EXISTS} and the
+     * existing object is left untouched.
+     *
+     * <p>A backend whose client retries internally may answer {@code ALREADY_EXISTS} for
+     * an object that its own earlier attempt created; callers that care read it back.
+     */
+    PutResult putIfAbsent(String key, byte[] data);
+
+    /**
+     * Replaces an object only if its current ETag is {@code expectedEtag} ({@code If-Match}).
+     * Atomic across threads and processes: of concurrent writers holding the same ETag,
+     * at most one succeeds. Returns the new ETag.
+     *
+     * @throws PreconditionFailedException if the object is missing or its ETag differs;
+     *         nothing was written
+     */
+    String putIfMatch(String key, byte[] data, String expectedEtag);
+
+    /** Deletes an object. Idempotent: deleting a missing object succeeds. */
+    void delete(String key);
+
+    /**
+     * Lists the objects whose keys start with {@code prefix}, sorted by key. The listing
+     * is not a snapshot: objects created or deleted while it runs may or may not appear.
+     * {@link ObjectInfo#etag()} may be null in listings.
+     */
+    List<ObjectInfo> list(String prefix);
+
+    /** A description for messages, e.g. {@code file:///data/store}; never contains credentials. */
+    String describe();
+
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,74 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.BadConfigurationException;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Builds object stores from URLs and for tests. */
+public final class ObjectStores {
+    private static final Map<String, InMemoryObjectStore> NAMED_MEMORY = new ConcurrentHashMap<>();
+
+    private ObjectStores() {
+    }
+
+    /** A store on a local or shared POSIX filesystem; the directory is created if missing. */
+    public static ObjectStore local(Path directory) {
+        return new LocalObjectStore(directory);
+    }
+
+    /** A fresh, private in-memory store whose modification times come from {@code clock}. */
+    public static ObjectStore inMemory(Clock clock) {
+        return new InMemoryObjectStore("anonymous", clock);
+    }
+
+    public static ObjectStore inMemory() {
+        return inMemory(Clock.systemUTC());
+    }
+
+    /**
+     * Opens a store from a URL: {@code file:///path}, a plain path, or {@code mem://name}
+     * (an in-memory store shared by name within this process).
+     *
+     * @throws BadConfigurationException for an unknown scheme or a malformed URL; the
+     *         message names the URL
+     */
+    public static ObjectStore open(String url) {
+        if (url == null || url.isBlank()) {
+            throw new BadConfigurationException("no store given: pass a URL like file:///data/ckpt, s3://bucket/prefix or a path");
+        }
+        int colon = url.indexOf("://");
+        if (colon < 0) {
+            try {
+                return local(Path.of(url));
+            } catch (InvalidPathException e) {
+                throw new BadConfigurationException("store '" + url + "' is not a valid path: " + e.getMessage(), e);
+            }
+        }
+        String scheme = url.substring(0, colon).toLowerCase(Locale.ROOT);
+        switch (scheme) {
+            case "file":
+                try {
+                    return local(Path.of(new URI(url)));
+                } catch (URISyntaxException | IllegalArgumentException e) {
+                    throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL"
+                            + " (write file:///absolute/path): " + e.getMessage(), e);
+                }
+            case "mem":
+                String name = url.substring(colon + 3);
+                return NAMED_MEMORY.computeIfAbsent(name, n -> new InMemoryObjectStore(n, Clock.systemUTC()));
+            case "s3":
+                throw new BadConfigurationException("store URL '" + url + "': the s3:// backend is not part of this build yet;"
+                        + " use a file:// URL or a path on a shared filesystem");
+            default:
+                throw new BadConfigurationException("store URL '" + url + "' has unknown scheme '" + scheme
+                        + "'; supported: file:///path, a plain path, s3://bucket/prefix");
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package dev.ckpt.store.restore;
+
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.chunk.ChunkCodec;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.objectstore.ObjectStore;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Restores a checkpoint into a directory. Chunks are downloaded in parallel with a fixed
+ * number in flight, each decoded chunk's SHA-256 is checked, then each whole file's. Every
+ * file is written under a temporary name; only when all files of the checkpoint verified
+ * are they renamed into place, so a failed restore leaves no wrong file behind. A chunk
+ * whose bytes are already at the same place in an existing local copy (the target or a
+ * given reuse directory) is read from there instead of downloaded, after its hash matches.
+ */
+public final class Restorer {
+    private final ObjectStore store;
+    private final ManifestLoader manifests;
+    private final StoreConfig config;
+    private final ExecutorService executor;
+
+    public Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService executor) {
+        this.store = store;
+        this.manifests = manifests;
+        this.config = config;
+        this.executor = executor;
+    }
+
+    /**
+     * Restores the newest checkpoint among {@code newestFirst} that verifies; each one
+     * that fails verification is reported in {@link RestoreResult#fallbacks()}.
+     */
+    public RestoreResult restoreFirstGood(List<CheckpointEntry> newestFirst, Path target, List<Path> reuse) {
+        List<String> fallbacks = new ArrayList<>();
+        CkptException last = null;
+        for (CheckpointEntry e : newestFirst) {
+            try {
+                return restore(e, target, reuse).withFallbacks(fallbacks);
+            } catch (CorruptObjectException | NotFoundException ex) {
+                fallbacks.add("checkpoint " + e.id() + " (step " + e.step() + ") failed verification: " + ex.getMessage());
+                last = ex;
+            }
+        }
+        if (last == null) {
+            throw new NotFoundException("", "no checkpoint to restore");
+        }
+        throw new CorruptObjectException("", "no checkpoint could be restored; every candidate failed verification: "
+                + String.join(" | ", fallbacks), last);
+    }
+
+    public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse) {
+        long t0 = System.nanoTime();
+        Manifest m = manifests.load(entry);
+        Path root = target.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot create restore directory " + root + ": " + e.getMessage(), e);
+        }
+        List<Path> temps = new ArrayList<>();
+        List<Path> finals = new ArrayList<>();
+        Semaphore inFlight = new Semaphore(config.maxChunksInFlight());
+        AtomicInteger downloaded = new AtomicInteger();
+        AtomicInteger reused = new AtomicInteger();
+        List<Future<?>> futures = new ArrayList<>();
+        List<FileChannel> channels = new ArrayList<>();
+        boolean ok = false;
+        try {
+            for (FileEntry f : m.files()) {
+                Path dest = root.resolve(f.path()).normalize();
+                if (!dest.startsWith(root) || dest.equals(root)) {
+                    throw new CorruptObjectException(m.key(), "manifest " + m.key() + " names file '" + f.path()
+                            + "' outside the restore directory; refused, nothing written");
+                }
+                Files.createDirectories(dest.getParent());
+                Path tmp = dest.resolveSibling("." + dest.getFileName() + ".ckpt-" + UUID.randomUUID() + ".tmp");
+                temps.add(tmp);
+                finals.add(dest);
+                FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                        StandardOpenOption.READ);
+                channels.add(ch);
+                long offset = 0;
+                for (ChunkRef c : f.chunks()) {
+                    long at = offset;
+                    offset += c.rawLength();
+                    acquire(inFlight);
+                    futures.add(executor.submit(() -> {
+                        try {
+                            byte[] raw = localCopy(f.path(), at, c, root, reuse);
+                            if (raw != null) {
+                                reused.incrementAndGet();
+                            } else {
+                                raw = fetch(c);
+                                downloaded.incrementAndGet();
+                            }
+                            ByteBuffer buf = ByteBuffer.wrap(raw);
+                            while (buf.hasRemaining()) {
+                                ch.write(buf, at + buf.position());
+                            }
+                            return null;
+                        } finally {
+                            inFlight.release();
+                        }
+                    }));
+                }
+            }
+            for (Future<?> fu : futures) {
+                await(fu);
+            }
+            for (int i = 0; i < m.files().size(); i++) {
+                FileEntry f = m.files().get(i);
+                FileChannel ch = channels.get(i);
+                ch.force(true);
+                String actual = sha256(ch, f.size());
+                if (!actual.equals(f.sha256())) {
+                    throw new CorruptObjectException(m.key(), "file " + f.path() + " of checkpoint " + m.id()
+                            + " restored with SHA-256 " + actual + " but the manifest says " + f.sha256()
+                            + "; nothing was written");
+                }
+            }
+            closeAll(channels);
+            for (int i = 0; i < temps.size(); i++) {
+                setMode(temps.get(i), m.files().get(i).mode());
+                Files.move(temps.get(i), finals.get(i), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            ok = true;
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot write restore directory " + root + ": " + e.getMessage(), e);
+        } finally {
+            if (!ok) {
+                futures.forEach(fu -> fu.cancel(true));
+                for (Future<?> fu : futures) {
+                    try {
+                        fu.get();
+                    } catch (Exception ignored) {
+                        // already failed or cancelled; wait so no task writes after cleanup
+                    }
+                }
+                closeAll(channels);
+                for (Path t : temps) {
+                    try {
+                        Files.deleteIfExists(t);
+                    } catch (IOException ignored) {
+                        // best effort: a leftover temporary never has the final name
+                    }
+                }
+            }
+        }
+        long bytes = m.logicalBytes();
+        return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, downloaded.get(), reused.get(),
+                List.of(), Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    private byte[] fetch(ChunkRef c) {
+        byte[] stored;
+        try {
+            stored = store.get(c.key()).data();
+        } catch (NotFoundException e) {
+            throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
+        }
+        return ChunkCodec.decode(c, stored);
+    }
+
+    private static byte[] localCopy(String rel, long offset, ChunkRef c, Path root, List<Path> reuse) {
+        List<Path> dirs = new ArrayList<>();
+        dirs.add(root);
+        dirs.addAll(reuse);
+        for (Path dir : dirs) {
+            Path p = dir.resolve(rel);
+            try {
+                if (!Files.isRegularFile(p) || Files.size(p) < offset + c.rawLength()) {
+                    continue;
+                }
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                    ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
+                    while (buf.hasRemaining() && ch.read(buf, offset + buf.position()) > 0) {
+                        // read fully
+                    }
+                    if (!buf.hasRemaining() && Hashes.sha256Hex(buf.array()).equals(c.hash())) {
+                        return buf.array();
+                    }
+                }
+            } catch (IOException ignored) {
+                // not usable: download instead
+            }
+        }
+        return null;
+    }
+
+    private static String sha256(FileChannel ch, long size) throws IOException {
+        MessageDigest md = Hashes.sha256();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        long pos = 0;
+        while (pos < size) {
+            buf.clear();
+            int n = ch.read(buf, pos);
+            if (n <= 0) {
+                break;
+            }
+            buf.flip();
+            md.update(buf);
+            pos += n;
+        }
+        if (ch.size() != size) {
+            return "size-" + ch.size();
+        }
+        return Hashes.hex(md.digest());
+    }
+
+    private static void setMode(Path p, int mode) {
+        if (mode == 0) {
+            return;
+        }
+        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
+        for (PosixFilePermission perm : PosixFilePermission.values()) {
+            if ((mode & (1 << (8 - perm.ordinal()))) != 0) {
+                perms.add(perm);
+            }
+        }
+        try {
+            Files.setPosixFilePermissions(p, perms);
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX filesystem: keep the default mode
+        }
+    }
+
+    private static void closeAll(List<FileChannel> channels) {
+        for (FileChannel c : channels) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+        }
+    }
+
+    static void acquire(Semaphore s) {
+        try {
+            s.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted", e);
+        }
+    }
+
+    static <T> T await(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(c);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+package dev.ckpt.store.objectstore;
+
+class InMemoryObjectStoreTest extends ObjectStoreContractTest {
+    @Override
+    protected ObjectStore newStore() {
+        return ObjectStores.inMemory();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.BadConfigurationException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LocalObjectStoreTest extends ObjectStoreContractTest {
+    private Path dir;
+
+    @Override
+    protected ObjectStore newStore() {
+        dir = tmp.resolve("store");
+        return ObjectStores.local(dir);
+    }
+
+    @Override
+    protected String urlForOtherProcesses() {
+        return dir.toUri().toString();
+    }
+
+    @Test
+    void writesLeaveNoTemporaryFilesAndListingsSkipHiddenOnes() throws Exception {
+        store.put("chunks/aa/x", new byte[]{1});
+        store.putIfAbsent("chunks/aa/y", new byte[]{2});
+        String e = store.put("ROOT", new byte[]{3});
+        store.putIfMatch("ROOT", new byte[]{4}, e);
+        Files.writeString(dir.resolve("chunks/aa/.x.tmp-leftover"), "crash leftover");
+        try (Stream<Path> s = Files.walk(dir)) {
+            assertEquals(1, s.filter(p -> p.getFileName().toString().contains(".tmp-")).count());
+        }
+        assertEquals(2, store.list("chunks/").size());
+        assertEquals(3, store.list("").size(), "ROOT and two chunks; lock files and temporaries are hidden");
+    }
+
+    @Test
+    void etagIsStableAcrossInstances() {
+        String etag = store.put("ROOT", new byte[]{9, 9});
+        assertEquals(etag, ObjectStores.local(dir).get("ROOT").etag());
+    }
+
+    @Test
+    void openParsesFileUrlsAndPaths() {
+        store.put("k", new byte[]{1});
+        assertEquals(1, ObjectStores.open(dir.toUri().toString()).get("k").data()[0]);
+        assertEquals(1, ObjectStores.open(dir.toString()).get("k").data()[0]);
+    }
+
+    @Test
+    void unknownSchemeIsABadConfigurationNamingTheUrl() {
+        BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.open("ftp://host/x"));
+        assertTrue(e.getMessage().contains("ftp://host/x") && e.getMessage().contains("unknown scheme"), e.getMessage());
+    }
+}

@@ -1,0 +1,266 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.PreconditionFailedException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The contract every {@link ObjectStore} passes, races included. Backends extend it and
+ * answer the capability hooks honestly.
+ */
+public abstract class ObjectStoreContractTest {
+    protected ObjectStore store;
+    @TempDir
+    protected Path tmp;
+
+    /** A fresh, empty store. */
+    protected abstract ObjectStore newStore() throws Exception;
+
+    /** A URL another process can open to reach the same store, or null if none can. */
+    protected String urlForOtherProcesses() {
+        return null;
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        store = newStore();
+    }
+
+    @AfterEach
+    void tearDown() {
+        store.close();
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void getOfMissingObjectThrowsNotFoundNamingTheKey() {
+        NotFoundException e = assertThrows(NotFoundException.class, () -> store.get("manifests/nope.json"));
+        assertTrue(e.getMessage().contains("manifests/nope.json"), e.getMessage());
+        assertThrows(NotFoundException.class, () -> store.getRange("manifests/nope.json", 0, 4));
+        assertTrue(store.head("manifests/nope.json").isEmpty());
+    }
+
+    @Test
+    void putThenGetReturnsBytesAndStableEtag() {
+        String etag = store.put("a/b/c", b("hello"));
+        StoredObject o = store.get("a/b/c");
+        assertArrayEquals(b("hello"), o.data());
+        assertEquals(etag, o.etag());
+        assertEquals(etag, store.head("a/b/c").orElseThrow().etag());
+        assertEquals(5, store.head("a/b/c").orElseThrow().size());
+        String etag2 = store.put("a/b/c", b("hello, world"));
+        assertNotEquals(etag, etag2);
+        assertArrayEquals(b("hello, world"), store.get("a/b/c").data());
+    }
+
+    @Test
+    void emptyObjectsAreObjects() {
+        store.put("empty", new byte[0]);
+        assertEquals(0, store.get("empty").data().length);
+        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("empty", b("x")));
+    }
+
+    @Test
+    void rangedGetReturnsTheRangeAndStopsAtTheEnd() {
+        store.put("r", b("0123456789"));
+        assertArrayEquals(b("345"), store.getRange("r", 3, 3));
+        assertArrayEquals(b("89"), store.getRange("r", 8, 100));
+        assertEquals(0, store.getRange("r", 20, 5).length);
+        assertThrows(IllegalArgumentException.class, () -> store.getRange("r", -1, 5));
+    }
+
+    @Test
+    void putIfAbsentCreatesOnceAndNeverOverwrites() {
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/ab/x", b("first")));
+        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("chunks/ab/x", b("second")));
+        assertArrayEquals(b("first"), store.get("chunks/ab/x").data());
+    }
+
+    @Test
+    void putIfMatchReplacesOnlyAtTheExpectedEtag() {
+        String e1 = store.put("ROOT", b("v1"));
+        String e2 = store.putIfMatch("ROOT", b("v2"), e1);
+        assertArrayEquals(b("v2"), store.get("ROOT").data());
+        PreconditionFailedException stale = assertThrows(PreconditionFailedException.class,
+                () -> store.putIfMatch("ROOT", b("v3"), e1));
+        assertTrue(stale.getMessage().contains("ROOT"), stale.getMessage());
+        assertArrayEquals(b("v2"), store.get("ROOT").data());
+        assertEquals(e2, store.get("ROOT").etag());
+        assertThrows(PreconditionFailedException.class, () -> store.putIfMatch("missing", b("x"), e2));
+        assertTrue(store.head("missing").isEmpty());
+    }
+
+    @Test
+    void deleteIsIdempotent() {
+        store.put("d", b("x"));
+        store.delete("d");
+        store.delete("d");
+        assertTrue(store.head("d").isEmpty());
+        assertThrows(NotFoundException.class, () -> store.get("d"));
+    }
+
+    @Test
+    void listReturnsKeysUnderPrefixSortedWithSizes() {
+        store.put("chunks/aa/1", b("1"));
+        store.put("chunks/ab/22", b("22"));
+        store.put("chunks/b/333", b("333"));
+        store.put("manifests/m.json", b("{}"));
+        store.put("ROOT", b("{}"));
+        List<ObjectInfo> l = store.list("chunks/a");
+        assertEquals(List.of("chunks/aa/1", "chunks/ab/22"), l.stream().map(ObjectInfo::key).toList());
+        assertEquals(2, l.get(1).size());
+        assertNotNull(l.get(0).lastModified());
+        assertEquals(3, store.list("chunks/").size());
+        assertEquals(5, store.list("").size());
+        assertEquals(0, store.list("nothing/").size());
+    }
+
+    @Test
+    void invalidKeysAreRefused() {
+        for (String bad : List.of("", "/abs", "a/../b", "a//b", "a/.hidden", "trailing/")) {
+            assertThrows(IllegalArgumentException.class, () -> store.put(bad, b("x")), bad);
+        }
+    }
+
+    @Test
+    void eightThreadsPutIfAbsentOnOneKeyExactlyOneWins() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            String key = "race/" + round;
+            CyclicBarrier barrier = new CyclicBarrier(8);
+            List<Callable<PutResult>> tasks = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                byte[] data = b("writer-" + t);
+                tasks.add(() -> {
+                    barrier.await();
+                    return store.putIfAbsent(key, data);
+                });
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            List<PutResult> results = new ArrayList<>();
+            for (Future<PutResult> f : pool.invokeAll(tasks)) {
+                results.add(f.get());
+            }
+            pool.shutdown();
+            int winners = (int) results.stream().filter(r -> r == PutResult.CREATED).count();
+            assertEquals(1, winners, "round " + round + ": " + results);
+            assertTrue(new String(store.get(key).data(), StandardCharsets.UTF_8).startsWith("writer-"));
+        }
+    }
+
+    @Test
+    void eightThreadsCompareAndSwapOneWinnerPerRoundNoLostUpdate() throws Exception {
+        store.put("counter", b("0"));
+        int threads = 8;
+        int rounds = 100;
+        CyclicBarrier read = new CyclicBarrier(threads);
+        CyclicBarrier write = new CyclicBarrier(threads);
+        AtomicInteger[] winners = new AtomicInteger[rounds];
+        for (int r = 0; r < rounds; r++) {
+            winners[r] = new AtomicInteger();
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<Void>> futures = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            futures.add(pool.submit(() -> {
+                for (int r = 0; r < rounds; r++) {
+                    read.await();
+                    StoredObject cur = store.get("counter");
+                    long v = Long.parseLong(new String(cur.data(), StandardCharsets.UTF_8));
+                    write.await();
+                    try {
+                        store.putIfMatch("counter", b(Long.toString(v + 1)), cur.etag());
+                        winners[r].incrementAndGet();
+                    } catch (PreconditionFailedException e) {
+                        // lost this round
+                    }
+                    read.await(); // everyone finished writing before the next read
+                }
+                return null;
+            }));
+        }
+        for (Future<Void> f : futures) {
+            f.get(120, TimeUnit.SECONDS);
+        }
+        pool.shutdown();
+        for (int r = 0; r < rounds; r++) {
+            assertEquals(1, winners[r].get(), "winners in round " + r);
+        }
+        assertEquals(Integer.toString(rounds), new String(store.get("counter").data(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void twoProcessesPutIfAbsentOnOneKeyExactlyOneWins() throws Exception {
+        String url = urlForOtherProcesses();
+        assumeTrue(url != null, "this store is private to one process");
+        for (int round = 0; round < 3; round++) {
+            Path go = tmp.resolve("go-create-" + round);
+            String key = "xproc/create-" + round;
+            List<Process> ps = List.of(child(url, go, "create", key, "p1"), child(url, go, "create", key, "p2"));
+            Thread.sleep(300);
+            Files.createFile(go);
+            List<String> outs = new ArrayList<>();
+            for (Process p : ps) {
+                outs.add(finish(p));
+            }
+            assertEquals(1, outs.stream().filter(o -> o.contains("CREATED")).count(), outs.toString());
+            assertEquals(1, outs.stream().filter(o -> o.contains("ALREADY_EXISTS")).count(), outs.toString());
+        }
+    }
+
+    @Test
+    void twoProcessesIncrementingWithCompareAndSwapLoseNoUpdate() throws Exception {
+        String url = urlForOtherProcesses();
+        assumeTrue(url != null, "this store is private to one process");
+        store.put("xproc/counter", b("0"));
+        Path go = tmp.resolve("go-increment");
+        List<Process> ps = List.of(child(url, go, "increment", "xproc/counter", "150"),
+                child(url, go, "increment", "xproc/counter", "150"));
+        Thread.sleep(300);
+        Files.createFile(go);
+        for (Process p : ps) {
+            assertTrue(finish(p).contains("done"));
+        }
+        assertEquals("300", new String(store.get("xproc/counter").data(), StandardCharsets.UTF_8));
+    }
+
+    private static Process child(String url, Path go, String op, String key, String arg) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ContractChild.class.getName(),
+                url, go.toString(), op, key, arg).redirectErrorStream(true).start();
+    }
+
+    private static String finish(Process p) throws Exception {
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child did not finish");
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+}

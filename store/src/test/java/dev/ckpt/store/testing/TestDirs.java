@@ -1,0 +1,128 @@
+package dev.ckpt.store.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Generates checkpoint-like directories and compares directory trees byte for byte. */
+public final class TestDirs {
+    private TestDirs() {
+    }
+
+    /** Writes {@code files} files of about {@code size} bytes each, half compressible, seeded. */
+    public static Path checkpoint(Path dir, long seed, int files, int size) {
+        Random rnd = new Random(seed);
+        try {
+            Files.createDirectories(dir);
+            for (int i = 0; i < files; i++) {
+                byte[] data = new byte[size + rnd.nextInt(size / 4 + 1)];
+                if (i % 2 == 0) {
+                    rnd.nextBytes(data);
+                } else {
+                    for (int j = 0; j < data.length; j++) {
+                        data[j] = (byte) ("abcdefgh".charAt(rnd.nextInt(8)));
+                    }
+                }
+                Path p = dir.resolve(i % 3 == 0 ? "sub/file" + i + ".bin" : "file" + i + ".bin");
+                Files.createDirectories(p.getParent());
+                Files.write(p, data);
+            }
+            Files.writeString(dir.resolve("state.json"), "{\"seed\":" + seed + "}");
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Overwrites a few bytes in the middle of a file. */
+    public static void touch(Path file, long seed) {
+        try {
+            byte[] data = Files.readAllBytes(file);
+            Random rnd = new Random(seed);
+            for (int i = 0; i < 16 && data.length > 0; i++) {
+                data[rnd.nextInt(data.length)] ^= (byte) (1 + rnd.nextInt(255));
+            }
+            Files.write(file, data);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A minimal safetensors file with float32 tensors of the given element counts. */
+    public static void safetensors(Path file, long seed, int... elements) {
+        Random rnd = new Random(seed);
+        StringBuilder header = new StringBuilder("{");
+        long offset = 0;
+        for (int i = 0; i < elements.length; i++) {
+            long end = offset + 4L * elements[i];
+            header.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[")
+                    .append(elements[i]).append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+            offset = end;
+        }
+        header.append('}');
+        byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(h.length).put(h);
+        for (int n : elements) {
+            for (int j = 0; j < n; j++) {
+                buf.putFloat((float) rnd.nextGaussian());
+            }
+        }
+        try {
+            Files.createDirectories(file.getParent());
+            Files.write(file, buf.array());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Relative path -> content of every regular file below {@code dir}, skipping hidden files. */
+    public static Map<String, byte[]> snapshot(Path dir) {
+        Map<String, byte[]> out = new TreeMap<>();
+        if (!Files.exists(dir)) {
+            return out;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                if (Files.isRegularFile(p)) {
+                    out.put(dir.relativize(p).toString(), Files.readAllBytes(p));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    public static void assertSameTree(Map<String, byte[]> expected, Path actualDir) {
+        Map<String, byte[]> actual = snapshot(actualDir);
+        assertEquals(expected.keySet(), actual.keySet(), "files in " + actualDir);
+        for (String k : expected.keySet()) {
+            assertArrayEquals(expected.get(k), actual.get(k), "content of " + k);
+        }
+    }
+
+    public static boolean sameTree(Map<String, byte[]> a, Map<String, byte[]> b) {
+        if (!a.keySet().equals(b.keySet())) {
+            return false;
+        }
+        for (String k : a.keySet()) {
+            if (!Arrays.equals(a.get(k), b.get(k))) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
