@@ -77,6 +77,8 @@ public final class GarbageCollector {
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
                     s.checkpoints().size(), m.live.size(), m.young);
         }
+        // Pre-flight, read-only: refuse before taking the lease if a live manifest is unreadable.
+        addLive(root.read().state(), new HashSet<>(), new HashSet<>());
         RootState acquired = root.update(r -> {
             GcState gc = r.gc();
             Instant now = now();

@@ -46,13 +46,14 @@ public final class TestDirs {
         }
     }
 
-    /** Overwrites a few bytes in the middle of a file. */
+    /** Flips 16 consecutive bytes at a seeded position of a file (touching at most two chunks). */
     public static void touch(Path file, long seed) {
         try {
             byte[] data = Files.readAllBytes(file);
             Random rnd = new Random(seed);
-            for (int i = 0; i < 16 && data.length > 0; i++) {
-                data[rnd.nextInt(data.length)] ^= (byte) (1 + rnd.nextInt(255));
+            int at = rnd.nextInt(Math.max(1, data.length - 16));
+            for (int i = at; i < Math.min(data.length, at + 16); i++) {
+                data[i] ^= (byte) (1 + rnd.nextInt(255));
             }
             Files.write(file, data);
         } catch (IOException e) {

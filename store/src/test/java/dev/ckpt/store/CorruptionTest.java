@@ -1,0 +1,165 @@
+package dev.ckpt.store;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.restore.VerifyReport;
+import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A flipped byte, a missing chunk or a damaged manifest is found by verify and refused by restore. */
+class CorruptionTest {
+    @TempDir
+    Path tmp;
+    FakeClock clock = new FakeClock();
+    ObjectStore objects;
+    CheckpointStore store;
+    Path src;
+    SaveResult first;
+    SaveResult second;
+
+    @BeforeEach
+    void setUp() {
+        objects = ObjectStores.local(tmp.resolve("store"));
+        store = Stores.open(objects, clock);
+        WriterToken w = store.claimWriter("r");
+        first = store.save(w, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("src1"), 1, 3, 40_000), "r", 1));
+        src = TestDirs.checkpoint(tmp.resolve("src2"), 2, 3, 40_000);
+        second = store.save(w, SaveRequest.of(src, "r", 2));
+        assertTrue(store.verify(List.of(), 1.0).ok());
+    }
+
+    private String aChunkOnlyIn(SaveResult r) {
+        Manifest m = store.manifest(store.resolve(r.checkpointId()));
+        Manifest other = store.manifest(store.resolve(first.checkpointId()));
+        return m.chunks().stream().filter(h -> !other.chunks().contains(h)).findFirst()
+                .map(h -> "chunks/" + h.substring(0, 2) + "/" + h).orElseThrow();
+    }
+
+    private void flipByte(String key, int at) {
+        byte[] data = objects.get(key).data();
+        data[Math.min(at, data.length - 1)] ^= 0x40;
+        objects.put(key, data);
+    }
+
+    private CheckpointStore reopened() {
+        return Stores.open(objects, clock); // no cached manifests
+    }
+
+    private static Map<String, byte[]> previous(Path out) {
+        return TestDirs.snapshot(out);
+    }
+
+    @Test
+    void flippedByteInAChunkIsFoundByDeepVerifyAndRefusedByRestore() throws Exception {
+        String key = aChunkOnlyIn(second);
+        flipByte(key, 100);
+        VerifyReport structural = reopened().verify(List.of(), 0);
+        assertTrue(structural.ok(), "same size: a structural verify cannot see it");
+        VerifyReport deep = reopened().verify(List.of(), 1.0);
+        assertFalse(deep.ok());
+        assertEquals(VerifyReport.Kind.CORRUPT, deep.problems().get(0).kind());
+        assertEquals(key, deep.problems().get(0).key());
+        assertEquals(second.checkpointId(), deep.problems().get(0).checkpointId());
+
+        Path out = tmp.resolve("out");
+        reopened().restore(first.checkpointId(), out); // an older good copy is in the target
+        Map<String, byte[]> before = previous(out);
+        CorruptObjectException e = assertThrows(CorruptObjectException.class,
+                () -> reopened().restore(second.checkpointId(), out));
+        assertTrue(e.getMessage().contains(key), e.getMessage());
+        TestDirs.assertSameTree(before, out); // nothing wrong written, nothing half-replaced, no temporaries
+    }
+
+    @Test
+    void missingChunkIsFoundByStructuralVerifyWithOneListing() {
+        String key = aChunkOnlyIn(second);
+        objects.delete(key);
+        VerifyReport r = reopened().verify(List.of(second.checkpointId()), 0);
+        assertEquals(1, r.problems().size());
+        assertEquals(VerifyReport.Kind.MISSING, r.problems().get(0).kind());
+        assertEquals(key, r.problems().get(0).key());
+        NotFoundException e = assertThrows(NotFoundException.class, () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
+        assertTrue(e.getMessage().contains(key));
+        assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
+    }
+
+    @Test
+    void flippedByteInAManifestIsFoundAndRefused() {
+        String key = Manifest.keyOf(second.checkpointId());
+        byte[] data = objects.get(key).data();
+        int at = new String(data).indexOf("\"size\"") + 10; // a digit of a size: still valid JSON
+        data[at] = (byte) (data[at] == '1' ? '2' : '1');
+        objects.put(key, data);
+        VerifyReport r = reopened().verify(List.of(), 0);
+        assertEquals(1, r.problems().size());
+        assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, r.problems().get(0).kind());
+        assertTrue(r.problems().get(0).message().contains(key));
+        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("SHA-256"), e.getMessage());
+        assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
+    }
+
+    @Test
+    void truncatedManifestIsFoundAndRefused() {
+        String key = Manifest.keyOf(second.checkpointId());
+        byte[] data = objects.get(key).data();
+        objects.put(key, Arrays.copyOf(data, data.length / 2));
+        assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, reopened().verify(List.of(), 0).problems().get(0).kind());
+        assertThrows(CorruptObjectException.class, () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
+    }
+
+    @Test
+    void autoResumeFallsBackToThePreviousCheckpointAndSaysSo() {
+        flipByte(aChunkOnlyIn(second), 50);
+        RestoreResult r = reopened().restoreLatestGood("r", tmp.resolve("out"), List.of());
+        assertEquals(first.checkpointId(), r.checkpointId());
+        assertEquals(1, r.fallbacks().size());
+        assertTrue(r.fallbacks().get(0).contains(second.checkpointId()) && r.fallbacks().get(0).contains("corrupt"),
+                r.fallbacks().toString());
+        TestDirs.assertSameTree(TestDirs.snapshot(tmp.resolve("src1")), tmp.resolve("out"));
+    }
+
+    @Test
+    void pathTraversalInAManifestIsRefusedAndNothingIsWritten() throws Exception {
+        String key = Manifest.keyOf(second.checkpointId());
+        ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());
+        ((ObjectNode) m.withArray("files").get(0)).put("path", "../../escaped.bin");
+        byte[] evil = Json.MAPPER.writeValueAsBytes(m);
+        objects.put(key, evil);
+        // make ROOT vouch for the evil manifest, as an attacker with write access could
+        ObjectNode root = (ObjectNode) Json.MAPPER.readTree(objects.get("ROOT").data());
+        ((ObjectNode) root.with("checkpoints").get(second.checkpointId()))
+                .put("manifestSha256", dev.ckpt.store.chunk.Hashes.sha256Hex(evil));
+        objects.put("ROOT", Json.MAPPER.writeValueAsBytes(root));
+        CorruptObjectException e = assertThrows(CorruptObjectException.class,
+                () -> reopened().restore(second.checkpointId(), tmp.resolve("a/b/out")));
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("../../escaped.bin"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("escaped.bin")));
+        assertFalse(Files.exists(tmp.resolve("a/escaped.bin")));
+        assertTrue(TestDirs.snapshot(tmp.resolve("a")).isEmpty());
+    }
+}

@@ -1,0 +1,182 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.CommitConflictException;
+import dev.ckpt.store.gc.GcResult;
+import dev.ckpt.store.manifest.GcState;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GcTest {
+    @TempDir
+    Path tmp;
+    FakeClock clock = new FakeClock();
+    FaultInjectingObjectStore objects;
+    CheckpointStore store;
+
+    @BeforeEach
+    void open() {
+        objects = new FaultInjectingObjectStore(ObjectStores.inMemory(clock));
+        store = Stores.open(objects, clock);
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private Set<String> keys() {
+        return objects.delegate().list("").stream().map(ObjectInfo::key).collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    /** Three checkpoints of different content with keep-last 1: two become garbage. */
+    private List<SaveResult> makeGarbage() {
+        WriterToken w = store.claimWriter("r");
+        List<SaveResult> out = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Path src = TestDirs.checkpoint(tmp.resolve("src" + i), 100 + i, 3, 40_000);
+            out.add(store.save(w, SaveRequest.of(src, "r", i).withRetention(Retention.keepLast(1))));
+        }
+        return out;
+    }
+
+    @Test
+    void dryRunDeletesNothingAndPredictsExactlyWhatGcDeletes() {
+        List<SaveResult> saves = makeGarbage();
+        clock.advance(Duration.ofHours(2));
+        Set<String> before = keys();
+        GcResult dry = store.gc(true);
+        assertEquals(before, keys(), "a dry run changes nothing, ROOT included");
+        assertTrue(dry.dryRun());
+        assertFalse(dry.deletedKeys().isEmpty());
+        GcResult real = store.gc(false);
+        assertEquals(dry.deletedKeys(), real.deletedKeys());
+        assertEquals(dry.deletedBytes(), real.deletedBytes());
+        Set<String> after = keys();
+        for (String k : real.deletedKeys()) {
+            assertFalse(after.contains(k), k);
+        }
+        assertTrue(real.deletedKeys().contains("manifests/" + saves.get(0).checkpointId() + ".json"));
+        assertTrue(store.verify(List.of(), 1.0).ok());
+        store.restore(saves.get(2).checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(tmp.resolve("src2")), tmp.resolve("out"));
+        assertEquals(0, store.gc(true).deletedKeys().size(), "nothing left to collect");
+    }
+
+    @Test
+    void unreferencedObjectsYoungerThanGraceAreSpared() {
+        makeGarbage();
+        clock.advance(Duration.ofMinutes(30)); // grace is 60 min
+        GcResult r = store.gc(false);
+        assertEquals(0, r.deletedKeys().size());
+        assertTrue(r.youngUnreferenced() > 0);
+    }
+
+    @Test
+    void onlyOneGcAtATime() {
+        makeGarbage();
+        // a GC that crashed in MARK holds the lease until it expires
+        objects.crashAtWrite(objects.writes() + 1, false); // after acquiring: crash at the gc/ record
+        assertThrows(Error.class, () -> store.gc(false));
+        objects.heal();
+        CheckpointStore other = Stores.open(objects, clock);
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> other.gc(false));
+        assertTrue(e.getMessage().contains("lease"), e.getMessage());
+        clock.advance(Duration.ofMinutes(6));
+        other.gc(false);
+        assertEquals(GcState.Phase.IDLE, other.root().gc().phase());
+    }
+
+    @Test
+    void commitReuploadsChunksThatAGcDeletedWhileTheSaveWasInFlight() {
+        Path shared = TestDirs.checkpoint(tmp.resolve("shared"), 7, 3, 40_000);
+        WriterToken a = store.claimWriter("a");
+        store.save(a, SaveRequest.of(shared, "a", 1).withRetention(Retention.keepLast(1)));
+        CheckpointStore other = Stores.open(objects, clock);
+        WriterToken b = other.claimWriter("b");
+        AtomicBoolean raced = new AtomicBoolean();
+        // When b writes its manifest (all its chunks deduplicated against a's checkpoint),
+        // a drops that checkpoint and a GC deletes its chunks.
+        objects.inject(FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> {
+            if (k.startsWith("manifests/b-") && raced.compareAndSet(false, true)) {
+                store.save(a, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("other"), 8, 1, 1000), "a", 2)
+                        .withRetention(Retention.keepLast(1)));
+                clock.advance(Duration.ofHours(2));
+                GcResult gc = store.gc(false);
+                assertTrue(gc.deletedKeys().stream().anyMatch(x -> x.startsWith("chunks/")), gc.toString());
+            }
+            return false;
+        }, FaultInjectingObjectStore.Fault.ERROR_BEFORE, 0);
+        SaveResult r = other.save(b, SaveRequest.of(shared, "b", 1));
+        assertTrue(raced.get());
+        assertEquals(0, r.newChunks(), "all chunks were deduplicated at upload time");
+        assertTrue(r.reuploadedChunks() > 0, "the commit re-uploaded what the GC deleted");
+        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        other.restore(r.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
+    }
+
+    @Test
+    void commitWaitsForARunningSweepAndProceedsWhenItFinishes() throws Exception {
+        makeGarbage();
+        clock.advance(Duration.ofHours(2));
+        // Hold the sweep at its first delete until a commit has started waiting.
+        java.util.concurrent.CountDownLatch commitStarted = new java.util.concurrent.CountDownLatch(1);
+        AtomicBoolean once = new AtomicBoolean();
+        objects.inject(FaultInjectingObjectStore.Op.DELETE, k -> {
+            if (once.compareAndSet(false, true)) {
+                try {
+                    commitStarted.await();
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return false;
+        }, FaultInjectingObjectStore.Fault.ERROR_BEFORE, 0);
+        Thread gc = new Thread(() -> store.gc(false));
+        gc.start();
+        while (store.root().gc().phase() != GcState.Phase.SWEEP) {
+            Thread.sleep(5);
+        }
+        CheckpointStore other = Stores.open(objects, clock);
+        WriterToken w = other.claimWriter("w");
+        Path src = TestDirs.checkpoint(tmp.resolve("w"), 9, 2, 10_000);
+        objects.inject(FaultInjectingObjectStore.Op.GET, k -> {
+            if (k.equals("ROOT")) {
+                commitStarted.countDown();
+            }
+            return false;
+        }, FaultInjectingObjectStore.Fault.ERROR_BEFORE, 0);
+        SaveResult r = other.save(w, SaveRequest.of(src, "w", 1));
+        gc.join();
+        assertEquals(GcState.Phase.IDLE, other.root().gc().phase());
+        GcState.FinishedGeneration fin = other.root().gc().finished().get(0);
+        assertFalse(fin.cancelled());
+        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+    }
+}

@@ -1,0 +1,246 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SaveRestoreTest {
+    @TempDir
+    Path tmp;
+    FakeClock clock = new FakeClock();
+    FaultInjectingObjectStore objects;
+    CheckpointStore store;
+
+    @BeforeEach
+    void open() {
+        objects = new FaultInjectingObjectStore(ObjectStores.inMemory(clock));
+        store = Stores.open(objects, clock);
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    @Test
+    void saveThenRestoreIsByteForByteIdentical() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 6, 50_000);
+        WriterToken w = store.claimWriter("run1");
+        SaveResult r = store.save(w, SaveRequest.of(src, "run1", 100).withMetadata(Map.of("loss", "0.5")));
+        assertEquals(7, r.files());
+        assertTrue(r.newChunks() > 6, "several chunks per file at 16 KiB: " + r.newChunks());
+        assertEquals(0, r.dedupChunks());
+        RestoreResult rr = store.restore(r.checkpointId(), tmp.resolve("out"));
+        assertEquals(r.checkpointId(), rr.checkpointId());
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+        CheckpointEntry e = store.resolve("run1@100");
+        assertEquals("0.5", e.metadata().get("loss"));
+        assertEquals(r.logicalBytes(), e.logicalBytes());
+    }
+
+    @Test
+    void secondSaveOfMostlyUnchangedFilesUploadsOnlyChangedChunks() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 2, 6, 100_000);
+        WriterToken w = store.claimWriter("run1");
+        SaveResult first = store.save(w, SaveRequest.of(src, "run1", 1));
+        TestDirs.touch(src.resolve("file1.bin"), 7); // 16 bytes flipped somewhere in one file
+        objects.resetCounts();
+        SaveResult second = store.save(w, SaveRequest.of(src, "run1", 2));
+        List<String> chunkPuts = objects.writtenKeys().stream().filter(k -> k.startsWith("chunks/")).toList();
+        assertEquals(second.newChunks(), chunkPuts.size(), "every new chunk is one PUT, nothing else is uploaded");
+        assertTrue(second.newChunks() >= 1 && second.newChunks() <= 2, "only the touched chunks: " + second.newChunks());
+        assertEquals(first.newChunks() - second.newChunks(), second.dedupChunks());
+        assertTrue(second.dedupBytes() > 0.9 * second.logicalBytes());
+        store.restore(second.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    @Test
+    void identicalFilesWithinOneCheckpointAreStoredOnce() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        byte[] data = new byte[100_000];
+        new java.util.Random(3).nextBytes(data);
+        Files.write(src.resolve("a.bin"), data);
+        Files.write(src.resolve("b.bin"), data);
+        SaveResult r = store.save(store.claimWriter("r"), SaveRequest.of(src, "r", 1));
+        assertEquals(objects.writtenKeys().stream().filter(k -> k.startsWith("chunks/")).count(), r.newChunks());
+        assertEquals(r.newChunks(), r.dedupChunks());
+        store.restore(r.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    @Test
+    void emptyFilesAndEmptyDirectorySaveAndRestore() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("d"));
+        Files.write(src.resolve("d/empty"), new byte[0]);
+        SaveResult r = store.save(store.claimWriter("r"), SaveRequest.of(src, "r", 1));
+        assertEquals(1, r.files());
+        store.restore(r.checkpointId(), tmp.resolve("out"));
+        assertEquals(0, Files.size(tmp.resolve("out/d/empty")));
+    }
+
+    @Test
+    void zombieWriterIsFencedAndItsCheckpointNeverAppears() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 4, 2, 10_000);
+        WriterToken old = store.claimWriter("run1");
+        store.save(old, SaveRequest.of(src, "run1", 1));
+        WriterToken successor = store.claimWriter("run1");
+        FencedException e = assertThrows(FencedException.class, () -> store.save(old, SaveRequest.of(src, "run1", 2)));
+        assertTrue(e.getMessage().contains("run1") && e.getMessage().contains("epoch 1"), e.getMessage());
+        assertEquals(List.of(1L), store.list("run1").stream().map(CheckpointEntry::step).toList());
+        store.save(successor, SaveRequest.of(src, "run1", 2));
+        assertEquals(List.of(1L, 2L), store.list("run1").stream().map(CheckpointEntry::step).toList());
+    }
+
+    @Test
+    void zombieFencedBetweenUploadAndCommitIsRefusedAtCommit() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 5, 3, 20_000);
+        WriterToken old = store.claimWriter("run1");
+        CheckpointStore other = Stores.open(objects, clock);
+        // the successor claims the run when the zombie writes its manifest, i.e. after its chunks
+        objects.inject(FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> k.startsWith("manifests/") && claim(other),
+                FaultInjectingObjectStore.Fault.ERROR_BEFORE, 0);
+        assertThrows(FencedException.class, () -> store.save(old, SaveRequest.of(src, "run1", 1)));
+        assertTrue(store.list("run1").isEmpty());
+    }
+
+    private static boolean claim(CheckpointStore other) {
+        other.claimWriter("run1");
+        return false;
+    }
+
+    @Test
+    void retentionKeepsLastNPinnedAndEveryKSteps() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 6, 2, 5_000);
+        WriterToken w = store.claimWriter("r");
+        Retention keep = Retention.keepLast(2).withKeepEverySteps(100);
+        for (long step = 10; step <= 150; step += 10) {
+            SaveResult r = store.save(w, SaveRequest.of(src, "r", step).withRetention(keep));
+            if (step == 30) {
+                store.pin(r.checkpointId(), true);
+            }
+        }
+        assertEquals(List.of(30L, 100L, 140L, 150L), store.list("r").stream().map(CheckpointEntry::step).toList());
+    }
+
+    @Test
+    void retentionKeepsBestByMetric() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 6, 1, 5_000);
+        WriterToken w = store.claimWriter("r");
+        Retention keep = Retention.keepLast(1).withKeepBest("loss", false, 1);
+        double[] losses = {0.9, 0.3, 0.5, 0.7};
+        for (int i = 0; i < losses.length; i++) {
+            store.save(w, SaveRequest.of(src, "r", i).withRetention(keep).withMetadata(Map.of("loss", "" + losses[i])));
+        }
+        assertEquals(List.of(1L, 3L), store.list("r").stream().map(CheckpointEntry::step).toList());
+    }
+
+    @Test
+    void selectorsResolveFromRootWithoutListing() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 8, 1, 1_000);
+        WriterToken a = store.claimWriter("a");
+        WriterToken b = store.claimWriter("b");
+        store.save(a, SaveRequest.of(src, "a", 5));
+        String a7 = store.save(a, SaveRequest.of(src, "a", 7)).checkpointId();
+        clock.advance(Duration.ofSeconds(1));
+        String b1 = store.save(b, SaveRequest.of(src, "b", 1)).checkpointId();
+        objects.resetCounts();
+        assertEquals(a7, store.resolve("a:latest").id());
+        assertEquals(b1, store.resolve("latest").id());
+        assertEquals(a7, store.resolve("a@7").id());
+        assertEquals(a7, store.resolve(a7).id());
+        assertEquals(0, objects.count(FaultInjectingObjectStore.Op.LIST));
+        assertEquals(4, objects.count(FaultInjectingObjectStore.Op.GET), "one GET of ROOT per resolve");
+        assertThrows(NotFoundException.class, () -> store.resolve("a@6"));
+        assertThrows(NotFoundException.class, () -> store.resolve("c:latest"));
+    }
+
+    @Test
+    void resolvingLatestAndRestoringCostsOneRootAndOneManifestRead() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 9, 2, 30_000);
+        SaveResult r = store.save(store.claimWriter("a"), SaveRequest.of(src, "a", 1));
+        int chunks = store.manifest(store.resolve(r.checkpointId())).chunks().size();
+        CheckpointStore fresh = Stores.open(objects, clock); // no cached manifests
+        objects.resetCounts();
+        fresh.restore("a:latest", tmp.resolve("out"));
+        assertEquals(0, objects.writtenKeys().size());
+        assertEquals(0, objects.count(FaultInjectingObjectStore.Op.LIST));
+        assertEquals(2 + chunks, objects.count(FaultInjectingObjectStore.Op.GET), "ROOT + manifest + one GET per chunk");
+    }
+
+    @Test
+    void restoreReusesChunksAlreadyPresentLocally() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 10, 4, 60_000);
+        WriterToken w = store.claimWriter("a");
+        SaveResult first = store.save(w, SaveRequest.of(src, "a", 1));
+        store.restore(first.checkpointId(), tmp.resolve("staging"));
+        TestDirs.touch(src.resolve("file2.bin"), 11);
+        SaveResult second = store.save(w, SaveRequest.of(src, "a", 2));
+        objects.resetCounts();
+        RestoreResult rr = store.restore(store.resolve(second.checkpointId()), tmp.resolve("out"), List.of(tmp.resolve("staging")));
+        assertTrue(rr.chunksReused() > 0);
+        assertTrue(rr.chunksDownloaded() <= second.newChunks(), rr + " vs " + second);
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    @Test
+    void restoreOverAnOlderCopyReplacesItAtomically() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 12, 3, 30_000);
+        WriterToken w = store.claimWriter("a");
+        store.restore(store.save(w, SaveRequest.of(src, "a", 1)).checkpointId(), tmp.resolve("out"));
+        TestDirs.touch(src.resolve("file1.bin"), 1);
+        store.restore(store.save(w, SaveRequest.of(src, "a", 2)).checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    @Test
+    void manifestRecordsFileModesAndWriter() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 13, 1, 1_000);
+        Files.setPosixFilePermissions(src.resolve("state.json"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        WriterToken w = store.claimWriter("a", "writer-x");
+        SaveResult r = store.save(w, SaveRequest.of(src, "a", 1).withEpoch(3L));
+        Manifest m = store.manifest(store.resolve(r.checkpointId()));
+        assertEquals(0640, m.files().stream().filter(f -> f.path().equals("state.json")).findFirst().orElseThrow().mode());
+        assertEquals("writer-x", m.writer().id());
+        assertEquals(3L, m.epoch());
+        store.restore(r.checkpointId(), tmp.resolve("out"));
+        assertEquals("rw-r-----", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(tmp.resolve("out/state.json"))));
+    }
+
+    @Test
+    void saveReportsPhaseTimes() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 14, 2, 10_000);
+        SaveResult r = store.save(store.claimWriter("a"), SaveRequest.of(src, "a", 1));
+        assertFalse(r.totalTime().isNegative());
+        assertTrue(r.summary().contains(r.checkpointId()) && r.summary().contains("commit"), r.summary());
+    }
+}
