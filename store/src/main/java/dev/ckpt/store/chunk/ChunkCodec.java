@@ -44,14 +44,16 @@ public final class ChunkCodec {
 
     /** Compresses bytes whose hash is already known. */
     public Encoded encode(String hash, byte[] data, int offset, int length) {
-        byte[] compressed;
+        byte[] dst = new byte[(int) Zstd.compressBound(length)];
+        int size;
         try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
             ctx.setLevel(level);
             ctx.setChecksum(true);
             ctx.setContentSize(true);
-            compressed = ctx.compress(java.util.Arrays.copyOfRange(data, offset, offset + length));
+            size = ctx.compressByteArray(dst, 0, dst.length, data, offset, length);
         }
-        if (compressed.length < length) {
+        if (size < length) {
+            byte[] compressed = java.util.Arrays.copyOf(dst, size);
             return new Encoded(new ChunkRef(hash, length, compressed.length, Codec.ZSTD), compressed);
         }
         byte[] raw = java.util.Arrays.copyOfRange(data, offset, offset + length);

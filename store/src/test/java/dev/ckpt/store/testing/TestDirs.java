@@ -61,24 +61,36 @@ public final class TestDirs {
         }
     }
 
-    /** A minimal safetensors file with float32 tensors of the given element counts. */
+    /** A minimal safetensors file with seeded float32 tensors of the given element counts. */
     public static void safetensors(Path file, long seed, int... elements) {
         Random rnd = new Random(seed);
+        float[][] tensors = new float[elements.length][];
+        for (int i = 0; i < elements.length; i++) {
+            tensors[i] = new float[elements[i]];
+            for (int j = 0; j < elements[i]; j++) {
+                tensors[i][j] = (float) rnd.nextGaussian();
+            }
+        }
+        safetensors(file, tensors);
+    }
+
+    /** A minimal safetensors file holding the given float32 tensors t0, t1, ... */
+    public static void safetensors(Path file, float[]... tensors) {
         StringBuilder header = new StringBuilder("{");
         long offset = 0;
-        for (int i = 0; i < elements.length; i++) {
-            long end = offset + 4L * elements[i];
+        for (int i = 0; i < tensors.length; i++) {
+            long end = offset + 4L * tensors[i].length;
             header.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[")
-                    .append(elements[i]).append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+                    .append(tensors[i].length).append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
             offset = end;
         }
         header.append('}');
         byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
         ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
         buf.putLong(h.length).put(h);
-        for (int n : elements) {
-            for (int j = 0; j < n; j++) {
-                buf.putFloat((float) rnd.nextGaussian());
+        for (float[] t : tensors) {
+            for (float v : t) {
+                buf.putFloat(v);
             }
         }
         try {

@@ -1,0 +1,114 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.error.CommitConflictException;
+import dev.ckpt.store.error.CommitStateUnknownException;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.manifest.RunState;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op;
+import dev.ckpt.store.objectstore.ObjectStores;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RootStoreTest {
+    private final FaultInjectingObjectStore objects = new FaultInjectingObjectStore(ObjectStores.inMemory());
+    private final RootStore root = new RootStore(objects, ms -> { }, 10);
+
+    /** Increments run "r"'s writer epoch: a change whose double application would show. */
+    private static final UnaryOperator<RootState> BUMP = r -> {
+        Map<String, RunState> runs = new HashMap<>(r.runs());
+        RunState old = runs.get("r");
+        runs.put("r", new RunState((old == null ? 0 : old.writerEpoch()) + 1, "w", Instant.EPOCH));
+        return r.withRuns(runs);
+    };
+
+    private long epoch() {
+        return root.read().state().runs().get("r").writerEpoch();
+    }
+
+    @Test
+    void firstUpdateCreatesRootAndLaterOnesReplaceIt() {
+        root.update(BUMP);
+        root.update(BUMP);
+        assertEquals(2, epoch());
+        assertEquals(2, root.read().state().version());
+    }
+
+    @Test
+    void lostResponseIsSettledByTheTransactionIdAndAppliedOnce() {
+        root.update(BUMP);
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_AFTER, 1);
+        root.update(BUMP);
+        assertEquals(2, epoch(), "the write landed once, even though its response was lost");
+    }
+
+    @Test
+    void requestThatNeverArrivedIsRetried() {
+        root.update(BUMP);
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 2);
+        root.update(BUMP);
+        assertEquals(2, epoch());
+    }
+
+    @Test
+    void lostResponseOnCreateIsSettledToo() {
+        objects.inject(Op.PUT_IF_ABSENT, k -> true, Fault.ERROR_AFTER, 1);
+        root.update(BUMP);
+        assertEquals(1, epoch());
+    }
+
+    @Test
+    void conflictReappliesTheFunctionOnTheNewState() {
+        root.update(BUMP);
+        AtomicInteger calls = new AtomicInteger();
+        RootStore other = new RootStore(objects, ms -> { }, 10);
+        root.update(r -> {
+            if (calls.getAndIncrement() == 0) {
+                other.update(BUMP); // someone else commits between our read and our write
+            }
+            return BUMP.apply(r);
+        });
+        assertEquals(2, calls.get());
+        assertEquals(3, epoch(), "both increments survive: no lost update");
+    }
+
+    @Test
+    void endlessContentionEndsInARetryableConflict() {
+        root.update(BUMP);
+        RootStore other = new RootStore(objects, ms -> { }, 10);
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> root.update(r -> {
+            other.update(BUMP);
+            return BUMP.apply(r);
+        }));
+        assertTrue(e.isRetryable());
+        assertEquals(11, epoch(), "only the other writer's 10 increments landed");
+    }
+
+    @Test
+    void writeThatStaysUnknownIsReportedAsUnknownNotAsFailure() {
+        root.update(BUMP);
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 100);
+        objects.inject(Op.GET, k -> true, Fault.ERROR_BEFORE, 0);
+        CommitStateUnknownException e = assertThrows(CommitStateUnknownException.class, () -> root.update(BUMP));
+        assertTrue(e.getMessage().contains("do not clean anything up"), e.getMessage());
+        assertEquals(1, epoch());
+    }
+
+    @Test
+    void unchangedStateWritesNothing() {
+        root.update(BUMP);
+        long writes = objects.writes();
+        root.update(r -> r);
+        assertEquals(writes, objects.writes());
+    }
+}
