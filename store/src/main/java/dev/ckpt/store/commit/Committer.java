@@ -38,12 +38,27 @@ final class Committer {
     }
 
     private static final class NeedReupload extends RuntimeException {
-        final Set<String> pairs; // "generation:key"
+        final Set<String> keys;
+        final long finishedThrough;
+        final long expiredSweep;
 
-        NeedReupload(Set<String> pairs) {
+        NeedReupload(Set<String> keys, long finishedThrough, long expiredSweep) {
             super(null, null, false, false);
-            this.pairs = pairs;
+            this.keys = keys;
+            this.finishedThrough = finishedThrough;
+            this.expiredSweep = expiredSweep;
         }
+    }
+
+    /**
+     * What this commit has accounted for: every generation up to {@code finishedThrough}
+     * had finished when the objects it deleted were re-uploaded, so it cannot delete them
+     * again; {@code expiredSweep} is the generation of an abandoned sweep whose dead list
+     * was re-uploaded (it never deletes again: its lease is gone).
+     */
+    private static final class Progress {
+        long finishedThrough;
+        long expiredSweep = -1;
     }
 
     record Committed(RootState state, List<String> dropped, int reuploaded) {
@@ -76,7 +91,9 @@ final class Committer {
         for (String h : manifest.chunks()) {
             needed.add(ChunkRef.keyOf(h));
         }
-        Set<String> handled = new HashSet<>();
+        Progress progress = new Progress();
+        // Generations that finished before the save began deleted nothing it relies on.
+        progress.finishedThrough = startGeneration - 1;
         long waited = 0;
         int reuploaded = 0;
         while (true) {
@@ -85,7 +102,7 @@ final class Committer {
                 RootState s = root.update(r -> {
                     before.clear();
                     before.putAll(r.checkpoints());
-                    return apply(r, token, manifest, manifestSha, retention, startGeneration, needed, handled);
+                    return apply(r, token, manifest, manifestSha, retention, needed, progress);
                 });
                 List<String> dropped = before.keySet().stream()
                         .filter(id -> !s.checkpoints().containsKey(id) && before.get(id).run().equals(token.run()))
@@ -101,21 +118,20 @@ final class Committer {
                 sleep(pause);
                 waited += pause;
             } catch (NeedReupload e) {
-                Set<String> keys = new LinkedHashSet<>();
-                for (String pair : e.pairs) {
-                    keys.add(pair.substring(pair.indexOf(':') + 1));
-                }
-                for (String key : keys) {
+                for (String key : e.keys) {
                     reupload.accept(key);
                     reuploaded++;
                 }
-                handled.addAll(e.pairs);
+                progress.finishedThrough = Math.max(progress.finishedThrough, e.finishedThrough);
+                if (e.expiredSweep >= 0) {
+                    progress.expiredSweep = e.expiredSweep;
+                }
             }
         }
     }
 
     private RootState apply(RootState r, WriterToken token, Manifest manifest, String manifestSha, Retention retention,
-                            long startGeneration, Set<String> needed, Set<String> handled) {
+                            Set<String> needed, Progress progress) {
         checkFence(r, token);
         if (r.checkpoints().containsKey(manifest.id())) {
             return r;
@@ -125,29 +141,28 @@ final class Committer {
         if (gc.phase() == GcState.Phase.SWEEP && gc.leaseValid(now)) {
             throw new SweepRunning(gc.leaseExpiry());
         }
-        Set<String> missing = new LinkedHashSet<>();
         List<GcState.FinishedGeneration> finished = gc.finished();
+        long newestFinished = finished.isEmpty() ? progress.finishedThrough : finished.get(finished.size() - 1).generation();
+        Set<String> missing = new LinkedHashSet<>();
         boolean historyLost = finished.size() >= GcState.KEEP_FINISHED
-                && finished.get(0).generation() > startGeneration;
+                && finished.get(0).generation() > progress.finishedThrough + 1;
         if (historyLost) {
             // Generations this save may have raced with are no longer recorded: assume the worst.
-            for (String k : needed) {
-                if (!handled.contains("lost:" + k)) {
-                    missing.add("lost:" + k);
+            missing.addAll(needed);
+        } else {
+            for (GcState.FinishedGeneration f : finished) {
+                if (f.generation() > progress.finishedThrough) {
+                    collect(f.deleted(), needed, missing);
                 }
             }
         }
-        for (GcState.FinishedGeneration f : finished) {
-            if (f.generation() >= startGeneration) {
-                collect(f.generation(), f.deleted(), needed, handled, missing);
-            }
-        }
         boolean cancelSweep = gc.phase() == GcState.Phase.SWEEP; // lease expired: its GC is gone
-        if (cancelSweep) {
-            collect(gc.generation(), gc.dead(), needed, handled, missing);
+        if (cancelSweep && progress.expiredSweep != gc.generation()) {
+            collect(gc.dead(), needed, missing);
         }
         if (!missing.isEmpty()) {
-            throw new NeedReupload(missing);
+            throw new NeedReupload(missing, Math.max(progress.finishedThrough, newestFinished),
+                    cancelSweep ? gc.generation() : -1);
         }
         Map<String, CheckpointEntry> cps = new HashMap<>(r.checkpoints());
         cps.put(manifest.id(), CheckpointEntry.of(manifest, manifestSha));
@@ -159,15 +174,13 @@ final class Committer {
         return cancelSweep ? next.withGc(gc.finish(now, true)) : next;
     }
 
-    private static void collect(long generation, List<String> deleted, Set<String> needed, Set<String> handled,
-                                Set<String> out) {
+    private static void collect(List<String> deleted, Set<String> needed, Set<String> out) {
         for (String k : deleted) {
-            if (needed.contains(k) && !handled.contains(generation + ":" + k)) {
-                out.add(generation + ":" + k);
+            if (needed.contains(k)) {
+                out.add(k);
             }
         }
     }
-
     private void sleep(long millis) {
         try {
             config.sleeper().sleep(millis);
