@@ -102,8 +102,12 @@ public final class CheckpointStore implements AutoCloseable {
 
     /** Committed checkpoints, optionally of one run, sorted by run then step. */
     public List<CheckpointEntry> list(String run) {
+        return list(root(), run);
+    }
+
+    static List<CheckpointEntry> list(RootState s, String run) {
         List<CheckpointEntry> out = new ArrayList<>();
-        for (CheckpointEntry e : root().checkpoints().values()) {
+        for (CheckpointEntry e : s.checkpoints().values()) {
             if (run == null || e.run().equals(run)) {
                 out.add(e);
             }
@@ -222,7 +226,7 @@ public final class CheckpointStore implements AutoCloseable {
         RootState s = root();
         List<CheckpointEntry> which = new ArrayList<>();
         if (selectors == null || selectors.isEmpty()) {
-            which.addAll(list(null));
+            which.addAll(list(s, null));
         } else {
             for (String sel : selectors) {
                 which.add(resolve(s, sel));

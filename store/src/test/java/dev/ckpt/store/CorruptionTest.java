@@ -162,4 +162,39 @@ class CorruptionTest {
         assertFalse(Files.exists(tmp.resolve("a/escaped.bin")));
         assertTrue(TestDirs.snapshot(tmp.resolve("a")).isEmpty());
     }
+
+    @Test
+    void structuralVerifyUsesOneListingAndNoHeadPerChunk() {
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(objects);
+        CheckpointStore s = Stores.open(counting, clock);
+        VerifyReport r = s.verify(List.of(), 0);
+        assertTrue(r.ok());
+        assertEquals(1, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.LIST));
+        assertEquals(0, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.HEAD));
+        assertEquals(3, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET), "ROOT and two manifests");
+    }
+
+    @Test
+    void deepVerifyOfASampleReadsAboutThatShareOfChunks() {
+        int all = reopened().verify(List.of(), 1.0).chunksChecked();
+        int half = reopened().verify(List.of(), 0.5).chunksChecked();
+        assertTrue(half > 0 && half < all, half + " of " + all);
+        assertEquals(0, reopened().verify(List.of(), 0).chunksChecked());
+    }
+
+    @Test
+    void manifestOfANewerFormatIsRefusedWithUpgradeAdvice() throws Exception {
+        String key = Manifest.keyOf(second.checkpointId());
+        ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());
+        m.put("format", 7);
+        byte[] newer = Json.MAPPER.writeValueAsBytes(m);
+        objects.put(key, newer);
+        ObjectNode root = (ObjectNode) Json.MAPPER.readTree(objects.get("ROOT").data());
+        ((ObjectNode) root.with("checkpoints").get(second.checkpointId()))
+                .put("manifestSha256", dev.ckpt.store.chunk.Hashes.sha256Hex(newer));
+        objects.put("ROOT", Json.MAPPER.writeValueAsBytes(root));
+        dev.ckpt.store.error.UnsupportedFormatException e = assertThrows(dev.ckpt.store.error.UnsupportedFormatException.class,
+                () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("upgrade"), e.getMessage());
+    }
 }

@@ -179,4 +179,52 @@ class GcTest {
         assertFalse(fin.cancelled());
         assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
     }
+
+    @Test
+    void gcThatCrashedMidSweepIsResumedByTheNextGcOnceItsLeaseExpires() {
+        makeGarbage();
+        clock.advance(Duration.ofHours(2));
+        GcResult preview = store.gc(true);
+        // writes: acquire ROOT, gc/ record, seal ROOT, then deletes: crash after the 3rd delete
+        objects.crashAtWrite(objects.writes() + 3 + 2, true);
+        assertThrows(Error.class, () -> store.gc(false));
+        objects.heal();
+        CheckpointStore next = Stores.open(objects, clock);
+        assertEquals(GcState.Phase.SWEEP, next.root().gc().phase());
+        assertThrows(CommitConflictException.class, () -> next.gc(false), "lease still held");
+        clock.advance(Duration.ofMinutes(6));
+        GcResult dry = next.gc(true);
+        assertTrue(dry.resumed());
+        GcResult resumed = next.gc(false);
+        assertTrue(resumed.resumed());
+        assertEquals(preview.deletedKeys(), resumed.deletedKeys(), "the sealed delete list of the crashed generation");
+        for (String k : preview.deletedKeys()) {
+            assertTrue(objects.delegate().head(k).isEmpty(), k);
+        }
+        assertEquals(GcState.Phase.IDLE, next.root().gc().phase());
+        assertTrue(next.verify(List.of(), 1.0).ok());
+    }
+
+    @Test
+    void aCommitCancelsASweepWhoseGcDiedAndReuploadsWhatItNeeds() {
+        Path shared = TestDirs.checkpoint(tmp.resolve("shared"), 7, 3, 40_000);
+        WriterToken a = store.claimWriter("a");
+        store.save(a, SaveRequest.of(shared, "a", 1).withRetention(Retention.keepLast(1)));
+        store.save(a, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("x"), 8, 1, 1000), "a", 2)
+                .withRetention(Retention.keepLast(1)));
+        clock.advance(Duration.ofHours(2));
+        objects.crashAtWrite(objects.writes() + 3, false); // GC dies before its first delete
+        assertThrows(Error.class, () -> store.gc(false));
+        objects.heal();
+        clock.advance(Duration.ofMinutes(6));
+        CheckpointStore other = Stores.open(objects, clock);
+        SaveResult r = other.save(other.claimWriter("b"), SaveRequest.of(shared, "b", 1));
+        GcState gc = other.root().gc();
+        assertEquals(GcState.Phase.IDLE, gc.phase());
+        assertTrue(gc.finished().get(gc.finished().size() - 1).cancelled());
+        assertTrue(r.reuploadedChunks() > 0, "chunks on the dead list were re-uploaded before the commit");
+        assertTrue(other.verify(List.of(), 1.0).ok());
+        other.restore(r.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
+    }
 }
