@@ -8,7 +8,6 @@ import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.restore.RestoreResult;
 import dev.ckpt.store.restore.VerifyReport;
-import dev.ckpt.store.testing.TestDirs;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -45,21 +44,15 @@ public final class SaveBenchmark {
         int files = Math.max(1, mb / 64);
         int tensorsPerFile = 16;
         int elements = (int) ((long) mb * (1 << 20) / files / tensorsPerFile / 4);
-        Random rnd = new Random(7);
-        for (int f = 0; f < files; f++) {
-            float[][] t = new float[tensorsPerFile][elements];
-            for (float[] a : t) {
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = (float) (rnd.nextGaussian() * 0.02);
-                }
-            }
-            TestDirs.safetensors(src.resolve("shard" + f + ".safetensors"), t);
-        }
+        writeShards(src, files, tensorsPerFile, elements, false);
         long bytes;
         try (Stream<Path> s = Files.walk(src)) {
             bytes = s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
         }
         StoreConfig config = StoreConfig.defaults();
+        config = config.withParallelism(Integer.getInteger("parallelism", config.parallelism()))
+                .withMaxChunksInFlight(Integer.getInteger("inFlight", config.maxChunksInFlight()))
+                .withCompressionLevel(Integer.getInteger("level", config.compressionLevel()));
         System.out.printf("checkpoint: %d files, %.0f MiB of float32 safetensors; %d cores, chunk %d MiB, %d in flight, zstd %d%n",
                 files, bytes / 1048576.0, Runtime.getRuntime().availableProcessors(), config.chunkSize() >> 20,
                 config.maxChunksInFlight(), config.compressionLevel());
@@ -91,29 +84,51 @@ public final class SaveBenchmark {
     }
 
     private static void rewriteTenPercent(Path src, int files, int tensorsPerFile, int elements) throws Exception {
-        // Regenerate with the original seed stream, perturbing tensor 0 of every file and
-        // tensors 5 and 10 of some: about 10 % of all tensor bytes.
-        Random rnd = new Random(7);
-        int changed = 0;
-        for (int f = 0; f < files; f++) {
-            float[][] t = new float[tensorsPerFile][elements];
-            for (float[] a : t) {
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = (float) (rnd.nextGaussian() * 0.02);
-                }
-            }
-            for (int k = 0; k < tensorsPerFile; k++) {
-                if (k == 0 || (f % 5 == 0 && k == 5)) {
-                    for (int i = 0; i < elements; i++) {
-                        t[k][i] += 1e-3f;
-                    }
-                    changed++;
-                }
-            }
-            TestDirs.safetensors(src.resolve("shard" + f + ".safetensors"), t);
-        }
+        int changed = writeShards(src, files, tensorsPerFile, elements, true);
         System.out.printf("changed %d of %d tensors (%.1f %%)%n", changed, files * tensorsPerFile,
                 100.0 * changed / (files * tensorsPerFile));
+    }
+
+    /**
+     * Writes the shards tensor by tensor (the generator holds one tensor, not a file, so the
+     * heap measured is the store's). With {@code perturb}, tensor 0 of every file and tensor
+     * 5 of every fifth file change: about 8 % of the bytes.
+     */
+    private static int writeShards(Path src, int files, int tensorsPerFile, int elements, boolean perturb) throws Exception {
+        Files.createDirectories(src);
+        Random rnd = new Random(7);
+        int changed = 0;
+        StringBuilder header = new StringBuilder("{");
+        for (int k = 0; k < tensorsPerFile; k++) {
+            long begin = 4L * elements * k;
+            header.append(k == 0 ? "" : ",").append("\"t").append(k).append("\":{\"dtype\":\"F32\",\"shape\":[")
+                    .append(elements).append("],\"data_offsets\":[").append(begin).append(',').append(begin + 4L * elements)
+                    .append("]}");
+        }
+        byte[] h = header.append('}').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer tensor = java.nio.ByteBuffer.allocate(4 * elements).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int f = 0; f < files; f++) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(src.resolve("shard" + f + ".safetensors"),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(h.length);
+                ch.write(len.flip());
+                ch.write(java.nio.ByteBuffer.wrap(h));
+                for (int k = 0; k < tensorsPerFile; k++) {
+                    boolean change = perturb && (k == 0 || (f % 5 == 0 && k == 5));
+                    tensor.clear();
+                    for (int i = 0; i < elements; i++) {
+                        tensor.putFloat((float) (rnd.nextGaussian() * 0.02) + (change ? 1e-3f : 0f));
+                    }
+                    changed += change ? 1 : 0;
+                    tensor.flip();
+                    while (tensor.hasRemaining()) {
+                        ch.write(tensor);
+                    }
+                }
+            }
+        }
+        return changed;
     }
 
     private static void report(String what, long bytes, long nanos, long peakHeap) {
