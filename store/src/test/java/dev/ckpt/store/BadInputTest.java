@@ -16,6 +16,7 @@ import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.testing.FakeClock;
 import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.Tamper;
 import dev.ckpt.store.testing.TestDirs;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -139,12 +140,7 @@ class BadInputTest {
     @Test
     void malformedManifestJsonNamesTheManifest() throws Exception {
         String key = Manifest.keyOf(committed.checkpointId());
-        byte[] garbage = "{\"format\":1,\"id\":[}".getBytes(StandardCharsets.UTF_8);
-        objects.put(key, garbage);
-        ObjectNode root = (ObjectNode) Json.MAPPER.readTree(objects.get("ROOT").data());
-        ((ObjectNode) root.with("checkpoints").get(committed.checkpointId()))
-                .put("manifestSha256", dev.ckpt.store.chunk.Hashes.sha256Hex(garbage));
-        objects.put("ROOT", Json.MAPPER.writeValueAsBytes(root));
+        Tamper.replaceManifest(objects, committed.checkpointId(), "{\"format\":1,\"id\":[}".getBytes(StandardCharsets.UTF_8));
         CheckpointStore fresh = Stores.open(objects, clock);
         refused(CorruptObjectException.class, () -> fresh.restore(committed.checkpointId(), tmp.resolve("out")), key,
                 "not valid JSON");

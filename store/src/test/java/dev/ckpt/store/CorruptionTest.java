@@ -14,6 +14,7 @@ import dev.ckpt.store.restore.RestoreResult;
 import dev.ckpt.store.restore.VerifyReport;
 import dev.ckpt.store.testing.FakeClock;
 import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.Tamper;
 import dev.ckpt.store.testing.TestDirs;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -148,13 +149,7 @@ class CorruptionTest {
         String key = Manifest.keyOf(second.checkpointId());
         ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());
         ((ObjectNode) m.withArray("files").get(0)).put("path", "../../escaped.bin");
-        byte[] evil = Json.MAPPER.writeValueAsBytes(m);
-        objects.put(key, evil);
-        // make ROOT vouch for the evil manifest, as an attacker with write access could
-        ObjectNode root = (ObjectNode) Json.MAPPER.readTree(objects.get("ROOT").data());
-        ((ObjectNode) root.with("checkpoints").get(second.checkpointId()))
-                .put("manifestSha256", dev.ckpt.store.chunk.Hashes.sha256Hex(evil));
-        objects.put("ROOT", Json.MAPPER.writeValueAsBytes(root));
+        Tamper.replaceManifest(objects, second.checkpointId(), Json.MAPPER.writeValueAsBytes(m));
         CorruptObjectException e = assertThrows(CorruptObjectException.class,
                 () -> reopened().restore(second.checkpointId(), tmp.resolve("a/b/out")));
         assertTrue(e.getMessage().contains(key) && e.getMessage().contains("../../escaped.bin"), e.getMessage());
@@ -187,12 +182,7 @@ class CorruptionTest {
         String key = Manifest.keyOf(second.checkpointId());
         ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());
         m.put("format", 7);
-        byte[] newer = Json.MAPPER.writeValueAsBytes(m);
-        objects.put(key, newer);
-        ObjectNode root = (ObjectNode) Json.MAPPER.readTree(objects.get("ROOT").data());
-        ((ObjectNode) root.with("checkpoints").get(second.checkpointId()))
-                .put("manifestSha256", dev.ckpt.store.chunk.Hashes.sha256Hex(newer));
-        objects.put("ROOT", Json.MAPPER.writeValueAsBytes(root));
+        Tamper.replaceManifest(objects, second.checkpointId(), Json.MAPPER.writeValueAsBytes(m));
         dev.ckpt.store.error.UnsupportedFormatException e = assertThrows(dev.ckpt.store.error.UnsupportedFormatException.class,
                 () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
         assertTrue(e.getMessage().contains(key) && e.getMessage().contains("upgrade"), e.getMessage());

@@ -10,13 +10,10 @@ import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStores;
-import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.testing.InMemoryFixture;
 import dev.ckpt.store.testing.Stores;
 import dev.ckpt.store.testing.TestDirs;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,23 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class GcTest {
-    @TempDir
-    Path tmp;
-    FakeClock clock = new FakeClock();
-    FaultInjectingObjectStore objects;
-    CheckpointStore store;
-
-    @BeforeEach
-    void open() {
-        objects = new FaultInjectingObjectStore(ObjectStores.inMemory(clock));
-        store = Stores.open(objects, clock);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
+class GcTest extends InMemoryFixture {
 
     private Set<String> keys() {
         return objects.delegate().list("").stream().map(ObjectInfo::key).collect(Collectors.toCollection(TreeSet::new));
