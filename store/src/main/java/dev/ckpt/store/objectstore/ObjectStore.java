@@ -51,8 +51,10 @@ public interface ObjectStore extends AutoCloseable {
      * {@link PutResult#CREATED}; the others get {@link PutResult#ALREADY_EXISTS} and the
      * existing object is left untouched.
      *
-     * <p>A backend whose client retries internally may answer {@code ALREADY_EXISTS} for
-     * an object that its own earlier attempt created; callers that care read it back.
+     * <p>Over a network a response can be lost after the server stored the object. Backends
+     * settle that by looking at the object: if it holds exactly these bytes the answer is
+     * {@code CREATED} (identical bytes are the same object, whoever wrote them). Callers that
+     * must tell their write from an identical one write unique content.
      */
     PutResult putIfAbsent(String key, byte[] data);
 
@@ -60,6 +62,12 @@ public interface ObjectStore extends AutoCloseable {
      * Replaces an object only if its current ETag is {@code expectedEtag} ({@code If-Match}).
      * Atomic across threads and processes: of concurrent writers holding the same ETag,
      * at most one succeeds. Returns the new ETag.
+     *
+     * <p>When a response is lost, backends settle the outcome by reading the object: if it
+     * holds these bytes the write succeeded. A write that landed and was then replaced by a
+     * later write (of another writer that read it) before the settling read is reported as
+     * refused; callers that must know keep an identifier of their write in the content, as
+     * ROOT keeps its recent transaction ids.
      *
      * @throws PreconditionFailedException if the object is missing or its ETag differs;
      *         nothing was written

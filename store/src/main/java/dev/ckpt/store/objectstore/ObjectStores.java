@@ -64,8 +64,7 @@ public final class ObjectStores {
                 String name = url.substring(colon + 3);
                 return NAMED_MEMORY.computeIfAbsent(name, n -> new InMemoryObjectStore(n, Clock.systemUTC()));
             case "s3":
-                throw new BadConfigurationException("store URL '" + url + "': the s3:// backend is not part of this build yet;"
-                        + " use a file:// URL or a path on a shared filesystem");
+                return dev.ckpt.store.objectstore.s3.S3ObjectStores.open(url, System.getenv());
             default:
                 throw new BadConfigurationException("store URL '" + url + "' has unknown scheme '" + scheme
                         + "'; supported: file:///path, a plain path, s3://bucket/prefix");

@@ -25,21 +25,39 @@ public final class ContractChild {
         switch (args[2]) {
             case "create" -> System.out.println(store.putIfAbsent(args[3], args[4].getBytes(StandardCharsets.UTF_8)));
             case "increment" -> {
+                // Each increment has an id and the object keeps the history of applied ids, as ROOT
+                // keeps its recent transaction ids: after a lost response the writer looks for its id
+                // instead of applying the increment twice.
                 int n = Integer.parseInt(args[4]);
                 int conflicts = 0;
-                for (int i = 0; i < n; ) {
-                    StoredObject cur = store.get(args[3]);
-                    long v = Long.parseLong(new String(cur.data(), StandardCharsets.UTF_8));
-                    try {
-                        store.putIfMatch(args[3], Long.toString(v + 1).getBytes(StandardCharsets.UTF_8), cur.etag());
-                        i++;
-                    } catch (PreconditionFailedException e) {
-                        conflicts++;
+                for (int i = 0; i < n; i++) {
+                    String op = ProcessHandle.current().pid() + "-" + i;
+                    while (true) {
+                        StoredObject cur;
+                        try {
+                            cur = store.get(args[3]);
+                        } catch (dev.ckpt.store.error.StoreUnavailableException e) {
+                            continue;
+                        }
+                        String text = new String(cur.data(), StandardCharsets.UTF_8);
+                        if (java.util.Arrays.asList(text.split("[:,]")).contains(op)) {
+                            break; // an attempt whose response was lost did land
+                        }
+                        long v = Long.parseLong(text.split(":")[0]);
+                        String history = text.contains(":") ? text.substring(text.indexOf(':') + 1) + "," : "";
+                        try {
+                            store.putIfMatch(args[3], ((v + 1) + ":" + history + op).getBytes(StandardCharsets.UTF_8), cur.etag());
+                            break;
+                        } catch (PreconditionFailedException | dev.ckpt.store.error.StoreUnavailableException e) {
+                            conflicts++;
+                        }
                     }
                 }
                 System.out.println("done conflicts=" + conflicts);
             }
             default -> throw new IllegalArgumentException(args[2]);
         }
+        store.close();
+        System.exit(0); // HTTP clients may keep non-daemon threads alive for a while
     }
 }

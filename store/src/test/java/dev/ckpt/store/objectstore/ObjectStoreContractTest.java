@@ -46,6 +46,11 @@ public abstract class ObjectStoreContractTest {
         return null;
     }
 
+    /** Environment variables another process needs to open {@link #urlForOtherProcesses()}. */
+    protected java.util.Map<String, String> envForOtherProcesses() {
+        return java.util.Map.of();
+    }
+
     @BeforeEach
     void setUp() throws Exception {
         store = newStore();
@@ -193,10 +198,11 @@ public abstract class ObjectStoreContractTest {
                 for (int r = 0; r < rounds; r++) {
                     read.await();
                     StoredObject cur = store.get("counter");
-                    long v = Long.parseLong(new String(cur.data(), StandardCharsets.UTF_8));
+                    long v = Long.parseLong(new String(cur.data(), StandardCharsets.UTF_8).split(":")[0]);
                     write.await();
                     try {
-                        store.putIfMatch("counter", b(Long.toString(v + 1)), cur.etag());
+                        // unique content per writer, as ROOT's is (its transaction id)
+                        store.putIfMatch("counter", b((v + 1) + ":" + Thread.currentThread().getName()), cur.etag());
                         winners[r].incrementAndGet();
                     } catch (PreconditionFailedException e) {
                         // lost this round
@@ -213,7 +219,7 @@ public abstract class ObjectStoreContractTest {
         for (int r = 0; r < rounds; r++) {
             assertEquals(1, winners[r].get(), "winners in round " + r);
         }
-        assertEquals(Integer.toString(rounds), new String(store.get("counter").data(), StandardCharsets.UTF_8));
+        assertEquals(Integer.toString(rounds), new String(store.get("counter").data(), StandardCharsets.UTF_8).split(":")[0]);
     }
 
     @Test
@@ -248,13 +254,19 @@ public abstract class ObjectStoreContractTest {
         for (Process p : ps) {
             assertTrue(finish(p).contains("done"));
         }
-        assertEquals("300", new String(store.get("xproc/counter").data(), StandardCharsets.UTF_8));
+        String text = new String(store.get("xproc/counter").data(), StandardCharsets.UTF_8);
+        assertEquals("300", text.split(":")[0], "no lost update");
+        List<String> applied = List.of(text.substring(text.indexOf(':') + 1).split(","));
+        assertEquals(300, applied.size());
+        assertEquals(300, new java.util.HashSet<>(applied).size(), "no increment applied twice");
     }
 
-    private static Process child(String url, Path go, String op, String key, String arg) throws IOException {
+    private Process child(String url, Path go, String op, String key, String arg) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ContractChild.class.getName(),
-                url, go.toString(), op, key, arg).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ContractChild.class.getName(),
+                url, go.toString(), op, key, arg).redirectErrorStream(true);
+        pb.environment().putAll(envForOtherProcesses());
+        return pb.start();
     }
 
     private static String finish(Process p) throws Exception {

@@ -1,0 +1,82 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.manifest.Ids;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks that a backend really honours conditional writes, with a scratch object under
+ * {@code probe/}: a second create-only write must be refused, a write with a stale ETag
+ * must be refused, a write with the current ETag must succeed. Some S3-compatible servers
+ * accept the headers and ignore them; on those the store would silently lose updates.
+ */
+public final class ConditionalWriteProbe {
+    /** What the probe found. {@code problems} is empty when everything the store needs works. */
+    public record Result(String store, boolean createOnly, boolean staleIfMatchRefused, boolean currentIfMatchAccepted,
+                         List<String> problems) {
+        public Result {
+            problems = List.copyOf(problems);
+        }
+
+        public boolean ok() {
+            return problems.isEmpty();
+        }
+    }
+
+    private ConditionalWriteProbe() {
+    }
+
+    public static Result run(ObjectStore store) {
+        String key = "probe/" + Ids.randomHex(8);
+        List<String> problems = new ArrayList<>();
+        boolean createOnly = false;
+        boolean staleRefused = false;
+        boolean currentAccepted = false;
+        try {
+            if (store.putIfAbsent(key, bytes("first")) != PutResult.CREATED) {
+                problems.add("a create-only write (If-None-Match: *) of a new object " + key + " was refused");
+            }
+            PutResult second = store.putIfAbsent(key, bytes("second"));
+            String content = new String(store.get(key).data(), StandardCharsets.UTF_8);
+            createOnly = second == PutResult.ALREADY_EXISTS && content.equals("first");
+            if (!createOnly) {
+                problems.add("the server ignores If-None-Match: * (a second create-only write of " + key
+                        + " replaced the object)");
+            }
+            String etag = store.get(key).etag();
+            String next = store.put(key, bytes("third"));
+            try {
+                store.putIfMatch(key, bytes("stale"), etag);
+                problems.add("the server ignores If-Match (a write of " + key + " with a stale ETag was accepted)");
+            } catch (PreconditionFailedException e) {
+                staleRefused = true;
+            }
+            try {
+                store.putIfMatch(key, bytes("fourth"), next);
+                currentAccepted = new String(store.get(key).data(), StandardCharsets.UTF_8).equals("fourth");
+                if (!currentAccepted) {
+                    problems.add("a write of " + key + " with the current ETag reported success but did not apply");
+                }
+            } catch (PreconditionFailedException e) {
+                problems.add("a write of " + key + " with the current ETag was refused (ETag format mismatch?)");
+            }
+        } catch (CkptException e) {
+            problems.add("probing " + key + " failed: " + e.getMessage());
+        } finally {
+            try {
+                store.delete(key);
+            } catch (CkptException ignored) {
+                // a leftover probe object is harmless
+            }
+        }
+        return new Result(store.describe(), createOnly, staleRefused, currentAccepted, problems);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,306 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.objectstore.Keys;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.objectstore.StoredObject;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * An S3 bucket (AWS S3, MinIO, Ceph RGW, ...) through the AWS SDK for Java v2, with a
+ * synchronous client and an explicitly chosen HTTP client. Conditional writes map to
+ * {@code If-None-Match: *} and {@code If-Match}; a 409 ConditionalRequestConflict is
+ * retried; ETags are compared without quotes. Every PUT carries Content-MD5, so a body
+ * damaged in transit is refused by the server. The SDK's own retries (standard strategy,
+ * backoff with jitter, throttling aware) stay on; its newer default request checksums are
+ * off for custom endpoints, which older S3-compatible servers reject.
+ */
+final class AwsS3ObjectStore implements ObjectStore {
+    private final S3Config config;
+    private final S3Client s3;
+
+    AwsS3ObjectStore(S3Config config) {
+        this.config = config;
+        S3ClientBuilder b = S3Client.builder()
+                .region(Region.of(config.region()))
+                .credentialsProvider(credentials(config))
+                .httpClient(httpClient(config))
+                .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(config.usePathStyle()).build())
+                .overrideConfiguration(o -> o
+                        .addExecutionInterceptor(new NoExpectContinue())
+                        .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
+                                .maxAttempts(config.maxAttempts()).build())
+                        .apiCallAttemptTimeout(config.requestTimeout()));
+        if (config.endpoint() != null) {
+            b.endpointOverride(config.endpoint())
+                    .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                    .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+        }
+        this.s3 = b.build();
+    }
+
+    /**
+     * Sends request bodies right away instead of waiting for "100 Continue". Servers that
+     * answer a failed condition before reading the body and then close the connection (S3Proxy
+     * does, some S3-compatible servers do) otherwise leave a half-closed connection in the
+     * pool, and the next request on it fails. Without the handshake, a small body (ROOT, a
+     * manifest) has arrived with the headers and the server can keep the connection.
+     */
+    private static final class NoExpectContinue implements software.amazon.awssdk.core.interceptor.ExecutionInterceptor {
+        @Override
+        public software.amazon.awssdk.http.SdkHttpRequest modifyHttpRequest(
+                software.amazon.awssdk.core.interceptor.Context.ModifyHttpRequest context,
+                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+            return context.httpRequest().toBuilder().removeHeader("Expect").build();
+        }
+    }
+
+    private static AwsCredentialsProvider credentials(S3Config c) {
+        if (c.accessKey() != null) {
+            return StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKey(), c.secretKey()));
+        }
+        return DefaultCredentialsProvider.builder().build();
+    }
+
+    private static SdkHttpClient httpClient(S3Config c) {
+        if (c.http() == S3Config.Http.URL_CONNECTION) {
+            return UrlConnectionHttpClient.builder()
+                    .connectionTimeout(c.connectTimeout())
+                    .socketTimeout(c.requestTimeout())
+                    .build();
+        }
+        return ApacheHttpClient.builder()
+                .expectContinueEnabled(false)
+                .maxConnections(c.maxConnections())
+                .connectionTimeout(c.connectTimeout())
+                .socketTimeout(c.requestTimeout())
+                .build();
+    }
+
+    private String key(String k) {
+        return config.prefix() + Keys.validate(k);
+    }
+
+    private String url(String k) {
+        return config.url() + k;
+    }
+
+    private <T> T call(String k, String action, Supplier<T> op) {
+        try {
+            return op.get();
+        } catch (S3Exception e) {
+            throw map(k, action, e);
+        } catch (SdkClientException e) {
+            throw S3Errors.io(url(k), action, e);
+        }
+    }
+
+    private dev.ckpt.store.error.CkptException map(String k, String action, S3Exception e) {
+        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+        String msg = e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage();
+        return S3Errors.map(url(k), action, e.statusCode(), code, msg, e);
+    }
+
+    @Override
+    public StoredObject get(String k) {
+        ResponseBytes<GetObjectResponse> r = call(k, "read", () -> s3.getObjectAsBytes(
+                GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build()));
+        return new StoredObject(k, r.asByteArray(), S3Errors.etag(r.response().eTag()));
+    }
+
+    @Override
+    public byte[] getRange(String k, long offset, int length) {
+        if (offset < 0 || length < 0) {
+            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + k);
+        }
+        if (length == 0) {
+            head(k).orElseThrow(() -> NotFoundException.object(k));
+            return new byte[0];
+        }
+        try {
+            return s3.getObjectAsBytes(GetObjectRequest.builder().bucket(config.bucket()).key(key(k))
+                    .range("bytes=" + offset + "-" + (offset + length - 1)).build()).asByteArray();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 416) {
+                head(k).orElseThrow(() -> NotFoundException.object(k));
+                return new byte[0]; // the range starts after the end of the object
+            }
+            throw map(k, "read", e);
+        } catch (SdkClientException e) {
+            throw S3Errors.io(url(k), "read", e);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> head(String k) {
+        try {
+            HeadObjectResponse r = call(k, "stat", () -> s3.headObject(b -> b.bucket(config.bucket()).key(key(k))));
+            return Optional.of(new ObjectInfo(k, r.contentLength(), r.lastModified(), S3Errors.etag(r.eTag())));
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    private PutObjectRequest.Builder putRequest(String k, byte[] data) {
+        PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(config.bucket()).key(key(k))
+                .contentLength((long) data.length).contentMD5(md5(data));
+        if (config.sse() == S3Config.Sse.S3) {
+            b.serverSideEncryption(ServerSideEncryption.AES256);
+        } else if (config.sse() == S3Config.Sse.KMS) {
+            b.serverSideEncryption(ServerSideEncryption.AWS_KMS);
+            if (config.kmsKeyId() != null) {
+                b.ssekmsKeyId(config.kmsKeyId());
+            }
+        }
+        return b;
+    }
+
+    @Override
+    public String put(String k, byte[] data) {
+        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data).build(), RequestBody.fromBytes(data))).eTag());
+    }
+
+    @Override
+    public PutResult putIfAbsent(String k, byte[] data) {
+        return Conditional.putIfAbsent(this, k, data, md5Etags(), () -> {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    s3.putObject(putRequest(k, data).ifNoneMatch("*").build(), RequestBody.fromBytes(data));
+                    return true;
+                } catch (S3Exception e) {
+                    if (e.statusCode() == 412) {
+                        return false;
+                    }
+                    if (e.statusCode() == 409 && attempt < 5) {
+                        pause(attempt); // ConditionalRequestConflict: a concurrent conditional write; try again
+                        continue;
+                    }
+                    throw map(k, "create", e);
+                } catch (SdkClientException e) {
+                    throw S3Errors.io(url(k), "create", e);
+                }
+            }
+        });
+    }
+
+    @Override
+    public String putIfMatch(String k, byte[] data, String expectedEtag) {
+        return Conditional.putIfMatch(this, k, data, expectedEtag, md5Etags(), () -> {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return S3Errors.etag(s3.putObject(putRequest(k, data).ifMatch(S3Errors.quoted(expectedEtag)).build(),
+                            RequestBody.fromBytes(data)).eTag());
+                } catch (S3Exception e) {
+                    if (e.statusCode() == 412 || e.statusCode() == 404) {
+                        throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
+                    }
+                    if (e.statusCode() == 409 && attempt < 5) {
+                        pause(attempt);
+                        continue;
+                    }
+                    throw map(k, "conditionally replace", e);
+                } catch (SdkClientException e) {
+                    throw S3Errors.io(url(k), "conditionally replace", e);
+                }
+            }
+        });
+    }
+
+    private boolean md5Etags() {
+        return config.sse() != S3Config.Sse.KMS;
+    }
+
+    @Override
+    public void delete(String k) {
+        call(k, "delete", () -> s3.deleteObject(b -> b.bucket(config.bucket()).key(key(k))));
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) {
+        List<ObjectInfo> out = new ArrayList<>();
+        call(prefix, "list", () -> {
+            for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(config.bucket())
+                    .prefix(config.prefix() + prefix).build()).contents()) {
+                String k = o.key().substring(config.prefix().length());
+                if (isValidKey(k)) {
+                    out.add(new ObjectInfo(k, o.size(), o.lastModified(), S3Errors.etag(o.eTag())));
+                }
+            }
+            return null;
+        });
+        out.sort(java.util.Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    static boolean isValidKey(String k) {
+        try {
+            Keys.validate(k);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false; // a directory marker or a foreign object: not ours
+        }
+    }
+
+    @Override
+    public String describe() {
+        return config.url();
+    }
+
+    @Override
+    public void close() {
+        s3.close();
+    }
+
+    private static String md5(byte[] data) {
+        try {
+            return Base64.getEncoder().encodeToString(MessageDigest.getInstance("MD5").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static void pause(int attempt) {
+        try {
+            Thread.sleep(Math.min(2000, 50L << attempt) + java.util.concurrent.ThreadLocalRandom.current().nextLong(50));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted", e);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Settles conditional writes over HTTP, where a response can be lost after the server
+ * stored the request, and the client (the SDK) retries: the retry then meets its own
+ * write and gets 412. After a 412 or an I/O failure we look at the object: if it holds
+ * exactly our bytes, our write landed. For ROOT this is exact (every ROOT is unique: its
+ * transaction id); for chunks, identical bytes are the same chunk whoever wrote them.
+ * ETags are compared with the MD5 of our bytes where the server's ETag is that MD5
+ * (no SSE-KMS, single-part); otherwise the content is read back.
+ */
+final class Conditional {
+    private static final int ATTEMPTS = 3;
+
+    private Conditional() {
+    }
+
+    /** @param attempt performs the create-only PUT: true = created, false = 412; throws StoreUnavailable on I/O failure */
+    static PutResult putIfAbsent(ObjectStore self, String key, byte[] data, boolean md5Etags, BooleanSupplier attempt) {
+        StoreUnavailableException last = null;
+        for (int i = 0; i < ATTEMPTS; i++) {
+            try {
+                if (attempt.getAsBoolean()) {
+                    return PutResult.CREATED;
+                }
+                return holds(self, key, data, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+            } catch (StoreUnavailableException e) {
+                last = e;
+                Optional<ObjectInfo> now = self.head(key);
+                if (now.isPresent()) {
+                    return holds(self, key, data, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+                }
+                // absent: the request did not land (an in-flight one would be refused: its condition
+                // is If-None-Match and we are about to create the object); try again
+            }
+        }
+        throw last;
+    }
+
+    /** @param attempt performs the PUT with If-Match: returns the new ETag, throws PreconditionFailed or StoreUnavailable */
+    static String putIfMatch(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
+                             Supplier<String> attempt) {
+        StoreUnavailableException last = null;
+        for (int i = 0; i < ATTEMPTS; i++) {
+            try {
+                return attempt.get();
+            } catch (PreconditionFailedException e) {
+                Optional<String> mine = holds(self, key, data, md5Etags);
+                if (mine.isPresent()) {
+                    return mine.get(); // a retried request met our own earlier write
+                }
+                throw e;
+            } catch (StoreUnavailableException e) {
+                last = e;
+                Optional<ObjectInfo> now = self.head(key);
+                if (now.isEmpty()) {
+                    throw new PreconditionFailedException(key, expectedEtag, null);
+                }
+                Optional<String> mine = holds(self, key, data, md5Etags);
+                if (mine.isPresent()) {
+                    return mine.get();
+                }
+                if (!S3Errors.etag(now.get().etag()).equals(S3Errors.etag(expectedEtag))) {
+                    // someone else's write replaced the version ours was conditional on: ours can no longer land
+                    throw new PreconditionFailedException(key, expectedEtag, now.get().etag());
+                }
+                // unchanged: our request did not land; try again
+            }
+        }
+        throw last;
+    }
+
+    /** The object's ETag if it holds exactly {@code data}. */
+    private static Optional<String> holds(ObjectStore self, String key, byte[] data, boolean md5Etags) {
+        if (md5Etags) {
+            return self.head(key).map(ObjectInfo::etag).map(S3Errors::etag).filter(e -> e.equals(md5Hex(data)));
+        }
+        try {
+            var current = self.get(key);
+            return Arrays.equals(current.data(), data) ? Optional.of(current.etag()) : Optional.empty();
+        } catch (dev.ckpt.store.error.NotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    static String md5Hex(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

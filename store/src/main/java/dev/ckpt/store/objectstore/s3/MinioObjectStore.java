@@ -1,0 +1,278 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.objectstore.Keys;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.objectstore.StoredObject;
+import io.minio.GetObjectArgs;
+import io.minio.GetObjectResponse;
+import io.minio.ListObjectsArgs;
+import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
+import io.minio.Result;
+import io.minio.ServerSideEncryption;
+import io.minio.ServerSideEncryptionKms;
+import io.minio.ServerSideEncryptionS3;
+import io.minio.StatObjectArgs;
+import io.minio.StatObjectResponse;
+import io.minio.credentials.Credentials;
+import io.minio.credentials.Provider;
+import io.minio.errors.ErrorResponseException;
+import io.minio.messages.Item;
+import okhttp3.OkHttpClient;
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An S3 bucket through the MinIO Java client. Objects are always written in a single
+ * part: the MinIO client sends conditional headers only with the first request of a
+ * multipart upload, so a multipart write would lose its condition. Credentials come from
+ * the AWS default chain unless given, so both backends are configured the same way.
+ */
+final class MinioObjectStore implements ObjectStore {
+    private static final long MIN_PART = 5L << 20;
+
+    private final S3Config config;
+    private final MinioClient client;
+    private final OkHttpClient http;
+
+    MinioObjectStore(S3Config config) {
+        this.config = config;
+        this.http = new OkHttpClient.Builder()
+                .connectTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .readTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .writeTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .retryOnConnectionFailure(true)
+                .build();
+        http.dispatcher().setMaxRequestsPerHost(config.maxConnections());
+        MinioClient.Builder b = MinioClient.builder()
+                .endpoint(config.endpoint() == null ? "https://s3." + config.region() + ".amazonaws.com" : config.endpoint().toString())
+                .region(config.region())
+                .httpClient(http);
+        if (config.accessKey() != null) {
+            b.credentials(config.accessKey(), config.secretKey());
+        } else {
+            b.credentialsProvider(new AwsChainProvider());
+        }
+        this.client = b.build();
+    }
+
+    /** The AWS default credential chain as a MinIO credentials provider. */
+    private static final class AwsChainProvider implements Provider {
+        private final DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
+
+        @Override
+        public Credentials fetch() {
+            AwsCredentials c = chain.resolveCredentials();
+            String token = c instanceof AwsSessionCredentials s ? s.sessionToken() : null;
+            return new Credentials(c.accessKeyId(), c.secretAccessKey(), token, null);
+        }
+    }
+
+    private interface Call<T> {
+        T run() throws Exception;
+    }
+
+    private String key(String k) {
+        return config.prefix() + Keys.validate(k);
+    }
+
+    private String url(String k) {
+        return config.url() + k;
+    }
+
+    private <T> T call(String k, String action, Call<T> op) {
+        if (!action.equals("list")) {
+            Keys.validate(k);
+        }
+        try {
+            return op.run();
+        } catch (ErrorResponseException e) {
+            throw map(k, action, e);
+        } catch (CkptException e) {
+            throw e;
+        } catch (Exception e) {
+            throw S3Errors.io(url(k), action, e);
+        }
+    }
+
+    private CkptException map(String k, String action, ErrorResponseException e) {
+        int status = e.response() == null ? 0 : e.response().code();
+        String code = e.errorResponse() == null ? null : e.errorResponse().code();
+        if ("NoSuchKey".equals(code)) {
+            status = 404;
+        }
+        return S3Errors.map(url(k), action, status, code, e.errorResponse() == null ? null : e.errorResponse().message(), e);
+    }
+
+    private static int status(ErrorResponseException e) {
+        return e.response() == null ? 0 : e.response().code();
+    }
+
+    @Override
+    public StoredObject get(String k) {
+        return call(k, "read", () -> {
+            try (GetObjectResponse r = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build())) {
+                byte[] data = r.readAllBytes();
+                return new StoredObject(k, data, S3Errors.etag(r.headers().get("ETag")));
+            }
+        });
+    }
+
+    @Override
+    public byte[] getRange(String k, long offset, int length) {
+        if (offset < 0 || length < 0) {
+            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + k);
+        }
+        ObjectInfo info = head(k).orElseThrow(() -> NotFoundException.object(k));
+        if (length == 0 || offset >= info.size()) {
+            return new byte[0];
+        }
+        return call(k, "read", () -> {
+            try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k))
+                    .offset(offset).length((long) length).build())) {
+                return in.readAllBytes();
+            }
+        });
+    }
+
+    @Override
+    public Optional<ObjectInfo> head(String k) {
+        try {
+            StatObjectResponse r = call(k, "stat", () -> client.statObject(
+                    StatObjectArgs.builder().bucket(config.bucket()).object(key(k)).build()));
+            return Optional.of(new ObjectInfo(k, r.size(), r.lastModified().toInstant(), S3Errors.etag(r.etag())));
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    private PutObjectArgs args(String k, byte[] data, Map<String, String> headers) throws IOException {
+        PutObjectArgs.Builder b = PutObjectArgs.builder().bucket(config.bucket()).object(key(k))
+                // one part whatever the size: conditions travel only with a single-part upload
+                .stream(new ByteArrayInputStream(data), data.length, Math.max(MIN_PART, data.length))
+                .headers(headers);
+        ServerSideEncryption sse = switch (config.sse()) {
+            case NONE -> null;
+            case S3 -> new ServerSideEncryptionS3();
+            case KMS -> new ServerSideEncryptionKms(config.kmsKeyId() == null ? "" : config.kmsKeyId(), null);
+        };
+        if (sse != null) {
+            b.sse(sse);
+        }
+        return b.build();
+    }
+
+    @Override
+    public String put(String k, byte[] data) {
+        return call(k, "write", () -> S3Errors.etag(client.putObject(args(k, data, Map.of())).etag()));
+    }
+
+    @Override
+    public PutResult putIfAbsent(String k, byte[] data) {
+        Keys.validate(k);
+        return Conditional.putIfAbsent(this, k, data, config.sse() != S3Config.Sse.KMS, () -> {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    client.putObject(args(k, data, Map.of("If-None-Match", "*")));
+                    return true;
+                } catch (ErrorResponseException e) {
+                    String code = e.errorResponse() == null ? null : e.errorResponse().code();
+                    if (status(e) == 412 || "PreconditionFailed".equals(code)) {
+                        return false;
+                    }
+                    if (status(e) == 409 && attempt < 5) {
+                        AwsS3ObjectStore.pause(attempt);
+                        continue;
+                    }
+                    throw map(k, "create", e);
+                } catch (Exception e) {
+                    throw S3Errors.io(url(k), "create", e);
+                }
+            }
+        });
+    }
+
+    @Override
+    public String putIfMatch(String k, byte[] data, String expectedEtag) {
+        Keys.validate(k);
+        Map<String, String> headers = new HashMap<>();
+        headers.put("If-Match", S3Errors.quoted(expectedEtag));
+        return Conditional.putIfMatch(this, k, data, expectedEtag, config.sse() != S3Config.Sse.KMS, () -> {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return S3Errors.etag(client.putObject(args(k, data, headers)).etag());
+                } catch (ErrorResponseException e) {
+                    String code = e.errorResponse() == null ? null : e.errorResponse().code();
+                    if (status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code)) {
+                        throw new PreconditionFailedException(url(k), expectedEtag, status(e) == 404 ? null : "(another)");
+                    }
+                    if (status(e) == 409 && attempt < 5) {
+                        AwsS3ObjectStore.pause(attempt);
+                        continue;
+                    }
+                    throw map(k, "conditionally replace", e);
+                } catch (Exception e) {
+                    throw S3Errors.io(url(k), "conditionally replace", e);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void delete(String k) {
+        call(k, "delete", () -> {
+            client.removeObject(RemoveObjectArgs.builder().bucket(config.bucket()).object(key(k)).build());
+            return null;
+        });
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) {
+        List<ObjectInfo> out = new ArrayList<>();
+        call(prefix, "list", () -> {
+            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(config.bucket())
+                    .prefix(config.prefix() + prefix).recursive(true).build())) {
+                Item it = r.get();
+                if (it.isDir()) {
+                    continue;
+                }
+                String k = it.objectName().substring(config.prefix().length());
+                if (AwsS3ObjectStore.isValidKey(k)) {
+                    out.add(new ObjectInfo(k, it.size(), it.lastModified().toInstant(), S3Errors.etag(it.etag())));
+                }
+            }
+            return null;
+        });
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    @Override
+    public String describe() {
+        return config.url();
+    }
+
+    @Override
+    public void close() {
+        http.dispatcher().executorService().shutdown();
+        http.connectionPool().evictAll();
+    }
+}

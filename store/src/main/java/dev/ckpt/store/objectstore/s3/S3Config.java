@@ -1,0 +1,157 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.BadConfigurationException;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Settings of an S3 store, the way AWS users expect them: {@code s3://bucket/prefix},
+ * the default credential chain (environment, profiles, instance roles) unless keys are
+ * given, {@code AWS_ENDPOINT_URL} / {@code AWS_REGION}, path-style addressing automatic
+ * for custom endpoints. {@link #toString()} never shows the secret key.
+ *
+ * @param client      which S3 client library talks to the server
+ * @param http        the HTTP client under the AWS SDK (ignored by the MinIO client)
+ * @param pathStyle   null = automatic (path style for custom endpoints)
+ * @param accessKey   null = the default credential chain
+ * @param sse         server-side encryption of written objects
+ * @param kmsKeyId    the KMS key for {@link Sse#KMS}; null = the bucket's default key
+ * @param probe       check that the server honours conditional writes before the first one
+ */
+public record S3Config(String bucket, String prefix, URI endpoint, String region, Boolean pathStyle, Client client,
+                       Http http, String accessKey, String secretKey, Sse sse, String kmsKeyId, int maxConnections,
+                       Duration connectTimeout, Duration requestTimeout, int maxAttempts, boolean probe) {
+
+    public enum Client { AWS, MINIO }
+
+    public enum Http { APACHE, URL_CONNECTION }
+
+    public enum Sse { NONE, S3, KMS }
+
+    public S3Config {
+        if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+            throw new BadConfigurationException("invalid S3 bucket name '" + bucket + "'");
+        }
+        prefix = normalizePrefix(prefix);
+        Objects.requireNonNull(client, "client");
+        Objects.requireNonNull(http, "http");
+        sse = sse == null ? Sse.NONE : sse;
+        region = region == null || region.isBlank() ? "us-east-1" : region;
+        if ((accessKey == null) != (secretKey == null)) {
+            throw new BadConfigurationException("give both the S3 access key and the secret key, or neither");
+        }
+    }
+
+    private static String normalizePrefix(String p) {
+        if (p == null || p.isEmpty() || p.equals("/")) {
+            return "";
+        }
+        String s = p.startsWith("/") ? p.substring(1) : p;
+        return s.endsWith("/") ? s : s + "/";
+    }
+
+    /** Path-style addressing in effect: explicit, else on for custom endpoints. */
+    public boolean usePathStyle() {
+        return pathStyle != null ? pathStyle : endpoint != null;
+    }
+
+    /**
+     * Parses {@code s3://bucket/prefix} and reads the environment: {@code AWS_ENDPOINT_URL}
+     * (or {@code AWS_ENDPOINT_URL_S3}), {@code AWS_REGION} (or {@code AWS_DEFAULT_REGION}),
+     * {@code CKPT_S3_CLIENT} ({@code aws} or {@code minio}), {@code CKPT_S3_HTTP_CLIENT}
+     * ({@code apache} or {@code url-connection}), {@code CKPT_S3_PATH_STYLE} ({@code true}/
+     * {@code false}), {@code CKPT_S3_SSE} ({@code none}, {@code s3}, {@code kms}) and
+     * {@code CKPT_S3_KMS_KEY_ID}. Credentials stay with the default chain.
+     */
+    public static S3Config fromUrl(String url, Map<String, String> env) {
+        if (!url.startsWith("s3://")) {
+            throw new BadConfigurationException("not an S3 URL: '" + url + "' (write s3://bucket/prefix)");
+        }
+        String rest = url.substring("s3://".length());
+        int slash = rest.indexOf('/');
+        String bucket = slash < 0 ? rest : rest.substring(0, slash);
+        String prefix = slash < 0 ? "" : rest.substring(slash + 1);
+        if (bucket.isEmpty()) {
+            throw new BadConfigurationException("S3 URL '" + url + "' names no bucket (write s3://bucket/prefix)");
+        }
+        String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
+        URI ep = null;
+        if (endpoint != null) {
+            try {
+                ep = URI.create(endpoint);
+                if (ep.getScheme() == null || ep.getHost() == null) {
+                    throw new IllegalArgumentException("no scheme or host");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new BadConfigurationException("AWS_ENDPOINT_URL '" + endpoint + "' is not a URL like http://host:9000", e);
+            }
+        }
+        String pathStyle = env.get("CKPT_S3_PATH_STYLE");
+        return new S3Config(bucket, prefix, ep, first(env, "AWS_REGION", "AWS_DEFAULT_REGION"),
+                pathStyle == null ? null : Boolean.parseBoolean(pathStyle),
+                parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT"),
+                parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"),
+                null, null, parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"),
+                env.get("CKPT_S3_KMS_KEY_ID"), 64, Duration.ofSeconds(10), Duration.ofMinutes(2), 5, true);
+    }
+
+    private static String first(Map<String, String> env, String... names) {
+        for (String n : names) {
+            String v = env.get(n);
+            if (v != null && !v.isBlank()) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    private static <E extends Enum<E>> E parse(Class<E> type, String value, String name) {
+        try {
+            return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new BadConfigurationException(name + "='" + value + "' is not one of "
+                    + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+    }
+
+    public S3Config withCredentials(String access, String secret) {
+        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, access, secret, sse, kmsKeyId,
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe);
+    }
+
+    public S3Config withClient(Client c, Http h) {
+        return new S3Config(bucket, prefix, endpoint, region, pathStyle, c, h, accessKey, secretKey, sse, kmsKeyId,
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe);
+    }
+
+    public S3Config withPrefix(String p) {
+        return new S3Config(bucket, p, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe);
+    }
+
+    public S3Config withTimeouts(Duration connect, Duration request, int attempts) {
+        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
+                maxConnections, connect, request, attempts, probe);
+    }
+
+    public S3Config withProbe(boolean p) {
+        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, p);
+    }
+
+    /** {@code s3://bucket/prefix}: what messages show. */
+    public String url() {
+        return "s3://" + bucket + "/" + prefix;
+    }
+
+    @Override
+    public String toString() {
+        return "S3Config[" + url() + ", endpoint=" + endpoint + ", region=" + region + ", pathStyle=" + usePathStyle()
+                + ", client=" + client + ", http=" + http + ", credentials=" + (accessKey == null ? "default chain"
+                : "access key " + accessKey.substring(0, Math.min(4, accessKey.length())) + "…") + ", sse=" + sse + "]";
+    }
+}

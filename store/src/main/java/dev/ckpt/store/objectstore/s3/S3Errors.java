@@ -1,0 +1,59 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.StoreUnavailableException;
+
+/** Maps S3 status codes to the store's errors. Messages name the object, never credentials. */
+final class S3Errors {
+    private S3Errors() {
+    }
+
+    static CkptException map(String url, String action, int status, String code, String detail, Throwable cause) {
+        String what = action + " " + url;
+        String why = (code == null ? "HTTP " + status : code + " (HTTP " + status + ")")
+                + (detail == null || detail.isBlank() ? "" : ": " + redact(detail));
+        if (status == 404) {
+            return new NotFoundException(url, "object not found: " + url);
+        }
+        if (status == 403 || status == 401) {
+            return new BadConfigurationException("access denied: cannot " + what + " — " + why
+                    + "; check the credentials and the bucket policy", cause);
+        }
+        if (status == 400 || status == 501 || status == 405) {
+            return new BadConfigurationException("the server rejected the request to " + what + " — " + why
+                    + "; it may not support this S3 feature", cause);
+        }
+        return new StoreUnavailableException("cannot " + what + " — " + why + "; retrying later is safe", cause);
+    }
+
+    static StoreUnavailableException io(String url, String action, Throwable cause) {
+        return new StoreUnavailableException("cannot " + action + " " + url + ": " + redact(String.valueOf(cause.getMessage()))
+                + " (network or server unreachable; retrying later is safe)", cause);
+    }
+
+    /** Strips anything that looks like a signature or credential from a server or client message. */
+    static String redact(String s) {
+        return s.replaceAll("(?i)(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|Credential|AWSAccessKeyId)=[^&\\s,]+", "$1=REDACTED");
+    }
+
+    /** An ETag without quotes or weak marker, as servers and clients differ there. */
+    static String etag(String raw) {
+        if (raw == null) {
+            return null;
+        }
+        String e = raw.trim();
+        if (e.startsWith("W/")) {
+            e = e.substring(2);
+        }
+        if (e.length() >= 2 && e.startsWith("\"") && e.endsWith("\"")) {
+            e = e.substring(1, e.length() - 1);
+        }
+        return e;
+    }
+
+    static String quoted(String etag) {
+        return "\"" + etag(etag) + "\"";
+    }
+}

@@ -1,0 +1,90 @@
+package dev.ckpt.store.objectstore.s3;
+
+import org.gaul.s3proxy.BlobStores;
+import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.auth.AuthenticationType;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import software.amazon.awssdk.services.s3.model.CreateBucketRequest;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * A real S3 server in this JVM, speaking S3 over HTTP with SigV4 on a loopback port:
+ * S3Proxy over its in-memory ("transient") or filesystem store, with conditional writes
+ * made atomic by {@link AtomicConditionalBlobStore}.
+ */
+public final class S3ProxyServer implements AutoCloseable {
+    public static final String ACCESS_KEY = "ckpt-test-access";
+    public static final String SECRET_KEY = "ckpt-test-secret-key-not-a-real-one";
+
+    private final S3Proxy proxy;
+    private final BlobStore blobs;
+
+    private S3ProxyServer(S3Proxy proxy, BlobStore blobs) {
+        this.proxy = proxy;
+        this.blobs = blobs;
+    }
+
+    /** Starts a server; {@code dir} null keeps objects in memory, else in that directory. */
+    public static S3ProxyServer start(Path dir) throws Exception {
+        Properties props = new Properties();
+        BlobStore raw;
+        if (dir == null) {
+            raw = BlobStores.create("transient", props);
+        } else {
+            props.setProperty("jclouds.filesystem.basedir", dir.toString());
+            raw = BlobStores.create("filesystem", props);
+        }
+        BlobStore blobs = new AtomicConditionalBlobStore(raw);
+        S3Proxy proxy = S3Proxy.builder()
+                .blobStore(blobs)
+                .endpoint(URI.create("http://127.0.0.1:0"))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                .jettyMaxThreads(64)
+                .build();
+        proxy.start();
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!"STARTED".equals(proxy.getState())) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new IllegalStateException("S3Proxy did not start: " + proxy.getState());
+            }
+            Thread.sleep(10);
+        }
+        return new S3ProxyServer(proxy, blobs);
+    }
+
+    public URI endpoint() {
+        return URI.create("http://127.0.0.1:" + proxy.getPort());
+    }
+
+    public void createBucket(String name) {
+        blobs.createContainer(CreateBucketRequest.builder().bucket(name).build());
+    }
+
+    /** Settings for a store on this server. */
+    public S3Config config(String bucket, String prefix, S3Config.Client client, S3Config.Http http) {
+        return S3Config.fromUrl("s3://" + bucket + "/" + prefix, Map.of("AWS_ENDPOINT_URL", endpoint().toString()))
+                .withCredentials(ACCESS_KEY, SECRET_KEY).withClient(client, http);
+    }
+
+    /** The environment another process needs to open {@code s3://...} on this server. */
+    public Map<String, String> env(S3Config.Client client, S3Config.Http http) {
+        Map<String, String> env = new HashMap<>();
+        env.put("AWS_ENDPOINT_URL", endpoint().toString());
+        env.put("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+        env.put("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        env.put("AWS_REGION", "us-east-1");
+        env.put("CKPT_S3_CLIENT", client.name().toLowerCase());
+        env.put("CKPT_S3_HTTP_CLIENT", http.name().toLowerCase().replace('_', '-'));
+        return env;
+    }
+
+    @Override
+    public void close() throws Exception {
+        proxy.stop();
+    }
+}
