@@ -19,7 +19,7 @@ import java.util.TreeSet;
  * Decides where a file is cut into chunks.
  *
  * <p>Plain files are cut into fixed-size pieces. Safetensors files are cut at tensor
- * boundaries: the header is its own piece and every tensor larger than a small-piece
+ * boundaries: the header is always its own piece and every tensor larger than a small-piece
  * threshold starts a new chunk, so an unchanged tensor is the same chunks in every
  * checkpoint even when tensors before it change size. Small neighbouring tensors are
  * packed together (up to {@code chunkSize / 8}) so that a model with thousands of tiny
@@ -54,15 +54,20 @@ public final class Chunker {
     public List<Piece> pieces(Path path, long size) throws IOException {
         TreeSet<Long> boundaries = new TreeSet<>();
         boundaries.add(0L);
+        long forced = -1;
         if (path.getFileName().toString().endsWith(".safetensors")) {
-            boundaries.addAll(safetensorsBoundaries(path, size));
+            List<Long> b = safetensorsBoundaries(path, size);
+            if (!b.isEmpty()) {
+                forced = b.get(0); // the header is always a chunk of its own
+            }
+            boundaries.addAll(b);
         }
         boundaries.add(size);
-        return cut(boundaries, size);
+        return cut(boundaries, size, forced);
     }
 
-    /** Cuts [0, size) given segment boundaries (which must include 0 and size). */
-    List<Piece> cut(TreeSet<Long> boundaries, long size) {
+    /** Cuts [0, size) given segment boundaries (which must include 0 and size); always cuts at {@code forced}. */
+    List<Piece> cut(TreeSet<Long> boundaries, long size, long forced) {
         List<Piece> out = new ArrayList<>();
         long pieceStart = 0;
         Iterator<Long> it = boundaries.iterator();
@@ -70,7 +75,7 @@ public final class Chunker {
         while (it.hasNext()) {
             long segEnd = it.next();
             long pending = segStart - pieceStart;
-            if (pending > 0 && (pending >= minPiece || pending + (segEnd - segStart) > chunkSize)) {
+            if (pending > 0 && (segStart == forced || pending >= minPiece || pending + (segEnd - segStart) > chunkSize)) {
                 out.add(new Piece(pieceStart, (int) pending));
                 pieceStart = segStart;
             }

@@ -36,6 +36,7 @@ public final class S3ProxyServer implements AutoCloseable {
         if (dir == null) {
             raw = BlobStores.create("transient", props);
         } else {
+            java.nio.file.Files.createDirectories(dir);
             props.setProperty("jclouds.filesystem.basedir", dir.toString());
             raw = BlobStores.create("filesystem", props);
         }
