@@ -103,7 +103,7 @@ final class MinioObjectStore implements ObjectStore {
             Keys.validate(k);
         }
         try {
-            return op.run();
+            return retrying(op);
         } catch (ErrorResponseException e) {
             throw map(k, action, e);
         } catch (CkptException e) {
@@ -111,6 +111,36 @@ final class MinioObjectStore implements ObjectStore {
         } catch (Exception e) {
             throw S3Errors.io(url(k), action, e);
         }
+    }
+
+    /**
+     * The MinIO client retries only failed connections; 5xx answers, throttling (503
+     * SlowDown) and I/O errors are retried here with exponential backoff and jitter, as the
+     * AWS SDK's standard strategy does. Conditional writes are settled by {@link Conditional}.
+     */
+    private <T> T retrying(Call<T> op) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return op.run();
+            } catch (Exception e) {
+                if (attempt >= config.maxAttempts() || !transient_(e)) {
+                    throw e;
+                }
+                AwsS3ObjectStore.pause(attempt);
+            }
+        }
+    }
+
+    private static boolean transient_(Exception e) {
+        if (e instanceof ErrorResponseException er) {
+            int st = status(er);
+            String code = er.errorResponse() == null ? "" : er.errorResponse().code();
+            return st >= 500 || "SlowDown".equals(code) || "InternalError".equals(code) || "RequestTimeout".equals(code);
+        }
+        if (e instanceof io.minio.errors.InvalidResponseException || e instanceof io.minio.errors.ServerException) {
+            return String.valueOf(e.getMessage()).matches("(?s).*(Response code: 5|code: 5|status code 5).*");
+        }
+        return e instanceof IOException;
     }
 
     private CkptException map(String k, String action, ErrorResponseException e) {
@@ -191,7 +221,7 @@ final class MinioObjectStore implements ObjectStore {
         return Conditional.putIfAbsent(this, k, data, config.sse() != S3Config.Sse.KMS, () -> {
             for (int attempt = 1; ; attempt++) {
                 try {
-                    client.putObject(args(k, data, Map.of("If-None-Match", "*")));
+                    retrying(() -> client.putObject(args(k, data, Map.of("If-None-Match", "*"))));
                     return true;
                 } catch (ErrorResponseException e) {
                     String code = e.errorResponse() == null ? null : e.errorResponse().code();
@@ -218,7 +248,7 @@ final class MinioObjectStore implements ObjectStore {
         return Conditional.putIfMatch(this, k, data, expectedEtag, config.sse() != S3Config.Sse.KMS, () -> {
             for (int attempt = 1; ; attempt++) {
                 try {
-                    return S3Errors.etag(client.putObject(args(k, data, headers)).etag());
+                    return S3Errors.etag(retrying(() -> client.putObject(args(k, data, headers))).etag());
                 } catch (ErrorResponseException e) {
                     String code = e.errorResponse() == null ? null : e.errorResponse().code();
                     if (status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code)) {

@@ -31,13 +31,48 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class AtomicConditionalBlobStore extends ForwardingBlobStore {
     private final ConcurrentHashMap<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final S3ProxyServer.FaultHook faults;
 
-    AtomicConditionalBlobStore(BlobStore delegate) {
+    AtomicConditionalBlobStore(BlobStore delegate, S3ProxyServer.FaultHook faults) {
         super(delegate);
+        this.faults = faults;
+    }
+
+    @Override
+    public software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse> getBlob(
+            software.amazon.awssdk.services.s3.model.GetObjectRequest request) {
+        faults.before("GET", request.key());
+        return super.getBlob(request);
+    }
+
+    @Override
+    public software.amazon.awssdk.services.s3.model.ListObjectsV2Response list(
+            software.amazon.awssdk.services.s3.model.ListObjectsV2Request request) {
+        faults.before("LIST", request.prefix());
+        return super.list(request);
+    }
+
+    @Override
+    public HeadObjectResponse blobMetadata(HeadObjectRequest request) {
+        faults.before("HEAD", request.key());
+        return super.blobMetadata(request);
+    }
+
+    @Override
+    public software.amazon.awssdk.services.s3.model.DeleteObjectResponse removeBlob(
+            software.amazon.awssdk.services.s3.model.DeleteObjectRequest request) {
+        faults.before("DELETE", request.key());
+        return super.removeBlob(request);
     }
 
     @Override
     public PutObjectResponse putBlob(PutObjectRequest request, InputStream content) {
+        try {
+            faults.before("PUT", request.key());
+        } catch (S3Exception e) {
+            drain(content);
+            throw e;
+        }
         ReentrantLock lock = locks.computeIfAbsent(request.bucket() + "/" + request.key(), k -> new ReentrantLock());
         lock.lock();
         try {
@@ -57,17 +92,21 @@ final class AtomicConditionalBlobStore extends ForwardingBlobStore {
     }
 
     private static S3Exception preconditionFailed(InputStream content) {
+        drain(content);
+        return S3Exceptions.preconditionFailed(null);
+    }
+
+    private static void drain(InputStream content) {
         try {
             content.transferTo(java.io.OutputStream.nullOutputStream());
         } catch (java.io.IOException ignored) {
             // the client went away: nothing to answer
         }
-        return S3Exceptions.preconditionFailed(null);
     }
 
     private HeadObjectResponse currentMetadata(PutObjectRequest request) {
         try {
-            return delegate().blobMetadata(HeadObjectRequest.builder().bucket(request.bucket()).key(request.key()).build());
+            return super.blobMetadata(HeadObjectRequest.builder().bucket(request.bucket()).key(request.key()).build());
         } catch (NoSuchKeyException e) {
             return null;
         } catch (S3Exception e) {

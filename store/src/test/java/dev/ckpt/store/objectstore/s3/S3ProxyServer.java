@@ -29,8 +29,18 @@ public final class S3ProxyServer implements AutoCloseable {
         this.blobs = blobs;
     }
 
+    /** Called before every blob operation of the server; may throw an S3 error to inject it. */
+    public interface FaultHook {
+        void before(String operation, String key);
+    }
+
     /** Starts a server; {@code dir} null keeps objects in memory, else in that directory. */
     public static S3ProxyServer start(Path dir) throws Exception {
+        return start(dir, (op, key) -> { });
+    }
+
+    /** Starts a server whose blob operations pass through {@code faults} first. */
+    public static S3ProxyServer start(Path dir, FaultHook faults) throws Exception {
         Properties props = new Properties();
         BlobStore raw;
         if (dir == null) {
@@ -40,7 +50,7 @@ public final class S3ProxyServer implements AutoCloseable {
             props.setProperty("jclouds.filesystem.basedir", dir.toString());
             raw = BlobStores.create("filesystem", props);
         }
-        BlobStore blobs = new AtomicConditionalBlobStore(raw);
+        BlobStore blobs = new AtomicConditionalBlobStore(raw, faults);
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(blobs)
                 .endpoint(URI.create("http://127.0.0.1:0"))
@@ -85,7 +95,11 @@ public final class S3ProxyServer implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        proxy.stop();
+    public void close() {
+        try {
+            proxy.stop();
+        } catch (Exception e) {
+            throw new IllegalStateException("S3Proxy did not stop", e);
+        }
     }
 }
