@@ -1,0 +1,107 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ConditionalWriteProbeTest {
+    /** A server that accepts conditional headers and ignores them, as some S3-compatible servers do. */
+    static final class IgnoresConditions implements ObjectStore {
+        final ObjectStore inner = ObjectStores.inMemory();
+        final boolean honourCreate;
+
+        IgnoresConditions(boolean honourCreate) {
+            this.honourCreate = honourCreate;
+        }
+
+        @Override
+        public StoredObject get(String key) {
+            return inner.get(key);
+        }
+
+        @Override
+        public byte[] getRange(String key, long offset, int length) {
+            return inner.getRange(key, offset, length);
+        }
+
+        @Override
+        public Optional<ObjectInfo> head(String key) {
+            return inner.head(key);
+        }
+
+        @Override
+        public String put(String key, byte[] data) {
+            return inner.put(key, data);
+        }
+
+        @Override
+        public PutResult putIfAbsent(String key, byte[] data) {
+            if (honourCreate) {
+                return inner.putIfAbsent(key, data);
+            }
+            inner.put(key, data);
+            return PutResult.CREATED;
+        }
+
+        @Override
+        public String putIfMatch(String key, byte[] data, String expectedEtag) {
+            return inner.put(key, data);
+        }
+
+        @Override
+        public void delete(String key) {
+            inner.delete(key);
+        }
+
+        @Override
+        public List<ObjectInfo> list(String prefix) {
+            return inner.list(prefix);
+        }
+
+        @Override
+        public String describe() {
+            return "s3://naive/bucket/";
+        }
+    }
+
+    @Test
+    void honestStoresPassTheProbe() {
+        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(ObjectStores.inMemory());
+        assertTrue(r.ok(), r.problems().toString());
+        assertTrue(r.createOnly() && r.staleIfMatchRefused() && r.currentIfMatchAccepted());
+    }
+
+    @Test
+    void serverIgnoringIfNoneMatchIsRefusedBeforeAnythingIsCommitted() {
+        IgnoresConditions naive = new IgnoresConditions(false);
+        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(naive);
+        assertFalse(r.ok());
+        assertFalse(r.createOnly());
+        try (CheckpointStore store = CheckpointStore.open(new ProbingObjectStore(naive), StoreConfig.defaults())) {
+            ConditionalWritesUnsupportedException e = assertThrows(ConditionalWritesUnsupportedException.class, store::init);
+            assertTrue(e.getMessage().contains("s3://naive/bucket/") && e.getMessage().contains("If-None-Match"), e.getMessage());
+        }
+        assertEquals(List.of(), naive.list(""), "no ROOT, and the probe cleaned up after itself");
+    }
+
+    @Test
+    void serverIgnoringIfMatchIsRefused() {
+        IgnoresConditions naive = new IgnoresConditions(true);
+        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(naive);
+        assertTrue(r.createOnly());
+        assertFalse(r.staleIfMatchRefused());
+        ProbingObjectStore probing = new ProbingObjectStore(naive);
+        ConditionalWritesUnsupportedException e = assertThrows(ConditionalWritesUnsupportedException.class,
+                () -> probing.putIfMatch("ROOT", new byte[]{1}, "x"));
+        assertTrue(e.getMessage().contains("ignores If-Match"), e.getMessage());
+    }
+}
