@@ -44,7 +44,7 @@ public final class SaveBenchmark {
         int files = Math.max(1, mb / 64);
         int tensorsPerFile = 16;
         int elements = (int) ((long) mb * (1 << 20) / files / tensorsPerFile / 4);
-        writeShards(src, files, tensorsPerFile, elements, false);
+        dev.ckpt.store.testing.BigCheckpoint.write(src, mb, false);
         long bytes;
         try (Stream<Path> s = Files.walk(src)) {
             bytes = s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
@@ -83,52 +83,10 @@ public final class SaveBenchmark {
         }
     }
 
-    private static void rewriteTenPercent(Path src, int files, int tensorsPerFile, int elements) throws Exception {
-        int changed = writeShards(src, files, tensorsPerFile, elements, true);
-        System.out.printf("changed %d of %d tensors (%.1f %%)%n", changed, files * tensorsPerFile,
-                100.0 * changed / (files * tensorsPerFile));
-    }
-
-    /**
-     * Writes the shards tensor by tensor (the generator holds one tensor, not a file, so the
-     * heap measured is the store's). With {@code perturb}, tensor 0 of every file and tensor
-     * 5 of every fifth file change: about 8 % of the bytes.
-     */
-    private static int writeShards(Path src, int files, int tensorsPerFile, int elements, boolean perturb) throws Exception {
-        Files.createDirectories(src);
-        Random rnd = new Random(7);
-        int changed = 0;
-        StringBuilder header = new StringBuilder("{");
-        for (int k = 0; k < tensorsPerFile; k++) {
-            long begin = 4L * elements * k;
-            header.append(k == 0 ? "" : ",").append("\"t").append(k).append("\":{\"dtype\":\"F32\",\"shape\":[")
-                    .append(elements).append("],\"data_offsets\":[").append(begin).append(',').append(begin + 4L * elements)
-                    .append("]}");
-        }
-        byte[] h = header.append('}').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        java.nio.ByteBuffer tensor = java.nio.ByteBuffer.allocate(4 * elements).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (int f = 0; f < files; f++) {
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(src.resolve("shard" + f + ".safetensors"),
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
-                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
-                java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(h.length);
-                ch.write(len.flip());
-                ch.write(java.nio.ByteBuffer.wrap(h));
-                for (int k = 0; k < tensorsPerFile; k++) {
-                    boolean change = perturb && (k == 0 || (f % 5 == 0 && k == 5));
-                    tensor.clear();
-                    for (int i = 0; i < elements; i++) {
-                        tensor.putFloat((float) (rnd.nextGaussian() * 0.02) + (change ? 1e-3f : 0f));
-                    }
-                    changed += change ? 1 : 0;
-                    tensor.flip();
-                    while (tensor.hasRemaining()) {
-                        ch.write(tensor);
-                    }
-                }
-            }
-        }
-        return changed;
+    private static void rewriteTenPercent(Path src, int files, int tensorsPerFile, int elements) {
+        int changed = dev.ckpt.store.testing.BigCheckpoint.write(src, files * 64, true);
+        System.out.printf("changed %d of %d tensors (%.1f %%), in %d of %d files%n", changed, files * tensorsPerFile,
+                100.0 * changed / (files * tensorsPerFile), (files + 9) / 10, files);
     }
 
     private static void report(String what, long bytes, long nanos, long peakHeap) {

@@ -1,0 +1,203 @@
+package dev.ckpt.store.bench;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.chunk.ChunkCodec;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.s3.S3Config;
+import dev.ckpt.store.objectstore.s3.S3ObjectStores;
+import dev.ckpt.store.objectstore.s3.S3ProxyServer;
+import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.testing.BigCheckpoint;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+/**
+ * S3 throughput with the S3 server (S3Proxy on a filesystem) in a separate process:
+ * PUT/GET MB/s of 8 MiB objects at 1, 4, 8, 16 in flight; save and restore MB/s of a
+ * generated checkpoint (first save, then ~10 % changed); and the raw limits a save is
+ * bounded by (SHA-256 + zstd on all cores; PUT of 8 MiB objects at the save's concurrency)
+ * with the ratio to them. Not a test: prints numbers. Run:
+ * {@code mvn -q -pl store test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.ckpt.store.bench.S3Benchmark -Dmb=1024}
+ */
+public final class S3Benchmark {
+    private static final int OBJ = 8 << 20;
+
+    public static void main(String[] args) throws Exception {
+        int mb = Integer.getInteger("mb", 1024);
+        int rawObjects = Integer.getInteger("objects", 32);
+        int inFlight = Integer.getInteger("inFlight", 8);
+        Path work = Files.createTempDirectory(Path.of(System.getProperty("dir", System.getProperty("java.io.tmpdir"))), "ckpt-s3bench");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process server = new ProcessBuilder(java, "-Xmx1g", "-cp", classpath(),
+                S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "minio")
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String line = out.readLine();
+            if (line == null || !line.startsWith("READY ")) {
+                throw new IllegalStateException("S3 server did not start: " + line);
+            }
+            URI endpoint = URI.create("http://127.0.0.1:" + line.substring(6).trim());
+            Path first = work.resolve("ckpt-1");
+            Path second = work.resolve("ckpt-2");
+            BigCheckpoint.write(first, mb, false);
+            int changed = BigCheckpoint.write(second, mb, true);
+            long bytes = dirSize(first);
+            int cores = Runtime.getRuntime().availableProcessors();
+            System.out.printf("S3 server: S3Proxy 4.1 (filesystem) in a separate JVM at %s; %d cores; checkpoint %.0f MiB"
+                    + " (%d of %d tensors changed in the second save)%n", endpoint, cores, bytes / 1048576.0, changed,
+                    BigCheckpoint.files(mb) * BigCheckpoint.TENSORS_PER_FILE);
+            double codecLimit = codecLimit(cores);
+            System.out.printf("limit: SHA-256 + zstd level %d on %d cores: %.1f MB/s%n", ChunkCodec.DEFAULT_LEVEL, cores, codecLimit);
+            for (S3Config.Client client : new S3Config.Client[]{S3Config.Client.AWS, S3Config.Client.MINIO}) {
+                String bucket = client == S3Config.Client.AWS ? "aws" : "minio";
+                S3Config cfg = S3Config.fromUrl("s3://" + bucket + "/bench", Map.of("AWS_ENDPOINT_URL", endpoint.toString()))
+                        .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, S3Config.Http.APACHE);
+                System.out.println("== " + client + " client");
+                double putAtSaveConcurrency = 0;
+                try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
+                        endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
+                        .withClient(client, S3Config.Http.APACHE))) {
+                    for (int n : new int[]{1, 4, 8, 16}) {
+                        double[] r = putGet(raw, n, rawObjects);
+                        System.out.printf("raw 8 MiB objects, %2d in flight: PUT %7.1f MB/s, GET %7.1f MB/s%n", n, r[0], r[1]);
+                        if (n == inFlight) {
+                            putAtSaveConcurrency = r[0];
+                        }
+                    }
+                }
+                StoreConfig sc = StoreConfig.defaults().withParallelism(inFlight).withMaxChunksInFlight(inFlight);
+                try (CheckpointStore store = CheckpointStore.open(S3ObjectStores.open(cfg), sc)) {
+                    WriterToken w = store.claimWriter("bench");
+                    SaveResult s1 = store.save(w, SaveRequest.of(first, "bench", 1));
+                    double s1r = mbps(bytes, s1.totalTime().toNanos());
+                    double lower = Math.min(codecLimit, putAtSaveConcurrency);
+                    System.out.printf("first save      %7.1f MB/s (%.1f s); lower limit %.1f MB/s (%s) -> ratio %.2f%n", s1r,
+                            s1.totalTime().toNanos() / 1e9, lower, codecLimit <= putAtSaveConcurrency ? "SHA-256+zstd" : "PUT", s1r / lower);
+                    SaveResult s2 = store.save(w, SaveRequest.of(second, "bench", 2));
+                    System.out.printf("second save     %7.1f MB/s (%.1f s): %d new chunks, %s uploaded, %s deduplicated%n",
+                            mbps(bytes, s2.totalTime().toNanos()), s2.totalTime().toNanos() / 1e9, s2.newChunks(),
+                            SaveResult.human(s2.storedBytesUploaded()), SaveResult.human(s2.dedupBytes()));
+                    RestoreResult r = store.restore(s2.checkpointId(), work.resolve("restore-" + bucket));
+                    System.out.printf("restore         %7.1f MB/s (%.1f s)%n", mbps(bytes, r.time().toNanos()), r.time().toNanos() / 1e9);
+                }
+            }
+        } finally {
+            server.getOutputStream().close();
+            server.waitFor();
+            try (Stream<Path> s = Files.walk(work)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static double[] putGet(ObjectStore store, int inFlight, int objects) throws Exception {
+        byte[][] data = new byte[Math.min(objects, 8)][OBJ];
+        Random rnd = new Random(1);
+        for (byte[] d : data) {
+            rnd.nextBytes(d);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(inFlight);
+        try {
+            long t0 = System.nanoTime();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i = 0; i < objects; i++) {
+                int k = i;
+                fs.add(pool.submit(() -> store.put("obj/" + inFlight + "/" + k, data[k % data.length])));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            long t1 = System.nanoTime();
+            fs.clear();
+            for (int i = 0; i < objects; i++) {
+                int k = i;
+                fs.add(pool.submit(() -> store.get("obj/" + inFlight + "/" + k)));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            long t2 = System.nanoTime();
+            return new double[]{mbps((long) OBJ * objects, t1 - t0), mbps((long) OBJ * objects, t2 - t1)};
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static double codecLimit(int cores) throws Exception {
+        int chunks = 32;
+        List<byte[]> data = new ArrayList<>();
+        Random rnd = new Random(42);
+        for (int c = 0; c < Math.min(chunks, 8); c++) {
+            ByteBuffer b = ByteBuffer.allocate(OBJ).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < OBJ / 4; i++) {
+                b.putFloat((float) (rnd.nextGaussian() * 0.02));
+            }
+            data.add(b.array());
+        }
+        ChunkCodec codec = new ChunkCodec(ChunkCodec.DEFAULT_LEVEL);
+        double best = 0;
+        for (int rep = 0; rep < 6; rep++) { // the first runs warm the JIT up; the best run counts
+            ExecutorService pool = Executors.newFixedThreadPool(cores);
+            long t0 = System.nanoTime();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i = 0; i < chunks; i++) {
+                byte[] d = data.get(i % data.size());
+                fs.add(pool.submit(() -> codec.encode(d, 0, d.length)));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            best = Math.max(best, mbps((long) OBJ * chunks, System.nanoTime() - t0));
+            pool.shutdown();
+        }
+        return best;
+    }
+
+    /** The classpath this code runs with (under exec:java it is a class loader's, not java.class.path). */
+    private static String classpath() {
+        ClassLoader cl = Thread.currentThread().getContextClassLoader();
+        if (cl instanceof java.net.URLClassLoader u && u.getURLs().length > 0) {
+            StringBuilder sb = new StringBuilder();
+            for (java.net.URL url : u.getURLs()) {
+                try {
+                    sb.append(sb.length() == 0 ? "" : java.io.File.pathSeparator).append(Path.of(url.toURI()));
+                } catch (java.net.URISyntaxException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return sb.toString();
+        }
+        return System.getProperty("java.class.path");
+    }
+
+    private static double mbps(long bytes, long nanos) {
+        return bytes / (nanos / 1e9) / 1e6;
+    }
+
+    private static long dirSize(Path dir) throws Exception {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+}
