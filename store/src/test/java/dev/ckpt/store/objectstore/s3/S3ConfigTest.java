@@ -1,0 +1,72 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.objectstore.ObjectStore;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class S3ConfigTest {
+    @Test
+    void urlAndEnvironmentAreReadTheWayAwsToolsReadThem() {
+        S3Config c = S3Config.fromUrl("s3://my-bucket/runs/a", Map.of("AWS_ENDPOINT_URL", "http://minio:9000",
+                "AWS_REGION", "eu-west-1", "CKPT_S3_CLIENT", "minio", "CKPT_S3_SSE", "kms", "CKPT_S3_KMS_KEY_ID", "k1"));
+        assertEquals("my-bucket", c.bucket());
+        assertEquals("runs/a/", c.prefix());
+        assertEquals("http://minio:9000", c.endpoint().toString());
+        assertEquals("eu-west-1", c.region());
+        assertTrue(c.usePathStyle(), "custom endpoints use path-style addressing");
+        assertEquals(S3Config.Client.MINIO, c.client());
+        assertEquals(S3Config.Sse.KMS, c.sse());
+        assertNull(c.accessKey(), "the default credential chain");
+        S3Config aws = S3Config.fromUrl("s3://my-bucket", Map.of());
+        assertEquals("", aws.prefix());
+        assertNull(aws.endpoint());
+        assertFalse(aws.usePathStyle());
+        assertEquals("us-east-1", aws.region());
+        assertFalse(S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "http://h:1", "CKPT_S3_PATH_STYLE", "false"))
+                .usePathStyle());
+    }
+
+    @Test
+    void badSettingsNameWhatIsWrong() {
+        assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3:///x", Map.of()))
+                .getMessage().contains("names no bucket"));
+        assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://Bad_Bucket/x", Map.of()))
+                .getMessage().contains("Bad_Bucket"));
+        assertTrue(assertThrows(BadConfigurationException.class,
+                () -> S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CLIENT", "boto"))).getMessage().contains("CKPT_S3_CLIENT='boto'"));
+        assertTrue(assertThrows(BadConfigurationException.class,
+                () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "not a url"))).getMessage().contains("not a url"));
+    }
+
+    @Test
+    void secretsNeverAppearInDescriptionsOrErrors() throws Exception {
+        String secret = "wrong-secret-Zx81Kq0001";
+        S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of()).withCredentials("AKIAEXAMPLEKEY", secret);
+        assertFalse(c.toString().contains(secret));
+        assertFalse(c.toString().contains("AKIAEXAMPLEKEY"));
+        try (S3ProxyServer server = S3ProxyServer.start(null)) {
+            server.createBucket("secrets");
+            for (S3Config.Client client : S3Config.Client.values()) {
+                S3Config wrong = server.config("secrets", "p", client, S3Config.Http.APACHE).withCredentials(S3ProxyServer.ACCESS_KEY, secret);
+                try (ObjectStore store = S3ObjectStores.open(wrong)) {
+                    CkptException e = assertThrows(CkptException.class, () -> store.put("k", new byte[]{1}));
+                    assertTrue(e instanceof BadConfigurationException, client + ": " + e);
+                    assertTrue(e.getMessage().contains("access denied") && e.getMessage().contains("s3://secrets/p/k"), e.getMessage());
+                    for (Throwable t = e; t != null; t = t.getCause()) {
+                        assertFalse(String.valueOf(t.getMessage()).contains(secret), client + " leaks the secret: " + t.getMessage());
+                    }
+                    assertFalse(store.describe().contains(secret));
+                }
+            }
+        }
+    }
+}
