@@ -253,6 +253,70 @@ public final class CheckpointStore implements AutoCloseable {
         return s.checkpoints().get(id);
     }
 
+    /**
+     * Removes checkpoints from ROOT; their objects become garbage that GC deletes after
+     * the grace age. Pinned checkpoints are refused (unpin them first).
+     *
+     * @param selectors ids or other selectors (see {@link #resolve})
+     * @return the ids removed (or that would be, with {@code dryRun})
+     */
+    public List<String> forget(List<String> selectors, boolean dryRun) {
+        RootState s = root();
+        List<String> ids = new ArrayList<>();
+        for (String sel : selectors) {
+            CheckpointEntry e = resolve(s, sel);
+            if (e.pinned()) {
+                throw new InvalidInputException("checkpoint " + e.id() + " is pinned; unpin it first (ckpt-tool unpin)");
+            }
+            ids.add(e.id());
+        }
+        if (!dryRun && !ids.isEmpty()) {
+            root.update(r -> {
+                Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
+                ids.forEach(c::remove);
+                return c.size() == r.checkpoints().size() ? r : r.withCheckpoints(c);
+            });
+        }
+        return ids;
+    }
+
+    /**
+     * Applies a retention policy to one run (or every run when {@code run} is null): what
+     * the policy does not keep is removed from ROOT. Pinned checkpoints and the newest
+     * verified one of each run are always kept.
+     *
+     * @return the ids removed (or that would be, with {@code dryRun}), sorted
+     */
+    public List<String> forget(String run, dev.ckpt.store.commit.Retention policy, boolean dryRun) {
+        java.util.function.Function<RootState, java.util.Set<String>> plan = r -> {
+            java.util.Set<String> drop = new java.util.TreeSet<>();
+            java.util.Set<String> runs = new java.util.TreeSet<>();
+            r.checkpoints().values().forEach(e -> runs.add(e.run()));
+            for (String name : runs) {
+                if (run == null || run.equals(name)) {
+                    drop.addAll(policy.dropped(r.checkpointsOf(name), null));
+                }
+            }
+            return drop;
+        };
+        if (dryRun) {
+            return new ArrayList<>(plan.apply(root()));
+        }
+        List<String> dropped = new ArrayList<>();
+        root.update(r -> {
+            java.util.Set<String> drop = plan.apply(r);
+            dropped.clear();
+            dropped.addAll(drop);
+            if (drop.isEmpty()) {
+                return r;
+            }
+            Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
+            drop.forEach(c::remove);
+            return r.withCheckpoints(c);
+        });
+        return dropped;
+    }
+
     @Override
     public void close() {
         executor.shutdownNow();

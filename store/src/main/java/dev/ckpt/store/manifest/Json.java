@@ -63,6 +63,11 @@ public final class Json {
         return m;
     }
 
+    /** Decodes a manifest that does not come from a store (an export archive); {@code source} names it in errors. */
+    public static Manifest readManifestFrom(String source, byte[] data) {
+        return read(source, "manifest", data, Manifest.FORMAT, Manifest.class);
+    }
+
     /** Decodes ROOT. */
     public static RootState readRoot(String key, byte[] data) {
         return read(key, "ROOT", data, RootState.FORMAT, RootState.class);

@@ -18,6 +18,11 @@ public final class ProbingObjectStore implements ObjectStore {
         this.delegate = delegate;
     }
 
+    /** The backend being probed. */
+    public ObjectStore delegate() {
+        return delegate;
+    }
+
     /** Runs the probe now (if not yet run) and returns what it found. */
     public ConditionalWriteProbe.Result probe() {
         ConditionalWriteProbe.Result r = result;

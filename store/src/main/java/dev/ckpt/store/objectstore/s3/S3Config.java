@@ -65,7 +65,9 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * {@code CKPT_S3_CLIENT} ({@code aws} or {@code minio}), {@code CKPT_S3_HTTP_CLIENT}
      * ({@code apache} or {@code url-connection}), {@code CKPT_S3_PATH_STYLE} ({@code true}/
      * {@code false}), {@code CKPT_S3_SSE} ({@code none}, {@code s3}, {@code kms}) and
-     * {@code CKPT_S3_KMS_KEY_ID}. Credentials stay with the default chain.
+     * {@code CKPT_S3_KMS_KEY_ID}. {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
+     * in {@code env} are used as given (the first link of the AWS chain, read from the map
+     * the caller passes); with a session token, or without keys, the default chain decides.
      */
     public static S3Config fromUrl(String url, Map<String, String> env) {
         if (!url.startsWith("s3://")) {
@@ -91,11 +93,15 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             }
         }
         String pathStyle = env.get("CKPT_S3_PATH_STYLE");
+        String access = first(env, "AWS_ACCESS_KEY_ID");
+        String secret = first(env, "AWS_SECRET_ACCESS_KEY");
+        boolean staticKeys = access != null && secret != null && first(env, "AWS_SESSION_TOKEN") == null;
         return new S3Config(bucket, prefix, ep, first(env, "AWS_REGION", "AWS_DEFAULT_REGION"),
                 pathStyle == null ? null : Boolean.parseBoolean(pathStyle),
                 parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT"),
                 parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"),
-                null, null, parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"),
+                staticKeys ? access : null, staticKeys ? secret : null,
+                parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"),
                 env.get("CKPT_S3_KMS_KEY_ID"), 64, Duration.ofSeconds(10), Duration.ofMinutes(2), 5, true);
     }
 

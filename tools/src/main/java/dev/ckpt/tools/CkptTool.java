@@ -1,0 +1,93 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.CommitConflictException;
+import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
+import dev.ckpt.store.error.FencedException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Map;
+
+/** ckpt-tool: the operator CLI of a ckpt store. */
+@Command(name = "ckpt-tool", mixinStandardHelpOptions = true, version = "ckpt-tool 0.1.0",
+        description = "Inspect, verify, collect and move checkpoints in a ckpt store.%n"
+                + "STORE is s3://bucket/prefix, file:///path or a path. S3 settings come from the AWS environment"
+                + " (AWS_ENDPOINT_URL, AWS_REGION, credentials chain) and --client/--endpoint/--region.",
+        subcommands = {InitCommand.class, PushCommand.class, LsCommand.class, ShowCommand.class, RestoreCommand.class,
+                VerifyCommand.class, ForgetCommand.class, PinCommand.class, UnpinCommand.class, GcCommand.class,
+                DiffCommand.class, StatsCommand.class, DoctorCommand.class, ExportCommand.class, ImportCommand.class,
+                CommandLine.HelpCommand.class},
+        footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42", "", ExitCode.HELP})
+public final class CkptTool implements Runnable {
+    private Map<String, String> env = System.getenv();
+
+    @CommandLine.Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(execute(args, out, err, System.getenv()));
+    }
+
+    /** Runs ckpt-tool with the given streams and environment; returns the exit code. */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env) {
+        CkptTool tool = new CkptTool();
+        tool.env = env;
+        CommandLine cl = new CommandLine(tool);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            String name = commandLine.getCommandName();
+            commandLine.getErr().println("ckpt-tool " + name + ": " + message(ex));
+            if (verbose) {
+                ex.printStackTrace(commandLine.getErr());
+            }
+            commandLine.getErr().flush();
+            return code(ex);
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    static Map<String, String> env(CommandSpec spec) {
+        CommandLine root = spec.commandLine();
+        while (root.getParent() != null) {
+            root = root.getParent();
+        }
+        return ((CkptTool) root.getCommand()).env;
+    }
+
+    private static String message(Throwable ex) {
+        if (ex instanceof CkptException) {
+            return ex.getMessage();
+        }
+        if (ex instanceof java.io.IOException || ex instanceof java.io.UncheckedIOException) {
+            return "I/O error: " + ex.getMessage();
+        }
+        return ex.getClass().getSimpleName() + ": " + ex.getMessage() + " (run with --verbose for details)";
+    }
+
+    static int code(Throwable ex) {
+        if (ex instanceof FencedException || ex instanceof CommitConflictException) {
+            return ExitCode.FENCED_OR_CONFLICT;
+        }
+        if (ex instanceof ConditionalWritesUnsupportedException) {
+            return ExitCode.NO_CONDITIONAL_WRITES;
+        }
+        return ExitCode.ERROR;
+    }
+}

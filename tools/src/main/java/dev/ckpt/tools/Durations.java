@@ -1,0 +1,52 @@
+package dev.ckpt.tools;
+
+import picocli.CommandLine;
+
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Durations written like {@code 90s}, {@code 15m}, {@code 1h}, {@code 7d} (or {@code 0}). */
+public final class Durations implements CommandLine.ITypeConverter<Duration> {
+    private static final Pattern P = Pattern.compile("(\\d+)([smhd])");
+
+    public static Duration parse(String s) {
+        if (s.equals("0")) {
+            return Duration.ZERO;
+        }
+        Matcher m = P.matcher(s.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("'" + s + "' is not a duration: write 90s, 15m, 1h or 7d");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+    }
+
+    public static String format(Duration d) {
+        long s = d.getSeconds();
+        if (s % 86400 == 0 && s > 0) {
+            return s / 86400 + "d";
+        }
+        if (s % 3600 == 0 && s > 0) {
+            return s / 3600 + "h";
+        }
+        if (s % 60 == 0 && s > 0) {
+            return s / 60 + "m";
+        }
+        return s + "s";
+    }
+
+    @Override
+    public Duration convert(String value) {
+        try {
+            return parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.TypeConversionException(e.getMessage());
+        }
+    }
+}

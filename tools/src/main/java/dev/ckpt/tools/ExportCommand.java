@@ -1,0 +1,85 @@
+package dev.ckpt.tools;
+
+import com.github.luben.zstd.ZstdOutputStream;
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+@Command(name = "export", description = {"Write a checkpoint to a .tar.zst archive.",
+        "The archive holds the manifest (ckpt-manifest.json) and the files under files/. The checkpoint is restored",
+        "and verified first; the archive is written under a temporary name and renamed into place."},
+        footer = {"", "Example:", "  ckpt-tool export s3://ml-ckpt/llama run-42:latest run-42.tar.zst"})
+final class ExportCommand extends StoreCommand {
+    static final String MANIFEST_ENTRY = "ckpt-manifest.json";
+    static final String FILES = "files/";
+
+    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
+    String ckpt;
+
+    @Parameters(index = "2", paramLabel = "FILE.tar.zst", description = "the archive to write")
+    Path file;
+
+    @Override
+    int run(CheckpointStore store) throws Exception {
+        CheckpointEntry e = store.resolve(ckpt);
+        Manifest m = store.manifest(e);
+        Path staging = Files.createTempDirectory(file.toAbsolutePath().getParent(), ".ckpt-export-");
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        try (OutputOptions.Progress p = output.start(err(), "export " + e.id())) {
+            store.restore(e, staging.resolve("data"), List.of());
+            p.update("restored and verified; writing " + file);
+            try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp));
+                 ZstdOutputStream zstd = new ZstdOutputStream(raw, 3);
+                 TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd)) {
+                tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+                tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+                byte[] manifest = Json.write(m);
+                TarArchiveEntry me = new TarArchiveEntry(MANIFEST_ENTRY);
+                me.setSize(manifest.length);
+                tar.putArchiveEntry(me);
+                tar.write(manifest);
+                tar.closeArchiveEntry();
+                for (FileEntry f : m.files()) {
+                    TarArchiveEntry te = new TarArchiveEntry(staging.resolve("data").resolve(f.path()).toFile(), FILES + f.path());
+                    te.setMode(f.mode() == 0 ? 0644 : f.mode());
+                    tar.putArchiveEntry(te);
+                    Files.copy(staging.resolve("data").resolve(f.path()), tar);
+                    tar.closeArchiveEntry();
+                }
+                tar.finish();
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+            ImportCommand.deleteTree(staging);
+        }
+        if (output.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("id", m.id());
+            j.put("file", file.toAbsolutePath().toString());
+            j.put("files", m.files().size());
+            j.put("logicalBytes", m.logicalBytes());
+            j.put("archiveBytes", Files.size(file));
+            output.printJson(out(), j);
+        } else {
+            out().printf("exported %s (%d files, %s) to %s (%s)%n", m.id(), m.files().size(), human(m.logicalBytes()), file,
+                    human(Files.size(file)));
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.Retention;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+@Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
+        "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept."},
+        footer = {"", "Examples:", "  ckpt-tool forget ./ckpt-store --run demo --keep-last 3 --dry-run",
+                "  ckpt-tool forget ./ckpt-store --keep-best loss:min", "  ckpt-tool forget ./ckpt-store demo@100 demo@150"})
+final class ForgetCommand extends StoreCommand {
+    @Parameters(index = "1..*", paramLabel = "CKPT", description = "checkpoints to forget (id, RUN@STEP, ...)")
+    List<String> ckpts = new ArrayList<>();
+
+    @Option(names = "--run", description = "apply the policy to this run only")
+    String run;
+
+    @ArgGroup(exclusive = false)
+    Policy policy;
+
+    static final class Policy {
+        @Option(names = "--keep-last", paramLabel = "N", description = "keep the newest N of each run")
+        Integer keepLast;
+
+        @Option(names = "--keep-every-steps", paramLabel = "K", description = "keep those whose step is a multiple of K")
+        Long keepEvery;
+
+        @Option(names = "--keep-best", paramLabel = "METRIC[:min|max]", description = "keep the best by a metadata value (default min)")
+        String keepBest;
+    }
+
+    @Option(names = "--dry-run", description = "only say what would be forgotten")
+    boolean dryRun;
+
+    @Override
+    int run(CheckpointStore store) {
+        boolean byPolicy = policy != null;
+        if (byPolicy == !ckpts.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "give either a policy (--keep-last, --keep-every-steps, --keep-best) or checkpoints, not both or neither");
+        }
+        List<String> gone;
+        if (byPolicy) {
+            String metric = null;
+            boolean max = false;
+            if (policy.keepBest != null) {
+                String[] parts = policy.keepBest.split(":");
+                metric = parts[0];
+                if (parts.length > 1 && !parts[1].equals("min") && !parts[1].equals("max")) {
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--keep-best takes METRIC, METRIC:min or METRIC:max");
+                }
+                max = parts.length > 1 && parts[1].equals("max");
+            }
+            gone = store.forget(run, new Retention(policy.keepLast, policy.keepEvery, metric, max, 1), dryRun);
+        } else {
+            gone = store.forget(ckpts, dryRun);
+        }
+        if (output.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("dryRun", dryRun);
+            j.put("forgotten", gone);
+            output.printJson(out(), j);
+        } else {
+            for (String id : gone) {
+                out().println((dryRun ? "would forget " : "forgot ") + id);
+            }
+            out().println(gone.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : gone.size()
+                    + " checkpoints forgotten; run ckpt-tool gc to free their space"));
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+
+/** A command on one store: opens it, runs, closes it. Errors are turned into exit codes by {@link CkptTool}. */
+abstract class StoreCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store: s3://bucket/prefix, file:///path or a path")
+    String store;
+
+    @Mixin
+    StoreOptions storeOptions;
+
+    @Mixin
+    OutputOptions output;
+
+    @Spec
+    CommandSpec spec;
+
+    @picocli.CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+    boolean help;
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+
+    StoreConfig config() {
+        return StoreConfig.defaults();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config())) {
+            int code = run(s);
+            out().flush();
+            return code;
+        }
+    }
+
+    abstract int run(CheckpointStore store) throws Exception;
+
+    static String human(long bytes) {
+        return dev.ckpt.store.commit.SaveResult.human(bytes);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.objectstore.s3.S3Config;
+import dev.ckpt.store.objectstore.s3.S3ObjectStores;
+import picocli.CommandLine.Option;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/** How to reach a store: S3 settings that override the environment. */
+public final class StoreOptions {
+    @Option(names = "--client", paramLabel = "aws|minio",
+            description = "S3 client library (default: $CKPT_S3_CLIENT, else aws)")
+    String client;
+
+    @Option(names = "--endpoint", paramLabel = "URL",
+            description = "S3 endpoint, e.g. http://minio:9000 (default: $AWS_ENDPOINT_URL)")
+    String endpoint;
+
+    @Option(names = "--region", paramLabel = "REGION", description = "S3 region (default: $AWS_REGION, else us-east-1)")
+    String region;
+
+    /** Opens the object store behind {@code url}: {@code s3://bucket/prefix}, {@code file:///path} or a path. */
+    ObjectStore objectStore(String url, Map<String, String> env) {
+        if (url.startsWith("s3://")) {
+            Map<String, String> e = new HashMap<>(env);
+            if (client != null) {
+                e.put("CKPT_S3_CLIENT", client);
+            }
+            if (endpoint != null) {
+                e.put("AWS_ENDPOINT_URL", endpoint);
+            }
+            if (region != null) {
+                e.put("AWS_REGION", region);
+            }
+            return S3ObjectStores.open(S3Config.fromUrl(url, e));
+        }
+        return ObjectStores.open(url);
+    }
+
+    CheckpointStore open(String url, Map<String, String> env, StoreConfig config) {
+        return CheckpointStore.open(objectStore(url, env), config);
+    }
+}

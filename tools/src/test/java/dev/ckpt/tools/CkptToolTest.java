@@ -1,0 +1,354 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every command through picocli against a local store; the S3 subclass runs them against the in-process S3 server. */
+class CkptToolTest {
+    @TempDir
+    Path tmp;
+    Cli cli;
+    String store;
+
+    /** The store URL under test and the environment to reach it. */
+    void setUpStore() throws Exception {
+        store = tmp.resolve("store").toString();
+        cli = new Cli(Map.of(), "--progress", "none");
+    }
+
+    ObjectStore objects() {
+        return ObjectStores.open(store);
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        setUpStore();
+    }
+
+    Path src(String name, long seed) {
+        return TestDirs.checkpoint(tmp.resolve(name), seed, 3, 30_000);
+    }
+
+    String push(Path dir, String run, long step, String... extra) {
+        List<String> args = new ArrayList<>(List.of("push", store, dir.toString(), "--run", run, "--step", Long.toString(step)));
+        args.addAll(Arrays.asList(extra));
+        Cli.Result r = cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.toString());
+        return r.out().trim();
+    }
+
+    @Test
+    void initIsIdempotentAndSaysWhatItDid() {
+        Cli.Result first = cli.run("init", store);
+        assertEquals(0, first.code(), first.toString());
+        assertTrue(first.out().startsWith("initialized "), first.out());
+        Cli.Result again = cli.run("init", store, "--json");
+        assertEquals(0, again.code());
+        assertFalse(again.json().get("created").asBoolean());
+    }
+
+    @Test
+    void pushPrintsTheIdAndLsSortsByRunThenStepNumerically() {
+        Path a = src("a", 1);
+        String s100 = push(a, "alpha", 100, "--meta", "loss=0.5");
+        String s20 = push(a, "alpha", 20);
+        push(a, "alpha", 3);
+        push(a, "beta", 1);
+        assertTrue(s100.startsWith("alpha-s100-"), s100);
+        Cli.Result ls = cli.run("ls", store);
+        assertEquals(0, ls.code(), ls.toString());
+        List<String> lines = ls.out().lines().toList();
+        assertTrue(lines.get(0).startsWith("ID"));
+        assertTrue(lines.get(1).contains("alpha") && lines.get(1).contains(" 3 "), ls.out());
+        assertTrue(lines.get(2).startsWith(s20), ls.out());
+        assertTrue(lines.get(3).startsWith(s100), ls.out());
+        assertTrue(lines.get(4).contains("beta"), ls.out());
+        JsonNode j = cli.run("ls", store, "--run", "alpha", "--json").json();
+        assertEquals(3, j.get("checkpoints").size());
+        JsonNode last = j.get("checkpoints").get(2);
+        assertEquals(s100, last.get("id").asText());
+        assertEquals(100, last.get("step").asLong());
+        assertEquals("0.5", last.get("metadata").get("loss").asText());
+        assertEquals(0, last.get("uniqueBytes").asLong(), "identical content: no chunk is held by one checkpoint only");
+        Path b = src("b", 2);
+        String other = push(b, "alpha", 200);
+        JsonNode j2 = cli.run("ls", store, "--run", "alpha", "--json").json();
+        JsonNode newest = j2.get("checkpoints").get(3);
+        assertEquals(other, newest.get("id").asText());
+        assertTrue(newest.get("uniqueBytes").asLong() > 50_000, newest.toString());
+    }
+
+    @Test
+    void showListsFilesWithSizeAndSha256() {
+        String id = push(src("a", 1), "r", 1, "--meta", "acc=0.9");
+        Cli.Result show = cli.run("show", store, "r:latest");
+        assertEquals(0, show.code(), show.toString());
+        assertTrue(show.out().contains("checkpoint " + id) && show.out().contains("state.json") && show.out().contains("acc=0.9"),
+                show.out());
+        JsonNode j = cli.run("show", store, id, "--json").json();
+        assertEquals(4, j.get("files").size());
+        for (JsonNode f : j.get("files")) {
+            assertEquals(64, f.get("sha256").asText().length());
+        }
+    }
+
+    @Test
+    void restoreBySelectorIsByteIdentical() {
+        Path a = src("a", 1);
+        Path b = src("b", 2);
+        String id1 = push(a, "r", 10);
+        push(b, "r", 20);
+        for (String sel : List.of(id1, "r@10")) {
+            Path out = tmp.resolve("out-" + sel.replace('@', '_'));
+            Cli.Result r = cli.run("restore", store, sel, out.toString());
+            assertEquals(0, r.code(), r.toString());
+            TestDirs.assertSameTree(TestDirs.snapshot(a), out);
+        }
+        for (String sel : List.of("latest", "r:latest")) {
+            Path out = tmp.resolve("out-" + sel.replace(':', '_'));
+            JsonNode j = cli.run("restore", store, sel, out.toString(), "--json").json();
+            assertEquals(20, j.get("step").asLong());
+            TestDirs.assertSameTree(TestDirs.snapshot(b), out);
+        }
+        Cli.Result missing = cli.run("restore", store, "r@15", tmp.resolve("x").toString());
+        assertEquals(1, missing.code());
+        assertEquals(1, missing.err().lines().count(), "one line: " + missing.err());
+        assertTrue(missing.err().contains("step 15"), missing.err());
+    }
+
+    private String chunkOf(String id) {
+        try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
+            Manifest m = s.manifest(s.resolve(id));
+            String h = m.files().stream().filter(f -> f.path().endsWith(".bin")).findFirst().orElseThrow().chunks().get(0).hash();
+            return "chunks/" + h.substring(0, 2) + "/" + h;
+        }
+    }
+
+    @Test
+    void verifyExitsThreeOnAFlippedByteAndRestoreRefuses() {
+        String id = push(src("a", 1), "r", 1);
+        assertEquals(0, cli.run("verify", store).code());
+        assertEquals(0, cli.run("verify", store, "--read-data").code());
+        String key = chunkOf(id);
+        ObjectStore o = objects();
+        byte[] data = o.get(key).data();
+        data[data.length / 2] ^= 1;
+        o.put(key, data);
+        assertEquals(0, cli.run("verify", store).code(), "same size: structure is fine");
+        Cli.Result deep = cli.run("verify", store, "--read-data");
+        assertEquals(ExitCode.DAMAGE, deep.code(), deep.toString());
+        assertTrue(deep.out().contains("CORRUPT") && deep.out().contains(key), deep.out());
+        JsonNode j = cli.run("verify", store, "--read-data=100", "--json").json();
+        assertFalse(j.get("ok").asBoolean());
+        assertEquals("CORRUPT", j.get("problems").get(0).get("kind").asText());
+        Path out = tmp.resolve("out");
+        Cli.Result restore = cli.run("restore", store, id, out.toString());
+        assertEquals(1, restore.code());
+        assertTrue(restore.err().contains(key), restore.err());
+        assertTrue(TestDirs.snapshot(out).isEmpty(), "nothing written");
+    }
+
+    @Test
+    void verifyExitsThreeOnAMissingChunkAndATruncatedManifest() {
+        String id = push(src("a", 1), "r", 1);
+        String id2 = push(src("b", 2), "r", 2);
+        objects().delete(chunkOf(id));
+        Cli.Result r = cli.run("verify", store, id);
+        assertEquals(ExitCode.DAMAGE, r.code(), r.toString());
+        assertTrue(r.out().contains("MISSING"), r.out());
+        ObjectStore o = objects();
+        byte[] m = o.get(Manifest.keyOf(id2)).data();
+        o.put(Manifest.keyOf(id2), Arrays.copyOf(m, m.length / 3));
+        Cli.Result r2 = cli.run("verify", store, id2);
+        assertEquals(ExitCode.DAMAGE, r2.code(), r2.toString());
+        assertTrue(r2.out().contains("MANIFEST_UNREADABLE"), r2.out());
+        Cli.Result restore = cli.run("restore", store, id2, tmp.resolve("out").toString());
+        assertEquals(1, restore.code());
+        assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
+    }
+
+    @Test
+    void forgetByPolicyByNameAndPinning() {
+        Path a = src("a", 1);
+        List<String> ids = new ArrayList<>();
+        for (int step = 1; step <= 5; step++) {
+            ids.add(push(a, "r", step * 10));
+        }
+        assertEquals(0, cli.run("pin", store, "r@10").code());
+        Cli.Result dry = cli.run("forget", store, "--run", "r", "--keep-last", "2", "--dry-run", "--json");
+        assertEquals(List.of(ids.get(1), ids.get(2)).stream().sorted().toList(),
+                toList(dry.json().get("forgotten")), dry.toString());
+        assertEquals(5, cli.run("ls", store, "--json").json().get("checkpoints").size(), "dry run changed nothing");
+        Cli.Result real = cli.run("forget", store, "--run", "r", "--keep-last", "2");
+        assertEquals(0, real.code(), real.toString());
+        assertEquals(3, cli.run("ls", store, "--json").json().get("checkpoints").size());
+        Cli.Result pinned = cli.run("forget", store, "r@10");
+        assertEquals(1, pinned.code());
+        assertTrue(pinned.err().contains("pinned"), pinned.err());
+        assertEquals(0, cli.run("unpin", store, "r@10").code());
+        assertEquals(0, cli.run("forget", store, "r@10").code());
+        assertEquals(2, cli.run("ls", store, "--json").json().get("checkpoints").size());
+        assertEquals(2, cli.run("forget", store).code(), "neither policy nor checkpoints: usage");
+    }
+
+    private static List<String> toList(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    @Test
+    void gcDryRunDeletesNothingAndPredictsExactlyWhatGcDeletes() {
+        push(src("a", 1), "r", 1, "--keep-last", "1");
+        push(src("b", 2), "r", 2, "--keep-last", "1");
+        List<String> before = objects().list("").stream().map(x -> x.key()).toList();
+        Cli.Result dry = cli.run("gc", store, "--dry-run", "--grace", "0s", "--json");
+        assertEquals(0, dry.code(), dry.toString());
+        assertEquals(before, objects().list("").stream().map(x -> x.key()).toList(), "dry run deleted nothing");
+        List<String> predicted = toList(dry.json().get("deleted"));
+        assertFalse(predicted.isEmpty());
+        JsonNode real = cli.run("gc", store, "--grace", "0s", "--json").json();
+        assertEquals(predicted, toList(real.get("deleted")));
+        assertEquals(dry.json().get("deletedBytes").asLong(), real.get("deletedBytes").asLong());
+        assertEquals(0, cli.run("verify", store, "--read-data").code());
+        Cli.Result text = cli.run("gc", store, "--grace", "1h");
+        assertTrue(text.out().startsWith("deleted 0 objects"), text.out());
+        assertEquals(2, cli.run("gc", store, "--grace", "soon").code(), "bad duration: usage");
+    }
+
+    @Test
+    void diffShowsAddedRemovedChangedAndSharedBytes() throws Exception {
+        Path a = src("a", 1);
+        String ida = push(a, "r", 1);
+        Files.delete(a.resolve("file1.bin"));
+        TestDirs.touch(a.resolve("file2.bin"), 3);
+        Files.writeString(a.resolve("new.txt"), "hello");
+        String idb = push(a, "r", 2);
+        JsonNode j = cli.run("diff", store, ida, idb, "--json").json();
+        assertEquals(List.of("new.txt"), toList(j.get("added")));
+        assertEquals(List.of("file1.bin"), toList(j.get("removed")));
+        assertEquals(List.of("file2.bin"), toList(j.get("changed")));
+        assertEquals(2, j.get("unchanged").asInt());
+        assertTrue(j.get("sharedBytes").asLong() > 30_000);
+        Cli.Result text = cli.run("diff", store, ida, idb);
+        assertTrue(text.out().contains("added    new.txt") && text.out().contains("removed  file1.bin"), text.out());
+    }
+
+    @Test
+    void statsCountsDedupCompressionAndGarbage() {
+        Path a = src("a", 1);
+        push(a, "r", 1);
+        push(a, "r", 2);
+        push(src("b", 2), "r", 3, "--keep-last", "2");
+        JsonNode j = cli.run("stats", store, "--json").json();
+        assertEquals(2, j.get("checkpoints").asInt());
+        assertTrue(j.get("unreferencedBytes").asLong() > 0, "the dropped checkpoint's manifest at least");
+        assertTrue(j.get("logicalBytes").asLong() > j.get("distinctBytes").asLong() - 1);
+        assertTrue(j.get("compressionRatio").asDouble() > 1.0, j.toString());
+        assertTrue(cli.run("stats", store).out().contains("deduplication"));
+    }
+
+    @Test
+    void doctorSaysWhatWorks() {
+        Cli.Result r = cli.run("doctor", store);
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("create-only writes") && r.out().contains("can hold checkpoints safely"), r.out());
+        assertTrue(cli.run("doctor", store, "--json").json().get("conditionalWrites").asBoolean());
+    }
+
+    @Test
+    void exportThenImportIntoAnotherStoreRestoresIdentically() {
+        Path a = src("a", 1);
+        String id = push(a, "r", 7, "--meta", "loss=0.25", "--epoch", "3");
+        Path archive = tmp.resolve("r7.tar.zst");
+        Cli.Result exp = cli.run("export", store, id, archive.toString());
+        assertEquals(0, exp.code(), exp.toString());
+        assertTrue(Files.isRegularFile(archive));
+        String other = tmp.resolve("other").toString();
+        Cli.Result imp = cli.run("import", other, archive.toString(), "--run", "moved", "--step", "7");
+        assertEquals(0, imp.code(), imp.toString());
+        String newId = imp.out().trim();
+        Path out1 = tmp.resolve("out1");
+        Path out2 = tmp.resolve("out2");
+        assertEquals(0, cli.run("restore", store, id, out1.toString()).code());
+        assertEquals(0, cli.run("restore", other, newId, out2.toString()).code());
+        TestDirs.assertSameTree(TestDirs.snapshot(out1), out2);
+        TestDirs.assertSameTree(TestDirs.snapshot(a), out2);
+        assertEquals("0.25", cli.run("show", other, newId, "--json").json().get("metadata").get("loss").asText());
+    }
+
+    @Test
+    void importRefusesPathTraversalAndCommitsNothing() throws Exception {
+        Path archive = tmp.resolve("evil.tar.zst");
+        try (var raw = Files.newOutputStream(archive);
+             var zstd = new com.github.luben.zstd.ZstdOutputStream(raw);
+             var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(zstd)) {
+            byte[] data = "pwned".getBytes();
+            var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("files/../../escaped.txt");
+            e.setSize(data.length);
+            tar.putArchiveEntry(e);
+            tar.write(data);
+            tar.closeArchiveEntry();
+        }
+        Cli.Result r = cli.run("import", store, archive.toString(), "--run", "x", "--step", "1");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("files/../../escaped.txt"), r.err());
+        assertFalse(Files.exists(tmp.resolve("escaped.txt")));
+        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size());
+    }
+
+    @Test
+    void errorsAreOneLineAndUsageErrorsExitTwo() {
+        Cli.Result bad = cli.run("ls", "ftp://nowhere/x");
+        assertEquals(1, bad.code());
+        assertEquals(1, bad.err().lines().count(), bad.err());
+        assertTrue(bad.err().contains("ftp://nowhere/x") && bad.err().contains("unknown scheme"), bad.err());
+        Cli.Result verbose = cli.run("ls", "ftp://nowhere/x", "--verbose");
+        assertTrue(verbose.err().lines().count() > 3, "stack trace with --verbose");
+        assertEquals(2, cli.run("push", store).code());
+        assertEquals(2, cli.run("frobnicate").code());
+        Cli.Result help = cli.run("gc", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("Example:") && help.out().contains("--dry-run"), help.out());
+        assertTrue(cli.run("--help").out().contains("5  the backend lacks the conditional writes"));
+    }
+
+    @Test
+    void aGcWhileAnotherHoldsTheLeaseExitsFour() {
+        push(src("a", 1), "r", 1, "--keep-last", "1");
+        push(src("b", 2), "r", 2, "--keep-last", "1");
+        FaultInjectingObjectStore faulty = new FaultInjectingObjectStore(objects());
+        faulty.crashAtWrite(1, false); // after taking the lease, before writing its record: a GC that died
+        try (CheckpointStore s = CheckpointStore.open(faulty, StoreConfig.defaults().withGcGrace(java.time.Duration.ZERO))) {
+            try {
+                s.gc(false);
+            } catch (Error expected) {
+                // the simulated crash
+            }
+        }
+        Cli.Result r = cli.run("gc", store, "--grace", "0s");
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, r.code(), r.toString());
+        assertTrue(r.err().contains("lease"), r.err());
+    }
+}
