@@ -110,7 +110,7 @@ public final class GarbageCollector {
             throw e;
         }
         progress.accept("GC generation " + gen + ": " + m.live.size() + " live objects, " + m.dead.size()
-                + " unreferenced objects older than " + config.gcGrace());
+                + " unreferenced objects older than " + human(config.gcGrace()));
         Map<String, Long> dead = seal(gen, owner, m);
         sweep(gen, owner, new ArrayList<>(dead.keySet()));
         RootState done = finish(gen, owner);
@@ -261,6 +261,11 @@ public final class GarbageCollector {
 
     private static long sum(Map<String, Long> m) {
         return m.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    private static String human(java.time.Duration d) {
+        long s = d.getSeconds();
+        return s % 3600 == 0 && s > 0 ? s / 3600 + "h" : s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
     }
 
     private Instant now() {
