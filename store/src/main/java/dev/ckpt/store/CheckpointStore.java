@@ -181,6 +181,11 @@ public final class CheckpointStore implements AutoCloseable {
         return saver.save(writer, request);
     }
 
+    /** Saves, reporting progress in bytes to {@code listener}. */
+    public SaveResult save(WriterToken writer, SaveRequest request, TransferListener listener) {
+        return saver.save(writer, request, listener);
+    }
+
     public Manifest manifest(CheckpointEntry e) {
         return manifests.load(e);
     }
@@ -192,6 +197,11 @@ public final class CheckpointStore implements AutoCloseable {
 
     public RestoreResult restore(CheckpointEntry e, Path dir, List<Path> reuse) {
         return restorer.restore(e, dir, reuse);
+    }
+
+    /** Restores, reporting progress in bytes to {@code listener}. */
+    public RestoreResult restore(CheckpointEntry e, Path dir, List<Path> reuse, TransferListener listener) {
+        return restorer.restore(e, dir, reuse, listener);
     }
 
     /**

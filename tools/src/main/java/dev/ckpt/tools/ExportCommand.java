@@ -41,7 +41,7 @@ final class ExportCommand extends StoreCommand {
         Path staging = Files.createTempDirectory(file.toAbsolutePath().getParent(), ".ckpt-export-");
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         try (OutputOptions.Progress p = output.start(err(), "export " + e.id())) {
-            store.restore(e, staging.resolve("data"), List.of());
+            store.restore(e, staging.resolve("data"), List.of(), p);
             p.update("restored and verified; writing " + file);
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp));
                  ZstdOutputStream zstd = new ZstdOutputStream(raw, 3);

@@ -44,14 +44,19 @@ public final class OutputOptions {
         return new Progress(err, what, mode, json);
     }
 
-    /** Elapsed-time progress of one operation, plus messages the operation reports. */
-    static final class Progress implements AutoCloseable {
+    /**
+     * Progress of one operation: a live bar on a terminal (bytes done of total, percent,
+     * rate), plain lines every 10 s otherwise, plus messages the operation reports.
+     */
+    static final class Progress implements AutoCloseable, dev.ckpt.store.TransferListener {
         private final PrintWriter err;
         private final String what;
         private final ProgressMode mode;
         private final long start = System.nanoTime();
-        private final AtomicBoolean done = new AtomicBoolean();
+        private final AtomicBoolean finished = new AtomicBoolean();
         private volatile String detail = "";
+        private final java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong(-1);
+        private volatile long total;
         private final Thread ticker;
 
         Progress(PrintWriter err, String what, ProgressMode mode, boolean quietStart) {
@@ -78,16 +83,25 @@ public final class OutputOptions {
 
         private void tick() {
             long every = mode == ProgressMode.plain ? 10_000 : 200;
-            while (!done.get()) {
+            while (!finished.get()) {
                 try {
                     Thread.sleep(every);
                 } catch (InterruptedException e) {
                     return;
                 }
-                if (done.get()) {
+                if (finished.get()) {
                     return;
                 }
                 String msg = String.format("%s ... %ds %s", what, elapsedSeconds(), detail);
+                long d = done.get();
+                if (d >= 0 && total > 0) {
+                    int pct = (int) (100 * d / total);
+                    double secs = Math.max(0.001, (System.nanoTime() - start) / 1e9);
+                    String bar = "#".repeat(pct / 5) + "-".repeat(20 - pct / 5);
+                    msg = mode == ProgressMode.plain
+                            ? String.format("%s: %d%% (%s of %s), %ds", what, pct, human(d), human(total), elapsedSeconds())
+                            : String.format("%s [%s] %3d%% %s/%s %.1f MB/s", what, bar, pct, human(d), human(total), d / secs / 1e6);
+                }
                 if (mode == ProgressMode.plain) {
                     line(msg);
                 } else {
@@ -111,8 +125,18 @@ public final class OutputOptions {
         }
 
         @Override
+        public void progress(long doneBytes, long totalBytes) {
+            total = totalBytes;
+            done.set(doneBytes);
+        }
+
+        private static String human(long b) {
+            return dev.ckpt.store.commit.SaveResult.human(b);
+        }
+
+        @Override
         public void close() {
-            done.set(true);
+            finished.set(true);
             if (ticker != null) {
                 ticker.interrupt();
             }

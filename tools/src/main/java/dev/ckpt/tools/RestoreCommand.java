@@ -29,7 +29,7 @@ final class RestoreCommand extends StoreCommand {
     int run(CheckpointStore store) {
         RestoreResult r;
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
-            r = store.restore(store.resolve(ckpt), dir, reuse);
+            r = store.restore(store.resolve(ckpt), dir, reuse, p);
         }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();

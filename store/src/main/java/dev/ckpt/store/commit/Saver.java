@@ -80,6 +80,11 @@ public final class Saver {
     }
 
     public SaveResult save(WriterToken token, SaveRequest req) {
+        return save(token, req, dev.ckpt.store.TransferListener.NONE);
+    }
+
+    /** Saves and reports the bytes hashed, deduplicated or uploaded so far to {@code listener}. */
+    public SaveResult save(WriterToken token, SaveRequest req, dev.ckpt.store.TransferListener listener) {
         if (!token.run().equals(req.run())) {
             throw new InvalidInputException("writer token is for run '" + token.run() + "' but the save is for run '"
                     + req.run() + "'");
@@ -91,6 +96,9 @@ public final class Saver {
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(start);
         long t1 = System.nanoTime();
+        long total = files.stream().mapToLong(SourceFile::size).sum();
+        AtomicLong done = new AtomicLong();
+        listener.progress(0, total);
 
         Map<String, Location> locations = new ConcurrentHashMap<>();
         Map<String, CompletableFuture<ChunkRef>> thisSave = new ConcurrentHashMap<>();
@@ -122,8 +130,10 @@ public final class Saver {
                         Location loc = new Location(f.path, piece.offset(), piece.length());
                         Future<ChunkRef> fut = executor.submit(() -> {
                             try {
-                                return uploadChunk(buf, loc, live, thisSave, locations, newChunks, newBytes, storedBytes,
+                                ChunkRef ref = uploadChunk(buf, loc, live, thisSave, locations, newChunks, newBytes, storedBytes,
                                         dedupChunks, dedupBytes);
+                                listener.progress(done.addAndGet(buf.length), total);
+                                return ref;
                             } finally {
                                 inFlight.release();
                             }

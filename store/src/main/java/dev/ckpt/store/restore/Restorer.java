@@ -80,8 +80,16 @@ public final class Restorer {
     }
 
     public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse) {
+        return restore(entry, target, reuse, dev.ckpt.store.TransferListener.NONE);
+    }
+
+    /** Restores and reports the bytes written so far to {@code listener}. */
+    public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, dev.ckpt.store.TransferListener listener) {
         long t0 = System.nanoTime();
         Manifest m = manifests.load(entry);
+        long total = m.logicalBytes();
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        listener.progress(0, total);
         Path root = target.toAbsolutePath().normalize();
         try {
             Files.createDirectories(root);
@@ -128,6 +136,7 @@ public final class Restorer {
                             while (buf.hasRemaining()) {
                                 ch.write(buf, at + buf.position());
                             }
+                            listener.progress(done.addAndGet(raw.length), total);
                             return null;
                         } finally {
                             inFlight.release();

@@ -49,7 +49,7 @@ public final class S3Benchmark {
         Path work = Files.createTempDirectory(Path.of(System.getProperty("dir", System.getProperty("java.io.tmpdir"))), "ckpt-s3bench");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process server = new ProcessBuilder(java, "-Xmx1g", "-cp", classpath(),
-                S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "minio")
+                S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "aws-url", "minio")
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
@@ -69,15 +69,18 @@ public final class S3Benchmark {
                     BigCheckpoint.files(mb) * BigCheckpoint.TENSORS_PER_FILE);
             double codecLimit = codecLimit(cores);
             System.out.printf("limit: SHA-256 + zstd level %d on %d cores: %.1f MB/s%n", ChunkCodec.DEFAULT_LEVEL, cores, codecLimit);
-            for (S3Config.Client client : new S3Config.Client[]{S3Config.Client.AWS, S3Config.Client.MINIO}) {
-                String bucket = client == S3Config.Client.AWS ? "aws" : "minio";
+            String[][] variants = {{"AWS", "APACHE", "aws"}, {"AWS", "URL_CONNECTION", "aws-url"}, {"MINIO", "APACHE", "minio"}};
+            for (String[] v : variants) {
+                S3Config.Client client = S3Config.Client.valueOf(v[0]);
+                S3Config.Http http = S3Config.Http.valueOf(v[1]);
+                String bucket = v[2];
                 S3Config cfg = S3Config.fromUrl("s3://" + bucket + "/bench", Map.of("AWS_ENDPOINT_URL", endpoint.toString()))
-                        .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, S3Config.Http.APACHE);
-                System.out.println("== " + client + " client");
+                        .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, http);
+                System.out.println("== " + client + " client" + (client == S3Config.Client.AWS ? ", " + http + " HTTP client" : ""));
                 double putAtSaveConcurrency = 0;
                 try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
                         endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-                        .withClient(client, S3Config.Http.APACHE))) {
+                        .withClient(client, http))) {
                     for (int n : new int[]{1, 4, 8, 16}) {
                         double[] r = putGet(raw, n, rawObjects);
                         System.out.printf("raw 8 MiB objects, %2d in flight: PUT %7.1f MB/s, GET %7.1f MB/s%n", n, r[0], r[1]);
