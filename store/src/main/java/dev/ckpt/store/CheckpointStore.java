@@ -245,6 +245,27 @@ public final class CheckpointStore implements AutoCloseable {
         return verifier.verify(which, fraction);
     }
 
+    /**
+     * Records in ROOT that these checkpoints were read back in full and every hash matched
+     * (a deep verify of all data, or a restore). Retention never drops a run's newest
+     * verified checkpoint. Checkpoints no longer in ROOT are skipped.
+     */
+    public void recordVerified(List<String> ids) {
+        java.time.Instant now = config.clock().instant();
+        root.update(r -> {
+            Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
+            boolean changed = false;
+            for (String id : ids) {
+                CheckpointEntry e = c.get(id);
+                if (e != null) {
+                    c.put(id, e.withVerifiedAt(now));
+                    changed = true;
+                }
+            }
+            return changed ? r.withCheckpoints(c) : r;
+        });
+    }
+
     /** Pins or unpins a checkpoint: retention never drops a pinned one. */
     public CheckpointEntry pin(String selector, boolean pinned) {
         String id = resolve(selector).id();

@@ -224,4 +224,17 @@ class SaveRestoreTest extends InMemoryFixture {
         assertFalse(r.totalTime().isNegative());
         assertTrue(r.summary().contains(r.checkpointId()) && r.summary().contains("commit"), r.summary());
     }
+
+    @Test
+    void retentionNeverDropsTheNewestVerifiedCheckpoint() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 15, 1, 1_000);
+        WriterToken w = store.claimWriter("r");
+        String verified = store.save(w, SaveRequest.of(src, "r", 1)).checkpointId();
+        store.recordVerified(List.of(verified));
+        for (long step = 2; step <= 5; step++) {
+            store.save(w, SaveRequest.of(src, "r", step).withRetention(Retention.keepLast(2)));
+        }
+        assertEquals(List.of(1L, 4L, 5L), store.list("r").stream().map(CheckpointEntry::step).toList());
+        assertTrue(store.resolve(verified).verifiedAt() != null);
+    }
 }

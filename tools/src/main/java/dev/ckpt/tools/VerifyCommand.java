@@ -24,6 +24,10 @@ final class VerifyCommand extends StoreCommand {
             description = "download and re-hash the data: all of it, or PERCENT of the chunks")
     Integer percent;
 
+    @Option(names = "--record", description = "after a full --read-data verify that found nothing, record the checkpoints as"
+            + " verified in ROOT (retention never drops a run's newest verified checkpoint)")
+    boolean record;
+
     @Override
     int run(CheckpointStore store) {
         if (percent != null && (percent < 1 || percent > 100)) {
@@ -33,9 +37,21 @@ final class VerifyCommand extends StoreCommand {
         try (OutputOptions.Progress p = output.start(err(), "verify")) {
             r = store.verify(ckpts, percent == null ? 0 : percent / 100.0);
         }
+        List<String> recorded = new ArrayList<>();
+        if (record) {
+            if (percent == null || percent < 100) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--record needs a full --read-data");
+            }
+            if (r.ok()) {
+                (ckpts.isEmpty() ? store.list(null).stream().map(e -> e.id()).toList()
+                        : ckpts.stream().map(c -> store.resolve(c).id()).toList()).forEach(recorded::add);
+                store.recordVerified(recorded);
+            }
+        }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("ok", r.ok());
+            j.put("recordedVerified", recorded);
             j.put("deep", r.deep());
             j.put("checkpoints", r.checkpoints());
             j.put("chunksChecked", r.chunksChecked());
@@ -53,6 +69,9 @@ final class VerifyCommand extends StoreCommand {
             out().printf("%s: %d checkpoints, %s%s%n", r.ok() ? "ok" : "DAMAGED", r.checkpoints(),
                     r.deep() ? r.chunksChecked() + " chunks (" + human(r.bytesChecked()) + ") re-hashed" : "structure checked",
                     r.ok() ? "" : ", " + r.problems().size() + " problems");
+            if (!recorded.isEmpty()) {
+                out().println("recorded as verified: " + String.join(", ", recorded));
+            }
         }
         return r.ok() ? ExitCode.OK : ExitCode.DAMAGE;
     }

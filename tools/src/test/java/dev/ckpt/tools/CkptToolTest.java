@@ -170,6 +170,18 @@ class CkptToolTest {
     }
 
     @Test
+    void verifyCanRecordAFullVerificationInRoot() {
+        String id = push(src("a", 1), "r", 1);
+        assertEquals(2, cli.run("verify", store, "--record").code(), "--record needs a full --read-data");
+        Cli.Result r = cli.run("verify", store, "--read-data", "--record", "--json");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(List.of(id), toList(r.json().get("recordedVerified")));
+        try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
+            assertTrue(s.resolve(id).verifiedAt() != null);
+        }
+    }
+
+    @Test
     void verifyExitsThreeOnAMissingChunkAndATruncatedManifest() {
         String id = push(src("a", 1), "r", 1);
         String id2 = push(src("b", 2), "r", 2);

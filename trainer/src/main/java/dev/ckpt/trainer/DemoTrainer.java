@@ -307,6 +307,7 @@ public final class DemoTrainer {
             s.filter(p -> p.getFileName().toString().startsWith(o.run + "-step") && Files.isDirectory(p)).forEach(reuse::add);
         }
         RestoreResult r = store.restoreLatestGood(o.run, target, reuse);
+        store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
         for (String f : r.fallbacks()) {
             err.println("auto-resume: WARNING " + f + "; falling back to an older checkpoint");
         }
