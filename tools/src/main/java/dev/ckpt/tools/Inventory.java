@@ -18,8 +18,9 @@ final class Inventory {
     final Map<String, ChunkRef> chunks = new HashMap<>();
 
     Inventory(CheckpointStore store, String run) {
-        this.checkpoints = store.list(run);
-        for (CheckpointEntry e : store.list(null)) {
+        List<CheckpointEntry> all = store.list(null);
+        this.checkpoints = run == null ? all : all.stream().filter(e -> e.run().equals(run)).toList();
+        for (CheckpointEntry e : all) {
             Manifest m = store.manifest(e);
             manifests.put(e.id(), m);
             for (ChunkRef c : m.chunkRefs().values()) {

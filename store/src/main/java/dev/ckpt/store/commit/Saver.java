@@ -37,7 +37,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -118,7 +117,7 @@ public final class Saver {
                 MessageDigest fileDigest = Hashes.sha256();
                 try (FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ)) {
                     for (Chunker.Piece piece : chunker.pieces(f.path, f.size)) {
-                        acquire(inFlight);
+                        dev.ckpt.store.Tasks.acquire(inFlight, "save");
                         byte[] buf;
                         try {
                             buf = readFully(ch, piece, f);
@@ -158,7 +157,7 @@ public final class Saver {
             for (int i = 0; i < files.size(); i++) {
                 List<ChunkRef> refs = new ArrayList<>();
                 for (Future<ChunkRef> fut : perFile.get(i)) {
-                    refs.add(await(fut));
+                    refs.add(dev.ckpt.store.Tasks.await(fut, "save"));
                 }
                 SourceFile f = files.get(i);
                 entries.add(new FileEntry(f.relative, f.size, f.mode, fileHashes.get(i), refs));
@@ -284,33 +283,6 @@ public final class Saver {
             }
         }
         return buf.array();
-    }
-
-    private static void acquire(Semaphore s) {
-        try {
-            s.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InvalidInputException("save interrupted", e);
-        }
-    }
-
-    private static <T> T await(Future<T> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InvalidInputException("save interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException r) {
-                throw r;
-            }
-            if (c instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(c);
-        }
     }
 
     /** Every regular file below {@code dir}, sorted by relative path. */

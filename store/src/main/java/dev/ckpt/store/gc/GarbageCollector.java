@@ -252,9 +252,13 @@ public final class GarbageCollector {
     }
 
     private GcResult sweepResult(long gen, boolean dryRun, boolean resumed, List<String> dead, RootState s) {
+        Map<String, Long> listed = new java.util.HashMap<>();
+        for (String prefix : new String[]{"chunks/", "manifests/"}) {
+            store.list(prefix).forEach(o -> listed.put(o.key(), o.size()));
+        }
         Map<String, Long> sizes = new TreeMap<>();
         for (String k : dead) {
-            sizes.put(k, store.head(k).map(ObjectInfo::size).orElse(0L));
+            sizes.put(k, listed.getOrDefault(k, 0L));
         }
         return new GcResult(gen, dryRun, resumed, new ArrayList<>(sizes.keySet()), sum(sizes), s.checkpoints().size(), 0, 0);
     }

@@ -41,13 +41,14 @@ public final class ConditionalWriteProbe {
                 problems.add("a create-only write (If-None-Match: *) of a new object " + key + " was refused");
             }
             PutResult second = store.putIfAbsent(key, bytes("second"));
-            String content = new String(store.get(key).data(), StandardCharsets.UTF_8);
-            createOnly = second == PutResult.ALREADY_EXISTS && content.equals("first");
+            StoredObject afterSecond = store.get(key);
+            createOnly = second == PutResult.ALREADY_EXISTS
+                    && new String(afterSecond.data(), StandardCharsets.UTF_8).equals("first");
             if (!createOnly) {
                 problems.add("the server ignores If-None-Match: * (a second create-only write of " + key
                         + " replaced the object)");
             }
-            String etag = store.get(key).etag();
+            String etag = afterSecond.etag();
             String next = store.put(key, bytes("third"));
             try {
                 store.putIfMatch(key, bytes("stale"), etag);

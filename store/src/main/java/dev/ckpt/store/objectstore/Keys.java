@@ -26,6 +26,16 @@ public final class Keys {
         return key;
     }
 
+    /** True for a valid key; false for a directory marker or a foreign object a listing may return. */
+    public static boolean isValid(String key) {
+        try {
+            validate(key);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** The ETag of content: its MD5 in hex, as S3 computes it for single-part uploads. */
     static String etagOf(byte[] data) {
         try {

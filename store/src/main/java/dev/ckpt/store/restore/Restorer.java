@@ -8,7 +8,6 @@ import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.NotFoundException;
-import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
@@ -30,7 +29,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -122,7 +120,7 @@ public final class Restorer {
                 for (ChunkRef c : f.chunks()) {
                     long at = offset;
                     offset += c.rawLength();
-                    acquire(inFlight);
+                    dev.ckpt.store.Tasks.acquire(inFlight, "restore");
                     futures.add(executor.submit(() -> {
                         try {
                             byte[] raw = localCopy(f.path(), at, c, root, reuse);
@@ -145,7 +143,7 @@ public final class Restorer {
                 }
             }
             for (Future<?> fu : futures) {
-                await(fu);
+                dev.ckpt.store.Tasks.await(fu, "restore");
             }
             for (int i = 0; i < m.files().size(); i++) {
                 FileEntry f = m.files().get(i);
@@ -271,33 +269,6 @@ public final class Restorer {
             } catch (IOException ignored) {
                 // nothing more to do
             }
-        }
-    }
-
-    static void acquire(Semaphore s) {
-        try {
-            s.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StoreUnavailableException("interrupted", e);
-        }
-    }
-
-    static <T> T await(Future<T> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StoreUnavailableException("interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException r) {
-                throw r;
-            }
-            if (c instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(c);
         }
     }
 }

@@ -93,7 +93,7 @@ public final class Verifier {
                     }
                     ChunkRef c = refs.get(next - window.size());
                     try {
-                        byte[] raw = Restorer.await(window.poll());
+                        byte[] raw = dev.ckpt.store.Tasks.await(window.poll(), "verify");
                         chunks++;
                         bytes += raw.length;
                         if (md != null) {

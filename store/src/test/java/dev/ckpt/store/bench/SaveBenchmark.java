@@ -8,6 +8,7 @@ import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.restore.RestoreResult;
 import dev.ckpt.store.restore.VerifyReport;
+import dev.ckpt.store.testing.BigCheckpoint;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -41,10 +42,8 @@ public final class SaveBenchmark {
 
     private static void run(int mb, Path work) throws Exception {
         Path src = work.resolve("src");
-        int files = Math.max(1, mb / 64);
-        int tensorsPerFile = 16;
-        int elements = (int) ((long) mb * (1 << 20) / files / tensorsPerFile / 4);
-        dev.ckpt.store.testing.BigCheckpoint.write(src, mb, false);
+        int files = BigCheckpoint.files(mb);
+        BigCheckpoint.write(src, mb, false);
         long bytes;
         try (Stream<Path> s = Files.walk(src)) {
             bytes = s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
@@ -63,7 +62,7 @@ public final class SaveBenchmark {
             SaveResult first = store.save(w, SaveRequest.of(src, "bench", 1));
             report("first save", bytes, first.totalTime().toNanos(), heap.peak());
             System.out.println("  " + first.summary());
-            rewriteTenPercent(src, files, tensorsPerFile, elements);
+            rewriteTenPercent(src, mb, files);
             heap.reset();
             SaveResult second = store.save(w, SaveRequest.of(src, "bench", 2));
             report("second save (~10% changed)", bytes, second.totalTime().toNanos(), heap.peak());
@@ -83,10 +82,11 @@ public final class SaveBenchmark {
         }
     }
 
-    private static void rewriteTenPercent(Path src, int files, int tensorsPerFile, int elements) {
-        int changed = dev.ckpt.store.testing.BigCheckpoint.write(src, files * 64, true);
-        System.out.printf("changed %d of %d tensors (%.1f %%), in %d of %d files%n", changed, files * tensorsPerFile,
-                100.0 * changed / (files * tensorsPerFile), (files + 9) / 10, files);
+    private static void rewriteTenPercent(Path src, int mb, int files) {
+        int changed = BigCheckpoint.write(src, mb, true);
+        int tensors = files * BigCheckpoint.TENSORS_PER_FILE;
+        System.out.printf("changed %d of %d tensors (%.1f %%), in %d of %d files%n", changed, tensors,
+                100.0 * changed / tensors, (files + 9) / 10, files);
     }
 
     private static void report(String what, long bytes, long nanos, long peakHeap) {

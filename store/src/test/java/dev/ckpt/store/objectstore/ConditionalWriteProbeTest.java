@@ -6,7 +6,6 @@ import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,56 +14,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConditionalWriteProbeTest {
     /** A server that accepts conditional headers and ignores them, as some S3-compatible servers do. */
-    static final class IgnoresConditions implements ObjectStore {
-        final ObjectStore inner = ObjectStores.inMemory();
+    static final class IgnoresConditions extends ForwardingObjectStore {
         final boolean honourCreate;
 
         IgnoresConditions(boolean honourCreate) {
+            super(ObjectStores.inMemory());
             this.honourCreate = honourCreate;
-        }
-
-        @Override
-        public StoredObject get(String key) {
-            return inner.get(key);
-        }
-
-        @Override
-        public byte[] getRange(String key, long offset, int length) {
-            return inner.getRange(key, offset, length);
-        }
-
-        @Override
-        public Optional<ObjectInfo> head(String key) {
-            return inner.head(key);
-        }
-
-        @Override
-        public String put(String key, byte[] data) {
-            return inner.put(key, data);
         }
 
         @Override
         public PutResult putIfAbsent(String key, byte[] data) {
             if (honourCreate) {
-                return inner.putIfAbsent(key, data);
+                return super.putIfAbsent(key, data);
             }
-            inner.put(key, data);
+            put(key, data);
             return PutResult.CREATED;
         }
 
         @Override
         public String putIfMatch(String key, byte[] data, String expectedEtag) {
-            return inner.put(key, data);
-        }
-
-        @Override
-        public void delete(String key) {
-            inner.delete(key);
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix) {
-            return inner.list(prefix);
+            return put(key, data);
         }
 
         @Override

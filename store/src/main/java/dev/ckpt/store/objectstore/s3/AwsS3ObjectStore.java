@@ -2,7 +2,6 @@ package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
-import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.Keys;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -207,7 +206,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                         return false;
                     }
                     if (e.statusCode() == 409 && attempt < 5) {
-                        pause(attempt); // ConditionalRequestConflict: a concurrent conditional write; try again
+                        Backoff.pause(attempt); // ConditionalRequestConflict: a concurrent conditional write; try again
                         continue;
                     }
                     throw map(k, "create", e);
@@ -230,7 +229,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                         throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
                     }
                     if (e.statusCode() == 409 && attempt < 5) {
-                        pause(attempt);
+                        Backoff.pause(attempt);
                         continue;
                     }
                     throw map(k, "conditionally replace", e);
@@ -257,7 +256,7 @@ final class AwsS3ObjectStore implements ObjectStore {
             for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(config.bucket())
                     .prefix(config.prefix() + prefix).build()).contents()) {
                 String k = o.key().substring(config.prefix().length());
-                if (isValidKey(k)) {
+                if (Keys.isValid(k)) {
                     out.add(new ObjectInfo(k, o.size(), o.lastModified(), S3Errors.etag(o.eTag())));
                 }
             }
@@ -265,15 +264,6 @@ final class AwsS3ObjectStore implements ObjectStore {
         });
         out.sort(java.util.Comparator.comparing(ObjectInfo::key));
         return out;
-    }
-
-    static boolean isValidKey(String k) {
-        try {
-            Keys.validate(k);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false; // a directory marker or a foreign object: not ours
-        }
     }
 
     @Override
@@ -286,12 +276,4 @@ final class AwsS3ObjectStore implements ObjectStore {
         s3.close();
     }
 
-    static void pause(int attempt) {
-        try {
-            Thread.sleep(Math.min(2000, 50L << attempt) + java.util.concurrent.ThreadLocalRandom.current().nextLong(50));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StoreUnavailableException("interrupted", e);
-        }
-    }
 }

@@ -126,7 +126,7 @@ final class MinioObjectStore implements ObjectStore {
                 if (attempt >= config.maxAttempts() || !transient_(e)) {
                     throw e;
                 }
-                AwsS3ObjectStore.pause(attempt);
+                Backoff.pause(attempt);
             }
         }
     }
@@ -171,16 +171,25 @@ final class MinioObjectStore implements ObjectStore {
         if (offset < 0 || length < 0) {
             throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + k);
         }
-        ObjectInfo info = head(k).orElseThrow(() -> NotFoundException.object(k));
-        if (length == 0 || offset >= info.size()) {
+        if (length == 0) {
+            head(k).orElseThrow(() -> NotFoundException.object(k));
             return new byte[0];
         }
-        return call(k, "read", () -> {
-            try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k))
-                    .offset(offset).length((long) length).build())) {
-                return in.readAllBytes();
+        try {
+            return call(k, "read", () -> {
+                try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k))
+                        .offset(offset).length((long) length).build())) {
+                    return in.readAllBytes();
+                }
+            });
+        } catch (CkptException e) {
+            if (e.getCause() instanceof ErrorResponseException er
+                    && (status(er) == 416 || "InvalidRange".equals(er.errorResponse().code()))) {
+                head(k).orElseThrow(() -> NotFoundException.object(k));
+                return new byte[0]; // the range starts after the end of the object
             }
-        });
+            throw e;
+        }
     }
 
     @Override
@@ -229,7 +238,7 @@ final class MinioObjectStore implements ObjectStore {
                         return false;
                     }
                     if (status(e) == 409 && attempt < 5) {
-                        AwsS3ObjectStore.pause(attempt);
+                        Backoff.pause(attempt);
                         continue;
                     }
                     throw map(k, "create", e);
@@ -255,7 +264,7 @@ final class MinioObjectStore implements ObjectStore {
                         throw new PreconditionFailedException(url(k), expectedEtag, status(e) == 404 ? null : "(another)");
                     }
                     if (status(e) == 409 && attempt < 5) {
-                        AwsS3ObjectStore.pause(attempt);
+                        Backoff.pause(attempt);
                         continue;
                     }
                     throw map(k, "conditionally replace", e);
@@ -285,7 +294,7 @@ final class MinioObjectStore implements ObjectStore {
                     continue;
                 }
                 String k = it.objectName().substring(config.prefix().length());
-                if (AwsS3ObjectStore.isValidKey(k)) {
+                if (Keys.isValid(k)) {
                     out.add(new ObjectInfo(k, it.size(), it.lastModified().toInstant(), S3Errors.etag(it.etag())));
                 }
             }
