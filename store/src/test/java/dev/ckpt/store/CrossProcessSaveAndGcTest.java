@@ -57,7 +57,10 @@ class CrossProcessSaveAndGcTest {
                     Thread.sleep(10);
                 }
                 WriterToken w = store.claimWriter("r");
-                for (int i = 0; i < 150; i++) {
+                // At least 150 saves, and on until the GC process has run a few times alongside
+                // them (its first run in a cold JVM can outlast many saves), bounded in time.
+                long until = System.currentTimeMillis() + 60_000;
+                for (int i = 0; i < 150 || (gcRuns(stop) < 5 && System.currentTimeMillis() < until); i++) {
                     int src = i % sources.size();
                     SaveResult r = store.save(w, SaveRequest.of(sources.get(src), "r", i).withRetention(Retention.keepLast(2)));
                     sourceOf.put(r.checkpointId(), src);
@@ -79,6 +82,14 @@ class CrossProcessSaveAndGcTest {
                 TestDirs.assertSameTree(TestDirs.snapshot(sources.get(sourceOf.get(e.id()))), o);
             }
             assertEquals(2, store.list("r").size());
+        }
+    }
+
+    private static int gcRuns(Path stop) {
+        try {
+            return Integer.parseInt(Files.readString(Path.of(stop + ".runs")).trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            return 0;
         }
     }
 }

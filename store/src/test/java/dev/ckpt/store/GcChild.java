@@ -27,6 +27,7 @@ public final class GcChild {
                     GcResult r = store.gc(false);
                     runs++;
                     deleted += r.deletedKeys().size();
+                    Files.writeString(Path.of(args[1] + ".runs"), Integer.toString(runs));
                 } catch (CommitConflictException e) {
                     // contention on ROOT: try again
                 }
