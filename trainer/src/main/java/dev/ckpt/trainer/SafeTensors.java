@@ -6,17 +6,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Reads and writes float32 tensors in the safetensors format (8-byte little-endian header
- * length, JSON header with dtype, shape and data offsets, then the raw data), so
- * checkpoints load in Python with {@code safetensors} or numpy.
+ * length, JSON header with dtype, shape and data offsets, then the raw little-endian data),
+ * so checkpoints load in Python with {@code safetensors} or numpy. Writing streams each
+ * tensor's buffer to the file; reading maps the file, so a 1 GiB tensor costs no heap.
  */
 public final class SafeTensors {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,64 +28,131 @@ public final class SafeTensors {
     private SafeTensors() {
     }
 
-    /** Writes 1-D float32 tensors in the given order. */
-    public static void write(Path file, Map<String, float[]> tensors) throws IOException {
-        Map<String, Object> header = new LinkedHashMap<>();
-        long offset = 0;
-        for (Map.Entry<String, float[]> e : tensors.entrySet()) {
-            long end = offset + 4L * e.getValue().length;
-            Map<String, Object> t = new LinkedHashMap<>();
-            t.put("dtype", "F32");
-            t.put("shape", new long[]{e.getValue().length});
-            t.put("data_offsets", new long[]{offset, end});
-            header.put(e.getKey(), t);
-            offset = end;
+    /** One float32 tensor: its name, shape and {@code 4 * product(shape)} little-endian bytes. */
+    public record Tensor(String name, long[] shape, ByteBuffer data) {
+        public Tensor {
+            long n = 4;
+            for (long d : shape) {
+                n *= d;
+            }
+            if (n != data.remaining()) {
+                throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape)
+                        + " needs " + n + " bytes, got " + data.remaining());
+            }
+            data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
         }
-        byte[] h = JSON.writeValueAsBytes(header);
-        int pad = (8 - h.length % 8) % 8; // keep tensor data 8-byte aligned, as the reference writer does
-        ByteBuffer buf = ByteBuffer.allocate(8 + h.length + pad + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
-        buf.putLong(h.length + pad).put(h);
-        for (int i = 0; i < pad; i++) {
-            buf.put((byte) ' ');
+
+        public long elements() {
+            return data.remaining() / 4;
         }
-        for (float[] t : tensors.values()) {
-            buf.asFloatBuffer().put(t);
-            buf.position(buf.position() + 4 * t.length);
+
+        public float[] toFloats() {
+            float[] f = new float[(int) elements()];
+            data.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+            return f;
         }
-        Files.write(file, buf.array());
+
+        public static Tensor of(String name, long[] shape, float[] values) {
+            ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(values);
+            return new Tensor(name, shape, b);
+        }
     }
 
-    /** Reads every float32 tensor of a file, in header order. */
-    public static Map<String, float[]> read(Path file) throws IOException {
-        byte[] all = Files.readAllBytes(file);
-        ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        if (all.length < 8) {
-            throw new IOException(file + " is not a safetensors file: too short");
+    /** Writes the tensors in the given order to {@code file} (created or replaced). */
+    public static void write(Path file, List<Tensor> tensors) throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        long offset = 0;
+        for (Tensor t : tensors) {
+            long end = offset + t.data().remaining();
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("dtype", "F32");
+            h.put("shape", t.shape());
+            h.put("data_offsets", new long[]{offset, end});
+            if (header.put(t.name(), h) != null) {
+                throw new IllegalArgumentException(file + ": tensor " + t.name() + " appears twice");
+            }
+            offset = end;
         }
-        long headerLen = buf.getLong();
-        if (headerLen < 2 || 8 + headerLen > all.length) {
+        byte[] json = JSON.writeValueAsBytes(header);
+        int pad = (8 - json.length % 8) % 8; // tensor data 8-byte aligned, as the reference writer does
+        ByteBuffer head = ByteBuffer.allocate(8 + json.length + pad).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(json.length + pad).put(json);
+        while (head.hasRemaining()) {
+            head.put((byte) ' ');
+        }
+        head.flip();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            writeFully(ch, head);
+            for (Tensor t : tensors) {
+                writeFully(ch, t.data().duplicate());
+            }
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    /** Reads every tensor of a file, in header order; the data is mapped from the file. */
+    public static Map<String, Tensor> read(Path file) throws IOException {
+        ByteBuffer all;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            all = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        if (all.capacity() < 8) {
+            throw new IOException(file + " is not a safetensors file: " + all.capacity() + " bytes");
+        }
+        long headerLen = all.getLong(0);
+        if (headerLen < 2 || headerLen > 100_000_000 || 8 + headerLen > all.capacity()) {
             throw new IOException(file + " is not a safetensors file: bad header length " + headerLen);
         }
-        JsonNode header = JSON.readTree(new String(all, 8, (int) headerLen, StandardCharsets.UTF_8).trim());
-        int base = 8 + (int) headerLen;
-        Map<String, float[]> out = new LinkedHashMap<>();
+        byte[] h = new byte[(int) headerLen];
+        all.get(8, h);
+        JsonNode header;
+        try {
+            header = JSON.readTree(new String(h, StandardCharsets.UTF_8).trim());
+        } catch (IOException e) {
+            throw new IOException(file + " is not a safetensors file: header is not JSON (" + e.getMessage() + ")");
+        }
+        if (header == null || !header.isObject()) {
+            throw new IOException(file + " is not a safetensors file: header is not a JSON object");
+        }
+        long base = 8 + headerLen;
+        Map<String, Tensor> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (e.getKey().equals("__metadata__")) {
+            String name = e.getKey();
+            if (name.equals("__metadata__")) {
                 continue;
             }
-            if (!"F32".equals(e.getValue().path("dtype").asText())) {
-                throw new IOException(file + ": tensor " + e.getKey() + " has dtype " + e.getValue().path("dtype")
+            JsonNode t = e.getValue();
+            if (!"F32".equals(t.path("dtype").asText())) {
+                throw new IOException(file + ": tensor " + name + " has dtype " + t.path("dtype")
                         + "; only F32 is supported");
             }
-            long begin = e.getValue().get("data_offsets").get(0).asLong();
-            long end = e.getValue().get("data_offsets").get(1).asLong();
-            if (begin < 0 || end < begin || base + end > all.length || (end - begin) % 4 != 0) {
-                throw new IOException(file + ": tensor " + e.getKey() + " has bad data offsets");
+            JsonNode offs = t.path("data_offsets");
+            JsonNode shapeNode = t.path("shape");
+            if (offs.size() != 2 || !shapeNode.isArray()) {
+                throw new IOException(file + ": tensor " + name + " has no data_offsets or shape");
             }
-            float[] t = new float[(int) ((end - begin) / 4)];
-            ByteBuffer.wrap(all, base + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(t);
-            out.put(e.getKey(), t);
+            long begin = offs.get(0).asLong();
+            long end = offs.get(1).asLong();
+            long[] shape = new long[shapeNode.size()];
+            long n = 4;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong();
+                n *= shape[i];
+            }
+            if (begin < 0 || end < begin || base + end > all.capacity() || end - begin != n) {
+                throw new IOException(file + ": tensor " + name + " has data offsets [" + begin + ", " + end
+                        + ") that do not fit its shape " + Arrays.toString(shape) + " or the file ("
+                        + all.capacity() + " bytes)");
+            }
+            out.put(name, new Tensor(name, shape, all.slice((int) (base + begin), (int) (end - begin))));
         }
         return out;
     }

@@ -1,0 +1,48 @@
+package dev.ckpt.trainer;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The shape of the model and its data: everything {@code config.json} records and a resume
+ * must agree with. {@code frozenMb} MiB of frozen weights become a table of
+ * {@code frozenRows} rows of {@code input} floats (at least one batch of rows).
+ */
+record ModelConfig(long seed, int input, int hidden, int output, int batch, int datasetSize, float lr, int frozenMb) {
+    ModelConfig {
+        if (input < 1 || hidden < 1 || output < 1 || batch < 1 || datasetSize < batch || frozenMb < 0 || !(lr > 0)) {
+            throw new IllegalArgumentException("model sizes must be >= 1, the dataset at least one batch, "
+                    + "--frozen-mb >= 0 and --lr > 0");
+        }
+        long enc = (long) input * hidden;
+        if (enc > Integer.MAX_VALUE / 4 || (long) hidden * output > Integer.MAX_VALUE / 4
+                || (long) datasetSize * input > Integer.MAX_VALUE / 4 || frozenMb > 2000) {
+            throw new IllegalArgumentException("a tensor would exceed 2 GiB (safetensors files are mapped whole); "
+                    + "use smaller --input/--hidden/--dataset-size or --frozen-mb <= 2000");
+        }
+    }
+
+    long frozenRows() {
+        if (frozenMb == 0) {
+            return 0;
+        }
+        return Math.max(batch, ((long) frozenMb << 20) / (4L * input));
+    }
+
+    Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", "latentwire-tiny");
+        m.put("modules", Model.TRAINED_MODULES);
+        m.put("seed", seed);
+        m.put("input", input);
+        m.put("hidden", hidden);
+        m.put("output", output);
+        m.put("batch", batch);
+        m.put("dataset_size", datasetSize);
+        m.put("lr", lr);
+        m.put("frozen_mb", frozenMb);
+        m.put("frozen_rows", frozenRows());
+        m.put("optimizer", Map.of("name", "adam", "beta1", 0.9, "beta2", 0.999, "eps", 1e-8));
+        return m;
+    }
+}

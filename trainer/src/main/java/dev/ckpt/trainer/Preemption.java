@@ -1,0 +1,56 @@
+package dev.ckpt.trainer;
+
+import java.io.PrintStream;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The stop request: SIGUSR1 (SLURM's {@code --signal=B:USR1@60}), SIGTERM (spot
+ * reclaim, {@code scancel}, Kubernetes) and cloud spot notices only set it; the training
+ * loop acts on it at the next step boundary. Further signals change nothing but say so.
+ */
+final class Preemption {
+    private volatile String reason;
+    private volatile long requestedAtNanos;
+    private final AtomicInteger count = new AtomicInteger();
+    private final PrintStream err;
+
+    Preemption(PrintStream err) {
+        this.err = err;
+    }
+
+    /** Installs handlers for USR1 and TERM (where the platform has them). */
+    void installSignalHandlers() {
+        for (String sig : new String[]{"USR1", "TERM"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> request("SIG" + s.getName()));
+            } catch (IllegalArgumentException e) {
+                err.println("ckpt-train: cannot handle SIG" + sig + " here (" + e.getMessage() + "); it will not save on exit");
+            }
+        }
+    }
+
+    /** Requests a stop; the first reason wins. Safe from signal handlers and any thread. */
+    void request(String why) {
+        int n = count.incrementAndGet();
+        if (n == 1) {
+            requestedAtNanos = System.nanoTime();
+            reason = why;
+            err.println("ckpt-train: " + why + " received: saving at the next step boundary, then exiting 75");
+        } else {
+            err.println("ckpt-train: " + why + " received again (" + n + " stop requests): already stopping, "
+                    + "the checkpoint in progress is not interrupted");
+        }
+    }
+
+    boolean requested() {
+        return reason != null;
+    }
+
+    String reason() {
+        return reason;
+    }
+
+    long requestedAtNanos() {
+        return requestedAtNanos;
+    }
+}

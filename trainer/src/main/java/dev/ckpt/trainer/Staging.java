@@ -1,0 +1,144 @@
+package dev.ckpt.trainer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The local staging directory of one run, {@code <staging>/<run>/}: {@code step-N} is a
+ * complete checkpoint, {@code step-N.tmp} one being written. It keeps only the checkpoint
+ * being uploaded and the newest committed one (a fast local source for the next resume);
+ * leftovers of a crash are removed at start; free space is checked before writing.
+ */
+final class Staging {
+    private static final String PREFIX = "step-";
+    private final Path dir;
+    private final long minFreeBytes;
+    private final PrintStream out;
+
+    Staging(Path base, String run, long minFreeBytes, PrintStream out) throws IOException {
+        this.dir = base.resolve(run);
+        this.minFreeBytes = minFreeBytes;
+        this.out = out;
+        Files.createDirectories(dir);
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    /** Removes {@code *.tmp} leftovers of an interrupted write or restore. */
+    void removeLeftovers() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                if (p.getFileName().toString().endsWith(".tmp")) {
+                    out.println("staging: removing leftover of an interrupted write: " + p);
+                    deleteTree(p);
+                }
+            }
+        }
+    }
+
+    /** The complete staged checkpoints, newest step first. */
+    List<Path> complete() throws IOException {
+        List<Path> r = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> stepOf(p) >= 0 && Files.isDirectory(p)).forEach(r::add);
+        }
+        r.sort(Comparator.comparingLong(Staging::stepOf).reversed());
+        return r;
+    }
+
+    static long stepOf(Path p) {
+        String n = p.getFileName().toString();
+        if (!n.startsWith(PREFIX)) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(n.substring(PREFIX.length()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    Path pathOf(long step) {
+        return dir.resolve(PREFIX + step);
+    }
+
+    /** Fails with a clear message unless {@code bytes} (plus --min-free-mb) fit. */
+    void checkSpace(long bytes, long step, String lastCommitted) throws IOException {
+        long free = Files.getFileStore(dir).getUsableSpace();
+        if (free < bytes + minFreeBytes) {
+            throw new IOException(String.format("staging directory %s has %s free; the checkpoint of step %d needs %s%s. "
+                            + "Free space there or point --staging elsewhere. Nothing was written; %s",
+                    dir, mib(free), step, mib(bytes), minFreeBytes > 0 ? " and --min-free-mb keeps " + mib(minFreeBytes) : "",
+                    lastCommitted == null ? "the store holds no checkpoint of this run yet"
+                            : "the last committed checkpoint " + lastCommitted + " is untouched"));
+        }
+    }
+
+    interface Writer {
+        void write(Path dir) throws IOException;
+    }
+
+    /** Writes a checkpoint into {@code step-N.tmp}, then renames it to {@code step-N}. */
+    Path stage(long step, Writer writer, String lastCommitted) throws IOException {
+        Path tmp = dir.resolve(PREFIX + step + ".tmp");
+        Path fin = pathOf(step);
+        deleteTree(tmp);
+        Files.createDirectories(tmp);
+        try {
+            writer.write(tmp);
+        } catch (IOException | RuntimeException e) {
+            try {
+                deleteTree(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new IOException("staging directory " + dir + ": writing the checkpoint of step " + step + " failed ("
+                    + e.getMessage() + "); " + (lastCommitted == null ? "nothing of this run is committed yet"
+                    : "the last committed checkpoint " + lastCommitted + " is untouched"), e);
+        }
+        deleteTree(fin);
+        Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
+        return fin;
+    }
+
+    /** Deletes every complete staged checkpoint but {@code keep}. */
+    void keepOnly(Path keep) throws IOException {
+        for (Path p : complete()) {
+            if (!p.equals(keep)) {
+                deleteTree(p);
+            }
+        }
+    }
+
+    /** Moves a restored directory into place as {@code step-N}. */
+    Path adopt(Path restored, long step) throws IOException {
+        Path fin = pathOf(step);
+        deleteTree(fin);
+        Files.move(restored, fin, StandardCopyOption.ATOMIC_MOVE);
+        return fin;
+    }
+
+    static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+}

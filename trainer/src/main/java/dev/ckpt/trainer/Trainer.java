@@ -1,0 +1,412 @@
+package dev.ckpt.trainer;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.restore.RestoreResult;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * The README's main job: trains {@link Model} and checkpoints it through the store.
+ *
+ * <p>Each save: the training thread writes the staging copy ({@link Staging}) and goes
+ * on training; one background thread uploads and commits it. At most one save is in
+ * flight: the next one waits for it (or, with {@code --skip-if-busy}, is skipped), and says
+ * so. SIGUSR1/SIGTERM/spot notices only set a flag ({@link Preemption}); at the next step
+ * boundary the trainer finishes the save in flight, saves the current state, commits and
+ * exits with 75 — or, if that cannot finish before {@code --preempt-deadline}, abandons it
+ * (the previous checkpoint stays the latest) and exits 75 all the same.
+ */
+public final class Trainer {
+    static final int EXIT_OK = 0;
+    static final int EXIT_ERROR = 1;
+    static final int EXIT_USAGE = 2;
+    static final int EXIT_PREEMPTED = 75;
+
+    private final TrainOptions o;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Preemption preemption;
+    private final ExecutorService uploader = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ckpt-train-save");
+        t.setDaemon(true);
+        return t;
+    });
+    private CheckpointStore store;
+    private WriterToken writer;
+    private Staging staging;
+    private Model model;
+    private final TrainState state = new TrainState();
+    private DataOrder order;
+    private volatile String lastCommitted;
+    private volatile long lastCommittedStep = -1;
+    private Pending pending;
+    private final List<Map<String, Object>> saveStats = new ArrayList<>();
+    private long startNanos;
+    private long stepsThisProcess;
+
+    /** A save handed to the background thread. */
+    private record Pending(long step, Future<SaveResult> future) {
+    }
+
+    Trainer(TrainOptions o, PrintStream out, PrintStream err, Preemption preemption) {
+        this.o = o;
+        this.out = out;
+        this.err = err;
+        this.preemption = preemption;
+    }
+
+    public static void main(String[] args) {
+        Djl.configure();
+        System.exit(run(args, System.out, System.err, System.getenv(), CheckpointStore::open, true));
+    }
+
+    /**
+     * Runs the trainer; returns the exit code. {@code openStore} opens the store URL (tests
+     * wrap the object store to count or slow requests); {@code signals} installs the
+     * SIGUSR1/SIGTERM handlers (only in a process of its own).
+     */
+    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+                   Function<String, CheckpointStore> openStore, boolean signals) {
+        TrainOptions o;
+        try {
+            o = TrainOptions.parse(args, env);
+        } catch (IllegalArgumentException e) {
+            err.println("ckpt-train: " + e.getMessage());
+            err.println("try 'ckpt-train --help'");
+            return EXIT_USAGE;
+        }
+        if (o == null) {
+            out.print(TrainOptions.HELP);
+            return EXIT_OK;
+        }
+        Preemption p = new Preemption(err);
+        if (signals) {
+            p.installSignalHandlers();
+        }
+        return run(o, out, err, openStore, p);
+    }
+
+    static int run(TrainOptions o, PrintStream out, PrintStream err, Function<String, CheckpointStore> openStore,
+                   Preemption preemption) {
+        Trainer t = new Trainer(o, out, err, preemption);
+        try (CheckpointStore s = openStore.apply(o.store)) {
+            t.store = s;
+            return t.train();
+        } catch (FencedException e) {
+            err.println("ckpt-train: stopping: " + e.getMessage());
+            err.println("ckpt-train: another job has claimed run " + o.run + "; this one must not write to it");
+            return EXIT_ERROR;
+        } catch (CkptException e) {
+            err.println("ckpt-train: " + e.getMessage());
+            return EXIT_ERROR;
+        } catch (IOException e) {
+            err.println("ckpt-train: " + e.getMessage());
+            return EXIT_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("ckpt-train: interrupted");
+            return EXIT_ERROR;
+        } finally {
+            t.uploader.shutdownNow();
+            if (t.model != null) {
+                t.model.close();
+            }
+        }
+    }
+
+    private int train() throws IOException, InterruptedException {
+        startNanos = System.nanoTime();
+        store.init();
+        writer = store.claimWriter(o.run);
+        staging = new Staging(o.staging, o.run, o.minFreeMb << 20, out);
+        staging.removeLeftovers();
+        ModelConfig cfg = o.modelConfig();
+        model = new Model(cfg);
+        order = new DataOrder(cfg.seed(), cfg.datasetSize(), cfg.batch());
+        state.seed = cfg.seed();
+        out.printf("ckpt-train: run %s, store %s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
+                writer.epoch(), staging.dir().toAbsolutePath().normalize());
+        out.printf("ckpt-train: model %s of parameters (%s trained, frozen block %s), Adam lr %s, batch %d, %d engine thread(s)%n",
+                SaveResult.human(model.parameterBytes()), SaveResult.human(model.parameterBytes() - frozenBytes()),
+                frozenBytes() == 0 ? "none" : SaveResult.human(frozenBytes()), cfg.lr(), cfg.batch(),
+                Integer.getInteger("ai.djl.pytorch.num_threads", 0));
+        staging.checkSpace(CheckpointFiles.bytesNeeded(model), 0, null);
+        SpotNotice spot = o.spotNotice == null ? null
+                : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
+        try {
+            if (o.autoResume) {
+                resume();
+            } else {
+                List<CheckpointEntry> cps = store.list(o.run);
+                if (!cps.isEmpty()) {
+                    out.printf("note: run %s already has checkpoints up to step %d; training from step 0 "
+                            + "(pass --auto-resume to continue from them)%n", o.run, cps.get(cps.size() - 1).step());
+                }
+            }
+            return loop();
+        } finally {
+            if (spot != null) {
+                spot.close();
+            }
+        }
+    }
+
+    private long frozenBytes() {
+        return model.frozen() == null ? 0 : 4L * model.frozen().size();
+    }
+
+    private int loop() throws IOException, InterruptedException {
+        long windowStart = System.nanoTime();
+        long windowSteps = 0;
+        while (state.step < o.steps) {
+            if (preemption.requested()) {
+                return preempt();
+            }
+            long[] batch = order.next();
+            double loss = model.step(batch, state.step + 1);
+            state.step++;
+            stepsThisProcess++;
+            windowSteps++;
+            state.epoch = order.epoch();
+            state.dataCursor = order.cursor();
+            state.optimizerStep = model.adam.step();
+            state.record(loss);
+            checkBackground();
+            if (state.step % o.logEvery == 0 || state.step == o.steps) {
+                long now = System.nanoTime();
+                out.printf("step %d  loss %.6f  %.1f steps/s  last committed %s%n", state.step, loss,
+                        windowSteps * 1e9 / Math.max(1, now - windowStart), lastCommitted == null ? "none" : lastCommitted);
+                windowStart = now;
+                windowSteps = 0;
+            }
+            if (state.step % o.saveEvery == 0 && state.step < o.steps) {
+                saveAsync();
+            }
+        }
+        if (preemption.requested()) {
+            out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; saving the final state");
+        }
+        // the final checkpoint: synchronous
+        finishPending(Long.MAX_VALUE);
+        if (lastCommittedStep != state.step || lastCommitted == null) {
+            if (state.step == 0) {
+                out.println("nothing to train: --steps is 0");
+            } else {
+                saveAsync();
+                finishPending(Long.MAX_VALUE);
+            }
+        }
+        List<CheckpointEntry> cps = store.list(o.run);
+        out.printf("done: run %s at step %d, loss %s; %d checkpoint(s) of the run in %s (latest %s); staged copy in %s%n",
+                o.run, state.step, state.lastLoss() == null ? "-" : String.format("%.6f", state.lastLoss()), cps.size(),
+                store.objectStore().describe(), cps.isEmpty() ? "none" : cps.get(cps.size() - 1).id(),
+                lastCommittedStep >= 0 ? staging.pathOf(lastCommittedStep).toAbsolutePath().normalize() : "-");
+        return EXIT_OK;
+    }
+
+    /** Surfaces a failed background save: fenced stops the run; anything else is reported and training goes on. */
+    private void checkBackground() throws InterruptedException {
+        if (pending != null && pending.future().isDone()) {
+            finishPending(0);
+        }
+    }
+
+    /**
+     * Waits up to {@code timeoutNanos} for the save in flight and reports it. Returns false
+     * if it did not finish in time (it keeps running).
+     */
+    private boolean finishPending(long timeoutNanos) throws InterruptedException {
+        if (pending == null) {
+            return true;
+        }
+        try {
+            pending.future().get(timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return false;
+        } catch (CancellationException e) {
+            pending = null;
+            return true;
+        } catch (ExecutionException e) {
+            Pending failed = pending;
+            pending = null;
+            Throwable c = e.getCause();
+            if (c instanceof FencedException f) {
+                throw f;
+            }
+            err.printf("ckpt-train: save of step %d FAILED: %s; training goes on, the next save tries again "
+                    + "(last committed: %s)%n", failed.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
+            try {
+                Staging.deleteTree(staging.pathOf(failed.step()));
+            } catch (IOException ignored) {
+                // a stale staged copy is harmless: the next start or save removes it
+            }
+            return true;
+        }
+        pending = null;
+        return true;
+    }
+
+    /** Stages the current state and hands upload and commit to the background thread. */
+    private void saveAsync() throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        if (pending != null && !pending.future().isDone()) {
+            if (o.skipIfBusy) {
+                out.printf("save at step %d skipped: the save of step %d is still uploading (--skip-if-busy)%n",
+                        state.step, pending.step());
+                return;
+            }
+            out.printf("save at step %d waits: the save of step %d is still uploading%n", state.step, pending.step());
+        }
+        finishPending(Long.MAX_VALUE);
+        long waited = System.nanoTime() - t0;
+        long step = state.step;
+        staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
+        Map<String, Object> stats = trainingStats();
+        Path dir = staging.stage(step, d -> CheckpointFiles.write(d, model, state, stats), lastCommitted);
+        long stall = System.nanoTime() - t0;
+        Map<String, String> meta = new LinkedHashMap<>();
+        if (state.lastLoss() != null) {
+            meta.put("loss", Double.toString(state.lastLoss()));
+        }
+        meta.put("epoch", Long.toString(state.epoch));
+        SaveRequest req = SaveRequest.of(dir, o.run, step).withEpoch(state.epoch).withMetadata(meta)
+                .withRetention(Retention.keepLast(o.keepLast));
+        pending = new Pending(step, uploader.submit(() -> {
+            SaveResult r = store.save(writer, req);
+            lastCommitted = r.checkpointId();
+            lastCommittedStep = step;
+            report(r, waited, stall);
+            staging.keepOnly(dir);
+            return r;
+        }));
+    }
+
+    private void report(SaveResult r, long waitedNanos, long stallNanos) {
+        out.printf("saved step %d as %s: stall %d ms (waited %d ms for the previous save), new %d chunks %s, "
+                        + "deduplicated %d chunks %s, upload %d ms, commit %d ms%n",
+                r.step(), r.checkpointId(), stallNanos / 1_000_000, waitedNanos / 1_000_000, r.newChunks(),
+                SaveResult.human(r.newBytes()), r.dedupChunks(), SaveResult.human(r.dedupBytes()),
+                r.uploadTime().toMillis(), r.manifestTime().plus(r.commitTime()).toMillis());
+        if (!r.droppedByRetention().isEmpty()) {
+            out.println("  retention (keep last " + o.keepLast + ") dropped " + String.join(", ", r.droppedByRetention()));
+        }
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("step", r.step());
+        s.put("checkpoint", r.checkpointId());
+        s.put("stall_ms", stallNanos / 1_000_000);
+        s.put("waited_ms", waitedNanos / 1_000_000);
+        s.put("new_bytes", r.newBytes());
+        s.put("dedup_bytes", r.dedupBytes());
+        s.put("upload_ms", r.uploadTime().toMillis());
+        s.put("commit_ms", r.manifestTime().plus(r.commitTime()).toMillis());
+        synchronized (saveStats) {
+            saveStats.add(s);
+            if (saveStats.size() > 10) {
+                saveStats.remove(0);
+            }
+        }
+    }
+
+    private Map<String, Object> trainingStats() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        double secs = (System.nanoTime() - startNanos) / 1e9;
+        m.put("step", state.step);
+        m.put("steps_this_process", stepsThisProcess);
+        m.put("wall_seconds_this_process", secs);
+        m.put("steps_per_second", stepsThisProcess / Math.max(secs, 1e-9));
+        m.put("best_loss", Double.isNaN(state.bestLoss) ? null : state.bestLoss);
+        synchronized (saveStats) {
+            m.put("recent_saves", new ArrayList<>(saveStats));
+        }
+        return m;
+    }
+
+    /** The stop request at a step boundary: finish, save, commit within the deadline, exit 75. */
+    private int preempt() throws IOException, InterruptedException {
+        String why = preemption.reason();
+        long deadline = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
+        long t0 = System.nanoTime();
+        if (pending != null && !finishPending(deadline - System.nanoTime())) {
+            long step = pending.step();
+            pending.future().cancel(true);
+            return abandoned(why, "the save of step " + step + " was still uploading");
+        }
+        if (lastCommittedStep != state.step) {
+            if (System.nanoTime() >= deadline) {
+                return abandoned(why, "no time was left to save step " + state.step);
+            }
+            saveAsync();
+            if (!finishPending(deadline - System.nanoTime())) {
+                pending.future().cancel(true);
+                return abandoned(why, "the save of step " + state.step + " did not commit in time");
+            }
+        }
+        if (lastCommittedStep != state.step) {
+            return abandoned(why, "the save of step " + state.step + " failed");
+        }
+        out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s; exiting %d (requeue, then --auto-resume)%n",
+                why, state.step, lastCommitted, (System.nanoTime() - t0) / 1e9, EXIT_PREEMPTED);
+        return EXIT_PREEMPTED;
+    }
+
+    private int abandoned(String why, String what) {
+        out.printf("preempted: %s at step %d; %s within --preempt-deadline %s, so it was abandoned; the latest "
+                        + "checkpoint stays %s; exiting %d%n", why, state.step, what, human(o.preemptDeadline),
+                lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+        return EXIT_PREEMPTED;
+    }
+
+    private static String human(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+
+    /** --auto-resume: restore the newest checkpoint that verifies (reusing staged chunks) and load it. */
+    private void resume() throws IOException {
+        List<CheckpointEntry> cps = store.list(o.run);
+        if (cps.isEmpty()) {
+            out.println("auto-resume: run " + o.run + " has no checkpoint yet; starting from step 0");
+            return;
+        }
+        Path target = staging.dir().resolve("restore.tmp");
+        Staging.deleteTree(target);
+        long t0 = System.nanoTime();
+        RestoreResult r = store.restoreLatestGood(o.run, target, staging.complete());
+        for (String f : r.fallbacks()) {
+            err.println("auto-resume: WARNING " + f + "; fell back to an older checkpoint");
+        }
+        CheckpointFiles.LoadReport rep = CheckpointFiles.load(target, r.checkpointId(), model, state, o.lenientResume);
+        for (String s : rep.skipped()) {
+            out.println("lenient-resume: " + s);
+        }
+        store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
+        order.seek(state.epoch, state.dataCursor);
+        Path dir = staging.adopt(target, state.step);
+        staging.keepOnly(dir);
+        lastCommitted = r.checkpointId();
+        lastCommittedStep = state.step;
+        out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %d chunks downloaded, %d reused from staging%n",
+                r.checkpointId(), state.step, state.epoch, (System.nanoTime() - t0) / 1e9, r.chunksDownloaded(), r.chunksReused());
+    }
+}
