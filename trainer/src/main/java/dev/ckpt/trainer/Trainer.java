@@ -152,7 +152,6 @@ public final class Trainer {
                 SaveResult.human(model.parameterBytes()), SaveResult.human(model.parameterBytes() - frozenBytes()),
                 frozenBytes() == 0 ? "none" : SaveResult.human(frozenBytes()), cfg.lr(), cfg.batch(),
                 Integer.getInteger("ai.djl.pytorch.num_threads", 0));
-        staging.checkSpace(CheckpointFiles.bytesNeeded(model), 0, null);
         SpotNotice spot = o.spotNotice == null ? null
                 : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
         try {
@@ -165,6 +164,8 @@ public final class Trainer {
                             + "(pass --auto-resume to continue from them)%n", o.run, cps.get(cps.size() - 1).step());
                 }
             }
+            // fail before training rather than at the first save
+            staging.checkSpace(CheckpointFiles.bytesNeeded(model), state.step, lastCommitted);
             return loop();
         } finally {
             if (spot != null) {
@@ -360,7 +361,7 @@ public final class Trainer {
             saveAsync();
             if (!finishPending(deadline - System.nanoTime())) {
                 pending.future().cancel(true);
-                return abandoned(why, "the save of step " + state.step + " did not commit in time");
+                return abandoned(why, "the save of step " + state.step + " had not committed");
             }
         }
         if (lastCommittedStep != state.step) {
@@ -372,8 +373,8 @@ public final class Trainer {
     }
 
     private int abandoned(String why, String what) {
-        out.printf("preempted: %s at step %d; %s within --preempt-deadline %s, so it was abandoned; the latest "
-                        + "checkpoint stays %s; exiting %d%n", why, state.step, what, human(o.preemptDeadline),
+        out.printf("preempted: %s at step %d; --preempt-deadline %s passed while %s; it was abandoned and the latest "
+                        + "checkpoint stays %s; exiting %d%n", why, state.step, human(o.preemptDeadline), what,
                 lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
         return EXIT_PREEMPTED;
     }

@@ -1,0 +1,320 @@
+package dev.ckpt.trainer;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.trainer.TrainerRuns.Result;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainerTest {
+    @TempDir
+    Path tmp;
+
+    private String[] args(Path dir, String... more) {
+        String[] base = {"--store", dir.resolve("store").toString(), "--staging", dir.resolve("staging").toString(), "--run", "t"};
+        String[] all = new String[base.length + more.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    private static double lossAt(Result r, long step) {
+        Pattern p = Pattern.compile("^step " + step + "  loss (\\S+) .*");
+        for (String l : r.lines()) {
+            Matcher m = p.matcher(l);
+            if (m.matches()) {
+                return Double.parseDouble(m.group(1));
+            }
+        }
+        throw new AssertionError("no progress line for step " + step + "\n" + r.all());
+    }
+
+    @Test
+    void trainsLossDecreasesAndEveryFileOfTheCheckpointIsThere() throws Exception {
+        Result r = TrainerRuns.inProcess(args(tmp, "--steps", "150", "--save-every", "50", "--log-every", "25"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(lossAt(r, 150) < 0.6 * lossAt(r, 25), "loss goes down\n" + r.out());
+        assertTrue(r.out().contains("last committed t-s100-"), r.out());
+        Path dir = tmp.resolve("staging/t/step-150");
+        for (String f : List.of("encoder.safetensors", "adapter_llama.safetensors", "adapter_qwen.safetensors",
+                "optimizer.safetensors", "state.json", "config.json", "training_stats.json")) {
+            assertTrue(Files.isRegularFile(dir.resolve(f)), f);
+        }
+        Map<String, SafeTensors.Tensor> enc = SafeTensors.read(dir.resolve("encoder.safetensors"));
+        assertArrayEquals(new long[]{64, 128}, enc.get("encoder.weight").shape());
+        assertArrayEquals(new long[]{128}, enc.get("encoder.bias").shape());
+        Map<String, SafeTensors.Tensor> opt = SafeTensors.read(dir.resolve("optimizer.safetensors"));
+        assertEquals(12, opt.size(), opt.keySet().toString()); // 6 parameters x (exp_avg, exp_avg_sq)
+        assertTrue(opt.containsKey("adapter_qwen.weight.exp_avg_sq"));
+        var state = CheckpointFiles.JSON.readTree(dir.resolve("state.json").toFile());
+        assertEquals(150, state.get("step").asLong());
+        assertEquals(150, state.get("optimizer_step").asLong());
+        assertEquals(4, state.get("epoch").asLong()); // 1024 samples / 32 = 32 steps per epoch
+        assertEquals(20, state.get("recent_losses").size());
+        // only the committed copy stays staged
+        try (var s = Files.list(tmp.resolve("staging/t"))) {
+            assertEquals(List.of("step-150"), s.map(p -> p.getFileName().toString()).toList());
+        }
+        // the store holds the last 3 and they verify deeply
+        assertEquals(3, TrainerRuns.deepVerify(tmp.resolve("store")).checkpoints());
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+    }
+
+    @Test
+    void tensorFilesLoadInPythonWithTheirNamesAndValues() throws Exception {
+        Result r = TrainerRuns.inProcess(args(tmp, "--steps", "10", "--save-every", "10"));
+        assertEquals(0, r.code(), r.all());
+        Path dir = tmp.resolve("staging/t/step-10");
+        org.junit.jupiter.api.Assumptions.assumeTrue(pythonWithNumpy(), "python3 with numpy is not installed here");
+        String script = """
+                import json, struct, sys
+                import numpy as np
+                for name in sys.argv[1:]:
+                    with open(name, 'rb') as f:
+                        n = struct.unpack('<Q', f.read(8))[0]
+                        header = json.loads(f.read(n))
+                        data = f.read()
+                    for k, v in header.items():
+                        if k == '__metadata__':
+                            continue
+                        a, b = v['data_offsets']
+                        t = np.frombuffer(data[a:b], dtype='<f4').reshape(v['shape'])
+                        print(k, list(t.shape), repr(float(t.astype(np.float64).sum())))
+                """;
+        Path py = tmp.resolve("load.py");
+        Files.writeString(py, script);
+        Process p = new ProcessBuilder("python3", py.toString(), dir.resolve("encoder.safetensors").toString(),
+                dir.resolve("optimizer.safetensors").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        Map<String, SafeTensors.Tensor> tensors = new java.util.LinkedHashMap<>();
+        tensors.putAll(SafeTensors.read(dir.resolve("encoder.safetensors")));
+        tensors.putAll(SafeTensors.read(dir.resolve("optimizer.safetensors")));
+        assertEquals(tensors.size(), out.lines().count(), out);
+        for (String line : out.lines().toList()) {
+            String[] parts = line.split(" ", 2);
+            SafeTensors.Tensor t = tensors.get(parts[0]);
+            double sum = 0;
+            for (float f : t.toFloats()) {
+                sum += f;
+            }
+            String[] rest = parts[1].split("] ");
+            assertEquals(java.util.Arrays.toString(t.shape()), rest[0] + "]", parts[0]);
+            assertEquals(sum, Double.parseDouble(rest[1]), Math.abs(sum) * 1e-9 + 1e-9, parts[0]);
+        }
+    }
+
+    private static boolean pythonWithNumpy() {
+        try {
+            return new ProcessBuilder("python3", "-c", "import numpy").start().waitFor() == 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Test
+    void resumeInThisProcessIsBitIdenticalToAnUninterruptedRun() throws Exception {
+        Result a = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "90", "--save-every", "30"));
+        assertEquals(0, a.code(), a.all());
+        Result b1 = TrainerRuns.inProcess(args(tmp.resolve("b"), "--steps", "45", "--save-every", "30"));
+        assertEquals(0, b1.code(), b1.all());
+        // the staged copy is gone: the resume must download every chunk from the store
+        Staging.deleteTree(tmp.resolve("b/staging"));
+        Result b2 = TrainerRuns.inProcess(args(tmp.resolve("b"), "--steps", "90", "--save_every", "30", "--auto_resume"));
+        assertEquals(0, b2.code(), b2.all());
+        assertTrue(b2.out().contains("auto-resume: restored checkpoint t-s45-"), b2.out());
+        assertTrue(b2.out().matches("(?s).*auto-resume: .* [1-9]\\d* chunks downloaded, 0 reused.*"), b2.out());
+        TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(tmp.resolve("a/store"), "t", tmp),
+                TrainerRuns.latestTensors(tmp.resolve("b/store"), "t", tmp));
+    }
+
+    @Test
+    void frozenBlockChunksAreUploadedOnceAcrossAllCheckpointsOfTheRun() throws Exception {
+        TracingStore[] first = new TracingStore[1];
+        Result r1 = TrainerRuns.inProcess(s -> first[0] = new TracingStore(s, null, 0), null, null,
+                args(tmp, "--steps", "40", "--save-every", "10", "--frozen-mb", "6", "--keep-last", "10"));
+        assertEquals(0, r1.code(), r1.all());
+        TracingStore[] second = new TracingStore[1];
+        Result r2 = TrainerRuns.inProcess(s -> second[0] = new TracingStore(s, null, 0), null, null,
+                args(tmp, "--steps", "70", "--save-every", "10", "--frozen-mb", "6", "--keep-last", "10", "--auto-resume"));
+        assertEquals(0, r2.code(), r2.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("t");
+            assertEquals(7, cps.size());
+            Set<String> frozenChunks = new HashSet<>();
+            Set<String> frozenSha = new HashSet<>();
+            Set<String> otherChunks = new HashSet<>();
+            for (CheckpointEntry e : cps) {
+                for (FileEntry f : s.manifest(e).files()) {
+                    for (ChunkRef c : f.chunks()) {
+                        (f.path().equals("frozen.safetensors") ? frozenChunks : otherChunks).add(ChunkRef.keyOf(c.hash()));
+                    }
+                    if (f.path().equals("frozen.safetensors")) {
+                        frozenSha.add(f.sha256());
+                    }
+                }
+            }
+            assertEquals(1, frozenSha.size(), "the frozen block never changes");
+            assertTrue(frozenChunks.size() >= 2, "a 6 MiB block is several chunks: " + frozenChunks);
+            for (String k : frozenChunks) {
+                assertEquals(1, first[0].writesOf(k) + second[0].writesOf(k), "PUTs of frozen chunk " + k);
+            }
+            // and the trained modules did change, so their chunks were written again and again
+            assertTrue(otherChunks.size() > 7 * 3, "trained chunks: " + otherChunks.size());
+        }
+        // in bytes: only the first save uploaded the 6 MiB block
+        long big = r1.lines().stream().filter(l -> l.startsWith("saved step ") && l.contains(" MiB, deduplicated")).count();
+        assertEquals(1, big, r1.out());
+    }
+
+    @Test
+    void strictResumeRefusesAMissingOptimizerAndLenientResumeSaysWhatItSkipped() throws Exception {
+        assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "20", "--save-every", "20")).code());
+        // a checkpoint someone saved without optimizer state and with an extra tensor
+        Path odd = tmp.resolve("odd");
+        Files.createDirectories(odd);
+        try (var s = Files.list(tmp.resolve("staging/t/step-20"))) {
+            for (Path f : s.toList()) {
+                if (!f.getFileName().toString().equals("optimizer.safetensors")) {
+                    Files.copy(f, odd.resolve(f.getFileName()));
+                }
+            }
+        }
+        var enc = new java.util.ArrayList<>(SafeTensors.read(odd.resolve("encoder.safetensors")).values());
+        enc.add(SafeTensors.Tensor.of("encoder.lora_a", new long[]{2}, new float[]{1, 2}));
+        SafeTensors.write(odd.resolve("encoder.safetensors"), enc);
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            s.save(s.claimWriter("t"), SaveRequest.of(odd, "t", 25));
+        }
+        Staging.deleteTree(tmp.resolve("staging"));
+        Result strict = TrainerRuns.inProcess(args(tmp, "--steps", "30", "--save-every", "10", "--auto-resume"));
+        assertEquals(1, strict.code(), strict.all());
+        assertTrue(strict.err().contains("checkpoint t-s25-") && strict.err().contains("encoder.safetensors holds an unexpected tensor encoder.lora_a"),
+                strict.err());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(25, s.list("t").get(s.list("t").size() - 1).step(), "a refused resume changes nothing");
+        }
+        Result lenient = TrainerRuns.inProcess(args(tmp, "--steps", "30", "--save-every", "10", "--auto-resume", "--lenient-resume"));
+        assertEquals(0, lenient.code(), lenient.all());
+        assertTrue(lenient.out().contains("lenient-resume: extra tensor encoder.lora_a[2] in encoder.safetensors"), lenient.out());
+        assertTrue(lenient.out().contains("lenient-resume: optimizer.safetensors is missing: Adam's moments start from zero"), lenient.out());
+        assertTrue(lenient.out().contains("done: run t at step 30"), lenient.out());
+    }
+
+    @Test
+    void resumeWithADifferentShapeIsRefusedNamingTheTensor() throws Exception {
+        assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "10", "--save-every", "10")).code());
+        Result r = TrainerRuns.inProcess(args(tmp, "--steps", "20", "--hidden", "64", "--auto-resume", "--lenient-resume"));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("config.json has hidden = 128 but this run is configured with 64"), r.err());
+    }
+
+    @Test
+    void aFullStagingDiskIsAClearErrorAndTheCommittedCheckpointStays() throws Exception {
+        assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "20", "--save-every", "10")).code());
+        Map<String, byte[]> before = TrainerRuns.latestTensors(tmp.resolve("store"), "t", tmp);
+        Result r = TrainerRuns.inProcess(args(tmp, "--steps", "40", "--save-every", "10", "--auto-resume",
+                "--min-free-mb", "100000000"));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().matches("(?s).*staging directory .*/t has [\\d.]+ MiB free; the checkpoint of step 20 needs "
+                + "[\\d.]+ MiB and --min-free-mb keeps .*Nothing was written; the last committed checkpoint t-s20-\\S+ is untouched.*"), r.err());
+        TrainerRuns.assertSameFiles(before, TrainerRuns.latestTensors(tmp.resolve("store"), "t", tmp));
+        assertTrue(Files.isDirectory(tmp.resolve("staging/t/step-20")), "the staged copy of the committed checkpoint stays");
+    }
+
+    @Test
+    void leftoversOfACrashAreRemovedAtStart() throws Exception {
+        Path junk = tmp.resolve("staging/t/step-7.tmp/encoder.safetensors");
+        Files.createDirectories(junk.getParent());
+        Files.write(junk, new byte[100]);
+        Result r = TrainerRuns.inProcess(args(tmp, "--steps", "5", "--save-every", "5"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("staging: removing leftover of an interrupted write: "), r.out());
+        assertFalse(Files.exists(junk.getParent()));
+    }
+
+    @Test
+    void aPreemptionWhoseCommitMissesTheDeadlineLeavesThePreviousCheckpoint() throws Exception {
+        // the first save commits quickly; then chunk writes become slow, and the stop request
+        // comes right after the first commit, with a deadline the next save cannot meet
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        Preemption p = new Preemption(quiet);
+        TracingStore[] ts = new TracingStore[1];
+        Result r = TrainerRuns.inProcess(s -> ts[0] = new TracingStore(s, null, 0), p, line -> {
+                    if (line.startsWith("saved step 10 ")) {
+                        ts[0].slow(5_000, k -> k.startsWith("chunks/"));
+                        p.request("SIGTERM");
+                    }
+                },
+                args(tmp, "--steps", "100000", "--save-every", "10", "--preempt-deadline", "300ms"));
+        assertEquals(75, r.code(), r.all());
+        assertTrue(r.out().matches("(?s).*preempted: SIGTERM at step \\d+; --preempt-deadline 300ms passed while the save of "
+                + "step \\d+ (was still uploading|had not committed); it was abandoned and the latest checkpoint stays t-s10-\\S+; "
+                + "exiting 75.*"), r.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("t");
+            assertEquals(1, cps.size(), cps.toString());
+            assertEquals(10, cps.get(0).step());
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+    }
+
+    @Test
+    void skipIfBusySkipsASaveWhileTheLastOneUploadsAndSaysSo() throws Exception {
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(400, k -> k.startsWith("chunks/")), null, null,
+                args(tmp, "--steps", "60", "--save-every", "2", "--skip-if-busy"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().matches("(?s).*save at step \\d+ skipped: the save of step \\d+ is still uploading \\(--skip-if-busy\\).*"), r.out());
+        assertTrue(r.out().contains("done: run t at step 60"), r.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(60, s.list("t").get(s.list("t").size() - 1).step(), "the final save is never skipped");
+        }
+    }
+
+    @Test
+    void waitingSaveReportsStallAndBytes() throws Exception {
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(100, k -> k.startsWith("chunks/")), null, null,
+                args(tmp, "--steps", "20", "--save-every", "2"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().matches("(?s).*save at step \\d+ waits: the save of step \\d+ is still uploading.*"), r.out());
+        assertTrue(r.out().matches("(?s).*saved step \\d+ as t-s\\d+-\\S+: stall \\d+ ms \\(waited [1-9]\\d* ms for the previous save\\), "
+                + "new \\d+ chunks [\\d.]+ KiB, deduplicated \\d+ chunks .*, upload \\d+ ms, commit \\d+ ms.*"), r.out());
+    }
+
+    @Test
+    void usageErrors() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        PrintStream o = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        assertEquals(2, Trainer.run(new String[]{"--steps", "many"}, o, e, Map.of(), url -> null, false));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("option --steps needs a number, got 'many'"));
+        assertEquals(2, Trainer.run(new String[]{"--spot-notice", "azure"}, o, e, Map.of(), url -> null, false));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--spot-notice must be aws or gcp"));
+        assertEquals(2, Trainer.run(new String[]{"--preempt-deadline", "soon"}, o, e, Map.of(), url -> null, false));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("positive duration like 500ms, 50s or 2m, got 'soon'"));
+        assertEquals(2, Trainer.run(new String[]{"--bogus"}, o, e, Map.of(), url -> null, false));
+        assertEquals("slurm-1234", TrainOptions.parse(new String[0], Map.of("SLURM_JOB_ID", "1234")).run);
+        assertEquals("x", TrainOptions.parse(new String[]{"--run=x", "--save_dir", "/s"}, Map.of("SLURM_JOB_ID", "1")).run);
+        assertEquals(Path.of("/s"), TrainOptions.parse(new String[]{"--save_dir", "/s"}, Map.of()).staging);
+    }
+}
