@@ -29,6 +29,8 @@ final class TrainOptions {
     Duration spotPollInterval = Duration.ofSeconds(5);
     boolean skipIfBusy;
     long minFreeMb;
+    /** $CKPT_ON_PREEMPT: a shell command run after a preemption save, before exit 75 (SLURM: scontrol requeue). */
+    String onPreempt;
 
     static final String HELP = """
             Usage: ckpt-train [options]
@@ -74,6 +76,11 @@ final class TrainOptions {
               ckpt-train --steps 300 --save-every 100 --auto-resume
               ckpt-train --store s3://my-bucket/ckpt --run exp7 --auto-resume --spot-notice aws
 
+            Environment:
+              CKPT_ON_PREEMPT        shell command run after a preemption save, before exiting 75
+                                     (trainer/slurm/train.sbatch sets it to 'scontrol requeue <job>')
+              AWS_*, CKPT_S3_*       S3 settings, as for ckpt-tool
+
             Exit codes: 0 done, 1 error, 2 usage, 75 preempted after saving (requeue and
             run again with --auto-resume).
             """;
@@ -111,6 +118,8 @@ final class TrainOptions {
                 default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
             }
         }
+        String hook = env.get("CKPT_ON_PREEMPT");
+        o.onPreempt = hook == null || hook.isBlank() ? null : hook;
         if (o.run == null) {
             String job = env.get("SLURM_JOB_ID");
             o.run = job != null && !job.isBlank() ? "slurm-" + job : "latentwire";

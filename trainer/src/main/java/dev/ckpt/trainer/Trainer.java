@@ -369,13 +369,36 @@ public final class Trainer {
         }
         out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s; exiting %d (requeue, then --auto-resume)%n",
                 why, state.step, lastCommitted, (System.nanoTime() - t0) / 1e9, EXIT_PREEMPTED);
+        runPreemptHook();
         return EXIT_PREEMPTED;
+    }
+
+    /** $CKPT_ON_PREEMPT (e.g. {@code scontrol requeue $SLURM_JOB_ID}), after the save, before exit 75. */
+    private void runPreemptHook() {
+        if (o.onPreempt == null) {
+            return;
+        }
+        try {
+            Process p = new ProcessBuilder("/bin/sh", "-c", o.onPreempt).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                err.println("ckpt-train: CKPT_ON_PREEMPT did not finish in 30 s and was stopped: " + o.onPreempt);
+            } else {
+                out.println("ckpt-train: ran CKPT_ON_PREEMPT (" + o.onPreempt + "): exit " + p.exitValue());
+            }
+        } catch (IOException e) {
+            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + o.onPreempt + "): " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private int abandoned(String why, String what) {
         out.printf("preempted: %s at step %d; --preempt-deadline %s passed while %s; it was abandoned and the latest "
                         + "checkpoint stays %s; exiting %d%n", why, state.step, human(o.preemptDeadline), what,
                 lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+        runPreemptHook();
         return EXIT_PREEMPTED;
     }
 

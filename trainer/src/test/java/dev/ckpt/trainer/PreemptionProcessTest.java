@@ -50,7 +50,8 @@ class PreemptionProcessTest {
     @Test
     void sigusr1SavesCommitsAndExits75AndTheResumeIsBitIdentical() throws Exception {
         Path b = tmp.resolve("b");
-        Child c = new Child(0, args(b));
+        Path requeued = tmp.resolve("requeued");
+        Child c = new Child(0, java.util.Map.of("CKPT_ON_PREEMPT", "echo requeue > '" + requeued + "'"), args(b));
         c.await(l -> l.startsWith("out: step 25 "), 120, "step 25");
         c.signal("USR1");
         c.signal("USR1"); // a second signal changes nothing
@@ -64,6 +65,7 @@ class PreemptionProcessTest {
         long step = Long.parseLong(m.group(1));
         assertTrue(step >= 25 && step < STEPS, line);
         assertTrue(c.transcript.toString().contains("already stopping"), c.transcript.toString());
+        assertEquals("requeue\n", Files.readString(requeued), "CKPT_ON_PREEMPT ran (SLURM: scontrol requeue)");
         try (CheckpointStore s = CheckpointStore.open(b.resolve("store").toString())) {
             List<CheckpointEntry> cps = s.list("p");
             CheckpointEntry last = cps.get(cps.size() - 1);

@@ -90,6 +90,10 @@ final class TrainerRuns {
         final StringBuffer transcript = new StringBuffer();
 
         Child(long writeLatencyMs, String... args) throws IOException {
+            this(writeLatencyMs, Map.of(), args);
+        }
+
+        Child(long writeLatencyMs, Map<String, String> env, String... args) throws IOException {
             List<String> cmd = new ArrayList<>();
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.add("-Xmx512m");
@@ -105,6 +109,8 @@ final class TrainerRuns {
             pb.environment().put("OPT_OUT_TRACKING", "true");
             pb.environment().put("DJL_OFFLINE", "true");
             pb.environment().remove("SLURM_JOB_ID");
+            pb.environment().remove("CKPT_ON_PREEMPT");
+            pb.environment().putAll(env);
             process = pb.start();
             pump(process.getInputStream(), "out: ");
             pump(process.getErrorStream(), "err: ");
