@@ -40,8 +40,13 @@ final class CheckpointFiles {
         return model.parameterBytes() + 2 * trained + 64 * 1024;
     }
 
-    /** Writes every file of the current state into {@code dir} (which exists and is empty). */
-    static void write(Path dir, Model model, TrainState state, Map<String, Object> stats) throws IOException {
+    /**
+     * Writes every file of the current state into {@code dir} (which exists and is empty).
+     * The frozen block never changes: when {@code frozenSource} (a staged copy known to
+     * hold it: written by this process or verified by a restore) exists, it is hard-linked
+     * instead of written again.
+     */
+    static void write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource) throws IOException {
         for (String module : Model.TRAINED_MODULES) {
             List<Tensor> ts = new ArrayList<>();
             model.params().forEach((name, p) -> {
@@ -52,7 +57,10 @@ final class CheckpointFiles {
             SafeTensors.write(dir.resolve(module + ".safetensors"), ts);
         }
         if (model.frozen() != null) {
-            SafeTensors.write(dir.resolve(Model.FROZEN + ".safetensors"), List.of(tensor(Model.FROZEN + ".weight", model.frozen())));
+            Path f = dir.resolve(Model.FROZEN + ".safetensors");
+            if (!link(frozenSource, f)) {
+                SafeTensors.write(f, List.of(tensor(Model.FROZEN + ".weight", model.frozen())));
+            }
         }
         List<Tensor> opt = new ArrayList<>();
         model.params().keySet().forEach(name -> {
@@ -65,8 +73,23 @@ final class CheckpointFiles {
         JSON.writeValue(dir.resolve("training_stats.json").toFile(), stats);
     }
 
+    private static boolean link(Path source, Path target) {
+        if (source == null || !Files.isRegularFile(source)) {
+            return false;
+        }
+        try {
+            Files.createLink(target, source);
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false; // no hard links here: write it
+        }
+    }
+
     private static Tensor tensor(String name, NDArray a) {
-        return new Tensor(name, a.getShape().getShape(), a.toByteBuffer());
+        // a view of the engine's memory, not a copy into a Java byte[] (which for a 1 GiB
+        // tensor needs 1 GiB of heap, and crashes the JVM inside DJL when it is not there);
+        // safe because the training thread writes the file before it touches the tensor again
+        return new Tensor(name, a.getShape().getShape(), a.toByteBuffer(true));
     }
 
     /** What a load did besides loading: lines for the log (lenient mode only). */

@@ -62,6 +62,8 @@ public final class Trainer {
     private volatile String lastCommitted;
     private volatile long lastCommittedStep = -1;
     private Pending pending;
+    /** A staged frozen.safetensors known to hold the frozen block (null: write it). */
+    private Path frozenSource;
     private final List<Map<String, Object>> saveStats = new ArrayList<>();
     private long startNanos;
     private long stepsThisProcess;
@@ -285,7 +287,8 @@ public final class Trainer {
         long step = state.step;
         staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
         Map<String, Object> stats = trainingStats();
-        Path dir = staging.stage(step, d -> CheckpointFiles.write(d, model, state, stats), lastCommitted);
+        Path dir = staging.stage(step, d -> CheckpointFiles.write(d, model, state, stats, frozenSource), lastCommitted);
+        frozenSource = dir.resolve(Model.FROZEN + ".safetensors");
         long stall = System.nanoTime() - t0;
         Map<String, String> meta = new LinkedHashMap<>();
         if (state.lastLoss() != null) {
@@ -428,6 +431,7 @@ public final class Trainer {
         order.seek(state.epoch, state.dataCursor);
         Path dir = staging.adopt(target, state.step);
         staging.keepOnly(dir);
+        frozenSource = dir.resolve(Model.FROZEN + ".safetensors"); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;
         out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %d chunks downloaded, %d reused from staging%n",
