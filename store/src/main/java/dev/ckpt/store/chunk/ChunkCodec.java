@@ -19,6 +19,23 @@ public final class ChunkCodec {
     public static final int DEFAULT_LEVEL = 1;
 
     private final int level;
+    /**
+     * Per thread: a compression context and an output buffer of compressBound(chunk),
+     * reused across chunks — a fresh 8 MiB buffer and context per chunk cost allocation,
+     * zeroing and GC work on every chunk of a save (see docs/benchmarks.md).
+     */
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    private final class Scratch {
+        final ZstdCompressCtx ctx = new ZstdCompressCtx();
+        byte[] dst = new byte[0];
+
+        Scratch() {
+            ctx.setLevel(level);
+            ctx.setChecksum(true);
+            ctx.setContentSize(true);
+        }
+    }
 
     public ChunkCodec(int level) {
         if (level < Zstd.minCompressionLevel() || level > Zstd.maxCompressionLevel()) {
@@ -44,16 +61,14 @@ public final class ChunkCodec {
 
     /** Compresses bytes whose hash is already known. */
     public Encoded encode(String hash, byte[] data, int offset, int length) {
-        byte[] dst = new byte[(int) Zstd.compressBound(length)];
-        int size;
-        try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
-            ctx.setLevel(level);
-            ctx.setChecksum(true);
-            ctx.setContentSize(true);
-            size = ctx.compressByteArray(dst, 0, dst.length, data, offset, length);
+        Scratch s = scratch.get();
+        int bound = (int) Zstd.compressBound(length);
+        if (s.dst.length < bound) {
+            s.dst = new byte[bound];
         }
+        int size = s.ctx.compressByteArray(s.dst, 0, bound, data, offset, length);
         if (size < length) {
-            byte[] compressed = java.util.Arrays.copyOf(dst, size);
+            byte[] compressed = java.util.Arrays.copyOf(s.dst, size);
             return new Encoded(new ChunkRef(hash, length, compressed.length, Codec.ZSTD), compressed);
         }
         byte[] raw = java.util.Arrays.copyOfRange(data, offset, offset + length);

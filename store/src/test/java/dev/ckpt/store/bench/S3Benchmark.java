@@ -46,11 +46,24 @@ public final class S3Benchmark {
         int mb = Integer.getInteger("mb", 1024);
         int rawObjects = Integer.getInteger("objects", 32);
         int inFlight = Integer.getInteger("inFlight", 8);
+        int repeat = Integer.getInteger("repeat", 3);
         Path work = Files.createTempDirectory(Path.of(System.getProperty("dir", System.getProperty("java.io.tmpdir"))), "ckpt-s3bench");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process server = new ProcessBuilder(java, "-Xmx1g", "-cp", classpath(),
-                S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "aws-url", "minio")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        // -Dpin=true: the server on the last core, this JVM (the client) on the others, as
+        // with a server on another machine; otherwise both share every core.
+        boolean pin = Boolean.getBoolean("pin");
+        int all = Runtime.getRuntime().availableProcessors();
+        List<String> cmd = new ArrayList<>();
+        if (pin) {
+            if (all < 2) {
+                throw new IllegalStateException("-Dpin=true needs 2 cores or more");
+            }
+            cmd.addAll(List.of("taskset", "-c", Integer.toString(all - 1)));
+            run("taskset", "-a", "-p", "-c", all == 2 ? "0" : "0-" + (all - 2), Long.toString(ProcessHandle.current().pid()));
+        }
+        cmd.addAll(List.of(java, "-Xmx1g", "-cp", classpath(),
+                S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "aws-url", "minio"));
+        Process server = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             String line = out.readLine();
@@ -63,40 +76,69 @@ public final class S3Benchmark {
             BigCheckpoint.write(first, mb, false);
             int changed = BigCheckpoint.write(second, mb, true);
             long bytes = dirSize(first);
-            int cores = Runtime.getRuntime().availableProcessors();
-            System.out.printf("S3 server: S3Proxy 4.1 (filesystem) in a separate JVM at %s; %d cores; checkpoint %.0f MiB"
-                    + " (%d of %d tensors changed in the second save)%n", endpoint, cores, bytes / 1048576.0, changed,
+            int cores = pin ? all - 1 : all;
+            System.out.printf("S3 server: S3Proxy 4.1 (filesystem) in a separate JVM at %s; %s; checkpoint %.0f MiB"
+                    + " (%d of %d tensors changed in the second save)%n", endpoint,
+                    pin ? "server pinned to core " + (all - 1) + ", client to the other " + cores : "client and server share " + all + " cores",
+                    bytes / 1048576.0, changed,
                     BigCheckpoint.files(mb) * BigCheckpoint.TENSORS_PER_FILE);
             double codecLimit = codecLimit(cores);
-            System.out.printf("limit: SHA-256 + zstd level %d on %d cores: %.1f MB/s%n", ChunkCodec.DEFAULT_LEVEL, cores, codecLimit);
+            System.out.printf("limit: SHA-256 + zstd level %d on the client's %d core(s): %.1f MB/s%n", ChunkCodec.DEFAULT_LEVEL, cores, codecLimit);
             String[][] variants = {{"AWS", "APACHE", "aws"}, {"AWS", "URL_CONNECTION", "aws-url"}, {"MINIO", "APACHE", "minio"}};
+            String only = System.getProperty("only"); // e.g. -Donly=aws: one variant (aws, aws-url, minio)
+            boolean sweep = !"false".equals(System.getProperty("sweep")); // -Dsweep=false: skip the 1/4/8/16 table
             for (String[] v : variants) {
+                if (only != null && !only.equals(v[2])) {
+                    continue;
+                }
                 S3Config.Client client = S3Config.Client.valueOf(v[0]);
                 S3Config.Http http = S3Config.Http.valueOf(v[1]);
                 String bucket = v[2];
-                S3Config cfg = S3Config.fromUrl("s3://" + bucket + "/bench", Map.of("AWS_ENDPOINT_URL", endpoint.toString()))
-                        .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, http);
                 System.out.println("== " + client + " client" + (client == S3Config.Client.AWS ? ", " + http + " HTTP client" : ""));
-                double putAtSaveConcurrency = 0;
                 try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
                         endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
                         .withClient(client, http))) {
-                    for (int n : new int[]{1, 4, 8, 16}) {
+                    for (int n : sweep ? new int[]{1, 4, 8, 16} : new int[0]) {
                         double[] r = putGet(raw, n, rawObjects);
                         System.out.printf("raw 8 MiB objects, %2d in flight: PUT %7.1f MB/s, GET %7.1f MB/s%n", n, r[0], r[1]);
-                        if (n == inFlight) {
-                            putAtSaveConcurrency = r[0];
-                        }
                     }
                 }
                 StoreConfig sc = StoreConfig.defaults().withParallelism(inFlight).withMaxChunksInFlight(inFlight);
-                try (CheckpointStore store = CheckpointStore.open(S3ObjectStores.open(cfg), sc)) {
-                    WriterToken w = store.claimWriter("bench");
-                    SaveResult s1 = store.save(w, SaveRequest.of(first, "bench", 1));
+                // The ratio: the first save against PUTs of the same volume (1 GiB of 8 MiB objects at
+                // the save's concurrency) measured right before it, repeated; the median counts. One
+                // short sample of either side is too noisy on 2 cores shared with the server.
+                int saveObjects = (int) Math.max(1, bytes / OBJ);
+                List<Double> ratios = new ArrayList<>();
+                CheckpointStore last = null;
+                WriterToken w = null;
+                for (int rep = 0; rep < repeat; rep++) {
+                    double limitPut;
+                    try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
+                            endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
+                            .withClient(client, http))) {
+                        limitPut = putGet(raw, inFlight, saveObjects)[0];
+                    }
+                    S3Config repCfg = S3Config.fromUrl("s3://" + bucket + "/bench-" + rep, Map.of("AWS_ENDPOINT_URL",
+                            endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
+                            .withClient(client, http);
+                    if (last != null) {
+                        last.close();
+                    }
+                    last = CheckpointStore.open(S3ObjectStores.open(repCfg), sc);
+                    w = last.claimWriter("bench");
+                    SaveResult s1 = last.save(w, SaveRequest.of(first, "bench", 1));
                     double s1r = mbps(bytes, s1.totalTime().toNanos());
-                    double lower = Math.min(codecLimit, putAtSaveConcurrency);
-                    System.out.printf("first save      %7.1f MB/s (%.1f s); lower limit %.1f MB/s (%s) -> ratio %.2f%n", s1r,
-                            s1.totalTime().toNanos() / 1e9, lower, codecLimit <= putAtSaveConcurrency ? "SHA-256+zstd" : "PUT", s1r / lower);
+                    double lower = Math.min(codecLimit, limitPut);
+                    ratios.add(s1r / lower);
+                    System.out.printf("first save #%d   %7.1f MB/s (%.1f s); PUT of %d x 8 MiB at %d in flight just before: %.1f MB/s;"
+                                    + " lower limit %.1f MB/s (%s) -> ratio %.2f%n", rep + 1, s1r, s1.totalTime().toNanos() / 1e9,
+                            saveObjects, inFlight, limitPut, lower, codecLimit <= limitPut ? "SHA-256+zstd" : "PUT", s1r / lower);
+                }
+                List<Double> sorted = new ArrayList<>(ratios);
+                sorted.sort(null);
+                System.out.printf("first save / lower limit: median %.2f of %d (min %.2f, max %.2f)%n", sorted.get(sorted.size() / 2),
+                        sorted.size(), sorted.get(0), sorted.get(sorted.size() - 1));
+                try (CheckpointStore store = last) {
                     SaveResult s2 = store.save(w, SaveRequest.of(second, "bench", 2));
                     System.out.printf("second save     %7.1f MB/s (%.1f s): %d new chunks, %s uploaded, %s deduplicated%n",
                             mbps(bytes, s2.totalTime().toNanos()), s2.totalTime().toNanos() / 1e9, s2.newChunks(),
@@ -192,6 +234,14 @@ public final class S3Benchmark {
             return sb.toString();
         }
         return System.getProperty("java.class.path");
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+        }
     }
 
     private static double mbps(long bytes, long nanos) {

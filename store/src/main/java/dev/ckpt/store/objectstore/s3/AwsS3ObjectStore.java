@@ -17,6 +17,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -189,9 +190,18 @@ final class AwsS3ObjectStore implements ObjectStore {
         return b;
     }
 
+    /**
+     * The request body over {@code data} without the copy {@link RequestBody#fromBytes}
+     * makes: callers never change an array after handing it to a write.
+     */
+    private static RequestBody body(byte[] data) {
+        return RequestBody.fromContentProvider(ContentStreamProvider.fromByteArrayUnsafe(data), data.length,
+                "application/octet-stream");
+    }
+
     @Override
     public String put(String k, byte[] data) {
-        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data).build(), RequestBody.fromBytes(data))).eTag());
+        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data).build(), body(data))).eTag());
     }
 
     @Override
@@ -199,7 +209,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         return Conditional.putIfAbsent(this, k, data, md5Etags(), () -> {
             for (int attempt = 1; ; attempt++) {
                 try {
-                    s3.putObject(putRequest(k, data).ifNoneMatch("*").build(), RequestBody.fromBytes(data));
+                    s3.putObject(putRequest(k, data).ifNoneMatch("*").build(), body(data));
                     return true;
                 } catch (S3Exception e) {
                     if (e.statusCode() == 412) {
@@ -223,7 +233,7 @@ final class AwsS3ObjectStore implements ObjectStore {
             for (int attempt = 1; ; attempt++) {
                 try {
                     return S3Errors.etag(s3.putObject(putRequest(k, data).ifMatch(S3Errors.quoted(expectedEtag)).build(),
-                            RequestBody.fromBytes(data)).eTag());
+                            body(data)).eTag());
                 } catch (S3Exception e) {
                     if (e.statusCode() == 412 || e.statusCode() == 404) {
                         throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
