@@ -1,0 +1,54 @@
+package dev.ckpt.trainer;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StagingTest {
+    @TempDir
+    Path tmp;
+
+    private Staging staging() throws IOException {
+        return new Staging(tmp, "r", 0, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aWriteThatRunsOutOfSpaceRemovesItsTmpAndKeepsTheCommittedCopy() throws Exception {
+        Staging s = staging();
+        Path committed = s.stage(10, d -> Files.writeString(d.resolve("state.json"), "{\"step\": 10}"), null);
+        IOException e = assertThrows(IOException.class, () -> s.stage(20, d -> {
+            Files.write(d.resolve("encoder.safetensors"), new byte[1000]);
+            throw new IOException("No space left on device");
+        }, "r-s10-abc"));
+        assertTrue(e.getMessage().contains("staging directory " + tmp.resolve("r") + ": writing the checkpoint of step 20 failed "
+                + "(No space left on device); the last committed checkpoint r-s10-abc is untouched"), e.getMessage());
+        assertEquals(List.of(committed), s.complete());
+        assertEquals("{\"step\": 10}", Files.readString(committed.resolve("state.json")));
+        try (var l = Files.list(tmp.resolve("r"))) {
+            assertEquals(List.of("step-10"), l.map(p -> p.getFileName().toString()).toList(), "no step-20.tmp left");
+        }
+    }
+
+    @Test
+    void keepOnlyLeavesOneCompleteCopyAndIgnoresOtherNames() throws Exception {
+        Staging s = staging();
+        s.stage(1, d -> Files.writeString(d.resolve("a"), "1"), null);
+        Path two = s.stage(2, d -> Files.writeString(d.resolve("a"), "2"), null);
+        Files.createDirectories(tmp.resolve("r/notes"));
+        s.keepOnly(two);
+        assertEquals(List.of(two), s.complete());
+        assertTrue(Files.isDirectory(tmp.resolve("r/notes")), "only step-N directories are housekept");
+        assertEquals(-1, Staging.stepOf(Path.of("step-x")));
+    }
+}
