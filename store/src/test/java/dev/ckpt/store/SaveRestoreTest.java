@@ -237,4 +237,41 @@ class SaveRestoreTest extends InMemoryFixture {
         assertEquals(List.of(1L, 4L, 5L), store.list("r").stream().map(CheckpointEntry::step).toList());
         assertTrue(store.resolve(verified).verifiedAt() != null);
     }
+
+    @Test
+    void aFileClaimedUnchangedIsNotReadAgainAndFallsBackWhenTheClaimCannotHold() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 5, 3, 100_000);
+        WriterToken w = store.claimWriter("run1");
+        SaveResult first = store.save(w, SaveRequest.of(src, "run1", 1));
+        dev.ckpt.store.manifest.FileEntry prior = store.manifest(store.resolve(first.checkpointId())).files().stream()
+                .filter(f -> f.path().equals("file1.bin")).findFirst().orElseThrow();
+        Map<String, byte[]> original = TestDirs.snapshot(src);
+
+        // same size, other bytes: the claim is used as made, so the file is not read (the
+        // checkpoint holds the prior bytes, consistently), and nothing is uploaded for it
+        TestDirs.touch(src.resolve("file1.bin"), 9);
+        objects.resetCounts();
+        SaveResult claimed = store.save(w, SaveRequest.of(src, "run1", 2).withUnchanged(Map.of("file1.bin", prior)));
+        assertEquals(0, objects.writtenKeys().stream().filter(k -> k.startsWith("chunks/")).count());
+        assertTrue(claimed.dedupChunks() >= prior.chunks().size());
+        store.restore(claimed.checkpointId(), tmp.resolve("out-claimed"));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(original.get("file1.bin"),
+                Files.readAllBytes(tmp.resolve("out-claimed/file1.bin")), "the claimed entry was reused");
+        assertTrue(store.verify(List.of(claimed.checkpointId()), 1.0).ok());
+
+        // a size that does not match: the claim is ignored and the file is saved as it is
+        Files.write(src.resolve("file1.bin"), new byte[1234]);
+        SaveResult sized = store.save(w, SaveRequest.of(src, "run1", 3).withUnchanged(Map.of("file1.bin", prior)));
+        store.restore(sized.checkpointId(), tmp.resolve("out-sized"));
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out-sized"));
+
+        // chunks no longer referenced from ROOT: the claim is ignored too
+        Files.write(src.resolve("file1.bin"), original.get("file1.bin"));
+        store.forget(List.of(first.checkpointId(), claimed.checkpointId()), false);
+        objects.resetCounts();
+        SaveResult unlisted = store.save(w, SaveRequest.of(src, "run1", 4).withUnchanged(Map.of("file1.bin", prior)));
+        assertTrue(objects.writtenKeys().stream().anyMatch(k -> k.startsWith("chunks/")), "file1.bin was read and uploaded");
+        store.restore(unlisted.checkpointId(), tmp.resolve("out-unlisted"));
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out-unlisted"));
+    }
 }

@@ -105,7 +105,7 @@ final class ImportCommand extends StoreCommand {
             SaveResult s;
             try (OutputOptions.Progress p = output.start(err(), "import " + file)) {
                 WriterToken w = store.claimWriter(run, "ckpt-tool-import");
-                s = store.save(w, new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null), p);
+                s = store.save(w, new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null), p);
             }
             if (output.json) {
                 Map<String, Object> j = new LinkedHashMap<>();

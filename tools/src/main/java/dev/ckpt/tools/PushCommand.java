@@ -45,7 +45,7 @@ final class PushCommand extends StoreCommand {
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             WriterToken w = store.claimWriter(run, "ckpt-tool");
-            s = store.save(w, new SaveRequest(dir, run, step, epoch, meta, r), p);
+            s = store.save(w, new SaveRequest(dir, run, step, epoch, meta, r, null), p);
         }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();

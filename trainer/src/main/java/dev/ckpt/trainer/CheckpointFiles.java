@@ -44,9 +44,10 @@ final class CheckpointFiles {
      * Writes every file of the current state into {@code dir} (which exists and is empty).
      * The frozen block never changes: when {@code frozenSource} (a staged copy known to
      * hold it: written by this process or verified by a restore) exists, it is hard-linked
-     * instead of written again.
+     * instead of written again. Returns whether it was linked.
      */
-    static void write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource) throws IOException {
+    static boolean write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource) throws IOException {
+        boolean linked = false;
         for (String module : Model.TRAINED_MODULES) {
             List<Tensor> ts = new ArrayList<>();
             model.params().forEach((name, p) -> {
@@ -58,7 +59,8 @@ final class CheckpointFiles {
         }
         if (model.frozen() != null) {
             Path f = dir.resolve(Model.FROZEN + ".safetensors");
-            if (!link(frozenSource, f)) {
+            linked = link(frozenSource, f);
+            if (!linked) {
                 SafeTensors.write(f, List.of(tensor(Model.FROZEN + ".weight", model.frozen())));
             }
         }
@@ -71,6 +73,7 @@ final class CheckpointFiles {
         JSON.writeValue(dir.resolve("state.json").toFile(), state.toJson());
         JSON.writeValue(dir.resolve("config.json").toFile(), model.cfg.toJson());
         JSON.writeValue(dir.resolve("training_stats.json").toFile(), stats);
+        return linked;
     }
 
     private static boolean link(Path source, Path target) {

@@ -8,6 +8,7 @@ import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.FencedException;
 import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.restore.RestoreResult;
 
 import java.io.IOException;
@@ -287,7 +288,8 @@ public final class Trainer {
         long step = state.step;
         staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
         Map<String, Object> stats = trainingStats();
-        Path dir = staging.stage(step, d -> CheckpointFiles.write(d, model, state, stats, frozenSource), lastCommitted);
+        boolean[] linked = {false};
+        Path dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, frozenSource), lastCommitted);
         frozenSource = dir.resolve(Model.FROZEN + ".safetensors");
         long stall = System.nanoTime() - t0;
         Map<String, String> meta = new LinkedHashMap<>();
@@ -295,8 +297,17 @@ public final class Trainer {
             meta.put("loss", Double.toString(state.lastLoss()));
         }
         meta.put("epoch", Long.toString(state.epoch));
-        SaveRequest req = SaveRequest.of(dir, o.run, step).withEpoch(state.epoch).withMetadata(meta)
+        SaveRequest base = SaveRequest.of(dir, o.run, step).withEpoch(state.epoch).withMetadata(meta)
                 .withRetention(Retention.keepLast(o.keepLast));
+        if (linked[0] && lastCommitted != null) {
+            // the link came from the staged copy of the last committed checkpoint: the store
+            // need not read and hash the frozen block again
+            FileEntry frozen = committedFrozenEntry();
+            if (frozen != null) {
+                base = base.withUnchanged(Map.of(frozen.path(), frozen));
+            }
+        }
+        SaveRequest req = base;
         pending = new Pending(step, uploader.submit(() -> {
             SaveResult r = store.save(writer, req);
             lastCommitted = r.checkpointId();
@@ -305,6 +316,24 @@ public final class Trainer {
             staging.keepOnly(dir);
             return r;
         }));
+    }
+
+    private String frozenEntryOf;
+    private FileEntry frozenEntry;
+
+    /** The frozen file's entry in the last committed checkpoint's manifest (cached per checkpoint). */
+    private FileEntry committedFrozenEntry() {
+        String id = lastCommitted;
+        if (!id.equals(frozenEntryOf)) {
+            frozenEntry = null;
+            for (FileEntry f : store.manifest(store.resolve(id)).files()) {
+                if (f.path().equals(Model.FROZEN + ".safetensors")) {
+                    frozenEntry = f;
+                }
+            }
+            frozenEntryOf = id;
+        }
+        return frozenEntry;
     }
 
     private void report(SaveResult r, long waitedNanos, long stallNanos) {

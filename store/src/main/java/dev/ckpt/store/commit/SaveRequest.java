@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Ids;
 
 import java.nio.file.Path;
@@ -10,9 +11,16 @@ import java.util.TreeMap;
 /**
  * What to save: a directory (every regular file below it), the run and step it belongs
  * to, optional training epoch and metadata, and the run's retention policy.
+ *
+ * <p>{@code unchanged}: files (by relative path) the caller knows to be byte-identical to
+ * a file of a committed checkpoint, with that file's manifest entry — e.g. a frozen block
+ * hard-linked from the previous staged checkpoint. Such a file is neither read nor hashed
+ * again: its entry is reused when its size matches and every chunk is still referenced
+ * from ROOT; otherwise it is saved like any other file. A wrong claim cannot make a
+ * checkpoint corrupt (the reused entry and its chunks verify), only hold the older bytes.
  */
 public record SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
-                          Retention retention) {
+                          Retention retention, Map<String, FileEntry> unchanged) {
     public SaveRequest {
         Objects.requireNonNull(source, "source");
         Ids.checkRunName(run);
@@ -21,21 +29,26 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
         }
         metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(metadata));
         retention = retention == null ? Retention.KEEP_ALL : retention;
+        unchanged = unchanged == null ? Map.of() : Map.copyOf(unchanged);
     }
 
     public static SaveRequest of(Path source, String run, long step) {
-        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL);
+        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of());
     }
 
     public SaveRequest withMetadata(Map<String, String> m) {
-        return new SaveRequest(source, run, step, epoch, m, retention);
+        return new SaveRequest(source, run, step, epoch, m, retention, unchanged);
     }
 
     public SaveRequest withRetention(Retention r) {
-        return new SaveRequest(source, run, step, epoch, metadata, r);
+        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged);
     }
 
     public SaveRequest withEpoch(Long e) {
-        return new SaveRequest(source, run, step, e, metadata, retention);
+        return new SaveRequest(source, run, step, e, metadata, retention, unchanged);
+    }
+
+    public SaveRequest withUnchanged(Map<String, FileEntry> u) {
+        return new SaveRequest(source, run, step, epoch, metadata, retention, u);
     }
 }

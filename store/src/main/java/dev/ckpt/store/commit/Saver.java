@@ -114,6 +114,21 @@ public final class Saver {
             List<String> fileHashes = new ArrayList<>();
             for (SourceFile f : files) {
                 List<Future<ChunkRef>> futures = new ArrayList<>();
+                FileEntry prior = req.unchanged().get(f.relative);
+                if (prior != null && reusable(prior, f, live)) {
+                    long offset = 0;
+                    for (ChunkRef c : prior.chunks()) {
+                        locations.putIfAbsent(c.hash(), new Location(f.path, offset, c.rawLength()));
+                        offset += c.rawLength();
+                        futures.add(CompletableFuture.completedFuture(live.get(c.hash())));
+                        dedupChunks.incrementAndGet();
+                        dedupBytes.addAndGet(c.rawLength());
+                    }
+                    listener.progress(done.addAndGet(f.size), total);
+                    perFile.add(futures);
+                    fileHashes.add(prior.sha256());
+                    continue;
+                }
                 MessageDigest fileDigest = Hashes.sha256();
                 try (FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ)) {
                     for (Chunker.Piece piece : chunker.pieces(f.path, f.size)) {
@@ -232,6 +247,21 @@ public final class Saver {
             mine.completeExceptionally(t);
             throw t;
         }
+    }
+
+    /** An unchanged-file claim is used only if the size matches and every chunk is live in ROOT. */
+    private static boolean reusable(FileEntry prior, SourceFile f, Map<String, ChunkRef> live) {
+        if (prior.size() != f.size) {
+            return false;
+        }
+        long sum = 0;
+        for (ChunkRef c : prior.chunks()) {
+            if (!live.containsKey(c.hash())) {
+                return false;
+            }
+            sum += c.rawLength();
+        }
+        return sum == f.size;
     }
 
     private void reupload(ChunkRef ref, Location loc) {
