@@ -260,14 +260,19 @@ class TrainerTest {
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         Preemption p = new Preemption(quiet);
         TracingStore[] ts = new TracingStore[1];
+        long[] requestedAt = {0};
         Result r = TrainerRuns.inProcess(s -> ts[0] = new TracingStore(s, null, 0), p, line -> {
                     if (line.startsWith("saved step 10 ")) {
                         ts[0].slow(5_000, k -> k.startsWith("chunks/"));
+                        requestedAt[0] = System.nanoTime();
                         p.request("SIGTERM");
                     }
                 },
                 args(tmp, "--steps", "100000", "--save-every", "10", "--preempt-deadline", "300ms"));
+        long stoppedAfter = (System.nanoTime() - requestedAt[0]) / 1_000_000;
         assertEquals(75, r.code(), r.all());
+        // it did not wait for the 5 s chunk writes: the abandoned save was interrupted
+        assertTrue(stoppedAfter < 4_000, "exited " + stoppedAfter + " ms after the stop request");
         assertTrue(r.out().matches("(?s).*preempted: SIGTERM at step \\d+; --preempt-deadline 300ms passed while the save of "
                 + "step \\d+ (was still uploading|had not committed); it was abandoned and the latest checkpoint stays t-s10-\\S+; "
                 + "exiting 75.*"), r.out());
