@@ -220,6 +220,12 @@ public final class Trainer {
             } else {
                 saveAsync();
                 finishPending(Long.MAX_VALUE);
+                if (lastCommittedStep != state.step) {
+                    err.printf("ckpt-train: the final checkpoint (step %d) was not saved; the latest checkpoint of run %s is %s. "
+                            + "Run again with --auto-resume once the store is reachable.%n", state.step, o.run,
+                            lastCommitted == null ? "none" : lastCommitted);
+                    return EXIT_ERROR;
+                }
             }
         }
         List<CheckpointEntry> cps = store.list(o.run);

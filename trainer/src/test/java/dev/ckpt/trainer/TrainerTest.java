@@ -322,4 +322,42 @@ class TrainerTest {
         assertEquals("x", TrainOptions.parse(new String[]{"--run=x", "--save_dir", "/s"}, Map.of("SLURM_JOB_ID", "1")).run);
         assertEquals(Path.of("/s"), TrainOptions.parse(new String[]{"--save_dir", "/s"}, Map.of()).staging);
     }
+
+    @Test
+    void aFailedSaveIsReportedTrainingGoesOnAndAFailedFinalSaveIsAnError() {
+        // every write of the store fails from the second save on (the store is "down")
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore[] f = new dev.ckpt.store.objectstore.FaultInjectingObjectStore[1];
+        Result r = TrainerRuns.inProcess(s -> f[0] = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(s), null, line -> {
+                    if (line.startsWith("saved step 10 ")) {
+                        f[0].inject(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> true,
+                                dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault.ERROR_BEFORE, Integer.MAX_VALUE);
+                    }
+                },
+                args(tmp, "--steps", "30", "--save-every", "10"));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().matches("(?s).*save of step 20 FAILED: .*training goes on.*last committed: t-s10-.*"), r.err());
+        assertTrue(r.out().contains("step 30  loss"), "training went on past the failed save\n" + r.out());
+        assertTrue(r.err().contains("the final checkpoint (step 30) was not saved; the latest checkpoint of run t is t-s10-"), r.err());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
+    @Test
+    void aJobWhoseRunWasClaimedBySuccessorStopsInsteadOfOverwritingIt() {
+        Result r = TrainerRuns.inProcess(s -> s, null, line -> {
+                    if (line.startsWith("saved step 10 ")) {
+                        // the requeued successor starts while this job still runs
+                        try (CheckpointStore other = CheckpointStore.open(tmp.resolve("store").toString())) {
+                            other.claimWriter("t");
+                        }
+                    }
+                },
+                args(tmp, "--steps", "1000", "--save-every", "10"));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("another job has claimed run t; this one must not write to it"), r.err());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
+        }
+    }
 }
