@@ -115,7 +115,7 @@ class SpotNoticeTest {
         server.stop(0);
         server = null;
         Result r = TrainerRuns.inProcess("--store", tmp.resolve("store").toString(), "--staging", tmp.resolve("staging").toString(),
-                "--run", "spot", "--steps", "300", "--save-every", "300", "--spot-notice", "aws", "--spot-notice-url", url,
+                "--run", "spot", "--steps", "1000", "--save-every", "1000", "--spot-notice", "aws", "--spot-notice-url", url,
                 "--spot-poll-interval", "50ms");
         assertEquals(0, r.code(), r.all());
         assertEquals(1, r.err().lines().filter(l -> l.contains("spot notice endpoint " + url + " did not answer")).count(), r.err());
