@@ -33,16 +33,20 @@ class PreemptionProcessTest {
     Path tmp;
 
     private String[] args(Path dir, String... more) {
+        return args(dir, STEPS, more);
+    }
+
+    private String[] args(Path dir, int steps, String... more) {
         List<String> a = new ArrayList<>(List.of("--store", dir.resolve("store").toString(), "--staging",
-                dir.resolve("staging").toString(), "--run", "p", "--steps", Integer.toString(STEPS), "--save-every", "10",
+                dir.resolve("staging").toString(), "--run", "p", "--steps", Integer.toString(steps), "--save-every", "10",
                 "--keep-last", "4", "--log-every", "1"));
         a.addAll(List.of(more));
         return a.toArray(new String[0]);
     }
 
-    private Path uninterrupted() {
+    private Path uninterrupted(int steps) {
         Path a = tmp.resolve("uninterrupted");
-        Result r = TrainerRuns.inProcess(args(a));
+        Result r = TrainerRuns.inProcess(args(a, steps));
         assertEquals(0, r.code(), r.all());
         return a.resolve("store");
     }
@@ -51,7 +55,8 @@ class PreemptionProcessTest {
     void sigusr1SavesCommitsAndExits75AndTheResumeIsBitIdentical() throws Exception {
         Path b = tmp.resolve("b");
         Path requeued = tmp.resolve("requeued");
-        Child c = new Child(0, java.util.Map.of("CKPT_ON_PREEMPT", "echo requeue > '" + requeued + "'"), args(b));
+        int steps = 600; // room enough that the signal lands before the end, even on a fast machine
+        Child c = new Child(0, java.util.Map.of("CKPT_ON_PREEMPT", "echo requeue > '" + requeued + "'"), args(b, steps));
         c.await(l -> l.startsWith("out: step 25 "), 120, "step 25");
         c.signal("USR1");
         c.signal("USR1"); // a second signal changes nothing
@@ -63,7 +68,7 @@ class PreemptionProcessTest {
                 + "exiting 75 .*").matcher(line);
         assertTrue(m.matches(), line);
         long step = Long.parseLong(m.group(1));
-        assertTrue(step >= 25 && step < STEPS, line);
+        assertTrue(step >= 25 && step < steps, line);
         assertTrue(c.transcript.toString().contains("already stopping"), c.transcript.toString());
         assertEquals("requeue\n", Files.readString(requeued), "CKPT_ON_PREEMPT ran (SLURM: scontrol requeue)");
         try (CheckpointStore s = CheckpointStore.open(b.resolve("store").toString())) {
@@ -74,10 +79,10 @@ class PreemptionProcessTest {
         }
         assertTrue(TrainerRuns.deepVerify(b.resolve("store")).ok());
 
-        Child resume = new Child(0, args(b, "--auto-resume"));
+        Child resume = new Child(0, args(b, steps, "--auto-resume"));
         assertEquals(0, resume.waitFor(120), resume.transcript.toString());
         assertTrue(resume.transcript.toString().contains("auto-resume: restored checkpoint " + m.group(2)), resume.transcript.toString());
-        TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(uninterrupted(), "p", tmp),
+        TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(uninterrupted(steps), "p", tmp),
                 TrainerRuns.latestTensors(b.resolve("store"), "p", tmp));
     }
 
@@ -128,7 +133,7 @@ class PreemptionProcessTest {
         assertTrue(log.size() >= 5, log.toString());
         Child fin = new Child(0, args(b, "--auto-resume"));
         assertEquals(0, fin.waitFor(180), ctx + "\n" + fin.transcript);
-        TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(uninterrupted(), "p", tmp),
+        TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(uninterrupted(STEPS), "p", tmp),
                 TrainerRuns.latestTensors(b.resolve("store"), "p", tmp));
         System.out.println("SIGKILL points (" + ctx + "): " + String.join("; ", log));
     }
