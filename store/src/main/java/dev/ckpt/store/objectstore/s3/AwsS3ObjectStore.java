@@ -98,10 +98,16 @@ final class AwsS3ObjectStore implements ObjectStore {
     }
 
     private static SdkHttpClient httpClient(S3Config c) {
+        software.amazon.awssdk.http.TlsTrustManagersProvider trust = null;
+        if (c.caBundle() != null) {
+            javax.net.ssl.TrustManager[] tms = {Tls.trustManager(c.caBundle())};
+            trust = () -> tms;
+        }
         if (c.http() == S3Config.Http.URL_CONNECTION) {
             return UrlConnectionHttpClient.builder()
                     .connectionTimeout(c.connectTimeout())
                     .socketTimeout(c.requestTimeout())
+                    .tlsTrustManagersProvider(trust)
                     .build();
         }
         return ApacheHttpClient.builder()
@@ -109,6 +115,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .maxConnections(c.maxConnections())
                 .connectionTimeout(c.connectTimeout())
                 .socketTimeout(c.requestTimeout())
+                .tlsTrustManagersProvider(trust)
                 .build();
     }
 

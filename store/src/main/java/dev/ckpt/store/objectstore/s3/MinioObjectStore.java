@@ -55,12 +55,16 @@ final class MinioObjectStore implements ObjectStore {
 
     MinioObjectStore(S3Config config) {
         this.config = config;
-        this.http = new OkHttpClient.Builder()
+        OkHttpClient.Builder hb = new OkHttpClient.Builder()
                 .connectTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .readTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .writeTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .retryOnConnectionFailure(true)
-                .build();
+                .retryOnConnectionFailure(true);
+        if (config.caBundle() != null) {
+            javax.net.ssl.X509TrustManager tm = Tls.trustManager(config.caBundle());
+            hb.sslSocketFactory(Tls.context(tm).getSocketFactory(), tm);
+        }
+        this.http = hb.build();
         http.dispatcher().setMaxRequestsPerHost(config.maxConnections());
         MinioClient.Builder b = MinioClient.builder()
                 .endpoint(config.endpoint() == null ? "https://s3." + config.region() + ".amazonaws.com" : config.endpoint().toString())

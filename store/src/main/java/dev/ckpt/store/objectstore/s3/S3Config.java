@@ -21,10 +21,13 @@ import java.util.Objects;
  * @param sse         server-side encryption of written objects
  * @param kmsKeyId    the KMS key for {@link Sse#KMS}; null = the bucket's default key
  * @param probe       check that the server honours conditional writes before the first one
+ * @param caBundle    PEM file of the certificates to trust for TLS ({@code AWS_CA_BUNDLE}, e.g. an
+ *                    on-prem MinIO's private CA); null = the JVM's default trust store
  */
 public record S3Config(String bucket, String prefix, URI endpoint, String region, Boolean pathStyle, Client client,
                        Http http, String accessKey, String secretKey, Sse sse, String kmsKeyId, int maxConnections,
-                       Duration connectTimeout, Duration requestTimeout, int maxAttempts, boolean probe) {
+                       Duration connectTimeout, Duration requestTimeout, int maxAttempts, boolean probe,
+                       java.nio.file.Path caBundle) {
 
     public enum Client { AWS, MINIO }
 
@@ -65,7 +68,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * {@code CKPT_S3_CLIENT} ({@code aws} or {@code minio}), {@code CKPT_S3_HTTP_CLIENT}
      * ({@code apache} or {@code url-connection}), {@code CKPT_S3_PATH_STYLE} ({@code true}/
      * {@code false}), {@code CKPT_S3_SSE} ({@code none}, {@code s3}, {@code kms}) and
-     * {@code CKPT_S3_KMS_KEY_ID}. {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
+     * {@code CKPT_S3_KMS_KEY_ID}, {@code AWS_CA_BUNDLE} (PEM certificates to trust). {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
      * in {@code env} are used as given (the first link of the AWS chain, read from the map
      * the caller passes); with a session token, or without keys, the default chain decides.
      */
@@ -102,7 +105,8 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"),
                 staticKeys ? access : null, staticKeys ? secret : null,
                 parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"),
-                env.get("CKPT_S3_KMS_KEY_ID"), 64, Duration.ofSeconds(10), Duration.ofMinutes(2), 5, true);
+                env.get("CKPT_S3_KMS_KEY_ID"), 64, Duration.ofSeconds(10), Duration.ofMinutes(2), 5, true,
+                first(env, "AWS_CA_BUNDLE") == null ? null : java.nio.file.Path.of(first(env, "AWS_CA_BUNDLE")));
     }
 
     private static String first(Map<String, String> env, String... names) {
@@ -126,27 +130,32 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
 
     public S3Config withCredentials(String access, String secret) {
         return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, access, secret, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe);
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
     }
 
     public S3Config withClient(Client c, Http h) {
         return new S3Config(bucket, prefix, endpoint, region, pathStyle, c, h, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe);
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
     }
 
     public S3Config withPrefix(String p) {
         return new S3Config(bucket, p, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe);
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
     }
 
     public S3Config withTimeouts(Duration connect, Duration request, int attempts) {
         return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connect, request, attempts, probe);
+                maxConnections, connect, request, attempts, probe, caBundle);
     }
 
     public S3Config withProbe(boolean p) {
         return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, p);
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, p, caBundle);
+    }
+
+    public S3Config withCaBundle(java.nio.file.Path pem) {
+        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
+                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, pem);
     }
 
     /** {@code s3://bucket/prefix}: what messages show. */
@@ -158,6 +167,6 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
     public String toString() {
         return "S3Config[" + url() + ", endpoint=" + endpoint + ", region=" + region + ", pathStyle=" + usePathStyle()
                 + ", client=" + client + ", http=" + http + ", credentials=" + (accessKey == null ? "default chain"
-                : "access key " + accessKey.substring(0, Math.min(4, accessKey.length())) + "…") + ", sse=" + sse + "]";
+                : "access key " + accessKey.substring(0, Math.min(4, accessKey.length())) + "…") + ", sse=" + sse + (caBundle == null ? "" : ", caBundle=" + caBundle) + "]";
     }
 }

@@ -23,10 +23,63 @@ public final class S3ProxyServer implements AutoCloseable {
 
     private final S3Proxy proxy;
     private final BlobStore blobs;
+    private final Path caPem;
 
-    private S3ProxyServer(S3Proxy proxy, BlobStore blobs) {
+    private S3ProxyServer(S3Proxy proxy, BlobStore blobs, Path caPem) {
         this.proxy = proxy;
         this.blobs = blobs;
+        this.caPem = caPem;
+    }
+
+    /**
+     * Starts an in-memory server that speaks HTTPS only, with a self-signed certificate for
+     * 127.0.0.1 made by the JDK's keytool in {@code dir}; {@link #caPem()} is that
+     * certificate, to trust through {@code AWS_CA_BUNDLE}.
+     */
+    public static S3ProxyServer startTls(Path dir) throws Exception {
+        java.nio.file.Files.createDirectories(dir);
+        Path ks = dir.resolve("server.p12");
+        Path pem = dir.resolve("ca.pem");
+        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        run(keytool, "-genkeypair", "-alias", "s3", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
+                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-keystore", ks.toString(), "-storetype", "PKCS12",
+                "-storepass", "changeit", "-keypass", "changeit");
+        run(keytool, "-exportcert", "-rfc", "-alias", "s3", "-keystore", ks.toString(), "-storepass", "changeit",
+                "-file", pem.toString());
+        BlobStore blobs = new AtomicConditionalBlobStore(BlobStores.create("transient", new Properties()), (op, key) -> { });
+        S3Proxy proxy = S3Proxy.builder()
+                .blobStore(blobs)
+                .secureEndpoint(URI.create("https://127.0.0.1:0"))
+                .keyStore(ks.toString(), "changeit")
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                .jettyMaxThreads(32)
+                .build();
+        proxy.start();
+        awaitStarted(proxy);
+        return new S3ProxyServer(proxy, blobs, pem);
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+        }
+    }
+
+    private static void awaitStarted(S3Proxy proxy) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!"STARTED".equals(proxy.getState())) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new IllegalStateException("S3Proxy did not start: " + proxy.getState());
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** The server's certificate (PEM) for a TLS server; null for plain HTTP. */
+    public Path caPem() {
+        return caPem;
     }
 
     /** Called before every blob operation of the server; may throw an S3 error to inject it. */
@@ -58,18 +111,13 @@ public final class S3ProxyServer implements AutoCloseable {
                 .jettyMaxThreads(64)
                 .build();
         proxy.start();
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (!"STARTED".equals(proxy.getState())) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new IllegalStateException("S3Proxy did not start: " + proxy.getState());
-            }
-            Thread.sleep(10);
-        }
-        return new S3ProxyServer(proxy, blobs);
+        awaitStarted(proxy);
+        return new S3ProxyServer(proxy, blobs, null);
     }
 
     public URI endpoint() {
-        return URI.create("http://127.0.0.1:" + proxy.getPort());
+        return caPem != null ? URI.create("https://127.0.0.1:" + proxy.getSecurePort())
+                : URI.create("http://127.0.0.1:" + proxy.getPort());
     }
 
     public void createBucket(String name) {
