@@ -16,7 +16,8 @@ import java.util.Map;
 @Command(name = "ckpt-tool", mixinStandardHelpOptions = true, version = "ckpt-tool 0.1.0",
         description = "Inspect, verify, collect and move checkpoints in a ckpt store.%n"
                 + "STORE is s3://bucket/prefix, file:///path or a path. S3 settings come from the AWS environment"
-                + " (AWS_ENDPOINT_URL, AWS_REGION, credentials chain) and --client/--endpoint/--region.",
+                + " (AWS_ENDPOINT_URL, AWS_REGION, credentials chain, AWS_CA_BUNDLE for a private CA) and"
+                + " --client/--endpoint/--region.",
         subcommands = {InitCommand.class, PushCommand.class, LsCommand.class, ShowCommand.class, RestoreCommand.class,
                 VerifyCommand.class, ForgetCommand.class, PinCommand.class, UnpinCommand.class, GcCommand.class,
                 DiffCommand.class, StatsCommand.class, DoctorCommand.class, ExportCommand.class, ImportCommand.class,
