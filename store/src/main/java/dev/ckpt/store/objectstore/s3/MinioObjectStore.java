@@ -55,6 +55,10 @@ final class MinioObjectStore implements ObjectStore {
 
     MinioObjectStore(S3Config config) {
         this.config = config;
+        if (config.sse() == S3Config.Sse.KMS && config.endpoint() != null && "http".equalsIgnoreCase(config.endpoint().getScheme())) {
+            throw new dev.ckpt.store.error.BadConfigurationException("CKPT_S3_SSE=kms needs an https:// endpoint with the MinIO "
+                    + "client (it sends SSE-KMS only over TLS); the endpoint is " + config.endpoint());
+        }
         OkHttpClient.Builder hb = new OkHttpClient.Builder()
                 .connectTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .readTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)

@@ -103,11 +103,27 @@ final class ChaosProxy implements AutoCloseable {
                     }
                     cutAnswer.set(r < p);
                 }
+                if (record) {
+                    synchronized (recorded) {
+                        recorded.write(buf, 0, n);
+                    }
+                }
                 out.write(buf, 0, n);
                 out.flush();
             }
         } catch (IOException ignored) {
             // connection ended
+        }
+    }
+
+    /** When set, every byte the clients send is kept (for tests that look at request headers). */
+    volatile boolean record;
+    private final java.io.ByteArrayOutputStream recorded = new java.io.ByteArrayOutputStream();
+
+    /** What the clients sent so far, as ISO-8859-1 text (headers readable, bodies as they are). */
+    String recorded() {
+        synchronized (recorded) {
+            return recorded.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
         }
     }
 
