@@ -213,53 +213,44 @@ final class AwsS3ObjectStore implements ObjectStore {
 
     @Override
     public PutResult putIfAbsent(String k, byte[] data) {
-        return Conditional.putIfAbsent(this, k, data, md5Etags(), () -> {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    s3.putObject(putRequest(k, data).ifNoneMatch("*").build(), body(data));
-                    return true;
-                } catch (S3Exception e) {
-                    if (e.statusCode() == 412) {
-                        return false;
-                    }
-                    if (e.statusCode() == 409 && attempt < 5) {
-                        Backoff.pause(attempt); // ConditionalRequestConflict: a concurrent conditional write; try again
-                        continue;
-                    }
-                    throw map(k, "create", e);
-                } catch (SdkClientException e) {
-                    throw S3Errors.io(url(k), "create", e);
+        return Conditional.putIfAbsent(this, k, data, config.etagIsMd5(), () -> {
+            try {
+                s3.putObject(putRequest(k, data).ifNoneMatch("*").build(), body(data));
+                return true;
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412) {
+                    return false;
                 }
+                if (e.statusCode() == 409) {
+                    throw new Conditional.Conflict(map(k, "create", e));
+                }
+                throw map(k, "create", e);
+            } catch (SdkClientException e) {
+                throw S3Errors.io(url(k), "create", e);
             }
         });
     }
 
     @Override
     public String putIfMatch(String k, byte[] data, String expectedEtag) {
-        return Conditional.putIfMatch(this, k, data, expectedEtag, md5Etags(), () -> {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    return S3Errors.etag(s3.putObject(putRequest(k, data).ifMatch(S3Errors.quoted(expectedEtag)).build(),
-                            body(data)).eTag());
-                } catch (S3Exception e) {
-                    if (e.statusCode() == 412 || e.statusCode() == 404) {
-                        throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
-                    }
-                    if (e.statusCode() == 409 && attempt < 5) {
-                        Backoff.pause(attempt);
-                        continue;
-                    }
-                    throw map(k, "conditionally replace", e);
-                } catch (SdkClientException e) {
-                    throw S3Errors.io(url(k), "conditionally replace", e);
+        return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), () -> {
+            try {
+                return S3Errors.etag(s3.putObject(putRequest(k, data).ifMatch(S3Errors.quoted(expectedEtag)).build(),
+                        body(data)).eTag());
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412 || e.statusCode() == 404) {
+                    throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
                 }
+                if (e.statusCode() == 409) {
+                    throw new Conditional.Conflict(map(k, "conditionally replace", e));
+                }
+                throw map(k, "conditionally replace", e);
+            } catch (SdkClientException e) {
+                throw S3Errors.io(url(k), "conditionally replace", e);
             }
         });
     }
 
-    private boolean md5Etags() {
-        return config.sse() != S3Config.Sse.KMS;
-    }
 
     @Override
     public void delete(String k) {

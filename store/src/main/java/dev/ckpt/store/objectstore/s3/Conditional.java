@@ -25,16 +25,44 @@ import java.util.function.Supplier;
  */
 final class Conditional {
     private static final int ATTEMPTS = 3;
+    private static final int CONFLICT_ATTEMPTS = 5;
 
     private Conditional() {
     }
 
-    /** @param attempt performs the create-only PUT: true = created, false = 412; throws StoreUnavailable on I/O failure */
+    /**
+     * Thrown by a backend's attempt when the server answers 409 ConditionalRequestConflict
+     * (a concurrent conditional write on the key): the attempt is repeated after a pause;
+     * after the last one, {@code ifLast} (the backend's mapped error) is thrown.
+     */
+    static final class Conflict extends RuntimeException {
+        private final RuntimeException ifLast;
+
+        Conflict(RuntimeException ifLast) {
+            super(null, null, false, false);
+            this.ifLast = ifLast;
+        }
+    }
+
+    private static <T> T repeatingConflicts(Supplier<T> attempt) {
+        for (int i = 1; ; i++) {
+            try {
+                return attempt.get();
+            } catch (Conflict c) {
+                if (i >= CONFLICT_ATTEMPTS) {
+                    throw c.ifLast;
+                }
+                Backoff.pause(i);
+            }
+        }
+    }
+
+    /** @param attempt performs the create-only PUT: true = created, false = 412; throws StoreUnavailable on I/O failure, Conflict on 409 */
     static PutResult putIfAbsent(ObjectStore self, String key, byte[] data, boolean md5Etags, BooleanSupplier attempt) {
         StoreUnavailableException last = null;
         for (int i = 0; i < ATTEMPTS; i++) {
             try {
-                if (attempt.getAsBoolean()) {
+                if (repeatingConflicts(attempt::getAsBoolean)) {
                     return PutResult.CREATED;
                 }
                 return holds(self, key, data, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
@@ -51,13 +79,13 @@ final class Conditional {
         throw last;
     }
 
-    /** @param attempt performs the PUT with If-Match: returns the new ETag, throws PreconditionFailed or StoreUnavailable */
+    /** @param attempt performs the PUT with If-Match: returns the new ETag, throws PreconditionFailed, StoreUnavailable or Conflict */
     static String putIfMatch(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
                              Supplier<String> attempt) {
         StoreUnavailableException last = null;
         for (int i = 0; i < ATTEMPTS; i++) {
             try {
-                return attempt.get();
+                return repeatingConflicts(attempt);
             } catch (PreconditionFailedException e) {
                 Optional<String> mine = holds(self, key, data, md5Etags);
                 if (mine.isPresent()) {

@@ -235,24 +235,21 @@ final class MinioObjectStore implements ObjectStore {
     @Override
     public PutResult putIfAbsent(String k, byte[] data) {
         Keys.validate(k);
-        return Conditional.putIfAbsent(this, k, data, config.sse() != S3Config.Sse.KMS, () -> {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    retrying(() -> client.putObject(args(k, data, Map.of("If-None-Match", "*"))));
-                    return true;
-                } catch (ErrorResponseException e) {
-                    String code = e.errorResponse() == null ? null : e.errorResponse().code();
-                    if (status(e) == 412 || "PreconditionFailed".equals(code)) {
-                        return false;
-                    }
-                    if (status(e) == 409 && attempt < 5) {
-                        Backoff.pause(attempt);
-                        continue;
-                    }
-                    throw map(k, "create", e);
-                } catch (Exception e) {
-                    throw S3Errors.io(url(k), "create", e);
+        return Conditional.putIfAbsent(this, k, data, config.etagIsMd5(), () -> {
+            try {
+                retrying(() -> client.putObject(args(k, data, Map.of("If-None-Match", "*"))));
+                return true;
+            } catch (ErrorResponseException e) {
+                String code = e.errorResponse() == null ? null : e.errorResponse().code();
+                if (status(e) == 412 || "PreconditionFailed".equals(code)) {
+                    return false;
                 }
+                if (status(e) == 409) {
+                    throw new Conditional.Conflict(map(k, "create", e));
+                }
+                throw map(k, "create", e);
+            } catch (Exception e) {
+                throw S3Errors.io(url(k), "create", e);
             }
         });
     }
@@ -262,23 +259,20 @@ final class MinioObjectStore implements ObjectStore {
         Keys.validate(k);
         Map<String, String> headers = new HashMap<>();
         headers.put("If-Match", S3Errors.quoted(expectedEtag));
-        return Conditional.putIfMatch(this, k, data, expectedEtag, config.sse() != S3Config.Sse.KMS, () -> {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    return S3Errors.etag(retrying(() -> client.putObject(args(k, data, headers))).etag());
-                } catch (ErrorResponseException e) {
-                    String code = e.errorResponse() == null ? null : e.errorResponse().code();
-                    if (status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code)) {
-                        throw new PreconditionFailedException(url(k), expectedEtag, status(e) == 404 ? null : "(another)");
-                    }
-                    if (status(e) == 409 && attempt < 5) {
-                        Backoff.pause(attempt);
-                        continue;
-                    }
-                    throw map(k, "conditionally replace", e);
-                } catch (Exception e) {
-                    throw S3Errors.io(url(k), "conditionally replace", e);
+        return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), () -> {
+            try {
+                return S3Errors.etag(retrying(() -> client.putObject(args(k, data, headers))).etag());
+            } catch (ErrorResponseException e) {
+                String code = e.errorResponse() == null ? null : e.errorResponse().code();
+                if (status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code)) {
+                    throw new PreconditionFailedException(url(k), expectedEtag, status(e) == 404 ? null : "(another)");
                 }
+                if (status(e) == 409) {
+                    throw new Conditional.Conflict(map(k, "conditionally replace", e));
+                }
+                throw map(k, "conditionally replace", e);
+            } catch (Exception e) {
+                throw S3Errors.io(url(k), "conditionally replace", e);
             }
         });
     }

@@ -57,6 +57,11 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         return s.endsWith("/") ? s : s + "/";
     }
 
+    /** Whether the server's ETag of a single-part object is the MD5 of its bytes (not so under SSE-KMS). */
+    public boolean etagIsMd5() {
+        return sse != Sse.KMS;
+    }
+
     /** Path-style addressing in effect: explicit, else on for custom endpoints. */
     public boolean usePathStyle() {
         return pathStyle != null ? pathStyle : endpoint != null;
