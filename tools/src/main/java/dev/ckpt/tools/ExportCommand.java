@@ -66,7 +66,7 @@ final class ExportCommand extends StoreCommand {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
-            ImportCommand.deleteTree(staging);
+            dev.ckpt.store.LocalFiles.deleteTree(staging);
         }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();

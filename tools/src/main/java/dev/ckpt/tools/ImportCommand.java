@@ -2,6 +2,7 @@ package dev.ckpt.tools;
 
 import com.github.luben.zstd.ZstdInputStream;
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -22,15 +23,12 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 @Command(name = "import", description = {"Import a .tar.zst archive made by export as a checkpoint of RUN at STEP.",
         "Metadata is kept. Entry names that are absolute or contain '..', links and devices are refused; every file",
@@ -121,7 +119,7 @@ final class ImportCommand extends StoreCommand {
             }
             return ExitCode.OK;
         } finally {
-            deleteTree(staging);
+            LocalFiles.deleteTree(staging);
         }
     }
 
@@ -152,21 +150,6 @@ final class ImportCommand extends StoreCommand {
 
         @Override
         public void close() {
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                try {
-                    Files.delete(x);
-                } catch (NoSuchFileException ignored) {
-                    // gone already
-                }
-            }
         }
     }
 }

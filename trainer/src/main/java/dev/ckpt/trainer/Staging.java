@@ -1,5 +1,7 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.LocalFiles;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -39,7 +41,7 @@ final class Staging {
             for (Path p : s.toList()) {
                 if (p.getFileName().toString().endsWith(".tmp")) {
                     out.println("staging: removing leftover of an interrupted write: " + p);
-                    deleteTree(p);
+                    LocalFiles.deleteTree(p);
                 }
             }
         }
@@ -91,13 +93,13 @@ final class Staging {
     Path stage(long step, Writer writer, String lastCommitted) throws IOException {
         Path tmp = dir.resolve(PREFIX + step + ".tmp");
         Path fin = pathOf(step);
-        deleteTree(tmp);
+        LocalFiles.deleteTree(tmp);
         Files.createDirectories(tmp);
         try {
             writer.write(tmp);
         } catch (IOException | RuntimeException e) {
             try {
-                deleteTree(tmp);
+                LocalFiles.deleteTree(tmp);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -105,7 +107,7 @@ final class Staging {
                     + e.getMessage() + "); " + (lastCommitted == null ? "nothing of this run is committed yet"
                     : "the last committed checkpoint " + lastCommitted + " is untouched"), e);
         }
-        deleteTree(fin);
+        LocalFiles.deleteTree(fin);
         Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
         return fin;
     }
@@ -114,7 +116,7 @@ final class Staging {
     void keepOnly(Path keep) throws IOException {
         for (Path p : complete()) {
             if (!p.equals(keep)) {
-                deleteTree(p);
+                LocalFiles.deleteTree(p);
             }
         }
     }
@@ -122,23 +124,12 @@ final class Staging {
     /** Moves a restored directory into place as {@code step-N}. */
     Path adopt(Path restored, long step) throws IOException {
         Path fin = pathOf(step);
-        deleteTree(fin);
+        LocalFiles.deleteTree(fin);
         Files.move(restored, fin, StandardCopyOption.ATOMIC_MOVE);
         return fin;
     }
 
     static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / 1048576.0);
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -268,7 +269,7 @@ public final class Trainer {
             err.printf("ckpt-train: save of step %d FAILED: %s; training goes on, the next save tries again "
                     + "(last committed: %s)%n", failed.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
             try {
-                Staging.deleteTree(staging.pathOf(failed.step()));
+                LocalFiles.deleteTree(staging.pathOf(failed.step()));
             } catch (IOException ignored) {
                 // a stale staged copy is harmless: the next start or save removes it
             }
@@ -324,30 +325,30 @@ public final class Trainer {
         }));
     }
 
-    private String frozenEntryOf;
     private FileEntry frozenEntry;
 
-    /** The frozen file's entry in the last committed checkpoint's manifest (cached per checkpoint). */
+    /**
+     * The frozen file's manifest entry, read once from the last committed checkpoint: the
+     * frozen block never changes in a run, so neither does its entry.
+     */
     private FileEntry committedFrozenEntry() {
-        String id = lastCommitted;
-        if (!id.equals(frozenEntryOf)) {
-            frozenEntry = null;
-            for (FileEntry f : store.manifest(store.resolve(id)).files()) {
+        if (frozenEntry == null) {
+            for (FileEntry f : store.manifest(store.resolve(lastCommitted)).files()) {
                 if (f.path().equals(Model.FROZEN + ".safetensors")) {
                     frozenEntry = f;
                 }
             }
-            frozenEntryOf = id;
         }
         return frozenEntry;
     }
 
     private void report(SaveResult r, long waitedNanos, long stallNanos) {
+        long commitMs = r.manifestTime().plus(r.commitTime()).toMillis(); // manifest write + ROOT commit
         out.printf("saved step %d as %s: stall %d ms (waited %d ms for the previous save), new %d chunks %s, "
                         + "deduplicated %d chunks %s, upload %d ms, commit %d ms%n",
                 r.step(), r.checkpointId(), stallNanos / 1_000_000, waitedNanos / 1_000_000, r.newChunks(),
                 SaveResult.human(r.newBytes()), r.dedupChunks(), SaveResult.human(r.dedupBytes()),
-                r.uploadTime().toMillis(), r.manifestTime().plus(r.commitTime()).toMillis());
+                r.uploadTime().toMillis(), commitMs);
         if (!r.droppedByRetention().isEmpty()) {
             out.println("  retention (keep last " + o.keepLast + ") dropped " + String.join(", ", r.droppedByRetention()));
         }
@@ -359,7 +360,7 @@ public final class Trainer {
         s.put("new_bytes", r.newBytes());
         s.put("dedup_bytes", r.dedupBytes());
         s.put("upload_ms", r.uploadTime().toMillis());
-        s.put("commit_ms", r.manifestTime().plus(r.commitTime()).toMillis());
+        s.put("commit_ms", commitMs);
         synchronized (saveStats) {
             saveStats.add(s);
             if (saveStats.size() > 10) {
@@ -452,7 +453,7 @@ public final class Trainer {
             return;
         }
         Path target = staging.dir().resolve("restore.tmp");
-        Staging.deleteTree(target);
+        LocalFiles.deleteTree(target);
         long t0 = System.nanoTime();
         RestoreResult r = store.restoreLatestGood(o.run, target, staging.complete());
         for (String f : r.fallbacks()) {

@@ -169,16 +169,22 @@ final class TrainerRuns {
             var cps = s.list(run);
             Path dir = scratch.resolve("restored-" + System.nanoTime());
             s.restore(cps.get(cps.size() - 1), dir, List.of());
-            Map<String, byte[]> m = new TreeMap<>();
-            try (Stream<Path> files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    if (f.getFileName().toString().endsWith(".safetensors") || f.getFileName().toString().equals("state.json")) {
-                        m.put(f.getFileName().toString(), Files.readAllBytes(f));
-                    }
+            return tensorFiles(dir);
+        }
+    }
+
+    /** The tensor files (and state.json) of a checkpoint directory, by name. */
+    static Map<String, byte[]> tensorFiles(Path dir) throws IOException {
+        Map<String, byte[]> m = new TreeMap<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (n.endsWith(".safetensors") || n.equals("state.json")) {
+                    m.put(n, Files.readAllBytes(f));
                 }
             }
-            return m;
         }
+        return m;
     }
 
     /** Same file names, and every file byte-identical. */

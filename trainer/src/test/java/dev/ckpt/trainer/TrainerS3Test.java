@@ -18,14 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,21 +98,8 @@ class TrainerS3Test {
             assertTrue(s.verify(List.of(), 1.0).ok());
             Path dir = tmp.resolve("restored");
             s.restore(cps.get(cps.size() - 1), dir, List.of());
-            TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(tmp.resolve("local"), "s3", tmp), tensors(dir));
+            TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(tmp.resolve("local"), "s3", tmp), TrainerRuns.tensorFiles(dir));
         }
-    }
-
-    private static Map<String, byte[]> tensors(Path dir) throws Exception {
-        Map<String, byte[]> m = new TreeMap<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                String n = f.getFileName().toString();
-                if (n.endsWith(".safetensors") || n.equals("state.json")) {
-                    m.put(n, Files.readAllBytes(f));
-                }
-            }
-        }
-        return m;
     }
 
     private static String[] concat(String[] a, String... b) {
