@@ -22,7 +22,8 @@ public final class ChunkCodec {
     /**
      * Per thread: a compression context and an output buffer of compressBound(chunk),
      * reused across chunks — a fresh 8 MiB buffer and context per chunk cost allocation,
-     * zeroing and GC work on every chunk of a save (see docs/benchmarks.md).
+     * zeroing and GC work on every chunk of a save (see docs/benchmarks.md). The encoded
+     * bytes are handed out in this buffer, not copied ({@link Encoded}).
      */
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
@@ -49,8 +50,17 @@ public final class ChunkCodec {
         return level;
     }
 
-    /** An encoded chunk: its reference and the bytes to store. */
-    public record Encoded(ChunkRef ref, byte[] stored) {
+    /**
+     * An encoded chunk: its reference and the bytes to store, the first {@code length} bytes
+     * of {@code buffer}. The buffer is the encoding thread's own output buffer (compressed)
+     * or the caller's input array (stored raw); it is valid until the same thread encodes
+     * again, so write it before the next chunk, or take {@link #stored()}.
+     */
+    public record Encoded(ChunkRef ref, byte[] buffer, int length) {
+        /** A copy of exactly the bytes to store. */
+        public byte[] stored() {
+            return java.util.Arrays.copyOf(buffer, length);
+        }
     }
 
     /** Hashes and compresses {@code length} bytes of {@code data} from {@code offset}. */
@@ -68,11 +78,10 @@ public final class ChunkCodec {
         }
         int size = s.ctx.compressByteArray(s.dst, 0, bound, data, offset, length);
         if (size < length) {
-            byte[] compressed = java.util.Arrays.copyOf(s.dst, size);
-            return new Encoded(new ChunkRef(hash, length, compressed.length, Codec.ZSTD), compressed);
+            return new Encoded(new ChunkRef(hash, length, size, Codec.ZSTD), s.dst, size);
         }
-        byte[] raw = java.util.Arrays.copyOfRange(data, offset, offset + length);
-        return new Encoded(new ChunkRef(hash, length, length, Codec.RAW), raw);
+        byte[] raw = offset == 0 ? data : java.util.Arrays.copyOfRange(data, offset, offset + length);
+        return new Encoded(new ChunkRef(hash, length, length, Codec.RAW), raw, length);
     }
 
     /**

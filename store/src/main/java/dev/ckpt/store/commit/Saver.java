@@ -107,6 +107,7 @@ public final class Saver {
         AtomicInteger dedupChunks = new AtomicInteger();
         AtomicLong dedupBytes = new AtomicLong();
         Semaphore inFlight = new Semaphore(config.maxChunksInFlight());
+        Buffers buffers = new Buffers(chunker.chunkSize()); // at most maxChunksInFlight in use: taken after acquire
         List<Future<ChunkRef>> all = new ArrayList<>();
         List<FileEntry> entries = new ArrayList<>();
         try {
@@ -133,22 +134,25 @@ public final class Saver {
                 try (FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ)) {
                     for (Chunker.Piece piece : chunker.pieces(f.path, f.size)) {
                         dev.ckpt.store.Tasks.acquire(inFlight, "save");
-                        byte[] buf;
+                        byte[] buf = buffers.take();
+                        int len = piece.length();
                         try {
-                            buf = readFully(ch, piece, f);
+                            readFully(ch, piece, f, buf);
                         } catch (RuntimeException | IOException e) {
+                            buffers.give(buf);
                             inFlight.release();
                             throw e;
                         }
-                        fileDigest.update(buf);
-                        Location loc = new Location(f.path, piece.offset(), piece.length());
+                        fileDigest.update(buf, 0, len);
+                        Location loc = new Location(f.path, piece.offset(), len);
                         Future<ChunkRef> fut = executor.submit(() -> {
                             try {
-                                ChunkRef ref = uploadChunk(buf, loc, live, thisSave, locations, newChunks, newBytes, storedBytes,
-                                        dedupChunks, dedupBytes);
-                                listener.progress(done.addAndGet(buf.length), total);
+                                ChunkRef ref = uploadChunk(buf, len, loc, live, thisSave, locations, newChunks, newBytes,
+                                        storedBytes, dedupChunks, dedupBytes);
+                                listener.progress(done.addAndGet(len), total);
                                 return ref;
                             } finally {
+                                buffers.give(buf);
                                 inFlight.release();
                             }
                         });
@@ -212,34 +216,34 @@ public final class Saver {
                 Duration.ofNanos(t4 - t3));
     }
 
-    private ChunkRef uploadChunk(byte[] buf, Location loc, Map<String, ChunkRef> live,
+    private ChunkRef uploadChunk(byte[] buf, int len, Location loc, Map<String, ChunkRef> live,
                                  Map<String, CompletableFuture<ChunkRef>> thisSave, Map<String, Location> locations,
                                  AtomicInteger newChunks, AtomicLong newBytes, AtomicLong storedBytes,
                                  AtomicInteger dedupChunks, AtomicLong dedupBytes) throws Exception {
-        String hash = Hashes.sha256Hex(buf);
+        String hash = Hashes.sha256Hex(buf, 0, len);
         locations.putIfAbsent(hash, loc);
         ChunkRef known = live.get(hash);
         if (known != null) {
             dedupChunks.incrementAndGet();
-            dedupBytes.addAndGet(buf.length);
+            dedupBytes.addAndGet(len);
             return known;
         }
         CompletableFuture<ChunkRef> mine = new CompletableFuture<>();
         CompletableFuture<ChunkRef> first = thisSave.putIfAbsent(hash, mine);
         if (first != null) {
             dedupChunks.incrementAndGet();
-            dedupBytes.addAndGet(buf.length);
+            dedupBytes.addAndGet(len);
             return first.get();
         }
         try {
-            ChunkCodec.Encoded enc = codec.encode(hash, buf, 0, buf.length);
-            if (store.putIfAbsent(enc.ref().key(), enc.stored()) == PutResult.CREATED) {
+            ChunkCodec.Encoded enc = codec.encode(hash, buf, 0, len);
+            if (store.putIfAbsent(enc.ref().key(), enc.buffer(), enc.length()) == PutResult.CREATED) {
                 newChunks.incrementAndGet();
-                newBytes.addAndGet(buf.length);
-                storedBytes.addAndGet(enc.stored().length);
+                newBytes.addAndGet(len);
+                storedBytes.addAndGet(enc.length());
             } else {
                 dedupChunks.incrementAndGet();
-                dedupBytes.addAndGet(buf.length);
+                dedupBytes.addAndGet(len);
             }
             mine.complete(enc.ref());
             return enc.ref();
@@ -267,7 +271,8 @@ public final class Saver {
     private void reupload(ChunkRef ref, Location loc) {
         byte[] buf;
         try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
-            buf = readFully(ch, new Chunker.Piece(loc.offset, loc.length), null);
+            buf = new byte[loc.length];
+            readFully(ch, new Chunker.Piece(loc.offset, loc.length), null, buf);
         } catch (IOException e) {
             throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
                     + " that a GC removed meanwhile: " + e.getMessage(), e);
@@ -277,7 +282,7 @@ public final class Saver {
             throw new InvalidInputException("file " + loc.path + " changed after it was saved; chunk " + ref.key()
                     + " that a GC removed meanwhile cannot be re-uploaded; save again");
         }
-        store.putIfAbsent(ref.key(), enc.stored());
+        store.putIfAbsent(ref.key(), enc.buffer(), enc.length());
     }
 
     private void putManifest(String key, byte[] bytes) {
@@ -303,8 +308,9 @@ public final class Saver {
         return live;
     }
 
-    private static byte[] readFully(FileChannel ch, Chunker.Piece piece, SourceFile f) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(piece.length());
+    /** Reads {@code piece} into the start of {@code into}. */
+    private static void readFully(FileChannel ch, Chunker.Piece piece, SourceFile f, byte[] into) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(into, 0, piece.length());
         while (buf.hasRemaining()) {
             int n = ch.read(buf, piece.offset() + buf.position());
             if (n < 0) {
@@ -312,7 +318,30 @@ public final class Saver {
                         + " it changed while being saved");
             }
         }
-        return buf.array();
+    }
+
+    /**
+     * Chunk-sized read buffers, reused across the chunks of one save: a new multi-MiB array
+     * per chunk is a "humongous" allocation for G1 (zeroed, and collected by extra GC cycles)
+     * and cost about 1.5 core-seconds per GiB saved (docs/benchmarks.md). The in-flight
+     * semaphore bounds how many are out at once.
+     */
+    private static final class Buffers {
+        private final int size;
+        private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        Buffers(int size) {
+            this.size = size;
+        }
+
+        byte[] take() {
+            byte[] b = free.poll();
+            return b != null ? b : new byte[size];
+        }
+
+        void give(byte[] b) {
+            free.add(b);
+        }
     }
 
     /** Every regular file below {@code dir}, sorted by relative path. */

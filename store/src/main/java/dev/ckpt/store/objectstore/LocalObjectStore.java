@@ -133,11 +133,17 @@ final class LocalObjectStore implements ObjectStore {
 
     @Override
     public PutResult putIfAbsent(String key, byte[] data) {
+        return putIfAbsent(key, data, data.length);
+    }
+
+    @Override
+    public PutResult putIfAbsent(String key, byte[] data, int length) {
+        java.util.Objects.checkFromIndexSize(0, length, data.length);
         Path target = path(key);
         if (Files.exists(target)) {
             return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
-        Path tmp = writeTemp(key, target, data);
+        Path tmp = writeTemp(key, target, data, length);
         try {
             Files.createLink(target, tmp);
             fsyncDir(target.getParent());
@@ -246,12 +252,16 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     private Path writeTemp(String key, Path target, byte[] data) {
+        return writeTemp(key, target, data, data.length);
+    }
+
+    private Path writeTemp(String key, Path target, byte[] data, int length) {
         Path dir = target.getParent();
         Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(data);
+                ByteBuffer buf = ByteBuffer.wrap(data, 0, length);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }

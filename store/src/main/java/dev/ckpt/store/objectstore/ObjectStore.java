@@ -59,6 +59,20 @@ public interface ObjectStore extends AutoCloseable {
     PutResult putIfAbsent(String key, byte[] data);
 
     /**
+     * {@link #putIfAbsent(String, byte[])} of the first {@code length} bytes of {@code data}.
+     * The caller may reuse the array once this returns, so a save can pass one buffer per
+     * worker instead of a new multi-MiB array per chunk (which the JVM allocates, zeroes and
+     * collects as a "humongous" object: see docs/benchmarks.md). Backends that can send a
+     * part of an array override this; the default copies.
+     *
+     * @throws IndexOutOfBoundsException if {@code length} is negative or beyond the array; nothing is written
+     */
+    default PutResult putIfAbsent(String key, byte[] data, int length) {
+        java.util.Objects.checkFromIndexSize(0, length, data.length);
+        return putIfAbsent(key, length == data.length ? data : java.util.Arrays.copyOf(data, length));
+    }
+
+    /**
      * Replaces an object only if its current ETag is {@code expectedEtag} ({@code If-Match}).
      * Atomic across threads and processes: of concurrent writers holding the same ETag,
      * at most one succeeds. Returns the new ETag.

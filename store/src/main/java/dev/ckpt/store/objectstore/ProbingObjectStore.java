@@ -45,6 +45,12 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
     }
 
     @Override
+    public PutResult putIfAbsent(String key, byte[] data, int length) {
+        requireConditionalWrites();
+        return delegate().putIfAbsent(key, data, length);
+    }
+
+    @Override
     public String putIfMatch(String key, byte[] data, String expectedEtag) {
         requireConditionalWrites();
         return super.putIfMatch(key, data, expectedEtag);

@@ -61,12 +61,30 @@ public final class S3Benchmark {
             cmd.addAll(List.of("taskset", "-c", Integer.toString(all - 1)));
             run("taskset", "-a", "-p", "-c", all == 2 ? "0" : "0-" + (all - 2), Long.toString(ProcessHandle.current().pid()));
         }
-        cmd.addAll(List.of(java, "-Xmx1g", "-cp", classpath(),
+        cmd.add(java);
+        cmd.add("-Xmx1g");
+        // -DlinkMBps=N: the client reaches the server through a link of N MB/s (each direction),
+        // as S3 over a network; without it the limit is loopback on cores shared with the server
+        long linkMBps = Long.getLong("linkMBps", 0);
+        if (linkMBps > 0) {
+            cmd.add("-DlinkMBps=" + linkMBps);
+        }
+        // -DserverOpts="...": more JVM options for the server process, space-separated
+        for (String o : System.getProperty("serverOpts", "").trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                cmd.add(o);
+            }
+        }
+        cmd.addAll(List.of("-cp", classpath(),
                 S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "aws-url", "minio"));
         Process server = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             String line = out.readLine();
+            while (line != null && !line.startsWith("READY ")) { // e.g. a JVM option's own start-up line
+                System.err.println("server: " + line);
+                line = out.readLine();
+            }
             if (line == null || !line.startsWith("READY ")) {
                 throw new IllegalStateException("S3 server did not start: " + line);
             }
@@ -77,8 +95,9 @@ public final class S3Benchmark {
             int changed = BigCheckpoint.write(second, mb, true);
             long bytes = dirSize(first);
             int cores = pin ? all - 1 : all;
-            System.out.printf("S3 server: S3Proxy 4.1 (filesystem) in a separate JVM at %s; %s; checkpoint %.0f MiB"
+            System.out.printf("S3 server: S3Proxy 4.1 (filesystem) in a separate JVM at %s%s; %s; checkpoint %.0f MiB"
                     + " (%d of %d tensors changed in the second save)%n", endpoint,
+                    linkMBps > 0 ? " through a " + linkMBps + " MB/s link" : " (loopback)",
                     pin ? "server pinned to core " + (all - 1) + ", client to the other " + cores : "client and server share " + all + " cores",
                     bytes / 1048576.0, changed,
                     BigCheckpoint.files(mb) * BigCheckpoint.TENSORS_PER_FILE);
@@ -109,15 +128,22 @@ public final class S3Benchmark {
                 // short sample of either side is too noisy on 2 cores shared with the server.
                 int saveObjects = (int) Math.max(1, bytes / OBJ);
                 List<Double> ratios = new ArrayList<>();
+                byte[][] limitData = new byte[8][OBJ];
+                Random limitRnd = new Random(1);
+                for (byte[] d : limitData) {
+                    limitRnd.nextBytes(d);
+                }
                 CheckpointStore last = null;
                 WriterToken w = null;
                 for (int rep = 0; rep < repeat; rep++) {
                     double limitPut;
+                    double[] cpu0 = cpu(server);
                     try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
                             endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
                             .withClient(client, http))) {
-                        limitPut = putGet(raw, inFlight, saveObjects)[0];
+                        limitPut = putOnly(raw, inFlight, saveObjects, limitData);
                     }
+                    double[] cpu1 = cpu(server);
                     S3Config repCfg = S3Config.fromUrl("s3://" + bucket + "/bench-" + rep, Map.of("AWS_ENDPOINT_URL",
                             endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
                             .withClient(client, http);
@@ -126,7 +152,12 @@ public final class S3Benchmark {
                     }
                     last = CheckpointStore.open(S3ObjectStores.open(repCfg), sc);
                     w = last.claimWriter("bench");
+                    double[] cpu2 = cpu(server);
                     SaveResult s1 = last.save(w, SaveRequest.of(first, "bench", 1));
+                    double[] cpu3 = cpu(server);
+                    double gib = bytes / 1073741824.0;
+                    System.out.printf("CPU per GiB (client + server core-seconds): PUT %.2f + %.2f, first save %.2f + %.2f%n",
+                            (cpu1[0] - cpu0[0]) / gib, (cpu1[1] - cpu0[1]) / gib, (cpu3[0] - cpu2[0]) / gib, (cpu3[1] - cpu2[1]) / gib);
                     double s1r = mbps(bytes, s1.totalTime().toNanos());
                     double lower = Math.min(codecLimit, limitPut);
                     ratios.add(s1r / lower);
@@ -184,6 +215,33 @@ public final class S3Benchmark {
             }
             long t2 = System.nanoTime();
             return new double[]{mbps((long) OBJ * objects, t1 - t0), mbps((long) OBJ * objects, t2 - t1)};
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** Client (this JVM) and server process CPU seconds so far. */
+    private static double[] cpu(Process server) {
+        long client = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+        long srv = server.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
+        return new double[]{client / 1e9, srv / 1e9};
+    }
+
+    /** PUT only: MB/s of {@code objects} 8 MiB objects at {@code inFlight}. */
+    private static double putOnly(ObjectStore store, int inFlight, int objects, byte[][] data) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(inFlight);
+        try {
+            long t0 = System.nanoTime();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i = 0; i < objects; i++) {
+                int k = i;
+                fs.add(pool.submit(() -> store.put("lim/" + inFlight + "/" + k, data[k % data.length])));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            return mbps((long) OBJ * objects, System.nanoTime() - t0);
         } finally {
             pool.shutdown();
         }

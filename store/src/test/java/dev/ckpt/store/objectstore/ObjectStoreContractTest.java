@@ -110,6 +110,22 @@ public abstract class ObjectStoreContractTest {
     }
 
     @Test
+    void putIfAbsentOfAPrefixStoresExactlyThePrefixAndLeavesTheArrayToTheCaller() {
+        byte[] buffer = b("chunk-one|the rest of a reused buffer");
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/cd/p", buffer, 9));
+        java.util.Arrays.fill(buffer, (byte) '#'); // the caller reuses its buffer once the call returns
+        assertArrayEquals(b("chunk-one"), store.get("chunks/cd/p").data());
+        assertEquals(9, store.head("chunks/cd/p").orElseThrow().size());
+        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("chunks/cd/p", b("chunk-two|x"), 9));
+        assertArrayEquals(b("chunk-one"), store.get("chunks/cd/p").data());
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/cd/e", buffer, 0));
+        assertEquals(0, store.get("chunks/cd/e").data().length);
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/cd/q", buffer, buffer.length + 1));
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/cd/q", buffer, -1));
+        assertTrue(store.head("chunks/cd/q").isEmpty());
+    }
+
+    @Test
     void putIfMatchReplacesOnlyAtTheExpectedEtag() {
         String e1 = store.put("ROOT", b("v1"));
         String e2 = store.putIfMatch("ROOT", b("v2"), e1);

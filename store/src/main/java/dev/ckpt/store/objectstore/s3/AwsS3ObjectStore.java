@@ -183,9 +183,9 @@ final class AwsS3ObjectStore implements ObjectStore {
         }
     }
 
-    private PutObjectRequest.Builder putRequest(String k, byte[] data) {
+    private PutObjectRequest.Builder putRequest(String k, int length) {
         PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(config.bucket()).key(key(k))
-                .contentLength((long) data.length);
+                .contentLength((long) length);
         if (config.sse() == S3Config.Sse.S3) {
             b.serverSideEncryption(ServerSideEncryption.AES256);
         } else if (config.sse() == S3Config.Sse.KMS) {
@@ -206,16 +206,30 @@ final class AwsS3ObjectStore implements ObjectStore {
                 "application/octet-stream");
     }
 
+    /** The first {@code length} bytes of {@code data}, also without a copy (the SDK opens a new stream per try). */
+    private static RequestBody body(byte[] data, int length) {
+        if (length == data.length) {
+            return body(data);
+        }
+        return RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length), length,
+                "application/octet-stream");
+    }
+
     @Override
     public String put(String k, byte[] data) {
-        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data).build(), body(data))).eTag());
+        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data.length).build(), body(data))).eTag());
     }
 
     @Override
     public PutResult putIfAbsent(String k, byte[] data) {
-        return Conditional.putIfAbsent(this, k, data, config.etagIsMd5(), () -> {
+        return putIfAbsent(k, data, data.length);
+    }
+
+    @Override
+    public PutResult putIfAbsent(String k, byte[] data, int length) {
+        return Conditional.putIfAbsent(this, k, data, length, config.etagIsMd5(), () -> {
             try {
-                s3.putObject(putRequest(k, data).ifNoneMatch("*").build(), body(data));
+                s3.putObject(putRequest(k, length).ifNoneMatch("*").build(), body(data, length));
                 return true;
             } catch (S3Exception e) {
                 if (e.statusCode() == 412) {
@@ -235,7 +249,7 @@ final class AwsS3ObjectStore implements ObjectStore {
     public String putIfMatch(String k, byte[] data, String expectedEtag) {
         return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), () -> {
             try {
-                return S3Errors.etag(s3.putObject(putRequest(k, data).ifMatch(S3Errors.quoted(expectedEtag)).build(),
+                return S3Errors.etag(s3.putObject(putRequest(k, data.length).ifMatch(S3Errors.quoted(expectedEtag)).build(),
                         body(data)).eTag());
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 404) {

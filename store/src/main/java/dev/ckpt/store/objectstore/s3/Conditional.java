@@ -58,19 +58,21 @@ final class Conditional {
     }
 
     /** @param attempt performs the create-only PUT: true = created, false = 412; throws StoreUnavailable on I/O failure, Conflict on 409 */
-    static PutResult putIfAbsent(ObjectStore self, String key, byte[] data, boolean md5Etags, BooleanSupplier attempt) {
+    static PutResult putIfAbsent(ObjectStore self, String key, byte[] data, int length, boolean md5Etags,
+                                 BooleanSupplier attempt) {
+        java.util.Objects.checkFromIndexSize(0, length, data.length);
         StoreUnavailableException last = null;
         for (int i = 0; i < ATTEMPTS; i++) {
             try {
                 if (repeatingConflicts(attempt::getAsBoolean)) {
                     return PutResult.CREATED;
                 }
-                return holds(self, key, data, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+                return holds(self, key, data, length, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
             } catch (StoreUnavailableException e) {
                 last = e;
                 Optional<ObjectInfo> now = self.head(key);
                 if (now.isPresent()) {
-                    return holds(self, key, data, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+                    return holds(self, key, data, length, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
                 }
                 // absent: the request did not land (an in-flight one would be refused: its condition
                 // is If-None-Match and we are about to create the object); try again
@@ -87,7 +89,7 @@ final class Conditional {
             try {
                 return repeatingConflicts(attempt);
             } catch (PreconditionFailedException e) {
-                Optional<String> mine = holds(self, key, data, md5Etags);
+                Optional<String> mine = holds(self, key, data, data.length, md5Etags);
                 if (mine.isPresent()) {
                     return mine.get(); // a retried request met our own earlier write
                 }
@@ -98,7 +100,7 @@ final class Conditional {
                 if (now.isEmpty()) {
                     throw new PreconditionFailedException(key, expectedEtag, null);
                 }
-                Optional<String> mine = holds(self, key, data, md5Etags);
+                Optional<String> mine = holds(self, key, data, data.length, md5Etags);
                 if (mine.isPresent()) {
                     return mine.get();
                 }
@@ -112,22 +114,25 @@ final class Conditional {
         throw last;
     }
 
-    /** The object's ETag if it holds exactly {@code data}. */
-    private static Optional<String> holds(ObjectStore self, String key, byte[] data, boolean md5Etags) {
+    /** The object's ETag if it holds exactly the first {@code length} bytes of {@code data}. */
+    private static Optional<String> holds(ObjectStore self, String key, byte[] data, int length, boolean md5Etags) {
         if (md5Etags) {
-            return self.head(key).map(ObjectInfo::etag).map(S3Errors::etag).filter(e -> e.equals(md5Hex(data)));
+            return self.head(key).map(ObjectInfo::etag).map(S3Errors::etag).filter(e -> e.equals(md5Hex(data, length)));
         }
         try {
             var current = self.get(key);
-            return Arrays.equals(current.data(), data) ? Optional.of(current.etag()) : Optional.empty();
+            return Arrays.equals(current.data(), 0, current.data().length, data, 0, length)
+                    ? Optional.of(current.etag()) : Optional.empty();
         } catch (dev.ckpt.store.error.NotFoundException e) {
             return Optional.empty();
         }
     }
 
-    static String md5Hex(byte[] data) {
+    static String md5Hex(byte[] data, int length) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+            MessageDigest md5 = MessageDigest.getInstance("MD5");
+            md5.update(data, 0, length);
+            return HexFormat.of().formatHex(md5.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -212,9 +212,13 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     private PutObjectArgs args(String k, byte[] data, Map<String, String> headers) throws IOException {
+        return args(k, data, data.length, headers);
+    }
+
+    private PutObjectArgs args(String k, byte[] data, int length, Map<String, String> headers) throws IOException {
         PutObjectArgs.Builder b = PutObjectArgs.builder().bucket(config.bucket()).object(key(k))
                 // one part whatever the size: conditions travel only with a single-part upload
-                .stream(new ByteArrayInputStream(data), data.length, Math.max(MIN_PART, data.length))
+                .stream(new ByteArrayInputStream(data, 0, length), length, Math.max(MIN_PART, length))
                 .headers(headers);
         ServerSideEncryption sse = switch (config.sse()) {
             case NONE -> null;
@@ -234,10 +238,15 @@ final class MinioObjectStore implements ObjectStore {
 
     @Override
     public PutResult putIfAbsent(String k, byte[] data) {
+        return putIfAbsent(k, data, data.length);
+    }
+
+    @Override
+    public PutResult putIfAbsent(String k, byte[] data, int length) {
         Keys.validate(k);
-        return Conditional.putIfAbsent(this, k, data, config.etagIsMd5(), () -> {
+        return Conditional.putIfAbsent(this, k, data, length, config.etagIsMd5(), () -> {
             try {
-                retrying(() -> client.putObject(args(k, data, Map.of("If-None-Match", "*"))));
+                retrying(() -> client.putObject(args(k, data, length, Map.of("If-None-Match", "*"))));
                 return true;
             } catch (ErrorResponseException e) {
                 String code = e.errorResponse() == null ? null : e.errorResponse().code();

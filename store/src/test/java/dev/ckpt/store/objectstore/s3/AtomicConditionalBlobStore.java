@@ -85,7 +85,9 @@ final class AtomicConditionalBlobStore extends ForwardingBlobStore {
                     throw preconditionFailed(content);
                 }
             }
-            return delegate().putBlob(request, content);
+            PutObjectResponse stored = delegate().putBlob(request, content);
+            faults.afterPut(request.key());
+            return stored;
         } finally {
             lock.unlock();
         }

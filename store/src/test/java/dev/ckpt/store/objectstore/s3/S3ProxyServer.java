@@ -85,6 +85,10 @@ public final class S3ProxyServer implements AutoCloseable {
     /** Called before every blob operation of the server; may throw an S3 error to inject it. */
     public interface FaultHook {
         void before(String operation, String key);
+
+        /** Called after a PUT stored its object; an S3 error thrown here is a response lost after the write. */
+        default void afterPut(String key) {
+        }
     }
 
     /** Starts a server; {@code dir} null keeps objects in memory, else in that directory. */
