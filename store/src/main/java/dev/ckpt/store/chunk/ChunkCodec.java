@@ -91,9 +91,36 @@ public final class ChunkCodec {
      *         exactly the chunk named by {@code ref}
      */
     public static byte[] decode(ChunkRef ref, byte[] stored) {
+        Decoded d = decode(ref, stored, new byte[ref.codec() == Codec.RAW ? 0 : ref.rawLength()]);
+        return d.buffer().length == d.length() ? d.buffer() : java.util.Arrays.copyOf(d.buffer(), d.length());
+    }
+
+    /** A decoded chunk: the first {@code length} bytes of {@code buffer}. */
+    public record Decoded(byte[] buffer, int length) {
+    }
+
+    private static final ThreadLocal<byte[]> DECODE_BUFFER = ThreadLocal.withInitial(() -> new byte[0]);
+
+    /**
+     * {@link #decode(ChunkRef, byte[])} into this thread's own output buffer, reused across
+     * chunks (no multi-MiB array per chunk, as for encoding): the result is valid until
+     * the same thread decodes again. A raw chunk is returned in {@code stored} itself.
+     */
+    public static Decoded decodeReusing(ChunkRef ref, byte[] stored) {
+        byte[] dst = DECODE_BUFFER.get();
+        if (ref.codec() != Codec.RAW && dst.length < ref.rawLength()) {
+            dst = new byte[ref.rawLength()];
+            DECODE_BUFFER.set(dst);
+        }
+        return decode(ref, stored, dst);
+    }
+
+    private static Decoded decode(ChunkRef ref, byte[] stored, byte[] dst) {
         byte[] raw;
+        int length;
         if (ref.codec() == Codec.RAW) {
             raw = stored;
+            length = stored.length;
         } else {
             try {
                 long size = Zstd.getFrameContentSize(stored);
@@ -101,21 +128,27 @@ public final class ChunkCodec {
                     throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: its zstd frame declares "
                             + size + " bytes but the manifest says " + ref.rawLength());
                 }
-                raw = Zstd.decompress(stored, ref.rawLength());
+                raw = dst;
+                long n = Zstd.decompressByteArray(dst, 0, ref.rawLength(), stored, 0, stored.length);
+                if (Zstd.isError(n)) {
+                    throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
+                            + Zstd.getErrorName(n) + ")");
+                }
+                length = (int) n;
             } catch (ZstdException | IllegalArgumentException e) {
                 throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
                         + e.getMessage() + ")", e);
             }
         }
-        if (raw.length != ref.rawLength()) {
-            throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: " + raw.length
+        if (length != ref.rawLength()) {
+            throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: " + length
                     + " bytes instead of " + ref.rawLength());
         }
-        String actual = Hashes.sha256Hex(raw);
+        String actual = Hashes.sha256Hex(raw, 0, length);
         if (!actual.equals(ref.hash())) {
             throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: its content hashes to "
                     + actual + "; restore it from another copy or re-save the checkpoint");
         }
-        return raw;
+        return new Decoded(raw, length);
     }
 }

@@ -124,17 +124,21 @@ public final class Restorer {
                     futures.add(executor.submit(() -> {
                         try {
                             byte[] raw = localCopy(f.path(), at, c, root, reuse);
+                            int length;
                             if (raw != null) {
+                                length = raw.length;
                                 reused.incrementAndGet();
                             } else {
-                                raw = fetch(c);
+                                ChunkCodec.Decoded d = fetch(c); // this thread's buffer: written before the next fetch
+                                raw = d.buffer();
+                                length = d.length();
                                 downloaded.incrementAndGet();
                             }
-                            ByteBuffer buf = ByteBuffer.wrap(raw);
+                            ByteBuffer buf = ByteBuffer.wrap(raw, 0, length);
                             while (buf.hasRemaining()) {
                                 ch.write(buf, at + buf.position());
                             }
-                            listener.progress(done.addAndGet(raw.length), total);
+                            listener.progress(done.addAndGet(length), total);
                             return null;
                         } finally {
                             inFlight.release();
@@ -189,14 +193,14 @@ public final class Restorer {
                 List.of(), Duration.ofNanos(System.nanoTime() - t0));
     }
 
-    private byte[] fetch(ChunkRef c) {
+    private ChunkCodec.Decoded fetch(ChunkRef c) {
         byte[] stored;
         try {
             stored = store.get(c.key()).data();
         } catch (NotFoundException e) {
             throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
         }
-        return ChunkCodec.decode(c, stored);
+        return ChunkCodec.decodeReusing(c, stored);
     }
 
     private static byte[] localCopy(String rel, long offset, ChunkRef c, Path root, List<Path> reuse) {

@@ -36,8 +36,16 @@ import java.util.stream.Stream;
  * PUT/GET MB/s of 8 MiB objects at 1, 4, 8, 16 in flight; save and restore MB/s of a
  * generated checkpoint (first save, then ~10 % changed); and the raw limits a save is
  * bounded by (SHA-256 + zstd on all cores; PUT of 8 MiB objects at the save's concurrency)
- * with the ratio to them. Not a test: prints numbers. Run:
- * {@code mvn -q -pl store test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.ckpt.store.bench.S3Benchmark -Dmb=1024}
+ * with the ratio to them, and the CPU client and server spent per GiB on each. Not a test:
+ * prints numbers. Run:
+ * {@code mvn -q -pl store test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.ckpt.store.bench.S3Benchmark -Dmb=1024 -Ddir=/dev/shm}
+ *
+ * <p>Options: {@code -DlinkMBps=N} a link of N MB/s between client and server
+ * ({@link ThrottledLink}); {@code -Dpin=true} server and client on separate cores;
+ * {@code -Donly=aws|aws-url|minio}; {@code -Dsweep=false} no 1/4/8/16 table;
+ * {@code -Drepeat=N} first saves per client (median counts); {@code -Ddir=...} where the
+ * checkpoint and the server's objects live (a tmpfs keeps the disk out of it);
+ * {@code -DserverOpts="..."} more JVM options for the server process.
  */
 public final class S3Benchmark {
     private static final int OBJ = 8 << 20;
@@ -133,6 +141,19 @@ public final class S3Benchmark {
                 for (byte[] d : limitData) {
                     limitRnd.nextBytes(d);
                 }
+                // Warm-up, not measured: the JIT compiles the client's PUT path and the save's
+                // hashing and compression first, or the first repetition compares a cold PUT with
+                // a warmer save.
+                try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
+                        endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
+                        .withClient(client, http));
+                     CheckpointStore warm = CheckpointStore.open(S3ObjectStores.open(S3Config.fromUrl("s3://" + bucket + "/warm-up",
+                             Map.of("AWS_ENDPOINT_URL", endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY,
+                             S3ProxyServer.SECRET_KEY).withClient(client, http)), sc)) {
+                    putOnly(raw, inFlight, Math.min(saveObjects, 32), limitData);
+                    warm.save(warm.claimWriter("warm-up"), SaveRequest.of(first, "warm-up", 1));
+                }
+                wipe(work.resolve("s3").resolve(bucket).resolve("warm-up"));
                 CheckpointStore last = null;
                 WriterToken w = null;
                 for (int rep = 0; rep < repeat; rep++) {
@@ -149,6 +170,7 @@ public final class S3Benchmark {
                             .withClient(client, http);
                     if (last != null) {
                         last.close();
+                        wipe(work.resolve("s3").resolve(bucket).resolve("bench-" + (rep - 1)));
                     }
                     last = CheckpointStore.open(S3ObjectStores.open(repCfg), sc);
                     w = last.claimWriter("bench");
@@ -177,6 +199,11 @@ public final class S3Benchmark {
                     RestoreResult r = store.restore(s2.checkpointId(), work.resolve("restore-" + bucket));
                     System.out.printf("restore         %7.1f MB/s (%.1f s)%n", mbps(bytes, r.time().toNanos()), r.time().toNanos() / 1e9);
                 }
+                // Keep the server's directory small: on a disk, gigabytes of dirty pages turn the
+                // later runs into a disk benchmark (use -Ddir=/dev/shm where memory allows).
+                wipe(work.resolve("s3").resolve(bucket));
+                wipe(work.resolve("s3").resolve("raw").resolve(bucket));
+                wipe(work.resolve("restore-" + bucket));
             }
         } finally {
             server.getOutputStream().close();
@@ -299,6 +326,16 @@ public final class S3Benchmark {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+        }
+    }
+
+    /** Deletes what is below {@code dir} (the server's files of a finished step), keeping {@code dir}. */
+    private static void wipe(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(dir)).forEach(p -> p.toFile().delete());
         }
     }
 
