@@ -136,11 +136,7 @@ public final class S3Benchmark {
                 // short sample of either side is too noisy on 2 cores shared with the server.
                 int saveObjects = (int) Math.max(1, bytes / OBJ);
                 List<Double> ratios = new ArrayList<>();
-                byte[][] limitData = new byte[8][OBJ];
-                Random limitRnd = new Random(1);
-                for (byte[] d : limitData) {
-                    limitRnd.nextBytes(d);
-                }
+                byte[][] limitData = randomObjects(8);
                 // Warm-up, not measured: the JIT compiles the client's PUT path and the save's
                 // hashing and compression first, or the first repetition compares a cold PUT with
                 // a warmer save.
@@ -214,34 +210,38 @@ public final class S3Benchmark {
         }
     }
 
+    /** PUT then GET of {@code objects} 8 MiB objects at {@code inFlight}: MB/s of each. */
     private static double[] putGet(ObjectStore store, int inFlight, int objects) throws Exception {
-        byte[][] data = new byte[Math.min(objects, 8)][OBJ];
+        byte[][] data = randomObjects(Math.min(objects, 8));
+        String prefix = "obj/" + inFlight + "/";
+        double put = timed(inFlight, objects, k -> store.put(prefix + k, data[k % data.length]));
+        double get = timed(inFlight, objects, k -> store.get(prefix + k));
+        return new double[]{put, get};
+    }
+
+    private static byte[][] randomObjects(int n) {
+        byte[][] data = new byte[n][OBJ];
         Random rnd = new Random(1);
         for (byte[] d : data) {
             rnd.nextBytes(d);
         }
+        return data;
+    }
+
+    /** MB/s of {@code objects} 8 MiB operations run {@code inFlight} at a time. */
+    private static double timed(int inFlight, int objects, java.util.function.IntConsumer op) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(inFlight);
         try {
             long t0 = System.nanoTime();
             List<Future<?>> fs = new ArrayList<>();
             for (int i = 0; i < objects; i++) {
                 int k = i;
-                fs.add(pool.submit(() -> store.put("obj/" + inFlight + "/" + k, data[k % data.length])));
+                fs.add(pool.submit(() -> op.accept(k)));
             }
             for (Future<?> f : fs) {
                 f.get();
             }
-            long t1 = System.nanoTime();
-            fs.clear();
-            for (int i = 0; i < objects; i++) {
-                int k = i;
-                fs.add(pool.submit(() -> store.get("obj/" + inFlight + "/" + k)));
-            }
-            for (Future<?> f : fs) {
-                f.get();
-            }
-            long t2 = System.nanoTime();
-            return new double[]{mbps((long) OBJ * objects, t1 - t0), mbps((long) OBJ * objects, t2 - t1)};
+            return mbps((long) OBJ * objects, System.nanoTime() - t0);
         } finally {
             pool.shutdown();
         }
@@ -257,21 +257,7 @@ public final class S3Benchmark {
 
     /** PUT only: MB/s of {@code objects} 8 MiB objects at {@code inFlight}. */
     private static double putOnly(ObjectStore store, int inFlight, int objects, byte[][] data) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(inFlight);
-        try {
-            long t0 = System.nanoTime();
-            List<Future<?>> fs = new ArrayList<>();
-            for (int i = 0; i < objects; i++) {
-                int k = i;
-                fs.add(pool.submit(() -> store.put("lim/" + inFlight + "/" + k, data[k % data.length])));
-            }
-            for (Future<?> f : fs) {
-                f.get();
-            }
-            return mbps((long) OBJ * objects, System.nanoTime() - t0);
-        } finally {
-            pool.shutdown();
-        }
+        return timed(inFlight, objects, k -> store.put("lim/" + inFlight + "/" + k, data[k % data.length]));
     }
 
     private static double codecLimit(int cores) throws Exception {
