@@ -91,8 +91,8 @@ public final class ChunkCodec {
      *         exactly the chunk named by {@code ref}
      */
     public static byte[] decode(ChunkRef ref, byte[] stored) {
-        Decoded d = decode(ref, stored, new byte[ref.codec() == Codec.RAW ? 0 : ref.rawLength()]);
-        return d.buffer().length == d.length() ? d.buffer() : java.util.Arrays.copyOf(d.buffer(), d.length());
+        // exact: a raw chunk's buffer is stored itself, a compressed one's is rawLength long, both checked
+        return decode(ref, stored, new byte[ref.codec() == Codec.RAW ? 0 : ref.rawLength()]).buffer();
     }
 
     /** A decoded chunk: the first {@code length} bytes of {@code buffer}. */

@@ -1,6 +1,8 @@
 package dev.ckpt.store.commit;
 
 import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.Tasks;
+import dev.ckpt.store.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Chunker;
@@ -37,6 +39,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -79,11 +82,11 @@ public final class Saver {
     }
 
     public SaveResult save(WriterToken token, SaveRequest req) {
-        return save(token, req, dev.ckpt.store.TransferListener.NONE);
+        return save(token, req, TransferListener.NONE);
     }
 
     /** Saves and reports the bytes hashed, deduplicated or uploaded so far to {@code listener}. */
-    public SaveResult save(WriterToken token, SaveRequest req, dev.ckpt.store.TransferListener listener) {
+    public SaveResult save(WriterToken token, SaveRequest req, TransferListener listener) {
         if (!token.run().equals(req.run())) {
             throw new InvalidInputException("writer token is for run '" + token.run() + "' but the save is for run '"
                     + req.run() + "'");
@@ -133,7 +136,7 @@ public final class Saver {
                 MessageDigest fileDigest = Hashes.sha256();
                 try (FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ)) {
                     for (Chunker.Piece piece : chunker.pieces(f.path, f.size)) {
-                        dev.ckpt.store.Tasks.acquire(inFlight, "save");
+                        Tasks.acquire(inFlight, "save");
                         byte[] buf = buffers.take();
                         int len = piece.length();
                         try {
@@ -176,7 +179,7 @@ public final class Saver {
             for (int i = 0; i < files.size(); i++) {
                 List<ChunkRef> refs = new ArrayList<>();
                 for (Future<ChunkRef> fut : perFile.get(i)) {
-                    refs.add(dev.ckpt.store.Tasks.await(fut, "save"));
+                    refs.add(Tasks.await(fut, "save"));
                 }
                 SourceFile f = files.get(i);
                 entries.add(new FileEntry(f.relative, f.size, f.mode, fileHashes.get(i), refs));
@@ -328,7 +331,7 @@ public final class Saver {
      */
     private static final class Buffers {
         private final int size;
-        private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
         Buffers(int size) {
             this.size = size;

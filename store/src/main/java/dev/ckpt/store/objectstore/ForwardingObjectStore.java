@@ -3,7 +3,12 @@ package dev.ckpt.store.objectstore;
 import java.util.List;
 import java.util.Optional;
 
-/** An object store that passes every call to another; subclasses override what they change. */
+/**
+ * An object store that passes every call to another; subclasses override what they change.
+ * {@link #putIfAbsent(String, byte[], int)} is deliberately not forwarded: its default copies
+ * the bytes and calls {@link #putIfAbsent(String, byte[])}, so a subclass that overrides only
+ * that one still sees every create-only write. Wrappers on a hot path forward it themselves.
+ */
 public abstract class ForwardingObjectStore implements ObjectStore {
     private final ObjectStore delegate;
 

@@ -38,8 +38,15 @@ public final class Keys {
 
     /** The ETag of content: its MD5 in hex, as S3 computes it for single-part uploads. */
     static String etagOf(byte[] data) {
+        return etagOf(data, data.length);
+    }
+
+    /** The ETag of the first {@code length} bytes of {@code data}. */
+    public static String etagOf(byte[] data, int length) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+            MessageDigest md5 = MessageDigest.getInstance("MD5");
+            md5.update(data, 0, length);
+            return HexFormat.of().formatHex(md5.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -1,6 +1,8 @@
 package dev.ckpt.store.restore;
 
 import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.Tasks;
+import dev.ckpt.store.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
@@ -33,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Restores a checkpoint into a directory. Chunks are downloaded in parallel with a fixed
@@ -78,15 +81,15 @@ public final class Restorer {
     }
 
     public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse) {
-        return restore(entry, target, reuse, dev.ckpt.store.TransferListener.NONE);
+        return restore(entry, target, reuse, TransferListener.NONE);
     }
 
     /** Restores and reports the bytes written so far to {@code listener}. */
-    public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, dev.ckpt.store.TransferListener listener) {
+    public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, TransferListener listener) {
         long t0 = System.nanoTime();
         Manifest m = manifests.load(entry);
         long total = m.logicalBytes();
-        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        AtomicLong done = new AtomicLong();
         listener.progress(0, total);
         Path root = target.toAbsolutePath().normalize();
         try {
@@ -120,7 +123,7 @@ public final class Restorer {
                 for (ChunkRef c : f.chunks()) {
                     long at = offset;
                     offset += c.rawLength();
-                    dev.ckpt.store.Tasks.acquire(inFlight, "restore");
+                    Tasks.acquire(inFlight, "restore");
                     futures.add(executor.submit(() -> {
                         try {
                             byte[] raw = localCopy(f.path(), at, c, root, reuse);
@@ -147,7 +150,7 @@ public final class Restorer {
                 }
             }
             for (Future<?> fu : futures) {
-                dev.ckpt.store.Tasks.await(fu, "restore");
+                Tasks.await(fu, "restore");
             }
             for (int i = 0; i < m.files().size(); i++) {
                 FileEntry f = m.files().get(i);

@@ -1,6 +1,7 @@
 package dev.ckpt.store.restore;
 
 import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.Tasks;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
@@ -93,7 +94,7 @@ public final class Verifier {
                     }
                     ChunkRef c = refs.get(next - window.size());
                     try {
-                        byte[] raw = dev.ckpt.store.Tasks.await(window.poll(), "verify");
+                        byte[] raw = Tasks.await(window.poll(), "verify");
                         chunks++;
                         bytes += raw.length;
                         if (md != null) {

@@ -1,6 +1,7 @@
 package dev.ckpt.store.bench;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.commit.SaveRequest;
@@ -22,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -101,7 +101,7 @@ public final class S3Benchmark {
             Path second = work.resolve("ckpt-2");
             BigCheckpoint.write(first, mb, false);
             int changed = BigCheckpoint.write(second, mb, true);
-            long bytes = dirSize(first);
+            long bytes = BigCheckpoint.bytes(first);
             int cores = pin ? all - 1 : all;
             System.out.printf("S3 server: S3Proxy 4.1 (filesystem) in a separate JVM at %s%s; %s; checkpoint %.0f MiB"
                     + " (%d of %d tensors changed in the second save)%n", endpoint,
@@ -122,9 +122,10 @@ public final class S3Benchmark {
                 S3Config.Http http = S3Config.Http.valueOf(v[1]);
                 String bucket = v[2];
                 System.out.println("== " + client + " client" + (client == S3Config.Client.AWS ? ", " + http + " HTTP client" : ""));
-                try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
-                        endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-                        .withClient(client, http))) {
+                java.util.function.Function<String, S3Config> cfg = url -> S3Config.fromUrl(url,
+                        Map.of("AWS_ENDPOINT_URL", endpoint.toString()))
+                        .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, http);
+                try (ObjectStore raw = S3ObjectStores.open(cfg.apply("s3://raw/" + bucket))) {
                     for (int n : sweep ? new int[]{1, 4, 8, 16} : new int[0]) {
                         double[] r = putGet(raw, n, rawObjects);
                         System.out.printf("raw 8 MiB objects, %2d in flight: PUT %7.1f MB/s, GET %7.1f MB/s%n", n, r[0], r[1]);
@@ -140,12 +141,8 @@ public final class S3Benchmark {
                 // Warm-up, not measured: the JIT compiles the client's PUT path and the save's
                 // hashing and compression first, or the first repetition compares a cold PUT with
                 // a warmer save.
-                try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
-                        endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-                        .withClient(client, http));
-                     CheckpointStore warm = CheckpointStore.open(S3ObjectStores.open(S3Config.fromUrl("s3://" + bucket + "/warm-up",
-                             Map.of("AWS_ENDPOINT_URL", endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY,
-                             S3ProxyServer.SECRET_KEY).withClient(client, http)), sc)) {
+                try (ObjectStore raw = S3ObjectStores.open(cfg.apply("s3://raw/" + bucket));
+                     CheckpointStore warm = CheckpointStore.open(S3ObjectStores.open(cfg.apply("s3://" + bucket + "/warm-up")), sc)) {
                     putOnly(raw, inFlight, Math.min(saveObjects, 32), limitData);
                     warm.save(warm.claimWriter("warm-up"), SaveRequest.of(first, "warm-up", 1));
                 }
@@ -155,15 +152,11 @@ public final class S3Benchmark {
                 for (int rep = 0; rep < repeat; rep++) {
                     double limitPut;
                     double[] cpu0 = cpu(server);
-                    try (ObjectStore raw = S3ObjectStores.open(S3Config.fromUrl("s3://raw/" + bucket, Map.of("AWS_ENDPOINT_URL",
-                            endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-                            .withClient(client, http))) {
+                    try (ObjectStore raw = S3ObjectStores.open(cfg.apply("s3://raw/" + bucket))) {
                         limitPut = putOnly(raw, inFlight, saveObjects, limitData);
                     }
                     double[] cpu1 = cpu(server);
-                    S3Config repCfg = S3Config.fromUrl("s3://" + bucket + "/bench-" + rep, Map.of("AWS_ENDPOINT_URL",
-                            endpoint.toString())).withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-                            .withClient(client, http);
+                    S3Config repCfg = cfg.apply("s3://" + bucket + "/bench-" + rep);
                     if (last != null) {
                         last.close();
                         wipe(work.resolve("s3").resolve(bucket).resolve("bench-" + (rep - 1)));
@@ -204,9 +197,7 @@ public final class S3Benchmark {
         } finally {
             server.getOutputStream().close();
             server.waitFor();
-            try (Stream<Path> s = Files.walk(work)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            LocalFiles.deleteTree(work);
         }
     }
 
@@ -320,18 +311,14 @@ public final class S3Benchmark {
         if (!Files.isDirectory(dir)) {
             return;
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(dir)).forEach(p -> p.toFile().delete());
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                LocalFiles.deleteTree(p);
+            }
         }
     }
 
     private static double mbps(long bytes, long nanos) {
         return bytes / (nanos / 1e9) / 1e6;
-    }
-
-    private static long dirSize(Path dir) throws Exception {
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.ckpt.store.bench;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -14,12 +15,9 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * Save / restore throughput and peak heap on the local-filesystem store for a generated
@@ -34,9 +32,7 @@ public final class SaveBenchmark {
         try {
             run(mb, work);
         } finally {
-            try (Stream<Path> s = Files.walk(work)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            LocalFiles.deleteTree(work);
         }
     }
 
@@ -44,10 +40,7 @@ public final class SaveBenchmark {
         Path src = work.resolve("src");
         int files = BigCheckpoint.files(mb);
         BigCheckpoint.write(src, mb, false);
-        long bytes;
-        try (Stream<Path> s = Files.walk(src)) {
-            bytes = s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
+        long bytes = BigCheckpoint.bytes(src);
         StoreConfig config = StoreConfig.defaults();
         config = config.withParallelism(Integer.getInteger("parallelism", config.parallelism()))
                 .withMaxChunksInFlight(Integer.getInteger("inFlight", config.maxChunksInFlight()))

@@ -1,6 +1,7 @@
 package dev.ckpt.store.bench;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.WriterToken;
@@ -25,10 +26,7 @@ public final class SaveCpuBenchmark {
         int mb = Integer.getInteger("mb", 1024);
         Path dir = Files.createTempDirectory("ckpt-savecpu");
         BigCheckpoint.write(dir, mb, false);
-        long bytes;
-        try (var files = Files.walk(dir)) {
-            bytes = files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
+        long bytes = BigCheckpoint.bytes(dir);
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         for (int rep = 0; rep < Integer.getInteger("repeat", 4); rep++) {
             ObjectStore mem = ObjectStores.inMemory();
@@ -52,8 +50,6 @@ public final class SaveCpuBenchmark {
                         bytes / ((t1 - t0) / 1e9) / 1e6, (c1 - c0) / 1e9 / (bytes / 1073741824.0));
             }
         }
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        LocalFiles.deleteTree(dir);
     }
 }

@@ -26,6 +26,13 @@ public final class BigCheckpoint {
         return Math.max(1, mb / 64);
     }
 
+    /** The bytes of all regular files below {@code dir}. */
+    public static long bytes(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
     /**
      * Writes {@code files(mb)} shards. With {@code perturb}, tensors 0 and 5 of every tenth
      * shard (shard 0, 10, ...) change: about 10 % of the files.

@@ -198,26 +198,18 @@ final class AwsS3ObjectStore implements ObjectStore {
     }
 
     /**
-     * The request body over {@code data} without the copy {@link RequestBody#fromBytes}
-     * makes: callers never change an array after handing it to a write.
+     * The request body over the first {@code length} bytes of {@code data} without the copy
+     * {@link RequestBody#fromBytes} makes (the SDK opens a new stream per try): callers do
+     * not change an array until the write returns.
      */
-    private static RequestBody body(byte[] data) {
-        return RequestBody.fromContentProvider(ContentStreamProvider.fromByteArrayUnsafe(data), data.length,
-                "application/octet-stream");
-    }
-
-    /** The first {@code length} bytes of {@code data}, also without a copy (the SDK opens a new stream per try). */
     private static RequestBody body(byte[] data, int length) {
-        if (length == data.length) {
-            return body(data);
-        }
-        return RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length), length,
-                "application/octet-stream");
+        ContentStreamProvider bytes = () -> new java.io.ByteArrayInputStream(data, 0, length);
+        return RequestBody.fromContentProvider(bytes, length, "application/octet-stream");
     }
 
     @Override
     public String put(String k, byte[] data) {
-        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data.length).build(), body(data))).eTag());
+        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data.length).build(), body(data, data.length))).eTag());
     }
 
     @Override
@@ -250,7 +242,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), () -> {
             try {
                 return S3Errors.etag(s3.putObject(putRequest(k, data.length).ifMatch(S3Errors.quoted(expectedEtag)).build(),
-                        body(data)).eTag());
+                        body(data, data.length)).eTag());
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 404) {
                     throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");

@@ -2,14 +2,12 @@ package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.objectstore.Keys;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -117,7 +115,7 @@ final class Conditional {
     /** The object's ETag if it holds exactly the first {@code length} bytes of {@code data}. */
     private static Optional<String> holds(ObjectStore self, String key, byte[] data, int length, boolean md5Etags) {
         if (md5Etags) {
-            return self.head(key).map(ObjectInfo::etag).map(S3Errors::etag).filter(e -> e.equals(md5Hex(data, length)));
+            return self.head(key).map(ObjectInfo::etag).map(S3Errors::etag).filter(e -> e.equals(Keys.etagOf(data, length)));
         }
         try {
             var current = self.get(key);
@@ -128,13 +126,4 @@ final class Conditional {
         }
     }
 
-    static String md5Hex(byte[] data, int length) {
-        try {
-            MessageDigest md5 = MessageDigest.getInstance("MD5");
-            md5.update(data, 0, length);
-            return HexFormat.of().formatHex(md5.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
