@@ -14,7 +14,8 @@ import java.util.Map;
 
 @Command(name = "doctor", description = {"Check that the backend can hold checkpoints safely; exits 5 if not.",
         "Checks listing and reading, ROOT, and the conditional writes the store relies on (create-only",
-        "If-None-Match: *, compare-and-swap If-Match)."},
+        "If-None-Match: *, compare-and-swap If-Match), and on S3 which form of the ETag the server reads in",
+        "If-Match: quoted as RFC 7232 writes it (AWS S3, MinIO) or bare (Ceph RGW 16.2)."},
         footer = {"", "Example:", "  AWS_ENDPOINT_URL=http://ceph:7480 ckpt-tool doctor s3://ckpt/test"})
 final class DoctorCommand extends StoreCommand {
     @Override
@@ -35,12 +36,16 @@ final class DoctorCommand extends StoreCommand {
                 probe.staleIfMatchRefused() ? "refused" : "NOT refused"));
         checks.add(result("compare-and-swap, current ETag accepted", probe.currentIfMatchAccepted(),
                 probe.currentIfMatchAccepted() ? "accepted" : "NOT accepted"));
+        if (probe.ifMatchForm() != null) {
+            checks.add(result("If-Match form the server honours", true, probe.ifMatchForm().describe()));
+        }
         boolean conditional = probe.ok();
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("store", objects.describe());
             j.put("ok", ok && conditional);
             j.put("conditionalWrites", conditional);
+            j.put("ifMatchForm", probe.ifMatchForm() == null ? null : probe.ifMatchForm().name().toLowerCase(java.util.Locale.ROOT));
             j.put("checks", checks);
             j.put("problems", probe.problems());
             output.printJson(out(), j);

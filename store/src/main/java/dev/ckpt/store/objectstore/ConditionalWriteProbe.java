@@ -13,11 +13,17 @@ import java.util.List;
  * {@code probe/}: a second create-only write must be refused, a write with a stale ETag
  * must be refused, a write with the current ETag must succeed. Some S3-compatible servers
  * accept the headers and ignore them; on those the store would silently lose updates.
+ * The current-ETag write comes before the stale one: it is where an HTTP backend learns
+ * which {@link IfMatchForm} the server honours, so the stale write tests that form.
  */
 public final class ConditionalWriteProbe {
-    /** What the probe found. {@code problems} is empty when everything the store needs works. */
+    /**
+     * What the probe found. {@code problems} is empty when everything the store needs works.
+     * {@code ifMatchForm} is the ETag spelling the backend sends in {@code If-Match}, or null
+     * where that does not apply (no HTTP) or no conditional replace succeeded.
+     */
     public record Result(String store, boolean createOnly, boolean staleIfMatchRefused, boolean currentIfMatchAccepted,
-                         List<String> problems) {
+                         IfMatchForm ifMatchForm, List<String> problems) {
         public Result {
             problems = List.copyOf(problems);
         }
@@ -48,22 +54,25 @@ public final class ConditionalWriteProbe {
                 problems.add("the server ignores If-None-Match: * (a second create-only write of " + key
                         + " replaced the object)");
             }
-            String etag = afterSecond.etag();
-            String next = store.put(key, bytes("third"));
+            String stale = afterSecond.etag();
+            String current = store.put(key, bytes("third"));
+            // the current ETag first: an HTTP backend learns here which If-Match form the server honours
+            // (IfMatchForm), and the stale write below is then sent in that form
             try {
-                store.putIfMatch(key, bytes("stale"), etag);
-                problems.add("the server ignores If-Match (a write of " + key + " with a stale ETag was accepted)");
-            } catch (PreconditionFailedException e) {
-                staleRefused = true;
-            }
-            try {
-                store.putIfMatch(key, bytes("fourth"), next);
+                store.putIfMatch(key, bytes("fourth"), current);
                 currentAccepted = new String(store.get(key).data(), StandardCharsets.UTF_8).equals("fourth");
                 if (!currentAccepted) {
                     problems.add("a write of " + key + " with the current ETag reported success but did not apply");
                 }
             } catch (PreconditionFailedException e) {
-                problems.add("a write of " + key + " with the current ETag was refused (ETag format mismatch?)");
+                problems.add("a write of " + key + " with the current ETag was refused, quoted (\"" + current
+                        + "\", RFC 7232) and bare alike");
+            }
+            try {
+                store.putIfMatch(key, bytes("stale"), stale);
+                problems.add("the server ignores If-Match (a write of " + key + " with a stale ETag was accepted)");
+            } catch (PreconditionFailedException e) {
+                staleRefused = true;
             }
         } catch (CkptException e) {
             problems.add("probing " + key + " failed: " + e.getMessage());
@@ -74,7 +83,7 @@ public final class ConditionalWriteProbe {
                 // a leftover probe object is harmless
             }
         }
-        return new Result(store.describe(), createOnly, staleRefused, currentAccepted, problems);
+        return new Result(store.describe(), createOnly, staleRefused, currentAccepted, store.ifMatchForm().orElse(null), problems);
     }
 
     private static byte[] bytes(String s) {

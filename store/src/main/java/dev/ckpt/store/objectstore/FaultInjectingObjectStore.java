@@ -206,6 +206,11 @@ public final class FaultInjectingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<IfMatchForm> ifMatchForm() {
+        return delegate.ifMatchForm();
+    }
+
+    @Override
     public String put(String key, byte[] data) {
         return run(Op.PUT, key, () -> delegate.put(key, data));
     }

@@ -26,6 +26,11 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<IfMatchForm> ifMatchForm() {
+        return delegate.ifMatchForm();
+    }
+
+    @Override
     public byte[] getRange(String key, long offset, int length) {
         return delegate.getRange(key, offset, length);
     }

@@ -88,6 +88,16 @@ public interface ObjectStore extends AutoCloseable {
      */
     String putIfMatch(String key, byte[] data, String expectedEtag);
 
+    /**
+     * The spelling of the ETag this backend sends in {@code If-Match}, once known: HTTP
+     * backends learn it on their first conditional replace whose current ETag matched
+     * (see {@link IfMatchForm}). Empty for backends without HTTP conditions (the local and
+     * in-memory stores) and before the first conditional replace.
+     */
+    default java.util.Optional<IfMatchForm> ifMatchForm() {
+        return java.util.Optional.empty();
+    }
+
     /** Deletes an object. Idempotent: deleting a missing object succeeds. */
     void delete(String key);
 

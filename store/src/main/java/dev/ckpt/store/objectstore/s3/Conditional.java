@@ -2,6 +2,7 @@ package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -10,6 +11,7 @@ import dev.ckpt.store.objectstore.PutResult;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -79,9 +81,60 @@ final class Conditional {
         throw last;
     }
 
-    /** @param attempt performs the PUT with If-Match: returns the new ETag, throws PreconditionFailed, StoreUnavailable or Conflict */
+    /**
+     * The {@link IfMatchForm} a server honours, learnt on the first conditional replace that
+     * succeeds (one per backend instance). Until then {@link #putIfMatch} sends the quoted
+     * form and, when the server refuses it although the object's current ETag is the one
+     * expected, the bare form once.
+     */
+    static final class Forms {
+        private volatile IfMatchForm known;
+
+        Optional<IfMatchForm> known() {
+            return Optional.ofNullable(known);
+        }
+
+        IfMatchForm first() {
+            IfMatchForm k = known;
+            return k == null ? IfMatchForm.QUOTED : k;
+        }
+
+        void learnt(IfMatchForm form) {
+            if (known == null) {
+                known = form;
+            }
+        }
+    }
+
+    /**
+     * @param attempt performs the PUT with the given {@code If-Match} header value: returns the new ETag, throws
+     *                PreconditionFailed, StoreUnavailable or Conflict
+     */
     static String putIfMatch(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
-                             Supplier<String> attempt) {
+                             Forms forms, Function<String, String> attempt) {
+        IfMatchForm form = forms.first();
+        try {
+            String etag = putIfMatch(self, key, data, expectedEtag, md5Etags, () -> attempt.apply(form.header(expectedEtag)));
+            forms.learnt(form);
+            return etag;
+        } catch (PreconditionFailedException refused) {
+            if (forms.known().isPresent() || !currentEtagIs(self, key, expectedEtag)) {
+                throw refused; // the form is settled, or the condition really was false
+            }
+            // the object's ETag is the one we sent, yet the server refused: it does not read this form
+            IfMatchForm other = form.other();
+            String etag = putIfMatch(self, key, data, expectedEtag, md5Etags, () -> attempt.apply(other.header(expectedEtag)));
+            forms.learnt(other);
+            return etag;
+        }
+    }
+
+    private static boolean currentEtagIs(ObjectStore self, String key, String expectedEtag) {
+        return self.head(key).map(i -> S3Errors.etag(i.etag())).filter(e -> e.equals(S3Errors.etag(expectedEtag))).isPresent();
+    }
+
+    private static String putIfMatch(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
+                                     Supplier<String> attempt) {
         StoreUnavailableException last = null;
         for (int i = 0; i < ATTEMPTS; i++) {
             try {

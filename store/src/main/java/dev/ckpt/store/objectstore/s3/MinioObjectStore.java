@@ -3,6 +3,7 @@ package dev.ckpt.store.objectstore.s3;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
+import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -34,7 +35,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,6 +50,7 @@ final class MinioObjectStore implements ObjectStore {
     private static final long MIN_PART = 5L << 20;
 
     private final S3Config config;
+    private final Conditional.Forms ifMatchForms = new Conditional.Forms();
     private final MinioClient client;
     private final OkHttpClient http;
 
@@ -264,13 +265,16 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<IfMatchForm> ifMatchForm() {
+        return ifMatchForms.known();
+    }
+
+    @Override
     public String putIfMatch(String k, byte[] data, String expectedEtag) {
         Keys.validate(k);
-        Map<String, String> headers = new HashMap<>();
-        headers.put("If-Match", S3Errors.quoted(expectedEtag));
-        return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), () -> {
+        return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), ifMatchForms, ifMatch -> {
             try {
-                return S3Errors.etag(retrying(() -> client.putObject(args(k, data, headers))).etag());
+                return S3Errors.etag(retrying(() -> client.putObject(args(k, data, Map.of("If-Match", ifMatch)))).etag());
             } catch (ErrorResponseException e) {
                 String code = e.errorResponse() == null ? null : e.errorResponse().code();
                 if (status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code)) {

@@ -52,8 +52,4 @@ final class S3Errors {
         }
         return e;
     }
-
-    static String quoted(String etag) {
-        return "\"" + etag(etag) + "\"";
-    }
 }
