@@ -1,6 +1,5 @@
 package dev.ckpt.store.testing;
 
-import dev.ckpt.store.objectstore.s3.S3Config;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
@@ -13,9 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +37,7 @@ import java.util.function.BooleanSupplier;
  * refuses the AWS SDK's newer default request checksums (the store sends them only when
  * required).
  */
-public final class CephRgw {
+public final class CephRgw implements S3TestServer {
     public static final String ACCESS_KEY = "CKPTRGWTESTKEY000001";
     public static final String SECRET_KEY = "ckpt-rgw-test-secret-not-a-real-one-0001";
     private static final String[] COMMANDS = {"ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "monmaptool", "ceph"};
@@ -81,26 +78,19 @@ public final class CephRgw {
         return shared;
     }
 
+    @Override
     public URI endpoint() {
         return URI.create("http://127.0.0.1:" + rgwPort);
     }
 
-    /** Settings for a store on this server with the given client. */
-    public S3Config config(String bucket, String prefix, S3Config.Client client, S3Config.Http http) {
-        return S3Config.fromUrl("s3://" + bucket + "/" + prefix, Map.of("AWS_ENDPOINT_URL", endpoint().toString()))
-                .withCredentials(ACCESS_KEY, SECRET_KEY).withClient(client, http);
+    @Override
+    public String accessKey() {
+        return ACCESS_KEY;
     }
 
-    /** The environment another process (or ckpt-tool) needs to open {@code s3://...} on this server. */
-    public Map<String, String> env(S3Config.Client client, S3Config.Http http) {
-        Map<String, String> env = new HashMap<>();
-        env.put("AWS_ENDPOINT_URL", endpoint().toString());
-        env.put("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        env.put("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
-        env.put("AWS_REGION", "us-east-1");
-        env.put("CKPT_S3_CLIENT", client.name().toLowerCase());
-        env.put("CKPT_S3_HTTP_CLIENT", http.name().toLowerCase().replace('_', '-'));
-        return env;
+    @Override
+    public String secretKey() {
+        return SECRET_KEY;
     }
 
     /** Creates a bucket (idempotent), with a SigV4-signed request of the AWS SDK. */

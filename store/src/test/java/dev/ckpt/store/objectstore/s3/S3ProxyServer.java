@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.testing.S3TestServer;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
@@ -8,8 +9,6 @@ import software.amazon.awssdk.services.s3.model.CreateBucketRequest;
 
 import java.net.URI;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -17,7 +16,7 @@ import java.util.Properties;
  * S3Proxy over its in-memory ("transient") or filesystem store, with conditional writes
  * made atomic by {@link AtomicConditionalBlobStore}.
  */
-public final class S3ProxyServer implements AutoCloseable {
+public final class S3ProxyServer implements AutoCloseable, S3TestServer {
     public static final String ACCESS_KEY = "ckpt-test-access";
     public static final String SECRET_KEY = "ckpt-test-secret-key-not-a-real-one";
 
@@ -119,6 +118,7 @@ public final class S3ProxyServer implements AutoCloseable {
         return new S3ProxyServer(proxy, blobs, null);
     }
 
+    @Override
     public URI endpoint() {
         return caPem != null ? URI.create("https://127.0.0.1:" + proxy.getSecurePort())
                 : URI.create("http://127.0.0.1:" + proxy.getPort());
@@ -128,22 +128,14 @@ public final class S3ProxyServer implements AutoCloseable {
         blobs.createContainer(CreateBucketRequest.builder().bucket(name).build());
     }
 
-    /** Settings for a store on this server. */
-    public S3Config config(String bucket, String prefix, S3Config.Client client, S3Config.Http http) {
-        return S3Config.fromUrl("s3://" + bucket + "/" + prefix, Map.of("AWS_ENDPOINT_URL", endpoint().toString()))
-                .withCredentials(ACCESS_KEY, SECRET_KEY).withClient(client, http);
+    @Override
+    public String accessKey() {
+        return ACCESS_KEY;
     }
 
-    /** The environment another process needs to open {@code s3://...} on this server. */
-    public Map<String, String> env(S3Config.Client client, S3Config.Http http) {
-        Map<String, String> env = new HashMap<>();
-        env.put("AWS_ENDPOINT_URL", endpoint().toString());
-        env.put("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        env.put("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
-        env.put("AWS_REGION", "us-east-1");
-        env.put("CKPT_S3_CLIENT", client.name().toLowerCase());
-        env.put("CKPT_S3_HTTP_CLIENT", http.name().toLowerCase().replace('_', '-'));
-        return env;
+    @Override
+    public String secretKey() {
+        return SECRET_KEY;
     }
 
     @Override
