@@ -9,6 +9,7 @@ import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.restore.RestoreResult;
@@ -92,6 +93,9 @@ public final class Trainer {
     }
 
     public static void main(String[] args) {
+        // every line the JVM prints, an uncaught exception's stack trace included, is redacted
+        System.setOut(Redaction.stream(System.out));
+        System.setErr(Redaction.stream(System.err));
         Djl.configure();
         System.exit(run(args, System.out, System.err, System.getenv(), CheckpointStore::open, true));
     }
@@ -101,8 +105,21 @@ public final class Trainer {
      * wrap the object store to count or slow requests); {@code signals} installs the
      * SIGUSR1/SIGTERM handlers (only in a process of its own).
      */
-    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+    static int run(String[] args, PrintStream rawOut, PrintStream rawErr, Map<String, String> env,
                    Function<String, CheckpointStore> openStore, boolean signals) {
+        // every line ckpt-train prints passes the one redaction (store errors carry server text)
+        PrintStream out = Redaction.stream(rawOut);
+        PrintStream err = Redaction.stream(rawErr);
+        try {
+            return parseAndRun(args, out, err, env, openStore, signals);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private static int parseAndRun(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+                                   Function<String, CheckpointStore> openStore, boolean signals) {
         TrainOptions o;
         try {
             o = TrainOptions.parse(args, env);
@@ -141,6 +158,11 @@ public final class Trainer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println("ckpt-train: interrupted");
+            return EXIT_ERROR;
+        } catch (RuntimeException e) {
+            // a bug or an error a library did not map: the trace is needed, with every message in it redacted
+            err.println("ckpt-train: unexpected error: " + Redaction.redact(String.valueOf(e)));
+            Redaction.printStackTrace(e, err);
             return EXIT_ERROR;
         } finally {
             t.uploader.shutdownNow();
