@@ -1,8 +1,8 @@
 package dev.ckpt.store;
 
 /**
- * Hears how far a long transfer (save, restore) has come. Called from worker threads, often:
- * implementations must be thread-safe and cheap.
+ * Hears how far a long transfer (save, restore) has come, and why it waits when it does.
+ * Called from worker threads, often: implementations must be thread-safe and cheap.
  */
 @FunctionalInterface
 public interface TransferListener {
@@ -10,4 +10,11 @@ public interface TransferListener {
 
     /** {@code done} of {@code total} bytes (uncompressed) are processed. */
     void progress(long done, long total);
+
+    /**
+     * A one-line message the user should see now, e.g. that the commit waits for a GC
+     * (who holds the lease and until when). Called once when such a wait starts.
+     */
+    default void notice(String message) {
+    }
 }

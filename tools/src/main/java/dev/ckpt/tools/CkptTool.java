@@ -4,6 +4,7 @@ import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
 import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,7 +42,10 @@ public final class CkptTool implements Runnable {
     }
 
     /** Runs ckpt-tool with the given streams and environment; returns the exit code. */
-    public static int execute(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env) {
+    public static int execute(String[] args, PrintWriter rawOut, PrintWriter rawErr, Map<String, String> env) {
+        // Every line ckpt-tool prints (text, JSON, progress, errors, stack traces) passes the one redaction.
+        PrintWriter out = Redaction.writer(rawOut);
+        PrintWriter err = Redaction.writer(rawErr);
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);
@@ -51,9 +55,9 @@ public final class CkptTool implements Runnable {
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String name = commandLine.getCommandName();
-            commandLine.getErr().println("ckpt-tool " + name + ": " + message(ex));
+            commandLine.getErr().println("ckpt-tool " + name + ": " + Redaction.redact(message(ex)));
             if (verbose) {
-                ex.printStackTrace(commandLine.getErr());
+                Redaction.printStackTrace(ex, commandLine.getErr()); // causes carry server and client text
             }
             commandLine.getErr().flush();
             return code(ex);

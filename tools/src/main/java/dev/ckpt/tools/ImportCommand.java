@@ -38,6 +38,9 @@ final class ImportCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "FILE.tar.zst", description = "the archive")
     Path file;
 
+    @picocli.CommandLine.Mixin
+    GcWaitOptions gcWait;
+
     @Option(names = "--run", required = true, description = "run name in this store")
     String run;
 
@@ -103,7 +106,7 @@ final class ImportCommand extends StoreCommand {
             SaveResult s;
             try (OutputOptions.Progress p = output.start(err(), "import " + file)) {
                 WriterToken w = store.claimWriter(run, "ckpt-tool-import");
-                s = store.save(w, new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null), p);
+                s = gcWait.save(store, w, new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null), p);
             }
             if (output.json) {
                 Map<String, Object> j = new LinkedHashMap<>();

@@ -101,6 +101,9 @@ public final class OutputOptions {
                     msg = mode == ProgressMode.plain
                             ? String.format("%s: %d%% (%s of %s), %ds", what, pct, human(d), human(total), elapsedSeconds())
                             : String.format("%s [%s] %3d%% %s/%s %.1f MB/s", what, bar, pct, human(d), human(total), d / secs / 1e6);
+                    if (!detail.isEmpty()) {
+                        msg += "; " + detail; // e.g. why the commit waits after 100 %
+                    }
                 }
                 if (mode == ProgressMode.plain) {
                     line(msg);
@@ -121,6 +124,15 @@ public final class OutputOptions {
             synchronized (err) {
                 err.println(s);
                 err.flush();
+            }
+        }
+
+        /** Said at once, on a line of its own, and repeated with each later progress line. */
+        @Override
+        public void notice(String message) {
+            detail = message;
+            if (mode != ProgressMode.none) {
+                line((mode == ProgressMode.auto ? "\r\u001b[K" : "") + what + ": " + message);
             }
         }
 

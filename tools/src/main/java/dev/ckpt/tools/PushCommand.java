@@ -15,7 +15,8 @@ import java.util.Map;
 
 @Command(name = "push", description = {"Save a directory as a checkpoint of a run and commit it.",
         "Prints the new checkpoint id on stdout. Pushing claims the run: an older writer of the run is fenced."},
-        footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3"})
+        footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
+                "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m"})
 final class PushCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "DIR", description = "the directory to save")
     Path dir;
@@ -38,6 +39,9 @@ final class PushCommand extends StoreCommand {
     @Option(names = "--keep-every-steps", paramLabel = "K", description = "and keep every checkpoint whose step is a multiple of K")
     Long keepEvery;
 
+    @picocli.CommandLine.Mixin
+    GcWaitOptions gcWait;
+
     @Override
     int run(CheckpointStore store) {
         Retention r = keepLast == null && keepEvery == null ? Retention.KEEP_ALL
@@ -45,7 +49,7 @@ final class PushCommand extends StoreCommand {
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             WriterToken w = store.claimWriter(run, "ckpt-tool");
-            s = store.save(w, new SaveRequest(dir, run, step, epoch, meta, r, null), p);
+            s = gcWait.save(store, w, new SaveRequest(dir, run, step, epoch, meta, r, null), p);
         }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();

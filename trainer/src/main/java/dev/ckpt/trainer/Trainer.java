@@ -2,12 +2,14 @@ package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.TransferListener;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.restore.RestoreResult;
@@ -16,6 +18,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -70,8 +74,15 @@ public final class Trainer {
     private long startNanos;
     private long stepsThisProcess;
 
-    /** A save handed to the background thread. */
-    private record Pending(long step, Future<SaveResult> future) {
+    /** Why the last save failed, for the preemption message. */
+    private volatile String lastSaveFailure;
+
+    /** A save handed to the background thread; {@code gcWait} holds the store's notice once its commit waits for a GC. */
+    private record Pending(long step, Future<SaveResult> future, AtomicReference<String> gcWait) {
+        String waitingFor() {
+            String w = gcWait.get();
+            return w == null ? "" : " (" + w + ")";
+        }
     }
 
     Trainer(TrainOptions o, PrintStream out, PrintStream err, Preemption preemption) {
@@ -82,6 +93,9 @@ public final class Trainer {
     }
 
     public static void main(String[] args) {
+        // every line the JVM prints, an uncaught exception's stack trace included, is redacted
+        System.setOut(Redaction.stream(System.out));
+        System.setErr(Redaction.stream(System.err));
         Djl.configure();
         System.exit(run(args, System.out, System.err, System.getenv(), CheckpointStore::open, true));
     }
@@ -91,8 +105,21 @@ public final class Trainer {
      * wrap the object store to count or slow requests); {@code signals} installs the
      * SIGUSR1/SIGTERM handlers (only in a process of its own).
      */
-    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+    static int run(String[] args, PrintStream rawOut, PrintStream rawErr, Map<String, String> env,
                    Function<String, CheckpointStore> openStore, boolean signals) {
+        // every line ckpt-train prints passes the one redaction (store errors carry server text)
+        PrintStream out = Redaction.stream(rawOut);
+        PrintStream err = Redaction.stream(rawErr);
+        try {
+            return parseAndRun(args, out, err, env, openStore, signals);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private static int parseAndRun(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+                                   Function<String, CheckpointStore> openStore, boolean signals) {
         TrainOptions o;
         try {
             o = TrainOptions.parse(args, env);
@@ -131,6 +158,11 @@ public final class Trainer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println("ckpt-train: interrupted");
+            return EXIT_ERROR;
+        } catch (RuntimeException e) {
+            // a bug or an error a library did not map: the trace is needed, with every message in it redacted
+            err.println("ckpt-train: unexpected error: " + Redaction.redact(String.valueOf(e)));
+            Redaction.printStackTrace(e, err);
             return EXIT_ERROR;
         } finally {
             t.uploader.shutdownNow();
@@ -266,6 +298,7 @@ public final class Trainer {
             if (c instanceof FencedException f) {
                 throw f;
             }
+            lastSaveFailure = c.getMessage();
             err.printf("ckpt-train: save of step %d FAILED: %s; training goes on, the next save tries again "
                     + "(last committed: %s)%n", failed.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
             try {
@@ -279,8 +312,15 @@ public final class Trainer {
         return true;
     }
 
-    /** Stages the current state and hands upload and commit to the background thread. */
     private void saveAsync() throws IOException, InterruptedException {
+        saveAsync(null);
+    }
+
+    /**
+     * Stages the current state and hands upload and commit to the background thread. The
+     * commit waits for nothing past {@code deadline} (null: none), e.g. a GC holding what it needs.
+     */
+    private void saveAsync(Instant deadline) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         if (pending != null && !pending.future().isDone()) {
             if (o.skipIfBusy) {
@@ -314,15 +354,28 @@ public final class Trainer {
                 base = base.withUnchanged(Map.of(frozen.path(), frozen));
             }
         }
-        SaveRequest req = base;
+        SaveRequest req = deadline == null ? base : base.withDeadline(deadline);
+        AtomicReference<String> gcWait = new AtomicReference<>();
+        TransferListener listener = new TransferListener() {
+            @Override
+            public void progress(long done, long total) {
+            }
+
+            @Override
+            public void notice(String message) {
+                gcWait.set(message);
+                err.println("ckpt-train: save of step " + step + ": " + message);
+            }
+        };
+        lastSaveFailure = null;
         pending = new Pending(step, uploader.submit(() -> {
-            SaveResult r = store.save(writer, req);
+            SaveResult r = store.save(writer, req, listener);
             lastCommitted = r.checkpointId();
             lastCommittedStep = step;
             report(r, waited, stall);
             staging.keepOnly(dir);
             return r;
-        }));
+        }), gcWait);
     }
 
     private FileEntry frozenEntry;
@@ -388,23 +441,35 @@ public final class Trainer {
         String why = preemption.reason();
         long deadline = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
         long t0 = System.nanoTime();
-        if (pending != null && !finishPending(deadline - System.nanoTime())) {
-            long step = pending.step();
+        // the store's clock, for the commit's deadline
+        Instant deadlineAt = store.config().clock().instant().plusNanos(deadline - System.nanoTime());
+        if (pending != null && !pending.future().isDone() && pending.gcWait().get() != null) {
+            // A save waiting for a GC must not eat the deadline: save the current step instead, which
+            // may not need what that GC holds, and in any case never waits past the deadline.
+            out.printf("ckpt-train: the save of step %d is waiting for a GC; abandoning it to save step %d by the deadline%n",
+                    pending.step(), state.step);
             pending.future().cancel(true);
-            return abandoned(why, "the save of step " + step + " was still uploading");
+            pending = null;
+        }
+        if (pending != null && !finishPending(deadline - System.nanoTime())) {
+            Pending p = pending;
+            p.future().cancel(true);
+            return abandoned(why, "the save of step " + p.step() + " was still uploading" + p.waitingFor());
         }
         if (lastCommittedStep != state.step) {
             if (System.nanoTime() >= deadline) {
                 return abandoned(why, "no time was left to save step " + state.step);
             }
-            saveAsync();
+            saveAsync(deadlineAt);
+            Pending p = pending;
             if (!finishPending(deadline - System.nanoTime())) {
-                pending.future().cancel(true);
-                return abandoned(why, "the save of step " + state.step + " had not committed");
+                p.future().cancel(true);
+                return abandoned(why, "the save of step " + state.step + " had not committed" + p.waitingFor());
             }
         }
         if (lastCommittedStep != state.step) {
-            return abandoned(why, "the save of step " + state.step + " failed");
+            String failure = lastSaveFailure;
+            return abandoned(why, "the save of step " + state.step + " failed" + (failure == null ? "" : ": " + failure));
         }
         out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s; exiting %d (requeue, then --auto-resume)%n",
                 why, state.step, lastCommitted, (System.nanoTime() - t0) / 1e9, EXIT_PREEMPTED);

@@ -2,8 +2,8 @@ package dev.ckpt.store.commit;
 
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
-import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
@@ -22,18 +22,22 @@ import java.util.function.Consumer;
 
 /**
  * Commits a checkpoint whose chunks and manifest are uploaded: one ROOT update that
- * checks the writer's fence, waits out a running GC sweep, makes sure no object the
+ * checks the writer's fence, waits out a running GC sweep whose delete list holds an object
+ * the checkpoint needs (a sweep that deletes none of them does not delay it; one whose
+ * lease expired is taken over at once), makes sure no object the
  * checkpoint needs was deleted by a GC generation that ran since the save began (and
  * re-uploads any that were), adds the checkpoint and applies retention.
  */
 final class Committer {
-    /** Signals out of the pure update function. */
+    /** Signals out of the pure update function: a live sweep is deleting objects the checkpoint needs. */
     private static final class SweepRunning extends RuntimeException {
-        final Instant until;
+        final GcState gc;
+        final int blocking;
 
-        SweepRunning(Instant until) {
+        SweepRunning(GcState gc, int blocking) {
             super(null, null, false, false);
-            this.until = until;
+            this.gc = gc;
+            this.blocking = blocking;
         }
     }
 
@@ -82,10 +86,16 @@ final class Committer {
 
     /**
      * @param startGeneration GC generation in ROOT when the save began
+     * @param gcWait          how long to wait for a live sweep that deletes objects the checkpoint
+     *                        needs (null = {@link StoreConfig#commitWait()}, zero = fail at once)
+     * @param deadline        never wait past this instant (null = no deadline)
+     * @param notice          told once, when a wait for a GC starts, who holds the lease and until when
      * @param reupload        re-creates the object at a key (a chunk key or the manifest key)
+     * @throws GcLeaseHeldException when the wait would last longer than allowed
      */
     Committed commit(WriterToken token, Manifest manifest, String manifestSha, Retention retention,
-                     long startGeneration, Consumer<String> reupload) {
+                     long startGeneration, java.time.Duration gcWait, Instant deadline, Consumer<String> notice,
+                     Consumer<String> reupload) {
         Set<String> needed = new HashSet<>();
         needed.add(manifest.key());
         for (String h : manifest.chunks()) {
@@ -94,7 +104,10 @@ final class Committer {
         Progress progress = new Progress();
         // Generations that finished before the save began deleted nothing it relies on.
         progress.finishedThrough = startGeneration - 1;
-        long waited = 0;
+        Instant waitStart = null;
+        long allowed = 0; // ms this commit may wait for a GC, from waitStart
+        long slept = 0;   // ms slept so far (the clock may be a fake that sleeping does not move)
+        String announced = null;
         int reuploaded = 0;
         while (true) {
             try {
@@ -109,14 +122,34 @@ final class Committer {
                         .sorted().toList();
                 return new Committed(s, dropped, reuploaded);
             } catch (SweepRunning e) {
-                long pause = Math.max(10, Math.min(250, e.until.toEpochMilli() - config.clock().millis()));
-                if (waited + pause > config.commitWait().toMillis()) {
-                    throw new CommitConflictException("a GC sweep of " + root.objectStore().describe()
-                            + " has been running for longer than " + config.commitWait()
-                            + "; the checkpoint was uploaded but not committed; retry when the GC finishes");
+                Instant now = config.clock().instant();
+                if (waitStart == null) {
+                    waitStart = now;
+                    allowed = (gcWait == null ? config.commitWait() : gcWait).toMillis();
+                    if (deadline != null) {
+                        allowed = Math.max(0, Math.min(allowed, deadline.toEpochMilli() - now.toEpochMilli()));
+                    }
                 }
+                long waited = Math.max(slept, now.toEpochMilli() - waitStart.toEpochMilli());
+                String holder = e.gc.describeLease(now);
+                if (waited >= allowed) {
+                    throw new GcLeaseHeldException(holder + " is deleting " + e.blocking + " object(s) that checkpoint "
+                            + manifest.id() + " needs, in " + root.objectStore().describe() + "; the checkpoint was uploaded"
+                            + " but not committed" + (waited > 0 ? " after waiting " + waited / 1000 + " s" : "")
+                            + ". Save again once that GC has finished or its lease has expired (a commit then takes over"
+                            + " at once)", e.gc.generation(), e.gc.owner(), e.gc.leaseExpiry());
+                }
+                String who = e.gc.generation() + "/" + e.gc.owner();
+                if (!who.equals(announced)) {
+                    announced = who;
+                    notice.accept("commit of " + manifest.id() + " waits for " + holder + ": it is deleting "
+                            + e.blocking + " object(s) the checkpoint needs; waiting at most "
+                            + (allowed - waited + 999) / 1000 + " s more");
+                }
+                long untilExpiry = e.gc.leaseExpiry().toEpochMilli() - now.toEpochMilli();
+                long pause = Math.max(10, Math.min(Math.min(250, untilExpiry), allowed - waited));
                 sleep(pause);
-                waited += pause;
+                slept += pause;
             } catch (NeedReupload e) {
                 for (String key : e.keys) {
                     reupload.accept(key);
@@ -138,8 +171,16 @@ final class Committer {
         }
         GcState gc = r.gc();
         Instant now = config.clock().instant();
-        if (gc.phase() == GcState.Phase.SWEEP && gc.leaseValid(now)) {
-            throw new SweepRunning(gc.leaseExpiry());
+        boolean liveSweep = gc.phase() == GcState.Phase.SWEEP && gc.leaseValid(now);
+        if (liveSweep) {
+            // The sweep deletes exactly its sealed list: a checkpoint needing none of it is safe to commit now
+            // (the next generation marks it live). One needing some must wait: re-uploading is no use while
+            // the sweep may still delete the object after it.
+            Set<String> blocking = new HashSet<>();
+            collect(gc.dead(), needed, blocking);
+            if (!blocking.isEmpty()) {
+                throw new SweepRunning(gc, blocking.size());
+            }
         }
         List<GcState.FinishedGeneration> finished = gc.finished();
         long newestFinished = finished.isEmpty() ? progress.finishedThrough : finished.get(finished.size() - 1).generation();
@@ -156,7 +197,7 @@ final class Committer {
                 }
             }
         }
-        boolean cancelSweep = gc.phase() == GcState.Phase.SWEEP; // lease expired: its GC is gone
+        boolean cancelSweep = gc.phase() == GcState.Phase.SWEEP && !liveSweep; // lease expired: its GC is gone
         if (cancelSweep && progress.expiredSweep != gc.generation()) {
             collect(gc.dead(), needed, missing);
         }

@@ -4,6 +4,8 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Ids;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -18,9 +20,15 @@ import java.util.TreeMap;
  * again: its entry is reused when its size matches and every chunk is still referenced
  * from ROOT; otherwise it is saved like any other file. A wrong claim cannot make a
  * checkpoint corrupt (the reused entry and its chunks verify), only hold the older bytes.
+ *
+ * <p>{@code gcWait}: how long the commit may wait for a GC whose sweep deletes objects the
+ * checkpoint needs (null = {@code StoreConfig.commitWait}; zero = do not wait, fail at once
+ * naming the GC). {@code deadline}: the commit never waits past this instant, whatever
+ * {@code gcWait} says (null = none) — a preempted trainer passes the time it must be gone
+ * by. Either way, a GC whose lease has expired is taken over at once.
  */
 public record SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
-                          Retention retention, Map<String, FileEntry> unchanged) {
+                          Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline) {
     public SaveRequest {
         Objects.requireNonNull(source, "source");
         Ids.checkRunName(run);
@@ -30,25 +38,43 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
         metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(metadata));
         retention = retention == null ? Retention.KEEP_ALL : retention;
         unchanged = unchanged == null ? Map.of() : Map.copyOf(unchanged);
+        if (gcWait != null && gcWait.isNegative()) {
+            throw new IllegalArgumentException("the GC wait must not be negative, got " + gcWait);
+        }
+    }
+
+    public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
+                       Retention retention, Map<String, FileEntry> unchanged) {
+        this(source, run, step, epoch, metadata, retention, unchanged, null, null);
     }
 
     public static SaveRequest of(Path source, String run, long step) {
-        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of());
+        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of(), null, null);
     }
 
     public SaveRequest withMetadata(Map<String, String> m) {
-        return new SaveRequest(source, run, step, epoch, m, retention, unchanged);
+        return new SaveRequest(source, run, step, epoch, m, retention, unchanged, gcWait, deadline);
     }
 
     public SaveRequest withRetention(Retention r) {
-        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged);
+        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged, gcWait, deadline);
     }
 
     public SaveRequest withEpoch(Long e) {
-        return new SaveRequest(source, run, step, e, metadata, retention, unchanged);
+        return new SaveRequest(source, run, step, e, metadata, retention, unchanged, gcWait, deadline);
+    }
+
+    /** How long the commit may wait for a GC holding objects it needs (zero: fail at once). */
+    public SaveRequest withGcWait(Duration w) {
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, w, deadline);
+    }
+
+    /** The commit waits for nothing past this instant. */
+    public SaveRequest withDeadline(Instant d) {
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, d);
     }
 
     public SaveRequest withUnchanged(Map<String, FileEntry> u) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, u);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, u, gcWait, deadline);
     }
 }

@@ -199,7 +199,8 @@ public final class Saver {
         long t3 = System.nanoTime();
 
         Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
-        Committer.Committed c = committer.commit(token, manifest, manifestSha, req.retention(), startGeneration, key -> {
+        Committer.Committed c = committer.commit(token, manifest, manifestSha, req.retention(), startGeneration,
+                req.gcWait(), req.deadline(), listener::notice, key -> {
             if (key.equals(manifest.key())) {
                 putManifest(key, manifestBytes);
                 return;

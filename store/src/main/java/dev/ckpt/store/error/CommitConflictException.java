@@ -5,7 +5,7 @@ package dev.ckpt.store.error;
  * process holds what the operation needs (a GC lease). Nothing was committed: retrying
  * the whole operation is safe.
  */
-public final class CommitConflictException extends CkptException {
+public class CommitConflictException extends CkptException {
     public CommitConflictException(String message) {
         super(message);
     }

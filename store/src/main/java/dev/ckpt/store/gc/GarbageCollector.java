@@ -6,6 +6,7 @@ import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.manifest.Ids;
@@ -67,7 +68,7 @@ public final class GarbageCollector {
     }
 
     public GcResult run(boolean dryRun) {
-        String owner = Ids.randomHex(8);
+        String owner = newOwner();
         if (dryRun) {
             RootState s = root.read().state();
             if (s.gc().phase() == GcState.Phase.SWEEP && !s.gc().leaseValid(now())) {
@@ -77,15 +78,15 @@ public final class GarbageCollector {
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
                     s.checkpoints().size(), m.live.size(), m.young);
         }
-        // Pre-flight, read-only: refuse before taking the lease if a live manifest is unreadable.
-        addLive(root.read().state(), new HashSet<>(), new HashSet<>());
+        // Pre-flight, read-only: say at once who holds the lease (before reading every manifest), and
+        // refuse before taking the lease if a live manifest is unreadable.
+        RootState before = root.read().state();
+        checkNoOtherGc(before.gc());
+        addLive(before, new HashSet<>(), new HashSet<>());
         RootState acquired = root.update(r -> {
             GcState gc = r.gc();
             Instant now = now();
-            if (gc.phase() != GcState.Phase.IDLE && gc.leaseValid(now)) {
-                throw new CommitConflictException("GC generation " + gc.generation() + " of " + store.describe()
-                        + " is running (lease held until " + gc.leaseExpiry() + "); only one GC runs at a time: try again later");
-            }
+            checkNoOtherGc(gc);
             if (gc.phase() == GcState.Phase.SWEEP) {
                 return r.withGc(new GcState(GcState.Phase.SWEEP, gc.generation(), owner, now.plus(config.gcLease()),
                         gc.dead(), gc.finished()));
@@ -116,6 +117,28 @@ public final class GarbageCollector {
         RootState done = finish(gen, owner);
         return new GcResult(gen, false, false, new ArrayList<>(dead.keySet()), sum(dead), done.checkpoints().size(),
                 m.live.size(), m.young);
+    }
+
+    private void checkNoOtherGc(GcState gc) {
+        Instant now = now();
+        if (gc.phase() != GcState.Phase.IDLE && gc.leaseValid(now)) {
+            throw new GcLeaseHeldException(gc.describeLease(now) + " is running on " + store.describe()
+                    + "; only one GC runs at a time: run gc again after it finishes or its lease expires (a GC"
+                    + " then takes over at once and finishes its work)", gc.generation(), gc.owner(), gc.leaseExpiry());
+        }
+    }
+
+    /** A lease owner that says who it is: a random id, the host and the process id. */
+    static String newOwner() {
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException | RuntimeException e) {
+                host = "unknown-host";
+            }
+        }
+        return Ids.randomHex(8) + "@" + host + " pid " + ProcessHandle.current().pid();
     }
 
     private record Mark(Set<String> live, Set<String> loadedCheckpoints, Map<String, Long> dead, int young) {

@@ -41,6 +41,31 @@ public record GcState(Phase phase, long generation, String owner, Instant leaseE
         return phase != Phase.IDLE && leaseExpiry != null && now.isBefore(leaseExpiry);
     }
 
+    /**
+     * Who holds the lease and until when, for messages: {@code GC generation 7 (owner
+     * 1f2e3d4c@node17 pid 4242; lease until 2026-11-30T17:50:00Z, 9m 56s from now)}.
+     */
+    public String describeLease(Instant now) {
+        String left;
+        if (leaseExpiry == null) {
+            left = "no lease";
+        } else if (now.isBefore(leaseExpiry)) {
+            left = "lease until " + leaseExpiry + ", " + human(java.time.Duration.between(now, leaseExpiry)) + " from now";
+        } else {
+            left = "lease expired at " + leaseExpiry;
+        }
+        return "GC generation " + generation + " (owner " + (owner == null ? "unknown" : owner) + "; " + left + ")";
+    }
+
+    private static String human(java.time.Duration d) {
+        long s = (d.toMillis() + 999) / 1000;
+        if (s < 60) {
+            return s + "s";
+        }
+        long m = s / 60;
+        return m < 60 ? m + "m " + s % 60 + "s" : m / 60 + "h " + m % 60 + "m";
+    }
+
     /** This state with {@code generation} moved to the finished list. */
     public GcState finish(Instant now, boolean cancelled) {
         List<FinishedGeneration> f = new java.util.ArrayList<>(finished);

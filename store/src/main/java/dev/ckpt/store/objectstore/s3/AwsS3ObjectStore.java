@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
@@ -97,11 +98,23 @@ final class AwsS3ObjectStore implements ObjectStore {
         }
     }
 
+    /** The configured keys or the default chain; whatever it resolves is registered for redaction. */
     private static AwsCredentialsProvider credentials(S3Config c) {
         if (c.accessKey() != null) {
+            Redaction.registerSecret(c.accessKey());
+            Redaction.registerSecret(c.secretKey());
             return StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKey(), c.secretKey()));
         }
-        return DefaultCredentialsProvider.builder().build();
+        DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
+        return () -> {
+            software.amazon.awssdk.auth.credentials.AwsCredentials cred = chain.resolveCredentials();
+            Redaction.registerSecret(cred.accessKeyId());
+            Redaction.registerSecret(cred.secretAccessKey());
+            if (cred instanceof software.amazon.awssdk.auth.credentials.AwsSessionCredentials session) {
+                Redaction.registerSecret(session.sessionToken());
+            }
+            return cred;
+        };
     }
 
     private static SdkHttpClient httpClient(S3Config c) {

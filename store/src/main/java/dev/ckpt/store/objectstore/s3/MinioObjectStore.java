@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
@@ -76,6 +77,8 @@ final class MinioObjectStore implements ObjectStore {
                 .region(config.region())
                 .httpClient(http);
         if (config.accessKey() != null) {
+            Redaction.registerSecret(config.accessKey());
+            Redaction.registerSecret(config.secretKey());
             b.credentials(config.accessKey(), config.secretKey());
         } else {
             b.credentialsProvider(new AwsChainProvider());
@@ -91,6 +94,9 @@ final class MinioObjectStore implements ObjectStore {
         public Credentials fetch() {
             AwsCredentials c = chain.resolveCredentials();
             String token = c instanceof AwsSessionCredentials s ? s.sessionToken() : null;
+            Redaction.registerSecret(c.accessKeyId());
+            Redaction.registerSecret(c.secretAccessKey());
+            Redaction.registerSecret(token);
             return new Credentials(c.accessKeyId(), c.secretAccessKey(), token, null);
         }
     }

@@ -3,6 +3,7 @@ package dev.ckpt.store.objectstore.s3;
 import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.StoreUnavailableException;
 
 /** Maps S3 status codes to the store's errors. Messages name the object, never credentials. */
@@ -33,9 +34,9 @@ final class S3Errors {
                 + " (network or server unreachable; retrying later is safe)", cause);
     }
 
-    /** Strips anything that looks like a signature or credential from a server or client message. */
+    /** Strips credentials and anything that looks like a signature from a server or client message. */
     static String redact(String s) {
-        return s.replaceAll("(?i)(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|Credential|AWSAccessKeyId)=[^&\\s,]+", "$1=REDACTED");
+        return Redaction.redact(s);
     }
 
     /** An ETag without quotes or weak marker, as servers and clients differ there. */

@@ -1,0 +1,184 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.RootStore;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.GcLeaseHeldException;
+import dev.ckpt.store.manifest.GcState;
+import dev.ckpt.store.testing.InMemoryFixture;
+import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A GC killed in its sweep leaves its lease in ROOT until it expires (5 min here). A commit
+ * that needs objects on that GC's delete list must say who holds the lease and until when
+ * as soon as it starts waiting, must not wait longer than it was allowed or past its
+ * deadline, and takes over an expired lease at once. The fake clock moves only when the
+ * commit sleeps, so every wait here is measured exactly.
+ */
+class GcLeaseWaitTest extends InMemoryFixture {
+    private final AtomicInteger sleeps = new AtomicInteger();
+    private Runnable onFirstSleep = () -> { };
+    private CheckpointStore other;
+    private Path shared;
+    private final List<String> notices = new CopyOnWriteArrayList<>();
+    private final TransferListener listener = new TransferListener() {
+        @Override
+        public void progress(long done, long total) {
+        }
+
+        @Override
+        public void notice(String message) {
+            notices.add(message);
+        }
+    };
+
+    /** A GC sealed the chunks of {@code shared} (dropped by retention) and was killed before deleting any. */
+    @BeforeEach
+    void gcKilledInItsSweep() {
+        shared = TestDirs.checkpoint(tmp.resolve("shared"), 7, 3, 40_000);
+        WriterToken a = store.claimWriter("a");
+        store.save(a, SaveRequest.of(shared, "a", 1).withRetention(Retention.keepLast(1)));
+        store.save(a, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("x"), 8, 1, 1000), "a", 2)
+                .withRetention(Retention.keepLast(1)));
+        clock.advance(Duration.ofHours(2));
+        objects.crashAtWrite(objects.writes() + 3, false); // acquire, gc/ record, seal; dies at its first delete
+        assertThrows(Error.class, () -> store.gc(false));
+        objects.heal();
+        assertEquals(GcState.Phase.SWEEP, store.root().gc().phase());
+        other = CheckpointStore.open(objects, Stores.config(clock).withSleeper(ms -> {
+            if (sleeps.getAndIncrement() == 0) {
+                onFirstSleep.run();
+            }
+            clock.advance(Duration.ofMillis(ms));
+        }));
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeOther() {
+        other.close();
+    }
+
+    private GcState lease() {
+        return other.root().gc();
+    }
+
+    @Test
+    void withoutWaitACommitThatNeedsTheSweepsObjectsFailsAtOnceNamingTheHolderAndTheExpiry() {
+        GcState gc = lease();
+        Instant t0 = clock.instant();
+        GcLeaseHeldException e = assertThrows(GcLeaseHeldException.class, () -> other.save(other.claimWriter("b"),
+                SaveRequest.of(shared, "b", 1).withGcWait(Duration.ZERO), listener));
+        assertEquals(0, sleeps.get(), "no wait at all");
+        assertEquals(t0, clock.instant());
+        assertEquals(gc.owner(), e.owner());
+        assertEquals(gc.leaseExpiry(), e.leaseExpiry());
+        assertEquals(gc.generation(), e.generation());
+        assertTrue(e.getMessage().contains(gc.owner()) && e.getMessage().contains(gc.leaseExpiry().toString())
+                && e.getMessage().contains("GC generation " + gc.generation()), e.getMessage());
+        assertTrue(gc.owner().contains(" pid " + ProcessHandle.current().pid()), "the owner says where it runs: " + gc.owner());
+        assertTrue(e.isRetryable());
+        assertTrue(other.list("b").isEmpty(), "nothing was committed");
+    }
+
+    @Test
+    void aWaitingCommitSaysWhoHoldsTheLeaseAtOnceAndTakesOverWhenItExpires() {
+        GcState gc = lease();
+        Instant t0 = clock.instant();
+        long leaseLeft = gc.leaseExpiry().toEpochMilli() - t0.toEpochMilli();
+        onFirstSleep = () -> assertEquals(1, notices.size(), "the notice comes before the first pause");
+        SaveResult r = other.save(other.claimWriter("b"), SaveRequest.of(shared, "b", 1), listener);
+        assertEquals(1, notices.size(), notices.toString());
+        String n = notices.get(0);
+        assertTrue(n.contains(gc.owner()) && n.contains(gc.leaseExpiry().toString()) && n.contains(r.checkpointId()), n);
+        long waited = clock.instant().toEpochMilli() - t0.toEpochMilli();
+        assertTrue(waited >= leaseLeft && waited < leaseLeft + 1000, "waited " + waited + " ms for a lease with "
+                + leaseLeft + " ms left");
+        GcState after = other.root().gc();
+        assertEquals(GcState.Phase.IDLE, after.phase());
+        assertTrue(after.finished().get(after.finished().size() - 1).cancelled(), "the expired sweep was taken over");
+        assertTrue(r.reuploadedChunks() > 0);
+        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+    }
+
+    @Test
+    void anExpiredLeaseIsTakenOverAtOnce() {
+        clock.advance(Duration.ofMinutes(6));
+        SaveResult r = other.save(other.claimWriter("b"), SaveRequest.of(shared, "b", 1).withGcWait(Duration.ZERO),
+                listener);
+        assertEquals(0, sleeps.get());
+        assertTrue(notices.isEmpty(), notices.toString());
+        assertEquals(GcState.Phase.IDLE, other.root().gc().phase());
+        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+    }
+
+    @Test
+    void aCommitNeverWaitsForALiveLeasePastItsDeadline() {
+        Instant t0 = clock.instant();
+        Instant deadline = t0.plusSeconds(30);
+        GcLeaseHeldException e = assertThrows(GcLeaseHeldException.class, () -> other.save(other.claimWriter("b"),
+                SaveRequest.of(shared, "b", 1).withDeadline(deadline), listener));
+        assertFalse(clock.instant().isAfter(deadline), "gave up at " + clock.instant() + ", deadline " + deadline);
+        assertTrue(clock.instant().isAfter(t0.plusSeconds(29)), "waited until the deadline: the GC might have finished");
+        assertEquals(1, notices.size(), notices.toString());
+        assertTrue(e.getMessage().contains(lease().owner()), e.getMessage());
+    }
+
+    @Test
+    void aWaitingCommitGoesOnAsSoonAsTheGcFinishes() {
+        GcState gc = lease();
+        Instant t0 = clock.instant();
+        onFirstSleep = () -> {
+            // the GC finishes its sweep while the commit waits
+            gc.dead().forEach(k -> objects.delegate().delete(k));
+            new RootStore(objects).update(s -> s.withGc(s.gc().finish(clock.instant(), false)));
+        };
+        SaveResult r = other.save(other.claimWriter("b"), SaveRequest.of(shared, "b", 1), listener);
+        assertTrue(clock.instant().isBefore(t0.plusSeconds(1)), "went on right after the GC finished");
+        assertTrue(r.reuploadedChunks() > 0, "what the GC deleted was uploaded again");
+        assertFalse(other.root().gc().finished().get(other.root().gc().finished().size() - 1).cancelled());
+        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        other.restore(r.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
+    }
+
+    @Test
+    void aLiveSweepThatDeletesNothingTheCheckpointNeedsDoesNotDelayItsCommit() {
+        Path fresh = TestDirs.checkpoint(tmp.resolve("fresh"), 99, 2, 20_000);
+        SaveResult r = other.save(other.claimWriter("b"), SaveRequest.of(fresh, "b", 1).withGcWait(Duration.ZERO),
+                listener);
+        assertEquals(0, sleeps.get());
+        assertTrue(notices.isEmpty());
+        assertEquals(GcState.Phase.SWEEP, other.root().gc().phase(), "the sweep is left to its GC");
+        // the GC's sweep then finishes (resumed after its lease expired) and the checkpoint keeps every object
+        clock.advance(Duration.ofMinutes(6));
+        other.gc(false);
+        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+    }
+
+    @Test
+    void aSecondGcSaysWhoHoldsTheLeaseAndUntilWhen() {
+        GcState gc = lease();
+        GcLeaseHeldException e = assertThrows(GcLeaseHeldException.class, () -> other.gc(false));
+        assertEquals(0, sleeps.get());
+        assertTrue(e.getMessage().contains(gc.owner()) && e.getMessage().contains(gc.leaseExpiry().toString()),
+                e.getMessage());
+        assertEquals(gc.leaseExpiry(), e.leaseExpiry());
+    }
+}

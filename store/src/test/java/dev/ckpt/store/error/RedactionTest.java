@@ -1,0 +1,68 @@
+package dev.ckpt.store.error;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RedactionTest {
+    private static final String AUTH = "AWS4-HMAC-SHA256 Credential=minio-user-xyz/20261130/us-east-1/s3/aws4_request, "
+            + "SignedHeaders=host;x-amz-date, Signature=0123456789abcdef0123456789abcdef";
+
+    @Test
+    void aSigV4ValueGoesAndTheAdviceAfterItStays() {
+        String r = Redaction.redact("access denied: Received Authorization: " + AUTH + "; check the credentials");
+        assertEquals("access denied: Received Authorization: [redacted]; check the credentials", r);
+    }
+
+    @Test
+    void registeredValuesGoWhereverTheyAppearAndShortOnesAreNotRegistered() {
+        Redaction.registerSecret("s3cr3t-value-42");
+        Redaction.registerSecret("ckpt"); // a MinIO user: too short to mask without masking ordinary text
+        String r = Redaction.redact("server said: key s3cr3t-value-42 (ckpt-tool)");
+        assertEquals("server said: key [redacted] (ckpt-tool)", r);
+    }
+
+    @Test
+    void credentialShapesAreMaskedWithoutKnowingTheValues() {
+        String r = Redaction.redact("<Error><AWSAccessKeyId>someone</AWSAccessKeyId><SignatureProvided>abc</SignatureProvided>"
+                + "<StringToSign>AWS4-HMAC-SHA256\n2026</StringToSign></Error> GET /b/k?X-Amz-Credential=a%2Fb&X-Amz-Signature=ff"
+                + " AKIAIOSFODNN7EXAMPLE Authorization: AWS someuser1:c2lnbmF0dXJl");
+        assertFalse(r.contains("someone") || r.contains("abc") || r.contains("2026") || r.contains("a%2Fb")
+                || r.contains("Signature=") || r.contains("AKIAIOSFODNN7EXAMPLE") || r.contains("c2lnbmF0dXJl"), r);
+        assertTrue(r.contains("<AWSAccessKeyId>[redacted]</AWSAccessKeyId>"), r);
+    }
+
+    @Test
+    void theWholeChainIsRedactedWithClassNamesAndFramesKept() {
+        RuntimeException root = new IllegalStateException("inner " + AUTH);
+        Exception mid = new java.io.IOException("mid Signature=deadbeef", root);
+        CkptException top = new BadConfigurationException("access denied", mid);
+        top.addSuppressed(new RuntimeException("suppressed X-Amz-Credential=abc/def"));
+        root.initCause(new IllegalArgumentException("loop", mid)); // a cycle back to mid
+        StringWriter w = new StringWriter();
+        Redaction.printStackTrace(top, new PrintWriter(w));
+        String t = w.toString();
+        assertFalse(t.contains("Signature=") || t.contains("deadbeef") || t.contains("abc/def") || t.contains("minio-user-xyz"), t);
+        assertTrue(t.startsWith("dev.ckpt.store.error.BadConfigurationException: access denied"), t);
+        assertTrue(t.contains("Caused by: java.io.IOException: mid [redacted]"), t);
+        assertTrue(t.contains("Caused by: java.lang.IllegalStateException: inner [redacted]"), t);
+        assertTrue(t.contains("Suppressed: java.lang.RuntimeException: suppressed [redacted]"), t);
+        assertTrue(t.contains("at dev.ckpt.store.error.RedactionTest.theWholeChainIsRedactedWithClassNamesAndFramesKept"), t);
+    }
+
+    @Test
+    void theWriterRedactsLinesAndFlushedPartialLines() {
+        StringWriter sink = new StringWriter();
+        PrintWriter w = Redaction.writer(new PrintWriter(sink));
+        w.print("progress Sig");
+        w.print("nature=abcdef and more\n");
+        w.print("\rlive line Signature=1234");
+        w.flush();
+        assertEquals("progress [redacted] and more\n\rlive line [redacted]", sink.toString());
+    }
+}

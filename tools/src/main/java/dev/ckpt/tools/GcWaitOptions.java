@@ -1,0 +1,33 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.TransferListener;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.GcLeaseHeldException;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+
+/**
+ * --wait-for-gc, for the commands that commit a checkpoint (push, import). By default a
+ * commit that a running GC holds up fails at once with exit 4, naming the GC and when its
+ * lease expires; with the option it waits that long, saying so when the wait starts.
+ */
+public final class GcWaitOptions {
+    @Option(names = "--wait-for-gc", paramLabel = "DURATION", converter = Durations.class, defaultValue = "0s",
+            description = "if a running GC is deleting objects this checkpoint needs, wait up to DURATION for it to"
+                    + " finish or its lease to expire (default 0s: exit 4 at once, naming the GC)")
+    Duration waitForGc = Duration.ZERO;
+
+    SaveResult save(CheckpointStore store, WriterToken writer, SaveRequest request, TransferListener listener) {
+        try {
+            return store.save(writer, request.withGcWait(waitForGc), listener);
+        } catch (GcLeaseHeldException e) {
+            String hint = waitForGc.isZero() ? " (or pass --wait-for-gc DURATION to wait for it)"
+                    : " (waited the --wait-for-gc " + Durations.format(waitForGc) + ")";
+            throw new GcLeaseHeldException(e.getMessage() + hint, e.generation(), e.owner(), e.leaseExpiry());
+        }
+    }
+}

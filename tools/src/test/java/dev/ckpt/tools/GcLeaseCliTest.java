@@ -1,0 +1,149 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.commit.RootStore;
+import dev.ckpt.store.manifest.GcState;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A {@code gc} killed (SIGKILL) in its sweep leaves its lease in ROOT. Commands that need
+ * what it holds say who holds it and until when: push and import exit 4 at once unless
+ * given --wait-for-gc, and then say so as the wait starts and commit when the GC finishes
+ * or its lease expires; a second gc exits 4 at once too.
+ */
+class GcLeaseCliTest {
+    @TempDir
+    Path tmp;
+    private String store;
+    private final Cli cli = new Cli(Map.of());
+    private Path shared;
+
+    private String push(Path dir, String run, long step, String... extra) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("push", store, dir.toString(),
+                "--run", run, "--step", Long.toString(step)));
+        args.addAll(java.util.List.of(extra));
+        Cli.Result r = cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.toString());
+        return r.out().trim();
+    }
+
+    /**
+     * Pushes {@code shared} to run a, exports it, lets retention drop it, and has a GC seal
+     * its objects for deletion and die before deleting any, leaving a lease of {@code lease}.
+     */
+    private GcState gcKilledInItsSweep(Duration lease) throws Exception {
+        store = tmp.resolve("store").toString();
+        shared = TestDirs.checkpoint(tmp.resolve("shared"), 7, 3, 30_000);
+        String a = push(shared, "a", 1, "--keep-last", "1", "--progress", "none");
+        assertEquals(0, cli.run("export", store, a, tmp.resolve("a.tar.zst").toString()).code());
+        push(TestDirs.checkpoint(tmp.resolve("x"), 8, 1, 1000), "a", 2, "--keep-last", "1", "--progress", "none");
+        Thread.sleep(20); // older than the grace age of 0
+        FaultInjectingObjectStore faulty = new FaultInjectingObjectStore(ObjectStores.open(store));
+        faulty.crashAtWrite(3, false); // acquire, gc/ record, seal: then dies at its first delete
+        try (CheckpointStore s = CheckpointStore.open(faulty,
+                StoreConfig.defaults().withGcGrace(Duration.ZERO).withGcLease(lease))) {
+            s.gc(false);
+            throw new AssertionError("the GC should have crashed");
+        } catch (Error expected) {
+            // the simulated SIGKILL
+        }
+        GcState gc = new RootStore(ObjectStores.open(store)).read().state().gc();
+        assertEquals(GcState.Phase.SWEEP, gc.phase());
+        return gc;
+    }
+
+    private static long since(long t0) {
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
+    @Test
+    void pushAndImportExitFourAtOnceNamingTheGcAndWhenItsLeaseExpires() throws Exception {
+        GcState gc = gcKilledInItsSweep(Duration.ofMinutes(10));
+        for (String[] args : new String[][]{
+                {"push", store, shared.toString(), "--run", "b", "--step", "1"},
+                {"push", store, shared.toString(), "--run", "b", "--step", "1", "--json", "--progress", "plain"},
+                {"import", store, tmp.resolve("a.tar.zst").toString(), "--run", "c", "--step", "1"}}) {
+            long t0 = System.nanoTime();
+            Cli.Result r = cli.run(args);
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, r.code(), r.toString());
+            assertTrue(since(t0) < 20_000, "exit 4 without waiting for the lease: " + since(t0) + " ms");
+            String err = r.err();
+            assertTrue(err.contains("GC generation " + gc.generation()) && err.contains(gc.owner())
+                    && err.contains(gc.leaseExpiry().toString()), err);
+            assertTrue(err.contains("--wait-for-gc"), "says how to wait: " + err);
+            assertEquals(1, err.lines().filter(l -> l.startsWith("ckpt-tool ")).count(), err);
+            assertTrue(!err.contains("Exception"), "no class names without --verbose: " + err);
+        }
+        assertTrue(cli.run("ls", store, "--run", "b").out().lines().count() <= 1, "nothing was committed");
+    }
+
+    @Test
+    void pushWithWaitForGcSaysWhoHoldsTheLeaseAtOnceAndCommitsWhenItExpires() throws Exception {
+        GcState gc = gcKilledInItsSweep(Duration.ofSeconds(3));
+        long t0 = System.nanoTime();
+        Cli.Result r = cli.run("push", store, shared.toString(), "--run", "b", "--step", "1", "--wait-for-gc", "1m",
+                "--progress", "plain");
+        assertEquals(0, r.code(), r.toString());
+        String notice = r.err().lines().filter(l -> l.contains("waits for GC generation")).findFirst().orElseThrow(
+                () -> new AssertionError("no notice of the wait: " + r.err()));
+        assertTrue(notice.contains(gc.owner()) && notice.contains(gc.leaseExpiry().toString()), notice);
+        assertTrue(since(t0) < 30_000, "committed once the 3 s lease expired: " + since(t0) + " ms");
+        GcState after = new RootStore(ObjectStores.open(store)).read().state().gc();
+        assertEquals(GcState.Phase.IDLE, after.phase(), "the expired sweep was taken over");
+        assertEquals(0, cli.run("verify", store, "b:latest", "--read-data", "--progress", "none").code());
+    }
+
+    @Test
+    void pushWithWaitForGcCommitsAsSoonAsTheGcFinishes() throws Exception {
+        GcState gc = gcKilledInItsSweep(Duration.ofMinutes(10));
+        CompletableFuture<Cli.Result> push = CompletableFuture.supplyAsync(() -> cli.run("push", store,
+                shared.toString(), "--run", "b", "--step", "1", "--wait-for-gc", "5m", "--progress", "none"));
+        Thread.sleep(1500);
+        assertTrue(!push.isDone(), "push waits for the GC");
+        // the GC finishes its sweep (as a resumed GC would): deletes its list and records the generation
+        var objects = ObjectStores.open(store);
+        gc.dead().forEach(objects::delete);
+        new RootStore(objects).update(s -> s.withGc(s.gc().finish(java.time.Instant.now(), false)));
+        long t0 = System.nanoTime();
+        Cli.Result r = push.get();
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(since(t0) < 20_000, "committed soon after the GC finished: " + since(t0) + " ms");
+        assertEquals(0, cli.run("verify", store, "b:latest", "--read-data", "--progress", "none").code());
+        Path out = tmp.resolve("out");
+        assertEquals(0, cli.run("restore", store, "b:latest", out.toString(), "--progress", "none").code());
+        TestDirs.assertSameTree(TestDirs.snapshot(shared), out);
+    }
+
+    @Test
+    void anExpiredLeaseIsTakenOverAtOnce() throws Exception {
+        gcKilledInItsSweep(Duration.ofMillis(500));
+        Thread.sleep(600);
+        long t0 = System.nanoTime();
+        Cli.Result r = cli.run("push", store, shared.toString(), "--run", "b", "--step", "1", "--progress", "none");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(since(t0) < 20_000, since(t0) + " ms");
+    }
+
+    @Test
+    void aSecondGcSaysWhoHoldsTheLeaseAndUntilWhenAtOnce() throws Exception {
+        GcState gc = gcKilledInItsSweep(Duration.ofMinutes(10));
+        long t0 = System.nanoTime();
+        Cli.Result r = cli.run("gc", store, "--grace", "0s", "--progress", "none");
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, r.code(), r.toString());
+        assertTrue(since(t0) < 20_000);
+        assertTrue(r.err().contains(gc.owner()) && r.err().contains(gc.leaseExpiry().toString()), r.err());
+    }
+}
