@@ -16,10 +16,13 @@ import java.util.Map;
 
 @Command(name = "push", description = {"Save a directory as a checkpoint of a run and commit it.",
         "Prints the new checkpoint id on stdout. Pushing claims the run: an older writer of the run is fenced.",
-        "Every regular file below DIR is saved byte for byte under its exact name. Push refuses, naming it, any",
-        "symbolic link below DIR (DIR itself may be one), FIFO, socket or device, a file name that is not valid",
-        "UTF-8 or that this JVM cannot read under a non-UTF-8 locale, and a file that changes while it is read",
-        "(size, modification or change time). Empty directories are not stored: push warns and names them."},
+        "",
+        "Every regular file below DIR is saved byte for byte under its exact name. Push refuses (exit 1, naming it) "
+                + "any symbolic link below DIR (DIR itself may be one; to save what links point to, copy with cp -rL "
+                + "first), FIFO, socket or device; a file name that is not valid UTF-8, or that this JVM cannot read "
+                + "because it was started under a non-UTF-8 locale (bin/ckpt-tool starts it under a UTF-8 one); and a "
+                + "file that changes while it is read (size, modification or change time).",
+        "Empty directories are not stored: push warns and names them."},
         footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3"})
 final class PushCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "DIR", description = "the directory to save")

@@ -220,9 +220,18 @@ public final class Restorer {
             root.resolve(path);
         } catch (InvalidPathException e) {
             throw new InvalidInputException("checkpoint " + m.id() + " holds file '" + path + "', whose name this JVM"
-                    + " cannot write: it encodes file names as " + System.getProperty("sun.jnu.encoding", "?")
+                    + " cannot write: it encodes file names as " + fileNameCharset()
                     + " (from the locale when it started, LANG/LC_ALL); run under a UTF-8 locale, e.g. LC_ALL=C.UTF-8"
                     + " (bin/ckpt-tool and bin/ckpt-train do this themselves); nothing was written", e);
+        }
+    }
+
+    private static String fileNameCharset() {
+        String jnu = System.getProperty("sun.jnu.encoding", "?");
+        try {
+            return java.nio.charset.Charset.forName(jnu).name();
+        } catch (RuntimeException e) {
+            return jnu;
         }
     }
 
