@@ -280,9 +280,13 @@ class PushSourceTest {
                     "--progress", "none"), l.getValue());
             assertEquals(0, push.code(), l.getKey() + ": " + push.output());
             Path out = tmp.resolve("out-" + step);
-            Run restore = run(List.of("bash", launcher, "restore", store, "r@" + step, out.toString(), "--progress", "none"),
-                    l.getValue());
-            assertEquals(0, restore.code(), l.getKey() + ": " + restore.output());
+            if (l.getKey().endsWith("=C")) { // where restoring failed; each launcher run costs a JVM start
+                Run restore = run(List.of("bash", launcher, "restore", store, "r@" + step, out.toString(), "--progress",
+                        "none"), l.getValue());
+                assertEquals(0, restore.code(), l.getKey() + ": " + restore.output());
+            } else {
+                assertEquals(0, cli.run("restore", store, "r@" + step, out.toString()).code());
+            }
             TestDirs.assertSameTree(TestDirs.snapshot(src), out);
         }
         JsonNode show = cli.run("show", store, "r@1", "--json").json();
