@@ -11,10 +11,18 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 @Command(name = "push", description = {"Save a directory as a checkpoint of a run and commit it.",
-        "Prints the new checkpoint id on stdout. Pushing claims the run: an older writer of the run is fenced."},
+        "Prints the new checkpoint id on stdout. Pushing claims the run: an older writer of the run is fenced.",
+        "",
+        "Every regular file below DIR is saved byte for byte under its exact name. Push refuses (exit 1, naming it) "
+                + "any symbolic link below DIR (DIR itself may be one; to save what links point to, copy with cp -rL "
+                + "first), FIFO, socket or device; a file name that is not valid UTF-8, or that this JVM cannot read "
+                + "because it was started under a non-UTF-8 locale (bin/ckpt-tool starts it under a UTF-8 one); and a "
+                + "file that changes while it is read (size, modification or change time).",
+        "Empty directories are not stored: push warns and names them."},
         footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
                 "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m"})
 final class PushCommand extends StoreCommand {
@@ -51,6 +59,9 @@ final class PushCommand extends StoreCommand {
             WriterToken w = store.claimWriter(run, "ckpt-tool");
             s = gcWait.save(store, w, new SaveRequest(dir, run, step, epoch, meta, r, null), p);
         }
+        if (!s.emptyDirectories().isEmpty()) {
+            err().println(emptyDirectoriesWarning(s.emptyDirectories()));
+        }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("id", s.checkpointId());
@@ -64,6 +75,7 @@ final class PushCommand extends StoreCommand {
             j.put("dedupChunks", s.dedupChunks());
             j.put("dedupBytes", s.dedupBytes());
             j.put("droppedByRetention", s.droppedByRetention());
+            j.put("emptyDirectoriesLeftOut", s.emptyDirectories());
             j.put("millis", s.totalTime().toMillis());
             output.printJson(out(), j);
         } else {
@@ -74,5 +86,13 @@ final class PushCommand extends StoreCommand {
             }
         }
         return ExitCode.OK;
+    }
+
+    static String emptyDirectoriesWarning(List<String> dirs) {
+        int shown = Math.min(dirs.size(), 5);
+        return "warning: " + dirs.size() + " empty director" + (dirs.size() == 1 ? "y" : "ies")
+                + " left out (a checkpoint holds files only; restore will not recreate "
+                + (dirs.size() == 1 ? "it" : "them") + "): " + String.join(", ", dirs.subList(0, shown))
+                + (dirs.size() > shown ? ", ..." : "");
     }
 }

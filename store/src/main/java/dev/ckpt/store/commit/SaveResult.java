@@ -7,13 +7,17 @@ import java.util.List;
  * What a save did. Bytes are uncompressed unless named "stored". {@code newChunks} were
  * uploaded by this save; {@code dedupChunks} were already in the store (live in ROOT,
  * found there by a create-only PUT, or repeated within this checkpoint).
+ * {@code emptyDirectories} were in the source but are not in the checkpoint, which holds
+ * files only (relative paths ending in '/'; a restore does not recreate them).
  */
 public record SaveResult(String checkpointId, String run, long step, int files, long logicalBytes,
                          int newChunks, long newBytes, long storedBytesUploaded, int dedupChunks, long dedupBytes,
                          int reuploadedChunks, List<String> droppedByRetention,
-                         Duration scanTime, Duration uploadTime, Duration manifestTime, Duration commitTime) {
+                         Duration scanTime, Duration uploadTime, Duration manifestTime, Duration commitTime,
+                         List<String> emptyDirectories) {
     public SaveResult {
         droppedByRetention = List.copyOf(droppedByRetention);
+        emptyDirectories = List.copyOf(emptyDirectories);
     }
 
     public Duration totalTime() {

@@ -7,6 +7,7 @@ import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Chunker;
 import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.commit.SourceDir.SourceFile;
 import dev.ckpt.store.error.AlreadyExistsException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.InvalidInputException;
@@ -24,19 +25,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -45,7 +42,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * Saves a directory as a checkpoint: chunks uploaded in parallel with a fixed number in
@@ -75,9 +71,6 @@ public final class Saver {
         this.chunker = new Chunker(config.chunkSize());
     }
 
-    private record SourceFile(Path path, String relative, long size, int mode) {
-    }
-
     private record Location(Path path, long offset, int length) {
     }
 
@@ -92,11 +85,13 @@ public final class Saver {
                     + req.run() + "'");
         }
         long t0 = System.nanoTime();
-        List<SourceFile> files = scan(req.source());
+        SourceDir source = SourceDir.scan(req.source());
+        List<SourceFile> files = source.files();
         RootState start = root.read().state();
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(start);
+        SourceDir.settle(files);
         long t1 = System.nanoTime();
         long total = files.stream().mapToLong(SourceFile::size).sum();
         AtomicLong done = new AtomicLong();
@@ -118,24 +113,24 @@ public final class Saver {
             List<String> fileHashes = new ArrayList<>();
             for (SourceFile f : files) {
                 List<Future<ChunkRef>> futures = new ArrayList<>();
-                FileEntry prior = req.unchanged().get(f.relative);
+                FileEntry prior = req.unchanged().get(f.relative());
                 if (prior != null && reusable(prior, f, live)) {
                     long offset = 0;
                     for (ChunkRef c : prior.chunks()) {
-                        locations.putIfAbsent(c.hash(), new Location(f.path, offset, c.rawLength()));
+                        locations.putIfAbsent(c.hash(), new Location(f.path(), offset, c.rawLength()));
                         offset += c.rawLength();
                         futures.add(CompletableFuture.completedFuture(live.get(c.hash())));
                         dedupChunks.incrementAndGet();
                         dedupBytes.addAndGet(c.rawLength());
                     }
-                    listener.progress(done.addAndGet(f.size), total);
+                    listener.progress(done.addAndGet(f.size()), total);
                     perFile.add(futures);
                     fileHashes.add(prior.sha256());
                     continue;
                 }
                 MessageDigest fileDigest = Hashes.sha256();
-                try (FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ)) {
-                    for (Chunker.Piece piece : chunker.pieces(f.path, f.size)) {
+                try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
+                    for (Chunker.Piece piece : chunker.pieces(f.path(), f.size())) {
                         Tasks.acquire(inFlight, "save");
                         byte[] buf = buffers.take();
                         int len = piece.length();
@@ -147,7 +142,7 @@ public final class Saver {
                             throw e;
                         }
                         fileDigest.update(buf, 0, len);
-                        Location loc = new Location(f.path, piece.offset(), len);
+                        Location loc = new Location(f.path(), piece.offset(), len);
                         Future<ChunkRef> fut = executor.submit(() -> {
                             try {
                                 ChunkRef ref = uploadChunk(buf, len, loc, live, thisSave, locations, newChunks, newBytes,
@@ -162,16 +157,18 @@ public final class Saver {
                         futures.add(fut);
                         all.add(fut);
                     }
-                    if (ch.size() != f.size) {
-                        throw new InvalidInputException("file " + f.path + " changed size while it was being saved ("
-                                + f.size + " -> " + ch.size() + " bytes); save it again once it is complete");
+                    if (ch.size() != f.size()) {
+                        throw new InvalidInputException("file " + f.path() + " changed size while it was being saved ("
+                                + f.size() + " -> " + ch.size() + " bytes); save it again once it is complete");
                     }
+                    // same size is not proof: a file rewritten in place while it was read would be committed torn
+                    SourceDir.checkUnchanged(f);
                 } catch (NoSuchFileException e) {
-                    throw new InvalidInputException("file " + f.path + " disappeared while it was being saved", e);
+                    throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved", e);
                 } catch (AccessDeniedException e) {
-                    throw new InvalidInputException("cannot read file " + f.path + ": permission denied", e);
+                    throw new InvalidInputException("cannot read file " + f.path() + ": permission denied", e);
                 } catch (IOException e) {
-                    throw new InvalidInputException("cannot read file " + f.path + ": " + e.getMessage(), e);
+                    throw new InvalidInputException("cannot read file " + f.path() + ": " + e.getMessage(), e);
                 }
                 perFile.add(futures);
                 fileHashes.add(Hashes.hex(fileDigest.digest()));
@@ -182,7 +179,7 @@ public final class Saver {
                     refs.add(Tasks.await(fut, "save"));
                 }
                 SourceFile f = files.get(i);
-                entries.add(new FileEntry(f.relative, f.size, f.mode, fileHashes.get(i), refs));
+                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), fileHashes.get(i), refs));
             }
         } catch (RuntimeException | Error e) {
             all.forEach(fu -> fu.cancel(true));
@@ -217,7 +214,7 @@ public final class Saver {
         return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(), newChunks.get(),
                 newBytes.get(), storedBytes.get(), dedupChunks.get(), dedupBytes.get(), c.reuploaded(), c.dropped(),
                 Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
-                Duration.ofNanos(t4 - t3));
+                Duration.ofNanos(t4 - t3), source.emptyDirectories());
     }
 
     private ChunkRef uploadChunk(byte[] buf, int len, Location loc, Map<String, ChunkRef> live,
@@ -259,7 +256,7 @@ public final class Saver {
 
     /** An unchanged-file claim is used only if the size matches and every chunk is live in ROOT. */
     private static boolean reusable(FileEntry prior, SourceFile f, Map<String, ChunkRef> live) {
-        if (prior.size() != f.size) {
+        if (prior.size() != f.size()) {
             return false;
         }
         long sum = 0;
@@ -269,7 +266,7 @@ public final class Saver {
             }
             sum += c.rawLength();
         }
-        return sum == f.size;
+        return sum == f.size();
     }
 
     private void reupload(ChunkRef ref, Location loc) {
@@ -318,7 +315,7 @@ public final class Saver {
         while (buf.hasRemaining()) {
             int n = ch.read(buf, piece.offset() + buf.position());
             if (n < 0) {
-                throw new InvalidInputException("file " + (f == null ? "" : f.path) + " is shorter than when it was listed;"
+                throw new InvalidInputException("file " + (f == null ? "" : f.path()) + " is shorter than when it was listed;"
                         + " it changed while being saved");
             }
         }
@@ -345,52 +342,6 @@ public final class Saver {
 
         void give(byte[] b) {
             free.add(b);
-        }
-    }
-
-    /** Every regular file below {@code dir}, sorted by relative path. */
-    private static List<SourceFile> scan(Path dir) {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            throw new InvalidInputException("source directory " + dir + " does not exist");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new InvalidInputException("source " + dir + " is not a directory");
-        }
-        if (!Files.isReadable(dir)) {
-            throw new InvalidInputException("source directory " + dir + " is not readable");
-        }
-        List<SourceFile> out = new ArrayList<>();
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk.sorted()::iterator) {
-                if (Files.isDirectory(p)) {
-                    continue;
-                }
-                String rel = dir.relativize(p).toString().replace(java.io.File.separatorChar, '/');
-                if (!Files.isRegularFile(p)) {
-                    throw new InvalidInputException("source " + p + " is not a regular file; checkpoints hold regular files only");
-                }
-                if (!Files.isReadable(p)) {
-                    throw new InvalidInputException("cannot read file " + p + ": permission denied");
-                }
-                out.add(new SourceFile(p, rel, Files.size(p), mode(p)));
-            }
-        } catch (IOException | java.io.UncheckedIOException e) {
-            throw new InvalidInputException("cannot list source directory " + dir + ": " + e.getMessage(), e);
-        }
-        out.sort(java.util.Comparator.comparing(SourceFile::relative));
-        return out;
-    }
-
-    private static int mode(Path p) {
-        try {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
-            int mode = 0;
-            for (PosixFilePermission perm : perms) {
-                mode |= 1 << (8 - perm.ordinal());
-            }
-            return mode;
-        } catch (UnsupportedOperationException | IOException e) {
-            return 0644;
         }
     }
 }

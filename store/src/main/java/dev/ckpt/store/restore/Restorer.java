@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -92,6 +93,9 @@ public final class Restorer {
         AtomicLong done = new AtomicLong();
         listener.progress(0, total);
         Path root = target.toAbsolutePath().normalize();
+        for (FileEntry f : m.files()) {
+            checkWritableName(m, f.path(), root);
+        }
         try {
             Files.createDirectories(root);
         } catch (IOException e) {
@@ -204,6 +208,31 @@ public final class Restorer {
             throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
         }
         return ChunkCodec.decodeReusing(c, stored);
+    }
+
+    /**
+     * Refuses, before anything is written, a name this JVM cannot encode: its file-name
+     * charset comes from the locale at start ({@code sun.jnu.encoding}), ASCII under
+     * {@code LANG=C}, while manifests hold names in UTF-8.
+     */
+    private static void checkWritableName(Manifest m, String path, Path root) {
+        try {
+            root.resolve(path);
+        } catch (InvalidPathException e) {
+            throw new InvalidInputException("checkpoint " + m.id() + " holds file '" + path + "', whose name this JVM"
+                    + " cannot write: it encodes file names as " + fileNameCharset()
+                    + " (from the locale when it started, LANG/LC_ALL); run under a UTF-8 locale, e.g. LC_ALL=C.UTF-8"
+                    + " (bin/ckpt-tool and bin/ckpt-train do this themselves); nothing was written", e);
+        }
+    }
+
+    private static String fileNameCharset() {
+        String jnu = System.getProperty("sun.jnu.encoding", "?");
+        try {
+            return java.nio.charset.Charset.forName(jnu).name();
+        } catch (RuntimeException e) {
+            return jnu;
+        }
     }
 
     private static byte[] localCopy(String rel, long offset, ChunkRef c, Path root, List<Path> reuse) {

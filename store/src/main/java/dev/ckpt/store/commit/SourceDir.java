@@ -1,0 +1,333 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.manifest.SafePaths;
+
+import java.io.IOException;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The directory a save reads, as the save sees it. Guarantees: every entry below it is
+ * either saved byte for byte under its exact name or refused with a message naming it;
+ * nothing is skipped silently except empty directories, which a checkpoint cannot hold
+ * and which the scan reports ({@link #emptyDirectories()}).
+ *
+ * <ul>
+ *   <li>Regular files are saved; directories are walked. The source directory itself may
+ *       be reached through a symbolic link (it is what the caller named).</li>
+ *   <li>Every symbolic link below it is refused (whether it points inside, outside, to a
+ *       directory, or nowhere), and so are FIFOs, sockets and devices: a manifest holds
+ *       regular files only, and a link saved as a copy of its target would restore as
+ *       something else.</li>
+ *   <li>A file name that this JVM cannot read back exactly (decoded with U+FFFD because
+ *       the locale's charset, fixed at JVM start as {@code sun.jnu.encoding}, is not the
+ *       one the name is in) is refused: it would be stored as other characters.</li>
+ *   <li>Each file's {@link Stamp} (size, modification and change time, inode) is taken at
+ *       the scan; the save compares it after reading the file, so a file rewritten in place
+ *       while it is read is refused instead of committed torn.</li>
+ * </ul>
+ */
+final class SourceDir {
+    /**
+     * How long after a file's newest timestamp a read may start. Linux stamps writes with a
+     * coarse clock (one scheduler tick, up to 10 ms): a write in the same tick as the scan
+     * would not move the timestamps. Once the clock is past a file's timestamps by more than
+     * a tick, every later write moves them.
+     */
+    static final long RACY_NANOS = 30_000_000L;
+
+    /** What identifies a file's content without reading it. {@code ctime} and {@code inode} are null where the platform has none. */
+    record Stamp(long size, FileTime mtime, FileTime ctime, Object inode) {
+        FileTime newest() {
+            return ctime != null && ctime.compareTo(mtime) > 0 ? ctime : mtime;
+        }
+    }
+
+    record SourceFile(Path path, String relative, long size, int mode, Stamp stamp) {
+    }
+
+    private final List<SourceFile> files;
+    private final List<String> emptyDirectories;
+
+    private SourceDir(List<SourceFile> files, List<String> emptyDirectories) {
+        this.files = List.copyOf(files);
+        this.emptyDirectories = List.copyOf(emptyDirectories);
+    }
+
+    /** The regular files, sorted by relative path. */
+    List<SourceFile> files() {
+        return files;
+    }
+
+    /** Directories below the source with nothing in them ({@code a/b/}), sorted; a checkpoint does not recreate them. */
+    List<String> emptyDirectories() {
+        return emptyDirectories;
+    }
+
+    static SourceDir scan(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new InvalidInputException("source directory " + dir + " does not exist");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new InvalidInputException("source " + dir + " is not a directory");
+        }
+        if (!Files.isReadable(dir)) {
+            throw new InvalidInputException("source directory " + dir + " is not readable");
+        }
+        List<SourceFile> files = new ArrayList<>();
+        List<String> empty = new ArrayList<>();
+        walk(dir, "", files, empty);
+        files.sort(Comparator.comparing(SourceFile::relative));
+        empty.sort(Comparator.naturalOrder());
+        return new SourceDir(files, empty);
+    }
+
+    private static void walk(Path dir, String prefix, List<SourceFile> files, List<String> empty) {
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(entries::add);
+        } catch (AccessDeniedException e) {
+            throw new InvalidInputException("cannot list directory " + dir + ": permission denied");
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidInputException("cannot list directory " + dir + ": " + e.getMessage(), e);
+        }
+        if (entries.isEmpty() && !prefix.isEmpty()) {
+            empty.add(prefix);
+        }
+        for (Path p : entries) {
+            checkName(p);
+            String rel = prefix + p.getFileName().toString();
+            Map<String, Object> a = attributes(p);
+            int type = ((Integer) a.get("mode")) & S_IFMT;
+            if (type == S_IFDIR) {
+                walk(p, rel + "/", files, empty);
+            } else if (type == S_IFREG) {
+                checkStorable(p, rel);
+                if (!Files.isReadable(p)) {
+                    throw new InvalidInputException("cannot read file " + p + ": permission denied");
+                }
+                files.add(new SourceFile(p, rel, (Long) a.get("size"), ((Integer) a.get("mode")) & 0777, stampOf(a)));
+            } else {
+                throw new InvalidInputException(p + " " + describeOther(p, type)
+                        + "; a checkpoint holds regular files only: replace it with a copy of what it stands for"
+                        + " (e.g. cp -L), or remove it, and push again; nothing was saved");
+            }
+        }
+    }
+
+    /**
+     * Called once before the first file is read. If some file was changed less than
+     * {@link #RACY_NANOS} ago, a write in the same clock tick may not have moved its
+     * timestamps yet: wait until the clock is past that, and refuse a file whose stamp moved
+     * meanwhile (something is still writing it). Costs at most one short wait per save
+     * (the trainer's freshly staged files), nothing for files older than that.
+     */
+    static void settle(List<SourceFile> files) {
+        long now = nowNanos();
+        long newest = Long.MIN_VALUE;
+        for (SourceFile f : files) {
+            long t = f.stamp().newest().to(TimeUnit.NANOSECONDS);
+            if (t <= now + RACY_NANOS && t > newest) { // a timestamp further ahead is clock skew: waiting cannot help
+                newest = t;
+            }
+        }
+        long wait = newest == Long.MIN_VALUE ? 0 : newest + RACY_NANOS - now;
+        if (wait <= 0) {
+            return;
+        }
+        try {
+            TimeUnit.NANOSECONDS.sleep(wait);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("save interrupted", e);
+        }
+        for (SourceFile f : files) {
+            if (f.stamp().newest().to(TimeUnit.NANOSECONDS) > now - RACY_NANOS) {
+                checkUnchanged(f);
+            }
+        }
+    }
+
+    /** Refuses {@code f} if its stamp differs from the one taken at the scan. */
+    static void checkUnchanged(SourceFile f) {
+        Stamp now;
+        try {
+            now = stamp(f.path());
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read the attributes of " + f.path() + ": " + e.getMessage(), e);
+        }
+        if (now == null) {
+            throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; nothing was"
+                    + " committed: push again once whatever writes the directory has finished");
+        }
+        Stamp was = f.stamp();
+        if (now.equals(was)) {
+            return;
+        }
+        String what = !Objects.equals(now.inode(), was.inode()) ? "it was replaced by another file"
+                : now.size() != was.size() ? "its size went from " + was.size() + " to " + now.size() + " bytes"
+                : !now.mtime().equals(was.mtime()) ? "its modification time moved from " + was.mtime() + " to " + now.mtime()
+                : "its change time moved from " + was.ctime() + " to " + now.ctime();
+        throw new InvalidInputException("file " + f.path() + " changed while it was being saved (" + what
+                + "); nothing was committed: push again once whatever writes it has finished");
+    }
+
+    private static long nowNanos() {
+        Instant i = Instant.now();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    /** The file's stamp now, or null if it no longer exists. */
+    static Stamp stamp(Path p) throws IOException {
+        try {
+            return stampOf(attributes0(p));
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFDIR = 0040000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFLNK = 0120000;
+    private static final int S_IFIFO = 0010000;
+    private static final int S_IFSOCK = 0140000;
+    private static final int S_IFCHR = 0020000;
+    private static final int S_IFBLK = 0060000;
+
+    private static String describeOther(Path p, int type) {
+        switch (type) {
+            case S_IFLNK:
+                String target;
+                try {
+                    target = Files.readSymbolicLink(p).toString();
+                } catch (IOException | RuntimeException e) {
+                    target = "?";
+                }
+                return "is a symbolic link (to " + target + (Files.exists(p) ? "" : ", which does not exist") + ")";
+            case S_IFIFO:
+                return "is a FIFO (named pipe)";
+            case S_IFSOCK:
+                return "is a socket";
+            case S_IFCHR:
+                return "is a character device";
+            case S_IFBLK:
+                return "is a block device";
+            default:
+                return "is not a regular file";
+        }
+    }
+
+    private static Map<String, Object> attributes(Path p) {
+        try {
+            return attributes0(p);
+        } catch (AccessDeniedException e) {
+            throw new InvalidInputException("cannot read file " + p + ": permission denied");
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; push again");
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read the attributes of " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** size, lastModifiedTime, mode (type and permission bits), and ctime and inode where the platform has them. */
+    private static Map<String, Object> attributes0(Path p) throws IOException {
+        try {
+            return Files.readAttributes(p, "unix:size,lastModifiedTime,ctime,ino,dev,mode", LinkOption.NOFOLLOW_LINKS);
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            // not a Unix file system: the basic attributes, the type from them, permissions as far as known
+            BasicFileAttributes b = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            int type = b.isRegularFile() ? S_IFREG : b.isDirectory() ? S_IFDIR : b.isSymbolicLink() ? S_IFLNK : 0;
+            return Map.of("size", b.size(), "lastModifiedTime", b.lastModifiedTime(), "mode", type | permissions(p),
+                    "ino", Objects.requireNonNullElse(b.fileKey(), ""));
+        }
+    }
+
+    private static Stamp stampOf(Map<String, Object> a) {
+        Object inode = a.containsKey("dev") ? a.get("dev") + ":" + a.get("ino") : a.get("ino");
+        return new Stamp((Long) a.get("size"), (FileTime) a.get("lastModifiedTime"), (FileTime) a.get("ctime"), inode);
+    }
+
+    private static int permissions(Path p) {
+        try {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS);
+            int mode = 0;
+            for (PosixFilePermission perm : perms) {
+                mode |= 1 << (8 - perm.ordinal());
+            }
+            return mode;
+        } catch (UnsupportedOperationException | IOException e) {
+            return 0644;
+        }
+    }
+
+    /** The charset this JVM decodes and encodes file names with (from the locale at start; not changeable later). */
+    static Charset fileNameCharset() {
+        String jnu = System.getProperty("sun.jnu.encoding");
+        try {
+            return jnu == null ? Charset.defaultCharset() : Charset.forName(jnu);
+        } catch (RuntimeException e) {
+            return Charset.defaultCharset();
+        }
+    }
+
+    /**
+     * Refuses a name the JVM cannot read back exactly: encoding the decoded name must give
+     * the same bytes (Unix paths compare by bytes), else the name was decoded lossily.
+     */
+    private static void checkName(Path p) {
+        Path name = p.getFileName();
+        boolean exact;
+        try {
+            exact = name.getFileSystem().getPath(name.toString()).equals(name);
+        } catch (InvalidPathException e) {
+            exact = false;
+        }
+        if (exact) {
+            return;
+        }
+        String shown = p.toString().replace('\uFFFD', '?');
+        Charset cs = fileNameCharset();
+        if (cs.equals(StandardCharsets.UTF_8)) {
+            throw new InvalidInputException("file name " + shown + " is not valid UTF-8 (shown with ? for the bytes that"
+                    + " are not); a checkpoint stores names as UTF-8: rename it and push again; nothing was saved");
+        }
+        throw new InvalidInputException("file name " + shown + " cannot be read exactly: this JVM decodes file names as "
+                + cs.name() + " (from the locale when it started, LANG/LC_ALL) and the name is not in it; run under a"
+                + " UTF-8 locale, e.g. LC_ALL=C.UTF-8 (bin/ckpt-tool and bin/ckpt-train do this themselves); nothing was saved");
+    }
+
+    /** Names the manifest's path rule refuses, with the reason in the user's terms. */
+    private static void checkStorable(Path p, String rel) {
+        if (rel.indexOf('\\') >= 0) {
+            throw new InvalidInputException("file " + p + " has a backslash in its name, which a checkpoint does not allow"
+                    + " (it separates directories on Windows, where the checkpoint may be restored); rename it; nothing was saved");
+        }
+        try {
+            SafePaths.check(rel);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException("file " + p + " cannot be stored under its name: " + e.getMessage()
+                    + "; rename it; nothing was saved");
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.objectstore.ForwardingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.text.Normalizer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A save stores every entry of its directory byte for byte under its exact name, or
+ * refuses naming it; nothing is dropped silently, and a file that changes while it is
+ * read is never committed torn.
+ */
+class SaveSourceTest {
+    @TempDir
+    Path tmp;
+    FakeClock clock = new FakeClock();
+    ObjectStore objects;
+    CheckpointStore store;
+    WriterToken writer;
+
+    @BeforeEach
+    void setUp() {
+        objects = ObjectStores.local(tmp.resolve("store"));
+        store = Stores.open(objects, clock);
+        writer = store.claimWriter("r");
+    }
+
+    private InvalidInputException refused(Path src, String... fragments) {
+        byte[] root = objects.get("ROOT").data();
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(src, "r", 1)));
+        for (String f : fragments) {
+            assertTrue(e.getMessage().contains(f), "message should name '" + f + "': " + e.getMessage());
+        }
+        assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+        return e;
+    }
+
+    // ---- links, FIFOs, sockets
+
+    @Test
+    void everySymbolicLinkBelowTheSourceIsRefusedNamingItWhereverItPoints() throws Exception {
+        Path outsideFile = Files.writeString(tmp.resolve("outside.bin"), "outside");
+        Path outsideDir = TestDirs.checkpoint(tmp.resolve("outside-dir"), 9, 2, 1000);
+        Map<String, Consumer<Path>> kinds = new LinkedHashMap<>();
+        kinds.put("file inside, relative", src -> link(src.resolve("alias.bin"), Path.of("file1.bin")));
+        kinds.put("file inside, absolute", src -> link(src.resolve("alias.bin"), src.resolve("file1.bin").toAbsolutePath()));
+        kinds.put("dir inside, relative", src -> link(src.resolve("sub2"), Path.of("sub")));
+        kinds.put("dir inside, absolute", src -> link(src.resolve("sub2"), src.resolve("sub").toAbsolutePath()));
+        kinds.put("file outside", src -> link(src.resolve("alias.bin"), outsideFile));
+        kinds.put("file outside, relative", src -> link(src.resolve("alias.bin"), Path.of("../outside.bin")));
+        kinds.put("dir outside", src -> link(src.resolve("other"), outsideDir));
+        kinds.put("dangling", src -> link(src.resolve("alias.bin"), tmp.resolve("gone.bin")));
+        kinds.put("loop to itself (a -> .)", src -> link(src.resolve("a"), Path.of(".")));
+        kinds.put("loop in a subdirectory (sub/up -> ..)", src -> link(src.resolve("sub/up"), Path.of("..")));
+        kinds.put("link to a link", src -> {
+            link(src.resolve("first.bin"), Path.of("file1.bin"));
+            link(src.resolve("second.bin"), Path.of("first.bin"));
+        });
+        int i = 0;
+        for (Map.Entry<String, Consumer<Path>> k : kinds.entrySet()) {
+            Path src = TestDirs.checkpoint(tmp.resolve("src" + i++), 1, 4, 1000);
+            k.getValue().accept(src);
+            InvalidInputException e = refused(src, src.toString(), "symbolic link", "regular files only");
+            assertTrue(e.getMessage().contains("is a symbolic link"), k.getKey() + ": " + e.getMessage());
+        }
+    }
+
+    @Test
+    void theSourceDirectoryItselfMayBeASymbolicLink() throws Exception {
+        Path real = TestDirs.checkpoint(tmp.resolve("step-7"), 7, 4, 3000);
+        Path latest = Files.createSymbolicLink(tmp.resolve("latest"), Path.of("step-7"));
+        SaveResult r = store.save(writer, SaveRequest.of(latest, "r", 7));
+        assertEquals(5, r.files());
+        store.restore(r.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(real), tmp.resolve("out"));
+    }
+
+    @Test
+    void fifoAndSocketAreRefusedNamingThem() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("fifo"), 2, 2, 1000);
+        Path fifo = src.resolve("sub/pipe");
+        Files.createDirectories(fifo.getParent());
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertEquals(0, p.waitFor());
+        refused(src, fifo.toString(), "FIFO");
+
+        Path src2 = TestDirs.checkpoint(tmp.resolve("sock"), 2, 2, 1000);
+        Path sock = src2.resolve("control.sock");
+        try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.bind(UnixDomainSocketAddress.of(sock));
+            refused(src2, sock.toString(), "socket");
+        }
+    }
+
+    // ---- names
+
+    @Test
+    void namesAreStoredExactlyAndRestoredByteForByte() throws Exception {
+        assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")), "needs a JVM started under a UTF-8 locale");
+        String nfc = Normalizer.normalize("café", Normalizer.Form.NFC);
+        String nfd = Normalizer.normalize("café", Normalizer.Form.NFD);
+        assertNotEquals(nfc, nfd);
+        List<String> names = new ArrayList<>(List.of("日本語/模型.safetensors", "emoji-🚀.bin", "ä-combining-a\u0308.txt",
+                nfc + ".json", nfd + ".json", "with space/and  two.bin", "-leading-dash", "tab\there", "new\nline.txt",
+                "quote'\"s.bin", "\uFFFD-literal-replacement-char.bin"));
+        Path src = tmp.resolve("names");
+        Map<String, byte[]> written = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            Path f = src.resolve(names.get(i));
+            Files.createDirectories(f.getParent());
+            byte[] data = ("file " + i + " " + names.get(i)).getBytes(StandardCharsets.UTF_8);
+            Files.write(f, data);
+            written.put(names.get(i), data);
+        }
+        SaveResult r = store.save(writer, SaveRequest.of(src, "r", 1));
+        assertEquals(names.size(), r.files());
+        List<String> stored = store.manifest(store.resolve(r.checkpointId())).files().stream().map(FileEntry::path).toList();
+        assertEquals(names.stream().sorted().toList(), stored, "every name stored as given, NFC and NFD kept apart");
+
+        Path out = tmp.resolve("out");
+        store.restore(r.checkpointId(), out);
+        for (Map.Entry<String, byte[]> e : written.entrySet()) {
+            assertArrayEquals(e.getValue(), Files.readAllBytes(out.resolve(e.getKey())), e.getKey());
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), out);
+    }
+
+    @Test
+    void aNameThatIsNotValidUtf8IsRefusedNamingIt() throws Exception {
+        assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")), "needs a JVM started under a UTF-8 locale");
+        Path src = TestDirs.checkpoint(tmp.resolve("latin1"), 3, 2, 1000);
+        // "café.bin" in ISO-8859-1: the byte 0xE9 alone is not UTF-8; Java cannot even spell this name
+        Process p = new ProcessBuilder("sh", "-c", "printf x > \"$1/caf$(printf '\\351').bin\"", "sh", src.toString()).start();
+        assertEquals(0, p.waitFor());
+        try (var s = Files.list(src)) {
+            assertTrue(s.anyMatch(f -> f.getFileName().toString().equals("caf\uFFFD.bin")), "the test file exists");
+        }
+        refused(src, src.resolve("caf?.bin").toString(), "not valid UTF-8", "rename it");
+    }
+
+    @Test
+    void aBackslashInANameIsRefusedNamingTheFile() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("bs"), 4, 2, 1000);
+        Path f = Files.writeString(src.resolve("sub/a\\b.bin"), "x");
+        refused(src, f.toString(), "backslash", "rename it");
+    }
+
+    // ---- empty directories
+
+    @Test
+    void emptyDirectoriesAreNamedInTheResult() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("empty"), 5, 2, 1000);
+        Files.createDirectories(src.resolve("logs"));
+        Files.createDirectories(src.resolve("a/b/c"));
+        Files.createDirectories(src.resolve("sub/inner"));
+        SaveResult r = store.save(writer, SaveRequest.of(src, "r", 1));
+        assertEquals(List.of("a/b/c/", "logs/", "sub/inner/"), r.emptyDirectories());
+        assertEquals(3, r.files());
+
+        SaveResult none = store.save(writer, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("full"), 5, 2, 1000), "r", 2));
+        assertEquals(List.of(), none.emptyDirectories());
+    }
+
+    // ---- files that change while they are read
+
+    /** Rewrites a source file in place when the first chunk is uploaded, i.e. after the reader read it and before it reads the next. */
+    private final class RewritingStore extends ForwardingObjectStore {
+        private final Path file;
+        private final boolean putBackMtime;
+        private final AtomicBoolean done = new AtomicBoolean();
+
+        RewritingStore(ObjectStore delegate, Path file, boolean putBackMtime) {
+            super(delegate);
+            this.file = file;
+            this.putBackMtime = putBackMtime;
+        }
+
+        @Override
+        public PutResult putIfAbsent(String key, byte[] data) {
+            if (key.startsWith("chunks/") && done.compareAndSet(false, true)) {
+                try {
+                    FileTime mtime = Files.getLastModifiedTime(file);
+                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                        // same size: three 4 KiB blocks further on, like a writer updating in place
+                        for (long at : new long[]{40_960, 45_056, 49_152}) {
+                            ch.write(ByteBuffer.wrap(new byte[4096]), at);
+                        }
+                    }
+                    if (putBackMtime) {
+                        Files.setLastModifiedTime(file, mtime); // as cp -p, rsync -t or touch -r would
+                    }
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            return super.putIfAbsent(key, data);
+        }
+    }
+
+    private void fileRewrittenWhileReadIsRefused(boolean putBackMtime) throws Exception {
+        Path src = tmp.resolve("torn");
+        Files.createDirectories(src);
+        Path f = src.resolve("model.bin");
+        byte[] before = new byte[64 * 1024];
+        new Random(1).nextBytes(before);
+        Files.write(f, before);
+        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600))); // an old, finished file
+        RewritingStore rewriting = new RewritingStore(objects, f, putBackMtime);
+        // one chunk in flight: the reader reads the next 16 KiB only after the first upload, which rewrites the file
+        StoreConfig config = Stores.config(clock).withMaxChunksInFlight(1).withParallelism(1);
+        try (CheckpointStore s = CheckpointStore.open(rewriting, config)) {
+            WriterToken w = s.claimWriter("torn");
+            byte[] root = objects.get("ROOT").data();
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> s.save(w, SaveRequest.of(src, "torn", 1)));
+            assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("changed while it was being saved"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains(putBackMtime ? "change time" : "modification time"), e.getMessage());
+            assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+            assertTrue(rewriting.done.get());
+            assertFalse(Arrays.equals(before, Files.readAllBytes(f)), "the file really was rewritten");
+            // once nothing writes it any more, the same file saves
+            assertEquals(1, s.save(w, SaveRequest.of(src, "torn", 2)).files());
+        }
+    }
+
+    @Test
+    void aFileRewrittenInPlaceWhileItIsReadIsRefusedNotCommittedTorn() throws Exception {
+        fileRewrittenWhileReadIsRefused(false);
+    }
+
+    @Test
+    void aFileRewrittenInPlaceIsRefusedEvenIfItsModificationTimeIsPutBack() throws Exception {
+        fileRewrittenWhileReadIsRefused(true);
+    }
+
+    @Test
+    void aFileWrittenJustBeforeTheSaveIsSaved() throws Exception {
+        // the trainer stages files and saves them at once: their timestamps are fresh, not a change during the read
+        Path src = TestDirs.checkpoint(tmp.resolve("fresh"), 6, 3, 40_000);
+        SaveResult r = store.save(writer, SaveRequest.of(src, "r", 1));
+        store.restore(r.checkpointId(), tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    private static void link(Path link, Path target) {
+        try {
+            Files.createDirectories(link.getParent());
+            Files.createSymbolicLink(link, target);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.text.Normalizer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code ckpt-tool push} stores every entry of the directory byte for byte under its exact
+ * name, or refuses naming it (exit 1, one line); whatever the locale the JVM was started
+ * under; and never commits a file that changed while it was read.
+ */
+class PushSourceTest {
+    @TempDir
+    Path tmp;
+    Cli cli;
+    String store;
+
+    @BeforeEach
+    void setUp() {
+        store = tmp.resolve("store").toString();
+        cli = new Cli(Map.of(), "--progress", "none");
+        assertEquals(0, cli.run("init", store).code());
+    }
+
+    private Cli.Result push(Path dir, long step, String... extra) {
+        List<String> args = new ArrayList<>(List.of("push", store, dir.toString(), "--run", "r", "--step", Long.toString(step)));
+        args.addAll(List.of(extra));
+        return cli.run(args.toArray(String[]::new));
+    }
+
+    private void assertRefusedInOneLine(Cli.Result r, String... fragments) {
+        assertEquals(1, r.code(), r.toString());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
+        for (String f : fragments) {
+            assertTrue(r.err().contains(f), "should name '" + f + "': " + r.err());
+        }
+        assertTrue(cli.run("ls", store).out().lines().count() <= 1, "nothing committed: " + cli.run("ls", store).out());
+    }
+
+    // ---- links and other entries that are not regular files
+
+    @Test
+    void aLinkToADirectoryInsideIsRefusedNotLeftOut() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 4, 2000);
+        Path link = Files.createSymbolicLink(src.resolve("latest"), Path.of("sub"));
+        assertRefusedInOneLine(push(src, 1), link.toString(), "is a symbolic link (to sub)", "regular files only");
+    }
+
+    @Test
+    void everyOtherLinkAndAFifoAreRefusedNamingThem() throws Exception {
+        Path outside = Files.writeString(tmp.resolve("outside.txt"), "x");
+        List<Path> targets = List.of(Path.of("file1.bin"), outside, tmp, Path.of("."), tmp.resolve("gone"));
+        for (int i = 0; i < targets.size(); i++) {
+            Path src = TestDirs.checkpoint(tmp.resolve("src" + i), 1, 2, 2000);
+            Path link = Files.createSymbolicLink(src.resolve("l" + i), targets.get(i));
+            assertRefusedInOneLine(push(src, 1), link.toString(), "symbolic link");
+        }
+        Path src = TestDirs.checkpoint(tmp.resolve("fifo"), 1, 2, 2000);
+        assertEquals(0, new ProcessBuilder("mkfifo", src.resolve("pipe").toString()).start().waitFor());
+        assertRefusedInOneLine(push(src, 1), src.resolve("pipe").toString(), "FIFO");
+    }
+
+    // ---- empty directories
+
+    @Test
+    void emptyDirectoriesAreLeftOutWithAWarningNamingThem() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 2000);
+        Files.createDirectories(src.resolve("logs"));
+        Files.createDirectories(src.resolve("cache/a"));
+        Cli.Result r = push(src, 1);
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("warning: 2 empty directories left out") && r.err().contains("cache/a/, logs/"),
+                r.err());
+        Cli.Result j = push(src, 2, "--json");
+        assertEquals(List.of("cache/a/", "logs/"),
+                List.of(j.json().get("emptyDirectoriesLeftOut").get(0).asText(), j.json().get("emptyDirectoriesLeftOut").get(1).asText()));
+        assertTrue(j.err().contains("warning: 2 empty directories"), j.err());
+        Cli.Result none = push(TestDirs.checkpoint(tmp.resolve("full"), 2, 2, 2000), 3);
+        assertTrue(!none.err().contains("empty director"), none.err());
+    }
+
+    // ---- a file rewritten in place while push reads it
+
+    @Test
+    void aFileRewrittenInPlaceDuringPushIsRefusedAndNotCommittedTorn() throws Exception {
+        Path src = tmp.resolve("live");
+        Files.createDirectories(src);
+        Path f = src.resolve("model.bin");
+        byte[] data = new byte[24 << 20];
+        new Random(3).nextBytes(data);
+        Files.write(f, data);
+        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(60)));
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong writes = new AtomicLong();
+        // a real writer: same size, 4 KiB blocks at random places, from before push starts until it has ended
+        Thread writer = new Thread(() -> {
+            Random rnd = new Random(4);
+            byte[] block = new byte[4096];
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                while (!stop.get()) {
+                    rnd.nextBytes(block);
+                    ch.write(ByteBuffer.wrap(block), (long) rnd.nextInt(data.length / 4096) * 4096);
+                    writes.incrementAndGet();
+                    Thread.sleep(1);
+                }
+            } catch (IOException | InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        writer.start();
+        while (writes.get() < 3) {
+            Thread.sleep(1);
+        }
+        Cli.Result r;
+        try {
+            r = push(src, 1);
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        assertRefusedInOneLine(r, f.toString(), "changed while it was being saved");
+        // once the writer is done, the same file pushes
+        Cli.Result again = push(src, 2);
+        assertEquals(0, again.code(), again.toString());
+    }
+
+    // ---- file names under every locale, through the launcher and with a bare java
+
+    private static final List<String> NAMES = List.of("日本語/模型.safetensors", "emoji-🚀.bin", "a\u0308-combining.txt",
+            Normalizer.normalize("café", Normalizer.Form.NFC) + ".json", Normalizer.normalize("café", Normalizer.Form.NFD) + ".json",
+            "with space/two  spaces.bin", "new\nline.txt");
+
+    private Path namesDir() throws IOException {
+        assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")), "the test JVM must run under a UTF-8 locale");
+        Path src = tmp.resolve("names");
+        for (int i = 0; i < NAMES.size(); i++) {
+            Path p = src.resolve(NAMES.get(i));
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, "file " + i);
+        }
+        return src;
+    }
+
+    /** Locale settings as a job might have them: name -> environment (LANG/LC_* not listed are removed). */
+    private static final Map<String, Map<String, String>> LOCALES = Map.of(
+            "LANG=C", Map.of("LANG", "C"),
+            "LC_ALL=C", Map.of("LANG", "C.UTF-8", "LC_ALL", "C"),
+            "LC_ALL=POSIX", Map.of("LC_ALL", "POSIX"),
+            "no locale at all", Map.of(),
+            "LC_ALL=C.UTF-8", Map.of("LC_ALL", "C.UTF-8"),
+            "LANG=en_US.UTF-8", Map.of("LANG", "en_US.UTF-8"));
+
+    private record Run(int code, String output) {
+    }
+
+    private static Run run(List<String> cmd, Map<String, String> locale) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.equals("LANG") || k.equals("LANGUAGE") || k.startsWith("LC_"));
+        pb.environment().putAll(locale);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child did not finish: " + out);
+        return new Run(p.exitValue(), out);
+    }
+
+    /** Whether a JVM started under {@code locale} decodes file names as UTF-8 (en_US.UTF-8 may not be installed). */
+    private static boolean utf8(Map<String, String> locale) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return run(List.of(java, "-XshowSettings:properties", "-version"), locale).output()
+                .contains("sun.jnu.encoding = UTF-8");
+    }
+
+    private static List<String> bareJava(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), CkptTool.class.getName()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    @Test
+    void aBareJavaUnderANonUtf8LocaleRefusesNamesItCannotReadAndOtherwiseStoresThemExactly() throws Exception {
+        Path src = namesDir();
+        int step = 0;
+        for (Map.Entry<String, Map<String, String>> l : LOCALES.entrySet()) {
+            step++;
+            Run push = run(bareJava("push", store, src.toString(), "--run", "r", "--step", "" + step, "--progress", "none"),
+                    l.getValue());
+            if (utf8(l.getValue())) {
+                assertEquals(0, push.code(), l.getKey() + ": " + push.output());
+                Path out = tmp.resolve("out-" + step);
+                Run restore = run(bareJava("restore", store, "r@" + step, out.toString(), "--progress", "none"), l.getValue());
+                assertEquals(0, restore.code(), l.getKey() + ": " + restore.output());
+                TestDirs.assertSameTree(TestDirs.snapshot(src), out);
+            } else {
+                assertEquals(1, push.code(), l.getKey() + ": " + push.output());
+                assertTrue(push.output().contains("run under a UTF-8 locale, e.g. LC_ALL=C.UTF-8")
+                        && push.output().contains(src.toString()) && push.output().lines().count() == 1,
+                        l.getKey() + ": " + push.output());
+                for (JsonNode c : cli.run("ls", store, "--run", "r", "--json").json().get("checkpoints")) {
+                    assertTrue(c.get("step").asLong() != step, l.getKey() + ": nothing may be committed: " + c);
+                }
+            }
+        }
+    }
+
+    @Test
+    void restoreUnderANonUtf8LocaleRefusesUpFrontNamingTheFile() throws Exception {
+        Path src = namesDir();
+        assertEquals(0, push(src, 1).code());
+        Path out = tmp.resolve("out");
+        Run restore = run(bareJava("restore", store, "r@1", out.toString(), "--progress", "none"), Map.of("LC_ALL", "C"));
+        assertEquals(1, restore.code(), restore.output());
+        assertTrue(restore.output().contains("cannot write") && restore.output().contains("UTF-8 locale")
+                && restore.output().lines().count() == 1, restore.output());
+        assertTrue(TestDirs.snapshot(out).isEmpty(), "nothing written");
+    }
+
+    /** A copy of bin/ckpt-tool in a fake checkout whose jar points at this test's classpath (so it never builds). */
+    private Path launcher() throws IOException {
+        Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        while (dir != null && !Files.isRegularFile(dir.resolve("bin/ckpt-tool"))) {
+            dir = dir.getParent();
+        }
+        assertTrue(dir != null, "bin/ckpt-tool not found above " + System.getProperty("user.dir"));
+        Path repo = tmp.resolve("checkout");
+        Files.createDirectories(repo.resolve("bin"));
+        Files.createDirectories(repo.resolve("tools/target/lib"));
+        Path script = Files.copy(dir.resolve("bin/ckpt-tool"), repo.resolve("bin/ckpt-tool"));
+        Manifest m = new Manifest();
+        m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        StringBuilder cp = new StringBuilder();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            cp.append(Path.of(e).toAbsolutePath().toUri()).append(' ');
+        }
+        m.getMainAttributes().put(Attributes.Name.CLASS_PATH, cp.toString().trim());
+        try (OutputStream o = Files.newOutputStream(repo.resolve("tools/target/ckpt-tools.jar"));
+             JarOutputStream jar = new JarOutputStream(o, m)) {
+            jar.flush();
+        }
+        return script;
+    }
+
+    @Test
+    void theLauncherStoresAndRestoresNamesExactlyUnderEveryLocale() throws Exception {
+        Path src = namesDir();
+        String launcher = launcher().toString();
+        int step = 0;
+        for (Map.Entry<String, Map<String, String>> l : LOCALES.entrySet()) {
+            step++;
+            Run push = run(List.of("bash", launcher, "push", store, src.toString(), "--run", "r", "--step", "" + step,
+                    "--progress", "none"), l.getValue());
+            assertEquals(0, push.code(), l.getKey() + ": " + push.output());
+            Path out = tmp.resolve("out-" + step);
+            if (l.getKey().endsWith("=C")) { // where restoring failed; each launcher run costs a JVM start
+                Run restore = run(List.of("bash", launcher, "restore", store, "r@" + step, out.toString(), "--progress",
+                        "none"), l.getValue());
+                assertEquals(0, restore.code(), l.getKey() + ": " + restore.output());
+            } else {
+                assertEquals(0, cli.run("restore", store, "r@" + step, out.toString()).code());
+            }
+            TestDirs.assertSameTree(TestDirs.snapshot(src), out);
+        }
+        JsonNode show = cli.run("show", store, "r@1", "--json").json();
+        List<String> stored = new ArrayList<>();
+        show.get("files").forEach(f -> stored.add(f.get("path").asText()));
+        assertEquals(NAMES.stream().sorted().toList(), stored, "names stored as given (NFC and NFD apart)");
+    }
+}
