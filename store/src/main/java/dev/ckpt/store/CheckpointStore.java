@@ -1,7 +1,9 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.commit.RecoveryReport;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.RetentionResult;
+import dev.ckpt.store.commit.RootRecovery;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -235,7 +237,14 @@ public final class CheckpointStore implements AutoCloseable {
      * is 0, deep otherwise (1 = every chunk and whole file).
      */
     public VerifyReport verify(List<String> selectors, double fraction) {
-        RootState s = root();
+        RootState s;
+        try {
+            s = root();
+        } catch (dev.ckpt.store.error.CorruptObjectException e) {
+            // a damaged ROOT is damage found by verify, like a damaged manifest
+            return new VerifyReport(fraction > 0, 0, 0, 0, List.of(new VerifyReport.Problem(RootState.KEY, RootState.KEY,
+                    VerifyReport.Kind.ROOT_UNREADABLE, e.getMessage())));
+        }
         List<CheckpointEntry> which = new ArrayList<>();
         if (selectors == null || selectors.isEmpty()) {
             which.addAll(list(s, null));
@@ -354,6 +363,17 @@ public final class CheckpointStore implements AutoCloseable {
             return r.withCheckpoints(c);
         });
         return result[0];
+    }
+
+    /**
+     * Rebuilds a damaged or missing ROOT from the manifests in the store; see
+     * {@link RootRecovery}. A dry run unless {@code apply}; a healthy ROOT is never replaced.
+     *
+     * @param quietPeriod refuse when any object was written more recently (a save or GC may be running)
+     * @param force       rebuild despite recent writes
+     */
+    public RecoveryReport recover(boolean apply, java.time.Duration quietPeriod, boolean force) {
+        return new RootRecovery(store, config).run(apply, quietPeriod, force);
     }
 
     @Override

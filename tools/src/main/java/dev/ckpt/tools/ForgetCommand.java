@@ -57,7 +57,7 @@ final class ForgetCommand extends StoreCommand {
             RetentionResult r = store.forget(run, policy, dryRun);
             if (r.refused()) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", r.refusals())
-                        + "; nothing was forgotten" + (run == null ? " (use --run to apply it to the other runs only)" : ""));
+                        + "; nothing was forgotten" + (run == null ? " (--run applies it to one run)" : ""));
             }
             gone = r.forgotten();
             notes = r.notes();
