@@ -201,6 +201,19 @@ class RootRecoveryTest extends InMemoryFixture {
     }
 
     @Test
+    void aRootWrittenByANewerVersionIsNotDamageAndIsLeftAlone() throws Exception {
+        populate();
+        com.fasterxml.jackson.databind.node.ObjectNode root =
+                (com.fasterxml.jackson.databind.node.ObjectNode) dev.ckpt.store.manifest.Json.MAPPER.readTree(objects.get("ROOT").data());
+        root.put("format", 2);
+        byte[] newer = dev.ckpt.store.manifest.Json.MAPPER.writeValueAsBytes(root);
+        objects.put("ROOT", newer);
+        clock.advance(Duration.ofHours(1));
+        assertThrows(dev.ckpt.store.error.UnsupportedFormatException.class, () -> store.recover(true, QUIET, true));
+        assertArrayEquals(newer, objects.get("ROOT").data());
+    }
+
+    @Test
     void verifyReportsADamagedRootAsDamage() {
         populate();
         damage("300");

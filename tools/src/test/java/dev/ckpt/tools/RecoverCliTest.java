@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** ckpt-tool recover rebuilds a damaged ROOT; every other command refuses it with one clear line. */
+/** ckpt-tool recover rebuilds a damaged ROOT; every other command refuses it with one clear line. The S3 subclass runs the same against the in-process S3 server. */
 class RecoverCliTest {
     @TempDir
     Path tmp;
@@ -37,14 +37,19 @@ class RecoverCliTest {
     String store;
     final List<String> ids = new ArrayList<>();
 
-    @BeforeEach
-    void setUp() {
+    /** The store URL under test and the environment to reach it. */
+    void setUpStore() {
         store = tmp.resolve("store").toString();
         cli = new Cli(Map.of(), "--progress", "none");
     }
 
-    private ObjectStore objects() {
+    ObjectStore objects() {
         return ObjectStores.open(store);
+    }
+
+    @BeforeEach
+    void setUp() {
+        setUpStore();
     }
 
     private Path src(int seed) {
