@@ -1,5 +1,9 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.commit.RecoveryReport;
+import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.RetentionResult;
+import dev.ckpt.store.commit.RootRecovery;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -233,7 +237,14 @@ public final class CheckpointStore implements AutoCloseable {
      * is 0, deep otherwise (1 = every chunk and whole file).
      */
     public VerifyReport verify(List<String> selectors, double fraction) {
-        RootState s = root();
+        RootState s;
+        try {
+            s = root();
+        } catch (dev.ckpt.store.error.CorruptObjectException e) {
+            // a damaged ROOT is damage found by verify, like a damaged manifest
+            return new VerifyReport(fraction > 0, 0, 0, 0, List.of(new VerifyReport.Problem(RootState.KEY, RootState.KEY,
+                    VerifyReport.Kind.ROOT_UNREADABLE, e.getMessage())));
+        }
         List<CheckpointEntry> which = new ArrayList<>();
         if (selectors == null || selectors.isEmpty()) {
             which.addAll(list(s, null));
@@ -314,38 +325,55 @@ public final class CheckpointStore implements AutoCloseable {
     /**
      * Applies a retention policy to one run (or every run when {@code run} is null): what
      * the policy does not keep is removed from ROOT. Pinned checkpoints and the newest
-     * verified one of each run are always kept.
-     *
-     * @return the ids removed (or that would be, with {@code dryRun}), sorted
+     * verified one of each run are always kept. A policy whose rules keep no checkpoint of
+     * some run (a metric none of them carries, a step interval none matches) is refused for
+     * the whole call: nothing changes and {@link RetentionResult#refusals()} says why.
      */
-    public List<String> forget(String run, dev.ckpt.store.commit.Retention policy, boolean dryRun) {
-        java.util.function.Function<RootState, java.util.Set<String>> plan = r -> {
+    public RetentionResult forget(String run, Retention policy, boolean dryRun) {
+        java.util.function.Function<RootState, RetentionResult> plan = r -> {
             java.util.Set<String> drop = new java.util.TreeSet<>();
+            List<String> notes = new ArrayList<>();
+            List<String> refusals = new ArrayList<>();
             java.util.Set<String> runs = new java.util.TreeSet<>();
             r.checkpoints().values().forEach(e -> runs.add(e.run()));
             for (String name : runs) {
                 if (run == null || run.equals(name)) {
-                    drop.addAll(policy.dropped(r.checkpointsOf(name), null));
+                    Retention.Plan p = policy.plan(r.checkpointsOf(name), null);
+                    drop.addAll(p.dropped());
+                    notes.addAll(p.notes());
+                    if (p.refusal() != null) {
+                        refusals.add(p.refusal());
+                    }
                 }
             }
-            return drop;
+            return new RetentionResult(dryRun, refusals.isEmpty() ? new ArrayList<>(drop) : List.of(), notes, refusals);
         };
         if (dryRun) {
-            return new ArrayList<>(plan.apply(root()));
+            return plan.apply(root());
         }
-        List<String> dropped = new ArrayList<>();
+        RetentionResult[] result = new RetentionResult[1];
         root.update(r -> {
-            java.util.Set<String> drop = plan.apply(r);
-            dropped.clear();
-            dropped.addAll(drop);
-            if (drop.isEmpty()) {
+            RetentionResult p = plan.apply(r);
+            result[0] = p;
+            if (p.refused() || p.forgotten().isEmpty()) {
                 return r;
             }
             Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
-            drop.forEach(c::remove);
+            p.forgotten().forEach(c::remove);
             return r.withCheckpoints(c);
         });
-        return dropped;
+        return result[0];
+    }
+
+    /**
+     * Rebuilds a damaged or missing ROOT from the manifests in the store; see
+     * {@link RootRecovery}. A dry run unless {@code apply}; a healthy ROOT is never replaced.
+     *
+     * @param quietPeriod refuse when any object was written more recently (a save or GC may be running)
+     * @param force       rebuild despite recent writes
+     */
+    public RecoveryReport recover(boolean apply, java.time.Duration quietPeriod, boolean force) {
+        return new RootRecovery(store, config).run(apply, quietPeriod, force);
     }
 
     @Override

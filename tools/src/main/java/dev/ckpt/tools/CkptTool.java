@@ -22,7 +22,7 @@ import java.util.Map;
         subcommands = {InitCommand.class, PushCommand.class, LsCommand.class, ShowCommand.class, RestoreCommand.class,
                 VerifyCommand.class, ForgetCommand.class, PinCommand.class, UnpinCommand.class, GcCommand.class,
                 DiffCommand.class, StatsCommand.class, DoctorCommand.class, ExportCommand.class, ImportCommand.class,
-                CommandLine.HelpCommand.class},
+                RecoverCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42", "", ExitCode.HELP})
 public final class CkptTool implements Runnable {
     private Map<String, String> env = System.getenv();

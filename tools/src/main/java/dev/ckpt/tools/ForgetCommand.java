@@ -2,6 +2,7 @@ package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.RetentionResult;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,7 +14,9 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
-        "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept."},
+        "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept.",
+        "A checkpoint without a numeric METRIC is left to the other rules (kept if there are none); a policy that",
+        "would keep none of a run's checkpoints is refused (exit 2) and nothing changes."},
         footer = {"", "Examples:", "  ckpt-tool forget ./ckpt-store --run demo --keep-last 3 --dry-run",
                 "  ckpt-tool forget ./ckpt-store --keep-best loss:min", "  ckpt-tool forget ./ckpt-store demo@100 demo@150"})
 final class ForgetCommand extends StoreCommand {
@@ -48,25 +51,25 @@ final class ForgetCommand extends StoreCommand {
                     "give either a policy (--keep-last, --keep-every-steps, --keep-best) or checkpoints, not both or neither");
         }
         List<String> gone;
+        List<String> notes = List.of();
         if (byPolicy) {
-            String metric = null;
-            boolean max = false;
-            if (policy.keepBest != null) {
-                String[] parts = policy.keepBest.split(":");
-                metric = parts[0];
-                if (parts.length > 1 && !parts[1].equals("min") && !parts[1].equals("max")) {
-                    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--keep-best takes METRIC, METRIC:min or METRIC:max");
-                }
-                max = parts.length > 1 && parts[1].equals("max");
+            Retention policy = RetentionArgs.build(spec, this.policy.keepLast, this.policy.keepEvery, this.policy.keepBest);
+            RetentionResult r = store.forget(run, policy, dryRun);
+            if (r.refused()) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", r.refusals())
+                        + "; nothing was forgotten" + (run == null ? " (--run applies it to one run)" : ""));
             }
-            gone = store.forget(run, new Retention(policy.keepLast, policy.keepEvery, metric, max, 1), dryRun);
+            gone = r.forgotten();
+            notes = r.notes();
         } else {
             gone = store.forget(ckpts, dryRun);
         }
+        notes.forEach(n -> err().println("note: " + n));
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("dryRun", dryRun);
             j.put("forgotten", gone);
+            j.put("notes", notes);
             output.printJson(out(), j);
         } else {
             for (String id : gone) {

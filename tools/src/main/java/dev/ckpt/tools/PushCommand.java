@@ -52,8 +52,7 @@ final class PushCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
-        Retention r = keepLast == null && keepEvery == null ? Retention.KEEP_ALL
-                : new Retention(keepLast, keepEvery, null, false, 0);
+        Retention r = RetentionArgs.build(spec, keepLast, keepEvery, null);
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             WriterToken w = store.claimWriter(run, "ckpt-tool");

@@ -208,6 +208,8 @@ final class Committer {
         Map<String, CheckpointEntry> cps = new HashMap<>(r.checkpoints());
         cps.put(manifest.id(), CheckpointEntry.of(manifest, manifestSha));
         List<CheckpointEntry> ofRun = cps.values().stream().filter(e -> e.run().equals(token.run())).toList();
+        // The checkpoint being committed is protected, so the run is never emptied; a policy whose rules
+        // keep nothing else (a refusal for forget) drops only what no rule keeps and no rule left unjudged.
         for (String id : retention.dropped(ofRun, manifest.id())) {
             cps.remove(id);
         }

@@ -3,18 +3,27 @@ package dev.ckpt.store.commit;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.RootState;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Which checkpoints of a run stay live. A checkpoint is kept if any rule keeps it: it is
  * pinned; it is one of the newest {@code keepLast}; its step is a multiple of
  * {@code keepEverySteps}; it is one of the {@code keepBestCount} best by metric
- * {@code keepBestMetric}. With no rule at all, everything is kept. Whatever the rules,
- * the checkpoint being committed and the newest verified one are never dropped.
+ * {@code keepBestMetric}. A checkpoint whose metadata has no finite decimal value for the
+ * metric is not judged by the best-by-metric rule: with no other rule it is kept, otherwise
+ * the other rules decide. With no rule at all, everything is kept. Whatever the rules, the
+ * checkpoint being committed and the newest verified one are never dropped.
+ *
+ * <p>{@link #plan} also says when the rules keep no checkpoint of a run at all (for example
+ * a metric that no checkpoint carries): {@code forget} refuses such a policy instead of
+ * emptying the run; a save applies it, since the checkpoint it commits is always kept.
  */
 public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMetric, boolean keepBestMax,
                         int keepBestCount) {
@@ -26,6 +35,16 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
         }
         if (keepEverySteps != null && keepEverySteps < 1) {
             throw new IllegalArgumentException("keep-every-steps must be at least 1, got " + keepEverySteps);
+        }
+        if (keepBestMetric != null && keepBestMetric.isBlank()) {
+            throw new IllegalArgumentException("keep-best needs a metric name (a metadata key such as loss), got '"
+                    + keepBestMetric + "'");
+        }
+        if (keepBestMetric != null && keepBestCount < 1) {
+            throw new IllegalArgumentException("keep-best must keep at least 1 checkpoint, got " + keepBestCount);
+        }
+        if (keepBestMetric == null && keepBestCount != 0) {
+            throw new IllegalArgumentException("keep-best count " + keepBestCount + " given without a metric");
         }
     }
 
@@ -45,51 +64,143 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
         return keepLast == null && keepEverySteps == null && keepBestMetric == null;
     }
 
+    /**
+     * What the policy decides for one run.
+     *
+     * @param dropped  ids the policy drops, sorted
+     * @param notes    what the caller should know (checkpoints the metric rule could not judge), one line each
+     * @param refusal  null, or why the policy keeps no checkpoint of the run by its own rules (pins and the
+     *                 protected checkpoints aside): a caller that is not committing a new checkpoint must
+     *                 not apply it
+     */
+    public record Plan(String run, List<String> dropped, List<String> notes, String refusal) {
+        public Plan {
+            dropped = List.copyOf(dropped);
+            notes = List.copyOf(notes);
+        }
+    }
+
     /** The ids of {@code runCheckpoints} this policy drops; {@code protectedId} is never dropped. */
     public Set<String> dropped(List<CheckpointEntry> runCheckpoints, String protectedId) {
-        Set<String> drop = new HashSet<>();
-        if (keepsEverything()) {
-            return drop;
+        return new TreeSet<>(plan(runCheckpoints, protectedId).dropped());
+    }
+
+    /**
+     * Applies the policy to the checkpoints of one run. {@code protectedId} (the checkpoint
+     * being committed, or null) is never dropped.
+     */
+    public Plan plan(List<CheckpointEntry> runCheckpoints, String protectedId) {
+        String run = runCheckpoints.isEmpty() ? null : runCheckpoints.get(0).run();
+        if (keepsEverything() || runCheckpoints.isEmpty()) {
+            return new Plan(run, List.of(), List.of(), null);
         }
         List<CheckpointEntry> ordered = new ArrayList<>(runCheckpoints);
         ordered.sort(RootState.ORDER);
-        Set<String> keep = new HashSet<>();
+        Set<String> byRule = new LinkedHashSet<>();
+        List<String> problems = new ArrayList<>();
+        if (keepLast != null) {
+            for (int i = Math.max(0, ordered.size() - keepLast); i < ordered.size(); i++) {
+                byRule.add(ordered.get(i).id());
+            }
+        }
+        if (keepEverySteps != null) {
+            boolean any = false;
+            for (CheckpointEntry e : ordered) {
+                if (e.step() % keepEverySteps == 0) {
+                    byRule.add(e.id());
+                    any = true;
+                }
+            }
+            if (!any) {
+                problems.add("keep-every-steps " + keepEverySteps + " matches none of its steps ("
+                        + stepRange(ordered) + ")");
+            }
+        }
+        Set<String> unjudged = new LinkedHashSet<>();
+        List<String> notes = new ArrayList<>();
+        if (keepBestMetric != null) {
+            List<CheckpointEntry> judged = new ArrayList<>();
+            for (CheckpointEntry e : ordered) {
+                if (Double.isNaN(metric(e))) {
+                    unjudged.add(e.id());
+                } else {
+                    judged.add(e);
+                }
+            }
+            Comparator<CheckpointEntry> byMetric = Comparator.comparingDouble(this::metric);
+            judged.stream().sorted(keepBestMax ? byMetric.reversed() : byMetric).limit(keepBestCount)
+                    .forEach(e -> byRule.add(e.id()));
+            if (judged.isEmpty()) {
+                problems.add("keep-best " + keepBestMetric + " judges none of them: " + carried(ordered));
+            } else if (!unjudged.isEmpty()) {
+                notes.add(unjudged.size() + " checkpoint(s) of run '" + run + "' have no numeric " + keepBestMetric
+                        + " (" + String.join(", ", unjudged) + "): keep-best leaves them to the other rules"
+                        + (onlyKeepBest() ? " and, with none, keeps them" : ""));
+            }
+        }
+        String refusal = null;
+        if (byRule.isEmpty()) {
+            refusal = "the retention policy keeps none of the " + ordered.size() + " checkpoint(s) of run '" + run
+                    + "': " + String.join("; ", problems);
+        }
+        Set<String> keep = new LinkedHashSet<>(byRule);
         if (protectedId != null) {
             keep.add(protectedId);
         }
         ordered.stream().filter(e -> e.verifiedAt() != null).reduce((a, b) -> b).ifPresent(e -> keep.add(e.id()));
-        for (int i = 0; i < ordered.size(); i++) {
-            CheckpointEntry e = ordered.get(i);
-            if (e.pinned()
-                    || (keepLast != null && i >= ordered.size() - keepLast)
-                    || (keepEverySteps != null && e.step() % keepEverySteps == 0)) {
+        for (CheckpointEntry e : ordered) {
+            if (e.pinned() || (onlyKeepBest() && unjudged.contains(e.id()))) {
                 keep.add(e.id());
             }
         }
-        if (keepBestMetric != null) {
-            Comparator<CheckpointEntry> byMetric = Comparator.comparingDouble(e -> metric(e));
-            ordered.stream().filter(e -> !Double.isNaN(metric(e)))
-                    .sorted(keepBestMax ? byMetric.reversed() : byMetric)
-                    .limit(Math.max(1, keepBestCount))
-                    .forEach(e -> keep.add(e.id()));
-        }
+        List<String> drop = new ArrayList<>();
         for (CheckpointEntry e : ordered) {
             if (!keep.contains(e.id())) {
                 drop.add(e.id());
             }
         }
-        return drop;
+        drop.sort(null);
+        return new Plan(run, drop, notes, refusal);
     }
 
+    private boolean onlyKeepBest() {
+        return keepBestMetric != null && keepLast == null && keepEverySteps == null;
+    }
+
+    private static String stepRange(List<CheckpointEntry> ordered) {
+        long first = ordered.get(0).step();
+        long last = ordered.get(ordered.size() - 1).step();
+        return first == last ? "step " + first : "steps " + first + " to " + last;
+    }
+
+    /** What the checkpoints carry instead of a usable value of the metric, for the refusal message. */
+    private String carried(List<CheckpointEntry> ordered) {
+        TreeMap<String, Integer> keys = new TreeMap<>();
+        List<String> bad = new ArrayList<>();
+        for (CheckpointEntry e : ordered) {
+            e.metadata().keySet().forEach(k -> keys.merge(k, 1, Integer::sum));
+            String v = e.metadata().get(keepBestMetric);
+            if (v != null && bad.size() < 3) {
+                bad.add("'" + v + "'");
+            }
+        }
+        String what = keys.isEmpty() ? "they carry no metadata at all"
+                : "they carry " + String.join(", ", keys.keySet());
+        return bad.isEmpty() ? "none carries " + keepBestMetric + " (" + what + ")"
+                : "their " + keepBestMetric + " values are not numbers (" + String.join(", ", bad) + ")";
+    }
+
+    /** The metric as a finite number, or NaN when it is missing or not a decimal number. */
     private double metric(CheckpointEntry e) {
         String v = e.metadata().get(keepBestMetric);
         if (v == null) {
             return Double.NaN;
         }
         try {
-            return Double.parseDouble(v);
+            double d = new BigDecimal(v.trim()).doubleValue();
+            return Double.isFinite(d) ? d : Double.NaN;
         } catch (NumberFormatException ex) {
-            return Double.NaN;
+            return Double.NaN; // NaN, Infinity, 0x1p3, "n/a": not judged
         }
     }
 }

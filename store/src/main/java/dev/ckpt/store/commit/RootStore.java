@@ -55,7 +55,7 @@ public final class RootStore {
     public Versioned read() {
         try {
             StoredObject o = store.get(RootState.KEY);
-            return new Versioned(Json.readRoot(RootState.KEY + " of " + store.describe(), o.data()), o.etag());
+            return new Versioned(Json.readRoot(RootState.KEY + " of " + store.describe(), o.data(), store.describe()), o.etag());
         } catch (NotFoundException e) {
             return new Versioned(RootState.empty(), null);
         }

@@ -55,7 +55,7 @@ public final class Json {
                         + " but ROOT recorded " + expectedSha256);
             }
         }
-        Manifest m = read(key, "manifest", data, Manifest.FORMAT, Manifest.class);
+        Manifest m = read(key, "manifest", data, Manifest.FORMAT, Manifest.class, null);
         if (!m.key().equals(key)) {
             throw new CorruptObjectException(key, "manifest " + key + " describes checkpoint " + m.id()
                     + ", which belongs at " + m.key());
@@ -65,28 +65,46 @@ public final class Json {
 
     /** Decodes a manifest that does not come from a store (an export archive); {@code source} names it in errors. */
     public static Manifest readManifestFrom(String source, byte[] data) {
-        return read(source, "manifest", data, Manifest.FORMAT, Manifest.class);
+        return read(source, "manifest", data, Manifest.FORMAT, Manifest.class, null);
     }
 
-    /** Decodes ROOT. */
+    /** Decodes ROOT; {@code key} names it in errors (for example {@code ROOT of file:///data/store}). */
     public static RootState readRoot(String key, byte[] data) {
-        return read(key, "ROOT", data, RootState.FORMAT, RootState.class);
+        return readRoot(key, data, null);
     }
 
-    private static <T> T read(String key, String what, byte[] data, int supported, Class<T> type) {
+    /**
+     * Decodes ROOT of the store {@code storeUrl} (as {@code ObjectStore.describe()} gives it);
+     * a damaged ROOT's message says how to rebuild it with {@code ckpt-tool recover}.
+     */
+    public static RootState readRoot(String key, byte[] data, String storeUrl) {
+        String advice = "if no writer or GC is running, rebuild it from the manifests with ckpt-tool recover"
+                + (storeUrl == null ? "" : " " + storeUrl) + " (see the README, Operating a store)";
+        return read(key, "ROOT", data, RootState.FORMAT, RootState.class, advice);
+    }
+
+    /** @param advice what to do about a damaged object, or null for the generic advice */
+    private static <T> T read(String key, String what, byte[] data, int supported, Class<T> type, String advice) {
+        // "ROOT of s3://b/p" already says what it is: no "ROOT ROOT of ..."
+        String name = key.equals(what) || key.startsWith(what + " ") ? key : what + " " + key;
+        String unchanged = advice == null ? "; nothing was changed" : "; nothing was changed: " + advice;
         JsonNode tree;
         try {
             tree = MAPPER.readTree(data);
         } catch (IOException e) {
-            throw new CorruptObjectException(key, what + " " + key + " is not valid JSON (" + firstLine(e)
-                    + "); nothing was changed: restore the object from a backup or remove the damaged checkpoint");
+            throw new CorruptObjectException(key, name + " is not valid JSON (" + firstLine(e) + ")"
+                    + (advice == null ? "; nothing was changed: restore the object from a backup or remove the damaged checkpoint"
+                    : unchanged));
         }
-        if (tree == null || !tree.isObject()) {
-            throw new CorruptObjectException(key, what + " " + key + " is not a JSON object; nothing was changed");
+        if (tree == null || tree.isMissingNode()) {
+            throw new CorruptObjectException(key, name + " is empty (" + data.length + " bytes)" + unchanged);
+        }
+        if (!tree.isObject()) {
+            throw new CorruptObjectException(key, name + " is not a JSON object" + unchanged);
         }
         JsonNode format = tree.get("format");
         if (format == null || !format.canConvertToInt()) {
-            throw new CorruptObjectException(key, what + " " + key + " has no format version; nothing was changed");
+            throw new CorruptObjectException(key, name + " has no format version" + unchanged);
         }
         if (format.asInt() > supported) {
             throw new UnsupportedFormatException(key, format.asInt(), supported);
@@ -98,8 +116,7 @@ public final class Json {
             while (root.getCause() != null && root.getCause() != root) {
                 root = root.getCause();
             }
-            throw new CorruptObjectException(key, what + " " + key + " is malformed: " + firstLine(root)
-                    + "; nothing was changed", e);
+            throw new CorruptObjectException(key, name + " is malformed: " + firstLine(root) + unchanged, e);
         }
     }
 

@@ -1,0 +1,141 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.testing.InMemoryFixture;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A retention policy never empties a run by accident, and never drops what it cannot judge on its own. */
+class RetentionTest extends InMemoryFixture {
+
+    private static CheckpointEntry cp(long step, String... meta) {
+        Map<String, String> m = new HashMap<>();
+        for (int i = 0; i < meta.length; i += 2) {
+            m.put(meta[i], meta[i + 1]);
+        }
+        return new CheckpointEntry("r-s" + step, "manifests/r-s" + step + ".json", null, "r", step, null,
+                Instant.parse("2026-01-01T00:00:00Z").plusSeconds(step), 1, 1, 1, m, false, null);
+    }
+
+    @Test
+    void aMetricNoCheckpointCarriesKeepsEverythingAndIsRefusedNamingTheMetricAndWhatTheyCarry() {
+        List<CheckpointEntry> run = List.of(cp(1, "loss", "0.9"), cp(2, "loss", "0.5"), cp(3, "loss", "0.7"));
+        Retention.Plan p = new Retention(null, null, "val_loss", false, 1).plan(run, null);
+        assertEquals(List.of(), p.dropped());
+        assertNotNull(p.refusal());
+        assertTrue(p.refusal().contains("val_loss") && p.refusal().contains("loss") && p.refusal().contains("'r'"),
+                p.refusal());
+    }
+
+    @Test
+    void nanInfinityAndNonNumericValuesAreNotJudgedAndNotDropped() {
+        List<CheckpointEntry> run = List.of(cp(1, "loss", "NaN"), cp(2, "loss", "0.5"), cp(3, "loss", "n/a"),
+                cp(4, "loss", "0.7"), cp(5, "loss", "-Infinity"), cp(6), cp(7, "loss", "0x1p-3"));
+        Retention.Plan p = new Retention(null, null, "loss", false, 1).plan(run, null);
+        assertEquals(List.of("r-s4"), p.dropped(), "only the judged checkpoint that is not the best");
+        assertNull(p.refusal());
+        assertEquals(1, p.notes().size());
+        assertTrue(p.notes().get(0).contains("r-s1") && p.notes().get(0).contains("r-s6"), p.notes().toString());
+        Retention.Plan allBad = new Retention(null, null, "loss", true, 1)
+                .plan(List.of(cp(1, "loss", "NaN"), cp(2, "loss", "inf")), null);
+        assertEquals(List.of(), allBad.dropped());
+        assertTrue(allBad.refusal().contains("not numbers") && allBad.refusal().contains("'NaN'"), allBad.refusal());
+    }
+
+    @Test
+    void withAnotherRuleACheckpointWithoutTheMetricIsLeftToThatRule() {
+        List<CheckpointEntry> run = List.of(cp(1, "loss", "0.1"), cp(2), cp(3, "loss", "0.9"), cp(4), cp(5, "loss", "0.8"));
+        Retention.Plan p = Retention.keepLast(2).withKeepBest("loss", false, 1).plan(run, null);
+        assertEquals(List.of("r-s2", "r-s3"), p.dropped(), "best (s1) and last two (s4, s5) stay");
+        assertNull(p.refusal());
+    }
+
+    @Test
+    void aStepIntervalThatMatchesNothingIsRefusedAndKeepLastNeverIs() {
+        List<CheckpointEntry> run = List.of(cp(10), cp(20), cp(30));
+        Retention.Plan p = new Retention(null, 1000L, null, false, 0).plan(run, null);
+        assertTrue(p.refusal().contains("keep-every-steps 1000") && p.refusal().contains("steps 10 to 30"), p.refusal());
+        assertNull(Retention.keepLast(1).plan(run, null).refusal());
+        assertNull(new Retention(1, 1000L, null, false, 0).plan(run, null).refusal(), "keep-last keeps one");
+        assertNull(Retention.KEEP_ALL.plan(run, null).refusal());
+        assertNull(new Retention(null, 1000L, null, false, 0).plan(List.of(), null).refusal(), "an empty run loses nothing");
+    }
+
+    @Test
+    void pinnedVerifiedAndProtectedCheckpointsStayButDoNotCountAsKeptByThePolicy() {
+        List<CheckpointEntry> run = new ArrayList<>(List.of(cp(1).withPinned(true), cp(2).withVerifiedAt(Instant.EPOCH), cp(3)));
+        Retention.Plan p = new Retention(null, 1000L, null, false, 0).plan(run, "r-s3");
+        assertEquals(List.of(), p.dropped());
+        assertNotNull(p.refusal());
+    }
+
+    @Test
+    void countsBelowOneAndBlankMetricsAreRefusedWhenThePolicyIsBuilt() {
+        assertThrows(IllegalArgumentException.class, () -> Retention.keepLast(0));
+        assertThrows(IllegalArgumentException.class, () -> Retention.keepLast(-3));
+        assertThrows(IllegalArgumentException.class, () -> Retention.keepLast(1).withKeepEverySteps(0));
+        assertThrows(IllegalArgumentException.class, () -> Retention.keepLast(1).withKeepEverySteps(-100));
+        assertThrows(IllegalArgumentException.class, () -> Retention.KEEP_ALL.withKeepBest("loss", false, 0));
+        assertThrows(IllegalArgumentException.class, () -> Retention.KEEP_ALL.withKeepBest("loss", false, -1));
+        assertThrows(IllegalArgumentException.class, () -> Retention.KEEP_ALL.withKeepBest(" ", false, 1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Retention.keepLast(0));
+        assertTrue(e.getMessage().contains("keep-last") && e.getMessage().contains("0"), e.getMessage());
+    }
+
+    @Test
+    void aSaveWithAPolicyOnAMissingMetricDropsNothingAndNeverTheSavedCheckpoint() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 3, 1, 2_000);
+        WriterToken w = store.claimWriter("r");
+        Retention byValLoss = Retention.KEEP_ALL.withKeepBest("val_loss", false, 1);
+        for (int step = 1; step <= 4; step++) {
+            SaveResult r = store.save(w, SaveRequest.of(src, "r", step).withMetadata(Map.of("loss", "0." + step))
+                    .withRetention(byValLoss));
+            assertEquals(List.of(), r.droppedByRetention(), "step " + step);
+        }
+        assertEquals(4, store.list("r").size());
+        // a NaN value on the checkpoint being saved: it is kept, the judged ones are ranked among themselves
+        Retention byLoss = Retention.KEEP_ALL.withKeepBest("loss", false, 1);
+        SaveResult nan = store.save(w, SaveRequest.of(src, "r", 5).withMetadata(Map.of("loss", "NaN")).withRetention(byLoss));
+        assertEquals(List.of("r-s2", "r-s3", "r-s4"), nan.droppedByRetention().stream().map(id -> id.substring(0, 4)).toList());
+        assertTrue(store.list("r").stream().anyMatch(e -> e.id().equals(nan.checkpointId())));
+        assertEquals(List.of(1L, 5L), store.list("r").stream().map(CheckpointEntry::step).toList());
+    }
+
+    @Test
+    void forgetRefusesAPolicyThatWouldEmptyARunAndChangesNothing() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 4, 1, 2_000);
+        WriterToken a = store.claimWriter("a");
+        WriterToken b = store.claimWriter("b");
+        for (int step = 1; step <= 3; step++) {
+            store.save(a, SaveRequest.of(src, "a", step).withMetadata(Map.of("loss", "0." + step, "val_loss", "0." + (5 - step))));
+            store.save(b, SaveRequest.of(src, "b", step).withMetadata(Map.of("loss", "0." + step)));
+        }
+        RootState before = store.root();
+        Retention byValLoss = Retention.KEEP_ALL.withKeepBest("val_loss", false, 1);
+        for (boolean dry : List.of(true, false)) {
+            RetentionResult r = store.forget(null, byValLoss, dry);
+            assertTrue(r.refused(), r.toString());
+            assertEquals(List.of(), r.forgotten());
+            assertTrue(r.refusals().get(0).contains("'b'") && r.refusals().get(0).contains("val_loss"), r.refusals().toString());
+        }
+        assertEquals(before, store.root(), "ROOT untouched");
+        RetentionResult onlyA = store.forget("a", byValLoss, false);
+        assertEquals(2, onlyA.forgotten().size(), onlyA.toString());
+        assertEquals(List.of(3L), store.list("a").stream().map(CheckpointEntry::step).toList());
+        assertEquals(3, store.list("b").size());
+    }
+}

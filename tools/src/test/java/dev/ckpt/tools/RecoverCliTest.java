@@ -1,0 +1,165 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** ckpt-tool recover rebuilds a damaged ROOT; every other command refuses it with one clear line. The S3 subclass runs the same against the in-process S3 server. */
+class RecoverCliTest {
+    @TempDir
+    Path tmp;
+    Cli cli;
+    String store;
+    final List<String> ids = new ArrayList<>();
+
+    /** The store URL under test and the environment to reach it. */
+    void setUpStore() {
+        store = tmp.resolve("store").toString();
+        cli = new Cli(Map.of(), "--progress", "none");
+    }
+
+    ObjectStore objects() {
+        return ObjectStores.open(store);
+    }
+
+    @BeforeEach
+    void setUp() {
+        setUpStore();
+    }
+
+    private Path src(int seed) {
+        return TestDirs.checkpoint(tmp.resolve("src-" + seed), seed, 2, 20_000);
+    }
+
+    private void populate() {
+        for (int step = 1; step <= 2; step++) {
+            Cli.Result r = cli.run("push", store, src(step).toString(), "--run", "r", "--step", "" + step, "--meta", "loss=0." + step);
+            assertEquals(0, r.code(), r.toString());
+            ids.add(r.out().trim());
+        }
+    }
+
+    private byte[] damage(String how) {
+        ObjectStore o = objects();
+        byte[] good = o.get("ROOT").data();
+        byte[] bad = switch (how) {
+            case "empty" -> new byte[0];
+            case "300" -> Arrays.copyOf(good, 300);
+            case "{}" -> "{}".getBytes(StandardCharsets.UTF_8);
+            default -> "garbage\u0000".repeat(30).getBytes(StandardCharsets.ISO_8859_1);
+        };
+        o.put("ROOT", bad);
+        return bad;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"empty", "300", "{}", "garbage"})
+    void aDamagedRootIsRefusedClearlyThenRecovered(String how) {
+        populate();
+        WriterToken old;
+        try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
+            old = s.claimWriter("r");
+        }
+        byte[] bad = damage(how);
+
+        for (String[] args : List.of(new String[]{"ls", store}, new String[]{"restore", store, "latest", tmp.resolve("x").toString()},
+                new String[]{"push", store, src(9).toString(), "--run", "r", "--step", "9"})) {
+            Cli.Result r = cli.run(args);
+            assertEquals(ExitCode.ERROR, r.code(), r.toString());
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().contains("ckpt-tool recover " + objects().describe()) && !r.err().contains("ROOT ROOT"), r.err());
+        }
+        Cli.Result verify = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, verify.code(), verify.toString());
+        assertTrue(verify.out().contains("ROOT_UNREADABLE"), verify.out());
+        assertArrayEquals(bad, objects().get("ROOT").data(), "no command overwrote ROOT");
+
+        Cli.Result young = cli.run("recover", store, "--apply");
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, young.code(), "objects written seconds ago: a writer may be running; " + young);
+        assertTrue(young.out().contains("--force"), young.out());
+        assertArrayEquals(bad, objects().get("ROOT").data());
+
+        Cli.Result dry = cli.run("recover", store, "--quiet-period", "0s");
+        assertEquals(0, dry.code(), dry.toString());
+        assertTrue(dry.out().startsWith("damaged: ROOT of "), dry.out());
+        for (String id : ids) {
+            assertTrue(dry.out().contains("kept     " + id), dry.out());
+        }
+        assertTrue(dry.out().contains("dry run: nothing written"), dry.out());
+        assertArrayEquals(bad, objects().get("ROOT").data(), "the dry run wrote nothing");
+
+        Cli.Result apply = cli.run("recover", store, "--apply", "--force", "--json");
+        assertEquals(0, apply.code(), apply.toString());
+        JsonNode j = apply.json();
+        assertEquals("REWRITTEN", j.get("decision").asText());
+        assertEquals(2, j.get("manifests").size());
+        assertTrue(j.get("writerEpoch").asLong() > old.epoch());
+
+        JsonNode ls = cli.run("ls", store, "--json").json();
+        assertEquals(2, ls.get("checkpoints").size());
+        Path out = tmp.resolve("out");
+        assertEquals(0, cli.run("restore", store, "r:latest", out.toString()).code());
+        TestDirs.assertSameTree(TestDirs.snapshot(src(2)), out);
+        assertEquals(0, cli.run("verify", store, "--read-data").code());
+        try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
+            assertThrows(FencedException.class, () -> s.save(old, SaveRequest.of(src(3), "r", 3)),
+                    "the writer that claimed the run before the damage stays fenced");
+        }
+        assertEquals(0, cli.run("push", store, src(3).toString(), "--run", "r", "--step", "3").code());
+    }
+
+    @Test
+    void aHealthyRootIsLeftAsItIs() {
+        populate();
+        byte[] root = objects().get("ROOT").data();
+        for (String[] args : List.of(new String[]{"recover", store}, new String[]{"recover", store, "--apply", "--force"})) {
+            Cli.Result r = cli.run(args);
+            assertEquals(0, r.code(), r.toString());
+            assertTrue(r.out().contains("nothing to do"), r.out());
+        }
+        assertArrayEquals(root, objects().get("ROOT").data());
+    }
+
+    @Test
+    void aDamagedManifestIsSkippedAndNamed() {
+        populate();
+        ObjectStore o = objects();
+        String key = Manifest.keyOf(ids.get(0));
+        byte[] m = o.get(key).data();
+        o.put(key, Arrays.copyOf(m, m.length - 10));
+        damage("{}");
+        Cli.Result r = cli.run("recover", store, "--apply", "--force");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("skipped  " + key + "  damaged: "), r.out());
+        assertTrue(r.out().contains("kept     " + ids.get(1)), r.out());
+        assertTrue(r.out().contains("1 of 2 manifests kept"), r.out());
+        JsonNode ls = cli.run("ls", store, "--json").json();
+        assertEquals(1, ls.get("checkpoints").size());
+        assertFalse(cli.run("recover", store, "--help").out().isEmpty());
+    }
+}

@@ -1,0 +1,138 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** ckpt-tool forget and push never empty a run through a retention option, and refuse bad values as usage errors. */
+class RetentionCliTest {
+    @TempDir
+    Path tmp;
+    Cli cli;
+    String store;
+    Path src;
+
+    @BeforeEach
+    void setUp() {
+        store = tmp.resolve("store").toString();
+        cli = new Cli(Map.of(), "--progress", "none");
+        src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 5_000);
+    }
+
+    private String push(String run, long step, String... extra) {
+        List<String> args = new ArrayList<>(List.of("push", store, src.toString(), "--run", run, "--step", Long.toString(step)));
+        args.addAll(Arrays.asList(extra));
+        Cli.Result r = cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.toString());
+        return r.out().trim();
+    }
+
+    private int count() {
+        return cli.run("ls", store, "--json").json().get("checkpoints").size();
+    }
+
+    private byte[] root() {
+        return ObjectStores.open(store).get("ROOT").data();
+    }
+
+    @Test
+    void keepBestOnAMetricNoCheckpointCarriesIsAUsageErrorNamingItAndForgetsNothing() {
+        for (int step = 1; step <= 3; step++) {
+            push("a", step, "--meta", "loss=0." + step);
+            push("b", step, "--meta", "loss=0." + step, "--meta", "acc=0.9");
+        }
+        byte[] before = root();
+        for (List<String> extra : List.<List<String>>of(List.of(), List.of("--dry-run"), List.of("--run", "b"), List.of("--json"))) {
+            List<String> args = new ArrayList<>(List.of("forget", store, "--keep-best", "val_loss"));
+            args.addAll(extra);
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertEquals(ExitCode.USAGE, r.code(), extra + ": " + r);
+            String first = r.err().lines().findFirst().orElse("");
+            assertTrue(first.contains("val_loss") && first.contains("loss") && first.contains("nothing was forgotten"), first);
+            assertArrayEquals(before, root(), "ROOT unchanged after " + extra);
+        }
+        assertEquals(6, count());
+        Cli.Result ok = cli.run("forget", store, "--keep-best", "loss:max", "--dry-run", "--json");
+        assertEquals(0, ok.code(), ok.toString());
+        assertEquals(4, ok.json().get("forgotten").size(), "one per run kept: the highest loss");
+    }
+
+    @Test
+    void checkpointsWithoutANumericMetricAreKeptAndNamedInANote() {
+        push("r", 1, "--meta", "loss=0.5");
+        String nan = push("r", 2, "--meta", "loss=NaN");
+        String none = push("r", 3);
+        String text = push("r", 4, "--meta", "loss=diverged");
+        String best = push("r", 5, "--meta", "loss=0.25");
+        Cli.Result dry = cli.run("forget", store, "--keep-best", "loss", "--dry-run");
+        assertEquals(0, dry.code(), dry.toString());
+        assertTrue(dry.out().contains("would forget r-s1-") && dry.out().lines().filter(l -> l.startsWith("would forget")).count() == 1,
+                dry.out());
+        assertTrue(dry.err().contains(nan) && dry.err().contains(none) && dry.err().contains(text), dry.err());
+        Cli.Result real = cli.run("forget", store, "--keep-best", "loss", "--json");
+        assertEquals(0, real.code(), real.toString());
+        assertEquals(1, real.json().get("forgotten").size());
+        assertEquals(4, count());
+        assertTrue(cli.run("ls", store).out().contains(best));
+        Cli.Result withLast = cli.run("forget", store, "--keep-best", "loss", "--keep-last", "1", "--json");
+        assertEquals(0, withLast.code(), withLast.toString());
+        assertEquals(List.of(nan, none, text).stream().sorted().toList(), toList(withLast.json().get("forgotten")),
+                "with another rule, the unjudged ones are that rule's to drop");
+    }
+
+    @Test
+    void aStepIntervalMatchingNoCheckpointIsRefused() {
+        push("r", 10);
+        push("r", 20);
+        Cli.Result r = cli.run("forget", store, "--keep-every-steps", "1000");
+        assertEquals(ExitCode.USAGE, r.code(), r.toString());
+        assertTrue(r.err().contains("keep-every-steps 1000") && r.err().contains("'r'"), r.err());
+        assertEquals(2, count());
+        assertEquals(0, cli.run("forget", store, "--keep-every-steps", "10").code());
+        assertEquals(2, count(), "both steps are multiples of 10");
+    }
+
+    @Test
+    void outOfRangeRetentionValuesAreUsageErrorsForForgetAndPush() {
+        push("r", 1);
+        byte[] before = root();
+        List<List<String>> bad = List.of(
+                List.of("forget", store, "--keep-last", "0"),
+                List.of("forget", store, "--keep-last", "-2"),
+                List.of("forget", store, "--keep-every-steps", "0"),
+                List.of("forget", store, "--keep-every-steps", "-10"),
+                List.of("forget", store, "--keep-best", ""),
+                List.of("forget", store, "--keep-best", ":max"),
+                List.of("forget", store, "--keep-best", "loss:avg"),
+                List.of("forget", store, "--keep-best", "loss:min:x"),
+                List.of("forget", store, "--keep-last", "0", "--dry-run"),
+                List.of("push", store, src.toString(), "--run", "r", "--step", "2", "--keep-last", "0"),
+                List.of("push", store, src.toString(), "--run", "r", "--step", "2", "--keep-every-steps", "0"));
+        for (List<String> args : bad) {
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertEquals(ExitCode.USAGE, r.code(), args + ": " + r);
+            String first = r.err().lines().findFirst().orElse("");
+            assertTrue(first.contains("--keep-") && !first.contains("Exception"), args + ": " + first);
+        }
+        assertArrayEquals(before, root(), "nothing was pushed or forgotten");
+    }
+
+    private static List<String> toList(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+}
