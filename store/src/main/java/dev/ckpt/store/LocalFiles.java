@@ -115,6 +115,8 @@ public final class LocalFiles {
             Path probe = Files.createTempFile(dir, ".ckpt-", ".probe");
             Files.deleteIfExists(probe);
             return null; // writable after all
+        } catch (NoSuchFileException e) {
+            return "files cannot be created there"; // e.g. /proc
         } catch (IOException e) {
             return reason(e);
         }

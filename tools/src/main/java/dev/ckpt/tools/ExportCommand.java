@@ -54,7 +54,15 @@ final class ExportCommand extends StoreCommand {
         Path data = staging.resolve("d");
         Path tmp = staging.resolve("a.tmp");
         try (OutputOptions.Progress p = output.start(err(), "export " + e.id())) {
-            store.restore(e, data, List.of(), p);
+            try {
+                store.restore(e, data, List.of(), p);
+            } catch (InvalidInputException ex) {
+                if (ex.getCause() instanceof IOException io) { // the staging's disk, not the checkpoint
+                    throw new InvalidInputException("cannot write archive " + file + ": staging the checkpoint next to it in "
+                            + staging + " failed: " + LocalFiles.explain(io) + "; nothing was written to " + file, ex);
+                }
+                throw ex;
+            }
             p.update("restored and verified; writing " + file);
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp));
                  ZstdOutputStream zstd = new ZstdOutputStream(raw, 3);

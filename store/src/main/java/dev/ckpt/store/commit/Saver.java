@@ -371,6 +371,11 @@ public final class Saver {
                 if (!Files.isReadable(p)) {
                     throw new InvalidInputException("cannot read file " + p + ": permission denied");
                 }
+                try {
+                    dev.ckpt.store.manifest.SafePaths.check(rel);
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidInputException("cannot save " + p + ": " + e.getMessage(), e);
+                }
                 out.add(new SourceFile(p, rel, Files.size(p), mode(p)));
             }
         } catch (IOException | java.io.UncheckedIOException e) {
