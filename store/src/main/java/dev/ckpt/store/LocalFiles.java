@@ -101,6 +101,16 @@ public final class LocalFiles {
     }
 
     /**
+     * Why a file name cannot be used here, for names this JVM cannot map to bytes and back
+     * (a UTF-8 name under a C/POSIX locale, or bytes that are not valid UTF-8): the JVM's
+     * file-name encoding and the fix.
+     */
+    public static String encodingHint() {
+        return "this JVM's file-name encoding (sun.jnu.encoding=" + System.getProperty("sun.jnu.encoding")
+                + ") cannot represent it; run with a UTF-8 locale, e.g. LANG=C.UTF-8";
+    }
+
+    /**
      * Why {@code dir} (an existing directory) cannot be written, or null if it can: the
      * system's reason, e.g. "Read-only file system" or "Permission denied". Asks
      * {@code access(W_OK)} first, which reports a read-only mount even to root; only when

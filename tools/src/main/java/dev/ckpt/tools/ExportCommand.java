@@ -66,7 +66,7 @@ final class ExportCommand extends StoreCommand {
             p.update("restored and verified; writing " + file);
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp));
                  ZstdOutputStream zstd = new ZstdOutputStream(raw, 3);
-                 TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd)) {
+                 TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd, "UTF-8")) { // entry names never in the locale's charset
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
                 byte[] manifest = Json.write(m);

@@ -65,7 +65,7 @@ final class ImportCommand extends StoreCommand {
             Map<String, String> hashes = new HashMap<>();
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
                  ZstdInputStream zstd = new ZstdInputStream(raw);
-                 TarArchiveInputStream tar = new TarArchiveInputStream(zstd)) {
+                 TarArchiveInputStream tar = new TarArchiveInputStream(zstd, "UTF-8")) { // as export writes, whatever the locale
                 for (TarArchiveEntry te; (te = tar.getNextEntry()) != null; ) {
                     String name = te.getName();
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
@@ -80,7 +80,13 @@ final class ImportCommand extends StoreCommand {
                         throw new InvalidInputException("archive " + file + ": entry '" + name
                                 + "' is a link or device; only regular files can be imported");
                     }
-                    Path out = staging.resolve(rel).normalize();
+                    Path out;
+                    try {
+                        out = staging.resolve(rel).normalize();
+                    } catch (java.nio.file.InvalidPathException e) {
+                        throw new InvalidInputException("cannot import file '" + rel + "' of archive " + file + ": "
+                                + LocalFiles.encodingHint() + "; nothing was imported", e);
+                    }
                     if (!out.startsWith(staging)) {
                         throw new InvalidInputException("archive " + file + ": entry '" + name + "' points outside the checkpoint");
                     }

@@ -3,6 +3,7 @@ package dev.ckpt.tools;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs several ckpt-tool commands in one JVM and writes their exit codes and output as
@@ -20,6 +22,30 @@ import java.util.Map;
  * results file.
  */
 public final class ChildCli {
+    /** Runs {@code commands} in a child JVM whose process environment has {@code processEnv} on top of this one's. */
+    static List<Cli.Result> run(Path work, Map<String, String> processEnv, List<List<String>> commands) throws Exception {
+        Files.createDirectories(work);
+        Path in = work.resolve("commands.json");
+        Path out = work.resolve("results.json");
+        Files.deleteIfExists(out);
+        Files.write(in, OutputOptions.JSON.writeValueAsBytes(Map.of("env", Map.of(), "commands", commands)));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ChildCli.class.getName(),
+                in.toString(), out.toString()).redirectErrorStream(true);
+        pb.environment().putAll(processEnv);
+        Process p = pb.start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.exists(out)) {
+            p.destroyForcibly();
+            throw new AssertionError("child JVM failed:\n" + log);
+        }
+        List<Cli.Result> results = new ArrayList<>();
+        for (JsonNode r : OutputOptions.JSON.readTree(Files.readAllBytes(out))) {
+            results.add(new Cli.Result(r.get("code").asInt(), r.get("out").asText(), r.get("err").asText()));
+        }
+        return results;
+    }
+
     public static void main(String[] args) throws Exception {
         JsonNode in = OutputOptions.JSON.readTree(Files.readAllBytes(Path.of(args[0])));
         Map<String, String> env = new HashMap<>(System.getenv());

@@ -376,6 +376,12 @@ public final class Saver {
                 } catch (IllegalArgumentException e) {
                     throw new InvalidInputException("cannot save " + p + ": " + e.getMessage(), e);
                 }
+                if (rel.indexOf('\uFFFD') >= 0 && !roundTrips(dir, rel)) {
+                    // the name's bytes did not decode: it would be recorded, and restored, as a different name
+                    throw new InvalidInputException("cannot save " + p + ": its name is not valid in "
+                            + dev.ckpt.store.LocalFiles.encodingHint().replace("cannot represent it; ",
+                            "and could not be restored under the same name; ") + ", or rename the file");
+                }
                 out.add(new SourceFile(p, rel, Files.size(p), mode(p)));
             }
         } catch (IOException | java.io.UncheckedIOException e) {
@@ -383,6 +389,15 @@ public final class Saver {
         }
         out.sort(java.util.Comparator.comparing(SourceFile::relative));
         return out;
+    }
+
+    /** Whether {@code rel}, as decoded, names the same file again (it does not when its bytes could not be decoded). */
+    private static boolean roundTrips(Path dir, String rel) {
+        try {
+            return Files.exists(dir.resolve(rel), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     private static int mode(Path p) {

@@ -9,6 +9,7 @@ import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
@@ -103,7 +105,13 @@ public final class Restorer {
         Path root = target.toAbsolutePath().normalize();
         List<Path> finals = new ArrayList<>();
         for (FileEntry f : m.files()) {
-            Path dest = root.resolve(f.path()).normalize();
+            Path dest;
+            try {
+                dest = root.resolve(f.path()).normalize();
+            } catch (InvalidPathException e) {
+                throw new InvalidInputException("cannot restore file '" + f.path() + "' of checkpoint " + m.id() + ": "
+                        + LocalFiles.encodingHint() + "; nothing was written", e);
+            }
             if (!dest.startsWith(root) || dest.equals(root)) {
                 throw new CorruptObjectException(m.key(), "manifest " + m.key() + " names file '" + f.path()
                         + "' outside the restore directory; refused, nothing written");
