@@ -1,14 +1,24 @@
 package dev.ckpt.store;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.stream.Stream;
 
-/** Local-directory housekeeping shared by the tools and the trainer. */
+/** Local-directory housekeeping shared by the store, the tools and the trainer. */
 public final class LocalFiles {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private LocalFiles() {
     }
 
@@ -21,6 +31,118 @@ public final class LocalFiles {
             for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(x);
             }
+        }
+    }
+
+    /**
+     * A short hidden name for a temporary file or directory next to a user's file:
+     * {@code .ckpt-<12 hex><suffix>}. It never derives from the user's name, so it fits
+     * wherever that name fits (a 255-byte name plus a suffix would not).
+     */
+    public static String tempName(String suffix) {
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        return ".ckpt-" + HexFormat.of().formatHex(b) + suffix;
+    }
+
+    /**
+     * Why an I/O operation failed, in words and without Java class names: the operating
+     * system's reason ("No space left on device", "Read-only file system", ...) where it
+     * gave one.
+     */
+    public static String reason(IOException e) {
+        if (e instanceof FileSystemException f && f.getReason() != null && !f.getReason().isBlank()) {
+            return f.getReason();
+        }
+        if (e instanceof NoSuchFileException) {
+            return "does not exist";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "already exists";
+        }
+        if (e instanceof DirectoryNotEmptyException) {
+            return "is a directory that is not empty";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "is not a directory";
+        }
+        if (e instanceof FileSystemException) {
+            return "I/O error";
+        }
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? "I/O error" : m;
+    }
+
+    /** What to do about {@link #reason}: a hint for the common cases, else empty. */
+    public static String hint(String reason) {
+        String r = reason.toLowerCase(java.util.Locale.ROOT);
+        if (r.contains("no space left")) {
+            return "; free space there or use another directory";
+        }
+        if (r.contains("read-only file system")) {
+            return "; that filesystem is mounted read-only, use another directory";
+        }
+        if (r.contains("permission denied") || r.contains("operation not permitted")) {
+            return "; check the directory's owner and mode";
+        }
+        if (r.contains("disk quota")) {
+            return "; free space within your quota or use another directory";
+        }
+        return "";
+    }
+
+    /** {@link #reason} followed by {@link #hint}. */
+    public static String explain(IOException e) {
+        String r = reason(e);
+        return r + hint(r);
+    }
+
+    /**
+     * Why a file name cannot be used here, for names this JVM cannot map to bytes and back
+     * (a UTF-8 name under a C/POSIX locale, or bytes that are not valid UTF-8): the JVM's
+     * file-name encoding and the fix.
+     */
+    public static String encodingHint() {
+        return "this JVM encodes file names as " + fileNameCharset().name()
+                + " (from the locale when it started, LANG/LC_ALL); run under a UTF-8 locale, e.g. LC_ALL=C.UTF-8"
+                + " (bin/ckpt-tool and bin/ckpt-train do this themselves)";
+    }
+
+    /**
+     * The charset this JVM decodes and encodes file names with: {@code sun.jnu.encoding},
+     * taken from the locale at start (ASCII under {@code LANG=C}) and not changeable later.
+     */
+    public static java.nio.charset.Charset fileNameCharset() {
+        String jnu = System.getProperty("sun.jnu.encoding");
+        try {
+            return jnu == null ? java.nio.charset.Charset.defaultCharset() : java.nio.charset.Charset.forName(jnu);
+        } catch (RuntimeException e) {
+            return java.nio.charset.Charset.defaultCharset();
+        }
+    }
+
+    /**
+     * Why {@code dir} (an existing directory) cannot be written, or null if it can: the
+     * system's reason, e.g. "Read-only file system" or "Permission denied". Asks
+     * {@code access(W_OK)} first, which reports a read-only mount even to root; only when
+     * that says no does it try to create a file, to learn the reason (the JDK's
+     * {@code FileStore.isReadOnly} misses read-only bind mounts).
+     */
+    public static String notWritableReason(Path dir) {
+        if (Files.isWritable(dir)) {
+            return null;
+        }
+        try {
+            Path probe = Files.createTempFile(dir, ".ckpt-", ".probe");
+            Files.deleteIfExists(probe);
+            return null; // writable after all
+        } catch (NoSuchFileException e) {
+            return "files cannot be created there"; // e.g. /proc
+        } catch (IOException e) {
+            return reason(e);
         }
     }
 }

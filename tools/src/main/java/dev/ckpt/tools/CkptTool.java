@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
@@ -52,6 +53,7 @@ public final class CkptTool implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.registerConverter(java.nio.file.Path.class, CkptTool::path);
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String name = commandLine.getCommandName();
@@ -68,6 +70,16 @@ public final class CkptTool implements Runnable {
         return code;
     }
 
+    /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
+    static java.nio.file.Path path(String s) {
+        try {
+            return java.nio.file.Path.of(s);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new CommandLine.TypeConversionException("'" + s.replace('\0', '?') + "' is not a valid path: "
+                    + e.getReason() + (e.getReason().contains("unmappable") ? " (set a UTF-8 locale, e.g. LANG=C.UTF-8)" : ""));
+        }
+    }
+
     static Map<String, String> env(CommandSpec spec) {
         CommandLine root = spec.commandLine();
         while (root.getParent() != null) {
@@ -76,14 +88,31 @@ public final class CkptTool implements Runnable {
         return ((CkptTool) root.getCommand()).env;
     }
 
-    private static String message(Throwable ex) {
-        if (ex instanceof CkptException) {
-            return ex.getMessage();
+    /**
+     * One line for the user: the store's own message, or for anything else the reason in
+     * words. Java class names appear only with --verbose (in the stack trace).
+     */
+    static String message(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof CkptException) {
+                return t.getMessage();
+            }
         }
-        if (ex instanceof java.io.IOException || ex instanceof java.io.UncheckedIOException) {
-            return "I/O error: " + ex.getMessage();
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException io) {
+                String file = io instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile() + ": " : "";
+                return "I/O error: " + file + LocalFiles.explain(io);
+            }
         }
-        return ex.getClass().getSimpleName() + ": " + ex.getMessage() + " (run with --verbose for details)";
+        String m = ex.getMessage();
+        if (ex instanceof IllegalArgumentException && m != null && !m.isBlank() && !m.contains("Exception")) {
+            return m; // a value refused by a library constructor (a negative step, keep-last 0): it says what
+        }
+        if (m == null || m.isBlank()) {
+            m = "unexpected internal error";
+        }
+        return m.replaceAll("\\b(?:[a-z]+\\.)+[A-Z][A-Za-z]*(?:Exception|Error): ", "")
+                + " (run with --verbose for details)";
     }
 
     static int code(Throwable ex) {

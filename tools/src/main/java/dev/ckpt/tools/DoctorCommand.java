@@ -4,6 +4,7 @@ import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.objectstore.ConditionalWriteProbe;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.objectstore.ProbingObjectStore;
 import picocli.CommandLine.Command;
 
@@ -16,7 +17,8 @@ import java.util.Map;
         "Checks listing and reading, ROOT, and the conditional writes the store relies on (create-only",
         "If-None-Match: *, compare-and-swap If-Match), and on S3 which form of the ETag the server reads in",
         "If-Match: quoted as RFC 7232 writes it (AWS S3, MinIO) or bare (Ceph RGW 16.2)."},
-        footer = {"", "Example:", "  AWS_ENDPOINT_URL=http://ceph:7480 ckpt-tool doctor s3://ckpt/test"})
+        footer = {"", "A store on a read-only mount is reported as read-only (exit 0 if it can be read); its writes are not probed.",
+                "", "Example:", "  AWS_ENDPOINT_URL=http://ceph:7480 ckpt-tool doctor s3://ckpt/test"})
 final class DoctorCommand extends StoreCommand {
     @Override
     int run(CheckpointStore store) {
@@ -30,6 +32,10 @@ final class DoctorCommand extends StoreCommand {
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "
                     + r.checkpoints().size() + " checkpoints";
         });
+        java.util.Optional<String> readOnly = ObjectStores.readOnlyReason(objects);
+        if (readOnly.isPresent()) {
+            return readOnly(objects, checks, ok, readOnly.get());
+        }
         ConditionalWriteProbe.Result probe = ConditionalWriteProbe.run(raw);
         checks.add(result("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
         checks.add(result("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
@@ -44,6 +50,7 @@ final class DoctorCommand extends StoreCommand {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("store", objects.describe());
             j.put("ok", ok && conditional);
+            j.put("readOnly", false);
             j.put("conditionalWrites", conditional);
             j.put("ifMatchForm", probe.ifMatchForm() == null ? null : probe.ifMatchForm().name().toLowerCase(java.util.Locale.ROOT));
             j.put("checks", checks);
@@ -60,6 +67,37 @@ final class DoctorCommand extends StoreCommand {
         }
         if (!conditional) {
             return ExitCode.NO_CONDITIONAL_WRITES;
+        }
+        return ok ? ExitCode.OK : ExitCode.ERROR;
+    }
+
+    /**
+     * A store that can only be read (a read-only mount, a snapshot): the write probe would
+     * only fail, so doctor says what works and what does not, and exits 0 if reading works.
+     */
+    private int readOnly(ObjectStore objects, List<Map<String, Object>> checks, boolean ok, String why) {
+        String note = "store is read-only (" + why + "): ls, show, verify, restore, export, diff, stats, doctor and"
+                + " gc --dry-run work; push, import, forget, pin, unpin, gc and verify --record need a writable mount";
+        checks.add(result("writable", false, "no: " + why + "; conditional writes not probed"));
+        if (output.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("store", objects.describe());
+            j.put("ok", ok);
+            j.put("readOnly", true);
+            j.put("readOnlyReason", why);
+            j.put("conditionalWrites", null);
+            j.put("checks", checks);
+            j.put("problems", List.of());
+            output.printJson(out(), j);
+        } else {
+            out().println("store " + objects.describe());
+            for (Map<String, Object> c : checks) {
+                out().printf("  %-4s %-48s %s%n", (Boolean) c.get("ok") ? "ok" : "--", c.get("check"), c.get("detail"));
+            }
+            out().println(note);
+            if (!ok) {
+                out().println("fix the failures above");
+            }
         }
         return ok ? ExitCode.OK : ExitCode.ERROR;
     }

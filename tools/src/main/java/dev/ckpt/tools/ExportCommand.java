@@ -2,6 +2,8 @@ package dev.ckpt.tools;
 
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Json;
@@ -12,6 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 import java.io.BufferedOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,14 +41,32 @@ final class ExportCommand extends StoreCommand {
     int run(CheckpointStore store) throws Exception {
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
-        Path staging = Files.createTempDirectory(file.toAbsolutePath().getParent(), ".ckpt-export-");
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Path dir = file.toAbsolutePath().getParent();
+        Path staging;
+        try {
+            // a short name next to the archive: same filesystem for the final rename, and a
+            // checkpoint path that fits wherever it fitted when it was pushed
+            staging = Files.createDirectory(dir.resolve(LocalFiles.tempName("")));
+        } catch (IOException ex) {
+            throw new InvalidInputException("cannot write archive " + file + ": cannot create a staging directory in "
+                    + dir + ": " + LocalFiles.explain(ex), ex);
+        }
+        Path data = staging.resolve("d");
+        Path tmp = staging.resolve("a.tmp");
         try (OutputOptions.Progress p = output.start(err(), "export " + e.id())) {
-            store.restore(e, staging.resolve("data"), List.of(), p);
+            try {
+                store.restore(e, data, List.of(), p);
+            } catch (InvalidInputException ex) {
+                if (ex.getCause() instanceof IOException io) { // the staging's disk, not the checkpoint
+                    throw new InvalidInputException("cannot write archive " + file + ": staging the checkpoint next to it in "
+                            + staging + " failed: " + LocalFiles.explain(io) + "; nothing was written to " + file, ex);
+                }
+                throw ex;
+            }
             p.update("restored and verified; writing " + file);
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp));
                  ZstdOutputStream zstd = new ZstdOutputStream(raw, 3);
-                 TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd)) {
+                 TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd, "UTF-8")) { // entry names never in the locale's charset
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
                 byte[] manifest = Json.write(m);
@@ -55,18 +76,20 @@ final class ExportCommand extends StoreCommand {
                 tar.write(manifest);
                 tar.closeArchiveEntry();
                 for (FileEntry f : m.files()) {
-                    TarArchiveEntry te = new TarArchiveEntry(staging.resolve("data").resolve(f.path()).toFile(), FILES + f.path());
+                    TarArchiveEntry te = new TarArchiveEntry(data.resolve(f.path()).toFile(), FILES + f.path());
                     te.setMode(f.mode() == 0 ? 0644 : f.mode());
                     tar.putArchiveEntry(te);
-                    Files.copy(staging.resolve("data").resolve(f.path()), tar);
+                    Files.copy(data.resolve(f.path()), tar);
                     tar.closeArchiveEntry();
                 }
                 tar.finish();
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException ex) {
+            throw new InvalidInputException("cannot write archive " + file + " (staging in " + staging + "): "
+                    + LocalFiles.explain(ex) + "; nothing was written to " + file, ex);
         } finally {
-            Files.deleteIfExists(tmp);
-            dev.ckpt.store.LocalFiles.deleteTree(staging);
+            LocalFiles.deleteTree(staging);
         }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();

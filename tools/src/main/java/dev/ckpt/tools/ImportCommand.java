@@ -9,10 +9,12 @@ import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.ReadOnlyStoreException;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.SafePaths;
+import dev.ckpt.store.objectstore.ObjectStores;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import picocli.CommandLine.Command;
@@ -22,17 +24,20 @@ import picocli.CommandLine.Parameters;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 @Command(name = "import", description = {"Import a .tar.zst archive made by export as a checkpoint of RUN at STEP.",
         "Metadata is kept. Entry names that are absolute or contain '..', links and devices are refused; every file",
-        "is checked against the archived manifest's SHA-256 before anything is committed."},
+        "is checked against the archived manifest's SHA-256 before anything is committed. The archive is unpacked",
+        "in a hidden directory inside a local store, or in $TMPDIR for other stores (removed afterwards)."},
         footer = {"", "Example:", "  ckpt-tool import ./ckpt-store run-42.tar.zst --run run-42 --step 1000"})
 final class ImportCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "FILE.tar.zst", description = "the archive")
@@ -52,13 +57,18 @@ final class ImportCommand extends StoreCommand {
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("archive " + file + " does not exist or is not a file");
         }
-        Path staging = Files.createTempDirectory(".ckpt-import-");
+        Optional<String> readOnly = ObjectStores.readOnlyReason(store.objectStore());
+        if (readOnly.isPresent()) {
+            throw new ReadOnlyStoreException("store " + store.objectStore().describe() + " is read-only ("
+                    + readOnly.get() + "): import writes a checkpoint into it; nothing was read from " + file);
+        }
+        Path staging = createStaging(store);
         try {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
                  ZstdInputStream zstd = new ZstdInputStream(raw);
-                 TarArchiveInputStream tar = new TarArchiveInputStream(zstd)) {
+                 TarArchiveInputStream tar = new TarArchiveInputStream(zstd, "UTF-8")) { // as export writes, whatever the locale
                 for (TarArchiveEntry te; (te = tar.getNextEntry()) != null; ) {
                     String name = te.getName();
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
@@ -73,17 +83,20 @@ final class ImportCommand extends StoreCommand {
                         throw new InvalidInputException("archive " + file + ": entry '" + name
                                 + "' is a link or device; only regular files can be imported");
                     }
-                    Path out = staging.resolve(rel).normalize();
+                    Path out;
+                    try {
+                        out = staging.resolve(rel).normalize();
+                    } catch (java.nio.file.InvalidPathException e) {
+                        throw new InvalidInputException("cannot import file '" + rel + "' of archive " + file + ": "
+                                + LocalFiles.encodingHint() + "; nothing was imported", e);
+                    }
                     if (!out.startsWith(staging)) {
                         throw new InvalidInputException("archive " + file + ": entry '" + name + "' points outside the checkpoint");
                     }
-                    Files.createDirectories(out.getParent());
-                    MessageDigest md = Hashes.sha256();
-                    Files.copy(new DigestInputStream(new NoClose(tar), md), out);
-                    hashes.put(rel, Hashes.hex(md.digest()));
+                    hashes.put(rel, unpack(tar, out, staging));
                 }
             } catch (IOException e) {
-                throw new InvalidInputException("cannot read archive " + file + ": " + e.getMessage()
+                throw new InvalidInputException("cannot read archive " + file + ": " + LocalFiles.explain(e)
                         + " (is it a .tar.zst written by ckpt-tool export?)", e);
             }
             if (archived == null) {
@@ -126,6 +139,58 @@ final class ImportCommand extends StoreCommand {
         }
     }
 
+    /**
+     * Where the archive is unpacked before it is saved: inside a local store's directory
+     * (hidden, same filesystem, never listed), else in $TMPDIR (or java.io.tmpdir).
+     */
+    private Path createStaging(CheckpointStore store) {
+        Optional<Path> local = ObjectStores.localDirectory(store.objectStore());
+        String tmpdir = CkptTool.env(spec).get("TMPDIR");
+        Path dir = local.orElseGet(() -> Path.of(tmpdir != null && !tmpdir.isBlank() ? tmpdir
+                : System.getProperty("java.io.tmpdir")));
+        try {
+            return Files.createDirectory(dir.resolve(LocalFiles.tempName("-import")));
+        } catch (IOException e) {
+            throw stagingError(dir, e);
+        }
+    }
+
+    private InvalidInputException stagingError(Path where, IOException e) {
+        return new InvalidInputException("cannot unpack archive " + file + " into " + where + ": " + LocalFiles.explain(e)
+                + " (import stages the checkpoint inside a local store's directory, for other stores in $TMPDIR;"
+                + " nothing was imported)", e);
+    }
+
+    /** Unpacks one entry; an error writing (a full disk) is the staging's, not the archive's. */
+    private String unpack(InputStream tar, Path out, Path staging) throws IOException {
+        MessageDigest md = Hashes.sha256();
+        OutputStream o;
+        try {
+            Files.createDirectories(out.getParent());
+            o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw stagingError(staging, e);
+        }
+        try {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = tar.read(buf)) > 0; ) { // an IOException here is the archive's
+                md.update(buf, 0, n);
+                try {
+                    o.write(buf, 0, n);
+                } catch (IOException e) {
+                    throw stagingError(staging, e);
+                }
+            }
+        } finally {
+            try {
+                o.close();
+            } catch (IOException e) {
+                throw stagingError(staging, e);
+            }
+        }
+        return Hashes.hex(md.digest());
+    }
+
     /** The relative path of a file entry, refusing absolute names and '..'. */
     private String safeName(String name) {
         if (!name.startsWith(ExportCommand.FILES)) {
@@ -145,14 +210,4 @@ final class ImportCommand extends StoreCommand {
         }
     }
 
-    /** Keeps Files.copy from closing the tar stream. */
-    private static final class NoClose extends java.io.FilterInputStream {
-        NoClose(InputStream in) {
-            super(in);
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 }

@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every chunk's and file's SHA-256 is checked.",
-        "Files are renamed into place only when the whole checkpoint verified."},
+        "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was",
+        "(every destination is checked first; files already renamed are taken back, replaced ones restored)."},
         footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored"})
 final class RestoreCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")

@@ -281,16 +281,6 @@ final class SourceDir {
         }
     }
 
-    /** The charset this JVM decodes and encodes file names with (from the locale at start; not changeable later). */
-    static Charset fileNameCharset() {
-        String jnu = System.getProperty("sun.jnu.encoding");
-        try {
-            return jnu == null ? Charset.defaultCharset() : Charset.forName(jnu);
-        } catch (RuntimeException e) {
-            return Charset.defaultCharset();
-        }
-    }
-
     /**
      * Refuses a name the JVM cannot read back exactly: encoding the decoded name must give
      * the same bytes (Unix paths compare by bytes), else the name was decoded lossily.
@@ -307,7 +297,7 @@ final class SourceDir {
             return;
         }
         String shown = p.toString().replace('\uFFFD', '?');
-        Charset cs = fileNameCharset();
+        Charset cs = dev.ckpt.store.LocalFiles.fileNameCharset();
         if (cs.equals(StandardCharsets.UTF_8)) {
             throw new InvalidInputException("file name " + shown + " is not valid UTF-8 (shown with ? for the bytes that"
                     + " are not); a checkpoint stores names as UTF-8: rename it and push again; nothing was saved");

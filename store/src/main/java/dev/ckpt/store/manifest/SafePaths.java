@@ -14,9 +14,19 @@ public final class SafePaths {
         if (path == null || path.isEmpty()) {
             throw new IllegalArgumentException("empty file path");
         }
-        if (path.startsWith("/") || path.contains("\\") || path.indexOf('\0') >= 0
-                || (path.length() >= 2 && path.charAt(1) == ':')) {
+        if (path.startsWith("/")) {
             throw new IllegalArgumentException("unsafe file path '" + path + "': paths must be relative");
+        }
+        if (path.contains("\\")) {
+            throw new IllegalArgumentException("file path '" + path + "' contains a backslash, which checkpoint paths"
+                    + " may not hold (it separates directories on Windows); rename the file");
+        }
+        if (path.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("file path '" + path.replace('\0', '?') + "' contains a NUL character");
+        }
+        if (path.length() >= 2 && path.charAt(1) == ':') {
+            throw new IllegalArgumentException("file path '" + path + "' starts like a drive letter ('"
+                    + path.substring(0, 2) + "'), which checkpoint paths may not; rename the file");
         }
         for (String segment : path.split("/", -1)) {
             if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {

@@ -1,6 +1,8 @@
 package dev.ckpt.store.objectstore;
 
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.error.ReadOnlyStoreException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
@@ -50,17 +52,53 @@ final class LocalObjectStore implements ObjectStore {
     private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
     private final Path root;
+    /** Why this store cannot be written, or null when it can. */
+    private final String readOnly;
 
     LocalObjectStore(Path root) {
+        this(root, false);
+    }
+
+    /**
+     * Opens the store in {@code root}. A writable store's directory is created if missing.
+     * A directory that exists but cannot be written (a read-only mount, a snapshot, no
+     * permission), or {@code readOnly}, opens a read-only store: every read works, every
+     * write is refused with {@link ReadOnlyStoreException} naming the store.
+     */
+    LocalObjectStore(Path root, boolean readOnly) {
         this.root = root.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(this.root);
-        } catch (IOException e) {
-            throw new BadConfigurationException("cannot create store directory " + this.root + ": " + e, e);
+        if (!Files.isDirectory(this.root)) {
+            if (Files.exists(this.root)) {
+                throw new BadConfigurationException("store " + this.root + " is not a directory");
+            }
+            if (readOnly) {
+                throw new BadConfigurationException("store directory " + this.root + " does not exist");
+            }
+            try {
+                Files.createDirectories(this.root);
+            } catch (IOException e) {
+                throw new BadConfigurationException("cannot create store directory " + this.root + ": "
+                        + LocalFiles.explain(e), e);
+            }
         }
-        if (!Files.isDirectory(this.root) || !Files.isWritable(this.root)) {
-            throw new BadConfigurationException("store directory " + this.root + " is not a writable directory");
+        this.readOnly = readOnly ? "opened read-only" : LocalFiles.notWritableReason(this.root);
+    }
+
+    /** Why the store cannot be written ("Read-only file system", ...), or empty when it can. */
+    Optional<String> readOnlyReason() {
+        return Optional.ofNullable(readOnly);
+    }
+
+    private void checkWritable(String key, String action) {
+        if (readOnly != null) {
+            throw readOnlyError(key, action, null);
         }
+    }
+
+    private ReadOnlyStoreException readOnlyError(String key, String action, IOException cause) {
+        String why = readOnly != null ? readOnly : LocalFiles.reason(cause);
+        return new ReadOnlyStoreException("store " + describe() + " is read-only (" + why + "): cannot " + action + " "
+                + key + "; commands that only read work, writes need the store on a writable mount", cause);
     }
 
     Path root() {
@@ -119,6 +157,7 @@ final class LocalObjectStore implements ObjectStore {
     @Override
     public String put(String key, byte[] data) {
         Path target = path(key);
+        checkWritable(key, "write");
         Path tmp = writeTemp(key, target, data);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -143,6 +182,7 @@ final class LocalObjectStore implements ObjectStore {
         if (Files.exists(target)) {
             return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
+        checkWritable(key, "write");
         Path tmp = writeTemp(key, target, data, length);
         try {
             Files.createLink(target, tmp);
@@ -163,6 +203,7 @@ final class LocalObjectStore implements ObjectStore {
     @Override
     public String putIfMatch(String key, byte[] data, String expectedEtag) {
         Path target = path(key);
+        checkWritable(key, "replace");
         Path lockFile = root.resolve(LOCK_DIR).resolve(Keys.etagOf(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".lock");
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
@@ -197,6 +238,7 @@ final class LocalObjectStore implements ObjectStore {
 
     @Override
     public void delete(String key) {
+        checkWritable(key, "delete");
         try {
             Files.deleteIfExists(path(key));
         } catch (IOException e) {
@@ -257,7 +299,7 @@ final class LocalObjectStore implements ObjectStore {
 
     private Path writeTemp(String key, Path target, byte[] data, int length) {
         Path dir = target.getParent();
-        Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+        Path tmp = dir.resolve(".tmp-" + UUID.randomUUID()); // never longer than a key's own name allows
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -294,10 +336,14 @@ final class LocalObjectStore implements ObjectStore {
         if (e instanceof NoSuchFileException) {
             return NotFoundException.object(key);
         }
+        if ("Read-only file system".equals(LocalFiles.reason(e))) {
+            return readOnlyError(key, action, e);
+        }
         if (e instanceof AccessDeniedException) {
             return new StoreUnavailableException("permission denied: cannot " + action + " " + key + " in "
                     + describe() + " (" + e.getMessage() + "); check the directory's owner and mode", e);
         }
-        return new StoreUnavailableException("cannot " + action + " " + key + " in " + describe() + ": " + e, e);
+        return new StoreUnavailableException("cannot " + action + " " + key + " in " + describe() + ": "
+                + LocalFiles.explain(e), e);
     }
 }

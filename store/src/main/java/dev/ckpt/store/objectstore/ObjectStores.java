@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Builds object stores from URLs and for tests. */
@@ -21,6 +22,36 @@ public final class ObjectStores {
     /** A store on a local or shared POSIX filesystem; the directory is created if missing. */
     public static ObjectStore local(Path directory) {
         return new LocalObjectStore(directory);
+    }
+
+    /**
+     * A store on a local directory that is only read: every write is refused with
+     * {@code ReadOnlyStoreException} naming the store. {@link #local} opens this way by
+     * itself when the directory is on a read-only mount or not writable by this user.
+     */
+    public static ObjectStore localReadOnly(Path directory) {
+        return new LocalObjectStore(directory, true);
+    }
+
+    /**
+     * Why {@code store} cannot be written (e.g. "Read-only file system"), or empty when it
+     * can or when only a write would tell (object stores over a network).
+     */
+    public static Optional<String> readOnlyReason(ObjectStore store) {
+        ObjectStore s = store;
+        while (s instanceof ForwardingObjectStore f) {
+            s = f.delegate();
+        }
+        return s instanceof LocalObjectStore l ? l.readOnlyReason() : Optional.empty();
+    }
+
+    /** The directory of a store on a local or shared filesystem; empty for other stores. */
+    public static Optional<Path> localDirectory(ObjectStore store) {
+        ObjectStore s = store;
+        while (s instanceof ForwardingObjectStore f) {
+            s = f.delegate();
+        }
+        return s instanceof LocalObjectStore l ? Optional.of(l.root()) : Optional.empty();
     }
 
     /** A fresh, private in-memory store whose modification times come from {@code clock}. */

@@ -1,5 +1,6 @@
 package dev.ckpt.store.restore;
 
+import dev.ckpt.store.LocalFiles;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.Tasks;
 import dev.ckpt.store.TransferListener;
@@ -22,7 +23,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -39,10 +38,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Restores a checkpoint into a directory. Chunks are downloaded in parallel with a fixed
- * number in flight, each decoded chunk's SHA-256 is checked, then each whole file's. Every
- * file is written under a temporary name; only when all files of the checkpoint verified
- * are they renamed into place, so a failed restore leaves no wrong file behind. A chunk
+ * Restores a checkpoint into a directory. Every destination is checked before anything is
+ * written (a directory or file in the way, an unwritable directory). Chunks are downloaded
+ * in parallel with a fixed number in flight, each decoded chunk's SHA-256 is checked, then
+ * each whole file's. Every file is written under a short temporary name; only when all
+ * files of the checkpoint verified are they renamed into place, and if one rename fails
+ * the ones before it are undone (see {@link TargetDirectory}), so a failed restore leaves
+ * the target as it was. A chunk
  * whose bytes are already at the same place in an existing local copy (the target or a
  * given reuse directory) is read from there instead of downloaded, after its hash matches.
  */
@@ -51,12 +53,20 @@ public final class Restorer {
     private final ManifestLoader manifests;
     private final StoreConfig config;
     private final ExecutorService executor;
+    private final TargetDirectory.Mover mover;
 
     public Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService executor) {
+        this(store, manifests, config, executor, TargetDirectory.Mover.ATOMIC);
+    }
+
+    /** With the rename of the publish phase replaced: tests make it fail half-way. */
+    Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService executor,
+             TargetDirectory.Mover mover) {
         this.store = store;
         this.manifests = manifests;
         this.config = config;
         this.executor = executor;
+        this.mover = mover;
     }
 
     /**
@@ -94,15 +104,26 @@ public final class Restorer {
         listener.progress(0, total);
         Path root = target.toAbsolutePath().normalize();
         for (FileEntry f : m.files()) {
-            checkWritableName(m, f.path(), root);
+            checkWritableName(m, f.path(), root); // a name this JVM cannot create: refused before anything is written
         }
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot create restore directory " + root + ": " + e.getMessage(), e);
-        }
-        List<Path> temps = new ArrayList<>();
         List<Path> finals = new ArrayList<>();
+        for (FileEntry f : m.files()) {
+            Path dest;
+            try {
+                dest = root.resolve(f.path()).normalize();
+            } catch (InvalidPathException e) {
+                throw new InvalidInputException("cannot restore file '" + f.path() + "' of checkpoint " + m.id() + ": "
+                        + LocalFiles.encodingHint() + "; nothing was written", e);
+            }
+            if (!dest.startsWith(root) || dest.equals(root)) {
+                throw new CorruptObjectException(m.key(), "manifest " + m.key() + " names file '" + f.path()
+                        + "' outside the restore directory; refused, nothing written");
+            }
+            finals.add(dest);
+        }
+        TargetDirectory dir = new TargetDirectory(root, m, mover);
+        dir.check(finals); // every destination, before anything is written
+        List<Path> temps = new ArrayList<>();
         Semaphore inFlight = new Semaphore(config.maxChunksInFlight());
         AtomicInteger downloaded = new AtomicInteger();
         AtomicInteger reused = new AtomicInteger();
@@ -110,18 +131,19 @@ public final class Restorer {
         List<FileChannel> channels = new ArrayList<>();
         boolean ok = false;
         try {
-            for (FileEntry f : m.files()) {
-                Path dest = root.resolve(f.path()).normalize();
-                if (!dest.startsWith(root) || dest.equals(root)) {
-                    throw new CorruptObjectException(m.key(), "manifest " + m.key() + " names file '" + f.path()
-                            + "' outside the restore directory; refused, nothing written");
+            dir.createDirectories(finals);
+            for (int i = 0; i < m.files().size(); i++) {
+                FileEntry f = m.files().get(i);
+                Path dest = finals.get(i);
+                Path tmp = dest.resolveSibling(LocalFiles.tempName(".tmp"));
+                FileChannel ch;
+                try {
+                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                            StandardOpenOption.READ);
+                } catch (IOException e) {
+                    throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
                 }
-                Files.createDirectories(dest.getParent());
-                Path tmp = dest.resolveSibling("." + dest.getFileName() + ".ckpt-" + UUID.randomUUID() + ".tmp");
                 temps.add(tmp);
-                finals.add(dest);
-                FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                        StandardOpenOption.READ);
                 channels.add(ch);
                 long offset = 0;
                 for (ChunkRef c : f.chunks()) {
@@ -142,8 +164,13 @@ public final class Restorer {
                                 downloaded.incrementAndGet();
                             }
                             ByteBuffer buf = ByteBuffer.wrap(raw, 0, length);
-                            while (buf.hasRemaining()) {
-                                ch.write(buf, at + buf.position());
+                            try {
+                                while (buf.hasRemaining()) {
+                                    ch.write(buf, at + buf.position());
+                                }
+                            } catch (IOException e) {
+                                throw TargetDirectory.cannot("write " + f.path() + " of checkpoint " + m.id() + " into "
+                                        + tmp.getParent(), root, e);
                             }
                             listener.progress(done.addAndGet(length), total);
                             return null;
@@ -159,8 +186,14 @@ public final class Restorer {
             for (int i = 0; i < m.files().size(); i++) {
                 FileEntry f = m.files().get(i);
                 FileChannel ch = channels.get(i);
-                ch.force(true);
-                String actual = sha256(ch, f.size());
+                String actual;
+                try {
+                    ch.force(true);
+                    actual = sha256(ch, f.size());
+                } catch (IOException e) {
+                    throw TargetDirectory.cannot("write " + f.path() + " of checkpoint " + m.id() + " into "
+                            + temps.get(i).getParent(), root, e);
+                }
                 if (!actual.equals(f.sha256())) {
                     throw new CorruptObjectException(m.key(), "file " + f.path() + " of checkpoint " + m.id()
                             + " restored with SHA-256 " + actual + " but the manifest says " + f.sha256()
@@ -170,11 +203,9 @@ public final class Restorer {
             closeAll(channels);
             for (int i = 0; i < temps.size(); i++) {
                 setMode(temps.get(i), m.files().get(i).mode());
-                Files.move(temps.get(i), finals.get(i), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
+            dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
             ok = true;
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot write restore directory " + root + ": " + e.getMessage(), e);
         } finally {
             if (!ok) {
                 futures.forEach(fu -> fu.cancel(true));
@@ -190,9 +221,10 @@ public final class Restorer {
                     try {
                         Files.deleteIfExists(t);
                     } catch (IOException ignored) {
-                        // best effort: a leftover temporary never has the final name
+                        // best effort: a leftover temporary never has a checkpoint file's name
                     }
                 }
+                dir.removeCreatedDirectories();
             }
         }
         long bytes = m.logicalBytes();
@@ -220,18 +252,7 @@ public final class Restorer {
             root.resolve(path);
         } catch (InvalidPathException e) {
             throw new InvalidInputException("checkpoint " + m.id() + " holds file '" + path + "', whose name this JVM"
-                    + " cannot write: it encodes file names as " + fileNameCharset()
-                    + " (from the locale when it started, LANG/LC_ALL); run under a UTF-8 locale, e.g. LC_ALL=C.UTF-8"
-                    + " (bin/ckpt-tool and bin/ckpt-train do this themselves); nothing was written", e);
-        }
-    }
-
-    private static String fileNameCharset() {
-        String jnu = System.getProperty("sun.jnu.encoding", "?");
-        try {
-            return java.nio.charset.Charset.forName(jnu).name();
-        } catch (RuntimeException e) {
-            return jnu;
+                    + " cannot write: " + LocalFiles.encodingHint() + "; nothing was written", e);
         }
     }
 

@@ -1,0 +1,235 @@
+package dev.ckpt.store.restore;
+
+import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.manifest.Manifest;
+
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The restore target: checks every destination before anything is written, creates the
+ * missing directories, and publishes the verified temporaries all or nothing.
+ *
+ * <p>"As it was" after a failed restore means: every file of the target has the content
+ * (the same inode) it had before, files the checkpoint does not name were never touched,
+ * and directories the restore created are removed again. When the publish phase fails
+ * half-way, the files it already renamed into place are taken back: a destination that
+ * existed before gets its old file back (kept as a hard link, or renamed aside where the
+ * filesystem has no hard links), one that did not is deleted. Only a crash of the process
+ * in the middle of the publish phase can leave a mix, plus hidden {@code .ckpt-*.old}
+ * files holding the replaced versions.
+ */
+final class TargetDirectory {
+    /** The rename that puts a file into place; a seam for tests. */
+    interface Mover {
+        Mover ATOMIC = (from, to) -> Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+        void move(Path from, Path to) throws IOException;
+    }
+
+    private final Path root;
+    private final Manifest manifest;
+    private final Mover mover;
+    private final List<Path> created = new ArrayList<>();
+
+    TargetDirectory(Path root, Manifest manifest, Mover mover) {
+        this.root = root;
+        this.manifest = manifest;
+        this.mover = mover;
+    }
+
+    /** An error about the target naming what failed, where, and why; nothing of it is left behind. */
+    static InvalidInputException cannot(String what, Path root, IOException e) {
+        return new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + " (restore into " + root
+                + " abandoned; the directory is as it was)", e);
+    }
+
+    private InvalidInputException blocked(String what) {
+        return new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root + ": " + what
+                + "; nothing was written");
+    }
+
+    /**
+     * Refuses, before anything is written, a target where some destination cannot be
+     * written: a directory where a file goes, a file where a directory is needed, a
+     * directory that is read-only or not writable by this user.
+     */
+    void check(List<Path> finals) {
+        Set<Path> files = new HashSet<>(finals);
+        for (Path dest : finals) {
+            for (Path p = dest.getParent(); p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+                if (files.contains(p)) {
+                    throw new CorruptObjectException(manifest.key(), "manifest " + manifest.key() + " names '"
+                            + root.relativize(p) + "' both as a file and as a directory; refused, nothing written");
+                }
+            }
+        }
+        if (Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root)) {
+            throw blocked(root + " exists and is not a directory; choose another target");
+        }
+        Map<Path, Boolean> checkedDirs = new HashMap<>();
+        for (Path dest : finals) {
+            Path existing = null;
+            for (Path p = root; ; ) {
+                if (!Files.exists(p)) {
+                    break; // created later, with everything below it
+                }
+                if (!Files.isDirectory(p)) {
+                    throw blocked(p + " is a file where the checkpoint needs a directory (for " + root.relativize(dest)
+                            + "); move it away or restore into another directory");
+                }
+                existing = p;
+                if (p.equals(dest.getParent())) {
+                    break;
+                }
+                p = p.resolve(dest.getParent().getName(p.getNameCount()));
+            }
+            if (existing == null) {
+                existing = nearestExistingAncestor(root);
+            }
+            if (existing != null && checkedDirs.putIfAbsent(existing, Boolean.TRUE) == null) {
+                String why = LocalFiles.notWritableReason(existing);
+                if (why != null) {
+                    throw blocked("directory " + existing + " is not writable (" + why + ")"
+                            + LocalFiles.hint(why).replace("use another directory", "restore into another directory"));
+                }
+            }
+            if (Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+                throw blocked(dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
+                        + "; move it away or restore into another directory");
+            }
+        }
+    }
+
+    private static Path nearestExistingAncestor(Path p) {
+        for (Path a = p; a != null; a = a.getParent()) {
+            if (Files.isDirectory(a)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    /** Creates the missing directories of every destination, remembering which, so a failure can remove them. */
+    void createDirectories(List<Path> finals) {
+        List<Path> dirs = new ArrayList<>();
+        dirs.add(root);
+        for (Path dest : finals) {
+            dirs.add(dest.getParent());
+        }
+        for (Path dir : dirs) {
+            List<Path> missing = new ArrayList<>();
+            for (Path p = dir; p != null && !Files.isDirectory(p); p = p.getParent()) {
+                missing.add(0, p);
+            }
+            for (Path p : missing) {
+                try {
+                    Files.createDirectory(p);
+                    created.add(p);
+                } catch (IOException e) {
+                    throw cannot("create directory " + p, root, e);
+                }
+            }
+        }
+    }
+
+    /** Removes the directories {@link #createDirectories} made, deepest first, if they are empty. */
+    void removeCreatedDirectories() {
+        for (int i = created.size() - 1; i >= 0; i--) {
+            try {
+                Files.deleteIfExists(created.get(i));
+            } catch (DirectoryNotEmptyException ignored) {
+                // someone else put something there: keep it
+            } catch (IOException ignored) {
+                // best effort; an empty directory is all that can be left
+            }
+        }
+        created.clear();
+    }
+
+    /** A file renamed into place, and where the file it replaced is kept until the whole publish succeeded. */
+    private record Published(Path dest, Path old, boolean oldIsLink) {
+    }
+
+    /**
+     * Renames every temporary to its destination. If one fails, everything renamed before
+     * it is taken back (the replaced files restored), and the error names the file and
+     * the reason.
+     */
+    void publish(List<Path> temps, List<Path> finals) {
+        List<Published> done = new ArrayList<>();
+        for (int i = 0; i < temps.size(); i++) {
+            Path dest = finals.get(i);
+            Path old = null;
+            boolean link = false;
+            try {
+                if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+                    old = dest.resolveSibling(LocalFiles.tempName(".old"));
+                    try {
+                        Files.createLink(old, dest); // the destination never goes missing
+                        link = true;
+                    } catch (UnsupportedOperationException | IOException noLinks) {
+                        Mover.ATOMIC.move(dest, old);
+                    }
+                }
+                mover.move(temps.get(i), dest);
+                done.add(new Published(dest, old, link));
+            } catch (IOException e) {
+                List<String> left = new ArrayList<>();
+                if (old != null) {
+                    undo(new Published(dest, old, link), false, left);
+                }
+                for (int j = done.size() - 1; j >= 0; j--) {
+                    undo(done.get(j), true, left);
+                }
+                String what = "put " + root.relativize(dest) + " of checkpoint " + manifest.id() + " into place in "
+                        + dest.getParent();
+                if (left.isEmpty()) {
+                    throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; the "
+                            + done.size() + " file(s) already renamed were taken back, " + root + " is as it was", e);
+                }
+                throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; taking back the"
+                        + " files already renamed failed for: " + String.join("; ", left), e);
+            }
+        }
+        for (Published p : done) {
+            if (p.old() != null) {
+                try {
+                    Files.deleteIfExists(p.old());
+                } catch (IOException ignored) {
+                    // a hidden leftover; the restore itself succeeded
+                }
+            }
+        }
+    }
+
+    /** Takes one publish back; {@code renamed}: the new file is in place and must go. */
+    private void undo(Published p, boolean renamed, List<String> left) {
+        try {
+            if (p.old() == null) {
+                if (renamed) {
+                    Files.deleteIfExists(p.dest());
+                }
+            } else if (renamed || !p.oldIsLink()) {
+                Mover.ATOMIC.move(p.old(), p.dest());
+            } else {
+                Files.deleteIfExists(p.old()); // the link only: the destination was never replaced
+            }
+        } catch (IOException e) {
+            left.add(p.dest() + " (" + LocalFiles.reason(e) + (p.old() != null ? "; its previous content is in "
+                    + p.old() : "") + ")");
+        }
+    }
+}

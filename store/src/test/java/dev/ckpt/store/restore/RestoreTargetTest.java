@@ -1,0 +1,190 @@
+package dev.ckpt.store.restore;
+
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.testing.InMemoryFixture;
+import dev.ckpt.store.testing.Stores;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A failed restore leaves the target as it was: every destination is checked before the
+ * first byte is written, and a failure while renaming into place takes back what was
+ * renamed (restoring the files it replaced). "As it was" is checked on the whole tree:
+ * every path, every file's bytes and inode, no hidden leftovers, no new directories.
+ */
+class RestoreTargetTest extends InMemoryFixture {
+
+    /** A checkpoint of a.bin, m/b.bin, m/n/c.bin, z/last.bin (sorted, so z/last.bin is renamed last). */
+    private CheckpointEntry fourFiles() throws IOException {
+        Path src = tmp.resolve("src");
+        write(src.resolve("a.bin"), "new a");
+        write(src.resolve("m/b.bin"), "new b");
+        write(src.resolve("m/n/c.bin"), "new c");
+        write(src.resolve("z/last.bin"), "new last");
+        WriterToken w = store.claimWriter("r");
+        return store.resolve(store.save(w, SaveRequest.of(src, "r", 1)).checkpointId());
+    }
+
+    private static void write(Path p, String s) throws IOException {
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, s);
+    }
+
+    /** Every path below {@code dir} (hidden ones too): "dir", or the file's inode and content. */
+    static Map<String, String> tree(Path dir) {
+        Map<String, String> out = new TreeMap<>();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                out.put(dir.relativize(p).toString(), a.isDirectory() ? "dir"
+                        : a.fileKey() + " " + new String(Files.readAllBytes(p)));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    private Path targetWithOldFiles() throws IOException {
+        Path t = tmp.resolve("target");
+        write(t.resolve("a.bin"), "old a");          // replaced by the restore
+        write(t.resolve("m/b.bin"), "old b");        // replaced
+        write(t.resolve("keep.txt"), "not in the checkpoint");
+        return t;
+    }
+
+    @Test
+    void aDirectoryWhereALaterFileGoesIsRefusedBeforeAnythingIsRenamed() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Files.createDirectories(t.resolve("z/last.bin/inside"));
+        Map<String, String> before = tree(t);
+        InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
+        assertTrue(ex.getMessage().contains(t.resolve("z/last.bin") + " is a directory"), ex.getMessage());
+        assertTrue(ex.getMessage().contains("move it away"), ex.getMessage());
+        assertEquals(before, tree(t));
+    }
+
+    @Test
+    void anEmptyDirectoryWhereAFileGoesIsRefusedToo() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Files.createDirectories(t.resolve("z/last.bin"));
+        Map<String, String> before = tree(t);
+        assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
+        assertEquals(before, tree(t));
+    }
+
+    @Test
+    void aFileWhereADirectoryIsNeededIsRefusedBeforeAnythingIsWritten() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        write(t.resolve("m/n"), "a file named like the checkpoint's directory m/n");
+        Map<String, String> before = tree(t);
+        InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
+        assertTrue(ex.getMessage().contains(t.resolve("m/n") + " is a file where the checkpoint needs a directory"),
+                ex.getMessage());
+        assertEquals(before, tree(t));
+    }
+
+    @Test
+    void aFileWhereTheTargetDirectoryShouldBeIsRefused() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = tmp.resolve("target-file");
+        write(t, "not a directory");
+        InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
+        assertTrue(ex.getMessage().contains(t + " exists and is not a directory"), ex.getMessage());
+        assertEquals("not a directory", Files.readString(t));
+    }
+
+    @Test
+    void aFailedRenameHalfWayTakesBackEveryRenamedFileAndRestoresTheReplacedOnes() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Map<String, String> before = tree(t);
+        for (int failAt = 1; failAt <= 4; failAt++) {
+            AtomicInteger calls = new AtomicInteger();
+            int n = failAt;
+            TargetDirectory.Mover failing = (from, to) -> {
+                if (calls.incrementAndGet() == n) {
+                    throw new java.nio.file.FileSystemException(from.toString(), to.toString(), "Input/output error");
+                }
+                TargetDirectory.Mover.ATOMIC.move(from, to);
+            };
+            InvalidInputException ex = assertThrows(InvalidInputException.class, () -> restorer(failing).restore(e, t, List.of()),
+                    "rename " + n + " fails");
+            assertTrue(ex.getMessage().contains("Input/output error"), ex.getMessage());
+            assertTrue(ex.getMessage().contains("taken back") && ex.getMessage().contains("is as it was"), ex.getMessage());
+            assertEquals(before, tree(t), "after rename " + n + " of 4 failed");
+        }
+        // and the same target restores fine afterwards, replacing the old files and keeping the others
+        restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of());
+        assertEquals("new a", Files.readString(t.resolve("a.bin")));
+        assertEquals("new b", Files.readString(t.resolve("m/b.bin")));
+        assertEquals("new last", Files.readString(t.resolve("z/last.bin")));
+        assertEquals("not in the checkpoint", Files.readString(t.resolve("keep.txt")));
+        assertFalse(tree(t).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), "no leftovers: " + tree(t).keySet());
+    }
+
+    @Test
+    void aFailedRestoreIntoANewDirectoryLeavesNoDirectoryBehind() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = tmp.resolve("new/deeper/target");
+        TargetDirectory.Mover failing = (from, to) -> {
+            if (to.getFileName().toString().equals("last.bin")) {
+                throw new java.nio.file.FileSystemException(to.toString(), null, "No space left on device");
+            }
+            TargetDirectory.Mover.ATOMIC.move(from, to);
+        };
+        CkptException ex = assertThrows(CkptException.class, () -> restorer(failing).restore(e, t, List.of()));
+        assertTrue(ex.getMessage().contains("z/last.bin") && ex.getMessage().contains("No space left on device"),
+                ex.getMessage());
+        assertFalse(Files.exists(tmp.resolve("new")), "the directories the restore created are gone");
+    }
+
+    @Test
+    void aSuccessfulRestoreOverOldFilesLeavesNoHiddenCopies() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        store.restore(e, t, List.of());
+        Map<String, String> after = tree(t);
+        assertFalse(after.keySet().stream().anyMatch(p -> p.contains(".ckpt-")), after.keySet().toString());
+        assertEquals("new a", Files.readString(t.resolve("a.bin")));
+    }
+
+    private Restorer restorer(TargetDirectory.Mover mover) {
+        ExecutorService ex = Executors.newFixedThreadPool(2);
+        closeAfter.add(ex);
+        return new Restorer(objects, new ManifestLoader(objects), Stores.config(clock), ex, mover);
+    }
+
+    private final List<ExecutorService> closeAfter = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void stopExecutors() {
+        closeAfter.forEach(ExecutorService::shutdownNow);
+    }
+}

@@ -1,0 +1,69 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs several ckpt-tool commands in one JVM and writes their exit codes and output as
+ * JSON: the child process of {@link MountNamespace}, which runs inside a private mount
+ * namespace (a read-only bind mount, a small tmpfs) that the test JVM cannot see.
+ * Arguments: the commands file ({"env": {...}, "commands": [[arg, ...], ...]}) and the
+ * results file.
+ */
+public final class ChildCli {
+    /** Runs {@code commands} in a child JVM whose process environment has {@code processEnv} on top of this one's. */
+    static List<Cli.Result> run(Path work, Map<String, String> processEnv, List<List<String>> commands) throws Exception {
+        Files.createDirectories(work);
+        Path in = work.resolve("commands.json");
+        Path out = work.resolve("results.json");
+        Files.deleteIfExists(out);
+        Files.write(in, OutputOptions.JSON.writeValueAsBytes(Map.of("env", Map.of(), "commands", commands)));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ChildCli.class.getName(),
+                in.toString(), out.toString()).redirectErrorStream(true);
+        pb.environment().putAll(processEnv);
+        Process p = pb.start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.exists(out)) {
+            p.destroyForcibly();
+            throw new AssertionError("child JVM failed:\n" + log);
+        }
+        List<Cli.Result> results = new ArrayList<>();
+        for (JsonNode r : OutputOptions.JSON.readTree(Files.readAllBytes(out))) {
+            results.add(new Cli.Result(r.get("code").asInt(), r.get("out").asText(), r.get("err").asText()));
+        }
+        return results;
+    }
+
+    public static void main(String[] args) throws Exception {
+        JsonNode in = OutputOptions.JSON.readTree(Files.readAllBytes(Path.of(args[0])));
+        Map<String, String> env = new HashMap<>(System.getenv());
+        in.path("env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (JsonNode cmd : in.get("commands")) {
+            List<String> argv = new ArrayList<>();
+            cmd.forEach(a -> argv.add(a.asText()));
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int code = CkptTool.execute(argv.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true), env);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("code", code);
+            r.put("out", out.toString());
+            r.put("err", err.toString());
+            results.add(r);
+        }
+        Files.write(Path.of(args[1]), OutputOptions.JSON.writeValueAsBytes(results));
+        System.exit(0);
+    }
+}

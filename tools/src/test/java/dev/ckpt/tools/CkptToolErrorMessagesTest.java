@@ -1,0 +1,138 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Errors a user can cause say what, where and what to do, in one line, without Java class
+ * names (those only with --verbose): every command driven with bad inputs.
+ */
+class CkptToolErrorMessagesTest {
+    /** A Java class or package name in a message. */
+    static final Pattern JAVA = Pattern.compile("\\b[A-Z][a-zA-Z]+(Exception|Error)\\b|\\bjavax?\\.[a-z]");
+
+    @TempDir
+    Path tmp;
+
+    private final Cli cli = new Cli(Map.of(), "--progress", "none");
+
+    private String store;
+    private String id;
+    private Path archive;
+
+    private void setUpStore() throws Exception {
+        store = tmp.resolve("store").toString();
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 10_000);
+        Cli.Result p = cli.run("push", store, src.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, p.code(), p.toString());
+        id = p.out().trim();
+        archive = tmp.resolve("r.tar.zst");
+        Cli.Result e = cli.run("export", store, id, archive.toString());
+        assertEquals(0, e.code(), e.toString());
+    }
+
+    private final List<String> problems = new ArrayList<>();
+
+    /** Runs a command that must fail; returns its stderr, noting any exit 0, Java name or second line in {@link #problems}. */
+    private String fails(String... args) {
+        Cli.Result r = cli.run(args);
+        String what = String.join(" ", args).replace('\0', '@') + "\n" + r;
+        if (r.code() == 0) {
+            problems.add("exit 0: " + what);
+        }
+        if (JAVA.matcher(r.err()).find()) {
+            problems.add("Java class name: " + what);
+        }
+        if (r.code() == 1 && r.err().strip().lines().count() != 1) {
+            problems.add("not one line: " + what);
+        }
+        return r.err();
+    }
+
+    @Test
+    void everyCommandWithBadInputsSaysWhatWithoutJavaNames() throws Exception {
+        setUpStore();
+        Path file = Files.writeString(tmp.resolve("plain.txt"), "not an archive");
+        Path backslash = tmp.resolve("bs");
+        Files.createDirectories(backslash);
+        Files.writeString(backslash.resolve("a\\b.bin"), "x");
+        Path drive = tmp.resolve("drive");
+        Files.createDirectories(drive);
+        Files.writeString(drive.resolve("c:weights.bin"), "x");
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        String nul = tmp + "/a\0b";
+        String missing = tmp.resolve("missing").toString();
+        List<String[]> commands = new ArrayList<>(List.of(
+                new String[]{"ls", "foo://x"},
+                new String[]{"ls", "file://not a uri"},
+                new String[]{"ls", nul},
+                new String[]{"ls", file.toString()},
+                new String[]{"show", store, "nope"},
+                new String[]{"show", store, "r@x"},
+                new String[]{"show", store, "r@7"},
+                new String[]{"restore", store, "nope", tmp.resolve("o").toString()},
+                new String[]{"restore", store, id, file.toString()},
+                new String[]{"restore", store, id, nul},
+                new String[]{"restore", store, id, "/proc/self/restore-here"},
+                new String[]{"verify", store, "nope"},
+                new String[]{"verify", store, "--read-data=abc"},
+                new String[]{"diff", store, id, "nope"},
+                new String[]{"export", store, id, tmp.resolve("no/such/dir/x.tar.zst").toString()},
+                new String[]{"export", store, id, empty.toString()},
+                new String[]{"export", store, id, nul},
+                new String[]{"import", store, missing, "--run", "q", "--step", "1"},
+                new String[]{"import", store, file.toString(), "--run", "q", "--step", "1"},
+                new String[]{"import", store, archive.toString(), "--run", "bad name", "--step", "1"},
+                new String[]{"import", store, archive.toString(), "--run", "q", "--step", "-1"},
+                new String[]{"push", store, missing, "--run", "q", "--step", "1"},
+                new String[]{"push", store, file.toString(), "--run", "q", "--step", "1"},
+                new String[]{"push", store, backslash.toString(), "--run", "q", "--step", "1"},
+                new String[]{"push", store, drive.toString(), "--run", "q", "--step", "1"},
+                new String[]{"push", store, empty.toString(), "--run", "", "--step", "1"},
+                new String[]{"push", store, empty.toString(), "--run", "q", "--step", "-5"},
+                new String[]{"push", store, empty.toString(), "--run", "q", "--step", "1", "--keep-last", "0"},
+                new String[]{"push", store, empty.toString(), "--run", "q", "--step", "1", "--keep-every-steps", "0"},
+                new String[]{"push", store, nul, "--run", "q", "--step", "1"},
+                new String[]{"forget", store, "nope"},
+                new String[]{"forget", store, "--keep-best", "loss:sideways"},
+                new String[]{"forget", store, "--keep-last", "0"},
+                new String[]{"pin", store, "nope"},
+                new String[]{"unpin", store, "nope"},
+                new String[]{"gc", store, "--grace", "soon"},
+                new String[]{"gc", store, "--grace", "-1h"},
+                new String[]{"stats", "s3://"},
+                new String[]{"doctor", "foo://x"},
+                new String[]{"init", file.toString()}));
+        List<String> messages = new ArrayList<>();
+        for (String[] c : commands) {
+            messages.add(String.join(" ", c) + " -> " + fails(c));
+        }
+        assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n\n", problems));
+        String all = String.join("\n", messages);
+        assertTrue(all.contains("a\\b.bin") && all.contains("contains a backslash"), all);
+        assertTrue(all.contains("c:weights.bin") && all.contains("drive letter"), all);
+    }
+
+    @Test
+    void theStackTraceAndClassNamesAppearOnlyWithVerbose() throws Exception {
+        setUpStore();
+        Path file = Files.writeString(tmp.resolve("plain.txt"), "not an archive");
+        String quiet = fails("restore", store, id, file.toString());
+        assertTrue(problems.isEmpty(), problems.toString());
+        assertTrue(quiet.contains(file.toString()), quiet);
+        Cli.Result loud = cli.run("restore", store, id, file.toString(), "--verbose");
+        assertEquals(1, loud.code());
+        assertTrue(JAVA.matcher(loud.err()).find(), loud.toString());
+    }
+}

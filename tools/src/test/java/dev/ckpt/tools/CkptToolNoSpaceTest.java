@@ -1,0 +1,105 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A full disk on the writing side, for real: a 256 KiB tmpfs mounted in a private mount
+ * namespace (see {@link MountNamespace}) under the restore target, the export archive,
+ * the store of an import, $TMPDIR. Each command exits 1 with one line naming the path and
+ * "No space left on device", no Java class name, and leaves nothing behind.
+ */
+class CkptToolNoSpaceTest {
+    @TempDir
+    Path tmp;
+
+    private final Cli cli = new Cli(Map.of(), "--progress", "none");
+
+    private static List<String> cmd(String... args) {
+        List<String> l = new ArrayList<>(List.of(args));
+        l.addAll(List.of("--progress", "none"));
+        return l;
+    }
+
+    @Test
+    void restoreExportImportAndPushOnAFullDiskNameThePathAndTheReason() throws Exception {
+        MountNamespace.assumeAvailable(tmp);
+        String store = tmp.resolve("store").toString();
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("sub"));
+        byte[] big = new byte[1 << 20]; // incompressible: the archive and the chunks are ~1 MiB too
+        new Random(1).nextBytes(big);
+        Files.write(src.resolve("sub/weights.bin"), big);
+        Files.writeString(src.resolve("a.json"), "{}");
+        Cli.Result push = cli.run("push", store, src.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, push.code(), push.toString());
+        Path archive = tmp.resolve("r.tar.zst");
+        assertEquals(0, cli.run("export", store, "r:latest", archive.toString()).code());
+
+        Path full = Files.createDirectories(tmp.resolve("full"));
+        Path target = full.resolve("restore");
+        Path deep = full.resolve("new/deeper");
+        Path out = full.resolve("r.tar.zst");
+        Path fullStore = full.resolve("store");
+        Path tmpdir = Files.createDirectories(full.resolve("tmp"));
+        List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.tmpfs(full, 256)
+                        + " && mkdir " + MountNamespace.q(target) + " " + MountNamespace.q(tmpdir), Map.of("TMPDIR", tmpdir.toString()),
+                List.of(cmd("restore", store, "r:latest", target.toString()),
+                        cmd("restore", store, "r:latest", deep.toString()),
+                        cmd("export", store, "r:latest", out.toString()),
+                        cmd("import", fullStore.toString(), archive.toString(), "--run", "q", "--step", "1"),
+                        cmd("import", "mem://import-test", archive.toString(), "--run", "q", "--step", "1"),
+                        cmd("push", fullStore.toString(), src.toString(), "--run", "q", "--step", "1")),
+                "cd " + MountNamespace.q(full) + " && find . | sort");
+        String[] where = {target.toString(), deep.toString(), out.toString(), fullStore.toString(), tmpdir.toString(),
+                fullStore.toUri().toString()};
+        for (int i = 0; i < where.length; i++) {
+            Cli.Result r = rs.get(i);
+            assertEquals(1, r.code(), r.toString());
+            assertEquals(1, r.err().strip().lines().count(), "one line: " + r);
+            assertTrue(r.err().contains("No space left on device"), r.toString());
+            assertTrue(r.err().contains(where[i]), "names " + where[i] + ": " + r);
+            assertFalse(CkptToolErrorMessagesTest.JAVA.matcher(r.err()).find(), r.toString());
+            assertFalse(r.err().contains("is it a .tar.zst"), "a full disk is not the archive's fault: " + r);
+        }
+        assertTrue(rs.get(0).err().contains("free space there"), rs.get(0).toString());
+        assertTrue(rs.get(4).err().contains("$TMPDIR"), rs.get(4).toString());
+        // what is left on the full disk: the two directories made before, the store the push created
+        // (ROOT and the claimed writer), nothing of the restores, the export or the imports
+        List<String> left = rs.get(where.length).out().lines().filter(l -> !l.startsWith("./store")).toList();
+        assertEquals(List.of(".", "./restore", "./tmp"), left, rs.get(where.length).out());
+    }
+
+    @Test
+    void importStagesInTmpdirForAStoreThatIsNotLocal() throws Exception {
+        String store = tmp.resolve("store").toString();
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 10_000);
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
+        Path archive = tmp.resolve("r.tar.zst");
+        assertEquals(0, cli.run("export", store, "r:latest", archive.toString()).code());
+        Path nowhere = tmp.resolve("no-such-tmpdir");
+        Cli withTmpdir = new Cli(Map.of("TMPDIR", nowhere.toString()), "--progress", "none");
+        Cli.Result r = withTmpdir.run("import", "mem://tmpdir-test", archive.toString(), "--run", "q", "--step", "1");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("into " + nowhere + ": does not exist"), r.toString());
+        Path roomy = Files.createDirectories(tmp.resolve("roomy"));
+        Cli.Result ok = new Cli(Map.of("TMPDIR", roomy.toString()), "--progress", "none")
+                .run("import", "mem://tmpdir-test", archive.toString(), "--run", "q", "--step", "1");
+        assertEquals(0, ok.code(), ok.toString());
+        try (var s = Files.list(roomy)) {
+            assertEquals(0, s.count(), "the staging directory is removed");
+        }
+    }
+}
