@@ -307,17 +307,13 @@ final class SourceDir {
                 + " UTF-8 locale, e.g. LC_ALL=C.UTF-8 (bin/ckpt-tool and bin/ckpt-train do this themselves); nothing was saved");
     }
 
-    /** Names the manifest's path rule refuses, with the reason in the user's terms. */
+    /** Names the manifest's path rule refuses (a backslash, a drive letter, ...), with the reason in the user's terms. */
     private static void checkStorable(Path p, String rel) {
-        if (rel.indexOf('\\') >= 0) {
-            throw new InvalidInputException("file " + p + " has a backslash in its name, which a checkpoint does not allow"
-                    + " (it separates directories on Windows, where the checkpoint may be restored); rename it; nothing was saved");
-        }
         try {
             SafePaths.check(rel);
         } catch (IllegalArgumentException e) {
             throw new InvalidInputException("file " + p + " cannot be stored under its name: " + e.getMessage()
-                    + "; rename it; nothing was saved");
+                    + "; nothing was saved");
         }
     }
 }
