@@ -7,6 +7,11 @@ import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.manifest.GcState;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.ForwardingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.objectstore.StoredObject;
 import dev.ckpt.store.testing.InMemoryFixture;
 import dev.ckpt.store.testing.Stores;
 import dev.ckpt.store.testing.TestDirs;
@@ -180,5 +185,62 @@ class GcLeaseWaitTest extends InMemoryFixture {
         assertTrue(e.getMessage().contains(gc.owner()) && e.getMessage().contains(gc.leaseExpiry().toString()),
                 e.getMessage());
         assertEquals(gc.leaseExpiry(), e.leaseExpiry());
+    }
+
+    /**
+     * Found in review: the commit re-uploads an expired sweep's dead list, then another GC
+     * takes that sweep over (same generation, its own lease), deletes the list, and dies
+     * before finishing. The commit must re-upload again: it remembers the lease it
+     * re-uploaded for, not only the generation. Fails (missing chunks) when it remembers
+     * only the generation.
+     */
+    @Test
+    void aSweepTakenOverAfterTheReuploadIsReuploadedAgain() {
+        clock.advance(Duration.ofMinutes(6)); // the killed GC's lease has expired
+        GcState killed = lease();
+        java.util.concurrent.atomic.AtomicBoolean manifestWritten = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean reuploaded = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean takenOver = new java.util.concurrent.atomic.AtomicBoolean();
+        ObjectStore hooked = new ForwardingObjectStore(objects) {
+            @Override
+            public PutResult putIfAbsent(String key, byte[] data) {
+                note(key);
+                return super.putIfAbsent(key, data);
+            }
+
+            @Override
+            public String put(String key, byte[] data) {
+                note(key);
+                return super.put(key, data);
+            }
+
+            @Override
+            public StoredObject get(String key) {
+                if (key.equals(RootState.KEY) && reuploaded.get() && takenOver.compareAndSet(false, true)) {
+                    // GC "b" takes the expired sweep over, deletes its whole list, and dies; its lease expires too
+                    new RootStore(objects).update(r -> r.withGc(new GcState(GcState.Phase.SWEEP, killed.generation(),
+                            "b@elsewhere pid 2", clock.instant().plus(Duration.ofMinutes(5)), killed.dead(),
+                            r.gc().finished())));
+                    killed.dead().forEach(k -> objects.delegate().delete(k));
+                    clock.advance(Duration.ofMinutes(6));
+                }
+                return super.get(key);
+            }
+
+            private void note(String key) {
+                if (key.startsWith("manifests/")) {
+                    manifestWritten.set(true);
+                } else if (manifestWritten.get() && key.startsWith("chunks/")) {
+                    reuploaded.set(true); // a write after the manifest: the commit's re-upload
+                }
+            }
+        };
+        try (CheckpointStore s = CheckpointStore.open(hooked, Stores.config(clock))) {
+            SaveResult r = s.save(s.claimWriter("b"), SaveRequest.of(shared, "b", 1).withGcWait(Duration.ZERO));
+            assertTrue(takenOver.get(), "the takeover came between the commit's re-upload and its ROOT write");
+            assertTrue(s.verify(List.of(r.checkpointId()), 1.0).ok(), "every object of the committed checkpoint exists");
+            s.restore(r.checkpointId(), tmp.resolve("out-takeover"));
+            TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out-takeover"));
+        }
     }
 }

@@ -44,9 +44,9 @@ final class Committer {
     private static final class NeedReupload extends RuntimeException {
         final Set<String> keys;
         final long finishedThrough;
-        final long expiredSweep;
+        final SweepLease expiredSweep;
 
-        NeedReupload(Set<String> keys, long finishedThrough, long expiredSweep) {
+        NeedReupload(Set<String> keys, long finishedThrough, SweepLease expiredSweep) {
             super(null, null, false, false);
             this.keys = keys;
             this.finishedThrough = finishedThrough;
@@ -57,12 +57,23 @@ final class Committer {
     /**
      * What this commit has accounted for: every generation up to {@code finishedThrough}
      * had finished when the objects it deleted were re-uploaded, so it cannot delete them
-     * again; {@code expiredSweep} is the generation of an abandoned sweep whose dead list
-     * was re-uploaded (it never deletes again: its lease is gone).
+     * again; {@code expiredSweep} is the lease of an abandoned sweep whose dead list was
+     * re-uploaded. It is the lease, not the generation, that is remembered: the same
+     * generation can be taken over by another GC, or renewed by its own GC waking up, and
+     * delete again after the re-upload; both change the owner or the expiry, and the dead
+     * list is then re-uploaded again before the commit (found in review; see
+     * GcLeaseWaitTest#aSweepTakenOverAfterTheReuploadIsReuploadedAgain).
      */
     private static final class Progress {
         long finishedThrough;
-        long expiredSweep = -1;
+        SweepLease expiredSweep;
+    }
+
+    /** One holding of a sweep's lease: a takeover or a renewal makes another. */
+    record SweepLease(long generation, String owner, Instant leaseExpiry) {
+        static SweepLease of(GcState gc) {
+            return new SweepLease(gc.generation(), gc.owner(), gc.leaseExpiry());
+        }
     }
 
     record Committed(RootState state, List<String> dropped, int reuploaded) {
@@ -156,7 +167,7 @@ final class Committer {
                     reuploaded++;
                 }
                 progress.finishedThrough = Math.max(progress.finishedThrough, e.finishedThrough);
-                if (e.expiredSweep >= 0) {
+                if (e.expiredSweep != null) {
                     progress.expiredSweep = e.expiredSweep;
                 }
             }
@@ -198,12 +209,12 @@ final class Committer {
             }
         }
         boolean cancelSweep = gc.phase() == GcState.Phase.SWEEP && !liveSweep; // lease expired: its GC is gone
-        if (cancelSweep && progress.expiredSweep != gc.generation()) {
+        if (cancelSweep && !SweepLease.of(gc).equals(progress.expiredSweep)) {
             collect(gc.dead(), needed, missing);
         }
         if (!missing.isEmpty()) {
             throw new NeedReupload(missing, Math.max(progress.finishedThrough, newestFinished),
-                    cancelSweep ? gc.generation() : -1);
+                    cancelSweep ? SweepLease.of(gc) : null);
         }
         Map<String, CheckpointEntry> cps = new HashMap<>(r.checkpoints());
         cps.put(manifest.id(), CheckpointEntry.of(manifest, manifestSha));

@@ -223,7 +223,9 @@ public final class GarbageCollector {
     }
 
     private void sweep(long gen, String owner, List<String> dead) {
-        Instant leaseExpiry = root.read().state().gc().leaseExpiry();
+        // Renew (and so check that the lease is still ours) before the first batch: ROOT's lease may by now be
+        // another GC's, which took over after ours expired while we paused (found in review)
+        Instant leaseExpiry = null;
         int done = 0;
         for (int i = 0; i < dead.size(); i += config.gcDeleteBatch()) {
             long halfLease = config.gcLease().toMillis() / 2;
