@@ -8,6 +8,7 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.objectstore.s3.S3Config;
 import dev.ckpt.store.objectstore.s3.S3ObjectStores;
 import dev.ckpt.store.objectstore.s3.S3ProxyServer;
+import dev.ckpt.store.testing.S3TestServer;
 import dev.ckpt.trainer.TrainerRuns.Result;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,10 +49,15 @@ class TrainerS3Test {
         server.close();
     }
 
+    /** The server under test: S3Proxy here, Ceph RGW in {@link TrainerRgwTest}. */
+    S3TestServer server() {
+        return server;
+    }
+
     private Result run(S3Config.Client client, String prefix, TracingStore[] seen, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        S3Config cfg = server.config("train", prefix, client, S3Config.Http.APACHE);
+        S3Config cfg = server().config("train", prefix, client, S3Config.Http.APACHE);
         int code = Trainer.run(TrainOptions.parse(args, Map.of()), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8),
                 url -> CheckpointStore.open(seen[0] = new TracingStore(S3ObjectStores.open(cfg), null, 0), StoreConfig.defaults()),
@@ -80,7 +86,7 @@ class TrainerS3Test {
         assertEquals(0, b.code(), b.all());
         assertTrue(b.out().matches("(?s).*auto-resume: restored checkpoint s3-s30-\\S+ .*: [1-9]\\d* chunks downloaded, 0 reused.*"), b.out());
 
-        S3Config cfg = server.config("train", prefix, client, S3Config.Http.APACHE);
+        S3Config cfg = server().config("train", prefix, client, S3Config.Http.APACHE);
         try (CheckpointStore s = CheckpointStore.open(S3ObjectStores.open(cfg), StoreConfig.defaults())) {
             List<CheckpointEntry> cps = s.list("s3");
             assertEquals(List.of(10L, 20L, 30L, 40L, 50L), cps.stream().map(CheckpointEntry::step).toList());
