@@ -184,7 +184,7 @@ class SaveSourceTest {
     void aBackslashInANameIsRefusedNamingTheFile() throws Exception {
         Path src = TestDirs.checkpoint(tmp.resolve("bs"), 4, 2, 1000);
         Path f = Files.writeString(src.resolve("sub/a\\b.bin"), "x");
-        refused(src, f.toString(), "backslash", "rename it");
+        refused(src, f.toString(), "backslash", "rename the file");
     }
 
     // ---- empty directories
