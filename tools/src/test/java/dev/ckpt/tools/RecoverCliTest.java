@@ -71,6 +71,7 @@ class RecoverCliTest {
             case "empty" -> new byte[0];
             case "300" -> Arrays.copyOf(good, 300);
             case "{}" -> "{}".getBytes(StandardCharsets.UTF_8);
+            case "format-only" -> "{\"format\":1}".getBytes(StandardCharsets.UTF_8);
             default -> "garbage\u0000".repeat(30).getBytes(StandardCharsets.ISO_8859_1);
         };
         o.put("ROOT", bad);
@@ -78,7 +79,7 @@ class RecoverCliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"empty", "300", "{}", "garbage"})
+    @ValueSource(strings = {"empty", "300", "{}", "format-only", "garbage"})
     void aDamagedRootIsRefusedClearlyThenRecovered(String how) {
         populate();
         WriterToken old;
@@ -93,6 +94,8 @@ class RecoverCliTest {
             assertEquals(ExitCode.ERROR, r.code(), r.toString());
             assertEquals(1, r.err().lines().count(), r.err());
             assertTrue(r.err().contains("ckpt-tool recover " + objects().describe()) && !r.err().contains("ROOT ROOT"), r.err());
+            assertFalse(CkptToolErrorMessagesTest.JAVA.matcher(r.err()).find() || r.err().contains("Deserialization")
+                    || r.err().contains("`"), "no JSON-library wording: " + r.err());
         }
         Cli.Result verify = cli.run("verify", store);
         assertEquals(ExitCode.DAMAGE, verify.code(), verify.toString());
@@ -161,5 +164,53 @@ class RecoverCliTest {
         JsonNode ls = cli.run("ls", store, "--json").json();
         assertEquals(1, ls.get("checkpoints").size());
         assertFalse(cli.run("recover", store, "--help").out().isEmpty());
+    }
+
+    /**
+     * ROOT deleted or lost while the manifests and chunks are intact (found by a new user):
+     * every command used to see an empty store (ls "no checkpoints", verify "ok", init and
+     * training wrote a new ROOT, and GC would then have deleted every checkpoint). Now every
+     * command refuses, naming ROOT and recover, and writes nothing; recover brings it back.
+     */
+    @Test
+    void aMissingRootInAStoreWithManifestsIsRefusedByEveryCommandThenRecovered() {
+        populate();
+        objects().delete("ROOT");
+        List<String> before = objects().list("").stream().map(o -> o.key()).toList();
+        for (String[] args : List.of(new String[]{"ls", store}, new String[]{"show", store, "latest"},
+                new String[]{"restore", store, "latest", tmp.resolve("x").toString()},
+                new String[]{"push", store, src(9).toString(), "--run", "r", "--step", "9"},
+                new String[]{"init", store}, new String[]{"gc", store, "--grace", "0s"},
+                new String[]{"gc", store, "--dry-run", "--grace", "0s"}, new String[]{"stats", store},
+                new String[]{"forget", store, "--keep-last", "1"}, new String[]{"pin", store, ids.get(0)})) {
+            Cli.Result r = cli.run(args);
+            assertEquals(ExitCode.ERROR, r.code(), String.join(" ", args) + ": " + r);
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().contains("ROOT of") && r.err().contains("is missing")
+                    && r.err().contains("ckpt-tool recover " + objects().describe()), r.err());
+        }
+        Cli.Result verify = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, verify.code(), verify.toString());
+        assertTrue(objects().head("ROOT").isEmpty(), "no command wrote a ROOT");
+        assertEquals(before, objects().list("").stream().map(o -> o.key()).toList(), "nothing written or deleted");
+
+        Cli.Result dry = cli.run("recover", store, "--quiet-period", "0s");
+        assertEquals(0, dry.code(), dry.toString());
+        assertTrue(dry.out().contains("dry run: nothing written"), dry.out());
+        Cli.Result apply = cli.run("recover", store, "--apply", "--force");
+        assertEquals(0, apply.code(), apply.toString());
+        JsonNode ls = cli.run("ls", store, "--json").json();
+        assertEquals(2, ls.get("checkpoints").size());
+        assertEquals(0, cli.run("verify", store, "--read-data").code());
+    }
+
+    @Test
+    void anEmptyStoreWithoutRootIsStillANewStore() {
+        assertEquals(0, cli.run("init", store).code());
+        objects().delete("ROOT");
+        Cli.Result ls = cli.run("ls", store);
+        assertEquals(0, ls.code(), ls.toString());
+        Cli.Result push = cli.run("push", store, src(1).toString(), "--run", "r", "--step", "1");
+        assertEquals(0, push.code(), push.toString());
     }
 }

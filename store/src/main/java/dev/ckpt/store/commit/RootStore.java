@@ -2,16 +2,19 @@ package dev.ckpt.store.commit;
 
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
+import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
 
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
 
@@ -51,14 +54,29 @@ public final class RootStore {
         return store;
     }
 
-    /** Reads ROOT; an empty state with a null ETag when the store has no ROOT yet. */
+    /**
+     * Reads ROOT; an empty state with a null ETag when the store has no ROOT yet.
+     *
+     * @throws CorruptObjectException when ROOT is damaged, or missing from a store that holds
+     *         manifests (ROOT was deleted or lost: treating the store as new would hide every
+     *         committed checkpoint, and a GC would then delete them); the message points to
+     *         {@code ckpt-tool recover}. Costs one LIST of {@code manifests/}, only when ROOT is absent.
+     */
     public Versioned read() {
+        StoredObject o;
         try {
-            StoredObject o = store.get(RootState.KEY);
-            return new Versioned(Json.readRoot(RootState.KEY + " of " + store.describe(), o.data(), store.describe()), o.etag());
+            o = store.get(RootState.KEY);
         } catch (NotFoundException e) {
+            List<ObjectInfo> manifests = store.list("manifests/");
+            if (!manifests.isEmpty()) {
+                throw new CorruptObjectException(RootState.KEY, "ROOT of " + store.describe() + " is missing, but the"
+                        + " store holds " + manifests.size() + " manifest(s) under manifests/ (ROOT was deleted or lost);"
+                        + " nothing was changed: if no writer or GC is running, rebuild it from the manifests with"
+                        + " ckpt-tool recover " + store.describe() + " (see the README, Operating a store)");
+            }
             return new Versioned(RootState.empty(), null);
         }
+        return new Versioned(Json.readRoot(RootState.KEY + " of " + store.describe(), o.data(), store.describe()), o.etag());
     }
 
     /**

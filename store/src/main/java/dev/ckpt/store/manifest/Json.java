@@ -112,12 +112,37 @@ public final class Json {
         try {
             return MAPPER.treeToValue(tree, type);
         } catch (IOException | IllegalArgumentException e) {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
-            throw new CorruptObjectException(key, name + " is malformed: " + firstLine(root) + unchanged, e);
+            throw new CorruptObjectException(key, name + " is malformed: " + problem(e) + unchanged, e);
         }
+    }
+
+    /**
+     * What is wrong, in the object's terms: our own validation's message (an unsafe path,
+     * a bad value), or the field that is missing or of the wrong type, never the JSON
+     * library's wording (it names Java types and its own settings).
+     */
+    private static String problem(Exception e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String field = "";
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+            StringBuilder path = new StringBuilder();
+            for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : m.getPath()) {
+                if (r.getFieldName() != null) {
+                    path.append(path.length() == 0 ? "" : ".").append(r.getFieldName());
+                } else if (r.getIndex() >= 0) {
+                    path.append('[').append(r.getIndex()).append(']');
+                }
+            }
+            field = "field '" + path + "'";
+        }
+        boolean ours = !root.getClass().getName().startsWith("com.fasterxml.");
+        if (ours) {
+            return (field.isEmpty() ? "" : field + ": ") + firstLine(root);
+        }
+        return field.isEmpty() ? "a field is missing or has the wrong type" : field + " is missing or has the wrong type";
     }
 
     private static String firstLine(Throwable e) {
