@@ -45,7 +45,9 @@ final class TrainOptions {
               --run NAME             run name (default $SLURM_JOB_ID as slurm-<id>, else latentwire)
               --steps N              train to step N (default 200)
               --save-every K         save every K steps (default 50); also --save_every
-              --keep-last N          keep the newest N checkpoints of the run (default 3)
+              --keep-last N          keep the newest N checkpoints of the run (default 3), and the
+                                     one --auto-resume verified (retention never drops the newest
+                                     verified checkpoint)
               --auto-resume          resume from the newest checkpoint of the run that verifies
                                      (falls back to older ones); also --auto_resume
               --lenient-resume       accept a checkpoint without optimizer state (fresh moments)

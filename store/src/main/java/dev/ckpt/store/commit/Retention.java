@@ -132,6 +132,8 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
                     .forEach(e -> byRule.add(e.id()));
             if (judged.isEmpty()) {
                 problems.add("keep-best " + keepBestMetric + " judges none of them: " + carried(ordered));
+                notes.add("keep-best " + keepBestMetric + " judges none of the " + ordered.size() + " checkpoint(s) of run '"
+                        + run + "' (" + carried(ordered) + "): the other rules alone decide; check the metric's name");
             } else if (!unjudged.isEmpty()) {
                 notes.add(unjudged.size() + " checkpoint(s) of run '" + run + "' have no numeric " + keepBestMetric
                         + " (" + String.join(", ", unjudged) + "): keep-best leaves them to the other rules"
@@ -147,7 +149,12 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
         if (protectedId != null) {
             keep.add(protectedId);
         }
-        ordered.stream().filter(e -> e.verifiedAt() != null).reduce((a, b) -> b).ifPresent(e -> keep.add(e.id()));
+        ordered.stream().filter(e -> e.verifiedAt() != null).reduce((a, b) -> b).ifPresent(e -> {
+            if (keep.add(e.id())) {
+                notes.add("kept " + e.id() + " beyond the policy: it is the newest verified checkpoint of run '" + run
+                        + "', which retention never drops");
+            }
+        });
         for (CheckpointEntry e : ordered) {
             if (e.pinned() || (onlyKeepBest() && unjudged.contains(e.id()))) {
                 keep.add(e.id());

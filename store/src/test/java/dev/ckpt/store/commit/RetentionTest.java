@@ -138,4 +138,31 @@ class RetentionTest extends InMemoryFixture {
         assertEquals(List.of(3L), store.list("a").stream().map(CheckpointEntry::step).toList());
         assertEquals(3, store.list("b").size());
     }
+
+    /** Found by a new-user tryout: beside another rule, a misspelt metric was ignored without a word. */
+    @Test
+    void aMetricNoneCarriesBesideAnotherRuleIsNotedNamingWhatTheyCarry() {
+        List<CheckpointEntry> run = List.of(cp(1, "loss", "0.9"), cp(2, "loss", "0.5"), cp(3, "loss", "0.7"));
+        Retention.Plan p = new Retention(1, null, "val_loss", false, 1).plan(run, null);
+        assertEquals(List.of("r-s1", "r-s2"), p.dropped(), "keep-last decides alone");
+        assertNull(p.refusal());
+        assertEquals(1, p.notes().size(), p.notes().toString());
+        assertTrue(p.notes().get(0).contains("val_loss") && p.notes().get(0).contains("judges none")
+                && p.notes().get(0).contains("loss"), p.notes().toString());
+    }
+
+    /** Found by a new-user tryout: keep-last 3 left 4 checkpoints and nothing said why. */
+    @Test
+    void theNewestVerifiedCheckpointKeptBeyondThePolicyIsNoted() {
+        CheckpointEntry c1 = cp(1);
+        CheckpointEntry verified = new CheckpointEntry(c1.id(), c1.manifest(), c1.manifestSha256(), c1.run(), c1.step(),
+                c1.epoch(), c1.created(), c1.files(), c1.logicalBytes(), c1.writerEpoch(), c1.metadata(), false,
+                Instant.parse("2026-01-02T00:00:00Z"));
+        Retention.Plan p = Retention.keepLast(2).plan(List.of(verified, cp(2), cp(3), cp(4)), null);
+        assertEquals(List.of("r-s2"), p.dropped());
+        assertEquals(1, p.notes().size(), p.notes().toString());
+        assertTrue(p.notes().get(0).contains("r-s1") && p.notes().get(0).contains("newest verified"), p.notes().toString());
+        assertEquals(List.of(), Retention.keepLast(4).plan(List.of(verified, cp(2), cp(3), cp(4)), null).notes(),
+                "no note when the policy keeps it anyway");
+    }
 }
