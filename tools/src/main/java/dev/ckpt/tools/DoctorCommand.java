@@ -20,6 +20,12 @@ import java.util.Map;
         footer = {"", "A store on a read-only mount is reported as read-only (exit 0 if it can be read); its writes are not probed.",
                 "", "Example:", "  AWS_ENDPOINT_URL=http://ceph:7480 ckpt-tool doctor s3://ckpt/test"})
 final class DoctorCommand extends StoreCommand {
+    /** doctor writes probe objects anyway: on a new path it checks that a store can be made there. */
+    @Override
+    boolean createsStore() {
+        return true;
+    }
+
     @Override
     int run(CheckpointStore store) {
         ObjectStore objects = store.objectStore();

@@ -53,6 +53,11 @@ final class ImportCommand extends StoreCommand {
     long step;
 
     @Override
+    boolean createsStore() {
+        return true;
+    }
+
+    @Override
     int run(CheckpointStore store) throws Exception {
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("archive " + file + " does not exist or is not a file");

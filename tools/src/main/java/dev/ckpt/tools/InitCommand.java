@@ -11,6 +11,11 @@ import java.util.Map;
         footer = {"", "Example:", "  ckpt-tool init s3://ml-ckpt/llama"})
 final class InitCommand extends StoreCommand {
     @Override
+    boolean createsStore() {
+        return true;
+    }
+
+    @Override
     int run(CheckpointStore store) {
         long before = store.root().version();
         RootState r = store.init();

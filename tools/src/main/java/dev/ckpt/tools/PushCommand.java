@@ -51,6 +51,11 @@ final class PushCommand extends StoreCommand {
     GcWaitOptions gcWait;
 
     @Override
+    boolean createsStore() {
+        return true;
+    }
+
+    @Override
     int run(CheckpointStore store) {
         Retention r = RetentionArgs.build(spec, keepLast, keepEvery, null);
         SaveResult s;

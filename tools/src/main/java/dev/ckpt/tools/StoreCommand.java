@@ -41,7 +41,7 @@ abstract class StoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config())) {
+        try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
             int code = run(s);
             out().flush();
             return code;
@@ -49,6 +49,11 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     abstract int run(CheckpointStore store) throws Exception;
+
+    /** Whether the command may create a local store that does not exist yet (init, push, import); the others refuse it. */
+    boolean createsStore() {
+        return false;
+    }
 
     static String human(long bytes) {
         return dev.ckpt.store.commit.SaveResult.human(bytes);

@@ -24,8 +24,11 @@ public final class StoreOptions {
     @Option(names = "--region", paramLabel = "REGION", description = "S3 region (default: $AWS_REGION, else us-east-1)")
     String region;
 
-    /** Opens the object store behind {@code url}: {@code s3://bucket/prefix}, {@code file:///path} or a path. */
-    ObjectStore objectStore(String url, Map<String, String> env) {
+    /**
+     * Opens the object store behind {@code url}: {@code s3://bucket/prefix}, {@code file:///path} or a path.
+     * A local directory that does not exist is created only when {@code create} (init, push, import).
+     */
+    ObjectStore objectStore(String url, Map<String, String> env, boolean create) {
         if (url.startsWith("s3://")) {
             Map<String, String> e = new HashMap<>(env);
             if (client != null) {
@@ -39,10 +42,10 @@ public final class StoreOptions {
             }
             return S3ObjectStores.open(S3Config.fromUrl(url, e));
         }
-        return ObjectStores.open(url);
+        return ObjectStores.open(url, create);
     }
 
-    CheckpointStore open(String url, Map<String, String> env, StoreConfig config) {
-        return CheckpointStore.open(objectStore(url, env), config);
+    CheckpointStore open(String url, Map<String, String> env, StoreConfig config, boolean create) {
+        return CheckpointStore.open(objectStore(url, env, create), config);
     }
 }

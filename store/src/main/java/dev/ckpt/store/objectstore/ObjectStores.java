@@ -4,6 +4,7 @@ import dev.ckpt.store.error.BadConfigurationException;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -71,6 +72,34 @@ public final class ObjectStores {
      *         message names the URL
      */
     public static ObjectStore open(String url) {
+        return open(url, true);
+    }
+
+    /**
+     * {@link #open(String)}; with {@code create} false, a local store whose directory does not
+     * exist is refused instead of created, so a command that only reads never makes a store
+     * out of a mistyped path (and never reports "no checkpoints" or "ok" for it).
+     *
+     * @throws BadConfigurationException also for a missing local directory when {@code create} is false
+     */
+    public static ObjectStore open(String url, boolean create) {
+        if (!create && url != null && !url.isBlank()) {
+            Path local = null;
+            try {
+                int colon = url.indexOf("://");
+                if (colon < 0) {
+                    local = Path.of(url);
+                } else if (url.regionMatches(true, 0, "file", 0, colon) && colon == 4) {
+                    local = Path.of(new URI(url));
+                }
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                local = null; // open() below names the malformed URL
+            }
+            if (local != null && !Files.exists(local)) {
+                throw new BadConfigurationException("no store at " + local.toAbsolutePath().normalize()
+                        + ": the directory does not exist; check the path (ckpt-tool init, push and import create a store)");
+            }
+        }
         if (url == null || url.isBlank()) {
             throw new BadConfigurationException("no store given: pass a URL like file:///data/ckpt, s3://bucket/prefix or a path");
         }
