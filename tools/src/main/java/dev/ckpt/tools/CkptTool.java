@@ -55,6 +55,18 @@ public final class CkptTool implements Runnable {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.registerConverter(java.nio.file.Path.class, CkptTool::path);
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
+        // A usage error is the reason and the command's synopsis, not the whole help page: the reason was
+        // lost under 35 lines of options (found by a new-user tryout); --help has the rest.
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            PrintWriter e = c.getErr();
+            e.println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
+            e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
+            e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");
+            e.flush();
+            return ExitCode.USAGE;
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String name = commandLine.getCommandName();
             commandLine.getErr().println("ckpt-tool " + name + ": " + Redaction.redact(message(ex)));

@@ -57,7 +57,8 @@ final class ForgetCommand extends StoreCommand {
             RetentionResult r = store.forget(run, policy, dryRun);
             if (r.refused()) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", r.refusals())
-                        + "; nothing was forgotten" + (run == null ? " (--run applies it to one run)" : ""));
+                        + "; nothing was forgotten in any run: fix the policy"
+                        + (run == null ? ", or give --run RUN to apply it to one run only" : ""));
             }
             gone = r.forgotten();
             notes = r.notes();
