@@ -330,30 +330,12 @@ public final class CheckpointStore implements AutoCloseable {
      * the whole call: nothing changes and {@link RetentionResult#refusals()} says why.
      */
     public RetentionResult forget(String run, Retention policy, boolean dryRun) {
-        java.util.function.Function<RootState, RetentionResult> plan = r -> {
-            java.util.Set<String> drop = new java.util.TreeSet<>();
-            List<String> notes = new ArrayList<>();
-            List<String> refusals = new ArrayList<>();
-            java.util.Set<String> runs = new java.util.TreeSet<>();
-            r.checkpoints().values().forEach(e -> runs.add(e.run()));
-            for (String name : runs) {
-                if (run == null || run.equals(name)) {
-                    Retention.Plan p = policy.plan(r.checkpointsOf(name), null);
-                    drop.addAll(p.dropped());
-                    notes.addAll(p.notes());
-                    if (p.refusal() != null) {
-                        refusals.add(p.refusal());
-                    }
-                }
-            }
-            return new RetentionResult(dryRun, refusals.isEmpty() ? new ArrayList<>(drop) : List.of(), notes, refusals);
-        };
         if (dryRun) {
-            return plan.apply(root());
+            return RetentionResult.plan(root(), run, policy, true);
         }
         RetentionResult[] result = new RetentionResult[1];
         root.update(r -> {
-            RetentionResult p = plan.apply(r);
+            RetentionResult p = RetentionResult.plan(r, run, policy, false);
             result[0] = p;
             if (p.refused() || p.forgotten().isEmpty()) {
                 return r;

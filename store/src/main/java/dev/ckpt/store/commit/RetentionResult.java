@@ -1,6 +1,11 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.manifest.RootState;
+
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The outcome of applying a retention policy to a store ({@code CheckpointStore.forget}).
@@ -18,5 +23,28 @@ public record RetentionResult(boolean dryRun, List<String> forgotten, List<Strin
 
     public boolean refused() {
         return !refusals.isEmpty();
+    }
+
+    /**
+     * What {@code policy} decides for one run of {@code root} (or every run, when {@code run}
+     * is null): a pure function of ROOT, applied to the version a forget writes against.
+     */
+    public static RetentionResult plan(RootState root, String run, Retention policy, boolean dryRun) {
+        Set<String> drop = new TreeSet<>();
+        List<String> notes = new ArrayList<>();
+        List<String> refusals = new ArrayList<>();
+        Set<String> runs = new TreeSet<>();
+        root.checkpoints().values().forEach(e -> runs.add(e.run()));
+        for (String name : runs) {
+            if (run == null || run.equals(name)) {
+                Retention.Plan p = policy.plan(root.checkpointsOf(name), null);
+                drop.addAll(p.dropped());
+                notes.addAll(p.notes());
+                if (p.refusal() != null) {
+                    refusals.add(p.refusal());
+                }
+            }
+        }
+        return new RetentionResult(dryRun, refusals.isEmpty() ? new ArrayList<>(drop) : List.of(), notes, refusals);
     }
 }

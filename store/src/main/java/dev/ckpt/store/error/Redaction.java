@@ -153,12 +153,28 @@ public final class Redaction {
      * or the writer is flushed (a progress line redrawn in place is flushed without a newline).
      */
     public static PrintWriter writer(PrintWriter out) {
-        return new PrintWriter(new LineRedactingWriter(out), true);
+        return out instanceof RedactingWriter ? out : new RedactingWriter(out);
     }
 
-    /** The same for a byte stream (UTF-8), e.g. the trainer's stdout and stderr. */
+    /**
+     * The same for a byte stream (UTF-8), e.g. the trainer's stdout and stderr. A stream
+     * that already redacts is returned as it is (ckpt-train's main wraps System.out, and
+     * its run wraps what it is given, for callers that pass other streams).
+     */
     public static PrintStream stream(PrintStream out) {
-        return new PrintStream(new LineRedactingStream(out), true, StandardCharsets.UTF_8);
+        return out instanceof RedactingStream ? out : new RedactingStream(out);
+    }
+
+    private static final class RedactingWriter extends PrintWriter {
+        RedactingWriter(PrintWriter out) {
+            super(new LineRedactingWriter(out), true);
+        }
+    }
+
+    private static final class RedactingStream extends PrintStream {
+        RedactingStream(PrintStream out) {
+            super(new LineRedactingStream(out), true, StandardCharsets.UTF_8);
+        }
     }
 
     private static final class LineRedactingWriter extends Writer {

@@ -103,17 +103,16 @@ public final class Restorer {
         AtomicLong done = new AtomicLong();
         listener.progress(0, total);
         Path root = target.toAbsolutePath().normalize();
-        for (FileEntry f : m.files()) {
-            checkWritableName(m, f.path(), root); // a name this JVM cannot create: refused before anything is written
-        }
         List<Path> finals = new ArrayList<>();
         for (FileEntry f : m.files()) {
             Path dest;
             try {
                 dest = root.resolve(f.path()).normalize();
             } catch (InvalidPathException e) {
-                throw new InvalidInputException("cannot restore file '" + f.path() + "' of checkpoint " + m.id() + ": "
-                        + LocalFiles.encodingHint() + "; nothing was written", e);
+                // a name this JVM cannot encode: its file-name charset comes from the locale at start
+                // (sun.jnu.encoding), ASCII under LANG=C, while manifests hold names in UTF-8
+                throw new InvalidInputException("checkpoint " + m.id() + " holds file '" + f.path() + "', whose name this"
+                        + " JVM cannot write: " + LocalFiles.encodingHint() + "; nothing was written", e);
             }
             if (!dest.startsWith(root) || dest.equals(root)) {
                 throw new CorruptObjectException(m.key(), "manifest " + m.key() + " names file '" + f.path()
@@ -240,20 +239,6 @@ public final class Restorer {
             throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
         }
         return ChunkCodec.decodeReusing(c, stored);
-    }
-
-    /**
-     * Refuses, before anything is written, a name this JVM cannot encode: its file-name
-     * charset comes from the locale at start ({@code sun.jnu.encoding}), ASCII under
-     * {@code LANG=C}, while manifests hold names in UTF-8.
-     */
-    private static void checkWritableName(Manifest m, String path, Path root) {
-        try {
-            root.resolve(path);
-        } catch (InvalidPathException e) {
-            throw new InvalidInputException("checkpoint " + m.id() + " holds file '" + path + "', whose name this JVM"
-                    + " cannot write: " + LocalFiles.encodingHint() + "; nothing was written", e);
-        }
     }
 
     private static byte[] localCopy(String rel, long offset, ChunkRef c, Path root, List<Path> reuse) {

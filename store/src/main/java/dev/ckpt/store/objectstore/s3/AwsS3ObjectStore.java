@@ -1,6 +1,5 @@
 package dev.ckpt.store.objectstore.s3;
 
-import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
@@ -67,7 +66,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(config.usePathStyle())
                         // over plain HTTP the SDK signs bodies as aws-chunked streams; Ceph RGW 16.2 refuses
                         // an empty one (400 XAmzContentSHA256Mismatch). One payload hash per request instead:
-                        // measured within the noise of a save (docs/benchmarks.md, runs 6-7; re-measured for this change there)
+                        // measured within the noise of a save (docs/benchmarks.md, runs 6-7)
                         .chunkedEncodingEnabled(config.endpoint() == null).build())
                 .overrideConfiguration(o -> o
                         .addExecutionInterceptor(new NoExpectContinue())
@@ -101,20 +100,10 @@ final class AwsS3ObjectStore implements ObjectStore {
     /** The configured keys or the default chain; whatever it resolves is registered for redaction. */
     private static AwsCredentialsProvider credentials(S3Config c) {
         if (c.accessKey() != null) {
-            Redaction.registerSecret(c.accessKey());
-            Redaction.registerSecret(c.secretKey());
             return StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKey(), c.secretKey()));
         }
         DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
-        return () -> {
-            software.amazon.awssdk.auth.credentials.AwsCredentials cred = chain.resolveCredentials();
-            Redaction.registerSecret(cred.accessKeyId());
-            Redaction.registerSecret(cred.secretAccessKey());
-            if (cred instanceof software.amazon.awssdk.auth.credentials.AwsSessionCredentials session) {
-                Redaction.registerSecret(session.sessionToken());
-            }
-            return cred;
-        };
+        return () -> S3Errors.registered(chain.resolveCredentials());
     }
 
     private static SdkHttpClient httpClient(S3Config c) {

@@ -1,6 +1,5 @@
 package dev.ckpt.store.objectstore.s3;
 
-import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
@@ -77,8 +76,6 @@ final class MinioObjectStore implements ObjectStore {
                 .region(config.region())
                 .httpClient(http);
         if (config.accessKey() != null) {
-            Redaction.registerSecret(config.accessKey());
-            Redaction.registerSecret(config.secretKey());
             b.credentials(config.accessKey(), config.secretKey());
         } else {
             b.credentialsProvider(new AwsChainProvider());
@@ -92,11 +89,8 @@ final class MinioObjectStore implements ObjectStore {
 
         @Override
         public Credentials fetch() {
-            AwsCredentials c = chain.resolveCredentials();
+            AwsCredentials c = S3Errors.registered(chain.resolveCredentials());
             String token = c instanceof AwsSessionCredentials s ? s.sessionToken() : null;
-            Redaction.registerSecret(c.accessKeyId());
-            Redaction.registerSecret(c.secretAccessKey());
-            Redaction.registerSecret(token);
             return new Credentials(c.accessKeyId(), c.secretAccessKey(), token, null);
         }
     }

@@ -39,6 +39,21 @@ final class S3Errors {
         return Redaction.redact(s);
     }
 
+    /**
+     * Registers what the default credential chain resolved (key id, secret, session token)
+     * for redaction from every output, and returns it; static keys are registered when the
+     * store is opened ({@link S3ObjectStores#open(S3Config)}).
+     */
+    static software.amazon.awssdk.auth.credentials.AwsCredentials registered(
+            software.amazon.awssdk.auth.credentials.AwsCredentials c) {
+        dev.ckpt.store.error.Redaction.registerSecret(c.accessKeyId());
+        dev.ckpt.store.error.Redaction.registerSecret(c.secretAccessKey());
+        if (c instanceof software.amazon.awssdk.auth.credentials.AwsSessionCredentials session) {
+            dev.ckpt.store.error.Redaction.registerSecret(session.sessionToken());
+        }
+        return c;
+    }
+
     /** An ETag without quotes or weak marker, as servers and clients differ there. */
     static String etag(String raw) {
         if (raw == null) {

@@ -12,6 +12,10 @@ public final class S3ObjectStores {
 
     /** A store for {@code config}; unless {@code config.probe()} is false, conditional writes are probed before use. */
     public static ObjectStore open(S3Config config) {
+        if (config.accessKey() != null) { // whatever prints anything redacts these (the chain's are registered as resolved)
+            dev.ckpt.store.error.Redaction.registerSecret(config.accessKey());
+            dev.ckpt.store.error.Redaction.registerSecret(config.secretKey());
+        }
         ObjectStore raw = config.client() == S3Config.Client.MINIO ? new MinioObjectStore(config) : new AwsS3ObjectStore(config);
         return config.probe() ? new ProbingObjectStore(raw) : raw;
     }
