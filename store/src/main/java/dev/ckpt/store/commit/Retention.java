@@ -80,9 +80,15 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
         }
     }
 
-    /** The ids of {@code runCheckpoints} this policy drops; {@code protectedId} is never dropped. */
+    /**
+     * The ids of {@code runCheckpoints} this policy drops at a save; {@code protectedId} (the
+     * checkpoint being committed) is never dropped. A policy whose own rules keep none of the
+     * run (a step interval no step matches, a metric none carries) drops nothing: forget
+     * refuses such a policy, and a save keeps every checkpoint rather than all but its own.
+     */
     public Set<String> dropped(List<CheckpointEntry> runCheckpoints, String protectedId) {
-        return new TreeSet<>(plan(runCheckpoints, protectedId).dropped());
+        Plan p = plan(runCheckpoints, protectedId);
+        return p.refusal() != null ? new TreeSet<>() : new TreeSet<>(p.dropped());
     }
 
     /**

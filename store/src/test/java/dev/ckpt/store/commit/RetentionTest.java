@@ -165,4 +165,14 @@ class RetentionTest extends InMemoryFixture {
         assertEquals(List.of(), Retention.keepLast(4).plan(List.of(verified, cp(2), cp(3), cp(4)), null).notes(),
                 "no note when the policy keeps it anyway");
     }
+
+    /** Found by a tryout: push --keep-every-steps 1000 on steps 1..3 dropped every earlier checkpoint. */
+    @Test
+    void aSavesPolicyWhoseRulesKeepNoneOfTheRunDropsNothing() {
+        List<CheckpointEntry> run = List.of(cp(1), cp(2), cp(3), cp(5));
+        assertEquals(java.util.Set.of(), new Retention(null, 1000L, null, false, 0).dropped(run, "r-s5"),
+                "no step matches the interval: nothing dropped");
+        assertEquals(java.util.Set.of("r-s1", "r-s3"), new Retention(null, 2L, null, false, 0).dropped(
+                List.of(cp(1), cp(2), cp(3), cp(4)), "r-s4"), "an interval some steps match drops the others");
+    }
 }
