@@ -59,6 +59,8 @@ class PreemptionProcessTest {
         Child c = new Child(0, java.util.Map.of("CKPT_ON_PREEMPT", "echo requeue > '" + requeued + "'"), args(b, steps));
         c.await(l -> l.startsWith("out: step 25 "), 120, "step 25");
         c.signal("USR1");
+        // POSIX does not queue a second pending SIGUSR1: send it once the first was seen (failed once on a loaded machine)
+        c.await(l -> l.contains("SIGUSR1 received"), 60, "the first signal");
         c.signal("USR1"); // a second signal changes nothing
         int code = c.waitFor(120);
         assertEquals(75, code, c.transcript.toString());
