@@ -1,5 +1,7 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.util.RandomIds;
+import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.RecoveryReport;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.RetentionResult;
@@ -177,7 +179,7 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     public WriterToken claimWriter(String run) {
-        return claimWriter(run, Ids.randomHex(6));
+        return claimWriter(run, RandomIds.hex(6));
     }
 
     /** Saves a directory and commits it; see {@link Saver}. */

@@ -2,7 +2,7 @@ package dev.ckpt.store;
 
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.Chunker;
-import dev.ckpt.store.commit.Sleeper;
+import dev.ckpt.store.util.Sleeper;
 
 import java.time.Clock;
 import java.time.Duration;

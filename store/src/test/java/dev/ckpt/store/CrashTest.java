@@ -1,5 +1,6 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.objectstore.MemoryStores;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -8,7 +9,6 @@ import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
-import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.objectstore.SimulatedCrash;
 import dev.ckpt.store.testing.FakeClock;
 import dev.ckpt.store.testing.Stores;
@@ -40,7 +40,7 @@ class CrashTest {
     /** A world: the shared store, its clock, and the source of every checkpoint ever saved (by step). */
     private final class World {
         final FakeClock clock = new FakeClock();
-        final ObjectStore base = ObjectStores.inMemory(clock);
+        final ObjectStore base = MemoryStores.inMemory(clock);
         final Map<Long, Path> sources = new HashMap<>();
         final Path dir;
 

@@ -1,5 +1,6 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.SaveRequest;

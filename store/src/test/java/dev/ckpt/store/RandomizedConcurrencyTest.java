@@ -1,5 +1,6 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.objectstore.MemoryStores;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -10,7 +11,6 @@ import dev.ckpt.store.gc.GcResult;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
-import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.restore.VerifyReport;
 import dev.ckpt.store.testing.FakeClock;
 import dev.ckpt.store.testing.Stores;
@@ -60,7 +60,7 @@ class RandomizedConcurrencyTest {
         System.out.println("RandomizedConcurrencyTest seed=" + seed + " (rerun with -Dckpt.test.seed=" + seed + ")");
         Random master = new Random(seed);
         FakeClock clock = new FakeClock();
-        FaultInjectingObjectStore objects = new FaultInjectingObjectStore(ObjectStores.inMemory(clock))
+        FaultInjectingObjectStore objects = new FaultInjectingObjectStore(MemoryStores.inMemory(clock))
                 .randomFaults(master.nextLong(), 0.0, 2);
         List<Path> sources = new ArrayList<>();
         for (int i = 0; i < 6; i++) {

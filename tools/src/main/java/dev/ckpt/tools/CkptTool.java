@@ -1,6 +1,6 @@
 package dev.ckpt.tools;
 
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.ConditionalWritesUnsupportedException;

@@ -2,7 +2,7 @@ package dev.ckpt.tools;
 
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;

@@ -1,7 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.TransferListener;
+import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;

@@ -2,7 +2,7 @@ package dev.ckpt.tools;
 
 import com.github.luben.zstd.ZstdInputStream;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;

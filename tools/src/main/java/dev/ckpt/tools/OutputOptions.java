@@ -48,7 +48,7 @@ public final class OutputOptions {
      * Progress of one operation: a live bar on a terminal (bytes done of total, percent,
      * rate), plain lines every 10 s otherwise, plus messages the operation reports.
      */
-    static final class Progress implements AutoCloseable, dev.ckpt.store.TransferListener {
+    static final class Progress implements AutoCloseable, dev.ckpt.store.util.TransferListener {
         private final PrintWriter err;
         private final String what;
         private final ProgressMode mode;

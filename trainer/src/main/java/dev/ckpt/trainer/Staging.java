@@ -1,6 +1,6 @@
 package dev.ckpt.trainer;
 
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 
 import java.io.IOException;
 import java.io.PrintStream;

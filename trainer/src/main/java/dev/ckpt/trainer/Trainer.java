@@ -1,8 +1,8 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.LocalFiles;
-import dev.ckpt.store.TransferListener;
+import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;

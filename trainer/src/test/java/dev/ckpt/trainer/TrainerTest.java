@@ -142,7 +142,7 @@ class TrainerTest {
         Result b1 = TrainerRuns.inProcess(args(tmp.resolve("b"), "--steps", "45", "--save-every", "30"));
         assertEquals(0, b1.code(), b1.all());
         // the staged copy is gone: the resume must download every chunk from the store
-        dev.ckpt.store.LocalFiles.deleteTree(tmp.resolve("b/staging"));
+        dev.ckpt.store.util.LocalFiles.deleteTree(tmp.resolve("b/staging"));
         Result b2 = TrainerRuns.inProcess(args(tmp.resolve("b"), "--steps", "90", "--save_every", "30", "--auto_resume"));
         assertEquals(0, b2.code(), b2.all());
         assertTrue(b2.out().contains("auto-resume: restored checkpoint t-s45-"), b2.out());
@@ -209,7 +209,7 @@ class TrainerTest {
         try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
             s.save(s.claimWriter("t"), SaveRequest.of(odd, "t", 25));
         }
-        dev.ckpt.store.LocalFiles.deleteTree(tmp.resolve("staging"));
+        dev.ckpt.store.util.LocalFiles.deleteTree(tmp.resolve("staging"));
         Result strict = TrainerRuns.inProcess(args(tmp, "--steps", "30", "--save-every", "10", "--auto-resume"));
         assertEquals(1, strict.code(), strict.all());
         assertTrue(strict.err().contains("checkpoint t-s25-") && strict.err().contains("encoder.safetensors holds an unexpected tensor encoder.lora_a"),

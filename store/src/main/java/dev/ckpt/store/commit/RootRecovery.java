@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
@@ -9,7 +10,6 @@ import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
-import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.RootState;
@@ -172,7 +172,7 @@ public final class RootRecovery {
         }
         RootState rebuilt = new RootState(RootState.FORMAT, maxOf(VERSION, text), null, List.of(), checkpoints, runStates,
                 new GcState(GcState.Phase.IDLE, generation, null, null, List.of(), List.of()))
-                .stamped(Ids.randomHex(12));
+                .stamped(RandomIds.hex(12));
         String backupKey = damaged == null ? null
                 : RECOVERY_PREFIX + "ROOT-" + now.toString().replace(":", "") + "-" + rebuilt.txn() + ".damaged";
         String newestKey = newest == null ? null : newest.key();

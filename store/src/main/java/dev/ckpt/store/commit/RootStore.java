@@ -1,12 +1,13 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.RandomIds;
+import dev.ckpt.store.util.Sleeper;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
-import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.objectstore.ObjectInfo;
@@ -87,7 +88,7 @@ public final class RootStore {
      * @return the state as written (or the unchanged state)
      */
     public RootState update(UnaryOperator<RootState> f) {
-        String txn = Ids.randomHex(12);
+        String txn = RandomIds.hex(12);
         boolean sawUnavailable = false;
         RuntimeException lastFailure = null;
         for (int attempt = 0; attempt < maxAttempts; attempt++) {

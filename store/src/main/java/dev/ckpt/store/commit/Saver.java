@@ -1,8 +1,8 @@
 package dev.ckpt.store.commit;
 
 import dev.ckpt.store.StoreConfig;
-import dev.ckpt.store.Tasks;
-import dev.ckpt.store.TransferListener;
+import dev.ckpt.store.util.Tasks;
+import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Chunker;

@@ -297,7 +297,7 @@ final class SourceDir {
             return;
         }
         String shown = p.toString().replace('\uFFFD', '?');
-        Charset cs = dev.ckpt.store.LocalFiles.fileNameCharset();
+        Charset cs = dev.ckpt.store.util.LocalFiles.fileNameCharset();
         if (cs.equals(StandardCharsets.UTF_8)) {
             throw new InvalidInputException("file name " + shown + " is not valid UTF-8 (shown with ? for the bytes that"
                     + " are not); a checkpoint stores names as UTF-8: rename it and push again; nothing was saved");

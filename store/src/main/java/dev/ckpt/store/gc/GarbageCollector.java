@@ -1,5 +1,6 @@
 package dev.ckpt.store.gc;
 
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.commit.RootStore;
@@ -9,7 +10,6 @@ import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
-import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
@@ -138,7 +138,7 @@ public final class GarbageCollector {
                 host = "unknown-host";
             }
         }
-        return Ids.randomHex(8) + "@" + host + " pid " + ProcessHandle.current().pid();
+        return RandomIds.hex(8) + "@" + host + " pid " + ProcessHandle.current().pid();
     }
 
     private record Mark(Set<String> live, Set<String> loadedCheckpoints, Map<String, Long> dead, int young) {

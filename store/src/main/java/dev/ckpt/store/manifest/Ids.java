@@ -37,10 +37,4 @@ public final class Ids {
         String base = run.length() + suffix.length() > 100 ? run.substring(0, 100 - suffix.length()) : run;
         return base + suffix;
     }
-
-    public static String randomHex(int bytes) {
-        byte[] b = new byte[bytes];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
-    }
 }

@@ -1,8 +1,8 @@
 package dev.ckpt.store.objectstore;
 
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.PreconditionFailedException;
-import dev.ckpt.store.manifest.Ids;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -37,7 +37,7 @@ public final class ConditionalWriteProbe {
     }
 
     public static Result run(ObjectStore store) {
-        String key = "probe/" + Ids.randomHex(8);
+        String key = "probe/" + RandomIds.hex(8);
         List<String> problems = new ArrayList<>();
         boolean createOnly = false;
         boolean staleRefused = false;

@@ -1,6 +1,6 @@
 package dev.ckpt.store.objectstore;
 
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.ReadOnlyStoreException;
 import dev.ckpt.store.error.NotFoundException;

@@ -7,16 +7,12 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.ServiceLoader;
 
-/** Builds object stores from URLs and for tests. */
+/** Builds object stores from URLs. */
 public final class ObjectStores {
-    private static final Map<String, InMemoryObjectStore> NAMED_MEMORY = new ConcurrentHashMap<>();
-
     private ObjectStores() {
     }
 
@@ -55,18 +51,9 @@ public final class ObjectStores {
         return s instanceof LocalObjectStore l ? Optional.of(l.root()) : Optional.empty();
     }
 
-    /** A fresh, private in-memory store whose modification times come from {@code clock}. */
-    public static ObjectStore inMemory(Clock clock) {
-        return new InMemoryObjectStore("anonymous", clock);
-    }
-
-    public static ObjectStore inMemory() {
-        return inMemory(Clock.systemUTC());
-    }
-
     /**
-     * Opens a store from a URL: {@code file:///path}, a plain path, or {@code mem://name}
-     * (an in-memory store shared by name within this process).
+     * Opens a store from a URL: {@code file:///path}, a plain path, {@code s3://bucket/prefix},
+     * or a scheme an {@link ObjectStoreProvider} on the class path opens.
      *
      * @throws BadConfigurationException for an unknown scheme or a malformed URL; the
      *         message names the URL
@@ -120,12 +107,14 @@ public final class ObjectStores {
                     throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL"
                             + " (write file:///absolute/path): " + e.getMessage(), e);
                 }
-            case "mem":
-                String name = url.substring(colon + 3);
-                return NAMED_MEMORY.computeIfAbsent(name, n -> new InMemoryObjectStore(n, Clock.systemUTC()));
             case "s3":
                 return dev.ckpt.store.objectstore.s3.S3ObjectStores.open(url, System.getenv());
             default:
+                for (ObjectStoreProvider p : ServiceLoader.load(ObjectStoreProvider.class)) {
+                    if (p.scheme().equals(scheme)) {
+                        return p.open(url);
+                    }
+                }
                 throw new BadConfigurationException("store URL '" + url + "' has unknown scheme '" + scheme
                         + "'; supported: file:///path, a plain path, s3://bucket/prefix");
         }

@@ -1,9 +1,9 @@
 package dev.ckpt.store.restore;
 
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.StoreConfig;
-import dev.ckpt.store.Tasks;
-import dev.ckpt.store.TransferListener;
+import dev.ckpt.store.util.Tasks;
+import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;

@@ -1,6 +1,6 @@
 package dev.ckpt.store.restore;
 
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.Manifest;

@@ -1,7 +1,7 @@
 package dev.ckpt.store.restore;
 
 import dev.ckpt.store.StoreConfig;
-import dev.ckpt.store.Tasks;
+import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;

@@ -1,12 +1,12 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.objectstore.MemoryStores;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.LocalFiles;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.objectstore.ForwardingObjectStore;
-import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.testing.BigCheckpoint;
@@ -29,7 +29,7 @@ public final class SaveCpuBenchmark {
         long bytes = BigCheckpoint.bytes(dir);
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         for (int rep = 0; rep < Integer.getInteger("repeat", 4); rep++) {
-            ObjectStore mem = ObjectStores.inMemory();
+            ObjectStore mem = MemoryStores.inMemory();
             ForwardingObjectStore discard = new ForwardingObjectStore(mem) {
                 @Override
                 public PutResult putIfAbsent(String key, byte[] data, int length) {

@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.objectstore.MemoryStores;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.manifest.RootState;
@@ -7,7 +8,6 @@ import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op;
-import dev.ckpt.store.objectstore.ObjectStores;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RootStoreTest {
-    private final FaultInjectingObjectStore objects = new FaultInjectingObjectStore(ObjectStores.inMemory());
+    private final FaultInjectingObjectStore objects = new FaultInjectingObjectStore(MemoryStores.inMemory());
     private final RootStore root = new RootStore(objects, ms -> { }, 10);
 
     /** Increments run "r"'s writer epoch: a change whose double application would show. */

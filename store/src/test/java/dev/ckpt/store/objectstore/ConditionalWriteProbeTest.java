@@ -18,7 +18,7 @@ class ConditionalWriteProbeTest {
         final boolean honourCreate;
 
         IgnoresConditions(boolean honourCreate) {
-            super(ObjectStores.inMemory());
+            super(MemoryStores.inMemory());
             this.honourCreate = honourCreate;
         }
 
@@ -44,7 +44,7 @@ class ConditionalWriteProbeTest {
 
     @Test
     void honestStoresPassTheProbe() {
-        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(ObjectStores.inMemory());
+        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(MemoryStores.inMemory());
         assertTrue(r.ok(), r.problems().toString());
         assertTrue(r.createOnly() && r.staleIfMatchRefused() && r.currentIfMatchAccepted());
     }

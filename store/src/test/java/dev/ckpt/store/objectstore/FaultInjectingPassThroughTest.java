@@ -4,6 +4,6 @@ package dev.ckpt.store.objectstore;
 class FaultInjectingPassThroughTest extends ObjectStoreContractTest {
     @Override
     protected ObjectStore newStore() {
-        return new FaultInjectingObjectStore(ObjectStores.inMemory());
+        return new FaultInjectingObjectStore(MemoryStores.inMemory());
     }
 }

@@ -3,6 +3,6 @@ package dev.ckpt.store.objectstore;
 class InMemoryObjectStoreTest extends ObjectStoreContractTest {
     @Override
     protected ObjectStore newStore() {
-        return ObjectStores.inMemory();
+        return MemoryStores.inMemory();
     }
 }

@@ -320,7 +320,7 @@ public final class CephRgw implements S3TestServer {
         }
         daemons.clear();
         try {
-            dev.ckpt.store.LocalFiles.deleteTree(dir);
+            dev.ckpt.store.util.LocalFiles.deleteTree(dir);
         } catch (IOException | RuntimeException ignored) {
             // best effort at exit: the directory is under java.io.tmpdir
         }

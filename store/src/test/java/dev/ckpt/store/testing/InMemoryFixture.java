@@ -1,8 +1,8 @@
 package dev.ckpt.store.testing;
 
+import dev.ckpt.store.objectstore.MemoryStores;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
-import dev.ckpt.store.objectstore.ObjectStores;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +19,7 @@ public abstract class InMemoryFixture {
 
     @BeforeEach
     void openStore() {
-        objects = new FaultInjectingObjectStore(ObjectStores.inMemory(clock));
+        objects = new FaultInjectingObjectStore(MemoryStores.inMemory(clock));
         store = Stores.open(objects, clock);
     }
 

@@ -1,11 +1,11 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.objectstore.MemoryStores;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.ConditionalWriteProbe;
 import dev.ckpt.store.objectstore.ForwardingObjectStore;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.ObjectStore;
-import dev.ckpt.store.objectstore.ObjectStores;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -33,7 +33,7 @@ class IfMatchFormTest {
         final List<String> headersSent = new ArrayList<>();
 
         ModelServer(Set<IfMatchForm> honours) {
-            super(ObjectStores.inMemory());
+            super(MemoryStores.inMemory());
             this.honours = honours;
         }
 

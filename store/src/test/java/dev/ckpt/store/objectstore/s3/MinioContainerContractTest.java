@@ -1,6 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
-import dev.ckpt.store.manifest.Ids;
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStoreContractTest;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,7 +44,7 @@ class MinioContainerContractTest extends ObjectStoreContractTest {
 
     @Override
     protected ObjectStore newStore() {
-        prefix = "t-" + Ids.randomHex(6);
+        prefix = "t-" + RandomIds.hex(6);
         S3Config c = S3Config.fromUrl("s3://contract/" + prefix, Map.of("AWS_ENDPOINT_URL", MINIO.getS3URL()))
                 .withCredentials(MINIO.getUserName(), MINIO.getPassword()).withClient(client(), S3Config.Http.APACHE);
         return S3ObjectStores.open(c);

@@ -1,6 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
-import dev.ckpt.store.manifest.Ids;
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStoreContractTest;
@@ -40,7 +40,7 @@ abstract class RgwContractTestBase extends ObjectStoreContractTest {
 
     @Override
     protected ObjectStore newStore() {
-        prefix = "t-" + Ids.randomHex(6);
+        prefix = "t-" + RandomIds.hex(6);
         return S3ObjectStores.open(rgw.config("contract", prefix, client(), http()).withProbe(false));
     }
 

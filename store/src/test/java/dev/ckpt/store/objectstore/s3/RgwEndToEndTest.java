@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
@@ -7,7 +8,6 @@ import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.gc.GcResult;
 import dev.ckpt.store.manifest.CheckpointEntry;
-import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.restore.VerifyReport;
 import dev.ckpt.store.testing.BigCheckpoint;
@@ -66,14 +66,14 @@ class RgwEndToEndTest {
     @ParameterizedTest(name = "{0} / {1}")
     @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
     void saveRestoreDeepVerify(S3Config.Client client, S3Config.Http http) throws Exception {
-        try (CheckpointStore store = open(client, http, "srv-" + Ids.randomHex(4))) {
+        try (CheckpointStore store = open(client, http, "srv-" + RandomIds.hex(4))) {
             WriterToken w = store.claimWriter("run");
             SaveResult s1 = store.save(w, SaveRequest.of(v1, "run", 1));
             SaveResult s2 = store.save(w, SaveRequest.of(v2, "run", 2));
             assertTrue(s2.newChunks() < s1.newChunks(), "the second save deduplicates: " + s2.summary());
             assertEquals(Optional.of(IfMatchForm.BARE), store.objectStore().ifMatchForm());
             for (SaveResult s : List.of(s1, s2)) {
-                Path out = tmp.resolve("restore-" + Ids.randomHex(4));
+                Path out = tmp.resolve("restore-" + RandomIds.hex(4));
                 store.restore(s.checkpointId(), out);
                 assertEquals(S3EndToEndTest.tree(s == s1 ? v1 : v2), S3EndToEndTest.tree(out));
             }
@@ -86,12 +86,12 @@ class RgwEndToEndTest {
     @ParameterizedTest(name = "{0} / {1}")
     @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
     void eightConcurrentSavesToDifferentRunsAllCommit(S3Config.Client client, S3Config.Http http) throws Exception {
-        String prefix = "conc-" + Ids.randomHex(4);
+        String prefix = "conc-" + RandomIds.hex(4);
         List<Path> dirs = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             Path d = tmp.resolve(prefix + "-" + i);
             Files.createDirectories(d);
-            Files.write(d.resolve("weights.bin"), Ids.randomHex(4096 + i).getBytes());
+            Files.write(d.resolve("weights.bin"), RandomIds.hex(4096 + i).getBytes());
             Files.write(d.resolve("shared.bin"), shared); // the same chunks in every run: uploaded by whoever is first
             dirs.add(d);
         }
@@ -129,7 +129,7 @@ class RgwEndToEndTest {
     @ParameterizedTest(name = "{0} / {1}")
     @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
     void forgetGcAndRestoreTheKeptCheckpoint(S3Config.Client client, S3Config.Http http) throws Exception {
-        try (CheckpointStore store = open(client, http, "gc-" + Ids.randomHex(4))) {
+        try (CheckpointStore store = open(client, http, "gc-" + RandomIds.hex(4))) {
             WriterToken w = store.claimWriter("run");
             SaveResult s1 = store.save(w, SaveRequest.of(v1, "run", 1));
             SaveResult s2 = store.save(w, SaveRequest.of(v2, "run", 2));
@@ -140,7 +140,7 @@ class RgwEndToEndTest {
             for (String k : gc.deletedKeys()) {
                 assertTrue(store.objectStore().head(k).isEmpty(), k + " is gone");
             }
-            Path out = tmp.resolve("kept-" + Ids.randomHex(4));
+            Path out = tmp.resolve("kept-" + RandomIds.hex(4));
             store.restore(s2.checkpointId(), out);
             assertEquals(S3EndToEndTest.tree(v2), S3EndToEndTest.tree(out));
             VerifyReport deep = store.verify(List.of(), 1.0);

@@ -1,6 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
-import dev.ckpt.store.manifest.Ids;
+import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStoreContractTest;
 import org.junit.jupiter.api.AfterAll;
@@ -30,7 +30,7 @@ abstract class S3ContractTestBase extends ObjectStoreContractTest {
 
     @Override
     protected ObjectStore newStore() {
-        prefix = "t-" + Ids.randomHex(6);
+        prefix = "t-" + RandomIds.hex(6);
         return S3ObjectStores.open(server.config("contract", prefix, client(), http()));
     }
 

@@ -1,4 +1,4 @@
-package dev.ckpt.store.commit;
+package dev.ckpt.store.util;
 
 /** Waits between retries; tests inject one that does not sleep. */
 @FunctionalInterface

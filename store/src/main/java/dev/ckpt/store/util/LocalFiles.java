@@ -1,4 +1,4 @@
-package dev.ckpt.store;
+package dev.ckpt.store.util;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;

@@ -1,4 +1,4 @@
-package dev.ckpt.store;
+package dev.ckpt.store.util;
 
 /**
  * Hears how far a long transfer (save, restore) has come, and why it waits when it does.

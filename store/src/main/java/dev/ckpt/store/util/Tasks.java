@@ -1,4 +1,4 @@
-package dev.ckpt.store;
+package dev.ckpt.store.util;
 
 import dev.ckpt.store.error.StoreUnavailableException;
 
