@@ -1,7 +1,7 @@
 package dev.ckpt.store.commit;
 
-import dev.ckpt.store.util.RandomIds;
-import dev.ckpt.store.util.Sleeper;
+import dev.ckpt.store.commit.Outcome.Unchanged;
+import dev.ckpt.store.commit.Outcome.Write;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.CorruptObjectException;
@@ -14,23 +14,33 @@ import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
+import dev.ckpt.store.util.RandomIds;
+import dev.ckpt.store.util.RetryPolicy;
+import dev.ckpt.store.util.Sleeper;
 
+import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
  * The transactional ROOT object: read the latest state with its ETag, apply a pure
- * function, write the result with {@code If-Match}. This layer knows nothing about what
- * the state means; {@code f} re-checks its own preconditions on every attempt.
+ * transition ({@link Transitions}), write a {@link Write} with {@code If-Match}. This is the
+ * only code that writes ROOT in normal operation ({@code RootRecovery} rebuilds a damaged
+ * one); it knows nothing of what the state means beyond the transaction ids it stamps, and
+ * the transition re-checks its own preconditions on every attempt.
  *
- * <p>Outcomes of {@link #update}: the new state is returned once written; a conflict
- * (412) re-reads and re-applies {@code f} with bounded, jittered backoff and finally
- * throws {@link CommitConflictException} (nothing was written, retrying is safe); a
- * write whose outcome is unknown (I/O error, timeout, lost response) is settled by
- * reading ROOT back and looking for this update's transaction id, which stays the same
- * across attempts and is kept in {@code recentTxns}. If that cannot be settled,
- * {@link CommitStateUnknownException} is thrown and nothing is cleaned up.
+ * <p>Outcomes of {@link #update}: a {@link Write} is returned once written, with the state as
+ * stored; any other outcome is returned at once, nothing written. A conflict (412) re-reads
+ * and re-applies the transition, paced and bounded by the {@link RetryPolicy} and the
+ * caller's deadline — the store's one retry loop — and finally throws
+ * {@link CommitConflictException} (nothing was written, retrying is safe). A write whose
+ * outcome is unknown (I/O error, timeout, lost response) is settled by reading ROOT back and
+ * looking for this update's transaction id, which stays the same across attempts and is kept
+ * in {@code recentTxns}. If that cannot be settled, {@link CommitStateUnknownException} is
+ * thrown and nothing is cleaned up.
  */
 public final class RootStore {
     /** A ROOT state together with the ETag it was read at (null when ROOT does not exist yet). */
@@ -38,17 +48,24 @@ public final class RootStore {
     }
 
     private final ObjectStore store;
+    private final Clock clock;
     private final Sleeper sleeper;
-    private final int maxAttempts;
+    private final RetryPolicy policy;
 
-    public RootStore(ObjectStore store, Sleeper sleeper, int maxAttempts) {
+    public RootStore(ObjectStore store, Clock clock, Sleeper sleeper, RetryPolicy policy) {
         this.store = store;
+        this.clock = clock;
         this.sleeper = sleeper;
-        this.maxAttempts = maxAttempts;
+        this.policy = policy;
+    }
+
+    /** With the system clock and {@link RetryPolicy#ROOT} limited to {@code maxAttempts}. */
+    public RootStore(ObjectStore store, Sleeper sleeper, int maxAttempts) {
+        this(store, Clock.systemUTC(), sleeper, RetryPolicy.ROOT.withMaxAttempts(maxAttempts));
     }
 
     public RootStore(ObjectStore store) {
-        this(store, Sleeper.REAL, 60);
+        this(store, Clock.systemUTC(), Sleeper.REAL, RetryPolicy.ROOT);
     }
 
     public ObjectStore objectStore() {
@@ -81,48 +98,74 @@ public final class RootStore {
     }
 
     /**
-     * Applies {@code f} to the latest ROOT and writes the result atomically. If {@code f}
-     * returns its argument unchanged, nothing is written. Exceptions thrown by {@code f}
-     * propagate unchanged (after nothing was written by this attempt).
-     *
-     * @return the state as written (or the unchanged state)
+     * {@link #update(Function, Instant)} of a plain state change, for tests and tools that
+     * edit ROOT directly: unchanged when {@code f} returns its argument.
      */
-    public RootState update(UnaryOperator<RootState> f) {
+    public RootState change(UnaryOperator<RootState> f) {
+        Outcome<RootState> o = update(r -> {
+            RootState next = f.apply(r);
+            return next == r ? new Unchanged<>(r) : new Write<>(next, next);
+        }, null);
+        return o instanceof Write<RootState> w ? w.next() : ((Unchanged<RootState>) o).value();
+    }
+
+    /** {@link #update(Function, Instant)} without a caller's deadline. */
+    public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition) {
+        return update(transition, null);
+    }
+
+    /**
+     * Applies {@code transition} to the latest ROOT and writes its {@link Write} atomically.
+     * Exceptions thrown by the transition propagate (after nothing was written by this attempt).
+     *
+     * @param deadline no attempt starts after this instant (null = only the policy's bounds)
+     * @return the outcome; for a {@link Write}, {@code next()} is the state as stored
+     */
+    public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition, Instant deadline) {
         String txn = RandomIds.hex(12);
+        Instant start = clock.instant();
+        Instant stopAt = start.plus(policy.maxElapsed());
+        if (deadline != null && deadline.isBefore(stopAt)) {
+            stopAt = deadline;
+        }
         boolean sawUnavailable = false;
+        Write<T> written = null; // the last write we sent, in case its response was lost
         RuntimeException lastFailure = null;
-        for (int attempt = 0; attempt < maxAttempts; attempt++) {
-            if (attempt > 0) {
-                backoff(attempt);
+        int attempts = 0;
+        for (int attempt = 0; attempt < policy.maxAttempts(); attempt++) {
+            if (attempt > 0 && !pause(attempt, stopAt)) {
+                break;
             }
+            attempts++;
             Versioned current;
             try {
                 current = read();
             } catch (StoreUnavailableException e) {
                 lastFailure = e;
-                if (attempt >= maxAttempts / 2 && !sawUnavailable) {
+                if (attempt >= policy.maxAttempts() / 2 && !sawUnavailable) {
                     throw e; // nothing of ours was written: a plain "unavailable" is accurate
                 }
                 continue;
             }
-            if (current.state().recentTxns().contains(txn)) {
-                return current.state(); // an earlier attempt whose response was lost did land
+            if (written != null && current.state().recentTxns().contains(txn)) {
+                return new Write<>(current.state(), written.value()); // an earlier attempt whose response was lost landed
             }
-            RootState next = f.apply(current.state());
-            if (next == current.state()) {
-                return next;
+            Outcome<T> outcome = transition.apply(current.state());
+            if (!(outcome instanceof Write<T> w)) {
+                return outcome;
             }
-            RootState stamped = next.stamped(txn);
+            RootState stamped = w.next().stamped(txn);
+            written = new Write<>(stamped, w.value());
             byte[] bytes = Json.write(stamped);
             try {
                 if (current.etag() == null) {
                     if (store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED) {
-                        return stamped;
+                        return written;
                     }
                     // someone else (or an earlier attempt of ours) created ROOT: re-read
                 } else {
                     store.putIfMatch(RootState.KEY, bytes, current.etag());
-                    return stamped;
+                    return written;
                 }
             } catch (PreconditionFailedException e) {
                 // 412: changed under us. If a client retried internally, our own write may be the
@@ -137,8 +180,8 @@ public final class RootStore {
             // A write whose response was lost may still land while its ETag is current: look once more.
             try {
                 Versioned last = read();
-                if (last.state().recentTxns().contains(txn)) {
-                    return last.state();
+                if (written != null && last.state().recentTxns().contains(txn)) {
+                    return new Write<>(last.state(), written.value());
                 }
             } catch (StoreUnavailableException e) {
                 lastFailure = e;
@@ -148,17 +191,24 @@ public final class RootStore {
         if (lastFailure instanceof StoreUnavailableException e) {
             throw e; // only reads failed: nothing of ours was written
         }
-        throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + maxAttempts
-                + " attempts (heavy contention); nothing was committed and retrying is safe");
+        boolean outOfTime = attempts < policy.maxAttempts();
+        throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + attempts
+                + " attempts" + (outOfTime ? " until the time allowed ran out" : "") + " (heavy contention);"
+                + " nothing was committed and retrying is safe");
     }
 
-    private void backoff(int attempt) {
-        long cap = Math.min(1000, 5L << Math.min(attempt, 8));
+    /** Waits before attempt {@code attempt}; false when that attempt would start after {@code stopAt}. */
+    private boolean pause(int attempt, Instant stopAt) {
+        long ms = policy.pauseMillis(attempt, ThreadLocalRandom.current());
+        if (clock.instant().plusMillis(ms).isAfter(stopAt)) {
+            return false;
+        }
         try {
-            sleeper.sleep(ThreadLocalRandom.current().nextLong(cap / 2, cap + 1));
+            sleeper.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted while waiting to retry a ROOT update", e);
         }
+        return true;
     }
 }

@@ -38,43 +38,43 @@ class RootStoreTest {
 
     @Test
     void firstUpdateCreatesRootAndLaterOnesReplaceIt() {
-        root.update(BUMP);
-        root.update(BUMP);
+        root.change(BUMP);
+        root.change(BUMP);
         assertEquals(2, epoch());
         assertEquals(2, root.read().state().version());
     }
 
     @Test
     void lostResponseIsSettledByTheTransactionIdAndAppliedOnce() {
-        root.update(BUMP);
+        root.change(BUMP);
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_AFTER, 1);
-        root.update(BUMP);
+        root.change(BUMP);
         assertEquals(2, epoch(), "the write landed once, even though its response was lost");
     }
 
     @Test
     void requestThatNeverArrivedIsRetried() {
-        root.update(BUMP);
+        root.change(BUMP);
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 2);
-        root.update(BUMP);
+        root.change(BUMP);
         assertEquals(2, epoch());
     }
 
     @Test
     void lostResponseOnCreateIsSettledToo() {
         objects.inject(Op.PUT_IF_ABSENT, k -> true, Fault.ERROR_AFTER, 1);
-        root.update(BUMP);
+        root.change(BUMP);
         assertEquals(1, epoch());
     }
 
     @Test
     void conflictReappliesTheFunctionOnTheNewState() {
-        root.update(BUMP);
+        root.change(BUMP);
         AtomicInteger calls = new AtomicInteger();
         RootStore other = new RootStore(objects, ms -> { }, 10);
-        root.update(r -> {
+        root.change(r -> {
             if (calls.getAndIncrement() == 0) {
-                other.update(BUMP); // someone else commits between our read and our write
+                other.change(BUMP); // someone else commits between our read and our write
             }
             return BUMP.apply(r);
         });
@@ -84,10 +84,10 @@ class RootStoreTest {
 
     @Test
     void endlessContentionEndsInARetryableConflict() {
-        root.update(BUMP);
+        root.change(BUMP);
         RootStore other = new RootStore(objects, ms -> { }, 10);
-        CommitConflictException e = assertThrows(CommitConflictException.class, () -> root.update(r -> {
-            other.update(BUMP);
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> root.change(r -> {
+            other.change(BUMP);
             return BUMP.apply(r);
         }));
         assertTrue(e.isRetryable());
@@ -96,19 +96,19 @@ class RootStoreTest {
 
     @Test
     void writeThatStaysUnknownIsReportedAsUnknownNotAsFailure() {
-        root.update(BUMP);
+        root.change(BUMP);
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 100);
         objects.inject(Op.GET, k -> true, Fault.ERROR_BEFORE, 0);
-        CommitStateUnknownException e = assertThrows(CommitStateUnknownException.class, () -> root.update(BUMP));
+        CommitStateUnknownException e = assertThrows(CommitStateUnknownException.class, () -> root.change(BUMP));
         assertTrue(e.getMessage().contains("do not clean anything up"), e.getMessage());
         assertEquals(1, epoch());
     }
 
     @Test
     void unchangedStateWritesNothing() {
-        root.update(BUMP);
+        root.change(BUMP);
         long writes = objects.writes();
-        root.update(r -> r);
+        root.change(r -> r);
         assertEquals(writes, objects.writes());
     }
 }
