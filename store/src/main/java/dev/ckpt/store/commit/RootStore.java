@@ -64,6 +64,10 @@ public final class RootStore {
         this(store, Clock.systemUTC(), sleeper, RetryPolicy.ROOT.withMaxAttempts(maxAttempts));
     }
 
+    public RetryPolicy policy() {
+        return policy;
+    }
+
     public RootStore(ObjectStore store) {
         this(store, Clock.systemUTC(), Sleeper.REAL, RetryPolicy.ROOT);
     }
@@ -128,7 +132,8 @@ public final class RootStore {
         if (deadline != null && deadline.isBefore(stopAt)) {
             stopAt = deadline;
         }
-        boolean sawUnavailable = false;
+        boolean sawUnavailable = false; // a write of ours failed as unavailable: it may land yet
+        int unavailable = 0;
         Write<T> written = null; // the last write we sent, in case its response was lost
         RuntimeException lastFailure = null;
         int attempts = 0;
@@ -142,8 +147,11 @@ public final class RootStore {
                 current = read();
             } catch (StoreUnavailableException e) {
                 lastFailure = e;
-                if (attempt >= policy.maxAttempts() / 2 && !sawUnavailable) {
-                    throw e; // nothing of ours was written: a plain "unavailable" is accurate
+                if (++unavailable >= policy.maxUnavailable()) {
+                    if (!sawUnavailable) {
+                        throw e; // nothing of ours was written: a plain "unavailable" is accurate
+                    }
+                    break;
                 }
                 continue;
             }
@@ -174,6 +182,9 @@ public final class RootStore {
             } catch (StoreUnavailableException e) {
                 sawUnavailable = true;
                 lastFailure = e;
+                if (++unavailable >= policy.maxUnavailable()) {
+                    break;
+                }
             }
         }
         if (sawUnavailable) {

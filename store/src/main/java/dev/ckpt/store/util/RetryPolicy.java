@@ -9,29 +9,37 @@ import java.util.random.RandomGenerator;
  * only retry loop of the store; transport errors are retried by the SDKs below it (their own
  * settings), and nothing else is retried above it.
  *
- * <p>Bounded twice: at most {@code maxAttempts} attempts, and no attempt starts after
+ * <p>Bounded three ways: at most {@code maxAttempts} attempts; at most {@code maxUnavailable}
+ * of them that failed because the store was unavailable (the SDK below has already retried
+ * each such request with its own transport retries, so more attempts rarely help and a
+ * flapping server would otherwise hold a writer for minutes); and no attempt starts after
  * {@code maxElapsed} from the first, or after a deadline the caller passes (a preempted
  * trainer's). Pauses grow from {@code firstPause}, doubling up to {@code maxPause}, each drawn
  * uniformly from its upper half ("equal jitter"), so writers that collided do not collide again
  * in step. Time is the configured clock's and waits are the configured {@link Sleeper}'s.
  *
  * @param maxAttempts attempts in all, at least 1
+ * @param maxUnavailable attempts that may fail with the store unavailable before giving up, at least 1
  * @param firstPause  the pause before the second attempt (upper bound; at least 1 ms)
  * @param maxPause    the largest pause
  * @param maxElapsed  no attempt starts later than this after the first
  */
-public record RetryPolicy(int maxAttempts, Duration firstPause, Duration maxPause, Duration maxElapsed) {
+public record RetryPolicy(int maxAttempts, int maxUnavailable, Duration firstPause, Duration maxPause,
+                          Duration maxElapsed) {
     /**
-     * ROOT updates: 60 attempts, pauses 10 ms doubling to 1 s, at most 2 minutes. Eight
-     * writers committing to one ROOT at once finish within a few attempts each (measured by
-     * the concurrent-save tests); 60 covers heavy contention without retrying forever.
+     * ROOT updates: 60 attempts of which 3 unavailable, pauses 10 ms doubling to 1 s, at most
+     * 2 minutes. Eight writers committing to one ROOT at once finish within a few attempts
+     * each (the concurrent-save tests); 60 covers heavy contention without retrying forever.
+     * With the SDK's 4 attempts per request, a server failing every write costs at most
+     * 3 x (1 read + 4 writes) requests plus the backend's settling reads (RetryBoundTest).
      */
-    public static final RetryPolicy ROOT = new RetryPolicy(60, Duration.ofMillis(10), Duration.ofSeconds(1),
+    public static final RetryPolicy ROOT = new RetryPolicy(60, 3, Duration.ofMillis(10), Duration.ofSeconds(1),
             Duration.ofMinutes(2));
 
     public RetryPolicy {
-        if (maxAttempts < 1) {
-            throw new IllegalArgumentException("a retry policy needs at least 1 attempt, got " + maxAttempts);
+        if (maxAttempts < 1 || maxUnavailable < 1) {
+            throw new IllegalArgumentException("a retry policy needs at least 1 attempt, got " + maxAttempts
+                    + " (of which unavailable: " + maxUnavailable + ")");
         }
         if (firstPause.toMillis() < 1 || maxPause.compareTo(firstPause) < 0 || maxElapsed.isNegative()) {
             throw new IllegalArgumentException("retry pauses must be positive, the first no larger than the largest,"
@@ -41,7 +49,7 @@ public record RetryPolicy(int maxAttempts, Duration firstPause, Duration maxPaus
 
     /** This policy with at most {@code n} attempts. */
     public RetryPolicy withMaxAttempts(int n) {
-        return new RetryPolicy(n, firstPause, maxPause, maxElapsed);
+        return new RetryPolicy(n, maxUnavailable, firstPause, maxPause, maxElapsed);
     }
 
     /** The pause in milliseconds before attempt {@code attempt} (1 = the second attempt). */

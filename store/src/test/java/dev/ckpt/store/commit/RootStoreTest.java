@@ -8,6 +8,7 @@ import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op;
+import dev.ckpt.store.testing.FakeClock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -110,5 +111,26 @@ class RootStoreTest {
         long writes = objects.writes();
         root.change(r -> r);
         assertEquals(writes, objects.writes());
+    }
+
+    @Test
+    void noAttemptStartsAfterTheCallersDeadline() {
+        FakeClock clock = new FakeClock();
+        java.time.Instant deadline = clock.instant().plusSeconds(3);
+        RootStore timed = new RootStore(objects, clock, ms -> clock.advance(java.time.Duration.ofMillis(ms)),
+                dev.ckpt.store.util.RetryPolicy.ROOT);
+        timed.change(BUMP);
+        RootStore other = new RootStore(objects, ms -> { }, 10);
+        java.util.List<java.time.Instant> attempts = new java.util.ArrayList<>();
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> timed.update(r -> {
+            attempts.add(clock.instant());
+            other.change(BUMP); // every attempt meets a conflict
+            return new Outcome.Write<>(BUMP.apply(r), null);
+        }, deadline));
+        assertTrue(e.isRetryable());
+        assertTrue(attempts.size() > 3 && attempts.size() < dev.ckpt.store.util.RetryPolicy.ROOT.maxAttempts(),
+                "retried until the deadline, not for all attempts: " + attempts.size());
+        assertTrue(attempts.stream().noneMatch(t -> t.isAfter(deadline)), "an attempt started after the deadline");
+        assertTrue(e.getMessage().contains("time allowed ran out"), e.getMessage());
     }
 }
