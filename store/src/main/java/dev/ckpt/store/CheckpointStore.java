@@ -1,5 +1,6 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.util.RetryPolicy;
 import dev.ckpt.store.util.TransferListener;

@@ -1,6 +1,6 @@
 package dev.ckpt.store.commit;
 
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.error.StoreUnavailableException;

@@ -1,7 +1,7 @@
 package dev.ckpt.store.commit;
 
 import dev.ckpt.store.util.RandomIds;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.error.CkptException;
