@@ -28,8 +28,7 @@ import java.util.function.UnaryOperator;
 /**
  * The transactional ROOT object: read the latest state with its ETag, apply a pure
  * transition ({@link Transitions}), write a {@link Write} with {@code If-Match}. This is the
- * only code that writes ROOT in normal operation ({@code RootRecovery} rebuilds a damaged
- * one); it knows nothing of what the state means beyond the transaction ids it stamps, and
+ * only code that writes ROOT (recovery's rebuilt ROOT too: {@link #replaceUnreadable}); it knows nothing of what the state means beyond the transaction ids it stamps, and
  * the transition re-checks its own preconditions on every attempt.
  *
  * <p>Outcomes of {@link #update}: a {@link Write} is returned once written, with the state as
@@ -206,6 +205,27 @@ public final class RootStore {
         throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + attempts
                 + " attempts" + (outOfTime ? " until the time allowed ran out" : "") + " (heavy contention);"
                 + " nothing was committed and retrying is safe");
+    }
+
+    /**
+     * The one write of ROOT that is not a transition: {@code ckpt-tool recover} replaces a ROOT
+     * that cannot be read (so no transition can apply to it) with {@code rebuilt}, already
+     * stamped. Conditional like every ROOT write: {@code If-Match} on the damaged ROOT's ETag,
+     * or create-only when ROOT is missing ({@code damagedEtag} null). One attempt, no retry.
+     *
+     * @return true when written; false when ROOT changed meanwhile (someone else repaired it)
+     */
+    public boolean replaceUnreadable(String damagedEtag, RootState rebuilt) {
+        byte[] bytes = Json.write(rebuilt);
+        if (damagedEtag == null) {
+            return store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED;
+        }
+        try {
+            store.putIfMatch(RootState.KEY, bytes, damagedEtag);
+            return true;
+        } catch (PreconditionFailedException e) {
+            return false;
+        }
     }
 
     /** Waits before attempt {@code attempt}; false when that attempt would start after {@code stopAt}. */
