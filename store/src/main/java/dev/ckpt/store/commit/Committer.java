@@ -19,14 +19,11 @@ import java.util.function.Consumer;
  * Commits a checkpoint whose chunks and manifest are uploaded, by driving
  * {@link Transitions#commit} to a write: on {@link Outcome.WaitUntil} it waits for the GC
  * sweep that is deleting objects the checkpoint needs (up to the save's GC wait and
- * deadline, telling the caller once who holds the lease), on {@link Outcome.NeedObjects} it
- * re-uploads what a GC generation deleted and asks again with the new watermark, and a
- * {@link Outcome.Refused} (a fenced writer) is thrown.
+ * deadline, telling the caller once who holds the lease); a {@link Outcome.NeedObjects}
+ * goes back to the saver, which re-uploads what a GC generation deleted and attempts again
+ * from the new watermark; a {@link Outcome.Refused} (a fenced writer) is thrown.
  */
 final class Committer {
-    record Committed(RootState state, List<String> dropped, int reuploaded) {
-    }
-
     private final RootStore root;
     private final StoreConfig config;
 
@@ -42,76 +39,106 @@ final class Committer {
     }
 
     /**
+     * Starts the commit of one uploaded checkpoint.
+     *
      * @param startGeneration GC generation in ROOT when the save began
      * @param gcWait          how long to wait for a live sweep that deletes objects the checkpoint
      *                        needs (null = {@link StoreConfig#commitWait()}, zero = fail at once)
-     * @param deadline        never wait past this instant (null = no deadline)
-     * @param notice          told once, when a wait for a GC starts, who holds the lease and until when
-     * @param reupload        re-creates the object at a key (a chunk key or the manifest key)
-     * @throws GcLeaseHeldException when the wait would last longer than allowed
+     * @param deadline        never wait or retry past this instant (null = no deadline)
+     * @param notice          told once per GC, when a wait for it starts, who holds the lease and until when
      */
-    Committed commit(WriterToken token, Manifest manifest, String manifestSha, Retention retention,
-                     long startGeneration, java.time.Duration gcWait, Instant deadline, Consumer<String> notice,
-                     Consumer<String> reupload) {
+    Commit begin(WriterToken token, Manifest manifest, String manifestSha, Retention retention, long startGeneration,
+                 java.time.Duration gcWait, Instant deadline, Consumer<String> notice) {
         Set<String> needed = new HashSet<>();
         needed.add(manifest.key());
         for (String h : manifest.chunks()) {
             needed.add(ChunkRef.keyOf(h));
         }
-        Transitions.CommitRequest request = new Transitions.CommitRequest(token.run(), token.epoch(),
-                CheckpointEntry.of(manifest, manifestSha), needed, retention);
-        Outcome.Watermark watermark = Outcome.Watermark.at(startGeneration);
-        Instant waitStart = null;
-        long allowed = 0; // ms this commit may wait for a GC, from waitStart
-        long slept = 0;   // ms slept so far (the clock may be a fake that sleeping does not move)
-        String announced = null;
-        int reuploaded = 0;
-        while (true) {
-            Outcome.Watermark w = watermark;
-            Outcome<List<String>> o = root.update(r -> Transitions.commit(r, request, w, config.clock().instant()), deadline);
-            if (o instanceof Outcome.Write<List<String>> written) {
-                return new Committed(written.next(), written.value(), reuploaded);
-            } else if (o instanceof Outcome.Unchanged<List<String>> u) {
-                return new Committed(null, u.value(), reuploaded);
-            } else if (o instanceof Outcome.Refused<List<String>> refused) {
-                throw refused.reason();
-            } else if (o instanceof Outcome.NeedObjects<List<String>> need) {
-                for (String key : new java.util.TreeSet<>(need.keys())) {
-                    reupload.accept(key);
-                    reuploaded++;
+        return new Commit(new Transitions.CommitRequest(token.run(), token.epoch(), CheckpointEntry.of(manifest, manifestSha),
+                needed, retention), manifest.id(), Outcome.Watermark.at(startGeneration), gcWait, deadline, notice);
+    }
+
+    /** One checkpoint's commit: its watermark and how long it has waited for GCs, across attempts. */
+    final class Commit {
+        private final Transitions.CommitRequest request;
+        private final String id;
+        private final java.time.Duration gcWait;
+        private final Instant deadline;
+        private final Consumer<String> notice;
+        private Outcome.Watermark watermark;
+        private Instant waitStart;
+        private long allowed; // ms this commit may wait for a GC, from waitStart
+        private long slept;   // ms slept so far (the clock may be a fake that sleeping does not move)
+        private String announced;
+
+        private Commit(Transitions.CommitRequest request, String id, Outcome.Watermark watermark,
+                       java.time.Duration gcWait, Instant deadline, Consumer<String> notice) {
+            this.request = request;
+            this.id = id;
+            this.watermark = watermark;
+            this.gcWait = gcWait;
+            this.deadline = deadline;
+            this.notice = notice;
+        }
+
+        /**
+         * Applies {@link Transitions#commit} until it is not a wait: returns a {@link Outcome.Write}
+         * (committed), {@link Outcome.Unchanged} (it already was) or {@link Outcome.NeedObjects}
+         * (re-create those objects, then {@link #reuploaded} and attempt again).
+         *
+         * @throws dev.ckpt.store.error.FencedException the refusal of a fenced writer
+         * @throws GcLeaseHeldException when waiting for a GC would last longer than allowed
+         */
+        Outcome<List<String>> attempt() {
+            while (true) {
+                Outcome.Watermark w = watermark;
+                Outcome<List<String>> o = root.update(r -> Transitions.commit(r, request, w, config.clock().instant()),
+                        deadline);
+                if (o instanceof Outcome.Refused<List<String>> refused) {
+                    throw refused.reason();
                 }
-                watermark = need.watermark();
-            } else if (o instanceof Outcome.WaitUntil<List<String>> wait) {
-                GcState gc = wait.gc();
-                Instant now = config.clock().instant();
-                if (waitStart == null) {
-                    waitStart = now;
-                    allowed = (gcWait == null ? config.commitWait() : gcWait).toMillis();
-                    if (deadline != null) {
-                        allowed = Math.max(0, Math.min(allowed, deadline.toEpochMilli() - now.toEpochMilli()));
-                    }
+                if (!(o instanceof Outcome.WaitUntil<List<String>> wait)) {
+                    return o;
                 }
-                long waited = Math.max(slept, now.toEpochMilli() - waitStart.toEpochMilli());
-                String holder = gc.describeLease(now);
-                if (waited >= allowed) {
-                    throw new GcLeaseHeldException(holder + " is deleting " + wait.blocking() + " object(s) that checkpoint "
-                            + manifest.id() + " needs, in " + root.objectStore().describe() + "; the checkpoint was uploaded"
-                            + " but not committed" + (waited > 0 ? " after waiting " + waited / 1000 + " s" : "")
-                            + ". Save again once that GC has finished or its lease has expired (a commit then takes over"
-                            + " at once)", gc.generation(), gc.owner(), gc.leaseExpiry());
-                }
-                String who = gc.generation() + "/" + gc.owner();
-                if (!who.equals(announced)) {
-                    announced = who;
-                    notice.accept("commit of " + manifest.id() + " waits for " + holder + ": it is deleting "
-                            + wait.blocking() + " object(s) the checkpoint needs; waiting at most "
-                            + (allowed - waited + 999) / 1000 + " s more");
-                }
-                long untilExpiry = wait.until().toEpochMilli() - now.toEpochMilli();
-                long pause = Math.max(10, Math.min(Math.min(250, untilExpiry), allowed - waited));
-                sleep(pause);
-                slept += pause;
+                waitFor(wait);
             }
+        }
+
+        /** The objects of a {@link Outcome.NeedObjects} are re-created: later attempts start from its watermark. */
+        void reuploaded(Outcome.NeedObjects<List<String>> need) {
+            watermark = need.watermark();
+        }
+
+        private void waitFor(Outcome.WaitUntil<List<String>> wait) {
+            GcState gc = wait.gc();
+            Instant now = config.clock().instant();
+            if (waitStart == null) {
+                waitStart = now;
+                allowed = (gcWait == null ? config.commitWait() : gcWait).toMillis();
+                if (deadline != null) {
+                    allowed = Math.max(0, Math.min(allowed, deadline.toEpochMilli() - now.toEpochMilli()));
+                }
+            }
+            long waited = Math.max(slept, now.toEpochMilli() - waitStart.toEpochMilli());
+            String holder = gc.describeLease(now);
+            if (waited >= allowed) {
+                throw new GcLeaseHeldException(holder + " is deleting " + wait.blocking() + " object(s) that checkpoint "
+                        + id + " needs, in " + root.objectStore().describe() + "; the checkpoint was uploaded"
+                        + " but not committed" + (waited > 0 ? " after waiting " + waited / 1000 + " s" : "")
+                        + ". Save again once that GC has finished or its lease has expired (a commit then takes over"
+                        + " at once)", gc.generation(), gc.owner(), gc.leaseExpiry());
+            }
+            String who = gc.generation() + "/" + gc.owner();
+            if (!who.equals(announced)) {
+                announced = who;
+                notice.accept("commit of " + id + " waits for " + holder + ": it is deleting "
+                        + wait.blocking() + " object(s) the checkpoint needs; waiting at most "
+                        + (allowed - waited + 999) / 1000 + " s more");
+            }
+            long untilExpiry = wait.until().toEpochMilli() - now.toEpochMilli();
+            long pause = Math.max(10, Math.min(Math.min(250, untilExpiry), allowed - waited));
+            sleep(pause);
+            slept += pause;
         }
     }
 

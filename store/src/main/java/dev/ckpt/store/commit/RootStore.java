@@ -126,19 +126,21 @@ public final class RootStore {
      */
     public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition, Instant deadline) {
         String txn = RandomIds.hex(12);
-        Instant start = clock.instant();
-        Instant stopAt = start.plus(policy.maxElapsed());
-        if (deadline != null && deadline.isBefore(stopAt)) {
-            stopAt = deadline;
-        }
+        long pausedMs = 0; // the policy bounds the pauses' sum, the deadline the clock's time
         boolean sawUnavailable = false; // a write of ours failed as unavailable: it may land yet
         int unavailable = 0;
         Write<T> written = null; // the last write we sent, in case its response was lost
         RuntimeException lastFailure = null;
         int attempts = 0;
         for (int attempt = 0; attempt < policy.maxAttempts(); attempt++) {
-            if (attempt > 0 && !pause(attempt, stopAt)) {
-                break;
+            if (attempt > 0) {
+                long ms = policy.pauseMillis(attempt, ThreadLocalRandom.current());
+                if (pausedMs + ms > policy.maxElapsed().toMillis()
+                        || (deadline != null && clock.instant().plusMillis(ms).isAfter(deadline))) {
+                    break;
+                }
+                pause(ms);
+                pausedMs += ms;
             }
             attempts++;
             Versioned current;
@@ -228,18 +230,12 @@ public final class RootStore {
         }
     }
 
-    /** Waits before attempt {@code attempt}; false when that attempt would start after {@code stopAt}. */
-    private boolean pause(int attempt, Instant stopAt) {
-        long ms = policy.pauseMillis(attempt, ThreadLocalRandom.current());
-        if (clock.instant().plusMillis(ms).isAfter(stopAt)) {
-            return false;
-        }
+    private void pause(long ms) {
         try {
             sleeper.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted while waiting to retry a ROOT update", e);
         }
-        return true;
     }
 }

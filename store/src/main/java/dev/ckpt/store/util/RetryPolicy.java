@@ -12,9 +12,9 @@ import java.util.random.RandomGenerator;
  * <p>Bounded three ways: at most {@code maxAttempts} attempts; at most {@code maxUnavailable}
  * of them that failed because the store was unavailable (the SDK below has already retried
  * each such request with its own transport retries, so more attempts rarely help and a
- * flapping server would otherwise hold a writer for minutes); and no attempt starts after
- * {@code maxElapsed} from the first, or after a deadline the caller passes (a preempted
- * trainer's). Pauses grow from {@code firstPause}, doubling up to {@code maxPause}, each drawn
+ * flapping server would otherwise hold a writer for minutes); at most {@code maxElapsed} of
+ * pauses in all; and no attempt starts after a deadline the caller passes (a preempted
+ * trainer's), by the configured clock. Pauses grow from {@code firstPause}, doubling up to {@code maxPause}, each drawn
  * uniformly from its upper half ("equal jitter"), so writers that collided do not collide again
  * in step. Time is the configured clock's and waits are the configured {@link Sleeper}'s.
  *
@@ -22,13 +22,13 @@ import java.util.random.RandomGenerator;
  * @param maxUnavailable attempts that may fail with the store unavailable before giving up, at least 1
  * @param firstPause  the pause before the second attempt (upper bound; at least 1 ms)
  * @param maxPause    the largest pause
- * @param maxElapsed  no attempt starts later than this after the first
+ * @param maxElapsed  the pauses between attempts add up to at most this
  */
 public record RetryPolicy(int maxAttempts, int maxUnavailable, Duration firstPause, Duration maxPause,
                           Duration maxElapsed) {
     /**
      * ROOT updates: 60 attempts of which 3 unavailable, pauses 10 ms doubling to 1 s, at most
-     * 2 minutes. Eight writers committing to one ROOT at once finish within a few attempts
+     * 2 minutes of them. Eight writers committing to one ROOT at once finish within a few attempts
      * each (the concurrent-save tests); 60 covers heavy contention without retrying forever.
      * With the SDK's 4 attempts per request, a server failing every write costs at most
      * 3 x (1 read + 4 writes) requests plus the backend's settling reads (RetryBoundTest).
