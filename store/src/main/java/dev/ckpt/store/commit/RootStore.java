@@ -121,7 +121,8 @@ public final class RootStore {
      * Applies {@code transition} to the latest ROOT and writes its {@link Write} atomically.
      * Exceptions thrown by the transition propagate (after nothing was written by this attempt).
      *
-     * @param deadline no attempt starts after this instant (null = only the policy's bounds)
+     * @param deadline no retry starts after this instant (null = only the policy's bounds); the first
+     *                 attempt always runs
      * @return the outcome; for a {@link Write}, {@code next()} is the state as stored
      */
     public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition, Instant deadline) {
@@ -202,6 +203,18 @@ public final class RootStore {
         }
         if (lastFailure instanceof StoreUnavailableException e) {
             throw e; // only reads failed: nothing of ours was written
+        }
+        if (written != null) {
+            // The last write met a 412, which may be our own write landing (the client retried a request whose
+            // response was lost): only the next read could tell, and there is none; read once more (found in review).
+            try {
+                Versioned last = read();
+                if (last.state().recentTxns().contains(txn)) {
+                    return new Write<>(last.state(), written.value());
+                }
+            } catch (StoreUnavailableException e) {
+                throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, e);
+            }
         }
         boolean outOfTime = attempts < policy.maxAttempts();
         throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + attempts

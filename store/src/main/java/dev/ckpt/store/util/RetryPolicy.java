@@ -13,7 +13,7 @@ import java.util.random.RandomGenerator;
  * of them that failed because the store was unavailable (the SDK below has already retried
  * each such request with its own transport retries, so more attempts rarely help and a
  * flapping server would otherwise hold a writer for minutes); at most {@code maxElapsed} of
- * pauses in all; and no attempt starts after a deadline the caller passes (a preempted
+ * pauses in all; and no retry starts after a deadline the caller passes (a preempted
  * trainer's), by the configured clock. Pauses grow from {@code firstPause}, doubling up to {@code maxPause}, each drawn
  * uniformly from its upper half ("equal jitter"), so writers that collided do not collide again
  * in step. Time is the configured clock's and waits are the configured {@link Sleeper}'s.
@@ -28,13 +28,13 @@ public record RetryPolicy(int maxAttempts, int maxUnavailable, Duration firstPau
                           Duration maxElapsed) {
     /**
      * ROOT updates: 60 attempts of which 3 unavailable, pauses 10 ms doubling to 1 s, at most
-     * 2 minutes of them. Eight writers committing to one ROOT at once finish within a few attempts
+     * 30 s of them (60 full pauses would be about 54 s). Eight writers committing to one ROOT at once finish within a few attempts
      * each (the concurrent-save tests); 60 covers heavy contention without retrying forever.
      * With the SDK's 4 attempts per request, a server failing every write costs at most
      * 3 x (1 read + 4 writes) requests plus the backend's settling reads (RetryBoundTest).
      */
     public static final RetryPolicy ROOT = new RetryPolicy(60, 3, Duration.ofMillis(10), Duration.ofSeconds(1),
-            Duration.ofMinutes(2));
+            Duration.ofSeconds(30));
 
     public RetryPolicy {
         if (maxAttempts < 1 || maxUnavailable < 1) {

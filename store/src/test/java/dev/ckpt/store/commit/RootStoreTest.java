@@ -133,4 +133,86 @@ class RootStoreTest {
         assertTrue(attempts.stream().noneMatch(t -> t.isAfter(deadline)), "an attempt started after the deadline");
         assertTrue(e.getMessage().contains("time allowed ran out"), e.getMessage());
     }
+
+    /** A store whose conditional replace of ROOT lands and then answers 412, as an SDK's retry of a lost response does. */
+    private static final class LandsThen412 extends dev.ckpt.store.objectstore.ForwardingObjectStore {
+        final AtomicInteger left = new AtomicInteger();
+
+        LandsThen412(dev.ckpt.store.objectstore.ObjectStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String putIfMatch(String key, byte[] data, String expectedEtag) {
+            String etag = super.putIfMatch(key, data, expectedEtag);
+            if (left.getAndDecrement() > 0) {
+                throw new dev.ckpt.store.error.PreconditionFailedException(key, expectedEtag, etag);
+            }
+            return etag;
+        }
+    }
+
+    @Test
+    void aDeadlineRightAfterOurOwnLanded412StillReportsTheWrite() {
+        LandsThen412 s = new LandsThen412(MemoryStores.inMemory());
+        FakeClock clock = new FakeClock();
+        RootStore timed = new RootStore(s, clock, ms -> clock.advance(java.time.Duration.ofMillis(ms)),
+                dev.ckpt.store.util.RetryPolicy.ROOT);
+        timed.change(BUMP);
+        s.left.set(1);
+        Outcome<String> o = timed.update(r -> new Outcome.Write<>(BUMP.apply(r), "mine"), clock.instant().plusMillis(5));
+        Outcome.Write<String> w = org.junit.jupiter.api.Assertions.assertInstanceOf(Outcome.Write.class, o);
+        assertEquals("mine", w.value());
+        assertEquals(2, w.next().runs().get("r").writerEpoch());
+        assertEquals(2, timed.read().state().runs().get("r").writerEpoch(), "applied once");
+    }
+
+    @Test
+    void aStoreUnavailableForEveryReadIsGivenUpAfterThePolicysUnavailableAttempts() {
+        root.change(BUMP);
+        objects.resetCounts();
+        objects.inject(Op.GET, k -> true, Fault.ERROR_BEFORE, 1000);
+        assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, () -> root.change(BUMP));
+        assertEquals(dev.ckpt.store.util.RetryPolicy.ROOT.maxUnavailable(), objects.count(Op.GET));
+        assertEquals(0, objects.count(Op.PUT_IF_MATCH), "nothing was written");
+    }
+
+    @Test
+    void writesThatStayUnavailableEndAfterThePolicysUnavailableAttemptsAndOneLastRead() {
+        root.change(BUMP);
+        objects.resetCounts();
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 1000);
+        assertThrows(CommitStateUnknownException.class, () -> root.change(BUMP));
+        int n = dev.ckpt.store.util.RetryPolicy.ROOT.maxUnavailable();
+        assertEquals(n, objects.count(Op.PUT_IF_MATCH));
+        assertEquals(n + 1, objects.count(Op.GET), "a read per attempt and one last read");
+    }
+
+    @Test
+    void aLostResponseSettledByTheLastReadReturnsTheTransitionsValue() {
+        root.change(BUMP);
+        // every write's response is lost, the first one landed: the next read sees our transaction
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_AFTER, 1);
+        Outcome<String> o = root.update(r -> new Outcome.Write<>(BUMP.apply(r), "value"));
+        assertEquals("value", o.value());
+        assertEquals(2, epoch());
+    }
+
+    @Test
+    void withoutADeadlineAFakeClockJumpingHoursDoesNotEndTheUpdate() {
+        FakeClock clock = new FakeClock();
+        RootStore r2 = new RootStore(objects, clock, ms -> clock.advance(java.time.Duration.ofHours(1)),
+                dev.ckpt.store.util.RetryPolicy.ROOT);
+        r2.change(BUMP);
+        RootStore other = new RootStore(objects, ms -> { }, 10);
+        AtomicInteger calls = new AtomicInteger();
+        r2.change(r -> {
+            if (calls.getAndIncrement() < 5) {
+                other.change(BUMP); // five conflicts, hours apart by the clock
+            }
+            return BUMP.apply(r);
+        });
+        assertEquals(6, calls.get());
+        assertEquals(7, epoch());
+    }
 }

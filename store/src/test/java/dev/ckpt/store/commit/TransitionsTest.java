@@ -220,6 +220,7 @@ class TransitionsTest {
         assertEquals(new SweepLease(6, "dead-gc", expired), need.watermark().expiredSweep());
         Write<List<String>> w = assertInstanceOf(Write.class, Transitions.commit(r, request, need.watermark(), T0));
         assertEquals(Phase.IDLE, w.next().gc().phase());
+        assertSame(cp, w.next().checkpoints().get(cp.id()));
         GcState.FinishedGeneration cancelled = w.next().gc().finished().get(0);
         assertEquals(6, cancelled.generation());
         assertTrue(cancelled.cancelled());
@@ -231,7 +232,9 @@ class TransitionsTest {
         Watermark accounted = new Watermark(5, new SweepLease(6, "dead-gc", expired));
         // another GC took the sweep over and its lease expired too: a new holding of the lease
         RootState r = claimed().withGc(gc(Phase.SWEEP, 6, "gc2", T0.minusMillis(1), List.of("chunks/aa"), List.of()));
-        assertInstanceOf(NeedObjects.class, Transitions.commit(r, request, accounted, T0));
+        NeedObjects<List<String>> need = assertInstanceOf(NeedObjects.class, Transitions.commit(r, request, accounted, T0));
+        assertEquals(Set.of("chunks/aa"), need.keys());
+        assertEquals(new SweepLease(6, "gc2", T0.minusMillis(1)), need.watermark().expiredSweep());
     }
 
     @Test
@@ -244,6 +247,63 @@ class TransitionsTest {
         Write<List<String>> w = assertInstanceOf(Write.class, Transitions.commit(r, keepOne, Watermark.at(0), T0));
         assertEquals(List.of(old1.id(), old2.id()), w.value(), "sorted ids of the run's dropped checkpoints");
         assertEquals(Set.of(cp.id(), otherRun.id()), w.next().checkpoints().keySet());
+    }
+
+    @Test
+    void anAlreadyCommittedCheckpointDropsNothingButAFencedWriterIsRefusedFirst() {
+        Unchanged<List<String>> u = assertInstanceOf(Unchanged.class,
+                Transitions.commit(with(claimed(), cp), request, Watermark.at(0), T0));
+        assertEquals(List.of(), u.value());
+        CommitRequest stale = new CommitRequest("r", 0, cp, needed, Retention.KEEP_ALL);
+        assertInstanceOf(Refused.class, Transitions.commit(with(claimed(), cp), stale, Watermark.at(0), T0));
+        // committed already beats a live sweep that deletes what it needs
+        RootState sweeping = with(claimed(), cp).withGc(gc(Phase.SWEEP, 3, "gc", T0.plus(LEASE), List.of("chunks/aa"),
+                List.of()));
+        assertInstanceOf(Unchanged.class, Transitions.commit(sweeping, request, Watermark.at(3), T0));
+    }
+
+    @Test
+    void aSweepWhoseLeaseEndsExactlyNowIsExpired() {
+        RootState r = claimed().withGc(gc(Phase.SWEEP, 3, "gc", T0, List.of("chunks/aa"), List.of()));
+        NeedObjects<List<String>> need = assertInstanceOf(NeedObjects.class,
+                Transitions.commit(r, request, Watermark.at(3), T0));
+        assertEquals(Set.of("chunks/aa"), need.keys());
+    }
+
+    @Test
+    void historyIsLostExactlyWhenItsOldestGenerationIsPastTheWatermarkPlusOne() {
+        long through = 9;
+        for (long oldest : new long[]{through + 1, through + 2}) {
+            List<GcState.FinishedGeneration> finished = new ArrayList<>();
+            for (long g = oldest; g < oldest + GcState.KEEP_FINISHED; g++) {
+                // only the oldest recorded generation deleted something this checkpoint needs
+                finished.add(new GcState.FinishedGeneration(g, T0, g == oldest ? List.of("chunks/aa") : List.of(), false));
+            }
+            long newest = oldest + GcState.KEEP_FINISHED - 1;
+            RootState r = claimed().withGc(gc(Phase.IDLE, newest, null, null, List.of(), finished));
+            NeedObjects<List<String>> need = assertInstanceOf(NeedObjects.class,
+                    Transitions.commit(r, request, new Watermark(through, null), T0));
+            assertEquals(oldest == through + 1 ? Set.of("chunks/aa") : needed, need.keys(),
+                    "oldest recorded generation " + oldest + ", watermark " + through);
+            assertEquals(newest, need.watermark().finishedThrough());
+            assertInstanceOf(Write.class, Transitions.commit(r, request, need.watermark(), T0), "then it commits");
+        }
+    }
+
+    @Test
+    void theSameGcRenewingAnExpiredSweepIsANewLeaseToReuploadFor() {
+        Instant firstExpiry = T0.minusSeconds(60);
+        Watermark accounted = new Watermark(5, new SweepLease(6, "gc", firstExpiry));
+        Instant secondExpiry = T0.minusSeconds(1); // it woke, renewed, deleted again and expired again
+        RootState r = claimed().withGc(gc(Phase.SWEEP, 6, "gc", secondExpiry, List.of("chunks/aa"), List.of()));
+        NeedObjects<List<String>> need = assertInstanceOf(NeedObjects.class, Transitions.commit(r, request, accounted, T0));
+        assertEquals(Set.of("chunks/aa"), need.keys());
+        assertEquals(new SweepLease(6, "gc", secondExpiry), need.watermark().expiredSweep());
+        // the very same lease, already accounted for: no re-upload, the commit cancels it
+        RootState same = claimed().withGc(gc(Phase.SWEEP, 6, "gc", firstExpiry, List.of("chunks/aa"), List.of()));
+        Write<List<String>> w = assertInstanceOf(Write.class, Transitions.commit(same, request, accounted, T0));
+        assertSame(cp, w.next().checkpoints().get(cp.id()));
+        assertTrue(w.next().gc().finished().get(0).cancelled());
     }
 
     // ---- Gc ----
