@@ -1,7 +1,10 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.RandomIds;
+import dev.ckpt.store.util.RetryPolicy;
 import dev.ckpt.store.util.TransferListener;
+import dev.ckpt.store.commit.Outcome;
 import dev.ckpt.store.commit.RecoveryReport;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.RetentionResult;
@@ -9,6 +12,7 @@ import dev.ckpt.store.commit.RootRecovery;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.Transitions;
 import dev.ckpt.store.commit.Saver;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.InvalidInputException;
@@ -20,7 +24,6 @@ import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
-import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.restore.RestoreResult;
@@ -31,9 +34,7 @@ import dev.ckpt.store.restore.VerifyReport;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,7 +63,7 @@ public final class CheckpointStore implements AutoCloseable {
     private CheckpointStore(ObjectStore store, StoreConfig config) {
         this.store = store;
         this.config = config;
-        this.root = new RootStore(store, config.sleeper(), 60);
+        this.root = new RootStore(store, config.clock(), config.sleeper(), RetryPolicy.ROOT);
         this.manifests = new ManifestLoader(store);
         AtomicInteger n = new AtomicInteger();
         this.executor = Executors.newFixedThreadPool(config.parallelism(), r -> {
@@ -98,7 +99,8 @@ public final class CheckpointStore implements AutoCloseable {
         if (v.etag() != null) {
             return v.state();
         }
-        return root.update(r -> r.version() == 0 && r.txn() == null ? r.withRuns(r.runs()) : r);
+        Outcome<RootState> o = root.update(Transitions::init);
+        return o instanceof Outcome.Write<RootState> w ? w.next() : o.value();
     }
 
     /** The current ROOT (one GET). */
@@ -169,13 +171,8 @@ public final class CheckpointStore implements AutoCloseable {
      */
     public WriterToken claimWriter(String run, String writerId) {
         Ids.checkRunName(run);
-        RootState s = root.update(r -> {
-            Map<String, RunState> runs = new HashMap<>(r.runs());
-            RunState old = runs.get(run);
-            runs.put(run, new RunState((old == null ? 0 : old.writerEpoch()) + 1, writerId, config.clock().instant()));
-            return r.withRuns(runs);
-        });
-        return new WriterToken(run, s.runs().get(run).writerEpoch(), writerId);
+        long epoch = root.update(r -> Transitions.claim(r, run, writerId, config.clock().instant())).value();
+        return new WriterToken(run, epoch, writerId);
     }
 
     public WriterToken claimWriter(String run) {
@@ -265,36 +262,13 @@ public final class CheckpointStore implements AutoCloseable {
      */
     public void recordVerified(List<String> ids) {
         java.time.Instant now = config.clock().instant();
-        root.update(r -> {
-            Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
-            boolean changed = false;
-            for (String id : ids) {
-                CheckpointEntry e = c.get(id);
-                if (e != null) {
-                    c.put(id, e.withVerifiedAt(now));
-                    changed = true;
-                }
-            }
-            return changed ? r.withCheckpoints(c) : r;
-        });
+        root.update(r -> Transitions.recordVerified(r, ids, now)).value();
     }
 
     /** Pins or unpins a checkpoint: retention never drops a pinned one. */
     public CheckpointEntry pin(String selector, boolean pinned) {
         String id = resolve(selector).id();
-        RootState s = root.update(r -> {
-            CheckpointEntry e = r.checkpoints().get(id);
-            if (e == null) {
-                throw new NotFoundException(id, "checkpoint " + id + " is no longer in ROOT");
-            }
-            if (e.pinned() == pinned) {
-                return r;
-            }
-            Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
-            c.put(id, e.withPinned(pinned));
-            return r.withCheckpoints(c);
-        });
-        return s.checkpoints().get(id);
+        return root.update(r -> Transitions.pin(r, id, pinned)).value();
     }
 
     /**
@@ -315,11 +289,7 @@ public final class CheckpointStore implements AutoCloseable {
             ids.add(e.id());
         }
         if (!dryRun && !ids.isEmpty()) {
-            root.update(r -> {
-                Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
-                ids.forEach(c::remove);
-                return c.size() == r.checkpoints().size() ? r : r.withCheckpoints(c);
-            });
+            root.update(r -> Transitions.forget(r, ids)).value();
         }
         return ids;
     }
@@ -335,18 +305,7 @@ public final class CheckpointStore implements AutoCloseable {
         if (dryRun) {
             return RetentionResult.plan(root(), run, policy, true);
         }
-        RetentionResult[] result = new RetentionResult[1];
-        root.update(r -> {
-            RetentionResult p = RetentionResult.plan(r, run, policy, false);
-            result[0] = p;
-            if (p.refused() || p.forgotten().isEmpty()) {
-                return r;
-            }
-            Map<String, CheckpointEntry> c = new HashMap<>(r.checkpoints());
-            p.forgotten().forEach(c::remove);
-            return r.withCheckpoints(c);
-        });
-        return result[0];
+        return root.update(r -> Transitions.retention(r, run, policy)).value();
     }
 
     /**

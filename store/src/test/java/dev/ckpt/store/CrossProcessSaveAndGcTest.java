@@ -1,5 +1,6 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;

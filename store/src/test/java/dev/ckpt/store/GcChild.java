@@ -1,5 +1,6 @@
 package dev.ckpt.store;
 
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.gc.GcResult;
 import dev.ckpt.store.objectstore.ObjectStores;

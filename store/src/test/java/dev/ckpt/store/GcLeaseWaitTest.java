@@ -153,7 +153,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
         onFirstSleep = () -> {
             // the GC finishes its sweep while the commit waits
             gc.dead().forEach(k -> objects.delegate().delete(k));
-            new RootStore(objects).update(s -> s.withGc(s.gc().finish(clock.instant(), false)));
+            new RootStore(objects).change(s -> s.withGc(s.gc().finish(clock.instant(), false)));
         };
         SaveResult r = other.save(other.claimWriter("b"), SaveRequest.of(shared, "b", 1), listener);
         assertTrue(clock.instant().isBefore(t0.plusSeconds(1)), "went on right after the GC finished");
@@ -219,7 +219,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
             public StoredObject get(String key) {
                 if (key.equals(RootState.KEY) && reuploaded.get() && takenOver.compareAndSet(false, true)) {
                     // GC "b" takes the expired sweep over, deletes its whole list, and dies; its lease expires too
-                    new RootStore(objects).update(r -> r.withGc(new GcState(GcState.Phase.SWEEP, killed.generation(),
+                    new RootStore(objects).change(r -> r.withGc(new GcState(GcState.Phase.SWEEP, killed.generation(),
                             "b@elsewhere pid 2", clock.instant().plus(Duration.ofMinutes(5)), killed.dead(),
                             r.gc().finished())));
                     killed.dead().forEach(k -> objects.delegate().delete(k));

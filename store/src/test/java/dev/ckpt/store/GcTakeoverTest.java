@@ -58,7 +58,7 @@ class GcTakeoverTest extends InMemoryFixture {
                 if (key.equals(RootState.KEY) && sealed.get() && takenOver.compareAndSet(false, true)) {
                     // the GC pauses past its lease; GC "b" takes the sweep over with a lease of its own
                     clock.advance(Duration.ofMinutes(11));
-                    new RootStore(objects).update(r -> r.withGc(new GcState(GcState.Phase.SWEEP, r.gc().generation(),
+                    new RootStore(objects).change(r -> r.withGc(new GcState(GcState.Phase.SWEEP, r.gc().generation(),
                             "b@elsewhere pid 2", clock.instant().plus(Duration.ofMinutes(10)), r.gc().dead(),
                             r.gc().finished())));
                 }

@@ -1,7 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.gc.GcResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

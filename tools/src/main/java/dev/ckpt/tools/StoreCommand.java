@@ -1,7 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;

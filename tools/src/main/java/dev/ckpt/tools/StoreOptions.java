@@ -1,7 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.objectstore.s3.S3Config;

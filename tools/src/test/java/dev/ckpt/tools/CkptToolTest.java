@@ -2,7 +2,7 @@ package dev.ckpt.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;

@@ -1,7 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
@@ -116,7 +116,7 @@ class GcLeaseCliTest {
         // the GC finishes its sweep (as a resumed GC would): deletes its list and records the generation
         var objects = ObjectStores.open(store);
         gc.dead().forEach(objects::delete);
-        new RootStore(objects).update(s -> s.withGc(s.gc().finish(java.time.Instant.now(), false)));
+        new RootStore(objects).change(s -> s.withGc(s.gc().finish(java.time.Instant.now(), false)));
         long t0 = System.nanoTime();
         Cli.Result r = push.get();
         assertEquals(0, r.code(), r.toString());

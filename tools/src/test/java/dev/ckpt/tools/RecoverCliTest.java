@@ -2,7 +2,7 @@ package dev.ckpt.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.FencedException;

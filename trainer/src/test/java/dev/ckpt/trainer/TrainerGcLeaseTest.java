@@ -1,7 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
@@ -56,7 +56,7 @@ class TrainerGcLeaseTest {
         objects.list("manifests/").stream().map(ObjectInfo::key).forEach(dead::add);
         String owner = "0badc0de@node17 pid 4242";
         Instant expiry = Instant.now().plus(Duration.ofMinutes(10));
-        new RootStore(objects).update(r -> r.withGc(new GcState(GcState.Phase.SWEEP, r.gc().generation() + 1, owner,
+        new RootStore(objects).change(r -> r.withGc(new GcState(GcState.Phase.SWEEP, r.gc().generation() + 1, owner,
                 expiry, dead, r.gc().finished())));
 
         // a new job of the run (the same frozen block) is preempted before its first periodic save

@@ -1,7 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.objectstore.s3.AuthEchoServer;
 import dev.ckpt.store.objectstore.s3.S3Config;
 import dev.ckpt.store.objectstore.s3.S3ObjectStores;

@@ -1,7 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;

@@ -1,13 +1,12 @@
 package dev.ckpt.store.commit;
 
 import dev.ckpt.store.util.RandomIds;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
-import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.manifest.Json;
@@ -16,7 +15,6 @@ import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
-import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
 
 import java.nio.charset.StandardCharsets;
@@ -192,19 +190,10 @@ public final class RootRecovery {
                     "dry run: nothing written; " + kept + "; run again with --apply to write the new ROOT",
                     findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
         }
-        byte[] bytes = Json.write(rebuilt);
-        boolean written;
-        if (damaged == null) {
-            written = store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED;
-        } else {
+        if (damaged != null) {
             store.putIfAbsent(backupKey, damaged.data());
-            try {
-                store.putIfMatch(RootState.KEY, bytes, damaged.etag());
-                written = true;
-            } catch (PreconditionFailedException e) {
-                written = false;
-            }
         }
+        boolean written = new RootStore(store).replaceUnreadable(damaged == null ? null : damaged.etag(), rebuilt);
         if (!written) {
             return new RecoveryReport(condition, problem, RecoveryReport.Decision.CONFLICT,
                     where + " changed while recovery ran (someone else repaired or rewrote it); nothing was replaced:"

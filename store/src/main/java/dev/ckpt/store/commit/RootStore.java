@@ -1,7 +1,7 @@
 package dev.ckpt.store.commit;
 
-import dev.ckpt.store.util.RandomIds;
-import dev.ckpt.store.util.Sleeper;
+import dev.ckpt.store.commit.Outcome.Unchanged;
+import dev.ckpt.store.commit.Outcome.Write;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.CorruptObjectException;
@@ -14,23 +14,32 @@ import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
+import dev.ckpt.store.util.RandomIds;
+import dev.ckpt.store.util.RetryPolicy;
+import dev.ckpt.store.util.Sleeper;
 
+import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
  * The transactional ROOT object: read the latest state with its ETag, apply a pure
- * function, write the result with {@code If-Match}. This layer knows nothing about what
- * the state means; {@code f} re-checks its own preconditions on every attempt.
+ * transition ({@link Transitions}), write a {@link Write} with {@code If-Match}. This is the
+ * only code that writes ROOT (recovery's rebuilt ROOT too: {@link #replaceUnreadable}); it knows nothing of what the state means beyond the transaction ids it stamps, and
+ * the transition re-checks its own preconditions on every attempt.
  *
- * <p>Outcomes of {@link #update}: the new state is returned once written; a conflict
- * (412) re-reads and re-applies {@code f} with bounded, jittered backoff and finally
- * throws {@link CommitConflictException} (nothing was written, retrying is safe); a
- * write whose outcome is unknown (I/O error, timeout, lost response) is settled by
- * reading ROOT back and looking for this update's transaction id, which stays the same
- * across attempts and is kept in {@code recentTxns}. If that cannot be settled,
- * {@link CommitStateUnknownException} is thrown and nothing is cleaned up.
+ * <p>Outcomes of {@link #update}: a {@link Write} is returned once written, with the state as
+ * stored; any other outcome is returned at once, nothing written. A conflict (412) re-reads
+ * and re-applies the transition, paced and bounded by the {@link RetryPolicy} and the
+ * caller's deadline — the store's one retry loop — and finally throws
+ * {@link CommitConflictException} (nothing was written, retrying is safe). A write whose
+ * outcome is unknown (I/O error, timeout, lost response) is settled by reading ROOT back and
+ * looking for this update's transaction id, which stays the same across attempts and is kept
+ * in {@code recentTxns}. If that cannot be settled, {@link CommitStateUnknownException} is
+ * thrown and nothing is cleaned up.
  */
 public final class RootStore {
     /** A ROOT state together with the ETag it was read at (null when ROOT does not exist yet). */
@@ -38,17 +47,28 @@ public final class RootStore {
     }
 
     private final ObjectStore store;
+    private final Clock clock;
     private final Sleeper sleeper;
-    private final int maxAttempts;
+    private final RetryPolicy policy;
 
-    public RootStore(ObjectStore store, Sleeper sleeper, int maxAttempts) {
+    public RootStore(ObjectStore store, Clock clock, Sleeper sleeper, RetryPolicy policy) {
         this.store = store;
+        this.clock = clock;
         this.sleeper = sleeper;
-        this.maxAttempts = maxAttempts;
+        this.policy = policy;
+    }
+
+    /** With the system clock and {@link RetryPolicy#ROOT} limited to {@code maxAttempts}. */
+    public RootStore(ObjectStore store, Sleeper sleeper, int maxAttempts) {
+        this(store, Clock.systemUTC(), sleeper, RetryPolicy.ROOT.withMaxAttempts(maxAttempts));
+    }
+
+    public RetryPolicy policy() {
+        return policy;
     }
 
     public RootStore(ObjectStore store) {
-        this(store, Sleeper.REAL, 60);
+        this(store, Clock.systemUTC(), Sleeper.REAL, RetryPolicy.ROOT);
     }
 
     public ObjectStore objectStore() {
@@ -81,48 +101,81 @@ public final class RootStore {
     }
 
     /**
-     * Applies {@code f} to the latest ROOT and writes the result atomically. If {@code f}
-     * returns its argument unchanged, nothing is written. Exceptions thrown by {@code f}
-     * propagate unchanged (after nothing was written by this attempt).
-     *
-     * @return the state as written (or the unchanged state)
+     * {@link #update(Function, Instant)} of a plain state change, for tests and tools that
+     * edit ROOT directly: unchanged when {@code f} returns its argument.
      */
-    public RootState update(UnaryOperator<RootState> f) {
+    public RootState change(UnaryOperator<RootState> f) {
+        Outcome<RootState> o = update(r -> {
+            RootState next = f.apply(r);
+            return next == r ? new Unchanged<>(r) : new Write<>(next, next);
+        }, null);
+        return o instanceof Write<RootState> w ? w.next() : ((Unchanged<RootState>) o).value();
+    }
+
+    /** {@link #update(Function, Instant)} without a caller's deadline. */
+    public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition) {
+        return update(transition, null);
+    }
+
+    /**
+     * Applies {@code transition} to the latest ROOT and writes its {@link Write} atomically.
+     * Exceptions thrown by the transition propagate (after nothing was written by this attempt).
+     *
+     * @param deadline no retry starts after this instant (null = only the policy's bounds); the first
+     *                 attempt always runs
+     * @return the outcome; for a {@link Write}, {@code next()} is the state as stored
+     */
+    public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition, Instant deadline) {
         String txn = RandomIds.hex(12);
-        boolean sawUnavailable = false;
+        long pausedMs = 0; // the policy bounds the pauses' sum, the deadline the clock's time
+        boolean sawUnavailable = false; // a write of ours failed as unavailable: it may land yet
+        int unavailable = 0;
+        Write<T> written = null; // the last write we sent, in case its response was lost
         RuntimeException lastFailure = null;
-        for (int attempt = 0; attempt < maxAttempts; attempt++) {
+        int attempts = 0;
+        for (int attempt = 0; attempt < policy.maxAttempts(); attempt++) {
             if (attempt > 0) {
-                backoff(attempt);
+                long ms = policy.pauseMillis(attempt, ThreadLocalRandom.current());
+                if (pausedMs + ms > policy.maxElapsed().toMillis()
+                        || (deadline != null && clock.instant().plusMillis(ms).isAfter(deadline))) {
+                    break;
+                }
+                pause(ms);
+                pausedMs += ms;
             }
+            attempts++;
             Versioned current;
             try {
                 current = read();
             } catch (StoreUnavailableException e) {
                 lastFailure = e;
-                if (attempt >= maxAttempts / 2 && !sawUnavailable) {
-                    throw e; // nothing of ours was written: a plain "unavailable" is accurate
+                if (++unavailable >= policy.maxUnavailable()) {
+                    if (!sawUnavailable) {
+                        throw e; // nothing of ours was written: a plain "unavailable" is accurate
+                    }
+                    break;
                 }
                 continue;
             }
-            if (current.state().recentTxns().contains(txn)) {
-                return current.state(); // an earlier attempt whose response was lost did land
+            if (written != null && current.state().recentTxns().contains(txn)) {
+                return new Write<>(current.state(), written.value()); // an earlier attempt whose response was lost landed
             }
-            RootState next = f.apply(current.state());
-            if (next == current.state()) {
-                return next;
+            Outcome<T> outcome = transition.apply(current.state());
+            if (!(outcome instanceof Write<T> w)) {
+                return outcome;
             }
-            RootState stamped = next.stamped(txn);
+            RootState stamped = w.next().stamped(txn);
+            written = new Write<>(stamped, w.value());
             byte[] bytes = Json.write(stamped);
             try {
                 if (current.etag() == null) {
                     if (store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED) {
-                        return stamped;
+                        return written;
                     }
                     // someone else (or an earlier attempt of ours) created ROOT: re-read
                 } else {
                     store.putIfMatch(RootState.KEY, bytes, current.etag());
-                    return stamped;
+                    return written;
                 }
             } catch (PreconditionFailedException e) {
                 // 412: changed under us. If a client retried internally, our own write may be the
@@ -131,14 +184,17 @@ public final class RootStore {
             } catch (StoreUnavailableException e) {
                 sawUnavailable = true;
                 lastFailure = e;
+                if (++unavailable >= policy.maxUnavailable()) {
+                    break;
+                }
             }
         }
         if (sawUnavailable) {
             // A write whose response was lost may still land while its ETag is current: look once more.
             try {
                 Versioned last = read();
-                if (last.state().recentTxns().contains(txn)) {
-                    return last.state();
+                if (written != null && last.state().recentTxns().contains(txn)) {
+                    return new Write<>(last.state(), written.value());
                 }
             } catch (StoreUnavailableException e) {
                 lastFailure = e;
@@ -148,14 +204,48 @@ public final class RootStore {
         if (lastFailure instanceof StoreUnavailableException e) {
             throw e; // only reads failed: nothing of ours was written
         }
-        throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + maxAttempts
-                + " attempts (heavy contention); nothing was committed and retrying is safe");
+        if (written != null) {
+            // The last write met a 412, which may be our own write landing (the client retried a request whose
+            // response was lost): only the next read could tell, and there is none; read once more (found in review).
+            try {
+                Versioned last = read();
+                if (last.state().recentTxns().contains(txn)) {
+                    return new Write<>(last.state(), written.value());
+                }
+            } catch (StoreUnavailableException e) {
+                throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, e);
+            }
+        }
+        boolean outOfTime = attempts < policy.maxAttempts();
+        throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + attempts
+                + " attempts" + (outOfTime ? " until the time allowed ran out" : "") + " (heavy contention);"
+                + " nothing was committed and retrying is safe");
     }
 
-    private void backoff(int attempt) {
-        long cap = Math.min(1000, 5L << Math.min(attempt, 8));
+    /**
+     * The one write of ROOT that is not a transition: {@code ckpt-tool recover} replaces a ROOT
+     * that cannot be read (so no transition can apply to it) with {@code rebuilt}, already
+     * stamped. Conditional like every ROOT write: {@code If-Match} on the damaged ROOT's ETag,
+     * or create-only when ROOT is missing ({@code damagedEtag} null). One attempt, no retry.
+     *
+     * @return true when written; false when ROOT changed meanwhile (someone else repaired it)
+     */
+    public boolean replaceUnreadable(String damagedEtag, RootState rebuilt) {
+        byte[] bytes = Json.write(rebuilt);
+        if (damagedEtag == null) {
+            return store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED;
+        }
         try {
-            sleeper.sleep(ThreadLocalRandom.current().nextLong(cap / 2, cap + 1));
+            store.putIfMatch(RootState.KEY, bytes, damagedEtag);
+            return true;
+        } catch (PreconditionFailedException e) {
+            return false;
+        }
+    }
+
+    private void pause(long ms) {
+        try {
+            sleeper.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted while waiting to retry a ROOT update", e);

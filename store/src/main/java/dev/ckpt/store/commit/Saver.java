@@ -1,6 +1,6 @@
 package dev.ckpt.store.commit;
 
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
@@ -196,23 +196,33 @@ public final class Saver {
         long t3 = System.nanoTime();
 
         Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
-        Committer.Committed c = committer.commit(token, manifest, manifestSha, req.retention(), startGeneration,
-                req.gcWait(), req.deadline(), listener::notice, key -> {
-            if (key.equals(manifest.key())) {
-                putManifest(key, manifestBytes);
-                return;
+        Committer.Commit commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration,
+                req.gcWait(), req.deadline(), listener::notice);
+        int reuploaded = 0;
+        Outcome<List<String>> committed = commit.attempt();
+        while (committed instanceof Outcome.NeedObjects<List<String>> need) {
+            // a GC generation deleted objects this checkpoint needs since the save began: re-create them
+            for (String key : new java.util.TreeSet<>(need.keys())) {
+                if (key.equals(manifest.key())) {
+                    putManifest(key, manifestBytes);
+                } else {
+                    String hash = ChunkRef.hashOfKey(key);
+                    Location loc = locations.get(hash);
+                    ChunkRef ref = refsByHash.get(hash);
+                    if (loc == null || ref == null) {
+                        throw new IllegalStateException("no local source for chunk " + key);
+                    }
+                    reupload(ref, loc);
+                }
+                reuploaded++;
             }
-            String hash = ChunkRef.hashOfKey(key);
-            Location loc = locations.get(hash);
-            ChunkRef ref = refsByHash.get(hash);
-            if (loc == null || ref == null) {
-                throw new IllegalStateException("no local source for chunk " + key);
-            }
-            reupload(ref, loc);
-        });
+            commit.reuploaded(need);
+            committed = commit.attempt();
+        }
+        List<String> dropped = committed.value();
         long t4 = System.nanoTime();
         return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(), newChunks.get(),
-                newBytes.get(), storedBytes.get(), dedupChunks.get(), dedupBytes.get(), c.reuploaded(), c.dropped(),
+                newBytes.get(), storedBytes.get(), dedupChunks.get(), dedupBytes.get(), reuploaded, dropped,
                 Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
                 Duration.ofNanos(t4 - t3), source.emptyDirectories());
     }

@@ -1,13 +1,13 @@
 package dev.ckpt.store.gc;
 
 import dev.ckpt.store.util.RandomIds;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.commit.Outcome;
 import dev.ckpt.store.commit.RootStore;
+import dev.ckpt.store.commit.Transitions;
 import dev.ckpt.store.error.CkptException;
-import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CorruptObjectException;
-import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.manifest.Json;
@@ -61,12 +61,6 @@ public final class GarbageCollector {
         this.progress = progress == null ? s -> { } : progress;
     }
 
-    private static final class Retry extends RuntimeException {
-        Retry() {
-            super(null, null, false, false);
-        }
-    }
-
     public GcResult run(boolean dryRun) {
         String owner = newOwner();
         if (dryRun) {
@@ -83,17 +77,8 @@ public final class GarbageCollector {
         RootState before = root.read().state();
         checkNoOtherGc(before.gc());
         addLive(before, new HashSet<>(), new HashSet<>());
-        RootState acquired = root.update(r -> {
-            GcState gc = r.gc();
-            Instant now = now();
-            checkNoOtherGc(gc);
-            if (gc.phase() == GcState.Phase.SWEEP) {
-                return r.withGc(new GcState(GcState.Phase.SWEEP, gc.generation(), owner, now.plus(config.gcLease()),
-                        gc.dead(), gc.finished()));
-            }
-            return r.withGc(new GcState(GcState.Phase.MARK, gc.generation() + 1, owner, now.plus(config.gcLease()),
-                    List.of(), gc.finished()));
-        });
+        RootState acquired = written(root.update(r -> Transitions.gcAcquire(r, owner, now(), config.gcLease(),
+                store.describe())));
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
             progress.accept("resuming GC generation " + gen + " left unfinished by a crashed GC: "
@@ -120,12 +105,18 @@ public final class GarbageCollector {
     }
 
     private void checkNoOtherGc(GcState gc) {
-        Instant now = now();
-        if (gc.phase() != GcState.Phase.IDLE && gc.leaseValid(now)) {
-            throw new GcLeaseHeldException(gc.describeLease(now) + " is running on " + store.describe()
-                    + "; only one GC runs at a time: run gc again after it finishes or its lease expires (a GC"
-                    + " then takes over at once and finishes its work)", gc.generation(), gc.owner(), gc.leaseExpiry());
+        Transitions.otherGc(gc, now(), store.describe()).ifPresent(e -> {
+            throw e;
+        });
+    }
+
+    /** The state a transition wrote; a refusal is thrown. */
+    private static RootState written(Outcome<GcState> o) {
+        if (o instanceof Outcome.Write<GcState> w) {
+            return w.next();
         }
+        o.value(); // throws a refusal
+        throw new IllegalStateException("unexpected GC outcome " + o);
     }
 
     /** A lease owner that says who it is: a random id, the host and the process id. */
@@ -206,19 +197,13 @@ public final class GarbageCollector {
             record.put("sealedAt", now().toString());
             record.put("dead", new ArrayList<>(dead.keySet()));
             store.put("gc/" + gen + ".json", Json.write(record));
-            try {
-                root.update(r -> {
-                    checkOwner(r, gen, owner, GcState.Phase.MARK);
-                    if (!m.loadedCheckpoints.containsAll(r.checkpoints().keySet())) {
-                        throw new Retry(); // a checkpoint was committed since we looked: include its chunks
-                    }
-                    return r.withGc(new GcState(GcState.Phase.SWEEP, gen, owner, now().plus(config.gcLease()),
-                            new ArrayList<>(dead.keySet()), r.gc().finished()));
-                });
+            Outcome<GcState> o = root.update(r -> Transitions.gcSeal(r, gen, owner, m.loadedCheckpoints,
+                    new ArrayList<>(dead.keySet()), now(), config.gcLease(), store.describe()));
+            if (!(o instanceof Outcome.NeedObjects)) {
+                written(o);
                 return dead;
-            } catch (Retry e) {
-                // loop: load the new manifests and seal again
             }
+            // checkpoints were committed since we looked: loop, read their manifests and seal again
         }
     }
 
@@ -230,12 +215,8 @@ public final class GarbageCollector {
         for (int i = 0; i < dead.size(); i += config.gcDeleteBatch()) {
             long halfLease = config.gcLease().toMillis() / 2;
             if (leaseExpiry == null || now().plusMillis(halfLease).isAfter(leaseExpiry)) {
-                leaseExpiry = root.update(r -> {
-                    checkOwner(r, gen, owner, GcState.Phase.SWEEP);
-                    GcState g = r.gc();
-                    return r.withGc(new GcState(g.phase(), g.generation(), owner, now().plus(config.gcLease()), g.dead(),
-                            g.finished()));
-                }).gc().leaseExpiry();
+                leaseExpiry = written(root.update(r -> Transitions.gcRenew(r, gen, owner, now(), config.gcLease(),
+                        store.describe()))).gc().leaseExpiry();
             }
             for (String key : dead.subList(i, Math.min(dead.size(), i + config.gcDeleteBatch()))) {
                 store.delete(key);
@@ -246,33 +227,15 @@ public final class GarbageCollector {
     }
 
     private RootState finish(long gen, String owner) {
-        return root.update(r -> {
-            checkOwner(r, gen, owner, GcState.Phase.SWEEP);
-            return r.withGc(r.gc().finish(now(), false));
-        });
+        return written(root.update(r -> Transitions.gcFinish(r, gen, owner, now(), store.describe())));
     }
 
     /** Gives the lease back after a failed mark; nothing was deleted. */
     private void release(long gen, String owner) {
         try {
-            root.update(r -> {
-                GcState g = r.gc();
-                if (g.generation() != gen || !owner.equals(g.owner()) || g.phase() != GcState.Phase.MARK) {
-                    return r;
-                }
-                return r.withGc(new GcState(GcState.Phase.IDLE, gen, null, null, List.of(), g.finished()));
-            });
+            root.update(r -> Transitions.gcRelease(r, gen, owner));
         } catch (RuntimeException ignored) {
             // the lease expires by itself
-        }
-    }
-
-    private void checkOwner(RootState r, long gen, String owner, GcState.Phase phase) {
-        GcState g = r.gc();
-        if (g.generation() != gen || !owner.equals(g.owner()) || g.phase() != phase) {
-            throw new CommitConflictException("GC generation " + gen + " of " + store.describe()
-                    + " lost its lease (a commit or another GC took over after it expired); it stopped. "
-                    + "Run GC again to finish the work");
         }
     }
 

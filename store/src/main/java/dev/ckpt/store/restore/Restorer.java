@@ -1,7 +1,7 @@
 package dev.ckpt.store.restore;
 
 import dev.ckpt.store.util.LocalFiles;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;

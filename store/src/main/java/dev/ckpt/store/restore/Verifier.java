@@ -1,6 +1,6 @@
 package dev.ckpt.store.restore;
 
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;

@@ -2,7 +2,7 @@ package dev.ckpt.store.bench;
 
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.util.LocalFiles;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;

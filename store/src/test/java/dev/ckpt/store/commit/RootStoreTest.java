@@ -8,6 +8,7 @@ import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault;
 import dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op;
+import dev.ckpt.store.testing.FakeClock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -38,43 +39,43 @@ class RootStoreTest {
 
     @Test
     void firstUpdateCreatesRootAndLaterOnesReplaceIt() {
-        root.update(BUMP);
-        root.update(BUMP);
+        root.change(BUMP);
+        root.change(BUMP);
         assertEquals(2, epoch());
         assertEquals(2, root.read().state().version());
     }
 
     @Test
     void lostResponseIsSettledByTheTransactionIdAndAppliedOnce() {
-        root.update(BUMP);
+        root.change(BUMP);
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_AFTER, 1);
-        root.update(BUMP);
+        root.change(BUMP);
         assertEquals(2, epoch(), "the write landed once, even though its response was lost");
     }
 
     @Test
     void requestThatNeverArrivedIsRetried() {
-        root.update(BUMP);
+        root.change(BUMP);
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 2);
-        root.update(BUMP);
+        root.change(BUMP);
         assertEquals(2, epoch());
     }
 
     @Test
     void lostResponseOnCreateIsSettledToo() {
         objects.inject(Op.PUT_IF_ABSENT, k -> true, Fault.ERROR_AFTER, 1);
-        root.update(BUMP);
+        root.change(BUMP);
         assertEquals(1, epoch());
     }
 
     @Test
     void conflictReappliesTheFunctionOnTheNewState() {
-        root.update(BUMP);
+        root.change(BUMP);
         AtomicInteger calls = new AtomicInteger();
         RootStore other = new RootStore(objects, ms -> { }, 10);
-        root.update(r -> {
+        root.change(r -> {
             if (calls.getAndIncrement() == 0) {
-                other.update(BUMP); // someone else commits between our read and our write
+                other.change(BUMP); // someone else commits between our read and our write
             }
             return BUMP.apply(r);
         });
@@ -84,10 +85,10 @@ class RootStoreTest {
 
     @Test
     void endlessContentionEndsInARetryableConflict() {
-        root.update(BUMP);
+        root.change(BUMP);
         RootStore other = new RootStore(objects, ms -> { }, 10);
-        CommitConflictException e = assertThrows(CommitConflictException.class, () -> root.update(r -> {
-            other.update(BUMP);
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> root.change(r -> {
+            other.change(BUMP);
             return BUMP.apply(r);
         }));
         assertTrue(e.isRetryable());
@@ -96,19 +97,122 @@ class RootStoreTest {
 
     @Test
     void writeThatStaysUnknownIsReportedAsUnknownNotAsFailure() {
-        root.update(BUMP);
+        root.change(BUMP);
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 100);
         objects.inject(Op.GET, k -> true, Fault.ERROR_BEFORE, 0);
-        CommitStateUnknownException e = assertThrows(CommitStateUnknownException.class, () -> root.update(BUMP));
+        CommitStateUnknownException e = assertThrows(CommitStateUnknownException.class, () -> root.change(BUMP));
         assertTrue(e.getMessage().contains("do not clean anything up"), e.getMessage());
         assertEquals(1, epoch());
     }
 
     @Test
     void unchangedStateWritesNothing() {
-        root.update(BUMP);
+        root.change(BUMP);
         long writes = objects.writes();
-        root.update(r -> r);
+        root.change(r -> r);
         assertEquals(writes, objects.writes());
+    }
+
+    @Test
+    void noAttemptStartsAfterTheCallersDeadline() {
+        FakeClock clock = new FakeClock();
+        java.time.Instant deadline = clock.instant().plusSeconds(3);
+        RootStore timed = new RootStore(objects, clock, ms -> clock.advance(java.time.Duration.ofMillis(ms)),
+                dev.ckpt.store.util.RetryPolicy.ROOT);
+        timed.change(BUMP);
+        RootStore other = new RootStore(objects, ms -> { }, 10);
+        java.util.List<java.time.Instant> attempts = new java.util.ArrayList<>();
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> timed.update(r -> {
+            attempts.add(clock.instant());
+            other.change(BUMP); // every attempt meets a conflict
+            return new Outcome.Write<>(BUMP.apply(r), null);
+        }, deadline));
+        assertTrue(e.isRetryable());
+        assertTrue(attempts.size() > 3 && attempts.size() < dev.ckpt.store.util.RetryPolicy.ROOT.maxAttempts(),
+                "retried until the deadline, not for all attempts: " + attempts.size());
+        assertTrue(attempts.stream().noneMatch(t -> t.isAfter(deadline)), "an attempt started after the deadline");
+        assertTrue(e.getMessage().contains("time allowed ran out"), e.getMessage());
+    }
+
+    /** A store whose conditional replace of ROOT lands and then answers 412, as an SDK's retry of a lost response does. */
+    private static final class LandsThen412 extends dev.ckpt.store.objectstore.ForwardingObjectStore {
+        final AtomicInteger left = new AtomicInteger();
+
+        LandsThen412(dev.ckpt.store.objectstore.ObjectStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String putIfMatch(String key, byte[] data, String expectedEtag) {
+            String etag = super.putIfMatch(key, data, expectedEtag);
+            if (left.getAndDecrement() > 0) {
+                throw new dev.ckpt.store.error.PreconditionFailedException(key, expectedEtag, etag);
+            }
+            return etag;
+        }
+    }
+
+    @Test
+    void aDeadlineRightAfterOurOwnLanded412StillReportsTheWrite() {
+        LandsThen412 s = new LandsThen412(MemoryStores.inMemory());
+        FakeClock clock = new FakeClock();
+        RootStore timed = new RootStore(s, clock, ms -> clock.advance(java.time.Duration.ofMillis(ms)),
+                dev.ckpt.store.util.RetryPolicy.ROOT);
+        timed.change(BUMP);
+        s.left.set(1);
+        Outcome<String> o = timed.update(r -> new Outcome.Write<>(BUMP.apply(r), "mine"), clock.instant().plusMillis(5));
+        Outcome.Write<String> w = org.junit.jupiter.api.Assertions.assertInstanceOf(Outcome.Write.class, o);
+        assertEquals("mine", w.value());
+        assertEquals(2, w.next().runs().get("r").writerEpoch());
+        assertEquals(2, timed.read().state().runs().get("r").writerEpoch(), "applied once");
+    }
+
+    @Test
+    void aStoreUnavailableForEveryReadIsGivenUpAfterThePolicysUnavailableAttempts() {
+        root.change(BUMP);
+        objects.resetCounts();
+        objects.inject(Op.GET, k -> true, Fault.ERROR_BEFORE, 1000);
+        assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, () -> root.change(BUMP));
+        assertEquals(dev.ckpt.store.util.RetryPolicy.ROOT.maxUnavailable(), objects.count(Op.GET));
+        assertEquals(0, objects.count(Op.PUT_IF_MATCH), "nothing was written");
+    }
+
+    @Test
+    void writesThatStayUnavailableEndAfterThePolicysUnavailableAttemptsAndOneLastRead() {
+        root.change(BUMP);
+        objects.resetCounts();
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 1000);
+        assertThrows(CommitStateUnknownException.class, () -> root.change(BUMP));
+        int n = dev.ckpt.store.util.RetryPolicy.ROOT.maxUnavailable();
+        assertEquals(n, objects.count(Op.PUT_IF_MATCH));
+        assertEquals(n + 1, objects.count(Op.GET), "a read per attempt and one last read");
+    }
+
+    @Test
+    void aLostResponseSettledByTheLastReadReturnsTheTransitionsValue() {
+        root.change(BUMP);
+        // every write's response is lost, the first one landed: the next read sees our transaction
+        objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_AFTER, 1);
+        Outcome<String> o = root.update(r -> new Outcome.Write<>(BUMP.apply(r), "value"));
+        assertEquals("value", o.value());
+        assertEquals(2, epoch());
+    }
+
+    @Test
+    void withoutADeadlineAFakeClockJumpingHoursDoesNotEndTheUpdate() {
+        FakeClock clock = new FakeClock();
+        RootStore r2 = new RootStore(objects, clock, ms -> clock.advance(java.time.Duration.ofHours(1)),
+                dev.ckpt.store.util.RetryPolicy.ROOT);
+        r2.change(BUMP);
+        RootStore other = new RootStore(objects, ms -> { }, 10);
+        AtomicInteger calls = new AtomicInteger();
+        r2.change(r -> {
+            if (calls.getAndIncrement() < 5) {
+                other.change(BUMP); // five conflicts, hours apart by the clock
+            }
+            return BUMP.apply(r);
+        });
+        assertEquals(6, calls.get());
+        assertEquals(7, epoch());
     }
 }

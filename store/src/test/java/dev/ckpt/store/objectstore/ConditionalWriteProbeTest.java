@@ -1,7 +1,7 @@
 package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,7 @@
 package dev.ckpt.store.testing;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.objectstore.ObjectStore;
 
 import java.time.Duration;

@@ -1,7 +1,7 @@
 package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.error.BadConfigurationException;

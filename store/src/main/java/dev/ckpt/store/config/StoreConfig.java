@@ -1,4 +1,4 @@
-package dev.ckpt.store;
+package dev.ckpt.store.config;
 
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.Chunker;
