@@ -22,8 +22,8 @@ public enum ExitCode {
     NO_CONDITIONAL_WRITES(5, "the backend lacks the conditional writes the store needs", Program.BOTH),
     COMMIT_STATE_UNKNOWN(6, "commit state unknown: a ROOT write may or may not have landed; do not clean"
             + " anything up, check with ckpt-tool ls/verify once the store answers", Program.BOTH),
-    UNAVAILABLE(7, "store unavailable (network, server or disk I/O): nothing new was committed;"
-            + " retrying later is safe", Program.BOTH),
+    UNAVAILABLE(7, "store unavailable (network, server, a transient I/O error): nothing new was"
+            + " committed; retrying later is safe", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
     PREEMPTED(75, "preempted after saving (EX_TEMPFAIL): requeue, then run again with --auto-resume",
             Program.CKPT_TRAIN);
@@ -89,10 +89,14 @@ public enum ExitCode {
     /**
      * The code for an error: the outermost store exception in the cause chain decides (a
      * "commit state unknown" caused by an unreachable server stays 6); anything else is
-     * {@link #ERROR}. Usage errors are the command line's own ({@link #USAGE}).
+     * {@link #ERROR}, and so is an unavailable store that {@linkplain StoreUnavailableException#needsAction
+     * needs action} first (a full disk). Usage errors are the command line's own ({@link #USAGE}).
      */
     public static ExitCode of(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof StoreUnavailableException u && u.needsAction()) {
+                return ERROR; // a full disk, a permission: retrying alone would fail again
+            }
             if (c instanceof CkptException) {
                 return forClass(c.getClass());
             }

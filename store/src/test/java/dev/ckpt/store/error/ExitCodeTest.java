@@ -96,6 +96,8 @@ class ExitCodeTest {
                 new StoreUnavailableException("down"))));
         assertEquals(ExitCode.COMMIT_STATE_UNKNOWN, ExitCode.of(new java.util.concurrent.ExecutionException(
                 new CommitStateUnknownException("ROOT", "t1", null))));
+        // a full disk or a permission is an error to fix, not "retry later"
+        assertEquals(ExitCode.ERROR, ExitCode.of(StoreUnavailableException.needingAction("no space", null)));
         assertEquals(ExitCode.ERROR, ExitCode.of(new CorruptObjectException("k", "bad")));
         assertEquals(ExitCode.ERROR, ExitCode.of(new IllegalStateException("bug")));
         assertEquals(ExitCode.ERROR, ExitCode.of(new IOException("disk")));
