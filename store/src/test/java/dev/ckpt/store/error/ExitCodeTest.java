@@ -112,6 +112,20 @@ class ExitCodeTest {
     }
 
     @Test
+    void theReadmeTableHasARowForEachCodeAndNoOther() throws IOException {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        List<Integer> rows = readme.lines().filter(l -> l.matches("\\| \\d+ \\| .* \\| (both|ckpt-tool|ckpt-train) \\|"))
+                .map(l -> Integer.parseInt(l.split(" ")[1])).toList();
+        assertEquals(Arrays.stream(ExitCode.values()).map(ExitCode::code).toList(), rows, "README's exit-code table");
+        for (ExitCode e : ExitCode.values()) {
+            String from = e.usedBy(ExitCode.Program.CKPT_TOOL) && e.usedBy(ExitCode.Program.CKPT_TRAIN) ? "both"
+                    : e.usedBy(ExitCode.Program.CKPT_TOOL) ? "ckpt-tool" : "ckpt-train";
+            assertTrue(readme.lines().anyMatch(l -> l.startsWith("| " + e.code() + " |") && l.endsWith("| " + from + " |")),
+                    e + " is used by " + from);
+        }
+    }
+
+    @Test
     void eachProgramsHelpListsItsCodesFromTheTable() {
         String tool = ExitCode.help(ExitCode.Program.CKPT_TOOL);
         String train = ExitCode.help(ExitCode.Program.CKPT_TRAIN);
