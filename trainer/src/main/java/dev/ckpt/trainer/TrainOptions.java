@@ -201,7 +201,7 @@ final class TrainOptions {
         atLeast(cl, "--log-every", o.logEvery, 1);
         atLeast(cl, "--min-free-mb", o.minFreeMb, 0);
         if (o.spotNotice != null && !o.spotNotice.equals("aws") && !o.spotNotice.equals("gcp")) {
-            throw new ParameterException(cl, "--spot-notice must be aws or gcp, got '" + o.spotNotice + "'");
+            throw new ParameterException(cl, "option --spot-notice must be aws or gcp, got '" + o.spotNotice + "'");
         }
         try {
             o.modelConfig(); // validates sizes
