@@ -2,9 +2,6 @@ package dev.ckpt.tools;
 
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.CkptException;
-import dev.ckpt.store.error.CommitConflictException;
-import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
-import dev.ckpt.store.error.FencedException;
 import dev.ckpt.store.error.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,7 +21,7 @@ import java.util.Map;
                 VerifyCommand.class, ForgetCommand.class, PinCommand.class, UnpinCommand.class, GcCommand.class,
                 DiffCommand.class, StatsCommand.class, DoctorCommand.class, ExportCommand.class, ImportCommand.class,
                 RecoverCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42", "", ExitCode.HELP})
+        footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 public final class CkptTool implements Runnable {
     private Map<String, String> env = System.getenv();
 
@@ -54,6 +51,7 @@ public final class CkptTool implements Runnable {
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.registerConverter(java.nio.file.Path.class, CkptTool::path);
+        appendExitCodes(cl);
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
         // A usage error is the reason and the command's synopsis, not the whole help page: the reason was
         // lost under 35 lines of options (found by a new-user tryout); --help has the rest.
@@ -80,6 +78,16 @@ public final class CkptTool implements Runnable {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** Every --help ends with the exit codes, from the table shared with ckpt-train. */
+    private static void appendExitCodes(CommandLine cl) {
+        var usage = cl.getCommandSpec().usageMessage();
+        String[] footer = Arrays.copyOf(usage.footer(), usage.footer().length + 2);
+        footer[footer.length - 2] = "";
+        footer[footer.length - 1] = ExitCode.HELP;
+        usage.footer(footer);
+        cl.getSubcommands().values().stream().distinct().forEach(CkptTool::appendExitCodes); // aliases share one
     }
 
     /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
@@ -127,13 +135,8 @@ public final class CkptTool implements Runnable {
                 + " (run with --verbose for details)";
     }
 
+    /** The code for an error, from the table shared with ckpt-train. */
     static int code(Throwable ex) {
-        if (ex instanceof FencedException || ex instanceof CommitConflictException) {
-            return ExitCode.FENCED_OR_CONFLICT;
-        }
-        if (ex instanceof ConditionalWritesUnsupportedException) {
-            return ExitCode.NO_CONDITIONAL_WRITES;
-        }
-        return ExitCode.ERROR;
+        return dev.ckpt.store.error.ExitCode.of(ex).code();
     }
 }

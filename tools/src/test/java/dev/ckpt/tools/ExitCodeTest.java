@@ -1,15 +1,20 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.error.CommitConflictException;
+import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.StoreUnavailableException;
 import org.junit.jupiter.api.Test;
 
+import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ExitCodeTest {
     @Test
@@ -19,6 +24,25 @@ class ExitCodeTest {
         assertEquals(ExitCode.NO_CONDITIONAL_WRITES, CkptTool.code(new ConditionalWritesUnsupportedException("no")));
         assertEquals(ExitCode.ERROR, CkptTool.code(new CorruptObjectException("k", "bad")));
         assertEquals(ExitCode.ERROR, CkptTool.code(new IllegalStateException("bug")));
+        assertEquals(ExitCode.COMMIT_STATE_UNKNOWN, CkptTool.code(new CommitStateUnknownException("ROOT", "t1", null)));
+        assertEquals(ExitCode.UNAVAILABLE, CkptTool.code(new StoreUnavailableException("down")));
+    }
+
+    @Test
+    void aStoreWhoseServerDoesNotAnswerExitsUnavailableNotError() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort(); // closed again: connections are refused
+        }
+        Map<String, String> env = Map.of("AWS_ENDPOINT_URL", "http://127.0.0.1:" + port, "AWS_ACCESS_KEY_ID", "k",
+                "AWS_SECRET_ACCESS_KEY", "s", "AWS_REGION", "us-east-1");
+        for (String client : new String[]{"aws", "minio"}) {
+            Cli.Result r = new Cli(env, "--progress", "none").run("ls", "s3://bucket/ckpt", "--client", client);
+            assertEquals(ExitCode.UNAVAILABLE, r.code(), client + ": " + r);
+            assertEquals(7, r.code());
+            assertEquals(1, r.err().lines().count(), client + ": " + r);
+            assertTrue(r.err().contains("retrying later is safe"), client + ": " + r);
+        }
     }
 
     @Test

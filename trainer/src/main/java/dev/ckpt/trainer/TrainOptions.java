@@ -1,124 +1,193 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.error.ExitCode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.TypeConversionException;
+
+import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
-/** The trainer's command line (also the original Python tool's underscore spellings). */
+/**
+ * The trainer's command line, parsed by picocli like ckpt-tool's. Every option also takes the
+ * original Python tool's underscore spelling ({@code --save_every}, {@code --save_dir},
+ * {@code --auto_resume}, also {@code --keep_last} etc.) as a hidden alias; the descriptions
+ * name the three the Python tool documented.
+ */
+@Command(name = "ckpt-train", sortOptions = false,
+        abbreviateSynopsis = true,
+        description = {
+                "Trains a LatentWire-like model (an encoder and two adapters, \"llama\" and \"qwen\", with DJL's"
+                        + " PyTorch engine on the CPU) on deterministic synthetic data and checkpoints it to a ckpt"
+                        + " store: each checkpoint is written to a local staging directory, then uploaded and"
+                        + " committed in the background while training goes on.",
+                "",
+                "On SIGUSR1, SIGTERM or a spot notice it saves at the next step boundary, commits and exits 75.",
+                ""},
+        footer = {"", "Examples:",
+                "  ckpt-train --steps 300 --save-every 100 --auto-resume",
+                "  ckpt-train --store s3://my-bucket/ckpt --run exp7 --auto-resume \\",
+                "      --spot-notice aws",
+                "", "Environment:",
+                "  CKPT_ON_PREEMPT   shell command run after a preemption save, before exit 75",
+                "                    (trainer/slurm/train.sbatch: scontrol requeue <job>)",
+                "  SLURM_JOB_ID      names the run slurm-<id> when --run is not given",
+                "  AWS_*, CKPT_S3_*  S3 endpoint, region, credentials, client: see ckpt-tool",
+                "  DJL_CACHE_DIR     where PyTorch's native libraries go (default ~/.djl.ai)"})
 final class TrainOptions {
+    @Option(names = "--store", paramLabel = "STORE", order = 1,
+            description = "where checkpoints go (default: ${DEFAULT-VALUE}): a path, file:///path or"
+                    + " s3://bucket/prefix")
     String store = "./ckpt-store";
+
+    @Option(names = "--run", paramLabel = "NAME", order = 2,
+            description = "run name (default: slurm-<id> under SLURM, from $SLURM_JOB_ID, else latentwire)")
     String run;
+
+    @Option(names = "--steps", paramLabel = "N", order = 3, description = "train to step N (default: ${DEFAULT-VALUE})")
     long steps = 200;
+
+    @Option(names = "--save-every", paramLabel = "K", order = 4,
+            description = "save a checkpoint every K steps (default: ${DEFAULT-VALUE}); the final step is always"
+                    + " saved. Also --save_every")
     long saveEvery = 50;
+
+    @Option(names = "--keep-last", paramLabel = "N", order = 5,
+            description = "keep the newest N checkpoints of the run (default: ${DEFAULT-VALUE}), and the one"
+                    + " --auto-resume verified (retention never drops the newest verified checkpoint)")
     int keepLast = 3;
+
+    @Option(names = "--auto-resume", order = 6,
+            description = "resume from the newest checkpoint of the run that verifies (falls back to older ones)."
+                    + " Also --auto_resume")
     boolean autoResume;
+
+    @Option(names = "--lenient-resume", order = 7,
+            description = "accept a checkpoint without optimizer state (fresh moments) or with extra tensors,"
+                    + " and say what was skipped (default: strict)")
     boolean lenientResume;
+
+    @Option(names = "--staging", paramLabel = "DIR", order = 8,
+            description = "local staging directory (default: ${DEFAULT-VALUE}); checkpoints are written to"
+                    + " DIR/<run>/ first. Also --save_dir")
     Path staging = Path.of("./ckpt-staging");
-    long seed = 42;
-    int input = 64;
-    int hidden = 128;
-    int output = 32;
-    int batch = 32;
-    int datasetSize = 1024;
-    float lr = 0.01f;
-    int frozenMb;
-    long logEvery = 25;
-    Duration preemptDeadline = Duration.ofSeconds(50);
-    String spotNotice;
-    String spotNoticeUrl;
-    Duration spotPollInterval = Duration.ofSeconds(5);
-    boolean skipIfBusy;
+
+    @Option(names = "--min-free-mb", paramLabel = "MB", order = 9,
+            description = "refuse to stage a checkpoint unless MB MiB stay free on the staging disk"
+                    + " (default: ${DEFAULT-VALUE})")
     long minFreeMb;
+
+    @Option(names = "--skip-if-busy", order = 10,
+            description = "skip a save while the previous one still uploads (default: wait for it)")
+    boolean skipIfBusy;
+
+    @Option(names = "--preempt-deadline", paramLabel = "D", order = 11,
+            description = "on SIGUSR1/SIGTERM/spot notice, save and commit within D, a duration like 500ms, 50s,"
+                    + " 2m or 1h (default: 50s); past it the previous checkpoint stays the latest")
+    Duration preemptDeadline = Duration.ofSeconds(50);
+
+    @Option(names = "--spot-notice", paramLabel = "aws|gcp", order = 12,
+            description = "poll the cloud's metadata endpoint for a spot/preemption notice (default: off);"
+                    + " a notice counts as SIGTERM")
+    String spotNotice;
+
+    @Option(names = "--spot-notice-url", paramLabel = "URL", order = 13,
+            description = "the endpoint to poll (default: the cloud's metadata address)")
+    String spotNoticeUrl;
+
+    @Option(names = "--spot-poll-interval", paramLabel = "D", order = 14,
+            description = "how often to poll, a duration (default: 5s)")
+    Duration spotPollInterval = Duration.ofSeconds(5);
+
+    @Option(names = "--seed", paramLabel = "S", order = 20, description = "random seed (default: ${DEFAULT-VALUE})")
+    long seed = 42;
+
+    @Option(names = "--input", paramLabel = "N", order = 21,
+            description = "input width (default: ${DEFAULT-VALUE}); parameters ~ input x hidden")
+    int input = 64;
+
+    @Option(names = "--hidden", paramLabel = "N", order = 22, description = "hidden width (default: ${DEFAULT-VALUE})")
+    int hidden = 128;
+
+    @Option(names = "--output", paramLabel = "N", order = 23, description = "output width (default: ${DEFAULT-VALUE})")
+    int output = 32;
+
+    @Option(names = "--batch", paramLabel = "N", order = 24, description = "batch size in samples (default: ${DEFAULT-VALUE})")
+    int batch = 32;
+
+    @Option(names = "--dataset-size", paramLabel = "N", order = 25,
+            description = "synthetic samples (default: ${DEFAULT-VALUE})")
+    int datasetSize = 1024;
+
+    @Option(names = "--lr", paramLabel = "X", order = 26, description = "Adam learning rate (default: ${DEFAULT-VALUE})")
+    float lr = 0.01f;
+
+    @Option(names = "--frozen-mb", paramLabel = "MB", order = 27,
+            description = "add a frozen block of MB MiB, uploaded once per run (default: ${DEFAULT-VALUE}, none)")
+    int frozenMb;
+
+    @Option(names = "--log-every", paramLabel = "N", order = 28,
+            description = "a progress line every N steps (default: ${DEFAULT-VALUE})")
+    long logEvery = 25;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, order = 30, description = "this help")
+    boolean help;
+
     /** $CKPT_ON_PREEMPT: a shell command run after a preemption save, before exit 75 (SLURM: scontrol requeue). */
     String onPreempt;
 
-    static final String HELP = """
-            Usage: ckpt-train [options]
-            Trains a LatentWire-like model (an encoder and two adapters, "llama" and "qwen",
-            with DJL's PyTorch engine on the CPU) on deterministic synthetic data and
-            checkpoints it to a ckpt store: each checkpoint is written to a local staging
-            directory, then uploaded and committed in the background while training goes on.
+    /** The command line for a fresh options object: converters that say what they want, underscore aliases, exit codes. */
+    static CommandLine commandLine(TrainOptions o) {
+        CommandLine cl = new CommandLine(o);
+        cl.registerConverter(Long.class, v -> number(v, Long::parseLong));
+        cl.registerConverter(long.class, v -> number(v, Long::parseLong));
+        cl.registerConverter(Integer.class, v -> number(v, Integer::parseInt));
+        cl.registerConverter(int.class, v -> number(v, Integer::parseInt));
+        cl.registerConverter(Float.class, v -> number(v, Float::parseFloat));
+        cl.registerConverter(float.class, v -> number(v, Float::parseFloat));
+        cl.registerConverter(Duration.class, TrainOptions::duration);
+        cl.registerConverter(Path.class, TrainOptions::path);
+        addUnderscoreAliases(cl.getCommandSpec());
+        var usage = cl.getCommandSpec().usageMessage();
+        List<String> footer = new ArrayList<>(List.of(usage.footer()));
+        footer.add("");
+        footer.add(ExitCode.help(ExitCode.Program.CKPT_TRAIN));
+        usage.footer(footer.toArray(String[]::new));
+        return cl;
+    }
 
-            Store and run:
-              --store STORE          store URL or path (default ./ckpt-store; s3://bucket/prefix
-                                     uses the AWS environment, see ckpt-tool --help)
-              --run NAME             run name (default $SLURM_JOB_ID as slurm-<id>, else latentwire)
-              --steps N              train to step N (default 200)
-              --save-every K         save every K steps (default 50); also --save_every
-              --keep-last N          keep the newest N checkpoints of the run (default 3), and the
-                                     one --auto-resume verified (retention never drops the newest
-                                     verified checkpoint)
-              --auto-resume          resume from the newest checkpoint of the run that verifies
-                                     (falls back to older ones); also --auto_resume
-              --lenient-resume       accept a checkpoint without optimizer state (fresh moments)
-                                     or with extra tensors, and say what was skipped
-              --staging DIR          local staging directory (default ./ckpt-staging); also --save_dir
-              --min-free-mb MB       refuse to stage a checkpoint unless MB MiB stay free (default 0)
-              --skip-if-busy         skip a save while the previous one still uploads (default: wait)
-
-            Preemption:
-              --preempt-deadline D   on SIGUSR1/SIGTERM/spot notice, save and commit within D
-                                     (e.g. 50s, 2m; default 50s); past it the previous checkpoint stays
-              --spot-notice aws|gcp  poll the cloud metadata endpoint for a spot/preemption notice
-              --spot-notice-url URL  the endpoint to poll (default: the cloud's metadata address)
-              --spot-poll-interval D how often to poll (default 5s)
-
-            Model and data:
-              --seed S               random seed (default 42)
-              --input N, --hidden N, --output N
-                                     layer sizes (default 64, 128, 32); parameters ~ input*hidden
-              --batch N              batch size (default 32)
-              --dataset-size N       synthetic samples (default 1024)
-              --lr X                 Adam learning rate (default 0.01)
-              --frozen-mb MB         add a frozen block of MB MiB (uploaded once per run)
-              --log-every N          progress line every N steps (default 25)
-              --help                 this help
-
-            Examples:
-              ckpt-train --steps 300 --save-every 100 --auto-resume
-              ckpt-train --store s3://my-bucket/ckpt --run exp7 --auto-resume --spot-notice aws
-
-            Environment:
-              CKPT_ON_PREEMPT        shell command run after a preemption save, before exiting 75
-                                     (trainer/slurm/train.sbatch sets it to 'scontrol requeue <job>')
-              AWS_*, CKPT_S3_*       S3 settings, as for ckpt-tool
-
-            Exit codes: 0 done, 1 error, 2 usage, 75 preempted after saving (requeue and
-            run again with --auto-resume).
-            """;
-
-    /** Parses {@code args}; null means --help. {@code env} supplies SLURM_JOB_ID. */
+    /**
+     * Parses {@code args}; null means --help (print {@link #help}).
+     * {@code env} supplies SLURM_JOB_ID and CKPT_ON_PREEMPT.
+     *
+     * @throws ParameterException a usage error, with a message that names the option
+     */
     static TrainOptions parse(String[] args, Map<String, String> env) {
         TrainOptions o = new TrainOptions();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String v = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                v = a.substring(eq + 1);
-                a = a.substring(0, eq);
+        CommandLine cl = commandLine(o);
+        try {
+            cl.parseArgs(args);
+        } catch (ParameterException e) {
+            if (e.getCause() instanceof TypeConversionException t && e.getArgSpec() instanceof OptionSpec opt) {
+                // "option --steps needs a number, got 'many'", not picocli's "Invalid value for option '--steps' (N): ..."
+                throw new ParameterException(cl, "option " + opt.names()[0] + " " + t.getMessage(), e, opt, e.getValue());
             }
-            a = a.replace('_', '-');
-            switch (a) {
-                case "--help", "-h" -> {
-                    return null;
-                }
-                case "--auto-resume" -> o.autoResume = true;
-                case "--lenient-resume" -> o.lenientResume = true;
-                case "--skip-if-busy" -> o.skipIfBusy = true;
-                case "--store", "--run", "--steps", "--save-every", "--keep-last", "--staging", "--save-dir", "--seed",
-                     "--input", "--hidden", "--output", "--batch", "--dataset-size", "--lr", "--frozen-mb", "--log-every",
-                     "--preempt-deadline", "--spot-notice", "--spot-notice-url", "--spot-poll-interval", "--min-free-mb" -> {
-                    if (v == null) {
-                        if (i + 1 >= args.length) {
-                            throw new IllegalArgumentException("option " + a + " needs a value");
-                        }
-                        v = args[++i];
-                    }
-                    o.apply(a, v);
-                }
-                default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-            }
+            throw e;
+        }
+        if (cl.isUsageHelpRequested()) {
+            return null;
         }
         String hook = env.get("CKPT_ON_PREEMPT");
         o.onPreempt = hook == null || hook.isBlank() ? null : hook;
@@ -126,65 +195,121 @@ final class TrainOptions {
             String job = env.get("SLURM_JOB_ID");
             o.run = job != null && !job.isBlank() ? "slurm-" + job : "latentwire";
         }
-        if (o.steps < 0 || o.saveEvery < 1 || o.keepLast < 1 || o.logEvery < 1 || o.minFreeMb < 0) {
-            throw new IllegalArgumentException("--steps must be >= 0; --save-every, --keep-last, --log-every >= 1; --min-free-mb >= 0");
-        }
+        atLeast(cl, "--steps", o.steps, 0);
+        atLeast(cl, "--save-every", o.saveEvery, 1);
+        atLeast(cl, "--keep-last", o.keepLast, 1);
+        atLeast(cl, "--log-every", o.logEvery, 1);
+        atLeast(cl, "--min-free-mb", o.minFreeMb, 0);
         if (o.spotNotice != null && !o.spotNotice.equals("aws") && !o.spotNotice.equals("gcp")) {
-            throw new IllegalArgumentException("--spot-notice must be aws or gcp, got '" + o.spotNotice + "'");
+            throw new ParameterException(cl, "option --spot-notice must be aws or gcp, got '" + o.spotNotice + "'");
         }
-        o.modelConfig(); // validates sizes
+        try {
+            o.modelConfig(); // validates sizes
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
         return o;
+    }
+
+    private static void atLeast(CommandLine cl, String option, long value, long min) {
+        if (value < min) {
+            throw new ParameterException(cl, "option " + option + " must be at least " + min + ", got " + value);
+        }
+    }
+
+    /** --help: what it does, every option with its default, the environment, the exit codes. */
+    static String help() {
+        return commandLine(new TrainOptions()).getUsageMessage();
+    }
+
+    /**
+     * A usage error as ckpt-tool prints one: the reason, picocli's suggestions for a mistyped option,
+     * the synopsis and where the rest is; not the whole help page.
+     */
+    static void printUsageError(ParameterException ex, PrintWriter err) {
+        CommandLine c = ex.getCommandLine();
+        err.println("ckpt-train: " + ex.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        err.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
+        err.println("'ckpt-train --help' lists the options, their defaults and the exit codes");
+        err.flush();
     }
 
     ModelConfig modelConfig() {
         return new ModelConfig(seed, input, hidden, output, batch, datasetSize, lr, frozenMb);
     }
 
-    private void apply(String name, String v) {
-        try {
-            switch (name) {
-                case "--store" -> store = v;
-                case "--run" -> run = v;
-                case "--steps" -> steps = Long.parseLong(v);
-                case "--save-every" -> saveEvery = Long.parseLong(v);
-                case "--keep-last" -> keepLast = Integer.parseInt(v);
-                case "--staging", "--save-dir" -> staging = Path.of(v);
-                case "--seed" -> seed = Long.parseLong(v);
-                case "--input" -> input = Integer.parseInt(v);
-                case "--hidden" -> hidden = Integer.parseInt(v);
-                case "--output" -> output = Integer.parseInt(v);
-                case "--batch" -> batch = Integer.parseInt(v);
-                case "--dataset-size" -> datasetSize = Integer.parseInt(v);
-                case "--lr" -> lr = Float.parseFloat(v);
-                case "--frozen-mb" -> frozenMb = Integer.parseInt(v);
-                case "--log-every" -> logEvery = Long.parseLong(v);
-                case "--preempt-deadline" -> preemptDeadline = duration(name, v);
-                case "--spot-notice" -> spotNotice = v;
-                case "--spot-notice-url" -> spotNoticeUrl = v;
-                case "--spot-poll-interval" -> spotPollInterval = duration(name, v);
-                case "--min-free-mb" -> minFreeMb = Long.parseLong(v);
-                default -> throw new IllegalArgumentException(name);
+    /**
+     * Each option also answers to its underscore spelling ({@code --keep_last} for {@code --keep-last}),
+     * and {@code --staging} to {@code --save_dir} and {@code --save-dir}, as the hand-written parser this
+     * replaced did; the extra names are hidden so --help lists each option once.
+     */
+    private static void addUnderscoreAliases(CommandSpec spec) {
+        Set<String> taken = new HashSet<>(spec.optionsMap().keySet());
+        for (OptionSpec opt : List.copyOf(spec.options())) {
+            List<String> extra = new ArrayList<>();
+            List<String> names = new ArrayList<>(List.of(opt.names()));
+            if (opt.longestName().equals("--staging")) {
+                names.add("--save_dir"); // the Python tool's name for the staging directory
             }
+            for (String name : names) {
+                if (!name.startsWith("--")) {
+                    continue;
+                }
+                for (String alt : List.of("--" + name.substring(2).replace('-', '_'), "--" + name.substring(2).replace('_', '-'))) {
+                    if (taken.add(alt)) {
+                        extra.add(alt);
+                    }
+                }
+            }
+            for (String alias : extra) { // one spec a name, so a message names the spelling the user typed
+                spec.addOption(OptionSpec.builder(alias).hidden(true).type(opt.type())
+                        .auxiliaryTypes(opt.auxiliaryTypes()).arity(opt.arity()).paramLabel(opt.paramLabel())
+                        .converters(opt.converters()).getter(opt.getter()).setter(opt.setter())
+                        .hasInitialValue(false).build());
+            }
+        }
+    }
+
+    private interface Parse<T> {
+        T parse(String s);
+    }
+
+    private static <T> T number(String v, Parse<T> p) {
+        try {
+            return p.parse(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + name + " needs a number, got '" + v + "'");
+            throw new TypeConversionException("needs a number, got '" + v + "'");
         }
     }
 
     /** 500ms, 50s, 2m, 1h or plain seconds. */
-    static Duration duration(String name, String v) {
-        String s = v.trim().toLowerCase(java.util.Locale.ROOT);
+    static Duration duration(String v) {
+        String s = v.trim().toLowerCase(Locale.ROOT);
         try {
             if (s.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+                return positive(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2))));
             }
             long n = Long.parseLong(s.replaceAll("[smh]$", ""));
-            Duration d = s.endsWith("m") ? Duration.ofMinutes(n) : s.endsWith("h") ? Duration.ofHours(n) : Duration.ofSeconds(n);
-            if (d.isNegative() || d.isZero()) {
-                throw new NumberFormatException();
-            }
-            return d;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + name + " needs a positive duration like 500ms, 50s or 2m, got '" + v + "'");
+            return positive(s.endsWith("m") ? Duration.ofMinutes(n) : s.endsWith("h") ? Duration.ofHours(n) : Duration.ofSeconds(n));
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new TypeConversionException("needs a positive duration like 500ms, 50s or 2m, got '" + v + "'");
+        }
+    }
+
+    private static Duration positive(Duration d) {
+        if (d.isNegative() || d.isZero()) {
+            throw new NumberFormatException();
+        }
+        return d;
+    }
+
+    /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
+    private static Path path(String s) {
+        try {
+            return Path.of(s);
+        } catch (InvalidPathException e) {
+            throw new TypeConversionException("is not a valid path: '" + s.replace('\0', '?') + "' (" + e.getReason() + ")");
         }
     }
 }

@@ -8,11 +8,13 @@ import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.ExitCode;
 import dev.ckpt.store.error.FencedException;
 import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.restore.RestoreResult;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,10 +47,12 @@ import java.util.function.Function;
  * (the previous checkpoint stays the latest) and exits 75 all the same.
  */
 public final class Trainer {
-    static final int EXIT_OK = 0;
-    static final int EXIT_ERROR = 1;
-    static final int EXIT_USAGE = 2;
-    static final int EXIT_PREEMPTED = 75;
+    // the numbers come from the table shared with ckpt-tool (fenced is 4 in both)
+    static final int EXIT_OK = ExitCode.OK.code();
+    static final int EXIT_ERROR = ExitCode.ERROR.code();
+    static final int EXIT_USAGE = ExitCode.USAGE.code();
+    static final int EXIT_FENCED = ExitCode.FENCED_OR_CONFLICT.code();
+    static final int EXIT_PREEMPTED = ExitCode.PREEMPTED.code();
 
     private final TrainOptions o;
     private final PrintStream out;
@@ -123,13 +127,14 @@ public final class Trainer {
         TrainOptions o;
         try {
             o = TrainOptions.parse(args, env);
-        } catch (IllegalArgumentException e) {
-            err.println("ckpt-train: " + e.getMessage());
-            err.println("try 'ckpt-train --help'");
+        } catch (CommandLine.ParameterException e) {
+            java.io.StringWriter text = new java.io.StringWriter(); // err's own charset encodes it
+            TrainOptions.printUsageError(e, new java.io.PrintWriter(text));
+            err.print(text);
             return EXIT_USAGE;
         }
         if (o == null) {
-            out.print(TrainOptions.HELP);
+            out.print(TrainOptions.help());
             return EXIT_OK;
         }
         Preemption p = new Preemption(err);
@@ -148,10 +153,10 @@ public final class Trainer {
         } catch (FencedException e) {
             err.println("ckpt-train: stopping: " + e.getMessage());
             err.println("ckpt-train: another job has claimed run " + o.run + "; this one must not write to it");
-            return EXIT_ERROR;
+            return EXIT_FENCED;
         } catch (CkptException e) {
             err.println("ckpt-train: " + e.getMessage());
-            return EXIT_ERROR;
+            return ExitCode.of(e).code(); // e.g. 7 for an unreachable store, 6 for a commit state unknown
         } catch (IOException e) {
             err.println("ckpt-train: " + e.getMessage());
             return EXIT_ERROR;

@@ -339,11 +339,13 @@ final class LocalObjectStore implements ObjectStore {
         if ("Read-only file system".equals(LocalFiles.reason(e))) {
             return readOnlyError(key, action, e);
         }
+        // a full disk or a permission is not "retry later": someone must act first (exit 1, not 7)
         if (e instanceof AccessDeniedException) {
-            return new StoreUnavailableException("permission denied: cannot " + action + " " + key + " in "
+            return StoreUnavailableException.needingAction("permission denied: cannot " + action + " " + key + " in "
                     + describe() + " (" + e.getMessage() + "); check the directory's owner and mode", e);
         }
-        return new StoreUnavailableException("cannot " + action + " " + key + " in " + describe() + ": "
-                + LocalFiles.explain(e), e);
+        String message = "cannot " + action + " " + key + " in " + describe() + ": " + LocalFiles.explain(e);
+        return LocalFiles.hint(LocalFiles.reason(e)).isEmpty() ? new StoreUnavailableException(message, e)
+                : StoreUnavailableException.needingAction(message, e);
     }
 }
