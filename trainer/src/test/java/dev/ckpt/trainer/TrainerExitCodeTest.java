@@ -1,7 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.StoreConfig;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.ExitCode;
 import dev.ckpt.store.objectstore.s3.S3ObjectStores;
 import org.junit.jupiter.api.Test;
