@@ -1,5 +1,7 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.RetentionRequest;
+import dev.ckpt.store.ForgetRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.RetentionResult;
@@ -54,7 +56,7 @@ final class ForgetCommand extends StoreCommand {
         List<String> notes = List.of();
         if (byPolicy) {
             Retention policy = RetentionArgs.build(spec, this.policy.keepLast, this.policy.keepEvery, this.policy.keepBest);
-            RetentionResult r = store.forget(run, policy, dryRun);
+            RetentionResult r = store.forget(RetentionRequest.of(policy).forRun(run).withDryRun(dryRun));
             if (r.refused()) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", r.refusals())
                         + "; nothing was forgotten in any run: fix the policy"
@@ -63,7 +65,7 @@ final class ForgetCommand extends StoreCommand {
             gone = r.forgotten();
             notes = r.notes();
         } else {
-            gone = store.forget(ckpts, dryRun);
+            gone = store.forget(ForgetRequest.of(ckpts).withDryRun(dryRun));
         }
         notes.forEach(n -> err().println("note: " + n));
         if (output.json) {

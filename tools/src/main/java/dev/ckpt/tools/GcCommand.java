@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.GcRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.StoreConfig;
 import dev.ckpt.store.gc.GcResult;
@@ -33,7 +34,7 @@ final class GcCommand extends StoreCommand {
     int run(CheckpointStore store) {
         GcResult r;
         try (OutputOptions.Progress p = output.start(err(), dryRun ? "gc --dry-run" : "gc")) {
-            r = store.gc(dryRun, p::update);
+            r = store.gc(GcRequest.of(dryRun).withProgress(p::update));
         }
         if (output.json) {
             Map<String, Object> j = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.restore.VerifyReport;
 import picocli.CommandLine.Command;
@@ -35,7 +36,7 @@ final class VerifyCommand extends StoreCommand {
         }
         VerifyReport r;
         try (OutputOptions.Progress p = output.start(err(), "verify")) {
-            r = store.verify(ckpts, percent == null ? 0 : percent / 100.0);
+            r = store.verify(new VerifyRequest(ckpts, percent == null ? 0 : percent / 100.0));
         }
         List<String> recorded = new ArrayList<>();
         if (record) {
