@@ -95,6 +95,13 @@ class JsonOutputShapeTest {
         }
     }
 
+    /** The top-level field names in the order they are printed. */
+    static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
     /** Sorted "path:TYPE" of every value; array elements share the path "name[]". */
     static List<String> shape(JsonNode node) {
         TreeSet<String> out = new TreeSet<>();
