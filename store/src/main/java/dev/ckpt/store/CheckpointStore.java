@@ -38,7 +38,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 /**
  * A checkpoint store: the entry point of the library. Saves directories as checkpoints,
@@ -222,20 +221,18 @@ public final class CheckpointStore implements AutoCloseable {
         return restorer.restoreFirstGood(cps, dir, reuse);
     }
 
-    /** Runs a GC (or a dry run that changes nothing). */
-    public GcResult gc(boolean dryRun, Consumer<String> progress) {
-        return new GarbageCollector(store, root, manifests, config, progress).run(dryRun);
-    }
-
-    public GcResult gc(boolean dryRun) {
-        return gc(dryRun, null);
+    /** Runs a GC, or with {@link GcRequest#preview()} a dry run that changes nothing. */
+    public GcResult gc(GcRequest request) {
+        return new GarbageCollector(store, root, manifests, config, request.progress()).run(request.dryRun());
     }
 
     /**
-     * Verifies the given checkpoints (all when empty): structural when {@code fraction}
-     * is 0, deep otherwise (1 = every chunk and whole file).
+     * Verifies the request's checkpoints (all when it names none): structural when its
+     * {@link VerifyRequest#fraction() fraction} is 0, deep otherwise (1 = every chunk and whole file).
      */
-    public VerifyReport verify(List<String> selectors, double fraction) {
+    public VerifyReport verify(VerifyRequest request) {
+        List<String> selectors = request.checkpoints();
+        double fraction = request.fraction();
         RootState s;
         try {
             s = root();
@@ -275,10 +272,12 @@ public final class CheckpointStore implements AutoCloseable {
      * Removes checkpoints from ROOT; their objects become garbage that GC deletes after
      * the grace age. Pinned checkpoints are refused (unpin them first).
      *
-     * @param selectors ids or other selectors (see {@link #resolve})
-     * @return the ids removed (or that would be, with {@code dryRun})
+     * @param request ids or other selectors (see {@link #resolve}), and whether it is a dry run
+     * @return the ids removed (or that would be, with {@link ForgetRequest#dryRun()})
      */
-    public List<String> forget(List<String> selectors, boolean dryRun) {
+    public List<String> forget(ForgetRequest request) {
+        List<String> selectors = request.checkpoints();
+        boolean dryRun = request.dryRun();
         RootState s = root();
         List<String> ids = new ArrayList<>();
         for (String sel : selectors) {
@@ -295,13 +294,16 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     /**
-     * Applies a retention policy to one run (or every run when {@code run} is null): what
+     * Applies a retention policy to one run (or every run when the request names none): what
      * the policy does not keep is removed from ROOT. Pinned checkpoints and the newest
      * verified one of each run are always kept. A policy whose rules keep no checkpoint of
      * some run (a metric none of them carries, a step interval none matches) is refused for
      * the whole call: nothing changes and {@link RetentionResult#refusals()} says why.
      */
-    public RetentionResult forget(String run, Retention policy, boolean dryRun) {
+    public RetentionResult forget(RetentionRequest request) {
+        String run = request.run();
+        Retention policy = request.policy();
+        boolean dryRun = request.dryRun();
         if (dryRun) {
             return RetentionResult.plan(root(), run, policy, true);
         }

@@ -123,7 +123,7 @@ class BadInputTest {
         objects.put("ROOT", garbage);
         Path src = TestDirs.checkpoint(tmp.resolve("src"), 4, 1, 1000);
         refused(CorruptObjectException.class, () -> store.save(writer, SaveRequest.of(src, "r", 2)), "ROOT", "not valid JSON");
-        refused(CorruptObjectException.class, () -> store.gc(false), "ROOT");
+        refused(CorruptObjectException.class, () -> store.gc(GcRequest.collect()), "ROOT");
         refused(CorruptObjectException.class, () -> store.claimWriter("other"), "ROOT");
         refused(CorruptObjectException.class, () -> store.list(null), "ROOT");
         assertArrayEquals(garbage, objects.get("ROOT").data());
@@ -144,7 +144,7 @@ class BadInputTest {
         CheckpointStore fresh = Stores.open(objects, clock);
         refused(CorruptObjectException.class, () -> fresh.restore(committed.checkpointId(), tmp.resolve("out")), key,
                 "not valid JSON");
-        refused(CorruptObjectException.class, () -> fresh.gc(false), key, "GC stopped without deleting anything");
+        refused(CorruptObjectException.class, () -> fresh.gc(GcRequest.collect()), key, "GC stopped without deleting anything");
         assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
     }
 

@@ -50,7 +50,7 @@ class CorruptionTest {
         first = store.save(w, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("src1"), 1, 3, 40_000), "r", 1));
         src = TestDirs.checkpoint(tmp.resolve("src2"), 2, 3, 40_000);
         second = store.save(w, SaveRequest.of(src, "r", 2));
-        assertTrue(store.verify(List.of(), 1.0).ok());
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
     }
 
     private String aChunkOnlyIn(SaveResult r) {
@@ -78,9 +78,9 @@ class CorruptionTest {
     void flippedByteInAChunkIsFoundByDeepVerifyAndRefusedByRestore() throws Exception {
         String key = aChunkOnlyIn(second);
         flipByte(key, 100);
-        VerifyReport structural = reopened().verify(List.of(), 0);
+        VerifyReport structural = reopened().verify(VerifyRequest.structural());
         assertTrue(structural.ok(), "same size: a structural verify cannot see it");
-        VerifyReport deep = reopened().verify(List.of(), 1.0);
+        VerifyReport deep = reopened().verify(VerifyRequest.deep());
         assertFalse(deep.ok());
         assertEquals(VerifyReport.Kind.CORRUPT, deep.problems().get(0).kind());
         assertEquals(key, deep.problems().get(0).key());
@@ -99,7 +99,7 @@ class CorruptionTest {
     void missingChunkIsFoundByStructuralVerifyWithOneListing() {
         String key = aChunkOnlyIn(second);
         objects.delete(key);
-        VerifyReport r = reopened().verify(List.of(second.checkpointId()), 0);
+        VerifyReport r = reopened().verify(VerifyRequest.structural().withCheckpoints(List.of(second.checkpointId())));
         assertEquals(1, r.problems().size());
         assertEquals(VerifyReport.Kind.MISSING, r.problems().get(0).kind());
         assertEquals(key, r.problems().get(0).key());
@@ -115,7 +115,7 @@ class CorruptionTest {
         int at = new String(data).indexOf("\"size\"") + 10; // a digit of a size: still valid JSON
         data[at] = (byte) (data[at] == '1' ? '2' : '1');
         objects.put(key, data);
-        VerifyReport r = reopened().verify(List.of(), 0);
+        VerifyReport r = reopened().verify(VerifyRequest.structural());
         assertEquals(1, r.problems().size());
         assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, r.problems().get(0).kind());
         assertTrue(r.problems().get(0).message().contains(key));
@@ -129,7 +129,7 @@ class CorruptionTest {
         String key = Manifest.keyOf(second.checkpointId());
         byte[] data = objects.get(key).data();
         objects.put(key, Arrays.copyOf(data, data.length / 2));
-        assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, reopened().verify(List.of(), 0).problems().get(0).kind());
+        assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, reopened().verify(VerifyRequest.structural()).problems().get(0).kind());
         assertThrows(CorruptObjectException.class, () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
     }
 
@@ -162,7 +162,7 @@ class CorruptionTest {
     void structuralVerifyUsesOneListingAndNoHeadPerChunk() {
         dev.ckpt.store.objectstore.FaultInjectingObjectStore counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(objects);
         CheckpointStore s = Stores.open(counting, clock);
-        VerifyReport r = s.verify(List.of(), 0);
+        VerifyReport r = s.verify(VerifyRequest.structural());
         assertTrue(r.ok());
         assertEquals(1, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.LIST));
         assertEquals(0, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.HEAD));
@@ -171,10 +171,10 @@ class CorruptionTest {
 
     @Test
     void deepVerifyOfASampleReadsAboutThatShareOfChunks() {
-        int all = reopened().verify(List.of(), 1.0).chunksChecked();
-        int half = reopened().verify(List.of(), 0.5).chunksChecked();
+        int all = reopened().verify(VerifyRequest.deep()).chunksChecked();
+        int half = reopened().verify(VerifyRequest.sample(0.5)).chunksChecked();
         assertTrue(half > 0 && half < all, half + " of " + all);
-        assertEquals(0, reopened().verify(List.of(), 0).chunksChecked());
+        assertEquals(0, reopened().verify(VerifyRequest.structural()).chunksChecked());
     }
 
     @Test

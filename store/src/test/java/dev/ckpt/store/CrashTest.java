@@ -68,7 +68,7 @@ class CrashTest {
                     }
                     TestDirs.assertSameTree(TestDirs.snapshot(sources.get(e.step())), out);
                 }
-                assertTrue(s.verify(java.util.List.of(), 1.0).ok(), when + ": deep verify");
+                assertTrue(s.verify(VerifyRequest.deep()).ok(), when + ": deep verify");
             }
         }
 
@@ -79,9 +79,9 @@ class CrashTest {
                 WriterToken w = s.claimWriter("r");
                 save(s, w, nextStep);
                 clock.advance(Duration.ofHours(2));
-                s.gc(false);
+                s.gc(GcRequest.collect());
                 assertEquals(GcState.Phase.IDLE, s.root().gc().phase(), when);
-                assertEquals(0, s.gc(true).deletedKeys().size(), when + ": a finished GC leaves no old garbage");
+                assertEquals(0, s.gc(GcRequest.preview()).deletedKeys().size(), when + ": a finished GC leaves no old garbage");
             }
             assertAllCommittedRestorable(when + ", after recovery");
         }
@@ -147,7 +147,7 @@ class CrashTest {
             w.clock.advance(Duration.ofHours(2));
             return () -> {
                 try (CheckpointStore s = Stores.open(Holder.faults, w.clock)) {
-                    s.gc(false);
+                    s.gc(GcRequest.collect());
                 }
             };
         });

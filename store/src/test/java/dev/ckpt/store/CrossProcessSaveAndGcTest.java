@@ -76,7 +76,7 @@ class CrossProcessSaveAndGcTest {
             System.out.println("cross-process: " + out.trim() + ", chunks re-uploaded by commits: " + reuploaded);
             int runs = Integer.parseInt(out.replaceAll("(?s).*gc runs=(\\d+).*", "$1"));
             assertTrue(runs >= 5, "the GC ran while the saves ran: " + out);
-            assertTrue(store.verify(List.of(), 1.0).ok(), () -> store.verify(List.of(), 1.0).problems().toString());
+            assertTrue(store.verify(VerifyRequest.deep()).ok(), () -> store.verify(VerifyRequest.deep()).problems().toString());
             for (CheckpointEntry e : store.list("r")) {
                 Path o = tmp.resolve("out-" + e.id());
                 store.restore(e, o, List.of());

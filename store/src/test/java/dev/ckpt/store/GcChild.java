@@ -25,7 +25,7 @@ public final class GcChild {
             Files.createFile(Path.of(args[1] + ".ready"));
             while (!Files.exists(stop)) {
                 try {
-                    GcResult r = store.gc(false);
+                    GcResult r = store.gc(GcRequest.collect());
                     runs++;
                     deleted += r.deletedKeys().size();
                     Files.writeString(Path.of(args[1] + ".runs"), Integer.toString(runs));

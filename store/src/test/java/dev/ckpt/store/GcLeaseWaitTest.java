@@ -65,7 +65,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
                 .withRetention(Retention.keepLast(1)));
         clock.advance(Duration.ofHours(2));
         objects.crashAtWrite(objects.writes() + 3, false); // acquire, gc/ record, seal; dies at its first delete
-        assertThrows(Error.class, () -> store.gc(false));
+        assertThrows(Error.class, () -> store.gc(GcRequest.collect()));
         objects.heal();
         assertEquals(GcState.Phase.SWEEP, store.root().gc().phase());
         other = CheckpointStore.open(objects, Stores.config(clock).withSleeper(ms -> {
@@ -120,7 +120,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
         assertEquals(GcState.Phase.IDLE, after.phase());
         assertTrue(after.finished().get(after.finished().size() - 1).cancelled(), "the expired sweep was taken over");
         assertTrue(r.reuploadedChunks() > 0);
-        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
     }
 
     @Test
@@ -131,7 +131,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
         assertEquals(0, sleeps.get());
         assertTrue(notices.isEmpty(), notices.toString());
         assertEquals(GcState.Phase.IDLE, other.root().gc().phase());
-        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
     }
 
     @Test
@@ -159,7 +159,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
         assertTrue(clock.instant().isBefore(t0.plusSeconds(1)), "went on right after the GC finished");
         assertTrue(r.reuploadedChunks() > 0, "what the GC deleted was uploaded again");
         assertFalse(other.root().gc().finished().get(other.root().gc().finished().size() - 1).cancelled());
-        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
         other.restore(r.checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
     }
@@ -174,14 +174,14 @@ class GcLeaseWaitTest extends InMemoryFixture {
         assertEquals(GcState.Phase.SWEEP, other.root().gc().phase(), "the sweep is left to its GC");
         // the GC's sweep then finishes (resumed after its lease expired) and the checkpoint keeps every object
         clock.advance(Duration.ofMinutes(6));
-        other.gc(false);
-        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        other.gc(GcRequest.collect());
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
     }
 
     @Test
     void aSecondGcSaysWhoHoldsTheLeaseAndUntilWhen() {
         GcState gc = lease();
-        GcLeaseHeldException e = assertThrows(GcLeaseHeldException.class, () -> other.gc(false));
+        GcLeaseHeldException e = assertThrows(GcLeaseHeldException.class, () -> other.gc(GcRequest.collect()));
         assertEquals(0, sleeps.get());
         assertTrue(e.getMessage().contains(gc.owner()) && e.getMessage().contains(gc.leaseExpiry().toString()),
                 e.getMessage());
@@ -239,7 +239,7 @@ class GcLeaseWaitTest extends InMemoryFixture {
         try (CheckpointStore s = CheckpointStore.open(hooked, Stores.config(clock))) {
             SaveResult r = s.save(s.claimWriter("b"), SaveRequest.of(shared, "b", 1).withGcWait(Duration.ZERO));
             assertTrue(takenOver.get(), "the takeover came between the commit's re-upload and its ROOT write");
-            assertTrue(s.verify(List.of(r.checkpointId()), 1.0).ok(), "every object of the committed checkpoint exists");
+            assertTrue(s.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok(), "every object of the committed checkpoint exists");
             s.restore(r.checkpointId(), tmp.resolve("out-takeover"));
             TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out-takeover"));
         }

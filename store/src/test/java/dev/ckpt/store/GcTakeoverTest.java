@@ -74,7 +74,7 @@ class GcTakeoverTest extends InMemoryFixture {
             }
         };
         try (CheckpointStore gcA = CheckpointStore.open(paused, Stores.config(clock))) {
-            CommitConflictException e = assertThrows(CommitConflictException.class, () -> gcA.gc(false));
+            CommitConflictException e = assertThrows(CommitConflictException.class, () -> gcA.gc(GcRequest.collect()));
             assertTrue(e.getMessage().contains("lost its lease"), e.getMessage());
         }
         assertTrue(takenOver.get(), "the takeover came between the seal and the sweep");
@@ -82,6 +82,6 @@ class GcTakeoverTest extends InMemoryFixture {
         GcState gc = store.root().gc();
         assertEquals("b@elsewhere pid 2", gc.owner());
         assertFalse(gc.dead().isEmpty());
-        assertTrue(store.verify(List.of(), 1.0).ok());
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
     }
 }

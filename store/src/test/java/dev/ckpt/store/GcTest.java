@@ -50,11 +50,11 @@ class GcTest extends InMemoryFixture {
         List<SaveResult> saves = makeGarbage();
         clock.advance(Duration.ofHours(2));
         Set<String> before = keys();
-        GcResult dry = store.gc(true);
+        GcResult dry = store.gc(GcRequest.preview());
         assertEquals(before, keys(), "a dry run changes nothing, ROOT included");
         assertTrue(dry.dryRun());
         assertFalse(dry.deletedKeys().isEmpty());
-        GcResult real = store.gc(false);
+        GcResult real = store.gc(GcRequest.collect());
         assertEquals(dry.deletedKeys(), real.deletedKeys());
         assertEquals(dry.deletedBytes(), real.deletedBytes());
         Set<String> after = keys();
@@ -62,17 +62,17 @@ class GcTest extends InMemoryFixture {
             assertFalse(after.contains(k), k);
         }
         assertTrue(real.deletedKeys().contains("manifests/" + saves.get(0).checkpointId() + ".json"));
-        assertTrue(store.verify(List.of(), 1.0).ok());
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
         store.restore(saves.get(2).checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(tmp.resolve("src2")), tmp.resolve("out"));
-        assertEquals(0, store.gc(true).deletedKeys().size(), "nothing left to collect");
+        assertEquals(0, store.gc(GcRequest.preview()).deletedKeys().size(), "nothing left to collect");
     }
 
     @Test
     void unreferencedObjectsYoungerThanGraceAreSpared() {
         makeGarbage();
         clock.advance(Duration.ofMinutes(30)); // grace is 60 min
-        GcResult r = store.gc(false);
+        GcResult r = store.gc(GcRequest.collect());
         assertEquals(0, r.deletedKeys().size());
         assertTrue(r.youngUnreferenced() > 0);
     }
@@ -82,13 +82,13 @@ class GcTest extends InMemoryFixture {
         makeGarbage();
         // a GC that crashed in MARK holds the lease until it expires
         objects.crashAtWrite(objects.writes() + 1, false); // after acquiring: crash at the gc/ record
-        assertThrows(Error.class, () -> store.gc(false));
+        assertThrows(Error.class, () -> store.gc(GcRequest.collect()));
         objects.heal();
         CheckpointStore other = Stores.open(objects, clock);
-        CommitConflictException e = assertThrows(CommitConflictException.class, () -> other.gc(false));
+        CommitConflictException e = assertThrows(CommitConflictException.class, () -> other.gc(GcRequest.collect()));
         assertTrue(e.getMessage().contains("lease"), e.getMessage());
         clock.advance(Duration.ofMinutes(6));
-        other.gc(false);
+        other.gc(GcRequest.collect());
         assertEquals(GcState.Phase.IDLE, other.root().gc().phase());
     }
 
@@ -107,7 +107,7 @@ class GcTest extends InMemoryFixture {
                 store.save(a, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("other"), 8, 1, 1000), "a", 2)
                         .withRetention(Retention.keepLast(1)));
                 clock.advance(Duration.ofHours(2));
-                GcResult gc = store.gc(false);
+                GcResult gc = store.gc(GcRequest.collect());
                 assertTrue(gc.deletedKeys().stream().anyMatch(x -> x.startsWith("chunks/")), gc.toString());
             }
             return false;
@@ -116,7 +116,7 @@ class GcTest extends InMemoryFixture {
         assertTrue(raced.get());
         assertEquals(0, r.newChunks(), "all chunks were deduplicated at upload time");
         assertTrue(r.reuploadedChunks() > 0, "the commit re-uploaded what the GC deleted");
-        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
         other.restore(r.checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
     }
@@ -139,7 +139,7 @@ class GcTest extends InMemoryFixture {
             }
             return false;
         }, FaultInjectingObjectStore.Fault.ERROR_BEFORE, 0);
-        Thread gc = new Thread(() -> store.gc(false));
+        Thread gc = new Thread(() -> store.gc(GcRequest.collect()));
         gc.start();
         while (store.root().gc().phase() != GcState.Phase.SWEEP) {
             Thread.sleep(5);
@@ -158,32 +158,32 @@ class GcTest extends InMemoryFixture {
         assertEquals(GcState.Phase.IDLE, other.root().gc().phase());
         GcState.FinishedGeneration fin = other.root().gc().finished().get(0);
         assertFalse(fin.cancelled());
-        assertTrue(other.verify(List.of(r.checkpointId()), 1.0).ok());
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
     }
 
     @Test
     void gcThatCrashedMidSweepIsResumedByTheNextGcOnceItsLeaseExpires() {
         makeGarbage();
         clock.advance(Duration.ofHours(2));
-        GcResult preview = store.gc(true);
+        GcResult preview = store.gc(GcRequest.preview());
         // writes: acquire ROOT, gc/ record, seal ROOT, then deletes: crash after the 3rd delete
         objects.crashAtWrite(objects.writes() + 3 + 2, true);
-        assertThrows(Error.class, () -> store.gc(false));
+        assertThrows(Error.class, () -> store.gc(GcRequest.collect()));
         objects.heal();
         CheckpointStore next = Stores.open(objects, clock);
         assertEquals(GcState.Phase.SWEEP, next.root().gc().phase());
-        assertThrows(CommitConflictException.class, () -> next.gc(false), "lease still held");
+        assertThrows(CommitConflictException.class, () -> next.gc(GcRequest.collect()), "lease still held");
         clock.advance(Duration.ofMinutes(6));
-        GcResult dry = next.gc(true);
+        GcResult dry = next.gc(GcRequest.preview());
         assertTrue(dry.resumed());
-        GcResult resumed = next.gc(false);
+        GcResult resumed = next.gc(GcRequest.collect());
         assertTrue(resumed.resumed());
         assertEquals(preview.deletedKeys(), resumed.deletedKeys(), "the sealed delete list of the crashed generation");
         for (String k : preview.deletedKeys()) {
             assertTrue(objects.delegate().head(k).isEmpty(), k);
         }
         assertEquals(GcState.Phase.IDLE, next.root().gc().phase());
-        assertTrue(next.verify(List.of(), 1.0).ok());
+        assertTrue(next.verify(VerifyRequest.deep()).ok());
     }
 
     @Test
@@ -195,7 +195,7 @@ class GcTest extends InMemoryFixture {
                 .withRetention(Retention.keepLast(1)));
         clock.advance(Duration.ofHours(2));
         objects.crashAtWrite(objects.writes() + 3, false); // GC dies before its first delete
-        assertThrows(Error.class, () -> store.gc(false));
+        assertThrows(Error.class, () -> store.gc(GcRequest.collect()));
         objects.heal();
         clock.advance(Duration.ofMinutes(6));
         CheckpointStore other = Stores.open(objects, clock);
@@ -204,7 +204,7 @@ class GcTest extends InMemoryFixture {
         assertEquals(GcState.Phase.IDLE, gc.phase());
         assertTrue(gc.finished().get(gc.finished().size() - 1).cancelled());
         assertTrue(r.reuploadedChunks() > 0, "chunks on the dead list were re-uploaded before the commit");
-        assertTrue(other.verify(List.of(), 1.0).ok());
+        assertTrue(other.verify(VerifyRequest.deep()).ok());
         other.restore(r.checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
     }

@@ -137,7 +137,7 @@ class RandomizedConcurrencyTest {
                 while (!writersDone.get()) {
                     clock.advance(Duration.ofMinutes(rnd.nextInt(45)));
                     try {
-                        GcResult r = collector.gc(false);
+                        GcResult r = collector.gc(GcRequest.collect());
                         gcRuns.incrementAndGet();
                         gcDeleted.addAndGet(r.deletedKeys().size());
                     } catch (CommitConflictException e) {
@@ -172,9 +172,9 @@ class RandomizedConcurrencyTest {
         try (CheckpointStore check = Stores.open(objects, clock)) {
             // one more GC with everything old: must not touch anything live
             clock.advance(Duration.ofHours(3));
-            check.gc(false);
+            check.gc(GcRequest.collect());
             RootState root = check.root();
-            VerifyReport deep = check.verify(List.of(), 1.0);
+            VerifyReport deep = check.verify(VerifyRequest.deep());
             assertTrue(deep.ok(), () -> "deep verify: " + deep.problems());
             for (Success s : successes) {
                 if (root.checkpoints().containsKey(s.id())) {

@@ -57,9 +57,9 @@ class ReadOnlyStoreTest {
             s.init(); // idempotent: ROOT exists, nothing to write
             s.restore(id, tmp.resolve("out"));
             TestDirs.assertSameTree(TestDirs.snapshot(tmp.resolve("src2")), tmp.resolve("out"));
-            VerifyReport v = s.verify(List.of(), 1.0);
+            VerifyReport v = s.verify(VerifyRequest.deep());
             assertTrue(v.ok(), v.toString());
-            GcResult dry = s.gc(true);
+            GcResult dry = s.gc(GcRequest.preview());
             assertEquals(List.of(), dry.deletedKeys(), dry.toString());
 
             byte[] b = "x".getBytes(StandardCharsets.UTF_8);
@@ -67,9 +67,9 @@ class ReadOnlyStoreTest {
             for (Executable write : List.<Executable>of(
                     () -> s.claimWriter("r"),
                     () -> s.pin(id, true),
-                    () -> s.forget(List.of(id), false),
+                    () -> s.forget(ForgetRequest.of(List.of(id))),
                     () -> s.recordVerified(List.of(id)),
-                    () -> s.gc(false),
+                    () -> s.gc(GcRequest.collect()),
                     () -> objects.put("scratch", b),
                     () -> objects.putIfAbsent("scratch", b),
                     () -> objects.putIfMatch("ROOT", b, objects.head("ROOT").orElseThrow().etag()),

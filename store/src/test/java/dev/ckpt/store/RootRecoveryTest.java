@@ -50,7 +50,7 @@ class RootRecoveryTest extends InMemoryFixture {
         Path srcB = TestDirs.checkpoint(tmp.resolve("src-b"), 9, 1, 10_000);
         sources.put(store.save(b, SaveRequest.of(srcB, "b", 7)).checkpointId(), srcB);
         clock.advance(Duration.ofHours(2));
-        store.gc(false);
+        store.gc(GcRequest.collect());
         clock.advance(Duration.ofHours(1));
         return store.root().checkpoints();
     }
@@ -96,7 +96,7 @@ class RootRecoveryTest extends InMemoryFixture {
             store.restore(e.id(), out);
             TestDirs.assertSameTree(TestDirs.snapshot(sources.get(e.id())), out);
         }
-        assertTrue(store.verify(List.of(), 1.0).ok());
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
         assertArrayEquals(bad, objects.get(r.backupKey()).data(), "the damaged ROOT is kept");
 
         assertTrue(r.writerEpoch() > epochBefore, r.writerEpoch() + " > " + epochBefore);
@@ -107,8 +107,8 @@ class RootRecoveryTest extends InMemoryFixture {
         assertTrue(fresh.epoch() > r.writerEpoch());
         store.save(fresh, SaveRequest.of(src, "a", 4));
         clock.advance(Duration.ofHours(2));
-        assertTrue(store.gc(false).generation() > 1, "GC generations go on after the one that ran before");
-        assertTrue(store.verify(List.of(), 1.0).ok());
+        assertTrue(store.gc(GcRequest.collect()).generation() > 1, "GC generations go on after the one that ran before");
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
         assertEquals(Decision.NOTHING_TO_DO, store.recover(true, QUIET, true).decision());
     }
 
@@ -136,7 +136,7 @@ class RootRecoveryTest extends InMemoryFixture {
         assertFalse(f1.kept());
         assertTrue(f1.reason().contains("missing chunk " + chunk), f1.reason());
         assertEquals(2, store.list(null).size());
-        assertTrue(store.verify(List.of(), 1.0).ok());
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
         assertTrue(store.root().runs().containsKey("a"));
     }
 
@@ -217,7 +217,7 @@ class RootRecoveryTest extends InMemoryFixture {
     void verifyReportsADamagedRootAsDamage() {
         populate();
         damage("300");
-        VerifyReport v = store.verify(List.of(), 0);
+        VerifyReport v = store.verify(VerifyRequest.structural());
         assertFalse(v.ok());
         assertEquals(VerifyReport.Kind.ROOT_UNREADABLE, v.problems().get(0).kind());
         assertTrue(v.problems().get(0).message().contains("ckpt-tool recover"), v.problems().get(0).message());

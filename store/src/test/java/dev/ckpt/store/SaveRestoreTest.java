@@ -257,7 +257,7 @@ class SaveRestoreTest extends InMemoryFixture {
         store.restore(claimed.checkpointId(), tmp.resolve("out-claimed"));
         org.junit.jupiter.api.Assertions.assertArrayEquals(original.get("file1.bin"),
                 Files.readAllBytes(tmp.resolve("out-claimed/file1.bin")), "the claimed entry was reused");
-        assertTrue(store.verify(List.of(claimed.checkpointId()), 1.0).ok());
+        assertTrue(store.verify(VerifyRequest.deep().withCheckpoints(List.of(claimed.checkpointId()))).ok());
 
         // a size that does not match: the claim is ignored and the file is saved as it is
         Files.write(src.resolve("file1.bin"), new byte[1234]);
@@ -267,7 +267,7 @@ class SaveRestoreTest extends InMemoryFixture {
 
         // chunks no longer referenced from ROOT: the claim is ignored too
         Files.write(src.resolve("file1.bin"), original.get("file1.bin"));
-        store.forget(List.of(first.checkpointId(), claimed.checkpointId()), false);
+        store.forget(ForgetRequest.of(first.checkpointId(), claimed.checkpointId()));
         objects.resetCounts();
         SaveResult unlisted = store.save(w, SaveRequest.of(src, "run1", 4).withUnchanged(Map.of("file1.bin", prior)));
         assertTrue(objects.writtenKeys().stream().anyMatch(k -> k.startsWith("chunks/")), "file1.bin was read and uploaded");

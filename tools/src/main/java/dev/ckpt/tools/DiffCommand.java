@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.manifest.FileEntry;
@@ -7,8 +8,8 @@ import dev.ckpt.store.manifest.Manifest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -55,26 +56,33 @@ final class DiffCommand extends StoreCommand {
                 shared += c.rawLength();
             }
         }
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("a", ma.id());
-            j.put("b", mb.id());
-            j.put("added", added);
-            j.put("removed", removed);
-            j.put("changed", changed);
-            j.put("unchanged", same);
-            j.put("sharedBytes", shared);
-            j.put("aBytes", ma.logicalBytes());
-            j.put("bBytes", mb.logicalBytes());
-            output.printJson(out(), j);
-        } else {
-            out().printf("%s -> %s%n", ma.id(), mb.id());
-            added.forEach(p -> out().println("  added    " + p + " (" + human(fb.get(p).size()) + ")"));
-            removed.forEach(p -> out().println("  removed  " + p));
-            changed.forEach(p -> out().println("  changed  " + p + " (" + human(fa.get(p).size()) + " -> " + human(fb.get(p).size()) + ")"));
-            out().printf("%d added, %d removed, %d changed, %d unchanged; %s of %s shared (distinct chunks)%n",
-                    added.size(), removed.size(), changed.size(), same, human(shared), human(mb.logicalBytes()));
-        }
+        Map<String, Long> sizesA = new TreeMap<>();
+        fa.forEach((p, f) -> sizesA.put(p, f.size()));
+        Map<String, Long> sizesB = new TreeMap<>();
+        fb.forEach((p, f) -> sizesB.put(p, f.size()));
+        print(new Difference(ma.id(), mb.id(), added, removed, changed, same, shared, ma.logicalBytes(), mb.logicalBytes(),
+                sizesA, sizesB));
         return ExitCode.OK;
+    }
+
+    /**
+     * Files of B against A, by path and SHA-256.
+     *
+     * @param sharedBytes bytes of B's distinct chunks that A holds too
+     * @param sizesA      file sizes of A by path (text form only)
+     * @param sizesB      file sizes of B by path (text form only)
+     */
+    record Difference(String a, String b, List<String> added, List<String> removed, List<String> changed, int unchanged,
+                      long sharedBytes, long aBytes, long bBytes, @JsonIgnore Map<String, Long> sizesA,
+                      @JsonIgnore Map<String, Long> sizesB) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.printf("%s -> %s%n", a, b);
+            added.forEach(p -> out.println("  added    " + p + " (" + human(sizesB.get(p)) + ")"));
+            removed.forEach(p -> out.println("  removed  " + p));
+            changed.forEach(p -> out.println("  changed  " + p + " (" + human(sizesA.get(p)) + " -> " + human(sizesB.get(p)) + ")"));
+            out.printf("%d added, %d removed, %d changed, %d unchanged; %s of %s shared (distinct chunks)%n",
+                    added.size(), removed.size(), changed.size(), unchanged, human(sharedBytes), human(bBytes));
+        }
     }
 }

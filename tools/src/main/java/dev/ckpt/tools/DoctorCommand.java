@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.objectstore.ConditionalWriteProbe;
@@ -8,10 +9,9 @@ import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.objectstore.ProbingObjectStore;
 import picocli.CommandLine.Command;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 @Command(name = "doctor", description = {"Check that the backend can hold checkpoints safely; exits 5 if not.",
         "Checks listing and reading, ROOT, and the conditional writes the store relies on (create-only",
@@ -30,7 +30,7 @@ final class DoctorCommand extends StoreCommand {
     int run(CheckpointStore store) {
         ObjectStore objects = store.objectStore();
         ObjectStore raw = objects instanceof ProbingObjectStore p ? p.delegate() : objects;
-        List<Map<String, Object>> checks = new ArrayList<>();
+        List<Check> checks = new ArrayList<>();
         boolean ok = true;
         ok &= check(checks, "list objects", () -> objects.list("manifests/").size() + " manifests listed");
         ok &= check(checks, "read ROOT", () -> {
@@ -40,88 +40,103 @@ final class DoctorCommand extends StoreCommand {
         });
         java.util.Optional<String> readOnly = ObjectStores.readOnlyReason(objects);
         if (readOnly.isPresent()) {
-            return readOnly(objects, checks, ok, readOnly.get());
+            // the write probe would only fail: say what works and what does not, exit 0 if reading works
+            checks.add(new Check("writable", false, "no: " + readOnly.get() + "; conditional writes not probed"));
+            print(new ReadOnlyDiagnosis(objects.describe(), ok, readOnly.get(), checks));
+            return ok ? ExitCode.OK : ExitCode.ERROR;
         }
         ConditionalWriteProbe.Result probe = ConditionalWriteProbe.run(raw);
-        checks.add(result("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
-        checks.add(result("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
+        checks.add(new Check("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
+        checks.add(new Check("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
                 probe.staleIfMatchRefused() ? "refused" : "NOT refused"));
-        checks.add(result("compare-and-swap, current ETag accepted", probe.currentIfMatchAccepted(),
+        checks.add(new Check("compare-and-swap, current ETag accepted", probe.currentIfMatchAccepted(),
                 probe.currentIfMatchAccepted() ? "accepted" : "NOT accepted"));
         if (probe.ifMatchForm() != null) {
-            checks.add(result("If-Match form the server honours", true, probe.ifMatchForm().describe()));
+            checks.add(new Check("If-Match form the server honours", true, probe.ifMatchForm().describe()));
         }
         boolean conditional = probe.ok();
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("store", objects.describe());
-            j.put("ok", ok && conditional);
-            j.put("readOnly", false);
-            j.put("conditionalWrites", conditional);
-            j.put("ifMatchForm", probe.ifMatchForm() == null ? null : probe.ifMatchForm().name().toLowerCase(java.util.Locale.ROOT));
-            j.put("checks", checks);
-            j.put("problems", probe.problems());
-            output.printJson(out(), j);
-        } else {
-            out().println("store " + objects.describe());
-            for (Map<String, Object> c : checks) {
-                out().printf("  %-4s %-48s %s%n", (Boolean) c.get("ok") ? "ok" : "FAIL", c.get("check"), c.get("detail"));
-            }
-            probe.problems().forEach(p -> out().println("  problem: " + p));
-            out().println(ok && conditional ? "this store can hold checkpoints safely"
-                    : conditional ? "fix the failures above" : "this backend cannot commit checkpoints safely: it lacks conditional writes");
-        }
+        print(new Diagnosis(objects.describe(), ok && conditional, conditional,
+                probe.ifMatchForm() == null ? null : probe.ifMatchForm().name().toLowerCase(java.util.Locale.ROOT), checks,
+                probe.problems()));
         if (!conditional) {
             return ExitCode.NO_CONDITIONAL_WRITES;
         }
         return ok ? ExitCode.OK : ExitCode.ERROR;
     }
 
+    /** One check: what was tried, whether it worked, what was seen. */
+    record Check(String check, boolean ok, String detail) {
+    }
+
     /**
-     * A store that can only be read (a read-only mount, a snapshot): the write probe would
-     * only fail, so doctor says what works and what does not, and exits 0 if reading works.
+     * The diagnosis of a writable store.
+     *
+     * @param ok                every check passed and the store has conditional writes
+     * @param conditionalWrites create-only and compare-and-swap writes are honoured
+     * @param ifMatchForm       how the server reads If-Match ETags ("quoted", "bare"), null if not probed
      */
-    private int readOnly(ObjectStore objects, List<Map<String, Object>> checks, boolean ok, String why) {
-        String note = "store is read-only (" + why + "): ls, show, verify, restore, export, diff, stats, doctor and"
-                + " gc --dry-run work; push, import, forget, pin, unpin, gc and verify --record need a writable mount";
-        checks.add(result("writable", false, "no: " + why + "; conditional writes not probed"));
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("store", objects.describe());
-            j.put("ok", ok);
-            j.put("readOnly", true);
-            j.put("readOnlyReason", why);
-            j.put("conditionalWrites", null);
-            j.put("checks", checks);
-            j.put("problems", List.of());
-            output.printJson(out(), j);
-        } else {
-            out().println("store " + objects.describe());
-            for (Map<String, Object> c : checks) {
-                out().printf("  %-4s %-48s %s%n", (Boolean) c.get("ok") ? "ok" : "--", c.get("check"), c.get("detail"));
+    record Diagnosis(String store, boolean ok, boolean conditionalWrites, String ifMatchForm, List<Check> checks,
+                     List<String> problems) implements OutputOptions.Result {
+        @JsonProperty
+        public boolean readOnly() {
+            return false;
+        }
+
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.println("store " + store);
+            for (Check c : checks) {
+                out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "FAIL", c.check(), c.detail());
             }
-            out().println(note);
+            problems.forEach(p -> out.println("  problem: " + p));
+            out.println(ok ? "this store can hold checkpoints safely"
+                    : conditionalWrites ? "fix the failures above" : "this backend cannot commit checkpoints safely: it lacks conditional writes");
+        }
+    }
+
+    /**
+     * The diagnosis of a store that can only be read (a read-only mount, a snapshot): writes are not probed.
+     *
+     * @param ok every read check passed
+     */
+    record ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks)
+            implements OutputOptions.Result {
+        @JsonProperty
+        public boolean readOnly() {
+            return true;
+        }
+
+        /** Not probed: null in JSON. */
+        @JsonProperty
+        public Boolean conditionalWrites() {
+            return null;
+        }
+
+        @JsonProperty
+        public List<String> problems() {
+            return List.of();
+        }
+
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.println("store " + store);
+            for (Check c : checks) {
+                out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "--", c.check(), c.detail());
+            }
+            out.println("store is read-only (" + readOnlyReason + "): ls, show, verify, restore, export, diff, stats, doctor"
+                    + " and gc --dry-run work; push, import, forget, pin, unpin, gc and verify --record need a writable mount");
             if (!ok) {
-                out().println("fix the failures above");
+                out.println("fix the failures above");
             }
         }
-        return ok ? ExitCode.OK : ExitCode.ERROR;
     }
 
-    private static Map<String, Object> result(String check, boolean ok, String detail) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("check", check);
-        m.put("ok", ok);
-        m.put("detail", detail);
-        return m;
-    }
-
-    private static boolean check(List<Map<String, Object>> checks, String name, java.util.function.Supplier<String> action) {
+    private static boolean check(List<Check> checks, String name, java.util.function.Supplier<String> action) {
         try {
-            checks.add(result(name, true, action.get()));
+            checks.add(new Check(name, true, action.get()));
             return true;
         } catch (CkptException e) {
-            checks.add(result(name, false, e.getMessage()));
+            checks.add(new Check(name, false, e.getMessage()));
             return false;
         }
     }

@@ -1,13 +1,14 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.util.LocalFiles;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import picocli.CommandLine.Command;
@@ -16,12 +17,11 @@ import picocli.CommandLine.Parameters;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 @Command(name = "export", description = {"Write a checkpoint to a .tar.zst archive.",
         "The archive holds the manifest (ckpt-manifest.json) and the files under files/. The checkpoint is restored",
@@ -91,18 +91,20 @@ final class ExportCommand extends StoreCommand {
         } finally {
             LocalFiles.deleteTree(staging);
         }
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("id", m.id());
-            j.put("file", file.toAbsolutePath().toString());
-            j.put("files", m.files().size());
-            j.put("logicalBytes", m.logicalBytes());
-            j.put("archiveBytes", Files.size(file));
-            output.printJson(out(), j);
-        } else {
-            out().printf("exported %s (%d files, %s) to %s (%s)%n", m.id(), m.files().size(), human(m.logicalBytes()), file,
-                    human(Files.size(file)));
-        }
+        print(new Exported(m.id(), file.toAbsolutePath().toString(), file.toString(), m.files().size(), m.logicalBytes(),
+                Files.size(file)));
         return ExitCode.OK;
+    }
+
+    /**
+     * @param file  the archive, absolute
+     * @param given the archive as given on the command line (text form only)
+     */
+    record Exported(String id, String file, @JsonIgnore String given, int files, long logicalBytes, long archiveBytes)
+            implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.printf("exported %s (%d files, %s) to %s (%s)%n", id, files, human(logicalBytes), given, human(archiveBytes));
+        }
     }
 }

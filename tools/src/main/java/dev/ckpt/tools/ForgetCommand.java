@@ -1,6 +1,8 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.ForgetRequest;
+import dev.ckpt.store.RetentionRequest;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.RetentionResult;
 import picocli.CommandLine.ArgGroup;
@@ -8,10 +10,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 @Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
         "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept.",
@@ -54,7 +55,7 @@ final class ForgetCommand extends StoreCommand {
         List<String> notes = List.of();
         if (byPolicy) {
             Retention policy = RetentionArgs.build(spec, this.policy.keepLast, this.policy.keepEvery, this.policy.keepBest);
-            RetentionResult r = store.forget(run, policy, dryRun);
+            RetentionResult r = store.forget(RetentionRequest.of(policy).forRun(run).withDryRun(dryRun));
             if (r.refused()) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", r.refusals())
                         + "; nothing was forgotten in any run: fix the policy"
@@ -63,22 +64,25 @@ final class ForgetCommand extends StoreCommand {
             gone = r.forgotten();
             notes = r.notes();
         } else {
-            gone = store.forget(ckpts, dryRun);
+            gone = store.forget(ForgetRequest.of(ckpts).withDryRun(dryRun));
         }
         notes.forEach(n -> err().println("note: " + n));
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("dryRun", dryRun);
-            j.put("forgotten", gone);
-            j.put("notes", notes);
-            output.printJson(out(), j);
-        } else {
-            for (String id : gone) {
-                out().println((dryRun ? "would forget " : "forgot ") + id);
+        print(new Forgotten(dryRun, gone, notes));
+        return ExitCode.OK;
+    }
+
+    /**
+     * @param forgotten ids removed from ROOT (or that would be, in a dry run)
+     * @param notes     what the policy kept and why, also printed on stderr
+     */
+    record Forgotten(boolean dryRun, List<String> forgotten, List<String> notes) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            for (String id : forgotten) {
+                out.println((dryRun ? "would forget " : "forgot ") + id);
             }
-            out().println(gone.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : gone.size()
+            out.println(forgotten.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : forgotten.size()
                     + " checkpoints forgotten; run ckpt-tool gc to free their space"));
         }
-        return ExitCode.OK;
     }
 }

@@ -1,14 +1,16 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.GcRequest;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.gc.GcResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 
 @Command(name = "gc", description = {"Delete data no live checkpoint references (older than the grace age).",
         "Safe while saves run. --dry-run deletes nothing and reports exactly what gc would delete."},
@@ -33,29 +35,35 @@ final class GcCommand extends StoreCommand {
     int run(CheckpointStore store) {
         GcResult r;
         try (OutputOptions.Progress p = output.start(err(), dryRun ? "gc --dry-run" : "gc")) {
-            r = store.gc(dryRun, p::update);
+            r = store.gc(GcRequest.of(dryRun).withProgress(p::update));
         }
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("dryRun", r.dryRun());
-            j.put("generation", r.generation());
-            j.put("resumed", r.resumed());
-            j.put("deletedObjects", r.deletedKeys().size());
-            j.put("deletedBytes", r.deletedBytes());
-            j.put("deleted", r.deletedKeys());
-            j.put("liveCheckpoints", r.liveCheckpoints());
-            j.put("youngUnreferenced", r.youngUnreferenced());
-            j.put("grace", Durations.format(grace));
-            output.printJson(out(), j);
-        } else {
-            if (list) {
-                r.deletedKeys().forEach(k -> out().println((dryRun ? "would delete " : "deleted ") + k));
-            }
-            out().printf("%s %d objects (%s)%s; %d live checkpoints; %d unreferenced objects younger than %s spared%n",
-                    dryRun ? "would delete" : "deleted", r.deletedKeys().size(), human(r.deletedBytes()),
-                    r.resumed() ? " finishing a GC that had crashed" : "", r.liveCheckpoints(), r.youngUnreferenced(),
-                    Durations.format(grace));
-        }
+        print(Collected.of(r, Durations.format(grace), list));
         return ExitCode.OK;
+    }
+
+    /**
+     * @param resumed           this GC finished one that had crashed
+     * @param deleted           the keys deleted (or that would be, in a dry run)
+     * @param youngUnreferenced unreferenced objects spared because they are younger than the grace age
+     * @param grace             the grace age as written ("1h")
+     * @param list              print every key in the text form (--list)
+     */
+    record Collected(boolean dryRun, long generation, boolean resumed, int deletedObjects, long deletedBytes,
+                     List<String> deleted, int liveCheckpoints, int youngUnreferenced, String grace,
+                     @JsonIgnore boolean list) implements OutputOptions.Result {
+        static Collected of(GcResult r, String grace, boolean list) {
+            return new Collected(r.dryRun(), r.generation(), r.resumed(), r.deletedKeys().size(), r.deletedBytes(),
+                    r.deletedKeys(), r.liveCheckpoints(), r.youngUnreferenced(), grace, list);
+        }
+
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            if (list) {
+                deleted.forEach(k -> out.println((dryRun ? "would delete " : "deleted ") + k));
+            }
+            out.printf("%s %d objects (%s)%s; %d live checkpoints; %d unreferenced objects younger than %s spared%n",
+                    dryRun ? "would delete" : "deleted", deletedObjects, human(deletedBytes),
+                    resumed ? " finishing a GC that had crashed" : "", liveCheckpoints, youngUnreferenced, grace);
+        }
     }
 }

@@ -1,8 +1,8 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.github.luben.zstd.ZstdInputStream;
 import dev.ckpt.store.CheckpointStore;
-import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -15,6 +15,7 @@ import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.SafePaths;
 import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.util.LocalFiles;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import picocli.CommandLine.Command;
@@ -25,12 +26,12 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -126,21 +127,26 @@ final class ImportCommand extends StoreCommand {
                 WriterToken w = store.claimWriter(run, "ckpt-tool-import");
                 s = gcWait.save(store, w, new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null), p);
             }
-            if (output.json) {
-                Map<String, Object> j = new LinkedHashMap<>();
-                j.put("id", s.checkpointId());
-                j.put("from", archived.id());
-                j.put("files", s.files());
-                j.put("logicalBytes", s.logicalBytes());
-                j.put("newChunks", s.newChunks());
-                output.printJson(out(), j);
-            } else {
-                out().println(s.checkpointId());
-                err().printf("imported %s from %s as %s: %s%n", archived.id(), file, s.checkpointId(), s.summary());
-            }
+            print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
+                    s.summary()));
             return ExitCode.OK;
         } finally {
             LocalFiles.deleteTree(staging);
+        }
+    }
+
+    /**
+     * @param id      the new checkpoint
+     * @param from    the checkpoint the archive was exported from
+     * @param archive the archive as given (text form only)
+     * @param summary the save's summary line (text form only)
+     */
+    record Imported(String id, String from, @JsonIgnore String archive, int files, long logicalBytes, int newChunks,
+                    @JsonIgnore String summary) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.println(id);
+            err.printf("imported %s from %s as %s: %s%n", from, archive, id, summary);
         }
     }
 

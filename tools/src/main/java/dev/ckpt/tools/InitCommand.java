@@ -4,8 +4,8 @@ import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.manifest.RootState;
 import picocli.CommandLine.Command;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.io.PrintWriter;
+
 
 @Command(name = "init", description = "Create the store (its ROOT). Idempotent.",
         footer = {"", "Example:", "  ckpt-tool init s3://ml-ckpt/llama"})
@@ -20,16 +20,15 @@ final class InitCommand extends StoreCommand {
         long before = store.root().version();
         RootState r = store.init();
         boolean created = before == 0 && r.version() > 0;
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("store", store.objectStore().describe());
-            j.put("created", created);
-            j.put("checkpoints", r.checkpoints().size());
-            output.printJson(out(), j);
-        } else {
-            out().println((created ? "initialized " : "already initialized: ") + store.objectStore().describe()
-                    + " (" + r.checkpoints().size() + " checkpoints)");
-        }
+        print(new Initialized(store.objectStore().describe(), created, r.checkpoints().size()));
         return ExitCode.OK;
+    }
+
+    /** @param created whether this call wrote the first ROOT */
+    record Initialized(String store, boolean created, int checkpoints) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.println((created ? "initialized " : "already initialized: ") + store + " (" + checkpoints + " checkpoints)");
+        }
     }
 }

@@ -1,12 +1,14 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.PrintWriter;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -20,33 +22,33 @@ final class LsCommand extends StoreCommand {
     @Override
     int run(CheckpointStore store) {
         Inventory inv = new Inventory(store, run);
-        if (output.json) {
-            List<Map<String, Object>> list = new ArrayList<>();
-            for (CheckpointEntry e : inv.checkpoints) {
-                Map<String, Object> j = new LinkedHashMap<>();
-                j.put("id", e.id());
-                j.put("run", e.run());
-                j.put("step", e.step());
-                j.put("created", e.created().toString());
-                j.put("files", e.files());
-                j.put("logicalBytes", e.logicalBytes());
-                j.put("uniqueBytes", inv.uniqueBytes(e.id()));
-                j.put("pinned", e.pinned());
-                j.put("metadata", e.metadata());
-                list.add(j);
-            }
-            output.printJson(out(), Map.of("store", store.objectStore().describe(), "checkpoints", list));
-            return ExitCode.OK;
-        }
-        String fmt = "%-32s %-16s %10s  %-20s %5s %10s %10s  %s%n";
-        out().printf(fmt, "ID", "RUN", "STEP", "CREATED", "FILES", "SIZE", "UNIQUE", "PINNED");
+        List<Row> rows = new ArrayList<>();
         for (CheckpointEntry e : inv.checkpoints) {
-            out().printf(fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.files(),
-                    human(e.logicalBytes()), human(inv.uniqueBytes(e.id())), e.pinned() ? "yes" : "");
+            rows.add(new Row(e.id(), e.run(), e.step(), e.created(), e.files(), e.logicalBytes(), inv.uniqueBytes(e.id()),
+                    e.pinned(), e.metadata()));
         }
-        if (inv.checkpoints.isEmpty()) {
-            err().println("no checkpoints" + (run == null ? "" : " for run " + run) + " in " + store.objectStore().describe());
-        }
+        print(new Listing(store.objectStore().describe(), run, rows));
         return ExitCode.OK;
+    }
+
+    /** @param run the run asked for (null: all), for the text form only */
+    record Listing(String store, @JsonIgnore String run, List<Row> checkpoints) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            String fmt = "%-32s %-16s %10s  %-20s %5s %10s %10s  %s%n";
+            out.printf(fmt, "ID", "RUN", "STEP", "CREATED", "FILES", "SIZE", "UNIQUE", "PINNED");
+            for (Row e : checkpoints) {
+                out.printf(fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.files(),
+                        human(e.logicalBytes()), human(e.uniqueBytes()), e.pinned() ? "yes" : "");
+            }
+            if (checkpoints.isEmpty()) {
+                err.println("no checkpoints" + (run == null ? "" : " for run " + run) + " in " + store);
+            }
+        }
+    }
+
+    /** @param uniqueBytes bytes of the chunks no other listed checkpoint references */
+    record Row(String id, String run, long step, Instant created, int files, long logicalBytes, long uniqueBytes,
+               boolean pinned, Map<String, String> metadata) {
     }
 }

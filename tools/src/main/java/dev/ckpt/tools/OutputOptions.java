@@ -1,20 +1,41 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** --json, --progress and --verbose, shared by every command. */
+/**
+ * --json, --progress and --verbose, shared by every command, and the one path by which a
+ * command prints its result: {@link #print} takes a {@link Result} record and writes it
+ * either as JSON (the record's components are the field names) or as its text form.
+ */
 public final class OutputOptions {
     public enum ProgressMode { auto, plain, none }
 
-    static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+    /**
+     * What a command prints: a record whose components are the {@code --json} fields
+     * (components marked {@code @JsonIgnore} are for the text form only), and its text form.
+     */
+    interface Result {
+        /** The text form: the result on {@code out}; remarks for a person (summaries, warnings) on {@code err}. */
+        void printText(PrintWriter out, PrintWriter err);
+    }
+
+    /**
+     * The one JSON configuration of ckpt-tool: instants as ISO-8601 strings, fields and map
+     * keys in alphabetical order (stable output for scripts and diffs), indented.
+     */
+    static final ObjectMapper JSON = JsonMapper.builder().addModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT)
-            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+            .disable(MapperFeature.SORT_CREATOR_PROPERTIES_FIRST)
+            .build();
 
     @Option(names = "--json", description = "print one JSON document on stdout instead of text")
     boolean json;
@@ -26,13 +47,19 @@ public final class OutputOptions {
     @Option(names = {"-v", "--verbose"}, description = "on errors, print the stack trace too")
     boolean verbose;
 
-    void printJson(PrintWriter out, Object value) {
-        try {
-            out.println(JSON.writeValueAsString(value));
-            out.flush();
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
+    /** Prints a command's result: one JSON document on {@code out} with --json, else its text form. */
+    void print(PrintWriter out, PrintWriter err, Result result) {
+        if (json) {
+            try {
+                out.println(JSON.writeValueAsString(result));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("cannot write " + result.getClass().getSimpleName() + " as JSON", e);
+            }
+        } else {
+            result.printText(out, err);
         }
+        out.flush();
+        err.flush();
     }
 
     /** Starts reporting a long operation on stderr; close the handle when it ends. */

@@ -5,7 +5,7 @@ import dev.ckpt.store.manifest.CheckpointEntry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-import java.util.Map;
+import java.io.PrintWriter;
 
 @Command(name = "pin", description = "Pin a checkpoint: no retention policy or forget by policy drops it.",
         footer = {"", "Example:", "  ckpt-tool pin ./ckpt-store demo@200"})
@@ -20,11 +20,15 @@ class PinCommand extends StoreCommand {
     @Override
     int run(CheckpointStore store) {
         CheckpointEntry e = store.pin(ckpt, pinned());
-        if (output.json) {
-            output.printJson(out(), Map.of("id", e.id(), "pinned", e.pinned()));
-        } else {
-            out().println((e.pinned() ? "pinned " : "unpinned ") + e.id());
-        }
+        print(new Pinned(e.id(), e.pinned()));
         return ExitCode.OK;
+    }
+
+    /** The checkpoint's pin after the command. */
+    record Pinned(String id, boolean pinned) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.println((pinned ? "pinned " : "unpinned ") + id);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
@@ -9,6 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,30 +68,34 @@ final class PushCommand extends StoreCommand {
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));
         }
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("id", s.checkpointId());
-            j.put("run", s.run());
-            j.put("step", s.step());
-            j.put("files", s.files());
-            j.put("logicalBytes", s.logicalBytes());
-            j.put("newChunks", s.newChunks());
-            j.put("newBytes", s.newBytes());
-            j.put("storedBytesUploaded", s.storedBytesUploaded());
-            j.put("dedupChunks", s.dedupChunks());
-            j.put("dedupBytes", s.dedupBytes());
-            j.put("droppedByRetention", s.droppedByRetention());
-            j.put("emptyDirectoriesLeftOut", s.emptyDirectories());
-            j.put("millis", s.totalTime().toMillis());
-            output.printJson(out(), j);
-        } else {
-            out().println(s.checkpointId());
-            err().println(s.summary());
-            if (!s.droppedByRetention().isEmpty()) {
-                err().println("retention dropped: " + String.join(", ", s.droppedByRetention()) + " (run ckpt-tool gc to free space)");
+        print(Pushed.of(s));
+        return ExitCode.OK;
+    }
+
+    /**
+     * What push saved; the text form prints the id on stdout (for scripts) and the summary on stderr.
+     *
+     * @param emptyDirectoriesLeftOut directories without files, which a checkpoint cannot hold
+     * @param summary                 the save's summary line (text form only)
+     */
+    record Pushed(String id, String run, long step, int files, long logicalBytes, int newChunks, long newBytes,
+                  long storedBytesUploaded, int dedupChunks, long dedupBytes, List<String> droppedByRetention,
+                  List<String> emptyDirectoriesLeftOut, long millis, @JsonIgnore String summary)
+            implements OutputOptions.Result {
+        static Pushed of(SaveResult s) {
+            return new Pushed(s.checkpointId(), s.run(), s.step(), s.files(), s.logicalBytes(), s.newChunks(), s.newBytes(),
+                    s.storedBytesUploaded(), s.dedupChunks(), s.dedupBytes(), s.droppedByRetention(), s.emptyDirectories(),
+                    s.totalTime().toMillis(), s.summary());
+        }
+
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.println(id);
+            err.println(summary);
+            if (!droppedByRetention.isEmpty()) {
+                err.println("retention dropped: " + String.join(", ", droppedByRetention) + " (run ckpt-tool gc to free space)");
             }
         }
-        return ExitCode.OK;
     }
 
     static String emptyDirectoriesWarning(List<String> dirs) {

@@ -1,15 +1,15 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.RecoveryReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 
 @Command(name = "recover", description = {"Rebuild a damaged or missing ROOT from the manifests in the store.",
         "A dry run unless --apply. Each manifest is kept when it parses and all its chunks are present, else skipped",
@@ -33,50 +33,50 @@ final class RecoverCommand extends StoreCommand {
     @Override
     int run(CheckpointStore store) {
         RecoveryReport r = store.recover(apply, quietPeriod, force);
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("root", r.condition().name());
-            j.put("rootProblem", r.rootProblem());
-            j.put("decision", r.decision().name());
-            j.put("message", r.message());
-            List<Map<String, Object>> ms = new ArrayList<>();
-            for (RecoveryReport.Finding f : r.manifests()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("key", f.key());
-                m.put("id", f.checkpointId());
-                m.put("run", f.run());
-                m.put("step", f.step());
-                m.put("kept", f.kept());
-                m.put("reason", f.reason());
-                ms.add(m);
-            }
-            j.put("manifests", ms);
-            j.put("writerEpoch", r.writerEpoch());
-            j.put("highestEpochSeen", r.highestEpochSeen());
-            j.put("gcGeneration", r.gcGeneration());
-            j.put("newestObject", r.newestKey());
-            j.put("newestWrittenAt", r.newestAt());
-            j.put("backup", r.backupKey());
-            output.printJson(out(), j);
-        } else {
-            if (r.rootProblem() != null) {
-                out().println("damaged: " + r.rootProblem());
-            } else if (r.condition() == RecoveryReport.Condition.MISSING) {
-                out().println("missing: the store has manifests but no ROOT");
-            }
-            for (RecoveryReport.Finding f : r.manifests()) {
-                out().printf("%-8s %s  %s%n", f.kept() ? "kept" : "skipped",
-                        f.run() == null ? f.key() : f.checkpointId() + " (run " + f.run() + ", step " + f.step() + ")", f.reason());
-            }
-            if (r.rebuilt() != null) {
-                out().printf("writer epoch %d for runs %s (highest seen %d); GC generation %d%n", r.writerEpoch(),
-                        String.join(", ", r.rebuilt().runs().keySet()), r.highestEpochSeen(), r.gcGeneration());
-            }
-            out().println(r.message());
-        }
+        print(Recovery.of(r));
         return switch (r.decision()) {
             case NOTHING_TO_DO, WOULD_REWRITE, REWRITTEN -> ExitCode.OK;
             case REFUSED_RECENT_ACTIVITY, CONFLICT -> ExitCode.FENCED_OR_CONFLICT;
         };
+    }
+
+    /**
+     * @param root          HEALTHY, MISSING or DAMAGED
+     * @param newestObject  the most recently written object (what the quiet period is measured against)
+     * @param backup        where the damaged ROOT was copied before it was replaced
+     * @param rebuiltRuns   the runs of the rebuilt ROOT, null if none was built (text form only)
+     */
+    record Recovery(RecoveryReport.Condition root, String rootProblem, RecoveryReport.Decision decision, String message,
+                    List<Manifest> manifests, long writerEpoch, long highestEpochSeen, long gcGeneration,
+                    String newestObject, Instant newestWrittenAt, String backup, @JsonIgnore List<String> rebuiltRuns)
+            implements OutputOptions.Result {
+        static Recovery of(RecoveryReport r) {
+            return new Recovery(r.condition(), r.rootProblem(), r.decision(), r.message(),
+                    r.manifests().stream().map(f -> new Manifest(f.key(), f.checkpointId(), f.run(), f.step(), f.kept(),
+                            f.reason())).toList(), r.writerEpoch(), r.highestEpochSeen(), r.gcGeneration(), r.newestKey(),
+                    r.newestAt(), r.backupKey(), r.rebuilt() == null ? null : List.copyOf(r.rebuilt().runs().keySet()));
+        }
+
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            if (rootProblem != null) {
+                out.println("damaged: " + rootProblem);
+            } else if (root == RecoveryReport.Condition.MISSING) {
+                out.println("missing: the store has manifests but no ROOT");
+            }
+            for (Manifest f : manifests) {
+                out.printf("%-8s %s  %s%n", f.kept() ? "kept" : "skipped",
+                        f.run() == null ? f.key() : f.id() + " (run " + f.run() + ", step " + f.step() + ")", f.reason());
+            }
+            if (rebuiltRuns != null) {
+                out.printf("writer epoch %d for runs %s (highest seen %d); GC generation %d%n", writerEpoch,
+                        String.join(", ", rebuiltRuns), highestEpochSeen, gcGeneration);
+            }
+            out.println(message);
+        }
+    }
+
+    /** A manifest found in the store: kept in the rebuilt ROOT or skipped, and why. */
+    record Manifest(String key, String id, String run, long step, boolean kept, String reason) {
     }
 }

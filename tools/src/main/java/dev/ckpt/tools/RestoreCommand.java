@@ -1,16 +1,16 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.restore.RestoreResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 @Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every chunk's and file's SHA-256 is checked.",
         "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was",
@@ -32,23 +32,21 @@ final class RestoreCommand extends StoreCommand {
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
             r = store.restore(store.resolve(ckpt), dir, reuse, p);
         }
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("id", r.checkpointId());
-            j.put("run", r.run());
-            j.put("step", r.step());
-            j.put("files", r.files());
-            j.put("bytes", r.bytes());
-            j.put("chunksDownloaded", r.chunksDownloaded());
-            j.put("chunksReused", r.chunksReused());
-            j.put("directory", dir.toAbsolutePath().toString());
-            j.put("millis", r.time().toMillis());
-            output.printJson(out(), j);
-        } else {
-            out().printf("restored %s (run %s, step %d): %d files, %s into %s; %d chunks downloaded, %d reused locally, %d ms%n",
-                    r.checkpointId(), r.run(), r.step(), r.files(), human(r.bytes()), dir, r.chunksDownloaded(),
-                    r.chunksReused(), r.time().toMillis());
-        }
+        print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
+                r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis()));
         return ExitCode.OK;
+    }
+
+    /**
+     * @param directory the target directory, absolute
+     * @param given     the target directory as given on the command line (text form only)
+     */
+    record Restored(String id, String run, long step, int files, long bytes, int chunksDownloaded, int chunksReused,
+                    String directory, @JsonIgnore String given, long millis) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.printf("restored %s (run %s, step %d): %d files, %s into %s; %d chunks downloaded, %d reused locally, %d ms%n",
+                    id, run, step, files, human(bytes), given, chunksDownloaded, chunksReused, millis);
+        }
     }
 }

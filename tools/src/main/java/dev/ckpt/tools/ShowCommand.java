@@ -7,8 +7,9 @@ import dev.ckpt.store.manifest.Manifest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -22,37 +23,35 @@ final class ShowCommand extends StoreCommand {
     int run(CheckpointStore store) {
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("id", m.id());
-            j.put("run", m.run());
-            j.put("step", m.step());
-            j.put("epoch", m.epoch());
-            j.put("created", m.created().toString());
-            j.put("writer", m.writer());
-            j.put("pinned", e.pinned());
-            j.put("metadata", m.metadata());
-            j.put("logicalBytes", m.logicalBytes());
-            j.put("distinctChunks", m.chunks().size());
-            List<Map<String, Object>> files = new ArrayList<>();
-            for (FileEntry f : m.files()) {
-                files.add(Map.of("path", f.path(), "size", f.size(), "sha256", f.sha256(), "chunks", f.chunks().size(),
-                        "mode", Integer.toOctalString(f.mode())));
-            }
-            j.put("files", files);
-            output.printJson(out(), j);
-            return ExitCode.OK;
-        }
-        out().printf("checkpoint %s%n  run %s, step %d%s, created %s%n  writer %s (epoch %d)%s%n", m.id(), m.run(), m.step(),
-                m.epoch() == null ? "" : ", epoch " + m.epoch(), m.created(), m.writer() == null ? "?" : m.writer().id(),
-                m.writer() == null ? 0 : m.writer().epoch(), e.pinned() ? ", pinned" : "");
-        if (!m.metadata().isEmpty()) {
-            out().println("  metadata " + m.metadata());
-        }
-        out().printf("  %d files, %s, %d distinct chunks%n", m.files().size(), human(m.logicalBytes()), m.chunks().size());
+        List<File> files = new ArrayList<>();
         for (FileEntry f : m.files()) {
-            out().printf("  %-40s %12d  %s  %d chunks%n", f.path(), f.size(), f.sha256(), f.chunks().size());
+            files.add(new File(f.path(), f.size(), f.sha256(), f.chunks().size(), Integer.toOctalString(f.mode())));
         }
+        print(new Shown(m.id(), m.run(), m.step(), m.epoch(), m.created(), m.writer(), e.pinned(), m.metadata(),
+                m.logicalBytes(), m.chunks().size(), files));
         return ExitCode.OK;
+    }
+
+    /** A checkpoint's manifest as show prints it; {@code epoch} is the training epoch (null if none was given). */
+    record Shown(String id, String run, long step, Long epoch, Instant created, Manifest.Writer writer, boolean pinned,
+                 Map<String, String> metadata, long logicalBytes, int distinctChunks, List<File> files)
+            implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.printf("checkpoint %s%n  run %s, step %d%s, created %s%n  writer %s (epoch %d)%s%n", id, run, step,
+                    epoch == null ? "" : ", epoch " + epoch, created, writer == null ? "?" : writer.id(),
+                    writer == null ? 0 : writer.epoch(), pinned ? ", pinned" : "");
+            if (!metadata.isEmpty()) {
+                out.println("  metadata " + metadata);
+            }
+            out.printf("  %d files, %s, %d distinct chunks%n", files.size(), human(logicalBytes), distinctChunks);
+            for (File f : files) {
+                out.printf("  %-40s %12d  %s  %d chunks%n", f.path(), f.size(), f.sha256(), f.chunks());
+            }
+        }
+    }
+
+    /** @param mode the POSIX permission bits in octal ("644") */
+    record File(String path, long size, String sha256, int chunks, String mode) {
     }
 }

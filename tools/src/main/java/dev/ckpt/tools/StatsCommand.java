@@ -7,9 +7,8 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import picocli.CommandLine.Command;
 
+import java.io.PrintWriter;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 
 @Command(name = "stats", description = {"Show store totals: sizes, deduplication and compression, garbage.",
@@ -50,28 +49,30 @@ final class StatsCommand extends StoreCommand {
         }
         double dedup = raw == 0 ? 1 : (double) logical / raw;
         double compression = stored == 0 ? 1 : (double) raw / stored;
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("store", store.objectStore().describe());
-            j.put("checkpoints", inv.checkpoints.size());
-            j.put("runs", runs.size());
-            j.put("logicalBytes", logical);
-            j.put("distinctChunks", inv.chunks.size());
-            j.put("distinctBytes", raw);
-            j.put("storedBytes", stored + manifestBytes);
-            j.put("dedupRatio", dedup);
-            j.put("compressionRatio", compression);
-            j.put("unreferencedObjects", unreferencedObjects);
-            j.put("unreferencedBytes", unreferenced);
-            output.printJson(out(), j);
-        } else {
-            out().printf("store          %s%n", store.objectStore().describe());
-            out().printf("checkpoints    %d in %d runs%n", inv.checkpoints.size(), runs.size());
-            out().printf("logical        %s%n", human(logical));
-            out().printf("distinct       %s in %d chunks (deduplication %.2fx)%n", human(raw), inv.chunks.size(), dedup);
-            out().printf("stored         %s (compression %.2fx)%n", human(stored + manifestBytes), compression);
-            out().printf("unreferenced   %s in %d objects (gc frees them after the grace age)%n", human(unreferenced), unreferencedObjects);
-        }
+        print(new Stats(store.objectStore().describe(), inv.checkpoints.size(), runs.size(), logical, inv.chunks.size(), raw,
+                stored + manifestBytes, dedup, compression, unreferencedObjects, unreferenced));
         return ExitCode.OK;
+    }
+
+    /**
+     * @param distinctBytes     raw bytes of the distinct chunks
+     * @param storedBytes       compressed chunks plus manifests
+     * @param dedupRatio        logical bytes over distinct bytes
+     * @param compressionRatio  distinct bytes over stored chunk bytes
+     * @param unreferencedBytes what no live checkpoint references (gc frees it after the grace age)
+     */
+    record Stats(String store, int checkpoints, int runs, long logicalBytes, int distinctChunks, long distinctBytes,
+                 long storedBytes, double dedupRatio, double compressionRatio, int unreferencedObjects, long unreferencedBytes)
+            implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.printf("store          %s%n", store);
+            out.printf("checkpoints    %d in %d runs%n", checkpoints, runs);
+            out.printf("logical        %s%n", human(logicalBytes));
+            out.printf("distinct       %s in %d chunks (deduplication %.2fx)%n", human(distinctBytes), distinctChunks, dedupRatio);
+            out.printf("stored         %s (compression %.2fx)%n", human(storedBytes), compressionRatio);
+            out.printf("unreferenced   %s in %d objects (gc frees them after the grace age)%n", human(unreferencedBytes),
+                    unreferencedObjects);
+        }
     }
 }

@@ -35,6 +35,11 @@ abstract class StoreCommand implements Callable<Integer> {
         return spec.commandLine().getErr();
     }
 
+    /** Prints the command's result through the one output path ({@link OutputOptions#print}). */
+    void print(OutputOptions.Result result) {
+        output.print(out(), err(), result);
+    }
+
     StoreConfig config() {
         return StoreConfig.defaults();
     }

@@ -1,15 +1,15 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.restore.VerifyReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 @Command(name = "verify", description = {"Check checkpoints for missing or corrupt data; exits 3 on damage.",
         "Structural by default (all checkpoints when none is named): every manifest reads and matches ROOT and every",
@@ -35,7 +35,7 @@ final class VerifyCommand extends StoreCommand {
         }
         VerifyReport r;
         try (OutputOptions.Progress p = output.start(err(), "verify")) {
-            r = store.verify(ckpts, percent == null ? 0 : percent / 100.0);
+            r = store.verify(new VerifyRequest(ckpts, percent == null ? 0 : percent / 100.0));
         }
         List<String> recorded = new ArrayList<>();
         if (record) {
@@ -48,31 +48,36 @@ final class VerifyCommand extends StoreCommand {
                 store.recordVerified(recorded);
             }
         }
-        if (output.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("ok", r.ok());
-            j.put("recordedVerified", recorded);
-            j.put("deep", r.deep());
-            j.put("checkpoints", r.checkpoints());
-            j.put("chunksChecked", r.chunksChecked());
-            j.put("bytesChecked", r.bytesChecked());
-            List<Map<String, String>> problems = new ArrayList<>();
-            for (VerifyReport.Problem p : r.problems()) {
-                problems.add(Map.of("checkpoint", p.checkpointId(), "key", p.key(), "kind", p.kind().name(), "message", p.message()));
+        print(Verified.of(r, recorded));
+        return r.ok() ? ExitCode.OK : ExitCode.DAMAGE;
+    }
+
+    /**
+     * @param ok               no problem found
+     * @param recordedVerified checkpoints recorded as verified in ROOT (with --record)
+     */
+    record Verified(boolean ok, List<String> recordedVerified, boolean deep, int checkpoints, int chunksChecked,
+                    long bytesChecked, List<Problem> problems) implements OutputOptions.Result {
+        static Verified of(VerifyReport r, List<String> recorded) {
+            return new Verified(r.ok(), List.copyOf(recorded), r.deep(), r.checkpoints(), r.chunksChecked(), r.bytesChecked(),
+                    r.problems().stream().map(p -> new Problem(p.checkpointId(), p.key(), p.kind(), p.message())).toList());
+        }
+
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            for (Problem p : problems) {
+                out.printf("%-19s %s  %s%n", p.kind(), p.checkpoint(), p.message());
             }
-            j.put("problems", problems);
-            output.printJson(out(), j);
-        } else {
-            for (VerifyReport.Problem p : r.problems()) {
-                out().printf("%-19s %s  %s%n", p.kind(), p.checkpointId(), p.message());
-            }
-            out().printf("%s: %d checkpoints, %s%s%n", r.ok() ? "ok" : "DAMAGED", r.checkpoints(),
-                    r.deep() ? r.chunksChecked() + " chunks (" + human(r.bytesChecked()) + ") re-hashed" : "structure checked",
-                    r.ok() ? "" : ", " + r.problems().size() + " problems");
-            if (!recorded.isEmpty()) {
-                out().println("recorded as verified: " + String.join(", ", recorded));
+            out.printf("%s: %d checkpoints, %s%s%n", ok ? "ok" : "DAMAGED", checkpoints,
+                    deep ? chunksChecked + " chunks (" + human(bytesChecked) + ") re-hashed" : "structure checked",
+                    ok ? "" : ", " + problems.size() + " problems");
+            if (!recordedVerified.isEmpty()) {
+                out.println("recorded as verified: " + String.join(", ", recordedVerified));
             }
         }
-        return r.ok() ? ExitCode.OK : ExitCode.DAMAGE;
+    }
+
+    /** One problem: in which checkpoint, which object, what is wrong. */
+    record Problem(String checkpoint, String key, VerifyReport.Kind kind, String message) {
     }
 }

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.GcRequest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
@@ -354,7 +355,7 @@ class CkptToolTest {
         faulty.crashAtWrite(1, false); // after taking the lease, before writing its record: a GC that died
         try (CheckpointStore s = CheckpointStore.open(faulty, StoreConfig.defaults().withGcGrace(java.time.Duration.ZERO))) {
             try {
-                s.gc(false);
+                s.gc(GcRequest.collect());
             } catch (Error expected) {
                 // the simulated crash
             }

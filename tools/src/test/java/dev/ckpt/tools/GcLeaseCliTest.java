@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.GcRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.RootStore;
@@ -55,7 +56,7 @@ class GcLeaseCliTest {
         faulty.crashAtWrite(3, false); // acquire, gc/ record, seal: then dies at its first delete
         try (CheckpointStore s = CheckpointStore.open(faulty,
                 StoreConfig.defaults().withGcGrace(Duration.ZERO).withGcLease(lease))) {
-            s.gc(false);
+            s.gc(GcRequest.collect());
             throw new AssertionError("the GC should have crashed");
         } catch (Error expected) {
             // the simulated SIGKILL

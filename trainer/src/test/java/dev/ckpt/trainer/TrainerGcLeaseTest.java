@@ -1,5 +1,6 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.ForgetRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.RootStore;
@@ -48,7 +49,7 @@ class TrainerGcLeaseTest {
         ObjectStore objects = ObjectStores.open(tmp.resolve("store").toString());
         try (CheckpointStore s = CheckpointStore.open(ObjectStores.open(tmp.resolve("store").toString()),
                 StoreConfig.defaults())) {
-            s.forget(s.list("t").stream().map(CheckpointEntry::id).toList(), false);
+            s.forget(ForgetRequest.of(s.list("t").stream().map(CheckpointEntry::id).toList()));
         }
         // a GC sealed every object for deletion and was killed before deleting any
         List<String> dead = new ArrayList<>();

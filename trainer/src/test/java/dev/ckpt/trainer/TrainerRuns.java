@@ -1,5 +1,6 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -196,7 +197,7 @@ final class TrainerRuns {
     /** Deep-verifies every checkpoint in the store. */
     static VerifyReport deepVerify(Path store) {
         try (CheckpointStore s = CheckpointStore.open(store.toString())) {
-            return s.verify(List.of(), 1.0);
+            return s.verify(VerifyRequest.deep());
         }
     }
 }

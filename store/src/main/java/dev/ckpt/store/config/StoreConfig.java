@@ -9,20 +9,24 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * Immutable settings of a {@link CheckpointStore}. Start from {@link #defaults()} and
- * change with the {@code with...} methods.
+ * Immutable settings of a {@link CheckpointStore}. Build with {@link #builder()} (which
+ * starts from the defaults), or start from {@link #defaults()} and change single settings
+ * with the {@code with...} methods; {@link #toBuilder()} changes several at once. Every
+ * value is checked in one place, the record's constructor, with a message naming the setting.
  *
- * @param chunkSize          bytes per chunk (default 8 MiB)
+ * @param chunkSize          bytes per chunk (default 8 MiB, at least 1 KiB)
  * @param compressionLevel   zstd level (default 1: see docs/benchmarks.md)
- * @param parallelism        worker threads for hashing, compression and transfers
- * @param maxChunksInFlight  chunks held in memory at once by a save or restore; memory
- *                           is bounded by about {@code 2 * maxChunksInFlight * chunkSize}
- * @param clock              time source for GC grace ages, leases and timestamps
- * @param sleeper            how retries wait
- * @param gcGrace            unreferenced objects younger than this are never deleted
- * @param gcLease            how long a GC owns the store before another may take over
- * @param commitWait         how long a commit waits for a running GC sweep
- * @param gcDeleteBatch      deletes between two lease checks of a GC sweep
+ * @param parallelism        worker threads for hashing, compression and transfers (default: the
+ *                           number of cores, at least 2)
+ * @param maxChunksInFlight  chunks held in memory at once by a save or restore (default: twice the
+ *                           cores, at least 4); memory is bounded by about
+ *                           {@code 2 * maxChunksInFlight * chunkSize}
+ * @param clock              time source for GC grace ages, leases and timestamps (default UTC system clock)
+ * @param sleeper            how retries wait (default {@link Sleeper#REAL})
+ * @param gcGrace            unreferenced objects younger than this are never deleted (default 1 h)
+ * @param gcLease            how long a GC owns the store before another may take over (default 10 min)
+ * @param commitWait         how long a commit waits for a running GC sweep (default 15 min)
+ * @param gcDeleteBatch      deletes between two lease checks of a GC sweep (default 500)
  */
 public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, int maxChunksInFlight,
                           Clock clock, Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait,
@@ -31,61 +35,169 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         if (chunkSize < 1024) {
             throw new IllegalArgumentException("chunk size must be at least 1 KiB, got " + chunkSize);
         }
-        if (parallelism < 1 || maxChunksInFlight < 1 || gcDeleteBatch < 1) {
-            throw new IllegalArgumentException("parallelism, chunks in flight and GC batch must be positive");
-        }
+        positive("parallelism", parallelism);
+        positive("maxChunksInFlight", maxChunksInFlight);
+        positive("gcDeleteBatch", gcDeleteBatch);
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(sleeper, "sleeper");
-        Objects.requireNonNull(gcGrace, "gcGrace");
-        Objects.requireNonNull(gcLease, "gcLease");
-        Objects.requireNonNull(commitWait, "commitWait");
+        notNegative("gcGrace", gcGrace);
+        notNegative("gcLease", gcLease);
+        notNegative("commitWait", commitWait);
         new ChunkCodec(compressionLevel); // validates the level
     }
 
+    private static void positive(String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1, got " + v);
+        }
+    }
+
+    private static void notNegative(String name, Duration d) {
+        Objects.requireNonNull(d, name);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(name + " must not be negative, got " + d);
+        }
+    }
+
     public static StoreConfig defaults() {
+        return builder().build();
+    }
+
+    /** A builder holding the defaults; {@link Builder#build()} checks the values. */
+    public static Builder builder() {
         int cores = Runtime.getRuntime().availableProcessors();
-        return new StoreConfig(Chunker.DEFAULT_CHUNK_SIZE, ChunkCodec.DEFAULT_LEVEL, Math.max(2, cores),
+        return new Builder(Chunker.DEFAULT_CHUNK_SIZE, ChunkCodec.DEFAULT_LEVEL, Math.max(2, cores),
                 Math.max(4, 2 * cores), Clock.systemUTC(), Sleeper.REAL, Duration.ofHours(1),
                 Duration.ofMinutes(10), Duration.ofMinutes(15), 500);
     }
 
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+        return new Builder(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, gcGrace,
+                gcLease, commitWait, gcDeleteBatch);
+    }
+
     public StoreConfig withChunkSize(int v) {
-        return new StoreConfig(v, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, gcGrace, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().chunkSize(v).build();
     }
 
     public StoreConfig withCompressionLevel(int v) {
-        return new StoreConfig(chunkSize, v, parallelism, maxChunksInFlight, clock, sleeper, gcGrace, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().compressionLevel(v).build();
     }
 
     public StoreConfig withParallelism(int v) {
-        return new StoreConfig(chunkSize, compressionLevel, v, maxChunksInFlight, clock, sleeper, gcGrace, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().parallelism(v).build();
     }
 
     public StoreConfig withMaxChunksInFlight(int v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, v, clock, sleeper, gcGrace, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().maxChunksInFlight(v).build();
     }
 
     public StoreConfig withClock(Clock v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, v, sleeper, gcGrace, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().clock(v).build();
     }
 
     public StoreConfig withSleeper(Sleeper v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, v, gcGrace, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().sleeper(v).build();
     }
 
     public StoreConfig withGcGrace(Duration v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, v, gcLease, commitWait, gcDeleteBatch);
+        return toBuilder().gcGrace(v).build();
     }
 
     public StoreConfig withGcLease(Duration v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, gcGrace, v, commitWait, gcDeleteBatch);
+        return toBuilder().gcLease(v).build();
     }
 
     public StoreConfig withCommitWait(Duration v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, gcGrace, gcLease, v, gcDeleteBatch);
+        return toBuilder().commitWait(v).build();
     }
 
     public StoreConfig withGcDeleteBatch(int v) {
-        return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, gcGrace, gcLease, commitWait, v);
+        return toBuilder().gcDeleteBatch(v).build();
+    }
+
+    /** Mutable, not thread-safe; see the record's components for what each setting means. */
+    public static final class Builder {
+        private int chunkSize;
+        private int compressionLevel;
+        private int parallelism;
+        private int maxChunksInFlight;
+        private Clock clock;
+        private Sleeper sleeper;
+        private Duration gcGrace;
+        private Duration gcLease;
+        private Duration commitWait;
+        private int gcDeleteBatch;
+
+        private Builder(int chunkSize, int compressionLevel, int parallelism, int maxChunksInFlight, Clock clock,
+                        Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait, int gcDeleteBatch) {
+            this.chunkSize = chunkSize;
+            this.compressionLevel = compressionLevel;
+            this.parallelism = parallelism;
+            this.maxChunksInFlight = maxChunksInFlight;
+            this.clock = clock;
+            this.sleeper = sleeper;
+            this.gcGrace = gcGrace;
+            this.gcLease = gcLease;
+            this.commitWait = commitWait;
+            this.gcDeleteBatch = gcDeleteBatch;
+        }
+
+        public Builder chunkSize(int bytes) {
+            this.chunkSize = bytes;
+            return this;
+        }
+
+        public Builder compressionLevel(int zstdLevel) {
+            this.compressionLevel = zstdLevel;
+            return this;
+        }
+
+        public Builder parallelism(int threads) {
+            this.parallelism = threads;
+            return this;
+        }
+
+        public Builder maxChunksInFlight(int chunks) {
+            this.maxChunksInFlight = chunks;
+            return this;
+        }
+
+        public Builder clock(Clock v) {
+            this.clock = v;
+            return this;
+        }
+
+        public Builder sleeper(Sleeper v) {
+            this.sleeper = v;
+            return this;
+        }
+
+        public Builder gcGrace(Duration v) {
+            this.gcGrace = v;
+            return this;
+        }
+
+        public Builder gcLease(Duration v) {
+            this.gcLease = v;
+            return this;
+        }
+
+        public Builder commitWait(Duration v) {
+            this.commitWait = v;
+            return this;
+        }
+
+        public Builder gcDeleteBatch(int deletes) {
+            this.gcDeleteBatch = deletes;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first setting out of range */
+        public StoreConfig build() {
+            return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper,
+                    gcGrace, gcLease, commitWait, gcDeleteBatch);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.config.StoreConfig;
@@ -65,7 +66,7 @@ public final class SaveBenchmark {
             report("restore", bytes, rr.time().toNanos(), heap.peak());
             heap.reset();
             long t0 = System.nanoTime();
-            VerifyReport v = store.verify(List.of(second.checkpointId()), 1.0);
+            VerifyReport v = store.verify(VerifyRequest.deep().withCheckpoints(List.of(second.checkpointId())));
             report("deep verify", bytes, System.nanoTime() - t0, heap.peak());
             if (!v.ok()) {
                 throw new IllegalStateException("verify failed: " + v.problems());

@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.RetentionRequest;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.testing.InMemoryFixture;
@@ -127,13 +128,13 @@ class RetentionTest extends InMemoryFixture {
         RootState before = store.root();
         Retention byValLoss = Retention.KEEP_ALL.withKeepBest("val_loss", false, 1);
         for (boolean dry : List.of(true, false)) {
-            RetentionResult r = store.forget(null, byValLoss, dry);
+            RetentionResult r = store.forget(RetentionRequest.of(byValLoss).withDryRun(dry));
             assertTrue(r.refused(), r.toString());
             assertEquals(List.of(), r.forgotten());
             assertTrue(r.refusals().get(0).contains("'b'") && r.refusals().get(0).contains("val_loss"), r.refusals().toString());
         }
         assertEquals(before, store.root(), "ROOT untouched");
-        RetentionResult onlyA = store.forget("a", byValLoss, false);
+        RetentionResult onlyA = store.forget(RetentionRequest.of(byValLoss).forRun("a"));
         assertEquals(2, onlyA.forgotten().size(), onlyA.toString());
         assertEquals(List.of(3L), store.list("a").stream().map(CheckpointEntry::step).toList());
         assertEquals(3, store.list("b").size());

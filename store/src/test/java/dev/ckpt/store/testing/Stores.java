@@ -12,15 +12,16 @@ public final class Stores {
     }
 
     public static StoreConfig config(FakeClock clock) {
-        return StoreConfig.defaults()
-                .withChunkSize(16 * 1024)
-                .withParallelism(4)
-                .withMaxChunksInFlight(4)
-                .withClock(clock)
-                .withSleeper(ms -> Thread.sleep(Math.min(ms, 2)))
-                .withGcGrace(Duration.ofMinutes(60))
-                .withGcLease(Duration.ofMinutes(5))
-                .withGcDeleteBatch(7);
+        return StoreConfig.builder()
+                .chunkSize(16 * 1024)
+                .parallelism(4)
+                .maxChunksInFlight(4)
+                .clock(clock)
+                .sleeper(ms -> Thread.sleep(Math.min(ms, 2)))
+                .gcGrace(Duration.ofMinutes(60))
+                .gcLease(Duration.ofMinutes(5))
+                .gcDeleteBatch(7)
+                .build();
     }
 
     public static CheckpointStore open(ObjectStore store, FakeClock clock) {

@@ -12,7 +12,9 @@ import java.util.Objects;
  * Settings of an S3 store, the way AWS users expect them: {@code s3://bucket/prefix},
  * the default credential chain (environment, profiles, instance roles) unless keys are
  * given, {@code AWS_ENDPOINT_URL} / {@code AWS_REGION}, path-style addressing automatic
- * for custom endpoints. {@link #toString()} never shows the secret key.
+ * for custom endpoints. {@link #toString()} never shows the secret key. Built by
+ * {@link #fromUrl(String, Map)} from a URL and the environment, or by {@link #builder(String)};
+ * every value is checked in one place, the record's constructor.
  *
  * @param client      which S3 client library talks to the server
  * @param http        the HTTP client under the AWS SDK (ignored by the MinIO client)
@@ -21,6 +23,10 @@ import java.util.Objects;
  * @param sse         server-side encryption of written objects
  * @param kmsKeyId    the KMS key for {@link Sse#KMS}; null = the bucket's default key
  * @param probe       check that the server honours conditional writes before the first one
+ * @param maxConnections  HTTP connections to the server at most (default 64)
+ * @param connectTimeout  how long to wait for a connection (default 10 s)
+ * @param requestTimeout  how long one request may take (default 2 min)
+ * @param maxAttempts     attempts the S3 client makes per request, its own retries included (default 5)
  * @param caBundle    PEM file of the certificates to trust for TLS ({@code AWS_CA_BUNDLE}, e.g. an
  *                    on-prem MinIO's private CA); null = the JVM's default trust store
  */
@@ -47,6 +53,47 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         if ((accessKey == null) != (secretKey == null)) {
             throw new BadConfigurationException("give both the S3 access key and the secret key, or neither");
         }
+        if (maxConnections < 1) {
+            throw new BadConfigurationException("the S3 connection limit must be at least 1, got " + maxConnections);
+        }
+        if (maxAttempts < 1) {
+            throw new BadConfigurationException("S3 requests need at least 1 attempt, got " + maxAttempts);
+        }
+        positive("connect timeout", connectTimeout);
+        positive("request timeout", requestTimeout);
+    }
+
+    private static void positive(String name, Duration d) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new BadConfigurationException("the S3 " + name + " must be positive, got " + d);
+        }
+    }
+
+    /** A builder for this bucket holding the defaults: AWS client over Apache HTTP, the default credential chain. */
+    public static Builder builder(String bucket) {
+        return new Builder(bucket);
+    }
+
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+        Builder b = new Builder(bucket);
+        b.prefix = prefix;
+        b.endpoint = endpoint;
+        b.region = region;
+        b.pathStyle = pathStyle;
+        b.client = client;
+        b.http = http;
+        b.accessKey = accessKey;
+        b.secretKey = secretKey;
+        b.sse = sse;
+        b.kmsKeyId = kmsKeyId;
+        b.maxConnections = maxConnections;
+        b.connectTimeout = connectTimeout;
+        b.requestTimeout = requestTimeout;
+        b.maxAttempts = maxAttempts;
+        b.probe = probe;
+        b.caBundle = caBundle;
+        return b;
     }
 
     private static String normalizePrefix(String p) {
@@ -104,14 +151,15 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         String access = first(env, "AWS_ACCESS_KEY_ID");
         String secret = first(env, "AWS_SECRET_ACCESS_KEY");
         boolean staticKeys = access != null && secret != null && first(env, "AWS_SESSION_TOKEN") == null;
-        return new S3Config(bucket, prefix, ep, first(env, "AWS_REGION", "AWS_DEFAULT_REGION"),
-                pathStyle == null ? null : Boolean.parseBoolean(pathStyle),
-                parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT"),
-                parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"),
-                staticKeys ? access : null, staticKeys ? secret : null,
-                parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"),
-                env.get("CKPT_S3_KMS_KEY_ID"), 64, Duration.ofSeconds(10), Duration.ofMinutes(2), 5, true,
-                first(env, "AWS_CA_BUNDLE") == null ? null : java.nio.file.Path.of(first(env, "AWS_CA_BUNDLE")));
+        String ca = first(env, "AWS_CA_BUNDLE");
+        return builder(bucket).prefix(prefix).endpoint(ep).region(first(env, "AWS_REGION", "AWS_DEFAULT_REGION"))
+                .pathStyle(pathStyle == null ? null : Boolean.parseBoolean(pathStyle))
+                .client(parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT"),
+                        parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"))
+                .credentials(staticKeys ? access : null, staticKeys ? secret : null)
+                .sse(parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"), env.get("CKPT_S3_KMS_KEY_ID"))
+                .caBundle(ca == null ? null : java.nio.file.Path.of(ca))
+                .build();
     }
 
     private static String first(Map<String, String> env, String... names) {
@@ -134,33 +182,124 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
     }
 
     public S3Config withCredentials(String access, String secret) {
-        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, access, secret, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
+        return toBuilder().credentials(access, secret).build();
     }
 
     public S3Config withClient(Client c, Http h) {
-        return new S3Config(bucket, prefix, endpoint, region, pathStyle, c, h, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
+        return toBuilder().client(c, h).build();
     }
 
     public S3Config withPrefix(String p) {
-        return new S3Config(bucket, p, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
+        return toBuilder().prefix(p).build();
     }
 
     public S3Config withTimeouts(Duration connect, Duration request, int attempts) {
-        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connect, request, attempts, probe, caBundle);
+        return toBuilder().timeouts(connect, request, attempts).build();
     }
 
     public S3Config withProbe(boolean p) {
-        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, p, caBundle);
+        return toBuilder().probe(p).build();
     }
 
     public S3Config withCaBundle(java.nio.file.Path pem) {
-        return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse, kmsKeyId,
-                maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, pem);
+        return toBuilder().caBundle(pem).build();
+    }
+
+    /** Mutable, not thread-safe; see the record's components for what each setting means. */
+    public static final class Builder {
+        private final String bucket;
+        private String prefix = "";
+        private URI endpoint;
+        private String region;
+        private Boolean pathStyle;
+        private Client client = Client.AWS;
+        private Http http = Http.APACHE;
+        private String accessKey;
+        private String secretKey;
+        private Sse sse = Sse.NONE;
+        private String kmsKeyId;
+        private int maxConnections = 64;
+        private Duration connectTimeout = Duration.ofSeconds(10);
+        private Duration requestTimeout = Duration.ofMinutes(2);
+        private int maxAttempts = 5;
+        private boolean probe = true;
+        private java.nio.file.Path caBundle;
+
+        private Builder(String bucket) {
+            this.bucket = bucket;
+        }
+
+        /** Key prefix inside the bucket; a trailing '/' is added. */
+        public Builder prefix(String p) {
+            this.prefix = p;
+            return this;
+        }
+
+        /** A custom endpoint (MinIO, Ceph RGW, ...); null = AWS. */
+        public Builder endpoint(URI uri) {
+            this.endpoint = uri;
+            return this;
+        }
+
+        /** null or blank = us-east-1. */
+        public Builder region(String r) {
+            this.region = r;
+            return this;
+        }
+
+        /** null = automatic: path style for custom endpoints. */
+        public Builder pathStyle(Boolean on) {
+            this.pathStyle = on;
+            return this;
+        }
+
+        public Builder client(Client c, Http h) {
+            this.client = c;
+            this.http = h;
+            return this;
+        }
+
+        /** Static keys, both or neither; null, null = the default credential chain. */
+        public Builder credentials(String access, String secret) {
+            this.accessKey = access;
+            this.secretKey = secret;
+            return this;
+        }
+
+        /** Server-side encryption; {@code kmsKey} only for {@link Sse#KMS} (null = the bucket's default key). */
+        public Builder sse(Sse mode, String kmsKey) {
+            this.sse = mode;
+            this.kmsKeyId = kmsKey;
+            return this;
+        }
+
+        public Builder maxConnections(int n) {
+            this.maxConnections = n;
+            return this;
+        }
+
+        public Builder timeouts(Duration connect, Duration request, int attempts) {
+            this.connectTimeout = connect;
+            this.requestTimeout = request;
+            this.maxAttempts = attempts;
+            return this;
+        }
+
+        public Builder probe(boolean p) {
+            this.probe = p;
+            return this;
+        }
+
+        public Builder caBundle(java.nio.file.Path pem) {
+            this.caBundle = pem;
+            return this;
+        }
+
+        /** @throws BadConfigurationException naming the first setting that is wrong */
+        public S3Config build() {
+            return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse,
+                    kmsKeyId, maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
+        }
     }
 
     /** {@code s3://bucket/prefix}: what messages show. */

@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.Retention;
@@ -106,7 +107,7 @@ class FaultyServerTest {
                 assertTrue(chaos.droppedBefore.get() + chaos.droppedAfter.get() > 0, "the proxy did drop connections");
                 faultsOn.set(false);
                 chaos.enabled = false;
-                VerifyReport deep = observer.verify(List.of(), 1.0);
+                VerifyReport deep = observer.verify(VerifyRequest.deep());
                 assertTrue(deep.ok(), () -> deep.problems().toString());
                 for (CheckpointEntry e : observer.list("faulty")) {
                     Path out = tmp.resolve("out-" + e.id());

@@ -1,5 +1,8 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.VerifyRequest;
+import dev.ckpt.store.GcRequest;
+import dev.ckpt.store.ForgetRequest;
 import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
@@ -77,7 +80,7 @@ class RgwEndToEndTest {
                 store.restore(s.checkpointId(), out);
                 assertEquals(S3EndToEndTest.tree(s == s1 ? v1 : v2), S3EndToEndTest.tree(out));
             }
-            VerifyReport deep = store.verify(List.of(), 1.0);
+            VerifyReport deep = store.verify(VerifyRequest.deep());
             assertTrue(deep.ok(), () -> deep.problems().toString());
             assertEquals(2, deep.checkpoints());
         }
@@ -122,7 +125,7 @@ class RgwEndToEndTest {
                 store.restore(store.list("run-" + i).get(0), out, List.of());
                 assertEquals(S3EndToEndTest.tree(dirs.get(i)), S3EndToEndTest.tree(out));
             }
-            assertTrue(store.verify(List.of(), 1.0).ok());
+            assertTrue(store.verify(VerifyRequest.deep()).ok());
         }
     }
 
@@ -133,8 +136,8 @@ class RgwEndToEndTest {
             WriterToken w = store.claimWriter("run");
             SaveResult s1 = store.save(w, SaveRequest.of(v1, "run", 1));
             SaveResult s2 = store.save(w, SaveRequest.of(v2, "run", 2));
-            assertEquals(List.of(s1.checkpointId()), store.forget(List.of(s1.checkpointId()), false));
-            GcResult gc = store.gc(false);
+            assertEquals(List.of(s1.checkpointId()), store.forget(ForgetRequest.of(List.of(s1.checkpointId()))));
+            GcResult gc = store.gc(GcRequest.collect());
             assertFalse(gc.deletedKeys().isEmpty(), "the forgotten checkpoint's own chunks are deleted");
             assertTrue(gc.deletedKeys().stream().noneMatch(k -> k.equals("ROOT")));
             for (String k : gc.deletedKeys()) {
@@ -143,7 +146,7 @@ class RgwEndToEndTest {
             Path out = tmp.resolve("kept-" + RandomIds.hex(4));
             store.restore(s2.checkpointId(), out);
             assertEquals(S3EndToEndTest.tree(v2), S3EndToEndTest.tree(out));
-            VerifyReport deep = store.verify(List.of(), 1.0);
+            VerifyReport deep = store.verify(VerifyRequest.deep());
             assertTrue(deep.ok(), () -> deep.problems().toString());
             assertEquals(1, deep.checkpoints());
         }

@@ -48,6 +48,36 @@ class S3ConfigTest {
     }
 
     @Test
+    void theBuilderHoldsTheDefaultsFromUrlUsesAndChecksEveryValue() {
+        S3Config b = S3Config.builder("my-bucket").prefix("runs/a").build();
+        assertEquals(S3Config.fromUrl("s3://my-bucket/runs/a", Map.of()), b);
+        assertEquals("runs/a/", b.prefix());
+        assertEquals(S3Config.Client.AWS, b.client());
+        assertEquals(S3Config.Http.APACHE, b.http());
+        assertEquals(64, b.maxConnections());
+        assertEquals(java.time.Duration.ofSeconds(10), b.connectTimeout());
+        assertEquals(java.time.Duration.ofMinutes(2), b.requestTimeout());
+        assertEquals(5, b.maxAttempts());
+        assertTrue(b.probe());
+        S3Config minio = b.toBuilder().endpoint(java.net.URI.create("http://minio:9000"))
+                .client(S3Config.Client.MINIO, S3Config.Http.APACHE).credentials("ak", "sk").build();
+        assertEquals("runs/a/", minio.prefix(), "toBuilder keeps what it is not told to change");
+        assertTrue(minio.usePathStyle());
+        assertEquals(minio, b.withClient(S3Config.Client.MINIO, S3Config.Http.APACHE).withCredentials("ak", "sk")
+                .toBuilder().endpoint(java.net.URI.create("http://minio:9000")).build(), "with... and the builder agree");
+        assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.builder("b-1").credentials("ak", null).build())
+                .getMessage().contains("both the S3 access key and the secret key"));
+        assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.builder("b-1").maxConnections(0).build())
+                .getMessage().contains("connection limit must be at least 1, got 0"));
+        assertTrue(assertThrows(BadConfigurationException.class,
+                () -> S3Config.builder("b-1").timeouts(java.time.Duration.ZERO, java.time.Duration.ofMinutes(2), 5).build())
+                .getMessage().contains("connect timeout must be positive"));
+        assertTrue(assertThrows(BadConfigurationException.class,
+                () -> S3Config.builder("b-1").timeouts(java.time.Duration.ofSeconds(1), java.time.Duration.ofMinutes(2), 0).build())
+                .getMessage().contains("at least 1 attempt"));
+    }
+
+    @Test
     void secretsNeverAppearInDescriptionsOrErrors() throws Exception {
         String secret = "wrong-secret-Zx81Kq0001";
         S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of()).withCredentials("AKIAEXAMPLEKEY", secret);

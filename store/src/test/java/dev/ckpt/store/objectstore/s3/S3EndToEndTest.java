@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
@@ -86,7 +87,7 @@ class S3EndToEndTest {
             assertEquals(changedTensors + 1, s2.newChunks());
             assertEquals(1, counting.writtenKeys().stream().filter(k -> k.startsWith("manifests/")).count());
 
-            VerifyReport deep = store.verify(List.of(), 1.0);
+            VerifyReport deep = store.verify(VerifyRequest.deep());
             assertTrue(deep.ok(), () -> deep.problems().toString());
             assertEquals(2, deep.checkpoints());
             store.restore(s2.checkpointId(), out);
