@@ -218,7 +218,7 @@ class SaveSourceTest {
         }
 
         @Override
-        public PutResult putIfAbsent(String key, byte[] data) {
+        public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
             if (key.startsWith("chunks/") && done.compareAndSet(false, true)) {
                 try {
                     FileTime mtime = Files.getLastModifiedTime(file);
@@ -235,7 +235,7 @@ class SaveSourceTest {
                     throw new AssertionError(e);
                 }
             }
-            return super.putIfAbsent(key, data);
+            return super.putIfAbsent(key, data, offset, length);
         }
     }
 

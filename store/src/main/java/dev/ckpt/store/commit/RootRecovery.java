@@ -15,6 +15,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
@@ -104,7 +105,7 @@ public final class RootRecovery {
             problem = advice < 0 ? m : m.substring(0, advice); // its advice is to run this
         }
 
-        List<ObjectInfo> manifestObjects = store.list("manifests/");
+        ObjectListing manifestObjects = store.list("manifests/"); // listed anew by each loop: never all in memory
         Map<String, Long> chunkSizes = new HashMap<>();
         ObjectInfo newest = null;
         for (ObjectInfo o : store.list("chunks/")) {
@@ -195,9 +196,9 @@ public final class RootRecovery {
         byte[] bytes = Json.write(rebuilt);
         boolean written;
         if (damaged == null) {
-            written = store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED;
+            written = store.putIfAbsent(RootState.KEY, bytes, 0, bytes.length) == PutResult.CREATED;
         } else {
-            store.putIfAbsent(backupKey, damaged.data());
+            store.putIfAbsent(backupKey, damaged.data(), 0, damaged.data().length);
             try {
                 store.putIfMatch(RootState.KEY, bytes, damaged.etag());
                 written = true;

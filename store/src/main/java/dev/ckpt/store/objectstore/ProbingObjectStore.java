@@ -39,15 +39,9 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String key, byte[] data) {
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         requireConditionalWrites();
-        return super.putIfAbsent(key, data);
-    }
-
-    @Override
-    public PutResult putIfAbsent(String key, byte[] data, int length) {
-        requireConditionalWrites();
-        return delegate().putIfAbsent(key, data, length);
+        return super.putIfAbsent(key, data, offset, length);
     }
 
     @Override
