@@ -125,11 +125,11 @@ final class MinioObjectStore implements ObjectStore {
     /**
      * This backend's transport retries, the equivalent of the AWS SDK's standard strategy (the
      * MinIO client itself repeats only a failed connection): a request answered with a 5xx,
-     * throttling (503 SlowDown) or an I/O error is sent again, up to {@code CKPT_S3_MAX_ATTEMPTS}
-     * tries in all, with exponential backoff and jitter. As with the AWS SDK this includes a
-     * conditional write's request (a repeat that meets the first try's write gets 412, which
-     * {@link Conditional} settles); a 412 or a 409 conflict is never repeated here: only
-     * RootStore retries a conflict.
+     * throttling (503 SlowDown) or an I/O error is sent again, up to {@link S3Config#maxAttempts()}
+     * tries in all (5 by default, as for the AWS client), with exponential backoff and jitter.
+     * As with the AWS SDK this includes a conditional write's request (a repeat that meets the
+     * first try's write gets 412, which {@link Conditional} settles); a 412 or a 409 conflict is
+     * never repeated here: only RootStore retries a conflict.
      */
     private <T> T retrying(Call<T> op) throws Exception {
         for (int attempt = 1; ; attempt++) {
