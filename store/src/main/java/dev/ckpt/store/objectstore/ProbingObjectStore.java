@@ -14,7 +14,10 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
         super(delegate);
     }
 
-    /** Runs the probe now (if not yet run) and returns what it found. */
+    /**
+     * Runs the probe now (if not yet run) and returns what it found. A transient failure while
+     * probing is thrown and not remembered: the next call probes again.
+     */
     public ConditionalWriteProbe.Result probe() {
         ConditionalWriteProbe.Result r = result;
         if (r == null) {
