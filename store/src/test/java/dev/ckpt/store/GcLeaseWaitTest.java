@@ -204,9 +204,9 @@ class GcLeaseWaitTest extends InMemoryFixture {
         java.util.concurrent.atomic.AtomicBoolean takenOver = new java.util.concurrent.atomic.AtomicBoolean();
         ObjectStore hooked = new ForwardingObjectStore(objects) {
             @Override
-            public PutResult putIfAbsent(String key, byte[] data) {
+            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
                 note(key);
-                return super.putIfAbsent(key, data);
+                return super.putIfAbsent(key, data, offset, length);
             }
 
             @Override

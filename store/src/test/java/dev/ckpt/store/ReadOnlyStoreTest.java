@@ -71,7 +71,7 @@ class ReadOnlyStoreTest {
                     () -> s.recordVerified(List.of(id)),
                     () -> s.gc(GcRequest.collect()),
                     () -> objects.put("scratch", b),
-                    () -> objects.putIfAbsent("scratch", b),
+                    () -> objects.putIfAbsent("scratch", b, 0, b.length),
                     () -> objects.putIfMatch("ROOT", b, objects.head("ROOT").orElseThrow().etag()),
                     () -> objects.delete("ROOT"))) {
                 ReadOnlyStoreException e = assertThrows(ReadOnlyStoreException.class, write);

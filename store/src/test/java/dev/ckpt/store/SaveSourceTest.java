@@ -219,7 +219,7 @@ class SaveSourceTest {
         }
 
         @Override
-        public PutResult putIfAbsent(String key, byte[] data) {
+        public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
             if (key.startsWith("chunks/") && done.compareAndSet(false, true)) {
                 try {
                     FileTime mtime = Files.getLastModifiedTime(file);
@@ -236,7 +236,7 @@ class SaveSourceTest {
                     throw new AssertionError(e);
                 }
             }
-            return super.putIfAbsent(key, data);
+            return super.putIfAbsent(key, data, offset, length);
         }
     }
 

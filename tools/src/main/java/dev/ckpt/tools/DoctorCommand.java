@@ -32,7 +32,7 @@ final class DoctorCommand extends StoreCommand {
         ObjectStore raw = objects instanceof ProbingObjectStore p ? p.delegate() : objects;
         List<Check> checks = new ArrayList<>();
         boolean ok = true;
-        ok &= check(checks, "list objects", () -> objects.list("manifests/").size() + " manifests listed");
+        ok &= check(checks, "list objects", () -> objects.list("manifests/").stream().count() + " manifests listed");
         ok &= check(checks, "read ROOT", () -> {
             var r = store.root();
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "

@@ -79,9 +79,9 @@ final class TracingStore extends ForwardingObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String key, byte[] data) {
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         before("PUT_IF_ABSENT", key);
-        PutResult r = super.putIfAbsent(key, data);
+        PutResult r = super.putIfAbsent(key, data, offset, length);
         pause(key);
         return r;
     }

@@ -14,6 +14,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.StoredObject;
 
@@ -102,7 +103,7 @@ public final class RootRecovery {
             problem = advice < 0 ? m : m.substring(0, advice); // its advice is to run this
         }
 
-        List<ObjectInfo> manifestObjects = store.list("manifests/");
+        ObjectListing manifestObjects = store.list("manifests/"); // listed anew by each loop: never all in memory
         Map<String, Long> chunkSizes = new HashMap<>();
         ObjectInfo newest = null;
         for (ObjectInfo o : store.list("chunks/")) {
@@ -191,7 +192,7 @@ public final class RootRecovery {
                     findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
         }
         if (damaged != null) {
-            store.putIfAbsent(backupKey, damaged.data());
+            store.putIfAbsent(backupKey, damaged.data(), 0, damaged.data().length);
         }
         boolean written = new RootStore(store).replaceUnreadable(damaged == null ? null : damaged.etag(), rebuilt);
         if (!written) {

@@ -10,7 +10,6 @@ import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.RootState;
-import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
@@ -81,17 +80,16 @@ public final class RootStore {
      * @throws CorruptObjectException when ROOT is damaged, or missing from a store that holds
      *         manifests (ROOT was deleted or lost: treating the store as new would hide every
      *         committed checkpoint, and a GC would then delete them); the message points to
-     *         {@code ckpt-tool recover}. Costs one LIST of {@code manifests/}, only when ROOT is absent.
+     *         {@code ckpt-tool recover}. Costs the first page of a LIST of {@code manifests/}, only when ROOT is absent.
      */
     public Versioned read() {
         StoredObject o;
         try {
             o = store.get(RootState.KEY);
         } catch (NotFoundException e) {
-            List<ObjectInfo> manifests = store.list("manifests/");
-            if (!manifests.isEmpty()) {
+            if (!store.list("manifests/").isEmpty()) {
                 throw new CorruptObjectException(RootState.KEY, "ROOT of " + store.describe() + " is missing, but the"
-                        + " store holds " + manifests.size() + " manifest(s) under manifests/ (ROOT was deleted or lost);"
+                        + " store holds manifests under manifests/ (ROOT was deleted or lost);"
                         + " nothing was changed: if no writer or GC is running, rebuild it from the manifests with"
                         + " ckpt-tool recover " + store.describe() + " (see the README, Operating a store)");
             }
@@ -169,7 +167,7 @@ public final class RootStore {
             byte[] bytes = Json.write(stamped);
             try {
                 if (current.etag() == null) {
-                    if (store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED) {
+                    if (store.putIfAbsent(RootState.KEY, bytes, 0, bytes.length) == PutResult.CREATED) {
                         return written;
                     }
                     // someone else (or an earlier attempt of ours) created ROOT: re-read
@@ -233,7 +231,7 @@ public final class RootStore {
     public boolean replaceUnreadable(String damagedEtag, RootState rebuilt) {
         byte[] bytes = Json.write(rebuilt);
         if (damagedEtag == null) {
-            return store.putIfAbsent(RootState.KEY, bytes) == PutResult.CREATED;
+            return store.putIfAbsent(RootState.KEY, bytes, 0, bytes.length) == PutResult.CREATED;
         }
         try {
             store.putIfMatch(RootState.KEY, bytes, damagedEtag);

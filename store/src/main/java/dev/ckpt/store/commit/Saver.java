@@ -248,7 +248,7 @@ public final class Saver {
         }
         try {
             ChunkCodec.Encoded enc = codec.encode(hash, buf, 0, len);
-            if (store.putIfAbsent(enc.ref().key(), enc.buffer(), enc.length()) == PutResult.CREATED) {
+            if (store.putIfAbsent(enc.ref().key(), enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
                 newChunks.incrementAndGet();
                 newBytes.addAndGet(len);
                 storedBytes.addAndGet(enc.length());
@@ -293,11 +293,11 @@ public final class Saver {
             throw new InvalidInputException("file " + loc.path + " changed after it was saved; chunk " + ref.key()
                     + " that a GC removed meanwhile cannot be re-uploaded; save again");
         }
-        store.putIfAbsent(ref.key(), enc.buffer(), enc.length());
+        store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
     }
 
     private void putManifest(String key, byte[] bytes) {
-        if (store.putIfAbsent(key, bytes) == PutResult.ALREADY_EXISTS) {
+        if (store.putIfAbsent(key, bytes, 0, bytes.length) == PutResult.ALREADY_EXISTS) {
             // Either our own earlier attempt (a retried request) or a collision: compare.
             byte[] existing = store.get(key).data();
             if (!Arrays.equals(existing, bytes)) {

@@ -144,16 +144,16 @@ public final class GarbageCollector {
         Instant cutoff = now().minus(config.gcGrace());
         Map<String, Long> dead = new TreeMap<>();
         int young = 0;
-        List<ObjectInfo> listing = new ArrayList<>(store.list("chunks/"));
-        listing.addAll(store.list("manifests/"));
-        for (ObjectInfo o : listing) {
-            if (live.contains(o.key())) {
-                continue;
-            }
-            if (o.lastModified().isBefore(cutoff)) {
-                dead.put(o.key(), o.size());
-            } else {
-                young++;
+        for (String prefix : new String[]{"chunks/", "manifests/"}) {
+            for (ObjectInfo o : store.list(prefix)) { // lazy: only the dead are kept
+                if (live.contains(o.key())) {
+                    continue;
+                }
+                if (o.lastModified().isBefore(cutoff)) {
+                    dead.put(o.key(), o.size());
+                } else {
+                    young++;
+                }
             }
         }
         return new Mark(live, loaded, dead, young);
@@ -241,8 +241,13 @@ public final class GarbageCollector {
 
     private GcResult sweepResult(long gen, boolean dryRun, boolean resumed, List<String> dead, RootState s) {
         Map<String, Long> listed = new java.util.HashMap<>();
+        Set<String> wanted = new HashSet<>(dead);
         for (String prefix : new String[]{"chunks/", "manifests/"}) {
-            store.list(prefix).forEach(o -> listed.put(o.key(), o.size()));
+            for (ObjectInfo o : store.list(prefix)) { // lazy: only the sizes of the dead are kept
+                if (wanted.contains(o.key())) {
+                    listed.put(o.key(), o.size());
+                }
+            }
         }
         Map<String, Long> sizes = new TreeMap<>();
         for (String k : dead) {

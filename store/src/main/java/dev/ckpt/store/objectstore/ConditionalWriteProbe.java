@@ -36,6 +36,13 @@ public final class ConditionalWriteProbe {
     private ConditionalWriteProbe() {
     }
 
+    /**
+     * Probes {@code store} with a scratch object it deletes afterwards.
+     *
+     * @throws dev.ckpt.store.error.StoreUnavailableException when a request fails transiently: that says nothing
+     *         about the server's conditions, so there is no verdict ({@link ProbingObjectStore} probes again on
+     *         the next conditional write)
+     */
     public static Result run(ObjectStore store) {
         String key = "probe/" + RandomIds.hex(8);
         List<String> problems = new ArrayList<>();
@@ -43,12 +50,14 @@ public final class ConditionalWriteProbe {
         boolean staleRefused = false;
         boolean currentAccepted = false;
         try {
-            if (store.putIfAbsent(key, bytes("first")) != PutResult.CREATED) {
+            byte[] first = bytes("first");
+            byte[] second = bytes("second");
+            if (store.putIfAbsent(key, first, 0, first.length) != PutResult.CREATED) {
                 problems.add("a create-only write (If-None-Match: *) of a new object " + key + " was refused");
             }
-            PutResult second = store.putIfAbsent(key, bytes("second"));
+            PutResult secondResult = store.putIfAbsent(key, second, 0, second.length);
             StoredObject afterSecond = store.get(key);
-            createOnly = second == PutResult.ALREADY_EXISTS
+            createOnly = secondResult == PutResult.ALREADY_EXISTS
                     && new String(afterSecond.data(), StandardCharsets.UTF_8).equals("first");
             if (!createOnly) {
                 problems.add("the server ignores If-None-Match: * (a second create-only write of " + key
@@ -74,6 +83,9 @@ public final class ConditionalWriteProbe {
             } catch (PreconditionFailedException e) {
                 staleRefused = true;
             }
+        } catch (dev.ckpt.store.error.StoreUnavailableException e) {
+            // a transient failure says nothing about the server's conditions: no verdict, the caller may try again
+            throw e;
         } catch (CkptException e) {
             problems.add("probing " + key + " failed: " + e.getMessage());
         } finally {

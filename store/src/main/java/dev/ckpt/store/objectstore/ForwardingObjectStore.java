@@ -1,13 +1,11 @@
 package dev.ckpt.store.objectstore;
 
-import java.util.List;
 import java.util.Optional;
 
 /**
  * An object store that passes every call to another; subclasses override what they change.
- * {@link #putIfAbsent(String, byte[], int)} is deliberately not forwarded: its default copies
- * the bytes and calls {@link #putIfAbsent(String, byte[])}, so a subclass that overrides only
- * that one still sees every create-only write. Wrappers on a hot path forward it themselves.
+ * There is one create-only write, {@link #putIfAbsent(String, byte[], int, int)}, so a subclass
+ * that overrides it sees every create-only write.
  */
 public abstract class ForwardingObjectStore implements ObjectStore {
     private final ObjectStore delegate;
@@ -31,11 +29,6 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     }
 
     @Override
-    public byte[] getRange(String key, long offset, int length) {
-        return delegate.getRange(key, offset, length);
-    }
-
-    @Override
     public Optional<ObjectInfo> head(String key) {
         return delegate.head(key);
     }
@@ -46,8 +39,8 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String key, byte[] data) {
-        return delegate.putIfAbsent(key, data);
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+        return delegate.putIfAbsent(key, data, offset, length);
     }
 
     @Override
@@ -61,7 +54,7 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     }
 
     @Override
-    public List<ObjectInfo> list(String prefix) {
+    public ObjectListing list(String prefix) {
         return delegate.list(prefix);
     }
 

@@ -38,14 +38,14 @@ public final class Keys {
 
     /** The ETag of content: its MD5 in hex, as S3 computes it for single-part uploads. */
     static String etagOf(byte[] data) {
-        return etagOf(data, data.length);
+        return etagOf(data, 0, data.length);
     }
 
-    /** The ETag of the first {@code length} bytes of {@code data}. */
-    public static String etagOf(byte[] data, int length) {
+    /** The ETag of the {@code length} bytes of {@code data} from {@code offset}. */
+    public static String etagOf(byte[] data, int offset, int length) {
         try {
             MessageDigest md5 = MessageDigest.getInstance("MD5");
-            md5.update(data, 0, length);
+            md5.update(data, offset, length);
             return HexFormat.of().formatHex(md5.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

@@ -13,17 +13,22 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
+import java.nio.file.LinkOption;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -121,26 +126,6 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
-    public byte[] getRange(String key, long offset, int length) {
-        if (offset < 0 || length < 0) {
-            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + key);
-        }
-        try (FileChannel ch = FileChannel.open(path(key), StandardOpenOption.READ)) {
-            long size = ch.size();
-            int n = (int) Math.max(0, Math.min(length, size - offset));
-            ByteBuffer buf = ByteBuffer.allocate(n);
-            while (buf.hasRemaining()) {
-                if (ch.read(buf, offset + buf.position()) < 0) {
-                    break;
-                }
-            }
-            return buf.array();
-        } catch (IOException e) {
-            throw translate(key, "read", e);
-        }
-    }
-
-    @Override
     public Optional<ObjectInfo> head(String key) {
         Path p = path(key);
         try {
@@ -171,19 +156,14 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String key, byte[] data) {
-        return putIfAbsent(key, data, data.length);
-    }
-
-    @Override
-    public PutResult putIfAbsent(String key, byte[] data, int length) {
-        java.util.Objects.checkFromIndexSize(0, length, data.length);
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         Path target = path(key);
+        java.util.Objects.checkFromIndexSize(offset, length, data.length);
         if (Files.exists(target)) {
             return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
         checkWritable(key, "write");
-        Path tmp = writeTemp(key, target, data, length);
+        Path tmp = writeTemp(key, target, data, offset, length);
         try {
             Files.createLink(target, tmp);
             fsyncDir(target.getParent());
@@ -247,45 +227,99 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
-    public List<ObjectInfo> list(String prefix) {
-        int slash = prefix.lastIndexOf('/');
-        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
-        if (!Files.isDirectory(start)) {
-            return List.of();
-        }
-        List<ObjectInfo> out = new ArrayList<>();
-        try {
-            Files.walkFileTree(start, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                    boolean hidden = !dir.equals(start) && dir.getFileName().toString().startsWith(".");
-                    return hidden ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-                }
+    public Optional<IfMatchForm> ifMatchForm() {
+        return Optional.empty();
+    }
 
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                    if (attrs.isRegularFile() && !file.getFileName().toString().startsWith(".")) {
-                        String key = root.relativize(file).toString().replace(java.io.File.separatorChar, '/');
-                        if (key.startsWith(prefix)) {
-                            out.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant(), null));
+    /**
+     * Walks the directories depth-first, reading one directory at a time (its entries sorted
+     * with a directory's name followed by '/', so keys come out in key order) and descending
+     * only into directories that can hold keys with the prefix. Hidden names (temporaries,
+     * lock files) and anything not a regular file are skipped; a file or directory deleted
+     * while the listing runs is simply not part of it.
+     */
+    @Override
+    public ObjectListing list(String prefix) {
+        return () -> new Walk(prefix);
+    }
+
+    private final class Walk implements Iterator<ObjectInfo> {
+        /** A file (its object) or a directory (its key followed by '/', object null), sorted by that key. */
+        private record Entry(String sortKey, ObjectInfo object) {
+        }
+
+        private final String prefix;
+        /** Per open directory, its remaining entries in key order. */
+        private final Deque<Iterator<Entry>> stack = new ArrayDeque<>();
+        private ObjectInfo next;
+
+        Walk(String prefix) {
+            this.prefix = prefix;
+            stack.push(entries(""));
+        }
+
+        /** The sorted entries of the directory holding the keys that start with {@code dirKey} ("" or ending in '/'). */
+        private Iterator<Entry> entries(String dirKey) {
+            Path dir = dirKey.isEmpty() ? root : root.resolve(dirKey);
+            List<Entry> entries = new ArrayList<>();
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+                for (Path p : ds) {
+                    String name = p.getFileName().toString();
+                    if (name.startsWith(".")) {
+                        continue;
+                    }
+                    BasicFileAttributes a;
+                    try {
+                        a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    } catch (NoSuchFileException e) {
+                        continue; // deleted while we listed: not part of the listing
+                    }
+                    String key = dirKey + name;
+                    if (a.isDirectory()) {
+                        String sub = key + "/";
+                        if (sub.startsWith(prefix) || prefix.startsWith(sub)) {
+                            entries.add(new Entry(sub, null));
                         }
+                    } else if (a.isRegularFile() && key.startsWith(prefix) && Keys.isValid(key)) {
+                        entries.add(new Entry(key, new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant(), null)));
                     }
-                    return FileVisitResult.CONTINUE;
                 }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                    if (exc instanceof NoSuchFileException) {
-                        return FileVisitResult.CONTINUE; // deleted while we listed: not part of the listing
-                    }
-                    throw exc;
-                }
-            });
-        } catch (IOException e) {
-            throw translate(prefix, "list", e);
+            } catch (NoSuchFileException | NotDirectoryException e) {
+                return Collections.emptyIterator(); // deleted while we listed
+            } catch (IOException e) {
+                throw translate(dirKey.isEmpty() ? prefix : dirKey, "list", e);
+            }
+            entries.sort(java.util.Comparator.comparing(Entry::sortKey));
+            return entries.iterator();
         }
-        out.sort(Comparator.comparing(ObjectInfo::key));
-        return out;
+
+        @Override
+        public boolean hasNext() {
+            while (next == null && !stack.isEmpty()) {
+                Iterator<Entry> top = stack.peek();
+                if (!top.hasNext()) {
+                    stack.pop();
+                } else {
+                    Entry e = top.next();
+                    if (e.object() == null) {
+                        stack.push(entries(e.sortKey()));
+                    } else {
+                        next = e.object();
+                    }
+                }
+            }
+            return next != null;
+        }
+
+        @Override
+        public ObjectInfo next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            ObjectInfo o = next;
+            next = null;
+            return o;
+        }
     }
 
     @Override
@@ -294,16 +328,16 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     private Path writeTemp(String key, Path target, byte[] data) {
-        return writeTemp(key, target, data, data.length);
+        return writeTemp(key, target, data, 0, data.length);
     }
 
-    private Path writeTemp(String key, Path target, byte[] data, int length) {
+    private Path writeTemp(String key, Path target, byte[] data, int offset, int length) {
         Path dir = target.getParent();
         Path tmp = dir.resolve(".tmp-" + UUID.randomUUID()); // never longer than a key's own name allows
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(data, 0, length);
+                ByteBuffer buf = ByteBuffer.wrap(data, offset, length);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }

@@ -14,7 +14,10 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
         super(delegate);
     }
 
-    /** Runs the probe now (if not yet run) and returns what it found. */
+    /**
+     * Runs the probe now (if not yet run) and returns what it found. A transient failure while
+     * probing is thrown and not remembered: the next call probes again.
+     */
     public ConditionalWriteProbe.Result probe() {
         ConditionalWriteProbe.Result r = result;
         if (r == null) {
@@ -39,15 +42,9 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String key, byte[] data) {
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         requireConditionalWrites();
-        return super.putIfAbsent(key, data);
-    }
-
-    @Override
-    public PutResult putIfAbsent(String key, byte[] data, int length) {
-        requireConditionalWrites();
-        return delegate().putIfAbsent(key, data, length);
+        return super.putIfAbsent(key, data, offset, length);
     }
 
     @Override

@@ -32,11 +32,11 @@ public final class SaveCpuBenchmark {
             ObjectStore mem = MemoryStores.inMemory();
             ForwardingObjectStore discard = new ForwardingObjectStore(mem) {
                 @Override
-                public PutResult putIfAbsent(String key, byte[] data, int length) {
+                public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
                     if (key.startsWith("chunks/")) {
                         return PutResult.CREATED;
                     }
-                    return super.putIfAbsent(key, data, length);
+                    return super.putIfAbsent(key, data, offset, length);
                 }
             };
             try (CheckpointStore s = CheckpointStore.open(discard, StoreConfig.defaults().withParallelism(8).withMaxChunksInFlight(8))) {

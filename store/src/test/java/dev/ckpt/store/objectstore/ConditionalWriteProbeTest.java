@@ -23,11 +23,11 @@ class ConditionalWriteProbeTest {
         }
 
         @Override
-        public PutResult putIfAbsent(String key, byte[] data) {
+        public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
             if (honourCreate) {
-                return super.putIfAbsent(key, data);
+                return super.putIfAbsent(key, data, offset, length);
             }
-            put(key, data);
+            put(key, java.util.Arrays.copyOfRange(data, offset, offset + length));
             return PutResult.CREATED;
         }
 
@@ -59,7 +59,7 @@ class ConditionalWriteProbeTest {
             ConditionalWritesUnsupportedException e = assertThrows(ConditionalWritesUnsupportedException.class, store::init);
             assertTrue(e.getMessage().contains("s3://naive/bucket/") && e.getMessage().contains("If-None-Match"), e.getMessage());
         }
-        assertEquals(List.of(), naive.list(""), "no ROOT, and the probe cleaned up after itself");
+        assertEquals(List.of(), naive.list("").stream().toList(), "no ROOT, and the probe cleaned up after itself");
     }
 
     @Test
@@ -72,5 +72,18 @@ class ConditionalWriteProbeTest {
         ConditionalWritesUnsupportedException e = assertThrows(ConditionalWritesUnsupportedException.class,
                 () -> probing.putIfMatch("ROOT", new byte[]{1}, "x"));
         assertTrue(e.getMessage().contains("ignores If-Match"), e.getMessage());
+    }
+
+    @Test
+    void aTransientFailureWhileProbingGivesNoVerdictAndTheNextWriteProbesAgain() {
+        FaultInjectingObjectStore flaky = new FaultInjectingObjectStore(MemoryStores.inMemory());
+        flaky.inject(FaultInjectingObjectStore.Op.PUT_IF_MATCH, k -> k.startsWith("probe/"),
+                FaultInjectingObjectStore.Fault.ERROR_BEFORE, 1);
+        ProbingObjectStore probing = new ProbingObjectStore(flaky);
+        byte[] data = {1, 2, 3};
+        assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, () -> probing.putIfAbsent("k", data, 0, 3));
+        assertTrue(flaky.head("k").isEmpty(), "nothing written");
+        assertEquals(PutResult.CREATED, probing.putIfAbsent("k", data, 0, 3), "probed again, and the server honours conditions");
+        assertTrue(probing.probe().ok());
     }
 }

@@ -23,7 +23,10 @@ public final class ContractChild {
             Thread.onSpinWait();
         }
         switch (args[2]) {
-            case "create" -> System.out.println(store.putIfAbsent(args[3], args[4].getBytes(StandardCharsets.UTF_8)));
+            case "create" -> {
+                byte[] data = args[4].getBytes(StandardCharsets.UTF_8);
+                System.out.println(store.putIfAbsent(args[3], data, 0, data.length));
+            }
             case "increment" -> {
                 // Each increment has an id and the object keeps the history of applied ids, as ROOT
                 // keeps its recent transaction ids: after a lost response the writer looks for its id

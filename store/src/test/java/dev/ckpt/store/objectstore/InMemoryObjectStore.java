@@ -4,10 +4,7 @@ import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListMap;
 
@@ -31,7 +28,11 @@ final class InMemoryObjectStore implements ObjectStore {
     }
 
     private Entry entry(byte[] data) {
-        byte[] copy = data.clone();
+        return entry(data, 0, data.length);
+    }
+
+    private Entry entry(byte[] data, int offset, int length) {
+        byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
         return new Entry(copy, Keys.etagOf(copy), clock.instant());
     }
 
@@ -42,20 +43,6 @@ final class InMemoryObjectStore implements ObjectStore {
             throw NotFoundException.object(key);
         }
         return new StoredObject(key, e.data.clone(), e.etag);
-    }
-
-    @Override
-    public byte[] getRange(String key, long offset, int length) {
-        if (offset < 0 || length < 0) {
-            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + key);
-        }
-        Entry e = objects.get(Keys.validate(key));
-        if (e == null) {
-            throw NotFoundException.object(key);
-        }
-        int from = (int) Math.min(offset, e.data.length);
-        int to = (int) Math.min((long) from + length, e.data.length);
-        return Arrays.copyOfRange(e.data, from, to);
     }
 
     @Override
@@ -73,8 +60,15 @@ final class InMemoryObjectStore implements ObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String key, byte[] data) {
-        return objects.putIfAbsent(Keys.validate(key), entry(data)) == null ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+        Keys.validate(key);
+        java.util.Objects.checkFromIndexSize(offset, length, data.length);
+        return objects.putIfAbsent(key, entry(data, offset, length)) == null ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+    }
+
+    @Override
+    public Optional<IfMatchForm> ifMatchForm() {
+        return Optional.empty();
     }
 
     @Override
@@ -95,16 +89,13 @@ final class InMemoryObjectStore implements ObjectStore {
         objects.remove(Keys.validate(key));
     }
 
+    /** Lazy like the real backends: iterates the sorted map's live view (weakly consistent, never a snapshot). */
     @Override
-    public List<ObjectInfo> list(String prefix) {
-        List<ObjectInfo> out = new ArrayList<>();
-        for (Map.Entry<String, Entry> e : objects.tailMap(prefix, true).entrySet()) {
-            if (!e.getKey().startsWith(prefix)) {
-                break;
-            }
-            out.add(new ObjectInfo(e.getKey(), e.getValue().data.length, e.getValue().lastModified, e.getValue().etag));
-        }
-        return out;
+    public ObjectListing list(String prefix) {
+        return () -> objects.tailMap(prefix, true).entrySet().stream()
+                .takeWhile(e -> e.getKey().startsWith(prefix))
+                .map(e -> new ObjectInfo(e.getKey(), e.getValue().data.length, e.getValue().lastModified, e.getValue().etag))
+                .iterator();
     }
 
     @Override

@@ -65,11 +65,19 @@ public abstract class ObjectStoreContractTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** A create-only write of a whole array. */
+    private PutResult create(String key, byte[] data) {
+        return store.putIfAbsent(key, data, 0, data.length);
+    }
+
+    private List<String> keys(String prefix) {
+        return store.list(prefix).stream().map(ObjectInfo::key).toList();
+    }
+
     @Test
     void getOfMissingObjectThrowsNotFoundNamingTheKey() {
         NotFoundException e = assertThrows(NotFoundException.class, () -> store.get("manifests/nope.json"));
         assertTrue(e.getMessage().contains("manifests/nope.json"), e.getMessage());
-        assertThrows(NotFoundException.class, () -> store.getRange("manifests/nope.json", 0, 4));
         assertTrue(store.head("manifests/nope.json").isEmpty());
     }
 
@@ -90,39 +98,48 @@ public abstract class ObjectStoreContractTest {
     void emptyObjectsAreObjects() {
         store.put("empty", new byte[0]);
         assertEquals(0, store.get("empty").data().length);
-        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("empty", b("x")));
-    }
-
-    @Test
-    void rangedGetReturnsTheRangeAndStopsAtTheEnd() {
-        store.put("r", b("0123456789"));
-        assertArrayEquals(b("345"), store.getRange("r", 3, 3));
-        assertArrayEquals(b("89"), store.getRange("r", 8, 100));
-        assertEquals(0, store.getRange("r", 20, 5).length);
-        assertThrows(IllegalArgumentException.class, () -> store.getRange("r", -1, 5));
+        assertEquals(PutResult.ALREADY_EXISTS, create("empty", b("x")));
     }
 
     @Test
     void putIfAbsentCreatesOnceAndNeverOverwrites() {
-        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/ab/x", b("first")));
-        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("chunks/ab/x", b("second")));
+        assertEquals(PutResult.CREATED, create("chunks/ab/x", b("first")));
+        assertEquals(PutResult.ALREADY_EXISTS, create("chunks/ab/x", b("second")));
         assertArrayEquals(b("first"), store.get("chunks/ab/x").data());
     }
 
     @Test
     void putIfAbsentOfAPrefixStoresExactlyThePrefixAndLeavesTheArrayToTheCaller() {
         byte[] buffer = b("chunk-one|the rest of a reused buffer");
-        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/cd/p", buffer, 9));
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/cd/p", buffer, 0, 9));
         java.util.Arrays.fill(buffer, (byte) '#'); // the caller reuses its buffer once the call returns
         assertArrayEquals(b("chunk-one"), store.get("chunks/cd/p").data());
         assertEquals(9, store.head("chunks/cd/p").orElseThrow().size());
-        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("chunks/cd/p", b("chunk-two|x"), 9));
+        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("chunks/cd/p", b("chunk-two|x"), 0, 9));
         assertArrayEquals(b("chunk-one"), store.get("chunks/cd/p").data());
-        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/cd/e", buffer, 0));
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/cd/e", buffer, 0, 0));
         assertEquals(0, store.get("chunks/cd/e").data().length);
-        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/cd/q", buffer, buffer.length + 1));
-        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/cd/q", buffer, -1));
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/cd/q", buffer, 0, buffer.length + 1));
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/cd/q", buffer, 0, -1));
         assertTrue(store.head("chunks/cd/q").isEmpty());
+    }
+
+    @Test
+    void putIfAbsentOfASliceFromAnOffsetStoresExactlyTheSlice() {
+        byte[] buffer = b("head|slice-one|tail");
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/ef/s", buffer, 5, 9));
+        java.util.Arrays.fill(buffer, (byte) '#'); // the caller reuses its buffer once the call returns
+        assertArrayEquals(b("slice-one"), store.get("chunks/ef/s").data());
+        assertEquals(9, store.head("chunks/ef/s").orElseThrow().size());
+        byte[] same = b("xx|other-one");
+        assertEquals(PutResult.ALREADY_EXISTS, store.putIfAbsent("chunks/ef/s", same, 3, 9));
+        assertEquals(PutResult.CREATED, store.putIfAbsent("chunks/ef/end", same, same.length, 0));
+        assertEquals(0, store.get("chunks/ef/end").data().length);
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/ef/q", same, 4, same.length - 3));
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/ef/q", same, -1, 2));
+        assertThrows(IndexOutOfBoundsException.class, () -> store.putIfAbsent("chunks/ef/q", same, same.length + 1, 0));
+        assertTrue(store.head("chunks/ef/q").isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> store.putIfAbsent("a//b", same, 0, 1), "an invalid key");
     }
 
     @Test
@@ -155,13 +172,62 @@ public abstract class ObjectStoreContractTest {
         store.put("chunks/b/333", b("333"));
         store.put("manifests/m.json", b("{}"));
         store.put("ROOT", b("{}"));
-        List<ObjectInfo> l = store.list("chunks/a");
+        List<ObjectInfo> l = store.list("chunks/a").stream().toList();
         assertEquals(List.of("chunks/aa/1", "chunks/ab/22"), l.stream().map(ObjectInfo::key).toList());
         assertEquals(2, l.get(1).size());
         assertNotNull(l.get(0).lastModified());
-        assertEquals(3, store.list("chunks/").size());
-        assertEquals(5, store.list("").size());
-        assertEquals(0, store.list("nothing/").size());
+        assertEquals(3, store.list("chunks/").stream().count());
+        assertEquals(5, store.list("").stream().count());
+        assertEquals(0, store.list("nothing/").stream().count());
+    }
+
+    @Test
+    void listingOfMoreKeysThanOneS3PageIsCompleteAndSorted() throws Exception {
+        // more than one ListObjectsV2 page (1000 keys), over several directories and with names
+        // that sort before '/' ('-' is 0x2d), so a directory walk must order "d3-x" before "d3/..."
+        java.util.TreeSet<String> expected = new java.util.TreeSet<>();
+        for (int i = 0; i < 1203; i++) {
+            expected.add("many/d" + (i % 7) + "/k" + i);
+        }
+        expected.add("many/d3-x");
+        expected.add("many/d3.5");
+        expected.add("many/d30/z");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<String>> puts = new ArrayList<>();
+        for (String k : expected) {
+            puts.add(pool.submit(() -> store.put(k, b(k))));
+        }
+        for (Future<String> f : puts) {
+            f.get(300, TimeUnit.SECONDS);
+        }
+        pool.shutdown();
+        store.put("manz", b("after the prefix"));
+        store.put("man", b("before the prefix"));
+        List<ObjectInfo> listed = store.list("many/").stream().toList();
+        assertEquals(new ArrayList<>(expected), listed.stream().map(ObjectInfo::key).toList());
+        assertEquals(("many/d0/k0").length(), listed.get(0).size());
+        assertEquals(new ArrayList<>(expected.subSet("many/d3", true, "many/d4", false)), keys("many/d3"));
+        assertEquals(List.of(), keys("many/d9"), "a prefix that matches nothing");
+        assertEquals(List.of(), keys("many/d3/k1x"), "a prefix that matches nothing inside a directory");
+        assertEquals(List.of(), keys("nothing-at-all/"));
+        assertTrue(store.list("many/d8").isEmpty());
+        assertTrue(!store.list("many/").isEmpty());
+    }
+
+    @Test
+    void aListingIsLazyAndEachIterationListsAnew() {
+        ObjectListing listing = store.list("lazy/");
+        assertTrue(listing.isEmpty());
+        store.put("lazy/b", b("b"));
+        store.put("lazy/a", b("a"));
+        assertEquals(List.of("lazy/a", "lazy/b"), listing.stream().map(ObjectInfo::key).toList(),
+                "objects created after list() but before the iteration are listed");
+        store.delete("lazy/b");
+        assertEquals(List.of("lazy/a"), listing.stream().map(ObjectInfo::key).toList());
+        java.util.Iterator<ObjectInfo> it = listing.iterator();
+        assertEquals("lazy/a", it.next().key());
+        assertTrue(!it.hasNext());
+        assertThrows(java.util.NoSuchElementException.class, it::next);
     }
 
     @Test
@@ -181,7 +247,7 @@ public abstract class ObjectStoreContractTest {
                 byte[] data = b("writer-" + t);
                 tasks.add(() -> {
                     barrier.await();
-                    return store.putIfAbsent(key, data);
+                    return store.putIfAbsent(key, data, 0, data.length);
                 });
             }
             ExecutorService pool = Executors.newFixedThreadPool(8);

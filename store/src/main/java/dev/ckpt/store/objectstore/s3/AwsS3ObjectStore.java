@@ -5,6 +5,7 @@ import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
 import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
@@ -30,6 +31,7 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -43,8 +45,9 @@ import java.util.function.Supplier;
 /**
  * An S3 bucket (AWS S3, MinIO, Ceph RGW, ...) through the AWS SDK for Java v2, with a
  * synchronous client and an explicitly chosen HTTP client. Conditional writes map to
- * {@code If-None-Match: *} and {@code If-Match}; a 409 ConditionalRequestConflict is
- * retried; ETags are compared without quotes. No Content-MD5: over HTTP the SigV4 payload
+ * {@code If-None-Match: *} and {@code If-Match}, each sent once and settled by
+ * {@link Conditional} (a 409 ConditionalRequestConflict is not retried here); ETags are
+ * compared without quotes. No Content-MD5: over HTTP the SigV4 payload
  * hash already lets the server refuse a damaged body, over HTTPS TLS does, and every read
  * is checked against the chunk's SHA-256 end to end; the MD5 cost 1.7 s of CPU per GiB
  * (measured, docs/benchmarks.md). The SDK's own retries (standard strategy,
@@ -160,29 +163,6 @@ final class AwsS3ObjectStore implements ObjectStore {
     }
 
     @Override
-    public byte[] getRange(String k, long offset, int length) {
-        if (offset < 0 || length < 0) {
-            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + k);
-        }
-        if (length == 0) {
-            head(k).orElseThrow(() -> NotFoundException.object(k));
-            return new byte[0];
-        }
-        try {
-            return s3.getObjectAsBytes(GetObjectRequest.builder().bucket(config.bucket()).key(key(k))
-                    .range("bytes=" + offset + "-" + (offset + length - 1)).build()).asByteArrayUnsafe();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 416) {
-                head(k).orElseThrow(() -> NotFoundException.object(k));
-                return new byte[0]; // the range starts after the end of the object
-            }
-            throw map(k, "read", e);
-        } catch (SdkClientException e) {
-            throw S3Errors.io(url(k), "read", e);
-        }
-    }
-
-    @Override
     public Optional<ObjectInfo> head(String k) {
         try {
             HeadObjectResponse r = call(k, "stat", () -> s3.headObject(b -> b.bucket(config.bucket()).key(key(k))));
@@ -207,30 +187,26 @@ final class AwsS3ObjectStore implements ObjectStore {
     }
 
     /**
-     * The request body over the first {@code length} bytes of {@code data} without the copy
-     * {@link RequestBody#fromBytes} makes (the SDK opens a new stream per try): callers do
-     * not change an array until the write returns.
+     * The request body over the {@code length} bytes of {@code data} from {@code offset} without
+     * the copy {@link RequestBody#fromBytes} makes (the SDK opens a new stream per try): callers
+     * do not change an array until the write returns.
      */
-    private static RequestBody body(byte[] data, int length) {
-        ContentStreamProvider bytes = () -> new java.io.ByteArrayInputStream(data, 0, length);
+    private static RequestBody body(byte[] data, int offset, int length) {
+        ContentStreamProvider bytes = () -> new java.io.ByteArrayInputStream(data, offset, length);
         return RequestBody.fromContentProvider(bytes, length, "application/octet-stream");
     }
 
     @Override
     public String put(String k, byte[] data) {
-        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data.length).build(), body(data, data.length))).eTag());
+        return S3Errors.etag(call(k, "write", () -> s3.putObject(putRequest(k, data.length).build(), body(data, 0, data.length))).eTag());
     }
 
     @Override
-    public PutResult putIfAbsent(String k, byte[] data) {
-        return putIfAbsent(k, data, data.length);
-    }
-
-    @Override
-    public PutResult putIfAbsent(String k, byte[] data, int length) {
-        return Conditional.putIfAbsent(this, k, data, length, config.etagIsMd5(), () -> {
+    public PutResult putIfAbsent(String k, byte[] data, int offset, int length) {
+        key(k);
+        return Conditional.putIfAbsent(this, k, data, offset, length, config.etagIsMd5(), () -> {
             try {
-                s3.putObject(putRequest(k, length).ifNoneMatch("*").build(), body(data, length));
+                s3.putObject(putRequest(k, length).ifNoneMatch("*").build(), body(data, offset, length));
                 return true;
             } catch (S3Exception e) {
                 if (e.statusCode() == 412) {
@@ -256,7 +232,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), ifMatchForms, ifMatch -> {
             try {
                 return S3Errors.etag(s3.putObject(putRequest(k, data.length).ifMatch(ifMatch).build(),
-                        body(data, data.length)).eTag());
+                        body(data, 0, data.length)).eTag());
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 404) {
                     throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
@@ -277,21 +253,21 @@ final class AwsS3ObjectStore implements ObjectStore {
         call(k, "delete", () -> s3.deleteObject(b -> b.bucket(config.bucket()).key(key(k))));
     }
 
+    /** ListObjectsV2 pages of up to 1000 keys, each requested when the previous one is used up. */
     @Override
-    public List<ObjectInfo> list(String prefix) {
-        List<ObjectInfo> out = new ArrayList<>();
-        call(prefix, "list", () -> {
-            for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(config.bucket())
-                    .prefix(config.prefix() + prefix).build()).contents()) {
+    public ObjectListing list(String prefix) {
+        return () -> new Pages(token -> call(prefix, "list", () -> {
+            ListObjectsV2Response r = s3.listObjectsV2(ListObjectsV2Request.builder().bucket(config.bucket())
+                    .prefix(config.prefix() + prefix).maxKeys(Pages.PAGE_SIZE).continuationToken(token).build());
+            List<ObjectInfo> objects = new ArrayList<>(r.contents().size());
+            for (S3Object o : r.contents()) {
                 String k = o.key().substring(config.prefix().length());
                 if (Keys.isValid(k)) {
-                    out.add(new ObjectInfo(k, o.size(), o.lastModified(), S3Errors.etag(o.eTag())));
+                    objects.add(new ObjectInfo(k, o.size(), o.lastModified(), S3Errors.etag(o.eTag())));
                 }
             }
-            return null;
-        });
-        out.sort(java.util.Comparator.comparing(ObjectInfo::key));
-        return out;
+            return new Pages.Page(objects, Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null);
+        }));
     }
 
     @Override

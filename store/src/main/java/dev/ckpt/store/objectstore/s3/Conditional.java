@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
+import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.IfMatchForm;
@@ -9,6 +10,7 @@ import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
@@ -16,69 +18,61 @@ import java.util.function.Supplier;
 
 /**
  * Settles conditional writes over HTTP, where a response can be lost after the server
- * stored the request, and the client (the SDK) retries: the retry then meets its own
- * write and gets 412. After a 412 or an I/O failure we look at the object: if it holds
- * exactly our bytes, our write landed. For ROOT this is exact (every ROOT is unique: its
- * transaction id); for chunks, identical bytes are the same chunk whoever wrote them.
- * ETags are compared with the MD5 of our bytes where the server's ETag is that MD5
- * (no SSE-KMS, single-part); otherwise the content is read back.
+ * stored the request, and the client (the SDK) may repeat the request on its transport:
+ * the repeat then meets its own write and gets 412. A conditional write is one request
+ * here: nothing is retried. After a 412, a 409 or an I/O failure the backend looks at the
+ * object once: if it holds exactly our bytes, our write landed; if it changed, the condition
+ * failed; if it is unchanged (or absent) after an I/O failure, the failure is rethrown and the
+ * caller decides (RootStore's one retry loop, or the save that fails). For ROOT this is exact
+ * (every ROOT is unique: its transaction id); for chunks, identical bytes are the same chunk
+ * whoever wrote them. ETags are compared with the MD5 of our bytes where the server's ETag is
+ * that MD5 (no SSE-KMS, single-part); otherwise the content is read back.
  */
 final class Conditional {
-    private static final int ATTEMPTS = 3;
-    private static final int CONFLICT_ATTEMPTS = 5;
 
     private Conditional() {
     }
 
     /**
      * Thrown by a backend's attempt when the server answers 409 ConditionalRequestConflict
-     * (a concurrent conditional write on the key): the attempt is repeated after a pause;
-     * after the last one, {@code ifLast} (the backend's mapped error) is thrown.
+     * (a concurrent conditional write on the key, nothing written): {@code mapped} is the
+     * backend's error for it.
      */
     static final class Conflict extends RuntimeException {
-        private final RuntimeException ifLast;
+        private final StoreUnavailableException mapped;
 
-        Conflict(RuntimeException ifLast) {
+        Conflict(RuntimeException mapped) {
             super(null, null, false, false);
-            this.ifLast = ifLast;
+            this.mapped = mapped instanceof StoreUnavailableException u ? u
+                    : new StoreUnavailableException(mapped.getMessage(), mapped);
         }
     }
 
-    private static <T> T repeatingConflicts(Supplier<T> attempt) {
-        for (int i = 1; ; i++) {
-            try {
-                return attempt.get();
-            } catch (Conflict c) {
-                if (i >= CONFLICT_ATTEMPTS) {
-                    throw c.ifLast;
-                }
-                Backoff.pause(i);
-            }
-        }
-    }
-
-    /** @param attempt performs the create-only PUT: true = created, false = 412; throws StoreUnavailable on I/O failure, Conflict on 409 */
-    static PutResult putIfAbsent(ObjectStore self, String key, byte[] data, int length, boolean md5Etags,
+    /**
+     * @param attempt performs the create-only PUT once: true = created, false = 412; throws StoreUnavailable on
+     *                I/O failure, Conflict on 409
+     */
+    static PutResult putIfAbsent(ObjectStore self, String key, byte[] data, int offset, int length, boolean md5Etags,
                                  BooleanSupplier attempt) {
-        java.util.Objects.checkFromIndexSize(0, length, data.length);
-        StoreUnavailableException last = null;
-        for (int i = 0; i < ATTEMPTS; i++) {
-            try {
-                if (repeatingConflicts(attempt::getAsBoolean)) {
-                    return PutResult.CREATED;
-                }
-                return holds(self, key, data, length, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
-            } catch (StoreUnavailableException e) {
-                last = e;
-                Optional<ObjectInfo> now = self.head(key);
-                if (now.isPresent()) {
-                    return holds(self, key, data, length, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
-                }
-                // absent: the request did not land (an in-flight one would be refused: its condition
-                // is If-None-Match and we are about to create the object); try again
+        Objects.checkFromIndexSize(offset, length, data.length);
+        StoreUnavailableException failure;
+        try {
+            if (attempt.getAsBoolean()) {
+                return PutResult.CREATED;
             }
+            // 412: someone's object is there; ours if a repeated request met our own write
+            return holds(self, key, data, offset, length, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
+        } catch (Conflict c) {
+            failure = c.mapped;
+        } catch (StoreUnavailableException e) {
+            failure = e;
         }
-        throw last;
+        // settle: look at the object once
+        Optional<ObjectInfo> now = self.head(key);
+        if (now.isEmpty()) {
+            throw failure; // absent: our request did not land (and an in-flight one could only create it)
+        }
+        return holds(self, now.get(), data, offset, length, md5Etags).isPresent() ? PutResult.CREATED : PutResult.ALREADY_EXISTS;
     }
 
     /**
@@ -107,76 +101,96 @@ final class Conditional {
     }
 
     /**
-     * @param attempt performs the PUT with the given {@code If-Match} header value: returns the new ETag, throws
-     *                PreconditionFailed, StoreUnavailable or Conflict
+     * @param attempt performs the PUT once with the given {@code If-Match} header value: returns the new ETag,
+     *                throws PreconditionFailed (412, 404), StoreUnavailable or Conflict (409)
      */
     static String putIfMatch(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
                              Forms forms, Function<String, String> attempt) {
         IfMatchForm form = forms.first();
         try {
-            String etag = putIfMatch(self, key, data, expectedEtag, md5Etags, () -> attempt.apply(form.header(expectedEtag)));
+            String etag = settled(self, key, data, expectedEtag, md5Etags, () -> attempt.apply(form.header(expectedEtag)));
             forms.learnt(form);
             return etag;
+        } catch (Conflict c) {
+            throw conflict(key, expectedEtag);
         } catch (PreconditionFailedException refused) {
             if (forms.known().isPresent() || !currentEtagIs(self, key, expectedEtag)) {
                 throw refused; // the form is settled, or the condition really was false
             }
             // the object's ETag is the one we sent, yet the server refused: it does not read this form
             IfMatchForm other = form.other();
-            String etag = putIfMatch(self, key, data, expectedEtag, md5Etags, () -> attempt.apply(other.header(expectedEtag)));
-            forms.learnt(other);
-            return etag;
+            try {
+                String etag = settled(self, key, data, expectedEtag, md5Etags, () -> attempt.apply(other.header(expectedEtag)));
+                forms.learnt(other);
+                return etag;
+            } catch (Conflict c) {
+                throw conflict(key, expectedEtag);
+            }
         }
+    }
+
+    /** A 409: another conditional write on the key was in progress; ours wrote nothing. The caller re-reads. */
+    private static PreconditionFailedException conflict(String key, String expectedEtag) {
+        return new PreconditionFailedException(key, expectedEtag, "(another, being written concurrently: HTTP 409)");
     }
 
     private static boolean currentEtagIs(ObjectStore self, String key, String expectedEtag) {
         return self.head(key).map(i -> S3Errors.etag(i.etag())).filter(e -> e.equals(S3Errors.etag(expectedEtag))).isPresent();
     }
 
-    private static String putIfMatch(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
-                                     Supplier<String> attempt) {
-        StoreUnavailableException last = null;
-        for (int i = 0; i < ATTEMPTS; i++) {
-            try {
-                return repeatingConflicts(attempt);
-            } catch (PreconditionFailedException e) {
-                Optional<String> mine = holds(self, key, data, data.length, md5Etags);
-                if (mine.isPresent()) {
-                    return mine.get(); // a retried request met our own earlier write
-                }
-                throw e;
-            } catch (StoreUnavailableException e) {
-                last = e;
-                Optional<ObjectInfo> now = self.head(key);
-                if (now.isEmpty()) {
-                    throw new PreconditionFailedException(key, expectedEtag, null);
-                }
-                Optional<String> mine = holds(self, key, data, data.length, md5Etags);
-                if (mine.isPresent()) {
-                    return mine.get();
-                }
-                if (!S3Errors.etag(now.get().etag()).equals(S3Errors.etag(expectedEtag))) {
-                    // someone else's write replaced the version ours was conditional on: ours can no longer land
-                    throw new PreconditionFailedException(key, expectedEtag, now.get().etag());
-                }
-                // unchanged: our request did not land; try again
+    /** One conditional replace, its outcome settled by looking at the object once after a 412 or an I/O failure. */
+    private static String settled(ObjectStore self, String key, byte[] data, String expectedEtag, boolean md5Etags,
+                                  Supplier<String> attempt) {
+        try {
+            return attempt.get();
+        } catch (PreconditionFailedException e) {
+            Optional<String> mine = holds(self, key, data, 0, data.length, md5Etags);
+            if (mine.isPresent()) {
+                return mine.get(); // a repeated request met our own earlier write
             }
+            throw e;
+        } catch (StoreUnavailableException e) {
+            Optional<ObjectInfo> now = self.head(key);
+            if (now.isEmpty()) {
+                throw new PreconditionFailedException(key, expectedEtag, null);
+            }
+            Optional<String> mine = holds(self, now.get(), data, 0, data.length, md5Etags);
+            if (mine.isPresent()) {
+                return mine.get();
+            }
+            if (!S3Errors.etag(now.get().etag()).equals(S3Errors.etag(expectedEtag))) {
+                // someone else's write replaced the version ours was conditional on: ours can no longer land
+                throw new PreconditionFailedException(key, expectedEtag, now.get().etag());
+            }
+            throw e; // unchanged: our request did not land; the caller decides whether to try again
         }
-        throw last;
     }
 
-    /** The object's ETag if it holds exactly the first {@code length} bytes of {@code data}. */
-    private static Optional<String> holds(ObjectStore self, String key, byte[] data, int length, boolean md5Etags) {
+    /** The object's ETag if it holds exactly the {@code length} bytes of {@code data} from {@code offset}. */
+    private static Optional<String> holds(ObjectStore self, String key, byte[] data, int offset, int length,
+                                          boolean md5Etags) {
         if (md5Etags) {
-            return self.head(key).map(ObjectInfo::etag).map(S3Errors::etag).filter(e -> e.equals(Keys.etagOf(data, length)));
+            return self.head(key).flatMap(now -> holds(self, now, data, offset, length, true));
         }
+        return readBack(self, key, data, offset, length);
+    }
+
+    /** {@link #holds} of an object whose metadata was just read. */
+    private static Optional<String> holds(ObjectStore self, ObjectInfo now, byte[] data, int offset, int length,
+                                          boolean md5Etags) {
+        if (md5Etags) {
+            return Optional.ofNullable(S3Errors.etag(now.etag())).filter(e -> e.equals(Keys.etagOf(data, offset, length)));
+        }
+        return readBack(self, now.key(), data, offset, length);
+    }
+
+    private static Optional<String> readBack(ObjectStore self, String key, byte[] data, int offset, int length) {
         try {
             var current = self.get(key);
-            return Arrays.equals(current.data(), 0, current.data().length, data, 0, length)
+            return Arrays.equals(current.data(), 0, current.data().length, data, offset, offset + length)
                     ? Optional.of(current.etag()) : Optional.empty();
-        } catch (dev.ckpt.store.error.NotFoundException e) {
+        } catch (NotFoundException e) {
             return Optional.empty();
         }
     }
-
 }

@@ -6,6 +6,7 @@ import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
 import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
@@ -32,9 +33,8 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -123,9 +123,13 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     /**
-     * The MinIO client retries only failed connections; 5xx answers, throttling (503
-     * SlowDown) and I/O errors are retried here with exponential backoff and jitter, as the
-     * AWS SDK's standard strategy does. Conditional writes are settled by {@link Conditional}.
+     * This backend's transport retries, the equivalent of the AWS SDK's standard strategy (the
+     * MinIO client itself repeats only a failed connection): a request answered with a 5xx,
+     * throttling (503 SlowDown) or an I/O error is sent again, up to {@link S3Config#maxAttempts()}
+     * tries in all (5 by default, as for the AWS client), with exponential backoff and jitter.
+     * As with the AWS SDK this includes a conditional write's request (a repeat that meets the
+     * first try's write gets 412, which {@link Conditional} settles); a 412 or a 409 conflict is
+     * never repeated here: only RootStore retries a conflict.
      */
     private <T> T retrying(Call<T> op) throws Exception {
         for (int attempt = 1; ; attempt++) {
@@ -135,8 +139,17 @@ final class MinioObjectStore implements ObjectStore {
                 if (attempt >= config.maxAttempts() || !transient_(e)) {
                     throw e;
                 }
-                Backoff.pause(attempt);
+                pause(attempt);
             }
+        }
+    }
+
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(Math.min(2000, 50L << attempt) + java.util.concurrent.ThreadLocalRandom.current().nextLong(50));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.ckpt.store.error.StoreUnavailableException("interrupted", e);
         }
     }
 
@@ -176,32 +189,6 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     @Override
-    public byte[] getRange(String k, long offset, int length) {
-        if (offset < 0 || length < 0) {
-            throw new IllegalArgumentException("negative range " + offset + "+" + length + " for " + k);
-        }
-        if (length == 0) {
-            head(k).orElseThrow(() -> NotFoundException.object(k));
-            return new byte[0];
-        }
-        try {
-            return call(k, "read", () -> {
-                try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k))
-                        .offset(offset).length((long) length).build())) {
-                    return in.readAllBytes();
-                }
-            });
-        } catch (CkptException e) {
-            if (e.getCause() instanceof ErrorResponseException er
-                    && (status(er) == 416 || "InvalidRange".equals(er.errorResponse().code()))) {
-                head(k).orElseThrow(() -> NotFoundException.object(k));
-                return new byte[0]; // the range starts after the end of the object
-            }
-            throw e;
-        }
-    }
-
-    @Override
     public Optional<ObjectInfo> head(String k) {
         try {
             StatObjectResponse r = call(k, "stat", () -> client.statObject(
@@ -213,13 +200,13 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     private PutObjectArgs args(String k, byte[] data, Map<String, String> headers) throws IOException {
-        return args(k, data, data.length, headers);
+        return args(k, data, 0, data.length, headers);
     }
 
-    private PutObjectArgs args(String k, byte[] data, int length, Map<String, String> headers) throws IOException {
+    private PutObjectArgs args(String k, byte[] data, int offset, int length, Map<String, String> headers) throws IOException {
         PutObjectArgs.Builder b = PutObjectArgs.builder().bucket(config.bucket()).object(key(k))
                 // one part whatever the size: conditions travel only with a single-part upload
-                .stream(new ByteArrayInputStream(data, 0, length), length, Math.max(MIN_PART, length))
+                .stream(new ByteArrayInputStream(data, offset, length), length, Math.max(MIN_PART, length))
                 .headers(headers);
         ServerSideEncryption sse = switch (config.sse()) {
             case NONE -> null;
@@ -238,16 +225,11 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     @Override
-    public PutResult putIfAbsent(String k, byte[] data) {
-        return putIfAbsent(k, data, data.length);
-    }
-
-    @Override
-    public PutResult putIfAbsent(String k, byte[] data, int length) {
+    public PutResult putIfAbsent(String k, byte[] data, int offset, int length) {
         Keys.validate(k);
-        return Conditional.putIfAbsent(this, k, data, length, config.etagIsMd5(), () -> {
+        return Conditional.putIfAbsent(this, k, data, offset, length, config.etagIsMd5(), () -> {
             try {
-                retrying(() -> client.putObject(args(k, data, length, Map.of("If-None-Match", "*"))));
+                retrying(() -> client.putObject(args(k, data, offset, length, Map.of("If-None-Match", "*"))));
                 return true;
             } catch (ErrorResponseException e) {
                 String code = e.errorResponse() == null ? null : e.errorResponse().code();
@@ -298,25 +280,33 @@ final class MinioObjectStore implements ObjectStore {
         });
     }
 
+    /**
+     * Pages of up to 1000 keys, each one ListObjectsV2 request (retried as a whole) that starts
+     * after the last key of the page before, requested when the previous page is used up.
+     */
     @Override
-    public List<ObjectInfo> list(String prefix) {
-        List<ObjectInfo> out = new ArrayList<>();
-        call(prefix, "list", () -> {
-            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(config.bucket())
-                    .prefix(config.prefix() + prefix).recursive(true).build())) {
-                Item it = r.get();
-                if (it.isDir()) {
-                    continue;
-                }
-                String k = it.objectName().substring(config.prefix().length());
-                if (Keys.isValid(k)) {
-                    out.add(new ObjectInfo(k, it.size(), it.lastModified().toInstant(), S3Errors.etag(it.etag())));
+    public ObjectListing list(String prefix) {
+        return () -> new Pages(startAfter -> call(prefix, "list", () -> {
+            ListObjectsArgs.Builder args = ListObjectsArgs.builder().bucket(config.bucket())
+                    .prefix(config.prefix() + prefix).recursive(true).maxKeys(Pages.PAGE_SIZE);
+            if (startAfter != null) {
+                args.startAfter(startAfter);
+            }
+            Iterator<Result<Item>> it = client.listObjects(args.build()).iterator();
+            List<ObjectInfo> objects = new ArrayList<>();
+            int listed = 0;
+            String last = null;
+            while (listed < Pages.PAGE_SIZE && it.hasNext()) { // no hasNext() after a full page: it would fetch the next
+                Item item = it.next().get();
+                listed++;
+                last = item.objectName();
+                String k = last.substring(config.prefix().length());
+                if (!item.isDir() && Keys.isValid(k)) {
+                    objects.add(new ObjectInfo(k, item.size(), item.lastModified().toInstant(), S3Errors.etag(item.etag())));
                 }
             }
-            return null;
-        });
-        out.sort(Comparator.comparing(ObjectInfo::key));
-        return out;
+            return new Pages.Page(objects, listed == Pages.PAGE_SIZE ? last : null);
+        }));
     }
 
     @Override

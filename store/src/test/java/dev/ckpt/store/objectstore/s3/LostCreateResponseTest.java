@@ -43,18 +43,18 @@ class LostCreateResponseTest {
             server.createBucket("lost");
             try (ObjectStore s = S3ObjectStores.open(server.config("lost", client.name(), client, S3Config.Http.APACHE))) {
                 // the conditional-write probe runs on the first conditional write, here without losses
-                assertEquals(PutResult.CREATED, s.putIfAbsent("warm-up", new byte[]{1}));
+                assertEquals(PutResult.CREATED, s.putIfAbsent("warm-up", new byte[]{1}, 0, 1));
 
                 byte[] buffer = "chunk bytes|and the rest of a reused buffer".getBytes(StandardCharsets.UTF_8);
                 int length = "chunk bytes".length();
                 lose.set(1);
-                assertEquals(PutResult.CREATED, s.putIfAbsent("chunks/ab/mine", buffer, length));
+                assertEquals(PutResult.CREATED, s.putIfAbsent("chunks/ab/mine", buffer, 0, length));
                 assertEquals(1, lost.get(), "the response of the first try was lost");
                 Arrays.fill(buffer, (byte) '#'); // the caller reuses its buffer once the call returns
                 assertArrayEquals("chunk bytes".getBytes(StandardCharsets.UTF_8), s.get("chunks/ab/mine").data());
 
                 byte[] other = "other bytes|tail".getBytes(StandardCharsets.UTF_8);
-                assertEquals(PutResult.ALREADY_EXISTS, s.putIfAbsent("chunks/ab/mine", other, 11),
+                assertEquals(PutResult.ALREADY_EXISTS, s.putIfAbsent("chunks/ab/mine", other, 0, 11),
                         "another writer's object of the same length is not ours");
                 assertArrayEquals("chunk bytes".getBytes(StandardCharsets.UTF_8), s.get("chunks/ab/mine").data());
                 assertTrue(lose.get() <= 0);

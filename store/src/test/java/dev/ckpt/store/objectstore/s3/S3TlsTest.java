@@ -64,8 +64,8 @@ class S3TlsTest {
         assertTrue(server.endpoint().toString().startsWith("https://"));
         try (ObjectStore s = S3ObjectStores.open(cfg)) {
             byte[] v1 = "one".getBytes(StandardCharsets.UTF_8);
-            assertEquals(PutResult.CREATED, s.putIfAbsent("k", v1));
-            assertEquals(PutResult.ALREADY_EXISTS, s.putIfAbsent("k", "other".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(PutResult.CREATED, s.putIfAbsent("k", v1, 0, v1.length));
+            assertEquals(PutResult.ALREADY_EXISTS, s.putIfAbsent("k", "other".getBytes(StandardCharsets.UTF_8), 0, 5));
             String etag = s.head("k").orElseThrow().etag();
             s.putIfMatch("k", "two".getBytes(StandardCharsets.UTF_8), etag);
             assertArrayEquals("two".getBytes(StandardCharsets.UTF_8), s.get("k").data());
