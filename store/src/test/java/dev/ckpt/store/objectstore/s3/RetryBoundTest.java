@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code maxUnavailable x (1 read + the SDK's attempts per write + 2 settling reads) + 1}
  * requests on ROOT, counted at the server, and ends as "commit state unknown" (never as a
  * plain failure: a write might have landed). Before issue 11 the backend's own loops
- * (3 attempts, each retried by the SDK) ran inside RootStore's 60 attempts: hundreds of
- * requests and minutes of waiting.
+ * (3 attempts, each retried by the SDK) ran inside RootStore's attempts: this test then
+ * counted 36 PUTs and 54 HEADs for one update (now 12 and 15, of which 12 are S3Proxy's own).
  */
 class RetryBoundTest {
     private static final int SDK_ATTEMPTS = 4;
@@ -57,7 +57,9 @@ class RetryBoundTest {
             }
         }
         int puts = count(onRoot, "PUT");
-        int reads = count(onRoot, "GET") + count(onRoot, "HEAD");
+        // S3Proxy reads an object's metadata (our hook's HEAD) to evaluate each If-Match PUT before storing it:
+        // those are the server's, not requests of the client's
+        int reads = count(onRoot, "GET") + Math.max(0, count(onRoot, "HEAD") - puts);
         RetryPolicy p = RetryPolicy.ROOT;
         assertTrue(puts >= p.maxUnavailable(), "each of the store's attempts wrote: " + onRoot);
         assertTrue(puts <= p.maxUnavailable() * SDK_ATTEMPTS, "writes on ROOT: " + onRoot);
