@@ -1,8 +1,10 @@
 package dev.ckpt.tools;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.ConditionalWriteProbe;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
@@ -45,7 +47,20 @@ final class DoctorCommand extends StoreCommand {
             print(new ReadOnlyDiagnosis(objects.describe(), ok, readOnly.get(), checks));
             return ok ? ExitCode.OK : ExitCode.ERROR;
         }
-        ConditionalWriteProbe.Result probe = ConditionalWriteProbe.run(raw);
+        if (checks.stream().allMatch(c -> !c.ok() && c.unavailable())) {
+            // nothing answered: a probe would fail the same way and say "not honoured", which is not what is wrong
+            checks.add(new Check("conditional writes", false, "not probed: the store did not answer", true));
+            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
+            return ExitCode.UNAVAILABLE;
+        }
+        ConditionalWriteProbe.Result probe;
+        try {
+            probe = ConditionalWriteProbe.run(raw);
+        } catch (StoreUnavailableException e) {
+            checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage(), true));
+            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
+            return ExitCode.UNAVAILABLE;
+        }
         checks.add(new Check("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
         checks.add(new Check("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
                 probe.staleIfMatchRefused() ? "refused" : "NOT refused"));
@@ -64,18 +79,22 @@ final class DoctorCommand extends StoreCommand {
         return ok ? ExitCode.OK : ExitCode.ERROR;
     }
 
-    /** One check: what was tried, whether it worked, what was seen. */
-    record Check(String check, boolean ok, String detail) {
+    /** One check: what was tried, whether it worked, what was seen; {@code unavailable}: it failed because nothing answered. */
+    record Check(String check, boolean ok, String detail, @JsonIgnore boolean unavailable) {
+        Check(String check, boolean ok, String detail) {
+            this(check, ok, detail, false);
+        }
     }
 
     /**
      * The diagnosis of a writable store.
      *
      * @param ok                every check passed and the store has conditional writes
-     * @param conditionalWrites create-only and compare-and-swap writes are honoured
+     * @param conditionalWrites create-only and compare-and-swap writes are honoured; null when not probed
+     *                          (the store did not answer)
      * @param ifMatchForm       how the server reads If-Match ETags ("quoted", "bare"), null if not probed
      */
-    record Diagnosis(String store, boolean ok, boolean conditionalWrites, String ifMatchForm, List<Check> checks,
+    record Diagnosis(String store, boolean ok, Boolean conditionalWrites, String ifMatchForm, List<Check> checks,
                      List<String> problems) implements OutputOptions.Result {
         @JsonProperty
         public boolean readOnly() {
@@ -90,6 +109,8 @@ final class DoctorCommand extends StoreCommand {
             }
             problems.forEach(p -> out.println("  problem: " + p));
             out.println(ok ? "this store can hold checkpoints safely"
+                    : conditionalWrites == null ? "the store did not answer: check the endpoint, the network and that the"
+                    + " server is up, then run doctor again (exit 7)"
                     : conditionalWrites ? "fix the failures above" : "this backend cannot commit checkpoints safely: it lacks conditional writes");
         }
     }
@@ -136,7 +157,8 @@ final class DoctorCommand extends StoreCommand {
             checks.add(new Check(name, true, action.get()));
             return true;
         } catch (CkptException e) {
-            checks.add(new Check(name, false, e.getMessage()));
+            checks.add(new Check(name, false, e.getMessage(),
+                    e instanceof StoreUnavailableException u && !u.needsAction()));
             return false;
         }
     }

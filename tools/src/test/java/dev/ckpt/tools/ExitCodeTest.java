@@ -46,6 +46,26 @@ class ExitCodeTest {
     }
 
     @Test
+    void doctorOnAServerThatDoesNotAnswerSaysSoAndExitsUnavailableNotNoConditionalWrites() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Map<String, String> env = Map.of("AWS_ENDPOINT_URL", "http://127.0.0.1:" + port, "AWS_ACCESS_KEY_ID", "k",
+                "AWS_SECRET_ACCESS_KEY", "s", "AWS_REGION", "us-east-1");
+        for (String client : new String[]{"aws", "minio"}) {
+            Cli.Result r = new Cli(env, "--progress", "none").run("doctor", "s3://bucket/ckpt", "--client", client);
+            assertEquals(ExitCode.UNAVAILABLE, r.code(), client + ": " + r);
+            assertTrue(r.out().contains("the store did not answer"), client + ": " + r);
+            assertTrue(!r.out().contains("lacks conditional writes") && !r.out().contains("NOT honoured"), client + ": " + r);
+            Cli.Result j = new Cli(env, "--progress", "none").run("doctor", "s3://bucket/ckpt", "--client", client, "--json");
+            assertEquals(ExitCode.UNAVAILABLE, j.code(), client + ": " + j);
+            assertTrue(j.out().contains("\"conditionalWrites\" : null") || j.out().contains("\"conditionalWrites\":null"),
+                    client + ": " + j);
+        }
+    }
+
+    @Test
     void durationsAreWrittenLikeNinetySecondsOrSevenDays() {
         assertEquals(Duration.ofSeconds(90), Durations.parse("90s"));
         assertEquals(Duration.ofMinutes(15), Durations.parse("15m"));

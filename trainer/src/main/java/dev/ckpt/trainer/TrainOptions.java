@@ -151,6 +151,11 @@ final class TrainOptions {
     /** The command line for a fresh options object: converters that say what they want, underscore aliases, exit codes. */
     static CommandLine commandLine(TrainOptions o) {
         CommandLine cl = new CommandLine(o);
+        // as the hand-written parser did: the last value of a repeated option counts (the SLURM script passes
+        // --run/--staging/--auto-resume and the user's own arguments after them), and values are taken
+        // literally (picocli would read "@name" as a file of arguments). Found by a new-user tryout.
+        cl.setOverwrittenOptionsAllowed(true);
+        cl.setExpandAtFiles(false);
         cl.registerConverter(Long.class, v -> number(v, Long::parseLong));
         cl.registerConverter(long.class, v -> number(v, Long::parseLong));
         cl.registerConverter(Integer.class, v -> number(v, Integer::parseInt));
@@ -183,6 +188,12 @@ final class TrainOptions {
             if (e.getCause() instanceof TypeConversionException t && e.getArgSpec() instanceof OptionSpec opt) {
                 // "option --steps needs a number, got 'many'", not picocli's "Invalid value for option '--steps' (N): ..."
                 throw new ParameterException(cl, "option " + opt.names()[0] + " " + t.getMessage(), e, opt, e.getValue());
+            }
+            if (e instanceof CommandLine.MissingParameterException m
+                    && (e.getArgSpec() != null ? e.getArgSpec() : m.getMissing().isEmpty() ? null : m.getMissing().get(0))
+                    instanceof OptionSpec opt) {
+                // "option --steps needs a value", not "Expected parameter for option '--steps' but found '--staging'"
+                throw new ParameterException(cl, "option " + opt.names()[0] + " needs a value", e, opt, null);
             }
             throw e;
         }

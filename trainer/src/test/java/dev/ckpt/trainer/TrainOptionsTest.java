@@ -142,6 +142,27 @@ class TrainOptionsTest {
         assertTrue(run("--steps", "many").err().startsWith("ckpt-train: option --steps needs a number, got 'many'"));
         assertTrue(run("--keep_last", "0").err().startsWith("ckpt-train: option --keep-last must be at least 1, got 0"));
         assertTrue(run("--save-evry", "3").err().contains("--save-every"), "suggests the option meant");
-        assertTrue(run("--save-dir").err().contains("'--save-dir'"), "names the spelling typed");
+        assertTrue(run("--save-dir").err().startsWith("ckpt-train: option --save-dir needs a value"), "names the spelling typed");
+    }
+
+    @Test
+    void aRepeatedOptionTakesItsLastValueAndValuesAreLiteral() {
+        // the SLURM script passes --run, --staging and --auto-resume before the user's own arguments
+        TrainOptions o = TrainOptions.parse(new String[]{"--run", "slurm-1", "--auto-resume", "--steps=10",
+                "--run", "mine", "--auto-resume", "--steps", "20"}, Map.of());
+        assertEquals("mine", o.run);
+        assertEquals(20, o.steps);
+        assertTrue(o.autoResume);
+        assertEquals("@runfile", TrainOptions.parse(new String[]{"--run", "@runfile"}, Map.of()).run,
+                "an @ value is a value, not a file of arguments");
+    }
+
+    @Test
+    void anOptionWithoutItsValueSaysSo() {
+        for (String[] args : new String[][]{{"--steps"}, {"--steps", "--staging", "/s"}}) {
+            picocli.CommandLine.ParameterException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    picocli.CommandLine.ParameterException.class, () -> TrainOptions.parse(args, Map.of()));
+            assertEquals("option --steps needs a value", e.getMessage(), String.join(" ", args));
+        }
     }
 }
