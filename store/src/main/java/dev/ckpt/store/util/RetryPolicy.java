@@ -30,8 +30,8 @@ public record RetryPolicy(int maxAttempts, int maxUnavailable, Duration firstPau
      * ROOT updates: 60 attempts of which 3 unavailable, pauses 10 ms doubling to 1 s, at most
      * 30 s of them (60 full pauses would be about 54 s). Eight writers committing to one ROOT at once finish within a few attempts
      * each (the concurrent-save tests); 60 covers heavy contention without retrying forever.
-     * With the SDK's 4 attempts per request, a server failing every write costs at most
-     * 3 x (1 read + 4 writes) requests plus the backend's settling reads (RetryBoundTest).
+     * With n client attempts per request, a server failing every write costs at most
+     * 3 x (1 read + n writes) requests plus the backend's settling reads (RetryBoundTest).
      */
     public static final RetryPolicy ROOT = new RetryPolicy(60, 3, Duration.ofMillis(10), Duration.ofSeconds(1),
             Duration.ofSeconds(30));
