@@ -22,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
@@ -44,7 +45,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * each whole file's. Every file is written under a short temporary name; only when all
  * files of the checkpoint verified are they renamed into place, and if one rename fails
  * the ones before it are undone (see {@link TargetDirectory}), so a failed restore leaves
- * the target as it was. A chunk
+ * the target as it was, and nothing is ever written outside the target: a symbolic link on
+ * a checkpoint file's path below the target is refused, and the writes go through directory
+ * handles that do not follow links (see {@link TargetDirectory}). A chunk
  * whose bytes are already at the same place in an existing local copy (the target or a
  * given reuse directory) is read from there instead of downloaded, after its hash matches.
  */
@@ -137,8 +140,7 @@ public final class Restorer {
                 Path tmp = dest.resolveSibling(LocalFiles.tempName(".tmp"));
                 FileChannel ch;
                 try {
-                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                            StandardOpenOption.READ);
+                    ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
                 } catch (IOException e) {
                     throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
                 }
@@ -201,7 +203,7 @@ public final class Restorer {
             }
             closeAll(channels);
             for (int i = 0; i < temps.size(); i++) {
-                setMode(temps.get(i), m.files().get(i).mode());
+                setMode(dir, temps.get(i), m.files().get(i).mode());
             }
             dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
             ok = true;
@@ -218,13 +220,14 @@ public final class Restorer {
                 closeAll(channels);
                 for (Path t : temps) {
                     try {
-                        Files.deleteIfExists(t);
-                    } catch (IOException ignored) {
+                        dir.delete(t);
+                    } catch (IOException | RuntimeException ignored) {
                         // best effort: a leftover temporary never has a checkpoint file's name
                     }
                 }
                 dir.removeCreatedDirectories();
             }
+            dir.close();
         }
         long bytes = m.logicalBytes();
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, downloaded.get(), reused.get(),
@@ -248,10 +251,10 @@ public final class Restorer {
         for (Path dir : dirs) {
             Path p = dir.resolve(rel);
             try {
-                if (!Files.isRegularFile(p) || Files.size(p) < offset + c.rawLength()) {
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || Files.size(p) < offset + c.rawLength()) {
                     continue;
                 }
-                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                     ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
                     while (buf.hasRemaining() && ch.read(buf, offset + buf.position()) > 0) {
                         // read fully
@@ -287,7 +290,7 @@ public final class Restorer {
         return Hashes.hex(md.digest());
     }
 
-    private static void setMode(Path p, int mode) {
+    private static void setMode(TargetDirectory dir, Path p, int mode) {
         if (mode == 0) {
             return;
         }
@@ -297,11 +300,7 @@ public final class Restorer {
                 perms.add(perm);
             }
         }
-        try {
-            Files.setPosixFilePermissions(p, perms);
-        } catch (UnsupportedOperationException | IOException ignored) {
-            // not a POSIX filesystem: keep the default mode
-        }
+        dir.setPermissions(p, perms);
     }
 
     private static void closeAll(List<FileChannel> channels) {

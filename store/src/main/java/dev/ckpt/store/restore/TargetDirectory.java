@@ -6,16 +6,26 @@ import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.Manifest;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -30,9 +40,23 @@ import java.util.Set;
  * filesystem has no hard links), one that did not is deleted. Only a crash of the process
  * in the middle of the publish phase can leave a mix, plus hidden {@code .ckpt-*.old}
  * files holding the replaced versions.
+ *
+ * <p>Nothing is ever written outside the target. A symbolic link anywhere below the target
+ * on a checkpoint file's path (the file itself or a directory on the way) is refused before
+ * anything is written; the target itself may be a link (it is what the user named). Where
+ * the JDK offers {@link SecureDirectoryStream} (Linux, macOS), every file operation after
+ * the check (create the temporary, chmod, rename, delete) is made relative to a directory
+ * handle opened without following links, so a link swapped in after the check is not
+ * followed either; before the publish each handle is checked to still be the directory at
+ * its path, and a swapped one fails the restore naming it. Only creating a missing
+ * directory goes by path (the JDK has no {@code mkdirat}); its parent is checked just
+ * before, and its handle just after.
  */
 final class TargetDirectory {
-    /** The rename that puts a file into place; a seam for tests. */
+    /**
+     * The rename that puts a file into place; a seam for tests. {@link #ATOMIC} means the
+     * rename relative to the verified directory handle where there is one.
+     */
     interface Mover {
         Mover ATOMIC = (from, to) -> Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
 
@@ -43,6 +67,9 @@ final class TargetDirectory {
     private final Manifest manifest;
     private final Mover mover;
     private final List<Path> created = new ArrayList<>();
+    /** Directory handles opened without following links, by path; empty where the JDK has none. */
+    private final Map<Path, SecureDirectoryStream<Path>> handles = new HashMap<>();
+    private boolean secure;
 
     TargetDirectory(Path root, Manifest manifest, Mover mover) {
         this.root = root;
@@ -83,6 +110,9 @@ final class TargetDirectory {
         for (Path dest : finals) {
             Path existing = null;
             for (Path p = root; ; ) {
+                if (!p.equals(root) && Files.isSymbolicLink(p)) {
+                    throw blocked(link(p, "on the way to " + root.relativize(dest)));
+                }
                 if (!Files.exists(p)) {
                     break; // created later, with everything below it
                 }
@@ -106,11 +136,26 @@ final class TargetDirectory {
                             + LocalFiles.hint(why).replace("use another directory", "restore into another directory"));
                 }
             }
+            if (Files.isSymbolicLink(dest)) {
+                throw blocked(link(dest, "where the checkpoint has the file " + root.relativize(dest)));
+            }
             if (Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
                 throw blocked(dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
                         + "; move it away or restore into another directory");
             }
         }
+    }
+
+    /** A link in the target, where it points and what to do: a restore never follows one. */
+    private static String link(Path p, String where) {
+        String to;
+        try {
+            to = " (to " + Files.readSymbolicLink(p) + ")";
+        } catch (IOException | UnsupportedOperationException e) {
+            to = "";
+        }
+        return p + " is a symbolic link" + to + " " + where + "; a restore never follows links inside its target,"
+                + " remove the link or restore into another directory";
     }
 
     private static Path nearestExistingAncestor(Path p) {
@@ -131,17 +176,189 @@ final class TargetDirectory {
         }
         for (Path dir : dirs) {
             List<Path> missing = new ArrayList<>();
-            for (Path p = dir; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            for (Path p = dir; p != null && !isDirectory(p); p = p.getParent()) {
                 missing.add(0, p);
             }
             for (Path p : missing) {
+                if (p.startsWith(root) && !p.equals(root) && !p.getParent().equals(root)
+                        && Files.isSymbolicLink(p.getParent())) {
+                    throw changed(p.getParent());
+                }
                 try {
                     Files.createDirectory(p);
                     created.add(p);
                 } catch (IOException e) {
+                    if (Files.isSymbolicLink(p)) {
+                        throw changed(p);
+                    }
                     throw cannot("create directory " + p, root, e);
                 }
             }
+        }
+        openHandles(dirs);
+    }
+
+    /** The root may be a link (the user named it); below it only real directories count. */
+    private boolean isDirectory(Path p) {
+        return p.startsWith(root) && !p.equals(root) ? Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                : Files.isDirectory(p);
+    }
+
+    private InvalidInputException changed(Path p) {
+        return new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root + ": "
+                + link(p, "appeared during the restore") + "; nothing was written outside " + root
+                + " and the restore was abandoned");
+    }
+
+    /**
+     * Opens a handle on every destination directory, each relative to its parent's and
+     * without following links (O_NOFOLLOW), so a link swapped in later is never followed.
+     */
+    private void openHandles(List<Path> dirs) {
+        DirectoryStream<Path> top;
+        try {
+            top = Files.newDirectoryStream(root);
+        } catch (IOException e) {
+            throw cannot("open directory " + root, root, e);
+        }
+        if (!(top instanceof SecureDirectoryStream<Path> sds)) {
+            closeQuietly(top); // no *at() calls on this platform: operations go by path, after the check
+            return;
+        }
+        secure = true;
+        handles.put(root, sds);
+        for (Path dir : dirs) {
+            handle(dir);
+        }
+    }
+
+    private SecureDirectoryStream<Path> handle(Path dir) {
+        SecureDirectoryStream<Path> h = handles.get(dir);
+        if (h != null) {
+            return h;
+        }
+        SecureDirectoryStream<Path> parent = handle(dir.getParent());
+        try {
+            h = parent.newDirectoryStream(dir.getFileName(), LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            if (Files.isSymbolicLink(dir)) {
+                throw changed(dir);
+            }
+            throw cannot("open directory " + dir, root, e);
+        }
+        handles.put(dir, h);
+        return h;
+    }
+
+    /** Opens a new temporary file for writing in {@code dir}, never through a link. */
+    FileChannel createTemp(Path tmp) throws IOException {
+        Set<OpenOption> opts = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        if (!secure) {
+            return FileChannel.open(tmp, opts);
+        }
+        SeekableByteChannel ch = handle(tmp.getParent()).newByteChannel(tmp.getFileName(), opts);
+        if (ch instanceof FileChannel fc) {
+            return fc;
+        }
+        ch.close();
+        throw new IOException("positional writes are not supported in " + tmp.getParent());
+    }
+
+    /** Sets a temporary's permissions, never through a link; best effort off POSIX. */
+    void setPermissions(Path tmp, Set<PosixFilePermission> perms) {
+        try {
+            if (secure) {
+                PosixFileAttributeView v = handle(tmp.getParent()).getFileAttributeView(tmp.getFileName(),
+                        PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+                if (v != null) {
+                    v.setPermissions(perms);
+                }
+            } else {
+                Files.setPosixFilePermissions(tmp, perms);
+            }
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX filesystem: keep the default mode
+        }
+    }
+
+    /** Deletes a file of this restore (a temporary or a new destination), never through a link. */
+    void delete(Path p) throws IOException {
+        if (secure) {
+            try {
+                handle(p.getParent()).deleteFile(p.getFileName());
+            } catch (java.nio.file.NoSuchFileException ignored) {
+                // already gone
+            }
+        } else {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    private boolean exists(Path p) throws IOException {
+        if (!secure) {
+            return Files.exists(p, LinkOption.NOFOLLOW_LINKS);
+        }
+        try {
+            handle(p.getParent()).getFileAttributeView(p.getFileName(), BasicFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS).readAttributes();
+            return true;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    /** Renames within one directory: relative to its handle, or by path for the test seam. */
+    private void rename(Path from, Path to, Mover how) throws IOException {
+        if (secure && how == Mover.ATOMIC) {
+            SecureDirectoryStream<Path> h = handle(to.getParent());
+            h.move(from.getFileName(), h, to.getFileName()); // renameat(2): atomic, replaces
+        } else {
+            how.move(from, to);
+        }
+    }
+
+    /**
+     * Before the publish: every directory handle must still be the directory at its path,
+     * so a directory swapped for a link (or moved away) fails the restore instead of
+     * publishing where the user will not find the files.
+     */
+    private void checkUnchanged() {
+        for (Map.Entry<Path, SecureDirectoryStream<Path>> e : handles.entrySet()) {
+            Path dir = e.getKey();
+            Object atPath;
+            Object held;
+            try {
+                atPath = Files.readAttributes(dir, java.nio.file.attribute.BasicFileAttributes.class,
+                        dir.equals(root) ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS}).fileKey();
+                held = e.getValue().getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
+            } catch (IOException ex) {
+                atPath = null;
+                held = Boolean.TRUE;
+            }
+            if (!Objects.equals(atPath, held)) {
+                if (Files.isSymbolicLink(dir) && !dir.equals(root)) {
+                    throw changed(dir);
+                }
+                throw new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root + ": "
+                        + dir + " was moved or replaced during the restore; nothing was written outside " + root
+                        + ", restore again");
+            }
+        }
+    }
+
+    /** Closes the directory handles. */
+    void close() {
+        handles.values().forEach(TargetDirectory::closeQuietly);
+        handles.clear();
+        secure = false;
+    }
+
+    private static void closeQuietly(DirectoryStream<Path> d) {
+        try {
+            d.close();
+        } catch (IOException ignored) {
+            // nothing more to do
         }
     }
 
@@ -149,10 +366,20 @@ final class TargetDirectory {
     void removeCreatedDirectories() {
         for (int i = created.size() - 1; i >= 0; i--) {
             try {
-                Files.deleteIfExists(created.get(i));
+                Path c = created.get(i);
+                SecureDirectoryStream<Path> parent = handles.get(c.getParent());
+                if (secure && parent != null) {
+                    SecureDirectoryStream<Path> own = handles.remove(c);
+                    if (own != null) {
+                        closeQuietly(own);
+                    }
+                    parent.deleteDirectory(c.getFileName());
+                } else {
+                    Files.deleteIfExists(c);
+                }
             } catch (DirectoryNotEmptyException ignored) {
                 // someone else put something there: keep it
-            } catch (IOException ignored) {
+            } catch (IOException | RuntimeException ignored) {
                 // best effort; an empty directory is all that can be left
             }
         }
@@ -169,22 +396,30 @@ final class TargetDirectory {
      * the reason.
      */
     void publish(List<Path> temps, List<Path> finals) {
+        if (secure) {
+            checkUnchanged();
+        }
         List<Published> done = new ArrayList<>();
         for (int i = 0; i < temps.size(); i++) {
             Path dest = finals.get(i);
             Path old = null;
             boolean link = false;
             try {
-                if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+                if (exists(dest)) {
                     old = dest.resolveSibling(LocalFiles.tempName(".old"));
-                    try {
-                        Files.createLink(old, dest); // the destination never goes missing
-                        link = true;
-                    } catch (UnsupportedOperationException | IOException noLinks) {
-                        Mover.ATOMIC.move(dest, old);
+                    if (secure) {
+                        // no linkat in the JDK: renamed aside through the handle, so never through a link
+                        rename(dest, old, Mover.ATOMIC);
+                    } else {
+                        try {
+                            Files.createLink(old, dest); // the destination never goes missing
+                            link = true;
+                        } catch (UnsupportedOperationException | IOException noLinks) {
+                            Mover.ATOMIC.move(dest, old);
+                        }
                     }
                 }
-                mover.move(temps.get(i), dest);
+                rename(temps.get(i), dest, mover);
                 done.add(new Published(dest, old, link));
             } catch (IOException e) {
                 List<String> left = new ArrayList<>();
@@ -207,8 +442,8 @@ final class TargetDirectory {
         for (Published p : done) {
             if (p.old() != null) {
                 try {
-                    Files.deleteIfExists(p.old());
-                } catch (IOException ignored) {
+                    delete(p.old());
+                } catch (IOException | RuntimeException ignored) {
                     // a hidden leftover; the restore itself succeeded
                 }
             }
@@ -220,15 +455,15 @@ final class TargetDirectory {
         try {
             if (p.old() == null) {
                 if (renamed) {
-                    Files.deleteIfExists(p.dest());
+                    delete(p.dest());
                 }
             } else if (renamed || !p.oldIsLink()) {
-                Mover.ATOMIC.move(p.old(), p.dest());
+                rename(p.old(), p.dest(), Mover.ATOMIC);
             } else {
-                Files.deleteIfExists(p.old()); // the link only: the destination was never replaced
+                delete(p.old()); // the link only: the destination was never replaced
             }
-        } catch (IOException e) {
-            left.add(p.dest() + " (" + LocalFiles.reason(e) + (p.old() != null ? "; its previous content is in "
+        } catch (IOException | RuntimeException e) {
+            left.add(p.dest() + " (" + (e instanceof IOException io ? LocalFiles.reason(io) : e.getMessage()) + (p.old() != null ? "; its previous content is in "
                     + p.old() : "") + ")");
         }
     }
