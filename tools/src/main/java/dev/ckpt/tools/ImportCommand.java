@@ -85,7 +85,9 @@ final class ImportCommand extends StoreCommand {
                     if (te.isDirectory()) {
                         continue;
                     }
-                    if (!te.isFile()) {
+                    // isFile() alone is true for link and device entries (their names do not end in '/')
+                    if (!te.isFile() || te.isSymbolicLink() || te.isLink() || te.isCharacterDevice()
+                            || te.isBlockDevice() || te.isFIFO()) {
                         throw new InvalidInputException("archive " + file + ": entry '" + name
                                 + "' is a link or device; only regular files can be imported");
                     }
