@@ -36,8 +36,8 @@ import java.util.Set;
  * (the same inode) it had before, files the checkpoint does not name were never touched,
  * and directories the restore created are removed again. When the publish phase fails
  * half-way, the files it already renamed into place are taken back: a destination that
- * existed before gets its old file back (kept as a hard link, or renamed aside where the
- * filesystem has no hard links), one that did not is deleted. Only a crash of the process
+ * existed before gets its old file back (renamed aside through its directory's handle;
+ * kept as a hard link where there are no handles), one that did not is deleted. Only a crash of the process
  * in the middle of the publish phase can leave a mix, plus hidden {@code .ckpt-*.old}
  * files holding the replaced versions.
  *
