@@ -81,7 +81,7 @@ public final class GarbageCollector {
                 store.describe())));
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
-            progress.accept("resuming GC generation " + gen + " left unfinished by a crashed GC: "
+            progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
                     + acquired.gc().dead().size() + " objects to delete");
             GcResult result = sweepResult(gen, false, true, acquired.gc().dead(), acquired);
             sweep(gen, owner, acquired.gc().dead());
