@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.PermissionDeniedException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.ConditionalWriteProbe;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -19,7 +20,8 @@ import java.util.List;
         "Checks listing and reading, ROOT, and the conditional writes the store relies on (create-only",
         "If-None-Match: *, compare-and-swap If-Match), and on S3 which form of the ETag the server reads in",
         "If-Match: quoted as RFC 7232 writes it (AWS S3, MinIO) or bare (Ceph RGW 16.2)."},
-        footer = {"", "A store on a read-only mount is reported as read-only (exit 0 if it can be read); its writes are not probed.",
+        footer = {"", "A store on a read-only mount, or opened with credentials that may not write (docs/security.md), is reported",
+                "as read-only (exit 0 if it can be read); its writes are not probed.",
                 "", "Example:", "  AWS_ENDPOINT_URL=http://ceph:7480 ckpt-tool doctor s3://ckpt/test"})
 final class DoctorCommand extends StoreCommand {
     /** doctor writes probe objects anyway: on a new path it checks that a store can be made there. */
@@ -60,6 +62,14 @@ final class DoctorCommand extends StoreCommand {
             checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage(), true));
             print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
             return ExitCode.UNAVAILABLE;
+        } catch (PermissionDeniedException e) {
+            // credentials of a read-only role (docs/security.md): what they can do works; the probe says
+            // nothing about the server, so report it as for a read-only mount, not as missing conditional writes
+            String reason = "these credentials lack " + e.permission();
+            checks.add(new Check("writable", false, "no: " + e.getMessage()));
+            print(new ReadOnlyDiagnosis(objects.describe(), ok, reason, checks,
+                    "credentials with s3:PutObject (docs/security.md)"));
+            return ok ? ExitCode.OK : ExitCode.ERROR;
         }
         checks.add(new Check("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
         checks.add(new Check("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
@@ -118,10 +128,17 @@ final class DoctorCommand extends StoreCommand {
     /**
      * The diagnosis of a store that can only be read (a read-only mount, a snapshot): writes are not probed.
      *
-     * @param ok every read check passed
+     * @param ok         every read check passed
+     * @param writesNeed what the writing commands need (a writable mount, credentials with a permission)
      */
-    record ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks)
+    record ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks,
+                             @JsonIgnore String writesNeed)
             implements OutputOptions.Result {
+        /** A read-only mount. */
+        ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks) {
+            this(store, ok, readOnlyReason, checks, "a writable mount");
+        }
+
         @JsonProperty
         public boolean readOnly() {
             return true;
@@ -145,7 +162,7 @@ final class DoctorCommand extends StoreCommand {
                 out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "--", c.check(), c.detail());
             }
             out.println("store is read-only (" + readOnlyReason + "): ls, show, verify, restore, export, diff, stats, doctor"
-                    + " and gc --dry-run work; push, import, forget, pin, unpin, gc and verify --record need a writable mount");
+                    + " and gc --dry-run work; push, import, forget, pin, unpin, gc and verify --record need " + writesNeed);
             if (!ok) {
                 out.println("fix the failures above");
             }

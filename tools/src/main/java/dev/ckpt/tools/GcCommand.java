@@ -42,7 +42,7 @@ final class GcCommand extends StoreCommand {
     }
 
     /**
-     * @param resumed           this GC finished one that had crashed
+     * @param resumed           this GC finished one that had crashed or stopped on an error
      * @param deleted           the keys deleted (or that would be, in a dry run)
      * @param youngUnreferenced unreferenced objects spared because they are younger than the grace age
      * @param grace             the grace age as written ("1h")
@@ -63,7 +63,7 @@ final class GcCommand extends StoreCommand {
             }
             out.printf("%s %d objects (%s)%s; %d live checkpoints; %d unreferenced objects younger than %s spared%n",
                     dryRun ? "would delete" : "deleted", deletedObjects, human(deletedBytes),
-                    resumed ? " finishing a GC that had crashed" : "", liveCheckpoints, youngUnreferenced, grace);
+                    resumed ? " finishing a GC that had crashed or stopped" : "", liveCheckpoints, youngUnreferenced, grace);
         }
     }
 }

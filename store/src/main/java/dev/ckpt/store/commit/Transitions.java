@@ -275,6 +275,22 @@ public final class Transitions {
         return new Write<>(r.withGc(next), next);
     }
 
+    /**
+     * Gives a sweep's lease back when its GC stops on an error (a delete it is not allowed, a store
+     * that stopped answering): the sweep stays sealed with its lease expired at {@code now}, as if
+     * its GC had crashed long ago, so the next GC resumes it at once and a commit needing one of its
+     * objects re-uploads it instead of waiting out the lease. Unchanged if the lease is no longer
+     * this GC's.
+     */
+    public static Outcome<GcState> gcYield(RootState r, long gen, String owner, Instant now) {
+        GcState g = r.gc();
+        if (g.generation() != gen || !owner.equals(g.owner()) || g.phase() != GcState.Phase.SWEEP) {
+            return new Unchanged<>(g);
+        }
+        GcState next = new GcState(GcState.Phase.SWEEP, gen, owner, now, g.dead(), g.finished());
+        return new Write<>(r.withGc(next), next);
+    }
+
     /** Gives the lease back after a failed mark (nothing was deleted); unchanged if it is no longer this GC's MARK. */
     public static Outcome<GcState> gcRelease(RootState r, long gen, String owner) {
         GcState g = r.gc();

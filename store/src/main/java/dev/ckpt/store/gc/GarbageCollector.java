@@ -81,7 +81,7 @@ public final class GarbageCollector {
                 store.describe())));
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
-            progress.accept("resuming GC generation " + gen + " left unfinished by a crashed GC: "
+            progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
                     + acquired.gc().dead().size() + " objects to delete");
             GcResult result = sweepResult(gen, false, true, acquired.gc().dead(), acquired);
             sweep(gen, owner, acquired.gc().dead());
@@ -219,7 +219,14 @@ public final class GarbageCollector {
                         store.describe()))).gc().leaseExpiry();
             }
             for (String key : dead.subList(i, Math.min(dead.size(), i + config.gcDeleteBatch()))) {
-                store.delete(key);
+                try {
+                    store.delete(key);
+                } catch (RuntimeException e) {
+                    // Stopping: hand the sealed sweep over rather than keep blocking commits and GCs for the
+                    // rest of the lease (a denied DeleteObject would hold the store for 10 minutes)
+                    giveBack(gen, owner);
+                    throw e;
+                }
                 done++;
             }
             progress.accept("GC generation " + gen + ": deleted " + done + "/" + dead.size() + " objects");
@@ -228,6 +235,15 @@ public final class GarbageCollector {
 
     private RootState finish(long gen, String owner) {
         return written(root.update(r -> Transitions.gcFinish(r, gen, owner, now(), store.describe())));
+    }
+
+    /** Expires this GC's sweep lease at once: the next GC resumes the sealed list (see Transitions#gcYield). */
+    private void giveBack(long gen, String owner) {
+        try {
+            root.update(r -> Transitions.gcYield(r, gen, owner, now()));
+        } catch (RuntimeException ignored) {
+            // the lease expires by itself
+        }
     }
 
     /** Gives the lease back after a failed mark; nothing was deleted. */

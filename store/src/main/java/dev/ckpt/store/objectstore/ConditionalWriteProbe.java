@@ -42,6 +42,8 @@ public final class ConditionalWriteProbe {
      * @throws dev.ckpt.store.error.StoreUnavailableException when a request fails transiently: that says nothing
      *         about the server's conditions, so there is no verdict ({@link ProbingObjectStore} probes again on
      *         the next conditional write)
+     * @throws dev.ckpt.store.error.PermissionDeniedException when the credentials may not write or read the
+     *         scratch object: no verdict either
      */
     public static Result run(ObjectStore store) {
         String key = "probe/" + RandomIds.hex(8);
@@ -83,8 +85,9 @@ public final class ConditionalWriteProbe {
             } catch (PreconditionFailedException e) {
                 staleRefused = true;
             }
-        } catch (dev.ckpt.store.error.StoreUnavailableException e) {
-            // a transient failure says nothing about the server's conditions: no verdict, the caller may try again
+        } catch (dev.ckpt.store.error.StoreUnavailableException | dev.ckpt.store.error.PermissionDeniedException e) {
+            // a transient failure, or credentials that may not write here (a read-only role), say nothing about the
+            // server's conditions: no verdict, the caller may try again (the message names the permission)
             throw e;
         } catch (CkptException e) {
             problems.add("probing " + key + " failed: " + e.getMessage());

@@ -36,6 +36,7 @@ class ExitCodeTest {
             Map.entry(PreconditionFailedException.class, ExitCode.ERROR),
             Map.entry(AlreadyExistsException.class, ExitCode.ERROR),
             Map.entry(BadConfigurationException.class, ExitCode.ERROR),
+            Map.entry(PermissionDeniedException.class, ExitCode.ERROR),
             Map.entry(CorruptObjectException.class, ExitCode.ERROR),
             Map.entry(InvalidInputException.class, ExitCode.ERROR),
             Map.entry(NotFoundException.class, ExitCode.ERROR),

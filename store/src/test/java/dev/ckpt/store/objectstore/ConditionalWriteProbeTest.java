@@ -86,4 +86,26 @@ class ConditionalWriteProbeTest {
         assertEquals(PutResult.CREATED, probing.putIfAbsent("k", data, 0, 3), "probed again, and the server honours conditions");
         assertTrue(probing.probe().ok());
     }
+
+    @Test
+    void credentialsThatMayNotWriteGiveNoVerdictButTheDeniedPermission() {
+        java.util.concurrent.atomic.AtomicBoolean denied = new java.util.concurrent.atomic.AtomicBoolean(true);
+        ProbingObjectStore probing = new ProbingObjectStore(new ForwardingObjectStore(MemoryStores.inMemory()) {
+            @Override
+            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (denied.get()) {
+                    throw new dev.ckpt.store.error.PermissionDeniedException("s3:PutObject",
+                            "access denied: cannot create " + key, null);
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        });
+        byte[] data = {1, 2, 3};
+        var e = assertThrows(dev.ckpt.store.error.PermissionDeniedException.class, () -> probing.putIfAbsent("k", data, 0, 3),
+                "a read-only role is told the permission, not that the server lacks conditional writes");
+        assertEquals("s3:PutObject", e.permission());
+        denied.set(false); // the permission granted
+        assertEquals(PutResult.CREATED, probing.putIfAbsent("k", data, 0, 3), "probed again");
+        assertTrue(probing.probe().ok());
+    }
 }

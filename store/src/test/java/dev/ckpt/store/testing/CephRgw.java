@@ -109,6 +109,54 @@ public final class CephRgw implements S3TestServer {
         }
     }
 
+    /**
+     * Another RGW user (idempotent), created as the cluster's own user is, with fixed test keys
+     * derived from {@code uid}; it owns nothing, so it reaches a bucket only through the
+     * bucket's policy ({@link #putBucketPolicy}), whose principal for it is
+     * {@code arn:aws:iam:::user/<uid>}.
+     */
+    public synchronized S3TestServer user(String uid) {
+        String access = ("CKPTRGW" + uid.toUpperCase().replaceAll("[^A-Z0-9]", "") + "00000000000000000000").substring(0, 20);
+        String secret = "ckpt-rgw-test-secret-of-" + uid;
+        try {
+            run(Duration.ofSeconds(60), "radosgw-admin", "-c", conf.toString(), "user", "create", "--uid=" + uid,
+                    "--display-name=ckpt tests " + uid, "--access-key=" + access, "--secret-key=" + secret);
+        } catch (Exception e) {
+            if (!String.valueOf(e.getMessage()).contains("exists")) {
+                throw new IllegalStateException("radosgw-admin user create " + uid + ": " + e.getMessage(), e);
+            }
+        }
+        URI endpoint = endpoint();
+        return new S3TestServer() {
+            @Override
+            public URI endpoint() {
+                return endpoint;
+            }
+
+            @Override
+            public String accessKey() {
+                return access;
+            }
+
+            @Override
+            public String secretKey() {
+                return secret;
+            }
+        };
+    }
+
+    /** Sets a bucket's policy (S3 PutBucketPolicy, JSON as for AWS) with the owner's credentials. */
+    public void putBucketPolicy(String bucket, String policyJson) {
+        try (var s3 = software.amazon.awssdk.services.s3.S3Client.builder()
+                .endpointOverride(endpoint()).region(software.amazon.awssdk.regions.Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create())
+                .build()) {
+            s3.putBucketPolicy(b -> b.bucket(bucket).policy(policyJson));
+        }
+    }
+
     /** The log directory of the daemons, for messages. */
     public Path logs() {
         return dir.resolve("log");

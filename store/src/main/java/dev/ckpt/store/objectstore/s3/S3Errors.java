@@ -3,6 +3,7 @@ package dev.ckpt.store.objectstore.s3;
 import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.PermissionDeniedException;
 import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.StoreUnavailableException;
 
@@ -19,14 +20,38 @@ final class S3Errors {
             return new NotFoundException(url, "object not found: " + url);
         }
         if (status == 403 || status == 401) {
-            return new BadConfigurationException("access denied: cannot " + what + " — " + why
-                    + "; check the credentials and the bucket policy", cause);
+            String permission = permission(action);
+            if (permission == null || REJECTED_CREDENTIALS.contains(code)) {
+                return new BadConfigurationException("access denied: cannot " + what + " — " + why
+                        + "; check the credentials and the bucket policy", cause);
+            }
+            return new PermissionDeniedException(permission, "access denied: cannot " + what + " — " + why + "; these credentials"
+                    + " need " + permission + " on it: grant it in the IAM or bucket policy, or use credentials that"
+                    + " have it (docs/security.md lists what each command needs)", cause);
         }
         if (status == 400 || status == 501 || status == 405) {
             return new BadConfigurationException("the server rejected the request to " + what + " — " + why
                     + "; it may not support this S3 feature", cause);
         }
         return new StoreUnavailableException("cannot " + what + " — " + why + "; retrying later is safe", cause);
+    }
+
+    /** Error codes of a 403 that refuse the credentials themselves, not a permission. */
+    private static final java.util.Set<String> REJECTED_CREDENTIALS = java.util.Set.of("InvalidAccessKeyId",
+            "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "RequestTimeTooSkewed");
+
+    /**
+     * The IAM action an SPI call's request needs ({@code action} is the verb the backends pass: read and stat
+     * are GET and HEAD, write, create and conditionally replace are PUTs, list is ListObjectsV2), or null.
+     */
+    static String permission(String action) {
+        return switch (action) {
+            case "read", "stat" -> "s3:GetObject";
+            case "write", "create", "conditionally replace" -> "s3:PutObject";
+            case "delete" -> "s3:DeleteObject";
+            case "list" -> "s3:ListBucket";
+            default -> null;
+        };
     }
 
     static StoreUnavailableException io(String url, String action, Throwable cause) {
