@@ -391,6 +391,23 @@ class TransitionsTest {
     }
 
     @Test
+    void yieldExpiresOnlyOurOwnSweepKeepingItsSealedList() {
+        RootState mine = claimed().withGc(gc(Phase.SWEEP, 4, "me", T0.plus(LEASE), List.of("chunks/x"), List.of()));
+        Write<GcState> w = assertInstanceOf(Write.class, Transitions.gcYield(mine, 4, "me", T0.plusSeconds(3)));
+        assertEquals(gc(Phase.SWEEP, 4, "me", T0.plusSeconds(3), List.of("chunks/x"), List.of()), w.value());
+        assertTrue(Transitions.otherGc(w.value(), T0.plusSeconds(3), STORE).isEmpty(), "the next GC may take over at once");
+        assertInstanceOf(Unchanged.class, Transitions.gcYield(mine, 4, "other", T0));
+        RootState marking = claimed().withGc(gc(Phase.MARK, 4, "me", T0.plus(LEASE), List.of(), List.of()));
+        assertInstanceOf(Unchanged.class, Transitions.gcYield(marking, 4, "me", T0), "a mark is released, not yielded");
+        // a commit needing an object on the yielded list re-uploads it rather than waiting
+        CheckpointEntry cp = entry("r", 5);
+        CommitRequest c = new CommitRequest("r", 1, cp, Set.of(cp.manifest(), "chunks/x"), Retention.KEEP_ALL);
+        NeedObjects<List<String>> need = assertInstanceOf(NeedObjects.class,
+                Transitions.commit(w.next(), c, Watermark.at(4), T0.plusSeconds(3)));
+        assertEquals(Set.of("chunks/x"), need.keys());
+    }
+
+    @Test
     void releaseGivesBackOnlyOurOwnMark() {
         RootState mine = claimed().withGc(gc(Phase.MARK, 1, "me", T0.plus(LEASE), List.of(), List.of()));
         Write<GcState> w = assertInstanceOf(Write.class, Transitions.gcRelease(mine, 1, "me"));
