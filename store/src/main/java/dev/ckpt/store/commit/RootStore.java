@@ -187,24 +187,12 @@ public final class RootStore {
                 }
             }
         }
-        if (sawUnavailable) {
-            // A write whose response was lost may still land while its ETag is current: look once more.
-            try {
-                Versioned last = read();
-                if (written != null && last.state().recentTxns().contains(txn)) {
-                    return new Write<>(last.state(), written.value());
-                }
-            } catch (StoreUnavailableException e) {
-                lastFailure = e;
-            }
-            throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, lastFailure);
-        }
-        if (lastFailure instanceof StoreUnavailableException e) {
+        if (!sawUnavailable && lastFailure instanceof StoreUnavailableException e) {
             throw e; // only reads failed: nothing of ours was written
         }
         if (written != null) {
-            // The last write met a 412, which may be our own write landing (the client retried a request whose
-            // response was lost): only the next read could tell, and there is none; read once more (found in review).
+            // The last write's fate is open: a lost response may still land, and a 412 may be our own write landing
+            // after a client retry (found in review). Only a read tells: look once more.
             try {
                 Versioned last = read();
                 if (last.state().recentTxns().contains(txn)) {
@@ -213,6 +201,9 @@ public final class RootStore {
             } catch (StoreUnavailableException e) {
                 throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, e);
             }
+        }
+        if (sawUnavailable) {
+            throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, lastFailure);
         }
         boolean outOfTime = attempts < policy.maxAttempts();
         throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + attempts

@@ -7,25 +7,18 @@ import dev.ckpt.store.manifest.Manifest;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -67,12 +60,12 @@ final class TargetDirectory {
     private final Manifest manifest;
     private final Mover mover;
     private final List<Path> created = new ArrayList<>();
-    /** Directory handles opened without following links, by path; empty where the JDK has none. */
-    private final Map<Path, SecureDirectoryStream<Path>> handles = new HashMap<>();
-    private boolean secure;
+    /** Handles opened without following links once the directories exist; by path before. */
+    private NoFollowDirectories handles;
 
     TargetDirectory(Path root, Manifest manifest, Mover mover) {
         this.root = root;
+        this.handles = NoFollowDirectories.byPath(root);
         this.manifest = manifest;
         this.mover = mover;
     }
@@ -215,104 +208,48 @@ final class TargetDirectory {
      * without following links (O_NOFOLLOW), so a link swapped in later is never followed.
      */
     private void openHandles(List<Path> dirs) {
-        DirectoryStream<Path> top;
         try {
-            top = Files.newDirectoryStream(root);
+            handles = NoFollowDirectories.open(root);
         } catch (IOException e) {
             throw cannot("open directory " + root, root, e);
         }
-        if (!(top instanceof SecureDirectoryStream<Path> sds)) {
-            closeQuietly(top); // no *at() calls on this platform: operations go by path, after the check
-            return;
-        }
-        secure = true;
-        handles.put(root, sds);
-        for (Path dir : dirs) {
-            handle(dir);
+        if (handles.secure()) {
+            for (Path dir : dirs) {
+                handle(dir);
+            }
         }
     }
 
-    private SecureDirectoryStream<Path> handle(Path dir) {
-        SecureDirectoryStream<Path> h = handles.get(dir);
-        if (h != null) {
-            return h;
-        }
-        SecureDirectoryStream<Path> parent = handle(dir.getParent());
+    private void handle(Path dir) {
         try {
-            h = parent.newDirectoryStream(dir.getFileName(), LinkOption.NOFOLLOW_LINKS);
+            handles.handle(dir);
         } catch (IOException e) {
             if (Files.isSymbolicLink(dir)) {
                 throw changed(dir);
             }
             throw cannot("open directory " + dir, root, e);
         }
-        handles.put(dir, h);
-        return h;
     }
 
     /** Opens a new temporary file for writing in {@code dir}, never through a link. */
     FileChannel createTemp(Path tmp) throws IOException {
-        Set<OpenOption> opts = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-        if (!secure) {
-            return FileChannel.open(tmp, opts);
-        }
-        SeekableByteChannel ch = handle(tmp.getParent()).newByteChannel(tmp.getFileName(), opts);
-        if (ch instanceof FileChannel fc) {
-            return fc;
-        }
-        ch.close();
-        throw new IOException("positional writes are not supported in " + tmp.getParent());
+        return handles.createNew(tmp);
     }
 
     /** Sets a temporary's permissions, never through a link; best effort off POSIX. */
     void setPermissions(Path tmp, Set<PosixFilePermission> perms) {
-        try {
-            if (secure) {
-                PosixFileAttributeView v = handle(tmp.getParent()).getFileAttributeView(tmp.getFileName(),
-                        PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-                if (v != null) {
-                    v.setPermissions(perms);
-                }
-            } else {
-                Files.setPosixFilePermissions(tmp, perms);
-            }
-        } catch (UnsupportedOperationException | IOException ignored) {
-            // not a POSIX filesystem: keep the default mode
-        }
+        handles.setPermissions(tmp, perms);
     }
 
     /** Deletes a file of this restore (a temporary or a new destination), never through a link. */
     void delete(Path p) throws IOException {
-        if (secure) {
-            try {
-                handle(p.getParent()).deleteFile(p.getFileName());
-            } catch (java.nio.file.NoSuchFileException ignored) {
-                // already gone
-            }
-        } else {
-            Files.deleteIfExists(p);
-        }
-    }
-
-    private boolean exists(Path p) throws IOException {
-        if (!secure) {
-            return Files.exists(p, LinkOption.NOFOLLOW_LINKS);
-        }
-        try {
-            handle(p.getParent()).getFileAttributeView(p.getFileName(), BasicFileAttributeView.class,
-                    LinkOption.NOFOLLOW_LINKS).readAttributes();
-            return true;
-        } catch (java.nio.file.NoSuchFileException e) {
-            return false;
-        }
+        handles.delete(p);
     }
 
     /** Renames within one directory: relative to its handle, or by path for the test seam. */
     private void rename(Path from, Path to, Mover how) throws IOException {
-        if (secure && how == Mover.ATOMIC) {
-            SecureDirectoryStream<Path> h = handle(to.getParent());
-            h.move(from.getFileName(), h, to.getFileName()); // renameat(2): atomic, replaces
+        if (handles.secure() && how == Mover.ATOMIC) {
+            handles.rename(from, to);
         } else {
             how.move(from, to);
         }
@@ -324,42 +261,19 @@ final class TargetDirectory {
      * publishing where the user will not find the files.
      */
     private void checkUnchanged() {
-        for (Map.Entry<Path, SecureDirectoryStream<Path>> e : handles.entrySet()) {
-            Path dir = e.getKey();
-            Object atPath;
-            Object held;
-            try {
-                atPath = Files.readAttributes(dir, java.nio.file.attribute.BasicFileAttributes.class,
-                        dir.equals(root) ? new LinkOption[0] : new LinkOption[] {LinkOption.NOFOLLOW_LINKS}).fileKey();
-                held = e.getValue().getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
-            } catch (IOException ex) {
-                atPath = null;
-                held = Boolean.TRUE;
+        handles.moved().ifPresent(dir -> {
+            if (Files.isSymbolicLink(dir) && !dir.equals(root)) {
+                throw changed(dir);
             }
-            if (!Objects.equals(atPath, held)) {
-                if (Files.isSymbolicLink(dir) && !dir.equals(root)) {
-                    throw changed(dir);
-                }
-                throw new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root + ": "
-                        + dir + " was moved or replaced during the restore; nothing was written outside " + root
-                        + ", restore again");
-            }
-        }
+            throw new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root + ": "
+                    + dir + " was moved or replaced during the restore; nothing was written outside " + root
+                    + ", restore again");
+        });
     }
 
     /** Closes the directory handles. */
     void close() {
-        handles.values().forEach(TargetDirectory::closeQuietly);
-        handles.clear();
-        secure = false;
-    }
-
-    private static void closeQuietly(DirectoryStream<Path> d) {
-        try {
-            d.close();
-        } catch (IOException ignored) {
-            // nothing more to do
-        }
+        handles.close();
     }
 
     /** Removes the directories {@link #createDirectories} made, deepest first, if they are empty. */
@@ -367,16 +281,7 @@ final class TargetDirectory {
         for (int i = created.size() - 1; i >= 0; i--) {
             try {
                 Path c = created.get(i);
-                SecureDirectoryStream<Path> parent = handles.get(c.getParent());
-                if (secure && parent != null) {
-                    SecureDirectoryStream<Path> own = handles.remove(c);
-                    if (own != null) {
-                        closeQuietly(own);
-                    }
-                    parent.deleteDirectory(c.getFileName());
-                } else {
-                    Files.deleteIfExists(c);
-                }
+                handles.deleteDirectory(c);
             } catch (DirectoryNotEmptyException ignored) {
                 // someone else put something there: keep it
             } catch (IOException | RuntimeException ignored) {
@@ -396,18 +301,16 @@ final class TargetDirectory {
      * the reason.
      */
     void publish(List<Path> temps, List<Path> finals) {
-        if (secure) {
-            checkUnchanged();
-        }
+        checkUnchanged();
         List<Published> done = new ArrayList<>();
         for (int i = 0; i < temps.size(); i++) {
             Path dest = finals.get(i);
             Path old = null;
             boolean link = false;
             try {
-                if (exists(dest)) {
+                if (handles.exists(dest)) {
                     old = dest.resolveSibling(LocalFiles.tempName(".old"));
-                    if (secure) {
+                    if (handles.secure()) {
                         // no linkat in the JDK: renamed aside through the handle, so never through a link
                         rename(dest, old, Mover.ATOMIC);
                     } else {
