@@ -54,7 +54,8 @@ public final class CheckpointStore implements AutoCloseable {
     private final StoreConfig config;
     private final RootStore root;
     private final ManifestLoader manifests;
-    private final ExecutorService executor;
+    private final ExecutorService cpu;
+    private final ExecutorService io;
     private final Saver saver;
     private final Restorer restorer;
     private final Verifier verifier;
@@ -64,15 +65,21 @@ public final class CheckpointStore implements AutoCloseable {
         this.config = config;
         this.root = new RootStore(store, config.clock(), config.sleeper(), RetryPolicy.ROOT);
         this.manifests = new ManifestLoader(store);
+        this.cpu = pool(config.parallelism(), "ckpt-cpu-");
+        this.io = pool(config.ioConcurrency(), "ckpt-io-");
+        this.saver = new Saver(store, root, manifests, config, cpu, io);
+        this.restorer = new Restorer(store, manifests, config, cpu, io);
+        this.verifier = new Verifier(store, manifests, config, cpu, io);
+    }
+
+    /** Daemon threads, created when first needed: a command that transfers no chunk starts none. */
+    private static ExecutorService pool(int threads, String prefix) {
         AtomicInteger n = new AtomicInteger();
-        this.executor = Executors.newFixedThreadPool(config.parallelism(), r -> {
-            Thread t = new Thread(r, "ckpt-worker-" + n.incrementAndGet());
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        this.saver = new Saver(store, root, manifests, config, executor);
-        this.restorer = new Restorer(store, manifests, config, executor);
-        this.verifier = new Verifier(store, manifests, config, executor);
     }
 
     public static CheckpointStore open(ObjectStore store, StoreConfig config) {
@@ -323,7 +330,8 @@ public final class CheckpointStore implements AutoCloseable {
 
     @Override
     public void close() {
-        executor.shutdownNow();
+        cpu.shutdownNow();
+        io.shutdownNow();
         store.close();
     }
 }

@@ -22,6 +22,11 @@ class StoreConfigTest {
         assertEquals(ChunkCodec.DEFAULT_LEVEL, d.compressionLevel());
         assertTrue(d.parallelism() >= 2);
         assertTrue(d.maxChunksInFlight() >= 4);
+        assertEquals(16, d.ioConcurrency());
+        // 16 requests + 2 CPU threads of 8 MiB chunks fit a 1 GiB heap; a 256 MiB heap holds 8, a tiny one 4
+        assertEquals(18, StoreConfig.defaultChunksInFlight(8 << 20, 2, 16, 1L << 30));
+        assertEquals(8, StoreConfig.defaultChunksInFlight(8 << 20, 2, 16, 256L << 20));
+        assertEquals(4, StoreConfig.defaultChunksInFlight(8 << 20, 2, 16, 16L << 20));
         assertEquals(Duration.ofHours(1), d.gcGrace());
         assertEquals(Duration.ofMinutes(10), d.gcLease());
         assertEquals(Duration.ofMinutes(15), d.commitWait());
@@ -43,6 +48,7 @@ class StoreConfigTest {
     void everyValueOutOfRangeIsRefusedNamingTheSetting() {
         assertMessage("chunk size must be at least 1 KiB, got 100", () -> StoreConfig.builder().chunkSize(100).build());
         assertMessage("parallelism must be at least 1, got 0", () -> StoreConfig.builder().parallelism(0).build());
+        assertMessage("ioConcurrency must be at least 1, got 0", () -> StoreConfig.builder().ioConcurrency(0).build());
         assertMessage("maxChunksInFlight must be at least 1, got -1", () -> StoreConfig.builder().maxChunksInFlight(-1).build());
         assertMessage("gcDeleteBatch must be at least 1, got 0", () -> StoreConfig.builder().gcDeleteBatch(0).build());
         assertMessage("gcGrace must not be negative", () -> StoreConfig.builder().gcGrace(Duration.ofSeconds(-1)).build());

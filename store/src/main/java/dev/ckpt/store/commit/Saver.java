@@ -55,17 +55,19 @@ public final class Saver {
     private final RootStore root;
     private final ManifestLoader manifests;
     private final StoreConfig config;
-    private final ExecutorService executor;
+    private final ExecutorService cpu;
+    private final ExecutorService io;
     private final Committer committer;
     private final ChunkCodec codec;
     private final Chunker chunker;
 
-    public Saver(ObjectStore store, RootStore root, ManifestLoader manifests, StoreConfig config, ExecutorService executor) {
+    public Saver(ObjectStore store, RootStore root, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io) {
         this.store = store;
         this.root = root;
         this.manifests = manifests;
         this.config = config;
-        this.executor = executor;
+        this.cpu = cpu;
+        this.io = io;
         this.committer = new Committer(root, config);
         this.codec = new ChunkCodec(config.compressionLevel());
         this.chunker = new Chunker(config.chunkSize());
@@ -143,7 +145,7 @@ public final class Saver {
                         }
                         fileDigest.update(buf, 0, len);
                         Location loc = new Location(f.path(), piece.offset(), len);
-                        Future<ChunkRef> fut = executor.submit(() -> {
+                        Future<ChunkRef> fut = io.submit(() -> {
                             try {
                                 ChunkRef ref = uploadChunk(buf, len, loc, live, thisSave, locations, newChunks, newBytes,
                                         storedBytes, dedupChunks, dedupBytes);

@@ -16,11 +16,16 @@ import java.util.Objects;
  *
  * @param chunkSize          bytes per chunk (default 8 MiB, at least 1 KiB)
  * @param compressionLevel   zstd level (default 1: see docs/benchmarks.md)
- * @param parallelism        worker threads for hashing, compression and transfers (default: the
+ * @param parallelism        CPU threads for reading, hashing, compression and decoding (default: the
  *                           number of cores, at least 2)
- * @param maxChunksInFlight  chunks held in memory at once by a save or restore (default: twice the
- *                           cores, at least 4); memory is bounded by about
- *                           {@code 2 * maxChunksInFlight * chunkSize}
+ * @param ioConcurrency      requests in flight to the object store at once, each on a thread of its
+ *                           own (default 16: object stores answer each request after a round trip and
+ *                           serve many in parallel, so the I/O stage is sized for latency, not cores)
+ * @param maxChunksInFlight  chunks held in memory at once by a save or restore, in any stage (default:
+ *                           {@code ioConcurrency + parallelism}, lowered so that the chunks fit in a
+ *                           quarter of the JVM's maximum heap, at least 4); memory is bounded by about
+ *                           {@code (maxChunksInFlight + parallelism) * chunkSize}, whatever the
+ *                           checkpoint's size
  * @param clock              time source for GC grace ages, leases and timestamps (default UTC system clock)
  * @param sleeper            how retries wait (default {@link Sleeper#REAL})
  * @param gcGrace            unreferenced objects younger than this are never deleted (default 1 h)
@@ -28,7 +33,7 @@ import java.util.Objects;
  * @param commitWait         how long a commit waits for a running GC sweep (default 15 min)
  * @param gcDeleteBatch      deletes between two lease checks of a GC sweep (default 500)
  */
-public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, int maxChunksInFlight,
+public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, int ioConcurrency, int maxChunksInFlight,
                           Clock clock, Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait,
                           int gcDeleteBatch) {
     public StoreConfig {
@@ -36,6 +41,7 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
             throw new IllegalArgumentException("chunk size must be at least 1 KiB, got " + chunkSize);
         }
         positive("parallelism", parallelism);
+        positive("ioConcurrency", ioConcurrency);
         positive("maxChunksInFlight", maxChunksInFlight);
         positive("gcDeleteBatch", gcDeleteBatch);
         Objects.requireNonNull(clock, "clock");
@@ -59,6 +65,18 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         }
     }
 
+    /** Requests in flight by default: see {@code ioConcurrency} and docs/benchmarks.md. */
+    public static final int DEFAULT_IO_CONCURRENCY = 16;
+
+    /**
+     * {@code ioConcurrency + parallelism} chunks, but no more than fit in a quarter of
+     * {@code maxHeap} (bytes), and at least 4.
+     */
+    public static int defaultChunksInFlight(int chunkSize, int parallelism, int ioConcurrency, long maxHeap) {
+        long fit = maxHeap / 4 / chunkSize;
+        return (int) Math.max(4, Math.min(ioConcurrency + parallelism, fit));
+    }
+
     public static StoreConfig defaults() {
         return builder().build();
     }
@@ -66,14 +84,16 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
     /** A builder holding the defaults; {@link Builder#build()} checks the values. */
     public static Builder builder() {
         int cores = Runtime.getRuntime().availableProcessors();
-        return new Builder(Chunker.DEFAULT_CHUNK_SIZE, ChunkCodec.DEFAULT_LEVEL, Math.max(2, cores),
-                Math.max(4, 2 * cores), Clock.systemUTC(), Sleeper.REAL, Duration.ofHours(1),
+        int parallelism = Math.max(2, cores);
+        return new Builder(Chunker.DEFAULT_CHUNK_SIZE, ChunkCodec.DEFAULT_LEVEL, parallelism, DEFAULT_IO_CONCURRENCY,
+                defaultChunksInFlight(Chunker.DEFAULT_CHUNK_SIZE, parallelism, DEFAULT_IO_CONCURRENCY,
+                        Runtime.getRuntime().maxMemory()), Clock.systemUTC(), Sleeper.REAL, Duration.ofHours(1),
                 Duration.ofMinutes(10), Duration.ofMinutes(15), 500);
     }
 
     /** A builder holding these settings. */
     public Builder toBuilder() {
-        return new Builder(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper, gcGrace,
+        return new Builder(chunkSize, compressionLevel, parallelism, ioConcurrency, maxChunksInFlight, clock, sleeper, gcGrace,
                 gcLease, commitWait, gcDeleteBatch);
     }
 
@@ -87,6 +107,10 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
 
     public StoreConfig withParallelism(int v) {
         return toBuilder().parallelism(v).build();
+    }
+
+    public StoreConfig withIoConcurrency(int v) {
+        return toBuilder().ioConcurrency(v).build();
     }
 
     public StoreConfig withMaxChunksInFlight(int v) {
@@ -122,6 +146,7 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         private int chunkSize;
         private int compressionLevel;
         private int parallelism;
+        private int ioConcurrency;
         private int maxChunksInFlight;
         private Clock clock;
         private Sleeper sleeper;
@@ -130,11 +155,13 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         private Duration commitWait;
         private int gcDeleteBatch;
 
-        private Builder(int chunkSize, int compressionLevel, int parallelism, int maxChunksInFlight, Clock clock,
+        private Builder(int chunkSize, int compressionLevel, int parallelism, int ioConcurrency, int maxChunksInFlight,
+                        Clock clock,
                         Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait, int gcDeleteBatch) {
             this.chunkSize = chunkSize;
             this.compressionLevel = compressionLevel;
             this.parallelism = parallelism;
+            this.ioConcurrency = ioConcurrency;
             this.maxChunksInFlight = maxChunksInFlight;
             this.clock = clock;
             this.sleeper = sleeper;
@@ -156,6 +183,11 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
 
         public Builder parallelism(int threads) {
             this.parallelism = threads;
+            return this;
+        }
+
+        public Builder ioConcurrency(int requests) {
+            this.ioConcurrency = requests;
             return this;
         }
 
@@ -196,7 +228,7 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
 
         /** @throws IllegalArgumentException naming the first setting out of range */
         public StoreConfig build() {
-            return new StoreConfig(chunkSize, compressionLevel, parallelism, maxChunksInFlight, clock, sleeper,
+            return new StoreConfig(chunkSize, compressionLevel, parallelism, ioConcurrency, maxChunksInFlight, clock, sleeper,
                     gcGrace, gcLease, commitWait, gcDeleteBatch);
         }
     }

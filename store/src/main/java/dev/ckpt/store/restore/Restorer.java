@@ -55,20 +55,22 @@ public final class Restorer {
     private final ObjectStore store;
     private final ManifestLoader manifests;
     private final StoreConfig config;
-    private final ExecutorService executor;
+    private final ExecutorService cpu;
+    private final ExecutorService io;
     private final TargetDirectory.Mover mover;
 
-    public Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService executor) {
-        this(store, manifests, config, executor, TargetDirectory.Mover.ATOMIC);
+    public Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io) {
+        this(store, manifests, config, cpu, io, TargetDirectory.Mover.ATOMIC);
     }
 
     /** With the rename of the publish phase replaced: tests make it fail half-way. */
-    Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService executor,
+    Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io,
              TargetDirectory.Mover mover) {
         this.store = store;
         this.manifests = manifests;
         this.config = config;
-        this.executor = executor;
+        this.cpu = cpu;
+        this.io = io;
         this.mover = mover;
     }
 
@@ -151,7 +153,7 @@ public final class Restorer {
                     long at = offset;
                     offset += c.rawLength();
                     Tasks.acquire(inFlight, "restore");
-                    futures.add(executor.submit(() -> {
+                    futures.add(io.submit(() -> {
                         try {
                             byte[] raw = localCopy(f.path(), at, c, root, reuse);
                             int length;

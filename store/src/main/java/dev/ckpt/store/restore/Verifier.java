@@ -35,13 +35,15 @@ public final class Verifier {
     private final ObjectStore store;
     private final ManifestLoader manifests;
     private final StoreConfig config;
-    private final ExecutorService executor;
+    private final ExecutorService cpu;
+    private final ExecutorService io;
 
-    public Verifier(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService executor) {
+    public Verifier(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io) {
         this.store = store;
         this.manifests = manifests;
         this.config = config;
-        this.executor = executor;
+        this.cpu = cpu;
+        this.io = io;
     }
 
     /**
@@ -90,7 +92,7 @@ public final class Verifier {
                 while (next < refs.size() || !window.isEmpty()) {
                     while (next < refs.size() && window.size() < config.maxChunksInFlight()) {
                         ChunkRef c = refs.get(next++);
-                        window.add(executor.submit(() -> ChunkCodec.decode(c, store.get(c.key()).data())));
+                        window.add(io.submit(() -> ChunkCodec.decode(c, store.get(c.key()).data())));
                     }
                     ChunkRef c = refs.get(next - window.size());
                     try {

@@ -210,7 +210,7 @@ class PlantedLinkRestoreTest extends InMemoryFixture {
             }
         };
         closeAfter.add(ex);
-        Restorer restorer = new Restorer(objects, new ManifestLoader(objects), Stores.config(clock), ex);
+        Restorer restorer = new Restorer(objects, new ManifestLoader(objects), Stores.config(clock), ex, ex);
         InvalidInputException thrown = assertThrows(InvalidInputException.class, () -> restorer.restore(e, t, List.of()));
         assertTrue(swapped.get());
         assertRefusedNaming(thrown, sub);
