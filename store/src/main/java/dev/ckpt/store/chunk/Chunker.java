@@ -24,6 +24,10 @@ import java.util.TreeSet;
  * checkpoint even when tensors before it change size. Small neighbouring tensors are
  * packed together (up to {@code chunkSize / 8}) so that a model with thousands of tiny
  * tensors does not become thousands of tiny objects.
+ *
+ * <p>A piece that lies wholly within floating-point tensors of one element width (F16,
+ * BF16: 2 bytes; F32: 4; F64: 8) carries that width, so its chunk is stored byte-grouped
+ * ({@link ByteGrouping}); every other piece has width 1.
  */
 public final class Chunker {
     /** Default chunk size: 8 MiB. */
@@ -46,8 +50,28 @@ public final class Chunker {
         return chunkSize;
     }
 
-    /** A byte range of a file. */
-    public record Piece(long offset, int length) {
+    /**
+     * A byte range of a file, and the width in bytes of the floating-point elements it
+     * holds (1 when it is not all floating-point tensors of one width).
+     */
+    public record Piece(long offset, int length, int groupWidth) {
+        public Piece(long offset, int length) {
+            this(offset, length, 1);
+        }
+    }
+
+    /** A tensor's data: [begin, end) in the file and its element width for grouping (1: none). */
+    record Segment(long begin, long end, int width) {
+    }
+
+    /** The grouping width of a safetensors dtype: the floating-point ones only. */
+    static int groupWidth(String dtype) {
+        return switch (dtype) {
+            case "F16", "BF16" -> 2;
+            case "F32" -> 4;
+            case "F64" -> 8;
+            default -> 1;
+        };
     }
 
     /** The pieces of the file at {@code path} with {@code size} bytes, in order, covering it exactly. */
@@ -55,15 +79,49 @@ public final class Chunker {
         TreeSet<Long> boundaries = new TreeSet<>();
         boundaries.add(0L);
         long forced = -1;
+        List<Segment> tensors = List.of();
         if (path.getFileName().toString().endsWith(".safetensors")) {
-            List<Long> b = safetensorsBoundaries(path, size);
-            if (!b.isEmpty()) {
-                forced = b.get(0); // the header is always a chunk of its own
+            Header h = safetensorsHeader(path, size);
+            if (h != null) {
+                forced = h.dataStart(); // the header is always a chunk of its own
+                boundaries.add(h.dataStart());
+                for (Segment t : h.tensors()) {
+                    boundaries.add(t.begin());
+                    boundaries.add(t.end());
+                }
+                tensors = h.tensors();
             }
-            boundaries.addAll(b);
         }
         boundaries.add(size);
-        return cut(boundaries, size, forced);
+        List<Piece> pieces = cut(boundaries, size, forced);
+        return tensors.isEmpty() ? pieces : withWidths(pieces, tensors);
+    }
+
+    /** Gives each piece the element width of the tensors it lies in, if they all have the same one. */
+    static List<Piece> withWidths(List<Piece> pieces, List<Segment> tensors) {
+        java.util.TreeMap<Long, Segment> byBegin = new java.util.TreeMap<>();
+        for (Segment t : tensors) {
+            if (t.end() > t.begin()) {
+                byBegin.put(t.begin(), t);
+            }
+        }
+        List<Piece> out = new ArrayList<>(pieces.size());
+        for (Piece p : pieces) {
+            long end = p.offset() + p.length();
+            int width = 0;
+            long at = p.offset();
+            while (at < end) {
+                Map.Entry<Long, Segment> e = byBegin.floorEntry(at);
+                if (e == null || e.getValue().end() <= at || (width != 0 && width != e.getValue().width())) {
+                    width = 1; // a gap, the header, or mixed widths
+                    break;
+                }
+                width = e.getValue().width();
+                at = e.getValue().end();
+            }
+            out.add(new Piece(p.offset(), p.length(), Math.max(1, width)));
+        }
+        return out;
     }
 
     /** Cuts [0, size) given segment boundaries (which must include 0 and size); always cuts at {@code forced}. */
@@ -91,18 +149,21 @@ public final class Chunker {
         return out;
     }
 
-    /** Tensor start offsets of a safetensors file; empty if it does not parse as one. */
-    static List<Long> safetensorsBoundaries(Path path, long size) {
-        List<Long> out = new ArrayList<>();
+    /** A safetensors file's data start and tensors. */
+    record Header(long dataStart, List<Segment> tensors) {
+    }
+
+    /** The header of a safetensors file; null if it does not parse as one. */
+    static Header safetensorsHeader(Path path, long size) {
         if (size < 8) {
-            return out;
+            return null;
         }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(lenBuf, 0);
             long headerLen = lenBuf.flip().getLong();
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
-                return out;
+                return null;
             }
             ByteBuffer header = ByteBuffer.allocate((int) headerLen);
             while (header.hasRemaining() && ch.read(header, 8 + header.position()) > 0) {
@@ -110,7 +171,7 @@ public final class Chunker {
             }
             JsonNode root = JSON.readTree(header.array());
             long dataStart = 8 + headerLen;
-            out.add(dataStart);
+            List<Segment> out = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> f = root.fields(); f.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = f.next();
                 JsonNode offsets = e.getValue().get("data_offsets");
@@ -118,14 +179,16 @@ public final class Chunker {
                     long begin = dataStart + offsets.get(0).asLong();
                     long end = dataStart + offsets.get(1).asLong();
                     if (begin >= dataStart && begin <= end && end <= size) {
-                        out.add(begin);
-                        out.add(end);
+                        JsonNode dtype = e.getValue().get("dtype");
+                        int width = dtype == null ? 1 : groupWidth(dtype.asText());
+                        // a tensor whose bytes are not whole elements is not grouped
+                        out.add(new Segment(begin, end, (end - begin) % width == 0 ? width : 1));
                     }
                 }
             }
-            return out;
+            return new Header(dataStart, out);
         } catch (IOException | RuntimeException e) {
-            return new ArrayList<>(); // not a safetensors file after all: fixed-size pieces
+            return null; // not a safetensors file after all: fixed-size pieces
         }
     }
 }

@@ -38,15 +38,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Saves a directory as a checkpoint: chunks uploaded in parallel with a fixed number in
- * flight (memory is bounded whatever the checkpoint size), chunks already live in ROOT
- * skipped, the manifest written create-only, then one ROOT commit with fencing and
+ * Saves a directory as a checkpoint through a staged pipeline — read (the calling thread,
+ * which also computes each file's SHA-256), hash and compress (the CPU pool), create the
+ * chunk object (the I/O pool, {@code ioConcurrency} requests in flight) — with a fixed
+ * number of chunks in flight, so memory is bounded whatever the checkpoint size; chunks
+ * already live in ROOT skipped, the manifest written create-only, then one ROOT commit with fencing and
  * retention. Nothing is visible until the commit; a crash at any point leaves only
  * unreferenced objects that GC removes after the grace age. A writer never deletes.
  */
@@ -100,21 +102,13 @@ public final class Saver {
         listener.progress(0, total);
 
         Map<String, Location> locations = new ConcurrentHashMap<>();
-        Map<String, CompletableFuture<ChunkRef>> thisSave = new ConcurrentHashMap<>();
-        AtomicInteger newChunks = new AtomicInteger();
-        AtomicLong newBytes = new AtomicLong();
-        AtomicLong storedBytes = new AtomicLong();
-        AtomicInteger dedupChunks = new AtomicInteger();
-        AtomicLong dedupBytes = new AtomicLong();
-        Semaphore inFlight = new Semaphore(config.maxChunksInFlight());
-        Buffers buffers = new Buffers(chunker.chunkSize()); // at most maxChunksInFlight in use: taken after acquire
-        List<Future<ChunkRef>> all = new ArrayList<>();
+        Pipeline pipeline = new Pipeline(live, locations, listener, done, total);
         List<FileEntry> entries = new ArrayList<>();
         try {
-            List<List<Future<ChunkRef>>> perFile = new ArrayList<>();
+            List<List<CompletableFuture<ChunkRef>>> perFile = new ArrayList<>();
             List<String> fileHashes = new ArrayList<>();
             for (SourceFile f : files) {
-                List<Future<ChunkRef>> futures = new ArrayList<>();
+                List<CompletableFuture<ChunkRef>> futures = new ArrayList<>();
                 FileEntry prior = req.unchanged().get(f.relative());
                 if (prior != null && reusable(prior, f, live)) {
                     long offset = 0;
@@ -122,8 +116,8 @@ public final class Saver {
                         locations.putIfAbsent(c.hash(), new Location(f.path(), offset, c.rawLength()));
                         offset += c.rawLength();
                         futures.add(CompletableFuture.completedFuture(live.get(c.hash())));
-                        dedupChunks.incrementAndGet();
-                        dedupBytes.addAndGet(c.rawLength());
+                        pipeline.dedupChunks.incrementAndGet();
+                        pipeline.dedupBytes.addAndGet(c.rawLength());
                     }
                     listener.progress(done.addAndGet(f.size()), total);
                     perFile.add(futures);
@@ -133,31 +127,18 @@ public final class Saver {
                 MessageDigest fileDigest = Hashes.sha256();
                 try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
                     for (Chunker.Piece piece : chunker.pieces(f.path(), f.size())) {
-                        Tasks.acquire(inFlight, "save");
-                        byte[] buf = buffers.take();
-                        int len = piece.length();
+                        pipeline.checkFailed();
+                        Tasks.acquire(pipeline.permits, "save");
+                        byte[] buf = pipeline.raw.take();
                         try {
                             readFully(ch, piece, f, buf);
                         } catch (RuntimeException | IOException e) {
-                            buffers.give(buf);
-                            inFlight.release();
+                            pipeline.raw.give(buf);
+                            pipeline.permits.release();
                             throw e;
                         }
-                        fileDigest.update(buf, 0, len);
-                        Location loc = new Location(f.path(), piece.offset(), len);
-                        Future<ChunkRef> fut = io.submit(() -> {
-                            try {
-                                ChunkRef ref = uploadChunk(buf, len, loc, live, thisSave, locations, newChunks, newBytes,
-                                        storedBytes, dedupChunks, dedupBytes);
-                                listener.progress(done.addAndGet(len), total);
-                                return ref;
-                            } finally {
-                                buffers.give(buf);
-                                inFlight.release();
-                            }
-                        });
-                        futures.add(fut);
-                        all.add(fut);
+                        fileDigest.update(buf, 0, piece.length());
+                        futures.add(pipeline.submit(buf, piece, new Location(f.path(), piece.offset(), piece.length())));
                     }
                     if (ch.size() != f.size()) {
                         throw new InvalidInputException("file " + f.path() + " changed size while it was being saved ("
@@ -177,14 +158,14 @@ public final class Saver {
             }
             for (int i = 0; i < files.size(); i++) {
                 List<ChunkRef> refs = new ArrayList<>();
-                for (Future<ChunkRef> fut : perFile.get(i)) {
+                for (CompletableFuture<ChunkRef> fut : perFile.get(i)) {
                     refs.add(Tasks.await(fut, "save"));
                 }
                 SourceFile f = files.get(i);
                 entries.add(new FileEntry(f.relative(), f.size(), f.mode(), fileHashes.get(i), refs));
             }
         } catch (RuntimeException | Error e) {
-            all.forEach(fu -> fu.cancel(true));
+            pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own
             throw e;
         }
         long t2 = System.nanoTime();
@@ -223,47 +204,210 @@ public final class Saver {
         }
         List<String> dropped = committed.value();
         long t4 = System.nanoTime();
-        return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(), newChunks.get(),
-                newBytes.get(), storedBytes.get(), dedupChunks.get(), dedupBytes.get(), reuploaded, dropped,
+        return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(),
+                pipeline.newChunks.get(), pipeline.newBytes.get(), pipeline.storedBytes.get(),
+                pipeline.dedupChunks.get(), pipeline.dedupBytes.get(), reuploaded, dropped,
                 Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
                 Duration.ofNanos(t4 - t3), source.emptyDirectories());
     }
 
-    private ChunkRef uploadChunk(byte[] buf, int len, Location loc, Map<String, ChunkRef> live,
-                                 Map<String, CompletableFuture<ChunkRef>> thisSave, Map<String, Location> locations,
-                                 AtomicInteger newChunks, AtomicLong newBytes, AtomicLong storedBytes,
-                                 AtomicInteger dedupChunks, AtomicLong dedupBytes) throws Exception {
-        String hash = Hashes.sha256Hex(buf, 0, len);
-        locations.putIfAbsent(hash, loc);
-        ChunkRef known = live.get(hash);
-        if (known != null) {
-            dedupChunks.incrementAndGet();
-            dedupBytes.addAndGet(len);
-            return known;
+    /**
+     * The stages of one save after the read: hash and compress on the CPU pool, create the
+     * chunk object on the I/O pool. The reader takes a permit per chunk before it reads it;
+     * the permit comes back when the chunk is known (already live, or uploaded by this save)
+     * or stored, so at most {@code maxChunksInFlight} chunks are held in memory, raw or
+     * encoded, plus one raw buffer per CPU thread while it compresses.
+     */
+    private final class Pipeline {
+        final Semaphore permits = new Semaphore(config.maxChunksInFlight());
+        final Buffers raw = new Buffers(chunker.chunkSize());
+        final Buffers encoded = new Buffers(ChunkCodec.maxEncodedLength(chunker.chunkSize()));
+        final AtomicInteger newChunks = new AtomicInteger();
+        final AtomicLong newBytes = new AtomicLong();
+        final AtomicLong storedBytes = new AtomicLong();
+        final AtomicInteger dedupChunks = new AtomicInteger();
+        final AtomicLong dedupBytes = new AtomicLong();
+        private final Map<String, ChunkRef> live;
+        private final Map<String, Location> locations;
+        /** The first occurrence of each chunk this save uploads: later ones wait for it. */
+        private final Map<String, CompletableFuture<ChunkRef>> thisSave = new ConcurrentHashMap<>();
+        private final TransferListener listener;
+        private final AtomicLong done;
+        private final long total;
+        private final AtomicReference<Throwable> failed = new AtomicReference<>();
+        private volatile boolean aborted;
+
+        Pipeline(Map<String, ChunkRef> live, Map<String, Location> locations, TransferListener listener,
+                 AtomicLong done, long total) {
+            this.live = live;
+            this.locations = locations;
+            this.listener = listener;
+            this.done = done;
+            this.total = total;
         }
-        CompletableFuture<ChunkRef> mine = new CompletableFuture<>();
-        CompletableFuture<ChunkRef> first = thisSave.putIfAbsent(hash, mine);
-        if (first != null) {
-            dedupChunks.incrementAndGet();
-            dedupBytes.addAndGet(len);
-            return first.get();
+
+        /** Stops the stages: chunks not yet started are not uploaded. */
+        void abort() {
+            aborted = true;
         }
-        try {
-            ChunkCodec.Encoded enc = codec.encode(hash, buf, 0, len);
-            if (store.putIfAbsent(enc.ref().key(), enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
-                newChunks.incrementAndGet();
-                newBytes.addAndGet(len);
-                storedBytes.addAndGet(enc.length());
-            } else {
-                dedupChunks.incrementAndGet();
-                dedupBytes.addAndGet(len);
+
+        /** Rethrows the first stage failure, so the reader stops early. */
+        void checkFailed() {
+            Throwable t = failed.get();
+            if (t instanceof RuntimeException r) {
+                throw r;
             }
-            mine.complete(enc.ref());
-            return enc.ref();
-        } catch (Throwable t) {
-            mine.completeExceptionally(t);
-            throw t;
+            if (t instanceof Error e) {
+                throw e;
+            }
         }
+
+        /** Hands a read chunk (in {@code buf}, which the pipeline gives back) to the CPU stage. */
+        CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, Location loc) {
+            CompletableFuture<ChunkRef> result = new CompletableFuture<>();
+            try {
+                cpu.execute(() -> encodeStage(buf, piece, loc, result));
+            } catch (RuntimeException e) { // rejected: the store was closed
+                fail(result, e, buf, null);
+            }
+            return result;
+        }
+
+        private void encodeStage(byte[] buf, Chunker.Piece piece, Location loc, CompletableFuture<ChunkRef> result) {
+            byte[] rawBuf = buf; // null once given back
+            byte[] dst = null;
+            CompletableFuture<ChunkRef> mine = null;
+            try {
+                if (aborted) {
+                    throw new java.util.concurrent.CancellationException("save aborted");
+                }
+                int len = piece.length();
+                String hash = Hashes.sha256Hex(buf, 0, len);
+                locations.putIfAbsent(hash, loc);
+                ChunkRef known = live.get(hash);
+                if (known != null) {
+                    rawBuf = null;
+                    release(buf, null);
+                    known(len);
+                    result.complete(known);
+                    return;
+                }
+                CompletableFuture<ChunkRef> claim = new CompletableFuture<>();
+                CompletableFuture<ChunkRef> first = thisSave.putIfAbsent(hash, claim);
+                if (first != null) {
+                    rawBuf = null;
+                    release(buf, null);
+                    first.whenComplete((ref, t) -> {
+                        if (t != null) {
+                            result.completeExceptionally(t);
+                        } else {
+                            known(len);
+                            result.complete(ref);
+                        }
+                    });
+                    return;
+                }
+                mine = claim;
+                dst = encoded.take();
+                ChunkCodec.Encoded enc = codec.encodeInto(hash, buf, 0, len, piece.groupWidth(), dst);
+                if (enc.buffer() != buf) {
+                    rawBuf = null;
+                    raw.give(buf); // compressed: the raw bytes are no longer needed
+                }
+                byte[] encodedBuf = dst;
+                CompletableFuture<ChunkRef> owner = mine;
+                io.execute(() -> putStage(enc, buf, encodedBuf, owner, result));
+            } catch (Throwable t) {
+                if (mine != null) {
+                    mine.completeExceptionally(t); // the same chunk's later occurrences fail too
+                }
+                fail(result, t, rawBuf, dst);
+            }
+        }
+
+        private void putStage(ChunkCodec.Encoded enc, byte[] buf, byte[] dst, CompletableFuture<ChunkRef> mine,
+                              CompletableFuture<ChunkRef> result) {
+            try {
+                if (aborted) {
+                    throw new java.util.concurrent.CancellationException("save aborted");
+                }
+                ChunkRef ref;
+                if (store.putIfAbsent(enc.ref().key(), enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
+                    newChunks.incrementAndGet();
+                    newBytes.addAndGet(enc.ref().rawLength());
+                    storedBytes.addAndGet(enc.length());
+                    ref = enc.ref();
+                } else {
+                    ref = existing(enc);
+                    known(enc.ref().rawLength());
+                }
+                release(enc.buffer() == buf ? buf : null, dst);
+                progress(enc.ref().rawLength());
+                mine.complete(ref);
+                result.complete(ref);
+            } catch (Throwable t) {
+                mine.completeExceptionally(t);
+                fail(result, t, enc.buffer() == buf ? buf : null, dst);
+            }
+        }
+
+        private void known(int len) {
+            dedupChunks.incrementAndGet();
+            dedupBytes.addAndGet(len);
+            progress(len);
+        }
+
+        private void progress(int len) {
+            listener.progress(done.addAndGet(len), total);
+        }
+
+        private void release(byte[] rawBuf, byte[] encodedBuf) {
+            if (rawBuf != null) {
+                raw.give(rawBuf);
+            }
+            if (encodedBuf != null) {
+                encoded.give(encodedBuf);
+            }
+            permits.release();
+        }
+
+        /** A stage failed: its buffers and permit come back, and the reader stops at its next chunk. */
+        private void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] rawBuf, byte[] encodedBuf) {
+            failed.compareAndSet(null, t);
+            release(rawBuf, encodedBuf);
+            result.completeExceptionally(t);
+        }
+    }
+
+    /**
+     * A chunk object that already existed when this save tried to create it: written by an
+     * earlier save that did not commit, another run, or our own retried request — perhaps
+     * with another codec (byte-grouped or not, raw or compressed). The manifest must record
+     * how the object is really stored, so it is read and identified; the chunk's name
+     * guarantees its content, and decoding checks it.
+     */
+    private ChunkRef existing(ChunkCodec.Encoded enc) {
+        String key = enc.ref().key();
+        byte[] stored;
+        try {
+            stored = store.get(key).data();
+        } catch (dev.ckpt.store.error.NotFoundException gone) {
+            // deleted since (a GC of an unreferenced object): create it again
+            if (store.putIfAbsent(key, enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
+                return enc.ref();
+            }
+            stored = store.get(key).data();
+        }
+        if (Arrays.equals(stored, 0, stored.length, enc.buffer(), 0, enc.length())) {
+            return enc.ref();
+        }
+        ChunkRef found = ChunkCodec.identify(enc.ref().hash(), enc.ref().rawLength(), stored);
+        if (found == null) {
+            throw new dev.ckpt.store.error.CorruptObjectException(key, "chunk object " + key + " already exists in "
+                    + store.describe() + " but does not hold the chunk its name promises; nothing was committed."
+                    + " Run `ckpt-tool verify --deep` and ask whoever manages the store to remove that object");
+        }
+        return found;
     }
 
     /** An unchanged-file claim is used only if the size matches and every chunk is live in ROOT. */
@@ -290,11 +434,11 @@ public final class Saver {
             throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
                     + " that a GC removed meanwhile: " + e.getMessage(), e);
         }
-        ChunkCodec.Encoded enc = codec.encode(buf, 0, buf.length);
-        if (!enc.ref().hash().equals(ref.hash())) {
+        if (!Hashes.sha256Hex(buf, 0, buf.length).equals(ref.hash())) {
             throw new InvalidInputException("file " + loc.path + " changed after it was saved; chunk " + ref.key()
                     + " that a GC removed meanwhile cannot be re-uploaded; save again");
         }
+        ChunkCodec.Encoded enc = codec.encodeAs(ref, buf, 0, buf.length); // as the manifest records it
         store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
     }
 
