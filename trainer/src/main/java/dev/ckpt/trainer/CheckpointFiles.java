@@ -31,6 +31,18 @@ final class CheckpointFiles {
     private CheckpointFiles() {
     }
 
+    /**
+     * The bytes of a checkpoint that change from one step to the next: the trained tensors,
+     * their two Adam moments and a little JSON (state, training stats); the frozen block does not.
+     */
+    static long changingBytes(Model model) {
+        long trained = 0;
+        for (NDArray p : model.params().values()) {
+            trained += 4L * p.size();
+        }
+        return 3 * trained + 4 * 1024;
+    }
+
     /** Bytes the files of one checkpoint of this model take (tensors; JSON is small). */
     static long bytesNeeded(Model model) {
         long trained = 0;

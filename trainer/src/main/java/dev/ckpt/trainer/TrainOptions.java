@@ -95,7 +95,8 @@ final class TrainOptions {
 
     @Option(names = "--preempt-deadline", paramLabel = "D", order = 11,
             description = "on SIGUSR1/SIGTERM/spot notice, save and commit within D, a duration like 500ms, 50s,"
-                    + " 2m or 1h (default: 50s); past it the previous checkpoint stays the latest")
+                    + " 2m or 1h (default: 50s); a save the recent saves say cannot make it is not started, one"
+                    + " that has not committed by then is abandoned: the previous checkpoint stays the latest")
     Duration preemptDeadline = Duration.ofSeconds(50);
 
     @Option(names = "--spot-notice", paramLabel = "aws|gcp", order = 12,

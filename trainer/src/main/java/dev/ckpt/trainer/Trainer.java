@@ -24,7 +24,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -43,8 +45,10 @@ import java.util.function.Function;
  * flight: the next one waits for it (or, with {@code --skip-if-busy}, is skipped), and says
  * so. SIGUSR1/SIGTERM/spot notices only set a flag ({@link Preemption}); at the next step
  * boundary the trainer finishes the save in flight, saves the current state, commits and
- * exits with 75 — or, if that cannot finish before {@code --preempt-deadline}, abandons it
- * (the previous checkpoint stays the latest) and exits 75 all the same.
+ * exits with 75. It starts that save only if its estimate from this process's recent saves
+ * ({@link SaveTimes}) fits before {@code --preempt-deadline}; otherwise it says so and exits
+ * 75 with the previous checkpoint the latest. A save that was started but has not committed
+ * by the deadline is abandoned (the previous checkpoint stays the latest), exit 75 all the same.
  */
 public final class Trainer {
     // the numbers come from the table shared with ckpt-tool (fenced is 4 in both)
@@ -75,6 +79,8 @@ public final class Trainer {
     /** A staged frozen.safetensors known to hold the frozen block (null: write it). */
     private Path frozenSource;
     private final List<Map<String, Object>> saveStats = new ArrayList<>();
+    /** Throughput and commit latency of this process's saves, for the preemption save's estimate. */
+    private final SaveTimes saveTimes = new SaveTimes();
     private long startNanos;
     private long stepsThisProcess;
 
@@ -401,6 +407,7 @@ public final class Trainer {
     }
 
     private void report(SaveResult r, long waitedNanos, long stallNanos) {
+        saveTimes.record(SaveTimes.Sample.of(r, Duration.ofNanos(Math.max(0, stallNanos - waitedNanos))));
         long commitMs = r.manifestTime().plus(r.commitTime()).toMillis(); // manifest write + ROOT commit
         out.printf("saved step %d as %s: stall %d ms (waited %d ms for the previous save), new %d chunks %s, "
                         + "deduplicated %d chunks %s, upload %d ms, commit %d ms%n",
@@ -462,14 +469,30 @@ public final class Trainer {
             return abandoned(why, "the save of step " + p.step() + " was still uploading" + p.waitingFor());
         }
         if (lastCommittedStep != state.step) {
-            if (System.nanoTime() >= deadline) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
                 return abandoned(why, "no time was left to save step " + state.step);
             }
+            Optional<SaveTimes.Estimate> estimate = saveTimes.estimate(expectedUploadBytes());
+            if (estimate.isPresent() && !estimate.get().fitsIn(Duration.ofNanos(left))) {
+                return skipped(why, estimate.get(), left);
+            }
+            out.println(estimate.map(e -> String.format(Locale.ROOT, "saving step %d: estimated %s, deadline in %s (%s)",
+                            state.step, SaveTimes.seconds(e.total()), SaveTimes.seconds(Duration.ofNanos(left)), e.breakdown()))
+                    .orElse(String.format(Locale.ROOT, "saving step %d: no estimate (no save of this process has committed "
+                            + "yet), deadline in %s; if it has not committed by then it is abandoned", state.step,
+                            SaveTimes.seconds(Duration.ofNanos(left)))));
+            long s0 = System.nanoTime();
             saveAsync(deadlineAt);
             Pending p = pending;
             if (!finishPending(deadline - System.nanoTime())) {
                 p.future().cancel(true);
                 return abandoned(why, "the save of step " + state.step + " had not committed" + p.waitingFor());
+            }
+            if (lastCommittedStep == state.step) {
+                out.printf(Locale.ROOT, "saving step %d: committed in %s%s%n", state.step,
+                        SaveTimes.seconds(Duration.ofNanos(System.nanoTime() - s0)),
+                        estimate.map(e -> " (estimated " + SaveTimes.seconds(e.total()) + ")").orElse(""));
             }
         }
         if (lastCommittedStep != state.step) {
@@ -509,6 +532,26 @@ public final class Trainer {
                 lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
         runPreemptHook();
         return EXIT_PREEMPTED;
+    }
+
+    /** The estimate says the save of the current step cannot commit in time: none is started. */
+    private int skipped(String why, SaveTimes.Estimate e, long leftNanos) {
+        out.printf(Locale.ROOT, "preempted: %s at step %d; not saving step %d: it would take an estimated %s (%s), more "
+                        + "than the %s left of --preempt-deadline %s; the latest checkpoint stays %s; exiting %d%n",
+                why, state.step, state.step, SaveTimes.seconds(e.total()), e.breakdown(),
+                SaveTimes.seconds(Duration.ofNanos(leftNanos)), human(o.preemptDeadline),
+                lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+        runPreemptHook();
+        return EXIT_PREEMPTED;
+    }
+
+    /**
+     * What the save of the current step uploads: every trained tensor and its optimizer
+     * moments change each step; the frozen block is already in the store once a checkpoint of
+     * the run is (written by this process or resumed from).
+     */
+    private long expectedUploadBytes() {
+        return CheckpointFiles.changingBytes(model) + (lastCommitted == null ? frozenBytes() : 0);
     }
 
     private static String human(Duration d) {

@@ -14,11 +14,12 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A network link of a fixed bandwidth in front of the benchmark's S3 server: a TCP proxy on
  * loopback whose connections share one byte budget per direction (a token bucket of
- * {@code bytesPerSecond}, 1 MiB deep), as the streams of one machine share its NIC. With it
+ * {@code bytesPerSecond}, 1 MiB deep unless given), as the streams of one machine share its NIC. With it
  * the PUT limit is the link, as it is against S3 over a network, instead of the CPU that a
- * loopback server shares with the client. Benchmark harness only.
+ * loopback server shares with the client. Benchmark harness, and the trainer's tests of
+ * deadline-aware preemption (with a shallow bucket, so that a small save is slow too).
  */
-final class ThrottledLink implements AutoCloseable {
+public final class ThrottledLink implements AutoCloseable {
     private final ServerSocket server;
     private final int upstreamPort;
     private final Bucket up;
@@ -29,16 +30,21 @@ final class ThrottledLink implements AutoCloseable {
         return t;
     });
 
-    ThrottledLink(int upstreamPort, long bytesPerSecond) throws IOException {
+    public ThrottledLink(int upstreamPort, long bytesPerSecond) throws IOException {
+        this(upstreamPort, bytesPerSecond, 1 << 20);
+    }
+
+    /** A link whose bucket holds {@code depthBytes}: the burst that passes at once after an idle time. */
+    public ThrottledLink(int upstreamPort, long bytesPerSecond, long depthBytes) throws IOException {
         this.upstreamPort = upstreamPort;
-        this.up = new Bucket(bytesPerSecond);
-        this.down = new Bucket(bytesPerSecond);
+        this.up = new Bucket(bytesPerSecond, depthBytes);
+        this.down = new Bucket(bytesPerSecond, depthBytes);
         this.server = new ServerSocket();
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         pool.submit(this::acceptLoop);
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
@@ -86,12 +92,13 @@ final class ThrottledLink implements AutoCloseable {
     /** A token bucket: {@link #take} waits until the link has carried the bytes at its rate. */
     private static final class Bucket {
         private final double bytesPerNano;
-        private final double depth = 1 << 20;
+        private final double depth;
         private double tokens;
         private long last = System.nanoTime();
 
-        Bucket(long bytesPerSecond) {
+        Bucket(long bytesPerSecond, long depthBytes) {
             this.bytesPerNano = bytesPerSecond / 1e9;
+            this.depth = depthBytes;
             this.tokens = depth;
         }
 
