@@ -31,6 +31,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -170,6 +171,39 @@ class PipelinedRestoreTest extends InMemoryFixture {
             assertFalse(restore.isAlive(), "the restore finished");
         }
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    /** A deep verify keeps chunks of later files in flight while an earlier file's chunk is slow. */
+    @Test
+    void deepVerifyOfManySmallFilesKeepsSeveralChunksInFlight() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Random rnd = new Random(8);
+        for (int i = 0; i < 20; i++) {
+            byte[] b = new byte[500];
+            rnd.nextBytes(b);
+            Files.write(src.resolve("f" + i), b);
+        }
+        CheckpointEntry e = save(src);
+        Manifest m = store.manifest(e);
+        CountingStore counting = new CountingStore(objects);
+        counting.hold = m.files().get(0).chunks().get(0).key();
+        int bound = Stores.config(clock).maxChunksInFlight();
+        try (CheckpointStore s = Stores.open(counting, clock)) {
+            AtomicReference<VerifyReport> report = new AtomicReference<>();
+            Thread verify = new Thread(() -> report.set(s.verify(dev.ckpt.store.VerifyRequest.deep())));
+            verify.start();
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (counting.chunkGets.get() < bound && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals(bound, counting.chunkGets.get(), "chunks of the next files fetched while the first is held");
+            counting.release.countDown();
+            verify.join(30_000);
+            assertFalse(verify.isAlive(), "the verify finished");
+            assertTrue(report.get().ok(), report.get().problems().toString());
+            assertEquals(20, report.get().chunksChecked());
+        }
     }
 
     @Test
