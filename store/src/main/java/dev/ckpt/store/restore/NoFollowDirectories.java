@@ -84,6 +84,18 @@ final class NoFollowDirectories implements AutoCloseable {
         throw new IOException("positional writes are not supported in " + file.getParent());
     }
 
+    /**
+     * Opens a file of this restore for reading, never through a link. Safe from several
+     * threads at once once the handles are open (lookups only; the JDK's handles lock).
+     */
+    SeekableByteChannel openRead(Path file) throws IOException {
+        Set<OpenOption> opts = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        if (!secure()) {
+            return FileChannel.open(file, opts);
+        }
+        return handle(file.getParent()).newByteChannel(file.getFileName(), opts);
+    }
+
     /** Sets a file's permissions, never through a link; best effort off POSIX. */
     void setPermissions(Path file, Set<PosixFilePermission> perms) {
         try {

@@ -1,12 +1,6 @@
 package dev.ckpt.store.restore;
 
-import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.config.StoreConfig;
-import dev.ckpt.store.util.Tasks;
-import dev.ckpt.store.util.TransferListener;
-import dev.ckpt.store.chunk.ChunkCodec;
-import dev.ckpt.store.chunk.ChunkRef;
-import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
@@ -16,33 +10,28 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TransferListener;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Restores a checkpoint into a directory. Every destination is checked before anything is
- * written (a directory or file in the way, an unwritable directory). Chunks are downloaded
- * in parallel with a fixed number in flight, each decoded chunk's SHA-256 is checked, then
- * each whole file's. Every file is written under a short temporary name; only when all
+ * written (a directory or file in the way, an unwritable directory). The data path is
+ * {@link RestoreRun}: GETs on the I/O executor, decoding and hash checks on the CPU
+ * executor, each decoded chunk's SHA-256 checked and each whole file's computed from its
+ * chunks in order as they are written (no second pass over the files), each distinct chunk
+ * downloaded once, memory bounded by {@link StoreConfig#maxChunksInFlight()} chunks. Every
+ * file is written under a short temporary name and flushed; only when all
  * files of the checkpoint verified are they renamed into place, and if one rename fails
  * the ones before it are undone (see {@link TargetDirectory}), so a failed restore leaves
  * the target as it was, and nothing is ever written outside the target: a symbolic link on
@@ -104,9 +93,7 @@ public final class Restorer {
     public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, TransferListener listener) {
         long t0 = System.nanoTime();
         Manifest m = manifests.load(entry);
-        long total = m.logicalBytes();
-        AtomicLong done = new AtomicLong();
-        listener.progress(0, total);
+        listener.progress(0, m.logicalBytes());
         Path root = target.toAbsolutePath().normalize();
         List<Path> finals = new ArrayList<>();
         for (FileEntry f : m.files()) {
@@ -127,83 +114,12 @@ public final class Restorer {
         }
         TargetDirectory dir = new TargetDirectory(root, m, mover);
         dir.check(finals); // every destination, before anything is written
-        List<Path> temps = new ArrayList<>();
-        Semaphore inFlight = new Semaphore(config.maxChunksInFlight());
-        AtomicInteger downloaded = new AtomicInteger();
-        AtomicInteger reused = new AtomicInteger();
-        List<Future<?>> futures = new ArrayList<>();
-        List<FileChannel> channels = new ArrayList<>();
+        RestoreRun run = new RestoreRun(store, m, root, reuse, dir, listener, cpu, io, config.maxChunksInFlight());
         boolean ok = false;
         try {
             dir.createDirectories(finals);
-            for (int i = 0; i < m.files().size(); i++) {
-                FileEntry f = m.files().get(i);
-                Path dest = finals.get(i);
-                Path tmp = dest.resolveSibling(LocalFiles.tempName(".tmp"));
-                FileChannel ch;
-                try {
-                    ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
-                } catch (IOException e) {
-                    throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
-                }
-                temps.add(tmp);
-                channels.add(ch);
-                long offset = 0;
-                for (ChunkRef c : f.chunks()) {
-                    long at = offset;
-                    offset += c.rawLength();
-                    Tasks.acquire(inFlight, "restore");
-                    futures.add(io.submit(() -> {
-                        try {
-                            byte[] raw = localCopy(f.path(), at, c, root, reuse);
-                            int length;
-                            if (raw != null) {
-                                length = raw.length;
-                                reused.incrementAndGet();
-                            } else {
-                                ChunkCodec.Decoded d = fetch(c); // this thread's buffer: written before the next fetch
-                                raw = d.buffer();
-                                length = d.length();
-                                downloaded.incrementAndGet();
-                            }
-                            ByteBuffer buf = ByteBuffer.wrap(raw, 0, length);
-                            try {
-                                while (buf.hasRemaining()) {
-                                    ch.write(buf, at + buf.position());
-                                }
-                            } catch (IOException e) {
-                                throw TargetDirectory.cannot("write " + f.path() + " of checkpoint " + m.id() + " into "
-                                        + tmp.getParent(), root, e);
-                            }
-                            listener.progress(done.addAndGet(length), total);
-                            return null;
-                        } finally {
-                            inFlight.release();
-                        }
-                    }));
-                }
-            }
-            for (Future<?> fu : futures) {
-                Tasks.await(fu, "restore");
-            }
-            for (int i = 0; i < m.files().size(); i++) {
-                FileEntry f = m.files().get(i);
-                FileChannel ch = channels.get(i);
-                String actual;
-                try {
-                    ch.force(true);
-                    actual = sha256(ch, f.size());
-                } catch (IOException e) {
-                    throw TargetDirectory.cannot("write " + f.path() + " of checkpoint " + m.id() + " into "
-                            + temps.get(i).getParent(), root, e);
-                }
-                if (!actual.equals(f.sha256())) {
-                    throw new CorruptObjectException(m.key(), "file " + f.path() + " of checkpoint " + m.id()
-                            + " restored with SHA-256 " + actual + " but the manifest says " + f.sha256()
-                            + "; nothing was written");
-                }
-            }
-            closeAll(channels);
+            run.run(finals); // every file written, verified, flushed and closed
+            List<Path> temps = run.temps();
             for (int i = 0; i < temps.size(); i++) {
                 setMode(dir, temps.get(i), m.files().get(i).mode());
             }
@@ -211,16 +127,8 @@ public final class Restorer {
             ok = true;
         } finally {
             if (!ok) {
-                futures.forEach(fu -> fu.cancel(true));
-                for (Future<?> fu : futures) {
-                    try {
-                        fu.get();
-                    } catch (Exception ignored) {
-                        // already failed or cancelled; wait so no task writes after cleanup
-                    }
-                }
-                closeAll(channels);
-                for (Path t : temps) {
+                run.abort(); // no task runs after this, so none writes after the cleanup
+                for (Path t : run.temps()) {
                     try {
                         dir.delete(t);
                     } catch (IOException | RuntimeException ignored) {
@@ -232,64 +140,8 @@ public final class Restorer {
             dir.close();
         }
         long bytes = m.logicalBytes();
-        return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, downloaded.get(), reused.get(),
+        return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
                 List.of(), Duration.ofNanos(System.nanoTime() - t0));
-    }
-
-    private ChunkCodec.Decoded fetch(ChunkRef c) {
-        byte[] stored;
-        try {
-            stored = store.get(c.key()).data();
-        } catch (NotFoundException e) {
-            throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
-        }
-        return ChunkCodec.decodeReusing(c, stored);
-    }
-
-    private static byte[] localCopy(String rel, long offset, ChunkRef c, Path root, List<Path> reuse) {
-        List<Path> dirs = new ArrayList<>();
-        dirs.add(root);
-        dirs.addAll(reuse);
-        for (Path dir : dirs) {
-            Path p = dir.resolve(rel);
-            try {
-                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || Files.size(p) < offset + c.rawLength()) {
-                    continue;
-                }
-                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-                    ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
-                    while (buf.hasRemaining() && ch.read(buf, offset + buf.position()) > 0) {
-                        // read fully
-                    }
-                    if (!buf.hasRemaining() && Hashes.sha256Hex(buf.array()).equals(c.hash())) {
-                        return buf.array();
-                    }
-                }
-            } catch (IOException ignored) {
-                // not usable: download instead
-            }
-        }
-        return null;
-    }
-
-    private static String sha256(FileChannel ch, long size) throws IOException {
-        MessageDigest md = Hashes.sha256();
-        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-        long pos = 0;
-        while (pos < size) {
-            buf.clear();
-            int n = ch.read(buf, pos);
-            if (n <= 0) {
-                break;
-            }
-            buf.flip();
-            md.update(buf);
-            pos += n;
-        }
-        if (ch.size() != size) {
-            return "size-" + ch.size();
-        }
-        return Hashes.hex(md.digest());
     }
 
     private static void setMode(TargetDirectory dir, Path p, int mode) {
@@ -303,15 +155,5 @@ public final class Restorer {
             }
         }
         dir.setPermissions(p, perms);
-    }
-
-    private static void closeAll(List<FileChannel> channels) {
-        for (FileChannel c : channels) {
-            try {
-                c.close();
-            } catch (IOException ignored) {
-                // nothing more to do
-            }
-        }
     }
 }

@@ -236,6 +236,11 @@ final class TargetDirectory {
         return handles.createNew(tmp);
     }
 
+    /** Opens a temporary of this restore for reading (a chunk written once, read back), never through a link. */
+    java.nio.channels.SeekableByteChannel openRead(Path tmp) throws IOException {
+        return handles.openRead(tmp);
+    }
+
     /** Sets a temporary's permissions, never through a link; best effort off POSIX. */
     void setPermissions(Path tmp, Set<PosixFilePermission> perms) {
         handles.setPermissions(tmp, perms);

@@ -22,6 +22,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
@@ -83,45 +84,78 @@ public final class Verifier {
             if (fraction <= 0) {
                 continue;
             }
-            for (FileEntry f : m.files()) {
-                MessageDigest md = fraction >= 1 ? Hashes.sha256() : null;
-                boolean fileOk = true;
-                Deque<Future<byte[]>> window = new ArrayDeque<>();
-                List<ChunkRef> refs = f.chunks().stream().filter(c -> fraction >= 1 || sampled(c, fraction)).toList();
-                int next = 0;
-                while (next < refs.size() || !window.isEmpty()) {
-                    while (next < refs.size() && window.size() < config.maxChunksInFlight()) {
-                        ChunkRef c = refs.get(next++);
-                        window.add(io.submit(() -> ChunkCodec.decode(c, store.get(c.key()).data())));
-                    }
-                    ChunkRef c = refs.get(next - window.size());
-                    try {
-                        byte[] raw = Tasks.await(window.poll(), "verify");
-                        chunks++;
-                        bytes += raw.length;
-                        if (md != null) {
-                            md.update(raw);
-                        }
-                    } catch (NotFoundException ex) {
-                        fileOk = false;
-                        if (structuralOk) {
-                            problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
-                        }
-                    } catch (CorruptObjectException ex) {
-                        fileOk = false;
-                        problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
-                    }
-                }
-                if (md != null && fileOk) {
-                    String actual = Hashes.hex(md.digest());
-                    if (!actual.equals(f.sha256())) {
-                        problems.add(new VerifyReport.Problem(e.id(), m.key(), VerifyReport.Kind.CORRUPT, "file " + f.path()
-                                + " of checkpoint " + e.id() + " hashes to " + actual + " but the manifest says " + f.sha256()));
+            // one window of chunks in flight across all files, in order (per file it kept one chunk
+            // in flight for a checkpoint of small files); GET on the I/O executor, decode on the CPU one
+            List<FileEntry> files = m.files();
+            List<Piece> pieces = new ArrayList<>();
+            int[] left = new int[files.size()];
+            for (int i = 0; i < files.size(); i++) {
+                for (ChunkRef c : files.get(i).chunks()) {
+                    if (fraction >= 1 || sampled(c, fraction)) {
+                        pieces.add(new Piece(i, c));
+                        left[i]++;
                     }
                 }
             }
+            MessageDigest[] md = new MessageDigest[files.size()];
+            boolean[] fileOk = new boolean[files.size()];
+            for (int i = 0; i < files.size(); i++) {
+                md[i] = fraction >= 1 ? Hashes.sha256() : null;
+                fileOk[i] = true;
+            }
+            int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems);
+            Deque<Future<byte[]>> window = new ArrayDeque<>();
+            int next = 0;
+            while (next < pieces.size() || !window.isEmpty()) {
+                while (next < pieces.size() && window.size() < config.maxChunksInFlight()) {
+                    ChunkRef c = pieces.get(next++).ref();
+                    window.add(CompletableFuture.supplyAsync(() -> store.get(c.key()).data(), io)
+                            .thenApplyAsync(stored -> ChunkCodec.decode(c, stored), cpu));
+                }
+                Piece p = pieces.get(next - window.size());
+                ChunkRef c = p.ref();
+                try {
+                    byte[] raw = Tasks.await(window.poll(), "verify");
+                    chunks++;
+                    bytes += raw.length;
+                    if (md[p.file()] != null) {
+                        md[p.file()].update(raw);
+                    }
+                } catch (NotFoundException ex) {
+                    fileOk[p.file()] = false;
+                    if (structuralOk) {
+                        problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
+                    }
+                } catch (CorruptObjectException ex) {
+                    fileOk[p.file()] = false;
+                    problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+                }
+                left[p.file()]--;
+                nextFile = finishFiles(e, m, files, left, md, fileOk, nextFile, problems);
+            }
         }
         return new VerifyReport(fraction > 0, checkpoints.size(), chunks, bytes, problems);
+    }
+
+    /** A chunk to re-hash, of the {@code file}-th file. */
+    private record Piece(int file, ChunkRef ref) {
+    }
+
+    /** Checks, in order from {@code from}, the whole files whose chunks are all in; returns the first that is not. */
+    private static int finishFiles(CheckpointEntry e, Manifest m, List<FileEntry> files, int[] left, MessageDigest[] md,
+                                   boolean[] fileOk, int from, List<VerifyReport.Problem> problems) {
+        int i = from;
+        for (; i < files.size() && left[i] == 0; i++) {
+            FileEntry f = files.get(i);
+            if (md[i] != null && fileOk[i]) {
+                String actual = Hashes.hex(md[i].digest());
+                if (!actual.equals(f.sha256())) {
+                    problems.add(new VerifyReport.Problem(e.id(), m.key(), VerifyReport.Kind.CORRUPT, "file " + f.path()
+                            + " of checkpoint " + e.id() + " hashes to " + actual + " but the manifest says " + f.sha256()));
+                }
+            }
+        }
+        return i;
     }
 
     private static boolean sampled(ChunkRef c, double fraction) {

@@ -1,0 +1,464 @@
+package dev.ckpt.store.restore;
+
+import dev.ckpt.store.chunk.ChunkCodec;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.Tasks;
+import dev.ckpt.store.util.TransferListener;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The data path of one restore: writes every file of a checkpoint into its temporary,
+ * verified, flushed and closed, or fails with the first error and leaves no task running.
+ *
+ * <p>Stages: a chunk is fetched on the I/O executor (a GET, or a read of a local copy),
+ * decoded and hash-checked on the CPU executor, and written at its offset into the
+ * temporary by the same CPU thread (positioned writes, so any order). Each file's
+ * SHA-256 is computed from its chunks in order as they are written — a chunk that
+ * arrives before its predecessors waits with its bytes, holding its permit — so no file
+ * is read again; a verified file is flushed ({@code fsync}) and closed on the I/O
+ * executor, many at once. Memory: every chunk holds one of {@code permits} from dispatch
+ * until it is hashed (the last one of a file until its file is flushed and closed), so at
+ * most that many chunks are in memory, plus one decode buffer per CPU thread, and at most
+ * that many temporaries are open, whatever the checkpoint's size. Permits are taken in
+ * dispatch order and every chunk only ever waits for chunks dispatched before it (its
+ * predecessors in its file, the first occurrence of its content), which never wait for a
+ * permit: no deadlock. No task blocks on another task, so CPU and I/O may share one pool.
+ *
+ * <p>Each distinct chunk is fetched once: a later occurrence waits until the first one is
+ * written, reads it back from that temporary and checks its hash again.
+ */
+final class RestoreRun {
+    private final ObjectStore store;
+    private final Manifest manifest;
+    private final Path root;
+    private final List<Path> localDirs;
+    private final TargetDirectory dir;
+    private final TransferListener listener;
+    private final Executor cpu;
+    private final Executor io;
+    private final Semaphore permits;
+    private final long total;
+
+    private final AtomicLong done = new AtomicLong();
+    private final AtomicInteger downloaded = new AtomicInteger();
+    private final AtomicInteger reused = new AtomicInteger();
+    /** Tasks submitted and not yet finished: after a failure, cleanup waits for none. */
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger filesDone = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final Object signal = new Object();
+    private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
+    private final List<Path> temps = new ArrayList<>();
+
+    RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
+               TransferListener listener, Executor cpu, Executor io, int permits) {
+        this.store = store;
+        this.manifest = manifest;
+        this.root = root;
+        List<Path> dirs = new ArrayList<>();
+        dirs.add(root);
+        dirs.addAll(reuse);
+        this.localDirs = List.copyOf(dirs);
+        this.dir = dir;
+        this.listener = listener;
+        this.cpu = cpu;
+        this.io = io;
+        this.permits = new Semaphore(permits);
+        this.total = manifest.logicalBytes();
+    }
+
+    /** The temporaries created, in the manifest's file order. */
+    List<Path> temps() {
+        return temps;
+    }
+
+    int downloaded() {
+        return downloaded.get();
+    }
+
+    int reused() {
+        return reused.get();
+    }
+
+    /** Where the first occurrence of a chunk's content is written, and when it is. */
+    private record Source(FileState file, long offset, CompletableFuture<Void> written) {
+    }
+
+    /**
+     * One occurrence of a chunk: the {@code index}-th chunk of {@code file}, at {@code offset};
+     * {@code written} completes when a first occurrence is written (null for a later one).
+     */
+    private record Piece(FileState file, int index, long offset, ChunkRef ref, CompletableFuture<Void> written) {
+    }
+
+    /**
+     * Writes every file into a new temporary beside its destination ({@code finals}, in the
+     * manifest's order) and returns when all are verified, flushed and closed.
+     *
+     * @throws RuntimeException the first failure of any stage, as it was thrown
+     */
+    void run(List<Path> finals) {
+        Map<String, Source> firsts = new HashMap<>();
+        List<FileEntry> files = manifest.files();
+        dispatch:
+        for (int i = 0; i < files.size(); i++) {
+            FileEntry f = files.get(i);
+            if (!acquire()) {
+                break;
+            }
+            Path tmp = finals.get(i).resolveSibling(LocalFiles.tempName(".tmp"));
+            FileChannel ch;
+            try {
+                ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
+            } catch (IOException e) {
+                permits.release();
+                throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
+            }
+            temps.add(tmp);
+            open.add(ch);
+            FileState file = new FileState(f, tmp, ch);
+            if (f.chunks().isEmpty()) {
+                file.finish();
+                continue;
+            }
+            long offset = 0;
+            for (int k = 0; k < f.chunks().size(); k++) {
+                if (k > 0 && !acquire()) {
+                    break dispatch;
+                }
+                ChunkRef c = f.chunks().get(k);
+                long at = offset;
+                offset += c.rawLength();
+                Source first = firsts.get(c.hash());
+                if (first == null) {
+                    Piece p = new Piece(file, k, at, c, new CompletableFuture<>());
+                    firsts.put(c.hash(), new Source(file, at, p.written()));
+                    submit(io, () -> fetch(p, 0));
+                } else {
+                    // the first occurrence was dispatched earlier and waits for nothing dispatched after it
+                    Piece p = new Piece(file, k, at, c, null);
+                    first.written().thenRun(() -> submit(io, () -> readBack(p, first)));
+                }
+            }
+        }
+        awaitFiles(files.size());
+    }
+
+    /** Takes a permit; false when a stage failed meanwhile (no more work is dispatched then). */
+    private boolean acquire() {
+        if (failure.get() != null) {
+            return false;
+        }
+        Tasks.acquire(permits, "restore");
+        return failure.get() == null;
+    }
+
+    /**
+     * Waits until every file is done or a stage failed; on a failure waits until no task
+     * runs, then rethrows it.
+     */
+    private void awaitFiles(int files) {
+        synchronized (signal) {
+            while (filesDone.get() < files && failure.get() == null) {
+                try {
+                    signal.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreUnavailableException("restore interrupted", e);
+                }
+            }
+        }
+        Throwable t = failure.get();
+        if (t != null) {
+            abort();
+            if (t instanceof RuntimeException r) {
+                throw r;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Stops the run (if it still runs): no new work starts, this returns once no task
+     * runs any more, and every temporary still open is closed. Nothing is written after.
+     */
+    void abort() {
+        fail(new StoreUnavailableException("restore abandoned"));
+        boolean interrupted = false;
+        synchronized (signal) {
+            while (active.get() > 0) {
+                try {
+                    signal.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true; // cleanup must not race a running write
+                }
+            }
+        }
+        for (FileChannel ch : open) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing more to do; the temporary is deleted next
+            }
+        }
+        open.clear();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Records the first failure; later ones (often consequences) are dropped. */
+    private void fail(Throwable t) {
+        if (failure.compareAndSet(null, t)) {
+            permits.release(Integer.MAX_VALUE / 2); // a dispatcher waiting for a permit wakes and stops
+        }
+        wake();
+    }
+
+    private void wake() {
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code step} on {@code on} unless the run failed; a failure of the step fails the run. */
+    private void submit(Executor on, Step step) {
+        active.incrementAndGet();
+        try {
+            on.execute(() -> {
+                try {
+                    if (failure.get() == null) {
+                        step.run();
+                    }
+                } catch (Throwable t) {
+                    fail(t);
+                } finally {
+                    if (active.decrementAndGet() == 0) {
+                        wake();
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            active.decrementAndGet();
+            fail(new StoreUnavailableException("restore stopped: the store was closed", e));
+        }
+    }
+
+    // ---- stages of a first occurrence: local copy or GET (I/O), check or decode (CPU), write
+
+    /** I/O: the chunk from the first local copy at or after {@code from} that holds enough bytes, else a GET. */
+    private void fetch(Piece p, int from) {
+        for (int i = from; i < localDirs.size(); i++) {
+            byte[] local = readLocal(localDirs.get(i), p);
+            if (local != null) {
+                int tried = i;
+                submit(cpu, () -> {
+                    if (Hashes.sha256Hex(local).equals(p.ref().hash())) {
+                        reused.incrementAndGet();
+                        write(p, local, local.length, true);
+                    } else {
+                        submit(io, () -> fetch(p, tried + 1));
+                    }
+                });
+                return;
+            }
+        }
+        ChunkRef c = p.ref();
+        byte[] stored;
+        try {
+            stored = store.get(c.key()).data();
+        } catch (NotFoundException e) {
+            throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
+        }
+        submit(cpu, () -> {
+            ChunkCodec.Decoded d = ChunkCodec.decodeReusing(c, stored); // this thread's buffer: used before its next decode
+            downloaded.incrementAndGet();
+            write(p, d.buffer(), d.length(), d.buffer() == stored);
+        });
+    }
+
+    /** The bytes at the piece's place in the same file below {@code dir}, unchecked; null when there are none. */
+    private static byte[] readLocal(Path dir, Piece p) {
+        Path path = dir.resolve(p.file().entry.path());
+        int length = p.ref().rawLength();
+        try {
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || Files.size(path) < p.offset() + length) {
+                return null;
+            }
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                ByteBuffer buf = ByteBuffer.allocate(length);
+                while (buf.hasRemaining() && ch.read(buf, p.offset() + buf.position()) > 0) {
+                    // read fully
+                }
+                return buf.hasRemaining() ? null : buf.array();
+            }
+        } catch (IOException e) {
+            return null; // not usable: downloaded instead
+        }
+    }
+
+    // ---- a later occurrence: read back from the first one's temporary (I/O), check (CPU), write
+
+    private void readBack(Piece p, Source from) throws IOException {
+        int length = p.ref().rawLength();
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        try (SeekableByteChannel ch = dir.openRead(from.file().tmp)) {
+            ch.position(from.offset());
+            while (buf.hasRemaining() && ch.read(buf) > 0) {
+                // read fully
+            }
+        } catch (IOException e) {
+            throw TargetDirectory.cannot("read back " + from.file().entry.path() + " of checkpoint " + manifest.id()
+                    + " from " + from.file().tmp.getParent(), root, e);
+        }
+        byte[] bytes = buf.array();
+        submit(cpu, () -> {
+            if (buf.hasRemaining() || !Hashes.sha256Hex(bytes).equals(p.ref().hash())) {
+                throw new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root
+                        + ": chunk " + p.ref().hash() + " of " + from.file().entry.path() + ", read back from its"
+                        + " temporary file in " + from.file().tmp.getParent() + " to write " + p.file().entry.path()
+                        + ", is not what was written there (a failing disk, or something else writing into "
+                        + root + "?); nothing was written, check the disk and restore again");
+            }
+            reused.incrementAndGet();
+            write(p, bytes, length, true);
+        });
+    }
+
+    /**
+     * CPU: writes verified chunk bytes at their offset, releases the chunk's later
+     * occurrences, and feeds the file's in-order hash. {@code owned}: the array is this
+     * chunk's alone (not a thread's reused decode buffer), so it may wait without a copy.
+     */
+    private void write(Piece p, byte[] bytes, int length, boolean owned) {
+        FileState file = p.file();
+        ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
+        try {
+            while (buf.hasRemaining()) {
+                file.channel.write(buf, p.offset() + buf.position());
+            }
+        } catch (IOException e) {
+            throw TargetDirectory.cannot("write " + file.entry.path() + " of checkpoint " + manifest.id() + " into "
+                    + file.tmp.getParent(), root, e);
+        }
+        if (p.written() != null) {
+            p.written().complete(null); // later occurrences may read it back now
+        }
+        listener.progress(done.addAndGet(length), total);
+        file.written(p, bytes, length, owned);
+    }
+
+    /** A file being written: its temporary, and the SHA-256 of its chunks so far, in order. */
+    private final class FileState {
+        final FileEntry entry;
+        final Path tmp;
+        final FileChannel channel;
+        private final MessageDigest digest = Hashes.sha256();
+        /** Guarded by this: the next chunk to hash, chunks written ahead of it, and whether a thread hashes. */
+        private int next;
+        private final TreeMap<Integer, byte[]> waiting = new TreeMap<>();
+        private boolean hashing;
+
+        FileState(FileEntry entry, Path tmp, FileChannel channel) {
+            this.entry = entry;
+            this.tmp = tmp;
+            this.channel = channel;
+        }
+
+        /** A chunk is written: hash it now if it is next (then the ones that waited for it), else let it wait. */
+        void written(Piece p, byte[] bytes, int length, boolean owned) {
+            synchronized (this) {
+                if (p.index() != next || hashing) {
+                    waiting.put(p.index(), owned && length == bytes.length ? bytes : Arrays.copyOf(bytes, length));
+                    return;
+                }
+                hashing = true;
+            }
+            byte[] b = bytes;
+            int len = length;
+            while (true) {
+                digest.update(b, 0, len);
+                int hashed;
+                synchronized (this) {
+                    hashed = next++;
+                }
+                if (hashed == entry.chunks().size() - 1) {
+                    finish(); // keeps the last chunk's permit until the file is flushed and closed
+                    return;
+                }
+                permits.release();
+                synchronized (this) {
+                    b = waiting.remove(next);
+                    if (b == null) {
+                        hashing = false;
+                        return;
+                    }
+                    len = b.length;
+                }
+            }
+        }
+
+        /** Every chunk hashed: checks the file's SHA-256, then flushes and closes it on the I/O executor. */
+        void finish() {
+            String actual = Hashes.hex(digest.digest());
+            if (!actual.equals(entry.sha256())) {
+                throw new CorruptObjectException(manifest.key(), "file " + entry.path() + " of checkpoint " + manifest.id()
+                        + " restored with SHA-256 " + actual + " but the manifest says " + entry.sha256()
+                        + "; nothing was written");
+            }
+            submit(io, () -> {
+                try {
+                    channel.force(true);
+                    channel.close();
+                } catch (IOException e) {
+                    throw TargetDirectory.cannot("write " + entry.path() + " of checkpoint " + manifest.id() + " into "
+                            + tmp.getParent(), root, e);
+                }
+                open.remove(channel);
+                permits.release();
+                filesDone.incrementAndGet();
+                wake();
+            });
+        }
+    }
+}

@@ -1,0 +1,286 @@
+package dev.ckpt.store.restore;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.ForwardingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.StoredObject;
+import dev.ckpt.store.testing.InMemoryFixture;
+import dev.ckpt.store.testing.Stores;
+import dev.ckpt.store.testing.Tamper;
+import dev.ckpt.store.testing.TestDirs;
+import dev.ckpt.store.util.TransferListener;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The restore data path: each distinct chunk is fetched once, the number of chunks (and
+ * open temporaries) in flight stays bounded whatever the checkpoint's size, and the
+ * whole-file check still catches a file whose chunks are right but whose manifest hash
+ * is not.
+ */
+class PipelinedRestoreTest extends InMemoryFixture {
+    private static final int CHUNK = 16 * 1024; // Stores.config
+
+    /** Counts GETs per key; optionally holds the GETs of one key until released. */
+    private static final class CountingStore extends ForwardingObjectStore {
+        final Map<String, AtomicInteger> gets = new ConcurrentHashMap<>();
+        final AtomicInteger chunkGets = new AtomicInteger();
+        volatile String hold;
+        final CountDownLatch release = new CountDownLatch(1);
+
+        CountingStore(ObjectStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public StoredObject get(String key) {
+            gets.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            if (key.startsWith("chunks/")) {
+                chunkGets.incrementAndGet();
+            }
+            if (key.equals(hold)) {
+                try {
+                    assertTrue(release.await(30, TimeUnit.SECONDS), "never released");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return super.get(key);
+        }
+    }
+
+    /** A file of {@code chunks} chunks drawn from {@code distinct} seeded blocks (block 0 is all zeros). */
+    private static byte[] repetitive(long seed, int chunks, int distinct) {
+        Random rnd = new Random(seed);
+        byte[][] blocks = new byte[distinct][CHUNK];
+        for (int i = 1; i < distinct; i++) {
+            rnd.nextBytes(blocks[i]);
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int i = 0; i < chunks; i++) {
+            out.writeBytes(blocks[i < distinct ? i : rnd.nextInt(distinct)]);
+        }
+        out.writeBytes(new byte[] {1, 2, 3}); // an odd tail: its own chunk
+        return out.toByteArray();
+    }
+
+    private CheckpointEntry save(Path src) {
+        SaveResult r = store.save(store.claimWriter("r"), SaveRequest.of(src, "r", 1));
+        return store.resolve(r.checkpointId());
+    }
+
+    @Test
+    void aChunkRepeatedInACheckpointIsFetchedOnceAndRestoresByteIdentical() throws IOException {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("sub"));
+        byte[] sparse = repetitive(1, 300, 8);
+        Files.write(src.resolve("sparse.bin"), sparse);
+        Files.write(src.resolve("sub/same-again.bin"), sparse); // every chunk repeated in another file too
+        Files.write(src.resolve("sub/zeros.bin"), new byte[20 * CHUNK]);
+        CheckpointEntry e = save(src);
+        Manifest m = store.manifest(e);
+        int occurrences = m.files().stream().mapToInt(f -> f.chunks().size()).sum();
+        assertEquals(9, m.chunks().size(), "8 blocks (zeros among them) and the tail");
+        assertEquals(2 * 301 + 20, occurrences);
+
+        CountingStore counting = new CountingStore(objects);
+        try (CheckpointStore s = Stores.open(counting, clock)) {
+            RestoreResult r = s.restore(e, tmp.resolve("out"), List.of());
+            for (String chunk : m.chunks()) {
+                String key = dev.ckpt.store.chunk.ChunkRef.keyOf(chunk);
+                assertEquals(1, counting.gets.getOrDefault(key, new AtomicInteger()).get(), "GETs of " + key);
+            }
+            assertEquals(m.chunks().size(), counting.chunkGets.get(), "one GET per distinct chunk");
+            assertEquals(m.chunks().size(), r.chunksDownloaded());
+            assertEquals(occurrences - m.chunks().size(), r.chunksReused(), "the other occurrences are copied locally");
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    @Test
+    void aMissingChunkThatRepeatsFailsTheRestoreNamingItAndWritesNothing() throws IOException {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Files.write(src.resolve("a.bin"), repetitive(2, 40, 3));
+        Files.write(src.resolve("b.bin"), repetitive(2, 40, 3));
+        CheckpointEntry e = save(src);
+        Manifest m = store.manifest(e);
+        String missing = m.files().get(0).chunks().get(1).key();
+        objects.delete(missing);
+        NotFoundException ex = assertThrows(NotFoundException.class, () -> store.restore(e, tmp.resolve("out"), List.of()));
+        assertTrue(ex.getMessage().contains(missing), ex.getMessage());
+        assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
+        assertFalse(Files.exists(tmp.resolve("out")), "the directory the restore created is gone");
+    }
+
+    /**
+     * While the first chunk of the first file is held back, the chunks after it can only
+     * be written, not hashed (the file's hash goes in order), so they wait holding their
+     * permits: no more than maxChunksInFlight chunks are fetched, however many there are.
+     * Released, the restore completes (nothing waits on a later chunk: no deadlock).
+     */
+    @Test
+    void chunksInFlightStayBoundedWhileAnEarlierChunkIsSlowAndTheRestoreCompletes() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        byte[] data = new byte[60 * CHUNK];
+        new Random(3).nextBytes(data);
+        Files.write(src.resolve("big.bin"), data);
+        Files.write(src.resolve("later.bin"), repetitive(4, 30, 30));
+        CheckpointEntry e = save(src);
+        Manifest m = store.manifest(e);
+        CountingStore counting = new CountingStore(objects);
+        counting.hold = m.files().get(0).chunks().get(0).key();
+        int bound = Stores.config(clock).maxChunksInFlight();
+        try (CheckpointStore s = Stores.open(counting, clock)) {
+            Thread restore = new Thread(() -> s.restore(e, tmp.resolve("out"), List.of()));
+            restore.start();
+            Thread.sleep(500); // time enough for an unbounded restore to fetch far more
+            assertTrue(counting.chunkGets.get() <= bound, counting.chunkGets.get() + " chunks fetched while the first"
+                    + " is held, more than the " + bound + " allowed in flight");
+            counting.release.countDown();
+            restore.join(30_000);
+            assertFalse(restore.isAlive(), "the restore finished");
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    /** A deep verify keeps chunks of later files in flight while an earlier file's chunk is slow. */
+    @Test
+    void deepVerifyOfManySmallFilesKeepsSeveralChunksInFlight() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Random rnd = new Random(8);
+        for (int i = 0; i < 20; i++) {
+            byte[] b = new byte[500];
+            rnd.nextBytes(b);
+            Files.write(src.resolve("f" + i), b);
+        }
+        CheckpointEntry e = save(src);
+        Manifest m = store.manifest(e);
+        CountingStore counting = new CountingStore(objects);
+        counting.hold = m.files().get(0).chunks().get(0).key();
+        int bound = Stores.config(clock).maxChunksInFlight();
+        try (CheckpointStore s = Stores.open(counting, clock)) {
+            AtomicReference<VerifyReport> report = new AtomicReference<>();
+            Thread verify = new Thread(() -> report.set(s.verify(dev.ckpt.store.VerifyRequest.deep())));
+            verify.start();
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (counting.chunkGets.get() < bound && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals(bound, counting.chunkGets.get(), "chunks of the next files fetched while the first is held");
+            counting.release.countDown();
+            verify.join(30_000);
+            assertFalse(verify.isAlive(), "the verify finished");
+            assertTrue(report.get().ok(), report.get().problems().toString());
+            assertEquals(20, report.get().chunksChecked());
+        }
+    }
+
+    @Test
+    void oneChunkInFlightStillRestoresRepeatsAcrossFiles() throws IOException {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Files.write(src.resolve("a.bin"), repetitive(5, 50, 4));
+        Files.write(src.resolve("b.bin"), repetitive(5, 50, 4));
+        Files.write(src.resolve("empty"), new byte[0]);
+        CheckpointEntry e = save(src);
+        try (CheckpointStore s = CheckpointStore.open(objects, Stores.config(clock).withMaxChunksInFlight(1)
+                .withParallelism(1).withIoConcurrency(1))) {
+            s.restore(e, tmp.resolve("out"), List.of());
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    /**
+     * A checkpoint of many small files keeps only about maxChunksInFlight temporaries open
+     * at once (each is verified, flushed and closed as soon as its chunks are in), not one
+     * per file until the end.
+     */
+    @Test
+    void manySmallFilesKeepFewFilesOpen() throws IOException {
+        Path fds = Path.of("/proc/self/fd");
+        assumeTrue(Files.isDirectory(fds), "needs /proc/self/fd");
+        Path src = tmp.resolve("src");
+        Random rnd = new Random(6);
+        for (int i = 0; i < 1500; i++) {
+            byte[] b = new byte[100];
+            rnd.nextBytes(b);
+            Path p = src.resolve("d" + i % 7).resolve("f" + i);
+            Files.createDirectories(p.getParent());
+            Files.write(p, b);
+        }
+        CheckpointEntry e = save(src);
+        long before = openFiles(fds);
+        AtomicLong most = new AtomicLong();
+        AtomicLong last = new AtomicLong();
+        AtomicInteger calls = new AtomicInteger();
+        TransferListener watch = (done, total) -> {
+            if (calls.incrementAndGet() % 10 == 0) {
+                most.accumulateAndGet(openFiles(fds), Math::max);
+            }
+            last.accumulateAndGet(done, Math::max);
+        };
+        store.restore(e, tmp.resolve("out"), List.of(), watch);
+        assertEquals(150_000, last.get(), "progress reaches the total");
+        assertTrue(most.get() - before < 100, "open files grew from " + before + " to " + most.get()
+                + " during a restore of 1500 files");
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    private static long openFiles(Path fds) {
+        try (Stream<Path> s = Files.list(fds)) {
+            return s.count();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    @Test
+    void aFileWhoseChunksAreRightButWhoseManifestHashIsNotIsRefused() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 7, 3, 40_000);
+        CheckpointEntry e = save(src);
+        String key = Manifest.keyOf(e.id());
+        ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());
+        ObjectNode file = (ObjectNode) m.withArray("files").get(1);
+        String wrong = "0".repeat(64);
+        String path = file.get("path").asText();
+        file.put("sha256", wrong);
+        Tamper.replaceManifest(objects, e.id(), Json.MAPPER.writeValueAsBytes(m));
+        try (CheckpointStore s = Stores.open(objects, clock)) {
+            CorruptObjectException ex = assertThrows(CorruptObjectException.class,
+                    () -> s.restore(e.id(), tmp.resolve("out")));
+            assertTrue(ex.getMessage().contains(path) && ex.getMessage().contains(wrong), ex.getMessage());
+        }
+        assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
+    }
+}
