@@ -51,11 +51,12 @@ public final class Torture implements Callable<Integer> {
     @Option(names = "--round-seed", description = "run one round with this schedule seed (printed with a round's violations) on a fresh store")
     Long roundSeed;
 
-    @Option(names = "--min-gap-ms", defaultValue = "100", description = "shortest pause before a kill (default: ${DEFAULT-VALUE})")
-    int minGapMs;
+    @Option(names = "--min-gap-ms", description = "shortest pause before a kill (default: 100 on local, 500 on S3 targets)")
+    Integer minGapMs;
 
-    @Option(names = "--max-gap-ms", defaultValue = "1500", description = "longest pause before a kill (default: ${DEFAULT-VALUE})")
-    int maxGapMs;
+    @Option(names = "--max-gap-ms", description = "longest pause before a kill (default: 1500 on local, 5000 on S3 targets,"
+            + " whose processes are slower: a save is a few hundred requests)")
+    Integer maxGapMs;
 
     @Option(names = "--work", description = "working directory: the store, journals, staging (default: a new directory under target/)")
     Path work;
@@ -187,6 +188,13 @@ public final class Torture implements Callable<Integer> {
         if (classpath == null) {
             classpath = classpath();
         }
+        boolean local = target.equals("local");
+        if (minGapMs == null) {
+            minGapMs = local ? 100 : 500;
+        }
+        if (maxGapMs == null) {
+            maxGapMs = local ? 1500 : 5000;
+        }
         boolean madeWork = work == null;
         if (work == null) {
             Path base = Path.of("target");
@@ -195,8 +203,8 @@ public final class Torture implements Callable<Integer> {
         }
         Files.createDirectories(work.resolve("control"));
         Files.createDirectories(work.resolve("scratch"));
-        out.printf("torture: target %s, %d kill points, %d per round, seed %d, work %s%n", target, kills, killsPerRound,
-                seed, work);
+        out.printf("torture: target %s, %d kill points, %d per round, a kill every %d-%d ms, seed %d, work %s%n", target,
+                kills, killsPerRound, minGapMs, maxGapMs, seed, work);
         List<Slot> slots = new ArrayList<>(List.of(new Slot("writer", "writer-a1", "a", 3), new Slot("writer", "writer-a2", "a", 3),
                 new Slot("writer", "writer-b1", "b", 3), new Slot("gc", "gc", null, 2),
                 new Slot("retention", "retention", null, 1), new Slot("reader", "reader", null, 1)));

@@ -149,7 +149,7 @@ public final class TortureChild {
         String writerId = name;
         WriterToken w = claim(run, writerId);
         long step = nextStep(run);
-        events.log("ready");
+        events.log("ready", "t", Events.now());
         int fencedInARow = 0;
         while (proceed()) {
             Path staging = work.resolve("staging").resolve("step-" + step);
@@ -184,7 +184,7 @@ public final class TortureChild {
     }
 
     private void gc() throws Exception {
-        events.log("ready");
+        events.log("ready", "t", Events.now());
         while (proceed()) {
             try {
                 GcResult r = store.gc(GcRequest.collect());
@@ -201,7 +201,7 @@ public final class TortureChild {
     }
 
     private void retention() throws Exception {
-        events.log("ready");
+        events.log("ready", "t", Events.now());
         while (proceed()) {
             try {
                 List<String> runs = new ArrayList<>(store.root().runs().keySet());
@@ -222,7 +222,7 @@ public final class TortureChild {
     }
 
     private void reader() throws Exception {
-        events.log("ready");
+        events.log("ready", "t", Events.now());
         int n = 0;
         while (proceed()) {
             RootState root;
@@ -277,7 +277,7 @@ public final class TortureChild {
      * reports what such a bug does.
      */
     private void saboteur() throws Exception {
-        events.log("ready");
+        events.log("ready", "t", Events.now());
         while (proceed()) {
             try {
                 List<CheckpointEntry> all = new ArrayList<>(store.root().checkpoints().values());
