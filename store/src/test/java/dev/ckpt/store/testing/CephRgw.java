@@ -162,6 +162,11 @@ public final class CephRgw implements S3TestServer {
         return dir.resolve("log");
     }
 
+    /** The cluster's ceph.conf, for {@code radosgw-admin -c} (the benchmark runs RGW's GC with it). */
+    public Path config() {
+        return conf;
+    }
+
     private static String missingCommand() {
         for (String c : COMMANDS) {
             boolean found = false;
