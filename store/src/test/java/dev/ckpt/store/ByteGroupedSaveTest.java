@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
@@ -37,40 +36,18 @@ class ByteGroupedSaveTest extends InMemoryFixture {
         return java.util.Arrays.copyOf(b.array(), bytes);
     }
 
-    /** A safetensors file of tensors given as (name, dtype, bytes). */
-    static void safetensors(Path file, List<Object[]> tensors) throws Exception {
-        StringBuilder header = new StringBuilder("{");
-        long offset = 0;
-        for (Object[] t : tensors) {
-            long end = offset + ((byte[]) t[2]).length;
-            header.append(header.length() == 1 ? "" : ",").append('"').append(t[0]).append("\":{\"dtype\":\"")
-                    .append(t[1]).append("\",\"shape\":[1],\"data_offsets\":[").append(offset).append(',').append(end)
-                    .append("]}");
-            offset = end;
-        }
-        header.append('}');
-        byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
-        buf.putLong(h.length).put(h);
-        for (Object[] t : tensors) {
-            buf.put((byte[]) t[2]);
-        }
-        Files.createDirectories(file.getParent());
-        Files.write(file, buf.array());
-    }
-
     private Path everyDtype() throws Exception {
         Path src = tmp.resolve("src");
         // sizes not multiples of the chunk size (16 KiB here), so every tensor ends in an odd-sized chunk
-        safetensors(src.resolve("model.safetensors"), List.of(
-                new Object[]{"f32", "F32", floats(50_004, 1)},
-                new Object[]{"f16", "F16", floats(33_002, 2)},
-                new Object[]{"bf16", "BF16", floats(20_006, 3)},
-                new Object[]{"f64", "F64", floats(40_008, 4)},
-                new Object[]{"i64", "I64", floats(24_000, 5)},
-                new Object[]{"odd", "F32", floats(30_001, 6)},
-                new Object[]{"tiny1", "F32", floats(12, 7)},
-                new Object[]{"tiny2", "BF16", floats(6, 8)}));
+        TestDirs.safetensors(src.resolve("model.safetensors"), List.of(
+                new TestDirs.Tensor("f32", "F32", floats(50_004, 1)),
+                new TestDirs.Tensor("f16", "F16", floats(33_002, 2)),
+                new TestDirs.Tensor("bf16", "BF16", floats(20_006, 3)),
+                new TestDirs.Tensor("f64", "F64", floats(40_008, 4)),
+                new TestDirs.Tensor("i64", "I64", floats(24_000, 5)),
+                new TestDirs.Tensor("odd", "F32", floats(30_001, 6)),
+                new TestDirs.Tensor("tiny1", "F32", floats(12, 7)),
+                new TestDirs.Tensor("tiny2", "BF16", floats(6, 8))));
         Files.write(src.resolve("notes.bin"), floats(5_003, 9));
         return src;
     }
@@ -99,8 +76,8 @@ class ByteGroupedSaveTest extends InMemoryFixture {
         // (its checkpoint dropped, not yet collected): this save would group it but must record what exists.
         Path src = tmp.resolve("src");
         byte[] tensor = floats(12_000, 11); // < 16 KiB: one chunk
-        safetensors(src.resolve("w.safetensors"), List.of(new Object[]{"w", "F32", tensor},
-                new Object[]{"v", "F32", floats(12_000, 12)}));
+        TestDirs.safetensors(src.resolve("w.safetensors"), List.of(new TestDirs.Tensor("w", "F32", tensor),
+                new TestDirs.Tensor("v", "F32", floats(12_000, 12))));
         String hash = Hashes.sha256Hex(tensor);
         ChunkCodec.Encoded plain = new ChunkCodec(1).encode(hash, tensor, 0, tensor.length, 1);
         assertEquals(Codec.ZSTD, plain.ref().codec());

@@ -2,11 +2,11 @@ package dev.ckpt.store.chunk;
 
 import com.github.luben.zstd.Zstd;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.testing.TestDirs;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -112,43 +112,21 @@ class ByteGroupingTest {
         assertEquals(Codec.ZSTD_GROUPED_8, encodedAs.codec());
     }
 
-    /** A safetensors file of tensors given as (name, dtype, bytes). */
-    static void safetensors(Path file, List<Object[]> tensors) throws Exception {
-        StringBuilder header = new StringBuilder("{");
-        long offset = 0;
-        for (Object[] t : tensors) {
-            long end = offset + ((byte[]) t[2]).length;
-            header.append(header.length() == 1 ? "" : ",").append('"').append(t[0]).append("\":{\"dtype\":\"")
-                    .append(t[1]).append("\",\"shape\":[1],\"data_offsets\":[").append(offset).append(',').append(end)
-                    .append("]}");
-            offset = end;
-        }
-        header.append('}');
-        byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
-        buf.putLong(h.length).put(h);
-        for (Object[] t : tensors) {
-            buf.put((byte[]) t[2]);
-        }
-        Files.createDirectories(file.getParent());
-        Files.write(file, buf.array());
-    }
-
     @Test
     void piecesCarryTheElementWidthOfTheirTensors(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         int big = 40_000; // larger than chunkSize/8 (2 KiB at 16 KiB chunks): its own chunks
         Path f = tmp.resolve("m.safetensors");
-        safetensors(f, List.of(
-                new Object[]{"f32", "F32", floats(big, 1)},
-                new Object[]{"f16", "F16", floats(big, 2)},
-                new Object[]{"bf16", "BF16", floats(big, 3)},
-                new Object[]{"f64", "F64", floats(big, 4)},
-                new Object[]{"i32", "I32", floats(big, 5)},
-                new Object[]{"odd", "F32", floats(big + 3, 6)}, // not whole elements: not grouped
-                new Object[]{"s1", "F32", floats(400, 7)},     // two small F32 tensors packed together
-                new Object[]{"s2", "F32", floats(400, 8)},
-                new Object[]{"s3", "F16", floats(400, 9)},    // then a small F16 one: mixed with the next
-                new Object[]{"s4", "U8", floats(400, 10)}));
+        TestDirs.safetensors(f, List.of(
+                new TestDirs.Tensor("f32", "F32", floats(big, 1)),
+                new TestDirs.Tensor("f16", "F16", floats(big, 2)),
+                new TestDirs.Tensor("bf16", "BF16", floats(big, 3)),
+                new TestDirs.Tensor("f64", "F64", floats(big, 4)),
+                new TestDirs.Tensor("i32", "I32", floats(big, 5)),
+                new TestDirs.Tensor("odd", "F32", floats(big + 3, 6)), // not whole elements: not grouped
+                new TestDirs.Tensor("s1", "F32", floats(400, 7)),     // four small tensors, packed into one piece
+                new TestDirs.Tensor("s2", "F32", floats(400, 8)),
+                new TestDirs.Tensor("s3", "F16", floats(400, 9)),    // of mixed widths: not grouped
+                new TestDirs.Tensor("s4", "U8", floats(400, 10))));
         long size = Files.size(f);
         List<Chunker.Piece> pieces = new Chunker(16 * 1024).pieces(f, size);
         long headerEnd = pieces.get(0).length();
@@ -173,7 +151,7 @@ class ByteGroupingTest {
         assertEquals(size, last.offset() + last.length());
         assertEquals(new Chunker.Piece(size - 1600, 1600, 1), last, "s1..s4 packed together, of mixed widths");
         Path g = tmp.resolve("small.safetensors");
-        safetensors(g, List.of(new Object[]{"a", "F32", floats(400, 1)}, new Object[]{"b", "F32", floats(800, 2)}));
+        TestDirs.safetensors(g, List.of(new TestDirs.Tensor("a", "F32", floats(400, 1)), new TestDirs.Tensor("b", "F32", floats(800, 2))));
         List<Chunker.Piece> small = new Chunker(16 * 1024).pieces(g, Files.size(g));
         assertEquals(2, small.size(), small.toString());
         assertEquals(new Chunker.Piece(Files.size(g) - 1200, 1200, 4), small.get(1), "packed F32 tensors stay grouped");

@@ -74,6 +74,36 @@ public final class TestDirs {
         safetensors(file, tensors);
     }
 
+    /** A tensor of a safetensors file: its name, its dtype ("F32", "BF16", "I64", ...) and its raw bytes. */
+    public record Tensor(String name, String dtype, byte[] data) {
+    }
+
+    /** A safetensors file of tensors of any dtype, in order (shapes are given as [1]: only offsets matter here). */
+    public static void safetensors(Path file, java.util.List<Tensor> tensors) {
+        StringBuilder header = new StringBuilder("{");
+        long offset = 0;
+        for (Tensor t : tensors) {
+            long end = offset + t.data().length;
+            header.append(header.length() == 1 ? "" : ",").append('"').append(t.name()).append("\":{\"dtype\":\"")
+                    .append(t.dtype()).append("\",\"shape\":[1],\"data_offsets\":[").append(offset).append(',')
+                    .append(end).append("]}");
+            offset = end;
+        }
+        header.append('}');
+        byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(h.length).put(h);
+        for (Tensor t : tensors) {
+            buf.put(t.data());
+        }
+        try {
+            Files.createDirectories(file.getParent());
+            Files.write(file, buf.array());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A minimal safetensors file holding the given float32 tensors t0, t1, ... */
     public static void safetensors(Path file, float[]... tensors) {
         StringBuilder header = new StringBuilder("{");
