@@ -36,12 +36,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Saves a directory as a checkpoint through a staged pipeline — read (the calling thread,
@@ -75,7 +71,8 @@ public final class Saver {
         this.chunker = new Chunker(config.chunkSize());
     }
 
-    private record Location(Path path, long offset, int length) {
+    /** Where the bytes of a chunk are in the source: to re-read them for a re-upload. */
+    record Location(Path path, long offset, int length) {
     }
 
     public SaveResult save(WriterToken token, SaveRequest req) {
@@ -102,7 +99,8 @@ public final class Saver {
         listener.progress(0, total);
 
         Map<String, Location> locations = new ConcurrentHashMap<>();
-        Pipeline pipeline = new Pipeline(live, locations, listener, done, total);
+        SavePipeline pipeline = new SavePipeline(store, codec, config, chunker.chunkSize(), cpu, io, live, locations,
+                listener, done, total);
         List<FileEntry> entries = new ArrayList<>();
         try {
             List<List<CompletableFuture<ChunkRef>>> perFile = new ArrayList<>();
@@ -211,205 +209,6 @@ public final class Saver {
                 Duration.ofNanos(t4 - t3), source.emptyDirectories());
     }
 
-    /**
-     * The stages of one save after the read: hash and compress on the CPU pool, create the
-     * chunk object on the I/O pool. The reader takes a permit per chunk before it reads it;
-     * the permit comes back when the chunk is known (already live, or uploaded by this save)
-     * or stored, so at most {@code maxChunksInFlight} chunks are held in memory, raw or
-     * encoded, plus one raw buffer per CPU thread while it compresses.
-     */
-    private final class Pipeline {
-        final Semaphore permits = new Semaphore(config.maxChunksInFlight());
-        final Buffers raw = new Buffers(chunker.chunkSize());
-        final Buffers encoded = new Buffers(ChunkCodec.maxEncodedLength(chunker.chunkSize()));
-        final AtomicInteger newChunks = new AtomicInteger();
-        final AtomicLong newBytes = new AtomicLong();
-        final AtomicLong storedBytes = new AtomicLong();
-        final AtomicInteger dedupChunks = new AtomicInteger();
-        final AtomicLong dedupBytes = new AtomicLong();
-        private final Map<String, ChunkRef> live;
-        private final Map<String, Location> locations;
-        /** The first occurrence of each chunk this save uploads: later ones wait for it. */
-        private final Map<String, CompletableFuture<ChunkRef>> thisSave = new ConcurrentHashMap<>();
-        private final TransferListener listener;
-        private final AtomicLong done;
-        private final long total;
-        private final AtomicReference<Throwable> failed = new AtomicReference<>();
-        private volatile boolean aborted;
-
-        Pipeline(Map<String, ChunkRef> live, Map<String, Location> locations, TransferListener listener,
-                 AtomicLong done, long total) {
-            this.live = live;
-            this.locations = locations;
-            this.listener = listener;
-            this.done = done;
-            this.total = total;
-        }
-
-        /** Stops the stages: chunks not yet started are not uploaded. */
-        void abort() {
-            aborted = true;
-        }
-
-        /** Rethrows the first stage failure, so the reader stops early. */
-        void checkFailed() {
-            Throwable t = failed.get();
-            if (t instanceof RuntimeException r) {
-                throw r;
-            }
-            if (t instanceof Error e) {
-                throw e;
-            }
-        }
-
-        /** Hands a read chunk (in {@code buf}, which the pipeline gives back) to the CPU stage. */
-        CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, Location loc) {
-            CompletableFuture<ChunkRef> result = new CompletableFuture<>();
-            try {
-                cpu.execute(() -> encodeStage(buf, piece, loc, result));
-            } catch (RuntimeException e) { // rejected: the store was closed
-                fail(result, e, buf, null);
-            }
-            return result;
-        }
-
-        private void encodeStage(byte[] buf, Chunker.Piece piece, Location loc, CompletableFuture<ChunkRef> result) {
-            byte[] rawBuf = buf; // null once given back
-            byte[] dst = null;
-            CompletableFuture<ChunkRef> mine = null;
-            try {
-                if (aborted) {
-                    throw new java.util.concurrent.CancellationException("save aborted");
-                }
-                int len = piece.length();
-                String hash = Hashes.sha256Hex(buf, 0, len);
-                locations.putIfAbsent(hash, loc);
-                ChunkRef known = live.get(hash);
-                if (known != null) {
-                    rawBuf = null;
-                    release(buf, null);
-                    known(len);
-                    result.complete(known);
-                    return;
-                }
-                CompletableFuture<ChunkRef> claim = new CompletableFuture<>();
-                CompletableFuture<ChunkRef> first = thisSave.putIfAbsent(hash, claim);
-                if (first != null) {
-                    rawBuf = null;
-                    release(buf, null);
-                    first.whenComplete((ref, t) -> {
-                        if (t != null) {
-                            result.completeExceptionally(t);
-                        } else {
-                            known(len);
-                            result.complete(ref);
-                        }
-                    });
-                    return;
-                }
-                mine = claim;
-                dst = encoded.take();
-                ChunkCodec.Encoded enc = codec.encodeInto(hash, buf, 0, len, piece.groupWidth(), dst);
-                if (enc.buffer() != buf) {
-                    rawBuf = null;
-                    raw.give(buf); // compressed: the raw bytes are no longer needed
-                }
-                byte[] encodedBuf = dst;
-                CompletableFuture<ChunkRef> owner = mine;
-                io.execute(() -> putStage(enc, buf, encodedBuf, owner, result));
-            } catch (Throwable t) {
-                if (mine != null) {
-                    mine.completeExceptionally(t); // the same chunk's later occurrences fail too
-                }
-                fail(result, t, rawBuf, dst);
-            }
-        }
-
-        private void putStage(ChunkCodec.Encoded enc, byte[] buf, byte[] dst, CompletableFuture<ChunkRef> mine,
-                              CompletableFuture<ChunkRef> result) {
-            try {
-                if (aborted) {
-                    throw new java.util.concurrent.CancellationException("save aborted");
-                }
-                ChunkRef ref;
-                if (store.putIfAbsent(enc.ref().key(), enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
-                    newChunks.incrementAndGet();
-                    newBytes.addAndGet(enc.ref().rawLength());
-                    storedBytes.addAndGet(enc.length());
-                    ref = enc.ref();
-                } else {
-                    ref = existing(enc);
-                    known(enc.ref().rawLength());
-                }
-                release(enc.buffer() == buf ? buf : null, dst);
-                progress(enc.ref().rawLength());
-                mine.complete(ref);
-                result.complete(ref);
-            } catch (Throwable t) {
-                mine.completeExceptionally(t);
-                fail(result, t, enc.buffer() == buf ? buf : null, dst);
-            }
-        }
-
-        private void known(int len) {
-            dedupChunks.incrementAndGet();
-            dedupBytes.addAndGet(len);
-            progress(len);
-        }
-
-        private void progress(int len) {
-            listener.progress(done.addAndGet(len), total);
-        }
-
-        private void release(byte[] rawBuf, byte[] encodedBuf) {
-            if (rawBuf != null) {
-                raw.give(rawBuf);
-            }
-            if (encodedBuf != null) {
-                encoded.give(encodedBuf);
-            }
-            permits.release();
-        }
-
-        /** A stage failed: its buffers and permit come back, and the reader stops at its next chunk. */
-        private void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] rawBuf, byte[] encodedBuf) {
-            failed.compareAndSet(null, t);
-            release(rawBuf, encodedBuf);
-            result.completeExceptionally(t);
-        }
-    }
-
-    /**
-     * A chunk object that already existed when this save tried to create it: written by an
-     * earlier save that did not commit, another run, or our own retried request — perhaps
-     * with another codec (byte-grouped or not, raw or compressed). The manifest must record
-     * how the object is really stored, so it is read and identified; the chunk's name
-     * guarantees its content, and decoding checks it.
-     */
-    private ChunkRef existing(ChunkCodec.Encoded enc) {
-        String key = enc.ref().key();
-        byte[] stored;
-        try {
-            stored = store.get(key).data();
-        } catch (dev.ckpt.store.error.NotFoundException gone) {
-            // deleted since (a GC of an unreferenced object): create it again
-            if (store.putIfAbsent(key, enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
-                return enc.ref();
-            }
-            stored = store.get(key).data();
-        }
-        if (Arrays.equals(stored, 0, stored.length, enc.buffer(), 0, enc.length())) {
-            return enc.ref();
-        }
-        ChunkRef found = ChunkCodec.identify(enc.ref().hash(), enc.ref().rawLength(), stored);
-        if (found == null) {
-            throw new dev.ckpt.store.error.CorruptObjectException(key, "chunk object " + key + " already exists in "
-                    + store.describe() + " but does not hold the chunk its name promises; nothing was committed."
-                    + " Run `ckpt-tool verify --deep` and ask whoever manages the store to remove that object");
-        }
-        return found;
-    }
-
     /** An unchanged-file claim is used only if the size matches and every chunk is live in ROOT. */
     private static boolean reusable(FileEntry prior, SourceFile f, Map<String, ChunkRef> live) {
         if (prior.size() != f.size()) {
@@ -474,30 +273,6 @@ public final class Saver {
                 throw new InvalidInputException("file " + (f == null ? "" : f.path()) + " is shorter than when it was listed;"
                         + " it changed while being saved");
             }
-        }
-    }
-
-    /**
-     * Chunk-sized read buffers, reused across the chunks of one save: a new multi-MiB array
-     * per chunk is a "humongous" allocation for G1 (zeroed, and collected by extra GC cycles)
-     * and cost about 1.5 core-seconds per GiB saved (docs/benchmarks.md). The in-flight
-     * semaphore bounds how many are out at once.
-     */
-    private static final class Buffers {
-        private final int size;
-        private final ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-        Buffers(int size) {
-            this.size = size;
-        }
-
-        byte[] take() {
-            byte[] b = free.poll();
-            return b != null ? b : new byte[size];
-        }
-
-        void give(byte[] b) {
-            free.add(b);
         }
     }
 }
