@@ -24,6 +24,7 @@ import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.restore.RestoreResult;
@@ -185,6 +186,25 @@ public final class CheckpointStore implements AutoCloseable {
         return claimWriter(run, RandomIds.hex(6));
     }
 
+    /**
+     * A rank of job {@code jobId} joins the run: every rank of one job gets the same writer
+     * epoch (the first to join claims the run, fencing the previous job and its zombies; the
+     * others find the job already there). A rank of a job that has since been replaced is
+     * refused. The job id must be unique per job incarnation — e.g. SLURM's job id with its
+     * restart count — and the same on every rank.
+     *
+     * @throws dev.ckpt.store.error.FencedException when this job was replaced by a newer one
+     */
+    public WriterToken joinRun(String run, String jobId) {
+        Ids.checkRunName(run);
+        String writerId = RunState.JOB_PREFIX + Ids.checkJobId(jobId);
+        Outcome<Long> o = root.update(r -> Transitions.join(r, run, writerId, config.clock().instant()));
+        if (o instanceof Outcome.Refused<Long> refused) {
+            throw refused.reason();
+        }
+        return new WriterToken(run, o.value(), writerId);
+    }
+
     /** Saves a directory and commits it; see {@link Saver}. */
     public SaveResult save(WriterToken writer, SaveRequest request) {
         return saver.save(writer, request);
@@ -211,6 +231,21 @@ public final class CheckpointStore implements AutoCloseable {
     /** Restores, reporting progress in bytes to {@code listener}. */
     public RestoreResult restore(CheckpointEntry e, Path dir, List<Path> reuse, TransferListener listener) {
         return restorer.restore(e, dir, reuse, listener);
+    }
+
+    /** Restores one rank's part of a checkpoint saved by several ranks; see {@link Restorer#restorePart}. */
+    public RestoreResult restorePart(CheckpointEntry e, int rank, Path dir, List<Path> reuse, TransferListener listener) {
+        return restorer.restorePart(e, rank, dir, reuse, listener);
+    }
+
+    /** The manifest of one rank's part (for a checkpoint of one writer, rank 0 is the whole manifest). */
+    public Manifest manifestPart(CheckpointEntry e, int rank) {
+        return manifests.loadPart(e, rank);
+    }
+
+    /** The checkpoint's manifest as stored: for a checkpoint of several ranks, the top manifest listing its parts. */
+    public Manifest manifestTop(CheckpointEntry e) {
+        return manifests.loadTop(e);
     }
 
     /**

@@ -54,8 +54,15 @@ final class Committer {
         for (String h : manifest.chunks()) {
             needed.add(ChunkRef.keyOf(h));
         }
-        return new Commit(new Transitions.CommitRequest(token.run(), token.epoch(), CheckpointEntry.of(manifest, manifestSha),
-                needed, retention), manifest.id(), Outcome.Watermark.at(startGeneration), gcWait, deadline, notice);
+        return begin(token, CheckpointEntry.of(manifest, manifestSha), needed, retention, startGeneration, gcWait,
+                deadline, notice);
+    }
+
+    /** Starts the commit of a checkpoint given as its ROOT entry and every key it needs (a checkpoint of several ranks). */
+    Commit begin(WriterToken token, CheckpointEntry entry, Set<String> needed, Retention retention, long startGeneration,
+                 java.time.Duration gcWait, Instant deadline, Consumer<String> notice) {
+        return new Commit(new Transitions.CommitRequest(token.run(), token.epoch(), entry, needed, retention),
+                entry.id(), Outcome.Watermark.at(startGeneration), gcWait, deadline, notice);
     }
 
     /** One checkpoint's commit: its watermark and how long it has waited for GCs, across attempts. */

@@ -11,6 +11,7 @@ import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.manifest.RunState;
 import dev.ckpt.store.objectstore.ObjectInfo;
@@ -134,8 +135,12 @@ public final class RootRecovery {
         Map<String, CheckpointEntry> checkpoints = new TreeMap<>();
         TreeSet<String> runs = new TreeSet<>();
         List<RecoveryReport.Finding> findings = new ArrayList<>();
+        ManifestLoader parts = new ManifestLoader(store);
         for (ObjectInfo o : manifestObjects) {
             String id = o.key().substring("manifests/".length()).replaceFirst("\\.json$", "");
+            if (id.contains("/")) {
+                continue; // a rank's part manifest: read with its checkpoint's top manifest
+            }
             Manifest m;
             String sha;
             try {
@@ -153,12 +158,24 @@ public final class RootRecovery {
             if (m.writer() != null) {
                 highestEpoch = Math.max(highestEpoch, m.writer().epoch());
             }
+            Manifest top = m;
+            if (m.parts() != null) {
+                // a checkpoint of several ranks: kept only when every part reads, matches the top's hash and
+                // has its chunks
+                try {
+                    m = parts.load(CheckpointEntry.of(m, sha));
+                } catch (CkptException | IllegalArgumentException e) {
+                    findings.add(new RecoveryReport.Finding(o.key(), m.id(), m.run(), m.step(), false,
+                            "a part is missing or damaged: " + e.getMessage()));
+                    continue;
+                }
+            }
             String missing = missingChunk(m, chunkSizes);
             if (missing != null) {
                 findings.add(new RecoveryReport.Finding(o.key(), m.id(), m.run(), m.step(), false, missing));
                 continue;
             }
-            checkpoints.put(m.id(), CheckpointEntry.of(m, sha));
+            checkpoints.put(m.id(), CheckpointEntry.of(top, sha));
             findings.add(new RecoveryReport.Finding(o.key(), m.id(), m.run(), m.step(), true,
                     m.files().size() + " files, " + m.chunks().size() + " chunks present"));
         }

@@ -28,7 +28,33 @@ import java.util.TreeMap;
  * by. Either way, a GC whose lease has expired is taken over at once.
  */
 public record SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
-                          Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline) {
+                          Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline,
+                          Shard shard) {
+    /**
+     * This save is rank {@code rank}'s part of a checkpoint saved by {@code worldSize} ranks
+     * of one job (their writer tokens from {@code CheckpointStore.joinRun}, one epoch). Rank 0
+     * commits once every part is present; the others return once the commit is in ROOT.
+     * {@code timeout}: how long rank 0 waits for the other parts and the others wait for the
+     * commit, from the end of their own upload ({@code RanksIncompleteException} after it).
+     */
+    public record Shard(int rank, int worldSize, Duration timeout) {
+        public Shard {
+            if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+                throw new IllegalArgumentException("rank " + rank + " is not within world size " + worldSize
+                        + " (ranks are 0 to world size - 1)");
+            }
+            Objects.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("the ranks' timeout must not be negative, got " + timeout);
+            }
+        }
+    }
+
+    public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
+                       Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline) {
+        this(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, null);
+    }
+
     public SaveRequest {
         Objects.requireNonNull(source, "source");
         Ids.checkRunName(run);
@@ -45,36 +71,41 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
 
     public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
                        Retention retention, Map<String, FileEntry> unchanged) {
-        this(source, run, step, epoch, metadata, retention, unchanged, null, null);
+        this(source, run, step, epoch, metadata, retention, unchanged, null, null, null);
     }
 
     public static SaveRequest of(Path source, String run, long step) {
-        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of(), null, null);
+        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of(), null, null, null);
+    }
+
+    /** Rank {@code rank} of {@code worldSize} saves its part; see {@link Shard}. */
+    public SaveRequest withShard(Shard s) {
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, s);
     }
 
     public SaveRequest withMetadata(Map<String, String> m) {
-        return new SaveRequest(source, run, step, epoch, m, retention, unchanged, gcWait, deadline);
+        return new SaveRequest(source, run, step, epoch, m, retention, unchanged, gcWait, deadline, shard);
     }
 
     public SaveRequest withRetention(Retention r) {
-        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged, gcWait, deadline);
+        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged, gcWait, deadline, shard);
     }
 
     public SaveRequest withEpoch(Long e) {
-        return new SaveRequest(source, run, step, e, metadata, retention, unchanged, gcWait, deadline);
+        return new SaveRequest(source, run, step, e, metadata, retention, unchanged, gcWait, deadline, shard);
     }
 
     /** How long the commit may wait for a GC holding objects it needs (zero: fail at once). */
     public SaveRequest withGcWait(Duration w) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, w, deadline);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, w, deadline, shard);
     }
 
     /** The commit waits for nothing past this instant. */
     public SaveRequest withDeadline(Instant d) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, d);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, d, shard);
     }
 
     public SaveRequest withUnchanged(Map<String, FileEntry> u) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, u, gcWait, deadline);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, u, gcWait, deadline, shard);
     }
 }

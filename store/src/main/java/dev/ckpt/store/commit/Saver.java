@@ -11,6 +11,7 @@ import dev.ckpt.store.commit.SourceDir.SourceFile;
 import dev.ckpt.store.error.AlreadyExistsException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.RanksIncompleteException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Ids;
@@ -56,6 +57,7 @@ public final class Saver {
     private final ExecutorService cpu;
     private final ExecutorService io;
     private final Committer committer;
+    private final RankCommit ranks;
     private final ChunkCodec codec;
     private final Chunker chunker;
 
@@ -67,6 +69,7 @@ public final class Saver {
         this.cpu = cpu;
         this.io = io;
         this.committer = new Committer(root, config);
+        this.ranks = new RankCommit(store, root, config, io);
         this.codec = new ChunkCodec(config.compressionLevel());
         this.chunker = new Chunker(config.chunkSize());
     }
@@ -168,29 +171,56 @@ public final class Saver {
         }
         long t2 = System.nanoTime();
 
-        String id = Ids.newCheckpointId(req.run(), req.step());
-        Manifest manifest = Manifest.of(id, req.run(), req.step(), req.epoch(), config.clock().instant(),
-                new Manifest.Writer(token.writerId(), token.epoch()), req.metadata(), entries);
+        SaveRequest.Shard shard = req.shard();
+        Manifest.Writer writer = new Manifest.Writer(token.writerId(), token.epoch());
+        Manifest manifest = shard == null
+                ? Manifest.of(Ids.newCheckpointId(req.run(), req.step()), req.run(), req.step(), req.epoch(),
+                config.clock().instant(), writer, req.metadata(), entries)
+                : Manifest.ofPart(Ids.shardedCheckpointId(req.run(), req.step(), token.epoch()), req.run(), req.step(),
+                req.epoch(), config.clock().instant(), writer, req.metadata(), entries,
+                new Manifest.Part(shard.rank(), shard.worldSize()), startGeneration);
+        String id = manifest.id();
         byte[] manifestBytes = Json.write(manifest);
         String manifestSha = Hashes.sha256Hex(manifestBytes);
         putManifest(manifest.key(), manifestBytes);
         long t3 = System.nanoTime();
 
+        Map<String, byte[]> ownManifests = new java.util.HashMap<>(); // the manifests this process can re-create
+        ownManifests.put(manifest.key(), manifestBytes);
+        Committer.Commit commit;
+        if (shard == null) {
+            commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),
+                    req.deadline(), listener::notice);
+        } else if (shard.rank() != 0) {
+            ranks.awaitCommit(token, manifest, shard, req.deadline());
+            return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
+        } else {
+            RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline());
+            putManifest(all.top().key(), all.topBytes());
+            ownManifests.put(all.top().key(), all.topBytes());
+            commit = committer.begin(token, CheckpointEntry.of(all.top(), Hashes.sha256Hex(all.topBytes())),
+                    all.needed(), req.retention(), all.startGeneration(), req.gcWait(), req.deadline(), listener::notice);
+        }
         Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
-        Committer.Commit commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration,
-                req.gcWait(), req.deadline(), listener::notice);
         int reuploaded = 0;
         Outcome<List<String>> committed = commit.attempt();
         while (committed instanceof Outcome.NeedObjects<List<String>> need) {
             // a GC generation deleted objects this checkpoint needs since the save began: re-create them
             for (String key : new java.util.TreeSet<>(need.keys())) {
-                if (key.equals(manifest.key())) {
-                    putManifest(key, manifestBytes);
+                byte[] ownManifest = ownManifests.get(key);
+                if (ownManifest != null) {
+                    putManifest(key, ownManifest);
                 } else {
                     String hash = ChunkRef.hashOfKey(key);
                     Location loc = locations.get(hash);
                     ChunkRef ref = refsByHash.get(hash);
                     if (loc == null || ref == null) {
+                        if (shard != null) {
+                            throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " was not"
+                                    + " committed: a GC deleted " + key + " of another rank's part before the commit"
+                                    + " (the parts took longer than the GC grace age); nothing was committed for this"
+                                    + " step, the next save starts afresh");
+                        }
                         throw new IllegalStateException("no local source for chunk " + key);
                     }
                     reupload(ref, loc);
@@ -200,9 +230,14 @@ public final class Saver {
             commit.reuploaded(need);
             committed = commit.attempt();
         }
-        List<String> dropped = committed.value();
+        return result(manifest, req, pipeline, entries, reuploaded, committed.value(), source, t0, t1, t2, t3);
+    }
+
+    private static SaveResult result(Manifest manifest, SaveRequest req, SavePipeline pipeline, List<FileEntry> entries,
+                                     int reuploaded, List<String> dropped, SourceDir source,
+                                     long t0, long t1, long t2, long t3) {
         long t4 = System.nanoTime();
-        return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(),
+        return new SaveResult(manifest.id(), req.run(), req.step(), entries.size(), manifest.logicalBytes(),
                 pipeline.newChunks.get(), pipeline.newBytes.get(), pipeline.storedBytes.get(),
                 pipeline.dedupChunks.get(), pipeline.dedupBytes.get(), reuploaded, dropped,
                 Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
@@ -247,7 +282,9 @@ public final class Saver {
             byte[] existing = store.get(key).data();
             if (!Arrays.equals(existing, bytes)) {
                 throw new AlreadyExistsException("manifest " + key + " already exists with other content;"
-                        + " nothing was committed: save again (a new id is drawn)");
+                        + " nothing was committed: " + (key.contains("/part-")
+                        ? "this job already saved this step once (the ranks' checkpoint id is run, step and epoch);"
+                        + " save a later step" : "save again (a new id is drawn)"));
             }
         }
     }

@@ -54,9 +54,31 @@ public final class Transitions {
     public static Outcome<Long> claim(RootState r, String run, String writerId, Instant now) {
         Map<String, RunState> runs = new HashMap<>(r.runs());
         RunState old = runs.get(run);
-        long epoch = (old == null ? 0 : old.writerEpoch()) + 1;
-        runs.put(run, new RunState(epoch, writerId, now));
-        return new Write<>(r.withRuns(runs), epoch);
+        RunState next = old == null ? new RunState(1, writerId, now) : old.next(writerId, now);
+        runs.put(run, next);
+        return new Write<>(r.withRuns(runs), next.writerEpoch());
+    }
+
+    /**
+     * A rank of job {@code jobWriterId} ({@code job:<job id>}) joins {@code run}: every rank of
+     * one job gets the same epoch, whichever comes first. The value is the epoch.
+     * <ul>
+     * <li>the job already holds the run → {@link Unchanged} (its epoch);</li>
+     * <li>the job held the run before and was replaced (it is in the run's retired writers) →
+     *     {@link Refused} ({@link FencedException}): a late rank of a requeued job's predecessor
+     *     must not take the run back;</li>
+     * <li>otherwise → {@link Write}: epoch + 1 for this job, the previous writer retired.</li>
+     * </ul>
+     */
+    public static Outcome<Long> join(RootState r, String run, String jobWriterId, Instant now) {
+        RunState old = r.runs().get(run);
+        if (old != null && jobWriterId.equals(old.writerId())) {
+            return new Unchanged<>(old.writerEpoch());
+        }
+        if (old != null && old.retired().contains(jobWriterId)) {
+            return new Refused<>(FencedException.replaced(run, jobWriterId, old.writerEpoch(), old.writerId()));
+        }
+        return claim(r, run, jobWriterId, now);
     }
 
     /** The fence: empty while {@code epoch} is the run's current writer epoch. */

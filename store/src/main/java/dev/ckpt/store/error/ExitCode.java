@@ -45,6 +45,7 @@ public enum ExitCode {
             Map.entry(FencedException.class, FENCED_OR_CONFLICT),
             Map.entry(CommitConflictException.class, FENCED_OR_CONFLICT),
             Map.entry(GcLeaseHeldException.class, FENCED_OR_CONFLICT),
+            Map.entry(RanksIncompleteException.class, FENCED_OR_CONFLICT),
             Map.entry(ConditionalWritesUnsupportedException.class, NO_CONDITIONAL_WRITES),
             Map.entry(CommitStateUnknownException.class, COMMIT_STATE_UNKNOWN),
             Map.entry(StoreUnavailableException.class, UNAVAILABLE),

@@ -11,12 +11,23 @@ public final class FencedException extends CkptException {
     private final long currentEpoch;
 
     public FencedException(String run, long writerEpoch, long currentEpoch) {
-        super("writer of run '" + run + "' is fenced: it holds epoch " + writerEpoch
+        this(run, writerEpoch, currentEpoch, "writer of run '" + run + "' is fenced: it holds epoch " + writerEpoch
                 + " but the run's current epoch is " + currentEpoch
                 + "; a newer writer owns this run, so this process must stop writing checkpoints");
+    }
+
+    private FencedException(String run, long writerEpoch, long currentEpoch, String message) {
+        super(message);
         this.run = run;
         this.writerEpoch = writerEpoch;
         this.currentEpoch = currentEpoch;
+    }
+
+    /** A rank of a job that was replaced (requeued) asked to join the run again. */
+    public static FencedException replaced(String run, String jobWriterId, long currentEpoch, String currentWriter) {
+        return new FencedException(run, 0, currentEpoch, "writer " + jobWriterId + " of run '" + run
+                + "' is fenced: it was replaced by " + currentWriter + " (epoch " + currentEpoch
+                + "); this rank belongs to a job that no longer owns the run and must stop writing checkpoints");
     }
 
     public String run() {

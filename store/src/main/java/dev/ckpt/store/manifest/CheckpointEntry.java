@@ -14,8 +14,19 @@ import java.util.TreeMap;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CheckpointEntry(String id, String manifest, String manifestSha256, String run, long step, Long epoch,
                               Instant created, int files, long logicalBytes, long writerEpoch,
-                              Map<String, String> metadata, boolean pinned, Instant verifiedAt) {
+                              Map<String, String> metadata, boolean pinned, Instant verifiedAt, Integer worldSize) {
+    /** A checkpoint of one writer. */
+    public CheckpointEntry(String id, String manifest, String manifestSha256, String run, long step, Long epoch,
+                           Instant created, int files, long logicalBytes, long writerEpoch,
+                           Map<String, String> metadata, boolean pinned, Instant verifiedAt) {
+        this(id, manifest, manifestSha256, run, step, epoch, created, files, logicalBytes, writerEpoch, metadata,
+                pinned, verifiedAt, null);
+    }
+
     public CheckpointEntry {
+        if (worldSize != null && worldSize < 2) {
+            worldSize = null; // one writer: not recorded, as before parts existed
+        }
         Ids.checkCheckpointId(id);
         Objects.requireNonNull(manifest, "manifest");
         Objects.requireNonNull(created, "created");
@@ -23,17 +34,37 @@ public record CheckpointEntry(String id, String manifest, String manifestSha256,
     }
 
     public static CheckpointEntry of(Manifest m, String manifestSha256) {
+        int files = m.files().size();
+        long bytes = m.logicalBytes();
+        if (m.parts() != null) {
+            files = m.parts().stream().mapToInt(Manifest.PartRef::files).sum();
+            bytes = m.parts().stream().mapToLong(Manifest.PartRef::logicalBytes).sum();
+        }
         return new CheckpointEntry(m.id(), m.key(), manifestSha256, m.run(), m.step(), m.epoch(), m.created(),
-                m.files().size(), m.logicalBytes(), m.writer() == null ? 0 : m.writer().epoch(), m.metadata(), false, null);
+                files, bytes, m.writer() == null ? 0 : m.writer().epoch(), m.metadata(), false, null, m.worldSize());
+    }
+
+    /** How many ranks saved it (1: one writer). */
+    public int ranks() {
+        return worldSize == null ? 1 : worldSize;
+    }
+
+    /** The keys of its part manifests (none for a checkpoint of one writer). */
+    public java.util.List<String> partKeys() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int r = 0; worldSize != null && r < worldSize; r++) {
+            out.add(Manifest.keyOfPart(id, r));
+        }
+        return out;
     }
 
     public CheckpointEntry withPinned(boolean p) {
         return new CheckpointEntry(id, manifest, manifestSha256, run, step, epoch, created, files, logicalBytes,
-                writerEpoch, metadata, p, verifiedAt);
+                writerEpoch, metadata, p, verifiedAt, worldSize);
     }
 
     public CheckpointEntry withVerifiedAt(Instant at) {
         return new CheckpointEntry(id, manifest, manifestSha256, run, step, epoch, created, files, logicalBytes,
-                writerEpoch, metadata, pinned, at);
+                writerEpoch, metadata, pinned, at, worldSize);
     }
 }

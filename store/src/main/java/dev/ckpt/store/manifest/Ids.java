@@ -22,6 +22,15 @@ public final class Ids {
         return run;
     }
 
+    /** A job id ({@code --job-id}, or built from SLURM's or torchrun's variables): the run name's rules. */
+    public static String checkJobId(String job) {
+        if (job == null || !NAME.matcher(job).matches()) {
+            throw new InvalidInputException("invalid job id '" + job
+                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        return job;
+    }
+
     public static String checkCheckpointId(String id) {
         if (id == null || !NAME.matcher(id).matches() || id.contains("..")) {
             throw new IllegalArgumentException("invalid checkpoint id '" + id + "'");
@@ -34,6 +43,17 @@ public final class Ids {
         byte[] b = new byte[4];
         RANDOM.nextBytes(b);
         String suffix = "-s" + step + "-" + HexFormat.of().formatHex(b);
+        String base = run.length() + suffix.length() > 100 ? run.substring(0, 100 - suffix.length()) : run;
+        return base + suffix;
+    }
+
+    /**
+     * The id of a checkpoint saved by several ranks: {@code <run>-s<step>-e<writer epoch>}.
+     * Every rank of one job computes it alone (they share the epoch); a requeued job has
+     * another epoch, so its checkpoint of the same step is another one.
+     */
+    public static String shardedCheckpointId(String run, long step, long writerEpoch) {
+        String suffix = "-s" + step + "-e" + writerEpoch;
         String base = run.length() + suffix.length() > 100 ? run.substring(0, 100 - suffix.length()) : run;
         return base + suffix;
     }

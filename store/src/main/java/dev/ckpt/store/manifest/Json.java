@@ -55,7 +55,7 @@ public final class Json {
                         + " but ROOT recorded " + expectedSha256);
             }
         }
-        Manifest m = read(key, "manifest", data, Manifest.FORMAT, Manifest.class, null);
+        Manifest m = read(key, "manifest", data, Manifest.FORMAT_SUPPORTED, Manifest.class, null);
         if (!m.key().equals(key)) {
             throw new CorruptObjectException(key, "manifest " + key + " describes checkpoint " + m.id()
                     + ", which belongs at " + m.key());

@@ -17,14 +17,55 @@ import java.util.TreeSet;
  * A checkpoint's immutable description, stored at {@code manifests/<id>.json}, written
  * create-only. {@code chunks} is the sorted set of distinct chunk hashes, which GC uses
  * as this checkpoint's references.
+ *
+ * <p>A checkpoint saved by N ranks (format 2, see {@code docs/design.md}, "Many ranks") has
+ * N <em>part</em> manifests, one per rank, at {@code manifests/<id>/part-<rank>.json}
+ * ({@code part} set; {@code gcGeneration} the GC generation in ROOT when that rank's save
+ * began), and one <em>top</em> manifest at {@code manifests/<id>.json} with no files and
+ * the list of parts with their SHA-256 ({@code parts} set), written by rank 0 before the
+ * commit. {@link ManifestLoader#load} returns the merged view (every part's files, format 1
+ * shape), so readers that restore, verify or collect a whole checkpoint need not know about
+ * parts. Versions that only know format 1 refuse format 2 as unsupported: they can never
+ * take a sharded checkpoint for an empty one.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Manifest(int format, String id, String run, long step, Long epoch, Instant created,
-                       Writer writer, Map<String, String> metadata, List<FileEntry> files, List<String> chunks) {
+                       Writer writer, Map<String, String> metadata, List<FileEntry> files, List<String> chunks,
+                       Part part, List<PartRef> parts, Long gcGeneration) {
     public static final int FORMAT = 1;
+    /** The format of part and top manifests of a checkpoint saved by several ranks. */
+    public static final int FORMAT_PARTS = 2;
+    /** The highest format this version reads. */
+    public static final int FORMAT_SUPPORTED = FORMAT_PARTS;
 
     /** The writer that produced the checkpoint and the epoch it held. */
     public record Writer(String id, long epoch) {
+    }
+
+    /** Which part of a checkpoint saved by {@code worldSize} ranks a part manifest is: rank {@code rank}. */
+    public record Part(int rank, int worldSize) {
+        public Part {
+            if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+                throw new IllegalArgumentException("rank " + rank + " is not within world size " + worldSize);
+            }
+        }
+    }
+
+    /**
+     * A part as the top manifest lists it: the rank, its part manifest's key and SHA-256, and
+     * its file count and bytes (so {@code ls} and {@code show} need not read the parts).
+     */
+    public record PartRef(int rank, String key, String sha256, int files, long logicalBytes) {
+        public PartRef {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(sha256, "sha256");
+        }
+    }
+
+    /** A format-1 manifest (one writer, no parts). */
+    public Manifest(int format, String id, String run, long step, Long epoch, Instant created,
+                    Writer writer, Map<String, String> metadata, List<FileEntry> files, List<String> chunks) {
+        this(format, id, run, step, epoch, created, writer, metadata, files, chunks, null, null, null);
     }
 
     public Manifest {
@@ -43,6 +84,60 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         if (!new TreeSet<>(chunks).equals(distinctChunks(files)) || new TreeSet<>(chunks).size() != chunks.size()) {
             throw new IllegalArgumentException("the chunk set does not match the files' chunks");
         }
+        if (part != null && parts != null) {
+            throw new IllegalArgumentException("a manifest is either a part or the list of parts, not both");
+        }
+        if (parts != null) {
+            parts = List.copyOf(parts);
+            if (parts.isEmpty() || !files.isEmpty()) {
+                throw new IllegalArgumentException("a top manifest lists at least one part and no files of its own");
+            }
+            for (int r = 0; r < parts.size(); r++) {
+                PartRef p = parts.get(r);
+                if (p.rank() != r || !p.key().equals(keyOfPart(id, r))) {
+                    throw new IllegalArgumentException("part " + r + " of " + parts.size() + " is listed as rank "
+                            + p.rank() + " at " + p.key() + "; expected " + keyOfPart(id, r));
+                }
+            }
+        }
+        if ((part != null || parts != null) && format < FORMAT_PARTS) {
+            throw new IllegalArgumentException("a part or top manifest has format " + FORMAT_PARTS + ", not " + format);
+        }
+    }
+
+    /** The part manifest that rank {@code part.rank()} writes for a checkpoint saved by several ranks. */
+    public static Manifest ofPart(String id, String run, long step, Long epoch, Instant created, Writer writer,
+                                  Map<String, String> metadata, List<FileEntry> files, Part part, long gcGeneration) {
+        return new Manifest(FORMAT_PARTS, id, run, step, epoch, created, writer, metadata, files,
+                new ArrayList<>(distinctChunks(files)), part, null, gcGeneration);
+    }
+
+    /** The top manifest rank 0 writes once every part is present: the parts in rank order. */
+    public static Manifest ofParts(String id, String run, long step, Long epoch, Instant created, Writer writer,
+                                   Map<String, String> metadata, List<PartRef> parts) {
+        return new Manifest(FORMAT_PARTS, id, run, step, epoch, created, writer, metadata, List.of(), List.of(),
+                null, parts, null);
+    }
+
+    /**
+     * The whole checkpoint of a top manifest and its parts (in rank order): every part's
+     * files, in a format-1 shape that restores, verifies, exports and is collected like a
+     * checkpoint of one writer.
+     *
+     * @throws IllegalArgumentException if two parts hold the same file path
+     */
+    public static Manifest merged(Manifest top, List<Manifest> partsInRankOrder) {
+        List<FileEntry> files = new ArrayList<>();
+        for (Manifest p : partsInRankOrder) {
+            files.addAll(p.files());
+        }
+        return new Manifest(FORMAT, top.id(), top.run(), top.step(), top.epoch(), top.created(), top.writer(),
+                top.metadata(), files, new ArrayList<>(distinctChunks(files)));
+    }
+
+    /** Ranks of the checkpoint: 1 for a checkpoint of one writer. */
+    public int worldSize() {
+        return parts != null ? parts.size() : part != null ? part.worldSize() : 1;
     }
 
     /** Builds the manifest of a new checkpoint, computing the distinct chunk set. */
@@ -66,8 +161,13 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         return "manifests/" + id + ".json";
     }
 
+    /** Where rank {@code rank}'s part manifest of checkpoint {@code id} is: {@code manifests/<id>/part-<rank, 5 digits>.json}. */
+    public static String keyOfPart(String id, int rank) {
+        return "manifests/" + id + "/part-" + String.format("%05d", rank) + ".json";
+    }
+
     public String key() {
-        return keyOf(id);
+        return part == null ? keyOf(id) : keyOfPart(id, part.rank());
     }
 
     public long logicalBytes() {

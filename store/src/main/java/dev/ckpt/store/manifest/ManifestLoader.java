@@ -4,42 +4,124 @@ import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.objectstore.ObjectStore;
 
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads manifests of committed checkpoints, verifying each against the SHA-256 that ROOT
- * recorded. Manifests are immutable, so verified ones are cached by key.
+ * recorded (a part manifest against the SHA-256 its top manifest recorded). Manifests are
+ * immutable, so verified ones are cached by key.
  */
 public final class ManifestLoader {
     private final ObjectStore store;
     private final Map<String, Manifest> cache = new ConcurrentHashMap<>();
+    private final Map<String, Manifest> merged = new ConcurrentHashMap<>();
 
     public ManifestLoader(ObjectStore store) {
         this.store = store;
     }
 
     /**
-     * The manifest of a committed checkpoint.
+     * The manifest of a committed checkpoint; for a checkpoint saved by several ranks, the
+     * merged view of all its parts (see {@link Manifest#merged}).
      *
-     * @throws NotFoundException if the manifest object is missing
-     * @throws CorruptObjectException if it does not match ROOT or does not parse
+     * @throws NotFoundException if the manifest object (or a part's) is missing
+     * @throws CorruptObjectException if it does not match ROOT (or its top manifest) or does not parse
      */
     public Manifest load(CheckpointEntry entry) {
-        Manifest cached = cache.get(entry.manifest());
+        Manifest done = merged.get(entry.manifest());
+        if (done != null) {
+            return done;
+        }
+        Manifest top = loadTop(entry);
+        if (top.parts() == null) {
+            return top;
+        }
+        List<Manifest> parts = new ArrayList<>();
+        for (Manifest.PartRef p : top.parts()) {
+            parts.add(part(entry, top, p));
+        }
+        Manifest m;
+        try {
+            m = Manifest.merged(top, parts);
+        } catch (IllegalArgumentException e) {
+            throw new CorruptObjectException(entry.manifest(), "the parts of checkpoint " + entry.id()
+                    + " do not form one checkpoint: " + e.getMessage());
+        }
+        merged.put(entry.manifest(), m);
+        return m;
+    }
+
+    /** The checkpoint's own manifest as stored: for a checkpoint of several ranks, the top manifest listing the parts. */
+    public Manifest loadTop(CheckpointEntry entry) {
+        return read(entry.manifest(), entry.manifestSha256(), entry.id());
+    }
+
+    /**
+     * One rank's part of a checkpoint saved by several ranks, or for a checkpoint of one
+     * writer (rank 0 of world size 1) its whole manifest.
+     *
+     * @throws NotFoundException if the checkpoint has no such rank
+     */
+    public Manifest loadPart(CheckpointEntry entry, int rank) {
+        Manifest top = loadTop(entry);
+        if (top.parts() == null) {
+            if (rank != 0) {
+                throw new NotFoundException(entry.id() + " rank " + rank, "checkpoint " + entry.id()
+                        + " was saved by one writer: it has only rank 0");
+            }
+            return top;
+        }
+        if (rank < 0 || rank >= top.parts().size()) {
+            throw new NotFoundException(entry.id() + " rank " + rank, "checkpoint " + entry.id() + " was saved by "
+                    + top.parts().size() + " ranks (0 to " + (top.parts().size() - 1) + "); it has no rank " + rank);
+        }
+        return part(entry, top, top.parts().get(rank));
+    }
+
+    private Manifest part(CheckpointEntry entry, Manifest top, Manifest.PartRef ref) {
+        Manifest p = read(ref.key(), ref.sha256(), entry.id());
+        if (p.part() == null || p.part().rank() != ref.rank() || p.part().worldSize() != top.parts().size()
+                || !p.id().equals(top.id())) {
+            throw new CorruptObjectException(ref.key(), "part manifest " + ref.key() + " is not rank " + ref.rank()
+                    + " of " + top.parts().size() + " of checkpoint " + top.id());
+        }
+        return p;
+    }
+
+    private Manifest read(String key, String sha256, String id) {
+        Manifest cached = cache.get(key);
         if (cached != null) {
             return cached;
         }
         byte[] data;
         try {
-            data = store.get(entry.manifest()).data();
+            data = store.get(key).data();
         } catch (NotFoundException e) {
-            throw new NotFoundException(entry.manifest(), "manifest " + entry.manifest() + " of checkpoint "
-                    + entry.id() + " is missing from " + store.describe()
+            throw new NotFoundException(key, "manifest " + key + " of checkpoint "
+                    + id + " is missing from " + store.describe()
                     + "; the checkpoint cannot be restored (run ckpt-tool verify)");
         }
-        Manifest m = Json.readManifest(entry.manifest(), data, entry.manifestSha256());
-        cache.put(entry.manifest(), m);
+        Manifest m = Json.readManifest(key, data, sha256);
+        cache.put(key, m);
         return m;
+    }
+
+    /** Paths held by more than one of these part manifests (empty when they are disjoint). */
+    public static Set<String> overlapping(List<Manifest> parts) {
+        Set<String> seen = new HashSet<>();
+        Set<String> twice = new java.util.TreeSet<>();
+        for (Manifest p : parts) {
+            for (FileEntry f : p.files()) {
+                if (!seen.add(f.path())) {
+                    twice.add(f.path());
+                }
+            }
+        }
+        return twice;
     }
 }

@@ -91,8 +91,20 @@ public final class Restorer {
 
     /** Restores and reports the bytes written so far to {@code listener}. */
     public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, TransferListener listener) {
+        return restore(manifests.load(entry), target, reuse, listener);
+    }
+
+    /**
+     * Restores only rank {@code rank}'s part of a checkpoint saved by several ranks (its
+     * files, as that rank saved them); rank 0 of a checkpoint of one writer is all of it.
+     */
+    public RestoreResult restorePart(CheckpointEntry entry, int rank, Path target, List<Path> reuse,
+                                     TransferListener listener) {
+        return restore(manifests.loadPart(entry, rank), target, reuse, listener);
+    }
+
+    private RestoreResult restore(Manifest m, Path target, List<Path> reuse, TransferListener listener) {
         long t0 = System.nanoTime();
-        Manifest m = manifests.load(entry);
         listener.progress(0, m.logicalBytes());
         Path root = target.toAbsolutePath().normalize();
         List<Path> finals = new ArrayList<>();

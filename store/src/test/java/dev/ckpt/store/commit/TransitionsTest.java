@@ -87,6 +87,35 @@ class TransitionsTest {
     }
 
     @Test
+    void ranksOfOneJobShareTheEpochAndAReplacedJobCannotJoinAgain() {
+        // first rank of job A: claims the run, the single-process writer w1 is not retired (it cannot come back)
+        Write<Long> a = assertInstanceOf(Write.class, Transitions.join(claimed(), "r", "job:a", T0));
+        assertEquals(2L, a.value());
+        assertEquals(List.of(), a.next().runs().get("r").retired());
+        // every later rank of job A: the same epoch, nothing written
+        Unchanged<Long> again = assertInstanceOf(Unchanged.class, Transitions.join(a.next(), "r", "job:a", T0));
+        assertEquals(2L, again.value());
+        // job B (the requeued job) claims: job A is retired
+        Write<Long> b = assertInstanceOf(Write.class, Transitions.join(a.next(), "r", "job:b", T0.plusSeconds(1)));
+        assertEquals(3L, b.value());
+        assertEquals(List.of("job:a"), b.next().runs().get("r").retired());
+        // a late rank of job A is refused and leaves ROOT as it is
+        Refused<Long> late = assertInstanceOf(Refused.class, Transitions.join(b.next(), "r", "job:a", T0));
+        assertInstanceOf(FencedException.class, late.reason());
+        assertEquals(3, ((FencedException) late.reason()).currentEpoch());
+        // a single process claiming the run retires job B too
+        Write<Long> c = assertInstanceOf(Write.class, Transitions.claim(b.next(), "r", "w9", T0));
+        assertEquals(List.of("job:a", "job:b"), c.next().runs().get("r").retired());
+        assertInstanceOf(Refused.class, Transitions.join(c.next(), "r", "job:b", T0));
+        // the retired list is bounded: the oldest jobs fall out
+        RootState many = c.next();
+        for (int i = 0; i < RunState.KEEP_RETIRED + 5; i++) {
+            many = ((Write<Long>) Transitions.join(many, "r", "job:n" + i, T0)).next();
+        }
+        assertEquals(RunState.KEEP_RETIRED, many.runs().get("r").retired().size());
+    }
+
+    @Test
     void fenceHoldsOnlyForTheCurrentEpoch() {
         assertTrue(Transitions.fence(claimed(), "r", 1).isEmpty());
         FencedException e = Transitions.fence(claimed(), "r", 0).orElseThrow();

@@ -30,6 +30,7 @@ class ExitCodeTest {
             Map.entry(FencedException.class, ExitCode.FENCED_OR_CONFLICT),
             Map.entry(CommitConflictException.class, ExitCode.FENCED_OR_CONFLICT),
             Map.entry(GcLeaseHeldException.class, ExitCode.FENCED_OR_CONFLICT),
+            Map.entry(RanksIncompleteException.class, ExitCode.FENCED_OR_CONFLICT),
             Map.entry(ConditionalWritesUnsupportedException.class, ExitCode.NO_CONDITIONAL_WRITES),
             Map.entry(CommitStateUnknownException.class, ExitCode.COMMIT_STATE_UNKNOWN),
             Map.entry(StoreUnavailableException.class, ExitCode.UNAVAILABLE),

@@ -1,0 +1,237 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.RanksIncompleteException;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.util.Tasks;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * The part of a save by several ranks that is not uploading: rank 0 {@linkplain #gather
+ * gathers} the other ranks' part manifests and builds the top manifest it commits; every
+ * other rank {@linkplain #awaitCommit waits} for that commit in ROOT. The store is the only
+ * thing the ranks share: rank 0 polls the part keys (GET, no LIST), the others poll ROOT.
+ * Waits are paced from 20 ms doubling to at most {@link #maxPause(int)} and bounded by the
+ * request's {@link SaveRequest.Shard#timeout()} and deadline; time is the configured clock's,
+ * pauses the configured sleeper's.
+ */
+final class RankCommit {
+    private final ObjectStore store;
+    private final RootStore root;
+    private final StoreConfig config;
+    private final ExecutorService io;
+
+    RankCommit(ObjectStore store, RootStore root, StoreConfig config, ExecutorService io) {
+        this.store = store;
+        this.root = root;
+        this.config = config;
+        this.io = io;
+    }
+
+    /**
+     * Every part found and checked: the top manifest over them (not yet written), the keys the
+     * commit needs (top and part manifests, every chunk) and the oldest GC generation at which
+     * any rank's save began (the commit's watermark).
+     */
+    record Gathered(Manifest top, byte[] topBytes, Set<String> needed, long startGeneration) {
+    }
+
+    /**
+     * Rank 0: waits until every other rank's part manifest exists, checks that each is the same
+     * checkpoint (id, run, step, world size) and that no two parts hold the same file.
+     *
+     * @throws RanksIncompleteException naming the missing ranks when the timeout or deadline passes first
+     */
+    Gathered gather(Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline) {
+        int n = shard.worldSize();
+        Manifest[] parts = new Manifest[n];
+        String[] shas = new String[n];
+        parts[0] = own;
+        shas[0] = ownSha;
+        TreeSet<Integer> missing = new TreeSet<>();
+        for (int r = 1; r < n; r++) {
+            missing.add(r);
+        }
+        Instant start = config.clock().instant();
+        Instant until = until(start, shard.timeout(), deadline);
+        long pause = 20;
+        while (!missing.isEmpty()) {
+            // At most ioConcurrency GETs per round, lowest ranks first: parts arrive at about the same
+            // time, so a round that finds all of them moves straight on to the next ones.
+            List<Integer> batch = new ArrayList<>();
+            for (int r : missing) {
+                if (batch.size() == config.ioConcurrency()) {
+                    break;
+                }
+                batch.add(r);
+            }
+            List<CompletableFuture<byte[]>> gets = new ArrayList<>();
+            for (int r : batch) {
+                String key = Manifest.keyOfPart(own.id(), r);
+                gets.add(CompletableFuture.supplyAsync(() -> getIfPresent(key), io));
+            }
+            boolean allFound = true;
+            for (int i = 0; i < batch.size(); i++) {
+                int r = batch.get(i);
+                byte[] data = Tasks.await(gets.get(i), "gather parts");
+                if (data == null) {
+                    allFound = false;
+                    continue;
+                }
+                parts[r] = checkedPart(own, r, n, data);
+                shas[r] = Hashes.sha256Hex(data);
+                missing.remove(r);
+            }
+            if (missing.isEmpty() || allFound) {
+                continue;
+            }
+            Instant now = config.clock().instant();
+            if (!now.isBefore(until)) {
+                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
+                        + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                        + describe(missing) + " did not write " + (missing.size() == 1 ? "its part" : "their parts")
+                        + " within " + seconds(start, now) + " s (rank 0 waited for "
+                        + Manifest.keyOfPart(own.id(), missing.first()) + (missing.size() > 1 ? " and others" : "")
+                        + " in " + store.describe() + "). A rank may have died or be slower than the timeout;"
+                        + " nothing was committed for this step, the next save starts afresh");
+            }
+            sleep(Math.min(pause, Duration.between(now, until).toMillis()));
+            pause = Math.min(pause * 2, maxPause(n));
+        }
+        List<Manifest> inOrder = List.of(parts);
+        Set<String> twice = ManifestLoader.overlapping(inOrder);
+        if (!twice.isEmpty()) {
+            throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " was not committed:"
+                    + " several ranks saved the same file " + String.join(", ", new ArrayList<>(twice).subList(0,
+                    Math.min(3, twice.size()))) + (twice.size() > 3 ? " (and " + (twice.size() - 3) + " more)" : "")
+                    + "; each rank must save files of its own (for example under rank-<R>/)");
+        }
+        List<Manifest.PartRef> refs = new ArrayList<>();
+        Set<String> needed = new HashSet<>();
+        long startGeneration = Long.MAX_VALUE;
+        for (int r = 0; r < n; r++) {
+            Manifest p = parts[r];
+            refs.add(new Manifest.PartRef(r, p.key(), shas[r], p.files().size(), p.logicalBytes()));
+            needed.add(p.key());
+            for (String h : p.chunks()) {
+                needed.add(ChunkRef.keyOf(h));
+            }
+            startGeneration = Math.min(startGeneration, p.gcGeneration() == null ? 0 : p.gcGeneration());
+        }
+        Manifest top = Manifest.ofParts(own.id(), own.run(), own.step(), own.epoch(), config.clock().instant(),
+                own.writer(), own.metadata(), refs);
+        needed.add(top.key());
+        return new Gathered(top, Json.write(top), needed, startGeneration);
+    }
+
+    /**
+     * Ranks other than 0: waits until the checkpoint is in ROOT (one GET of ROOT per poll).
+     *
+     * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile
+     * @throws RanksIncompleteException when the timeout or deadline passes first
+     */
+    void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline) {
+        Instant start = config.clock().instant();
+        Instant until = until(start, shard.timeout(), deadline);
+        long pause = 20;
+        while (true) {
+            RootState s = root.read().state();
+            if (s.checkpoints().containsKey(own.id())) {
+                return;
+            }
+            Committer.checkFence(s, token);
+            Instant now = config.clock().instant();
+            if (!now.isBefore(until)) {
+                throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
+                        + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed"
+                        + " within " + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part "
+                        + own.key() + " in " + store.describe() + ": rank 0 commits once every part is there; it"
+                        + " or another rank may have died or be slower than the timeout. Nothing was committed for"
+                        + " this step; the next save starts afresh");
+            }
+            sleep(Math.min(pause, Duration.between(now, until).toMillis()));
+            pause = Math.min(pause * 2, maxPause(shard.worldSize()));
+        }
+    }
+
+    /**
+     * The longest pause between polls: 1 s, and 1 ms per rank beyond 1,000 ranks, so that
+     * 16,384 ranks waiting for one commit poll ROOT about 1,000 times a second in all, within
+     * S3's 5,500 GETs per second per prefix.
+     */
+    static long maxPause(int worldSize) {
+        return Math.max(1000, worldSize);
+    }
+
+    private Manifest checkedPart(Manifest own, int rank, int n, byte[] data) {
+        String key = Manifest.keyOfPart(own.id(), rank);
+        Manifest p = Json.readManifest(key, data, null);
+        String problem = null;
+        if (p.part() == null) {
+            problem = "it is not a part manifest";
+        } else if (p.part().worldSize() != n) {
+            problem = "rank " + rank + " saved it as one of " + p.part().worldSize() + " ranks, rank 0 as one of " + n
+                    + " (every rank of a job must be given the same world size)";
+        } else if (!p.run().equals(own.run()) || p.step() != own.step()) {
+            problem = "it is run '" + p.run() + "' step " + p.step() + ", rank 0 saved step " + own.step();
+        }
+        if (problem != null) {
+            throw new CorruptObjectException(key, "part manifest " + key + " does not belong to checkpoint " + own.id()
+                    + ": " + problem + "; nothing was committed");
+        }
+        return p;
+    }
+
+    private byte[] getIfPresent(String key) {
+        try {
+            return store.get(key).data();
+        } catch (NotFoundException e) {
+            return null;
+        }
+    }
+
+    private static Instant until(Instant start, Duration timeout, Instant deadline) {
+        Instant t = start.plus(timeout);
+        return deadline != null && deadline.isBefore(t) ? deadline : t;
+    }
+
+    private static String describe(TreeSet<Integer> missing) {
+        List<Integer> first = new ArrayList<>(missing).subList(0, Math.min(10, missing.size()));
+        String list = first.toString().replaceAll("[\\[\\]]", "") + (missing.size() > 10 ? ", ..." : "");
+        return (missing.size() == 1 ? "rank " : missing.size() + " ranks (") + list + (missing.size() == 1 ? "" : ")");
+    }
+
+    private static long seconds(Instant a, Instant b) {
+        return Math.max(0, Duration.between(a, b).toSeconds());
+    }
+
+    private void sleep(long millis) {
+        if (millis <= 0) {
+            return;
+        }
+        try {
+            config.sleeper().sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while waiting for the other ranks", e);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package dev.ckpt.store.error;
+
+import java.util.List;
+
+/**
+ * A checkpoint saved by several ranks could not be committed: a rank's part did not appear
+ * (rank 0, which commits, waited for it), or the commit did not appear (another rank waited
+ * for rank 0), within the caller's timeout; or a GC deleted another rank's objects before
+ * the commit. Nothing was committed for that step; what was uploaded is garbage that GC
+ * collects after the grace age. The next step's save starts afresh.
+ */
+public final class RanksIncompleteException extends CommitConflictException {
+    private final String checkpointId;
+    private final List<Integer> missingRanks;
+
+    public RanksIncompleteException(String checkpointId, List<Integer> missingRanks, String message) {
+        super(message);
+        this.checkpointId = checkpointId;
+        this.missingRanks = List.copyOf(missingRanks);
+    }
+
+    public String checkpointId() {
+        return checkpointId;
+    }
+
+    /** The ranks whose part was missing (empty when rank 0's commit was what did not come). */
+    public List<Integer> missingRanks() {
+        return missingRanks;
+    }
+}

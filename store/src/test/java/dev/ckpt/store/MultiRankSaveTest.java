@@ -1,0 +1,393 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.ExitCode;
+import dev.ckpt.store.error.FencedException;
+import dev.ckpt.store.error.RanksIncompleteException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.ForwardingObjectStore;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectListing;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.util.TransferListener;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A checkpoint saved by several ranks (threads here, each with its own {@link CheckpointStore}
+ * as a separate process would have; {@code MultiRankProcessTest} uses separate JVMs): one
+ * commit once every part is there, none when a rank is missing, one epoch per job, restore of
+ * all parts or one.
+ */
+class MultiRankSaveTest {
+    private static final StoreConfig CONFIG = StoreConfig.defaults().withChunkSize(16 * 1024);
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path tmp;
+
+    /** Rank R's files: a shard of its own under rank-R/, and a replicated file every rank holds. */
+    static Path rankDir(Path base, int rank, long step) throws IOException {
+        Path d = base.resolve("step" + step + "-rank" + rank);
+        Files.createDirectories(d.resolve("rank-" + rank));
+        Random rnd = new Random(step * 1000 + rank);
+        byte[] own = new byte[40_000 + rank * 1000];
+        rnd.nextBytes(own);
+        Files.write(d.resolve("rank-" + rank).resolve("shard.bin"), own);
+        byte[] replicated = new byte[50_000];
+        new Random(step).nextBytes(replicated);
+        Files.write(d.resolve("rank-" + rank).resolve("replicated.bin"), replicated);
+        return d;
+    }
+
+    private CheckpointStore open(Path storeDir) {
+        return CheckpointStore.open(ObjectStores.local(storeDir), CONFIG);
+    }
+
+    /** Runs every rank's save at once; each result is the SaveResult or the exception it threw. */
+    private List<Object> saveAll(Path storeDir, String job, long step, List<Integer> ranks, int worldSize,
+                                 Duration timeout) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(ranks.size());
+        try {
+            List<Future<Object>> futures = new ArrayList<>();
+            for (int rank : ranks) {
+                Path src = rankDir(tmp.resolve("src"), rank, step);
+                futures.add(pool.submit((Callable<Object>) () -> {
+                    try (CheckpointStore s = open(storeDir)) {
+                        WriterToken w = s.joinRun("r", job);
+                        return s.save(w, SaveRequest.of(src, "r", step)
+                                .withShard(new SaveRequest.Shard(rank, worldSize, timeout)));
+                    } catch (RuntimeException e) {
+                        return e;
+                    }
+                }));
+            }
+            List<Object> out = new ArrayList<>();
+            for (Future<Object> f : futures) {
+                out.add(f.get());
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void fourRanksCommitOneCheckpointThatRestoresWholeOrByRank() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        List<Object> results = saveAll(storeDir, "job-1", 10, List.of(0, 1, 2, 3), 4, TIMEOUT);
+        Set<String> ids = new TreeSet<>();
+        int newChunks = 0;
+        for (Object o : results) {
+            SaveResult r = assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
+            ids.add(r.checkpointId());
+            newChunks += r.newChunks();
+        }
+        assertEquals(Set.of("r-s10-e1"), ids, "every rank names the same checkpoint");
+        try (CheckpointStore s = open(storeDir)) {
+            List<CheckpointEntry> cps = s.list("r");
+            assertEquals(1, cps.size());
+            CheckpointEntry e = cps.get(0);
+            assertEquals(4, e.ranks());
+            assertEquals(8, e.files());
+            // the replicated file's chunks were uploaded once, not once per rank
+            long chunkObjects;
+            try (Stream<Path> st = Files.walk(storeDir.resolve("chunks"))) {
+                chunkObjects = st.filter(Files::isRegularFile).count();
+            }
+            assertEquals(s.manifest(e).chunks().size(), chunkObjects);
+            assertEquals(chunkObjects, newChunks, "each distinct chunk created by exactly one rank");
+
+            Path all = tmp.resolve("restore-all");
+            s.restore("r@10", all);
+            for (int rank = 0; rank < 4; rank++) {
+                Path src = rankDir(tmp.resolve("again"), rank, 10);
+                for (String f : List.of("shard.bin", "replicated.bin")) {
+                    assertArrayEquals(Files.readAllBytes(src.resolve("rank-" + rank).resolve(f)),
+                            Files.readAllBytes(all.resolve("rank-" + rank).resolve(f)), "rank " + rank + " " + f);
+                }
+            }
+            Path two = tmp.resolve("restore-2");
+            RestoreResult r2 = s.restorePart(e, 2, two, List.of(), TransferListener.NONE);
+            assertEquals(2, r2.files());
+            try (Stream<Path> st = Files.walk(two)) {
+                assertEquals(List.of("rank-2/replicated.bin", "rank-2/shard.bin"), st.filter(Files::isRegularFile)
+                        .map(p -> two.relativize(p).toString()).sorted().toList());
+            }
+            RuntimeException noRank = assertThrows(RuntimeException.class,
+                    () -> s.restorePart(e, 4, tmp.resolve("x"), List.of(), TransferListener.NONE));
+            assertTrue(noRank.getMessage().contains("saved by 4 ranks (0 to 3); it has no rank 4"), noRank.getMessage());
+            assertTrue(s.verify(VerifyRequest.deep()).ok(), () -> s.verify(VerifyRequest.deep()).problems().toString());
+        }
+    }
+
+    @Test
+    void aMissingRankMeansNoCommitEveryRankFailsClearlyTheNextStepCommitsAndGcReclaimsTheParts() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        // rank 3 "died" before saving step 5
+        Instant t0 = Instant.now();
+        List<Object> failed = saveAll(storeDir, "job-1", 5, List.of(0, 1, 2), 4, Duration.ofSeconds(2));
+        assertTrue(Duration.between(t0, Instant.now()).toSeconds() < 15, "failed after the timeout, not hung");
+        RanksIncompleteException r0 = assertInstanceOf(RanksIncompleteException.class, failed.get(0));
+        assertEquals(List.of(3), r0.missingRanks());
+        assertTrue(r0.getMessage().contains("rank 3 did not write its part"), r0.getMessage());
+        assertTrue(r0.getMessage().contains("manifests/r-s5-e1/part-00003.json"), r0.getMessage());
+        for (int i = 1; i < 3; i++) {
+            RanksIncompleteException ri = assertInstanceOf(RanksIncompleteException.class, failed.get(i));
+            assertTrue(ri.getMessage().contains("was not committed within"), ri.getMessage());
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(ri));
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertTrue(s.list("r").isEmpty(), "nothing visible without every part");
+        }
+        // rank 3 comes back late: its part alone commits nothing
+        Object late = saveAll(storeDir, "job-1", 5, List.of(3), 4, Duration.ofMillis(300)).get(0);
+        assertInstanceOf(RanksIncompleteException.class, late);
+
+        // the next step's save commits
+        for (Object o : saveAll(storeDir, "job-1", 6, List.of(0, 1, 2, 3), 4, TIMEOUT)) {
+            assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(List.of(6L), s.list("r").stream().map(CheckpointEntry::step).toList());
+            assertTrue(Files.exists(storeDir.resolve("manifests/r-s5-e1/part-00000.json")));
+            // GC with grace 0 reclaims the orphaned parts of step 5, and keeps step 6's
+            try (CheckpointStore g = CheckpointStore.open(ObjectStores.local(storeDir), CONFIG.withGcGrace(Duration.ZERO))) {
+                g.gc(GcRequest.collect());
+            }
+            for (int rank = 0; rank < 4; rank++) {
+                assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s5-e1", rank))), "orphaned part " + rank);
+                assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s6-e1", rank))), "live part " + rank);
+            }
+            assertTrue(s.verify(VerifyRequest.deep()).ok(), () -> s.verify(VerifyRequest.deep()).problems().toString());
+            s.restore("r:latest", tmp.resolve("after-gc"));
+        }
+    }
+
+    @Test
+    void withoutRankZeroTheOtherRanksFailAfterTheirTimeout() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        List<Object> out = saveAll(storeDir, "job-1", 1, List.of(1, 2, 3), 4, Duration.ofSeconds(1));
+        for (Object o : out) {
+            RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class, o);
+            assertTrue(e.getMessage().contains("rank 0 commits once every part is there"), e.getMessage());
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertTrue(s.list("r").isEmpty());
+        }
+    }
+
+    @Test
+    void aRequeuedJobFencesEveryRankOfThePreviousOneZombiesAndLateStartersIncluded() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore a0 = open(storeDir); CheckpointStore a1 = open(storeDir); CheckpointStore b = open(storeDir)) {
+            a0.init();
+            WriterToken jobA0 = a0.joinRun("r", "slurm-77-0");
+            WriterToken jobA1 = a1.joinRun("r", "slurm-77-0");
+            assertEquals(jobA0.epoch(), jobA1.epoch(), "ranks of one job share the epoch");
+            assertEquals(1, jobA0.epoch());
+            // the job is requeued: its successor's ranks join, the old ranks are zombies now
+            WriterToken jobB = b.joinRun("r", "slurm-77-1");
+            assertEquals(2, jobB.epoch());
+            assertEquals(2, b.joinRun("r", "slurm-77-1").epoch());
+            Path src0 = rankDir(tmp.resolve("src"), 0, 3);
+            Path src1 = rankDir(tmp.resolve("src"), 1, 3);
+            SaveRequest.Shard s1 = new SaveRequest.Shard(1, 2, TIMEOUT);
+            assertThrows(FencedException.class, () -> a1.save(jobA1, SaveRequest.of(src1, "r", 3).withShard(s1)));
+            SaveRequest.Shard s0 = new SaveRequest.Shard(0, 2, Duration.ofSeconds(1));
+            RuntimeException zombie0 = assertThrows(RuntimeException.class,
+                    () -> a0.save(jobA0, SaveRequest.of(src0, "r", 3).withShard(s0)));
+            assertInstanceOf(FencedException.class, zombie0, zombie0.toString());
+            // a rank of the old job that starts only now is refused, and does not take the run back
+            FencedException late = assertThrows(FencedException.class, () -> a1.joinRun("r", "slurm-77-0"));
+            assertTrue(late.getMessage().contains("replaced by job:slurm-77-1"), late.getMessage());
+            assertEquals(2, b.root().runs().get("r").writerEpoch());
+            assertTrue(b.list("r").isEmpty());
+        }
+    }
+
+    @Test
+    void aZombieRankWaitingForTheCommitIsToldItIsFenced() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore a = open(storeDir); CheckpointStore b = open(storeDir)) {
+            a.init();
+            WriterToken jobA = a.joinRun("r", "job-a");
+            Path src1 = rankDir(tmp.resolve("src"), 1, 3);
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<?> waiting = pool.submit(() -> a.save(jobA, SaveRequest.of(src1, "r", 3)
+                        .withShard(new SaveRequest.Shard(1, 2, TIMEOUT))));
+                while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s3-e1", 1)))) {
+                    Thread.sleep(10);
+                }
+                b.joinRun("r", "job-b");
+                Exception e = assertThrows(Exception.class, waiting::get);
+                assertInstanceOf(FencedException.class, e.getCause(), String.valueOf(e.getCause()));
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void twoRanksSavingTheSameFileOrDisagreeingOnTheWorldSizeCommitNothingAndSayWhy() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir); CheckpointStore t = open(storeDir)) {
+            s.init();
+            Path same0 = rankDir(tmp.resolve("a"), 0, 1);
+            Path same1 = tmp.resolve("b");
+            Files.createDirectories(same1.resolve("rank-0"));
+            Files.writeString(same1.resolve("rank-0/shard.bin"), "another rank's bytes under rank 0's name");
+            WriterToken w0 = s.joinRun("r", "job");
+            WriterToken w1 = t.joinRun("r", "job");
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<?> r1 = pool.submit(() -> t.save(w1, SaveRequest.of(same1, "r", 1)
+                        .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(2)))));
+                RanksIncompleteException e = assertThrows(RanksIncompleteException.class, () -> s.save(w0,
+                        SaveRequest.of(same0, "r", 1).withShard(new SaveRequest.Shard(0, 2, TIMEOUT))));
+                assertTrue(e.getMessage().contains("several ranks saved the same file rank-0/shard.bin"), e.getMessage());
+                assertThrows(Exception.class, r1::get);
+
+                Future<?> r2 = pool.submit(() -> t.save(w1, SaveRequest.of(rankDir(tmp.resolve("c"), 1, 2), "r", 2)
+                        .withShard(new SaveRequest.Shard(1, 3, Duration.ofSeconds(2)))));
+                CorruptObjectException ws = assertThrows(CorruptObjectException.class, () -> s.save(w0,
+                        SaveRequest.of(rankDir(tmp.resolve("c"), 0, 2), "r", 2).withShard(new SaveRequest.Shard(0, 2, TIMEOUT))));
+                assertTrue(ws.getMessage().contains("rank 1 saved it as one of 3 ranks, rank 0 as one of 2"), ws.getMessage());
+                assertThrows(Exception.class, r2::get);
+            } finally {
+                pool.shutdownNow();
+            }
+            assertTrue(s.list("r").isEmpty());
+        }
+    }
+
+    @Test
+    void findingAndRestoringTheLatestCheckpointOfSeveralRanksListsNothing() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        saveAll(storeDir, "job-1", 7, List.of(0, 1, 2), 3, TIMEOUT);
+        AtomicInteger lists = new AtomicInteger();
+        ObjectStore counting = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public ObjectListing list(String prefix) {
+                lists.incrementAndGet();
+                return super.list(prefix);
+            }
+        };
+        try (CheckpointStore s = CheckpointStore.open(counting, CONFIG)) {
+            CheckpointEntry e = s.resolve("r:latest");
+            assertEquals(3, e.ranks());
+            s.restore(e, tmp.resolve("all"), List.of());
+            s.restorePart(e, 1, tmp.resolve("one"), List.of(), TransferListener.NONE);
+            s.restoreLatestGood("r", tmp.resolve("auto"), List.of());
+        }
+        assertEquals(0, lists.get(), "no LIST to find or restore the latest checkpoint");
+    }
+
+    @Test
+    void recoveryRebuildsACheckpointOfSeveralRanksOnlyWhenEveryPartIsThere() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        saveAll(storeDir, "job-1", 1, List.of(0, 1), 2, TIMEOUT);
+        saveAll(storeDir, "job-1", 2, List.of(0, 1), 2, TIMEOUT);
+        Files.delete(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 1)));
+        Files.delete(storeDir.resolve("ROOT"));
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(dev.ckpt.store.commit.RecoveryReport.Decision.REWRITTEN,
+                    s.recover(true, Duration.ZERO, true).decision());
+            List<CheckpointEntry> cps = s.list("r");
+            assertEquals(List.of("r-s2-e1"), cps.stream().map(CheckpointEntry::id).toList());
+            assertEquals(2, cps.get(0).ranks());
+            s.restore("r:latest", tmp.resolve("back"));
+            assertTrue(s.verify(VerifyRequest.deep()).ok());
+            assertTrue(s.root().runs().get("r").writerEpoch() > 1000, "every earlier rank is fenced");
+        }
+    }
+
+    @Test
+    void retentionDropsCheckpointsOfSeveralRanksLikeAnyOther() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        for (long step = 1; step <= 3; step++) {
+            long st = step;
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                List<Future<SaveResult>> fs = new ArrayList<>();
+                for (int rank = 0; rank < 2; rank++) {
+                    int rk = rank;
+                    Path src = rankDir(tmp.resolve("src"), rk, st);
+                    fs.add(pool.submit(() -> {
+                        try (CheckpointStore s = open(storeDir)) {
+                            return s.save(s.joinRun("r", "j"), SaveRequest.of(src, "r", st)
+                                    .withRetention(Retention.keepLast(2)).withShard(new SaveRequest.Shard(rk, 2, TIMEOUT)));
+                        }
+                    }));
+                }
+                for (Future<SaveResult> f : fs) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(List.of(2L, 3L), s.list("r").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
+    static List<String> keys(ObjectStore store, String prefix) {
+        List<String> out = new ArrayList<>();
+        for (ObjectInfo o : store.list(prefix)) {
+            out.add(o.key());
+        }
+        return out;
+    }
+}
