@@ -94,7 +94,7 @@ public final class Saver {
         RootState start = root.read().state();
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
-        Map<String, ChunkRef> live = liveChunks(start);
+        Map<String, ChunkRef> live = liveChunks(start, req.shard());
         SourceDir.settle(files);
         long t1 = System.nanoTime();
         long total = files.stream().mapToLong(SourceFile::size).sum();
@@ -289,11 +289,18 @@ public final class Saver {
         }
     }
 
-    private Map<String, ChunkRef> liveChunks(RootState state) {
+    /**
+     * The chunks of live checkpoints, to deduplicate against. A rank of a job of N ranks reads
+     * only its own part of checkpoints saved by N ranks (its data is mostly in its own earlier
+     * parts; a chunk another rank stored is found by the create-only write): reading every
+     * part would cost each of N ranks N GETs per checkpoint.
+     */
+    private Map<String, ChunkRef> liveChunks(RootState state, SaveRequest.Shard shard) {
         Map<String, ChunkRef> live = new ConcurrentHashMap<>();
         for (CheckpointEntry e : state.checkpoints().values()) {
             try {
-                live.putAll(manifests.load(e).chunkRefs());
+                boolean ownPart = shard != null && e.ranks() == shard.worldSize() && e.ranks() > 1;
+                live.putAll((ownPart ? manifests.loadPart(e, shard.rank()) : manifests.load(e)).chunkRefs());
             } catch (CkptException ex) {
                 // An unreadable manifest only costs deduplication: its chunks get uploaded again.
             }

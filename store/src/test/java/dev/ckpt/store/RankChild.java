@@ -1,0 +1,40 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.error.ExitCode;
+import dev.ckpt.store.objectstore.ObjectStores;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * One rank as its own process, for {@link MultiRankProcessTest} and the ranks benchmark:
+ * joins the run as a rank of the job and saves its directory as its part of the step.
+ * Prints {@code committed <id> <ms>} and exits 0, or prints the error and exits with its
+ * {@link ExitCode}. Usage: {@code RankChild STORE_URL RUN JOB STEP RANK WORLD_SIZE DIR TIMEOUT_MS [CHUNK_SIZE]}
+ */
+public final class RankChild {
+    public static void main(String[] a) {
+        StoreConfig config = StoreConfig.defaults();
+        if (a.length > 8) {
+            config = config.withChunkSize(Integer.parseInt(a[8]));
+        }
+        long t0 = System.nanoTime();
+        try (CheckpointStore store = CheckpointStore.open(ObjectStores.open(a[0]), config)) {
+            WriterToken w = store.joinRun(a[1], a[2]);
+            SaveResult r = store.save(w, SaveRequest.of(Path.of(a[6]), a[1], Long.parseLong(a[3]))
+                    .withShard(new SaveRequest.Shard(Integer.parseInt(a[4]), Integer.parseInt(a[5]),
+                            Duration.ofMillis(Long.parseLong(a[7])))));
+            System.out.println("committed " + r.checkpointId() + " " + (System.nanoTime() - t0) / 1_000_000);
+            System.out.flush();
+            System.exit(0);
+        } catch (RuntimeException e) {
+            System.out.println("error " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            System.out.flush();
+            System.exit(ExitCode.of(e).code());
+        }
+    }
+}
