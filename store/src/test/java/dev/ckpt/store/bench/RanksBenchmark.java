@@ -39,8 +39,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Checkpoints saved by many ranks. Not a test: prints numbers (docs/benchmarks.md, "Many ranks").
  * <ul>
  * <li>{@code -Dmode=kills}: {@code -Dranks=8} rank processes ({@link RankLoopChild}) of one job
- *     on one store save {@code -Dsteps=100} steps, then {@code -Drounds=100} rounds in which one
- *     random rank is SIGKILLed at a random moment of the save and started again. After every
+ *     on one store save {@code -Dsteps=100} steps, then {@code -Drounds=100} rounds of two steps: in
+ *     the first one random rank is SIGKILLed at a random moment of the save and started again, the
+ *     second must commit. After every
  *     step: at most one checkpoint of that step, and a committed one has every part and restores
  *     byte-identical; every step without a kill commits; deep verify every 10 rounds and at the end.</li>
  * <li>{@code -Dmode=scale}: for N = {@code -Dns} (default 1,2,4,8,16) ranks as threads (each its own
@@ -129,9 +130,10 @@ public final class RanksBenchmark {
             int violations = 0;
             long saveMs = 0;
             long t0 = System.nanoTime();
-            for (int i = 1; i <= steps + rounds; i++) {
+            // steps clean steps, then rounds pairs: a step with a kill, then a step that must commit
+            for (int i = 1; i <= steps + 2 * rounds; i++) {
                 long step = i;
-                boolean killRound = i > steps;
+                boolean killRound = i > steps && (i - steps) % 2 == 1;
                 for (Rank rk : ranks) {
                     rk.in.println("save " + step + " " + rankDir(work.resolve("data"), rk.rank, step, kib));
                 }
@@ -248,7 +250,8 @@ public final class RanksBenchmark {
     static void aggregate(Path work, Path data, int reps) throws Exception {
         Path layout = work.resolve("layout");
         List<Path> rankDirs = new ArrayList<>();
-        for (int r = 0; r < 4; r++) {
+        for (int rr = 0; rr < 4; rr++) {
+            int r = rr;
             Path d = layout.resolve("r" + r);
             Files.createDirectories(d.resolve("rank-" + r));
             Files.createDirectories(layout.resolve("all").resolve("rank-" + r));
