@@ -23,6 +23,10 @@ public final class RankChild {
         if (a.length > 8) {
             config = config.withChunkSize(Integer.parseInt(a[8]));
         }
+        String local = System.getenv("LOCAL_WORLD_SIZE"); // torchrun: ranks on this machine share its cores
+        if (local != null) {
+            config = config.withParallelism(Math.max(1, Runtime.getRuntime().availableProcessors() / Integer.parseInt(local)));
+        }
         long t0 = System.nanoTime();
         try (CheckpointStore store = CheckpointStore.open(ObjectStores.open(a[0]), config)) {
             int n = Integer.parseInt(a[5]);

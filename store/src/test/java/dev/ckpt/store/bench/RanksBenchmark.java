@@ -115,7 +115,7 @@ public final class RanksBenchmark {
         Path storeDir = work.resolve("store");
         String url = storeDir.toString();
         Random rnd = new Random(seed);
-        int kib = 64;
+        int kib = Integer.getInteger("kib", 512);
         List<Rank> ranks = new ArrayList<>();
         try (CheckpointStore check = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults().withChunkSize(CHUNK))) {
             check.init();
@@ -139,7 +139,7 @@ public final class RanksBenchmark {
                 }
                 Rank victim = null;
                 if (killRound) {
-                    Thread.sleep(rnd.nextInt(Math.max(1, (int) Math.min(2000, saveMs * 6 / 5 + 1))));
+                    Thread.sleep(rnd.nextInt(Math.max(1, (int) Math.min(3000, saveMs + 1))));
                     victim = ranks.get(rnd.nextInt(n));
                     victim.p.destroyForcibly();
                     victim.p.waitFor(30, TimeUnit.SECONDS);
@@ -306,6 +306,9 @@ public final class RanksBenchmark {
                 System.getProperty("java.class.path"), dev.ckpt.store.RankChild.class.getName(), url, "r", "agg",
                 "1", Integer.toString(rank), Integer.toString(n), dir.toString(), "600000").redirectErrorStream(true);
         pb.environment().putAll(env);
+        if (n > 1 && Boolean.getBoolean("shareCores")) {
+            pb.environment().put("LOCAL_WORLD_SIZE", Integer.toString(n));
+        }
         return pb.start();
     }
 
