@@ -18,6 +18,7 @@ import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.DeadlineObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 
@@ -86,9 +87,13 @@ public final class Saver {
                     + req.run() + "'");
         }
         long t0 = System.nanoTime();
+        // with a deadline, every request of the save but the commit's is abandoned when it passes
+        DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
+                "save of run " + req.run() + " step " + req.step(), "nothing was committed (chunks it uploaded stay"
+                        + " unreferenced until GC removes them); save again, with more time if the store is slow");
         SourceDir source = SourceDir.scan(req.source());
         List<SourceFile> files = source.files();
-        RootState start = root.read().state();
+        RootState start = store.call(RootState.KEY, "read", () -> root.read().state());
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(start);
@@ -173,10 +178,11 @@ public final class Saver {
                 new Manifest.Writer(token.writerId(), token.epoch()), req.metadata(), entries);
         byte[] manifestBytes = Json.write(manifest);
         String manifestSha = Hashes.sha256Hex(manifestBytes);
-        putManifest(manifest.key(), manifestBytes);
+        putManifest(store, manifest.key(), manifestBytes);
         long t3 = System.nanoTime();
 
         Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
+        store.check("the commit"); // a commit is never abandoned half-way: it does not start late
         Committer.Commit commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration,
                 req.gcWait(), req.deadline(), listener::notice);
         int reuploaded = 0;
@@ -185,7 +191,7 @@ public final class Saver {
             // a GC generation deleted objects this checkpoint needs since the save began: re-create them
             for (String key : new java.util.TreeSet<>(need.keys())) {
                 if (key.equals(manifest.key())) {
-                    putManifest(key, manifestBytes);
+                    putManifest(store, key, manifestBytes);
                 } else {
                     String hash = ChunkRef.hashOfKey(key);
                     Location loc = locations.get(hash);
@@ -193,7 +199,7 @@ public final class Saver {
                     if (loc == null || ref == null) {
                         throw new IllegalStateException("no local source for chunk " + key);
                     }
-                    reupload(ref, loc);
+                    reupload(store, ref, loc);
                 }
                 reuploaded++;
             }
@@ -201,6 +207,7 @@ public final class Saver {
             committed = commit.attempt();
         }
         List<String> dropped = committed.value();
+        store.close(); // the deadline's threads only; the store stays open
         long t4 = System.nanoTime();
         return new SaveResult(id, req.run(), req.step(), entries.size(), manifest.logicalBytes(),
                 pipeline.newChunks.get(), pipeline.newBytes.get(), pipeline.storedBytes.get(),
@@ -224,7 +231,7 @@ public final class Saver {
         return sum == f.size();
     }
 
-    private void reupload(ChunkRef ref, Location loc) {
+    private void reupload(ObjectStore store, ChunkRef ref, Location loc) {
         byte[] buf;
         try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
             buf = new byte[loc.length];
@@ -241,7 +248,7 @@ public final class Saver {
         store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
     }
 
-    private void putManifest(String key, byte[] bytes) {
+    private static void putManifest(ObjectStore store, String key, byte[] bytes) {
         if (store.putIfAbsent(key, bytes, 0, bytes.length) == PutResult.ALREADY_EXISTS) {
             // Either our own earlier attempt (a retried request) or a collision: compare.
             byte[] existing = store.get(key).data();

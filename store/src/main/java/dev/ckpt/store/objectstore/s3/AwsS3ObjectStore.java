@@ -118,7 +118,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         if (c.http() == S3Config.Http.URL_CONNECTION) {
             return UrlConnectionHttpClient.builder()
                     .connectionTimeout(c.connectTimeout())
-                    .socketTimeout(c.requestTimeout())
+                    .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
                     .tlsTrustManagersProvider(trust)
                     .build();
         }
@@ -126,7 +126,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .expectContinueEnabled(false)
                 .maxConnections(c.maxConnections())
                 .connectionTimeout(c.connectTimeout())
-                .socketTimeout(c.requestTimeout())
+                .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
                 .tlsTrustManagersProvider(trust)
                 .build();
     }
