@@ -128,7 +128,13 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
             throw exceeded(action + " " + key); // shut down: the deadline passed
         }
         try {
-            return f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            T result = f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (verdict.get() != null) {
+                // finished as the operation was abandoned: an interrupted client can end a download early
+                // and call it done (the URL-connection client does), so nothing after the verdict counts
+                throw exceeded(action + " " + key);
+            }
+            return result;
         } catch (TimeoutException e) {
             DeadlineExceededException x = exceeded(action + " " + key);
             threads.shutdownNow(); // abandoned requests stop at their client's next retry

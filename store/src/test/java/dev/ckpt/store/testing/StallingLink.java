@@ -23,7 +23,7 @@ import java.util.function.Predicate;
  * armed predicate is cut off in the middle of its body — a PUT after half of the body bytes
  * that came with its head, a GET's answer after its head and a few body bytes — and from then
  * on the connection carries nothing in either direction, but stays open, as a server or
- * middlebox that hangs does. Only the client closing it ends it. {@link #stall} arms it for
+ * middlebox that hangs does. Only the client closing it ends it ({@link #cut}: the link closes it there instead). {@link #stall} arms it for
  * a number of matching requests (a transient stall) or for all of them (a permanent one).
  * Requests are recognised by their first bytes, as {@code ChaosProxy} does: enough for the
  * S3 clients, which send one request at a time per connection.
@@ -38,6 +38,8 @@ public final class StallingLink implements AutoCloseable {
     });
     private volatile Predicate<String> matches = line -> false;
     private final AtomicInteger left = new AtomicInteger();
+    /** Instead of hanging, close the connection where the transfer stops (a reset mid-body). */
+    private volatile boolean cutOff;
     private final List<String> stalled = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
@@ -54,6 +56,14 @@ public final class StallingLink implements AutoCloseable {
 
     /** Stalls the next {@code times} requests whose request line matches (Integer.MAX_VALUE: every one). */
     public void stall(Predicate<String> requestLine, int times) {
+        cutOff = false;
+        left.set(times);
+        matches = requestLine;
+    }
+
+    /** Like {@link #stall}, but the connection is closed where the transfer stops instead of hanging. */
+    public void cut(Predicate<String> requestLine, int times) {
+        cutOff = true;
         left.set(times);
         matches = requestLine;
     }
@@ -135,6 +145,9 @@ public final class StallingLink implements AutoCloseable {
                                 out.write(buf, 0, head < 0 ? n : head + body / 2); // half the body, then nothing
                                 out.flush();
                                 hung.set(true);
+                                if (cutOff) {
+                                    return;
+                                }
                                 continue;
                             }
                         }
@@ -152,7 +165,10 @@ public final class StallingLink implements AutoCloseable {
         /** Server to client: cuts an answer that is to stall. */
         void responses() {
             byte[] buf = new byte[64 << 10];
-            try (InputStream in = upstream.getInputStream(); OutputStream out = client.getOutputStream()) {
+            try {
+                // not closed here: closing a socket's stream closes the socket, and a hung connection stays open
+                InputStream in = upstream.getInputStream();
+                OutputStream out = client.getOutputStream();
                 for (int n; (n = in.read(buf)) >= 0; ) {
                     if (hung.get()) {
                         continue;
@@ -162,6 +178,10 @@ public final class StallingLink implements AutoCloseable {
                         out.write(buf, 0, head < 0 ? Math.min(n, 16) : Math.min(n, head + 16));
                         out.flush();
                         hung.set(true);
+                        if (cutOff) {
+                            close();
+                            return;
+                        }
                         continue;
                     }
                     out.write(buf, 0, n);

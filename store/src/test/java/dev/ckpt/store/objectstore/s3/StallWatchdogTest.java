@@ -121,6 +121,29 @@ class StallWatchdogTest {
         }
     }
 
+    /**
+     * A transfer that stops mid-body because the connection is closed (not hung) is retried as
+     * well: the URL-connection client handed a short GET body over as whole, and restore took
+     * it for a corrupt chunk (which restoreLatestGood treats as a damaged checkpoint).
+     */
+    @ParameterizedTest(name = "{0} / {1}")
+    @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
+    void aTransferCutShortMidBodyIsRetriedNotTakenForACorruptChunk(S3Config.Client client, S3Config.Http http) {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 5, 4, 150_000);
+        try (CheckpointStore store = throughLink(client, http)) {
+            link.cut(CHUNK_PUT, 2);
+            SaveResult s = store.save(store.claimWriter("r"), SaveRequest.of(src, "r", 1));
+            link.cut(CHUNK_GET, 2);
+            Path out = tmp.resolve("out");
+            store.restore(s.checkpointId(), out);
+            assertEquals(4, link.stalled().size(), link.stalled().toString());
+            for (String line : link.stalled()) {
+                assertTrue(requestsFor(line) >= 2, "the cut transfer was sent again: " + line);
+            }
+            TestDirs.assertSameTree(TestDirs.snapshot(src), out);
+        }
+    }
+
     @ParameterizedTest(name = "{0} / {1}")
     @CsvSource({"AWS, APACHE", "MINIO, APACHE"})
     void aPermanentStallFailsTheSaveByItsDeadlineNamingTheStuckChunkAndLeavesRootAsItWas(S3Config.Client client,
