@@ -249,6 +249,16 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     /**
+     * Restores, abandoned when {@code deadline} passes first (null = none): then it fails with
+     * {@link dev.ckpt.store.error.DeadlineExceededException} naming the stuck object, and {@code dir}
+     * is as it was.
+     */
+    public RestoreResult restore(CheckpointEntry e, Path dir, List<Path> reuse, TransferListener listener,
+                                 java.time.Instant deadline) {
+        return restorer.restore(e, dir, reuse, listener, deadline);
+    }
+
+    /**
      * Auto-resume: restores the newest checkpoint of {@code run} that verifies, falling
      * back to older ones and saying so in {@link RestoreResult#fallbacks()}.
      *

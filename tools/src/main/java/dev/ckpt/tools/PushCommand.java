@@ -52,6 +52,9 @@ final class PushCommand extends StoreCommand {
     @picocli.CommandLine.Mixin
     GcWaitOptions gcWait;
 
+    @picocli.CommandLine.Mixin
+    DeadlineOptions deadline;
+
     @Override
     boolean createsStore() {
         return true;
@@ -60,10 +63,11 @@ final class PushCommand extends StoreCommand {
     @Override
     int run(CheckpointStore store) {
         Retention r = RetentionArgs.build(spec, keepLast, keepEvery, null);
+        java.time.Instant by = deadline.from(store.config().clock().instant());
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             WriterToken w = store.claimWriter(run, "ckpt-tool");
-            s = gcWait.save(store, w, new SaveRequest(dir, run, step, epoch, meta, r, null), p);
+            s = gcWait.save(store, w, new SaveRequest(dir, run, step, epoch, meta, r, null).withDeadline(by), p);
         }
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));

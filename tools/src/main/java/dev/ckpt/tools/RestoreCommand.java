@@ -26,11 +26,15 @@ final class RestoreCommand extends StoreCommand {
     @Option(names = "--reuse", paramLabel = "DIR", description = "a local copy whose matching chunks need no download (repeatable)")
     List<Path> reuse = new ArrayList<>();
 
+    @picocli.CommandLine.Mixin
+    DeadlineOptions deadline;
+
     @Override
     int run(CheckpointStore store) {
+        java.time.Instant by = deadline.from(store.config().clock().instant());
         RestoreResult r;
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
-            r = store.restore(store.resolve(ckpt), dir, reuse, p);
+            r = store.restore(store.resolve(ckpt), dir, reuse, p, by);
         }
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis()));

@@ -24,6 +24,11 @@ public final class StoreOptions {
     @Option(names = "--region", paramLabel = "REGION", description = "S3 region (default: $AWS_REGION, else us-east-1)")
     String region;
 
+    @Option(names = "--stall-timeout", paramLabel = "DURATION", converter = Durations.class,
+            description = "S3: abort and retry a transfer attempt that receives nothing for DURATION"
+                    + " (default: $CKPT_S3_STALL_TIMEOUT, else 30s)")
+    java.time.Duration stallTimeout;
+
     /**
      * Opens the object store behind {@code url}: {@code s3://bucket/prefix}, {@code file:///path} or a path.
      * A local directory that does not exist is created only when {@code create} (init, push, import).
@@ -39,6 +44,9 @@ public final class StoreOptions {
             }
             if (region != null) {
                 e.put("AWS_REGION", region);
+            }
+            if (stallTimeout != null) {
+                e.put("CKPT_S3_STALL_TIMEOUT", stallTimeout.toMillis() + "ms");
             }
             return S3ObjectStores.open(S3Config.fromUrl(url, e));
         }

@@ -164,8 +164,9 @@ final class RankCommit {
                         + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed"
                         + " within " + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part "
                         + own.key() + " in " + store.describe() + ": rank 0 commits once every part is there; it"
-                        + " or another rank may have died or be slower than the timeout. Nothing was committed for"
-                        + " this step; the next save starts afresh");
+                        + " or another rank may have died or be slower than the timeout. This rank's save failed; if"
+                        + " rank 0 is only slow it may still commit the step later (complete, every part present):"
+                        + " ckpt-tool ls shows whether it did. The next save starts afresh either way");
             }
             sleep(Math.min(pause, Duration.between(now, until).toMillis()));
             pause = Math.min(pause * 2, maxPause(shard.worldSize()));

@@ -23,9 +23,12 @@ import java.util.TreeMap;
  *
  * <p>{@code gcWait}: how long the commit may wait for a GC whose sweep deletes objects the
  * checkpoint needs (null = {@code StoreConfig.commitWait}; zero = do not wait, fail at once
- * naming the GC). {@code deadline}: the commit never waits past this instant, whatever
- * {@code gcWait} says (null = none) — a preempted trainer passes the time it must be gone
- * by. Either way, a GC whose lease has expired is taken over at once.
+ * naming the GC). {@code deadline}: the save must be done by this instant (null = none) — a
+ * preempted trainer passes the time it must be gone by. When it passes before the commit,
+ * the requests in flight are abandoned and the save fails with {@code DeadlineExceededException}
+ * naming the stuck object, nothing committed; the commit never starts after it and never
+ * waits past it, whatever {@code gcWait} says. Either way, a GC whose lease has expired is
+ * taken over at once.
  */
 public record SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
                           Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline,
@@ -100,7 +103,7 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
         return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, w, deadline, shard);
     }
 
-    /** The commit waits for nothing past this instant. */
+    /** The save is done by this instant or abandoned (nothing committed); the commit waits for nothing past it. */
     public SaveRequest withDeadline(Instant d) {
         return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, d, shard);
     }

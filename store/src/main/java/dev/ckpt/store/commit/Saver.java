@@ -19,6 +19,7 @@ import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.DeadlineObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 
@@ -89,9 +90,13 @@ public final class Saver {
                     + req.run() + "'");
         }
         long t0 = System.nanoTime();
+        // with a deadline, every request of the save but the commit's is abandoned when it passes
+        DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
+                "save of run " + req.run() + " step " + req.step(), "nothing was committed (chunks it uploaded stay"
+                        + " unreferenced until GC removes them); save again, with more time if the store is slow");
         SourceDir source = SourceDir.scan(req.source());
         List<SourceFile> files = source.files();
-        RootState start = root.read().state();
+        RootState start = store.call(RootState.KEY, "read", () -> root.read().state());
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(start, req.shard());
@@ -182,21 +187,23 @@ public final class Saver {
         String id = manifest.id();
         byte[] manifestBytes = Json.write(manifest);
         String manifestSha = Hashes.sha256Hex(manifestBytes);
-        putManifest(manifest.key(), manifestBytes);
+        putManifest(store, manifest.key(), manifestBytes);
         long t3 = System.nanoTime();
 
         Map<String, byte[]> ownManifests = new java.util.HashMap<>(); // the manifests this process can re-create
         ownManifests.put(manifest.key(), manifestBytes);
+        store.check("the commit"); // a commit is never abandoned half-way: it does not start late
         Committer.Commit commit;
         if (shard == null) {
             commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),
                     req.deadline(), listener::notice);
         } else if (shard.rank() != 0) {
             ranks.awaitCommit(token, manifest, shard, req.deadline());
+            store.close();
             return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
         } else {
             RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline());
-            putManifest(all.top().key(), all.topBytes());
+            putManifest(store, all.top().key(), all.topBytes());
             ownManifests.put(all.top().key(), all.topBytes());
             commit = committer.begin(token, CheckpointEntry.of(all.top(), Hashes.sha256Hex(all.topBytes())),
                     all.needed(), req.retention(), all.startGeneration(), req.gcWait(), req.deadline(), listener::notice);
@@ -209,7 +216,7 @@ public final class Saver {
             for (String key : new java.util.TreeSet<>(need.keys())) {
                 byte[] ownManifest = ownManifests.get(key);
                 if (ownManifest != null) {
-                    putManifest(key, ownManifest);
+                    putManifest(store, key, ownManifest);
                 } else {
                     String hash = ChunkRef.hashOfKey(key);
                     Location loc = locations.get(hash);
@@ -223,13 +230,14 @@ public final class Saver {
                         }
                         throw new IllegalStateException("no local source for chunk " + key);
                     }
-                    reupload(ref, loc);
+                    reupload(store, ref, loc);
                 }
                 reuploaded++;
             }
             commit.reuploaded(need);
             committed = commit.attempt();
         }
+        store.close(); // the deadline's threads only; the store stays open
         return result(manifest, req, pipeline, entries, reuploaded, committed.value(), source, t0, t1, t2, t3);
     }
 
@@ -259,7 +267,7 @@ public final class Saver {
         return sum == f.size();
     }
 
-    private void reupload(ChunkRef ref, Location loc) {
+    private void reupload(ObjectStore store, ChunkRef ref, Location loc) {
         byte[] buf;
         try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
             buf = new byte[loc.length];
@@ -276,7 +284,7 @@ public final class Saver {
         store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
     }
 
-    private void putManifest(String key, byte[] bytes) {
+    private static void putManifest(ObjectStore store, String key, byte[] bytes) {
         if (store.putIfAbsent(key, bytes, 0, bytes.length) == PutResult.ALREADY_EXISTS) {
             // Either our own earlier attempt (a retried request) or a collision: compare.
             byte[] existing = store.get(key).data();

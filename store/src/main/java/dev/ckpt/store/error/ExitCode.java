@@ -22,8 +22,8 @@ public enum ExitCode {
     NO_CONDITIONAL_WRITES(5, "the backend lacks the conditional writes the store needs", Program.BOTH),
     COMMIT_STATE_UNKNOWN(6, "commit state unknown: a ROOT write may or may not have landed; do not clean"
             + " anything up, check with ckpt-tool ls/verify once the store answers", Program.BOTH),
-    UNAVAILABLE(7, "store unavailable (network, server, a transient I/O error): nothing new was"
-            + " committed; retrying later is safe", Program.BOTH),
+    UNAVAILABLE(7, "store unavailable (network, server, a transient I/O error, a stall past the"
+            + " --deadline): nothing new was committed; retrying later is safe", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
     PREEMPTED(75, "preempted after saving (EX_TEMPFAIL): requeue, then run again with --auto-resume",
             Program.CKPT_TRAIN);
@@ -49,6 +49,8 @@ public enum ExitCode {
             Map.entry(ConditionalWritesUnsupportedException.class, NO_CONDITIONAL_WRITES),
             Map.entry(CommitStateUnknownException.class, COMMIT_STATE_UNKNOWN),
             Map.entry(StoreUnavailableException.class, UNAVAILABLE),
+            // a save or restore abandoned at its caller's deadline: nothing committed, target as it was
+            Map.entry(DeadlineExceededException.class, UNAVAILABLE),
             // A 412 the store's own retries could not absorb: what the user sees is a failed
             // command, as before; conflicts that matter reach the CLI as CommitConflictException.
             Map.entry(PreconditionFailedException.class, ERROR),

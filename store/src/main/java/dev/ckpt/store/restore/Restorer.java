@@ -9,6 +9,7 @@ import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.objectstore.DeadlineObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.TransferListener;
@@ -18,6 +19,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -91,7 +93,7 @@ public final class Restorer {
 
     /** Restores and reports the bytes written so far to {@code listener}. */
     public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, TransferListener listener) {
-        return restore(manifests.load(entry), target, reuse, listener);
+        return restore(entry, target, reuse, listener, null);
     }
 
     /**
@@ -100,11 +102,37 @@ public final class Restorer {
      */
     public RestoreResult restorePart(CheckpointEntry entry, int rank, Path target, List<Path> reuse,
                                      TransferListener listener) {
-        return restore(manifests.loadPart(entry, rank), target, reuse, listener);
+        return restore(entry, rank, target, reuse, listener, null);
     }
 
-    private RestoreResult restore(Manifest m, Path target, List<Path> reuse, TransferListener listener) {
+    /**
+     * Restores, and when {@code deadline} (on the configured clock; null = none) passes first,
+     * abandons the requests in flight and fails with {@link dev.ckpt.store.error.DeadlineExceededException}
+     * naming the object stuck longest; the target is left as it was, as after any failure.
+     */
+    public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse, TransferListener listener,
+                                 Instant deadline) {
+        return restore(entry, null, target, reuse, listener, deadline);
+    }
+
+    /** {@code rank}: only that rank's part (null: the whole checkpoint). */
+    public RestoreResult restore(CheckpointEntry entry, Integer rank, Path target, List<Path> reuse,
+                                 TransferListener listener, Instant deadline) {
         long t0 = System.nanoTime();
+        DeadlineObjectStore store = DeadlineObjectStore.of(this.store, deadline, config.clock(), "restore of checkpoint "
+                + entry.id() + " into " + target, target + " is as it was (no file of the checkpoint written); restore again, with more"
+                + " time if the store is slow");
+        try {
+            Manifest m = store.call(entry.manifest(), "read",
+                    () -> rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank));
+            return restore(store, m, target, reuse, listener, t0);
+        } finally {
+            store.close(); // the deadline's threads only
+        }
+    }
+
+    private RestoreResult restore(DeadlineObjectStore store, Manifest m, Path target, List<Path> reuse,
+                                  TransferListener listener, long t0) {
         listener.progress(0, m.logicalBytes());
         Path root = target.toAbsolutePath().normalize();
         List<Path> finals = new ArrayList<>();

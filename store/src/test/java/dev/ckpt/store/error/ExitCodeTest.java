@@ -34,6 +34,7 @@ class ExitCodeTest {
             Map.entry(ConditionalWritesUnsupportedException.class, ExitCode.NO_CONDITIONAL_WRITES),
             Map.entry(CommitStateUnknownException.class, ExitCode.COMMIT_STATE_UNKNOWN),
             Map.entry(StoreUnavailableException.class, ExitCode.UNAVAILABLE),
+            Map.entry(DeadlineExceededException.class, ExitCode.UNAVAILABLE),
             Map.entry(PreconditionFailedException.class, ExitCode.ERROR),
             Map.entry(AlreadyExistsException.class, ExitCode.ERROR),
             Map.entry(BadConfigurationException.class, ExitCode.ERROR),

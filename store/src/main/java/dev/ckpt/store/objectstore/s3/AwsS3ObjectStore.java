@@ -14,7 +14,6 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
@@ -118,7 +117,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         if (c.http() == S3Config.Http.URL_CONNECTION) {
             return UrlConnectionHttpClient.builder()
                     .connectionTimeout(c.connectTimeout())
-                    .socketTimeout(c.requestTimeout())
+                    .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
                     .tlsTrustManagersProvider(trust)
                     .build();
         }
@@ -126,7 +125,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .expectContinueEnabled(false)
                 .maxConnections(c.maxConnections())
                 .connectionTimeout(c.connectTimeout())
-                .socketTimeout(c.requestTimeout())
+                .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
                 .tlsTrustManagersProvider(trust)
                 .build();
     }
@@ -155,11 +154,37 @@ final class AwsS3ObjectStore implements ObjectStore {
         return S3Errors.map(url(k), action, e.statusCode(), code, msg, e);
     }
 
+    /**
+     * Reads the body into one array of its announced length. A body that ends short (a server or
+     * link that closed the connection mid-body) is retried by the SDK: the URL-connection client
+     * hands such a body over as if it were whole, and it would otherwise be taken for a corrupt
+     * chunk (found with {@code StallingLink#cut}).
+     */
     @Override
     public StoredObject get(String k) {
-        ResponseBytes<GetObjectResponse> r = call(k, "read", () -> s3.getObjectAsBytes(
-                GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build()));
-        return new StoredObject(k, r.asByteArrayUnsafe(), S3Errors.etag(r.response().eTag())); // ours alone: no copy
+        return call(k, "read", () -> s3.getObject(GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build(),
+                (GetObjectResponse r, software.amazon.awssdk.http.AbortableInputStream in) -> {
+                    Long length = r.contentLength();
+                    byte[] data;
+                    try {
+                        if (length == null) {
+                            data = in.readAllBytes();
+                        } else {
+                            data = new byte[Math.toIntExact(length)];
+                            int n = in.readNBytes(data, 0, data.length);
+                            if (n < data.length) {
+                                throw new java.io.EOFException("the body of " + url(k) + " ended after " + n + " of "
+                                        + length + " bytes");
+                            }
+                        }
+                    } catch (java.io.IOException e) {
+                        // a stalled read (the stall timeout) or a cut connection: the SDK retries only this type
+                        // from a transformer of ours, as it does for its own
+                        throw software.amazon.awssdk.core.exception.RetryableException.builder()
+                                .message(e.getMessage()).cause(e).build();
+                    }
+                    return new StoredObject(k, data, S3Errors.etag(r.eTag()));
+                }));
     }
 
     @Override

@@ -62,8 +62,10 @@ final class MinioObjectStore implements ObjectStore {
         }
         OkHttpClient.Builder hb = new OkHttpClient.Builder()
                 .connectTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .readTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .writeTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                // per read and per write: a transfer that moves no byte for this long is a stall
+                .readTimeout(config.stallTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .writeTimeout(config.stallTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .callTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .retryOnConnectionFailure(true);
         if (config.caBundle() != null) {
             javax.net.ssl.X509TrustManager tm = Tls.trustManager(config.caBundle());

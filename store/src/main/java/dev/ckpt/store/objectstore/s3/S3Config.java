@@ -25,15 +25,19 @@ import java.util.Objects;
  * @param probe       check that the server honours conditional writes before the first one
  * @param maxConnections  HTTP connections to the server at most (default 64)
  * @param connectTimeout  how long to wait for a connection (default 10 s)
- * @param requestTimeout  how long one request may take (default 2 min)
+ * @param requestTimeout  how long one attempt of a request may take in all (default 2 min)
  * @param maxAttempts     attempts the S3 client makes per request, its own retries included (default 5)
  * @param caBundle    PEM file of the certificates to trust for TLS ({@code AWS_CA_BUNDLE}, e.g. an
  *                    on-prem MinIO's private CA); null = the JVM's default trust store
+ * @param stallTimeout    how long an attempt may go without receiving a byte (or, with the MinIO client,
+ *                        sending one) before it is aborted and retried by the client (default 30 s;
+ *                        {@code CKPT_S3_STALL_TIMEOUT}): a stalled transfer is noticed after this, a slow
+ *                        one that keeps moving is not cut off
  */
 public record S3Config(String bucket, String prefix, URI endpoint, String region, Boolean pathStyle, Client client,
                        Http http, String accessKey, String secretKey, Sse sse, String kmsKeyId, int maxConnections,
                        Duration connectTimeout, Duration requestTimeout, int maxAttempts, boolean probe,
-                       java.nio.file.Path caBundle) {
+                       java.nio.file.Path caBundle, Duration stallTimeout) {
 
     public enum Client { AWS, MINIO }
 
@@ -61,6 +65,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         }
         positive("connect timeout", connectTimeout);
         positive("request timeout", requestTimeout);
+        positive("stall timeout", stallTimeout);
     }
 
     private static void positive(String name, Duration d) {
@@ -93,6 +98,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         b.maxAttempts = maxAttempts;
         b.probe = probe;
         b.caBundle = caBundle;
+        b.stallTimeout = stallTimeout;
         return b;
     }
 
@@ -120,7 +126,8 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * {@code CKPT_S3_CLIENT} ({@code aws} or {@code minio}), {@code CKPT_S3_HTTP_CLIENT}
      * ({@code apache} or {@code url-connection}), {@code CKPT_S3_PATH_STYLE} ({@code true}/
      * {@code false}), {@code CKPT_S3_SSE} ({@code none}, {@code s3}, {@code kms}) and
-     * {@code CKPT_S3_KMS_KEY_ID}, {@code AWS_CA_BUNDLE} (PEM certificates to trust). {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
+     * {@code CKPT_S3_KMS_KEY_ID}, {@code AWS_CA_BUNDLE} (PEM certificates to trust), {@code CKPT_S3_STALL_TIMEOUT}
+     * ({@code 30s}, {@code 1500ms}, {@code 2m}; a bare number is seconds). {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
      * in {@code env} are used as given (the first link of the AWS chain, read from the map
      * the caller passes); with a session token, or without keys, the default chain decides.
      */
@@ -152,6 +159,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         String secret = first(env, "AWS_SECRET_ACCESS_KEY");
         boolean staticKeys = access != null && secret != null && first(env, "AWS_SESSION_TOKEN") == null;
         String ca = first(env, "AWS_CA_BUNDLE");
+        String stall = first(env, "CKPT_S3_STALL_TIMEOUT");
         return builder(bucket).prefix(prefix).endpoint(ep).region(first(env, "AWS_REGION", "AWS_DEFAULT_REGION"))
                 .pathStyle(pathStyle == null ? null : Boolean.parseBoolean(pathStyle))
                 .client(parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT"),
@@ -159,6 +167,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 .credentials(staticKeys ? access : null, staticKeys ? secret : null)
                 .sse(parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"), env.get("CKPT_S3_KMS_KEY_ID"))
                 .caBundle(ca == null ? null : java.nio.file.Path.of(ca))
+                .stallTimeout(stall == null ? Builder.DEFAULT_STALL : duration(stall, "CKPT_S3_STALL_TIMEOUT"))
                 .build();
     }
 
@@ -170,6 +179,17 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             }
         }
         return null;
+    }
+
+    /** {@code 30s}, {@code 1500ms}, {@code 2m}, or a number of seconds. */
+    private static Duration duration(String value, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)?").matcher(value.trim());
+        if (!m.matches()) {
+            throw new BadConfigurationException(name + "='" + value + "' is not a duration: write 30s, 1500ms or 2m");
+        }
+        long n = Long.parseLong(m.group(1));
+        return "ms".equals(m.group(2)) ? Duration.ofMillis(n) : "m".equals(m.group(2)) ? Duration.ofMinutes(n)
+                : Duration.ofSeconds(n);
     }
 
     private static <E extends Enum<E>> E parse(Class<E> type, String value, String name) {
@@ -195,6 +215,11 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
 
     public S3Config withTimeouts(Duration connect, Duration request, int attempts) {
         return toBuilder().timeouts(connect, request, attempts).build();
+    }
+
+    /** A transfer attempt that receives nothing for {@code d} is aborted and retried. */
+    public S3Config withStallTimeout(Duration d) {
+        return toBuilder().stallTimeout(d).build();
     }
 
     public S3Config withProbe(boolean p) {
@@ -224,6 +249,8 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         private int maxAttempts = 5;
         private boolean probe = true;
         private java.nio.file.Path caBundle;
+        static final Duration DEFAULT_STALL = Duration.ofSeconds(30);
+        private Duration stallTimeout = DEFAULT_STALL;
 
         private Builder(String bucket) {
             this.bucket = bucket;
@@ -295,10 +322,16 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             return this;
         }
 
+        /** How long an attempt may receive nothing before the client aborts and retries it (default 30 s). */
+        public Builder stallTimeout(Duration d) {
+            this.stallTimeout = d;
+            return this;
+        }
+
         /** @throws BadConfigurationException naming the first setting that is wrong */
         public S3Config build() {
             return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse,
-                    kmsKeyId, maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle);
+                    kmsKeyId, maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle, stallTimeout);
         }
     }
 

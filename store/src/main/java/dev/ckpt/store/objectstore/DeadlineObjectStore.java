@@ -1,0 +1,235 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.DeadlineExceededException;
+import dev.ckpt.store.error.StoreUnavailableException;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * The object store as one save or restore sees it under its caller's deadline. Every request
+ * runs on a thread of this wrapper while the caller's thread waits, at most until the
+ * deadline; then the caller gets {@link DeadlineExceededException} naming the object whose
+ * request was in flight longest and the time spent, and every request still in flight is
+ * abandoned: it goes on (or is interrupted at its client's next retry) on its own thread,
+ * and nothing of the operation waits for it. A request made after the deadline fails at
+ * once. Transport stalls are the backends' business (the S3 clients' stall timeout aborts
+ * and retries an attempt that makes no progress); this bounds the whole operation.
+ *
+ * <p>Without a deadline every call goes straight to the wrapped store, on the caller's thread.
+ * {@link #close()} does not close the wrapped store. Listings are not bounded (save and
+ * restore list nothing).
+ */
+public final class DeadlineObjectStore extends ForwardingObjectStore {
+    private final String operation;
+    private final String consequence;
+    private final long startNanos = System.nanoTime();
+    private final long deadlineNanos;
+    private final Duration allowed;
+    private final ThreadPoolExecutor threads;
+    private final AtomicLong ids = new AtomicLong();
+    private final Map<Long, Call> inFlight = new ConcurrentHashMap<>();
+    /** The slowest request that finished: named when none is in flight at the deadline. */
+    private final AtomicReference<Call> slowest = new AtomicReference<>();
+    /** The first deadline error: every later one says the same, whatever the abandoned requests threw. */
+    private final AtomicReference<DeadlineExceededException> verdict = new AtomicReference<>();
+
+    private record Call(String key, String action, long started, long ended) {
+        long nanos(long now) {
+            return (ended == 0 ? now : ended) - started;
+        }
+    }
+
+    private DeadlineObjectStore(ObjectStore delegate, Instant deadline, Clock clock, String operation, String consequence) {
+        super(delegate);
+        this.operation = operation;
+        this.consequence = consequence;
+        if (deadline == null) {
+            this.allowed = null;
+            this.deadlineNanos = 0;
+            this.threads = null;
+        } else {
+            // the caller's instant is on the configured clock; from here on, elapsed time decides
+            this.allowed = Duration.between(clock.instant(), deadline);
+            this.deadlineNanos = startNanos + Math.max(0, allowed.toNanos());
+            AtomicInteger n = new AtomicInteger();
+            this.threads = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+                Thread t = new Thread(r, "ckpt-deadline-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+    }
+
+    /**
+     * {@code store} for one operation that must be over by {@code deadline} (on {@code clock};
+     * null = no deadline, a plain pass-through).
+     *
+     * @param operation   what is bounded, for the message: "save of run r step 5"
+     * @param consequence what the caller leaves behind, for the message: "nothing was committed"
+     */
+    public static DeadlineObjectStore of(ObjectStore store, Instant deadline, Clock clock, String operation,
+                                         String consequence) {
+        return new DeadlineObjectStore(store, deadline, clock, operation, consequence);
+    }
+
+    /** Whether there is a deadline. */
+    public boolean bounded() {
+        return threads != null;
+    }
+
+    /** Fails now if the deadline has passed (before a step that must not start late, e.g. a commit). */
+    public void check(String next) {
+        if (threads != null && System.nanoTime() - deadlineNanos >= 0) {
+            throw exceeded(next);
+        }
+    }
+
+    /**
+     * Runs {@code op}, which makes requests on {@code key} through some other path (a manifest
+     * loader, ROOT), under the deadline like a request of this store.
+     */
+    public <T> T call(String key, String action, Supplier<T> op) {
+        if (threads == null) {
+            return op.get();
+        }
+        check(action + " " + key);
+        long id = ids.incrementAndGet();
+        Call c = new Call(key, action, System.nanoTime(), 0);
+        inFlight.put(id, c);
+        Future<T> f;
+        try {
+            f = threads.submit(() -> {
+                try {
+                    return op.get();
+                } finally {
+                    inFlight.remove(id);
+                    Call done = new Call(key, action, c.started(), System.nanoTime());
+                    slowest.accumulateAndGet(done, (a, b) -> a == null || b.nanos(0) > a.nanos(0) ? b : a);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            inFlight.remove(id);
+            throw exceeded(action + " " + key); // shut down: the deadline passed
+        }
+        try {
+            T result = f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (verdict.get() != null) {
+                // finished as the operation was abandoned: an interrupted client can end a download early
+                // and call it done (the URL-connection client does), so nothing after the verdict counts
+                throw exceeded(action + " " + key);
+            }
+            return result;
+        } catch (TimeoutException e) {
+            DeadlineExceededException x = exceeded(action + " " + key);
+            threads.shutdownNow(); // abandoned requests stop at their client's next retry
+            throw x;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException(operation + " interrupted", e);
+        } catch (ExecutionException e) {
+            if (verdict.get() != null) {
+                throw exceeded(action + " " + key); // abandoned and interrupted: a consequence, not the cause
+            }
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
+    }
+
+    /** The error for a deadline that passed while {@code next} was asked for: names the longest request. */
+    private DeadlineExceededException exceeded(String next) {
+        DeadlineExceededException first = verdict.get();
+        if (first == null) {
+            verdict.compareAndSet(null, firstVerdict(next));
+            first = verdict.get();
+        }
+        return new DeadlineExceededException(first.getMessage(), first.key(), first.stuckFor(), first.spent());
+    }
+
+    private DeadlineExceededException firstVerdict(String next) {
+        long now = System.nanoTime();
+        Call stuck = inFlight.values().stream().min(Comparator.comparingLong(Call::started)).orElse(null);
+        Duration spent = Duration.ofNanos(now - startNanos);
+        String limit = "its deadline (" + seconds(allowed) + " after it started)";
+        if (stuck != null) {
+            Duration d = Duration.ofNanos(stuck.nanos(now));
+            return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
+                    + seconds(spent) + ": the " + stuck.action() + " of " + stuck.key() + " in " + describe()
+                    + " had been in flight for " + seconds(d) + " without an answer (" + inFlight.size()
+                    + " request(s) in flight); " + consequence, stuck.key(), d, spent);
+        }
+        Call slow = slowest.get();
+        String key = slow != null ? slow.key() : null;
+        Duration d = slow != null ? Duration.ofNanos(slow.nanos(0)) : Duration.ZERO;
+        return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
+                + seconds(spent) + " (at " + next + ")" + (slow == null ? "" : "; its slowest request was the "
+                + slow.action() + " of " + slow.key() + " in " + describe() + ", " + seconds(d)) + "; " + consequence,
+                key, d, spent);
+    }
+
+    private static String seconds(Duration d) {
+        return String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
+    }
+
+    @Override
+    public StoredObject get(String key) {
+        return call(key, "read", () -> super.get(key));
+    }
+
+    @Override
+    public Optional<ObjectInfo> head(String key) {
+        return call(key, "stat", () -> super.head(key));
+    }
+
+    @Override
+    public String put(String key, byte[] data) {
+        return call(key, "write", () -> super.put(key, data));
+    }
+
+    @Override
+    public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+        return call(key, "write", () -> super.putIfAbsent(key, data, offset, length));
+    }
+
+    @Override
+    public String putIfMatch(String key, byte[] data, String expectedEtag) {
+        return call(key, "conditional write", () -> super.putIfMatch(key, data, expectedEtag));
+    }
+
+    @Override
+    public void delete(String key) {
+        call(key, "delete", () -> {
+            super.delete(key);
+            return null;
+        });
+    }
+
+    /** Lets idle threads go; requests still in flight finish on their own. The wrapped store stays open. */
+    @Override
+    public void close() {
+        if (threads != null) {
+            threads.shutdown();
+        }
+    }
+}

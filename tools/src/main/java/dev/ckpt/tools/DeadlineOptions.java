@@ -1,0 +1,23 @@
+package dev.ckpt.tools;
+
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * --deadline, for push and restore: the whole command must be done within DURATION of its
+ * start, or it is abandoned and exits 7 naming the object whose request was stuck longest and
+ * the time spent; nothing is committed (push) and the target is left as it was (restore).
+ */
+public final class DeadlineOptions {
+    @Option(names = "--deadline", paramLabel = "DURATION", converter = Durations.class,
+            description = "give up if not done within DURATION (e.g. 10m): exit 7 naming the stuck object;"
+                    + " nothing is committed, a restore's target is left as it was (default: no deadline)")
+    Duration deadline;
+
+    /** The instant the command must be done by, counted from {@code start}; null = none. */
+    Instant from(Instant start) {
+        return deadline == null ? null : start.plus(deadline);
+    }
+}

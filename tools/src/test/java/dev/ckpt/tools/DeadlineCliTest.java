@@ -1,0 +1,91 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.objectstore.s3.S3Config;
+import dev.ckpt.store.objectstore.s3.S3ProxyServer;
+import dev.ckpt.store.testing.StallingLink;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * push and restore with --deadline and --stall-timeout against the in-process S3 server behind
+ * a link that stalls every chunk transfer: exit 7 by the deadline with one line naming the
+ * stuck chunk and the time spent; nothing committed, the target as it was.
+ */
+class DeadlineCliTest {
+    @TempDir
+    Path tmp;
+    S3ProxyServer server;
+    StallingLink link;
+    Cli cli;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = S3ProxyServer.start(null);
+        server.createBucket("deadline");
+        link = new StallingLink(server.endpoint().getPort());
+        cli = new Cli(server.env(S3Config.Client.AWS, S3Config.Http.APACHE), "--progress", "none");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        link.close();
+        server.close();
+    }
+
+    @Test
+    void aPushStalledPastItsDeadlineExits7NamingTheStuckChunkAndCommitsNothing() {
+        Path first = TestDirs.checkpoint(tmp.resolve("first"), 1, 3, 100_000);
+        Path second = TestDirs.checkpoint(tmp.resolve("second"), 2, 3, 100_000);
+        Cli.Result ok = cli.run("push", "s3://deadline/c", first.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, ok.code(), ok.toString());
+
+        link.stall(l -> l.startsWith("PUT ") && l.contains("/chunks/"), Integer.MAX_VALUE);
+        long t0 = System.nanoTime();
+        Cli.Result r = cli.run("push", "s3://deadline/c", second.toString(), "--run", "r", "--step", "2",
+                "--endpoint", link.endpoint().toString(), "--stall-timeout", "1s", "--deadline", "3s");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(7, r.code(), r.toString());
+        assertTrue(ms < 3_000 + 15_000, "exited after " + ms + " ms");
+        String line = r.err().strip();
+        assertFalse(line.contains("\n"), "one line: " + line);
+        assertTrue(line.contains("did not finish by its deadline") && line.contains("chunks/")
+                && line.contains("nothing was committed"), line);
+        assertFalse(line.contains("Exception"), line);
+
+        Cli.Result ls = cli.run("ls", "s3://deadline/c", "--json");
+        assertEquals(1, ls.json().get("checkpoints").size(), ls.toString());
+    }
+
+    @Test
+    void aRestoreStalledPastItsDeadlineExits7AndLeavesTheTargetAsItWas() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 3, 3, 100_000);
+        assertEquals(0, cli.run("push", "s3://deadline/c", src.toString(), "--run", "r", "--step", "1").code());
+        Path target = Files.createDirectories(tmp.resolve("target"));
+
+        link.stall(l -> l.startsWith("GET ") && l.contains("/chunks/"), Integer.MAX_VALUE);
+        Cli.Result r = cli.run("restore", "s3://deadline/c", "r:latest", target.toString(),
+                "--endpoint", link.endpoint().toString(), "--stall-timeout", "1s", "--deadline", "3s");
+        assertEquals(7, r.code(), r.toString());
+        assertTrue(r.err().contains("did not finish by its deadline") && r.err().contains("chunks/"), r.err());
+        try (Stream<Path> all = Files.walk(target)) {
+            assertEquals(List.of(target), all.toList(), "nothing left in the target");
+        }
+
+        link.heal();
+        Cli.Result again = cli.run("restore", "s3://deadline/c", "r:latest", target.toString(), "--deadline", "1m");
+        assertEquals(0, again.code(), again.toString());
+        TestDirs.assertSameTree(TestDirs.snapshot(src), target);
+    }
+}
