@@ -2,6 +2,7 @@ package dev.ckpt.tools;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.restore.RestoreResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,8 +15,10 @@ import java.util.List;
 
 @Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every chunk's and file's SHA-256 is checked.",
         "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was",
-        "(every destination is checked first; files already renamed are taken back, replaced ones restored)."},
-        footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored"})
+        "(every destination is checked first; files already renamed are taken back, replaced ones restored).",
+        "A checkpoint saved by several ranks restores whole (every part's files) or, with --rank R, only rank R's part."},
+        footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored",
+        "  ckpt-tool restore ./ckpt-store run-42@1000 ./rank-3 --rank 3"})
 final class RestoreCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
     String ckpt;
@@ -26,11 +29,16 @@ final class RestoreCommand extends StoreCommand {
     @Option(names = "--reuse", paramLabel = "DIR", description = "a local copy whose matching chunks need no download (repeatable)")
     List<Path> reuse = new ArrayList<>();
 
+    @Option(names = "--rank", paramLabel = "R", description = "only rank R's part of a checkpoint saved by several ranks"
+            + " (rank 0 of a checkpoint of one writer is all of it)")
+    Integer rank;
+
     @Override
     int run(CheckpointStore store) {
         RestoreResult r;
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
-            r = store.restore(store.resolve(ckpt), dir, reuse, p);
+            CheckpointEntry e = store.resolve(ckpt);
+            r = rank == null ? store.restore(e, dir, reuse, p) : store.restorePart(e, rank, dir, reuse, p);
         }
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis()));
