@@ -121,8 +121,14 @@ class SlurmRanksTest {
         Path base = tmp.resolve("cluster");
         Path work = Files.createDirectories(tmp.resolve("work"));
         Map<String, String> up = Map.of();
-        Run started = run(up, 1200, CLUSTER.toString(), "up", base.toString(), Integer.toString(freePort()),
-                Integer.toString(freePort()));
+        int ctldPort = freePort();
+        int slurmdPort = freePort();
+        while (slurmdPort == ctldPort) {
+            slurmdPort = freePort();
+        }
+        // ports of its own: another SLURM on this machine (6817/6818) is left alone
+        Run started = run(up, 1200, CLUSTER.toString(), "up", base.toString(), Integer.toString(ctldPort),
+                Integer.toString(slurmdPort));
         try {
             Assumptions.assumeTrue(started.code() != 3, "no SLURM here and it cannot be installed: " + started.out());
             assertEquals(0, started.code(), "local-cluster.sh up: " + started.out());
