@@ -238,6 +238,15 @@ public final class CheckpointStore implements AutoCloseable {
         return restorer.restorePart(e, rank, dir, reuse, listener);
     }
 
+    /**
+     * Restores only the tensors matching {@code patterns} (of rank {@code rank}'s part, or of the whole
+     * checkpoint when null); see {@link Restorer#restoreTensors}.
+     */
+    public dev.ckpt.store.restore.TensorRestoreResult restoreTensors(CheckpointEntry e, Integer rank,
+                                                                     List<String> patterns, Path dir) {
+        return restorer.restoreTensors(e, rank, patterns, dir);
+    }
+
     /** The manifest of one rank's part (for a checkpoint of one writer, rank 0 is the whole manifest). */
     public Manifest manifestPart(CheckpointEntry e, int rank) {
         return manifests.loadPart(e, rank);
@@ -256,6 +265,12 @@ public final class CheckpointStore implements AutoCloseable {
     public RestoreResult restore(CheckpointEntry e, Path dir, List<Path> reuse, TransferListener listener,
                                  java.time.Instant deadline) {
         return restorer.restore(e, dir, reuse, listener, deadline);
+    }
+
+    /** As {@link #restore(CheckpointEntry, Path, List, TransferListener, java.time.Instant)}, of one rank's part when {@code rank} is not null. */
+    public RestoreResult restore(CheckpointEntry e, Integer rank, Path dir, List<Path> reuse, TransferListener listener,
+                                 java.time.Instant deadline) {
+        return restorer.restore(e, rank, dir, reuse, listener, deadline);
     }
 
     /**

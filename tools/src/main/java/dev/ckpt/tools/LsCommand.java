@@ -12,7 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-@Command(name = "ls", description = {"List checkpoints: id, run, step, created, files, logical size, bytes only it holds, pinned.",
+@Command(name = "ls", description = {"List checkpoints: id, run, step, created, ranks (world size: how many ranks saved it), files, logical size,",
+        "bytes only it holds, pinned.",
         "Sorted by run, then step."},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 final class LsCommand extends StoreCommand {
@@ -24,7 +25,7 @@ final class LsCommand extends StoreCommand {
         Inventory inv = new Inventory(store, run);
         List<Row> rows = new ArrayList<>();
         for (CheckpointEntry e : inv.checkpoints) {
-            rows.add(new Row(e.id(), e.run(), e.step(), e.created(), e.files(), e.logicalBytes(), inv.uniqueBytes(e.id()),
+            rows.add(new Row(e.id(), e.run(), e.step(), e.created(), e.ranks(), e.files(), e.logicalBytes(), inv.uniqueBytes(e.id()),
                     e.pinned(), e.metadata()));
         }
         print(new Listing(store.objectStore().describe(), run, rows));
@@ -35,10 +36,10 @@ final class LsCommand extends StoreCommand {
     record Listing(String store, @JsonIgnore String run, List<Row> checkpoints) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            String fmt = "%-32s %-16s %10s  %-20s %5s %10s %10s  %s%n";
-            out.printf(fmt, "ID", "RUN", "STEP", "CREATED", "FILES", "SIZE", "UNIQUE", "PINNED");
+            String fmt = "%-32s %-16s %10s  %-20s %5s %5s %10s %10s  %s%n";
+            out.printf(fmt, "ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED");
             for (Row e : checkpoints) {
-                out.printf(fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.files(),
+                out.printf(fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(), e.files(),
                         human(e.logicalBytes()), human(e.uniqueBytes()), e.pinned() ? "yes" : "");
             }
             if (checkpoints.isEmpty()) {
@@ -47,8 +48,11 @@ final class LsCommand extends StoreCommand {
         }
     }
 
-    /** @param uniqueBytes bytes of the chunks no other listed checkpoint references */
-    record Row(String id, String run, long step, Instant created, int files, long logicalBytes, long uniqueBytes,
+    /**
+     * @param ranks       how many ranks saved it (its world size; 1 for a checkpoint of one writer)
+     * @param uniqueBytes bytes of the chunks no other listed checkpoint references
+     */
+    record Row(String id, String run, long step, Instant created, int ranks, int files, long logicalBytes, long uniqueBytes,
                boolean pinned, Map<String, String> metadata) {
     }
 }

@@ -8,6 +8,7 @@ import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
@@ -24,9 +25,15 @@ import java.util.Map;
                 + "first), FIFO, socket or device; a file name that is not valid UTF-8, or that this JVM cannot read "
                 + "because it was started under a non-UTF-8 locale (bin/ckpt-tool starts it under a UTF-8 one); and a "
                 + "file that changes while it is read (size, modification or change time).",
-        "Empty directories are not stored: push warns and names them."},
+        "Empty directories are not stored: push warns and names them.",
+        "",
+        "One rank's part of a checkpoint saved by several ranks: --rank R --world-size N --job-id ID, the same job id "
+                + "and step on every rank (one process per rank, each pushing its own directory). Rank 0 commits once "
+                + "every part is present; each rank exits 0 only once the checkpoint is committed, or exit 4 after "
+                + "--ranks-timeout if a part or the commit does not come (nothing is committed for that step)."},
         footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
-                "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m"})
+                "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m",
+                "  ckpt-tool push s3://ml-ckpt/llama rank-1/step-3000 --run run-42 --step 3000 --rank 1 --world-size 4 --job-id 81723.0"})
 final class PushCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "DIR", description = "the directory to save")
     Path dir;
@@ -55,6 +62,21 @@ final class PushCommand extends StoreCommand {
     @picocli.CommandLine.Mixin
     DeadlineOptions deadline;
 
+    @Option(names = "--rank", paramLabel = "R", description = "push rank R's part (0 to N-1) of a checkpoint saved by N ranks")
+    Integer rank;
+
+    @Option(names = "--world-size", paramLabel = "N", description = "how many ranks save the checkpoint (with --rank)")
+    Integer worldSize;
+
+    @Option(names = "--job-id", paramLabel = "ID", description = "the job the ranks belong to, the same on every rank"
+            + " and new for each incarnation of the job (with --rank); a newer job id fences this one")
+    String jobId;
+
+    @Option(names = "--ranks-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "10m",
+            description = "with --rank: how long to wait for the other parts and the commit after this rank's upload"
+                    + " (default 10m)")
+    java.time.Duration ranksTimeout;
+
     @Override
     boolean createsStore() {
         return true;
@@ -64,16 +86,53 @@ final class PushCommand extends StoreCommand {
     int run(CheckpointStore store) {
         Retention r = RetentionArgs.build(spec, keepLast, keepEvery, null);
         java.time.Instant by = deadline.from(store.config().clock().instant());
+        SaveRequest.Shard shard = shard();
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
-            WriterToken w = store.claimWriter(run, "ckpt-tool");
-            s = gcWait.save(store, w, new SaveRequest(dir, run, step, epoch, meta, r, null).withDeadline(by), p);
+            SaveRequest req = new SaveRequest(dir, run, step, epoch, meta, r, null).withDeadline(by);
+            if (shard == null) {
+                s = gcWait.save(store, store.claimWriter(run, "ckpt-tool"), req, p);
+            } else {
+                WriterToken w = store.joinRun(run, jobId);
+                s = gcWait.save(store, w, req.withShard(shard), p);
+            }
         }
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));
         }
         print(Pushed.of(s));
         return ExitCode.OK;
+    }
+
+    /** The part this push saves, or null for a checkpoint of one writer; a partial set of the rank options is a usage error. */
+    private SaveRequest.Shard shard() {
+        if (rank == null && worldSize == null && jobId == null) {
+            return null;
+        }
+        if (rank == null || worldSize == null || jobId == null) {
+            throw new ParameterException(spec.commandLine(), "a rank's push needs --rank, --world-size and --job-id"
+                    + " together (missing: " + String.join(", ", missing()) + ")");
+        }
+        try {
+            dev.ckpt.store.manifest.Ids.checkJobId(jobId);
+            return new SaveRequest.Shard(rank, worldSize, ranksTimeout);
+        } catch (IllegalArgumentException | dev.ckpt.store.error.InvalidInputException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private List<String> missing() {
+        List<String> m = new java.util.ArrayList<>();
+        if (rank == null) {
+            m.add("--rank");
+        }
+        if (worldSize == null) {
+            m.add("--world-size");
+        }
+        if (jobId == null) {
+            m.add("--job-id");
+        }
+        return m;
     }
 
     /**

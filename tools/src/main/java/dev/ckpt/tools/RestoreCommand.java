@@ -2,7 +2,9 @@ package dev.ckpt.tools;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.restore.TensorRestoreResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,8 +16,17 @@ import java.util.List;
 
 @Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every chunk's and file's SHA-256 is checked.",
         "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was",
-        "(every destination is checked first; files already renamed are taken back, replaced ones restored)."},
-        footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored"})
+        "(every destination is checked first; files already renamed are taken back, replaced ones restored).",
+        "A checkpoint saved by several ranks restores whole (every part's files) or, with --rank R, only rank R's part.",
+        "--tensors PATTERN: only the tensors whose names match (a glob: * any run of characters, dots included; ? one "
+                + "character; repeatable; combinable with --rank): for each safetensors file with matching tensors, a "
+                + "valid safetensors file of just those (same names, dtypes, shapes and bytes; the file's __metadata__ "
+                + "is not kept). Only the chunks holding them are downloaded, each checked against its SHA-256; the "
+                + "whole file's SHA-256 cannot be checked for such a partial file. No matching tensor: exit 1, nothing "
+                + "written."},
+        footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored",
+        "  ckpt-tool restore ./ckpt-store run-42@1000 ./rank-3 --rank 3",
+        "  ckpt-tool restore ./ckpt-store run-42@1000 ./layer3 --tensors 'layers.3.*'"})
 final class RestoreCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
     String ckpt;
@@ -29,16 +40,51 @@ final class RestoreCommand extends StoreCommand {
     @picocli.CommandLine.Mixin
     DeadlineOptions deadline;
 
+    @Option(names = "--rank", paramLabel = "R", description = "only rank R's part of a checkpoint saved by several ranks"
+            + " (rank 0 of a checkpoint of one writer is all of it)")
+    Integer rank;
+
+    @Option(names = "--tensors", paramLabel = "PATTERN", description = "only the tensors of safetensors files whose names"
+            + " match PATTERN (glob: * any run, ? one character; repeatable)")
+    List<String> tensors = new ArrayList<>();
+
     @Override
     int run(CheckpointStore store) {
+        if (!tensors.isEmpty()) {
+            return restoreTensors(store);
+        }
         java.time.Instant by = deadline.from(store.config().clock().instant());
         RestoreResult r;
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
-            r = store.restore(store.resolve(ckpt), dir, reuse, p, by);
+            CheckpointEntry e = store.resolve(ckpt);
+            r = store.restore(e, rank, dir, reuse, p, by);
         }
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis()));
         return ExitCode.OK;
+    }
+
+    private int restoreTensors(CheckpointStore store) {
+        if (!reuse.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--reuse does not apply to --tensors (the files written hold only the selected tensors)");
+        }
+        TensorRestoreResult r = store.restoreTensors(store.resolve(ckpt), rank, tensors, dir);
+        print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
+                r.chunksDownloaded(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis()));
+        return ExitCode.OK;
+    }
+
+    /** What restore --tensors wrote: {@code files} the safetensors files, each holding only its matching tensors. */
+    record TensorsRestored(String id, String run, long step, Integer rank, List<String> patterns, List<String> files,
+                           int tensors, long bytes, int chunksDownloaded, String directory, @JsonIgnore String given,
+                           long millis) implements OutputOptions.Result {
+        @Override
+        public void printText(PrintWriter out, PrintWriter err) {
+            out.printf("restored %d tensors (%s) of %s (run %s, step %d%s) into %s: %s; %d chunks downloaded, %d ms%n",
+                    tensors, human(bytes), id, run, step, rank == null ? "" : ", rank " + rank, given,
+                    String.join(", ", files), chunksDownloaded, millis);
+        }
     }
 
     /**

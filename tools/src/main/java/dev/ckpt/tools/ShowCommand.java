@@ -13,7 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-@Command(name = "show", description = "Show a checkpoint: its files with size and SHA-256, chunk counts, metadata.",
+@Command(name = "show", description = {"Show a checkpoint: its files with size and SHA-256, chunk counts, metadata.",
+        "For a checkpoint saved by several ranks: its world size and each part (rank, files, bytes, part manifest key)."},
         footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool show ./ckpt-store demo:latest"})
 final class ShowCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
@@ -23,18 +24,29 @@ final class ShowCommand extends StoreCommand {
     int run(CheckpointStore store) {
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
+        Manifest top = store.manifestTop(e);
+        List<Part> parts = new ArrayList<>();
+        if (top.parts() != null) {
+            for (Manifest.PartRef p : top.parts()) {
+                parts.add(new Part(p.rank(), p.files(), p.logicalBytes(), p.key()));
+            }
+        }
         List<File> files = new ArrayList<>();
         for (FileEntry f : m.files()) {
             files.add(new File(f.path(), f.size(), f.sha256(), f.chunks().size(), Integer.toOctalString(f.mode())));
         }
         print(new Shown(m.id(), m.run(), m.step(), m.epoch(), m.created(), m.writer(), e.pinned(), m.metadata(),
-                m.logicalBytes(), m.chunks().size(), files));
+                m.logicalBytes(), m.chunks().size(), top.worldSize(), parts, files));
         return ExitCode.OK;
     }
 
-    /** A checkpoint's manifest as show prints it; {@code epoch} is the training epoch (null if none was given). */
+    /**
+     * A checkpoint's manifest as show prints it; {@code epoch} is the training epoch (null if none was given);
+     * {@code worldSize} how many ranks saved it and {@code parts} their parts (empty for a checkpoint of one writer).
+     */
     record Shown(String id, String run, long step, Long epoch, Instant created, Manifest.Writer writer, boolean pinned,
-                 Map<String, String> metadata, long logicalBytes, int distinctChunks, List<File> files)
+                 Map<String, String> metadata, long logicalBytes, int distinctChunks, int worldSize, List<Part> parts,
+                 List<File> files)
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
@@ -45,10 +57,20 @@ final class ShowCommand extends StoreCommand {
                 out.println("  metadata " + metadata);
             }
             out.printf("  %d files, %s, %d distinct chunks%n", files.size(), human(logicalBytes), distinctChunks);
+            if (!parts.isEmpty()) {
+                out.printf("  world size %d: %d parts%n", worldSize, parts.size());
+                for (Part p : parts) {
+                    out.printf("    rank %-5d %5d files %10s  %s%n", p.rank(), p.files(), human(p.logicalBytes()), p.manifest());
+                }
+            }
             for (File f : files) {
                 out.printf("  %-40s %12d  %s  %d chunks%n", f.path(), f.size(), f.sha256(), f.chunks());
             }
         }
+    }
+
+    /** One rank's part: its files, their bytes and the key of its part manifest. */
+    record Part(int rank, int files, long logicalBytes, String manifest) {
     }
 
     /** @param mode the POSIX permission bits in octal ("644") */

@@ -100,6 +100,93 @@ class CkptToolTest {
         assertTrue(newest.get("uniqueBytes").asLong() > 50_000, newest.toString());
     }
 
+    /** Rank R's directory: its own files under rank-R/ (TestDirs content seeded by the rank). */
+    Path rankSrc(String name, int rank) {
+        return rankSrc(tmp, name, rank);
+    }
+
+    static Path rankSrc(Path tmp, String name, int rank) {
+        return TestDirs.checkpoint(tmp.resolve(name).resolve("r" + rank).resolve("rank-" + rank), 100 + rank, 2, 20_000)
+                .getParent();
+    }
+
+    /** Pushes every rank's part at once (one in-process ckpt-tool each, as separate processes would). */
+    List<Cli.Result> pushRanks(String name, String run, long step, String job, List<Integer> ranks, int worldSize,
+                               String... extra) throws Exception {
+        return pushRanks(cli, store, tmp, name, run, step, job, ranks, worldSize, extra);
+    }
+
+    static List<Cli.Result> pushRanks(Cli cli, String store, Path tmp, String name, String run, long step, String job,
+                                      List<Integer> ranks, int worldSize, String... extra) throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(ranks.size());
+        try {
+            List<java.util.concurrent.Future<Cli.Result>> fs = new ArrayList<>();
+            for (int rank : ranks) {
+                Path dir = rankSrc(tmp, name, rank);
+                List<String> args = new ArrayList<>(List.of("push", store, dir.toString(), "--run", run, "--step",
+                        Long.toString(step), "--rank", Integer.toString(rank), "--world-size", Integer.toString(worldSize),
+                        "--job-id", job));
+                args.addAll(Arrays.asList(extra));
+                fs.add(pool.submit(() -> cli.run(args.toArray(String[]::new))));
+            }
+            List<Cli.Result> out = new ArrayList<>();
+            for (java.util.concurrent.Future<Cli.Result> f : fs) {
+                out.add(f.get());
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void everyRanksPushCommitsOneCheckpointThatLsShowAndRestoreByRankSee() throws Exception {
+        List<Cli.Result> pushed = pushRanks("m", "r", 10, "job-7", List.of(0, 1, 2), 3);
+        for (Cli.Result r : pushed) {
+            assertEquals(0, r.code(), r.toString());
+        }
+        String id = pushed.get(0).out().trim();
+        assertEquals(id, pushed.get(2).out().trim(), "every rank names the one checkpoint");
+
+        Cli.Result ls = cli.run("ls", store);
+        assertTrue(ls.out().lines().findFirst().orElseThrow().contains("RANKS"), ls.out());
+        JsonNode row = cli.run("ls", store, "--json").json().get("checkpoints").get(0);
+        assertEquals(3, row.get("ranks").asInt());
+        assertEquals(9, row.get("files").asInt(), row.toString()); // 2 data files + state.json per rank
+
+        Cli.Result show = cli.run("show", store, id);
+        assertEquals(0, show.code(), show.toString());
+        assertTrue(show.out().contains("world size 3"), show.out());
+        JsonNode shown = cli.run("show", store, id, "--json").json();
+        assertEquals(3, shown.get("worldSize").asInt());
+        assertEquals(3, shown.get("parts").size());
+        for (int r = 0; r < 3; r++) {
+            JsonNode p = shown.get("parts").get(r);
+            assertEquals(r, p.get("rank").asInt());
+            assertEquals(3, p.get("files").asInt());
+            assertEquals(Manifest.keyOfPart(id, r), p.get("manifest").asText());
+            assertTrue(show.out().contains(Manifest.keyOfPart(id, r)), show.out());
+            assertEquals(TestDirs.snapshot(rankSrc("m", r)).values().stream().mapToLong(b -> b.length).sum(),
+                    p.get("logicalBytes").asLong());
+        }
+
+        Path one = tmp.resolve("one");
+        Cli.Result restored = cli.run("restore", store, "r@10", one.toString(), "--rank", "1");
+        assertEquals(0, restored.code(), restored.toString());
+        TestDirs.assertSameTree(TestDirs.snapshot(rankSrc("m", 1)), one); // only rank 1's files, byte for byte
+        Path all = tmp.resolve("all");
+        assertEquals(0, cli.run("restore", store, id, all.toString()).code());
+        Map<String, byte[]> every = new java.util.TreeMap<>();
+        for (int r = 0; r < 3; r++) {
+            every.putAll(TestDirs.snapshot(rankSrc("m", r)));
+        }
+        TestDirs.assertSameTree(every, all);
+        Cli.Result noSuchRank = cli.run("restore", store, id, tmp.resolve("x").toString(), "--rank", "3");
+        assertEquals(ExitCode.ERROR, noSuchRank.code(), noSuchRank.toString());
+        assertTrue(noSuchRank.err().contains("saved by 3 ranks") && noSuchRank.err().contains("no rank 3"), noSuchRank.err());
+        assertFalse(Files.exists(tmp.resolve("x")));
+    }
+
     @Test
     void showListsFilesWithSizeAndSha256() {
         String id = push(src("a", 1), "r", 1, "--meta", "acc=0.9");

@@ -67,7 +67,38 @@ class ComposeFilesTest {
             assertTrue(nginx.contains("server " + n + ":9000;"), "load balancer forwards to " + n);
         }
         assertTrue(services.get("s3").get("ports").toString().contains("9000:9000"));
-        assertEquals("http://s3:9000", services.get("trainer").get("environment").get("AWS_ENDPOINT_URL").asText());
+        for (int r = 0; r < 4; r++) {
+            assertEquals("http://s3:9000", services.get("trainer-" + r).get("environment").get("AWS_ENDPOINT_URL").asText());
+        }
         assertTrue(services.get("create-bucket").get("command").get(0).asText().contains("mc mb --ignore-existing cluster/ckpt"));
+    }
+
+    @Test
+    void clusterRunsFourRanksOfOneJobAfterOneBuild() throws Exception {
+        JsonNode services = load("docker-compose.cluster.yml").get("services");
+        List<String> trainers = new ArrayList<>();
+        services.fieldNames().forEachRemaining(n -> {
+            if (n.startsWith("trainer")) {
+                trainers.add(n);
+            }
+        });
+        assertEquals(List.of("trainer-0", "trainer-1", "trainer-2", "trainer-3"), trainers);
+        JsonNode first = services.get("trainer-0").get("command");
+        for (int r = 0; r < 4; r++) {
+            JsonNode t = services.get("trainer-" + r);
+            assertEquals("4", t.get("environment").get("WORLD_SIZE").asText(), "trainer-" + r);
+            assertEquals(Integer.toString(r), t.get("environment").get("RANK").asText(), "trainer-" + r);
+            assertEquals(first, t.get("command"), "every rank runs the same run and job: " + t.get("command"));
+            assertEquals("service_completed_successfully", t.get("depends_on").get("build").get("condition").asText());
+            assertEquals("service_completed_successfully", t.get("depends_on").get("create-bucket").get("condition").asText());
+        }
+        List<String> cmd = new ArrayList<>();
+        first.forEach(a -> cmd.add(a.asText()));
+        assertEquals("${CKPT_JOB_ID:-cluster-1}", cmd.get(cmd.indexOf("--job-id") + 1), "one job id for all ranks");
+        assertTrue(cmd.contains("--run") && cmd.contains("--auto-resume"), cmd.toString());
+        assertTrue(services.get("build").get("command").toString().contains("package"), "built once, before the ranks");
+        String readme = Files.readString(Path.of("..", "README.md"));
+        assertTrue(readme.contains("CKPT_JOB_ID=$(date +%s) docker-compose -f compose/docker-compose.cluster.yml up"),
+                "the README gives the command");
     }
 }

@@ -74,8 +74,25 @@ public final class Chunker {
         };
     }
 
+    /**
+     * A tensor as a safetensors header names it, for the manifest's tensor index: its bytes are
+     * {@code [begin, end)} of the file (absolute offsets).
+     */
+    public record Tensor(String name, String dtype, List<Long> shape, long begin, long end) {
+    }
+
+    /** A file's pieces, and for a safetensors file its tensors in file order (null for any other file). */
+    public record Layout(List<Piece> pieces, List<Tensor> tensors) {
+    }
+
     /** The pieces of the file at {@code path} with {@code size} bytes, in order, covering it exactly. */
     public List<Piece> pieces(Path path, long size) throws IOException {
+        return layout(path, size).pieces();
+    }
+
+    /** The pieces of the file (as {@link #pieces}) and the tensors its safetensors header names, from one read of it. */
+    public Layout layout(Path path, long size) throws IOException {
+        List<Tensor> named = null;
         TreeSet<Long> boundaries = new TreeSet<>();
         boundaries.add(0L);
         long forced = -1;
@@ -90,11 +107,12 @@ public final class Chunker {
                     boundaries.add(t.end());
                 }
                 tensors = h.tensors();
+                named = h.named();
             }
         }
         boundaries.add(size);
         List<Piece> pieces = cut(boundaries, size, forced);
-        return tensors.isEmpty() ? pieces : withWidths(pieces, tensors);
+        return new Layout(tensors.isEmpty() ? pieces : withWidths(pieces, tensors), named);
     }
 
     /** Gives each piece the element width of the tensors it lies in, if they all have the same one. */
@@ -149,8 +167,17 @@ public final class Chunker {
         return out;
     }
 
-    /** A safetensors file's data start and tensors. */
-    record Header(long dataStart, List<Segment> tensors) {
+    /** A safetensors file's data start and tensors, as segments and (sorted by offset) by name. */
+    record Header(long dataStart, List<Segment> tensors, List<Tensor> named) {
+    }
+
+    private static List<Long> shape(JsonNode tensor) {
+        List<Long> shape = new ArrayList<>();
+        JsonNode s = tensor.get("shape");
+        if (s != null && s.isArray()) {
+            s.forEach(d -> shape.add(d.asLong()));
+        }
+        return shape;
     }
 
     /** The header of a safetensors file; null if it does not parse as one. */
@@ -172,6 +199,7 @@ public final class Chunker {
             JsonNode root = JSON.readTree(header.array());
             long dataStart = 8 + headerLen;
             List<Segment> out = new ArrayList<>();
+            List<Tensor> named = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> f = root.fields(); f.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = f.next();
                 JsonNode offsets = e.getValue().get("data_offsets");
@@ -183,10 +211,12 @@ public final class Chunker {
                         int width = dtype == null ? 1 : groupWidth(dtype.asText());
                         // a tensor whose bytes are not whole elements is not grouped
                         out.add(new Segment(begin, end, (end - begin) % width == 0 ? width : 1));
+                        named.add(new Tensor(e.getKey(), dtype == null ? "" : dtype.asText(), shape(e.getValue()), begin, end));
                     }
                 }
             }
-            return new Header(dataStart, out);
+            named.sort(java.util.Comparator.comparingLong(Tensor::begin).thenComparing(Tensor::name));
+            return new Header(dataStart, out, List.copyOf(named));
         } catch (IOException | RuntimeException e) {
             return null; // not a safetensors file after all: fixed-size pieces
         }

@@ -19,6 +19,7 @@ import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.manifest.TensorEntry;
 import dev.ckpt.store.objectstore.DeadlineObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
@@ -113,6 +114,7 @@ public final class Saver {
         try {
             List<List<CompletableFuture<ChunkRef>>> perFile = new ArrayList<>();
             List<String> fileHashes = new ArrayList<>();
+            List<List<TensorEntry>> fileTensors = new ArrayList<>(); // the tensor index of each safetensors file
             for (SourceFile f : files) {
                 List<CompletableFuture<ChunkRef>> futures = new ArrayList<>();
                 FileEntry prior = req.unchanged().get(f.relative());
@@ -128,11 +130,14 @@ public final class Saver {
                     listener.progress(done.addAndGet(f.size()), total);
                     perFile.add(futures);
                     fileHashes.add(prior.sha256());
+                    fileTensors.add(prior.tensors()); // the same bytes: the same tensors
                     continue;
                 }
                 MessageDigest fileDigest = Hashes.sha256();
                 try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
-                    for (Chunker.Piece piece : chunker.pieces(f.path(), f.size())) {
+                    Chunker.Layout layout = chunker.layout(f.path(), f.size());
+                    fileTensors.add(tensorIndex(layout));
+                    for (Chunker.Piece piece : layout.pieces()) {
                         pipeline.checkFailed();
                         Tasks.acquire(pipeline.permits, "save");
                         byte[] buf = pipeline.raw.take();
@@ -168,7 +173,7 @@ public final class Saver {
                     refs.add(Tasks.await(fut, "save"));
                 }
                 SourceFile f = files.get(i);
-                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), fileHashes.get(i), refs));
+                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), fileHashes.get(i), refs, fileTensors.get(i)));
             }
         } catch (RuntimeException | Error e) {
             pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own
@@ -250,6 +255,18 @@ public final class Saver {
                 pipeline.dedupChunks.get(), pipeline.dedupBytes.get(), reuploaded, dropped,
                 Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
                 Duration.ofNanos(t4 - t3), source.emptyDirectories());
+    }
+
+    /** The manifest's tensor index of a file: its safetensors tensors, or null for any other file. */
+    private static List<TensorEntry> tensorIndex(Chunker.Layout layout) {
+        if (layout.tensors() == null) {
+            return null;
+        }
+        List<TensorEntry> out = new ArrayList<>();
+        for (Chunker.Tensor t : layout.tensors()) {
+            out.add(new TensorEntry(t.name(), t.dtype(), t.shape(), t.begin(), t.end()));
+        }
+        return out;
     }
 
     /** An unchanged-file claim is used only if the size matches and every chunk is live in ROOT. */

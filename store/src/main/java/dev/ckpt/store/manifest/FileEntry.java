@@ -1,12 +1,23 @@
 package dev.ckpt.store.manifest;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
 
 import java.util.List;
 
-/** One file of a checkpoint: relative path, size, POSIX mode, SHA-256 and ordered chunks. */
-public record FileEntry(String path, long size, int mode, String sha256, List<ChunkRef> chunks) {
+/**
+ * One file of a checkpoint: relative path, size, POSIX mode, SHA-256 and ordered chunks;
+ * for a safetensors file, its tensor index ({@code tensors}, in file order; null for other
+ * files and in manifests written before the index existed — an additive field, so the
+ * manifest format is unchanged and older readers ignore it).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record FileEntry(String path, long size, int mode, String sha256, List<ChunkRef> chunks, List<TensorEntry> tensors) {
+    public FileEntry(String path, long size, int mode, String sha256, List<ChunkRef> chunks) {
+        this(path, size, mode, sha256, chunks, null);
+    }
+
     public FileEntry {
         SafePaths.check(path);
         if (!Hashes.isSha256Hex(sha256)) {
@@ -19,6 +30,15 @@ public record FileEntry(String path, long size, int mode, String sha256, List<Ch
         }
         if (sum != size) {
             throw new IllegalArgumentException("file " + path + ": chunks add up to " + sum + " bytes but size is " + size);
+        }
+        if (tensors != null) {
+            tensors = List.copyOf(tensors);
+            for (TensorEntry t : tensors) {
+                if (t.end() > size) {
+                    throw new IllegalArgumentException("file " + path + ": tensor " + t.name() + " ends at byte "
+                            + t.end() + ", past the file's " + size + " bytes");
+                }
+            }
         }
     }
 }

@@ -106,6 +106,46 @@ public final class Restorer {
     }
 
     /**
+     * Restores only the tensors whose names match {@code patterns} (globs, see {@link TensorSelection}) of the
+     * whole checkpoint or, with {@code rank} not null, of that rank's part: one safetensors file per source
+     * file with matching tensors, holding just those; see {@link TensorRestore}.
+     *
+     * @throws NotFoundException if no tensor matches (nothing is written); the message says what the
+     *         checkpoint has instead
+     */
+    public TensorRestoreResult restoreTensors(CheckpointEntry entry, Integer rank, List<String> patterns, Path target) {
+        Manifest m = rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank);
+        TensorSelection sel = TensorSelection.of(m, patterns);
+        if (sel.isEmpty()) {
+            throw new NotFoundException(entry.id(), noMatch(m, sel, rank));
+        }
+        return new TensorRestore(store, io, config.maxChunksInFlight()).run(m, sel, target);
+    }
+
+    /** Why a tensor selection is empty, and what the checkpoint holds instead. */
+    private static String noMatch(Manifest m, TensorSelection sel, Integer rank) {
+        String what = "checkpoint " + m.id() + (rank == null ? "" : " rank " + rank);
+        List<String> names = new ArrayList<>();
+        for (FileEntry f : m.files()) {
+            if (f.tensors() != null) {
+                f.tensors().forEach(t -> names.add(t.name()));
+            }
+        }
+        String msg = "no tensor of " + what + " matches " + String.join(" or ", sel.patterns().stream()
+                .map(p -> "'" + p + "'").toList()) + "; nothing was written";
+        if (!names.isEmpty()) {
+            return msg + " (it has " + names.size() + " tensors, e.g. " + String.join(", ", names.subList(0,
+                    Math.min(3, names.size()))) + "; a pattern is a glob on the whole name: * any run, ? one character)";
+        }
+        if (!sel.unindexed().isEmpty()) {
+            return msg + " (its safetensors files " + String.join(", ", sel.unindexed().subList(0,
+                    Math.min(3, sel.unindexed().size()))) + " have no tensor index: they were saved by a version"
+                    + " without one; restore them whole)";
+        }
+        return msg + " (it holds no safetensors files)";
+    }
+
+    /**
      * Restores, and when {@code deadline} (on the configured clock; null = none) passes first,
      * abandons the requests in flight and fails with {@link dev.ckpt.store.error.DeadlineExceededException}
      * naming the object stuck longest; the target is left as it was, as after any failure.

@@ -1,0 +1,16 @@
+package dev.ckpt.store.restore;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a restore of selected tensors wrote: {@code files} the safetensors files written (each
+ * holding only its selected tensors), {@code bytes} the tensors' bytes, {@code chunksDownloaded}
+ * the chunks fetched (each checked against its SHA-256).
+ */
+public record TensorRestoreResult(String checkpointId, String run, long step, List<String> files, int tensors, long bytes,
+                                  int chunksDownloaded, Duration time) {
+    public TensorRestoreResult {
+        files = List.copyOf(files);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A rank's push from the command line, beyond what {@link CkptToolTest} runs on both
+ * backends: the rank options go together, a missing rank fails every other rank's push
+ * after --ranks-timeout and commits nothing, and a later step commits; restore --tensors,
+ * alone and with --rank.
+ */
+class CkptToolRanksTest {
+    @TempDir
+    Path tmp;
+    Cli cli = new Cli(Map.of(), "--progress", "none");
+    String store;
+
+    @BeforeEach
+    void setUp() {
+        store = tmp.resolve("store").toString();
+    }
+
+    private Path rankSrc(String name, int rank) {
+        return CkptToolTest.rankSrc(tmp, name, rank);
+    }
+
+    private List<Cli.Result> pushRanks(String name, String run, long step, String job, List<Integer> ranks, int worldSize,
+                                       String... extra) throws Exception {
+        return CkptToolTest.pushRanks(cli, store, tmp, name, run, step, job, ranks, worldSize, extra);
+    }
+
+    @Test
+    void theRankOptionsGoTogether() {
+        Cli.Result r = cli.run("push", store, rankSrc("u", 0).toString(), "--run", "r", "--step", "1", "--rank", "0");
+        assertEquals(ExitCode.USAGE, r.code(), r.toString());
+        assertTrue(r.err().contains("--rank, --world-size and --job-id together")
+                && r.err().contains("missing: --world-size, --job-id"), r.err());
+        Cli.Result outside = cli.run("push", store, rankSrc("u", 0).toString(), "--run", "r", "--step", "1", "--rank", "4",
+                "--world-size", "4", "--job-id", "j");
+        assertEquals(ExitCode.USAGE, outside.code(), outside.toString());
+        assertTrue(outside.err().contains("rank 4 is not within world size 4"), outside.err());
+        Cli.Result badJob = cli.run("push", store, rankSrc("u", 0).toString(), "--run", "r", "--step", "1", "--rank", "0",
+                "--world-size", "1", "--job-id", "../x");
+        assertEquals(ExitCode.USAGE, badJob.code(), badJob.toString());
+        assertTrue(badJob.err().contains("invalid job id '../x'"), badJob.err());
+    }
+
+    @Test
+    void aMissingRankFailsTheOthersAfterTheTimeoutAndTheNextStepCommits() throws Exception {
+        List<Cli.Result> partial = pushRanks("p", "r", 1, "job-1", List.of(0, 2), 3, "--ranks-timeout", "1s");
+        for (Cli.Result r : partial) {
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, r.code(), r.toString());
+            assertTrue(r.err().contains("rank") && r.err().toLowerCase().contains("1"), r.err());
+        }
+        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
+
+        List<Cli.Result> full = pushRanks("p", "r", 2, "job-1", List.of(0, 1, 2), 3);
+        for (Cli.Result r : full) {
+            assertEquals(0, r.code(), r.toString());
+        }
+        JsonNode ls = cli.run("ls", store, "--json").json().get("checkpoints");
+        assertEquals(1, ls.size());
+        assertEquals(2, ls.get(0).get("step").asLong());
+        assertEquals(3, ls.get(0).get("ranks").asInt());
+    }
+
+    /** Name -> bytes of a safetensors file's tensors, read with its own header. */
+    static Map<String, byte[]> tensors(Path file) throws Exception {
+        byte[] all = java.nio.file.Files.readAllBytes(file);
+        long n = java.nio.ByteBuffer.wrap(all, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        JsonNode h = OutputOptions.JSON.readTree(new String(all, 8, (int) n, java.nio.charset.StandardCharsets.UTF_8));
+        Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        h.fields().forEachRemaining(e -> {
+            if (!e.getKey().equals("__metadata__")) {
+                JsonNode o = e.getValue().get("data_offsets");
+                out.put(e.getKey() + ":" + e.getValue().get("dtype").asText() + e.getValue().get("shape"),
+                        java.util.Arrays.copyOfRange(all, (int) (8 + n + o.get(0).asLong()), (int) (8 + n + o.get(1).asLong())));
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void restoreTensorsWritesOnlyTheMatchingTensorsOfARank() throws Exception {
+        for (int rank = 0; rank < 2; rank++) {
+            dev.ckpt.store.testing.TestDirs.safetensors(rankSrc("t", rank).resolve("rank-" + rank + "/model.safetensors"),
+                    rank, 3000, 5000, 700);
+        }
+        for (Cli.Result r : pushRanks("t", "r", 1, "job-1", List.of(0, 1), 2)) {
+            assertEquals(0, r.code(), r.toString());
+        }
+        Path out = tmp.resolve("out");
+        Cli.Result r = cli.run("restore", store, "r@1", out.toString(), "--rank", "1", "--tensors", "t1", "--tensors", "t2");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().startsWith("restored 2 tensors") && r.out().contains("rank 1"), r.out());
+        try (var w = java.nio.file.Files.walk(out)) {
+            assertEquals(List.of("rank-1/model.safetensors"), w.filter(java.nio.file.Files::isRegularFile)
+                    .map(p -> out.relativize(p).toString()).toList(), "only the file with matching tensors");
+        }
+        Map<String, byte[]> source = tensors(rankSrc("t", 1).resolve("rank-1/model.safetensors"));
+        Map<String, byte[]> restored = tensors(out.resolve("rank-1/model.safetensors"));
+        assertEquals(List.of("t1:F32[5000]", "t2:F32[700]"), List.copyOf(restored.keySet()));
+        for (String k : restored.keySet()) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(source.get(k), restored.get(k), k);
+        }
+        JsonNode j = cli.run("restore", store, "r@1", tmp.resolve("j").toString(), "--tensors", "t0", "--json").json();
+        assertEquals(List.of("rank-0/model.safetensors", "rank-1/model.safetensors"),
+                List.of(j.get("files").get(0).asText(), j.get("files").get(1).asText()), j.toString());
+        assertEquals(2, j.get("tensors").asInt());
+        assertEquals(2 * 3000 * 4, j.get("bytes").asLong());
+
+        Cli.Result none = cli.run("restore", store, "r@1", tmp.resolve("none").toString(), "--tensors", "layers.*");
+        assertEquals(ExitCode.ERROR, none.code(), none.toString());
+        assertTrue(none.err().contains("no tensor of checkpoint") && none.err().contains("matches 'layers.*'")
+                && none.err().contains("nothing was written"), none.err());
+        assertTrue(!java.nio.file.Files.exists(tmp.resolve("none")));
+    }
+}
