@@ -269,8 +269,10 @@ final class TrainOptions {
         if (o.worldSize < 1) {
             throw new ParameterException(cl, "option --world-size must be at least 1, got " + o.worldSize);
         }
-        if (o.rank == null) {
-            o.rank = o.worldSize == 1 ? 0 : (torchrun || srun) && present(env, rankVar) ? envInt(cl, env, rankVar) : null;
+        if (o.rank == null && o.worldSize == 1) {
+            o.rank = 0;
+        } else if (o.rank == null && (torchrun || srun) && present(env, rankVar)) {
+            o.rank = envInt(cl, env, rankVar);
         }
         if (o.rank == null) {
             throw new ParameterException(cl, "--world-size " + o.worldSize + " needs this process's rank: pass --rank R"
