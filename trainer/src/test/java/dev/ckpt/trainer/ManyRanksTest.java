@@ -1,6 +1,8 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.StopPoint;
+import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.trainer.TrainerRuns.Result;
@@ -10,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * under rank-R/, rank 0 commits one checkpoint of N parts, and a checkpoint written by 4 ranks
  * resumes on 1, 2, 3, 4 and 8 ranks to the same bytes as one process that never stopped.
  */
+@org.junit.jupiter.api.Timeout(600)
 class ManyRanksTest {
     /** A small model with a frozen block, so the partition covers 7 tensors of 3 kinds. */
     private static final List<String> MODEL = List.of("--run", "t", "--save-every", "10", "--log-every", "5",
@@ -139,5 +143,43 @@ class ManyRanksTest {
                 "--steps", "30", "--auto-resume")));
         assertEquals(4, zombie.code(), zombie.all());
         assertTrue(zombie.err().contains("it was replaced by job:job-2"), zombie.err());
+    }
+
+    @Test
+    void ranksAlreadyPastTheAgreedStepSaveNothingAndExit75WithThePreviousCheckpointTheLatest() throws Exception {
+        Path dir = tmp.resolve("past");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            // a rank of job-b was told to stop at step 11; the others learn it at their first poll, 2 s in, long past it
+            WriterToken b = s.joinRun("t", "job-b");
+            s.proposeStop(b, new StopPoint(11, 1, "SIGTERM", Instant.now().plusSeconds(30)));
+        }
+        List<Result> rs = ranks(dir, 2, "job-b", "--steps", "1000000", "--save-every", "1000000", "--auto-resume",
+                "--stop-poll-interval", "2s");
+        for (Result r : rs) {
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().matches("(?s).*preempted: SIGTERM on rank 1; the ranks agreed to stop at step 11 but this rank"
+                    + " was already at step \\d+, so it cannot save that step and no checkpoint is committed for it; the latest"
+                    + " checkpoint stays t-s10-e1; exiting 75.*"), r.out());
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList(), "no torn or later checkpoint");
+        }
+    }
+
+    @Test
+    void aStopPointOfAnEarlierJobWithTheSameJobIdIsNamedAndNothingIsSaved() throws Exception {
+        Path dir = tmp.resolve("stale");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            s.proposeStop(s.joinRun("t", "job-a"), new StopPoint(5, 0, "SIGUSR1", null));
+        }
+        List<Result> rs = ranks(dir, 2, "job-a", "--steps", "1000000", "--save-every", "1000000", "--auto-resume",
+                "--stop-poll-interval", "100ms");
+        for (Result r : rs) {
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("stop point runs/t/stop-e1.json says step 5, at or before step 10 where this job"
+                    + " started: an earlier job used the same job id job-a (a job id must be new for each job)"), r.out());
+        }
     }
 }
