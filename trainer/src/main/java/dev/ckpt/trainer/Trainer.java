@@ -344,26 +344,25 @@ public final class Trainer {
     }
 
     /**
-     * This rank was told to stop: it proposes its step plus a margin as the ranks' stop step
-     * (create-only; the first proposal wins) and takes whatever step was agreed. The margin
-     * covers two stop polls at this rank's step rate, so the other ranks read the stop point
-     * before they reach it. Returns false if the store could not be reached (tried again).
+     * This rank was told to stop: it proposes a stop step ({@link StopStep}: far enough that
+     * no rank is past it and every rank reads it in time, near enough for the deadline) to
+     * the ranks (create-only; the first proposal wins) and takes whatever step was agreed.
+     * Returns false if the store could not be reached (tried again at the next step).
      */
     private boolean proposeStop() {
         long steps = stepsThisProcess;
         long mean = steps == 0 ? 0 : (System.nanoTime() - loopStartNanos) / steps;
-        long margin = mean == 0 ? 10 : 1 + (2 * o.stopPollInterval.toNanos() + mean - 1) / mean;
-        Instant deadline = store.config().clock().instant()
-                .plusNanos(preemption.requestedAtNanos() + o.preemptDeadline.toNanos() - System.nanoTime());
-        StopPoint mine = new StopPoint(state.step + margin, o.rank, preemption.reason(), deadline);
+        long deadlineNanos = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
+        StopStep choice = StopStep.choose(state.step, o.saveEvery, mean, o.stopPollInterval.toNanos(),
+                deadlineNanos - System.nanoTime());
+        Instant deadline = store.config().clock().instant().plusNanos(deadlineNanos - System.nanoTime());
+        StopPoint mine = new StopPoint(choice.step(), o.rank, preemption.reason(), deadline);
         try {
             StopPoint agreed = store.proposeStop(writer, mine);
             agreedStop = agreed;
             if (agreed.equals(mine)) {
-                out.printf("ckpt-train: %s: the ranks stop at step %d (this rank's step %d + a margin of %d steps, two stop"
-                                + " polls of %s at %s per step); saving there, then exiting %d%n", mine.reason(), mine.step(),
-                        state.step, margin, human(o.stopPollInterval), mean == 0 ? "an unknown time" : Duration.ofNanos(mean).toMillis() + " ms",
-                        EXIT_PREEMPTED);
+                out.printf("ckpt-train: %s: the ranks stop at step %d (%s); saving there, then exiting %d%n", mine.reason(),
+                        mine.step(), choice.because(), EXIT_PREEMPTED);
             } else {
                 out.printf("ckpt-train: %s: rank %d had already set the ranks' stop at step %d (%s); saving there, then "
                         + "exiting %d%n", mine.reason(), agreed.rank(), agreed.step(), agreed.reason(), EXIT_PREEMPTED);

@@ -81,6 +81,10 @@ class ManyRanksProcessTest {
             }
         }
         assertEquals(Set.of("p-s" + stop + "-e1"), committed, "one checkpoint, named alike by every rank");
+        for (int r = 0; r < RANKS; r++) { // for the record (README "Many ranks" quotes them)
+            ranks.get(r).transcript.toString().lines().filter(l -> l.contains("the ranks stop at step") || l.contains("preempted:")
+                    || l.contains("saving step")).forEach(l -> System.out.println("rank: " + l));
+        }
         try (CheckpointStore s = CheckpointStore.open(b.resolve("store").toString())) {
             List<CheckpointEntry> cps = s.list("p");
             CheckpointEntry last = cps.get(cps.size() - 1);
