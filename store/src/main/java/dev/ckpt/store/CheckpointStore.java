@@ -12,6 +12,7 @@ import dev.ckpt.store.commit.RootRecovery;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.StopPoint;
 import dev.ckpt.store.commit.Transitions;
 import dev.ckpt.store.commit.Saver;
 import dev.ckpt.store.commit.WriterToken;
@@ -203,6 +204,19 @@ public final class CheckpointStore implements AutoCloseable {
             throw refused.reason();
         }
         return new WriterToken(run, o.value(), writerId);
+    }
+
+    /**
+     * Proposes where the ranks of {@code writer}'s job stop; returns the stop point they agree
+     * on (this one if it was the first, else the first one written). See {@link StopPoint}.
+     */
+    public StopPoint proposeStop(WriterToken writer, StopPoint proposal) {
+        return StopPoint.propose(store, writer, proposal);
+    }
+
+    /** The stop point of {@code writer}'s job, if a rank proposed one: one GET, no LIST. */
+    public java.util.Optional<StopPoint> readStop(WriterToken writer) {
+        return StopPoint.read(store, writer);
     }
 
     /** Saves a directory and commits it; see {@link Saver}. */

@@ -23,12 +23,88 @@ import java.util.Map;
  * {@code adapter_llama}, {@code adapter_qwen}, {@code frozen} when present),
  * {@code optimizer.safetensors} (Adam's {@code exp_avg} and {@code exp_avg_sq} per
  * parameter), {@code state.json}, {@code config.json} and {@code training_stats.json}.
+ *
+ * <p>Saved by several ranks ({@link Partition}), rank R writes only the tensors it owns, and
+ * their Adam moments, under {@code rank-R/} (same file names; a file only where it owns
+ * something, plus {@code rank-R/shard.json} naming them); rank 0 also writes the three JSON
+ * files at the top, as one process does. {@link #load} reads either layout, whatever world
+ * size wrote it, by gathering each file's tensors from the top and every {@code rank-*}.
  */
 final class CheckpointFiles {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     static final String OPTIMIZER = "optimizer.safetensors";
 
     private CheckpointFiles() {
+    }
+
+    /**
+     * Which tensors a rank saves: tensor i of {@link #tensorOrder} (the trained parameters in
+     * the model's order, then the frozen block) belongs to rank {@code i mod worldSize}, with
+     * its two Adam moments, as a ZeRO-sharded optimizer partitions its state.
+     */
+    record Partition(int rank, int worldSize) {
+        static final Partition WHOLE = new Partition(0, 1);
+
+        Partition {
+            if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+                throw new IllegalArgumentException("rank " + rank + " is not within world size " + worldSize);
+            }
+        }
+
+        boolean whole() {
+            return worldSize == 1;
+        }
+
+        /** The tensors this rank owns, in {@link #tensorOrder}. */
+        List<String> owned(Model model) {
+            List<String> all = tensorOrder(model);
+            List<String> mine = new ArrayList<>();
+            for (int i = 0; i < all.size(); i++) {
+                if (i % worldSize == rank) {
+                    mine.add(all.get(i));
+                }
+            }
+            return mine;
+        }
+
+        /** Where this rank's files go in a checkpoint directory. */
+        Path dirIn(Path checkpoint) {
+            return whole() ? checkpoint : checkpoint.resolve("rank-" + rank);
+        }
+    }
+
+    /** The trained parameters in the model's order, then the frozen block when there is one. */
+    static List<String> tensorOrder(Model model) {
+        List<String> names = new ArrayList<>(model.params().keySet());
+        if (model.frozen() != null) {
+            names.add(Model.FROZEN + ".weight");
+        }
+        return names;
+    }
+
+    /** The files called {@code name} of a checkpoint: at the top, then in each {@code rank-R/} by rank. */
+    static List<Path> parts(Path dir, String name) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (Files.isRegularFile(dir.resolve(name))) {
+            out.add(dir.resolve(name));
+        }
+        List<Path> ranks = new ArrayList<>();
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> p.getFileName().toString().matches("rank-\\d+") && Files.isDirectory(p)).forEach(ranks::add);
+        }
+        ranks.sort(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(5))));
+        for (Path r : ranks) {
+            if (Files.isRegularFile(r.resolve(name))) {
+                out.add(r.resolve(name));
+            }
+        }
+        return out;
+    }
+
+    /** A staged file holding the frozen block alone (either layout), or null. */
+    static Path frozenFileIn(Path dir) throws IOException {
+        List<Path> f = parts(dir, Model.FROZEN + ".safetensors");
+        return f.isEmpty() ? null : f.get(0);
     }
 
     /**
@@ -59,18 +135,29 @@ final class CheckpointFiles {
      * instead of written again. Returns whether it was linked.
      */
     static boolean write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource) throws IOException {
+        return write(dir, model, state, stats, frozenSource, Partition.WHOLE);
+    }
+
+    /** Writes rank {@code part}'s files of the current state (all of them for {@link Partition#WHOLE}). */
+    static boolean write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource,
+                         Partition part) throws IOException {
         boolean linked = false;
+        List<String> mine = part.owned(model);
+        Path own = part.dirIn(dir);
+        Files.createDirectories(own);
         for (String module : Model.TRAINED_MODULES) {
             List<Tensor> ts = new ArrayList<>();
             model.params().forEach((name, p) -> {
-                if (name.startsWith(module + ".")) {
+                if (name.startsWith(module + ".") && mine.contains(name)) {
                     ts.add(tensor(name, p));
                 }
             });
-            SafeTensors.write(dir.resolve(module + ".safetensors"), ts);
+            if (part.whole() || !ts.isEmpty()) {
+                SafeTensors.write(own.resolve(module + ".safetensors"), ts);
+            }
         }
-        if (model.frozen() != null) {
-            Path f = dir.resolve(Model.FROZEN + ".safetensors");
+        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight")) {
+            Path f = own.resolve(Model.FROZEN + ".safetensors");
             linked = link(frozenSource, f);
             if (!linked) {
                 SafeTensors.write(f, List.of(tensor(Model.FROZEN + ".weight", model.frozen())));
@@ -78,13 +165,27 @@ final class CheckpointFiles {
         }
         List<Tensor> opt = new ArrayList<>();
         model.params().keySet().forEach(name -> {
-            opt.add(tensor(name + ".exp_avg", model.adam.expAvg().get(name)));
-            opt.add(tensor(name + ".exp_avg_sq", model.adam.expAvgSq().get(name)));
+            if (mine.contains(name)) {
+                opt.add(tensor(name + ".exp_avg", model.adam.expAvg().get(name)));
+                opt.add(tensor(name + ".exp_avg_sq", model.adam.expAvgSq().get(name)));
+            }
         });
-        SafeTensors.write(dir.resolve(OPTIMIZER), opt);
-        JSON.writeValue(dir.resolve("state.json").toFile(), state.toJson());
-        JSON.writeValue(dir.resolve("config.json").toFile(), model.cfg.toJson());
-        JSON.writeValue(dir.resolve("training_stats.json").toFile(), stats);
+        if (part.whole() || !opt.isEmpty()) {
+            SafeTensors.write(own.resolve(OPTIMIZER), opt);
+        }
+        if (!part.whole()) {
+            Map<String, Object> shard = new LinkedHashMap<>();
+            shard.put("rank", part.rank());
+            shard.put("world_size", part.worldSize());
+            shard.put("step", state.step);
+            shard.put("tensors", mine);
+            JSON.writeValue(own.resolve("shard.json").toFile(), shard);
+        }
+        if (part.rank() == 0) {
+            JSON.writeValue(dir.resolve("state.json").toFile(), state.toJson());
+            JSON.writeValue(dir.resolve("config.json").toFile(), model.cfg.toJson());
+            JSON.writeValue(dir.resolve("training_stats.json").toFile(), stats);
+        }
         return linked;
     }
 
@@ -142,24 +243,28 @@ final class CheckpointFiles {
         if (model.frozen() != null) {
             expected.put(Model.FROZEN + ".weight", model.frozen().getShape().getShape());
         }
+        Map<String, Path> from = new java.util.HashMap<>();
         for (String module : modules) {
-            Path f = dir.resolve(module + ".safetensors");
-            if (!Files.exists(f)) {
-                throw new IOException(where + "file " + f.getFileName() + " is missing"
+            List<Path> files = parts(dir, module + ".safetensors");
+            if (files.isEmpty()) {
+                throw new IOException(where + "file " + module + ".safetensors is missing"
                         + (module.equals(Model.FROZEN) ? " (the run was configured with --frozen-mb; was the checkpoint saved without it?)" : ""));
             }
-            for (Tensor t : SafeTensors.read(f).values()) {
-                long[] shape = expected.get(t.name());
-                if (shape == null || !t.name().startsWith(module + ".")) {
-                    if (!lenient) {
-                        throw new IOException(where + f.getFileName() + " holds an unexpected tensor " + t.name()
-                                + Arrays.toString(t.shape()) + " (--lenient-resume skips it)");
+            for (Path f : files) {
+                for (Tensor t : SafeTensors.read(f).values()) {
+                    checkOnce(where, dir, from, t.name(), f);
+                    long[] shape = expected.get(t.name());
+                    if (shape == null || !t.name().startsWith(module + ".")) {
+                        if (!lenient) {
+                            throw new IOException(where + f.getFileName() + " holds an unexpected tensor " + t.name()
+                                    + Arrays.toString(t.shape()) + " (--lenient-resume skips it)");
+                        }
+                        skipped.add("extra tensor " + t.name() + Arrays.toString(t.shape()) + " in " + f.getFileName());
+                        continue;
                     }
-                    skipped.add("extra tensor " + t.name() + Arrays.toString(t.shape()) + " in " + f.getFileName());
-                    continue;
+                    checkShape(where, f, t, shape);
+                    loaded.put(t.name(), nd(model, t));
                 }
-                checkShape(where, f, t, shape);
-                loaded.put(t.name(), nd(model, t));
             }
         }
         for (String name : expected.keySet()) {
@@ -175,16 +280,23 @@ final class CheckpointFiles {
         }
         Map<String, NDArray> m = new LinkedHashMap<>();
         Map<String, NDArray> v = new LinkedHashMap<>();
-        Path opt = dir.resolve(OPTIMIZER);
+        List<Path> optFiles = parts(dir, OPTIMIZER);
+        Path opt = optFiles.isEmpty() ? dir.resolve(OPTIMIZER) : optFiles.get(0);
         long optStep = st.path("optimizer_step").asLong();
-        if (!Files.exists(opt)) {
+        if (optFiles.isEmpty()) {
             if (!lenient) {
                 throw new IOException(where + OPTIMIZER + " is missing (--lenient-resume starts Adam's moments from zero)");
             }
             skipped.add(OPTIMIZER + " is missing: Adam's moments start from zero");
             optStep = 0;
         } else {
-            Map<String, Tensor> ot = SafeTensors.read(opt);
+            Map<String, Tensor> ot = new LinkedHashMap<>();
+            for (Path f : optFiles) {
+                for (Tensor t : SafeTensors.read(f).values()) {
+                    checkOnce(where, dir, from, t.name(), f);
+                    ot.put(t.name(), t);
+                }
+            }
             for (String name : model.params().keySet()) {
                 for (String kind : List.of("exp_avg", "exp_avg_sq")) {
                     Tensor t = ot.remove(name + "." + kind);
@@ -218,6 +330,15 @@ final class CheckpointFiles {
         state.recentLosses.clear();
         st.path("recent_losses").forEach(n -> state.recentLosses.add(n.asDouble()));
         return new LoadReport(skipped);
+    }
+
+    /** A tensor saved by two ranks means the parts do not belong together: refuse rather than pick one. */
+    private static void checkOnce(String where, Path dir, Map<String, Path> from, String name, Path f) throws IOException {
+        Path before = from.putIfAbsent(name, f);
+        if (before != null) {
+            throw new IOException(where + "tensor " + name + " is in both " + dir.relativize(before) + " and "
+                    + dir.relativize(f) + "; each tensor must be saved by one rank");
+        }
     }
 
     private static boolean same(JsonNode a, JsonNode b) {

@@ -24,6 +24,11 @@ import java.util.Map;
  * noise of step {@code s} comes from the engine RNG reseeded with {@code (seed, s)}. With
  * one engine thread the arithmetic is the same in every process, so resuming at step k
  * gives byte-identical tensors to a run that never stopped.
+ *
+ * <p>PyTorch's RNG is one per process and DJL lets one gradient collector record at a time
+ * per process: construction and each step hold {@link #ENGINE}, so several trainers in one
+ * JVM (the tests' ranks as threads) take turns and stay deterministic. A real rank is a
+ * process of its own; the lock is then never contended.
  */
 final class Model implements AutoCloseable {
     static final List<String> TRAINED_MODULES = List.of("encoder", "adapter_llama", "adapter_qwen");
@@ -38,32 +43,35 @@ final class Model implements AutoCloseable {
     private final NDArray targetLlama;
     private final NDArray targetQwen;
     final Adam adam;
+    private static final Object ENGINE = new Object();
 
     Model(ModelConfig cfg) {
-        this.cfg = cfg;
-        this.engine = Engine.getEngine("PyTorch");
-        this.manager = NDManager.newBaseManager(engine.defaultDevice(), "PyTorch");
-        this.adam = new Adam(cfg.lr(), 0.9f, 0.999f, 1e-8f);
-        engine.setRandomSeed(mix(cfg.seed(), -1));
-        params.put("encoder.weight", normal(cfg.input(), cfg.hidden(), 1.0 / Math.sqrt(cfg.input())));
-        params.put("encoder.bias", manager.zeros(new Shape(cfg.hidden())));
-        for (String a : List.of("adapter_llama", "adapter_qwen")) {
-            params.put(a + ".weight", normal(cfg.hidden(), cfg.output(), 1.0 / Math.sqrt(cfg.hidden())));
-            params.put(a + ".bias", manager.zeros(new Shape(cfg.output())));
+        synchronized (ENGINE) {
+            this.cfg = cfg;
+            this.engine = Engine.getEngine("PyTorch");
+            this.manager = NDManager.newBaseManager(engine.defaultDevice(), "PyTorch");
+            this.adam = new Adam(cfg.lr(), 0.9f, 0.999f, 1e-8f);
+            engine.setRandomSeed(mix(cfg.seed(), -1));
+            params.put("encoder.weight", normal(cfg.input(), cfg.hidden(), 1.0 / Math.sqrt(cfg.input())));
+            params.put("encoder.bias", manager.zeros(new Shape(cfg.hidden())));
+            for (String a : List.of("adapter_llama", "adapter_qwen")) {
+                params.put(a + ".weight", normal(cfg.hidden(), cfg.output(), 1.0 / Math.sqrt(cfg.hidden())));
+                params.put(a + ".bias", manager.zeros(new Shape(cfg.output())));
+            }
+            if (cfg.frozenRows() > 0) {
+                frozen = normal(cfg.frozenRows(), cfg.input(), 0.5);
+            }
+            // the dataset and its teachers: fixed by the seed, not saved
+            engine.setRandomSeed(mix(cfg.seed(), -2));
+            dataX = normal(cfg.datasetSize(), cfg.input(), 1.0);
+            NDArray teacherL = normal(cfg.input(), cfg.output(), 1.5 / Math.sqrt(cfg.input()));
+            NDArray teacherQ = normal(cfg.input(), cfg.output(), 1.0 / Math.sqrt(cfg.input()));
+            targetLlama = dataX.matMul(teacherL).tanh();
+            targetQwen = dataX.matMul(teacherQ).sin();
+            teacherL.close();
+            teacherQ.close();
+            adam.init(params);
         }
-        if (cfg.frozenRows() > 0) {
-            frozen = normal(cfg.frozenRows(), cfg.input(), 0.5);
-        }
-        // the dataset and its teachers: fixed by the seed, not saved
-        engine.setRandomSeed(mix(cfg.seed(), -2));
-        dataX = normal(cfg.datasetSize(), cfg.input(), 1.0);
-        NDArray teacherL = normal(cfg.input(), cfg.output(), 1.5 / Math.sqrt(cfg.input()));
-        NDArray teacherQ = normal(cfg.input(), cfg.output(), 1.0 / Math.sqrt(cfg.input()));
-        targetLlama = dataX.matMul(teacherL).tanh();
-        targetQwen = dataX.matMul(teacherQ).sin();
-        teacherL.close();
-        teacherQ.close();
-        adam.init(params);
     }
 
     private NDArray normal(long rows, long cols, double std) {
@@ -84,6 +92,12 @@ final class Model implements AutoCloseable {
      * {@code globalStep} is the step being taken (1-based).
      */
     float step(long[] batch, long globalStep) {
+        synchronized (ENGINE) {
+            return stepLocked(batch, globalStep);
+        }
+    }
+
+    private float stepLocked(long[] batch, long globalStep) {
         try (NDManager s = manager.newSubManager()) {
             NDArray idx = s.create(batch);
             NDArray x = dataX.get(idx);

@@ -40,10 +40,14 @@ import java.util.Set;
                 "  ckpt-train --steps 300 --save-every 100 --auto-resume",
                 "  ckpt-train --store s3://my-bucket/ckpt --run exp7 --auto-resume \\",
                 "      --spot-notice aws",
+                "  WORLD_SIZE=4 RANK=0 ckpt-train --job-id exp7-1 --auto-resume   (one per rank)",
                 "", "Environment:",
                 "  CKPT_ON_PREEMPT   shell command run after a preemption save, before exit 75",
                 "                    (trainer/slurm/train.sbatch: scontrol requeue <job>)",
                 "  SLURM_JOB_ID      names the run slurm-<id> when --run is not given",
+                "  WORLD_SIZE, RANK, TORCHELASTIC_RUN_ID, TORCHELASTIC_RESTART_COUNT  (torchrun)",
+                "  SLURM_NTASKS, SLURM_PROCID, SLURM_RESTART_COUNT  (srun): --world-size, --rank,",
+                "                    --job-id when those are not given",
                 "  AWS_*, CKPT_S3_*  S3 endpoint, region, credentials, client: see ckpt-tool",
                 "  DJL_CACHE_DIR     where PyTorch's native libraries go (default ~/.djl.ai)"})
 final class TrainOptions {
@@ -111,6 +115,31 @@ final class TrainOptions {
     @Option(names = "--spot-poll-interval", paramLabel = "D", order = 14,
             description = "how often to poll, a duration (default: 5s)")
     Duration spotPollInterval = Duration.ofSeconds(5);
+
+    @Option(names = "--world-size", paramLabel = "N", order = 15,
+            description = "how many ranks (processes) train this run together (default: $WORLD_SIZE as torchrun"
+                    + " sets it, else $SLURM_NTASKS under srun, else 1); each rank saves its part of every checkpoint")
+    Integer worldSize;
+
+    @Option(names = "--rank", paramLabel = "R", order = 16,
+            description = "this process's rank, 0 to N-1 (default: $RANK, else $SLURM_PROCID)")
+    Integer rank;
+
+    @Option(names = "--job-id", paramLabel = "ID", order = 17,
+            description = "the id shared by every rank of this job and unique per job incarnation, so a requeued"
+                    + " job fences the old one (default: <TORCHELASTIC_RUN_ID>-<TORCHELASTIC_RESTART_COUNT> under"
+                    + " torchrun, slurm-<SLURM_JOB_ID>-<SLURM_RESTART_COUNT> under srun); needed when N > 1")
+    String jobId;
+
+    @Option(names = "--ranks-timeout", paramLabel = "D", order = 18,
+            description = "how long a rank's save waits for the other ranks' parts or for rank 0's commit before it"
+                    + " fails, a duration (default: 10m)")
+    Duration ranksTimeout = Duration.ofMinutes(10);
+
+    @Option(names = "--stop-poll-interval", paramLabel = "D", order = 19,
+            description = "with N > 1, how often each rank reads the store's stop point (one GET, off the training"
+                    + " thread) to learn that another rank was told to stop (default: 1s)")
+    Duration stopPollInterval = Duration.ofSeconds(1);
 
     @Option(names = "--seed", paramLabel = "S", order = 20, description = "random seed (default: ${DEFAULT-VALUE})")
     long seed = 42;
@@ -207,6 +236,7 @@ final class TrainOptions {
             String job = env.get("SLURM_JOB_ID");
             o.run = job != null && !job.isBlank() ? "slurm-" + job : "latentwire";
         }
+        resolveRanks(cl, o, env);
         atLeast(cl, "--steps", o.steps, 0);
         atLeast(cl, "--save-every", o.saveEvery, 1);
         atLeast(cl, "--keep-last", o.keepLast, 1);
@@ -221,6 +251,80 @@ final class TrainOptions {
             throw new ParameterException(cl, e.getMessage());
         }
         return o;
+    }
+
+    /**
+     * World size, rank and job id: options first, then torchrun's environment (WORLD_SIZE, RANK,
+     * TORCHELASTIC_RUN_ID, TORCHELASTIC_RESTART_COUNT), then srun's (SLURM_NTASKS, SLURM_PROCID,
+     * SLURM_JOB_ID, SLURM_RESTART_COUNT). One rank needs nothing more; several need a job id.
+     */
+    private static void resolveRanks(CommandLine cl, TrainOptions o, Map<String, String> env) {
+        boolean torchrun = present(env, "WORLD_SIZE");
+        boolean srun = !torchrun && present(env, "SLURM_NTASKS");
+        String wsVar = torchrun ? "WORLD_SIZE" : "SLURM_NTASKS";
+        String rankVar = torchrun ? "RANK" : "SLURM_PROCID";
+        if (o.worldSize == null) {
+            o.worldSize = torchrun || srun ? envInt(cl, env, wsVar) : 1;
+        }
+        if (o.worldSize < 1) {
+            throw new ParameterException(cl, "option --world-size must be at least 1, got " + o.worldSize);
+        }
+        if (o.rank == null && o.worldSize == 1) {
+            o.rank = 0;
+        } else if (o.rank == null && (torchrun || srun) && present(env, rankVar)) {
+            o.rank = envInt(cl, env, rankVar);
+        }
+        if (o.rank == null) {
+            throw new ParameterException(cl, "--world-size " + o.worldSize + " needs this process's rank: pass --rank R"
+                    + " (0 to " + (o.worldSize - 1) + "), or run under torchrun (RANK) or srun (SLURM_PROCID)");
+        }
+        if (o.rank < 0 || o.rank >= o.worldSize) {
+            throw new ParameterException(cl, "rank " + o.rank + " is not within world size " + o.worldSize
+                    + " (ranks are 0 to " + (o.worldSize - 1) + ")");
+        }
+        if (o.worldSize == 1) {
+            return; // one process: it claims the run as a writer of its own, as before ranks existed
+        }
+        if (o.jobId == null) {
+            if (present(env, "TORCHELASTIC_RUN_ID") && !env.get("TORCHELASTIC_RUN_ID").equals("none")) {
+                o.jobId = env.get("TORCHELASTIC_RUN_ID").trim() + "-" + env.getOrDefault("TORCHELASTIC_RESTART_COUNT", "0").trim();
+            } else if (present(env, "SLURM_JOB_ID")) {
+                o.jobId = "slurm-" + env.get("SLURM_JOB_ID").trim() + "-" + env.getOrDefault("SLURM_RESTART_COUNT", "0").trim();
+            }
+        }
+        if (o.jobId == null) {
+            throw new ParameterException(cl, "--world-size " + o.worldSize + " needs a job id shared by every rank and"
+                    + " new for each job: pass --job-id ID, or run under srun (SLURM_JOB_ID) or torchrun"
+                    + " --rdzv-id (TORCHELASTIC_RUN_ID)");
+        }
+        try {
+            dev.ckpt.store.manifest.Ids.checkJobId(o.jobId);
+        } catch (RuntimeException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
+        if (o.skipIfBusy) {
+            throw new ParameterException(cl, "option --skip-if-busy cannot be used with --world-size " + o.worldSize
+                    + ": every rank must save the same steps, and a skipped part means no checkpoint for that step");
+        }
+    }
+
+    private static boolean present(Map<String, String> env, String name) {
+        String v = env.get(name);
+        return v != null && !v.isBlank();
+    }
+
+    private static int envInt(CommandLine cl, Map<String, String> env, String name) {
+        String v = env.get(name);
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new ParameterException(cl, "environment variable " + name + " needs a number, got '" + v + "'");
+        }
+    }
+
+    /** Several ranks: each saves its part, through a writer epoch shared by the job. */
+    boolean ranked() {
+        return worldSize != null && worldSize > 1;
     }
 
     private static void atLeast(CommandLine cl, String option, long value, long min) {

@@ -6,6 +6,7 @@ import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.StopPoint;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.ExitCode;
@@ -49,6 +50,12 @@ import java.util.function.Function;
  * ({@link SaveTimes}) fits before {@code --preempt-deadline}; otherwise it says so and exits
  * 75 with the previous checkpoint the latest. A save that was started but has not committed
  * by the deadline is abandoned (the previous checkpoint stays the latest), exit 75 all the same.
+ *
+ * <p>With {@code --world-size N > 1} every rank trains the same replica (same seed, same data
+ * order) and saves its {@link CheckpointFiles.Partition} of each checkpoint; rank 0 commits
+ * once every part is there. A stop request reaching some ranks becomes a stop step agreed
+ * through the store ({@link StopPoint}): every rank saves at that step and exits 75 after the
+ * one commit. See README "Many ranks" and docs/design.md "Trainer".
  */
 public final class Trainer {
     // the numbers come from the table shared with ckpt-tool (fenced is 4 in both)
@@ -83,6 +90,15 @@ public final class Trainer {
     private final SaveTimes saveTimes = new SaveTimes();
     private long startNanos;
     private long stepsThisProcess;
+
+    /** This process's share of each checkpoint: everything, or rank R's partition. */
+    private CheckpointFiles.Partition part = CheckpointFiles.Partition.WHOLE;
+    /** The stop step agreed by the ranks (null: one process, or no stop yet); see {@link StopPoint}. */
+    private volatile StopPoint agreedStop;
+    /** The step this process started (or resumed) at: a stop point at or before it is an older job's. */
+    private long startStep;
+    private long loopStartNanos;
+    private java.util.concurrent.ScheduledExecutorService stopPoller;
 
     /** Why the last save failed, for the preemption message. */
     private volatile String lastSaveFailure;
@@ -177,6 +193,9 @@ public final class Trainer {
             return EXIT_ERROR;
         } finally {
             t.uploader.shutdownNow();
+            if (t.stopPoller != null) {
+                t.stopPoller.shutdownNow();
+            }
             if (t.model != null) {
                 t.model.close();
             }
@@ -186,8 +205,14 @@ public final class Trainer {
     private int train() throws IOException, InterruptedException {
         startNanos = System.nanoTime();
         store.init();
-        writer = store.claimWriter(o.run);
-        staging = new Staging(o.staging, o.run, o.minFreeMb << 20, out);
+        if (o.ranked()) {
+            // every rank of the job holds the one writer epoch; a requeued job's ranks fence this one
+            writer = store.joinRun(o.run, o.jobId);
+            part = new CheckpointFiles.Partition(o.rank, o.worldSize);
+        } else {
+            writer = store.claimWriter(o.run);
+        }
+        staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out);
         staging.removeLeftovers();
         ModelConfig cfg = o.modelConfig();
         model = new Model(cfg);
@@ -195,6 +220,10 @@ public final class Trainer {
         state.seed = cfg.seed();
         out.printf("ckpt-train: run %s, store %s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
                 writer.epoch(), staging.dir().toAbsolutePath().normalize());
+        if (o.ranked()) {
+            out.printf("ckpt-train: rank %d of %d, job %s: this rank saves %s and their Adam moments%s%n", o.rank,
+                    o.worldSize, o.jobId, String.join(", ", part.owned(model)), o.rank == 0 ? ", and the training state" : "");
+        }
         out.printf("ckpt-train: model %s of parameters (%s trained, frozen block %s), Adam lr %s, batch %d, %d engine thread(s)%n",
                 SaveResult.human(model.parameterBytes()), SaveResult.human(model.parameterBytes() - frozenBytes()),
                 frozenBytes() == 0 ? "none" : SaveResult.human(frozenBytes()), cfg.lr(), cfg.batch(),
@@ -213,6 +242,10 @@ public final class Trainer {
             }
             // fail before training rather than at the first save
             staging.checkSpace(CheckpointFiles.bytesNeeded(model), state.step, lastCommitted);
+            startStep = state.step;
+            if (o.ranked()) {
+                startStopPoller();
+            }
             return loop();
         } finally {
             if (spot != null) {
@@ -228,9 +261,39 @@ public final class Trainer {
     private int loop() throws IOException, InterruptedException {
         long windowStart = System.nanoTime();
         long windowSteps = 0;
+        loopStartNanos = windowStart;
+        boolean proposed = false;
+        boolean announced = false;
         while (state.step < o.steps) {
-            if (preemption.requested()) {
-                return preempt();
+            if (!o.ranked()) {
+                if (preemption.requested()) {
+                    return preempt(preemption.reason(), preemption.requestedAtNanos() + o.preemptDeadline.toNanos());
+                }
+            } else {
+                if (preemption.requested() && !proposed && agreedStop == null) {
+                    proposed = proposeStop();
+                }
+                StopPoint stop = agreedStop;
+                if (stop != null) {
+                    if (stop.step() <= startStep) {
+                        return staleStop(stop);
+                    }
+                    if (!announced && !preemption.requested()) {
+                        out.printf("ckpt-train: rank %d received %s: the ranks stop at step %d; this rank saves there, "
+                                + "then exits %d%n", stop.rank(), stop.reason(), stop.step(), EXIT_PREEMPTED);
+                    }
+                    announced = true;
+                    if (state.step == stop.step()) {
+                        return preempt(stopReason(stop), stopDeadlineNanos(stop));
+                    }
+                    if (state.step > stop.step()) {
+                        return pastStop(stop);
+                    }
+                } else if (preemption.requested() && !proposed
+                        && System.nanoTime() > preemption.requestedAtNanos() + o.preemptDeadline.toNanos()) {
+                    // every proposal failed (each said why): nothing can be saved in agreement any more
+                    return abandoned(preemption.reason(), "the ranks could not agree on a stop step through the store");
+                }
             }
             long[] batch = order.next();
             double loss = model.step(batch, state.step + 1);
@@ -278,6 +341,114 @@ public final class Trainer {
                 store.objectStore().describe(), cps.isEmpty() ? "none" : cps.get(cps.size() - 1).id(),
                 lastCommittedStep >= 0 ? staging.pathOf(lastCommittedStep).toAbsolutePath().normalize() : "-");
         return EXIT_OK;
+    }
+
+    /**
+     * This rank was told to stop: it proposes a stop step ({@link StopStep}: far enough that
+     * no rank is past it and every rank reads it in time, near enough for the deadline) to
+     * the ranks (create-only; the first proposal wins) and takes whatever step was agreed.
+     * Returns false if the store could not be reached (tried again at the next step).
+     */
+    private boolean proposeStop() {
+        long steps = stepsThisProcess;
+        long mean = steps == 0 ? 0 : (System.nanoTime() - loopStartNanos) / steps;
+        long deadlineNanos = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
+        StopStep choice = StopStep.choose(state.step, o.saveEvery, mean, o.stopPollInterval.toNanos(),
+                deadlineNanos - System.nanoTime());
+        Instant deadline = store.config().clock().instant().plusNanos(deadlineNanos - System.nanoTime());
+        StopPoint mine = new StopPoint(choice.step(), o.rank, preemption.reason(), deadline);
+        try {
+            StopPoint agreed = store.proposeStop(writer, mine);
+            agreedStop = agreed;
+            if (agreed.equals(mine)) {
+                out.printf("ckpt-train: %s: the ranks stop at step %d (%s); saving there, then exiting %d%n", mine.reason(),
+                        mine.step(), choice.because(), EXIT_PREEMPTED);
+            } else {
+                out.printf("ckpt-train: %s: rank %d had already set the ranks' stop at step %d (%s); saving there, then "
+                        + "exiting %d%n", mine.reason(), agreed.rank(), agreed.step(), agreed.reason(), EXIT_PREEMPTED);
+            }
+            return true;
+        } catch (CkptException e) {
+            err.println("ckpt-train: could not write the ranks' stop point " + StopPoint.key(writer) + ": " + e.getMessage()
+                    + "; trying again at the next step");
+            return false;
+        }
+    }
+
+    /** Reads the ranks' stop point every --stop-poll-interval, off the training thread. */
+    private void startStopPoller() {
+        stopPoller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ckpt-train-stop-poll");
+            t.setDaemon(true);
+            return t;
+        });
+        boolean[] failing = {false};
+        long every = o.stopPollInterval.toMillis();
+        stopPoller.scheduleWithFixedDelay(() -> {
+            if (agreedStop != null) {
+                return;
+            }
+            try {
+                store.readStop(writer).ifPresent(s -> agreedStop = s);
+                failing[0] = false;
+            } catch (RuntimeException e) {
+                if (!failing[0]) { // once per outage, not once per poll
+                    err.println("ckpt-train: could not read the ranks' stop point " + StopPoint.key(writer) + ": "
+                            + e.getMessage() + "; polling on");
+                }
+                failing[0] = true;
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private String stopReason(StopPoint stop) {
+        if (preemption.requested()) {
+            return preemption.reason();
+        }
+        return stop.reason() + " on rank " + stop.rank();
+    }
+
+    /** The earlier of this rank's own deadline (if it was told to stop) and the proposer's. */
+    private long stopDeadlineNanos(StopPoint stop) {
+        long now = System.nanoTime();
+        long d = stop.deadline() == null ? now + o.preemptDeadline.toNanos()
+                : now + Duration.between(store.config().clock().instant(), stop.deadline()).toNanos();
+        if (preemption.requested()) {
+            d = Math.min(d, preemption.requestedAtNanos() + o.preemptDeadline.toNanos());
+        }
+        return d;
+    }
+
+    /**
+     * The ranks agreed on a step this rank has already passed (it learned of the stop too
+     * late): it cannot save that step, so no checkpoint is committed for it (the other ranks'
+     * saves of it fail at their deadline: a checkpoint needs every part). It lets the save in
+     * flight finish, then exits 75; the latest committed checkpoint stays the latest.
+     */
+    private int pastStop(StopPoint stop) throws InterruptedException {
+        long deadline = stopDeadlineNanos(stop);
+        if (pending != null && !finishPending(deadline - System.nanoTime())) {
+            pending.future().cancel(true);
+            pending = null;
+        }
+        out.printf("preempted: %s; the ranks agreed to stop at step %d but this rank was already at step %d, so it cannot"
+                        + " save that step and no checkpoint is committed for it; the latest checkpoint stays %s; exiting %d%n",
+                stopReason(stop), stop.step(), state.step, lastCommitted == null ? "none (nothing committed yet)" : lastCommitted,
+                EXIT_PREEMPTED);
+        runPreemptHook();
+        return EXIT_PREEMPTED;
+    }
+
+    /** The stop point is at or before where this job started: an earlier job with the same job id wrote it. */
+    private int staleStop(StopPoint stop) {
+        out.printf("preempted: %s; stop point %s says step %d, at or before step %d where this job started: an earlier"
+                        + " job used the same job id %s (a job id must be new for each job); the ranks cannot agree on a"
+                        + " step, so this rank saves nothing; the latest checkpoint stays %s; exiting %d%n",
+                preemption.requested() ? preemption.reason() : stop.reason() + " on rank " + stop.rank(), StopPoint.key(writer),
+                stop.step(), startStep, o.jobId, lastCommitted == null ? "none (nothing committed yet)" : lastCommitted,
+                EXIT_PREEMPTED);
+        runPreemptHook();
+        return EXIT_PREEMPTED;
     }
 
     /** Surfaces a failed background save: fenced stops the run; anything else is reported and training goes on. */
@@ -347,8 +518,9 @@ public final class Trainer {
         staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
         Map<String, Object> stats = trainingStats();
         boolean[] linked = {false};
-        Path dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, frozenSource), lastCommitted);
-        frozenSource = dir.resolve(Model.FROZEN + ".safetensors");
+        Path dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, frozenSource, part),
+                lastCommitted);
+        frozenSource = CheckpointFiles.frozenFileIn(dir);
         long stall = System.nanoTime() - t0;
         Map<String, String> meta = new LinkedHashMap<>();
         if (state.lastLoss() != null) {
@@ -366,6 +538,15 @@ public final class Trainer {
             }
         }
         SaveRequest req = deadline == null ? base : base.withDeadline(deadline);
+        if (o.ranked()) {
+            Duration wait = o.ranksTimeout;
+            if (deadline != null) {
+                Duration left = Duration.between(store.config().clock().instant(), deadline);
+                wait = left.isNegative() ? Duration.ZERO : left.compareTo(wait) < 0 ? left : wait;
+            }
+            req = req.withShard(new SaveRequest.Shard(o.rank, o.worldSize, wait));
+        }
+        SaveRequest request = req;
         AtomicReference<String> gcWait = new AtomicReference<>();
         TransferListener listener = new TransferListener() {
             @Override
@@ -380,7 +561,7 @@ public final class Trainer {
         };
         lastSaveFailure = null;
         pending = new Pending(step, uploader.submit(() -> {
-            SaveResult r = store.save(writer, req, listener);
+            SaveResult r = store.save(writer, request, listener);
             lastCommitted = r.checkpointId();
             lastCommittedStep = step;
             report(r, waited, stall);
@@ -397,8 +578,9 @@ public final class Trainer {
      */
     private FileEntry committedFrozenEntry() {
         if (frozenEntry == null) {
+            String path = (part.whole() ? "" : "rank-" + part.rank() + "/") + Model.FROZEN + ".safetensors";
             for (FileEntry f : store.manifest(store.resolve(lastCommitted)).files()) {
-                if (f.path().equals(Model.FROZEN + ".safetensors")) {
+                if (f.path().equals(path)) {
                     frozenEntry = f;
                 }
             }
@@ -448,10 +630,11 @@ public final class Trainer {
         return m;
     }
 
-    /** The stop request at a step boundary: finish, save, commit within the deadline, exit 75. */
-    private int preempt() throws IOException, InterruptedException {
-        String why = preemption.reason();
-        long deadline = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
+    /**
+     * The stop request at a step boundary (for several ranks: the agreed step): finish, save,
+     * commit by {@code deadline} ({@link System#nanoTime()}), exit 75.
+     */
+    private int preempt(String why, long deadline) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         // the store's clock, for the commit's deadline
         Instant deadlineAt = store.config().clock().instant().plusNanos(deadline - System.nanoTime());
@@ -576,11 +759,13 @@ public final class Trainer {
         for (String s : rep.skipped()) {
             out.println("lenient-resume: " + s);
         }
-        store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
+        if (o.rank == null || o.rank == 0) { // one ROOT update per job, not one per rank
+            store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
+        }
         order.seek(state.epoch, state.dataCursor);
         Path dir = staging.adopt(target, state.step);
         staging.keepOnly(dir);
-        frozenSource = dir.resolve(Model.FROZEN + ".safetensors"); // every byte was verified by the restore
+        frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;
         out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %d chunks downloaded, %d reused from staging%n",

@@ -23,10 +23,14 @@ class TrainOptionsTest {
     }
 
     private static Run run(String... args) {
+        return run(Map.of(), args);
+    }
+
+    private static Run run(Map<String, String> env, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Trainer.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), url -> {
+                new PrintStream(err, true, StandardCharsets.UTF_8), env, url -> {
                     throw new AssertionError("a usage error or --help must not open the store");
                 }, false);
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
@@ -163,6 +167,62 @@ class TrainOptionsTest {
             picocli.CommandLine.ParameterException e = org.junit.jupiter.api.Assertions.assertThrows(
                     picocli.CommandLine.ParameterException.class, () -> TrainOptions.parse(args, Map.of()));
             assertEquals("option --steps needs a value", e.getMessage(), String.join(" ", args));
+        }
+    }
+
+    @Test
+    void ranksComeFromTheOptionsThenTorchrunsThenSrunsEnvironmentAndOneRankIsAsBefore() {
+        TrainOptions one = TrainOptions.parse(new String[0], Map.of("SLURM_JOB_ID", "7", "SLURM_NTASKS", "1", "SLURM_PROCID", "0"));
+        assertEquals(1, one.worldSize);
+        assertEquals(0, one.rank);
+        assertNull(one.jobId, "one rank claims the run as a writer of its own, as before");
+        assertFalse(one.ranked());
+        assertEquals(Duration.ofMinutes(10), one.ranksTimeout);
+        assertEquals(Duration.ofSeconds(1), one.stopPollInterval);
+
+        TrainOptions torch = TrainOptions.parse(new String[0], Map.of("WORLD_SIZE", "4", "RANK", "3",
+                "TORCHELASTIC_RUN_ID", "exp7", "TORCHELASTIC_RESTART_COUNT", "2", "SLURM_NTASKS", "8", "SLURM_PROCID", "5"));
+        assertEquals(List.of(4, 3, "exp7-2"), List.of(torch.worldSize, torch.rank, torch.jobId), "torchrun's variables first");
+
+        Map<String, String> srun = Map.of("SLURM_NTASKS", "4", "SLURM_PROCID", "1", "SLURM_JOB_ID", "4242",
+                "SLURM_RESTART_COUNT", "1");
+        TrainOptions s = TrainOptions.parse(new String[0], srun);
+        assertEquals(List.of(4, 1, "slurm-4242-1"), List.of(s.worldSize, s.rank, s.jobId));
+        assertEquals("slurm-4242", s.run);
+        assertEquals("slurm-4242-0", TrainOptions.parse(new String[0], Map.of("SLURM_NTASKS", "2", "SLURM_PROCID", "0",
+                "SLURM_JOB_ID", "4242")).jobId, "no requeue yet: restart count 0");
+
+        TrainOptions opts = TrainOptions.parse(new String[]{"--world-size", "8", "--rank", "7", "--job-id", "mine",
+                "--ranks-timeout", "30s", "--stop-poll-interval", "250ms"}, srun);
+        assertEquals(List.of(8, 7, "mine"), List.of(opts.worldSize, opts.rank, opts.jobId), "options win over the environment");
+        assertEquals(Duration.ofSeconds(30), opts.ranksTimeout);
+        assertEquals(Duration.ofMillis(250), opts.stopPollInterval);
+    }
+
+    @Test
+    void severalRanksWithoutAJobIdOrARankAreUsageErrorsSayingWhatToPass() {
+        Run noJob = run("--world-size", "4", "--rank", "1");
+        assertEquals(ExitCode.USAGE.code(), noJob.code(), noJob.toString());
+        assertTrue(noJob.err().startsWith("ckpt-train: --world-size 4 needs a job id shared by every rank and new for each"
+                + " job: pass --job-id ID, or run under srun (SLURM_JOB_ID) or torchrun --rdzv-id (TORCHELASTIC_RUN_ID)"),
+                noJob.err());
+        Run torchNone = run(Map.of("WORLD_SIZE", "2", "RANK", "0", "TORCHELASTIC_RUN_ID", "none"));
+        assertTrue(torchNone.err().contains("needs a job id"), "torchrun's placeholder id 'none' is no job id: " + torchNone);
+        Run noRank = run("--world-size", "4", "--job-id", "j");
+        assertTrue(noRank.err().startsWith("ckpt-train: --world-size 4 needs this process's rank: pass --rank R (0 to 3)"),
+                noRank.err());
+        Run outside = run("--world-size", "4", "--rank", "4", "--job-id", "j");
+        assertTrue(outside.err().startsWith("ckpt-train: rank 4 is not within world size 4 (ranks are 0 to 3)"), outside.err());
+        Run badEnv = run(Map.of("SLURM_NTASKS", "four", "SLURM_PROCID", "0"));
+        assertTrue(badEnv.err().startsWith("ckpt-train: environment variable SLURM_NTASKS needs a number, got 'four'"),
+                badEnv.err());
+        Run busy = run("--world-size", "2", "--rank", "0", "--job-id", "j", "--skip-if-busy");
+        assertTrue(busy.err().startsWith("ckpt-train: option --skip-if-busy cannot be used with --world-size 2"), busy.err());
+        Run badId = run("--world-size", "2", "--rank", "0", "--job-id", "a/b");
+        assertTrue(badId.err().startsWith("ckpt-train: invalid job id 'a/b'"), badId.err());
+        for (Run r : List.of(noJob, torchNone, noRank, outside, badEnv, busy, badId)) {
+            assertEquals(ExitCode.USAGE.code(), r.code(), r.toString());
+            assertEquals("", r.out());
         }
     }
 }

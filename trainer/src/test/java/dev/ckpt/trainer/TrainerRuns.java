@@ -65,13 +65,19 @@ final class TrainerRuns {
     /** Runs in this JVM with a store opener (wrapping the object store) and a preemption the test can trigger. */
     static Result inProcess(Function<ObjectStore, ObjectStore> wrap, Preemption preemption, Consumer<String> onLine,
                             String... args) {
+        return inProcess(Map.of(), wrap, preemption, onLine, args);
+    }
+
+    /** As above, with {@code env} as the trainer's environment (WORLD_SIZE, SLURM_PROCID, ...). */
+    static Result inProcess(Map<String, String> env, Function<ObjectStore, ObjectStore> wrap, Preemption preemption,
+                            Consumer<String> onLine, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream o = lineWatcher(out, onLine == null ? l -> { } : onLine);
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
         TrainOptions opts;
         try {
-            opts = TrainOptions.parse(args, Map.of());
+            opts = TrainOptions.parse(args, env);
         } catch (IllegalArgumentException ex) {
             throw new AssertionError(ex);
         }
@@ -186,6 +192,43 @@ final class TrainerRuns {
             }
         }
         return m;
+    }
+
+    /**
+     * Every tensor of a restored checkpoint by name (whichever file and rank held it), and
+     * state.json: the same map for a checkpoint of one process and one of N ranks when they
+     * hold the same state.
+     */
+    static Map<String, byte[]> tensorsByName(Path dir) throws IOException {
+        Map<String, byte[]> m = new TreeMap<>();
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = s.filter(Files::isRegularFile).sorted().toList();
+        }
+        for (Path f : files) {
+            String n = f.getFileName().toString();
+            if (n.endsWith(".safetensors")) {
+                for (SafeTensors.Tensor t : SafeTensors.read(f).values()) {
+                    byte[] b = new byte[t.data().remaining()];
+                    t.data().duplicate().get(b);
+                    org.junit.jupiter.api.Assertions.assertNull(m.put(t.name(), b), "tensor " + t.name() + " saved twice");
+                }
+            } else if (n.equals("state.json")) {
+                org.junit.jupiter.api.Assertions.assertEquals(dir.resolve("state.json"), f, "state.json at the top only");
+                m.put(n, Files.readAllBytes(f));
+            }
+        }
+        return m;
+    }
+
+    /** {@link #tensorsByName} of the newest checkpoint of {@code run}, all parts restored. */
+    static Map<String, byte[]> latestTensorsByName(Path store, String run, Path scratch) throws IOException {
+        try (CheckpointStore s = CheckpointStore.open(store.toString())) {
+            var cps = s.list(run);
+            Path dir = scratch.resolve("restored-" + System.nanoTime());
+            s.restore(cps.get(cps.size() - 1), dir, List.of());
+            return tensorsByName(dir);
+        }
     }
 
     /** Same file names, and every file byte-identical. */

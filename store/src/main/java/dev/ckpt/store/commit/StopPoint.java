@@ -1,0 +1,72 @@
+package dev.ckpt.store.commit;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The step at which every rank of one job stops (saves, commits, exits), agreed through the
+ * store alone: the first rank to be told to stop creates {@code runs/<run>/stop-e<epoch>.json}
+ * create-only; every other proposal of that job finds it and takes its step. The key holds the
+ * job's writer epoch, so a requeued job (a new epoch) never sees its predecessor's stop. GC
+ * lists only {@code chunks/} and {@code manifests/}: these small objects (one per preempted
+ * job) are never deleted by it.
+ *
+ * @param step     the step at which every rank saves
+ * @param rank     the rank that proposed it
+ * @param reason   why (e.g. SIGUSR1)
+ * @param deadline when that rank's preemption deadline passes (null: none)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record StopPoint(long step, int rank, String reason, Instant deadline) {
+    public StopPoint {
+        if (step < 0 || rank < 0) {
+            throw new IllegalArgumentException("a stop point needs a step and a rank of at least 0, got step " + step
+                    + " and rank " + rank);
+        }
+        Objects.requireNonNull(reason, "reason");
+    }
+
+    /** Where the stop point of the job holding {@code writer} lives. */
+    public static String key(WriterToken writer) {
+        return "runs/" + writer.run() + "/stop-e" + writer.epoch() + ".json";
+    }
+
+    /**
+     * Proposes {@code p}; returns the job's agreed stop point: {@code p} if it was the first,
+     * else the one already there. One create-only PUT, and one GET when another rank was first.
+     */
+    public static StopPoint propose(ObjectStore store, WriterToken writer, StopPoint p) {
+        byte[] bytes = Json.write(p);
+        if (store.putIfAbsent(key(writer), bytes, 0, bytes.length) == PutResult.CREATED) {
+            return p;
+        }
+        return read(store, writer).orElseThrow(() -> new IllegalStateException(
+                "stop point " + key(writer) + " existed for a create-only write but could not be read back"));
+    }
+
+    /** The job's agreed stop point, if a rank proposed one: one GET. */
+    public static Optional<StopPoint> read(ObjectStore store, WriterToken writer) {
+        String key = key(writer);
+        byte[] data;
+        try {
+            data = store.get(key).data();
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Json.MAPPER.readValue(data, StopPoint.class));
+        } catch (IOException | IllegalArgumentException | NullPointerException e) {
+            throw new CorruptObjectException(key, "stop point " + key + " is not valid JSON of a step and a rank ("
+                    + e.getMessage() + "); the job's ranks cannot agree on where to stop: delete the object and restart them", e);
+        }
+    }
+}

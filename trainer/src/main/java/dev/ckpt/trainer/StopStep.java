@@ -1,0 +1,51 @@
+package dev.ckpt.trainer;
+
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * The stop step a rank told to stop proposes to the others ({@link dev.ckpt.store.commit.StopPoint}).
+ *
+ * <p>Two bounds. No rank can be more than two save intervals past the proposer: a rank
+ * starting the save of step k waits for the commit of step k - saveEvery, which needs the
+ * proposer's part, so every rank is at most at the second save step after the proposer's
+ * step ({@code safe}). And every rank must read the stop point before it gets there: two
+ * poll intervals at the proposer's step time, plus one step. The proposal is the later of
+ * the two, unless that would not leave half of the time to the deadline for the save;
+ * then it is the latest step that does (never closer than the poll bound), and a rank
+ * already past it saves nothing (see Trainer's pastStop).
+ *
+ * @param step    the proposed stop step
+ * @param safe    whether no rank can be past it (false: the deadline forced a nearer step)
+ * @param because the reasoning, for the log line
+ */
+record StopStep(long step, boolean safe, String because) {
+    /**
+     * @param at          the proposer's current step
+     * @param saveEvery   --save-every
+     * @param meanNanos   the proposer's mean step time so far (0: unknown)
+     * @param pollNanos   --stop-poll-interval
+     * @param leftNanos   time left to the preemption deadline
+     */
+    static StopStep choose(long at, long saveEvery, long meanNanos, long pollNanos, long leftNanos) {
+        long nextSave = (at / saveEvery + 1) * saveEvery;
+        long twoSaves = nextSave + saveEvery;
+        long pollSteps = meanNanos <= 0 ? 10 : 1 + (2 * pollNanos + meanNanos - 1) / meanNanos;
+        long byPolls = at + pollSteps;
+        String polls = String.format(Locale.ROOT, "two stop polls of %s take %d steps at %s per step",
+                SaveTimes.seconds(Duration.ofNanos(pollNanos)), pollSteps,
+                meanNanos <= 0 ? "an unknown time (assumed 10 steps)" : SaveTimes.seconds(Duration.ofNanos(meanNanos)));
+        long stop = Math.max(byPolls, twoSaves);
+        String why = "this rank is at step " + at + "; no rank can be past step " + twoSaves
+                + ", the second save step from here; " + polls;
+        if (meanNanos > 0 && (stop - at) * meanNanos > leftNanos / 2) {
+            long fits = at + Math.max(0, leftNanos / 2) / meanNanos;
+            long nearer = Math.max(byPolls, fits);
+            if (nearer < stop) {
+                return new StopStep(nearer, false, why + "; step " + stop + " would leave less than half of the time to"
+                        + " the deadline for the save, so the stop is nearer and a rank already past it will not save");
+            }
+        }
+        return new StopStep(stop, true, why);
+    }
+}

@@ -1,0 +1,185 @@
+package dev.ckpt.trainer;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.StopPoint;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.trainer.TrainerRuns.Result;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Ranks of one job as threads of this JVM, each with a store of its own as a process would
+ * have ({@link ManyRanksProcessTest} runs them as processes): each rank saves its partition
+ * under rank-R/, rank 0 commits one checkpoint of N parts, and a checkpoint written by 4 ranks
+ * resumes on 1, 2, 3, 4 and 8 ranks to the same bytes as one process that never stopped.
+ */
+@org.junit.jupiter.api.Timeout(600)
+class ManyRanksTest {
+    /** A small model with a frozen block, so the partition covers 7 tensors of 3 kinds. */
+    private static final List<String> MODEL = List.of("--run", "t", "--save-every", "10", "--log-every", "5",
+            "--frozen-mb", "1", "--keep-last", "10");
+
+    @TempDir
+    Path tmp;
+
+    private static String[] args(Path dir, List<String> more) {
+        List<String> a = new ArrayList<>(List.of("--store", dir.resolve("store").toString(), "--staging",
+                dir.resolve("staging").toString()));
+        a.addAll(MODEL);
+        a.addAll(more);
+        return a.toArray(new String[0]);
+    }
+
+    /** Runs ranks 0..m-1 of job {@code job} at once; returns their results by rank. */
+    static List<Result> ranks(Path dir, int m, String job, String... more) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(m);
+        try {
+            List<Future<Result>> fs = new ArrayList<>();
+            for (int r = 0; r < m; r++) {
+                List<String> a = new ArrayList<>(List.of("--world-size", Integer.toString(m), "--rank", Integer.toString(r),
+                        "--job-id", job));
+                a.addAll(List.of(more));
+                String[] all = args(dir, a);
+                fs.add(pool.submit((Callable<Result>) () -> TrainerRuns.inProcess(all)));
+            }
+            List<Result> out = new ArrayList<>();
+            for (Future<Result> f : fs) {
+                out.add(f.get());
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aCheckpointOfFourRanksResumesOnOneToEightRanksBitIdenticalToOneUninterruptedProcess() throws Exception {
+        Path single = tmp.resolve("single");
+        Result base = TrainerRuns.inProcess(args(single, List.of("--steps", "30")));
+        assertEquals(0, base.code(), base.all());
+        Map<String, byte[]> expected = TrainerRuns.latestTensorsByName(single.resolve("store"), "t", tmp);
+        assertEquals(20, expected.size(), expected.keySet().toString()); // 7 tensors + 12 moments + state.json
+
+        Path four = tmp.resolve("four");
+        List<Result> first = ranks(four, 4, "job-a", "--steps", "20");
+        for (int r = 0; r < 4; r++) {
+            assertEquals(0, first.get(r).code(), "rank " + r + "\n" + first.get(r).all());
+        }
+        assertTrue(first.get(2).out().contains("rank 2 of 4, job job-a: this rank saves adapter_llama.weight, frozen.weight"
+                + " and their Adam moments"), first.get(2).out());
+        try (CheckpointStore s = CheckpointStore.open(four.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("t");
+            assertEquals(List.of(10L, 20L), cps.stream().map(CheckpointEntry::step).toList(), "one commit per save step");
+            CheckpointEntry e = cps.get(1);
+            assertEquals(4, e.ranks());
+            for (int r = 0; r < 4; r++) {
+                for (FileEntry f : s.manifestPart(e, r).files()) {
+                    boolean top = r == 0 && List.of("state.json", "config.json", "training_stats.json").contains(f.path());
+                    assertTrue(top || f.path().startsWith("rank-" + r + "/"), "rank " + r + " saved " + f.path());
+                }
+            }
+        }
+
+        for (int m : new int[]{1, 2, 3, 4, 8}) {
+            Path dir = tmp.resolve("m" + m);
+            copyTree(four.resolve("store"), dir.resolve("store"));
+            List<Result> rs = ranks(dir, m, "job-m" + m, "--steps", "30", "--auto-resume");
+            for (int r = 0; r < m; r++) {
+                Result res = rs.get(r);
+                assertEquals(0, res.code(), "M=" + m + " rank " + r + "\n" + res.all());
+                assertTrue(res.out().contains("auto-resume: restored checkpoint t-s20-e"), res.out());
+            }
+            try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+                List<CheckpointEntry> cps = s.list("t");
+                CheckpointEntry last = cps.get(cps.size() - 1);
+                assertEquals(30, last.step());
+                assertEquals(m, last.ranks(), "saved by " + m + " rank(s)");
+            }
+            Map<String, byte[]> actual = TrainerRuns.latestTensorsByName(dir.resolve("store"), "t", tmp);
+            assertEquals(expected.keySet(), actual.keySet(), "M=" + m);
+            expected.forEach((k, v) -> org.junit.jupiter.api.Assertions.assertArrayEquals(v, actual.get(k),
+                    "M=" + m + ": " + k + " differs from the uninterrupted run"));
+        }
+    }
+
+    @Test
+    void aReplacedJobIsFencedAndExits4() throws Exception {
+        Path dir = tmp.resolve("fence");
+        assertEquals(0, ranks(dir, 2, "job-1", "--steps", "10").get(0).code());
+        assertEquals(0, ranks(dir, 2, "job-2", "--steps", "20", "--auto-resume").get(0).code());
+        // a zombie rank of job-1 coming back
+        Result zombie = TrainerRuns.inProcess(args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-1",
+                "--steps", "30", "--auto-resume")));
+        assertEquals(4, zombie.code(), zombie.all());
+        assertTrue(zombie.err().contains("it was replaced by job:job-2"), zombie.err());
+    }
+
+    @Test
+    void ranksAlreadyPastTheAgreedStepSaveNothingAndExit75WithThePreviousCheckpointTheLatest() throws Exception {
+        Path dir = tmp.resolve("past");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            // a rank of job-b was told to stop at step 11; the others learn it at their first poll, 2 s in, long past it
+            WriterToken b = s.joinRun("t", "job-b");
+            s.proposeStop(b, new StopPoint(11, 1, "SIGTERM", Instant.now().plusSeconds(30)));
+        }
+        List<Result> rs = ranks(dir, 2, "job-b", "--steps", "1000000", "--save-every", "1000000", "--auto-resume",
+                "--stop-poll-interval", "2s");
+        for (Result r : rs) {
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().matches("(?s).*preempted: SIGTERM on rank 1; the ranks agreed to stop at step 11 but this rank"
+                    + " was already at step \\d+, so it cannot save that step and no checkpoint is committed for it; the latest"
+                    + " checkpoint stays t-s10-e1; exiting 75.*"), r.out());
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList(), "no torn or later checkpoint");
+        }
+    }
+
+    @Test
+    void aStopPointOfAnEarlierJobWithTheSameJobIdIsNamedAndNothingIsSaved() throws Exception {
+        Path dir = tmp.resolve("stale");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            s.proposeStop(s.joinRun("t", "job-a"), new StopPoint(5, 0, "SIGUSR1", null));
+        }
+        List<Result> rs = ranks(dir, 2, "job-a", "--steps", "1000000", "--save-every", "1000000", "--auto-resume",
+                "--stop-poll-interval", "100ms");
+        for (Result r : rs) {
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("stop point runs/t/stop-e1.json says step 5, at or before step 10 where this job"
+                    + " started: an earlier job used the same job id job-a (a job id must be new for each job)"), r.out());
+        }
+    }
+}

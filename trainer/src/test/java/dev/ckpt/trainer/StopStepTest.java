@@ -1,0 +1,40 @@
+package dev.ckpt.trainer;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The stop step a signalled rank proposes: past every rank, read by every rank in time, within the deadline. */
+class StopStepTest {
+    private static final long MS = 1_000_000L;
+
+    @Test
+    void noRankCanBePastTheSecondSaveStepAhead() {
+        // slow steps: two polls take 5 steps, but a rank may be at the second save step from here, 40
+        StopStep s = StopStep.choose(26, 10, 100 * MS, 200 * MS, 60_000 * MS);
+        assertEquals(40, s.step());
+        assertTrue(s.safe());
+        assertTrue(s.because().contains("no rank can be past step 40"), s.because());
+    }
+
+    @Test
+    void fastStepsNeedTheStepsOfTwoPollsPlusOne() {
+        StopStep s = StopStep.choose(26, 10, 10 * MS, 200 * MS, 60_000 * MS);
+        assertEquals(26 + 41, s.step());
+        assertTrue(s.safe());
+        assertEquals(10 + 10, StopStep.choose(0, 10, 0, 200 * MS, 60_000 * MS).step(), "unknown step time: 10 steps assumed");
+    }
+
+    @Test
+    void aDeadlineTooNearForTwoSaveIntervalsBringsTheStopNearerAndSaysSo() {
+        // 1 s steps, --save-every 50: the safe step 100 is 75 s away, but only 50 s are left
+        StopStep s = StopStep.choose(25, 50, 1000 * MS, 1000 * MS, 50_000 * MS);
+        assertEquals(50, s.step(), "half the time left, 25 s, is 25 steps");
+        assertFalse(s.safe());
+        assertTrue(s.because().contains("a rank already past it will not save"), s.because());
+        // never nearer than two polls
+        assertEquals(25 + 3, StopStep.choose(25, 50, 1000 * MS, 1000 * MS, 2_000 * MS).step());
+    }
+}
