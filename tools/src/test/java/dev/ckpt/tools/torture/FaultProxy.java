@@ -91,6 +91,7 @@ final class FaultProxy implements AutoCloseable {
     private final AtomicLong deadUntil = new AtomicLong(); // System.nanoTime() until which nothing is answered
     private final Object deadLock = new Object();
     private final Map<Fault, LongAdder> injected = new EnumMap<>(Fault.class);
+    private final Map<Fault, LongAdder> onConditionalWrites = new EnumMap<>(Fault.class);
     final LongAdder requests = new LongAdder();
     private final AtomicLong requestNumber = new AtomicLong();
     final LongAdder storms = new LongAdder();
@@ -102,6 +103,7 @@ final class FaultProxy implements AutoCloseable {
         this.random = new Random(seed);
         for (Fault f : Fault.values()) {
             injected.put(f, new LongAdder());
+            onConditionalWrites.put(f, new LongAdder());
         }
         this.server = new ServerSocket();
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
@@ -122,6 +124,16 @@ final class FaultProxy implements AutoCloseable {
     Map<Fault, Long> injected() {
         Map<Fault, Long> m = new EnumMap<>(Fault.class);
         injected.forEach((k, v) -> m.put(k, v.sum()));
+        return m;
+    }
+
+    /**
+     * Of the requests that met a fault, the conditional writes ({@code If-Match} or
+     * {@code If-None-Match}: ROOT, manifests, chunks), by kind; for a dead server, the ones it held.
+     */
+    Map<Fault, Long> onConditionalWrites() {
+        Map<Fault, Long> m = new EnumMap<>(Fault.class);
+        onConditionalWrites.forEach((k, v) -> m.put(k, v.sum()));
         return m;
     }
 
@@ -229,6 +241,9 @@ final class FaultProxy implements AutoCloseable {
                     out.flush();
                 }
                 Fault f = decide(n);
+                if (f != null && req.conditional) {
+                    onConditionalWrites.get(f).increment();
+                }
                 if (f == Fault.DEAD) {
                     heldByDeadServer.increment();
                     long left;
@@ -349,6 +364,7 @@ final class FaultProxy implements AutoCloseable {
         int bodyLength;
         boolean closeAfter;
         boolean expectsContinue;
+        boolean conditional;
 
         byte[] raw() {
             return bytes.toByteArray();
@@ -393,6 +409,7 @@ final class FaultProxy implements AutoCloseable {
                     case "content-length" -> contentLength = Long.parseLong(value);
                     case "transfer-encoding" -> chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
                     case "connection" -> m.closeAfter |= value.equalsIgnoreCase("close");
+                    case "if-match", "if-none-match" -> m.conditional = request == null;
                     case "expect" -> {
                         if (value.equalsIgnoreCase("100-continue")) {
                             m.expectsContinue = true;

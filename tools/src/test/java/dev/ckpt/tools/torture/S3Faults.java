@@ -156,6 +156,13 @@ public final class S3Faults implements Callable<Integer> {
     @Option(names = "--max-attempts", defaultValue = "5", description = "attempts of the S3 client per request (default: ${DEFAULT-VALUE})")
     int maxAttempts;
 
+    @Option(names = "--client", defaultValue = "aws", description = "S3 client of the store under test: aws or minio (default: ${DEFAULT-VALUE})")
+    String client = "aws";
+
+    @Option(names = "--http", defaultValue = "apache",
+            description = "HTTP client under the AWS SDK: apache or url-connection (default: ${DEFAULT-VALUE})")
+    String http = "apache";
+
     @Option(names = "--op-timeout-s", defaultValue = "900", description = "an operation that takes longer hangs: a violation (default: ${DEFAULT-VALUE})")
     long opTimeoutS;
 
@@ -188,7 +195,8 @@ public final class S3Faults implements Callable<Integer> {
     public record Report(String target, long seed, int ops, int saves, int savesCommitted, int savesFailed, int savesUnknown,
                          int unknownInRoot, int restores, int restoresOk, int restoresFailed, int fallbacks, int gcs,
                          int gcsFailed, int retentions, int retentionsFailed, int droppedByRetention, int reopens,
-                         long requests, Map<FaultProxy.Fault, Long> faults, long storms, long heldByDeadServer,
+                         long requests, Map<FaultProxy.Fault, Long> faults, Map<FaultProxy.Fault, Long> onConditionalWrites,
+                         long storms, long heldByDeadServer,
                          Map<String, Integer> failuresByKind, Map<String, String> sampleMessages,
                          int finalCheckpoints, int finalChunksChecked, long maxOpMillis, List<String> violations,
                          long seconds) {
@@ -203,11 +211,11 @@ public final class S3Faults implements Callable<Integer> {
             return String.format("s3-faults target=%s seed=%d ops=%d saves=%d (committed %d, failed %d, of which commit-unknown %d,"
                             + " %d of those in ROOT) restores=%d (ok %d, failed %d, fallbacks %d) gc=%d (failed %d)"
                             + " retention=%d (failed %d, dropped %d) reopens=%d requests=%d faults: %s (storms %d, requests held by"
-                            + " the dead server %d) failures-by-kind=%s final: %d checkpoints restored, deep verify %d chunks;"
+                            + " the dead server %d; on conditional writes %s) failures-by-kind=%s final: %d checkpoints restored, deep verify %d chunks;"
                             + " longest operation %d ms; violations=%d time=%ds",
                     target, seed, ops, saves, savesCommitted, savesFailed, savesUnknown, unknownInRoot, restores, restoresOk,
                     restoresFailed, fallbacks, gcs, gcsFailed, retentions, retentionsFailed, droppedByRetention, reopens,
-                    requests, f, storms, heldByDeadServer, failuresByKind, finalCheckpoints, finalChunksChecked, maxOpMillis,
+                    requests, f, storms, heldByDeadServer, onConditionalWrites, failuresByKind, finalCheckpoints, finalChunksChecked, maxOpMillis,
                     violations.size(), seconds);
         }
     }
@@ -259,7 +267,7 @@ public final class S3Faults implements Callable<Integer> {
         String cp = classpath != null ? classpath : System.getProperty("java.class.path");
         FaultProxy.Rates rates = new FaultProxy.Rates(slowDown, stormMax, resetRequest, resetResponse, lostResponse, delay,
                 Duration.ofMillis(delayMs), dead, Duration.ofMillis(deadMs));
-        out.printf("s3-faults: target %s, seed %d, %d saves and %d restores of %d KiB checkpoints, work %s%n", target, seed, saves,
+        out.printf("s3-faults: target %s (client %s over %s), seed %d, %d saves and %d restores of %d KiB checkpoints, work %s%n", target, client, http, seed, saves,
                 restores, kib, work);
         out.printf("s3-faults: per request: slow-down storms %.4f (up to %d answers), reset request %.4f, reset answer %.4f,"
                         + " lost answer %.4f, delay %.4f (up to %d ms), dead server %.4f (up to %d ms); client: request timeout %d ms,"
@@ -282,6 +290,8 @@ public final class S3Faults implements Callable<Integer> {
             }
             Map<String, String> env = new HashMap<>(server.env);
             env.put("AWS_ENDPOINT_URL", proxy.endpoint().toString());
+            env.put("CKPT_S3_CLIENT", client);
+            env.put("CKPT_S3_HTTP_CLIENT", http);
             S3Config faulty = S3Config.fromUrl(server.store, env).withTimeouts(Duration.ofMillis(connectTimeoutMs),
                     Duration.ofMillis(requestTimeoutMs), maxAttempts);
             direct = CheckpointStore.open(S3ObjectStores.open(S3Config.fromUrl(server.store, server.env)), config());
@@ -325,9 +335,9 @@ public final class S3Faults implements Callable<Integer> {
             }
             worker.shutdownNow();
         }
-        Report r = new Report(target, seed, ops, savesDone, savesCommitted, savesFailed, savesUnknown, unknownInRoot,
+        Report r = new Report(target + " (" + client + "/" + http + ")", seed, ops, savesDone, savesCommitted, savesFailed, savesUnknown, unknownInRoot,
                 restoresDone, restoresOk, restoresFailed, fallbacks, gcs, gcsFailed, retentions, retentionsFailed,
-                dropped.size(), reopens, proxy.requests.sum(), proxy.injected(), proxy.storms.sum(),
+                dropped.size(), reopens, proxy.requests.sum(), proxy.injected(), proxy.onConditionalWrites(), proxy.storms.sum(),
                 proxy.heldByDeadServer.sum(), Map.copyOf(failuresByKind), Map.copyOf(sampleMessages), finalCheckpoints,
                 finalChunks, maxOpMillis, List.copyOf(violations), (System.nanoTime() - t0) / 1_000_000_000);
         sampleMessages.forEach((k, v) -> out.println("s3-faults: failure " + k + ", e.g.: " + v));
