@@ -172,6 +172,23 @@ final class FaultProxy implements AutoCloseable {
         forced.put(n, f);
     }
 
+    private final AtomicInteger rootWritesUntilUnknown = new AtomicInteger();
+    private volatile Duration unknownDead = Duration.ZERO;
+
+    /**
+     * The {@code nth} conditional write of ROOT from now on is stored, its answer lost, and the
+     * server then plays dead for {@code dead}: long enough that the client cannot read ROOT back,
+     * the one case where a commit's fate stays unknown to the writer.
+     */
+    void loseRootWriteThenDie(int nth, Duration dead) {
+        unknownDead = dead;
+        rootWritesUntilUnknown.set(nth);
+    }
+
+    private boolean isRootWrite(Message req) {
+        return req.conditional && req.firstLine.startsWith("PUT ") && req.firstLine.split(" ")[1].split("\\?")[0].endsWith("/ROOT");
+    }
+
     /** What happens to request number {@code n}. */
     private Fault decide(long n) {
         Fault f = forced.remove(n);
@@ -241,6 +258,11 @@ final class FaultProxy implements AutoCloseable {
                     out.flush();
                 }
                 Fault f = decide(n);
+                boolean thenDie = f == null && isRootWrite(req)
+                        && rootWritesUntilUnknown.getAndUpdate(k -> Math.max(0, k - 1)) == 1;
+                if (thenDie) {
+                    f = Fault.LOST_RESPONSE;
+                }
                 if (f != null && req.conditional) {
                     onConditionalWrites.get(f).increment();
                 }
@@ -291,6 +313,12 @@ final class FaultProxy implements AutoCloseable {
                 byte[] raw = resp.raw();
                 if (f == Fault.LOST_RESPONSE) {
                     injected.get(f).increment();
+                    if (thenDie) {
+                        synchronized (deadLock) {
+                            deadUntil.set(System.nanoTime() + unknownDead.toNanos());
+                            injected.get(Fault.DEAD).increment();
+                        }
+                    }
                     reset(client);
                     return;
                 }
@@ -365,6 +393,7 @@ final class FaultProxy implements AutoCloseable {
         boolean closeAfter;
         boolean expectsContinue;
         boolean conditional;
+        String firstLine;
 
         byte[] raw() {
             return bytes.toByteArray();
@@ -384,6 +413,7 @@ final class FaultProxy implements AutoCloseable {
             if (first == null) {
                 return null;
             }
+            m.firstLine = first;
             if (request == null) {
                 m.method = first.split(" ", 2)[0];
             } else {

@@ -179,6 +179,14 @@ public final class S3Faults implements Callable<Integer> {
             description = "inject each kind of fault at least once by this request, whatever the rates (default: ${DEFAULT-VALUE}; 0: leave it to the rates)")
     long everyFaultBy;
 
+    @Option(names = "--unknown-commit-at", defaultValue = "0",
+            description = "lose the answer of this ROOT write (counting from 1) and play dead for --unknown-dead-ms after it,"
+                    + " so that the commit's fate stays unknown to the writer (default: ${DEFAULT-VALUE}, off)")
+    int unknownCommitAt;
+
+    @Option(names = "--unknown-dead-ms", defaultValue = "90000", description = "see --unknown-commit-at (default: ${DEFAULT-VALUE})")
+    long unknownDeadMs;
+
     @Option(names = "--sabotage", hidden = true,
             description = "self-test: now and then delete a chunk of a committed checkpoint behind the store's back; the run must"
                     + " report violations")
@@ -284,6 +292,9 @@ public final class S3Faults implements Callable<Integer> {
         try (Target server = Target.open(target, work, cp)) {
             URI endpoint = URI.create(server.env.get("AWS_ENDPOINT_URL"));
             proxy = new FaultProxy(new InetSocketAddress(endpoint.getHost(), endpoint.getPort()), rates, seed);
+            if (unknownCommitAt > 0) {
+                proxy.loseRootWriteThenDie(unknownCommitAt, Duration.ofMillis(unknownDeadMs));
+            }
             FaultProxy.Fault[] kinds = FaultProxy.Fault.values();
             for (int i = 0; everyFaultBy > 0 && i < kinds.length; i++) {
                 proxy.force(everyFaultBy * (i + 1) / (kinds.length + 1), kinds[i]);

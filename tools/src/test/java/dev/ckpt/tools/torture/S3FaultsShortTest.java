@@ -72,6 +72,28 @@ class S3FaultsShortTest {
     }
 
     @Test
+    void aCommitWhoseFateIsUnknownIsCheckedAgainstRoot() throws Exception {
+        S3Faults f = shortRun(tmp.resolve("unknown"));
+        f.seed = 12L;
+        f.saves = 5;
+        f.restores = 2;
+        f.everyFaultBy = 0;
+        f.slowDown = f.resetRequest = f.resetResponse = f.lostResponse = f.delay = f.dead = 0;
+        f.requestTimeoutMs = 700;
+        f.maxAttempts = 2;
+        f.unknownCommitAt = 2; // ROOT writes through the proxy: the first claim, then the first save's commit
+        f.unknownDeadMs = 15000;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        f.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        S3Faults.Report r = f.run();
+        String out = buf.toString(StandardCharsets.UTF_8);
+        System.out.print(out);
+        assertEquals(List.of(), r.violations(), out);
+        assertEquals(1, r.savesUnknown(), "a commit's answer was lost and ROOT could not be read back: " + out);
+        assertEquals(1, r.unknownInRoot(), "the commit landed, so the harness counts it as committed: " + out);
+    }
+
+    @Test
     void chunksDeletedBehindTheStoresBackAreReportedAsViolations() throws Exception {
         S3Faults f = shortRun(tmp.resolve("sabotaged"));
         f.seed = 11L;
