@@ -73,7 +73,11 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .overrideConfiguration(o -> o
                         .addExecutionInterceptor(new NoExpectContinue())
                         .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
-                                .maxAttempts(config.maxAttempts()).build())
+                                .maxAttempts(config.maxAttempts())
+                                // an answer whose body breaks off (a reset mid-body) fails while the SDK parses it, and
+                                // reaches the strategy as a parse error around the I/O error, which it does not retry
+                                // (found by the S3 fault run, docs/reliability.md): any I/O error in the chain is transient
+                                .retryOnException(AwsS3ObjectStore::causedByIo).build())
                         .apiCallAttemptTimeout(config.requestTimeout()));
         if (config.endpoint() != null) {
             b.endpointOverride(config.endpoint())
@@ -97,6 +101,15 @@ final class AwsS3ObjectStore implements ObjectStore {
                 software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
             return context.httpRequest().toBuilder().removeHeader("Expect").build();
         }
+    }
+
+    private static boolean causedByIo(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The configured keys or the default chain; whatever it resolves is registered for redaction. */

@@ -164,7 +164,18 @@ final class MinioObjectStore implements ObjectStore {
         if (e instanceof io.minio.errors.InvalidResponseException || e instanceof io.minio.errors.ServerException) {
             return String.valueOf(e.getMessage()).matches("(?s).*(Response code: 5|code: 5|status code 5).*");
         }
-        return e instanceof IOException;
+        if (e instanceof io.minio.errors.XmlParserException) {
+            // an answer that broke off mid-body (a reset): the MinIO client keeps only the I/O error's text, so any
+            // answer that does not parse is repeated (found by the S3 fault run, docs/reliability.md); a server that
+            // always garbles costs maxAttempts requests, then fails as before
+            return true;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private CkptException map(String k, String action, ErrorResponseException e) {
