@@ -55,8 +55,18 @@ final class S3Errors {
     }
 
     static StoreUnavailableException io(String url, String action, Throwable cause) {
-        return new StoreUnavailableException("cannot " + action + " " + url + ": " + redact(String.valueOf(cause.getMessage()))
+        return new StoreUnavailableException("cannot " + action + " " + url + ": "
+                + withoutClassNames(redact(String.valueOf(cause.getMessage())))
                 + " (network or server unreachable; retrying later is safe)", cause);
+    }
+
+    /** Java class names clients put in messages ({@code com.ctc.wstx.exc.WstxIOException: Connection reset}): only --verbose shows them. */
+    private static final java.util.regex.Pattern CLASS_NAME =
+            java.util.regex.Pattern.compile("\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(?:Exception|Error)\\b:?\\s*");
+
+    static String withoutClassNames(String message) {
+        String m = CLASS_NAME.matcher(message).replaceAll("").trim();
+        return m.isEmpty() ? "the connection failed" : m;
     }
 
     /** Strips credentials and anything that looks like a signature from a server or client message. */

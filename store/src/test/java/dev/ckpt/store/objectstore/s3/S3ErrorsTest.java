@@ -1,0 +1,26 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.StoreUnavailableException;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Messages of unreachable-store errors carry the client's words, not its Java class names (the fault run found one). */
+class S3ErrorsTest {
+    @Test
+    void classNamesInAClientsMessageAreLeftOut() {
+        StoreUnavailableException e = S3Errors.io("s3://b/p", "read chunks/ab/x",
+                new IOException("com.ctc.wstx.exc.WstxIOException: Connection reset"));
+        assertTrue(e.getMessage().startsWith("cannot read chunks/ab/x s3://b/p: Connection reset"), e.getMessage());
+        assertFalse(e.getMessage().contains("com.ctc"), e.getMessage());
+        assertFalse(e.getMessage().contains("Exception"), e.getMessage());
+        assertEquals("Read timed out", S3Errors.withoutClassNames("java.net.SocketTimeoutException: Read timed out"));
+        assertEquals("Unable to execute HTTP request: Connection refused",
+                S3Errors.withoutClassNames("Unable to execute HTTP request: Connection refused"));
+        assertEquals("the connection failed", S3Errors.withoutClassNames("java.io.EOFException"));
+    }
+}
