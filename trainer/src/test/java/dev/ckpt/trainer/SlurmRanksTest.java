@@ -122,21 +122,25 @@ class SlurmRanksTest {
         return out;
     }
 
-    @Test
-    void fourTasksGetUsr1ExitSeventyFiveAndTheJobIsRequeuedOnce() throws Exception {
+    /** Starts a private single-node SLURM under {@code base}, on ports of its own (another SLURM on 6817/6818 is left alone). */
+    private Run clusterUp(Path base) throws Exception {
         // munged wants every directory above its socket searchable by all
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path base = tmp.resolve("cluster");
-        Path work = Files.createDirectories(tmp.resolve("work"));
-        Map<String, String> up = Map.of();
         int ctldPort = freePort();
         int slurmdPort = freePort();
         while (slurmdPort == ctldPort) {
             slurmdPort = freePort();
         }
-        // ports of its own: another SLURM on this machine (6817/6818) is left alone
-        Run started = run(up, 1200, CLUSTER.toString(), "up", base.toString(), Integer.toString(ctldPort),
+        return run(Map.of(), 1200, CLUSTER.toString(), "up", base.toString(), Integer.toString(ctldPort),
                 Integer.toString(slurmdPort));
+    }
+
+    @Test
+    void fourTasksGetUsr1ExitSeventyFiveAndTheJobIsRequeuedOnce() throws Exception {
+        Path base = tmp.resolve("cluster");
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        Map<String, String> up = Map.of();
+        Run started = clusterUp(base);
         try {
             Assumptions.assumeTrue(started.code() != 3, "no SLURM here and it cannot be installed: " + started.out());
             assertEquals(0, started.code(), "local-cluster.sh up: " + started.out());
@@ -217,17 +221,10 @@ class SlurmRanksTest {
 
     @Test
     void fourRealRanksGetUsr1CommitOnceAtTheAgreedStepAreRequeuedOnceAndEndBitIdenticalToOneProcess() throws Exception {
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path base = tmp.resolve("cluster");
         Path work = Files.createDirectories(tmp.resolve("work"));
         Map<String, String> up = Map.of();
-        int ctldPort = freePort();
-        int slurmdPort = freePort();
-        while (slurmdPort == ctldPort) {
-            slurmdPort = freePort();
-        }
-        Run started = run(up, 1200, CLUSTER.toString(), "up", base.toString(), Integer.toString(ctldPort),
-                Integer.toString(slurmdPort));
+        Run started = clusterUp(base);
         try {
             Assumptions.assumeTrue(started.code() != 3, "no SLURM here and it cannot be installed: " + started.out());
             assertEquals(0, started.code(), "local-cluster.sh up: " + started.out());

@@ -224,7 +224,8 @@ public final class Restorer {
                 List.of(), Duration.ofNanos(System.nanoTime() - t0));
     }
 
-    private static void setMode(TargetDirectory dir, Path p, int mode) {
+    /** Sets a restored file's POSIX permission bits from its manifest mode (0: left as created). */
+    static void setMode(TargetDirectory dir, Path p, int mode) {
         if (mode == 0) {
             return;
         }

@@ -18,13 +18,10 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -93,7 +90,7 @@ final class TensorRestore {
                 } catch (IOException e) {
                     throw TargetDirectory.cannot("write " + f.file().path(), root, e);
                 }
-                setMode(dir, tmp, f.file().mode());
+                Restorer.setMode(dir, tmp, f.file().mode());
                 bytes += f.tensorBytes();
             }
             dir.publish(temps, finals);
@@ -230,18 +227,5 @@ final class TensorRestore {
         while (b.hasRemaining()) {
             ch.write(b);
         }
-    }
-
-    private static void setMode(TargetDirectory dir, Path p, int mode) {
-        if (mode == 0) {
-            return;
-        }
-        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
-        for (PosixFilePermission perm : PosixFilePermission.values()) {
-            if ((mode & (1 << (8 - perm.ordinal()))) != 0) {
-                perms.add(perm);
-            }
-        }
-        dir.setPermissions(p, perms);
     }
 }
