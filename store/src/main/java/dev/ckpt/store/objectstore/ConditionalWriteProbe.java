@@ -85,9 +85,15 @@ public final class ConditionalWriteProbe {
             } catch (PreconditionFailedException e) {
                 staleRefused = true;
             }
-        } catch (dev.ckpt.store.error.StoreUnavailableException | dev.ckpt.store.error.PermissionDeniedException e) {
-            // a transient failure, or credentials that may not write here (a read-only role), say nothing about the
-            // server's conditions: no verdict, the caller may try again (the message names the permission)
+        } catch (dev.ckpt.store.error.StoreUnavailableException e) {
+            // a transient failure says nothing about the server's conditions: no verdict, the caller may try again.
+            // Said as what the user asked for, not only as the scratch object it happened on.
+            String m = "before its first commit, ckpt checks that " + store.describe() + " honours conditional writes"
+                    + " (with a scratch object under probe/), and that check could not finish: " + e.getMessage();
+            throw e.needsAction() ? dev.ckpt.store.error.StoreUnavailableException.needingAction(m, e)
+                    : new dev.ckpt.store.error.StoreUnavailableException(m, e);
+        } catch (dev.ckpt.store.error.PermissionDeniedException e) {
+            // credentials that may not write here (a read-only role): no verdict (the message names the permission)
             throw e;
         } catch (CkptException e) {
             problems.add("probing " + key + " failed: " + e.getMessage());

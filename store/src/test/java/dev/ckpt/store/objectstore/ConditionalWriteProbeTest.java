@@ -81,7 +81,11 @@ class ConditionalWriteProbeTest {
                 FaultInjectingObjectStore.Fault.ERROR_BEFORE, 1);
         ProbingObjectStore probing = new ProbingObjectStore(flaky);
         byte[] data = {1, 2, 3};
-        assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, () -> probing.putIfAbsent("k", data, 0, 3));
+        dev.ckpt.store.error.StoreUnavailableException e = assertThrows(dev.ckpt.store.error.StoreUnavailableException.class,
+                () -> probing.putIfAbsent("k", data, 0, 3));
+        // said as the check the user did not ask for, not only as an unknown object under probe/
+        assertTrue(e.getMessage().startsWith("before its first commit, ckpt checks that " + flaky.describe()
+                + " honours conditional writes"), e.getMessage());
         assertTrue(flaky.head("k").isEmpty(), "nothing written");
         assertEquals(PutResult.CREATED, probing.putIfAbsent("k", data, 0, 3), "probed again, and the server honours conditions");
         assertTrue(probing.probe().ok());
