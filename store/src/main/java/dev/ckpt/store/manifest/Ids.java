@@ -54,7 +54,13 @@ public final class Ids {
      */
     public static String shardedCheckpointId(String run, long step, long writerEpoch) {
         String suffix = "-s" + step + "-e" + writerEpoch;
-        String base = run.length() + suffix.length() > 100 ? run.substring(0, 100 - suffix.length()) : run;
-        return base + suffix;
+        if (run.length() + suffix.length() <= 100) {
+            return run + suffix;
+        }
+        // cut, the name no longer tells runs apart: 8 hex digits of the full name's SHA-256 do (the id is
+        // deterministic, so two long runs with a common prefix must not share it)
+        String tag = "-" + dev.ckpt.store.chunk.Hashes.sha256Hex(run.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .substring(0, 8);
+        return run.substring(0, 100 - suffix.length() - tag.length()) + tag + suffix;
     }
 }
