@@ -123,8 +123,8 @@ final class AwsS3ObjectStore implements ObjectStore {
 
     private static SdkHttpClient httpClient(S3Config c) {
         software.amazon.awssdk.http.TlsTrustManagersProvider trust = null;
-        if (c.caBundle() != null) {
-            javax.net.ssl.TrustManager[] tms = {Tls.trustManager(c.caBundle())};
+        if (c.tlsCaBundle() != null) {
+            javax.net.ssl.TrustManager[] tms = {Tls.trustManager(c.tlsCaBundle())};
             trust = () -> tms;
         }
         if (c.http() == S3Config.Http.URL_CONNECTION) {

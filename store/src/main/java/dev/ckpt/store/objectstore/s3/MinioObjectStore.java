@@ -67,8 +67,8 @@ final class MinioObjectStore implements ObjectStore {
                 .writeTimeout(config.stallTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .callTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .retryOnConnectionFailure(true);
-        if (config.caBundle() != null) {
-            javax.net.ssl.X509TrustManager tm = Tls.trustManager(config.caBundle());
+        if (config.tlsCaBundle() != null) {
+            javax.net.ssl.X509TrustManager tm = Tls.trustManager(config.tlsCaBundle());
             hb.sslSocketFactory(Tls.context(tm).getSocketFactory(), tm);
         }
         this.http = hb.build();

@@ -103,4 +103,18 @@ class S3TlsTest {
         e = assertThrows(BadConfigurationException.class, () -> S3ObjectStores.open(config("x", "MINIO", "APACHE", junk)).close());
         assertTrue(e.getMessage().contains("the CA bundle " + junk + " (AWS_CA_BUNDLE)"), e.getMessage());
     }
+
+    /** On a plain http:// endpoint no certificate is checked: the bundle is not even read (it cost every process ~0.3 s of CPU). */
+    @ParameterizedTest
+    @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
+    void onAPlainHttpEndpointTheBundleIsNotRead(String client, String http) throws Exception {
+        Map<String, String> env = new java.util.HashMap<>(server.env(S3Config.Client.valueOf(client), S3Config.Http.valueOf(http)));
+        env.put("AWS_ENDPOINT_URL", "http://127.0.0.1:9"); // never contacted: opening a store sends no request
+        env.put("AWS_CA_BUNDLE", dir.resolve("absent.pem").toString());
+        S3Config cfg = S3Config.fromUrl("s3://tls/plain", env);
+        assertEquals(null, cfg.tlsCaBundle());
+        S3ObjectStores.open(cfg).close();
+        env.put("AWS_ENDPOINT_URL", "https://127.0.0.1:9");
+        assertEquals(dir.resolve("absent.pem"), S3Config.fromUrl("s3://tls/plain", env).tlsCaBundle());
+    }
 }
