@@ -47,6 +47,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li>{@code -Dmode=scale}: for N = {@code -Dns} (default 1,2,4,8,16) ranks as threads (each its own
  *     {@code CheckpointStore} and request counter) against S3Proxy over HTTP: requests per
  *     checkpoint by kind and the commit latency (last part written → commit in ROOT).</li>
+ * <li>{@code -Dmode=aggregate}: 4 ranks against one process saving the same bytes, see
+ *     {@link RanksAggregateBenchmark}.</li>
  * </ul>
  * Run: {@code mvn -q -pl store test-compile exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=dev.ckpt.store.bench.RanksBenchmark -Dmode=kills} (or with {@code java -cp} from
@@ -64,7 +66,7 @@ public final class RanksBenchmark {
             kills(work, Integer.getInteger("ranks", 8), Integer.getInteger("steps", 100), Integer.getInteger("rounds", 100),
                     Long.getLong("seed", 20261201L));
         } else if (mode.equals("aggregate")) {
-            aggregate(work, Path.of(System.getProperty("data", "/tmp/ckpt-perf/data/v1")), Integer.getInteger("reps", 3));
+            RanksAggregateBenchmark.run(work, Path.of(System.getProperty("data", "/tmp/ckpt-perf/data/v1")), Integer.getInteger("reps", 3));
         } else {
             scale(work, Arrays.stream(System.getProperty("ns", "1,2,4,8,16").split(",")).mapToInt(Integer::parseInt)
                     .toArray(), Integer.getInteger("kib", 1024), Integer.getInteger("reps", 3));
@@ -236,80 +238,6 @@ public final class RanksBenchmark {
                 Files.delete(q);
             }
         }
-    }
-
-    // ------------------------------------------------------------------------------ aggregate
-
-    /**
-     * The gen_ckpt checkpoint (12 shards) saved by one process, and by 4 rank processes each
-     * saving its quarter (model, exp_avg and exp_avg_sq shard R+1), against S3Proxy over HTTP
-     * (in this JVM; the savers are separate JVMs, started the same way in both cases). Each
-     * save is a first save into an empty bucket. Wall time from starting the processes to the
-     * last exit, JVM start included in both.
-     */
-    static void aggregate(Path work, Path data, int reps) throws Exception {
-        Path layout = work.resolve("layout");
-        List<Path> rankDirs = new ArrayList<>();
-        for (int rr = 0; rr < 4; rr++) {
-            int r = rr;
-            Path d = layout.resolve("r" + r);
-            Files.createDirectories(d.resolve("rank-" + r));
-            Files.createDirectories(layout.resolve("all").resolve("rank-" + r));
-            try (var files = Files.list(data)) {
-                for (Path f : files.filter(p -> p.getFileName().toString().contains("-0000" + (r + 1) + "-of-")).toList()) {
-                    Files.createLink(d.resolve("rank-" + r).resolve(f.getFileName()), f);
-                    Files.createLink(layout.resolve("all").resolve("rank-" + r).resolve(f.getFileName()), f);
-                }
-            }
-            rankDirs.add(d);
-        }
-        long[] one = new long[reps];
-        long[] four = new long[reps];
-        try (S3ProxyServer server = S3ProxyServer.start(work.resolve("s3"))) {
-            Map<String, String> env = server.env(S3Config.Client.AWS, S3Config.Http.APACHE);
-            for (int rep = 0; rep < reps; rep++) {
-                for (int variant = 0; variant < 2; variant++) {
-                    String bucket = (variant == 0 ? "one" : "four") + rep;
-                    server.createBucket(bucket);
-                    String url = "s3://" + bucket + "/p";
-                    long t0 = System.nanoTime();
-                    List<Process> ps = new ArrayList<>();
-                    if (variant == 0) {
-                        ps.add(child(url, env, 0, 1, layout.resolve("all"), work));
-                    } else {
-                        for (int r = 0; r < 4; r++) {
-                            ps.add(child(url, env, r, 4, rankDirs.get(r), work));
-                        }
-                    }
-                    for (Process p : ps) {
-                        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                        if (p.waitFor() != 0 || !out.contains("committed")) {
-                            throw new IllegalStateException("a saver failed: " + out);
-                        }
-                    }
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    (variant == 0 ? one : four)[rep] = ms;
-                    OUT.printf("rep %d: %s %.2f s%n", rep + 1, variant == 0 ? "1 process, all 12 shards" : "4 ranks, 3 shards each", ms / 1000.0);
-                    deleteTree(work.resolve("s3").resolve(bucket));
-                }
-            }
-        }
-        Arrays.sort(one);
-        Arrays.sort(four);
-        OUT.printf("RESULT 1 process %.2f s, 4 ranks %.2f s (medians of %d), ratio %.2f%n", one[reps / 2] / 1000.0,
-                four[reps / 2] / 1000.0, reps, (double) four[reps / 2] / one[reps / 2]);
-    }
-
-    private static Process child(String url, Map<String, String> env, int rank, int n, Path dir, Path work) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx" + (n == 1 ? "1g" : "256m"), "-cp",
-                System.getProperty("java.class.path"), dev.ckpt.store.RankChild.class.getName(), url, "r", "agg",
-                "1", Integer.toString(rank), Integer.toString(n), dir.toString(), "600000").redirectErrorStream(true);
-        pb.environment().putAll(env);
-        if (n > 1 && Boolean.getBoolean("shareCores")) {
-            pb.environment().put("LOCAL_WORLD_SIZE", Integer.toString(n));
-        }
-        return pb.start();
     }
 
     // ---------------------------------------------------------------------------------- scale
