@@ -56,4 +56,52 @@ class StopPointTest {
             assertTrue(e.getMessage().startsWith("stop point runs/r/stop-e" + w.epoch() + ".json is not valid JSON"), e.getMessage());
         }
     }
+
+    /**
+     * Ranks signalled at once propose different steps at the same moment, each through its own
+     * store client: every one gets the same stop point, on the local store and over HTTP on S3Proxy.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"local", "s3proxy"})
+    void ranksProposingAtOnceAllGetTheSameStop(String target) throws Exception {
+        dev.ckpt.store.objectstore.s3.S3ProxyServer server = target.equals("s3proxy")
+                ? dev.ckpt.store.objectstore.s3.S3ProxyServer.start(tmp.resolve("s3")) : null;
+        try {
+            java.util.function.Supplier<ObjectStore> open = server == null ? () -> ObjectStores.local(tmp.resolve("store"))
+                    : () -> dev.ckpt.store.objectstore.s3.S3ObjectStores.open(server.config("stops", "p",
+                    dev.ckpt.store.objectstore.s3.S3Config.Client.AWS, dev.ckpt.store.objectstore.s3.S3Config.Http.APACHE));
+            if (server != null) {
+                server.createBucket("stops");
+            }
+            int ranks = 4;
+            for (int round = 0; round < 5; round++) {
+                String job = "job-" + round;
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(ranks);
+                java.util.List<java.util.concurrent.CompletableFuture<StopPoint[]>> got = new java.util.ArrayList<>();
+                for (int r = 0; r < ranks; r++) {
+                    int rank = r;
+                    got.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try (CheckpointStore s = CheckpointStore.open(open.get(), StoreConfig.defaults())) {
+                            WriterToken w = s.joinRun("r", job);
+                            start.await();
+                            StopPoint won = s.proposeStop(w, new StopPoint(100 + rank, rank, "SIGUSR1", null));
+                            return new StopPoint[]{won, s.readStop(w).orElseThrow()};
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }, java.util.concurrent.Executors.newSingleThreadExecutor()));
+                }
+                StopPoint winner = got.get(0).get()[0];
+                assertTrue(winner.step() >= 100 && winner.step() < 100 + ranks, winner.toString());
+                for (var f : got) {
+                    assertEquals(winner, f.get()[0], "round " + round + ": every rank's proposal returns the one stop point");
+                    assertEquals(winner, f.get()[1], "round " + round + ": and reading it gives the same");
+                }
+            }
+        } finally {
+            if (server != null) {
+                server.close();
+            }
+        }
+    }
 }
