@@ -47,30 +47,26 @@ public final class RankChild {
             config = config.withParallelism(Math.max(1, Runtime.getRuntime().availableProcessors() / Integer.parseInt(local)));
         }
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        String warmUrl = System.getenv("RANKCHILD_WARMUP_URL");
-        if (warmUrl != null) { // a long-running trainer: classes loaded and code compiled by an earlier save
-            try (CheckpointStore warm = CheckpointStore.open(ObjectStores.open(warmUrl), config)) {
-                save(warm, a[1], a[2], a[3], Integer.parseInt(a[4]), Integer.parseInt(a[5]),
-                        Path.of(System.getenv("RANKCHILD_WARMUP_DIR")), a[7]);
-            }
-            barrier(Path.of(System.getenv("RANKCHILD_BARRIER")), Integer.parseInt(a[4]), Integer.parseInt(a[5]));
-        }
+        String warmDir = System.getenv("RANKCHILD_WARMUP_DIR");
         long t0 = System.nanoTime();
         long saveStart = System.currentTimeMillis();
         try (CheckpointStore store = CheckpointStore.open(ObjectStores.open(a[0]), config)) {
             long opened = System.currentTimeMillis();
+            int rank = Integer.parseInt(a[4]);
             int n = Integer.parseInt(a[5]);
-            SaveRequest req = SaveRequest.of(Path.of(a[6]), a[1], Long.parseLong(a[3]));
-            SaveResult r;
+            long step = Long.parseLong(a[3]);
             WriterToken w = n == 1 ? store.claimWriter(a[1]) : store.joinRun(a[1], a[2]);
             long joined = System.currentTimeMillis();
-            long cpuAtSave = os.getProcessCpuTime() / 1_000_000;
-            if (n == 1) { // one process: a plain save, as ckpt-tool push does
-                r = store.save(w, req);
-            } else {
-                r = store.save(w, req.withShard(new SaveRequest.Shard(Integer.parseInt(a[4]), n,
-                        Duration.ofMillis(Long.parseLong(a[7])))));
+            if (warmDir != null) { // a running trainer: the store open, classes loaded and code compiled by an earlier save
+                save(store, w, rank, n, Path.of(warmDir), a[1], step - 1, a[7]);
+                barrier(Path.of(System.getenv("RANKCHILD_BARRIER")), rank, n);
+                t0 = System.nanoTime();
+                saveStart = System.currentTimeMillis();
+                opened = saveStart;
+                joined = saveStart;
             }
+            long cpuAtSave = os.getProcessCpuTime() / 1_000_000;
+            SaveResult r = save(store, w, rank, n, Path.of(a[6]), a[1], step, a[7]);
             long end = System.currentTimeMillis();
             long cpuMs = os.getProcessCpuTime() / 1_000_000;
             if (System.getenv("RANKCHILD_THREAD_CPU") != null) {
@@ -89,12 +85,11 @@ public final class RankChild {
         }
     }
 
-    private static SaveResult save(CheckpointStore store, String run, String job, String step, int rank, int n, Path dir,
+    /** With world size 1 a plain save, as ckpt-tool push does; otherwise this rank's part. */
+    private static SaveResult save(CheckpointStore store, WriterToken w, int rank, int n, Path dir, String run, long step,
                                    String timeoutMs) {
-        SaveRequest req = SaveRequest.of(dir, run, Long.parseLong(step));
-        return n == 1 ? store.save(store.claimWriter(run), req)
-                : store.save(store.joinRun(run, job), req.withShard(new SaveRequest.Shard(rank, n,
-                        Duration.ofMillis(Long.parseLong(timeoutMs)))));
+        SaveRequest req = SaveRequest.of(dir, run, step);
+        return store.save(w, n == 1 ? req : req.withShard(new SaveRequest.Shard(rank, n, Duration.ofMillis(Long.parseLong(timeoutMs)))));
     }
 
     /** Waits until all n ranks have reached this point (a file per rank in {@code dir}). */

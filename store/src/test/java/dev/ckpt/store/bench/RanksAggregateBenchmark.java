@@ -30,9 +30,10 @@ import java.util.Map;
  * job that is already running waits for); the savers' CPU seconds (JVM start included) and this
  * JVM's (S3Proxy's) CPU seconds. {@code -Dreps=3}; {@code -DshareCores=true} gives every rank
  * {@code LOCAL_WORLD_SIZE=4}, as torchrun does for 4 ranks on one machine. {@code -Dwarmup=DIR}: every
- * saver first saves DIR (dealt the same way) into a bucket of its own, as a running trainer's earlier
- * save would have loaded the classes and compiled the code, and the savers then start the timed save
- * together (a barrier); without it every saver is a cold JVM. {@code RANKCHILD_THREAD_CPU=1} in the
+ * saver opens the store, joins the run and saves DIR (dealt the same way; make it with another seed,
+ * so that nothing of it deduplicates) as step 1, as a running trainer would have; the savers then
+ * start the timed save of step 2 together (a barrier). Without it every saver is a cold JVM, timed
+ * from opening the store. {@code RANKCHILD_THREAD_CPU=1} in the
  * environment prints each saver's CPU time by thread (JIT compiler, GC, ckpt's pools, main).
  */
 public final class RanksAggregateBenchmark {
@@ -63,8 +64,8 @@ public final class RanksAggregateBenchmark {
         List<Path> warmDirs = warmup == null ? null : deal(Path.of(warmup), work.resolve("warm"), 4);
         Path warmAll = warmup == null ? null : gather(warmDirs, work.resolve("warm").resolve("all"));
         OUT.println(warmup == null ? "cold: every saver is a new JVM, timed from opening the store"
-                : "warm: every saver first saves " + warmup + " into a bucket of its own (as a trainer's earlier save"
-                        + " would), then all meet at a barrier; timed from there");
+                : "warm: every saver opens the store, joins the run and saves " + warmup + " as step 1 (as a running"
+                        + " trainer would have), then all meet at a barrier; the timed save is step 2");
         List<Run> one = new ArrayList<>();
         List<Run> four = new ArrayList<>();
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -77,8 +78,6 @@ public final class RanksAggregateBenchmark {
                     String url = "s3://" + bucket + "/p";
                     Map<String, String> childEnv = new java.util.HashMap<>(env);
                     if (warmup != null) {
-                        server.createBucket("warm" + bucket);
-                        childEnv.put("RANKCHILD_WARMUP_URL", "s3://warm" + bucket + "/p");
                         childEnv.put("RANKCHILD_BARRIER", work.resolve("barrier-" + bucket).toString());
                     }
                     System.gc();
@@ -123,7 +122,6 @@ public final class RanksAggregateBenchmark {
                                 s.uploadMs(), s.manifestMs(), s.commitMs(), s.cpuMs(), s.cpuBeforeSaveMs());
                     }
                     RanksBenchmark.deleteTree(work.resolve("s3").resolve(bucket));
-                    RanksBenchmark.deleteTree(work.resolve("s3").resolve("warm" + bucket));
                 }
             }
         }
@@ -197,7 +195,7 @@ public final class RanksAggregateBenchmark {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx" + (n == 1 ? "1g" : "256m"), "-cp",
                 System.getProperty("java.class.path"), RankChild.class.getName(), url, "r", "agg",
-                "1", Integer.toString(rank), Integer.toString(n), dir.toString(), "600000").redirectErrorStream(true);
+                System.getProperty("warmup") == null ? "1" : "2", Integer.toString(rank), Integer.toString(n), dir.toString(), "600000").redirectErrorStream(true);
         pb.environment().putAll(env);
         if (n > 1 && Boolean.getBoolean("shareCores")) {
             pb.environment().put("LOCAL_WORLD_SIZE", Integer.toString(n));
