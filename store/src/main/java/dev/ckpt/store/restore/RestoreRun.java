@@ -58,7 +58,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * permit: no deadlock. No task blocks on another task, so CPU and I/O may share one pool.
  *
  * <p>Each distinct chunk is fetched once: a later occurrence waits until the first one is
- * written, reads it back from that temporary and checks its hash again.
+ * written, reads it back from that temporary and checks its hash again. Small files packed
+ * into one chunk are written from that chunk, fetched once ({@link PackRuns}).
  */
 final class RestoreRun {
     private final ObjectStore store;
@@ -82,6 +83,7 @@ final class RestoreRun {
     private final Object signal = new Object();
     private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
     private final List<Path> temps = new ArrayList<>();
+    private final PackRuns packs;
 
     RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
                TransferListener listener, Executor cpu, Executor io, int permits) {
@@ -96,8 +98,34 @@ final class RestoreRun {
         this.listener = listener;
         this.cpu = cpu;
         this.io = io;
-        this.permits = new Semaphore(permits);
+        this.permits = new Semaphore(Math.max(2, permits)); // a pack's run and one of its files hold one each
         this.total = manifest.logicalBytes();
+        this.packs = new PackRuns(store, manifest.files(), new PackRuns.Stages() {
+            @Override
+            public void io(PackRuns.Step step) {
+                submit(RestoreRun.this.io, step::run);
+            }
+
+            @Override
+            public void cpu(PackRuns.Step step) {
+                submit(RestoreRun.this.cpu, step::run);
+            }
+
+            @Override
+            public boolean acquire() {
+                return RestoreRun.this.acquire();
+            }
+
+            @Override
+            public void release() {
+                RestoreRun.this.permits.release();
+            }
+
+            @Override
+            public void downloaded() {
+                downloaded.incrementAndGet();
+            }
+        });
     }
 
     /** The temporaries created, in the manifest's file order. */
@@ -136,6 +164,7 @@ final class RestoreRun {
         dispatch:
         for (int i = 0; i < files.size(); i++) {
             FileEntry f = files.get(i);
+            packs.before(f); // a pack's run ends before a member of another pack takes a permit
             if (!acquire()) {
                 break;
             }
@@ -152,6 +181,13 @@ final class RestoreRun {
             FileState file = new FileState(f, tmp, ch);
             if (f.chunks().isEmpty()) {
                 file.finish();
+                continue;
+            }
+            if (f.packed()) {
+                Piece p = new Piece(file, 0, 0, f.chunks().get(0), null);
+                if (!packs.add(p.ref(), (pack, from, length) -> write(p, pack, from, length, false))) {
+                    break;
+                }
                 continue;
             }
             long offset = 0;
@@ -174,6 +210,7 @@ final class RestoreRun {
                 }
             }
         }
+        packs.end();
         awaitFiles(files.size());
     }
 
@@ -295,7 +332,7 @@ final class RestoreRun {
                 submit(cpu, () -> {
                     if (Hashes.sha256Hex(local).equals(p.ref().hash())) {
                         reused.incrementAndGet();
-                        write(p, local, local.length, true);
+                        write(p, local, 0, local.length, true);
                     } else {
                         submit(io, () -> fetch(p, tried + 1));
                     }
@@ -313,7 +350,7 @@ final class RestoreRun {
         submit(cpu, () -> {
             ChunkCodec.Decoded d = ChunkCodec.decodeReusing(c, stored); // this thread's buffer: used before its next decode
             downloaded.incrementAndGet();
-            write(p, d.buffer(), d.length(), d.buffer() == stored);
+            write(p, d.buffer(), 0, d.length(), d.buffer() == stored);
         });
     }
 
@@ -361,21 +398,22 @@ final class RestoreRun {
                         + root + "?); nothing was written, check the disk and restore again");
             }
             reused.incrementAndGet();
-            write(p, bytes, length, true);
+            write(p, bytes, 0, length, true);
         });
     }
 
     /**
-     * CPU: writes verified chunk bytes at their offset, releases the chunk's later
+     * CPU: writes verified chunk bytes ({@code length} bytes of {@code bytes} from {@code from}:
+     * a pack's slice, or a whole chunk from 0) at their offset, releases the chunk's later
      * occurrences, and feeds the file's in-order hash. {@code owned}: the array is this
-     * chunk's alone (not a thread's reused decode buffer), so it may wait without a copy.
+     * chunk's alone (not a thread's reused decode buffer, nor a pack), so it may wait without a copy.
      */
-    private void write(Piece p, byte[] bytes, int length, boolean owned) {
+    private void write(Piece p, byte[] bytes, int from, int length, boolean owned) {
         FileState file = p.file();
-        ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
+        ByteBuffer buf = ByteBuffer.wrap(bytes, from, length);
         try {
             while (buf.hasRemaining()) {
-                file.channel.write(buf, p.offset() + buf.position());
+                file.channel.write(buf, p.offset() + buf.position() - from);
             }
         } catch (IOException e) {
             throw TargetDirectory.cannot("write " + file.entry.path() + " of checkpoint " + manifest.id() + " into "
@@ -385,7 +423,7 @@ final class RestoreRun {
             p.written().complete(null); // later occurrences may read it back now
         }
         listener.progress(done.addAndGet(length), total);
-        file.written(p, bytes, length, owned);
+        file.written(p, bytes, from, length, owned);
     }
 
     /** A file being written: its temporary, and the SHA-256 of its chunks so far, in order. */
@@ -406,18 +444,20 @@ final class RestoreRun {
         }
 
         /** A chunk is written: hash it now if it is next (then the ones that waited for it), else let it wait. */
-        void written(Piece p, byte[] bytes, int length, boolean owned) {
+        void written(Piece p, byte[] bytes, int from, int length, boolean owned) {
             synchronized (this) {
                 if (p.index() != next || hashing) {
-                    waiting.put(p.index(), owned && length == bytes.length ? bytes : Arrays.copyOf(bytes, length));
+                    waiting.put(p.index(), owned && from == 0 && length == bytes.length ? bytes
+                            : Arrays.copyOfRange(bytes, from, from + length));
                     return;
                 }
                 hashing = true;
             }
             byte[] b = bytes;
+            int off = from;
             int len = length;
             while (true) {
-                digest.update(b, 0, len);
+                digest.update(b, off, len);
                 int hashed;
                 synchronized (this) {
                     hashed = next++;
@@ -433,6 +473,7 @@ final class RestoreRun {
                         hashing = false;
                         return;
                     }
+                    off = 0;
                     len = b.length;
                 }
             }
