@@ -38,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -288,5 +289,62 @@ class PackedFilesTest extends InMemoryFixture {
             assertFalse(m.files().stream().anyMatch(FileEntry::packed));
             assertNotNull(m);
         }
+    }
+    @Test
+    void oneChunkInFlightStillRestoresPacksAmongBigAndEmptyFiles() throws IOException {
+        Path src = tmp.resolve("src");
+        tinyFiles(src, 400, 10);
+        Files.write(src.resolve("d2/big.bin"), new byte[3 << 20]);
+        Files.write(src.resolve("d5/empty"), new byte[0]);
+        CheckpointEntry e;
+        try (CheckpointStore s = open(objects)) {
+            e = s.resolve(s.save(s.claimWriter("r"), SaveRequest.of(src, "r", 1)).checkpointId());
+        }
+        StoreConfig one = config().toBuilder().maxChunksInFlight(1).parallelism(1).ioConcurrency(1).build();
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (CheckpointStore s = CheckpointStore.open(objects, one)) {
+                s.restore(e, tmp.resolve("out"), List.of());
+            }
+        }, "a pack's run and its files need two permits: the restore keeps at least two, no deadlock");
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    /**
+     * A manifest whose pack members are interleaved (no writer does this, but the format
+     * allows it) restores right: each of the two packs is fetched again for its second run.
+     */
+    @Test
+    void interleavedMembersOfTwoPacksRestoreByteIdentical() throws IOException {
+        Path src = tmp.resolve("src");
+        tinyFiles(src, 200, 11);
+        try (CheckpointStore s = open(objects)) {
+            SaveResult r = s.save(s.claimWriter("r"), SaveRequest.of(src, "r", 1));
+            String key = Manifest.keyOf(r.checkpointId());
+            com.fasterxml.jackson.databind.node.ObjectNode m =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) dev.ckpt.store.manifest.Json.MAPPER.readTree(objects.get(key).data());
+            com.fasterxml.jackson.databind.node.ArrayNode files = m.withArray("files");
+            // move the first file of the second pack before the last file of the first pack
+            String firstPack = files.get(0).get("chunks").get(0).get("hash").asText();
+            int second = 0;
+            while (files.get(second).get("chunks").get(0).get("hash").asText().equals(firstPack)) {
+                second++;
+            }
+            assertTrue(second >= 2, "the first pack has at least two files");
+            com.fasterxml.jackson.databind.JsonNode moved = files.remove(second);
+            files.insert(second - 1, moved);
+            dev.ckpt.store.testing.Tamper.replaceManifest(objects, r.checkpointId(),
+                    dev.ckpt.store.manifest.Json.MAPPER.writeValueAsBytes(m));
+        }
+        CountingStore counting = new CountingStore(objects);
+        try (CheckpointStore s = open(counting)) {
+            CheckpointEntry e = s.resolve("r@1");
+            Manifest m = s.manifest(e);
+            s.restore(e, tmp.resolve("out"), List.of());
+            String firstPack = m.files().get(0).chunks().get(0).key();
+            assertEquals(2, counting.gets.get(firstPack).get(), "two runs of the first pack: two fetches");
+            assertEquals(m.chunks().size() + 2, counting.chunkGets.get(), "and two of the second, whose first file"
+                    + " came before the first pack's last one; every other pack once");
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
     }
 }
