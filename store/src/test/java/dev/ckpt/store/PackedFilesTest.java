@@ -6,6 +6,7 @@ import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.gc.GcResult;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
@@ -346,5 +347,42 @@ class PackedFilesTest extends InMemoryFixture {
                     + " came before the first pack's last one; every other pack once");
         }
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+    /** A pack that a GC deleted while the save was in flight is re-uploaded from all its files before the commit. */
+    @Test
+    void aCommitReuploadsAPackThatAGcDeletedFromItsFiles() throws IOException {
+        Path shared = tmp.resolve("shared");
+        tinyFiles(shared, 300, 12);
+        try (CheckpointStore s = open(objects); CheckpointStore other = open(objects)) {
+            WriterToken a = s.claimWriter("a");
+            s.save(a, SaveRequest.of(shared, "a", 1).withRetention(dev.ckpt.store.commit.Retention.keepLast(1)));
+            WriterToken b = other.claimWriter("b");
+            java.util.concurrent.atomic.AtomicBoolean raced = new java.util.concurrent.atomic.AtomicBoolean();
+            // when b writes its manifest (every pack deduplicated against a's checkpoint), a drops
+            // that checkpoint and a GC deletes its packs
+            objects.inject(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> {
+                if (k.startsWith("manifests/b-") && raced.compareAndSet(false, true)) {
+                    Path small = tmp.resolve("small");
+                    try {
+                        tinyFiles(small, 1, 13);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    s.save(a, SaveRequest.of(small, "a", 2).withRetention(dev.ckpt.store.commit.Retention.keepLast(1)));
+                    clock.advance(Duration.ofHours(2));
+                    GcResult gc = s.gc(GcRequest.collect());
+                    assertTrue(gc.deletedKeys().stream().filter(x -> x.startsWith("chunks/")).count() > 5, gc.toString());
+                }
+                return false;
+            }, dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault.ERROR_BEFORE, 0);
+            SaveResult r = other.save(b, SaveRequest.of(shared, "b", 1));
+            assertTrue(raced.get());
+            assertEquals(0, r.newChunks(), "every pack was deduplicated at upload time");
+            Manifest m = other.manifest(other.resolve(r.checkpointId()));
+            assertEquals(m.chunks().size(), r.reuploadedChunks(), "the commit re-uploaded every pack the GC deleted");
+            assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(r.checkpointId()))).ok());
+            other.restore(r.checkpointId(), tmp.resolve("out"));
+            TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
+        }
     }
 }
