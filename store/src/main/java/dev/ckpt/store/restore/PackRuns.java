@@ -6,6 +6,7 @@ import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.objectstore.ObjectStore;
 
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,11 +23,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fetched once per restore; a manifest that does costs a fetch per run, never a wrong byte.
  *
  * <p>Memory: at most one run is open for dispatch at a time. It holds one permit of the
- * restore for the pack's bytes (at most 1 MiB) from its first member's dispatch until it
- * ends and every member dispatched is written; each member file holds its own permit as any
- * file does. A run waits only for its own fetch and for the dispatcher, which blocks only
- * for permits that other holders give back on their own; the restore keeps at least 2
- * permits so that a run and one more file can both hold one: no deadlock.
+ * restore from its first member's dispatch until it ends and every member is flushed and
+ * closed: the permit covers the pack's bytes (at most 1 MiB) and its members' temporaries,
+ * which are created only when the pack is in, at most {@link #MEMBERS_OPEN} open at once
+ * (the next member starts when one is closed). Members take no permit of their own, so as
+ * many packs are fetched at once as there are permits (when each member held a permit from
+ * its dispatch, a pack of 16 files took 16 permits while its GET was in flight, and a
+ * restore on S3 fetched about one pack at a time). A run waits only for its own fetch and
+ * for the dispatcher, which blocks only for permits that other holders give back on their
+ * own; the restore keeps at least 2 permits so that a run and one more file (a large file
+ * between its members) can both hold one: no deadlock.
  *
  * <p>Used by the dispatching thread ({@link #before}, {@link #add}, {@link #end}); the
  * stages run on the restore's executors through {@link Stages}.
@@ -55,10 +61,19 @@ final class PackRuns {
         void downloaded();
     }
 
-    /** Writes a file's bytes {@code [offset, offset + length)} of a pack (on the CPU executor). */
+    /**
+     * Writes a file's bytes {@code [offset, offset + length)} of a pack (on the CPU executor)
+     * and runs {@code closed} once that file is flushed and closed.
+     */
     interface Slice {
-        void write(byte[] pack, int offset, int length) throws Exception;
+        void write(byte[] pack, int offset, int length, Runnable closed) throws Exception;
     }
+
+    /**
+     * Members of one run written and not yet flushed and closed, at most: open temporaries are
+     * bounded by this times the permits, and 4 per run keep every I/O thread busy with fsyncs.
+     */
+    static final int MEMBERS_OPEN = 4;
 
     private final ObjectStore store;
     private final Stages stages;
@@ -114,9 +129,12 @@ final class PackRuns {
 
     private final class Run {
         final ChunkRef pack;
-        final CompletableFuture<byte[]> bytes = new CompletableFuture<>();
-        /** The dispatcher's hold until it moves past the run, plus one per member not yet written. */
+        /** The dispatcher's hold until it moves past the run, plus one per member not yet flushed and closed. */
         final AtomicInteger holds = new AtomicInteger(1);
+        /** Guarded by this: the pack's verified bytes (null until fetched), members not yet started, members open. */
+        private byte[] raw;
+        private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
+        private int open;
 
         Run(ChunkRef pack) {
             this.pack = pack;
@@ -131,23 +149,41 @@ final class PackRuns {
                     throw new NotFoundException(pack.key(), "chunk " + pack.key() + " is missing from " + store.describe());
                 }
                 stages.cpu(() -> {
-                    byte[] raw = ChunkCodec.decode(pack, stored); // its own array: held until every member is written
+                    byte[] decoded = ChunkCodec.decode(pack, stored); // its own array: held until every member is written
                     stages.downloaded();
-                    bytes.complete(raw);
+                    synchronized (this) {
+                        raw = decoded;
+                        startMore();
+                    }
                 });
             });
         }
 
         void add(ChunkRef slice, Slice writer) {
             holds.incrementAndGet();
-            // on a failed fetch the future never completes: the restore has failed and nothing more is written
-            bytes.thenAccept(raw -> stages.cpu(() -> {
-                try {
-                    writer.write(raw, slice.sliceOffset(), slice.sliceLength());
-                } finally {
-                    done();
-                }
-            }));
+            synchronized (this) {
+                // on a failed fetch nothing starts: the restore has failed and nothing more is written
+                pending.add(() -> stages.cpu(() -> writer.write(raw, slice.sliceOffset(), slice.sliceLength(),
+                        this::closed)));
+                startMore();
+            }
+        }
+
+        /** Under the lock: starts members while fewer than {@link #MEMBERS_OPEN} are open. */
+        private void startMore() {
+            while (raw != null && open < MEMBERS_OPEN && !pending.isEmpty()) {
+                open++;
+                pending.poll().run();
+            }
+        }
+
+        /** A member is flushed and closed. */
+        private void closed() {
+            synchronized (this) {
+                open--;
+                startMore();
+            }
+            done();
         }
 
         void done() {

@@ -165,6 +165,17 @@ final class RestoreRun {
         for (int i = 0; i < files.size(); i++) {
             FileEntry f = files.get(i);
             packs.before(f); // a pack's run ends before a member of another pack takes a permit
+            if (f.packed()) {
+                // no permit of its own: its pack's run holds one for the pack and its members' temporaries,
+                // created when the pack is in, so many packs are fetched at once (not one per permits/members)
+                Path tmp = finals.get(i).resolveSibling(LocalFiles.tempName(".tmp"));
+                temps.add(tmp);
+                if (!packs.add(f.chunks().get(0), (pack, from, length, closed) -> writeMember(f, tmp, pack, from, length,
+                        closed))) {
+                    break;
+                }
+                continue;
+            }
             if (!acquire()) {
                 break;
             }
@@ -178,16 +189,9 @@ final class RestoreRun {
             }
             temps.add(tmp);
             open.add(ch);
-            FileState file = new FileState(f, tmp, ch);
+            FileState file = new FileState(f, tmp, ch, permits::release);
             if (f.chunks().isEmpty()) {
                 file.finish();
-                continue;
-            }
-            if (f.packed()) {
-                Piece p = new Piece(file, 0, 0, f.chunks().get(0), null);
-                if (!packs.add(p.ref(), (pack, from, length) -> write(p, pack, from, length, false))) {
-                    break;
-                }
                 continue;
             }
             long offset = 0;
@@ -354,6 +358,22 @@ final class RestoreRun {
         });
     }
 
+    /**
+     * CPU: a packed file, from its pack's verified bytes: creates its temporary, writes and
+     * hashes its slice; {@code closed} runs once the file is flushed and closed.
+     */
+    private void writeMember(FileEntry f, Path tmp, byte[] pack, int from, int length, Runnable closed) {
+        FileChannel ch;
+        try {
+            ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
+        } catch (IOException e) {
+            throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
+        }
+        open.add(ch);
+        FileState file = new FileState(f, tmp, ch, closed);
+        write(new Piece(file, 0, 0, f.chunks().get(0), null), pack, from, length, false);
+    }
+
     /** The bytes at the piece's place in the same file below {@code dir}, unchecked; null when there are none. */
     private static byte[] readLocal(Path dir, Piece p) {
         Path path = dir.resolve(p.file().entry.path());
@@ -437,10 +457,14 @@ final class RestoreRun {
         private final TreeMap<Integer, byte[]> waiting = new TreeMap<>();
         private boolean hashing;
 
-        FileState(FileEntry entry, Path tmp, FileChannel channel) {
+        /** Runs once the file is flushed and closed: gives back its permit (or its pack's hold). */
+        private final Runnable closed;
+
+        FileState(FileEntry entry, Path tmp, FileChannel channel, Runnable closed) {
             this.entry = entry;
             this.tmp = tmp;
             this.channel = channel;
+            this.closed = closed;
         }
 
         /** A chunk is written: hash it now if it is next (then the ones that waited for it), else let it wait. */
@@ -496,7 +520,7 @@ final class RestoreRun {
                             + tmp.getParent(), root, e);
                 }
                 open.remove(channel);
-                permits.release();
+                closed.run();
                 filesDone.incrementAndGet();
                 wake();
             });
