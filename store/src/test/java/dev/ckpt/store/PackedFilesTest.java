@@ -62,7 +62,7 @@ class PackedFilesTest extends InMemoryFixture {
     }
 
     /** Counts GETs per key. */
-    private static final class CountingStore extends ForwardingObjectStore {
+    private static class CountingStore extends ForwardingObjectStore {
         final Map<String, AtomicInteger> gets = new ConcurrentHashMap<>();
         final AtomicInteger chunkGets = new AtomicInteger();
 
@@ -384,5 +384,52 @@ class PackedFilesTest extends InMemoryFixture {
             other.restore(r.checkpointId(), tmp.resolve("out"));
             TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
         }
+    }
+    /**
+     * While the first pack's GET is held, the restore goes on fetching the next packs (one
+     * permit per pack, not per member file): with 4 permits and packs of about 16 files,
+     * giving every member a permit kept one pack in flight.
+     */
+    @Test
+    void packsAreFetchedSeveralAtOnceWhileAnEarlierOneIsSlow() throws Exception {
+        Path src = tmp.resolve("src");
+        tinyFiles(src, 1_000, 14);
+        CheckpointEntry e;
+        Manifest m;
+        try (CheckpointStore s = open(objects)) {
+            e = s.resolve(s.save(s.claimWriter("r"), SaveRequest.of(src, "r", 1)).checkpointId());
+            m = s.manifest(e);
+        }
+        String first = m.files().get(0).chunks().get(0).key();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        CountingStore counting = new CountingStore(objects) {
+            @Override
+            public StoredObject get(String key) {
+                StoredObject o = super.get(key);
+                if (key.equals(first)) {
+                    try {
+                        release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return o;
+            }
+        };
+        int permits = config().maxChunksInFlight();
+        try (CheckpointStore s = open(counting)) {
+            Thread restore = new Thread(() -> s.restore(e, tmp.resolve("out"), List.of()));
+            restore.start();
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (counting.chunkGets.get() < permits && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            int inFlight = counting.chunkGets.get();
+            release.countDown();
+            restore.join(60_000);
+            assertFalse(restore.isAlive());
+            assertTrue(inFlight >= permits, inFlight + " packs fetched while the first is held; at least one per permit");
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
     }
 }
