@@ -339,7 +339,9 @@ class CkptToolTest {
 
     @Test
     void diffShowsAddedRemovedChangedAndSharedBytes() throws Exception {
-        Path a = src("a", 1);
+        // files above the 64 KiB pack threshold: shared bytes are counted by chunk, and small files
+        // share packs, so one changed small file changes its neighbours' pack (packedFilesShowDiffAndExport)
+        Path a = TestDirs.checkpoint(tmp.resolve("a"), 1, 3, 70_000);
         String ida = push(a, "r", 1);
         Files.delete(a.resolve("file1.bin"));
         TestDirs.touch(a.resolve("file2.bin"), 3);
@@ -396,6 +398,43 @@ class CkptToolTest {
         TestDirs.assertSameTree(TestDirs.snapshot(out1), out2);
         TestDirs.assertSameTree(TestDirs.snapshot(a), out2);
         assertEquals("0.25", cli.run("show", other, newId, "--json").json().get("metadata").get("loss").asText());
+    }
+
+    /** Small files packed into shared chunks (format-3 manifest): show, verify, diff, export/import and restore --tensors. */
+    @Test
+    void packedFilesShowDiffExportAndRestoreTensors() throws Exception {
+        Path a = tmp.resolve("packed");
+        for (int i = 0; i < 40; i++) {
+            Files.createDirectories(a.resolve("cfg"));
+            Files.writeString(a.resolve("cfg/f" + i + ".json"), "{\"i\":" + i + "}");
+        }
+        TestDirs.safetensors(a.resolve("model.safetensors"), 5, 3000, 40);
+        String ida = push(a, "p", 1);
+        JsonNode manifest = dev.ckpt.store.manifest.Json.MAPPER.readTree(objects().get(Manifest.keyOf(ida)).data());
+        assertEquals(Manifest.FORMAT_SLICES, manifest.get("format").asInt(), "small files packed: format 3");
+        JsonNode show = cli.run("show", store, ida, "--json").json();
+        assertEquals(41, show.get("files").size());
+        assertTrue(show.get("distinctChunks").asInt() < 20, show.toString());
+        assertEquals(0, cli.run("verify", store, "--read-data").code());
+
+        Files.writeString(a.resolve("cfg/f7.json"), "{\"i\":777}");
+        String idb = push(a, "p", 2);
+        JsonNode diff = cli.run("diff", store, ida, idb, "--json").json();
+        assertEquals(List.of("cfg/f7.json"), toList(diff.get("changed")));
+        assertEquals(40, diff.get("unchanged").asInt());
+
+        Path archive = tmp.resolve("p2.tar.zst");
+        assertEquals(0, cli.run("export", store, idb, archive.toString()).code());
+        String other = tmp.resolve("other").toString();
+        Cli.Result imp = cli.run("import", other, archive.toString(), "--run", "moved", "--step", "2");
+        assertEquals(0, imp.code(), imp.toString());
+        Path out = tmp.resolve("out");
+        assertEquals(0, cli.run("restore", other, imp.out().trim(), out.toString()).code());
+        TestDirs.assertSameTree(TestDirs.snapshot(a), out);
+
+        Cli.Result t = cli.run("restore", store, idb, tmp.resolve("t").toString(), "--tensors", "t1");
+        assertEquals(0, t.code(), t.toString());
+        assertTrue(Files.isRegularFile(tmp.resolve("t/model.safetensors")));
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.util.TransferListener;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,7 +42,7 @@ final class SavePipeline {
     final AtomicInteger dedupChunks = new AtomicInteger();
     final AtomicLong dedupBytes = new AtomicLong();
     private final Map<String, ChunkRef> live;
-    private final Map<String, Saver.Location> locations;
+    private final Map<String, List<Saver.Location>> locations;
     /** The first occurrence of each chunk this save uploads: later ones wait for it. */
     private final Map<String, CompletableFuture<ChunkRef>> thisSave = new ConcurrentHashMap<>();
     private final TransferListener listener;
@@ -51,7 +52,7 @@ final class SavePipeline {
     private volatile boolean aborted;
 
     SavePipeline(ObjectStore store, ChunkCodec codec, StoreConfig config, int chunkSize, ExecutorService cpu,
-                 ExecutorService io, Map<String, ChunkRef> live, Map<String, Saver.Location> locations,
+                 ExecutorService io, Map<String, ChunkRef> live, Map<String, List<Saver.Location>> locations,
                  TransferListener listener, AtomicLong done, long total) {
         this.store = store;
         this.codec = codec;
@@ -83,8 +84,11 @@ final class SavePipeline {
         }
     }
 
-    /** Hands a read chunk (in {@code buf}, which the pipeline gives back) to the CPU stage. */
-    CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, Saver.Location loc) {
+    /**
+     * Hands a read chunk (in {@code buf}, which the pipeline gives back) to the CPU stage;
+     * {@code loc}: where its bytes are in the source, in order (several files for a pack).
+     */
+    CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc) {
         CompletableFuture<ChunkRef> result = new CompletableFuture<>();
         try {
             cpu.execute(() -> encodeStage(buf, piece, loc, result));
@@ -94,7 +98,7 @@ final class SavePipeline {
         return result;
     }
 
-    private void encodeStage(byte[] buf, Chunker.Piece piece, Saver.Location loc, CompletableFuture<ChunkRef> result) {
+    private void encodeStage(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, CompletableFuture<ChunkRef> result) {
         byte[] rawBuf = buf; // null once given back
         byte[] dst = null;
         CompletableFuture<ChunkRef> mine = null;

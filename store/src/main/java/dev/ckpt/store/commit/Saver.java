@@ -76,7 +76,7 @@ public final class Saver {
         this.chunker = new Chunker(config.chunkSize());
     }
 
-    /** Where the bytes of a chunk are in the source: to re-read them for a re-upload. */
+    /** Where the bytes of a chunk (or of one file of a pack) are in the source: to re-read them for a re-upload. */
     record Location(Path path, long offset, int length) {
     }
 
@@ -107,9 +107,10 @@ public final class Saver {
         AtomicLong done = new AtomicLong();
         listener.progress(0, total);
 
-        Map<String, Location> locations = new ConcurrentHashMap<>();
+        Map<String, List<Location>> locations = new ConcurrentHashMap<>();
         SavePipeline pipeline = new SavePipeline(store, codec, config, chunker.chunkSize(), cpu, io, live, locations,
                 listener, done, total);
+        Packer packer = new Packer(pipeline, config.packBelow(), chunker.chunkSize());
         List<FileEntry> entries = new ArrayList<>();
         try {
             List<List<CompletableFuture<ChunkRef>>> perFile = new ArrayList<>();
@@ -121,7 +122,7 @@ public final class Saver {
                 if (prior != null && reusable(prior, f, live)) {
                     long offset = 0;
                     for (ChunkRef c : prior.chunks()) {
-                        locations.putIfAbsent(c.hash(), new Location(f.path(), offset, c.rawLength()));
+                        locations.putIfAbsent(c.hash(), List.of(new Location(f.path(), offset, c.rawLength())));
                         offset += c.rawLength();
                         futures.add(CompletableFuture.completedFuture(live.get(c.hash())));
                         pipeline.dedupChunks.incrementAndGet();
@@ -135,21 +136,33 @@ public final class Saver {
                 }
                 MessageDigest fileDigest = Hashes.sha256();
                 try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
-                    Chunker.Layout layout = chunker.layout(f.path(), f.size());
-                    fileTensors.add(tensorIndex(layout));
-                    for (Chunker.Piece piece : layout.pieces()) {
+                    if (packer.packs(f.relative(), f.size())) {
+                        // a small file: read into the pack being filled, hashed here, stored with its pack
                         pipeline.checkFailed();
-                        Tasks.acquire(pipeline.permits, "save");
-                        byte[] buf = pipeline.raw.take();
-                        try {
-                            readFully(ch, piece, f, buf);
-                        } catch (RuntimeException | IOException e) {
-                            pipeline.raw.give(buf);
-                            pipeline.permits.release();
-                            throw e;
+                        int size = (int) f.size();
+                        byte[] pack = packer.reserve(size);
+                        int at = packer.position();
+                        readFully(ch, new Chunker.Piece(0, size), f, pack, at);
+                        fileDigest.update(pack, at, size);
+                        futures.add(packer.add(f.relative(), new Location(f.path(), 0, size)));
+                        fileTensors.add(null);
+                    } else {
+                        Chunker.Layout layout = chunker.layout(f.path(), f.size());
+                        fileTensors.add(tensorIndex(layout));
+                        for (Chunker.Piece piece : layout.pieces()) {
+                            pipeline.checkFailed();
+                            Tasks.acquire(pipeline.permits, "save");
+                            byte[] buf = pipeline.raw.take();
+                            try {
+                                readFully(ch, piece, f, buf);
+                            } catch (RuntimeException | IOException e) {
+                                pipeline.raw.give(buf);
+                                pipeline.permits.release();
+                                throw e;
+                            }
+                            fileDigest.update(buf, 0, piece.length());
+                            futures.add(pipeline.submit(buf, piece, List.of(new Location(f.path(), piece.offset(), piece.length()))));
                         }
-                        fileDigest.update(buf, 0, piece.length());
-                        futures.add(pipeline.submit(buf, piece, new Location(f.path(), piece.offset(), piece.length())));
                     }
                     if (ch.size() != f.size()) {
                         throw new InvalidInputException("file " + f.path() + " changed size while it was being saved ("
@@ -167,6 +180,7 @@ public final class Saver {
                 perFile.add(futures);
                 fileHashes.add(Hashes.hex(fileDigest.digest()));
             }
+            packer.flush(); // the last pack
             for (int i = 0; i < files.size(); i++) {
                 List<ChunkRef> refs = new ArrayList<>();
                 for (CompletableFuture<ChunkRef> fut : perFile.get(i)) {
@@ -224,7 +238,7 @@ public final class Saver {
                     putManifest(store, key, ownManifest);
                 } else {
                     String hash = ChunkRef.hashOfKey(key);
-                    Location loc = locations.get(hash);
+                    List<Location> loc = locations.get(hash);
                     ChunkRef ref = refsByHash.get(hash);
                     if (loc == null || ref == null) {
                         if (shard != null) {
@@ -269,9 +283,13 @@ public final class Saver {
         return out;
     }
 
-    /** An unchanged-file claim is used only if the size matches and every chunk is live in ROOT. */
+    /**
+     * An unchanged-file claim is used only if the size matches and every chunk is live in ROOT.
+     * A packed file is read again instead (it is small): its pack holds other files too, so
+     * the file alone could not re-create the pack if a GC deleted it before the commit.
+     */
     private static boolean reusable(FileEntry prior, SourceFile f, Map<String, ChunkRef> live) {
-        if (prior.size() != f.size()) {
+        if (prior.size() != f.size() || prior.packed()) {
             return false;
         }
         long sum = 0;
@@ -284,17 +302,25 @@ public final class Saver {
         return sum == f.size();
     }
 
-    private void reupload(ObjectStore store, ChunkRef ref, Location loc) {
-        byte[] buf;
-        try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
-            buf = new byte[loc.length];
-            readFully(ch, new Chunker.Piece(loc.offset, loc.length), null, buf);
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
-                    + " that a GC removed meanwhile: " + e.getMessage(), e);
+    /** Re-creates a chunk from its source bytes: one piece of a file, or every file of a pack in order. */
+    private void reupload(ObjectStore store, ChunkRef ref, List<Location> locs) {
+        byte[] buf = new byte[ref.rawLength()];
+        int at = 0;
+        for (Location loc : locs) {
+            if (at + loc.length > buf.length) {
+                throw new IllegalStateException("the source of chunk " + ref.key() + " is longer than the chunk");
+            }
+            try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
+                readFully(ch, new Chunker.Piece(loc.offset, loc.length), null, buf, at);
+            } catch (IOException e) {
+                throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
+                        + " that a GC removed meanwhile: " + e.getMessage(), e);
+            }
+            at += loc.length;
         }
-        if (!Hashes.sha256Hex(buf, 0, buf.length).equals(ref.hash())) {
-            throw new InvalidInputException("file " + loc.path + " changed after it was saved; chunk " + ref.key()
+        if (at != buf.length || !Hashes.sha256Hex(buf, 0, buf.length).equals(ref.hash())) {
+            throw new InvalidInputException("file " + locs.get(0).path + (locs.size() > 1 ? " (or another file packed"
+                    + " with it)" : "") + " changed after it was saved; chunk " + ref.key()
                     + " that a GC removed meanwhile cannot be re-uploaded; save again");
         }
         ChunkCodec.Encoded enc = codec.encodeAs(ref, buf, 0, buf.length); // as the manifest records it
@@ -335,9 +361,14 @@ public final class Saver {
 
     /** Reads {@code piece} into the start of {@code into}. */
     private static void readFully(FileChannel ch, Chunker.Piece piece, SourceFile f, byte[] into) throws IOException {
-        ByteBuffer buf = ByteBuffer.wrap(into, 0, piece.length());
+        readFully(ch, piece, f, into, 0);
+    }
+
+    /** Reads {@code piece} into {@code into} at {@code at}. */
+    private static void readFully(FileChannel ch, Chunker.Piece piece, SourceFile f, byte[] into, int at) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(into, at, piece.length());
         while (buf.hasRemaining()) {
-            int n = ch.read(buf, piece.offset() + buf.position());
+            int n = ch.read(buf, piece.offset() + buf.position() - at);
             if (n < 0) {
                 throw new InvalidInputException("file " + (f == null ? "" : f.path()) + " is shorter than when it was listed;"
                         + " it changed while being saved");

@@ -32,10 +32,14 @@ import java.util.Objects;
  * @param gcLease            how long a GC owns the store before another may take over (default 10 min)
  * @param commitWait         how long a commit waits for a running GC sweep (default 15 min)
  * @param gcDeleteBatch      deletes between two lease checks of a GC sweep (default 500)
+ * @param packBelow          files smaller than this (bytes; default 64 KiB, 0: none) that are not
+ *                           {@code .safetensors} are packed with their neighbours into shared chunks
+ *                           of at most 1 MiB (and at most {@code chunkSize}), instead of one chunk
+ *                           object each; see docs/design.md, "Packs"
  */
 public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, int ioConcurrency, int maxChunksInFlight,
                           Clock clock, Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait,
-                          int gcDeleteBatch) {
+                          int gcDeleteBatch, int packBelow) {
     public StoreConfig {
         if (chunkSize < 1024) {
             throw new IllegalArgumentException("chunk size must be at least 1 KiB, got " + chunkSize);
@@ -44,6 +48,9 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         positive("ioConcurrency", ioConcurrency);
         positive("maxChunksInFlight", maxChunksInFlight);
         positive("gcDeleteBatch", gcDeleteBatch);
+        if (packBelow < 0) {
+            throw new IllegalArgumentException("packBelow must not be negative (0 disables packing), got " + packBelow);
+        }
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(sleeper, "sleeper");
         notNegative("gcGrace", gcGrace);
@@ -68,6 +75,9 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
     /** Requests in flight by default: see {@code ioConcurrency} and docs/benchmarks.md. */
     public static final int DEFAULT_IO_CONCURRENCY = 16;
 
+    /** Files smaller than this are packed by default: see {@code packBelow}. */
+    public static final int DEFAULT_PACK_BELOW = 64 << 10;
+
     /**
      * {@code ioConcurrency + parallelism} chunks, but no more than fit in a quarter of
      * {@code maxHeap} (bytes), and at least 4.
@@ -88,13 +98,13 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         return new Builder(Chunker.DEFAULT_CHUNK_SIZE, ChunkCodec.DEFAULT_LEVEL, parallelism, DEFAULT_IO_CONCURRENCY,
                 defaultChunksInFlight(Chunker.DEFAULT_CHUNK_SIZE, parallelism, DEFAULT_IO_CONCURRENCY,
                         Runtime.getRuntime().maxMemory()), Clock.systemUTC(), Sleeper.REAL, Duration.ofHours(1),
-                Duration.ofMinutes(10), Duration.ofMinutes(15), 500);
+                Duration.ofMinutes(10), Duration.ofMinutes(15), 500, DEFAULT_PACK_BELOW);
     }
 
     /** A builder holding these settings. */
     public Builder toBuilder() {
         return new Builder(chunkSize, compressionLevel, parallelism, ioConcurrency, maxChunksInFlight, clock, sleeper, gcGrace,
-                gcLease, commitWait, gcDeleteBatch);
+                gcLease, commitWait, gcDeleteBatch, packBelow);
     }
 
     public StoreConfig withChunkSize(int v) {
@@ -141,6 +151,10 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         return toBuilder().gcDeleteBatch(v).build();
     }
 
+    public StoreConfig withPackBelow(int v) {
+        return toBuilder().packBelow(v).build();
+    }
+
     /** Mutable, not thread-safe; see the record's components for what each setting means. */
     public static final class Builder {
         private int chunkSize;
@@ -154,10 +168,12 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
         private Duration gcLease;
         private Duration commitWait;
         private int gcDeleteBatch;
+        private int packBelow;
 
         private Builder(int chunkSize, int compressionLevel, int parallelism, int ioConcurrency, int maxChunksInFlight,
                         Clock clock,
-                        Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait, int gcDeleteBatch) {
+                        Sleeper sleeper, Duration gcGrace, Duration gcLease, Duration commitWait, int gcDeleteBatch,
+                        int packBelow) {
             this.chunkSize = chunkSize;
             this.compressionLevel = compressionLevel;
             this.parallelism = parallelism;
@@ -169,6 +185,7 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
             this.gcLease = gcLease;
             this.commitWait = commitWait;
             this.gcDeleteBatch = gcDeleteBatch;
+            this.packBelow = packBelow;
         }
 
         public Builder chunkSize(int bytes) {
@@ -226,10 +243,16 @@ public record StoreConfig(int chunkSize, int compressionLevel, int parallelism, 
             return this;
         }
 
+        /** Files smaller than {@code bytes} are packed (0: none); see {@link StoreConfig#packBelow()}. */
+        public Builder packBelow(int bytes) {
+            this.packBelow = bytes;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first setting out of range */
         public StoreConfig build() {
             return new StoreConfig(chunkSize, compressionLevel, parallelism, ioConcurrency, maxChunksInFlight, clock, sleeper,
-                    gcGrace, gcLease, commitWait, gcDeleteBatch);
+                    gcGrace, gcLease, commitWait, gcDeleteBatch, packBelow);
         }
     }
 }

@@ -10,7 +10,9 @@ import java.util.List;
  * One file of a checkpoint: relative path, size, POSIX mode, SHA-256 and ordered chunks;
  * for a safetensors file, its tensor index ({@code tensors}, in file order; null for other
  * files and in manifests written before the index existed — an additive field, so the
- * manifest format is unchanged and older readers ignore it).
+ * manifest format is unchanged and older readers ignore it). A small file packed with others
+ * has exactly one chunk, a slice of the pack ({@link ChunkRef#sliced()}); its size is the
+ * slice's length.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FileEntry(String path, long size, int mode, String sha256, List<ChunkRef> chunks, List<TensorEntry> tensors) {
@@ -26,7 +28,11 @@ public record FileEntry(String path, long size, int mode, String sha256, List<Ch
         chunks = List.copyOf(chunks);
         long sum = 0;
         for (ChunkRef c : chunks) {
-            sum += c.rawLength();
+            sum += c.sliceLength();
+            if (c.sliced() && chunks.size() != 1) {
+                throw new IllegalArgumentException("file " + path + ": a packed file is one slice of one chunk, not "
+                        + chunks.size() + " chunks");
+            }
         }
         if (sum != size) {
             throw new IllegalArgumentException("file " + path + ": chunks add up to " + sum + " bytes but size is " + size);
@@ -40,5 +46,10 @@ public record FileEntry(String path, long size, int mode, String sha256, List<Ch
                 }
             }
         }
+    }
+
+    /** True when the file is a slice of a pack chunk (a small file packed with others). */
+    public boolean packed() {
+        return chunks.size() == 1 && chunks.get(0).sliced();
     }
 }

@@ -48,6 +48,11 @@ public final class Json {
      *         parse, or describe an invalid checkpoint (for example an unsafe file path)
      */
     public static Manifest readManifest(String key, byte[] data, String expectedSha256) {
+        return readManifest(key, data, expectedSha256, Manifest.FORMAT_SUPPORTED);
+    }
+
+    /** As {@link #readManifest(String, byte[], String)}, as a version reading formats up to {@code supported} would. */
+    static Manifest readManifest(String key, byte[] data, String expectedSha256, int supported) {
         if (expectedSha256 != null) {
             String actual = Hashes.sha256Hex(data);
             if (!actual.equals(expectedSha256)) {
@@ -55,7 +60,7 @@ public final class Json {
                         + " but ROOT recorded " + expectedSha256);
             }
         }
-        Manifest m = read(key, "manifest", data, Manifest.FORMAT_SUPPORTED, Manifest.class, null);
+        Manifest m = read(key, "manifest", data, supported, Manifest.class, null);
         if (!m.key().equals(key)) {
             throw new CorruptObjectException(key, "manifest " + key + " describes checkpoint " + m.id()
                     + ", which belongs at " + m.key());
@@ -65,7 +70,7 @@ public final class Json {
 
     /** Decodes a manifest that does not come from a store (an export archive); {@code source} names it in errors. */
     public static Manifest readManifestFrom(String source, byte[] data) {
-        return read(source, "manifest", data, Manifest.FORMAT, Manifest.class, null);
+        return read(source, "manifest", data, Manifest.FORMAT_SUPPORTED, Manifest.class, null);
     }
 
     /** Decodes ROOT; {@code key} names it in errors (for example {@code ROOT of file:///data/store}). */

@@ -26,7 +26,8 @@ import java.util.TreeSet;
  * commit. {@link ManifestLoader#load} returns the merged view (every part's files, format 1
  * shape), so readers that restore, verify or collect a whole checkpoint need not know about
  * parts. Versions that only know format 1 refuse format 2 as unsupported: they can never
- * take a sharded checkpoint for an empty one.
+ * take a sharded checkpoint for an empty one. A manifest (or part) holding a packed file is
+ * format 3 ({@link #FORMAT_SLICES}); versions that know only 1 and 2 refuse it.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Manifest(int format, String id, String run, long step, Long epoch, Instant created,
@@ -35,8 +36,14 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
     public static final int FORMAT = 1;
     /** The format of part and top manifests of a checkpoint saved by several ranks. */
     public static final int FORMAT_PARTS = 2;
+    /**
+     * The format of a manifest (of one writer, or a part) that holds a packed file: a chunk
+     * reference with a slice ({@code offset}, {@code length}). Written only when there is one,
+     * so that a version that does not know slices refuses it instead of misreading it.
+     */
+    public static final int FORMAT_SLICES = 3;
     /** The highest format this version reads. */
-    public static final int FORMAT_SUPPORTED = FORMAT_PARTS;
+    public static final int FORMAT_SUPPORTED = FORMAT_SLICES;
 
     /** The writer that produced the checkpoint and the epoch it held. */
     public record Writer(String id, long epoch) {
@@ -100,6 +107,10 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
                 }
             }
         }
+        if (format < FORMAT_SLICES && hasSlices(files)) {
+            throw new IllegalArgumentException("a manifest with packed files (chunk slices) has format " + FORMAT_SLICES
+                    + ", not " + format);
+        }
         if ((part != null || parts != null) && format < FORMAT_PARTS) {
             throw new IllegalArgumentException("a part or top manifest has format " + FORMAT_PARTS + ", not " + format);
         }
@@ -108,8 +119,8 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
     /** The part manifest that rank {@code part.rank()} writes for a checkpoint saved by several ranks. */
     public static Manifest ofPart(String id, String run, long step, Long epoch, Instant created, Writer writer,
                                   Map<String, String> metadata, List<FileEntry> files, Part part, long gcGeneration) {
-        return new Manifest(FORMAT_PARTS, id, run, step, epoch, created, writer, metadata, files,
-                new ArrayList<>(distinctChunks(files)), part, null, gcGeneration);
+        return new Manifest(hasSlices(files) ? FORMAT_SLICES : FORMAT_PARTS, id, run, step, epoch, created, writer,
+                metadata, files, new ArrayList<>(distinctChunks(files)), part, null, gcGeneration);
     }
 
     /** The top manifest rank 0 writes once every part is present: the parts in rank order. */
@@ -131,7 +142,7 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         for (Manifest p : partsInRankOrder) {
             files.addAll(p.files());
         }
-        return new Manifest(FORMAT, top.id(), top.run(), top.step(), top.epoch(), top.created(), top.writer(),
+        return new Manifest(hasSlices(files) ? FORMAT_SLICES : FORMAT, top.id(), top.run(), top.step(), top.epoch(), top.created(), top.writer(),
                 top.metadata(), files, new ArrayList<>(distinctChunks(files)));
     }
 
@@ -143,8 +154,17 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
     /** Builds the manifest of a new checkpoint, computing the distinct chunk set. */
     public static Manifest of(String id, String run, long step, Long epoch, Instant created, Writer writer,
                               Map<String, String> metadata, List<FileEntry> files) {
-        return new Manifest(FORMAT, id, run, step, epoch, created, writer, metadata, files,
-                new ArrayList<>(distinctChunks(files)));
+        return new Manifest(hasSlices(files) ? FORMAT_SLICES : FORMAT, id, run, step, epoch, created, writer, metadata,
+                files, new ArrayList<>(distinctChunks(files)));
+    }
+
+    private static boolean hasSlices(List<FileEntry> files) {
+        for (FileEntry f : files) {
+            if (f.packed()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static TreeSet<String> distinctChunks(List<FileEntry> files) {
@@ -174,12 +194,12 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         return files.stream().mapToLong(FileEntry::size).sum();
     }
 
-    /** Every distinct chunk with its stored length, keyed by hash. */
+    /** Every distinct chunk with its stored length, keyed by hash; whole (a pack's slices give the pack). */
     public Map<String, ChunkRef> chunkRefs() {
         Map<String, ChunkRef> out = new TreeMap<>();
         for (FileEntry f : files) {
             for (ChunkRef c : f.chunks()) {
-                out.putIfAbsent(c.hash(), c);
+                out.putIfAbsent(c.hash(), c.whole());
             }
         }
         return out;

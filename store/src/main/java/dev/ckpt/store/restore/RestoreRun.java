@@ -58,7 +58,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * permit: no deadlock. No task blocks on another task, so CPU and I/O may share one pool.
  *
  * <p>Each distinct chunk is fetched once: a later occurrence waits until the first one is
- * written, reads it back from that temporary and checks its hash again.
+ * written, reads it back from that temporary and checks its hash again. Small files packed
+ * into one chunk are written from that chunk, fetched once ({@link PackRuns}).
  */
 final class RestoreRun {
     private final ObjectStore store;
@@ -82,6 +83,7 @@ final class RestoreRun {
     private final Object signal = new Object();
     private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
     private final List<Path> temps = new ArrayList<>();
+    private final PackRuns packs;
 
     RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
                TransferListener listener, Executor cpu, Executor io, int permits) {
@@ -96,8 +98,34 @@ final class RestoreRun {
         this.listener = listener;
         this.cpu = cpu;
         this.io = io;
-        this.permits = new Semaphore(permits);
+        this.permits = new Semaphore(Math.max(2, permits)); // a pack's run and one of its files hold one each
         this.total = manifest.logicalBytes();
+        this.packs = new PackRuns(store, manifest.files(), new PackRuns.Stages() {
+            @Override
+            public void io(PackRuns.Step step) {
+                submit(RestoreRun.this.io, step::run);
+            }
+
+            @Override
+            public void cpu(PackRuns.Step step) {
+                submit(RestoreRun.this.cpu, step::run);
+            }
+
+            @Override
+            public boolean acquire() {
+                return RestoreRun.this.acquire();
+            }
+
+            @Override
+            public void release() {
+                RestoreRun.this.permits.release();
+            }
+
+            @Override
+            public void downloaded() {
+                downloaded.incrementAndGet();
+            }
+        });
     }
 
     /** The temporaries created, in the manifest's file order. */
@@ -136,6 +164,18 @@ final class RestoreRun {
         dispatch:
         for (int i = 0; i < files.size(); i++) {
             FileEntry f = files.get(i);
+            packs.before(f); // a pack's run ends before a member of another pack takes a permit
+            if (f.packed()) {
+                // no permit of its own: its pack's run holds one for the pack and its members' temporaries,
+                // created when the pack is in, so many packs are fetched at once (not one per permits/members)
+                Path tmp = finals.get(i).resolveSibling(LocalFiles.tempName(".tmp"));
+                temps.add(tmp);
+                if (!packs.add(f.chunks().get(0), (pack, from, length, closed) -> writeMember(f, tmp, pack, from, length,
+                        closed))) {
+                    break;
+                }
+                continue;
+            }
             if (!acquire()) {
                 break;
             }
@@ -149,7 +189,7 @@ final class RestoreRun {
             }
             temps.add(tmp);
             open.add(ch);
-            FileState file = new FileState(f, tmp, ch);
+            FileState file = new FileState(f, tmp, ch, permits::release);
             if (f.chunks().isEmpty()) {
                 file.finish();
                 continue;
@@ -174,6 +214,7 @@ final class RestoreRun {
                 }
             }
         }
+        packs.end();
         awaitFiles(files.size());
     }
 
@@ -295,7 +336,7 @@ final class RestoreRun {
                 submit(cpu, () -> {
                     if (Hashes.sha256Hex(local).equals(p.ref().hash())) {
                         reused.incrementAndGet();
-                        write(p, local, local.length, true);
+                        write(p, local, 0, local.length, true);
                     } else {
                         submit(io, () -> fetch(p, tried + 1));
                     }
@@ -313,8 +354,24 @@ final class RestoreRun {
         submit(cpu, () -> {
             ChunkCodec.Decoded d = ChunkCodec.decodeReusing(c, stored); // this thread's buffer: used before its next decode
             downloaded.incrementAndGet();
-            write(p, d.buffer(), d.length(), d.buffer() == stored);
+            write(p, d.buffer(), 0, d.length(), d.buffer() == stored);
         });
+    }
+
+    /**
+     * CPU: a packed file, from its pack's verified bytes: creates its temporary, writes and
+     * hashes its slice; {@code closed} runs once the file is flushed and closed.
+     */
+    private void writeMember(FileEntry f, Path tmp, byte[] pack, int from, int length, Runnable closed) {
+        FileChannel ch;
+        try {
+            ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
+        } catch (IOException e) {
+            throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
+        }
+        open.add(ch);
+        FileState file = new FileState(f, tmp, ch, closed);
+        write(new Piece(file, 0, 0, f.chunks().get(0), null), pack, from, length, false);
     }
 
     /** The bytes at the piece's place in the same file below {@code dir}, unchecked; null when there are none. */
@@ -361,21 +418,22 @@ final class RestoreRun {
                         + root + "?); nothing was written, check the disk and restore again");
             }
             reused.incrementAndGet();
-            write(p, bytes, length, true);
+            write(p, bytes, 0, length, true);
         });
     }
 
     /**
-     * CPU: writes verified chunk bytes at their offset, releases the chunk's later
+     * CPU: writes verified chunk bytes ({@code length} bytes of {@code bytes} from {@code from}:
+     * a pack's slice, or a whole chunk from 0) at their offset, releases the chunk's later
      * occurrences, and feeds the file's in-order hash. {@code owned}: the array is this
-     * chunk's alone (not a thread's reused decode buffer), so it may wait without a copy.
+     * chunk's alone (not a thread's reused decode buffer, nor a pack), so it may wait without a copy.
      */
-    private void write(Piece p, byte[] bytes, int length, boolean owned) {
+    private void write(Piece p, byte[] bytes, int from, int length, boolean owned) {
         FileState file = p.file();
-        ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
+        ByteBuffer buf = ByteBuffer.wrap(bytes, from, length);
         try {
             while (buf.hasRemaining()) {
-                file.channel.write(buf, p.offset() + buf.position());
+                file.channel.write(buf, p.offset() + buf.position() - from);
             }
         } catch (IOException e) {
             throw TargetDirectory.cannot("write " + file.entry.path() + " of checkpoint " + manifest.id() + " into "
@@ -385,7 +443,7 @@ final class RestoreRun {
             p.written().complete(null); // later occurrences may read it back now
         }
         listener.progress(done.addAndGet(length), total);
-        file.written(p, bytes, length, owned);
+        file.written(p, bytes, from, length, owned);
     }
 
     /** A file being written: its temporary, and the SHA-256 of its chunks so far, in order. */
@@ -399,25 +457,31 @@ final class RestoreRun {
         private final TreeMap<Integer, byte[]> waiting = new TreeMap<>();
         private boolean hashing;
 
-        FileState(FileEntry entry, Path tmp, FileChannel channel) {
+        /** Runs once the file is flushed and closed: gives back its permit (or its pack's hold). */
+        private final Runnable closed;
+
+        FileState(FileEntry entry, Path tmp, FileChannel channel, Runnable closed) {
             this.entry = entry;
             this.tmp = tmp;
             this.channel = channel;
+            this.closed = closed;
         }
 
         /** A chunk is written: hash it now if it is next (then the ones that waited for it), else let it wait. */
-        void written(Piece p, byte[] bytes, int length, boolean owned) {
+        void written(Piece p, byte[] bytes, int from, int length, boolean owned) {
             synchronized (this) {
                 if (p.index() != next || hashing) {
-                    waiting.put(p.index(), owned && length == bytes.length ? bytes : Arrays.copyOf(bytes, length));
+                    waiting.put(p.index(), owned && from == 0 && length == bytes.length ? bytes
+                            : Arrays.copyOfRange(bytes, from, from + length));
                     return;
                 }
                 hashing = true;
             }
             byte[] b = bytes;
+            int off = from;
             int len = length;
             while (true) {
-                digest.update(b, 0, len);
+                digest.update(b, off, len);
                 int hashed;
                 synchronized (this) {
                     hashed = next++;
@@ -433,6 +497,7 @@ final class RestoreRun {
                         hashing = false;
                         return;
                     }
+                    off = 0;
                     len = b.length;
                 }
             }
@@ -455,7 +520,7 @@ final class RestoreRun {
                             + tmp.getParent(), root, e);
                 }
                 open.remove(channel);
-                permits.release();
+                closed.run();
                 filesDone.incrementAndGet();
                 wake();
             });

@@ -118,7 +118,7 @@ final class TensorRestore {
         FileEntry file = f.file();
         long[] starts = new long[file.chunks().size() + 1];
         for (int i = 0; i < file.chunks().size(); i++) {
-            starts[i + 1] = starts[i] + file.chunks().get(i).rawLength();
+            starts[i + 1] = starts[i] + file.chunks().get(i).sliceLength();
         }
         ObjectNode header = JSON.createObjectNode();
         long offset = 0;
@@ -218,9 +218,10 @@ final class TensorRestore {
         } catch (NotFoundException e) {
             throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe());
         }
-        byte[] data = ChunkCodec.decode(ref, stored);
+        byte[] data = ChunkCodec.decode(ref.whole(), stored);
         downloaded.incrementAndGet();
-        return data;
+        // a packed file's bytes are its slice of the pack (packed files are not safetensors, but a manifest may say so)
+        return ref.sliced() ? java.util.Arrays.copyOfRange(data, ref.sliceOffset(), ref.sliceOffset() + ref.sliceLength()) : data;
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

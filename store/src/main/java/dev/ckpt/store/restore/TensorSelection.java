@@ -93,7 +93,7 @@ public record TensorSelection(String checkpointId, List<String> patterns, List<F
         TreeSet<Integer> out = new TreeSet<>();
         long[] starts = new long[f.chunks().size() + 1];
         for (int i = 0; i < f.chunks().size(); i++) {
-            starts[i + 1] = starts[i] + f.chunks().get(i).rawLength();
+            starts[i + 1] = starts[i] + f.chunks().get(i).sliceLength();
         }
         for (TensorEntry t : tensors) {
             if (t.length() == 0) {

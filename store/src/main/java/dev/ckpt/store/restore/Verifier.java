@@ -85,14 +85,21 @@ public final class Verifier {
                 continue;
             }
             // one window of chunks in flight across all files, in order (per file it kept one chunk
-            // in flight for a checkpoint of small files); GET on the I/O executor, decode on the CPU one
+            // in flight for a checkpoint of small files); GET on the I/O executor, decode on the CPU one.
+            // Consecutive pieces of the same chunk (the files of a pack) share one fetch.
             List<FileEntry> files = m.files();
             List<Piece> pieces = new ArrayList<>();
+            List<ChunkRef> fetches = new ArrayList<>();
             int[] left = new int[files.size()];
             for (int i = 0; i < files.size(); i++) {
                 for (ChunkRef c : files.get(i).chunks()) {
                     if (fraction >= 1 || sampled(c, fraction)) {
-                        pieces.add(new Piece(i, c));
+                        boolean same = !fetches.isEmpty() && c.sliced()
+                                && fetches.get(fetches.size() - 1).hash().equals(c.hash());
+                        if (!same) {
+                            fetches.add(c.whole());
+                        }
+                        pieces.add(new Piece(i, c, fetches.size() - 1));
                         left[i]++;
                     }
                 }
@@ -105,30 +112,39 @@ public final class Verifier {
             }
             int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems);
             Deque<Future<byte[]>> window = new ArrayDeque<>();
-            int next = 0;
-            while (next < pieces.size() || !window.isEmpty()) {
-                while (next < pieces.size() && window.size() < config.maxChunksInFlight()) {
-                    ChunkRef c = pieces.get(next++).ref();
-                    window.add(CompletableFuture.supplyAsync(() -> store.get(c.key()).data(), io)
-                            .thenApplyAsync(stored -> ChunkCodec.decode(c, stored), cpu));
+            int nextFetch = 0;
+            int currentFetch = -1;
+            byte[] raw = null;
+            RuntimeException fetchFailed = null;
+            for (Piece p : pieces) {
+                if (p.fetch() != currentFetch) {
+                    while (nextFetch < fetches.size() && window.size() < config.maxChunksInFlight()) {
+                        ChunkRef c = fetches.get(nextFetch++);
+                        window.add(CompletableFuture.supplyAsync(() -> store.get(c.key()).data(), io)
+                                .thenApplyAsync(stored -> ChunkCodec.decode(c, stored), cpu));
+                    }
+                    currentFetch = p.fetch();
+                    ChunkRef c = fetches.get(currentFetch);
+                    raw = null;
+                    fetchFailed = null;
+                    try {
+                        raw = Tasks.await(window.poll(), "verify");
+                        chunks++;
+                        bytes += raw.length;
+                    } catch (NotFoundException ex) {
+                        fetchFailed = ex;
+                        if (structuralOk) {
+                            problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
+                        }
+                    } catch (CorruptObjectException ex) {
+                        fetchFailed = ex;
+                        problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+                    }
                 }
-                Piece p = pieces.get(next - window.size());
-                ChunkRef c = p.ref();
-                try {
-                    byte[] raw = Tasks.await(window.poll(), "verify");
-                    chunks++;
-                    bytes += raw.length;
-                    if (md[p.file()] != null) {
-                        md[p.file()].update(raw);
-                    }
-                } catch (NotFoundException ex) {
+                if (fetchFailed != null) {
                     fileOk[p.file()] = false;
-                    if (structuralOk) {
-                        problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
-                    }
-                } catch (CorruptObjectException ex) {
-                    fileOk[p.file()] = false;
-                    problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+                } else if (md[p.file()] != null) {
+                    md[p.file()].update(raw, p.ref().sliceOffset(), p.ref().sliceLength());
                 }
                 left[p.file()]--;
                 nextFile = finishFiles(e, m, files, left, md, fileOk, nextFile, problems);
@@ -137,8 +153,8 @@ public final class Verifier {
         return new VerifyReport(fraction > 0, checkpoints.size(), chunks, bytes, problems);
     }
 
-    /** A chunk to re-hash, of the {@code file}-th file. */
-    private record Piece(int file, ChunkRef ref) {
+    /** A chunk (or a pack's slice) to re-hash, of the {@code file}-th file, from the {@code fetch}-th fetch. */
+    private record Piece(int file, ChunkRef ref, int fetch) {
     }
 
     /** Checks, in order from {@code from}, the whole files whose chunks are all in; returns the first that is not. */

@@ -184,7 +184,11 @@ class PipelinedRestoreTest extends InMemoryFixture {
             rnd.nextBytes(b);
             Files.write(src.resolve("f" + i), b);
         }
-        CheckpointEntry e = save(src);
+        CheckpointEntry e;
+        // packing off: a chunk per file, so the window spans files (packs: PackedFilesTest)
+        try (CheckpointStore unpacked = CheckpointStore.open(objects, Stores.config(clock).withPackBelow(0))) {
+            e = unpacked.resolve(unpacked.save(unpacked.claimWriter("r"), SaveRequest.of(src, "r", 1)).checkpointId());
+        }
         Manifest m = store.manifest(e);
         CountingStore counting = new CountingStore(objects);
         counting.hold = m.files().get(0).chunks().get(0).key();
