@@ -34,9 +34,7 @@ final class Packer {
      * PUT of a small object took 30-200 ms, their push spent 8.6 s uploading; with it, 4 objects
      * and 0.6 s.
      */
-    static int minPack(int maxPack) {
-        return maxPack / 4;
-    }
+    private final int minPack;
 
     private final SavePipeline pipeline;
     private final int below;
@@ -53,6 +51,7 @@ final class Packer {
     Packer(SavePipeline pipeline, int packBelow, int chunkSize) {
         this.pipeline = pipeline;
         this.maxPack = Math.min(MAX_PACK, chunkSize);
+        this.minPack = maxPack / 4;
         this.below = Math.min(packBelow, maxPack + 1);
         this.buf = packBelow > 0 ? new byte[maxPack] : new byte[0];
     }
@@ -84,7 +83,7 @@ final class Packer {
         members.add(new Member(length, where.length(), ref));
         locations.add(where);
         length += where.length();
-        if (length >= minPack(maxPack) && cutAfter(relative)) {
+        if (length >= minPack && cutAfter(relative)) {
             flush();
         }
         return ref;

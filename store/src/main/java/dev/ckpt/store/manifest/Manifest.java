@@ -119,7 +119,7 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
     /** The part manifest that rank {@code part.rank()} writes for a checkpoint saved by several ranks. */
     public static Manifest ofPart(String id, String run, long step, Long epoch, Instant created, Writer writer,
                                   Map<String, String> metadata, List<FileEntry> files, Part part, long gcGeneration) {
-        return new Manifest(hasSlices(files) ? FORMAT_SLICES : FORMAT_PARTS, id, run, step, epoch, created, writer,
+        return new Manifest(formatOf(files, FORMAT_PARTS), id, run, step, epoch, created, writer,
                 metadata, files, new ArrayList<>(distinctChunks(files)), part, null, gcGeneration);
     }
 
@@ -142,7 +142,7 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         for (Manifest p : partsInRankOrder) {
             files.addAll(p.files());
         }
-        return new Manifest(hasSlices(files) ? FORMAT_SLICES : FORMAT, top.id(), top.run(), top.step(), top.epoch(), top.created(), top.writer(),
+        return new Manifest(formatOf(files, FORMAT), top.id(), top.run(), top.step(), top.epoch(), top.created(), top.writer(),
                 top.metadata(), files, new ArrayList<>(distinctChunks(files)));
     }
 
@@ -154,8 +154,13 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
     /** Builds the manifest of a new checkpoint, computing the distinct chunk set. */
     public static Manifest of(String id, String run, long step, Long epoch, Instant created, Writer writer,
                               Map<String, String> metadata, List<FileEntry> files) {
-        return new Manifest(hasSlices(files) ? FORMAT_SLICES : FORMAT, id, run, step, epoch, created, writer, metadata,
+        return new Manifest(formatOf(files, FORMAT), id, run, step, epoch, created, writer, metadata,
                 files, new ArrayList<>(distinctChunks(files)));
+    }
+
+    /** {@code base}, or {@link #FORMAT_SLICES} when a file is packed. */
+    private static int formatOf(List<FileEntry> files, int base) {
+        return hasSlices(files) ? FORMAT_SLICES : base;
     }
 
     private static boolean hasSlices(List<FileEntry> files) {
