@@ -18,7 +18,9 @@ import java.nio.file.StandardOpenOption;
  * GiB (zeros, with the chunk's index every 8 MiB so every chunk is distinct and uploaded),
  * saves it with the default configuration into a local store, and prints
  * {@code saved <logicalBytes> <newChunks> <peakHeapBytes>}. Run with a small {@code -Xmx}.
- * Args: source dir, store dir, GiB.
+ * Args: source dir, store dir, GiB, and optionally a directory to restore it into, which
+ * adds {@code restored <bytes> <peakHeapBytes>} (the restore's own peak: the pools' peaks
+ * are reset between the two).
  */
 public final class MemoryBoundChild {
     public static void main(String[] args) throws Exception {
@@ -38,20 +40,34 @@ public final class MemoryBoundChild {
                 ch.write(ByteBuffer.allocate(1), size / files - 1); // full length
             }
         }
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-            p.resetPeakUsage();
-        }
+        resetPeaks();
         StoreConfig config = StoreConfig.defaults();
         try (CheckpointStore store = CheckpointStore.open(ObjectStores.local(storeDir), config)) {
             SaveResult r = store.save(store.claimWriter("big"), SaveRequest.of(src, "big", 1));
-            long peak = 0;
-            for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-                if (p.getType() == MemoryType.HEAP) {
-                    peak += p.getPeakUsage().getUsed();
-                }
-            }
-            System.out.println("saved " + r.logicalBytes() + " " + r.newChunks() + " " + peak + " inflight "
+            System.out.println("saved " + r.logicalBytes() + " " + r.newChunks() + " " + peakHeap() + " inflight "
                     + config.maxChunksInFlight() + " maxheap " + Runtime.getRuntime().maxMemory());
+            if (args.length > 3) {
+                resetPeaks();
+                dev.ckpt.store.restore.RestoreResult back = store.restore("latest", Path.of(args[3]));
+                System.out.println("restored " + back.bytes() + " " + peakHeap());
+            }
         }
+    }
+
+    private static void resetPeaks() {
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            p.resetPeakUsage();
+        }
+    }
+
+    /** The sum of the heap pools' peaks since the last reset, in bytes (an upper bound: pools peak at different times). */
+    private static long peakHeap() {
+        long peak = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == MemoryType.HEAP) {
+                peak += p.getPeakUsage().getUsed();
+            }
+        }
+        return peak;
     }
 }
