@@ -141,6 +141,15 @@ final class CheckpointFiles {
     /** Writes rank {@code part}'s files of the current state (all of them for {@link Partition#WHOLE}). */
     static boolean write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource,
                          Partition part) throws IOException {
+        return write(dir, model, state, stats, frozenSource, part, false);
+    }
+
+    /**
+     * As {@link #write(Path, Model, TrainState, Map, Path, Partition)}; with {@code leaveFrozen}
+     * the frozen block's file is left out, for the caller to {@link #linkFrozen link} later.
+     */
+    static boolean write(Path dir, Model model, TrainState state, Map<String, Object> stats, Path frozenSource,
+                         Partition part, boolean leaveFrozen) throws IOException {
         boolean linked = false;
         List<String> mine = part.owned(model);
         Path own = part.dirIn(dir);
@@ -156,7 +165,7 @@ final class CheckpointFiles {
                 SafeTensors.write(own.resolve(module + ".safetensors"), ts);
             }
         }
-        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight")) {
+        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight") && !leaveFrozen) {
             Path f = own.resolve(Model.FROZEN + ".safetensors");
             linked = link(frozenSource, f);
             if (!linked) {
@@ -187,6 +196,23 @@ final class CheckpointFiles {
             JSON.writeValue(dir.resolve("training_stats.json").toFile(), stats);
         }
         return linked;
+    }
+
+    /** Whether rank {@code part}'s share of a checkpoint of {@code model} holds the frozen block. */
+    static boolean holdsFrozen(Model model, Partition part) {
+        return model.frozen() != null && part.owned(model).contains(Model.FROZEN + ".weight");
+    }
+
+    /**
+     * Hard-links the staged frozen block {@code source} into {@code dir} (a checkpoint written
+     * with {@code leaveFrozen}); fails, naming both, if it cannot.
+     */
+    static void linkFrozen(Path source, Path dir, Partition part) throws IOException {
+        Path target = part.dirIn(dir).resolve(Model.FROZEN + ".safetensors");
+        if (!link(source, target)) {
+            throw new IOException("could not hard-link the staged frozen block " + source + " into " + target
+                    + " (it is gone or this filesystem has no hard links); the next save writes it again");
+        }
     }
 
     private static boolean link(Path source, Path target) {

@@ -10,12 +10,14 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * The local staging directory of one run, {@code <staging>/<run>/}: {@code step-N} is a
  * complete checkpoint, {@code step-N.tmp} one being written. It keeps only the checkpoint
- * being uploaded and the newest committed one (a fast local source for the next resume);
+ * being uploaded (and one staged behind it) and the newest committed one (a fast local source
+ * for the next resume);
  * leftovers of a crash are removed at start; free space is checked before writing.
  */
 final class Staging {
@@ -91,8 +93,12 @@ final class Staging {
 
     /** Writes a checkpoint into {@code step-N.tmp}, then renames it to {@code step-N}. */
     Path stage(long step, Writer writer, String lastCommitted) throws IOException {
+        return complete(stageTmp(step, writer, lastCommitted), step);
+    }
+
+    /** Writes a checkpoint into {@code step-N.tmp} and returns that directory, for {@link #complete} later. */
+    Path stageTmp(long step, Writer writer, String lastCommitted) throws IOException {
         Path tmp = dir.resolve(PREFIX + step + ".tmp");
-        Path fin = pathOf(step);
         LocalFiles.deleteTree(tmp);
         Files.createDirectories(tmp);
         try {
@@ -107,15 +113,21 @@ final class Staging {
                     + e.getMessage() + "); " + (lastCommitted == null ? "nothing of this run is committed yet"
                     : "the last committed checkpoint " + lastCommitted + " is untouched"), e);
         }
+        return tmp;
+    }
+
+    /** Renames a written {@code step-N.tmp} to {@code step-N}, replacing an older one. */
+    Path complete(Path tmp, long step) throws IOException {
+        Path fin = pathOf(step);
         LocalFiles.deleteTree(fin);
         Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
         return fin;
     }
 
-    /** Deletes every complete staged checkpoint but {@code keep}. */
-    void keepOnly(Path keep) throws IOException {
+    /** Deletes every complete staged checkpoint but those in {@code keep}. */
+    void keepOnly(Set<Path> keep) throws IOException {
         for (Path p : complete()) {
-            if (!p.equals(keep)) {
+            if (!keep.contains(p)) {
                 LocalFiles.deleteTree(p);
             }
         }

@@ -94,7 +94,7 @@ final class TrainOptions {
     long minFreeMb;
 
     @Option(names = "--skip-if-busy", order = 10,
-            description = "skip a save while the previous one still uploads (default: wait for it)")
+            description = "skip a save while the previous one still uploads (default: stage it and queue it behind that one; a third waits)")
     boolean skipIfBusy;
 
     @Option(names = "--preempt-deadline", paramLabel = "D", order = 11,

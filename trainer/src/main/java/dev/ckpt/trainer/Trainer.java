@@ -22,13 +22,17 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -82,7 +86,16 @@ public final class Trainer {
     private DataOrder order;
     private volatile String lastCommitted;
     private volatile long lastCommittedStep = -1;
-    private Pending pending;
+    /**
+     * Saves handed to the background thread, oldest first: the one uploading, and at most one
+     * staged behind it ({@link #maxInFlight}).
+     */
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    /**
+     * The staged directories of the saves in {@link #pending}, added before their staging
+     * starts: a finishing save's clean-up of older staged copies must not delete them.
+     */
+    private final Set<Path> inFlightDirs = ConcurrentHashMap.newKeySet();
     /** A staged frozen.safetensors known to hold the frozen block (null: write it). */
     private Path frozenSource;
     private final List<Map<String, Object>> saveStats = new ArrayList<>();
@@ -427,9 +440,8 @@ public final class Trainer {
      */
     private int pastStop(StopPoint stop) throws InterruptedException {
         long deadline = stopDeadlineNanos(stop);
-        if (pending != null && !finishPending(deadline - System.nanoTime())) {
-            pending.future().cancel(true);
-            pending = null;
+        if (!finishPending(deadline - System.nanoTime())) {
+            cancelPending();
         }
         out.printf("preempted: %s; the ranks agreed to stop at step %d but this rank was already at step %d, so it cannot"
                         + " save that step and no checkpoint is committed for it; the latest checkpoint stays %s; exiting %d%n",
@@ -453,45 +465,91 @@ public final class Trainer {
 
     /** Surfaces a failed background save: fenced stops the run; anything else is reported and training goes on. */
     private void checkBackground() throws InterruptedException {
-        if (pending != null && pending.future().isDone()) {
-            finishPending(0);
+        while (!pending.isEmpty() && pending.peekFirst().future().isDone()) {
+            finishOldest(0);
         }
     }
 
     /**
-     * Waits up to {@code timeoutNanos} for the save in flight and reports it. Returns false
-     * if it did not finish in time (it keeps running).
+     * Waits up to {@code timeoutNanos} for every save in flight, oldest first, and reports
+     * each. Returns false if they did not all finish in time (they keep running).
      */
     private boolean finishPending(long timeoutNanos) throws InterruptedException {
-        if (pending == null) {
+        long end = System.nanoTime() + Math.min(timeoutNanos, Long.MAX_VALUE / 4);
+        while (!pending.isEmpty()) {
+            if (!finishOldest(timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : end - System.nanoTime())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Waits up to {@code timeoutNanos} for the oldest save in flight and reports it. Returns
+     * false if it did not finish in time (it keeps running).
+     */
+    private boolean finishOldest(long timeoutNanos) throws InterruptedException {
+        Pending oldest = pending.peekFirst();
+        if (oldest == null) {
             return true;
         }
         try {
-            pending.future().get(timeoutNanos, TimeUnit.NANOSECONDS);
+            oldest.future().get(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             return false;
         } catch (CancellationException e) {
-            pending = null;
+            pending.removeFirst();
+            inFlightDirs.remove(staging.pathOf(oldest.step()));
             return true;
         } catch (ExecutionException e) {
-            Pending failed = pending;
-            pending = null;
+            pending.removeFirst();
             Throwable c = e.getCause();
             if (c instanceof FencedException f) {
                 throw f;
             }
             lastSaveFailure = c.getMessage();
             err.printf("ckpt-train: save of step %d FAILED: %s; training goes on, the next save tries again "
-                    + "(last committed: %s)%n", failed.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
+                    + "(last committed: %s)%n", oldest.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
+            inFlightDirs.remove(staging.pathOf(oldest.step()));
             try {
-                LocalFiles.deleteTree(staging.pathOf(failed.step()));
+                // a save staged behind it may link the frozen block from it: then the next commit removes it
+                if (pending.isEmpty()) {
+                    LocalFiles.deleteTree(staging.pathOf(oldest.step()));
+                }
+                LocalFiles.deleteTree(staging.dir().resolve(staging.pathOf(oldest.step()).getFileName() + ".tmp"));
             } catch (IOException ignored) {
                 // a stale staged copy is harmless: the next start or save removes it
             }
             return true;
         }
-        pending = null;
+        pending.removeFirst();
         return true;
+    }
+
+    /** Cancels every save in flight (the one uploading is interrupted, the ones staged behind it never start). */
+    private void cancelPending() {
+        for (Pending p : pending) {
+            p.future().cancel(true);
+            inFlightDirs.remove(staging.pathOf(p.step()));
+            // one staged behind never started: its step-N.tmp (the next start removes it too)
+            try {
+                LocalFiles.deleteTree(staging.dir().resolve(staging.pathOf(p.step()).getFileName() + ".tmp"));
+            } catch (IOException ignored) {
+                // a leftover .tmp is harmless: the next start removes it
+            }
+        }
+        pending.clear();
+    }
+
+    /**
+     * How many saves may be in flight: the one uploading and one staged behind it, so a save
+     * point that comes while the previous save uploads costs the training thread only its
+     * staging (with a frozen block, a hard link: milliseconds), not the wait for that upload.
+     * With ranks, one: the ranks' stop agreement counts on no rank running more than one save
+     * ahead of the last commit (README, "Preemption").
+     */
+    private int maxInFlight() {
+        return o.ranked() ? 1 : 2;
     }
 
     private void saveAsync() throws IOException, InterruptedException {
@@ -503,24 +561,57 @@ public final class Trainer {
      * commit waits for nothing past {@code deadline} (null: none), e.g. a GC holding what it needs.
      */
     private void saveAsync(Instant deadline) throws IOException, InterruptedException {
+        checkBackground(); // reports the saves that have ended: not part of this save's stall
         long t0 = System.nanoTime();
-        if (pending != null && !pending.future().isDone()) {
+        if (!pending.isEmpty()) {
+            Pending uploading = pending.peekFirst();
             if (o.skipIfBusy) {
                 out.printf("save at step %d skipped: the save of step %d is still uploading (--skip-if-busy)%n",
-                        state.step, pending.step());
+                        state.step, uploading.step());
                 return;
             }
-            out.printf("save at step %d waits: the save of step %d is still uploading%n", state.step, pending.step());
+            if (pending.size() >= maxInFlight()) {
+                out.printf("save at step %d waits: the save of step %d is still uploading%s%n", state.step, uploading.step(),
+                        pending.size() > 1 ? " and step " + pending.peekLast().step() + " is staged behind it" : "");
+                while (pending.size() >= maxInFlight()) {
+                    finishOldest(Long.MAX_VALUE);
+                }
+            } else {
+                out.printf("save at step %d staged behind the save of step %d, which is still uploading%n", state.step,
+                        uploading.step());
+            }
         }
-        finishPending(Long.MAX_VALUE);
         long waited = System.nanoTime() - t0;
         long step = state.step;
+        inFlightDirs.add(staging.pathOf(step));
         staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
         Map<String, Object> stats = trainingStats();
         boolean[] linked = {false};
-        Path dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, frozenSource, part),
-                lastCommitted);
-        frozenSource = CheckpointFiles.frozenFileIn(dir);
+        // Behind a save in flight, the frozen block is linked by the background thread just before
+        // this save starts, not here: a new link moves the change time of the file that save is
+        // reading, and the store would refuse it as "changed while it was being saved".
+        Path linkFrom = !pending.isEmpty() && frozenSource != null && CheckpointFiles.holdsFrozen(model, part)
+                ? frozenSource : null;
+        Path dir;
+        Path tmpDir = null;
+        try {
+            if (linkFrom == null) {
+                dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, frozenSource, part),
+                        lastCommitted);
+            } else {
+                tmpDir = staging.stageTmp(step, d -> CheckpointFiles.write(d, model, state, stats, null, part, true),
+                        lastCommitted);
+                dir = staging.pathOf(step);
+                linked[0] = true;
+            }
+        } catch (IOException | RuntimeException e) {
+            inFlightDirs.remove(staging.pathOf(step));
+            throw e;
+        }
+        // where the next save links the frozen block from (for a deferred link: once this save's starts)
+        frozenSource = linkFrom == null ? CheckpointFiles.frozenFileIn(dir)
+                : part.dirIn(dir).resolve(Model.FROZEN + ".safetensors");
+        Path written = tmpDir;
         long stall = System.nanoTime() - t0;
         Map<String, String> meta = new LinkedHashMap<>();
         if (state.lastLoss() != null) {
@@ -529,14 +620,7 @@ public final class Trainer {
         meta.put("epoch", Long.toString(state.epoch));
         SaveRequest base = SaveRequest.of(dir, o.run, step).withEpoch(state.epoch).withMetadata(meta)
                 .withRetention(Retention.keepLast(o.keepLast));
-        if (linked[0] && lastCommitted != null) {
-            // the link came from the staged copy of the last committed checkpoint: the store
-            // need not read and hash the frozen block again
-            FileEntry frozen = committedFrozenEntry();
-            if (frozen != null) {
-                base = base.withUnchanged(Map.of(frozen.path(), frozen));
-            }
-        }
+        boolean frozenLinked = linked[0];
         SaveRequest req = deadline == null ? base : base.withDeadline(deadline);
         if (o.ranked()) {
             Duration wait = o.ranksTimeout;
@@ -560,14 +644,32 @@ public final class Trainer {
             }
         };
         lastSaveFailure = null;
-        pending = new Pending(step, uploader.submit(() -> {
-            SaveResult r = store.save(writer, request, listener);
+        pending.addLast(new Pending(step, uploader.submit(() -> {
+            if (written != null) {
+                // no save is reading the frozen block now: the ones before this have ended
+                CheckpointFiles.linkFrozen(linkFrom, written, part);
+                staging.complete(written, step);
+            }
+            SaveRequest toSave = request;
+            if (frozenLinked && lastCommitted != null) {
+                // the frozen block never changes and the link came from an earlier staged copy of this
+                // run: the store need not read and hash it again. Decided here, when the saves before
+                // this one have committed or failed (one staged behind an upload may not know yet).
+                FileEntry frozen = committedFrozenEntry();
+                if (frozen != null) {
+                    toSave = toSave.withUnchanged(Map.of(frozen.path(), frozen));
+                }
+            }
+            SaveResult r = store.save(writer, toSave, listener);
             lastCommitted = r.checkpointId();
             lastCommittedStep = step;
             report(r, waited, stall);
-            staging.keepOnly(dir);
+            inFlightDirs.remove(dir);
+            Set<Path> keep = new HashSet<>(inFlightDirs);
+            keep.add(dir);
+            staging.keepOnly(keep);
             return r;
-        }), gcWait);
+        }), gcWait));
     }
 
     private FileEntry frozenEntry;
@@ -635,20 +737,23 @@ public final class Trainer {
      * commit by {@code deadline} ({@link System#nanoTime()}), exit 75.
      */
     private int preempt(String why, long deadline) throws IOException, InterruptedException {
-        long t0 = System.nanoTime();
+        // the seconds printed at the end run from the signal (or spot notice) to the commit; a rank
+        // that learned of the stop from the store's stop point counts from here
+        long t0 = preemption.requested() ? preemption.requestedAtNanos() : System.nanoTime();
         // the store's clock, for the commit's deadline
         Instant deadlineAt = store.config().clock().instant().plusNanos(deadline - System.nanoTime());
-        if (pending != null && !pending.future().isDone() && pending.gcWait().get() != null) {
+        Pending waitingForGc = pending.stream().filter(q -> !q.future().isDone() && q.gcWait().get() != null)
+                .findFirst().orElse(null);
+        if (waitingForGc != null) {
             // A save waiting for a GC must not eat the deadline: save the current step instead, which
             // may not need what that GC holds, and in any case never waits past the deadline.
-            out.printf("ckpt-train: the save of step %d is waiting for a GC; abandoning it to save step %d by the deadline%n",
-                    pending.step(), state.step);
-            pending.future().cancel(true);
-            pending = null;
+            out.printf("ckpt-train: the save of step %d is waiting for a GC; abandoning it%s to save step %d by the deadline%n",
+                    waitingForGc.step(), pending.size() > 1 ? " (and the saves in flight with it)" : "", state.step);
+            cancelPending();
         }
-        if (pending != null && !finishPending(deadline - System.nanoTime())) {
-            Pending p = pending;
-            p.future().cancel(true);
+        if (!finishPending(deadline - System.nanoTime())) {
+            Pending p = pending.peekFirst();
+            cancelPending();
             return abandoned(why, "the save of step " + p.step() + " was still uploading" + p.waitingFor());
         }
         if (lastCommittedStep != state.step) {
@@ -667,9 +772,9 @@ public final class Trainer {
                             SaveTimes.seconds(Duration.ofNanos(left)))));
             long s0 = System.nanoTime();
             saveAsync(deadlineAt);
-            Pending p = pending;
+            Pending p = pending.peekLast();
             if (!finishPending(deadline - System.nanoTime())) {
-                p.future().cancel(true);
+                cancelPending();
                 return abandoned(why, "the save of step " + state.step + " had not committed" + p.waitingFor());
             }
             if (lastCommittedStep == state.step) {
@@ -764,7 +869,7 @@ public final class Trainer {
         }
         order.seek(state.epoch, state.dataCursor);
         Path dir = staging.adopt(target, state.step);
-        staging.keepOnly(dir);
+        staging.keepOnly(Set.of(dir));
         frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;

@@ -46,7 +46,7 @@ class StagingTest {
         s.stage(1, d -> Files.writeString(d.resolve("a"), "1"), null);
         Path two = s.stage(2, d -> Files.writeString(d.resolve("a"), "2"), null);
         Files.createDirectories(tmp.resolve("r/notes"));
-        s.keepOnly(two);
+        s.keepOnly(java.util.Set.of(two));
         assertEquals(List.of(two), s.complete());
         assertTrue(Files.isDirectory(tmp.resolve("r/notes")), "only step-N directories are housekept");
         assertEquals(-1, Staging.stepOf(Path.of("step-x")));

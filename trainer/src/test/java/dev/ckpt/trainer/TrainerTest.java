@@ -163,7 +163,7 @@ class TrainerTest {
         assertEquals(0, r2.code(), r2.all());
         try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
             List<CheckpointEntry> cps = s.list("t");
-            assertEquals(7, cps.size());
+            assertEquals(7, cps.size(), r1.all() + "\n----\n" + r2.all());
             Set<String> frozenChunks = new HashSet<>();
             Set<String> frozenSha = new HashSet<>();
             Set<String> otherChunks = new HashSet<>();
@@ -308,6 +308,68 @@ class TrainerTest {
         assertTrue(r.out().matches("(?s).*save at step \\d+ waits: the save of step \\d+ is still uploading.*"), r.out());
         assertTrue(r.out().matches("(?s).*saved step \\d+ as t-s\\d+-\\S+: stall \\d+ ms \\(waited [1-9]\\d* ms for the previous save\\), "
                 + "new \\d+ chunks [\\d.]+ KiB, deduplicated \\d+ chunks .*, upload \\d+ ms, commit \\d+ ms.*"), r.out());
+    }
+
+    @Test
+    void aSavePointWhileTheLastSaveUploadsIsStagedBehindItWithoutWaiting() throws Exception {
+        // every chunk PUT takes 300 ms: the save of step 4 is still uploading when step 8 comes
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")), null, null,
+                args(tmp, "--steps", "9", "--save-every", "4", "--keep-last", "5"));
+        assertEquals(0, r.code(), r.all());
+        Matcher staged = Pattern.compile("save at step (\\d+) staged behind the save of step (\\d+), which is still uploading").matcher(r.out());
+        assertTrue(staged.find(), r.out());
+        assertEquals("4", staged.group(2), r.out());
+        assertTrue(r.out().matches("(?s).*saved step " + staged.group(1) + " as t-s\\d+-\\S+: stall \\d+ ms \\(waited 0 ms for the "
+                + "previous save\\).*"), "the staged save did not wait for the upload: " + r.out());
+        assertFalse(r.out().contains(" waits: "), r.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(4L, 8L, 9L), s.list("t").stream().map(CheckpointEntry::step).toList(),
+                    "every save committed, in order");
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        try (var staged2 = Files.list(tmp.resolve("staging/t"))) {
+            assertEquals(List.of("step-9"), staged2.map(p -> p.getFileName().toString()).toList(),
+                    "only the newest committed copy stays staged");
+        }
+    }
+
+    @Test
+    void aFrozenBlockStagedBehindAnUploadIsLinkedWhenItsSaveStartsAndNeverUploadedTwice() throws Exception {
+        TracingStore[] trace = new TracingStore[1];
+        Result r = TrainerRuns.inProcess(s -> trace[0] = new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
+                null, null, args(tmp, "--steps", "9", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5"));
+        assertEquals(0, r.code(), r.all());
+        // linking it while step 4's save read it would have moved its change time: that save would fail
+        assertTrue(r.out().contains("save at step 8 staged behind the save of step 4, which is still uploading"), r.out());
+        assertFalse(r.err().contains("FAILED"), r.all());
+        assertTrue(r.out().matches("(?s).*saved step 8 as t-s8-\\S+: stall \\d+ ms \\(waited 0 ms for the previous save\\).*"),
+                r.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(4L, 8L, 9L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.out());
+            for (CheckpointEntry e : s.list("t")) {
+                for (FileEntry f : s.manifest(e).files()) {
+                    if (f.path().equals("frozen.safetensors")) {
+                        for (ChunkRef c : f.chunks()) {
+                            assertEquals(1, trace[0].writesOf(ChunkRef.keyOf(c.hash())), "PUTs of frozen chunk " + c.hash());
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertTrue(Files.isRegularFile(tmp.resolve("staging/t/step-9/frozen.safetensors")));
+    }
+
+    @Test
+    void aThirdSavePointWaitsWhileOneUploadsAndOneIsStagedBehindIt() throws Exception {
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")), null, null,
+                args(tmp, "--steps", "12", "--save-every", "2", "--keep-last", "10"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().matches("(?s).*save at step \\d+ waits: the save of step \\d+ is still uploading and step \\d+ is "
+                + "staged behind it.*"), r.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(2L, 4L, 6L, 8L, 10L, 12L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.out());
+        }
     }
 
     @Test
