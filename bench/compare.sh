@@ -2,18 +2,21 @@
 # ckpt against the tools users would pick instead, in one run, on the same data and server:
 # restic and rclone (Debian's packages) on S3 (S3Proxy in its own JVM; a single-node Ceph RGW),
 # restic and cp on the local disk. Prints the versions, the machine, a table per target of
-# seconds (medians) and ratios ckpt/peer, and the bytes each tool stored; writes a TSV.
+# seconds (medians) and ratios ckpt/peer, the CPU seconds of each tool and of the rest of the
+# machine (the server), and the bytes each tool stored; writes a TSV.
 # Not a test. See docs/benchmarks.md ("ckpt against restic, rclone and cp") and --help.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
 usage: bench/compare.sh [--targets s3proxy,rgw,local] [--mib N | --data DIR] [--reps N]
-                        [--work DIR] [--tsv FILE] [--small-files N] [--keep]
+                        [--work DIR] [--tsv FILE] [--small-files N] [--keep] [--pin]
 
 Per target and tool, REPS times into an empty store: first save (v1), second save (v2),
 restore of v2 (checked byte for byte with cmp), then 10,000 files of 100 B pushed and
-restored. Every timed step ends with a `sync`, for every tool alike.
+restored. Every timed step ends with a `sync`, for every tool alike. Each step also
+records the CPU seconds of the tool's processes (bash's `times`) and of the rest of the
+machine over the same interval (/proc/stat): on a quiet machine, the server's.
 
   --targets LIST    s3proxy, rgw, local, comma-separated (default: all three)
   --mib N           size of the generated checkpoint, MiB per version (default 1024:
@@ -26,6 +29,8 @@ restored. Every timed step ends with a `sync`, for every tool alike.
   --tsv FILE        the results as TSV (default: bench-results-<UTC time>.tsv here)
   --small-files N   number of small files (default 10000; 0 leaves the case out)
   --keep            keep the work directory
+  --pin             the S3 server on CPU 1, every timed tool on CPU 0 (taskset): as with
+                    a server on a machine of its own, each side gets one core
 
 Environment: REPS; MVN_FLAGS (e.g. -o, for Maven, which builds ckpt-tool and the servers'
 classpath); CKPT_JAVA_OPTS (ckpt-tool's JVM); RESTIC_FLAGS, RCLONE_FLAGS, CKPT_FLAGS (more
@@ -45,6 +50,7 @@ WORK=""
 TSV=""
 SMALL_FILES=10000
 KEEP=0
+PIN=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) TARGETS="$2"; shift 2 ;;
@@ -55,11 +61,18 @@ while [ $# -gt 0 ]; do
     --tsv) TSV="$2"; shift 2 ;;
     --small-files) SMALL_FILES="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --pin) PIN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (--help lists them)" >&2; exit 2 ;;
   esac
 done
 case "$REPS" in ''|*[!0-9]*|0) echo "compare.sh: --reps/REPS must be a positive number, not '$REPS'" >&2; exit 2 ;; esac
+SERVER_CPU=()
+if [ "$PIN" = 1 ]; then
+  command -v taskset >/dev/null || { echo "compare.sh: --pin needs taskset (Debian's util-linux)" >&2; exit 1; }
+  [ "$(nproc)" -ge 2 ] || { echo "compare.sh: --pin needs 2 CPUs, this machine has $(nproc)" >&2; exit 1; }
+  SERVER_CPU=(taskset -c 1)
+fi
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
   case "$t" in s3proxy|rgw|local) ;; *) echo "compare.sh: unknown target '$t' (s3proxy, rgw, local)" >&2; exit 2 ;; esac
@@ -224,21 +237,41 @@ OUT="$WORK/out"
 TARGET=""
 REP=0
 now_ns() { date +%s%N; }
-# timed MEASURE TOOL CMD...: runs CMD (stdout to $WORK/last.out, stderr to the log), then sync; records seconds
+TICK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# CPU seconds this shell's finished children have used (bash's `times`, second line: user, system)
+children_cpu() {
+  times >"$WORK/times.out"
+  awk 'function s(x,  a) { split(x, a, "m"); sub("s", "", a[2]); return a[1] * 60 + a[2] }
+       NR == 2 { printf "%.3f", s($1) + s($2) }' "$WORK/times.out"
+}
+# CPU seconds the whole machine has been busy (every core; /proc/stat: user nice system irq softirq steal)
+machine_cpu() { awk -v t="$TICK" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / t; exit }' /proc/stat; }
+# timed MEASURE TOOL CMD...: runs CMD (stdout to $WORK/last.out, stderr to the log), then sync; records
+# seconds, the tool's CPU seconds (its process and children) and the rest of the machine's (the server's,
+# on a quiet machine: S3Proxy's JVM, or radosgw and the Ceph daemons; the kernel's page-cache writeback)
 timed() {
   local measure="$1" tool="$2"
   shift 2
   echo "\$ $*" >>"$LOG"
-  local t0 t1
+  local t0 t1 c0 c1 m0 m1
+  c0=$(children_cpu)
+  m0=$(machine_cpu)
   t0=$(now_ns)
   "$@" >"$WORK/last.out" 2>>"$LOG" || die "$TARGET: $tool: $measure failed: $*"
   sync
   t1=$(now_ns)
+  m1=$(machine_cpu)
+  c1=$(children_cpu)
   cat "$WORK/last.out" >>"$LOG"
-  local s
+  local s cpu rest
   s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+  cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.3f", b - a}')
+  rest=$(awk -v a="$m0" -v b="$m1" -v c="$cpu" 'BEGIN {r = b - a - c; printf "%.3f", r < 0 ? 0 : r}')
   printf '%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$measure" "$tool" "$REP" "$s" >>"$SAMPLES"
-  printf '  %-8s rep %d  %-7s %-16s %8s s\n' "$TARGET" "$REP" "$tool" "$measure" "$s"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$TARGET" "cpu tool: $measure" "$tool" "$REP" "$cpu" >>"$SAMPLES"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$TARGET" "cpu rest: $measure" "$tool" "$REP" "$rest" >>"$SAMPLES"
+  printf '  %-8s rep %d  %-7s %-16s %8s s  (CPU: tool %s s, rest of the machine %s s)\n' "$TARGET" "$REP" "$tool" \
+    "$measure" "$s" "$cpu" "$rest"
 }
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$1" "$2" "$REP" "$3" >>"$SAMPLES"; }
 quiet() { echo "\$ $*" >>"$LOG"; "$@" >>"$LOG" 2>&1 || die "$TARGET: failed: $*"; }
@@ -384,7 +417,7 @@ start_server() {
   mkfifo "$WORK/server.in"
   : >"$WORK/server.out"
   # shellcheck disable=SC2086
-  java ${BENCH_SERVER_OPTS:--Xmx1g} -Djava.io.tmpdir="$WORK/tmp" -cp "$SERVER_CP" dev.ckpt.store.bench.BenchServerMain "${args[@]}" \
+  ${SERVER_CPU[@]+"${SERVER_CPU[@]}"} java ${BENCH_SERVER_OPTS:--Xmx1g} -Djava.io.tmpdir="$WORK/tmp" -cp "$SERVER_CP" dev.ckpt.store.bench.BenchServerMain "${args[@]}" \
     <"$WORK/server.in" >"$WORK/server.out" 2>>"$WORK/server-$kind.log" &
   SRV_PID=$!
   exec {SRV_IN}>"$WORK/server.in"
@@ -414,6 +447,11 @@ server_gc() {
 }
 
 saved_ca="${AWS_CA_BUNDLE-}"
+if [ "$PIN" = 1 ]; then
+  # this shell, and so every tool it runs from here on, on CPU 0; the server starts with CPU 1
+  taskset -cp 0 $$ >/dev/null
+  echo "pinned:   the tools on CPU 0, the S3 server on CPU 1"
+fi
 for TARGET in "${TARGET_LIST[@]}"; do
   echo "== $TARGET"
   case "$TARGET" in
@@ -459,7 +497,8 @@ awk -F'\t' -v OFS='\t' -v raw1="$RAW_V1" -v raw2="$RAW_V2" '
     for (i = 1; i <= n; i++) {
       split(order[i], p, SUBSEP)
       bytes = p[2] ~ /^stored|uploaded/
-      print p[1], p[2], p[3], sprintf(bytes ? "%.0f" : "%.3f", median(v[order[i]])), v[order[i]], bytes ? "bytes" : "s"
+      cpu = p[2] ~ /^cpu /
+      print p[1], p[2], p[3], sprintf(bytes ? "%.0f" : "%.3f", median(v[order[i]])), v[order[i]], bytes ? "bytes" : cpu ? "CPU s" : "s"
     }
     print "all", "raw bytes v1", "data", raw1, raw1, "bytes"
     print "all", "raw bytes v2", "data", raw2, raw2, "bytes"
@@ -504,6 +543,22 @@ awk -F'\t' -v raw1="$RAW_V1" -v reps="$REPS" -v small="$SMALL_FILES" '
       }
       if ((tg, "second save uploaded", "ckpt") in m)
         printf "  ckpt second save uploaded %s\n", gb(m[tg, "second save uploaded", "ckpt"])
+      printf "CPU seconds, median: the tool (its processes) + the rest of the machine (the server, writeback)\n"
+      printf "| %-22s |", "step"
+      for (j = 1; j <= nk; j++) printf " %15s |", tl[j]
+      printf "\n|%s|", "------------------------"
+      for (j = 1; j <= nk; j++) printf "%s|", "-----------------"
+      printf "\n"
+      for (s = 1; s <= 5; s++) {
+        st = steps[s]
+        if (!((tg, "cpu tool: " st, "ckpt") in m)) continue
+        printf "| %-22s |", label[st]
+        for (j = 1; j <= nk; j++) {
+          c = m[tg, "cpu tool: " st, tl[j]]; r = m[tg, "cpu rest: " st, tl[j]]
+          printf " %15s |", c == "" ? "-" : sprintf("%.1f + %.1f", c, r)
+        }
+        printf "\n"
+      }
       printf "\n"
     }
   }' "$TSV"
