@@ -238,11 +238,12 @@ TARGET=""
 REP=0
 now_ns() { date +%s%N; }
 TICK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-# CPU seconds this shell's finished children have used (bash's `times`, second line: user, system)
+# CPU seconds this shell's finished children have used, from `times` written to FILE (its second
+# line: user, system). `times` itself must run in this shell, not in a $(...) subshell, which has
+# no children of its own yet.
 children_cpu() {
-  times >"$WORK/times.out"
   awk 'function s(x,  a) { split(x, a, "m"); sub("s", "", a[2]); return a[1] * 60 + a[2] }
-       NR == 2 { printf "%.3f", s($1) + s($2) }' "$WORK/times.out"
+       NR == 2 { printf "%.3f", s($1) + s($2) }' "$1"
 }
 # CPU seconds the whole machine has been busy (every core; /proc/stat: user nice system irq softirq steal)
 machine_cpu() { awk -v t="$TICK" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / t; exit }' /proc/stat; }
@@ -254,14 +255,16 @@ timed() {
   shift 2
   echo "\$ $*" >>"$LOG"
   local t0 t1 c0 c1 m0 m1
-  c0=$(children_cpu)
+  times >"$WORK/times.0"
   m0=$(machine_cpu)
   t0=$(now_ns)
   "$@" >"$WORK/last.out" 2>>"$LOG" || die "$TARGET: $tool: $measure failed: $*"
   sync
   t1=$(now_ns)
   m1=$(machine_cpu)
-  c1=$(children_cpu)
+  times >"$WORK/times.1"
+  c0=$(children_cpu "$WORK/times.0")
+  c1=$(children_cpu "$WORK/times.1")
   cat "$WORK/last.out" >>"$LOG"
   local s cpu rest
   s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
