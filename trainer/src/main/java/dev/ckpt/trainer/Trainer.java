@@ -1,6 +1,8 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.Retention;
@@ -136,7 +138,27 @@ public final class Trainer {
         System.setOut(Redaction.stream(System.out));
         System.setErr(Redaction.stream(System.err));
         Djl.configure();
-        System.exit(run(args, System.out, System.err, System.getenv(), CheckpointStore::open, true));
+        StoreConfig config = storeConfig(System.getenv(), Runtime.getRuntime().availableProcessors());
+        System.exit(run(args, System.out, System.err, System.getenv(),
+                url -> CheckpointStore.open(ObjectStores.open(url), config), true));
+    }
+
+    /**
+     * The store's defaults, with its CPU pool (hashing, compression) sized to this process's
+     * share of the machine's {@code cores} when several ranks run on it: {@code LOCAL_WORLD_SIZE}
+     * (torchrun) or {@code SLURM_NTASKS_PER_NODE} ranks share them, so each takes
+     * {@code max(1, cores / ranks)} threads instead of all of them (N pools of every core
+     * would only contend). A value that is not a positive number is ignored.
+     */
+    static StoreConfig storeConfig(Map<String, String> env, int cores) {
+        StoreConfig defaults = StoreConfig.defaults();
+        for (String name : List.of("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE")) {
+            String v = env.get(name);
+            if (v != null && v.strip().matches("[1-9][0-9]{0,5}")) {
+                return defaults.withParallelism(Math.max(1, cores / Integer.parseInt(v.strip())));
+            }
+        }
+        return defaults;
     }
 
     /**
