@@ -76,6 +76,39 @@ public final class GroupingBenchmark {
                         group ? "grouped" : "plain", total / secs / 1e6, (double) stored[0] / total);
             }
         }
+        stages(chunks, widths, total);
+    }
+
+    /**
+     * The save's and the restore's CPU stages one by one, with the default codec (zstd 1,
+     * grouped where the save groups): compress alone (grouping + zstd, the hash given), and
+     * decode (zstd + ungrouping + the SHA-256 check of the chunk), in core-seconds per GB
+     * too, the unit of the stage costs in docs/benchmarks.md.
+     */
+    static void stages(List<byte[]> chunks, List<Integer> widths, long total) throws Exception {
+        ChunkCodec codec = new ChunkCodec(ChunkCodec.DEFAULT_LEVEL);
+        String anyHash = "0".repeat(64);
+        double secs = best(() -> {
+            for (int i = 0; i < chunks.size(); i++) {
+                byte[] c = chunks.get(i);
+                codec.encode(anyHash, c, 0, c.length, widths.get(i));
+            }
+        });
+        System.out.printf("compress (group + zstd)  : %7.1f MB/s per core-second, %.2f core-s/GB%n", total / secs / 1e6,
+                secs / (total / 1e9));
+        List<ChunkCodec.Encoded> stored = new ArrayList<>();
+        for (int i = 0; i < chunks.size(); i++) {
+            byte[] c = chunks.get(i);
+            ChunkCodec.Encoded e = codec.encode(Hashes.sha256Hex(c), c, 0, c.length, widths.get(i));
+            stored.add(new ChunkCodec.Encoded(e.ref(), e.stored(), e.length()));
+        }
+        secs = best(() -> {
+            for (ChunkCodec.Encoded e : stored) {
+                ChunkCodec.decodeReusing(e.ref(), e.buffer());
+            }
+        });
+        System.out.printf("decode (zstd + ungroup + sha256 check): %7.1f MB/s per core-second, %.2f core-s/GB%n",
+                total / secs / 1e6, secs / (total / 1e9));
     }
 
     /** zstd parameter variants on grouped chunks: -Dtune=targetLength:minMatch:hashLog,... */
