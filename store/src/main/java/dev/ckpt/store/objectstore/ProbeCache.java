@@ -127,6 +127,14 @@ public final class ProbeCache {
      * {@code $XDG_CACHE_HOME/ckpt/probe}; else {@code ~/.cache/ckpt/probe}.
      */
     public static ProbeCache fromEnvironment(Map<String, String> env) {
+        try {
+            return configured(env);
+        } catch (RuntimeException e) { // a path that is no path: no cache, as with any other cache failure
+            return off();
+        }
+    }
+
+    private static ProbeCache configured(Map<String, String> env) {
         String flag = env.get(ENV);
         if (flag != null && (flag.trim().equals("0") || flag.trim().equalsIgnoreCase("off")
                 || flag.trim().equalsIgnoreCase("false"))) {

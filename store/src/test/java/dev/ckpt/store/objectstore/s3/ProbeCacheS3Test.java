@@ -129,6 +129,15 @@ class ProbeCacheS3Test {
     }
 
     @Test
+    void aCacheThatCannotBeWrittenNeverFailsAWrite() throws Exception {
+        Path notADir = Files.writeString(dir.resolve("file"), "x");
+        ProbeCache broken = new ProbeCache(notADir.resolve("probe"), ProbeCache.DEFAULT_TTL, clock);
+        assertTrue(probesOfOneConditionalWrite(config("cache", "a"), broken) > 0);
+        assertTrue(probesOfOneConditionalWrite(config("cache", "a"), broken) > 0, "nothing cached: probed again");
+        assertFalse(ProbeCache.fromEnvironment(Map.of("XDG_CACHE_HOME", "/tmp", "CKPT_PROBE_CACHE", "off")).enabled());
+    }
+
+    @Test
     void anotherBucketOrEndpointIsProbed() throws Exception {
         assertTrue(probesOfOneConditionalWrite(config("cache", "a"), cache) > 0);
         assertTrue(probesOfOneConditionalWrite(config("other", "a"), cache) > 0, "another bucket");
