@@ -56,8 +56,14 @@ final class DoctorCommand extends StoreCommand {
             return ExitCode.UNAVAILABLE;
         }
         ConditionalWriteProbe.Result probe;
+        ProbingObjectStore probing = objects instanceof ProbingObjectStore p ? p : null;
+        // what was cached before this run's probe, said after it: doctor never goes by a cached verdict
+        String cacheDetail = probing == null || !probing.cacheEnabled() ? null : probing.cacheEntry()
+                .map(e -> "a passing verdict from " + ago(probing.age(e)) + " ago was cached")
+                .orElse("no verdict was cached");
         try {
-            probe = ConditionalWriteProbe.run(raw);
+            // always a fresh probe; a passing verdict refreshes the cache entry, a failing one drops it
+            probe = probing != null ? probing.probeAgain() : ConditionalWriteProbe.run(raw);
         } catch (StoreUnavailableException e) {
             checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage(), true));
             print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
@@ -71,6 +77,8 @@ final class DoctorCommand extends StoreCommand {
                     "credentials with s3:PutObject (docs/security.md)"));
             return ok ? ExitCode.OK : ExitCode.ERROR;
         }
+        checks.add(new Check("conditional writes probed now", true, cacheDetail == null ? "scratch object under probe/"
+                : cacheDetail + "; " + (probe.ok() ? "entry refreshed" : "entry dropped")));
         checks.add(new Check("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
         checks.add(new Check("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
                 probe.staleIfMatchRefused() ? "refused" : "NOT refused"));
@@ -87,6 +95,11 @@ final class DoctorCommand extends StoreCommand {
             return ExitCode.NO_CONDITIONAL_WRITES;
         }
         return ok ? ExitCode.OK : ExitCode.ERROR;
+    }
+
+    private static String ago(java.time.Duration d) {
+        long s = Math.max(0, d.toSeconds());
+        return s < 120 ? s + " s" : s < 7200 ? s / 60 + " min" : s / 3600 + " h";
     }
 
     /** One check: what was tried, whether it worked, what was seen; {@code unavailable}: it failed because nothing answered. */

@@ -48,7 +48,7 @@ public final class StoreOptions {
             if (stallTimeout != null) {
                 e.put("CKPT_S3_STALL_TIMEOUT", stallTimeout.toMillis() + "ms");
             }
-            return S3ObjectStores.open(S3Config.fromUrl(url, e));
+            return S3ObjectStores.open(S3Config.fromUrl(url, e), dev.ckpt.store.objectstore.ProbeCache.fromEnvironment(e));
         }
         return ObjectStores.open(url, create);
     }

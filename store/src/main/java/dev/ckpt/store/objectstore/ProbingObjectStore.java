@@ -2,21 +2,64 @@ package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.error.ConditionalWritesUnsupportedException;
 
+import java.util.List;
+import java.util.Optional;
+
 /**
  * Runs {@link ConditionalWriteProbe} once, before the first conditional write, and from
  * then on refuses every conditional write if the backend does not honour them. Reads and
  * plain writes pass through untouched.
+ *
+ * <p>With a {@link ProbeCache}, a passing verdict for the same store identity recorded less than
+ * the cache's TTL ago stands in for the probe (no probe requests at all), and a passing probe is
+ * recorded. A conditional write that contradicts a cached verdict drops it: the backend reports
+ * that conditional writes are unsupported, or it had to learn another {@link IfMatchForm} than the
+ * one cached.
  */
 public final class ProbingObjectStore extends ForwardingObjectStore {
+    private final ProbeCache cache;
+    private final ProbeCache.Identity identity;
+    private final ProbeCache.Entry cached;
     private volatile ConditionalWriteProbe.Result result;
 
     public ProbingObjectStore(ObjectStore delegate) {
+        this(delegate, ProbeCache.off(), null);
+    }
+
+    /** Probes {@code delegate} unless {@code cache} holds a fresh passing verdict for {@code identity} (null = no cache). */
+    public ProbingObjectStore(ObjectStore delegate, ProbeCache cache, ProbeCache.Identity identity) {
         super(delegate);
+        this.cache = identity == null ? ProbeCache.off() : cache;
+        this.identity = identity;
+        this.cached = identity == null ? null : this.cache.fresh(identity).orElse(null);
+        if (cached != null) {
+            result = new ConditionalWriteProbe.Result(delegate.describe(), true, true, true, cached.ifMatchForm(), List.of());
+        }
+    }
+
+    /** The fresh passing verdict this store started from instead of probing, if any. */
+    public Optional<ProbeCache.Entry> cachedVerdict() {
+        return Optional.ofNullable(cached);
+    }
+
+    /** The cache entry for this store whatever its age (doctor shows it), if there is a cache and an entry. */
+    public Optional<ProbeCache.Entry> cacheEntry() {
+        return identity == null ? Optional.empty() : cache.read(identity);
+    }
+
+    /** Whether verdicts for this store are cached on this machine. */
+    public boolean cacheEnabled() {
+        return identity != null && cache.enabled();
+    }
+
+    /** How old {@code e} is by the cache's clock. */
+    public java.time.Duration age(ProbeCache.Entry e) {
+        return cache.age(e);
     }
 
     /**
-     * Runs the probe now (if not yet run) and returns what it found. A transient failure while
-     * probing is thrown and not remembered: the next call probes again.
+     * Runs the probe now (if not yet run, and no fresh cached verdict stands in for it) and returns what
+     * it found. A transient failure while probing is thrown and not remembered: the next call probes again.
      */
     public ConditionalWriteProbe.Result probe() {
         ConditionalWriteProbe.Result r = result;
@@ -25,11 +68,31 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
                 r = result;
                 if (r == null) {
                     r = ConditionalWriteProbe.run(delegate());
+                    remember(r);
                     result = r;
                 }
             }
         }
         return r;
+    }
+
+    /**
+     * Probes now whatever is cached (doctor), records a passing verdict and drops the cached one on a failing
+     * verdict; later conditional writes go by this verdict.
+     */
+    public ConditionalWriteProbe.Result probeAgain() {
+        synchronized (this) {
+            ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(delegate());
+            remember(r);
+            result = r;
+            return r;
+        }
+    }
+
+    private void remember(ConditionalWriteProbe.Result r) {
+        if (identity != null) {
+            cache.record(identity, r); // a failed verdict is not written, and drops an earlier entry
+        }
     }
 
     private void requireConditionalWrites() {
@@ -44,12 +107,35 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
     @Override
     public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         requireConditionalWrites();
-        return super.putIfAbsent(key, data, offset, length);
+        try {
+            return super.putIfAbsent(key, data, offset, length);
+        } catch (ConditionalWritesUnsupportedException e) {
+            contradicted();
+            throw e;
+        }
     }
 
     @Override
     public String putIfMatch(String key, byte[] data, String expectedEtag) {
         requireConditionalWrites();
-        return super.putIfMatch(key, data, expectedEtag);
+        String etag;
+        try {
+            etag = super.putIfMatch(key, data, expectedEtag);
+        } catch (ConditionalWritesUnsupportedException e) {
+            contradicted();
+            throw e;
+        }
+        ProbeCache.Entry c = cached;
+        if (c != null && c.ifMatchForm() != null && delegate().ifMatchForm().filter(f -> f != c.ifMatchForm()).isPresent()) {
+            contradicted(); // the server honours another form than the cached verdict says: that verdict is stale
+        }
+        return etag;
+    }
+
+    /** A conditional write contradicted the cached verdict: drop it, so the next process probes. */
+    private void contradicted() {
+        if (cached != null) {
+            cache.forget(identity);
+        }
     }
 }

@@ -265,6 +265,11 @@ final class AwsS3ObjectStore implements ObjectStore {
         return ifMatchForms.known();
     }
 
+    /** Sends {@code form} first on the first conditional replace (a cached probe verdict's form); see {@link Conditional.Forms}. */
+    void hintIfMatchForm(IfMatchForm form) {
+        ifMatchForms.hint(form);
+    }
+
     @Override
     public String putIfMatch(String k, byte[] data, String expectedEtag) {
         return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), ifMatchForms, ifMatch -> {

@@ -79,10 +79,12 @@ final class Conditional {
      * The {@link IfMatchForm} a server honours, learnt on the first conditional replace that
      * succeeds (one per backend instance). Until then {@link #putIfMatch} sends the quoted
      * form and, when the server refuses it although the object's current ETag is the one
-     * expected, the bare form once.
+     * expected, the bare form once. A hint (the form a cached probe verdict recorded) is sent
+     * first instead of the quoted form, with the same fallback: a wrong hint costs one refused request.
      */
     static final class Forms {
         private volatile IfMatchForm known;
+        private volatile IfMatchForm hint;
 
         Optional<IfMatchForm> known() {
             return Optional.ofNullable(known);
@@ -90,7 +92,15 @@ final class Conditional {
 
         IfMatchForm first() {
             IfMatchForm k = known;
-            return k == null ? IfMatchForm.QUOTED : k;
+            if (k != null) {
+                return k;
+            }
+            IfMatchForm h = hint;
+            return h == null ? IfMatchForm.QUOTED : h;
+        }
+
+        void hint(IfMatchForm form) {
+            hint = form;
         }
 
         void learnt(IfMatchForm form) {

@@ -264,6 +264,11 @@ final class MinioObjectStore implements ObjectStore {
         return ifMatchForms.known();
     }
 
+    /** Sends {@code form} first on the first conditional replace (a cached probe verdict's form); see {@link Conditional.Forms}. */
+    void hintIfMatchForm(IfMatchForm form) {
+        ifMatchForms.hint(form);
+    }
+
     @Override
     public String putIfMatch(String k, byte[] data, String expectedEtag) {
         Keys.validate(k);
