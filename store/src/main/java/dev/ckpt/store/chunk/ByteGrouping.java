@@ -19,38 +19,75 @@ public final class ByteGrouping {
     }
 
     /**
+     * Elements per block: the passes of one block write (or read) {@code BLOCK * w} bytes of
+     * the raw form, 16 KiB for float32, which stay in the L1/L2 cache from one byte position's
+     * pass to the next; unblocked, each of the {@code w} passes streamed the whole chunk.
+     */
+    private static final int BLOCK = 4096;
+
+    /**
      * Writes the grouped form of {@code src[off, off+n)} into {@code dst[0, n)}.
      *
-     * <p>One strided pass per byte position, each with a single store per element: in a
-     * fresh JVM (a {@code ckpt-tool} run) this loop is 2.2x faster than one pass storing
-     * all {@code w} bytes of an element, and warm 1.5x (1,300 against 900 MB/s per core on
-     * the benchmark machine); the JIT compiles it sooner and better.
+     * <p>Block by block, one strided pass per byte position, each with a single store per
+     * element. In a fresh JVM (a {@code ckpt-tool} run) the first loop, which stored all
+     * {@code w} bytes of an element per iteration, ran at a fraction of its warm speed until
+     * C2 caught up; the simple loop compiles sooner and better, and blocking keeps its writes
+     * in cache (docs/benchmarks.md, "The grouping loop in a fresh JVM":
+     * {@code GroupingLoopBenchmark}).
      */
     public static void group(byte[] src, int off, int n, int w, byte[] dst) {
         int m = n / w;
-        for (int b = 0; b < w; b++) {
-            int base = b * m;
-            for (int i = 0, s = off + b; i < m; i++, s += w) {
-                dst[base + i] = src[s];
+        if (w == 4) { // the stride a literal: the JIT unrolls the float32 case (1.5-2x warm)
+            for (int from = 0; from < m; from += BLOCK) {
+                int to = Math.min(m, from + BLOCK);
+                for (int b = 0; b < 4; b++) {
+                    int base = b * m;
+                    for (int i = from, s = off + from * 4 + b; i < to; i++, s += 4) {
+                        dst[base + i] = src[s];
+                    }
+                }
+            }
+            System.arraycopy(src, off + m * 4, dst, m * 4, n - m * 4);
+            return;
+        }
+        for (int from = 0; from < m; from += BLOCK) {
+            int to = Math.min(m, from + BLOCK);
+            for (int b = 0; b < w; b++) {
+                int base = b * m;
+                for (int i = from, s = off + from * w + b; i < to; i++, s += w) {
+                    dst[base + i] = src[s];
+                }
             }
         }
         System.arraycopy(src, off + m * w, dst, m * w, n - m * w);
     }
 
     /**
-     * Undoes {@link #group}: writes the raw form of grouped {@code src[0, n)} into {@code dst[0, n)}.
-     *
-     * <p>One strided pass per byte position, as in {@link #group}: in a fresh JVM 2.5x
-     * faster than one pass per element (1 GiB on 2 threads: 0.44 s against 1.1 s, which was
-     * the largest Java share of a 1 GB restore's CPU); warm 2,800 against 3,400 MB/s per
-     * core, still twice the SHA-256 that follows it.
+     * Undoes {@link #group}: writes the raw form of grouped {@code src[0, n)} into {@code dst[0, n)},
+     * the same way (block by block, one strided pass per byte position).
      */
     public static void ungroup(byte[] src, int n, int w, byte[] dst) {
         int m = n / w;
-        for (int b = 0; b < w; b++) {
-            int base = b * m;
-            for (int i = 0, d = b; i < m; i++, d += w) {
-                dst[d] = src[base + i];
+        if (w == 4) { // as in group: float32 with the stride a literal
+            for (int from = 0; from < m; from += BLOCK) {
+                int to = Math.min(m, from + BLOCK);
+                for (int b = 0; b < 4; b++) {
+                    int base = b * m;
+                    for (int i = from, d = from * 4 + b; i < to; i++, d += 4) {
+                        dst[d] = src[base + i];
+                    }
+                }
+            }
+            System.arraycopy(src, m * 4, dst, m * 4, n - m * 4);
+            return;
+        }
+        for (int from = 0; from < m; from += BLOCK) {
+            int to = Math.min(m, from + BLOCK);
+            for (int b = 0; b < w; b++) {
+                int base = b * m;
+                for (int i = from, d = from * w + b; i < to; i++, d += w) {
+                    dst[d] = src[base + i];
+                }
             }
         }
         System.arraycopy(src, m * w, dst, m * w, n - m * w);
