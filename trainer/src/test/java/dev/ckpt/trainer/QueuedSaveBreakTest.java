@@ -118,4 +118,32 @@ class QueuedSaveBreakTest {
             CheckpointFiles.linker = Files::createLink;
         }
     }
+
+    @Test
+    void aQueuedSaveWhoseFrozenSourceIsGoneFailsClearlyAndTheNextSaveHeals() throws Exception {
+        Path source = tmp.resolve("staging/t/step-4/frozen.safetensors");
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")), null,
+                line -> {
+                    if (line.startsWith("saved step 4 ")) { // printed by the background thread before step 8's save starts
+                        try {
+                            Files.delete(source);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                },
+                args("--steps", "17", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("save at step 8 staged behind the save of step 4"), r.out());
+        assertTrue(r.err().contains("save of step 8 FAILED: could not hard-link or copy the staged frozen block " + source),
+                r.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            // step 12, staged behind step 8 while step 4 still uploaded, links from step 8's copy, which never
+            // came to be: it fails too (the same message); the save after it writes the block again
+            List<Long> steps = s.list("t").stream().map(CheckpointEntry::step).toList();
+            assertTrue(steps.equals(List.of(4L, 12L, 16L, 17L)) || steps.equals(List.of(4L, 16L, 17L)), steps + "\n" + r.all());
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertEquals(List.of("step-17"), staged(), r.all());
+    }
 }
