@@ -78,7 +78,9 @@ final class DoctorCommand extends StoreCommand {
             return ok ? ExitCode.OK : ExitCode.ERROR;
         }
         checks.add(new Check("conditional writes probed now", true, cacheDetail == null ? "scratch object under probe/"
-                : cacheDetail + "; " + (probe.ok() ? "entry refreshed" : "entry dropped")));
+                : cacheDetail + "; " + (!probe.ok() ? "entry dropped" : probing.verdictRecorded() ? "entry refreshed"
+                : "could not write the cache entry in " + probing.cacheDirectory().map(Object::toString).orElse("?")
+                + " (make it a writable directory, or set XDG_CACHE_HOME); every run probes until then")));
         checks.add(new Check("create-only writes (If-None-Match: *)", probe.createOnly(), probe.createOnly() ? "refused a second create" : "NOT honoured"));
         checks.add(new Check("compare-and-swap, stale ETag refused (If-Match)", probe.staleIfMatchRefused(),
                 probe.staleIfMatchRefused() ? "refused" : "NOT refused"));

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -110,5 +111,15 @@ class ProbeCacheCliTest {
         assertTrue(second.out().matches("(?s).*a passing verdict from \\d+ s ago was cached; entry refreshed.*"), second.out());
         // and the entry doctor wrote spares the next push its probe
         assertEquals(0, probesOf(cli, "push", "s3://cli/d", src("a", 1).toString(), "--run", "r", "--step", "1"));
+    }
+
+    @Test
+    void doctorDoesNotClaimItRefreshedAnEntryItCouldNotWrite() throws Exception {
+        Files.writeString(tmp.resolve("xdg"), "a file where the cache directory should be");
+        Cli cli = new Cli(env, "--progress", "none");
+        Cli.Result r = cli.run("doctor", "s3://cli/w");
+        assertEquals(0, r.code(), r.toString());
+        assertFalse(r.out().contains("entry refreshed"), r.out());
+        assertTrue(r.out().contains("could not write the cache entry in " + tmp.resolve("xdg/ckpt/probe")), r.out());
     }
 }

@@ -205,22 +205,37 @@ final class CheckpointFiles {
 
     /**
      * Hard-links the staged frozen block {@code source} into {@code dir} (a checkpoint written
-     * with {@code leaveFrozen}); fails, naming both, if it cannot.
+     * with {@code leaveFrozen}), or copies it where the filesystem has no hard links; fails,
+     * naming both, if the source is gone.
      */
     static void linkFrozen(Path source, Path dir, Partition part) throws IOException {
         Path target = part.dirIn(dir).resolve(Model.FROZEN + ".safetensors");
-        if (!link(source, target)) {
-            throw new IOException("could not hard-link the staged frozen block " + source + " into " + target
-                    + " (it is gone or this filesystem has no hard links); the next save writes it again");
+        if (link(source, target)) {
+            return;
         }
+        if (source != null && Files.isRegularFile(source)) {
+            // no hard links on this filesystem: a copy (off the training thread; reading the
+            // source does not move its change time, so it cannot upset a save reading it)
+            Files.copy(source, target);
+            return;
+        }
+        throw new IOException("could not hard-link or copy the staged frozen block " + source + " into " + target
+                + " (it is gone); the next save writes it again");
     }
+
+    /** Makes a hard link {@code target} to {@code source}; a test replaces it to stand for a filesystem without them. */
+    interface Linker {
+        void link(Path target, Path source) throws IOException;
+    }
+
+    static volatile Linker linker = Files::createLink;
 
     private static boolean link(Path source, Path target) {
         if (source == null || !Files.isRegularFile(source)) {
             return false;
         }
         try {
-            Files.createLink(target, source);
+            linker.link(target, source);
             return true;
         } catch (IOException | UnsupportedOperationException e) {
             return false; // no hard links here: write it

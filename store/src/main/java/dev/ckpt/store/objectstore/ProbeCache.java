@@ -124,7 +124,8 @@ public final class ProbeCache {
     /**
      * The cache as {@code env} and the system properties configure it: off with {@code CKPT_PROBE_CACHE=0};
      * else in the directory of the system property {@value #DIR_PROPERTY} ({@code off} = off); else
-     * {@code $XDG_CACHE_HOME/ckpt/probe}; else {@code ~/.cache/ckpt/probe}.
+     * {@code $XDG_CACHE_HOME/ckpt/probe}; else {@code $HOME/.cache/ckpt/probe} (else Java's user.home's);
+     * relative paths are ignored, and with no absolute home the cache is off.
      */
     public static ProbeCache fromEnvironment(Map<String, String> env) {
         try {
@@ -149,16 +150,26 @@ public final class ProbeCache {
             dir = Path.of(prop);
         } else {
             String xdg = env.get("XDG_CACHE_HOME");
-            String home = System.getProperty("user.home");
-            if (xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()) {
+            // $HOME as the XDG spec has it, else Java's user.home; only an absolute one: for a UID
+            // without a passwd entry user.home is "?", which made ./?/.cache/... in the working directory
+            String home = absolute(env.get("HOME"));
+            if (home == null) {
+                home = absolute(System.getProperty("user.home"));
+            }
+            if (absolute(xdg) != null) {
                 dir = Path.of(xdg, "ckpt", "probe");
-            } else if (home != null && !home.isBlank()) {
+            } else if (home != null) {
                 dir = Path.of(home, ".cache", "ckpt", "probe");
             } else {
                 return off();
             }
         }
         return new ProbeCache(dir, DEFAULT_TTL, Clock.systemUTC());
+    }
+
+    /** {@code path} if it is an absolute path, else null. */
+    private static String absolute(String path) {
+        return path != null && !path.isBlank() && Path.of(path).isAbsolute() ? path : null;
     }
 
     public boolean enabled() {

@@ -91,8 +91,21 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
 
     private void remember(ConditionalWriteProbe.Result r) {
         if (identity != null) {
-            cache.record(identity, r); // a failed verdict is not written, and drops an earlier entry
+            // a failed verdict is not written, and drops an earlier entry
+            recorded = cache.record(identity, r);
         }
+    }
+
+    private volatile boolean recorded;
+
+    /** Whether the last probe's passing verdict was written to the cache (false: off, failed, or not writable). */
+    public boolean verdictRecorded() {
+        return recorded;
+    }
+
+    /** The cache's directory, if there is a cache. */
+    public Optional<java.nio.file.Path> cacheDirectory() {
+        return identity == null ? Optional.empty() : cache.directory();
     }
 
     private void requireConditionalWrites() {

@@ -26,6 +26,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -153,6 +154,27 @@ class ProbeCacheS3Test {
         Files.copy(entryFile(elsewhere), entryFile(here), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         assertTrue(probesOfOneConditionalWrite(here, cache) > 0, "another identity in the file");
         assertEquals(0, probesOfOneConditionalWrite(here, cache), "rewritten by that probe");
+    }
+
+    @Test
+    void aHomeThatIsNoAbsolutePathIsNeverACacheDirectoryUnderTheWorkingDirectory() {
+        // a UID without a passwd entry (a container run with --user 1234): Java's user.home is "?"; the
+        // cache went to ./?/.cache/ckpt/probe in whatever directory the push or the trainer ran in
+        String prop = System.clearProperty(ProbeCache.DIR_PROPERTY);
+        String home = System.getProperty("user.home");
+        System.setProperty("user.home", "?");
+        try {
+            ProbeCache c = ProbeCache.fromEnvironment(Map.of());
+            assertTrue(c.directory().map(Path::isAbsolute).orElse(true), c.directory().toString());
+            ProbeCache rel = ProbeCache.fromEnvironment(Map.of("XDG_CACHE_HOME", "rel", "HOME", "also-rel"));
+            assertTrue(rel.directory().map(Path::isAbsolute).orElse(true), rel.directory().toString());
+            // $HOME, as the XDG base directory spec has it, where Java's user.home knows no better
+            assertEquals(Optional.of(dir.resolve("home/.cache/ckpt/probe")),
+                    ProbeCache.fromEnvironment(Map.of("HOME", dir.resolve("home").toString())).directory());
+        } finally {
+            System.setProperty("user.home", home);
+            System.setProperty(ProbeCache.DIR_PROPERTY, prop == null ? "off" : prop);
+        }
     }
 
     @Test

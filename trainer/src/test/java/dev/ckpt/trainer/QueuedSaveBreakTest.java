@@ -1,0 +1,149 @@
+package dev.ckpt.trainer;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.trainer.TrainerRuns.Result;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Adversarial cases for the queued save (one uploading, one staged behind it). */
+class QueuedSaveBreakTest {
+    @TempDir
+    Path tmp;
+
+    private String[] args(String... more) {
+        String[] base = {"--store", tmp.resolve("store").toString(), "--staging", tmp.resolve("staging").toString(), "--run", "t"};
+        String[] all = new String[base.length + more.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    private List<String> staged() {
+        try (Stream<Path> s = Files.list(tmp.resolve("staging/t"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    @Test
+    void aSaveThatFailsWhileAnotherIsStagedBehindItLetsTheQueuedOneCommit() throws Exception {
+        // step 4's manifest write fails (after its slow upload); step 8 is staged behind it and links from step-4
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(new FaultInjectingObjectStore(s).inject(
+                        FaultInjectingObjectStore.Op.PUT, k -> k.startsWith("manifests/t-s4-"),
+                        FaultInjectingObjectStore.Fault.ERROR_BEFORE, Integer.MAX_VALUE)
+                        .inject(FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> k.startsWith("manifests/t-s4-"),
+                                FaultInjectingObjectStore.Fault.ERROR_BEFORE, Integer.MAX_VALUE), null, 0)
+                        .slow(300, k -> k.startsWith("chunks/")),
+                null, null, args("--steps", "13", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("save at step 8 staged behind the save of step 4"), r.out());
+        assertTrue(r.err().contains("save of step 4 FAILED"), r.all());
+        assertFalse(r.err().contains("save of step 8 FAILED"), r.all());
+        assertFalse(r.err().contains("save of step 12 FAILED"), r.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(8L, 12L, 13L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.all());
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertEquals(List.of("step-13"), staged(), r.all());
+    }
+
+    @Test
+    void everyStepASavePointWithASlowStoreKeepsAtMostTwoInFlightAndFewStagedCopies() throws Exception {
+        AtomicInteger most = new AtomicInteger();
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(100, k -> k.startsWith("chunks/")),
+                null, line -> most.accumulateAndGet(staged().size(), Math::max),
+                args("--steps", "20", "--save-every", "1", "--frozen-mb", "4", "--keep-last", "1", "--log-every", "1"));
+        assertEquals(0, r.code(), r.all());
+        assertFalse(r.err().contains("FAILED"), r.all());
+        // one uploading, one staged behind, the last committed one (+ one being written)
+        assertTrue(most.get() <= 4, "staged copies at once: " + most.get() + "\n" + r.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(20L, s.list("t").get(s.list("t").size() - 1).step(), r.all());
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertEquals(List.of("step-20"), staged(), r.all());
+    }
+
+    @Test
+    void aDeadlineThatPassesWhileASaveIsStagedBehindAnUploadLeavesNoHalfStateAndResumes() throws Exception {
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream()));
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(400, k -> k.startsWith("chunks/")), p, line -> {
+                    if (line.startsWith("save at step 8 staged behind")) {
+                        p.request("SIGTERM");
+                    }
+                },
+                args("--steps", "1000", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5", "--preempt-deadline", "700ms"));
+        assertEquals(75, r.code(), r.all());
+        assertTrue(r.out().contains("it was abandoned"), r.all());
+        Thread.sleep(3000); // the cancelled upload's thread may still be running
+        assertTrue(staged().stream().noneMatch(n -> n.endsWith(".tmp")), staged() + "\n" + r.all());
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        Result again = TrainerRuns.inProcess(args("--steps", "10", "--save-every", "4", "--frozen-mb", "6", "--auto-resume"));
+        assertEquals(0, again.code(), again.all());
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertEquals(List.of("step-10"), staged(), again.all());
+    }
+
+    @Test
+    void withoutHardLinksASaveStagedBehindAnUploadStillCommits() throws Exception {
+        // a staging filesystem without hard links (FAT, some FUSE mounts): every link attempt fails
+        CheckpointFiles.linker = (target, source) -> {
+            throw new UnsupportedOperationException("no hard links on this filesystem");
+        };
+        try {
+            Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
+                    null, null, args("--steps", "9", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5"));
+            assertEquals(0, r.code(), r.all());
+            assertTrue(r.out().contains("save at step 8 staged behind the save of step 4"), r.out());
+            assertFalse(r.err().contains("FAILED"), r.all());
+            try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+                assertEquals(List.of(4L, 8L, 9L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.all());
+            }
+            assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        } finally {
+            CheckpointFiles.linker = Files::createLink;
+        }
+    }
+
+    @Test
+    void aQueuedSaveWhoseFrozenSourceIsGoneFailsClearlyAndTheNextSaveHeals() throws Exception {
+        Path source = tmp.resolve("staging/t/step-4/frozen.safetensors");
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")), null,
+                line -> {
+                    if (line.startsWith("saved step 4 ")) { // printed by the background thread before step 8's save starts
+                        try {
+                            Files.delete(source);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                },
+                args("--steps", "17", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("save at step 8 staged behind the save of step 4"), r.out());
+        assertTrue(r.err().contains("save of step 8 FAILED: could not hard-link or copy the staged frozen block " + source),
+                r.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            // step 12, staged behind step 8 while step 4 still uploaded, links from step 8's copy, which never
+            // came to be: it fails too (the same message); the save after it writes the block again
+            List<Long> steps = s.list("t").stream().map(CheckpointEntry::step).toList();
+            assertTrue(steps.equals(List.of(4L, 12L, 16L, 17L)) || steps.equals(List.of(4L, 16L, 17L)), steps + "\n" + r.all());
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertEquals(List.of("step-17"), staged(), r.all());
+    }
+}
