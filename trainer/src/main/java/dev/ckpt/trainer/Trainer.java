@@ -41,6 +41,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
@@ -118,8 +119,13 @@ public final class Trainer {
     /** Why the last save failed, for the preemption message. */
     private volatile String lastSaveFailure;
 
-    /** A save handed to the background thread; {@code gcWait} holds the store's notice once its commit waits for a GC. */
-    private record Pending(long step, Future<SaveResult> future, AtomicReference<String> gcWait) {
+    /**
+     * A save handed to the background thread; {@code gcWait} holds the store's notice once its commit waits for a GC,
+     * {@code started} whether its task began, {@code frozenFrom} the staged frozen block it links when it starts (null:
+     * none, or linked at staging).
+     */
+    private record Pending(long step, Future<SaveResult> future, AtomicReference<String> gcWait, AtomicBoolean started,
+                           Path frozenFrom) {
         String waitingFor() {
             String w = gcWait.get();
             return w == null ? "" : " (" + w + ")";
@@ -548,6 +554,34 @@ public final class Trainer {
         return true;
     }
 
+    /**
+     * At a stop: drops the saves staged behind an upload that have not started. The save of the
+     * current step supersedes them, and waiting for them could cost it the deadline.
+     */
+    private void dropQueued() {
+        for (java.util.Iterator<Pending> it = pending.descendingIterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (p.step() >= state.step) {
+                continue; // the save of the current step itself: waiting for it is the stop's save
+            }
+            if (p.started().get() || !p.future().cancel(false)) {
+                break; // this one (and every older one) runs or has run
+            }
+            it.remove();
+            inFlightDirs.remove(staging.pathOf(p.step()));
+            if (p.frozenFrom() != null) {
+                frozenSource = p.frozenFrom(); // its frozen block was never linked: link from where it would have
+            }
+            out.printf("ckpt-train: the save of step %d, staged behind an upload, is dropped: the save of step %d "
+                    + "supersedes it%n", p.step(), state.step);
+            try {
+                LocalFiles.deleteTree(staging.dir().resolve(staging.pathOf(p.step()).getFileName() + ".tmp"));
+            } catch (IOException ignored) {
+                // a leftover .tmp is harmless: the next start removes it
+            }
+        }
+    }
+
     /** Cancels every save in flight (the one uploading is interrupted, the ones staged behind it never start). */
     private void cancelPending() {
         for (Pending p : pending) {
@@ -654,6 +688,7 @@ public final class Trainer {
         }
         SaveRequest request = req;
         AtomicReference<String> gcWait = new AtomicReference<>();
+        AtomicBoolean started = new AtomicBoolean();
         TransferListener listener = new TransferListener() {
             @Override
             public void progress(long done, long total) {
@@ -667,6 +702,7 @@ public final class Trainer {
         };
         lastSaveFailure = null;
         pending.addLast(new Pending(step, uploader.submit(() -> {
+            started.set(true);
             if (written != null) {
                 // no save is reading the frozen block now: the ones before this have ended
                 CheckpointFiles.linkFrozen(linkFrom, written, part);
@@ -691,7 +727,7 @@ public final class Trainer {
             keep.add(dir);
             staging.keepOnly(keep);
             return r;
-        }), gcWait));
+        }), gcWait, started, linkFrom));
     }
 
     private FileEntry frozenEntry;
@@ -764,6 +800,9 @@ public final class Trainer {
         long t0 = preemption.requested() ? preemption.requestedAtNanos() : System.nanoTime();
         // the store's clock, for the commit's deadline
         Instant deadlineAt = store.config().clock().instant().plusNanos(deadline - System.nanoTime());
+        if (lastCommittedStep != state.step) {
+            dropQueued();
+        }
         Pending waitingForGc = pending.stream().filter(q -> !q.future().isDone() && q.gcWait().get() != null)
                 .findFirst().orElse(null);
         if (waitingForGc != null) {

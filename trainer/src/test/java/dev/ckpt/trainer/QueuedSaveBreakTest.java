@@ -99,6 +99,27 @@ class QueuedSaveBreakTest {
     }
 
     @Test
+    void aStopDropsASaveStagedBehindAnUploadThatHasNotStartedAndCommitsTheCurrentStep() throws Exception {
+        boolean[] staged = {false};
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream()));
+        Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")), p, line -> {
+                    if (line.startsWith("step 9 ") && staged[0]) {
+                        p.request("SIGTERM");
+                    }
+                    staged[0] |= line.startsWith("save at step 8 staged behind");
+                },
+                args("--steps", "1000", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "5", "--log-every", "1"));
+        assertEquals(75, r.code(), r.all());
+        assertTrue(r.out().contains("the save of step 8, staged behind an upload, is dropped: the save of step 9 supersedes it"),
+                r.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            assertEquals(List.of(4L, 9L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.all());
+        }
+        assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+        assertTrue(staged().stream().noneMatch(n -> n.endsWith(".tmp")), staged() + "\n" + r.all());
+    }
+
+    @Test
     void withoutHardLinksASaveStagedBehindAnUploadStillCommits() throws Exception {
         // a staging filesystem without hard links (FAT, some FUSE mounts): every link attempt fails
         CheckpointFiles.linker = (target, source) -> {
