@@ -36,11 +36,7 @@ class ProbeCacheCliTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = S3ProxyServer.start(null, (op, key) -> {
-            if (key != null && key.contains("probe/")) {
-                probeRequests.incrementAndGet();
-            }
-        });
+        server = S3ProxyServer.start(null, S3ProxyServer.counting("probe/", probeRequests));
         server.createBucket("cli");
     }
 

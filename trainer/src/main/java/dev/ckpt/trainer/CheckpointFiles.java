@@ -165,7 +165,7 @@ final class CheckpointFiles {
                 SafeTensors.write(own.resolve(module + ".safetensors"), ts);
             }
         }
-        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight") && !leaveFrozen) {
+        if (!leaveFrozen && holdsFrozen(model, part)) {
             Path f = own.resolve(Model.FROZEN + ".safetensors");
             linked = link(frozenSource, f);
             if (!linked) {

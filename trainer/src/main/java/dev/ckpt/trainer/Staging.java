@@ -75,6 +75,20 @@ final class Staging {
         return dir.resolve(PREFIX + step);
     }
 
+    /** {@code step-N.tmp}: the checkpoint of step N while it is written. */
+    Path tmpPathOf(long step) {
+        return dir.resolve(PREFIX + step + ".tmp");
+    }
+
+    /** Deletes {@code step-N.tmp} if it exists; a failure is ignored (the next start removes leftovers). */
+    void deleteTmpQuietly(long step) {
+        try {
+            LocalFiles.deleteTree(tmpPathOf(step));
+        } catch (IOException ignored) {
+            // a leftover .tmp is harmless: removeLeftovers deletes it at the next start
+        }
+    }
+
     /** Fails with a clear message unless {@code bytes} (plus --min-free-mb) fit. */
     void checkSpace(long bytes, long step, String lastCommitted) throws IOException {
         long free = Files.getFileStore(dir).getUsableSpace();
@@ -98,7 +112,7 @@ final class Staging {
 
     /** Writes a checkpoint into {@code step-N.tmp} and returns that directory, for {@link #complete} later. */
     Path stageTmp(long step, Writer writer, String lastCommitted) throws IOException {
-        Path tmp = dir.resolve(PREFIX + step + ".tmp");
+        Path tmp = tmpPathOf(step);
         LocalFiles.deleteTree(tmp);
         Files.createDirectories(tmp);
         try {

@@ -538,13 +538,12 @@ public final class Trainer {
             lastSaveFailure = c.getMessage();
             err.printf("ckpt-train: save of step %d FAILED: %s; training goes on, the next save tries again "
                     + "(last committed: %s)%n", oldest.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
-            inFlightDirs.remove(staging.pathOf(oldest.step()));
+            discard(oldest);
             try {
                 // a save staged behind it may link the frozen block from it: then the next commit removes it
                 if (pending.isEmpty()) {
                     LocalFiles.deleteTree(staging.pathOf(oldest.step()));
                 }
-                LocalFiles.deleteTree(staging.dir().resolve(staging.pathOf(oldest.step()).getFileName() + ".tmp"));
             } catch (IOException ignored) {
                 // a stale staged copy is harmless: the next start or save removes it
             }
@@ -568,31 +567,26 @@ public final class Trainer {
                 break; // this one (and every older one) runs or has run
             }
             it.remove();
-            inFlightDirs.remove(staging.pathOf(p.step()));
+            discard(p);
             if (p.frozenFrom() != null) {
                 frozenSource = p.frozenFrom(); // its frozen block was never linked: link from where it would have
             }
             out.printf("ckpt-train: the save of step %d, staged behind an upload, is dropped: the save of step %d "
                     + "supersedes it%n", p.step(), state.step);
-            try {
-                LocalFiles.deleteTree(staging.dir().resolve(staging.pathOf(p.step()).getFileName() + ".tmp"));
-            } catch (IOException ignored) {
-                // a leftover .tmp is harmless: the next start removes it
-            }
         }
+    }
+
+    /** A save that ended without committing, or never started: its directory is no longer in flight, its {@code .tmp} goes. */
+    private void discard(Pending p) {
+        inFlightDirs.remove(staging.pathOf(p.step()));
+        staging.deleteTmpQuietly(p.step());
     }
 
     /** Cancels every save in flight (the one uploading is interrupted, the ones staged behind it never start). */
     private void cancelPending() {
         for (Pending p : pending) {
             p.future().cancel(true);
-            inFlightDirs.remove(staging.pathOf(p.step()));
-            // one staged behind never started: its step-N.tmp (the next start removes it too)
-            try {
-                LocalFiles.deleteTree(staging.dir().resolve(staging.pathOf(p.step()).getFileName() + ".tmp"));
-            } catch (IOException ignored) {
-                // a leftover .tmp is harmless: the next start removes it
-            }
+            discard(p); // one staged behind never started: its step-N.tmp
         }
         pending.clear();
     }

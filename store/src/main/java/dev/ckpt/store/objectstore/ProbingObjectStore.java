@@ -21,6 +21,8 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
     private final ProbeCache.Identity identity;
     private final ProbeCache.Entry cached;
     private volatile ConditionalWriteProbe.Result result;
+    /** Whether the last probe's passing verdict was written to the cache. */
+    private volatile boolean recorded;
 
     public ProbingObjectStore(ObjectStore delegate) {
         this(delegate, ProbeCache.off(), null);
@@ -67,9 +69,7 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
             synchronized (this) {
                 r = result;
                 if (r == null) {
-                    r = ConditionalWriteProbe.run(delegate());
-                    remember(r);
-                    result = r;
+                    r = runProbe();
                 }
             }
         }
@@ -80,23 +80,19 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
      * Probes now whatever is cached (doctor), records a passing verdict and drops the cached one on a failing
      * verdict; later conditional writes go by this verdict.
      */
-    public ConditionalWriteProbe.Result probeAgain() {
-        synchronized (this) {
-            ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(delegate());
-            remember(r);
-            result = r;
-            return r;
-        }
+    public synchronized ConditionalWriteProbe.Result probeAgain() {
+        return runProbe();
     }
 
-    private void remember(ConditionalWriteProbe.Result r) {
+    /** Probes, records the verdict in the cache (a failed one is not written, and drops an earlier entry), and keeps it. */
+    private synchronized ConditionalWriteProbe.Result runProbe() {
+        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(delegate());
         if (identity != null) {
-            // a failed verdict is not written, and drops an earlier entry
             recorded = cache.record(identity, r);
         }
+        result = r;
+        return r;
     }
-
-    private volatile boolean recorded;
 
     /** Whether the last probe's passing verdict was written to the cache (false: off, failed, or not writable). */
     public boolean verdictRecorded() {

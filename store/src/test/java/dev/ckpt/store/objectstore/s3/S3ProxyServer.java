@@ -90,6 +90,15 @@ public final class S3ProxyServer implements AutoCloseable, S3TestServer {
         }
     }
 
+    /** A hook that counts the blob operations on keys containing {@code part} into {@code count}, and injects nothing. */
+    public static FaultHook counting(String part, java.util.concurrent.atomic.AtomicInteger count) {
+        return (op, key) -> {
+            if (key != null && key.contains(part)) {
+                count.incrementAndGet();
+            }
+        };
+    }
+
     /** Starts a server; {@code dir} null keeps objects in memory, else in that directory. */
     public static S3ProxyServer start(Path dir) throws Exception {
         return start(dir, (op, key) -> { });
