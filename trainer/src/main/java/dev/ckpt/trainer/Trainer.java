@@ -432,10 +432,11 @@ public final class Trainer {
             try {
                 store.readStop(writer).ifPresent(s -> agreedStop = s);
                 failing[0] = false;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // anything thrown out of a periodic task ends it silently: this rank would never learn of a stop
                 if (!failing[0]) { // once per outage, not once per poll
                     err.println("ckpt-train: could not read the ranks' stop point " + StopPoint.key(writer) + ": "
-                            + e.getMessage() + "; polling on");
+                            + (e instanceof Error ? Redaction.redact(String.valueOf(e)) : e.getMessage()) + "; polling on");
                 }
                 failing[0] = true;
             }

@@ -35,7 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ManyRanksTest {
     /** A small model with a frozen block, so the partition covers 7 tensors of 3 kinds. */
     private static final List<String> MODEL = List.of("--run", "t", "--save-every", "10", "--log-every", "5",
-            "--frozen-mb", "1", "--keep-last", "10");
+            "--frozen-mb", "1", "--keep-last", "10",
+            // a rank waiting for another's part or commit fails in 2 minutes, saying which, not at the test's timeout
+            "--ranks-timeout", "120s");
 
     @TempDir
     Path tmp;
