@@ -21,8 +21,27 @@ final class VerifyCommand extends StoreCommand {
     List<String> ckpts = new ArrayList<>();
 
     @Option(names = "--read-data", arity = "0..1", fallbackValue = "100", paramLabel = "PERCENT",
-            description = "download and re-hash the data: all of it, or PERCENT of the chunks")
+            preprocessor = PercentOrNot.class,
+            description = "download and re-hash the data: all of it, or PERCENT of the chunks (--read-data=10 or"
+                    + " --read-data 10)")
     Integer percent;
+
+    /**
+     * {@code --read-data} takes the next word only when it is a number: {@code verify --read-data STORE}
+     * and {@code verify STORE --read-data t@10} mean all the data of STORE or of t@10, not a
+     * percentage "STORE" (picocli's own rule would take any word that is not an option). An
+     * attached value ({@code --read-data=abc}) is always the percentage, and is refused if not one.
+     */
+    static final class PercentOrNot implements picocli.CommandLine.IParameterPreprocessor {
+        @Override
+        public boolean preprocess(java.util.Stack<String> args, picocli.CommandLine.Model.CommandSpec commandSpec,
+                                  picocli.CommandLine.Model.ArgSpec argSpec, java.util.Map<String, Object> info) {
+            if (" ".equals(info.get("separator")) && (args.isEmpty() || !args.peek().matches("[0-9]+"))) {
+                args.push("100"); // as if --read-data=100: the next word stays a store or checkpoint
+            }
+            return false; // picocli parses the value as usual
+        }
+    }
 
     @Option(names = "--record", description = "after a full --read-data verify that found nothing, record the checkpoints as"
             + " verified in ROOT (retention never drops a run's newest verified checkpoint)")

@@ -258,6 +258,30 @@ class CkptToolTest {
     }
 
     @Test
+    void readDataBeforeTheStoreOrBeforeACheckpointReadsAllTheDataAndTakesOnlyANumberAsItsPercentage() {
+        String id = push(src("a", 1), "r", 1);
+        String key = chunkOf(id);
+        ObjectStore o = objects();
+        byte[] data = o.get(key).data();
+        data[data.length / 2] ^= 1;
+        o.put(key, data);
+        // each of these reads the data, so each finds the flipped byte (a structural verify would not)
+        for (String[] args : List.of(new String[]{"verify", "--read-data", store},
+                new String[]{"verify", store, "--read-data", "r@1"},
+                new String[]{"verify", store, "--read-data", id, "--json"},
+                new String[]{"verify", store, "--read-data", "100", "r@1"},
+                new String[]{"verify", "--read-data", "100", store})) {
+            Cli.Result r = cli.run(args);
+            assertEquals(ExitCode.DAMAGE, r.code(), String.join(" ", args) + "\n" + r);
+            assertTrue(r.out().contains("CORRUPT") && r.out().contains(key), r.out());
+        }
+        Cli.Result bad = cli.run("verify", store, "--read-data=abc");
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.err().contains("--read-data") && bad.err().contains("abc"), bad.err());
+        assertEquals(2, cli.run("verify", store, "--read-data", "0").code(), "a percentage from 1 to 100");
+    }
+
+    @Test
     void verifyCanRecordAFullVerificationInRoot() {
         String id = push(src("a", 1), "r", 1);
         assertEquals(2, cli.run("verify", store, "--record").code(), "--record needs a full --read-data");
