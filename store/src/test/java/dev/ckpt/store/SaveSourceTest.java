@@ -109,6 +109,27 @@ class SaveSourceTest {
     }
 
     @Test
+    void onePushNamesEveryEntryItRefusesNotOnlyTheFirst() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("many"), 1, 4, 1000);
+        Files.createDirectories(src.resolve("deep/er"));
+        link(src.resolve("a.bin"), Path.of("file1.bin"));
+        link(src.resolve("deep/er/b.bin"), tmp.resolve("gone.bin"));
+        Files.writeString(src.resolve("deep/c\\d.bin"), "backslash");
+        InvalidInputException e = refused(src, "3 entries below " + src + " cannot be saved", "nothing was saved",
+                src.resolve("a.bin") + " is a symbolic link", src.resolve("deep/er/b.bin") + " is a symbolic link",
+                "c\\d.bin", "backslash");
+        assertFalse(e.getMessage().contains("are listed"), e.getMessage());
+
+        Path lots = TestDirs.checkpoint(tmp.resolve("lots"), 1, 2, 1000);
+        for (int i = 0; i < 25; i++) {
+            link(lots.resolve("link-" + i), Path.of("file1.bin"));
+        }
+        InvalidInputException all = refused(lots, "25 entries below " + lots + " cannot be saved",
+                "(the first 20 are listed)");
+        assertEquals(20, all.getMessage().split("is a symbolic link", -1).length - 1, all.getMessage());
+    }
+
+    @Test
     void theSourceDirectoryItselfMayBeASymbolicLink() throws Exception {
         Path real = TestDirs.checkpoint(tmp.resolve("step-7"), 7, 4, 3000);
         Path latest = Files.createSymbolicLink(tmp.resolve("latest"), Path.of("step-7"));

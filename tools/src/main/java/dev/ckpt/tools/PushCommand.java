@@ -23,8 +23,10 @@ import java.util.Map;
         "Every regular file below DIR is saved byte for byte under its exact name. Push refuses (exit 1, naming it) "
                 + "any symbolic link below DIR (DIR itself may be one; to save what links point to, copy with cp -rL "
                 + "first), FIFO, socket or device; a file name that is not valid UTF-8, or that this JVM cannot read "
-                + "because it was started under a non-UTF-8 locale (bin/ckpt-tool starts it under a UTF-8 one); and a "
-                + "file that changes while it is read (size, modification or change time).",
+                + "because it was started under a non-UTF-8 locale (bin/ckpt-tool starts it under a UTF-8 one); a "
+                + "name with a backslash, or whose path below DIR starts like a drive letter (C:...), which a checkpoint "
+                + "path may not hold because Windows reads them as directories; and a file that changes while it is read "
+                + "(size, modification or change time). One push names every entry it refuses (the first 20).",
         "Empty directories are not stored: push warns and names them.",
         "",
         "One rank's part of a checkpoint saved by several ranks: --rank R --world-size N --job-id ID, the same job id "

@@ -96,13 +96,68 @@ final class SourceDir {
         }
         List<SourceFile> files = new ArrayList<>();
         List<String> empty = new ArrayList<>();
-        walk(dir, "", files, empty);
+        Refusals refused = new Refusals();
+        walk(dir, "", files, empty, refused);
+        refused.throwIfAny(dir);
         files.sort(Comparator.comparing(SourceFile::relative));
         empty.sort(Comparator.naturalOrder());
         return new SourceDir(files, empty);
     }
 
-    private static void walk(Path dir, String prefix, List<SourceFile> files, List<String> empty) {
+    /**
+     * The entries below the source that cannot be saved: the whole tree is scanned, so one
+     * push names every symbolic link, FIFO, unreadable file or unstorable name (the first
+     * {@link #SHOWN}), not one per attempt.
+     */
+    private static final class Refusals {
+        static final int SHOWN = 20;
+        private final List<String> messages = new ArrayList<>();
+        private InvalidInputException first;
+        private InvalidInputException stop;
+        private int count;
+
+        /** A refusal whose cure is the same for every entry: the scan ends, and it alone is reported. */
+        void stop(InvalidInputException e) {
+            stop = e;
+        }
+
+        boolean stopped() {
+            return stop != null;
+        }
+
+        void add(InvalidInputException e) {
+            if (count++ < SHOWN) {
+                messages.add(e.getMessage());
+            }
+            if (first == null) {
+                first = e;
+            }
+        }
+
+        void throwIfAny(Path dir) {
+            if (stop != null) {
+                throw stop;
+            }
+            if (count == 1) {
+                throw first;
+            }
+            if (count > 1) {
+                throw new InvalidInputException(count + " entries below " + dir + " cannot be saved, and nothing was"
+                        + " saved" + (count > SHOWN ? " (the first " + SHOWN + " are listed)" : "") + ":\n  "
+                        + String.join("\n  ", messages));
+            }
+        }
+    }
+
+    private static void walk(Path dir, String prefix, List<SourceFile> files, List<String> empty, Refusals refused) {
+        try {
+            walk0(dir, prefix, files, empty, refused);
+        } catch (InvalidInputException e) {
+            refused.add(e);
+        }
+    }
+
+    private static void walk0(Path dir, String prefix, List<SourceFile> files, List<String> empty, Refusals refused) {
         List<Path> entries = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(entries::add);
@@ -115,23 +170,36 @@ final class SourceDir {
             empty.add(prefix);
         }
         for (Path p : entries) {
-            checkName(p);
-            String rel = prefix + p.getFileName().toString();
-            Map<String, Object> a = attributes(p);
-            int type = ((Integer) a.get("mode")) & S_IFMT;
-            if (type == S_IFDIR) {
-                walk(p, rel + "/", files, empty);
-            } else if (type == S_IFREG) {
-                checkStorable(p, rel);
-                if (!Files.isReadable(p)) {
-                    throw new InvalidInputException("cannot read file " + p + ": permission denied");
-                }
-                files.add(new SourceFile(p, rel, (Long) a.get("size"), ((Integer) a.get("mode")) & 0777, stampOf(a)));
-            } else {
-                throw new InvalidInputException(p + " " + describeOther(p, type)
-                        + "; a checkpoint holds regular files only: replace it with a copy of what it stands for"
-                        + " (e.g. cp -L), or remove it, and push again; nothing was saved");
+            if (refused.stopped()) {
+                return;
             }
+            try {
+                entry(p, prefix, files, empty, refused);
+            } catch (InvalidInputException e) {
+                refused.add(e);
+            }
+        }
+    }
+
+    private static void entry(Path p, String prefix, List<SourceFile> files, List<String> empty, Refusals refused) {
+        if (!checkName(p, refused)) {
+            return;
+        }
+        String rel = prefix + p.getFileName().toString();
+        Map<String, Object> a = attributes(p);
+        int type = ((Integer) a.get("mode")) & S_IFMT;
+        if (type == S_IFDIR) {
+            walk(p, rel + "/", files, empty, refused);
+        } else if (type == S_IFREG) {
+            checkStorable(p, rel);
+            if (!Files.isReadable(p)) {
+                throw new InvalidInputException("cannot read file " + p + ": permission denied");
+            }
+            files.add(new SourceFile(p, rel, (Long) a.get("size"), ((Integer) a.get("mode")) & 0777, stampOf(a)));
+        } else {
+            throw new InvalidInputException(p + " " + describeOther(p, type)
+                    + "; a checkpoint holds regular files only: replace it with a copy of what it stands for"
+                    + " (e.g. cp -L), or remove it, and push again; nothing was saved");
         }
     }
 
@@ -283,9 +351,11 @@ final class SourceDir {
 
     /**
      * Refuses a name the JVM cannot read back exactly: encoding the decoded name must give
-     * the same bytes (Unix paths compare by bytes), else the name was decoded lossily.
+     * the same bytes (Unix paths compare by bytes), else the name was decoded lossily. A name
+     * that is not UTF-8 is refused (thrown, listed with the others); under a JVM that does not
+     * decode names as UTF-8 the scan stops instead ({@link Refusals#stop}): returns false.
      */
-    private static void checkName(Path p) {
+    private static boolean checkName(Path p, Refusals refused) {
         Path name = p.getFileName();
         boolean exact;
         try {
@@ -294,7 +364,7 @@ final class SourceDir {
             exact = false;
         }
         if (exact) {
-            return;
+            return true;
         }
         String shown = p.toString().replace('\uFFFD', '?');
         Charset cs = dev.ckpt.store.util.LocalFiles.fileNameCharset();
@@ -302,9 +372,12 @@ final class SourceDir {
             throw new InvalidInputException("file name " + shown + " is not valid UTF-8 (shown with ? for the bytes that"
                     + " are not); a checkpoint stores names as UTF-8: rename it and push again; nothing was saved");
         }
-        throw new InvalidInputException("file name " + shown + " cannot be read exactly: this JVM decodes file names as "
-                + cs.name() + " (from the locale when it started, LANG/LC_ALL) and the name is not in it; run under a"
-                + " UTF-8 locale, e.g. LC_ALL=C.UTF-8 (bin/ckpt-tool and bin/ckpt-train do this themselves); nothing was saved");
+        // the cure is one for every name (the locale), so this one stops the scan: no list of names that all say so
+        refused.stop(new InvalidInputException("file name " + shown + " cannot be read exactly: this JVM decodes file"
+                + " names as " + cs.name() + " (from the locale when it started, LANG/LC_ALL) and the name is not in it;"
+                + " run under a UTF-8 locale, e.g. LC_ALL=C.UTF-8 (bin/ckpt-tool and bin/ckpt-train do this themselves);"
+                + " nothing was saved"));
+        return false;
     }
 
     /** Names the manifest's path rule refuses (a backslash, a drive letter, ...), with the reason in the user's terms. */
