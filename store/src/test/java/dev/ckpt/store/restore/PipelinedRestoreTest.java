@@ -126,6 +126,43 @@ class PipelinedRestoreTest extends InMemoryFixture {
     }
 
     @Test
+    void chunksOfZerosAreLeftAsHolesAndEveryFileKeepsItsLengthAndBytes() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        byte[] data = new byte[CHUNK];
+        new Random(5).nextBytes(data);
+        int big = 256 * CHUNK; // 4 MiB
+        byte[] endsInZeros = new byte[big];
+        System.arraycopy(data, 0, endsInZeros, 0, CHUNK);
+        byte[] startsWithZeros = new byte[big];
+        System.arraycopy(data, 0, startsWithZeros, big - CHUNK, CHUNK);
+        byte[] zerosInTheMiddle = startsWithZeros.clone();
+        System.arraycopy(data, 0, zerosInTheMiddle, 0, CHUNK);
+        Files.write(src.resolve("ends-in-zeros.bin"), endsInZeros);
+        Files.write(src.resolve("starts-with-zeros.bin"), startsWithZeros);
+        Files.write(src.resolve("zeros-in-the-middle.bin"), zerosInTheMiddle);
+        Files.write(src.resolve("all-zeros.bin"), new byte[big]);
+        Files.write(src.resolve("small-zeros.bin"), new byte[100]); // packed with the others below the pack size
+        Files.write(src.resolve("small.bin"), new byte[] {0, 0, 7, 0});
+        Path out = tmp.resolve("out");
+        store.restore(save(src), out, List.of());
+        TestDirs.assertSameTree(TestDirs.snapshot(src), out); // names, lengths and bytes
+        for (String f : List.of("ends-in-zeros.bin", "starts-with-zeros.bin", "zeros-in-the-middle.bin", "all-zeros.bin")) {
+            long allocated = allocatedBytes(out.resolve(f));
+            assertTrue(allocated <= 4L * CHUNK, f + ": " + allocated + " bytes on disk for " + big
+                    + " bytes of which at most 2 chunks are not zeros (the zeros were written, not left as holes)");
+        }
+    }
+
+    /** Bytes the file takes on disk (st_blocks × 512), from stat(1). */
+    private static long allocatedBytes(Path p) throws Exception {
+        Process proc = new ProcessBuilder("stat", "-c", "%b %B", p.toString()).redirectErrorStream(true).start();
+        String[] out = new String(proc.getInputStream().readAllBytes()).trim().split(" ");
+        assertEquals(0, proc.waitFor(), String.join(" ", out));
+        return Long.parseLong(out[0]) * Long.parseLong(out[1]);
+    }
+
+    @Test
     void aMissingChunkThatRepeatsFailsTheRestoreNamingItAndWritesNothing() throws IOException {
         Path src = tmp.resolve("src");
         Files.createDirectories(src);
