@@ -33,7 +33,7 @@ public record VerifyRequest(List<String> checkpoints, double fraction) {
         return new VerifyRequest(List.of(), 1);
     }
 
-    /** Re-hashes about {@code fraction} (0 to 1) of the chunks, chosen by their hash. */
+    /** Re-hashes about {@code fraction} (0 to 1) of the chunks, chosen by their hash, and at least one of each checkpoint. */
     public static VerifyRequest sample(double fraction) {
         return new VerifyRequest(List.of(), fraction);
     }

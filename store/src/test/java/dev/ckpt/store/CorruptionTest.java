@@ -178,6 +178,28 @@ class CorruptionTest {
     }
 
     @Test
+    void aSmallSampleStillReadsAChunkOfEachCheckpointSoASmallCheckpointIsNeverReportedOkUnread() throws Exception {
+        ObjectStore small = ObjectStores.local(tmp.resolve("small-store"));
+        CheckpointStore s = Stores.open(small, clock);
+        Path one = Files.createDirectories(tmp.resolve("one"));
+        Files.writeString(one.resolve("config.json"), "{\"layers\": 2}");
+        Files.writeString(one.resolve("state.json"), "{\"step\": 1}");
+        SaveResult r = s.save(s.claimWriter("small"), SaveRequest.of(one, "small", 1)); // one pack, one chunk
+        assertEquals(1, s.manifest(s.resolve(r.checkpointId())).chunks().size());
+        assertEquals(1, s.verify(VerifyRequest.sample(0.01)).chunksChecked(), "1 % of one chunk: that chunk");
+        String key = "chunks/" + s.manifest(s.resolve(r.checkpointId())).chunks().get(0).substring(0, 2) + "/"
+                + s.manifest(s.resolve(r.checkpointId())).chunks().get(0);
+        byte[] data = small.get(key).data();
+        data[data.length - 1] ^= 1;
+        small.put(key, data);
+        VerifyReport v = Stores.open(small, clock).verify(VerifyRequest.sample(0.01));
+        assertFalse(v.ok(), "the only chunk is read and found corrupt");
+        assertEquals(VerifyReport.Kind.CORRUPT, v.problems().get(0).kind());
+        // and every checkpoint of a larger store gets at least one
+        assertTrue(reopened().verify(VerifyRequest.sample(1e-9)).chunksChecked() >= 2);
+    }
+
+    @Test
     void manifestOfANewerFormatIsRefusedWithUpgradeAdvice() throws Exception {
         String key = Manifest.keyOf(second.checkpointId());
         ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());

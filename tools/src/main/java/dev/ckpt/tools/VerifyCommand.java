@@ -14,7 +14,7 @@ import java.util.List;
 @Command(name = "verify", description = {"Check checkpoints for missing or corrupt data; exits 3 on damage.",
         "Structural by default (all checkpoints when none is named): every manifest reads and matches ROOT and every",
         "chunk exists with its size, from one listing. --read-data downloads and re-hashes all chunks and files,",
-        "or PERCENT of the chunks."},
+        "or PERCENT of the chunks (chosen by their hash, at least one of each checkpoint)."},
         footer = {"", "Example:", "  ckpt-tool verify s3://ml-ckpt/llama --read-data=10"})
 final class VerifyCommand extends StoreCommand {
     @Parameters(index = "1..*", paramLabel = "CKPT", description = "checkpoints to verify (id, latest, RUN:latest, RUN@STEP)")
@@ -87,13 +87,17 @@ final class VerifyCommand extends StoreCommand {
             for (Problem p : problems) {
                 out.printf("%-19s %s  %s%n", p.kind(), p.checkpoint(), p.message());
             }
-            out.printf("%s: %d checkpoints, %s%s%n", ok ? "ok" : "DAMAGED", checkpoints,
-                    deep ? chunksChecked + " chunks (" + human(bytesChecked) + ") re-hashed" : "structure checked",
-                    ok ? "" : ", " + problems.size() + " problems");
+            out.printf("%s: %s, %s%s%n", ok ? "ok" : "DAMAGED", count(checkpoints, "checkpoint"),
+                    deep ? count(chunksChecked, "chunk") + " (" + human(bytesChecked) + ") re-hashed" : "structure checked",
+                    ok ? "" : ", " + count(problems.size(), "problem"));
             if (!recordedVerified.isEmpty()) {
                 out.println("recorded as verified: " + String.join(", ", recordedVerified));
             }
         }
+    }
+
+    private static String count(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     /** One problem: in which checkpoint, which object, what is wrong. */

@@ -260,6 +260,8 @@ class CkptToolTest {
     @Test
     void readDataBeforeTheStoreOrBeforeACheckpointReadsAllTheDataAndTakesOnlyANumberAsItsPercentage() {
         String id = push(src("a", 1), "r", 1);
+        Cli.Result fine = cli.run("verify", store, "--read-data");
+        assertTrue(fine.out().matches("(?s)ok: 1 checkpoint, \\d+ chunks? \\(.*\\) re-hashed\n"), fine.out());
         String key = chunkOf(id);
         ObjectStore o = objects();
         byte[] data = o.get(key).data();

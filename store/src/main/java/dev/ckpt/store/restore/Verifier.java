@@ -30,7 +30,8 @@ import java.util.concurrent.Future;
  * Checks committed checkpoints. Structural: every manifest reads and matches ROOT, and
  * every chunk it references exists with the recorded stored size, from a single listing
  * of {@code chunks/} (no HEAD per chunk). Deep: additionally downloads chunks (all, or a
- * deterministic sample) and re-hashes them; with all chunks, whole files are re-hashed too.
+ * deterministic sample, at least one chunk of each checkpoint) and re-hashes them; with all
+ * chunks, whole files are re-hashed too.
  */
 public final class Verifier {
     private final ObjectStore store;
@@ -102,6 +103,16 @@ public final class Verifier {
                         pieces.add(new Piece(i, c, fetches.size() - 1));
                         left[i]++;
                     }
+                }
+            }
+            // A sample reads at least one chunk of each checkpoint: a small one (a few chunks, or one
+            // pack) could otherwise report "ok" with nothing read. The first chunk: deterministic too.
+            for (int i = 0; pieces.isEmpty() && i < files.size(); i++) {
+                if (!files.get(i).chunks().isEmpty()) {
+                    ChunkRef c = files.get(i).chunks().get(0);
+                    fetches.add(c.whole());
+                    pieces.add(new Piece(i, c, 0));
+                    left[i]++;
                 }
             }
             MessageDigest[] md = new MessageDigest[files.size()];
