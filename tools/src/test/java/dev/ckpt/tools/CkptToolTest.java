@@ -202,6 +202,28 @@ class CkptToolTest {
     }
 
     @Test
+    void restoreRemovesTheTemporariesOfAnInterruptedRestoreAndNamesTheVersionsItKeeps() throws Exception {
+        Path a = src("a", 1);
+        push(a, "r", 1);
+        Path out = tmp.resolve("out-leftovers");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve(".ckpt-0123456789ab.tmp"), "partial");
+        Files.writeString(out.resolve(".ckpt-0123456789ab.old"), "replaced");
+        Cli.Result r = cli.run("restore", store, "r@1", out.toString());
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("removed 1 temporary (.ckpt-*.tmp) that an interrupted restore had left in " + out),
+                r.err());
+        assertTrue(r.err().contains("1 file named .ckpt-*.old in " + out) && r.err().contains("delete them once"), r.err());
+        assertFalse(Files.exists(out.resolve(".ckpt-0123456789ab.tmp")));
+        assertTrue(Files.exists(out.resolve(".ckpt-0123456789ab.old")));
+        Files.delete(out.resolve(".ckpt-0123456789ab.old"));
+        TestDirs.assertSameTree(TestDirs.snapshot(a), out);
+        JsonNode j = cli.run("restore", store, "r@1", out.toString(), "--json").json();
+        assertEquals(0, j.get("temporariesRemoved").asInt());
+        assertEquals(0, j.get("replacedVersions").size());
+    }
+
+    @Test
     void restoreBySelectorIsByteIdentical() {
         Path a = src("a", 1);
         Path b = src("b", 2);

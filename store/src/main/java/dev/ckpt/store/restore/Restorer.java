@@ -196,6 +196,7 @@ public final class Restorer {
         dir.check(finals); // every destination, before anything is written
         RestoreRun run = new RestoreRun(store, m, root, reuse, dir, listener, cpu, io, config.maxChunksInFlight());
         boolean ok = false;
+        TargetDirectory.Leftovers leftovers;
         try {
             dir.createDirectories(finals);
             run.run(finals); // every file written, verified, flushed and closed
@@ -205,6 +206,7 @@ public final class Restorer {
             }
             dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
             ok = true;
+            leftovers = dir.removeLeftovers(finals); // only now: a failed restore leaves the target as it was
         } finally {
             if (!ok) {
                 run.abort(); // no task runs after this, so none writes after the cleanup
@@ -221,7 +223,8 @@ public final class Restorer {
         }
         long bytes = m.logicalBytes();
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
-                List.of(), Duration.ofNanos(System.nanoTime() - t0));
+                List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporariesRemoved(),
+                leftovers.replacedVersions());
     }
 
     /** Sets a restored file's POSIX permission bits from its manifest mode (0: left as created). */

@@ -251,6 +251,58 @@ final class TargetDirectory {
         handles.delete(p);
     }
 
+    /** {@link LocalFiles#tempName} with ".tmp": a restore's temporary; never a name a checkpoint file gets from a save. */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\.ckpt-[0-9a-f]{12}\\.tmp");
+    /** A replaced version a restore renamed aside ({@link #publish}). */
+    private static final java.util.regex.Pattern REPLACED = java.util.regex.Pattern.compile("\\.ckpt-[0-9a-f]{12}\\.old");
+
+    /**
+     * What a restore killed earlier left in the directories this one wrote into.
+     *
+     * @param temporariesRemoved its {@code .ckpt-<hex>.tmp} files (partial downloads), deleted now
+     * @param replacedVersions   its {@code .ckpt-<hex>.old} files (versions it had renamed aside to
+     *                           replace them), left in place: they are the user's to delete
+     */
+    record Leftovers(int temporariesRemoved, List<Path> replacedVersions) {
+    }
+
+    /**
+     * After a publish: deletes the temporaries an interrupted restore left beside the
+     * destinations (a process killed mid-restore cannot remove them; left alone they pile up
+     * and a later push of the directory would save them) and finds its {@code .old} files.
+     * Deletion goes through the directory handles, never through a link; a file that cannot
+     * be deleted is left (the next restore tries again).
+     */
+    Leftovers removeLeftovers(List<Path> finals) {
+        int removed = 0;
+        List<Path> replaced = new ArrayList<>();
+        for (Path dir : new java.util.TreeSet<>(finals.stream().map(Path::getParent).toList())) {
+            List<Path> entries = new ArrayList<>();
+            try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+                ds.forEach(entries::add);
+            } catch (IOException | RuntimeException e) {
+                continue; // best effort: the restore itself is done
+            }
+            for (Path p : entries) {
+                String name = p.getFileName().toString();
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                if (TEMPORARY.matcher(name).matches()) {
+                    try {
+                        handles.delete(p);
+                        removed++;
+                    } catch (IOException | RuntimeException e) {
+                        // left for the next restore
+                    }
+                } else if (REPLACED.matcher(name).matches()) {
+                    replaced.add(p);
+                }
+            }
+        }
+        return new Leftovers(removed, replaced);
+    }
+
     /** Renames within one directory: relative to its handle, or by path for the test seam. */
     private void rename(Path from, Path to, Mover how) throws IOException {
         if (handles.secure() && how == Mover.ATOMIC) {

@@ -77,6 +77,44 @@ class RestoreTargetTest extends InMemoryFixture {
     }
 
     @Test
+    void temporariesOfAnInterruptedRestoreAreRemovedOnlyBesideItsFilesAndOnlyOnceItSucceeds() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        // what a restore killed with SIGKILL leaves: partial temporaries, and a version it had renamed aside
+        write(t.resolve(".ckpt-0123456789ab.tmp"), "partial download");
+        write(t.resolve("m/n/.ckpt-abcdefabcdef.tmp"), "partial download");
+        write(t.resolve("m/.ckpt-00000000ffff.old"), "old b, renamed aside");
+        // not a restore's temporary, or not beside a file of this checkpoint, or not a regular file: left alone
+        write(t.resolve(".ckpt-users-own.tmp"), "the user's");
+        write(t.resolve("other/.ckpt-111111111111.tmp"), "no file of the checkpoint goes here");
+        Path outside = tmp.resolve("outside.txt");
+        write(outside, "outside");
+        Files.createDirectories(t.resolve("z"));
+        Files.createSymbolicLink(t.resolve("z/.ckpt-222222222222.tmp"), outside);
+
+        // a restore that fails leaves them all, as it leaves everything else
+        String chunk = store.manifest(e).files().get(0).chunks().get(0).key();
+        byte[] chunkBytes = store.objectStore().get(chunk).data();
+        store.objectStore().delete(chunk);
+        Map<String, String> before = tree(t);
+        assertThrows(CkptException.class, () -> store.restore(e, t, List.of()));
+        assertEquals(before, tree(t), "a failed restore leaves the target as it was");
+
+        store.objectStore().put(chunk, chunkBytes);
+        RestoreResult r = store.restore(e, t, List.of());
+        assertEquals(2, r.temporariesRemoved());
+        assertFalse(Files.exists(t.resolve(".ckpt-0123456789ab.tmp")));
+        assertFalse(Files.exists(t.resolve("m/n/.ckpt-abcdefabcdef.tmp")));
+        assertEquals(List.of(t.resolve("m/.ckpt-00000000ffff.old")), r.replacedVersions(), "reported, and kept");
+        assertEquals("old b, renamed aside", Files.readString(t.resolve("m/.ckpt-00000000ffff.old")));
+        assertEquals("the user's", Files.readString(t.resolve(".ckpt-users-own.tmp")));
+        assertTrue(Files.exists(t.resolve("other/.ckpt-111111111111.tmp")));
+        assertTrue(Files.isSymbolicLink(t.resolve("z/.ckpt-222222222222.tmp")));
+        assertEquals("outside", Files.readString(outside));
+        assertEquals("new c", Files.readString(t.resolve("m/n/c.bin")));
+    }
+
+    @Test
     void aDirectoryWhereALaterFileGoesIsRefusedBeforeAnythingIsRenamed() throws IOException {
         CheckpointEntry e = fourFiles();
         Path t = targetWithOldFiles();
