@@ -119,6 +119,11 @@ class SaveSourceTest {
                 src.resolve("a.bin") + " is a symbolic link", src.resolve("deep/er/b.bin") + " is a symbolic link",
                 "c\\d.bin", "backslash");
         assertFalse(e.getMessage().contains("are listed"), e.getMessage());
+        assertEquals(1, e.getMessage().split("nothing was saved", -1).length - 1, "said once: " + e.getMessage());
+        List<String> lines = e.getMessage().lines().skip(1).toList();
+        assertEquals(3, lines.size(), e.getMessage());
+        assertTrue(lines.get(0).contains("a.bin") && lines.get(1).contains("c\\d.bin") && lines.get(2).contains("b.bin"),
+                "by name, depth first: " + e.getMessage());
 
         Path lots = TestDirs.checkpoint(tmp.resolve("lots"), 1, 2, 1000);
         for (int i = 0; i < 25; i++) {
@@ -146,13 +151,14 @@ class SaveSourceTest {
         Files.createDirectories(fifo.getParent());
         Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
         assertEquals(0, p.waitFor());
-        refused(src, fifo.toString(), "FIFO");
+        InvalidInputException e = refused(src, fifo.toString(), "FIFO", "remove it");
+        assertFalse(e.getMessage().contains("cp -L"), "a copy of a pipe means nothing: " + e.getMessage());
 
         Path src2 = TestDirs.checkpoint(tmp.resolve("sock"), 2, 2, 1000);
         Path sock = src2.resolve("control.sock");
         try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.bind(UnixDomainSocketAddress.of(sock));
-            refused(src2, sock.toString(), "socket");
+            assertFalse(refused(src2, sock.toString(), "socket", "remove it").getMessage().contains("cp -L"));
         }
     }
 

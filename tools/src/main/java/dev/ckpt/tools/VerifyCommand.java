@@ -21,7 +21,7 @@ final class VerifyCommand extends StoreCommand {
     List<String> ckpts = new ArrayList<>();
 
     @Option(names = "--read-data", arity = "0..1", fallbackValue = "100", paramLabel = "PERCENT",
-            preprocessor = PercentOrNot.class,
+            preprocessor = PercentOrNot.class, converter = Percent.class,
             description = "download and re-hash the data: all of it, or PERCENT of the chunks (--read-data=10 or"
                     + " --read-data 10)")
     Integer percent;
@@ -36,10 +36,38 @@ final class VerifyCommand extends StoreCommand {
         @Override
         public boolean preprocess(java.util.Stack<String> args, picocli.CommandLine.Model.CommandSpec commandSpec,
                                   picocli.CommandLine.Model.ArgSpec argSpec, java.util.Map<String, Object> info) {
-            if (" ".equals(info.get("separator")) && (args.isEmpty() || !args.peek().matches("[0-9]+"))) {
+            if (" ".equals(info.get("separator")) && (args.isEmpty() || !Percent.looksLikeOne(args.peek()))) {
                 args.push("100"); // as if --read-data=100: the next word stays a store or checkpoint
             }
             return false; // picocli parses the value as usual
+        }
+    }
+
+    /**
+     * PERCENT: a whole number from 1 to 100, a trailing % allowed. A word that looks like a
+     * number ({@code -5}, {@code 50.5}, {@code 10%}) is always taken as the percentage and
+     * refused if it is not one (a store or checkpoint never looks like that; a store in a
+     * directory named {@code 50} is {@code ./50}).
+     */
+    static final class Percent implements picocli.CommandLine.ITypeConverter<Integer> {
+        static boolean looksLikeOne(String word) {
+            return word.matches("[-+]?[0-9][0-9.,eE]*%?");
+        }
+
+        @Override
+        public Integer convert(String value) {
+            String v = value.endsWith("%") ? value.substring(0, value.length() - 1) : value;
+            int n;
+            try {
+                n = Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                n = -1;
+            }
+            if (n < 1 || n > 100) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a whole percentage from 1"
+                        + " to 100 (--read-data=10 re-hashes 10 % of the chunks; --read-data alone, all the data)");
+            }
+            return n;
         }
     }
 

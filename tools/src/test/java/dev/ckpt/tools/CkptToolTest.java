@@ -294,7 +294,8 @@ class CkptToolTest {
                 new String[]{"verify", store, "--read-data", "r@1"},
                 new String[]{"verify", store, "--read-data", id, "--json"},
                 new String[]{"verify", store, "--read-data", "100", "r@1"},
-                new String[]{"verify", "--read-data", "100", store})) {
+                new String[]{"verify", "--read-data", "100", store},
+                new String[]{"verify", store, "--read-data", "100%", "r@1"})) {
             Cli.Result r = cli.run(args);
             assertEquals(ExitCode.DAMAGE, r.code(), String.join(" ", args) + "\n" + r);
             assertTrue(r.out().contains("CORRUPT") && r.out().contains(key), r.out());
@@ -302,7 +303,12 @@ class CkptToolTest {
         Cli.Result bad = cli.run("verify", store, "--read-data=abc");
         assertEquals(2, bad.code(), bad.toString());
         assertTrue(bad.err().contains("--read-data") && bad.err().contains("abc"), bad.err());
-        assertEquals(2, cli.run("verify", store, "--read-data", "0").code(), "a percentage from 1 to 100");
+        for (String notOne : List.of("0", "101", "-5", "+0", "50.5", "1e2", "99999999999")) {
+            // a word that looks like a number is the percentage, and refused as a usage error if it is not one
+            Cli.Result r = cli.run("verify", store, "--read-data", notOne);
+            assertEquals(2, r.code(), notOne + ": " + r);
+            assertTrue(r.err().contains("'" + notOne + "' is not a whole percentage from 1 to 100"), r.err());
+        }
     }
 
     @Test

@@ -110,7 +110,7 @@ final class SourceDir {
      * {@link #SHOWN}), not one per attempt.
      */
     private static final class Refusals {
-        static final int SHOWN = 20;
+        static final int SHOWN = 20; // in the order of the walk: each directory's entries by name, depth first
         private final List<String> messages = new ArrayList<>();
         private InvalidInputException first;
         private InvalidInputException stop;
@@ -127,7 +127,8 @@ final class SourceDir {
 
         void add(InvalidInputException e) {
             if (count++ < SHOWN) {
-                messages.add(e.getMessage());
+                // the list's heading says nothing was saved: not once more on each line
+                messages.add(e.getMessage().replaceFirst("[;:,]? *nothing was saved$", ""));
             }
             if (first == null) {
                 first = e;
@@ -169,6 +170,7 @@ final class SourceDir {
         if (entries.isEmpty() && !prefix.isEmpty()) {
             empty.add(prefix);
         }
+        entries.sort(null); // by name: the refusals are listed in a stable, readable order
         for (Path p : entries) {
             if (refused.stopped()) {
                 return;
@@ -197,9 +199,9 @@ final class SourceDir {
             }
             files.add(new SourceFile(p, rel, (Long) a.get("size"), ((Integer) a.get("mode")) & 0777, stampOf(a)));
         } else {
-            throw new InvalidInputException(p + " " + describeOther(p, type)
-                    + "; a checkpoint holds regular files only: replace it with a copy of what it stands for"
-                    + " (e.g. cp -L), or remove it, and push again; nothing was saved");
+            throw new InvalidInputException(p + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
+                    + (type == S_IFLNK ? "replace the link with a copy of what it points to (cp -L), or remove it,"
+                    : "remove it,") + " and push again; nothing was saved");
         }
     }
 
