@@ -327,7 +327,10 @@ public final class CheckpointStore implements AutoCloseable {
             which.addAll(list(s, null));
         } else {
             for (String sel : selectors) {
-                which.add(resolve(s, sel));
+                CheckpointEntry e = resolve(s, sel);
+                if (!which.contains(e)) { // r@1 and its id name one checkpoint: verified and counted once
+                    which.add(e);
+                }
             }
         }
         return verifier.verify(which, fraction);

@@ -200,6 +200,26 @@ class CorruptionTest {
     }
 
     @Test
+    void aCorruptChunkRepeatedInACheckpointIsOneProblemAndACheckpointNamedTwiceIsVerifiedOnce() throws Exception {
+        ObjectStore own = ObjectStores.local(tmp.resolve("repeat-store"));
+        CheckpointStore s = Stores.open(own, clock);
+        Path dir = Files.createDirectories(tmp.resolve("repeat"));
+        Files.write(dir.resolve("zeros.bin"), new byte[40 * 16 * 1024]); // one chunk of zeros, 40 times
+        SaveResult r = s.save(s.claimWriter("z"), SaveRequest.of(dir, "z", 1));
+        Manifest m = s.manifest(s.resolve(r.checkpointId()));
+        assertEquals(1, m.chunks().size(), m.chunks().toString());
+        String key = m.files().get(0).chunks().get(0).key();
+        byte[] data = own.get(key).data();
+        data[data.length / 2] ^= 1;
+        own.put(key, data);
+        VerifyReport v = Stores.open(own, clock).verify(VerifyRequest.deep().withCheckpoints(
+                List.of("z@1", r.checkpointId())));
+        assertEquals(1, v.checkpoints(), "z@1 and its id are one checkpoint");
+        assertEquals(1, v.problems().stream().filter(p -> p.kind() == VerifyReport.Kind.CORRUPT).count(), v.problems().toString());
+        assertTrue(v.chunksChecked() > 0, "the corrupt chunk was read and re-hashed: " + v.chunksChecked());
+    }
+
+    @Test
     void manifestOfANewerFormatIsRefusedWithUpgradeAdvice() throws Exception {
         String key = Manifest.keyOf(second.checkpointId());
         ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());

@@ -20,8 +20,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -122,6 +124,7 @@ public final class Verifier {
                 fileOk[i] = true;
             }
             int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems);
+            Set<String> reported = new HashSet<>();
             Deque<Future<byte[]>> window = new ArrayDeque<>();
             int nextFetch = 0;
             int currentFetch = -1;
@@ -144,12 +147,15 @@ public final class Verifier {
                         bytes += raw.length;
                     } catch (NotFoundException ex) {
                         fetchFailed = ex;
-                        if (structuralOk) {
+                        if (structuralOk && reported.add(c.key())) {
                             problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
                         }
                     } catch (CorruptObjectException ex) {
                         fetchFailed = ex;
-                        problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+                        chunks++; // read and re-hashed: that is how it was found
+                        if (reported.add(c.key())) { // once per checkpoint, however often the chunk repeats in it
+                            problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+                        }
                     }
                 }
                 if (fetchFailed != null) {
