@@ -319,7 +319,7 @@ public final class CheckpointStore implements AutoCloseable {
             s = root();
         } catch (dev.ckpt.store.error.CorruptObjectException e) {
             // a damaged ROOT is damage found by verify, like a damaged manifest
-            return new VerifyReport(fraction > 0, 0, 0, 0, List.of(new VerifyReport.Problem(RootState.KEY, RootState.KEY,
+            return new VerifyReport(fraction > 0, List.of(), 0, 0, List.of(new VerifyReport.Problem(RootState.KEY, RootState.KEY,
                     VerifyReport.Kind.ROOT_UNREADABLE, e.getMessage())));
         }
         List<CheckpointEntry> which = new ArrayList<>();

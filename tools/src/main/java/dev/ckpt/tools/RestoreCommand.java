@@ -61,7 +61,8 @@ final class RestoreCommand extends StoreCommand {
         }
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis(),
-                r.temporariesRemoved(), r.replacedVersions().stream().map(Path::toString).toList()));
+                r.leftoverTemporaries().stream().map(Path::toString).toList(),
+                r.replacedVersions().stream().map(Path::toString).toList()));
         return ExitCode.OK;
     }
 
@@ -93,19 +94,22 @@ final class RestoreCommand extends StoreCommand {
      * @param given     the target directory as given on the command line (text form only)
      */
     record Restored(String id, String run, long step, int files, long bytes, int chunksDownloaded, int chunksReused,
-                    String directory, @JsonIgnore String given, long millis, int temporariesRemoved,
+                    String directory, @JsonIgnore String given, long millis, List<String> leftoverTemporaries,
                     List<String> replacedVersions) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             out.printf("restored %s (run %s, step %d): %d files, %s into %s; %d chunks downloaded, %d reused locally, %d ms%n",
                     id, run, step, files, human(bytes), given, chunksDownloaded, chunksReused, millis);
-            if (temporariesRemoved > 0) {
-                err.printf("restore: removed %d temporar%s (.ckpt-*.tmp) that an interrupted restore had left in %s%n",
-                        temporariesRemoved, temporariesRemoved == 1 ? "y" : "ies", given);
+            if (!leftoverTemporaries.isEmpty()) {
+                err.printf("restore: %d temporar%s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored"
+                                + " files; delete them unless another restore into %s is running now (a push of the"
+                                + " directory would save them)%n", leftoverTemporaries.size(),
+                        leftoverTemporaries.size() == 1 ? "y" : "ies", leftoverTemporaries.get(0),
+                        leftoverTemporaries.size() == 1 ? "is" : "are", given);
             }
             if (!replacedVersions.isEmpty()) {
                 err.printf("restore: %d file%s named .ckpt-*.old in %s (e.g. %s) hold versions an interrupted restore had"
-                                + " replaced; they are kept: delete them once you no longer need them%n",
+                                + " replaced; delete them once you no longer need them%n",
                         replacedVersions.size(), replacedVersions.size() == 1 ? "" : "s", given, replacedVersions.get(0));
             }
         }

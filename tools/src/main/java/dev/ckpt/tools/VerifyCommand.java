@@ -90,8 +90,9 @@ final class VerifyCommand extends StoreCommand {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--record needs a full --read-data");
             }
             if (r.ok()) {
-                (ckpts.isEmpty() ? store.list(null).stream().map(e -> e.id()).toList()
-                        : ckpts.stream().map(c -> store.resolve(c).id()).toList()).forEach(recorded::add);
+                // the checkpoints this verify read, not the selectors resolved again: a checkpoint committed
+                // meanwhile (latest, or all of them) was not read and must not be recorded as verified
+                recorded.addAll(r.checkpointIds());
                 store.recordVerified(recorded);
             }
         }

@@ -202,7 +202,7 @@ class CkptToolTest {
     }
 
     @Test
-    void restoreRemovesTheTemporariesOfAnInterruptedRestoreAndNamesTheVersionsItKeeps() throws Exception {
+    void restoreNamesTheLeftoversOfAnInterruptedRestoreAndKeepsThem() throws Exception {
         Path a = src("a", 1);
         push(a, "r", 1);
         Path out = tmp.resolve("out-leftovers");
@@ -211,16 +211,17 @@ class CkptToolTest {
         Files.writeString(out.resolve(".ckpt-0123456789ab.old"), "replaced");
         Cli.Result r = cli.run("restore", store, "r@1", out.toString());
         assertEquals(0, r.code(), r.toString());
-        assertTrue(r.err().contains("removed 1 temporary (.ckpt-*.tmp) that an interrupted restore had left in " + out),
-                r.err());
+        assertTrue(r.err().contains("1 temporary of an interrupted restore (.ckpt-*.tmp, e.g. "
+                + out.resolve(".ckpt-0123456789ab.tmp") + ") is beside the restored files; delete them unless another"
+                + " restore into " + out + " is running now"), r.err());
         assertTrue(r.err().contains("1 file named .ckpt-*.old in " + out) && r.err().contains("delete them once"), r.err());
-        assertFalse(Files.exists(out.resolve(".ckpt-0123456789ab.tmp")));
-        assertTrue(Files.exists(out.resolve(".ckpt-0123456789ab.old")));
+        assertTrue(Files.exists(out.resolve(".ckpt-0123456789ab.tmp")) && Files.exists(out.resolve(".ckpt-0123456789ab.old")));
+        JsonNode j = cli.run("restore", store, "r@1", out.toString(), "--json").json();
+        assertEquals(out.resolve(".ckpt-0123456789ab.tmp").toString(), j.get("leftoverTemporaries").get(0).asText());
+        assertEquals(1, j.get("replacedVersions").size());
+        Files.delete(out.resolve(".ckpt-0123456789ab.tmp"));
         Files.delete(out.resolve(".ckpt-0123456789ab.old"));
         TestDirs.assertSameTree(TestDirs.snapshot(a), out);
-        JsonNode j = cli.run("restore", store, "r@1", out.toString(), "--json").json();
-        assertEquals(0, j.get("temporariesRemoved").asInt());
-        assertEquals(0, j.get("replacedVersions").size());
     }
 
     @Test
@@ -318,6 +319,8 @@ class CkptToolTest {
         Cli.Result r = cli.run("verify", store, "--read-data", "--record", "--json");
         assertEquals(0, r.code(), r.toString());
         assertEquals(List.of(id), toList(r.json().get("recordedVerified")));
+        Cli.Result twice = cli.run("verify", store, "r@1", id, "--read-data", "--record", "--json");
+        assertEquals(List.of(id), toList(twice.json().get("recordedVerified")), "what was verified, once");
         try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
             assertTrue(s.resolve(id).verifiedAt() != null);
         }

@@ -206,7 +206,7 @@ public final class Restorer {
             }
             dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
             ok = true;
-            leftovers = dir.removeLeftovers(finals); // only now: a failed restore leaves the target as it was
+            leftovers = dir.findLeftovers(finals); // named, never deleted: see TargetDirectory.findLeftovers
         } finally {
             if (!ok) {
                 run.abort(); // no task runs after this, so none writes after the cleanup
@@ -223,7 +223,7 @@ public final class Restorer {
         }
         long bytes = m.logicalBytes();
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
-                List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporariesRemoved(),
+                List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(),
                 leftovers.replacedVersions());
     }
 

@@ -257,24 +257,22 @@ final class TargetDirectory {
     private static final java.util.regex.Pattern REPLACED = java.util.regex.Pattern.compile("\\.ckpt-[0-9a-f]{12}\\.old");
 
     /**
-     * What a restore killed earlier left in the directories this one wrote into.
-     *
-     * @param temporariesRemoved its {@code .ckpt-<hex>.tmp} files (partial downloads), deleted now
-     * @param replacedVersions   its {@code .ckpt-<hex>.old} files (versions it had renamed aside to
-     *                           replace them), left in place: they are the user's to delete
+     * What a restore killed earlier left in the directories this one wrote into: its
+     * {@code .ckpt-<hex>.tmp} temporaries (partial files) and {@code .ckpt-<hex>.old} files
+     * (versions it had renamed aside to replace them).
      */
-    record Leftovers(int temporariesRemoved, List<Path> replacedVersions) {
+    record Leftovers(List<Path> temporaries, List<Path> replacedVersions) {
     }
 
     /**
-     * After a publish: deletes the temporaries an interrupted restore left beside the
-     * destinations (a process killed mid-restore cannot remove them; left alone they pile up
-     * and a later push of the directory would save them) and finds its {@code .old} files.
-     * Deletion goes through the directory handles, never through a link; a file that cannot
-     * be deleted is left (the next restore tries again).
+     * After a publish: finds the temporaries and replaced versions an interrupted restore left
+     * beside the destinations, to be named to the user. Nothing is deleted: a temporary of
+     * that name may belong to a restore running now into the same directory (ranks restoring
+     * their parts side by side), and only the user knows none does; an {@code .old} file may
+     * be the only copy of a replaced version.
      */
-    Leftovers removeLeftovers(List<Path> finals) {
-        int removed = 0;
+    Leftovers findLeftovers(List<Path> finals) {
+        List<Path> temporaries = new ArrayList<>();
         List<Path> replaced = new ArrayList<>();
         for (Path dir : new java.util.TreeSet<>(finals.stream().map(Path::getParent).toList())) {
             List<Path> entries = new ArrayList<>();
@@ -283,24 +281,20 @@ final class TargetDirectory {
             } catch (IOException | RuntimeException e) {
                 continue; // best effort: the restore itself is done
             }
+            entries.sort(null);
             for (Path p : entries) {
                 String name = p.getFileName().toString();
                 if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                     continue;
                 }
                 if (TEMPORARY.matcher(name).matches()) {
-                    try {
-                        handles.delete(p);
-                        removed++;
-                    } catch (IOException | RuntimeException e) {
-                        // left for the next restore
-                    }
+                    temporaries.add(p);
                 } else if (REPLACED.matcher(name).matches()) {
                     replaced.add(p);
                 }
             }
         }
-        return new Leftovers(removed, replaced);
+        return new Leftovers(temporaries, replaced);
     }
 
     /** Renames within one directory: relative to its handle, or by path for the test seam. */

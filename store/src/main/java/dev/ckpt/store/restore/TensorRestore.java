@@ -95,7 +95,6 @@ final class TensorRestore {
             }
             dir.publish(temps, finals);
             ok = true;
-            dir.removeLeftovers(finals); // an interrupted restore's temporaries beside these files
         } finally {
             if (!ok) {
                 for (Path t : temps) {

@@ -167,7 +167,8 @@ public final class Verifier {
                 nextFile = finishFiles(e, m, files, left, md, fileOk, nextFile, problems);
             }
         }
-        return new VerifyReport(fraction > 0, checkpoints.size(), chunks, bytes, problems);
+        return new VerifyReport(fraction > 0, checkpoints.stream().map(CheckpointEntry::id).toList(), chunks, bytes,
+                problems);
     }
 
     /** A chunk (or a pack's slice) to re-hash, of the {@code file}-th file, from the {@code fetch}-th fetch. */

@@ -2,8 +2,13 @@ package dev.ckpt.store.restore;
 
 import java.util.List;
 
-/** The outcome of a verify: what was checked and every problem found. */
-public record VerifyReport(boolean deep, int checkpoints, int chunksChecked, long bytesChecked, List<Problem> problems) {
+/**
+ * The outcome of a verify: what was checked and every problem found. {@code checkpointIds}:
+ * the checkpoints verified, as resolved when the verify began (a checkpoint committed while it
+ * ran is not among them, so {@code verify --record} never records one that was not read).
+ */
+public record VerifyReport(boolean deep, List<String> checkpointIds, int chunksChecked, long bytesChecked,
+                           List<Problem> problems) {
     public enum Kind { MISSING, CORRUPT, SIZE_MISMATCH, MANIFEST_UNREADABLE, ROOT_UNREADABLE }
 
     /** One problem: which checkpoint, which object, what is wrong. */
@@ -11,7 +16,13 @@ public record VerifyReport(boolean deep, int checkpoints, int chunksChecked, lon
     }
 
     public VerifyReport {
+        checkpointIds = List.copyOf(checkpointIds);
         problems = List.copyOf(problems);
+    }
+
+    /** How many checkpoints were verified. */
+    public int checkpoints() {
+        return checkpointIds.size();
     }
 
     public boolean ok() {
