@@ -418,8 +418,8 @@ final class RestoreRun {
             throw TargetDirectory.cannot("read back " + from.file().entry.path() + " of checkpoint " + manifest.id()
                     + " from " + from.file().tmp.getParent(), root, e);
         }
-        // Short of the range: the first occurrence was zeros, left as a hole past the temporary's current end
-        // (it gets its length at the end); the rest of buf is zeros, and the hash check below decides.
+        // A chunk of zeros is never read back (see run()); a read short of the range leaves zeros in the rest of
+        // buf, and the hash check below refuses it.
         byte[] bytes = buf.array();
         submit(cpu, () -> {
             if (!Hashes.sha256Hex(bytes).equals(p.ref().hash())) {
