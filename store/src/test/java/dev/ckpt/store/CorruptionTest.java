@@ -220,6 +220,30 @@ class CorruptionTest {
     }
 
     @Test
+    void aDeepVerifyFetchesEachDistinctChunkOfACheckpointOnce() throws Exception {
+        ObjectStore own = ObjectStores.local(tmp.resolve("once-store"));
+        CheckpointStore s = Stores.open(own, clock);
+        Path dir = Files.createDirectories(tmp.resolve("once"));
+        byte[] block = new byte[16 * 1024];
+        new java.util.Random(3).nextBytes(block);
+        java.io.ByteArrayOutputStream twice = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 30; i++) {
+            twice.writeBytes(i % 3 == 0 ? block : new byte[16 * 1024]); // zeros and one block, interleaved
+        }
+        Files.write(dir.resolve("a.bin"), twice.toByteArray());
+        Files.write(dir.resolve("b.bin"), twice.toByteArray()); // every chunk again in another file
+        SaveResult r = s.save(s.claimWriter("o"), SaveRequest.of(dir, "o", 1));
+        Manifest m = s.manifest(s.resolve(r.checkpointId()));
+        assertEquals(2, m.chunks().size(), m.chunks().toString());
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(own);
+        VerifyReport v = Stores.open(counting, clock).verify(VerifyRequest.deep());
+        assertTrue(v.ok(), v.problems().toString());
+        assertEquals(2, v.chunksChecked(), "each distinct chunk read and re-hashed once");
+        assertEquals(2 + 2, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET),
+                "ROOT, the manifest and one GET per distinct chunk (60 occurrences)");
+    }
+
+    @Test
     void manifestOfANewerFormatIsRefusedWithUpgradeAdvice() throws Exception {
         String key = Manifest.keyOf(second.checkpointId());
         ObjectNode m = (ObjectNode) Json.MAPPER.readTree(objects.get(key).data());

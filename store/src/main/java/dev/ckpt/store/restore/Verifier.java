@@ -32,8 +32,8 @@ import java.util.concurrent.Future;
  * Checks committed checkpoints. Structural: every manifest reads and matches ROOT, and
  * every chunk it references exists with the recorded stored size, from a single listing
  * of {@code chunks/} (no HEAD per chunk). Deep: additionally downloads chunks (all, or a
- * deterministic sample, at least one chunk of each checkpoint) and re-hashes them; with all
- * chunks, whole files are re-hashed too.
+ * deterministic sample, at least one chunk of each checkpoint) and re-hashes them, each
+ * distinct chunk once per checkpoint; with all chunks, whole files are re-hashed too.
  */
 public final class Verifier {
     private final ObjectStore store;
@@ -125,6 +125,15 @@ public final class Verifier {
             }
             int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems);
             Set<String> reported = new HashSet<>();
+            // A chunk repeated in the checkpoint (zeros, a shared block) is fetched once: its later
+            // occurrences take the same future while it is kept, at most maxChunksInFlight of them at a
+            // time (past that bound one is fetched again: memory stays bounded).
+            Map<String, Integer> lastFetch = new HashMap<>();
+            for (int k = 0; k < fetches.size(); k++) {
+                lastFetch.put(fetches.get(k).hash(), k);
+            }
+            Map<String, CompletableFuture<byte[]>> kept = new HashMap<>();
+            boolean[] again = new boolean[fetches.size()];
             Deque<Future<byte[]>> window = new ArrayDeque<>();
             int nextFetch = 0;
             int currentFetch = -1;
@@ -133,9 +142,22 @@ public final class Verifier {
             for (Piece p : pieces) {
                 if (p.fetch() != currentFetch) {
                     while (nextFetch < fetches.size() && window.size() < config.maxChunksInFlight()) {
-                        ChunkRef c = fetches.get(nextFetch++);
-                        window.add(CompletableFuture.supplyAsync(() -> store.get(c.key()).data(), io)
-                                .thenApplyAsync(stored -> ChunkCodec.decode(c, stored), cpu));
+                        int k = nextFetch++;
+                        ChunkRef c = fetches.get(k);
+                        CompletableFuture<byte[]> f = kept.get(c.hash());
+                        if (f != null) {
+                            again[k] = true;
+                        } else {
+                            f = CompletableFuture.supplyAsync(() -> store.get(c.key()).data(), io)
+                                    .thenApplyAsync(stored -> ChunkCodec.decode(c, stored), cpu);
+                            if (lastFetch.get(c.hash()) > k && kept.size() < config.maxChunksInFlight()) {
+                                kept.put(c.hash(), f);
+                            }
+                        }
+                        if (lastFetch.get(c.hash()) == k) {
+                            kept.remove(c.hash());
+                        }
+                        window.add(f);
                     }
                     currentFetch = p.fetch();
                     ChunkRef c = fetches.get(currentFetch);
@@ -143,8 +165,10 @@ public final class Verifier {
                     fetchFailed = null;
                     try {
                         raw = Tasks.await(window.poll(), "verify");
-                        chunks++;
-                        bytes += raw.length;
+                        if (!again[currentFetch]) {
+                            chunks++;
+                            bytes += raw.length;
+                        }
                     } catch (NotFoundException ex) {
                         fetchFailed = ex;
                         if (structuralOk && reported.add(c.key())) {
@@ -152,7 +176,7 @@ public final class Verifier {
                         }
                     } catch (CorruptObjectException ex) {
                         fetchFailed = ex;
-                        chunks++; // read and re-hashed: that is how it was found
+                        chunks += again[currentFetch] ? 0 : 1; // read and re-hashed: that is how it was found
                         if (reported.add(c.key())) { // once per checkpoint, however often the chunk repeats in it
                             problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
                         }
