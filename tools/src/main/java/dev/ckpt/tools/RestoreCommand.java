@@ -108,9 +108,9 @@ final class RestoreCommand extends StoreCommand {
                         leftoverTemporaries.size() == 1 ? "is" : "are", given);
             }
             if (!replacedVersions.isEmpty()) {
-                err.printf("restore: %d file%s named .ckpt-*.old in %s (e.g. %s) hold versions an interrupted restore had"
+                err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) hold versions an interrupted restore had"
                                 + " replaced; delete them once you no longer need them%n",
-                        replacedVersions.size(), replacedVersions.size() == 1 ? "" : "s", given, replacedVersions.get(0));
+                        count(replacedVersions.size(), "file"), given, replacedVersions.get(0));
             }
         }
     }

@@ -63,4 +63,9 @@ abstract class StoreCommand implements Callable<Integer> {
     static String human(long bytes) {
         return dev.ckpt.store.commit.SaveResult.human(bytes);
     }
+
+    /** "1 chunk", "2 chunks": {@code n} and {@code noun}, plural by an s. */
+    static String count(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
 }

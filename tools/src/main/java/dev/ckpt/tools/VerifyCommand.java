@@ -77,9 +77,6 @@ final class VerifyCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
-        if (percent != null && (percent < 1 || percent > 100)) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--read-data takes a percentage from 1 to 100");
-        }
         VerifyReport r;
         try (OutputOptions.Progress p = output.start(err(), "verify")) {
             r = store.verify(new VerifyRequest(ckpts, percent == null ? 0 : percent / 100.0));
@@ -123,10 +120,6 @@ final class VerifyCommand extends StoreCommand {
                 out.println("recorded as verified: " + String.join(", ", recordedVerified));
             }
         }
-    }
-
-    private static String count(int n, String noun) {
-        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     /** One problem: in which checkpoint, which object, what is wrong. */

@@ -8,6 +8,7 @@ import dev.ckpt.store.manifest.Manifest;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The restore target: checks every destination before anything is written, creates the
@@ -251,11 +253,6 @@ final class TargetDirectory {
         handles.delete(p);
     }
 
-    /** {@link LocalFiles#tempName} with ".tmp": a restore's temporary; never a name a checkpoint file gets from a save. */
-    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\.ckpt-[0-9a-f]{12}\\.tmp");
-    /** A replaced version a restore renamed aside ({@link #publish}). */
-    private static final java.util.regex.Pattern REPLACED = java.util.regex.Pattern.compile("\\.ckpt-[0-9a-f]{12}\\.old");
-
     /**
      * What a restore killed earlier left in the directories this one wrote into: its
      * {@code .ckpt-<hex>.tmp} temporaries (partial files) and {@code .ckpt-<hex>.old} files
@@ -274,9 +271,9 @@ final class TargetDirectory {
     Leftovers findLeftovers(List<Path> finals) {
         List<Path> temporaries = new ArrayList<>();
         List<Path> replaced = new ArrayList<>();
-        for (Path dir : new java.util.TreeSet<>(finals.stream().map(Path::getParent).toList())) {
+        for (Path dir : new TreeSet<>(finals.stream().map(Path::getParent).toList())) {
             List<Path> entries = new ArrayList<>();
-            try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
                 ds.forEach(entries::add);
             } catch (IOException | RuntimeException e) {
                 continue; // best effort: the restore itself is done
@@ -287,9 +284,9 @@ final class TargetDirectory {
                 if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                     continue;
                 }
-                if (TEMPORARY.matcher(name).matches()) {
+                if (LocalFiles.isTempName(name, ".tmp")) { // RestoreRun's temporaries
                     temporaries.add(p);
-                } else if (REPLACED.matcher(name).matches()) {
+                } else if (LocalFiles.isTempName(name, ".old")) { // versions publish() renamed aside
                     replaced.add(p);
                 }
             }

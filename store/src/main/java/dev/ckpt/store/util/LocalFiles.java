@@ -45,6 +45,12 @@ public final class LocalFiles {
         return ".ckpt-" + HexFormat.of().formatHex(b) + suffix;
     }
 
+    /** Whether {@code name} is one that {@link #tempName} makes with {@code suffix}. */
+    public static boolean isTempName(String name, String suffix) {
+        return name.length() == 18 + suffix.length() && name.startsWith(".ckpt-") && name.endsWith(suffix)
+                && name.substring(6, 18).chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f');
+    }
+
     /**
      * Why an I/O operation failed, in words and without Java class names: the operating
      * system's reason ("No space left on device", "Read-only file system", ...) where it
