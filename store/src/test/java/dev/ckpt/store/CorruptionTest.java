@@ -253,4 +253,51 @@ class CorruptionTest {
                 () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
         assertTrue(e.getMessage().contains(key) && e.getMessage().contains("upgrade"), e.getMessage());
     }
+
+    @Test
+    void aVerifyOfCheckpointsThatShareChunksReadsWhatTheyShareOnceAndReportsAProblemForEach() throws Exception {
+        ObjectStore own = ObjectStores.local(tmp.resolve("shared-store"));
+        CheckpointStore s = Stores.open(own, clock);
+        WriterToken w = s.claimWriter("t");
+        Path dir = Files.createDirectories(tmp.resolve("shared"));
+        java.util.Random rnd = new java.util.Random(5);
+        byte[] frozen = new byte[10 * 16 * 1024]; // 10 chunks of 16 KiB, the same in every checkpoint
+        rnd.nextBytes(frozen);
+        Files.write(dir.resolve("frozen.bin"), frozen);
+        byte[] moving = new byte[4 * 16 * 1024];
+        List<String> ids = new java.util.ArrayList<>();
+        for (int step = 1; step <= 3; step++) {
+            rnd.nextBytes(moving); // 4 new chunks per checkpoint
+            Files.write(dir.resolve("moving.bin"), moving);
+            ids.add(s.save(w, SaveRequest.of(dir, "t", step)).checkpointId());
+        }
+        int distinct = 10 + 3 * 4;
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(own);
+        VerifyReport full = Stores.open(counting, clock).verify(VerifyRequest.deep());
+        assertTrue(full.ok(), full.problems().toString());
+        assertEquals(distinct, full.chunksChecked(), "frozen.bin is proved whole once, not once per checkpoint");
+        assertEquals(1 + 3 + distinct, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET),
+                "ROOT, 3 manifests, each distinct chunk once (was 42 chunks)");
+
+        counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(own);
+        VerifyReport sample = Stores.open(counting, clock).verify(VerifyRequest.sample(0.999));
+        assertTrue(sample.ok(), sample.problems().toString());
+        assertTrue(sample.chunksChecked() <= distinct, "a sample reads a shared chunk once: " + sample.chunksChecked());
+        assertEquals(1 + 3 + sample.chunksChecked(), counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET));
+
+        // a corrupt chunk that all three share is found once and reported for each checkpoint, in both modes
+        Manifest m = s.manifest(s.resolve(ids.get(0)));
+        String sharedKey = m.files().stream().filter(f -> f.path().equals("frozen.bin")).findFirst().orElseThrow()
+                .chunks().get(3).key();
+        byte[] data = own.get(sharedKey).data();
+        data[data.length / 2] ^= 0x40;
+        own.put(sharedKey, data);
+        for (VerifyRequest req : List.of(VerifyRequest.deep(), VerifyRequest.sample(0.999))) {
+            VerifyReport bad = Stores.open(own, clock).verify(req);
+            for (String id : ids) {
+                assertEquals(1, bad.problems().stream().filter(p -> p.checkpointId().equals(id) && p.kind() == VerifyReport.Kind.CORRUPT
+                        && p.key().equals(sharedKey)).count(), req + " " + id + ": " + bad.problems());
+            }
+        }
+    }
 }

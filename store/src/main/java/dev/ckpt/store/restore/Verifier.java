@@ -32,8 +32,11 @@ import java.util.concurrent.Future;
  * Checks committed checkpoints. Structural: every manifest reads and matches ROOT, and
  * every chunk it references exists with the recorded stored size, from a single listing
  * of {@code chunks/} (no HEAD per chunk). Deep: additionally downloads chunks (all, or a
- * deterministic sample, at least one chunk of each checkpoint) and re-hashes them, each
- * distinct chunk once per checkpoint; with all chunks, whole files are re-hashed too.
+ * deterministic sample, at least one chunk of each checkpoint) and re-hashes them; with all
+ * chunks, whole files are re-hashed too. What checkpoints share is read once per verify: a
+ * sample fetches each distinct chunk once, and a full read skips a file (same SHA-256, same
+ * chunks) that an earlier checkpoint of the same verify already proved whole. A problem found
+ * once is reported for every checkpoint it touches.
  */
 public final class Verifier {
     private final ObjectStore store;
@@ -62,6 +65,10 @@ public final class Verifier {
         List<VerifyReport.Problem> problems = new ArrayList<>();
         int chunks = 0;
         long bytes = 0;
+        // across the checkpoints of this verify: each chunk re-hashed (a hash -> null if it was sound,
+        // else the problem found) and each file proved whole (its SHA-256 and chunk list)
+        Map<String, RuntimeException> chunkOutcomes = new HashMap<>();
+        Set<List<Object>> filesProved = new HashSet<>();
         for (CheckpointEntry e : checkpoints) {
             Manifest m;
             try {
@@ -93,10 +100,27 @@ public final class Verifier {
             List<FileEntry> files = m.files();
             List<Piece> pieces = new ArrayList<>();
             List<ChunkRef> fetches = new ArrayList<>();
+            Set<String> reported = new HashSet<>();
             int[] left = new int[files.size()];
+            boolean[] proved = new boolean[files.size()];
+            boolean sampledAny = false;
             for (int i = 0; i < files.size(); i++) {
+                if (fraction >= 1 && filesProved.contains(proof(files.get(i)))) {
+                    proved[i] = true; // read whole by an earlier checkpoint of this verify
+                    sampledAny |= !files.get(i).chunks().isEmpty();
+                    continue;
+                }
                 for (ChunkRef c : files.get(i).chunks()) {
                     if (fraction >= 1 || sampled(c, fraction)) {
+                        sampledAny = true;
+                        if (fraction < 1 && chunkOutcomes.containsKey(c.hash())) {
+                            // re-hashed for an earlier checkpoint of this verify: its outcome holds here too
+                            RuntimeException known = chunkOutcomes.get(c.hash());
+                            if (known != null && reported.add(c.key())) {
+                                report(problems, e, c, known, structuralOk);
+                            }
+                            continue;
+                        }
                         boolean same = !fetches.isEmpty() && c.sliced()
                                 && fetches.get(fetches.size() - 1).hash().equals(c.hash());
                         if (!same) {
@@ -109,7 +133,7 @@ public final class Verifier {
             }
             // A sample reads at least one chunk of each checkpoint: a small one (a few chunks, or one
             // pack) could otherwise report "ok" with nothing read. The first chunk: deterministic too.
-            for (int i = 0; pieces.isEmpty() && i < files.size(); i++) {
+            for (int i = 0; !sampledAny && i < files.size(); i++) {
                 if (!files.get(i).chunks().isEmpty()) {
                     ChunkRef c = files.get(i).chunks().get(0);
                     fetches.add(c.whole());
@@ -120,11 +144,10 @@ public final class Verifier {
             MessageDigest[] md = new MessageDigest[files.size()];
             boolean[] fileOk = new boolean[files.size()];
             for (int i = 0; i < files.size(); i++) {
-                md[i] = fraction >= 1 ? Hashes.sha256() : null;
+                md[i] = fraction >= 1 && !proved[i] ? Hashes.sha256() : null;
                 fileOk[i] = true;
             }
-            int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems);
-            Set<String> reported = new HashSet<>();
+            int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems, filesProved);
             // A chunk repeated in the checkpoint (zeros, a shared block) is fetched once: its later
             // occurrences take the same future while it is kept, at most maxChunksInFlight of them at a
             // time (past that bound one is fetched again: memory stays bounded).
@@ -169,16 +192,15 @@ public final class Verifier {
                             chunks++;
                             bytes += raw.length;
                         }
-                    } catch (NotFoundException ex) {
+                        chunkOutcomes.put(c.hash(), null);
+                    } catch (NotFoundException | CorruptObjectException ex) {
                         fetchFailed = ex;
-                        if (structuralOk && reported.add(c.key())) {
-                            problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
+                        if (ex instanceof CorruptObjectException && !again[currentFetch]) {
+                            chunks++; // read and re-hashed: that is how it was found
                         }
-                    } catch (CorruptObjectException ex) {
-                        fetchFailed = ex;
-                        chunks += again[currentFetch] ? 0 : 1; // read and re-hashed: that is how it was found
+                        chunkOutcomes.put(c.hash(), ex);
                         if (reported.add(c.key())) { // once per checkpoint, however often the chunk repeats in it
-                            problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+                            report(problems, e, c, ex, structuralOk);
                         }
                     }
                 }
@@ -188,7 +210,7 @@ public final class Verifier {
                     md[p.file()].update(raw, p.ref().sliceOffset(), p.ref().sliceLength());
                 }
                 left[p.file()]--;
-                nextFile = finishFiles(e, m, files, left, md, fileOk, nextFile, problems);
+                nextFile = finishFiles(e, m, files, left, md, fileOk, nextFile, problems, filesProved);
             }
         }
         return new VerifyReport(fraction > 0, checkpoints.stream().map(CheckpointEntry::id).toList(), chunks, bytes,
@@ -199,9 +221,29 @@ public final class Verifier {
     private record Piece(int file, ChunkRef ref, int fetch) {
     }
 
-    /** Checks, in order from {@code from}, the whole files whose chunks are all in; returns the first that is not. */
+    /** A chunk's problem as this checkpoint's: a missing one only if the listing did not already report it. */
+    private static void report(List<VerifyReport.Problem> problems, CheckpointEntry e, ChunkRef c, RuntimeException ex,
+                               boolean structuralOk) {
+        if (ex instanceof NotFoundException) {
+            if (structuralOk) {
+                problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
+            }
+        } else {
+            problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.CORRUPT, ex.getMessage()));
+        }
+    }
+
+    /** What makes a file proved whole for every checkpoint that holds it: its SHA-256 and its chunks, in order. */
+    private static List<Object> proof(FileEntry f) {
+        return List.of(f.sha256(), f.size(), f.chunks());
+    }
+
+    /**
+     * Checks, in order from {@code from}, the whole files whose chunks are all in (adding those that
+     * hash right to {@code proved}); returns the first that is not.
+     */
     private static int finishFiles(CheckpointEntry e, Manifest m, List<FileEntry> files, int[] left, MessageDigest[] md,
-                                   boolean[] fileOk, int from, List<VerifyReport.Problem> problems) {
+                                   boolean[] fileOk, int from, List<VerifyReport.Problem> problems, Set<List<Object>> proved) {
         int i = from;
         for (; i < files.size() && left[i] == 0; i++) {
             FileEntry f = files.get(i);
@@ -210,6 +252,8 @@ public final class Verifier {
                 if (!actual.equals(f.sha256())) {
                     problems.add(new VerifyReport.Problem(e.id(), m.key(), VerifyReport.Kind.CORRUPT, "file " + f.path()
                             + " of checkpoint " + e.id() + " hashes to " + actual + " but the manifest says " + f.sha256()));
+                } else {
+                    proved.add(proof(f));
                 }
             }
         }
