@@ -24,7 +24,7 @@ public final class SafePaths {
         if (path.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("file path '" + path.replace('\0', '?') + "' contains a NUL character");
         }
-        if (path.length() >= 2 && path.charAt(1) == ':') {
+        if (startsLikeADriveLetter(path)) {
             throw new IllegalArgumentException("file path '" + path + "' starts like a drive letter ('"
                     + path.substring(0, 2) + "'), which checkpoint paths may not; rename the file");
         }
@@ -34,5 +34,11 @@ public final class SafePaths {
             }
         }
         return path;
+    }
+
+    /** "C:..." or "c:...": a Windows drive letter is one ASCII letter; "1:x" or "::x" is an ordinary name. */
+    private static boolean startsLikeADriveLetter(String path) {
+        char c = path.length() >= 2 && path.charAt(1) == ':' ? path.charAt(0) : 0;
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
     }
 }
