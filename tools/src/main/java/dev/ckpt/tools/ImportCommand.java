@@ -31,7 +31,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -59,6 +61,11 @@ final class ImportCommand extends StoreCommand {
     }
 
     @Override
+    void checkArguments() {
+        notNegative("--step", step);
+    }
+
+    @Override
     int run(CheckpointStore store) throws Exception {
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("archive " + file + " does not exist or is not a file");
@@ -72,6 +79,7 @@ final class ImportCommand extends StoreCommand {
         try {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
+            List<String> refused = new ArrayList<>();
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
                  ZstdInputStream zstd = new ZstdInputStream(raw);
                  TarArchiveInputStream tar = new TarArchiveInputStream(zstd, "UTF-8")) { // as export writes, whatever the locale
@@ -81,15 +89,15 @@ final class ImportCommand extends StoreCommand {
                         archived = Json.readManifestFrom(file + ":" + name, tar.readAllBytes());
                         continue;
                     }
-                    String rel = safeName(name);
-                    if (te.isDirectory()) {
+                    String rel = safeName(name, refused);
+                    if (rel == null || te.isDirectory()) {
                         continue;
                     }
                     // isFile() alone is true for link and device entries (their names do not end in '/')
                     if (!te.isFile() || te.isSymbolicLink() || te.isLink() || te.isCharacterDevice()
                             || te.isBlockDevice() || te.isFIFO()) {
-                        throw new InvalidInputException("archive " + file + ": entry '" + name
-                                + "' is a link or device; only regular files can be imported");
+                        refused.add("entry '" + name + "' is a link or device; only regular files can be imported");
+                        continue;
                     }
                     Path out;
                     try {
@@ -99,30 +107,36 @@ final class ImportCommand extends StoreCommand {
                                 + LocalFiles.encodingHint() + "; nothing was imported", e);
                     }
                     if (!out.startsWith(staging)) {
-                        throw new InvalidInputException("archive " + file + ": entry '" + name + "' points outside the checkpoint");
+                        refused.add("entry '" + name + "' points outside the checkpoint");
+                        continue;
                     }
-                    hashes.put(rel, unpack(tar, out, staging));
+                    if (refused.isEmpty()) { // once one is refused, nothing is imported: the rest is only read
+                        hashes.put(rel, unpack(tar, out, staging));
+                    }
                 }
             } catch (IOException e) {
                 throw new InvalidInputException("cannot read archive " + file + ": " + LocalFiles.explain(e)
                         + " (is it a .tar.zst written by ckpt-tool export?)", e);
             }
+            throwIfAny(refused, "cannot be imported", InvalidInputException::new);
             if (archived == null) {
                 throw new InvalidInputException("archive " + file + " has no " + ExportCommand.MANIFEST_ENTRY
                         + "; it was not written by ckpt-tool export");
             }
+            List<String> bad = new ArrayList<>();
             for (FileEntry f : archived.files()) {
                 String got = hashes.remove(f.path());
                 if (got == null) {
-                    throw new CorruptObjectException(file.toString(), "archive " + file + " lacks file " + f.path() + " of its manifest");
-                }
-                if (!got.equals(f.sha256())) {
-                    throw new CorruptObjectException(file.toString(), "archive " + file + ": file " + f.path()
-                            + " hashes to " + got + " but its manifest says " + f.sha256() + "; nothing was imported");
+                    bad.add("lacks file " + f.path() + " of its manifest");
+                } else if (!got.equals(f.sha256())) {
+                    bad.add("file " + f.path() + " hashes to " + got + " but its manifest says " + f.sha256());
                 }
             }
+            String corrupt = file.toString();
+            throwIfAny(bad, "do not match its manifest", m -> new CorruptObjectException(corrupt, m));
             if (!hashes.isEmpty()) {
-                throw new InvalidInputException("archive " + file + " holds files its manifest does not list: " + hashes.keySet());
+                throw new InvalidInputException("archive " + file + " holds files its manifest does not list: "
+                        + new java.util.TreeSet<>(hashes.keySet()) + "; nothing was imported");
             }
             SaveResult s;
             try (OutputOptions.Progress p = output.start(err(), "import " + file)) {
@@ -204,10 +218,11 @@ final class ImportCommand extends StoreCommand {
         return Hashes.hex(md.digest());
     }
 
-    /** The relative path of a file entry, refusing absolute names and '..'. */
-    private String safeName(String name) {
+    /** The relative path of a file entry, or null (and the reason added to refused) for a name that cannot be imported. */
+    private static String safeName(String name, List<String> refused) {
         if (!name.startsWith(ExportCommand.FILES)) {
-            throw new InvalidInputException("archive " + file + ": unexpected entry '" + name + "' (not under files/)");
+            refused.add("unexpected entry '" + name + "' (not under " + ExportCommand.FILES + ")");
+            return null;
         }
         String rel = name.substring(ExportCommand.FILES.length());
         if (rel.endsWith("/")) {
@@ -219,7 +234,27 @@ final class ImportCommand extends StoreCommand {
         try {
             return SafePaths.check(rel);
         } catch (IllegalArgumentException e) {
-            throw new InvalidInputException("archive " + file + ": entry '" + name + "' refused: " + e.getMessage());
+            refused.add("entry '" + name + "' refused: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** How many problems one message lists; the rest are counted. */
+    static final int SHOWN = 20;
+
+    /**
+     * Throws one error for every problem found in the archive: a single one as one line, more as a
+     * list (the first {@link #SHOWN}, in the archive's order) under a heading with their count.
+     */
+    private <E extends RuntimeException> void throwIfAny(List<String> problems, String what,
+                                                         java.util.function.Function<String, E> error) {
+        if (problems.size() == 1) {
+            throw error.apply("archive " + file + ": " + problems.get(0) + "; nothing was imported");
+        }
+        if (problems.size() > 1) {
+            throw error.apply(problems.size() + " entries of archive " + file + " " + what + ", and nothing was imported"
+                    + (problems.size() > SHOWN ? " (the first " + SHOWN + " are listed)" : "") + ":\n  "
+                    + String.join("\n  ", problems.subList(0, Math.min(SHOWN, problems.size()))));
         }
     }
 

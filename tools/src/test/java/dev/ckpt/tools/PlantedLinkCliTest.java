@@ -120,4 +120,80 @@ class PlantedLinkCliTest {
         assertImportRefused(archive("dotdot", e, "pwned".getBytes()), "files/a/../../escaped.txt");
         assertFalse(Files.exists(tmp.resolve("escaped.txt")));
     }
+
+    @Test
+    void importNamesEveryRefusedEntryOfAnArchiveInOneRunAndImportsNothing() throws IOException {
+        Path a = tmp.resolve("many.tar.zst");
+        try (var raw = Files.newOutputStream(a);
+             var zstd = new com.github.luben.zstd.ZstdOutputStream(raw);
+             var tar = new TarArchiveOutputStream(zstd)) {
+            TarArchiveEntry good = new TarArchiveEntry("files/good.txt");
+            good.setSize(2);
+            tar.putArchiveEntry(good);
+            tar.write("ok".getBytes());
+            tar.closeArchiveEntry();
+            TarArchiveEntry link = new TarArchiveEntry("files/model", TarConstants.LF_SYMLINK);
+            link.setLinkName("/etc");
+            tar.putArchiveEntry(link);
+            tar.closeArchiveEntry();
+            TarArchiveEntry dev = new TarArchiveEntry("files/null", TarConstants.LF_CHR);
+            tar.putArchiveEntry(dev);
+            tar.closeArchiveEntry();
+            TarArchiveEntry up = new TarArchiveEntry("files/a/../../escaped.txt", true);
+            up.setSize(5);
+            tar.putArchiveEntry(up);
+            tar.write("pwned".getBytes());
+            tar.closeArchiveEntry();
+        }
+        Cli.Result r = cli.run("import", store, a.toString(), "--run", "x", "--step", "1");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("3 entries of archive " + a), r.err());
+        for (String name : new String[]{"'files/model'", "'files/null'", "'files/a/../../escaped.txt'"}) {
+            assertTrue(r.err().contains(name), name + " named: " + r.err());
+        }
+        assertFalse(r.err().contains("good.txt"), r.err());
+        assertEquals(1, r.err().split("nothing was imported", -1).length - 1, "said once: " + r.err());
+        assertFalse(Files.exists(tmp.resolve("escaped.txt")));
+        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size());
+    }
+
+    @Test
+    void importNamesEveryFileThatDoesNotMatchTheArchivedManifest() throws IOException {
+        Path src = tmp.resolve("src");
+        write(src.resolve("a.bin"), "aaaa");
+        write(src.resolve("b.bin"), "bbbb");
+        write(src.resolve("c.bin"), "cccc");
+        write(src.resolve("d.bin"), "dddd");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
+        Path exported = tmp.resolve("r.tar.zst");
+        Cli.Result ex = cli.run("export", store, "r@1", exported.toString());
+        assertEquals(0, ex.code(), ex.toString());
+        // the same archive with a.bin and b.bin altered (same length) and c.bin left out
+        Path tampered = tmp.resolve("tampered.tar.zst");
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(exported)));
+             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(tampered)))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                byte[] data = in.readAllBytes();
+                if (e.getName().endsWith("c.bin")) {
+                    continue;
+                }
+                if (e.getName().endsWith("a.bin") || e.getName().endsWith("b.bin")) {
+                    data = "XXXX".getBytes();
+                }
+                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
+                copy.setSize(data.length);
+                out.putArchiveEntry(copy);
+                out.write(data);
+                out.closeArchiveEntry();
+            }
+        }
+        Cli.Result r = cli.run("import", store, tampered.toString(), "--run", "x", "--step", "1");
+        assertEquals(ExitCode.ERROR, r.code(), r.toString()); // the archive is input, not the store: not "damage"
+        assertTrue(r.err().contains("3 entries of archive " + tampered), r.err());
+        assertTrue(r.err().contains("file a.bin hashes to") && r.err().contains("file b.bin hashes to")
+                && r.err().contains("lacks file c.bin"), r.err());
+        assertFalse(r.err().contains("d.bin"), r.err());
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
+    }
 }
