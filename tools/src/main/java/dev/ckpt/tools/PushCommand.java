@@ -49,8 +49,8 @@ final class PushCommand extends StoreCommand {
     @Option(names = "--epoch", description = "training epoch")
     Long epoch;
 
-    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable), e.g. loss=0.31")
-    Map<String, String> meta = new LinkedHashMap<>();
+    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable, each KEY once), e.g. loss=0.31")
+    List<String> meta = new java.util.ArrayList<>();
 
     @Option(names = "--keep-last", paramLabel = "N", description = "then keep only the newest N checkpoints of the run")
     Integer keepLast;
@@ -79,19 +79,32 @@ final class PushCommand extends StoreCommand {
                     + " (default 10m)")
     java.time.Duration ranksTimeout;
 
+    private Map<String, String> metadata;
+    private SaveRequest.Shard shard;
+    private Retention retention;
+
     @Override
     boolean createsStore() {
         return true;
     }
 
     @Override
+    void checkArguments() {
+        notNegative("--step", step);
+        if (epoch != null) {
+            notNegative("--epoch", epoch);
+        }
+        metadata = metadata();
+        shard = shard();
+        retention = RetentionArgs.build(spec, keepLast, keepEvery, null);
+    }
+
+    @Override
     int run(CheckpointStore store) {
-        Retention r = RetentionArgs.build(spec, keepLast, keepEvery, null);
         java.time.Instant by = deadline.from(store.config().clock().instant());
-        SaveRequest.Shard shard = shard();
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
-            SaveRequest req = new SaveRequest(dir, run, step, epoch, meta, r, null).withDeadline(by);
+            SaveRequest req = new SaveRequest(dir, run, step, epoch, metadata, retention, null).withDeadline(by);
             if (shard == null) {
                 s = gcWait.save(store, store.claimWriter(run, "ckpt-tool"), req, p);
             } else {
@@ -104,6 +117,28 @@ final class PushCommand extends StoreCommand {
         }
         print(Pushed.of(s));
         return ExitCode.OK;
+    }
+
+    /** The --meta pairs in the order given; an empty key, a pair without '=' or a key given twice is a usage error. */
+    private Map<String, String> metadata() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String pair : meta) {
+            int eq = pair.indexOf('=');
+            if (eq < 0) {
+                throw new ParameterException(spec.commandLine(), "--meta takes KEY=VALUE, got '" + pair + "'");
+            }
+            String key = pair.substring(0, eq);
+            String value = pair.substring(eq + 1);
+            if (key.isBlank()) {
+                throw new ParameterException(spec.commandLine(), "--meta '" + pair + "' has no key; give KEY=VALUE, e.g. loss=0.31");
+            }
+            String before = m.putIfAbsent(key, value);
+            if (before != null) {
+                throw new ParameterException(spec.commandLine(), "--meta key '" + key + "' given twice ('" + before
+                        + "' and '" + value + "'); give each key once");
+            }
+        }
+        return m;
     }
 
     /** The part this push saves, or null for a checkpoint of one writer; a partial set of the rank options is a usage error. */

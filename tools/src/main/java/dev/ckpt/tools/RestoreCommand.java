@@ -73,19 +73,23 @@ final class RestoreCommand extends StoreCommand {
         }
         TensorRestoreResult r = store.restoreTensors(store.resolve(ckpt), rank, tensors, dir);
         print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
-                r.chunksDownloaded(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis()));
+                r.chunksDownloaded(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis(),
+                r.leftoverTemporaries().stream().map(Path::toString).toList(),
+                r.replacedVersions().stream().map(Path::toString).toList()));
         return ExitCode.OK;
     }
 
     /** What restore --tensors wrote: {@code files} the safetensors files, each holding only its matching tensors. */
     record TensorsRestored(String id, String run, long step, Integer rank, List<String> patterns, List<String> files,
                            int tensors, long bytes, int chunksDownloaded, String directory, @JsonIgnore String given,
-                           long millis) implements OutputOptions.Result {
+                           long millis, List<String> leftoverTemporaries, List<String> replacedVersions)
+            implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.printf("restored %d tensors (%s) of %s (run %s, step %d%s) into %s: %s; %d chunks downloaded, %d ms%n",
-                    tensors, human(bytes), id, run, step, rank == null ? "" : ", rank " + rank, given,
-                    String.join(", ", files), chunksDownloaded, millis);
+            out.printf("restored %s (%s) of %s (run %s, step %d%s) into %s: %s; %s downloaded, %d ms%n",
+                    count(tensors, "tensor"), human(bytes), id, run, step, rank == null ? "" : ", rank " + rank, given,
+                    String.join(", ", files), count(chunksDownloaded, "chunk"), millis);
+            warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
         }
     }
 
@@ -98,20 +102,26 @@ final class RestoreCommand extends StoreCommand {
                     List<String> replacedVersions) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.printf("restored %s (run %s, step %d): %d files, %s into %s; %d chunks downloaded, %d reused locally, %d ms%n",
-                    id, run, step, files, human(bytes), given, chunksDownloaded, chunksReused, millis);
-            if (!leftoverTemporaries.isEmpty()) {
-                err.printf("restore: %d temporar%s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored"
-                                + " files; delete them unless another restore into %s is running now (a push of the"
-                                + " directory would save them)%n", leftoverTemporaries.size(),
-                        leftoverTemporaries.size() == 1 ? "y" : "ies", leftoverTemporaries.get(0),
-                        leftoverTemporaries.size() == 1 ? "is" : "are", given);
-            }
-            if (!replacedVersions.isEmpty()) {
-                err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) hold versions an interrupted restore had"
-                                + " replaced; delete them once you no longer need them%n",
-                        count(replacedVersions.size(), "file"), given, replacedVersions.get(0));
-            }
+            out.printf("restored %s (run %s, step %d): %s, %s into %s; %s downloaded, %d reused locally, %d ms%n",
+                    id, run, step, count(files, "file"), human(bytes), given, count(chunksDownloaded, "chunk"), chunksReused,
+                    millis);
+            warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
+        }
+    }
+
+    /** On stderr: what an interrupted restore left beside the files written into {@code given}, kept (see TargetDirectory). */
+    static void warnLeftovers(PrintWriter err, String given, List<String> leftoverTemporaries, List<String> replacedVersions) {
+        if (!leftoverTemporaries.isEmpty()) {
+            err.printf("restore: %d temporar%s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored"
+                            + " files; delete them unless another restore into %s is running now (a push of the"
+                            + " directory would save them)%n", leftoverTemporaries.size(),
+                    leftoverTemporaries.size() == 1 ? "y" : "ies", leftoverTemporaries.get(0),
+                    leftoverTemporaries.size() == 1 ? "is" : "are", given);
+        }
+        if (!replacedVersions.isEmpty()) {
+            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) hold versions an interrupted restore had"
+                            + " replaced; delete them once you no longer need them%n",
+                    count(replacedVersions.size(), "file"), given, replacedVersions.get(0));
         }
     }
 }

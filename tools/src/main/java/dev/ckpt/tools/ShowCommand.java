@@ -35,17 +35,18 @@ final class ShowCommand extends StoreCommand {
         for (FileEntry f : m.files()) {
             files.add(new File(f.path(), f.size(), f.sha256(), f.chunks().size(), Integer.toOctalString(f.mode())));
         }
-        print(new Shown(m.id(), m.run(), m.step(), m.epoch(), m.created(), m.writer(), e.pinned(), m.metadata(),
+        print(new Shown(m.id(), m.run(), m.step(), m.epoch(), m.created(), m.writer(), e.pinned(), e.verifiedAt(), m.metadata(),
                 m.logicalBytes(), m.chunks().size(), top.worldSize(), parts, files));
         return ExitCode.OK;
     }
 
     /**
      * A checkpoint's manifest as show prints it; {@code epoch} is the training epoch (null if none was given);
-     * {@code worldSize} how many ranks saved it and {@code parts} their parts (empty for a checkpoint of one writer).
+     * {@code worldSize} how many ranks saved it and {@code parts} their parts (empty for a checkpoint of one writer);
+     * {@code verifiedAt} when {@code verify --read-data --record} last read all of it (null if never).
      */
     record Shown(String id, String run, long step, Long epoch, Instant created, Manifest.Writer writer, boolean pinned,
-                 Map<String, String> metadata, long logicalBytes, int distinctChunks, int worldSize, List<Part> parts,
+                 Instant verifiedAt, Map<String, String> metadata, long logicalBytes, int distinctChunks, int worldSize, List<Part> parts,
                  List<File> files)
             implements OutputOptions.Result {
         @Override
@@ -53,10 +54,14 @@ final class ShowCommand extends StoreCommand {
             out.printf("checkpoint %s%n  run %s, step %d%s, created %s%n  writer %s (epoch %d)%s%n", id, run, step,
                     epoch == null ? "" : ", epoch " + epoch, created, writer == null ? "?" : writer.id(),
                     writer == null ? 0 : writer.epoch(), pinned ? ", pinned" : "");
+            if (verifiedAt != null) {
+                out.println("  every byte verified at " + verifiedAt + " (verify --read-data --record)");
+            }
             if (!metadata.isEmpty()) {
                 out.println("  metadata " + metadata);
             }
-            out.printf("  %d files, %s, %d distinct chunks%n", files.size(), human(logicalBytes), distinctChunks);
+            out.printf("  %s, %s, %d distinct chunk%s%n", count(files.size(), "file"), human(logicalBytes), distinctChunks,
+                    distinctChunks == 1 ? "" : "s");
             if (!parts.isEmpty()) {
                 out.printf("  world size %d: %d parts%n", worldSize, parts.size());
                 for (Part p : parts) {
@@ -64,7 +69,7 @@ final class ShowCommand extends StoreCommand {
                 }
             }
             for (File f : files) {
-                out.printf("  %-40s %12d  %s  %d chunks%n", f.path(), f.size(), f.sha256(), f.chunks());
+                out.printf("  %-40s %12d  %s  %s%n", f.path(), f.size(), f.sha256(), count(f.chunks(), "chunk"));
             }
         }
     }

@@ -46,6 +46,7 @@ abstract class StoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkArguments();
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
             int code = run(s);
             out().flush();
@@ -54,6 +55,20 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     abstract int run(CheckpointStore store) throws Exception;
+
+    /**
+     * Checks what picocli's types cannot, before the store is opened (so a usage error creates
+     * nothing): throws a {@link picocli.CommandLine.ParameterException}, exit 2. None by default.
+     */
+    void checkArguments() {
+    }
+
+    /** A usage error unless {@code value} is 0 or more. */
+    void notNegative(String option, long value) {
+        if (value < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), option + " must be 0 or more, got " + value);
+        }
+    }
 
     /** Whether the command may create a local store that does not exist yet (init, push, import); the others refuse it. */
     boolean createsStore() {
@@ -66,6 +81,6 @@ abstract class StoreCommand implements Callable<Integer> {
 
     /** "1 chunk", "2 chunks": {@code n} and {@code noun}, plural by an s. */
     static String count(int n, String noun) {
-        return n + " " + noun + (n == 1 ? "" : "s");
+        return dev.ckpt.store.commit.SaveResult.count(n, noun);
     }
 }

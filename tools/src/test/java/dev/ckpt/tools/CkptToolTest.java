@@ -315,6 +315,8 @@ class CkptToolTest {
     @Test
     void verifyCanRecordAFullVerificationInRoot() {
         String id = push(src("a", 1), "r", 1);
+        assertTrue(cli.run("show", store, id, "--json").json().get("verifiedAt").isNull(), "never verified");
+        assertFalse(cli.run("show", store, id).out().contains("verified"));
         assertEquals(2, cli.run("verify", store, "--record").code(), "--record needs a full --read-data");
         Cli.Result r = cli.run("verify", store, "--read-data", "--record", "--json");
         assertEquals(0, r.code(), r.toString());
@@ -322,7 +324,10 @@ class CkptToolTest {
         Cli.Result twice = cli.run("verify", store, "r@1", id, "--read-data", "--record", "--json");
         assertEquals(List.of(id), toList(twice.json().get("recordedVerified")), "what was verified, once");
         try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
-            assertTrue(s.resolve(id).verifiedAt() != null);
+            java.time.Instant at = s.resolve(id).verifiedAt();
+            assertTrue(at != null);
+            assertEquals(at.toString(), cli.run("show", store, id, "--json").json().get("verifiedAt").asText());
+            assertTrue(cli.run("show", store, id).out().contains("every byte verified at " + at), "show says when");
         }
     }
 
@@ -492,6 +497,20 @@ class CkptToolTest {
         Cli.Result t = cli.run("restore", store, idb, tmp.resolve("t").toString(), "--tensors", "t1");
         assertEquals(0, t.code(), t.toString());
         assertTrue(Files.isRegularFile(tmp.resolve("t/model.safetensors")));
+
+        // what a killed restore left beside the files --tensors writes is named, as by a whole restore, and kept
+        Path t2 = Files.createDirectories(tmp.resolve("t2"));
+        Files.writeString(t2.resolve(".ckpt-00000000beef.tmp"), "partial");
+        Files.writeString(t2.resolve(".ckpt-00000000beef.old"), "replaced");
+        Cli.Result left = cli.run("restore", store, idb, t2.toString(), "--tensors", "t1");
+        assertEquals(0, left.code(), left.toString());
+        assertTrue(left.err().contains("1 temporary of an interrupted restore (.ckpt-*.tmp, e.g. "
+                + t2.resolve(".ckpt-00000000beef.tmp") + ")") && left.err().contains("1 file named .ckpt-*.old in " + t2),
+                left.err());
+        JsonNode lj = cli.run("restore", store, idb, t2.toString(), "--tensors", "t1", "--json").json();
+        assertEquals(t2.resolve(".ckpt-00000000beef.tmp").toString(), lj.get("leftoverTemporaries").get(0).asText());
+        assertEquals(t2.resolve(".ckpt-00000000beef.old").toString(), lj.get("replacedVersions").get(0).asText());
+        assertTrue(Files.exists(t2.resolve(".ckpt-00000000beef.tmp")) && Files.exists(t2.resolve(".ckpt-00000000beef.old")));
     }
 
     @Test

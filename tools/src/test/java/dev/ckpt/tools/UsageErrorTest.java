@@ -37,4 +37,36 @@ class UsageErrorTest {
             assertFalse(r.err().contains("Example:"), "no help page: " + r.err());
         }
     }
+
+    @Test
+    void badPushAndImportArgumentsAreUsageErrorsThatCreateNoStore() throws java.io.IOException {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path src = java.nio.file.Files.createDirectories(tmp.resolve("src"));
+        java.nio.file.Files.writeString(src.resolve("w.bin"), "w");
+        String store = tmp.resolve("never").toString();
+        String dir = src.toString();
+        Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "=0.3"), "has no key");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "loss=1", "--meta", "loss=2"),
+                "--meta key 'loss' given twice ('1' and '2')");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "loss"), "takes KEY=VALUE, got 'loss'");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "-1"), "--step must be 0 or more, got -1");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--epoch", "-3"), "--epoch must be 0 or more, got -3");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "0"), "--keep-last");
+        cases.put(List.of("import", store, tmp.resolve("a.tar.zst").toString(), "--run", "r", "--step", "-5"),
+                "--step must be 0 or more, got -5");
+        cases.forEach((args, reason) -> {
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertEquals(ExitCode.USAGE, r.code(), args + ": " + r);
+            String first = r.err().lines().findFirst().orElse("");
+            assertTrue(first.startsWith("ckpt-tool " + args.get(0) + ": ") && first.contains(reason), args + ": " + r.err());
+            assertFalse(java.nio.file.Files.exists(Path.of(store)), args + " created the store");
+        });
+        Cli.Result ok = cli.run("push", store, dir, "--run", "r", "--step", "0", "--epoch", "0", "--meta", "note=a=b",
+                "--meta", "loss=", "--json");
+        assertEquals(0, ok.code(), ok.toString());
+        Cli.Result show = cli.run("show", store, "r@0", "--json");
+        assertEquals("a=b", show.json().at("/metadata/note").asText(), show.out());
+        assertEquals("", show.json().at("/metadata/loss").asText(), show.out());
+    }
 }

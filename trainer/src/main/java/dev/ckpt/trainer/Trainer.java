@@ -746,10 +746,11 @@ public final class Trainer {
     private void report(SaveResult r, long waitedNanos, long stallNanos) {
         saveTimes.record(SaveTimes.Sample.of(r, Duration.ofNanos(Math.max(0, stallNanos - waitedNanos))));
         long commitMs = r.manifestTime().plus(r.commitTime()).toMillis(); // manifest write + ROOT commit
-        out.printf("saved step %d as %s: stall %d ms (waited %d ms for the previous save), new %d chunks %s, "
-                        + "deduplicated %d chunks %s, upload %d ms, commit %d ms%n",
-                r.step(), r.checkpointId(), stallNanos / 1_000_000, waitedNanos / 1_000_000, r.newChunks(),
-                SaveResult.human(r.newBytes()), r.dedupChunks(), SaveResult.human(r.dedupBytes()),
+        out.printf("saved step %d as %s: stall %d ms (waited %d ms for the previous save), new %s %s, "
+                        + "deduplicated %s %s, upload %d ms, commit %d ms%n",
+                r.step(), r.checkpointId(), stallNanos / 1_000_000, waitedNanos / 1_000_000,
+                SaveResult.count(r.newChunks(), "chunk"), SaveResult.human(r.newBytes()),
+                SaveResult.count(r.dedupChunks(), "chunk"), SaveResult.human(r.dedupBytes()),
                 r.uploadTime().toMillis(), commitMs);
         if (!r.droppedByRetention().isEmpty()) {
             out.println("  retention (keep last " + o.keepLast + ") dropped " + String.join(", ", r.droppedByRetention()));
@@ -929,7 +930,8 @@ public final class Trainer {
         frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;
-        out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %d chunks downloaded, %d reused from staging%n",
-                r.checkpointId(), state.step, state.epoch, (System.nanoTime() - t0) / 1e9, r.chunksDownloaded(), r.chunksReused());
+        out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %s downloaded, %d reused from staging%n",
+                r.checkpointId(), state.step, state.epoch, (System.nanoTime() - t0) / 1e9,
+                SaveResult.count(r.chunksDownloaded(), "chunk"), r.chunksReused());
     }
 }

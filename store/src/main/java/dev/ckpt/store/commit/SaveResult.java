@@ -26,11 +26,16 @@ public record SaveResult(String checkpointId, String run, long step, int files, 
 
     /** One line for logs. */
     public String summary() {
-        return String.format("checkpoint %s (run %s, step %d): %d files, %s; new %d chunks %s (stored %s), "
-                        + "deduplicated %d chunks %s; scan %d ms, upload %d ms, manifest %d ms, commit %d ms",
-                checkpointId, run, step, files, human(logicalBytes), newChunks, human(newBytes),
-                human(storedBytesUploaded), dedupChunks, human(dedupBytes), scanTime.toMillis(), uploadTime.toMillis(),
+        return String.format("checkpoint %s (run %s, step %d): %s, %s; new %s %s (stored %s), "
+                        + "deduplicated %s %s; scan %d ms, upload %d ms, manifest %d ms, commit %d ms",
+                checkpointId, run, step, count(files, "file"), human(logicalBytes), count(newChunks, "chunk"), human(newBytes),
+                human(storedBytesUploaded), count(dedupChunks, "chunk"), human(dedupBytes), scanTime.toMillis(), uploadTime.toMillis(),
                 manifestTime.toMillis(), commitTime.toMillis());
+    }
+
+    /** "1 chunk", "2 chunks", "0 chunks": {@code n} and {@code noun}, plural by an s. */
+    public static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     public static String human(long bytes) {

@@ -70,6 +70,7 @@ final class TensorRestore {
         List<Path> temps = new ArrayList<>();
         boolean ok = false;
         long bytes = 0;
+        TargetDirectory.Leftovers leftovers;
         try {
             dir.check(finals);
             dir.createDirectories(finals);
@@ -95,6 +96,7 @@ final class TensorRestore {
             }
             dir.publish(temps, finals);
             ok = true;
+            leftovers = dir.findLeftovers(finals); // named, never deleted: see TargetDirectory.findLeftovers
         } finally {
             if (!ok) {
                 for (Path t : temps) {
@@ -110,7 +112,7 @@ final class TensorRestore {
         }
         List<String> paths = sel.files().stream().map(f -> f.file().path()).toList();
         return new TensorRestoreResult(m.id(), m.run(), m.step(), paths, sel.tensorCount(), bytes, downloaded.get(),
-                Duration.ofNanos(System.nanoTime() - t0));
+                Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(), leftovers.replacedVersions());
     }
 
     /** The new header and the selected tensors' bytes, from the file's chunks that hold them. */

@@ -6,11 +6,16 @@ import java.util.List;
 /**
  * What a restore of selected tensors wrote: {@code files} the safetensors files written (each
  * holding only its selected tensors), {@code bytes} the tensors' bytes, {@code chunksDownloaded}
- * the chunks fetched (each checked against its SHA-256).
+ * the chunks fetched (each checked against its SHA-256); {@code leftoverTemporaries} and
+ * {@code replacedVersions}: what an interrupted restore left beside the files written, named and
+ * never deleted, as in {@link RestoreResult}.
  */
 public record TensorRestoreResult(String checkpointId, String run, long step, List<String> files, int tensors, long bytes,
-                                  int chunksDownloaded, Duration time) {
+                                  int chunksDownloaded, Duration time, List<java.nio.file.Path> leftoverTemporaries,
+                                  List<java.nio.file.Path> replacedVersions) {
     public TensorRestoreResult {
         files = List.copyOf(files);
+        leftoverTemporaries = List.copyOf(leftoverTemporaries);
+        replacedVersions = List.copyOf(replacedVersions);
     }
 }
