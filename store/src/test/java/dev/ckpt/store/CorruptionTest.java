@@ -292,6 +292,21 @@ class CorruptionTest {
         byte[] data = own.get(sharedKey).data();
         data[data.length / 2] ^= 0x40;
         own.put(sharedKey, data);
+        // a sample so small it picks none of frozen.bin's chunks reads the first chunk of each checkpoint (frozen.bin's
+        // first); corrupt that one too: found once, it is damage in all three
+        String firstKey = m.files().stream().filter(f -> f.path().equals("frozen.bin")).findFirst().orElseThrow()
+                .chunks().get(0).key();
+        byte[] first = own.get(firstKey).data();
+        first[first.length / 2] ^= 0x40;
+        own.put(firstKey, first);
+        counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(own);
+        VerifyReport tiny = Stores.open(counting, clock).verify(VerifyRequest.sample(1e-9));
+        for (String id : ids) {
+            assertEquals(1, tiny.problems().stream().filter(p -> p.checkpointId().equals(id)
+                    && p.key().equals(firstKey)).count(), id + ": " + tiny.problems());
+        }
+        assertEquals(1 + 3 + 1, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET),
+                "the first chunk, shared, is read once for the three checkpoints");
         for (VerifyRequest req : List.of(VerifyRequest.deep(), VerifyRequest.sample(0.999))) {
             VerifyReport bad = Stores.open(own, clock).verify(req);
             for (String id : ids) {

@@ -61,9 +61,10 @@ final class GcCommand extends StoreCommand {
             if (list) {
                 deleted.forEach(k -> out.println((dryRun ? "would delete " : "deleted ") + k));
             }
-            out.printf("%s %d objects (%s)%s; %d live checkpoints; %d unreferenced objects younger than %s spared%n",
-                    dryRun ? "would delete" : "deleted", deletedObjects, human(deletedBytes),
-                    resumed ? " finishing a GC that had crashed or stopped" : "", liveCheckpoints, youngUnreferenced, grace);
+            out.printf("%s %s (%s)%s; %s; %s younger than %s spared%n",
+                    dryRun ? "would delete" : "deleted", count(deletedObjects, "object"), human(deletedBytes),
+                    resumed ? " finishing a GC that had crashed or stopped" : "", count(liveCheckpoints, "live checkpoint"),
+                    count(youngUnreferenced, "unreferenced object"), grace);
         }
     }
 }

@@ -62,14 +62,15 @@ final class ImportCommand extends StoreCommand {
 
     @Override
     void checkArguments() {
+        runName("--run", run);
         notNegative("--step", step);
+        if (!Files.isRegularFile(file)) { // before the store is opened (and created)
+            throw new InvalidInputException("archive " + file + " does not exist or is not a file");
+        }
     }
 
     @Override
     int run(CheckpointStore store) throws Exception {
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException("archive " + file + " does not exist or is not a file");
-        }
         Optional<String> readOnly = ObjectStores.readOnlyReason(store.objectStore());
         if (readOnly.isPresent()) {
             throw new ReadOnlyStoreException("store " + store.objectStore().describe() + " is read-only ("
@@ -80,6 +81,8 @@ final class ImportCommand extends StoreCommand {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
             List<String> refused = new ArrayList<>();
+            java.util.Set<String> seenFiles = new java.util.HashSet<>();
+            java.util.Set<String> seenDirectories = new java.util.HashSet<>();
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
                  ZstdInputStream zstd = new ZstdInputStream(raw);
                  TarArchiveInputStream tar = new TarArchiveInputStream(zstd, "UTF-8")) { // as export writes, whatever the locale
@@ -108,6 +111,11 @@ final class ImportCommand extends StoreCommand {
                     }
                     if (!out.startsWith(staging)) {
                         refused.add("entry '" + name + "' points outside the checkpoint");
+                        continue;
+                    }
+                    String clash = clash(rel, seenFiles, seenDirectories);
+                    if (clash != null) {
+                        refused.add("entry '" + name + "' " + clash);
                         continue;
                     }
                     if (refused.isEmpty()) { // once one is refused, nothing is imported: the rest is only read
@@ -237,6 +245,29 @@ final class ImportCommand extends StoreCommand {
             refused.add("entry '" + name + "' refused: " + e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * Why a file entry cannot be unpacked beside those before it (the same name twice, a file
+     * where another entry needs a directory, or the reverse), or null; records it as seen.
+     */
+    private static String clash(String rel, java.util.Set<String> files, java.util.Set<String> directories) {
+        if (files.contains(rel)) {
+            return "appears more than once in the archive";
+        }
+        if (directories.contains(rel)) {
+            return "is a file where other entries of the archive have a directory";
+        }
+        for (int slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) {
+            if (files.contains(rel.substring(0, slash))) {
+                return "is below '" + ExportCommand.FILES + rel.substring(0, slash) + "', which the archive holds as a file";
+            }
+        }
+        files.add(rel);
+        for (int slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) {
+            directories.add(rel.substring(0, slash));
+        }
+        return null;
     }
 
     /** How many problems one message lists; the rest are counted. */

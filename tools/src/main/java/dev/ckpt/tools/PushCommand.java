@@ -49,7 +49,8 @@ final class PushCommand extends StoreCommand {
     @Option(names = "--epoch", description = "training epoch")
     Long epoch;
 
-    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable, each KEY once), e.g. loss=0.31")
+    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable, each KEY once; a key of at most 256 bytes, a value of at most 16 KiB, 64 KiB"
+                    + " in all), e.g. loss=0.31")
     List<String> meta = new java.util.ArrayList<>();
 
     @Option(names = "--keep-last", paramLabel = "N", description = "then keep only the newest N checkpoints of the run")
@@ -90,6 +91,7 @@ final class PushCommand extends StoreCommand {
 
     @Override
     void checkArguments() {
+        runName("--run", run);
         notNegative("--step", step);
         if (epoch != null) {
             notNegative("--epoch", epoch);
@@ -97,6 +99,13 @@ final class PushCommand extends StoreCommand {
         metadata = metadata();
         shard = shard();
         retention = RetentionArgs.build(spec, keepLast, keepEvery, null);
+        // before the store is opened (and created): a push of nothing must not leave a new store behind
+        if (!java.nio.file.Files.exists(dir)) {
+            throw new dev.ckpt.store.error.InvalidInputException("source directory " + dir + " does not exist; nothing was saved");
+        }
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new dev.ckpt.store.error.InvalidInputException("source " + dir + " is not a directory; push saves a directory");
+        }
     }
 
     @Override
@@ -129,8 +138,12 @@ final class PushCommand extends StoreCommand {
             }
             String key = pair.substring(0, eq);
             String value = pair.substring(eq + 1);
-            if (key.isBlank()) {
+            if (key.codePoints().allMatch(PushCommand::isSpace)) {
                 throw new ParameterException(spec.commandLine(), "--meta '" + pair + "' has no key; give KEY=VALUE, e.g. loss=0.31");
+            }
+            if (isSpace(key.codePointAt(0)) || isSpace(key.codePointBefore(key.length()))) {
+                throw new ParameterException(spec.commandLine(), "--meta key '" + key + "' starts or ends with a space,"
+                        + " which would make it a look-alike of another key; give KEY=VALUE without spaces around KEY");
             }
             String before = m.putIfAbsent(key, value);
             if (before != null) {
@@ -138,7 +151,16 @@ final class PushCommand extends StoreCommand {
                         + "' and '" + value + "'); give each key once");
             }
         }
+        try {
+            SaveRequest.checkMetadata(m);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--meta: " + e.getMessage());
+        }
         return m;
+    }
+
+    private static boolean isSpace(int c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c); // the latter: no-break spaces too
     }
 
     /** The part this push saves, or null for a checkpoint of one writer; a partial set of the rank options is a usage error. */

@@ -112,16 +112,18 @@ final class RestoreCommand extends StoreCommand {
     /** On stderr: what an interrupted restore left beside the files written into {@code given}, kept (see TargetDirectory). */
     static void warnLeftovers(PrintWriter err, String given, List<String> leftoverTemporaries, List<String> replacedVersions) {
         if (!leftoverTemporaries.isEmpty()) {
-            err.printf("restore: %d temporar%s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored"
-                            + " files; delete them unless another restore into %s is running now (a push of the"
-                            + " directory would save them)%n", leftoverTemporaries.size(),
-                    leftoverTemporaries.size() == 1 ? "y" : "ies", leftoverTemporaries.get(0),
-                    leftoverTemporaries.size() == 1 ? "is" : "are", given);
+            boolean one = leftoverTemporaries.size() == 1;
+            err.printf("restore: %s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored files;"
+                            + " delete %s unless another restore into %s is running now (a push of the directory would"
+                            + " save %s)%n", one ? "1 temporary" : leftoverTemporaries.size() + " temporaries",
+                    leftoverTemporaries.get(0), one ? "is" : "are", one ? "it" : "them", given, one ? "it" : "them");
         }
         if (!replacedVersions.isEmpty()) {
-            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) hold versions an interrupted restore had"
-                            + " replaced; delete them once you no longer need them%n",
-                    count(replacedVersions.size(), "file"), given, replacedVersions.get(0));
+            boolean one = replacedVersions.size() == 1;
+            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) %s an interrupted restore had replaced;"
+                            + " delete %s once you no longer need %s%n",
+                    count(replacedVersions.size(), "file"), given, replacedVersions.get(0),
+                    one ? "holds a version" : "hold versions", one ? "it" : "them", one ? "it" : "them");
         }
     }
 }

@@ -63,9 +63,9 @@ final class ShowCommand extends StoreCommand {
             out.printf("  %s, %s, %d distinct chunk%s%n", count(files.size(), "file"), human(logicalBytes), distinctChunks,
                     distinctChunks == 1 ? "" : "s");
             if (!parts.isEmpty()) {
-                out.printf("  world size %d: %d parts%n", worldSize, parts.size());
+                out.printf("  world size %d: %s%n", worldSize, count(parts.size(), "part"));
                 for (Part p : parts) {
-                    out.printf("    rank %-5d %5d files %10s  %s%n", p.rank(), p.files(), human(p.logicalBytes()), p.manifest());
+                    out.printf("    rank %-5d %11s %10s  %s%n", p.rank(), count(p.files(), "file"), human(p.logicalBytes()), p.manifest());
                 }
             }
             for (File f : files) {

@@ -67,9 +67,9 @@ final class StatsCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             out.printf("store          %s%n", store);
-            out.printf("checkpoints    %d in %d runs%n", checkpoints, runs);
+            out.printf("checkpoints    %d in %s%n", checkpoints, count(runs, "run"));
             out.printf("logical        %s%n", human(logicalBytes));
-            out.printf("distinct       %s in %d chunks (deduplication %.2fx)%n", human(distinctBytes), distinctChunks, dedupRatio);
+            out.printf("distinct       %s in %s (deduplication %.2fx)%n", human(distinctBytes), count(distinctChunks, "chunk"), dedupRatio);
             out.printf("stored         %s (compression %.2fx)%n", human(storedBytes), compressionRatio);
             out.printf("unreferenced   %s in %d objects (gc frees them after the grace age)%n", human(unreferencedBytes),
                     unreferencedObjects);

@@ -63,6 +63,15 @@ abstract class StoreCommand implements Callable<Integer> {
     void checkArguments() {
     }
 
+    /** A usage error unless {@code run} is a valid run name. */
+    void runName(String option, String run) {
+        try {
+            dev.ckpt.store.manifest.Ids.checkRunName(run);
+        } catch (dev.ckpt.store.error.InvalidInputException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), option + ": " + e.getMessage());
+        }
+    }
+
     /** A usage error unless {@code value} is 0 or more. */
     void notNegative(String option, long value) {
         if (value < 0) {

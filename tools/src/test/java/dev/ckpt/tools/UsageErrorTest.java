@@ -50,6 +50,11 @@ class UsageErrorTest {
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "loss=1", "--meta", "loss=2"),
                 "--meta key 'loss' given twice ('1' and '2')");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "loss"), "takes KEY=VALUE, got 'loss'");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k".repeat(100_000) + "=v"),
+                "is 100000 bytes long; keys may have at most 256 bytes");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u00a0=x"), "has no key");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k =4"), "starts or ends with a space");
+        cases.put(List.of("push", store, dir, "--run", "r/x", "--step", "1"), "--run: invalid run name 'r/x'");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "-1"), "--step must be 0 or more, got -1");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--epoch", "-3"), "--epoch must be 0 or more, got -3");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "0"), "--keep-last");
@@ -62,6 +67,14 @@ class UsageErrorTest {
             assertTrue(first.startsWith("ckpt-tool " + args.get(0) + ": ") && first.contains(reason), args + ": " + r.err());
             assertFalse(java.nio.file.Files.exists(Path.of(store)), args + " created the store");
         });
+        // not usage errors, but found before the store is opened: nothing is created either
+        for (List<String> args : List.of(List.of("push", store, tmp.resolve("no-such-dir").toString(), "--run", "r", "--step", "1"),
+                List.of("import", store, tmp.resolve("no-such.tar.zst").toString(), "--run", "r", "--step", "1"))) {
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertEquals(ExitCode.ERROR, r.code(), args + ": " + r);
+            assertTrue(r.err().contains("no-such"), r.err());
+            assertFalse(java.nio.file.Files.exists(Path.of(store)), args + " created the store");
+        }
         Cli.Result ok = cli.run("push", store, dir, "--run", "r", "--step", "0", "--epoch", "0", "--meta", "note=a=b",
                 "--meta", "loss=", "--json");
         assertEquals(0, ok.code(), ok.toString());

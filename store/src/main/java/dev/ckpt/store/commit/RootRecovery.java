@@ -89,7 +89,7 @@ public final class RootRecovery {
             RootState s = Json.readRoot(where, damaged.data(), store.describe());
             if (s.version() >= 1 && s.txn() != null) {
                 return new RecoveryReport(RecoveryReport.Condition.HEALTHY, null, RecoveryReport.Decision.NOTHING_TO_DO,
-                        where + " is readable (" + s.checkpoints().size() + " checkpoints, version " + s.version()
+                        where + " is readable (" + SaveResult.count(s.checkpoints().size(), "checkpoint") + ", version " + s.version()
                                 + "); nothing to do: recover only rebuilds a ROOT that cannot be read",
                         List.of(), 0, 0, s.gc().generation(), null, null, null, null);
             }
@@ -177,7 +177,7 @@ public final class RootRecovery {
             }
             checkpoints.put(m.id(), CheckpointEntry.of(top, sha));
             findings.add(new RecoveryReport.Finding(o.key(), m.id(), m.run(), m.step(), true,
-                    m.files().size() + " files, " + m.chunks().size() + " chunks present"));
+                    SaveResult.count(m.files().size(), "file") + ", " + SaveResult.count(m.chunks().size(), "chunk") + " present"));
         }
 
         Instant now = config.clock().instant().truncatedTo(ChronoUnit.SECONDS);

@@ -64,6 +64,7 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
         if (step < 0) {
             throw new IllegalArgumentException("step must not be negative, got " + step);
         }
+        checkMetadata(metadata);
         metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(metadata));
         retention = retention == null ? Retention.KEEP_ALL : retention;
         unchanged = unchanged == null ? Map.of() : Map.copyOf(unchanged);
@@ -75,6 +76,46 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
     public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
                        Retention retention, Map<String, FileEntry> unchanged) {
         this(source, run, step, epoch, metadata, retention, unchanged, null, null, null);
+    }
+
+    /** Longest metadata key, in UTF-8 bytes. */
+    public static final int MAX_METADATA_KEY_BYTES = 256;
+    /** Longest metadata value, in UTF-8 bytes. */
+    public static final int MAX_METADATA_VALUE_BYTES = 16 * 1024;
+    /** Most metadata of one checkpoint, keys and values, in UTF-8 bytes: ROOT holds it and is rewritten by every commit. */
+    public static final int MAX_METADATA_BYTES = 64 * 1024;
+
+    /**
+     * Checks a checkpoint's metadata against the limits above (ROOT carries every checkpoint's
+     * metadata and is read and rewritten by every commit, so it must stay small).
+     *
+     * @throws IllegalArgumentException naming the key that is too long, or the total
+     */
+    public static void checkMetadata(Map<String, String> metadata) {
+        if (metadata == null) {
+            return;
+        }
+        long total = 0;
+        for (Map.Entry<String, String> e : metadata.entrySet()) {
+            Objects.requireNonNull(e.getKey(), "metadata key");
+            Objects.requireNonNull(e.getValue(), "metadata value of " + e.getKey());
+            int k = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            int v = e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (k > MAX_METADATA_KEY_BYTES) {
+                throw new IllegalArgumentException("metadata key '" + e.getKey().substring(0, Math.min(40, e.getKey().length()))
+                        + "...' is " + k + " bytes long; keys may have at most " + MAX_METADATA_KEY_BYTES + " bytes (UTF-8)");
+            }
+            if (v > MAX_METADATA_VALUE_BYTES) {
+                throw new IllegalArgumentException("metadata value of key '" + e.getKey() + "' is " + v
+                        + " bytes long; values may have at most " + MAX_METADATA_VALUE_BYTES + " bytes (UTF-8): store"
+                        + " large data as a file of the checkpoint");
+            }
+            total += k + v;
+        }
+        if (total > MAX_METADATA_BYTES) {
+            throw new IllegalArgumentException("the metadata's keys and values add up to " + total + " bytes; a checkpoint"
+                    + " may carry at most " + MAX_METADATA_BYTES + " bytes (UTF-8): store large data as a file of the checkpoint");
+        }
     }
 
     public static SaveRequest of(Path source, String run, long step) {

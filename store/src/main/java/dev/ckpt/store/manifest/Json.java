@@ -20,7 +20,21 @@ import java.io.UncheckedIOException;
  * structure; anything malformed becomes a {@link CorruptObjectException} naming the key.
  */
 public final class Json {
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
+    /**
+     * ROOT and manifests are written by ckpt and checked by their hash, so the parser's default
+     * limits on a name's or a string's length (Jackson's 50,000 and 20,000,000) guard against
+     * nothing here and must never make a committed object unreadable: a 100,000-character
+     * metadata key once did that to ROOT. What a save may write is bounded instead
+     * ({@code SaveRequest.checkMetadata}).
+     */
+    private static final com.fasterxml.jackson.core.JsonFactory FACTORY = com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxNameLength(Integer.MAX_VALUE)
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .build())
+            .build();
+
+    public static final ObjectMapper MAPPER = JsonMapper.builder(FACTORY)
             .addModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)

@@ -269,6 +269,7 @@ final class TargetDirectory {
      * be the only copy of a replaced version.
      */
     Leftovers findLeftovers(List<Path> finals) {
+        Set<Path> restored = new HashSet<>(finals);
         List<Path> temporaries = new ArrayList<>();
         List<Path> replaced = new ArrayList<>();
         for (Path dir : new TreeSet<>(finals.stream().map(Path::getParent).toList())) {
@@ -281,8 +282,8 @@ final class TargetDirectory {
             entries.sort(null);
             for (Path p : entries) {
                 String name = p.getFileName().toString();
-                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    continue;
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || restored.contains(p)) {
+                    continue; // a checkpoint's own file of that name is what this restore wrote, not a leftover
                 }
                 if (LocalFiles.isTempName(name, ".tmp")) { // RestoreRun's temporaries
                     temporaries.add(p);

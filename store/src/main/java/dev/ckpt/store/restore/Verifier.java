@@ -69,6 +69,7 @@ public final class Verifier {
         // else the problem found) and each file proved whole (its SHA-256 and chunk list)
         Map<String, RuntimeException> chunkOutcomes = new HashMap<>();
         Set<List<Object>> filesProved = new HashSet<>();
+        Map<String, Set<String>> reportedBy = new HashMap<>(); // checkpoint id -> chunk keys reported for it
         for (CheckpointEntry e : checkpoints) {
             Manifest m;
             try {
@@ -101,8 +102,11 @@ public final class Verifier {
             List<Piece> pieces = new ArrayList<>();
             List<ChunkRef> fetches = new ArrayList<>();
             Set<String> reported = new HashSet<>();
+            reportedBy.put(e.id(), reported);
             int[] left = new int[files.size()];
             boolean[] proved = new boolean[files.size()];
+            boolean[] fileOk = new boolean[files.size()];
+            java.util.Arrays.fill(fileOk, true);
             boolean sampledAny = false;
             for (int i = 0; i < files.size(); i++) {
                 if (fraction >= 1 && filesProved.contains(proof(files.get(i)))) {
@@ -113,11 +117,15 @@ public final class Verifier {
                 for (ChunkRef c : files.get(i).chunks()) {
                     if (fraction >= 1 || sampled(c, fraction)) {
                         sampledAny = true;
-                        if (fraction < 1 && chunkOutcomes.containsKey(c.hash())) {
-                            // re-hashed for an earlier checkpoint of this verify: its outcome holds here too
-                            RuntimeException known = chunkOutcomes.get(c.hash());
-                            if (known != null && reported.add(c.key())) {
-                                report(problems, e, c, known, structuralOk);
+                        RuntimeException known = chunkOutcomes.get(c.hash());
+                        if (known != null || (fraction < 1 && chunkOutcomes.containsKey(c.hash()))) {
+                            // re-hashed for an earlier checkpoint of this verify: its outcome holds here too (a
+                            // full read needs a sound chunk's bytes again for its file's SHA-256, not a bad one's)
+                            if (known != null) {
+                                fileOk[i] = false;
+                                if (reported.add(c.key())) {
+                                    report(problems, e, c, known, structuralOk);
+                                }
                             }
                             continue;
                         }
@@ -136,16 +144,22 @@ public final class Verifier {
             for (int i = 0; !sampledAny && i < files.size(); i++) {
                 if (!files.get(i).chunks().isEmpty()) {
                     ChunkRef c = files.get(i).chunks().get(0);
+                    sampledAny = true;
+                    if (chunkOutcomes.containsKey(c.hash())) { // already read for an earlier checkpoint
+                        RuntimeException known = chunkOutcomes.get(c.hash());
+                        if (known != null && reported.add(c.key())) {
+                            report(problems, e, c, known, structuralOk);
+                        }
+                        break;
+                    }
                     fetches.add(c.whole());
                     pieces.add(new Piece(i, c, 0));
                     left[i]++;
                 }
             }
             MessageDigest[] md = new MessageDigest[files.size()];
-            boolean[] fileOk = new boolean[files.size()];
             for (int i = 0; i < files.size(); i++) {
                 md[i] = fraction >= 1 && !proved[i] ? Hashes.sha256() : null;
-                fileOk[i] = true;
             }
             int nextFile = finishFiles(e, m, files, left, md, fileOk, 0, problems, filesProved);
             // A chunk repeated in the checkpoint (zeros, a shared block) is fetched once: its later
@@ -211,6 +225,26 @@ public final class Verifier {
                 }
                 left[p.file()]--;
                 nextFile = finishFiles(e, m, files, left, md, fileOk, nextFile, problems, filesProved);
+            }
+        }
+        // A corrupt chunk found for a later checkpoint is damage in every earlier one that holds it too
+        // (a sample may have read it for one checkpoint only)
+        for (CheckpointEntry e : checkpoints) {
+            Set<String> reported = reportedBy.get(e.id());
+            if (reported == null || chunkOutcomes.values().stream().noneMatch(x -> x instanceof CorruptObjectException)) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = manifests.load(e); // read above: from the loader's cache
+            } catch (CkptException ex) {
+                continue;
+            }
+            for (ChunkRef c : m.chunkRefs().values()) {
+                RuntimeException known = chunkOutcomes.get(c.hash());
+                if (known instanceof CorruptObjectException && reported.add(c.key())) {
+                    report(problems, e, c, known, true);
+                }
             }
         }
         return new VerifyReport(fraction > 0, checkpoints.stream().map(CheckpointEntry::id).toList(), chunks, bytes,

@@ -114,6 +114,23 @@ class RestoreTargetTest extends InMemoryFixture {
     }
 
     @Test
+    void aCheckpointsOwnFilesWithALeftoverLikeNameAreNotCalledLeftovers() throws IOException {
+        Path src = tmp.resolve("src-odd");
+        write(src.resolve(".ckpt-aaaaaaaaaaaa.old"), "data the user saved under this name");
+        write(src.resolve("d/.ckpt-bbbbbbbbbbbb.tmp"), "more of it");
+        write(src.resolve("d/w.bin"), "w");
+        WriterToken w = store.claimWriter("odd");
+        CheckpointEntry e = store.resolve(store.save(w, SaveRequest.of(src, "odd", 1)).checkpointId());
+        Path t = tmp.resolve("odd-target");
+        write(t.resolve("d/.ckpt-cccccccccccc.tmp"), "a real leftover");
+        RestoreResult r = store.restore(e, t, List.of());
+        // what the restore wrote is the checkpoint, never advice to delete it
+        assertEquals(List.of(t.resolve("d/.ckpt-cccccccccccc.tmp")), r.leftoverTemporaries());
+        assertEquals(List.of(), r.replacedVersions());
+        assertEquals("data the user saved under this name", Files.readString(t.resolve(".ckpt-aaaaaaaaaaaa.old")));
+    }
+
+    @Test
     void aDirectoryWhereALaterFileGoesIsRefusedBeforeAnythingIsRenamed() throws IOException {
         CheckpointEntry e = fourFiles();
         Path t = targetWithOldFiles();
