@@ -89,16 +89,19 @@ final class ImportCommand extends StoreCommand {
                 for (TarArchiveEntry te; (te = tar.getNextEntry()) != null; ) {
                     String name = te.getName();
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
-                        archived = Json.readManifestFrom(file + ":" + name, tar.readAllBytes());
+                        if (!regular(te)) {
+                            refused.add("entry '" + name + "' (the manifest) is a link or device, not a file");
+                            continue;
+                        }
+                        archived = Json.readManifestFrom(file + ":" + name, tar.readAllBytes(),
+                                "the archive is damaged; export the checkpoint again");
                         continue;
                     }
                     String rel = safeName(name, refused);
                     if (rel == null || te.isDirectory()) {
                         continue;
                     }
-                    // isFile() alone is true for link and device entries (their names do not end in '/')
-                    if (!te.isFile() || te.isSymbolicLink() || te.isLink() || te.isCharacterDevice()
-                            || te.isBlockDevice() || te.isFIFO()) {
+                    if (!regular(te)) {
                         refused.add("entry '" + name + "' is a link or device; only regular files can be imported");
                         continue;
                     }
@@ -268,6 +271,12 @@ final class ImportCommand extends StoreCommand {
             directories.add(rel.substring(0, slash));
         }
         return null;
+    }
+
+    /** A regular file's entry: isFile() alone is true for link and device entries (their names do not end in '/'). */
+    private static boolean regular(TarArchiveEntry te) {
+        return te.isFile() && !te.isSymbolicLink() && !te.isLink() && !te.isCharacterDevice() && !te.isBlockDevice()
+                && !te.isFIFO();
     }
 
     /** How many problems one message lists; the rest are counted. */

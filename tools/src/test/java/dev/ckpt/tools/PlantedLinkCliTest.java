@@ -146,6 +146,10 @@ class PlantedLinkCliTest {
                 tar.write('d');
                 tar.closeArchiveEntry();
             }
+            TarArchiveEntry manifestLink = new TarArchiveEntry("ckpt-manifest.json", TarConstants.LF_SYMLINK);
+            manifestLink.setLinkName("/etc/passwd");
+            tar.putArchiveEntry(manifestLink);
+            tar.closeArchiveEntry();
             TarArchiveEntry up = new TarArchiveEntry("files/a/../../escaped.txt", true);
             up.setSize(5);
             tar.putArchiveEntry(up);
@@ -154,7 +158,8 @@ class PlantedLinkCliTest {
         }
         Cli.Result r = cli.run("import", store, a.toString(), "--run", "x", "--step", "1");
         assertEquals(1, r.code(), r.toString());
-        assertTrue(r.err().contains("5 entries of archive " + a), r.err());
+        assertTrue(r.err().contains("6 entries of archive " + a), r.err());
+        assertTrue(r.err().contains("'ckpt-manifest.json' (the manifest) is a link"), r.err());
         for (String name : new String[]{"'files/model'", "'files/null'", "'files/a/../../escaped.txt'",
                 "'files/good.txt' appears more than once", "'files/good.txt/x' is below 'files/good.txt'"}) {
             assertTrue(r.err().contains(name), name + " named: " + r.err());

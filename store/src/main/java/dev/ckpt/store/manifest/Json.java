@@ -84,7 +84,12 @@ public final class Json {
 
     /** Decodes a manifest that does not come from a store (an export archive); {@code source} names it in errors. */
     public static Manifest readManifestFrom(String source, byte[] data) {
-        return read(source, "manifest", data, Manifest.FORMAT_SUPPORTED, Manifest.class, null);
+        return readManifestFrom(source, data, null);
+    }
+
+    /** As {@link #readManifestFrom(String, byte[])}, with {@code advice} saying what to do about a damaged one (null: generic). */
+    public static Manifest readManifestFrom(String source, byte[] data, String advice) {
+        return read(source, "manifest", data, Manifest.FORMAT_SUPPORTED, Manifest.class, advice);
     }
 
     /** Decodes ROOT; {@code key} names it in errors (for example {@code ROOT of file:///data/store}). */
