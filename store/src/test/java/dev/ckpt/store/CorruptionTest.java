@@ -308,7 +308,15 @@ class CorruptionTest {
         assertEquals(1 + 3 + 1, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET),
                 "the first chunk, shared, is read once for the three checkpoints");
         for (VerifyRequest req : List.of(VerifyRequest.deep(), VerifyRequest.sample(0.999))) {
-            VerifyReport bad = Stores.open(own, clock).verify(req);
+            counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(own);
+            VerifyReport bad = Stores.open(counting, clock).verify(req);
+            if (req.fraction() >= 1) { // frozen.bin cannot be proved once a chunk of it is bad: not read again
+                assertEquals(1 + 3 + distinct, counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET),
+                        "each distinct chunk once, the bad one included");
+                assertEquals(distinct, bad.chunksChecked());
+            }
+            List<String> order = bad.problems().stream().map(VerifyReport.Problem::checkpointId).distinct().toList();
+            assertEquals(ids, order, "problems in the checkpoints' order");
             for (String id : ids) {
                 assertEquals(1, bad.problems().stream().filter(p -> p.checkpointId().equals(id) && p.kind() == VerifyReport.Kind.CORRUPT
                         && p.key().equals(sharedKey)).count(), req + " " + id + ": " + bad.problems());

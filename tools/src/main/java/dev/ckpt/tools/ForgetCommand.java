@@ -81,8 +81,8 @@ final class ForgetCommand extends StoreCommand {
             for (String id : forgotten) {
                 out.println((dryRun ? "would forget " : "forgot ") + id);
             }
-            out.println(forgotten.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : forgotten.size()
-                    + " checkpoints forgotten; run ckpt-tool gc to free their space"));
+            out.println(forgotten.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : count(forgotten.size(), "checkpoint")
+                    + " forgotten; run ckpt-tool gc to free " + (forgotten.size() == 1 ? "its" : "their") + " space"));
         }
     }
 }

@@ -90,7 +90,11 @@ final class ImportCommand extends StoreCommand {
                     String name = te.getName();
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
                         if (!regular(te)) {
-                            refused.add("entry '" + name + "' (the manifest) is a link or device, not a file");
+                            refused.add("entry '" + name + "' (the manifest) is not a regular file (a link, device or FIFO)");
+                            continue;
+                        }
+                        if (archived != null) {
+                            refused.add("entry '" + name + "' (the manifest) appears more than once in the archive");
                             continue;
                         }
                         archived = Json.readManifestFrom(file + ":" + name, tar.readAllBytes(),
@@ -102,7 +106,8 @@ final class ImportCommand extends StoreCommand {
                         continue;
                     }
                     if (!regular(te)) {
-                        refused.add("entry '" + name + "' is a link or device; only regular files can be imported");
+                        refused.add("entry '" + name + "' is not a regular file (a link, device or FIFO); only regular"
+                                + " files can be imported");
                         continue;
                     }
                     Path out;
@@ -146,13 +151,23 @@ final class ImportCommand extends StoreCommand {
             String corrupt = file.toString();
             throwIfAny(bad, "do not match its manifest", m -> new CorruptObjectException(corrupt, m));
             if (!hashes.isEmpty()) {
-                throw new InvalidInputException("archive " + file + " holds files its manifest does not list: "
-                        + new java.util.TreeSet<>(hashes.keySet()) + "; nothing was imported");
+                List<String> unlisted = new ArrayList<>(new java.util.TreeSet<>(hashes.keySet()));
+                throw new InvalidInputException("archive " + file + " holds " + count(unlisted.size(), "file")
+                        + " its manifest does not list" + (unlisted.size() > SHOWN ? " (the first " + SHOWN + " are listed)" : "")
+                        + ": " + String.join(", ", unlisted.subList(0, Math.min(SHOWN, unlisted.size())))
+                        + "; nothing was imported");
+            }
+            SaveRequest request;
+            try { // before the run is claimed: a refused archive must not fence the run's writer
+                request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null);
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw new InvalidInputException("archive " + file + ": its manifest's " + e.getMessage()
+                        + "; nothing was imported");
             }
             SaveResult s;
             try (OutputOptions.Progress p = output.start(err(), "import " + file)) {
                 WriterToken w = store.claimWriter(run, "ckpt-tool-import");
-                s = gcWait.save(store, w, new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null), p);
+                s = gcWait.save(store, w, request, p);
             }
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
                     s.summary()));

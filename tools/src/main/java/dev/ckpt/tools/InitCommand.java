@@ -28,7 +28,7 @@ final class InitCommand extends StoreCommand {
     record Initialized(String store, boolean created, int checkpoints) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.println((created ? "initialized " : "already initialized: ") + store + " (" + checkpoints + " checkpoints)");
+            out.println((created ? "initialized " : "already initialized: ") + store + " (" + count(checkpoints, "checkpoint") + ")");
         }
     }
 }

@@ -69,8 +69,8 @@ final class RecoverCommand extends StoreCommand {
                         f.run() == null ? f.key() : f.id() + " (run " + f.run() + ", step " + f.step() + ")", f.reason());
             }
             if (rebuiltRuns != null) {
-                out.printf("writer epoch %d for runs %s (highest seen %d); GC generation %d%n", writerEpoch,
-                        String.join(", ", rebuiltRuns), highestEpochSeen, gcGeneration);
+                out.printf("writer epoch %d for run%s %s (highest seen %d); GC generation %d%n", writerEpoch,
+                        rebuiltRuns.size() == 1 ? "" : "s", String.join(", ", rebuiltRuns), highestEpochSeen, gcGeneration);
             }
             out.println(message);
         }

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -159,7 +160,7 @@ class PlantedLinkCliTest {
         Cli.Result r = cli.run("import", store, a.toString(), "--run", "x", "--step", "1");
         assertEquals(1, r.code(), r.toString());
         assertTrue(r.err().contains("6 entries of archive " + a), r.err());
-        assertTrue(r.err().contains("'ckpt-manifest.json' (the manifest) is a link"), r.err());
+        assertTrue(r.err().contains("'ckpt-manifest.json' (the manifest) is not a regular file"), r.err());
         for (String name : new String[]{"'files/model'", "'files/null'", "'files/a/../../escaped.txt'",
                 "'files/good.txt' appears more than once", "'files/good.txt/x' is below 'files/good.txt'"}) {
             assertTrue(r.err().contains(name), name + " named: " + r.err());
@@ -207,5 +208,40 @@ class PlantedLinkCliTest {
                 && r.err().contains("lacks file c.bin"), r.err());
         assertFalse(r.err().contains("d.bin"), r.err());
         assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
+    }
+
+    @Test
+    void anArchiveWhoseMetadataNoSaveMayWriteIsRefusedBeforeTheRunIsClaimed() throws Exception {
+        Path src = tmp.resolve("src-meta");
+        write(src.resolve("w.bin"), "w");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
+        Path exported = tmp.resolve("m.tar.zst");
+        assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
+        Path big = tmp.resolve("big-meta.tar.zst");
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(exported)));
+             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(big)))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                byte[] data = in.readAllBytes();
+                if (e.getName().equals("ckpt-manifest.json")) {
+                    var m = (com.fasterxml.jackson.databind.node.ObjectNode) dev.ckpt.store.manifest.Json.MAPPER.readTree(data);
+                    m.putObject("metadata").put("k".repeat(100_000), "v");
+                    data = dev.ckpt.store.manifest.Json.MAPPER.writeValueAsBytes(m);
+                }
+                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
+                copy.setSize(data.length);
+                out.putArchiveEntry(copy);
+                out.write(data);
+                out.closeArchiveEntry();
+            }
+        }
+        byte[] rootBefore = Files.readAllBytes(Path.of(store, "ROOT"));
+        Cli.Result r = cli.run("import", store, big.toString(), "--run", "r", "--step", "2");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("archive " + big) && r.err().contains("keys may have at most 256 bytes")
+                && r.err().contains("nothing was imported"), r.err());
+        assertArrayEquals(rootBefore, Files.readAllBytes(Path.of(store, "ROOT")),
+                "ROOT untouched: the run's writer is not fenced by a refused import");
+        assertEquals(0, cli.run("ls", store).code(), "the store stays readable");
     }
 }

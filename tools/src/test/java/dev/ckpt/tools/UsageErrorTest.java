@@ -55,6 +55,7 @@ class UsageErrorTest {
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u00a0=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k =4"), "starts or ends with a space");
         cases.put(List.of("push", store, dir, "--run", "r/x", "--step", "1"), "--run: invalid run name 'r/x'");
+        cases.put(List.of("push", store, dir, "--run", "a..b", "--step", "1"), "--run: invalid run name 'a..b'");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "-1"), "--step must be 0 or more, got -1");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--epoch", "-3"), "--epoch must be 0 or more, got -3");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "0"), "--keep-last");

@@ -234,7 +234,13 @@ final class TrainOptions {
         o.onPreempt = hook == null || hook.isBlank() ? null : hook;
         if (o.run == null) {
             String job = env.get("SLURM_JOB_ID");
-            o.run = job != null && !job.isBlank() ? "slurm-" + job : "latentwire";
+            o.run = job != null && !job.isBlank() ? "slurm-" + job.trim() : "latentwire";
+        }
+        try {
+            dev.ckpt.store.manifest.Ids.checkRunName(o.run);
+        } catch (RuntimeException e) {
+            throw new ParameterException(cl, (o.run.startsWith("slurm-") ? "the run name from $SLURM_JOB_ID: " : "--run: ")
+                    + e.getMessage());
         }
         resolveRanks(cl, o, env);
         atLeast(cl, "--steps", o.steps, 0);

@@ -377,8 +377,9 @@ public final class Trainer {
             }
         }
         List<CheckpointEntry> cps = store.list(o.run);
-        out.printf("done: run %s at step %d, loss %s; %d checkpoint(s) of the run in %s (latest %s); staged copy in %s%n",
-                o.run, state.step, state.lastLoss() == null ? "-" : String.format("%.6f", state.lastLoss()), cps.size(),
+        out.printf("done: run %s at step %d, loss %s; %s of the run in %s (latest %s); staged copy in %s%n",
+                o.run, state.step, state.lastLoss() == null ? "-" : String.format("%.6f", state.lastLoss()),
+                SaveResult.count(cps.size(), "checkpoint"),
                 store.objectStore().describe(), cps.isEmpty() ? "none" : cps.get(cps.size() - 1).id(),
                 lastCommittedStep >= 0 ? staging.pathOf(lastCommittedStep).toAbsolutePath().normalize() : "-");
         return EXIT_OK;

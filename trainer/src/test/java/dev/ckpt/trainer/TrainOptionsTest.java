@@ -157,8 +157,11 @@ class TrainOptionsTest {
         assertEquals("mine", o.run);
         assertEquals(20, o.steps);
         assertTrue(o.autoResume);
-        assertEquals("@runfile", TrainOptions.parse(new String[]{"--run", "@runfile"}, Map.of()).run,
-                "an @ value is a value, not a file of arguments");
+        assertEquals("/tmp/@stage", TrainOptions.parse(new String[]{"--staging", "/tmp/@stage"}, Map.of()).staging.toString());
+        // an @ value is a value, not a file of arguments: here one that no run name can be
+        picocli.CommandLine.ParameterException e = org.junit.jupiter.api.Assertions.assertThrows(
+                picocli.CommandLine.ParameterException.class, () -> TrainOptions.parse(new String[]{"--run", "@runfile"}, Map.of()));
+        assertTrue(e.getMessage().contains("invalid run name '@runfile'"), e.getMessage());
     }
 
     @Test
@@ -224,5 +227,18 @@ class TrainOptionsTest {
             assertEquals(ExitCode.USAGE.code(), r.code(), r.toString());
             assertEquals("", r.out());
         }
+    }
+
+    @Test
+    void aRunNameNoCheckpointIdCanCarryIsAUsageErrorBeforeTheStoreIsOpened() {
+        for (String bad : List.of("bad name", "a/b", "a..b", "x".repeat(101), "-lead")) {
+            Run r = run("--run", bad);
+            assertEquals(ExitCode.USAGE.code(), r.code(), bad + ": " + r);
+            assertTrue(r.err().startsWith("ckpt-train: --run: invalid run name"), bad + ": " + r.err());
+        }
+        Run slurm = run(Map.of("SLURM_JOB_ID", "12 34"));
+        assertEquals(ExitCode.USAGE.code(), slurm.code(), slurm.toString());
+        assertTrue(slurm.err().startsWith("ckpt-train: the run name from $SLURM_JOB_ID: invalid run name 'slurm-12 34'"),
+                slurm.err());
     }
 }

@@ -138,17 +138,18 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
                     .forEach(e -> byRule.add(e.id()));
             if (judged.isEmpty()) {
                 problems.add("keep-best " + keepBestMetric + " judges none of them: " + carried(ordered));
-                notes.add("keep-best " + keepBestMetric + " judges none of the " + ordered.size() + " checkpoint(s) of run '"
+                notes.add("keep-best " + keepBestMetric + " judges none of the " + SaveResult.count(ordered.size(), "checkpoint") + " of run '"
                         + run + "' (" + carried(ordered) + "): the other rules alone decide; check the metric's name");
             } else if (!unjudged.isEmpty()) {
-                notes.add(unjudged.size() + " checkpoint(s) of run '" + run + "' have no numeric " + keepBestMetric
+                notes.add(SaveResult.count(unjudged.size(), "checkpoint") + " of run '" + run + "' " + (unjudged.size() == 1 ? "has" : "have")
+                        + " no numeric " + keepBestMetric
                         + " (" + String.join(", ", unjudged) + "): keep-best leaves them to the other rules"
                         + (onlyKeepBest() ? " and, with none, keeps them" : ""));
             }
         }
         String refusal = null;
         if (byRule.isEmpty()) {
-            refusal = "the retention policy keeps none of the " + ordered.size() + " checkpoint(s) of run '" + run
+            refusal = "the retention policy keeps none of the " + SaveResult.count(ordered.size(), "checkpoint") + " of run '" + run
                     + "': " + String.join("; ", problems);
         }
         Set<String> keep = new LinkedHashSet<>(byRule);

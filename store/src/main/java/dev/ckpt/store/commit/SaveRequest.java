@@ -97,13 +97,15 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
         }
         long total = 0;
         for (Map.Entry<String, String> e : metadata.entrySet()) {
-            Objects.requireNonNull(e.getKey(), "metadata key");
-            Objects.requireNonNull(e.getValue(), "metadata value of " + e.getKey());
+            if (e.getKey() == null || e.getValue() == null) {
+                throw new IllegalArgumentException("metadata key '" + e.getKey() + "' has no value (null)");
+            }
             int k = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             int v = e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             if (k > MAX_METADATA_KEY_BYTES) {
-                throw new IllegalArgumentException("metadata key '" + e.getKey().substring(0, Math.min(40, e.getKey().length()))
-                        + "...' is " + k + " bytes long; keys may have at most " + MAX_METADATA_KEY_BYTES + " bytes (UTF-8)");
+                String key = e.getKey();
+                throw new IllegalArgumentException("metadata key '" + key.substring(0, key.offsetByCodePoints(0,
+                        Math.min(40, key.codePointCount(0, key.length())))) + "...' is " + k + " bytes long; keys may have at most " + MAX_METADATA_KEY_BYTES + " bytes (UTF-8)");
             }
             if (v > MAX_METADATA_VALUE_BYTES) {
                 throw new IllegalArgumentException("metadata value of key '" + e.getKey() + "' is " + v

@@ -15,20 +15,28 @@ public final class Ids {
     }
 
     public static String checkRunName(String run) {
-        if (run == null || !NAME.matcher(run).matches()) {
-            throw new InvalidInputException("invalid run name '" + run
-                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        if (run == null || !NAME.matcher(run).matches() || run.contains("..")) {
+            throw new InvalidInputException("invalid run name '" + shown(run)
+                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'");
         }
         return run;
     }
 
     /** A job id ({@code --job-id}, or built from SLURM's or torchrun's variables): the run name's rules. */
     public static String checkJobId(String job) {
-        if (job == null || !NAME.matcher(job).matches()) {
-            throw new InvalidInputException("invalid job id '" + job
-                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        if (job == null || !NAME.matcher(job).matches() || job.contains("..")) {
+            throw new InvalidInputException("invalid job id '" + shown(job)
+                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'");
         }
         return job;
+    }
+
+    /** A name as an error shows it: at most 120 characters (whole code points), then "...". */
+    private static String shown(String name) {
+        if (name == null || name.codePointCount(0, name.length()) <= 120) {
+            return name;
+        }
+        return name.substring(0, name.offsetByCodePoints(0, 120)) + "...";
     }
 
     public static String checkCheckpointId(String id) {

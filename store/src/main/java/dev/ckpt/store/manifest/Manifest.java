@@ -78,7 +78,10 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
     public Manifest {
         Ids.checkCheckpointId(id);
         Ids.checkRunName(run);
-        Objects.requireNonNull(created, "created");
+        if (created == null || files == null || chunks == null) {
+            throw new IllegalArgumentException("the field \"" + (created == null ? "created" : files == null ? "files" : "chunks")
+                    + "\" is missing");
+        }
         metadata = metadata == null ? Map.of() : new TreeMap<>(metadata);
         files = List.copyOf(files);
         chunks = List.copyOf(chunks);

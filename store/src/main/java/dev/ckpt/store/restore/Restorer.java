@@ -206,7 +206,7 @@ public final class Restorer {
             }
             dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
             ok = true;
-            leftovers = dir.findLeftovers(finals); // named, never deleted: see TargetDirectory.findLeftovers
+            leftovers = dir.findLeftovers(finals, finals); // named, never deleted: see TargetDirectory.findLeftovers
         } finally {
             if (!ok) {
                 run.abort(); // no task runs after this, so none writes after the cleanup

@@ -266,10 +266,12 @@ final class TargetDirectory {
      * beside the destinations, to be named to the user. Nothing is deleted: a temporary of
      * that name may belong to a restore running now into the same directory (ranks restoring
      * their parts side by side), and only the user knows none does; an {@code .old} file may
-     * be the only copy of a replaced version.
+     * be the only copy of a replaced version. {@code checkpointFiles}: where the checkpoint's
+     * own files go (all of them, not only those written): a file of the checkpoint named like a
+     * temporary is never one.
      */
-    Leftovers findLeftovers(List<Path> finals) {
-        Set<Path> restored = new HashSet<>(finals);
+    Leftovers findLeftovers(List<Path> finals, java.util.Collection<Path> checkpointFiles) {
+        Set<Path> restored = new HashSet<>(checkpointFiles);
         List<Path> temporaries = new ArrayList<>();
         List<Path> replaced = new ArrayList<>();
         for (Path dir : new TreeSet<>(finals.stream().map(Path::getParent).toList())) {

@@ -96,7 +96,8 @@ final class TensorRestore {
             }
             dir.publish(temps, finals);
             ok = true;
-            leftovers = dir.findLeftovers(finals); // named, never deleted: see TargetDirectory.findLeftovers
+            // named, never deleted (see TargetDirectory.findLeftovers); the checkpoint's files not selected are not leftovers
+            leftovers = dir.findLeftovers(finals, m.files().stream().map(f -> root.resolve(f.path()).normalize()).toList());
         } finally {
             if (!ok) {
                 for (Path t : temps) {

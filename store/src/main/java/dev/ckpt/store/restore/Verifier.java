@@ -114,18 +114,19 @@ public final class Verifier {
                     sampledAny |= !files.get(i).chunks().isEmpty();
                     continue;
                 }
+                // a file holding a chunk already found bad cannot be proved whole: only its unknown chunks are read
+                boolean doomed = files.get(i).chunks().stream().anyMatch(c -> chunkOutcomes.get(c.hash()) != null);
+                fileOk[i] = !doomed;
                 for (ChunkRef c : files.get(i).chunks()) {
                     if (fraction >= 1 || sampled(c, fraction)) {
                         sampledAny = true;
                         RuntimeException known = chunkOutcomes.get(c.hash());
-                        if (known != null || (fraction < 1 && chunkOutcomes.containsKey(c.hash()))) {
+                        if (chunkOutcomes.containsKey(c.hash()) && (fraction < 1 || doomed)) {
                             // re-hashed for an earlier checkpoint of this verify: its outcome holds here too (a
-                            // full read needs a sound chunk's bytes again for its file's SHA-256, not a bad one's)
-                            if (known != null) {
-                                fileOk[i] = false;
-                                if (reported.add(c.key())) {
-                                    report(problems, e, c, known, structuralOk);
-                                }
+                            // full read needs a sound chunk's bytes again for its file's SHA-256, unless the file
+                            // holds a bad chunk)
+                            if (known != null && reported.add(c.key())) {
+                                report(problems, e, c, known, structuralOk);
                             }
                             continue;
                         }
@@ -211,6 +212,7 @@ public final class Verifier {
                         fetchFailed = ex;
                         if (ex instanceof CorruptObjectException && !again[currentFetch]) {
                             chunks++; // read and re-hashed: that is how it was found
+                            bytes += c.rawLength();
                         }
                         chunkOutcomes.put(c.hash(), ex);
                         if (reported.add(c.key())) { // once per checkpoint, however often the chunk repeats in it
@@ -247,6 +249,12 @@ public final class Verifier {
                 }
             }
         }
+        // in the order of the checkpoints (the pass above adds to earlier ones), each one's in the order found
+        Map<String, Integer> order = new HashMap<>();
+        for (CheckpointEntry e : checkpoints) {
+            order.putIfAbsent(e.id(), order.size());
+        }
+        problems.sort(java.util.Comparator.comparingInt(p -> order.getOrDefault(p.checkpointId(), Integer.MAX_VALUE)));
         return new VerifyReport(fraction > 0, checkpoints.stream().map(CheckpointEntry::id).toList(), chunks, bytes,
                 problems);
     }

@@ -175,6 +175,26 @@ class TensorRestoreTest {
     }
 
     @Test
+    void leftoversBesideTheTensorsAreNamedButTheCheckpointsOwnFilesOfThatNameAreNot() throws Exception {
+        Path src = tmp.resolve("src-left");
+        safetensors(src.resolve("model.safetensors"), model());
+        Files.writeString(src.resolve(".ckpt-aaaaaaaaaaaa.tmp"), "a file the user saved under this name");
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(tmp.resolve("store-left")), CONFIG)) {
+            CheckpointEntry e = save(s, src, 1);
+            Path out = tmp.resolve("out-left");
+            s.restore(e, out, List.of()); // the whole checkpoint, its .ckpt-aaaaaaaaaaaa.tmp included
+            Files.writeString(out.resolve(".ckpt-bbbbbbbbbbbb.tmp"), "what a killed restore left");
+            Files.writeString(out.resolve(".ckpt-cccccccccccc.old"), "a version it had replaced");
+            TensorRestoreResult r = s.restoreTensors(e, null, List.of("layers.1.*"), out);
+            assertEquals(List.of(out.resolve(".ckpt-bbbbbbbbbbbb.tmp")), r.leftoverTemporaries(),
+                    "the leftover, not the checkpoint's own file of a temporary's name");
+            assertEquals(List.of(out.resolve(".ckpt-cccccccccccc.old")), r.replacedVersions());
+            assertTrue(Files.exists(out.resolve(".ckpt-bbbbbbbbbbbb.tmp")) && Files.exists(out.resolve(".ckpt-cccccccccccc.old")),
+                    "named, never deleted");
+        }
+    }
+
+    @Test
     void selectedTensorsAreRestoredByteForByteFromOnlyTheChunksHoldingThem() throws Exception {
         Path src = tmp.resolve("src");
         List<T> model = model();
