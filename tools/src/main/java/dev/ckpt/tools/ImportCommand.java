@@ -161,7 +161,7 @@ final class ImportCommand extends StoreCommand {
             try { // before the run is claimed: a refused archive must not fence the run's writer
                 request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null);
             } catch (IllegalArgumentException | NullPointerException e) {
-                throw new InvalidInputException("archive " + file + ": its manifest's " + e.getMessage()
+                throw new InvalidInputException("archive " + file + " cannot be imported as it is: " + e.getMessage()
                         + "; nothing was imported");
             }
             SaveResult s;

@@ -49,8 +49,8 @@ final class PushCommand extends StoreCommand {
     @Option(names = "--epoch", description = "training epoch")
     Long epoch;
 
-    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable, each KEY once; a key of at most 256 bytes, a value of at most 16 KiB, 64 KiB"
-                    + " in all), e.g. loss=0.31")
+    @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable, each KEY once; a key of at"
+            + " most 256 bytes, a value of at most 16 KiB, 64 KiB in all), e.g. loss=0.31")
     List<String> meta = new java.util.ArrayList<>();
 
     @Option(names = "--keep-last", paramLabel = "N", description = "then keep only the newest N checkpoints of the run")

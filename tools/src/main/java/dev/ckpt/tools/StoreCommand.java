@@ -57,8 +57,10 @@ abstract class StoreCommand implements Callable<Integer> {
     abstract int run(CheckpointStore store) throws Exception;
 
     /**
-     * Checks what picocli's types cannot, before the store is opened (so a usage error creates
-     * nothing): throws a {@link picocli.CommandLine.ParameterException}, exit 2. None by default.
+     * Checks what picocli's types cannot, before the store is opened (so a refused command
+     * creates nothing): a {@link picocli.CommandLine.ParameterException} for a usage error (exit 2),
+     * a {@code CkptException} for input that is missing or unreadable (a source, an archive). None
+     * by default.
      */
     void checkArguments() {
     }

@@ -104,8 +104,9 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
             int v = e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             if (k > MAX_METADATA_KEY_BYTES) {
                 String key = e.getKey();
-                throw new IllegalArgumentException("metadata key '" + key.substring(0, key.offsetByCodePoints(0,
-                        Math.min(40, key.codePointCount(0, key.length())))) + "...' is " + k + " bytes long; keys may have at most " + MAX_METADATA_KEY_BYTES + " bytes (UTF-8)");
+                String start = key.substring(0, key.offsetByCodePoints(0, Math.min(40, key.codePointCount(0, key.length()))));
+                throw new IllegalArgumentException("metadata key '" + start + "...' is " + k + " bytes long; keys may have"
+                        + " at most " + MAX_METADATA_KEY_BYTES + " bytes (UTF-8)");
             }
             if (v > MAX_METADATA_VALUE_BYTES) {
                 throw new IllegalArgumentException("metadata value of key '" + e.getKey() + "' is " + v
