@@ -219,6 +219,16 @@ public final class CheckpointStore implements AutoCloseable {
         return StopPoint.read(store, writer);
     }
 
+    /**
+     * Checks a directory as a save of it would, before a store is opened or a run claimed:
+     * throws {@link dev.ckpt.store.error.InvalidInputException} naming every entry a save would
+     * refuse (links, special files, unreadable files, names a checkpoint cannot hold), and
+     * writes nothing. A save checks again.
+     */
+    public static void checkSource(java.nio.file.Path dir) {
+        dev.ckpt.store.commit.SourceDir.check(dir);
+    }
+
     /** Saves a directory and commits it; see {@link Saver}. */
     public SaveResult save(WriterToken writer, SaveRequest request) {
         return saver.save(writer, request);

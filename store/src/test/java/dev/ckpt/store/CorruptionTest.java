@@ -323,4 +323,17 @@ class CorruptionTest {
             }
         }
     }
+
+    @Test
+    void aTruncatedChunkIsOneProblemPerCheckpointNotASizeMismatchAndACorruptRead() {
+        String key = aChunkOnlyIn(second);
+        byte[] data = objects.get(key).data();
+        objects.put(key, Arrays.copyOf(data, data.length / 2));
+        for (VerifyRequest req : List.of(VerifyRequest.structural(), VerifyRequest.deep(), VerifyRequest.sample(0.999))) {
+            VerifyReport v = reopened().verify(req);
+            assertEquals(1, v.problems().size(), req + ": " + v.problems());
+            assertEquals(VerifyReport.Kind.SIZE_MISMATCH, v.problems().get(0).kind());
+            assertEquals(second.checkpointId(), v.problems().get(0).checkpointId());
+        }
+    }
 }

@@ -74,7 +74,18 @@ public final class CkptTool implements Runnable {
             commandLine.getErr().flush();
             return code(ex);
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) { // an Error passes picocli's handler: without this, a Java stack trace
+            err.println("ckpt-tool: out of memory (" + e.getMessage() + "): the JVM's heap is too small for this"
+                    + " command; give it more, e.g. CKPT_JAVA_OPTS=-Xmx1g (a save keeps up to a quarter of the heap in"
+                    + " chunks in flight; 256 MiB is enough for any checkpoint size)");
+            if (verbose) {
+                Redaction.printStackTrace(e, err);
+            }
+            code = ExitCode.ERROR;
+        }
         out.flush();
         err.flush();
         return code;

@@ -99,13 +99,9 @@ final class PushCommand extends StoreCommand {
         metadata = metadata();
         shard = shard();
         retention = RetentionArgs.build(spec, keepLast, keepEvery, null);
-        // before the store is opened (and created): a push of nothing must not leave a new store behind
-        if (!java.nio.file.Files.exists(dir)) {
-            throw new dev.ckpt.store.error.InvalidInputException("source directory " + dir + " does not exist; nothing was saved");
-        }
-        if (!java.nio.file.Files.isDirectory(dir)) {
-            throw new dev.ckpt.store.error.InvalidInputException("source " + dir + " is not a directory; push saves a directory");
-        }
+        // before the store is opened (or created) and the run claimed: a refused push must not leave a new store
+        // behind, nor fence the writer that owns the run (a trainer)
+        CheckpointStore.checkSource(dir);
     }
 
     @Override
@@ -144,6 +140,10 @@ final class PushCommand extends StoreCommand {
             if (isSpace(key.codePointAt(0)) || isSpace(key.codePointBefore(key.length()))) {
                 throw new ParameterException(spec.commandLine(), "--meta key '" + key + "' starts or ends with a space,"
                         + " which would make it a look-alike of another key; give KEY=VALUE without spaces around KEY");
+            }
+            if (key.codePoints().anyMatch(Character::isISOControl)) {
+                throw new ParameterException(spec.commandLine(), "--meta key '" + key.replaceAll("\\p{Cntrl}", "?")
+                        + "' holds a control character (a newline, a tab, ...); keys are printed on one line");
             }
             String before = m.putIfAbsent(key, value);
             if (before != null) {

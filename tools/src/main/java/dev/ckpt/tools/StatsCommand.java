@@ -71,8 +71,8 @@ final class StatsCommand extends StoreCommand {
             out.printf("logical        %s%n", human(logicalBytes));
             out.printf("distinct       %s in %s (deduplication %.2fx)%n", human(distinctBytes), count(distinctChunks, "chunk"), dedupRatio);
             out.printf("stored         %s (compression %.2fx)%n", human(storedBytes), compressionRatio);
-            out.printf("unreferenced   %s in %s (gc frees them after the grace age)%n", human(unreferencedBytes),
-                    count(unreferencedObjects, "object"));
+            out.printf("unreferenced   %s in %s (gc frees %s after the grace age)%n", human(unreferencedBytes),
+                    count(unreferencedObjects, "object"), unreferencedObjects == 1 ? "it" : "them");
         }
     }
 }

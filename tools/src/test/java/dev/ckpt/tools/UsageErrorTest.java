@@ -54,6 +54,7 @@ class UsageErrorTest {
                 "is 100000 bytes long; keys may have at most 256 bytes");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u00a0=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k =4"), "starts or ends with a space");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\nx=v"), "holds a control character");
         cases.put(List.of("push", store, dir, "--run", "r/x", "--step", "1"), "--run: invalid run name 'r/x'");
         cases.put(List.of("push", store, dir, "--run", "a..b", "--step", "1"), "--run: invalid run name 'a..b'");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "-1"), "--step must be 0 or more, got -1");
@@ -82,5 +83,29 @@ class UsageErrorTest {
         Cli.Result show = cli.run("show", store, "r@0", "--json");
         assertEquals("a=b", show.json().at("/metadata/note").asText(), show.out());
         assertEquals("", show.json().at("/metadata/loss").asText(), show.out());
+    }
+
+    @Test
+    void aPushRefusedForItsSourceNeitherCreatesAStoreNorClaimsTheRun() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path good = java.nio.file.Files.createDirectories(tmp.resolve("good"));
+        java.nio.file.Files.writeString(good.resolve("w.bin"), "w");
+        Path bad = java.nio.file.Files.createDirectories(tmp.resolve("bad"));
+        java.nio.file.Files.writeString(bad.resolve("w.bin"), "w");
+        java.nio.file.Files.createSymbolicLink(bad.resolve("link"), good.resolve("w.bin"));
+
+        String fresh = tmp.resolve("fresh").toString();
+        Cli.Result r = cli.run("push", fresh, bad.toString(), "--run", "r", "--step", "1");
+        assertEquals(ExitCode.ERROR, r.code(), r.toString());
+        assertTrue(r.err().contains("link") && r.err().contains("nothing was saved"), r.err());
+        assertFalse(java.nio.file.Files.exists(Path.of(fresh)), "no store created");
+
+        String store = tmp.resolve("s").toString();
+        assertEquals(0, cli.run("push", store, good.toString(), "--run", "r", "--step", "1").code());
+        byte[] root = java.nio.file.Files.readAllBytes(Path.of(store, "ROOT"));
+        Cli.Result again = cli.run("push", store, bad.toString(), "--run", "r", "--step", "2");
+        assertEquals(ExitCode.ERROR, again.code(), again.toString());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(root, java.nio.file.Files.readAllBytes(Path.of(store, "ROOT")),
+                "ROOT untouched: the run's writer (a trainer, say) is not fenced by a refused push");
     }
 }

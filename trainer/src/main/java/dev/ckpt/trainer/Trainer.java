@@ -265,10 +265,10 @@ public final class Trainer {
             out.printf("ckpt-train: rank %d of %d, job %s: this rank saves %s and their Adam moments%s%n", o.rank,
                     o.worldSize, o.jobId, String.join(", ", part.owned(model)), o.rank == 0 ? ", and the training state" : "");
         }
-        out.printf("ckpt-train: model %s of parameters (%s trained, frozen block %s), Adam lr %s, batch %d, %d engine thread(s)%n",
+        out.printf("ckpt-train: model %s of parameters (%s trained, frozen block %s), Adam lr %s, batch %d, %s%n",
                 SaveResult.human(model.parameterBytes()), SaveResult.human(model.parameterBytes() - frozenBytes()),
                 frozenBytes() == 0 ? "none" : SaveResult.human(frozenBytes()), cfg.lr(), cfg.batch(),
-                Integer.getInteger("ai.djl.pytorch.num_threads", 0));
+                SaveResult.count(Integer.getInteger("ai.djl.pytorch.num_threads", 0), "engine thread"));
         SpotNotice spot = o.spotNotice == null ? null
                 : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
         try {

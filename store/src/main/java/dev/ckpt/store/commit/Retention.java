@@ -137,7 +137,8 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
             judged.stream().sorted(keepBestMax ? byMetric.reversed() : byMetric).limit(keepBestCount)
                     .forEach(e -> byRule.add(e.id()));
             if (judged.isEmpty()) {
-                problems.add("keep-best " + keepBestMetric + " judges none of them: " + carried(ordered));
+                problems.add("keep-best " + keepBestMetric + " judges none of " + (ordered.size() == 1 ? "it" : "them") + ": "
+                        + carried(ordered));
                 notes.add("keep-best " + keepBestMetric + " judges none of the " + SaveResult.count(ordered.size(), "checkpoint") + " of run '"
                         + run + "' (" + carried(ordered) + "): the other rules alone decide; check the metric's name");
             } else if (!unjudged.isEmpty()) {
@@ -198,8 +199,9 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
                 bad.add("'" + v + "'");
             }
         }
-        String what = keys.isEmpty() ? "they carry no metadata at all"
-                : "they carry " + String.join(", ", keys.keySet());
+        boolean one = ordered.size() == 1;
+        String what = keys.isEmpty() ? (one ? "it carries no metadata at all" : "they carry no metadata at all")
+                : (one ? "it carries " : "they carry ") + String.join(", ", keys.keySet());
         return bad.isEmpty() ? "none carries " + keepBestMetric + " (" + what + ")"
                 : "their " + keepBestMetric + " values are not numbers (" + String.join(", ", bad) + ")";
     }

@@ -47,7 +47,7 @@ import java.util.concurrent.TimeUnit;
  *       while it is read is refused instead of committed torn.</li>
  * </ul>
  */
-final class SourceDir {
+public final class SourceDir {
     /**
      * How long after a file's newest timestamp a read may start. Linux stamps writes with a
      * coarse clock (one scheduler tick, up to 10 ms): a write in the same tick as the scan
@@ -82,6 +82,15 @@ final class SourceDir {
     /** Directories below the source with nothing in them ({@code a/b/}), sorted; a checkpoint does not recreate them. */
     List<String> emptyDirectories() {
         return emptyDirectories;
+    }
+
+    /**
+     * Walks {@code dir} as a save would and writes nothing: throws the {@link InvalidInputException}
+     * a save of it would, naming every entry it refuses. For callers that must know before they
+     * claim a run (a refused save must not fence the run's writer).
+     */
+    public static void check(Path dir) {
+        scan(dir);
     }
 
     static SourceDir scan(Path dir) {

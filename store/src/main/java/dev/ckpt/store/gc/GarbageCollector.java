@@ -95,8 +95,9 @@ public final class GarbageCollector {
             release(gen, owner);
             throw e;
         }
-        progress.accept("GC generation " + gen + ": " + m.live.size() + " live objects, " + m.dead.size()
-                + " unreferenced objects older than " + human(config.gcGrace()));
+        progress.accept("GC generation " + gen + ": " + dev.ckpt.store.commit.SaveResult.count(m.live.size(), "live object")
+                + ", " + dev.ckpt.store.commit.SaveResult.count(m.dead.size(), "unreferenced object") + " older than "
+                + human(config.gcGrace()));
         Map<String, Long> dead = seal(gen, owner, m);
         sweep(gen, owner, new ArrayList<>(dead.keySet()));
         RootState done = finish(gen, owner);
@@ -230,7 +231,7 @@ public final class GarbageCollector {
                 }
                 done++;
             }
-            progress.accept("GC generation " + gen + ": deleted " + done + "/" + dead.size() + " objects");
+            progress.accept("GC generation " + gen + ": deleted " + done + "/" + dead.size() + " object" + (dead.size() == 1 ? "" : "s"));
         }
     }
 

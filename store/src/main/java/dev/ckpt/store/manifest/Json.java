@@ -162,6 +162,10 @@ public final class Json {
             }
             field = "field '" + path + "'";
         }
+        if (root instanceof NullPointerException || root instanceof java.time.DateTimeException) {
+            // List.copyOf of a list holding null, a date in another shape: the JDK's words name Java internals
+            return (field.isEmpty() ? "a value" : field) + " is null or has the wrong form";
+        }
         boolean ours = !root.getClass().getName().startsWith("com.fasterxml.");
         if (ours) {
             return (field.isEmpty() ? "" : field + ": ") + firstLine(root);

@@ -79,17 +79,20 @@ public final class Verifier {
                 continue;
             }
             boolean structuralOk = true;
+            Set<String> reported = new HashSet<>(); // chunk keys reported for this checkpoint: each once
             for (ChunkRef c : m.chunkRefs().values()) {
                 Long size = sizes.get(c.key());
                 if (size == null) {
                     problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING,
                             "chunk " + c.key() + " of checkpoint " + e.id() + " is missing"));
                     structuralOk = false;
+                    reported.add(c.key());
                 } else if (size != c.storedLength()) {
                     problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.SIZE_MISMATCH,
                             "chunk " + c.key() + " of checkpoint " + e.id() + " has " + size + " bytes, expected "
                                     + c.storedLength()));
                     structuralOk = false;
+                    reported.add(c.key()); // its read would fail again: once is enough
                 }
             }
             if (fraction <= 0) {
@@ -101,7 +104,6 @@ public final class Verifier {
             List<FileEntry> files = m.files();
             List<Piece> pieces = new ArrayList<>();
             List<ChunkRef> fetches = new ArrayList<>();
-            Set<String> reported = new HashSet<>();
             reportedBy.put(e.id(), reported);
             int[] left = new int[files.size()];
             boolean[] proved = new boolean[files.size()];
