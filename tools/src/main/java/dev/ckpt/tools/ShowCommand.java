@@ -60,8 +60,8 @@ final class ShowCommand extends StoreCommand {
             if (!metadata.isEmpty()) {
                 out.println("  metadata " + metadata);
             }
-            out.printf("  %s, %s, %d distinct chunk%s%n", count(files.size(), "file"), human(logicalBytes), distinctChunks,
-                    distinctChunks == 1 ? "" : "s");
+            out.printf("  %s, %s, %s%n", count(files.size(), "file"), human(logicalBytes),
+                    count(distinctChunks, "distinct chunk"));
             if (!parts.isEmpty()) {
                 out.printf("  world size %d: %s%n", worldSize, count(parts.size(), "part"));
                 for (Part p : parts) {

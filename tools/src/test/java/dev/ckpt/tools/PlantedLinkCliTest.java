@@ -76,6 +76,26 @@ class PlantedLinkCliTest {
         return a;
     }
 
+    /** Copies archive {@code from} to {@code to}, each entry's bytes through {@code edit} (null: left out). */
+    private static void rewrite(Path from, Path to, java.util.function.BiFunction<String, byte[], byte[]> edit)
+            throws IOException {
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(from)));
+             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(to)))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                byte[] data = edit.apply(e.getName(), in.readAllBytes());
+                if (data == null) {
+                    continue;
+                }
+                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
+                copy.setSize(data.length);
+                out.putArchiveEntry(copy);
+                out.write(data);
+                out.closeArchiveEntry();
+            }
+        }
+    }
+
     private void assertImportRefused(Path archive, String entryName) {
         Cli.Result r = cli.run("import", store, archive.toString(), "--run", "x", "--step", "1");
         assertEquals(1, r.code(), r.toString());
@@ -183,24 +203,8 @@ class PlantedLinkCliTest {
         assertEquals(0, ex.code(), ex.toString());
         // the same archive with a.bin and b.bin altered (same length) and c.bin left out
         Path tampered = tmp.resolve("tampered.tar.zst");
-        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
-                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(exported)));
-             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(tampered)))) {
-            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                byte[] data = in.readAllBytes();
-                if (e.getName().endsWith("c.bin")) {
-                    continue;
-                }
-                if (e.getName().endsWith("a.bin") || e.getName().endsWith("b.bin")) {
-                    data = "XXXX".getBytes();
-                }
-                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
-                copy.setSize(data.length);
-                out.putArchiveEntry(copy);
-                out.write(data);
-                out.closeArchiveEntry();
-            }
-        }
+        rewrite(exported, tampered, (name, data) -> name.endsWith("c.bin") ? null
+                : name.endsWith("a.bin") || name.endsWith("b.bin") ? "XXXX".getBytes() : data);
         Cli.Result r = cli.run("import", store, tampered.toString(), "--run", "x", "--step", "1");
         assertEquals(ExitCode.ERROR, r.code(), r.toString()); // the archive is input, not the store: not "damage"
         assertTrue(r.err().contains("3 entries of archive " + tampered), r.err());
@@ -218,23 +222,18 @@ class PlantedLinkCliTest {
         Path exported = tmp.resolve("m.tar.zst");
         assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
         Path big = tmp.resolve("big-meta.tar.zst");
-        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
-                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(exported)));
-             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(big)))) {
-            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                byte[] data = in.readAllBytes();
-                if (e.getName().equals("ckpt-manifest.json")) {
-                    var m = (com.fasterxml.jackson.databind.node.ObjectNode) dev.ckpt.store.manifest.Json.MAPPER.readTree(data);
-                    m.putObject("metadata").put("k".repeat(100_000), "v");
-                    data = dev.ckpt.store.manifest.Json.MAPPER.writeValueAsBytes(m);
-                }
-                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
-                copy.setSize(data.length);
-                out.putArchiveEntry(copy);
-                out.write(data);
-                out.closeArchiveEntry();
+        rewrite(exported, big, (name, data) -> {
+            if (!name.equals("ckpt-manifest.json")) {
+                return data;
             }
-        }
+            try {
+                var m = (com.fasterxml.jackson.databind.node.ObjectNode) dev.ckpt.store.manifest.Json.MAPPER.readTree(data);
+                m.putObject("metadata").put("k".repeat(100_000), "v");
+                return dev.ckpt.store.manifest.Json.MAPPER.writeValueAsBytes(m);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         byte[] rootBefore = Files.readAllBytes(Path.of(store, "ROOT"));
         Cli.Result r = cli.run("import", store, big.toString(), "--run", "r", "--step", "2");
         assertEquals(1, r.code(), r.toString());

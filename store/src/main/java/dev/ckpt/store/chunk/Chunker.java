@@ -32,11 +32,7 @@ import java.util.TreeSet;
 public final class Chunker {
     /** Default chunk size: 8 MiB. */
     public static final int DEFAULT_CHUNK_SIZE = 8 << 20;
-    /** Without Jackson's limits on a name's length (50,000): a longer tensor name left its file out of the index. */
-    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
-            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
-                    .maxNameLength(Integer.MAX_VALUE).maxStringLength(Integer.MAX_VALUE).build())
-            .build());
+    private static final ObjectMapper JSON = new ObjectMapper(dev.ckpt.store.util.JsonFactories.withoutLengthLimits());
     private static final long MAX_HEADER = 100L << 20;
 
     private final int chunkSize;

@@ -231,7 +231,8 @@ public final class GarbageCollector {
                 }
                 done++;
             }
-            progress.accept("GC generation " + gen + ": deleted " + done + "/" + dead.size() + " object" + (dead.size() == 1 ? "" : "s"));
+            progress.accept("GC generation " + gen + ": deleted " + done + "/"
+                    + dev.ckpt.store.commit.SaveResult.count(dead.size(), "object"));
         }
     }
 

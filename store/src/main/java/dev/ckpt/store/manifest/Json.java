@@ -21,20 +21,11 @@ import java.io.UncheckedIOException;
  */
 public final class Json {
     /**
-     * ROOT and manifests are written by ckpt and checked by their hash, so the parser's default
-     * limits on a name's or a string's length (Jackson's 50,000 and 20,000,000) guard against
-     * nothing here and must never make a committed object unreadable: a 100,000-character
-     * metadata key once did that to ROOT. What a save may write is bounded instead
+     * Reads without Jackson's length limits ({@link dev.ckpt.store.util.JsonFactories#withoutLengthLimits}):
+     * a committed object must never become unreadable; what a save may write is bounded instead
      * ({@code SaveRequest.checkMetadata}).
      */
-    private static final com.fasterxml.jackson.core.JsonFactory FACTORY = com.fasterxml.jackson.core.JsonFactory.builder()
-            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
-                    .maxNameLength(Integer.MAX_VALUE)
-                    .maxStringLength(Integer.MAX_VALUE)
-                    .build())
-            .build();
-
-    public static final ObjectMapper MAPPER = JsonMapper.builder(FACTORY)
+    public static final ObjectMapper MAPPER = JsonMapper.builder(dev.ckpt.store.util.JsonFactories.withoutLengthLimits())
             .addModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)

@@ -127,9 +127,7 @@ public final class Verifier {
                             // re-hashed for an earlier checkpoint of this verify: its outcome holds here too (a
                             // full read needs a sound chunk's bytes again for its file's SHA-256, unless the file
                             // holds a bad chunk)
-                            if (known != null && reported.add(c.key())) {
-                                report(problems, e, c, known, structuralOk);
-                            }
+                            reportOnce(problems, reported, e, c, known, structuralOk);
                             continue;
                         }
                         boolean same = !fetches.isEmpty() && c.sliced()
@@ -149,10 +147,7 @@ public final class Verifier {
                     ChunkRef c = files.get(i).chunks().get(0);
                     sampledAny = true;
                     if (chunkOutcomes.containsKey(c.hash())) { // already read for an earlier checkpoint
-                        RuntimeException known = chunkOutcomes.get(c.hash());
-                        if (known != null && reported.add(c.key())) {
-                            report(problems, e, c, known, structuralOk);
-                        }
+                        reportOnce(problems, reported, e, c, chunkOutcomes.get(c.hash()), structuralOk);
                         break;
                     }
                     fetches.add(c.whole());
@@ -217,9 +212,8 @@ public final class Verifier {
                             bytes += c.rawLength();
                         }
                         chunkOutcomes.put(c.hash(), ex);
-                        if (reported.add(c.key())) { // once per checkpoint, however often the chunk repeats in it
-                            report(problems, e, c, ex, structuralOk);
-                        }
+                        // once per checkpoint, however often the chunk repeats in it
+                        reportOnce(problems, reported, e, c, ex, structuralOk);
                     }
                 }
                 if (fetchFailed != null) {
@@ -233,9 +227,10 @@ public final class Verifier {
         }
         // A corrupt chunk found for a later checkpoint is damage in every earlier one that holds it too
         // (a sample may have read it for one checkpoint only)
-        for (CheckpointEntry e : checkpoints) {
+        boolean anyCorrupt = chunkOutcomes.values().stream().anyMatch(x -> x instanceof CorruptObjectException);
+        for (CheckpointEntry e : anyCorrupt ? checkpoints : List.<CheckpointEntry>of()) {
             Set<String> reported = reportedBy.get(e.id());
-            if (reported == null || chunkOutcomes.values().stream().noneMatch(x -> x instanceof CorruptObjectException)) {
+            if (reported == null) {
                 continue;
             }
             Manifest m;
@@ -246,8 +241,8 @@ public final class Verifier {
             }
             for (ChunkRef c : m.chunkRefs().values()) {
                 RuntimeException known = chunkOutcomes.get(c.hash());
-                if (known instanceof CorruptObjectException && reported.add(c.key())) {
-                    report(problems, e, c, known, true);
+                if (known instanceof CorruptObjectException) {
+                    reportOnce(problems, reported, e, c, known, true);
                 }
             }
         }
@@ -265,9 +260,15 @@ public final class Verifier {
     private record Piece(int file, ChunkRef ref, int fetch) {
     }
 
-    /** A chunk's problem as this checkpoint's: a missing one only if the listing did not already report it. */
-    private static void report(List<VerifyReport.Problem> problems, CheckpointEntry e, ChunkRef c, RuntimeException ex,
-                               boolean structuralOk) {
+    /**
+     * A chunk's problem ({@code ex}; null: none) as this checkpoint's, unless already in {@code reported};
+     * a missing one only if the listing did not already report it.
+     */
+    private static void reportOnce(List<VerifyReport.Problem> problems, Set<String> reported, CheckpointEntry e, ChunkRef c,
+                                   RuntimeException ex, boolean structuralOk) {
+        if (ex == null || !reported.add(c.key())) {
+            return;
+        }
         if (ex instanceof NotFoundException) {
             if (structuralOk) {
                 problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING, ex.getMessage()));
