@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-@Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every chunk's and file's SHA-256 is checked.",
+@Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every file's SHA-256 is checked over the bytes written (a file that fails names its corrupt chunk); chunks reused from --reuse directories, or copied within the checkpoint, are checked by their own SHA-256.",
         "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was",
         "(every destination is checked first; files already renamed are taken back, replaced ones restored).",
         "A checkpoint saved by several ranks restores whole (every part's files) or, with --rank R, only rank R's part.",

@@ -26,8 +26,10 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -44,11 +46,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * verified, flushed and closed, or fails with the first error and leaves no task running.
  *
  * <p>Stages: a chunk is fetched on the I/O executor (a GET, or a read of a local copy),
- * decoded and hash-checked on the CPU executor, and written at its offset into the
+ * decoded (length and zstd's checksum checked) on the CPU executor, and written at its offset into the
  * temporary by the same CPU thread (positioned writes, so any order). Each file's
  * SHA-256 is computed from its chunks in order as they are written — a chunk that
  * arrives before its predecessors waits with its bytes, holding its permit — so no file
- * is read again; a verified file is flushed ({@code fsync}) and closed on the I/O
+ * is read again. The file's SHA-256 is the check of a downloaded chunk's bytes: its own
+ * hash is computed only to name it once its file failed (one SHA-256 per byte, not two);
+ * a chunk from anywhere else (a local copy, a read-back, a pack) is hashed before use.
+ * A verified file is flushed ({@code fsync}) and closed on the I/O
  * executor, many at once. Memory: every chunk holds one of {@code permits} from dispatch
  * until it is hashed (the last one of a file until its file is flushed and closed), so at
  * most that many chunks are in memory, plus one decode buffer per CPU thread, and at most
@@ -84,6 +89,8 @@ final class RestoreRun {
     private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
     private final List<Path> temps = new ArrayList<>();
     private final PackRuns packs;
+    /** Set by run() before any fetch: see repeatedChunks. */
+    private volatile Set<String> repeated = Set.of();
 
     RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
                TransferListener listener, Executor cpu, Executor io, int permits) {
@@ -161,6 +168,7 @@ final class RestoreRun {
      */
     void run(List<Path> finals) {
         Map<String, Source> firsts = new HashMap<>();
+        repeated = repeatedChunks(manifest.files());
         List<FileEntry> files = manifest.files();
         dispatch:
         for (int i = 0; i < files.size(); i++) {
@@ -226,6 +234,26 @@ final class RestoreRun {
         }
         packs.end();
         awaitFiles(files.size());
+    }
+
+    /**
+     * The chunks that occur more than once in the files not packed: their first occurrence is
+     * hash-checked when downloaded, so a later one read back and found different means the
+     * disk changed it, not that the download was bad.
+     */
+    private static Set<String> repeatedChunks(List<FileEntry> files) {
+        Set<String> seen = new HashSet<>();
+        Set<String> repeated = new HashSet<>();
+        for (FileEntry f : files) {
+            if (!f.packed()) {
+                for (ChunkRef c : f.chunks()) {
+                    if (!seen.add(c.hash())) {
+                        repeated.add(c.hash());
+                    }
+                }
+            }
+        }
+        return repeated;
     }
 
     /** Takes a permit; false when a stage failed meanwhile (no more work is dispatched then). */
@@ -362,7 +390,11 @@ final class RestoreRun {
             throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
         }
         submit(cpu, () -> {
-            ChunkCodec.Decoded d = ChunkCodec.decodeReusing(c, stored); // this thread's buffer: used before its next decode
+            // this thread's buffer, used before its next decode. The chunk's SHA-256 is not checked here: its file's
+            // SHA-256 covers every byte of it, and a file that fails is searched for its corrupt chunk (finish()).
+            // A chunk that repeats is: its later occurrences copy it, and their check must mean the disk.
+            ChunkCodec.Decoded d = repeated.contains(c.hash()) ? ChunkCodec.decodeReusing(c, stored)
+                    : ChunkCodec.decodeReusingUnhashed(c, stored);
             downloaded.incrementAndGet();
             write(p, d.buffer(), 0, d.length(), d.buffer() == stored);
         });
@@ -535,13 +567,42 @@ final class RestoreRun {
             }
         }
 
+        /**
+         * After the file's SHA-256 failed: the first of its chunks whose bytes, read back from
+         * the temporary, do not hash to the chunk's name (chunks downloaded for a file are not
+         * hashed one by one, see fetch()); empty when every chunk matches, so the manifest's
+         * file hash itself is wrong. A pack's member is not searched: its pack was checked.
+         */
+        private Optional<CorruptObjectException> corruptChunk() {
+            if (entry.packed()) {
+                return Optional.empty();
+            }
+            long offset = 0;
+            for (ChunkRef c : entry.chunks()) {
+                ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
+                try {
+                    while (buf.hasRemaining() && channel.read(buf, offset + buf.position()) > 0) {
+                        // read fully; a hole reads as zeros
+                    }
+                } catch (IOException e) {
+                    return Optional.empty(); // the file's own error says enough
+                }
+                String actual = Hashes.sha256Hex(buf.array());
+                if (!actual.equals(c.hash())) {
+                    return Optional.of(ChunkCodec.hashMismatch(c, actual));
+                }
+                offset += c.rawLength();
+            }
+            return Optional.empty();
+        }
+
         /** Every chunk hashed: checks the file's SHA-256, then flushes and closes it on the I/O executor. */
         void finish() {
             String actual = Hashes.hex(digest.digest());
             if (!actual.equals(entry.sha256())) {
-                throw new CorruptObjectException(manifest.key(), "file " + entry.path() + " of checkpoint " + manifest.id()
-                        + " restored with SHA-256 " + actual + " but the manifest says " + entry.sha256()
-                        + "; nothing was written");
+                throw corruptChunk().orElseGet(() -> new CorruptObjectException(manifest.key(), "file " + entry.path()
+                        + " of checkpoint " + manifest.id() + " restored with SHA-256 " + actual
+                        + " but the manifest says " + entry.sha256() + "; nothing was written"));
             }
             submit(io, () -> {
                 try {

@@ -306,6 +306,44 @@ class PipelinedRestoreTest extends InMemoryFixture {
         }
     }
 
+    /**
+     * Chunks downloaded for a whole file are not hashed one by one: the file's SHA-256 covers
+     * their bytes. A chunk object replaced by a valid zstd frame of other bytes of the same
+     * length (so zstd's own checksum and the length check pass) must still fail the restore,
+     * name that chunk (found by hashing the file's chunks once its hash failed), and write
+     * nothing; a chunk that repeats is hash-checked when downloaded, so the error names it
+     * as corrupt, not the disk that its later occurrence is read back from.
+     */
+    @Test
+    void aChunkThatDecodesToOtherBytesFailsTheRestoreNamingItAndWritesNothing() throws IOException {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        byte[] data = new byte[12 * CHUNK];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) ((i / 97) % 11 + i / CHUNK); // compressible, every chunk distinct
+        }
+        Files.write(src.resolve("a.bin"), data);
+        // chunks 0-5 repeated: hash-checked when downloaded, then read back from a.bin's temporary
+        Files.write(src.resolve("b.bin"), java.util.Arrays.copyOf(data, 6 * CHUNK));
+        CheckpointEntry e = save(src);
+        Manifest m = store.manifest(e);
+        for (int k : new int[] {0, 5, 6, 11}) {
+            dev.ckpt.store.chunk.ChunkRef c = m.files().get(0).chunks().get(k);
+            assertEquals(dev.ckpt.store.chunk.Codec.ZSTD, c.codec(), "a compressed chunk: zstd's checksum passes");
+            byte[] original = objects.get(c.key()).data();
+            byte[] other = new byte[c.rawLength()];
+            java.util.Arrays.fill(other, (byte) 7);
+            objects.put(c.key(), com.github.luben.zstd.Zstd.compress(other, 1));
+            CorruptObjectException ex = assertThrows(CorruptObjectException.class,
+                    () -> store.restore(e, tmp.resolve("out"), List.of()), "chunk " + k);
+            assertTrue(ex.getMessage().contains(c.key()) && ex.getMessage().contains("is corrupt"), ex.getMessage());
+            assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
+            objects.put(c.key(), original);
+        }
+        store.restore(e, tmp.resolve("out"), List.of());
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
     @Test
     void aFileWhoseChunksAreRightButWhoseManifestHashIsNotIsRefused() throws Exception {
         Path src = TestDirs.checkpoint(tmp.resolve("src"), 7, 3, 40_000);
