@@ -89,16 +89,27 @@ final class SavePipeline {
      * {@code loc}: where its bytes are in the source, in order (several files for a pack).
      */
     CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc) {
+        return submit(buf, piece, loc, null);
+    }
+
+    /** As {@link #submit(byte[], Chunker.Piece, List)}; {@code hash}: the chunk's SHA-256 if already known, else null. */
+    CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, String hash) {
         CompletableFuture<ChunkRef> result = new CompletableFuture<>();
         try {
-            cpu.execute(() -> encodeStage(buf, piece, loc, result));
+            cpu.execute(() -> encodeStage(buf, piece, loc, hash, result));
         } catch (RuntimeException e) { // rejected: the store was closed
             fail(result, e, buf, null);
         }
         return result;
     }
 
-    private void encodeStage(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, CompletableFuture<ChunkRef> result) {
+    /** A chunk failed before it reached the pipeline: its buffer and permit come back, and the reader stops. */
+    void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] buf) {
+        fail(result, t, buf, null);
+    }
+
+    private void encodeStage(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, String known,
+                             CompletableFuture<ChunkRef> result) {
         byte[] rawBuf = buf; // null once given back
         byte[] dst = null;
         CompletableFuture<ChunkRef> mine = null;
@@ -107,14 +118,14 @@ final class SavePipeline {
                 throw new java.util.concurrent.CancellationException("save aborted");
             }
             int len = piece.length();
-            String hash = Hashes.sha256Hex(buf, 0, len);
+            String hash = known != null ? known : Hashes.sha256Hex(buf, 0, len);
             locations.putIfAbsent(hash, loc);
-            ChunkRef known = live.get(hash);
-            if (known != null) {
+            ChunkRef live = this.live.get(hash);
+            if (live != null) {
                 rawBuf = null;
                 release(buf, null);
                 known(len);
-                result.complete(known);
+                result.complete(live);
                 return;
             }
             CompletableFuture<ChunkRef> claim = new CompletableFuture<>();
@@ -246,6 +257,11 @@ final class SavePipeline {
 
         Buffers(int size) {
             this.size = size;
+        }
+
+        /** The length of every buffer, in bytes. */
+        int size() {
+            return size;
         }
 
         byte[] take() {

@@ -31,7 +31,6 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,8 +42,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Saves a directory as a checkpoint through a staged pipeline — read (the calling thread,
- * which also computes each file's SHA-256), hash and compress (the CPU pool), create the
+ * Saves a directory as a checkpoint through a staged pipeline — read (the calling thread),
+ * each file's SHA-256 in order ({@link FileHashStage}), hash and compress (the CPU pool), create the
  * chunk object (the I/O pool, {@code ioConcurrency} requests in flight) — with a fixed
  * number of chunks in flight, so memory is bounded whatever the checkpoint size; chunks
  * already live in ROOT skipped, the manifest written create-only, then one ROOT commit with fencing and
@@ -101,6 +100,7 @@ public final class Saver {
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(start, req.shard());
+        Map<String, FileEntry> previous = previousFiles(start, req);
         SourceDir.settle(files);
         long t1 = System.nanoTime();
         long total = files.stream().mapToLong(SourceFile::size).sum();
@@ -112,9 +112,9 @@ public final class Saver {
                 listener, done, total);
         Packer packer = new Packer(pipeline, config.packBelow(), chunker.chunkSize());
         List<FileEntry> entries = new ArrayList<>();
-        try {
+        try (FileHashStage hashes = new FileHashStage(pipeline)) {
             List<List<CompletableFuture<ChunkRef>>> perFile = new ArrayList<>();
-            List<String> fileHashes = new ArrayList<>();
+            List<CompletableFuture<String>> fileHashes = new ArrayList<>();
             List<List<TensorEntry>> fileTensors = new ArrayList<>(); // the tensor index of each safetensors file
             for (SourceFile f : files) {
                 List<CompletableFuture<ChunkRef>> futures = new ArrayList<>();
@@ -130,11 +130,11 @@ public final class Saver {
                     }
                     listener.progress(done.addAndGet(f.size()), total);
                     perFile.add(futures);
-                    fileHashes.add(prior.sha256());
+                    fileHashes.add(CompletableFuture.completedFuture(prior.sha256()));
                     fileTensors.add(prior.tensors()); // the same bytes: the same tensors
                     continue;
                 }
-                MessageDigest fileDigest = Hashes.sha256();
+                CompletableFuture<String> fileHash;
                 try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
                     if (packer.packs(f.relative(), f.size())) {
                         // a small file: read into the pack being filled, hashed here, stored with its pack
@@ -143,13 +143,16 @@ public final class Saver {
                         byte[] pack = packer.reserve(size);
                         int at = packer.position();
                         readFully(ch, new Chunker.Piece(0, size), f, pack, at);
-                        fileDigest.update(pack, at, size);
+                        fileHash = CompletableFuture.completedFuture(Hashes.sha256Hex(pack, at, size));
                         futures.add(packer.add(f.relative(), new Location(f.path(), 0, size)));
                         fileTensors.add(null);
                     } else {
                         Chunker.Layout layout = chunker.layout(f.path(), f.size());
                         fileTensors.add(tensorIndex(layout));
-                        for (Chunker.Piece piece : layout.pieces()) {
+                        FileHashStage.File hashing = hashes.open(f, previous.get(f.relative()), layout.pieces().size());
+                        fileHash = hashing.sha256;
+                        for (int k = 0; k < layout.pieces().size(); k++) {
+                            Chunker.Piece piece = layout.pieces().get(k);
                             pipeline.checkFailed();
                             Tasks.acquire(pipeline.permits, "save");
                             byte[] buf = pipeline.raw.take();
@@ -160,8 +163,8 @@ public final class Saver {
                                 pipeline.permits.release();
                                 throw e;
                             }
-                            fileDigest.update(buf, 0, piece.length());
-                            futures.add(pipeline.submit(buf, piece, List.of(new Location(f.path(), piece.offset(), piece.length()))));
+                            futures.add(hashes.add(hashing, k, buf, piece,
+                                    List.of(new Location(f.path(), piece.offset(), piece.length()))));
                         }
                     }
                     if (ch.size() != f.size()) {
@@ -178,7 +181,7 @@ public final class Saver {
                     throw new InvalidInputException("cannot read file " + f.path() + ": " + e.getMessage(), e);
                 }
                 perFile.add(futures);
-                fileHashes.add(Hashes.hex(fileDigest.digest()));
+                fileHashes.add(fileHash);
             }
             packer.flush(); // the last pack
             for (int i = 0; i < files.size(); i++) {
@@ -187,7 +190,8 @@ public final class Saver {
                     refs.add(Tasks.await(fut, "save"));
                 }
                 SourceFile f = files.get(i);
-                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), fileHashes.get(i), refs, fileTensors.get(i)));
+                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), Tasks.await(fileHashes.get(i), "save"), refs,
+                        fileTensors.get(i)));
             }
         } catch (RuntimeException | Error e) {
             pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own
@@ -357,6 +361,37 @@ public final class Saver {
             }
         }
         return live;
+    }
+
+    /**
+     * The files of the run's latest checkpoint by path (its own part for a rank of a job of as
+     * many ranks), for the file-hash stage ({@link FileHashStage}): a file whose chunks all
+     * equal its previous entry's has that entry's SHA-256. Empty when the run has none or its
+     * manifest cannot be read (the files are then hashed in full).
+     */
+    private Map<String, FileEntry> previousFiles(RootState state, SaveRequest req) {
+        CheckpointEntry latest = null;
+        for (CheckpointEntry e : state.checkpoints().values()) {
+            if (e.run().equals(req.run()) && (latest == null || e.created().isAfter(latest.created())
+                    || e.created().equals(latest.created()) && e.step() > latest.step())) {
+                latest = e;
+            }
+        }
+        if (latest == null) {
+            return Map.of();
+        }
+        SaveRequest.Shard shard = req.shard();
+        try {
+            Manifest m = shard != null && latest.ranks() == shard.worldSize() && latest.ranks() > 1
+                    ? manifests.loadPart(latest, shard.rank()) : manifests.load(latest);
+            Map<String, FileEntry> files = new java.util.HashMap<>();
+            for (FileEntry f : m.files()) {
+                files.put(f.path(), f);
+            }
+            return files;
+        } catch (CkptException ex) {
+            return Map.of();
+        }
     }
 
     /** Reads {@code piece} into the start of {@code into}. */
