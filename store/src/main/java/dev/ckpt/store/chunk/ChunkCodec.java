@@ -230,7 +230,7 @@ public final class ChunkCodec {
     /** The error for a chunk whose decoded bytes hash to {@code actual}, not to its name. */
     public static CorruptObjectException hashMismatch(ChunkRef ref, String actual) {
         return new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: its content hashes to "
-                + actual + "; restore it from another copy or re-save the checkpoint");
+                + actual);
     }
 
     private static final ThreadLocal<byte[]> GROUPED_BUFFER = ThreadLocal.withInitial(() -> new byte[0]);

@@ -2,6 +2,7 @@ package dev.ckpt.store.restore;
 
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -59,6 +60,9 @@ final class PackRuns {
 
         /** A chunk was downloaded and checked. */
         void downloaded();
+
+        /** {@code e}, a problem of the chunk {@code pack}, said with the files packed in it (see ChunkProblems). */
+        RuntimeException located(RuntimeException e, ChunkRef pack);
     }
 
     /**
@@ -146,10 +150,16 @@ final class PackRuns {
                 try {
                     stored = store.get(pack.key()).data();
                 } catch (NotFoundException e) {
-                    throw new NotFoundException(pack.key(), "chunk " + pack.key() + " is missing from " + store.describe());
+                    throw stages.located(new NotFoundException(pack.key(), "chunk " + pack.key() + " is missing from "
+                            + store.describe()), pack);
                 }
                 stages.cpu(() -> {
-                    byte[] decoded = ChunkCodec.decode(pack, stored); // its own array: held until every member is written
+                    byte[] decoded; // its own array: held until every member is written
+                    try {
+                        decoded = ChunkCodec.decode(pack, stored);
+                    } catch (CorruptObjectException e) {
+                        throw stages.located(e, pack);
+                    }
                     stages.downloaded();
                     synchronized (this) {
                         raw = decoded;

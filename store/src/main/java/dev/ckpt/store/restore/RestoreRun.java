@@ -29,7 +29,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -131,6 +130,16 @@ final class RestoreRun {
             @Override
             public void downloaded() {
                 downloaded.incrementAndGet();
+            }
+
+            @Override
+            public RuntimeException located(RuntimeException e, ChunkRef pack) {
+                List<String> names = manifest.files().stream().filter(f -> f.packed()
+                        && f.chunks().get(0).hash().equals(pack.hash())).map(FileEntry::path).toList();
+                String shown = String.join(", ", names.subList(0, Math.min(3, names.size())))
+                        + (names.size() > 3 ? " and " + (names.size() - 3) + " more" : "");
+                return ChunkProblems.located(e, "the pack of small files " + shown + " of checkpoint " + manifest.id(),
+                        root);
             }
         });
     }
@@ -383,18 +392,18 @@ final class RestoreRun {
             }
         }
         ChunkRef c = p.ref();
-        byte[] stored;
-        try {
-            stored = store.get(c.key()).data();
-        } catch (NotFoundException e) {
-            throw new NotFoundException(c.key(), "chunk " + c.key() + " is missing from " + store.describe());
-        }
+        byte[] stored = ChunkProblems.get(store, c, p.file().where(), root);
         submit(cpu, () -> {
             // this thread's buffer, used before its next decode. The chunk's SHA-256 is not checked here: its file's
             // SHA-256 covers every byte of it, and a file that fails is searched for its corrupt chunk (finish()).
             // A chunk that repeats is: its later occurrences copy it, and their check must mean the disk.
-            ChunkCodec.Decoded d = repeated.contains(c.hash()) ? ChunkCodec.decodeReusing(c, stored)
-                    : ChunkCodec.decodeReusingUnhashed(c, stored);
+            ChunkCodec.Decoded d;
+            try {
+                d = repeated.contains(c.hash()) ? ChunkCodec.decodeReusing(c, stored)
+                        : ChunkCodec.decodeReusingUnhashed(c, stored);
+            } catch (CorruptObjectException e) {
+                throw ChunkProblems.located(e, p.file().where(), root);
+            }
             downloaded.incrementAndGet();
             write(p, d.buffer(), 0, d.length(), d.buffer() == stored);
         });
@@ -568,41 +577,51 @@ final class RestoreRun {
         }
 
         /**
-         * After the file's SHA-256 failed: the first of its chunks whose bytes, read back from
-         * the temporary, do not hash to the chunk's name (chunks downloaded for a file are not
-         * hashed one by one, see fetch()); empty when every chunk matches, so the manifest's
-         * file hash itself is wrong. A pack's member is not searched: its pack was checked.
+         * The error after the file's SHA-256 ({@code actual}) failed: the first of its chunks
+         * whose bytes, read back from the temporary, do not hash to the chunk's name (chunks
+         * downloaded for a file are not hashed one by one, see fetch()); when every chunk
+         * matches, the manifest's file hash itself is wrong, and the error says so. A pack's
+         * member is not searched: its pack was checked.
          */
-        private Optional<CorruptObjectException> corruptChunk() {
-            if (entry.packed()) {
-                return Optional.empty();
-            }
-            long offset = 0;
-            for (ChunkRef c : entry.chunks()) {
-                ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
-                try {
-                    while (buf.hasRemaining() && channel.read(buf, offset + buf.position()) > 0) {
-                        // read fully; a hole reads as zeros
+        private RuntimeException corruptChunk(String actual) {
+            String wrong = "file " + entry.path() + " of checkpoint " + manifest.id() + " restored with SHA-256 " + actual
+                    + " but its manifest records " + entry.sha256();
+            String kept = "; nothing was written, " + root + " is as it was";
+            if (!entry.packed()) { // a pack's member: its pack was checked
+                long offset = 0;
+                for (ChunkRef c : entry.chunks()) {
+                    ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
+                    try {
+                        while (buf.hasRemaining() && channel.read(buf, offset + buf.position()) > 0) {
+                            // read fully; a hole reads as zeros
+                        }
+                    } catch (IOException e) {
+                        return new CorruptObjectException(manifest.key(), wrong + ", and reading it back to find the"
+                                + " corrupt chunk failed (" + e.getMessage() + ")" + kept + "; check the disk of "
+                                + root + ", then run `ckpt-tool verify --read-data STORE` and restore again");
                     }
-                } catch (IOException e) {
-                    return Optional.empty(); // the file's own error says enough
+                    String hash = Hashes.sha256Hex(buf.array());
+                    if (!hash.equals(c.hash())) {
+                        return ChunkProblems.located(ChunkCodec.hashMismatch(c, hash), where(), root);
+                    }
+                    offset += c.rawLength();
                 }
-                String actual = Hashes.sha256Hex(buf.array());
-                if (!actual.equals(c.hash())) {
-                    return Optional.of(ChunkCodec.hashMismatch(c, actual));
-                }
-                offset += c.rawLength();
             }
-            return Optional.empty();
+            return new CorruptObjectException(manifest.key(), wrong + ", and every chunk of it matches its own hash:"
+                    + " the file hash in the manifest is wrong (a faulty writer, or an edited manifest)" + kept
+                    + "; restore an earlier checkpoint");
+        }
+
+        /** The file and its checkpoint, for messages. */
+        String where() {
+            return "file " + entry.path() + " of checkpoint " + manifest.id();
         }
 
         /** Every chunk hashed: checks the file's SHA-256, then flushes and closes it on the I/O executor. */
         void finish() {
             String actual = Hashes.hex(digest.digest());
             if (!actual.equals(entry.sha256())) {
-                throw corruptChunk().orElseGet(() -> new CorruptObjectException(manifest.key(), "file " + entry.path()
-                        + " of checkpoint " + manifest.id() + " restored with SHA-256 " + actual
-                        + " but the manifest says " + entry.sha256() + "; nothing was written"));
+                throw corruptChunk(actual);
             }
             submit(io, () -> {
                 try {

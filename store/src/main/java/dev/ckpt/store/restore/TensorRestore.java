@@ -90,6 +90,8 @@ final class TensorRestore {
                     ch.force(true);
                 } catch (IOException e) {
                     throw TargetDirectory.cannot("write " + f.file().path(), root, e);
+                } catch (RuntimeException e) {
+                    throw ChunkProblems.located(e, "file " + f.file().path() + " of checkpoint " + m.id(), root);
                 }
                 Restorer.setMode(dir, tmp, f.file().mode());
                 bytes += f.tensorBytes();

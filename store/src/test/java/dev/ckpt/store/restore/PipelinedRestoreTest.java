@@ -173,7 +173,8 @@ class PipelinedRestoreTest extends InMemoryFixture {
         String missing = m.files().get(0).chunks().get(1).key();
         objects.delete(missing);
         NotFoundException ex = assertThrows(NotFoundException.class, () -> store.restore(e, tmp.resolve("out"), List.of()));
-        assertTrue(ex.getMessage().contains(missing), ex.getMessage());
+        assertTrue(ex.getMessage().contains(missing) && ex.getMessage().contains(" of checkpoint " + e.id())
+                && ex.getMessage().contains("is as it was"), ex.getMessage());
         assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
         assertFalse(Files.exists(tmp.resolve("out")), "the directory the restore created is gone");
     }
@@ -336,7 +337,9 @@ class PipelinedRestoreTest extends InMemoryFixture {
             objects.put(c.key(), com.github.luben.zstd.Zstd.compress(other, 1));
             CorruptObjectException ex = assertThrows(CorruptObjectException.class,
                     () -> store.restore(e, tmp.resolve("out"), List.of()), "chunk " + k);
-            assertTrue(ex.getMessage().contains(c.key()) && ex.getMessage().contains("is corrupt"), ex.getMessage());
+            assertTrue(ex.getMessage().contains(c.key()) && ex.getMessage().contains("is corrupt")
+                    && ex.getMessage().contains("file a.bin of checkpoint " + e.id())
+                    && ex.getMessage().contains("is as it was") && ex.getMessage().contains("verify --read-data"), ex.getMessage());
             assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
             objects.put(c.key(), original);
         }
@@ -358,7 +361,8 @@ class PipelinedRestoreTest extends InMemoryFixture {
         try (CheckpointStore s = Stores.open(objects, clock)) {
             CorruptObjectException ex = assertThrows(CorruptObjectException.class,
                     () -> s.restore(e.id(), tmp.resolve("out")));
-            assertTrue(ex.getMessage().contains(path) && ex.getMessage().contains(wrong), ex.getMessage());
+            assertTrue(ex.getMessage().contains(path) && ex.getMessage().contains(wrong)
+                    && ex.getMessage().contains("every chunk of it matches its own hash"), ex.getMessage());
         }
         assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
     }

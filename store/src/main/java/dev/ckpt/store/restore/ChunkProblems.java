@@ -1,0 +1,49 @@
+package dev.ckpt.store.restore;
+
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.objectstore.ObjectStore;
+
+import java.nio.file.Path;
+
+/**
+ * What a restore says when a chunk it needs is missing or corrupt: the chunk, the file (or
+ * files) and checkpoint it belongs to, that the target directory is as it was (a restore
+ * publishes nothing unless every file verified), and what to do.
+ */
+final class ChunkProblems {
+    private ChunkProblems() {
+    }
+
+    /**
+     * The chunk's stored bytes.
+     *
+     * @param where the files that hold the chunk and their checkpoint, e.g. {@code file a.bin of checkpoint r-s1-…}
+     * @throws NotFoundException naming the chunk, {@code where} and what to do when it is missing
+     */
+    static byte[] get(ObjectStore store, ChunkRef ref, String where, Path root) {
+        try {
+            return store.get(ref.key()).data();
+        } catch (NotFoundException e) {
+            throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe()
+                    + advice(where, root));
+        }
+    }
+
+    /** {@code e} said with where its chunk is and what to do, if it is a chunk's corruption or absence; else {@code e}. */
+    static RuntimeException located(RuntimeException e, String where, Path root) {
+        if (e instanceof CorruptObjectException c && c.key() != null && c.key().startsWith("chunks/")) {
+            return new CorruptObjectException(c.key(), c.getMessage() + advice(where, root), c);
+        }
+        if (e instanceof NotFoundException n && n.key() != null && n.key().startsWith("chunks/")) {
+            return new NotFoundException(n.key(), n.getMessage() + advice(where, root));
+        }
+        return e;
+    }
+
+    private static String advice(String where, Path root) {
+        return " (" + where + "); nothing was written, " + root + " is as it was. `ckpt-tool verify --read-data STORE` lists every"
+                + " checkpoint that holds this chunk; restore an earlier checkpoint, or from another copy of the store";
+    }
+}
