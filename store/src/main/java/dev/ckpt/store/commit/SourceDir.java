@@ -18,8 +18,11 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Deque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -106,7 +109,7 @@ public final class SourceDir {
         List<SourceFile> files = new ArrayList<>();
         List<String> empty = new ArrayList<>();
         Refusals refused = new Refusals();
-        walk(dir, "", files, empty, refused);
+        walk(dir, files, empty, refused);
         refused.throwIfAny(dir);
         files.sort(Comparator.comparing(SourceFile::relative));
         empty.sort(Comparator.naturalOrder());
@@ -159,54 +162,72 @@ public final class SourceDir {
         }
     }
 
-    private static void walk(Path dir, String prefix, List<SourceFile> files, List<String> empty, Refusals refused) {
-        try {
-            walk0(dir, prefix, files, empty, refused);
-        } catch (InvalidInputException e) {
-            refused.add(e);
-        }
-    }
-
-    private static void walk0(Path dir, String prefix, List<SourceFile> files, List<String> empty, Refusals refused) {
-        List<Path> entries = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            ds.forEach(entries::add);
-        } catch (AccessDeniedException e) {
-            throw new InvalidInputException("cannot list directory " + dir + ": permission denied");
-        } catch (IOException | RuntimeException e) {
-            throw new InvalidInputException("cannot list directory " + dir + ": " + e.getMessage(), e);
-        }
-        if (entries.isEmpty() && !prefix.isEmpty()) {
-            empty.add(prefix);
-        }
-        entries.sort(null); // by name: the refusals are listed in a stable, readable order
-        for (Path p : entries) {
-            if (refused.stopped()) {
-                return;
+    /**
+     * Walks the tree depth first, each directory's entries by name (the refusals' order), with
+     * a stack of its own: a tree thousands of levels deep would overflow the thread's stack
+     * if the walk recursed.
+     */
+    private static void walk(Path root, List<SourceFile> files, List<String> empty, Refusals refused) {
+        Deque<Iterator<Path>> entries = new ArrayDeque<>();
+        Deque<String> prefixes = new ArrayDeque<>();
+        open(root, "", entries, prefixes, empty, refused);
+        while (!entries.isEmpty() && !refused.stopped()) {
+            Iterator<Path> it = entries.peek();
+            if (!it.hasNext()) {
+                entries.pop();
+                prefixes.pop();
+                continue;
             }
+            Path p = it.next();
             try {
-                entry(p, prefix, files, empty, refused);
+                String dir = entry(p, prefixes.peek(), files, refused);
+                if (dir != null) {
+                    open(p, dir, entries, prefixes, empty, refused);
+                }
             } catch (InvalidInputException e) {
                 refused.add(e);
             }
         }
     }
 
-    private static void entry(Path p, String prefix, List<SourceFile> files, List<String> empty, Refusals refused) {
-        if (!checkName(p, refused)) {
+    /** Lists {@code dir} (its entries by name) onto the walk's stack; a directory that cannot be listed is refused. */
+    private static void open(Path dir, String prefix, Deque<Iterator<Path>> entries, Deque<String> prefixes,
+                             List<String> empty, Refusals refused) {
+        List<Path> list = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(list::add);
+        } catch (AccessDeniedException e) {
+            refused.add(new InvalidInputException("cannot list directory " + dir + ": permission denied"));
             return;
+        } catch (IOException | RuntimeException e) {
+            refused.add(new InvalidInputException("cannot list directory " + dir + ": " + e.getMessage(), e));
+            return;
+        }
+        if (list.isEmpty() && !prefix.isEmpty()) {
+            empty.add(prefix);
+        }
+        list.sort(null); // by name: the refusals are listed in a stable, readable order
+        entries.push(list.iterator());
+        prefixes.push(prefix);
+    }
+
+    /** Adds a regular file, or returns the prefix of a directory to walk into (null for a file); refuses anything else. */
+    private static String entry(Path p, String prefix, List<SourceFile> files, Refusals refused) {
+        if (!checkName(p, refused)) {
+            return null;
         }
         String rel = prefix + p.getFileName().toString();
         Map<String, Object> a = attributes(p);
         int type = ((Integer) a.get("mode")) & S_IFMT;
         if (type == S_IFDIR) {
-            walk(p, rel + "/", files, empty, refused);
+            return rel + "/";
         } else if (type == S_IFREG) {
             checkStorable(p, rel);
             if (!Files.isReadable(p)) {
                 throw new InvalidInputException("cannot read file " + p + ": permission denied");
             }
             files.add(new SourceFile(p, rel, (Long) a.get("size"), ((Integer) a.get("mode")) & 0777, stampOf(a)));
+            return null;
         } else {
             throw new InvalidInputException(p + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
                     + (type == S_IFLNK ? "replace the link with a copy of what it points to (cp -L), or remove it,"
