@@ -224,9 +224,11 @@ public final class CheckpointStore implements AutoCloseable {
      * throws {@link dev.ckpt.store.error.InvalidInputException} naming every entry a save would
      * refuse (links, special files, unreadable files, names a checkpoint cannot hold), and
      * writes nothing. A save checks again.
+     *
+     * @return how many files a save of it would hold (0: only empty directories, or nothing)
      */
-    public static void checkSource(java.nio.file.Path dir) {
-        dev.ckpt.store.commit.SourceDir.check(dir);
+    public static int checkSource(java.nio.file.Path dir) {
+        return dev.ckpt.store.commit.SourceDir.check(dir);
     }
 
     /** Saves a directory and commits it; see {@link Saver}. */

@@ -6,6 +6,7 @@ import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.InvalidInputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -65,6 +66,10 @@ final class PushCommand extends StoreCommand {
     @picocli.CommandLine.Mixin
     DeadlineOptions deadline;
 
+    @Option(names = "--allow-empty", description = "save even when DIR holds no files (refused by default: an empty"
+            + " checkpoint would be the run's newest, for auto-resume and retention)")
+    boolean allowEmpty;
+
     @Option(names = "--rank", paramLabel = "R", description = "push rank R's part (0 to N-1) of a checkpoint saved by N ranks")
     Integer rank;
 
@@ -101,7 +106,11 @@ final class PushCommand extends StoreCommand {
         retention = RetentionArgs.build(spec, keepLast, keepEvery, null);
         // before the store is opened (or created) and the run claimed: a refused push must not leave a new store
         // behind, nor fence the writer that owns the run (a trainer)
-        CheckpointStore.checkSource(dir);
+        if (CheckpointStore.checkSource(dir) == 0 && !allowEmpty) {
+            throw new InvalidInputException("source directory " + dir + " holds no files; nothing was saved. A checkpoint"
+                    + " of no files would be the run's newest: auto-resume would restore it, and retention could drop"
+                    + " the checkpoints before it. Check the path; to save an empty checkpoint anyway, add --allow-empty");
+        }
     }
 
     @Override

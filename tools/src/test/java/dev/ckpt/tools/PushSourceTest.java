@@ -28,6 +28,7 @@ import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -105,6 +106,29 @@ class PushSourceTest {
         assertTrue(j.err().contains("warning: 2 empty directories"), j.err());
         Cli.Result none = push(TestDirs.checkpoint(tmp.resolve("full"), 2, 2, 2000), 3);
         assertTrue(!none.err().contains("empty director"), none.err());
+    }
+
+    /**
+     * A source with no files (empty, or only empty directories) is refused before the store is
+     * opened: a checkpoint of nothing would be the run's newest, for auto-resume and for a
+     * retention that would drop the real ones before it. --allow-empty saves it.
+     */
+    @Test
+    void aSourceWithNoFilesIsRefusedUnlessAllowedAndRetentionKeepsTheRealCheckpoint() throws Exception {
+        Path real = TestDirs.checkpoint(tmp.resolve("real"), 1, 2, 2000);
+        assertEquals(0, push(real, 1).code());
+        byte[] root = Files.readAllBytes(Path.of(store, "ROOT"));
+        for (Path empty : List.of(tmp.resolve("empty"), tmp.resolve("only-dirs"))) {
+            Files.createDirectories(empty.resolve(empty.endsWith("only-dirs") ? "a/b" : ""));
+            Cli.Result r = push(empty, 2, "--keep-last", "1");
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.err().contains("source directory " + empty + " holds no files; nothing was saved")
+                    && r.err().contains("--allow-empty") && !r.err().contains("Exception"), r.err());
+            assertArrayEquals(root, Files.readAllBytes(Path.of(store, "ROOT")), "ROOT unchanged: nothing committed or dropped");
+        }
+        Cli.Result allowed = push(tmp.resolve("empty"), 3, "--allow-empty");
+        assertEquals(0, allowed.code(), allowed.toString());
+        assertTrue(allowed.err().contains("0 files"), allowed.toString());
     }
 
     // ---- a file rewritten in place while push reads it

@@ -91,9 +91,11 @@ public final class SourceDir {
      * Walks {@code dir} as a save would and writes nothing: throws the {@link InvalidInputException}
      * a save of it would, naming every entry it refuses. For callers that must know before they
      * claim a run (a refused save must not fence the run's writer).
+     *
+     * @return how many files a save of it would hold
      */
-    public static void check(Path dir) {
-        scan(dir);
+    public static int check(Path dir) {
+        return scan(dir).files().size();
     }
 
     static SourceDir scan(Path dir) {
