@@ -14,6 +14,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.text.Normalizer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -141,9 +142,15 @@ final class PushCommand extends StoreCommand {
             if (eq < 0) {
                 throw new ParameterException(spec.commandLine(), "--meta takes KEY=VALUE, got '" + pair + "'");
             }
-            String key = pair.substring(0, eq);
+            String given = pair.substring(0, eq);
             String value = pair.substring(eq + 1);
-            if (key.codePoints().allMatch(PushCommand::isSpace)) {
+            if (pair.indexOf('\uFFFD') >= 0) { // what the JVM makes of bytes that are not UTF-8
+                throw new ParameterException(spec.commandLine(), "--meta '" + pair + "' is not valid UTF-8 (or holds"
+                        + " U+FFFD, the replacement character); give the key and value as UTF-8 text");
+            }
+            // NFC: a key typed as e + combining accent and one typed as é are the same key (and a duplicate)
+            String key = Normalizer.normalize(given, Normalizer.Form.NFC);
+            if (key.codePoints().allMatch(c -> isSpace(c) || invisible(c))) {
                 throw new ParameterException(spec.commandLine(), "--meta '" + pair + "' has no key; give KEY=VALUE, e.g. loss=0.31");
             }
             if (isSpace(key.codePointAt(0)) || isSpace(key.codePointBefore(key.length()))) {
@@ -153,6 +160,14 @@ final class PushCommand extends StoreCommand {
             if (key.codePoints().anyMatch(Character::isISOControl)) {
                 throw new ParameterException(spec.commandLine(), "--meta key '" + key.replaceAll("\\p{Cntrl}", "?")
                         + "' holds a control character (a newline, a tab, ...); keys are printed on one line");
+            }
+            if (key.codePoints().anyMatch(PushCommand::invisible)) {
+                int c = key.codePoints().filter(PushCommand::invisible).findFirst().orElseThrow();
+                throw new ParameterException(spec.commandLine(), "--meta key '" + key.codePoints()
+                        .map(x -> invisible(x) ? '?' : x).collect(StringBuilder::new, StringBuilder::appendCodePoint,
+                                StringBuilder::append) + "' holds an invisible or line-breaking character ("
+                        + String.format("U+%04X", c) + "), which would make it a look-alike of another key; give the key"
+                        + " as plain text");
             }
             String before = m.putIfAbsent(key, value);
             if (before != null) {
@@ -170,6 +185,17 @@ final class PushCommand extends StoreCommand {
 
     private static boolean isSpace(int c) {
         return Character.isWhitespace(c) || Character.isSpaceChar(c); // the latter: no-break spaces too
+    }
+
+    /**
+     * A character that shows nothing or breaks the line: format characters (zero-width space
+     * and joiners, the byte-order mark, bidirectional marks), line and paragraph separators,
+     * and a lone surrogate.
+     */
+    private static boolean invisible(int c) {
+        int t = Character.getType(c);
+        return t == Character.FORMAT || t == Character.LINE_SEPARATOR || t == Character.PARAGRAPH_SEPARATOR
+                || t == Character.SURROGATE;
     }
 
     /** The part this push saves, or null for a checkpoint of one writer; a partial set of the rank options is a usage error. */

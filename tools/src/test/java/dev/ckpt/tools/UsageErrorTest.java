@@ -55,6 +55,15 @@ class UsageErrorTest {
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u00a0=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k =4"), "starts or ends with a space");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\nx=v"), "holds a control character");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u200b=x"), "has no key");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u200b=x"),
+                "holds an invisible or line-breaking character (U+200B)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u2028x=v"), "(U+2028)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\ufeffk=v"), "(U+FEFF)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\ufffd=v"), "is not valid UTF-8");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k=v\ufffd"), "is not valid UTF-8");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "caf\u00e9=1", "--meta", "cafe\u0301=2"),
+                "--meta key 'caf\u00e9' given twice ('1' and '2')");
         cases.put(List.of("push", store, dir, "--run", "r/x", "--step", "1"), "--run: invalid run name 'r/x'");
         cases.put(List.of("push", store, dir, "--run", "a..b", "--step", "1"), "--run: invalid run name 'a..b'");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "-1"), "--step must be 0 or more, got -1");
@@ -78,9 +87,10 @@ class UsageErrorTest {
             assertFalse(java.nio.file.Files.exists(Path.of(store)), args + " created the store");
         }
         Cli.Result ok = cli.run("push", store, dir, "--run", "r", "--step", "0", "--epoch", "0", "--meta", "note=a=b",
-                "--meta", "loss=", "--json");
+                "--meta", "loss=", "--meta", "cafe\u0301=latte", "--json");
         assertEquals(0, ok.code(), ok.toString());
         Cli.Result show = cli.run("show", store, "r@0", "--json");
+        assertEquals("latte", show.json().get("metadata").get("caf\u00e9").asText(), "stored under the NFC key: " + show.out());
         assertEquals("a=b", show.json().at("/metadata/note").asText(), show.out());
         assertEquals("", show.json().at("/metadata/loss").asText(), show.out());
     }
