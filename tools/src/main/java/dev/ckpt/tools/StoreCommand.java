@@ -8,6 +8,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** A command on one store: opens it, runs, closes it. Errors are turned into exit codes by {@link CkptTool}. */
@@ -47,10 +49,43 @@ abstract class StoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         checkArguments();
+        boolean ok = false;
+        // a local store's directory this command creates: removed again if the command fails and leaves it empty
+        Path created = createsStore() ? missingLocalStore() : null;
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
             int code = run(s);
             out().flush();
+            ok = code == 0;
             return code;
+        } finally {
+            if (!ok && created != null && empty(created)) {
+                try {
+                    Files.deleteIfExists(created);
+                } catch (java.io.IOException e) {
+                    // best effort: an empty directory left behind holds nothing
+                }
+            }
+        }
+    }
+
+    /** The directory of a local store that does not exist yet (null for S3, an existing path, or a bad one). */
+    private Path missingLocalStore() {
+        if (store.startsWith("s3://")) {
+            return null;
+        }
+        try {
+            Path p = store.startsWith("file:") ? Path.of(java.net.URI.create(store)) : Path.of(store);
+            return Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? null : p;
+        } catch (RuntimeException e) {
+            return null; // opening it reports what is wrong
+        }
+    }
+
+    private static boolean empty(Path dir) {
+        try (java.util.stream.Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (java.io.IOException e) {
+            return false;
         }
     }
 

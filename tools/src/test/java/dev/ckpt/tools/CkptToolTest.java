@@ -530,7 +530,10 @@ class CkptToolTest {
         assertEquals(1, r.code(), r.toString());
         assertTrue(r.err().contains("files/../../escaped.txt"), r.err());
         assertFalse(Files.exists(tmp.resolve("escaped.txt")));
-        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size());
+        assertFalse(Files.exists(Path.of(store)), "the store the refused import created is removed again");
+        assertEquals(0, cli.run("init", store).code());
+        assertEquals(1, cli.run("import", store, archive.toString(), "--run", "x", "--step", "1").code());
+        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
     }
 
     @Test

@@ -86,6 +86,15 @@ class UsageErrorTest {
             assertTrue(r.err().contains("no-such"), r.err());
             assertFalse(java.nio.file.Files.exists(Path.of(store)), args + " created the store");
         }
+        // refused once the store is open (an archive that is not an export): the store it created is removed again
+        Path garbage = tmp.resolve("garbage.tar.zst");
+        java.nio.file.Files.write(garbage, com.github.luben.zstd.Zstd.compress("not a tar".getBytes()));
+        Cli.Result refused = cli.run("import", store, garbage.toString(), "--run", "r", "--step", "1");
+        assertEquals(ExitCode.ERROR, refused.code(), refused.toString());
+        assertFalse(java.nio.file.Files.exists(Path.of(store)), "a refused import left the store it created: " + refused);
+        Path existing = java.nio.file.Files.createDirectories(tmp.resolve("existing-empty"));
+        assertEquals(ExitCode.ERROR, cli.run("import", existing.toString(), garbage.toString(), "--run", "r", "--step", "1").code());
+        assertTrue(java.nio.file.Files.isDirectory(existing), "a directory that was there before is left alone");
         Cli.Result ok = cli.run("push", store, dir, "--run", "r", "--step", "0", "--epoch", "0", "--meta", "note=a=b",
                 "--meta", "loss=", "--meta", "cafe\u0301=latte", "--json");
         assertEquals(0, ok.code(), ok.toString());
