@@ -126,37 +126,39 @@ final class ImportCommand extends StoreCommand {
                         refused.add("entry '" + name + "' " + clash);
                         continue;
                     }
-                    if (refused.isEmpty()) { // once one is refused, nothing is imported: the rest is only read
-                        hashes.put(rel, unpack(tar, out, staging));
-                    }
+                    // once one is refused, nothing is imported: the rest is only read and hashed, so that one
+                    // message names every problem of the archive, its hash mismatches too
+                    hashes.put(rel, refused.isEmpty() ? unpack(tar, out, staging) : hash(tar));
                 }
             } catch (IOException e) {
                 throw new InvalidInputException("cannot read archive " + file + ": " + LocalFiles.explain(e)
                         + " (is it a .tar.zst written by ckpt-tool export?)", e);
             }
-            throwIfAny(refused, "cannot be imported", InvalidInputException::new);
             if (archived == null) {
+                throwIfAny(refused, "cannot be imported", InvalidInputException::new);
                 throw new InvalidInputException("archive " + file + " has no " + ExportCommand.MANIFEST_ENTRY
                         + "; it was not written by ckpt-tool export");
             }
-            List<String> bad = new ArrayList<>();
+            List<String> bad = new ArrayList<>(); // every problem at once: what was refused, then what does not match
             for (FileEntry f : archived.files()) {
                 String got = hashes.remove(f.path());
                 if (got == null) {
-                    bad.add("lacks file " + f.path() + " of its manifest");
+                    if (refused.stream().noneMatch(r -> r.startsWith("entry '" + ExportCommand.FILES + f.path() + "'"))) {
+                        bad.add("lacks file " + f.path() + " of its manifest");
+                    }
                 } else if (!got.equals(f.sha256())) {
                     bad.add("file " + f.path() + " hashes to " + got + " but its manifest says " + f.sha256());
                 }
             }
-            String corrupt = file.toString();
-            throwIfAny(bad, "do not match its manifest", m -> new CorruptObjectException(corrupt, m));
-            if (!hashes.isEmpty()) {
-                List<String> unlisted = new ArrayList<>(new java.util.TreeSet<>(hashes.keySet()));
-                throw new InvalidInputException("archive " + file + " holds " + count(unlisted.size(), "file")
-                        + " its manifest does not list" + (unlisted.size() > SHOWN ? " (the first " + SHOWN + " are listed)" : "")
-                        + ": " + String.join(", ", unlisted.subList(0, Math.min(SHOWN, unlisted.size())))
-                        + "; nothing was imported");
+            for (String unlisted : new java.util.TreeSet<>(hashes.keySet())) {
+                bad.add("holds file " + unlisted + ", which its manifest does not list");
             }
+            if (refused.isEmpty()) {
+                String corrupt = file.toString();
+                throwIfAny(bad, "do not match its manifest", m -> new CorruptObjectException(corrupt, m));
+            }
+            refused.addAll(bad);
+            throwIfAny(refused, "cannot be imported", InvalidInputException::new);
             SaveRequest request;
             try { // before the run is claimed: a refused archive must not fence the run's writer
                 request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null);
@@ -215,6 +217,16 @@ final class ImportCommand extends StoreCommand {
     }
 
     /** Unpacks one entry; an error writing (a full disk) is the staging's, not the archive's. */
+    /** The SHA-256 of the rest of the entry, read and not written. */
+    private static String hash(InputStream tar) throws IOException {
+        MessageDigest md = Hashes.sha256();
+        byte[] buf = new byte[1 << 16];
+        for (int n; (n = tar.read(buf)) > 0; ) {
+            md.update(buf, 0, n);
+        }
+        return Hashes.hex(md.digest());
+    }
+
     private String unpack(InputStream tar, Path out, Path staging) throws IOException {
         MessageDigest md = Hashes.sha256();
         OutputStream o;

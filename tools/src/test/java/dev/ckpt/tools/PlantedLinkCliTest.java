@@ -96,12 +96,17 @@ class PlantedLinkCliTest {
         }
     }
 
+    /** Nothing imported: the store, which the refused import created, is removed again. */
+    private void assertNothingImported() {
+        assertFalse(Files.exists(Path.of(store)), "the store a refused import created is left behind");
+    }
+
     private void assertImportRefused(Path archive, String entryName) {
         Cli.Result r = cli.run("import", store, archive.toString(), "--run", "x", "--step", "1");
         assertEquals(1, r.code(), r.toString());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().contains(entryName), r.err());
-        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size());
+        assertNothingImported();
     }
 
     @Test
@@ -187,7 +192,7 @@ class PlantedLinkCliTest {
         }
         assertEquals(1, r.err().split("nothing was imported", -1).length - 1, "said once: " + r.err());
         assertFalse(Files.exists(tmp.resolve("escaped.txt")));
-        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size());
+        assertNothingImported();
     }
 
     @Test
@@ -211,6 +216,48 @@ class PlantedLinkCliTest {
         assertTrue(r.err().contains("file a.bin hashes to") && r.err().contains("file b.bin hashes to")
                 && r.err().contains("lacks file c.bin"), r.err());
         assertFalse(r.err().contains("d.bin"), r.err());
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
+    }
+
+    /** A refused entry, a hash mismatch and an unlisted file: one message names all three (the checks used to stop at the first kind). */
+    @Test
+    void importNamesEveryKindOfProblemOfAnArchiveInOneMessage() throws IOException {
+        Path src = tmp.resolve("src");
+        write(src.resolve("a.bin"), "aaaa");
+        write(src.resolve("b.bin"), "bbbb");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
+        Path exported = tmp.resolve("r.tar.zst");
+        assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
+        Path altered = tmp.resolve("altered.tar.zst");
+        rewrite(exported, altered, (name, data) -> name.endsWith("a.bin") ? "XXXX".getBytes() : data);
+        Path mixed = tmp.resolve("mixed.tar.zst");
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(altered)));
+             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(mixed)))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                byte[] data = in.readAllBytes();
+                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
+                copy.setSize(data.length);
+                out.putArchiveEntry(copy);
+                out.write(data);
+                out.closeArchiveEntry();
+            }
+            TarArchiveEntry link = new TarArchiveEntry("files/model", TarConstants.LF_SYMLINK);
+            link.setLinkName("/etc");
+            out.putArchiveEntry(link);
+            out.closeArchiveEntry();
+            TarArchiveEntry extra = new TarArchiveEntry("files/extra.bin");
+            extra.setSize(1);
+            out.putArchiveEntry(extra);
+            out.write('e');
+            out.closeArchiveEntry();
+        }
+        Cli.Result r = cli.run("import", store, mixed.toString(), "--run", "x", "--step", "1");
+        assertEquals(ExitCode.ERROR, r.code(), r.toString());
+        assertTrue(r.err().contains("3 entries of archive " + mixed), r.err());
+        assertTrue(r.err().contains("'files/model'") && r.err().contains("file a.bin hashes to")
+                && r.err().contains("holds file extra.bin, which its manifest does not list"), r.err());
+        assertFalse(r.err().contains("b.bin"), r.err());
         assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
     }
 

@@ -89,14 +89,9 @@ final class SavePipeline {
      * {@code loc}: where its bytes are in the source, in order (several files for a pack).
      */
     CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc) {
-        return submit(buf, piece, loc, null);
-    }
-
-    /** As {@link #submit(byte[], Chunker.Piece, List)}; {@code hash}: the chunk's SHA-256 if already known, else null. */
-    CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, String hash) {
         CompletableFuture<ChunkRef> result = new CompletableFuture<>();
         try {
-            cpu.execute(() -> encodeStage(buf, piece, loc, hash, result));
+            cpu.execute(() -> encodeStage(buf, piece, loc, result));
         } catch (RuntimeException e) { // rejected: the store was closed
             fail(result, e, buf, null);
         }
@@ -108,8 +103,7 @@ final class SavePipeline {
         fail(result, t, buf, null);
     }
 
-    private void encodeStage(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, String known,
-                             CompletableFuture<ChunkRef> result) {
+    private void encodeStage(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc, CompletableFuture<ChunkRef> result) {
         byte[] rawBuf = buf; // null once given back
         byte[] dst = null;
         CompletableFuture<ChunkRef> mine = null;
@@ -118,7 +112,7 @@ final class SavePipeline {
                 throw new java.util.concurrent.CancellationException("save aborted");
             }
             int len = piece.length();
-            String hash = known != null ? known : Hashes.sha256Hex(buf, 0, len);
+            String hash = Hashes.sha256Hex(buf, 0, len);
             locations.putIfAbsent(hash, loc);
             ChunkRef live = this.live.get(hash);
             if (live != null) {
@@ -257,11 +251,6 @@ final class SavePipeline {
 
         Buffers(int size) {
             this.size = size;
-        }
-
-        /** The length of every buffer, in bytes. */
-        int size() {
-            return size;
         }
 
         byte[] take() {

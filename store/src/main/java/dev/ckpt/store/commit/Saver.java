@@ -100,7 +100,6 @@ public final class Saver {
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(start, req.shard());
-        Map<String, FileEntry> previous = previousFiles(start, req);
         SourceDir.settle(files);
         long t1 = System.nanoTime();
         long total = files.stream().mapToLong(SourceFile::size).sum();
@@ -149,7 +148,7 @@ public final class Saver {
                     } else {
                         Chunker.Layout layout = chunker.layout(f.path(), f.size());
                         fileTensors.add(tensorIndex(layout));
-                        FileHashStage.File hashing = hashes.open(f, previous.get(f.relative()), layout.pieces().size());
+                        FileHashStage.File hashing = hashes.open(layout.pieces().size());
                         fileHash = hashing.sha256;
                         for (int k = 0; k < layout.pieces().size(); k++) {
                             Chunker.Piece piece = layout.pieces().get(k);
@@ -361,37 +360,6 @@ public final class Saver {
             }
         }
         return live;
-    }
-
-    /**
-     * The files of the run's latest checkpoint by path (its own part for a rank of a job of as
-     * many ranks), for the file-hash stage ({@link FileHashStage}): a file whose chunks all
-     * equal its previous entry's has that entry's SHA-256. Empty when the run has none or its
-     * manifest cannot be read (the files are then hashed in full).
-     */
-    private Map<String, FileEntry> previousFiles(RootState state, SaveRequest req) {
-        CheckpointEntry latest = null;
-        for (CheckpointEntry e : state.checkpoints().values()) {
-            if (e.run().equals(req.run()) && (latest == null || e.created().isAfter(latest.created())
-                    || e.created().equals(latest.created()) && e.step() > latest.step())) {
-                latest = e;
-            }
-        }
-        if (latest == null) {
-            return Map.of();
-        }
-        SaveRequest.Shard shard = req.shard();
-        try {
-            Manifest m = shard != null && latest.ranks() == shard.worldSize() && latest.ranks() > 1
-                    ? manifests.loadPart(latest, shard.rank()) : manifests.load(latest);
-            Map<String, FileEntry> files = new java.util.HashMap<>();
-            for (FileEntry f : m.files()) {
-                files.put(f.path(), f);
-            }
-            return files;
-        } catch (CkptException ex) {
-            return Map.of();
-        }
     }
 
     /** Reads {@code piece} into the start of {@code into}. */
