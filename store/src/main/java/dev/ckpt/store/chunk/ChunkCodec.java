@@ -209,7 +209,8 @@ public final class ChunkCodec {
      * still checked): for a caller that checks a hash covering these bytes itself — a
      * whole-file restore checks each file's SHA-256 over every byte it writes, and looks
      * for the corrupt chunk only when that fails. One SHA-256 pass per byte instead of two
-     * (docs/benchmarks.md, "Restore and second save: one SHA-256 per byte").
+     * (docs/benchmarks.md, "One SHA-256 per byte on restore; the file hash off the save's
+     * reader").
      *
      * @throws CorruptObjectException naming the chunk key if the bytes do not decode to
      *         {@code ref.rawLength()} bytes

@@ -16,7 +16,8 @@ import java.util.concurrent.Executors;
  * needs the bytes in order), then hands it to the pipeline (chunk hash, compression,
  * upload). The reader only reads: with the file hash on the reader, reading and hashing
  * were one serial path, 0.7 CPU s per GB on this machine's cores before a byte reached
- * the CPU pool (docs/benchmarks.md, "Restore and second save: one SHA-256 per byte").
+ * the CPU pool (docs/benchmarks.md, "One SHA-256 per byte on restore; the file hash off the
+ * save's reader").
  *
  * <p>Rejected: taking the SHA-256 of a file whose chunks all equal the previous
  * checkpoint's entry at that path from that entry (one SHA-256 per byte, 0.3 CPU s less on
