@@ -83,11 +83,13 @@ final class ImportCommand extends StoreCommand {
             List<String> refused = new ArrayList<>();
             java.util.Set<String> seenFiles = new java.util.HashSet<>();
             java.util.Set<String> seenDirectories = new java.util.HashSet<>();
+            java.util.Set<String> names = new java.util.HashSet<>(); // every entry's name, refused or not
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(file));
                  ZstdInputStream zstd = new ZstdInputStream(raw);
                  TarArchiveInputStream tar = new TarArchiveInputStream(zstd, "UTF-8")) { // as export writes, whatever the locale
                 for (TarArchiveEntry te; (te = tar.getNextEntry()) != null; ) {
                     String name = te.getName();
+                    names.add(name);
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
                         if (!regular(te)) {
                             refused.add("entry '" + name + "' (the manifest) is not a regular file (a link, device or FIFO)");
@@ -128,7 +130,7 @@ final class ImportCommand extends StoreCommand {
                     }
                     // once one is refused, nothing is imported: the rest is only read and hashed, so that one
                     // message names every problem of the archive, its hash mismatches too
-                    hashes.put(rel, refused.isEmpty() ? unpack(tar, out, staging) : hash(tar));
+                    hashes.put(rel, unpack(tar, refused.isEmpty() ? out : null, staging));
                 }
             } catch (IOException e) {
                 throw new InvalidInputException("cannot read archive " + file + ": " + LocalFiles.explain(e)
@@ -143,7 +145,7 @@ final class ImportCommand extends StoreCommand {
             for (FileEntry f : archived.files()) {
                 String got = hashes.remove(f.path());
                 if (got == null) {
-                    if (refused.stream().noneMatch(r -> r.startsWith("entry '" + ExportCommand.FILES + f.path() + "'"))) {
+                    if (!names.contains(ExportCommand.FILES + f.path())) { // else it was refused, and said so
                         bad.add("lacks file " + f.path() + " of its manifest");
                     }
                 } else if (!got.equals(f.sha256())) {
@@ -216,25 +218,21 @@ final class ImportCommand extends StoreCommand {
                 + " nothing was imported)", e);
     }
 
-    /** Unpacks one entry; an error writing (a full disk) is the staging's, not the archive's. */
-    /** The SHA-256 of the rest of the entry, read and not written. */
-    private static String hash(InputStream tar) throws IOException {
-        MessageDigest md = Hashes.sha256();
-        byte[] buf = new byte[1 << 16];
-        for (int n; (n = tar.read(buf)) > 0; ) {
-            md.update(buf, 0, n);
-        }
-        return Hashes.hex(md.digest());
-    }
-
+    /**
+     * Unpacks one entry into {@code out} and returns its SHA-256; with {@code out} null (the
+     * archive is already refused) only reads and hashes it. An error writing (a full disk)
+     * is the staging's, not the archive's.
+     */
     private String unpack(InputStream tar, Path out, Path staging) throws IOException {
         MessageDigest md = Hashes.sha256();
-        OutputStream o;
-        try {
-            Files.createDirectories(out.getParent());
-            o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        } catch (IOException e) {
-            throw stagingError(staging, e);
+        OutputStream o = OutputStream.nullOutputStream();
+        if (out != null) {
+            try {
+                Files.createDirectories(out.getParent());
+                o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                throw stagingError(staging, e);
+            }
         }
         try {
             byte[] buf = new byte[1 << 16];

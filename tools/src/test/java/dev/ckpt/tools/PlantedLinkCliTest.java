@@ -79,6 +79,12 @@ class PlantedLinkCliTest {
     /** Copies archive {@code from} to {@code to}, each entry's bytes through {@code edit} (null: left out). */
     private static void rewrite(Path from, Path to, java.util.function.BiFunction<String, byte[], byte[]> edit)
             throws IOException {
+        rewrite(from, to, edit, out -> { });
+    }
+
+    /** As {@link #rewrite(Path, Path, java.util.function.BiFunction)}, then {@code append} writes more entries. */
+    private static void rewrite(Path from, Path to, java.util.function.BiFunction<String, byte[], byte[]> edit,
+                                IoConsumer<TarArchiveOutputStream> append) throws IOException {
         try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
                 new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(from)));
              var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(to)))) {
@@ -93,7 +99,12 @@ class PlantedLinkCliTest {
                 out.write(data);
                 out.closeArchiveEntry();
             }
+            append.accept(out);
         }
+    }
+
+    private interface IoConsumer<T> {
+        void accept(T t) throws IOException;
     }
 
     /** Nothing imported: the store, which the refused import created, is removed again. */
@@ -228,20 +239,8 @@ class PlantedLinkCliTest {
         assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
         Path exported = tmp.resolve("r.tar.zst");
         assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
-        Path altered = tmp.resolve("altered.tar.zst");
-        rewrite(exported, altered, (name, data) -> name.endsWith("a.bin") ? "XXXX".getBytes() : data);
         Path mixed = tmp.resolve("mixed.tar.zst");
-        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
-                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(altered)));
-             var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(mixed)))) {
-            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                byte[] data = in.readAllBytes();
-                TarArchiveEntry copy = new TarArchiveEntry(e.getName());
-                copy.setSize(data.length);
-                out.putArchiveEntry(copy);
-                out.write(data);
-                out.closeArchiveEntry();
-            }
+        rewrite(exported, mixed, (name, data) -> name.endsWith("a.bin") ? "XXXX".getBytes() : data, out -> {
             TarArchiveEntry link = new TarArchiveEntry("files/model", TarConstants.LF_SYMLINK);
             link.setLinkName("/etc");
             out.putArchiveEntry(link);
@@ -251,7 +250,7 @@ class PlantedLinkCliTest {
             out.putArchiveEntry(extra);
             out.write('e');
             out.closeArchiveEntry();
-        }
+        });
         Cli.Result r = cli.run("import", store, mixed.toString(), "--run", "x", "--step", "1");
         assertEquals(ExitCode.ERROR, r.code(), r.toString());
         assertTrue(r.err().contains("3 entries of archive " + mixed), r.err());

@@ -114,12 +114,12 @@ final class SavePipeline {
             int len = piece.length();
             String hash = Hashes.sha256Hex(buf, 0, len);
             locations.putIfAbsent(hash, loc);
-            ChunkRef live = this.live.get(hash);
-            if (live != null) {
+            ChunkRef known = live.get(hash);
+            if (known != null) {
                 rawBuf = null;
                 release(buf, null);
                 known(len);
-                result.complete(live);
+                result.complete(known);
                 return;
             }
             CompletableFuture<ChunkRef> claim = new CompletableFuture<>();

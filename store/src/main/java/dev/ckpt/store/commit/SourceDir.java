@@ -170,21 +170,19 @@ public final class SourceDir {
      * if the walk recursed.
      */
     private static void walk(Path root, List<SourceFile> files, List<String> empty, Refusals refused) {
-        Deque<Iterator<Path>> entries = new ArrayDeque<>();
-        Deque<String> prefixes = new ArrayDeque<>();
-        open(root, "", entries, prefixes, empty, refused);
-        while (!entries.isEmpty() && !refused.stopped()) {
-            Iterator<Path> it = entries.peek();
-            if (!it.hasNext()) {
-                entries.pop();
-                prefixes.pop();
+        Deque<Level> stack = new ArrayDeque<>();
+        open(root, "", stack, empty, refused);
+        while (!stack.isEmpty() && !refused.stopped()) {
+            Level level = stack.peek();
+            if (!level.entries().hasNext()) {
+                stack.pop();
                 continue;
             }
-            Path p = it.next();
+            Path p = level.entries().next();
             try {
-                String dir = entry(p, prefixes.peek(), files, refused);
+                String dir = entry(p, level.prefix(), files, refused);
                 if (dir != null) {
-                    open(p, dir, entries, prefixes, empty, refused);
+                    open(p, dir, stack, empty, refused);
                 }
             } catch (InvalidInputException e) {
                 refused.add(e);
@@ -192,9 +190,12 @@ public final class SourceDir {
         }
     }
 
+    /** A directory being walked: its entries not yet visited, and its path below the source ({@code a/b/}). */
+    private record Level(Iterator<Path> entries, String prefix) {
+    }
+
     /** Lists {@code dir} (its entries by name) onto the walk's stack; a directory that cannot be listed is refused. */
-    private static void open(Path dir, String prefix, Deque<Iterator<Path>> entries, Deque<String> prefixes,
-                             List<String> empty, Refusals refused) {
+    private static void open(Path dir, String prefix, Deque<Level> stack, List<String> empty, Refusals refused) {
         List<Path> list = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(list::add);
@@ -209,8 +210,7 @@ public final class SourceDir {
             empty.add(prefix);
         }
         list.sort(null); // by name: the refusals are listed in a stable, readable order
-        entries.push(list.iterator());
-        prefixes.push(prefix);
+        stack.push(new Level(list.iterator(), prefix));
     }
 
     /** Adds a regular file, or returns the prefix of a directory to walk into (null for a file); refuses anything else. */

@@ -19,15 +19,13 @@ final class ChunkProblems {
     /**
      * The chunk's stored bytes.
      *
-     * @param where the files that hold the chunk and their checkpoint, e.g. {@code file a.bin of checkpoint r-s1-…}
-     * @throws NotFoundException naming the chunk, {@code where} and what to do when it is missing
+     * @throws NotFoundException naming the chunk and the store when it is missing (see {@link #located})
      */
-    static byte[] get(ObjectStore store, ChunkRef ref, String where, Path root) {
+    static byte[] get(ObjectStore store, ChunkRef ref) {
         try {
             return store.get(ref.key()).data();
         } catch (NotFoundException e) {
-            throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe()
-                    + advice(where, root));
+            throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe());
         }
     }
 

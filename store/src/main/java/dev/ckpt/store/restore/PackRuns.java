@@ -148,10 +148,9 @@ final class PackRuns {
             stages.io(() -> {
                 byte[] stored;
                 try {
-                    stored = store.get(pack.key()).data();
+                    stored = ChunkProblems.get(store, pack);
                 } catch (NotFoundException e) {
-                    throw stages.located(new NotFoundException(pack.key(), "chunk " + pack.key() + " is missing from "
-                            + store.describe()), pack);
+                    throw stages.located(e, pack);
                 }
                 stages.cpu(() -> {
                     byte[] decoded; // its own array: held until every member is written

@@ -88,8 +88,8 @@ final class RestoreRun {
     private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
     private final List<Path> temps = new ArrayList<>();
     private final PackRuns packs;
-    /** Set by run() before any fetch: see repeatedChunks. */
-    private volatile Set<String> repeated = Set.of();
+    /** See repeatedChunks. */
+    private final Set<String> repeated;
 
     RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
                TransferListener listener, Executor cpu, Executor io, int permits) {
@@ -106,6 +106,7 @@ final class RestoreRun {
         this.io = io;
         this.permits = new Semaphore(Math.max(2, permits)); // a pack's run and one of its files hold one each
         this.total = manifest.logicalBytes();
+        this.repeated = repeatedChunks(manifest.files());
         this.packs = new PackRuns(store, manifest.files(), new PackRuns.Stages() {
             @Override
             public void io(PackRuns.Step step) {
@@ -177,7 +178,6 @@ final class RestoreRun {
      */
     void run(List<Path> finals) {
         Map<String, Source> firsts = new HashMap<>();
-        repeated = repeatedChunks(manifest.files());
         List<FileEntry> files = manifest.files();
         dispatch:
         for (int i = 0; i < files.size(); i++) {
@@ -392,7 +392,12 @@ final class RestoreRun {
             }
         }
         ChunkRef c = p.ref();
-        byte[] stored = ChunkProblems.get(store, c, p.file().where(), root);
+        byte[] stored;
+        try {
+            stored = ChunkProblems.get(store, c);
+        } catch (NotFoundException e) {
+            throw ChunkProblems.located(e, p.file().where(), root);
+        }
         submit(cpu, () -> {
             // this thread's buffer, used before its next decode. The chunk's SHA-256 is not checked here: its file's
             // SHA-256 covers every byte of it, and a file that fails is searched for its corrupt chunk (finish()).
@@ -584,8 +589,7 @@ final class RestoreRun {
          * member is not searched: its pack was checked.
          */
         private RuntimeException corruptChunk(String actual) {
-            String wrong = "file " + entry.path() + " of checkpoint " + manifest.id() + " restored with SHA-256 " + actual
-                    + " but its manifest records " + entry.sha256();
+            String wrong = where() + " restored with SHA-256 " + actual + " but its manifest records " + entry.sha256();
             String kept = "; nothing was written, " + root + " is as it was";
             if (!entry.packed()) { // a pack's member: its pack was checked
                 long offset = 0;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.error.CorruptObjectException;
-import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.TensorEntry;
@@ -217,12 +216,7 @@ final class TensorRestore {
 
     /** GETs a chunk and decodes it, checking its length and SHA-256. */
     private byte[] fetch(ChunkRef ref) {
-        byte[] stored;
-        try {
-            stored = store.get(ref.key()).data();
-        } catch (NotFoundException e) {
-            throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe());
-        }
+        byte[] stored = ChunkProblems.get(store, ref);
         byte[] data = ChunkCodec.decode(ref.whole(), stored);
         downloaded.incrementAndGet();
         // a packed file's bytes are its slice of the pack (packed files are not safetensors, but a manifest may say so)
