@@ -107,7 +107,8 @@ final class PushCommand extends StoreCommand {
         retention = RetentionArgs.build(spec, keepLast, keepEvery, null);
         // before the store is opened (or created) and the run claimed: a refused push must not leave a new store
         // behind, nor fence the writer that owns the run (a trainer)
-        if (CheckpointStore.checkSource(dir) == 0 && !allowEmpty) {
+        // one rank's part may hold nothing (the checkpoint is all ranks' parts): only a checkpoint of one writer
+        if (CheckpointStore.checkSource(dir) == 0 && shard == null && !allowEmpty) {
             throw new InvalidInputException("source directory " + dir + " holds no files; nothing was saved. A checkpoint"
                     + " of no files would be the run's newest: auto-resume would restore it, and retention could drop"
                     + " the checkpoints before it. Check the path; to save an empty checkpoint anyway, add --allow-empty");
@@ -153,6 +154,21 @@ final class PushCommand extends StoreCommand {
             if (key.codePoints().allMatch(c -> isSpace(c) || invisible(c))) {
                 throw new ParameterException(spec.commandLine(), "--meta '" + pair + "' has no key; give KEY=VALUE, e.g. loss=0.31");
             }
+            if (key.codePoints().anyMatch(PushCommand::invisible)) {
+                int c = key.codePoints().filter(PushCommand::invisible).findFirst().orElseThrow();
+                throw new ParameterException(spec.commandLine(), "--meta key '" + key.codePoints()
+                        .map(x -> invisible(x) ? '?' : x).collect(StringBuilder::new, StringBuilder::appendCodePoint,
+                                StringBuilder::append) + "' holds an invisible, space-like or line-breaking character ("
+                        + String.format("U+%04X", c) + "), which would make it a look-alike of another key; give the key"
+                        + " as plain text");
+            }
+            int first = Character.getType(key.codePointAt(0));
+            if (first == Character.NON_SPACING_MARK || first == Character.ENCLOSING_MARK
+                    || first == Character.COMBINING_SPACING_MARK) {
+                throw new ParameterException(spec.commandLine(), "--meta key '" + key + "' starts with a combining mark"
+                        + String.format(" (U+%04X)", key.codePointAt(0)) + ", which has no letter to sit on; give the"
+                        + " key as plain text");
+            }
             if (isSpace(key.codePointAt(0)) || isSpace(key.codePointBefore(key.length()))) {
                 throw new ParameterException(spec.commandLine(), "--meta key '" + key + "' starts or ends with a space,"
                         + " which would make it a look-alike of another key; give KEY=VALUE without spaces around KEY");
@@ -160,14 +176,6 @@ final class PushCommand extends StoreCommand {
             if (key.codePoints().anyMatch(Character::isISOControl)) {
                 throw new ParameterException(spec.commandLine(), "--meta key '" + key.replaceAll("\\p{Cntrl}", "?")
                         + "' holds a control character (a newline, a tab, ...); keys are printed on one line");
-            }
-            if (key.codePoints().anyMatch(PushCommand::invisible)) {
-                int c = key.codePoints().filter(PushCommand::invisible).findFirst().orElseThrow();
-                throw new ParameterException(spec.commandLine(), "--meta key '" + key.codePoints()
-                        .map(x -> invisible(x) ? '?' : x).collect(StringBuilder::new, StringBuilder::appendCodePoint,
-                                StringBuilder::append) + "' holds an invisible or line-breaking character ("
-                        + String.format("U+%04X", c) + "), which would make it a look-alike of another key; give the key"
-                        + " as plain text");
             }
             String before = m.putIfAbsent(key, value);
             if (before != null) {
@@ -188,14 +196,19 @@ final class PushCommand extends StoreCommand {
     }
 
     /**
-     * A character that shows nothing or breaks the line: format characters (zero-width space
-     * and joiners, the byte-order mark, bidirectional marks), line and paragraph separators,
-     * and a lone surrogate.
+     * A character that shows nothing, looks like an ASCII space, or breaks the line: format
+     * characters (zero-width space and joiners, the byte-order mark, bidirectional marks),
+     * spaces other than ' ', line and paragraph separators, a lone surrogate, the combining
+     * grapheme joiner and variation selectors, Hangul fillers and the braille blank.
      */
     private static boolean invisible(int c) {
         int t = Character.getType(c);
         return t == Character.FORMAT || t == Character.LINE_SEPARATOR || t == Character.PARAGRAPH_SEPARATOR
-                || t == Character.SURROGATE;
+                || t == Character.SURROGATE
+                || c != ' ' && Character.isSpaceChar(c) // a no-break, thin or ideographic space reads as ' '
+                || c == 0x034F || c >= 0xFE00 && c <= 0xFE0F || c >= 0xE0100 && c <= 0xE01EF // joiner, variation selectors
+                || c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0 // Hangul fillers
+                || c == 0x2800; // braille blank
     }
 
     /** The part this push saves, or null for a checkpoint of one writer; a partial set of the rank options is a usage error. */

@@ -57,8 +57,9 @@ final class ShowCommand extends StoreCommand {
             if (verifiedAt != null) {
                 out.println("  every byte verified at " + verifiedAt + " (verify --read-data --record)");
             }
-            if (!metadata.isEmpty()) {
-                out.println("  metadata " + metadata);
+            if (!metadata.isEmpty()) { // one pair a line, escaped: a value cannot break the line or pose as another pair
+                out.println("  metadata:");
+                metadata.forEach((k, v) -> out.println("    " + printable(k) + "=" + printable(v)));
             }
             out.printf("  %s, %s, %s%n", count(files.size(), "file"), human(logicalBytes),
                     count(distinctChunks, "distinct chunk"));
@@ -80,5 +81,24 @@ final class ShowCommand extends StoreCommand {
 
     /** @param mode the POSIX permission bits in octal ("644") */
     record File(String path, long size, String sha256, int chunks, String mode) {
+    }
+
+    /**
+     * {@code s} with what a terminal would not show as itself written as {@code \\uXXXX}: control
+     * characters (newlines, escape sequences), format characters (bidirectional overrides,
+     * zero-width ones) and line separators.
+     */
+    static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            int t = Character.getType(c);
+            if (Character.isISOControl(c) || t == Character.FORMAT || t == Character.LINE_SEPARATOR
+                    || t == Character.PARAGRAPH_SEPARATOR || t == Character.SURROGATE) {
+                b.append(String.format("\\u%04X", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
     }
 }

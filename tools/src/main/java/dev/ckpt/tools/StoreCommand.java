@@ -51,33 +51,50 @@ abstract class StoreCommand implements Callable<Integer> {
         checkArguments();
         boolean ok = false;
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
-        Path created = createsStore() ? missingLocalStore() : null;
+        java.util.List<Path> created = createsStore() ? missingLocalStore() : null;
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
             int code = run(s);
             out().flush();
             ok = code == 0;
             return code;
         } finally {
-            if (!ok && created != null && empty(created)) {
-                try {
-                    Files.deleteIfExists(created);
-                } catch (java.io.IOException e) {
-                    // best effort: an empty directory left behind holds nothing
-                }
+            if (!ok && created != null) {
+                removeEmpty(created);
             }
         }
     }
 
-    /** The directory of a local store that does not exist yet (null for S3, an existing path, or a bad one). */
-    private Path missingLocalStore() {
+    /**
+     * The directories a local store that does not exist yet would be created in, deepest first
+     * (the store's own and each missing parent); null for S3, an existing path, or a bad one.
+     */
+    private java.util.List<Path> missingLocalStore() {
         if (store.startsWith("s3://")) {
             return null;
         }
         try {
-            Path p = store.startsWith("file:") ? Path.of(java.net.URI.create(store)) : Path.of(store);
-            return Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? null : p;
+            Path p = (store.startsWith("file:") ? Path.of(java.net.URI.create(store)) : Path.of(store)).toAbsolutePath();
+            java.util.List<Path> missing = new java.util.ArrayList<>();
+            for (Path d = p; d != null && !Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS); d = d.getParent()) {
+                missing.add(d);
+            }
+            return missing.isEmpty() ? null : missing;
         } catch (RuntimeException e) {
             return null; // opening it reports what is wrong
+        }
+    }
+
+    /** Deletes the directories this command created, deepest first, while they are empty. */
+    private static void removeEmpty(java.util.List<Path> created) {
+        for (Path d : created) {
+            if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS) || !empty(d)) {
+                return;
+            }
+            try {
+                Files.delete(d);
+            } catch (java.io.IOException e) {
+                return; // best effort: an empty directory left behind holds nothing
+            }
         }
     }
 

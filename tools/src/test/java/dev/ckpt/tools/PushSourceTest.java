@@ -30,6 +30,7 @@ import java.util.jar.Manifest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -129,6 +130,11 @@ class PushSourceTest {
         Cli.Result allowed = push(tmp.resolve("empty"), 3, "--allow-empty");
         assertEquals(0, allowed.code(), allowed.toString());
         assertTrue(allowed.err().contains("0 files"), allowed.toString());
+        // one rank's part may hold nothing: not refused (here it waits for rank 0, which never comes)
+        Cli.Result rank = push(tmp.resolve("empty"), 4, "--rank", "1", "--world-size", "2", "--job-id", "j",
+                "--ranks-timeout", "1s");
+        assertFalse(rank.err().contains("holds no files"), rank.toString());
+        assertEquals(4, rank.code(), rank.toString());
     }
 
     // ---- a file rewritten in place while push reads it

@@ -57,8 +57,15 @@ class UsageErrorTest {
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\nx=v"), "holds a control character");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u200b=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u200b=x"),
-                "holds an invisible or line-breaking character (U+200B)");
+                "holds an invisible, space-like or line-breaking character (U+200B)");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u2028x=v"), "(U+2028)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\ufe0f=v"), "(U+FE0F)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u034f=v"), "(U+034F)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u3164=v"), "(U+3164)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u2800=v"), "(U+2800)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "a\u00a0b=v"), "(U+00A0)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u2028=v"), "(U+2028)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u0301=v"), "starts with a combining mark");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\ufeffk=v"), "(U+FEFF)");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\ufffd=v"), "is not valid UTF-8");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k=v\ufffd"), "is not valid UTF-8");
@@ -92,12 +99,19 @@ class UsageErrorTest {
         Cli.Result refused = cli.run("import", store, garbage.toString(), "--run", "r", "--step", "1");
         assertEquals(ExitCode.ERROR, refused.code(), refused.toString());
         assertFalse(java.nio.file.Files.exists(Path.of(store)), "a refused import left the store it created: " + refused);
+        Path nested = tmp.resolve("a/b/store");
+        assertEquals(ExitCode.ERROR, cli.run("import", nested.toString(), garbage.toString(), "--run", "r", "--step", "1").code());
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("a")), "nor the parents it created for it");
         Path existing = java.nio.file.Files.createDirectories(tmp.resolve("existing-empty"));
         assertEquals(ExitCode.ERROR, cli.run("import", existing.toString(), garbage.toString(), "--run", "r", "--step", "1").code());
         assertTrue(java.nio.file.Files.isDirectory(existing), "a directory that was there before is left alone");
         Cli.Result ok = cli.run("push", store, dir, "--run", "r", "--step", "0", "--epoch", "0", "--meta", "note=a=b",
-                "--meta", "loss=", "--meta", "cafe\u0301=latte", "--json");
+                "--meta", "loss=", "--meta", "cafe\u0301=latte", "--meta", "learning rate=0.1",
+                "--meta", "log=a\nb\u001b[31m\u202e", "--json");
         assertEquals(0, ok.code(), ok.toString());
+        Cli.Result text = cli.run("show", store, "r@0");
+        assertTrue(text.out().contains("    log=a\\u000Ab\\u001B[31m\\u202E\n") && text.out().contains("    note=a=b\n")
+                && !text.out().contains("\u001b") && !text.out().contains("\u202e"), "escaped, one pair a line: " + text.out());
         Cli.Result show = cli.run("show", store, "r@0", "--json");
         assertEquals("latte", show.json().get("metadata").get("caf\u00e9").asText(), "stored under the NFC key: " + show.out());
         assertEquals("a=b", show.json().at("/metadata/note").asText(), show.out());
