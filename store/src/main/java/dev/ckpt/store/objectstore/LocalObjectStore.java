@@ -73,14 +73,17 @@ final class LocalObjectStore implements ObjectStore {
     LocalObjectStore(Path root, boolean readOnly) {
         this.root = root.toAbsolutePath().normalize();
         if (!Files.isDirectory(this.root)) {
-            if (Files.exists(this.root)) {
-                throw new BadConfigurationException("store " + this.root + " is not a directory");
-            }
+            // Many ranks open a new store at once: another process may create the directory
+            // between any two of these checks, so only what createDirectories finds decides.
             if (readOnly) {
-                throw new BadConfigurationException("store directory " + this.root + " does not exist");
+                throw new BadConfigurationException(Files.exists(this.root)
+                        ? "store " + this.root + " is not a directory"
+                        : "store directory " + this.root + " does not exist");
             }
             try {
                 Files.createDirectories(this.root);
+            } catch (FileAlreadyExistsException e) {
+                throw new BadConfigurationException("store " + this.root + " is not a directory", e);
             } catch (IOException e) {
                 throw new BadConfigurationException("cannot create store directory " + this.root + ": "
                         + LocalFiles.explain(e), e);

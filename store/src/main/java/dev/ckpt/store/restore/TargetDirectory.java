@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -182,6 +183,11 @@ final class TargetDirectory {
                 try {
                     Files.createDirectory(p);
                     created.add(p);
+                } catch (FileAlreadyExistsException e) {
+                    // Another rank restoring next to this one made it first: use it, do not own it.
+                    if (!isDirectory(p)) {
+                        throw Files.isSymbolicLink(p) ? changed(p) : cannot("create directory " + p, root, e);
+                    }
                 } catch (IOException e) {
                     if (Files.isSymbolicLink(p)) {
                         throw changed(p);

@@ -5,6 +5,13 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -56,5 +63,43 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     void unknownSchemeIsABadConfigurationNamingTheUrl() {
         BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.open("ftp://host/x"));
         assertTrue(e.getMessage().contains("ftp://host/x") && e.getMessage().contains("unknown scheme"), e.getMessage());
+    }
+
+    /**
+     * From a CI failure: four SLURM ranks opened a new store at once, and one was told the
+     * directory "is not a directory" because another rank created it between two checks.
+     */
+    @Test
+    void ranksOpeningANewStoreAtOnceAllSucceed() throws Exception {
+        int ranks = 6;
+        ExecutorService pool = Executors.newFixedThreadPool(ranks);
+        try {
+            for (int round = 0; round < 300; round++) {
+                Path fresh = tmp.resolve("race-" + round).resolve("store");
+                CyclicBarrier start = new CyclicBarrier(ranks);
+                List<Future<ObjectStore>> opened = new ArrayList<>();
+                for (int r = 0; r < ranks; r++) {
+                    opened.add(pool.submit(() -> {
+                        start.await();
+                        return ObjectStores.local(fresh);
+                    }));
+                }
+                for (Future<ObjectStore> f : opened) {
+                    f.get(30, TimeUnit.SECONDS).put("k", new byte[]{1});
+                }
+                assertTrue(Files.isDirectory(fresh));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFileWhereTheStoreShouldBeIsNamedAndLeftAlone() throws Exception {
+        Path file = tmp.resolve("not-a-store");
+        Files.writeString(file, "user data");
+        BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(file));
+        assertTrue(e.getMessage().contains("store " + file.toAbsolutePath() + " is not a directory"), e.getMessage());
+        assertEquals("user data", Files.readString(file));
     }
 }

@@ -241,4 +241,37 @@ class RestoreTargetTest extends InMemoryFixture {
     void stopExecutors() {
         closeAfter.forEach(ExecutorService::shutdownNow);
     }
+
+    /**
+     * Ranks restoring at once into siblings below a directory that does not exist yet (one
+     * job's /scratch/job/rank-N) race to create it; each must use it rather than fail.
+     */
+    @Test
+    void restoresIntoSiblingsOfAMissingParentRaceForItAndAllSucceed() throws Exception {
+        CheckpointEntry e = fourFiles();
+        int ranks = 4;
+        ExecutorService pool = Executors.newFixedThreadPool(ranks);
+        try {
+            for (int round = 0; round < 40; round++) {
+                Path parent = tmp.resolve("job-" + round).resolve("restore");
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(ranks);
+                List<java.util.concurrent.Future<RestoreResult>> runs = new java.util.ArrayList<>();
+                for (int r = 0; r < ranks; r++) {
+                    Path t = parent.resolve("rank-" + r);
+                    runs.add(pool.submit(() -> {
+                        start.await();
+                        return store.restore(e, t, List.of());
+                    }));
+                }
+                for (java.util.concurrent.Future<RestoreResult> f : runs) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                for (int r = 0; r < ranks; r++) {
+                    assertEquals("new c", Files.readString(parent.resolve("rank-" + r).resolve("m/n/c.bin")));
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
