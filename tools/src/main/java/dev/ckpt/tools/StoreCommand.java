@@ -51,7 +51,7 @@ abstract class StoreCommand implements Callable<Integer> {
         checkArguments();
         boolean ok = false;
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
-        java.util.List<Path> created = createsStore() ? missingLocalStore() : null;
+        java.util.List<Path> created = createsStore() ? createLocalStore() : null;
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
             int code = run(s);
             out().flush();
@@ -65,21 +65,21 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
-     * The directories a local store that does not exist yet would be created in, deepest first
-     * (the store's own and each missing parent); null for S3, an existing path, or a bad one.
+     * Creates a local store's directory (and missing parents) before the store opens, and
+     * returns the directories this process created, deepest first; null for S3, an existing
+     * path, or one that cannot be made (opening the store then says why). Only these are
+     * removed after a failure: ranks creating one new store at once each keep the others'.
      */
-    private java.util.List<Path> missingLocalStore() {
-        if (store.startsWith("s3://")) {
+    private java.util.List<Path> createLocalStore() {
+        boolean fileUrl = store.regionMatches(true, 0, "file://", 0, 7);
+        if (store.contains("://") && !fileUrl) {
             return null;
         }
         try {
-            Path p = (store.startsWith("file:") ? Path.of(java.net.URI.create(store)) : Path.of(store)).toAbsolutePath();
-            java.util.List<Path> missing = new java.util.ArrayList<>();
-            for (Path d = p; d != null && !Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS); d = d.getParent()) {
-                missing.add(d);
-            }
-            return missing.isEmpty() ? null : missing;
-        } catch (RuntimeException e) {
+            Path p = fileUrl ? Path.of(java.net.URI.create(store)) : Path.of(store);
+            java.util.List<Path> created = dev.ckpt.store.util.LocalFiles.createDirectoriesOwned(p);
+            return created.isEmpty() ? null : created;
+        } catch (RuntimeException | java.io.IOException e) {
             return null; // opening it reports what is wrong
         }
     }

@@ -61,35 +61,47 @@ final class LocalObjectStore implements ObjectStore {
     private final String readOnly;
 
     LocalObjectStore(Path root) {
-        this(root, false);
+        this(root, false, true);
     }
 
     /**
-     * Opens the store in {@code root}. A writable store's directory is created if missing.
-     * A directory that exists but cannot be written (a read-only mount, a snapshot, no
-     * permission), or {@code readOnly}, opens a read-only store: every read works, every
-     * write is refused with {@link ReadOnlyStoreException} naming the store.
+     * Opens the store in {@code root}. With {@code create}, a writable store's directory is
+     * created if missing; without it, or {@code readOnly}, a missing directory is refused
+     * naming it. A directory that exists but cannot be written (a read-only mount, a
+     * snapshot, no permission), or {@code readOnly}, opens a read-only store: every read
+     * works, every write is refused with {@link ReadOnlyStoreException} naming the store.
+     *
+     * <p>Many ranks open one new store at once, and a failing command may remove an empty
+     * store directory it created; so nothing here checks first and acts second: only what
+     * {@code createDirectories} and the write probe find decides.
      */
-    LocalObjectStore(Path root, boolean readOnly) {
+    LocalObjectStore(Path root, boolean readOnly, boolean create) {
         this.root = root.toAbsolutePath().normalize();
-        if (!Files.isDirectory(this.root)) {
-            // Many ranks open a new store at once: another process may create the directory
-            // between any two of these checks, so only what createDirectories finds decides.
-            if (readOnly) {
-                throw new BadConfigurationException(Files.exists(this.root)
-                        ? "store " + this.root + " is not a directory"
-                        : "store directory " + this.root + " does not exist");
+        String reason = null;
+        for (int attempt = 0; ; attempt++) {
+            if (!Files.isDirectory(this.root)) {
+                if (readOnly || !create) {
+                    throw new BadConfigurationException(Files.exists(this.root)
+                            ? "store " + this.root + " is not a directory"
+                            : "no store at " + this.root + ": the directory does not exist; check the path"
+                            + " (ckpt-tool init, push and import create a store)");
+                }
+                try {
+                    Files.createDirectories(this.root);
+                } catch (FileAlreadyExistsException e) {
+                    throw new BadConfigurationException("store " + this.root + " is not a directory", e);
+                } catch (IOException e) {
+                    throw new BadConfigurationException("cannot create store directory " + this.root + ": "
+                            + LocalFiles.explain(e), e);
+                }
             }
-            try {
-                Files.createDirectories(this.root);
-            } catch (FileAlreadyExistsException e) {
-                throw new BadConfigurationException("store " + this.root + " is not a directory", e);
-            } catch (IOException e) {
-                throw new BadConfigurationException("cannot create store directory " + this.root + ": "
-                        + LocalFiles.explain(e), e);
+            reason = readOnly ? "opened read-only" : LocalFiles.notWritableReason(this.root);
+            // removed by another process between creating and probing: create it again
+            if (reason == null || readOnly || !create || attempt == 2 || Files.isDirectory(this.root)) {
+                break;
             }
         }
-        this.readOnly = readOnly ? "opened read-only" : LocalFiles.notWritableReason(this.root);
+        this.readOnly = reason;
     }
 
     /** Why the store cannot be written ("Read-only file system", ...), or empty when it can. */
@@ -191,8 +203,7 @@ final class LocalObjectStore implements ObjectStore {
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
         try {
-            Files.createDirectories(lockFile.getParent());
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try (FileChannel ch = openLock(lockFile);
                  FileLock ignored = ch.lock()) {
                 String current;
                 try {
@@ -338,8 +349,7 @@ final class LocalObjectStore implements ObjectStore {
         Path dir = target.getParent();
         Path tmp = dir.resolve(".tmp-" + UUID.randomUUID()); // never longer than a key's own name allows
         try {
-            Files.createDirectories(dir);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = createInDirectory(tmp)) {
                 ByteBuffer buf = ByteBuffer.wrap(data, offset, length);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
@@ -350,6 +360,38 @@ final class LocalObjectStore implements ObjectStore {
         } catch (IOException e) {
             deleteQuietly(tmp);
             throw translate(key, "write", e);
+        }
+    }
+
+    /**
+     * Creates {@code file} (which must not exist) and any missing directory above it. Tried
+     * twice: a command that failed may remove the empty store directory it created between
+     * this process creating the directories and the file.
+     */
+    private static FileChannel createInDirectory(Path file) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Files.createDirectories(file.getParent());
+            try {
+                return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (NoSuchFileException e) {
+                if (attempt == 1) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Opens (creating if needed) a lock file, tried twice for the same reason as {@link #createInDirectory}. */
+    private static FileChannel openLock(Path lockFile) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Files.createDirectories(lockFile.getParent());
+            try {
+                return FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            } catch (NoSuchFileException e) {
+                if (attempt == 1) {
+                    throw e;
+                }
+            }
         }
     }
 

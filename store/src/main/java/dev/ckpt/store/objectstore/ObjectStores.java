@@ -27,7 +27,7 @@ public final class ObjectStores {
      * itself when the directory is on a read-only mount or not writable by this user.
      */
     public static ObjectStore localReadOnly(Path directory) {
-        return new LocalObjectStore(directory, true);
+        return new LocalObjectStore(directory, true, false);
     }
 
     /**
@@ -70,30 +70,13 @@ public final class ObjectStores {
      * @throws BadConfigurationException also for a missing local directory when {@code create} is false
      */
     public static ObjectStore open(String url, boolean create) {
-        if (!create && url != null && !url.isBlank()) {
-            Path local = null;
-            try {
-                int colon = url.indexOf("://");
-                if (colon < 0) {
-                    local = Path.of(url);
-                } else if (url.regionMatches(true, 0, "file", 0, colon) && colon == 4) {
-                    local = Path.of(new URI(url));
-                }
-            } catch (URISyntaxException | IllegalArgumentException e) {
-                local = null; // open() below names the malformed URL
-            }
-            if (local != null && !Files.exists(local)) {
-                throw new BadConfigurationException("no store at " + local.toAbsolutePath().normalize()
-                        + ": the directory does not exist; check the path (ckpt-tool init, push and import create a store)");
-            }
-        }
         if (url == null || url.isBlank()) {
             throw new BadConfigurationException("no store given: pass a URL like file:///data/ckpt, s3://bucket/prefix or a path");
         }
         int colon = url.indexOf("://");
         if (colon < 0) {
             try {
-                return local(Path.of(url));
+                return new LocalObjectStore(Path.of(url), false, create);
             } catch (InvalidPathException e) {
                 throw new BadConfigurationException("store '" + url + "' is not a valid path: " + e.getMessage(), e);
             }
@@ -102,7 +85,7 @@ public final class ObjectStores {
         switch (scheme) {
             case "file":
                 try {
-                    return local(Path.of(new URI(url)));
+                    return new LocalObjectStore(Path.of(new URI(url)), false, create);
                 } catch (URISyntaxException | IllegalArgumentException e) {
                     throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL"
                             + " (write file:///absolute/path): " + e.getMessage(), e);

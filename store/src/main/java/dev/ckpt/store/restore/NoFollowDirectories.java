@@ -154,6 +154,19 @@ final class NoFollowDirectories implements AutoCloseable {
         }
     }
 
+    /** The identity (device and inode) of what is at {@code p}, a link as itself; null when nothing is there. */
+    Object fileKey(Path p) throws IOException {
+        try {
+            return secure()
+                    ? handle(p.getParent()).getFileAttributeView(p.getFileName(), BasicFileAttributeView.class,
+                            LinkOption.NOFOLLOW_LINKS).readAttributes().fileKey()
+                    : Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                            LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
     /** Renames within one directory relative to its handle ({@code renameat}: atomic, replaces); only when {@link #secure()}. */
     void rename(Path from, Path to) throws IOException {
         SecureDirectoryStream<Path> h = handle(to.getParent());

@@ -11,6 +11,7 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
@@ -170,7 +171,8 @@ final class TargetDirectory {
         for (Path dest : finals) {
             dirs.add(dest.getParent());
         }
-        for (Path dir : dirs) {
+        for (int i = 0, attempts = 0; i < dirs.size(); i++) {
+            Path dir = dirs.get(i);
             List<Path> missing = new ArrayList<>();
             for (Path p = dir; p != null && !isDirectory(p); p = p.getParent()) {
                 missing.add(0, p);
@@ -188,6 +190,14 @@ final class TargetDirectory {
                     if (!isDirectory(p)) {
                         throw Files.isSymbolicLink(p) ? changed(p) : cannot("create directory " + p, root, e);
                     }
+                } catch (NoSuchFileException e) {
+                    // A parent another rank made was removed again when its restore failed: start
+                    // this directory over (a few times; a parent that keeps vanishing is an error).
+                    if (++attempts > 3) {
+                        throw cannot("create directory " + p, root, e);
+                    }
+                    i--;
+                    break;
                 } catch (IOException e) {
                     if (Files.isSymbolicLink(p)) {
                         throw changed(p);
@@ -348,8 +358,12 @@ final class TargetDirectory {
         created.clear();
     }
 
-    /** A file renamed into place, and where the file it replaced is kept until the whole publish succeeded. */
-    private record Published(Path dest, Path old, boolean oldIsLink) {
+    /**
+     * A file renamed into place, its identity once there ({@code key}: null before it is or
+     * when the filesystem has none), and where the file it replaced is kept until the whole
+     * publish succeeded.
+     */
+    private record Published(Path dest, Path old, boolean oldIsLink, Object key) {
     }
 
     /**
@@ -367,24 +381,31 @@ final class TargetDirectory {
             try {
                 if (handles.exists(dest)) {
                     old = dest.resolveSibling(LocalFiles.tempName(".old"));
-                    if (handles.secure()) {
-                        // no linkat in the JDK: renamed aside through the handle, so never through a link
-                        rename(dest, old, Mover.ATOMIC);
-                    } else {
-                        try {
-                            Files.createLink(old, dest); // the destination never goes missing
-                            link = true;
-                        } catch (UnsupportedOperationException | IOException noLinks) {
-                            Mover.ATOMIC.move(dest, old);
+                    try {
+                        if (handles.secure()) {
+                            // no linkat in the JDK: renamed aside through the handle, so never through a link
+                            rename(dest, old, Mover.ATOMIC);
+                        } else {
+                            try {
+                                Files.createLink(old, dest); // the destination never goes missing
+                                link = true;
+                            } catch (UnsupportedOperationException | IOException noLinks) {
+                                Mover.ATOMIC.move(dest, old);
+                            }
                         }
+                    } catch (NoSuchFileException gone) {
+                        // another process (a second restore into this directory) moved it first:
+                        // there is nothing left here to keep
+                        old = null;
+                        link = false;
                     }
                 }
                 rename(temps.get(i), dest, mover);
-                done.add(new Published(dest, old, link));
+                done.add(new Published(dest, old, link, keyOf(dest)));
             } catch (IOException e) {
                 List<String> left = new ArrayList<>();
                 if (old != null) {
-                    undo(new Published(dest, old, link), false, left);
+                    undo(new Published(dest, old, link, null), false, left);
                 }
                 for (int j = done.size() - 1; j >= 0; j--) {
                     undo(done.get(j), true, left);
@@ -410,9 +431,26 @@ final class TargetDirectory {
         }
     }
 
-    /** Takes one publish back; {@code renamed}: the new file is in place and must go. */
+    private Object keyOf(Path p) {
+        try {
+            return handles.fileKey(p);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Takes one publish back; {@code renamed}: the new file is in place and must go, unless
+     * another process replaced it since (then its file stays, and this one's replaced file
+     * stays where it was kept, named in {@code left}).
+     */
     private void undo(Published p, boolean renamed, List<String> left) {
         try {
+            if (renamed && p.key() != null && !p.key().equals(keyOf(p.dest()))) {
+                left.add(p.dest() + " (replaced by another process during this restore; left as it is"
+                        + (p.old() != null ? ", its previous content is in " + p.old() : "") + ")");
+                return;
+            }
             if (p.old() == null) {
                 if (renamed) {
                     delete(p.dest());

@@ -11,8 +11,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.stream.Stream;
 
 /** Local-directory housekeeping shared by the store, the tools and the trainer. */
@@ -149,6 +151,43 @@ public final class LocalFiles {
             return "files cannot be created there"; // e.g. /proc
         } catch (IOException e) {
             return reason(e);
+        }
+    }
+
+    /**
+     * Creates {@code dir} and its missing parents, like {@link Files#createDirectories}, and
+     * returns the ones this call created, deepest first: a directory another process made
+     * at the same moment is used, not claimed, so a caller that removes "what it created"
+     * after a failure never removes a directory another rank is about to use.
+     *
+     * @throws IOException as {@link Files#createDirectories} does (a file in the way is a
+     *         {@link java.nio.file.FileAlreadyExistsException})
+     */
+    public static List<Path> createDirectoriesOwned(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        List<Path> created = new ArrayList<>();
+        for (int attempt = 0; ; attempt++) {
+            List<Path> missing = new ArrayList<>();
+            for (Path p = abs; p != null && !Files.isDirectory(p); p = p.getParent()) {
+                missing.add(0, p);
+            }
+            try {
+                for (Path p : missing) {
+                    try {
+                        Files.createDirectory(p);
+                        created.add(0, p);
+                    } catch (FileAlreadyExistsException e) {
+                        if (!Files.isDirectory(p)) {
+                            throw e;
+                        }
+                    }
+                }
+                return created;
+            } catch (NoSuchFileException e) {
+                if (attempt == 2) {
+                    throw e; // a parent keeps disappearing
+                }
+            }
         }
     }
 }

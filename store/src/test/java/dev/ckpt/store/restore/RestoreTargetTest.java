@@ -274,4 +274,39 @@ class RestoreTargetTest extends InMemoryFixture {
             pool.shutdownNow();
         }
     }
+
+    /**
+     * Two restores of one checkpoint into one directory at once (every rank running the
+     * same restore without --rank): each replaces the files, neither takes back the
+     * other's, and the directory ends with the checkpoint's files.
+     */
+    @Test
+    void twoRestoresOfTheSameFilesIntoOneDirectoryAtOnceBothSucceed() throws Exception {
+        CheckpointEntry e = fourFiles();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 60; round++) {
+                Path t = tmp.resolve("same-" + round);
+                write(t.resolve("a.bin"), "old a");
+                write(t.resolve("m/b.bin"), "old b");
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+                List<java.util.concurrent.Future<RestoreResult>> runs = new java.util.ArrayList<>();
+                for (int r = 0; r < 2; r++) {
+                    runs.add(pool.submit(() -> {
+                        start.await();
+                        return store.restore(e, t, List.of());
+                    }));
+                }
+                for (java.util.concurrent.Future<RestoreResult> f : runs) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                Map<String, String> files = new TreeMap<>();
+                tree(t).forEach((k, v) -> files.put(k, v.equals("dir") ? v : v.substring(v.indexOf(' ') + 1)));
+                assertEquals(Map.of("", "dir", "a.bin", "new a", "m", "dir", "m/b.bin", "new b", "m/n", "dir",
+                        "m/n/c.bin", "new c", "z", "dir", "z/last.bin", "new last"), files, "round " + round);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
