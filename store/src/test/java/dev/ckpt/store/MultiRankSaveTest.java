@@ -24,6 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutionException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -171,10 +174,14 @@ class MultiRankSaveTest {
         assertTrue(r0.getMessage().contains("rank 3 did not write its part"), r0.getMessage());
         assertTrue(r0.getMessage().contains("manifests/r-s5-e1/part-00003.json"), r0.getMessage());
         for (int i = 1; i < 3; i++) {
+            // the same timeout for all: each either ran out itself or read rank 0's refusal first
             RanksIncompleteException ri = assertInstanceOf(RanksIncompleteException.class, failed.get(i));
-            assertTrue(ri.getMessage().contains("was not committed within"), ri.getMessage());
+            assertTrue(ri.getMessage().contains("was not committed within") || ri.getMessage().contains(
+                    "rank 0 gave up on it (manifests/r-s5-e1/refused.json): ") && ri.getMessage().contains(
+                    "rank 3 did not write its part"), ri.getMessage());
             assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(ri));
         }
+        assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s5-e1"))), "rank 0 recorded why it gave up");
         try (CheckpointStore s = open(storeDir)) {
             assertTrue(s.list("r").isEmpty(), "nothing visible without every part");
         }
@@ -195,10 +202,32 @@ class MultiRankSaveTest {
             }
             for (int rank = 0; rank < 4; rank++) {
                 assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s5-e1", rank))), "orphaned part " + rank);
+                assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s5-e1"))), "rank 0's refusal record");
                 assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s6-e1", rank))), "live part " + rank);
             }
             assertTrue(s.verify(VerifyRequest.deep()).ok(), () -> s.verify(VerifyRequest.deep()).problems().toString());
             s.restore("r:latest", tmp.resolve("after-gc"));
+        }
+    }
+
+    /**
+     * A refusal record an earlier attempt at the same checkpoint id left (the same job saving
+     * the same step again) is not this attempt's: the ranks read it before they save and
+     * wait on, and the commit comes.
+     */
+    @Test
+    void aRefusalLeftByAnEarlierAttemptAtTheSameStepDoesNotFailTheNextOne() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        ObjectStores.local(storeDir).put(Manifest.keyOfRefusal("r-s1-e1"),
+                "{\"checkpoint\":\"r-s1-e1\",\"reason\":\"an earlier attempt\"}".getBytes(StandardCharsets.UTF_8));
+        for (Object o : saveAll(storeDir, "job-1", 1, List.of(0, 1, 2), 3, TIMEOUT)) {
+            assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
         }
     }
 
@@ -282,20 +311,27 @@ class MultiRankSaveTest {
             WriterToken w0 = s.joinRun("r", "job");
             WriterToken w1 = t.joinRun("r", "job");
             ExecutorService pool = Executors.newSingleThreadExecutor();
+            // rank 1 would wait 10 minutes for a commit; rank 0's refusal tells it within a poll or two
+            Duration patient = Duration.ofMinutes(10);
             try {
                 Future<?> r1 = pool.submit(() -> t.save(w1, SaveRequest.of(same1, "r", 1)
-                        .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(2)))));
+                        .withShard(new SaveRequest.Shard(1, 2, patient))));
                 RanksIncompleteException e = assertThrows(RanksIncompleteException.class, () -> s.save(w0,
                         SaveRequest.of(same0, "r", 1).withShard(new SaveRequest.Shard(0, 2, TIMEOUT))));
                 assertTrue(e.getMessage().contains("several ranks saved the same file rank-0/shard.bin"), e.getMessage());
-                assertThrows(Exception.class, r1::get);
+                ExecutionException told = assertThrows(ExecutionException.class, () -> r1.get(60, TimeUnit.SECONDS));
+                assertInstanceOf(RanksIncompleteException.class, told.getCause());
+                assertTrue(told.getCause().getMessage().contains("rank 0 gave up on it (manifests/r-s1-e1/refused.json): "
+                        + e.getMessage()), told.getCause().getMessage());
 
                 Future<?> r2 = pool.submit(() -> t.save(w1, SaveRequest.of(rankDir(tmp.resolve("c"), 1, 2), "r", 2)
-                        .withShard(new SaveRequest.Shard(1, 3, Duration.ofSeconds(2)))));
+                        .withShard(new SaveRequest.Shard(1, 3, patient))));
                 CorruptObjectException ws = assertThrows(CorruptObjectException.class, () -> s.save(w0,
                         SaveRequest.of(rankDir(tmp.resolve("c"), 0, 2), "r", 2).withShard(new SaveRequest.Shard(0, 2, TIMEOUT))));
                 assertTrue(ws.getMessage().contains("rank 1 saved it as one of 3 ranks, rank 0 as one of 2"), ws.getMessage());
-                assertThrows(Exception.class, r2::get);
+                ExecutionException told2 = assertThrows(ExecutionException.class, () -> r2.get(60, TimeUnit.SECONDS));
+                assertTrue(told2.getCause().getMessage().contains("rank 1 saved it as one of 3 ranks"),
+                        told2.getCause().getMessage());
             } finally {
                 pool.shutdownNow();
             }

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -53,6 +54,38 @@ class CkptToolRanksTest {
                 "--world-size", "1", "--job-id", "../x");
         assertEquals(ExitCode.USAGE, badJob.code(), badJob.toString());
         assertTrue(badJob.err().contains("invalid job id '../x'"), badJob.err());
+    }
+
+    /**
+     * From helpers' tryouts: rank 0 refused a step (two ranks saved the same file) and rank 1,
+     * with the default --ranks-timeout, waited 10 minutes and then blamed rank 0 for being slow.
+     * Now rank 1 exits 4 at once with rank 0's reason.
+     */
+    @Test
+    void whenRankZeroGivesUpTheOtherRanksStopWaitingAndSayWhy() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<Cli.Result>> runs = new java.util.ArrayList<>();
+            for (int rank = 0; rank < 2; rank++) {
+                Path dir = tmp.resolve("same").resolve("r" + rank);
+                java.nio.file.Files.createDirectories(dir);
+                java.nio.file.Files.writeString(dir.resolve("optimizer.bin"), "rank " + rank + "'s bytes");
+                String[] args = {"push", store, dir.toString(), "--run", "r", "--step", "1", "--rank",
+                        Integer.toString(rank), "--world-size", "2", "--job-id", "job-9"};
+                runs.add(pool.submit(() -> cli.run(args)));
+            }
+            Cli.Result rank0 = runs.get(0).get(120, java.util.concurrent.TimeUnit.SECONDS);
+            Cli.Result rank1 = runs.get(1).get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, rank0.code(), rank0.toString());
+            assertTrue(rank0.err().contains("several ranks saved the same file optimizer.bin"), rank0.err());
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, rank1.code(), rank1.toString());
+            assertTrue(rank1.err().contains("rank 0 gave up on it") && rank1.err().contains(
+                    "several ranks saved the same file optimizer.bin"), rank1.err());
+            assertFalse(rank1.err().contains("Exception") || rank1.err().contains("slower than the timeout"), rank1.err());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
     }
 
     @Test

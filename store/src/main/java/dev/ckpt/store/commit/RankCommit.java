@@ -17,6 +17,7 @@ import dev.ckpt.store.util.Tasks;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -142,15 +143,49 @@ final class RankCommit {
         return new Gathered(top, Json.write(top), needed, startGeneration);
     }
 
+    /** Rank 0's refusal record ({@link Manifest#keyOfRefusal}). */
+    record Refusal(String checkpoint, String reason, String at, String attempt) {
+    }
+
     /**
-     * Ranks other than 0: waits until the checkpoint is in ROOT (one GET of ROOT per poll).
-     *
-     * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile
-     * @throws RanksIncompleteException when the timeout or deadline passes first
+     * Ranks other than 0, before they save: the refusal record of checkpoint {@code id} as it
+     * is now (null when there is none). One left by an earlier attempt at the same id (a job
+     * saving the same step again) is not this attempt's: {@link #awaitCommit} acts only on a
+     * record that differs from this one.
      */
-    void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline) {
+    byte[] refusalBefore(String id) {
+        return getIfPresent(Manifest.keyOfRefusal(id));
+    }
+
+    /**
+     * Rank 0, when its save of checkpoint {@code id} fails: records why, so the other ranks
+     * stop waiting for a commit that will not come. Best effort (a rank 0 that cannot write
+     * leaves the others to their timeout, as a rank 0 that died does). ROOT stays the truth:
+     * a rank that finds the record reads ROOT again and succeeds if the checkpoint is there.
+     */
+    void refuse(String id, RuntimeException why) {
+        String reason = why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage();
+        Refusal r = new Refusal(id, reason, config.clock().instant().toString(), dev.ckpt.store.util.RandomIds.hex(8));
+        try {
+            byte[] data = Json.write(r);
+            store.put(Manifest.keyOfRefusal(id), data);
+        } catch (RuntimeException e) {
+            why.addSuppressed(e);
+        }
+    }
+
+    /**
+     * Ranks other than 0: waits until the checkpoint is in ROOT (one GET of ROOT per poll),
+     * or until rank 0 records that it gave up ({@link #refuse}; one more GET per poll).
+     *
+     * @param refusalBefore the refusal record found before this rank saved ({@link #refusalBefore})
+     * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile
+     * @throws RanksIncompleteException when rank 0 gave up, or the timeout or deadline passes first
+     */
+    void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline, byte[] refusalBefore) {
         Instant start = config.clock().instant();
         Instant until = until(start, shard.timeout(), deadline);
+        String refusalKey = Manifest.keyOfRefusal(own.id());
         long pause = 20;
         while (true) {
             RootState s = root.read().state();
@@ -158,6 +193,17 @@ final class RankCommit {
                 return;
             }
             Committer.checkFence(s, token);
+            byte[] refusal = getIfPresent(refusalKey);
+            if (refusal != null && !Arrays.equals(refusal, refusalBefore)) {
+                if (root.read().state().checkpoints().containsKey(own.id())) {
+                    return; // committed after all (rank 0 failed after its commit landed)
+                }
+                throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
+                        + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed:"
+                        + " rank 0 gave up on it (" + refusalKey + "): " + reasonOf(refusal) + ". Rank "
+                        + shard.rank() + "'s part " + own.key() + " stays unreferenced until a GC removes it; nothing"
+                        + " was committed for this step, the next save starts afresh");
+            }
             Instant now = config.clock().instant();
             if (!now.isBefore(until)) {
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
@@ -199,6 +245,15 @@ final class RankCommit {
                     + ": " + problem + "; nothing was committed");
         }
         return p;
+    }
+
+    private static String reasonOf(byte[] refusal) {
+        try {
+            String reason = Json.MAPPER.readTree(refusal).path("reason").asText("");
+            return reason.isEmpty() ? "no reason recorded" : reason;
+        } catch (java.io.IOException e) {
+            return "its record does not parse";
+        }
     }
 
     private byte[] getIfPresent(String key) {

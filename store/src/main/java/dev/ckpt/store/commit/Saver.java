@@ -83,12 +83,34 @@ public final class Saver {
         return save(token, req, TransferListener.NONE);
     }
 
-    /** Saves and reports the bytes hashed, deduplicated or uploaded so far to {@code listener}. */
+    /**
+     * Saves and reports the bytes hashed, deduplicated or uploaded so far to {@code listener}.
+     * Rank 0 of several that fails records why ({@link RankCommit#refuse}), so the other ranks
+     * stop waiting for its commit; they read the record as it was before they saved, to tell
+     * it from one an earlier attempt at the same step left.
+     */
     public SaveResult save(WriterToken token, SaveRequest req, TransferListener listener) {
         if (!token.run().equals(req.run())) {
             throw new InvalidInputException("writer token is for run '" + token.run() + "' but the save is for run '"
                     + req.run() + "'");
         }
+        SaveRequest.Shard shard = req.shard();
+        if (shard == null) {
+            return save(token, req, listener, null);
+        }
+        String id = Ids.shardedCheckpointId(req.run(), req.step(), token.epoch());
+        if (shard.rank() != 0) {
+            return save(token, req, listener, ranks.refusalBefore(id));
+        }
+        try {
+            return save(token, req, listener, null);
+        } catch (RuntimeException e) {
+            ranks.refuse(id, e);
+            throw e;
+        }
+    }
+
+    private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, byte[] refusalBefore) {
         long t0 = System.nanoTime();
         // with a deadline, every request of the save but the commit's is abandoned when it passes
         DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
@@ -220,7 +242,7 @@ public final class Saver {
             commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),
                     req.deadline(), listener::notice);
         } else if (shard.rank() != 0) {
-            ranks.awaitCommit(token, manifest, shard, req.deadline());
+            ranks.awaitCommit(token, manifest, shard, req.deadline(), refusalBefore);
             store.close();
             return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
         } else {

@@ -194,6 +194,16 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         return "manifests/" + id + "/part-" + String.format("%05d", rank) + ".json";
     }
 
+    /**
+     * Where rank 0 records that it gave up on checkpoint {@code id} of several ranks, so the
+     * ranks waiting for its commit stop waiting: {@code manifests/<id>/refused.json}, a JSON
+     * object with {@code checkpoint}, {@code reason} (rank 0's error message), {@code at} and
+     * a random {@code attempt}. Never referenced by ROOT: GC removes it with the parts.
+     */
+    public static String keyOfRefusal(String id) {
+        return "manifests/" + id + "/refused.json";
+    }
+
     public String key() {
         return part == null ? keyOf(id) : keyOfPart(id, part.rank());
     }
