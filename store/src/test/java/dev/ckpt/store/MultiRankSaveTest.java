@@ -211,6 +211,51 @@ class MultiRankSaveTest {
     }
 
     /**
+     * A rank that fails before its part is written (here: its source directory is gone)
+     * records why; rank 0 stops gathering and every other rank stops waiting, each naming
+     * that rank and its reason, long before their 10-minute timeouts.
+     */
+    @Test
+    void aRankThatFailsBeforeItsPartTellsRankZeroAndTheOthers() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        Duration patient = Duration.ofMinutes(10);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<Object>> runs = new ArrayList<>();
+            for (int rank = 0; rank < 3; rank++) {
+                Path src = rank == 1 ? tmp.resolve("no-such-source") : rankDir(tmp.resolve("src"), rank, 1);
+                int r = rank;
+                runs.add(pool.submit((Callable<Object>) () -> {
+                    try (CheckpointStore s = open(storeDir)) {
+                        WriterToken w = s.joinRun("r", "job-1");
+                        return s.save(w, SaveRequest.of(src, "r", 1).withShard(new SaveRequest.Shard(r, 3, patient)));
+                    } catch (RuntimeException e) {
+                        return e;
+                    }
+                }));
+            }
+            Object rank1 = runs.get(1).get(60, TimeUnit.SECONDS);
+            assertInstanceOf(RuntimeException.class, rank1);
+            String why = ((RuntimeException) rank1).getMessage();
+            assertTrue(why.contains("no-such-source"), why);
+            for (int rank : List.of(0, 2)) {
+                RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class,
+                        runs.get(rank).get(60, TimeUnit.SECONDS));
+                assertTrue(e.getMessage().contains("rank 1 gave up on it (manifests/r-s1-e1/refused.json): ")
+                        && e.getMessage().contains(why), "rank " + rank + ": " + e.getMessage());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertTrue(s.list("r").isEmpty());
+        }
+    }
+
+    /**
      * A refusal record an earlier attempt at the same checkpoint id left (the same job saving
      * the same step again) is not this attempt's: the ranks read it before they save and
      * wait on, and the commit comes.
@@ -323,6 +368,7 @@ class MultiRankSaveTest {
                 assertInstanceOf(RanksIncompleteException.class, told.getCause());
                 assertTrue(told.getCause().getMessage().contains("rank 0 gave up on it (manifests/r-s1-e1/refused.json): "
                         + e.getMessage()), told.getCause().getMessage());
+                assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of((RanksIncompleteException) told.getCause()));
 
                 Future<?> r2 = pool.submit(() -> t.save(w1, SaveRequest.of(rankDir(tmp.resolve("c"), 1, 2), "r", 2)
                         .withShard(new SaveRequest.Shard(1, 3, patient))));

@@ -59,9 +59,11 @@ final class RankCommit {
      * Rank 0: waits until every other rank's part manifest exists, checks that each is the same
      * checkpoint (id, run, step, world size) and that no two parts hold the same file.
      *
-     * @throws RanksIncompleteException naming the missing ranks when the timeout or deadline passes first
+     * @param refusalBefore the refusal record found before this rank saved ({@link #refusalBefore})
+     * @throws RanksIncompleteException naming the missing ranks when the timeout or deadline passes
+     *         first, or when a rank records that it gave up before writing its part
      */
-    Gathered gather(Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline) {
+    Gathered gather(Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline, byte[] refusalBefore) {
         int n = shard.worldSize();
         Manifest[] parts = new Manifest[n];
         String[] shas = new String[n];
@@ -104,6 +106,12 @@ final class RankCommit {
             if (missing.isEmpty() || allFound) {
                 continue;
             }
+            String refusal = newRefusal(own.id(), refusalBefore); // one GET a round, whatever the world size
+            if (refusal != null) {
+                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
+                        + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                        + refusal + "; nothing was committed for this step, the next save starts afresh");
+            }
             Instant now = config.clock().instant();
             if (!now.isBefore(until)) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
@@ -143,49 +151,66 @@ final class RankCommit {
         return new Gathered(top, Json.write(top), needed, startGeneration);
     }
 
-    /** Rank 0's refusal record ({@link Manifest#keyOfRefusal}). */
-    record Refusal(String checkpoint, String reason, String at, String attempt) {
+    /** A rank's refusal record ({@link Manifest#keyOfRefusal}): who gave up on which checkpoint, and why. */
+    record Refusal(String checkpoint, int rank, String reason, String at, String attempt) {
     }
 
     /**
-     * Ranks other than 0, before they save: the refusal record of checkpoint {@code id} as it
-     * is now (null when there is none). One left by an earlier attempt at the same id (a job
-     * saving the same step again) is not this attempt's: {@link #awaitCommit} acts only on a
-     * record that differs from this one.
+     * Before a rank saves: the refusal record of checkpoint {@code id} as it is now (null
+     * when there is none). One left by an earlier attempt at the same id (a job saving the
+     * same step again) is not this attempt's: {@link #gather} and {@link #awaitCommit} act
+     * only on a record that differs from this one.
      */
     byte[] refusalBefore(String id) {
         return getIfPresent(Manifest.keyOfRefusal(id));
     }
 
     /**
-     * Rank 0, when its save of checkpoint {@code id} fails: records why, so the other ranks
-     * stop waiting for a commit that will not come. Best effort (a rank 0 that cannot write
-     * leaves the others to their timeout, as a rank 0 that died does). ROOT stays the truth:
-     * a rank that finds the record reads ROOT again and succeeds if the checkpoint is there.
+     * A rank whose save of checkpoint {@code id} fails where the others would wait for it
+     * (rank 0 at any point; another rank before its part is written) records why, so they stop
+     * waiting. Best effort: a rank that cannot write, or died, leaves the others to their
+     * timeout. ROOT stays the truth: a rank that finds the record reads ROOT again and
+     * succeeds if the checkpoint is there (rank 0 failed after its commit landed).
      */
-    void refuse(String id, RuntimeException why) {
+    void refuse(String id, int rank, RuntimeException why) {
         String reason = why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage();
-        Refusal r = new Refusal(id, reason, config.clock().instant().toString(), dev.ckpt.store.util.RandomIds.hex(8));
+        Refusal r = new Refusal(id, rank, reason, config.clock().instant().toString(), dev.ckpt.store.util.RandomIds.hex(8));
         try {
-            byte[] data = Json.write(r);
-            store.put(Manifest.keyOfRefusal(id), data);
+            store.put(Manifest.keyOfRefusal(id), Json.write(r));
         } catch (RuntimeException e) {
             why.addSuppressed(e);
         }
     }
 
+    /** A refusal record that is not {@code before}'s: who gave up and why ("rank 3 gave up on it (key): ..."), else null. */
+    private String newRefusal(String id, byte[] before) {
+        byte[] now = getIfPresent(Manifest.keyOfRefusal(id));
+        if (now == null || Arrays.equals(now, before)) {
+            return null;
+        }
+        String rank = "a rank";
+        String reason = "no reason recorded";
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(now);
+            rank = n.path("rank").isInt() ? "rank " + n.path("rank").asInt() : rank;
+            reason = n.path("reason").asText("").isEmpty() ? reason : n.path("reason").asText();
+        } catch (java.io.IOException e) {
+            reason = "its record does not parse";
+        }
+        return rank + " gave up on it (" + Manifest.keyOfRefusal(id) + "): " + reason;
+    }
+
     /**
      * Ranks other than 0: waits until the checkpoint is in ROOT (one GET of ROOT per poll),
-     * or until rank 0 records that it gave up ({@link #refuse}; one more GET per poll).
+     * or until a rank records that it gave up ({@link #refuse}; one more GET per poll).
      *
      * @param refusalBefore the refusal record found before this rank saved ({@link #refusalBefore})
      * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile
-     * @throws RanksIncompleteException when rank 0 gave up, or the timeout or deadline passes first
+     * @throws RanksIncompleteException when a rank gave up, or the timeout or deadline passes first
      */
     void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline, byte[] refusalBefore) {
         Instant start = config.clock().instant();
         Instant until = until(start, shard.timeout(), deadline);
-        String refusalKey = Manifest.keyOfRefusal(own.id());
         long pause = 20;
         while (true) {
             RootState s = root.read().state();
@@ -193,16 +218,15 @@ final class RankCommit {
                 return;
             }
             Committer.checkFence(s, token);
-            byte[] refusal = getIfPresent(refusalKey);
-            if (refusal != null && !Arrays.equals(refusal, refusalBefore)) {
+            String refusal = newRefusal(own.id(), refusalBefore);
+            if (refusal != null) {
                 if (root.read().state().checkpoints().containsKey(own.id())) {
                     return; // committed after all (rank 0 failed after its commit landed)
                 }
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
-                        + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed:"
-                        + " rank 0 gave up on it (" + refusalKey + "): " + reasonOf(refusal) + ". Rank "
-                        + shard.rank() + "'s part " + own.key() + " stays unreferenced until a GC removes it; nothing"
-                        + " was committed for this step, the next save starts afresh");
+                        + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed: "
+                        + refusal + ". Rank " + shard.rank() + "'s part " + own.key() + " stays unreferenced until a"
+                        + " GC removes it; nothing was committed for this step, the next save starts afresh");
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until)) {
@@ -245,15 +269,6 @@ final class RankCommit {
                     + ": " + problem + "; nothing was committed");
         }
         return p;
-    }
-
-    private static String reasonOf(byte[] refusal) {
-        try {
-            String reason = Json.MAPPER.readTree(refusal).path("reason").asText("");
-            return reason.isEmpty() ? "no reason recorded" : reason;
-        } catch (java.io.IOException e) {
-            return "its record does not parse";
-        }
     }
 
     private byte[] getIfPresent(String key) {

@@ -85,9 +85,10 @@ public final class Saver {
 
     /**
      * Saves and reports the bytes hashed, deduplicated or uploaded so far to {@code listener}.
-     * Rank 0 of several that fails records why ({@link RankCommit#refuse}), so the other ranks
-     * stop waiting for its commit; they read the record as it was before they saved, to tell
-     * it from one an earlier attempt at the same step left.
+     * A rank of several that fails where the others would wait for it (rank 0 at any point,
+     * another rank before its part is written) records why ({@link RankCommit#refuse}), so they
+     * stop waiting; every rank reads the record as it was before it saved, to tell it from one
+     * an earlier attempt at the same step left.
      */
     public SaveResult save(WriterToken token, SaveRequest req, TransferListener listener) {
         if (!token.run().equals(req.run())) {
@@ -96,21 +97,24 @@ public final class Saver {
         }
         SaveRequest.Shard shard = req.shard();
         if (shard == null) {
-            return save(token, req, listener, null);
+            return save(token, req, listener, null, null);
         }
         String id = Ids.shardedCheckpointId(req.run(), req.step(), token.epoch());
-        if (shard.rank() != 0) {
-            return save(token, req, listener, ranks.refusalBefore(id));
-        }
+        byte[] refusalBefore = ranks.refusalBefore(id);
+        java.util.concurrent.atomic.AtomicBoolean partWritten = new java.util.concurrent.atomic.AtomicBoolean();
         try {
-            return save(token, req, listener, null);
+            return save(token, req, listener, refusalBefore, partWritten);
         } catch (RuntimeException e) {
-            ranks.refuse(id, e);
+            // rank 0 at any point, another rank while the others would still wait for its part
+            if (shard.rank() == 0 || !partWritten.get()) {
+                ranks.refuse(id, shard.rank(), e);
+            }
             throw e;
         }
     }
 
-    private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, byte[] refusalBefore) {
+    private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, byte[] refusalBefore,
+                            java.util.concurrent.atomic.AtomicBoolean partWritten) {
         long t0 = System.nanoTime();
         // with a deadline, every request of the save but the commit's is abandoned when it passes
         DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
@@ -232,6 +236,9 @@ public final class Saver {
         byte[] manifestBytes = Json.write(manifest);
         String manifestSha = Hashes.sha256Hex(manifestBytes);
         putManifest(store, manifest.key(), manifestBytes);
+        if (partWritten != null) {
+            partWritten.set(true);
+        }
         long t3 = System.nanoTime();
 
         Map<String, byte[]> ownManifests = new java.util.HashMap<>(); // the manifests this process can re-create
@@ -246,7 +253,7 @@ public final class Saver {
             store.close();
             return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
         } else {
-            RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline());
+            RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline(), refusalBefore);
             putManifest(store, all.top().key(), all.topBytes());
             ownManifests.put(all.top().key(), all.topBytes());
             commit = committer.begin(token, CheckpointEntry.of(all.top(), Hashes.sha256Hex(all.topBytes())),
