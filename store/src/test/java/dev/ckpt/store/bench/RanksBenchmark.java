@@ -256,7 +256,7 @@ public final class RanksBenchmark {
 
         private void count(String op, String key) {
             String kind = key.equals("ROOT") ? "ROOT" : key.startsWith("chunks/") ? "chunk"
-                    : key.contains("/part-") ? "part" : key.startsWith("manifests/") ? "top" : key;
+                    : key.contains("/part-") ? "part" : key.endsWith("/refused.json") ? "refusal" : key.startsWith("manifests/") ? "top" : key;
             counts.computeIfAbsent(op + " " + kind, k -> new AtomicLong()).incrementAndGet();
             if (afterLastPart) {
                 afterPart.computeIfAbsent(op + " " + kind, k -> new AtomicLong()).incrementAndGet();
