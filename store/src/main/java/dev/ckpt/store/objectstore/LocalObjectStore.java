@@ -203,7 +203,7 @@ final class LocalObjectStore implements ObjectStore {
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
         try {
-            try (FileChannel ch = openLock(lockFile);
+            try (FileChannel ch = openCreating(lockFile, StandardOpenOption.CREATE);
                  FileLock ignored = ch.lock()) {
                 String current;
                 try {
@@ -349,7 +349,7 @@ final class LocalObjectStore implements ObjectStore {
         Path dir = target.getParent();
         Path tmp = dir.resolve(".tmp-" + UUID.randomUUID()); // never longer than a key's own name allows
         try {
-            try (FileChannel ch = createInDirectory(tmp)) {
+            try (FileChannel ch = openCreating(tmp, StandardOpenOption.CREATE_NEW)) {
                 ByteBuffer buf = ByteBuffer.wrap(data, offset, length);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
@@ -364,29 +364,16 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     /**
-     * Creates {@code file} (which must not exist) and any missing directory above it. Tried
-     * twice: a command that failed may remove the empty store directory it created between
-     * this process creating the directories and the file.
+     * Opens {@code file} for writing with {@code create} ({@code CREATE_NEW} for a temporary,
+     * {@code CREATE} for a lock file), creating any missing directory above it. Tried twice: a
+     * command that failed may remove the empty store directory it created between this
+     * process creating the directories and the file.
      */
-    private static FileChannel createInDirectory(Path file) throws IOException {
+    private static FileChannel openCreating(Path file, StandardOpenOption create) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Files.createDirectories(file.getParent());
             try {
-                return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            } catch (NoSuchFileException e) {
-                if (attempt == 1) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    /** Opens (creating if needed) a lock file, tried twice for the same reason as {@link #createInDirectory}. */
-    private static FileChannel openLock(Path lockFile) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Files.createDirectories(lockFile.getParent());
-            try {
-                return FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                return FileChannel.open(file, create, StandardOpenOption.WRITE);
             } catch (NoSuchFileException e) {
                 if (attempt == 1) {
                     throw e;
