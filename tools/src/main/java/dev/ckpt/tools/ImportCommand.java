@@ -133,8 +133,8 @@ final class ImportCommand extends StoreCommand {
                     hashes.put(rel, unpack(tar, refused.isEmpty() ? out : null, staging));
                 }
             } catch (IOException e) {
-                throw new InvalidInputException("cannot read archive " + file + ": " + LocalFiles.explain(e)
-                        + " (is it a .tar.zst written by ckpt-tool export?)", e);
+                throw new InvalidInputException("cannot read archive " + file + ": " + archiveProblem(e)
+                        + "; nothing was imported", e);
             }
             if (archived == null) {
                 throwIfAny(refused, "cannot be imported", InvalidInputException::new);
@@ -205,11 +205,35 @@ final class ImportCommand extends StoreCommand {
         String tmpdir = CkptTool.env(spec).get("TMPDIR");
         Path dir = local.orElseGet(() -> Path.of(tmpdir != null && !tmpdir.isBlank() ? tmpdir
                 : System.getProperty("java.io.tmpdir")));
-        try {
-            return Files.createDirectory(dir.resolve(LocalFiles.tempName("-import")));
-        } catch (IOException e) {
-            throw stagingError(dir, e);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                if (local.isPresent()) {
+                    // a command that failed next to this one may have removed the new store's empty directory
+                    Files.createDirectories(dir);
+                }
+                return Files.createDirectory(dir.resolve(LocalFiles.tempName("-import")));
+            } catch (java.nio.file.NoSuchFileException e) {
+                if (attempt == 1 || local.isEmpty()) {
+                    throw stagingError(dir, e);
+                }
+            } catch (IOException e) {
+                throw stagingError(dir, e);
+            }
         }
+    }
+
+    /** What is wrong with the archive, in words (zstd's own terse message last), and what it should be. */
+    static String archiveProblem(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (e instanceof com.github.luben.zstd.ZstdIOException && m.contains("Unknown frame descriptor")) {
+            return "it is not zstd-compressed, so not a .tar.zst written by ckpt-tool export (zstd: " + m + ")";
+        }
+        if (e instanceof com.github.luben.zstd.ZstdIOException) {
+            return (m.contains("Truncated") || m.contains("Src size is incorrect")
+                    ? "it ends early; was it cut off while it was copied or downloaded?"
+                    : "its compressed data is damaged; export the checkpoint again") + " (zstd: " + m + ")";
+        }
+        return LocalFiles.explain(e) + " (is it a .tar.zst written by ckpt-tool export?)";
     }
 
     private InvalidInputException stagingError(Path where, IOException e) {

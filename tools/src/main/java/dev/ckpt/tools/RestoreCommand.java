@@ -120,10 +120,11 @@ final class RestoreCommand extends StoreCommand {
         }
         if (!replacedVersions.isEmpty()) {
             boolean one = replacedVersions.size() == 1;
-            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) %s an interrupted restore had replaced;"
+            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) %s an interrupted restore had replaced,"
+                            + " unless another restore into %s is running now (it removes its own when it ends);"
                             + " delete %s once you no longer need %s%n",
                     count(replacedVersions.size(), "file"), given, replacedVersions.get(0),
-                    one ? "holds a version" : "hold versions", one ? "it" : "them", one ? "it" : "them");
+                    one ? "holds a version" : "hold versions", given, one ? "it" : "them", one ? "it" : "them");
         }
     }
 }

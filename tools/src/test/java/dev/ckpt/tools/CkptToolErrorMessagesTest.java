@@ -124,6 +124,24 @@ class CkptToolErrorMessagesTest {
         assertTrue(all.contains("c:weights.bin") && all.contains("drive letter"), all);
     }
 
+    /** From a tryout: zstd's own "Unknown frame descriptor" and "Truncated source" were the whole reason. */
+    @Test
+    void anArchiveThatIsNotZstdOrIsCutOffIsSaidSoInWords() throws Exception {
+        setUpStore();
+        byte[] whole = Files.readAllBytes(archive);
+        Path cut = Files.write(tmp.resolve("cut.tar.zst"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        Path plain = Files.writeString(tmp.resolve("plain.tar.zst"), "a plain tar would look like this to zstd");
+        String target = tmp.resolve("other-store").toString();
+        String c = fails("import", target, cut.toString(), "--run", "q", "--step", "1");
+        assertTrue(c.contains("cannot read archive " + cut + ": it ends early; was it cut off while it was copied or"
+                + " downloaded?") && c.contains("nothing was imported"), c);
+        String p = fails("import", target, plain.toString(), "--run", "q", "--step", "1");
+        assertTrue(p.contains("cannot read archive " + plain + ": it is not zstd-compressed, so not a .tar.zst written"
+                + " by ckpt-tool export"), p);
+        assertTrue(problems.isEmpty(), problems.toString());
+        assertTrue(!Files.exists(Path.of(target)), "a refused import leaves no store");
+    }
+
     @Test
     void theStackTraceAndClassNamesAppearOnlyWithVerbose() throws Exception {
         setUpStore();

@@ -214,7 +214,8 @@ class CkptToolTest {
         assertTrue(r.err().contains("1 temporary of an interrupted restore (.ckpt-*.tmp, e.g. "
                 + out.resolve(".ckpt-0123456789ab.tmp") + ") is beside the restored files; delete it unless another"
                 + " restore into " + out + " is running now"), r.err());
-        assertTrue(r.err().contains("1 file named .ckpt-*.old in " + out) && r.err().contains("holds a version an interrupted restore had replaced; delete it once"), r.err());
+        assertTrue(r.err().contains("1 file named .ckpt-*.old in " + out) && r.err().contains("holds a version an interrupted restore had replaced,")
+                && r.err().contains("unless another restore into " + out + " is running now") && r.err().contains("; delete it once"), r.err());
         assertTrue(Files.exists(out.resolve(".ckpt-0123456789ab.tmp")) && Files.exists(out.resolve(".ckpt-0123456789ab.old")));
         JsonNode j = cli.run("restore", store, "r@1", out.toString(), "--json").json();
         assertEquals(out.resolve(".ckpt-0123456789ab.tmp").toString(), j.get("leftoverTemporaries").get(0).asText());

@@ -88,4 +88,15 @@ class DeadlineCliTest {
         assertEquals(0, again.code(), again.toString());
         TestDirs.assertSameTree(TestDirs.snapshot(src), target);
     }
+
+    /** From a tryout: --deadline 0s was reported as "its deadline (-0.2 s after it started)". */
+    @Test
+    void aDeadlineThatHadPassedWhenThePushStartedIsSaidSo() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src0"), 3, 1, 1000);
+        Cli.Result r = cli.run("push", tmp.resolve("local").toString(), src.toString(), "--run", "r", "--step", "1",
+                "--deadline", "0s");
+        assertEquals(7, r.code(), r.toString());
+        assertTrue(r.err().contains("its deadline (which had already passed when it started, ")
+                && !r.err().contains("(-"), r.err());
+    }
 }

@@ -42,6 +42,23 @@ class MistypedStoreTest {
         assertFalse(Files.exists(tmp.resolve("o")));
     }
 
+    /**
+     * From a tryout: gc racing a failing import into a new store wrote ROOT, a lock and a GC
+     * record into the directory the import had just made, so a store was left behind. A
+     * directory without ROOT or manifests has nothing to collect: gc says so and writes nothing.
+     */
+    @Test
+    void gcOfADirectoryThatHoldsNoStoreWritesNothing() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Cli.Result r = cli.run("gc", empty.toString());
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("deleted 0 objects"), r.toString());
+        try (var listing = Files.list(empty)) {
+            assertEquals(List.of(), listing.toList(), "gc wrote into a directory that holds no store");
+        }
+    }
+
     @Test
     void initPushAndImportCreateTheStore() throws Exception {
         Cli cli = new Cli(Map.of(), "--progress", "none");

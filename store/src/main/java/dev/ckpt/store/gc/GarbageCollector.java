@@ -74,7 +74,13 @@ public final class GarbageCollector {
         }
         // Pre-flight, read-only: say at once who holds the lease (before reading every manifest), and
         // refuse before taking the lease if a live manifest is unreadable.
-        RootState before = root.read().state();
+        RootStore.Versioned current = root.read();
+        if (current.etag() == null) {
+            // no ROOT and no manifests: nothing was ever claimed or committed here, so there is nothing
+            // to collect, and a lease would be the first write into a directory that may not be a store
+            return new GcResult(0, false, false, List.of(), 0, 0, 0, 0);
+        }
+        RootState before = current.state();
         checkNoOtherGc(before.gc());
         addLive(before, new HashSet<>(), new HashSet<>());
         RootState acquired = written(root.update(r -> Transitions.gcAcquire(r, owner, now(), config.gcLease(),

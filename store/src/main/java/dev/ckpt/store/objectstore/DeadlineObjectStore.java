@@ -171,7 +171,9 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         long now = System.nanoTime();
         Call stuck = inFlight.values().stream().min(Comparator.comparingLong(Call::started)).orElse(null);
         Duration spent = Duration.ofNanos(now - startNanos);
-        String limit = "its deadline (" + seconds(allowed) + " after it started)";
+        String limit = allowed.isNegative() || allowed.isZero()
+                ? "its deadline (which had already passed when it started, " + seconds(allowed.negated()) + " before)"
+                : "its deadline (" + seconds(allowed) + " after it started)";
         if (stuck != null) {
             Duration d = Duration.ofNanos(stuck.nanos(now));
             return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
