@@ -29,6 +29,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SaveRestoreTest extends InMemoryFixture {
 
+    /**
+     * From a tryout: chunks already in the store but not live (a forgotten checkpoint's, or a
+     * failed rank's) were counted twice in the progress, which went to 200 % and killed
+     * ckpt-tool's progress thread with a stack trace.
+     */
+    @Test
+    void progressCountsEachByteOnceWhenChunksAreAlreadyStoredButNotLive() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 2, 3, 40_000);
+        WriterToken w = store.claimWriter("run1");
+        SaveResult first = store.save(w, SaveRequest.of(src, "run1", 1));
+        store.forget(ForgetRequest.of(first.checkpointId())); // its chunks stay until a GC
+        java.util.concurrent.atomic.AtomicLong most = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong whole = new java.util.concurrent.atomic.AtomicLong();
+        SaveResult again = store.save(w, SaveRequest.of(src, "run1", 2), (done, total) -> {
+            most.accumulateAndGet(done, Math::max);
+            whole.set(total);
+        });
+        assertEquals(0, again.newChunks(), "every chunk was already stored");
+        assertTrue(again.dedupChunks() > 0);
+        assertEquals(whole.get(), most.get(), "progress ends at the total, not beyond it");
+    }
+
     @Test
     void saveThenRestoreIsByteForByteIdentical() {
         Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 6, 50_000);

@@ -93,7 +93,7 @@ public final class OutputOptions {
             if (mode == ProgressMode.plain && !quietStart) {
                 line(what + " ...");
             }
-            ticker = mode == ProgressMode.none ? null : new Thread(this::tick, "ckpt-progress");
+            ticker = mode == ProgressMode.none ? null : new Thread(this::tickQuietly, "ckpt-progress");
             if (ticker != null) {
                 ticker.setDaemon(true);
                 ticker.start();
@@ -105,6 +105,15 @@ public final class OutputOptions {
             detail = message;
             if (mode == ProgressMode.plain) {
                 line(what + ": " + message);
+            }
+        }
+
+        /** The progress line is best effort: a bug in it stops the line, never prints a stack trace. */
+        private void tickQuietly() {
+            try {
+                tick();
+            } catch (RuntimeException e) {
+                finished.set(true);
             }
         }
 
@@ -122,7 +131,7 @@ public final class OutputOptions {
                 String msg = String.format("%s ... %ds %s", what, elapsedSeconds(), detail);
                 long d = done.get();
                 if (d >= 0 && total > 0) {
-                    int pct = (int) (100 * d / total);
+                    int pct = (int) Math.min(100, 100 * d / total); // a miscount must never end the ticker
                     double secs = Math.max(0.001, (System.nanoTime() - start) / 1e9);
                     String bar = "#".repeat(pct / 5) + "-".repeat(20 - pct / 5);
                     msg = mode == ProgressMode.plain

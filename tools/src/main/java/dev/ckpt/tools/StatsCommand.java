@@ -26,6 +26,7 @@ final class StatsCommand extends StoreCommand {
             logical += e.logicalBytes();
             runs.add(e.run());
             liveKeys.add(e.manifest());
+            liveKeys.addAll(e.partKeys()); // a checkpoint of several ranks: its part manifests (as GC marks them)
         }
         long raw = 0;
         long stored = 0;

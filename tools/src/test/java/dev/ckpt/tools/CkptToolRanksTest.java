@@ -105,6 +105,12 @@ class CkptToolRanksTest {
         assertEquals(1, ls.size());
         assertEquals(2, ls.get(0).get("step").asLong());
         assertEquals(3, ls.get(0).get("ranks").asInt());
+
+        // after gc only the committed checkpoint is left: stats counts its part manifests as live
+        // (a tryout saw them reported as unreferenced, "gc frees them", which gc rightly never does)
+        assertEquals(0, cli.run("gc", store, "--grace", "0s").code());
+        JsonNode stats = cli.run("stats", store, "--json").json();
+        assertEquals(0, stats.get("unreferencedObjects").asInt(), stats.toString());
     }
 
     /** Name -> bytes of a safetensors file's tensors, read with its own header. */

@@ -110,7 +110,7 @@ final class RankCommit {
             if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
                         + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
-                        + refusal + "; nothing was committed for this step, the next save starts afresh");
+                        + refusal + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until)) {
@@ -197,7 +197,8 @@ final class RankCommit {
         } catch (java.io.IOException e) {
             reason = "its record does not parse";
         }
-        return rank + " gave up on it (" + Manifest.keyOfRefusal(id) + "): " + reason;
+        int advice = reason.indexOf("; nothing was committed"); // what that rank was told to do is for that rank
+        return rank + " gave up on it (" + Manifest.keyOfRefusal(id) + "): " + (advice > 0 ? reason.substring(0, advice) : reason);
     }
 
     /**
@@ -226,7 +227,7 @@ final class RankCommit {
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
                         + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed: "
                         + refusal + ". Rank " + shard.rank() + "'s part " + own.key() + " stays unreferenced until a"
-                        + " GC removes it; nothing was committed for this step, the next save starts afresh");
+                        + " GC removes it; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until)) {

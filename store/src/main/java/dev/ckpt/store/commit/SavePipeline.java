@@ -168,8 +168,8 @@ final class SavePipeline {
                 storedBytes.addAndGet(enc.length());
                 ref = enc.ref();
             } else {
-                ref = existing(enc);
-                known(enc.ref().rawLength());
+                ref = existing(enc); // stored by another save or rank: deduplicated (progress counted below, once)
+                countDeduplicated(enc.ref().rawLength());
             }
             release(enc.buffer() == buf ? buf : null, dst);
             progress(enc.ref().rawLength());
@@ -182,9 +182,13 @@ final class SavePipeline {
     }
 
     private void known(int len) {
+        countDeduplicated(len);
+        progress(len);
+    }
+
+    private void countDeduplicated(int len) {
         dedupChunks.incrementAndGet();
         dedupBytes.addAndGet(len);
-        progress(len);
     }
 
     private void progress(int len) {

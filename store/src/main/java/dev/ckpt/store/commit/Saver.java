@@ -105,8 +105,10 @@ public final class Saver {
         try {
             return save(token, req, listener, refusalBefore, partWritten);
         } catch (RuntimeException e) {
-            // rank 0 at any point, another rank while the others would still wait for its part
-            if (shard.rank() == 0 || !partWritten.get()) {
+            // rank 0 at any point, another rank while the others would still wait for its part; not a rank
+            // that only stopped because another gave up (that rank's record already says why)
+            boolean relayed = e instanceof RanksIncompleteException r && r.relayed();
+            if ((shard.rank() == 0 || !partWritten.get()) && !relayed) {
                 ranks.refuse(id, shard.rank(), e);
             }
             throw e;
@@ -366,7 +368,8 @@ public final class Saver {
             if (!Arrays.equals(existing, bytes)) {
                 throw new AlreadyExistsException("manifest " + key + " already exists with other content;"
                         + " nothing was committed: " + (key.contains("/part-")
-                        ? "this job already saved this step once (the ranks' checkpoint id is run, step and epoch);"
+                        ? "this job already tried to save this step, and a part of that attempt is in the store"
+                        + " (the ranks' checkpoint id is run, step and epoch, and a part is never replaced);"
                         + " save a later step" : "save again (a new id is drawn)"));
             }
         }

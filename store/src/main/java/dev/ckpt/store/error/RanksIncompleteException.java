@@ -13,10 +13,23 @@ public final class RanksIncompleteException extends CommitConflictException {
     private final String checkpointId;
     private final List<Integer> missingRanks;
 
+    private final boolean relayed;
+
     public RanksIncompleteException(String checkpointId, List<Integer> missingRanks, String message) {
+        this(checkpointId, missingRanks, message, false);
+    }
+
+    /** {@code relayed}: this rank stopped because another rank recorded that it gave up (its reason is in the message). */
+    public RanksIncompleteException(String checkpointId, List<Integer> missingRanks, String message, boolean relayed) {
         super(message);
         this.checkpointId = checkpointId;
         this.missingRanks = List.copyOf(missingRanks);
+        this.relayed = relayed;
+    }
+
+    /** Whether this rank stopped because another rank gave up (so it has nothing of its own to record). */
+    public boolean relayed() {
+        return relayed;
     }
 
     public String checkpointId() {
