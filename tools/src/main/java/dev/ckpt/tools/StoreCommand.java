@@ -2,15 +2,21 @@ package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.util.LocalFiles;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 /** A command on one store: opens it, runs, closes it. Errors are turned into exit codes by {@link CkptTool}. */
 abstract class StoreCommand implements Callable<Integer> {
@@ -51,7 +57,7 @@ abstract class StoreCommand implements Callable<Integer> {
         checkArguments();
         boolean ok = false;
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
-        java.util.List<Path> created = createsStore() ? createLocalStore() : null;
+        List<Path> created = createsStore() ? createLocalStore() : null;
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
             int code = run(s);
             out().flush();
@@ -70,38 +76,38 @@ abstract class StoreCommand implements Callable<Integer> {
      * path, or one that cannot be made (opening the store then says why). Only these are
      * removed after a failure: ranks creating one new store at once each keep the others'.
      */
-    private java.util.List<Path> createLocalStore() {
+    private List<Path> createLocalStore() {
         boolean fileUrl = store.regionMatches(true, 0, "file://", 0, 7);
         if (store.contains("://") && !fileUrl) {
             return null;
         }
         try {
-            Path p = fileUrl ? Path.of(java.net.URI.create(store)) : Path.of(store);
-            java.util.List<Path> created = dev.ckpt.store.util.LocalFiles.createDirectoriesOwned(p);
+            Path p = fileUrl ? Path.of(URI.create(store)) : Path.of(store);
+            List<Path> created = LocalFiles.createDirectoriesOwned(p);
             return created.isEmpty() ? null : created;
-        } catch (RuntimeException | java.io.IOException e) {
+        } catch (RuntimeException | IOException e) {
             return null; // opening it reports what is wrong
         }
     }
 
     /** Deletes the directories this command created, deepest first, while they are empty. */
-    private static void removeEmpty(java.util.List<Path> created) {
+    private static void removeEmpty(List<Path> created) {
         for (Path d : created) {
-            if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS) || !empty(d)) {
+            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) || !empty(d)) {
                 return;
             }
             try {
                 Files.delete(d);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 return; // best effort: an empty directory left behind holds nothing
             }
         }
     }
 
     private static boolean empty(Path dir) {
-        try (java.util.stream.Stream<Path> entries = Files.list(dir)) {
+        try (Stream<Path> entries = Files.list(dir)) {
             return entries.findAny().isEmpty();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return false;
         }
     }

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.testing.AtOnce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,11 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -39,42 +36,27 @@ class NewStoreRaceTest {
         assertEquals(0, cli.run("push", exportStore, src.toString(), "--run", "e", "--step", "1").code());
         Path archive = tmp.resolve("e.tar.zst");
         assertEquals(0, cli.run("export", exportStore, "latest", archive.toString()).code());
-        ExecutorService pool = Executors.newFixedThreadPool(5);
-        try {
-            for (int round = 0; round < 30; round++) {
-                String store = tmp.resolve("job-" + round).resolve("store").toString();
-                CyclicBarrier start = new CyclicBarrier(5);
-                List<Future<Cli.Result>> failing = new ArrayList<>();
-                for (int i = 0; i < 3; i++) {
-                    String run = "bad" + i;
-                    failing.add(pool.submit(() -> {
-                        start.await();
-                        return cli.run("import", store, garbage.toString(), "--run", run, "--step", "1");
-                    }));
-                }
-                Future<Cli.Result> pushing = pool.submit(() -> {
-                    start.await();
-                    return cli.run("push", store, src.toString(), "--run", "r", "--step", "1");
-                });
-                Future<Cli.Result> importing = pool.submit(() -> {
-                    start.await();
-                    return cli.run("import", store, archive.toString(), "--run", "imp", "--step", "1");
-                });
-                Cli.Result push = pushing.get(60, TimeUnit.SECONDS);
-                Cli.Result imp = importing.get(60, TimeUnit.SECONDS);
-                for (Future<Cli.Result> f : failing) {
-                    Cli.Result r = f.get(60, TimeUnit.SECONDS);
-                    assertEquals(ExitCode.ERROR, r.code(), r.toString());
-                    assertFalse(r.err().contains("does not exist"), "round " + round + ": not its own reason: " + r);
-                }
-                assertEquals(0, push.code(), "round " + round + ": " + push);
-                assertEquals(0, imp.code(), "round " + round + ": " + imp);
-                Cli.Result ls = cli.run("ls", store, "--json");
-                assertEquals(0, ls.code(), "round " + round + ": " + ls);
-                assertEquals(2, ls.json().get("checkpoints").size(), ls.out());
+        for (int round = 0; round < 30; round++) {
+            String store = tmp.resolve("job-" + round).resolve("store").toString();
+            List<Callable<Cli.Result>> commands = new ArrayList<>();
+            commands.add(() -> cli.run("push", store, src.toString(), "--run", "r", "--step", "1"));
+            commands.add(() -> cli.run("import", store, archive.toString(), "--run", "imp", "--step", "1"));
+            for (int i = 0; i < 3; i++) {
+                String run = "bad" + i;
+                commands.add(() -> cli.run("import", store, garbage.toString(), "--run", run, "--step", "1"));
             }
-        } finally {
-            pool.shutdownNow();
+            List<Cli.Result> results = AtOnce.run(commands);
+            Cli.Result push = results.get(0);
+            Cli.Result imp = results.get(1);
+            for (Cli.Result r : results.subList(2, 5)) {
+                assertEquals(ExitCode.ERROR, r.code(), r.toString());
+                assertFalse(r.err().contains("does not exist"), "round " + round + ": not its own reason: " + r);
+            }
+            assertEquals(0, push.code(), "round " + round + ": " + push);
+            assertEquals(0, imp.code(), "round " + round + ": " + imp);
+            Cli.Result ls = cli.run("ls", store, "--json");
+            assertEquals(0, ls.code(), "round " + round + ": " + ls);
+            assertEquals(2, ls.json().get("checkpoints").size(), ls.out());
         }
     }
 }

@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -101,7 +102,7 @@ public final class Saver {
         }
         String id = Ids.shardedCheckpointId(req.run(), req.step(), token.epoch());
         byte[] refusalBefore = ranks.refusalBefore(id);
-        java.util.concurrent.atomic.AtomicBoolean partWritten = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean partWritten = new AtomicBoolean();
         try {
             return save(token, req, listener, refusalBefore, partWritten);
         } catch (RuntimeException e) {
@@ -116,7 +117,7 @@ public final class Saver {
     }
 
     private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, byte[] refusalBefore,
-                            java.util.concurrent.atomic.AtomicBoolean partWritten) {
+                            AtomicBoolean partWritten) {
         long t0 = System.nanoTime();
         // with a deadline, every request of the save but the commit's is abandoned when it passes
         DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),

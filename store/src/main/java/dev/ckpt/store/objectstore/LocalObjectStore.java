@@ -77,31 +77,34 @@ final class LocalObjectStore implements ObjectStore {
      */
     LocalObjectStore(Path root, boolean readOnly, boolean create) {
         this.root = root.toAbsolutePath().normalize();
-        String reason = null;
-        for (int attempt = 0; ; attempt++) {
+        if (readOnly || !create) {
             if (!Files.isDirectory(this.root)) {
-                if (readOnly || !create) {
-                    throw new BadConfigurationException(Files.exists(this.root)
-                            ? "store " + this.root + " is not a directory"
-                            : "no store at " + this.root + ": the directory does not exist; check the path"
-                            + " (ckpt-tool init, push and import create a store)");
-                }
-                try {
-                    Files.createDirectories(this.root);
-                } catch (FileAlreadyExistsException e) {
-                    throw new BadConfigurationException("store " + this.root + " is not a directory", e);
-                } catch (IOException e) {
-                    throw new BadConfigurationException("cannot create store directory " + this.root + ": "
-                            + LocalFiles.explain(e), e);
-                }
+                throw new BadConfigurationException(Files.exists(this.root)
+                        ? "store " + this.root + " is not a directory"
+                        : "no store at " + this.root + ": the directory does not exist; check the path"
+                        + " (ckpt-tool init, push and import create a store)");
             }
-            reason = readOnly ? "opened read-only" : LocalFiles.notWritableReason(this.root);
-            // removed by another process between creating and probing: create it again
-            if (reason == null || readOnly || !create || attempt == 2 || Files.isDirectory(this.root)) {
-                break;
-            }
+            this.readOnly = readOnly ? "opened read-only" : LocalFiles.notWritableReason(this.root);
+            return;
         }
+        String reason;
+        int attempt = 0;
+        do { // removed by another process between creating and probing: create it again
+            createDirectory();
+            reason = LocalFiles.notWritableReason(this.root);
+        } while (reason != null && !Files.isDirectory(this.root) && ++attempt < 3);
         this.readOnly = reason;
+    }
+
+    /** Creates the store's directory if missing (a directory another rank made first is used). */
+    private void createDirectory() {
+        try {
+            Files.createDirectories(root);
+        } catch (FileAlreadyExistsException e) {
+            throw new BadConfigurationException("store " + root + " is not a directory", e);
+        } catch (IOException e) {
+            throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
+        }
     }
 
     /** Why the store cannot be written ("Read-only file system", ...), or empty when it can. */

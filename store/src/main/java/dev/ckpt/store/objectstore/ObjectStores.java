@@ -4,7 +4,6 @@ import dev.ckpt.store.error.BadConfigurationException;
 
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Locale;

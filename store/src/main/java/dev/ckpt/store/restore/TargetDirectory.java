@@ -171,42 +171,50 @@ final class TargetDirectory {
         for (Path dest : finals) {
             dirs.add(dest.getParent());
         }
-        for (int i = 0, attempts = 0; i < dirs.size(); i++) {
-            Path dir = dirs.get(i);
-            List<Path> missing = new ArrayList<>();
-            for (Path p = dir; p != null && !isDirectory(p); p = p.getParent()) {
-                missing.add(0, p);
-            }
-            for (Path p : missing) {
-                if (p.startsWith(root) && !p.equals(root) && !p.getParent().equals(root)
-                        && Files.isSymbolicLink(p.getParent())) {
-                    throw changed(p.getParent());
-                }
+        for (Path dir : dirs) {
+            for (int attempt = 0; ; attempt++) {
                 try {
-                    Files.createDirectory(p);
-                    created.add(p);
-                } catch (FileAlreadyExistsException e) {
-                    // Another rank restoring next to this one made it first: use it, do not own it.
-                    if (!isDirectory(p)) {
-                        throw Files.isSymbolicLink(p) ? changed(p) : cannot("create directory " + p, root, e);
-                    }
-                } catch (NoSuchFileException e) {
-                    // A parent another rank made was removed again when its restore failed: start
-                    // this directory over (a few times; a parent that keeps vanishing is an error).
-                    if (++attempts > 3) {
-                        throw cannot("create directory " + p, root, e);
-                    }
-                    i--;
+                    createMissing(dir);
                     break;
-                } catch (IOException e) {
-                    if (Files.isSymbolicLink(p)) {
-                        throw changed(p);
+                } catch (NoSuchFileException e) {
+                    // A parent another rank made was removed again when its restore failed: start this
+                    // directory over (a few times; a parent that keeps vanishing is an error).
+                    if (attempt == 3) {
+                        throw cannot("create directory " + dir, root, e);
                     }
-                    throw cannot("create directory " + p, root, e);
                 }
             }
         }
         openHandles(dirs);
+    }
+
+    /** Creates {@code dir} and its missing parents, top down; a directory another rank made first is used, not owned. */
+    private void createMissing(Path dir) throws NoSuchFileException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir; p != null && !isDirectory(p); p = p.getParent()) {
+            missing.add(0, p);
+        }
+        for (Path p : missing) {
+            if (p.startsWith(root) && !p.equals(root) && !p.getParent().equals(root)
+                    && Files.isSymbolicLink(p.getParent())) {
+                throw changed(p.getParent());
+            }
+            try {
+                Files.createDirectory(p);
+                created.add(p);
+            } catch (FileAlreadyExistsException e) {
+                if (!isDirectory(p)) {
+                    throw Files.isSymbolicLink(p) ? changed(p) : cannot("create directory " + p, root, e);
+                }
+            } catch (NoSuchFileException e) {
+                throw e;
+            } catch (IOException e) {
+                if (Files.isSymbolicLink(p)) {
+                    throw changed(p);
+                }
+                throw cannot("create directory " + p, root, e);
+            }
+        }
     }
 
     /** The root may be a link (the user named it); below it only real directories count. */

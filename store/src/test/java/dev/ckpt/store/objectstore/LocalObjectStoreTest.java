@@ -1,17 +1,11 @@
 package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.testing.AtOnce;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -71,26 +65,12 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
      */
     @Test
     void ranksOpeningANewStoreAtOnceAllSucceed() throws Exception {
-        int ranks = 6;
-        ExecutorService pool = Executors.newFixedThreadPool(ranks);
-        try {
-            for (int round = 0; round < 300; round++) {
-                Path fresh = tmp.resolve("race-" + round).resolve("store");
-                CyclicBarrier start = new CyclicBarrier(ranks);
-                List<Future<ObjectStore>> opened = new ArrayList<>();
-                for (int r = 0; r < ranks; r++) {
-                    opened.add(pool.submit(() -> {
-                        start.await();
-                        return ObjectStores.local(fresh);
-                    }));
-                }
-                for (Future<ObjectStore> f : opened) {
-                    f.get(30, TimeUnit.SECONDS).put("k", new byte[]{1});
-                }
-                assertTrue(Files.isDirectory(fresh));
+        for (int round = 0; round < 300; round++) {
+            Path fresh = tmp.resolve("race-" + round).resolve("store");
+            for (ObjectStore opened : AtOnce.run(6, () -> ObjectStores.local(fresh))) {
+                opened.put("k", new byte[]{1});
             }
-        } finally {
-            pool.shutdownNow();
+            assertTrue(Files.isDirectory(fresh));
         }
     }
 

@@ -6,6 +6,7 @@ import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.ManifestLoader;
+import dev.ckpt.store.testing.AtOnce;
 import dev.ckpt.store.testing.InMemoryFixture;
 import dev.ckpt.store.testing.Stores;
 import org.junit.jupiter.api.Test;
@@ -250,28 +251,17 @@ class RestoreTargetTest extends InMemoryFixture {
     void restoresIntoSiblingsOfAMissingParentRaceForItAndAllSucceed() throws Exception {
         CheckpointEntry e = fourFiles();
         int ranks = 4;
-        ExecutorService pool = Executors.newFixedThreadPool(ranks);
-        try {
-            for (int round = 0; round < 40; round++) {
-                Path parent = tmp.resolve("job-" + round).resolve("restore");
-                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(ranks);
-                List<java.util.concurrent.Future<RestoreResult>> runs = new java.util.ArrayList<>();
-                for (int r = 0; r < ranks; r++) {
-                    Path t = parent.resolve("rank-" + r);
-                    runs.add(pool.submit(() -> {
-                        start.await();
-                        return store.restore(e, t, List.of());
-                    }));
-                }
-                for (java.util.concurrent.Future<RestoreResult> f : runs) {
-                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-                }
-                for (int r = 0; r < ranks; r++) {
-                    assertEquals("new c", Files.readString(parent.resolve("rank-" + r).resolve("m/n/c.bin")));
-                }
+        for (int round = 0; round < 40; round++) {
+            Path parent = tmp.resolve("job-" + round).resolve("restore");
+            List<java.util.concurrent.Callable<RestoreResult>> restores = new java.util.ArrayList<>();
+            for (int r = 0; r < ranks; r++) {
+                Path t = parent.resolve("rank-" + r);
+                restores.add(() -> store.restore(e, t, List.of()));
             }
-        } finally {
-            pool.shutdownNow();
+            AtOnce.run(restores);
+            for (int r = 0; r < ranks; r++) {
+                assertEquals("new c", Files.readString(parent.resolve("rank-" + r).resolve("m/n/c.bin")));
+            }
         }
     }
 
@@ -283,30 +273,15 @@ class RestoreTargetTest extends InMemoryFixture {
     @Test
     void twoRestoresOfTheSameFilesIntoOneDirectoryAtOnceBothSucceed() throws Exception {
         CheckpointEntry e = fourFiles();
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            for (int round = 0; round < 60; round++) {
-                Path t = tmp.resolve("same-" + round);
-                write(t.resolve("a.bin"), "old a");
-                write(t.resolve("m/b.bin"), "old b");
-                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
-                List<java.util.concurrent.Future<RestoreResult>> runs = new java.util.ArrayList<>();
-                for (int r = 0; r < 2; r++) {
-                    runs.add(pool.submit(() -> {
-                        start.await();
-                        return store.restore(e, t, List.of());
-                    }));
-                }
-                for (java.util.concurrent.Future<RestoreResult> f : runs) {
-                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-                }
-                Map<String, String> files = new TreeMap<>();
-                tree(t).forEach((k, v) -> files.put(k, v.equals("dir") ? v : v.substring(v.indexOf(' ') + 1)));
-                assertEquals(Map.of("", "dir", "a.bin", "new a", "m", "dir", "m/b.bin", "new b", "m/n", "dir",
-                        "m/n/c.bin", "new c", "z", "dir", "z/last.bin", "new last"), files, "round " + round);
-            }
-        } finally {
-            pool.shutdownNow();
+        for (int round = 0; round < 60; round++) {
+            Path t = tmp.resolve("same-" + round);
+            write(t.resolve("a.bin"), "old a");
+            write(t.resolve("m/b.bin"), "old b");
+            AtOnce.run(2, () -> store.restore(e, t, List.of()));
+            Map<String, String> files = new TreeMap<>();
+            tree(t).forEach((k, v) -> files.put(k, v.equals("dir") ? v : v.substring(v.indexOf(' ') + 1)));
+            assertEquals(Map.of("", "dir", "a.bin", "new a", "m", "dir", "m/b.bin", "new b", "m/n", "dir",
+                    "m/n/c.bin", "new c", "z", "dir", "z/last.bin", "new last"), files, "round " + round);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.ckpt.store.util;
 
+import dev.ckpt.store.testing.AtOnce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -10,11 +11,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -39,29 +35,15 @@ class LocalFilesTest {
     /** Ranks creating one new store path at once: each directory is claimed by exactly one of them. */
     @Test
     void racingCallsEachClaimADirectoryOnceAndAllSucceed() throws Exception {
-        int ranks = 4;
-        ExecutorService pool = Executors.newFixedThreadPool(ranks);
-        try {
-            for (int round = 0; round < 200; round++) {
-                Path d = tmp.resolve("r" + round).resolve("job/store");
-                CyclicBarrier start = new CyclicBarrier(ranks);
-                List<Future<List<Path>>> calls = new ArrayList<>();
-                for (int r = 0; r < ranks; r++) {
-                    calls.add(pool.submit(() -> {
-                        start.await();
-                        return LocalFiles.createDirectoriesOwned(d);
-                    }));
-                }
-                List<Path> claimed = new ArrayList<>();
-                for (Future<List<Path>> f : calls) {
-                    claimed.addAll(f.get(30, TimeUnit.SECONDS));
-                }
-                Set<Path> unique = new HashSet<>(claimed);
-                assertEquals(claimed.size(), unique.size(), "claimed twice: " + claimed);
-                assertEquals(Set.of(d, d.getParent(), d.getParent().getParent()), unique);
+        for (int round = 0; round < 200; round++) {
+            Path d = tmp.resolve("r" + round).resolve("job/store");
+            List<Path> claimed = new ArrayList<>();
+            for (List<Path> mine : AtOnce.run(4, () -> LocalFiles.createDirectoriesOwned(d))) {
+                claimed.addAll(mine);
             }
-        } finally {
-            pool.shutdownNow();
+            Set<Path> unique = new HashSet<>(claimed);
+            assertEquals(claimed.size(), unique.size(), "claimed twice: " + claimed);
+            assertEquals(Set.of(d, d.getParent(), d.getParent().getParent()), unique);
         }
     }
 }
