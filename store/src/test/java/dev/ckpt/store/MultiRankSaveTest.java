@@ -107,6 +107,15 @@ class MultiRankSaveTest {
         }
     }
 
+    private static long chunkFiles(Path storeDir) throws IOException {
+        if (!Files.isDirectory(storeDir.resolve("chunks"))) {
+            return 0;
+        }
+        try (Stream<Path> chunks = Files.walk(storeDir.resolve("chunks"))) {
+            return chunks.filter(Files::isRegularFile).count();
+        }
+    }
+
     @Test
     void fourRanksCommitOneCheckpointThatRestoresWholeOrByRank() throws Exception {
         Path storeDir = tmp.resolve("store");
@@ -177,7 +186,8 @@ class MultiRankSaveTest {
             // the same timeout for all: each either ran out itself or read rank 0's refusal first
             RanksIncompleteException ri = assertInstanceOf(RanksIncompleteException.class, failed.get(i));
             assertTrue(ri.getMessage().contains("was not committed within") || ri.getMessage().contains(
-                    "rank 0 gave up on it (manifests/r-s5-e1/refused.json): ") && ri.getMessage().contains(
+                    "rank 0 gave up on it at ") && ri.getMessage().contains("(manifests/r-s5-e1/refused.json): ")
+                    && ri.getMessage().contains(
                     "rank 3 did not write its part"), ri.getMessage());
             assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(ri));
         }
@@ -246,7 +256,8 @@ class MultiRankSaveTest {
                         runs.get(rank).get(60, TimeUnit.SECONDS));
                 String reason = why.substring(0, why.indexOf("; nothing was committed") > 0
                         ? why.indexOf("; nothing was committed") : why.length());
-                assertTrue(e.getMessage().contains("rank 1 gave up on it (manifests/r-s1-e1/refused.json): " + reason)
+                assertTrue(e.getMessage().contains("rank 1 gave up on it at ")
+                        && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + reason)
                         && !e.getMessage().contains("rank 0 gave up"), "rank " + rank + ": " + e.getMessage());
                 assertTrue(e.relayed());
             }
@@ -259,23 +270,82 @@ class MultiRankSaveTest {
     }
 
     /**
-     * A refusal record an earlier attempt at the same checkpoint id left (the same job saving
-     * the same step again) is not this attempt's: the ranks read it before they save and
-     * wait on, and the commit comes.
+     * A rank that gives up before the others have even started (ranks start seconds apart
+     * on a real cluster; here it has finished before they begin): each of them finds the
+     * record before it saves, fails at once naming that rank, and uploads nothing. In CI the
+     * concurrent version of this case hung: the ranks took a record written before they
+     * started for one an earlier attempt left, and waited out their 10-minute timeout.
      */
     @Test
-    void aRefusalLeftByAnEarlierAttemptAtTheSameStepDoesNotFailTheNextOne() throws Exception {
+    void aRankThatGaveUpBeforeTheOthersStartedStopsThemBeforeTheyUpload() throws Exception {
         Path storeDir = tmp.resolve("store");
         try (CheckpointStore s = open(storeDir)) {
             s.init();
         }
-        ObjectStores.local(storeDir).put(Manifest.keyOfRefusal("r-s1-e1"),
-                "{\"checkpoint\":\"r-s1-e1\",\"reason\":\"an earlier attempt\"}".getBytes(StandardCharsets.UTF_8));
+        Duration patient = Duration.ofMinutes(10);
+        RuntimeException first;
+        try (CheckpointStore s = open(storeDir)) {
+            WriterToken w = s.joinRun("r", "job-1");
+            first = assertThrows(RuntimeException.class, () -> s.save(w, SaveRequest.of(tmp.resolve("no-such-source"),
+                    "r", 1).withShard(new SaveRequest.Shard(1, 3, patient))));
+        }
+        assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "rank 1 recorded why");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<Object>> runs = new ArrayList<>();
+            for (int rank : List.of(0, 2)) {
+                Path src = rankDir(tmp.resolve("src"), rank, 1);
+                runs.add(pool.submit((Callable<Object>) () -> {
+                    try (CheckpointStore s = open(storeDir)) {
+                        WriterToken w = s.joinRun("r", "job-1");
+                        return s.save(w, SaveRequest.of(src, "r", 1).withShard(new SaveRequest.Shard(rank, 3, patient)));
+                    } catch (RuntimeException e) {
+                        return e;
+                    }
+                }));
+            }
+            for (int i = 0; i < 2; i++) {
+                int rank = i == 0 ? 0 : 2;
+                RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class,
+                        runs.get(i).get(60, TimeUnit.SECONDS));
+                assertTrue(e.getMessage().contains("was not saved by rank " + rank + ": rank 1 gave up on it at ")
+                        && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + first.getMessage())
+                        && e.getMessage().contains("This rank uploaded nothing"), e.getMessage());
+                assertTrue(e.relayed(), "a rank that only stopped because another gave up records nothing");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, chunkFiles(storeDir), "no rank uploaded a chunk");
+        assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 2))));
+        String record = Files.readString(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1")));
+        assertTrue(record.matches("(?s).*\"rank\"\\s*:\\s*1\\b.*"), "the record is still rank 1's: " + record);
+    }
+
+    /**
+     * The same job saving a step it already gave up on (a retry): the record under the id is
+     * that earlier attempt's, and no rank can tell it from this attempt's, so the retry fails
+     * at once, before any upload, saying so; the job's next step commits.
+     */
+    @Test
+    void aRetryOfAStepTheSameJobGaveUpOnFailsAtOnceAndTheNextStepCommits() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        ObjectStores.local(storeDir).put(Manifest.keyOfRefusal("r-s1-e1"), ("{\"checkpoint\":\"r-s1-e1\",\"rank\":2,"
+                + "\"reason\":\"an earlier attempt\",\"at\":\"2026-12-01T10:00:00Z\"}").getBytes(StandardCharsets.UTF_8));
         for (Object o : saveAll(storeDir, "job-1", 1, List.of(0, 1, 2), 3, TIMEOUT)) {
+            RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class, o, () -> String.valueOf(o));
+            assertTrue(e.getMessage().contains("rank 2 gave up on it at 2026-12-01T10:00:00Z (manifests/r-s1-e1/"
+                    + "refused.json): an earlier attempt") && e.getMessage().contains("save a later step"), e.getMessage());
+        }
+        assertEquals(0, chunkFiles(storeDir), "the retry uploaded nothing");
+        for (Object o : saveAll(storeDir, "job-1", 2, List.of(0, 1, 2), 3, TIMEOUT)) {
             assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
         }
         try (CheckpointStore s = open(storeDir)) {
-            assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
+            assertEquals(List.of(2L), s.list("r").stream().map(CheckpointEntry::step).toList());
         }
     }
 
@@ -369,8 +439,8 @@ class MultiRankSaveTest {
                 assertTrue(e.getMessage().contains("several ranks saved the same file rank-0/shard.bin"), e.getMessage());
                 ExecutionException told = assertThrows(ExecutionException.class, () -> r1.get(60, TimeUnit.SECONDS));
                 assertInstanceOf(RanksIncompleteException.class, told.getCause());
-                assertTrue(told.getCause().getMessage().contains("rank 0 gave up on it (manifests/r-s1-e1/refused.json): "
-                        + e.getMessage()), told.getCause().getMessage());
+                assertTrue(told.getCause().getMessage().contains("rank 0 gave up on it at ") && told.getCause().getMessage()
+                        .contains("(manifests/r-s1-e1/refused.json): " + e.getMessage()), told.getCause().getMessage());
                 assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of((RanksIncompleteException) told.getCause()));
 
                 Future<?> r2 = pool.submit(() -> t.save(w1, SaveRequest.of(rankDir(tmp.resolve("c"), 1, 2), "r", 2)

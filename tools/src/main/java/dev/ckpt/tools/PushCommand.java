@@ -36,8 +36,10 @@ import java.util.Map;
                 + "every part is present; each rank exits 0 only once the checkpoint is committed, or exit 4 after "
                 + "--ranks-timeout if a part or the commit does not come (nothing is committed for that step); when rank 0 "
                 + "gives up on the step, or another rank's save fails before its part is stored, the others exit 4 at "
-                + "once with its reason (not for a source refused before the store is opened: missing, or holding a "
-                + "FIFO, socket or dangling link; then the others wait out --ranks-timeout)."},
+                + "once with its reason, and a rank that starts after that exits 4 without uploading (not for a source "
+                + "refused before the store is opened: missing, or holding a FIFO, socket or dangling link; then the "
+                + "others wait out --ranks-timeout). The same step cannot be pushed again with the same job id once a "
+                + "rank gave up on it or stored its part: push a later step."},
         footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
                 "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m",
                 "  ckpt-tool push s3://ml-ckpt/llama rank-1/step-3000 --run run-42 --step 3000 --rank 1 --world-size 4 --job-id 81723.0"})

@@ -17,7 +17,6 @@ import dev.ckpt.store.util.Tasks;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -59,11 +58,10 @@ final class RankCommit {
      * Rank 0: waits until every other rank's part manifest exists, checks that each is the same
      * checkpoint (id, run, step, world size) and that no two parts hold the same file.
      *
-     * @param refusalBefore the refusal record found before this rank saved ({@link #refusalBefore})
      * @throws RanksIncompleteException naming the missing ranks when the timeout or deadline passes
      *         first, or when a rank records that it gave up before writing its part
      */
-    Gathered gather(Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline, byte[] refusalBefore) {
+    Gathered gather(Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline) {
         int n = shard.worldSize();
         Manifest[] parts = new Manifest[n];
         String[] shas = new String[n];
@@ -106,7 +104,7 @@ final class RankCommit {
             if (missing.isEmpty() || allFound) {
                 continue;
             }
-            String refusal = newRefusal(own.id(), refusalBefore); // one GET a round, whatever the world size
+            String refusal = givenUp(own.id()).orElse(null); // one GET a round, whatever the world size
             if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
                         + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
@@ -156,13 +154,31 @@ final class RankCommit {
     }
 
     /**
-     * Before a rank saves: the refusal record of checkpoint {@code id} as it is now (null
-     * when there is none). One left by an earlier attempt at the same id (a job saving the
-     * same step again) is not this attempt's: {@link #gather} and {@link #awaitCommit} act
-     * only on a record that differs from this one.
+     * Who gave up on checkpoint {@code id} and why ("rank 3 gave up on it at T (key): ..."),
+     * or empty when no rank did. Any record under the id counts, whenever it was written: a
+     * rank may give up before another has even started, so "written before I started" says
+     * nothing about which attempt it belongs to. The id holds the run's epoch, so a record
+     * can only be this job's, this attempt's or an earlier attempt's at the same step; that
+     * retry cannot commit once a rank gave up (as it cannot once a part of it is stored).
+     * One GET (a 404 while all is well).
      */
-    byte[] refusalBefore(String id) {
-        return getIfPresent(Manifest.keyOfRefusal(id));
+    java.util.Optional<String> givenUp(String id) {
+        return java.util.Optional.ofNullable(describeRefusal(id, getIfPresent(Manifest.keyOfRefusal(id))));
+    }
+
+    /**
+     * Before rank {@code token}'s save of checkpoint {@code id}: who gave up on it (as
+     * {@link #givenUp}), or empty. A writer a newer job fenced hears that first (one more read
+     * of ROOT, only when there is a record): being fenced is what it must act on.
+     *
+     * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run
+     */
+    java.util.Optional<String> givenUpBefore(WriterToken token, String id) {
+        java.util.Optional<String> g = givenUp(id);
+        if (g.isPresent()) {
+            Committer.checkFence(root.read().state(), token);
+        }
+        return g;
     }
 
     /**
@@ -182,34 +198,35 @@ final class RankCommit {
         }
     }
 
-    /** A refusal record that is not {@code before}'s: who gave up and why ("rank 3 gave up on it (key): ..."), else null. */
-    private String newRefusal(String id, byte[] before) {
-        byte[] now = getIfPresent(Manifest.keyOfRefusal(id));
-        if (now == null || Arrays.equals(now, before)) {
+    /** The refusal record {@code record} of checkpoint {@code id} in words, null when there is none. */
+    private static String describeRefusal(String id, byte[] record) {
+        if (record == null) {
             return null;
         }
         String rank = "a rank";
         String reason = "no reason recorded";
+        String at = "";
         try {
-            com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(now);
+            com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(record);
             rank = n.path("rank").isInt() ? "rank " + n.path("rank").asInt() : rank;
             reason = n.path("reason").asText("").isEmpty() ? reason : n.path("reason").asText();
+            at = n.path("at").asText("").isEmpty() ? "" : " at " + n.path("at").asText();
         } catch (java.io.IOException e) {
             reason = "its record does not parse";
         }
         int advice = reason.indexOf("; nothing was committed"); // what that rank was told to do is for that rank
-        return rank + " gave up on it (" + Manifest.keyOfRefusal(id) + "): " + (advice > 0 ? reason.substring(0, advice) : reason);
+        return rank + " gave up on it" + at + " (" + Manifest.keyOfRefusal(id) + "): "
+                + (advice > 0 ? reason.substring(0, advice) : reason);
     }
 
     /**
      * Ranks other than 0: waits until the checkpoint is in ROOT (one GET of ROOT per poll),
      * or until a rank records that it gave up ({@link #refuse}; one more GET per poll).
      *
-     * @param refusalBefore the refusal record found before this rank saved ({@link #refusalBefore})
      * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile
      * @throws RanksIncompleteException when a rank gave up, or the timeout or deadline passes first
      */
-    void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline, byte[] refusalBefore) {
+    void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline) {
         Instant start = config.clock().instant();
         Instant until = until(start, shard.timeout(), deadline);
         long pause = 20;
@@ -219,7 +236,7 @@ final class RankCommit {
                 return;
             }
             Committer.checkFence(s, token);
-            String refusal = newRefusal(own.id(), refusalBefore);
+            String refusal = givenUp(own.id()).orElse(null);
             if (refusal != null) {
                 if (root.read().state().checkpoints().containsKey(own.id())) {
                     return; // committed after all (rank 0 failed after its commit landed)

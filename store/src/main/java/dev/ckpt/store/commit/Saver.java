@@ -88,8 +88,9 @@ public final class Saver {
      * Saves and reports the bytes hashed, deduplicated or uploaded so far to {@code listener}.
      * A rank of several that fails where the others would wait for it (rank 0 at any point,
      * another rank before its part is written) records why ({@link RankCommit#refuse}), so they
-     * stop waiting; every rank reads the record as it was before it saved, to tell it from one
-     * an earlier attempt at the same step left.
+     * stop waiting. A rank that finds such a record before it saves uploads nothing and fails
+     * at once: it is too late for this checkpoint (another rank gave up on it first), or it is
+     * a retry of a step the same job gave up on, which cannot commit.
      */
     public SaveResult save(WriterToken token, SaveRequest req, TransferListener listener) {
         if (!token.run().equals(req.run())) {
@@ -98,13 +99,19 @@ public final class Saver {
         }
         SaveRequest.Shard shard = req.shard();
         if (shard == null) {
-            return save(token, req, listener, null, null);
+            return save(token, req, listener, null);
         }
         String id = Ids.shardedCheckpointId(req.run(), req.step(), token.epoch());
-        byte[] refusalBefore = ranks.refusalBefore(id);
+        java.util.Optional<String> givenUp = ranks.givenUpBefore(token, id);
+        if (givenUp.isPresent()) {
+            throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " of run '" + req.run() + "' (step "
+                    + req.step() + ", " + shard.worldSize() + " ranks) was not saved by rank " + shard.rank() + ": "
+                    + givenUp.get() + ". This rank uploaded nothing. Nothing was committed for this step; if this is a"
+                    + " retry of a step the same job already gave up on, it cannot commit: save a later step", true);
+        }
         AtomicBoolean partWritten = new AtomicBoolean();
         try {
-            return save(token, req, listener, refusalBefore, partWritten);
+            return save(token, req, listener, partWritten);
         } catch (RuntimeException e) {
             // rank 0 at any point, another rank while the others would still wait for its part; not a rank
             // that only stopped because another gave up (that rank's record already says why)
@@ -116,8 +123,7 @@ public final class Saver {
         }
     }
 
-    private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, byte[] refusalBefore,
-                            AtomicBoolean partWritten) {
+    private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, AtomicBoolean partWritten) {
         long t0 = System.nanoTime();
         // with a deadline, every request of the save but the commit's is abandoned when it passes
         DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
@@ -252,11 +258,11 @@ public final class Saver {
             commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),
                     req.deadline(), listener::notice);
         } else if (shard.rank() != 0) {
-            ranks.awaitCommit(token, manifest, shard, req.deadline(), refusalBefore);
+            ranks.awaitCommit(token, manifest, shard, req.deadline());
             store.close();
             return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
         } else {
-            RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline(), refusalBefore);
+            RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline());
             putManifest(store, all.top().key(), all.topBytes());
             ownManifests.put(all.top().key(), all.topBytes());
             commit = committer.begin(token, CheckpointEntry.of(all.top(), Hashes.sha256Hex(all.topBytes())),
