@@ -59,8 +59,9 @@ class CrossProcessSaveAndGcTest {
                 }
                 WriterToken w = store.claimWriter("r");
                 // At least 150 saves, and on until the GC process has run a few times alongside
-                // them (its first run in a cold JVM can outlast many saves), bounded in time.
-                long until = System.currentTimeMillis() + 60_000;
+                // them (its first run in a cold JVM can outlast many saves), bounded in time: 3 minutes, as on a
+                // loaded machine the 150 saves alone can take a minute.
+                long until = System.currentTimeMillis() + 180_000;
                 for (int i = 0; i < 150 || (gcRuns(stop) < 5 && System.currentTimeMillis() < until); i++) {
                     int src = i % sources.size();
                     SaveResult r = store.save(w, SaveRequest.of(sources.get(src), "r", i).withRetention(Retention.keepLast(2)));

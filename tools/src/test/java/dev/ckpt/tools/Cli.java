@@ -34,8 +34,12 @@ final class Cli {
     }
 
     Result run(String... args) {
+        return run(new StringWriter(), args);
+    }
+
+    /** As {@link #run(String...)}, with stderr in {@code err}, which another thread may read while the command runs. */
+    Result run(StringWriter err, String... args) {
         StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
         List<String> all = new ArrayList<>(List.of(args));
         if (all.size() > 0 && !all.get(0).startsWith("-") && !all.get(0).equals("help")) {
             all.addAll(common);

@@ -138,7 +138,8 @@ final class TrainOptions {
 
     @Option(names = "--stop-poll-interval", paramLabel = "D", order = 19,
             description = "with N > 1, how often each rank reads the store's stop point (one GET, off the training"
-                    + " thread) to learn that another rank was told to stop (default: 1s)")
+                    + " thread) to learn that another rank was told to stop; each save also reads it once while it"
+                    + " stages (default: 1s)")
     Duration stopPollInterval = Duration.ofSeconds(1);
 
     @Option(names = "--seed", paramLabel = "S", order = 20, description = "random seed (default: ${DEFAULT-VALUE})")

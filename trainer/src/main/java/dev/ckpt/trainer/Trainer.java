@@ -37,6 +37,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -417,6 +418,44 @@ public final class Trainer {
         }
     }
 
+    /**
+     * At a save step of a rank of several, once the previous save has committed: reads the
+     * ranks' stop point once more (one GET on the poller's thread, while this save stages;
+     * {@link #saveAsync} returns only when it is done). A stop point is written before the
+     * commit of the proposer's next save, and a rank that is ahead waits for that commit at
+     * this save step; so after the wait the stop point is there, but the poller may not have
+     * read it yet, and the rank would train past the agreed step and exit 75 without its
+     * part. A failed read is left to the poller, which reports it. Null when not needed.
+     */
+    private CompletableFuture<Void> readStopWhileStaging() {
+        if (!o.ranked() || agreedStop != null || stopPoller == null) {
+            return null;
+        }
+        try {
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    store.readStop(writer).ifPresent(s -> agreedStop = s);
+                } catch (RuntimeException e) {
+                    // the poller reads again within --stop-poll-interval and says what failed
+                }
+            }, stopPoller);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return null; // the poller has stopped: the run is ending
+        }
+    }
+
+    /**
+     * Waits for {@link #readStopWhileStaging} at most 10 s: a store that hangs must not hold
+     * training up longer than that; the poller goes on reading.
+     */
+    private static void awaitStopRead(CompletableFuture<Void> read) throws InterruptedException {
+        try {
+            read.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // the read itself swallows store errors; a timeout leaves it to the poller
+        }
+    }
+
     /** Reads the ranks' stop point every --stop-poll-interval, off the training thread. */
     private void startStopPoller() {
         stopPoller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -634,6 +673,7 @@ public final class Trainer {
             }
         }
         long waited = System.nanoTime() - t0;
+        CompletableFuture<Void> stopRead = readStopWhileStaging();
         long step = state.step;
         inFlightDirs.add(staging.pathOf(step));
         staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
@@ -724,6 +764,9 @@ public final class Trainer {
             staging.keepOnly(keep);
             return r;
         }), gcWait, started, linkFrom));
+        if (stopRead != null) {
+            awaitStopRead(stopRead); // before training on: the loop checks the stop step next
+        }
     }
 
     private FileEntry frozenEntry;

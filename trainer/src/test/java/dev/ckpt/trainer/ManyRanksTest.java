@@ -152,12 +152,13 @@ class ManyRanksTest {
         Path dir = tmp.resolve("past");
         assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
-            // a rank of job-b was told to stop at step 11; the others learn it at their first poll, 2 s in, long past it
+            // a rank of job-b was told to stop at step 11; the others learn it at their first poll, 5 s in, long past it
             WriterToken b = s.joinRun("t", "job-b");
             s.proposeStop(b, new StopPoint(11, 1, "SIGTERM", Instant.now().plusSeconds(30)));
         }
+        // 5 s: a rank's training thread starved that long after the poller starts would still be at step 11
         List<Result> rs = ranks(dir, 2, "job-b", "--steps", "1000000", "--save-every", "1000000", "--auto-resume",
-                "--stop-poll-interval", "2s");
+                "--stop-poll-interval", "5s");
         for (Result r : rs) {
             assertEquals(75, r.code(), r.all());
             assertTrue(r.out().matches("(?s).*preempted: SIGTERM on rank 1; the ranks agreed to stop at step 11 but this rank"
@@ -166,6 +167,30 @@ class ManyRanksTest {
         }
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList(), "no torn or later checkpoint");
+        }
+    }
+
+    /**
+     * A rank ahead of the others waits at a save step for the previous save's commit, which
+     * comes only after the stop point was written; it must not train past the agreed step
+     * before its poller reads it. Here the pollers never read in time (1 h), as a starved
+     * poller thread would: each rank reads the stop point at the save step itself, saves
+     * there and exits 75. Without that read both ranks trained on to step 40 and exited 0.
+     */
+    @Test
+    void aRankLearnsTheAgreedStopStepAtASaveStepEvenWhenItsPollerIsLate() throws Exception {
+        Path dir = tmp.resolve("late-poller");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            s.proposeStop(s.joinRun("t", "job-b"), new StopPoint(20, 1, "SIGTERM", Instant.now().plusSeconds(120)));
+        }
+        List<Result> rs = ranks(dir, 2, "job-b", "--steps", "40", "--auto-resume", "--stop-poll-interval", "1h");
+        for (Result r : rs) {
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("committed checkpoint t-s20-e2"), r.out());
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L, 20L), s.list("t").stream().map(CheckpointEntry::step).toList());
         }
     }
 
