@@ -245,6 +245,11 @@ public final class CheckpointStore implements AutoCloseable {
         return manifests.load(e);
     }
 
+    /** The keys of {@code e}'s part manifests, from its top manifest (see {@link ManifestLoader#partKeys}). */
+    public List<String> partKeys(CheckpointEntry e) {
+        return manifests.partKeys(e);
+    }
+
     /** Restores the checkpoint named by {@code selector} into {@code dir}. */
     public RestoreResult restore(String selector, Path dir) {
         return restorer.restore(resolve(selector), dir, List.of());

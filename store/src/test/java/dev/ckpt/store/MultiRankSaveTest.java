@@ -1,6 +1,7 @@
 package dev.ckpt.store;
 
 import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.testing.TestDirs;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
@@ -114,6 +115,31 @@ class MultiRankSaveTest {
         try (Stream<Path> chunks = Files.walk(storeDir.resolve("chunks"))) {
             return chunks.filter(Files::isRegularFile).count();
         }
+    }
+
+    /**
+     * Rank 0 of a world of 1 (a job launched with one rank) saves a part like any rank, but
+     * ROOT records no world size for one writer: GC took the part for garbage and deleted
+     * it, and the live checkpoint could no longer be restored. The part keys now come from
+     * the top manifest.
+     */
+    @Test
+    void gcKeepsThePartOfACheckpointSavedByAWorldOfOne() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        Object r = saveAll(storeDir, "job-1", 1, List.of(0), 1, TIMEOUT).get(0);
+        assertInstanceOf(SaveResult.class, r, () -> String.valueOf(r));
+        assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 0))), "rank 0 of 1 saved a part");
+        try (CheckpointStore g = CheckpointStore.open(ObjectStores.local(storeDir), CONFIG.withGcGrace(Duration.ZERO))) {
+            g.gc(GcRequest.collect());
+            assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 0))), "GC kept the live part");
+            assertEquals(List.of(Manifest.keyOfPart("r-s1-e1", 0)), g.partKeys(g.list("r").get(0)));
+            assertTrue(g.verify(VerifyRequest.deep()).ok(), () -> g.verify(VerifyRequest.deep()).problems().toString());
+            g.restore("r:latest", tmp.resolve("out"));
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(rankDir(tmp.resolve("src"), 0, 1)), tmp.resolve("out"));
     }
 
     @Test

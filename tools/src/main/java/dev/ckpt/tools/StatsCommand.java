@@ -26,7 +26,7 @@ final class StatsCommand extends StoreCommand {
             logical += e.logicalBytes();
             runs.add(e.run());
             liveKeys.add(e.manifest());
-            liveKeys.addAll(e.partKeys()); // a checkpoint of several ranks: its part manifests (as GC marks them)
+            liveKeys.addAll(store.partKeys(e)); // its part manifests, as its top manifest lists them (as GC marks them)
         }
         long raw = 0;
         long stored = 0;

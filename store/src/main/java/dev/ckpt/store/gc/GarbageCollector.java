@@ -180,7 +180,7 @@ public final class GarbageCollector {
                         + " are in use. Run ckpt-tool verify, then forget the damaged checkpoint", ex);
             }
             live.add(e.manifest());
-            live.addAll(e.partKeys()); // a checkpoint of several ranks: its part manifests
+            live.addAll(manifests.partKeys(e)); // its part manifests, as its top manifest lists them
             for (String h : m.chunks()) {
                 live.add(ChunkRef.keyOf(h));
             }

@@ -49,15 +49,6 @@ public record CheckpointEntry(String id, String manifest, String manifestSha256,
         return worldSize == null ? 1 : worldSize;
     }
 
-    /** The keys of its part manifests (none for a checkpoint of one writer). */
-    public java.util.List<String> partKeys() {
-        java.util.List<String> out = new java.util.ArrayList<>();
-        for (int r = 0; worldSize != null && r < worldSize; r++) {
-            out.add(Manifest.keyOfPart(id, r));
-        }
-        return out;
-    }
-
     public CheckpointEntry withPinned(boolean p) {
         return new CheckpointEntry(id, manifest, manifestSha256, run, step, epoch, created, files, logicalBytes,
                 writerEpoch, metadata, p, verifiedAt, worldSize);

@@ -56,6 +56,17 @@ public final class ManifestLoader {
         return m;
     }
 
+    /**
+     * The keys of a committed checkpoint's part manifests, as its top manifest lists them;
+     * none for a checkpoint of one writer. Taken from the manifest, not from ROOT's world
+     * size: ROOT records none for a world of 1, yet rank 0 of a world of 1 saves a part (GC
+     * once deleted that part of a live checkpoint by trusting ROOT).
+     */
+    public List<String> partKeys(CheckpointEntry entry) {
+        Manifest top = loadTop(entry);
+        return top.parts() == null ? List.of() : top.parts().stream().map(Manifest.PartRef::key).toList();
+    }
+
     /** The checkpoint's own manifest as stored: for a checkpoint of several ranks, the top manifest listing the parts. */
     public Manifest loadTop(CheckpointEntry entry) {
         return read(entry.manifest(), entry.manifestSha256(), entry.id());
