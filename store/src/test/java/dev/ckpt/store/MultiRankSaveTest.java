@@ -6,6 +6,7 @@ import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.error.AlreadyExistsException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.ExitCode;
 import dev.ckpt.store.error.FencedException;
@@ -311,8 +312,9 @@ class MultiRankSaveTest {
             for (int rank : List.of(0, 2)) {
                 RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class,
                         runs.get(rank).get(60, TimeUnit.SECONDS));
-                String reason = why.substring(0, why.indexOf("; nothing was committed") > 0
-                        ? why.indexOf("; nothing was committed") : why.length());
+                assertTrue(why.endsWith("; rank 1 recorded this in manifests/r-s1-e1/refused.json, so the other ranks"
+                        + " stop waiting, and this job cannot save step 1 again: save a later step"), why);
+                String reason = why.substring(0, why.indexOf("; rank 1 recorded this"));
                 assertTrue(e.getMessage().contains("rank 1 gave up on it at ")
                         && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + reason)
                         && !e.getMessage().contains("rank 0 gave up"), "rank " + rank + ": " + e.getMessage());
@@ -347,6 +349,8 @@ class MultiRankSaveTest {
                     "r", 1).withShard(new SaveRequest.Shard(1, 3, patient))));
         }
         assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "rank 1 recorded why");
+        assertTrue(first.getMessage().endsWith("; rank 1 recorded this in manifests/r-s1-e1/refused.json, so the other"
+                + " ranks stop waiting, and this job cannot save step 1 again: save a later step"), first.getMessage());
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Future<Object>> runs = new ArrayList<>();
@@ -366,7 +370,8 @@ class MultiRankSaveTest {
                 RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class,
                         runs.get(i).get(60, TimeUnit.SECONDS));
                 assertTrue(e.getMessage().contains("was not saved by rank " + rank + ": rank 1 gave up on it at ")
-                        && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + first.getMessage())
+                        && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + first.getMessage()
+                        .substring(0, first.getMessage().indexOf("; rank 1 recorded this")))
                         && e.getMessage().contains("This rank uploaded nothing"), e.getMessage());
                 assertTrue(e.relayed(), "a rank that only stopped because another gave up records nothing");
             }
@@ -391,12 +396,20 @@ class MultiRankSaveTest {
             s.init();
         }
         ObjectStores.local(storeDir).put(Manifest.keyOfRefusal("r-s1-e1"), ("{\"checkpoint\":\"r-s1-e1\",\"rank\":2,"
-                + "\"reason\":\"an earlier attempt\",\"at\":\"2026-12-01T10:00:00Z\"}").getBytes(StandardCharsets.UTF_8));
+                + "\"reason\":\"an earlier attempt\\n\\u001b[31m\",\"at\":\"2026-12-01T10:00:00Z\"}")
+                .getBytes(StandardCharsets.UTF_8));
         for (Object o : saveAll(storeDir, "job-1", 1, List.of(0, 1, 2), 3, TIMEOUT)) {
             RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class, o, () -> String.valueOf(o));
+            // the record is anyone's text: its newline and terminal escape are shown, not sent to the terminal
             assertTrue(e.getMessage().contains("rank 2 gave up on it at 2026-12-01T10:00:00Z (manifests/r-s1-e1/"
-                    + "refused.json): an earlier attempt") && e.getMessage().contains("save a later step"), e.getMessage());
+                    + "refused.json): an earlier attempt\\u000a\\u001b[31m") && e.getMessage().contains(
+                    "this job cannot save step 1 again: save a later step"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\u001b"), e.getMessage());
         }
+        Files.write(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1")), new byte[0]);
+        Object empty = saveAll(storeDir, "job-1", 1, List.of(1), 3, TIMEOUT).get(0);
+        assertTrue(String.valueOf(empty).contains("a rank gave up on it (manifests/r-s1-e1/refused.json): its record is"
+                + " empty"), String.valueOf(empty));
         assertEquals(0, chunkFiles(storeDir), "the retry uploaded nothing");
         for (Object o : saveAll(storeDir, "job-1", 2, List.of(0, 1, 2), 3, TIMEOUT)) {
             assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
@@ -419,6 +432,70 @@ class MultiRankSaveTest {
         }
         try (CheckpointStore s = open(storeDir)) {
             assertTrue(s.list("r").isEmpty());
+        }
+    }
+
+    /**
+     * Rank 0 of a job that a newer job replaced while it waited for the other parts hears
+     * FENCED within a round or two, as its other ranks do, and records no refusal; before,
+     * it waited out its whole timeout and then blamed the missing rank.
+     */
+    @Test
+    void rankZeroWaitingForPartsIsFencedWhenANewerJobTakesTheRun() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (CheckpointStore old = open(storeDir); CheckpointStore requeued = open(storeDir)) {
+            WriterToken j1 = old.joinRun("r", "job-1");
+            Future<Object> rank0 = pool.submit((Callable<Object>) () -> {
+                try {
+                    return old.save(j1, SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(0, 2, Duration.ofMinutes(10))));
+                } catch (RuntimeException e) {
+                    return e;
+                }
+            });
+            Instant waitFrom = Instant.now();
+            while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 0)))) {
+                assertTrue(Duration.between(waitFrom, Instant.now()).toSeconds() < 60, "rank 0 wrote its part");
+                Thread.sleep(20);
+            }
+            requeued.joinRun("r", "job-2");
+            Object o = rank0.get(60, TimeUnit.SECONDS);
+            FencedException e = assertInstanceOf(FencedException.class, o, () -> String.valueOf(o));
+            assertTrue(e.getMessage().contains("fenced"), e.getMessage());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "a fenced rank records nothing");
+    }
+
+    /**
+     * A rank of a job saving a step the job already committed is told so, and records no
+     * refusal under the live checkpoint's id (it said "nothing was committed" and left a
+     * record next to the committed checkpoint).
+     */
+    @Test
+    void aRankSavingAStepItsJobAlreadyCommittedIsToldSoAndRecordsNothing() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        for (Object o : saveAll(storeDir, "job-1", 1, List.of(0, 1), 2, TIMEOUT)) {
+            assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
+        }
+        for (int rank : List.of(1, 0)) {
+            Object again = saveAll(storeDir, "job-1", 1, List.of(rank), 2, Duration.ofSeconds(2)).get(0);
+            AlreadyExistsException e = assertInstanceOf(AlreadyExistsException.class, again, () -> String.valueOf(again));
+            assertTrue(e.getMessage().contains("checkpoint r-s1-e1 (run 'r', step 1) is already committed by this job")
+                    && e.getMessage().contains("save a later step") && !e.getMessage().contains("nothing was committed"),
+                    e.getMessage());
+        }
+        assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "no record under a live id");
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
         }
     }
 
@@ -496,8 +573,13 @@ class MultiRankSaveTest {
                 assertTrue(e.getMessage().contains("several ranks saved the same file rank-0/shard.bin"), e.getMessage());
                 ExecutionException told = assertThrows(ExecutionException.class, () -> r1.get(60, TimeUnit.SECONDS));
                 assertInstanceOf(RanksIncompleteException.class, told.getCause());
+                // relayed without what rank 0's message says first and without what it was told to do
+                String reason = e.getMessage().substring("checkpoint r-s1-e1 was not committed: ".length(),
+                        e.getMessage().indexOf("; rank 0 recorded this in manifests/r-s1-e1/refused.json"));
                 assertTrue(told.getCause().getMessage().contains("rank 0 gave up on it at ") && told.getCause().getMessage()
-                        .contains("(manifests/r-s1-e1/refused.json): " + e.getMessage()), told.getCause().getMessage());
+                        .contains("(manifests/r-s1-e1/refused.json): " + reason + ". Rank 1's part"),
+                        told.getCause().getMessage());
+                assertFalse(told.getCause().getMessage().contains("was not committed: checkpoint"), "said once");
                 assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of((RanksIncompleteException) told.getCause()));
 
                 Future<?> r2 = pool.submit(() -> t.save(w1, SaveRequest.of(rankDir(tmp.resolve("c"), 1, 2), "r", 2)

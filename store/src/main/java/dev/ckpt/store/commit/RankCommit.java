@@ -58,10 +58,12 @@ final class RankCommit {
      * Rank 0: waits until every other rank's part manifest exists, checks that each is the same
      * checkpoint (id, run, step, world size) and that no two parts hold the same file.
      *
+     * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile (ROOT
+     *         is read once a round)
      * @throws RanksIncompleteException naming the missing ranks when the timeout or deadline passes
      *         first, or when a rank records that it gave up before writing its part
      */
-    Gathered gather(Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline) {
+    Gathered gather(WriterToken token, Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline) {
         int n = shard.worldSize();
         Manifest[] parts = new Manifest[n];
         String[] shas = new String[n];
@@ -104,6 +106,8 @@ final class RankCommit {
             if (missing.isEmpty() || allFound) {
                 continue;
             }
+            // a newer job that took the run over fences this one: rank 0 hears it as its other ranks do
+            Committer.checkFence(root.read().state(), token);
             String refusal = givenUp(own.id()).orElse(null); // one GET a round, whatever the world size
             if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
@@ -181,20 +185,33 @@ final class RankCommit {
         return g;
     }
 
+    /** Whether checkpoint {@code id} is in ROOT; false when ROOT cannot be read (the caller is failing already). */
+    boolean committed(String id) {
+        try {
+            return root.read().state().checkpoints().containsKey(id);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /**
      * A rank whose save of checkpoint {@code id} fails where the others would wait for it
      * (rank 0 at any point; another rank before its part is written) records why, so they stop
      * waiting. Best effort: a rank that cannot write, or died, leaves the others to their
      * timeout. ROOT stays the truth: a rank that finds the record reads ROOT again and
-     * succeeds if the checkpoint is there (rank 0 failed after its commit landed).
+     * succeeds if the checkpoint is there (rank 0 failed after its commit landed). Returns
+     * whether the record was written.
      */
-    void refuse(String id, int rank, RuntimeException why) {
+    boolean refuse(String id, int rank, RuntimeException why) {
         String reason = why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage();
-        Refusal r = new Refusal(id, rank, reason, config.clock().instant().toString(), dev.ckpt.store.util.RandomIds.hex(8));
+        Refusal r = new Refusal(id, rank, reason, config.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                .toString(), dev.ckpt.store.util.RandomIds.hex(8));
         try {
             store.put(Manifest.keyOfRefusal(id), Json.write(r));
+            return true;
         } catch (RuntimeException e) {
             why.addSuppressed(e);
+            return false;
         }
     }
 
@@ -206,17 +223,48 @@ final class RankCommit {
         String rank = "a rank";
         String reason = "no reason recorded";
         String at = "";
-        try {
-            com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(record);
-            rank = n.path("rank").isInt() ? "rank " + n.path("rank").asInt() : rank;
-            reason = n.path("reason").asText("").isEmpty() ? reason : n.path("reason").asText();
-            at = n.path("at").asText("").isEmpty() ? "" : " at " + n.path("at").asText();
-        } catch (java.io.IOException e) {
-            reason = "its record does not parse";
+        if (record.length == 0) {
+            reason = "its record is empty";
+        } else {
+            try {
+                com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(record);
+                rank = n.path("rank").isInt() ? "rank " + n.path("rank").asInt() : rank;
+                reason = n.path("reason").asText("").isEmpty() ? reason : n.path("reason").asText();
+                at = n.path("at").asText("").isEmpty() ? "" : " at " + printable(n.path("at").asText());
+            } catch (java.io.IOException e) {
+                reason = "its record does not parse";
+            }
         }
-        int advice = reason.indexOf("; nothing was committed"); // what that rank was told to do is for that rank
-        return rank + " gave up on it" + at + " (" + Manifest.keyOfRefusal(id) + "): "
-                + (advice > 0 ? reason.substring(0, advice) : reason);
+        String said = " was not committed: "; // that rank's own words repeat what the relaying message says first
+        if (reason.startsWith("checkpoint " + id) && reason.contains(said)) {
+            reason = reason.substring(reason.indexOf(said) + said.length());
+        }
+        return rank + " gave up on it" + at + " (" + Manifest.keyOfRefusal(id) + "): " + printable(withoutAdvice(reason));
+    }
+
+    /** What a rank was told to do is for that rank: its reason up to the first piece of advice. */
+    private static String withoutAdvice(String reason) {
+        int cut = reason.length();
+        for (String advice : new String[]{"; nothing was committed", "; save it again", "; save again"}) {
+            int i = reason.indexOf(advice);
+            if (i > 0 && i < cut) {
+                cut = i;
+            }
+        }
+        return reason.substring(0, cut);
+    }
+
+    /** {@code s} with control characters (a newline, a terminal escape) shown as backslash-u and four hex digits: a record is anyone's text. */
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            if (Character.isISOControl(c)) {
+                b.append(String.format("\\u%04x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
     }
 
     /**

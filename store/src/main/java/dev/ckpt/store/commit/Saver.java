@@ -106,8 +106,8 @@ public final class Saver {
         if (givenUp.isPresent()) {
             throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " of run '" + req.run() + "' (step "
                     + req.step() + ", " + shard.worldSize() + " ranks) was not saved by rank " + shard.rank() + ": "
-                    + givenUp.get() + ". This rank uploaded nothing. Nothing was committed for this step; if this is a"
-                    + " retry of a step the same job already gave up on, it cannot commit: save a later step", true);
+                    + givenUp.get() + ". This rank uploaded nothing. Whether that was in this attempt or in an earlier"
+                    + " one, this job cannot save step " + req.step() + " again: save a later step", true);
         }
         AtomicBoolean partWritten = new AtomicBoolean();
         try {
@@ -116,8 +116,25 @@ public final class Saver {
             // rank 0 at any point, another rank while the others would still wait for its part; not a rank
             // that only stopped because another gave up (that rank's record already says why)
             boolean relayed = e instanceof RanksIncompleteException r && r.relayed();
-            if ((shard.rank() == 0 || !partWritten.get()) && !relayed) {
-                ranks.refuse(id, shard.rank(), e);
+            // a fenced rank records nothing: every rank of its job hears FENCED from ROOT itself
+            boolean fenced = e instanceof dev.ckpt.store.error.FencedException;
+            if ((shard.rank() == 0 || !partWritten.get()) && !relayed && !fenced) {
+                if (ranks.committed(id)) {
+                    // the same job saving a step it already committed: nothing to give up on
+                    if (e instanceof AlreadyExistsException) {
+                        AlreadyExistsException again = new AlreadyExistsException("checkpoint " + id + " (run '" + req.run()
+                                + "', step " + req.step() + ") is already committed by this job; rank " + shard.rank()
+                                + " cannot save that step again (a part is never replaced): save a later step");
+                        again.initCause(e);
+                        throw again;
+                    }
+                    throw e;
+                }
+                if (ranks.refuse(id, shard.rank(), e) && e instanceof CkptException c) {
+                    c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", so the"
+                            + " other ranks stop waiting, and this job cannot save step " + req.step() + " again: save a"
+                            + " later step");
+                }
             }
             throw e;
         }
@@ -262,7 +279,7 @@ public final class Saver {
             store.close();
             return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
         } else {
-            RankCommit.Gathered all = ranks.gather(manifest, manifestSha, shard, req.deadline());
+            RankCommit.Gathered all = ranks.gather(token, manifest, manifestSha, shard, req.deadline());
             putManifest(store, all.top().key(), all.topBytes());
             ownManifests.put(all.top().key(), all.topBytes());
             commit = committer.begin(token, CheckpointEntry.of(all.top(), Hashes.sha256Hex(all.topBytes())),

@@ -14,6 +14,22 @@ public abstract class CkptException extends RuntimeException {
         super(message, cause);
     }
 
+    private volatile String note;
+
+    /**
+     * Appends {@code text} to the message: what a caller higher up knows and the thrower
+     * could not (e.g. that the other ranks were told, and what that means for a retry).
+     */
+    public void addNote(String text) {
+        note = note == null ? text : note + text;
+    }
+
+    @Override
+    public String getMessage() {
+        String m = super.getMessage();
+        return note == null ? m : m + note;
+    }
+
     /** True when repeating the same operation later may succeed. */
     public boolean isRetryable() {
         return false;
