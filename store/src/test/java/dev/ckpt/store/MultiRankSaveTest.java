@@ -8,6 +8,7 @@ import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.AlreadyExistsException;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.DeadlineExceededException;
 import dev.ckpt.store.error.ExitCode;
 import dev.ckpt.store.error.FencedException;
 import dev.ckpt.store.error.RanksIncompleteException;
@@ -496,6 +497,30 @@ class MultiRankSaveTest {
         assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "no record under a live id");
         try (CheckpointStore s = open(storeDir)) {
             assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
+    /**
+     * A deadline that passes while a rank waits for the others is a passed deadline (exit 7,
+     * as --deadline documents), not a missing rank (exit 4, "did not write its part").
+     */
+    @Test
+    void aDeadlineThatPassesWhileARankWaitsForTheOthersSaysSo() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        for (int rank : List.of(0, 1)) {
+            try (CheckpointStore s = open(storeDir)) {
+                WriterToken w = s.joinRun("r", "job-" + rank);
+                DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> s.save(w,
+                        SaveRequest.of(rankDir(tmp.resolve("src"), rank, 1), "r", 1)
+                                .withShard(new SaveRequest.Shard(rank, 2, Duration.ofMinutes(10)))
+                                .withDeadline(Instant.now().plusSeconds(3))));
+                assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(e));
+                assertTrue(e.getMessage().contains("was not committed: its deadline passed") && e.getMessage().contains(
+                        rank == 0 ? "for rank 1 to write its part" : "while it waited for rank 0's commit"), e.getMessage());
+            }
         }
     }
 

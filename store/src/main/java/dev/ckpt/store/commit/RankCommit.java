@@ -4,6 +4,7 @@ import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.DeadlineExceededException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.RanksIncompleteException;
 import dev.ckpt.store.error.StoreUnavailableException;
@@ -60,7 +61,8 @@ final class RankCommit {
      *
      * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile (ROOT
      *         is read once a round)
-     * @throws RanksIncompleteException naming the missing ranks when the timeout or deadline passes
+     * @throws DeadlineExceededException when the save's deadline passes first (before the timeout)
+     * @throws RanksIncompleteException naming the missing ranks when the timeout passes
      *         first, or when a rank records that it gave up before writing its part
      */
     Gathered gather(WriterToken token, Manifest own, String ownSha, SaveRequest.Shard shard, Instant deadline) {
@@ -115,6 +117,16 @@ final class RankCommit {
                         + refusal + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
+            if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
+                throw new DeadlineExceededException("checkpoint " + own.id() + " of run '" + own.run() + "' (step "
+                        + own.step() + ", " + n + " ranks) was not committed: its deadline passed after rank 0 had waited "
+                        + seconds(start, now) + " s for " + describe(missing) + " to write " + (missing.size() == 1
+                        ? "its part" : "their parts") + " (" + Manifest.keyOfPart(own.id(), missing.first())
+                        + (missing.size() > 1 ? " and others" : "") + " in " + store.describe() + "); nothing was"
+                        + " committed for this step, the next save starts afresh; give the save more time",
+                        Manifest.keyOfPart(own.id(), missing.first()), Duration.between(start, now),
+                        Duration.between(start, now));
+            }
             if (!now.isBefore(until)) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
                         + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
@@ -272,7 +284,8 @@ final class RankCommit {
      * or until a rank records that it gave up ({@link #refuse}; one more GET per poll).
      *
      * @throws dev.ckpt.store.error.FencedException when a newer job claimed the run meanwhile
-     * @throws RanksIncompleteException when a rank gave up, or the timeout or deadline passes first
+     * @throws DeadlineExceededException when the save's deadline passes first (before the timeout)
+     * @throws RanksIncompleteException when a rank gave up, or the timeout passes first
      */
     void awaitCommit(WriterToken token, Manifest own, SaveRequest.Shard shard, Instant deadline) {
         Instant start = config.clock().instant();
@@ -295,6 +308,14 @@ final class RankCommit {
                         + " GC removes it; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
+            if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
+                throw new DeadlineExceededException("checkpoint " + own.id() + " of run '" + own.run() + "' (step "
+                        + own.step() + ", " + shard.worldSize() + " ranks) was not committed: its deadline passed "
+                        + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part " + own.key() + " in "
+                        + store.describe() + ", while it waited for rank 0's commit. This rank's save failed; rank 0 may"
+                        + " still commit the step (complete, every part present): ckpt-tool ls shows whether it did."
+                        + " Give the save more time", "ROOT", Duration.between(start, now), Duration.between(start, now));
+            }
             if (!now.isBefore(until)) {
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
                         + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed"
@@ -343,6 +364,11 @@ final class RankCommit {
         } catch (NotFoundException e) {
             return null;
         }
+    }
+
+    /** Whether the wait from {@code start} ends at the save's deadline rather than at the ranks' timeout. */
+    private static boolean byDeadline(Instant start, Duration timeout, Instant deadline) {
+        return deadline != null && deadline.isBefore(start.plus(timeout));
     }
 
     private static Instant until(Instant start, Duration timeout, Instant deadline) {
