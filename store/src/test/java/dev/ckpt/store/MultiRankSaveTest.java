@@ -595,7 +595,8 @@ class MultiRankSaveTest {
                         .withShard(new SaveRequest.Shard(1, 2, patient))));
                 RanksIncompleteException e = assertThrows(RanksIncompleteException.class, () -> s.save(w0,
                         SaveRequest.of(same0, "r", 1).withShard(new SaveRequest.Shard(0, 2, TIMEOUT))));
-                assertTrue(e.getMessage().contains("several ranks saved the same file rank-0/shard.bin"), e.getMessage());
+                assertTrue(e.getMessage().contains("several ranks saved the same file rank-0/shard.bin (ranks 0 and 1)"),
+                        e.getMessage());
                 ExecutionException told = assertThrows(ExecutionException.class, () -> r1.get(60, TimeUnit.SECONDS));
                 assertInstanceOf(RanksIncompleteException.class, told.getCause());
                 // relayed without what rank 0's message says first and without what it was told to do

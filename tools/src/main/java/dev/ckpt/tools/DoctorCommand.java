@@ -36,11 +36,11 @@ final class DoctorCommand extends StoreCommand {
         ObjectStore raw = objects instanceof ProbingObjectStore p ? p.delegate() : objects;
         List<Check> checks = new ArrayList<>();
         boolean ok = true;
-        ok &= check(checks, "list objects", () -> objects.list("manifests/").stream().count() + " manifests listed");
+        ok &= check(checks, "list objects", () -> dev.ckpt.store.commit.SaveResult.count(objects.list("manifests/").stream().count(), "manifest") + " listed");
         ok &= check(checks, "read ROOT", () -> {
             var r = store.root();
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "
-                    + r.checkpoints().size() + " checkpoints";
+                    + dev.ckpt.store.commit.SaveResult.count(r.checkpoints().size(), "checkpoint");
         });
         java.util.Optional<String> readOnly = ObjectStores.readOnlyReason(objects);
         if (readOnly.isPresent()) {

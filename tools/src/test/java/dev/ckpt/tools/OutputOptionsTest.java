@@ -58,7 +58,7 @@ class OutputOptionsTest {
     @Test
     void aReadOnlyDiagnosisKeepsItsFields() throws Exception {
         var d = new DoctorCommand.ReadOnlyDiagnosis("file:///s/", true, "Read-only file system",
-                List.of(new DoctorCommand.Check("read ROOT", true, "version 3, 1 checkpoints")));
+                List.of(new DoctorCommand.Check("read ROOT", true, "version 3, 1 checkpoint")));
         JsonNode j = OutputOptions.JSON.readTree(print(true, d)[0]);
         assertEquals(List.of("checks", "conditionalWrites", "ok", "problems", "readOnly", "readOnlyReason", "store"),
                 JsonOutputShapeTest.fieldNames(j));

@@ -144,7 +144,8 @@ final class RankCommit {
         if (!twice.isEmpty()) {
             throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " was not committed:"
                     + " several ranks saved the same file " + String.join(", ", new ArrayList<>(twice).subList(0,
-                    Math.min(3, twice.size()))) + (twice.size() > 3 ? " (and " + (twice.size() - 3) + " more)" : "")
+                    Math.min(3, twice.size())).stream().map(f -> f + " (" + ranksHolding(inOrder, f) + ")").toList())
+                    + (twice.size() > 3 ? " (and " + (twice.size() - 3) + " more)" : "")
                     + "; each rank must save files of its own (for example under rank-<R>/)");
         }
         List<Manifest.PartRef> refs = new ArrayList<>();
@@ -163,6 +164,18 @@ final class RankCommit {
                 own.writer(), own.metadata(), refs);
         needed.add(top.key());
         return new Gathered(top, Json.write(top), needed, startGeneration);
+    }
+
+    /** "ranks 0 and 2": the ranks whose parts hold file {@code path}. */
+    private static String ranksHolding(List<Manifest> partsInRankOrder, String path) {
+        List<String> ranks = new ArrayList<>();
+        for (int r = 0; r < partsInRankOrder.size(); r++) {
+            if (partsInRankOrder.get(r).files().stream().anyMatch(f -> f.path().equals(path))) {
+                ranks.add(Integer.toString(r));
+            }
+        }
+        return "ranks " + (ranks.size() <= 1 ? String.join("", ranks)
+                : String.join(", ", ranks.subList(0, ranks.size() - 1)) + " and " + ranks.get(ranks.size() - 1));
     }
 
     /** A rank's refusal record ({@link Manifest#keyOfRefusal}): who gave up on which checkpoint, and why. */
