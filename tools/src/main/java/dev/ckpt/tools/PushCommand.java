@@ -36,9 +36,9 @@ import java.util.Map;
                 + "every part is present; each rank exits 0 only once the checkpoint is committed, or exit 4 after "
                 + "--ranks-timeout if a part or the commit does not come (nothing is committed for that step); when rank 0 "
                 + "gives up on the step, or another rank's save fails before its part is stored, the others exit 4 at "
-                + "once with its reason, and a rank that starts after that exits 4 without uploading (not for a source "
-                + "refused before the store is opened: missing, or holding a FIFO, socket or dangling link; then the "
-                + "others wait out --ranks-timeout). The same step cannot be pushed again with the same job id once a "
+                + "once with its reason (a rank's DIR that is missing or holds a FIFO, socket or dangling link "
+                + "included), and a rank that starts after that exits 4 without uploading; only a rank that dies leaves "
+                + "the others to --ranks-timeout. The same step cannot be pushed again with the same job id once a "
                 + "rank gave up on it or stored its part: push a later step."},
         footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
                 "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m",
@@ -111,9 +111,10 @@ final class PushCommand extends StoreCommand {
         shard = shard();
         retention = RetentionArgs.build(spec, keepLast, keepEvery, null);
         // before the store is opened (or created) and the run claimed: a refused push must not leave a new store
-        // behind, nor fence the writer that owns the run (a trainer)
-        // one rank's part may hold nothing (the checkpoint is all ranks' parts): only a checkpoint of one writer
-        if (CheckpointStore.checkSource(dir) == 0 && shard == null && !allowEmpty) {
+        // behind, nor fence the writer that owns the run (a trainer). Not for a rank's part: the save checks the
+        // same source after the rank has joined its job, so that a refusal is recorded and the other ranks stop
+        // waiting (they open the store and join the job anyway); and one rank's part may hold nothing.
+        if (shard == null && CheckpointStore.checkSource(dir) == 0 && !allowEmpty) {
             throw new InvalidInputException("source directory " + dir + " holds no files; nothing was saved. A checkpoint"
                     + " of no files would be the run's newest: auto-resume would restore it, and retention could drop"
                     + " the checkpoints before it. Check the path; to save an empty checkpoint anyway, add --allow-empty");

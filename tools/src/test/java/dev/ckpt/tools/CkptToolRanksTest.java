@@ -88,6 +88,43 @@ class CkptToolRanksTest {
         assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
     }
 
+    /**
+     * A rank whose DIR push refuses (missing, a FIFO, a dangling link) used to fail before it
+     * opened the store, recording nothing: the other ranks waited out --ranks-timeout (10
+     * minutes by default). Now the save refuses it after the rank joined its job, records
+     * why, and the others exit 4 at once with the reason.
+     */
+    @Test
+    void aRankWhoseDirIsRefusedStopsTheOthersAtOnce() throws Exception {
+        Path dangling = tmp.resolve("dangling");
+        java.nio.file.Files.createDirectories(dangling);
+        java.nio.file.Files.createSymbolicLink(dangling.resolve("weights.bin"), tmp.resolve("nowhere"));
+        int step = 1;
+        for (Path bad : List.of(tmp.resolve("no-such-dir"), dangling)) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                String s = Integer.toString(step);
+                java.util.concurrent.Future<Cli.Result> rank0 = pool.submit(() -> cli.run("push", store,
+                        rankSrc("b" + s, 0).toString(), "--run", "r", "--step", s, "--rank", "0", "--world-size", "2",
+                        "--job-id", "job-5"));
+                java.util.concurrent.Future<Cli.Result> rank1 = pool.submit(() -> cli.run("push", store, bad.toString(),
+                        "--run", "r", "--step", s, "--rank", "1", "--world-size", "2", "--job-id", "job-5"));
+                Cli.Result r1 = rank1.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                Cli.Result r0 = rank0.get(120, java.util.concurrent.TimeUnit.SECONDS); // the default timeout is 10 min
+                assertEquals(ExitCode.ERROR, r1.code(), r1.toString());
+                assertTrue(r1.err().contains(bad.toString()) && r1.err().contains("rank 1 recorded this in manifests/r-s"
+                        + s + "-e1/refused.json"), r1.err());
+                assertEquals(ExitCode.FENCED_OR_CONFLICT, r0.code(), r0.toString());
+                assertTrue(r0.err().contains("rank 1 gave up on it") && r0.err().contains(bad.toString()), r0.err());
+                assertFalse(r0.err().contains("Exception"), r0.err());
+            } finally {
+                pool.shutdownNow();
+            }
+            step++;
+        }
+        assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
+    }
+
     @Test
     void aMissingRankFailsTheOthersAfterTheTimeoutAndTheNextStepCommits() throws Exception {
         List<Cli.Result> partial = pushRanks("p", "r", 1, "job-1", List.of(0, 2), 3, "--ranks-timeout", "1s");
