@@ -331,6 +331,11 @@ public final class Trainer {
                     if (state.step > stop.step()) {
                         return pastStop(stop);
                     }
+                    if ((stop.deadline() != null || preemption.requested()) && System.nanoTime() > stopDeadlineNanos(stop)) {
+                        // training on to the stop step cannot save it in time any more (a save on the way waited
+                        // for a rank that is gone): stop now, with what is committed
+                        return stopOnTheWayPassed(stop);
+                    }
                 } else if (preemption.requested() && !proposed
                         && System.nanoTime() > preemption.requestedAtNanos() + o.preemptDeadline.toNanos()) {
                     // every proposal failed (each said why): nothing can be saved in agreement any more
@@ -355,7 +360,8 @@ public final class Trainer {
                 windowSteps = 0;
             }
             if (state.step % o.saveEvery == 0 && state.step < o.steps) {
-                saveAsync();
+                // on the way to a stop step, a save waits no longer than the stop's deadline
+                saveAsync(stopDeadline());
             }
         }
         if (preemption.requested()) {
@@ -491,6 +497,39 @@ public final class Trainer {
     }
 
     /** The earlier of this rank's own deadline (if it was told to stop) and the proposer's. */
+    /**
+     * For a rank of several told to stop (by a signal, or by the ranks' stop point): the
+     * instant every save must be done by; null when no stop is requested or agreed. The
+     * saves on the way to the stop step take it as their deadline, so a rank that is gone
+     * costs them the stop's deadline, not --ranks-timeout each.
+     */
+    private Instant stopDeadline() {
+        if (!o.ranked()) {
+            return null;
+        }
+        StopPoint stop = agreedStop;
+        long d;
+        if (stop != null && (stop.deadline() != null || preemption.requested())) {
+            d = stopDeadlineNanos(stop);
+        } else if (preemption.requested()) {
+            d = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
+        } else {
+            return null;
+        }
+        return store.config().clock().instant().plusNanos(d - System.nanoTime());
+    }
+
+    /** The stop's deadline passed before this rank reached the agreed step: nothing more can be saved. */
+    private int stopOnTheWayPassed(StopPoint stop) throws InterruptedException {
+        Pending p = pending.peekFirst();
+        cancelPending();
+        String what = p != null ? "the save of step " + p.step() + " had not committed" + p.waitingFor()
+                : lastSaveFailure != null ? "this rank trained towards the agreed stop step " + stop.step()
+                + " after a save failed (" + lastSaveFailure + ")"
+                : "this rank trained towards the agreed stop step " + stop.step();
+        return abandoned(stopReason(stop), what);
+    }
+
     private long stopDeadlineNanos(StopPoint stop) {
         long now = System.nanoTime();
         long d = stop.deadline() == null ? now + o.preemptDeadline.toNanos()
@@ -665,7 +704,14 @@ public final class Trainer {
                 out.printf("save at step %d waits: the save of step %d is still uploading%s%n", state.step, uploading.step(),
                         pending.size() > 1 ? " and step " + pending.peekLast().step() + " is staged behind it" : "");
                 while (pending.size() >= maxInFlight()) {
-                    finishOldest(Long.MAX_VALUE);
+                    long left = deadline == null ? Long.MAX_VALUE
+                            : Duration.between(store.config().clock().instant(), deadline).toNanos();
+                    if (!finishOldest(left)) {
+                        // on the way to a stop step, by its deadline: the stop gives up on it (preempt or the loop)
+                        out.printf("save at step %d skipped: the save of step %d had not committed by the stop's "
+                                + "deadline%s%n", state.step, uploading.step(), pending.peekFirst().waitingFor());
+                        return;
+                    }
                 }
             } else {
                 out.printf("save at step %d staged behind the save of step %d, which is still uploading%n", state.step,
@@ -855,7 +901,7 @@ public final class Trainer {
         if (!finishPending(deadline - System.nanoTime())) {
             Pending p = pending.peekFirst();
             cancelPending();
-            return abandoned(why, "the save of step " + p.step() + " was still uploading" + p.waitingFor());
+            return abandoned(why, "the save of step " + p.step() + " had not committed" + p.waitingFor());
         }
         if (lastCommittedStep != state.step) {
             long left = deadline - System.nanoTime();

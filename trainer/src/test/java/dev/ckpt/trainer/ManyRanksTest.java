@@ -194,6 +194,33 @@ class ManyRanksTest {
         }
     }
 
+    /**
+     * A rank told to stop whose peer is gone: the saves on its way to the stop step used to
+     * wait --ranks-timeout each (a tryout saw 3 min 21 s against an 8 s deadline; SLURM kills
+     * the job first and it is never requeued). They now wait no longer than the stop's
+     * deadline, and once it has passed the rank stops and exits 75 with the latest checkpoint.
+     */
+    @Test
+    void aRankOnItsWayToTheStopStepWhosePeerIsGoneExitsByTheStopsDeadline() throws Exception {
+        Path dir = tmp.resolve("gone");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            s.proposeStop(s.joinRun("t", "job-b"), new StopPoint(100, 0, "SIGTERM", Instant.now().plusSeconds(4)));
+        }
+        long t0 = System.nanoTime();
+        // rank 0 of job-b is gone; rank 1 saves every 5 steps and would wait 120 s for it each time
+        Result r = TrainerRuns.inProcess(args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b",
+                "--steps", "1000000", "--save-every", "5", "--auto-resume", "--stop-poll-interval", "100ms")));
+        long took = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(75, r.code(), r.all());
+        assertTrue(took < 60_000, "exited by the stop's deadline, not after --ranks-timeout: " + took + " ms\n" + r.all());
+        assertTrue(r.out().matches("(?s).*preempted: SIGTERM on rank 0 at step \\d+; .* passed while the save of step"
+                + " \\d+ (had not committed|failed).*; it was abandoned and the latest checkpoint stays t-s10-e1.*"), r.out());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
     @Test
     void aStopPointOfAnEarlierJobWithTheSameJobIdIsNamedAndNothingIsSaved() throws Exception {
         Path dir = tmp.resolve("stale");
