@@ -142,6 +142,16 @@ class MultiRankSaveTest {
             g.restore("r:latest", tmp.resolve("out"));
         }
         TestDirs.assertSameTree(TestDirs.snapshot(rankDir(tmp.resolve("src"), 0, 1)), tmp.resolve("out"));
+
+        // a world of 1 has nobody to tell: a failed save records nothing, and the same step may be saved again
+        try (CheckpointStore s = open(storeDir)) {
+            WriterToken w = s.joinRun("r", "job-1");
+            RuntimeException e = assertThrows(RuntimeException.class, () -> s.save(w, SaveRequest.of(
+                    tmp.resolve("no-such-source"), "r", 3).withShard(new SaveRequest.Shard(0, 1, TIMEOUT))));
+            assertFalse(e.getMessage().contains("recorded this"), e.getMessage());
+        }
+        assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s3-e1"))), "no record in a world of 1");
+        assertInstanceOf(SaveResult.class, saveAll(storeDir, "job-1", 3, List.of(0), 1, TIMEOUT).get(0));
     }
 
     @Test

@@ -118,7 +118,8 @@ public final class Saver {
             boolean relayed = e instanceof RanksIncompleteException r && r.relayed();
             // a fenced rank records nothing: every rank of its job hears FENCED from ROOT itself
             boolean fenced = e instanceof dev.ckpt.store.error.FencedException;
-            if ((shard.rank() == 0 || !partWritten.get()) && !relayed && !fenced) {
+            // a world of 1 has no other rank to tell: no record, and a retry of the step stays possible
+            if ((shard.rank() == 0 || !partWritten.get()) && !relayed && !fenced && shard.worldSize() > 1) {
                 if (ranks.committed(id)) {
                     // the same job saving a step it already committed: nothing to give up on
                     if (e instanceof AlreadyExistsException) {
