@@ -417,6 +417,11 @@ class MultiRankSaveTest {
                     "this job cannot save step 1 again: save a later step"), e.getMessage());
             assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\u001b"), e.getMessage());
         }
+        Files.writeString(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1")), "{\"rank\":2,\"reason\":\""
+                + "x".repeat(2_000_000) + "\"}");
+        Object huge = saveAll(storeDir, "job-1", 1, List.of(1), 3, TIMEOUT).get(0);
+        assertTrue(String.valueOf(huge).contains("… (1998000 more characters in the record)")
+                && String.valueOf(huge).length() < 5000, "a 2 MB reason is cut to a line");
         Files.write(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1")), new byte[0]);
         Object empty = saveAll(storeDir, "job-1", 1, List.of(1), 3, TIMEOUT).get(0);
         assertTrue(String.valueOf(empty).contains("a rank gave up on it (manifests/r-s1-e1/refused.json): its record is"

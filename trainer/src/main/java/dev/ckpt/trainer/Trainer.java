@@ -376,8 +376,10 @@ public final class Trainer {
                 saveAsync();
                 finishPending(Long.MAX_VALUE);
                 if (lastCommittedStep != state.step) {
-                    err.printf("ckpt-train: the final checkpoint (step %d) was not saved; the latest checkpoint of run %s is %s. "
-                            + "Run again with --auto-resume once the store is reachable.%n", state.step, o.run,
+                    err.printf("ckpt-train: the final checkpoint (step %d) was not saved%s; the latest checkpoint of run %s is"
+                            + " %s. Run again with --auto-resume once the cause is fixed (the store reachable; with"
+                            + " ranks, every rank running).%n", state.step,
+                            lastSaveFailure == null ? "" : " (" + lastSaveFailure + ")", o.run,
                             lastCommitted == null ? "none" : lastCommitted);
                     return EXIT_ERROR;
                 }
@@ -932,6 +934,13 @@ public final class Trainer {
         }
         if (lastCommittedStep != state.step) {
             String failure = lastSaveFailure;
+            if (System.nanoTime() < deadline) { // it failed for a reason of its own, not for want of time
+                out.printf("preempted: %s at step %d; the save of step %d failed%s; the latest checkpoint stays %s; "
+                                + "exiting %d%n", why, state.step, state.step, failure == null ? "" : ": " + failure,
+                        lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+                runPreemptHook();
+                return EXIT_PREEMPTED;
+            }
             return abandoned(why, "the save of step " + state.step + " failed" + (failure == null ? "" : ": " + failure));
         }
         out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s; exiting %d (requeue, then --auto-resume)%n",

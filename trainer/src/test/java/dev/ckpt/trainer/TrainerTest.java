@@ -402,6 +402,30 @@ class TrainerTest {
         assertEquals(Path.of("/s"), TrainOptions.parse(new String[]{"--save_dir", "/s"}, Map.of()).staging);
     }
 
+    /**
+     * A preemption save that fails for a reason of its own, well before --preempt-deadline:
+     * the line says it failed and why, not that the deadline passed (a break test read
+     * "--preempt-deadline 50s passed while the save ... failed" 34 s after the signal).
+     */
+    @Test
+    void aPreemptionSaveThatFailsBeforeTheDeadlineSaysItFailedNotThatTheDeadlinePassed() {
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore[] f = new dev.ckpt.store.objectstore.FaultInjectingObjectStore[1];
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        Result r = TrainerRuns.inProcess(s -> f[0] = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(s), p, line -> {
+                    if (line.startsWith("saved step 10 ")) {
+                        f[0].inject(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> true,
+                                dev.ckpt.store.objectstore.FaultInjectingObjectStore.Fault.ERROR_BEFORE, Integer.MAX_VALUE);
+                        p.request("SIGTERM");
+                    }
+                },
+                args(tmp, "--steps", "1000000", "--save-every", "10", "--preempt-deadline", "5m"));
+        assertEquals(75, r.code(), r.all());
+        String line = r.out().lines().filter(l -> l.startsWith("preempted: ")).findFirst().orElseThrow();
+        assertTrue(line.matches("preempted: SIGTERM at step \\d+; the save of step \\d+ failed: .+; the latest checkpoint"
+                + " stays t-s10-\\S+; exiting 75"), line);
+        assertFalse(line.contains("--preempt-deadline"), line);
+    }
+
     @Test
     void aFailedSaveIsReportedTrainingGoesOnAndAFailedFinalSaveIsAnError() {
         // every write of the store fails from the second save on (the store is "down")
@@ -416,7 +440,9 @@ class TrainerTest {
         assertEquals(1, r.code(), r.all());
         assertTrue(r.err().matches("(?s).*save of step 20 FAILED: .*training goes on.*last committed: t-s10-.*"), r.err());
         assertTrue(r.out().contains("step 30  loss"), "training went on past the failed save\n" + r.out());
-        assertTrue(r.err().contains("the final checkpoint (step 30) was not saved; the latest checkpoint of run t is t-s10-"), r.err());
+        // says why (the save's own error) and what to fix before running again
+        assertTrue(r.err().matches("(?s).*the final checkpoint \\(step 30\\) was not saved \\(.+\\); the latest checkpoint"
+                + " of run t is t-s10-\\S+ Run again with --auto-resume once the cause is fixed.*"), r.err());
         try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
             assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
         }

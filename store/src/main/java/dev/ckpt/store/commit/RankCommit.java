@@ -264,8 +264,15 @@ final class RankCommit {
         if (reason.startsWith("checkpoint " + id) && reason.contains(said)) {
             reason = reason.substring(reason.indexOf(said) + said.length());
         }
-        return rank + " gave up on it" + at + " (" + Manifest.keyOfRefusal(id) + "): " + printable(withoutAdvice(reason));
+        String shown = printable(withoutAdvice(reason));
+        if (shown.length() > MAX_REASON) { // a record is anyone's text: a line, not a page
+            shown = shown.substring(0, MAX_REASON) + "… (" + (shown.length() - MAX_REASON) + " more characters in the record)";
+        }
+        return rank + " gave up on it" + at + " (" + Manifest.keyOfRefusal(id) + "): " + shown;
     }
+
+    /** The most of a recorded reason a relayed message shows, in characters. */
+    static final int MAX_REASON = 2000;
 
     /** What a rank was told to do is for that rank: its reason up to the first piece of advice. */
     private static String withoutAdvice(String reason) {
