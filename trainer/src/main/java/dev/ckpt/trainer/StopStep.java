@@ -32,9 +32,11 @@ record StopStep(long step, boolean safe, String because) {
         long twoSaves = nextSave + saveEvery;
         long pollSteps = meanNanos <= 0 ? 10 : 1 + (2 * pollNanos + meanNanos - 1) / meanNanos;
         long byPolls = at + pollSteps;
-        String polls = String.format(Locale.ROOT, "two stop polls of %s take %d steps at %s per step",
-                SaveTimes.seconds(Duration.ofNanos(pollNanos)), pollSteps,
-                meanNanos <= 0 ? "an unknown time (assumed 10 steps)" : SaveTimes.seconds(Duration.ofNanos(meanNanos)));
+        String polls = meanNanos <= 0
+                ? String.format(Locale.ROOT, "two stop polls of %s take an unknown number of steps (no step timed yet;"
+                + " assumed %d)", SaveTimes.seconds(Duration.ofNanos(pollNanos)), pollSteps)
+                : String.format(Locale.ROOT, "two stop polls of %s take %d steps at %s per step",
+                SaveTimes.seconds(Duration.ofNanos(pollNanos)), pollSteps, perStep(meanNanos));
         long stop = Math.max(byPolls, twoSaves);
         String why = "this rank is at step " + at + "; no rank can be past step " + twoSaves
                 + ", the second save step from here; " + polls;
@@ -47,5 +49,11 @@ record StopStep(long step, boolean safe, String because) {
             }
         }
         return new StopStep(stop, true, why);
+    }
+
+    /** A step time as "0.1 s", or "12 ms" below 0.1 s (where one decimal of a second would print 0.0). */
+    private static String perStep(long nanos) {
+        return nanos >= 100_000_000L ? SaveTimes.seconds(Duration.ofNanos(nanos))
+                : String.format(Locale.ROOT, "%.3g ms", nanos / 1e6);
     }
 }

@@ -24,6 +24,11 @@ class StopStepTest {
         StopStep s = StopStep.choose(26, 10, 10 * MS, 200 * MS, 60_000 * MS);
         assertEquals(26 + 41, s.step());
         assertTrue(s.safe());
+        assertTrue(s.because().contains("two stop polls of 0.2 s take 41 steps at 10.0 ms per step"), s.because());
+        assertTrue(StopStep.choose(26, 10, 31_600_000L, 10_000 * MS, 60_000 * MS).because().contains("at 31.6 ms per step"),
+                "not '0.0 s per step'");
+        assertTrue(StopStep.choose(0, 10, 0, 200 * MS, 60_000 * MS).because().contains(
+                "take an unknown number of steps (no step timed yet; assumed 10)"));
         assertEquals(10 + 10, StopStep.choose(0, 10, 0, 200 * MS, 60_000 * MS).step(), "unknown step time: 10 steps assumed");
     }
 
