@@ -539,6 +539,54 @@ class MultiRankSaveTest {
         }
     }
 
+    /**
+     * A GC whose grace is shorter than the ranks' wait deletes a waiting rank's part (it is
+     * unreferenced until the commit). Rank 0 then said "rank 1 did not write its part" and
+     * rank 1 that its part "stays unreferenced until a GC removes it"; both now name the GC
+     * generation that deleted it and say to give gc a longer grace.
+     */
+    @Test
+    void aPartAGcDeletedWhileTheRanksWaitedIsNamedAsSuch() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Object> rank1 = pool.submit((Callable<Object>) () -> {
+                try (CheckpointStore s = open(storeDir)) {
+                    return s.save(s.joinRun("r", "job-1"), SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(1, 2, TIMEOUT)));
+                } catch (RuntimeException e) {
+                    return e;
+                }
+            });
+            Instant waitFrom = Instant.now();
+            while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 1)))) {
+                assertTrue(Duration.between(waitFrom, Instant.now()).toSeconds() < 60, "rank 1 wrote its part");
+                Thread.sleep(20);
+            }
+            try (CheckpointStore g = CheckpointStore.open(ObjectStores.local(storeDir), CONFIG.withGcGrace(Duration.ZERO))) {
+                g.gc(GcRequest.collect());
+            }
+            assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 1))), "the GC took the waiting part");
+            RanksIncompleteException r0;
+            try (CheckpointStore s = open(storeDir)) {
+                r0 = assertThrows(RanksIncompleteException.class, () -> s.save(s.joinRun("r", "job-1"),
+                        SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
+                                .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(2)))));
+            }
+            assertTrue(r0.getMessage().matches("(?s).*was not committed: GC generation \\d+ deleted manifests/r-s1-e1/"
+                    + "part-00001.json .*while rank 0 waited .*Give gc a --grace longer than --ranks-timeout.*"),
+                    r0.getMessage());
+            RanksIncompleteException r1 = assertInstanceOf(RanksIncompleteException.class, rank1.get(60, TimeUnit.SECONDS));
+            assertTrue(r1.getMessage().contains("Rank 1's part manifests/r-s1-e1/part-00001.json: GC generation ")
+                    && !r1.getMessage().contains("stays unreferenced"), r1.getMessage());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void aRequeuedJobFencesEveryRankOfThePreviousOneZombiesAndLateStartersIncluded() throws Exception {
         Path storeDir = tmp.resolve("store");

@@ -128,6 +128,15 @@ final class RankCommit {
                         Duration.between(start, now));
             }
             if (!now.isBefore(until)) {
+                List<String> keys = missing.stream().map(r -> Manifest.keyOfPart(own.id(), r)).toList();
+                java.util.Optional<String> collected = deletedByGc(keys);
+                if (collected.isPresent()) {
+                    throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
+                            + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                            + collected.get() + " while rank 0 waited " + seconds(start, now) + " s for every part: the"
+                            + " GC's grace is shorter than the ranks' wait. Give gc a --grace longer than --ranks-timeout;"
+                            + " nothing was committed for this step, the next save starts afresh");
+                }
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
                         + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
                         + describe(missing) + " did not write " + (missing.size() == 1 ? "its part" : "their parts")
@@ -324,8 +333,10 @@ final class RankCommit {
                 }
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
                         + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed: "
-                        + refusal + ". Rank " + shard.rank() + "'s part " + own.key() + " stays unreferenced until a"
-                        + " GC removes it; nothing was committed for this step, the next save starts afresh", true);
+                        + refusal + ". Rank " + shard.rank() + "'s part " + own.key() + deletedByGc(List.of(own.key()))
+                        .map(d -> ": " + d + " (the GC's grace is shorter than the ranks' wait; give gc a --grace longer"
+                                + " than --ranks-timeout)").orElse(" stays unreferenced until a GC removes it")
+                        + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
@@ -337,6 +348,14 @@ final class RankCommit {
                         + " Give the save more time", "ROOT", Duration.between(start, now), Duration.between(start, now));
             }
             if (!now.isBefore(until)) {
+                java.util.Optional<String> collected = deletedByGc(List.of(own.key()));
+                if (collected.isPresent()) {
+                    throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
+                            + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not"
+                            + " committed: " + collected.get() + " while this rank waited " + seconds(start, now)
+                            + " s for rank 0's commit: the GC's grace is shorter than the ranks' wait. Give gc a --grace"
+                            + " longer than --ranks-timeout; the next save starts afresh");
+                }
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
                         + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed"
                         + " within " + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part "
@@ -384,6 +403,27 @@ final class RankCommit {
         } catch (NotFoundException e) {
             return null;
         }
+    }
+
+    /**
+     * Which GC generation ROOT records as having deleted one of {@code keys} ("GC generation 7
+     * deleted manifests/…/part-00001.json at T"), empty when none did or ROOT cannot be read:
+     * a part waiting longer than the GC's grace is unreferenced, and a GC may take it.
+     */
+    private java.util.Optional<String> deletedByGc(List<String> keys) {
+        try {
+            for (var g : root.read().state().gc().finished()) {
+                for (String k : keys) {
+                    if (g.deleted().contains(k)) {
+                        return java.util.Optional.of("GC generation " + g.generation() + " deleted " + k
+                                + (g.finishedAt() == null ? "" : " (finished at " + g.finishedAt() + ")"));
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            // the plain message then: this is only a better explanation
+        }
+        return java.util.Optional.empty();
     }
 
     /** Whether the wait from {@code start} ends at the save's deadline rather than at the ranks' timeout. */
