@@ -571,17 +571,22 @@ class MultiRankSaveTest {
             }
             assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 1))), "the GC took the waiting part");
             RanksIncompleteException r0;
+            long t0 = System.nanoTime();
             try (CheckpointStore s = open(storeDir)) {
+                // a 10-minute wait: a part a GC deleted never comes back, and rank 0 says so at its first round
                 r0 = assertThrows(RanksIncompleteException.class, () -> s.save(s.joinRun("r", "job-1"),
                         SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
-                                .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(2)))));
+                                .withShard(new SaveRequest.Shard(0, 2, Duration.ofMinutes(10)))));
             }
+            assertTrue((System.nanoTime() - t0) / 1_000_000_000L < 60, "at once, not after the timeout");
             assertTrue(r0.getMessage().matches("(?s).*was not committed: GC generation \\d+ deleted manifests/r-s1-e1/"
-                    + "part-00001.json .*while rank 0 waited .*Give gc a --grace longer than --ranks-timeout.*"),
+                    + "part-00001.json .*while rank 0 gathered the parts.*Give gc a --grace longer than --ranks-timeout.*"),
                     r0.getMessage());
             RanksIncompleteException r1 = assertInstanceOf(RanksIncompleteException.class, rank1.get(60, TimeUnit.SECONDS));
-            assertTrue(r1.getMessage().contains("Rank 1's part manifests/r-s1-e1/part-00001.json: GC generation ")
-                    && !r1.getMessage().contains("stays unreferenced"), r1.getMessage());
+            assertTrue(r1.getMessage().contains("GC generation ") && r1.getMessage().contains("deleted manifests/r-s1-e1/"
+                    + "part-00001.json") && !r1.getMessage().contains("stays unreferenced"), r1.getMessage());
+            assertEquals(1, r1.getMessage().split("Give gc a --grace", -1).length - 1
+                    + r1.getMessage().split("give gc a --grace", -1).length - 1, "said once: " + r1.getMessage());
         } finally {
             pool.shutdownNow();
         }

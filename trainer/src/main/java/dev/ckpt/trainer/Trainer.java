@@ -499,6 +499,9 @@ public final class Trainer {
     }
 
     /** The earlier of this rank's own deadline (if it was told to stop) and the proposer's. */
+    /** How long a wait for the save before this one lasts before it looks again for a stop: 0.25 s. */
+    private static final long WAIT_SLICE_NANOS = 250_000_000L;
+
     /**
      * For a rank of several told to stop (by a signal, or by the ranks' stop point): the
      * instant every save must be done by; null when no stop is requested or agreed. The
@@ -705,11 +708,24 @@ public final class Trainer {
             if (pending.size() >= maxInFlight()) {
                 out.printf("save at step %d waits: the save of step %d is still uploading%s%n", state.step, uploading.step(),
                         pending.size() > 1 ? " and step " + pending.peekLast().step() + " is staged behind it" : "");
+                boolean proposedHere = false;
                 while (pending.size() >= maxInFlight()) {
-                    long left = deadline == null ? Long.MAX_VALUE
-                            : Duration.between(store.config().clock().instant(), deadline).toNanos();
-                    if (!finishOldest(left)) {
-                        // on the way to a stop step, by its deadline: the stop gives up on it (preempt or the loop)
+                    // In slices: a stop may be requested (a signal) or agreed (the poller) while this rank waits,
+                    // e.g. for a rank that is gone; then the wait ends at the stop's deadline, not at the save's
+                    // own --ranks-timeout, and a signalled rank proposes the stop now, so the others hear of it.
+                    Instant by = deadline != null ? deadline : stopDeadline();
+                    long left = by == null ? Long.MAX_VALUE
+                            : Duration.between(store.config().clock().instant(), by).toNanos();
+                    if (finishOldest(Math.min(left, WAIT_SLICE_NANOS))) {
+                        continue;
+                    }
+                    if (o.ranked() && preemption.requested() && agreedStop == null && !proposedHere) {
+                        proposedHere = true; // once here; a failed proposal is tried again by the loop
+                        proposeStop();
+                    }
+                    by = deadline != null ? deadline : stopDeadline();
+                    if (by != null && !store.config().clock().instant().isBefore(by)) {
+                        // the stop gives up on it (preempt, or the loop's check of the stop's deadline)
                         out.printf("save at step %d skipped: the save of step %d had not committed by the stop's "
                                 + "deadline%s%n", state.step, uploading.step(), pending.peekFirst().waitingFor());
                         return;
@@ -972,8 +988,11 @@ public final class Trainer {
 
     private int abandoned(String why, String what) {
         out.printf("preempted: %s at step %d; --preempt-deadline %s passed while %s; it was abandoned and the latest "
-                        + "checkpoint stays %s; exiting %d%n", why, state.step, human(o.preemptDeadline), what,
-                lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+                        + "checkpoint stays %s%s; exiting %d%n", why, state.step, human(o.preemptDeadline), what,
+                lastCommitted == null ? "none (nothing committed yet)" : lastCommitted,
+                // this rank's part may be stored: rank 0, if it is only late, can still commit that step
+                o.ranked() && o.rank != 0 ? " unless rank 0 still commits a step whose part this rank stored (ckpt-tool"
+                        + " ls shows the latest)" : "", EXIT_PREEMPTED);
         runPreemptHook();
         return EXIT_PREEMPTED;
     }

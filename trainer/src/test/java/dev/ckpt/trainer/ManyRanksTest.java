@@ -221,6 +221,45 @@ class ManyRanksTest {
         }
     }
 
+    /**
+     * The signal arrives while the rank is blocked waiting for its previous save, which
+     * waits for a rank that is gone: the wait looks again for a stop every 0.25 s, so the
+     * rank proposes the stop at once (the others hear of it) and exits 75 by its
+     * --preempt-deadline. A break test saw such a rank wait out --ranks-timeout (10 minutes by
+     * default) without even writing the stop point.
+     */
+    @Test
+    void aSignalWhileTheRankWaitsForASaveThatWaitsForAGoneRankExitsByTheDeadline() throws Exception {
+        Path dir = tmp.resolve("blocked");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        long[] signalledAt = {0}; // written by the signalling thread before request(), read after the run
+        // rank 0 of job-b is gone; rank 1's save of step 15 waits up to 120 s for it, and step 20's save waits for that
+        Result r = TrainerRuns.inProcess(st -> st, p, line -> {
+            if (line.startsWith("save at step 20 waits")) {
+                Thread later = new Thread(() -> { // once the rank is inside the wait
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    signalledAt[0] = System.nanoTime();
+                    p.request("SIGTERM");
+                });
+                later.setDaemon(true);
+                later.start();
+            }
+        }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
+                "--save-every", "5", "--auto-resume", "--preempt-deadline", "4s", "--stop-poll-interval", "100ms")));
+        long after = (System.nanoTime() - signalledAt[0]) / 1_000_000;
+        assertEquals(75, r.code(), r.all());
+        assertTrue(signalledAt[0] > 0 && after < 30_000, "exited " + after + " ms after the signal\n" + r.all());
+        assertTrue(r.out().contains("the ranks stop at step"), "proposed the stop while it waited\n" + r.all());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertTrue(s.readStop(s.joinRun("t", "job-b")).isPresent(), "the stop point is in the store for the others");
+        }
+    }
+
     @Test
     void aStopPointOfAnEarlierJobWithTheSameJobIdIsNamedAndNothingIsSaved() throws Exception {
         Path dir = tmp.resolve("stale");

@@ -109,7 +109,18 @@ final class RankCommit {
                 continue;
             }
             // a newer job that took the run over fences this one: rank 0 hears it as its other ranks do
-            Committer.checkFence(root.read().state(), token);
+            RootState state = root.read().state();
+            Committer.checkFence(state, token);
+            // a part a GC deleted never comes back: say so now, not at the timeout
+            java.util.Optional<String> gone = deletedByGc(state, missing.stream().map(r -> Manifest.keyOfPart(own.id(), r))
+                    .toList());
+            if (gone.isPresent()) {
+                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
+                        + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                        + gone.get() + " while rank 0 gathered the parts: the GC's grace is shorter than the ranks'"
+                        + " wait. Give gc a --grace longer than --ranks-timeout; nothing was committed for this step,"
+                        + " the next save starts afresh");
+            }
             String refusal = givenUp(own.id()).orElse(null); // one GET a round, whatever the world size
             if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
@@ -128,15 +139,6 @@ final class RankCommit {
                         Duration.between(start, now));
             }
             if (!now.isBefore(until)) {
-                List<String> keys = missing.stream().map(r -> Manifest.keyOfPart(own.id(), r)).toList();
-                java.util.Optional<String> collected = deletedByGc(keys);
-                if (collected.isPresent()) {
-                    throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
-                            + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
-                            + collected.get() + " while rank 0 waited " + seconds(start, now) + " s for every part: the"
-                            + " GC's grace is shorter than the ranks' wait. Give gc a --grace longer than --ranks-timeout;"
-                            + " nothing was committed for this step, the next save starts afresh");
-                }
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
                         + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
                         + describe(missing) + " did not write " + (missing.size() == 1 ? "its part" : "their parts")
@@ -333,9 +335,10 @@ final class RankCommit {
                 }
                 throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
                         + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed: "
-                        + refusal + ". Rank " + shard.rank() + "'s part " + own.key() + deletedByGc(List.of(own.key()))
-                        .map(d -> ": " + d + " (the GC's grace is shorter than the ranks' wait; give gc a --grace longer"
-                                + " than --ranks-timeout)").orElse(" stays unreferenced until a GC removes it")
+                        + refusal + (refusal.contains(own.key()) ? "" : ". Rank " + shard.rank() + "'s part " + own.key()
+                        + deletedByGc(List.of(own.key())).map(d -> ": " + d + " (the GC's grace is shorter than the"
+                                + " ranks' wait; give gc a --grace longer than --ranks-timeout)")
+                        .orElse(" stays unreferenced until a GC removes it"))
                         + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
@@ -412,16 +415,20 @@ final class RankCommit {
      */
     private java.util.Optional<String> deletedByGc(List<String> keys) {
         try {
-            for (var g : root.read().state().gc().finished()) {
-                for (String k : keys) {
-                    if (g.deleted().contains(k)) {
-                        return java.util.Optional.of("GC generation " + g.generation() + " deleted " + k
-                                + (g.finishedAt() == null ? "" : " (finished at " + g.finishedAt() + ")"));
-                    }
+            return deletedByGc(root.read().state(), keys);
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty(); // the plain message then: this is only a better explanation
+        }
+    }
+
+    private static java.util.Optional<String> deletedByGc(RootState state, List<String> keys) {
+        for (var g : state.gc().finished()) {
+            for (String k : keys) {
+                if (g.deleted().contains(k)) {
+                    return java.util.Optional.of("GC generation " + g.generation() + " deleted " + k
+                            + (g.finishedAt() == null ? "" : " (finished at " + g.finishedAt() + ")"));
                 }
             }
-        } catch (RuntimeException e) {
-            // the plain message then: this is only a better explanation
         }
         return java.util.Optional.empty();
     }
