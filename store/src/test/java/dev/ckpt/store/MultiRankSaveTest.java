@@ -89,16 +89,7 @@ class MultiRankSaveTest {
         try {
             List<Future<Object>> futures = new ArrayList<>();
             for (int rank : ranks) {
-                Path src = rankDir(tmp.resolve("src"), rank, step);
-                futures.add(pool.submit((Callable<Object>) () -> {
-                    try (CheckpointStore s = open(storeDir)) {
-                        WriterToken w = s.joinRun("r", job);
-                        return s.save(w, SaveRequest.of(src, "r", step)
-                                .withShard(new SaveRequest.Shard(rank, worldSize, timeout)));
-                    } catch (RuntimeException e) {
-                        return e;
-                    }
-                }));
+                futures.add(startRank(pool, storeDir, job, step, rank, worldSize, timeout));
             }
             List<Object> out = new ArrayList<>();
             for (Future<Object> f : futures) {
@@ -107,6 +98,35 @@ class MultiRankSaveTest {
             return out;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** Starts rank {@code rank}'s save of {@code step} in {@code pool}, with a store of its own: its result, or what it threw. */
+    private Future<Object> startRank(ExecutorService pool, Path storeDir, String job, long step, int rank, int worldSize,
+                                     Duration timeout) throws IOException {
+        return startRank(pool, storeDir, job, step, rank, worldSize, timeout, rankDir(tmp.resolve("src"), rank, step));
+    }
+
+    private Future<Object> startRank(ExecutorService pool, Path storeDir, String job, long step, int rank, int worldSize,
+                                     Duration timeout, Path src) {
+        return pool.submit((Callable<Object>) () -> {
+            try (CheckpointStore s = open(storeDir)) {
+                WriterToken w = s.joinRun("r", job);
+                return s.save(w, SaveRequest.of(src, "r", step).withShard(new SaveRequest.Shard(rank, worldSize, timeout)));
+            } catch (RuntimeException e) {
+                return e;
+            }
+        });
+    }
+
+    /** Waits (at most 60 s) until the parts of {@code ranks} of checkpoint {@code id} are in the store. */
+    private static void awaitParts(Path storeDir, String id, int... ranks) throws InterruptedException {
+        Instant waitFrom = Instant.now();
+        for (int rank : ranks) {
+            while (!Files.exists(storeDir.resolve(Manifest.keyOfPart(id, rank)))) {
+                assertTrue(Duration.between(waitFrom, Instant.now()).toSeconds() < 60, "rank " + rank + " wrote its part");
+                Thread.sleep(20);
+            }
         }
     }
 
@@ -219,22 +239,9 @@ class MultiRankSaveTest {
         try {
             List<Future<Object>> others = new ArrayList<>();
             for (int rank : List.of(1, 2)) {
-                Path src = rankDir(tmp.resolve("src"), rank, 5);
-                others.add(pool.submit((Callable<Object>) () -> {
-                    try (CheckpointStore s = open(storeDir)) {
-                        return s.save(s.joinRun("r", "job-1"), SaveRequest.of(src, "r", 5)
-                                .withShard(new SaveRequest.Shard(rank, 4, TIMEOUT)));
-                    } catch (RuntimeException e) {
-                        return e;
-                    }
-                }));
+                others.add(startRank(pool, storeDir, "job-1", 5, rank, 4, TIMEOUT));
             }
-            Instant waitFrom = Instant.now();
-            while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s5-e1", 1)))
-                    || !Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s5-e1", 2)))) {
-                assertTrue(Duration.between(waitFrom, Instant.now()).toSeconds() < 60, "ranks 1 and 2 wrote their parts");
-                Thread.sleep(20);
-            }
+            awaitParts(storeDir, "r-s5-e1", 1, 2);
             Instant t0 = Instant.now();
             try (CheckpointStore s = open(storeDir)) {
                 failed.add(assertThrows(RuntimeException.class, () -> s.save(s.joinRun("r", "job-1"),
@@ -306,15 +313,7 @@ class MultiRankSaveTest {
             List<Future<Object>> runs = new ArrayList<>();
             for (int rank = 0; rank < 3; rank++) {
                 Path src = rank == 1 ? tmp.resolve("no-such-source") : rankDir(tmp.resolve("src"), rank, 1);
-                int r = rank;
-                runs.add(pool.submit((Callable<Object>) () -> {
-                    try (CheckpointStore s = open(storeDir)) {
-                        WriterToken w = s.joinRun("r", "job-1");
-                        return s.save(w, SaveRequest.of(src, "r", 1).withShard(new SaveRequest.Shard(r, 3, patient)));
-                    } catch (RuntimeException e) {
-                        return e;
-                    }
-                }));
+                runs.add(startRank(pool, storeDir, "job-1", 1, rank, 3, patient, src));
             }
             Object rank1 = runs.get(1).get(60, TimeUnit.SECONDS);
             assertInstanceOf(RuntimeException.class, rank1);
@@ -366,15 +365,7 @@ class MultiRankSaveTest {
         try {
             List<Future<Object>> runs = new ArrayList<>();
             for (int rank : List.of(0, 2)) {
-                Path src = rankDir(tmp.resolve("src"), rank, 1);
-                runs.add(pool.submit((Callable<Object>) () -> {
-                    try (CheckpointStore s = open(storeDir)) {
-                        WriterToken w = s.joinRun("r", "job-1");
-                        return s.save(w, SaveRequest.of(src, "r", 1).withShard(new SaveRequest.Shard(rank, 3, patient)));
-                    } catch (RuntimeException e) {
-                        return e;
-                    }
-                }));
+                runs.add(startRank(pool, storeDir, "job-1", 1, rank, 3, patient));
             }
             for (int i = 0; i < 2; i++) {
                 int rank = i == 0 ? 0 : 2;
@@ -473,11 +464,7 @@ class MultiRankSaveTest {
                     return e;
                 }
             });
-            Instant waitFrom = Instant.now();
-            while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 0)))) {
-                assertTrue(Duration.between(waitFrom, Instant.now()).toSeconds() < 60, "rank 0 wrote its part");
-                Thread.sleep(20);
-            }
+            awaitParts(storeDir, "r-s1-e1", 0);
             requeued.joinRun("r", "job-2");
             Object o = rank0.get(60, TimeUnit.SECONDS);
             FencedException e = assertInstanceOf(FencedException.class, o, () -> String.valueOf(o));
@@ -553,19 +540,8 @@ class MultiRankSaveTest {
         }
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            Future<Object> rank1 = pool.submit((Callable<Object>) () -> {
-                try (CheckpointStore s = open(storeDir)) {
-                    return s.save(s.joinRun("r", "job-1"), SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
-                            .withShard(new SaveRequest.Shard(1, 2, TIMEOUT)));
-                } catch (RuntimeException e) {
-                    return e;
-                }
-            });
-            Instant waitFrom = Instant.now();
-            while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 1)))) {
-                assertTrue(Duration.between(waitFrom, Instant.now()).toSeconds() < 60, "rank 1 wrote its part");
-                Thread.sleep(20);
-            }
+            Future<Object> rank1 = startRank(pool, storeDir, "job-1", 1, 1, 2, TIMEOUT);
+            awaitParts(storeDir, "r-s1-e1", 1);
             try (CheckpointStore g = CheckpointStore.open(ObjectStores.local(storeDir), CONFIG.withGcGrace(Duration.ZERO))) {
                 g.gc(GcRequest.collect());
             }
@@ -632,9 +608,7 @@ class MultiRankSaveTest {
             try {
                 Future<?> waiting = pool.submit(() -> a.save(jobA, SaveRequest.of(src1, "r", 3)
                         .withShard(new SaveRequest.Shard(1, 2, TIMEOUT))));
-                while (!Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s3-e1", 1)))) {
-                    Thread.sleep(10);
-                }
+                awaitParts(storeDir, "r-s3-e1", 1);
                 b.joinRun("r", "job-b");
                 Exception e = assertThrows(Exception.class, waiting::get);
                 assertInstanceOf(FencedException.class, e.getCause(), String.valueOf(e.getCause()));

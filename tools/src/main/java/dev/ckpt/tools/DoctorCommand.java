@@ -36,7 +36,8 @@ final class DoctorCommand extends StoreCommand {
         ObjectStore raw = objects instanceof ProbingObjectStore p ? p.delegate() : objects;
         List<Check> checks = new ArrayList<>();
         boolean ok = true;
-        ok &= check(checks, "list objects", () -> dev.ckpt.store.commit.SaveResult.count(objects.list("manifests/").stream().count(), "manifest") + " listed");
+        ok &= check(checks, "list objects", () -> dev.ckpt.store.commit.SaveResult.count(
+                objects.list("manifests/").stream().count(), "manifest") + " listed");
         ok &= check(checks, "read ROOT", () -> {
             var r = store.root();
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "

@@ -331,7 +331,8 @@ public final class Trainer {
                     if (state.step > stop.step()) {
                         return pastStop(stop);
                     }
-                    if ((stop.deadline() != null || preemption.requested()) && System.nanoTime() > stopDeadlineNanos(stop)) {
+                    Instant stopBy = stopDeadline();
+                    if (stopBy != null && store.config().clock().instant().isAfter(stopBy)) {
                         // training on to the stop step cannot save it in time any more (a save on the way waited
                         // for a rank that is gone): stop now, with what is committed
                         return stopOnTheWayPassed(stop);

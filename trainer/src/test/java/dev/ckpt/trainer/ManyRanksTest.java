@@ -2,7 +2,6 @@ package dev.ckpt.trainer;
 
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.StopPoint;
-import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.trainer.TrainerRuns.Result;
@@ -69,6 +68,14 @@ class ManyRanksTest {
             return out;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** Job job-a of 2 ranks commits step 10; then a rank of job-b proposes {@code stop}, as a signalled rank would. */
+    private static void jobACommitsStep10ThenJobBStopsAt(Path dir, StopPoint stop) throws Exception {
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            s.proposeStop(s.joinRun("t", "job-b"), stop);
         }
     }
 
@@ -150,12 +157,8 @@ class ManyRanksTest {
     @Test
     void ranksAlreadyPastTheAgreedStepSaveNothingAndExit75WithThePreviousCheckpointTheLatest() throws Exception {
         Path dir = tmp.resolve("past");
-        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
-        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
-            // a rank of job-b was told to stop at step 11; the others learn it at their first poll, 5 s in, long past it
-            WriterToken b = s.joinRun("t", "job-b");
-            s.proposeStop(b, new StopPoint(11, 1, "SIGTERM", Instant.now().plusSeconds(30)));
-        }
+        // a rank of job-b was told to stop at step 11; the others learn it at their first poll, 5 s in, long past it
+        jobACommitsStep10ThenJobBStopsAt(dir, new StopPoint(11, 1, "SIGTERM", Instant.now().plusSeconds(30)));
         // 5 s: a rank's training thread starved that long after the poller starts would still be at step 11
         List<Result> rs = ranks(dir, 2, "job-b", "--steps", "1000000", "--save-every", "1000000", "--auto-resume",
                 "--stop-poll-interval", "5s");
@@ -180,10 +183,7 @@ class ManyRanksTest {
     @Test
     void aRankLearnsTheAgreedStopStepAtASaveStepEvenWhenItsPollerIsLate() throws Exception {
         Path dir = tmp.resolve("late-poller");
-        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
-        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
-            s.proposeStop(s.joinRun("t", "job-b"), new StopPoint(20, 1, "SIGTERM", Instant.now().plusSeconds(120)));
-        }
+        jobACommitsStep10ThenJobBStopsAt(dir, new StopPoint(20, 1, "SIGTERM", Instant.now().plusSeconds(120)));
         List<Result> rs = ranks(dir, 2, "job-b", "--steps", "40", "--auto-resume", "--stop-poll-interval", "1h");
         for (Result r : rs) {
             assertEquals(75, r.code(), r.all());
@@ -203,10 +203,7 @@ class ManyRanksTest {
     @Test
     void aRankOnItsWayToTheStopStepWhosePeerIsGoneExitsByTheStopsDeadline() throws Exception {
         Path dir = tmp.resolve("gone");
-        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
-        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
-            s.proposeStop(s.joinRun("t", "job-b"), new StopPoint(100, 0, "SIGTERM", Instant.now().plusSeconds(4)));
-        }
+        jobACommitsStep10ThenJobBStopsAt(dir, new StopPoint(100, 0, "SIGTERM", Instant.now().plusSeconds(4)));
         long t0 = System.nanoTime();
         // rank 0 of job-b is gone; rank 1 saves every 5 steps and would wait 120 s for it each time
         Result r = TrainerRuns.inProcess(args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b",

@@ -115,22 +115,19 @@ final class RankCommit {
             java.util.Optional<String> gone = deletedByGc(state, missing.stream().map(r -> Manifest.keyOfPart(own.id(), r))
                     .toList());
             if (gone.isPresent()) {
-                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
-                        + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
                         + gone.get() + " while rank 0 gathered the parts: the GC's grace is shorter than the ranks'"
                         + " wait. Give gc a --grace longer than --ranks-timeout; nothing was committed for this step,"
                         + " the next save starts afresh");
             }
             String refusal = givenUp(own.id()).orElse(null); // one GET a round, whatever the world size
             if (refusal != null) {
-                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
-                        + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
                         + refusal + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
-                throw new DeadlineExceededException("checkpoint " + own.id() + " of run '" + own.run() + "' (step "
-                        + own.step() + ", " + n + " ranks) was not committed: its deadline passed after rank 0 had waited "
+                throw new DeadlineExceededException(notCommitted(own, n) + ": its deadline passed after rank 0 had waited "
                         + seconds(start, now) + " s for " + describe(missing) + " to write " + (missing.size() == 1
                         ? "its part" : "their parts") + " (" + Manifest.keyOfPart(own.id(), missing.first())
                         + (missing.size() > 1 ? " and others" : "") + " in " + store.describe() + "); nothing was"
@@ -139,8 +136,7 @@ final class RankCommit {
                         Duration.between(start, now));
             }
             if (!now.isBefore(until)) {
-                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), "checkpoint " + own.id()
-                        + " of run '" + own.run() + "' (step " + own.step() + ", " + n + " ranks) was not committed: "
+                throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
                         + describe(missing) + " did not write " + (missing.size() == 1 ? "its part" : "their parts")
                         + " within " + seconds(start, now) + " s (rank 0 waited for "
                         + Manifest.keyOfPart(own.id(), missing.first()) + (missing.size() > 1 ? " and others" : "")
@@ -333,8 +329,7 @@ final class RankCommit {
                 if (root.read().state().checkpoints().containsKey(own.id())) {
                     return; // committed after all (rank 0 failed after its commit landed)
                 }
-                throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
-                        + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed: "
+                throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, shard.worldSize()) + ": "
                         + refusal + (refusal.contains(own.key()) ? "" : ". Rank " + shard.rank() + "'s part " + own.key()
                         + deletedByGc(List.of(own.key())).map(d -> ": " + d + " (the GC's grace is shorter than the"
                                 + " ranks' wait; give gc a --grace longer than --ranks-timeout)")
@@ -343,8 +338,7 @@ final class RankCommit {
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
-                throw new DeadlineExceededException("checkpoint " + own.id() + " of run '" + own.run() + "' (step "
-                        + own.step() + ", " + shard.worldSize() + " ranks) was not committed: its deadline passed "
+                throw new DeadlineExceededException(notCommitted(own, shard.worldSize()) + ": its deadline passed "
                         + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part " + own.key() + " in "
                         + store.describe() + ", while it waited for rank 0's commit. This rank's save failed; rank 0 may"
                         + " still commit the step (complete, every part present): ckpt-tool ls shows whether it did."
@@ -353,14 +347,12 @@ final class RankCommit {
             if (!now.isBefore(until)) {
                 java.util.Optional<String> collected = deletedByGc(List.of(own.key()));
                 if (collected.isPresent()) {
-                    throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
-                            + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not"
-                            + " committed: " + collected.get() + " while this rank waited " + seconds(start, now)
-                            + " s for rank 0's commit: the GC's grace is shorter than the ranks' wait. Give gc a --grace"
-                            + " longer than --ranks-timeout; the next save starts afresh");
+                    throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, shard.worldSize()) + ": "
+                            + collected.get() + " while this rank waited " + seconds(start, now) + " s for rank 0's commit:"
+                            + " the GC's grace is shorter than the ranks' wait. Give gc a --grace longer than"
+                            + " --ranks-timeout; the next save starts afresh");
                 }
-                throw new RanksIncompleteException(own.id(), List.of(), "checkpoint " + own.id() + " of run '"
-                        + own.run() + "' (step " + own.step() + ", " + shard.worldSize() + " ranks) was not committed"
+                throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, shard.worldSize())
                         + " within " + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part "
                         + own.key() + " in " + store.describe() + ": rank 0 commits once every part is there; it"
                         + " or another rank may have died or be slower than the timeout. This rank's save failed; if"
@@ -433,14 +425,19 @@ final class RankCommit {
         return java.util.Optional.empty();
     }
 
+    /** "checkpoint ID of run 'R' (step S, N ranks) was not committed": how each failed wait begins. */
+    private static String notCommitted(Manifest own, int worldSize) {
+        return "checkpoint " + own.id() + " of run '" + own.run() + "' (step " + own.step() + ", " + worldSize
+                + " ranks) was not committed";
+    }
+
     /** Whether the wait from {@code start} ends at the save's deadline rather than at the ranks' timeout. */
     private static boolean byDeadline(Instant start, Duration timeout, Instant deadline) {
         return deadline != null && deadline.isBefore(start.plus(timeout));
     }
 
     private static Instant until(Instant start, Duration timeout, Instant deadline) {
-        Instant t = start.plus(timeout);
-        return deadline != null && deadline.isBefore(t) ? deadline : t;
+        return byDeadline(start, timeout, deadline) ? deadline : start.plus(timeout);
     }
 
     private static String describe(TreeSet<Integer> missing) {
