@@ -19,6 +19,7 @@ import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.objectstore.StoredObject;
 import dev.ckpt.store.restore.RestoreResult;
 import dev.ckpt.store.util.TransferListener;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -339,6 +341,57 @@ class MultiRankSaveTest {
     }
 
     /**
+     * Two ranks give up at about the same time (both had looked for a record before either
+     * wrote one). The record was written with an overwriting PUT, so it held the second
+     * rank's reason while both ranks said "recorded this"; it is now created only if absent:
+     * the first reason stays, and the second rank says another rank had already recorded why.
+     */
+    @Test
+    void whenTwoRanksGiveUpTheFirstRecordStaysAndTheSecondRankSaysSo() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        String id = "r-s1-e1";
+        List<Object> rankOne = new ArrayList<>();
+        ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public StoredObject get(String key) {
+                try {
+                    return super.get(key);
+                } catch (dev.ckpt.store.error.NotFoundException e) {
+                    if (key.equals(Manifest.keyOfRefusal(id)) && rankOne.isEmpty()) {
+                        // rank 2 found no record before its save; rank 1 gives up now, before rank 2 does
+                        ExecutorService pool = Executors.newSingleThreadExecutor();
+                        try {
+                            rankOne.add(startRank(pool, storeDir, "job-1", 1, 1, 3, TIMEOUT,
+                                    tmp.resolve("rank-1-source-gone")).get(60, TimeUnit.SECONDS));
+                        } catch (Exception x) {
+                            throw new IllegalStateException(x);
+                        } finally {
+                            pool.shutdownNow();
+                        }
+                    }
+                    throw e;
+                }
+            }
+        };
+        Path noSource = tmp.resolve("rank-2-source-gone");
+        try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
+            RuntimeException two = assertThrows(RuntimeException.class, () -> s.save(s.joinRun("r", "job-1"),
+                    SaveRequest.of(noSource, "r", 1).withShard(new SaveRequest.Shard(2, 3, TIMEOUT))));
+            assertTrue(two.getMessage().contains("rank-2-source-gone") && two.getMessage().endsWith("; another rank had"
+                    + " already recorded in manifests/r-s1-e1/refused.json why it gave up, so the other ranks stop waiting"
+                    + " and name that rank's reason, not this one; this job cannot save step 1 again: save a later step"),
+                    two.getMessage());
+        }
+        String one = ((RuntimeException) rankOne.get(0)).getMessage();
+        assertTrue(one.contains("; rank 1 recorded this in manifests/r-s1-e1/refused.json"), one);
+        String record = Files.readString(storeDir.resolve(Manifest.keyOfRefusal(id)));
+        assertTrue(record.contains("rank-1-source-gone") && !record.contains("rank-2-source-gone"), record);
+    }
+
+    /**
      * A rank that gives up before the others have even started (ranks start seconds apart
      * on a real cluster; here it has finished before they begin): each of them finds the
      * record before it saves, fails at once naming that rank, and uploads nothing. In CI the
@@ -523,6 +576,104 @@ class MultiRankSaveTest {
                 assertTrue(e.getMessage().contains("was not committed: its deadline passed") && e.getMessage().contains(
                         rank == 0 ? "for rank 1 to write its part" : "while it waited for rank 0's commit"), e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Rank 0's commit can land just as a waiting rank's wait ends: after that rank's last read
+     * of ROOT, before it checks its deadline or timeout. The rank said "was not committed"
+     * (exit 7, or 4 at the timeout) although ls showed the checkpoint; it now reads ROOT once
+     * more before it fails. Here rank 0 commits, and the wait's end passes, inside rank 1's
+     * poll for a refusal record, which comes between those two points.
+     */
+    @Test
+    void aCommitThatLandsJustAsAWaitingRanksWaitEndsIsReportedAsCommitted() throws Exception {
+        Duration wait = Duration.ofSeconds(3);
+        for (boolean byDeadline : List.of(true, false)) {
+            Path storeDir = tmp.resolve("store-" + byDeadline);
+            try (CheckpointStore s = open(storeDir)) {
+                s.init();
+            }
+            String id = "r-s1-e1";
+            AtomicBoolean raced = new AtomicBoolean();
+            List<Object> rankZero = new ArrayList<>();
+            ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+                @Override
+                public StoredObject get(String key) {
+                    if (key.equals(Manifest.keyOfRefusal(id)) && Files.exists(storeDir.resolve(Manifest.keyOfPart(id, 1)))
+                            && raced.compareAndSet(false, true)) {
+                        try {
+                            rankZero.add(saveAll(storeDir, "job-1", 1, List.of(0), 2, TIMEOUT).get(0));
+                            Thread.sleep(wait.toMillis() + 300);
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    return super.get(key);
+                }
+            };
+            try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
+                WriterToken w = s.joinRun("r", "job-1");
+                SaveRequest req = SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
+                        .withShard(new SaveRequest.Shard(1, 2, byDeadline ? Duration.ofMinutes(10) : wait));
+                SaveResult saved = s.save(w, byDeadline ? req.withDeadline(Instant.now().plus(wait)) : req);
+                assertEquals(id, saved.checkpointId());
+            }
+            assertTrue(raced.get(), "rank 0 committed while rank 1 waited");
+            assertInstanceOf(SaveResult.class, rankZero.get(0), () -> String.valueOf(rankZero.get(0)));
+            try (CheckpointStore s = open(storeDir)) {
+                assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
+            }
+        }
+    }
+
+    /**
+     * The last part can arrive just as rank 0's wait ends: after that round's GETs, before
+     * the timeout check. Rank 0 said "rank 1 did not write its part within 3 s" and committed
+     * nothing although every part was there; it now looks once more before it gives up.
+     */
+    @Test
+    void aPartThatArrivesJustAsRankZerosWaitEndsIsCommitted() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+        String id = "r-s1-e1";
+        Duration wait = Duration.ofSeconds(3);
+        AtomicBoolean lookedForPart = new AtomicBoolean();
+        AtomicBoolean raced = new AtomicBoolean();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        List<Future<Object>> rankOne = new ArrayList<>();
+        ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public StoredObject get(String key) {
+                if (key.equals(Manifest.keyOfPart(id, 1))) {
+                    lookedForPart.set(true);
+                } else if (key.equals(Manifest.keyOfRefusal(id)) && lookedForPart.get() && raced.compareAndSet(false, true)) {
+                    // rank 0's round found no part 1; it arrives now, and rank 0's wait ends
+                    try {
+                        rankOne.add(startRank(pool, storeDir, "job-1", 1, 1, 2, TIMEOUT));
+                        awaitParts(storeDir, id, 1);
+                        Thread.sleep(wait.toMillis() + 300);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return super.get(key);
+            }
+        };
+        try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
+            SaveResult saved = s.save(s.joinRun("r", "job-1"), SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
+                    .withShard(new SaveRequest.Shard(0, 2, wait)));
+            assertEquals(id, saved.checkpointId());
+            assertTrue(raced.get(), "rank 1's part arrived while rank 0 waited");
+            Object one = rankOne.get(0).get(60, TimeUnit.SECONDS);
+            assertInstanceOf(SaveResult.class, one, () -> String.valueOf(one));
+        } finally {
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
         }
     }
 

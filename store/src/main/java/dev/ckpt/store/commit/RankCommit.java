@@ -13,6 +13,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.util.Tasks;
 
 import java.time.Duration;
@@ -78,6 +79,7 @@ final class RankCommit {
         Instant start = config.clock().instant();
         Instant until = until(start, shard.timeout(), deadline);
         long pause = 20;
+        boolean lookedOnceMore = false;
         while (!missing.isEmpty()) {
             // At most ioConcurrency GETs per round, lowest ranks first: parts arrive at about the same
             // time, so a round that finds all of them moves straight on to the next ones.
@@ -126,6 +128,11 @@ final class RankCommit {
                         + refusal + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
+            if (!now.isBefore(until) && !lookedOnceMore) {
+                // a part may have arrived after this round's GETs: look once more before giving up
+                lookedOnceMore = true;
+                continue;
+            }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
                 throw new DeadlineExceededException(notCommitted(own, n) + ": its deadline passed after rank 0 had waited "
                         + seconds(start, now) + " s for " + describe(missing) + " to write " + (missing.size() == 1
@@ -227,23 +234,32 @@ final class RankCommit {
     }
 
     /**
+     * What {@link #refuse} did: {@code RECORDED} this rank's reason, found a record
+     * {@code ALREADY_THERE} (another rank gave up first; its reason stays, as that is what
+     * the other ranks read), or {@code NOT_RECORDED} (the write failed).
+     */
+    enum Recorded { RECORDED, ALREADY_THERE, NOT_RECORDED }
+
+    /**
      * A rank whose save of checkpoint {@code id} fails where the others would wait for it
      * (rank 0 at any point; another rank before its part is written) records why, so they stop
-     * waiting. Best effort: a rank that cannot write, or died, leaves the others to their
-     * timeout. ROOT stays the truth: a rank that finds the record reads ROOT again and
-     * succeeds if the checkpoint is there (rank 0 failed after its commit landed). Returns
-     * whether the record was written.
+     * waiting. The record is created only if none is there ({@code If-None-Match: *}): the
+     * first rank to give up is the one every rank names. Best effort: a rank that cannot
+     * write, or died, leaves the others to their timeout. ROOT stays the truth: a rank that
+     * finds the record reads ROOT again and succeeds if the checkpoint is there (rank 0 failed
+     * after its commit landed).
      */
-    boolean refuse(String id, int rank, RuntimeException why) {
+    Recorded refuse(String id, int rank, RuntimeException why) {
         String reason = why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage();
         Refusal r = new Refusal(id, rank, reason, config.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                 .toString(), dev.ckpt.store.util.RandomIds.hex(8));
         try {
-            store.put(Manifest.keyOfRefusal(id), Json.write(r));
-            return true;
+            byte[] record = Json.write(r);
+            return store.putIfAbsent(Manifest.keyOfRefusal(id), record, 0, record.length) == PutResult.CREATED
+                    ? Recorded.RECORDED : Recorded.ALREADY_THERE;
         } catch (RuntimeException e) {
             why.addSuppressed(e);
-            return false;
+            return Recorded.NOT_RECORDED;
         }
     }
 
@@ -337,6 +353,15 @@ final class RankCommit {
                         + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
+            if (!now.isBefore(until)) {
+                // Rank 0's commit may have landed after this round's read of ROOT: read it once
+                // more, so that a committed checkpoint is never reported as not committed.
+                RootState last = root.read().state();
+                if (last.checkpoints().containsKey(own.id())) {
+                    return;
+                }
+                Committer.checkFence(last, token);
+            }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
                 throw new DeadlineExceededException(notCommitted(own, shard.worldSize()) + ": its deadline passed "
                         + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part " + own.key() + " in "

@@ -131,10 +131,14 @@ public final class Saver {
                     }
                     throw e;
                 }
-                if (ranks.refuse(id, shard.rank(), e) && e instanceof CkptException c) {
-                    c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", so the"
-                            + " other ranks stop waiting, and this job cannot save step " + req.step() + " again: save a"
-                            + " later step");
+                RankCommit.Recorded recorded = ranks.refuse(id, shard.rank(), e);
+                if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {
+                    String key = Manifest.keyOfRefusal(id);
+                    c.addNote((recorded == RankCommit.Recorded.RECORDED
+                            ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and"
+                            : "; another rank had already recorded in " + key + " why it gave up, so the other ranks stop"
+                            + " waiting and name that rank's reason, not this one;")
+                            + " this job cannot save step " + req.step() + " again: save a later step");
                 }
             }
             throw e;
