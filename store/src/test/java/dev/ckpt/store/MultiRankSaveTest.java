@@ -293,6 +293,7 @@ class MultiRankSaveTest {
                 assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s5-e1"))), "rank 0's refusal record");
                 assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s6-e1", rank))), "live part " + rank);
             }
+            assertFalse(Files.exists(storeDir.resolve("manifests/r-s5-e1")), "GC leaves no empty directory behind");
             assertTrue(s.verify(VerifyRequest.deep()).ok(), () -> s.verify(VerifyRequest.deep()).problems().toString());
             s.restore("r:latest", tmp.resolve("after-gc"));
         }
@@ -427,11 +428,24 @@ class MultiRankSaveTest {
                 assertTrue(e.getMessage().contains("was not saved by rank " + rank + ": rank 1 gave up on it at ")
                         && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + first.getMessage()
                         .substring(0, first.getMessage().indexOf("; rank 1 recorded this")))
-                        && e.getMessage().contains("This rank uploaded nothing"), e.getMessage());
+                        && e.getMessage().contains("This rank uploaded nothing. Whether")
+                        && e.getMessage().endsWith("this job cannot save step 1 again: save a later step"), e.getMessage());
                 assertTrue(e.relayed(), "a rank that only stopped because another gave up records nothing");
             }
         } finally {
             pool.shutdownNow();
+        }
+        // a rank whose own source is bad too hears of both at once, not of its own in the next run
+        Path dangling = Files.createDirectories(tmp.resolve("rank-2-bad"));
+        Files.createSymbolicLink(dangling.resolve("weights.bin"), tmp.resolve("nowhere"));
+        try (CheckpointStore s = open(storeDir)) {
+            WriterToken w = s.joinRun("r", "job-1");
+            RanksIncompleteException e = assertThrows(RanksIncompleteException.class, () -> s.save(w,
+                    SaveRequest.of(dangling, "r", 1).withShard(new SaveRequest.Shard(2, 3, patient))));
+            assertTrue(e.getMessage().contains("rank 1 gave up on it at ") && e.getMessage().contains("This rank uploaded"
+                    + " nothing; this rank's own source cannot be saved either: " + dangling.resolve("weights.bin"))
+                    && e.getMessage().endsWith("this job cannot save step 1 again: where this message says to push or save"
+                    + " again, save a later step"), e.getMessage());
         }
         assertEquals(0, chunkFiles(storeDir), "no rank uploaded a chunk");
         assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 2))));

@@ -32,7 +32,17 @@ final class ClassDataTraining {
     }
 
     public static void main(String[] args) throws IOException {
-        Path work = Files.createTempDirectory("ckpt-cds-training");
+        System.exit(run(Path.of(System.getProperty("java.io.tmpdir"))));
+    }
+
+    /**
+     * Runs the commands in a new directory under {@code tmp}, removes it, and returns the exit
+     * code (0, or 1 when the local round trip failed). The directory is removed before the JVM
+     * exits: {@code System.exit} inside the {@code try} skipped the {@code finally}, and every
+     * build left a directory of about 1 MB in /tmp.
+     */
+    static int run(Path tmp) throws IOException {
+        Path work = Files.createTempDirectory(tmp, "ckpt-cds-training");
         try {
             PrintWriter none = new PrintWriter(Writer.nullWriter());
             Map<String, String> env = new HashMap<>(System.getenv());
@@ -61,7 +71,7 @@ final class ClassDataTraining {
                 CkptTool.execute(new String[]{"push", "s3://ckpt-class-data/training", src.toString(), "--run", "t",
                         "--step", "1", "--progress", "none", "--deadline", "2s"}, none, none, s3);
             }
-            System.exit(failures == 0 ? 0 : 1);
+            return failures == 0 ? 0 : 1;
         } finally {
             try (var s = Files.walk(work)) {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {

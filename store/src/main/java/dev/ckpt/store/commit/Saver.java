@@ -104,10 +104,11 @@ public final class Saver {
         String id = Ids.shardedCheckpointId(req.run(), req.step(), token.epoch());
         java.util.Optional<String> givenUp = ranks.givenUpBefore(token, id);
         if (givenUp.isPresent()) {
+            String own = ownSourceProblem(req.source());
             throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " of run '" + req.run() + "' (step "
                     + req.step() + ", " + shard.worldSize() + " ranks) was not saved by rank " + shard.rank() + ": "
-                    + givenUp.get() + ". This rank uploaded nothing. Whether that was in this attempt or in an earlier"
-                    + " one, this job cannot save step " + req.step() + " again: save a later step", true);
+                    + givenUp.get() + ". This rank uploaded nothing" + own + ". Whether that was in this attempt or in an"
+                    + " earlier one, " + noRetry(own, req.step()), true);
         }
         AtomicBoolean partWritten = new AtomicBoolean();
         try {
@@ -135,14 +136,37 @@ public final class Saver {
                 if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {
                     String key = Manifest.keyOfRefusal(id);
                     c.addNote((recorded == RankCommit.Recorded.RECORDED
-                            ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and"
+                            ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and "
                             : "; another rank had already recorded in " + key + " why it gave up, so the other ranks stop"
-                            + " waiting and name that rank's reason, not this one;")
-                            + " this job cannot save step " + req.step() + " again: save a later step");
+                            + " waiting and name that rank's reason, not this one; ") + noRetry(c.getMessage(), req.step()));
                 }
             }
             throw e;
         }
+    }
+
+    /**
+     * "; this rank's own source cannot be saved either: ..." when {@code source} would be
+     * refused too, else "": a rank stopped by another rank's record learns of its own problem
+     * in the same run, not in the next one. Only on that rare path: it walks the directory.
+     */
+    private static String ownSourceProblem(Path source) {
+        try {
+            SourceDir.check(source);
+            return "";
+        } catch (InvalidInputException e) {
+            return "; this rank's own source cannot be saved either: " + e.getMessage();
+        }
+    }
+
+    /**
+     * "this job cannot save step N again: save a later step", for a step a rank gave up on;
+     * where {@code said} already advises to push or save again (a source's problem does),
+     * it says that advice holds for a later step only.
+     */
+    private static String noRetry(String said, long step) {
+        return "this job cannot save step " + step + " again: " + (said.contains("push again") || said.contains("save again")
+                ? "where this message says to push or save again, save a later step" : "save a later step");
     }
 
     private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, AtomicBoolean partWritten) {

@@ -236,10 +236,33 @@ final class LocalObjectStore implements ObjectStore {
     @Override
     public void delete(String key) {
         checkWritable(key, "delete");
+        Path p = path(key);
         try {
-            Files.deleteIfExists(path(key));
+            if (Files.deleteIfExists(p)) {
+                pruneEmptyParents(p.getParent());
+            }
         } catch (IOException e) {
             throw translate(key, "delete", e);
+        }
+    }
+
+    /**
+     * Removes the directories above a deleted object that it left empty ({@code manifests/<id>/}
+     * of a checkpoint of several ranks, a chunk's fan-out directory), up to but not including
+     * the key's first directory ({@code chunks/}, {@code manifests/}): on S3 a prefix without
+     * objects is nothing, and here GC would otherwise leave one empty directory per dropped
+     * checkpoint for every listing to walk. A directory holding anything (a writer's
+     * temporary) is never removed; a writer whose directory goes between creating it and
+     * creating its temporary creates it again ({@link #openCreating}).
+     */
+    private void pruneEmptyParents(Path dir) {
+        while (dir != null && dir.startsWith(root) && !dir.equals(root) && !root.equals(dir.getParent())) {
+            try {
+                Files.delete(dir);
+            } catch (IOException e) {
+                return; // not empty, already gone, or not ours to remove: the directories above are not empty either
+            }
+            dir = dir.getParent();
         }
     }
 
@@ -368,22 +391,30 @@ final class LocalObjectStore implements ObjectStore {
 
     /**
      * Opens {@code file} for writing with {@code create} ({@code CREATE_NEW} for a temporary,
-     * {@code CREATE} for a lock file), creating any missing directory above it. Tried twice: a
-     * command that failed may remove the empty store directory it created between this
-     * process creating the directories and the file.
+     * {@code CREATE} for a lock file), creating any missing directory above it. A directory can
+     * go between this process creating it and creating the file in it: a command that failed
+     * may remove the empty store directory it created, and a delete removes the directories
+     * it left empty ({@link #pruneEmptyParents}). The directory is then created again, up to
+     * {@link #CREATE_ATTEMPTS} times (the JDK's {@code createDirectories} itself reports a
+     * directory removed under it as {@code FileAlreadyExistsException}).
      */
     private static FileChannel openCreating(Path file, StandardOpenOption create) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Files.createDirectories(file.getParent());
+        for (int attempt = 1; ; attempt++) {
             try {
+                Files.createDirectories(file.getParent());
                 return FileChannel.open(file, create, StandardOpenOption.WRITE);
-            } catch (NoSuchFileException e) {
-                if (attempt == 1) {
+            } catch (NoSuchFileException | FileAlreadyExistsException e) {
+                boolean directoryWent = e instanceof NoSuchFileException || !file.toString().equals(e.getFile());
+                if (!directoryWent || attempt == CREATE_ATTEMPTS || Files.exists(file.getParent(), LinkOption.NOFOLLOW_LINKS)
+                        && !Files.isDirectory(file.getParent(), LinkOption.NOFOLLOW_LINKS)) {
                     throw e;
                 }
             }
         }
     }
+
+    /** How often {@link #openCreating} creates a directory that went meanwhile before it gives up. */
+    private static final int CREATE_ATTEMPTS = 20;
 
     private static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

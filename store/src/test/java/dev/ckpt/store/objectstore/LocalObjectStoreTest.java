@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,66 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         }
         assertEquals(2, store.list("chunks/").stream().count());
         assertEquals(3, store.list("").stream().count(), "ROOT and two chunks; lock files and temporaries are hidden");
+    }
+
+    /**
+     * GC deletes a checkpoint's manifests/<id>/ parts one by one; the directory they leave
+     * empty goes too (one per dropped checkpoint otherwise, walked by every listing), but
+     * never the key's first directory, a directory still holding something, or the store.
+     */
+    @Test
+    void aDeleteRemovesTheDirectoriesItLeftEmptyAndNoOthers() throws Exception {
+        store.put("manifests/r-s5-e1/part-00000.json", new byte[]{1});
+        store.put("manifests/r-s5-e1/part-00001.json", new byte[]{2});
+        store.put("chunks/aa/bb/x", new byte[]{3});
+        store.put("chunks/aa/y", new byte[]{4});
+        store.delete("manifests/r-s5-e1/part-00000.json");
+        assertTrue(Files.isDirectory(dir.resolve("manifests/r-s5-e1")), "still holds part 1");
+        store.delete("manifests/r-s5-e1/part-00001.json");
+        assertFalse(Files.exists(dir.resolve("manifests/r-s5-e1")), "left empty: removed");
+        assertTrue(Files.isDirectory(dir.resolve("manifests")), "a key's first directory stays");
+        store.delete("chunks/aa/bb/x");
+        assertFalse(Files.exists(dir.resolve("chunks/aa/bb")));
+        assertTrue(Files.isDirectory(dir.resolve("chunks/aa")), "still holds y");
+        Files.writeString(dir.resolve("chunks/aa/.tmp-a-writer"), "a writer's temporary");
+        store.delete("chunks/aa/y");
+        assertTrue(Files.isDirectory(dir.resolve("chunks/aa")), "a writer's temporary keeps it");
+        store.delete("chunks/aa/never-there");
+        // a writer into a directory that was just removed creates it again
+        store.put("manifests/r-s5-e1/part-00002.json", new byte[]{5});
+        assertEquals(1, store.list("manifests/r-s5-e1/").stream().count());
+        assertTrue(Files.isDirectory(dir));
+    }
+
+    /** Writers and deletes in one directory at once: a directory removed under a writer is created again. */
+    @Test
+    void writesIntoADirectoryThatDeletesKeepEmptyingAllSucceed() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int thread = t;
+                runs.add(pool.submit(() -> {
+                    for (int i = 0; i < 400; i++) {
+                        String key = "manifests/shared/" + thread + "-" + i;
+                        if (i % 2 == 0) {
+                            store.put(key, new byte[]{(byte) i});
+                        } else {
+                            store.putIfAbsent(key, new byte[]{(byte) i}, 0, 1);
+                        }
+                        assertEquals(1, store.get(key).data().length);
+                        store.delete(key);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : runs) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertFalse(Files.exists(dir.resolve("manifests/shared")), "the last delete removed it");
     }
 
     @Test
