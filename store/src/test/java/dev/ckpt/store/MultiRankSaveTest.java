@@ -1,6 +1,7 @@
 package dev.ckpt.store;
 
 import dev.ckpt.store.commit.Retention;
+import dev.ckpt.store.testing.FakeClock;
 import dev.ckpt.store.testing.TestDirs;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
@@ -349,47 +350,58 @@ class MultiRankSaveTest {
      */
     @Test
     void whenTwoRanksGiveUpTheFirstRecordStaysAndTheSecondRankSaysSo() throws Exception {
-        Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
-        String id = "r-s1-e1";
-        List<Object> rankOne = new ArrayList<>();
-        ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
-            @Override
-            public StoredObject get(String key) {
-                try {
-                    return super.get(key);
-                } catch (dev.ckpt.store.error.NotFoundException e) {
-                    if (key.equals(Manifest.keyOfRefusal(id)) && rankOne.isEmpty()) {
-                        // rank 2 found no record before its save; rank 1 gives up now, before rank 2 does
-                        ExecutorService pool = Executors.newSingleThreadExecutor();
-                        try {
-                            rankOne.add(startRank(pool, storeDir, "job-1", 1, 1, 3, TIMEOUT,
-                                    tmp.resolve("rank-1-source-gone")).get(60, TimeUnit.SECONDS));
-                        } catch (Exception x) {
-                            throw new IllegalStateException(x);
-                        } finally {
-                            pool.shutdownNow();
-                        }
-                    }
-                    throw e;
-                }
+        // conflict: the second create-only write fails outright, as S3 may answer two at once (409)
+        for (boolean conflict : List.of(false, true)) {
+            Path storeDir = tmp.resolve("store-" + conflict);
+            try (CheckpointStore s = open(storeDir)) {
+                s.init();
             }
-        };
-        Path noSource = tmp.resolve("rank-2-source-gone");
-        try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
-            RuntimeException two = assertThrows(RuntimeException.class, () -> s.save(s.joinRun("r", "job-1"),
-                    SaveRequest.of(noSource, "r", 1).withShard(new SaveRequest.Shard(2, 3, TIMEOUT))));
-            assertTrue(two.getMessage().contains("rank-2-source-gone") && two.getMessage().endsWith("; another rank had"
-                    + " already recorded in manifests/r-s1-e1/refused.json why it gave up, so the other ranks stop waiting"
-                    + " and name that rank's reason, not this one; this job cannot save step 1 again: save a later step"),
-                    two.getMessage());
+            String id = "r-s1-e1";
+            List<Object> rankOne = new ArrayList<>();
+            ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+                @Override
+                public StoredObject get(String key) {
+                    try {
+                        return super.get(key);
+                    } catch (dev.ckpt.store.error.NotFoundException e) {
+                        if (key.equals(Manifest.keyOfRefusal(id)) && rankOne.isEmpty()) {
+                            // rank 2 found no record before its save; rank 1 gives up now, before rank 2 does
+                            ExecutorService pool = Executors.newSingleThreadExecutor();
+                            try {
+                                rankOne.add(startRank(pool, storeDir, "job-1", 1, 1, 3, TIMEOUT,
+                                        tmp.resolve("rank-1-source-gone")).get(60, TimeUnit.SECONDS));
+                            } catch (Exception x) {
+                                throw new IllegalStateException(x);
+                            } finally {
+                                pool.shutdownNow();
+                            }
+                        }
+                        throw e;
+                    }
+                }
+
+                @Override
+                public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                    if (conflict && key.equals(Manifest.keyOfRefusal(id))) {
+                        throw new IllegalStateException("409 ConditionalRequestConflict");
+                    }
+                    return super.putIfAbsent(key, data, offset, length);
+                }
+            };
+            Path noSource = tmp.resolve("rank-2-source-gone");
+            try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
+                RuntimeException two = assertThrows(RuntimeException.class, () -> s.save(s.joinRun("r", "job-1"),
+                        SaveRequest.of(noSource, "r", 1).withShard(new SaveRequest.Shard(2, 3, TIMEOUT))));
+                assertTrue(two.getMessage().contains("rank-2-source-gone") && two.getMessage().endsWith("; another rank"
+                        + " had already recorded in manifests/r-s1-e1/refused.json why it gave up, so the other ranks stop"
+                        + " waiting and name that rank's reason, not this one; this job cannot save step 1 again: save a"
+                        + " later step"), two.getMessage());
+            }
+            String one = ((RuntimeException) rankOne.get(0)).getMessage();
+            assertTrue(one.contains("; rank 1 recorded this in manifests/r-s1-e1/refused.json"), one);
+            String record = Files.readString(storeDir.resolve(Manifest.keyOfRefusal(id)));
+            assertTrue(record.contains("rank-1-source-gone") && !record.contains("rank-2-source-gone"), record);
         }
-        String one = ((RuntimeException) rankOne.get(0)).getMessage();
-        assertTrue(one.contains("; rank 1 recorded this in manifests/r-s1-e1/refused.json"), one);
-        String record = Files.readString(storeDir.resolve(Manifest.keyOfRefusal(id)));
-        assertTrue(record.contains("rank-1-source-gone") && !record.contains("rank-2-source-gone"), record);
     }
 
     /**
@@ -611,6 +623,8 @@ class MultiRankSaveTest {
             String id = "r-s1-e1";
             AtomicBoolean raced = new AtomicBoolean();
             List<Object> rankZero = new ArrayList<>();
+            // rank 1's time stands still until the race: however slow this machine, its wait ends only there
+            FakeClock clock = new FakeClock(Instant.now());
             ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
                 @Override
                 public StoredObject get(String key) {
@@ -618,7 +632,7 @@ class MultiRankSaveTest {
                             && raced.compareAndSet(false, true)) {
                         try {
                             rankZero.add(saveAll(storeDir, "job-1", 1, List.of(0), 2, TIMEOUT).get(0));
-                            Thread.sleep(wait.toMillis() + 300);
+                            clock.advance(wait.plusSeconds(1));
                         } catch (Exception e) {
                             throw new IllegalStateException(e);
                         }
@@ -626,11 +640,11 @@ class MultiRankSaveTest {
                     return super.get(key);
                 }
             };
-            try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
+            try (CheckpointStore s = CheckpointStore.open(racing, CONFIG.withClock(clock))) {
                 WriterToken w = s.joinRun("r", "job-1");
                 SaveRequest req = SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
                         .withShard(new SaveRequest.Shard(1, 2, byDeadline ? Duration.ofMinutes(10) : wait));
-                SaveResult saved = s.save(w, byDeadline ? req.withDeadline(Instant.now().plus(wait)) : req);
+                SaveResult saved = s.save(w, byDeadline ? req.withDeadline(clock.instant().plus(wait)) : req);
                 assertEquals(id, saved.checkpointId());
             }
             assertTrue(raced.get(), "rank 0 committed while rank 1 waited");
@@ -656,6 +670,7 @@ class MultiRankSaveTest {
         Duration wait = Duration.ofSeconds(3);
         AtomicBoolean lookedForPart = new AtomicBoolean();
         AtomicBoolean raced = new AtomicBoolean();
+        FakeClock clock = new FakeClock(Instant.now()); // rank 0's wait ends only when the race below says so
         ExecutorService pool = Executors.newSingleThreadExecutor();
         List<Future<Object>> rankOne = new ArrayList<>();
         ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
@@ -668,7 +683,7 @@ class MultiRankSaveTest {
                     try {
                         rankOne.add(startRank(pool, storeDir, "job-1", 1, 1, 2, TIMEOUT));
                         awaitParts(storeDir, id, 1);
-                        Thread.sleep(wait.toMillis() + 300);
+                        clock.advance(wait.plusSeconds(1));
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
@@ -676,7 +691,7 @@ class MultiRankSaveTest {
                 return super.get(key);
             }
         };
-        try (CheckpointStore s = CheckpointStore.open(racing, CONFIG)) {
+        try (CheckpointStore s = CheckpointStore.open(racing, CONFIG.withClock(clock))) {
             SaveResult saved = s.save(s.joinRun("r", "job-1"), SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
                     .withShard(new SaveRequest.Shard(0, 2, wait)));
             assertEquals(id, saved.checkpointId());

@@ -77,6 +77,8 @@ final class ClassDataTraining {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                     Files.deleteIfExists(p);
                 }
+            } catch (IOException | java.io.UncheckedIOException e) {
+                // best effort: a directory left in /tmp is no reason to give up the archive
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.error.DeadlineExceededException;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;
@@ -15,6 +16,18 @@ public final class DeadlineOptions {
             description = "give up if not done within DURATION (e.g. 10m): exit 7 naming the stuck object;"
                     + " nothing is committed, a restore's target is left as it was (default: no deadline)")
     Duration deadline;
+
+    /**
+     * {@code e}, with the value the user gave added ("… (given: --deadline 3s)") when it is that
+     * deadline passing: the message says how long was spent, and the advice "give it more
+     * time" needs the number it is measured against.
+     */
+    RuntimeException named(RuntimeException e) {
+        if (deadline != null && e instanceof DeadlineExceededException d) {
+            d.addNote(" (given: --deadline " + Durations.format(deadline) + ")");
+        }
+        return e;
+    }
 
     /** The instant the command must be done by, counted from {@code start}; null = none. */
     Instant from(Instant start) {

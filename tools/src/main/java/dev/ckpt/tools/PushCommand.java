@@ -133,6 +133,8 @@ final class PushCommand extends StoreCommand {
                 WriterToken w = store.joinRun(run, jobId);
                 s = gcWait.save(store, w, req.withShard(shard), p);
             }
+        } catch (RuntimeException e) {
+            throw deadline.named(e);
         }
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));

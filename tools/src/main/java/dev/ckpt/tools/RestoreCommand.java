@@ -58,6 +58,8 @@ final class RestoreCommand extends StoreCommand {
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
             CheckpointEntry e = store.resolve(ckpt);
             r = store.restore(e, rank, dir, reuse, p, by);
+        } catch (RuntimeException e) {
+            throw deadline.named(e);
         }
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis(),

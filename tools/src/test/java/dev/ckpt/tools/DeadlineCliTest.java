@@ -61,7 +61,7 @@ class DeadlineCliTest {
         String line = r.err().strip();
         assertFalse(line.contains("\n"), "one line: " + line);
         assertTrue(line.contains("did not finish by its deadline") && line.contains("chunks/")
-                && line.contains("nothing was committed"), line);
+                && line.contains("nothing was committed") && line.endsWith(" (given: --deadline 3s)"), line);
         assertFalse(line.contains("Exception"), line);
 
         Cli.Result ls = cli.run("ls", "s3://deadline/c", "--json");
@@ -78,7 +78,8 @@ class DeadlineCliTest {
         Cli.Result r = cli.run("restore", "s3://deadline/c", "r:latest", target.toString(),
                 "--endpoint", link.endpoint().toString(), "--stall-timeout", "1s", "--deadline", "3s");
         assertEquals(7, r.code(), r.toString());
-        assertTrue(r.err().contains("did not finish by its deadline") && r.err().contains("chunks/"), r.err());
+        assertTrue(r.err().contains("did not finish by its deadline") && r.err().contains("chunks/")
+                && r.err().contains(" (given: --deadline 3s)"), r.err());
         try (Stream<Path> all = Files.walk(target)) {
             assertEquals(List.of(target), all.toList(), "nothing left in the target");
         }
@@ -97,6 +98,6 @@ class DeadlineCliTest {
                 "--deadline", "0s");
         assertEquals(7, r.code(), r.toString());
         assertTrue(r.err().contains("its deadline (which had already passed when it started, ")
-                && !r.err().contains("(-"), r.err());
+                && !r.err().contains("(-") && r.err().contains(" (given: --deadline 0s)"), r.err());
     }
 }

@@ -79,13 +79,13 @@ final class RankCommit {
         Instant start = config.clock().instant();
         Instant until = until(start, shard.timeout(), deadline);
         long pause = 20;
-        boolean lookedOnceMore = false;
+        boolean lookingOnceMore = false;
         while (!missing.isEmpty()) {
             // At most ioConcurrency GETs per round, lowest ranks first: parts arrive at about the same
             // time, so a round that finds all of them moves straight on to the next ones.
             List<Integer> batch = new ArrayList<>();
             for (int r : missing) {
-                if (batch.size() == config.ioConcurrency()) {
+                if (batch.size() == config.ioConcurrency() && !lookingOnceMore) {
                     break;
                 }
                 batch.add(r);
@@ -128,9 +128,10 @@ final class RankCommit {
                         + refusal + "; nothing was committed for this step, the next save starts afresh", true);
             }
             Instant now = config.clock().instant();
-            if (!now.isBefore(until) && !lookedOnceMore) {
-                // a part may have arrived after this round's GETs: look once more before giving up
-                lookedOnceMore = true;
+            if (!now.isBefore(until) && !lookingOnceMore && !byDeadline(start, shard.timeout(), deadline)) {
+                // at the timeout, a part may have arrived after this round's GETs: GET every missing part once
+                // more before giving up (at the deadline there is no time left to commit what it would find)
+                lookingOnceMore = true;
                 continue;
             }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
@@ -258,6 +259,14 @@ final class RankCommit {
             return store.putIfAbsent(Manifest.keyOfRefusal(id), record, 0, record.length) == PutResult.CREATED
                     ? Recorded.RECORDED : Recorded.ALREADY_THERE;
         } catch (RuntimeException e) {
+            // S3 may answer two create-only writes at once with 409 for the loser: the winner's record is there
+            try {
+                if (getIfPresent(Manifest.keyOfRefusal(id)) != null) {
+                    return Recorded.ALREADY_THERE;
+                }
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
             why.addSuppressed(e);
             return Recorded.NOT_RECORDED;
         }
@@ -356,11 +365,18 @@ final class RankCommit {
             if (!now.isBefore(until)) {
                 // Rank 0's commit may have landed after this round's read of ROOT: read it once
                 // more, so that a committed checkpoint is never reported as not committed.
-                RootState last = root.read().state();
-                if (last.checkpoints().containsKey(own.id())) {
+                RootState last = null;
+                try {
+                    last = root.read().state();
+                } catch (RuntimeException e) {
+                    // unreadable now: the failure below says what happened and that ls tells whether it committed
+                }
+                if (last != null && last.checkpoints().containsKey(own.id())) {
                     return;
                 }
-                Committer.checkFence(last, token);
+                if (last != null) {
+                    Committer.checkFence(last, token);
+                }
             }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
                 throw new DeadlineExceededException(notCommitted(own, shard.worldSize()) + ": its deadline passed "

@@ -108,7 +108,7 @@ public final class Saver {
             throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " of run '" + req.run() + "' (step "
                     + req.step() + ", " + shard.worldSize() + " ranks) was not saved by rank " + shard.rank() + ": "
                     + givenUp.get() + ". This rank uploaded nothing" + own + ". Whether that was in this attempt or in an"
-                    + " earlier one, " + noRetry(own, req.step()), true);
+                    + " earlier one, " + noRetry(givenUp.get() + own, req.step()), true);
         }
         AtomicBoolean partWritten = new AtomicBoolean();
         try {
@@ -165,9 +165,13 @@ public final class Saver {
      * it says that advice holds for a later step only.
      */
     private static String noRetry(String said, long step) {
-        return "this job cannot save step " + step + " again: " + (said.contains("push again") || said.contains("save again")
+        return "this job cannot save step " + step + " again: " + (ADVISES_AGAIN.matcher(said).find()
                 ? "where this message says to push or save again, save a later step" : "save a later step");
     }
+
+    /** "push again", "save again", "Save it again": the advice a failure's message may already give. */
+    private static final java.util.regex.Pattern ADVISES_AGAIN = java.util.regex.Pattern.compile(
+            "\\b(push|save)( it)? again\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, AtomicBoolean partWritten) {
         long t0 = System.nanoTime();

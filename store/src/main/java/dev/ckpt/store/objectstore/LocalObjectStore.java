@@ -256,7 +256,8 @@ final class LocalObjectStore implements ObjectStore {
      * creating its temporary creates it again ({@link #openCreating}).
      */
     private void pruneEmptyParents(Path dir) {
-        while (dir != null && dir.startsWith(root) && !dir.equals(root) && !root.equals(dir.getParent())) {
+        while (dir != null && dir.startsWith(root) && !dir.equals(root) && !root.equals(dir.getParent())
+                && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) { // a link to a directory elsewhere stays
             try {
                 Files.delete(dir);
             } catch (IOException e) {

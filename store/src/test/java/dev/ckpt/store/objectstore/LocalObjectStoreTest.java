@@ -64,6 +64,12 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         store.delete("chunks/aa/y");
         assertTrue(Files.isDirectory(dir.resolve("chunks/aa")), "a writer's temporary keeps it");
         store.delete("chunks/aa/never-there");
+        // a fan-out directory that is a link to a directory elsewhere is never removed, nor what it points to
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("chunks/cc"), elsewhere);
+        store.put("chunks/cc/z", new byte[]{6});
+        store.delete("chunks/cc/z");
+        assertTrue(Files.isSymbolicLink(dir.resolve("chunks/cc")) && Files.isDirectory(elsewhere));
         // a writer into a directory that was just removed creates it again
         store.put("manifests/r-s5-e1/part-00002.json", new byte[]{5});
         assertEquals(1, store.list("manifests/r-s5-e1/").stream().count());
