@@ -6,14 +6,20 @@ import java.util.Locale;
 /**
  * The stop step a rank told to stop proposes to the others ({@link dev.ckpt.store.commit.StopPoint}).
  *
- * <p>Two bounds. No rank can be more than two save intervals past the proposer: a rank
- * starting the save of step k waits for the commit of step k - saveEvery, which needs the
- * proposer's part, so every rank is at most at the second save step after the proposer's
- * step ({@code safe}). And every rank must read the stop point before it gets there: two
- * poll intervals at the proposer's step time, plus one step. The proposal is the later of
- * the two, unless that would not leave half of the time to the deadline for the save;
- * then it is the latest step that does (never closer than the poll bound), and a rank
- * already past it saves nothing (see Trainer's pastStop).
+ * <p>No rank can be more than two save intervals past the proposer: a rank starting the
+ * save of step k waits for the commit of step k - saveEvery, which needs the proposer's part,
+ * so every rank is at most at the second save step after the proposer's step ({@code safe}).
+ * And every rank reads the stop point in time for that step: each save of a rank of several,
+ * once the save before it has committed, reads the stop point while it stages, and every
+ * rank's next save step after the proposal is at most that step and comes after the
+ * proposal was written (a rank already waiting there reads it after the commit of the save
+ * before, which needs the proposer's part). So the proposal is that step, unless it would
+ * not leave half of the time to the deadline for the save; then it is the latest step that
+ * does, but never closer than two poll intervals at the proposer's step time plus one step
+ * (a rank with no save step before it learns of it only from its poller), and a rank
+ * already past it saves nothing (see Trainer's pastStop). An earlier rule took the later of
+ * the two bounds always (before the read at each save existed): with a long poll interval
+ * or fast steps that put the stop past the deadline, and nothing was saved.
  *
  * @param step    the proposed stop step
  * @param safe    whether no rank can be past it (false: the deadline forced a nearer step)
@@ -37,15 +43,16 @@ record StopStep(long step, boolean safe, String because) {
                 + " assumed %d)", SaveTimes.seconds(Duration.ofNanos(pollNanos)), pollSteps)
                 : String.format(Locale.ROOT, "two stop polls of %s take %d steps at %s per step",
                 SaveTimes.seconds(Duration.ofNanos(pollNanos)), pollSteps, perStep(meanNanos));
-        long stop = Math.max(byPolls, twoSaves);
+        long stop = twoSaves;
         String why = "this rank is at step " + at + "; no rank can be past step " + twoSaves
-                + ", the second save step from here; " + polls;
+                + ", the second save step from here, and every rank reads the stop point at its next save step";
         if (meanNanos > 0 && (stop - at) * meanNanos > leftNanos / 2) {
             long fits = at + Math.max(0, leftNanos / 2) / meanNanos;
             long nearer = Math.max(byPolls, fits);
             if (nearer < stop) {
                 return new StopStep(nearer, false, why + "; step " + stop + " would leave less than half of the time to"
-                        + " the deadline for the save, so the stop is nearer and a rank already past it will not save");
+                        + " the deadline for the save, so the stop is nearer (" + polls + ") and a rank already past it"
+                        + " will not save");
             }
         }
         return new StopStep(stop, true, why);

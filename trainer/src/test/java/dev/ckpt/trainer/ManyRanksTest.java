@@ -257,6 +257,52 @@ class ManyRanksTest {
         }
     }
 
+    /**
+     * A long --stop-poll-interval (1 h here; any whose two polls outlast half the deadline):
+     * the stop step used to be the later of the second save step and two polls' worth of
+     * steps, which lay past the deadline, so nothing was saved and both ranks exited 75 with
+     * the older checkpoint. Every rank reads the stop point at its next save step, so the
+     * stop is the second save step: both ranks save it, it is committed, both exit 75.
+     */
+    @Test
+    void withALongPollIntervalTheRanksStillStopAtTheSecondSaveStepAndCommitIt() throws Exception {
+        Path dir = tmp.resolve("long-poll");
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        List<String> common = List.of("--world-size", "2", "--job-id", "job-l", "--steps", "1000000", "--save-every", "5",
+                "--preempt-deadline", "30s", "--stop-poll-interval", "1h");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Result> rs = new ArrayList<>();
+        try {
+            List<String> zero = new ArrayList<>(common);
+            zero.addAll(List.of("--rank", "0"));
+            List<String> one = new ArrayList<>(common);
+            one.addAll(List.of("--rank", "1"));
+            Future<Result> r0 = pool.submit(() -> TrainerRuns.inProcess(args(dir, zero)));
+            Future<Result> r1 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p, line -> {
+                if (line.startsWith("step 15 ")) {
+                    p.request("SIGTERM");
+                }
+            }, args(dir, one)));
+            rs.add(r0.get(300, java.util.concurrent.TimeUnit.SECONDS));
+            rs.add(r1.get(300, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s).*SIGTERM: the ranks stop at step (\\d+) .*")
+                .matcher(rs.get(1).out());
+        assertTrue(m.matches(), rs.get(1).all());
+        long stop = Long.parseLong(m.group(1));
+        assertTrue(stop % 5 == 0 && stop <= 30, "the second save step from about step 15: " + stop);
+        for (Result r : rs) {
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("committed checkpoint t-s" + stop + "-e1"), r.all());
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("t");
+            assertEquals(stop, cps.get(cps.size() - 1).step(), "the stop step is the latest checkpoint");
+        }
+    }
+
     @Test
     void aStopPointOfAnEarlierJobWithTheSameJobIdIsNamedAndNothingIsSaved() throws Exception {
         Path dir = tmp.resolve("stale");
