@@ -133,6 +133,19 @@ class MultiRankSaveTest {
         }
     }
 
+    private void init(Path storeDir) {
+        try (CheckpointStore s = open(storeDir)) {
+            s.init();
+        }
+    }
+
+    /** The steps of run r's committed checkpoints, oldest first, are {@code steps}. */
+    private void assertCommittedSteps(Path storeDir, Long... steps) {
+        try (CheckpointStore s = open(storeDir)) {
+            assertEquals(List.of(steps), s.list("r").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
     private static long chunkFiles(Path storeDir) throws IOException {
         if (!Files.isDirectory(storeDir.resolve("chunks"))) {
             return 0;
@@ -151,9 +164,7 @@ class MultiRankSaveTest {
     @Test
     void gcKeepsThePartOfACheckpointSavedByAWorldOfOne() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         Object r = saveAll(storeDir, "job-1", 1, List.of(0), 1, TIMEOUT).get(0);
         assertInstanceOf(SaveResult.class, r, () -> String.valueOf(r));
         assertTrue(Files.exists(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 0))), "rank 0 of 1 saved a part");
@@ -180,9 +191,7 @@ class MultiRankSaveTest {
     @Test
     void fourRanksCommitOneCheckpointThatRestoresWholeOrByRank() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         List<Object> results = saveAll(storeDir, "job-1", 10, List.of(0, 1, 2, 3), 4, TIMEOUT);
         Set<String> ids = new TreeSet<>();
         int newChunks = 0;
@@ -232,9 +241,7 @@ class MultiRankSaveTest {
     @Test
     void aMissingRankMeansNoCommitEveryRankFailsClearlyTheNextStepCommitsAndGcReclaimsTheParts() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         // rank 3 "died" before saving step 5. Ranks 1 and 2 write their parts first (rank 0's verdict is then
         // always "rank 3", however slow this machine), and wait up to 20 s; rank 0 waits 2 s for rank 3.
         ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -308,9 +315,7 @@ class MultiRankSaveTest {
     @Test
     void aRankThatFailsBeforeItsPartTellsRankZeroAndTheOthers() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         Duration patient = Duration.ofMinutes(10);
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try {
@@ -353,9 +358,7 @@ class MultiRankSaveTest {
         // conflict: the second create-only write fails outright, as S3 may answer two at once (409)
         for (boolean conflict : List.of(false, true)) {
             Path storeDir = tmp.resolve("store-" + conflict);
-            try (CheckpointStore s = open(storeDir)) {
-                s.init();
-            }
+            init(storeDir);
             String id = "r-s1-e1";
             List<Object> rankOne = new ArrayList<>();
             ObjectStore racing = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
@@ -414,9 +417,7 @@ class MultiRankSaveTest {
     @Test
     void aRankThatGaveUpBeforeTheOthersStartedStopsThemBeforeTheyUpload() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         Duration patient = Duration.ofMinutes(10);
         RuntimeException first;
         try (CheckpointStore s = open(storeDir)) {
@@ -473,9 +474,7 @@ class MultiRankSaveTest {
     @Test
     void aRetryOfAStepTheSameJobGaveUpOnFailsAtOnceAndTheNextStepCommits() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         ObjectStores.local(storeDir).put(Manifest.keyOfRefusal("r-s1-e1"), ("{\"checkpoint\":\"r-s1-e1\",\"rank\":2,"
                 + "\"reason\":\"an earlier attempt\\n\\u001b[31m\",\"at\":\"2026-12-01T10:00:00Z\"}")
                 .getBytes(StandardCharsets.UTF_8));
@@ -500,17 +499,13 @@ class MultiRankSaveTest {
         for (Object o : saveAll(storeDir, "job-1", 2, List.of(0, 1, 2), 3, TIMEOUT)) {
             assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
         }
-        try (CheckpointStore s = open(storeDir)) {
-            assertEquals(List.of(2L), s.list("r").stream().map(CheckpointEntry::step).toList());
-        }
+        assertCommittedSteps(storeDir, 2L);
     }
 
     @Test
     void withoutRankZeroTheOtherRanksFailAfterTheirTimeout() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         List<Object> out = saveAll(storeDir, "job-1", 1, List.of(1, 2, 3), 4, Duration.ofSeconds(1));
         for (Object o : out) {
             RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class, o);
@@ -529,9 +524,7 @@ class MultiRankSaveTest {
     @Test
     void rankZeroWaitingForPartsIsFencedWhenANewerJobTakesTheRun() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try (CheckpointStore old = open(storeDir); CheckpointStore requeued = open(storeDir)) {
             WriterToken j1 = old.joinRun("r", "job-1");
@@ -562,9 +555,7 @@ class MultiRankSaveTest {
     @Test
     void aRankSavingAStepItsJobAlreadyCommittedIsToldSoAndRecordsNothing() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         for (Object o : saveAll(storeDir, "job-1", 1, List.of(0, 1), 2, TIMEOUT)) {
             assertInstanceOf(SaveResult.class, o, () -> String.valueOf(o));
         }
@@ -576,9 +567,7 @@ class MultiRankSaveTest {
                     e.getMessage());
         }
         assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "no record under a live id");
-        try (CheckpointStore s = open(storeDir)) {
-            assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
-        }
+        assertCommittedSteps(storeDir, 1L);
     }
 
     /**
@@ -588,9 +577,7 @@ class MultiRankSaveTest {
     @Test
     void aDeadlineThatPassesWhileARankWaitsForTheOthersSaysSo() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         for (int rank : List.of(0, 1)) {
             try (CheckpointStore s = open(storeDir)) {
                 WriterToken w = s.joinRun("r", "job-" + rank);
@@ -617,9 +604,7 @@ class MultiRankSaveTest {
         Duration wait = Duration.ofSeconds(3);
         for (boolean byDeadline : List.of(true, false)) {
             Path storeDir = tmp.resolve("store-" + byDeadline);
-            try (CheckpointStore s = open(storeDir)) {
-                s.init();
-            }
+            init(storeDir);
             String id = "r-s1-e1";
             AtomicBoolean raced = new AtomicBoolean();
             List<Object> rankZero = new ArrayList<>();
@@ -649,9 +634,7 @@ class MultiRankSaveTest {
             }
             assertTrue(raced.get(), "rank 0 committed while rank 1 waited");
             assertInstanceOf(SaveResult.class, rankZero.get(0), () -> String.valueOf(rankZero.get(0)));
-            try (CheckpointStore s = open(storeDir)) {
-                assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
-            }
+            assertCommittedSteps(storeDir, 1L);
         }
     }
 
@@ -663,9 +646,7 @@ class MultiRankSaveTest {
     @Test
     void aPartThatArrivesJustAsRankZerosWaitEndsIsCommitted() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         String id = "r-s1-e1";
         Duration wait = Duration.ofSeconds(3);
         AtomicBoolean lookedForPart = new AtomicBoolean();
@@ -701,9 +682,7 @@ class MultiRankSaveTest {
         } finally {
             pool.shutdownNow();
         }
-        try (CheckpointStore s = open(storeDir)) {
-            assertEquals(List.of(1L), s.list("r").stream().map(CheckpointEntry::step).toList());
-        }
+        assertCommittedSteps(storeDir, 1L);
     }
 
     /**
@@ -715,9 +694,7 @@ class MultiRankSaveTest {
     @Test
     void aPartAGcDeletedWhileTheRanksWaitedIsNamedAsSuch() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
             Future<Object> rank1 = startRank(pool, storeDir, "job-1", 1, 1, 2, TIMEOUT);
@@ -848,9 +825,7 @@ class MultiRankSaveTest {
     @Test
     void findingAndRestoringTheLatestCheckpointOfSeveralRanksListsNothing() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         saveAll(storeDir, "job-1", 7, List.of(0, 1, 2), 3, TIMEOUT);
         AtomicInteger lists = new AtomicInteger();
         ObjectStore counting = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
@@ -873,9 +848,7 @@ class MultiRankSaveTest {
     @Test
     void recoveryRebuildsACheckpointOfSeveralRanksOnlyWhenEveryPartIsThere() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         saveAll(storeDir, "job-1", 1, List.of(0, 1), 2, TIMEOUT);
         saveAll(storeDir, "job-1", 2, List.of(0, 1), 2, TIMEOUT);
         Files.delete(storeDir.resolve(Manifest.keyOfPart("r-s1-e1", 1)));
@@ -895,9 +868,7 @@ class MultiRankSaveTest {
     @Test
     void retentionDropsCheckpointsOfSeveralRanksLikeAnyOther() throws Exception {
         Path storeDir = tmp.resolve("store");
-        try (CheckpointStore s = open(storeDir)) {
-            s.init();
-        }
+        init(storeDir);
         for (long step = 1; step <= 3; step++) {
             long st = step;
             ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -920,9 +891,7 @@ class MultiRankSaveTest {
                 pool.shutdownNow();
             }
         }
-        try (CheckpointStore s = open(storeDir)) {
-            assertEquals(List.of(2L, 3L), s.list("r").stream().map(CheckpointEntry::step).toList());
-        }
+        assertCommittedSteps(storeDir, 2L, 3L);
     }
 
     static List<String> keys(ObjectStore store, String prefix) {
