@@ -622,8 +622,14 @@ public final class Trainer {
                 throw f;
             }
             lastSaveFailure = c.getMessage();
-            err.printf("ckpt-train: save of step %d FAILED: %s; training goes on, the next save tries again "
-                    + "(last committed: %s)%n", oldest.step(), c.getMessage(), lastCommitted == null ? "none" : lastCommitted);
+            StopPoint stop = agreedStop;
+            // what happens next: a save failing while the process stops must not promise another try
+            String next = stop != null && state.step < stop.step()
+                    ? "training goes on to the agreed stop step " + stop.step()
+                    : preemption.requested() || stop != null ? "this process is stopping"
+                    : "training goes on, the next save tries again";
+            err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), c.getMessage(),
+                    next, lastCommitted == null ? "none" : lastCommitted);
             discard(oldest);
             try {
                 // a save staged behind it may link the frozen block from it: then the next commit removes it
@@ -960,8 +966,9 @@ public final class Trainer {
             }
             return abandoned(why, "the save of step " + state.step + " failed" + (failure == null ? "" : ": " + failure));
         }
-        out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s; exiting %d (requeue, then --auto-resume)%n",
-                why, state.step, lastCommitted, (System.nanoTime() - t0) / 1e9, EXIT_PREEMPTED);
+        out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s%s; exiting %d (requeue, then --auto-resume)%n",
+                why, state.step, lastCommitted, (System.nanoTime() - t0) / 1e9,
+                preemption.requested() ? " from the signal" : "", EXIT_PREEMPTED);
         runPreemptHook();
         return EXIT_PREEMPTED;
     }

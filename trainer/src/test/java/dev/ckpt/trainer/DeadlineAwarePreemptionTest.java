@@ -143,7 +143,7 @@ class DeadlineAwarePreemptionTest {
         assertTrue(r.out().matches("(?s).*\nsaving step 15: estimated [\\d.]+ s, deadline in [\\d.]+ s \\(upload [\\d.]+ s "
                 + "\\([^)]+ at [^)]+/s\\) \\+ commit [\\d.]+ s \\+ staging [\\d.]+ s \\+ margin [\\d.]+ s\\)\n.*"), r.out());
         assertTrue(r.out().matches("(?s).*\nsaving step 15: committed in [\\d.]+ s \\(estimated [\\d.]+ s\\)\n"
-                + "preempted: SIGTERM at step 15; committed checkpoint t-s15-\\S+ in [\\d.]+ s; exiting 75 .*"), r.out());
+                + "preempted: SIGTERM at step 15; committed checkpoint t-s15-\\S+ in [\\d.]+ s from the signal; exiting 75 .*"), r.out());
         assertTrue(run.writtenAfterSignal().stream().anyMatch(k -> k.startsWith("manifests/")),
                 run.writtenAfterSignal().toString());
         List<CheckpointEntry> cps = checkpoints("fast");
@@ -164,6 +164,6 @@ class DeadlineAwarePreemptionTest {
         assertTrue(r.out().matches("(?s).*\nsaving step 5: no estimate \\(no save of this process has committed yet\\), "
                 + "deadline in [\\d.]+ s; if it has not committed by then it is abandoned\n.*"), r.out());
         assertTrue(r.out().matches("(?s).*\nsaving step 5: committed in [\\d.]+ s\n"
-                + "preempted: SIGTERM at step 5; committed checkpoint t-s5-\\S+ in [\\d.]+ s; exiting 75 .*"), r.out());
+                + "preempted: SIGTERM at step 5; committed checkpoint t-s5-\\S+ in [\\d.]+ s from the signal; exiting 75 .*"), r.out());
     }
 }

@@ -66,7 +66,7 @@ class PreemptionProcessTest {
         assertEquals(75, code, c.transcript.toString());
         String line = c.transcript.toString().lines().filter(l -> l.startsWith("out: preempted: ")).findFirst()
                 .orElseThrow(() -> new AssertionError(c.transcript.toString()));
-        Matcher m = Pattern.compile("out: preempted: SIGUSR1 at step (\\d+); committed checkpoint (p-s\\d+-\\S+) in [\\d.]+ s; "
+        Matcher m = Pattern.compile("out: preempted: SIGUSR1 at step (\\d+); committed checkpoint (p-s\\d+-\\S+) in [\\d.]+ s from the signal; "
                 + "exiting 75 .*").matcher(line);
         assertTrue(m.matches(), line);
         long step = Long.parseLong(m.group(1));

@@ -70,7 +70,7 @@ class SpotNoticeTest {
                 "--spot-notice", "aws", "--spot-notice-url", url, "--spot-poll-interval", "100ms");
         assertEquals(75, r.code(), r.all());
         assertTrue(r.out().matches("(?s).*preempted: spot notice \\(aws: \\{\"action\": \"terminate\", \"time\": \"2026-11-29T08:22:00Z\"}\\) "
-                + "at step \\d+; committed checkpoint spot-s\\d+-\\S+ in [\\d.]+ s; exiting 75.*"), r.out());
+                + "at step \\d+; committed checkpoint spot-s\\d+-\\S+ in [\\d.]+ s from the signal; exiting 75.*"), r.out());
         assertTrue(requests.contains("PUT token ttl=300"), requests.toString());
         assertTrue(requests.stream().filter(q -> q.startsWith("GET action")).allMatch(q -> q.equals("GET action token=tok-123")),
                 requests.toString());

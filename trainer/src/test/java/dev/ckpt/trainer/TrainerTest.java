@@ -424,6 +424,9 @@ class TrainerTest {
         assertTrue(line.matches("preempted: SIGTERM at step \\d+; the save of step \\d+ failed: .+; the latest checkpoint"
                 + " stays t-s10-\\S+; exiting 75"), line);
         assertFalse(line.contains("--preempt-deadline"), line);
+        // the failed save's own line does not promise another try: the process is stopping
+        assertTrue(r.err().contains("FAILED: ") && r.err().contains("; this process is stopping (last committed: t-s10-")
+                && !r.err().contains("the next save tries again"), r.err());
     }
 
     @Test
