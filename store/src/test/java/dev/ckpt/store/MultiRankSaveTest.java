@@ -337,6 +337,8 @@ class MultiRankSaveTest {
                 assertTrue(e.getMessage().contains("rank 1 gave up on it at ")
                         && e.getMessage().contains("(manifests/r-s1-e1/refused.json): " + reason)
                         && !e.getMessage().contains("rank 0 gave up"), "rank " + rank + ": " + e.getMessage());
+                assertTrue(e.getMessage().endsWith("; nothing was committed for this step, and this job cannot save step 1"
+                        + " again: save a later step"), "rank " + rank + ": " + e.getMessage());
                 assertTrue(e.relayed());
             }
         } finally {

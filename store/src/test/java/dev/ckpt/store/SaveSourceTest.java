@@ -142,6 +142,12 @@ class SaveSourceTest {
         assertEquals(5, r.files());
         store.restore(r.checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(real), tmp.resolve("out"));
+        // a dangling one is named as such (it was "is not a directory", which sends the user to the wrong problem)
+        Path dangling = Files.createSymbolicLink(tmp.resolve("latest-gone"), Path.of("step-8"));
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(dangling, "r", 8)));
+        assertTrue(e.getMessage().contains("source " + dangling + " is a symbolic link to step-8, which does not exist"),
+                e.getMessage());
     }
 
     @Test

@@ -25,8 +25,11 @@ public final class GcWaitOptions {
         try {
             return store.save(writer, request.withGcWait(waitForGc), listener);
         } catch (GcLeaseHeldException e) {
-            String hint = waitForGc.isZero() ? " (or pass --wait-for-gc DURATION to wait for it)"
-                    : " (waited the --wait-for-gc " + Durations.format(waitForGc) + ")";
+            // a rank that recorded its refusal cannot save this step again, waiting or not
+            boolean stepClosed = request.shard() != null && e.getMessage().contains("cannot save step");
+            String hint = !waitForGc.isZero() ? " (waited the --wait-for-gc " + Durations.format(waitForGc) + ")"
+                    : stepClosed ? " (to wait for a GC next time, pass --wait-for-gc DURATION)"
+                    : " (or pass --wait-for-gc DURATION to wait for it)";
             throw new GcLeaseHeldException(e.getMessage() + hint, e.generation(), e.owner(), e.leaseExpiry());
         }
     }

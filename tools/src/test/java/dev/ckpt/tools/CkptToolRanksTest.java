@@ -120,6 +120,10 @@ class CkptToolRanksTest {
                         r1.err());
                 assertEquals(ExitCode.FENCED_OR_CONFLICT, r0.code(), r0.toString());
                 assertTrue(r0.err().contains("rank 1 gave up on it") && r0.err().contains(bad.toString()), r0.err());
+                // the relayed reason keeps rank 1's "push again": rank 0 is told that holds for a later step only
+                assertTrue(r0.err().contains("this job cannot save step " + s + " again: " + (bad == dangling
+                        ? "where this message says to push or save again, save a later step" : "save a later step")),
+                        r0.err());
                 assertFalse(r0.err().contains("Exception"), r0.err());
             } finally {
                 pool.shutdownNow();

@@ -125,7 +125,7 @@ final class RankCommit {
             String refusal = givenUp(own.id()).orElse(null); // one GET a round, whatever the world size
             if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
-                        + refusal + "; nothing was committed for this step, the next save starts afresh", true);
+                        + refusal + "; nothing was committed for this step, and " + noRetry(refusal, own.step()), true);
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until) && !lookingOnceMore && !byDeadline(start, shard.timeout(), deadline)) {
@@ -303,6 +303,21 @@ final class RankCommit {
         return rank + " gave up on it" + at + " (" + Manifest.keyOfRefusal(id) + "): " + shown;
     }
 
+    /**
+     * "this job cannot save step N again: save a later step", for a step a rank gave up on:
+     * its record is under the step's id for good. Where {@code said} already advises to push
+     * or save again (a source's problem, a GC's conflict; a relayed reason keeps its words),
+     * it says that advice holds for a later step only.
+     */
+    static String noRetry(String said, long step) {
+        return "this job cannot save step " + step + " again: " + (ADVISES_AGAIN.matcher(said).find()
+                ? "where this message says to push or save again, save a later step" : "save a later step");
+    }
+
+    /** "push again", "save again", "Save it again": the advice a failure's message may already give. */
+    private static final java.util.regex.Pattern ADVISES_AGAIN = java.util.regex.Pattern.compile(
+            "\\b(push|save)( it)? again\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
+
     /** The most of a recorded reason a relayed message shows, in characters. */
     static final int MAX_REASON = 2000;
 
@@ -359,7 +374,7 @@ final class RankCommit {
                         + deletedByGc(List.of(own.key())).map(d -> ": " + d + " (the GC's grace is shorter than the"
                                 + " ranks' wait; give gc a --grace longer than --ranks-timeout)")
                         .orElse(" stays unreferenced until a GC removes it"))
-                        + "; nothing was committed for this step, the next save starts afresh", true);
+                        + "; nothing was committed for this step, and " + noRetry(refusal, own.step()), true);
             }
             Instant now = config.clock().instant();
             if (!now.isBefore(until)) {

@@ -108,7 +108,7 @@ public final class Saver {
             throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " of run '" + req.run() + "' (step "
                     + req.step() + ", " + shard.worldSize() + " ranks) was not saved by rank " + shard.rank() + ": "
                     + givenUp.get() + ". This rank uploaded nothing" + own + ". Whether that was in this attempt or in an"
-                    + " earlier one, " + noRetry(givenUp.get() + own, req.step()), true);
+                    + " earlier one, " + RankCommit.noRetry(givenUp.get() + own, req.step()), true);
         }
         AtomicBoolean partWritten = new AtomicBoolean();
         try {
@@ -138,7 +138,7 @@ public final class Saver {
                     c.addNote((recorded == RankCommit.Recorded.RECORDED
                             ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and "
                             : "; another rank had already recorded in " + key + " why it gave up, so the other ranks stop"
-                            + " waiting and name that rank's reason, not this one; ") + noRetry(c.getMessage(), req.step()));
+                            + " waiting and name that rank's reason, not this one; ") + RankCommit.noRetry(c.getMessage(), req.step()));
                 }
             }
             throw e;
@@ -158,20 +158,6 @@ public final class Saver {
             return "; this rank's own source cannot be saved either: " + e.getMessage();
         }
     }
-
-    /**
-     * "this job cannot save step N again: save a later step", for a step a rank gave up on;
-     * where {@code said} already advises to push or save again (a source's problem does),
-     * it says that advice holds for a later step only.
-     */
-    private static String noRetry(String said, long step) {
-        return "this job cannot save step " + step + " again: " + (ADVISES_AGAIN.matcher(said).find()
-                ? "where this message says to push or save again, save a later step" : "save a later step");
-    }
-
-    /** "push again", "save again", "Save it again": the advice a failure's message may already give. */
-    private static final java.util.regex.Pattern ADVISES_AGAIN = java.util.regex.Pattern.compile(
-            "\\b(push|save)( it)? again\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     private SaveResult save(WriterToken token, SaveRequest req, TransferListener listener, AtomicBoolean partWritten) {
         long t0 = System.nanoTime();

@@ -96,14 +96,26 @@ final class LocalObjectStore implements ObjectStore {
         this.readOnly = reason;
     }
 
-    /** Creates the store's directory if missing (a directory another rank made first is used). */
+    /**
+     * Creates the store's directory if missing (a directory another rank made first is used).
+     * The JDK's {@code createDirectories} reports a directory that a failing command removed
+     * under it as {@code FileAlreadyExistsException} too: only a path that is there and is not
+     * a directory is refused as such; a vanished one is created again (a CI run saw "store …
+     * is not a directory" for a new store's directory, round 28 of 30 of NewStoreRaceTest).
+     */
     private void createDirectory() {
-        try {
-            Files.createDirectories(root);
-        } catch (FileAlreadyExistsException e) {
-            throw new BadConfigurationException("store " + root + " is not a directory", e);
-        } catch (IOException e) {
-            throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Files.createDirectories(root);
+                return;
+            } catch (FileAlreadyExistsException e) {
+                boolean notADirectory = Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root);
+                if (notADirectory || attempt == CREATE_ATTEMPTS) {
+                    throw new BadConfigurationException("store " + root + " is not a directory", e);
+                }
+            } catch (IOException e) {
+                throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
+            }
         }
     }
 
