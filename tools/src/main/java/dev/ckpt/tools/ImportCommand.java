@@ -205,15 +205,19 @@ final class ImportCommand extends StoreCommand {
         String tmpdir = CkptTool.env(spec).get("TMPDIR");
         Path dir = local.orElseGet(() -> Path.of(tmpdir != null && !tmpdir.isBlank() ? tmpdir
                 : System.getProperty("java.io.tmpdir")));
-        for (int attempt = 0; ; attempt++) {
+        for (int attempt = 1; ; attempt++) {
             try {
                 if (local.isPresent()) {
                     // a command that failed next to this one may have removed the new store's empty directory
                     Files.createDirectories(dir);
                 }
                 return Files.createDirectory(dir.resolve(LocalFiles.tempName("-import")));
-            } catch (java.nio.file.NoSuchFileException e) {
-                if (attempt == 1 || local.isEmpty()) {
+            } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException e) {
+                // removed between createDirectories and createDirectory (NoSuchFile), or under
+                // createDirectories, which the JDK reports as FileAlreadyExists (a CI run: "already
+                // exists", NewStoreRaceTest round 20): create it again, unless a file is in the way
+                boolean fileInTheWay = Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir);
+                if (local.isEmpty() || fileInTheWay || attempt == 20) {
                     throw stagingError(dir, e);
                 }
             } catch (IOException e) {
