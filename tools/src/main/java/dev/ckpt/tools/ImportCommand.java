@@ -209,15 +209,12 @@ final class ImportCommand extends StoreCommand {
             try {
                 if (local.isPresent()) {
                     // a command that failed next to this one may have removed the new store's empty directory
-                    Files.createDirectories(dir);
+                    LocalFiles.createDirectoriesAgain(dir);
                 }
                 return Files.createDirectory(dir.resolve(LocalFiles.tempName("-import")));
-            } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException e) {
-                // removed between createDirectories and createDirectory (NoSuchFile), or under
-                // createDirectories, which the JDK reports as FileAlreadyExists (a CI run: "already
-                // exists", NewStoreRaceTest round 20): create it again, unless a file is in the way
-                boolean fileInTheWay = Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir);
-                if (local.isEmpty() || fileInTheWay || attempt == 20) {
+            } catch (java.nio.file.NoSuchFileException e) {
+                // removed between creating it and creating the staging directory in it: create it again
+                if (attempt == 20 || local.isEmpty()) {
                     throw stagingError(dir, e);
                 }
             } catch (IOException e) {

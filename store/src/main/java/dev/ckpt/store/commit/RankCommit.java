@@ -386,10 +386,10 @@ final class RankCommit {
                 } catch (RuntimeException e) {
                     // unreadable now: the failure below says what happened and that ls tells whether it committed
                 }
-                if (last != null && last.checkpoints().containsKey(own.id())) {
-                    return;
-                }
                 if (last != null) {
+                    if (last.checkpoints().containsKey(own.id())) {
+                        return;
+                    }
                     Committer.checkFence(last, token);
                 }
             }

@@ -97,25 +97,17 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     /**
-     * Creates the store's directory if missing (a directory another rank made first is used).
-     * The JDK's {@code createDirectories} reports a directory that a failing command removed
-     * under it as {@code FileAlreadyExistsException} too: only a path that is there and is not
-     * a directory is refused as such; a vanished one is created again (a CI run saw "store …
-     * is not a directory" for a new store's directory, round 28 of 30 of NewStoreRaceTest).
+     * Creates the store's directory if missing (a directory another rank made first is used;
+     * one a failing command removed meanwhile is created again: a CI run saw "store … is not
+     * a directory" for a new store's directory, round 28 of 30 of NewStoreRaceTest).
      */
     private void createDirectory() {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                Files.createDirectories(root);
-                return;
-            } catch (FileAlreadyExistsException e) {
-                boolean notADirectory = Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root);
-                if (notADirectory || attempt == CREATE_ATTEMPTS) {
-                    throw new BadConfigurationException("store " + root + " is not a directory", e);
-                }
-            } catch (IOException e) {
-                throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
-            }
+        try {
+            LocalFiles.createDirectoriesAgain(root);
+        } catch (FileAlreadyExistsException e) {
+            throw new BadConfigurationException("store " + root + " is not a directory", e);
+        } catch (IOException e) {
+            throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
         }
     }
 
@@ -408,18 +400,15 @@ final class LocalObjectStore implements ObjectStore {
      * go between this process creating it and creating the file in it: a command that failed
      * may remove the empty store directory it created, and a delete removes the directories
      * it left empty ({@link #pruneEmptyParents}). The directory is then created again, up to
-     * {@link #CREATE_ATTEMPTS} times (the JDK's {@code createDirectories} itself reports a
-     * directory removed under it as {@code FileAlreadyExistsException}).
+     * {@link #CREATE_ATTEMPTS} times ({@link LocalFiles#createDirectoriesAgain}).
      */
     private static FileChannel openCreating(Path file, StandardOpenOption create) throws IOException {
         for (int attempt = 1; ; attempt++) {
+            LocalFiles.createDirectoriesAgain(file.getParent());
             try {
-                Files.createDirectories(file.getParent());
                 return FileChannel.open(file, create, StandardOpenOption.WRITE);
-            } catch (NoSuchFileException | FileAlreadyExistsException e) {
-                boolean directoryWent = e instanceof NoSuchFileException || !file.toString().equals(e.getFile());
-                if (!directoryWent || attempt == CREATE_ATTEMPTS || Files.exists(file.getParent(), LinkOption.NOFOLLOW_LINKS)
-                        && !Files.isDirectory(file.getParent(), LinkOption.NOFOLLOW_LINKS)) {
+            } catch (NoSuchFileException e) {
+                if (attempt == CREATE_ATTEMPTS) {
                     throw e;
                 }
             }

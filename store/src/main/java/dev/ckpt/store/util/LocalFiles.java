@@ -155,6 +155,25 @@ public final class LocalFiles {
     }
 
     /**
+     * {@link Files#createDirectories}, again when a directory on the way was removed under it
+     * (a failing command removing a new store's empty directory, a delete pruning a directory
+     * it left empty): the JDK reports that as {@code FileAlreadyExistsException} too. Only a
+     * path that is there and is not a directory is refused with that exception at once.
+     */
+    public static void createDirectoriesAgain(Path dir) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Files.createDirectories(dir);
+                return;
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 20 || Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
      * Creates {@code dir} and its missing parents, like {@link Files#createDirectories}, and
      * returns the ones this call created, deepest first: a directory another process made
      * at the same moment is used, not claimed, so a caller that removes "what it created"
