@@ -1,6 +1,7 @@
 package dev.ckpt.store.commit;
 
 import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
@@ -446,7 +447,7 @@ public final class Saver {
     private static void readFully(FileChannel ch, Chunker.Piece piece, SourceFile f, byte[] into, int at) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(into, at, piece.length());
         while (buf.hasRemaining()) {
-            int n = ch.read(buf, piece.offset() + buf.position() - at);
+            int n = LocalFiles.read(ch, buf, piece.offset() + buf.position() - at);
             if (n < 0) {
                 throw new InvalidInputException("file " + (f == null ? "" : f.path()) + " is shorter than when it was listed;"
                         + " it changed while being saved");

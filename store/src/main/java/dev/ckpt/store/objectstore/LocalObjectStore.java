@@ -140,7 +140,7 @@ final class LocalObjectStore implements ObjectStore {
     public StoredObject get(String key) {
         Path p = path(key);
         try {
-            byte[] data = Files.readAllBytes(p);
+            byte[] data = LocalFiles.readAllBytes(p);
             return StoredObject.withEtagOf(key, data, Keys::etagOf); // an ETag only when asked: restores never ask
         } catch (IOException e) {
             throw translate(key, "read", e);
@@ -152,7 +152,7 @@ final class LocalObjectStore implements ObjectStore {
         Path p = path(key);
         try {
             BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-            byte[] data = Files.readAllBytes(p);
+            byte[] data = LocalFiles.readAllBytes(p);
             return Optional.of(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant(), Keys.etagOf(data)));
         } catch (NoSuchFileException e) {
             return Optional.empty();
@@ -214,7 +214,7 @@ final class LocalObjectStore implements ObjectStore {
                  FileLock ignored = ch.lock()) {
                 String current;
                 try {
-                    current = Keys.etagOf(Files.readAllBytes(target));
+                    current = Keys.etagOf(LocalFiles.readAllBytes(target));
                 } catch (NoSuchFileException e) {
                     current = null;
                 }
@@ -383,7 +383,7 @@ final class LocalObjectStore implements ObjectStore {
             try (FileChannel ch = openCreating(tmp, StandardOpenOption.CREATE_NEW)) {
                 ByteBuffer buf = ByteBuffer.wrap(data, offset, length);
                 while (buf.hasRemaining()) {
-                    ch.write(buf);
+                    LocalFiles.write(ch, buf);
                 }
                 ch.force(true);
             }

@@ -440,7 +440,7 @@ final class RestoreRun {
             }
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer buf = ByteBuffer.allocate(length);
-                while (buf.hasRemaining() && ch.read(buf, p.offset() + buf.position()) > 0) {
+                while (buf.hasRemaining() && LocalFiles.read(ch, buf, p.offset() + buf.position()) > 0) {
                     // read fully
                 }
                 return buf.hasRemaining() ? null : buf.array();
@@ -457,7 +457,7 @@ final class RestoreRun {
         ByteBuffer buf = ByteBuffer.allocate(length);
         try (SeekableByteChannel ch = dir.openRead(from.file().tmp)) {
             ch.position(from.offset());
-            while (buf.hasRemaining() && ch.read(buf) > 0) {
+            while (buf.hasRemaining() && LocalFiles.read(ch, buf) > 0) {
                 // read fully
             }
         } catch (IOException e) {
@@ -496,7 +496,7 @@ final class RestoreRun {
             zeros = isZero(bytes, from, length);
             if (!zeros) {
                 while (buf.hasRemaining()) {
-                    file.channel.write(buf, p.offset() + buf.position() - from);
+                    LocalFiles.write(file.channel, buf, p.offset() + buf.position() - from);
                 }
             }
         } catch (IOException e) {
@@ -596,7 +596,7 @@ final class RestoreRun {
                 for (ChunkRef c : entry.chunks()) {
                     ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
                     try {
-                        while (buf.hasRemaining() && channel.read(buf, offset + buf.position()) > 0) {
+                        while (buf.hasRemaining() && LocalFiles.read(channel, buf, offset + buf.position()) > 0) {
                             // read fully; a hole reads as zeros
                         }
                     } catch (IOException e) {

@@ -9,6 +9,7 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.TensorEntry;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.Tasks;
 
 import java.io.IOException;
@@ -225,7 +226,7 @@ final class TensorRestore {
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
-            ch.write(b);
+            LocalFiles.write(ch, b);
         }
     }
 }

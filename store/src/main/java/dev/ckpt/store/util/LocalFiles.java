@@ -1,6 +1,10 @@
 package dev.ckpt.store.util;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -22,6 +26,85 @@ public final class LocalFiles {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private LocalFiles() {
+    }
+
+    /**
+     * The most bytes one read or write of a heap buffer moves (256 KiB). The JDK moves a
+     * heap buffer through a temporary direct buffer as large as the request, allocated,
+     * zeroed and cached per thread: a whole chunk (up to several MiB) per read on each of
+     * the 16 I/O threads is over 100 MB of fresh memory a run, each page faulted in and
+     * zeroed (docs/benchmarks.md, "Fresh memory"). In slices of this size the temporary
+     * stays small, for a few more system calls (about 4,000 per GB).
+     */
+    public static final int IO_SLICE = 256 << 10;
+
+    /**
+     * One read at {@code position} into {@code buf}, of at most {@link #IO_SLICE} bytes;
+     * advances {@code buf}'s position by what was read. Returns the bytes read, or -1 at
+     * the end of the file. Callers loop as for {@link FileChannel#read(ByteBuffer, long)}.
+     */
+    public static int read(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+        ByteBuffer slice = slice(buf);
+        int n = ch.read(slice, position);
+        if (n > 0) {
+            buf.position(buf.position() + n);
+        }
+        return n;
+    }
+
+    /** {@link #read(FileChannel, ByteBuffer, long)} at the channel's own position. */
+    public static int read(ReadableByteChannel ch, ByteBuffer buf) throws IOException {
+        ByteBuffer slice = slice(buf);
+        int n = ch.read(slice);
+        if (n > 0) {
+            buf.position(buf.position() + n);
+        }
+        return n;
+    }
+
+    /**
+     * One write at {@code position} from {@code buf}, of at most {@link #IO_SLICE} bytes;
+     * advances {@code buf}'s position by what was written and returns that count.
+     */
+    public static int write(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+        int n = ch.write(slice(buf), position);
+        buf.position(buf.position() + n);
+        return n;
+    }
+
+    /** {@link #write(FileChannel, ByteBuffer, long)} at the channel's own position. */
+    public static int write(WritableByteChannel ch, ByteBuffer buf) throws IOException {
+        int n = ch.write(slice(buf));
+        buf.position(buf.position() + n);
+        return n;
+    }
+
+    /**
+     * The whole of a file that does not change while it is read (a store's object, written
+     * once under its name), read in {@link #IO_SLICE} slices; a file that turns out longer
+     * or shorter than its size is read again by {@link Files#readAllBytes}.
+     */
+    public static byte[] readAllBytes(Path p) throws IOException {
+        try (FileChannel ch = FileChannel.open(p)) {
+            long size = ch.size();
+            if (size > Integer.MAX_VALUE - 8) {
+                return Files.readAllBytes(p); // which says the file is too large
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) size);
+            while (buf.hasRemaining()) {
+                if (read(ch, buf, buf.position()) < 0) {
+                    return Files.readAllBytes(p);
+                }
+            }
+            if (ch.read(ByteBuffer.allocate(1), size) > 0) {
+                return Files.readAllBytes(p);
+            }
+            return buf.array();
+        }
+    }
+
+    private static ByteBuffer slice(ByteBuffer buf) {
+        return buf.remaining() <= IO_SLICE ? buf.duplicate() : buf.slice(buf.position(), IO_SLICE);
     }
 
     /** Deletes {@code p} and everything below it (links are removed, not followed); absent is fine. */

@@ -4,14 +4,19 @@ import dev.ckpt.store.testing.AtOnce;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,6 +49,35 @@ class LocalFilesTest {
             Set<Path> unique = new HashSet<>(claimed);
             assertEquals(claimed.size(), unique.size(), "claimed twice: " + claimed);
             assertEquals(Set.of(d, d.getParent(), d.getParent().getParent()), unique);
+        }
+    }
+
+    /** Each read or write moves at most one slice, and a loop of them moves every byte, at any offset and length. */
+    @Test
+    void slicedReadsAndWritesMoveEveryByteAtMostASliceAtATime() throws Exception {
+        int slice = LocalFiles.IO_SLICE;
+        for (int size : new int[] {0, 1, slice - 1, slice, slice + 1, 3 * slice + 5}) {
+            byte[] data = new byte[size + 7];
+            new Random(size).nextBytes(data);
+            Path f = tmp.resolve("f" + size);
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ)) {
+                ByteBuffer out = ByteBuffer.wrap(data, 7, size); // from an offset in the array, as a pack's slice
+                long at = 0;
+                while (out.hasRemaining()) {
+                    int n = LocalFiles.write(ch, out, at);
+                    assertTrue(n > 0 && n <= slice, "wrote " + n);
+                    at += n;
+                }
+                ByteBuffer in = ByteBuffer.allocate(size);
+                while (in.hasRemaining()) {
+                    int n = LocalFiles.read(ch, in, in.position());
+                    assertTrue(n > 0 && n <= slice, "read " + n);
+                }
+                assertArrayEquals(java.util.Arrays.copyOfRange(data, 7, 7 + size), in.array());
+                assertEquals(-1, LocalFiles.read(ch, ByteBuffer.allocate(1), size), "at the end");
+            }
+            assertArrayEquals(Files.readAllBytes(f), LocalFiles.readAllBytes(f), "size " + size);
         }
     }
 }
