@@ -119,4 +119,23 @@ class LauncherClassDataTest {
         assertEquals(with.out(), without.out(), "the same output with and without the archive");
         assertFalse(Files.readString(classLog).contains("shared objects file (top)"), "CKPT_CDS=0: no archive");
     }
+
+    /**
+     * Transparent huge pages for the heap (docs/benchmarks.md, "Fresh memory"): asked for
+     * when the kernel gives them on request ("madvise"), not otherwise (under "never" the
+     * JVM would warn). This machine's mode decides which of the two is checked.
+     */
+    @Test
+    void theLauncherAsksForTransparentHugePagesExactlyWhenTheKernelGivesThemOnRequest() throws Exception {
+        Path repo = checkout();
+        Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        boolean onRequest = Files.isReadable(thp) && Files.readString(thp).contains("[madvise]");
+        Run r = run(Map.of("CKPT_CDS", "0", "CKPT_JAVA_OPTS", "-XX:+PrintFlagsFinal"), "bash",
+                repo.resolve("bin/ckpt-tool").toString(), "--version");
+        assertEquals(0, r.code(), r.out() + r.err());
+        String flag = r.out().lines().filter(l -> l.contains(" UseTransparentHugePages ")).findFirst().orElseThrow();
+        assertEquals(onRequest, flag.contains("= true"), flag + " (the kernel's mode: "
+                + (Files.isReadable(thp) ? Files.readString(thp).trim() : "unknown") + ")");
+        assertEquals("", r.err(), "no warning from the JVM");
+    }
 }
