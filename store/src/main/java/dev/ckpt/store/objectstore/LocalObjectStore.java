@@ -143,6 +143,9 @@ final class LocalObjectStore implements ObjectStore {
             byte[] data = LocalFiles.readAllBytes(p);
             return StoredObject.withEtagOf(key, data, Keys::etagOf); // an ETag only when asked: restores never ask
         } catch (IOException e) {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw NotFoundException.object(key); // a directory is no object, as a prefix is none on S3
+            }
             throw translate(key, "read", e);
         }
     }
@@ -157,6 +160,9 @@ final class LocalObjectStore implements ObjectStore {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                return Optional.empty(); // a directory is no object, as a prefix is none on S3
+            }
             throw translate(key, "stat", e);
         }
     }

@@ -42,6 +42,20 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * A directory where an object's file should be (a damaged store) is no object, as a
+     * prefix is none on S3: absent for get and head (verify counts it missing, exit 3), not
+     * "store unavailable, retry" (exit 7).
+     */
+    @Test
+    void aDirectoryAtAnObjectsKeyIsNoObject() throws Exception {
+        store.put("chunks/ab/kept", new byte[]{1});
+        Files.createDirectories(dir.resolve("chunks/ab/cd"));
+        assertThrows(dev.ckpt.store.error.NotFoundException.class, () -> store.get("chunks/ab/cd"));
+        assertFalse(store.head("chunks/ab/cd").isPresent());
+        assertEquals(1, store.get("chunks/ab/kept").data()[0]);
+    }
+
+    /**
      * GC deletes a checkpoint's manifests/<id>/ parts one by one; the directory they leave
      * empty goes too (one per dropped checkpoint otherwise, walked by every listing), but
      * never the key's first directory, a directory still holding something, or the store.
