@@ -309,6 +309,43 @@ class SaveSourceTest {
         fileRewrittenWhileReadIsRefused(true);
     }
 
+    /** A file cut short between two reads: the error names it, says nothing was committed and what to do. */
+    @Test
+    void aFileCutShortWhileItIsReadIsRefusedByNameAndNothingIsCommitted() throws Exception {
+        Path src = tmp.resolve("cut");
+        Files.createDirectories(src);
+        Path f = src.resolve("model.bin");
+        byte[] before = new byte[64 * 1024];
+        new Random(2).nextBytes(before);
+        Files.write(f, before);
+        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600)));
+        AtomicBoolean cut = new AtomicBoolean();
+        ObjectStore cutting = new ForwardingObjectStore(objects) {
+            @Override
+            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("chunks/") && cut.compareAndSet(false, true)) {
+                    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                        ch.truncate(20_000); // inside the second 16 KiB chunk, before the reader gets to it
+                    } catch (IOException e) {
+                        throw new AssertionError(e);
+                    }
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        };
+        StoreConfig config = Stores.config(clock).withMaxChunksInFlight(1).withParallelism(1);
+        try (CheckpointStore s = CheckpointStore.open(cutting, config)) {
+            WriterToken w = s.claimWriter("cut");
+            byte[] root = objects.get("ROOT").data();
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> s.save(w, SaveRequest.of(src, "cut", 1)));
+            assertTrue(cut.get());
+            assertTrue(e.getMessage().contains("file " + f + " became shorter while it was being saved"), e.getMessage());
+            assertTrue(e.getMessage().contains("nothing was committed: push again once whatever writes it has finished"),
+                    e.getMessage());
+            assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+        }
+    }
+
     @Test
     void aFileWrittenJustBeforeTheSaveIsSaved() throws Exception {
         // the trainer stages files and saves them at once: their timestamps are fresh, not a change during the read

@@ -213,7 +213,7 @@ public final class Saver {
                         int size = (int) f.size();
                         byte[] pack = packer.reserve(size);
                         int at = packer.position();
-                        readFully(ch, new Chunker.Piece(0, size), f, pack, at);
+                        readFully(ch, new Chunker.Piece(0, size), f.path(), pack, at);
                         fileHash = CompletableFuture.completedFuture(Hashes.sha256Hex(pack, at, size));
                         futures.add(packer.add(f.relative(), new Location(f.path(), 0, size)));
                         fileTensors.add(null);
@@ -228,7 +228,7 @@ public final class Saver {
                             Tasks.acquire(pipeline.permits, "save");
                             byte[] buf = pipeline.raw.take();
                             try {
-                                readFully(ch, piece, f, buf);
+                                readFully(ch, piece, f.path(), buf);
                             } catch (RuntimeException | IOException e) {
                                 pipeline.raw.give(buf);
                                 pipeline.permits.release();
@@ -240,12 +240,12 @@ public final class Saver {
                     }
                     if (ch.size() != f.size()) {
                         throw new InvalidInputException("file " + f.path() + " changed size while it was being saved ("
-                                + f.size() + " -> " + ch.size() + " bytes); save it again once it is complete");
+                                + f.size() + " -> " + ch.size() + " bytes); " + CHANGED);
                     }
                     // same size is not proof: a file rewritten in place while it was read would be committed torn
                     SourceDir.checkUnchanged(f);
                 } catch (NoSuchFileException e) {
-                    throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved", e);
+                    throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; " + CHANGED, e);
                 } catch (AccessDeniedException e) {
                     throw new InvalidInputException("cannot read file " + f.path() + ": permission denied", e);
                 } catch (IOException e) {
@@ -389,7 +389,7 @@ public final class Saver {
                 throw new IllegalStateException("the source of chunk " + ref.key() + " is longer than the chunk");
             }
             try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
-                readFully(ch, new Chunker.Piece(loc.offset, loc.length), null, buf, at);
+                readFully(ch, new Chunker.Piece(loc.offset, loc.length), loc.path, buf, at);
             } catch (IOException e) {
                 throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
                         + " that a GC removed meanwhile: " + e.getMessage(), e);
@@ -438,20 +438,24 @@ public final class Saver {
         return live;
     }
 
-    /** Reads {@code piece} into the start of {@code into}. */
-    private static void readFully(FileChannel ch, Chunker.Piece piece, SourceFile f, byte[] into) throws IOException {
-        readFully(ch, piece, f, into, 0);
+    /** Reads {@code piece} of the file at {@code path} into the start of {@code into}. */
+    private static void readFully(FileChannel ch, Chunker.Piece piece, Path path, byte[] into) throws IOException {
+        readFully(ch, piece, path, into, 0);
     }
 
-    /** Reads {@code piece} into {@code into} at {@code at}. */
-    private static void readFully(FileChannel ch, Chunker.Piece piece, SourceFile f, byte[] into, int at) throws IOException {
+    /** Reads {@code piece} of the file at {@code path} into {@code into} at {@code at}. */
+    private static void readFully(FileChannel ch, Chunker.Piece piece, Path path, byte[] into, int at) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(into, at, piece.length());
         while (buf.hasRemaining()) {
-            int n = LocalFiles.read(ch, buf, piece.offset() + buf.position() - at);
+            long position = piece.offset() + buf.position() - at;
+            int n = LocalFiles.read(ch, buf, position);
             if (n < 0) {
-                throw new InvalidInputException("file " + (f == null ? "" : f.path()) + " is shorter than when it was listed;"
-                        + " it changed while being saved");
+                throw new InvalidInputException("file " + path + " became shorter while it was being saved (it now ends at or"
+                        + " before byte " + position + "); " + CHANGED);
             }
         }
     }
+
+    /** The end of every message about a file that changed under a save. */
+    private static final String CHANGED = "nothing was committed: push again once whatever writes it has finished";
 }
