@@ -177,7 +177,8 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return Keys.etagOf(data);
         } catch (IOException e) {
-            throw translate(key, "publish", e);
+            RuntimeException dir = directoryAt(key, target, "write");
+            throw dir != null ? dir : translate(key, "publish", e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -188,7 +189,12 @@ final class LocalObjectStore implements ObjectStore {
         Path target = path(key);
         java.util.Objects.checkFromIndexSize(offset, length, data.length);
         if (Files.exists(target)) {
-            return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
+            // cheap early answer; the link below is the real test. A directory is no object: not "already there"
+            RuntimeException dir = directoryAt(key, target, "write");
+            if (dir != null) {
+                throw dir;
+            }
+            return PutResult.ALREADY_EXISTS;
         }
         checkWritable(key, "write");
         Path tmp = writeTemp(key, target, data, offset, length);
@@ -197,6 +203,10 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return PutResult.CREATED;
         } catch (FileAlreadyExistsException e) {
+            RuntimeException dir = directoryAt(key, target, "write");
+            if (dir != null) {
+                throw dir;
+            }
             return PutResult.ALREADY_EXISTS;
         } catch (UnsupportedOperationException e) {
             throw new BadConfigurationException("the filesystem of " + root
@@ -237,7 +247,8 @@ final class LocalObjectStore implements ObjectStore {
                 return Keys.etagOf(data);
             }
         } catch (IOException e) {
-            throw translate(key, "conditionally replace", e);
+            RuntimeException dir = directoryAt(key, target, "replace");
+            throw dir != null ? dir : translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();
         }
@@ -438,6 +449,21 @@ final class LocalObjectStore implements ObjectStore {
         } catch (IOException ignored) {
             // a leftover temporary file is invisible to readers and listings
         }
+    }
+
+    /**
+     * The error for a write to {@code key} when a directory stands at its path (a damaged
+     * store: a directory is no object, see get), or null when none does. Someone must move
+     * it away first, so not "retry later"; and a create-only write does not answer "already
+     * there" for it (a save reads such a chunk back to check it, and would find nothing).
+     */
+    private RuntimeException directoryAt(String key, Path target, String action) {
+        if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        return StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
+                + ": a directory is in its place (" + target + "), which is no object of the store; move it out"
+                + " of the store and try again", null);
     }
 
     private RuntimeException translate(String key, String action, IOException e) {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,7 +45,8 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     /**
      * A directory where an object's file should be (a damaged store) is no object, as a
      * prefix is none on S3: absent for get and head (verify counts it missing, exit 3), not
-     * "store unavailable, retry" (exit 7).
+     * "store unavailable, retry" (exit 7); a write to its key is refused naming it, as needing
+     * someone to act, and a create-only write never takes it for the object.
      */
     @Test
     void aDirectoryAtAnObjectsKeyIsNoObject() throws Exception {
@@ -53,6 +55,18 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         assertThrows(dev.ckpt.store.error.NotFoundException.class, () -> store.get("chunks/ab/cd"));
         assertFalse(store.head("chunks/ab/cd").isPresent());
         assertEquals(1, store.get("chunks/ab/kept").data()[0]);
+        // nor may a write answer "already there" for it (a save reads such a chunk back, and would find nothing)
+        for (org.junit.jupiter.api.function.Executable write : List.<org.junit.jupiter.api.function.Executable>of(
+                () -> store.putIfAbsent("chunks/ab/cd", new byte[]{2}, 0, 1),
+                () -> store.put("chunks/ab/cd", new byte[]{2}),
+                () -> store.putIfMatch("chunks/ab/cd", new byte[]{2}, "\"0\""))) {
+            dev.ckpt.store.error.StoreUnavailableException e =
+                    assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, write);
+            assertTrue(e.getMessage().contains("chunks/ab/cd") && e.getMessage().contains("a directory is in its place"),
+                    e.getMessage());
+            assertTrue(e.needsAction(), "someone must move it: not 'retry later'");
+        }
+        assertTrue(Files.isDirectory(dir.resolve("chunks/ab/cd")), "left as it was");
     }
 
     /**
