@@ -273,14 +273,21 @@ class SaveSourceTest {
         }
     }
 
+    /** {@code dir}/model.bin: 64 KiB of seeded random bytes, last modified an hour ago (an old, finished file). */
+    private static Path finishedFile(Path dir, long seed) throws IOException {
+        Files.createDirectories(dir);
+        Path f = dir.resolve("model.bin");
+        byte[] bytes = new byte[64 * 1024];
+        new Random(seed).nextBytes(bytes);
+        Files.write(f, bytes);
+        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600)));
+        return f;
+    }
+
     private void fileRewrittenWhileReadIsRefused(boolean putBackMtime) throws Exception {
         Path src = tmp.resolve("torn");
-        Files.createDirectories(src);
-        Path f = src.resolve("model.bin");
-        byte[] before = new byte[64 * 1024];
-        new Random(1).nextBytes(before);
-        Files.write(f, before);
-        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600))); // an old, finished file
+        Path f = finishedFile(src, 1);
+        byte[] before = Files.readAllBytes(f);
         RewritingStore rewriting = new RewritingStore(objects, f, putBackMtime);
         // one chunk in flight: the reader reads the next 16 KiB only after the first upload, which rewrites the file
         StoreConfig config = Stores.config(clock).withMaxChunksInFlight(1).withParallelism(1);
@@ -313,12 +320,7 @@ class SaveSourceTest {
     @Test
     void aFileCutShortWhileItIsReadIsRefusedByNameAndNothingIsCommitted() throws Exception {
         Path src = tmp.resolve("cut");
-        Files.createDirectories(src);
-        Path f = src.resolve("model.bin");
-        byte[] before = new byte[64 * 1024];
-        new Random(2).nextBytes(before);
-        Files.write(f, before);
-        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600)));
+        Path f = finishedFile(src, 2);
         AtomicBoolean cut = new AtomicBoolean();
         ObjectStore cutting = new ForwardingObjectStore(objects) {
             @Override
