@@ -446,13 +446,10 @@ public final class Saver {
     /** Reads {@code piece} of the file at {@code path} into {@code into} at {@code at}. */
     private static void readFully(FileChannel ch, Chunker.Piece piece, Path path, byte[] into, int at) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(into, at, piece.length());
-        while (buf.hasRemaining()) {
-            long position = piece.offset() + buf.position() - at;
-            int n = LocalFiles.read(ch, buf, position);
-            if (n < 0) {
-                throw new InvalidInputException("file " + path + " became shorter while it was being saved (it now ends at or"
-                        + " before byte " + position + "); " + CHANGED);
-            }
+        LocalFiles.readFully(ch, buf, piece.offset());
+        if (buf.hasRemaining()) {
+            throw new InvalidInputException("file " + path + " became shorter while it was being saved (it now ends at or"
+                    + " before byte " + (piece.offset() + buf.position() - at) + "); " + CHANGED);
         }
     }
 

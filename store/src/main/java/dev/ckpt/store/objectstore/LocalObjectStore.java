@@ -13,22 +13,13 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.LinkOption;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
-import java.util.ArrayDeque;
-import java.util.Collections;
-import java.util.Deque;
-import java.util.Iterator;
-import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -177,8 +168,8 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return Keys.etagOf(data);
         } catch (IOException e) {
-            RuntimeException dir = directoryAt(key, target, "write");
-            throw dir != null ? dir : translate(key, "publish", e);
+            refuseDirectory(key, target, "write");
+            throw translate(key, "publish", e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -189,12 +180,8 @@ final class LocalObjectStore implements ObjectStore {
         Path target = path(key);
         java.util.Objects.checkFromIndexSize(offset, length, data.length);
         if (Files.exists(target)) {
-            // cheap early answer; the link below is the real test. A directory is no object: not "already there"
-            RuntimeException dir = directoryAt(key, target, "write");
-            if (dir != null) {
-                throw dir;
-            }
-            return PutResult.ALREADY_EXISTS;
+            refuseDirectory(key, target, "write"); // a directory is no object: not "already there"
+            return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
         checkWritable(key, "write");
         Path tmp = writeTemp(key, target, data, offset, length);
@@ -203,10 +190,7 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return PutResult.CREATED;
         } catch (FileAlreadyExistsException e) {
-            RuntimeException dir = directoryAt(key, target, "write");
-            if (dir != null) {
-                throw dir;
-            }
+            refuseDirectory(key, target, "write");
             return PutResult.ALREADY_EXISTS;
         } catch (UnsupportedOperationException e) {
             throw new BadConfigurationException("the filesystem of " + root
@@ -247,8 +231,8 @@ final class LocalObjectStore implements ObjectStore {
                 return Keys.etagOf(data);
             }
         } catch (IOException e) {
-            RuntimeException dir = directoryAt(key, target, "replace");
-            throw dir != null ? dir : translate(key, "conditionally replace", e);
+            refuseDirectory(key, target, "replace");
+            throw translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();
         }
@@ -293,95 +277,10 @@ final class LocalObjectStore implements ObjectStore {
         return Optional.empty();
     }
 
-    /**
-     * Walks the directories depth-first, reading one directory at a time (its entries sorted
-     * with a directory's name followed by '/', so keys come out in key order) and descending
-     * only into directories that can hold keys with the prefix. Hidden names (temporaries,
-     * lock files) and anything not a regular file are skipped; a file or directory deleted
-     * while the listing runs is simply not part of it.
-     */
+    /** Keys in key order, a directory at a time ({@link LocalListing}). */
     @Override
     public ObjectListing list(String prefix) {
-        return () -> new Walk(prefix);
-    }
-
-    private final class Walk implements Iterator<ObjectInfo> {
-        /** A file (its object) or a directory (its key followed by '/', object null), sorted by that key. */
-        private record Entry(String sortKey, ObjectInfo object) {
-        }
-
-        private final String prefix;
-        /** Per open directory, its remaining entries in key order. */
-        private final Deque<Iterator<Entry>> stack = new ArrayDeque<>();
-        private ObjectInfo next;
-
-        Walk(String prefix) {
-            this.prefix = prefix;
-            stack.push(entries(""));
-        }
-
-        /** The sorted entries of the directory holding the keys that start with {@code dirKey} ("" or ending in '/'). */
-        private Iterator<Entry> entries(String dirKey) {
-            Path dir = dirKey.isEmpty() ? root : root.resolve(dirKey);
-            List<Entry> entries = new ArrayList<>();
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-                for (Path p : ds) {
-                    String name = p.getFileName().toString();
-                    if (name.startsWith(".")) {
-                        continue;
-                    }
-                    BasicFileAttributes a;
-                    try {
-                        a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                    } catch (NoSuchFileException e) {
-                        continue; // deleted while we listed: not part of the listing
-                    }
-                    String key = dirKey + name;
-                    if (a.isDirectory()) {
-                        String sub = key + "/";
-                        if (sub.startsWith(prefix) || prefix.startsWith(sub)) {
-                            entries.add(new Entry(sub, null));
-                        }
-                    } else if (a.isRegularFile() && key.startsWith(prefix) && Keys.isValid(key)) {
-                        entries.add(new Entry(key, new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant(), null)));
-                    }
-                }
-            } catch (NoSuchFileException | NotDirectoryException e) {
-                return Collections.emptyIterator(); // deleted while we listed
-            } catch (IOException e) {
-                throw translate(dirKey.isEmpty() ? prefix : dirKey, "list", e);
-            }
-            entries.sort(java.util.Comparator.comparing(Entry::sortKey));
-            return entries.iterator();
-        }
-
-        @Override
-        public boolean hasNext() {
-            while (next == null && !stack.isEmpty()) {
-                Iterator<Entry> top = stack.peek();
-                if (!top.hasNext()) {
-                    stack.pop();
-                } else {
-                    Entry e = top.next();
-                    if (e.object() == null) {
-                        stack.push(entries(e.sortKey()));
-                    } else {
-                        next = e.object();
-                    }
-                }
-            }
-            return next != null;
-        }
-
-        @Override
-        public ObjectInfo next() {
-            if (!hasNext()) {
-                throw new NoSuchElementException();
-            }
-            ObjectInfo o = next;
-            next = null;
-            return o;
-        }
+        return () -> new LocalListing(root, prefix, (key, e) -> translate(key, "list", e));
     }
 
     @Override
@@ -399,9 +298,7 @@ final class LocalObjectStore implements ObjectStore {
         try {
             try (FileChannel ch = openCreating(tmp, StandardOpenOption.CREATE_NEW)) {
                 ByteBuffer buf = ByteBuffer.wrap(data, offset, length);
-                while (buf.hasRemaining()) {
-                    LocalFiles.write(ch, buf);
-                }
+                LocalFiles.writeFully(ch, buf);
                 ch.force(true);
             }
             return tmp;
@@ -452,18 +349,17 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     /**
-     * The error for a write to {@code key} when a directory stands at its path (a damaged
-     * store: a directory is no object, see get), or null when none does. Someone must move
-     * it away first, so not "retry later"; and a create-only write does not answer "already
-     * there" for it (a save reads such a chunk back to check it, and would find nothing).
+     * Refuses a write to {@code key} when a directory stands at its path (a damaged store: a
+     * directory is no object, see get); returns when none does. Someone must move it away
+     * first, so not "retry later"; and a create-only write does not answer "already there"
+     * for it (a save reads such a chunk back to check it, and would find nothing).
      */
-    private RuntimeException directoryAt(String key, Path target, String action) {
-        if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-            return null;
+    private void refuseDirectory(String key, Path target, String action) {
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
+                    + ": a directory is in its place (" + target + "), which is no object of the store; move it out"
+                    + " of the store and try again", null);
         }
-        return StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
-                + ": a directory is in its place (" + target + "), which is no object of the store; move it out"
-                + " of the store and try again", null);
     }
 
     private RuntimeException translate(String key, String action, IOException e) {

@@ -440,9 +440,7 @@ final class RestoreRun {
             }
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer buf = ByteBuffer.allocate(length);
-                while (buf.hasRemaining() && LocalFiles.read(ch, buf, p.offset() + buf.position()) > 0) {
-                    // read fully
-                }
+                LocalFiles.readFully(ch, buf, p.offset());
                 return buf.hasRemaining() ? null : buf.array();
             }
         } catch (IOException e) {
@@ -457,9 +455,7 @@ final class RestoreRun {
         ByteBuffer buf = ByteBuffer.allocate(length);
         try (SeekableByteChannel ch = dir.openRead(from.file().tmp)) {
             ch.position(from.offset());
-            while (buf.hasRemaining() && LocalFiles.read(ch, buf) > 0) {
-                // read fully
-            }
+            LocalFiles.readFully(ch, buf);
         } catch (IOException e) {
             throw TargetDirectory.cannot("read back " + from.file().entry.path() + " of checkpoint " + manifest.id()
                     + " from " + from.file().tmp.getParent(), root, e);
@@ -495,9 +491,7 @@ final class RestoreRun {
             // hole (no write, no disk space, as cp --sparse makes); finish() gives the file its full length.
             zeros = isZero(bytes, from, length);
             if (!zeros) {
-                while (buf.hasRemaining()) {
-                    LocalFiles.write(file.channel, buf, p.offset() + buf.position() - from);
-                }
+                LocalFiles.writeFully(file.channel, buf, p.offset());
             }
         } catch (IOException e) {
             throw TargetDirectory.cannot("write " + file.entry.path() + " of checkpoint " + manifest.id() + " into "
@@ -596,9 +590,7 @@ final class RestoreRun {
                 for (ChunkRef c : entry.chunks()) {
                     ByteBuffer buf = ByteBuffer.allocate(c.rawLength());
                     try {
-                        while (buf.hasRemaining() && LocalFiles.read(channel, buf, offset + buf.position()) > 0) {
-                            // read fully; a hole reads as zeros
-                        }
+                        LocalFiles.readFully(channel, buf, offset); // a hole reads as zeros
                     } catch (IOException e) {
                         return new CorruptObjectException(manifest.key(), wrong + ", and reading it back to find the"
                                 + " corrupt chunk failed (" + e.getMessage() + ")" + kept + "; check the disk of "

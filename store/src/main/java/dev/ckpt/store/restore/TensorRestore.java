@@ -142,7 +142,7 @@ final class TensorRestore {
         while (head.hasRemaining()) {
             head.put((byte) ' ');
         }
-        writeFully(ch, head.flip());
+        LocalFiles.writeFully(ch, head.flip());
 
         Chunks chunks = new Chunks(file, f.chunks());
         try {
@@ -153,7 +153,7 @@ final class TensorRestore {
                     byte[] data = chunks.get(index);
                     int from = (int) (pos - starts[index]);
                     int n = (int) Math.min(t.end() - pos, data.length - from);
-                    writeFully(ch, ByteBuffer.wrap(data, from, n));
+                    LocalFiles.writeFully(ch, ByteBuffer.wrap(data, from, n));
                     pos += n;
                 }
             }
@@ -222,11 +222,5 @@ final class TensorRestore {
         downloaded.incrementAndGet();
         // a packed file's bytes are its slice of the pack (packed files are not safetensors, but a manifest may say so)
         return ref.sliced() ? java.util.Arrays.copyOfRange(data, ref.sliceOffset(), ref.sliceOffset() + ref.sliceLength()) : data;
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            LocalFiles.write(ch, b);
-        }
     }
 }

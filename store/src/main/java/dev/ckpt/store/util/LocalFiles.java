@@ -80,6 +80,39 @@ public final class LocalFiles {
     }
 
     /**
+     * Reads into {@code buf} from {@code position} of the file, a slice at a time, until
+     * {@code buf} is full or the file ends; {@code buf}'s position says how far it got.
+     */
+    public static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+        long start = buf.position();
+        while (buf.hasRemaining() && read(ch, buf, position + buf.position() - start) > 0) {
+            // until full or the end of the file
+        }
+    }
+
+    /** {@link #readFully(FileChannel, ByteBuffer, long)} from the channel's own position. */
+    public static void readFully(ReadableByteChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining() && read(ch, buf) > 0) {
+            // until full or the end of the file
+        }
+    }
+
+    /** Writes all of {@code buf} at {@code position} of the file, a slice at a time. */
+    public static void writeFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+        long start = buf.position();
+        while (buf.hasRemaining()) {
+            write(ch, buf, position + buf.position() - start);
+        }
+    }
+
+    /** {@link #writeFully(FileChannel, ByteBuffer, long)} at the channel's own position. */
+    public static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            write(ch, buf);
+        }
+    }
+
+    /**
      * The whole of a file that does not change while it is read (a store's object, written
      * once under its name), read in {@link #IO_SLICE} slices; a file that turns out longer
      * or shorter than its size is read again by {@link Files#readAllBytes}.
@@ -91,12 +124,8 @@ public final class LocalFiles {
                 return Files.readAllBytes(p); // which says the file is too large
             }
             ByteBuffer buf = ByteBuffer.allocate((int) size);
-            while (buf.hasRemaining()) {
-                if (read(ch, buf, buf.position()) < 0) {
-                    return Files.readAllBytes(p);
-                }
-            }
-            if (ch.read(ByteBuffer.allocate(1), size) > 0) {
+            readFully(ch, buf, 0);
+            if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1), size) > 0) {
                 return Files.readAllBytes(p);
             }
             return buf.array();
