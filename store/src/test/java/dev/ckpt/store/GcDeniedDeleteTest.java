@@ -107,4 +107,34 @@ class GcDeniedDeleteTest extends InMemoryFixture {
         other.restore(r.checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out"));
     }
+
+    /**
+     * A GC that cannot write its sealed list (gc/<generation>.json) has deleted nothing: it gives
+     * its lease back, and the next GC runs at once (a break helper's store held it 10 minutes).
+     */
+    @Test
+    void aGcThatCannotWriteItsSealedListGivesItsLeaseBackAndTheNextGcRunsAtOnce() {
+        Path kept = garbageAndKept();
+        List<String> garbage = store.gc(GcRequest.preview()).deletedKeys();
+        CheckpointStore failing = Stores.open(new ForwardingObjectStore(objects) {
+            @Override
+            public String put(String key, byte[] data) {
+                if (key.startsWith("gc/")) {
+                    throw StoreUnavailableException.needingAction("cannot write " + key + ": a directory is in its place",
+                            null);
+                }
+                return super.put(key, data);
+            }
+        }, clock);
+        StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> failing.gc(GcRequest.collect()));
+        assertTrue(e.getMessage().contains("a directory is in its place"), e.getMessage());
+        assertEquals(GcState.Phase.IDLE, store.root().gc().phase(), "the lease was given back: " + store.root().gc());
+        for (String k : garbage) {
+            assertTrue(objects.delegate().head(k).isPresent(), "nothing was deleted: " + k);
+        }
+        GcResult next = store.gc(GcRequest.collect()); // no wait for the lease
+        assertEquals(garbage, next.deletedKeys());
+        store.restore("a:latest", tmp.resolve("out"));
+        TestDirs.assertSameTree(TestDirs.snapshot(kept), tmp.resolve("out"));
+    }
 }

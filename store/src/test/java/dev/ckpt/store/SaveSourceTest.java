@@ -316,6 +316,53 @@ class SaveSourceTest {
         fileRewrittenWhileReadIsRefused(true);
     }
 
+    /**
+     * A file replaced by a FIFO after the scan and before it is opened: refused as replaced,
+     * never opened (opening a FIFO waits for a writer; a break helper's push hung 10 minutes).
+     */
+    @Test
+    void aFileReplacedByAFifoBeforeItIsOpenedIsRefusedWithoutWaiting() throws Exception {
+        Path src = tmp.resolve("fifo");
+        Path first = finishedFile(src, 3);
+        Path fifo = src.resolve("second.bin"); // model.bin sorts first and is read first
+        Files.copy(first, fifo);
+        AtomicBoolean replaced = new AtomicBoolean();
+        ObjectStore replacing = new ForwardingObjectStore(objects) {
+            @Override
+            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("chunks/") && replaced.compareAndSet(false, true)) {
+                    try {
+                        Files.delete(fifo);
+                        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+                    } catch (IOException | InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        };
+        StoreConfig config = Stores.config(clock).withMaxChunksInFlight(1).withParallelism(1);
+        try (CheckpointStore s = CheckpointStore.open(replacing, config)) {
+            WriterToken w = s.claimWriter("fifo");
+            byte[] root = objects.get("ROOT").data();
+            InvalidInputException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    java.time.Duration.ofSeconds(60),
+                    () -> assertThrows(InvalidInputException.class, () -> s.save(w, SaveRequest.of(src, "fifo", 1))),
+                    "the save waited on the FIFO");
+            assertTrue(replaced.get());
+            assertTrue(e.getMessage().contains("file " + fifo + " changed while it was being saved (it was replaced by"
+                    + " another file); nothing was committed"), e.getMessage());
+            assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+        } finally {
+            if (Files.exists(fifo) && !Files.isRegularFile(fifo)) {
+                // a save that did open it (without the check) waits for a writer: be one (read-write: never blocks)
+                try (var out = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+                    out.write(0);
+                }
+            }
+        }
+    }
+
     /** A file cut short between two reads: the error names it, says nothing was committed and what to do. */
     @Test
     void aFileCutShortWhileItIsReadIsRefusedByNameAndNothingIsCommitted() throws Exception {

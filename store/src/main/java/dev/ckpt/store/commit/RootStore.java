@@ -130,6 +130,7 @@ public final class RootStore {
         int unavailable = 0;
         Write<T> written = null; // the last write we sent, in case its response was lost
         RuntimeException lastFailure = null;
+        StoreUnavailableException refused = null; // a write refused until someone acts (a full disk, a directory at ROOT)
         int attempts = 0;
         for (int attempt = 0; attempt < policy.maxAttempts(); attempt++) {
             if (attempt > 0) {
@@ -180,12 +181,29 @@ public final class RootStore {
                 // change, so the next read always checks our transaction id.
                 lastFailure = e;
             } catch (StoreUnavailableException e) {
-                sawUnavailable = true;
                 lastFailure = e;
+                if (e.needsAction()) {
+                    refused = e; // not applied, and no retry succeeds before someone acts
+                    break;
+                }
+                sawUnavailable = true;
                 if (++unavailable >= policy.maxUnavailable()) {
                     break;
                 }
             }
+        }
+        if (refused != null && !sawUnavailable) {
+            // No write of ours is in doubt but an earlier 412, which may be our own write after a client retry:
+            // look once; otherwise the refusal, with what to do, is the answer (not "commit state unknown").
+            try {
+                Versioned last = read();
+                if (last.state().recentTxns().contains(txn)) {
+                    return new Write<>(last.state(), written.value());
+                }
+            } catch (RuntimeException e) {
+                // unreadable too: the refusal still says what to do first
+            }
+            throw refused;
         }
         if (!sawUnavailable && lastFailure instanceof StoreUnavailableException e) {
             throw e; // only reads failed: nothing of ours was written

@@ -206,6 +206,9 @@ public final class Saver {
                     continue;
                 }
                 CompletableFuture<String> fileHash;
+                // a file replaced since the scan is refused before it is opened: opening a FIFO that took its place
+                // would wait for a writer, for ever (a break helper's push hung so)
+                SourceDir.checkUnchanged(f);
                 try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
                     if (packer.packs(f.relative(), f.size())) {
                         // a small file: read into the pack being filled, hashed here, stored with its pack
@@ -249,6 +252,7 @@ public final class Saver {
                 } catch (AccessDeniedException e) {
                     throw new InvalidInputException("cannot read file " + f.path() + ": permission denied", e);
                 } catch (IOException e) {
+                    SourceDir.checkUnchanged(f); // replaced by a directory or another file meanwhile: says so
                     throw new InvalidInputException("cannot read file " + f.path() + ": " + e.getMessage(), e);
                 }
                 perFile.add(futures);

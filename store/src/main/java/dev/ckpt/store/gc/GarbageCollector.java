@@ -95,16 +95,20 @@ public final class GarbageCollector {
             return result;
         }
         Mark m;
+        Map<String, Long> dead;
         try {
             m = mark(acquired);
+            progress.accept("GC generation " + gen + ": " + dev.ckpt.store.commit.SaveResult.count(m.live.size(),
+                    "live object") + ", " + dev.ckpt.store.commit.SaveResult.count(m.dead.size(), "unreferenced object")
+                    + " older than " + human(config.gcGrace()));
+            dead = seal(gen, owner, m);
         } catch (RuntimeException e) {
+            // nothing was deleted: give the lease back rather than hold commits' GC and other GCs for its rest (a
+            // failed write of the gc/<generation>.json record held it 10 minutes); a seal that landed is in SWEEP,
+            // which release leaves as it is
             release(gen, owner);
             throw e;
         }
-        progress.accept("GC generation " + gen + ": " + dev.ckpt.store.commit.SaveResult.count(m.live.size(), "live object")
-                + ", " + dev.ckpt.store.commit.SaveResult.count(m.dead.size(), "unreferenced object") + " older than "
-                + human(config.gcGrace()));
-        Map<String, Long> dead = seal(gen, owner, m);
         sweep(gen, owner, new ArrayList<>(dead.keySet()));
         RootState done = finish(gen, owner);
         return new GcResult(gen, false, false, new ArrayList<>(dead.keySet()), sum(dead), done.checkpoints().size(),

@@ -232,6 +232,7 @@ final class LocalObjectStore implements ObjectStore {
             }
         } catch (IOException e) {
             refuseDirectory(key, target, "replace");
+            refuseDirectory(key, lockFile, "replace"); // the lock file's place
             throw translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();

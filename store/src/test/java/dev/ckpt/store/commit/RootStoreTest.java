@@ -105,6 +105,30 @@ class RootStoreTest {
         assertEquals(1, epoch());
     }
 
+    /**
+     * A write refused until someone acts (a directory where ROOT or its lock file should be, a
+     * full disk) is not applied: the update says what to do, at once, not "commit state unknown,
+     * do not clean anything up" after every retry (found by a break helper: exit 6 for exit 1).
+     */
+    @Test
+    void aWriteRefusedUntilSomeoneActsIsReportedAsSuchAfterOneAttempt() {
+        root.change(BUMP);
+        AtomicInteger writes = new AtomicInteger();
+        dev.ckpt.store.error.StoreUnavailableException refusal = dev.ckpt.store.error.StoreUnavailableException
+                .needingAction("cannot replace ROOT: a directory is in its place; move it out", null);
+        RootStore refusing = new RootStore(new dev.ckpt.store.objectstore.ForwardingObjectStore(objects) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                writes.incrementAndGet();
+                throw refusal;
+            }
+        }, ms -> { }, 10);
+        assertEquals(refusal, assertThrows(dev.ckpt.store.error.StoreUnavailableException.class,
+                () -> refusing.change(BUMP)));
+        assertEquals(1, writes.get(), "no retry: none succeeds before someone acts");
+        assertEquals(1, epoch());
+    }
+
     @Test
     void unchangedStateWritesNothing() {
         root.change(BUMP);

@@ -69,6 +69,26 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         assertTrue(Files.isDirectory(dir.resolve("chunks/ab/cd")), "left as it was");
     }
 
+    /** The same for the lock file a conditional replace takes: refused naming it, as needing someone to act. */
+    @Test
+    void aDirectoryWhereAConditionalReplaceNeedsItsLockFileIsRefusedNamingIt() throws Exception {
+        store.put("ROOT", new byte[]{1});
+        store.putIfMatch("ROOT", new byte[]{2}, store.get("ROOT").etag()); // makes the lock file
+        Path lock;
+        try (Stream<Path> s = Files.list(dir.resolve(".locks"))) {
+            lock = s.filter(p -> p.toString().endsWith(".lock")).findFirst().orElseThrow();
+        }
+        Files.delete(lock);
+        Files.createDirectory(lock);
+        String current = store.get("ROOT").etag();
+        dev.ckpt.store.error.StoreUnavailableException e = assertThrows(dev.ckpt.store.error.StoreUnavailableException.class,
+                () -> store.putIfMatch("ROOT", new byte[]{3}, current));
+        assertTrue(e.getMessage().contains(lock.toString()) && e.getMessage().contains("a directory is in its place"),
+                e.getMessage());
+        assertTrue(e.needsAction(), "someone must move it: not 'retry later'");
+        assertEquals(2, store.get("ROOT").data()[0], "ROOT as it was");
+    }
+
     /**
      * GC deletes a checkpoint's manifests/<id>/ parts one by one; the directory they leave
      * empty goes too (one per dropped checkpoint otherwise, walked by every listing), but
