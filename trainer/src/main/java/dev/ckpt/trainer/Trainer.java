@@ -705,6 +705,7 @@ public final class Trainer {
     private void saveAsync(Instant deadline) throws IOException, InterruptedException {
         checkBackground(); // reports the saves that have ended: not part of this save's stall
         long t0 = System.nanoTime();
+        long waitedFor = 0; // only the wait for a save in flight below: not the checks or the lines printed
         if (!pending.isEmpty()) {
             Pending uploading = pending.peekFirst();
             if (o.skipIfBusy) {
@@ -716,6 +717,7 @@ public final class Trainer {
                 out.printf("save at step %d waits: the save of step %d is still uploading%s%n", state.step, uploading.step(),
                         pending.size() > 1 ? " and step " + pending.peekLast().step() + " is staged behind it" : "");
                 boolean proposedHere = false;
+                long w0 = System.nanoTime();
                 while (pending.size() >= maxInFlight()) {
                     // In slices: a stop may be requested (a signal) or agreed (the poller) while this rank waits,
                     // e.g. for a rank that is gone; then the wait ends at the stop's deadline, not at the save's
@@ -738,12 +740,13 @@ public final class Trainer {
                         return;
                     }
                 }
+                waitedFor = System.nanoTime() - w0;
             } else {
                 out.printf("save at step %d staged behind the save of step %d, which is still uploading%n", state.step,
                         uploading.step());
             }
         }
-        long waited = System.nanoTime() - t0;
+        long waited = waitedFor;
         CompletableFuture<Void> stopRead = readStopWhileStaging();
         long step = state.step;
         inFlightDirs.add(staging.pathOf(step));
