@@ -351,7 +351,7 @@ class SaveSourceTest {
                     "the save waited on the FIFO");
             assertTrue(replaced.get());
             assertTrue(e.getMessage().contains("file " + fifo + " changed while it was being saved (it was replaced by"
-                    + " another file); nothing was committed"), e.getMessage());
+                    + " a FIFO (named pipe)); nothing was committed"), e.getMessage());
             assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
         } finally {
             if (Files.exists(fifo) && !Files.isRegularFile(fifo)) {

@@ -1,5 +1,6 @@
 package dev.ckpt.store.chunk;
 
+import dev.ckpt.store.util.NonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -185,7 +186,7 @@ public final class Chunker {
         if (size < 8) {
             return null;
         }
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        try (FileChannel ch = NonFiles.open(path, StandardOpenOption.READ)) { // a FIFO in its place: no header
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(lenBuf, 0);
             long headerLen = lenBuf.flip().getLong();

@@ -87,6 +87,10 @@ public final class RootStore {
         try {
             o = store.get(RootState.KEY);
         } catch (NotFoundException e) {
+            if (e.inItsPlace() != null) { // not lost, nor a new store: a local store's directory or FIFO stands there
+                throw StoreUnavailableException.needingAction("cannot read " + RootState.KEY + " of " + store.describe()
+                        + ": " + e.inItsPlace() + "; nothing was changed", e);
+            }
             if (!store.list("manifests/").isEmpty()) {
                 throw new CorruptObjectException(RootState.KEY, "ROOT of " + store.describe() + " is missing, but the"
                         + " store holds manifests under manifests/ (ROOT was deleted or lost);"

@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.Tasks;
@@ -207,9 +208,11 @@ public final class Saver {
                 }
                 CompletableFuture<String> fileHash;
                 // a file replaced since the scan is refused before it is opened: opening a FIFO that took its place
-                // would wait for a writer, for ever (a break helper's push hung so)
+                // would wait for a writer, for ever (a break helper's push hung so); and again once it is open, for
+                // one that came between the check and the open (NonFiles ends the wait on such a FIFO)
                 SourceDir.checkUnchanged(f);
-                try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
+                try (FileChannel ch = NonFiles.open(f.path(), StandardOpenOption.READ)) {
+                    SourceDir.checkUnchanged(f);
                     if (packer.packs(f.relative(), f.size())) {
                         // a small file: read into the pack being filled, hashed here, stored with its pack
                         pipeline.checkFailed();
@@ -392,7 +395,7 @@ public final class Saver {
             if (at + loc.length > buf.length) {
                 throw new IllegalStateException("the source of chunk " + ref.key() + " is longer than the chunk");
             }
-            try (FileChannel ch = FileChannel.open(loc.path, StandardOpenOption.READ)) {
+            try (FileChannel ch = NonFiles.open(loc.path, StandardOpenOption.READ)) {
                 readFully(ch, new Chunker.Piece(loc.offset, loc.length), loc.path, buf, at);
             } catch (IOException e) {
                 throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()

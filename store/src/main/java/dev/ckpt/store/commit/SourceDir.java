@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.SafePaths;
@@ -296,12 +297,18 @@ public final class SourceDir {
         if (now.equals(was)) {
             return;
         }
-        String what = !Objects.equals(now.inode(), was.inode()) ? "it was replaced by another file"
+        String what = !Objects.equals(now.inode(), was.inode()) ? "it was replaced by " + replacement(f.path())
                 : now.size() != was.size() ? "its size went from " + was.size() + " to " + now.size() + " bytes"
                 : !now.mtime().equals(was.mtime()) ? "its modification time moved from " + was.mtime() + " to " + now.mtime()
                 : "its change time moved from " + was.ctime() + " to " + now.ctime();
         throw new InvalidInputException("file " + f.path() + " changed while it was being saved (" + what
                 + "); nothing was committed: push again once whatever writes it has finished");
+    }
+
+    /** What took a file's place: "a FIFO (named pipe)", "a directory", "a symbolic link", ... or "another file". */
+    private static String replacement(Path p) {
+        String kind = NonFiles.kindAt(p, LinkOption.NOFOLLOW_LINKS);
+        return kind != null ? kind : Files.isSymbolicLink(p) ? "a symbolic link" : "another file";
     }
 
     private static long nowNanos() {

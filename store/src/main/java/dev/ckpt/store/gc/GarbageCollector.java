@@ -1,5 +1,6 @@
 package dev.ckpt.store.gc;
 
+import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -83,8 +84,13 @@ public final class GarbageCollector {
         RootState before = current.state();
         checkNoOtherGc(before.gc());
         addLive(before, new HashSet<>(), new HashSet<>());
-        RootState acquired = written(root.update(r -> Transitions.gcAcquire(r, owner, now(), config.gcLease(),
-                store.describe())));
+        RootState acquired;
+        try {
+            acquired = written(root.update(r -> Transitions.gcAcquire(r, owner, now(), config.gcLease(),
+                    store.describe())));
+        } catch (GcLeaseHeldException e) {
+            throw withOwnerGone(e);
+        }
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
             progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
@@ -106,7 +112,7 @@ public final class GarbageCollector {
             // nothing was deleted: give the lease back rather than hold commits' GC and other GCs for its rest (a
             // failed write of the gc/<generation>.json record held it 10 minutes); a seal that landed is in SWEEP,
             // which release leaves as it is
-            release(gen, owner);
+            release(gen, owner, acquired.gc().leaseExpiry());
             throw e;
         }
         sweep(gen, owner, new ArrayList<>(dead.keySet()));
@@ -117,8 +123,39 @@ public final class GarbageCollector {
 
     private void checkNoOtherGc(GcState gc) {
         Transitions.otherGc(gc, now(), store.describe()).ifPresent(e -> {
-            throw e;
+            throw withOwnerGone(e);
         });
+    }
+
+    /**
+     * The refusal, saying so when its lease's owner was a process of this host that is gone
+     * (a GC that failed and could not give its lease back, or was killed): the user then knows
+     * no GC is at work and when the lease lets the next one in. Not taken over: another
+     * machine or container may share the host name (owner: "id@host pid N", {@link #newOwner}).
+     */
+    static GcLeaseHeldException withOwnerGone(GcLeaseHeldException e) {
+        String owner = e.owner() == null ? "" : e.owner();
+        int at = owner.indexOf('@');
+        int pidAt = owner.lastIndexOf(" pid ");
+        if (at < 0 || pidAt < at) {
+            return e;
+        }
+        String self = newOwner();
+        String host = owner.substring(at + 1, pidAt);
+        long pid;
+        try {
+            pid = Long.parseLong(owner.substring(pidAt + 5).trim());
+        } catch (NumberFormatException x) {
+            return e;
+        }
+        if (!host.equals(self.substring(self.indexOf('@') + 1, self.lastIndexOf(" pid ")))
+                || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            return e;
+        }
+        return new GcLeaseHeldException(e.getMessage() + ". No process " + pid + " runs on this host now: that GC"
+                + " failed or was stopped without giving its lease back (e.g. ROOT could not be written); nothing of"
+                + " it is at work, and the next GC may start when the lease expires (" + e.leaseExpiry() + ")",
+                e.generation(), e.owner(), e.leaseExpiry());
     }
 
     /** The state a transition wrote; a refusal is thrown. */
@@ -260,11 +297,13 @@ public final class GarbageCollector {
     }
 
     /** Gives the lease back after a failed mark; nothing was deleted. */
-    private void release(long gen, String owner) {
+    private void release(long gen, String owner, Instant leaseExpiry) {
         try {
             root.update(r -> Transitions.gcRelease(r, gen, owner));
-        } catch (RuntimeException ignored) {
-            // the lease expires by itself
+        } catch (RuntimeException e) {
+            // the lease expires by itself; say when, since other GCs are refused until then
+            progress.accept("GC generation " + gen + " could not give its lease back (" + e.getMessage() + "): other"
+                    + " GCs are refused until it expires, at " + leaseExpiry);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.ckpt.store.manifest;
 
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.ObjectStore;
 
 import java.util.ArrayList;
@@ -113,6 +114,10 @@ public final class ManifestLoader {
         try {
             data = store.get(key).data();
         } catch (NotFoundException e) {
+            if (e.inItsPlace() != null) { // not lost: a local store's directory or FIFO stands there
+                throw StoreUnavailableException.needingAction("cannot read manifest " + key + " of checkpoint " + id
+                        + " in " + store.describe() + ": " + e.inItsPlace(), e);
+            }
             throw new NotFoundException(key, "manifest " + key + " of checkpoint "
                     + id + " is missing from " + store.describe()
                     + "; the checkpoint cannot be restored (run ckpt-tool verify)");

@@ -1,6 +1,7 @@
 package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.ReadOnlyStoreException;
 import dev.ckpt.store.error.NotFoundException;
@@ -134,8 +135,9 @@ final class LocalObjectStore implements ObjectStore {
             byte[] data = LocalFiles.readAllBytes(p);
             return StoredObject.withEtagOf(key, data, Keys::etagOf); // an ETag only when asked: restores never ask
         } catch (IOException e) {
-            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                throw NotFoundException.object(key); // a directory is no object, as a prefix is none on S3
+            String kind = NonFiles.kindAt(p);
+            if (kind != null) { // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device
+                throw NotFoundException.displaced(key, inItsPlace(kind, p));
             }
             throw translate(key, "read", e);
         }
@@ -151,8 +153,8 @@ final class LocalObjectStore implements ObjectStore {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
-            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                return Optional.empty(); // a directory is no object, as a prefix is none on S3
+            if (NonFiles.kindAt(p) != null) {
+                return Optional.empty(); // a directory is no object, as a prefix is none on S3; nor a FIFO...
             }
             throw translate(key, "stat", e);
         }
@@ -168,7 +170,7 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return Keys.etagOf(data);
         } catch (IOException e) {
-            refuseDirectory(key, target, "write");
+            refuseNonFile(key, target, "write");
             throw translate(key, "publish", e);
         } finally {
             deleteQuietly(tmp);
@@ -180,7 +182,7 @@ final class LocalObjectStore implements ObjectStore {
         Path target = path(key);
         java.util.Objects.checkFromIndexSize(offset, length, data.length);
         if (Files.exists(target)) {
-            refuseDirectory(key, target, "write"); // a directory is no object: not "already there"
+            refuseNonFile(key, target, "write"); // a directory or FIFO is no object: not "already there"
             return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
         checkWritable(key, "write");
@@ -190,7 +192,7 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return PutResult.CREATED;
         } catch (FileAlreadyExistsException e) {
-            refuseDirectory(key, target, "write");
+            refuseNonFile(key, target, "write");
             return PutResult.ALREADY_EXISTS;
         } catch (UnsupportedOperationException e) {
             throw new BadConfigurationException("the filesystem of " + root
@@ -210,6 +212,7 @@ final class LocalObjectStore implements ObjectStore {
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
         try {
+            refuseNonFile(key, lockFile, "replace"); // a FIFO there would hold the open below (NonFiles ends that wait)
             try (FileChannel ch = openCreating(lockFile, StandardOpenOption.CREATE);
                  FileLock ignored = ch.lock()) {
                 String current;
@@ -231,8 +234,8 @@ final class LocalObjectStore implements ObjectStore {
                 return Keys.etagOf(data);
             }
         } catch (IOException e) {
-            refuseDirectory(key, target, "replace");
-            refuseDirectory(key, lockFile, "replace"); // the lock file's place
+            refuseNonFile(key, target, "replace");
+            refuseNonFile(key, lockFile, "replace"); // the lock file's place
             throw translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();
@@ -321,7 +324,7 @@ final class LocalObjectStore implements ObjectStore {
         for (int attempt = 1; ; attempt++) {
             LocalFiles.createDirectoriesAgain(file.getParent());
             try {
-                return FileChannel.open(file, create, StandardOpenOption.WRITE);
+                return NonFiles.open(file, create, StandardOpenOption.WRITE);
             } catch (NoSuchFileException e) {
                 if (attempt == CREATE_ATTEMPTS) {
                     throw e;
@@ -350,17 +353,24 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     /**
-     * Refuses a write to {@code key} when a directory stands at its path (a damaged store: a
-     * directory is no object, see get); returns when none does. Someone must move it away
-     * first, so not "retry later"; and a create-only write does not answer "already there"
-     * for it (a save reads such a chunk back to check it, and would find nothing).
+     * Refuses a write to {@code key} when a directory, FIFO, socket or device stands at its
+     * path (a damaged store: such a thing is no object, see get); returns when none does.
+     * Someone must move it away first, so not "retry later"; and a create-only write does
+     * not answer "already there" for it (a save reads such a chunk back to check it, and
+     * would find nothing).
      */
-    private void refuseDirectory(String key, Path target, String action) {
-        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+    private void refuseNonFile(String key, Path target, String action) {
+        String kind = NonFiles.kindAt(target, LinkOption.NOFOLLOW_LINKS);
+        if (kind != null) {
             throw StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
-                    + ": a directory is in its place (" + target + "), which is no object of the store; move it out"
-                    + " of the store and try again", null);
+                    + ": " + inItsPlace(kind, target), null);
         }
+    }
+
+    /** "a directory is in its place (PATH), which is no object of the store; move it out of the store and try again". */
+    private static String inItsPlace(String kind, Path p) {
+        return kind + " is in its place (" + p + "), which is no object of the store; move it out of the store and"
+                + " try again";
     }
 
     private RuntimeException translate(String key, String action, IOException e) {

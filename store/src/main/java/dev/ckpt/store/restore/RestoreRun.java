@@ -1,5 +1,6 @@
 package dev.ckpt.store.restore;
 
+import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Hashes;
@@ -438,7 +439,7 @@ final class RestoreRun {
             if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || Files.size(path) < p.offset() + length) {
                 return null;
             }
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel ch = NonFiles.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer buf = ByteBuffer.allocate(length);
                 LocalFiles.readFully(ch, buf, p.offset());
                 return buf.hasRemaining() ? null : buf.array();

@@ -116,10 +116,17 @@ public final class LocalFiles {
      * The whole of a file that does not change while it is read (a store's object, written
      * once under its name), read in {@link #IO_SLICE} slices; a file that turns out longer
      * or shorter than its size is read again by {@link Files#readAllBytes}.
+     *
+     * @throws FileSystemException when no file stands at {@code p} but a FIFO, socket or
+     *         device ({@link NonFiles#kindAt}; its reason says which), without waiting on a FIFO
      */
     public static byte[] readAllBytes(Path p) throws IOException {
-        try (FileChannel ch = FileChannel.open(p)) {
+        try (FileChannel ch = NonFiles.open(p)) {
             long size = ch.size();
+            String kind = size == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
+            if (kind != null) {
+                throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
+            }
             if (size > Integer.MAX_VALUE - 8) {
                 return Files.readAllBytes(p); // which says the file is too large
             }

@@ -90,6 +90,55 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * A FIFO where an object or a lock file should be: opening it would wait for a writer for
+     * ever (a break helper's ls, gc, verify and push on such a store never ended). It is no
+     * object, read at once, and every write there is refused naming it.
+     */
+    @Test
+    void aFifoAtAnObjectsKeyOrALockFilesPlaceIsNoObjectAndNothingWaitsOnIt() throws Exception {
+        store.put("ROOT", new byte[]{1});
+        store.putIfMatch("ROOT", new byte[]{2}, store.get("ROOT").etag()); // makes ROOT's lock file
+        Path lock;
+        try (Stream<Path> s = Files.list(dir.resolve(".locks"))) {
+            lock = s.filter(p -> p.toString().endsWith(".lock")).findFirst().orElseThrow();
+        }
+        Path chunk = dir.resolve("chunks/ab/cd");
+        Files.createDirectories(chunk.getParent());
+        Path manifest = dir.resolve("manifests/r-s1-x.json");
+        Files.createDirectories(manifest.getParent());
+        Files.delete(lock);
+        for (Path p : List.of(chunk, manifest, lock)) {
+            assertEquals(0, new ProcessBuilder("mkfifo", p.toString()).start().waitFor());
+        }
+        try {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                dev.ckpt.store.error.NotFoundException nf = assertThrows(dev.ckpt.store.error.NotFoundException.class,
+                        () -> store.get("manifests/r-s1-x.json"));
+                assertTrue(nf.inItsPlace() != null && nf.inItsPlace().contains("a FIFO (named pipe) is in its place ("
+                        + manifest + ")"), nf.getMessage());
+                assertFalse(store.head("chunks/ab/cd").isPresent());
+                for (org.junit.jupiter.api.function.Executable write : List.<org.junit.jupiter.api.function.Executable>of(
+                        () -> store.putIfAbsent("chunks/ab/cd", new byte[]{2}, 0, 1),
+                        () -> store.putIfMatch("chunks/ab/cd", new byte[]{2}, "\"0\""),
+                        () -> store.putIfMatch("ROOT", new byte[]{3}, store.get("ROOT").etag()))) {
+                    dev.ckpt.store.error.StoreUnavailableException e =
+                            assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, write);
+                    assertTrue(e.getMessage().contains("a FIFO (named pipe) is in its place"), e.getMessage());
+                    assertTrue(e.needsAction(), "someone must move it: not 'retry later'");
+                }
+            }, "a read or write waited on a FIFO");
+            assertEquals(2, store.get("ROOT").data()[0], "ROOT as it was");
+            assertFalse(Files.isRegularFile(chunk), "left as it was");
+        } finally {
+            for (Path p : List.of(chunk, manifest, lock)) { // whatever still waits on one gets its writer and reader
+                if (Files.exists(p) && !Files.isRegularFile(p)) {
+                    new java.io.RandomAccessFile(p.toFile(), "rw").close();
+                }
+            }
+        }
+    }
+
+    /**
      * GC deletes a checkpoint's manifests/<id>/ parts one by one; the directory they leave
      * empty goes too (one per dropped checkpoint otherwise, walked by every listing), but
      * never the key's first directory, a directory still holding something, or the store.

@@ -1,0 +1,102 @@
+package dev.ckpt.store.util;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What can stand where a file should — a directory, a FIFO (named pipe), a socket, a device —
+ * and opening a file so that a FIFO in its place cannot make the open wait for ever.
+ *
+ * <p>Opening a FIFO for reading blocks until some process opens it for writing (and the other
+ * way round), so a FIFO that takes a file's place between a check and the open would hang a
+ * push, a restore or every command on a local store (found by a break helper: a push hung 10
+ * minutes; `ls`, `gc`, `verify` on a store with a FIFO at a manifest's or ROOT's key never
+ * ended). Java cannot open with {@code O_NONBLOCK}, so {@link #open} ends such a wait itself.
+ */
+public final class NonFiles {
+    /** How long an open may take before a FIFO at its path is released (500 ms): far above any disk's open. */
+    static final long RELEASE_AFTER_MS = 500;
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFIFO = 0010000;
+    private static final int S_IFSOCK = 0140000;
+
+    private static final ScheduledThreadPoolExecutor WATCH = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "ckpt-fifo-watch");
+        t.setDaemon(true);
+        return t;
+    });
+
+    static {
+        WATCH.setRemoveOnCancelPolicy(true); // one task per open, cancelled at once: none piles up
+    }
+
+    private NonFiles() {
+    }
+
+    /**
+     * What stands at {@code p} if it is neither a regular file nor absent: "a directory",
+     * "a FIFO (named pipe)", "a socket" or "a device"; null for a regular file, nothing, or
+     * (with {@link LinkOption#NOFOLLOW_LINKS}) a symbolic link. Links are followed unless told.
+     */
+    public static String kindAt(Path p, LinkOption... options) {
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, BasicFileAttributes.class, options);
+        } catch (IOException e) {
+            return null; // absent or unreadable: the caller's own error says what
+        }
+        if (a.isRegularFile() || a.isSymbolicLink()) {
+            return null;
+        }
+        if (a.isDirectory()) {
+            return "a directory";
+        }
+        int type = mode(p, options) & S_IFMT;
+        return type == S_IFIFO ? "a FIFO (named pipe)" : type == S_IFSOCK ? "a socket" : "a device";
+    }
+
+    /**
+     * {@link FileChannel#open(Path, OpenOption...)}, except that an open still waiting after
+     * {@link #RELEASE_AFTER_MS} on a FIFO at {@code p} is ended: the FIFO is opened for
+     * reading and writing (which never waits) and closed, so the waiting open returns, and a
+     * read from it then finds the end at once (zero bytes). Callers that need a file check
+     * what they opened (its size, its stamp, {@link #kindAt}) as they would for a file
+     * replaced after their check.
+     */
+    public static FileChannel open(Path p, OpenOption... options) throws IOException {
+        ScheduledFuture<?> release = WATCH.schedule(() -> releaseFifo(p), RELEASE_AFTER_MS, TimeUnit.MILLISECONDS);
+        try {
+            return FileChannel.open(p, options);
+        } finally {
+            release.cancel(false);
+        }
+    }
+
+    private static void releaseFifo(Path p) {
+        try {
+            if ((mode(p) & S_IFMT) == S_IFIFO) {
+                new RandomAccessFile(p.toFile(), "rw").close(); // O_RDWR on a FIFO does not wait
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone or not ours to open: then nothing waits on it either
+        }
+    }
+
+    private static int mode(Path p, LinkOption... options) {
+        try {
+            return (Integer) Files.getAttribute(p, "unix:mode", options);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+}

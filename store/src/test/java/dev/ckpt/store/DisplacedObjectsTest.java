@@ -1,0 +1,83 @@
+package dev.ckpt.store;
+
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.testing.Stores;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A directory where a local store's ROOT or a manifest should be is named as such, with what
+ * to do, not reported as lost (a break helper was sent to `recover` and then to `--force` for
+ * a directory at ROOT; `ls` said a manifest was missing for one at its key).
+ */
+class DisplacedObjectsTest {
+    @TempDir
+    Path tmp;
+
+    private final FakeClock clock = new FakeClock(Instant.parse("2026-12-02T10:00:00Z"));
+
+    private CheckpointEntry saveOne(Path store) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("model.bin"), new byte[]{1, 2, 3});
+        Files.setLastModifiedTime(src.resolve("model.bin"), java.nio.file.attribute.FileTime.from(Instant.parse("2026-12-01T00:00:00Z")));
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            WriterToken w = s.claimWriter("r");
+            s.save(w, SaveRequest.of(src, "r", 1));
+            return s.list("r").get(0);
+        }
+    }
+
+    @Test
+    void aDirectoryAtRootIsNamedNotReportedAsLost() throws Exception {
+        Path store = tmp.resolve("store");
+        saveOne(store);
+        Path root = store.resolve("ROOT");
+        byte[] was = Files.readAllBytes(root);
+        Files.delete(root);
+        Files.createDirectory(root);
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> s.list("r"));
+            assertTrue(e.getMessage().contains("cannot read ROOT of ") && e.getMessage().contains("a directory is in its"
+                    + " place (" + root + ")") && e.getMessage().contains("move it out of the store"), e.getMessage());
+            assertFalse(e.getMessage().contains("recover"), e.getMessage());
+            assertTrue(e.needsAction(), "someone must move it: not 'retry later'");
+        }
+        Files.delete(root);
+        Files.write(root, was);
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            assertEquals(1, s.list("r").size(), "as it was once the directory is gone");
+        }
+    }
+
+    @Test
+    void aDirectoryAtAManifestsKeyIsNamedNotReportedAsMissing() throws Exception {
+        Path store = tmp.resolve("store");
+        CheckpointEntry e1 = saveOne(store);
+        Path manifest;
+        try (var files = Files.walk(store.resolve("manifests"))) {
+            manifest = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        Files.delete(manifest);
+        Files.createDirectory(manifest);
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> s.manifest(e1));
+            assertTrue(e.getMessage().contains("cannot read manifest ") && e.getMessage().contains(e1.id())
+                    && e.getMessage().contains("a directory is in its place (" + manifest + ")"), e.getMessage());
+            assertFalse(e.getMessage().contains("is missing"), e.getMessage());
+        }
+    }
+}
