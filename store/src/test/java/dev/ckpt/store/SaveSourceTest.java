@@ -327,20 +327,10 @@ class SaveSourceTest {
         Path fifo = src.resolve("second.bin"); // model.bin sorts first and is read first
         Files.copy(first, fifo);
         AtomicBoolean replaced = new AtomicBoolean();
-        ObjectStore replacing = new ForwardingObjectStore(objects) {
-            @Override
-            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
-                if (key.startsWith("chunks/") && replaced.compareAndSet(false, true)) {
-                    try {
-                        Files.delete(fifo);
-                        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
-                    } catch (IOException | InterruptedException e) {
-                        throw new AssertionError(e);
-                    }
-                }
-                return super.putIfAbsent(key, data, offset, length);
-            }
-        };
+        ObjectStore replacing = onFirstChunk(replaced, () -> {
+            Files.delete(fifo);
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        });
         StoreConfig config = Stores.config(clock).withMaxChunksInFlight(1).withParallelism(1);
         try (CheckpointStore s = CheckpointStore.open(replacing, config)) {
             WriterToken w = s.claimWriter("fifo");
@@ -363,25 +353,38 @@ class SaveSourceTest {
         }
     }
 
-    /** A file cut short between two reads: the error names it, says nothing was committed and what to do. */
-    @Test
-    void aFileCutShortWhileItIsReadIsRefusedByNameAndNothingIsCommitted() throws Exception {
-        Path src = tmp.resolve("cut");
-        Path f = finishedFile(src, 2);
-        AtomicBoolean cut = new AtomicBoolean();
-        ObjectStore cutting = new ForwardingObjectStore(objects) {
+    /** Something done to the source once, when the save stores its first chunk (marks {@code done}). */
+    private interface SourceChange {
+        void run() throws Exception;
+    }
+
+    private ObjectStore onFirstChunk(AtomicBoolean done, SourceChange change) {
+        return new ForwardingObjectStore(objects) {
             @Override
             public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
-                if (key.startsWith("chunks/") && cut.compareAndSet(false, true)) {
-                    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                        ch.truncate(20_000); // inside the second 16 KiB chunk, before the reader gets to it
-                    } catch (IOException e) {
+                if (key.startsWith("chunks/") && done.compareAndSet(false, true)) {
+                    try {
+                        change.run();
+                    } catch (Exception e) {
                         throw new AssertionError(e);
                     }
                 }
                 return super.putIfAbsent(key, data, offset, length);
             }
         };
+    }
+
+    /** A file cut short between two reads: the error names it, says nothing was committed and what to do. */
+    @Test
+    void aFileCutShortWhileItIsReadIsRefusedByNameAndNothingIsCommitted() throws Exception {
+        Path src = tmp.resolve("cut");
+        Path f = finishedFile(src, 2);
+        AtomicBoolean cut = new AtomicBoolean();
+        ObjectStore cutting = onFirstChunk(cut, () -> {
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.truncate(20_000); // inside the second 16 KiB chunk, before the reader gets to it
+            }
+        });
         StoreConfig config = Stores.config(clock).withMaxChunksInFlight(1).withParallelism(1);
         try (CheckpointStore s = CheckpointStore.open(cutting, config)) {
             WriterToken w = s.claimWriter("cut");
