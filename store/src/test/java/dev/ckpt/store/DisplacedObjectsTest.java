@@ -80,4 +80,33 @@ class DisplacedObjectsTest {
             assertFalse(e.getMessage().contains("is missing"), e.getMessage());
         }
     }
+
+    /** The same for recover (it said "missing", then asked for --force) and for a chunk a restore needs. */
+    @Test
+    void recoverAndRestoreNameWhatStandsAtRootOrAChunk() throws Exception {
+        Path store = tmp.resolve("store");
+        CheckpointEntry e1 = saveOne(store);
+        Path root = store.resolve("ROOT");
+        byte[] was = Files.readAllBytes(root);
+        Files.delete(root);
+        Files.createDirectory(root);
+        StoreUnavailableException r = assertThrows(StoreUnavailableException.class, () -> new dev.ckpt.store.commit
+                .RootRecovery(ObjectStores.local(store), Stores.config(clock)).run(false, java.time.Duration.ofMinutes(15), true));
+        assertTrue(r.getMessage().contains("a directory is in its place (" + root + ")"), r.getMessage());
+        Files.delete(root);
+        Files.write(root, was);
+        Path chunk;
+        try (var files = Files.walk(store.resolve("chunks"))) {
+            chunk = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        Files.delete(chunk);
+        Files.createDirectory(chunk);
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            StoreUnavailableException e = assertThrows(StoreUnavailableException.class,
+                    () -> s.restore(e1, tmp.resolve("out"), java.util.List.of()));
+            assertTrue(e.getMessage().contains("cannot read chunk chunks/") && e.getMessage().contains("a directory is in"
+                    + " its place (" + chunk + ")"), e.getMessage());
+            assertFalse(Files.exists(tmp.resolve("out/model.bin")), "nothing restored");
+        }
+    }
 }

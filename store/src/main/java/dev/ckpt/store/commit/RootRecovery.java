@@ -7,6 +7,7 @@ import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.manifest.Json;
@@ -96,6 +97,10 @@ public final class RootRecovery {
             condition = RecoveryReport.Condition.DAMAGED;
             problem = where + " parses but has no version or transaction id: ckpt never writes such a ROOT";
         } catch (NotFoundException e) {
+            if (e.inItsPlace() != null) { // not lost: rebuilding cannot help until it is moved (a local store's FIFO or directory)
+                throw StoreUnavailableException.needingAction("cannot read " + where + ": " + e.inItsPlace()
+                        + "; nothing was changed", e);
+            }
             condition = RecoveryReport.Condition.MISSING;
         } catch (CorruptObjectException e) {
             condition = RecoveryReport.Condition.DAMAGED;

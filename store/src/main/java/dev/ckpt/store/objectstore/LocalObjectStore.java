@@ -153,7 +153,7 @@ final class LocalObjectStore implements ObjectStore {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
-            if (NonFiles.kindAt(p) != null) {
+            if (NonFiles.kindAt(p) != null || blockedDirectory(p) != null) {
                 return Optional.empty(); // a directory is no object, as a prefix is none on S3; nor a FIFO...
             }
             throw translate(key, "stat", e);
@@ -213,6 +213,10 @@ final class LocalObjectStore implements ObjectStore {
         jvmLock.lock();
         try {
             refuseNonFile(key, lockFile, "replace"); // a FIFO there would hold the open below (NonFiles ends that wait)
+            if (Files.isSymbolicLink(lockFile)) { // e.g. to /dev/null: its lock would be every process's
+                throw StoreUnavailableException.needingAction("cannot replace " + key + " in " + describe() + ": "
+                        + inItsPlace("a symbolic link", lockFile), null);
+            }
             try (FileChannel ch = openCreating(lockFile, StandardOpenOption.CREATE);
                  FileLock ignored = ch.lock()) {
                 String current;
@@ -236,6 +240,11 @@ final class LocalObjectStore implements ObjectStore {
         } catch (IOException e) {
             refuseNonFile(key, target, "replace");
             refuseNonFile(key, lockFile, "replace"); // the lock file's place
+            String blocked = blockedDirectory(lockFile);
+            if (blocked != null) {
+                throw StoreUnavailableException.needingAction("cannot replace " + key + " in " + describe() + ": "
+                        + blocked, e);
+            }
             throw translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();
@@ -373,9 +382,41 @@ final class LocalObjectStore implements ObjectStore {
                 + " try again";
     }
 
+    /**
+     * Where something else stands in place of one of the directories between the store's
+     * root and {@code target} (a FIFO or file at {@code chunks/ab}, {@code .locks},
+     * {@code gc}): "a FIFO (named pipe) is where the store keeps a directory (PATH); move it
+     * out of the store and try again"; null when none does (a directory not yet made is none).
+     */
+    private String blockedDirectory(Path target) {
+        java.util.ArrayDeque<Path> chain = new java.util.ArrayDeque<>();
+        for (Path d = target.getParent(); d != null && d.startsWith(root) && !d.equals(root); d = d.getParent()) {
+            chain.addFirst(d);
+        }
+        for (Path d : chain) {
+            if (Files.isDirectory(d)) {
+                continue;
+            }
+            if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+                return null; // made by the write
+            }
+            String kind = NonFiles.kindAt(d);
+            String what = kind != null ? kind : Files.isSymbolicLink(d) ? "a symbolic link" : "a file";
+            return what + " is where the store keeps a directory (" + d + "), which no object can be in; move it out"
+                    + " of the store and try again";
+        }
+        return null;
+    }
+
     private RuntimeException translate(String key, String action, IOException e) {
         if (e instanceof NoSuchFileException) {
             return NotFoundException.object(key);
+        }
+        String blocked = blockedDirectory(path(key));
+        if (blocked != null) { // not "retry later": it stays in the way until someone moves it
+            return action.equals("read") ? NotFoundException.displaced(key, blocked)
+                    : StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
+                    + ": " + blocked, e);
         }
         if ("Read-only file system".equals(LocalFiles.reason(e))) {
             return readOnlyError(key, action, e);

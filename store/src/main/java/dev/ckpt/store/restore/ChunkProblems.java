@@ -3,6 +3,7 @@ package dev.ckpt.store.restore;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.ObjectStore;
 
 import java.nio.file.Path;
@@ -25,6 +26,10 @@ final class ChunkProblems {
         try {
             return store.get(ref.key()).data();
         } catch (NotFoundException e) {
+            if (e.inItsPlace() != null) { // not lost: a local store's directory or FIFO stands there
+                throw StoreUnavailableException.needingAction("cannot read chunk " + ref.key() + " in " + store.describe()
+                        + ": " + e.inItsPlace(), e);
+            }
             throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe());
         }
     }

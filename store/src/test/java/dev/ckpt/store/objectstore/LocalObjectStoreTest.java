@@ -4,6 +4,7 @@ import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.testing.AtOnce;
 import org.junit.jupiter.api.Test;
 
+import dev.ckpt.store.util.LocalFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -135,6 +136,66 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
                     new java.io.RandomAccessFile(p.toFile(), "rw").close();
                 }
             }
+        }
+    }
+
+    /**
+     * Something other than a directory where the store keeps one (a file at .locks, a FIFO at
+     * chunks/ab, a file at gc): reads find no object there and name it; writes are refused
+     * naming it, as needing someone to act. Before, "Not a directory" or "already exists"
+     * said retry (exit 7), and a ROOT write "may or may not have been applied" (exit 6).
+     * A lock file that is a link (to /dev/null: every process's lock) is refused too.
+     */
+    @Test
+    void aNonDirectoryWhereTheStoreKeepsADirectoryIsNamedAndWritesThereAreRefused() throws Exception {
+        store.put("ROOT", new byte[]{1});
+        store.put("chunks/ab/kept", new byte[]{1});
+        String etag = store.get("ROOT").etag();
+        Path locks = dir.resolve(".locks");
+        if (Files.exists(locks)) {
+            LocalFiles.deleteTree(locks);
+        }
+        Files.write(locks, new byte[]{0});
+        dev.ckpt.store.error.StoreUnavailableException e = assertThrows(dev.ckpt.store.error.StoreUnavailableException.class,
+                () -> store.putIfMatch("ROOT", new byte[]{2}, etag));
+        assertTrue(e.getMessage().contains("a file is where the store keeps a directory (" + locks + ")"), e.getMessage());
+        assertTrue(e.needsAction());
+        Files.delete(locks);
+        Files.createDirectories(locks);
+        store.putIfMatch("ROOT", new byte[]{2}, etag); // makes the lock file
+        Path lock;
+        try (Stream<Path> l = Files.list(locks)) {
+            lock = l.filter(p -> p.toString().endsWith(".lock")).findFirst().orElseThrow();
+        }
+        Files.delete(lock);
+        Files.createSymbolicLink(lock, Path.of("/dev/null"));
+        String etag2 = store.get("ROOT").etag();
+        e = assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, () -> store.putIfMatch("ROOT", new byte[]{3}, etag2));
+        assertTrue(e.getMessage().contains("a symbolic link is in its place (" + lock + ")"), e.getMessage());
+        assertEquals(2, store.get("ROOT").data()[0], "ROOT as it was");
+
+        Path chunks = dir.resolve("chunks/cd");
+        assertEquals(0, new ProcessBuilder("mkfifo", chunks.toString()).start().waitFor());
+        Files.write(dir.resolve("gc"), new byte[]{0});
+        try {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                dev.ckpt.store.error.NotFoundException nf = assertThrows(dev.ckpt.store.error.NotFoundException.class,
+                        () -> store.get("chunks/cd/x"));
+                assertTrue(nf.inItsPlace() != null && nf.inItsPlace().contains("a FIFO (named pipe) is where the store"
+                        + " keeps a directory (" + chunks + ")"), nf.getMessage());
+                assertFalse(store.head("chunks/cd/x").isPresent());
+                for (org.junit.jupiter.api.function.Executable write : List.<org.junit.jupiter.api.function.Executable>of(
+                        () -> store.putIfAbsent("chunks/cd/x", new byte[]{2}, 0, 1),
+                        () -> store.put("gc/2.json", new byte[]{2}))) {
+                    dev.ckpt.store.error.StoreUnavailableException w =
+                            assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, write);
+                    assertTrue(w.getMessage().contains("is where the store keeps a directory"), w.getMessage());
+                    assertTrue(w.needsAction(), "someone must move it: not 'retry later'");
+                }
+            }, "waited on a FIFO");
+            assertEquals(1, store.get("chunks/ab/kept").data()[0], "the rest of the store reads as before");
+        } finally {
+            new java.io.RandomAccessFile(chunks.toFile(), "rw").close();
         }
     }
 
