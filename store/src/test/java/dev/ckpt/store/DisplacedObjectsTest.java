@@ -41,6 +41,16 @@ class DisplacedObjectsTest {
         }
     }
 
+    /** The first file below {@code dir}, replaced by an empty directory of its name. */
+    private static Path firstFileMadeADirectory(Path dir) throws Exception {
+        Path file;
+        try (var files = Files.walk(dir)) {
+            file = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        Files.delete(file);
+        return Files.createDirectory(file);
+    }
+
     @Test
     void aDirectoryAtRootIsNamedNotReportedAsLost() throws Exception {
         Path store = tmp.resolve("store");
@@ -67,12 +77,7 @@ class DisplacedObjectsTest {
     void aDirectoryAtAManifestsKeyIsNamedNotReportedAsMissing() throws Exception {
         Path store = tmp.resolve("store");
         CheckpointEntry e1 = saveOne(store);
-        Path manifest;
-        try (var files = Files.walk(store.resolve("manifests"))) {
-            manifest = files.filter(Files::isRegularFile).findFirst().orElseThrow();
-        }
-        Files.delete(manifest);
-        Files.createDirectory(manifest);
+        Path manifest = firstFileMadeADirectory(store.resolve("manifests"));
         try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
             StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> s.manifest(e1));
             assertTrue(e.getMessage().contains("cannot read manifest ") && e.getMessage().contains(e1.id())
@@ -95,12 +100,7 @@ class DisplacedObjectsTest {
         assertTrue(r.getMessage().contains("a directory is in its place (" + root + ")"), r.getMessage());
         Files.delete(root);
         Files.write(root, was);
-        Path chunk;
-        try (var files = Files.walk(store.resolve("chunks"))) {
-            chunk = files.filter(Files::isRegularFile).findFirst().orElseThrow();
-        }
-        Files.delete(chunk);
-        Files.createDirectory(chunk);
+        Path chunk = firstFileMadeADirectory(store.resolve("chunks"));
         try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
             StoreUnavailableException e = assertThrows(StoreUnavailableException.class,
                     () -> s.restore(e1, tmp.resolve("out"), java.util.List.of()));

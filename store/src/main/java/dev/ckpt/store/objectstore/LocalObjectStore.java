@@ -137,7 +137,7 @@ final class LocalObjectStore implements ObjectStore {
         } catch (IOException e) {
             String kind = NonFiles.kindAt(p);
             if (kind != null) { // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device
-                throw NotFoundException.displaced(key, inItsPlace(kind, p));
+                throw NotFoundException.displaced(key, LocalPlaces.inItsPlace(kind, p));
             }
             throw translate(key, "read", e);
         }
@@ -153,7 +153,7 @@ final class LocalObjectStore implements ObjectStore {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
-            if (NonFiles.kindAt(p) != null || blockedDirectory(p) != null) {
+            if (NonFiles.kindAt(p) != null || LocalPlaces.blockedDirectory(root, p) != null) {
                 return Optional.empty(); // a directory is no object, as a prefix is none on S3; nor a FIFO...
             }
             throw translate(key, "stat", e);
@@ -170,7 +170,7 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return Keys.etagOf(data);
         } catch (IOException e) {
-            refuseNonFile(key, target, "write");
+            refuseObstructed(key, target, "write", false);
             throw translate(key, "publish", e);
         } finally {
             deleteQuietly(tmp);
@@ -182,7 +182,7 @@ final class LocalObjectStore implements ObjectStore {
         Path target = path(key);
         java.util.Objects.checkFromIndexSize(offset, length, data.length);
         if (Files.exists(target)) {
-            refuseNonFile(key, target, "write"); // a directory or FIFO is no object: not "already there"
+            refuseObstructed(key, target, "write", false); // no object: not "already there"
             return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
         checkWritable(key, "write");
@@ -192,7 +192,7 @@ final class LocalObjectStore implements ObjectStore {
             fsyncDir(target.getParent());
             return PutResult.CREATED;
         } catch (FileAlreadyExistsException e) {
-            refuseNonFile(key, target, "write");
+            refuseObstructed(key, target, "write", false);
             return PutResult.ALREADY_EXISTS;
         } catch (UnsupportedOperationException e) {
             throw new BadConfigurationException("the filesystem of " + root
@@ -212,11 +212,7 @@ final class LocalObjectStore implements ObjectStore {
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
         try {
-            refuseNonFile(key, lockFile, "replace"); // a FIFO there would hold the open below (NonFiles ends that wait)
-            if (Files.isSymbolicLink(lockFile)) { // e.g. to /dev/null: its lock would be every process's
-                throw StoreUnavailableException.needingAction("cannot replace " + key + " in " + describe() + ": "
-                        + inItsPlace("a symbolic link", lockFile), null);
-            }
+            refuseObstructed(key, lockFile, "replace", true); // a FIFO there would hold the open (NonFiles ends that)
             try (FileChannel ch = openCreating(lockFile, StandardOpenOption.CREATE);
                  FileLock ignored = ch.lock()) {
                 String current;
@@ -238,13 +234,8 @@ final class LocalObjectStore implements ObjectStore {
                 return Keys.etagOf(data);
             }
         } catch (IOException e) {
-            refuseNonFile(key, target, "replace");
-            refuseNonFile(key, lockFile, "replace"); // the lock file's place
-            String blocked = blockedDirectory(lockFile);
-            if (blocked != null) {
-                throw StoreUnavailableException.needingAction("cannot replace " + key + " in " + describe() + ": "
-                        + blocked, e);
-            }
+            refuseObstructed(key, target, "replace", false);
+            refuseObstructed(key, lockFile, "replace", true); // came while it was taken
             throw translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();
@@ -362,57 +353,25 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     /**
-     * Refuses a write to {@code key} when a directory, FIFO, socket or device stands at its
-     * path (a damaged store: such a thing is no object, see get); returns when none does.
+     * Refuses a write to {@code key} when a directory, FIFO, socket or device stands at
+     * {@code target} (a damaged store: such a thing is no object, see get); returns when none does.
      * Someone must move it away first, so not "retry later"; and a create-only write does
      * not answer "already there" for it (a save reads such a chunk back to check it, and
-     * would find nothing).
+     * would find nothing). See {@link LocalPlaces#obstruction} for what a lock file adds.
      */
-    private void refuseNonFile(String key, Path target, String action) {
-        String kind = NonFiles.kindAt(target, LinkOption.NOFOLLOW_LINKS);
-        if (kind != null) {
-            throw StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
-                    + ": " + inItsPlace(kind, target), null);
+    private void refuseObstructed(String key, Path target, String action, boolean lockFile) {
+        String why = LocalPlaces.obstruction(root, target, lockFile);
+        if (why != null) {
+            throw StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe() + ": "
+                    + why, null);
         }
-    }
-
-    /** "a directory is in its place (PATH), which is no object of the store; move it out of the store and try again". */
-    private static String inItsPlace(String kind, Path p) {
-        return kind + " is in its place (" + p + "), which is no object of the store; move it out of the store and"
-                + " try again";
-    }
-
-    /**
-     * Where something else stands in place of one of the directories between the store's
-     * root and {@code target} (a FIFO or file at {@code chunks/ab}, {@code .locks},
-     * {@code gc}): "a FIFO (named pipe) is where the store keeps a directory (PATH); move it
-     * out of the store and try again"; null when none does (a directory not yet made is none).
-     */
-    private String blockedDirectory(Path target) {
-        java.util.ArrayDeque<Path> chain = new java.util.ArrayDeque<>();
-        for (Path d = target.getParent(); d != null && d.startsWith(root) && !d.equals(root); d = d.getParent()) {
-            chain.addFirst(d);
-        }
-        for (Path d : chain) {
-            if (Files.isDirectory(d)) {
-                continue;
-            }
-            if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
-                return null; // made by the write
-            }
-            String kind = NonFiles.kindAt(d);
-            String what = kind != null ? kind : Files.isSymbolicLink(d) ? "a symbolic link" : "a file";
-            return what + " is where the store keeps a directory (" + d + "), which no object can be in; move it out"
-                    + " of the store and try again";
-        }
-        return null;
     }
 
     private RuntimeException translate(String key, String action, IOException e) {
         if (e instanceof NoSuchFileException) {
             return NotFoundException.object(key);
         }
-        String blocked = blockedDirectory(path(key));
+        String blocked = LocalPlaces.blockedDirectory(root, path(key));
         if (blocked != null) { // not "retry later": it stays in the way until someone moves it
             return action.equals("read") ? NotFoundException.displaced(key, blocked)
                     : StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()

@@ -118,15 +118,10 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
                 assertTrue(nf.inItsPlace() != null && nf.inItsPlace().contains("a FIFO (named pipe) is in its place ("
                         + manifest + ")"), nf.getMessage());
                 assertFalse(store.head("chunks/ab/cd").isPresent());
-                for (org.junit.jupiter.api.function.Executable write : List.<org.junit.jupiter.api.function.Executable>of(
+                assertRefusedNeedingAction("a FIFO (named pipe) is in its place",
                         () -> store.putIfAbsent("chunks/ab/cd", new byte[]{2}, 0, 1),
                         () -> store.putIfMatch("chunks/ab/cd", new byte[]{2}, "\"0\""),
-                        () -> store.putIfMatch("ROOT", new byte[]{3}, store.get("ROOT").etag()))) {
-                    dev.ckpt.store.error.StoreUnavailableException e =
-                            assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, write);
-                    assertTrue(e.getMessage().contains("a FIFO (named pipe) is in its place"), e.getMessage());
-                    assertTrue(e.needsAction(), "someone must move it: not 'retry later'");
-                }
+                        () -> store.putIfMatch("ROOT", new byte[]{3}, store.get("ROOT").etag()));
             }, "a read or write waited on a FIFO");
             assertEquals(2, store.get("ROOT").data()[0], "ROOT as it was");
             assertFalse(Files.isRegularFile(chunk), "left as it was");
@@ -184,18 +179,23 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
                 assertTrue(nf.inItsPlace() != null && nf.inItsPlace().contains("a FIFO (named pipe) is where the store"
                         + " keeps a directory (" + chunks + ")"), nf.getMessage());
                 assertFalse(store.head("chunks/cd/x").isPresent());
-                for (org.junit.jupiter.api.function.Executable write : List.<org.junit.jupiter.api.function.Executable>of(
+                assertRefusedNeedingAction("is where the store keeps a directory",
                         () -> store.putIfAbsent("chunks/cd/x", new byte[]{2}, 0, 1),
-                        () -> store.put("gc/2.json", new byte[]{2}))) {
-                    dev.ckpt.store.error.StoreUnavailableException w =
-                            assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, write);
-                    assertTrue(w.getMessage().contains("is where the store keeps a directory"), w.getMessage());
-                    assertTrue(w.needsAction(), "someone must move it: not 'retry later'");
-                }
+                        () -> store.put("gc/2.json", new byte[]{2}));
             }, "waited on a FIFO");
             assertEquals(1, store.get("chunks/ab/kept").data()[0], "the rest of the store reads as before");
         } finally {
             new java.io.RandomAccessFile(chunks.toFile(), "rw").close();
+        }
+    }
+
+    /** Each write is refused as needing someone to act (not "retry later"), its message holding {@code saying}. */
+    private static void assertRefusedNeedingAction(String saying, org.junit.jupiter.api.function.Executable... writes) {
+        for (org.junit.jupiter.api.function.Executable write : writes) {
+            dev.ckpt.store.error.StoreUnavailableException e =
+                    assertThrows(dev.ckpt.store.error.StoreUnavailableException.class, write);
+            assertTrue(e.getMessage().contains(saying), e.getMessage());
+            assertTrue(e.needsAction(), "someone must move it: not 'retry later'");
         }
     }
 

@@ -1,0 +1,68 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.util.NonFiles;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+
+/**
+ * What stands in a local store where its files and directories belong — a directory or FIFO
+ * at an object's key, a file or FIFO where the store keeps a directory — said with what to
+ * do. Such a thing is no object and stays in the way until someone moves it, so the store
+ * refuses writes there as needing action, never "retry later" (docs/design.md, "A directory
+ * at an object's key is no object").
+ */
+final class LocalPlaces {
+    private LocalPlaces() {
+    }
+
+    /** "a directory is in its place (PATH), which is no object of the store; move it out of the store and try again". */
+    static String inItsPlace(String kind, Path p) {
+        return kind + " is in its place (" + p + "), which is no object of the store; move it out of the store and"
+                + " try again";
+    }
+
+    /**
+     * What keeps {@code target} from being written as a file, or null: a directory, FIFO,
+     * socket or device at it (links not followed: a write replaces a link); for a lock file
+     * also a link (to /dev/null, its lock would be every process's) and a non-directory
+     * between the root and it ({@link #blockedDirectory}).
+     */
+    static String obstruction(Path root, Path target, boolean lockFile) {
+        String kind = NonFiles.kindAt(target, LinkOption.NOFOLLOW_LINKS);
+        if (kind != null) {
+            return inItsPlace(kind, target);
+        }
+        if (!lockFile) {
+            return null;
+        }
+        return Files.isSymbolicLink(target) ? inItsPlace("a symbolic link", target) : blockedDirectory(root, target);
+    }
+
+    /**
+     * Where something else stands in place of one of the directories between {@code root} and
+     * {@code target} (a FIFO or file at {@code chunks/ab}, {@code .locks}, {@code gc}): "a
+     * FIFO (named pipe) is where the store keeps a directory (PATH) …; move it out of the
+     * store and try again"; null when none does (a directory not yet made is none).
+     */
+    static String blockedDirectory(Path root, Path target) {
+        java.util.ArrayDeque<Path> chain = new java.util.ArrayDeque<>();
+        for (Path d = target.getParent(); d != null && d.startsWith(root) && !d.equals(root); d = d.getParent()) {
+            chain.addFirst(d);
+        }
+        for (Path d : chain) {
+            if (Files.isDirectory(d)) {
+                continue;
+            }
+            if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+                return null; // made by the write
+            }
+            String kind = NonFiles.kindAt(d);
+            String what = kind != null ? kind : Files.isSymbolicLink(d) ? "a symbolic link" : "a file";
+            return what + " is where the store keeps a directory (" + d + "), which no object can be in; move it out"
+                    + " of the store and try again";
+        }
+        return null;
+    }
+}
