@@ -297,7 +297,9 @@ public final class SourceDir {
         if (now.equals(was)) {
             return;
         }
-        String what = !Objects.equals(now.inode(), was.inode()) ? "it was replaced by " + replacement(f.path())
+        String other = notAFile(f.path()); // first: a new FIFO may get the deleted file's inode number
+        String what = other != null ? "it was replaced by " + other
+                : !Objects.equals(now.inode(), was.inode()) ? "it was replaced by another file"
                 : now.size() != was.size() ? "its size went from " + was.size() + " to " + now.size() + " bytes"
                 : !now.mtime().equals(was.mtime()) ? "its modification time moved from " + was.mtime() + " to " + now.mtime()
                 : "its change time moved from " + was.ctime() + " to " + now.ctime();
@@ -305,10 +307,10 @@ public final class SourceDir {
                 + "); nothing was committed: push again once whatever writes it has finished");
     }
 
-    /** What took a file's place: "a FIFO (named pipe)", "a directory", "a symbolic link", ... or "another file". */
-    private static String replacement(Path p) {
+    /** What stands at {@code p} if not a regular file: "a FIFO (named pipe)", "a directory", "a symbolic link", ...; else null. */
+    private static String notAFile(Path p) {
         String kind = NonFiles.kindAt(p, LinkOption.NOFOLLOW_LINKS);
-        return kind != null ? kind : Files.isSymbolicLink(p) ? "a symbolic link" : "another file";
+        return kind != null ? kind : Files.isSymbolicLink(p) ? "a symbolic link" : null;
     }
 
     private static long nowNanos() {
