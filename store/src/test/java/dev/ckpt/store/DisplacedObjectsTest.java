@@ -5,6 +5,7 @@ import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.VerifyReport;
 import dev.ckpt.store.testing.FakeClock;
 import dev.ckpt.store.testing.Stores;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,35 @@ class DisplacedObjectsTest {
             assertTrue(e.getMessage().contains("cannot read chunk chunks/") && e.getMessage().contains("a directory is in"
                     + " its place (" + chunk + ")"), e.getMessage());
             assertFalse(Files.exists(tmp.resolve("out/model.bin")), "nothing restored");
+        }
+    }
+
+    /**
+     * verify said only "chunk … is missing" (MISSING, exit 3) for a chunk with a directory or FIFO
+     * in its place; it names what stands there now. And a link to a device followed at a key is
+     * said as such ("a device" read as if /dev/null itself stood in the store).
+     */
+    @Test
+    void verifyNamesWhatStandsAtAChunkAndALinkToADeviceIsCalledOne() throws Exception {
+        Path store = tmp.resolve("store");
+        saveOne(store);
+        Path chunk = firstFileMadeADirectory(store.resolve("chunks"));
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            for (VerifyRequest deep : java.util.List.of(VerifyRequest.deep(), VerifyRequest.structural())) {
+                VerifyReport v = s.verify(deep);
+                assertEquals(1, v.problems().size(), v.problems().toString());
+                VerifyReport.Problem p = v.problems().get(0);
+                assertEquals(VerifyReport.Kind.MISSING, p.kind());
+                assertTrue(p.message().contains("is missing: a directory is in its place (" + chunk + ")")
+                        && p.message().contains("move it out of the store"), p.message());
+            }
+        }
+        Files.delete(chunk);
+        Files.createSymbolicLink(chunk, Path.of("/dev/null"));
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            VerifyReport v = s.verify(VerifyRequest.structural());
+            assertTrue(v.problems().get(0).message().contains("a symbolic link to a device is in its place (" + chunk + ")"),
+                    v.problems().toString());
         }
     }
 }

@@ -17,7 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 @Command(name = "doctor", description = {"Check that the backend can hold checkpoints safely; exits 5 if not.",
-        "Checks listing and reading, ROOT, and the conditional writes the store relies on (create-only",
+        "Checks listing and reading, ROOT, on a local store that nothing stands where ROOT, its lock file or the",
+        "store's directories must be written, and the conditional writes the store relies on (create-only",
         "If-None-Match: *, compare-and-swap If-Match), and on S3 which form of the ETag the server reads in",
         "If-Match: quoted as RFC 7232 writes it (AWS S3, MinIO) or bare (Ceph RGW 16.2)."},
         footer = {"", "A store on a read-only mount, or opened with credentials that may not write (docs/security.md), is reported",
@@ -49,6 +50,15 @@ final class DoctorCommand extends StoreCommand {
             checks.add(new Check("writable", false, "no: " + readOnly.get() + "; conditional writes not probed"));
             print(new ReadOnlyDiagnosis(objects.describe(), ok, readOnly.get(), checks));
             return ok ? ExitCode.OK : ExitCode.ERROR;
+        }
+        if (ObjectStores.localDirectory(objects).isPresent()) {
+            // the probe writes under probe/ with lock files of its own: what stands in the way of ROOT's
+            // replace or of the store's directories, only a look at them finds
+            List<String> inTheWay = ObjectStores.obstructions(objects);
+            ok &= inTheWay.isEmpty();
+            checks.add(new Check("nothing stands where the store writes", inTheWay.isEmpty(),
+                    inTheWay.isEmpty() ? "ROOT, its lock file and the directories are files and directories as the store keeps them"
+                            : String.join("; and ", inTheWay)));
         }
         if (checks.stream().allMatch(c -> !c.ok() && c.unavailable())) {
             // nothing answered: a probe would fail the same way and say "not honoured", which is not what is wrong

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -106,6 +107,31 @@ final class LocalObjectStore implements ObjectStore {
     /** Why the store cannot be written ("Read-only file system", ...), or empty when it can. */
     Optional<String> readOnlyReason() {
         return Optional.ofNullable(readOnly);
+    }
+
+    /**
+     * What stands where this store's writes must go, each said as the refused write would say
+     * it ("a directory is in its place (PATH) …; move it out of the store and try again"): at
+     * {@code rootKey} (ROOT) or at its lock file under {@code .locks}; something other than a
+     * directory at {@code .locks}, {@code manifests}, {@code chunks}, {@code gc}, {@code probe}
+     * or a chunk fan-out directory ({@code chunks/ab}). Empty when nothing does. Nothing is
+     * written; for {@code ckpt-tool doctor}, whose probe objects have lock files and
+     * directories of their own.
+     */
+    List<String> obstructions(String rootKey) {
+        return LocalPlaces.obstructions(root, path(rootKey), lockFile(rootKey), List.of(LOCK_DIR, "manifests", "chunks",
+                "gc", "probe"));
+    }
+
+    /** See {@link ObjectStores#inPlaceOf}. */
+    Optional<String> inPlaceOf(String key) {
+        Path p = path(key);
+        String kind = NonFiles.kindAt(p);
+        return Optional.ofNullable(kind != null ? LocalPlaces.inItsPlace(kind, p) : LocalPlaces.blockedDirectory(root, p));
+    }
+
+    private Path lockFile(String key) {
+        return root.resolve(LOCK_DIR).resolve(Keys.etagOf(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".lock");
     }
 
     private void checkWritable(String key, String action) {
@@ -208,7 +234,7 @@ final class LocalObjectStore implements ObjectStore {
     public String putIfMatch(String key, byte[] data, String expectedEtag) {
         Path target = path(key);
         checkWritable(key, "replace");
-        Path lockFile = root.resolve(LOCK_DIR).resolve(Keys.etagOf(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".lock");
+        Path lockFile = lockFile(key);
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
         try {

@@ -2,9 +2,14 @@ package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.util.NonFiles;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * What stands in a local store where its files and directories belong — a directory or FIFO
@@ -64,5 +69,39 @@ final class LocalPlaces {
                     + " of the store and try again";
         }
         return null;
+    }
+
+    /**
+     * What stands where a store rooted at {@code root} must write, each said with what to do:
+     * at ROOT ({@code rootObject}) or its lock file, something other than a directory at one of
+     * {@code directories} (names under the root) or at a chunk fan-out directory
+     * ({@code chunks/ab}); in that order, each once. Empty when nothing does.
+     */
+    static List<String> obstructions(Path root, Path rootObject, Path rootLockFile, List<String> directories) {
+        List<String> found = new ArrayList<>();
+        String atRoot = obstruction(root, rootObject, false);
+        if (atRoot == null) {
+            atRoot = obstruction(root, rootLockFile, true);
+        }
+        if (atRoot != null) {
+            found.add(atRoot);
+        }
+        List<Path> dirs = new ArrayList<>();
+        directories.forEach(d -> dirs.add(root.resolve(d)));
+        Path chunks = root.resolve("chunks");
+        if (Files.isDirectory(chunks, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> entries = Files.list(chunks)) {
+                entries.sorted().forEach(dirs::add);
+            } catch (IOException | UncheckedIOException e) {
+                // what cannot be listed here, a listing of the store says
+            }
+        }
+        for (Path d : dirs) {
+            String why = blockedDirectory(root, d.resolve("x"));
+            if (why != null && !found.contains(why)) {
+                found.add(why);
+            }
+        }
+        return found;
     }
 }

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -39,6 +40,34 @@ public final class ObjectStores {
             s = f.delegate();
         }
         return s instanceof LocalObjectStore l ? l.readOnlyReason() : Optional.empty();
+    }
+
+    /**
+     * For a store on a local or shared filesystem, what stands where its writes must go: a
+     * directory or FIFO at ROOT or at ROOT's lock file, a file where the store keeps a
+     * directory; each said with what to do. Empty when nothing does, and for other stores
+     * (on S3 a key is never in the way). Nothing is written.
+     */
+    public static List<String> obstructions(ObjectStore store) {
+        ObjectStore s = store;
+        while (s instanceof ForwardingObjectStore f) {
+            s = f.delegate();
+        }
+        return s instanceof LocalObjectStore l ? l.obstructions(dev.ckpt.store.manifest.RootState.KEY) : List.of();
+    }
+
+    /**
+     * For a store on a local or shared filesystem, what stands at {@code key} that is no
+     * object (a directory, FIFO, socket or device; a file where the store keeps a directory),
+     * said with what to do, as a read of it says; empty when nothing does, and for other
+     * stores. For a key a listing did not show: why it is absent, when it is not lost.
+     */
+    public static Optional<String> inPlaceOf(ObjectStore store, String key) {
+        ObjectStore s = store;
+        while (s instanceof ForwardingObjectStore f) {
+            s = f.delegate();
+        }
+        return s instanceof LocalObjectStore l ? l.inPlaceOf(key) : Optional.empty();
     }
 
     /** The directory of a store on a local or shared filesystem; empty for other stores. */

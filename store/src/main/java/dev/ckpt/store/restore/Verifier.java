@@ -14,6 +14,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
 
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
@@ -83,8 +84,10 @@ public final class Verifier {
             for (ChunkRef c : m.chunkRefs().values()) {
                 Long size = sizes.get(c.key());
                 if (size == null) {
+                    // not lost when something else stands there (a local store's directory or FIFO): say what
                     problems.add(new VerifyReport.Problem(e.id(), c.key(), VerifyReport.Kind.MISSING,
-                            "chunk " + c.key() + " of checkpoint " + e.id() + " is missing"));
+                            "chunk " + c.key() + " of checkpoint " + e.id() + " is missing" + ObjectStores.inPlaceOf(store, c.key())
+                                    .map(why -> ": " + why).orElse("")));
                     structuralOk = false;
                     reported.add(c.key());
                 } else if (size != c.storedLength()) {

@@ -45,8 +45,9 @@ public final class NonFiles {
 
     /**
      * What stands at {@code p} if it is neither a regular file nor absent: "a directory",
-     * "a FIFO (named pipe)", "a socket" or "a device"; null for a regular file, nothing, or
-     * (with {@link LinkOption#NOFOLLOW_LINKS}) a symbolic link. Links are followed unless told.
+     * "a FIFO (named pipe)", "a socket" or "a device" ("a symbolic link to a device" when a
+     * link was followed to it); null for a regular file, nothing, or (with
+     * {@link LinkOption#NOFOLLOW_LINKS}) a symbolic link. Links are followed unless told.
      */
     public static String kindAt(Path p, LinkOption... options) {
         BasicFileAttributes a;
@@ -58,11 +59,15 @@ public final class NonFiles {
         if (a.isRegularFile() || a.isSymbolicLink()) {
             return null;
         }
+        String kind;
         if (a.isDirectory()) {
-            return "a directory";
+            kind = "a directory";
+        } else {
+            int type = mode(p, options) & S_IFMT;
+            kind = type == S_IFIFO ? "a FIFO (named pipe)" : type == S_IFSOCK ? "a socket" : "a device";
         }
-        int type = mode(p, options) & S_IFMT;
-        return type == S_IFIFO ? "a FIFO (named pipe)" : type == S_IFSOCK ? "a socket" : "a device";
+        // a link followed: say so, or a link to /dev/null reads as if the device itself stood there
+        return options.length == 0 && Files.isSymbolicLink(p) ? "a symbolic link to " + kind : kind;
     }
 
     /**

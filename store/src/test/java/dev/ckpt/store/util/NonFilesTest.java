@@ -61,7 +61,7 @@ class NonFilesTest {
             assertEquals("a FIFO (named pipe)", NonFiles.kindAt(fifo));
             assertEquals("a socket", NonFiles.kindAt(socket));
             assertEquals("a device", NonFiles.kindAt(Path.of("/dev/null")));
-            assertEquals("a FIFO (named pipe)", NonFiles.kindAt(link), "links followed unless told");
+            assertEquals("a symbolic link to a FIFO (named pipe)", NonFiles.kindAt(link), "links followed unless told, and said");
             assertNull(NonFiles.kindAt(link, LinkOption.NOFOLLOW_LINKS));
         }
     }
