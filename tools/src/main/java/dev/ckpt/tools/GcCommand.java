@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.GcRequest;
 import dev.ckpt.store.config.StoreConfig;
@@ -46,14 +47,16 @@ final class GcCommand extends StoreCommand {
      * @param deleted           the keys deleted (or that would be, in a dry run)
      * @param youngUnreferenced unreferenced objects spared because they are younger than the grace age
      * @param grace             the grace age as written ("1h")
+     * @param refusedNow        dry run only: why a gc started now would be refused (another GC holds the lease); else absent
      * @param list              print every key in the text form (--list)
      */
     record Collected(boolean dryRun, long generation, boolean resumed, int deletedObjects, long deletedBytes,
                      List<String> deleted, int liveCheckpoints, int youngUnreferenced, String grace,
+                     @JsonInclude(JsonInclude.Include.NON_NULL) String refusedNow,
                      @JsonIgnore boolean list) implements OutputOptions.Result {
         static Collected of(GcResult r, String grace, boolean list) {
             return new Collected(r.dryRun(), r.generation(), r.resumed(), r.deletedKeys().size(), r.deletedBytes(),
-                    r.deletedKeys(), r.liveCheckpoints(), r.youngUnreferenced(), grace, list);
+                    r.deletedKeys(), r.liveCheckpoints(), r.youngUnreferenced(), grace, r.refusedNow(), list);
         }
 
         @Override
@@ -65,6 +68,9 @@ final class GcCommand extends StoreCommand {
                     dryRun ? "would delete" : "deleted", count(deletedObjects, "object"), human(deletedBytes),
                     resumed ? " finishing a GC that had crashed or stopped" : "", count(liveCheckpoints, "live checkpoint"),
                     count(youngUnreferenced, "unreferenced object"), grace);
+            if (refusedNow != null) {
+                out.println("but gc now would be refused: " + refusedNow);
+            }
         }
     }
 }

@@ -161,4 +161,25 @@ class GcLeaseCliTest {
         assertTrue(since(t0) < 20_000);
         assertTrue(r.err().contains(gc.owner()) && r.err().contains(gc.leaseExpiry().toString()), r.err());
     }
+
+    /** gc --dry-run said what a gc would delete and nothing of the lease that would refuse that gc (exit 4). */
+    @Test
+    void aDryRunSaysAGcNowWouldBeRefusedAndWhy() throws Exception {
+        GcState gc = gcKilledInItsSweep(Duration.ofMinutes(10));
+        Cli.Result r = cli.run("gc", store, "--grace", "0s", "--dry-run", "--progress", "none");
+        assertEquals(0, r.code(), r.toString());
+        String said = r.out().lines().filter(l -> l.startsWith("but gc now would be refused: ")).findFirst().orElse("");
+        assertTrue(said.contains("GC generation " + gc.generation()) && said.contains(gc.owner())
+                && said.contains(gc.leaseExpiry().toString()), r.toString());
+        Cli.Result j = cli.run("gc", store, "--grace", "0s", "--dry-run", "--json", "--progress", "none");
+        assertTrue(j.json().path("refusedNow").asText().contains(gc.leaseExpiry().toString()), j.toString());
+        // once the lease has expired, a dry run says nothing of a refusal, in text or JSON
+        new RootStore(ObjectStores.open(store)).change(s -> s.withGc(new GcState(s.gc().phase(), s.gc().generation(),
+                s.gc().owner(), java.time.Instant.now().minusSeconds(1), s.gc().dead(), s.gc().finished())));
+        Cli.Result after = cli.run("gc", store, "--grace", "0s", "--dry-run", "--progress", "none");
+        assertEquals(0, after.code(), after.toString());
+        assertTrue(!after.out().contains("refused"), after.toString());
+        Cli.Result afterJson = cli.run("gc", store, "--grace", "0s", "--dry-run", "--json", "--progress", "none");
+        assertTrue(afterJson.json().path("refusedNow").isMissingNode(), afterJson.toString());
+    }
 }

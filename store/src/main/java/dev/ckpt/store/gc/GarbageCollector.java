@@ -70,8 +70,11 @@ public final class GarbageCollector {
                 return sweepResult(s.gc().generation(), true, true, s.gc().dead(), s);
             }
             Mark m = mark(s);
+            // a dry run is how an operator asks "what would gc do now": say too when it would be refused
+            String refusedNow = Transitions.otherGc(s.gc(), now(), store.describe()).map(e -> withOwnerGone(e).getMessage())
+                    .orElse(null);
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
-                    s.checkpoints().size(), m.live.size(), m.young);
+                    s.checkpoints().size(), m.live.size(), m.young, refusedNow);
         }
         // Pre-flight, read-only: say at once who holds the lease (before reading every manifest), and
         // refuse before taking the lease if a live manifest is unreadable.
