@@ -63,7 +63,6 @@ public final class GarbageCollector {
     }
 
     public GcResult run(boolean dryRun) {
-        String owner = newOwner();
         if (dryRun) {
             RootState s = root.read().state();
             if (s.gc().phase() == GcState.Phase.SWEEP && !s.gc().leaseValid(now())) {
@@ -86,6 +85,7 @@ public final class GarbageCollector {
         }
         RootState before = current.state();
         checkNoOtherGc(before.gc());
+        String owner = newOwner();
         addLive(before, new HashSet<>(), new HashSet<>());
         RootState acquired;
         try {
@@ -143,7 +143,6 @@ public final class GarbageCollector {
         if (at < 0 || pidAt < at) {
             return e;
         }
-        String self = newOwner();
         String host = owner.substring(at + 1, pidAt);
         long pid;
         try {
@@ -151,7 +150,7 @@ public final class GarbageCollector {
         } catch (NumberFormatException x) {
             return e;
         }
-        if (!host.equals(self.substring(self.indexOf('@') + 1, self.lastIndexOf(" pid ")))
+        if (!host.equals(hostName())
                 || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
             return e;
         }
@@ -170,8 +169,13 @@ public final class GarbageCollector {
         throw new IllegalStateException("unexpected GC outcome " + o);
     }
 
-    /** A lease owner that says who it is: a random id, the host and the process id. */
+    /** A lease owner that says who it is: a random id, the host and the process id ("id@host pid N"). */
     static String newOwner() {
+        return RandomIds.hex(8) + "@" + hostName() + " pid " + ProcessHandle.current().pid();
+    }
+
+    /** This host's name as lease owners give it: $HOSTNAME, else the resolver's, else "unknown-host". */
+    private static String hostName() {
         String host = System.getenv("HOSTNAME");
         if (host == null || host.isBlank()) {
             try {
@@ -180,7 +184,7 @@ public final class GarbageCollector {
                 host = "unknown-host";
             }
         }
-        return RandomIds.hex(8) + "@" + host + " pid " + ProcessHandle.current().pid();
+        return host;
     }
 
     private record Mark(Set<String> live, Set<String> loadedCheckpoints, Map<String, Long> dead, int young) {
