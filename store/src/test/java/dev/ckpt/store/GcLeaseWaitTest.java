@@ -244,4 +244,57 @@ class GcLeaseWaitTest extends InMemoryFixture {
             TestDirs.assertSameTree(TestDirs.snapshot(shared), tmp.resolve("out-takeover"));
         }
     }
+
+    /** The killed GC's lease, as if its owner were a process of this host that has ended (a real kill -9). */
+    private GcState ownedByAnEndedProcess(GcState.Phase phase) throws Exception {
+        String gone = dev.ckpt.store.commit.LeaseOwnerTest.ownerOfAnEndedProcess();
+        new RootStore(objects).change(s -> s.withGc(new GcState(phase, s.gc().generation(), gone, s.gc().leaseExpiry(),
+                phase == GcState.Phase.SWEEP ? s.gc().dead() : List.of(), s.gc().finished())));
+        return lease();
+    }
+
+    /**
+     * A GC killed in its sweep held every later GC off, and every commit that needed its
+     * objects, until its lease expired (10 minutes by default), though no process of it was
+     * left. A GC now takes such a lease over at once and finishes the sweep.
+     */
+    @Test
+    void aGcTakesOverAtOnceTheLeaseOfAGcWhoseProcessHasEnded() throws Exception {
+        GcState gc = ownedByAnEndedProcess(GcState.Phase.SWEEP);
+        assertTrue(gc.leaseValid(clock.instant()));
+        List<String> said = new CopyOnWriteArrayList<>();
+        var r = other.gc(GcRequest.collect().withProgress(said::add));
+        assertEquals(0, sleeps.get());
+        assertTrue(r.resumed(), "its sealed list was finished");
+        assertEquals(gc.dead().size(), r.deletedKeys().size());
+        gc.dead().forEach(k -> assertTrue(objects.delegate().head(k).isEmpty(), k + " deleted"));
+        assertEquals(GcState.Phase.IDLE, lease().phase());
+        assertTrue(said.stream().anyMatch(m -> m.startsWith("took over the lease of GC generation " + gc.generation())
+                && m.contains("process " + dev.ckpt.store.commit.LeaseOwner.pid(gc.owner()) + " of this host")
+                && m.contains("is gone")), said.toString());
+        // and the checkpoint that needed those objects commits at once, uploading them again
+        SaveResult s = other.save(other.claimWriter("b"), SaveRequest.of(shared, "b", 1).withGcWait(Duration.ZERO), listener);
+        assertTrue(s.reuploadedChunks() + s.newChunks() > 0, "what the sweep deleted was uploaded again");
+        assertTrue(other.verify(VerifyRequest.deep().withCheckpoints(List.of(s.checkpointId()))).ok());
+    }
+
+    /** The same for a GC killed while it marked: the next GC begins its own generation at once. */
+    @Test
+    void aGcKilledWhileItMarkedIsTakenOverAtOnce() throws Exception {
+        GcState gc = ownedByAnEndedProcess(GcState.Phase.MARK);
+        var r = other.gc(GcRequest.collect());
+        assertEquals(gc.generation() + 1, r.generation());
+        assertEquals(GcState.Phase.IDLE, lease().phase());
+    }
+
+    /** A commit that needs such a GC's objects says a GC can finish it now, instead of only when its lease ends. */
+    @Test
+    void aCommitHeldByAnEndedGcsSweepSaysAGcCanFinishItNow() throws Exception {
+        GcState gc = ownedByAnEndedProcess(GcState.Phase.SWEEP);
+        GcLeaseHeldException e = assertThrows(GcLeaseHeldException.class, () -> other.save(other.claimWriter("b"),
+                SaveRequest.of(shared, "b", 1).withGcWait(Duration.ZERO), listener));
+        assertTrue(e.getMessage().contains("process " + dev.ckpt.store.commit.LeaseOwner.pid(gc.owner())
+                + " of this host, which held its lease, is gone: `ckpt-tool gc ") && e.getMessage().contains("takes the"
+                + " lease over at once"), e.getMessage());
+    }
 }

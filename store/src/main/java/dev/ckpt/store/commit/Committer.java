@@ -128,9 +128,13 @@ final class Committer {
             }
             long waited = Math.max(slept, now.toEpochMilli() - waitStart.toEpochMilli());
             String holder = gc.describeLease(now);
+            // a GC killed in its sweep finishes only when a GC takes its lease over: say that one can now
+            String gone = LeaseOwner.verdict(gc.owner()) != LeaseOwner.Verdict.GONE ? ""
+                    : " (process " + LeaseOwner.pid(gc.owner()) + " of this host, which held its lease, is gone: `ckpt-tool"
+                    + " gc " + root.objectStore().describe() + "` takes the lease over at once and finishes its work)";
             if (waited >= allowed) {
                 throw new GcLeaseHeldException(holder + " is deleting " + wait.blocking() + " object(s) that checkpoint "
-                        + id + " needs, in " + root.objectStore().describe() + "; the checkpoint was uploaded"
+                        + id + " needs, in " + root.objectStore().describe() + gone + "; the checkpoint was uploaded"
                         + " but not committed" + (waited > 0 ? " after waiting " + waited / 1000 + " s" : "")
                         + ". Save again once that GC has finished or its lease has expired (a commit then takes over"
                         + " at once)", gc.generation(), gc.owner(), gc.leaseExpiry());
@@ -139,7 +143,7 @@ final class Committer {
             if (!who.equals(announced)) {
                 announced = who;
                 notice.accept("commit of " + id + " waits for " + holder + ": it is deleting "
-                        + wait.blocking() + " object(s) the checkpoint needs; waiting at most "
+                        + wait.blocking() + " object(s) the checkpoint needs" + gone + "; waiting at most "
                         + (allowed - waited + 999) / 1000 + " s more");
             }
             long untilExpiry = wait.until().toEpochMilli() - now.toEpochMilli();

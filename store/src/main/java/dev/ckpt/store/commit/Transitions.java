@@ -240,8 +240,21 @@ public final class Transitions {
      * Refused while another GC's lease is valid. The value is the GC state taken.
      */
     public static Outcome<GcState> gcAcquire(RootState r, String owner, Instant now, Duration lease, String store) {
+        return gcAcquire(r, owner, now, lease, store, null);
+    }
+
+    /**
+     * {@link #gcAcquire(RootState, String, Instant, Duration, String)}, except that a valid lease held by
+     * {@code goneOwner} (an owner the caller found gone, {@link LeaseOwner.Verdict#GONE}; null: none) is taken
+     * over as an expired one would be: its sweep resumed, or a new generation begun. Safe even if that
+     * owner were still at work: its seal and finish are refused once the lease is another's, and a sweep
+     * deletes only its sealed list, which the taker deletes too.
+     */
+    public static Outcome<GcState> gcAcquire(RootState r, String owner, Instant now, Duration lease, String store,
+                                             String goneOwner) {
         GcState gc = r.gc();
-        Optional<GcLeaseHeldException> other = otherGc(gc, now, store);
+        Optional<GcLeaseHeldException> other = goneOwner != null && goneOwner.equals(gc.owner()) ? Optional.empty()
+                : otherGc(gc, now, store);
         if (other.isPresent()) {
             return new Refused<>(other.get());
         }

@@ -1,9 +1,9 @@
 package dev.ckpt.store.gc;
 
 import dev.ckpt.store.error.GcLeaseHeldException;
-import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.commit.LeaseOwner;
 import dev.ckpt.store.commit.Outcome;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.Transitions;
@@ -70,8 +70,8 @@ public final class GarbageCollector {
             }
             Mark m = mark(s);
             // a dry run is how an operator asks "what would gc do now": say too when it would be refused
-            String refusedNow = Transitions.otherGc(s.gc(), now(), store.describe()).map(e -> withOwnerGone(e).getMessage())
-                    .orElse(null);
+            String refusedNow = LeaseOwner.verdict(s.gc().owner()) == LeaseOwner.Verdict.GONE ? null // taken over
+                    : Transitions.otherGc(s.gc(), now(), store.describe()).map(e -> withOwnerGone(e).getMessage()).orElse(null);
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
                     s.checkpoints().size(), m.live.size(), m.young, refusedNow);
         }
@@ -84,15 +84,25 @@ public final class GarbageCollector {
             return new GcResult(0, false, false, List.of(), 0, 0, 0, 0);
         }
         RootState before = current.state();
-        checkNoOtherGc(before.gc());
+        // a lease whose owner is known to be gone (killed, or failed without giving it back) is taken over
+        // at once rather than left to expire: nothing of that GC is at work (LeaseOwner)
+        String gone = before.gc().phase() != GcState.Phase.IDLE && before.gc().leaseValid(now())
+                && LeaseOwner.verdict(before.gc().owner()) == LeaseOwner.Verdict.GONE ? before.gc().owner() : null;
+        if (gone == null) {
+            checkNoOtherGc(before.gc());
+        }
         String owner = newOwner();
         addLive(before, new HashSet<>(), new HashSet<>());
         RootState acquired;
         try {
             acquired = written(root.update(r -> Transitions.gcAcquire(r, owner, now(), config.gcLease(),
-                    store.describe())));
+                    store.describe(), gone)));
         } catch (GcLeaseHeldException e) {
             throw withOwnerGone(e);
+        }
+        if (gone != null) {
+            progress.accept("took over the lease of " + before.gc().describeLease(now()) + ": process "
+                    + LeaseOwner.pid(gone) + " of this host, which held it, is gone");
         }
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
@@ -131,33 +141,20 @@ public final class GarbageCollector {
     }
 
     /**
-     * The refusal, saying so when its lease's owner was a process of this host that is gone
-     * (a GC that failed and could not give its lease back, or was killed): the user then knows
-     * no GC is at work and when the lease lets the next one in. Not taken over: another
-     * machine or container may share the host name (owner: "id@host pid N", {@link #newOwner}).
+     * The refusal, saying so when its lease's owner named this host and a pid no process here
+     * has, but not enough to be sure it is gone ({@link LeaseOwner.Verdict#NO_SUCH_PID_HERE}:
+     * an owner written by an older GC): the user then knows no GC of this host is at work and
+     * when the lease lets the next one in. Not taken over: another machine or container may
+     * share the host name and pid. An owner known to be gone is taken over instead.
      */
     static GcLeaseHeldException withOwnerGone(GcLeaseHeldException e) {
-        String owner = e.owner() == null ? "" : e.owner();
-        int at = owner.indexOf('@');
-        int pidAt = owner.lastIndexOf(" pid ");
-        if (at < 0 || pidAt < at) {
+        if (LeaseOwner.verdict(e.owner()) != LeaseOwner.Verdict.NO_SUCH_PID_HERE) {
             return e;
         }
-        String host = owner.substring(at + 1, pidAt);
-        long pid;
-        try {
-            pid = Long.parseLong(owner.substring(pidAt + 5).trim());
-        } catch (NumberFormatException x) {
-            return e;
-        }
-        if (!host.equals(hostName())
-                || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-            return e;
-        }
-        return new GcLeaseHeldException(e.getMessage() + ". No process " + pid + " runs on this host now: that GC"
-                + " failed or was stopped without giving its lease back (e.g. ROOT could not be written); nothing of"
-                + " it is at work, and the next GC may start when the lease expires (" + e.leaseExpiry() + ")",
-                e.generation(), e.owner(), e.leaseExpiry());
+        return new GcLeaseHeldException(e.getMessage() + ". No process " + LeaseOwner.pid(e.owner()) + " runs on this"
+                + " host now: that GC failed or was stopped without giving its lease back (e.g. ROOT could not be"
+                + " written); nothing of it is at work, and the next GC may start when the lease expires ("
+                + e.leaseExpiry() + ")", e.generation(), e.owner(), e.leaseExpiry());
     }
 
     /** The state a transition wrote; a refusal is thrown. */
@@ -169,22 +166,9 @@ public final class GarbageCollector {
         throw new IllegalStateException("unexpected GC outcome " + o);
     }
 
-    /** A lease owner that says who it is: a random id, the host and the process id ("id@host pid N"). */
+    /** A lease owner that says who it is ({@link LeaseOwner}: a random id, the host, the process and its start). */
     static String newOwner() {
-        return RandomIds.hex(8) + "@" + hostName() + " pid " + ProcessHandle.current().pid();
-    }
-
-    /** This host's name as lease owners give it: $HOSTNAME, else the resolver's, else "unknown-host". */
-    private static String hostName() {
-        String host = System.getenv("HOSTNAME");
-        if (host == null || host.isBlank()) {
-            try {
-                host = java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.io.IOException | RuntimeException e) {
-                host = "unknown-host";
-            }
-        }
-        return host;
+        return LeaseOwner.newOwner();
     }
 
     private record Mark(Set<String> live, Set<String> loadedCheckpoints, Map<String, Long> dead, int young) {
