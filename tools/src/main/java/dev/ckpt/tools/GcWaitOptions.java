@@ -26,11 +26,16 @@ public final class GcWaitOptions {
             return store.save(writer, request.withGcWait(waitForGc), listener);
         } catch (GcLeaseHeldException e) {
             // a rank that recorded its refusal cannot save this step again, waiting or not
-            boolean stepClosed = request.shard() != null && e.getMessage().contains("cannot save step");
+            boolean stepClosed = e.stepClosed();
             String hint = !waitForGc.isZero() ? " (waited the --wait-for-gc " + Durations.format(waitForGc) + ")"
                     : stepClosed ? " (to wait for a GC next time, pass --wait-for-gc DURATION)"
                     : " (or pass --wait-for-gc DURATION to wait for it)";
-            throw new GcLeaseHeldException(e.getMessage() + hint, e.generation(), e.owner(), e.leaseExpiry());
+            GcLeaseHeldException said = new GcLeaseHeldException(e.getMessage() + hint, e.generation(), e.owner(),
+                    e.leaseExpiry());
+            if (stepClosed) {
+                said.closeStep();
+            }
+            throw said;
         }
     }
 }

@@ -182,4 +182,37 @@ class GcLeaseCliTest {
         Cli.Result afterJson = cli.run("gc", store, "--grace", "0s", "--dry-run", "--json", "--progress", "none");
         assertTrue(afterJson.json().path("refusedNow").isMissingNode(), afterJson.toString());
     }
+
+    /**
+     * A rank 0 held by the GC records that it gave up, which closes the step for its job: its
+     * hint says --wait-for-gc helps next time, not that waiting would save this step (the
+     * saver marks the failure; the hint once looked for words in the message).
+     */
+    @Test
+    void aRankThatGaveUpOnAGcIsToldToWaitNextTimeNotNow() throws Exception {
+        gcKilledInItsSweep(Duration.ofMinutes(10));
+        Path other = tmp.resolve("rank1");
+        java.nio.file.Files.createDirectories(other.resolve("rank-1"));
+        java.nio.file.Files.writeString(other.resolve("rank-1/optimizer.bin"), "rank 1's own bytes");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var rank0 = pool.submit(() -> cli.run("push", store, shared.toString(), "--run", "b", "--step", "1", "--rank",
+                    "0", "--world-size", "2", "--job-id", "job-3", "--progress", "none"));
+            var rank1 = pool.submit(() -> cli.run("push", store, other.toString(), "--run", "b", "--step", "1", "--rank",
+                    "1", "--world-size", "2", "--job-id", "job-3", "--progress", "none"));
+            Cli.Result r0 = rank0.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            Cli.Result r1 = rank1.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, r0.code(), r0.toString());
+            assertTrue(r0.err().contains("this job cannot save step 1 again")
+                    && r0.err().strip().endsWith("(to wait for a GC next time, pass --wait-for-gc DURATION)"), r0.err());
+            assertTrue(!r0.err().contains("(or pass --wait-for-gc DURATION to wait for it)"), r0.err());
+            assertEquals(ExitCode.FENCED_OR_CONFLICT, r1.code(), r1.toString());
+        } finally {
+            pool.shutdownNow();
+        }
+        // an unranked push held by the same GC is told it may wait for it
+        Cli.Result plain = cli.run("push", store, shared.toString(), "--run", "c", "--step", "1", "--progress", "none");
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, plain.code(), plain.toString());
+        assertTrue(plain.err().strip().endsWith("(or pass --wait-for-gc DURATION to wait for it)"), plain.err());
+    }
 }

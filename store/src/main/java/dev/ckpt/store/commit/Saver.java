@@ -141,6 +141,7 @@ public final class Saver {
                             ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and "
                             : "; another rank had already recorded in " + key + " why it gave up, so the other ranks stop"
                             + " waiting and name that rank's reason, not this one; ") + RankCommit.noRetry(c.getMessage(), req.step()));
+                    c.closeStep();
                 }
             }
             throw e;

@@ -24,6 +24,23 @@ public abstract class CkptException extends RuntimeException {
         note = note == null ? text : note + text;
     }
 
+    private volatile boolean stepClosed;
+
+    /**
+     * Marks this failure as one that closed its step for good: a rank recorded it (or another
+     * rank's refusal) under the step's checkpoint id, so the same job cannot save that step
+     * again, waiting or not; only a later step can be saved. Set by the saver with the note
+     * that says so.
+     */
+    public void closeStep() {
+        stepClosed = true;
+    }
+
+    /** See {@link #closeStep()}. */
+    public boolean stepClosed() {
+        return stepClosed;
+    }
+
     @Override
     public String getMessage() {
         String m = super.getMessage();
