@@ -139,4 +139,36 @@ class DisplacedObjectsTest {
                     v.problems().toString());
         }
     }
+
+    /**
+     * Links at a chunk's key, from a helper's tryout: verify called a dangling link, and a link
+     * to the chunk's own bytes outside the store (which restore reads), only "missing"; the
+     * listing shows neither. Both are named now, and a read of the dangling one says what it is.
+     */
+    @Test
+    void verifyNamesALinkAtAChunksKeyWhetherItLeadsNowhereOrToAFile() throws Exception {
+        Path store = tmp.resolve("store");
+        CheckpointEntry e1 = saveOne(store);
+        Path chunk;
+        try (var files = Files.walk(store.resolve("chunks"))) {
+            chunk = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        Path outside = tmp.resolve("chunk-outside");
+        Files.move(chunk, outside);
+        Files.createSymbolicLink(chunk, outside);
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            VerifyReport v = s.verify(VerifyRequest.deep());
+            assertTrue(v.problems().get(0).message().contains("a symbolic link is in its place (" + chunk + "), which the"
+                    + " store's listing does not follow"), v.problems().toString());
+        }
+        Files.delete(outside);
+        try (CheckpointStore s = Stores.open(ObjectStores.local(store), clock)) {
+            VerifyReport v = s.verify(VerifyRequest.structural());
+            assertTrue(v.problems().get(0).message().contains("a symbolic link that leads nowhere (to " + outside
+                    + ") is in its place (" + chunk + ")"), v.problems().toString());
+            StoreUnavailableException r = assertThrows(StoreUnavailableException.class,
+                    () -> s.restore(e1, tmp.resolve("out"), java.util.List.of()));
+            assertTrue(r.getMessage().contains("a symbolic link that leads nowhere"), r.getMessage());
+        }
+    }
 }

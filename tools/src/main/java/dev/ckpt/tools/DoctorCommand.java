@@ -76,9 +76,10 @@ final class DoctorCommand extends StoreCommand {
             // always a fresh probe; a passing verdict refreshes the cache entry, a failing one drops it
             probe = probing != null ? probing.probeAgain() : ConditionalWriteProbe.run(raw);
         } catch (StoreUnavailableException e) {
-            checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage(), true));
+            // a refusal someone must act on (a file at .locks or probe/, a full disk) is no silent server
+            checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage(), !e.needsAction()));
             print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
-            return ExitCode.UNAVAILABLE;
+            return e.needsAction() ? ExitCode.ERROR : ExitCode.UNAVAILABLE;
         } catch (PermissionDeniedException e) {
             // credentials of a read-only role (docs/security.md): what they can do works; the probe says
             // nothing about the server, so report it as for a read-only mount, not as missing conditional writes
@@ -145,8 +146,10 @@ final class DoctorCommand extends StoreCommand {
             }
             problems.forEach(p -> out.println("  problem: " + p));
             out.println(ok ? "this store can hold checkpoints safely"
-                    : conditionalWrites == null ? "the store did not answer: check the endpoint, the network and that the"
-                    + " server is up, then run doctor again (exit 7)"
+                    : conditionalWrites == null && checks.stream().anyMatch(Check::unavailable)
+                    ? "the store did not answer: check the endpoint, the network and that the server is up, then run"
+                    + " doctor again (exit 7)"
+                    : conditionalWrites == null ? "fix the failures above, then run doctor again to probe the conditional writes"
                     : conditionalWrites ? "fix the failures above" : "this backend cannot commit checkpoints safely: it lacks conditional writes");
         }
     }

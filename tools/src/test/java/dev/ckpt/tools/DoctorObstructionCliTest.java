@@ -93,4 +93,58 @@ class DoctorObstructionCliTest {
         Files.delete(store.resolve("gc"));
         assertEquals(0, cli.run("doctor", store.toString()).code());
     }
+
+    /**
+     * From a helper's tryout: a dangling link at ROOT passed doctor, and push and init then
+     * spun 30 s and exited 4 ("heavy contention", retry); a file at .locks or probe/ made
+     * doctor say the store did not answer (exit 7); a stray file under chunks/ failed it; a
+     * link at chunks (to a real directory) passed it, though the listing does not follow it.
+     */
+    @Test
+    void linksAndStrayFilesAreJudgedAsAPushAndAListingMeetThem() throws Exception {
+        Path fresh = tmp.resolve("fresh");
+        Files.createDirectories(fresh);
+        Files.createSymbolicLink(fresh.resolve("ROOT"), tmp.resolve("nowhere"));
+        Cli.Result d = cli.run("doctor", fresh.toString());
+        assertEquals(1, d.code(), d.toString());
+        assertTrue(d.out().contains("a symbolic link that leads nowhere (to " + tmp.resolve("nowhere") + ") is in its place ("
+                + fresh.resolve("ROOT") + ")"), d.toString());
+        long t0 = System.nanoTime();
+        Cli.Result p = cli.run("push", fresh.toString(), TestDirs.checkpoint(tmp.resolve("s"), 3, 1, 100).toString(), "--run",
+                "r", "--step", "1");
+        assertEquals(1, p.code(), p.toString());
+        assertTrue(p.err().contains("a symbolic link that leads nowhere") && p.err().contains(fresh.resolve("ROOT").toString()),
+                p.toString());
+        assertTrue((System.nanoTime() - t0) / 1_000_000 < 20_000, "refused at once, not retried as contention");
+
+        Path store = pushedStore();
+        Files.writeString(store.resolve("chunks").resolve("README.txt"), "notes of an operator");
+        assertEquals(0, cli.run("doctor", store.toString()).code(), "a stray file under chunks/ is in nobody's way");
+        for (String dir : new String[]{".locks", "probe"}) {
+            Path at = store.resolve(dir);
+            Path moved = tmp.resolve("moved-" + dir);
+            if (Files.exists(at)) {
+                Files.move(at, moved);
+            }
+            Files.writeString(at, "");
+            Cli.Result r = cli.run("doctor", store.toString());
+            assertEquals(1, r.code(), "someone must move it: not 'the store did not answer'\n" + r);
+            assertTrue(r.out().contains("a file is where the store keeps a directory (" + at + ")")
+                    && !r.out().contains("did not answer"), r.toString());
+            Files.delete(at);
+            if (Files.exists(moved)) {
+                Files.move(moved, at);
+            }
+        }
+        Path outside = tmp.resolve("outside-chunks");
+        Files.move(store.resolve("chunks"), outside);
+        Files.createSymbolicLink(store.resolve("chunks"), outside);
+        Cli.Result linked = cli.run("doctor", store.toString());
+        assertEquals(1, linked.code(), linked.toString());
+        assertTrue(linked.out().contains("a symbolic link is where the store keeps a directory (" + store.resolve("chunks")
+                + "), which the store's listing does not follow"), linked.toString());
+        Cli.Result v = cli.run("verify", store.toString());
+        assertEquals(3, v.code(), v.toString());
+        assertTrue(v.out().contains("which the store's listing does not follow"), v.toString());
+    }
 }

@@ -65,13 +65,17 @@ public final class GarbageCollector {
     public GcResult run(boolean dryRun) {
         if (dryRun) {
             RootState s = root.read().state();
-            if (s.gc().phase() == GcState.Phase.SWEEP && !s.gc().leaseValid(now())) {
-                return sweepResult(s.gc().generation(), true, true, s.gc().dead(), s);
-            }
-            Mark m = mark(s);
             // a dry run is how an operator asks "what would gc do now": say too when it would be refused
             String refusedNow = LeaseOwner.verdict(s.gc().owner()) == LeaseOwner.Verdict.GONE ? null // taken over
-                    : Transitions.otherGc(s.gc(), now(), store.describe()).map(e -> withOwnerGone(e).getMessage()).orElse(null);
+                    : Transitions.otherGc(s.gc(), now(), store.describe())
+                    .map(e -> withOwnerGone(e, store.describe()).getMessage()).orElse(null);
+            if (s.gc().phase() == GcState.Phase.SWEEP) {
+                // what is deleted next is the sealed list, by its GC or by the one that takes the sweep over
+                GcResult r = sweepResult(s.gc().generation(), true, true, s.gc().dead(), s);
+                return new GcResult(r.generation(), true, true, r.deletedKeys(), r.deletedBytes(), r.liveCheckpoints(),
+                        r.liveObjects(), r.youngUnreferenced(), refusedNow);
+            }
+            Mark m = mark(s);
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
                     s.checkpoints().size(), m.live.size(), m.young, refusedNow);
         }
@@ -98,7 +102,7 @@ public final class GarbageCollector {
             acquired = written(root.update(r -> Transitions.gcAcquire(r, owner, now(), config.gcLease(),
                     store.describe(), gone)));
         } catch (GcLeaseHeldException e) {
-            throw withOwnerGone(e);
+            throw withOwnerGone(e, store.describe());
         }
         if (gone != null) {
             progress.accept("took over the lease of " + before.gc().describeLease(now()) + ": process "
@@ -136,7 +140,7 @@ public final class GarbageCollector {
 
     private void checkNoOtherGc(GcState gc) {
         Transitions.otherGc(gc, now(), store.describe()).ifPresent(e -> {
-            throw withOwnerGone(e);
+            throw withOwnerGone(e, store.describe());
         });
     }
 
@@ -147,14 +151,16 @@ public final class GarbageCollector {
      * when the lease lets the next one in. Not taken over: another machine or container may
      * share the host name and pid. An owner known to be gone is taken over instead.
      */
-    static GcLeaseHeldException withOwnerGone(GcLeaseHeldException e) {
+    static GcLeaseHeldException withOwnerGone(GcLeaseHeldException e, String store) {
         if (LeaseOwner.verdict(e.owner()) != LeaseOwner.Verdict.NO_SUCH_PID_HERE) {
             return e;
         }
-        return new GcLeaseHeldException(e.getMessage() + ". No process " + LeaseOwner.pid(e.owner()) + " runs on this"
-                + " host now: that GC failed or was stopped without giving its lease back (e.g. ROOT could not be"
-                + " written); nothing of it is at work, and the next GC may start when the lease expires ("
-                + e.leaseExpiry() + ")", e.generation(), e.owner(), e.leaseExpiry());
+        // said afresh, not appended: "is running" would contradict it
+        return new GcLeaseHeldException("GC generation " + e.generation() + " (owner " + e.owner() + ") still holds the"
+                + " GC lease of " + store + ", but no process " + LeaseOwner.pid(e.owner()) + " runs on this host now:"
+                + " that GC failed or was stopped without giving its lease back (e.g. ROOT could not be written)."
+                + " Nothing of it is at work; only one GC runs at a time, and the next may start when the lease expires"
+                + " (" + e.leaseExpiry() + "), then finishing its work", e.generation(), e.owner(), e.leaseExpiry());
     }
 
     /** The state a transition wrote; a refusal is thrown. */

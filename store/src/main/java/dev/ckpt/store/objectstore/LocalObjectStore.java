@@ -127,7 +127,11 @@ final class LocalObjectStore implements ObjectStore {
     Optional<String> inPlaceOf(String key) {
         Path p = path(key);
         String kind = NonFiles.kindAt(p);
-        return Optional.ofNullable(kind != null ? LocalPlaces.inItsPlace(kind, p) : LocalPlaces.blockedDirectory(root, p));
+        String why = kind != null ? LocalPlaces.inItsPlace(kind, p) : LocalPlaces.blockedDirectory(root, p);
+        if (why == null) {
+            why = LocalPlaces.danglingLink(p);
+        }
+        return Optional.ofNullable(why != null ? why : LocalPlaces.linkOnTheWay(root, p));
     }
 
     private Path lockFile(String key) {
@@ -164,6 +168,10 @@ final class LocalObjectStore implements ObjectStore {
             String kind = NonFiles.kindAt(p);
             if (kind != null) { // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device
                 throw NotFoundException.displaced(key, LocalPlaces.inItsPlace(kind, p));
+            }
+            String dangling = LocalPlaces.danglingLink(p);
+            if (dangling != null) { // not lost: someone put a link there, and what it led to is gone
+                throw NotFoundException.displaced(key, dangling);
             }
             throw translate(key, "read", e);
         }

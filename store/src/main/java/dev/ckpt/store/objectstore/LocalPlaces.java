@@ -30,19 +30,65 @@ final class LocalPlaces {
 
     /**
      * What keeps {@code target} from being written as a file, or null: a directory, FIFO,
-     * socket or device at it (links not followed: a write replaces a link); for a lock file
+     * socket or device at it (links not followed: a write replaces a link), or a link that leads
+     * nowhere (a create-only write would take it for an object there); for a lock file
      * also a link (to /dev/null, its lock would be every process's) and a non-directory
      * between the root and it ({@link #blockedDirectory}).
      */
     static String obstruction(Path root, Path target, boolean lockFile) {
         String kind = NonFiles.kindAt(target, LinkOption.NOFOLLOW_LINKS);
         if (kind != null) {
-            return inItsPlace(kind, target);
+            return lockFile ? inLockFilesPlace(kind, target) : inItsPlace(kind, target);
         }
         if (!lockFile) {
+            return danglingLink(target); // a create-only write meets one as "already there", a read as nothing
+        }
+        return Files.isSymbolicLink(target) ? inLockFilesPlace("a symbolic link", target) : blockedDirectory(root, target);
+    }
+
+    /** "a directory is in its place (PATH), where the store keeps a lock file; move it out of the store and try again". */
+    private static String inLockFilesPlace(String kind, Path p) {
+        return kind + " is in its place (" + p + "), where the store keeps a lock file; move it out of the store and try"
+                + " again";
+    }
+
+    /**
+     * "a symbolic link that leads nowhere (to TARGET) is in its place (PATH) …" when a link
+     * whose target does not exist stands at {@code p}; null otherwise.
+     */
+    static String danglingLink(Path p) {
+        if (!Files.isSymbolicLink(p) || Files.exists(p)) {
             return null;
         }
-        return Files.isSymbolicLink(target) ? inItsPlace("a symbolic link", target) : blockedDirectory(root, target);
+        String to;
+        try {
+            to = Files.readSymbolicLink(p).toString();
+        } catch (IOException | RuntimeException e) {
+            to = "?";
+        }
+        return inItsPlace("a symbolic link that leads nowhere (to " + to + ")", p);
+    }
+
+    /**
+     * What a listing of the store misses at {@code p}, which reads reach: a symbolic link at
+     * the object's own place, or at a directory between {@code root} and it (the listing does
+     * not follow links, so verify and GC do not see what is behind one), said with what to do;
+     * null when there is none.
+     */
+    static String linkOnTheWay(Path root, Path p) {
+        java.util.ArrayDeque<Path> chain = new java.util.ArrayDeque<>();
+        for (Path d = p; d != null && d.startsWith(root) && !d.equals(root); d = d.getParent()) {
+            chain.addFirst(d);
+        }
+        for (Path d : chain) {
+            if (Files.isSymbolicLink(d)) {
+                return (d.equals(p) ? "a symbolic link is in its place (" + d + ")"
+                        : "a symbolic link is where the store keeps a directory (" + d + ")") + ", which the store's"
+                        + " listing does not follow, so verify and gc do not see what is behind it; put the "
+                        + (d.equals(p) ? "file" : "directory") + " itself there";
+            }
+        }
+        return null;
     }
 
     /**
@@ -89,15 +135,19 @@ final class LocalPlaces {
         List<Path> dirs = new ArrayList<>();
         directories.forEach(d -> dirs.add(root.resolve(d)));
         Path chunks = root.resolve("chunks");
-        if (Files.isDirectory(chunks, LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.isDirectory(chunks)) { // through a link too: what is behind it is said below
             try (Stream<Path> entries = Files.list(chunks)) {
-                entries.sorted().forEach(dirs::add);
+                // only the fan-out directories' names (chunks/ab): a stray file there is in nobody's way
+                entries.filter(e -> e.getFileName().toString().matches("[0-9a-f]{2}")).sorted().forEach(dirs::add);
             } catch (IOException | UncheckedIOException e) {
                 // what cannot be listed here, a listing of the store says
             }
         }
         for (Path d : dirs) {
             String why = blockedDirectory(root, d.resolve("x"));
+            if (why == null && Files.isSymbolicLink(d)) {
+                why = linkOnTheWay(root, d.resolve("x"));
+            }
             if (why != null && !found.contains(why)) {
                 found.add(why);
             }

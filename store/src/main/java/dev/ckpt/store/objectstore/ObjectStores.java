@@ -58,9 +58,11 @@ public final class ObjectStores {
 
     /**
      * For a store on a local or shared filesystem, what stands at {@code key} that is no
-     * object (a directory, FIFO, socket or device; a file where the store keeps a directory),
-     * said with what to do, as a read of it says; empty when nothing does, and for other
-     * stores. For a key a listing did not show: why it is absent, when it is not lost.
+     * object (a directory, FIFO, socket or device; a file where the store keeps a directory; a
+     * symbolic link that leads nowhere) or that the store's listing does not see (a symbolic
+     * link at the key or at a directory on the way), said with what to do; empty when nothing
+     * does, and for other stores. For a key a listing did not show: why it is absent, when it
+     * is not lost.
      */
     public static Optional<String> inPlaceOf(ObjectStore store, String key) {
         ObjectStore s = store;

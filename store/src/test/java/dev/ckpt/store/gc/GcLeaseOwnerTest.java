@@ -31,9 +31,9 @@ class GcLeaseOwnerTest {
         Process p = new ProcessBuilder("true").start();
         p.waitFor();
         long gone = p.pid();
-        GcLeaseHeldException e = GarbageCollector.withOwnerGone(held("0011223344556677@" + host() + " pid " + gone));
-        assertTrue(e.getMessage().startsWith("GC generation 1 (owner ") && e.getMessage().contains("No process " + gone
-                + " runs on this host now") && e.getMessage().contains("(" + EXPIRY + ")"), e.getMessage());
+        GcLeaseHeldException e = GarbageCollector.withOwnerGone(held("0011223344556677@" + host() + " pid " + gone), "file:///s/");
+        assertTrue(e.getMessage().startsWith("GC generation 1 (owner ") && e.getMessage().contains("still holds the GC lease of file:///s/, but no process "
+                + gone + " runs on this host now") && !e.getMessage().contains("is running") && e.getMessage().contains("(" + EXPIRY + ")"), e.getMessage());
         assertEquals(EXPIRY, e.leaseExpiry());
         assertEquals(1, e.generation());
     }
@@ -43,7 +43,7 @@ class GcLeaseOwnerTest {
         for (String owner : new String[]{"0011223344556677@" + host() + " pid " + ProcessHandle.current().pid(),
                 "0011223344556677@another-host-" + host() + " pid 1999999999", "someone", "x@" + host() + " pid what"}) {
             GcLeaseHeldException e = held(owner);
-            assertSame(e, GarbageCollector.withOwnerGone(e), owner);
+            assertSame(e, GarbageCollector.withOwnerGone(e, "file:///s/"), owner);
         }
     }
 }
