@@ -147,4 +147,20 @@ class DoctorObstructionCliTest {
         assertEquals(3, v.code(), v.toString());
         assertTrue(v.out().contains("which the store's listing does not follow"), v.toString());
     }
+
+    /** Each thing in the way is named, though ROOT's own place is taken too (a helper saw only ROOT named). */
+    @Test
+    void aDirectoryAtRootAndAtItsLockFileAreBothNamed() throws Exception {
+        Path store = pushedStore();
+        Path lock = rootLockFile(store);
+        Files.deleteIfExists(lock);
+        Files.createDirectories(lock);
+        Files.move(store.resolve("ROOT"), tmp.resolve("ROOT-moved"));
+        Files.createDirectory(store.resolve("ROOT"));
+        Cli.Result d = cli.run("doctor", store.toString());
+        assertEquals(1, d.code(), d.toString());
+        assertTrue(d.out().contains("a directory is in its place (" + store.resolve("ROOT") + ")")
+                && d.out().contains("a directory is in its place (" + lock + "), where the store keeps a lock file"),
+                d.toString());
+    }
 }

@@ -125,12 +125,10 @@ final class LocalPlaces {
      */
     static List<String> obstructions(Path root, Path rootObject, Path rootLockFile, List<String> directories) {
         List<String> found = new ArrayList<>();
-        String atRoot = obstruction(root, rootObject, false);
-        if (atRoot == null) {
-            atRoot = obstruction(root, rootLockFile, true);
-        }
-        if (atRoot != null) {
-            found.add(atRoot);
+        for (String why : new String[]{obstruction(root, rootObject, false), obstruction(root, rootLockFile, true)}) {
+            if (why != null) {
+                found.add(why);
+            }
         }
         List<Path> dirs = new ArrayList<>();
         directories.forEach(d -> dirs.add(root.resolve(d)));
