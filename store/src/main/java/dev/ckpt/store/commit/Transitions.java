@@ -246,9 +246,9 @@ public final class Transitions {
     /**
      * {@link #gcAcquire(RootState, String, Instant, Duration, String)}, except that a valid lease held by
      * {@code goneOwner} (an owner the caller found gone, {@link LeaseOwner.Verdict#GONE}; null: none) is taken
-     * over as an expired one would be: its sweep resumed, or a new generation begun. Safe even if that
-     * owner were still at work: its seal and finish are refused once the lease is another's, and a sweep
-     * deletes only its sealed list, which the taker deletes too.
+     * over as an expired one would be: its sweep resumed, or a new generation begun. The verdict must be
+     * right: that owner's seal, renewals and finish are refused once the lease is another's, but a sweep
+     * still running would delete its sealed list after commits re-uploaded part of it (docs/design.md).
      */
     public static Outcome<GcState> gcAcquire(RootState r, String owner, Instant now, Duration lease, String store,
                                              String goneOwner) {
@@ -340,8 +340,8 @@ public final class Transitions {
                                                                String store) {
         if (g.generation() != gen || !owner.equals(g.owner()) || g.phase() != phase) {
             return Optional.of(new CommitConflictException("GC generation " + gen + " of " + store
-                    + " lost its lease (a commit or another GC took over after it expired); it stopped. "
-                    + "Run GC again to finish the work"));
+                    + " lost its lease (a commit or another GC took over after it expired, or another GC of this"
+                    + " machine took it for a GC that had died); it stopped. Run GC again to finish the work"));
         }
         return Optional.empty();
     }

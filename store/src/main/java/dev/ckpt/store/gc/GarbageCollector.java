@@ -110,9 +110,9 @@ public final class GarbageCollector {
         }
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
-            progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
-                    + acquired.gc().dead().size() + " objects to delete");
             GcResult result = sweepResult(gen, false, true, acquired.gc().dead(), acquired);
+            progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
+                    + acquired.gc().dead().size() + " objects on its list, " + result.deletedKeys().size() + " still there");
             sweep(gen, owner, acquired.gc().dead());
             finish(gen, owner);
             return result;
@@ -156,11 +156,13 @@ public final class GarbageCollector {
             return e;
         }
         // said afresh, not appended: "is running" would contradict it
-        return new GcLeaseHeldException("GC generation " + e.generation() + " (owner " + e.owner() + ") still holds the"
-                + " GC lease of " + store + ", but no process " + LeaseOwner.pid(e.owner()) + " runs on this host now:"
-                + " that GC failed or was stopped without giving its lease back (e.g. ROOT could not be written)."
-                + " Nothing of it is at work; only one GC runs at a time, and the next may start when the lease expires"
-                + " (" + e.leaseExpiry() + "), then finishing its work", e.generation(), e.owner(), e.leaseExpiry());
+        return new GcLeaseHeldException("GC generation " + e.generation() + " (owner " + LeaseOwner.shown(e.owner())
+                + ") still holds the GC lease of " + store + ", but no process " + LeaseOwner.pid(e.owner()) + " runs on"
+                + " this host now: if that GC ran here, it failed or was stopped without giving its lease back (e.g."
+                + " ROOT could not be written) and nothing of it is at work; its owner does not say enough to be sure"
+                + " (another machine may share the host name). Only one GC runs at a time: the next may start when"
+                + " the lease expires (" + e.leaseExpiry() + "), then finishing its work", e.generation(), e.owner(),
+                e.leaseExpiry());
     }
 
     /** The state a transition wrote; a refusal is thrown. */
@@ -253,18 +255,35 @@ public final class GarbageCollector {
         }
     }
 
+    /**
+     * How long a sweep deletes after its last renewal before it renews again, whatever the
+     * lease's length: 2 s of monotonic time (which runs on while the process is stopped), so
+     * a GC resumed after a pause checks its lease before its next delete.
+     */
+    static final long PAUSE_CHECK_NANOS = 2_000_000_000L;
+
     private void sweep(long gen, String owner, List<String> dead) {
         // Renew (and so check that the lease is still ours) before the first batch: ROOT's lease may by now be
         // another GC's, which took over after ours expired while we paused (found in review)
         Instant leaseExpiry = null;
+        long renewedAt = 0; // System.nanoTime() of the last renewal
         int done = 0;
         for (int i = 0; i < dead.size(); i += config.gcDeleteBatch()) {
             long halfLease = config.gcLease().toMillis() / 2;
             if (leaseExpiry == null || now().plusMillis(halfLease).isAfter(leaseExpiry)) {
                 leaseExpiry = written(root.update(r -> Transitions.gcRenew(r, gen, owner, now(), config.gcLease(),
                         store.describe()))).gc().leaseExpiry();
+                renewedAt = System.nanoTime();
             }
             for (String key : dead.subList(i, Math.min(dead.size(), i + config.gcDeleteBatch()))) {
+                if (System.nanoTime() - renewedAt > PAUSE_CHECK_NANOS) {
+                    // paused (SIGSTOP, a frozen VM, a slow store) or just long at it: make sure the lease is still
+                    // ours before the next delete, or a GC that took over and the commits since lose what they
+                    // re-uploaded (a helper's SIGSTOP/SIGCONT deleted a newer checkpoint's chunks)
+                    leaseExpiry = written(root.update(r -> Transitions.gcRenew(r, gen, owner, now(), config.gcLease(),
+                            store.describe()))).gc().leaseExpiry();
+                    renewedAt = System.nanoTime();
+                }
                 try {
                     store.delete(key);
                 } catch (RuntimeException e) {
@@ -314,10 +333,9 @@ public final class GarbageCollector {
                 }
             }
         }
-        Map<String, Long> sizes = new TreeMap<>();
-        for (String k : dead) {
-            sizes.put(k, listed.getOrDefault(k, 0L));
-        }
+        // what is still there: a sweep resumed after a kill has deleted part of its list already (it deletes the
+        // whole list again, which costs nothing for the gone, but says what it removes now)
+        Map<String, Long> sizes = new TreeMap<>(listed);
         return new GcResult(gen, dryRun, resumed, new ArrayList<>(sizes.keySet()), sum(sizes), s.checkpoints().size(), 0, 0);
     }
 

@@ -54,7 +54,10 @@ public record GcState(Phase phase, long generation, String owner, Instant leaseE
         } else {
             left = "lease expired at " + leaseExpiry;
         }
-        return "GC generation " + generation + " (owner " + (owner == null ? "unknown" : owner) + "; " + left + ")";
+        // ROOT is anyone's to edit: an owner is shown up to 200 characters, a refusal stays a line
+        String who = owner == null ? "unknown" : owner.length() <= 200 ? owner
+                : owner.substring(0, 200) + "… (" + (owner.length() - 200) + " more characters)";
+        return "GC generation " + generation + " (owner " + who + "; " + left + ")";
     }
 
     private static String human(java.time.Duration d) {

@@ -15,7 +15,7 @@ public class LeaseOwnerTest {
     /** The owner a process that has ended wrote while it ran. */
     public static String ownerOfAnEndedProcess() throws Exception {
         Process p = new ProcessBuilder("sleep", "30").start();
-        String owner = LeaseOwner.ownerOf(p.toHandle());
+        String owner = LeaseOwner.ownerOf(p.pid(), "0011223344556677");
         p.destroyForcibly();
         assertTrue(p.waitFor(10, TimeUnit.SECONDS));
         return owner;
@@ -25,7 +25,7 @@ public class LeaseOwnerTest {
     void thisProcessRunsAndAnEndedOneIsGone() throws Exception {
         String self = LeaseOwner.newOwner();
         assertTrue(self.matches("[0-9a-f]{16}@.+ pid " + ProcessHandle.current().pid()
-                + " started \\d+ boot [0-9a-f-]+ pidns \\d+"), self);
+                + " start-ticks \\d+ boot [0-9a-f-]+ pidns \\d+"), self);
         assertEquals(LeaseOwner.Verdict.RUNNING_OR_UNKNOWN, LeaseOwner.verdict(self));
         String ended = ownerOfAnEndedProcess();
         assertEquals(LeaseOwner.Verdict.GONE, LeaseOwner.verdict(ended), ended);
@@ -35,8 +35,8 @@ public class LeaseOwnerTest {
     @Test
     void aPidGivenToALaterProcessIsGone() {
         String self = LeaseOwner.newOwner();
-        long started = Long.parseLong(self.replaceAll(".* started (\\d+) .*", "$1"));
-        String earlier = self.replace(" started " + started + " ", " started " + (started - 60_000) + " ");
+        long started = Long.parseLong(self.replaceAll(".* start-ticks (\\d+) .*", "$1"));
+        String earlier = self.replace(" start-ticks " + started + " ", " start-ticks " + (started - 1) + " ");
         assertEquals(LeaseOwner.Verdict.GONE, LeaseOwner.verdict(earlier), earlier);
     }
 
@@ -53,12 +53,27 @@ public class LeaseOwnerTest {
     @Test
     void anOwnerOfNameAndPidOnlyIsAtMostNoSuchPidHere() throws Exception {
         String ended = ownerOfAnEndedProcess();
-        String old = ended.substring(0, ended.indexOf(" started "));
+        String old = ended.substring(0, ended.indexOf(" start-ticks "));
         assertEquals(LeaseOwner.Verdict.NO_SUCH_PID_HERE, LeaseOwner.verdict(old), old);
         String self = LeaseOwner.newOwner();
-        for (String owner : new String[]{self.substring(0, self.indexOf(" started ")),
+        for (String owner : new String[]{self.substring(0, self.indexOf(" start-ticks ")),
                 old.replace("@", "@another-host-"), "someone", "x@host pid what", "", null}) {
             assertEquals(LeaseOwner.Verdict.RUNNING_OR_UNKNOWN, LeaseOwner.verdict(owner), owner);
         }
+    }
+
+    /** ROOT is anyone's to edit: an owner no GC writes is never gone, and never breaks the verdict (a helper's 20-digit start). */
+    @Test
+    void anOwnerNoGcWritesIsUnknownAndShownCut() {
+        String self = LeaseOwner.newOwner();
+        String boot = self.replaceAll(".* boot ([0-9a-f-]+) .*", "$1");
+        String ns = self.replaceAll(".* pidns (\\d+)$", "$1");
+        for (String owner : new String[]{"abcd@vm pid 1 start-ticks 99999999999999999999 boot " + boot + " pidns " + ns,
+                "abcd@vm pid 99999999999999999999", "abcd@vm pid 1 started 99999999999999999999 boot " + boot + " pidns " + ns,
+                "x".repeat(5000) + "@" + LeaseOwner.hostName() + " pid 999999999"}) {
+            assertEquals(LeaseOwner.Verdict.RUNNING_OR_UNKNOWN, LeaseOwner.verdict(owner), owner.length() + " chars");
+        }
+        String huge = "y".repeat(3000);
+        assertEquals(200 + "… (2800 more characters)".length(), LeaseOwner.shown(huge).length());
     }
 }
