@@ -54,7 +54,7 @@ final class DoctorCommand extends StoreCommand {
         if (ObjectStores.localDirectory(objects).isPresent()) {
             // the probe writes under probe/ with lock files of its own: what stands in the way of ROOT's
             // replace or of the store's directories, only a look at them finds
-            List<String> inTheWay = ObjectStores.obstructions(objects);
+            List<String> inTheWay = ObjectStores.obstructions(objects, dev.ckpt.store.manifest.RootState.KEY);
             ok &= inTheWay.isEmpty();
             checks.add(new Check("nothing stands where the store writes", inTheWay.isEmpty(),
                     inTheWay.isEmpty() ? "ROOT, its lock file and the directories are files and directories as the store keeps them"

@@ -44,16 +44,17 @@ public final class ObjectStores {
 
     /**
      * For a store on a local or shared filesystem, what stands where its writes must go: a
-     * directory or FIFO at ROOT or at ROOT's lock file, a file where the store keeps a
+     * directory or FIFO at ROOT ({@code rootKey}: the object store knows no key's meaning) or at
+     * ROOT's lock file, a file where the store keeps a
      * directory; each said with what to do. Empty when nothing does, and for other stores
      * (on S3 a key is never in the way). Nothing is written.
      */
-    public static List<String> obstructions(ObjectStore store) {
+    public static List<String> obstructions(ObjectStore store, String rootKey) {
         ObjectStore s = store;
         while (s instanceof ForwardingObjectStore f) {
             s = f.delegate();
         }
-        return s instanceof LocalObjectStore l ? l.obstructions(dev.ckpt.store.manifest.RootState.KEY) : List.of();
+        return s instanceof LocalObjectStore l ? l.obstructions(rootKey) : List.of();
     }
 
     /**
