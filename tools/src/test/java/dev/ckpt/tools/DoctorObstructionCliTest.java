@@ -40,6 +40,13 @@ class DoctorObstructionCliTest {
         return store.resolve(".locks").resolve(md5 + ".lock");
     }
 
+    /** Replaces ROOT's lock file of {@code store} with an empty directory; returns its path. */
+    private static Path directoryAtRootsLockFile(Path store) throws Exception {
+        Path lock = rootLockFile(store);
+        Files.deleteIfExists(lock);
+        return Files.createDirectories(lock);
+    }
+
     @Test
     void aSoundStorePassesTheCheck() throws Exception {
         Path store = pushedStore();
@@ -51,9 +58,7 @@ class DoctorObstructionCliTest {
     @Test
     void aDirectoryAtRootsLockFileFailsDoctorNamingIt() throws Exception {
         Path store = pushedStore();
-        Path lock = rootLockFile(store);
-        Files.deleteIfExists(lock);
-        Files.createDirectories(lock);
+        Path lock = directoryAtRootsLockFile(store);
         Cli.Result d = cli.run("doctor", store.toString());
         assertEquals(1, d.code(), d.toString());
         assertTrue(d.out().contains("FAIL nothing stands where the store writes"), d.toString());
@@ -152,9 +157,7 @@ class DoctorObstructionCliTest {
     @Test
     void aDirectoryAtRootAndAtItsLockFileAreBothNamed() throws Exception {
         Path store = pushedStore();
-        Path lock = rootLockFile(store);
-        Files.deleteIfExists(lock);
-        Files.createDirectories(lock);
+        Path lock = directoryAtRootsLockFile(store);
         Files.move(store.resolve("ROOT"), tmp.resolve("ROOT-moved"));
         Files.createDirectory(store.resolve("ROOT"));
         Cli.Result d = cli.run("doctor", store.toString());
