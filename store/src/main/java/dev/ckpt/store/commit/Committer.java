@@ -99,7 +99,9 @@ final class Committer {
         Outcome<List<String>> attempt() {
             while (true) {
                 Outcome.Watermark w = watermark;
-                Outcome<List<String>> o = root.update(r -> Transitions.commit(r, request, w, config.clock().instant()),
+                // a sweep whose GC is known to be gone (killed on this machine) is taken over, not waited for
+                Outcome<List<String>> o = root.update(r -> Transitions.commit(r, request, w, config.clock().instant(),
+                        r.gc().phase() == GcState.Phase.SWEEP && LeaseOwner.verdict(r.gc().owner()) == LeaseOwner.Verdict.GONE),
                         deadline);
                 if (o instanceof Outcome.Refused<List<String>> refused) {
                     throw refused.reason();
@@ -128,13 +130,9 @@ final class Committer {
             }
             long waited = Math.max(slept, now.toEpochMilli() - waitStart.toEpochMilli());
             String holder = gc.describeLease(now);
-            // a GC killed in its sweep finishes only when a GC takes its lease over: say that one can now
-            String gone = LeaseOwner.verdict(gc.owner()) != LeaseOwner.Verdict.GONE ? ""
-                    : " (process " + LeaseOwner.pid(gc.owner()) + " of this host, which held its lease, is gone: `ckpt-tool"
-                    + " gc " + root.objectStore().describe() + "` takes the lease over at once and finishes its work)";
             if (waited >= allowed) {
                 throw new GcLeaseHeldException(holder + " is deleting " + wait.blocking() + " object(s) that checkpoint "
-                        + id + " needs, in " + root.objectStore().describe() + gone + "; the checkpoint was uploaded"
+                        + id + " needs, in " + root.objectStore().describe() + "; the checkpoint was uploaded"
                         + " but not committed" + (waited > 0 ? " after waiting " + waited / 1000 + " s" : "")
                         + ". Save again once that GC has finished or its lease has expired (a commit then takes over"
                         + " at once)", gc.generation(), gc.owner(), gc.leaseExpiry());
@@ -143,7 +141,7 @@ final class Committer {
             if (!who.equals(announced)) {
                 announced = who;
                 notice.accept("commit of " + id + " waits for " + holder + ": it is deleting "
-                        + wait.blocking() + " object(s) the checkpoint needs" + gone + "; waiting at most "
+                        + wait.blocking() + " object(s) the checkpoint needs; waiting at most "
                         + (allowed - waited + 999) / 1000 + " s more");
             }
             long untilExpiry = wait.until().toEpochMilli() - now.toEpochMilli();

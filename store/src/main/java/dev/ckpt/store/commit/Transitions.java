@@ -114,6 +114,18 @@ public final class Transitions {
      * </ul>
      */
     public static Outcome<List<String>> commit(RootState r, CommitRequest c, Watermark w, Instant now) {
+        return commit(r, c, w, now, false);
+    }
+
+    /**
+     * {@link #commit(RootState, CommitRequest, Watermark, Instant)}, where {@code sweepOwnerGone}
+     * says the owner of ROOT's sweep is known to be gone ({@link LeaseOwner.Verdict#GONE}, decided
+     * by the caller): its sweep is then abandoned though its lease has not expired, and is
+     * cancelled and accounted for as an expired one is (what the commit needs of its list is
+     * uploaded again), instead of waited for up to its lease (10 minutes by default).
+     */
+    public static Outcome<List<String>> commit(RootState r, CommitRequest c, Watermark w, Instant now,
+                                               boolean sweepOwnerGone) {
         Optional<FencedException> fenced = fence(r, c.run(), c.epoch());
         if (fenced.isPresent()) {
             return new Refused<>(fenced.get());
@@ -123,7 +135,7 @@ public final class Transitions {
             return new Unchanged<>(List.of());
         }
         GcState gc = r.gc();
-        boolean liveSweep = gc.phase() == GcState.Phase.SWEEP && gc.leaseValid(now);
+        boolean liveSweep = gc.phase() == GcState.Phase.SWEEP && gc.leaseValid(now) && !sweepOwnerGone;
         if (liveSweep) {
             // The sweep deletes exactly its sealed list: a checkpoint needing none of it is safe to commit now
             // (the next generation marks it live). One needing some must wait: re-uploading is no use while
@@ -148,7 +160,7 @@ public final class Transitions {
                 }
             }
         }
-        boolean cancelSweep = gc.phase() == GcState.Phase.SWEEP && !liveSweep; // lease expired: its GC is gone
+        boolean cancelSweep = gc.phase() == GcState.Phase.SWEEP && !liveSweep; // lease expired or owner gone: its GC is
         if (cancelSweep && !SweepLease.of(gc).equals(w.expiredSweep())) {
             missing.addAll(neededOf(gc.dead(), c.needed()));
         }

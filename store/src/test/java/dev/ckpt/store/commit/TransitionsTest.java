@@ -202,6 +202,19 @@ class TransitionsTest {
         assertEquals(3, w.gc().generation());
     }
 
+    /** The same sweep, its owner known to be gone: cancelled as an expired one, what it may have deleted uploaded again. */
+    @Test
+    void aSweepWhoseOwnerIsGoneIsTakenOverAsAnExpiredOne() {
+        RootState r = claimed().withGc(gc(Phase.SWEEP, 3, "gc", T0.plus(LEASE), List.of("chunks/aa", "chunks/zz"), List.of()));
+        NeedObjects<List<String>> need = assertInstanceOf(NeedObjects.class,
+                Transitions.commit(r, request, Watermark.at(3), T0, true));
+        assertTrue(need.keys().contains("chunks/aa") && !need.keys().contains("chunks/zz"), need.keys().toString());
+        Write<List<String>> w = assertInstanceOf(Write.class, Transitions.commit(r, request, need.watermark(), T0, true));
+        assertEquals(Phase.IDLE, w.next().gc().phase());
+        assertTrue(w.next().gc().finished().get(w.next().gc().finished().size() - 1).cancelled());
+        assertInstanceOf(WaitUntil.class, Transitions.commit(r, request, Watermark.at(3), T0, false), "not gone: waited for");
+    }
+
     @Test
     void aLiveSweepDeletingNothingNeededDoesNotDelayIt() {
         RootState r = claimed().withGc(gc(Phase.SWEEP, 3, "gc", T0.plus(LEASE), List.of("chunks/zz"), List.of()));
