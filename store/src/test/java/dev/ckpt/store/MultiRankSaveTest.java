@@ -907,4 +907,59 @@ class MultiRankSaveTest {
         }
         return out;
     }
+
+    /**
+     * A sweep abandoned by its GC (killed; here its lease has expired) lists chunks of rank 1 that
+     * a step of several ranks needs again. Rank 0 commits, and the commit asks for everything on
+     * that list to be there; rank 0 cannot upload rank 1's chunks, and gave up the step though
+     * they were in the store ("a GC deleted … of another rank's part", from a helper's tryout).
+     * It now looks: what is there needs no upload, and the commit cancels the sweep.
+     */
+    @Test
+    void aSweepAbandonedWithAnotherRanksChunksOnItsListDoesNotStopTheStep() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        List<Object> first = saveAll(storeDir, "job-1", 1, List.of(0, 1), 2, TIMEOUT);
+        first.forEach(r -> assertInstanceOf(SaveResult.class, r, () -> String.valueOf(r)));
+        try (CheckpointStore s = open(storeDir)) {
+            s.forget(ForgetRequest.of("r-s1-e1"));
+        }
+        Thread.sleep(20); // older than the grace age of 0
+        var faulty = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(ObjectStores.local(storeDir));
+        faulty.crashAtWrite(3, false); // acquire, gc/ record, seal: dies at its first delete
+        try (CheckpointStore g = CheckpointStore.open(faulty, CONFIG.withGcGrace(Duration.ZERO))) {
+            g.gc(GcRequest.collect());
+            throw new AssertionError("the GC should have died");
+        } catch (Error expected) {
+            // the simulated kill
+        }
+        var root = new dev.ckpt.store.commit.RootStore(ObjectStores.local(storeDir));
+        var gc = root.read().state().gc();
+        assertEquals(dev.ckpt.store.manifest.GcState.Phase.SWEEP, gc.phase());
+        root.change(r -> r.withGc(new dev.ckpt.store.manifest.GcState(gc.phase(), gc.generation(), gc.owner(),
+                Instant.now().minusSeconds(1), gc.dead(), gc.finished()))); // abandoned: its lease ran out
+        // step 2 saves the same bytes as step 1: every chunk of both ranks is on the abandoned list
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<Object> r0 = startRank(pool, storeDir, "job-1", 2, 0, 2, TIMEOUT, rankDir(tmp.resolve("again"), 0, 1));
+            Future<Object> r1 = startRank(pool, storeDir, "job-1", 2, 1, 2, TIMEOUT, rankDir(tmp.resolve("again"), 1, 1));
+            assertInstanceOf(SaveResult.class, r0.get(), () -> String.valueOf(uncheckedGet(r0)));
+            assertInstanceOf(SaveResult.class, r1.get(), () -> String.valueOf(uncheckedGet(r1)));
+        } finally {
+            pool.shutdownNow();
+        }
+        assertCommittedSteps(storeDir, 2L);
+        try (CheckpointStore s = open(storeDir)) {
+            assertTrue(s.root().gc().finished().get(s.root().gc().finished().size() - 1).cancelled(), "sweep cancelled");
+            assertTrue(s.verify(VerifyRequest.deep()).ok(), () -> s.verify(VerifyRequest.deep()).problems().toString());
+        }
+    }
+
+    private static Object uncheckedGet(Future<Object> f) {
+        try {
+            return f.get();
+        } catch (Exception e) {
+            return e;
+        }
+    }
 }

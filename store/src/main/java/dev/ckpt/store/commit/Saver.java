@@ -327,6 +327,14 @@ public final class Saver {
                     List<Location> loc = locations.get(hash);
                     ChunkRef ref = refsByHash.get(hash);
                     if (loc == null || ref == null) {
+                        if (shard != null && store.head(key).isPresent()) {
+                            // another rank's object, which this rank cannot re-create: listed because an abandoned
+                            // sweep (its GC gone or its lease expired) may have deleted it, but it is there (that
+                            // rank uploaded it again, or the sweep never reached it). The commit cancels that sweep,
+                            // so nothing deletes it after this look; it was refused here before (a helper's case)
+                            reuploaded++;
+                            continue;
+                        }
                         if (shard != null) {
                             throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " was not"
                                     + " committed: a GC deleted " + key + " of another rank's part before the commit"
