@@ -71,9 +71,7 @@ public final class GarbageCollector {
                     .map(e -> withOwnerGone(e, store.describe()).getMessage()).orElse(null);
             if (s.gc().phase() == GcState.Phase.SWEEP) {
                 // what is deleted next is the sealed list, by its GC or by the one that takes the sweep over
-                GcResult r = sweepResult(s.gc().generation(), true, true, s.gc().dead(), s);
-                return new GcResult(r.generation(), true, true, r.deletedKeys(), r.deletedBytes(), r.liveCheckpoints(),
-                        r.liveObjects(), r.youngUnreferenced(), refusedNow);
+                return sweepResult(s.gc().generation(), true, s.gc().dead(), s, refusedNow);
             }
             Mark m = mark(s);
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
@@ -95,7 +93,7 @@ public final class GarbageCollector {
         if (gone == null) {
             checkNoOtherGc(before.gc());
         }
-        String owner = newOwner();
+        String owner = LeaseOwner.newOwner();
         addLive(before, new HashSet<>(), new HashSet<>());
         RootState acquired;
         try {
@@ -110,7 +108,7 @@ public final class GarbageCollector {
         }
         long gen = acquired.gc().generation();
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
-            GcResult result = sweepResult(gen, false, true, acquired.gc().dead(), acquired);
+            GcResult result = sweepResult(gen, false, acquired.gc().dead(), acquired, null);
             progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
                     + acquired.gc().dead().size() + " objects on its list, " + result.deletedKeys().size() + " still there");
             sweep(gen, owner, acquired.gc().dead());
@@ -172,11 +170,6 @@ public final class GarbageCollector {
         }
         o.value(); // throws a refusal
         throw new IllegalStateException("unexpected GC outcome " + o);
-    }
-
-    /** A lease owner that says who it is ({@link LeaseOwner}: a random id, the host, the process and its start). */
-    static String newOwner() {
-        return LeaseOwner.newOwner();
     }
 
     private record Mark(Set<String> live, Set<String> loadedCheckpoints, Map<String, Long> dead, int young) {
@@ -271,8 +264,7 @@ public final class GarbageCollector {
         for (int i = 0; i < dead.size(); i += config.gcDeleteBatch()) {
             long halfLease = config.gcLease().toMillis() / 2;
             if (leaseExpiry == null || now().plusMillis(halfLease).isAfter(leaseExpiry)) {
-                leaseExpiry = written(root.update(r -> Transitions.gcRenew(r, gen, owner, now(), config.gcLease(),
-                        store.describe()))).gc().leaseExpiry();
+                leaseExpiry = renew(gen, owner);
                 renewedAt = System.nanoTime();
             }
             for (String key : dead.subList(i, Math.min(dead.size(), i + config.gcDeleteBatch()))) {
@@ -280,8 +272,7 @@ public final class GarbageCollector {
                     // paused (SIGSTOP, a frozen VM, a slow store) or just long at it: make sure the lease is still
                     // ours before the next delete, or a GC that took over and the commits since lose what they
                     // re-uploaded (a helper's SIGSTOP/SIGCONT deleted a newer checkpoint's chunks)
-                    leaseExpiry = written(root.update(r -> Transitions.gcRenew(r, gen, owner, now(), config.gcLease(),
-                            store.describe()))).gc().leaseExpiry();
+                    leaseExpiry = renew(gen, owner);
                     renewedAt = System.nanoTime();
                 }
                 try {
@@ -297,6 +288,12 @@ public final class GarbageCollector {
             progress.accept("GC generation " + gen + ": deleted " + done + "/"
                     + dev.ckpt.store.commit.SaveResult.count(dead.size(), "object"));
         }
+    }
+
+    /** Renews this GC's sweep lease; returns its new expiry. Refused (lease lost) when it is no longer ours. */
+    private Instant renew(long gen, String owner) {
+        return written(root.update(r -> Transitions.gcRenew(r, gen, owner, now(), config.gcLease(), store.describe())))
+                .gc().leaseExpiry();
     }
 
     private RootState finish(long gen, String owner) {
@@ -323,7 +320,8 @@ public final class GarbageCollector {
         }
     }
 
-    private GcResult sweepResult(long gen, boolean dryRun, boolean resumed, List<String> dead, RootState s) {
+    /** A resumed sweep's result: the objects of its sealed list {@code dead} still there, with their sizes. */
+    private GcResult sweepResult(long gen, boolean dryRun, List<String> dead, RootState s, String refusedNow) {
         Map<String, Long> listed = new java.util.HashMap<>();
         Set<String> wanted = new HashSet<>(dead);
         for (String prefix : new String[]{"chunks/", "manifests/"}) {
@@ -336,7 +334,8 @@ public final class GarbageCollector {
         // what is still there: a sweep resumed after a kill has deleted part of its list already (it deletes the
         // whole list again, which costs nothing for the gone, but says what it removes now)
         Map<String, Long> sizes = new TreeMap<>(listed);
-        return new GcResult(gen, dryRun, resumed, new ArrayList<>(sizes.keySet()), sum(sizes), s.checkpoints().size(), 0, 0);
+        return new GcResult(gen, dryRun, true, new ArrayList<>(sizes.keySet()), sum(sizes), s.checkpoints().size(), 0, 0,
+                refusedNow);
     }
 
     private static long sum(Map<String, Long> m) {

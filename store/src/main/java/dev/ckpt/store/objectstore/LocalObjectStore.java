@@ -125,13 +125,7 @@ final class LocalObjectStore implements ObjectStore {
 
     /** See {@link ObjectStores#inPlaceOf}. */
     Optional<String> inPlaceOf(String key) {
-        Path p = path(key);
-        String kind = NonFiles.kindAt(p);
-        String why = kind != null ? LocalPlaces.inItsPlace(kind, p) : LocalPlaces.blockedDirectory(root, p);
-        if (why == null) {
-            why = LocalPlaces.danglingLink(p);
-        }
-        return Optional.ofNullable(why != null ? why : LocalPlaces.linkOnTheWay(root, p));
+        return Optional.ofNullable(LocalPlaces.inPlaceOf(root, path(key)));
     }
 
     private Path lockFile(String key) {
@@ -165,13 +159,10 @@ final class LocalObjectStore implements ObjectStore {
             byte[] data = LocalFiles.readAllBytes(p);
             return StoredObject.withEtagOf(key, data, Keys::etagOf); // an ETag only when asked: restores never ask
         } catch (IOException e) {
-            String kind = NonFiles.kindAt(p);
-            if (kind != null) { // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device
-                throw NotFoundException.displaced(key, LocalPlaces.inItsPlace(kind, p));
-            }
-            String dangling = LocalPlaces.danglingLink(p);
-            if (dangling != null) { // not lost: someone put a link there, and what it led to is gone
-                throw NotFoundException.displaced(key, dangling);
+            // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device, or a link to nothing
+            String displaced = LocalPlaces.displacement(p);
+            if (displaced != null) {
+                throw NotFoundException.displaced(key, displaced);
             }
             throw translate(key, "read", e);
         }

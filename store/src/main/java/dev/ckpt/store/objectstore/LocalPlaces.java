@@ -53,6 +53,29 @@ final class LocalPlaces {
     }
 
     /**
+     * What stands at {@code p} that is no object, links followed ("a directory is in its
+     * place …", "a symbolic link to a FIFO …", "a symbolic link that leads nowhere …"), or null.
+     */
+    static String displacement(Path p) {
+        String kind = NonFiles.kindAt(p);
+        return kind != null ? inItsPlace(kind, p) : danglingLink(p);
+    }
+
+    /**
+     * Why a key's object is not where a listing of the store under {@code root} would see it,
+     * though {@code p} is its place: something that is no object there ({@link #displacement}),
+     * a file where the store keeps a directory ({@link #blockedDirectory}), or a link on the
+     * way ({@link #linkOnTheWay}); null when none of these.
+     */
+    static String inPlaceOf(Path root, Path p) {
+        String why = displacement(p); // a link at p can only be there when no directory on the way is blocked
+        if (why == null) {
+            why = blockedDirectory(root, p);
+        }
+        return why != null ? why : linkOnTheWay(root, p);
+    }
+
+    /**
      * "a symbolic link that leads nowhere (to TARGET) is in its place (PATH) …" when a link
      * whose target does not exist stands at {@code p}; null otherwise.
      */

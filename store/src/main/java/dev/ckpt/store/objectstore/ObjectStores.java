@@ -35,11 +35,7 @@ public final class ObjectStores {
      * can or when only a write would tell (object stores over a network).
      */
     public static Optional<String> readOnlyReason(ObjectStore store) {
-        ObjectStore s = store;
-        while (s instanceof ForwardingObjectStore f) {
-            s = f.delegate();
-        }
-        return s instanceof LocalObjectStore l ? l.readOnlyReason() : Optional.empty();
+        return local(store).flatMap(LocalObjectStore::readOnlyReason);
     }
 
     /**
@@ -50,11 +46,7 @@ public final class ObjectStores {
      * (on S3 a key is never in the way). Nothing is written.
      */
     public static List<String> obstructions(ObjectStore store, String rootKey) {
-        ObjectStore s = store;
-        while (s instanceof ForwardingObjectStore f) {
-            s = f.delegate();
-        }
-        return s instanceof LocalObjectStore l ? l.obstructions(rootKey) : List.of();
+        return local(store).map(l -> l.obstructions(rootKey)).orElse(List.of());
     }
 
     /**
@@ -66,20 +58,21 @@ public final class ObjectStores {
      * is not lost.
      */
     public static Optional<String> inPlaceOf(ObjectStore store, String key) {
+        return local(store).flatMap(l -> l.inPlaceOf(key));
+    }
+
+    /** The local store under {@code store}'s forwarding layers (fault injection, probing, deadlines), if it is one. */
+    private static Optional<LocalObjectStore> local(ObjectStore store) {
         ObjectStore s = store;
         while (s instanceof ForwardingObjectStore f) {
             s = f.delegate();
         }
-        return s instanceof LocalObjectStore l ? l.inPlaceOf(key) : Optional.empty();
+        return s instanceof LocalObjectStore l ? Optional.of(l) : Optional.empty();
     }
 
     /** The directory of a store on a local or shared filesystem; empty for other stores. */
     public static Optional<Path> localDirectory(ObjectStore store) {
-        ObjectStore s = store;
-        while (s instanceof ForwardingObjectStore f) {
-            s = f.delegate();
-        }
-        return s instanceof LocalObjectStore l ? Optional.of(l.root()) : Optional.empty();
+        return local(store).map(LocalObjectStore::root);
     }
 
     /**

@@ -22,7 +22,7 @@ class GcLeaseOwnerTest {
     }
 
     private static String host() {
-        String self = GarbageCollector.newOwner();
+        String self = dev.ckpt.store.commit.LeaseOwner.newOwner();
         return self.substring(self.indexOf('@') + 1, self.lastIndexOf(" pid "));
     }
 
