@@ -74,8 +74,9 @@ final class PackRuns {
     }
 
     /**
-     * Members of one run written and not yet flushed and closed, at most: open temporaries are
-     * bounded by this times the permits, and 4 per run keep every I/O thread busy with fsyncs.
+     * Members of one run written and not yet closed, at most: open temporaries are bounded by
+     * this times the permits. (Members are small files: each is closed on the CPU thread that
+     * wrote it, and all are flushed together at the end, see {@link RestoreRun#FLUSH_EACH_MIN_BYTES}.)
      */
     static final int MEMBERS_OPEN = 4;
 

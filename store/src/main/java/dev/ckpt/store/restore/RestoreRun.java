@@ -28,12 +28,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -54,7 +57,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * hash is computed only to name it once its file failed (one SHA-256 per byte, not two);
  * a chunk from anywhere else (a local copy, a read-back, a pack) is hashed before use.
  * A verified file is flushed ({@code fsync}) and closed on the I/O
- * executor, many at once. Memory: every chunk holds one of {@code permits} from dispatch
+ * executor, many at once; a file under {@link #FLUSH_EACH_MIN_BYTES} is only closed, and
+ * all such files are flushed together once every file is written: one {@code syncfs} per
+ * filesystem ({@link FilesystemSync}), else an fsync each. Memory: every chunk holds one of {@code permits} from dispatch
  * until it is hashed (the last one of a file until its file is flushed and closed), so at
  * most that many chunks are in memory, plus one decode buffer per CPU thread, and at most
  * that many temporaries are open, whatever the checkpoint's size. Permits are taken in
@@ -88,12 +93,15 @@ final class RestoreRun {
     private final Object signal = new Object();
     private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
     private final List<Path> temps = new ArrayList<>();
+    /** Temporaries closed without an fsync of their own (small files): flushed together by {@link #flushSmall}. */
+    private final Queue<Path> unflushed = new ConcurrentLinkedQueue<>();
+    private final FilesystemSync filesystemSync;
     private final PackRuns packs;
     /** See repeatedChunks. */
     private final Set<String> repeated;
 
     RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
-               TransferListener listener, Executor cpu, Executor io, int permits) {
+               TransferListener listener, Executor cpu, Executor io, int permits, FilesystemSync filesystemSync) {
         this.store = store;
         this.manifest = manifest;
         this.root = root;
@@ -107,6 +115,7 @@ final class RestoreRun {
         this.io = io;
         this.permits = new Semaphore(Math.max(2, permits)); // a pack's run and one of its files hold one each
         this.total = manifest.logicalBytes();
+        this.filesystemSync = filesystemSync;
         this.repeated = repeatedChunks(manifest.files());
         this.packs = new PackRuns(store, manifest.files(), new PackRuns.Stages() {
             @Override
@@ -170,6 +179,14 @@ final class RestoreRun {
      */
     private record Piece(FileState file, int index, long offset, ChunkRef ref, CompletableFuture<Boolean> written) {
     }
+
+    /**
+     * Files smaller than this (bytes) get no fsync of their own: they are flushed together
+     * after the last one is written ({@link #flushSmall}). An fsync of a small file costs
+     * mostly its inode's synchronous write, which one syncfs shares among many; a larger
+     * file's fsync is mostly its data, and runs while other files download.
+     */
+    static final long FLUSH_EACH_MIN_BYTES = 1 << 20;
 
     /**
      * Writes every file into a new temporary beside its destination ({@code finals}, in the
@@ -243,7 +260,43 @@ final class RestoreRun {
             }
         }
         packs.end();
-        awaitFiles(files.size());
+        await(filesDone, files.size());
+        flushSmall();
+    }
+
+    /**
+     * Makes the temporaries closed without their own fsync durable: one syncfs per
+     * filesystem, or where that cannot be done an fsync each, many at once on the I/O
+     * executor. Returns when all are flushed; throws the first failure.
+     */
+    private void flushSmall() {
+        if (unflushed.isEmpty()) {
+            return;
+        }
+        Set<Path> dirs = new LinkedHashSet<>();
+        for (Path t : unflushed) {
+            dirs.add(t.getParent());
+        }
+        if (filesystemSync.sync(dirs)) {
+            return;
+        }
+        List<Path> each = List.copyOf(unflushed);
+        AtomicInteger flushed = new AtomicInteger();
+        for (Path t : each) {
+            submit(io, () -> {
+                try (SeekableByteChannel ch = dir.openRead(t)) {
+                    if (ch instanceof FileChannel fc) {
+                        fc.force(true);
+                    }
+                } catch (IOException e) {
+                    throw TargetDirectory.cannot("flush " + t.getFileName() + " to disk in " + t.getParent(), root, e);
+                }
+                if (flushed.incrementAndGet() == each.size()) {
+                    wake();
+                }
+            });
+        }
+        await(flushed, each.size());
     }
 
     /**
@@ -276,12 +329,12 @@ final class RestoreRun {
     }
 
     /**
-     * Waits until every file is done or a stage failed; on a failure waits until no task
-     * runs, then rethrows it.
+     * Waits until {@code count} reaches {@code n} or a stage failed; on a failure waits until
+     * no task runs, then rethrows it.
      */
-    private void awaitFiles(int files) {
+    private void await(AtomicInteger count, int n) {
         synchronized (signal) {
-            while (filesDone.get() < files && failure.get() == null) {
+            while (count.get() < n && failure.get() == null) {
                 try {
                     signal.wait();
                 } catch (InterruptedException e) {
@@ -614,28 +667,44 @@ final class RestoreRun {
             return "file " + entry.path() + " of checkpoint " + manifest.id();
         }
 
-        /** Every chunk hashed: checks the file's SHA-256, then flushes and closes it on the I/O executor. */
+        /**
+         * Every chunk hashed: checks the file's SHA-256, then flushes and closes it on the I/O
+         * executor; a small one (see {@link #FLUSH_EACH_MIN_BYTES}) is closed here, on this
+         * thread, as a handoff per file cost more than its close.
+         */
         void finish() {
             String actual = Hashes.hex(digest.digest());
             if (!actual.equals(entry.sha256())) {
                 throw corruptChunk(actual);
             }
-            submit(io, () -> {
-                try {
-                    if (channel.size() < entry.size()) { // it ends in a hole (chunks of zeros were not written)
-                        channel.write(ByteBuffer.allocate(1), entry.size() - 1);
-                    }
-                    channel.force(true);
-                    channel.close();
-                } catch (IOException e) {
-                    throw TargetDirectory.cannot("write " + entry.path() + " of checkpoint " + manifest.id() + " into "
-                            + tmp.getParent(), root, e);
+            if (entry.size() < FLUSH_EACH_MIN_BYTES) {
+                close(false);
+            } else {
+                submit(io, () -> close(true));
+            }
+        }
+
+        /** Gives the file its full length, flushes it ({@code flush}) or leaves that to flushSmall, and closes it. */
+        private void close(boolean flush) {
+            try {
+                if (channel.size() < entry.size()) { // it ends in a hole (chunks of zeros were not written)
+                    channel.write(ByteBuffer.allocate(1), entry.size() - 1);
                 }
-                open.remove(channel);
-                closed.run();
-                filesDone.incrementAndGet();
-                wake();
-            });
+                if (flush) {
+                    channel.force(true);
+                } else {
+                    unflushed.add(tmp);
+                }
+                channel.close();
+            } catch (IOException e) {
+                throw TargetDirectory.cannot("write " + entry.path() + " of checkpoint " + manifest.id() + " into "
+                        + tmp.getParent(), root, e);
+            }
+            open.remove(channel);
+            closed.run();
+            if (filesDone.incrementAndGet() == manifest.files().size()) {
+                wake(); // the dispatcher waits for the last one only
+            }
         }
     }
 }

@@ -15,13 +15,16 @@ import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.TransferListener;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -33,7 +36,8 @@ import java.util.concurrent.ExecutorService;
  * executor, each decoded chunk's SHA-256 checked and each whole file's computed from its
  * chunks in order as they are written (no second pass over the files), each distinct chunk
  * downloaded once, memory bounded by {@link StoreConfig#maxChunksInFlight()} chunks. Every
- * file is written under a short temporary name and flushed; only when all
+ * file is written under a short temporary name and flushed (small files together, see
+ * {@link FilesystemSync}); only when all
  * files of the checkpoint verified are they renamed into place, and if one rename fails
  * the ones before it are undone (see {@link TargetDirectory}), so a failed restore leaves
  * the target as it was, and nothing is ever written outside the target: a symbolic link on
@@ -49,20 +53,25 @@ public final class Restorer {
     private final ExecutorService cpu;
     private final ExecutorService io;
     private final TargetDirectory.Mover mover;
+    private final FilesystemSync filesystemSync;
 
     public Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io) {
-        this(store, manifests, config, cpu, io, TargetDirectory.Mover.ATOMIC);
+        this(store, manifests, config, cpu, io, TargetDirectory.Mover.ATOMIC, FilesystemSync.SYNCFS);
     }
 
-    /** With the rename of the publish phase replaced: tests make it fail half-way. */
+    /**
+     * With the rename of the publish phase replaced (tests make it fail half-way) and the
+     * flush of many files at once (tests watch it, or take it away).
+     */
     Restorer(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io,
-             TargetDirectory.Mover mover) {
+             TargetDirectory.Mover mover, FilesystemSync filesystemSync) {
         this.store = store;
         this.manifests = manifests;
         this.config = config;
         this.cpu = cpu;
         this.io = io;
         this.mover = mover;
+        this.filesystemSync = filesystemSync;
     }
 
     /**
@@ -194,7 +203,8 @@ public final class Restorer {
         }
         TargetDirectory dir = new TargetDirectory(root, m, mover);
         dir.check(finals); // every destination, before anything is written
-        RestoreRun run = new RestoreRun(store, m, root, reuse, dir, listener, cpu, io, config.maxChunksInFlight());
+        RestoreRun run = new RestoreRun(store, m, root, reuse, dir, listener, cpu, io, config.maxChunksInFlight(),
+                filesystemSync);
         boolean ok = false;
         TargetDirectory.Leftovers leftovers;
         try {
@@ -206,6 +216,7 @@ public final class Restorer {
             }
             dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
             ok = true;
+            syncNames(finals);
             leftovers = dir.findLeftovers(finals, finals); // named, never deleted: see TargetDirectory.findLeftovers
         } finally {
             if (!ok) {
@@ -225,6 +236,28 @@ public final class Restorer {
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
                 List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(),
                 leftovers.replacedVersions());
+    }
+
+    /**
+     * Makes the renames of the publish phase durable, best effort (the files' bytes were
+     * flushed before): one syncfs per filesystem, else an fsync of each directory. A
+     * directory that cannot be synced is left as it is; the renames themselves are atomic.
+     */
+    private void syncNames(List<Path> finals) {
+        Set<Path> dirs = new LinkedHashSet<>();
+        for (Path f : finals) {
+            dirs.add(f.getParent());
+        }
+        if (filesystemSync.sync(dirs)) {
+            return;
+        }
+        for (Path d : dirs) {
+            try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (IOException ignored) {
+                // some filesystems cannot open or sync a directory
+            }
+        }
     }
 
     /** Sets a restored file's POSIX permission bits from its manifest mode (0: left as created). */

@@ -104,34 +104,21 @@ final class TargetDirectory {
             throw blocked(root + " exists and is not a directory; choose another target");
         }
         Map<Path, Boolean> checkedDirs = new HashMap<>();
+        Map<Path, Boolean> parentExists = new HashMap<>(); // each destination directory walked once
+        Map<Path, Set<String>> names = new HashMap<>();    // what an existing one holds, listed once
         for (Path dest : finals) {
-            Path existing = null;
-            for (Path p = root; ; ) {
-                if (!p.equals(root) && Files.isSymbolicLink(p)) {
-                    throw blocked(link(p, "on the way to " + root.relativize(dest)));
-                }
-                if (!Files.exists(p)) {
-                    break; // created later, with everything below it
-                }
-                if (!Files.isDirectory(p)) {
-                    throw blocked(p + " is a file where the checkpoint needs a directory (for " + root.relativize(dest)
-                            + "); move it away or restore into another directory");
-                }
-                existing = p;
-                if (p.equals(dest.getParent())) {
-                    break;
-                }
-                p = p.resolve(dest.getParent().getName(p.getNameCount()));
+            Path parent = dest.getParent();
+            Boolean exists = parentExists.get(parent);
+            if (exists == null) {
+                exists = checkWay(dest, checkedDirs);
+                parentExists.put(parent, exists);
             }
-            if (existing == null) {
-                existing = nearestExistingAncestor(root);
+            if (!exists) {
+                continue; // created later, with everything below it: nothing is in the way
             }
-            if (existing != null && checkedDirs.putIfAbsent(existing, Boolean.TRUE) == null) {
-                String why = LocalFiles.notWritableReason(existing);
-                if (why != null) {
-                    throw blocked("directory " + existing + " is not writable (" + why + ")"
-                            + LocalFiles.hint(why).replace("use another directory", "restore into another directory"));
-                }
+            Set<String> there = names.computeIfAbsent(parent, TargetDirectory::namesIn);
+            if (there != null && !there.contains(dest.getFileName().toString())) {
+                continue; // nothing of that name: no look at it needed (a restore into a new directory makes none)
             }
             if (Files.isSymbolicLink(dest)) {
                 throw blocked(link(dest, "where the checkpoint has the file " + root.relativize(dest)));
@@ -140,6 +127,58 @@ final class TargetDirectory {
                 throw blocked(dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
                         + "; move it away or restore into another directory");
             }
+        }
+    }
+
+    /**
+     * Checks the way from the root to {@code dest}'s directory: no link on it, no file where
+     * a directory goes, the deepest existing directory writable (each checked once, recorded
+     * in {@code checkedDirs}). Returns whether {@code dest}'s directory exists.
+     */
+    private boolean checkWay(Path dest, Map<Path, Boolean> checkedDirs) {
+        Path existing = null;
+        boolean reached = false;
+        for (Path p = root; ; ) {
+            if (!p.equals(root) && Files.isSymbolicLink(p)) {
+                throw blocked(link(p, "on the way to " + root.relativize(dest)));
+            }
+            if (!Files.exists(p)) {
+                break; // created later, with everything below it
+            }
+            if (!Files.isDirectory(p)) {
+                throw blocked(p + " is a file where the checkpoint needs a directory (for " + root.relativize(dest)
+                        + "); move it away or restore into another directory");
+            }
+            existing = p;
+            if (p.equals(dest.getParent())) {
+                reached = true;
+                break;
+            }
+            p = p.resolve(dest.getParent().getName(p.getNameCount()));
+        }
+        if (existing == null) {
+            existing = nearestExistingAncestor(root);
+        }
+        if (existing != null && checkedDirs.putIfAbsent(existing, Boolean.TRUE) == null) {
+            String why = LocalFiles.notWritableReason(existing);
+            if (why != null) {
+                throw blocked("directory " + existing + " is not writable (" + why + ")"
+                        + LocalFiles.hint(why).replace("use another directory", "restore into another directory"));
+            }
+        }
+        return reached;
+    }
+
+    /** The names in directory {@code dir}; null when it cannot be listed (then each destination is looked at). */
+    private static Set<String> namesIn(Path dir) {
+        Set<String> names = new HashSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                names.add(p.getFileName().toString());
+            }
+            return names;
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 

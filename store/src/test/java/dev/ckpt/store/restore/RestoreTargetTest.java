@@ -233,7 +233,8 @@ class RestoreTargetTest extends InMemoryFixture {
     private Restorer restorer(TargetDirectory.Mover mover) {
         ExecutorService ex = Executors.newFixedThreadPool(2);
         closeAfter.add(ex);
-        return new Restorer(objects, new ManifestLoader(objects), Stores.config(clock), ex, ex, mover);
+        return new Restorer(objects, new ManifestLoader(objects), Stores.config(clock), ex, ex, mover,
+                FilesystemSync.SYNCFS);
     }
 
     private final List<ExecutorService> closeAfter = new java.util.ArrayList<>();
