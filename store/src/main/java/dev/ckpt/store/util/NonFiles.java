@@ -8,9 +8,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * What can stand where a file should — a directory, a FIFO (named pipe), a socket, a device —
@@ -30,14 +31,27 @@ public final class NonFiles {
     private static final int S_IFIFO = 0010000;
     private static final int S_IFSOCK = 0140000;
 
-    private static final ScheduledThreadPoolExecutor WATCH = new ScheduledThreadPoolExecutor(1, r -> {
-        Thread t = new Thread(r, "ckpt-fifo-watch");
-        t.setDaemon(true);
-        return t;
-    });
+    /** How often the watch looks at the opens in flight while there are any (100 ms). */
+    static final long WATCH_EVERY_MS = 100;
+
+    /**
+     * Opens in flight: each registers its path and start (System.nanoTime) and removes itself
+     * when the open returns. One daemon thread looks at them every {@link #WATCH_EVERY_MS}
+     * while opens happen, and parks when none has for a second. An open costs a map entry,
+     * not a task scheduled and cancelled: that woke the watch thread twice per open (20,000
+     * thread switches for a push of 10,000 small files).
+     */
+    private static final ConcurrentHashMap<Object, Waiting> OPENS = new ConcurrentHashMap<>();
+    private static final AtomicBoolean PARKED = new AtomicBoolean(true);
+    private static final Thread WATCH;
+
+    private record Waiting(Path path, long since) {
+    }
 
     static {
-        WATCH.setRemoveOnCancelPolicy(true); // one task per open, cancelled at once: none piles up
+        WATCH = new Thread(NonFiles::watch, "ckpt-fifo-watch");
+        WATCH.setDaemon(true);
+        WATCH.start();
     }
 
     private NonFiles() {
@@ -79,11 +93,48 @@ public final class NonFiles {
      * replaced after their check.
      */
     public static FileChannel open(Path p, OpenOption... options) throws IOException {
-        ScheduledFuture<?> release = WATCH.schedule(() -> releaseFifo(p), RELEASE_AFTER_MS, TimeUnit.MILLISECONDS);
+        Object token = new Object();
+        OPENS.put(token, new Waiting(p, System.nanoTime()));
+        if (PARKED.get() && PARKED.compareAndSet(true, false)) {
+            LockSupport.unpark(WATCH);
+        }
         try {
             return FileChannel.open(p, options);
         } finally {
-            release.cancel(false);
+            OPENS.remove(token);
+        }
+    }
+
+    /** The watch thread: releases a FIFO at the path of every open waiting longer than {@link #RELEASE_AFTER_MS}. */
+    private static void watch() {
+        long idleSince = System.nanoTime();
+        while (true) {
+            if (PARKED.get()) {
+                LockSupport.park();
+                idleSince = System.nanoTime();
+                continue;
+            }
+            try {
+                Thread.sleep(WATCH_EVERY_MS);
+            } catch (InterruptedException e) {
+                return; // never interrupted: a daemon of this class only
+            }
+            long now = System.nanoTime();
+            if (OPENS.isEmpty()) {
+                if (now - idleSince > TimeUnit.SECONDS.toNanos(1)) {
+                    PARKED.set(true);
+                    if (!OPENS.isEmpty() && PARKED.compareAndSet(true, false)) {
+                        continue; // an open came in between: keep watching
+                    }
+                }
+                continue;
+            }
+            idleSince = now;
+            for (Waiting w : OPENS.values()) {
+                if (now - w.since() > TimeUnit.MILLISECONDS.toNanos(RELEASE_AFTER_MS)) {
+                    releaseFifo(w.path());
+                }
+            }
         }
     }
 

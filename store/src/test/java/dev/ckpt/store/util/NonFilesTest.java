@@ -18,6 +18,7 @@ import java.time.Duration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NonFilesTest {
     @TempDir
@@ -43,6 +44,30 @@ class NonFilesTest {
             }, "the open waited on the FIFO");
         } finally {
             new RandomAccessFile(fifo.toFile(), "rw").close(); // releases an open still waiting, if any
+        }
+    }
+
+    /** The watch rests when no open has come for a second; an open after that wakes it again. */
+    @Test
+    void aFifoOpenedAfterTheWatchRestedIsStillReleased() throws Exception {
+        Path file = Files.write(tmp.resolve("file"), new byte[]{1});
+        try (FileChannel ch = NonFiles.open(file, StandardOpenOption.READ)) {
+            assertEquals(1, ch.size());
+        }
+        Thread.sleep(1000 + 3 * NonFiles.WATCH_EVERY_MS); // past the idle second: the watch parks
+        Path fifo = tmp.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        try {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                long t0 = System.nanoTime();
+                try (FileChannel ch = NonFiles.open(fifo, StandardOpenOption.READ)) {
+                    assertEquals(-1, ch.read(ByteBuffer.allocate(8)));
+                }
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(ms >= NonFiles.RELEASE_AFTER_MS, "released only after the wait limit, not at once: " + ms);
+            }, "the open waited on the FIFO");
+        } finally {
+            new RandomAccessFile(fifo.toFile(), "rw").close();
         }
     }
 
