@@ -9,6 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /** ckpt-tool: the operator CLI of a ckpt store. */
@@ -17,12 +18,19 @@ import java.util.Map;
                 + "STORE is s3://bucket/prefix, file:///path or a path. S3 settings come from the AWS environment"
                 + " (AWS_ENDPOINT_URL, AWS_REGION, credentials chain, AWS_CA_BUNDLE for a private CA) and"
                 + " --client/--endpoint/--region.",
-        subcommands = {InitCommand.class, PushCommand.class, LsCommand.class, ShowCommand.class, RestoreCommand.class,
-                VerifyCommand.class, ForgetCommand.class, PinCommand.class, UnpinCommand.class, GcCommand.class,
-                DiffCommand.class, StatsCommand.class, DoctorCommand.class, ExportCommand.class, ImportCommand.class,
-                RecoverCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 public final class CkptTool implements Runnable {
+    /**
+     * The commands, in the order --help lists them. Added to the command line when it is
+     * built (see {@link #addCommands}), not declared in the annotation: picocli builds the
+     * model of every declared command by reflection, a quarter of a second of each run's
+     * start, when a run needs one.
+     */
+    static final List<Class<?>> COMMANDS = List.of(InitCommand.class, PushCommand.class, LsCommand.class,
+            ShowCommand.class, RestoreCommand.class, VerifyCommand.class, ForgetCommand.class, PinCommand.class,
+            UnpinCommand.class, GcCommand.class, DiffCommand.class, StatsCommand.class, DoctorCommand.class,
+            ExportCommand.class, ImportCommand.class, RecoverCommand.class, CommandLine.HelpCommand.class);
+
     private Map<String, String> env = System.getenv();
 
     @CommandLine.Spec
@@ -41,12 +49,19 @@ public final class CkptTool implements Runnable {
 
     /** Runs ckpt-tool with the given streams and environment; returns the exit code. */
     public static int execute(String[] args, PrintWriter rawOut, PrintWriter rawErr, Map<String, String> env) {
+        return execute(args, rawOut, rawErr, env, false);
+    }
+
+    /** {@code allCommands}: every command added whatever the first argument (tests compare the two). */
+    static int execute(String[] args, PrintWriter rawOut, PrintWriter rawErr, Map<String, String> env,
+                       boolean allCommands) {
         // Every line ckpt-tool prints (text, JSON, progress, errors, stack traces) passes the one redaction.
         PrintWriter out = Redaction.writer(rawOut);
         PrintWriter err = Redaction.writer(rawErr);
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);
+        addCommands(cl, args.length > 0 && !allCommands ? args[0] : null);
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -89,6 +104,23 @@ public final class CkptTool implements Runnable {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /**
+     * Adds the command named by {@code first} (the first argument) alone when it names one;
+     * otherwise every command (no command, an option first, `help`, a mistyped name, which
+     * picocli answers with the commands like it). The one command parses and helps exactly
+     * as it does among all of them.
+     */
+    static void addCommands(CommandLine cl, String first) {
+        for (Class<?> c : COMMANDS) {
+            Command a = c.getAnnotation(Command.class);
+            if (c != CommandLine.HelpCommand.class && (a.name().equals(first) || Arrays.asList(a.aliases()).contains(first))) {
+                cl.addSubcommand(c);
+                return;
+            }
+        }
+        COMMANDS.forEach(cl::addSubcommand);
     }
 
     /** Every --help ends with the exit codes, from the table shared with ckpt-train. */
