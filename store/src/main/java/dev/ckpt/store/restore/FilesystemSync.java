@@ -2,13 +2,14 @@ package dev.ckpt.store.restore;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Makes everything written to the local filesystems holding some directories durable in
@@ -33,33 +34,58 @@ interface FilesystemSync {
      */
     boolean sync(Collection<Path> dirs);
 
-    /** {@code sync -f DIR...}, one directory per device. */
-    FilesystemSync SYNCFS = dirs -> {
-        List<String> command = new ArrayList<>(List.of("sync", "-f", "--"));
-        Set<Object> devices = new HashSet<>();
-        try {
-            for (Path d : dirs) {
-                if (devices.add(Files.getAttribute(d, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
-                    command.add(d.toAbsolutePath().toString());
+    /**
+     * How long {@link #SYNCFS} waits for {@code sync} (60 s): far beyond a healthy disk's
+     * flush of a restore's small files; a {@code sync} that takes longer (a hung disk, or
+     * something else named {@code sync} on the PATH) is killed and each file is flushed on
+     * its own instead.
+     */
+    Duration SYNC_LIMIT = Duration.ofSeconds(60);
+
+    /** {@code sync -f -- DIR...}, one directory per device, within {@link #SYNC_LIMIT}. */
+    FilesystemSync SYNCFS = command(List.of("sync", "-f", "--"), SYNC_LIMIT);
+
+    /**
+     * Runs {@code command} followed by one directory per filesystem (devices told apart
+     * with links followed, as {@code sync} opens them); true when it exits 0 within
+     * {@code limit}, false when it fails, is not there, or is killed at the limit.
+     */
+    static FilesystemSync command(List<String> command, Duration limit) {
+        return dirs -> {
+            List<String> args = new ArrayList<>(command);
+            Set<Object> devices = new HashSet<>();
+            try {
+                for (Path d : dirs) {
+                    if (devices.add(Files.getAttribute(d, "unix:dev"))) {
+                        args.add(d.toAbsolutePath().toString());
+                    }
                 }
+            } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+                return false; // not a Unix filesystem the JDK can stat: no syncfs either
             }
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return false; // not a Unix filesystem the JDK can stat: no syncfs either
-        }
-        if (devices.isEmpty()) {
-            return true;
-        }
-        try {
-            Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            return p.waitFor() == 0;
-        } catch (IOException e) {
-            return false; // no `sync` on the PATH
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    };
+            if (devices.isEmpty()) {
+                return true;
+            }
+            Process p;
+            try {
+                p = new ProcessBuilder(args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            } catch (IOException e) {
+                return false; // no `sync` on the PATH
+            }
+            try {
+                if (p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                    return p.exitValue() == 0;
+                }
+                p.destroyForcibly();
+                return false;
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        };
+    }
 
     /** Never flushes: every file is flushed by its own fsync (tests, and where syncfs is not wanted). */
     FilesystemSync NONE = dirs -> false;

@@ -6,6 +6,7 @@ import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.Manifest;
 
 import java.io.IOException;
+import java.text.Normalizer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -117,7 +119,7 @@ final class TargetDirectory {
                 continue; // created later, with everything below it: nothing is in the way
             }
             Set<String> there = names.computeIfAbsent(parent, TargetDirectory::namesIn);
-            if (there != null && !there.contains(dest.getFileName().toString())) {
+            if (there != null && !there.contains(nameKey(dest.getFileName().toString()))) {
                 continue; // nothing of that name: no look at it needed (a restore into a new directory makes none)
             }
             if (Files.isSymbolicLink(dest)) {
@@ -169,17 +171,30 @@ final class TargetDirectory {
         return reached;
     }
 
-    /** The names in directory {@code dir}; null when it cannot be listed (then each destination is looked at). */
+    /**
+     * The {@link #nameKey}s of the names in directory {@code dir}; null when it cannot be
+     * listed (then each destination is looked at).
+     */
     private static Set<String> namesIn(Path dir) {
         Set<String> names = new HashSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
-                names.add(p.getFileName().toString());
+                names.add(nameKey(p.getFileName().toString()));
             }
             return names;
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /**
+     * A name as a filesystem that ignores case or Unicode normalization may match it (APFS,
+     * ext4 with casefold): NFKC, upper then lower case. Two names with one key may be one
+     * entry there, so a destination whose key is listed is looked at; the key only ever
+     * causes a look, never skips one a lookup by path would make.
+     */
+    static String nameKey(String name) {
+        return Normalizer.normalize(name, Normalizer.Form.NFKC).toUpperCase(Locale.ROOT).toLowerCase(Locale.ROOT);
     }
 
     /** A link in the target, where it points and what to do: a restore never follows one. */

@@ -134,6 +134,56 @@ class SmallFilesFlushTest extends InMemoryFixture {
         assertEquals(2, sync.calls.size(), sync.calls.toString());
     }
 
+    /** A `sync` that does not end (a hung disk, or another program of that name) is killed at the limit: then each file is flushed. */
+    @Test
+    @Timeout(60)
+    void aSyncThatHangsIsKilledAtItsLimitAndReportedAsNotDone() throws IOException {
+        Path d = Files.createDirectories(tmp.resolve("d"));
+        long t0 = System.nanoTime();
+        boolean done = FilesystemSync.command(List.of("sh", "-c", "sleep 30", "sh"), java.time.Duration.ofMillis(300))
+                .sync(List.of(d));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertFalse(done, "not flushed: the caller flushes each file");
+        assertTrue(ms < 20_000, "waited " + ms + " ms for a 300 ms limit");
+        assertFalse(FilesystemSync.command(List.of("sh", "-c", "exit 1", "sh"), java.time.Duration.ofSeconds(30))
+                .sync(List.of(d)), "a failed sync");
+        assertFalse(FilesystemSync.command(List.of(tmp.resolve("no-such-program").toString()),
+                java.time.Duration.ofSeconds(30)).sync(List.of(d)), "no program of that name");
+    }
+
+    /**
+     * Directories are told apart by the filesystem `sync -f` flushes for them, which is the
+     * one a link leads to: a link on this disk to tmpfs and a directory on this disk are
+     * two filesystems, both passed (by the link's own device the directory was dropped).
+     */
+    @Test
+    void aLinkedDirectoryCountsForTheFilesystemItLeadsTo() throws Exception {
+        Path shm = Files.createTempDirectory(Path.of("/dev/shm"), "ckpt-sync-test");
+        try {
+            Path onDisk = Files.createDirectories(tmp.resolve("disk"));
+            Object diskDev = Files.getAttribute(onDisk, "unix:dev");
+            assertFalse(diskDev.equals(Files.getAttribute(shm, "unix:dev")), "the test needs /dev/shm on a filesystem"
+                    + " of its own (tmpfs), apart from " + tmp);
+            Path link = Files.createSymbolicLink(tmp.resolve("link"), shm);
+            Path out = tmp.resolve("args");
+            FilesystemSync recording = FilesystemSync.command(List.of("sh", "-c", "printf '%s\\n' \"$@\" > " + out, "sh"),
+                    java.time.Duration.ofSeconds(30));
+            assertTrue(recording.sync(List.of(link, onDisk, onDisk.resolve("."), link.resolve("."))));
+            assertEquals(List.of(link.toString(), onDisk.toString()), Files.readAllLines(out),
+                    "one directory per filesystem, the link's being tmpfs");
+        } finally {
+            Files.deleteIfExists(shm);
+        }
+    }
+
+    @Test
+    void namesThatACaseOrFormBlindFilesystemMatchShareAKey() {
+        assertEquals(TargetDirectory.nameKey("big.bin"), TargetDirectory.nameKey("BIG.BIN"));
+        assertEquals(TargetDirectory.nameKey("\u00fc.txt"), TargetDirectory.nameKey("u\u0308.txt"), "NFC and NFD");
+        assertEquals(TargetDirectory.nameKey("stra\u00dfe"), TargetDirectory.nameKey("STRASSE"));
+        assertFalse(TargetDirectory.nameKey("a.bin").equals(TargetDirectory.nameKey("b.bin")));
+    }
+
     @Test
     void syncfsIsThereOnLinuxOnly() throws IOException {
         Path d = Files.createDirectories(tmp.resolve("d"));
