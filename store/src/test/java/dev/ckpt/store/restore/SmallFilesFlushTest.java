@@ -103,16 +103,24 @@ class SmallFilesFlushTest extends InMemoryFixture {
         }
     }
 
-    @Test
-    void smallFilesAreFlushedByOneSyncBeforeAnyIsPublishedAndTheRenamesAfter() throws IOException {
+    /**
+     * Saves {@link #smallAndLarge} from {@code tmp/src}, restores it into {@code tmp/out}
+     * with {@code then} behind a recording flush, checks the files, and returns the record.
+     */
+    private Recording restoreThrough(FilesystemSync then) throws IOException {
         Path src = tmp.resolve("src");
         CheckpointEntry e = smallAndLarge(src);
         Path target = tmp.resolve("out");
-        Recording sync = new Recording(FilesystemSync.SYNCFS, finals(src, target));
-
+        Recording sync = new Recording(then, finals(src, target));
         restorer(sync).restore(e, target, List.of(), TransferListener.NONE, null);
-
         assertSameFiles(src, target);
+        return sync;
+    }
+
+    @Test
+    void smallFilesAreFlushedByOneSyncBeforeAnyIsPublishedAndTheRenamesAfter() throws IOException {
+        Recording sync = restoreThrough(FilesystemSync.SYNCFS);
+        Path target = tmp.resolve("out");
         assertEquals(2, sync.calls.size(), "one flush of the small files' data, one of the renames: " + sync.calls);
         assertEquals(Set.of(target.resolve("d0"), target.resolve("d1"), target.resolve("d2")), sync.calls.get(0),
                 "the directories of the small files (the large one was flushed on its own)");
@@ -123,14 +131,7 @@ class SmallFilesFlushTest extends InMemoryFixture {
     @Test
     @Timeout(60)
     void whereNoSyncfsCanBeHadEachSmallFileIsFlushedOnItsOwn() throws IOException {
-        Path src = tmp.resolve("src");
-        CheckpointEntry e = smallAndLarge(src);
-        Path target = tmp.resolve("out");
-        Recording sync = new Recording(FilesystemSync.NONE, finals(src, target));
-
-        restorer(sync).restore(e, target, List.of(), TransferListener.NONE, null);
-
-        assertSameFiles(src, target);
+        Recording sync = restoreThrough(FilesystemSync.NONE);
         assertEquals(2, sync.calls.size(), sync.calls.toString());
     }
 
