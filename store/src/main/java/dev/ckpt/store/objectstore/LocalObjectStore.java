@@ -192,7 +192,7 @@ final class LocalObjectStore implements ObjectStore {
         Path tmp = writeTemp(key, target, data);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            fsyncDir(target.getParent());
+            LocalFiles.fsyncDirectory(target.getParent());
             return Keys.etagOf(data);
         } catch (IOException e) {
             refuseObstructed(key, target, "write", false);
@@ -214,7 +214,7 @@ final class LocalObjectStore implements ObjectStore {
         Path tmp = writeTemp(key, target, data, offset, length);
         try {
             Files.createLink(target, tmp);
-            fsyncDir(target.getParent());
+            LocalFiles.fsyncDirectory(target.getParent());
             return PutResult.CREATED;
         } catch (FileAlreadyExistsException e) {
             refuseObstructed(key, target, "write", false);
@@ -252,7 +252,7 @@ final class LocalObjectStore implements ObjectStore {
                 Path tmp = writeTemp(key, target, data);
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                    fsyncDir(target.getParent());
+                    LocalFiles.fsyncDirectory(target.getParent());
                 } finally {
                     deleteQuietly(tmp);
                 }
@@ -360,14 +360,6 @@ final class LocalObjectStore implements ObjectStore {
 
     /** How often {@link #openCreating} creates a directory that went meanwhile before it gives up. */
     private static final int CREATE_ATTEMPTS = 20;
-
-    private static void fsyncDir(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // Some filesystems cannot open or sync a directory; the rename itself is still atomic.
-        }
-    }
 
     private static void deleteQuietly(Path p) {
         try {

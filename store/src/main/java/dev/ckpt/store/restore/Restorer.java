@@ -15,10 +15,8 @@ import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.TransferListener;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
@@ -251,13 +249,7 @@ public final class Restorer {
         if (filesystemSync.sync(dirs)) {
             return;
         }
-        for (Path d : dirs) {
-            try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-                ch.force(true);
-            } catch (IOException ignored) {
-                // some filesystems cannot open or sync a directory
-            }
-        }
+        dirs.forEach(LocalFiles::fsyncDirectory);
     }
 
     /** Sets a restored file's POSIX permission bits from its manifest mode (0: left as created). */

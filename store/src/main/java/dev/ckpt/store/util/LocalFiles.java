@@ -166,6 +166,18 @@ public final class LocalFiles {
         return ".ckpt-" + HexFormat.of().formatHex(b) + suffix;
     }
 
+    /**
+     * Flushes a directory (its entries: a rename or create in it), best effort: some
+     * filesystems cannot open or sync a directory, and a rename is atomic either way.
+     */
+    public static void fsyncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // nothing more to do: see above
+        }
+    }
+
     /** Whether {@code name} is one that {@link #tempName} makes with {@code suffix}. */
     public static boolean isTempName(String name, String suffix) {
         return name.length() == 18 + suffix.length() && name.startsWith(".ckpt-") && name.endsWith(suffix)
