@@ -1,0 +1,127 @@
+package dev.ckpt.store.manifest;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.chunk.Codec;
+import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.UnsupportedFormatException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Manifests and ROOT are decoded in one pass when their first field is an integer format this
+ * version reads; these cases check that anything else is decoded, or refused, exactly as the
+ * tree-first way (format checked first) did before.
+ */
+class JsonOnePassTest {
+    private static final Instant T = Instant.parse("2026-12-01T00:00:00Z");
+    private static final String KEY = Manifest.keyOf("r-s1-00000001");
+
+    private static Manifest manifest() {
+        String pack = Hashes.sha256Hex("abc".getBytes(StandardCharsets.UTF_8));
+        String big = Hashes.sha256Hex("big".getBytes(StandardCharsets.UTF_8));
+        ChunkRef p = new ChunkRef(pack, 3, 12, Codec.ZSTD);
+        List<FileEntry> files = List.of(
+                new FileEntry("a.txt", 1, 0644, Hashes.sha256Hex("a".getBytes(StandardCharsets.UTF_8)), List.of(p.slice(0, 1))),
+                new FileEntry("b/c.txt", 2, 0600, Hashes.sha256Hex("bc".getBytes(StandardCharsets.UTF_8)), List.of(p.slice(1, 2))),
+                new FileEntry("model.safetensors", 4096, 0644, Hashes.sha256Hex("m".getBytes(StandardCharsets.UTF_8)),
+                        List.of(new ChunkRef(big, 4096, 1000, Codec.ZSTD)),
+                        List.of(new TensorEntry("w", "F32", List.of(32L, 32L), 0, 4096))));
+        return Manifest.of("r-s1-00000001", "r", 1, 5L, T, new Manifest.Writer("w", 2), Map.of("k", "v"), files);
+    }
+
+    /** The way every manifest was read before: the whole tree, then the object. */
+    private static Manifest throughTree(byte[] data) throws Exception {
+        return Json.MAPPER.treeToValue(Json.MAPPER.readTree(data), Manifest.class);
+    }
+
+    @Test
+    void aManifestAndRootReadTheSameInOnePassAsThroughATree() throws Exception {
+        Manifest m = manifest();
+        byte[] bytes = Json.write(m);
+        assertTrue(new String(bytes, StandardCharsets.UTF_8).startsWith("{\n  \"format\" : 3,"), "format first");
+        assertEquals(m, Json.readManifest(KEY, bytes, Hashes.sha256Hex(bytes)));
+        assertEquals(throughTree(bytes), Json.readManifest(KEY, bytes, null));
+
+        RootState root = RootState.empty();
+        byte[] rootBytes = Json.write(root);
+        assertEquals(root, Json.readRoot("ROOT", rootBytes));
+    }
+
+    @Test
+    void aFormatThatIsNotTheFirstFieldOrNotAnIntegerIsReadAsBefore() throws Exception {
+        ObjectNode tree = (ObjectNode) Json.MAPPER.readTree(Json.write(manifest()));
+        tree.remove("format");
+        tree.put("format", 3); // now the last field
+        assertEquals(manifest(), Json.readManifest(KEY, Json.MAPPER.writeValueAsBytes(tree), null));
+
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8);
+        // first, a number with a fraction part that is whole: the tree took it as 3
+        byte[] whole = json.replace("\"format\" : 3,", "\"format\" : 3.0,").getBytes(StandardCharsets.UTF_8);
+        assertEquals(manifest(), Json.readManifest(KEY, whole, null));
+        // first, a string: no format version (binding alone would have made it 3)
+        byte[] text = json.replace("\"format\" : 3,", "\"format\" : \"3\",").getBytes(StandardCharsets.UTF_8);
+        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Json.readManifest(KEY, text, null));
+        assertTrue(e.getMessage().contains("has no format version"), e.getMessage());
+        // last, a string: the same
+        tree.put("format", "3");
+        e = assertThrows(CorruptObjectException.class,
+                () -> Json.readManifest(KEY, Json.MAPPER.writeValueAsBytes(tree), null));
+        assertTrue(e.getMessage().contains("has no format version"), e.getMessage());
+    }
+
+    @Test
+    void aNewerFormatIsRefusedEvenWhenEveryFieldWouldBind() {
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8).replace("\"format\" : 3,", "\"format\" : 4,");
+        UnsupportedFormatException e = assertThrows(UnsupportedFormatException.class,
+                () -> Json.readManifest(KEY, json.getBytes(StandardCharsets.UTF_8), null));
+        assertTrue(e.getMessage().contains("format version 4"), e.getMessage());
+        // a reader of formats up to 2 refuses a format-3 manifest the same way
+        assertThrows(UnsupportedFormatException.class,
+                () -> Json.readManifest(KEY, Json.write(manifest()), null, Manifest.FORMAT_PARTS));
+    }
+
+    @Test
+    void aKeyGivenTwiceCountsAsTheTreeCountsIt() throws Exception {
+        // the last of two "format" keys is the tree's: a newer format, refused
+        String root = new String(Json.write(RootState.empty()), StandardCharsets.UTF_8);
+        String twice = root.substring(0, root.lastIndexOf('}')) + ", \"format\" : 9 }";
+        assertThrows(UnsupportedFormatException.class,
+                () -> Json.readRoot("ROOT", twice.getBytes(StandardCharsets.UTF_8)));
+
+        // a file's mode given twice: the last one, as the tree has it
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8)
+                .replace("\"mode\" : 384,", "\"mode\" : 511, \"mode\" : 384,");
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        Manifest read = Json.readManifest(KEY, bytes, null);
+        assertEquals(throughTree(bytes), read);
+        assertEquals(0600, read.files().get(1).mode());
+
+        // given again after every other field of the file, once the file could already have been built
+        String full = new String(Json.write(manifest()), StandardCharsets.UTF_8);
+        int file = full.indexOf("\"b/c.txt\"");
+        int end = full.indexOf("} ]", full.indexOf("\"chunks\"", file)) + 3;
+        byte[] late = (full.substring(0, end) + ", \"mode\" : 511" + full.substring(end)).getBytes(StandardCharsets.UTF_8);
+        Manifest lateRead = Json.readManifest(KEY, late, null);
+        assertEquals(throughTree(late), lateRead);
+        assertEquals(0777, lateRead.files().get(1).mode());
+    }
+
+    @Test
+    void aDamagedManifestIsNamedAsBefore() {
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8).replace("\"size\" : 2,", "\"size\" : \"two\",");
+        CorruptObjectException e = assertThrows(CorruptObjectException.class,
+                () -> Json.readManifest(KEY, json.getBytes(StandardCharsets.UTF_8), null));
+        assertTrue(e.getMessage().contains("is malformed: field 'files[1].size' is missing or has the wrong type"),
+                e.getMessage());
+    }
+}
