@@ -220,15 +220,17 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     /**
-     * Checks a directory as a save of it would, before a store is opened or a run claimed:
+     * Scans a directory as a save of it would, before a store is opened or a run claimed:
      * throws {@link dev.ckpt.store.error.InvalidInputException} naming every entry a save would
      * refuse (links, special files, unreadable files, names a checkpoint cannot hold), and
-     * writes nothing. A save checks again.
+     * writes nothing. Pass the result to the save ({@link SaveRequest#withScan}) so that it does
+     * not walk the directory again; a save of a request without one scans on its own.
      *
-     * @return how many files a save of it would hold (0: only empty directories, or nothing)
+     * @return the scan; {@link dev.ckpt.store.commit.SourceDir#fileCount()} says how many files a
+     *         save of it holds (0: only empty directories, or nothing)
      */
-    public static int checkSource(java.nio.file.Path dir) {
-        return dev.ckpt.store.commit.SourceDir.check(dir);
+    public static dev.ckpt.store.commit.SourceDir scanSource(java.nio.file.Path dir) {
+        return dev.ckpt.store.commit.SourceDir.scan(dir);
     }
 
     /** Saves a directory and commits it; see {@link Saver}. */

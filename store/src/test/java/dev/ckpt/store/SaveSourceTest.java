@@ -3,6 +3,7 @@ package dev.ckpt.store;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.SourceDir;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.FileEntry;
@@ -405,6 +406,61 @@ class SaveSourceTest {
         SaveResult r = store.save(writer, SaveRequest.of(src, "r", 1));
         store.restore(r.checkpointId(), tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    // ---- a scan made before the save (ckpt-tool push scans before it claims the run, and hands the scan on)
+
+    @Test
+    void aSaveGivenAScanSavesWhatTheScanFoundWithoutWalkingTheSourceAgain() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("scanned"), 7, 3, 40_000);
+        Map<String, byte[]> scannedTree = TestDirs.snapshot(src);
+        SourceDir scan = CheckpointStore.scanSource(src);
+        assertEquals(scannedTree.size(), scan.fileCount());
+        Files.writeString(src.resolve("later.bin"), "added after the scan"); // a walk at the save would find it
+
+        SaveResult r = store.save(writer, SaveRequest.of(src, "r", 1).withScan(scan));
+        assertEquals(scannedTree.size(), r.files(), "the files of the scan, not of a second walk");
+        Path out = tmp.resolve("scanned-out");
+        store.restore(r.checkpointId(), out);
+        TestDirs.assertSameTree(scannedTree, out);
+
+        // without a scan, the save walks the source itself and finds the new file
+        assertEquals(scannedTree.size() + 1, store.save(writer, SaveRequest.of(src, "r", 2)).files());
+    }
+
+    @Test
+    void aFileChangedOrRemovedBetweenTheScanAndTheSaveIsRefusedNamingIt() throws Exception {
+        Path src = tmp.resolve("stale");
+        Path f = finishedFile(src, 4);
+        Files.copy(f, src.resolve("second.bin"));
+        SourceDir scan = CheckpointStore.scanSource(src);
+        FileTime mtime = Files.getLastModifiedTime(f);
+        byte[] other = Files.readAllBytes(f);
+        other[100] ^= 1;
+        Files.write(f, other); // same size; the modification time put back, as cp -p would
+        Files.setLastModifiedTime(f, mtime);
+        byte[] root = objects.get("ROOT").data();
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(src, "r", 1).withScan(scan)));
+        assertTrue(e.getMessage().contains("file " + f + " changed while it was being saved (its change time moved")
+                && e.getMessage().contains("nothing was committed"), e.getMessage());
+        assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+
+        SourceDir again = CheckpointStore.scanSource(src);
+        Files.delete(src.resolve("second.bin"));
+        e = assertThrows(InvalidInputException.class, () -> store.save(writer, SaveRequest.of(src, "r", 1).withScan(again)));
+        assertTrue(e.getMessage().contains("file " + src.resolve("second.bin") + " disappeared while it was being saved"),
+                e.getMessage());
+        assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+    }
+
+    @Test
+    void aScanOfAnotherDirectoryIsNotTakenForTheSource() throws Exception {
+        Path a = TestDirs.checkpoint(tmp.resolve("a"), 1, 1, 100);
+        Path b = TestDirs.checkpoint(tmp.resolve("b"), 2, 1, 100);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SaveRequest.of(a, "r", 1).withScan(CheckpointStore.scanSource(b)));
+        assertTrue(e.getMessage().contains("the scan is of " + b + ", not of the source " + a), e.getMessage());
     }
 
     private static void link(Path link, Path target) {

@@ -5,6 +5,7 @@ import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
+import dev.ckpt.store.commit.SourceDir;
 import dev.ckpt.store.commit.WriterToken;
 import dev.ckpt.store.error.InvalidInputException;
 import picocli.CommandLine.Command;
@@ -93,6 +94,8 @@ final class PushCommand extends StoreCommand {
 
     private Map<String, String> metadata;
     private SaveRequest.Shard shard;
+    /** The source as {@link #checkArguments} scanned it (null for a rank's part, which the save scans). */
+    private SourceDir scanned;
     private Retention retention;
 
     @Override
@@ -114,7 +117,8 @@ final class PushCommand extends StoreCommand {
         // behind, nor fence the writer that owns the run (a trainer). Not for a rank's part: the save checks the
         // same source after the rank has joined its job, so that a refusal is recorded and the other ranks stop
         // waiting (they open the store and join the job anyway); and one rank's part may hold nothing.
-        if (shard == null && CheckpointStore.checkSource(dir) == 0 && !allowEmpty) {
+        scanned = shard == null ? CheckpointStore.scanSource(dir) : null;
+        if (scanned != null && scanned.fileCount() == 0 && !allowEmpty) {
             throw new InvalidInputException("source directory " + dir + " holds no files; nothing was saved. A checkpoint"
                     + " of no files would be the run's newest: auto-resume would restore it, and retention could drop"
                     + " the checkpoints before it. Check the path; to save an empty checkpoint anyway, add --allow-empty");
@@ -127,6 +131,9 @@ final class PushCommand extends StoreCommand {
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             SaveRequest req = new SaveRequest(dir, run, step, epoch, metadata, retention, null).withDeadline(by);
+            if (scanned != null) {
+                req = req.withScan(scanned); // the save does not walk the directory a second time
+            }
             if (shard == null) {
                 s = gcWait.save(store, store.claimWriter(run, "ckpt-tool"), req, p);
             } else {

@@ -29,10 +29,16 @@ import java.util.TreeMap;
  * naming the stuck object, nothing committed; the commit never starts after it and never
  * waits past it, whatever {@code gcWait} says. Either way, a GC whose lease has expired is
  * taken over at once.
+ *
+ * <p>{@code scanned}: the scan of {@code source} a caller made before it claimed the run
+ * ({@link SourceDir#scan}), which the save then uses instead of walking the directory again
+ * (null: the save scans). Files are checked against the scan's stamps as they are read, so
+ * a file changed since is refused as it would be had it changed during the save; a file
+ * added since is not saved.
  */
 public record SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
                           Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline,
-                          Shard shard) {
+                          Shard shard, SourceDir scanned) {
     /**
      * This save is rank {@code rank}'s part of a checkpoint saved by {@code worldSize} ranks
      * of one job (their writer tokens from {@code CheckpointStore.joinRun}, one epoch). Rank 0
@@ -55,7 +61,13 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
 
     public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
                        Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline) {
-        this(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, null);
+        this(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, null, null);
+    }
+
+    public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
+                       Retention retention, Map<String, FileEntry> unchanged, Duration gcWait, Instant deadline,
+                       Shard shard) {
+        this(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, shard, null);
     }
 
     public SaveRequest {
@@ -71,11 +83,14 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
         if (gcWait != null && gcWait.isNegative()) {
             throw new IllegalArgumentException("the GC wait must not be negative, got " + gcWait);
         }
+        if (scanned != null && !scanned.root().equals(source)) {
+            throw new IllegalArgumentException("the scan is of " + scanned.root() + ", not of the source " + source);
+        }
     }
 
     public SaveRequest(Path source, String run, long step, Long epoch, Map<String, String> metadata,
                        Retention retention, Map<String, FileEntry> unchanged) {
-        this(source, run, step, epoch, metadata, retention, unchanged, null, null, null);
+        this(source, run, step, epoch, metadata, retention, unchanged, null, null, null, null);
     }
 
     /** Longest metadata key, in UTF-8 bytes. */
@@ -122,37 +137,42 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
     }
 
     public static SaveRequest of(Path source, String run, long step) {
-        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of(), null, null, null);
+        return new SaveRequest(source, run, step, null, Map.of(), Retention.KEEP_ALL, Map.of(), null, null, null, null);
     }
 
     /** Rank {@code rank} of {@code worldSize} saves its part; see {@link Shard}. */
     public SaveRequest withShard(Shard s) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, s);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, s, scanned);
     }
 
     public SaveRequest withMetadata(Map<String, String> m) {
-        return new SaveRequest(source, run, step, epoch, m, retention, unchanged, gcWait, deadline, shard);
+        return new SaveRequest(source, run, step, epoch, m, retention, unchanged, gcWait, deadline, shard, scanned);
     }
 
     public SaveRequest withRetention(Retention r) {
-        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged, gcWait, deadline, shard);
+        return new SaveRequest(source, run, step, epoch, metadata, r, unchanged, gcWait, deadline, shard, scanned);
     }
 
     public SaveRequest withEpoch(Long e) {
-        return new SaveRequest(source, run, step, e, metadata, retention, unchanged, gcWait, deadline, shard);
+        return new SaveRequest(source, run, step, e, metadata, retention, unchanged, gcWait, deadline, shard, scanned);
     }
 
     /** How long the commit may wait for a GC holding objects it needs (zero: fail at once). */
     public SaveRequest withGcWait(Duration w) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, w, deadline, shard);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, w, deadline, shard, scanned);
     }
 
     /** The save is done by this instant or abandoned (nothing committed); the commit waits for nothing past it. */
     public SaveRequest withDeadline(Instant d) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, d, shard);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, d, shard, scanned);
+    }
+
+    /** The save uses this scan of its source instead of walking it again; see {@code scanned} above. */
+    public SaveRequest withScan(SourceDir s) {
+        return new SaveRequest(source, run, step, epoch, metadata, retention, unchanged, gcWait, deadline, shard, s);
     }
 
     public SaveRequest withUnchanged(Map<String, FileEntry> u) {
-        return new SaveRequest(source, run, step, epoch, metadata, retention, u, gcWait, deadline, shard);
+        return new SaveRequest(source, run, step, epoch, metadata, retention, u, gcWait, deadline, shard, scanned);
     }
 }

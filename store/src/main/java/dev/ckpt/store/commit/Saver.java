@@ -155,7 +155,7 @@ public final class Saver {
      */
     private static String ownSourceProblem(Path source) {
         try {
-            SourceDir.check(source);
+            SourceDir.scan(source);
             return "";
         } catch (InvalidInputException e) {
             return "; this rank's own source cannot be saved either: " + e.getMessage();
@@ -168,7 +168,7 @@ public final class Saver {
         DeadlineObjectStore store = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
                 "save of run " + req.run() + " step " + req.step(), "nothing was committed (chunks it uploaded stay"
                         + " unreferenced until GC removes them); save again, with more time if the store is slow");
-        SourceDir source = SourceDir.scan(req.source());
+        SourceDir source = req.scanned() != null ? req.scanned() : SourceDir.scan(req.source());
         List<SourceFile> files = source.files();
         RootState start = store.call(RootState.KEY, "read", () -> root.read().state());
         Committer.checkFence(start, token); // fail fast; the commit checks again
@@ -361,7 +361,8 @@ public final class Saver {
         return new SaveResult(manifest.id(), req.run(), req.step(), entries.size(), manifest.logicalBytes(),
                 pipeline.newChunks.get(), pipeline.newBytes.get(), pipeline.storedBytes.get(),
                 pipeline.dedupChunks.get(), pipeline.dedupBytes.get(), reuploaded, dropped,
-                Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
+                Duration.ofNanos(t1 - t0).plus(req.scanned() != null ? req.scanned().took() : Duration.ZERO),
+                Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
                 Duration.ofNanos(t4 - t3), source.emptyDirectories());
     }
 

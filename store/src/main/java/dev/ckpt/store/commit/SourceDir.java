@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -70,12 +71,31 @@ public final class SourceDir {
     record SourceFile(Path path, String relative, long size, int mode, Stamp stamp) {
     }
 
+    private final Path root;
     private final List<SourceFile> files;
     private final List<String> emptyDirectories;
+    private final Duration took;
 
-    private SourceDir(List<SourceFile> files, List<String> emptyDirectories) {
+    private SourceDir(Path root, List<SourceFile> files, List<String> emptyDirectories, Duration took) {
+        this.root = root;
+        this.took = took;
         this.files = List.copyOf(files);
         this.emptyDirectories = List.copyOf(emptyDirectories);
+    }
+
+    /** The directory scanned, as it was given. */
+    public Path root() {
+        return root;
+    }
+
+    /** How long the scan took: a save given this scan counts it in its scan time. */
+    Duration took() {
+        return took;
+    }
+
+    /** How many files a save of it holds (0: only empty directories, or nothing). */
+    public int fileCount() {
+        return files.size();
     }
 
     /** The regular files, sorted by relative path. */
@@ -89,17 +109,16 @@ public final class SourceDir {
     }
 
     /**
-     * Walks {@code dir} as a save would and writes nothing: throws the {@link InvalidInputException}
+     * Walks {@code dir} as a save does and writes nothing: throws the {@link InvalidInputException}
      * a save of it would, naming every entry it refuses. For callers that must know before they
-     * claim a run (a refused save must not fence the run's writer).
-     *
-     * @return how many files a save of it would hold
+     * claim a run (a refused save must not fence the run's writer); such a caller hands the
+     * result to the save ({@link SaveRequest#withScan}), which then does not walk the directory
+     * again. Each file's stamp (size, times, inode) is taken here, and every file is checked
+     * against it before, after it is opened and after it is read, however long after the
+     * scan the save starts.
      */
-    public static int check(Path dir) {
-        return scan(dir).files().size();
-    }
-
-    static SourceDir scan(Path dir) {
+    public static SourceDir scan(Path dir) {
+        long t0 = System.nanoTime();
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new InvalidInputException("source directory " + dir + " does not exist");
         }
@@ -126,7 +145,7 @@ public final class SourceDir {
         refused.throwIfAny(dir);
         files.sort(Comparator.comparing(SourceFile::relative));
         empty.sort(Comparator.naturalOrder());
-        return new SourceDir(files, empty);
+        return new SourceDir(dir, files, empty, Duration.ofNanos(System.nanoTime() - t0));
     }
 
     /**
