@@ -239,6 +239,30 @@ class SaveRestoreTest extends InMemoryFixture {
                 Files.getPosixFilePermissions(tmp.resolve("out/state.json"))));
     }
 
+    /**
+     * From {@code Restorer.SHARED_MODES_FROM} files on, two threads set the modes: every file
+     * gets its own, in both halves, also modes without the owner's write bit.
+     */
+    @Test
+    void everyFileOfAManyFileRestoreGetsItsOwnMode() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("modes"));
+        String[] modes = {"rw-r--r--", "rwx------", "r--------", "r---w--w-", "rw-rw-rw-", "r-x--x--x", "r--r-----"};
+        int n = 1_203;
+        for (int i = 0; i < n; i++) {
+            Path f = Files.writeString(src.resolve(String.format("f%04d", i)), "file " + i);
+            Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString(modes[i % modes.length]));
+        }
+        SaveResult r = store.save(store.claimWriter("m"), SaveRequest.of(src, "m", 1));
+        Path out = tmp.resolve("modes-out");
+        store.restore(r.checkpointId(), out);
+        for (int i = 0; i < n; i++) {
+            Path f = out.resolve(String.format("f%04d", i));
+            assertEquals(modes[i % modes.length], java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(f)), f.toString());
+        }
+        assertTrue(n >= dev.ckpt.store.restore.Restorer.SHARED_MODES_FROM, "enough files for two threads");
+    }
+
     @Test
     void saveReportsPhaseTimes() {
         Path src = TestDirs.checkpoint(tmp.resolve("src"), 14, 2, 10_000);
