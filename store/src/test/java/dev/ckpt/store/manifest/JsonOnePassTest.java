@@ -124,4 +124,58 @@ class JsonOnePassTest {
         assertTrue(e.getMessage().contains("is malformed: field 'files[1].size' is missing or has the wrong type"),
                 e.getMessage());
     }
+
+    /**
+     * A number where text or a time is expected: a tree held it as a double (or an integer
+     * zero), and the object got that number's text, not the one written. A user's metadata
+     * written by hand or by another tool is the usual way in.
+     */
+    @Test
+    void aNumberATreeRewritesReadsAsTheTreeReadIt() throws Exception {
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8);
+        Map<String, String> expected = Map.of("0.10", "0.1", "1e2", "100.0", "1.5E-3", "0.0015", "-0", "0",
+                "123456789.123456789", "1.2345678912345679E8");
+        for (Map.Entry<String, String> c : expected.entrySet()) {
+            byte[] bytes = json.replace("\"k\" : \"v\"", "\"k\" : " + c.getKey()).getBytes(StandardCharsets.UTF_8);
+            Manifest read = Json.readManifest(KEY, bytes, null);
+            assertEquals(c.getValue(), read.metadata().get("k"), "metadata " + c.getKey());
+            assertEquals(throughTree(bytes), read, c.getKey());
+        }
+        // a time in seconds with nine decimals: the tree's double rounds it
+        byte[] seconds = json.replace("\"2026-12-01T00:00:00Z\"", "1764723271.758361764").getBytes(StandardCharsets.UTF_8);
+        Manifest read = Json.readManifest(KEY, seconds, null);
+        assertEquals(throughTree(seconds), read);
+        assertEquals(Instant.ofEpochSecond(1764723271L, 758361800), read.created());
+
+        // the same in ROOT, in a checkpoint's entry
+        Manifest m = manifest();
+        RootState root = RootState.empty().withCheckpoints(Map.of(m.id(), CheckpointEntry.of(m, Hashes.sha256Hex(Json.write(m)))));
+        String rootJson = new String(Json.write(root), StandardCharsets.UTF_8);
+        byte[] rootBytes = rootJson.replace("\"k\" : \"v\"", "\"k\" : 0.10")
+                .replace("\"2026-12-01T00:00:00Z\"", "1764723271.758361764").getBytes(StandardCharsets.UTF_8);
+        RootState rootRead = Json.readRoot("ROOT", rootBytes);
+        assertEquals(Json.MAPPER.treeToValue(Json.MAPPER.readTree(rootBytes), RootState.class), rootRead);
+        CheckpointEntry entry = rootRead.checkpoints().get(m.id());
+        assertEquals("0.1", entry.metadata().get("k"));
+        assertEquals(Instant.ofEpochSecond(1764723271L, 758361800), entry.created());
+    }
+
+    @Test
+    void onlyNumbersOutsideStringsAreLeftToTheTree() {
+        // the usual object: dots, e's and "-0" only inside strings, true and false outside
+        assertEquals(false, Json.hasNumberTheTreeRewrites(Json.write(manifest())));
+        assertEquals(false, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"1.5 -0 1e2\", \"b\" : true, \"c\" : false, \"d\" : -10}")));
+        // an escaped quote does not end a string; an escaped backslash before a quote does not keep it open
+        assertEquals(false, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"x\\\" 1.5\"}")));
+        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"x\\\\\", \"b\" : 1.5}")));
+        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : 1e2}")));
+        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : 7E+2}")));
+        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : -0}")));
+        // non-ASCII text inside a string does not end it
+        assertEquals(false, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"\u00e9\u201c 2.5\"}")));
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
 }
