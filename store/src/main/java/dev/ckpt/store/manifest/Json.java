@@ -153,7 +153,7 @@ public final class Json {
     /**
      * The usual object in one pass: decoded straight from the bytes when its first field is an
      * integer {@code format} this version reads, no number is one a tree would rewrite
-     * ({@link #hasNumberTheTreeRewrites}), no key repeats, and the decoded object has that format.
+     * ({@link #leftToTheTree}), no key repeats, and the decoded object has that format.
      * Null for anything else, which {@link #read} then decodes through a tree as before, checking
      * the format first and naming what is wrong; both ways give the same object for the same bytes. A tree first costs a second pass and every node of it: for a manifest of 10,000
      * files (3.9 MB) 0.39-0.44 s instead of 0.25-0.27 s in a fresh JVM (docs/benchmarks.md,
@@ -171,7 +171,7 @@ public final class Json {
         } catch (IOException | RuntimeException e) {
             return null;
         }
-        if (format > supported || hasNumberTheTreeRewrites(data)) {
+        if (format > supported || leftToTheTree(data)) {
             return null;
         }
         try {
@@ -183,20 +183,27 @@ public final class Json {
     }
 
     /**
-     * Whether {@code data} has a number whose text a tree would not keep as written: one with a
-     * fraction or an exponent (a tree holds it as a double, so {@code 0.10} read as text is
-     * {@code 0.1}, {@code 1e2} is {@code 100.0}, and a time in seconds is rounded to a double's
-     * precision) or a negative zero (a tree's {@code 0}). Bound straight from the bytes, such a
-     * number keeps its text, so the object is left to the tree. This looks at bytes outside
-     * strings only (a string ends at a quote not escaped by a backslash; UTF-8 continuation
-     * bytes are never a quote or a backslash), so it may flag malformed JSON too, which the tree
-     * names anyway. A pass of Jackson's own tokenizer would say the same but costs 40-60 ms for
-     * a manifest of 10,000 files in a fresh JVM; this loop costs 7 ms.
+     * Whether {@code data} must be decoded through a tree to read as it did before: it has a
+     * number whose text a tree would not keep as written, or a byte that is not ASCII. A number
+     * with a fraction or an exponent is held by a tree as a double ({@code 0.10} read as text is
+     * {@code 0.1}, {@code 1e2} is {@code 100.0}, a time in seconds is rounded to a double's
+     * precision), a negative zero as {@code 0}; bound straight from the bytes, such a number
+     * keeps its text. A byte that is not ASCII: a tree decodes every string and refuses
+     * malformed UTF-8 (an encoded surrogate), while a bind skips an unknown field's string
+     * unread; and a NUL byte marks UTF-16 or UTF-32, whose bytes this loop cannot read as
+     * text. So a manifest with non-ASCII file names is decoded the tree's way, as before.
+     * Numbers are looked for outside strings only (a string ends at a quote not escaped by a
+     * backslash), so malformed JSON may be flagged too, which the tree names anyway. A pass of
+     * Jackson's own tokenizer would find the numbers but costs 40-60 ms for a manifest of
+     * 10,000 files in a fresh JVM, and not the encoding; this loop costs 7 ms.
      */
-    static boolean hasNumberTheTreeRewrites(byte[] data) {
+    static boolean leftToTheTree(byte[] data) {
         boolean inString = false;
         for (int i = 0; i < data.length; i++) {
             byte b = data[i];
+            if (b <= 0) {
+                return true; // NUL, or not ASCII (Java's bytes are signed)
+            }
             if (inString) {
                 if (b == '\\') {
                     i++; // the escaped byte, a quote included

@@ -163,16 +163,49 @@ class JsonOnePassTest {
     @Test
     void onlyNumbersOutsideStringsAreLeftToTheTree() {
         // the usual object: dots, e's and "-0" only inside strings, true and false outside
-        assertEquals(false, Json.hasNumberTheTreeRewrites(Json.write(manifest())));
-        assertEquals(false, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"1.5 -0 1e2\", \"b\" : true, \"c\" : false, \"d\" : -10}")));
+        assertEquals(false, Json.leftToTheTree(Json.write(manifest())));
+        assertEquals(false, Json.leftToTheTree(bytes("{\"a\" : \"1.5 -0 1e2\", \"b\" : true, \"c\" : false, \"d\" : -10}")));
         // an escaped quote does not end a string; an escaped backslash before a quote does not keep it open
-        assertEquals(false, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"x\\\" 1.5\"}")));
-        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"x\\\\\", \"b\" : 1.5}")));
-        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : 1e2}")));
-        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : 7E+2}")));
-        assertEquals(true, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : -0}")));
-        // non-ASCII text inside a string does not end it
-        assertEquals(false, Json.hasNumberTheTreeRewrites(bytes("{\"a\" : \"\u00e9\u201c 2.5\"}")));
+        assertEquals(false, Json.leftToTheTree(bytes("{\"a\" : \"x\\\" 1.5\"}")));
+        assertEquals(true, Json.leftToTheTree(bytes("{\"a\" : \"x\\\\\", \"b\" : 1.5}")));
+        assertEquals(true, Json.leftToTheTree(bytes("{\"a\" : 1e2}")));
+        assertEquals(true, Json.leftToTheTree(bytes("{\"a\" : 7E+2}")));
+        assertEquals(true, Json.leftToTheTree(bytes("{\"a\" : -0}")));
+        // not ASCII, or a NUL: the tree's way (it checks every string's UTF-8; UTF-16 and -32)
+        assertEquals(true, Json.leftToTheTree(bytes("{\"a\" : \"\u00e9\"}")));
+        assertEquals(true, Json.leftToTheTree("{\"a\" : 1}".getBytes(StandardCharsets.UTF_16LE)));
+    }
+
+    /** A tree decodes every string; a bind skips an unknown field's string unread. */
+    @Test
+    void malformedUtf8InAnUnknownFieldIsRefusedAsBefore() {
+        byte[] json = Json.write(manifest());
+        String text = new String(json, StandardCharsets.ISO_8859_1);
+        // U+D800 encoded as UTF-8 (ED A0 80), in an unknown field once every known one of the writer is read
+        String writer = "\"id\" : \"w\",\n    \"epoch\" : 2";
+        assertTrue(text.contains(writer), text);
+        byte[] bad = text.replace(writer, writer + ", \"zz\" : \"\u00ed\u00a0\u0080\"").getBytes(StandardCharsets.ISO_8859_1);
+        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Json.readManifest(KEY, bad, null));
+        assertTrue(e.getMessage().contains("is not valid JSON"), e.getMessage());
+        String root = new String(Json.write(RootState.empty()), StandardCharsets.ISO_8859_1);
+        byte[] badRoot = (root.substring(0, root.lastIndexOf('}')) + ", \"zz\" : \"\u00ed\u00a0\u0080\"\n}\n")
+                .getBytes(StandardCharsets.ISO_8859_1);
+        assertThrows(CorruptObjectException.class, () -> Json.readRoot("ROOT", badRoot));
+    }
+
+    /** UTF-16 and UTF-32, which Jackson detects: numbers read as the tree read them. */
+    @Test
+    void aManifestInUtf16ReadsItsNumbersAsTheTreeDid() throws Exception {
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8)
+                .replace("\"k\" : \"v\"", "\"k\" : 1e2, \"n\" : -0");
+        for (java.nio.charset.Charset cs : List.of(StandardCharsets.UTF_16LE, StandardCharsets.UTF_16BE,
+                java.nio.charset.Charset.forName("UTF-32LE"))) {
+            byte[] bytes = json.getBytes(cs);
+            Manifest read = Json.readManifest(KEY, bytes, null);
+            assertEquals("100.0", read.metadata().get("k"), cs.name());
+            assertEquals("0", read.metadata().get("n"), cs.name());
+            assertEquals(throughTree(bytes), read, cs.name());
+        }
     }
 
     private static byte[] bytes(String s) {
