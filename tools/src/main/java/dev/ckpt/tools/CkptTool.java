@@ -36,6 +36,14 @@ public final class CkptTool implements Runnable {
     @CommandLine.Spec
     CommandSpec spec;
 
+    /**
+     * Accepted before the command too ({@code ckpt-tool --verbose ls S}), as after it: both
+     * places mean the same, read from the arguments in {@link #execute}.
+     */
+    @CommandLine.Option(names = {"-v", "--verbose"}, description = "on errors, print the stack trace too;"
+            + " the same before or after the command")
+    boolean verbose;
+
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
@@ -61,7 +69,7 @@ public final class CkptTool implements Runnable {
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);
-        addCommands(cl, args.length > 0 && !allCommands ? args[0] : null);
+        addCommands(cl, allCommands ? null : commandName(args));
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -121,6 +129,16 @@ public final class CkptTool implements Runnable {
             }
         }
         COMMANDS.forEach(cl::addSubcommand);
+    }
+
+    /** The first argument, or the one after a leading {@code -v}/{@code --verbose}; null if none. */
+    static String commandName(String[] args) {
+        for (String a : args) {
+            if (!a.equals("-v") && !a.equals("--verbose")) {
+                return a;
+            }
+        }
+        return null;
     }
 
     /** Every --help ends with the exit codes, from the table shared with ckpt-train. */

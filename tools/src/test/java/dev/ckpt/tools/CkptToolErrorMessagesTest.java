@@ -153,4 +153,22 @@ class CkptToolErrorMessagesTest {
         assertEquals(1, loud.code());
         assertTrue(JAVA.matcher(loud.err()).find(), loud.toString());
     }
+
+    @Test
+    void verboseBeforeTheCommandMeansTheSameAsAfterIt() throws Exception {
+        setUpStore();
+        Path file = Files.writeString(tmp.resolve("plain.txt"), "not an archive");
+        for (String flag : new String[]{"--verbose", "-v"}) {
+            Cli.Result loud = cli.run(flag, "restore", store, id, file.toString());
+            assertEquals(1, loud.code(), loud.toString());
+            assertTrue(loud.err().contains(file.toString()), loud.toString());
+            assertTrue(JAVA.matcher(loud.err()).find(), "stack trace with " + flag + " first: " + loud);
+        }
+        Cli.Result missing = cli.run("--verbose");
+        assertEquals(2, missing.code(), missing.toString());
+        assertTrue(missing.err().contains("a command is required"), missing.toString());
+        Cli.Result listed = cli.run("--verbose", "ls", store, "--json");
+        assertEquals(0, listed.code(), listed.toString());
+        assertEquals(1, listed.json().get("checkpoints").size(), listed.toString());
+    }
 }
