@@ -37,11 +37,10 @@ public final class CkptTool implements Runnable {
     CommandSpec spec;
 
     /**
-     * Accepted before the command too ({@code ckpt-tool --verbose ls S}), as after it: both
-     * places mean the same, read from the arguments in {@link #execute}.
+     * Here for {@code ckpt-tool --verbose} with no command (a usage error naming the missing
+     * command, not the option); before a command it moves after it ({@link #commandFirst}).
      */
-    @CommandLine.Option(names = {"-v", "--verbose"}, description = "on errors, print the stack trace too;"
-            + " the same before or after the command")
+    @CommandLine.Option(names = {"-v", "--verbose"}, description = "on errors, print the stack trace too")
     boolean verbose;
 
     @Override
@@ -69,7 +68,8 @@ public final class CkptTool implements Runnable {
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);
-        addCommands(cl, allCommands ? null : commandName(args));
+        args = commandFirst(args);
+        addCommands(cl, allCommands || args.length == 0 ? null : args[0]);
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -131,14 +131,37 @@ public final class CkptTool implements Runnable {
         COMMANDS.forEach(cl::addSubcommand);
     }
 
-    /** The first argument, or the one after a leading {@code -v}/{@code --verbose}; null if none. */
-    static String commandName(String[] args) {
-        for (String a : args) {
-            if (!a.equals("-v") && !a.equals("--verbose")) {
-                return a;
+    /**
+     * The arguments with the command name first: options given before it ({@code ckpt-tool
+     * --json --verbose ls S}, as many CLIs allow for their common options) move after it,
+     * where the command's own options are, so they mean exactly what they mean there. The
+     * command is the first argument that names one; unchanged when the first argument is not
+     * an option, is --help or --version, or no command is named before {@code --}.
+     */
+    static String[] commandFirst(String[] args) {
+        if (args.length == 0 || !args[0].startsWith("-") || List.of("-h", "--help", "-V", "--version").contains(args[0])) {
+            return args;
+        }
+        for (int i = 1; i < args.length && !args[i].equals("--"); i++) {
+            if (isCommandName(args[i])) {
+                String[] moved = new String[args.length];
+                moved[0] = args[i];
+                System.arraycopy(args, 0, moved, 1, i);
+                System.arraycopy(args, i + 1, moved, i + 1, args.length - i - 1);
+                return moved;
             }
         }
-        return null;
+        return args;
+    }
+
+    private static boolean isCommandName(String arg) {
+        for (Class<?> c : COMMANDS) {
+            Command a = c.getAnnotation(Command.class);
+            if (a.name().equals(arg) || Arrays.asList(a.aliases()).contains(arg)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Every --help ends with the exit codes, from the table shared with ckpt-train. */

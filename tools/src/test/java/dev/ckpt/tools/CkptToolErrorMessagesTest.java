@@ -155,20 +155,28 @@ class CkptToolErrorMessagesTest {
     }
 
     @Test
-    void verboseBeforeTheCommandMeansTheSameAsAfterIt() throws Exception {
+    void optionsBeforeTheCommandMeanTheSameAsAfterIt() throws Exception {
         setUpStore();
         Path file = Files.writeString(tmp.resolve("plain.txt"), "not an archive");
         for (String flag : new String[]{"--verbose", "-v"}) {
-            Cli.Result loud = cli.run(flag, "restore", store, id, file.toString());
+            Cli.Result loud = cli.run(flag, "--progress", "none", "restore", store, id, file.toString());
             assertEquals(1, loud.code(), loud.toString());
             assertTrue(loud.err().contains(file.toString()), loud.toString());
             assertTrue(JAVA.matcher(loud.err()).find(), "stack trace with " + flag + " first: " + loud);
         }
+        Cli.Result listed = cli.run("--json", "ls", store);
+        assertEquals(0, listed.code(), listed.toString());
+        assertEquals(1, listed.json().get("checkpoints").size(), listed.toString());
+        Cli.Result both = cli.run("--progress=none", "--json", "show", store, id, "--verbose");
+        assertEquals(0, both.code(), both.toString());
+        assertEquals(id, both.json().get("id").asText(), both.toString());
         Cli.Result missing = cli.run("--verbose");
         assertEquals(2, missing.code(), missing.toString());
         assertTrue(missing.err().contains("a command is required"), missing.toString());
-        Cli.Result listed = cli.run("--verbose", "ls", store, "--json");
-        assertEquals(0, listed.code(), listed.toString());
-        assertEquals(1, listed.json().get("checkpoints").size(), listed.toString());
+        Cli.Result unknown = cli.run("--json", "frobnicate", store);
+        assertEquals(2, unknown.code(), unknown.toString());
+        Cli.Result notShared = cli.run("--dry-run", "ls", store);
+        assertEquals(2, notShared.code(), notShared.toString());
+        assertTrue(notShared.err().contains("--dry-run"), "names the option ls does not have: " + notShared);
     }
 }
