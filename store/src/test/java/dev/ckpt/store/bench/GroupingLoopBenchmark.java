@@ -1,5 +1,6 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.testing.ChildClasspath;
 import dev.ckpt.store.chunk.ByteGrouping;
 
 import java.nio.charset.StandardCharsets;
@@ -39,7 +40,7 @@ public final class GroupingLoopBenchmark {
             for (String op : List.of("ungroup", "group")) {
                 List<String> s = new ArrayList<>();
                 for (int r = 0; r < repeat; r++) {
-                    Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    Process p = new ProcessBuilder(java, "-cp", ChildClasspath.get(),
                             GroupingLoopBenchmark.class.getName(), loop, op).redirectErrorStream(true).start();
                     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
                     if (p.waitFor() != 0) {

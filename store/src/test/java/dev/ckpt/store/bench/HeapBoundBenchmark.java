@@ -1,5 +1,6 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.testing.ChildClasspath;
 import dev.ckpt.store.commit.MemoryBoundChild;
 import dev.ckpt.store.util.LocalFiles;
 
@@ -16,7 +17,8 @@ import java.util.Locale;
  * fresh JVM with {@code -Xmx} (default 256m) running {@link MemoryBoundChild}: a sparse
  * checkpoint of 4 files, every 8 MiB chunk distinct, saved with the default configuration
  * into a local store, then restored into a new directory. Prints, per size, the peak heap
- * of the save and of the restore (the sum of the heap pools' peaks, MB) and the wall time.
+ * of the save and of the restore (the sum of the heap pools' peaks, MB, which counts garbage
+ * not yet collected), the largest heap in use just after a collection (MB), and the wall time.
  * Not a test: prints numbers. Run:
  * {@code mvn -q -pl store test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.ckpt.store.bench.HeapBoundBenchmark -Dgib=1,8 -Drepeat=3}
  * ({@code -Dxmx=256m}, {@code -Ddir=} for the scratch directory: it needs 2x the largest
@@ -30,7 +32,7 @@ public final class HeapBoundBenchmark {
                 "ckpt-heap");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         System.out.printf("heap cap -Xmx%s, %d repetitions, each a fresh JVM (G1)%n", xmx, repeat);
-        System.out.println("| checkpoint | save peak heap (MB) | restore peak heap (MB) | save + restore (s) |");
+        System.out.println("| checkpoint | save: peak heap / after GC (MB) | restore: peak heap / after GC (MB) | save + restore (s) |");
         System.out.println("|---|---|---|---|");
         try {
             for (String g : System.getProperty("gib", "1,8").split(",")) {
@@ -41,7 +43,7 @@ public final class HeapBoundBenchmark {
                     Path run = base.resolve(g + "-" + r);
                     long t0 = System.nanoTime();
                     Process p = new ProcessBuilder(java, "-Xmx" + xmx, "-XX:+UseG1GC", "-cp",
-                            System.getProperty("java.class.path"), MemoryBoundChild.class.getName(),
+                            ChildClasspath.get(), MemoryBoundChild.class.getName(),
                             run.resolve("src").toString(), run.resolve("store").toString(), g.trim(),
                             run.resolve("back").toString()).redirectErrorStream(true).start();
                     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -52,15 +54,15 @@ public final class HeapBoundBenchmark {
                     for (String line : out.lines().toList()) {
                         String[] f = line.split(" ");
                         if (f[0].equals("saved")) {
-                            saves.add(mb(f[3]));
+                            saves.add(mb(f[3]) + " / " + mb(f[f.length - 1]));
                         } else if (f[0].equals("restored")) {
-                            restores.add(mb(f[2]));
+                            restores.add(mb(f[2]) + " / " + mb(f[f.length - 1]));
                         }
                     }
                     LocalFiles.deleteTree(run);
                 }
-                System.out.printf("| %s GiB | %s | %s | %s |%n", g.trim(), String.join(" / ", saves),
-                        String.join(" / ", restores), String.join(" / ", secs));
+                System.out.printf("| %s GiB | %s | %s | %s |%n", g.trim(), String.join(", ", saves),
+                        String.join(", ", restores), String.join(" / ", secs));
             }
         } finally {
             LocalFiles.deleteTree(base);

@@ -1,5 +1,6 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.testing.ChildClasspath;
 import dev.ckpt.store.RankChild;
 import dev.ckpt.store.objectstore.s3.S3Config;
 import dev.ckpt.store.objectstore.s3.S3ProxyServer;
@@ -194,7 +195,7 @@ public final class RanksAggregateBenchmark {
     private static Process child(String url, Map<String, String> env, int rank, int n, Path dir) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx" + (n == 1 ? "1g" : "256m"), "-cp",
-                System.getProperty("java.class.path"), RankChild.class.getName(), url, "r", "agg",
+                ChildClasspath.get(), RankChild.class.getName(), url, "r", "agg",
                 System.getProperty("warmup") == null ? "1" : "2", Integer.toString(rank), Integer.toString(n), dir.toString(), "600000").redirectErrorStream(true);
         pb.environment().putAll(env);
         if (n > 1 && Boolean.getBoolean("shareCores")) {

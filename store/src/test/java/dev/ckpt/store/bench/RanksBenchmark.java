@@ -1,5 +1,6 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.testing.ChildClasspath;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.commit.SaveRequest;
@@ -101,7 +102,7 @@ public final class RanksBenchmark {
 
         void start(String url, int n, Path log) throws IOException {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            p = new ProcessBuilder(java, "-Xmx192m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+            p = new ProcessBuilder(java, "-Xmx192m", "-XX:TieredStopAtLevel=1", "-cp", ChildClasspath.get(),
                     RankLoopChild.class.getName(), url, "r", "bench-job", Integer.toString(rank), Integer.toString(n),
                     "5000", Integer.toString(CHUNK)).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

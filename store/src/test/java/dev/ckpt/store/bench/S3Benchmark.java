@@ -1,5 +1,6 @@
 package dev.ckpt.store.bench;
 
+import dev.ckpt.store.testing.ChildClasspath;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.config.StoreConfig;
@@ -83,7 +84,7 @@ public final class S3Benchmark {
                 cmd.add(o);
             }
         }
-        cmd.addAll(List.of("-cp", classpath(),
+        cmd.addAll(List.of("-cp", ChildClasspath.get(),
                 S3ProxyMain.class.getName(), work.resolve("s3").toString(), "raw", "aws", "aws-url", "minio"));
         Process server = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
@@ -279,23 +280,6 @@ public final class S3Benchmark {
             pool.shutdown();
         }
         return best;
-    }
-
-    /** The classpath this code runs with (under exec:java it is a class loader's, not java.class.path). */
-    private static String classpath() {
-        ClassLoader cl = Thread.currentThread().getContextClassLoader();
-        if (cl instanceof java.net.URLClassLoader u && u.getURLs().length > 0) {
-            StringBuilder sb = new StringBuilder();
-            for (java.net.URL url : u.getURLs()) {
-                try {
-                    sb.append(sb.length() == 0 ? "" : java.io.File.pathSeparator).append(Path.of(url.toURI()));
-                } catch (java.net.URISyntaxException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-            return sb.toString();
-        }
-        return System.getProperty("java.class.path");
     }
 
     private static void run(String... cmd) throws Exception {

@@ -1,5 +1,6 @@
 package dev.ckpt.tools.torture;
 
+import dev.ckpt.store.testing.ChildClasspath;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ckpt.store.CheckpointStore;
 import picocli.CommandLine;
@@ -186,7 +187,7 @@ public final class Torture implements Callable<Integer> {
             seed = roundSeed != null ? roundSeed : new Random().nextLong();
         }
         if (classpath == null) {
-            classpath = classpath();
+            classpath = ChildClasspath.get();
         }
         boolean local = target.equals("local");
         if (minGapMs == null) {
@@ -409,22 +410,5 @@ public final class Torture implements Callable<Integer> {
         } catch (IOException e) {
             return "(unreadable: " + e.getMessage() + ")";
         }
-    }
-
-    /** The class path this code runs with (under surefire or exec:java it may be a class loader's). */
-    static String classpath() {
-        ClassLoader cl = Thread.currentThread().getContextClassLoader();
-        if (cl instanceof java.net.URLClassLoader u && u.getURLs().length > 0) {
-            StringBuilder sb = new StringBuilder();
-            for (java.net.URL url : u.getURLs()) {
-                try {
-                    sb.append(sb.length() == 0 ? "" : java.io.File.pathSeparator).append(Path.of(url.toURI()));
-                } catch (java.net.URISyntaxException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-            return sb.toString();
-        }
-        return System.getProperty("java.class.path");
     }
 }
