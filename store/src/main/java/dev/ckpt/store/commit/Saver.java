@@ -209,11 +209,11 @@ public final class Saver {
                 }
                 CompletableFuture<String> fileHash;
                 // a file replaced since the scan is refused before it is opened: opening a FIFO that took its place
-                // would wait for a writer, for ever (a break helper's push hung so); and again once it is open, for
-                // one that came between the check and the open (NonFiles ends the wait on such a FIFO)
+                // would wait for a writer, for ever (a break helper's push hung so); and what was opened is checked,
+                // for one that came between the check and the open (NonFiles ends the wait on such a FIFO)
                 SourceDir.checkUnchanged(f);
                 try (FileChannel ch = NonFiles.open(f.path(), StandardOpenOption.READ)) {
-                    SourceDir.checkUnchanged(f);
+                    SourceDir.checkOpened(ch, f);
                     if (packer.packs(f.relative(), f.size())) {
                         // a small file: read into the pack being filled, hashed here, stored with its pack
                         pipeline.checkFailed();

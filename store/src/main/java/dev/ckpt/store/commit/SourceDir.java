@@ -8,6 +8,7 @@ import dev.ckpt.store.manifest.SafePaths;
 import java.io.IOException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -324,6 +325,29 @@ public final class SourceDir {
                 : "its change time moved from " + was.ctime() + " to " + now.ctime();
         throw new InvalidInputException("file " + f.path() + " changed while it was being saved (" + what
                 + "); nothing was committed: push again once whatever writes it has finished");
+    }
+
+    /**
+     * Refuses what {@code ch} opened at {@code f}'s path, right after the open, if it cannot
+     * be the file the scan found: its size differs. A FIFO, a device or a socket that took the
+     * file's place between the check before the open and the open has size 0 (Linux's
+     * {@code fstat}, even with bytes in a FIFO), and a read from it could wait for ever (a FIFO
+     * with a writer that writes nothing). One {@code fstat} of the open file: a stamp of the
+     * path here ({@link #checkUnchanged}: an {@code lstat} with a path lookup, and a map of
+     * attributes) cost about 0.1 CPU s more per 10,000-file push (docs/benchmarks.md, "Small
+     * files: one stat less per file"). A regular file of the same size that took the
+     * file's place is harmless to read and is found by the check after the read, as a path
+     * check here would find it (neither proves what was opened: the JDK has no {@code fstat}
+     * of a channel's inode). An empty file is never read.
+     */
+    static void checkOpened(FileChannel ch, SourceFile f) throws IOException {
+        long size = ch.size();
+        if (size != f.size()) {
+            checkUnchanged(f); // names what stands at the path now, if it is not the file
+            throw new InvalidInputException("file " + f.path() + " changed while it was being saved (what was opened"
+                    + " has " + size + " bytes, the file had " + f.size() + "); nothing was committed: push again once"
+                    + " whatever writes it has finished");
+        }
     }
 
     /** What stands at {@code p} if not a regular file: "a FIFO (named pipe)", "a directory", "a symbolic link", ...; else null. */

@@ -1,0 +1,71 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.error.InvalidInputException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link SourceDir#checkOpened}: what a save opened must be able to be the file its scan
+ * found, before anything is read from it. The cases are what can take a file's place between
+ * the check before the open and the open: a FIFO that a writer holds open (a read would wait
+ * for ever), and a different file (the path's own stamp then says nothing is wrong).
+ */
+class SourceOpenedTest {
+    @TempDir
+    Path tmp;
+
+    private static SourceDir.SourceFile scanned(Path p) throws Exception {
+        return new SourceDir.SourceFile(p, p.getFileName().toString(), Files.size(p), 0644, SourceDir.stamp(p));
+    }
+
+    @Test
+    void theFileTheScanFoundPasses() throws Exception {
+        Path f = Files.write(tmp.resolve("model.bin"), new byte[1000]);
+        SourceDir.SourceFile scanned = scanned(f);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            assertDoesNotThrow(() -> SourceDir.checkOpened(ch, scanned));
+        }
+    }
+
+    @Test
+    void aFifoWithAWriterInTheFilesPlaceIsRefusedNamingItBeforeAnyRead() throws Exception {
+        Path f = Files.write(tmp.resolve("model.bin"), new byte[1000]);
+        SourceDir.SourceFile scanned = scanned(f);
+        Files.delete(f);
+        assertEquals(0, new ProcessBuilder("mkfifo", f.toString()).start().waitFor());
+        // a writer holds it open and has written a little: an open for reading returns at once, and a read
+        // past those bytes would wait for more, for ever
+        try (RandomAccessFile writer = new RandomAccessFile(f.toFile(), "rw")) {
+            writer.write(new byte[10]);
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                InvalidInputException e = assertThrows(InvalidInputException.class, () -> SourceDir.checkOpened(ch, scanned));
+                assertTrue(e.getMessage().contains("file " + f + " changed while it was being saved (it was replaced by"
+                        + " a FIFO (named pipe)); nothing was committed"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void anotherFileOpenedWhileThePathStillShowsTheScannedOneIsRefused() throws Exception {
+        Path f = Files.write(tmp.resolve("model.bin"), new byte[1000]);
+        SourceDir.SourceFile scanned = scanned(f);
+        Path other = Files.write(tmp.resolve("other.bin"), new byte[10]);
+        // as if the file was swapped out for the open and back before the check: the path's stamp is unchanged
+        try (FileChannel ch = FileChannel.open(other, StandardOpenOption.READ)) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> SourceDir.checkOpened(ch, scanned));
+            assertTrue(e.getMessage().contains("file " + f + " changed while it was being saved (what was opened has 10"
+                    + " bytes, the file had 1000); nothing was committed"), e.getMessage());
+        }
+    }
+}
