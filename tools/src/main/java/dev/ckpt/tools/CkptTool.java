@@ -97,6 +97,17 @@ public final class CkptTool implements Runnable {
             commandLine.getErr().flush();
             return code(ex);
         });
+        String unknown = unknownFirstOption(cl, args);
+        if (unknown != null) {
+            // picocli would ignore it when the help command follows: `--run help push ...` printed push's
+            // help and exited 0, saving nothing (a break helper's case)
+            try {
+                return cl.getParameterExceptionHandler().handleParseException(
+                        new CommandLine.ParameterException(cl, "Unknown option: '" + unknown + "'"), args);
+            } catch (Exception e) { // the handler above throws nothing
+                throw new IllegalStateException(e);
+            }
+        }
         int code;
         try {
             code = cl.execute(args);
@@ -132,36 +143,81 @@ public final class CkptTool implements Runnable {
     }
 
     /**
-     * The arguments with the command name first: options given before it ({@code ckpt-tool
-     * --json --verbose ls S}, as many CLIs allow for their common options) move after it,
-     * where the command's own options are, so they mean exactly what they mean there. The
-     * command is the first argument that names one; unchanged when the first argument is not
-     * an option, is --help or --version, or no command is named before {@code --}.
+     * The arguments with the command name first: the options every command shares
+     * ({@link OutputOptions}, {@link StoreOptions}: {@code --json}, {@code --progress},
+     * {@code --verbose}, {@code --endpoint}, ...) given before it ({@code ckpt-tool --json
+     * --verbose ls S}, as many CLIs allow for their common options) move after it, where they
+     * mean exactly what they mean there. Only those options, each with its value, may stand
+     * before the command; anything else there (another command's option, {@code --}) leaves
+     * the arguments as they are, for the usual usage error. The first argument after them is
+     * taken for the command (a mistyped one gets picocli's "Did you mean"). So a value is never
+     * taken for the command: in {@code ckpt-tool --run help push S SRC} nothing moves and
+     * {@code --run} is named as an unknown option, where taking {@code help} for the command
+     * printed push's help and exited 0 without saving (found by a break helper).
      */
     static String[] commandFirst(String[] args) {
-        if (args.length == 0 || !args[0].startsWith("-") || List.of("-h", "--help", "-V", "--version").contains(args[0])) {
+        if (args.length == 0 || !args[0].startsWith("-")) {
             return args;
         }
-        for (int i = 1; i < args.length && !args[i].equals("--"); i++) {
-            if (isCommandName(args[i])) {
-                String[] moved = new String[args.length];
-                moved[0] = args[i];
-                System.arraycopy(args, 0, moved, 1, i);
-                System.arraycopy(args, i + 1, moved, i + 1, args.length - i - 1);
-                return moved;
+        Map<String, Boolean> shared = sharedOptions();
+        int i = 0;
+        while (i < args.length && args[i].startsWith("-")) {
+            int eq = args[i].indexOf('=');
+            Boolean takesValue = shared.get(eq > 0 ? args[i].substring(0, eq) : args[i]);
+            if (takesValue == null) {
+                return args; // not an option every command has: picocli names it
             }
+            i += takesValue && eq < 0 ? 2 : 1;
         }
-        return args;
+        if (i >= args.length) {
+            return args;
+        }
+        String[] moved = new String[args.length];
+        moved[0] = args[i];
+        System.arraycopy(args, 0, moved, 1, i);
+        System.arraycopy(args, i + 1, moved, i + 1, args.length - i - 1);
+        return moved;
     }
 
-    private static boolean isCommandName(String arg) {
-        for (Class<?> c : COMMANDS) {
-            Command a = c.getAnnotation(Command.class);
-            if (a.name().equals(arg) || Arrays.asList(a.aliases()).contains(arg)) {
-                return true;
+    /**
+     * The first argument when it is an option ckpt-tool itself does not have (after
+     * {@link #commandFirst}, an option before the command name that not every command has);
+     * else null. A cluster of short options ({@code -vh}) is one when each letter is one.
+     */
+    static String unknownFirstOption(CommandLine cl, String[] args) {
+        if (args.length == 0 || !args[0].startsWith("-") || args[0].equals("--") || args[0].equals("-")) {
+            return null;
+        }
+        String first = args[0];
+        String name = first.contains("=") ? first.substring(0, first.indexOf('=')) : first;
+        if (cl.getCommandSpec().findOption(name) != null) {
+            return null;
+        }
+        if (!first.startsWith("--")) {
+            for (char c : first.substring(1).toCharArray()) {
+                if (cl.getCommandSpec().findOption("-" + c) == null) {
+                    return first;
+                }
+            }
+            return null;
+        }
+        return first;
+    }
+
+    /** The names of the options every command has, each with whether it takes a value (all but the booleans). */
+    private static Map<String, Boolean> sharedOptions() {
+        Map<String, Boolean> names = new java.util.HashMap<>();
+        for (Class<?> c : List.of(OutputOptions.class, StoreOptions.class)) {
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                CommandLine.Option o = f.getAnnotation(CommandLine.Option.class);
+                if (o != null) {
+                    for (String n : o.names()) {
+                        names.put(n, f.getType() != boolean.class);
+                    }
+                }
             }
         }
-        return false;
+        return names;
     }
 
     /** Every --help ends with the exit codes, from the table shared with ckpt-train. */

@@ -178,5 +178,36 @@ class CkptToolErrorMessagesTest {
         Cli.Result notShared = cli.run("--dry-run", "ls", store);
         assertEquals(2, notShared.code(), notShared.toString());
         assertTrue(notShared.err().contains("--dry-run"), "names the option ls does not have: " + notShared);
+        Cli.Result valueFirst = cli.run("--region", "help", "--json", "ls", store); // a value that is a command's name
+        assertEquals(0, valueFirst.code(), valueFirst.toString());
+        assertEquals(1, valueFirst.json().get("checkpoints").size(), valueFirst.toString());
+        Cli.Result mistyped = cli.run("--json", "LS", store);
+        assertEquals(2, mistyped.code(), mistyped.toString());
+        assertTrue(mistyped.err().contains("Did you mean") && mistyped.err().contains("ls"), mistyped.toString());
+    }
+
+    /**
+     * Only the options every command has move from before the command name: a command's own
+     * option there is a usage error naming it, and its value is never taken for the command
+     * (found by a break helper: {@code --run help push ...} printed push's help and exited 0,
+     * saving nothing; {@code --run push import ...} ran push).
+     */
+    @Test
+    void aCommandsOwnOptionBeforeTheCommandIsAUsageErrorAndItsValueNeverTheCommand() throws Exception {
+        setUpStore();
+        Path src = TestDirs.checkpoint(tmp.resolve("src2"), 2, 1, 100);
+        String[][] cases = {
+                {"--run", "help", "push", store, src.toString(), "--step", "3"},
+                {"--run", "push", "import", store, archive.toString(), "--step", "9"},
+                {"--run", "verify", "ls", store},
+                {"--step", "3", "push", store, src.toString(), "--run", "r"},
+        };
+        for (String[] args : cases) {
+            Cli.Result r = cli.run(args);
+            assertEquals(2, r.code(), String.join(" ", args) + "\n" + r);
+            assertTrue(r.err().contains("Unknown option") && r.err().contains("'" + args[0] + "'"),
+                    String.join(" ", args) + "\n" + r);
+        }
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing was saved or imported");
     }
 }
