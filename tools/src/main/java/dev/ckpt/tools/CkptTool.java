@@ -37,8 +37,8 @@ public final class CkptTool implements Runnable {
     CommandSpec spec;
 
     /**
-     * Here for {@code ckpt-tool --verbose} with no command (a usage error naming the missing
-     * command, not the option); before a command it moves after it ({@link #commandFirst}).
+     * Here for a cluster with the tool's help or version ({@code -vh}); before a command it
+     * moves after it, to the command's own ({@link #commandFirst}).
      */
     @CommandLine.Option(names = {"-v", "--verbose"}, description = "on errors, print the stack trace too")
     boolean verbose;
@@ -68,7 +68,8 @@ public final class CkptTool implements Runnable {
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);
-        args = commandFirst(args);
+        Arguments given = commandFirst(args);
+        args = given.args();
         addCommands(cl, allCommands || args.length == 0 ? null : args[0]);
         cl.setOut(out);
         cl.setErr(err);
@@ -97,13 +98,12 @@ public final class CkptTool implements Runnable {
             commandLine.getErr().flush();
             return code(ex);
         });
-        String unknown = unknownFirstOption(cl, args);
-        if (unknown != null) {
-            // picocli would ignore it when the help command follows: `--run help push ...` printed push's
-            // help and exited 0, saving nothing (a break helper's case)
+        if (given.error() != null) {
+            // said here: picocli would ignore an unknown option when its help command follows (`--run help push
+            // S SRC` printed push's help and exited 0, saving nothing: a break helper's case)
             try {
                 return cl.getParameterExceptionHandler().handleParseException(
-                        new CommandLine.ParameterException(cl, "Unknown option: '" + unknown + "'"), args);
+                        new CommandLine.ParameterException(cl, given.error()), args);
             } catch (Exception e) { // the handler above throws nothing
                 throw new IllegalStateException(e);
             }
@@ -143,65 +143,55 @@ public final class CkptTool implements Runnable {
     }
 
     /**
+     * The arguments as picocli is to parse them, or the usage error they are
+     * ({@link #commandFirst}); {@code error} is null when there is none.
+     */
+    record Arguments(String[] args, String error) {
+    }
+
+    /**
      * The arguments with the command name first: the options every command shares
      * ({@link OutputOptions}, {@link StoreOptions}: {@code --json}, {@code --progress},
      * {@code --verbose}, {@code --endpoint}, ...) given before it ({@code ckpt-tool --json
      * --verbose ls S}, as many CLIs allow for their common options) move after it, where they
-     * mean exactly what they mean there. Only those options, each with its value, may stand
-     * before the command; anything else there (another command's option, {@code --}) leaves
-     * the arguments as they are, for the usual usage error. The first argument after them is
-     * taken for the command (a mistyped one gets picocli's "Did you mean"). So a value is never
-     * taken for the command: in {@code ckpt-tool --run help push S SRC} nothing moves and
-     * {@code --run} is named as an unknown option, where taking {@code help} for the command
-     * printed push's help and exited 0 without saving (found by a break helper).
+     * mean exactly what they mean there. Before the command name only those options, each with
+     * its value, may stand; the first other option there is the error ("Unknown option"), and
+     * arguments that end before a command name are "a command is required". So a value is
+     * never taken for the command, and no option is ignored: a first version moved the first
+     * argument that named a command, and {@code ckpt-tool --run help push S SRC} printed push's
+     * help and exited 0 without saving (found by a break helper). The tool's own help and
+     * version ({@code -h}, {@code --help}, {@code -V}, {@code --version}, or a cluster of
+     * {@code -v}, {@code -h}, {@code -V}) leave the arguments as they are: they answer for
+     * the tool, as they did before.
      */
-    static String[] commandFirst(String[] args) {
+    static Arguments commandFirst(String[] args) {
         if (args.length == 0 || !args[0].startsWith("-")) {
-            return args;
+            return new Arguments(args, null);
         }
         Map<String, Boolean> shared = sharedOptions();
         int i = 0;
         while (i < args.length && args[i].startsWith("-")) {
-            int eq = args[i].indexOf('=');
-            Boolean takesValue = shared.get(eq > 0 ? args[i].substring(0, eq) : args[i]);
-            if (takesValue == null) {
-                return args; // not an option every command has: picocli names it
+            String a = args[i];
+            if (a.matches("--help|--version|-[vhV]*[hV][vhV]*")) {
+                return new Arguments(args, null);
             }
-            i += takesValue && eq < 0 ? 2 : 1;
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            Boolean takesValue = shared.get(name);
+            if (takesValue == null) {
+                return new Arguments(args, "Unknown option: '" + name + "'"
+                        + (name.equals("--") || name.equals("-") ? "" : " (only the options every command has may come"
+                        + " before the command name)"));
+            }
+            i += takesValue && !a.contains("=") ? 2 : 1;
         }
         if (i >= args.length) {
-            return args;
+            return new Arguments(args, "a command is required");
         }
         String[] moved = new String[args.length];
         moved[0] = args[i];
         System.arraycopy(args, 0, moved, 1, i);
         System.arraycopy(args, i + 1, moved, i + 1, args.length - i - 1);
-        return moved;
-    }
-
-    /**
-     * The first argument when it is an option ckpt-tool itself does not have (after
-     * {@link #commandFirst}, an option before the command name that not every command has);
-     * else null. A cluster of short options ({@code -vh}) is one when each letter is one.
-     */
-    static String unknownFirstOption(CommandLine cl, String[] args) {
-        if (args.length == 0 || !args[0].startsWith("-") || args[0].equals("--") || args[0].equals("-")) {
-            return null;
-        }
-        String first = args[0];
-        String name = first.contains("=") ? first.substring(0, first.indexOf('=')) : first;
-        if (cl.getCommandSpec().findOption(name) != null) {
-            return null;
-        }
-        if (!first.startsWith("--")) {
-            for (char c : first.substring(1).toCharArray()) {
-                if (cl.getCommandSpec().findOption("-" + c) == null) {
-                    return first;
-                }
-            }
-            return null;
-        }
-        return first;
+        return new Arguments(moved, null);
     }
 
     /** The names of the options every command has, each with whether it takes a value (all but the booleans). */

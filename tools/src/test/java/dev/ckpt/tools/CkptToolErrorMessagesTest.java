@@ -187,26 +187,40 @@ class CkptToolErrorMessagesTest {
     }
 
     /**
-     * Only the options every command has move from before the command name: a command's own
-     * option there is a usage error naming it, and its value is never taken for the command
-     * (found by a break helper: {@code --run help push ...} printed push's help and exited 0,
-     * saving nothing; {@code --run push import ...} ran push).
+     * Only the options every command has move from before the command name: any other option
+     * there is a usage error naming it, wherever it stands among them, and its value is never
+     * taken for the command (found by break helpers: {@code --run help push ...} printed push's
+     * help and exited 0, saving nothing, also after a {@code -v}; {@code --run push import ...}
+     * ran push; {@code --json --run ...} named {@code --json}).
      */
     @Test
-    void aCommandsOwnOptionBeforeTheCommandIsAUsageErrorAndItsValueNeverTheCommand() throws Exception {
+    void aCommandsOwnOptionBeforeTheCommandIsAUsageErrorNamingItAndItsValueNeverTheCommand() throws Exception {
         setUpStore();
         Path src = TestDirs.checkpoint(tmp.resolve("src2"), 2, 1, 100);
-        String[][] cases = {
-                {"--run", "help", "push", store, src.toString(), "--step", "3"},
-                {"--run", "push", "import", store, archive.toString(), "--step", "9"},
-                {"--run", "verify", "ls", store},
-                {"--step", "3", "push", store, src.toString(), "--run", "r"},
+        Object[][] cases = {
+                {"--run", new String[]{"--run", "help", "push", store, src.toString(), "--step", "3"}},
+                {"--run", new String[]{"-v", "--run", "help", "push", store, src.toString(), "--step", "3"}},
+                {"--run", new String[]{"--verbose", "--run=r", "help", "push"}},
+                {"--run", new String[]{"--json", "--run", "help", "push", store, src.toString(), "--step", "3"}},
+                {"--run", new String[]{"--region", "x", "--run", "push", "import", store, archive.toString(), "--step", "9"}},
+                {"--run", new String[]{"--run", "verify", "ls", store}},
+                {"--step", new String[]{"-v", "--step", "3", "push", store, src.toString(), "--run", "r"}},
+                {"--keep-last", new String[]{"--json", "--keep-last", "1", "push", store, src.toString(), "--run", "r", "--step", "5"}},
+                {"-x", new String[]{"--verbose", "-x", "help", "push"}},
+                {"-", new String[]{"-v", "-", "help", "push"}},
         };
-        for (String[] args : cases) {
+        for (Object[] c : cases) {
+            String[] args = (String[]) c[1];
             Cli.Result r = cli.run(args);
-            assertEquals(2, r.code(), String.join(" ", args) + "\n" + r);
-            assertTrue(r.err().contains("Unknown option") && r.err().contains("'" + args[0] + "'"),
-                    String.join(" ", args) + "\n" + r);
+            String what = String.join(" ", args) + "\n" + r;
+            assertEquals(2, r.code(), what);
+            assertTrue(r.err().contains("Unknown option: '" + c[0] + "'"), what);
+            assertTrue(r.out().isEmpty(), "no help page, no result: " + what);
+        }
+        for (String[] alone : new String[][]{{"--json"}, {"--progress", "plain"}, {"--region"}, {"-v", "--json"}}) {
+            Cli.Result r = cli.run(alone);
+            assertEquals(2, r.code(), r.toString());
+            assertTrue(r.err().contains("a command is required"), String.join(" ", alone) + "\n" + r);
         }
         assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing was saved or imported");
     }
