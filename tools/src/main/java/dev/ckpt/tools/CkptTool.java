@@ -74,6 +74,20 @@ public final class CkptTool implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // an argument starting with '@' is an argument, not a file of arguments to expand: never documented, and
+        // expanded after commandFirst it bypassed its rules (a break helper's `ckpt-tool @args` with `--run help
+        // push ...` inside exited 0, saving nothing); a store path may start with '@'
+        cl.setExpandAtFiles(false);
+        // no argument is ignored, not even when help is asked for: picocli skips its check for unmatched arguments
+        // then, and `ckpt-tool x help push S SRC --step 4` printed push's help and exited 0 (a break helper's case)
+        cl.setExecutionStrategy(parseResult -> {
+            for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+                if (!p.unmatched().isEmpty()) {
+                    throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
+                }
+            }
+            return new CommandLine.RunLast().execute(parseResult);
+        });
         cl.registerConverter(java.nio.file.Path.class, CkptTool::path);
         appendExitCodes(cl);
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");

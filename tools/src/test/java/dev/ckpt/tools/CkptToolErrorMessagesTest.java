@@ -217,6 +217,28 @@ class CkptToolErrorMessagesTest {
             assertTrue(r.err().contains("Unknown option: '" + c[0] + "'"), what);
             assertTrue(r.out().isEmpty(), "no help page, no result: " + what);
         }
+        // help does not hide what it does not use (found by a third break helper)
+        String[][] withHelp = {
+                {"x", "help", "push", store, src.toString(), "--run", "r", "--step", "4"},
+                {"--region", "--run", "help", "push", store, src.toString()},
+                {"--json", "x", "help", "push", store, src.toString(), "--run", "r", "--step", "4"},
+                {"--json", "help", "push"},
+                {"--region", "push", "help", "ls"},
+        };
+        for (String[] args : withHelp) {
+            Cli.Result r = cli.run(args);
+            String what = String.join(" ", args) + "\n" + r;
+            assertEquals(2, r.code(), what);
+            assertTrue(r.out().isEmpty(), "no help page: " + what);
+        }
+        // an argument file is not expanded ('@' starts an argument like any other character): expanded after the
+        // checks above, `--run help push ...` in one printed help and exited 0
+        for (List<String> inFile : List.of(List.of("--run", "help", "push", store, src.toString()), List.of("ls", store, "--json"))) {
+            Path argFile = Files.write(tmp.resolve("args.txt"), inFile);
+            Cli.Result at = cli.run("@" + argFile);
+            assertEquals(2, at.code(), inFile + "\n" + at);
+            assertTrue(at.out().isEmpty(), inFile + "\n" + at);
+        }
         for (String[] alone : new String[][]{{"--json"}, {"--progress", "plain"}, {"--region"}, {"-v", "--json"}}) {
             Cli.Result r = cli.run(alone);
             assertEquals(2, r.code(), r.toString());
