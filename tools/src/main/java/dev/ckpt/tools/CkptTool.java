@@ -175,8 +175,10 @@ public final class CkptTool implements Runnable {
      * argument that named a command, and {@code ckpt-tool --run help push S SRC} printed push's
      * help and exited 0 without saving (found by a break helper). The tool's own help and
      * version ({@code -h}, {@code --help}, {@code -V}, {@code --version}, or a cluster of
-     * {@code -v}, {@code -h}, {@code -V}) leave the arguments as they are: they answer for
-     * the tool, as they did before.
+     * {@code -v}, {@code -h}, {@code -V}) answer for the tool, as they did before, and the
+     * {@code help} command for the command it names: the shared options before either are
+     * dropped, as they mean nothing to them ({@code ckpt-tool -v help ls}, {@code ckpt-tool
+     * --json --help}).
      */
     static Arguments commandFirst(String[] args) {
         if (args.length == 0 || !args[0].startsWith("-")) {
@@ -187,7 +189,8 @@ public final class CkptTool implements Runnable {
         while (i < args.length && args[i].startsWith("-")) {
             String a = args[i];
             if (a.matches("--help|--version|-[vhV]*[hV][vhV]*")) {
-                return new Arguments(args, null);
+                // the tool's own help or version: the shared options before it mean nothing to it
+                return new Arguments(Arrays.copyOfRange(args, i, args.length), null);
             }
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             Boolean takesValue = shared.get(name);
@@ -200,6 +203,10 @@ public final class CkptTool implements Runnable {
         }
         if (i >= args.length) {
             return new Arguments(args, "a command is required");
+        }
+        if (args[i].equals(CommandLine.HelpCommand.class.getAnnotation(Command.class).name())) {
+            // `ckpt-tool -v help ls`: help has none of the shared options, and they mean nothing to it
+            return new Arguments(Arrays.copyOfRange(args, i, args.length), null);
         }
         String[] moved = new String[args.length];
         moved[0] = args[i];

@@ -222,14 +222,28 @@ class CkptToolErrorMessagesTest {
                 {"x", "help", "push", store, src.toString(), "--run", "r", "--step", "4"},
                 {"--region", "--run", "help", "push", store, src.toString()},
                 {"--json", "x", "help", "push", store, src.toString(), "--run", "r", "--step", "4"},
-                {"--json", "help", "push"},
-                {"--region", "push", "help", "ls"},
+                {"help", "push", store},
         };
         for (String[] args : withHelp) {
             Cli.Result r = cli.run(args);
             String what = String.join(" ", args) + "\n" + r;
             assertEquals(2, r.code(), what);
             assertTrue(r.out().isEmpty(), "no help page: " + what);
+        }
+        // the shared options before help, or the tool's help or version, mean nothing to them: ignored, as before
+        // (a regression helper's case: `-v help ls` was refused), and a value of theirs is not the command asked about
+        String[][] helpFor = {{"-v", "help", "ls"}, {"--json", "help", "ls"}, {"--region", "push", "help", "ls"},
+                {"--json", "ls", "--help"}, {"--progress", "none", "ls", "-h"}};
+        for (String[] args : helpFor) {
+            Cli.Result r = cli.run(args);
+            String what = String.join(" ", args) + "\n" + r;
+            assertEquals(0, r.code(), what);
+            assertTrue(r.out().contains("ckpt-tool ls ") && !r.out().contains("ckpt-tool push "), "ls's help: " + what);
+        }
+        for (String[] args : new String[][]{{"--json", "--help"}, {"--progress", "none", "--version"}}) {
+            Cli.Result r = cli.run(args);
+            assertEquals(0, r.code(), String.join(" ", args) + "\n" + r);
+            assertTrue(r.out().contains("ckpt-tool"), String.join(" ", args) + "\n" + r);
         }
         // an argument file is not expanded ('@' starts an argument like any other character): expanded after the
         // checks above, `--run help push ...` in one printed help and exited 0
