@@ -134,13 +134,44 @@ final class AwsS3ObjectStore implements ObjectStore {
                     .tlsTrustManagersProvider(trust)
                     .build();
         }
-        return ApacheHttpClient.builder()
+        ApacheHttpClient.Builder b = ApacheHttpClient.builder()
                 .expectContinueEnabled(false)
                 .maxConnections(c.maxConnections())
                 .connectionTimeout(c.connectTimeout())
                 .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
-                .tlsTrustManagersProvider(trust)
-                .build();
+                .tlsTrustManagersProvider(trust);
+        if (c.plainHttp()) {
+            b.socketFactory(new NoTls(c.endpoint()));
+        }
+        return b.build();
+    }
+
+    /**
+     * The socket factory of the {@code https} scheme for a client of an {@code http://}
+     * endpoint. Without one, the SDK builds its TLS factory when the client is built: it loads
+     * the JDK's trust store and sets up a TLS context, 70-100 ms of every CLI run against such
+     * an endpoint (docs/benchmarks.md, "TLS set-up"), for connections it never makes (every
+     * request goes to the endpoint). Should one be asked for, it fails with this message.
+     */
+    static final class NoTls implements org.apache.http.conn.socket.ConnectionSocketFactory {
+        private final java.net.URI endpoint;
+
+        NoTls(java.net.URI endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public java.net.Socket createSocket(org.apache.http.protocol.HttpContext context) throws java.io.IOException {
+            throw new javax.net.ssl.SSLException("no TLS connection is made with the plain-HTTP endpoint " + endpoint
+                    + "; for TLS, give an https:// endpoint");
+        }
+
+        @Override
+        public java.net.Socket connectSocket(int connectTimeout, java.net.Socket socket, org.apache.http.HttpHost host,
+                                             java.net.InetSocketAddress remote, java.net.InetSocketAddress local,
+                                             org.apache.http.protocol.HttpContext context) throws java.io.IOException {
+            return createSocket(context);
+        }
     }
 
     private String key(String k) {

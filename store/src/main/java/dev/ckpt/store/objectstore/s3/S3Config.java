@@ -341,7 +341,12 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * about 0.3 s of CPU in every process for nothing).
      */
     public java.nio.file.Path tlsCaBundle() {
-        return endpoint != null && "http".equalsIgnoreCase(endpoint.getScheme()) ? null : caBundle;
+        return plainHttp() ? null : caBundle;
+    }
+
+    /** Whether the endpoint is plain {@code http://}: every request goes there, and no TLS is set up. */
+    public boolean plainHttp() {
+        return endpoint != null && "http".equalsIgnoreCase(endpoint.getScheme());
     }
 
     /** {@code s3://bucket/prefix}: what messages show. */
