@@ -141,36 +141,58 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
                 .tlsTrustManagersProvider(trust);
         if (c.plainHttp()) {
-            b.socketFactory(new NoTls(c.endpoint()));
+            b.socketFactory(new LazyTls());
         }
         return b.build();
     }
 
     /**
      * The socket factory of the {@code https} scheme for a client of an {@code http://}
-     * endpoint. Without one, the SDK builds its TLS factory when the client is built: it loads
-     * the JDK's trust store and sets up a TLS context, 70-100 ms of every CLI run against such
-     * an endpoint (docs/benchmarks.md, "TLS set-up"), for connections it never makes (every
-     * request goes to the endpoint). Should one be asked for, it fails with this message.
+     * endpoint: the JDK's default TLS, set up when a TLS connection is first asked for. The
+     * SDK's own factory is built with the client: it loads the JDK's trust store and sets up a
+     * TLS context, 70-100 ms of every CLI run against such an endpoint (docs/benchmarks.md,
+     * "TLS set-up"), for connections that are not made: requests go to the endpoint. (An
+     * {@code https} proxy in front of it would be the one use; it gets what the SDK's factory
+     * gives for such an endpoint, the JDK's default trust and host-name checks.)
      */
-    static final class NoTls implements org.apache.http.conn.socket.ConnectionSocketFactory {
-        private final java.net.URI endpoint;
+    static final class LazyTls implements org.apache.http.conn.socket.LayeredConnectionSocketFactory {
+        private volatile org.apache.http.conn.ssl.SSLConnectionSocketFactory tls;
 
-        NoTls(java.net.URI endpoint) {
-            this.endpoint = endpoint;
+        /** The factory, made on first use. */
+        org.apache.http.conn.ssl.SSLConnectionSocketFactory tls() {
+            org.apache.http.conn.ssl.SSLConnectionSocketFactory t = tls;
+            if (t == null) {
+                synchronized (this) {
+                    t = tls;
+                    if (t == null) {
+                        tls = t = org.apache.http.conn.ssl.SSLConnectionSocketFactory.getSocketFactory();
+                    }
+                }
+            }
+            return t;
+        }
+
+        /** Whether the TLS factory has been made. */
+        boolean made() {
+            return tls != null;
         }
 
         @Override
         public java.net.Socket createSocket(org.apache.http.protocol.HttpContext context) throws java.io.IOException {
-            throw new javax.net.ssl.SSLException("no TLS connection is made with the plain-HTTP endpoint " + endpoint
-                    + "; for TLS, give an https:// endpoint");
+            return tls().createSocket(context);
         }
 
         @Override
         public java.net.Socket connectSocket(int connectTimeout, java.net.Socket socket, org.apache.http.HttpHost host,
                                              java.net.InetSocketAddress remote, java.net.InetSocketAddress local,
                                              org.apache.http.protocol.HttpContext context) throws java.io.IOException {
-            return createSocket(context);
+            return tls().connectSocket(connectTimeout, socket, host, remote, local, context);
+        }
+
+        @Override
+        public java.net.Socket createLayeredSocket(java.net.Socket socket, String target, int port,
+                                                   org.apache.http.protocol.HttpContext context) throws java.io.IOException {
+            return tls().createLayeredSocket(socket, target, port, context);
         }
     }
 

@@ -44,12 +44,26 @@ class PlainHttpTlsSetUpTest {
     }
 
     @org.junit.jupiter.api.Test
-    void aTlsConnectionAskedOfAPlainHttpClientFailsNamingTheEndpoint() {
-        AwsS3ObjectStore.NoTls f = new AwsS3ObjectStore.NoTls(URI.create("http://minio.local:9000"));
-        javax.net.ssl.SSLException e = org.junit.jupiter.api.Assertions.assertThrows(javax.net.ssl.SSLException.class,
-                () -> f.connectSocket(1000, null, new org.apache.http.HttpHost("minio.local", 443, "https"), null, null, null));
-        assertEquals("no TLS connection is made with the plain-HTTP endpoint http://minio.local:9000; for TLS, give an"
-                + " https:// endpoint", e.getMessage());
+    void aTlsConnectionAskedOfAPlainHttpClientIsTlsSetUpThen() throws Exception {
+        AwsS3ObjectStore.LazyTls f = new AwsS3ObjectStore.LazyTls();
+        assertFalse(f.made(), "TLS was set up before any TLS connection was asked for");
+        // a server that speaks no TLS: a TLS client's handshake fails there, a plain client's connect would not
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (java.net.Socket s = server.accept()) {
+                    s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                } catch (java.io.IOException ignored) {
+                    // the client gave up
+                }
+            });
+            t.start();
+            java.net.InetSocketAddress at = new java.net.InetSocketAddress(server.getInetAddress(), server.getLocalPort());
+            org.junit.jupiter.api.Assertions.assertThrows(javax.net.ssl.SSLException.class, () -> f.connectSocket(5000,
+                    f.createSocket(null), new org.apache.http.HttpHost("localhost", at.getPort(), "https"), at, null,
+                    new org.apache.http.protocol.BasicHttpContext()));
+            t.join(10_000);
+        }
+        assertTrue(f.made());
     }
 
     /** Builds one store for the endpoint in {@code args[1]} with the client {@code args[0]}, closes it, prints BUILT. */
