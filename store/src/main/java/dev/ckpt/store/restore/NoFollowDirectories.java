@@ -69,14 +69,14 @@ final class NoFollowDirectories implements AutoCloseable {
         return h;
     }
 
-    /** Opens a new file for writing, never through a link. */
-    FileChannel createNew(Path file) throws IOException {
+    /** Opens a new file for writing, never through a link, created with {@code attrs} (its permissions). */
+    FileChannel createNew(Path file, java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException {
         Set<OpenOption> opts = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
         if (!secure()) {
-            return FileChannel.open(file, opts);
+            return FileChannel.open(file, opts, attrs);
         }
-        SeekableByteChannel ch = handle(file.getParent()).newByteChannel(file.getFileName(), opts);
+        SeekableByteChannel ch = handle(file.getParent()).newByteChannel(file.getFileName(), opts, attrs);
         if (ch instanceof FileChannel fc) {
             return fc;
         }

@@ -218,7 +218,7 @@ final class RestoreRun {
             Path tmp = finals.get(i).resolveSibling(LocalFiles.tempName(".tmp"));
             FileChannel ch;
             try {
-                ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
+                ch = dir.createTemp(tmp, f.mode()); // relative to the verified directory, never through a link
             } catch (IOException e) {
                 permits.release();
                 throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
@@ -475,7 +475,7 @@ final class RestoreRun {
     private void writeMember(FileEntry f, Path tmp, byte[] pack, int from, int length, Runnable closed) {
         FileChannel ch;
         try {
-            ch = dir.createTemp(tmp); // relative to the verified directory, never through a link
+            ch = dir.createTemp(tmp, f.mode()); // relative to the verified directory, never through a link
         } catch (IOException e) {
             throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
         }

@@ -18,11 +18,9 @@ import dev.ckpt.store.util.TransferListener;
 import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -257,11 +255,11 @@ public final class Restorer {
     public static final int SHARED_MODES_FROM = 1_000;
 
     /**
-     * Sets every restored file's mode, after every file is written and verified (a file may
-     * still be read back until then, and its mode may forbid that). Each is an open, an
-     * fchmod and a close, about 9 us a file on this project's machines, 0.09 s for 10,000
-     * files: from {@link #SHARED_MODES_FROM} files on, the CPU pool (idle by now) sets the
-     * second half while this thread sets the first.
+     * Sets every restored file's mode that its create did not give it ({@link FileModes}),
+     * after every file is written and verified (a file may still be read back until then, and
+     * its mode may forbid that). Each is an open, an fchmod and a close, about 9 us a file on
+     * this project's machines, 0.09 s for 10,000 files: from {@link #SHARED_MODES_FROM} files
+     * on, the CPU pool (idle by now) sets the second half while this thread sets the first.
      */
     private void setModes(TargetDirectory dir, List<Path> temps, List<FileEntry> files) {
         int n = temps.size();
@@ -289,17 +287,14 @@ public final class Restorer {
         }
     }
 
-    /** Sets a restored file's POSIX permission bits from its manifest mode (0: left as created). */
+    /**
+     * Sets a restored file's POSIX permission bits from its manifest mode (0: left as created),
+     * unless its create gave it exactly those ({@link FileModes#setAtCreate}).
+     */
     static void setMode(TargetDirectory dir, Path p, int mode) {
-        if (mode == 0) {
+        if (mode == 0 || FileModes.setAtCreate(mode)) {
             return;
         }
-        Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
-        for (PosixFilePermission perm : PosixFilePermission.values()) {
-            if ((mode & (1 << (8 - perm.ordinal()))) != 0) {
-                perms.add(perm);
-            }
-        }
-        dir.setPermissions(p, perms);
+        dir.setPermissions(p, FileModes.permissions(mode));
     }
 }

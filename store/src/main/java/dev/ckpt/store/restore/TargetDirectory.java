@@ -74,6 +74,7 @@ final class TargetDirectory {
         this.handles = NoFollowDirectories.byPath(root);
         this.manifest = manifest;
         this.mover = mover;
+        this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
     }
 
     /** An error about the target naming what failed, where, and why; nothing of it is left behind. */
@@ -317,12 +318,19 @@ final class TargetDirectory {
      * and on a disk where finding a free inode is slow (ext4 without a journal skips the
      * inodes freed in the last minutes) the other threads' creates spun on that lock
      * (a fifth of a 10,000-file restore's CPU time); here they wait without spinning.
+     * Created with the permissions {@link FileModes} gives for the file's manifest
+     * {@code mode} where the filesystem has POSIX permissions.
      */
-    FileChannel createTemp(Path tmp) throws IOException {
+    FileChannel createTemp(Path tmp, int mode) throws IOException {
+        java.nio.file.attribute.FileAttribute<?>[] attrs = posix ? FileModes.createAttributes(mode)
+                : new java.nio.file.attribute.FileAttribute<?>[0];
         synchronized (createLocks.computeIfAbsent(tmp.getParent(), d -> new Object())) {
-            return handles.createNew(tmp);
+            return handles.createNew(tmp, attrs);
         }
     }
+
+    /** Whether the target's filesystem has POSIX permissions (a create can set them). */
+    private final boolean posix;
 
     private final Map<Path, Object> createLocks = new java.util.concurrent.ConcurrentHashMap<>();
 

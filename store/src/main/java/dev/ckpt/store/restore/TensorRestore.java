@@ -79,7 +79,7 @@ final class TensorRestore {
                 Path tmp = finals.get(i).resolveSibling(dev.ckpt.store.util.LocalFiles.tempName(".tmp"));
                 FileChannel ch;
                 try {
-                    ch = dir.createTemp(tmp);
+                    ch = dir.createTemp(tmp, f.file().mode());
                 } catch (IOException e) {
                     throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for "
                             + f.file().path(), root, e);
