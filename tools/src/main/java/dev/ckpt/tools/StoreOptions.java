@@ -18,7 +18,7 @@ public final class StoreOptions {
     String client;
 
     @Option(names = "--endpoint", paramLabel = "URL",
-            description = "S3 endpoint, e.g. http://minio:9000 (default: $AWS_ENDPOINT_URL)")
+            description = "S3 endpoint, e.g. http://minio:9000 (default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL)")
     String endpoint;
 
     @Option(names = "--region", paramLabel = "REGION", description = "S3 region (default: $AWS_REGION, else us-east-1)")
@@ -40,6 +40,7 @@ public final class StoreOptions {
                 e.put("CKPT_S3_CLIENT", client);
             }
             if (endpoint != null) {
+                e.remove("AWS_ENDPOINT_URL_S3"); // which the environment's S3 endpoint would be read from first
                 e.put("AWS_ENDPOINT_URL", endpoint);
             }
             if (region != null) {

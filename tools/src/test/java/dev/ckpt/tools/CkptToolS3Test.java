@@ -42,6 +42,33 @@ class CkptToolS3Test extends CkptToolTest {
                 S3Config.Http.APACHE));
     }
 
+    /**
+     * --endpoint wins over the environment's endpoint, also over AWS_ENDPOINT_URL_S3, which
+     * the environment is read from first (it used to win over the option, silently).
+     */
+    @Test
+    void theEndpointOptionWinsOverEveryEndpointOfTheEnvironment() throws Exception {
+        push(src("a", 1), "r", 1);
+        Map<String, String> env = new java.util.HashMap<>(server.env(S3Config.Client.AWS, S3Config.Http.APACHE));
+        String live = env.get("AWS_ENDPOINT_URL");
+        String dead;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            dead = "http://127.0.0.1:" + s.getLocalPort(); // closed again: nothing listens there
+        }
+        for (String var : new String[] {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+            Map<String, String> e = new java.util.HashMap<>(env);
+            e.put(var, dead);
+            for (String client : new String[] {"aws", "minio"}) {
+                Cli.Result r = new Cli(e, "--progress", "none").run("ls", store, "--json", "--client", client,
+                        "--endpoint", live);
+                assertEquals(0, r.code(), var + ", " + client + ": " + r);
+                assertEquals(1, r.json().get("checkpoints").size());
+            }
+            Cli.Result r = new Cli(e, "--progress", "none").run("ls", store); // without the option: the environment's
+            assertEquals(7, r.code(), var + ": " + r);
+        }
+    }
+
     @Test
     void theMinioClientIsChosenWithClientOption() {
         push(src("a", 1), "r", 1);

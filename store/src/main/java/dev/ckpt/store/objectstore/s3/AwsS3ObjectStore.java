@@ -151,9 +151,10 @@ final class AwsS3ObjectStore implements ObjectStore {
      * endpoint: the JDK's default TLS, set up when a TLS connection is first asked for. The
      * SDK's own factory is built with the client: it loads the JDK's trust store and sets up a
      * TLS context, 70-100 ms of every CLI run against such an endpoint (docs/benchmarks.md,
-     * "TLS set-up"), for connections that are not made: requests go to the endpoint. (An
-     * {@code https} proxy in front of it would be the one use; it gets what the SDK's factory
-     * gives for such an endpoint, the JDK's default trust and host-name checks.)
+     * "TLS set-up"), for connections that are not made: requests go to the endpoint. Should
+     * one be made, it gets what the SDK's factory gives for such an endpoint: the JDK's default
+     * trust, host-name checks, and the key managers of the {@code javax.net.ssl.keyStore}
+     * properties.
      */
     static final class LazyTls implements org.apache.http.conn.socket.LayeredConnectionSocketFactory {
         private volatile org.apache.http.conn.ssl.SSLConnectionSocketFactory tls;
@@ -165,11 +166,22 @@ final class AwsS3ObjectStore implements ObjectStore {
                 synchronized (this) {
                     t = tls;
                     if (t == null) {
-                        tls = t = org.apache.http.conn.ssl.SSLConnectionSocketFactory.getSocketFactory();
+                        tls = t = new org.apache.http.conn.ssl.SSLConnectionSocketFactory(context(),
+                                org.apache.http.conn.ssl.SSLConnectionSocketFactory.getDefaultHostnameVerifier());
                     }
                 }
             }
             return t;
+        }
+
+        private static javax.net.ssl.SSLContext context() {
+            try {
+                javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+                c.init(software.amazon.awssdk.http.SystemPropertyTlsKeyManagersProvider.create().keyManagers(), null, null);
+                return c;
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("the JDK offers no TLS: " + e.getMessage(), e);
+            }
         }
 
         /** Whether the TLS factory has been made. */

@@ -69,8 +69,10 @@ final class MinioObjectStore implements ObjectStore {
                 .retryOnConnectionFailure(true);
         if (config.plainHttp()) {
             // no TLS set-up (OkHttp loads the JDK's trust store when the client is built, whether or not
-            // a connection uses it: 60-100 ms of every CLI run); an https:// URL is then refused by OkHttp
-            hb.connectionSpecs(java.util.List.of(okhttp3.ConnectionSpec.CLEARTEXT));
+            // a connection uses it: 60-100 ms of every CLI run). A redirect to https:// is not followed but
+            // reported as the server's answer (a cleartext-only client would fail it inside OkHttp's threads);
+            // following it never worked either: OkHttp drops the signature on a change of scheme
+            hb.connectionSpecs(java.util.List.of(okhttp3.ConnectionSpec.CLEARTEXT)).followSslRedirects(false);
         } else if (config.tlsCaBundle() != null) {
             javax.net.ssl.X509TrustManager tm = Tls.trustManager(config.tlsCaBundle());
             hb.sslSocketFactory(Tls.context(tm).getSocketFactory(), tm);
@@ -124,7 +126,7 @@ final class MinioObjectStore implements ObjectStore {
         } catch (CkptException e) {
             throw e;
         } catch (Exception e) {
-            throw S3Errors.io(url(k), action, e);
+            throw failure(k, action, e);
         }
     }
 
@@ -158,6 +160,23 @@ final class MinioObjectStore implements ObjectStore {
             throw new dev.ckpt.store.error.StoreUnavailableException("interrupted", e);
         }
     }
+
+    /**
+     * A failure without an S3 error answer: a redirect (which the MinIO client reports as a
+     * "Non-XML response" naming its code) is the server's answer, mapped as the AWS client's is;
+     * anything else is the network's.
+     */
+    private CkptException failure(String k, String action, Exception e) {
+        if (e instanceof io.minio.errors.InvalidResponseException) {
+            java.util.regex.Matcher m = REDIRECT.matcher(String.valueOf(e.getMessage()));
+            if (m.find()) {
+                return S3Errors.map(url(k), action, Integer.parseInt(m.group(1)), null, null, e);
+            }
+        }
+        return S3Errors.io(url(k), action, e);
+    }
+
+    private static final java.util.regex.Pattern REDIRECT = java.util.regex.Pattern.compile("Response code: (3\\d\\d)\\b");
 
     private static boolean transient_(Exception e) {
         if (e instanceof ErrorResponseException er) {
@@ -258,7 +277,7 @@ final class MinioObjectStore implements ObjectStore {
                 }
                 throw map(k, "create", e);
             } catch (Exception e) {
-                throw S3Errors.io(url(k), "create", e);
+                throw failure(k, "create", e);
             }
         });
     }
@@ -289,7 +308,7 @@ final class MinioObjectStore implements ObjectStore {
                 }
                 throw map(k, "conditionally replace", e);
             } catch (Exception e) {
-                throw S3Errors.io(url(k), "conditionally replace", e);
+                throw failure(k, "conditionally replace", e);
             }
         });
     }

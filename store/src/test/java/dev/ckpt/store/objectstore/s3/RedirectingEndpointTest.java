@@ -1,0 +1,79 @@
+package dev.ckpt.store.objectstore.s3;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.objectstore.ObjectStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An endpoint that answers every request with a redirect (an ingress in front of the server
+ * that sends http:// to https://, a wrong region on AWS): every client and operation fails
+ * with a configuration error that says what to change, not a network error to retry, and no
+ * client's own threads fail on the side (the MinIO client, limited to cleartext on an http://
+ * endpoint, once followed the redirect to https:// and failed inside OkHttp's threads).
+ */
+class RedirectingEndpointTest {
+    private HttpServer server;
+    private final List<Throwable> uncaught = new CopyOnWriteArrayList<>();
+    private Thread.UncaughtExceptionHandler before;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", ex -> {
+            ex.getRequestBody().readAllBytes();
+            int code = Integer.parseInt(ex.getRequestURI().getPath().split("/")[1].substring("redirect".length()));
+            ex.getResponseHeaders().add("Location", "https://127.0.0.1:9" + ex.getRequestURI());
+            ex.sendResponseHeaders(code, -1);
+            ex.close();
+        });
+        server.start();
+        before = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+    }
+
+    @AfterEach
+    void stop() {
+        Thread.setDefaultUncaughtExceptionHandler(before);
+        server.stop(0);
+    }
+
+    @ParameterizedTest(name = "{0}/{1}, HTTP {2}")
+    @CsvSource({"AWS, APACHE, 301", "AWS, URL_CONNECTION, 307", "MINIO, APACHE, 301", "MINIO, APACHE, 308",
+            "AWS, APACHE, 302"})
+    void aRedirectIsAConfigurationErrorSayingWhatToChange(S3Config.Client client, S3Config.Http http, int code)
+            throws Exception {
+        URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        S3Config c = S3Config.builder("redirect" + code).endpoint(endpoint).client(client, http)
+                .credentials("access", "secret-not-a-real-one").probe(false).build();
+        try (ObjectStore s = S3ObjectStores.open(c)) {
+            List<org.junit.jupiter.api.function.Executable> ops = List.of(() -> s.get("ROOT"),
+                    () -> s.put("chunks/x", new byte[] {1, 2}), () -> s.list("manifests/").iterator().hasNext());
+            for (int i = 0; i < ops.size(); i++) {
+                CkptException e = assertThrows(CkptException.class, ops.get(i), "get, put, list: " + i);
+                assertTrue(e instanceof BadConfigurationException, e.getClass().getSimpleName() + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("with a redirect") && e.getMessage().contains("HTTP " + code)
+                        && e.getMessage().contains("AWS_ENDPOINT_URL") && e.getMessage().contains("AWS_REGION"),
+                        e.getMessage());
+                assertFalse(e.getMessage().contains("retrying later is safe"), e.getMessage());
+            }
+        }
+        Thread.sleep(200); // a client thread failing on the side would have reported by now
+        assertEquals(List.of(), uncaught, "a client's own thread failed");
+    }
+}
