@@ -263,6 +263,47 @@ class SaveRestoreTest extends InMemoryFixture {
         assertTrue(n >= dev.ckpt.store.restore.Restorer.SHARED_MODES_FROM, "enough files for two threads");
     }
 
+    /** setxattr(2), to give a directory a default ACL (no JDK API writes the system.* namespace). */
+    interface LibC extends com.sun.jna.Library {
+        int setxattr(String path, String name, byte[] value, long size, int flags);
+    }
+
+    /**
+     * In a directory with a default ACL the kernel applies the ACL to a new file instead of the
+     * umask, so a mode predicted from the umask is wrong there (helper-65: 0644 came back 0640,
+     * 0755 as 0750 under an ACL without "other" bits): every file still gets its own mode, and
+     * a temporary never more than it.
+     */
+    @Test
+    void everyFileGetsItsOwnModeInADirectoryWithADefaultAcl() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("acl-src"));
+        String[] modes = {"rw-r--r--", "rwxr-xr-x", "rw-------", "rw-r-----", "r--r--r--", "rwxrwxrwx", "r-x--x--x"};
+        for (int i = 0; i < modes.length; i++) {
+            Path f = Files.writeString(src.resolve("f" + i), "file " + i);
+            Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString(modes[i]));
+        }
+        SaveResult r = store.save(store.claimWriter("acl"), SaveRequest.of(src, "acl", 1));
+        Path parent = Files.createDirectories(tmp.resolve("acl-target"));
+        // version 2, then (tag, permissions, id): user::rwx, group::r-x, other::--- (the kernel's xattr format)
+        java.nio.ByteBuffer acl = java.nio.ByteBuffer.allocate(4 + 3 * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(2);
+        for (int[] e : new int[][] {{0x01, 7}, {0x04, 5}, {0x20, 0}}) {
+            acl.putShort((short) e[0]).putShort((short) e[1]).putInt(-1);
+        }
+        LibC c = com.sun.jna.Native.load("c", LibC.class);
+        assertEquals(0, c.setxattr(parent.toString(), "system.posix_acl_default", acl.array(), acl.capacity(), 0),
+                "setxattr of a default ACL (errno " + com.sun.jna.Native.getLastError() + ")");
+        Path probe = Files.createFile(parent.resolve("probe"), java.nio.file.attribute.PosixFilePermissions
+                .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-")));
+        assertEquals("rw-r-----", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(probe)),
+                "the default ACL, not the umask, narrows a new file here");
+        Path out = parent.resolve("out");
+        store.restore(r.checkpointId(), out);
+        for (int i = 0; i < modes.length; i++) {
+            assertEquals(modes[i], java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(out.resolve("f" + i))), "f" + i);
+        }
+    }
+
     @Test
     void saveReportsPhaseTimes() {
         Path src = TestDirs.checkpoint(tmp.resolve("src"), 14, 2, 10_000);

@@ -44,6 +44,7 @@ public final class ConditionalWriteProbe {
      *         the next conditional write)
      * @throws dev.ckpt.store.error.PermissionDeniedException when the credentials may not write or read the
      *         scratch object: no verdict either
+     * @throws dev.ckpt.store.error.EndpointRedirectException when the server redirects a request: no verdict
      */
     public static Result run(ObjectStore store) {
         String key = "probe/" + RandomIds.hex(8);
@@ -92,8 +93,9 @@ public final class ConditionalWriteProbe {
                     + " (with a scratch object under probe/), and that check could not finish: " + e.getMessage();
             throw e.needsAction() ? dev.ckpt.store.error.StoreUnavailableException.needingAction(m, e)
                     : new dev.ckpt.store.error.StoreUnavailableException(m, e);
-        } catch (dev.ckpt.store.error.PermissionDeniedException e) {
-            // credentials that may not write here (a read-only role): no verdict (the message names the permission)
+        } catch (dev.ckpt.store.error.PermissionDeniedException | dev.ckpt.store.error.EndpointRedirectException e) {
+            // credentials that may not write here (a read-only role; the message names the permission), or an
+            // endpoint that redirects (the message says what to set): no verdict either way
             throw e;
         } catch (CkptException e) {
             problems.add("probing " + key + " failed: " + e.getMessage());

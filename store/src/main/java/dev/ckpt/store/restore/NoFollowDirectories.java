@@ -96,6 +96,20 @@ final class NoFollowDirectories implements AutoCloseable {
         return handle(file.getParent()).newByteChannel(file.getFileName(), opts);
     }
 
+    /** A file's permissions, never through a link (one {@code fstatat}); null when they cannot be read. */
+    Set<PosixFilePermission> permissions(Path file) {
+        try {
+            if (secure()) {
+                PosixFileAttributeView v = handle(file.getParent()).getFileAttributeView(file.getFileName(),
+                        PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+                return v == null ? null : v.readAttributes().permissions();
+            }
+            return Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+        } catch (UnsupportedOperationException | IOException e) {
+            return null; // not a POSIX filesystem, or gone: the caller sets them (best effort)
+        }
+    }
+
     /** Sets a file's permissions, never through a link; best effort off POSIX. */
     void setPermissions(Path file, Set<PosixFilePermission> perms) {
         try {

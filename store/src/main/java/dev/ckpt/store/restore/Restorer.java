@@ -257,9 +257,10 @@ public final class Restorer {
     /**
      * Sets every restored file's mode that its create did not give it ({@link FileModes}),
      * after every file is written and verified (a file may still be read back until then, and
-     * its mode may forbid that). Each is an open, an fchmod and a close, about 9 us a file on
-     * this project's machines, 0.09 s for 10,000 files: from {@link #SHARED_MODES_FROM} files
-     * on, the CPU pool (idle by now) sets the second half while this thread sets the first.
+     * its mode may forbid that). Each is a lookup, and where the mode differs an open, an fchmod
+     * and a close (about 9 us a file on this project's machines, 0.09 s for 10,000 files): from
+     * {@link #SHARED_MODES_FROM} files on, the CPU pool (idle by now) takes the second half while
+     * this thread takes the first.
      */
     private void setModes(TargetDirectory dir, List<Path> temps, List<FileEntry> files) {
         int n = temps.size();
@@ -289,12 +290,15 @@ public final class Restorer {
 
     /**
      * Sets a restored file's POSIX permission bits from its manifest mode (0: left as created),
-     * unless its create gave it exactly those ({@link FileModes#setAtCreate}).
+     * unless its create gave it exactly those ({@link FileModes}: one lookup instead of a chmod).
      */
     static void setMode(TargetDirectory dir, Path p, int mode) {
-        if (mode == 0 || FileModes.setAtCreate(mode)) {
+        if (mode == 0) {
             return;
         }
-        dir.setPermissions(p, FileModes.permissions(mode));
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> want = FileModes.permissions(mode);
+        if (!want.equals(dir.permissions(p))) {
+            dir.setPermissions(p, want);
+        }
     }
 }

@@ -339,6 +339,11 @@ final class TargetDirectory {
         return handles.openRead(tmp);
     }
 
+    /** A temporary's permissions, never through a link; null when they cannot be read (off POSIX). */
+    Set<PosixFilePermission> permissions(Path tmp) {
+        return handles.permissions(tmp);
+    }
+
     /** Sets a temporary's permissions, never through a link; best effort off POSIX. */
     void setPermissions(Path tmp, Set<PosixFilePermission> perms) {
         handles.setPermissions(tmp, perms);

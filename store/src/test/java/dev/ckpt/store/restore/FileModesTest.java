@@ -9,8 +9,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The permissions a restore's temporaries are created with, and when no chmod needs to follow. */
 class FileModesTest {
@@ -35,7 +33,6 @@ class FileModesTest {
     @Test
     void aTemporaryIsCreatedWithItsModeAndTheOwnersReadAndWriteNeverWider() throws Exception {
         int umask = umask();
-        assertEquals(umask, FileModes.readUmask(Path.of("/proc/self/status")), "the umask read from /proc");
         TargetDirectory dir = new TargetDirectory(tmp, null, TargetDirectory.Mover.ATOMIC);
         for (int mode : new int[] {0600, 0640, 0644, 0755, 0700, 0400, 0444, 0511, 0664, 0666, 0777, 0200, 0}) {
             Path t = tmp.resolve(String.format("t%04o", mode));
@@ -47,33 +44,8 @@ class FileModesTest {
             if (mode != 0) {
                 assertEquals(0, expected & 077 & ~mode, "group or others got a bit the mode does not give");
             }
-            assertEquals(mode != 0 && expected == mode, FileModes.setAtCreate(mode),
-                    String.format("whether mode %04o needs no chmod after", mode));
         }
         dir.close();
     }
 
-    @Test
-    void theModeIsExactAtCreateOnlyWithTheOwnersReadAndWriteAndNothingTheUmaskClears() {
-        assertTrue(FileModes.setAtCreate(0644, 022));
-        assertTrue(FileModes.setAtCreate(0755, 022));
-        assertTrue(FileModes.setAtCreate(0600, 077));
-        assertTrue(FileModes.setAtCreate(0640, 027));
-        assertFalse(FileModes.setAtCreate(0664, 022), "the umask clears group write");
-        assertFalse(FileModes.setAtCreate(0444, 022), "created 0644: the owner's write is taken away after");
-        assertFalse(FileModes.setAtCreate(0511, 022));
-        assertFalse(FileModes.setAtCreate(0644, -1), "umask unknown: always set after");
-        assertFalse(FileModes.setAtCreate(0, 022), "no mode recorded: left as created");
-        assertFalse(FileModes.setAtCreate(04755, 022), "bits above 0777 are never taken as given");
-    }
-
-    @Test
-    void theUmaskIsReadFromItsStatusLineOrNotAtAll() throws Exception {
-        assertEquals(027, FileModes.readUmask(Files.writeString(tmp.resolve("s1"), "Name:\tjava\nUmask:\t0027\nState:\tR\n")));
-        assertEquals(0, FileModes.readUmask(Files.writeString(tmp.resolve("s2"), "Umask:\t0000\n")));
-        assertEquals(-1, FileModes.readUmask(Files.writeString(tmp.resolve("s3"), "Name:\tjava\n")));
-        assertEquals(-1, FileModes.readUmask(Files.writeString(tmp.resolve("s4"), "Umask:\tzz\n")));
-        assertEquals(-1, FileModes.readUmask(Files.writeString(tmp.resolve("s5"), "Umask:\t01000\n")));
-        assertEquals(-1, FileModes.readUmask(tmp.resolve("missing")));
-    }
 }

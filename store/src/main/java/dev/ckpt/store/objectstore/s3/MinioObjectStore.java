@@ -69,14 +69,16 @@ final class MinioObjectStore implements ObjectStore {
                 .retryOnConnectionFailure(true);
         if (config.plainHttp()) {
             // no TLS set-up (OkHttp loads the JDK's trust store when the client is built, whether or not
-            // a connection uses it: 60-100 ms of every CLI run). A redirect to https:// is not followed but
-            // reported as the server's answer (a cleartext-only client would fail it inside OkHttp's threads);
-            // following it never worked either: OkHttp drops the signature on a change of scheme
-            hb.connectionSpecs(java.util.List.of(okhttp3.ConnectionSpec.CLEARTEXT)).followSslRedirects(false);
+            // a connection uses it: 60-100 ms of every CLI run)
+            hb.connectionSpecs(java.util.List.of(okhttp3.ConnectionSpec.CLEARTEXT));
         } else if (config.tlsCaBundle() != null) {
             javax.net.ssl.X509TrustManager tm = Tls.trustManager(config.tlsCaBundle());
             hb.sslSocketFactory(Tls.context(tm).getSocketFactory(), tm);
         }
+        // no redirect is followed, as by the AWS client: it is reported as the server's answer (S3Errors). Followed,
+        // one to https:// failed inside OkHttp's threads on a cleartext client, one to another host lost the
+        // signature (403), and a PUT answered 301-303 was sent again as a GET without its body
+        hb.followRedirects(false).followSslRedirects(false);
         this.http = hb.build();
         http.dispatcher().setMaxRequestsPerHost(config.maxConnections());
         MinioClient.Builder b = MinioClient.builder()

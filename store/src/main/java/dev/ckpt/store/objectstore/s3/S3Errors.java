@@ -29,11 +29,12 @@ final class S3Errors {
                     + " need " + permission + " on it: grant it in the IAM or bucket policy, or use credentials that"
                     + " have it (docs/security.md lists what each command needs)", cause);
         }
-        if (status >= 300 && status < 400) {
-            return new BadConfigurationException("the server answered the request to " + what + " with a redirect — "
-                    + why + "; S3 clients do not follow one. For AWS S3, set AWS_REGION to the bucket's region; for"
-                    + " another server, set AWS_ENDPOINT_URL (or --endpoint) to the address it redirects to (https://"
-                    + " where http:// was given, another host or port)", cause);
+        if (status >= 300 && status < 400 && status != 304) { // 304 answers a conditional read, which ckpt never sends
+            return new dev.ckpt.store.error.EndpointRedirectException("the server answered the request to " + what
+                    + " with a redirect — " + why + "; S3 clients do not follow one. For AWS S3, set AWS_REGION to the"
+                    + " bucket's region; for another server, set the endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or"
+                    + " AWS_ENDPOINT_URL) to the address it redirects to (https:// where http:// was given, another"
+                    + " host or port)", cause);
         }
         if (status == 400 || status == 501 || status == 405) {
             return new BadConfigurationException("the server rejected the request to " + what + " — " + why

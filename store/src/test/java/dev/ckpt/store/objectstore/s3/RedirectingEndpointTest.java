@@ -1,7 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.objectstore.ObjectStore;
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +37,9 @@ class RedirectingEndpointTest {
         server.createContext("/", ex -> {
             ex.getRequestBody().readAllBytes();
             int code = Integer.parseInt(ex.getRequestURI().getPath().split("/")[1].substring("redirect".length()));
-            ex.getResponseHeaders().add("Location", "https://127.0.0.1:9" + ex.getRequestURI());
+            // to https:// (an ingress forcing TLS), or back to this server for 302 and 303 (a loop if followed)
+            ex.getResponseHeaders().add("Location", (code == 302 || code == 303
+                    ? "http://127.0.0.1:" + server.getAddress().getPort() : "https://127.0.0.1:9") + ex.getRequestURI());
             ex.sendResponseHeaders(code, -1);
             ex.close();
         });
@@ -55,7 +56,7 @@ class RedirectingEndpointTest {
 
     @ParameterizedTest(name = "{0}/{1}, HTTP {2}")
     @CsvSource({"AWS, APACHE, 301", "AWS, URL_CONNECTION, 307", "MINIO, APACHE, 301", "MINIO, APACHE, 308",
-            "AWS, APACHE, 302"})
+            "AWS, APACHE, 302", "MINIO, APACHE, 302", "MINIO, APACHE, 303"})
     void aRedirectIsAConfigurationErrorSayingWhatToChange(S3Config.Client client, S3Config.Http http, int code)
             throws Exception {
         URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
@@ -66,12 +67,18 @@ class RedirectingEndpointTest {
                     () -> s.put("chunks/x", new byte[] {1, 2}), () -> s.list("manifests/").iterator().hasNext());
             for (int i = 0; i < ops.size(); i++) {
                 CkptException e = assertThrows(CkptException.class, ops.get(i), "get, put, list: " + i);
-                assertTrue(e instanceof BadConfigurationException, e.getClass().getSimpleName() + ": " + e.getMessage());
+                assertTrue(e instanceof dev.ckpt.store.error.EndpointRedirectException,
+                        e.getClass().getSimpleName() + ": " + e.getMessage());
                 assertTrue(e.getMessage().contains("with a redirect") && e.getMessage().contains("HTTP " + code)
                         && e.getMessage().contains("AWS_ENDPOINT_URL") && e.getMessage().contains("AWS_REGION"),
                         e.getMessage());
                 assertFalse(e.getMessage().contains("retrying later is safe"), e.getMessage());
             }
+        }
+        try (ObjectStore s = S3ObjectStores.open(c.toBuilder().probe(false).build())) {
+            // the conditional-write probe gives no verdict on a redirect (it said "does not honour conditional writes")
+            assertThrows(dev.ckpt.store.error.EndpointRedirectException.class,
+                    () -> dev.ckpt.store.objectstore.ConditionalWriteProbe.run(s));
         }
         Thread.sleep(200); // a client thread failing on the side would have reported by now
         assertEquals(List.of(), uncaught, "a client's own thread failed");
