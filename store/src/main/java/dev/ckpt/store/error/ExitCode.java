@@ -57,6 +57,7 @@ public enum ExitCode {
             Map.entry(AlreadyExistsException.class, ERROR),
             Map.entry(BadConfigurationException.class, ERROR),
             Map.entry(PermissionDeniedException.class, ERROR), // grant the permission: a retry alone fails again
+            Map.entry(EndpointRedirectException.class, ERROR), // set the endpoint or region: a retry is redirected again
             // damage is verify's verdict (a report, exit 3); a corrupt object met elsewhere fails the command
             Map.entry(CorruptObjectException.class, ERROR),
             Map.entry(InvalidInputException.class, ERROR),

@@ -39,6 +39,7 @@ class ExitCodeTest {
             Map.entry(AlreadyExistsException.class, ExitCode.ERROR),
             Map.entry(BadConfigurationException.class, ExitCode.ERROR),
             Map.entry(PermissionDeniedException.class, ExitCode.ERROR),
+            Map.entry(EndpointRedirectException.class, ExitCode.ERROR),
             Map.entry(CorruptObjectException.class, ExitCode.ERROR),
             Map.entry(InvalidInputException.class, ExitCode.ERROR),
             Map.entry(NotFoundException.class, ExitCode.ERROR),
