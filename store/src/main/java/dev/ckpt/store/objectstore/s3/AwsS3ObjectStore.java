@@ -141,71 +141,9 @@ final class AwsS3ObjectStore implements ObjectStore {
                 .socketTimeout(c.stallTimeout()) // a read that gets no byte for this long: a stall
                 .tlsTrustManagersProvider(trust);
         if (c.plainHttp()) {
-            b.socketFactory(new LazyTls());
+            b.socketFactory(new Tls.LazyApacheTls());
         }
         return b.build();
-    }
-
-    /**
-     * The socket factory of the {@code https} scheme for a client of an {@code http://}
-     * endpoint: the JDK's default TLS, set up when a TLS connection is first asked for. The
-     * SDK's own factory is built with the client: it loads the JDK's trust store and sets up a
-     * TLS context, 70-100 ms of every CLI run against such an endpoint (docs/benchmarks.md,
-     * "TLS set-up"), for connections that are not made: requests go to the endpoint. Should
-     * one be made, it gets what the SDK's factory gives for such an endpoint: the JDK's default
-     * trust, host-name checks, and the key managers of the {@code javax.net.ssl.keyStore}
-     * properties.
-     */
-    static final class LazyTls implements org.apache.http.conn.socket.LayeredConnectionSocketFactory {
-        private volatile org.apache.http.conn.ssl.SSLConnectionSocketFactory tls;
-
-        /** The factory, made on first use. */
-        org.apache.http.conn.ssl.SSLConnectionSocketFactory tls() {
-            org.apache.http.conn.ssl.SSLConnectionSocketFactory t = tls;
-            if (t == null) {
-                synchronized (this) {
-                    t = tls;
-                    if (t == null) {
-                        tls = t = new org.apache.http.conn.ssl.SSLConnectionSocketFactory(context(),
-                                org.apache.http.conn.ssl.SSLConnectionSocketFactory.getDefaultHostnameVerifier());
-                    }
-                }
-            }
-            return t;
-        }
-
-        private static javax.net.ssl.SSLContext context() {
-            try {
-                javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
-                c.init(software.amazon.awssdk.http.SystemPropertyTlsKeyManagersProvider.create().keyManagers(), null, null);
-                return c;
-            } catch (java.security.GeneralSecurityException e) {
-                throw new IllegalStateException("the JDK offers no TLS: " + e.getMessage(), e);
-            }
-        }
-
-        /** Whether the TLS factory has been made. */
-        boolean made() {
-            return tls != null;
-        }
-
-        @Override
-        public java.net.Socket createSocket(org.apache.http.protocol.HttpContext context) throws java.io.IOException {
-            return tls().createSocket(context);
-        }
-
-        @Override
-        public java.net.Socket connectSocket(int connectTimeout, java.net.Socket socket, org.apache.http.HttpHost host,
-                                             java.net.InetSocketAddress remote, java.net.InetSocketAddress local,
-                                             org.apache.http.protocol.HttpContext context) throws java.io.IOException {
-            return tls().connectSocket(connectTimeout, socket, host, remote, local, context);
-        }
-
-        @Override
-        public java.net.Socket createLayeredSocket(java.net.Socket socket, String target, int port,
-                                                   org.apache.http.protocol.HttpContext context) throws java.io.IOException {
-            return tls().createLayeredSocket(socket, target, port, context);
-        }
     }
 
     private String key(String k) {

@@ -45,7 +45,7 @@ class PlainHttpTlsSetUpTest {
 
     @org.junit.jupiter.api.Test
     void aTlsConnectionAskedOfAPlainHttpClientIsTlsSetUpThen() throws Exception {
-        AwsS3ObjectStore.LazyTls f = new AwsS3ObjectStore.LazyTls();
+        Tls.LazyApacheTls f = new Tls.LazyApacheTls();
         assertFalse(f.made(), "TLS was set up before any TLS connection was asked for");
         // a server that speaks no TLS: a TLS client's handshake fails there, a plain client's connect would not
         try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
