@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.HashMap;
 import java.util.Map;
@@ -96,18 +97,34 @@ final class NoFollowDirectories implements AutoCloseable {
         return handle(file.getParent()).newByteChannel(file.getFileName(), opts);
     }
 
-    /** A file's permissions, never through a link (one {@code fstatat}); null when they cannot be read. */
-    Set<PosixFilePermission> permissions(Path file) {
+    /** A file's attributes, never through a link (one {@code fstatat}); null when they cannot be read. */
+    PosixFileAttributes attributes(Path file) {
         try {
             if (secure()) {
                 PosixFileAttributeView v = handle(file.getParent()).getFileAttributeView(file.getFileName(),
                         PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-                return v == null ? null : v.readAttributes().permissions();
+                return v == null ? null : v.readAttributes();
             }
-            return Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+            return Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (UnsupportedOperationException | IOException e) {
             return null; // not a POSIX filesystem, or gone: the caller sets them (best effort)
         }
+    }
+
+    /**
+     * The names in {@code dir} now: one pass over its entries through its handle (a
+     * {@code getdents} per few hundred names), never through a link.
+     */
+    Set<String> names(Path dir) throws IOException {
+        Set<String> names = new java.util.HashSet<>();
+        try (DirectoryStream<Path> s = secure()
+                ? handle(dir).newDirectoryStream(dir.getFileSystem().getPath("."), LinkOption.NOFOLLOW_LINKS)
+                : Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                names.add(p.getFileName().toString());
+            }
+        }
+        return names;
     }
 
     /** Sets a file's permissions, never through a link; best effort off POSIX. */

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -210,8 +211,8 @@ public final class Restorer {
             dir.createDirectories(finals);
             run.run(finals); // every file written, verified, flushed and closed
             List<Path> temps = run.temps();
-            setModes(dir, temps, m.files());
-            dir.publish(temps, finals); // all or nothing: rolls back what it renamed if one fails
+            List<Object> keys = setModes(dir, temps, m.files());
+            dir.publish(temps, finals, keys); // all or nothing: rolls back what it renamed if one fails
             ok = true;
             syncNames(finals);
             leftovers = dir.findLeftovers(finals, finals); // named, never deleted: see TargetDirectory.findLeftovers
@@ -260,22 +261,24 @@ public final class Restorer {
      * its mode may forbid that). Each is a lookup, and where the mode differs an open, an fchmod
      * and a close (about 9 us a file on this project's machines, 0.09 s for 10,000 files): from
      * {@link #SHARED_MODES_FROM} files on, the CPU pool (idle by now) takes the second half while
-     * this thread takes the first.
+     * this thread takes the first. Returns each temporary's file key as the lookup read it
+     * (null where none was read), for the publish.
      */
-    private void setModes(TargetDirectory dir, List<Path> temps, List<FileEntry> files) {
+    private List<Object> setModes(TargetDirectory dir, List<Path> temps, List<FileEntry> files) {
         int n = temps.size();
+        Object[] keys = new Object[n];
         int half = n < SHARED_MODES_FROM ? n : n / 2;
         Future<?> rest = half == n ? null : cpu.submit(() -> {
             for (int i = half; i < n; i++) {
-                setMode(dir, temps.get(i), files.get(i).mode());
+                keys[i] = setMode(dir, temps.get(i), files.get(i).mode());
             }
         });
         for (int i = 0; i < half; i++) {
-            setMode(dir, temps.get(i), files.get(i).mode());
+            keys[i] = setMode(dir, temps.get(i), files.get(i).mode());
         }
         if (rest != null) {
             try {
-                rest.get();
+                rest.get(); // also makes the pool's keys visible here
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new StoreUnavailableException("restore interrupted", e);
@@ -286,19 +289,24 @@ public final class Restorer {
                 throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
             }
         }
+        return Arrays.asList(keys);
     }
 
     /**
      * Sets a restored file's POSIX permission bits from its manifest mode (0: left as created),
      * unless its create gave it exactly those ({@link FileModes}: one lookup instead of a chmod).
+     * Returns the file's key (device and inode) as the lookup read it; null for mode 0 or where
+     * the filesystem gives none.
      */
-    static void setMode(TargetDirectory dir, Path p, int mode) {
+    static Object setMode(TargetDirectory dir, Path p, int mode) {
         if (mode == 0) {
-            return;
+            return null;
         }
         java.util.Set<java.nio.file.attribute.PosixFilePermission> want = FileModes.permissions(mode);
-        if (!want.equals(dir.permissions(p))) {
+        java.nio.file.attribute.PosixFileAttributes now = dir.attributes(p);
+        if (now == null || !want.equals(now.permissions())) {
             dir.setPermissions(p, want);
         }
+        return now == null ? null : now.fileKey();
     }
 }

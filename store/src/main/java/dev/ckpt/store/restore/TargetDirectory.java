@@ -339,9 +339,9 @@ final class TargetDirectory {
         return handles.openRead(tmp);
     }
 
-    /** A temporary's permissions, never through a link; null when they cannot be read (off POSIX). */
-    Set<PosixFilePermission> permissions(Path tmp) {
-        return handles.permissions(tmp);
+    /** A temporary's attributes (its permissions, its file key), never through a link; null when they cannot be read (off POSIX). */
+    java.nio.file.attribute.PosixFileAttributes attributes(Path tmp) {
+        return handles.attributes(tmp);
     }
 
     /** Sets a temporary's permissions, never through a link; best effort off POSIX. */
@@ -452,17 +452,29 @@ final class TargetDirectory {
     /**
      * Renames every temporary to its destination. If one fails, everything renamed before
      * it is taken back (the replaced files restored), and the error names the file and
-     * the reason.
+     * the reason. {@code keys}: each temporary's file key where the caller has it (its
+     * mode's lookup read it; a rename keeps it), else null and it is looked up after the
+     * rename.
+     *
+     * <p>A destination that already holds something is renamed aside first, to be put back
+     * if the publish fails. Whether something is there is one lookup per file, except in a
+     * directory this restore created: there the names are listed once, and only a name
+     * found in the list is looked up (the lookup's miss, a Java exception per new file, was
+     * 8 us of the main thread per file; docs/benchmarks.md, "Restore: per-file costs of the
+     * publish"). What another process creates in such a directory after the list (only a
+     * second restore into the same new directory would) is replaced without being kept.
      */
-    void publish(List<Path> temps, List<Path> finals) {
+    void publish(List<Path> temps, List<Path> finals, List<Object> keys) {
         checkUnchanged();
         List<Published> done = new ArrayList<>();
+        Map<Path, Set<String>> listed = new HashMap<>(); // directories this restore created: their names
+        Set<Path> own = new HashSet<>(created);
         for (int i = 0; i < temps.size(); i++) {
             Path dest = finals.get(i);
             Path old = null;
             boolean link = false;
             try {
-                if (handles.exists(dest)) {
+                if (mayExist(dest, own, listed) && handles.exists(dest)) {
                     old = dest.resolveSibling(LocalFiles.tempName(".old"));
                     try {
                         if (handles.secure()) {
@@ -484,7 +496,8 @@ final class TargetDirectory {
                     }
                 }
                 rename(temps.get(i), dest, mover);
-                done.add(new Published(dest, old, link, keyOf(dest)));
+                Object key = keys == null ? null : keys.get(i);
+                done.add(new Published(dest, old, link, key != null ? key : keyOf(dest)));
             } catch (IOException e) {
                 List<String> left = new ArrayList<>();
                 if (old != null) {
@@ -512,6 +525,28 @@ final class TargetDirectory {
                 }
             }
         }
+    }
+
+    /**
+     * False when {@code dest} is in a directory this restore created and was not there when
+     * that directory was listed (once, on first use); true when it may exist.
+     */
+    private boolean mayExist(Path dest, Set<Path> own, Map<Path, Set<String>> listed) {
+        Path dir = dest.getParent();
+        if (!own.contains(dir)) {
+            return true;
+        }
+        Set<String> names = listed.get(dir);
+        if (names == null) {
+            try {
+                names = handles.names(dir);
+            } catch (IOException | RuntimeException e) {
+                names = Set.of(); // unreadable: no list, so each file is looked up
+                own.remove(dir);
+            }
+            listed.put(dir, names);
+        }
+        return !own.contains(dir) || names.contains(dest.getFileName().toString());
     }
 
     private Object keyOf(Path p) {

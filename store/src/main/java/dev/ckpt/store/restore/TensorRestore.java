@@ -68,6 +68,7 @@ final class TensorRestore {
         }
         TargetDirectory dir = new TargetDirectory(root, m, TargetDirectory.Mover.ATOMIC);
         List<Path> temps = new ArrayList<>();
+        List<Object> keys = new ArrayList<>();
         boolean ok = false;
         long bytes = 0;
         TargetDirectory.Leftovers leftovers;
@@ -93,10 +94,10 @@ final class TensorRestore {
                 } catch (RuntimeException e) {
                     throw ChunkProblems.located(e, "file " + f.file().path() + " of checkpoint " + m.id(), root);
                 }
-                Restorer.setMode(dir, tmp, f.file().mode());
+                keys.add(Restorer.setMode(dir, tmp, f.file().mode()));
                 bytes += f.tensorBytes();
             }
-            dir.publish(temps, finals);
+            dir.publish(temps, finals, keys);
             ok = true;
             // named, never deleted (see TargetDirectory.findLeftovers); the checkpoint's files not selected are not leftovers
             leftovers = dir.findLeftovers(finals, m.files().stream().map(f -> root.resolve(f.path()).normalize()).toList());

@@ -17,13 +17,11 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
 /** Local-directory housekeeping shared by the store, the tools and the trainer. */
 public final class LocalFiles {
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private LocalFiles() {
     }
@@ -158,13 +156,26 @@ public final class LocalFiles {
     /**
      * A short hidden name for a temporary file or directory next to a user's file:
      * {@code .ckpt-<12 hex><suffix>}. It never derives from the user's name, so it fits
-     * wherever that name fits (a 255-byte name plus a suffix would not).
+     * wherever that name fits (a 255-byte name plus a suffix would not). The 48 bits are a
+     * random start drawn once per process plus a count: never the same twice in a process,
+     * and as unlikely to meet another process's as 48 random bits per name. A draw per name
+     * (the JDK's native generator, SHA-1 mixed) cost 3 us of a restore's main thread per
+     * file (docs/benchmarks.md, "Restore: per-file costs of the publish"). Names can be
+     * guessed from an earlier one; every create of one is exclusive ({@code O_EXCL}, no
+     * link followed), so a name taken first fails the create and is never written through.
      */
     public static String tempName(String suffix) {
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        return ".ckpt-" + HexFormat.of().formatHex(b) + suffix;
+        long n = (TEMP_START + TEMP_COUNT.getAndIncrement()) & 0xFFFF_FFFF_FFFFL;
+        char[] c = new char[12];
+        for (int i = 11; i >= 0; i--) {
+            c[i] = Character.forDigit((int) (n & 0xF), 16);
+            n >>>= 4;
+        }
+        return ".ckpt-" + new String(c) + suffix;
     }
+
+    private static final long TEMP_START = new SecureRandom().nextLong();
+    private static final java.util.concurrent.atomic.AtomicLong TEMP_COUNT = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * Flushes a directory (its entries: a rename or create in it), best effort: some

@@ -220,6 +220,66 @@ class RestoreTargetTest extends InMemoryFixture {
         assertFalse(Files.exists(tmp.resolve("new")), "the directories the restore created are gone");
     }
 
+    /**
+     * In directories the restore created, the publish lists the names once instead of looking
+     * up each destination; a file that is there when a directory is listed (here planted by
+     * the first rename, before m/n is listed) is still kept aside and put back when a later
+     * rename fails, and replaced without a hidden copy when none does.
+     */
+    @Test
+    void aFileThatAppearedInADirectoryTheRestoreCreatedIsKeptWhenThePublishFails() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = tmp.resolve("fresh");
+        Path planted = t.resolve("m/n/c.bin");
+        for (boolean fail : new boolean[] {true, false}) {
+            AtomicInteger calls = new AtomicInteger();
+            TargetDirectory.Mover planting = (from, to) -> {
+                if (calls.incrementAndGet() == 1) {
+                    Files.writeString(planted, "planted by another process"); // m/n exists: the restore made it
+                }
+                if (fail && to.getFileName().toString().equals("last.bin")) {
+                    throw new java.nio.file.FileSystemException(to.toString(), null, "Input/output error");
+                }
+                TargetDirectory.Mover.ATOMIC.move(from, to);
+            };
+            if (fail) {
+                assertThrows(InvalidInputException.class, () -> restorer(planting).restore(e, t, List.of()));
+                assertEquals("planted by another process", Files.readString(planted), "the file found by the list is put back");
+                Files.delete(planted);
+                assertFalse(Files.exists(t.resolve("a.bin")), "a.bin was taken back");
+            } else {
+                restorer(planting).restore(e, t, List.of());
+                assertEquals("new c", Files.readString(planted));
+                assertEquals("new last", Files.readString(t.resolve("z/last.bin")));
+                Map<String, String> after = tree(t);
+                assertFalse(after.keySet().stream().anyMatch(p -> p.contains(".ckpt-")), after.keySet().toString());
+            }
+        }
+    }
+
+    /** The publish's undo removes only files that are still the ones it renamed into place (their inode). */
+    @Test
+    void aRenamedFileThatAnotherProcessReplacedIsLeftWhenThePublishFails() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        TargetDirectory.Mover replacing = (from, to) -> {
+            if (to.getFileName().toString().equals("last.bin")) {
+                throw new java.nio.file.FileSystemException(to.toString(), null, "Input/output error");
+            }
+            TargetDirectory.Mover.ATOMIC.move(from, to);
+            if (to.getFileName().toString().equals("a.bin")) {
+                Path other = to.resolveSibling("other-process.tmp");
+                Files.writeString(other, "another process's a");
+                Files.move(other, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+        };
+        InvalidInputException ex = assertThrows(InvalidInputException.class, () -> restorer(replacing).restore(e, t, List.of()));
+        assertTrue(ex.getMessage().contains(t.resolve("a.bin") + " (replaced by another process during this restore"),
+                ex.getMessage());
+        assertEquals("another process's a", Files.readString(t.resolve("a.bin")));
+        assertEquals("old b", Files.readString(t.resolve("m/b.bin")), "the others are taken back");
+    }
+
     @Test
     void aSuccessfulRestoreOverOldFilesLeavesNoHiddenCopies() throws IOException {
         CheckpointEntry e = fourFiles();

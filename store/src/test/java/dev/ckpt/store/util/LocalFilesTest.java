@@ -80,4 +80,26 @@ class LocalFilesTest {
             assertArrayEquals(Files.readAllBytes(f), LocalFiles.readAllBytes(f), "size " + size);
         }
     }
+
+    /** Temporary names are never the same twice in a process, from any thread, and are what isTempName recognises. */
+    @Test
+    void temporaryNamesAreDistinctAcrossThreadsAndRecognised() throws Exception {
+        Set<String> names = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < 50_000; i++) {
+                    String n = LocalFiles.tempName(".tmp");
+                    assertTrue(LocalFiles.isTempName(n, ".tmp"), n);
+                    assertTrue(names.add(n), "twice: " + n);
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        assertEquals(200_000, names.size());
+    }
 }
