@@ -32,10 +32,10 @@ class LauncherClassDataTest {
     @TempDir
     Path tmp;
 
-    private record Run(int code, String out, String err) {
+    record Run(int code, String out, String err) {
     }
 
-    private static Run run(Map<String, String> env, String... cmd) throws Exception {
+    static Run run(Map<String, String> env, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);
         Path err = Files.createTempFile("launcher", ".err");
@@ -50,6 +50,11 @@ class LauncherClassDataTest {
     }
 
     private Path checkout() throws IOException {
+        return checkout(tmp);
+    }
+
+    /** A fake checkout in {@code tmp}: bin/ckpt-tool and a jar of this build's classes (see the class comment). */
+    static Path checkout(Path tmp) throws IOException {
         Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
         while (dir != null && !Files.isRegularFile(dir.resolve("bin/ckpt-tool"))) {
             dir = dir.getParent();

@@ -1,0 +1,134 @@
+package dev.ckpt.tools;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * bin/ckpt-tool runs C1 alone (no C2, whose SHA-256 intrinsic the data needs) for commands
+ * that read no checkpoint data and for a push of a directory under 16 MiB, and both
+ * compilers otherwise (docs/benchmarks.md, "C1 alone for small runs"). Each case reads
+ * the JVM's final {@code TieredStopAtLevel} (1: C1 alone, 4: both) through
+ * {@code -XX:+PrintFlagsFinal}; every command also has to succeed.
+ */
+class LauncherJitTest {
+    @TempDir
+    Path tmp;
+
+    private String launcher;
+    private String store;
+    private Path small;
+    private Path large;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        launcher = LauncherClassDataTest.checkout(tmp).resolve("bin/ckpt-tool").toString();
+        store = tmp.resolve("store").toString();
+        small = Files.createDirectories(tmp.resolve("small"));
+        for (int i = 0; i < 20; i++) {
+            Files.writeString(small.resolve("f" + i + ".txt"), "small file " + i);
+        }
+        large = Files.createDirectories(tmp.resolve("large"));
+        try (RandomAccessFile f = new RandomAccessFile(large.resolve("weights.bin").toFile(), "rw")) {
+            f.setLength(16L << 20); // exactly the limit, sparse: du's apparent size counts it
+        }
+        assertEquals(0, cli("init", store).code());
+    }
+
+    private LauncherClassDataTest.Run cli(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", launcher));
+        cmd.addAll(List.of(args));
+        return LauncherClassDataTest.run(Map.of("CKPT_CDS", "0", "CKPT_JAVA_OPTS", "-XX:+PrintFlagsFinal"),
+                cmd.toArray(String[]::new));
+    }
+
+    /** The level the JVM ran at, after checking the command succeeded. */
+    private int level(String... args) throws Exception {
+        LauncherClassDataTest.Run r = cli(args);
+        assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+        String line = r.out().lines().filter(l -> l.contains(" TieredStopAtLevel ")).findFirst().orElseThrow();
+        return Integer.parseInt(line.replaceAll(".*= *(-?\\d+).*", "$1"));
+    }
+
+    @Test
+    void aPushOfASmallDirectoryRunsC1AloneInEverySpellingOfItsArguments() throws Exception {
+        assertEquals(1, level("push", store, small.toString(), "--run", "r", "--step", "1", "--progress", "none"));
+        assertEquals(1, level("push", "--run", "r", "--step=2", "--progress", "none", "--meta", "k=v", store,
+                small.toString()));
+        assertEquals(1, level("push", "--run=r", "--step", "3", "-v", store, "--progress=none", small.toString()));
+        assertEquals(1, level("push", "--run", "r", "--step", "4", "--progress", "none", "--", store, small.toString()));
+    }
+
+    @Test
+    void aPushOfSixteenMebibytesOrMoreKeepsBothCompilersAlsoThroughALink() throws Exception {
+        assertEquals(4, level("push", store, large.toString(), "--run", "r", "--step", "1", "--progress", "none"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), large);
+        assertEquals(4, level("push", store, link.toString(), "--run", "r", "--step", "2", "--progress", "none"));
+    }
+
+    @Test
+    void commandsThatReadCheckpointDataKeepBothCompilersAndTheOthersRunC1Alone() throws Exception {
+        assertEquals(1, level("push", store, small.toString(), "--run", "r", "--step", "1", "--progress", "none"));
+        assertEquals(4, level("restore", store, "r@1", tmp.resolve("out").toString(), "--progress", "none"));
+        assertEquals(4, level("verify", store));
+        assertEquals(1, level("ls", store));
+        assertEquals(1, level("show", store, "r@1"));
+        assertEquals(1, level("--version"));
+    }
+
+    /** Arguments the launcher cannot read plainly (an option it does not know) keep both compilers: slower, never wrong. */
+    @Test
+    void aPushWhoseArgumentsTheLauncherCannotReadKeepsBothCompilers() throws Exception {
+        LauncherClassDataTest.Run r = cli("push", "--no-such-option", "x", store, small.toString(), "--run", "r",
+                "--step", "1");
+        assertEquals(2, r.code(), "picocli refuses the option: " + r.err());
+        assertTrue(r.out().lines().anyMatch(l -> l.contains(" TieredStopAtLevel ") && l.contains("= 4 ")), r.out());
+    }
+
+    /**
+     * The launcher finds push's DIR by skipping options and their values; it must know every
+     * option of push that takes a value, else that value would count as a positional (then it
+     * only keeps both compilers, but small pushes lose their speed).
+     */
+    @Test
+    void theLauncherKnowsEveryOptionOfPushThatTakesAValue() throws Exception {
+        String script = Files.readString(Path.of(launcherInRepo()));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(--client\\|[^)]*)\\) skip=1").matcher(script);
+        assertTrue(m.find(), "the list of push's options with a value in bin/ckpt-tool");
+        java.util.Set<String> known = new java.util.TreeSet<>();
+        for (String o : m.group(1).split("\\|")) {
+            known.add(o.replace("\\", "").trim());
+        }
+        java.util.Set<String> needed = new java.util.TreeSet<>();
+        picocli.CommandLine.Model.CommandSpec push = new picocli.CommandLine(new PushCommand()).getCommandSpec();
+        for (picocli.CommandLine.Model.OptionSpec o : push.options()) {
+            if (o.typeInfo().isBoolean() || o.arity().max() == 0) {
+                continue;
+            }
+            for (String name : o.names()) {
+                needed.add(name);
+            }
+        }
+        assertEquals(needed, known);
+    }
+
+    private static String launcherInRepo() {
+        Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        while (dir != null && !Files.isRegularFile(dir.resolve("bin/ckpt-tool"))) {
+            dir = dir.getParent();
+        }
+        assertTrue(dir != null, "bin/ckpt-tool not found");
+        return dir.resolve("bin/ckpt-tool").toString();
+    }
+}
