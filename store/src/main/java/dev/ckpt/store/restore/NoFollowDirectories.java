@@ -111,22 +111,6 @@ final class NoFollowDirectories implements AutoCloseable {
         }
     }
 
-    /**
-     * The names in {@code dir} now: one pass over its entries through its handle (a
-     * {@code getdents} per few hundred names), never through a link.
-     */
-    Set<String> names(Path dir) throws IOException {
-        Set<String> names = new java.util.HashSet<>();
-        try (DirectoryStream<Path> s = secure()
-                ? handle(dir).newDirectoryStream(dir.getFileSystem().getPath("."), LinkOption.NOFOLLOW_LINKS)
-                : Files.newDirectoryStream(dir)) {
-            for (Path p : s) {
-                names.add(p.getFileName().toString());
-            }
-        }
-        return names;
-    }
-
     /** Sets a file's permissions, never through a link; best effort off POSIX. */
     void setPermissions(Path file, Set<PosixFilePermission> perms) {
         try {

@@ -93,6 +93,8 @@ final class RestoreRun {
     private final Object signal = new Object();
     private final Set<FileChannel> open = ConcurrentHashMap.newKeySet();
     private final List<Path> temps = new ArrayList<>();
+    /** The temporaries whose create succeeded (a packed file's is named in {@link #temps} before its create). */
+    private final java.util.Set<Path> createdTemps = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Temporaries closed without an fsync of their own (small files): flushed together by {@link #flushSmall}. */
     private final Queue<Path> unflushed = new ConcurrentLinkedQueue<>();
     private final FilesystemSync filesystemSync;
@@ -155,9 +157,17 @@ final class RestoreRun {
         });
     }
 
-    /** The temporaries created, in the manifest's file order. */
+    /** The temporaries, in the manifest's file order (once the run is done, every one created). */
     List<Path> temps() {
         return temps;
+    }
+
+    /**
+     * The temporaries this run created, for the cleanup after a failure: only these are its to
+     * delete (a name it chose but whose create failed may be another process's file).
+     */
+    java.util.Collection<Path> createdTemps() {
+        return createdTemps;
     }
 
     int downloaded() {
@@ -224,6 +234,7 @@ final class RestoreRun {
                 throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
             }
             temps.add(tmp);
+            createdTemps.add(tmp);
             open.add(ch);
             FileState file = new FileState(f, tmp, ch, permits::release);
             if (f.chunks().isEmpty()) {
@@ -479,6 +490,7 @@ final class RestoreRun {
         } catch (IOException e) {
             throw TargetDirectory.cannot("create a temporary file in " + tmp.getParent() + " for " + f.path(), root, e);
         }
+        createdTemps.add(tmp);
         open.add(ch);
         FileState file = new FileState(f, tmp, ch, closed);
         write(new Piece(file, 0, 0, f.chunks().get(0), null), pack, from, length, false);

@@ -219,7 +219,7 @@ public final class Restorer {
         } finally {
             if (!ok) {
                 run.abort(); // no task runs after this, so none writes after the cleanup
-                for (Path t : run.temps()) {
+                for (Path t : run.createdTemps()) {
                     try {
                         dir.delete(t);
                     } catch (IOException | RuntimeException ignored) {

@@ -454,27 +454,21 @@ final class TargetDirectory {
      * it is taken back (the replaced files restored), and the error names the file and
      * the reason. {@code keys}: each temporary's file key where the caller has it (its
      * mode's lookup read it; a rename keeps it), else null and it is looked up after the
-     * rename.
-     *
-     * <p>A destination that already holds something is renamed aside first, to be put back
-     * if the publish fails. Whether something is there is one lookup per file, except in a
-     * directory this restore created: there the names are listed once, and only a name
-     * found in the list is looked up (the lookup's miss, a Java exception per new file, was
-     * 8 us of the main thread per file; docs/benchmarks.md, "Restore: per-file costs of the
-     * publish"). What another process creates in such a directory after the list (only a
-     * second restore into the same new directory would) is replaced without being kept.
+     * rename. A destination that already holds something is renamed aside first (one lookup
+     * per file, right before its rename), to be put back if the publish fails; a list of
+     * each directory's names taken once instead was tried and dropped: a file another
+     * restore put there after the list was replaced without being kept (docs/benchmarks.md,
+     * "Restore: per-file costs of the publish").
      */
     void publish(List<Path> temps, List<Path> finals, List<Object> keys) {
         checkUnchanged();
         List<Published> done = new ArrayList<>();
-        Map<Path, Set<String>> listed = new HashMap<>(); // directories this restore created: their names
-        Set<Path> own = new HashSet<>(created);
         for (int i = 0; i < temps.size(); i++) {
             Path dest = finals.get(i);
             Path old = null;
             boolean link = false;
             try {
-                if (mayExist(dest, own, listed) && handles.exists(dest)) {
+                if (handles.exists(dest)) {
                     old = dest.resolveSibling(LocalFiles.tempName(".old"));
                     try {
                         if (handles.secure()) {
@@ -525,28 +519,6 @@ final class TargetDirectory {
                 }
             }
         }
-    }
-
-    /**
-     * False when {@code dest} is in a directory this restore created and was not there when
-     * that directory was listed (once, on first use); true when it may exist.
-     */
-    private boolean mayExist(Path dest, Set<Path> own, Map<Path, Set<String>> listed) {
-        Path dir = dest.getParent();
-        if (!own.contains(dir)) {
-            return true;
-        }
-        Set<String> names = listed.get(dir);
-        if (names == null) {
-            try {
-                names = handles.names(dir);
-            } catch (IOException | RuntimeException e) {
-                names = Set.of(); // unreadable: no list, so each file is looked up
-                own.remove(dir);
-            }
-            listed.put(dir, names);
-        }
-        return !own.contains(dir) || names.contains(dest.getFileName().toString());
     }
 
     private Object keyOf(Path p) {

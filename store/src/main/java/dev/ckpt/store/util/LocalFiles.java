@@ -155,27 +155,35 @@ public final class LocalFiles {
 
     /**
      * A short hidden name for a temporary file or directory next to a user's file:
-     * {@code .ckpt-<12 hex><suffix>}. It never derives from the user's name, so it fits
-     * wherever that name fits (a 255-byte name plus a suffix would not). The 48 bits are a
-     * random start drawn once per process plus a count: never the same twice in a process,
-     * and as unlikely to meet another process's as 48 random bits per name. A draw per name
-     * (the JDK's native generator, SHA-1 mixed) cost 3 us of a restore's main thread per
-     * file (docs/benchmarks.md, "Restore: per-file costs of the publish"). Names can be
-     * guessed from an earlier one; every create of one is exclusive ({@code O_EXCL}, no
-     * link followed), so a name taken first fails the create and is never written through.
+     * {@code .ckpt-<12 hex><suffix>}, 48 random bits that cannot be guessed from earlier
+     * names. It never derives from the user's name, so it fits wherever that name fits (a
+     * 255-byte name plus a suffix would not). The bits come from the JDK's strong generator
+     * 4 KiB at a time: a draw per name (a read of {@code /dev/urandom} mixed with SHA-1) was
+     * 3 us of a restore's main thread per file (docs/benchmarks.md, "Restore: per-file costs
+     * of the publish"). A counter on one random start was tried and dropped: every later
+     * name of a run could be guessed from one, and created first by another process.
      */
     public static String tempName(String suffix) {
-        long n = (TEMP_START + TEMP_COUNT.getAndIncrement()) & 0xFFFF_FFFF_FFFFL;
         char[] c = new char[12];
-        for (int i = 11; i >= 0; i--) {
-            c[i] = Character.forDigit((int) (n & 0xF), 16);
-            n >>>= 4;
+        synchronized (TEMP_BITS) {
+            if (tempBitsUsed + 6 > TEMP_BITS.length) {
+                TEMP_RANDOM.nextBytes(TEMP_BITS);
+                tempBitsUsed = 0;
+            }
+            for (int i = 0; i < 6; i++) {
+                int b = TEMP_BITS[tempBitsUsed + i];
+                c[2 * i] = Character.forDigit((b >> 4) & 0xF, 16);
+                c[2 * i + 1] = Character.forDigit(b & 0xF, 16);
+            }
+            tempBitsUsed += 6;
         }
         return ".ckpt-" + new String(c) + suffix;
     }
 
-    private static final long TEMP_START = new SecureRandom().nextLong();
-    private static final java.util.concurrent.atomic.AtomicLong TEMP_COUNT = new java.util.concurrent.atomic.AtomicLong();
+    private static final SecureRandom TEMP_RANDOM = new SecureRandom();
+    /** Random bytes not yet used in a name, from {@link #tempBitsUsed} on; guarded by itself. */
+    private static final byte[] TEMP_BITS = new byte[4098];
+    private static int tempBitsUsed = TEMP_BITS.length;
 
     /**
      * Flushes a directory (its entries: a rename or create in it), best effort: some

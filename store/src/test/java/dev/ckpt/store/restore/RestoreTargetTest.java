@@ -221,35 +221,41 @@ class RestoreTargetTest extends InMemoryFixture {
     }
 
     /**
-     * In directories the restore created, the publish lists the names once instead of looking
-     * up each destination; a file that is there when a directory is listed (here planted by
-     * the first rename, before m/n is listed) is still kept aside and put back when a later
-     * rename fails, and replaced without a hidden copy when none does.
+     * A file another restore puts at a destination while this one publishes (here: into a
+     * directory this restore created, after this one renamed its first file there) is kept
+     * aside and put back when a later rename fails, and replaced without a hidden copy when
+     * none does. A list of each directory's names taken once, instead of a lookup per file,
+     * lost it (helper-66).
      */
     @Test
-    void aFileThatAppearedInADirectoryTheRestoreCreatedIsKeptWhenThePublishFails() throws IOException {
-        CheckpointEntry e = fourFiles();
+    void aFileAnotherRestorePutsIntoPlaceDuringThePublishIsKeptWhenThePublishFails() throws IOException {
+        Path src = tmp.resolve("src3");
+        write(src.resolve("d/a0.bin"), "new a0");
+        write(src.resolve("d/zzz.bin"), "new zzz");
+        write(src.resolve("z/last.bin"), "new last");
+        CheckpointEntry e = store.resolve(store.save(store.claimWriter("r3"), SaveRequest.of(src, "r3", 1)).checkpointId());
         Path t = tmp.resolve("fresh");
-        Path planted = t.resolve("m/n/c.bin");
+        Path planted = t.resolve("d/zzz.bin");
         for (boolean fail : new boolean[] {true, false}) {
             AtomicInteger calls = new AtomicInteger();
             TargetDirectory.Mover planting = (from, to) -> {
-                if (calls.incrementAndGet() == 1) {
-                    Files.writeString(planted, "planted by another process"); // m/n exists: the restore made it
-                }
                 if (fail && to.getFileName().toString().equals("last.bin")) {
                     throw new java.nio.file.FileSystemException(to.toString(), null, "Input/output error");
                 }
                 TargetDirectory.Mover.ATOMIC.move(from, to);
+                if (calls.incrementAndGet() == 1) {
+                    Files.writeString(planted, "another restore's zzz"); // right after d/a0.bin is in place
+                }
             };
             if (fail) {
-                assertThrows(InvalidInputException.class, () -> restorer(planting).restore(e, t, List.of()));
-                assertEquals("planted by another process", Files.readString(planted), "the file found by the list is put back");
+                InvalidInputException ex = assertThrows(InvalidInputException.class,
+                        () -> restorer(planting).restore(e, t, List.of()));
+                assertEquals("another restore's zzz", Files.readString(planted), "put back: " + ex.getMessage());
+                assertFalse(Files.exists(t.resolve("d/a0.bin")), "d/a0.bin was taken back");
                 Files.delete(planted);
-                assertFalse(Files.exists(t.resolve("a.bin")), "a.bin was taken back");
             } else {
                 restorer(planting).restore(e, t, List.of());
-                assertEquals("new c", Files.readString(planted));
+                assertEquals("new zzz", Files.readString(planted));
                 assertEquals("new last", Files.readString(t.resolve("z/last.bin")));
                 Map<String, String> after = tree(t);
                 assertFalse(after.keySet().stream().anyMatch(p -> p.contains(".ckpt-")), after.keySet().toString());
