@@ -47,17 +47,27 @@ class LauncherJitTest {
     }
 
     private LauncherClassDataTest.Run cli(String... args) throws Exception {
+        return cliWith("", args);
+    }
+
+    private LauncherClassDataTest.Run cliWith(String javaOpts, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", launcher));
         cmd.addAll(List.of(args));
-        return LauncherClassDataTest.run(Map.of("CKPT_CDS", "0", "CKPT_JAVA_OPTS", "-XX:+PrintFlagsFinal"),
+        return LauncherClassDataTest.run(Map.of("CKPT_CDS", "0", "CKPT_JAVA_OPTS", "-XX:+PrintFlagsFinal " + javaOpts),
                 cmd.toArray(String[]::new));
     }
 
-    /** The level the JVM ran at, after checking the command succeeded. */
+    /** The level the JVM ran at, after checking the command succeeded and the launcher's shell printed no error. */
     private int level(String... args) throws Exception {
         LauncherClassDataTest.Run r = cli(args);
         assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
-        String line = r.out().lines().filter(l -> l.contains(" TieredStopAtLevel ")).findFirst().orElseThrow();
+        assertTrue(!r.err().contains("ckpt-tool: line") && !r.err().contains("expected")
+                && !r.err().contains("not found"), "nothing of the launcher's own on stderr: " + r.err());
+        return flag(r, "TieredStopAtLevel");
+    }
+
+    private static int flag(LauncherClassDataTest.Run r, String name) {
+        String line = r.out().lines().filter(l -> l.contains(" " + name + " ")).findFirst().orElseThrow();
         return Integer.parseInt(line.replaceAll(".*= *(-?\\d+).*", "$1"));
     }
 
@@ -85,6 +95,45 @@ class LauncherJitTest {
         assertEquals(1, level("ls", store));
         assertEquals(1, level("show", store, "r@1"));
         assertEquals(1, level("--version"));
+    }
+
+    /** Push reads every hard link of a file, so the size counts each (du alone counts a file once). */
+    @Test
+    void hardLinksCountOncePerLinkAsPushReadsThem() throws Exception {
+        Path linked = Files.createDirectories(tmp.resolve("linked"));
+        Path f = linked.resolve("shard-0.bin");
+        Files.write(f, new byte[1 << 20]);
+        for (int i = 1; i < 20; i++) {
+            Files.createLink(linked.resolve("shard-" + i + ".bin"), f);
+        }
+        assertEquals(4, level("push", store, linked.toString(), "--run", "r", "--step", "1", "--progress", "none"));
+    }
+
+    /**
+     * A DIR whose name holds a newline is sized as itself (not a sibling named up to the
+     * newline), and the launcher prints nothing of its own.
+     */
+    @Test
+    void aDirectoryNamedWithANewlineIsSizedAsItselfQuietly() throws Exception {
+        Path odd = Files.createDirectories(tmp.resolve("a\nb"));
+        Files.writeString(odd.resolve("f.txt"), "small");
+        assertEquals(1, level("push", store, odd.toString(), "--run", "r", "--step", "1", "--progress", "none"));
+        Path bigNewline = Files.createDirectories(tmp.resolve("big\n"));
+        try (RandomAccessFile f = new RandomAccessFile(bigNewline.resolve("w.bin").toFile(), "rw")) {
+            f.setLength(20L << 20);
+        }
+        Files.createDirectories(tmp.resolve("big")); // empty: a sibling named without the newline
+        assertEquals(4, level("push", store, bigNewline.toString(), "--run", "r", "--step", "2", "--progress", "none"));
+    }
+
+    /** CKPT_JAVA_OPTS=-XX:TieredStopAtLevel=4 gives back both compilers with the launcher's C2 thresholds. */
+    @Test
+    void bothCompilersCanBeAskedForAndKeepTheLaunchersThresholds() throws Exception {
+        LauncherClassDataTest.Run r = cliWith("-XX:TieredStopAtLevel=4", "push", store, small.toString(), "--run", "r",
+                "--step", "1", "--progress", "none");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, flag(r, "TieredStopAtLevel"));
+        assertEquals(500000, flag(r, "Tier4InvocationThreshold"));
     }
 
     /** Arguments the launcher cannot read plainly (an option it does not know) keep both compilers: slower, never wrong. */
