@@ -167,7 +167,11 @@ final class AwsS3ObjectStore implements ObjectStore {
     private dev.ckpt.store.error.CkptException map(String k, String action, S3Exception e) {
         String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
         String msg = e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage();
-        return S3Errors.map(url(k), action, e.statusCode(), code, msg, e);
+        software.amazon.awssdk.http.SdkHttpResponse r = e.awsErrorDetails() == null ? null
+                : e.awsErrorDetails().sdkHttpResponse();
+        return S3Errors.map(url(k), action, e.statusCode(), code, msg,
+                r == null ? null : r.firstMatchingHeader("Location").orElse(null),
+                r == null ? null : r.firstMatchingHeader("x-amz-bucket-region").orElse(null), e);
     }
 
     /**

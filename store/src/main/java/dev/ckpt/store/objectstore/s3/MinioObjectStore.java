@@ -172,13 +172,29 @@ final class MinioObjectStore implements ObjectStore {
         if (e instanceof io.minio.errors.InvalidResponseException) {
             java.util.regex.Matcher m = REDIRECT.matcher(String.valueOf(e.getMessage()));
             if (m.find()) {
-                return S3Errors.map(url(k), action, Integer.parseInt(m.group(1)), null, null, e);
+                String trace = ((io.minio.errors.MinioException) e).httpTrace();
+                return S3Errors.map(url(k), action, Integer.parseInt(m.group(1)), null, null,
+                        header(trace, "Location"), header(trace, "x-amz-bucket-region"), e);
             }
         }
         return S3Errors.io(url(k), action, e);
     }
 
     private static final java.util.regex.Pattern REDIRECT = java.util.regex.Pattern.compile("Response code: (3\\d\\d)\\b");
+
+    /** A response header's value in the MinIO client's trace of a request and its answer ("Name: value" lines), or null. */
+    static String header(String trace, String name) {
+        if (trace == null) {
+            return null;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?im)^" + java.util.regex.Pattern.quote(name)
+                + ":[ \\t]*(\\S+)[ \\t]*$").matcher(trace);
+        String last = null;
+        while (m.find()) {
+            last = m.group(1); // the answer's headers come after the request's
+        }
+        return last;
+    }
 
     private static boolean transient_(Exception e) {
         if (e instanceof ErrorResponseException er) {

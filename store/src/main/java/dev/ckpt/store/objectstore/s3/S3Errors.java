@@ -13,6 +13,18 @@ final class S3Errors {
     }
 
     static CkptException map(String url, String action, int status, String code, String detail, Throwable cause) {
+        return map(url, action, status, code, detail, null, null, cause);
+    }
+
+    /**
+     * As above; for a redirect, {@code location} (its {@code Location} header) and
+     * {@code region} (its {@code x-amz-bucket-region} header, AWS S3's answer to a request
+     * sent to another region) are named in the message where the server gave them, null
+     * otherwise. Only the location's scheme, host, port and path are shown: its query may
+     * hold a signature.
+     */
+    static CkptException map(String url, String action, int status, String code, String detail, String location,
+                             String region, Throwable cause) {
         String what = action + " " + url;
         String why = (code == null ? "HTTP " + status : code + " (HTTP " + status + ")")
                 + (detail == null || detail.isBlank() ? "" : ": " + redact(detail));
@@ -30,17 +42,38 @@ final class S3Errors {
                     + " have it (docs/security.md lists what each command needs)", cause);
         }
         if (status >= 300 && status < 400 && status != 304) { // 304 answers a conditional read, which ckpt never sends
+            String to = withoutQuery(location);
+            String inRegion = region == null || !region.matches("[a-z0-9-]{1,32}") ? null : region;
             return new dev.ckpt.store.error.EndpointRedirectException("the server answered the request to " + what
-                    + " with a redirect — " + why + "; S3 clients do not follow one. For AWS S3, set AWS_REGION to the"
-                    + " bucket's region; for another server, set the endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or"
-                    + " AWS_ENDPOINT_URL) to the address it redirects to (https:// where http:// was given, another"
-                    + " host or port)", cause);
+                    + " with a redirect" + (to == null ? "" : " to " + to) + " — " + why
+                    + (inRegion == null ? "" : "; the bucket is in region " + inRegion) + "; S3 clients do not follow one."
+                    + (inRegion == null ? " For AWS S3, set AWS_REGION to the bucket's region; for another server,"
+                    : " Set AWS_REGION=" + inRegion + " (or --region " + inRegion + "); for another server,")
+                    + " set the endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) to the address it"
+                    + " redirects to (https:// where http:// was given, another host or port)", cause);
         }
         if (status == 400 || status == 501 || status == 405) {
             return new BadConfigurationException("the server rejected the request to " + what + " — " + why
                     + "; it may not support this S3 feature", cause);
         }
         return new StoreUnavailableException("cannot " + what + " — " + why + "; retrying later is safe", cause);
+    }
+
+    /** {@code location}'s scheme, host, port and path (no query, no user info: they may hold secrets), redacted; null if none or unreadable. */
+    static String withoutQuery(String location) {
+        if (location == null || location.isBlank()) {
+            return null;
+        }
+        try {
+            java.net.URI u = java.net.URI.create(location.trim());
+            if (u.getScheme() == null || u.getHost() == null) {
+                return u.getRawPath() == null || u.getRawPath().isEmpty() ? null : redact(u.getRawPath());
+            }
+            return redact(u.getScheme() + "://" + u.getHost() + (u.getPort() < 0 ? "" : ":" + u.getPort())
+                    + (u.getRawPath() == null ? "" : u.getRawPath()));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** Error codes of a 403 that refuse the credentials themselves, not a permission. */

@@ -38,8 +38,14 @@ class RedirectingEndpointTest {
             ex.getRequestBody().readAllBytes();
             int code = Integer.parseInt(ex.getRequestURI().getPath().split("/")[1].substring("redirect".length()));
             // to https:// (an ingress forcing TLS), or back to this server for 302 and 303 (a loop if followed)
+            // with a signature in the query, which no message may show
+            String uri = ex.getRequestURI().toString();
             ex.getResponseHeaders().add("Location", (code == 302 || code == 303
-                    ? "http://127.0.0.1:" + server.getAddress().getPort() : "https://127.0.0.1:9") + ex.getRequestURI());
+                    ? "http://127.0.0.1:" + server.getAddress().getPort() : "https://127.0.0.1:9") + uri
+                    + (uri.contains("?") ? "&" : "?") + "X-Amz-Signature=0123456789abcdef");
+            if (code == 301) {
+                ex.getResponseHeaders().add("x-amz-bucket-region", "eu-west-1"); // AWS S3's answer from another region
+            }
             ex.sendResponseHeaders(code, -1);
             ex.close();
         });
@@ -73,6 +79,13 @@ class RedirectingEndpointTest {
                         && e.getMessage().contains("AWS_ENDPOINT_URL") && e.getMessage().contains("AWS_REGION"),
                         e.getMessage());
                 assertFalse(e.getMessage().contains("retrying later is safe"), e.getMessage());
+                String to = (code == 302 || code == 303 ? "http://127.0.0.1:" + server.getAddress().getPort()
+                        : "https://127.0.0.1:9") + "/redirect" + code;
+                assertTrue(e.getMessage().contains("with a redirect to " + to), "names where it points: " + e.getMessage());
+                assertFalse(e.getMessage().contains("X-Amz-Signature") || e.getMessage().contains("0123456789abcdef"),
+                        "no query of the location: " + e.getMessage());
+                assertEquals(code == 301, e.getMessage().contains("Set AWS_REGION=eu-west-1 (or --region eu-west-1)"),
+                        "the bucket's region where the server named it: " + e.getMessage());
             }
         }
         try (ObjectStore s = S3ObjectStores.open(c.toBuilder().probe(false).build())) {
