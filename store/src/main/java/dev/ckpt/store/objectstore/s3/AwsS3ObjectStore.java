@@ -171,7 +171,8 @@ final class AwsS3ObjectStore implements ObjectStore {
                 : e.awsErrorDetails().sdkHttpResponse();
         return S3Errors.map(url(k), action, e.statusCode(), code, msg,
                 r == null ? null : r.firstMatchingHeader("Location").orElse(null),
-                r == null ? null : r.firstMatchingHeader("x-amz-bucket-region").orElse(null), e);
+                r == null ? null : r.firstMatchingHeader("x-amz-bucket-region").map(String::trim)
+                        .filter(region -> !region.equals(config.region())).orElse(null), e);
     }
 
     /**

@@ -19,9 +19,10 @@ final class S3Errors {
     /**
      * As above; for a redirect, {@code location} (its {@code Location} header) and
      * {@code region} (its {@code x-amz-bucket-region} header, AWS S3's answer to a request
-     * sent to another region) are named in the message where the server gave them, null
-     * otherwise. Only the location's scheme, host, port and path are shown: its query may
-     * hold a signature.
+     * sent to another region; the caller passes null when it is the region already set, for
+     * then the endpoint is what to change) are named in the message where the server gave
+     * them, null otherwise. Only the location's scheme, host, port and path are shown
+     * ({@link #withoutQuery}): its query may hold a signature.
      */
     static CkptException map(String url, String action, int status, String code, String detail, String location,
                              String region, Throwable cause) {
@@ -59,21 +60,43 @@ final class S3Errors {
         return new StoreUnavailableException("cannot " + what + " — " + why + "; retrying later is safe", cause);
     }
 
-    /** {@code location}'s scheme, host, port and path (no query, no user info: they may hold secrets), redacted; null if none or unreadable. */
+    /**
+     * {@code location}'s scheme, host, port and path: no query or fragment, no user info (they
+     * may hold a signature or a password), non-ASCII percent-encoded (so no character can turn
+     * the line's display around), at most 200 characters, redacted; null if none or unreadable.
+     */
     static String withoutQuery(String location) {
         if (location == null || location.isBlank()) {
             return null;
         }
+        java.net.URI u;
         try {
-            java.net.URI u = java.net.URI.create(location.trim());
-            if (u.getScheme() == null || u.getHost() == null) {
-                return u.getRawPath() == null || u.getRawPath().isEmpty() ? null : redact(u.getRawPath());
-            }
-            return redact(u.getScheme() + "://" + u.getHost() + (u.getPort() < 0 ? "" : ":" + u.getPort())
-                    + (u.getRawPath() == null ? "" : u.getRawPath()));
+            u = java.net.URI.create(location.trim());
         } catch (IllegalArgumentException e) {
             return null;
         }
+        String authority = u.getRawAuthority();
+        if (authority != null) {
+            authority = authority.substring(authority.lastIndexOf('@') + 1); // user info dropped
+        }
+        String path = u.getRawPath() == null ? "" : u.getRawPath();
+        String shown = (u.getScheme() == null ? "" : u.getScheme() + ":")
+                + (authority == null ? "" : "//" + authority) + path;
+        StringBuilder ascii = new StringBuilder();
+        for (byte b : shown.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = b & 0xFF;
+            if (c > 0x20 && c < 0x7F) {
+                ascii.append((char) c);
+            } else {
+                ascii.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
+            }
+        }
+        if (ascii.length() == 0) {
+            return null;
+        }
+        String r = ascii.length() > 200 ? ascii.substring(0, 200) + "..." : ascii.toString();
+        return redact(r);
     }
 
     /** Error codes of a 403 that refuse the credentials themselves, not a permission. */

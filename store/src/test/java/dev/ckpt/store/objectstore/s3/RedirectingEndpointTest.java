@@ -5,6 +5,7 @@ import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.objectstore.ObjectStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -36,7 +37,9 @@ class RedirectingEndpointTest {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", ex -> {
             ex.getRequestBody().readAllBytes();
-            int code = Integer.parseInt(ex.getRequestURI().getPath().split("/")[1].substring("redirect".length()));
+            String bucket = ex.getRequestURI().getPath().split("/")[1];
+            boolean xml = bucket.startsWith("xml"); // AWS S3's own form: an XML error body
+            int code = Integer.parseInt(bucket.substring(bucket.indexOf("redirect") + "redirect".length()));
             // to https:// (an ingress forcing TLS), or back to this server for 302 and 303 (a loop if followed)
             // with a signature in the query, which no message may show
             String uri = ex.getRequestURI().toString();
@@ -46,7 +49,17 @@ class RedirectingEndpointTest {
             if (code == 301) {
                 ex.getResponseHeaders().add("x-amz-bucket-region", "eu-west-1"); // AWS S3's answer from another region
             }
-            ex.sendResponseHeaders(code, -1);
+            if (xml && !ex.getRequestMethod().equals("HEAD")) {
+                byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PermanentRedirect</Code><Message>The"
+                        + " bucket you are attempting to access must be addressed using the specified endpoint.</Message>"
+                        + "</Error>\nLocation: https://spoofed.example/body\nx-amz-bucket-region: ap-south-1\n")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                ex.getResponseHeaders().add("Content-Type", "application/xml");
+                ex.sendResponseHeaders(code, body.length);
+                ex.getResponseBody().write(body);
+            } else {
+                ex.sendResponseHeaders(code, -1);
+            }
             ex.close();
         });
         server.start();
@@ -58,6 +71,53 @@ class RedirectingEndpointTest {
     void stop() {
         Thread.setDefaultUncaughtExceptionHandler(before);
         server.stop(0);
+    }
+
+    /**
+     * AWS S3's own redirect (an XML error body, whose text the MinIO client reports in its
+     * trace) names the real headers' target and region, never lines of the body; a region
+     * that is the one already set gives no region advice (the endpoint is what to change).
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"AWS", "MINIO"})
+    void anAwsStyleRedirectNamesTheHeadersTargetAndRegionNotTheBodys(S3Config.Client client) throws Exception {
+        URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        S3Config c = S3Config.builder("xmlredirect301").endpoint(endpoint).client(client, S3Config.Http.APACHE)
+                .credentials("access", "secret-not-a-real-one").probe(false).build();
+        try (ObjectStore s = S3ObjectStores.open(c)) {
+            CkptException e = assertThrows(CkptException.class, () -> s.get("ROOT"));
+            assertTrue(e.getMessage().contains("with a redirect to https://127.0.0.1:9/xmlredirect301/ROOT")
+                    && e.getMessage().contains("Set AWS_REGION=eu-west-1"), e.getMessage());
+            assertFalse(e.getMessage().contains("spoofed") || e.getMessage().contains("ap-south-1"), e.getMessage());
+        }
+        try (ObjectStore s = S3ObjectStores.open(c.toBuilder().region("eu-west-1").build())) {
+            CkptException e = assertThrows(CkptException.class, () -> s.get("ROOT"));
+            assertFalse(e.getMessage().contains("Set AWS_REGION"), "the region is already set: " + e.getMessage());
+            assertTrue(e.getMessage().contains("set the endpoint"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aLocationIsShownWithoutQueryUserInfoOrCharactersThatTurnTheLine() {
+        assertEquals("https://example.com:8443/a/b", S3Errors.withoutQuery("https://u:hunter2@example.com:8443/a/b?X-Amz-Signature=1#f"));
+        assertEquals("//otherhost:9000/path", S3Errors.withoutQuery("//otherhost:9000/path"));
+        assertEquals("https://bad_host.example/x", S3Errors.withoutQuery("https://user:hunter2@bad_host.example/x"));
+        assertEquals("https://example.com/x%E2%80%AEgpj.exe", S3Errors.withoutQuery("https://example.com/x\u202Egpj.exe"));
+        assertEquals("http://[::1]:9000/x", S3Errors.withoutQuery("http://[::1]:9000/x"));
+        assertEquals(203, S3Errors.withoutQuery("https://example.com/" + "a".repeat(10_000)).length());
+        assertEquals(null, S3Errors.withoutQuery(":::"));
+        assertEquals(null, S3Errors.withoutQuery(""));
+    }
+
+    @Test
+    void theMinioTraceIsReadForTheAnswersHeadersOnly() {
+        String trace = "---------START-HTTP---------\nGET /b/k HTTP/1.1\nHost: h\nLocation: https://request.example/\n\n"
+                + "HTTP/1.1 302\nContent-Type: text/plain\nLocation: https://real.example/right\n"
+                + "Location: https://second.example/\n\nLocation: https://body.example/spoofed\n"
+                + "x-amz-bucket-region: ap-south-1\n----------END-HTTP----------\n";
+        assertEquals("https://real.example/right", MinioObjectStore.header(trace, "Location"));
+        assertEquals(null, MinioObjectStore.header(trace, "x-amz-bucket-region"), "a body line is no header");
+        assertEquals(null, MinioObjectStore.header("HTTP/1.1 301\n<pre>\nLocation: https://x/\n", "Location"));
     }
 
     @ParameterizedTest(name = "{0}/{1}, HTTP {2}")
