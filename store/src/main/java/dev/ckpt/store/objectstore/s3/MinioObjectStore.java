@@ -174,48 +174,13 @@ final class MinioObjectStore implements ObjectStore {
             if (m.find()) {
                 String trace = ((io.minio.errors.MinioException) e).httpTrace();
                 return S3Errors.map(url(k), action, Integer.parseInt(m.group(1)), null, null,
-                        header(trace, "Location"), otherRegion(header(trace, "x-amz-bucket-region")), e);
+                        MinioTrace.header(trace, "Location"), otherRegion(MinioTrace.header(trace, "x-amz-bucket-region")), e);
             }
         }
         return S3Errors.io(url(k), action, e);
     }
 
     private static final java.util.regex.Pattern REDIRECT = java.util.regex.Pattern.compile("Response code: (3\\d\\d)\\b");
-
-    /**
-     * A header's value (the first) in the answer's part of the MinIO client's trace of a
-     * request: the header lines right after the answer's status line ({@code HTTP/1.1 301}),
-     * up to the first line that is not a header. The body comes after them and is never read,
-     * so it cannot stand in for a header. Null when there is none.
-     */
-    static String header(String trace, String name) {
-        if (trace == null) {
-            return null;
-        }
-        String[] lines = trace.split("\\r?\\n", -1);
-        int status = -1;
-        for (int i = 0; i < lines.length; i++) {
-            if (lines[i].matches("HTTP/\\d(\\.\\d)? \\d{3}\\b.*")) {
-                status = i; // the last one: the answer's, after the request's lines
-            }
-        }
-        if (status < 0) {
-            return null;
-        }
-        for (int i = status + 1; i < lines.length; i++) {
-            java.util.regex.Matcher m = HEADER_LINE.matcher(lines[i]);
-            if (!m.matches()) {
-                return null; // the end of the headers
-            }
-            if (m.group(1).equalsIgnoreCase(name)) {
-                return m.group(2).trim();
-            }
-        }
-        return null;
-    }
-
-    private static final java.util.regex.Pattern HEADER_LINE = java.util.regex.Pattern.compile(
-            "([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \\t]*(.*)");
 
     /** The first value of a header of {@code r} (as the AWS client reads it), or null. */
     private static String first(okhttp3.Response r, String name) {
