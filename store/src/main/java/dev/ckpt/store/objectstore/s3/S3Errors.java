@@ -63,7 +63,7 @@ final class S3Errors {
     /**
      * {@code location}'s scheme, host, port and path: no query or fragment, no user info (they
      * may hold a signature or a password), non-ASCII percent-encoded (so no character can turn
-     * the line's display around), at most 200 characters, redacted; null if none or unreadable.
+     * the line's display around), redacted, then cut to 200 characters; null if none or unreadable.
      */
     static String withoutQuery(String location) {
         if (location == null || location.isBlank()) {
@@ -95,8 +95,8 @@ final class S3Errors {
         if (ascii.length() == 0) {
             return null;
         }
-        String r = ascii.length() > 200 ? ascii.substring(0, 200) + "..." : ascii.toString();
-        return redact(r);
+        String r = redact(ascii.toString()); // before the cut, which could leave a secret too short to be found
+        return r.length() > 200 ? r.substring(0, 200) + "..." : r;
     }
 
     /** Error codes of a 403 that refuse the credentials themselves, not a permission. */
