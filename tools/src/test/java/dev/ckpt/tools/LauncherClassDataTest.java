@@ -128,7 +128,9 @@ class LauncherClassDataTest {
     /**
      * Transparent huge pages for the heap (docs/benchmarks.md, "Fresh memory"): asked for
      * when the kernel gives them on request ("madvise"), not otherwise (under "never" the
-     * JVM would warn). This machine's mode decides which of the two is checked.
+     * JVM would warn). This machine's mode decides which of the two is checked. A command
+     * that keeps both compilers ({@code restore}); the small runs go without
+     * ({@code LauncherJitTest}).
      */
     @Test
     void theLauncherAsksForTransparentHugePagesExactlyWhenTheKernelGivesThemOnRequest() throws Exception {
@@ -136,7 +138,7 @@ class LauncherClassDataTest {
         Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
         boolean onRequest = Files.isReadable(thp) && Files.readString(thp).contains("[madvise]");
         Run r = run(Map.of("CKPT_CDS", "0", "CKPT_JAVA_OPTS", "-XX:+PrintFlagsFinal"), "bash",
-                repo.resolve("bin/ckpt-tool").toString(), "--version");
+                repo.resolve("bin/ckpt-tool").toString(), "restore", "--help");
         assertEquals(0, r.code(), r.out() + r.err());
         String flag = r.out().lines().filter(l -> l.contains(" UseTransparentHugePages ")).findFirst().orElseThrow();
         assertEquals(onRequest, flag.contains("= true"), flag + " (the kernel's mode: "

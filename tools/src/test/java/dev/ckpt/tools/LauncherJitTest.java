@@ -97,6 +97,32 @@ class LauncherJitTest {
         assertEquals(1, level("--version"));
     }
 
+    /**
+     * The runs that get C1 alone go without transparent huge pages; the others ask for them
+     * where the kernel gives them on request (docs/benchmarks.md, "No huge pages for small
+     * runs"). On a machine whose mode is not "madvise" no run asks for them.
+     */
+    @Test
+    void smallRunsGoWithoutHugePagesAndTheOthersAskForThemWhereTheKernelGivesThemOnRequest() throws Exception {
+        Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        boolean onRequest = Files.isReadable(thp) && Files.readString(thp).contains("[madvise]");
+        assertEquals(false, hugePages("push", store, small.toString(), "--run", "r", "--step", "1", "--progress", "none"));
+        assertEquals(false, hugePages("ls", store));
+        assertEquals(false, hugePages("show", store, "r@1"));
+        assertEquals(onRequest, hugePages("restore", store, "r@1", tmp.resolve("out").toString(), "--progress", "none"));
+        assertEquals(onRequest, hugePages("push", store, large.toString(), "--run", "r", "--step", "2", "--progress",
+                "none"));
+        assertEquals(onRequest, hugePages("verify", store));
+    }
+
+    /** Whether the JVM ran with transparent huge pages for its heap, after checking the command succeeded. */
+    private boolean hugePages(String... args) throws Exception {
+        LauncherClassDataTest.Run r = cli(args);
+        assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+        String line = r.out().lines().filter(l -> l.contains(" UseTransparentHugePages ")).findFirst().orElseThrow();
+        return line.contains("= true");
+    }
+
     /** Push reads every hard link of a file, so the size counts each (du alone counts a file once). */
     @Test
     void hardLinksCountOncePerLinkAsPushReadsThem() throws Exception {
