@@ -9,6 +9,7 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TempNames;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import picocli.CommandLine.Command;
@@ -46,7 +47,7 @@ final class ExportCommand extends StoreCommand {
         try {
             // a short name next to the archive: same filesystem for the final rename, and a
             // checkpoint path that fits wherever it fitted when it was pushed
-            staging = Files.createDirectory(dir.resolve(LocalFiles.tempName("")));
+            staging = Files.createDirectory(dir.resolve(TempNames.next("")));
         } catch (IOException ex) {
             throw new InvalidInputException("cannot write archive " + file + ": cannot create a staging directory in "
                     + dir + ": " + LocalFiles.explain(ex), ex);

@@ -16,6 +16,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.SafePaths;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TempNames;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import picocli.CommandLine.Command;
@@ -211,7 +212,7 @@ final class ImportCommand extends StoreCommand {
                     // a command that failed next to this one may have removed the new store's empty directory
                     LocalFiles.createDirectoriesAgain(dir);
                 }
-                return Files.createDirectory(dir.resolve(LocalFiles.tempName("-import")));
+                return Files.createDirectory(dir.resolve(TempNames.next("-import")));
             } catch (java.nio.file.NoSuchFileException e) {
                 // removed between creating it and creating the staging directory in it: create it again
                 if (attempt == 20 || local.isEmpty()) {

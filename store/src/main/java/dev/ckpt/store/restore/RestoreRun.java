@@ -12,6 +12,7 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TempNames;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 
@@ -214,7 +215,7 @@ final class RestoreRun {
             if (f.packed()) {
                 // no permit of its own: its pack's run holds one for the pack and its members' temporaries,
                 // created when the pack is in, so many packs are fetched at once (not one per permits/members)
-                Path tmp = finals.get(i).resolveSibling(LocalFiles.tempName(".tmp"));
+                Path tmp = finals.get(i).resolveSibling(TempNames.next(".tmp"));
                 temps.add(tmp);
                 if (!packs.add(f.chunks().get(0), (pack, from, length, closed) -> writeMember(f, tmp, pack, from, length,
                         closed))) {
@@ -225,7 +226,7 @@ final class RestoreRun {
             if (!acquire()) {
                 break;
             }
-            Path tmp = finals.get(i).resolveSibling(LocalFiles.tempName(".tmp"));
+            Path tmp = finals.get(i).resolveSibling(TempNames.next(".tmp"));
             FileChannel ch;
             try {
                 ch = dir.createTemp(tmp, f.mode()); // relative to the verified directory, never through a link

@@ -1,6 +1,7 @@
 package dev.ckpt.store.restore;
 
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TempNames;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.manifest.Manifest;
@@ -385,8 +386,8 @@ final class TargetDirectory {
             entries.sort(null);
             for (Path p : entries) {
                 String name = p.getFileName().toString();
-                boolean tmp = LocalFiles.isTempName(name, ".tmp");   // RestoreRun's temporaries
-                boolean old = LocalFiles.isTempName(name, ".old");   // versions publish() renamed aside
+                boolean tmp = TempNames.matches(name, ".tmp");   // RestoreRun's temporaries
+                boolean old = TempNames.matches(name, ".old");   // versions publish() renamed aside
                 if (!tmp && !old || restored.contains(p) || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                     continue; // a checkpoint's own file of that name is what this restore wrote, not a leftover
                 }
@@ -469,7 +470,7 @@ final class TargetDirectory {
             boolean link = false;
             try {
                 if (handles.exists(dest)) {
-                    old = dest.resolveSibling(LocalFiles.tempName(".old"));
+                    old = dest.resolveSibling(TempNames.next(".old"));
                     try {
                         if (handles.secure()) {
                             // no linkat in the JDK: renamed aside through the handle, so never through a link

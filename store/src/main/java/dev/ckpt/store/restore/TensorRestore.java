@@ -11,6 +11,7 @@ import dev.ckpt.store.manifest.TensorEntry;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.Tasks;
+import dev.ckpt.store.util.TempNames;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -77,7 +78,7 @@ final class TensorRestore {
             dir.createDirectories(finals);
             for (int i = 0; i < finals.size(); i++) {
                 TensorSelection.FileSelection f = sel.files().get(i);
-                Path tmp = finals.get(i).resolveSibling(dev.ckpt.store.util.LocalFiles.tempName(".tmp"));
+                Path tmp = finals.get(i).resolveSibling(TempNames.next(".tmp"));
                 FileChannel ch;
                 try {
                     ch = dir.createTemp(tmp, f.file().mode());

@@ -14,7 +14,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -154,38 +153,6 @@ public final class LocalFiles {
     }
 
     /**
-     * A short hidden name for a temporary file or directory next to a user's file:
-     * {@code .ckpt-<12 hex><suffix>}, 48 random bits that cannot be guessed from earlier
-     * names. It never derives from the user's name, so it fits wherever that name fits (a
-     * 255-byte name plus a suffix would not). The bits come from the JDK's strong generator
-     * 4 KiB at a time: a draw per name (a read of {@code /dev/urandom} mixed with SHA-1) was
-     * 3 us of a restore's main thread per file (docs/benchmarks.md, "Restore: per-file costs
-     * of the publish"). A counter on one random start was tried and dropped: every later
-     * name of a run could be guessed from one, and created first by another process.
-     */
-    public static String tempName(String suffix) {
-        char[] c = new char[12];
-        synchronized (TEMP_BITS) {
-            if (tempBitsUsed + 6 > TEMP_BITS.length) {
-                TEMP_RANDOM.nextBytes(TEMP_BITS);
-                tempBitsUsed = 0;
-            }
-            for (int i = 0; i < 6; i++) {
-                int b = TEMP_BITS[tempBitsUsed + i];
-                c[2 * i] = Character.forDigit((b >> 4) & 0xF, 16);
-                c[2 * i + 1] = Character.forDigit(b & 0xF, 16);
-            }
-            tempBitsUsed += 6;
-        }
-        return ".ckpt-" + new String(c) + suffix;
-    }
-
-    private static final SecureRandom TEMP_RANDOM = new SecureRandom();
-    /** Random bytes not yet used in a name, from {@link #tempBitsUsed} on; guarded by itself. */
-    private static final byte[] TEMP_BITS = new byte[4098];
-    private static int tempBitsUsed = TEMP_BITS.length;
-
-    /**
      * Flushes a directory (its entries: a rename or create in it), best effort: some
      * filesystems cannot open or sync a directory, and a rename is atomic either way.
      */
@@ -195,12 +162,6 @@ public final class LocalFiles {
         } catch (IOException ignored) {
             // nothing more to do: see above
         }
-    }
-
-    /** Whether {@code name} is one that {@link #tempName} makes with {@code suffix}. */
-    public static boolean isTempName(String name, String suffix) {
-        return name.length() == 18 + suffix.length() && name.startsWith(".ckpt-") && name.endsWith(suffix)
-                && name.substring(6, 18).chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f');
     }
 
     /**

@@ -80,34 +80,4 @@ class LocalFilesTest {
             assertArrayEquals(Files.readAllBytes(f), LocalFiles.readAllBytes(f), "size " + size);
         }
     }
-
-    /**
-     * Temporary names from many threads are what isTempName recognises and distinct (48
-     * random bits each: 20,000 names meet with a chance below one in a million), and not one
-     * after another (a counter would be guessed).
-     */
-    @Test
-    void temporaryNamesAreDistinctAcrossThreadsAndRecognised() throws Exception {
-        Set<String> names = java.util.concurrent.ConcurrentHashMap.newKeySet();
-        List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < 4; t++) {
-            Thread th = new Thread(() -> {
-                for (int i = 0; i < 5_000; i++) {
-                    String n = LocalFiles.tempName(".tmp");
-                    assertTrue(LocalFiles.isTempName(n, ".tmp"), n);
-                    assertTrue(names.add(n), "twice: " + n);
-                }
-            });
-            threads.add(th);
-            th.start();
-        }
-        for (Thread th : threads) {
-            th.join();
-        }
-        assertEquals(20_000, names.size());
-        long a = Long.parseLong(LocalFiles.tempName("").substring(6), 16);
-        long b = Long.parseLong(LocalFiles.tempName("").substring(6), 16);
-        long c = Long.parseLong(LocalFiles.tempName("").substring(6), 16);
-        assertTrue(b - a != 1 || c - b != 1, "names follow each other: " + a + ", " + b + ", " + c);
-    }
 }

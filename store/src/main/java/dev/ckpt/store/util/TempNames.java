@@ -1,0 +1,51 @@
+package dev.ckpt.store.util;
+
+import java.security.SecureRandom;
+
+/**
+ * Names for the temporary files and directories ckpt puts next to a user's files (a
+ * restore's temporaries, the versions its publish renames aside), and the test that
+ * recognises them (a later restore's clean-up and leftover report).
+ */
+public final class TempNames {
+    private TempNames() {
+    }
+
+    /**
+     * A short hidden name for a temporary file or directory next to a user's file:
+     * {@code .ckpt-<12 hex><suffix>}, 48 random bits that cannot be guessed from earlier
+     * names. It never derives from the user's name, so it fits wherever that name fits (a
+     * 255-byte name plus a suffix would not). The bits come from the JDK's strong generator
+     * 4 KiB at a time: a draw per name (a read of {@code /dev/urandom} mixed with SHA-1) was
+     * 3 us of a restore's main thread per file (docs/benchmarks.md, "Restore: per-file costs
+     * of the publish"). A counter on one random start was tried and dropped: every later
+     * name of a run could be guessed from one, and created first by another process.
+     */
+    public static String next(String suffix) {
+        char[] c = new char[12];
+        synchronized (TEMP_BITS) {
+            if (tempBitsUsed + 6 > TEMP_BITS.length) {
+                TEMP_RANDOM.nextBytes(TEMP_BITS);
+                tempBitsUsed = 0;
+            }
+            for (int i = 0; i < 6; i++) {
+                int b = TEMP_BITS[tempBitsUsed + i];
+                c[2 * i] = Character.forDigit((b >> 4) & 0xF, 16);
+                c[2 * i + 1] = Character.forDigit(b & 0xF, 16);
+            }
+            tempBitsUsed += 6;
+        }
+        return ".ckpt-" + new String(c) + suffix;
+    }
+
+    private static final SecureRandom TEMP_RANDOM = new SecureRandom();
+    /** Random bytes not yet used in a name, from {@link #tempBitsUsed} on; guarded by itself. */
+    private static final byte[] TEMP_BITS = new byte[4098];
+    private static int tempBitsUsed = TEMP_BITS.length;
+
+    /** Whether {@code name} is one that {@link #next} makes with {@code suffix}. */
+    public static boolean matches(String name, String suffix) {
+        return name.length() == 18 + suffix.length() && name.startsWith(".ckpt-") && name.endsWith(suffix)
+                && name.substring(6, 18).chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f');
+    }
+}
