@@ -215,7 +215,7 @@ for v in REPS MVN_FLAGS CKPT_JAVA_OPTS CKPT_FLAGS RESTIC_FLAGS RCLONE_FLAGS; do
 done
 [ -n "$env_set" ] && echo "env:     $env_set"
 echo "machine:  $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | sed -n 1p)), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) memory, $(uname -sr)"
-echo "          transparent huge pages: $(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown) (bin/ckpt-tool asks for them under madvise)"
+echo "          transparent huge pages: $(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown) (bin/ckpt-tool asks for them under madvise, except for the runs that get C1 alone)"
 echo "ckpt:     $(cat "$WORK/ckpt-version"), commit $commit; $(ver java -version)"
 echo "restic:   $(ver restic version)"
 echo "rclone:   $(ver rclone version)"
