@@ -34,6 +34,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -316,6 +317,50 @@ class PackedFilesTest extends InMemoryFixture {
                 s.restore(e, tmp.resolve("out"), List.of());
             }
         }, "a pack's run and its files need two permits: the restore keeps at least two, no deadlock");
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    /**
+     * Packs are read on the I/O pool, several at once (docs/design.md, "Packs"): a file of a
+     * later pack that changed after the scan fails the save naming it, with nothing committed,
+     * and no read of the other packs hangs; with one I/O thread and one chunk in flight the
+     * same files make the same packs as with many, and restore byte-identical.
+     */
+    @Test
+    void aChangedFileInALaterPackIsRefusedByNameAndOneIoThreadMakesTheSamePacks() throws Exception {
+        Path src = tmp.resolve("src");
+        tinyFiles(src, 2_000, 12, 2048); // 4 MB: a dozen packs
+        dev.ckpt.store.commit.SourceDir scan = CheckpointStore.scanSource(src);
+        Path late = src.resolve("d9/f1999.txt");
+        Files.write(late, new byte[2049]); // changed after the scan, in the last pack
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (CheckpointStore s = open(objects)) {
+                WriterToken w = s.claimWriter("r");
+                byte[] root = objects.get("ROOT").data();
+                dev.ckpt.store.error.InvalidInputException e = assertThrows(
+                        dev.ckpt.store.error.InvalidInputException.class,
+                        () -> s.save(w, SaveRequest.of(src, "r", 1).withScan(scan)));
+                assertTrue(e.getMessage().contains("file " + late + " changed") && e.getMessage().contains(
+                        "nothing was committed"), e.getMessage());
+                assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
+            }
+        });
+
+        Manifest many;
+        try (CheckpointStore s = open(objects)) {
+            many = s.manifest(s.resolve(s.save(s.claimWriter("r"), SaveRequest.of(src, "r", 2)).checkpointId()));
+        }
+        StoreConfig one = config().toBuilder().maxChunksInFlight(1).parallelism(1).ioConcurrency(1).build();
+        ObjectStore other = dev.ckpt.store.objectstore.ObjectStores.local(tmp.resolve("other"));
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (CheckpointStore s = CheckpointStore.open(other, one)) {
+                SaveResult r = s.save(s.claimWriter("r"), SaveRequest.of(src, "r", 2));
+                Manifest m = s.manifest(s.resolve(r.checkpointId()));
+                assertEquals(many.files(), m.files(), "the same packs, slices and file hashes");
+                assertTrue(m.chunks().size() >= 8, m.chunks().size() + " packs");
+                s.restore(r.checkpointId(), tmp.resolve("out"));
+            }
+        });
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
     }
 

@@ -3,12 +3,14 @@ package dev.ckpt.store.commit;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Chunker;
 import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.commit.SourceDir.SourceFile;
 import dev.ckpt.store.util.Tasks;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * Packs a save's small files into shared chunks ("packs", see {@code docs/design.md}): the
@@ -20,10 +22,15 @@ import java.util.concurrent.CompletableFuture;
  * small files' paths and sizes, so an unchanged set of small files gives the same packs (and
  * deduplicates completely) and a changed or added file changes one or two packs.
  *
- * <p>Used by the reader thread only. The pack being filled is this object's own buffer; a
- * full pack is copied into one of the pipeline's chunk buffers under a permit and goes
- * through the same stages as any chunk (hash, dedup, compress, create-only write), so memory
- * stays bounded: one pack buffer more than before.
+ * <p>The reader thread plans the packs from the sizes the scan found (a file whose size
+ * changed since is refused when it is read, so the plan holds for every save that commits);
+ * a cut pack is read on the {@code reader} pool: its files one after another into one of the
+ * pipeline's chunk buffers, each file's SHA-256 taken there, and handed to the pipeline
+ * (hash, dedup, compress, create-only write). Packs are read in parallel with each other and
+ * with the reader's large files: reading 10,000 files on the reader thread alone was most of
+ * a small push's time after start-up (docs/benchmarks.md, "Small files read in parallel").
+ * Memory stays bounded: the reader takes a permit and a buffer for a pack before it is read,
+ * as for any chunk.
  */
 final class Packer {
     /** Largest pack: 1 MiB raw (or the chunk size, if smaller). */
@@ -37,23 +44,26 @@ final class Packer {
     private final int minPack;
 
     private final SavePipeline pipeline;
+    private final Executor reader;
     private final int below;
     private final int maxPack;
-    private final byte[] buf;
     private int length;
     private final List<Member> members = new ArrayList<>();
-    private final List<Saver.Location> locations = new ArrayList<>();
 
-    /** A file in the pack being filled: its slice, and the future its chunk list holds. */
-    private record Member(int offset, int length, CompletableFuture<ChunkRef> ref) {
+    /**
+     * A file in a pack: where its bytes go, the future its chunk list holds (its slice of the
+     * pack, once the pack is stored or known), and its SHA-256 in hex (once read).
+     */
+    record Member(SourceFile file, int offset, int length, CompletableFuture<ChunkRef> ref,
+                  CompletableFuture<String> sha256) {
     }
 
-    Packer(SavePipeline pipeline, int packBelow, int chunkSize) {
+    Packer(SavePipeline pipeline, Executor reader, int packBelow, int chunkSize) {
         this.pipeline = pipeline;
+        this.reader = reader;
         this.maxPack = Math.min(MAX_PACK, chunkSize);
         this.minPack = maxPack / 4;
         this.below = Math.min(packBelow, maxPack + 1);
-        this.buf = packBelow > 0 ? new byte[maxPack] : new byte[0];
     }
 
     /** Whether a file of {@code size} bytes at {@code relative} is packed: small, not empty, not safetensors. */
@@ -61,32 +71,23 @@ final class Packer {
         return size > 0 && size < below && !relative.endsWith(".safetensors");
     }
 
-    /** The buffer the next file of {@code size} bytes is to be read into, at {@link #position()}; cuts the pack first if it would not fit. */
-    byte[] reserve(int size) {
+    /**
+     * Adds {@code f} (which {@link #packs}) to the pack being planned, cutting the pack before it
+     * if it would not fit and after it at a cut point; the member's futures complete once its
+     * pack is read and stored (or fail with the reason its pack could not be).
+     */
+    Member add(SourceFile f) {
+        int size = (int) f.size();
         if (length + size > maxPack) {
             flush();
         }
-        return buf;
-    }
-
-    /** Where the next file goes in {@link #reserve}'s buffer. */
-    int position() {
-        return length;
-    }
-
-    /**
-     * Adds the file just read into the buffer at {@link #position()}; returns its chunk
-     * reference, completed when its pack is stored (or known).
-     */
-    CompletableFuture<ChunkRef> add(String relative, Saver.Location where) {
-        CompletableFuture<ChunkRef> ref = new CompletableFuture<>();
-        members.add(new Member(length, where.length(), ref));
-        locations.add(where);
-        length += where.length();
-        if (length >= minPack && cutAfter(relative)) {
+        Member m = new Member(f, length, size, new CompletableFuture<>(), new CompletableFuture<>());
+        members.add(m);
+        length += size;
+        if (length >= minPack && cutAfter(f.relative())) {
             flush();
         }
-        return ref;
+        return m;
     }
 
     /** A cut point: the low 4 bits of the last byte of SHA-256(path) are 0 (one path in 16). */
@@ -95,16 +96,45 @@ final class Packer {
         return (h[h.length - 1] & 0x0f) == 0;
     }
 
-    /** Hands the pack being filled (if any) to the pipeline. A pack of one file is that file's whole chunk. */
+    /** Hands the pack being planned (if any) to the reader pool. A pack of one file is that file's whole chunk. */
     void flush() {
         if (members.isEmpty()) {
             return;
         }
+        List<Member> mine = List.copyOf(members);
+        int total = length;
+        members.clear();
+        length = 0;
         Tasks.acquire(pipeline.permits, "save");
         byte[] chunk = pipeline.raw.take();
-        System.arraycopy(buf, 0, chunk, 0, length);
-        List<Member> mine = List.copyOf(members);
-        CompletableFuture<ChunkRef> pack = pipeline.submit(chunk, new Chunker.Piece(0, length), List.copyOf(locations));
+        try {
+            reader.execute(() -> read(mine, total, chunk));
+        } catch (RuntimeException e) { // rejected: the store was closed
+            failed(mine, e, chunk);
+        }
+    }
+
+    /** Reads the pack's files into {@code chunk}, then hands it to the pipeline. On the reader pool. */
+    private void read(List<Member> mine, int total, byte[] chunk) {
+        List<Saver.Location> locations = new ArrayList<>(mine.size());
+        try {
+            for (Member m : mine) {
+                pipeline.checkFailed(); // another chunk failed, or the save stopped: this pack is not read
+                if (pipeline.aborted()) {
+                    throw new java.util.concurrent.CancellationException("save aborted");
+                }
+                Saver.readSource(m.file(), ch -> {
+                    Saver.readFully(ch, new Chunker.Piece(0, m.length()), m.file().path(), chunk, m.offset());
+                    return null;
+                });
+                m.sha256().complete(Hashes.sha256Hex(chunk, m.offset(), m.length()));
+                locations.add(new Saver.Location(m.file().path(), 0, m.length()));
+            }
+        } catch (RuntimeException | Error e) {
+            failed(mine, e, chunk);
+            return;
+        }
+        CompletableFuture<ChunkRef> pack = pipeline.submit(chunk, new Chunker.Piece(0, total), locations);
         boolean single = mine.size() == 1;
         pack.whenComplete((whole, t) -> {
             for (Member m : mine) {
@@ -115,8 +145,14 @@ final class Packer {
                 }
             }
         });
-        members.clear();
-        locations.clear();
-        length = 0;
+    }
+
+    /** The pack could not be read: its buffer and permit go back, the save stops, and each member fails with {@code t}. */
+    private void failed(List<Member> mine, Throwable t, byte[] chunk) {
+        pipeline.fail(new CompletableFuture<>(), t, chunk);
+        for (Member m : mine) {
+            m.sha256().completeExceptionally(t);
+            m.ref().completeExceptionally(t);
+        }
     }
 }

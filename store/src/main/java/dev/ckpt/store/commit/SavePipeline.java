@@ -73,6 +73,11 @@ final class SavePipeline {
         aborted = true;
     }
 
+    /** Whether the save stopped ({@link #abort}): chunks not yet started are skipped. */
+    boolean aborted() {
+        return aborted;
+    }
+
     /** Rethrows the first stage failure, so the reader stops early. */
     void checkFailed() {
         Throwable t = failed.get();

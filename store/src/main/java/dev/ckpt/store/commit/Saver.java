@@ -183,7 +183,7 @@ public final class Saver {
         Map<String, List<Location>> locations = new ConcurrentHashMap<>();
         SavePipeline pipeline = new SavePipeline(store, codec, config, chunker.chunkSize(), cpu, io, live, locations,
                 listener, done, total);
-        Packer packer = new Packer(pipeline, config.packBelow(), chunker.chunkSize());
+        Packer packer = new Packer(pipeline, io, config.packBelow(), chunker.chunkSize());
         List<FileEntry> entries = new ArrayList<>();
         try (FileHashStage hashes = new FileHashStage(pipeline)) {
             List<List<CompletableFuture<ChunkRef>>> perFile = new ArrayList<>();
@@ -208,34 +208,25 @@ public final class Saver {
                     continue;
                 }
                 CompletableFuture<String> fileHash;
-                // a file replaced since the scan is refused before it is opened: opening a FIFO that took its place
-                // would wait for a writer, for ever (a break helper's push hung so); and what was opened is checked,
-                // for one that came between the check and the open (NonFiles ends the wait on such a FIFO)
-                SourceDir.checkUnchanged(f);
-                try (FileChannel ch = NonFiles.open(f.path(), StandardOpenOption.READ)) {
-                    SourceDir.checkOpened(ch, f);
-                    if (packer.packs(f.relative(), f.size())) {
-                        // a small file: read into the pack being filled, hashed here, stored with its pack
-                        pipeline.checkFailed();
-                        int size = (int) f.size();
-                        byte[] pack = packer.reserve(size);
-                        int at = packer.position();
-                        readFully(ch, new Chunker.Piece(0, size), f.path(), pack, at);
-                        fileHash = CompletableFuture.completedFuture(Hashes.sha256Hex(pack, at, size));
-                        futures.add(packer.add(f.relative(), new Location(f.path(), 0, size)));
-                        fileTensors.add(null);
-                    } else {
+                if (packer.packs(f.relative(), f.size())) {
+                    // a small file: planned into a pack here, read, hashed and stored with its pack on the I/O pool
+                    pipeline.checkFailed();
+                    Packer.Member m = packer.add(f);
+                    futures.add(m.ref());
+                    fileHash = m.sha256();
+                    fileTensors.add(null);
+                } else {
+                    fileHash = readSource(f, ch -> {
                         Chunker.Layout layout = chunker.layout(f.path(), f.size());
                         fileTensors.add(tensorIndex(layout));
                         FileHashStage.File hashing = hashes.open(layout.pieces().size());
-                        fileHash = hashing.sha256;
                         for (int k = 0; k < layout.pieces().size(); k++) {
                             Chunker.Piece piece = layout.pieces().get(k);
                             pipeline.checkFailed();
                             Tasks.acquire(pipeline.permits, "save");
                             byte[] buf = pipeline.raw.take();
                             try {
-                                readFully(ch, piece, f.path(), buf);
+                                readFully(ch, piece, f.path(), buf, 0);
                             } catch (RuntimeException | IOException e) {
                                 pipeline.raw.give(buf);
                                 pipeline.permits.release();
@@ -244,20 +235,8 @@ public final class Saver {
                             futures.add(hashes.add(hashing, k, buf, piece,
                                     List.of(new Location(f.path(), piece.offset(), piece.length()))));
                         }
-                    }
-                    if (ch.size() != f.size()) {
-                        throw new InvalidInputException("file " + f.path() + " changed size while it was being saved ("
-                                + f.size() + " -> " + ch.size() + " bytes); " + CHANGED);
-                    }
-                    // same size is not proof: a file rewritten in place while it was read would be committed torn
-                    SourceDir.checkUnchanged(f);
-                } catch (NoSuchFileException e) {
-                    throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; " + CHANGED, e);
-                } catch (AccessDeniedException e) {
-                    throw new InvalidInputException("cannot read file " + f.path() + ": permission denied", e);
-                } catch (IOException e) {
-                    SourceDir.checkUnchanged(f); // replaced by a directory or another file meanwhile: says so
-                    throw new InvalidInputException("cannot read file " + f.path() + ": " + e.getMessage(), e);
+                        return hashing.sha256;
+                    });
                 }
                 perFile.add(futures);
                 fileHashes.add(fileHash);
@@ -455,13 +434,43 @@ public final class Saver {
         return live;
     }
 
-    /** Reads {@code piece} of the file at {@code path} into the start of {@code into}. */
-    private static void readFully(FileChannel ch, Chunker.Piece piece, Path path, byte[] into) throws IOException {
-        readFully(ch, piece, path, into, 0);
+    /** What is done with a source file while it is open: reads it, returns what it made of it. */
+    interface SourceRead<T> {
+        T read(FileChannel ch) throws IOException;
+    }
+
+    /**
+     * Opens the source file {@code f}, gives it to {@code body}, and refuses it (naming it,
+     * saying what changed) if it is not the file the scan found or changed while it was read.
+     * On the reader thread for a large file, on the I/O pool for the files of a pack.
+     */
+    static <T> T readSource(SourceFile f, SourceRead<T> body) {
+        // a file replaced since the scan is refused before it is opened: opening a FIFO that took its place
+        // would wait for a writer, for ever (a break helper's push hung so); and what was opened is checked,
+        // for one that came between the check and the open (NonFiles ends the wait on such a FIFO)
+        SourceDir.checkUnchanged(f);
+        try (FileChannel ch = NonFiles.open(f.path(), StandardOpenOption.READ)) {
+            SourceDir.checkOpened(ch, f);
+            T made = body.read(ch);
+            if (ch.size() != f.size()) {
+                throw new InvalidInputException("file " + f.path() + " changed size while it was being saved ("
+                        + f.size() + " -> " + ch.size() + " bytes); " + CHANGED);
+            }
+            // same size is not proof: a file rewritten in place while it was read would be committed torn
+            SourceDir.checkUnchanged(f);
+            return made;
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; " + CHANGED, e);
+        } catch (AccessDeniedException e) {
+            throw new InvalidInputException("cannot read file " + f.path() + ": permission denied", e);
+        } catch (IOException e) {
+            SourceDir.checkUnchanged(f); // replaced by a directory or another file meanwhile: says so
+            throw new InvalidInputException("cannot read file " + f.path() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Reads {@code piece} of the file at {@code path} into {@code into} at {@code at}. */
-    private static void readFully(FileChannel ch, Chunker.Piece piece, Path path, byte[] into, int at) throws IOException {
+    static void readFully(FileChannel ch, Chunker.Piece piece, Path path, byte[] into, int at) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(into, at, piece.length());
         LocalFiles.readFully(ch, buf, piece.offset());
         if (buf.hasRemaining()) {
