@@ -47,6 +47,46 @@ class S3ConfigTest {
                 () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "not a url"))).getMessage().contains("not a url"));
     }
 
+    /**
+     * Environment the AWS SDK reads on its own, which it fails on without naming the variable
+     * ("The URI scheme of endpointOverride must not be null", "For input string"): refused
+     * here, naming it and what to do. An empty endpoint variable is refused whichever client
+     * (the MinIO client would go to AWS); AWS_MAX_ATTEMPTS and AWS_DEFAULTS_MODE only for the
+     * AWS client, which reads them. Values the SDK takes pass.
+     */
+    @Test
+    void settingsTheAwsSdkReadsItselfAreRefusedNamingTheVariable() {
+        for (String var : new String[] {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"}) {
+            for (String client : new String[] {"aws", "minio"}) {
+                for (String blank : new String[] {"", " "}) {
+                    String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                            Map.of(var, blank, "CKPT_S3_CLIENT", client))).getMessage();
+                    assertTrue(m.startsWith(var + " is set but empty") && m.contains("unset " + var), m);
+                }
+            }
+        }
+        // an empty one beside a real endpoint is not used: the real one is passed to the SDK explicitly
+        assertEquals("http://h:1", S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL_S3", "",
+                "AWS_ENDPOINT_URL", "http://h:1")).endpoint().toString());
+        for (String bad : new String[] {"", "abc", "0", "-1", "3.5", "99999999999"}) {
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_MAX_ATTEMPTS", bad))).getMessage();
+            assertTrue(m.startsWith("AWS_MAX_ATTEMPTS='" + bad + "' is not a number of attempts"), m);
+        }
+        for (String bad : new String[] {"", "fast", "in_region"}) {
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_DEFAULTS_MODE", bad))).getMessage();
+            assertTrue(m.startsWith("AWS_DEFAULTS_MODE='" + bad + "' is not one of [auto, cross-region"), m);
+        }
+        for (String good : new String[] {"3", " 3", "10"}) {
+            S3Config.fromUrl("s3://b-1/x", Map.of("AWS_MAX_ATTEMPTS", good));
+        }
+        for (String good : new String[] {"standard", "Standard", "in-region", "auto", "legacy"}) {
+            S3Config.fromUrl("s3://b-1/x", Map.of("AWS_DEFAULTS_MODE", good));
+        }
+        S3Config.fromUrl("s3://b-1/x", Map.of("AWS_MAX_ATTEMPTS", "x", "AWS_DEFAULTS_MODE", "x", "CKPT_S3_CLIENT", "minio"));
+    }
+
     @Test
     void theBuilderHoldsTheDefaultsFromUrlUsesAndChecksEveryValue() {
         S3Config b = S3Config.builder("my-bucket").prefix("runs/a").build();
