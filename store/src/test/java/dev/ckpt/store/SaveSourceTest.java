@@ -454,6 +454,29 @@ class SaveSourceTest {
         assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
     }
 
+    /**
+     * A file whose attributes can no longer be read (here its directory was replaced by a
+     * file after the scan: "Not a directory"; for a user, a directory above it that lost its
+     * search permission: "permission denied") is refused with the system's reason in words,
+     * the path once, and "nothing was committed" (helper-69 saw "cannot read the attributes
+     * of P: P").
+     */
+    @Test
+    void aFileWhoseAttributesCannotBeReadIsRefusedWithTheReasonInWords() throws Exception {
+        Path src = tmp.resolve("gone-dir");
+        Path f = finishedFile(src.resolve("d"), 1);
+        finishedFile(src, 2);
+        SourceDir scan = CheckpointStore.scanSource(src);
+        Files.delete(f);
+        Files.delete(src.resolve("d"));
+        Files.writeString(src.resolve("d"), "now a file");
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(src, "r", 1).withScan(scan)));
+        assertTrue(e.getMessage().startsWith("cannot read the attributes of " + f + ": Not a directory; nothing was"
+                + " committed"), e.getMessage());
+        assertEquals(e.getMessage().indexOf(f.toString()), e.getMessage().lastIndexOf(f.toString()), e.getMessage());
+    }
+
     @Test
     void aScanOfAnotherDirectoryIsNotTakenForTheSource() throws Exception {
         Path a = TestDirs.checkpoint(tmp.resolve("a"), 1, 1, 100);

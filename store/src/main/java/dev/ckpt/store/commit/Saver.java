@@ -465,7 +465,7 @@ public final class Saver {
             throw new InvalidInputException("cannot read file " + f.path() + ": permission denied", e);
         } catch (IOException e) {
             SourceDir.checkUnchanged(f); // replaced by a directory or another file meanwhile: says so
-            throw new InvalidInputException("cannot read file " + f.path() + ": " + e.getMessage(), e);
+            throw new InvalidInputException("cannot read file " + f.path() + ": " + LocalFiles.reason(e) + "; nothing was committed", e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.StoreUnavailableException;
@@ -234,7 +235,7 @@ public final class SourceDir {
             refused.add(new InvalidInputException("cannot list directory " + dir + ": permission denied"));
             return;
         } catch (IOException | RuntimeException e) {
-            refused.add(new InvalidInputException("cannot list directory " + dir + ": " + e.getMessage(), e));
+            refused.add(new InvalidInputException("cannot list directory " + dir + ": " + reasonOf(e), e));
             return;
         }
         if (list.isEmpty() && !prefix.isEmpty()) {
@@ -307,7 +308,10 @@ public final class SourceDir {
         try {
             now = stamp(f.path());
         } catch (IOException e) {
-            throw new InvalidInputException("cannot read the attributes of " + f.path() + ": " + e.getMessage(), e);
+            // an I/O error's message is often the path alone: its reason in words (a directory above the file
+            // that lost its search permission gives "permission denied")
+            throw new InvalidInputException("cannot read the attributes of " + f.path() + ": " + LocalFiles.reason(e)
+                    + "; nothing was committed: push again once it can be read", e);
         }
         if (now == null) {
             throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; nothing was"
@@ -348,6 +352,11 @@ public final class SourceDir {
                     + " has " + size + " bytes, the file had " + f.size() + "); nothing was committed: push again once"
                     + " whatever writes it has finished");
         }
+    }
+
+    /** An I/O error's reason in words (its message is often the path alone); a runtime error's message. */
+    private static String reasonOf(Exception e) {
+        return e instanceof IOException io ? LocalFiles.reason(io) : String.valueOf(e.getMessage());
     }
 
     /** What stands at {@code p} if not a regular file: "a FIFO (named pipe)", "a directory", "a symbolic link", ...; else null. */
@@ -410,7 +419,7 @@ public final class SourceDir {
         } catch (NoSuchFileException e) {
             throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; push again");
         } catch (IOException e) {
-            throw new InvalidInputException("cannot read the attributes of " + p + ": " + e.getMessage(), e);
+            throw new InvalidInputException("cannot read the attributes of " + p + ": " + LocalFiles.reason(e), e);
         }
     }
 
