@@ -142,6 +142,12 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         if (bucket.isEmpty()) {
             throw new BadConfigurationException("S3 URL '" + url + "' names no bucket (write s3://bucket/prefix)");
         }
+        // the keys are secrets from here on, also in a message about a value they were put in by mistake
+        for (String key : new String[] {first(env, "AWS_SECRET_ACCESS_KEY"), first(env, "AWS_SESSION_TOKEN")}) {
+            if (key != null) {
+                dev.ckpt.store.error.Redaction.registerSecret(key);
+            }
+        }
         String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
         URI ep = null;
         if (endpoint != null) {
@@ -151,7 +157,9 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                     throw new IllegalArgumentException("no scheme or host");
                 }
             } catch (IllegalArgumentException e) {
-                throw new BadConfigurationException("AWS_ENDPOINT_URL '" + endpoint + "' is not a URL like http://host:9000", e);
+                String name = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
+                throw new BadConfigurationException("the endpoint " + shown(endpoint) + " (--endpoint or " + name
+                        + ") is not a URL like http://host:9000", e);
             }
         }
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
@@ -190,6 +198,15 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                         + "=http://minio:9000, or --endpoint URL), or unset it (unset " + n + ") to use AWS S3");
             }
         }
+    }
+
+    /**
+     * An endpoint value as a message may show it: user info ({@code user:password@}) masked,
+     * line breaks escaped, at most 200 characters.
+     */
+    static String shown(String endpoint) {
+        String v = endpoint.replaceAll("(?<=//)[^/?#]*@", "***@").replace("\n", "\\n").replace("\r", "\\r");
+        return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
     }
 
     /** The defaults modes the AWS SDK knows ({@code DefaultsMode}), which it matches in lower case. */

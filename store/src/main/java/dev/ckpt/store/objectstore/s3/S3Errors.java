@@ -117,21 +117,11 @@ final class S3Errors {
         };
     }
 
-    static CkptException io(String url, String action, Throwable cause) {
-        for (Throwable t = cause; t != null; t = t.getCause()) {
-            if (String.valueOf(t.getMessage()).startsWith(NO_CREDENTIALS)) {
-                return new BadConfigurationException("no S3 credentials to " + action + " " + url + ": set"
-                        + " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (both, not empty), or AWS_PROFILE to a profile"
-                        + " of ~/.aws/credentials; on EC2 or in a container, an instance or task role gives them", cause);
-            }
-        }
+    static StoreUnavailableException io(String url, String action, Throwable cause) {
         return new StoreUnavailableException("cannot " + action + " " + url + ": "
                 + withoutClassNames(redact(String.valueOf(cause.getMessage())))
                 + " (network or server unreachable; retrying later is safe)", cause);
     }
-
-    /** How the AWS default credential chain (used by both clients without static keys) says it found none. */
-    private static final String NO_CREDENTIALS = "Unable to load credentials from any of the providers in the chain";
 
     /** Java class names clients put in messages ({@code com.ctc.wstx.exc.WstxIOException: Connection reset}): only --verbose shows them. */
     private static final java.util.regex.Pattern CLASS_NAME =

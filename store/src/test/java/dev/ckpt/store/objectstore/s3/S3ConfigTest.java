@@ -87,6 +87,26 @@ class S3ConfigTest {
         S3Config.fromUrl("s3://b-1/x", Map.of("AWS_MAX_ATTEMPTS", "x", "AWS_DEFAULTS_MODE", "x", "CKPT_S3_CLIENT", "minio"));
     }
 
+    /**
+     * A value that is no endpoint is named with the variable it came from, its user info
+     * masked and its line breaks escaped, and a secret key put there by mistake is redacted
+     * (helper-70: a password in the URL and the secret key were printed as given).
+     */
+    @Test
+    void aBadEndpointIsShownWithoutSecretsNamingItsVariable() {
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                Map.of("AWS_ENDPOINT_URL", "http://admin:PASSW0RDsecret@/x"))).getMessage();
+        assertFalse(m.contains("PASSW0RD"), m);
+        assertTrue(m.contains("'http://***@/x' (--endpoint or AWS_ENDPOINT_URL) is not a URL"), m);
+        m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                Map.of("AWS_ENDPOINT_URL_S3", "garbage\nmore"))).getMessage();
+        assertTrue(m.contains("'garbage\\nmore' (--endpoint or AWS_ENDPOINT_URL_S3)") && !m.contains("\n"), m);
+        String secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzEXAMPLEKEY";
+        BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                Map.of("AWS_ENDPOINT_URL", secret, "AWS_ACCESS_KEY_ID", "AKIAX", "AWS_SECRET_ACCESS_KEY", secret)));
+        assertFalse(dev.ckpt.store.error.Redaction.redact(e.getMessage()).contains(secret), e.getMessage());
+    }
+
     @Test
     void theBuilderHoldsTheDefaultsFromUrlUsesAndChecksEveryValue() {
         S3Config b = S3Config.builder("my-bucket").prefix("runs/a").build();
