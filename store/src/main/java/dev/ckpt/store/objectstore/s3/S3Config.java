@@ -167,7 +167,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             refuseEmptyEndpoint(env);
         }
         if (client == Client.AWS) {
-            checkSdkSettings(env);
+            checkSdkSettings(env, ep == null);
         }
         String pathStyle = env.get("CKPT_S3_PATH_STYLE");
         String access = first(env, "AWS_ACCESS_KEY_ID");
@@ -218,7 +218,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * bad value is refused naming its variable: the SDK's own messages ("For input string:
      * \"abc\"", "The provided value is not a valid defaults mode") do not say which.
      */
-    private static void checkSdkSettings(Map<String, String> env) {
+    private static void checkSdkSettings(Map<String, String> env, boolean awsEndpoint) {
         String attempts = env.get("AWS_MAX_ATTEMPTS");
         if (attempts != null && !attempts.trim().matches("0*[1-9][0-9]{0,8}")) {
             throw new BadConfigurationException("AWS_MAX_ATTEMPTS='" + attempts + "' is not a number of attempts"
@@ -228,6 +228,15 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         if (mode != null && !DEFAULTS_MODES.contains(mode.toLowerCase(Locale.ROOT))) {
             throw new BadConfigurationException("AWS_DEFAULTS_MODE='" + mode + "' is not one of "
                     + new java.util.TreeSet<>(DEFAULTS_MODES) + ": set it to one, or unset it (unset AWS_DEFAULTS_MODE)");
+        }
+        // read by the SDK only for AWS itself: for another endpoint ckpt sets both to when_required
+        for (String name : awsEndpoint ? new String[] {"AWS_REQUEST_CHECKSUM_CALCULATION",
+                "AWS_RESPONSE_CHECKSUM_VALIDATION"} : new String[0]) {
+            String v = env.get(name);
+            if (v != null && !java.util.Set.of("when_supported", "when_required").contains(v.trim().toLowerCase(Locale.ROOT))) {
+                throw new BadConfigurationException(name + "='" + v + "' is not when_supported or when_required: set it"
+                        + " to one, or unset it (unset " + name + ")");
+            }
         }
     }
 

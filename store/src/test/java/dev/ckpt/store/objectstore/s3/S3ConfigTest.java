@@ -85,6 +85,18 @@ class S3ConfigTest {
             S3Config.fromUrl("s3://b-1/x", Map.of("AWS_DEFAULTS_MODE", good));
         }
         S3Config.fromUrl("s3://b-1/x", Map.of("AWS_MAX_ATTEMPTS", "x", "AWS_DEFAULTS_MODE", "x", "CKPT_S3_CLIENT", "minio"));
+        for (String var : new String[] {"AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION"}) {
+            for (String bad : new String[] {"", "bogus"}) {
+                String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                        Map.of(var, bad))).getMessage();
+                assertTrue(m.startsWith(var + "='" + bad + "' is not when_supported or when_required"), m);
+                // another endpoint: ckpt sets both itself, the SDK does not read them
+                S3Config.fromUrl("s3://b-1/x", Map.of(var, bad, "AWS_ENDPOINT_URL", "http://h:1"));
+            }
+            for (String good : new String[] {"when_supported", "WHEN_REQUIRED", " when_supported"}) {
+                S3Config.fromUrl("s3://b-1/x", Map.of(var, good));
+            }
+        }
     }
 
     /**
