@@ -158,16 +158,16 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 }
             } catch (IllegalArgumentException e) {
                 String name = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-                throw new BadConfigurationException("the endpoint " + shown(endpoint) + " (--endpoint or " + name
+                throw new BadConfigurationException("the endpoint " + SdkEnvironment.shown(endpoint) + " (--endpoint or " + name
                         + ") is not a URL like http://host:9000", e);
             }
         }
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
         if (ep == null) {
-            refuseEmptyEndpoint(env);
+            SdkEnvironment.refuseEmptyEndpoint(env);
         }
         if (client == Client.AWS) {
-            checkSdkSettings(env, ep == null);
+            SdkEnvironment.check(env, ep == null);
         }
         String pathStyle = env.get("CKPT_S3_PATH_STYLE");
         String access = first(env, "AWS_ACCESS_KEY_ID");
@@ -183,61 +183,6 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 .caBundle(ca == null ? null : java.nio.file.Path.of(ca))
                 .stallTimeout(stall == null ? Builder.DEFAULT_STALL : duration(stall, "CKPT_S3_STALL_TIMEOUT"))
                 .build();
-    }
-
-    /**
-     * An endpoint variable that is set but empty, with no other endpoint given: the AWS SDK
-     * reads the process environment itself and fails on it ("The URI scheme of
-     * endpointOverride must not be null"), and the MinIO client would go to AWS, which is
-     * not what a variable set to a server's URL by a script that lost the value meant.
-     */
-    private static void refuseEmptyEndpoint(Map<String, String> env) {
-        for (String n : new String[] {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
-            if (env.containsKey(n)) {
-                throw new BadConfigurationException(n + " is set but empty: give your server's URL (e.g. " + n
-                        + "=http://minio:9000, or --endpoint URL), or unset it (unset " + n + ") to use AWS S3");
-            }
-        }
-    }
-
-    /**
-     * An endpoint value as a message may show it: user info ({@code user:password@}) masked,
-     * line breaks escaped, at most 200 characters.
-     */
-    static String shown(String endpoint) {
-        String v = endpoint.replaceAll("(?<=//)[^/?#]*@", "***@").replace("\n", "\\n").replace("\r", "\\r");
-        return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
-    }
-
-    /** The defaults modes the AWS SDK knows ({@code DefaultsMode}), which it matches in lower case. */
-    private static final java.util.Set<String> DEFAULTS_MODES =
-            java.util.Set.of("legacy", "standard", "mobile", "cross-region", "in-region", "auto");
-
-    /**
-     * Settings the AWS SDK reads from the process environment on its own, checked here so a
-     * bad value is refused naming its variable: the SDK's own messages ("For input string:
-     * \"abc\"", "The provided value is not a valid defaults mode") do not say which.
-     */
-    private static void checkSdkSettings(Map<String, String> env, boolean awsEndpoint) {
-        String attempts = env.get("AWS_MAX_ATTEMPTS");
-        if (attempts != null && !attempts.trim().matches("0*[1-9][0-9]{0,8}")) {
-            throw new BadConfigurationException("AWS_MAX_ATTEMPTS='" + attempts + "' is not a number of attempts"
-                    + " (1 or more, e.g. 3): set it to one, or unset it (unset AWS_MAX_ATTEMPTS)");
-        }
-        String mode = env.get("AWS_DEFAULTS_MODE");
-        if (mode != null && !DEFAULTS_MODES.contains(mode.toLowerCase(Locale.ROOT))) {
-            throw new BadConfigurationException("AWS_DEFAULTS_MODE='" + mode + "' is not one of "
-                    + new java.util.TreeSet<>(DEFAULTS_MODES) + ": set it to one, or unset it (unset AWS_DEFAULTS_MODE)");
-        }
-        // read by the SDK only for AWS itself: for another endpoint ckpt sets both to when_required
-        for (String name : awsEndpoint ? new String[] {"AWS_REQUEST_CHECKSUM_CALCULATION",
-                "AWS_RESPONSE_CHECKSUM_VALIDATION"} : new String[0]) {
-            String v = env.get(name);
-            if (v != null && !java.util.Set.of("when_supported", "when_required").contains(v.trim().toLowerCase(Locale.ROOT))) {
-                throw new BadConfigurationException(name + "='" + v + "' is not when_supported or when_required: set it"
-                        + " to one, or unset it (unset " + name + ")");
-            }
-        }
     }
 
     private static String first(Map<String, String> env, String... names) {

@@ -1,0 +1,72 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.BadConfigurationException;
+
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The S3 environment the AWS SDK reads from the process on its own (not from the map
+ * {@link S3Config#fromUrl} is given), checked before a client is built: the SDK fails on a
+ * bad value without naming its variable, so {@code S3Config} refuses it first, naming it
+ * and what to do (docs/design.md, "Errors").
+ */
+final class SdkEnvironment {
+    private SdkEnvironment() {
+    }
+
+    /**
+     * An endpoint variable that is set but empty, with no other endpoint given: the AWS SDK
+     * reads the process environment itself and fails on it ("The URI scheme of
+     * endpointOverride must not be null"), and the MinIO client would go to AWS, which is
+     * not what a variable set to a server's URL by a script that lost the value meant.
+     */
+    static void refuseEmptyEndpoint(Map<String, String> env) {
+        for (String n : new String[] {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+            if (env.containsKey(n)) {
+                throw new BadConfigurationException(n + " is set but empty: give your server's URL (e.g. " + n
+                        + "=http://minio:9000, or --endpoint URL), or unset it (unset " + n + ") to use AWS S3");
+            }
+        }
+    }
+
+    /**
+     * An endpoint value as a message may show it: user info ({@code user:password@}) masked,
+     * line breaks escaped, at most 200 characters.
+     */
+    static String shown(String endpoint) {
+        String v = endpoint.replaceAll("(?<=//)[^/?#]*@", "***@").replace("\n", "\\n").replace("\r", "\\r");
+        return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
+    }
+
+    /** The defaults modes the AWS SDK knows ({@code DefaultsMode}), which it matches in lower case. */
+    private static final java.util.Set<String> DEFAULTS_MODES =
+            java.util.Set.of("legacy", "standard", "mobile", "cross-region", "in-region", "auto");
+
+    /**
+     * Settings the AWS SDK reads from the process environment on its own, checked here so a
+     * bad value is refused naming its variable: the SDK's own messages ("For input string:
+     * \"abc\"", "The provided value is not a valid defaults mode") do not say which.
+     */
+    static void check(Map<String, String> env, boolean awsEndpoint) {
+        String attempts = env.get("AWS_MAX_ATTEMPTS");
+        if (attempts != null && !attempts.trim().matches("0*[1-9][0-9]{0,8}")) {
+            throw new BadConfigurationException("AWS_MAX_ATTEMPTS='" + attempts + "' is not a number of attempts"
+                    + " (1 or more, e.g. 3): set it to one, or unset it (unset AWS_MAX_ATTEMPTS)");
+        }
+        String mode = env.get("AWS_DEFAULTS_MODE");
+        if (mode != null && !DEFAULTS_MODES.contains(mode.toLowerCase(Locale.ROOT))) {
+            throw new BadConfigurationException("AWS_DEFAULTS_MODE='" + mode + "' is not one of "
+                    + new java.util.TreeSet<>(DEFAULTS_MODES) + ": set it to one, or unset it (unset AWS_DEFAULTS_MODE)");
+        }
+        // read by the SDK only for AWS itself: for another endpoint ckpt sets both to when_required
+        for (String name : awsEndpoint ? new String[] {"AWS_REQUEST_CHECKSUM_CALCULATION",
+                "AWS_RESPONSE_CHECKSUM_VALIDATION"} : new String[0]) {
+            String v = env.get(name);
+            if (v != null && !java.util.Set.of("when_supported", "when_required").contains(v.trim().toLowerCase(Locale.ROOT))) {
+                throw new BadConfigurationException(name + "='" + v + "' is not when_supported or when_required: set it"
+                        + " to one, or unset it (unset " + name + ")");
+            }
+        }
+    }
+}
