@@ -43,6 +43,9 @@ final class SdkEnvironment {
     private static final java.util.Set<String> DEFAULTS_MODES =
             java.util.Set.of("legacy", "standard", "mobile", "cross-region", "in-region", "auto");
 
+    /** The checksum modes the AWS SDK knows, which it matches trimmed and in lower case. */
+    private static final java.util.Set<String> CHECKSUM_MODES = java.util.Set.of("when_supported", "when_required");
+
     /**
      * Settings the AWS SDK reads from the process environment on its own, checked here so a
      * bad value is refused naming its variable: the SDK's own messages ("For input string:
@@ -59,11 +62,12 @@ final class SdkEnvironment {
             throw new BadConfigurationException("AWS_DEFAULTS_MODE='" + mode + "' is not one of "
                     + new java.util.TreeSet<>(DEFAULTS_MODES) + ": set it to one, or unset it (unset AWS_DEFAULTS_MODE)");
         }
-        // read by the SDK only for AWS itself: for another endpoint ckpt sets both to when_required
-        for (String name : awsEndpoint ? new String[] {"AWS_REQUEST_CHECKSUM_CALCULATION",
-                "AWS_RESPONSE_CHECKSUM_VALIDATION"} : new String[0]) {
+        if (!awsEndpoint) {
+            return; // the checksum settings: for another endpoint ckpt sets both to when_required, the SDK reads neither
+        }
+        for (String name : new String[] {"AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION"}) {
             String v = env.get(name);
-            if (v != null && !java.util.Set.of("when_supported", "when_required").contains(v.trim().toLowerCase(Locale.ROOT))) {
+            if (v != null && !CHECKSUM_MODES.contains(v.trim().toLowerCase(Locale.ROOT))) {
                 throw new BadConfigurationException(name + "='" + v + "' is not when_supported or when_required: set it"
                         + " to one, or unset it (unset " + name + ")");
             }
