@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.GcRequest;
 import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.gc.GarbageCollector;
 import dev.ckpt.store.gc.GcResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,7 +15,9 @@ import java.time.Duration;
 import java.util.List;
 
 @Command(name = "gc", description = {"Delete data no live checkpoint references (older than the grace age).",
-        "Safe while saves run. --dry-run deletes nothing and reports exactly what gc would delete."},
+        "Safe while saves run. --dry-run deletes nothing and reports exactly what gc would delete.",
+        "Also removes the temporary files that writes killed midway left in a local store, once they are older than"
+                + " the grace age and an hour."},
         footer = {"", "Example:", "  ckpt-tool gc s3://ml-ckpt/llama --dry-run --grace 2h"})
 final class GcCommand extends StoreCommand {
     @Option(names = "--dry-run", description = "only say what would be deleted")
@@ -47,16 +50,21 @@ final class GcCommand extends StoreCommand {
      * @param deleted           the keys deleted (or that would be, in a dry run)
      * @param youngUnreferenced unreferenced objects spared because they are younger than the grace age
      * @param grace             the grace age as written ("1h")
+     * @param leftoverFiles     temporary files of writes killed midway (a local store's), removed or that would be:
+     *                          those older than the grace age and at least {@link GarbageCollector#LEFTOVER_AGE}
+     * @param leftoverBytes     their size in bytes
      * @param refusedNow        dry run only: why a gc started now would be refused (another GC holds the lease); else absent
      * @param list              print every key in the text form (--list)
      */
     record Collected(boolean dryRun, long generation, boolean resumed, int deletedObjects, long deletedBytes,
                      List<String> deleted, int liveCheckpoints, int youngUnreferenced, String grace,
+                     int leftoverFiles, long leftoverBytes,
                      @JsonInclude(JsonInclude.Include.NON_NULL) String refusedNow,
                      @JsonIgnore boolean list) implements OutputOptions.Result {
         static Collected of(GcResult r, String grace, boolean list) {
             return new Collected(r.dryRun(), r.generation(), r.resumed(), r.deletedKeys().size(), r.deletedBytes(),
-                    r.deletedKeys(), r.liveCheckpoints(), r.youngUnreferenced(), grace, r.refusedNow(), list);
+                    r.deletedKeys(), r.liveCheckpoints(), r.youngUnreferenced(), grace, r.leftovers().files(),
+                    r.leftovers().bytes(), r.refusedNow(), list);
         }
 
         @Override
@@ -68,6 +76,10 @@ final class GcCommand extends StoreCommand {
                     dryRun ? "would delete" : "deleted", count(deletedObjects, "object"), human(deletedBytes),
                     resumed ? " finishing a GC that had crashed or stopped" : "", count(liveCheckpoints, "live checkpoint"),
                     count(youngUnreferenced, "unreferenced object"), grace);
+            if (leftoverFiles > 0) {
+                out.printf("%s %s of interrupted writes (%s)%n", dryRun ? "would remove" : "removed",
+                        count(leftoverFiles, "temporary file"), human(leftoverBytes));
+            }
             if (refusedNow != null) {
                 out.println("but gc now would be refused: " + refusedNow);
             }

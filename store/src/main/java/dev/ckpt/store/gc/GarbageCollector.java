@@ -15,6 +15,7 @@ import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.Leftovers;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 
@@ -71,11 +72,11 @@ public final class GarbageCollector {
                     .map(e -> withOwnerGone(e, store.describe()).getMessage()).orElse(null);
             if (s.gc().phase() == GcState.Phase.SWEEP) {
                 // what is deleted next is the sealed list, by its GC or by the one that takes the sweep over
-                return sweepResult(s.gc().generation(), true, s.gc().dead(), s, refusedNow);
+                return sweepResult(s.gc().generation(), true, s.gc().dead(), s, removeLeftovers(true), refusedNow);
             }
             Mark m = mark(s);
             return new GcResult(s.gc().generation() + 1, true, false, new ArrayList<>(m.dead.keySet()), sum(m.dead),
-                    s.checkpoints().size(), m.live.size(), m.young, refusedNow);
+                    s.checkpoints().size(), m.live.size(), m.young, removeLeftovers(true), refusedNow);
         }
         // Pre-flight, read-only: say at once who holds the lease (before reading every manifest), and
         // refuse before taking the lease if a live manifest is unreadable.
@@ -83,7 +84,7 @@ public final class GarbageCollector {
         if (current.etag() == null) {
             // no ROOT and no manifests: nothing was ever claimed or committed here, so there is nothing
             // to collect, and a lease would be the first write into a directory that may not be a store
-            return new GcResult(0, false, false, List.of(), 0, 0, 0, 0);
+            return new GcResult(0, false, false, List.of(), 0, 0, 0, 0, Leftovers.NONE);
         }
         RootState before = current.state();
         // a lease whose owner is known to be gone (killed, or failed without giving it back) is taken over
@@ -107,8 +108,19 @@ public final class GarbageCollector {
                     + LeaseOwner.pid(gone) + " of this host, which held it, is gone");
         }
         long gen = acquired.gc().generation();
+        Leftovers leftovers;
+        try {
+            leftovers = removeLeftovers(false);
+        } catch (RuntimeException e) {
+            if (acquired.gc().phase() == GcState.Phase.SWEEP) {
+                giveBack(gen, owner);
+            } else {
+                release(gen, owner, acquired.gc().leaseExpiry());
+            }
+            throw e;
+        }
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
-            GcResult result = sweepResult(gen, false, acquired.gc().dead(), acquired, null);
+            GcResult result = sweepResult(gen, false, acquired.gc().dead(), acquired, leftovers, null);
             progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
                     + acquired.gc().dead().size() + " objects on its list, " + result.deletedKeys().size() + " still there");
             sweep(gen, owner, acquired.gc().dead());
@@ -133,7 +145,7 @@ public final class GarbageCollector {
         sweep(gen, owner, new ArrayList<>(dead.keySet()));
         RootState done = finish(gen, owner);
         return new GcResult(gen, false, false, new ArrayList<>(dead.keySet()), sum(dead), done.checkpoints().size(),
-                m.live.size(), m.young);
+                m.live.size(), m.young, leftovers);
     }
 
     private void checkNoOtherGc(GcState gc) {
@@ -321,7 +333,8 @@ public final class GarbageCollector {
     }
 
     /** A resumed sweep's result: the objects of its sealed list {@code dead} still there, with their sizes. */
-    private GcResult sweepResult(long gen, boolean dryRun, List<String> dead, RootState s, String refusedNow) {
+    private GcResult sweepResult(long gen, boolean dryRun, List<String> dead, RootState s, Leftovers leftovers,
+                                 String refusedNow) {
         Map<String, Long> listed = new java.util.HashMap<>();
         Set<String> wanted = new HashSet<>(dead);
         for (String prefix : new String[]{"chunks/", "manifests/"}) {
@@ -335,7 +348,30 @@ public final class GarbageCollector {
         // whole list again, which costs nothing for the gone, but says what it removes now)
         Map<String, Long> sizes = new TreeMap<>(listed);
         return new GcResult(gen, dryRun, true, new ArrayList<>(sizes.keySet()), sum(sizes), s.checkpoints().size(), 0, 0,
-                refusedNow);
+                leftovers, refusedNow);
+    }
+
+    /**
+     * The youngest a leftover of an interrupted write may be for GC to remove it, whatever its
+     * grace age: a writer's temporary file lives for the write of one object (milliseconds to
+     * seconds), so an hour also spares a writer stopped mid-write (SIGSTOP, a frozen VM) for
+     * less than that. GC's grace age alone would not: the torture runs' grace is 0, and a
+     * removed temporary fails its write (the write says so; nothing is lost).
+     */
+    public static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
+
+    /**
+     * Removes (or, with {@code dryRun}, finds) what writes killed midway left behind, older than
+     * the longer of the grace age and {@link #LEFTOVER_AGE}: not objects, so not on GC's list.
+     */
+    private Leftovers removeLeftovers(boolean dryRun) {
+        java.time.Duration age = config.gcGrace().compareTo(LEFTOVER_AGE) > 0 ? config.gcGrace() : LEFTOVER_AGE;
+        Leftovers l = store.removeLeftovers(now().minus(age), dryRun);
+        if (l.files() > 0) {
+            progress.accept((dryRun ? "would remove " : "removed ") + dev.ckpt.store.commit.SaveResult.count(l.files(),
+                    "temporary file") + " of writes interrupted over " + human(age) + " ago");
+        }
+        return l;
     }
 
     private static long sum(Map<String, Long> m) {

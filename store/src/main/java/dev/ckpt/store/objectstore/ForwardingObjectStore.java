@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore;
 
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -56,6 +57,11 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     @Override
     public ObjectListing list(String prefix) {
         return delegate.list(prefix);
+    }
+
+    @Override
+    public Leftovers removeLeftovers(Instant writtenBefore, boolean dryRun) {
+        return delegate.removeLeftovers(writtenBefore, dryRun);
     }
 
     @Override

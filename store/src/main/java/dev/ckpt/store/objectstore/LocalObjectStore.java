@@ -22,8 +22,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -196,7 +196,7 @@ final class LocalObjectStore implements ObjectStore {
             return Keys.etagOf(data);
         } catch (IOException e) {
             refuseObstructed(key, target, "write", false);
-            throw translate(key, "publish", e);
+            throw LocalLeftovers.gone(tmp, e) ? LocalLeftovers.goneError(key, describe(), e) : translate(key, "publish", e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -223,7 +223,7 @@ final class LocalObjectStore implements ObjectStore {
             throw new BadConfigurationException("the filesystem of " + root
                     + " does not support hard links, which create-only writes need", e);
         } catch (IOException e) {
-            throw translate(key, "publish", e);
+            throw LocalLeftovers.gone(tmp, e) ? LocalLeftovers.goneError(key, describe(), e) : translate(key, "publish", e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -253,6 +253,11 @@ final class LocalObjectStore implements ObjectStore {
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     LocalFiles.fsyncDirectory(target.getParent());
+                } catch (IOException e) {
+                    if (LocalLeftovers.gone(tmp, e)) {
+                        throw LocalLeftovers.goneError(key, describe(), e);
+                    }
+                    throw e;
                 } finally {
                     deleteQuietly(tmp);
                 }
@@ -306,6 +311,38 @@ final class LocalObjectStore implements ObjectStore {
         return Optional.empty();
     }
 
+    /**
+     * Removes the temporary files of writers killed mid-write last modified before
+     * {@code writtenBefore} ({@link LocalLeftovers}) and the directories that leaves empty.
+     */
+    @Override
+    public Leftovers removeLeftovers(java.time.Instant writtenBefore, boolean dryRun) {
+        Map<Path, Long> found;
+        try {
+            found = LocalLeftovers.find(root, writtenBefore);
+        } catch (IOException e) {
+            String where = e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile() : root.toString();
+            throw StoreUnavailableException.needingAction("cannot look for the temporary files of interrupted writes in "
+                    + where + ": " + LocalFiles.explain(e), e);
+        }
+        Leftovers removed = Leftovers.NONE;
+        for (Map.Entry<Path, Long> f : found.entrySet()) {
+            if (!dryRun) {
+                checkWritable(root.relativize(f.getKey()).toString(), "delete");
+                try {
+                    if (!Files.deleteIfExists(f.getKey())) {
+                        continue;
+                    }
+                } catch (IOException e) {
+                    throw translate(root.relativize(f.getKey()).toString(), "delete", e);
+                }
+                pruneEmptyParents(f.getKey().getParent());
+            }
+            removed = removed.plus(f.getValue());
+        }
+        return removed;
+    }
+
     /** Keys in key order, a directory at a time ({@link LocalListing}). */
     @Override
     public ObjectListing list(String prefix) {
@@ -323,7 +360,7 @@ final class LocalObjectStore implements ObjectStore {
 
     private Path writeTemp(String key, Path target, byte[] data, int offset, int length) {
         Path dir = target.getParent();
-        Path tmp = dir.resolve(".tmp-" + UUID.randomUUID()); // never longer than a key's own name allows
+        Path tmp = dir.resolve(LocalLeftovers.nextName()); // never longer than a key's own name allows
         try {
             try (FileChannel ch = openCreating(tmp, StandardOpenOption.CREATE_NEW)) {
                 ByteBuffer buf = ByteBuffer.wrap(data, offset, length);

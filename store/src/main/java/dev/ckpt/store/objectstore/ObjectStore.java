@@ -4,6 +4,7 @@ import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
 
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -98,6 +99,19 @@ public interface ObjectStore extends AutoCloseable {
      * {@link ObjectInfo#etag()} may be null in listings.
      */
     ObjectListing list(String prefix);
+
+    /**
+     * Removes what writes that never finished left behind: data that {@link #get}, {@link #head}
+     * and {@link #list} never show, such as the temporary file of a local store's writer that
+     * was killed before it renamed the file into place. Only what was last written before
+     * {@code writtenBefore} is touched, so writes in progress keep theirs; callers pass an age
+     * no write lasts (GC: the longer of its grace age and an hour). Never removes or changes
+     * an object. Returns what was removed or, with {@code dryRun}, what would be.
+     *
+     * <p>Backends whose unfinished writes leave nothing return {@link Leftovers#NONE}: an S3
+     * PUT that does not complete stores nothing, and ckpt sends no multipart uploads.
+     */
+    Leftovers removeLeftovers(Instant writtenBefore, boolean dryRun);
 
     /** A description for messages, e.g. {@code file:///data/store}; never contains credentials. */
     String describe();

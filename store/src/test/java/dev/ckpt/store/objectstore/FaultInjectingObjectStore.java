@@ -235,6 +235,11 @@ public final class FaultInjectingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Leftovers removeLeftovers(java.time.Instant writtenBefore, boolean dryRun) {
+        return delegate.removeLeftovers(writtenBefore, dryRun);
+    }
+
+    @Override
     public String describe() {
         return delegate.describe();
     }

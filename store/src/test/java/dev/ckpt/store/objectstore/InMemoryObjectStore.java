@@ -98,6 +98,12 @@ final class InMemoryObjectStore implements ObjectStore {
                 .iterator();
     }
 
+    /** Nothing: a write here is one map update. */
+    @Override
+    public Leftovers removeLeftovers(java.time.Instant writtenBefore, boolean dryRun) {
+        return Leftovers.NONE;
+    }
+
     @Override
     public String describe() {
         return "mem://" + name;

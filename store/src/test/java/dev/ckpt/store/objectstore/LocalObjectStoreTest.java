@@ -44,6 +44,99 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * The temporary files of writers killed mid-write are removed when older than the cutoff,
+     * with the directories that leaves empty; nothing else hidden or visible is touched, links
+     * are not followed, and a dry run removes nothing but finds the same.
+     */
+    @Test
+    void leftoversOfKilledWritersOlderThanTheCutoffAreRemovedAndNothingElse() throws Exception {
+        store.put("ROOT", new byte[]{1});
+        store.putIfMatch("ROOT", new byte[]{2}, store.head("ROOT").orElseThrow().etag()); // a lock file under .locks
+        store.putIfAbsent("chunks/aa/x", new byte[]{3}, 0, 1);
+        java.time.Instant now = java.time.Instant.now();
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(now.minusSeconds(7200));
+        String uuid = "0b9e1c3a-5d2f-4e6a-8b7c-9d0e1f2a3b4c";
+        List<Path> stale = List.of(dir.resolve("chunks/aa/.tmp-" + uuid), dir.resolve("chunks/bb/.tmp-" + uuid),
+                dir.resolve("manifests/r-s5-e1/.tmp-" + uuid), dir.resolve(".tmp-" + uuid));
+        for (int i = 0; i < stale.size(); i++) {
+            Files.createDirectories(stale.get(i).getParent());
+            Files.write(stale.get(i), new byte[100 * (i + 1)]);
+            Files.setLastModifiedTime(stale.get(i), old);
+        }
+        Path young = dir.resolve("chunks/cc/.tmp-1b9e1c3a-5d2f-4e6a-8b7c-9d0e1f2a3b4c"); // a write in progress
+        Files.createDirectories(young.getParent());
+        Files.write(young, new byte[7]);
+        List<Path> kept = List.of(dir.resolve("chunks/aa/.tmp-not-a-uuid"), dir.resolve("chunks/aa/.x.tmp-leftover"),
+                dir.resolve(".locks/.tmp-" + uuid), dir.resolve(".snapshot/chunks/.tmp-" + uuid),
+                dir.resolve("chunks/aa/.TMP-" + uuid.toUpperCase()));
+        for (Path k : kept) {
+            Files.createDirectories(k.getParent());
+            Files.write(k, new byte[5]);
+            Files.setLastModifiedTime(k, old);
+        }
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+        Path outside = Files.write(elsewhere.resolve(".tmp-" + uuid), new byte[9]);
+        Files.setLastModifiedTime(outside, old);
+        Files.createSymbolicLink(dir.resolve("chunks/dd"), elsewhere);
+
+        Leftovers found = store.removeLeftovers(now.minusSeconds(3600), true);
+        assertEquals(new Leftovers(4, 100 + 200 + 300 + 400), found);
+        assertTrue(stale.stream().allMatch(Files::exists), "a dry run removes nothing");
+        assertEquals(found, store.removeLeftovers(now.minusSeconds(3600), false));
+        assertTrue(stale.stream().noneMatch(Files::exists));
+        assertFalse(Files.exists(dir.resolve("chunks/bb")), "left empty: removed");
+        assertFalse(Files.exists(dir.resolve("manifests/r-s5-e1")), "left empty: removed");
+        assertTrue(Files.isDirectory(dir.resolve("chunks/aa")) && Files.isDirectory(dir.resolve("manifests")));
+        assertTrue(Files.exists(young), "younger than the cutoff: a write in progress");
+        assertTrue(kept.stream().allMatch(Files::exists), "not a temporary of this store's shape, or hidden: " + kept);
+        assertTrue(Files.exists(outside), "a link is not followed");
+        assertEquals(List.of("ROOT", "chunks/aa/x"), store.list("").stream().map(ObjectInfo::key).toList());
+        assertEquals(2, store.get("ROOT").data()[0]);
+        assertEquals(Leftovers.NONE, store.removeLeftovers(now.minusSeconds(3600), false), "nothing left");
+        assertEquals(new Leftovers(1, 7), store.removeLeftovers(now.plusSeconds(60), false), "the young one, once old");
+    }
+
+    /**
+     * A write whose temporary went before it was renamed into place (removed as a leftover:
+     * its writer was stopped over an hour) fails saying so and that retrying is safe, not
+     * "object not found"; nothing is written.
+     */
+    @Test
+    void aWriteWhoseTemporaryWasRemovedSaysSoAndWritesNothing() throws Exception {
+        Path fanOut = Files.createDirectories(dir.resolve("chunks/ee"));
+        // a temporary removed between its write and its publish: the directory's only hidden file, taken at once
+        Thread taker = new Thread(() -> {
+            long end = System.nanoTime() + 20_000_000_000L;
+            while (System.nanoTime() < end && !Thread.currentThread().isInterrupted()) {
+                try (Stream<Path> s = Files.list(fanOut)) {
+                    s.filter(p -> p.getFileName().toString().startsWith(".tmp-")).forEach(p -> p.toFile().delete());
+                } catch (java.io.IOException ignored) {
+                    // listing while the writer works
+                }
+            }
+        });
+        taker.start();
+        byte[] big = new byte[16 << 20]; // written and fsynced long enough for the taker to find it
+        try {
+            for (int attempt = 0; attempt < 20; attempt++) {
+                try {
+                    store.putIfAbsent("chunks/ee/x" + attempt, big, 0, big.length);
+                } catch (dev.ckpt.store.error.StoreUnavailableException e) {
+                    assertTrue(e.getMessage().contains("chunks/ee/x" + attempt) && e.getMessage().contains(
+                            "its temporary file was removed before it was renamed into place")
+                            && e.getMessage().contains("retrying is safe"), e.getMessage());
+                    assertTrue(store.head("chunks/ee/x" + attempt).isEmpty(), "nothing written");
+                    return;
+                }
+            }
+            throw new AssertionError("the taker never removed a temporary between its write and its publish");
+        } finally {
+            taker.interrupt();
+            taker.join();
+        }
+    }
+
+    /**
      * A directory where an object's file should be (a damaged store) is no object, as a
      * prefix is none on S3: absent for get and head (verify counts it missing, exit 3), not
      * "store unavailable, retry" (exit 7); a write to its key is refused naming it, as needing

@@ -94,6 +94,20 @@ public abstract class ObjectStoreContractTest {
         assertArrayEquals(b("hello, world"), store.get("a/b/c").data());
     }
 
+    /** What writes left behind is never an object: removing leftovers, even with a cutoff in the future, keeps every object. */
+    @Test
+    void removingLeftoversNeverTouchesAnObject() {
+        store.put("ROOT", b("root"));
+        create("chunks/ab/x", b("chunk"));
+        store.put("manifests/r-s1/part-00000.json", b("{}"));
+        java.time.Instant future = java.time.Instant.now().plus(java.time.Duration.ofDays(1));
+        assertEquals(Leftovers.NONE, store.removeLeftovers(future, true), "a store whose writes all finished");
+        assertEquals(Leftovers.NONE, store.removeLeftovers(future, false));
+        assertEquals(List.of("ROOT", "chunks/ab/x", "manifests/r-s1/part-00000.json"), keys(""));
+        assertArrayEquals(b("chunk"), store.get("chunks/ab/x").data());
+        assertArrayEquals(b("{}"), store.get("manifests/r-s1/part-00000.json").data());
+    }
+
     @Test
     void emptyObjectsAreObjects() {
         store.put("empty", new byte[0]);

@@ -4,6 +4,7 @@ import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
+import dev.ckpt.store.objectstore.Leftovers;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -319,6 +320,12 @@ final class AwsS3ObjectStore implements ObjectStore {
             }
             return new Pages.Page(objects, Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null);
         }));
+    }
+
+    /** Nothing: a PUT that did not complete stores nothing, and no multipart upload is ever started. */
+    @Override
+    public Leftovers removeLeftovers(java.time.Instant writtenBefore, boolean dryRun) {
+        return Leftovers.NONE;
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
+import dev.ckpt.store.objectstore.Leftovers;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
@@ -365,6 +366,12 @@ final class MinioObjectStore implements ObjectStore {
             }
             return new Pages.Page(objects, listed == Pages.PAGE_SIZE ? last : null);
         }));
+    }
+
+    /** Nothing: a PUT that did not complete stores nothing, and no multipart upload is ever started. */
+    @Override
+    public Leftovers removeLeftovers(java.time.Instant writtenBefore, boolean dryRun) {
+        return Leftovers.NONE;
     }
 
     @Override

@@ -1,0 +1,108 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A push SIGKILLed while it writes a chunk into a local store leaves the chunk's temporary
+ * file, which no listing shows; {@code ckpt-tool gc} removes it once it is over an hour old,
+ * says so, and a dry run says what it would remove. The store stays whole.
+ */
+class GcLeftoversCliTest {
+    @TempDir
+    Path tmp;
+    private final Cli cli = new Cli(Map.of());
+
+    private static List<Path> temporaries(Path store) throws Exception {
+        try (Stream<Path> s = Files.walk(store)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(".tmp-")).toList();
+        }
+    }
+
+    /** Starts a push of {@code src} in its own JVM and SIGKILLs it as soon as a chunk's temporary file exists. */
+    private static void pushKilledMidWrite(Path store, Path src, int step) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                CkptTool.class.getName(), "push", store.toString(), src.toString(), "--run", "r", "--step",
+                Integer.toString(step), "--progress", "none").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (p.isAlive() && System.nanoTime() < end) {
+                if (Files.isDirectory(store.resolve("chunks")) && !temporaries(store.resolve("chunks")).isEmpty()) {
+                    break;
+                }
+                Thread.onSpinWait();
+            }
+        } finally {
+            p.destroyForcibly(); // SIGKILL
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void gcRemovesTheTemporariesOfAPushKilledMidWriteOnceTheyAreAnHourOld() throws Exception {
+        Path store = tmp.resolve("store");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(12);
+        for (int i = 0; i < 12; i++) { // incompressible 8 MiB chunks: each write and fsync takes a while
+            byte[] b = new byte[8 << 20];
+            random.nextBytes(b);
+            Files.write(src.resolve("shard-" + i + ".bin"), b);
+        }
+        List<Path> left = List.of();
+        for (int attempt = 1; attempt <= 8 && left.isEmpty(); attempt++) {
+            pushKilledMidWrite(store, src, attempt);
+            left = temporaries(store);
+        }
+        assertTrue(!left.isEmpty(), "no push was killed between writing a chunk's temporary and renaming it");
+        long bytes = 0;
+        for (Path p : left) {
+            bytes += Files.size(p);
+        }
+
+        Cli.Result young = cli.run("gc", store.toString(), "--grace", "0s", "--json");
+        assertEquals(0, young.code(), young.toString());
+        assertEquals(0, young.json().get("leftoverFiles").asInt(), "under an hour old: may be a write in progress");
+        assertEquals(left, temporaries(store));
+
+        FileTime twoHoursAgo = FileTime.from(Instant.now().minusSeconds(7200));
+        for (Path p : left) {
+            Files.setLastModifiedTime(p, twoHoursAgo);
+        }
+        Cli.Result dry = cli.run("gc", store.toString(), "--dry-run");
+        assertEquals(0, dry.code(), dry.toString());
+        assertTrue(dry.out().contains("would remove " + (left.size() == 1 ? "1 temporary file" : left.size()
+                + " temporary files") + " of interrupted writes ("), dry.toString());
+        assertEquals(left, temporaries(store), "a dry run removes nothing");
+        Cli.Result real = cli.run("gc", store.toString(), "--json");
+        assertEquals(0, real.code(), real.toString());
+        JsonNode j = real.json();
+        assertEquals(left.size(), j.get("leftoverFiles").asInt(), real.toString());
+        assertEquals(bytes, j.get("leftoverBytes").asLong(), real.toString());
+        assertEquals(List.of(), temporaries(store));
+
+        Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "100",
+                "--progress", "none");
+        assertEquals(0, push.code(), push.toString());
+        Cli.Result verify = cli.run("verify", store.toString(), "--read-data");
+        assertEquals(0, verify.code(), verify.toString());
+        Cli.Result again = cli.run("gc", store.toString());
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(!again.out().contains("temporary"), "nothing left to remove: " + again);
+    }
+}
