@@ -88,6 +88,12 @@ final class DoctorCommand extends StoreCommand {
             print(new ReadOnlyDiagnosis(objects.describe(), ok, reason, checks,
                     "credentials with s3:PutObject (docs/security.md)"));
             return ok ? ExitCode.OK : ExitCode.ERROR;
+        } catch (CkptException e) {
+            // the probe's first, plain read failed (a missing bucket, credentials the server rejects): the store
+            // was not reached, which says nothing about its conditions, and the cached verdict stays
+            checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage()));
+            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
+            return dev.ckpt.store.error.ExitCode.of(e).code();
         }
         checks.add(new Check("conditional writes probed now", true, cacheDetail == null ? "scratch object under probe/"
                 : cacheDetail + "; " + (!probe.ok() ? "entry dropped" : probing.verdictRecorded() ? "entry refreshed"

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -107,6 +108,29 @@ class ProbeCacheCliTest {
         assertTrue(second.out().matches("(?s).*a passing verdict from \\d+ s ago was cached; entry refreshed.*"), second.out());
         // and the entry doctor wrote spares the next push its probe
         assertEquals(0, probesOf(cli, "push", "s3://cli/d", src("a", 1).toString(), "--run", "r", "--step", "1"));
+    }
+
+    /**
+     * Credentials the server rejects, or a bucket that does not exist, say nothing about the
+     * server's conditional writes: doctor reports it did not probe (exit 1, not 5 "NOT
+     * honoured"), and the passing verdict cached before stays (it was dropped).
+     */
+    @Test
+    void aStoreDoctorCannotReachGetsNoVerdictAndTheCachedOneStays() {
+        Cli cli = new Cli(env, "--progress", "none");
+        assertEquals(0, cli.run("doctor", "s3://cli/v").code());
+        Map<String, String> wrongKey = new HashMap<>(env);
+        wrongKey.put("AWS_SECRET_ACCESS_KEY", "not-the-secret-key");
+        for (Cli.Result r : List.of(new Cli(wrongKey, "--progress", "none").run("doctor", "s3://cli/v"),
+                cli.run("doctor", "s3://nobucket/v"))) {
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.out().contains("not probed: "), r.out());
+            assertFalse(r.out().contains("NOT honoured") || r.out().contains("lacks conditional writes"), r.out());
+            assertFalse(r.out().contains("entry dropped"), r.out());
+        }
+        assertTrue(cli.run("doctor", "s3://nobucket/v").out().contains("bucket 'nobucket' does not exist"));
+        assertEquals(0, probesOf(cli, "push", "s3://cli/v", src("a", 1).toString(), "--run", "r", "--step", "1"),
+                "the passing verdict cached before is still there");
     }
 
     @Test

@@ -45,6 +45,9 @@ public final class ConditionalWriteProbe {
      * @throws dev.ckpt.store.error.PermissionDeniedException when the credentials may not write or read the
      *         scratch object: no verdict either
      * @throws dev.ckpt.store.error.EndpointRedirectException when the server redirects a request: no verdict
+     * @throws CkptException whatever the first request, a plain read of the scratch key, gets other than "not
+     *         found" (a missing bucket, credentials the server rejects): a store the probe cannot reach says
+     *         nothing about its conditions, so no verdict (those used to read as "conditional writes NOT honoured")
      */
     public static Result run(ObjectStore store) {
         String key = "probe/" + RandomIds.hex(8);
@@ -52,7 +55,14 @@ public final class ConditionalWriteProbe {
         boolean createOnly = false;
         boolean staleRefused = false;
         boolean currentAccepted = false;
+        boolean reached = false;
         try {
+            try {
+                store.get(key); // the one plain request first: it must answer "not found"
+            } catch (dev.ckpt.store.error.NotFoundException absent) {
+                // as expected
+            }
+            reached = true;
             byte[] first = bytes("first");
             byte[] second = bytes("second");
             if (store.putIfAbsent(key, first, 0, first.length) != PutResult.CREATED) {
@@ -98,10 +108,15 @@ public final class ConditionalWriteProbe {
             // endpoint that redirects (the message says what to set): no verdict either way
             throw e;
         } catch (CkptException e) {
+            if (!reached) {
+                throw e; // nothing conditional was asked yet
+            }
             problems.add("probing " + key + " failed: " + e.getMessage());
         } finally {
             try {
-                store.delete(key);
+                if (reached) { // else nothing was written
+                    store.delete(key);
+                }
             } catch (CkptException ignored) {
                 // a leftover probe object is harmless
             }

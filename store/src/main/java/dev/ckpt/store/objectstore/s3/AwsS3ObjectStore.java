@@ -286,7 +286,8 @@ final class AwsS3ObjectStore implements ObjectStore {
                 return S3Errors.etag(s3.putObject(putRequest(k, data.length).ifMatch(ifMatch).build(),
                         body(data, 0, data.length)).eTag());
             } catch (S3Exception e) {
-                if (e.statusCode() == 412 || e.statusCode() == 404) {
+                if (e.statusCode() == 412 || e.statusCode() == 404 && !S3Errors.noSuchBucket(404,
+                        e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode())) {
                     throw new PreconditionFailedException(url(k), expectedEtag, e.statusCode() == 404 ? null : "(another)");
                 }
                 if (e.statusCode() == 409) {

@@ -318,7 +318,8 @@ final class MinioObjectStore implements ObjectStore {
                 return S3Errors.etag(retrying(() -> client.putObject(args(k, data, Map.of("If-Match", ifMatch)))).etag());
             } catch (ErrorResponseException e) {
                 String code = e.errorResponse() == null ? null : e.errorResponse().code();
-                if (status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code)) {
+                if ((status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code))
+                        && !"NoSuchBucket".equals(code)) {
                     throw new PreconditionFailedException(url(k), expectedEtag, status(e) == 404 ? null : "(another)");
                 }
                 if (status(e) == 409) {

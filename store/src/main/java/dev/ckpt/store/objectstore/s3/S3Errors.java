@@ -29,6 +29,12 @@ final class S3Errors {
         String what = action + " " + url;
         String why = (code == null ? "HTTP " + status : code + " (HTTP " + status + ")")
                 + (detail == null || detail.isBlank() ? "" : ": " + redact(detail));
+        if (noSuchBucket(status, code)) { // not "object not found": every key of the store is missing, and a write too
+            String bucket = url.startsWith("s3://") ? url.substring(5).split("/", 2)[0] : url;
+            return new BadConfigurationException("cannot " + what + ": bucket '" + bucket + "' does not exist — " + why
+                    + "; check the bucket name and the endpoint, or create the bucket first (ckpt does not create"
+                    + " buckets)", cause);
+        }
         if (status == 404) {
             return new NotFoundException(url, "object not found: " + url);
         }
@@ -97,6 +103,14 @@ final class S3Errors {
         }
         String r = redact(ascii.toString()); // before the cut, which could leave a secret too short to be found
         return r.length() > 200 ? r.substring(0, 200) + "..." : r;
+    }
+
+    /**
+     * Whether an answer says the bucket itself is missing (404 {@code NoSuchBucket}). A HEAD's answer has no
+     * body, so a HEAD of a key in a missing bucket reads as a missing object.
+     */
+    static boolean noSuchBucket(int status, String code) {
+        return status == 404 && "NoSuchBucket".equals(code);
     }
 
     /** Error codes of a 403 that refuse the credentials themselves, not a permission. */

@@ -23,4 +23,17 @@ class S3ErrorsTest {
                 S3Errors.withoutClassNames("Unable to execute HTTP request: Connection refused"));
         assertEquals("the connection failed", S3Errors.withoutClassNames("java.io.EOFException"));
     }
+
+    @Test
+    void aMissingBucketIsAConfigurationErrorNamingItAndAMissingKeyIsNotFound() {
+        dev.ckpt.store.error.CkptException bucket = S3Errors.map("s3://nobucket/p/manifests/", "list", 404, "NoSuchBucket",
+                "The specified bucket does not exist", null);
+        assertTrue(bucket instanceof dev.ckpt.store.error.BadConfigurationException, bucket.toString());
+        assertTrue(bucket.getMessage().startsWith("cannot list s3://nobucket/p/manifests/: bucket 'nobucket' does not exist")
+                && bucket.getMessage().contains("create the bucket"), bucket.getMessage());
+        assertTrue(S3Errors.map("s3://b/p/ROOT", "read", 404, "NoSuchKey", "no", null)
+                instanceof dev.ckpt.store.error.NotFoundException);
+        assertTrue(S3Errors.map("s3://b/p/ROOT", "read", 404, null, null, null)
+                instanceof dev.ckpt.store.error.NotFoundException, "a HEAD's 404 has no code: a missing object");
+    }
 }
