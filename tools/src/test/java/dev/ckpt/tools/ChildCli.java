@@ -22,7 +22,10 @@ import java.util.concurrent.TimeUnit;
  * results file.
  */
 public final class ChildCli {
-    /** Runs {@code commands} in a child JVM whose process environment has {@code processEnv} on top of this one's. */
+    /**
+     * Runs {@code commands} in a child JVM whose process environment has {@code processEnv} on top of this one's
+     * (a null value removes the variable).
+     */
     static List<Cli.Result> run(Path work, Map<String, String> processEnv, List<List<String>> commands) throws Exception {
         Files.createDirectories(work);
         Path in = work.resolve("commands.json");
@@ -30,9 +33,15 @@ public final class ChildCli {
         Files.deleteIfExists(out);
         Files.write(in, OutputOptions.JSON.writeValueAsBytes(Map.of("env", Map.of(), "commands", commands)));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ChildCli.class.getName(),
+        ProcessBuilder pb = new ProcessBuilder(java, "-cp", shippedClassPath(), ChildCli.class.getName(),
                 in.toString(), out.toString()).redirectErrorStream(true);
-        pb.environment().putAll(processEnv);
+        processEnv.forEach((k, v) -> {
+            if (v == null) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
         Process p = pb.start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.exists(out)) {
@@ -44,6 +53,17 @@ public final class ChildCli {
             results.add(new Cli.Result(r.get("code").asInt(), r.get("out").asText(), r.get("err").asText()));
         }
         return results;
+    }
+
+    /**
+     * This JVM's class path without the AWS SDK modules the tests' S3 server brings in and ckpt does not
+     * ship ({@code sts}, {@code sso}, {@code ssooidc}: tools/target/lib has none), so the child's credential
+     * chain behaves as the installed ckpt-tool's does.
+     */
+    static String shippedClassPath() {
+        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> !Path.of(e).getFileName().toString().matches("(sts|sso|ssooidc)-[0-9].*\\.jar"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 
     public static void main(String[] args) throws Exception {

@@ -7,6 +7,8 @@ import dev.ckpt.store.error.PermissionDeniedException;
 import dev.ckpt.store.error.Redaction;
 import dev.ckpt.store.error.StoreUnavailableException;
 
+import java.util.Optional;
+
 /** Maps S3 status codes to the store's errors. Messages name the object, never credentials. */
 final class S3Errors {
     private S3Errors() {
@@ -131,7 +133,19 @@ final class S3Errors {
         };
     }
 
-    static StoreUnavailableException io(String url, String action, Throwable cause) {
+    /**
+     * A failure without an S3 answer: the network's, or the credential chain's (no credentials found,
+     * {@link MissingCredentials}), which is no network failure.
+     */
+    static CkptException io(String url, String action, Throwable cause) {
+        Optional<String> chain = MissingCredentials.chainMessage(cause);
+        if (chain.isPresent()) {
+            CkptException e = MissingCredentials.error(url, action, chain.get(), System.getenv(),
+                    MissingCredentials.onEc2(), cause);
+            if (e != null) {
+                return e;
+            }
+        }
         return new StoreUnavailableException("cannot " + action + " " + url + ": "
                 + withoutClassNames(redact(String.valueOf(cause.getMessage())))
                 + " (network or server unreachable; retrying later is safe)", cause);

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class S3ErrorsTest {
     @Test
     void classNamesInAClientsMessageAreLeftOut() {
-        StoreUnavailableException e = S3Errors.io("s3://b/p", "read chunks/ab/x",
+        dev.ckpt.store.error.CkptException e = S3Errors.io("s3://b/p", "read chunks/ab/x",
                 new IOException("com.ctc.wstx.exc.WstxIOException: Connection reset"));
         assertTrue(e.getMessage().startsWith("cannot read chunks/ab/x s3://b/p: Connection reset"), e.getMessage());
         assertFalse(e.getMessage().contains("com.ctc"), e.getMessage());
