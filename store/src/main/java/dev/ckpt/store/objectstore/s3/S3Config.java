@@ -161,6 +161,11 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 throw new BadConfigurationException("the endpoint " + SdkEnvironment.shown(endpoint) + " (--endpoint or " + name
                         + ") is not a URL like http://host:9000", e);
             }
+            if (!ep.getScheme().equalsIgnoreCase("http") && !ep.getScheme().equalsIgnoreCase("https")) {
+                String name = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
+                throw new BadConfigurationException("the endpoint " + SdkEnvironment.shown(endpoint) + " (--endpoint or "
+                        + name + ") is not an http:// or https:// URL: S3 servers answer over HTTP (e.g. http://host:9000)");
+            }
         }
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
         if (ep == null) {
@@ -173,6 +178,9 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         String access = first(env, "AWS_ACCESS_KEY_ID");
         String secret = first(env, "AWS_SECRET_ACCESS_KEY");
         boolean staticKeys = access != null && secret != null && first(env, "AWS_SESSION_TOKEN") == null;
+        if (client == Client.AWS || !staticKeys) {
+            SdkEnvironment.checkProfileFiles();
+        }
         String ca = first(env, "AWS_CA_BUNDLE");
         String stall = first(env, "CKPT_S3_STALL_TIMEOUT");
         return builder(bucket).prefix(prefix).endpoint(ep).region(first(env, "AWS_REGION", "AWS_DEFAULT_REGION"))

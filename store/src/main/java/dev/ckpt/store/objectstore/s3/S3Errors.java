@@ -146,6 +146,14 @@ final class S3Errors {
                 return e;
             }
         }
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof java.net.UnknownHostException u) {
+                String host = u.getMessage() == null ? "?" : u.getMessage().replaceFirst(":.*", "").trim();
+                return new StoreUnavailableException("cannot " + action + " " + url + ": the endpoint's host name '"
+                        + redact(host) + "' does not resolve; check the endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or"
+                        + " AWS_ENDPOINT_URL) and the name server (retrying later is safe)", cause);
+            }
+        }
         return new StoreUnavailableException("cannot " + action + " " + url + ": "
                 + withoutClassNames(redact(String.valueOf(cause.getMessage())))
                 + " (network or server unreachable; retrying later is safe)", cause);

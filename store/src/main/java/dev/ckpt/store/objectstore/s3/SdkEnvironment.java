@@ -31,6 +31,40 @@ final class SdkEnvironment {
     }
 
     /**
+     * The AWS config and credentials files as the SDK finds them ({@code AWS_CONFIG_FILE} or
+     * {@code ~/.aws/config}, {@code AWS_SHARED_CREDENTIALS_FILE} or {@code ~/.aws/credentials}),
+     * parsed by the SDK's own parser: one it cannot parse fails the SDK with "Expected a profile
+     * definition on line 1", naming neither the file nor its variable. Only files that exist are
+     * read (none is fine). Called where the SDK will read them: the AWS client always (at its
+     * construction), the MinIO client only for the credential chain (no keys given).
+     */
+    static void checkProfileFiles() {
+        check(software.amazon.awssdk.profiles.ProfileFileLocation.configurationFilePath(),
+                software.amazon.awssdk.profiles.ProfileFile.Type.CONFIGURATION, "AWS_CONFIG_FILE");
+        check(software.amazon.awssdk.profiles.ProfileFileLocation.credentialsFilePath(),
+                software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS, "AWS_SHARED_CREDENTIALS_FILE");
+    }
+
+    private static void check(java.nio.file.Path file, software.amazon.awssdk.profiles.ProfileFile.Type type,
+                              String variable) {
+        if (!java.nio.file.Files.exists(file)) {
+            return;
+        }
+        String which = (System.getenv(variable) == null ? "" : variable + "=") + file;
+        String fix = System.getenv(variable) == null ? "fix or move it" : "fix it, or unset " + variable;
+        if (!java.nio.file.Files.isRegularFile(file) || !java.nio.file.Files.isReadable(file)) {
+            throw new BadConfigurationException("the AWS " + type.name().toLowerCase(Locale.ROOT) + " file " + which
+                    + " is not a readable file: " + fix);
+        }
+        try {
+            software.amazon.awssdk.profiles.ProfileFile.builder().content(file).type(type).build().profiles();
+        } catch (RuntimeException e) {
+            throw new BadConfigurationException("the AWS " + type.name().toLowerCase(Locale.ROOT) + " file " + which
+                    + " cannot be read as one: " + e.getMessage() + "; " + fix, e);
+        }
+    }
+
+    /**
      * An endpoint value as a message may show it: user info ({@code user:password@}) masked,
      * line breaks escaped, at most 200 characters.
      */
@@ -61,6 +95,12 @@ final class SdkEnvironment {
         if (mode != null && !DEFAULTS_MODES.contains(mode.toLowerCase(Locale.ROOT))) {
             throw new BadConfigurationException("AWS_DEFAULTS_MODE='" + mode + "' is not one of "
                     + new java.util.TreeSet<>(DEFAULTS_MODES) + ": set it to one, or unset it (unset AWS_DEFAULTS_MODE)");
+        }
+        String partitions = env.get("AWS_PARTITIONS_FILE");
+        if (partitions != null && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(partitions))) {
+            throw new BadConfigurationException("AWS_PARTITIONS_FILE=" + partitions + " is not a file (the AWS SDK reads"
+                    + " its regions and endpoints from it): point it at a partitions.json, or unset it (unset"
+                    + " AWS_PARTITIONS_FILE)");
         }
         if (!awsEndpoint) {
             return; // the checksum settings: for another endpoint ckpt sets both to when_required, the SDK reads neither

@@ -119,6 +119,57 @@ class S3ConfigTest {
         assertFalse(dev.ckpt.store.error.Redaction.redact(e.getMessage()).contains(secret), e.getMessage());
     }
 
+    /**
+     * Settings that failed inside a client with its own words, or as "retrying later is safe":
+     * an endpoint that is no HTTP URL ("Unable to marshall request to JSON", exit 7), a missing
+     * AWS_PARTITIONS_FILE ("I/O error: /x: does not exist"), and config or credentials files
+     * the SDK cannot parse ("Expected a profile definition on line 1", no file named).
+     */
+    @Test
+    void endpointsThatAreNoHttpAndFilesTheSdkCannotReadAreRefusedNamingThem(@org.junit.jupiter.api.io.TempDir
+                                                                               java.nio.file.Path tmp) throws Exception {
+        for (String ep : new String[] {"ftp://127.0.0.1:21", "file://host/x", "s3://bucket"}) {
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_ENDPOINT_URL", ep))).getMessage();
+            assertTrue(m.contains("'" + ep + "' (--endpoint or AWS_ENDPOINT_URL) is not an http:// or https:// URL"), m);
+        }
+        assertEquals("HTTPS", S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "HTTPS://h:1")).endpoint().getScheme());
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                Map.of("AWS_PARTITIONS_FILE", tmp.resolve("none.json").toString()))).getMessage();
+        assertTrue(m.startsWith("AWS_PARTITIONS_FILE=" + tmp.resolve("none.json") + " is not a file"), m);
+
+        java.nio.file.Path garbage = java.nio.file.Files.writeString(tmp.resolve("garbage"), "garbage\nnot a profile\n");
+        java.nio.file.Path good = java.nio.file.Files.writeString(tmp.resolve("good"), "[default]\nregion = us-east-1\n");
+        // the SDK reads these system properties before the variables: the test cannot set the process's environment
+        for (String property : new String[] {"aws.configFile", "aws.sharedCredentialsFile"}) {
+            String before = System.getProperty(property);
+            try {
+                System.setProperty(property, garbage.toString());
+                for (S3Config.Client client : S3Config.Client.values()) {
+                    m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                            Map.of("CKPT_S3_CLIENT", client.name().toLowerCase()))).getMessage();
+                    assertTrue(m.contains(garbage + " cannot be read as one: Expected a profile definition on line 1"), m);
+                }
+                // the MinIO client with keys reads neither file: nothing to refuse
+                S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CLIENT", "minio", "AWS_ACCESS_KEY_ID", "AKIAX",
+                        "AWS_SECRET_ACCESS_KEY", "s"));
+                System.setProperty(property, tmp.toString());
+                m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", Map.of())).getMessage();
+                assertTrue(m.contains(tmp + " is not a readable file"), m);
+                System.setProperty(property, good.toString());
+                S3Config.fromUrl("s3://b-1/x", Map.of());
+                System.setProperty(property, tmp.resolve("absent").toString());
+                S3Config.fromUrl("s3://b-1/x", Map.of()); // none is fine
+            } finally {
+                if (before == null) {
+                    System.clearProperty(property);
+                } else {
+                    System.setProperty(property, before);
+                }
+            }
+        }
+    }
+
     @Test
     void theBuilderHoldsTheDefaultsFromUrlUsesAndChecksEveryValue() {
         S3Config b = S3Config.builder("my-bucket").prefix("runs/a").build();

@@ -36,4 +36,15 @@ class S3ErrorsTest {
         assertTrue(S3Errors.map("s3://b/p/ROOT", "read", 404, null, null, null)
                 instanceof dev.ckpt.store.error.NotFoundException, "a HEAD's 404 has no code: a missing object");
     }
+
+    @Test
+    void aHostNameThatDoesNotResolveIsNamedAsSuch() {
+        dev.ckpt.store.error.CkptException e = S3Errors.io("s3://b/p/ROOT", "read", new RuntimeException("Received an"
+                + " UnknownHostException when attempting to interact with a service. See cause for the exact endpoint",
+                new java.net.UnknownHostException("minio.invalid: Name or service not known")));
+        assertTrue(e instanceof StoreUnavailableException, e.toString());
+        assertEquals("cannot read s3://b/p/ROOT: the endpoint's host name 'minio.invalid' does not resolve; check the"
+                + " endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) and the name server (retrying later"
+                + " is safe)", e.getMessage());
+    }
 }
