@@ -309,9 +309,14 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         }
 
         /** Static keys, both or neither; null, null = the default credential chain. */
+        /**
+         * Static keys; null for the AWS default chain. Leading and trailing white space is dropped, as the AWS
+         * SDK drops it ({@code AwsBasicCredentials}): the MinIO client signed with it, and the server answered
+         * 403 with no hint of a stray space from a copied key.
+         */
         public Builder credentials(String access, String secret) {
-            this.accessKey = access;
-            this.secretKey = secret;
+            this.accessKey = access == null ? null : access.strip();
+            this.secretKey = secret == null ? null : secret.strip();
             return this;
         }
 

@@ -170,6 +170,16 @@ class S3ConfigTest {
         }
     }
 
+    /** A copied key with a stray space or line break: both clients sign with the key itself (the MinIO client got 403). */
+    @Test
+    void keysAreUsedWithoutLeadingOrTrailingWhiteSpace() {
+        S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CLIENT", "minio", "AWS_ACCESS_KEY_ID", " AKIAX\t",
+                "AWS_SECRET_ACCESS_KEY", "secret\n"));
+        assertEquals("AKIAX", c.accessKey());
+        assertEquals("secret", c.secretKey());
+        assertEquals("AKIAX", c.withCredentials("AKIAX ", " s").accessKey());
+    }
+
     @Test
     void theBuilderHoldsTheDefaultsFromUrlUsesAndChecksEveryValue() {
         S3Config b = S3Config.builder("my-bucket").prefix("runs/a").build();
