@@ -72,8 +72,8 @@ final class LocalObjectStore implements ObjectStore {
         this.root = root.toAbsolutePath().normalize();
         if (readOnly || !create) {
             if (!Files.isDirectory(this.root)) {
-                throw new BadConfigurationException(Files.exists(this.root)
-                        ? "store " + this.root + " is not a directory"
+                throw new BadConfigurationException(Files.exists(this.root, LinkOption.NOFOLLOW_LINKS) // a dangling link too
+                        ? "store " + LocalFiles.notADirectory(this.root)
                         : "no store at " + this.root + ": the directory does not exist; check the path"
                         + " (ckpt-tool init, push and import create a store)");
             }
@@ -98,7 +98,7 @@ final class LocalObjectStore implements ObjectStore {
         try {
             LocalFiles.createDirectoriesAgain(root);
         } catch (FileAlreadyExistsException e) {
-            throw new BadConfigurationException("store " + root + " is not a directory", e);
+            throw new BadConfigurationException("store " + LocalFiles.notADirectory(root), e);
         } catch (IOException e) {
             throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
         }

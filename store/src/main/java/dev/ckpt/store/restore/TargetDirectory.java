@@ -105,7 +105,8 @@ final class TargetDirectory {
             }
         }
         if (Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root)) {
-            throw blocked(root + " exists and is not a directory; choose another target");
+            throw blocked(LocalFiles.notADirectory(root) + (Files.exists(root) ? "; choose another target"
+                    : "; create that directory, or choose another target"));
         }
         Map<Path, Boolean> checkedDirs = new HashMap<>();
         Map<Path, Boolean> parentExists = new HashMap<>(); // each destination directory walked once

@@ -214,6 +214,25 @@ public final class LocalFiles {
     }
 
     /** {@link #reason} followed by {@link #hint}. */
+    /**
+     * Why {@code p}, which exists, is no directory, for a message: "P is not a directory", or for
+     * a symbolic link where it points: "P is a symbolic link to X, which does not exist (or
+     * loops)" (a dangling link read as "exists and is not a directory") or "..., which is not a directory".
+     */
+    public static String notADirectory(Path p) {
+        if (!Files.isSymbolicLink(p)) {
+            return p + " is not a directory";
+        }
+        String to;
+        try {
+            to = String.valueOf(Files.readSymbolicLink(p));
+        } catch (IOException | UnsupportedOperationException e) {
+            to = "a path that cannot be read";
+        }
+        return p + " is a symbolic link to " + to + ", which " + (Files.exists(p) ? "is not a directory"
+                : "does not exist (or loops)");
+    }
+
     public static String explain(IOException e) {
         String r = reason(e);
         return r + hint(r);

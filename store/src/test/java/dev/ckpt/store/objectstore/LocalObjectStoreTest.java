@@ -399,5 +399,16 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(file));
         assertTrue(e.getMessage().contains("store " + file.toAbsolutePath() + " is not a directory"), e.getMessage());
         assertEquals("user data", Files.readString(file));
+        // a link is named with where it points, whether the store is opened to write (created) or only to read
+        Path dangling = Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("gone"));
+        for (boolean create : new boolean[] {true, false}) {
+            e = assertThrows(BadConfigurationException.class, () -> new LocalObjectStore(dangling, false, create));
+            assertTrue(e.getMessage().contains("store " + dangling + " is a symbolic link to " + tmp.resolve("gone")
+                    + ", which does not exist (or loops)"), e.getMessage());
+        }
+        Path toFile = Files.createSymbolicLink(tmp.resolve("to-file"), file);
+        e = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(toFile));
+        assertTrue(e.getMessage().contains("store " + toFile + " is a symbolic link to " + file + ", which is not a"
+                + " directory"), e.getMessage());
     }
 }

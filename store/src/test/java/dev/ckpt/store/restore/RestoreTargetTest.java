@@ -171,8 +171,30 @@ class RestoreTargetTest extends InMemoryFixture {
         Path t = tmp.resolve("target-file");
         write(t, "not a directory");
         InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
-        assertTrue(ex.getMessage().contains(t + " exists and is not a directory"), ex.getMessage());
+        assertTrue(ex.getMessage().contains(t + " is not a directory; choose another target"), ex.getMessage());
         assertEquals("not a directory", Files.readString(t));
+    }
+
+    /** A target that is a symbolic link is named with where it points (a dangling one was "exists and is not a directory"). */
+    @Test
+    void aTargetThatIsADanglingOrLoopingLinkOrALinkToAFileIsNamedAsSuch() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path dangling = Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("missing/deeper"));
+        Path loop = Files.createSymbolicLink(tmp.resolve("loop"), tmp.resolve("loop"));
+        Path file = tmp.resolve("a-file");
+        write(file, "user data");
+        Path toFile = Files.createSymbolicLink(tmp.resolve("to-file"), file);
+        for (Path t : List.of(dangling, loop)) {
+            InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
+            assertTrue(ex.getMessage().contains(t + " is a symbolic link to " + Files.readSymbolicLink(t)
+                    + ", which does not exist (or loops); create that directory, or choose another target"), ex.getMessage());
+            assertTrue(Files.isSymbolicLink(t), "left as it was");
+        }
+        InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, toFile, List.of()));
+        assertTrue(ex.getMessage().contains(toFile + " is a symbolic link to " + file + ", which is not a directory;"
+                + " choose another target"), ex.getMessage());
+        assertEquals("user data", Files.readString(file));
+        assertFalse(Files.exists(tmp.resolve("missing")), "nothing created where the dangling link points");
     }
 
     @Test
