@@ -95,6 +95,13 @@ class LauncherJitTest {
         assertEquals(1, level("ls", store));
         assertEquals(1, level("show", store, "r@1"));
         assertEquals(1, level("--version"));
+        // the shared options before the command name (helper-69: they kept both compilers)
+        assertEquals(1, level("--progress", "none", "ls", store));
+        assertEquals(1, level("-v", "--json", "show", store, "r@1"));
+        assertEquals(1, level("--progress=none", "--stall-timeout", "30s", "push", store, small.toString(), "--run", "r",
+                "--step", "9"));
+        assertEquals(4, level("--progress", "none", "verify", store));
+        assertEquals(4, level("--progress", "none", "push", store, large.toString(), "--run", "r", "--step", "10"));
     }
 
     /**
