@@ -108,18 +108,14 @@ public final class GarbageCollector {
                     + LeaseOwner.pid(gone) + " of this host, which held it, is gone");
         }
         long gen = acquired.gc().generation();
-        Leftovers leftovers;
-        try {
-            leftovers = removeLeftovers(false);
-        } catch (RuntimeException e) {
-            if (acquired.gc().phase() == GcState.Phase.SWEEP) {
-                giveBack(gen, owner);
-            } else {
-                release(gen, owner, acquired.gc().leaseExpiry());
-            }
-            throw e;
-        }
         if (acquired.gc().phase() == GcState.Phase.SWEEP) {
+            Leftovers leftovers;
+            try {
+                leftovers = removeLeftovers(false);
+            } catch (RuntimeException e) {
+                giveBack(gen, owner);
+                throw e;
+            }
             GcResult result = sweepResult(gen, false, acquired.gc().dead(), acquired, leftovers, null);
             progress.accept("resuming GC generation " + gen + " left unfinished by a GC that crashed or stopped: "
                     + acquired.gc().dead().size() + " objects on its list, " + result.deletedKeys().size() + " still there");
@@ -129,8 +125,10 @@ public final class GarbageCollector {
         }
         Mark m;
         Map<String, Long> dead;
+        Leftovers leftovers;
         try {
             m = mark(acquired);
+            leftovers = removeLeftovers(false); // after the listing, as a dry run: a directory it cannot read fails there
             progress.accept("GC generation " + gen + ": " + dev.ckpt.store.commit.SaveResult.count(m.live.size(),
                     "live object") + ", " + dev.ckpt.store.commit.SaveResult.count(m.dead.size(), "unreferenced object")
                     + " older than " + human(config.gcGrace()));

@@ -3,16 +3,17 @@ package dev.ckpt.store.objectstore;
 import dev.ckpt.store.error.StoreUnavailableException;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -27,6 +28,12 @@ final class LocalLeftovers {
 
     private static final Pattern TEMPORARY = Pattern.compile(
             "\\.tmp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+    /** The store's own directories at its top; nothing else there (lost+found, a user's files) is entered. */
+    private static final Set<String> STORE_DIRECTORIES = Set.of("chunks", "manifests", "gc", "probe");
+
+    /** A chunk's name (its SHA-256 in hex) or a manifest's: a file, so the walk needs no look at it. */
+    private static final Pattern OBJECT_FILE = Pattern.compile("[0-9a-f]{64}|.+\\.json");
 
     /** A new temporary's name; {@link #isTemporary} recognises it. */
     static String nextName() {
@@ -50,39 +57,66 @@ final class LocalLeftovers {
     }
 
     /**
-     * The temporaries under {@code root} last modified before {@code writtenBefore}, with their
-     * sizes, in the order found. Links are not followed, and hidden directories ({@code .locks},
-     * a filer's {@code .snapshot}) are not entered: writers put temporaries only beside keys,
-     * whose names are never hidden. A file or directory that goes during the walk is skipped.
+     * The temporaries in the store at {@code root} last modified before {@code writtenBefore}, as
+     * paths under {@code root}, each with the bytes its removal frees (0 for one that is a second
+     * name of an object: a writer killed between linking it into place and removing it).
+     * Where writers put them: the store's top and its own directories ({@code chunks},
+     * {@code manifests}, {@code gc}, {@code probe}) at any depth. Not entered: links, hidden
+     * directories ({@code .locks}, a filer's {@code .snapshot}), anything else at the top
+     * ({@code lost+found} of a store at a volume's root is unreadable to its users). A store
+     * reached through a symbolic link is walked where it is. Names are matched before anything
+     * is read about a file, and chunks and manifests are known by name, so the walk stats little
+     * more than the temporaries (a listing of 100,000 chunks stats each: about 1.5 s, helper-71).
      *
-     * @throws IOException if a directory of the store cannot be read
+     * @throws IOException if a directory of the store cannot be read (GC's listing fails on it too)
      */
     static Map<Path, Long> find(Path root, Instant writtenBefore) throws IOException {
         Map<Path, Long> found = new LinkedHashMap<>();
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return !dir.equals(root) && dir.getFileName().toString().startsWith(".")
-                        ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile() && isTemporary(file.getFileName().toString())
-                        && attrs.lastModifiedTime().toInstant().isBefore(writtenBefore)) {
-                    found.put(file, attrs.size());
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE; // gone meanwhile: a writer renamed its temporary into place
-                }
-                throw e;
-            }
-        });
+        Path real;
+        try {
+            real = root.toRealPath();
+        } catch (NoSuchFileException e) {
+            return found;
+        }
+        visit(real, root, true, writtenBefore, found);
         return found;
+    }
+
+    private static void visit(Path dir, Path shown, boolean top, Instant writtenBefore, Map<Path, Long> found)
+            throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                String name = p.getFileName().toString();
+                BasicFileAttributes a;
+                if (isTemporary(name)) {
+                    a = attributes(p);
+                    if (a != null && a.isRegularFile() && a.lastModifiedTime().toInstant().isBefore(writtenBefore)) {
+                        found.put(shown.resolve(name), links(p) > 1 ? 0L : a.size());
+                    }
+                } else if (!name.startsWith(".") && (!top || STORE_DIRECTORIES.contains(name))
+                        && !OBJECT_FILE.matcher(name).matches() && (a = attributes(p)) != null && a.isDirectory()) {
+                    visit(p, shown.resolve(name), false, writtenBefore, found);
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            // gone meanwhile: a delete pruned the directory it left empty
+        }
+    }
+
+    /** A file's attributes, not following a link; null if it went meanwhile (a writer renamed it into place). */
+    private static BasicFileAttributes attributes(Path p) throws IOException {
+        try {
+            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private static int links(Path p) {
+        try {
+            return ((Number) Files.getAttribute(p, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return 1;
+        }
     }
 }

@@ -328,13 +328,16 @@ final class LocalObjectStore implements ObjectStore {
         Leftovers removed = Leftovers.NONE;
         for (Map.Entry<Path, Long> f : found.entrySet()) {
             if (!dryRun) {
-                checkWritable(root.relativize(f.getKey()).toString(), "delete");
+                if (readOnly != null) {
+                    throw readOnlyError(root.relativize(f.getKey()).toString(), "delete", null);
+                }
                 try {
                     if (!Files.deleteIfExists(f.getKey())) {
                         continue;
                     }
-                } catch (IOException e) {
-                    throw translate(root.relativize(f.getKey()).toString(), "delete", e);
+                } catch (IOException e) { // not through translate: a temporary's name is no key
+                    throw StoreUnavailableException.needingAction("cannot remove " + f.getKey() + ", the temporary file"
+                            + " of a write interrupted long ago: " + LocalFiles.explain(e), e);
                 }
                 pruneEmptyParents(f.getKey().getParent());
             }
@@ -346,7 +349,21 @@ final class LocalObjectStore implements ObjectStore {
     /** Keys in key order, a directory at a time ({@link LocalListing}). */
     @Override
     public ObjectListing list(String prefix) {
-        return () -> new LocalListing(root, prefix, (key, e) -> translate(key, "list", e));
+        return () -> new LocalListing(root, prefix, this::listFailure);
+    }
+
+    /**
+     * The error for a directory a listing cannot read: {@code key} is its key with a '/' after it
+     * (or the prefix), which is no key; given as one, it was "invalid object key 'chunks/qq/'" (helper-71).
+     */
+    private RuntimeException listFailure(String key, IOException e) {
+        String k = key.endsWith("/") ? key.substring(0, key.length() - 1) : key;
+        if (Keys.isValid(k)) {
+            return translate(k, "list", e);
+        }
+        String message = "cannot list " + describe() + (k.isEmpty() ? "" : " (" + k + ")") + ": " + LocalFiles.explain(e);
+        return LocalFiles.hint(LocalFiles.reason(e)).isEmpty() ? new StoreUnavailableException(message, e)
+                : StoreUnavailableException.needingAction(message, e);
     }
 
     @Override

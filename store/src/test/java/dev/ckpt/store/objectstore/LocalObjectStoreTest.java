@@ -97,6 +97,40 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * helper-71's cases: a store reached through a symbolic link has its leftovers found where it
+     * is; a directory at the top that is not the store's (lost+found) is not entered; a temporary
+     * that is a second name of an object (its writer killed between linking and removing it) is
+     * removed but frees nothing, and the object stays.
+     */
+    @Test
+    void leftoversAreFoundThroughALinkedStoreOnlyInTheStoresDirectoriesAndCountOnlyWhatTheyFree() throws Exception {
+        store.putIfAbsent("chunks/ab/x", new byte[]{7, 7, 7}, 0, 3);
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minusSeconds(7200));
+        Path stale = dir.resolve("chunks/cd/.tmp-0b9e1c3a-5d2f-4e6a-8b7c-9d0e1f2a3b4c");
+        Files.createDirectories(stale.getParent());
+        Files.write(stale, new byte[1000]);
+        Path secondName = dir.resolve("chunks/ab/.tmp-1b9e1c3a-5d2f-4e6a-8b7c-9d0e1f2a3b4c");
+        Files.createLink(secondName, dir.resolve("chunks/ab/x"));
+        Path notTheStores = dir.resolve("lost+found/.tmp-2b9e1c3a-5d2f-4e6a-8b7c-9d0e1f2a3b4c");
+        Files.createDirectories(notTheStores.getParent());
+        Files.write(notTheStores, new byte[5]);
+        for (Path p : List.of(stale, secondName, notTheStores)) {
+            Files.setLastModifiedTime(p, old);
+        }
+        Path link = Files.createSymbolicLink(tmp.resolve("store-link"), dir);
+        ObjectStore linked = ObjectStores.local(link);
+        java.time.Instant cutoff = java.time.Instant.now().minusSeconds(3600);
+        assertEquals(new Leftovers(2, 1000), linked.removeLeftovers(cutoff, true));
+        assertEquals(new Leftovers(2, 1000), linked.removeLeftovers(cutoff, false));
+        assertFalse(Files.exists(stale) || Files.exists(secondName));
+        assertFalse(Files.exists(dir.resolve("chunks/cd")), "left empty: removed");
+        assertTrue(Files.exists(notTheStores), "lost+found is not the store's");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[]{7, 7, 7}, store.get("chunks/ab/x").data());
+        assertTrue(Files.isSymbolicLink(link));
+    }
+
+    /**
      * A write whose temporary went before it was renamed into place (removed as a leftover:
      * its writer was stopped over an hour) fails saying so and that retrying is safe, not
      * "object not found"; nothing is written.

@@ -7,6 +7,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,12 +21,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
+ * A store that cannot be reached as set up, said as such by every command and both clients.
  * No credentials, through the AWS SDK's real default chain (in a child JVM, whose environment
- * the chain reads): every command says what is missing or what cannot work, exit 1 (not
- * "unreachable, retrying later is safe", exit 7, with the chain's list of provider classes),
- * and doctor gives no verdict on the server's conditional writes.
+ * the chain reads): what is missing or what cannot work, exit 1 (not "unreachable, retrying
+ * later is safe", exit 7, with the chain's list of provider classes). A bucket that does not
+ * exist (a typo, the wrong endpoint, not yet created): exit 1, not "object not found:
+ * s3://nobucket/p/manifests/". And doctor gives no verdict on the server's conditional writes
+ * for either (it said "NOT honoured", exit 5).
  */
-class MissingCredentialsCliTest {
+class S3SetupErrorsCliTest {
     static S3ProxyServer server;
 
     @TempDir
@@ -34,6 +39,7 @@ class MissingCredentialsCliTest {
     static void start() throws Exception {
         server = S3ProxyServer.start(null);
         server.createBucket("creds");
+        server.createBucket("there");
     }
 
     @AfterAll
@@ -99,5 +105,29 @@ class MissingCredentialsCliTest {
         Cli.Result keyOnly = ChildCli.run(tmp.resolve("key"), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
         assertEquals(1, keyOnly.code(), keyOnly.toString());
         assertTrue(keyOnly.err().contains("AWS_SECRET_ACCESS_KEY"), keyOnly.toString());
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = S3Config.Client.class)
+    void everyCommandSaysTheBucketDoesNotExistAndWhatToDo(S3Config.Client client) throws Exception {
+        Cli cli = new Cli(server.env(client, client == S3Config.Client.AWS ? S3Config.Http.APACHE : S3Config.Http.URL_CONNECTION),
+                "--progress", "none");
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 3, 2, 1000);
+        String store = "s3://nobucket/p";
+        List<List<String>> commands = List.of(List.of("ls", store), List.of("init", store),
+                List.of("push", store, src.toString(), "--run", "r", "--step", "1"),
+                List.of("restore", store, "latest", tmp.resolve("out").toString()), List.of("verify", store),
+                List.of("gc", store), List.of("show", store, "latest"), List.of("doctor", store));
+        for (List<String> c : commands) {
+            Cli.Result r = cli.run(c.toArray(String[]::new));
+            String all = r.out() + r.err();
+            assertEquals(1, r.code(), c + ": " + r);
+            assertTrue(all.contains("bucket 'nobucket' does not exist") && all.contains("create the bucket"), c + ": " + r);
+            assertFalse(all.contains("object not found") || all.contains("NOT honoured") || all.contains("Exception"),
+                    c + ": " + r);
+        }
+        assertFalse(Files.exists(tmp.resolve("out")), "a failed restore creates nothing");
+        Cli.Result ok = cli.run("push", "s3://there/p", src.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, ok.code(), "the same push into a bucket that exists: " + ok);
     }
 }
