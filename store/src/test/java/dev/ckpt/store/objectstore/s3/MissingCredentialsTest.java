@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The AWS credential chain's failure in ckpt's words. The messages are the SDK's own (2.57,
- * recorded from the chain with each setting below); {@code MissingCredentialsCliTest} runs the
+ * recorded from the chain with each setting below); {@code S3SetupErrorsCliTest} runs the
  * real chain, so a change of the SDK's wording shows there.
  */
 class MissingCredentialsTest {
