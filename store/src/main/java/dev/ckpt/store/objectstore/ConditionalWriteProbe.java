@@ -111,6 +111,15 @@ public final class ConditionalWriteProbe {
             if (!reached) {
                 throw e; // nothing conditional was asked yet
             }
+            // a verdict only from a store that still answers: a bucket deleted or credentials expired during the
+            // probe fail a plain read too, and then say nothing about conditions (helper-72)
+            try {
+                store.get(key);
+            } catch (dev.ckpt.store.error.NotFoundException absent) {
+                // answers
+            } catch (CkptException unreachable) {
+                throw unreachable;
+            }
             problems.add("probing " + key + " failed: " + e.getMessage());
         } finally {
             try {

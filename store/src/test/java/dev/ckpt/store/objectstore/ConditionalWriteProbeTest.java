@@ -112,4 +112,53 @@ class ConditionalWriteProbeTest {
         assertEquals(PutResult.CREATED, probing.putIfAbsent("k", data, 0, 3), "probed again");
         assertTrue(probing.probe().ok());
     }
+
+    /**
+     * A store the probe cannot reach gives no verdict, whether its first read fails (credentials the
+     * server rejects) or a later request does because the bucket went or the credentials expired
+     * meanwhile (helper-72: "NOT honoured", exit 5, and the cached verdict dropped). A failure of a
+     * conditional write while the store still answers a plain read stays a verdict.
+     */
+    @Test
+    void aStoreThatStopsAnsweringDuringTheProbeGivesNoVerdict() {
+        java.util.concurrent.atomic.AtomicInteger failFrom = new java.util.concurrent.atomic.AtomicInteger(0);
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        ObjectStore unreachable = new ForwardingObjectStore(MemoryStores.inMemory()) {
+            private void maybeFail() {
+                if (requests.incrementAndGet() > failFrom.get()) {
+                    throw new dev.ckpt.store.error.BadConfigurationException("cannot do it: bucket 'b' does not exist");
+                }
+            }
+
+            @Override
+            public StoredObject get(String key) {
+                maybeFail();
+                return super.get(key);
+            }
+
+            @Override
+            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                maybeFail();
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        };
+        for (int from : new int[] {0, 1, 2}) { // the first read, the first create, the second create
+            failFrom.set(from);
+            requests.set(0);
+            var e = assertThrows(dev.ckpt.store.error.BadConfigurationException.class,
+                    () -> ConditionalWriteProbe.run(unreachable), "failing from request " + from);
+            assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+        }
+        // a create refused while plain reads still work: a verdict about the server
+        ObjectStore refusesCreates = new ForwardingObjectStore(MemoryStores.inMemory()) {
+            @Override
+            public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                throw new dev.ckpt.store.error.BadConfigurationException("the server rejected the request — NotImplemented"
+                        + " (HTTP 501); it may not support this S3 feature");
+            }
+        };
+        ConditionalWriteProbe.Result r = ConditionalWriteProbe.run(refusesCreates);
+        assertFalse(r.ok());
+        assertTrue(r.problems().get(0).contains("NotImplemented"), r.problems().toString());
+    }
 }

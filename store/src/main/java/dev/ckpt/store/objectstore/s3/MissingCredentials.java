@@ -76,7 +76,21 @@ final class MissingCredentials {
         found.add(open);
 
         List<String> failed = new ArrayList<>();
-        boolean mayAnswerLater = false;
+        boolean mayAnswerLater = false; // a source that may answer next time failed
+        int transientFailures = 0;      // how many of failed are such sources; the others need someone to fix them
+        String metadataDisabled = env.get("AWS_EC2_METADATA_DISABLED");
+        if (metadataDisabled != null && !metadataDisabled.trim().equalsIgnoreCase("true")
+                && !metadataDisabled.trim().equalsIgnoreCase("false")) {
+            failed.add("AWS_EC2_METADATA_DISABLED='" + metadataDisabled + "' is not true or false");
+        }
+        if (env.get("AWS_PROFILE") != null && env.get("AWS_PROFILE").isBlank()) {
+            failed.add("AWS_PROFILE is set but empty: name a profile, or unset it (unset AWS_PROFILE)");
+        }
+        if (!blank(env.get("AWS_SESSION_TOKEN")) && blank(env.get("AWS_ACCESS_KEY_ID"))
+                && blank(env.get("AWS_SECRET_ACCESS_KEY"))) {
+            failed.add("AWS_SESSION_TOKEN is set but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not (temporary"
+                    + " credentials are all three)");
+        }
         for (String[] p : found) {
             String reason = p[2].trim().replaceFirst("\\.$", "");
             switch (p[0]) {
@@ -92,7 +106,7 @@ final class MissingCredentials {
                     }
                 }
                 case "WebIdentityTokenFile" -> {
-                    if (reason.contains("'sts' service module")) {
+                    if (reason.contains("'sts' service module") || !blank(env.get("AWS_WEB_IDENTITY_TOKEN_FILE"))) {
                         failed.add("AWS_WEB_IDENTITY_TOKEN_FILE is set (a web identity role, as on EKS), which ckpt"
                                 + " cannot assume: it does not ship the AWS SDK's STS module; export the role's"
                                 + " temporary credentials as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and"
@@ -102,6 +116,9 @@ final class MissingCredentials {
                     }
                 }
                 case "Profile" -> {
+                    if (env.get("AWS_PROFILE") != null && env.get("AWS_PROFILE").isBlank()) {
+                        continue; // said above
+                    }
                     String name = p[1].replaceFirst("^profileName=", "").replaceFirst(",.*", "");
                     String profile = "profile '" + name + "'" + (blank(env.get("AWS_PROFILE")) ? "" : " (AWS_PROFILE)");
                     String export = "run `aws configure export-credentials --profile " + name + " --format env` and"
@@ -123,8 +140,20 @@ final class MissingCredentials {
                 }
                 case "Container" -> {
                     if (!reason.contains("neither")) {
-                        failed.add("the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*) gave none: " + reason);
-                        mayAnswerLater = true;
+                        String full = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+                        String relative = env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+                        String wrong = wrongContainerUri("AWS_CONTAINER_CREDENTIALS_FULL_URI", full, true);
+                        if (wrong == null && blank(full)) {
+                            wrong = wrongContainerUri("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", relative, false);
+                        }
+                        if (wrong != null) {
+                            failed.add(wrong + " (" + reason + ")");
+                        } else {
+                            failed.add("the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*) gave none: "
+                                    + reason);
+                            mayAnswerLater = true;
+                            transientFailures++;
+                        }
                     }
                 }
                 case "InstanceProfile" -> {
@@ -132,6 +161,7 @@ final class MissingCredentials {
                         failed.add("this EC2 instance's metadata service gave no role credentials (attach an IAM role"
                                 + " to the instance; in a container, the metadata hop limit must be 2)");
                         mayAnswerLater = true;
+                        transientFailures++;
                     }
                 }
                 default -> {
@@ -144,8 +174,41 @@ final class MissingCredentials {
                 + " access keys in " + files(env) + " (docs/security.md lists the permissions each command needs)"
                 : String.join("; ", failed));
         what = S3Errors.redact(what);
+        // a key without its secret does not come right by waiting, whatever else failed (helper-72: exit 7 on EC2)
+        mayAnswerLater &= transientFailures == failed.size();
         return mayAnswerLater ? new StoreUnavailableException(what + "; retrying later is safe", cause)
                 : new BadConfigurationException(what, cause);
+    }
+
+    /**
+     * What is wrong with a container credentials URI as set ({@code full}: a whole URL, which the SDK
+     * takes only as https or to a loopback address; else a path on the ECS agent), or null if nothing is.
+     */
+    private static String wrongContainerUri(String name, String value, boolean full) {
+        if (value == null) {
+            return null;
+        }
+        if (value.isBlank()) {
+            return name + " is set but empty: unset it (unset " + name + ")";
+        }
+        if (!full) {
+            return value.startsWith("/") ? null : name + "='" + value + "' is not a path (/v2/credentials/...)";
+        }
+        try {
+            java.net.URI u = java.net.URI.create(value.trim());
+            String host = u.getHost();
+            if (u.getScheme() == null || host == null) {
+                return name + "='" + value + "' is not a URL";
+            }
+            boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]")
+                    || host.equals("::1");
+            if (!u.getScheme().equalsIgnoreCase("https") && !loopback) {
+                return name + "='" + value + "' is neither https:// nor a loopback address, which the AWS SDK refuses";
+            }
+            return null;
+        } catch (IllegalArgumentException e) {
+            return name + "='" + value + "' is not a URL";
+        }
     }
 
     private static String files(Map<String, String> env) {

@@ -46,8 +46,11 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
     public enum Sse { NONE, S3, KMS }
 
     public S3Config {
-        if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
-            throw new BadConfigurationException("invalid S3 bucket name '" + bucket + "'");
+        if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+                || bucket.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new BadConfigurationException("invalid S3 bucket name '" + bucket + "': a bucket name is 3 to 63"
+                    + " characters of lower-case letters, digits, '.' and '-', starts and ends with a letter or digit,"
+                    + " and is not an IP address");
         }
         prefix = normalizePrefix(prefix);
         Objects.requireNonNull(client, "client");

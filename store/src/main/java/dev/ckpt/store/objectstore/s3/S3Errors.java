@@ -40,6 +40,10 @@ final class S3Errors {
         if (status == 404) {
             return new NotFoundException(url, "object not found: " + url);
         }
+        if (status >= 400 && status < 500 && REJECTED_CREDENTIALS.contains(code)) { // AWS says ExpiredToken with 400
+            return new BadConfigurationException("access denied: cannot " + what + " — " + why
+                    + "; check the credentials and the bucket policy", cause);
+        }
         if (status == 403 || status == 401) {
             String permission = permission(action);
             if (permission == null || REJECTED_CREDENTIALS.contains(code)) {

@@ -111,4 +111,34 @@ class MissingCredentialsTest {
         assertTrue(MissingCredentials.chainMessage(new RuntimeException("x", new RuntimeException(NOTHING))).isPresent());
         assertTrue(MissingCredentials.chainMessage(new RuntimeException("Connection refused")).isEmpty());
     }
+
+    /** helper-72's cases: retrying cannot fix a mistake, whatever else failed; and what is set but wrong is named. */
+    @Test
+    void aMistakeIsExitOneEvenOnEc2AndWrongSettingsAreNamed() {
+        String keyOnly = NOTHING.replace(ENV, ENV.replace("Access key must be specified either via environment"
+                + " variable (AWS_ACCESS_KEY_ID) or system property (aws.accessKeyId)", "Secret key must be specified"));
+        CkptException e = error(keyOnly, Map.of("AWS_ACCESS_KEY_ID", "AKX"), true);
+        assertInstanceOf(BadConfigurationException.class, e, "on EC2 too: " + e.getMessage());
+        assertTrue(e.getMessage().contains("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"), e.getMessage());
+
+        String container = NOTHING.replace(CONTAINER, "ContainerCredentialsProvider(): Failed to load credentials from"
+                + " metadata service.");
+        for (String uri : new String[] {"", "notauri", "http://10.1.2.3/x"}) {
+            CkptException c = error(container, Map.of("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri), false);
+            assertInstanceOf(BadConfigurationException.class, c, uri + ": " + c.getMessage());
+            assertTrue(c.getMessage().contains("AWS_CONTAINER_CREDENTIALS_FULL_URI"), c.getMessage());
+        }
+        assertInstanceOf(StoreUnavailableException.class, error(container,
+                Map.of("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"), false), "an endpoint that may come up");
+
+        CkptException d = error(NOTHING, Map.of("AWS_EC2_METADATA_DISABLED", "1"), true);
+        assertInstanceOf(BadConfigurationException.class, d);
+        assertTrue(d.getMessage().contains("AWS_EC2_METADATA_DISABLED='1' is not true or false"), d.getMessage());
+        assertTrue(error(NOTHING, Map.of("AWS_PROFILE", ""), false).getMessage()
+                .contains("AWS_PROFILE is set but empty"));
+        assertTrue(error(NOTHING, Map.of("AWS_SESSION_TOKEN", "t"), false).getMessage()
+                .contains("AWS_SESSION_TOKEN is set but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not"));
+        CkptException w = error(NOTHING, Map.of("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"), false);
+        assertTrue(w.getMessage().contains("AWS_WEB_IDENTITY_TOKEN_FILE is set"), w.getMessage());
+    }
 }

@@ -47,4 +47,22 @@ class S3ErrorsTest {
                 + " endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) and the name server (retrying later"
                 + " is safe)", e.getMessage());
     }
+
+    /** AWS answers an expired session token with 400, which read as "it may not support this S3 feature" (helper-72). */
+    @Test
+    void credentialsRejectedWithAFourHundredAreAConfigurationErrorAboutTheCredentials() {
+        dev.ckpt.store.error.CkptException e = S3Errors.map("s3://b/p/ROOT", "read", 400, "ExpiredToken",
+                "The provided token has expired.", null);
+        assertTrue(e instanceof dev.ckpt.store.error.BadConfigurationException
+                && !(e instanceof dev.ckpt.store.error.PermissionDeniedException), e.toString());
+        assertTrue(e.getMessage().contains("check the credentials") && !e.getMessage().contains("S3 feature"), e.getMessage());
+    }
+
+    @Test
+    void bucketNamesThatAreIpAddressesAreRefusedSayingWhatANameIs() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.ckpt.store.error.BadConfigurationException.class,
+                () -> S3Config.fromUrl("s3://192.168.1.1/p", java.util.Map.of()));
+        assertTrue(e.getMessage().contains("is not an IP address") && e.getMessage().contains("3 to 63"), e.getMessage());
+        S3Config.fromUrl("s3://192.168.1.1a/p", java.util.Map.of());
+    }
 }
