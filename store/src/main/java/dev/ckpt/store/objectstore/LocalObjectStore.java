@@ -196,7 +196,7 @@ final class LocalObjectStore implements ObjectStore {
             return Keys.etagOf(data);
         } catch (IOException e) {
             refuseObstructed(key, target, "write", false);
-            throw LocalLeftovers.gone(tmp, e) ? LocalLeftovers.goneError(key, describe(), e) : translate(key, "publish", e);
+            throw publishFailure(key, tmp, e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -223,7 +223,7 @@ final class LocalObjectStore implements ObjectStore {
             throw new BadConfigurationException("the filesystem of " + root
                     + " does not support hard links, which create-only writes need", e);
         } catch (IOException e) {
-            throw LocalLeftovers.gone(tmp, e) ? LocalLeftovers.goneError(key, describe(), e) : translate(key, "publish", e);
+            throw publishFailure(key, tmp, e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -257,7 +257,7 @@ final class LocalObjectStore implements ObjectStore {
                     if (LocalLeftovers.gone(tmp, e)) {
                         throw LocalLeftovers.goneError(key, describe(), e);
                     }
-                    throw e;
+                    throw e; // the refusals below
                 } finally {
                     deleteQuietly(tmp);
                 }
@@ -414,6 +414,11 @@ final class LocalObjectStore implements ObjectStore {
 
     /** How often {@link #openCreating} creates a directory that went meanwhile before it gives up. */
     private static final int CREATE_ATTEMPTS = 20;
+
+    /** The error of a write to {@code key} whose temporary {@code tmp} could not be put in place. */
+    private RuntimeException publishFailure(String key, Path tmp, IOException e) {
+        return LocalLeftovers.gone(tmp, e) ? LocalLeftovers.goneError(key, describe(), e) : translate(key, "publish", e);
+    }
 
     private static void deleteQuietly(Path p) {
         try {

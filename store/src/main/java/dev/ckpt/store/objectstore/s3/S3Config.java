@@ -154,20 +154,19 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
         URI ep = null;
         if (endpoint != null) {
+            String named = SdkEnvironment.shown(endpoint) + " (--endpoint or "
+                    + (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL") + ")";
             try {
                 ep = URI.create(endpoint);
                 if (ep.getScheme() == null || ep.getHost() == null) {
                     throw new IllegalArgumentException("no scheme or host");
                 }
             } catch (IllegalArgumentException e) {
-                String name = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-                throw new BadConfigurationException("the endpoint " + SdkEnvironment.shown(endpoint) + " (--endpoint or " + name
-                        + ") is not a URL like http://host:9000", e);
+                throw new BadConfigurationException("the endpoint " + named + " is not a URL like http://host:9000", e);
             }
             if (!ep.getScheme().equalsIgnoreCase("http") && !ep.getScheme().equalsIgnoreCase("https")) {
-                String name = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-                throw new BadConfigurationException("the endpoint " + SdkEnvironment.shown(endpoint) + " (--endpoint or "
-                        + name + ") is not an http:// or https:// URL: S3 servers answer over HTTP (e.g. http://host:9000)");
+                throw new BadConfigurationException("the endpoint " + named + " is not an http:// or https:// URL: S3"
+                        + " servers answer over HTTP (e.g. http://host:9000)");
             }
         }
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");

@@ -46,7 +46,7 @@ final class S3Errors {
         }
         if (status == 403 || status == 401) {
             String permission = permission(action);
-            if (permission == null || REJECTED_CREDENTIALS.contains(code)) {
+            if (permission == null) { // the credentials themselves rejected: above, with any 4xx
                 return new BadConfigurationException("access denied: cannot " + what + " — " + why
                         + "; check the credentials and the bucket policy", cause);
             }
