@@ -62,7 +62,8 @@ class S3SetupErrorsCliTest {
         Path config = tmp.resolve("config");
         Files.writeString(config, "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/ckpt\nsource_profile = keys\n"
                 + "[profile keys]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = not-a-secret\n"
-                + "[profile empty]\nregion = us-east-1\n");
+                + "[profile empty]\nregion = us-east-1\n"
+                + "[profile proc]\ncredential_process = sh -c 'echo token service down >&2; exit 3'\n");
         env.put("AWS_CONFIG_FILE", config.toString());
         return env;
     }
@@ -100,6 +101,11 @@ class S3SetupErrorsCliTest {
         Cli.Result empty = ChildCli.run(tmp.resolve("empty"), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
         assertEquals(1, empty.code(), empty.toString());
         assertTrue(empty.err().contains("profile 'empty' (AWS_PROFILE) has no access keys in "), empty.toString());
+        env.put("AWS_PROFILE", "proc"); // a credential_process that fails: the SDK keeps none of its error
+        Cli.Result proc = ChildCli.run(tmp.resolve("proc"), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
+        assertEquals(1, proc.code(), proc.toString());
+        assertTrue(proc.err().contains("profile 'proc' (AWS_PROFILE) gets its keys from its credential_process command")
+                && proc.err().contains("run the command yourself to see why"), proc.toString());
         env.put("AWS_PROFILE", null);
         env.put("AWS_ACCESS_KEY_ID", "AKIAONLY");
         Cli.Result keyOnly = ChildCli.run(tmp.resolve("key"), env, List.of(List.of("ls", "s3://creds/p"))).get(0);

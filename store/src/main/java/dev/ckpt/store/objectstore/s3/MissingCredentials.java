@@ -129,6 +129,12 @@ final class MissingCredentials {
                     } else if (reason.contains("'sso' service module") || reason.contains("'ssooidc' service module")) {
                         failed.add(profile + " signs in through IAM Identity Center (SSO), which ckpt cannot do: it"
                                 + " does not ship the AWS SDK's SSO modules; " + export);
+                    } else if (reason.startsWith("Failed to refresh process-based credentials")) {
+                        // the chain keeps only this line of the provider's error: the command's exit value
+                        // and its error output were in the cause it dropped
+                        failed.add(profile + " gets its keys from its credential_process command (in " + files(env)
+                                + "), which failed; the AWS SDK keeps no more of the command's error than that: run"
+                                + " the command yourself to see why, or use a profile with access keys");
                     } else if (reason.startsWith("Profile file contained no credentials")) {
                         if (!blank(env.get("AWS_PROFILE")) || !name.equals("default")) {
                             failed.add(profile + " has no access keys in " + files(env)

@@ -81,8 +81,10 @@ class MissingCredentialsTest {
         String proc = chain(ENV, WEB, "ProfileCredentialsProvider(profileName=proc, profileFile=" + FILE + "): Failed to"
                 + " refresh process-based credentials.");
         CkptException p = error(proc, Map.of("AWS_PROFILE", "proc"), false);
-        assertTrue(p.getMessage().endsWith("profile 'proc' (AWS_PROFILE): Failed to refresh process-based credentials"),
-                p.getMessage());
+        assertInstanceOf(BadConfigurationException.class, p);
+        assertTrue(p.getMessage().contains("profile 'proc' (AWS_PROFILE) gets its keys from its credential_process"
+                + " command (in ~/.aws/credentials or ~/.aws/config), which failed")
+                && p.getMessage().contains("run the command yourself to see why"), p.getMessage());
 
         String keyOnly = chain(ENV.replace("Access key must be specified either via environment variable (AWS_ACCESS_KEY_ID)"
                 + " or system property (aws.accessKeyId)", "Secret key must be specified either via environment variable"
