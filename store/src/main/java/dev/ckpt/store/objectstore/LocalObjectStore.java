@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,8 +38,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * with '.', which listings skip). {@link #putIfAbsent} publishes with a hard link, which
  * fails atomically when the name exists, so exactly one of any number of processes wins
  * without a check-then-act window. {@link #putIfMatch} holds an exclusive lock on a lock
- * file (POSIX {@code fcntl} via {@link FileChannel#lock()}, honoured across processes and
- * across NFSv4 clients) while it compares the ETag and renames. ETags are the MD5 of the
+ * file (POSIX {@code fcntl} via {@link FileChannel#tryLock()}, honoured across processes and
+ * across NFSv4 clients) while it compares the ETag and renames; a lock another process holds
+ * for 30 s fails the write naming that process (see {@link LocalLocks}). ETags are the MD5 of the
  * content, so they are stable across processes and restarts.
  *
  * <p>Requirements on the filesystem: hard links and POSIX record locks (Lustre: mount
@@ -50,6 +52,8 @@ final class LocalObjectStore implements ObjectStore {
     private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
     private final Path root;
+    /** How long {@link #putIfMatch} waits for another process's lock (tests shorten it). */
+    Duration lockPatience = LocalLocks.PATIENCE;
     /** Why this store cannot be written, or null when it can. */
     private final String readOnly;
 
@@ -128,7 +132,7 @@ final class LocalObjectStore implements ObjectStore {
         return Optional.ofNullable(LocalPlaces.inPlaceOf(root, path(key)));
     }
 
-    private Path lockFile(String key) {
+    Path lockFile(String key) {
         return root.resolve(LOCK_DIR).resolve(Keys.etagOf(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".lock");
     }
 
@@ -239,7 +243,7 @@ final class LocalObjectStore implements ObjectStore {
         try {
             refuseObstructed(key, lockFile, "replace", true); // a FIFO there would hold the open (NonFiles ends that)
             try (FileChannel ch = openCreating(lockFile, StandardOpenOption.CREATE);
-                 FileLock ignored = ch.lock()) {
+                 FileLock ignored = LocalLocks.take(ch, lockFile, key, describe(), lockPatience)) {
                 String current;
                 try {
                     current = Keys.etagOf(LocalFiles.readAllBytes(target));

@@ -1,0 +1,148 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.StoreUnavailableException;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The exclusive lock on a local store's lock file ({@link LocalObjectStore#putIfMatch}), taken
+ * with bounded patience. A process holds it for milliseconds (read ROOT, write and rename it,
+ * two fsyncs), so one that holds it for {@link #PATIENCE} is stopped or hung; waiting in
+ * {@link FileChannel#lock()} waited with it, silently, for as long as it stayed so (helper-71:
+ * {@code gc} behind a push stopped with SIGSTOP). Polls {@link FileChannel#tryLock()} (pauses of
+ * 1 ms doubling to 20 ms) and after the patience fails naming the object, the lock file and, on
+ * Linux, the process that holds it ({@code /proc/locks}) and whether it is stopped.
+ */
+final class LocalLocks {
+    private LocalLocks() {
+    }
+
+    /**
+     * How long a write of ROOT waits for another process's lock: far above the milliseconds a
+     * live holder takes, and above the seconds an fsync can take on a loaded shared filesystem.
+     */
+    static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    private static final long MAX_PAUSE_MS = 20;
+
+    /**
+     * The lock on {@code ch} (the lock file {@code lockFile} of object {@code key} of {@code store}).
+     *
+     * @throws StoreUnavailableException {@link StoreUnavailableException#needsAction needing action} when
+     *         another process holds it for {@code patience} (the message names that process where
+     *         {@code /proc/locks} does, and says whether it is stopped); retryable when interrupted
+     */
+    static FileLock take(FileChannel ch, Path lockFile, String key, String store, Duration patience) throws IOException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        long pause = 1;
+        while (true) {
+            FileLock lock = ch.tryLock();
+            if (lock != null) {
+                return lock;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw held(lockFile, key, store, patience);
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StoreUnavailableException("interrupted while waiting for the lock on " + key + " of store "
+                        + store + " (" + lockFile + "); nothing was changed", e);
+            }
+            pause = Math.min(pause * 2, MAX_PAUSE_MS);
+        }
+    }
+
+    private static StoreUnavailableException held(Path lockFile, String key, String store, Duration patience) {
+        Holder h = holder(lockFile);
+        String what = "cannot replace " + key + " of store " + store + ": another process has held its lock file "
+                + lockFile + " for " + (patience.toMillis() < 1000 ? patience.toMillis() + " ms" : patience.toSeconds() + " s")
+                + ", where a write takes milliseconds";
+        // Needing action in every case: a holder this slow is stopped or hung, and retrying only waits
+        // behind it again; and the write is certainly not applied (the lock was never taken), which a
+        // retryable failure of a conditional write would leave in doubt for the caller.
+        if (h == null) {
+            return StoreUnavailableException.needingAction(what + " (a ckpt process that is stopped or hung, on this"
+                    + " machine or on another that mounts the store): find it and resume or end it, then retry;"
+                    + " nothing was changed", null);
+        }
+        String who = "process " + h.pid() + (h.name() == null ? "" : " (" + h.name() + ")");
+        if (h.stopped()) {
+            return StoreUnavailableException.needingAction(what + ": " + who + " holds it and is stopped (SIGSTOP,"
+                    + " Ctrl-Z, a debugger); resume it (kill -CONT " + h.pid() + ") or end it, then retry; nothing"
+                    + " was changed", null);
+        }
+        return StoreUnavailableException.needingAction(what + ": " + who + " holds it and has not let go (hung on"
+                + " its filesystem?); end it if it does not finish, then retry; nothing was changed", null);
+    }
+
+    /** The process holding a POSIX lock on a file: its id, name (null when unknown), whether it is stopped. */
+    record Holder(long pid, String name, boolean stopped) {
+    }
+
+    /**
+     * Who holds a POSIX (or open-file-description) lock on {@code file}, from Linux's
+     * {@code /proc/locks} ({@code "1: POSIX ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF"},
+     * device numbers in hex; a waiter's line has {@code ->} after the number) and the
+     * holder's {@code /proc/<pid>/stat} (its state 'T' or 't': stopped); null where there is
+     * no {@code /proc/locks}, the holder is not visible from here (another machine, another
+     * PID namespace) or the file cannot be looked at.
+     */
+    static Holder holder(Path file) {
+        long ino;
+        long dev;
+        List<String> lines;
+        try {
+            ino = ((Number) Files.getAttribute(file, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
+            dev = ((Number) Files.getAttribute(file, "unix:dev", LinkOption.NOFOLLOW_LINKS)).longValue();
+            lines = Files.readAllLines(Path.of("/proc/locks"));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+        long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+        for (String line : lines) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 6 || f[1].equals("->") || !(f[1].equals("POSIX") || f[1].equals("OFDLCK"))) {
+                continue;
+            }
+            String[] where = f[5].split(":");
+            try {
+                if (where.length != 3 || Long.parseLong(where[2]) != ino || Long.parseLong(where[0], 16) != major
+                        || Long.parseLong(where[1], 16) != minor) {
+                    continue;
+                }
+                long pid = Long.parseLong(f[4]);
+                if (pid <= 0 || pid == ProcessHandle.current().pid()) {
+                    continue; // not visible here, or ours
+                }
+                return describe(pid);
+            } catch (NumberFormatException e) {
+                // a line of another shape
+            }
+        }
+        return null;
+    }
+
+    private static Holder describe(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            int open = stat.indexOf('(');
+            int close = stat.lastIndexOf(')');
+            String name = open >= 0 && close > open ? stat.substring(open + 1, close) : null;
+            String rest = close >= 0 ? stat.substring(close + 1).trim() : "";
+            boolean stopped = rest.startsWith("T") || rest.startsWith("t");
+            return new Holder(pid, name, stopped);
+        } catch (IOException | RuntimeException e) {
+            return new Holder(pid, null, false);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.StoreUnavailableException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A write of ROOT behind another process's lock on a local store: it waits while the lock is
+ * held briefly, and fails naming the holder (stopped or not) when it is held for the
+ * patience, instead of waiting with a stopped process forever (helper-71: {@code gc} behind
+ * a push stopped with SIGSTOP). The holder is a child JVM, as a push would be.
+ */
+class LocalLocksTest {
+    @TempDir
+    Path dir;
+
+    /** Child: locks the file named in args[0], prints LOCKED, and holds the lock until its stdin closes. */
+    public static final class Holder {
+        public static void main(String[] args) throws Exception {
+            try (FileChannel ch = FileChannel.open(Path.of(args[0]), StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+                 var ignored = ch.lock()) {
+                System.out.println("LOCKED");
+                System.out.flush();
+                while (System.in.read() >= 0) {
+                    // hold until the parent closes our stdin
+                }
+            }
+        }
+    }
+
+    private static Process hold(Path lockFile) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(),
+                lockFile.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("LOCKED", out.readLine(), "the child took the lock");
+        return p;
+    }
+
+    private static void signal(String sig, Process p) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).start().waitFor());
+    }
+
+    @Test
+    void aWriteWaitsForABriefHolderAndFailsNamingOneThatHoldsOnOrIsStopped() throws Exception {
+        LocalObjectStore store = new LocalObjectStore(dir);
+        store.putIfAbsent("ROOT", new byte[]{1}, 0, 1);
+        String etag = store.putIfMatch("ROOT", new byte[]{2}, store.get("ROOT").etag()); // the lock file exists now
+        Path lockFile = store.lockFile("ROOT");
+        Process child = hold(lockFile);
+        try {
+            store.lockPatience = Duration.ofMillis(400);
+            StoreUnavailableException held = assertTimeoutPreemptively(Duration.ofSeconds(30), // not wait forever
+                    () -> assertThrows(StoreUnavailableException.class, () -> store.putIfMatch("ROOT", new byte[]{3}, etag)));
+            assertTrue(held.needsAction(), "retrying only waits behind it again: " + held.getMessage());
+            assertTrue(held.getMessage().contains("cannot replace ROOT of store " + store.describe()
+                    + ": another process has held its lock file " + lockFile + " for 400 ms")
+                    && held.getMessage().contains("process " + child.pid() + " (java) holds it and has not let go")
+                    && held.getMessage().endsWith("nothing was changed"), held.getMessage());
+
+            signal("STOP", child);
+            LocalLocks.Holder h = LocalLocks.holder(lockFile);
+            assertNotNull(h, "/proc/locks names the holder");
+            assertEquals(child.pid(), h.pid());
+            StoreUnavailableException stopped = assertThrows(StoreUnavailableException.class,
+                    () -> store.putIfMatch("ROOT", new byte[]{3}, etag));
+            assertTrue(stopped.needsAction(), "a stopped holder must be resumed first: " + stopped.getMessage());
+            assertTrue(stopped.getMessage().contains("process " + child.pid() + " (java) holds it and is stopped")
+                    && stopped.getMessage().contains("kill -CONT " + child.pid()), stopped.getMessage());
+            signal("CONT", child);
+            assertArrayEquals(new byte[]{2}, store.get("ROOT").data(), "ROOT as it was");
+
+            // held briefly: the write waits and then succeeds
+            store.lockPatience = Duration.ofSeconds(20);
+            CompletableFuture<String> write = CompletableFuture.supplyAsync(() -> store.putIfMatch("ROOT", new byte[]{4}, etag));
+            Thread.sleep(300);
+            assertFalse(write.isDone(), "the write waits while the lock is held");
+            child.getOutputStream().close(); // the child lets go
+            write.get(20, TimeUnit.SECONDS);
+            assertArrayEquals(new byte[]{4}, store.get("ROOT").data());
+        } finally {
+            child.destroyForcibly();
+            new ProcessBuilder("kill", "-CONT", Long.toString(child.pid())).start().waitFor();
+            child.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
