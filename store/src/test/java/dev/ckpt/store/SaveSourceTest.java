@@ -149,6 +149,16 @@ class SaveSourceTest {
                 () -> store.save(writer, SaveRequest.of(dangling, "r", 8)));
         assertTrue(e.getMessage().contains("source " + dangling + " is a symbolic link to step-8, which does not exist"),
                 e.getMessage());
+        // one to a file says where it points too
+        Path file;
+        try (var files = Files.list(real)) {
+            file = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        Path toFile = Files.createSymbolicLink(tmp.resolve("latest-file"), file);
+        InvalidInputException f = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(toFile, "r", 9)));
+        assertTrue(f.getMessage().contains("source " + toFile + " is a symbolic link to " + Files.readSymbolicLink(toFile)
+                + ", which is not a directory; give the directory the checkpoint is in"), f.getMessage());
     }
 
     @Test

@@ -124,18 +124,9 @@ public final class SourceDir {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new InvalidInputException("source directory " + dir + " does not exist");
         }
-        if (Files.isSymbolicLink(dir) && !Files.exists(dir)) {
-            String target;
-            try {
-                target = Files.readSymbolicLink(dir).toString();
-            } catch (java.io.IOException e) {
-                target = "a path that cannot be read";
-            }
-            throw new InvalidInputException("source " + dir + " is a symbolic link to " + target + ", which does not"
-                    + " exist; give the directory the checkpoint is in");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new InvalidInputException("source " + dir + " is not a directory");
+        if (!Files.isDirectory(dir)) { // a link to what does not exist or is no directory says where it points
+            throw new InvalidInputException("source " + LocalFiles.notADirectory(dir)
+                    + "; give the directory the checkpoint is in");
         }
         if (!Files.isReadable(dir)) {
             throw new InvalidInputException("source directory " + dir + " is not readable");
