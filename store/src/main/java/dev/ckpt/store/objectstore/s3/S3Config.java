@@ -168,7 +168,6 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 throw new BadConfigurationException("the endpoint " + named + " is not an http:// or https:// URL: S3"
                         + " servers answer over HTTP (e.g. http://host:9000)");
             }
-            SdkEnvironment.refuseEndpointPath(ep, named, bucket);
         }
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
         if (ep == null) {

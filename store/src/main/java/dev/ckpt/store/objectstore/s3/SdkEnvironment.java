@@ -31,26 +31,6 @@ final class SdkEnvironment {
     }
 
     /**
-     * Refuses an endpoint with a path, query or fragment ({@code named}: how a message shows it).
-     * Both clients put the bucket and key in the path themselves: the AWS SDK appended them to
-     * the endpoint's path, so every request missed ("object not found"), and a proxy that
-     * strips a path prefix breaks the request's SigV4 signature, which covers the path. The
-     * usual cause is the bucket written into the endpoint; {@code bucket} names that case.
-     */
-    static void refuseEndpointPath(java.net.URI ep, String named, String bucket) {
-        String path = ep.getRawPath() == null ? "" : ep.getRawPath();
-        if ((path.isEmpty() || path.equals("/")) && ep.getRawQuery() == null && ep.getRawFragment() == null) {
-            return;
-        }
-        String first = path.replaceFirst("^/", "").replaceFirst("/.*$", "");
-        String root = ep.getScheme() + "://" + ep.getHost() + (ep.getPort() < 0 ? "" : ":" + ep.getPort());
-        throw new BadConfigurationException("the endpoint " + named + " has more than the server's address: give"
-                + " scheme, host and port alone (" + root + "); S3 requests carry the bucket and key in their own path"
-                + (first.equals(bucket) ? " (the bucket '" + bucket + "' belongs in the store URL alone: s3://" + bucket
-                + "/prefix)" : ""));
-    }
-
-    /**
      * The AWS config and credentials files as the SDK finds them ({@code AWS_CONFIG_FILE} or
      * {@code ~/.aws/config}, {@code AWS_SHARED_CREDENTIALS_FILE} or {@code ~/.aws/credentials}),
      * parsed by the SDK's own parser: one it cannot parse fails the SDK with "Expected a profile

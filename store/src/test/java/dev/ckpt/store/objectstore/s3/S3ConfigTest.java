@@ -104,26 +104,6 @@ class S3ConfigTest {
      * masked and its line breaks escaped, and a secret key put there by mistake is redacted
      * (helper-70: a password in the URL and the secret key were printed as given).
      */
-    /** Both clients add the bucket and key to the path: an endpoint's own path made every request miss. */
-    @Test
-    void anEndpointWithAPathIsRefusedNamingTheServersAddress() {
-        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://ckpt/x",
-                Map.of("AWS_ENDPOINT_URL", "http://minio.internal:9000/ckpt"))).getMessage();
-        assertEquals("the endpoint 'http://minio.internal:9000/ckpt' (--endpoint or AWS_ENDPOINT_URL) has more than the"
-                + " server's address: give scheme, host and port alone (http://minio.internal:9000); S3 requests carry"
-                + " the bucket and key in their own path (the bucket 'ckpt' belongs in the store URL alone:"
-                + " s3://ckpt/prefix)", m);
-        for (String ep : new String[] {"https://gw.example/s3/", "http://h:9000/?x=1", "http://[::1]:9000/a/b"}) {
-            String e = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://ckpt/x",
-                    Map.of("AWS_ENDPOINT_URL_S3", ep)), ep).getMessage();
-            assertTrue(e.contains("(--endpoint or AWS_ENDPOINT_URL_S3) has more than the server's address")
-                    && !e.contains("belongs in the store URL"), e);
-        }
-        for (String ep : new String[] {"http://h:9000", "http://h:9000/", "https://s3.us-east-1.amazonaws.com/"}) {
-            assertEquals(java.net.URI.create(ep), S3Config.fromUrl("s3://ckpt/x", Map.of("AWS_ENDPOINT_URL", ep)).endpoint());
-        }
-    }
-
     @Test
     void aBadEndpointIsShownWithoutSecretsNamingItsVariable() {
         String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
