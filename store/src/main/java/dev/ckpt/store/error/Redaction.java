@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * the surrounding text; and anything shaped like a credential is replaced even when its
  * value is unknown (SigV4/SigV2 {@code Authorization} values, {@code Signature=},
  * {@code Credential=}, presigned-URL parameters, the XML elements S3 servers echo in
- * {@code SignatureDoesNotMatch} errors, AWS access key ids, a URL's user info).
+ * {@code SignatureDoesNotMatch} errors, AWS access key ids).
  */
 public final class Redaction {
     public static final String MASK = "[redacted]";
@@ -45,8 +45,6 @@ public final class Redaction {
     private static final Pattern PARAM = Pattern.compile("(?i)\\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token"
             + "|Signature|Credential|AWSAccessKeyId|SecretAccessKey|SessionToken)\\s*=\\s*[^&\\s,;\"<]*");
     private static final Pattern ACCESS_KEY_ID = Pattern.compile("\\b(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\\b");
-    // a URL's user info (user:password@, or a token@): a server's error page or a proxy's may echo such a URL
-    private static final Pattern USER_INFO = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://)(?!\\[redacted]@)[^/\\s@?#\"'<>]+@");
 
     private Redaction() {
     }
@@ -81,7 +79,6 @@ public final class Redaction {
         // "Signature=" itself goes too: it tells a reader (or a grep) that a signature was there, and nothing else
         out = PARAM.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
         out = ACCESS_KEY_ID.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
-        out = USER_INFO.matcher(out).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + MASK + "@"));
         return out;
     }
 

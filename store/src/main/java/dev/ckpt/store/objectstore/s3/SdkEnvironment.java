@@ -69,7 +69,7 @@ final class SdkEnvironment {
      * line breaks escaped, at most 200 characters.
      */
     static String shown(String endpoint) {
-        String v = endpoint.replaceAll("(?<=//)[^/?#]*@", dev.ckpt.store.error.Redaction.MASK + "@").replace("\n", "\\n").replace("\r", "\\r");
+        String v = endpoint.replaceAll("(?<=//)[^/?#]*@", "***@").replace("\n", "\\n").replace("\r", "\\r");
         return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
     }
 
