@@ -1,5 +1,7 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.ProcStat;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,15 +123,9 @@ public final class LeaseOwner {
         return host;
     }
 
-    /** Field 22 of /proc/PID/stat (start time, clock ticks since boot), read after the command's closing ")". */
+    /** Field 22 of /proc/PID/stat (start time, clock ticks since boot). */
     static Optional<Long> startTicks(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-            return Optional.of(Long.parseLong(f[19])); // f[0] is field 3 (state)
-        } catch (IOException | RuntimeException e) {
-            return Optional.empty();
-        }
+        return ProcStat.of(pid).map(ProcStat::startTicks);
     }
 
     /** Whether /proc is of this process's pid namespace: /proc/self names this process's own pid. */

@@ -1,6 +1,7 @@
 package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.util.ProcStat;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -63,25 +64,20 @@ final class LocalLocks {
 
     private static StoreUnavailableException held(Path lockFile, String key, String store, Duration patience) {
         Holder h = holder(lockFile);
-        String what = "cannot replace " + key + " of store " + store + ": another process has held its lock file "
-                + lockFile + " for " + (patience.toMillis() < 1000 ? patience.toMillis() + " ms" : patience.toSeconds() + " s")
-                + ", where a write takes milliseconds";
+        String who = h == null ? null : "process " + h.pid() + (h.name() == null ? "" : " (" + h.name() + ")");
+        String what = h == null ? " (a ckpt process that is stopped or hung, on this machine or on another that mounts"
+                + " the store): find it and resume or end it, then retry"
+                : h.stopped() ? ": " + who + " holds it and is stopped (SIGSTOP, Ctrl-Z, a debugger); resume it (kill"
+                + " -CONT " + h.pid() + ") or end it, then retry"
+                : ": " + who + " holds it and has not let go (hung on its filesystem?); end it if it does not finish,"
+                + " then retry";
         // Needing action in every case: a holder this slow is stopped or hung, and retrying only waits
         // behind it again; and the write is certainly not applied (the lock was never taken), which a
         // retryable failure of a conditional write would leave in doubt for the caller.
-        if (h == null) {
-            return StoreUnavailableException.needingAction(what + " (a ckpt process that is stopped or hung, on this"
-                    + " machine or on another that mounts the store): find it and resume or end it, then retry;"
-                    + " nothing was changed", null);
-        }
-        String who = "process " + h.pid() + (h.name() == null ? "" : " (" + h.name() + ")");
-        if (h.stopped()) {
-            return StoreUnavailableException.needingAction(what + ": " + who + " holds it and is stopped (SIGSTOP,"
-                    + " Ctrl-Z, a debugger); resume it (kill -CONT " + h.pid() + ") or end it, then retry; nothing"
-                    + " was changed", null);
-        }
-        return StoreUnavailableException.needingAction(what + ": " + who + " holds it and has not let go (hung on"
-                + " its filesystem?); end it if it does not finish, then retry; nothing was changed", null);
+        return StoreUnavailableException.needingAction("cannot replace " + key + " of store " + store + ": another"
+                + " process has held its lock file " + lockFile + " for " + (patience.toMillis() < 1000
+                ? patience.toMillis() + " ms" : patience.toSeconds() + " s") + ", where a write takes milliseconds"
+                + what + "; nothing was changed", null);
     }
 
     /** The process holding a POSIX lock on a file: its id, name (null when unknown), whether it is stopped. */
@@ -92,7 +88,7 @@ final class LocalLocks {
      * Who holds a POSIX (or open-file-description) lock on {@code file}, from Linux's
      * {@code /proc/locks} ({@code "1: POSIX ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF"},
      * device numbers in hex; a waiter's line has {@code ->} after the number) and the
-     * holder's {@code /proc/<pid>/stat} (its state 'T' or 't': stopped); null where there is
+     * holder's {@link ProcStat}; null where there is
      * no {@code /proc/locks}, the holder is not visible from here (another machine, another
      * PID namespace) or the file cannot be looked at.
      */
@@ -133,16 +129,6 @@ final class LocalLocks {
     }
 
     private static Holder describe(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            int open = stat.indexOf('(');
-            int close = stat.lastIndexOf(')');
-            String name = open >= 0 && close > open ? stat.substring(open + 1, close) : null;
-            String rest = close >= 0 ? stat.substring(close + 1).trim() : "";
-            boolean stopped = rest.startsWith("T") || rest.startsWith("t");
-            return new Holder(pid, name, stopped);
-        } catch (IOException | RuntimeException e) {
-            return new Holder(pid, null, false);
-        }
+        return ProcStat.of(pid).map(st -> new Holder(pid, st.name(), st.stopped())).orElse(new Holder(pid, null, false));
     }
 }
