@@ -31,7 +31,8 @@ import java.util.Optional;
  * (default {@code ~/.cache/ckpt/probe/}), named by the SHA-256 of the identity.
  *
  * <p>Only passing verdicts are kept: a store that failed the probe is probed again every time.
- * An entry holds the identity in clear (no credentials of any kind), the {@link IfMatchForm}
+ * An entry holds the identity in clear (no credentials of any kind: an endpoint with user info is
+ * refused before any store is opened), the {@link IfMatchForm}
  * learnt and when it was probed; it is written to a temporary file and renamed (mode 0600 where
  * POSIX). Every failure to read or write the cache means "no cached verdict": the caller probes,
  * as it would without a cache, and nothing is printed.
@@ -263,6 +264,35 @@ public final class ProbeCache {
             }
             return false;
         }
+    }
+
+    /**
+     * Deletes every entry whose endpoint may have user info ({@code //user:password@host}; any '@'
+     * after "//" counts, a path's too, since deleting an entry costs only one probe): ckpt before
+     * 2026-12-04 wrote such endpoints as given, password included; they are now refused. Entries that cannot be
+     * read as JSON are left (they hold nothing ckpt wrote). Returns how many were deleted; I/O
+     * failures are swallowed.
+     */
+    public int dropEntriesWithUserInfo() {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return 0;
+        }
+        int dropped = 0;
+        try (var files = Files.newDirectoryStream(dir, "*.json")) {
+            for (Path f : files) {
+                try {
+                    var node = JSON.readTree(Files.readAllBytes(f)).path("identity").path("endpoint");
+                    if (node.isTextual() && node.asText().matches("(?s)[^/]*//.*@.*") && Files.deleteIfExists(f)) {
+                        dropped++;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // unreadable or not ckpt's: left as it is
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no listing: nothing more to drop
+        }
+        return dropped;
     }
 
     /** Drops the entry of {@code id}, if any; I/O failures are swallowed. */

@@ -53,6 +53,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                     + " and is not an IP address");
         }
         prefix = normalizePrefix(prefix);
+        Endpoint.refuseUserInfo(endpoint);
         Objects.requireNonNull(client, "client");
         Objects.requireNonNull(http, "http");
         sse = sse == null ? Sse.NONE : sse;
@@ -152,23 +153,8 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             }
         }
         String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
-        URI ep = null;
-        if (endpoint != null) {
-            String named = SdkEnvironment.shown(endpoint) + " (--endpoint or "
-                    + (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL") + ")";
-            try {
-                ep = URI.create(endpoint);
-                if (ep.getScheme() == null || ep.getHost() == null) {
-                    throw new IllegalArgumentException("no scheme or host");
-                }
-            } catch (IllegalArgumentException e) {
-                throw new BadConfigurationException("the endpoint " + named + " is not a URL like http://host:9000", e);
-            }
-            if (!ep.getScheme().equalsIgnoreCase("http") && !ep.getScheme().equalsIgnoreCase("https")) {
-                throw new BadConfigurationException("the endpoint " + named + " is not an http:// or https:// URL: S3"
-                        + " servers answer over HTTP (e.g. http://host:9000)");
-            }
-        }
+        URI ep = endpoint == null ? null : Endpoint.parse(endpoint, "--endpoint or "
+                + (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL"), env);
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
         if (ep == null) {
             SdkEnvironment.refuseEmptyEndpoint(env);

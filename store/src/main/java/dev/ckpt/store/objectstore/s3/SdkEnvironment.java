@@ -64,15 +64,6 @@ final class SdkEnvironment {
         }
     }
 
-    /**
-     * An endpoint value as a message may show it: user info ({@code user:password@}) masked,
-     * line breaks escaped, at most 200 characters.
-     */
-    static String shown(String endpoint) {
-        String v = endpoint.replaceAll("(?<=//)[^/?#]*@", "***@").replace("\n", "\\n").replace("\r", "\\r");
-        return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
-    }
-
     /** The defaults modes the AWS SDK knows ({@code DefaultsMode}), which it matches in lower case. */
     private static final java.util.Set<String> DEFAULTS_MODES =
             java.util.Set.of("legacy", "standard", "mobile", "cross-region", "in-region", "auto");

@@ -1,0 +1,119 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.BadConfigurationException;
+
+import dev.ckpt.store.objectstore.ProbeCache;
+
+import java.net.URI;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The S3 endpoint as a user gives it ({@code --endpoint}, {@code AWS_ENDPOINT_URL_S3},
+ * {@code AWS_ENDPOINT_URL}): checked once, and shown in messages without what must not be shown.
+ *
+ * <p>An endpoint with user info ({@code http://user:password@host:9000}) is refused: neither
+ * client sends it (S3 requests are signed with access keys), so a password there would only
+ * ever be ignored, or copied into what ckpt writes about the endpoint (before 2026-12-04, the
+ * probe cache's entries).
+ */
+final class Endpoint {
+    private Endpoint() {
+    }
+
+    /**
+     * {@code raw} as a URI, given by {@code source} (e.g. "--endpoint or AWS_ENDPOINT_URL").
+     *
+     * With user info, the probe cache's entries that hold an endpoint with user info are deleted
+     * first (see {@link ProbeCache#dropEntriesWithUserInfo}), and the message says how many.
+     *
+     * @throws BadConfigurationException naming the value (user info masked) and its source when it
+     *                                   has user info, is no URL with a host, or is not http(s)
+     */
+    static URI parse(String raw, String source, Map<String, String> env) {
+        String named = shown(raw) + " (" + source + ")";
+        int at = userInfoEnd(raw);
+        if (at >= 0) {
+            ProbeCache cache = ProbeCache.fromEnvironment(env);
+            int dropped = cache.dropEntriesWithUserInfo();
+            BadConfigurationException e = userInfo(named, bare(raw, at));
+            if (dropped > 0) {
+                e = new BadConfigurationException(e.getMessage() + ". ckpt before 2026-12-04 wrote such endpoints,"
+                        + " password included, into its probe cache: " + (dropped == 1 ? "the entry holding one in "
+                        + cache.directory().orElseThrow() + " is" : "the " + dropped + " entries holding one in "
+                        + cache.directory().orElseThrow() + " are") + " now deleted");
+            }
+            throw e;
+        }
+        URI ep = parsed(raw);
+        if (ep == null || ep.getScheme() == null || ep.getHost() == null) {
+            throw new BadConfigurationException("the endpoint " + named + " is not a URL like http://host:9000");
+        }
+        if (!ep.getScheme().equalsIgnoreCase("http") && !ep.getScheme().equalsIgnoreCase("https")) {
+            throw new BadConfigurationException("the endpoint " + named + " is not an http:// or https:// URL: S3"
+                    + " servers answer over HTTP (e.g. http://host:9000)");
+        }
+        return ep;
+    }
+
+    /** The refusal of an endpoint set in code ({@link S3Config.Builder#endpoint}) with user info. */
+    static void refuseUserInfo(URI endpoint) {
+        if (endpoint != null && endpoint.getRawUserInfo() != null) {
+            String raw = endpoint.toString();
+            throw userInfo(shown(raw) + " (the S3 endpoint)", bare(raw, userInfoEnd(raw)));
+        }
+    }
+
+    /**
+     * A value as a message may show it: user info ({@code user:password@}, also where a password
+     * holds '/', '?' or '#' so that no URL parser finds the host) masked as {@code ***@}, line
+     * breaks escaped, at most 200 characters, in single quotes.
+     */
+    static String shown(String raw) {
+        int at = userInfoEnd(raw);
+        String v = at < 0 ? raw : raw.substring(0, raw.indexOf("://") + 3) + "***" + raw.substring(at);
+        v = v.replace("\n", "\\n").replace("\r", "\\r");
+        return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
+    }
+
+    /**
+     * The index of the '@' that ends {@code raw}'s user info, or -1 when it has none. A URL with a
+     * host is read as the URI parser reads it (a path may hold '@'); where no host can be found,
+     * the last '@' after "://" is taken as the end, so that more is masked rather than less.
+     */
+    private static int userInfoEnd(String raw) {
+        int s = raw.indexOf("://");
+        if (s < 0) {
+            return -1;
+        }
+        URI u = parsed(raw);
+        if (u != null && u.getHost() != null) {
+            return u.getRawUserInfo() == null ? -1 : s + 3 + u.getRawUserInfo().length();
+        }
+        int at = raw.lastIndexOf('@');
+        return at >= s + 3 ? at : -1;
+    }
+
+    /** {@code raw} without its user info (the '@' at {@code at} included). */
+    private static String bare(String raw, int at) {
+        return raw.substring(0, raw.indexOf("://") + 3) + raw.substring(at + 1);
+    }
+
+    private static BadConfigurationException userInfo(String named, String bare) {
+        URI b = parsed(bare);
+        boolean usable = b != null && b.getHost() != null && b.getScheme() != null
+                && b.getScheme().toLowerCase(Locale.ROOT).matches("https?");
+        return new BadConfigurationException("the endpoint " + named + " has a user name or password before its host,"
+                + " which ckpt does not use: S3 requests are signed with access keys. Give "
+                + (usable ? "the endpoint as " + shown(bare) : "the server's address alone (e.g. http://minio:9000)")
+                + ", and the keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or an AWS profile");
+    }
+
+    private static URI parsed(String raw) {
+        try {
+            return URI.create(raw);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+}

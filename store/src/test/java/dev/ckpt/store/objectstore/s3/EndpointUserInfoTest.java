@@ -1,0 +1,114 @@
+package dev.ckpt.store.objectstore.s3;
+
+import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.objectstore.ConditionalWriteProbe;
+import dev.ckpt.store.objectstore.ProbeCache;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An endpoint with user info ({@code http://user:password@host}) is refused without showing the
+ * password (helper-74: both clients ignored it silently, and the probe cache wrote it, password
+ * included, to {@code ~/.cache/ckpt/probe/}); entries an earlier ckpt wrote that way are deleted.
+ */
+class EndpointUserInfoTest {
+    private static final String PASSWORD = "PASSW0RDxyz";
+
+    /** Each form of user info; some are no URL a parser can read (a '/', '?' or '#' in the password). */
+    @Test
+    void everyFormOfUserInfoIsRefusedWithoutThePasswordNamingTheEndpointToGive() {
+        String[][] cases = {
+                {"http://admin:" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"https://admin:" + PASSWORD + "@[::1]:9000/storage/v1/s3", "'https://[::1]:9000/storage/v1/s3'"},
+                {"http://:" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"http://" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"http://admin:pa/" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"http://admin:pa#" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"http://admin:pa?" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"http://admin:pa%40" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"http://admin:pa@" + PASSWORD + "@minio:9000", "'http://minio:9000'"},
+                {"HTTP://admin:" + PASSWORD + "@minio", "'HTTP://minio'"},
+                {"http://admin:" + PASSWORD + "@/x", "the server's address alone (e.g. http://minio:9000)"},
+                {"ftp://admin:" + PASSWORD + "@minio:21", "the server's address alone (e.g. http://minio:9000)"},
+        };
+        for (String var : new String[] {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"}) {
+            for (String[] c : cases) {
+                String m = assertThrows(BadConfigurationException.class,
+                        () -> S3Config.fromUrl("s3://b-1/x", Map.of(var, c[0])), c[0]).getMessage();
+                assertFalse(m.contains(PASSWORD), m);
+                assertTrue(m.contains("***@") && m.contains("(--endpoint or " + var + ") has a user name or password"
+                        + " before its host"), m);
+                assertTrue(m.contains("Give " + (c[1].startsWith("'") ? "the endpoint as " : "") + c[1]), m);
+            }
+        }
+    }
+
+    /** What is not user info stays accepted: an '@' in a path (a prefix-style server path). */
+    @Test
+    void anAtSignInThePathIsNoUserInfo() {
+        S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "http://minio:9000/tenant@a/s3"));
+        assertEquals("minio", c.endpoint().getHost());
+        assertEquals("/tenant@a/s3", c.endpoint().getPath());
+    }
+
+    /** An endpoint set in code is held to the same rule (the record's constructor checks it). */
+    @Test
+    void anEndpointSetInCodeWithUserInfoIsRefused() {
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.builder("b-1")
+                .endpoint(URI.create("http://admin:" + PASSWORD + "@minio:9000")).build()).getMessage();
+        assertFalse(m.contains(PASSWORD), m);
+        assertTrue(m.contains("'http://***@minio:9000' (the S3 endpoint)") && m.contains("'http://minio:9000'"), m);
+    }
+
+    /**
+     * An entry that an earlier ckpt wrote with the password in its endpoint is deleted when that
+     * endpoint is refused, and the message says so; other entries stay.
+     */
+    @Test
+    void cacheEntriesHoldingAPasswordAreDeletedWhenTheEndpointIsRefused(@TempDir Path dir) throws Exception {
+        Path cacheDir = dir.resolve("probe");
+        ProbeCache cache = new ProbeCache(cacheDir, ProbeCache.DEFAULT_TTL, Clock.systemUTC());
+        ConditionalWriteProbe.Result ok = new ConditionalWriteProbe.Result("x", true, true, true, null, List.of());
+        ProbeCache.Identity leaked = new ProbeCache.Identity("s3", "http://admin:" + PASSWORD + "@minio:9000",
+                "b-1", "us-east-1", "aws", true, "none");
+        ProbeCache.Identity other = new ProbeCache.Identity("s3", "http://minio:9000", "b-1", "us-east-1", "aws",
+                true, "none");
+        assertTrue(cache.record(leaked, ok));
+        assertTrue(cache.record(other, ok));
+        Files.writeString(cacheDir.resolve("not-json.json"), "{");
+        String before = System.getProperty(ProbeCache.DIR_PROPERTY);
+        System.setProperty(ProbeCache.DIR_PROPERTY, cacheDir.toString());
+        try {
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_ENDPOINT_URL", "http://admin:" + PASSWORD + "@minio:9000"))).getMessage();
+            assertFalse(m.contains(PASSWORD), m);
+            assertTrue(m.contains("the entry holding one in " + cacheDir + " is now deleted"), m);
+            assertFalse(Files.exists(cache.file(leaked).orElseThrow()));
+            assertTrue(cache.read(other).isPresent());
+            assertTrue(Files.exists(cacheDir.resolve("not-json.json")));
+            try (var files = Files.list(cacheDir)) {
+                for (Path f : files.toList()) {
+                    assertFalse(Files.readString(f).contains(PASSWORD), f.toString());
+                }
+            }
+            // nothing left to delete: the message says nothing of the cache
+            m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_ENDPOINT_URL", "http://admin:" + PASSWORD + "@minio:9000"))).getMessage();
+            assertFalse(m.contains("probe cache"), m);
+        } finally {
+            System.setProperty(ProbeCache.DIR_PROPERTY, before == null ? "off" : before);
+        }
+    }
+}
