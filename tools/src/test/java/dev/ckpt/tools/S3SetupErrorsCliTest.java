@@ -113,6 +113,77 @@ class S3SetupErrorsCliTest {
         assertTrue(keyOnly.err().contains("AWS_SECRET_ACCESS_KEY"), keyOnly.toString());
     }
 
+    /**
+     * A credential_process that never ends hung every command for good, past --deadline (helper-74):
+     * now each request waits CKPT_S3_CREDENTIALS_TIMEOUT, ends the command and what it started, and
+     * says so (exit 1). And the other ways a credential_process gives nothing are told apart from
+     * the profile: an empty command, one that prints no JSON (exit 0), and access keys beside one.
+     */
+    @Test
+    void aCredentialProcessThatHangsIsEndedAndEachWayOneFailsIsNamedBothClients() throws Exception {
+        String marker = "6001." + System.nanoTime() % 1_000_000_000L;
+        Path script = tmp.resolve("hang.sh");
+        Files.writeString(script, "#!/bin/sh\nsleep " + marker + " &\nwait\n");
+        script.toFile().setExecutable(true);
+        Path config = tmp.resolve("config-proc");
+        Files.writeString(config, "[profile hang]\ncredential_process = " + script + "\n"
+                + "[profile blank]\ncredential_process =\n"
+                + "[profile nojson]\ncredential_process = echo not-json\n"
+                + "[profile both]\naws_access_key_id = AKIABOTH\naws_secret_access_key = not-a-secret\n"
+                + "credential_process = sh -c 'exit 3'\n");
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 1, 100);
+        for (S3Config.Client client : S3Config.Client.values()) {
+            Map<String, String> env = env(client);
+            env.put("AWS_CONFIG_FILE", config.toString());
+            env.put("CKPT_S3_CREDENTIALS_TIMEOUT", "2s");
+            env.put("AWS_PROFILE", "hang");
+            List<Cli.Result> rs = ChildCli.run(tmp.resolve("hang-" + client), env, List.of(
+                    List.of("ls", "s3://creds/p"),
+                    List.of("push", "s3://creds/p", src.toString(), "--run", "r", "--step", "1", "--progress", "none",
+                            "--deadline", "1h")));
+            for (Cli.Result r : rs) {
+                assertEquals(1, r.code(), client + ": " + r);
+                assertTrue(r.err().contains("profile 'hang' (AWS_PROFILE) gets its keys from its credential_process"
+                        + " command (in ") && r.err().contains("which gave none within 2 s and was ended: run the"
+                        + " command yourself") && r.err().contains("CKPT_S3_CREDENTIALS_TIMEOUT"), client + ": " + r);
+            }
+            assertEquals(List.of(), processesWith(marker), client + ": the command's processes were left running");
+
+            env.put("AWS_PROFILE", "blank");
+            Cli.Result blank = ChildCli.run(tmp.resolve("blank-" + client), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
+            assertEquals(1, blank.code(), blank.toString());
+            assertTrue(blank.err().contains("profile 'blank' (AWS_PROFILE) has an empty credential_process in "),
+                    client + ": " + blank);
+            env.put("AWS_PROFILE", "nojson");
+            Cli.Result noJson = ChildCli.run(tmp.resolve("nojson-" + client), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
+            assertEquals(1, noJson.code(), noJson.toString());
+            assertTrue(noJson.err().contains("which failed or printed no usable credentials"), client + ": " + noJson);
+            env.put("AWS_PROFILE", "both");
+            Cli.Result both = ChildCli.run(tmp.resolve("both-" + client), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
+            assertEquals(1, both.code(), both.toString());
+            assertTrue(both.err().contains("The profile's own access keys are not used while it has credential_process")
+                    && !both.err().contains("use a profile with access keys"), client + ": " + both);
+        }
+    }
+
+    /** The command lines of running processes that contain {@code text}. */
+    private static List<String> processesWith(String text) throws Exception {
+        List<String> found = new java.util.ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(d -> d.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+                    if (cmd.contains(text)) {
+                        found.add(p.getFileName() + ": " + cmd);
+                    }
+                } catch (java.io.IOException gone) {
+                    // ended meanwhile
+                }
+            }
+        }
+        return found;
+    }
+
     @ParameterizedTest
     @EnumSource(value = S3Config.Client.class)
     void everyCommandSaysTheBucketDoesNotExistAndWhatToDo(S3Config.Client client) throws Exception {

@@ -12,7 +12,6 @@ import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -113,13 +112,13 @@ final class AwsS3ObjectStore implements ObjectStore {
         return false;
     }
 
-    /** The configured keys or the default chain; whatever it resolves is registered for redaction. */
+    /** The configured keys or the default chain, bounded in time; whatever it resolves is registered for redaction. */
     private static AwsCredentialsProvider credentials(S3Config c) {
         if (c.accessKey() != null) {
             return StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKey(), c.secretKey()));
         }
-        DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
-        return () -> S3Errors.registered(chain.resolveCredentials());
+        ChainCredentials chain = new ChainCredentials(c.credentialsTimeout());
+        return chain::resolve;
     }
 
     private static SdkHttpClient httpClient(S3Config c) {
@@ -160,7 +159,7 @@ final class AwsS3ObjectStore implements ObjectStore {
             return op.get();
         } catch (S3Exception e) {
             throw map(k, action, e);
-        } catch (SdkClientException e) {
+        } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
             throw S3Errors.io(url(k), action, e);
         }
     }
@@ -263,7 +262,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                     throw new Conditional.Conflict(map(k, "create", e));
                 }
                 throw map(k, "create", e);
-            } catch (SdkClientException e) {
+            } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
                 throw S3Errors.io(url(k), "create", e);
             }
         });
@@ -294,7 +293,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                     throw new Conditional.Conflict(map(k, "conditionally replace", e));
                 }
                 throw map(k, "conditionally replace", e);
-            } catch (SdkClientException e) {
+            } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
                 throw S3Errors.io(url(k), "conditionally replace", e);
             }
         });

@@ -30,7 +30,6 @@ import io.minio.messages.Item;
 import okhttp3.OkHttpClient;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -89,18 +88,16 @@ final class MinioObjectStore implements ObjectStore {
         if (config.accessKey() != null) {
             b.credentials(config.accessKey(), config.secretKey());
         } else {
-            b.credentialsProvider(new AwsChainProvider());
+            b.credentialsProvider(new AwsChainProvider(new ChainCredentials(config.credentialsTimeout())));
         }
         this.client = b.build();
     }
 
-    /** The AWS default credential chain as a MinIO credentials provider. */
-    private static final class AwsChainProvider implements Provider {
-        private final DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
-
+    /** The AWS default credential chain, bounded in time, as a MinIO credentials provider. */
+    private record AwsChainProvider(ChainCredentials chain) implements Provider {
         @Override
         public Credentials fetch() {
-            AwsCredentials c = S3Errors.registered(chain.resolveCredentials());
+            AwsCredentials c = chain.resolve();
             String token = c instanceof AwsSessionCredentials s ? s.sessionToken() : null;
             return new Credentials(c.accessKeyId(), c.secretAccessKey(), token, null);
         }

@@ -3,6 +3,8 @@ package dev.ckpt.store.objectstore.s3;
 import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.StoreUnavailableException;
+import software.amazon.awssdk.profiles.Profile;
+import software.amazon.awssdk.profiles.ProfileFile;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,11 +132,7 @@ final class MissingCredentials {
                         failed.add(profile + " signs in through IAM Identity Center (SSO), which ckpt cannot do: it"
                                 + " does not ship the AWS SDK's SSO modules; " + export);
                     } else if (reason.startsWith("Failed to refresh process-based credentials")) {
-                        // the chain keeps only this line of the provider's error: the command's exit value
-                        // and its error output were in the cause it dropped
-                        failed.add(profile + " gets its keys from its credential_process command (in " + files(env)
-                                + "), which failed; the AWS SDK keeps no more of the command's error than that: run"
-                                + " the command yourself to see why, or use a profile with access keys");
+                        failed.add(processFailed(profile, name, env));
                     } else if (reason.startsWith("Profile file contained no credentials")) {
                         if (!blank(env.get("AWS_PROFILE")) || !name.equals("default")) {
                             failed.add(profile + " has no access keys in " + files(env)
@@ -184,6 +182,81 @@ final class MissingCredentials {
         mayAnswerLater &= transientFailures == failed.size();
         return mayAnswerLater ? new StoreUnavailableException(what + "; retrying later is safe", cause)
                 : new BadConfigurationException(what, cause);
+    }
+
+    /**
+     * A profile's {@code credential_process} failed. The chain keeps only the provider's first line
+     * ("Failed to refresh process-based credentials"): the command's exit value, its error output,
+     * or that it printed no usable JSON were in the cause it dropped. The profile itself says the rest:
+     * an empty command, or access keys beside it, which the SDK never reaches (it runs
+     * credential_process first).
+     */
+    private static String processFailed(String profile, String name, Map<String, String> env) {
+        Optional<Profile> p = profile(env, name);
+        String command = p.flatMap(x -> x.property("credential_process")).orElse(null);
+        if (command != null && command.isBlank()) {
+            return profile + " has an empty credential_process in " + files(env) + ": give the command that prints"
+                    + " its keys, or remove the line";
+        }
+        String what = profile + " gets its keys from its credential_process command (in " + files(env) + "), which"
+                + " failed or printed no usable credentials; the AWS SDK keeps no more of the command's error than"
+                + " that: run the command yourself to see why";
+        return p.flatMap(x -> x.property("aws_access_key_id")).isPresent()
+                ? what + ". The profile's own access keys are not used while it has credential_process (the AWS SDK"
+                + " runs the command first): remove that line to use them"
+                : what + ", or use a profile with access keys";
+    }
+
+    /**
+     * The chain gave no credentials within its patience ({@link ChainCredentials}): a profile's
+     * credential_process that does not end needs someone to look at it (exit 1); otherwise a
+     * container endpoint or the instance metadata service did not answer, which may pass (exit 7).
+     */
+    static CkptException timedOut(String url, String action, ChainCredentials.CredentialsTimeout t,
+                                  Map<String, String> env, Throwable cause) {
+        String name = Optional.ofNullable(System.getProperty("aws.profile")).or(() -> Optional.ofNullable(
+                env.get("AWS_PROFILE"))).filter(n -> !n.isBlank()).orElse("default");
+        boolean process = profile(env, name).flatMap(p -> p.property("credential_process")).isPresent();
+        String what = "no S3 credentials to " + action + " " + url + ": ";
+        if (t.patience == null) {
+            return new StoreUnavailableException(what + "interrupted while the AWS credential chain"
+                    + (process ? " ran profile '" + name + "''s credential_process" : " looked for them"), cause);
+        }
+        String within = " within " + t.patience.toSeconds() + " s";
+        if (process) {
+            return StoreUnavailableException.needingAction(what + "profile '" + name + "'"
+                    + (blank(env.get("AWS_PROFILE")) ? "" : " (AWS_PROFILE)") + " gets its keys from its"
+                    + " credential_process command (in " + files(env) + "), which gave none" + within + " and was"
+                    + " ended: run the command yourself to see where it waits (ckpt gives it no terminal input), or"
+                    + " allow it longer with CKPT_S3_CREDENTIALS_TIMEOUT", cause);
+        }
+        return new StoreUnavailableException(what + "the AWS credential chain gave none" + within + " (a container"
+                + " credentials endpoint or the instance metadata service did not answer); retrying later is safe", cause);
+    }
+
+    /**
+     * Profile {@code name} as the SDK reads it from the files the system properties or {@code env}
+     * name ({@code aws.configFile}, else {@code AWS_CONFIG_FILE}, else ~/.aws/config; likewise credentials),
+     * or empty: no such profile, or files that cannot be read.
+     */
+    private static Optional<Profile> profile(Map<String, String> env, String name) {
+        try {
+            ProfileFile.Aggregator files = ProfileFile.aggregator();
+            add(files, System.getProperty("aws.configFile", env.get("AWS_CONFIG_FILE")), ".aws/config",
+                    ProfileFile.Type.CONFIGURATION);
+            add(files, System.getProperty("aws.sharedCredentialsFile", env.get("AWS_SHARED_CREDENTIALS_FILE")),
+                    ".aws/credentials", ProfileFile.Type.CREDENTIALS);
+            return files.build().profile(name);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void add(ProfileFile.Aggregator files, String set, String underHome, ProfileFile.Type type) {
+        Path path = blank(set) ? Path.of(System.getProperty("user.home"), underHome) : Path.of(set);
+        if (Files.isRegularFile(path)) {
+            files.addFile(ProfileFile.builder().content(path).type(type).build());
+        }
     }
 
     /**

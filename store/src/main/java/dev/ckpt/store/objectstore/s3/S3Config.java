@@ -33,11 +33,14 @@ import java.util.Objects;
  *                        sending one) before it is aborted and retried by the client (default 30 s;
  *                        {@code CKPT_S3_STALL_TIMEOUT}): a stalled transfer is noticed after this, a slow
  *                        one that keeps moving is not cut off
+ * @param credentialsTimeout  how long the AWS default credential chain may take to give credentials
+ *                        (default 60 s; {@code CKPT_S3_CREDENTIALS_TIMEOUT}): a profile's credential_process
+ *                        that has not ended by then is ended, and the request fails saying so
  */
 public record S3Config(String bucket, String prefix, URI endpoint, String region, Boolean pathStyle, Client client,
                        Http http, String accessKey, String secretKey, Sse sse, String kmsKeyId, int maxConnections,
                        Duration connectTimeout, Duration requestTimeout, int maxAttempts, boolean probe,
-                       java.nio.file.Path caBundle, Duration stallTimeout) {
+                       java.nio.file.Path caBundle, Duration stallTimeout, Duration credentialsTimeout) {
 
     public enum Client { AWS, MINIO }
 
@@ -70,6 +73,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         positive("connect timeout", connectTimeout);
         positive("request timeout", requestTimeout);
         positive("stall timeout", stallTimeout);
+        positive("credentials timeout", credentialsTimeout);
     }
 
     private static void positive(String name, Duration d) {
@@ -103,6 +107,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         b.probe = probe;
         b.caBundle = caBundle;
         b.stallTimeout = stallTimeout;
+        b.credentialsTimeout = credentialsTimeout;
         return b;
     }
 
@@ -131,7 +136,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * ({@code apache} or {@code url-connection}), {@code CKPT_S3_PATH_STYLE} ({@code true}/
      * {@code false}), {@code CKPT_S3_SSE} ({@code none}, {@code s3}, {@code kms}) and
      * {@code CKPT_S3_KMS_KEY_ID}, {@code AWS_CA_BUNDLE} (PEM certificates to trust), {@code CKPT_S3_STALL_TIMEOUT}
-     * ({@code 30s}, {@code 1500ms}, {@code 2m}; a bare number is seconds). {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
+     * and {@code CKPT_S3_CREDENTIALS_TIMEOUT} ({@code 30s}, {@code 1500ms}, {@code 2m}; a bare number is seconds). {@code AWS_ACCESS_KEY_ID} and {@code AWS_SECRET_ACCESS_KEY}
      * in {@code env} are used as given (the first link of the AWS chain, read from the map
      * the caller passes); with a session token, or without keys, the default chain decides.
      */
@@ -171,6 +176,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         }
         String ca = first(env, "AWS_CA_BUNDLE");
         String stall = first(env, "CKPT_S3_STALL_TIMEOUT");
+        String credentialsWait = first(env, "CKPT_S3_CREDENTIALS_TIMEOUT");
         return builder(bucket).prefix(prefix).endpoint(ep).region(first(env, "AWS_REGION", "AWS_DEFAULT_REGION"))
                 .pathStyle(pathStyle == null ? null : Boolean.parseBoolean(pathStyle))
                 .client(client, parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"))
@@ -178,6 +184,8 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 .sse(parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"), env.get("CKPT_S3_KMS_KEY_ID"))
                 .caBundle(ca == null ? null : java.nio.file.Path.of(ca))
                 .stallTimeout(stall == null ? Builder.DEFAULT_STALL : duration(stall, "CKPT_S3_STALL_TIMEOUT"))
+                .credentialsTimeout(credentialsWait == null ? Builder.DEFAULT_CREDENTIALS_WAIT
+                        : duration(credentialsWait, "CKPT_S3_CREDENTIALS_TIMEOUT"))
                 .build();
     }
 
@@ -197,9 +205,22 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         if (!m.matches()) {
             throw new BadConfigurationException(name + "='" + value + "' is not a duration: write 30s, 1500ms or 2m");
         }
-        long n = Long.parseLong(m.group(1));
-        return "ms".equals(m.group(2)) ? Duration.ofMillis(n) : "m".equals(m.group(2)) ? Duration.ofMinutes(n)
-                : Duration.ofSeconds(n);
+        long n;
+        try {
+            n = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n <= 0) {
+            throw new BadConfigurationException(name + "='" + value + "' is not a duration over zero: write 30s,"
+                    + " 1500ms or 2m");
+        }
+        try {
+            return "ms".equals(m.group(2)) ? Duration.ofMillis(n) : "m".equals(m.group(2)) ? Duration.ofMinutes(n)
+                    : Duration.ofSeconds(n);
+        } catch (ArithmeticException e) {
+            throw new BadConfigurationException(name + "='" + value + "' is too long a duration: write 30s, 1500ms or 2m");
+        }
     }
 
     private static <E extends Enum<E>> E parse(Class<E> type, String value, String name) {
@@ -261,6 +282,8 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         private java.nio.file.Path caBundle;
         static final Duration DEFAULT_STALL = Duration.ofSeconds(30);
         private Duration stallTimeout = DEFAULT_STALL;
+        static final Duration DEFAULT_CREDENTIALS_WAIT = Duration.ofSeconds(60);
+        private Duration credentialsTimeout = DEFAULT_CREDENTIALS_WAIT;
 
         private Builder(String bucket) {
             this.bucket = bucket;
@@ -343,10 +366,17 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             return this;
         }
 
+        /** How long the AWS default credential chain may take to give credentials (default 60 s). */
+        public Builder credentialsTimeout(Duration d) {
+            this.credentialsTimeout = d;
+            return this;
+        }
+
         /** @throws BadConfigurationException naming the first setting that is wrong */
         public S3Config build() {
             return new S3Config(bucket, prefix, endpoint, region, pathStyle, client, http, accessKey, secretKey, sse,
-                    kmsKeyId, maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle, stallTimeout);
+                    kmsKeyId, maxConnections, connectTimeout, requestTimeout, maxAttempts, probe, caBundle, stallTimeout,
+                    credentialsTimeout);
         }
     }
 

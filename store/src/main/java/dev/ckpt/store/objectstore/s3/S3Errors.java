@@ -142,6 +142,11 @@ final class S3Errors {
      * {@link MissingCredentials}), which is no network failure.
      */
     static CkptException io(String url, String action, Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof ChainCredentials.CredentialsTimeout timeout) {
+                return MissingCredentials.timedOut(url, action, timeout, System.getenv(), cause);
+            }
+        }
         Optional<String> chain = MissingCredentials.chainMessage(cause);
         if (chain.isPresent()) {
             CkptException e = MissingCredentials.error(url, action, chain.get(), System.getenv(),

@@ -232,4 +232,22 @@ class S3ConfigTest {
             }
         }
     }
+
+    /** The two durations read from the environment: each bad value is refused naming its variable. */
+    @Test
+    void durationsFromTheEnvironmentAreCheckedNamingTheirVariable() {
+        for (String var : new String[] {"CKPT_S3_STALL_TIMEOUT", "CKPT_S3_CREDENTIALS_TIMEOUT"}) {
+            for (String bad : new String[] {"abc", "0", "0s", "-5s", "1h", "99999999999999999999s", "999999999999999999m"}) {
+                String m = assertThrows(BadConfigurationException.class,
+                        () -> S3Config.fromUrl("s3://b-1/x", Map.of(var, bad)), var + "=" + bad).getMessage();
+                assertTrue(m.startsWith(var + "='" + bad + "' is not a duration")
+                        || m.startsWith(var + "='" + bad + "' is too long a duration"), m);
+            }
+        }
+        S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CREDENTIALS_TIMEOUT", "2m",
+                "CKPT_S3_STALL_TIMEOUT", "1500ms"));
+        assertEquals(java.time.Duration.ofMinutes(2), c.credentialsTimeout());
+        assertEquals(java.time.Duration.ofMillis(1500), c.stallTimeout());
+        assertEquals(java.time.Duration.ofSeconds(60), S3Config.fromUrl("s3://b-1/x", Map.of()).credentialsTimeout());
+    }
 }

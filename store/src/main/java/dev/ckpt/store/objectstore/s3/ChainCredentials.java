@@ -1,0 +1,106 @@
+package dev.ckpt.store.objectstore.s3;
+
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The AWS default credential chain, each resolution bounded in time. The SDK waits without
+ * limit for a profile's {@code credential_process}, which may never end (a command waiting for
+ * input it cannot get, or for a network that does not answer): every command hung with it,
+ * past {@code --deadline}, and the trainer past SIGTERM (helper-74).
+ *
+ * <p>A resolution that may run the chain's sources runs on a daemon thread while the caller
+ * waits at most {@code patience} ({@link S3Config#credentialsTimeout()}, 60 s by default). Then
+ * the caller gets {@link CredentialsTimeout} (mapped to a needs-action error naming the
+ * profile's command), and this JVM's child processes started since the wait began, the
+ * command's, are ended with their descendants: ckpt starts no other processes. Credentials
+ * without an expiry, or expiring more than an hour later, are cached by the SDK and come back
+ * from the chain on the caller's thread, without a thread hand-off per request.
+ */
+final class ChainCredentials {
+    /** Credentials expiring later than this are not refreshed by the SDK on the next call (its prefetch starts minutes before). */
+    private static final Duration FRESH = Duration.ofHours(1);
+
+    private static final AtomicInteger THREAD = new AtomicInteger();
+    private static final ExecutorService THREADS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "ckpt-credentials-" + THREAD.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
+    private final Duration patience;
+    private volatile AwsCredentials last;
+
+    ChainCredentials(Duration patience) {
+        this.patience = patience;
+    }
+
+    /**
+     * What the chain resolves, registered for redaction.
+     *
+     * @throws CredentialsTimeout when the chain gave nothing within the patience
+     * @throws RuntimeException   what the chain threw (its "Unable to load credentials" included)
+     */
+    AwsCredentials resolve() {
+        AwsCredentials known = last;
+        if (known != null && known.expirationTime().map(t -> t.isAfter(Instant.now().plus(FRESH))).orElse(true)) {
+            return chain.resolveCredentials();
+        }
+        Instant started = Instant.now().minusMillis(500); // a process's start time is in clock ticks
+        Future<AwsCredentials> f = THREADS.submit(chain::resolveCredentials);
+        try {
+            AwsCredentials c = S3Errors.registered(f.get(patience.toNanos(), TimeUnit.NANOSECONDS));
+            last = c;
+            return c;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            endChildrenSince(started);
+            throw new CredentialsTimeout(patience);
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            endChildrenSince(started);
+            Thread.currentThread().interrupt();
+            throw new CredentialsTimeout(null);
+        }
+    }
+
+    /** Ends this JVM's child processes started at or after {@code since}, their descendants first. */
+    private static void endChildrenSince(Instant since) {
+        ProcessHandle.current().children()
+                .filter(p -> p.info().startInstant().map(s -> !s.isBefore(since)).orElse(false))
+                .forEach(p -> {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                });
+    }
+
+    /**
+     * The chain gave no credentials within {@code patience} (null: the waiting thread was
+     * interrupted); {@link MissingCredentials#timedOut} says what to do.
+     */
+    static final class CredentialsTimeout extends RuntimeException {
+        final transient Duration patience;
+
+        CredentialsTimeout(Duration patience) {
+            super("the AWS credential chain gave no credentials" + (patience == null ? " (interrupted)"
+                    : " within " + patience.toSeconds() + " s"));
+            this.patience = patience;
+        }
+    }
+}
