@@ -178,8 +178,17 @@ public final class CheckpointStore implements AutoCloseable {
      * earlier writer of the run is fenced from now on.
      */
     public WriterToken claimWriter(String run, String writerId) {
+        return claimWriter(run, writerId, null);
+    }
+
+    /**
+     * {@link #claimWriter(String, String)} by {@code deadline} (null = none): no retry of the write
+     * starts after it, and a wait for a local store's lock ends at it
+     * ({@link dev.ckpt.store.error.DeadlineExceededException}).
+     */
+    public WriterToken claimWriter(String run, String writerId, java.time.Instant deadline) {
         Ids.checkRunName(run);
-        long epoch = root.update(r -> Transitions.claim(r, run, writerId, config.clock().instant())).value();
+        long epoch = root.update(r -> Transitions.claim(r, run, writerId, config.clock().instant()), deadline).value();
         return new WriterToken(run, epoch, writerId);
     }
 
@@ -197,9 +206,14 @@ public final class CheckpointStore implements AutoCloseable {
      * @throws dev.ckpt.store.error.FencedException when this job was replaced by a newer one
      */
     public WriterToken joinRun(String run, String jobId) {
+        return joinRun(run, jobId, null);
+    }
+
+    /** {@link #joinRun(String, String)} by {@code deadline} (null = none), as {@link #claimWriter(String, String, java.time.Instant)}. */
+    public WriterToken joinRun(String run, String jobId, java.time.Instant deadline) {
         Ids.checkRunName(run);
         String writerId = RunState.JOB_PREFIX + Ids.checkJobId(jobId);
-        Outcome<Long> o = root.update(r -> Transitions.join(r, run, writerId, config.clock().instant()));
+        Outcome<Long> o = root.update(r -> Transitions.join(r, run, writerId, config.clock().instant()), deadline);
         if (o instanceof Outcome.Refused<Long> refused) {
             throw refused.reason();
         }

@@ -135,9 +135,9 @@ final class PushCommand extends StoreCommand {
                 req = req.withScan(scanned); // the save does not walk the directory a second time
             }
             if (shard == null) {
-                s = gcWait.save(store, store.claimWriter(run, "ckpt-tool"), req, p);
+                s = gcWait.save(store, store.claimWriter(run, "ckpt-tool", by), req, p);
             } else {
-                WriterToken w = store.joinRun(run, jobId);
+                WriterToken w = store.joinRun(run, jobId, by);
                 s = gcWait.save(store, w, req.withShard(shard), p);
             }
         } catch (RuntimeException e) {

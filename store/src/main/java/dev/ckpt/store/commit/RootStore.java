@@ -10,6 +10,7 @@ import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.objectstore.CallerDeadline;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
 import dev.ckpt.store.objectstore.StoredObject;
@@ -177,7 +178,8 @@ public final class RootStore {
                     }
                     // someone else (or an earlier attempt of ours) created ROOT: re-read
                 } else {
-                    store.putIfMatch(RootState.KEY, bytes, current.etag());
+                    String etag = current.etag();
+                    CallerDeadline.within(deadline, () -> store.putIfMatch(RootState.KEY, bytes, etag));
                     return written;
                 }
             } catch (PreconditionFailedException e) {

@@ -1,5 +1,6 @@
 package dev.ckpt.store.objectstore;
 
+import dev.ckpt.store.error.DeadlineExceededException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.util.ProcStat;
 
@@ -10,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The exclusive lock on a local store's lock file ({@link LocalObjectStore#putIfMatch}), taken
@@ -19,7 +22,9 @@ import java.util.List;
  * {@link FileChannel#lock()} waited with it, silently, for as long as it stayed so (helper-71:
  * {@code gc} behind a push stopped with SIGSTOP). Polls {@link FileChannel#tryLock()} (pauses of
  * 1 ms doubling to 20 ms) and after the patience fails naming the object, the lock file and, on
- * Linux, the process that holds it ({@code /proc/locks}) and whether it is stopped.
+ * Linux, the process that holds it ({@code /proc/locks}) and whether it is stopped. A caller's
+ * deadline ({@link CallerDeadline}) that comes first ends the wait then, as
+ * {@link DeadlineExceededException}.
  */
 final class LocalLocks {
     private LocalLocks() {
@@ -41,14 +46,26 @@ final class LocalLocks {
      *         {@code /proc/locks} does, and says whether it is stopped); retryable when interrupted
      */
     static FileLock take(FileChannel ch, Path lockFile, String key, String store, Duration patience) throws IOException {
-        long deadline = System.nanoTime() + patience.toNanos();
+        long start = System.nanoTime();
+        long allowed = patience.toNanos();
+        Optional<Instant> callers = CallerDeadline.current();
+        boolean byCaller = false;
+        if (callers.isPresent()) {
+            long left = Math.max(0, Duration.between(Instant.now(), callers.get()).toNanos());
+            byCaller = left < allowed;
+            allowed = Math.min(allowed, left);
+        }
         long pause = 1;
         while (true) {
             FileLock lock = ch.tryLock();
             if (lock != null) {
                 return lock;
             }
-            if (System.nanoTime() - deadline > 0) {
+            long waited = System.nanoTime() - start;
+            if (waited >= allowed) {
+                if (byCaller) {
+                    throw deadlinePassed(lockFile, key, store, Duration.ofNanos(waited));
+                }
                 throw held(lockFile, key, store, patience);
             }
             try {
@@ -56,9 +73,9 @@ final class LocalLocks {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new StoreUnavailableException("interrupted while waiting for the lock on " + key + " of store "
-                        + store + " (" + lockFile + "); nothing was changed", e);
+                        + store + " (" + lockFile + "); " + key + " was not replaced", e);
             }
-            pause = Math.min(pause * 2, MAX_PAUSE_MS);
+            pause = Math.min(Math.min(pause * 2, MAX_PAUSE_MS), Math.max(1, (allowed - waited) / 1_000_000));
         }
     }
 
@@ -75,9 +92,23 @@ final class LocalLocks {
         // behind it again; and the write is certainly not applied (the lock was never taken), which a
         // retryable failure of a conditional write would leave in doubt for the caller.
         return StoreUnavailableException.needingAction("cannot replace " + key + " of store " + store + ": another"
-                + " process has held its lock file " + lockFile + " for " + (patience.toMillis() < 1000
-                ? patience.toMillis() + " ms" : patience.toSeconds() + " s") + ", where a write takes milliseconds"
-                + what + "; nothing was changed", null);
+                + " process has held its lock file " + lockFile + " for " + seconds(patience)
+                + ", where a write takes milliseconds"
+                + what + "; " + key + " was not replaced", null);
+    }
+
+    /** The caller's deadline ({@link CallerDeadline}) passed while another process held the lock. */
+    private static DeadlineExceededException deadlinePassed(Path lockFile, String key, String store, Duration waited) {
+        Holder h = holder(lockFile);
+        String who = h == null ? "another process" : "process " + h.pid() + (h.name() == null ? "" : " (" + h.name() + ")")
+                + (h.stopped() ? ", which is stopped," : "");
+        return new DeadlineExceededException("cannot replace " + key + " of store " + store + " by its deadline: "
+                + who + " held its lock file " + lockFile + " for the " + seconds(waited) + " that were left; "
+                + key + " was not replaced", key, waited, waited);
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
     }
 
     /** The process holding a POSIX lock on a file: its id, name (null when unknown), whether it is stopped. */

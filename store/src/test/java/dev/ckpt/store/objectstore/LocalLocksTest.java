@@ -74,7 +74,7 @@ class LocalLocksTest {
             assertTrue(held.getMessage().contains("cannot replace ROOT of store " + store.describe()
                     + ": another process has held its lock file " + lockFile + " for 400 ms")
                     && held.getMessage().contains("process " + child.pid() + " (java) holds it and has not let go")
-                    && held.getMessage().endsWith("nothing was changed"), held.getMessage());
+                    && held.getMessage().endsWith("ROOT was not replaced"), held.getMessage());
 
             signal("STOP", child);
             LocalLocks.Holder h = LocalLocks.holder(lockFile);
@@ -99,6 +99,46 @@ class LocalLocksTest {
         } finally {
             child.destroyForcibly();
             new ProcessBuilder("kill", "-CONT", Long.toString(child.pid())).start().waitFor();
+            child.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A commit's deadline ends the wait for the lock when it comes before the patience: the write
+     * fails as past its deadline (exit 7) at about the deadline, not at the patience's 30 s as
+     * a failure needing action (exit 1; helper-73), naming the holder; ROOT stays as it was.
+     */
+    @Test
+    void aCommitsDeadlineEndsTheWaitForTheLockBeforeThePatience() throws Exception {
+        LocalObjectStore store = new LocalObjectStore(dir);
+        dev.ckpt.store.commit.RootStore root = new dev.ckpt.store.commit.RootStore(store);
+        root.change(r -> r.withRuns(new java.util.HashMap<>(r.runs()))); // creates ROOT
+        root.change(r -> r.withRuns(new java.util.HashMap<>(r.runs()))); // replaces it: its lock file exists
+        byte[] before = store.get("ROOT").data();
+        Path lockFile = store.lockFile("ROOT");
+        Process child = hold(lockFile);
+        try {
+            long start = System.nanoTime();
+            java.time.Instant deadline = java.time.Instant.now().plusMillis(700);
+            dev.ckpt.store.error.DeadlineExceededException e = assertTimeoutPreemptively(Duration.ofSeconds(20),
+                    () -> assertThrows(dev.ckpt.store.error.DeadlineExceededException.class, () -> root.update(
+                            r -> new dev.ckpt.store.commit.Outcome.Write<>(r.withRuns(new java.util.HashMap<>(r.runs())), r), deadline)));
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(tookMs < LocalLocks.PATIENCE.toMillis() / 2, "ended by the deadline, not the patience: " + tookMs);
+            assertTrue(e.getMessage().contains("cannot replace ROOT of store " + store.describe() + " by its deadline:"
+                    + " process " + child.pid() + " (java) held its lock file " + lockFile)
+                    && e.getMessage().endsWith("ROOT was not replaced"), e.getMessage());
+            assertEquals("ROOT", e.key());
+            assertArrayEquals(before, store.get("ROOT").data(), "ROOT as it was");
+            // without a deadline the same write waits for the holder and then lands
+            CompletableFuture<Object> write = CompletableFuture.supplyAsync(() -> root.change(r -> r.withRuns(new java.util.HashMap<>(r.runs()))));
+            Thread.sleep(300);
+            assertFalse(write.isDone(), "waits while the lock is held");
+            child.getOutputStream().close();
+            write.get(20, TimeUnit.SECONDS);
+            assertFalse(java.util.Arrays.equals(before, store.get("ROOT").data()));
+        } finally {
+            child.destroyForcibly();
             child.waitFor(10, TimeUnit.SECONDS);
         }
     }
