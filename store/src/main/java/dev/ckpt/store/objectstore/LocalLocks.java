@@ -119,7 +119,9 @@ final class LocalLocks {
      * Who holds a POSIX (or open-file-description) lock on {@code file}, from Linux's
      * {@code /proc/locks} ({@code "1: POSIX ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF"},
      * device numbers in hex; a waiter's line has {@code ->} after the number) and the
-     * holder's {@link ProcStat}; null where there is
+     * holder's {@link ProcStat}. Where no line has the file's device (btrfs: stat gives the
+     * subvolume's device, {@code /proc/locks} the filesystem's), the one process holding a lock on
+     * that inode number, if only one does; null where there is
      * no {@code /proc/locks}, the holder is not visible from here (another machine, another
      * PID namespace) or the file cannot be looked at.
      */
@@ -134,8 +136,14 @@ final class LocalLocks {
         } catch (IOException | RuntimeException e) {
             return null;
         }
+        return holder(ino, dev, lines);
+    }
+
+    /** The holder of inode {@code ino} on device {@code dev} ({@code st_dev}) by the lines of {@code /proc/locks}. */
+    static Holder holder(long ino, long dev, List<String> lines) {
         long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
         long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+        java.util.Set<Long> sameInode = new java.util.HashSet<>(); // holders of this inode on any device
         for (String line : lines) {
             String[] f = line.trim().split("\\s+");
             if (f.length < 6 || f[1].equals("->") || !(f[1].equals("POSIX") || f[1].equals("OFDLCK"))) {
@@ -143,20 +151,24 @@ final class LocalLocks {
             }
             String[] where = f[5].split(":");
             try {
-                if (where.length != 3 || Long.parseLong(where[2]) != ino || Long.parseLong(where[0], 16) != major
-                        || Long.parseLong(where[1], 16) != minor) {
+                if (where.length != 3 || Long.parseLong(where[2]) != ino) {
                     continue;
                 }
                 long pid = Long.parseLong(f[4]);
                 if (pid <= 0 || pid == ProcessHandle.current().pid()) {
                     continue; // not visible here, or ours
                 }
-                return describe(pid);
+                if (Long.parseLong(where[0], 16) == major && Long.parseLong(where[1], 16) == minor) {
+                    return describe(pid);
+                }
+                sameInode.add(pid);
             } catch (NumberFormatException e) {
                 // a line of another shape
             }
         }
-        return null;
+        // btrfs reports a subvolume's own device to stat and the filesystem's to /proc/locks (helper-73):
+        // no line matches both, so a single holder of the inode is taken as the one
+        return sameInode.size() == 1 ? describe(sameInode.iterator().next()) : null;
     }
 
     private static Holder describe(long pid) {

@@ -142,4 +142,35 @@ class LocalLocksTest {
             child.waitFor(10, TimeUnit.SECONDS);
         }
     }
+
+    /**
+     * The holder is read from {@code /proc/locks} by device and inode; on btrfs stat gives a
+     * subvolume's device and {@code /proc/locks} the filesystem's, so no line matched and no holder
+     * was ever named (helper-73). A single holder of the inode on another device is taken; two are
+     * not told apart.
+     */
+    @Test
+    void theHolderIsFoundByInodeAloneWhereTheDevicesDisagreeAndOnlyOneHoldsIt() throws Exception {
+        Process a = new ProcessBuilder("sleep", "60").start();
+        Process b = new ProcessBuilder("sleep", "60").start();
+        try {
+            long dev = (8L << 8) | 1; // 08:01
+            String exact = "1: POSIX  ADVISORY  WRITE " + a.pid() + " 08:01:4242 0 EOF";
+            String otherDevice = "2: POSIX  ADVISORY  WRITE " + a.pid() + " 00:2d:4242 0 EOF";
+            String secondHolder = "3: OFDLCK ADVISORY  WRITE " + b.pid() + " 00:2e:4242 0 EOF";
+            String waiter = "1: -> POSIX  ADVISORY  WRITE " + b.pid() + " 08:01:4242 0 EOF";
+            String otherInode = "4: POSIX  ADVISORY  WRITE " + b.pid() + " 08:01:4243 0 EOF";
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherInode, waiter, exact)).pid());
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherInode, otherDevice)).pid());
+            assertEquals("sleep", LocalLocks.holder(4242, dev, java.util.List.of(otherDevice)).name());
+            // the exact device wins over another device's holder of the same inode number
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(secondHolder, exact)).pid());
+            org.junit.jupiter.api.Assertions.assertNull(
+                    LocalLocks.holder(4242, dev, java.util.List.of(otherDevice, secondHolder)), "two: neither is named");
+            org.junit.jupiter.api.Assertions.assertNull(LocalLocks.holder(4242, dev, java.util.List.of(otherInode, waiter)));
+        } finally {
+            a.destroyForcibly();
+            b.destroyForcibly();
+        }
+    }
 }
