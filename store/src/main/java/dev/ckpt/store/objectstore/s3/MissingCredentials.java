@@ -4,7 +4,6 @@ import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import software.amazon.awssdk.profiles.Profile;
-import software.amazon.awssdk.profiles.ProfileFile;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -192,7 +191,7 @@ final class MissingCredentials {
      * credential_process first).
      */
     private static String processFailed(String profile, String name, Map<String, String> env) {
-        Optional<Profile> p = profile(env, name);
+        Optional<Profile> p = SdkEnvironment.profile(env, name);
         String command = p.flatMap(x -> x.property("credential_process")).orElse(null);
         if (command != null && command.isBlank()) {
             return profile + " has an empty credential_process in " + files(env) + ": give the command that prints"
@@ -214,9 +213,8 @@ final class MissingCredentials {
      */
     static CkptException timedOut(String url, String action, ChainCredentials.CredentialsTimeout t,
                                   Map<String, String> env, Throwable cause) {
-        String name = Optional.ofNullable(System.getProperty("aws.profile")).or(() -> Optional.ofNullable(
-                env.get("AWS_PROFILE"))).filter(n -> !n.isBlank()).orElse("default");
-        boolean process = profile(env, name).flatMap(p -> p.property("credential_process")).isPresent();
+        String name = SdkEnvironment.profileName(env);
+        boolean process = SdkEnvironment.profile(env, name).flatMap(p -> p.property("credential_process")).isPresent();
         String what = "no S3 credentials to " + action + " " + url + ": ";
         if (t.patience == null) {
             return new StoreUnavailableException(what + "interrupted while the AWS credential chain"
@@ -232,31 +230,6 @@ final class MissingCredentials {
         }
         return new StoreUnavailableException(what + "the AWS credential chain gave none" + within + " (a container"
                 + " credentials endpoint or the instance metadata service did not answer); retrying later is safe", cause);
-    }
-
-    /**
-     * Profile {@code name} as the SDK reads it from the files the system properties or {@code env}
-     * name ({@code aws.configFile}, else {@code AWS_CONFIG_FILE}, else ~/.aws/config; likewise credentials),
-     * or empty: no such profile, or files that cannot be read.
-     */
-    private static Optional<Profile> profile(Map<String, String> env, String name) {
-        try {
-            ProfileFile.Aggregator files = ProfileFile.aggregator();
-            add(files, System.getProperty("aws.configFile", env.get("AWS_CONFIG_FILE")), ".aws/config",
-                    ProfileFile.Type.CONFIGURATION);
-            add(files, System.getProperty("aws.sharedCredentialsFile", env.get("AWS_SHARED_CREDENTIALS_FILE")),
-                    ".aws/credentials", ProfileFile.Type.CREDENTIALS);
-            return files.build().profile(name);
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static void add(ProfileFile.Aggregator files, String set, String underHome, ProfileFile.Type type) {
-        Path path = blank(set) ? Path.of(System.getProperty("user.home"), underHome) : Path.of(set);
-        if (Files.isRegularFile(path)) {
-            files.addFile(ProfileFile.builder().content(path).type(type).build());
-        }
     }
 
     /**

@@ -160,6 +160,11 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
         URI ep = endpoint == null ? null : Endpoint.parse(endpoint, "--endpoint or "
                 + (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL"), env);
+        if (ep == null && !env.containsKey("AWS_ENDPOINT_URL_S3") && !env.containsKey("AWS_ENDPOINT_URL")) {
+            // the AWS SDK would use it on its own (addressed as AWS: virtual-host style) and the MinIO client not at all
+            String[] fromProfile = SdkEnvironment.profileEndpoint(env).orElse(null);
+            ep = fromProfile == null ? null : Endpoint.parse(fromProfile[0], fromProfile[1], env);
+        }
         Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
         if (ep == null) {
             SdkEnvironment.refuseEmptyEndpoint(env);

@@ -2,8 +2,14 @@ package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.BadConfigurationException;
 
+import software.amazon.awssdk.profiles.Profile;
+import software.amazon.awssdk.profiles.ProfileFile;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The S3 environment the AWS SDK reads from the process on its own (not from the map
@@ -28,6 +34,78 @@ final class SdkEnvironment {
                         + "=http://minio:9000, or --endpoint URL), or unset it (unset " + n + ") to use AWS S3");
             }
         }
+    }
+
+    /** The profile the AWS SDK reads: the system property {@code aws.profile}, else {@code AWS_PROFILE}, else default. */
+    static String profileName(Map<String, String> env) {
+        return Optional.ofNullable(System.getProperty("aws.profile")).or(() -> Optional.ofNullable(env.get("AWS_PROFILE")))
+                .filter(n -> !n.isBlank()).orElse("default");
+    }
+
+    /**
+     * The AWS config and credentials files as the SDK reads them ({@code aws.configFile}, else
+     * {@code AWS_CONFIG_FILE}, else ~/.aws/config; likewise credentials), those that exist.
+     *
+     * @throws RuntimeException the SDK's parse error ({@link #checkProfileFiles} names the file first)
+     */
+    static ProfileFile profileFiles(Map<String, String> env) {
+        ProfileFile.Aggregator files = ProfileFile.aggregator();
+        add(files, System.getProperty("aws.configFile", env.get("AWS_CONFIG_FILE")), ".aws/config",
+                ProfileFile.Type.CONFIGURATION);
+        add(files, System.getProperty("aws.sharedCredentialsFile", env.get("AWS_SHARED_CREDENTIALS_FILE")),
+                ".aws/credentials", ProfileFile.Type.CREDENTIALS);
+        return files.build();
+    }
+
+    private static void add(ProfileFile.Aggregator files, String set, String underHome, ProfileFile.Type type) {
+        Path path = set == null || set.isBlank() ? Path.of(System.getProperty("user.home"), underHome) : Path.of(set);
+        if (Files.isRegularFile(path)) {
+            files.addFile(ProfileFile.builder().content(path).type(type).build());
+        }
+    }
+
+    /** Profile {@code name} as the SDK reads it, or empty: no such profile, or files that cannot be read. */
+    static Optional<Profile> profile(Map<String, String> env, String name) {
+        try {
+            return profileFiles(env).profile(name);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The S3 endpoint the profile sets, which the AWS SDK (2.21 on) uses on its own where none is
+     * given, and the MinIO client never: its {@code services} section's {@code s3 endpoint_url},
+     * else its {@code endpoint_url}; none where {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS} or the
+     * profile's {@code ignore_configured_endpoint_urls} is true. Returns the value and where it is
+     * set, for messages ("endpoint_url of profile 'p' in FILE").
+     */
+    static Optional<String[]> profileEndpoint(Map<String, String> env) {
+        if ("true".equalsIgnoreCase(String.valueOf(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")).trim())) {
+            return Optional.empty();
+        }
+        String name = profileName(env);
+        ProfileFile files;
+        try {
+            files = profileFiles(env);
+        } catch (RuntimeException e) {
+            return Optional.empty(); // checkProfileFiles names the file that cannot be read
+        }
+        Optional<Profile> p = files.profile(name);
+        if (p.isEmpty() || p.get().booleanProperty("ignore_configured_endpoint_urls").orElse(false)) {
+            return Optional.empty();
+        }
+        String config = System.getProperty("aws.configFile", env.getOrDefault("AWS_CONFIG_FILE", "~/.aws/config"));
+        Optional<String> services = p.get().property("services");
+        if (services.isPresent()) {
+            Optional<String> s3 = files.getSection("services", services.get()).flatMap(x -> x.property("s3.endpoint_url"));
+            if (s3.isPresent()) {
+                return Optional.of(new String[]{s3.get().trim(), "s3 endpoint_url of services '" + services.get()
+                        + "' of profile '" + name + "' in " + config});
+            }
+        }
+        return p.get().property("endpoint_url").map(v -> new String[]{v.trim(), "endpoint_url of profile '" + name
+                + "' in " + config});
     }
 
     /**
