@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.LinkOption;
 import java.nio.file.Files;
@@ -56,6 +55,8 @@ final class LocalObjectStore implements ObjectStore {
     Duration lockPatience = LocalLocks.PATIENCE;
     /** Why this store cannot be written, or null when it can. */
     private final String readOnly;
+    /** How this store's failures are said. */
+    private final LocalErrors errors;
 
     LocalObjectStore(Path root) {
         this(root, false, true);
@@ -82,6 +83,7 @@ final class LocalObjectStore implements ObjectStore {
                         + " (ckpt-tool init, push and import create a store)");
             }
             this.readOnly = readOnly ? "opened read-only" : LocalFiles.notWritableReason(this.root);
+            this.errors = new LocalErrors(this.root, describe(), this.readOnly);
             return;
         }
         String reason;
@@ -91,6 +93,7 @@ final class LocalObjectStore implements ObjectStore {
             reason = LocalFiles.notWritableReason(this.root);
         } while (reason != null && !Files.isDirectory(this.root) && ++attempt < 3);
         this.readOnly = reason;
+        this.errors = new LocalErrors(this.root, describe(), reason);
     }
 
     /**
@@ -136,18 +139,6 @@ final class LocalObjectStore implements ObjectStore {
         return root.resolve(LOCK_DIR).resolve(Keys.etagOf(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".lock");
     }
 
-    private void checkWritable(String key, String action) {
-        if (readOnly != null) {
-            throw readOnlyError(key, action, null);
-        }
-    }
-
-    private ReadOnlyStoreException readOnlyError(String key, String action, IOException cause) {
-        String why = readOnly != null ? readOnly : LocalFiles.reason(cause);
-        return new ReadOnlyStoreException("store " + describe() + " is read-only (" + why + "): cannot " + action + " "
-                + key + "; commands that only read work, writes need the store on a writable mount", cause);
-    }
-
     Path root() {
         return root;
     }
@@ -168,7 +159,7 @@ final class LocalObjectStore implements ObjectStore {
             if (displaced != null) {
                 throw NotFoundException.displaced(key, displaced);
             }
-            throw translate(key, "read", e);
+            throw errors.translate(key, "read", e);
         }
     }
 
@@ -185,22 +176,22 @@ final class LocalObjectStore implements ObjectStore {
             if (NonFiles.kindAt(p) != null || LocalPlaces.blockedDirectory(root, p) != null) {
                 return Optional.empty(); // a directory is no object, as a prefix is none on S3; nor a FIFO...
             }
-            throw translate(key, "stat", e);
+            throw errors.translate(key, "stat", e);
         }
     }
 
     @Override
     public String put(String key, byte[] data) {
         Path target = path(key);
-        checkWritable(key, "write");
+        errors.checkWritable(key, "write");
         Path tmp = writeTemp(key, target, data);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             LocalFiles.fsyncDirectory(target.getParent());
             return Keys.etagOf(data);
         } catch (IOException e) {
-            refuseObstructed(key, target, "write", false);
-            throw publishFailure(key, tmp, e);
+            errors.refuseObstructed(key, target, "write", false);
+            throw errors.publishFailure(key, tmp, e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -211,23 +202,23 @@ final class LocalObjectStore implements ObjectStore {
         Path target = path(key);
         java.util.Objects.checkFromIndexSize(offset, length, data.length);
         if (Files.exists(target)) {
-            refuseObstructed(key, target, "write", false); // no object: not "already there"
+            errors.refuseObstructed(key, target, "write", false); // no object: not "already there"
             return PutResult.ALREADY_EXISTS; // cheap early answer; the link below is the real test
         }
-        checkWritable(key, "write");
+        errors.checkWritable(key, "write");
         Path tmp = writeTemp(key, target, data, offset, length);
         try {
             Files.createLink(target, tmp);
             LocalFiles.fsyncDirectory(target.getParent());
             return PutResult.CREATED;
         } catch (FileAlreadyExistsException e) {
-            refuseObstructed(key, target, "write", false);
+            errors.refuseObstructed(key, target, "write", false);
             return PutResult.ALREADY_EXISTS;
         } catch (UnsupportedOperationException e) {
             throw new BadConfigurationException("the filesystem of " + root
                     + " does not support hard links, which create-only writes need", e);
         } catch (IOException e) {
-            throw publishFailure(key, tmp, e);
+            throw errors.publishFailure(key, tmp, e);
         } finally {
             deleteQuietly(tmp);
         }
@@ -236,12 +227,12 @@ final class LocalObjectStore implements ObjectStore {
     @Override
     public String putIfMatch(String key, byte[] data, String expectedEtag) {
         Path target = path(key);
-        checkWritable(key, "replace");
+        errors.checkWritable(key, "replace");
         Path lockFile = lockFile(key);
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(lockFile, p -> new ReentrantLock());
         jvmLock.lock();
         try {
-            refuseObstructed(key, lockFile, "replace", true); // a FIFO there would hold the open (NonFiles ends that)
+            errors.refuseObstructed(key, lockFile, "replace", true); // a FIFO there would hold the open (NonFiles ends that)
             try (FileChannel ch = openCreating(lockFile, StandardOpenOption.CREATE);
                  FileLock ignored = LocalLocks.take(ch, lockFile, key, describe(), lockPatience)) {
                 String current;
@@ -268,9 +259,9 @@ final class LocalObjectStore implements ObjectStore {
                 return Keys.etagOf(data);
             }
         } catch (IOException e) {
-            refuseObstructed(key, target, "replace", false);
-            refuseObstructed(key, lockFile, "replace", true); // came while it was taken
-            throw translate(key, "conditionally replace", e);
+            errors.refuseObstructed(key, target, "replace", false);
+            errors.refuseObstructed(key, lockFile, "replace", true); // came while it was taken
+            throw errors.translate(key, "conditionally replace", e);
         } finally {
             jvmLock.unlock();
         }
@@ -278,14 +269,14 @@ final class LocalObjectStore implements ObjectStore {
 
     @Override
     public void delete(String key) {
-        checkWritable(key, "delete");
+        errors.checkWritable(key, "delete");
         Path p = path(key);
         try {
             if (Files.deleteIfExists(p)) {
                 pruneEmptyParents(p.getParent());
             }
         } catch (IOException e) {
-            throw translate(key, "delete", e);
+            throw errors.translate(key, "delete", e);
         }
     }
 
@@ -333,7 +324,7 @@ final class LocalObjectStore implements ObjectStore {
         for (Map.Entry<Path, Long> f : found.entrySet()) {
             if (!dryRun) {
                 if (readOnly != null) {
-                    throw readOnlyError(root.relativize(f.getKey()).toString(), "delete", null);
+                    throw errors.readOnlyError(root.relativize(f.getKey()).toString(), "delete", null);
                 }
                 try {
                     if (!Files.deleteIfExists(f.getKey())) {
@@ -353,21 +344,7 @@ final class LocalObjectStore implements ObjectStore {
     /** Keys in key order, a directory at a time ({@link LocalListing}). */
     @Override
     public ObjectListing list(String prefix) {
-        return () -> new LocalListing(root, prefix, this::listFailure);
-    }
-
-    /**
-     * The error for a directory a listing cannot read: {@code key} is its key with a '/' after it
-     * (or the prefix), which is no key; given as one, it was "invalid object key 'chunks/qq/'" (helper-71).
-     */
-    private RuntimeException listFailure(String key, IOException e) {
-        String k = key.endsWith("/") ? key.substring(0, key.length() - 1) : key;
-        if (Keys.isValid(k)) {
-            return translate(k, "list", e);
-        }
-        String message = "cannot list " + describe() + (k.isEmpty() ? "" : " (" + k + ")") + ": " + LocalFiles.explain(e);
-        return LocalFiles.hint(LocalFiles.reason(e)).isEmpty() ? new StoreUnavailableException(message, e)
-                : StoreUnavailableException.needingAction(message, e);
+        return () -> new LocalListing(root, prefix, errors::listFailure);
     }
 
     @Override
@@ -391,7 +368,7 @@ final class LocalObjectStore implements ObjectStore {
             return tmp;
         } catch (IOException e) {
             deleteQuietly(tmp);
-            throw translate(key, "write", e);
+            throw errors.translate(key, "write", e);
         }
     }
 
@@ -419,54 +396,11 @@ final class LocalObjectStore implements ObjectStore {
     /** How often {@link #openCreating} creates a directory that went meanwhile before it gives up. */
     private static final int CREATE_ATTEMPTS = 20;
 
-    /** The error of a write to {@code key} whose temporary {@code tmp} could not be put in place. */
-    private RuntimeException publishFailure(String key, Path tmp, IOException e) {
-        return LocalLeftovers.gone(tmp, e) ? LocalLeftovers.goneError(key, describe(), e) : translate(key, "publish", e);
-    }
-
     private static void deleteQuietly(Path p) {
         try {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {
             // a leftover temporary file is invisible to readers and listings
         }
-    }
-
-    /**
-     * Refuses a write to {@code key} when a directory, FIFO, socket or device stands at
-     * {@code target} (a damaged store: such a thing is no object, see get); returns when none does.
-     * Someone must move it away first, so not "retry later"; and a create-only write does
-     * not answer "already there" for it (a save reads such a chunk back to check it, and
-     * would find nothing). See {@link LocalPlaces#obstruction} for what a lock file adds.
-     */
-    private void refuseObstructed(String key, Path target, String action, boolean lockFile) {
-        String why = LocalPlaces.obstruction(root, target, lockFile);
-        if (why != null) {
-            throw StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe() + ": "
-                    + why, null);
-        }
-    }
-
-    private RuntimeException translate(String key, String action, IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return NotFoundException.object(key);
-        }
-        String blocked = LocalPlaces.blockedDirectory(root, path(key));
-        if (blocked != null) { // not "retry later": it stays in the way until someone moves it
-            return action.equals("read") ? NotFoundException.displaced(key, blocked)
-                    : StoreUnavailableException.needingAction("cannot " + action + " " + key + " in " + describe()
-                    + ": " + blocked, e);
-        }
-        if ("Read-only file system".equals(LocalFiles.reason(e))) {
-            return readOnlyError(key, action, e);
-        }
-        // a full disk or a permission is not "retry later": someone must act first (exit 1, not 7)
-        if (e instanceof AccessDeniedException) {
-            return StoreUnavailableException.needingAction("permission denied: cannot " + action + " " + key + " in "
-                    + describe() + " (" + e.getMessage() + "); check the directory's owner and mode", e);
-        }
-        String message = "cannot " + action + " " + key + " in " + describe() + ": " + LocalFiles.explain(e);
-        return LocalFiles.hint(LocalFiles.reason(e)).isEmpty() ? new StoreUnavailableException(message, e)
-                : StoreUnavailableException.needingAction(message, e);
     }
 }
