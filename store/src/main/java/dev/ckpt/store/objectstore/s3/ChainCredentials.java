@@ -22,8 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>A resolution that may run the chain's sources runs on a daemon thread while the caller
  * waits at most {@code patience} ({@link S3Config#credentialsTimeout()}, 60 s by default). Then
  * the caller gets {@link CredentialsTimeout} (mapped to a needs-action error naming the
- * profile's command), and this JVM's child processes started since the wait began, the
- * command's, are ended with their descendants: ckpt starts no other processes. Credentials
+ * profile's command), and the command's processes are ended with their descendants. Credentials
  * without an expiry, or expiring more than an hour later, are cached by the SDK and come back
  * from the chain on the caller's thread, without a thread hand-off per request.
  */
@@ -55,9 +54,12 @@ final class ChainCredentials {
     AwsCredentials resolve() {
         AwsCredentials known = last;
         if (known != null && known.expirationTime().map(t -> t.isAfter(Instant.now().plus(FRESH))).orElse(true)) {
-            return chain.resolveCredentials();
+            AwsCredentials c = chain.resolveCredentials();
+            if (c != known) {
+                last = S3Errors.registered(c);
+            }
+            return c;
         }
-        Instant started = Instant.now().minusMillis(500); // a process's start time is in clock ticks
         Future<AwsCredentials> f = THREADS.submit(chain::resolveCredentials);
         try {
             AwsCredentials c = S3Errors.registered(f.get(patience.toNanos(), TimeUnit.NANOSECONDS));
@@ -70,20 +72,34 @@ final class ChainCredentials {
             throw new IllegalStateException(e.getCause());
         } catch (TimeoutException e) {
             f.cancel(true);
-            endChildrenSince(started);
+            endCredentialProcess();
             throw new CredentialsTimeout(patience);
         } catch (InterruptedException e) {
             f.cancel(true);
-            endChildrenSince(started);
+            endCredentialProcess();
             Thread.currentThread().interrupt();
             throw new CredentialsTimeout(null);
         }
     }
 
-    /** Ends this JVM's child processes started at or after {@code since}, their descendants first. */
-    private static void endChildrenSince(Instant since) {
+    /**
+     * Ends the profile's credential_process: this JVM's child processes whose command line holds
+     * the command or is held in it (the SDK runs {@code sh -c COMMAND}; a shell may exec a simple
+     * command in its place), their descendants first. Other children (a restore's {@code sync},
+     * the trainer's preemption hook) are left. Not told apart by start time: Linux gives it to
+     * the second of boot time only, so a process started just after the wait began could seem
+     * to be older.
+     */
+    private static void endCredentialProcess() {
+        java.util.Map<String, String> env = System.getenv();
+        String command = SdkEnvironment.profile(env, SdkEnvironment.profileName(env))
+                .flatMap(p -> p.property("credential_process")).map(String::trim).orElse("");
+        if (command.isEmpty()) {
+            return;
+        }
         ProcessHandle.current().children()
-                .filter(p -> p.info().startInstant().map(s -> !s.isBefore(since)).orElse(false))
+                .filter(p -> p.info().commandLine().map(l -> l.contains(command) || command.contains(l.trim()))
+                        .orElse(false))
                 .forEach(p -> {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
