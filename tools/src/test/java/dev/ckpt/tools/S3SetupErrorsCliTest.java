@@ -166,6 +166,38 @@ class S3SetupErrorsCliTest {
         }
     }
 
+    /**
+     * Credentials the chain finds, from a profile's keys or its credential_process, reach the
+     * server through the bounded wait ({@code ChainCredentials}) with both clients, for every
+     * request of a push and a restore.
+     */
+    @Test
+    void credentialsFromAProfileOrItsCredentialProcessWorkBothClients() throws Exception {
+        Path config = tmp.resolve("config-ok");
+        Files.writeString(config, "[profile keys]\naws_access_key_id = " + server.accessKey()
+                + "\naws_secret_access_key = " + server.secretKey() + "\n"
+                + "[profile proc]\ncredential_process = printf '{\"Version\": 1, \"AccessKeyId\": \"%s\","
+                + " \"SecretAccessKey\": \"%s\"}' " + server.accessKey() + " " + server.secretKey() + "\n");
+        Path src = TestDirs.checkpoint(tmp.resolve("src-ok"), 3, 2, 1000);
+        for (S3Config.Client client : S3Config.Client.values()) {
+            for (String profile : new String[] {"keys", "proc"}) {
+                Map<String, String> env = env(client);
+                env.put("AWS_CONFIG_FILE", config.toString());
+                env.put("AWS_PROFILE", profile);
+                String store = "s3://creds/" + client + "-" + profile;
+                List<Cli.Result> rs = ChildCli.run(tmp.resolve("ok-" + client + profile), env, List.of(
+                        List.of("push", store, src.toString(), "--run", "r", "--step", "1", "--progress", "none"),
+                        List.of("restore", store, "latest", tmp.resolve("back-" + client + profile).toString(),
+                                "--progress", "none")));
+                for (Cli.Result r : rs) {
+                    assertEquals(0, r.code(), client + " " + profile + ": " + r);
+                    assertFalse((r.out() + r.err()).contains(server.secretKey()), r.toString());
+                }
+                TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("back-" + client + profile));
+            }
+        }
+    }
+
     /** The command lines of running processes that contain {@code text}. */
     private static List<String> processesWith(String text) throws Exception {
         List<String> found = new java.util.ArrayList<>();
