@@ -4,7 +4,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 
 import java.time.Duration;
-import java.time.Instant;
+
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,14 +22,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>A resolution that may run the chain's sources runs on a daemon thread while the caller
  * waits at most {@code patience} ({@link S3Config#credentialsTimeout()}, 60 s by default). Then
  * the caller gets {@link CredentialsTimeout} (mapped to a needs-action error naming the
- * profile's command), and the command's processes are ended with their descendants. Credentials
- * without an expiry, or expiring more than an hour later, are cached by the SDK and come back
- * from the chain on the caller's thread, without a thread hand-off per request.
+ * profile's command), and the command's processes are ended with their descendants. Every
+ * resolution goes through the hand-off: the SDK does not show when process credentials without
+ * a session token expire, so a refresh that hangs could not be told from a cached answer
+ * (helper-75).
  */
 final class ChainCredentials {
-    /** Credentials expiring later than this are not refreshed by the SDK on the next call (its prefetch starts minutes before). */
-    private static final Duration FRESH = Duration.ofHours(1);
-
     private static final AtomicInteger THREAD = new AtomicInteger();
     private static final ExecutorService THREADS = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "ckpt-credentials-" + THREAD.incrementAndGet());
@@ -39,7 +37,6 @@ final class ChainCredentials {
 
     private final DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
     private final Duration patience;
-    private volatile AwsCredentials last;
 
     ChainCredentials(Duration patience) {
         this.patience = patience;
@@ -52,19 +49,9 @@ final class ChainCredentials {
      * @throws RuntimeException   what the chain threw (its "Unable to load credentials" included)
      */
     AwsCredentials resolve() {
-        AwsCredentials known = last;
-        if (known != null && known.expirationTime().map(t -> t.isAfter(Instant.now().plus(FRESH))).orElse(true)) {
-            AwsCredentials c = chain.resolveCredentials();
-            if (c != known) {
-                last = S3Errors.registered(c);
-            }
-            return c;
-        }
         Future<AwsCredentials> f = THREADS.submit(chain::resolveCredentials);
         try {
-            AwsCredentials c = S3Errors.registered(f.get(patience.toNanos(), TimeUnit.NANOSECONDS));
-            last = c;
-            return c;
+            return S3Errors.registered(f.get(patience.toMillis(), TimeUnit.MILLISECONDS));
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;

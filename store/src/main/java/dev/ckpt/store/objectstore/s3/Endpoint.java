@@ -71,7 +71,7 @@ final class Endpoint {
      */
     static String shown(String raw) {
         int at = userInfoEnd(raw);
-        String v = at < 0 ? raw : raw.substring(0, raw.indexOf("://") + 3) + "***" + raw.substring(at);
+        String v = at < 0 ? raw : raw.substring(0, prefixEnd(raw)) + "***" + raw.substring(at);
         v = v.replace("\n", "\\n").replace("\r", "\\r");
         return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
     }
@@ -84,7 +84,7 @@ final class Endpoint {
     private static int userInfoEnd(String raw) {
         int s = raw.indexOf("://");
         if (s < 0) {
-            return -1;
+            return raw.lastIndexOf('@'); // no scheme (admin:pw@host): all before the last '@' may be a password
         }
         URI u = parsed(raw);
         if (u != null && u.getHost() != null) {
@@ -96,7 +96,13 @@ final class Endpoint {
 
     /** {@code raw} without its user info (the '@' at {@code at} included). */
     private static String bare(String raw, int at) {
-        return raw.substring(0, raw.indexOf("://") + 3) + raw.substring(at + 1);
+        return raw.substring(0, prefixEnd(raw)) + raw.substring(at + 1);
+    }
+
+    /** Where user info would begin: after "://", else at the start. */
+    private static int prefixEnd(String raw) {
+        int s = raw.indexOf("://");
+        return s < 0 ? 0 : s + 3;
     }
 
     private static BadConfigurationException userInfo(String named, String bare) {

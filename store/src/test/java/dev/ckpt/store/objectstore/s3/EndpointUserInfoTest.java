@@ -42,6 +42,8 @@ class EndpointUserInfoTest {
                 {"HTTP://admin:" + PASSWORD + "@minio", "'HTTP://minio'"},
                 {"http://admin:" + PASSWORD + "@/x", "the server's address alone (e.g. http://minio:9000)"},
                 {"ftp://admin:" + PASSWORD + "@minio:21", "the server's address alone (e.g. http://minio:9000)"},
+                {"admin:" + PASSWORD + "@minio:9000", "the server's address alone (e.g. http://minio:9000)"},
+                {"http:/admin:" + PASSWORD + "@minio:9000", "the server's address alone (e.g. http://minio:9000)"},
         };
         for (String var : new String[] {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"}) {
             for (String[] c : cases) {
