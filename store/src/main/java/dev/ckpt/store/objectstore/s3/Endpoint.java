@@ -58,15 +58,14 @@ final class Endpoint {
 
     /** The refusal of an endpoint set in code ({@link S3Config.Builder#endpoint}) with user info. */
     static void refuseUserInfo(URI endpoint) {
-        if (endpoint != null && endpoint.getRawUserInfo() != null) {
-            String raw = endpoint.toString();
+        String raw = endpoint == null ? "" : endpoint.toString();
+        if (userInfoEnd(raw) >= 0) {
             throw userInfo(shown(raw) + " (the S3 endpoint)", bare(raw, userInfoEnd(raw)));
         }
     }
 
     /**
-     * A value as a message may show it: user info ({@code user:password@}, also where a password
-     * holds '/', '?' or '#' so that no URL parser finds the host) masked as {@code ***@}, line
+     * A value as a message may show it: user info (all before the last '@', see {@link #userInfoEnd}) masked as {@code ***@}, line
      * breaks escaped, at most 200 characters, in single quotes.
      */
     static String shown(String raw) {
@@ -77,21 +76,15 @@ final class Endpoint {
     }
 
     /**
-     * The index of the '@' that ends {@code raw}'s user info, or -1 when it has none. A URL with a
-     * host is read as the URI parser reads it (a path may hold '@'); where no host can be found,
-     * the last '@' after "://" is taken as the end, so that more is masked rather than less.
+     * The index of the '@' that ends {@code raw}'s user info, or -1 when it has none: the last '@'
+     * after "://" (or anywhere, without a scheme). A URI parser reads {@code http://admin:2024/pw@host}
+     * as host "admin", port 2024 and path "/pw@host", and so would show the password; no S3
+     * endpoint has an '@' in its path, so every '@' is taken as ending user info, masking more
+     * rather than less (helper-76).
      */
     private static int userInfoEnd(String raw) {
-        int s = raw.indexOf("://");
-        if (s < 0) {
-            return raw.lastIndexOf('@'); // no scheme (admin:pw@host): all before the last '@' may be a password
-        }
-        URI u = parsed(raw);
-        if (u != null && u.getHost() != null) {
-            return u.getRawUserInfo() == null ? -1 : s + 3 + u.getRawUserInfo().length();
-        }
         int at = raw.lastIndexOf('@');
-        return at >= s + 3 ? at : -1;
+        return at >= prefixEnd(raw) ? at : -1;
     }
 
     /** {@code raw} without its user info (the '@' at {@code at} included). */
@@ -109,8 +102,8 @@ final class Endpoint {
         URI b = parsed(bare);
         boolean usable = b != null && b.getHost() != null && b.getScheme() != null
                 && b.getScheme().toLowerCase(Locale.ROOT).matches("https?");
-        return new BadConfigurationException("the endpoint " + named + " has a user name or password before its host,"
-                + " which ckpt does not use: S3 requests are signed with access keys. Give "
+        return new BadConfigurationException("the endpoint " + named + " has a user name or password before its host"
+                + " (all before its last '@' is taken as one, and not shown), which ckpt does not use: S3 requests are signed with access keys. Give "
                 + (usable ? "the endpoint as " + shown(bare) : "the server's address alone (e.g. http://minio:9000)")
                 + ", and the keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or an AWS profile");
     }

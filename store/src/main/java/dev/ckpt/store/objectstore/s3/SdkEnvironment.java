@@ -43,25 +43,41 @@ final class SdkEnvironment {
     }
 
     /**
-     * The AWS config and credentials files as the SDK reads them ({@code aws.configFile}, else
-     * {@code AWS_CONFIG_FILE}, else ~/.aws/config; likewise credentials), those that exist.
+     * The AWS config and credentials files as the SDK reads them ({@code ProfileFile.defaultProfileFile}),
+     * those that exist: the credentials file first, so that a property set in both is taken from it,
+     * as the SDK takes it.
      *
      * @throws RuntimeException the SDK's parse error ({@link #checkProfileFiles} names the file first)
      */
     static ProfileFile profileFiles(Map<String, String> env) {
         ProfileFile.Aggregator files = ProfileFile.aggregator();
-        add(files, System.getProperty("aws.configFile", env.get("AWS_CONFIG_FILE")), ".aws/config",
-                ProfileFile.Type.CONFIGURATION);
-        add(files, System.getProperty("aws.sharedCredentialsFile", env.get("AWS_SHARED_CREDENTIALS_FILE")),
-                ".aws/credentials", ProfileFile.Type.CREDENTIALS);
+        for (ProfileFile.Type type : new ProfileFile.Type[] {ProfileFile.Type.CREDENTIALS, ProfileFile.Type.CONFIGURATION}) {
+            Path path = profileFile(env, type);
+            if (Files.isRegularFile(path)) {
+                files.addFile(ProfileFile.builder().content(path).type(type).build());
+            }
+        }
         return files.build();
     }
 
-    private static void add(ProfileFile.Aggregator files, String set, String underHome, ProfileFile.Type type) {
-        Path path = set == null || set.isBlank() ? Path.of(System.getProperty("user.home"), underHome) : Path.of(set);
-        if (Files.isRegularFile(path)) {
-            files.addFile(ProfileFile.builder().content(path).type(type).build());
+    /**
+     * Where the SDK looks for the config or credentials file, resolved from {@code env} as
+     * {@code ProfileFileLocation} resolves it from the process: the system property
+     * ({@code aws.configFile}, {@code aws.sharedCredentialsFile}), else the variable
+     * ({@code AWS_CONFIG_FILE}, {@code AWS_SHARED_CREDENTIALS_FILE}) with a leading {@code ~/}
+     * read as the home directory (an empty value is the working directory, so no file), else
+     * {@code ~/.aws/config} or {@code ~/.aws/credentials}; the home directory is {@code $HOME}
+     * when set (even empty), else the JVM's {@code user.home}.
+     */
+    static Path profileFile(Map<String, String> env, ProfileFile.Type type) {
+        boolean config = type == ProfileFile.Type.CONFIGURATION;
+        String set = System.getProperty(config ? "aws.configFile" : "aws.sharedCredentialsFile",
+                env.get(config ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE"));
+        String home = env.getOrDefault("HOME", System.getProperty("user.home"));
+        if (set == null) {
+            return Path.of(home, ".aws", config ? "config" : "credentials");
         }
+        return set.startsWith("~" + java.io.File.separator) ? Path.of(home + set.substring(1)) : Path.of(set);
     }
 
     /** Profile {@code name} as the SDK reads it, or empty: no such profile, or files that cannot be read. */
@@ -95,7 +111,7 @@ final class SdkEnvironment {
         if (p.isEmpty() || p.get().booleanProperty("ignore_configured_endpoint_urls").orElse(false)) {
             return Optional.empty();
         }
-        String config = System.getProperty("aws.configFile", env.getOrDefault("AWS_CONFIG_FILE", "~/.aws/config"));
+        String config = profileFile(env, ProfileFile.Type.CONFIGURATION).toString();
         Optional<String> services = p.get().property("services");
         if (services.isPresent()) {
             Optional<String> s3 = files.getSection("services", services.get()).flatMap(x -> x.property("s3.endpoint_url"));
@@ -105,7 +121,21 @@ final class SdkEnvironment {
             }
         }
         return p.get().property("endpoint_url").map(v -> new String[]{v.trim(), "endpoint_url of profile '" + name
-                + "' in " + config});
+                + "' in " + fileHolding(env, name, "endpoint_url")});
+    }
+
+    /** The file that sets {@code property} of profile {@code name}: the credentials file where it does, else the config file. */
+    private static Path fileHolding(Map<String, String> env, String name, String property) {
+        Path credentials = profileFile(env, ProfileFile.Type.CREDENTIALS);
+        try {
+            if (Files.isRegularFile(credentials) && ProfileFile.builder().content(credentials)
+                    .type(ProfileFile.Type.CREDENTIALS).build().profile(name).flatMap(p -> p.property(property)).isPresent()) {
+                return credentials;
+            }
+        } catch (RuntimeException e) {
+            // unreadable: the value came from the config file
+        }
+        return profileFile(env, ProfileFile.Type.CONFIGURATION);
     }
 
     /**

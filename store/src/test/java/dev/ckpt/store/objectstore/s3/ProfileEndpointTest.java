@@ -113,4 +113,31 @@ class ProfileEndpointTest {
         m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", env)).getMessage();
         assertTrue(m.contains("'not a url' (s3 endpoint_url of services 'x' of profile 's' in "), m);
     }
+
+    /**
+     * The files are found as the SDK finds them (helper-76): under $HOME (not the JVM's
+     * user.home, which differs when HOME is set for a job), with "~/" read as $HOME, and a
+     * profile property in both files taken from the credentials file, which is named.
+     */
+    @Test
+    void theFilesAreFoundAndWeighedAsTheSdkDoes() throws Exception {
+        Path home = Files.createDirectories(tmp.resolve("home"));
+        Files.createDirectories(home.resolve(".aws"));
+        Files.writeString(home.resolve(".aws/config"), "[default]\nendpoint_url = http://fromhome:9000\n");
+        Map<String, String> env = new HashMap<>();
+        env.put("HOME", home.toString());
+        assertEquals("fromhome", S3Config.fromUrl("s3://b-1/x", env).endpoint().getHost());
+
+        Files.writeString(home.resolve("other"), "[default]\nendpoint_url = http://tilde:9000\n");
+        env.put("AWS_CONFIG_FILE", "~/other");
+        assertEquals("tilde", S3Config.fromUrl("s3://b-1/x", env).endpoint().getHost());
+        env.put("AWS_CONFIG_FILE", "");
+        assertNull(S3Config.fromUrl("s3://b-1/x", env).endpoint(), "empty: the working directory, no file, as the SDK");
+
+        env.put("AWS_CONFIG_FILE", "~/other");
+        Files.writeString(home.resolve(".aws/credentials"), "[default]\nendpoint_url = ftp://fromcredentials:9000\n");
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", env)).getMessage();
+        assertTrue(m.contains("'ftp://fromcredentials:9000' (endpoint_url of profile 'default' in "
+                + home.resolve(".aws/credentials") + ")"), m);
+    }
 }
