@@ -238,7 +238,7 @@ public final class Trainer {
             if (t.stopPoller != null) {
                 t.stopPoller.shutdownNow();
             }
-            if (t.model != null) {
+            if (t.model != null && !t.startUpAbandoned) { // an abandoned start-up may still use it: the exit frees it
                 t.model.close();
             }
         }
@@ -246,7 +246,31 @@ public final class Trainer {
 
     private int train() throws IOException, InterruptedException {
         startNanos = System.nanoTime();
+        SpotNotice spot = o.spotNotice == null ? null
+                : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
+        try {
+            if (StartUp.run(this::startUp, preemption, o.preemptDeadline) == StartUp.Outcome.ABANDONED) {
+                startUpAbandoned = true;
+                return startUpAbandoned();
+            }
+            return loop();
+        } finally {
+            if (spot != null) {
+                spot.close();
+            }
+        }
+    }
+
+    /** Whether a stop abandoned the start-up, whose thread may still run. */
+    private boolean startUpAbandoned;
+
+    /** What the start-up is doing, for the message of a stop that abandons it. */
+    private volatile String startPhase = "opening the store";
+
+    /** The store's set-up, the writer claim, the model, --auto-resume: on {@link StartUp}'s thread. */
+    private void startUp() throws IOException, InterruptedException {
         store.init();
+        startPhase = "claiming run " + o.run + " as its writer";
         if (o.ranked()) {
             // every rank of the job holds the one writer epoch; a requeued job's ranks fence this one
             writer = store.joinRun(o.run, o.jobId);
@@ -254,6 +278,7 @@ public final class Trainer {
         } else {
             writer = store.claimWriter(o.run);
         }
+        startPhase = "preparing the model";
         staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out);
         staging.removeLeftovers();
         ModelConfig cfg = o.modelConfig();
@@ -270,30 +295,35 @@ public final class Trainer {
                 SaveResult.human(model.parameterBytes()), SaveResult.human(model.parameterBytes() - frozenBytes()),
                 frozenBytes() == 0 ? "none" : SaveResult.human(frozenBytes()), cfg.lr(), cfg.batch(),
                 SaveResult.count(Integer.getInteger("ai.djl.pytorch.num_threads", 0), "engine thread"));
-        SpotNotice spot = o.spotNotice == null ? null
-                : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
-        try {
-            if (o.autoResume) {
-                resume();
-            } else {
-                List<CheckpointEntry> cps = store.list(o.run);
-                if (!cps.isEmpty()) {
-                    out.printf("note: run %s already has checkpoints up to step %d; training from step 0 "
-                            + "(pass --auto-resume to continue from them)%n", o.run, cps.get(cps.size() - 1).step());
-                }
-            }
-            // fail before training rather than at the first save
-            staging.checkSpace(CheckpointFiles.bytesNeeded(model), state.step, lastCommitted);
-            startStep = state.step;
-            if (o.ranked()) {
-                startStopPoller();
-            }
-            return loop();
-        } finally {
-            if (spot != null) {
-                spot.close();
+        if (o.autoResume) {
+            startPhase = "resuming run " + o.run + " from its newest checkpoint";
+            resume();
+        } else {
+            List<CheckpointEntry> cps = store.list(o.run);
+            if (!cps.isEmpty()) {
+                out.printf("note: run %s already has checkpoints up to step %d; training from step 0 "
+                        + "(pass --auto-resume to continue from them)%n", o.run, cps.get(cps.size() - 1).step());
             }
         }
+        // fail before training rather than at the first save
+        staging.checkSpace(CheckpointFiles.bytesNeeded(model), state.step, lastCommitted);
+        startStep = state.step;
+        if (o.ranked()) {
+            startStopPoller();
+        }
+    }
+
+    /**
+     * A stop request came during the start-up, which had not ended by --preempt-deadline: nothing
+     * was trained, so nothing is lost; exit 75 (the requeue hook runs), as for any stop.
+     */
+    private int startUpAbandoned() {
+        out.printf("preempted: %s during start-up; --preempt-deadline %s passed while %s, which was abandoned; nothing "
+                        + "was trained, so nothing is lost: the latest checkpoint of run %s stays what it was; exiting %d "
+                        + "(requeue, then --auto-resume)%n", preemption.reason(), human(o.preemptDeadline), startPhase,
+                o.run, EXIT_PREEMPTED);
+        runPreemptHook();
+        return EXIT_PREEMPTED;
     }
 
     private long frozenBytes() {
@@ -499,7 +529,6 @@ public final class Trainer {
         return stop.reason() + " on rank " + stop.rank();
     }
 
-    /** The earlier of this rank's own deadline (if it was told to stop) and the proposer's. */
     /** How long a wait for the save before this one lasts before it looks again for a stop: 0.25 s. */
     private static final long WAIT_SLICE_NANOS = 250_000_000L;
 
@@ -727,6 +756,12 @@ public final class Trainer {
                             : Duration.between(store.config().clock().instant(), by).toNanos();
                     if (finishOldest(Math.min(left, WAIT_SLICE_NANOS))) {
                         continue;
+                    }
+                    if (!o.ranked() && deadline == null && preemption.requested()) {
+                        // the loop's stop saves this step by --preempt-deadline: this wait would cost it (helper-76)
+                        out.printf("save at step %d not staged: %s received; the stop saves step %d%n", state.step,
+                                preemption.reason(), state.step);
+                        return;
                     }
                     if (o.ranked() && preemption.requested() && agreedStop == null && !proposedHere) {
                         proposedHere = true; // once here; a failed proposal is tried again by the loop

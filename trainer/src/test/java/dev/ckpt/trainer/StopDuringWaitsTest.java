@@ -1,0 +1,136 @@
+package dev.ckpt.trainer;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.objectstore.ForwardingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.trainer.TrainerRuns.Result;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A stop request while the trainer waits on the store outside a step boundary (helper-76):
+ * during the start-up's writer claim, and while a save waits for the one uploading ahead of it.
+ * A write of ROOT that does not end (another process holding a local store's lock, a server
+ * that does not answer) made the process exit some 30 s past --preempt-deadline, after the
+ * scheduler's SIGKILL would have come. The store here blocks every write of ROOT from a point on
+ * until the test ends (or, as a guard against a hang, for 120 s); the assertions are on what
+ * the trainer printed, its exit code and the store, not on times.
+ */
+class StopDuringWaitsTest {
+    @TempDir
+    Path tmp;
+
+    /** Blocks every write of ROOT once {@code armed}, until {@code release} or 120 s; counts them. */
+    private static final class BlockingRoot extends ForwardingObjectStore {
+        final AtomicBoolean armed = new AtomicBoolean();
+        final CountDownLatch release = new CountDownLatch(1);
+        final AtomicInteger blocked = new AtomicInteger();
+        final Runnable onBlock;
+
+        BlockingRoot(ObjectStore delegate, Runnable onBlock) {
+            super(delegate);
+            this.onBlock = onBlock;
+        }
+
+        @Override
+        public String putIfMatch(String key, byte[] data, String expectedEtag) {
+            if (key.equals("ROOT") && armed.get()) {
+                blocked.incrementAndGet();
+                onBlock.run();
+                try {
+                    if (!release.await(120, TimeUnit.SECONDS)) {
+                        throw new StoreUnavailableException("test guard: ROOT blocked for 120 s");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreUnavailableException("interrupted while writing ROOT");
+                }
+            }
+            return super.putIfMatch(key, data, expectedEtag);
+        }
+    }
+
+    private String[] args(String... more) {
+        String[] base = {"--store", tmp.resolve("store").toString(), "--staging", tmp.resolve("staging").toString(),
+                "--run", "t", "--preempt-deadline", "1s"};
+        String[] all = new String[base.length + more.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    private List<Long> steps() {
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            return s.list("t").stream().map(CheckpointEntry::step).toList();
+        }
+    }
+
+    @Test
+    void aStopWhileTheStartUpClaimsTheRunEndsItByTheDeadlineAndChangesNothing() throws Exception {
+        Result first = TrainerRuns.inProcess(s -> s, null, null, args("--steps", "2", "--save-every", "1"));
+        assertEquals(0, first.code(), first.all());
+        byte[] root = Files.readAllBytes(tmp.resolve("store/ROOT"));
+
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        BlockingRoot[] store = new BlockingRoot[1];
+        try {
+            Result r = TrainerRuns.inProcess(s -> {
+                store[0] = new BlockingRoot(s, () -> p.request("SIGTERM")); // the stop comes as the claim waits
+                store[0].armed.set(true);
+                return store[0];
+            }, p, null, args("--steps", "10", "--save-every", "1", "--auto-resume"));
+            assertEquals(75, r.code(), r.all());
+            assertEquals(1, store[0].blocked.get(), "the claim's write of ROOT was the one blocked: " + r.all());
+            assertTrue(r.out().contains("preempted: SIGTERM during start-up; --preempt-deadline 1s passed while claiming"
+                    + " run t as its writer, which was abandoned; nothing was trained, so nothing is lost"), r.all());
+            assertFalse(r.out().contains("step 1 "), "no step trained: " + r.out());
+        } finally {
+            store[0].release.countDown();
+        }
+        assertArrayEquals(root, Files.readAllBytes(tmp.resolve("store/ROOT")), "ROOT was not replaced");
+        assertEquals(List.of(1L, 2L), steps());
+    }
+
+    @Test
+    void aStopWhileASaveWaitsForTheUploadAheadOfItIsHeardThereNotAfterThatUpload() throws Exception {
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        BlockingRoot[] store = new BlockingRoot[1];
+        try {
+            // steps 1 and 2 commit; the commit of step 3 blocks; step 4 is staged behind it; step 5 waits
+            Result r = TrainerRuns.inProcess(s -> store[0] = new BlockingRoot(s, () -> { }), p, line -> {
+                if (line.startsWith("saved step 2 ")) {
+                    store[0].armed.set(true);
+                }
+                if (line.startsWith("save at step 5 waits")) {
+                    p.request("SIGTERM");
+                }
+            }, args("--steps", "100", "--save-every", "1"));
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("save at step 5 not staged: SIGTERM received; the stop saves step 5"), r.all());
+            assertTrue(r.out().contains("preempted: SIGTERM at step 5; --preempt-deadline 1s passed while the save of "
+                    + "step 3 had not committed"), r.all());
+            assertTrue(r.out().contains("the latest checkpoint stays t-s2-"), r.all());
+        } finally {
+            store[0].release.countDown();
+        }
+        assertEquals(List.of(1L, 2L), steps());
+    }
+}
