@@ -399,13 +399,17 @@ public final class Trainer {
             out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; saving the final state");
         }
         // the final checkpoint: synchronous
-        finishPending(Long.MAX_VALUE);
+        if (!finishPendingUnlessStopped()) {
+            return finalSaveAbandoned();
+        }
         if (lastCommittedStep != state.step || lastCommitted == null) {
             if (state.step == 0) {
                 out.println("nothing to train: --steps is 0");
             } else {
                 saveAsync();
-                finishPending(Long.MAX_VALUE);
+                if (!finishPendingUnlessStopped()) {
+                    return finalSaveAbandoned();
+                }
                 if (lastCommittedStep != state.step) {
                     err.printf("ckpt-train: the final checkpoint (step %d) was not saved%s; the latest checkpoint of run %s is"
                             + " %s. Run again with --auto-resume once the cause is fixed (the store reachable; with"
@@ -611,6 +615,40 @@ public final class Trainer {
         while (!pending.isEmpty() && pending.peekFirst().future().isDone()) {
             finishOldest(0);
         }
+    }
+
+    /**
+     * The final save's wait: for every save in flight, without bound until a stop is requested
+     * (or, with ranks, agreed), then until the stop's deadline (helper-76: it waited on past it).
+     * Returns false if the deadline passed first (the saves keep running).
+     */
+    private boolean finishPendingUnlessStopped() throws InterruptedException {
+        while (true) {
+            long end;
+            if (o.ranked()) {
+                Instant by = stopDeadline();
+                end = by == null ? Long.MAX_VALUE
+                        : System.nanoTime() + Duration.between(store.config().clock().instant(), by).toNanos();
+            } else {
+                end = preemption.requested() ? preemption.requestedAtNanos() + o.preemptDeadline.toNanos() : Long.MAX_VALUE;
+            }
+            long left = end == Long.MAX_VALUE ? WAIT_SLICE_NANOS : Math.min(WAIT_SLICE_NANOS, end - System.nanoTime());
+            if (finishPending(Math.max(0, left))) {
+                return true;
+            }
+            if (end != Long.MAX_VALUE && System.nanoTime() >= end) {
+                return false;
+            }
+        }
+    }
+
+    /** The stop's deadline passed while the final save (or one before it) had not committed: exit 75. */
+    private int finalSaveAbandoned() {
+        Pending p = pending.peekFirst();
+        cancelPending();
+        return abandoned(stopReason(agreedStop), "the "
+                + (p != null && p.step() == state.step ? "final " : "") + "save of step " + (p == null ? state.step : p.step())
+                + " had not committed" + (p == null ? "" : p.waitingFor()));
     }
 
     /**

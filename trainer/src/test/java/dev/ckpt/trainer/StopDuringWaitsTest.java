@@ -133,4 +133,25 @@ class StopDuringWaitsTest {
         }
         assertEquals(List.of(1L, 2L), steps());
     }
+
+    @Test
+    void aStopDuringTheFinalSaveEndsItByTheDeadline() throws Exception {
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        BlockingRoot[] store = new BlockingRoot[1];
+        try {
+            // steps 1 and 2 commit in the background; the final save of step 3 blocks, and the stop comes then
+            Result r = TrainerRuns.inProcess(s -> store[0] = new BlockingRoot(s, () -> p.request("SIGTERM")), p, line -> {
+                if (line.startsWith("saved step 2 ")) {
+                    store[0].armed.set(true);
+                }
+            }, args("--steps", "3", "--save-every", "1"));
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("preempted: SIGTERM at step 3; --preempt-deadline 1s passed while the final save "
+                    + "of step 3 had not committed"), r.all());
+            assertTrue(r.out().contains("the latest checkpoint stays t-s2-"), r.all());
+        } finally {
+            store[0].release.countDown();
+        }
+        assertEquals(List.of(1L, 2L), steps());
+    }
 }
