@@ -102,13 +102,20 @@ final class LocalLocks {
         Holder h = holder(lockFile);
         String who = h == null ? "another process" : "process " + h.pid() + (h.name() == null ? "" : " (" + h.name() + ")")
                 + (h.stopped() ? ", which is stopped," : "");
+        String how = waited.toMillis() < 1 ? " holds its lock file " + lockFile + " and no time was left to wait for it"
+                : " held its lock file " + lockFile + " for the " + seconds(waited) + " that were left";
+        String advice = h != null && h.stopped() ? "; resume it (kill -CONT " + h.pid() + ") or end it, then retry" : "";
         return new DeadlineExceededException("cannot replace " + key + " of store " + store + " by its deadline: "
-                + who + " held its lock file " + lockFile + " for the " + seconds(waited) + " that were left; "
-                + key + " was not replaced", key, waited, waited);
+                + who + how + "; " + key + " was not replaced" + advice, key, waited, waited);
     }
 
-    private static String seconds(Duration d) {
-        return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
+    /** {@code d} for a message: milliseconds under a second, else seconds with a tenth (1.9 s, not 1 s), whole ones bare. */
+    static String seconds(Duration d) {
+        long ms = d.toMillis();
+        if (ms < 1000) {
+            return ms + " ms";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000.0);
     }
 
     /** The process holding a POSIX lock on a file: its id, name (null when unknown), whether it is stopped. */

@@ -130,6 +130,24 @@ class LocalLocksTest {
                     && e.getMessage().endsWith("ROOT was not replaced"), e.getMessage());
             assertEquals("ROOT", e.key());
             assertArrayEquals(before, store.get("ROOT").data(), "ROOT as it was");
+            // a deadline already past: no "0 ms that were left" (helper-75)
+            String past = assertThrows(dev.ckpt.store.error.DeadlineExceededException.class, () -> root.update(
+                    r -> new dev.ckpt.store.commit.Outcome.Write<>(r.withRuns(new java.util.HashMap<>(r.runs())), r),
+                    java.time.Instant.now().minusSeconds(1))).getMessage();
+            assertTrue(past.contains("process " + child.pid() + " (java) holds its lock file " + lockFile
+                    + " and no time was left to wait for it; ROOT was not replaced"), past);
+            // a stopped holder: how to resume it, as without a deadline
+            signal("STOP", child);
+            try {
+                String stopped = assertThrows(dev.ckpt.store.error.DeadlineExceededException.class, () -> root.update(
+                        r -> new dev.ckpt.store.commit.Outcome.Write<>(r.withRuns(new java.util.HashMap<>(r.runs())), r),
+                        java.time.Instant.now().plusMillis(300))).getMessage();
+                assertTrue(stopped.contains("process " + child.pid() + " (java), which is stopped, held its lock file")
+                        && stopped.endsWith("ROOT was not replaced; resume it (kill -CONT " + child.pid()
+                        + ") or end it, then retry"), stopped);
+            } finally {
+                signal("CONT", child);
+            }
             // without a deadline the same write waits for the holder and then lands
             CompletableFuture<Object> write = CompletableFuture.supplyAsync(() -> root.change(r -> r.withRuns(new java.util.HashMap<>(r.runs()))));
             Thread.sleep(300);
@@ -172,5 +190,14 @@ class LocalLocksTest {
             a.destroyForcibly();
             b.destroyForcibly();
         }
+    }
+
+    /** Durations in messages are not rounded down to whole seconds ("1 s that were left" for 1.9 s; helper-75). */
+    @Test
+    void durationsInMessagesKeepATenthOfASecond() {
+        assertEquals("400 ms", LocalLocks.seconds(Duration.ofMillis(400)));
+        assertEquals("1.9 s", LocalLocks.seconds(Duration.ofMillis(1949)));
+        assertEquals("30 s", LocalLocks.seconds(Duration.ofSeconds(30)));
+        assertEquals("0 ms", LocalLocks.seconds(Duration.ZERO));
     }
 }
