@@ -23,7 +23,8 @@ public enum ExitCode {
     COMMIT_STATE_UNKNOWN(6, "commit state unknown: a ROOT write may or may not have landed; do not clean"
             + " anything up, check with ckpt-tool ls/verify once the store answers", Program.BOTH),
     UNAVAILABLE(7, "store unavailable (network, server, a transient I/O error, a stall past the"
-            + " --deadline): nothing new was committed; retrying later is safe", Program.BOTH),
+            + " --deadline): nothing new was committed; retrying later is safe (not for a rank's save that"
+            + " closed its step, which is 1: save a later step)", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
     PREEMPTED(75, "preempted after saving (EX_TEMPFAIL): requeue, then run again with --auto-resume",
             Program.CKPT_TRAIN);
@@ -102,8 +103,10 @@ public enum ExitCode {
             if (c instanceof StoreUnavailableException u && u.needsAction()) {
                 return ERROR; // a full disk, a permission: retrying alone would fail again
             }
-            if (c instanceof CkptException) {
-                return forClass(c.getClass());
+            if (c instanceof CkptException k) {
+                ExitCode e = forClass(c.getClass());
+                // "retrying later is safe" would send a script back to a step a rank closed for good (helper-76)
+                return e == UNAVAILABLE && k.stepClosed() ? ERROR : e;
             }
         }
         return ERROR;

@@ -105,6 +105,15 @@ class ExitCodeTest {
         assertEquals(ExitCode.ERROR, ExitCode.of(new CorruptObjectException("k", "bad")));
         assertEquals(ExitCode.ERROR, ExitCode.of(new IllegalStateException("bug")));
         assertEquals(ExitCode.ERROR, ExitCode.of(new IOException("disk")));
+        // a rank's failure that closed its step: the same step cannot be retried, so not 7 (helper-76)
+        DeadlineExceededException closed = new DeadlineExceededException("late", "ROOT", java.time.Duration.ZERO,
+                java.time.Duration.ZERO);
+        assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(closed));
+        closed.closeStep();
+        assertEquals(ExitCode.ERROR, ExitCode.of(closed));
+        GcLeaseHeldException gcClosed = new GcLeaseHeldException("gc", 3, "h", java.time.Instant.EPOCH);
+        gcClosed.closeStep();
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(gcClosed), "4 already says: not now");
         // a subclass from elsewhere takes its nearest listed superclass's code
         assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(new CommitConflictException("busy") { }));
     }
