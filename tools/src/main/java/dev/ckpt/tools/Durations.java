@@ -18,14 +18,25 @@ public final class Durations implements CommandLine.ITypeConverter<Duration> {
         if (!m.matches()) {
             throw new IllegalArgumentException("'" + s + "' is not a duration: write 90s, 15m, 1h or 7d");
         }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
+        // digits beyond a long, or a duration an instant cannot be moved by, failed as "long overflow"
+        // or "For input string" (helper-76): anything past 100 years is refused as such
+        String digits = m.group(1).replaceFirst("^0+(?=.)", "");
+        long n = digits.length() > 12 ? Long.MAX_VALUE : Long.parseLong(digits);
+        long unit = switch (m.group(2)) {
+            case "s" -> 1;
+            case "m" -> 60;
+            case "h" -> 3600;
+            default -> 86400;
         };
+        if (n > MAX.getSeconds() / unit) {
+            throw new IllegalArgumentException("'" + s + "' is longer than ckpt takes (at most " + MAX.toDays()
+                    + "d, 100 years)");
+        }
+        return Duration.ofSeconds(n * unit);
     }
+
+    /** The longest duration taken: 100 years (36500 days). */
+    public static final Duration MAX = Duration.ofDays(36500);
 
     public static String format(Duration d) {
         long s = d.getSeconds();

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,5 +76,23 @@ class ExitCodeTest {
         assertEquals("7d", Durations.format(Duration.ofDays(7)));
         assertEquals("90s", Durations.format(Duration.ofSeconds(90)));
         assertThrows(IllegalArgumentException.class, () -> Durations.parse("1 hour"));
+        assertEquals(Duration.ofDays(36500), Durations.parse("36500d"));
+        assertEquals(Duration.ofSeconds(7), Durations.parse("007s"));
+    }
+
+    /** A duration past 100 years, or past a long, is a usage error naming the value (helper-76: "long overflow", exit 1). */
+    @Test
+    void aHugeDurationIsAUsageErrorNotAnOverflow(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        for (String d : new String[] {"36501d", "300000000000d", "1000000000000h", "99999999999999999999999999s"}) {
+            String m = assertThrows(IllegalArgumentException.class, () -> Durations.parse(d)).getMessage();
+            assertEquals("'" + d + "' is longer than ckpt takes (at most 36500d, 100 years)", m);
+            java.nio.file.Files.createDirectories(tmp.resolve("src"));
+            java.nio.file.Files.writeString(tmp.resolve("src/a"), "a");
+            Cli.Result r = new Cli(Map.of(), "--progress", "none").run("push", "--deadline", d, tmp.resolve("store").toString(),
+                    tmp.resolve("src").toString(), "--run", "r", "--step", "1");
+            assertEquals(2, r.code(), r.toString());
+            assertTrue(r.err().contains("longer than ckpt takes"), r.toString());
+            assertFalse(r.err().contains("overflow"), r.toString());
+        }
     }
 }

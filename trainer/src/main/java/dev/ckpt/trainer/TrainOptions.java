@@ -411,21 +411,28 @@ final class TrainOptions {
         String s = v.trim().toLowerCase(Locale.ROOT);
         try {
             if (s.endsWith("ms")) {
-                return positive(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2))));
+                return positive(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2))), v);
             }
             long n = Long.parseLong(s.replaceAll("[smh]$", ""));
-            return positive(s.endsWith("m") ? Duration.ofMinutes(n) : s.endsWith("h") ? Duration.ofHours(n) : Duration.ofSeconds(n));
+            return positive(s.endsWith("m") ? Duration.ofMinutes(n) : s.endsWith("h") ? Duration.ofHours(n) : Duration.ofSeconds(n), v);
         } catch (NumberFormatException | ArithmeticException e) {
             throw new TypeConversionException("needs a positive duration like 500ms, 50s or 2m, got '" + v + "'");
         }
     }
 
-    private static Duration positive(Duration d) {
+    private static Duration positive(Duration d, String v) {
         if (d.isNegative() || d.isZero()) {
             throw new NumberFormatException();
         }
+        if (d.compareTo(MAX_DURATION) > 0) {
+            // a stop's deadline counted in nanoseconds from the signal overflowed, and the stop's save was lost (helper-77)
+            throw new TypeConversionException("takes at most " + MAX_DURATION.toHours() + "h (100 years), got '" + v + "'");
+        }
         return d;
     }
+
+    /** The longest duration an option takes: 100 years, far inside the nanoseconds a deadline is counted in. */
+    static final Duration MAX_DURATION = Duration.ofDays(36500);
 
     /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
     private static Path path(String s) {

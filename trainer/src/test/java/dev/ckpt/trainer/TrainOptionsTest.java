@@ -129,6 +129,25 @@ class TrainOptionsTest {
         assertFalse(help.contains("   3  damage"), "verify's code is ckpt-tool's only\n" + help);
     }
 
+    /**
+     * A duration past 100 years is a usage error: a stop's deadline is counted in nanoseconds from
+     * the signal, and --preempt-deadline 1000000000000h overflowed there, so the stop's save was
+     * lost to "unexpected error: long overflow" (helper-77).
+     */
+    @Test
+    void aDurationPastAHundredYearsIsAUsageError() {
+        assertEquals(Duration.ofDays(36500), TrainOptions.duration("876000h"));
+        for (String d : List.of("876001h", "1000000000000h", "9223372036854775807ms", "99999999999999999999s")) {
+            Run r = run("--preempt-deadline", d);
+            assertEquals(ExitCode.USAGE.code(), r.code(), d + ": " + r);
+            assertTrue(r.err().contains("--preempt-deadline") && r.err().contains(d), r.err());
+            assertFalse(r.err().contains("overflow"), r.err());
+        }
+        Run r = run("--spot-poll-interval", "1000000000000h");
+        assertEquals(ExitCode.USAGE.code(), r.code(), r.toString());
+        assertTrue(r.err().contains("takes at most 876000h (100 years), got '1000000000000h'"), r.err());
+    }
+
     @Test
     void aUsageErrorIsTheReasonTheSynopsisAndWhereHelpIsWithExitTwo() {
         for (List<String> args : List.of(List.of("--steps", "many"), List.of("--keep-last", "0"), List.of("--save-evry", "3"),
