@@ -27,6 +27,22 @@ public final class ChildCli {
      * (a null value removes the variable).
      */
     static List<Cli.Result> run(Path work, Map<String, String> processEnv, List<List<String>> commands) throws Exception {
+        Path out = work.resolve("results.json");
+        Process p = start(work, processEnv, commands);
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.exists(out)) {
+            p.destroyForcibly();
+            throw new AssertionError("child JVM failed:\n" + log);
+        }
+        List<Cli.Result> results = new ArrayList<>();
+        for (JsonNode r : OutputOptions.JSON.readTree(Files.readAllBytes(out))) {
+            results.add(new Cli.Result(r.get("code").asInt(), r.get("out").asText(), r.get("err").asText()));
+        }
+        return results;
+    }
+
+    /** Starts the child JVM of {@link #run} (its output merged into its standard output) and returns it running. */
+    static Process start(Path work, Map<String, String> processEnv, List<List<String>> commands) throws Exception {
         Files.createDirectories(work);
         Path in = work.resolve("commands.json");
         Path out = work.resolve("results.json");
@@ -42,17 +58,7 @@ public final class ChildCli {
                 pb.environment().put(k, v);
             }
         });
-        Process p = pb.start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.exists(out)) {
-            p.destroyForcibly();
-            throw new AssertionError("child JVM failed:\n" + log);
-        }
-        List<Cli.Result> results = new ArrayList<>();
-        for (JsonNode r : OutputOptions.JSON.readTree(Files.readAllBytes(out))) {
-            results.add(new Cli.Result(r.get("code").asInt(), r.get("out").asText(), r.get("err").asText()));
-        }
-        return results;
+        return pb.start();
     }
 
     /**

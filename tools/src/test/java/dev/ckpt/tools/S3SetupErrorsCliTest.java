@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -163,6 +164,46 @@ class S3SetupErrorsCliTest {
             assertEquals(1, both.code(), both.toString());
             assertTrue(both.err().contains("The profile's own access keys are not used while it has credential_process")
                     && !both.err().contains("use a profile with access keys"), client + ": " + both);
+        }
+    }
+
+    /**
+     * SIGTERM to ckpt-tool while a credential_process hangs ends that command too (helper-75: it
+     * was left running, orphaned, after the JVM exited). Both clients.
+     */
+    @Test
+    void aSignalWhileACredentialProcessHangsEndsTheCommandToo() throws Exception {
+        String marker = "6002." + System.nanoTime() % 1_000_000_000L;
+        Path script = tmp.resolve("hang-term.sh");
+        Files.writeString(script, "#!/bin/sh\nsleep " + marker + " &\nwait\n");
+        script.toFile().setExecutable(true);
+        Path config = tmp.resolve("config-term");
+        Files.writeString(config, "[profile hang]\ncredential_process = " + script + "\n");
+        for (S3Config.Client client : S3Config.Client.values()) {
+            Map<String, String> env = env(client);
+            env.put("AWS_CONFIG_FILE", config.toString());
+            env.put("AWS_PROFILE", "hang");
+            Process child = ChildCli.start(tmp.resolve("term-" + client), env, List.of(List.of("ls", "s3://creds/p")));
+            try {
+                long end = System.nanoTime() + 120_000_000_000L;
+                while (processesWith(marker).isEmpty()) {
+                    assertTrue(child.isAlive() && System.nanoTime() < end, client + ": the command never started: "
+                            + (child.isAlive() ? "" : new String(child.getInputStream().readAllBytes())));
+                    Thread.sleep(50);
+                }
+                child.destroy(); // SIGTERM
+                assertTrue(child.waitFor(60, TimeUnit.SECONDS), client + ": the JVM did not end on SIGTERM");
+                end = System.nanoTime() + 10_000_000_000L;
+                while (!processesWith(marker).isEmpty() && System.nanoTime() < end) {
+                    Thread.sleep(50);
+                }
+                assertEquals(List.of(), processesWith(marker), client + ": the command's processes outlived the JVM");
+            } finally {
+                child.destroyForcibly();
+                for (String left : processesWith(marker)) {
+                    new ProcessBuilder("kill", "-9", left.substring(0, left.indexOf(':'))).start().waitFor();
+                }
+            }
         }
     }
 

@@ -35,6 +35,18 @@ final class ChainCredentials {
         return t;
     });
 
+    /** Resolutions running on {@link #THREADS}: at the JVM's exit (SIGTERM, say) their credential_process is ended too. */
+    private static final AtomicInteger RUNNING = new AtomicInteger();
+
+    static {
+        // helper-75: a JVM ended while a credential_process hung left that command running, orphaned
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (RUNNING.get() > 0) {
+                endCredentialProcess();
+            }
+        }, "ckpt-credentials-exit"));
+    }
+
     private final DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
     private final Duration patience;
 
@@ -49,7 +61,14 @@ final class ChainCredentials {
      * @throws RuntimeException   what the chain threw (its "Unable to load credentials" included)
      */
     AwsCredentials resolve() {
-        Future<AwsCredentials> f = THREADS.submit(chain::resolveCredentials);
+        Future<AwsCredentials> f = THREADS.submit(() -> {
+            RUNNING.incrementAndGet();
+            try {
+                return chain.resolveCredentials();
+            } finally {
+                RUNNING.decrementAndGet();
+            }
+        });
         try {
             return S3Errors.registered(f.get(patience.toMillis(), TimeUnit.MILLISECONDS));
         } catch (ExecutionException e) {
