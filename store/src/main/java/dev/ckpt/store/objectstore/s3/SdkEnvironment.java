@@ -92,23 +92,37 @@ final class SdkEnvironment {
     /**
      * The S3 endpoint the profile sets, which the AWS SDK (2.21 on) uses on its own where none is
      * given, and the MinIO client never: its {@code services} section's {@code s3 endpoint_url},
-     * else its {@code endpoint_url}; none where {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS} or the
-     * profile's {@code ignore_configured_endpoint_urls} is true. Returns the value and where it is
+     * else its {@code endpoint_url}; none where {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS} is true,
+     * or is unset and the profile's {@code ignore_configured_endpoint_urls} is true (the variable set
+     * to false overrides the profile, as in the SDK). Returns the value and where it is
      * set, for messages ("endpoint_url of profile 'p' in FILE").
      */
     static Optional<String[]> profileEndpoint(Map<String, String> env) {
-        if ("true".equalsIgnoreCase(String.valueOf(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")).trim())) {
-            return Optional.empty();
+        // as the SDK decides: the variable (or system property), when set, alone; else the profile's setting
+        String ignore = System.getProperty("aws.ignoreConfiguredEndpointUrls", env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
+        if (ignore != null && !ignore.trim().equalsIgnoreCase("false")) {
+            if (ignore.trim().equalsIgnoreCase("true")) {
+                return Optional.empty();
+            }
+            throw new BadConfigurationException("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS='" + ignore + "' is not true or"
+                    + " false: set it to one, or unset it (unset AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)");
         }
         String name = profileName(env);
         ProfileFile files;
         try {
             files = profileFiles(env);
         } catch (RuntimeException e) {
-            return Optional.empty(); // checkProfileFiles names the file that cannot be read
+            // a file that may set the endpoint: the MinIO client with keys never reads the files, and went to
+            // AWS instead (helper-76); one that does not mention endpoint_url cannot, and the AWS client refuses
+            // it on its own (checkProfileFiles)
+            Optional<BadConfigurationException> refusal = unreadable(env);
+            if (refusal.isPresent()) {
+                throw refusal.get();
+            }
+            return Optional.empty();
         }
         Optional<Profile> p = files.profile(name);
-        if (p.isEmpty() || p.get().booleanProperty("ignore_configured_endpoint_urls").orElse(false)) {
+        if (p.isEmpty() || ignore == null && p.get().booleanProperty("ignore_configured_endpoint_urls").orElse(false)) {
             return Optional.empty();
         }
         String config = profileFile(env, ProfileFile.Type.CONFIGURATION).toString();
@@ -122,6 +136,35 @@ final class SdkEnvironment {
         }
         return p.get().property("endpoint_url").map(v -> new String[]{v.trim(), "endpoint_url of profile '" + name
                 + "' in " + fileHolding(env, name, "endpoint_url")});
+    }
+
+    /**
+     * The refusal of a config or credentials file the SDK's parser cannot read and that mentions
+     * {@code endpoint_url} (so it may set the endpoint), naming the file; empty when none does.
+     */
+    private static Optional<BadConfigurationException> unreadable(Map<String, String> env) {
+        for (ProfileFile.Type type : ProfileFile.Type.values()) {
+            Path path = profileFile(env, type);
+            try {
+                if (Files.isRegularFile(path)) {
+                    ProfileFile.builder().content(path).type(type).build().profiles();
+                }
+            } catch (RuntimeException bad) {
+                String text;
+                try {
+                    text = Files.readString(path, java.nio.charset.StandardCharsets.ISO_8859_1);
+                } catch (java.io.IOException | RuntimeException e) {
+                    text = "endpoint_url"; // cannot tell: refuse rather than go elsewhere
+                }
+                if (text.contains("endpoint_url")) {
+                    return Optional.of(new BadConfigurationException("the AWS " + type.name().toLowerCase(Locale.ROOT)
+                            + " file " + path + " cannot be read as one: " + bad.getMessage() + "; it mentions"
+                            + " endpoint_url, which ckpt uses when no endpoint is given: fix the file, or give the"
+                            + " endpoint (--endpoint or AWS_ENDPOINT_URL)", bad));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** The file that sets {@code property} of profile {@code name}: the credentials file where it does, else the config file. */

@@ -87,6 +87,16 @@ class ProfileEndpointTest {
         Map<String, String> ignored = env(cfg, null);
         ignored.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
         assertNull(S3Config.fromUrl("s3://b-1/x", ignored).endpoint());
+        // the variable, when set, decides alone, as in the SDK: false overrides the profile's true (helper-76)
+        Map<String, String> notIgnored = env(cfg, "off");
+        notIgnored.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false");
+        assertEquals("general", S3Config.fromUrl("s3://b-1/x", notIgnored).endpoint().getHost());
+        notIgnored.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", " TRUE");
+        assertNull(S3Config.fromUrl("s3://b-1/x", notIgnored).endpoint());
+        notIgnored.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "1");
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", notIgnored))
+                .getMessage();
+        assertTrue(m.startsWith("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS='1' is not true or false"), m);
         // the environment's endpoint (and --endpoint, which sets it) comes first
         Map<String, String> given = env(cfg, "svc");
         given.put("AWS_ENDPOINT_URL", "http://given:9000");
@@ -139,5 +149,29 @@ class ProfileEndpointTest {
         String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", env)).getMessage();
         assertTrue(m.contains("'ftp://fromcredentials:9000' (endpoint_url of profile 'default' in "
                 + home.resolve(".aws/credentials") + ")"), m);
+    }
+
+    /**
+     * A config file the SDK cannot parse was taken as "no endpoint there": the MinIO client with
+     * keys (which never reads the files) then went to AWS (helper-76). Where it mentions
+     * endpoint_url it is refused, named (one that does not is the AWS client's to refuse, below
+     * and in S3ConfigTest).
+     */
+    @Test
+    void aConfigFileThatCannotBeParsedIsRefusedNamedForEitherClient() throws Exception {
+        for (S3Config.Client client : S3Config.Client.values()) {
+            Map<String, String> env = env("endpoint_url = http://minio:9000\n", null); // no profile line
+            env.put("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE");
+            env.put("AWS_SECRET_ACCESS_KEY", "not-a-secret");
+            env.put("CKPT_S3_CLIENT", client.name().toLowerCase());
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", env)).getMessage();
+            assertTrue(m.startsWith("the AWS configuration file " + tmp.resolve("config") + " cannot be read as one: "), m);
+            assertTrue(m.contains("give the endpoint (--endpoint or AWS_ENDPOINT_URL)"), m);
+        }
+        Map<String, String> env = env("garbage without the setting\n", null);
+        env.put("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE");
+        env.put("AWS_SECRET_ACCESS_KEY", "not-a-secret");
+        env.put("CKPT_S3_CLIENT", "minio");
+        assertNull(S3Config.fromUrl("s3://b-1/x", env).endpoint());
     }
 }
