@@ -128,7 +128,7 @@ final class LocalLocks {
      * device numbers in hex; a waiter's line has {@code ->} after the number) and the
      * holder's {@link ProcStat}. Where no line has the file's device (btrfs: stat gives the
      * subvolume's device, {@code /proc/locks} the filesystem's), the one process holding a lock on
-     * that inode number, if only one does; null where there is
+     * that inode number that has the file open; null where there is
      * no {@code /proc/locks}, the holder is not visible from here (another machine, another
      * PID namespace) or the file cannot be looked at.
      */
@@ -143,11 +143,34 @@ final class LocalLocks {
         } catch (IOException | RuntimeException e) {
             return null;
         }
-        return holder(ino, dev, lines);
+        return holder(ino, dev, lines, pid -> opens(pid, file));
     }
 
-    /** The holder of inode {@code ino} on device {@code dev} ({@code st_dev}) by the lines of {@code /proc/locks}. */
-    static Holder holder(long ino, long dev, List<String> lines) {
+    /**
+     * Whether process {@code pid} has {@code file} open (one of its {@code /proc/PID/fd} links is
+     * the same file: device and inode as stat gives them, so a subvolume's file of the same inode
+     * number is not). False where its descriptors cannot be read (another user's process).
+     */
+    static boolean opens(long pid, Path file) {
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.anyMatch(fd -> {
+                try {
+                    return Files.isSameFile(fd, file);
+                } catch (IOException | RuntimeException e) {
+                    return false; // closed meanwhile, or not a file
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The holder of inode {@code ino} on device {@code dev} ({@code st_dev}) by the lines of
+     * {@code /proc/locks}; where no line has that device, the one holder of the inode number on
+     * another device for which {@code opensFile} is true.
+     */
+    static Holder holder(long ino, long dev, List<String> lines, java.util.function.LongPredicate opensFile) {
         long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
         long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
         java.util.Set<Long> sameInode = new java.util.HashSet<>(); // holders of this inode on any device
@@ -174,8 +197,10 @@ final class LocalLocks {
             }
         }
         // btrfs reports a subvolume's own device to stat and the filesystem's to /proc/locks (helper-73):
-        // no line matches both, so a single holder of the inode is taken as the one
-        return sameInode.size() == 1 ? describe(sameInode.iterator().next()) : null;
+        // no line matches both. Subvolumes reuse inode numbers, so a holder of the same number may hold
+        // another store's lock file (helper-76): only one that has this file open is taken
+        List<Long> opening = sameInode.stream().filter(opensFile::test).toList();
+        return opening.size() == 1 ? describe(opening.get(0)) : null;
     }
 
     private static Holder describe(long pid) {

@@ -178,17 +178,43 @@ class LocalLocksTest {
             String secondHolder = "3: OFDLCK ADVISORY  WRITE " + b.pid() + " 00:2e:4242 0 EOF";
             String waiter = "1: -> POSIX  ADVISORY  WRITE " + b.pid() + " 08:01:4242 0 EOF";
             String otherInode = "4: POSIX  ADVISORY  WRITE " + b.pid() + " 08:01:4243 0 EOF";
-            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherInode, waiter, exact)).pid());
-            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherInode, otherDevice)).pid());
-            assertEquals("sleep", LocalLocks.holder(4242, dev, java.util.List.of(otherDevice)).name());
+            java.util.function.LongPredicate bothOpenIt = pid -> true;
+            java.util.function.LongPredicate onlyAOpensIt = pid -> pid == a.pid();
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherInode, waiter, exact), bothOpenIt).pid());
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherInode, otherDevice), bothOpenIt).pid());
+            assertEquals("sleep", LocalLocks.holder(4242, dev, java.util.List.of(otherDevice), bothOpenIt).name());
             // the exact device wins over another device's holder of the same inode number
-            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(secondHolder, exact)).pid());
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(secondHolder, exact), pid -> false).pid());
             org.junit.jupiter.api.Assertions.assertNull(
-                    LocalLocks.holder(4242, dev, java.util.List.of(otherDevice, secondHolder)), "two: neither is named");
-            org.junit.jupiter.api.Assertions.assertNull(LocalLocks.holder(4242, dev, java.util.List.of(otherInode, waiter)));
+                    LocalLocks.holder(4242, dev, java.util.List.of(otherDevice, secondHolder), bothOpenIt), "two: neither is named");
+            org.junit.jupiter.api.Assertions.assertNull(LocalLocks.holder(4242, dev, java.util.List.of(otherInode, waiter),
+                    bothOpenIt));
+            // subvolumes reuse inode numbers: a holder that does not have this file open holds another one (helper-76)
+            org.junit.jupiter.api.Assertions.assertNull(LocalLocks.holder(4242, dev, java.util.List.of(otherDevice),
+                    onlyAOpensIt.negate()), "a holder of another file of the same number is not named");
+            assertEquals(a.pid(), LocalLocks.holder(4242, dev, java.util.List.of(otherDevice, secondHolder), onlyAOpensIt).pid(),
+                    "of two, the one that has the file open");
         } finally {
             a.destroyForcibly();
             b.destroyForcibly();
+        }
+    }
+
+    /** {@link LocalLocks#opens} looks at the process's open files: the holder has the lock file open, a sleep does not. */
+    @Test
+    void aProcessOpensTheLockFileOnlyIfOneOfItsDescriptorsIsThatFile() throws Exception {
+        Path lockFile = dir.resolve("opened.lock");
+        java.nio.file.Files.createFile(lockFile);
+        Process child = hold(lockFile);
+        Process sleep = new ProcessBuilder("sleep", "60").start();
+        try {
+            assertTrue(LocalLocks.opens(child.pid(), lockFile));
+            assertFalse(LocalLocks.opens(sleep.pid(), lockFile));
+            assertFalse(LocalLocks.opens(child.pid(), dir.resolve("other.lock")));
+            assertFalse(LocalLocks.opens(Long.MAX_VALUE, lockFile), "no such process");
+        } finally {
+            child.destroyForcibly();
+            sleep.destroyForcibly();
         }
     }
 
