@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -96,8 +97,11 @@ class EndpointUserInfoTest {
                 "b-1", "us-east-1", "aws", true, "none");
         ProbeCache.Identity other = new ProbeCache.Identity("s3", "http://minio:9000", "b-1", "us-east-1", "aws",
                 true, "none");
-        assertTrue(cache.record(leaked, ok));
         assertTrue(cache.record(other, ok));
+        // as ckpt before 2026-12-04 wrote it (this one scrubs such entries as it records, below)
+        Files.writeString(cache.file(leaked).orElseThrow(), Files.readString(cache.file(other).orElseThrow())
+                .replace("http://minio:9000", "http://admin:" + PASSWORD + "@minio:9000"));
+        assertTrue(cache.read(leaked).isPresent(), "an entry as an earlier ckpt wrote it");
         Files.writeString(cacheDir.resolve("not-json.json"), "{");
         String before = System.getProperty(ProbeCache.DIR_PROPERTY);
         System.setProperty(ProbeCache.DIR_PROPERTY, cacheDir.toString());
@@ -118,6 +122,15 @@ class EndpointUserInfoTest {
             m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                     Map.of("AWS_ENDPOINT_URL", "http://admin:" + PASSWORD + "@minio:9000"))).getMessage();
             assertFalse(m.contains("probe cache"), m);
+
+            // the next probe of any store scrubs them too (helper-75: only a refusal did), past a FIFO named *.json
+            Files.writeString(cache.file(leaked).orElseThrow(), Files.readString(cache.file(other).orElseThrow())
+                    .replace("http://minio:9000", "http://admin:" + PASSWORD + "@minio:9000"));
+            assertEquals(0, new ProcessBuilder("mkfifo", cacheDir.resolve("fifo.json").toString()).start().waitFor());
+            assertTrue(org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                    () -> cache.record(other, ok)), "a FIFO does not block the scrub");
+            assertFalse(Files.exists(cache.file(leaked).orElseThrow()));
+            assertTrue(cache.read(other).isPresent());
         } finally {
             System.setProperty(ProbeCache.DIR_PROPERTY, before == null ? "off" : before);
         }
