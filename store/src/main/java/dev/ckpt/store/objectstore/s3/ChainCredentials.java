@@ -72,8 +72,13 @@ final class ChainCredentials {
         try {
             return S3Errors.registered(f.get(patience.toMillis(), TimeUnit.MILLISECONDS));
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
+            if (e.getCause() instanceof software.amazon.awssdk.core.exception.SdkException r) {
                 throw r;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                // a provider's own failure, e.g. a credential_process refresh's IllegalStateException, which escaped
+                // the AWS client's error mapping and was printed raw (helper-75): as the SDK's client-side failure
+                throw software.amazon.awssdk.core.exception.SdkClientException.create(r.getMessage(), r);
             }
             throw new IllegalStateException(e.getCause());
         } catch (TimeoutException e) {

@@ -154,6 +154,11 @@ final class S3Errors {
             if (e != null) {
                 return e;
             }
+        } else {
+            CkptException e = MissingCredentials.refreshFailed(url, action, System.getenv(), cause);
+            if (e != null) {
+                return e;
+            }
         }
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof java.net.UnknownHostException u) {
