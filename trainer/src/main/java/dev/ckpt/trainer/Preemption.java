@@ -29,16 +29,25 @@ final class Preemption {
         }
     }
 
+    /** Whether the trainer is starting up (no step trained yet; so from the start), for what a request says it will do. */
+    private volatile boolean startingUp = true;
+
+    void startingUp(boolean is) {
+        startingUp = is;
+    }
+
     /** Requests a stop; the first reason wins. Safe from signal handlers and any thread. */
     void request(String why) {
         int n = count.incrementAndGet();
         if (n == 1) {
             requestedAtNanos = System.nanoTime();
             reason = why;
-            err.println("ckpt-train: " + why + " received: saving at the next step boundary, then exiting 75");
+            err.println("ckpt-train: " + why + " received: " + (startingUp
+                    ? "during start-up, nothing trained to save; stopping by --preempt-deadline, then exiting 75"
+                    : "saving at the next step boundary, then exiting 75"));
         } else {
-            err.println("ckpt-train: " + why + " received again (" + n + " stop requests): already stopping, "
-                    + "the checkpoint in progress is not interrupted");
+            err.println("ckpt-train: " + why + " received again (" + n + " stop requests): already stopping"
+                    + (startingUp ? "" : ", the checkpoint in progress is not interrupted"));
         }
     }
 

@@ -188,6 +188,12 @@ public final class Trainer {
 
     private static int parseAndRun(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
                                    Function<String, CheckpointStore> openStore, boolean signals) {
+        // first: a signal before the handlers are in killed the process without the requeue hook (helper-77);
+        // parsing the options (picocli) takes most of the half second before them
+        Preemption p = new Preemption(err);
+        if (signals) {
+            p.installSignalHandlers();
+        }
         TrainOptions o;
         try {
             o = TrainOptions.parse(args, env);
@@ -200,10 +206,6 @@ public final class Trainer {
         if (o == null) {
             out.print(TrainOptions.help());
             return EXIT_OK;
-        }
-        Preemption p = new Preemption(err);
-        if (signals) {
-            p.installSignalHandlers();
         }
         return run(o, out, err, openStore, p);
     }
@@ -249,9 +251,24 @@ public final class Trainer {
         SpotNotice spot = o.spotNotice == null ? null
                 : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
         try {
-            if (StartUp.run(this::startUp, preemption, o.preemptDeadline) == StartUp.Outcome.ABANDONED) {
+            StartUp.Outcome started;
+            try {
+                started = StartUp.run(this::startUp, preemption, o.preemptDeadline);
+            } catch (IOException | dev.ckpt.store.error.CkptException e) {
+                if (!preemption.requested() || e instanceof FencedException) {
+                    throw e; // a fenced run stays exit 4: a requeued job would be fenced again
+                }
+                // the stop promised 75 and the requeue hook; the start-up's failure (a lock held past its 30 s,
+                // a store that does not answer) is what a requeue retries (helper-77: exit 1, no hook)
+                startPhase = startPhase + ", which failed (" + e.getMessage() + ")";
                 startUpAbandoned = true;
-                return startUpAbandoned();
+                return startUpAbandoned(false);
+            } finally {
+                preemption.startingUp(false);
+            }
+            if (started == StartUp.Outcome.ABANDONED) {
+                startUpAbandoned = true;
+                return startUpAbandoned(true);
             }
             return loop();
         } finally {
@@ -314,14 +331,15 @@ public final class Trainer {
     }
 
     /**
-     * A stop request came during the start-up, which had not ended by --preempt-deadline: nothing
-     * was trained, so nothing is lost; exit 75 (the requeue hook runs), as for any stop.
+     * A stop request came during the start-up, which had not ended by --preempt-deadline
+     * ({@code deadlinePassed}) or failed: nothing was trained, so nothing is lost; exit 75 (the
+     * requeue hook runs), as for any stop.
      */
-    private int startUpAbandoned() {
-        out.printf("preempted: %s during start-up; --preempt-deadline %s passed while %s, which was abandoned; nothing "
-                        + "was trained, so nothing is lost: the latest checkpoint of run %s stays what it was; exiting %d "
-                        + "(requeue, then --auto-resume)%n", preemption.reason(), human(o.preemptDeadline), startPhase,
-                o.run, EXIT_PREEMPTED);
+    private int startUpAbandoned(boolean deadlinePassed) {
+        out.printf("preempted: %s during start-up; %s %s%s; nothing was trained, so nothing is lost: the latest checkpoint"
+                        + " of run %s stays what it was; exiting %d (requeue, then --auto-resume)%n", preemption.reason(),
+                deadlinePassed ? "--preempt-deadline " + human(o.preemptDeadline) + " passed while" : "it stopped while",
+                startPhase, deadlinePassed ? ", which was abandoned" : "", o.run, EXIT_PREEMPTED);
         runPreemptHook();
         return EXIT_PREEMPTED;
     }
@@ -985,6 +1003,15 @@ public final class Trainer {
         // the seconds printed at the end run from the signal (or spot notice) to the commit; a rank
         // that learned of the stop from the store's stop point counts from here
         long t0 = preemption.requested() ? preemption.requestedAtNanos() : System.nanoTime();
+        if (!o.ranked() && stepsThisProcess == 0) {
+            // the stop came during the start-up, which ended in time: nothing trained, nothing to save (it said
+            // "committed checkpoint X" of the one it resumed from, or saved an untrained step 0; helper-77)
+            out.printf("preempted: %s before any step was trained; nothing to save: the latest checkpoint of run %s stays"
+                    + " %s; exiting %d (requeue, then --auto-resume)%n", why, o.run,
+                    lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+            runPreemptHook();
+            return EXIT_PREEMPTED;
+        }
         // the store's clock, for the commit's deadline
         Instant deadlineAt = store.config().clock().instant().plusNanos(deadline - System.nanoTime());
         if (lastCommittedStep != state.step) {

@@ -154,4 +154,46 @@ class StopDuringWaitsTest {
         }
         assertEquals(List.of(1L, 2L), steps());
     }
+
+    /**
+     * A stop during the start-up that then fails (here the writer claim's write of ROOT; in the field a
+     * lock held past its 30 s, before the default 50 s deadline) exits 75 with the requeue hook, as the
+     * stop promised, not 1 (helper-77). And a stop before any step is trained saves nothing.
+     */
+    @Test
+    void aStartUpThatFailsAfterAStopStillExitsSeventyFiveAndNothingTrainedIsNotSaved() throws Exception {
+        Result first = TrainerRuns.inProcess(s -> s, null, null, args("--steps", "2", "--save-every", "1"));
+        assertEquals(0, first.code(), first.all());
+        byte[] root = Files.readAllBytes(tmp.resolve("store/ROOT"));
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        Result r = TrainerRuns.inProcess(s -> new ForwardingObjectStore(s) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                if (key.equals("ROOT")) {
+                    p.request("SIGTERM");
+                    throw StoreUnavailableException.needingAction("test: the lock of ROOT was held for 30 s", null);
+                }
+                return super.putIfMatch(key, data, expectedEtag);
+            }
+        }, p, null, args("--steps", "10", "--save-every", "1", "--auto-resume", "--preempt-deadline", "60s"));
+        assertEquals(75, r.code(), r.all());
+        assertTrue(r.out().contains("preempted: SIGTERM during start-up; it stopped while claiming run t as its writer,"
+                + " which failed (test: the lock of ROOT was held for 30 s"), r.all());
+        assertArrayEquals(root, Files.readAllBytes(tmp.resolve("store/ROOT")));
+
+        // the stop comes during a start-up that ends in time: no step trained, nothing saved, the latest named
+        Preemption q = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        Result s2 = TrainerRuns.inProcess(s -> new ForwardingObjectStore(s) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                q.request("SIGTERM"); // the claim's write: the start-up goes on and ends
+                return super.putIfMatch(key, data, expectedEtag);
+            }
+        }, q, null, args("--steps", "10", "--save-every", "1", "--auto-resume", "--preempt-deadline", "60s"));
+        assertEquals(75, s2.code(), s2.all());
+        assertTrue(s2.out().contains("preempted: SIGTERM before any step was trained; nothing to save: the latest"
+                + " checkpoint of run t stays t-s2-"), s2.all());
+        assertFalse(s2.out().contains("committed checkpoint"), s2.all());
+        assertEquals(List.of(1L, 2L), steps());
+    }
 }

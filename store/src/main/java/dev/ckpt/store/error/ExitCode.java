@@ -26,7 +26,8 @@ public enum ExitCode {
             + " --deadline): nothing new was committed; retrying later is safe (not for a rank's save that"
             + " closed its step, which is 1: save a later step)", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
-    PREEMPTED(75, "preempted after saving (EX_TEMPFAIL): requeue, then run again with --auto-resume",
+    PREEMPTED(75, "preempted (EX_TEMPFAIL): the stop's save committed, or the latest checkpoint stands (nothing"
+            + " trained yet, or no time to save by --preempt-deadline): requeue, then run again with --auto-resume",
             Program.CKPT_TRAIN);
 
     /** Which command line prints a code. */
