@@ -36,6 +36,8 @@ final class DoctorCommand extends StoreCommand {
         ObjectStore objects = store.objectStore();
         ObjectStore raw = objects instanceof ProbingObjectStore p ? p.delegate() : objects;
         List<Check> checks = new ArrayList<>();
+        // which server this is: the endpoint in use was nowhere to be seen (helper-76)
+        objects.server().ifPresent(s -> checks.add(new Check("server", true, s)));
         boolean ok = true;
         ok &= check(checks, "list objects", () -> dev.ckpt.store.commit.SaveResult.count(
                 objects.list("manifests/").stream().count(), "manifest") + " listed");

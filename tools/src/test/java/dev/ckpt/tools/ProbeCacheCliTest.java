@@ -101,6 +101,13 @@ class ProbeCacheCliTest {
         assertEquals(0, first.code(), first.toString());
         assertTrue(first.out().contains("conditional writes probed now") && first.out().contains("no verdict was cached"),
                 first.out());
+        // which server: the endpoint in use, its addressing, region and client (helper-76), in text and JSON
+        String shown = "'" + server.endpoint() + "', path-style addressing, region ";
+        assertTrue(first.out().matches("(?s)store s3://cli/d/\n  ok   server +" + java.util.regex.Pattern.quote(shown)
+                + "[a-z0-9-]+, client aws\n.*"), first.out());
+        Cli.Result minio = new Cli(env, "--progress", "none").run("doctor", "s3://cli/d", "--client", "minio", "--json");
+        assertTrue(minio.json().get("checks").get(0).get("detail").asText().startsWith(shown)
+                && minio.json().get("checks").get(0).get("detail").asText().endsWith(", client minio"), minio.out());
         int n = probeRequests.get();
         Cli.Result second = cli.run("doctor", "s3://cli/d");
         assertEquals(0, second.code(), second.toString());

@@ -302,8 +302,9 @@ public final class Trainer {
         model = new Model(cfg);
         order = new DataOrder(cfg.seed(), cfg.datasetSize(), cfg.batch());
         state.seed = cfg.seed();
-        out.printf("ckpt-train: run %s, store %s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
-                writer.epoch(), staging.dir().toAbsolutePath().normalize());
+        out.printf("ckpt-train: run %s, store %s%s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
+                store.objectStore().server().map(s -> " at " + s).orElse(""), writer.epoch(),
+                staging.dir().toAbsolutePath().normalize());
         if (o.ranked()) {
             out.printf("ckpt-train: rank %d of %d, job %s: this rank saves %s and their Adam moments%s%n", o.rank,
                     o.worldSize, o.jobId, String.join(", ", part.owned(model)), o.rank == 0 ? ", and the training state" : "");

@@ -79,7 +79,8 @@ class TrainerS3Test {
         Result a = run(client, prefix, first, concat(common, "--store", "s3://train/" + prefix, "--staging",
                 tmp.resolve("staging-a").toString(), "--steps", "30"));
         assertEquals(0, a.code(), a.all());
-        assertTrue(a.out().contains("store s3://train/" + prefix), a.out());
+        assertTrue(a.out().contains("store s3://train/" + prefix + "/ at '" + server().endpoint() + "', path-style addressing,"
+                + " region ") && a.out().contains(", client " + client.name().toLowerCase() + " (writer epoch"), a.out());
         // another machine: empty staging, so the resume downloads every chunk from S3
         TracingStore[] second = new TracingStore[1];
         Result b = run(client, prefix, second, concat(common, "--store", "s3://train/" + prefix, "--staging",

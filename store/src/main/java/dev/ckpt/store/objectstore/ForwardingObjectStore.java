@@ -70,6 +70,11 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     }
 
     @Override
+    public java.util.Optional<String> server() {
+        return delegate.server();
+    }
+
+    @Override
     public void close() {
         delegate.close();
     }

@@ -116,6 +116,16 @@ public interface ObjectStore extends AutoCloseable {
     /** A description for messages, e.g. {@code file:///data/store}; never contains credentials. */
     String describe();
 
+    /**
+     * The server behind the store, for {@code doctor} and the trainer's first line (which server a
+     * run talks to was nowhere to be seen; helper-76): for S3 its endpoint (user info masked) or
+     * "AWS S3", addressing, region and client, e.g. {@code 'http://minio:9000', path-style, region
+     * us-east-1, client aws}; empty for a local directory. Never contains credentials.
+     */
+    default java.util.Optional<String> server() {
+        return java.util.Optional.empty();
+    }
+
     @Override
     default void close() {
     }

@@ -334,6 +334,11 @@ final class AwsS3ObjectStore implements ObjectStore {
     }
 
     @Override
+    public java.util.Optional<String> server() {
+        return java.util.Optional.of(config.server());
+    }
+
+    @Override
     public void close() {
         s3.close();
     }

@@ -378,6 +378,11 @@ final class MinioObjectStore implements ObjectStore {
     }
 
     @Override
+    public java.util.Optional<String> server() {
+        return java.util.Optional.of(config.server());
+    }
+
+    @Override
     public void close() {
         http.dispatcher().executorService().shutdown();
         http.connectionPool().evictAll();

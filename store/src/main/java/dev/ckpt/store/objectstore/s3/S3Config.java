@@ -400,6 +400,13 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
     }
 
     /** {@code s3://bucket/prefix}: what messages show. */
+    /** The server as {@link dev.ckpt.store.objectstore.ObjectStore#server()} shows it. */
+    public String server() {
+        return (endpoint == null ? "AWS S3" : Endpoint.shown(endpoint.toString())) + ", "
+                + (usePathStyle() ? "path-style" : "virtual-host") + " addressing, region " + region + ", client "
+                + client.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     public String url() {
         return "s3://" + bucket + "/" + prefix;
     }
