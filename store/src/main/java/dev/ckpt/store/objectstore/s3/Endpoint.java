@@ -22,7 +22,7 @@ final class Endpoint {
     }
 
     /**
-     * {@code raw} as a URI, given by {@code source} (e.g. "--endpoint or AWS_ENDPOINT_URL").
+     * {@code raw} as a URI, given by {@code source} (e.g. "AWS_ENDPOINT_URL or ckpt-tool's --endpoint").
      *
      * With user info, the probe cache's entries that hold an endpoint with user info are deleted
      * first (see {@link ProbeCache#dropEntriesWithUserInfo}), and the message says how many.

@@ -158,8 +158,9 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             }
         }
         String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
-        URI ep = endpoint == null ? null : Endpoint.parse(endpoint, "--endpoint or "
-                + (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL"), env);
+        URI ep = endpoint == null ? null : Endpoint.parse(endpoint,
+                (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL")
+                        + " or ckpt-tool's --endpoint", env); // ckpt-train has no --endpoint (helper-75)
         if (ep == null && !env.containsKey("AWS_ENDPOINT_URL_S3") && !env.containsKey("AWS_ENDPOINT_URL")) {
             // the AWS SDK would use it on its own (addressed as AWS: virtual-host style) and the MinIO client not at all
             String[] fromProfile = SdkEnvironment.profileEndpoint(env).orElse(null);

@@ -62,7 +62,7 @@ final class S3Errors {
                     + (inRegion == null ? "" : "; the bucket is in region " + inRegion) + "; S3 clients do not follow one."
                     + (inRegion == null ? " For AWS S3, set AWS_REGION to the bucket's region; for another server,"
                     : " Set AWS_REGION=" + inRegion + " (or --region " + inRegion + "); for another server,")
-                    + " set the endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) to the address it"
+                    + " set the endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, or ckpt-tool's --endpoint) to the address it"
                     + " redirects to (https:// where http:// was given, another host or port)", cause);
         }
         if (status == 400 || status == 501 || status == 405) {
@@ -164,8 +164,9 @@ final class S3Errors {
             if (t instanceof java.net.UnknownHostException u) {
                 String host = u.getMessage() == null ? "?" : u.getMessage().replaceFirst(":.*", "").trim();
                 return new StoreUnavailableException("cannot " + action + " " + url + ": the endpoint's host name '"
-                        + redact(host) + "' does not resolve; check the endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or"
-                        + " AWS_ENDPOINT_URL) and the name server (retrying later is safe)", cause);
+                        + redact(host) + "' does not resolve; check the endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL,"
+                        + " ckpt-tool's --endpoint, or the AWS profile's endpoint_url) and the name server (retrying later"
+                        + " is safe)", cause);
             }
         }
         return new StoreUnavailableException("cannot " + action + " " + url + ": "

@@ -31,7 +31,7 @@ final class SdkEnvironment {
         for (String n : new String[] {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
             if (env.containsKey(n)) {
                 throw new BadConfigurationException(n + " is set but empty: give your server's URL (e.g. " + n
-                        + "=http://minio:9000, or --endpoint URL), or unset it (unset " + n + ") to use AWS S3");
+                        + "=http://minio:9000, or ckpt-tool's --endpoint URL), or unset it (unset " + n + ") to use AWS S3");
             }
         }
     }
@@ -160,7 +160,7 @@ final class SdkEnvironment {
                     return Optional.of(new BadConfigurationException("the AWS " + type.name().toLowerCase(Locale.ROOT)
                             + " file " + path + " cannot be read as one: " + bad.getMessage() + "; it mentions"
                             + " endpoint_url, which ckpt uses when no endpoint is given: fix the file, or give the"
-                            + " endpoint (--endpoint or AWS_ENDPOINT_URL)", bad));
+                            + " endpoint (AWS_ENDPOINT_URL, or ckpt-tool's --endpoint)", bad));
                 }
             }
         }

@@ -50,7 +50,7 @@ class EndpointUserInfoTest {
                 String m = assertThrows(BadConfigurationException.class,
                         () -> S3Config.fromUrl("s3://b-1/x", Map.of(var, c[0])), c[0]).getMessage();
                 assertFalse(m.contains(PASSWORD), m);
-                assertTrue(m.contains("***@") && m.contains("(--endpoint or " + var + ") has a user name or password"
+                assertTrue(m.contains("***@") && m.contains("(" + var + " or ckpt-tool's --endpoint) has a user name or password"
                         + " before its host"), m);
                 assertTrue(m.contains("Give " + (c[1].startsWith("'") ? "the endpoint as " : "") + c[1]), m);
             }

@@ -166,7 +166,7 @@ class ProfileEndpointTest {
             env.put("CKPT_S3_CLIENT", client.name().toLowerCase());
             String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", env)).getMessage();
             assertTrue(m.startsWith("the AWS configuration file " + tmp.resolve("config") + " cannot be read as one: "), m);
-            assertTrue(m.contains("give the endpoint (--endpoint or AWS_ENDPOINT_URL)"), m);
+            assertTrue(m.contains("give the endpoint (AWS_ENDPOINT_URL, or ckpt-tool's --endpoint)"), m);
         }
         Map<String, String> env = env("garbage without the setting\n", null);
         env.put("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE");

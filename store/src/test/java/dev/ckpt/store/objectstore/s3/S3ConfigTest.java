@@ -109,10 +109,10 @@ class S3ConfigTest {
         String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                 Map.of("AWS_ENDPOINT_URL", "http://admin:PASSW0RDsecret@/x"))).getMessage();
         assertFalse(m.contains("PASSW0RD"), m);
-        assertTrue(m.contains("'http://***@/x' (--endpoint or AWS_ENDPOINT_URL) has a user name or password"), m);
+        assertTrue(m.contains("'http://***@/x' (AWS_ENDPOINT_URL or ckpt-tool's --endpoint) has a user name or password"), m);
         m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                 Map.of("AWS_ENDPOINT_URL_S3", "garbage\nmore"))).getMessage();
-        assertTrue(m.contains("'garbage\\nmore' (--endpoint or AWS_ENDPOINT_URL_S3)") && !m.contains("\n"), m);
+        assertTrue(m.contains("'garbage\\nmore' (AWS_ENDPOINT_URL_S3 or ckpt-tool's --endpoint)") && !m.contains("\n"), m);
         String secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzEXAMPLEKEY";
         BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                 Map.of("AWS_ENDPOINT_URL", secret, "AWS_ACCESS_KEY_ID", "AKIAX", "AWS_SECRET_ACCESS_KEY", secret)));
@@ -131,7 +131,7 @@ class S3ConfigTest {
         for (String ep : new String[] {"ftp://127.0.0.1:21", "file://host/x", "s3://bucket"}) {
             String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                     Map.of("AWS_ENDPOINT_URL", ep))).getMessage();
-            assertTrue(m.contains("'" + ep + "' (--endpoint or AWS_ENDPOINT_URL) is not an http:// or https:// URL"), m);
+            assertTrue(m.contains("'" + ep + "' (AWS_ENDPOINT_URL or ckpt-tool's --endpoint) is not an http:// or https:// URL"), m);
         }
         assertEquals("HTTPS", S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "HTTPS://h:1")).endpoint().getScheme());
         String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",

@@ -44,8 +44,8 @@ class S3ErrorsTest {
                 new java.net.UnknownHostException("minio.invalid: Name or service not known")));
         assertTrue(e instanceof StoreUnavailableException, e.toString());
         assertEquals("cannot read s3://b/p/ROOT: the endpoint's host name 'minio.invalid' does not resolve; check the"
-                + " endpoint (--endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) and the name server (retrying later"
-                + " is safe)", e.getMessage());
+                + " endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, ckpt-tool's --endpoint, or the AWS profile's endpoint_url)"
+                + " and the name server (retrying later is safe)", e.getMessage());
     }
 
     /** AWS answers an expired session token with 400, which read as "it may not support this S3 feature" (helper-72). */
