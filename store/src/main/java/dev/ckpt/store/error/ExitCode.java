@@ -14,7 +14,8 @@ import java.util.Map;
  */
 public enum ExitCode {
     OK(0, "ok", Program.BOTH),
-    ERROR(1, "error: the message names the object or file and what to do", Program.BOTH),
+    ERROR(1, "error: the message names the object or file and what to do (also a rank's save that closed its"
+            + " step for good: save a later step)", Program.BOTH),
     USAGE(2, "usage error (the message says what is wrong; --help lists the options)", Program.BOTH),
     DAMAGE(3, "damage found by verify (missing or corrupt objects)", Program.CKPT_TOOL),
     FENCED_OR_CONFLICT(4, "fenced: a newer job owns the run, stop writing; or a conflicting writer or GC"
@@ -23,8 +24,7 @@ public enum ExitCode {
     COMMIT_STATE_UNKNOWN(6, "commit state unknown: a ROOT write may or may not have landed; do not clean"
             + " anything up, check with ckpt-tool ls/verify once the store answers", Program.BOTH),
     UNAVAILABLE(7, "store unavailable (network, server, a transient I/O error, a stall past the"
-            + " --deadline): nothing new was committed; retrying later is safe (not for a rank's save that"
-            + " closed its step, which is 1: save a later step)", Program.BOTH),
+            + " --deadline): nothing new was committed; retrying later is safe", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
     PREEMPTED(75, "preempted (EX_TEMPFAIL): the stop's save committed, or the latest checkpoint stands (nothing"
             + " trained yet, or no time to save by --preempt-deadline): requeue, then run again with --auto-resume",
@@ -106,8 +106,10 @@ public enum ExitCode {
             }
             if (c instanceof CkptException k) {
                 ExitCode e = forClass(c.getClass());
-                // "retrying later is safe" would send a script back to a step a rank closed for good (helper-76)
-                return e == UNAVAILABLE && k.stepClosed() ? ERROR : e;
+                // "retry later" (4, 7) would send a script back to a step a rank closed for good (helper-76, -78);
+                // fenced stays 4 (stop writing), a commit state unknown stays 6 (do not clean up)
+                return k.stepClosed() && (e == UNAVAILABLE || e == FENCED_OR_CONFLICT) && !(c instanceof FencedException)
+                        ? ERROR : e;
             }
         }
         return ERROR;

@@ -25,6 +25,9 @@ public final class RanksIncompleteException extends CommitConflictException {
         this.checkpointId = checkpointId;
         this.missingRanks = List.copyOf(missingRanks);
         this.relayed = relayed;
+        if (relayed) {
+            closeStep(); // another rank's record closed the step for good: its message says "save a later step"
+        }
     }
 
     /** Whether this rank stopped because another rank gave up (so it has nothing of its own to record). */

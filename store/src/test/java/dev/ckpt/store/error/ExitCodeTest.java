@@ -113,7 +113,14 @@ class ExitCodeTest {
         assertEquals(ExitCode.ERROR, ExitCode.of(closed));
         GcLeaseHeldException gcClosed = new GcLeaseHeldException("gc", 3, "h", java.time.Instant.EPOCH);
         gcClosed.closeStep();
-        assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(gcClosed), "4 already says: not now");
+        assertEquals(ExitCode.ERROR, ExitCode.of(gcClosed), "4 says retry later: not that step (helper-78)");
+        assertEquals(ExitCode.ERROR, ExitCode.of(new RanksIncompleteException("r-s1-e1", java.util.List.of(),
+                "rank 0 gave up", true)), "relayed: the step is closed");
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(new RanksIncompleteException("r-s1-e1",
+                java.util.List.of(1), "rank 1 missing")), "not relayed, not recorded: 4");
+        FencedException fenced = new FencedException("r", 1, 2);
+        fenced.closeStep();
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(fenced), "fenced stays 4: stop writing");
         // a subclass from elsewhere takes its nearest listed superclass's code
         assertEquals(ExitCode.FENCED_OR_CONFLICT, ExitCode.of(new CommitConflictException("busy") { }));
     }
@@ -148,7 +155,7 @@ class ExitCodeTest {
             assertEquals(e.usedBy(ExitCode.Program.CKPT_TRAIN), train.contains("\n" + line), e + " in\n" + train);
         }
         assertTrue(tool.contains("  6  commit state unknown"), tool);
-        assertTrue(train.contains(" 75  preempted after saving"), train);
+        assertTrue(train.contains(" 75  preempted (EX_TEMPFAIL)"), train);
         assertTrue(tool.lines().allMatch(l -> l.length() <= 79), tool);
     }
 }
