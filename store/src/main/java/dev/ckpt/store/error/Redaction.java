@@ -45,6 +45,14 @@ public final class Redaction {
     private static final Pattern PARAM = Pattern.compile("(?i)\\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token"
             + "|Signature|Credential|AWSAccessKeyId|SecretAccessKey|SessionToken)\\s*=\\s*[^&\\s,;\"<]*");
     private static final Pattern ACCESS_KEY_ID = Pattern.compile("\\b(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\\b");
+    // a credential_process's JSON (and an AWS profile's lines) quoted by a parser's error, e.g. Jackson's "Unexpected
+    // end-of-input ... [Source: (String)"{... "SecretAccessKey": "..."": keys a failed refresh printed were never
+    // registered (helper-78). The value up to its closing quote, or to the end where the text was cut; also escaped
+    // inside JSON output (\"SecretAccessKey\": \"...\")
+    private static final Pattern JSON_SECRET = Pattern.compile("(?i)(\\\\?\"(?:SecretAccessKey|SessionToken|Token)\\\\?\"\\s*:\\s*"
+            + "\\\\?\")(?!\\[redacted])[^\"\\\\]*");
+    private static final Pattern PROFILE_SECRET = Pattern.compile("(?i)\\b(aws_secret_access_key|aws_session_token)"
+            + "(\\s*=\\s*)(?!\\[redacted])[^\\s\"\\\\]+");
 
     private Redaction() {
     }
@@ -79,6 +87,8 @@ public final class Redaction {
         // "Signature=" itself goes too: it tells a reader (or a grep) that a signature was there, and nothing else
         out = PARAM.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
         out = ACCESS_KEY_ID.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
+        out = JSON_SECRET.matcher(out).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + MASK));
+        out = PROFILE_SECRET.matcher(out).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + m.group(2) + MASK));
         return out;
     }
 

@@ -65,4 +65,28 @@ class RedactionTest {
         w.flush();
         assertEquals("progress [redacted] and more\n\rlive line [redacted]", sink.toString());
     }
+
+    /**
+     * Keys a failed credential_process refresh printed (truncated JSON, never registered) were
+     * quoted by Jackson's parse error, which --verbose printed (helper-78): a value of
+     * SecretAccessKey, SessionToken or Token in JSON, whole or cut, plain or escaped inside JSON
+     * output, and a profile's aws_secret_access_key line, are masked.
+     */
+    @Test
+    void secretsInQuotedJsonOrProfileLinesAreMaskedUnregistered() {
+        String cut = "Unexpected end-of-input: expected close marker for Object [Source: (String)\"{\"Version\": 1,"
+                + " \"AccessKeyId\": \"NEWKEYID\", \"SecretAccessKey\": \"NEWSECRETVALUE123\"\"; line: 1]";
+        String r = Redaction.redact(cut);
+        org.junit.jupiter.api.Assertions.assertFalse(r.contains("NEWSECRETVALUE123"), r);
+        org.junit.jupiter.api.Assertions.assertTrue(r.contains("\"SecretAccessKey\": \"[redacted]\""), r);
+        for (String t : new String[] {"{\"SessionToken\":\"TOKENVALUE999\"}", "\"Token\" : \"TOKENVALUE999",
+                "{\\\"SecretAccessKey\\\": \\\"TOKENVALUE999\\\"}", "aws_secret_access_key = TOKENVALUE999",
+                "aws_session_token=TOKENVALUE999\n"}) {
+            String m = Redaction.redact(t);
+            org.junit.jupiter.api.Assertions.assertFalse(m.contains("TOKENVALUE999"), t + " -> " + m);
+            org.junit.jupiter.api.Assertions.assertTrue(m.contains("[redacted]"), t + " -> " + m);
+        }
+        org.junit.jupiter.api.Assertions.assertEquals("give it aws_access_key_id and aws_secret_access_key",
+                Redaction.redact("give it aws_access_key_id and aws_secret_access_key"));
+    }
 }
