@@ -124,7 +124,8 @@ class S3SetupErrorsCliTest {
     void aCredentialProcessThatHangsIsEndedAndEachWayOneFailsIsNamedBothClients() throws Exception {
         String marker = "6001." + System.nanoTime() % 1_000_000_000L;
         Path script = tmp.resolve("hang.sh");
-        Files.writeString(script, "#!/bin/sh\nsleep " + marker + " &\nwait\n");
+        Path runs = tmp.resolve("hang-runs");
+        Files.writeString(script, "#!/bin/sh\necho run >> " + runs + "\nsleep " + marker + " &\nwait\n");
         script.toFile().setExecutable(true);
         Path config = tmp.resolve("config-proc");
         Files.writeString(config, "[profile hang]\ncredential_process = " + script + "\n"
@@ -138,6 +139,7 @@ class S3SetupErrorsCliTest {
             env.put("AWS_CONFIG_FILE", config.toString());
             env.put("CKPT_S3_CREDENTIALS_TIMEOUT", "2s");
             env.put("AWS_PROFILE", "hang");
+            Files.deleteIfExists(runs);
             List<Cli.Result> rs = ChildCli.run(tmp.resolve("hang-" + client), env, List.of(
                     List.of("ls", "s3://creds/p"),
                     List.of("push", "s3://creds/p", src.toString(), "--run", "r", "--step", "1", "--progress", "none",
@@ -149,6 +151,8 @@ class S3SetupErrorsCliTest {
                         + " command yourself") && r.err().contains("CKPT_S3_CREDENTIALS_TIMEOUT"), client + ": " + r);
             }
             assertEquals(List.of(), processesWith(marker), client + ": the command's processes were left running");
+            // one wait per command, not one per attempt of the SDK's retries (helper-78: three, each the whole limit)
+            assertEquals(2, Files.readAllLines(runs).size(), client + ": runs of the command for ls and push");
 
             env.put("AWS_PROFILE", "blank");
             Cli.Result blank = ChildCli.run(tmp.resolve("blank-" + client), env, List.of(List.of("ls", "s3://creds/p"))).get(0);
@@ -183,6 +187,7 @@ class S3SetupErrorsCliTest {
             Map<String, String> env = env(client);
             env.put("AWS_CONFIG_FILE", config.toString());
             env.put("AWS_PROFILE", "hang");
+            Files.writeString(config, "[profile hang]\ncredential_process = " + script + "\n");
             Process child = ChildCli.start(tmp.resolve("term-" + client), env, List.of(List.of("ls", "s3://creds/p")));
             try {
                 long end = System.nanoTime() + 120_000_000_000L;
@@ -191,6 +196,8 @@ class S3SetupErrorsCliTest {
                             + (child.isAlive() ? "" : new String(child.getInputStream().readAllBytes())));
                     Thread.sleep(50);
                 }
+                // the profile edited meanwhile: the command started is the one ended (helper-78: it was re-read)
+                Files.writeString(config, "[profile hang]\ncredential_process = /bin/false --fixed\n");
                 child.destroy(); // SIGTERM
                 assertTrue(child.waitFor(60, TimeUnit.SECONDS), client + ": the JVM did not end on SIGTERM");
                 end = System.nanoTime() + 10_000_000_000L;

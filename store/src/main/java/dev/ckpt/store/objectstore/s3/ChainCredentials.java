@@ -35,20 +35,22 @@ final class ChainCredentials {
         return t;
     });
 
-    /** Resolutions running on {@link #THREADS}: at the JVM's exit (SIGTERM, say) their credential_process is ended too. */
-    private static final AtomicInteger RUNNING = new AtomicInteger();
+    /**
+     * The credential_process commands of the resolutions running on {@link #THREADS} (one entry per
+     * resolution, "" without a command): at the JVM's exit (SIGTERM, say) they are ended too.
+     */
+    private static final java.util.Queue<String> RUNNING = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     static {
         // helper-75: a JVM ended while a credential_process hung left that command running, orphaned
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (RUNNING.get() > 0) {
-                endCredentialProcess();
-            }
-        }, "ckpt-credentials-exit"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> new java.util.HashSet<>(RUNNING)
+                .forEach(ChainCredentials::endCredentialProcess), "ckpt-credentials-exit"));
     }
 
     private final DefaultCredentialsProvider chain = DefaultCredentialsProvider.builder().build();
     private final Duration patience;
+    /** A resolution of this chain timed out: later ones fail at once. */
+    private volatile boolean gaveUp;
 
     ChainCredentials(Duration patience) {
         this.patience = patience;
@@ -61,12 +63,20 @@ final class ChainCredentials {
      * @throws RuntimeException   what the chain threw (its "Unable to load credentials" included)
      */
     AwsCredentials resolve() {
+        if (gaveUp) {
+            // the SDK retries a request whose credentials failed: each retry waited the whole patience again, and
+            // ran the command again (helper-78: 3 × CKPT_S3_CREDENTIALS_TIMEOUT); one wait per run
+            throw new CredentialsTimeout(patience);
+        }
+        // the command as it is now: the profile may be edited while it runs, and the one to end is the one started
+        // (helper-78: re-read at the end, an edited line matched nothing and the command was left running)
+        String command = profileCommand();
         Future<AwsCredentials> f = THREADS.submit(() -> {
-            RUNNING.incrementAndGet();
+            RUNNING.add(command);
             try {
                 return chain.resolveCredentials();
             } finally {
-                RUNNING.decrementAndGet();
+                RUNNING.remove(command);
             }
         });
         try {
@@ -83,28 +93,55 @@ final class ChainCredentials {
             throw new IllegalStateException(e.getCause());
         } catch (TimeoutException e) {
             f.cancel(true);
-            endCredentialProcess();
+            endCredentialProcess(command);
+            gaveUp = true;
             throw new CredentialsTimeout(patience);
         } catch (InterruptedException e) {
             f.cancel(true);
-            endCredentialProcess();
+            endCredentialProcess(command);
             Thread.currentThread().interrupt();
             throw new CredentialsTimeout(null);
         }
     }
 
+    /** The files' stamps (path, size, modification time) {@link #command} was read at, and that command. */
+    private static volatile String[] commandRead = {null, ""};
+
     /**
-     * Ends the profile's credential_process: this JVM's child processes whose command line holds
+     * The profile's credential_process command as the SDK reads it now, trimmed; "" without one.
+     * Read again only when the config or credentials file changed: this runs for every request.
+     */
+    private static String profileCommand() {
+        java.util.Map<String, String> env = System.getenv();
+        StringBuilder stamp = new StringBuilder(SdkEnvironment.profileName(env));
+        for (software.amazon.awssdk.profiles.ProfileFile.Type t : software.amazon.awssdk.profiles.ProfileFile.Type.values()) {
+            java.nio.file.Path f = SdkEnvironment.profileFile(env, t);
+            try {
+                stamp.append('|').append(f).append(':').append(java.nio.file.Files.size(f)).append(':')
+                        .append(java.nio.file.Files.getLastModifiedTime(f).toMillis());
+            } catch (java.io.IOException | RuntimeException e) {
+                stamp.append('|').append(f).append(":none");
+            }
+        }
+        String[] read = commandRead;
+        if (stamp.toString().equals(read[0])) {
+            return read[1];
+        }
+        String command = SdkEnvironment.profile(env, SdkEnvironment.profileName(env))
+                .flatMap(p -> p.property("credential_process")).map(String::trim).orElse("");
+        commandRead = new String[] {stamp.toString(), command};
+        return command;
+    }
+
+    /**
+     * Ends the profile's credential_process {@code command}: this JVM's child processes whose command line holds
      * the command or is held in it (the SDK runs {@code sh -c COMMAND}; a shell may exec a simple
      * command in its place), their descendants first. Other children (a restore's {@code sync},
      * the trainer's preemption hook) are left. Not told apart by start time: Linux gives it to
      * the second of boot time only, so a process started just after the wait began could seem
      * to be older.
      */
-    private static void endCredentialProcess() {
-        java.util.Map<String, String> env = System.getenv();
-        String command = SdkEnvironment.profile(env, SdkEnvironment.profileName(env))
-                .flatMap(p -> p.property("credential_process")).map(String::trim).orElse("");
+    private static void endCredentialProcess(String command) {
         if (command.isEmpty()) {
             return;
         }
