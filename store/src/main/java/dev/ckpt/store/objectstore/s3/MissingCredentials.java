@@ -303,11 +303,10 @@ final class MissingCredentials {
         }
     }
 
+    /** The credentials and config files as the SDK finds them ({@link SdkEnvironment#profileFile}; helper-78: "~" shown literally). */
     private static String files(Map<String, String> env) {
-        String credentials = blank(env.get("AWS_SHARED_CREDENTIALS_FILE")) ? "~/.aws/credentials"
-                : env.get("AWS_SHARED_CREDENTIALS_FILE");
-        String config = blank(env.get("AWS_CONFIG_FILE")) ? "~/.aws/config" : env.get("AWS_CONFIG_FILE");
-        return credentials + " or " + config;
+        return SdkEnvironment.profileFile(env, software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS) + " or "
+                + SdkEnvironment.profileFile(env, software.amazon.awssdk.profiles.ProfileFile.Type.CONFIGURATION);
     }
 
     private static boolean blank(String s) {

@@ -198,8 +198,8 @@ final class SdkEnvironment {
 
     private static void check(java.nio.file.Path file, software.amazon.awssdk.profiles.ProfileFile.Type type,
                               String variable) {
-        if (!java.nio.file.Files.exists(file)) {
-            return;
+        if (file.toString().isEmpty() || !java.nio.file.Files.exists(file)) {
+            return; // set but empty: the SDK reads no file (the working directory is no file), nor does ckpt
         }
         String which = (System.getenv(variable) == null ? "" : variable + "=") + file;
         String fix = System.getenv(variable) == null ? "fix or move it" : "fix it, or unset " + variable;

@@ -55,7 +55,12 @@ class MissingCredentialsTest {
         assertInstanceOf(BadConfigurationException.class, e);
         assertTrue(e.getMessage().startsWith("no S3 credentials to read s3://b/p/ROOT: none are set. Set"
                 + " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"), e.getMessage());
-        assertTrue(e.getMessage().contains("~/.aws/credentials or ~/.aws/config"), e.getMessage());
+        // the files as the SDK finds them: under $HOME (here the JVM's user.home, as the map sets no HOME)
+        String home = System.getProperty("user.home");
+        assertTrue(e.getMessage().contains(home + "/.aws/credentials or " + home + "/.aws/config"), e.getMessage());
+        CkptException withHome = error(NOTHING, Map.of("HOME", "/home/someone"), false);
+        assertTrue(withHome.getMessage().contains("/home/someone/.aws/credentials or /home/someone/.aws/config"),
+                withHome.getMessage());
         assertNoClassNames(e);
     }
 
@@ -83,7 +88,8 @@ class MissingCredentialsTest {
         CkptException p = error(proc, Map.of("AWS_PROFILE", "proc"), false);
         assertInstanceOf(BadConfigurationException.class, p);
         assertTrue(p.getMessage().contains("profile 'proc' (AWS_PROFILE) gets its keys from its credential_process"
-                + " command (in ~/.aws/credentials or ~/.aws/config), which failed")
+                + " command (in " + System.getProperty("user.home") + "/.aws/credentials or " + System.getProperty("user.home")
+                + "/.aws/config), which failed")
                 && p.getMessage().contains("run the command yourself to see why"), p.getMessage());
 
         String keyOnly = chain(ENV.replace("Access key must be specified either via environment variable (AWS_ACCESS_KEY_ID)"

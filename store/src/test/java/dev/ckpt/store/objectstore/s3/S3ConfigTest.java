@@ -160,6 +160,8 @@ class S3ConfigTest {
                 S3Config.fromUrl("s3://b-1/x", Map.of());
                 System.setProperty(property, tmp.resolve("absent").toString());
                 S3Config.fromUrl("s3://b-1/x", Map.of()); // none is fine
+                System.setProperty(property, "");
+                S3Config.fromUrl("s3://b-1/x", Map.of()); // set but empty: no file, as for the SDK (helper-78)
             } finally {
                 if (before == null) {
                     System.clearProperty(property);
