@@ -41,6 +41,7 @@ public final class StoreOptions {
             }
             if (endpoint != null) {
                 e.remove("AWS_ENDPOINT_URL_S3"); // which the environment's S3 endpoint would be read from first
+                e.remove("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"); // an endpoint given here is explicit, not configured
                 e.put("AWS_ENDPOINT_URL", endpoint);
             }
             if (region != null) {

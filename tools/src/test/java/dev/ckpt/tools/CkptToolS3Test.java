@@ -66,6 +66,14 @@ class CkptToolS3Test extends CkptToolTest {
             }
             Cli.Result r = new Cli(e, "--progress", "none").run("ls", store); // without the option: the environment's
             assertEquals(7, r.code(), var + ": " + r);
+            // the flag that tells AWS tools to ignore configured endpoints: --endpoint is explicit and still used;
+            // the variable alone is refused, naming both (helper-78), not used against the flag
+            e.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
+            Cli.Result given = new Cli(e, "--progress", "none").run("ls", store, "--json", "--endpoint", live);
+            assertEquals(0, given.code(), var + ": " + given);
+            Cli.Result refused = new Cli(e, "--progress", "none").run("ls", store);
+            assertEquals(1, refused.code(), var + ": " + refused);
+            assertTrue(refused.err().contains(var + " is set, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true"), refused.err());
         }
     }
 

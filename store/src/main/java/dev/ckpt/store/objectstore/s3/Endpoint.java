@@ -31,6 +31,7 @@ final class Endpoint {
      *                                   has user info, is no URL with a host, or is not http(s)
      */
     static URI parse(String raw, String source, Map<String, String> env) {
+        raw = raw.strip(); // a value pasted with a space or a line break (the profile's is trimmed by its parser)
         String named = shown(raw) + " (" + source + ")";
         int at = userInfoEnd(raw);
         if (at >= 0) {

@@ -97,6 +97,18 @@ class ProfileEndpointTest {
         String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", notIgnored))
                 .getMessage();
         assertTrue(m.startsWith("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS='1' is not true or false"), m);
+        // the variable set with the flag that tells AWS tools to ignore it: refused, not guessed (helper-78)
+        Map<String, String> both = env(cfg, null);
+        both.put("AWS_ENDPOINT_URL", "http://given:9000");
+        both.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
+        String refused = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", both))
+                .getMessage();
+        assertTrue(refused.startsWith("AWS_ENDPOINT_URL is set, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true tells AWS"
+                + " tools to ignore it"), refused);
+        both.put("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false");
+        assertEquals("given", S3Config.fromUrl("s3://b-1/x", both).endpoint().getHost());
+        both.put("AWS_ENDPOINT_URL", " http://spaced:9000\n");
+        assertEquals("spaced", S3Config.fromUrl("s3://b-1/x", both).endpoint().getHost(), "trimmed");
         // the environment's endpoint (and --endpoint, which sets it) comes first
         Map<String, String> given = env(cfg, "svc");
         given.put("AWS_ENDPOINT_URL", "http://given:9000");
