@@ -78,6 +78,8 @@ class ExitCodeTest {
         assertThrows(IllegalArgumentException.class, () -> Durations.parse("1 hour"));
         assertEquals(Duration.ofDays(36500), Durations.parse("36500d"));
         assertEquals(Duration.ofSeconds(7), Durations.parse("007s"));
+        assertEquals(Duration.ofMillis(1500), Durations.parse("1500ms")); // README's stall-timeout example (helper-78)
+        assertEquals("1500ms", Durations.format(Duration.ofMillis(1500)));
     }
 
     /** A duration past 100 years, or past a long, is a usage error naming the value (helper-76: "long overflow", exit 1). */

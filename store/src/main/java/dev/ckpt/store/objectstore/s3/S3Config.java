@@ -214,29 +214,35 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         return null;
     }
 
-    /** {@code 30s}, {@code 1500ms}, {@code 2m}, or a number of seconds. */
+    /** {@code 30s}, {@code 1500ms}, {@code 2m}, {@code 1h}, {@code 1d}, or a number of seconds; at most 100 years. */
     private static Duration duration(String value, String name) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)?").matcher(value.trim());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(value.trim());
         if (!m.matches()) {
-            throw new BadConfigurationException(name + "='" + value + "' is not a duration: write 30s, 1500ms or 2m");
+            throw new BadConfigurationException(name + "='" + value + "' is not a duration: write 30s, 1500ms, 2m or 1h");
         }
-        long n;
-        try {
-            n = Long.parseLong(m.group(1));
-        } catch (NumberFormatException e) {
-            n = -1;
-        }
+        String digits = m.group(1).replaceFirst("^0+(?=.)", "");
+        long n = digits.length() > 15 ? Long.MAX_VALUE : Long.parseLong(digits);
         if (n <= 0) {
             throw new BadConfigurationException(name + "='" + value + "' is not a duration over zero: write 30s,"
                     + " 1500ms or 2m");
         }
-        try {
-            return "ms".equals(m.group(2)) ? Duration.ofMillis(n) : "m".equals(m.group(2)) ? Duration.ofMinutes(n)
-                    : Duration.ofSeconds(n);
-        } catch (ArithmeticException e) {
-            throw new BadConfigurationException(name + "='" + value + "' is too long a duration: write 30s, 1500ms or 2m");
+        long unitMs = switch (m.group(2) == null ? "s" : m.group(2)) {
+            case "ms" -> 1;
+            case "m" -> 60_000;
+            case "h" -> 3_600_000;
+            case "d" -> 86_400_000;
+            default -> 1000;
+        };
+        // helper-78: digits past a long were "not a duration over zero"
+        if (n > MAX_DURATION.toMillis() / unitMs) {
+            throw new BadConfigurationException(name + "='" + value + "' is longer than ckpt takes (at most 36500d, 100"
+                    + " years)");
         }
+        return Duration.ofMillis(n * unitMs);
     }
+
+    /** The longest duration a variable takes: 100 years. */
+    private static final Duration MAX_DURATION = Duration.ofDays(36500);
 
     private static <E extends Enum<E>> E parse(Class<E> type, String value, String name) {
         try {

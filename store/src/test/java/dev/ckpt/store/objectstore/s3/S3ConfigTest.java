@@ -239,12 +239,19 @@ class S3ConfigTest {
     @Test
     void durationsFromTheEnvironmentAreCheckedNamingTheirVariable() {
         for (String var : new String[] {"CKPT_S3_STALL_TIMEOUT", "CKPT_S3_CREDENTIALS_TIMEOUT"}) {
-            for (String bad : new String[] {"abc", "0", "0s", "-5s", "1h", "99999999999999999999s", "999999999999999999m"}) {
+            for (String bad : new String[] {"abc", "0", "0s", "-5s", "1w", "99999999999999999999s", "999999999999999999m",
+                    "36501d"}) {
                 String m = assertThrows(BadConfigurationException.class,
                         () -> S3Config.fromUrl("s3://b-1/x", Map.of(var, bad)), var + "=" + bad).getMessage();
                 assertTrue(m.startsWith(var + "='" + bad + "' is not a duration")
-                        || m.startsWith(var + "='" + bad + "' is too long a duration"), m);
+                        || m.startsWith(var + "='" + bad + "' is longer than ckpt takes (at most 36500d"), m);
+                // a number past a long is too long, not "not over zero" (helper-78)
+                assertFalse(bad.startsWith("9") && m.contains("over zero"), m);
             }
+            // hours and days, as the command line takes them (helper-78: refused)
+            assertEquals(java.time.Duration.ofHours(1), var.equals("CKPT_S3_STALL_TIMEOUT")
+                    ? S3Config.fromUrl("s3://b-1/x", Map.of(var, "1h")).stallTimeout()
+                    : S3Config.fromUrl("s3://b-1/x", Map.of(var, "1h")).credentialsTimeout());
         }
         S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CREDENTIALS_TIMEOUT", "2m",
                 "CKPT_S3_STALL_TIMEOUT", "1500ms"));
