@@ -48,7 +48,8 @@ final class Endpoint {
         }
         URI ep = parsed(raw);
         if (ep == null || ep.getScheme() == null || ep.getHost() == null) {
-            throw new BadConfigurationException("the endpoint " + named + " is not a URL like http://host:9000");
+            throw new BadConfigurationException("the endpoint " + shownUnparsed(raw) + " (" + source + ") is not a URL"
+                    + " like http://host:9000");
         }
         if (!ep.getScheme().equalsIgnoreCase("http") && !ep.getScheme().equalsIgnoreCase("https")) {
             throw new BadConfigurationException("the endpoint " + named + " is not an http:// or https:// URL: S3"
@@ -86,6 +87,20 @@ final class Endpoint {
     private static int userInfoEnd(String raw) {
         int at = raw.lastIndexOf('@');
         return at >= prefixEnd(raw) ? at : -1;
+    }
+
+    /**
+     * A value no URL parser reads, as a message may show it: where what stands between "://" and
+     * the next '/' is no {@code host} or {@code host:port}, it is masked, since it may be user info
+     * whose '@' was written {@code %40} ({@code http://user:pa%40ss:9000}; helper-78: shown whole).
+     */
+    private static String shownUnparsed(String raw) {
+        int s = prefixEnd(raw);
+        int e = raw.indexOf('/', s);
+        e = e < 0 ? raw.length() : e;
+        String authority = raw.substring(s, e);
+        boolean plain = authority.matches("[A-Za-z0-9.\\[\\]_-]*(:[0-9]*)?") || !authority.contains(":");
+        return plain ? shown(raw) : shown(raw.substring(0, s) + "***" + raw.substring(e));
     }
 
     /** {@code raw} without its user info (the '@' at {@code at} included). */

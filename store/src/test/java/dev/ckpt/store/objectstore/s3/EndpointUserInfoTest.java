@@ -75,6 +75,21 @@ class EndpointUserInfoTest {
         assertTrue(m.contains("'http://***@minio:9000' (the S3 endpoint)"), m);
     }
 
+    /** A password whose '@' was written %40 leaves no '@' and no parseable host: the authority is masked (helper-78). */
+    @Test
+    void anUnparseableAuthorityIsMasked() {
+        for (String raw : new String[] {"http://user:" + PASSWORD + "%40host:9000", "http://user:" + PASSWORD + "x:9000/p"}) {
+            String m = assertThrows(BadConfigurationException.class,
+                    () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", raw))).getMessage();
+            assertFalse(m.contains(PASSWORD), m);
+            assertTrue(m.contains("'http://***") && m.contains("is not a URL like http://host:9000"), m);
+        }
+        // a plain value that does not parse is shown as it is
+        String m = assertThrows(BadConfigurationException.class,
+                () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "not a url"))).getMessage();
+        assertTrue(m.contains("'not a url'"), m);
+    }
+
     /** An endpoint set in code is held to the same rule (the record's constructor checks it). */
     @Test
     void anEndpointSetInCodeWithUserInfoIsRefused() {
