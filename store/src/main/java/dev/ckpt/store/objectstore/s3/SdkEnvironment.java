@@ -122,8 +122,19 @@ final class SdkEnvironment {
             return Optional.empty();
         }
         Optional<Profile> p = files.profile(name);
-        if (p.isEmpty() || ignore == null && p.get().booleanProperty("ignore_configured_endpoint_urls").orElse(false)) {
+        if (p.isEmpty()) {
             return Optional.empty();
+        }
+        if (ignore == null) {
+            String flag = p.get().property("ignore_configured_endpoint_urls").map(String::trim).orElse("false");
+            if (flag.equalsIgnoreCase("true")) {
+                return Optional.empty();
+            }
+            if (!flag.equalsIgnoreCase("false")) { // the SDK's own message named neither the profile nor its file
+                throw new BadConfigurationException("ignore_configured_endpoint_urls of profile '" + name + "' in "
+                        + fileHolding(env, name, "ignore_configured_endpoint_urls") + " is '" + flag + "', not true or"
+                        + " false: set it to one, or remove the line");
+            }
         }
         String config = profileFile(env, ProfileFile.Type.CONFIGURATION).toString();
         Optional<String> services = p.get().property("services");

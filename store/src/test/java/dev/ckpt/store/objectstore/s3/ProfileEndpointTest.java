@@ -97,6 +97,12 @@ class ProfileEndpointTest {
         String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x", notIgnored))
                 .getMessage();
         assertTrue(m.startsWith("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS='1' is not true or false"), m);
+        // the profile's flag neither true nor false: named with its profile and file (helper-78: the SDK's raw message)
+        String yes = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                env("[default]\nendpoint_url = http://general:9000\nignore_configured_endpoint_urls = yes\n", null)))
+                .getMessage();
+        assertTrue(yes.startsWith("ignore_configured_endpoint_urls of profile 'default' in " + tmp.resolve("config")
+                + " is 'yes', not true or false"), yes);
         // the variable set with the flag that tells AWS tools to ignore it: refused, not guessed (helper-78)
         Map<String, String> both = env(cfg, null);
         both.put("AWS_ENDPOINT_URL", "http://given:9000");
