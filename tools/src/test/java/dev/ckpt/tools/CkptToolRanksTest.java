@@ -137,7 +137,11 @@ class CkptToolRanksTest {
     void aMissingRankFailsTheOthersAfterTheTimeoutAndTheNextStepCommits() throws Exception {
         List<Cli.Result> partial = pushRanks("p", "r", 1, "job-1", List.of(0, 2), 3, "--ranks-timeout", "1s");
         for (Cli.Result r : partial) {
-            assertEquals(ExitCode.ERROR, r.code(), r.toString()); // step 1 is closed for this job
+            // rank 0 records why it gave up, closing step 1 for this job (exit 1, "save a later step"); a rank that
+            // timed out before reading that record cannot tell whether rank 0 may still commit (exit 4)
+            boolean closed = r.err().contains("save a later step");
+            assertEquals(closed ? ExitCode.ERROR : ExitCode.FENCED_OR_CONFLICT, r.code(), r.toString());
+            assertTrue(r != partial.get(0) || closed, "rank 0 closed the step: " + r);
             assertTrue(r.err().contains("rank") && r.err().toLowerCase().contains("1"), r.err());
         }
         assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
