@@ -86,9 +86,12 @@ final class ChainCredentials {
                 throw r;
             }
             if (e.getCause() instanceof RuntimeException r) {
-                // a provider's own failure, e.g. a credential_process refresh's IllegalStateException, which escaped
-                // the AWS client's error mapping and was printed raw (helper-75): as the SDK's client-side failure
-                throw software.amazon.awssdk.core.exception.SdkClientException.create(r.getMessage(), r);
+                if (fromProcessProvider(r)) {
+                    // a credential_process refresh's IllegalStateException escaped the AWS client's error mapping
+                    // and was printed raw (helper-75): as the SDK's client-side failure, which S3Errors describes
+                    throw software.amazon.awssdk.core.exception.SdkClientException.create(r.getMessage(), r);
+                }
+                throw r;
             }
             throw new IllegalStateException(e.getCause());
         } catch (TimeoutException e) {
@@ -102,6 +105,18 @@ final class ChainCredentials {
             Thread.currentThread().interrupt();
             throw new CredentialsTimeout(null);
         }
+    }
+
+    /** Whether {@code t} (or a cause) came from the SDK's ProcessCredentialsProvider. */
+    private static boolean fromProcessProvider(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            for (StackTraceElement e : c.getStackTrace()) {
+                if (e.getClassName().endsWith(".ProcessCredentialsProvider")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The files' stamps (path, size, modification time) {@link #command} was read at, and that command. */
