@@ -158,18 +158,12 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
             }
         }
         String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
-        String ignore = System.getProperty("aws.ignoreConfiguredEndpointUrls", env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
-        if (endpoint != null && ignore != null && ignore.trim().equalsIgnoreCase("true")) {
-            // the AWS SDK ignores the variables then, and would go to AWS S3; ckpt used them (helper-78): neither
-            // guess is safe, so the contradiction is refused (ckpt-tool's --endpoint is explicit: it clears the flag)
-            String var = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-            throw new BadConfigurationException(var + " is set, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true tells"
-                    + " AWS tools to ignore it (the AWS SDK would go to AWS S3 instead): unset one of them (unset "
-                    + var + ", or unset AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)");
+        String endpointVar = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
+        if (endpoint != null) {
+            SdkEnvironment.refuseIgnoredEndpoint(env, endpointVar);
         }
-        URI ep = endpoint == null ? null : Endpoint.parse(endpoint,
-                (first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL")
-                        + " or ckpt-tool's --endpoint", env); // ckpt-train has no --endpoint (helper-75)
+        // ckpt-train has no --endpoint (helper-75)
+        URI ep = endpoint == null ? null : Endpoint.parse(endpoint, endpointVar + " or ckpt-tool's --endpoint", env);
         if (ep == null && !env.containsKey("AWS_ENDPOINT_URL_S3") && !env.containsKey("AWS_ENDPOINT_URL")) {
             // the AWS SDK would use it on its own (addressed as AWS: virtual-host style) and the MinIO client not at all
             String[] fromProfile = SdkEnvironment.profileEndpoint(env).orElse(null);

@@ -89,6 +89,25 @@ final class SdkEnvironment {
         }
     }
 
+    /** {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS} as the SDK reads it (the system property first), or null. */
+    private static String ignoreFlag(Map<String, String> env) {
+        return System.getProperty("aws.ignoreConfiguredEndpointUrls", env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
+    }
+
+    /**
+     * Refuses the endpoint variable {@code var} (set) beside {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true}:
+     * the AWS SDK ignores the variable then and would go to AWS S3, ckpt used it (helper-78); neither
+     * guess is safe. ckpt-tool's {@code --endpoint} is explicit: it clears the flag.
+     */
+    static void refuseIgnoredEndpoint(Map<String, String> env, String var) {
+        String ignore = ignoreFlag(env);
+        if (ignore != null && ignore.trim().equalsIgnoreCase("true")) {
+            throw new BadConfigurationException(var + " is set, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true tells"
+                    + " AWS tools to ignore it (the AWS SDK would go to AWS S3 instead): unset one of them (unset "
+                    + var + ", or unset AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)");
+        }
+    }
+
     /**
      * The S3 endpoint the profile sets, which the AWS SDK (2.21 on) uses on its own where none is
      * given, and the MinIO client never: its {@code services} section's {@code s3 endpoint_url},
@@ -99,7 +118,7 @@ final class SdkEnvironment {
      */
     static Optional<String[]> profileEndpoint(Map<String, String> env) {
         // as the SDK decides: the variable (or system property), when set, alone; else the profile's setting
-        String ignore = System.getProperty("aws.ignoreConfiguredEndpointUrls", env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
+        String ignore = ignoreFlag(env);
         if (ignore != null && !ignore.trim().equalsIgnoreCase("false")) {
             if (ignore.trim().equalsIgnoreCase("true")) {
                 return Optional.empty();
