@@ -397,6 +397,10 @@ class CkptToolTest {
         assertEquals(0, cli.run("verify", store, "--read-data").code());
         Cli.Result text = cli.run("gc", store, "--grace", "1h");
         assertTrue(text.out().startsWith("deleted 0 objects"), text.out());
+        // the grace is reported as written: the collector said "168h" for 7d, where ckpt-tool said "7d" (helper-78)
+        Cli.Result week = new Cli(Map.of()).run("gc", store, "--grace", "7d", "--progress", "plain");
+        assertEquals(0, week.code(), week.toString());
+        assertTrue(week.err().contains("older than 7d") && !week.toString().contains("168h"), week.toString());
         assertEquals(2, cli.run("gc", store, "--grace", "soon").code(), "bad duration: usage");
     }
 

@@ -1,6 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.error.ExitCode;
+import dev.ckpt.store.util.Durations;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -406,33 +406,20 @@ final class TrainOptions {
         }
     }
 
-    /** 500ms, 50s, 2m, 1h or plain seconds. */
+    /** A duration over zero, read as every part of ckpt reads one ({@link Durations}: 500ms, 50s, 2m, 1h, 1d or seconds). */
     static Duration duration(String v) {
-        String s = v.trim().toLowerCase(Locale.ROOT);
+        Duration d;
         try {
-            if (s.endsWith("ms")) {
-                return positive(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2))), v);
-            }
-            long n = Long.parseLong(s.replaceAll("[smh]$", ""));
-            return positive(s.endsWith("m") ? Duration.ofMinutes(n) : s.endsWith("h") ? Duration.ofHours(n) : Duration.ofSeconds(n), v);
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw new TypeConversionException("needs a positive duration like 500ms, 50s or 2m, got '" + v + "'");
+            d = Durations.parse(v, true);
+        } catch (IllegalArgumentException e) {
+            // a stop's deadline past 100 years overflowed at the signal, and the stop's save was lost (helper-77)
+            throw new TypeConversionException(e.getMessage());
         }
-    }
-
-    private static Duration positive(Duration d, String v) {
-        if (d.isNegative() || d.isZero()) {
-            throw new NumberFormatException();
-        }
-        if (d.compareTo(MAX_DURATION) > 0) {
-            // a stop's deadline counted in nanoseconds from the signal overflowed, and the stop's save was lost (helper-77)
-            throw new TypeConversionException("takes at most " + MAX_DURATION.toHours() + "h (100 years), got '" + v + "'");
+        if (d.isZero()) {
+            throw new TypeConversionException("needs a duration over zero like 500ms, 50s or 2m, got '" + v + "'");
         }
         return d;
     }
-
-    /** The longest duration an option takes: 100 years, far inside the nanoseconds a deadline is counted in. */
-    static final Duration MAX_DURATION = Duration.ofDays(36500);
 
     /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
     private static Path path(String s) {

@@ -401,7 +401,7 @@ class TrainerTest {
         assertEquals(2, Trainer.run(new String[]{"--spot-notice", "azure"}, o, e, Map.of(), url -> null, false));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--spot-notice must be aws or gcp"));
         assertEquals(2, Trainer.run(new String[]{"--preempt-deadline", "soon"}, o, e, Map.of(), url -> null, false));
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("positive duration like 500ms, 50s or 2m, got 'soon'"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("'soon' is not a duration: write 1500ms, 90s, 15m, 1h or 7d"));
         assertEquals(2, Trainer.run(new String[]{"--bogus"}, o, e, Map.of(), url -> null, false));
         assertEquals("slurm-1234", TrainOptions.parse(new String[0], Map.of("SLURM_JOB_ID", "1234")).run);
         assertEquals("x", TrainOptions.parse(new String[]{"--run=x", "--save_dir", "/s"}, Map.of("SLURM_JOB_ID", "1")).run);

@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.Durations;
 import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -203,7 +204,7 @@ public final class RootRecovery {
         if (newest != null && !force && newest.lastModified().isAfter(config.clock().instant().minus(quietPeriod))) {
             return new RecoveryReport(condition, problem, RecoveryReport.Decision.REFUSED_RECENT_ACTIVITY,
                     "refused: " + newest.key() + " was written at " + newestAt + ", less than "
-                            + format(quietPeriod) + " ago, so a save or GC may still be running; stop every job"
+                            + Durations.format(quietPeriod) + " ago, so a save or GC may still be running; stop every job"
                             + " writing to " + store.describe() + ", wait until the quiet period has passed and run again"
                             + " (or --force if you are sure nothing is running)",
                     findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
@@ -230,10 +231,6 @@ public final class RootRecovery {
                 findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
     }
 
-    private static String format(Duration d) {
-        long s = d.getSeconds();
-        return s % 3600 == 0 && s > 0 ? s / 3600 + "h" : s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
-    }
 
     private static ObjectInfo newer(ObjectInfo a, ObjectInfo b) {
         return a == null || b.lastModified().isAfter(a.lastModified()) ? b : a;

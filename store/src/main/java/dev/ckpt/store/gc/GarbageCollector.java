@@ -1,5 +1,6 @@
 package dev.ckpt.store.gc;
 
+import dev.ckpt.store.util.Durations;
 import dev.ckpt.store.error.GcLeaseHeldException;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -131,7 +132,7 @@ public final class GarbageCollector {
             leftovers = removeLeftovers(false); // after the listing, as a dry run: a directory it cannot read fails there
             progress.accept("GC generation " + gen + ": " + dev.ckpt.store.commit.SaveResult.count(m.live.size(),
                     "live object") + ", " + dev.ckpt.store.commit.SaveResult.count(m.dead.size(), "unreferenced object")
-                    + " older than " + human(config.gcGrace()));
+                    + " older than " + Durations.format(config.gcGrace()));
             dead = seal(gen, owner, m);
         } catch (RuntimeException e) {
             // nothing was deleted: give the lease back rather than hold commits' GC and other GCs for its rest (a
@@ -367,7 +368,7 @@ public final class GarbageCollector {
         Leftovers l = store.removeLeftovers(now().minus(age), dryRun);
         if (l.files() > 0) {
             progress.accept((dryRun ? "would remove " : "removed ") + dev.ckpt.store.commit.SaveResult.count(l.files(),
-                    "temporary file") + " of writes interrupted over " + human(age) + " ago");
+                    "temporary file") + " of writes interrupted over " + Durations.format(age) + " ago");
         }
         return l;
     }
@@ -376,10 +377,6 @@ public final class GarbageCollector {
         return m.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    private static String human(java.time.Duration d) {
-        long s = d.getSeconds();
-        return s % 3600 == 0 && s > 0 ? s / 3600 + "h" : s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
-    }
 
     private Instant now() {
         return config.clock().instant();

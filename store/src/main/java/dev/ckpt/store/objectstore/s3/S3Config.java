@@ -1,6 +1,7 @@
 package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.util.Durations;
 
 import java.net.URI;
 import java.time.Duration;
@@ -208,35 +209,20 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         return null;
     }
 
-    /** {@code 30s}, {@code 1500ms}, {@code 2m}, {@code 1h}, {@code 1d}, or a number of seconds; at most 100 years. */
+    /** A duration over zero ({@link Durations}: {@code 30s}, {@code 1500ms}, {@code 2m}, {@code 1h}, {@code 1d}, or seconds). */
     private static Duration duration(String value, String name) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(value.trim());
-        if (!m.matches()) {
-            throw new BadConfigurationException(name + "='" + value + "' is not a duration: write 30s, 1500ms, 2m or 1h");
+        Duration d;
+        try {
+            d = Durations.parse(value, true);
+        } catch (IllegalArgumentException e) {
+            throw new BadConfigurationException(name + "=" + e.getMessage());
         }
-        String digits = m.group(1).replaceFirst("^0+(?=.)", "");
-        long n = digits.length() > 15 ? Long.MAX_VALUE : Long.parseLong(digits);
-        if (n <= 0) {
+        if (d.isZero()) {
             throw new BadConfigurationException(name + "='" + value + "' is not a duration over zero: write 30s,"
                     + " 1500ms or 2m");
         }
-        long unitMs = switch (m.group(2) == null ? "s" : m.group(2)) {
-            case "ms" -> 1;
-            case "m" -> 60_000;
-            case "h" -> 3_600_000;
-            case "d" -> 86_400_000;
-            default -> 1000;
-        };
-        // helper-78: digits past a long were "not a duration over zero"
-        if (n > MAX_DURATION.toMillis() / unitMs) {
-            throw new BadConfigurationException(name + "='" + value + "' is longer than ckpt takes (at most 36500d, 100"
-                    + " years)");
-        }
-        return Duration.ofMillis(n * unitMs);
+        return d;
     }
-
-    /** The longest duration a variable takes: 100 years. */
-    private static final Duration MAX_DURATION = Duration.ofDays(36500);
 
     private static <E extends Enum<E>> E parse(Class<E> type, String value, String name) {
         try {
