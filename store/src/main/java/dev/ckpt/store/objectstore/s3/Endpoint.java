@@ -37,7 +37,7 @@ final class Endpoint {
         if (at >= 0) {
             ProbeCache cache = ProbeCache.fromEnvironment(env);
             int dropped = cache.dropEntriesWithUserInfo();
-            BadConfigurationException e = userInfo(named, bare(raw, at));
+            BadConfigurationException e = userInfo(named, raw, at);
             if (dropped > 0) {
                 e = new BadConfigurationException(e.getMessage() + ". ckpt before 2026-12-04 wrote such endpoints,"
                         + " password included, into its probe cache: " + (dropped == 1 ? "the entry holding one in "
@@ -62,7 +62,7 @@ final class Endpoint {
     static void refuseUserInfo(URI endpoint) {
         String raw = endpoint == null ? "" : endpoint.toString();
         if (userInfoEnd(raw) >= 0) {
-            throw userInfo(shown(raw) + " (the S3 endpoint)", bare(raw, userInfoEnd(raw)));
+            throw userInfo(shown(raw) + " (the S3 endpoint)", raw, userInfoEnd(raw));
         }
     }
 
@@ -114,14 +114,24 @@ final class Endpoint {
         return s < 0 ? 0 : s + 3;
     }
 
-    private static BadConfigurationException userInfo(String named, String bare) {
+    /**
+     * The refusal of {@code raw}, whose user info ends at {@code at}. Where what is taken as user info
+     * holds a '/', '?' or '#', it may as well be the real host and a path or query with an '@' in it
+     * ({@code http://[::1]:9000/p?x=a@b}: no parser can tell), so the endpoint suggested is said to
+     * hold only if it was a password (helper-78: 'http://b' was suggested, dropping the host).
+     */
+    private static BadConfigurationException userInfo(String named, String raw, int at) {
+        String bare = bare(raw, at);
         URI b = parsed(bare);
         boolean usable = b != null && b.getHost() != null && b.getScheme() != null
                 && b.getScheme().toLowerCase(Locale.ROOT).matches("https?");
+        boolean ambiguous = raw.substring(prefixEnd(raw), at).matches("(?s).*[/?#].*");
         return new BadConfigurationException("the endpoint " + named + " has a user name or password before its host"
                 + " (all before its last '@' is taken as one, and not shown), which ckpt does not use: S3 requests are signed with access keys. Give "
                 + (usable ? "the endpoint as " + shown(bare) : "the server's address alone (e.g. http://minio:9000)")
-                + ", and the keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or an AWS profile");
+                + ", and the keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or an AWS profile"
+                + (usable && ambiguous ? " (if the '@' is in the endpoint's path or query instead, give the endpoint"
+                        + " without it: an S3 endpoint needs none)" : ""));
     }
 
     private static URI parsed(String raw) {

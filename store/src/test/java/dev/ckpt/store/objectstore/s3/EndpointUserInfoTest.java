@@ -58,6 +58,26 @@ class EndpointUserInfoTest {
     }
 
     /**
+     * An '@' in an endpoint's path or query reads as the end of user info too (masked, refused): the
+     * endpoint suggested then holds only if it was a password, and the message says so; it had
+     * suggested 'http://b' for {@code http://[::1]:9000/p?x=PW@b} as if that were the server (helper-78).
+     */
+    @Test
+    void anAtSignAfterAPathOrQueryIsRefusedSayingTheSuggestionHoldsOnlyForAPassword() {
+        for (String raw : new String[] {"http://[::1]:9000/p?x=" + PASSWORD + "@b", "http://minio:9000/" + PASSWORD + "@b",
+                "http://minio:9000#" + PASSWORD + "@b", "http://admin:pa/" + PASSWORD + "@minio:9000"}) {
+            String m = assertThrows(BadConfigurationException.class,
+                    () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", raw)), raw).getMessage();
+            assertFalse(m.contains(PASSWORD), m);
+            assertTrue(m.contains("if the '@' is in the endpoint's path or query instead, give the endpoint without it"), m);
+        }
+        String m = assertThrows(BadConfigurationException.class,
+                () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "http://admin:" + PASSWORD + "@minio:9000")))
+                .getMessage();
+        assertFalse(m.contains("path or query"), "plain user info is no riddle: " + m);
+    }
+
+    /**
      * A password holding '/' after digits reads as a port and a path to a URI parser
      * ({@code http://admin:2024/pw@host}: host "admin", port 2024), which then showed it
      * (helper-76): every '@' ends user info, from every source, in code too.
