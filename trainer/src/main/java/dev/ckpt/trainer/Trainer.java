@@ -281,6 +281,12 @@ public final class Trainer {
     /** Whether a stop abandoned the start-up, whose thread may still run. */
     private boolean startUpAbandoned;
 
+    /** The job's writer token once the start-up joined the run (ranks only), for a stop that abandons it. */
+    private volatile WriterToken joined;
+
+    /** The step of the checkpoint --auto-resume resumes from (0: none), once listed; -1 before. */
+    private volatile long resumeStep = -1;
+
     /** What the start-up is doing, for the message of a stop that abandons it. */
     private volatile String startPhase = "opening the store";
 
@@ -291,6 +297,7 @@ public final class Trainer {
         if (o.ranked()) {
             // every rank of the job holds the one writer epoch; a requeued job's ranks fence this one
             writer = store.joinRun(o.run, o.jobId);
+            joined = writer;
             part = new CheckpointFiles.Partition(o.rank, o.worldSize);
         } else {
             writer = store.claimWriter(o.run);
@@ -336,7 +343,10 @@ public final class Trainer {
      * ({@code deadlinePassed}) or failed: nothing was trained, so nothing is lost; exit 75 (the
      * requeue hook runs), as for any stop.
      */
-    private int startUpAbandoned(boolean deadlinePassed) {
+    private int startUpAbandoned(boolean deadlinePassed) throws InterruptedException {
+        if (o.ranked()) {
+            out.println(StopProposal.tellRanksOfAbandonedStartUp(store, o, preemption, joined, resumeStep));
+        }
         out.printf("preempted: %s during start-up; %s %s%s; nothing was trained, so nothing is lost: the latest checkpoint"
                         + " of run %s stays what it was; exiting %d (requeue, then --auto-resume)%n", preemption.reason(),
                 deadlinePassed ? "--preempt-deadline " + human(o.preemptDeadline) + " passed while" : "it stopped while",
@@ -457,11 +467,9 @@ public final class Trainer {
     private boolean proposeStop() {
         long steps = stepsThisProcess;
         long mean = steps == 0 ? 0 : (System.nanoTime() - loopStartNanos) / steps;
-        long deadlineNanos = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
-        StopStep choice = StopStep.choose(state.step, o.saveEvery, mean, o.stopPollInterval.toNanos(),
-                deadlineNanos - System.nanoTime());
-        Instant deadline = store.config().clock().instant().plusNanos(deadlineNanos - System.nanoTime());
-        StopPoint mine = new StopPoint(choice.step(), o.rank, preemption.reason(), deadline);
+        StopProposal proposal = StopProposal.of(store, o, preemption, o.rank, state.step, mean);
+        StopStep choice = proposal.choice();
+        StopPoint mine = proposal.point();
         try {
             StopPoint agreed = store.proposeStop(writer, mine);
             agreedStop = agreed;
@@ -1099,8 +1107,12 @@ public final class Trainer {
     }
 
     private int abandoned(String why, String what) {
-        out.printf("preempted: %s at step %d; --preempt-deadline %s passed while %s; it was abandoned and the latest "
-                        + "checkpoint stays %s%s; exiting %d%n", why, state.step, human(o.preemptDeadline), what,
+        StopPoint stop = agreedStop;
+        // a rank that only heard of the stop is held to the stop point's deadline, not its own --preempt-deadline
+        String deadline = o.ranked() && stop != null && stop.rank() != o.rank && !preemption.requested()
+                ? "the stop's deadline (set by rank " + stop.rank() + ")" : "--preempt-deadline " + human(o.preemptDeadline);
+        out.printf("preempted: %s at step %d; %s passed while %s; it was abandoned and the latest "
+                        + "checkpoint stays %s%s; exiting %d%n", why, state.step, deadline, what,
                 lastCommitted == null ? "none (nothing committed yet)" : lastCommitted,
                 // this rank's part may be stored: rank 0, if it is only late, can still commit that step
                 o.ranked() && o.rank != 0 ? " unless rank 0 still commits a step whose part this rank stored (ckpt-tool"
@@ -1136,6 +1148,7 @@ public final class Trainer {
     /** --auto-resume: restore the newest checkpoint that verifies (reusing staged chunks) and load it. */
     private void resume() throws IOException {
         List<CheckpointEntry> cps = store.list(o.run);
+        resumeStep = cps.isEmpty() ? 0 : cps.get(cps.size() - 1).step();
         if (cps.isEmpty()) {
             out.println("auto-resume: run " + o.run + " has no checkpoint yet; starting from step 0");
             return;

@@ -258,6 +258,72 @@ class ManyRanksTest {
     }
 
     /**
+     * Only rank 1 is signalled (a spot notice on its machine), while its start-up waits on the
+     * store (here: its read of ROOT for --auto-resume never answers): the start-up is abandoned at
+     * --preempt-deadline and the rank exits 75 as before, and now it first proposes the stop, so
+     * rank 0 stops by that deadline. It had trained on, and its saves waited --ranks-timeout for
+     * rank 1's part (10 minutes by default; helper-77). The step is chosen from the run's newest
+     * checkpoint, read on another thread, so rank 0 does not take it for an earlier job's stop.
+     */
+    @Test
+    void aRankWhoseStartUpAStopAbandonsTellsTheOtherRanksWhoStopByItsDeadline() throws Exception {
+        Path dir = tmp.resolve("start-up");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
+        Preemption p0 = new Preemption(quiet);
+        Preemption p1 = new Preemption(quiet);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread[] startUp = new Thread[1];
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<Result> rank0 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p0, null, args(dir, List.of(
+                    "--world-size", "2", "--rank", "0", "--job-id", "job-b", "--steps", "1000000", "--save-every", "5",
+                    "--auto-resume", "--stop-poll-interval", "100ms"))));
+            Result r1 = TrainerRuns.inProcess(st -> new dev.ckpt.store.objectstore.ForwardingObjectStore(st) {
+                @Override
+                public dev.ckpt.store.objectstore.StoredObject get(String key) {
+                    if (Thread.currentThread() == startUp[0]) { // the start-up's reads, once it has joined the run
+                        try {
+                            release.await(120, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new dev.ckpt.store.error.StoreUnavailableException("interrupted");
+                        }
+                    }
+                    return super.get(key);
+                }
+            }, p1, line -> {
+                if (line.startsWith("ckpt-train: rank 1 of 2")) {
+                    startUp[0] = Thread.currentThread();
+                    p1.request("SIGTERM");
+                }
+            }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
+                    "--save-every", "5", "--auto-resume", "--preempt-deadline", "2s", "--stop-poll-interval", "100ms")));
+            assertEquals(75, r1.code(), r1.all());
+            assertTrue(r1.out().contains("ckpt-train: rank 1: told the other ranks to stop at step 20 (stop point "), r1.all());
+            assertTrue(r1.out().contains("preempted: SIGTERM during start-up; --preempt-deadline 2s passed while resuming"),
+                    r1.all());
+            Result r0;
+            try {
+                r0 = rank0.get(60, java.util.concurrent.TimeUnit.SECONDS); // --ranks-timeout is 120 s
+            } catch (java.util.concurrent.TimeoutException e) {
+                p0.request("SIGTERM");
+                throw new AssertionError("rank 0 still trained 60 s after rank 1 abandoned its start-up", e);
+            }
+            assertEquals(75, r0.code(), r0.all());
+            assertTrue(r0.out().matches("(?s).*preempted: SIGTERM on rank 1 at step \\d+; the stop's deadline \\(set by rank 1\\)"
+                    + " passed while .*"), r0.all());
+            assertTrue(r0.out().contains("the latest checkpoint stays t-s10-e1"), r0.all());
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
+    /**
      * A long --stop-poll-interval (1 h here; any whose two polls outlast half the deadline):
      * the stop step used to be the later of the second save step and two polls' worth of
      * steps, which lay past the deadline, so nothing was saved and both ranks exited 75 with

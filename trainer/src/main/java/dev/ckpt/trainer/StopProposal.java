@@ -1,0 +1,102 @@
+package dev.ckpt.trainer;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.StopPoint;
+import dev.ckpt.store.commit.WriterToken;
+import dev.ckpt.store.error.Redaction;
+import dev.ckpt.store.manifest.CheckpointEntry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The stop point a rank of several that was told to stop proposes to the others: the step
+ * {@link StopStep} chooses from where the rank is, the signal's reason, and the deadline, an
+ * instant: the signal's time plus --preempt-deadline.
+ *
+ * @param point  the stop point to propose
+ * @param choice why that step, for the log line
+ */
+record StopProposal(StopPoint point, StopStep choice) {
+    /**
+     * How long a rank whose start-up was abandoned spends telling the other ranks, past its own
+     * deadline: 5 s. The store may be what held the start-up, and the scheduler's SIGKILL may follow
+     * the deadline; one write of a stop point takes milliseconds when the store answers.
+     */
+    static final Duration TELL_LIMIT = Duration.ofSeconds(5);
+
+    /**
+     * @param at        the proposer's current step (where the job resumed, for a rank that trained none)
+     * @param meanNanos the proposer's mean step time so far (0: none timed)
+     */
+    static StopProposal of(CheckpointStore store, TrainOptions o, Preemption preemption, int rank, long at, long meanNanos) {
+        long deadlineNanos = preemption.requestedAtNanos() + o.preemptDeadline.toNanos();
+        StopStep choice = StopStep.choose(at, o.saveEvery, meanNanos, o.stopPollInterval.toNanos(),
+                deadlineNanos - System.nanoTime());
+        Instant deadline = store.config().clock().instant().plusNanos(deadlineNanos - System.nanoTime());
+        return new StopProposal(new StopPoint(choice.step(), rank, preemption.reason(), deadline), choice);
+    }
+
+    /**
+     * A rank of several whose start-up a stop abandoned (or that failed after the stop) trains
+     * nothing and saves no part: it proposes the stop all the same, so the other ranks hear of
+     * it from the store and stop by its deadline, which has passed or is near. Before, they
+     * trained on and each save waited for this rank's part for --ranks-timeout, 10 minutes by
+     * default (helper-77). The step is chosen as at any stop, from the step the job resumed at
+     * ({@code resumeStep}; with --auto-resume and none read yet, the run's newest checkpoint is
+     * listed now), so no rank takes it for an earlier job's stop point. All of it runs on a
+     * thread of its own for at most {@link #TELL_LIMIT}.
+     *
+     * @param joined     the job's writer token, or null if the start-up had not joined the run
+     * @param resumeStep the step of the checkpoint the start-up resumes from; -1 when not read yet
+     * @return the line to print: what the other ranks were told, or why they were not
+     */
+    static String tellRanksOfAbandonedStartUp(CheckpointStore store, TrainOptions o, Preemption preemption,
+                                              WriterToken joined, long resumeStep) throws InterruptedException {
+        String prefix = "ckpt-train: rank " + o.rank + ": ";
+        if (joined == null) {
+            return prefix + "the start-up had not joined run " + o.run + " of job " + o.jobId + ", so the other ranks"
+                    + " could not be told to stop through the store: a rank not signalled itself fails its next save"
+                    + " after --ranks-timeout " + human(o.ranksTimeout);
+        }
+        FutureTask<String> f = new FutureTask<>(() -> {
+            long at = resumeStep;
+            if (at < 0) {
+                List<CheckpointEntry> cps = o.autoResume ? store.list(o.run) : List.of();
+                at = cps.isEmpty() ? 0 : cps.get(cps.size() - 1).step();
+            }
+            StopProposal mine = of(store, o, preemption, o.rank, at, 0);
+            StopPoint agreed = store.proposeStop(joined, mine.point());
+            return agreed.equals(mine.point())
+                    ? prefix + "told the other ranks to stop at step " + agreed.step() + " (stop point "
+                    + StopPoint.key(joined) + "): this rank saves no part, so they stop by the deadline with the latest"
+                    + " checkpoint instead of waiting --ranks-timeout for it"
+                    : prefix + "rank " + agreed.rank() + " had already set the ranks' stop at step " + agreed.step() + " ("
+                    + agreed.reason() + "); this rank saves no part of it";
+        });
+        Thread t = new Thread(f, "ckpt-train-tell-ranks");
+        t.setDaemon(true);
+        t.start();
+        String couldNot = prefix + "could not tell the other ranks to stop (stop point " + StopPoint.key(joined) + "): ";
+        String after = "; a rank not signalled itself fails its next save after --ranks-timeout " + human(o.ranksTimeout);
+        try {
+            return f.get(TELL_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            return couldNot + "the store did not answer within " + human(TELL_LIMIT) + after;
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            String why = c == null || c.getMessage() == null ? "an unexpected error" : c.getMessage();
+            return couldNot + Redaction.redact(why) + after;
+        }
+    }
+
+    private static String human(Duration d) {
+        return dev.ckpt.store.util.Durations.format(d);
+    }
+}
