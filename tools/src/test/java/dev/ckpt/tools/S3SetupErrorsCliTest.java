@@ -147,7 +147,7 @@ class S3SetupErrorsCliTest {
             for (Cli.Result r : rs) {
                 assertEquals(1, r.code(), client + ": " + r);
                 assertTrue(r.err().contains("profile 'hang' (AWS_PROFILE) gets its keys from its credential_process"
-                        + " command (in ") && r.err().contains("which gave none within 2 s and was ended: run the"
+                        + " command (in ") && r.err().contains("which gave none within 2s and was ended: run the"
                         + " command yourself") && r.err().contains("CKPT_S3_CREDENTIALS_TIMEOUT"), client + ": " + r);
             }
             assertEquals(List.of(), processesWith(marker), client + ": the command's processes were left running");

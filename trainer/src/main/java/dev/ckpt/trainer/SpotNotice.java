@@ -62,8 +62,8 @@ final class SpotNotice implements AutoCloseable {
             } catch (Exception e) {
                 if (!warned) {
                     warned = true;
-                    err.println("ckpt-train: spot notice endpoint " + uri + " did not answer (" + e
-                            + "); still polling every " + interval.toSeconds() + " s");
+                    err.println("ckpt-train: spot notice endpoint " + uri + " did not answer (" + describe(e)
+                            + "); still polling every " + dev.ckpt.store.util.Durations.format(interval));
                 }
             }
             try {
@@ -72,6 +72,29 @@ final class SpotNotice implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * Why a poll failed, in words: the exception's own text named its class
+     * ("java.net.ConnectException"), and a refused connection has no message at all.
+     */
+    String describe(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof java.net.UnknownHostException || c instanceof java.nio.channels.UnresolvedAddressException) {
+                return "unknown host " + uri.getHost();
+            }
+            if (c instanceof java.net.http.HttpConnectTimeoutException) {
+                return "no connection within 2 s";
+            }
+            if (c instanceof java.net.http.HttpTimeoutException) {
+                return "no answer within 2 s";
+            }
+            if (c instanceof java.net.ConnectException) {
+                return "connection refused";
+            }
+        }
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? "no usable answer" : m;
     }
 
     /** One poll: the notice text, or null when there is none. */

@@ -1141,8 +1141,9 @@ public final class Trainer {
         return CheckpointFiles.changingBytes(model) + (lastCommitted == null ? frozenBytes() : 0);
     }
 
+    /** A duration as the options take it ({@code 2m}, not "120s"). */
     private static String human(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+        return dev.ckpt.store.util.Durations.format(d);
     }
 
     /** --auto-resume: restore the newest checkpoint that verifies (reusing staged chunks) and load it. */

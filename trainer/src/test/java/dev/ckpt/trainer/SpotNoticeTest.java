@@ -19,6 +19,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -119,5 +120,8 @@ class SpotNoticeTest {
                 "--spot-poll-interval", "50ms");
         assertEquals(0, r.code(), r.all());
         assertEquals(1, r.err().lines().filter(l -> l.contains("spot notice endpoint " + url + " did not answer")).count(), r.err());
+        // in words, and the interval as given: it said "(java.net.ConnectException); still polling every 0 s"
+        assertTrue(r.err().contains(" did not answer (connection refused); still polling every 50ms"), r.err());
+        assertFalse(r.err().contains("java.") || r.err().contains("Exception"), r.err());
     }
 }

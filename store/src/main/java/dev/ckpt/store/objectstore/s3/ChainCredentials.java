@@ -178,7 +178,7 @@ final class ChainCredentials {
 
         CredentialsTimeout(Duration patience) {
             super("the AWS credential chain gave no credentials" + (patience == null ? " (interrupted)"
-                    : " within " + patience.toSeconds() + " s"));
+                    : " within " + dev.ckpt.store.util.Durations.format(patience)));
             this.patience = patience;
         }
     }

@@ -260,7 +260,7 @@ final class MissingCredentials {
             return new StoreUnavailableException(what + "interrupted while the AWS credential chain"
                     + (process ? " ran profile '" + name + "''s credential_process" : " looked for them"), cause);
         }
-        String within = " within " + t.patience.toSeconds() + " s";
+        String within = " within " + dev.ckpt.store.util.Durations.format(t.patience);
         if (process) {
             return StoreUnavailableException.needingAction(what + "profile '" + name + "'"
                     + (blank(env.get("AWS_PROFILE")) ? "" : " (AWS_PROFILE)") + " gets its keys from its"
