@@ -231,12 +231,38 @@ class SaveRestoreTest extends InMemoryFixture {
         WriterToken w = store.claimWriter("a", "writer-x");
         SaveResult r = store.save(w, SaveRequest.of(src, "a", 1).withEpoch(3L));
         Manifest m = store.manifest(store.resolve(r.checkpointId()));
-        assertEquals(0640, m.files().stream().filter(f -> f.path().equals("state.json")).findFirst().orElseThrow().mode());
+        assertEquals(0100640, m.files().stream().filter(f -> f.path().equals("state.json")).findFirst().orElseThrow().mode());
         assertEquals("writer-x", m.writer().id());
         assertEquals(3L, m.epoch());
         store.restore(r.checkpointId(), tmp.resolve("out"));
         assertEquals("rw-r-----", java.nio.file.attribute.PosixFilePermissions.toString(
                 Files.getPosixFilePermissions(tmp.resolve("out/state.json"))));
+    }
+
+    /**
+     * A file of mode 0000 (readable to root alone, as the save runs here) is restored 0000: it was
+     * recorded as 0, which means "no mode recorded", and came back with the default mode, open to
+     * reading. (A manifest of before the type bit: {@code LegacyManifestRestoreTest}.)
+     */
+    @Test
+    void aFileOfModeZeroIsRestoredWithModeZeroAndOldManifestsAsBefore() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("zero-src"));
+        Path closed = Files.writeString(src.resolve("closed.bin"), "no access");
+        Files.writeString(src.resolve("open.txt"), "read me");
+        Files.setPosixFilePermissions(closed, java.util.Set.of());
+        if (!Files.isReadable(closed)) { // not root: the save refuses the file by name, changing nothing
+            String msg = assertThrows(dev.ckpt.store.error.InvalidInputException.class,
+                    () -> store.save(store.claimWriter("z"), SaveRequest.of(src, "z", 1))).getMessage();
+            assertTrue(msg.contains("cannot read file " + closed + ": permission denied"), msg);
+            return;
+        }
+        SaveResult r = store.save(store.claimWriter("z"), SaveRequest.of(src, "z", 1));
+        Manifest m = store.manifest(store.resolve(r.checkpointId()));
+        assertEquals(0100000, m.files().stream().filter(f -> f.path().equals("closed.bin")).findFirst().orElseThrow().mode());
+        store.restore(r.checkpointId(), tmp.resolve("zero-out"));
+        assertEquals("---------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(tmp.resolve("zero-out/closed.bin"))));
+        assertEquals("no access", Files.readString(tmp.resolve("zero-out/closed.bin")));
     }
 
     /**

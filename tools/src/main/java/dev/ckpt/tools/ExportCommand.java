@@ -78,7 +78,7 @@ final class ExportCommand extends StoreCommand {
                 tar.closeArchiveEntry();
                 for (FileEntry f : m.files()) {
                     TarArchiveEntry te = new TarArchiveEntry(data.resolve(f.path()).toFile(), FILES + f.path());
-                    te.setMode(f.mode() == 0 ? 0644 : f.mode());
+                    te.setMode(f.mode() == 0 ? 0644 : f.mode() & 07777);
                     tar.putArchiveEntry(te);
                     Files.copy(data.resolve(f.path()), tar);
                     tar.closeArchiveEntry();

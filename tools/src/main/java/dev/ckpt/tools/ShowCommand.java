@@ -33,7 +33,7 @@ final class ShowCommand extends StoreCommand {
         }
         List<File> files = new ArrayList<>();
         for (FileEntry f : m.files()) {
-            files.add(new File(f.path(), f.size(), f.sha256(), f.chunks().size(), Integer.toOctalString(f.mode())));
+            files.add(new File(f.path(), f.size(), f.sha256(), f.chunks().size(), Integer.toOctalString(f.mode() & 07777)));
         }
         print(new Shown(m.id(), m.run(), m.step(), m.epoch(), m.created(), m.writer(), e.pinned(), e.verifiedAt(), m.metadata(),
                 m.logicalBytes(), m.chunks().size(), top.worldSize(), parts, files));

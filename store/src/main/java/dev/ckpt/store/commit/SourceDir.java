@@ -251,7 +251,9 @@ public final class SourceDir {
             if (!Files.isReadable(p)) {
                 throw new InvalidInputException("cannot read file " + p + ": permission denied");
             }
-            files.add(new SourceFile(p, rel, (Long) a.get("size"), ((Integer) a.get("mode")) & 0777, stampOf(a)));
+            // the type bit kept, so a file of mode 0000 is recorded as such, not as 0, "no mode recorded" (restored
+            // with the default mode, wider than it was)
+            files.add(new SourceFile(p, rel, (Long) a.get("size"), S_IFREG | ((Integer) a.get("mode")) & 0777, stampOf(a)));
             return null;
         } else {
             throw new InvalidInputException(p + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "

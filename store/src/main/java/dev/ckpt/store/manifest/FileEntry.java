@@ -8,6 +8,10 @@ import java.util.List;
 
 /**
  * One file of a checkpoint: relative path, size, POSIX mode, SHA-256 and ordered chunks;
+ * the mode as {@code st_mode} gives it for a regular file, the type bit {@code 0100000} and the
+ * nine permission bits (saves before 2026-12-04 recorded the permission bits alone); 0 means
+ * none recorded (a restore leaves the file as its create made it), so a file of mode 0000 is
+ * recorded {@code 0100000};
  * for a safetensors file, its tensor index ({@code tensors}, in file order; null for other
  * files and in manifests written before the index existed — an additive field, so the
  * manifest format is unchanged and older readers ignore it). A small file packed with others

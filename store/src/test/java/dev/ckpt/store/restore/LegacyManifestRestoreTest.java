@@ -88,6 +88,11 @@ class LegacyManifestRestoreTest {
             assertEquals(7, expected.size());
             assertEquals(expected, hashes(out));
             assertTrue(Files.getPosixFilePermissions(out.resolve("run.sh")).contains(PosixFilePermission.OWNER_EXECUTE));
+            // modes of before the type bit (0755, 0644: the permission bits alone) restore exactly
+            assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(out.resolve("run.sh"))));
+            assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(out.resolve("data.bin"))));
             assertEquals(0, Files.size(out.resolve("empty.txt")));
 
             // restoring over the identical copy (every chunk reused locally) and with the default settings
