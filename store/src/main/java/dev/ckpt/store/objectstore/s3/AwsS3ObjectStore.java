@@ -58,9 +58,12 @@ final class AwsS3ObjectStore implements ObjectStore {
     private final S3Config config;
     private final Conditional.Forms ifMatchForms = new Conditional.Forms();
     private final S3Client s3;
+    /** The HTTP proxy the SDK's client reads from the environment, as {@link HttpProxy#route} gives it. */
+    private final java.util.Optional<String> proxy;
 
     AwsS3ObjectStore(S3Config config) {
         this.config = config;
+        this.proxy = HttpProxy.route(software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build(), config.endpoint());
         S3ClientBuilder b = S3Client.builder()
                 .region(Region.of(config.region()))
                 .credentialsProvider(credentials(config))
@@ -160,7 +163,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         } catch (S3Exception e) {
             throw map(k, action, e);
         } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
-            throw S3Errors.io(url(k), action, e);
+            throw S3Errors.io(url(k), action, e, proxy);
         }
     }
 
@@ -263,7 +266,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 }
                 throw map(k, "create", e);
             } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
-                throw S3Errors.io(url(k), "create", e);
+                throw S3Errors.io(url(k), "create", e, proxy);
             }
         });
     }
@@ -294,7 +297,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 }
                 throw map(k, "conditionally replace", e);
             } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
-                throw S3Errors.io(url(k), "conditionally replace", e);
+                throw S3Errors.io(url(k), "conditionally replace", e, proxy);
             }
         });
     }
@@ -335,7 +338,9 @@ final class AwsS3ObjectStore implements ObjectStore {
 
     @Override
     public java.util.Optional<String> server() {
-        return java.util.Optional.of(config.server());
+        // the SDK's HTTP clients take the proxy from the environment themselves: the same reading, for the line
+        return java.util.Optional.of(config.server()
+                + HttpProxy.describe(software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build(), config.endpoint()));
     }
 
     @Override

@@ -53,9 +53,16 @@ final class MinioObjectStore implements ObjectStore {
     private final Conditional.Forms ifMatchForms = new Conditional.Forms();
     private final MinioClient client;
     private final OkHttpClient http;
+    private final software.amazon.awssdk.http.apache.ProxyConfiguration proxy;
 
     MinioObjectStore(S3Config config) {
+        this(config, software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build());
+    }
+
+    /** With the HTTP proxy {@code proxy} describes ({@link HttpProxy}: by default the AWS client's). */
+    MinioObjectStore(S3Config config, software.amazon.awssdk.http.apache.ProxyConfiguration proxy) {
         this.config = config;
+        this.proxy = proxy;
         if (config.sse() == S3Config.Sse.KMS && config.endpoint() != null && "http".equalsIgnoreCase(config.endpoint().getScheme())) {
             throw new dev.ckpt.store.error.BadConfigurationException("CKPT_S3_SSE=kms needs an https:// endpoint with the MinIO "
                     + "client (it sends SSE-KMS only over TLS); the endpoint is " + config.endpoint());
@@ -79,6 +86,7 @@ final class MinioObjectStore implements ObjectStore {
         // one to https:// failed inside OkHttp's threads on a cleartext client, one to another host lost the
         // signature (403), and a PUT answered 301-303 was sent again as a GET without its body
         hb.followRedirects(false).followSslRedirects(false);
+        HttpProxy.apply(hb, proxy);
         this.http = hb.build();
         http.dispatcher().setMaxRequestsPerHost(config.maxConnections());
         MinioClient.Builder b = MinioClient.builder()
@@ -175,7 +183,7 @@ final class MinioObjectStore implements ObjectStore {
                         MinioTrace.header(trace, "Location"), otherRegion(MinioTrace.header(trace, "x-amz-bucket-region")), e);
             }
         }
-        return S3Errors.io(url(k), action, e);
+        return S3Errors.io(url(k), action, e, HttpProxy.route(proxy, config.endpoint()));
     }
 
     private static final java.util.regex.Pattern REDIRECT = java.util.regex.Pattern.compile("Response code: (3\\d\\d)\\b");
@@ -379,7 +387,7 @@ final class MinioObjectStore implements ObjectStore {
 
     @Override
     public java.util.Optional<String> server() {
-        return java.util.Optional.of(config.server());
+        return java.util.Optional.of(config.server() + HttpProxy.describe(proxy, config.endpoint()));
     }
 
     @Override

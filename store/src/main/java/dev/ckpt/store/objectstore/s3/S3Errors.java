@@ -139,9 +139,11 @@ final class S3Errors {
 
     /**
      * A failure without an S3 answer: the network's, or the credential chain's (no credentials found,
-     * {@link MissingCredentials}), which is no network failure.
+     * {@link MissingCredentials}), which is no network failure. {@code proxy}: the HTTP proxy
+     * ({@code host:port}, {@link HttpProxy#route}) the client's requests go through, if any: a failure
+     * to reach it is named as the proxy's (the clients' own messages give its address as the server's).
      */
-    static CkptException io(String url, String action, Throwable cause) {
+    static CkptException io(String url, String action, Throwable cause, java.util.Optional<String> proxy) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof ChainCredentials.CredentialsTimeout timeout) {
                 return MissingCredentials.timedOut(url, action, timeout, System.getenv(), cause);
@@ -163,6 +165,11 @@ final class S3Errors {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof java.net.UnknownHostException u) {
                 String host = u.getMessage() == null ? "?" : u.getMessage().replaceFirst(":.*", "").trim();
+                if (proxy.isPresent() && proxy.get().startsWith(host + ":")) {
+                    return new StoreUnavailableException("cannot " + action + " " + url + ": the HTTP proxy's host name '"
+                            + redact(host) + "' does not resolve; check HTTP_PROXY (or http_proxy, -Dhttp.proxyHost), or"
+                            + " name the endpoint's host in NO_PROXY to reach it directly (retrying later is safe)", cause);
+                }
                 return new StoreUnavailableException("cannot " + action + " " + url + ": the endpoint's host name '"
                         + redact(host) + "' does not resolve; check the endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL,"
                         + " ckpt-tool's --endpoint, or the AWS profile's endpoint_url) and the name server (retrying later"
@@ -171,7 +178,10 @@ final class S3Errors {
         }
         return new StoreUnavailableException("cannot " + action + " " + url + ": "
                 + withoutClassNames(redact(String.valueOf(cause.getMessage())))
-                + " (network or server unreachable; retrying later is safe)", cause);
+                + proxy.map(p -> " (network, HTTP proxy or server unreachable: requests go through the HTTP proxy " + p
+                        + " of HTTP_PROXY, http_proxy or -Dhttp.proxyHost, unless NO_PROXY names the endpoint's host;"
+                        + " retrying later is safe)").orElse(" (network or server unreachable; retrying later is safe)"),
+                cause);
     }
 
     /** Java class names clients put in messages ({@code com.ctc.wstx.exc.WstxIOException: Connection reset}): only --verbose shows them. */

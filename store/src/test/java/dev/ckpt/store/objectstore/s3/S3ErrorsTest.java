@@ -14,7 +14,7 @@ class S3ErrorsTest {
     @Test
     void classNamesInAClientsMessageAreLeftOut() {
         dev.ckpt.store.error.CkptException e = S3Errors.io("s3://b/p", "read chunks/ab/x",
-                new IOException("com.ctc.wstx.exc.WstxIOException: Connection reset"));
+                new IOException("com.ctc.wstx.exc.WstxIOException: Connection reset"), java.util.Optional.empty());
         assertTrue(e.getMessage().startsWith("cannot read chunks/ab/x s3://b/p: Connection reset"), e.getMessage());
         assertFalse(e.getMessage().contains("com.ctc"), e.getMessage());
         assertFalse(e.getMessage().contains("Exception"), e.getMessage());
@@ -41,11 +41,33 @@ class S3ErrorsTest {
     void aHostNameThatDoesNotResolveIsNamedAsSuch() {
         dev.ckpt.store.error.CkptException e = S3Errors.io("s3://b/p/ROOT", "read", new RuntimeException("Received an"
                 + " UnknownHostException when attempting to interact with a service. See cause for the exact endpoint",
-                new java.net.UnknownHostException("minio.invalid: Name or service not known")));
+                new java.net.UnknownHostException("minio.invalid: Name or service not known")), java.util.Optional.empty());
         assertTrue(e instanceof StoreUnavailableException, e.toString());
         assertEquals("cannot read s3://b/p/ROOT: the endpoint's host name 'minio.invalid' does not resolve; check the"
                 + " endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, ckpt-tool's --endpoint, or the AWS profile's endpoint_url)"
                 + " and the name server (retrying later is safe)", e.getMessage());
+    }
+
+    /**
+     * Through an HTTP proxy (HTTP_PROXY), the clients' messages give the proxy's address as if it were
+     * the server's: a proxy that does not answer or whose name does not resolve is named as the proxy.
+     */
+    @Test
+    void aProxyThatCannotBeReachedIsNamedAsTheProxy() {
+        java.util.Optional<String> proxy = java.util.Optional.of("proxy.invalid:3128");
+        dev.ckpt.store.error.CkptException e = S3Errors.io("s3://b/p/ROOT", "read", new RuntimeException("x",
+                new java.net.UnknownHostException("proxy.invalid: Name or service not known")), proxy);
+        assertEquals("cannot read s3://b/p/ROOT: the HTTP proxy's host name 'proxy.invalid' does not resolve; check"
+                + " HTTP_PROXY (or http_proxy, -Dhttp.proxyHost), or name the endpoint's host in NO_PROXY to reach it"
+                + " directly (retrying later is safe)", e.getMessage());
+        e = S3Errors.io("s3://b/p/ROOT", "read", new RuntimeException("x",
+                new java.net.UnknownHostException("minio.invalid: Name or service not known")), proxy);
+        assertTrue(e.getMessage().contains("the endpoint's host name 'minio.invalid' does not resolve"), e.getMessage());
+        e = S3Errors.io("s3://b/p/ROOT", "read", new IOException("Failed to connect to /127.0.0.1:3999"),
+                java.util.Optional.of("127.0.0.1:3999"));
+        assertEquals("cannot read s3://b/p/ROOT: Failed to connect to /127.0.0.1:3999 (network, HTTP proxy or server"
+                + " unreachable: requests go through the HTTP proxy 127.0.0.1:3999 of HTTP_PROXY, http_proxy or"
+                + " -Dhttp.proxyHost, unless NO_PROXY names the endpoint's host; retrying later is safe)", e.getMessage());
     }
 
     /** AWS answers an expired session token with 400, which read as "it may not support this S3 feature" (helper-72). */
