@@ -19,6 +19,22 @@ public final class Durations implements CommandLine.ITypeConverter<Duration> {
         return dev.ckpt.store.util.Durations.format(d);
     }
 
+    /**
+     * A duration over zero, for options where 0 means nothing (--stall-timeout, --ranks-timeout): 0
+     * was taken and then failed later, named as the variable it was passed on in (helper-79).
+     */
+    public static final class Positive implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            Duration d = new Durations().convert(value);
+            if (d.isZero()) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is no wait at all: give a duration over"
+                        + " zero, e.g. 30s or 2m");
+            }
+            return d;
+        }
+    }
+
     @Override
     public Duration convert(String value) {
         try {

@@ -87,7 +87,7 @@ final class PushCommand extends StoreCommand {
             + " and new for each incarnation of the job (with --rank); a newer job id fences this one")
     String jobId;
 
-    @Option(names = "--ranks-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "10m",
+    @Option(names = "--ranks-timeout", paramLabel = "DURATION", converter = Durations.Positive.class, defaultValue = "10m",
             description = "with --rank: how long to wait for the other parts and the commit after this rank's upload"
                     + " (default 10m)")
     java.time.Duration ranksTimeout;

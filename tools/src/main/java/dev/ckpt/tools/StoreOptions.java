@@ -13,9 +13,21 @@ import java.util.Map;
 
 /** How to reach a store: S3 settings that override the environment. */
 public final class StoreOptions {
-    @Option(names = "--client", paramLabel = "aws|minio",
+    @Option(names = "--client", paramLabel = "aws|minio", converter = ClientName.class,
             description = "S3 client library (default: $CKPT_S3_CLIENT, else aws)")
     String client;
+
+    /** aws or minio, checked here: another value was passed on and refused as CKPT_S3_CLIENT's, exit 1 (helper-79). */
+    static final class ClientName implements picocli.CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            String v = value.strip().toLowerCase(java.util.Locale.ROOT);
+            if (!v.equals("aws") && !v.equals("minio")) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not an S3 client: aws or minio");
+            }
+            return v;
+        }
+    }
 
     @Option(names = "--endpoint", paramLabel = "URL",
             description = "S3 endpoint, e.g. http://minio:9000 (default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL)")
@@ -24,7 +36,7 @@ public final class StoreOptions {
     @Option(names = "--region", paramLabel = "REGION", description = "S3 region (default: $AWS_REGION, else us-east-1)")
     String region;
 
-    @Option(names = "--stall-timeout", paramLabel = "DURATION", converter = Durations.class,
+    @Option(names = "--stall-timeout", paramLabel = "DURATION", converter = Durations.Positive.class,
             description = "S3: abort and retry a transfer attempt that receives nothing for DURATION"
                     + " (default: $CKPT_S3_STALL_TIMEOUT, else 30s)")
     java.time.Duration stallTimeout;

@@ -97,4 +97,28 @@ class ExitCodeTest {
             assertFalse(r.err().contains("overflow"), r.toString());
         }
     }
+    /**
+     * A wrong --client or a --stall-timeout of 0 is a usage error naming the option (exit 2): both
+     * were taken, passed on, and refused as CKPT_S3_CLIENT's or CKPT_S3_STALL_TIMEOUT's, exit 1 (helper-79).
+     */
+    @Test
+    void wrongS3OptionsAreUsageErrorsNamingTheOption() {
+        Cli cli = new Cli(Map.of("AWS_ACCESS_KEY_ID", "a", "AWS_SECRET_ACCESS_KEY", "b"), "--progress", "none");
+        Cli.Result r = cli.run("ls", "--client", "foo", "--endpoint", "http://127.0.0.1:1", "s3://bkt/p");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("--client") && r.err().contains("'foo' is not an S3 client: aws or minio"), r.toString());
+        assertFalse(r.err().contains("CKPT_S3_CLIENT"), r.toString());
+        for (String[] bad : new String[][] {{"ls", "--stall-timeout", "0"}, {"ls", "--stall-timeout", "0ms"},
+                {"push", "--ranks-timeout", "0s"}}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(bad));
+            args.addAll(bad[0].equals("push") ? java.util.List.of("s3://bkt/p", ".", "--run", "r", "--step", "1",
+                    "--world-size", "2", "--rank", "1", "--job-id", "j") : java.util.List.of("s3://bkt/p"));
+            r = cli.run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), r.toString());
+            assertTrue(r.err().contains(bad[1]) && r.err().contains("is no wait at all: give a duration over zero"),
+                    r.toString());
+            assertFalse(r.err().contains("CKPT_S3_STALL_TIMEOUT"), r.toString());
+        }
+        assertEquals(0, cli.run("ls", "--client", "MINIO", "--help").code());
+    }
 }

@@ -108,10 +108,15 @@ final class Endpoint {
         return raw.substring(0, prefixEnd(raw)) + raw.substring(at + 1);
     }
 
-    /** Where user info would begin: after "://", else at the start. */
+    /**
+     * Where user info would begin: after a scheme's "://", else at the start. Only a scheme
+     * (a letter, then letters, digits, '+', '-', '.') counts: in {@code admin:pw@http://minio:9000}
+     * the first "://" comes after the '@', and taking it as the scheme's left the whole value,
+     * password included, unmasked (helper-79).
+     */
     private static int prefixEnd(String raw) {
         int s = raw.indexOf("://");
-        return s < 0 ? 0 : s + 3;
+        return s > 0 && raw.substring(0, s).matches("[A-Za-z][A-Za-z0-9+.-]*") ? s + 3 : 0;
     }
 
     /**
@@ -123,8 +128,9 @@ final class Endpoint {
     private static BadConfigurationException userInfo(String named, String raw, int at) {
         String bare = bare(raw, at);
         URI b = parsed(bare);
+        // not one with a second scheme ('http://http://minio:9000' from 'http://user:pw@http://minio:9000')
         boolean usable = b != null && b.getHost() != null && b.getScheme() != null
-                && b.getScheme().toLowerCase(Locale.ROOT).matches("https?");
+                && b.getScheme().toLowerCase(Locale.ROOT).matches("https?") && bare.indexOf("://", prefixEnd(bare)) < 0;
         boolean ambiguous = raw.substring(prefixEnd(raw), at).matches("(?s).*[/?#].*");
         return new BadConfigurationException("the endpoint " + named + " has a user name or password before its host"
                 + " (all before its last '@' is taken as one, and not shown), which ckpt does not use: S3 requests are signed with access keys. Give "

@@ -68,11 +68,11 @@ final class MinioObjectStore implements ObjectStore {
                     + "client (it sends SSE-KMS only over TLS); the endpoint is " + config.endpoint());
         }
         OkHttpClient.Builder hb = new OkHttpClient.Builder()
-                .connectTimeout(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .connectTimeout(okHttpMillis(config.connectTimeout()), TimeUnit.MILLISECONDS)
                 // per read and per write: a transfer that moves no byte for this long is a stall
-                .readTimeout(config.stallTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .writeTimeout(config.stallTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .callTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .readTimeout(okHttpMillis(config.stallTimeout()), TimeUnit.MILLISECONDS)
+                .writeTimeout(okHttpMillis(config.stallTimeout()), TimeUnit.MILLISECONDS)
+                .callTimeout(okHttpMillis(config.requestTimeout()), TimeUnit.MILLISECONDS)
                 .retryOnConnectionFailure(true);
         if (config.plainHttp()) {
             // no TLS set-up (OkHttp loads the JDK's trust store when the client is built, whether or not
@@ -99,6 +99,15 @@ final class MinioObjectStore implements ObjectStore {
             b.credentialsProvider(new AwsChainProvider(new ChainCredentials(config.credentialsTimeout())));
         }
         this.client = b.build();
+    }
+
+    /**
+     * A timeout as OkHttp takes it: at most {@link Integer#MAX_VALUE} ms (24.8 days), its limit.
+     * ckpt takes up to 100 years ({@code --stall-timeout 30d}), which OkHttp refused as "timeout too
+     * large" (helper-79); past 24.8 days the two are the same wait in practice.
+     */
+    static long okHttpMillis(java.time.Duration d) {
+        return Math.min(d.toMillis(), Integer.MAX_VALUE);
     }
 
     /** The AWS default credential chain, bounded in time, as a MinIO credentials provider. */

@@ -44,6 +44,12 @@ class EndpointUserInfoTest {
                 {"ftp://admin:" + PASSWORD + "@minio:21", "the server's address alone (e.g. http://minio:9000)"},
                 {"admin:" + PASSWORD + "@minio:9000", "the server's address alone (e.g. http://minio:9000)"},
                 {"http:/admin:" + PASSWORD + "@minio:9000", "the server's address alone (e.g. http://minio:9000)"},
+                // the '@' before the first "://" (helper-79: shown whole, as "not a URL")
+                {"admin:" + PASSWORD + "@http://minio:9000", "'http://minio:9000'"},
+                {"admin:" + PASSWORD + "@https://minio:9000/", "'https://minio:9000/'"},
+                {"admin:" + PASSWORD + "@minio:9000/a://b", "the server's address alone (e.g. http://minio:9000)"},
+                {"admin:P://" + PASSWORD + "@minio:9000", "the server's address alone (e.g. http://minio:9000)"},
+                {"http://admin:" + PASSWORD + "@http://minio:9000", "the server's address alone (e.g. http://minio:9000)"},
         };
         for (String var : new String[] {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"}) {
             for (String[] c : cases) {

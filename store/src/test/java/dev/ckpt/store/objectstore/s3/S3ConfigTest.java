@@ -259,4 +259,20 @@ class S3ConfigTest {
         assertEquals(java.time.Duration.ofMillis(1500), c.stallTimeout());
         assertEquals(java.time.Duration.ofSeconds(60), S3Config.fromUrl("s3://b-1/x", Map.of()).credentialsTimeout());
     }
+    /**
+     * Durations up to 100 years are taken; OkHttp refuses timeouts past 2^31 ms (24.8 days) with
+     * "timeout too large", which the MinIO client failed with (helper-79: --stall-timeout 30d, exit 1).
+     */
+    @Test
+    void stallAndRequestTimeoutsPastOkHttpsLimitStillBuildTheMinioClient() {
+        S3Config c = S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CLIENT", "minio", "AWS_ENDPOINT_URL", "http://127.0.0.1:1",
+                "AWS_ACCESS_KEY_ID", "a", "AWS_SECRET_ACCESS_KEY", "b", "CKPT_S3_STALL_TIMEOUT", "36500d"));
+        assertEquals(java.time.Duration.ofDays(36500), c.stallTimeout());
+        try (MinioObjectStore s = new MinioObjectStore(c.withTimeouts(java.time.Duration.ofDays(30),
+                java.time.Duration.ofDays(36500), 1))) {
+            assertTrue(s.server().isPresent());
+        }
+        assertEquals(Integer.MAX_VALUE, MinioObjectStore.okHttpMillis(java.time.Duration.ofDays(25)));
+        assertEquals(1500, MinioObjectStore.okHttpMillis(java.time.Duration.ofMillis(1500)));
+    }
 }
