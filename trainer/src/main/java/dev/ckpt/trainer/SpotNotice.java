@@ -62,7 +62,7 @@ final class SpotNotice implements AutoCloseable {
             } catch (Exception e) {
                 if (!warned) {
                     warned = true;
-                    err.println("ckpt-train: spot notice endpoint " + uri + " did not answer (" + describe(e)
+                    err.println("ckpt-train: spot notice endpoint " + shown() + " did not answer (" + describe(e)
                             + "); still polling every " + dev.ckpt.store.util.Durations.format(interval));
                 }
             }
@@ -97,6 +97,13 @@ final class SpotNotice implements AutoCloseable {
         return m == null || m.isBlank() ? "no usable answer" : m;
     }
 
+    /** The endpoint as messages show it: a user name and password in it masked (helper-79: shown whole). */
+    String shown() {
+        String raw = uri.toString();
+        String info = uri.getRawUserInfo();
+        return info == null ? raw : raw.replace(info + "@", "***@");
+    }
+
     /** One poll: the notice text, or null when there is none. */
     String poll() throws Exception {
         HttpRequest.Builder get = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).GET();
@@ -121,7 +128,7 @@ final class SpotNotice implements AutoCloseable {
                 return r.body().trim();
             }
         }
-        throw new java.io.IOException("HTTP " + r.statusCode() + " from " + uri);
+        throw new java.io.IOException("HTTP " + r.statusCode() + " from " + shown());
     }
 
     private String awsToken() {

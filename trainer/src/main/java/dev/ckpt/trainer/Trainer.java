@@ -331,6 +331,7 @@ public final class Trainer {
             }
         }
         // fail before training rather than at the first save
+        startPhase = "checking the staging directory's free space";
         staging.checkSpace(CheckpointFiles.bytesNeeded(model), state.step, lastCommitted);
         startStep = state.step;
         if (o.ranked()) {

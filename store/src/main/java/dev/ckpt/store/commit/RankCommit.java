@@ -136,7 +136,7 @@ final class RankCommit {
             }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
                 throw new DeadlineExceededException(notCommitted(own, n) + ": its deadline passed after rank 0 had waited "
-                        + seconds(start, now) + " s for " + describe(missing) + " to write " + (missing.size() == 1
+                        + seconds(start, now) + " for " + describe(missing) + " to write " + (missing.size() == 1
                         ? "its part" : "their parts") + " (" + Manifest.keyOfPart(own.id(), missing.first())
                         + (missing.size() > 1 ? " and others" : "") + " in " + store.describe() + "); nothing was"
                         + " committed for this step, the next save starts afresh; give the save more time",
@@ -146,7 +146,7 @@ final class RankCommit {
             if (!now.isBefore(until)) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
                         + describe(missing) + " did not write " + (missing.size() == 1 ? "its part" : "their parts")
-                        + " within " + seconds(start, now) + " s (rank 0 waited for "
+                        + " within " + seconds(start, now) + " (rank 0 waited for "
                         + Manifest.keyOfPart(own.id(), missing.first()) + (missing.size() > 1 ? " and others" : "")
                         + " in " + store.describe() + "). A rank may have died or be slower than the timeout;"
                         + " nothing was committed for this step, the next save starts afresh");
@@ -395,7 +395,7 @@ final class RankCommit {
             }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
                 throw new DeadlineExceededException(notCommitted(own, shard.worldSize()) + ": its deadline passed "
-                        + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part " + own.key() + " in "
+                        + seconds(start, now) + " after rank " + shard.rank() + " wrote its part " + own.key() + " in "
                         + store.describe() + ", while it waited for rank 0's commit. This rank's save failed; rank 0 may"
                         + " still commit the step (complete, every part present): ckpt-tool ls shows whether it did."
                         + " Give the save more time", "ROOT", Duration.between(start, now), Duration.between(start, now));
@@ -404,12 +404,12 @@ final class RankCommit {
                 java.util.Optional<String> collected = deletedByGc(List.of(own.key()));
                 if (collected.isPresent()) {
                     throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, shard.worldSize()) + ": "
-                            + collected.get() + " while this rank waited " + seconds(start, now) + " s for rank 0's commit:"
+                            + collected.get() + " while this rank waited " + seconds(start, now) + " for rank 0's commit:"
                             + " the GC's grace is shorter than the ranks' wait. Give gc a --grace longer than"
                             + " --ranks-timeout; the next save starts afresh");
                 }
                 throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, shard.worldSize())
-                        + " within " + seconds(start, now) + " s after rank " + shard.rank() + " wrote its part "
+                        + " within " + seconds(start, now) + " after rank " + shard.rank() + " wrote its part "
                         + own.key() + " in " + store.describe() + ": rank 0 commits once every part is there; it"
                         + " or another rank may have died or be slower than the timeout. This rank's save failed; if"
                         + " rank 0 is only slow it may still commit the step later (complete, every part present):"
@@ -502,8 +502,10 @@ final class RankCommit {
         return (missing.size() == 1 ? "rank " : missing.size() + " ranks (") + list + (missing.size() == 1 ? "" : ")");
     }
 
-    private static long seconds(Instant a, Instant b) {
-        return Math.max(0, Duration.between(a, b).toSeconds());
+    /** The time from {@code a} to {@code b} as "12 s" or, not a whole second, "0.8 s" ("within 0 s" for an 800ms --ranks-timeout; helper-79). */
+    private static String seconds(Instant a, Instant b) {
+        long ms = Math.max(0, Duration.between(a, b).toMillis());
+        return ms % 1000 == 0 || ms >= 10_000 ? ms / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000.0);
     }
 
     private void sleep(long millis) {

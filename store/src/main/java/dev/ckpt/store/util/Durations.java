@@ -11,8 +11,9 @@ import java.util.regex.Pattern;
  * {@code 1h}, {@code 7d}), or {@code 0}; where the caller says so, bare digits are seconds (the
  * {@code CKPT_S3_*_TIMEOUT} variables and ckpt-train's options always took them). At most
  * {@link #MAX}, 100 years. One parser for ckpt-tool's options, ckpt-train's and the environment,
- * and one {@link #format}, so a value is printed the way it was written ({@code gc --grace 7d} had
- * been reported as "168h" by the collector while ckpt-tool said "7d").
+ * and one {@link #format}, the largest unit that divides the value, so every part of ckpt prints
+ * a given duration the same way ({@code gc --grace 7d} had been reported as "168h" by the
+ * collector while ckpt-tool said "7d").
  */
 public final class Durations {
     /**
@@ -37,9 +38,10 @@ public final class Durations {
      *                                  callers put the option's or variable's name before it
      */
     public static Duration parse(String text, boolean bareSeconds) {
-        Matcher m = P.matcher(text.trim().toLowerCase(Locale.ROOT));
+        // blanks around it ignored, a pasted no-break space too (helper-79: refused, and invisible in the message)
+        Matcher m = P.matcher(text.replaceAll("^[\\s\\p{Z}]+|[\\s\\p{Z}]+$", "").toLowerCase(Locale.ROOT));
         if (!m.matches() || (m.group(2) == null && !bareSeconds && !m.group(1).matches("0+"))) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration: write 1500ms, 90s, 15m, 1h or 7d");
+            throw new IllegalArgumentException("'" + shown(text) + "' is not a duration: write 1500ms, 90s, 15m, 1h or 7d");
         }
         // digits past a long were "long overflow" or "For input string" (helper-76, helper-78)
         String digits = m.group(1).replaceFirst("^0+(?=.)", "");
@@ -56,6 +58,14 @@ public final class Durations {
                     + "d, 100 years)");
         }
         return Duration.ofMillis(n * unitMs);
+    }
+
+    /** {@code text} as a message shows it: control characters escaped, at most 60 characters. */
+    private static String shown(String text) {
+        StringBuilder b = new StringBuilder();
+        text.codePoints().limit(60).forEach(c -> b.append(Character.isISOControl(c) || (Character.isSpaceChar(c) && c != ' ') ? String.format("\\u%04x", c)
+                : new String(Character.toChars(c))));
+        return b + (text.codePointCount(0, text.length()) > 60 ? "..." : "");
     }
 
     /**

@@ -21,6 +21,9 @@ class DurationsTest {
         assertEquals(Duration.ZERO, Durations.parse("0s", false));
         assertEquals(Duration.ofSeconds(45), Durations.parse("45", true));
         assertEquals(Duration.ofSeconds(45), Durations.parse("0045", true));
+        assertEquals(Duration.ofDays(7), Durations.parse("7d\u00a0", false)); // a no-break space pasted after it
+        assertEquals("'7\\u0007d' is not a duration: write 1500ms, 90s, 15m, 1h or 7d", assertThrows(
+                IllegalArgumentException.class, () -> Durations.parse("7\u0007d", false)).getMessage(), "shown escaped");
         assertEquals("'45' is not a duration: write 1500ms, 90s, 15m, 1h or 7d",
                 assertThrows(IllegalArgumentException.class, () -> Durations.parse("45", false)).getMessage());
         for (String bad : List.of("", "s", "-5s", "1.5s", "1w", "1 hour", "5 s", "1h30m", "+5s")) {
