@@ -398,7 +398,7 @@ class CkptToolTest {
         Cli.Result text = cli.run("gc", store, "--grace", "1h");
         assertTrue(text.out().startsWith("deleted 0 objects"), text.out());
         // the grace is reported as written: the collector said "168h" for 7d, where ckpt-tool said "7d" (helper-78)
-        Cli.Result week = new Cli(Map.of()).run("gc", store, "--grace", "7d", "--progress", "plain");
+        Cli.Result week = cli.withCommon("--progress", "plain").run("gc", store, "--grace", "7d");
         assertEquals(0, week.code(), week.toString());
         assertTrue(week.err().contains("older than 7d") && !week.toString().contains("168h"), week.toString());
         assertEquals(2, cli.run("gc", store, "--grace", "soon").code(), "bad duration: usage");

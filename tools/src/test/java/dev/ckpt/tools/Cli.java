@@ -33,6 +33,11 @@ final class Cli {
         this.common = List.of(common);
     }
 
+    /** This command line's environment with other options added to every command ({@code --progress plain}, say). */
+    Cli withCommon(String... other) {
+        return new Cli(env, other);
+    }
+
     Result run(String... args) {
         return run(new StringWriter(), args);
     }
