@@ -58,12 +58,12 @@ final class AwsS3ObjectStore implements ObjectStore {
     private final S3Config config;
     private final Conditional.Forms ifMatchForms = new Conditional.Forms();
     private final S3Client s3;
-    /** The HTTP proxy the SDK's client reads from the environment, as {@link HttpProxy#route} gives it. */
-    private final java.util.Optional<String> proxy;
+    /** The HTTP proxy settings the SDK's client reads from the environment, read once for messages. */
+    private final software.amazon.awssdk.http.apache.ProxyConfiguration proxy;
 
     AwsS3ObjectStore(S3Config config) {
         this.config = config;
-        this.proxy = HttpProxy.route(software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build(), config.endpoint());
+        this.proxy = software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build();
         S3ClientBuilder b = S3Client.builder()
                 .region(Region.of(config.region()))
                 .credentialsProvider(credentials(config))
@@ -163,7 +163,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         } catch (S3Exception e) {
             throw map(k, action, e);
         } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
-            throw S3Errors.io(url(k), action, e, proxy);
+            throw S3Errors.io(url(k), action, e, HttpProxy.route(proxy, config.endpoint()));
         }
     }
 
@@ -266,7 +266,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 }
                 throw map(k, "create", e);
             } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
-                throw S3Errors.io(url(k), "create", e, proxy);
+                throw S3Errors.io(url(k), "create", e, HttpProxy.route(proxy, config.endpoint()));
             }
         });
     }
@@ -297,7 +297,7 @@ final class AwsS3ObjectStore implements ObjectStore {
                 }
                 throw map(k, "conditionally replace", e);
             } catch (SdkClientException | ChainCredentials.CredentialsTimeout e) {
-                throw S3Errors.io(url(k), "conditionally replace", e, proxy);
+                throw S3Errors.io(url(k), "conditionally replace", e, HttpProxy.route(proxy, config.endpoint()));
             }
         });
     }
@@ -339,8 +339,7 @@ final class AwsS3ObjectStore implements ObjectStore {
     @Override
     public java.util.Optional<String> server() {
         // the SDK's HTTP clients take the proxy from the environment themselves: the same reading, for the line
-        return java.util.Optional.of(config.server()
-                + HttpProxy.describe(software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build(), config.endpoint()));
+        return java.util.Optional.of(config.server() + HttpProxy.describe(proxy, config.endpoint()));
     }
 
     @Override
