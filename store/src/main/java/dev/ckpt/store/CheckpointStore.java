@@ -26,6 +26,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.manifest.RunState;
+import dev.ckpt.store.objectstore.DeadlineObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.restore.RestoreResult;
@@ -142,6 +143,46 @@ public final class CheckpointStore implements AutoCloseable {
         return resolve(root(), selector);
     }
 
+    /**
+     * {@link #resolve(String)} by {@code deadline} (null = none): a read of ROOT still in flight
+     * when it passes is abandoned, with {@link dev.ckpt.store.error.DeadlineExceededException}
+     * naming ROOT and the time spent (a server that accepts connections and never answers held a
+     * restore's {@code --deadline 3s} for 151 s, the S3 client's own retries, helper-79).
+     */
+    public CheckpointEntry resolve(String selector, java.time.Instant deadline) {
+        if (deadline == null) {
+            return resolve(selector);
+        }
+        DeadlineObjectStore d = DeadlineObjectStore.of(store, deadline, config.clock(),
+                "the look-up of checkpoint '" + selector + "'", "nothing was changed");
+        try {
+            return resolve(d.call(RootState.KEY, "read", this::root), selector);
+        } finally {
+            d.close();
+        }
+    }
+
+    /**
+     * The ROOT transactions of a claim or join that must be over by {@code deadline}: every
+     * request of theirs, the probe of conditional writes and ROOT's own conditional write
+     * included, is abandoned when it passes. Unlike a commit's, a claim's write may be abandoned
+     * in flight: it lands whole or not at all, and landing only fences the run's earlier writers,
+     * which the claim was made to do; the message says it may still land.
+     */
+    private <T> T withRootBy(java.time.Instant deadline, String claim, java.util.function.Function<RootStore, T> f) {
+        if (deadline == null) {
+            return f.apply(root);
+        }
+        DeadlineObjectStore d = DeadlineObjectStore.of(store, deadline, config.clock(), claim,
+                "nothing was committed", "nothing was committed (the claim's write of ROOT may still land: it only"
+                        + " fences the run's earlier writers, as the claim would have)");
+        try {
+            return f.apply(new RootStore(d, config.clock(), config.sleeper(), RetryPolicy.ROOT));
+        } finally {
+            d.close();
+        }
+    }
+
     static CheckpointEntry resolve(RootState s, String selector) {
         if (selector == null || selector.isBlank()) {
             throw new InvalidInputException("no checkpoint given: use an id, latest, RUN:latest or RUN@STEP");
@@ -188,7 +229,8 @@ public final class CheckpointStore implements AutoCloseable {
      */
     public WriterToken claimWriter(String run, String writerId, java.time.Instant deadline) {
         Ids.checkRunName(run);
-        long epoch = root.update(r -> Transitions.claim(r, run, writerId, config.clock().instant()), deadline).value();
+        long epoch = withRootBy(deadline, "the claim of run '" + run + "'",
+                rs -> rs.update(r -> Transitions.claim(r, run, writerId, config.clock().instant()), deadline)).value();
         return new WriterToken(run, epoch, writerId);
     }
 
@@ -213,7 +255,8 @@ public final class CheckpointStore implements AutoCloseable {
     public WriterToken joinRun(String run, String jobId, java.time.Instant deadline) {
         Ids.checkRunName(run);
         String writerId = RunState.JOB_PREFIX + Ids.checkJobId(jobId);
-        Outcome<Long> o = root.update(r -> Transitions.join(r, run, writerId, config.clock().instant()), deadline);
+        Outcome<Long> o = withRootBy(deadline, "the claim of run '" + run + "' by job " + jobId,
+                rs -> rs.update(r -> Transitions.join(r, run, writerId, config.clock().instant()), deadline));
         if (o instanceof Outcome.Refused<Long> refused) {
             throw refused.reason();
         }
@@ -291,7 +334,14 @@ public final class CheckpointStore implements AutoCloseable {
      */
     public dev.ckpt.store.restore.TensorRestoreResult restoreTensors(CheckpointEntry e, Integer rank,
                                                                      List<String> patterns, Path dir) {
-        return restorer.restoreTensors(e, rank, patterns, dir);
+        return restorer.restoreTensors(e, rank, patterns, dir, null);
+    }
+
+    /** {@link #restoreTensors(CheckpointEntry, Integer, List, Path)} by {@code deadline} (null = none), as {@link #restore}. */
+    public dev.ckpt.store.restore.TensorRestoreResult restoreTensors(CheckpointEntry e, Integer rank,
+                                                                     List<String> patterns, Path dir,
+                                                                     java.time.Instant deadline) {
+        return restorer.restoreTensors(e, rank, patterns, dir, deadline);
     }
 
     /** The manifest of one rank's part (for a checkpoint of one writer, rank 0 is the whole manifest). */

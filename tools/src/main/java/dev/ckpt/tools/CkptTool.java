@@ -48,7 +48,14 @@ public final class CkptTool implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
     }
 
+    /**
+     * Whether ckpt-tool is the program ({@link #main}), not a library inside another (tests): then a
+     * {@code --deadline} counts from the JVM's start ({@link StoreCommand#started()}).
+     */
+    static volatile boolean isProgram;
+
     public static void main(String[] args) {
+        isProgram = true;
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         System.exit(execute(args, out, err, System.getenv()));

@@ -29,8 +29,8 @@ public final class DeadlineOptions {
         return e;
     }
 
-    /** The instant the command must be done by, counted from {@code start}; null = none. */
-    Instant from(Instant start) {
-        return deadline == null ? null : start.plus(deadline);
+    /** The instant the command must be done by, counted from {@code start} (asked only when given); null = none. */
+    Instant from(java.util.function.Supplier<Instant> start) {
+        return deadline == null ? null : start.get().plus(deadline);
     }
 }

@@ -127,7 +127,7 @@ final class PushCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
-        java.time.Instant by = deadline.from(store.config().clock().instant());
+        java.time.Instant by = deadline.from(this::started);
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             SaveRequest req = new SaveRequest(dir, run, step, epoch, metadata, retention, null).withDeadline(by);

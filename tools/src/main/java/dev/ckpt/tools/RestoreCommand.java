@@ -53,10 +53,10 @@ final class RestoreCommand extends StoreCommand {
         if (!tensors.isEmpty()) {
             return restoreTensors(store);
         }
-        java.time.Instant by = deadline.from(store.config().clock().instant());
+        java.time.Instant by = deadline.from(this::started);
         RestoreResult r;
         try (OutputOptions.Progress p = output.start(err(), "restore " + ckpt)) {
-            CheckpointEntry e = store.resolve(ckpt);
+            CheckpointEntry e = store.resolve(ckpt, by);
             r = store.restore(e, rank, dir, reuse, p, by);
         } catch (RuntimeException e) {
             throw deadline.named(e);
@@ -73,7 +73,13 @@ final class RestoreCommand extends StoreCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--reuse does not apply to --tensors (the files written hold only the selected tensors)");
         }
-        TensorRestoreResult r = store.restoreTensors(store.resolve(ckpt), rank, tensors, dir);
+        java.time.Instant by = deadline.from(this::started);
+        TensorRestoreResult r;
+        try {
+            r = store.restoreTensors(store.resolve(ckpt, by), rank, tensors, dir, by);
+        } catch (RuntimeException e) {
+            throw deadline.named(e);
+        }
         print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
                 r.chunksDownloaded(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),

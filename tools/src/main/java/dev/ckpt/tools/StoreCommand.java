@@ -52,13 +52,32 @@ abstract class StoreCommand implements Callable<Integer> {
         return StoreConfig.defaults();
     }
 
+    /** When {@link #call} began, on the store's clock. */
+    private java.time.Instant calledAt;
+
+    /**
+     * When this command started, for a {@code --deadline}: the JVM's start when ckpt-tool is the
+     * program (the JVM's own start takes 0.3–0.7 s, and whoever gives a deadline counts it; the
+     * process's start time from /proc was 0.6 s off on this VM, so the JVM's uptime is used,
+     * 34 ms to ask for, only asked when a deadline is given), else when {@link #call} began; before
+     * the store is opened in either case, so the opening counts too.
+     */
+    java.time.Instant started() {
+        if (!CkptTool.isProgram) {
+            return calledAt;
+        }
+        return java.time.Instant.now().minusMillis(java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+    }
+
     @Override
     public Integer call() throws Exception {
         checkArguments();
         boolean ok = false;
+        StoreConfig config = config();
+        calledAt = config.clock().instant();
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
         List<Path> created = createsStore() ? createLocalStore() : null;
-        try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config(), createsStore())) {
+        try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config, createsStore())) {
             int code = run(s);
             out().flush();
             ok = code == 0;

@@ -90,6 +90,70 @@ class DeadlineCliTest {
         TestDirs.assertSameTree(TestDirs.snapshot(src), target);
     }
 
+    /**
+     * helper-79: a server that accepts and never answers held {@code restore --deadline 3s} for 151 s, the S3
+     * client's own retries of the first read of ROOT (the look-up of the checkpoint), which no deadline covered.
+     * Here that read stalls with a stall timeout of 1 minute: without the deadline on it the restore would take
+     * at least that long.
+     */
+    @Test
+    void aRestoreWhoseFirstReadOfRootHangsExits7ByItsDeadline() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 4, 2, 10_000);
+        assertEquals(0, cli.run("push", "s3://deadline/c", src.toString(), "--run", "r", "--step", "1").code());
+        Path target = tmp.resolve("target");
+        for (List<String> extra : List.of(List.<String>of(), List.of("--tensors", "t*"))) {
+            link.stall(l -> l.startsWith("GET ") && l.contains("/ROOT"), Integer.MAX_VALUE);
+            List<String> args = new java.util.ArrayList<>(List.of("restore", "s3://deadline/c", "latest", target.toString(),
+                    "--endpoint", link.endpoint().toString(), "--stall-timeout", "1m", "--deadline", "3s"));
+            args.addAll(extra);
+            long t0 = System.nanoTime();
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(7, r.code(), extra + ": " + r);
+            assertTrue(ms < 30_000, extra + ": exited after " + ms + " ms");
+            String line = r.err().strip();
+            assertTrue(line.contains("the look-up of checkpoint 'latest' did not finish by its deadline")
+                    && line.contains("the read of ROOT") && line.contains("nothing was changed")
+                    && line.endsWith(" (given: --deadline 3s)"), line);
+            assertFalse(line.contains("\n") || line.contains("Exception"), line);
+            assertFalse(Files.exists(target), "no target made: " + target);
+            link.heal();
+        }
+    }
+
+    /**
+     * The same for a push: its claim of the run reads ROOT and writes it; both are bounded by the deadline. A
+     * stalled read commits nothing; a stalled write of the claim may still land, and the message says so.
+     */
+    @Test
+    void aPushWhoseClaimOfTheRunHangsExits7ByItsDeadline() {
+        Path first = TestDirs.checkpoint(tmp.resolve("first"), 5, 2, 10_000);
+        Path second = TestDirs.checkpoint(tmp.resolve("second"), 6, 2, 10_000);
+        assertEquals(0, cli.run("push", "s3://deadline/c", first.toString(), "--run", "r", "--step", "1").code());
+        record Case(String what, java.util.function.Predicate<String> stall, String says) {
+        }
+        for (Case c : List.of(
+                new Case("the read of ROOT", l -> l.startsWith("GET ") && l.contains("/ROOT"),
+                        "nothing was committed (given: --deadline 3s)"),
+                new Case("the conditional write of ROOT", l -> l.startsWith("PUT ") && l.contains("/ROOT"),
+                        "nothing was committed (the claim's write of ROOT may still land"))) {
+            link.stall(c.stall(), Integer.MAX_VALUE);
+            long t0 = System.nanoTime();
+            Cli.Result r = cli.run("push", "s3://deadline/c", second.toString(), "--run", "r", "--step", "2",
+                    "--endpoint", link.endpoint().toString(), "--stall-timeout", "1m", "--deadline", "3s");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            link.heal();
+            assertEquals(7, r.code(), c.what() + ": " + r);
+            assertTrue(ms < 30_000, c.what() + ": exited after " + ms + " ms");
+            String line = r.err().strip();
+            assertTrue(line.contains("the claim of run 'r' did not finish by its deadline") && line.contains(c.what())
+                    && line.contains(c.says()) && line.endsWith(" (given: --deadline 3s)"), c.what() + ": " + line);
+            assertFalse(line.contains("\n") || line.contains("Exception"), line);
+            Cli.Result ls = cli.run("ls", "s3://deadline/c", "--json");
+            assertEquals(1, ls.json().get("checkpoints").size(), ls.toString());
+        }
+    }
+
     /** From a tryout: --deadline 0s was reported as "its deadline (-0.2 s after it started)". */
     @Test
     void aDeadlineThatHadPassedWhenThePushStartedIsSaidSo() throws Exception {

@@ -38,6 +38,10 @@ import java.util.function.Supplier;
 public final class DeadlineObjectStore extends ForwardingObjectStore {
     private final String operation;
     private final String consequence;
+    /** Said instead of {@link #consequence} when a write was among the requests abandoned (it may land yet). */
+    private final String consequenceIfWriting;
+    /** The caller's deadline, in force ({@link CallerDeadline}) on this wrapper's threads too. */
+    private final Instant deadline;
     private final long startNanos = System.nanoTime();
     private final long deadlineNanos;
     private final Duration allowed;
@@ -55,10 +59,13 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         }
     }
 
-    private DeadlineObjectStore(ObjectStore delegate, Instant deadline, Clock clock, String operation, String consequence) {
+    private DeadlineObjectStore(ObjectStore delegate, Instant deadline, Clock clock, String operation, String consequence,
+                                String consequenceIfWriting) {
         super(delegate);
         this.operation = operation;
         this.consequence = consequence;
+        this.consequenceIfWriting = consequenceIfWriting;
+        this.deadline = deadline;
         if (deadline == null) {
             this.allowed = null;
             this.deadlineNanos = 0;
@@ -85,7 +92,17 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
      */
     public static DeadlineObjectStore of(ObjectStore store, Instant deadline, Clock clock, String operation,
                                          String consequence) {
-        return new DeadlineObjectStore(store, deadline, clock, operation, consequence);
+        return new DeadlineObjectStore(store, deadline, clock, operation, consequence, consequence);
+    }
+
+    /**
+     * {@link #of}, saying {@code consequenceIfWriting} instead of {@code consequence} when a write
+     * was in flight at the deadline: an abandoned write is not cancelled at the server and may
+     * still land (for a claim of ROOT: "the claim may still land").
+     */
+    public static DeadlineObjectStore of(ObjectStore store, Instant deadline, Clock clock, String operation,
+                                         String consequence, String consequenceIfWriting) {
+        return new DeadlineObjectStore(store, deadline, clock, operation, consequence, consequenceIfWriting);
     }
 
     /** Whether there is a deadline. */
@@ -116,7 +133,8 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         try {
             f = threads.submit(() -> {
                 try {
-                    return op.get();
+                    // a wait inside the store (a local store's lock file) ends at the deadline too
+                    return CallerDeadline.within(deadline, op);
                 } finally {
                     inFlight.remove(id);
                     Call done = new Call(key, action, c.started(), System.nanoTime());
@@ -176,10 +194,11 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
                 : "its deadline (" + seconds(allowed) + " after it started)";
         if (stuck != null) {
             Duration d = Duration.ofNanos(stuck.nanos(now));
+            boolean writing = inFlight.values().stream().anyMatch(c -> c.action().contains("write"));
             return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
                     + seconds(spent) + ": the " + stuck.action() + " of " + stuck.key() + " in " + describe()
                     + " had been in flight for " + seconds(d) + " without an answer (" + inFlight.size()
-                    + " request(s) in flight); " + consequence, stuck.key(), d, spent);
+                    + " request(s) in flight); " + (writing ? consequenceIfWriting : consequence), stuck.key(), d, spent);
         }
         Call slow = slowest.get();
         String key = slow != null ? slow.key() : null;

@@ -123,12 +123,30 @@ public final class Restorer {
      *         checkpoint has instead
      */
     public TensorRestoreResult restoreTensors(CheckpointEntry entry, Integer rank, List<String> patterns, Path target) {
-        Manifest m = rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank);
-        TensorSelection sel = TensorSelection.of(m, patterns);
-        if (sel.isEmpty()) {
-            throw new NotFoundException(entry.id(), noMatch(m, sel, rank));
+        return restoreTensors(entry, rank, patterns, target, null);
+    }
+
+    /**
+     * {@link #restoreTensors(CheckpointEntry, Integer, List, Path)}, abandoned when {@code deadline}
+     * (null = none) passes first, as {@link #restore(CheckpointEntry, Integer, Path, List, TransferListener, Instant)}:
+     * the target is left as it was.
+     */
+    public TensorRestoreResult restoreTensors(CheckpointEntry entry, Integer rank, List<String> patterns, Path target,
+                                              Instant deadline) {
+        DeadlineObjectStore store = DeadlineObjectStore.of(this.store, deadline, config.clock(), "restore of the tensors "
+                + String.join(", ", patterns) + " of checkpoint " + entry.id() + " into " + target, target
+                + " is as it was (no file written); restore again, with more time if the store is slow");
+        try {
+            Manifest m = store.call(entry.manifest(), "read",
+                    () -> rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank));
+            TensorSelection sel = TensorSelection.of(m, patterns);
+            if (sel.isEmpty()) {
+                throw new NotFoundException(entry.id(), noMatch(m, sel, rank));
+            }
+            return new TensorRestore(store, io, config.maxChunksInFlight()).run(m, sel, target);
+        } finally {
+            store.close(); // the deadline's threads only
         }
-        return new TensorRestore(store, io, config.maxChunksInFlight()).run(m, sel, target);
     }
 
     /** Why a tensor selection is empty, and what the checkpoint holds instead. */
