@@ -70,11 +70,12 @@ record StopProposal(StopPoint point, StopStep choice) {
                 List<CheckpointEntry> cps = o.autoResume ? store.list(o.run) : List.of();
                 at = cps.isEmpty() ? 0 : cps.get(cps.size() - 1).step();
             }
-            StopProposal mine = of(store, o, preemption, o.rank, at, 0);
-            StopPoint agreed = store.proposeStop(joined, mine.point());
-            return agreed.equals(mine.point())
-                    ? prefix + "told the other ranks to stop at step " + agreed.step() + " (stop point "
-                    + StopPoint.key(joined) + "): this rank saves no part, so they stop by the deadline with the latest"
+            StopPoint p = of(store, o, preemption, o.rank, at, 0).point();
+            StopPoint mine = new StopPoint(p.step(), p.rank(), p.reason(), p.deadline(), true);
+            StopPoint agreed = store.proposeStop(joined, mine);
+            return agreed.equals(mine)
+                    ? prefix + "told the other ranks to stop (stop point " + StopPoint.key(joined) + "): this rank saves"
+                    + " no part, so no checkpoint of this job can be completed, and they stop at once with the latest"
                     + " checkpoint instead of waiting --ranks-timeout for it"
                     : prefix + "rank " + agreed.rank() + " had already set the ranks' stop at step " + agreed.step() + " ("
                     + agreed.reason() + "); this rank saves no part of it";

@@ -380,6 +380,9 @@ public final class Trainer {
                     if (stop.step() <= startStep) {
                         return staleStop(stop);
                     }
+                    if (stop.noCheckpointCanComplete()) {
+                        return stopOnTheWayPassed(stop); // its proposer saves no part: nothing to train towards
+                    }
                     if (!announced && !preemption.requested()) {
                         out.printf("ckpt-train: rank %d received %s: the ranks stop at step %d; this rank saves there, "
                                 + "then exits %d%n", stop.rank(), stop.reason(), stop.step(), EXIT_PREEMPTED);
@@ -599,6 +602,9 @@ public final class Trainer {
 
     private long stopDeadlineNanos(StopPoint stop) {
         long now = System.nanoTime();
+        if (stop.noCheckpointCanComplete()) {
+            return now; // no save of this job can commit: every wait for one ends now
+        }
         long d = stop.deadline() == null ? now + o.preemptDeadline.toNanos()
                 : now + Duration.between(store.config().clock().instant(), stop.deadline()).toNanos();
         if (preemption.requested()) {
@@ -1109,6 +1115,14 @@ public final class Trainer {
 
     private int abandoned(String why, String what) {
         StopPoint stop = agreedStop;
+        if (o.ranked() && stop != null && stop.noCheckpointCanComplete()) {
+            out.printf("preempted: %s at step %d; rank %d saves no part (the stop came during its start-up), so no"
+                            + " checkpoint of this job can be completed: this rank stops now, where %s; the latest"
+                            + " checkpoint stays %s; exiting %d%n", why, state.step, stop.rank(), what,
+                    lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+            runPreemptHook();
+            return EXIT_PREEMPTED;
+        }
         // a rank that only heard of the stop is held to the stop point's deadline, not its own --preempt-deadline
         String deadline = o.ranked() && stop != null && stop.rank() != o.rank && !preemption.requested()
                 ? "the stop's deadline (set by rank " + stop.rank() + ")" : "--preempt-deadline " + human(o.preemptDeadline);

@@ -300,7 +300,8 @@ class ManyRanksTest {
             }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
                     "--save-every", "5", "--auto-resume", "--preempt-deadline", "2s", "--stop-poll-interval", "100ms")));
             assertEquals(75, r1.code(), r1.all());
-            assertTrue(r1.out().contains("ckpt-train: rank 1: told the other ranks to stop at step 20 (stop point "), r1.all());
+            assertTrue(r1.out().contains("ckpt-train: rank 1: told the other ranks to stop (stop point ")
+                    && r1.out().contains("this rank saves no part, so no checkpoint of this job can be completed"), r1.all());
             assertTrue(r1.out().contains("preempted: SIGTERM during start-up; --preempt-deadline 2s passed while resuming"),
                     r1.all());
             Result r0;
@@ -311,11 +312,68 @@ class ManyRanksTest {
                 throw new AssertionError("rank 0 still trained 60 s after rank 1 abandoned its start-up", e);
             }
             assertEquals(75, r0.code(), r0.all());
-            assertTrue(r0.out().matches("(?s).*preempted: SIGTERM on rank 1 at step \\d+; the stop's deadline \\(set by rank 1\\)"
-                    + " passed while .*"), r0.all());
+            assertTrue(r0.out().matches("(?s).*preempted: SIGTERM on rank 1 at step \\d+; rank 1 saves no part \\(the stop"
+                    + " came during its start-up\\), so no checkpoint of this job can be completed: this rank stops now.*"),
+                    r0.all());
             assertTrue(r0.out().contains("the latest checkpoint stays t-s10-e1"), r0.all());
         } finally {
             release.countDown();
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+
+    /**
+     * helper-79: a rank whose start-up fails soon after its stop (here its reads of the store fail once it has
+     * joined) proposes the stop with a deadline still far off (--preempt-deadline 90s). The stop point could not
+     * say that its proposer saves no part, so rank 0 trained on to the stop step and waited out those 90 s for
+     * rank 1's part. Now the stop point says so, and rank 0 stops as soon as it reads it.
+     */
+    @Test
+    void aRankWhoseStartUpFailsAfterItsStopLetsTheOthersStopAtOnce() throws Exception {
+        Path dir = tmp.resolve("start-up-fails");
+        assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
+        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
+        Preemption p0 = new Preemption(quiet);
+        Preemption p1 = new Preemption(quiet);
+        Thread[] startUp = new Thread[1];
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<Result> rank0 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p0, null, args(dir, List.of(
+                    "--world-size", "2", "--rank", "0", "--job-id", "job-b", "--steps", "1000000", "--save-every", "5",
+                    "--auto-resume", "--stop-poll-interval", "100ms"))));
+            long t0 = System.nanoTime();
+            Result r1 = TrainerRuns.inProcess(st -> new dev.ckpt.store.objectstore.ForwardingObjectStore(st) {
+                @Override
+                public dev.ckpt.store.objectstore.StoredObject get(String key) {
+                    if (Thread.currentThread() == startUp[0] && !key.startsWith("runs/")) { // the start-up's reads
+                        throw new dev.ckpt.store.error.StoreUnavailableException("cannot read " + key + ": test fault");
+                    }
+                    return super.get(key);
+                }
+            }, p1, line -> {
+                if (line.startsWith("ckpt-train: rank 1 of 2")) {
+                    startUp[0] = Thread.currentThread();
+                    p1.request("SIGTERM");
+                }
+            }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
+                    "--save-every", "5", "--auto-resume", "--preempt-deadline", "90s", "--stop-poll-interval", "100ms")));
+            assertEquals(75, r1.code(), r1.all());
+            assertTrue(r1.out().contains("ckpt-train: rank 1: told the other ranks to stop (stop point "), r1.all());
+            Result r0;
+            try {
+                r0 = rank0.get(45, java.util.concurrent.TimeUnit.SECONDS); // the stop's deadline is 90 s after the signal
+            } catch (java.util.concurrent.TimeoutException e) {
+                p0.request("SIGTERM");
+                throw new AssertionError("rank 0 still trained 45 s after rank 1's start-up failed", e);
+            }
+            assertEquals(75, r0.code(), r0.all());
+            assertTrue(r0.out().contains("rank 1 saves no part (the stop came during its start-up)")
+                    && r0.out().contains("the latest checkpoint stays t-s10-e1"), r0.all());
+            assertTrue(System.nanoTime() - t0 < 80_000_000_000L, "both ranks ended before the stop's deadline");
+        } finally {
             pool.shutdownNow();
         }
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {

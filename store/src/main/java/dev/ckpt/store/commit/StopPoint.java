@@ -24,15 +24,34 @@ import java.util.Optional;
  * @param rank     the rank that proposed it
  * @param reason   why (e.g. SIGUSR1)
  * @param deadline when that rank's preemption deadline passes (null: none)
+ * @param proposerSavesNoPart true when the proposing rank saves no part at all (a stop abandoned
+ *                 its start-up): no checkpoint of the job can be completed any more, so the
+ *                 other ranks stop at once with the latest checkpoint instead of waiting out
+ *                 the deadline for its part; null (not written) otherwise. Older readers ignore
+ *                 it and wait out the deadline, as before.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record StopPoint(long step, int rank, String reason, Instant deadline) {
+public record StopPoint(long step, int rank, String reason, Instant deadline, Boolean proposerSavesNoPart) {
     public StopPoint {
         if (step < 0 || rank < 0) {
             throw new IllegalArgumentException("a stop point needs a step and a rank of at least 0, got step " + step
                     + " and rank " + rank);
         }
         Objects.requireNonNull(reason, "reason");
+        if (Boolean.FALSE.equals(proposerSavesNoPart)) {
+            proposerSavesNoPart = null; // one form for "saves its part": equal stop points compare equal
+        }
+    }
+
+    /** A stop point whose proposer saves its part of the stop step. */
+    public StopPoint(long step, int rank, String reason, Instant deadline) {
+        this(step, rank, reason, deadline, null);
+    }
+
+    /** Whether the proposer saves no part ({@link #proposerSavesNoPart}), so no checkpoint of the job can complete. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean noCheckpointCanComplete() {
+        return Boolean.TRUE.equals(proposerSavesNoPart);
     }
 
     /** Where the stop point of the job holding {@code writer} lives. */

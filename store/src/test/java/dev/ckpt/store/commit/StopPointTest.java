@@ -45,6 +45,37 @@ class StopPointTest {
         }
     }
 
+    /**
+     * A stop point whose proposer saves no part says so in one field, written only then: a stop point of an
+     * older version (no field) reads as "saves its part", and one written by this version for a proposer that
+     * saves its part is byte for byte what the older version wrote.
+     */
+    @Test
+    void aProposerThatSavesNoPartIsRecordedAndOlderStopPointsStillRead() {
+        ObjectStore os = ObjectStores.local(tmp);
+        try (CheckpointStore s = CheckpointStore.open(os, StoreConfig.defaults())) {
+            s.init();
+            WriterToken w = s.joinRun("r", "job-1");
+            StopPoint none = new StopPoint(30, 1, "SIGTERM", Instant.parse("2026-01-01T00:00:50Z"), true);
+            assertEquals(none, s.proposeStop(w, none));
+            StopPoint read = s.readStop(w).orElseThrow();
+            assertTrue(read.noCheckpointCanComplete(), read.toString());
+            assertTrue(new String(os.get(StopPoint.key(w)).data(), StandardCharsets.UTF_8).replaceAll("\\s", "")
+                    .contains("\"proposerSavesNoPart\":true"));
+
+            WriterToken older = s.joinRun("r", "job-2");
+            os.put(StopPoint.key(older), ("{\"step\":40,\"rank\":0,\"reason\":\"SIGUSR1\","
+                    + "\"deadline\":\"2026-01-01T00:00:50Z\"}").getBytes(StandardCharsets.UTF_8));
+            StopPoint old = s.readStop(older).orElseThrow();
+            assertEquals(new StopPoint(40, 0, "SIGUSR1", Instant.parse("2026-01-01T00:00:50Z")), old);
+            assertTrue(!old.noCheckpointCanComplete());
+            assertEquals(new StopPoint(40, 0, "SIGUSR1", null), new StopPoint(40, 0, "SIGUSR1", null, false));
+            String saves = new String(dev.ckpt.store.manifest.Json.write(new StopPoint(40, 0, "SIGUSR1", null)),
+                    StandardCharsets.UTF_8);
+            assertEquals("{\"step\":40,\"rank\":0,\"reason\":\"SIGUSR1\"}", saves.replaceAll("\\s", ""));
+        }
+    }
+
     @Test
     void anUnreadableStopPointIsCorruptAndNamed() {
         ObjectStore os = ObjectStores.local(tmp);
