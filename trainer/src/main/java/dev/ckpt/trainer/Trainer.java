@@ -365,7 +365,6 @@ public final class Trainer {
         long windowSteps = 0;
         loopStartNanos = windowStart;
         boolean proposed = false;
-        boolean announced = false;
         while (state.step < o.steps) {
             if (!o.ranked()) {
                 if (preemption.requested()) {
@@ -380,14 +379,10 @@ public final class Trainer {
                     if (stop.step() <= startStep) {
                         return staleStop(stop);
                     }
+                    announceStop(stop);
                     if (stop.noCheckpointCanComplete()) {
                         return stopOnTheWayPassed(stop); // its proposer saves no part: nothing to train towards
                     }
-                    if (!announced && !preemption.requested()) {
-                        out.printf("ckpt-train: rank %d received %s: the ranks stop at step %d; this rank saves there, "
-                                + "then exits %d%n", stop.rank(), stop.reason(), stop.step(), EXIT_PREEMPTED);
-                    }
-                    announced = true;
                     if (state.step == stop.step()) {
                         return preempt(stopReason(stop), stopDeadlineNanos(stop));
                     }
@@ -555,6 +550,27 @@ public final class Trainer {
                 failing[0] = true;
             }
         }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether this rank has said that another rank's stop reached it. */
+    private boolean stopAnnounced;
+
+    /**
+     * Says once that another rank's stop reached this rank (a rank signalled itself said so when it
+     * proposed): before anything this rank does because of it, e.g. a save it skips while waiting.
+     */
+    private void announceStop(StopPoint stop) {
+        if (stopAnnounced || preemption.requested()) {
+            return;
+        }
+        stopAnnounced = true;
+        if (stop.noCheckpointCanComplete()) {
+            out.printf("ckpt-train: rank %d received %s during its start-up and saves no part: no checkpoint of this job"
+                    + " can be completed; this rank stops now, then exits %d%n", stop.rank(), stop.reason(), EXIT_PREEMPTED);
+        } else {
+            out.printf("ckpt-train: rank %d received %s: the ranks stop at step %d; this rank saves there, then exits %d%n",
+                    stop.rank(), stop.reason(), stop.step(), EXIT_PREEMPTED);
+        }
     }
 
     private String stopReason(StopPoint stop) {
@@ -842,8 +858,16 @@ public final class Trainer {
                     by = deadline != null ? deadline : stopDeadline();
                     if (by != null && !store.config().clock().instant().isBefore(by)) {
                         // the stop gives up on it (preempt, or the loop's check of the stop's deadline)
-                        out.printf("save at step %d skipped: the save of step %d had not committed by the stop's "
-                                + "deadline%s%n", state.step, uploading.step(), pending.peekFirst().waitingFor());
+                        StopPoint stop = agreedStop;
+                        if (stop != null) {
+                            announceStop(stop); // what this rank heard comes before what it does about it
+                        }
+                        if (stop != null && stop.noCheckpointCanComplete()) {
+                            out.printf("save at step %d skipped: no checkpoint of this job can be completed%n", state.step);
+                        } else {
+                            out.printf("save at step %d skipped: the save of step %d had not committed by the stop's "
+                                    + "deadline%s%n", state.step, uploading.step(), pending.peekFirst().waitingFor());
+                        }
                         return;
                     }
                 }

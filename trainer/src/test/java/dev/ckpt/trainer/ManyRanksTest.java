@@ -316,6 +316,7 @@ class ManyRanksTest {
                     + " came during its start-up\\), so no checkpoint of this job can be completed: this rank stops now.*"),
                     r0.all());
             assertTrue(r0.out().contains("the latest checkpoint stays t-s10-e1"), r0.all());
+            assertHeardBeforeActed(r0.out());
         } finally {
             release.countDown();
             pool.shutdownNow();
@@ -323,6 +324,16 @@ class ManyRanksTest {
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
         }
+    }
+
+    /** A rank says what it heard of another rank's stop once, before anything it does about it (helper-79). */
+    private static void assertHeardBeforeActed(String out) {
+        int heard = out.indexOf("ckpt-train: rank 1 received SIGTERM during its start-up and saves no part");
+        assertTrue(heard >= 0, out);
+        assertEquals(heard, out.lastIndexOf("ckpt-train: rank 1 received SIGTERM"), out);
+        int skipped = out.indexOf(" skipped: ");
+        assertTrue(skipped < 0 || heard < skipped, out);
+        assertTrue(heard < out.indexOf("preempted: "), out);
     }
 
     /**
@@ -372,6 +383,7 @@ class ManyRanksTest {
             assertEquals(75, r0.code(), r0.all());
             assertTrue(r0.out().contains("rank 1 saves no part (the stop came during its start-up)")
                     && r0.out().contains("the latest checkpoint stays t-s10-e1"), r0.all());
+            assertHeardBeforeActed(r0.out());
             assertTrue(System.nanoTime() - t0 < 80_000_000_000L, "both ranks ended before the stop's deadline");
         } finally {
             pool.shutdownNow();
