@@ -154,7 +154,8 @@ public final class CheckpointStore implements AutoCloseable {
             return resolve(selector);
         }
         DeadlineObjectStore d = DeadlineObjectStore.of(store, deadline, config.clock(),
-                "the look-up of checkpoint '" + selector + "'", "nothing was changed");
+                "the look-up of checkpoint '" + selector + "'", "nothing was changed; run it again, with more time if the"
+                        + " store is slow");
         try {
             return resolve(d.call(RootState.KEY, "read", this::root), selector);
         } finally {
@@ -173,10 +174,15 @@ public final class CheckpointStore implements AutoCloseable {
         if (deadline == null) {
             return f.apply(root);
         }
+        String again = "; save again, with more time if the store is slow";
         DeadlineObjectStore d = DeadlineObjectStore.of(store, deadline, config.clock(), claim,
-                "nothing was committed", "nothing was committed (the claim's write of ROOT may still land: it only"
-                        + " fences the run's earlier writers, as the claim would have)");
+                "nothing was committed" + again, "nothing was committed (the claim's write of ROOT may still land: it"
+                        + " only fences the run's earlier writers, as the claim would have)" + again);
         try {
+            if (store instanceof dev.ckpt.store.objectstore.ProbingObjectStore p) {
+                // first, under its own name: inside the write of ROOT a stuck probe was reported as that write
+                d.call("probe/", "conditional-write probe", p::probe);
+            }
             return f.apply(new RootStore(d, config.clock(), config.sleeper(), RetryPolicy.ROOT));
         } finally {
             d.close();

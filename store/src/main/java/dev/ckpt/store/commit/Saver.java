@@ -104,7 +104,16 @@ public final class Saver {
             return save(token, req, listener, null);
         }
         String id = Ids.shardedCheckpointId(req.run(), req.step(), token.epoch());
-        java.util.Optional<String> givenUp = ranks.givenUpBefore(token, id);
+        // under the save's deadline, as every request before the commit (helper-80: a hung read here took 152 s)
+        DeadlineObjectStore before = DeadlineObjectStore.of(this.store, req.deadline(), config.clock(),
+                "save of run " + req.run() + " step " + req.step() + " by rank " + shard.rank(),
+                "nothing was saved; save again, with more time if the store is slow");
+        java.util.Optional<String> givenUp;
+        try {
+            givenUp = before.call(Manifest.keyOfRefusal(id), "read", () -> ranks.givenUpBefore(token, id));
+        } finally {
+            before.close();
+        }
         if (givenUp.isPresent()) {
             String own = ownSourceProblem(req.source());
             throw new RanksIncompleteException(id, List.of(), "checkpoint " + id + " of run '" + req.run() + "' (step "
@@ -123,28 +132,61 @@ public final class Saver {
             boolean fenced = e instanceof dev.ckpt.store.error.FencedException;
             // a world of 1 has no other rank to tell: no record, and a retry of the step stays possible
             if ((shard.rank() == 0 || !partWritten.get()) && !relayed && !fenced && shard.worldSize() > 1) {
-                if (ranks.committed(id)) {
-                    // the same job saving a step it already committed: nothing to give up on
-                    if (e instanceof AlreadyExistsException) {
-                        AlreadyExistsException again = new AlreadyExistsException("checkpoint " + id + " (run '" + req.run()
-                                + "', step " + req.step() + ") is already committed by this job; rank " + shard.rank()
-                                + " cannot save that step again (a part is never replaced): save a later step");
-                        again.initCause(e);
-                        throw again;
-                    }
-                    throw e;
-                }
-                RankCommit.Recorded recorded = ranks.refuse(id, shard.rank(), e);
-                if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {
-                    String key = Manifest.keyOfRefusal(id);
-                    c.addNote((recorded == RankCommit.Recorded.RECORDED
-                            ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and "
-                            : "; another rank had already recorded in " + key + " why it gave up, so the other ranks stop"
-                            + " waiting and name that rank's reason, not this one; ") + RankCommit.noRetry(c.getMessage(), req.step()));
-                    c.closeStep();
-                }
+                tellOthers(id, req, shard, e);
             }
             throw e;
+        }
+    }
+
+    /**
+     * How long past the save's deadline a rank that gave up may spend recording why, for the other
+     * ranks (they stop waiting for its part then): 1 s, a few requests to a store that answers.
+     */
+    static final java.time.Duration TELL_GRACE = java.time.Duration.ofSeconds(1);
+
+    /**
+     * Records why this rank gave up on checkpoint {@code id} ({@link RankCommit#refuse}), unless the
+     * job committed it after all; with a deadline, within {@link #TELL_GRACE} past it (helper-80:
+     * the record's write to a hung store took the client's retries past the deadline).
+     */
+    private void tellOthers(String id, SaveRequest req, SaveRequest.Shard shard, RuntimeException e) {
+        java.time.Instant by = req.deadline() == null ? null
+                : java.util.Collections.max(List.of(req.deadline(), config.clock().instant())).plus(TELL_GRACE);
+        DeadlineObjectStore tell = DeadlineObjectStore.of(this.store, by, config.clock(), "the record of why rank "
+                + shard.rank() + " gave up on checkpoint " + id, "");
+        boolean committed;
+        RankCommit.Recorded recorded;
+        try {
+            committed = tell.call(RootState.KEY, "read", () -> ranks.committed(id));
+            recorded = committed ? null : tell.call(Manifest.keyOfRefusal(id), "write", () -> ranks.refuse(id, shard.rank(), e));
+        } catch (dev.ckpt.store.error.DeadlineExceededException late) {
+            if (e instanceof CkptException c) {
+                c.addNote("; rank " + shard.rank() + " could not record this for the other ranks within "
+                        + dev.ckpt.store.util.Durations.format(TELL_GRACE) + " past the deadline (the store did not"
+                        + " answer): they wait for its part until their own deadline or --ranks-timeout");
+            }
+            return;
+        } finally {
+            tell.close();
+        }
+        if (committed) {
+            // the same job saving a step it already committed: nothing to give up on
+            if (e instanceof AlreadyExistsException) {
+                AlreadyExistsException again = new AlreadyExistsException("checkpoint " + id + " (run '" + req.run()
+                        + "', step " + req.step() + ") is already committed by this job; rank " + shard.rank()
+                        + " cannot save that step again (a part is never replaced): save a later step");
+                again.initCause(e);
+                throw again;
+            }
+            return;
+        }
+        if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {
+            String key = Manifest.keyOfRefusal(id);
+            c.addNote((recorded == RankCommit.Recorded.RECORDED
+                    ? "; rank " + shard.rank() + " recorded this in " + key + ", so the other ranks stop waiting, and "
+                    : "; another rank had already recorded in " + key + " why it gave up, so the other ranks stop"
+                    + " waiting and name that rank's reason, not this one; ") + RankCommit.noRetry(c.getMessage(), req.step()));
+            c.closeStep();
         }
     }
 
@@ -173,7 +215,7 @@ public final class Saver {
         RootState start = store.call(RootState.KEY, "read", () -> root.read().state());
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
-        Map<String, ChunkRef> live = liveChunks(start, req.shard());
+        Map<String, ChunkRef> live = liveChunks(store, start, req.shard());
         SourceDir.settle(files);
         long t1 = System.nanoTime();
         long total = files.stream().mapToLong(SourceFile::size).sum();
@@ -421,12 +463,16 @@ public final class Saver {
      * parts; a chunk another rank stored is found by the create-only write): reading every
      * part would cost each of N ranks N GETs per checkpoint.
      */
-    private Map<String, ChunkRef> liveChunks(RootState state, SaveRequest.Shard shard) {
+    private Map<String, ChunkRef> liveChunks(DeadlineObjectStore store, RootState state, SaveRequest.Shard shard) {
         Map<String, ChunkRef> live = new ConcurrentHashMap<>();
         for (CheckpointEntry e : state.checkpoints().values()) {
             try {
                 boolean ownPart = shard != null && e.ranks() == shard.worldSize() && e.ranks() > 1;
-                live.putAll((ownPart ? manifests.loadPart(e, shard.rank()) : manifests.load(e)).chunkRefs());
+                // under the save's deadline (helper-80: a hung manifest read took a stall timeout per checkpoint)
+                live.putAll(store.call(e.manifest(), "read", () -> ownPart ? manifests.loadPart(e, shard.rank())
+                        : manifests.load(e)).chunkRefs());
+            } catch (dev.ckpt.store.error.DeadlineExceededException ex) {
+                throw ex;
             } catch (CkptException ex) {
                 // An unreadable manifest only costs deduplication: its chunks get uploaded again.
             }

@@ -32,10 +32,20 @@ import java.util.function.Supplier;
  * and retries an attempt that makes no progress); this bounds the whole operation.
  *
  * <p>Without a deadline every call goes straight to the wrapped store, on the caller's thread.
- * {@link #close()} does not close the wrapped store. Listings are not bounded (save and
- * restore list nothing).
+ * {@link #close()} does not close the wrapped store. A listing is bounded page by page (each
+ * {@code hasNext} that may fetch one): save and restore list nothing, but a read of ROOT that
+ * finds none lists {@code manifests/} (helper-80: a hung listing held a claim for 151 s).
+ *
+ * <p>A store that waits by the caller's deadline itself ({@link CallerDeadline}: a local
+ * store's wait for its lock) says better what held it, e.g. the process holding the lock: when
+ * the deadline passes, its own {@link DeadlineExceededException} is taken if it comes within
+ * {@link #OWN_VERDICT_GRACE_MS} (helper-80: the wrapper's "in flight without an answer" had
+ * won the race and lost the lock holder's process id and the advice).
  */
 public final class DeadlineObjectStore extends ForwardingObjectStore {
+    /** How long past the deadline a request may still end with its store's own deadline error: 150 ms. */
+    static final long OWN_VERDICT_GRACE_MS = 150;
+
     private final String operation;
     private final String consequence;
     /** Said instead of {@link #consequence} when a write was among the requests abandoned (it may land yet). */
@@ -154,6 +164,11 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
             }
             return result;
         } catch (TimeoutException e) {
+            DeadlineExceededException own = ownVerdict(f);
+            if (own != null && verdict.compareAndSet(null, own)) {
+                threads.shutdownNow();
+                throw exceeded(action + " " + key); // a copy of the store's own, as every later call gets
+            }
             DeadlineExceededException x = exceeded(action + " " + key);
             threads.shutdownNow(); // abandoned requests stop at their client's next retry
             throw x;
@@ -175,6 +190,22 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         }
     }
 
+    /** The store's own deadline error for {@code f}, if it ends with one within the grace; else null. */
+    private static DeadlineExceededException ownVerdict(Future<?> f) {
+        try {
+            f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof DeadlineExceededException own) {
+                return own;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException | java.util.concurrent.CancellationException e) {
+            // still in flight: the wrapper's verdict it is
+        }
+        return null;
+    }
+
     /** The error for a deadline that passed while {@code next} was asked for: names the longest request. */
     private DeadlineExceededException exceeded(String next) {
         DeadlineExceededException first = verdict.get();
@@ -194,7 +225,7 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
                 : "its deadline (" + seconds(allowed) + " after it started)";
         if (stuck != null) {
             Duration d = Duration.ofNanos(stuck.nanos(now));
-            boolean writing = inFlight.values().stream().anyMatch(c -> c.action().contains("write"));
+            boolean writing = inFlight.values().stream().anyMatch(c -> c.action().endsWith("write"));
             return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
                     + seconds(spent) + ": the " + stuck.action() + " of " + stuck.key() + " in " + describe()
                     + " had been in flight for " + seconds(d) + " without an answer (" + inFlight.size()
@@ -236,6 +267,31 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
     @Override
     public String putIfMatch(String key, byte[] data, String expectedEtag) {
         return call(key, "conditional write", () -> super.putIfMatch(key, data, expectedEtag));
+    }
+
+    @Override
+    public ObjectListing list(String prefix) {
+        if (threads == null) {
+            return super.list(prefix);
+        }
+        ObjectListing listing = call(prefix, "listing", () -> super.list(prefix));
+        return () -> {
+            java.util.Iterator<ObjectInfo> it = call(prefix, "listing", listing::iterator);
+            return new java.util.Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return call(prefix, "listing", it::hasNext); // may fetch the next page
+                }
+
+                @Override
+                public ObjectInfo next() {
+                    if (!hasNext()) {
+                        throw new java.util.NoSuchElementException();
+                    }
+                    return it.next();
+                }
+            };
+        };
     }
 
     @Override

@@ -162,6 +162,39 @@ class LocalLocksTest {
     }
 
     /**
+     * helper-80: a claim of a run with a deadline runs through {@link DeadlineObjectStore}, whose own verdict
+     * ("had been in flight … without an answer; … may still land") won the race against the lock's, and the holder's
+     * process id and the advice were lost. The store's own deadline error is taken when it comes within the grace.
+     */
+    @Test
+    void aClaimWithADeadlineNamesTheProcessHoldingTheLock() throws Exception {
+        LocalObjectStore store = new LocalObjectStore(dir);
+        try (dev.ckpt.store.CheckpointStore s = dev.ckpt.store.CheckpointStore.open(store,
+                dev.ckpt.store.config.StoreConfig.defaults())) {
+            s.init();
+            s.claimWriter("r", "first"); // ROOT replaced once: its lock file exists
+            byte[] before = store.get("ROOT").data();
+            Process child = hold(store.lockFile("ROOT"));
+            try {
+                signal("STOP", child);
+                for (int i = 0; i < 3; i++) { // the race, a few times
+                    java.time.Instant by = java.time.Instant.now().plusMillis(400);
+                    String m = assertThrows(dev.ckpt.store.error.DeadlineExceededException.class,
+                            () -> s.claimWriter("r", "second", by)).getMessage();
+                    assertTrue(m.startsWith("cannot replace ROOT of store " + store.describe() + " by its deadline: process "
+                            + child.pid() + " (java), which is stopped, held its lock file") && m.endsWith("resume it (kill"
+                            + " -CONT " + child.pid() + ") or end it, then retry"), m);
+                }
+                assertArrayEquals(before, store.get("ROOT").data(), "ROOT as it was");
+            } finally {
+                signal("CONT", child);
+                child.destroyForcibly();
+                child.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
      * The holder is read from {@code /proc/locks} by device and inode; on btrfs stat gives a
      * subvolume's device and {@code /proc/locks} the filesystem's, so no line matched and no holder
      * was ever named (helper-73). A single holder of the inode on another device is taken; two are
