@@ -469,7 +469,8 @@ public final class Saver {
             try {
                 boolean ownPart = shard != null && e.ranks() == shard.worldSize() && e.ranks() > 1;
                 // under the save's deadline (helper-80: a hung manifest read took a stall timeout per checkpoint)
-                live.putAll(store.call(e.manifest(), "read", () -> ownPart ? manifests.loadPart(e, shard.rank())
+                String key = ownPart ? e.manifest() + " or " + Manifest.keyOfPart(e.id(), shard.rank()) : e.manifest();
+                live.putAll(store.call(key, "read", () -> ownPart ? manifests.loadPart(e, shard.rank())
                         : manifests.load(e)).chunkRefs());
             } catch (dev.ckpt.store.error.DeadlineExceededException ex) {
                 throw ex;

@@ -137,7 +137,8 @@ public final class Restorer {
                 + String.join(", ", patterns) + " of checkpoint " + entry.id() + " into " + target, target
                 + " is as it was (no file written); restore again, with more time if the store is slow");
         try {
-            Manifest m = store.call(entry.manifest(), "read",
+            Manifest m = store.call(rank == null ? entry.manifest() : entry.manifest() + " or "
+                            + Manifest.keyOfPart(entry.id(), rank), "read",
                     () -> rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank));
             TensorSelection sel = TensorSelection.of(m, patterns);
             if (sel.isEmpty()) {
@@ -190,7 +191,8 @@ public final class Restorer {
                 + entry.id() + " into " + target, target + " is as it was (no file of the checkpoint written); restore again, with more"
                 + " time if the store is slow");
         try {
-            Manifest m = store.call(entry.manifest(), "read",
+            Manifest m = store.call(rank == null ? entry.manifest() : entry.manifest() + " or "
+                            + Manifest.keyOfPart(entry.id(), rank), "read",
                     () -> rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank));
             return restore(store, m, target, reuse, listener, t0);
         } finally {
