@@ -257,6 +257,43 @@ class ManyRanksTest {
         }
     }
 
+    /** Rank 0's run (still going), rank 1's result, and rank 0's preemption (to end it if a test fails). */
+    private record StartUpStop(Future<Result> rank0, Result rank1, Preemption p0) {
+    }
+
+    /**
+     * Job job-b of two ranks after job-a committed step 10: rank 0 trains on {@code pool}; rank 1 is signalled
+     * (SIGTERM) as its start-up begins, with --preempt-deadline {@code preemptDeadline}, and each read its
+     * start-up makes once it has joined the run goes to {@code onStartUpRead} first (which blocks or throws).
+     */
+    private StartUpStop rank1StopsDuringItsStartUp(Path dir, ExecutorService pool, String preemptDeadline,
+                                                   java.util.function.Consumer<String> onStartUpRead) throws Exception {
+        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
+        Preemption p0 = new Preemption(quiet);
+        Preemption p1 = new Preemption(quiet);
+        Thread[] startUp = new Thread[1];
+        Future<Result> rank0 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p0, null, args(dir, List.of(
+                "--world-size", "2", "--rank", "0", "--job-id", "job-b", "--steps", "1000000", "--save-every", "5",
+                "--auto-resume", "--stop-poll-interval", "100ms"))));
+        Result r1 = TrainerRuns.inProcess(st -> new dev.ckpt.store.objectstore.ForwardingObjectStore(st) {
+            @Override
+            public dev.ckpt.store.objectstore.StoredObject get(String key) {
+                if (Thread.currentThread() == startUp[0] && !key.startsWith("runs/")) {
+                    onStartUpRead.accept(key);
+                }
+                return super.get(key);
+            }
+        }, p1, line -> {
+            if (line.startsWith("ckpt-train: rank 1 of 2")) {
+                startUp[0] = Thread.currentThread();
+                p1.request("SIGTERM");
+            }
+        }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
+                "--save-every", "5", "--auto-resume", "--preempt-deadline", preemptDeadline, "--stop-poll-interval",
+                "100ms")));
+        return new StartUpStop(rank0, r1, p0);
+    }
+
     /**
      * Only rank 1 is signalled (a spot notice on its machine), while its start-up waits on the
      * store (here: its read of ROOT for --auto-resume never answers): the start-up is abandoned at
@@ -269,36 +306,20 @@ class ManyRanksTest {
     void aRankWhoseStartUpAStopAbandonsTellsTheOtherRanksWhoStopByItsDeadline() throws Exception {
         Path dir = tmp.resolve("start-up");
         assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
-        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
-        Preemption p0 = new Preemption(quiet);
-        Preemption p1 = new Preemption(quiet);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        Thread[] startUp = new Thread[1];
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
-            Future<Result> rank0 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p0, null, args(dir, List.of(
-                    "--world-size", "2", "--rank", "0", "--job-id", "job-b", "--steps", "1000000", "--save-every", "5",
-                    "--auto-resume", "--stop-poll-interval", "100ms"))));
-            Result r1 = TrainerRuns.inProcess(st -> new dev.ckpt.store.objectstore.ForwardingObjectStore(st) {
-                @Override
-                public dev.ckpt.store.objectstore.StoredObject get(String key) {
-                    if (Thread.currentThread() == startUp[0]) { // the start-up's reads, once it has joined the run
-                        try {
-                            release.await(120, java.util.concurrent.TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                            throw new dev.ckpt.store.error.StoreUnavailableException("interrupted");
-                        }
-                    }
-                    return super.get(key);
+            StartUpStop run = rank1StopsDuringItsStartUp(dir, pool, "2s", key -> {
+                try {
+                    release.await(120, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new dev.ckpt.store.error.StoreUnavailableException("interrupted");
                 }
-            }, p1, line -> {
-                if (line.startsWith("ckpt-train: rank 1 of 2")) {
-                    startUp[0] = Thread.currentThread();
-                    p1.request("SIGTERM");
-                }
-            }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
-                    "--save-every", "5", "--auto-resume", "--preempt-deadline", "2s", "--stop-poll-interval", "100ms")));
+            });
+            Future<Result> rank0 = run.rank0();
+            Preemption p0 = run.p0();
+            Result r1 = run.rank1();
             assertEquals(75, r1.code(), r1.all());
             assertTrue(r1.out().contains("ckpt-train: rank 1: told the other ranks to stop (stop point ")
                     && r1.out().contains("this rank saves no part, so no checkpoint of this job can be completed"), r1.all());
@@ -346,31 +367,15 @@ class ManyRanksTest {
     void aRankWhoseStartUpFailsAfterItsStopLetsTheOthersStopAtOnce() throws Exception {
         Path dir = tmp.resolve("start-up-fails");
         assertEquals(0, ranks(dir, 2, "job-a", "--steps", "10").get(0).code());
-        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
-        Preemption p0 = new Preemption(quiet);
-        Preemption p1 = new Preemption(quiet);
-        Thread[] startUp = new Thread[1];
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
-            Future<Result> rank0 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p0, null, args(dir, List.of(
-                    "--world-size", "2", "--rank", "0", "--job-id", "job-b", "--steps", "1000000", "--save-every", "5",
-                    "--auto-resume", "--stop-poll-interval", "100ms"))));
             long t0 = System.nanoTime();
-            Result r1 = TrainerRuns.inProcess(st -> new dev.ckpt.store.objectstore.ForwardingObjectStore(st) {
-                @Override
-                public dev.ckpt.store.objectstore.StoredObject get(String key) {
-                    if (Thread.currentThread() == startUp[0] && !key.startsWith("runs/")) { // the start-up's reads
-                        throw new dev.ckpt.store.error.StoreUnavailableException("cannot read " + key + ": test fault");
-                    }
-                    return super.get(key);
-                }
-            }, p1, line -> {
-                if (line.startsWith("ckpt-train: rank 1 of 2")) {
-                    startUp[0] = Thread.currentThread();
-                    p1.request("SIGTERM");
-                }
-            }, args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-b", "--steps", "1000000",
-                    "--save-every", "5", "--auto-resume", "--preempt-deadline", "90s", "--stop-poll-interval", "100ms")));
+            StartUpStop run = rank1StopsDuringItsStartUp(dir, pool, "90s", key -> {
+                throw new dev.ckpt.store.error.StoreUnavailableException("cannot read " + key + ": test fault");
+            });
+            Future<Result> rank0 = run.rank0();
+            Preemption p0 = run.p0();
+            Result r1 = run.rank1();
             assertEquals(75, r1.code(), r1.all());
             assertTrue(r1.out().contains("ckpt-train: rank 1: told the other ranks to stop (stop point "), r1.all());
             Result r0;
