@@ -184,6 +184,11 @@ public final class CheckpointStore implements AutoCloseable {
                 d.call("probe/", "conditional-write probe", p::probe);
             }
             return f.apply(new RootStore(d, config.clock(), config.sleeper(), RetryPolicy.ROOT));
+        } catch (dev.ckpt.store.error.CommitStateUnknownException e) {
+            if (e.getCause() instanceof dev.ckpt.store.error.DeadlineExceededException late) {
+                throw late; // a claim in doubt is no commit in doubt: its message says the write may still land
+            }
+            throw e;
         } finally {
             d.close();
         }

@@ -1,5 +1,7 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.DeadlineExceededException;
 import picocli.CommandLine.Option;
 
@@ -9,12 +11,14 @@ import java.time.Instant;
 /**
  * --deadline, for push and restore: the whole command must be done within DURATION of its
  * start, or it is abandoned and exits 7 naming the object whose request was stuck longest and
- * the time spent; nothing is committed (push) and the target is left as it was (restore).
+ * the time spent; nothing is committed (push) and the target is left as it was (restore). A push
+ * abandoned while its commit's write of ROOT was in flight exits 6 instead: that write may land.
  */
 public final class DeadlineOptions {
     @Option(names = "--deadline", paramLabel = "DURATION", converter = Durations.class,
             description = "give up if not done within DURATION (e.g. 10m): exit 7 naming the stuck object;"
-                    + " nothing is committed, a restore's target is left as it was (default: no deadline)")
+                    + " nothing is committed, a restore's target is left as it was; exit 6 if a push's commit was"
+                    + " in flight (it may land: see ls) (default: no deadline)")
     Duration deadline;
 
     /**
@@ -23,8 +27,10 @@ public final class DeadlineOptions {
      * time" needs the number it is measured against.
      */
     RuntimeException named(RuntimeException e) {
-        if (deadline != null && e instanceof DeadlineExceededException d) {
-            d.addNote(" (given: --deadline " + Durations.format(deadline) + ")");
+        boolean late = e instanceof DeadlineExceededException
+                || e instanceof CommitStateUnknownException u && u.getCause() instanceof DeadlineExceededException;
+        if (deadline != null && late) {
+            ((CkptException) e).addNote(" (given: --deadline " + Durations.format(deadline) + ")");
         }
         return e;
     }

@@ -225,6 +225,81 @@ class DeadlineCliTest {
                 + " other ranks within 1s past the deadline"), err);
     }
 
+    /** Stalls, from the first PUT of a manifest on, every request that {@code after} matches. */
+    private void stallAfterTheManifest(java.util.function.Predicate<String> after) {
+        java.util.concurrent.atomic.AtomicBoolean manifestWritten = new java.util.concurrent.atomic.AtomicBoolean();
+        link.stall(l -> {
+            if (l.startsWith("PUT ") && l.contains("/manifests/")) {
+                manifestWritten.set(true);
+            }
+            return manifestWritten.get() && after.test(l);
+        }, Integer.MAX_VALUE);
+    }
+
+    /**
+     * helper-81: the commit's own requests were not bounded by --deadline: a server that hangs during the commit held
+     * a push 30 to 152 s past --deadline 3s. A stalled read of ROOT in the commit exits 7 by the deadline (nothing was
+     * written); a stalled conditional write of ROOT exits 6, since that write may land, and says not to clean up.
+     * Either way the store keeps what it had and a push of the same step then commits.
+     */
+    @Test
+    void aPushWhoseCommitHangsIsAbandonedByItsDeadline() {
+        Path first = TestDirs.checkpoint(tmp.resolve("first"), 10, 2, 10_000);
+        Path second = TestDirs.checkpoint(tmp.resolve("second"), 11, 2, 10_000);
+        assertEquals(0, cli.run("push", "s3://deadline/k", first.toString(), "--run", "r", "--step", "1").code());
+
+        stallAfterTheManifest(l -> l.startsWith("GET ") && l.contains("/ROOT"));
+        Cli.Result read = pastItsDeadline("the commit's read", "push", "s3://deadline/k", second.toString(), "--run", "r",
+                "--step", "2");
+        assertTrue(read.err().contains("save of run r step 2 did not finish by its deadline")
+                && read.err().contains("the read of ROOT") && read.err().contains("nothing was committed"), read.err());
+
+        stallAfterTheManifest(l -> l.startsWith("PUT ") && l.contains("/ROOT"));
+        long t0 = System.nanoTime();
+        Cli.Result write = cli.run("push", "s3://deadline/k", second.toString(), "--run", "r", "--step", "2",
+                "--endpoint", link.endpoint().toString(), "--stall-timeout", "1m", "--deadline", "3s");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        link.heal();
+        assertEquals(6, write.code(), write.toString());
+        assertTrue(ms < 30_000, "exited after " + ms + " ms");
+        String line = write.err().strip();
+        assertFalse(line.contains("\n") || line.contains("Exception"), line);
+        assertTrue(line.contains("save of run r step 2 did not finish by its deadline")
+                && line.contains("the conditional write of ROOT") && line.contains("may or may not be applied")
+                && line.contains("do not clean anything up") && !line.contains("nothing was committed")
+                && line.endsWith(" (given: --deadline 3s)"), line);
+
+        // the stalled write never reached the server whole: ROOT is as it was, and nothing it references is gone
+        Cli.Result ls = cli.run("ls", "s3://deadline/k", "--json");
+        assertEquals(1, ls.json().get("checkpoints").size(), ls.toString());
+        assertEquals(0, cli.run("verify", "s3://deadline/k").code());
+        Cli.Result again = cli.run("push", "s3://deadline/k", second.toString(), "--run", "r", "--step", "2",
+                "--deadline", "1m");
+        assertEquals(0, again.code(), again.toString());
+        assertEquals(2, cli.run("ls", "s3://deadline/k", "--json").json().get("checkpoints").size());
+    }
+
+    /**
+     * The same for the ranks' waits after their parts: rank 0 gathering the parts reads ROOT between rounds, and
+     * another rank polls ROOT for rank 0's commit. A hung read there was not bounded either. Rank 1's message says
+     * its part is written and rank 0 may still commit the step, not that nothing was committed.
+     */
+    @Test
+    void aRankWhoseWaitForTheOthersHangsIsAbandonedByItsDeadline() {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 12, 2, 10_000);
+        stallAfterTheManifest(l -> l.startsWith("GET ") && l.contains("/ROOT"));
+        String rank1 = pastItsDeadline("rank 1's wait", "push", "s3://deadline/m", src.toString(), "--run", "m",
+                "--step", "1", "--rank", "1", "--world-size", "2", "--job-id", "m1").err();
+        assertTrue(rank1.contains("the read of ROOT") && rank1.contains("part-00001.json is written, and rank 0 may"
+                + " still commit the step") && !rank1.contains("nothing was committed"), rank1);
+
+        stallAfterTheManifest(l -> l.startsWith("GET ") && l.contains("/ROOT"));
+        String rank0 = pastItsDeadline("rank 0's gathering", "push", "s3://deadline/m", src.toString(), "--run", "m",
+                "--step", "2", "--rank", "0", "--world-size", "2", "--job-id", "m1").err();
+        assertTrue(rank0.contains("the read of ROOT") && rank0.contains("nothing was committed"), rank0);
+        assertEquals(0, cli.run("ls", "s3://deadline/m", "--json").json().get("checkpoints").size());
+    }
+
     /** From a tryout: --deadline 0s was reported as "its deadline (-0.2 s after it started)". */
     @Test
     void aDeadlineThatHadPassedWhenThePushStartedIsSaidSo() throws Exception {

@@ -48,6 +48,11 @@ final class RankCommit {
         this.io = io;
     }
 
+    /** The same waits over {@code view}, another view of the same store (a save's deadline-bounded one). */
+    RankCommit over(ObjectStore view) {
+        return view == store ? this : new RankCommit(view, root.over(view), config, io);
+    }
+
     /**
      * Every part found and checked: the top manifest over them (not yet written), the keys the
      * commit needs (top and part manifests, every chunk) and the oldest GC generation at which

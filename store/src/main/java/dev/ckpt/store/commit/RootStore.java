@@ -5,6 +5,7 @@ import dev.ckpt.store.commit.Outcome.Write;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.DeadlineExceededException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.error.StoreUnavailableException;
@@ -39,7 +40,10 @@ import java.util.function.UnaryOperator;
  * outcome is unknown (I/O error, timeout, lost response) is settled by reading ROOT back and
  * looking for this update's transaction id, which stays the same across attempts and is kept
  * in {@code recentTxns}. If that cannot be settled, {@link CommitStateUnknownException} is
- * thrown and nothing is cleaned up.
+ * thrown and nothing is cleaned up. Over a {@link dev.ckpt.store.objectstore.DeadlineObjectStore}
+ * (a save's commit), a request abandoned at the caller's deadline ends the update: with no write
+ * of this update sent, that {@link DeadlineExceededException} (nothing was written); with one
+ * sent, or abandoned in flight, {@link CommitStateUnknownException}, as for a lost response.
  */
 public final class RootStore {
     /** A ROOT state together with the ETag it was read at (null when ROOT does not exist yet). */
@@ -69,6 +73,14 @@ public final class RootStore {
 
     public RootStore(ObjectStore store) {
         this(store, Clock.systemUTC(), Sleeper.REAL, RetryPolicy.ROOT);
+    }
+
+    /**
+     * These transactions over {@code view}, another view of the same store (a save's
+     * {@link dev.ckpt.store.objectstore.DeadlineObjectStore}), with the same clock, sleeper and policy.
+     */
+    public RootStore over(ObjectStore view) {
+        return view == store ? this : new RootStore(view, clock, sleeper, policy);
     }
 
     public ObjectStore objectStore() {
@@ -130,6 +142,18 @@ public final class RootStore {
      */
     public <T> Outcome<T> update(Function<RootState, Outcome<T>> transition, Instant deadline) {
         String txn = RandomIds.hex(12);
+        boolean[] sent = {false}; // a write of this update was sent: its fate is open until read back
+        try {
+            return update(transition, deadline, txn, sent);
+        } catch (DeadlineExceededException e) {
+            if (sent[0]) {
+                throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, e);
+            }
+            throw e; // nothing of ours was sent: nothing was written
+        }
+    }
+
+    private <T> Outcome<T> update(Function<RootState, Outcome<T>> transition, Instant deadline, String txn, boolean[] sent) {
         long pausedMs = 0; // the policy bounds the pauses' sum, the deadline the clock's time
         boolean sawUnavailable = false; // a write of ours failed as unavailable: it may land yet
         int unavailable = 0;
@@ -182,7 +206,11 @@ public final class RootStore {
                     CallerDeadline.within(deadline, () -> store.putIfMatch(RootState.KEY, bytes, etag));
                     return written;
                 }
+            } catch (DeadlineExceededException e) {
+                sent[0] |= e.abandonedInFlight(); // else refused before it was sent, or a wait for a lock: not sent
+                throw e;
             } catch (PreconditionFailedException e) {
+                sent[0] = true;
                 // 412: changed under us. If a client retried internally, our own write may be the
                 // change, so the next read always checks our transaction id.
                 lastFailure = e;
@@ -193,6 +221,7 @@ public final class RootStore {
                     break;
                 }
                 sawUnavailable = true;
+                sent[0] = true;
                 if (++unavailable >= policy.maxUnavailable()) {
                     break;
                 }

@@ -313,12 +313,21 @@ public final class Saver {
         putManifest(store, manifest.key(), manifestBytes);
         if (partWritten != null) {
             partWritten.set(true);
+            if (shard.rank() != 0) {
+                store.nowLeaves("rank " + shard.rank() + "'s part " + manifest.key() + " is written, and rank 0 may still"
+                        + " commit the step (complete, every part present): ckpt-tool ls shows whether it did; give the"
+                        + " save more time if the store is slow");
+            }
         }
         long t3 = System.nanoTime();
 
         Map<String, byte[]> ownManifests = new java.util.HashMap<>(); // the manifests this process can re-create
         ownManifests.put(manifest.key(), manifestBytes);
-        store.check("the commit"); // a commit is never abandoned half-way: it does not start late
+        store.check("the commit"); // a commit does not start late
+        // the commit's requests are bounded too (helper-81: a hung one held a push 30-152 s past --deadline 3s);
+        // RootStore reports a write of ROOT abandoned in flight as a commit state unknown (exit 6), not as 7
+        Committer committer = store.bounded() ? new Committer(root.over(store), config) : this.committer;
+        RankCommit ranks = store.bounded() ? this.ranks.over(store) : this.ranks;
         Committer.Commit commit;
         if (shard == null) {
             commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),

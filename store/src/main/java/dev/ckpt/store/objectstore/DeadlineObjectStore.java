@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,9 +48,9 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
     static final long OWN_VERDICT_GRACE_MS = 150;
 
     private final String operation;
-    private final String consequence;
+    private volatile String consequence;
     /** Said instead of {@link #consequence} when a write was among the requests abandoned (it may land yet). */
-    private final String consequenceIfWriting;
+    private volatile String consequenceIfWriting;
     /** The caller's deadline, in force ({@link CallerDeadline}) on this wrapper's threads too. */
     private final Instant deadline;
     private final long startNanos = System.nanoTime();
@@ -115,6 +116,15 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         return new DeadlineObjectStore(store, deadline, clock, operation, consequence, consequenceIfWriting);
     }
 
+    /**
+     * From now on, what the caller is left with if the deadline passes (for the message): a
+     * rank whose part is written leaves a step that rank 0 may still commit, not "nothing".
+     */
+    public void nowLeaves(String consequence) {
+        this.consequence = consequence;
+        this.consequenceIfWriting = consequence;
+    }
+
     /** Whether there is a deadline. */
     public boolean bounded() {
         return threads != null;
@@ -123,7 +133,7 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
     /** Fails now if the deadline has passed (before a step that must not start late, e.g. a commit). */
     public void check(String next) {
         if (threads != null && System.nanoTime() - deadlineNanos >= 0) {
-            throw exceeded(next);
+            throw exceeded(next, false);
         }
     }
 
@@ -153,23 +163,24 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
             inFlight.remove(id);
-            throw exceeded(action + " " + key); // shut down: the deadline passed
+            throw exceeded(action + " " + key, false); // shut down: the deadline passed, nothing was sent
         }
         try {
             T result = f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (verdict.get() != null) {
                 // finished as the operation was abandoned: an interrupted client can end a download early
                 // and call it done (the URL-connection client does), so nothing after the verdict counts
-                throw exceeded(action + " " + key);
+                throw exceeded(action + " " + key, true);
             }
             return result;
         } catch (TimeoutException e) {
             DeadlineExceededException own = ownVerdict(f);
             if (own != null && verdict.compareAndSet(null, own)) {
                 threads.shutdownNow();
-                throw exceeded(action + " " + key); // a copy of the store's own, as every later call gets
+                // a copy of the store's own, as every later call gets; the store's wait sent nothing
+                throw exceeded(action + " " + key, own.abandonedInFlight());
             }
-            DeadlineExceededException x = exceeded(action + " " + key);
+            DeadlineExceededException x = exceeded(action + " " + key, own == null || own.abandonedInFlight());
             threads.shutdownNow(); // abandoned requests stop at their client's next retry
             throw x;
         } catch (InterruptedException e) {
@@ -177,7 +188,9 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
             throw new StoreUnavailableException(operation + " interrupted", e);
         } catch (ExecutionException e) {
             if (verdict.get() != null) {
-                throw exceeded(action + " " + key); // abandoned and interrupted: a consequence, not the cause
+                // abandoned and interrupted: a consequence, not the cause (and it may have been sent)
+                throw exceeded(action + " " + key, !(e.getCause() instanceof DeadlineExceededException d)
+                        || d.abandonedInFlight());
             }
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException r) {
@@ -206,38 +219,43 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         return null;
     }
 
-    /** The error for a deadline that passed while {@code next} was asked for: names the longest request. */
-    private DeadlineExceededException exceeded(String next) {
+    /**
+     * The error for a deadline that passed while {@code next} was asked for: names the longest
+     * request; {@code inFlight} says whether {@code next} itself was sent and abandoned.
+     */
+    private DeadlineExceededException exceeded(String next, boolean inFlight) {
         DeadlineExceededException first = verdict.get();
         if (first == null) {
             verdict.compareAndSet(null, firstVerdict(next));
             first = verdict.get();
         }
-        return new DeadlineExceededException(first.getMessage(), first.key(), first.stuckFor(), first.spent());
+        return new DeadlineExceededException(first.circumstances(), first.consequence(), first.key(), first.stuckFor(),
+                first.spent(), inFlight);
     }
 
     private DeadlineExceededException firstVerdict(String next) {
         long now = System.nanoTime();
-        Call stuck = inFlight.values().stream().min(Comparator.comparingLong(Call::started)).orElse(null);
+        List<Call> calls = List.copyOf(inFlight.values()); // one look: a request may end while this is said
+        Call stuck = calls.stream().min(Comparator.comparingLong(Call::started)).orElse(null);
         Duration spent = Duration.ofNanos(now - startNanos);
         String limit = allowed.isNegative() || allowed.isZero()
                 ? "its deadline (which had already passed when it started, " + seconds(allowed.negated()) + " before)"
                 : "its deadline (" + seconds(allowed) + " after it started)";
         if (stuck != null) {
             Duration d = Duration.ofNanos(stuck.nanos(now));
-            boolean writing = inFlight.values().stream().anyMatch(c -> c.action().endsWith("write"));
+            boolean writing = calls.stream().anyMatch(c -> c.action().endsWith("write"));
             return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
                     + seconds(spent) + ": the " + stuck.action() + " of " + stuck.key() + " in " + describe()
-                    + " had been in flight for " + seconds(d) + " without an answer (" + inFlight.size()
-                    + " request(s) in flight); " + (writing ? consequenceIfWriting : consequence), stuck.key(), d, spent);
+                    + " had been in flight for " + seconds(d) + " without an answer (" + calls.size()
+                    + " request(s) in flight)", writing ? consequenceIfWriting : consequence, stuck.key(), d, spent, true);
         }
         Call slow = slowest.get();
         String key = slow != null ? slow.key() : null;
         Duration d = slow != null ? Duration.ofNanos(slow.nanos(0)) : Duration.ZERO;
         return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
                 + seconds(spent) + " (at " + next + ")" + (slow == null ? "" : "; its slowest request was the "
-                + slow.action() + " of " + slow.key() + " in " + describe() + ", " + seconds(d)) + "; " + consequence,
-                key, d, spent);
+                + slow.action() + " of " + slow.key() + " in " + describe() + ", " + seconds(d)), consequence,
+                key, d, spent, false);
     }
 
     private static String seconds(Duration d) {

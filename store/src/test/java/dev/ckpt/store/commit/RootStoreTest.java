@@ -239,4 +239,121 @@ class RootStoreTest {
         assertEquals(6, calls.get());
         assertEquals(7, epoch());
     }
+
+    /**
+     * A store whose {@code hung} requests of ROOT never answer (until the test ends); {@code conflicts} conditional
+     * writes are first answered 412 as if another writer had changed ROOT.
+     */
+    private static final class Hanging extends dev.ckpt.store.objectstore.ForwardingObjectStore {
+        final java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        volatile java.util.function.Predicate<String> hung = action -> false;
+        final AtomicInteger conflicts = new AtomicInteger();
+
+        Hanging(dev.ckpt.store.objectstore.ObjectStore delegate) {
+            super(delegate);
+        }
+
+        private void maybeHang(String action) {
+            if (hung.test(action)) {
+                try {
+                    never.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new dev.ckpt.store.error.StoreUnavailableException("interrupted", e);
+                }
+            }
+        }
+
+        @Override
+        public dev.ckpt.store.objectstore.StoredObject get(String key) {
+            maybeHang("read");
+            return super.get(key);
+        }
+
+        @Override
+        public String putIfMatch(String key, byte[] data, String expectedEtag) {
+            if (conflicts.getAndDecrement() > 0) {
+                hung = action -> action.equals("read"); // the re-read after the 412 hangs
+                throw new dev.ckpt.store.error.PreconditionFailedException(key, expectedEtag, "another");
+            }
+            maybeHang("write");
+            return super.putIfMatch(key, data, expectedEtag);
+        }
+    }
+
+    /** {@code update} of BUMP over {@code s} bounded by a deadline 300 ms away; ROOT must exist. */
+    private static RuntimeException pastItsDeadline(Hanging s) {
+        dev.ckpt.store.objectstore.DeadlineObjectStore d = dev.ckpt.store.objectstore.DeadlineObjectStore.of(s,
+                Instant.now().plusMillis(300), java.time.Clock.systemUTC(), "save of run r step 1",
+                "nothing was committed");
+        try {
+            RootStore bounded = new RootStore(s).over(d);
+            return assertThrows(RuntimeException.class, () -> bounded.change(BUMP));
+        } finally {
+            d.close();
+            s.never.countDown();
+        }
+    }
+
+    /** helper-81: the commit's requests of ROOT are bounded by the save's deadline, each with what it leaves. */
+    @Test
+    void aDeadlineInAReadWithNoWriteSentIsTheDeadlinesErrorAndOnAWriteInDoubtTheCommitStateIsUnknown() {
+        Hanging readHangs = new Hanging(MemoryStores.inMemory());
+        new RootStore(readHangs).change(BUMP);
+        readHangs.hung = "read"::equals;
+        RuntimeException read = pastItsDeadline(readHangs);
+        assertEquals(dev.ckpt.store.error.DeadlineExceededException.class, read.getClass(), read.toString());
+        assertTrue(read.getMessage().contains("the read of ROOT") && read.getMessage().endsWith("; nothing was committed"),
+                read.getMessage());
+
+        Hanging writeHangs = new Hanging(MemoryStores.inMemory());
+        new RootStore(writeHangs).change(BUMP);
+        writeHangs.hung = "write"::equals;
+        RuntimeException write = pastItsDeadline(writeHangs);
+        CommitStateUnknownException u = org.junit.jupiter.api.Assertions.assertInstanceOf(
+                CommitStateUnknownException.class, write);
+        assertTrue(u.getMessage().startsWith("save of run r step 1 did not finish by its deadline")
+                && u.getMessage().contains("the conditional write of ROOT") && u.getMessage().contains("transaction "
+                + u.transactionId()) && u.getMessage().contains("may or may not be applied")
+                && !u.getMessage().contains("nothing was committed"), u.getMessage());
+
+        // a 412 may be our own write, landed after a client's retry: a re-read that hangs leaves it in doubt too
+        Hanging conflicted = new Hanging(MemoryStores.inMemory());
+        new RootStore(conflicted).change(BUMP);
+        conflicted.conflicts.set(1);
+        RuntimeException after412 = pastItsDeadline(conflicted);
+        assertEquals(CommitStateUnknownException.class, after412.getClass(), after412.toString());
+        assertTrue(after412.getMessage().contains("the read of ROOT"), after412.getMessage());
+        assertEquals(1, new RootStore(conflicted).read().state().runs().get("r").writerEpoch(), "nothing was written");
+    }
+
+    /** A store's own deadline error for a wait that sent nothing (a local store's lock) is no write in doubt. */
+    @Test
+    void aStoresOwnDeadlineErrorForAWaitThatSentNothingIsNoWriteInDoubt() {
+        Instant[] lockedUntil = {Instant.now()};
+        dev.ckpt.store.objectstore.ObjectStore locked = new dev.ckpt.store.objectstore.ForwardingObjectStore(
+                MemoryStores.inMemory()) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                while (Instant.now().isBefore(lockedUntil[0])) { // the lock's wait, until the caller's deadline
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                throw new dev.ckpt.store.error.DeadlineExceededException("cannot replace ROOT by its deadline: process 7"
+                        + " held its lock file", "ROOT", java.time.Duration.ofMillis(300), java.time.Duration.ofMillis(300));
+            }
+        };
+        new RootStore(locked).change(BUMP);
+        lockedUntil[0] = Instant.now().plusMillis(300);
+        dev.ckpt.store.objectstore.DeadlineObjectStore d = dev.ckpt.store.objectstore.DeadlineObjectStore.of(locked,
+                lockedUntil[0], java.time.Clock.systemUTC(), "save of run r step 1", "nothing was committed");
+        RuntimeException e = assertThrows(RuntimeException.class, () -> new RootStore(locked).over(d).change(BUMP));
+        d.close();
+        assertEquals(dev.ckpt.store.error.DeadlineExceededException.class, e.getClass(), e.toString());
+        assertTrue(e.getMessage().contains("process 7 held its lock file"), e.getMessage());
+    }
 }
