@@ -119,6 +119,19 @@ public final class Trainer {
 
     /** Why the last save failed, for the preemption message. */
     private volatile String lastSaveFailure;
+    /**
+     * The step of the latest save whose commit may have landed though this process does not know
+     * it did (abandoned with its write of ROOT possibly in flight, or a commit state unknown), else null.
+     */
+    private volatile Long inDoubtStep;
+
+    /** The latest committed checkpoint for a message ({@code none} when there is none), and a step whose commit is in doubt. */
+    private String latest(String none) {
+        Long doubt = inDoubtStep;
+        return (lastCommitted == null ? none : lastCommitted) + (doubt == null || doubt <= lastCommittedStep ? ""
+                : ", unless the commit of step " + doubt + " landed after all (it was abandoned or failed while its write"
+                + " of ROOT may have been in flight: ckpt-tool ls shows whether it did; --auto-resume takes the latest)");
+    }
 
     /**
      * A save handed to the background thread; {@code gcWait} holds the store's notice once its commit waits for a GC,
@@ -126,7 +139,7 @@ public final class Trainer {
      * none, or linked at staging).
      */
     private record Pending(long step, Future<SaveResult> future, AtomicReference<String> gcWait, AtomicBoolean started,
-                           Path frozenFrom) {
+                           Path frozenFrom, AtomicBoolean committing) {
         String waitingFor() {
             String w = gcWait.get();
             return w == null ? "" : " (" + w + ")";
@@ -443,7 +456,7 @@ public final class Trainer {
                             + " %s. Run again with --auto-resume once the cause is fixed (the store reachable; with"
                             + " ranks, every rank running).%n", state.step,
                             lastSaveFailure == null ? "" : " (" + lastSaveFailure + ")", o.run,
-                            lastCommitted == null ? "none" : lastCommitted);
+                            latest("none"));
                     return EXIT_ERROR;
                 }
             }
@@ -642,7 +655,7 @@ public final class Trainer {
         }
         out.printf("preempted: %s; the ranks agreed to stop at step %d but this rank was already at step %d, so it cannot"
                         + " save that step and no checkpoint is committed for it; the latest checkpoint stays %s; exiting %d%n",
-                stopReason(stop), stop.step(), state.step, lastCommitted == null ? "none (nothing committed yet)" : lastCommitted,
+                stopReason(stop), stop.step(), state.step, latest("none (nothing committed yet)"),
                 EXIT_PREEMPTED);
         runPreemptHook();
         return EXIT_PREEMPTED;
@@ -739,6 +752,9 @@ public final class Trainer {
                 throw f;
             }
             lastSaveFailure = c.getMessage();
+            if (c instanceof dev.ckpt.store.error.CommitStateUnknownException) {
+                inDoubtStep = oldest.step();
+            }
             StopPoint stop = agreedStop;
             // what happens next: a save failing while the process stops must not promise another try
             String next = stop != null && state.step < stop.step()
@@ -746,7 +762,7 @@ public final class Trainer {
                     : preemption.requested() || stop != null ? "this process is stopping"
                     : "training goes on, the next save tries again";
             err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), c.getMessage(),
-                    next, lastCommitted == null ? "none" : lastCommitted);
+                    next, latest("none"));
             discard(oldest);
             try {
                 // a save staged behind it may link the frozen block from it: then the next commit removes it
@@ -794,6 +810,9 @@ public final class Trainer {
     /** Cancels every save in flight (the one uploading is interrupted, the ones staged behind it never start). */
     private void cancelPending() {
         for (Pending p : pending) {
+            if (p.committing().get() && !p.future().isDone() && !(o.ranked() && o.rank != 0)) {
+                inDoubtStep = p.step(); // its write of ROOT may be in flight: it may land yet (another rank: see abandoned)
+            }
             p.future().cancel(true);
             discard(p); // one staged behind never started: its step-N.tmp
         }
@@ -930,6 +949,7 @@ public final class Trainer {
         SaveRequest request = req;
         AtomicReference<String> gcWait = new AtomicReference<>();
         AtomicBoolean started = new AtomicBoolean();
+        AtomicBoolean committing = new AtomicBoolean();
         TransferListener listener = new TransferListener() {
             @Override
             public void progress(long done, long total) {
@@ -939,6 +959,11 @@ public final class Trainer {
             public void notice(String message) {
                 gcWait.set(message);
                 err.println("ckpt-train: save of step " + step + ": " + message);
+            }
+
+            @Override
+            public void committing(String checkpointId) {
+                committing.set(true);
             }
         };
         lastSaveFailure = null;
@@ -968,7 +993,7 @@ public final class Trainer {
             keep.add(dir);
             staging.keepOnly(keep);
             return r;
-        }), gcWait, started, linkFrom));
+        }), gcWait, started, linkFrom, committing));
         if (stopRead != null) {
             awaitStopRead(stopRead); // before training on: the loop checks the stop step next
         }
@@ -1103,7 +1128,7 @@ public final class Trainer {
             if (System.nanoTime() < deadline) { // it failed for a reason of its own, not for want of time
                 out.printf("preempted: %s at step %d; the save of step %d failed%s; the latest checkpoint stays %s; "
                                 + "exiting %d%n", why, state.step, state.step, failure == null ? "" : ": " + failure,
-                        lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+                        latest("none (nothing committed yet)"), EXIT_PREEMPTED);
                 runPreemptHook();
                 return EXIT_PREEMPTED;
             }
@@ -1143,7 +1168,7 @@ public final class Trainer {
             out.printf("preempted: %s at step %d; rank %d saves no part (the stop came during its start-up), so no"
                             + " checkpoint of this job can be completed: this rank stops now, where %s; the latest"
                             + " checkpoint stays %s; exiting %d%n", why, state.step, stop.rank(), what,
-                    lastCommitted == null ? "none (nothing committed yet)" : lastCommitted, EXIT_PREEMPTED);
+                    latest("none (nothing committed yet)"), EXIT_PREEMPTED);
             runPreemptHook();
             return EXIT_PREEMPTED;
         }
@@ -1152,7 +1177,7 @@ public final class Trainer {
                 ? "the stop's deadline (set by rank " + stop.rank() + ")" : "--preempt-deadline " + human(o.preemptDeadline);
         out.printf("preempted: %s at step %d; %s passed while %s; it was abandoned and the latest "
                         + "checkpoint stays %s%s; exiting %d%n", why, state.step, deadline, what,
-                lastCommitted == null ? "none (nothing committed yet)" : lastCommitted,
+                latest("none (nothing committed yet)"),
                 // this rank's part may be stored: rank 0, if it is only late, can still commit that step
                 o.ranked() && o.rank != 0 ? " unless rank 0 still commits a step whose part this rank stored (ckpt-tool"
                         + " ls shows the latest)" : "", EXIT_PREEMPTED);

@@ -128,6 +128,9 @@ class StopDuringWaitsTest {
             assertTrue(r.out().contains("preempted: SIGTERM at step 5; --preempt-deadline 1s passed while the save of "
                     + "step 3 had not committed"), r.all());
             assertTrue(r.out().contains("the latest checkpoint stays t-s2-"), r.all());
+            // its write of ROOT was in flight when it was abandoned: it may land yet, and the trainer says so
+            assertTrue(r.out().contains(", unless the commit of step 3 landed after all (it was abandoned or failed while"
+                    + " its write of ROOT may have been in flight: ckpt-tool ls shows whether it did"), r.all());
         } finally {
             store[0].release.countDown();
         }
@@ -149,6 +152,9 @@ class StopDuringWaitsTest {
             assertTrue(r.out().contains("preempted: SIGTERM at step 3; --preempt-deadline 1s passed while the final save "
                     + "of step 3 had not committed"), r.all());
             assertTrue(r.out().contains("the latest checkpoint stays t-s2-"), r.all());
+            // its write of ROOT was in flight when it was abandoned: it may land yet, and the trainer says so
+            assertTrue(r.out().contains(", unless the commit of step 3 landed after all (it was abandoned or failed while"
+                    + " its write of ROOT may have been in flight: ckpt-tool ls shows whether it did"), r.all());
         } finally {
             store[0].release.countDown();
         }

@@ -113,6 +113,11 @@ final class Committer {
             }
         }
 
+        /** The id of the checkpoint this commits. */
+        String id() {
+            return id;
+        }
+
         /** The objects of a {@link Outcome.NeedObjects} are re-created: later attempts start from its watermark. */
         void reuploaded(Outcome.NeedObjects<List<String>> need) {
             watermark = need.watermark();

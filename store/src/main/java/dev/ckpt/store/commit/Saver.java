@@ -333,6 +333,7 @@ public final class Saver {
             commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),
                     req.deadline(), listener::notice);
         } else if (shard.rank() != 0) {
+            listener.committing(id);
             ranks.awaitCommit(token, manifest, shard, req.deadline());
             store.close();
             return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
@@ -345,6 +346,7 @@ public final class Saver {
         }
         Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
         int reuploaded = 0;
+        listener.committing(commit.id());
         Outcome<List<String>> committed = commit.attempt();
         while (committed instanceof Outcome.NeedObjects<List<String>> need) {
             // a GC generation deleted objects this checkpoint needs since the save began: re-create them

@@ -17,4 +17,13 @@ public interface TransferListener {
      */
     default void notice(String message) {
     }
+
+    /**
+     * A save's objects are stored and its commit of {@code checkpointId} starts (for a rank other
+     * than 0: its wait for rank 0's commit). From then on a save abandoned at its deadline, or
+     * failing with {@link dev.ckpt.store.error.CommitStateUnknownException}, may still be
+     * committed: ROOT says whether it is. Called at most once per save.
+     */
+    default void committing(String checkpointId) {
+    }
 }
