@@ -147,7 +147,7 @@ public final class RootStore {
             return update(transition, deadline, txn, sent);
         } catch (DeadlineExceededException e) {
             if (sent[0]) {
-                throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, e);
+                throw CommitStateUnknownException.pastDeadline(RootState.KEY + " of " + store.describe(), txn, e);
             }
             throw e; // nothing of ours was sent: nothing was written
         }

@@ -20,10 +20,16 @@ public final class CommitStateUnknownException extends CkptException {
      * The caller's deadline passed with a write of {@code key} in doubt: abandoned in flight, or
      * sent earlier and not yet read back. Says what the deadline's error says happened.
      */
-    public CommitStateUnknownException(String key, String transactionId, DeadlineExceededException late) {
-        super(late.circumstances() + "; a write of " + key + " (transaction " + transactionId + ") had been sent and"
-                + " may or may not be applied, and there was no time left to read it back: do not clean anything up;"
-                + " list the store again later to see whether the change is there", late);
+    public static CommitStateUnknownException pastDeadline(String key, String transactionId,
+                                                           DeadlineExceededException late) {
+        return new CommitStateUnknownException(transactionId, late, late.circumstances() + "; a write of " + key
+                + " (transaction " + transactionId + ") had been sent and may or may not be applied, and there was no"
+                + " time left to read it back: do not clean anything up; list the store again later to see whether"
+                + " the change is there");
+    }
+
+    private CommitStateUnknownException(String transactionId, Throwable cause, String message) {
+        super(message, cause);
         this.transactionId = transactionId;
     }
 
