@@ -602,6 +602,64 @@ class MultiRankSaveTest {
         }
     }
 
+    /** Applies a write of ROOT {@code lateMs} late, interrupted or not: a server that answers too late. */
+    private static final class LateRoot extends ForwardingObjectStore {
+        volatile long lateMs;
+
+        LateRoot(ObjectStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String putIfMatch(String key, byte[] data, String expectedEtag) {
+            long until = System.nanoTime() + lateMs * 1_000_000;
+            while (key.equals("ROOT") && System.nanoTime() < until) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    // the caller gave up on it; the server applies it all the same
+                }
+            }
+            return super.putIfMatch(key, data, expectedEtag);
+        }
+    }
+
+    /**
+     * helper-82: rank 0 whose commit's write of ROOT is in doubt at its deadline (exit 6) recorded a refusal, so
+     * rank 1 failed with "was not committed" while the write landed and ls showed the checkpoint. Now rank 0 records
+     * nothing and says so, and rank 1, still waiting, sees the commit when it lands.
+     */
+    @Test
+    void aCommitInDoubtAtRankZerosDeadlineDoesNotTellTheOthersToStopWaiting() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        LateRoot late = new LateRoot(ObjectStores.local(storeDir));
+        ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (CheckpointStore s1 = open(storeDir); CheckpointStore s0 = CheckpointStore.open(late, CONFIG)) {
+            WriterToken w0 = s0.joinRun("r", "job");
+            WriterToken w1 = s1.joinRun("r", "job");
+            java.util.concurrent.Future<SaveResult> rank1 = pool.submit(() -> s1.save(w1,
+                    SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(60)))));
+            late.lateMs = 4000;
+            RuntimeException e = assertThrows(RuntimeException.class, () -> s0.save(w0,
+                    SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(60)))
+                            .withDeadline(Instant.now().plusSeconds(3))));
+            assertEquals(ExitCode.COMMIT_STATE_UNKNOWN, ExitCode.of(e), e.getMessage());
+            assertTrue(e.getMessage().contains("the conditional write of ROOT") && e.getMessage().contains("may or may"
+                    + " not be applied") && e.getMessage().contains("the other ranks were not told to stop waiting"),
+                    e.getMessage());
+            String id = dev.ckpt.store.manifest.Ids.shardedCheckpointId("r", 1, w0.epoch());
+            assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal(id))), "no refusal recorded");
+            SaveResult r1 = rank1.get(30, TimeUnit.SECONDS); // the write landed: rank 1 saw the commit
+            assertEquals(id, r1.checkpointId());
+            assertEquals(List.of(1L), s1.list("r").stream().map(CheckpointEntry::step).toList());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /**
      * Rank 0's commit can land just as a waiting rank's wait ends: after that rank's last read
      * of ROOT, before it checks its deadline or timeout. The rank said "was not committed"

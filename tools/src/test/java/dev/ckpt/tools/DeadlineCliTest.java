@@ -297,6 +297,20 @@ class DeadlineCliTest {
         String rank0 = pastItsDeadline("rank 0's gathering", "push", "s3://deadline/m", src.toString(), "--run", "m",
                 "--step", "2", "--rank", "0", "--world-size", "2", "--job-id", "m1").err();
         assertTrue(rank0.contains("the read of ROOT") && rank0.contains("nothing was committed"), rank0);
+
+        // helper-82: a part's write abandoned in flight may land, and rank 0 then commits the step: not "nothing"
+        link.stall(l -> l.startsWith("PUT ") && l.contains("/part-00001.json"), Integer.MAX_VALUE);
+        Cli.Result partLate = cli.run("push", "s3://deadline/m", src.toString(), "--run", "m", "--step", "3", "--rank",
+                "1", "--world-size", "2", "--job-id", "m1", "--endpoint", link.endpoint().toString(), "--stall-timeout",
+                "1m", "--deadline", "3s");
+        link.heal();
+        // 1, not 7: the rank recorded that it gave up, which closes the step for this job (save a later step)
+        assertEquals(1, partLate.code(), partLate.toString());
+        String part = partLate.err().strip();
+        assertTrue(part.contains("the write of manifests/") && !part.contains("part-00001.json is written")
+                && part.contains("part-00001.json may have been written (its write was under way), and rank 0 commits"
+                + " the step if it finds every part") && part.contains("save a later step")
+                && part.endsWith("(given: --deadline 3s)"), part);
         assertEquals(0, cli.run("ls", "s3://deadline/m", "--json").json().get("checkpoints").size());
     }
 

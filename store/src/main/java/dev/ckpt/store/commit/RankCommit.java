@@ -36,13 +36,26 @@ import java.util.concurrent.ExecutorService;
  * pauses the configured sleeper's.
  */
 final class RankCommit {
+    /**
+     * How long past the deadline a waiting rank may take for its last look at ROOT (rank 0's
+     * commit may have landed after its last poll): 1 s, one read of a store that answers.
+     */
+    static final Duration LAST_LOOK_GRACE = Duration.ofSeconds(1);
+
     private final ObjectStore store;
+    /** The store with no deadline of a save's: for the last look at ROOT, bounded by its own grace. */
+    private final ObjectStore unbounded;
     private final RootStore root;
     private final StoreConfig config;
     private final ExecutorService io;
 
     RankCommit(ObjectStore store, RootStore root, StoreConfig config, ExecutorService io) {
+        this(store, store, root, config, io);
+    }
+
+    private RankCommit(ObjectStore store, ObjectStore unbounded, RootStore root, StoreConfig config, ExecutorService io) {
         this.store = store;
+        this.unbounded = unbounded;
         this.root = root;
         this.config = config;
         this.io = io;
@@ -50,7 +63,7 @@ final class RankCommit {
 
     /** The same waits over {@code view}, another view of the same store (a save's deadline-bounded one). */
     RankCommit over(ObjectStore view) {
-        return view == store ? this : new RankCommit(view, root.over(view), config, io);
+        return view == store ? this : new RankCommit(view, store, root.over(view), config, io);
     }
 
     /**
@@ -103,7 +116,8 @@ final class RankCommit {
             boolean allFound = true;
             for (int i = 0; i < batch.size(); i++) {
                 int r = batch.get(i);
-                byte[] data = Tasks.await(gets.get(i), "gather parts");
+                CompletableFuture<byte[]> get = gets.get(i);
+                byte[] data = polled(() -> Tasks.await(get, "gather parts"), () -> gatherDeadline(own, start, missing));
                 if (data == null) {
                     allFound = false;
                     continue;
@@ -116,7 +130,7 @@ final class RankCommit {
                 continue;
             }
             // a newer job that took the run over fences this one: rank 0 hears it as its other ranks do
-            RootState state = root.read().state();
+            RootState state = polled(() -> root.read().state(), () -> gatherDeadline(own, start, missing));
             Committer.checkFence(state, token);
             // a part a GC deleted never comes back: say so now, not at the timeout
             java.util.Optional<String> gone = deletedByGc(state, missing.stream().map(r -> Manifest.keyOfPart(own.id(), r))
@@ -127,7 +141,8 @@ final class RankCommit {
                         + " wait. Give gc a --grace longer than --ranks-timeout; nothing was committed for this step,"
                         + " the next save starts afresh");
             }
-            String refusal = givenUp(own.id()).orElse(null); // one GET a round, whatever the world size
+            // one GET a round, whatever the world size
+            String refusal = polled(() -> givenUp(own.id()), () -> gatherDeadline(own, start, missing)).orElse(null);
             if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
                         + refusal + "; nothing was committed for this step, and " + noRetry(refusal, own.step()), true);
@@ -140,13 +155,7 @@ final class RankCommit {
                 continue;
             }
             if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
-                throw new DeadlineExceededException(notCommitted(own, n) + ": its deadline passed after rank 0 had waited "
-                        + seconds(start, now) + " for " + describe(missing) + " to write " + (missing.size() == 1
-                        ? "its part" : "their parts") + " (" + Manifest.keyOfPart(own.id(), missing.first())
-                        + (missing.size() > 1 ? " and others" : "") + " in " + store.describe() + "); nothing was"
-                        + " committed for this step, the next save starts afresh; give the save more time",
-                        Manifest.keyOfPart(own.id(), missing.first()), Duration.between(start, now),
-                        Duration.between(start, now));
+                throw gatherDeadline(own, start, missing);
             }
             if (!now.isBefore(until)) {
                 throw new RanksIncompleteException(own.id(), new ArrayList<>(missing), notCommitted(own, n) + ": "
@@ -184,6 +193,60 @@ final class RankCommit {
                 own.writer(), own.metadata(), refs);
         needed.add(top.key());
         return new Gathered(top, Json.write(top), needed, startGeneration);
+    }
+
+    /** Rank 0's deadline passed while it waited for the {@code missing} ranks' parts. */
+    private DeadlineExceededException gatherDeadline(Manifest own, Instant start, TreeSet<Integer> missing) {
+        Instant now = config.clock().instant();
+        String first = Manifest.keyOfPart(own.id(), missing.first());
+        return new DeadlineExceededException(notCommitted(own, own.part().worldSize()) + ": its deadline passed after rank"
+                + " 0 had waited " + seconds(start, now) + " for " + describe(missing) + " to write " + (missing.size() == 1
+                ? "its part" : "their parts") + " (" + first + (missing.size() > 1 ? " and others" : "") + " in "
+                + store.describe() + "); nothing was committed for this step, the next save starts afresh; give the save"
+                + " more time", first, Duration.between(start, now), Duration.between(start, now));
+    }
+
+    /**
+     * {@code request}'s result. The save's deadline refusing it before it was sent means the
+     * deadline passed between two polls: then this wait's own error, which says what it waited
+     * for, not the store's "at read …". A request abandoned in flight (the store hung) keeps the
+     * store's, which names the stuck object.
+     */
+    private static <T> T polled(java.util.function.Supplier<T> request,
+                                java.util.function.Supplier<DeadlineExceededException> ownError) {
+        try {
+            return request.get();
+        } catch (DeadlineExceededException e) {
+            if (e.abandonedInFlight()) {
+                throw e;
+            }
+            throw ownError.get();
+        }
+    }
+
+    /**
+     * ROOT once more after a rank's wait ended: rank 0's commit may have landed after the last
+     * poll. With a deadline, by {@link #LAST_LOOK_GRACE} past it (the save's own view of the
+     * store refuses every request past its deadline); null when ROOT cannot be read in time.
+     */
+    private RootState lastLook(Instant deadline) {
+        if (deadline == null || unbounded == store) {
+            try {
+                return root.read().state();
+            } catch (RuntimeException e) {
+                return null; // unreadable now: the failure says what happened and that ls tells whether it committed
+            }
+        }
+        Instant now = config.clock().instant();
+        dev.ckpt.store.objectstore.DeadlineObjectStore look = dev.ckpt.store.objectstore.DeadlineObjectStore.of(unbounded,
+                (now.isAfter(deadline) ? now : deadline).plus(LAST_LOOK_GRACE), config.clock(), "the last look at ROOT", "");
+        try {
+            return root.over(look).read().state();
+        } catch (RuntimeException e) {
+            return null;
+        } finally {
+            look.close();
+        }
     }
 
     /** "ranks 0 and 2": the ranks whose parts hold file {@code path}. */
@@ -364,16 +427,26 @@ final class RankCommit {
         Instant until = until(start, shard.timeout(), deadline);
         long pause = 20;
         while (true) {
-            RootState s = root.read().state();
-            if (s.checkpoints().containsKey(own.id())) {
-                return;
-            }
-            Committer.checkFence(s, token);
-            String refusal = givenUp(own.id()).orElse(null);
-            if (refusal != null) {
-                if (root.read().state().checkpoints().containsKey(own.id())) {
+            boolean deadlinePassed = false; // between two polls: the deadline refused the next request
+            String refusal = null;
+            try {
+                RootState s = root.read().state();
+                if (s.checkpoints().containsKey(own.id())) {
+                    return;
+                }
+                Committer.checkFence(s, token);
+                refusal = givenUp(own.id()).orElse(null);
+                if (refusal != null && root.read().state().checkpoints().containsKey(own.id())) {
                     return; // committed after all (rank 0 failed after its commit landed)
                 }
+            } catch (DeadlineExceededException e) {
+                if (e.abandonedInFlight()) {
+                    throw e; // the store hung: its error names the stuck object
+                }
+                deadlinePassed = true;
+                refusal = null;
+            }
+            if (refusal != null) {
                 throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, shard.worldSize()) + ": "
                         + refusal + (refusal.contains(own.key()) ? "" : ". Rank " + shard.rank() + "'s part " + own.key()
                         + deletedByGc(List.of(own.key())).map(d -> ": " + d + " (the GC's grace is shorter than the"
@@ -382,15 +455,10 @@ final class RankCommit {
                         + "; nothing was committed for this step, and " + noRetry(refusal, own.step()), true);
             }
             Instant now = config.clock().instant();
-            if (!now.isBefore(until)) {
+            if (!now.isBefore(until) || deadlinePassed) {
                 // Rank 0's commit may have landed after this round's read of ROOT: read it once
                 // more, so that a committed checkpoint is never reported as not committed.
-                RootState last = null;
-                try {
-                    last = root.read().state();
-                } catch (RuntimeException e) {
-                    // unreadable now: the failure below says what happened and that ls tells whether it committed
-                }
+                RootState last = lastLook(deadline);
                 if (last != null) {
                     if (last.checkpoints().containsKey(own.id())) {
                         return;
@@ -398,7 +466,7 @@ final class RankCommit {
                     Committer.checkFence(last, token);
                 }
             }
-            if (!now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
+            if (deadlinePassed || !now.isBefore(until) && byDeadline(start, shard.timeout(), deadline)) {
                 throw new DeadlineExceededException(notCommitted(own, shard.worldSize()) + ": its deadline passed "
                         + seconds(start, now) + " after rank " + shard.rank() + " wrote its part " + own.key() + " in "
                         + store.describe() + ", while it waited for rank 0's commit. This rank's save failed; rank 0 may"

@@ -131,7 +131,12 @@ public final class Saver {
             // a fenced rank records nothing: every rank of its job hears FENCED from ROOT itself
             boolean fenced = e instanceof dev.ckpt.store.error.FencedException;
             // a world of 1 has no other rank to tell: no record, and a retry of the step stays possible
-            if ((shard.rank() == 0 || !partWritten.get()) && !relayed && !fenced && shard.worldSize() > 1) {
+            boolean mayLand = e instanceof dev.ckpt.store.error.CommitStateUnknownException;
+            if (mayLand && shard.worldSize() > 1) {
+                // rank 0's commit may still land: a record would tell the others it gave up (helper-82); they see it in ROOT
+                ((CkptException) e).addNote("; the other ranks were not told to stop waiting, since the commit may still"
+                        + " land: they see it in ROOT if it does");
+            } else if ((shard.rank() == 0 || !partWritten.get()) && !relayed && !fenced && shard.worldSize() > 1) {
                 tellOthers(id, req, shard, e);
             }
             throw e;
@@ -310,6 +315,12 @@ public final class Saver {
         String id = manifest.id();
         byte[] manifestBytes = Json.write(manifest);
         String manifestSha = Hashes.sha256Hex(manifestBytes);
+        if (shard != null && shard.rank() != 0) {
+            // a write of the part abandoned at the deadline may still land, and rank 0 then commits the step (helper-82)
+            store.nowLeaves("nothing was committed yet, but rank " + shard.rank() + "'s part " + manifest.key() + " may"
+                    + " have been written (its write was under way), and rank 0 commits the step if it finds every part:"
+                    + " ckpt-tool ls shows whether it did; give the save more time if the store is slow");
+        }
         putManifest(store, manifest.key(), manifestBytes);
         if (partWritten != null) {
             partWritten.set(true);

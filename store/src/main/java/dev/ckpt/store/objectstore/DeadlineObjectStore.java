@@ -41,10 +41,12 @@ import java.util.function.Supplier;
  * store's wait for its lock) says better what held it, e.g. the process holding the lock: when
  * the deadline passes, its own {@link DeadlineExceededException} is taken if it comes within
  * {@link #OWN_VERDICT_GRACE_MS} (helper-80: the wrapper's "in flight without an answer" had
- * won the race and lost the lock holder's process id and the advice).
+ * won the race and lost the lock holder's process id and the advice). A request answered
+ * within that grace is taken as answered: a write that got its answer has landed, and calling
+ * it abandoned would report a commit in doubt that is not.
  */
 public final class DeadlineObjectStore extends ForwardingObjectStore {
-    /** How long past the deadline a request may still end with its store's own deadline error: 150 ms. */
+    /** How long past the deadline a request may still end with its answer or its store's own deadline error: 150 ms. */
     static final long OWN_VERDICT_GRACE_MS = 150;
 
     private final String operation;
@@ -174,7 +176,11 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
             }
             return result;
         } catch (TimeoutException e) {
-            DeadlineExceededException own = ownVerdict(f);
+            Late<T> late = late(f);
+            if (late.answered() && verdict.get() == null) {
+                return late.value(); // answered within the grace: a write answered has landed, a read is whole
+            }
+            DeadlineExceededException own = late.own();
             if (own != null && verdict.compareAndSet(null, own)) {
                 threads.shutdownNow();
                 // a copy of the store's own, as every later call gets; the store's wait sent nothing
@@ -203,20 +209,28 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         }
     }
 
-    /** The store's own deadline error for {@code f}, if it ends with one within the grace; else null. */
-    private static DeadlineExceededException ownVerdict(Future<?> f) {
+    /** How a request ended within the grace past the deadline: its answer, its store's own deadline error, or neither. */
+    private record Late<T>(boolean answered, T value, DeadlineExceededException own) {
+    }
+
+    /**
+     * Waits {@link #OWN_VERDICT_GRACE_MS} more for {@code f}: a request may end just past the
+     * deadline with its answer, or with its store's own deadline error (a local store's wait for
+     * its lock, which names the holder).
+     */
+    private static <T> Late<T> late(Future<T> f) {
         try {
-            f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS);
+            return new Late<>(true, f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS), null);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof DeadlineExceededException own) {
-                return own;
+                return new Late<>(false, null, own);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException | java.util.concurrent.CancellationException e) {
             // still in flight: the wrapper's verdict it is
         }
-        return null;
+        return new Late<>(false, null, null);
     }
 
     /**
