@@ -491,9 +491,7 @@ public final class Saver {
             try {
                 boolean ownPart = shard != null && e.ranks() == shard.worldSize() && e.ranks() > 1;
                 // under the save's deadline (helper-80: a hung manifest read took a stall timeout per checkpoint)
-                String key = ownPart ? e.manifest() + " or " + Manifest.keyOfPart(e.id(), shard.rank()) : e.manifest();
-                live.putAll(store.call(key, "read", () -> ownPart ? manifests.loadPart(e, shard.rank())
-                        : manifests.load(e)).chunkRefs());
+                live.putAll(manifests.load(store, e, ownPart ? shard.rank() : null).chunkRefs());
             } catch (dev.ckpt.store.error.DeadlineExceededException ex) {
                 throw ex;
             } catch (CkptException ex) {

@@ -74,6 +74,16 @@ public final class ManifestLoader {
     }
 
     /**
+     * {@link #load} ({@code rank} null) or {@link #loadPart}, as one request of {@code d}, the
+     * caller's store under its deadline: a read still in flight when the deadline passes is
+     * abandoned and named "X.json" or "X.json or X/part-N.json" (either may be the one stuck).
+     */
+    public Manifest load(dev.ckpt.store.objectstore.DeadlineObjectStore d, CheckpointEntry entry, Integer rank) {
+        return d.call(rank == null ? entry.manifest() : entry.manifest() + " or " + Manifest.keyOfPart(entry.id(), rank),
+                "read", () -> rank == null ? load(entry) : loadPart(entry, rank));
+    }
+
+    /**
      * One rank's part of a checkpoint saved by several ranks, or for a checkpoint of one
      * writer (rank 0 of world size 1) its whole manifest.
      *

@@ -137,9 +137,7 @@ public final class Restorer {
                 + String.join(", ", patterns) + " of checkpoint " + entry.id() + " into " + target, target
                 + " is as it was (no file written); restore again, with more time if the store is slow");
         try {
-            Manifest m = store.call(rank == null ? entry.manifest() : entry.manifest() + " or "
-                            + Manifest.keyOfPart(entry.id(), rank), "read",
-                    () -> rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank));
+            Manifest m = manifests.load(store, entry, rank);
             TensorSelection sel = TensorSelection.of(m, patterns);
             if (sel.isEmpty()) {
                 throw new NotFoundException(entry.id(), noMatch(m, sel, rank));
@@ -191,9 +189,7 @@ public final class Restorer {
                 + entry.id() + " into " + target, target + " is as it was (no file of the checkpoint written); restore again, with more"
                 + " time if the store is slow");
         try {
-            Manifest m = store.call(rank == null ? entry.manifest() : entry.manifest() + " or "
-                            + Manifest.keyOfPart(entry.id(), rank), "read",
-                    () -> rank == null ? manifests.load(entry) : manifests.loadPart(entry, rank));
+            Manifest m = manifests.load(store, entry, rank);
             return restore(store, m, target, reuse, listener, t0);
         } finally {
             store.close(); // the deadline's threads only
