@@ -37,4 +37,30 @@ public final class CallerDeadline {
     static Optional<Instant> current() {
         return Optional.ofNullable(DEADLINE.get());
     }
+
+    /** Set by a {@link DeadlineObjectStore} request's thread: whether its store is waiting for a lock (has sent nothing). */
+    private static final ThreadLocal<java.util.concurrent.atomic.AtomicBoolean> WAITING = new ThreadLocal<>();
+
+    /** {@link #within}, with {@code waiting} told while the store waits for a lock ({@link #waitingForLock}). */
+    static <T> T within(Instant deadline, java.util.concurrent.atomic.AtomicBoolean waiting, Supplier<T> call) {
+        WAITING.set(waiting);
+        try {
+            return within(deadline, call);
+        } finally {
+            WAITING.remove();
+        }
+    }
+
+    /**
+     * A store says that it waits for a lock ({@code true}) and so has sent nothing, or that the
+     * wait is over ({@code false}): a request abandoned in that wait is no write in doubt, even
+     * when the store's own deadline error comes too late for the caller (helper-82: a CPU-starved
+     * machine missed the grace, and a held lock read as a commit in doubt).
+     */
+    static void waitingForLock(boolean waiting) {
+        java.util.concurrent.atomic.AtomicBoolean flag = WAITING.get();
+        if (flag != null) {
+            flag.set(waiting);
+        }
+    }
 }

@@ -17,6 +17,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -66,7 +67,8 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
     /** The first deadline error: every later one says the same, whatever the abandoned requests threw. */
     private final AtomicReference<DeadlineExceededException> verdict = new AtomicReference<>();
 
-    private record Call(String key, String action, long started, long ended) {
+    /** One request; {@code waiting}: its store says it waits for a lock and has sent nothing ({@link CallerDeadline#waitingForLock}). */
+    private record Call(String key, String action, long started, long ended, AtomicBoolean waiting) {
         long nanos(long now) {
             return (ended == 0 ? now : ended) - started;
         }
@@ -149,17 +151,17 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         }
         check(action + " " + key);
         long id = ids.incrementAndGet();
-        Call c = new Call(key, action, System.nanoTime(), 0);
+        Call c = new Call(key, action, System.nanoTime(), 0, new AtomicBoolean());
         inFlight.put(id, c);
         Future<T> f;
         try {
             f = threads.submit(() -> {
                 try {
                     // a wait inside the store (a local store's lock file) ends at the deadline too
-                    return CallerDeadline.within(deadline, op);
+                    return CallerDeadline.within(deadline, c.waiting(), op);
                 } finally {
                     inFlight.remove(id);
-                    Call done = new Call(key, action, c.started(), System.nanoTime());
+                    Call done = new Call(key, action, c.started(), System.nanoTime(), c.waiting());
                     slowest.accumulateAndGet(done, (a, b) -> a == null || b.nanos(0) > a.nanos(0) ? b : a);
                 }
             });
@@ -186,7 +188,9 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
                 // a copy of the store's own, as every later call gets; the store's wait sent nothing
                 throw exceeded(action + " " + key, own.abandonedInFlight());
             }
-            DeadlineExceededException x = exceeded(action + " " + key, own == null || own.abandonedInFlight());
+            // sent, unless its store said it was still waiting for a lock (its own error came too late)
+            boolean sent = own != null ? own.abandonedInFlight() : !c.waiting().get();
+            DeadlineExceededException x = exceeded(action + " " + key, sent);
             threads.shutdownNow(); // abandoned requests stop at their client's next retry
             throw x;
         } catch (InterruptedException e) {
@@ -257,11 +261,12 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
                 : "its deadline (" + seconds(allowed) + " after it started)";
         if (stuck != null) {
             Duration d = Duration.ofNanos(stuck.nanos(now));
-            boolean writing = calls.stream().anyMatch(c -> c.action().endsWith("write"));
+            boolean writing = calls.stream().anyMatch(c -> c.action().endsWith("write") && !c.waiting().get());
             return new DeadlineExceededException(operation + " did not finish by " + limit + " and was abandoned after "
                     + seconds(spent) + ": the " + stuck.action() + " of " + stuck.key() + " in " + describe()
-                    + " had been in flight for " + seconds(d) + " without an answer (" + calls.size()
-                    + " request(s) in flight)", writing ? consequenceIfWriting : consequence, stuck.key(), d, spent, true);
+                    + (stuck.waiting().get() ? " had waited " + seconds(d) + " for its lock, which another process held"
+                    + " (nothing of it was sent)" : " had been in flight for " + seconds(d) + " without an answer")
+                    + " (" + calls.size() + " request(s) in flight)", writing ? consequenceIfWriting : consequence, stuck.key(), d, spent, true);
         }
         Call slow = slowest.get();
         String key = slow != null ? slow.key() : null;

@@ -55,6 +55,20 @@ final class LocalLocks {
             byCaller = left < allowed;
             allowed = Math.min(allowed, left);
         }
+        FileLock first = ch.tryLock();
+        if (first != null) {
+            return first;
+        }
+        CallerDeadline.waitingForLock(true);
+        try {
+            return waitFor(ch, lockFile, key, store, patience, start, allowed, byCaller);
+        } finally {
+            CallerDeadline.waitingForLock(false);
+        }
+    }
+
+    private static FileLock waitFor(FileChannel ch, Path lockFile, String key, String store, Duration patience, long start,
+                                 long allowed, boolean byCaller) throws IOException {
         long pause = 1;
         while (true) {
             FileLock lock = ch.tryLock();

@@ -1,0 +1,80 @@
+package dev.ckpt.store.objectstore;
+
+import dev.ckpt.store.error.DeadlineExceededException;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Instant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * How a request that ends around its caller's deadline is reported: whether it may have been
+ * sent (a write in doubt) decides between "nothing was written" and "commit state unknown".
+ */
+class DeadlineObjectStoreTest {
+    /** A store whose conditional write takes {@code ms}, as a lock wait ({@code locked}) or as a request on the wire. */
+    private static ObjectStore slowWrite(long ms, boolean locked) {
+        return new ForwardingObjectStore(MemoryStores.inMemory()) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                CallerDeadline.waitingForLock(locked);
+                try {
+                    Thread.sleep(ms);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new dev.ckpt.store.error.StoreUnavailableException("interrupted");
+                } finally {
+                    CallerDeadline.waitingForLock(false);
+                }
+                return "etag";
+            }
+        };
+    }
+
+    private static DeadlineExceededException pastItsDeadline(ObjectStore s) {
+        DeadlineObjectStore d = DeadlineObjectStore.of(s, Instant.now().plusMillis(200), Clock.systemUTC(), "save of run r"
+                + " step 1", "nothing was committed");
+        try {
+            return assertThrows(DeadlineExceededException.class, () -> d.putIfMatch("ROOT", new byte[1], "e"));
+        } finally {
+            d.close();
+        }
+    }
+
+    /**
+     * helper-82: on a CPU-starved machine a local store's own error for a lock wait came after the grace, and the
+     * wait read as a write in flight (exit 6, the holder not named). A store that says it waits for a lock has
+     * sent nothing, whenever its own error comes.
+     */
+    @Test
+    void aRequestStillWaitingForALockAtTheDeadlineWasNotSent() {
+        DeadlineExceededException locked = pastItsDeadline(slowWrite(2000, true));
+        assertFalse(locked.abandonedInFlight(), locked.getMessage());
+        assertTrue(locked.getMessage().contains("the conditional write of ROOT in ") && locked.getMessage().contains(
+                "had waited ") && locked.getMessage().contains("for its lock, which another process held (nothing of it"
+                + " was sent)") && locked.getMessage().endsWith("; nothing was committed"), locked.getMessage());
+
+        DeadlineExceededException onTheWire = pastItsDeadline(slowWrite(2000, false));
+        assertTrue(onTheWire.abandonedInFlight(), onTheWire.getMessage());
+        assertTrue(onTheWire.getMessage().contains("had been in flight for "), onTheWire.getMessage());
+    }
+
+    /** A write answered within the grace past the deadline has landed: it is answered, not abandoned in doubt. */
+    @Test
+    void aRequestAnsweredWithinTheGraceIsTakenAsAnswered() {
+        DeadlineObjectStore d = DeadlineObjectStore.of(slowWrite(220, false), Instant.now().plusMillis(200),
+                Clock.systemUTC(), "save of run r step 1", "nothing was committed");
+        try {
+            assertEquals("etag", d.putIfMatch("ROOT", new byte[1], "e"));
+            // the deadline has passed: the next request is refused before it is sent
+            DeadlineExceededException next = assertThrows(DeadlineExceededException.class, () -> d.get("ROOT"));
+            assertFalse(next.abandonedInFlight(), next.getMessage());
+        } finally {
+            d.close();
+        }
+    }
+}
