@@ -661,6 +661,78 @@ class MultiRankSaveTest {
     }
 
     /**
+     * helper-83: rank 1's part write was under way at its deadline, so it recorded that it gave up (the step is
+     * closed: "save a later step"); its part landed after that, and rank 0, finding every part, committed the step
+     * all the same. Rank 0 now looks for a record before it commits, and the step stays closed as rank 1 said.
+     */
+    @Test
+    void aPartThatLandsAfterItsRankGaveUpDoesNotReopenTheStep() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        java.util.concurrent.CountDownLatch land = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean landed = new java.util.concurrent.atomic.AtomicBoolean();
+        // rank 1's write of its part hangs until the test lets it land, whatever its caller does meanwhile
+        ObjectStore latePart = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.endsWith("part-00001.json")) {
+                    while (true) {
+                        try {
+                            if (land.await(60, TimeUnit.SECONDS)) {
+                                break;
+                            }
+                        } catch (InterruptedException e) {
+                            // the caller gave up on it; the server applies it all the same
+                        }
+                    }
+                    dev.ckpt.store.objectstore.PutResult r = super.putIfAbsent(key, data, offset, length);
+                    landed.set(true);
+                    return r;
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        };
+        // rank 0 polled for a record before rank 1 wrote it: it sees none until the part has landed
+        ObjectStore earlyLook = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public StoredObject get(String key) {
+                if (key.endsWith("refused.json") && !landed.get()) {
+                    throw new dev.ckpt.store.error.NotFoundException(key, key + " not found");
+                }
+                return super.get(key);
+            }
+        };
+        ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (CheckpointStore s1 = CheckpointStore.open(latePart, CONFIG);
+             CheckpointStore s0 = CheckpointStore.open(earlyLook, CONFIG)) {
+            WriterToken w1 = s1.joinRun("r", "job");
+            WriterToken w0 = s0.joinRun("r", "job");
+            java.util.concurrent.Future<SaveResult> rank0 = pool.submit(() -> s0.save(w0,
+                    SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(60)))));
+            java.util.concurrent.Future<SaveResult> rank1 = pool.submit(() -> s1.save(w1,
+                    SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(60)))
+                            .withDeadline(Instant.now().plusSeconds(2))));
+            ExecutionException x1 = assertThrows(ExecutionException.class, () -> rank1.get(30, TimeUnit.SECONDS));
+            assertTrue(x1.getCause().getMessage().contains("part-00001.json may have been written")
+                    && x1.getCause().getMessage().contains("save a later step"), x1.getCause().getMessage());
+            land.countDown(); // now the part lands, after rank 1 recorded that it gave up
+
+            ExecutionException x0 = assertThrows(ExecutionException.class, () -> rank0.get(30, TimeUnit.SECONDS));
+            RanksIncompleteException e0 = org.junit.jupiter.api.Assertions.assertInstanceOf(
+                    RanksIncompleteException.class, x0.getCause());
+            assertTrue(landed.get(), "rank 1's part landed");
+            assertTrue(e0.getMessage().contains("rank 1 gave up"), e0.getMessage());
+            assertEquals(ExitCode.ERROR, ExitCode.of(e0), "the step is closed: " + e0.getMessage());
+            assertTrue(s0.list("r").isEmpty(), "nothing committed");
+        } finally {
+            land.countDown();
+            pool.shutdownNow();
+        }
+    }
+
+    /**
      * Rank 0's commit can land just as a waiting rank's wait ends: after that rank's last read
      * of ROOT, before it checks its deadline or timeout. The rank said "was not committed"
      * (exit 7, or 4 at the timeout) although ls showed the checkpoint; it now reads ROOT once

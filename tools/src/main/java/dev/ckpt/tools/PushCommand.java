@@ -38,8 +38,9 @@ import java.util.Map;
                 + "--ranks-timeout if a part or the commit does not come (nothing is committed for that step); when rank 0 "
                 + "gives up on the step, or another rank's save fails before its part is stored, the others exit 4 at "
                 + "once with its reason (a rank's DIR that push refuses included: missing, or holding a link, FIFO "
-                + "or socket), and a rank that starts after that exits 4 without uploading; only a rank that dies, or "
-                + "cannot reach the store, leaves the others to --ranks-timeout. The same step cannot be pushed again "
+                + "or socket), and a rank that starts after that exits 4 without uploading; only a rank that dies, "
+                + "cannot reach the store, or whose commit is in doubt (exit 6: it may land) leaves the others to "
+                + "--ranks-timeout. The same step cannot be pushed again "
                 + "with the same job id once a rank gave up on it or stored its part: push a later step."},
         footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
                 "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m",

@@ -161,6 +161,70 @@ class StopDuringWaitsTest {
         assertEquals(List.of(1L, 2L), steps());
     }
 
+    /** Once armed, the next manifest written arms a block of every read of ROOT after it: the commit's read hangs. */
+    private static final class BlockingCommitRead extends ForwardingObjectStore {
+        final AtomicBoolean armed = new AtomicBoolean();
+        final AtomicBoolean reading = new AtomicBoolean();
+        final CountDownLatch release = new CountDownLatch(1);
+        final Runnable onBlock;
+
+        BlockingCommitRead(ObjectStore delegate, Runnable onBlock) {
+            super(delegate);
+            this.onBlock = onBlock;
+        }
+
+        @Override
+        public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+            dev.ckpt.store.objectstore.PutResult r = super.putIfAbsent(key, data, offset, length);
+            if (armed.get() && key.startsWith("manifests/")) {
+                reading.set(true);
+            }
+            return r;
+        }
+
+        @Override
+        public dev.ckpt.store.objectstore.StoredObject get(String key) {
+            if (key.equals("ROOT") && reading.get()) {
+                onBlock.run();
+                try {
+                    if (!release.await(120, TimeUnit.SECONDS)) {
+                        throw new StoreUnavailableException("test guard: ROOT blocked for 120 s");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreUnavailableException("interrupted while reading ROOT");
+                }
+            }
+            return super.get(key);
+        }
+    }
+
+    /**
+     * helper-83: the trainer said "unless the commit of step 3 landed after all" when the stop came while the
+     * commit's read of ROOT hung, before any write of ROOT was sent. It says so only once a write was sent.
+     */
+    @Test
+    void aStopWhileTheCommitsReadOfRootHangsSaysTheLatestStaysWithoutDoubt() throws Exception {
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        BlockingCommitRead[] store = new BlockingCommitRead[1];
+        try {
+            Result r = TrainerRuns.inProcess(s -> store[0] = new BlockingCommitRead(s, () -> p.request("SIGTERM")), p,
+                    line -> {
+                        if (line.startsWith("saved step 2 ")) {
+                            store[0].armed.set(true);
+                        }
+                    }, args("--steps", "3", "--save-every", "1"));
+            assertEquals(75, r.code(), r.all());
+            assertTrue(r.out().contains("--preempt-deadline 1s passed while the final save of step 3 had not committed"),
+                    r.all());
+            assertTrue(r.out().contains("the latest checkpoint stays t-s2-") && !r.out().contains("unless the commit"),
+                    r.all());
+        } finally {
+            store[0].release.countDown();
+        }
+        assertEquals(List.of(1L, 2L), steps());
+    }
+
     /**
      * A stop during the start-up that then fails (here the writer claim's write of ROOT; in the field a
      * lock held past its 30 s, before the default 50 s deadline) exits 75 with the requeue hook, as the

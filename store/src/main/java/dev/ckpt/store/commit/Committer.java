@@ -77,6 +77,7 @@ final class Committer {
         private long allowed; // ms this commit may wait for a GC, from waitStart
         private long slept;   // ms slept so far (the clock may be a fake that sleeping does not move)
         private String announced;
+        private Runnable beforeWrite = () -> { };
 
         private Commit(Transitions.CommitRequest request, String id, Outcome.Watermark watermark,
                        java.time.Duration gcWait, Instant deadline, Consumer<String> notice) {
@@ -100,9 +101,15 @@ final class Committer {
             while (true) {
                 Outcome.Watermark w = watermark;
                 // a sweep whose GC is known to be gone (killed on this machine) is taken over, not waited for
-                Outcome<List<String>> o = root.update(r -> Transitions.commit(r, request, w, config.clock().instant(),
-                        r.gc().phase() == GcState.Phase.SWEEP && LeaseOwner.verdict(r.gc().owner()) == LeaseOwner.Verdict.GONE),
-                        deadline);
+                Outcome<List<String>> o = root.update(r -> {
+                    Outcome<List<String>> next = Transitions.commit(r, request, w, config.clock().instant(),
+                            r.gc().phase() == GcState.Phase.SWEEP
+                                    && LeaseOwner.verdict(r.gc().owner()) == LeaseOwner.Verdict.GONE);
+                    if (next instanceof Outcome.Write) {
+                        beforeWrite.run(); // the write of ROOT goes out next
+                    }
+                    return next;
+                }, deadline);
                 if (o instanceof Outcome.Refused<List<String>> refused) {
                     throw refused.reason();
                 }
@@ -111,6 +118,12 @@ final class Committer {
                 }
                 waitFor(wait);
             }
+        }
+
+        /** Runs {@code r} before each write of ROOT this commit sends (from then on it may land). */
+        Commit beforeWrite(Runnable r) {
+            this.beforeWrite = r;
+            return this;
         }
 
         /** The id of the checkpoint this commits. */

@@ -168,6 +168,14 @@ final class RankCommit {
             sleep(Math.min(pause, Duration.between(now, until).toMillis()));
             pause = Math.min(pause * 2, maxPause(n));
         }
+        // A rank whose part's write was under way at its deadline records that it gave up, and its part may land
+        // after that: the record closed the step, so it is not committed though every part is there (helper-83).
+        // One GET per commit; a record written after this look and before the commit's write is not seen.
+        String closed = givenUp(own.id()).orElse(null);
+        if (closed != null) {
+            throw new RanksIncompleteException(own.id(), List.of(), notCommitted(own, n) + ": " + closed
+                    + "; nothing was committed for this step, and " + noRetry(closed, own.step()), true);
+        }
         List<Manifest> inOrder = List.of(parts);
         Set<String> twice = ManifestLoader.overlapping(inOrder);
         if (!twice.isEmpty()) {

@@ -357,7 +357,8 @@ public final class Saver {
         }
         Map<String, ChunkRef> refsByHash = manifest.chunkRefs();
         int reuploaded = 0;
-        listener.committing(commit.id());
+        String committing = commit.id();
+        commit.beforeWrite(() -> listener.committing(committing));
         Outcome<List<String>> committed = commit.attempt();
         while (committed instanceof Outcome.NeedObjects<List<String>> need) {
             // a GC generation deleted objects this checkpoint needs since the save began: re-create them

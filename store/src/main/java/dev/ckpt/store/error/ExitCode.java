@@ -24,7 +24,8 @@ public enum ExitCode {
     COMMIT_STATE_UNKNOWN(6, "commit state unknown: a ROOT write may or may not have landed; do not clean"
             + " anything up, check with ckpt-tool ls/verify once the store answers", Program.BOTH),
     UNAVAILABLE(7, "store unavailable (network, server, a transient I/O error, a stall past the"
-            + " --deadline): nothing new was committed; retrying later is safe", Program.BOTH),
+            + " --deadline): nothing new was committed; retrying later is safe (a rank whose part is stored:"
+            + " rank 0 may still commit the step, as the message says)", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
     PREEMPTED(75, "preempted (EX_TEMPFAIL): the stop's save committed, or the latest checkpoint stands (nothing"
             + " trained yet, or no time to save by --preempt-deadline): requeue, then run again with --auto-resume",

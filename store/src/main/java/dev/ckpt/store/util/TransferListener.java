@@ -19,10 +19,12 @@ public interface TransferListener {
     }
 
     /**
-     * A save's objects are stored and its commit of {@code checkpointId} starts (for a rank other
-     * than 0: its wait for rank 0's commit). From then on a save abandoned at its deadline, or
-     * failing with {@link dev.ckpt.store.error.CommitStateUnknownException}, may still be
-     * committed: ROOT says whether it is. Called at most once per save.
+     * A save's commit of {@code checkpointId} sends its write of ROOT (called before each one;
+     * for a rank other than 0, once its part is stored and it waits for rank 0's commit). From
+     * then on a save abandoned at its deadline, or failing with
+     * {@link dev.ckpt.store.error.CommitStateUnknownException}, may still be committed: ROOT
+     * says whether it is. Not called when the commit never got to its write (helper-83: a
+     * trainer hedged about a commit whose read of ROOT had hung).
      */
     default void committing(String checkpointId) {
     }
