@@ -38,6 +38,18 @@ class StopDuringWaitsTest {
     @TempDir
     Path tmp;
 
+    /** Holds a request of ROOT until {@code release} (or, as a guard against a hang, 120 s). */
+    private static void block(CountDownLatch release, String doing) {
+        try {
+            if (!release.await(120, TimeUnit.SECONDS)) {
+                throw new StoreUnavailableException("test guard: ROOT blocked for 120 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while " + doing + " ROOT");
+        }
+    }
+
     /** Blocks every write of ROOT once {@code armed}, until {@code release} or 120 s; counts them. */
     private static final class BlockingRoot extends ForwardingObjectStore {
         final AtomicBoolean armed = new AtomicBoolean();
@@ -55,14 +67,7 @@ class StopDuringWaitsTest {
             if (key.equals("ROOT") && armed.get()) {
                 blocked.incrementAndGet();
                 onBlock.run();
-                try {
-                    if (!release.await(120, TimeUnit.SECONDS)) {
-                        throw new StoreUnavailableException("test guard: ROOT blocked for 120 s");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new StoreUnavailableException("interrupted while writing ROOT");
-                }
+                block(release, "writing");
             }
             return super.putIfMatch(key, data, expectedEtag);
         }
@@ -186,14 +191,7 @@ class StopDuringWaitsTest {
         public dev.ckpt.store.objectstore.StoredObject get(String key) {
             if (key.equals("ROOT") && reading.get()) {
                 onBlock.run();
-                try {
-                    if (!release.await(120, TimeUnit.SECONDS)) {
-                        throw new StoreUnavailableException("test guard: ROOT blocked for 120 s");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new StoreUnavailableException("interrupted while reading ROOT");
-                }
+                block(release, "reading");
             }
             return super.get(key);
         }
