@@ -180,7 +180,17 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         } catch (TimeoutException e) {
             Late<T> late = late(f);
             if (late.answered() && verdict.get() == null) {
-                return late.value(); // answered within the grace: a write answered has landed, a read is whole
+                // answered within the grace: a write answered has landed, a read is whole, a 404 is a 404
+                if (late.failure() instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (late.failure() instanceof Error err) {
+                    throw err;
+                }
+                if (late.failure() != null) {
+                    throw new IllegalStateException(late.failure());
+                }
+                return late.value();
             }
             DeadlineExceededException own = late.own();
             if (own != null && verdict.compareAndSet(null, own)) {
@@ -214,27 +224,29 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
     }
 
     /** How a request ended within the grace past the deadline: its answer, its store's own deadline error, or neither. */
-    private record Late<T>(boolean answered, T value, DeadlineExceededException own) {
+    private record Late<T>(boolean answered, T value, Throwable failure, DeadlineExceededException own) {
     }
 
     /**
      * Waits {@link #OWN_VERDICT_GRACE_MS} more for {@code f}: a request may end just past the
-     * deadline with its answer, or with its store's own deadline error (a local store's wait for
-     * its lock, which names the holder).
+     * deadline with its answer (a failure such as a 404 included: CI saw a rank's read of a
+     * refusal record answered 404 in the grace reported as abandoned in flight), or with its
+     * store's own deadline error (a local store's wait for its lock, which names the holder).
      */
     private static <T> Late<T> late(Future<T> f) {
         try {
-            return new Late<>(true, f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS), null);
+            return new Late<>(true, f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS), null, null);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof DeadlineExceededException own) {
-                return new Late<>(false, null, own);
+                return new Late<>(false, null, null, own);
             }
+            return new Late<>(true, null, e.getCause(), null); // an answer too: a 404, a 412, a failure
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException | java.util.concurrent.CancellationException e) {
             // still in flight: the wrapper's verdict it is
         }
-        return new Late<>(false, null, null);
+        return new Late<>(false, null, null, null);
     }
 
     /**

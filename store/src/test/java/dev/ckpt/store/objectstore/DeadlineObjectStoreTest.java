@@ -77,4 +77,30 @@ class DeadlineObjectStoreTest {
             d.close();
         }
     }
+
+    /**
+     * A failure answered within the grace is an answer too: CI saw a rank's read of a refusal record, answered 404
+     * just past the deadline, reported as a read abandoned in flight, and the rank's own message lost.
+     */
+    @Test
+    void aFailureAnsweredWithinTheGraceIsThatFailure() {
+        ObjectStore late404 = new ForwardingObjectStore(MemoryStores.inMemory()) {
+            @Override
+            public StoredObject get(String key) {
+                try {
+                    Thread.sleep(220);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new dev.ckpt.store.error.NotFoundException(key, key + " not found");
+            }
+        };
+        DeadlineObjectStore d = DeadlineObjectStore.of(late404, Instant.now().plusMillis(200), Clock.systemUTC(),
+                "save of run r step 1", "nothing was committed");
+        try {
+            assertThrows(dev.ckpt.store.error.NotFoundException.class, () -> d.get("manifests/x/refused.json"));
+        } finally {
+            d.close();
+        }
+    }
 }
