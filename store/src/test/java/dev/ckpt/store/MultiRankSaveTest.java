@@ -732,6 +732,110 @@ class MultiRankSaveTest {
         }
     }
 
+    private static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(30, TimeUnit.SECONDS), "test guard: waited 30 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * helper-84: rank 0 looked for a refusal once it had every part, found none, and committed; rank 1, whose
+     * part's write had been answered after its deadline, recorded between that look and the commit, and said the
+     * step was closed while ls showed it committed. Rank 1 now looks at ROOT once more after its record. The stores
+     * here order the race: rank 0's look, rank 1's record, rank 0's commit, rank 1's last look.
+     */
+    @Test
+    void aRankWhoseRecordComesAsRankZeroCommitsSaysTheStepIsCommitted() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        java.util.concurrent.CountDownLatch recorded = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch committed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean partRead = new java.util.concurrent.atomic.AtomicBoolean();
+        // rank 1: its part lands at once, its answer after the deadline; after its record, its read of ROOT waits
+        ObjectStore rank1Store = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                dev.ckpt.store.objectstore.PutResult r = super.putIfAbsent(key, data, offset, length);
+                if (key.endsWith("part-00001.json")) {
+                    long until = System.nanoTime() + 3_000_000_000L;
+                    while (System.nanoTime() < until) {
+                        try {
+                            Thread.sleep(20);
+                        } catch (InterruptedException e) {
+                            // the caller gave up on the answer; the write is there
+                        }
+                    }
+                } else if (key.endsWith("refused.json")) {
+                    recorded.countDown();
+                }
+                return r;
+            }
+
+            @Override
+            public StoredObject get(String key) {
+                if (key.equals("ROOT") && recorded.getCount() == 0) {
+                    await(committed);
+                }
+                return super.get(key);
+            }
+        };
+        // rank 0: its look for a record after every part is found answers before rank 1's record, and it commits after
+        ObjectStore rank0Store = new ForwardingObjectStore(ObjectStores.local(storeDir)) {
+            @Override
+            public StoredObject get(String key) {
+                if (key.endsWith("refused.json") && partRead.get()) {
+                    RuntimeException answer;
+                    try {
+                        return super.get(key);
+                    } catch (RuntimeException e) {
+                        answer = e; // the 404, as it was before rank 1's record
+                    }
+                    await(recorded);
+                    throw answer;
+                }
+                StoredObject o = super.get(key);
+                if (key.endsWith("part-00001.json")) {
+                    partRead.set(true);
+                }
+                return o;
+            }
+
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                String etag = super.putIfMatch(key, data, expectedEtag);
+                if (key.equals("ROOT") && recorded.getCount() == 0) {
+                    committed.countDown();
+                }
+                return etag;
+            }
+        };
+        ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (CheckpointStore s1 = CheckpointStore.open(rank1Store, CONFIG);
+             CheckpointStore s0 = CheckpointStore.open(rank0Store, CONFIG)) {
+            WriterToken w1 = s1.joinRun("r", "job");
+            WriterToken w0 = s0.joinRun("r", "job");
+            java.util.concurrent.Future<SaveResult> rank1 = pool.submit(() -> s1.save(w1,
+                    SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(60)))
+                            .withDeadline(Instant.now().plusSeconds(2))));
+            java.util.concurrent.Future<SaveResult> rank0 = pool.submit(() -> s0.save(w0,
+                    SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
+                            .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(60)))));
+            SaveResult r0 = rank0.get(40, TimeUnit.SECONDS);
+            ExecutionException x1 = assertThrows(ExecutionException.class, () -> rank1.get(40, TimeUnit.SECONDS));
+            String m = x1.getCause().getMessage();
+            assertTrue(m.contains("but rank 0 had already committed the step with every part") && m.contains(
+                    r0.checkpointId() + " is in the store") && !m.contains("cannot save step 1 again"), m);
+            assertEquals(ExitCode.UNAVAILABLE, ExitCode.of(x1.getCause()), "the step is not closed: " + m);
+            assertEquals(List.of(1L), s0.list("r").stream().map(CheckpointEntry::step).toList());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /**
      * Rank 0's commit can land just as a waiting rank's wait ends: after that rank's last read
      * of ROOT, before it checks its deadline or timeout. The rank said "was not committed"

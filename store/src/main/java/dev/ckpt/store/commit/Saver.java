@@ -161,9 +161,19 @@ public final class Saver {
                 + shard.rank() + " gave up on checkpoint " + id, "");
         boolean committed;
         RankCommit.Recorded recorded;
+        boolean committedAnyway = false;
         try {
             committed = tell.call(RootState.KEY, "read", () -> ranks.committed(id));
             recorded = committed ? null : tell.call(Manifest.keyOfRefusal(id), "write", () -> ranks.refuse(id, shard.rank(), e));
+            if (recorded == RankCommit.Recorded.RECORDED && shard.rank() != 0) {
+                // rank 0 looks for a record once it has every part, then commits: a part of this rank's that landed
+                // late may have let it commit between that look and this record (helper-84). One more look at ROOT.
+                try {
+                    committedAnyway = tell.call(RootState.KEY, "read", () -> ranks.committed(id));
+                } catch (dev.ckpt.store.error.DeadlineExceededException late) {
+                    // no time for it: the message below says what the record means, and ls what happened
+                }
+            }
         } catch (dev.ckpt.store.error.DeadlineExceededException late) {
             if (e instanceof CkptException c) {
                 c.addNote("; rank " + shard.rank() + " could not record this for the other ranks within "
@@ -183,6 +193,12 @@ public final class Saver {
                 again.initCause(e);
                 throw again;
             }
+            return;
+        }
+        if (committedAnyway && e instanceof CkptException c) {
+            c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", but rank 0 had"
+                    + " already committed the step with every part (this rank's part landed after all): checkpoint " + id
+                    + " is in the store (ckpt-tool ls), and the record changes nothing");
             return;
         }
         if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {
