@@ -638,9 +638,7 @@ class MultiRankSaveTest {
         try (CheckpointStore s1 = open(storeDir); CheckpointStore s0 = CheckpointStore.open(late, CONFIG)) {
             WriterToken w0 = s0.joinRun("r", "job");
             WriterToken w1 = s1.joinRun("r", "job");
-            java.util.concurrent.Future<SaveResult> rank1 = pool.submit(() -> s1.save(w1,
-                    SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
-                            .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(60)))));
+            java.util.concurrent.Future<SaveResult> rank1 = saveStep1(pool, s1, w1, 1, null);
             late.lateMs = 4000;
             RuntimeException e = assertThrows(RuntimeException.class, () -> s0.save(w0,
                     SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
@@ -707,13 +705,8 @@ class MultiRankSaveTest {
              CheckpointStore s0 = CheckpointStore.open(earlyLook, CONFIG)) {
             WriterToken w1 = s1.joinRun("r", "job");
             WriterToken w0 = s0.joinRun("r", "job");
-            java.util.concurrent.Future<SaveResult> rank0 = pool.submit(() -> s0.save(w0,
-                    SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
-                            .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(60)))));
-            java.util.concurrent.Future<SaveResult> rank1 = pool.submit(() -> s1.save(w1,
-                    SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
-                            .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(60)))
-                            .withDeadline(Instant.now().plusSeconds(2))));
+            java.util.concurrent.Future<SaveResult> rank0 = saveStep1(pool, s0, w0, 0, null);
+            java.util.concurrent.Future<SaveResult> rank1 = saveStep1(pool, s1, w1, 1, Instant.now().plusSeconds(2));
             ExecutionException x1 = assertThrows(ExecutionException.class, () -> rank1.get(30, TimeUnit.SECONDS));
             assertTrue(x1.getCause().getMessage().contains("part-00001.json may have been written")
                     && x1.getCause().getMessage().contains("save a later step"), x1.getCause().getMessage());
@@ -730,6 +723,16 @@ class MultiRankSaveTest {
             land.countDown();
             pool.shutdownNow();
         }
+    }
+
+    /** Rank {@code rank} of 2 saves step 1 of run r on {@code pool} (60 s for the others; {@code deadline} null = none). */
+    private java.util.concurrent.Future<SaveResult> saveStep1(ExecutorService pool, CheckpointStore s, WriterToken w,
+                                                              int rank, Instant deadline) {
+        return pool.submit(() -> {
+            SaveRequest req = SaveRequest.of(rankDir(tmp.resolve("src"), rank, 1), "r", 1)
+                    .withShard(new SaveRequest.Shard(rank, 2, Duration.ofSeconds(60)));
+            return s.save(w, deadline == null ? req : req.withDeadline(deadline));
+        });
     }
 
     private static void await(java.util.concurrent.CountDownLatch latch) {
@@ -817,13 +820,8 @@ class MultiRankSaveTest {
              CheckpointStore s0 = CheckpointStore.open(rank0Store, CONFIG)) {
             WriterToken w1 = s1.joinRun("r", "job");
             WriterToken w0 = s0.joinRun("r", "job");
-            java.util.concurrent.Future<SaveResult> rank1 = pool.submit(() -> s1.save(w1,
-                    SaveRequest.of(rankDir(tmp.resolve("src"), 1, 1), "r", 1)
-                            .withShard(new SaveRequest.Shard(1, 2, Duration.ofSeconds(60)))
-                            .withDeadline(Instant.now().plusSeconds(2))));
-            java.util.concurrent.Future<SaveResult> rank0 = pool.submit(() -> s0.save(w0,
-                    SaveRequest.of(rankDir(tmp.resolve("src"), 0, 1), "r", 1)
-                            .withShard(new SaveRequest.Shard(0, 2, Duration.ofSeconds(60)))));
+            java.util.concurrent.Future<SaveResult> rank1 = saveStep1(pool, s1, w1, 1, Instant.now().plusSeconds(2));
+            java.util.concurrent.Future<SaveResult> rank0 = saveStep1(pool, s0, w0, 0, null);
             SaveResult r0 = rank0.get(40, TimeUnit.SECONDS);
             ExecutionException x1 = assertThrows(ExecutionException.class, () -> rank1.get(40, TimeUnit.SECONDS));
             String m = x1.getCause().getMessage();
