@@ -238,20 +238,14 @@ final class RankCommit {
      * store refuses every request past its deadline); null when ROOT cannot be read in time.
      */
     private RootState lastLook(Instant deadline) {
-        if (deadline == null || unbounded == store) {
-            try {
-                return root.read().state();
-            } catch (RuntimeException e) {
-                return null; // unreadable now: the failure says what happened and that ls tells whether it committed
-            }
-        }
         Instant now = config.clock().instant();
+        Instant by = deadline == null ? null : (now.isAfter(deadline) ? now : deadline).plus(LAST_LOOK_GRACE);
         dev.ckpt.store.objectstore.DeadlineObjectStore look = dev.ckpt.store.objectstore.DeadlineObjectStore.of(unbounded,
-                (now.isAfter(deadline) ? now : deadline).plus(LAST_LOOK_GRACE), config.clock(), "the last look at ROOT", "");
+                by, config.clock(), "the last look at ROOT", "");
         try {
             return root.over(look).read().state();
         } catch (RuntimeException e) {
-            return null;
+            return null; // unreadable now: the failure says what happened and that ls tells whether it committed
         } finally {
             look.close();
         }

@@ -179,20 +179,14 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
             return result;
         } catch (TimeoutException e) {
             Late<T> late = late(f);
-            if (late.answered() && verdict.get() == null) {
+            DeadlineExceededException own = late.failure() instanceof DeadlineExceededException d ? d : null;
+            if (late.ended() && own == null && verdict.get() == null) {
                 // answered within the grace: a write answered has landed, a read is whole, a 404 is a 404
-                if (late.failure() instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (late.failure() instanceof Error err) {
-                    throw err;
-                }
                 if (late.failure() != null) {
-                    throw new IllegalStateException(late.failure());
+                    throw asThrown(late.failure());
                 }
                 return late.value();
             }
-            DeadlineExceededException own = late.own();
             if (own != null && verdict.compareAndSet(null, own)) {
                 threads.shutdownNow();
                 // a copy of the store's own, as every later call gets; the store's wait sent nothing
@@ -212,19 +206,20 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
                 throw exceeded(action + " " + key, !(e.getCause() instanceof DeadlineExceededException d)
                         || d.abandonedInFlight());
             }
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
+            throw asThrown(e.getCause());
         }
     }
 
-    /** How a request ended within the grace past the deadline: its answer, its store's own deadline error, or neither. */
-    private record Late<T>(boolean answered, T value, Throwable failure, DeadlineExceededException own) {
+    /** What a request threw, to throw again: a RuntimeException as itself, an Error thrown here, anything else wrapped. */
+    private static RuntimeException asThrown(Throwable cause) {
+        if (cause instanceof Error err) {
+            throw err;
+        }
+        return cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+    }
+
+    /** How a request ended within the grace past the deadline: with its value or its failure, or not at all. */
+    private record Late<T>(boolean ended, T value, Throwable failure) {
     }
 
     /**
@@ -235,18 +230,15 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
      */
     private static <T> Late<T> late(Future<T> f) {
         try {
-            return new Late<>(true, f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS), null, null);
+            return new Late<>(true, f.get(OWN_VERDICT_GRACE_MS, TimeUnit.MILLISECONDS), null);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof DeadlineExceededException own) {
-                return new Late<>(false, null, null, own);
-            }
-            return new Late<>(true, null, e.getCause(), null); // an answer too: a 404, a 412, a failure
+            return new Late<>(true, null, e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException | java.util.concurrent.CancellationException e) {
             // still in flight: the wrapper's verdict it is
         }
-        return new Late<>(false, null, null, null);
+        return new Late<>(false, null, null);
     }
 
     /**
