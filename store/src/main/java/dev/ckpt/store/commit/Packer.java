@@ -4,7 +4,6 @@ import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Chunker;
 import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.commit.SourceDir.SourceFile;
-import dev.ckpt.store.util.Tasks;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -105,8 +104,7 @@ final class Packer {
         int total = length;
         members.clear();
         length = 0;
-        Tasks.acquire(pipeline.permits, "save");
-        byte[] chunk = pipeline.raw.take();
+        byte[] chunk = pipeline.take();
         try {
             reader.execute(() -> read(mine, total, chunk));
         } catch (RuntimeException e) { // rejected: the store was closed

@@ -7,6 +7,7 @@ import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 
 import java.util.Arrays;
@@ -23,10 +24,17 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The stages of one save after the read: hash and compress on the CPU pool, create the
- * chunk object on the I/O pool. The reader takes a permit per chunk before it reads it;
- * the permit comes back when the chunk is known (already live, or uploaded by this save)
- * or stored, so at most {@code maxChunksInFlight} chunks are held in memory, raw or
- * encoded, plus one raw buffer per CPU thread while it compresses.
+ * chunk object on the I/O pool. The reader takes a permit per chunk before it reads it
+ * ({@link #take}); the permit comes back when the chunk is known (already live, or
+ * uploaded by this save) or stored, so at most {@code maxChunksInFlight} chunks are held
+ * in memory, raw or encoded, plus one raw buffer per CPU thread while it compresses.
+ *
+ * <p>The reader also runs at most {@link #readAhead} chunks ahead of the CPU stage: a
+ * chunk counts from its read until the CPU stage is done with it. The permits are sized
+ * for uploads in flight (16 on S3); without this bound a reader that outruns the CPU
+ * stage (a page-cache read is several times faster than hashing and compressing) filled
+ * every permit with a raw chunk waiting for a CPU thread, each a fresh 8 MiB buffer the
+ * kernel had to zero (docs/benchmarks.md, "Read-ahead of a save").
  */
 final class SavePipeline {
     private final ObjectStore store;
@@ -34,6 +42,10 @@ final class SavePipeline {
     private final ExecutorService cpu;
     private final ExecutorService io;
     final Semaphore permits;
+    /** Chunks read and not yet through the CPU stage: at most {@link #readAhead}. */
+    private final Semaphore ahead;
+    /** How far the reader may run ahead of the CPU stage, in chunks: twice the CPU threads, plus two. */
+    final int readAhead;
     final Buffers raw;
     final Buffers encoded;
     final AtomicInteger newChunks = new AtomicInteger();
@@ -59,6 +71,8 @@ final class SavePipeline {
         this.cpu = cpu;
         this.io = io;
         this.permits = new Semaphore(config.maxChunksInFlight());
+        this.readAhead = 2 * config.parallelism() + 2;
+        this.ahead = new Semaphore(readAhead);
         this.raw = new Buffers(chunkSize);
         this.encoded = new Buffers(ChunkCodec.maxEncodedLength(chunkSize));
         this.live = live;
@@ -90,21 +104,53 @@ final class SavePipeline {
     }
 
     /**
+     * A buffer for the next chunk to read, once a permit is free and the reader is at most
+     * {@link #readAhead} chunks ahead of the CPU stage. The chunk then goes to
+     * {@link #submit}, or back with {@link #unread} or {@link #fail(CompletableFuture, Throwable, byte[])}.
+     *
+     * @throws dev.ckpt.store.error.StoreUnavailableException if the thread is interrupted while it waits
+     */
+    byte[] take() {
+        Tasks.acquire(permits, "save");
+        try {
+            Tasks.acquire(ahead, "save");
+        } catch (RuntimeException e) {
+            permits.release();
+            throw e;
+        }
+        return raw.take();
+    }
+
+    /** A buffer from {@link #take} whose chunk was not read: it and its permits come back. */
+    void unread(byte[] buf) {
+        raw.give(buf);
+        ahead.release();
+        permits.release();
+    }
+
+    /**
      * Hands a read chunk (in {@code buf}, which the pipeline gives back) to the CPU stage;
      * {@code loc}: where its bytes are in the source, in order (several files for a pack).
      */
     CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc) {
         CompletableFuture<ChunkRef> result = new CompletableFuture<>();
         try {
-            cpu.execute(() -> encodeStage(buf, piece, loc, result));
+            cpu.execute(() -> {
+                try {
+                    encodeStage(buf, piece, loc, result);
+                } finally {
+                    ahead.release();
+                }
+            });
         } catch (RuntimeException e) { // rejected: the store was closed
-            fail(result, e, buf, null);
+            fail(result, e, buf);
         }
         return result;
     }
 
-    /** A chunk failed before it reached the pipeline: its buffer and permit come back, and the reader stops. */
+    /** A chunk failed before it reached the CPU stage: its buffer and permits come back, and the reader stops. */
     void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] buf) {
+        ahead.release();
         fail(result, t, buf, null);
     }
 

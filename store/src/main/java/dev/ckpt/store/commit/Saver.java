@@ -286,13 +286,11 @@ public final class Saver {
                         for (int k = 0; k < layout.pieces().size(); k++) {
                             Chunker.Piece piece = layout.pieces().get(k);
                             pipeline.checkFailed();
-                            Tasks.acquire(pipeline.permits, "save");
-                            byte[] buf = pipeline.raw.take();
+                            byte[] buf = pipeline.take();
                             try {
                                 readFully(ch, piece, f.path(), buf, 0);
                             } catch (RuntimeException | IOException e) {
-                                pipeline.raw.give(buf);
-                                pipeline.permits.release();
+                                pipeline.unread(buf);
                                 throw e;
                             }
                             futures.add(hashes.add(hashing, k, buf, piece,

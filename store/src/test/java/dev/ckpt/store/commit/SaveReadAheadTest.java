@@ -1,0 +1,188 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.chunk.ChunkCodec;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.chunk.Chunker;
+import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.objectstore.MemoryStores;
+import dev.ckpt.store.testing.FakeClock;
+import dev.ckpt.store.util.TransferListener;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A save's reader runs at most {@code readAhead} chunks ahead of the CPU stage, however many
+ * permits the uploads have (docs/benchmarks.md, "Read-ahead of a save"), and every way a
+ * chunk leaves the pipeline gives its place back, so a save never hangs for want of one.
+ */
+class SaveReadAheadTest {
+    private static final int CHUNK = 1024;
+    private final ExecutorService io = Executors.newFixedThreadPool(2);
+    /** The CPU stage: tasks wait in {@link #held} until a test runs them. */
+    private final LinkedBlockingQueue<Runnable> held = new LinkedBlockingQueue<>();
+    private final ExecutorService cpu = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>()) {
+        @Override
+        public void execute(Runnable task) {
+            if (isShutdown()) {
+                throw new java.util.concurrent.RejectedExecutionException("closed");
+            }
+            held.add(task);
+        }
+    };
+    private final AtomicInteger taken = new AtomicInteger();
+
+    @AfterEach
+    void stop() {
+        io.shutdownNow();
+        cpu.shutdownNow();
+    }
+
+    private SavePipeline pipeline(int parallelism, int inFlight, Map<String, ChunkRef> live) {
+        StoreConfig config = StoreConfig.builder().chunkSize(CHUNK).parallelism(parallelism).maxChunksInFlight(inFlight)
+                .build();
+        return new SavePipeline(MemoryStores.inMemory(new FakeClock()), new ChunkCodec(1), config, CHUNK, cpu, io, live,
+                new ConcurrentHashMap<>(), TransferListener.NONE, new AtomicLong(), 1 << 20);
+    }
+
+    /** A reader that takes buffers, fills each with its own bytes and submits it, until interrupted. */
+    private Thread reader(SavePipeline p, List<CompletableFuture<ChunkRef>> refs) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    byte[] buf = p.take();
+                    int n = taken.incrementAndGet();
+                    java.util.Arrays.fill(buf, (byte) 0);
+                    buf[0] = (byte) n;
+                    buf[1] = (byte) (n >> 8);
+                    refs.add(p.submit(buf, new Chunker.Piece(0, CHUNK), List.of()));
+                }
+            } catch (RuntimeException interrupted) {
+                // StoreUnavailableException: the test stops the reader
+            }
+        }, "test-reader");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /**
+     * Waits until {@code t} has taken {@code n} buffers and is blocked, then checks that it
+     * stays blocked at {@code n} (a reader that could go on would take more within 100 ms).
+     */
+    private void assertBlockedAt(Thread t, int n) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((taken.get() < n || t.getState() != Thread.State.WAITING) && System.nanoTime() < end) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(100);
+        assertEquals(Thread.State.WAITING, t.getState(), "the reader should wait");
+        assertEquals(n, taken.get(), "buffers taken");
+    }
+
+    @Test
+    void theReaderRunsAtMostReadAheadChunksAheadOfTheCpuStage() throws Exception {
+        SavePipeline p = pipeline(2, 18, Map.of());
+        assertEquals(6, p.readAhead); // 2 CPU threads: twice that, plus two
+        List<CompletableFuture<ChunkRef>> refs = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread t = reader(p, refs);
+        assertBlockedAt(t, 6); // with the CPU stage stopped: 6 chunks read, not the 18 permits
+        held.take().run(); // the CPU stage is done with one chunk: the reader reads one more
+        assertBlockedAt(t, 7);
+        held.take().run();
+        held.take().run();
+        assertBlockedAt(t, 9);
+        t.interrupt();
+        t.join(10_000);
+        while (!held.isEmpty()) {
+            held.take().run();
+        }
+        for (CompletableFuture<ChunkRef> f : refs) {
+            assertEquals(CHUNK, f.get(10, TimeUnit.SECONDS).rawLength());
+        }
+        assertEquals(9, p.newChunks.get());
+    }
+
+    @Test
+    void thePermitsStillBoundTheChunksInFlightWhenTheyAreFewer() throws Exception {
+        SavePipeline p = pipeline(4, 3, Map.of()); // read-ahead 10, permits 3
+        Thread t = reader(p, java.util.Collections.synchronizedList(new ArrayList<>()));
+        assertBlockedAt(t, 3);
+        t.interrupt();
+        t.join(10_000);
+    }
+
+    /**
+     * Every way a chunk leaves: known already, a second occurrence, uploaded, read and not
+     * submitted ({@code unread}), failed before the CPU stage, rejected by a closed pool.
+     * After each, the reader can again take all {@code readAhead} places; one lost place
+     * per chunk would hang a save after a few chunks.
+     */
+    @Test
+    void everyWayAChunkLeavesGivesItsPlaceBack() throws Exception {
+        byte[] knownBytes = new byte[CHUNK];
+        knownBytes[0] = 42;
+        String knownHash = dev.ckpt.store.chunk.Hashes.sha256Hex(knownBytes);
+        ChunkRef known = new ChunkCodec(1).encodeInto(knownHash, knownBytes, 0, CHUNK, 1,
+                new byte[ChunkCodec.maxEncodedLength(CHUNK)]).ref();
+        SavePipeline p = pipeline(1, 50, Map.of(knownHash, known)); // read-ahead 4
+        for (int round = 0; round < 3; round++) {
+            // known, a new chunk and its second occurrence
+            List<CompletableFuture<ChunkRef>> refs = new ArrayList<>();
+            for (byte[] content : List.of(knownBytes, content(round), content(round))) {
+                byte[] buf = p.take();
+                System.arraycopy(content, 0, buf, 0, CHUNK);
+                refs.add(p.submit(buf, new Chunker.Piece(0, CHUNK), List.of()));
+            }
+            p.unread(p.take()); // read failed
+            p.fail(new CompletableFuture<>(), new IllegalStateException("test: hashing failed"), p.take());
+            while (!held.isEmpty()) {
+                held.take().run();
+            }
+            for (CompletableFuture<ChunkRef> f : refs) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+            assertAllPlacesFree(p);
+        }
+        cpu.shutdown();
+        CompletableFuture<ChunkRef> rejected = p.submit(p.take(), new Chunker.Piece(0, CHUNK), List.of());
+        assertTrue(rejected.isCompletedExceptionally());
+        assertAllPlacesFree(p);
+    }
+
+    private static byte[] content(int round) {
+        byte[] b = new byte[CHUNK];
+        b[0] = 7;
+        b[1] = (byte) round;
+        return b;
+    }
+
+    /** Takes {@code readAhead} buffers without blocking, then gives them back. */
+    private static void assertAllPlacesFree(SavePipeline p) throws Exception {
+        CompletableFuture<List<byte[]>> all = CompletableFuture.supplyAsync(() -> {
+            List<byte[]> bufs = new ArrayList<>();
+            for (int i = 0; i < p.readAhead; i++) {
+                bufs.add(p.take());
+            }
+            return bufs;
+        });
+        for (byte[] b : all.get(10, TimeUnit.SECONDS)) {
+            p.unread(b);
+        }
+    }
+}
