@@ -138,7 +138,7 @@ final class PushCommand extends StoreCommand {
             if (shard == null) {
                 s = gcWait.save(store, store.claimWriter(run, "ckpt-tool", by), req, p);
             } else {
-                WriterToken w = store.joinRun(run, jobId, by);
+                WriterToken w = join(store, by);
                 s = gcWait.save(store, w, req.withShard(shard), p);
             }
         } catch (RuntimeException e) {
@@ -149,6 +149,24 @@ final class PushCommand extends StoreCommand {
         }
         print(Pushed.of(s));
         return ExitCode.OK;
+    }
+
+    /**
+     * This rank joins its job's run. A rank that cannot (the store did not answer, the deadline
+     * passed) saves no part and records nothing, so the message says what the others do: wait.
+     * A job that was replaced is not said to be waited for: its other ranks are fenced too.
+     */
+    private WriterToken join(CheckpointStore store, java.time.Instant by) {
+        try {
+            return store.joinRun(run, jobId, by);
+        } catch (dev.ckpt.store.error.FencedException e) {
+            throw e;
+        } catch (dev.ckpt.store.error.CkptException e) {
+            e.addNote("; rank " + shard.rank() + " did not join job " + jobId + ", so it saves no part of step " + step
+                    + " and the other ranks were not told: they wait for its part until their own --deadline or"
+                    + " --ranks-timeout");
+            throw e;
+        }
     }
 
     /** The --meta pairs in the order given; an empty key, a pair without '=' or a key given twice is a usage error. */

@@ -152,6 +152,13 @@ class DeadlineCliTest {
             Cli.Result ls = cli.run("ls", "s3://deadline/c", "--json");
             assertEquals(1, ls.json().get("checkpoints").size(), ls.toString());
         }
+        // a rank that cannot join its job records nothing: it says that the other ranks wait for its part
+        link.stall(l -> l.startsWith("GET ") && l.contains("/ROOT"), Integer.MAX_VALUE);
+        String rank = pastItsDeadline("a rank's join", "push", "s3://deadline/c", second.toString(), "--run", "r",
+                "--step", "2", "--rank", "1", "--world-size", "2", "--job-id", "c1").err();
+        assertTrue(rank.contains("the claim of run 'r' by job c1 did not finish by its deadline") && rank.contains(
+                "; rank 1 did not join job c1, so it saves no part of step 2 and the other ranks were not told: they"
+                + " wait for its part until their own --deadline or --ranks-timeout"), rank);
     }
 
     /** Runs {@code args} with --deadline 3s and a stall timeout of 1 minute; asserts exit 7 within 30 s. */

@@ -30,7 +30,22 @@ final class Staging {
         this.dir = base.resolve(run);
         this.minFreeBytes = minFreeBytes;
         this.out = out;
-        Files.createDirectories(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("cannot create the staging directory " + dir + ": " + why(dir, e) + "; give --staging"
+                    + " a directory this process can write (nothing was trained or saved)", e);
+        }
+    }
+
+    /** Why {@code dir} could not be created: a path on the way that is no directory, else the system's reason. */
+    private static String why(Path dir, IOException e) {
+        for (Path p = dir; p != null; p = p.getParent()) {
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(p)) {
+                return LocalFiles.notADirectory(p);
+            }
+        }
+        return LocalFiles.explain(e);
     }
 
     Path dir() {

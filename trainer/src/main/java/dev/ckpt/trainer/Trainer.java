@@ -235,9 +235,11 @@ public final class Trainer {
             return EXIT_FENCED;
         } catch (CkptException e) {
             err.println("ckpt-train: " + e.getMessage());
+            t.sayTheOthersWait();
             return ExitCode.of(e).code(); // e.g. 7 for an unreachable store, 6 for a commit state unknown
         } catch (IOException e) {
             err.println("ckpt-train: " + e.getMessage());
+            t.sayTheOthersWait();
             return EXIT_ERROR;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -373,7 +375,25 @@ public final class Trainer {
         return model.frozen() == null ? 0 : 4L * model.frozen().size();
     }
 
+    /** Whether the training loop began: a rank that fails before saves no part of any checkpoint. */
+    private volatile boolean looping;
+
+    /**
+     * A rank that failed before its training loop (the store, its join of the job, its staging
+     * directory) records nothing for the others, which go on training: says that they wait for
+     * its part. A stop is not proposed for it: every rank would exit 75, and a requeue would
+     * fail here again.
+     */
+    private void sayTheOthersWait() {
+        if (o.ranked() && !looping) {
+            err.println("ckpt-train: rank " + o.rank + " did not start, and the other ranks were not told: they wait"
+                    + " for its part of each checkpoint until their --ranks-timeout ("
+                    + dev.ckpt.store.util.Durations.format(o.ranksTimeout) + ")");
+        }
+    }
+
     private int loop() throws IOException, InterruptedException {
+        looping = true;
         long windowStart = System.nanoTime();
         long windowSteps = 0;
         loopStartNanos = windowStart;

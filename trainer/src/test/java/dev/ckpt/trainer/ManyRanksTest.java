@@ -22,6 +22,8 @@ import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -216,6 +218,33 @@ class ManyRanksTest {
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
         }
+    }
+
+    /**
+     * A rank that fails before it trains (here its staging directory is a file) records
+     * nothing for the others, which train on and wait for its part: its message says so, with
+     * how long they wait. A rank that trained and then failed does not say it.
+     */
+    @Test
+    void aRankThatFailsToStartSaysTheOthersWaitForIt() throws Exception {
+        Path dir = tmp.resolve("nostart");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("staging"), "not a directory");
+        Result r = TrainerRuns.inProcess(args(dir, List.of("--world-size", "2", "--rank", "1", "--job-id", "job-s",
+                "--steps", "10", "--save-every", "5", "--ranks-timeout", "90s")));
+        assertNotEquals(0, r.code(), r.all());
+        assertTrue(r.err().contains("ckpt-train: cannot create the staging directory " + dir.resolve("staging/t/rank-1")
+                + ": " + dir.resolve("staging") + " is not a directory; give --staging a directory this process can"
+                + " write (nothing was trained or saved)"), r.err());
+        assertTrue(r.err().contains("ckpt-train: rank 1 did not start, and the other ranks were not told: they wait for"
+                + " its part of each checkpoint until their --ranks-timeout (90s)"), r.err());
+
+        Path alone = tmp.resolve("alone");
+        Files.createDirectories(alone);
+        Files.writeString(alone.resolve("staging"), "not a directory");
+        Result single = TrainerRuns.inProcess(args(alone, List.of("--steps", "10", "--save-every", "5")));
+        assertNotEquals(0, single.code(), single.all());
+        assertFalse(single.err().contains("other ranks"), single.err());
     }
 
     /**

@@ -213,7 +213,6 @@ public final class LocalFiles {
         return "";
     }
 
-    /** {@link #reason} followed by {@link #hint}. */
     /**
      * Why {@code p}, which exists, is no directory, for a message: "P is not a directory", or for
      * a symbolic link where it points: "P is a symbolic link to X, which does not exist (or
@@ -233,6 +232,7 @@ public final class LocalFiles {
                 : "does not exist (or loops)");
     }
 
+    /** {@link #reason} followed by {@link #hint}. */
     public static String explain(IOException e) {
         String r = reason(e);
         return r + hint(r);
