@@ -70,26 +70,21 @@ final class FileHashStage implements AutoCloseable {
     CompletableFuture<ChunkRef> add(File file, int index, byte[] buf, Chunker.Piece piece, List<Saver.Location> loc) {
         CompletableFuture<ChunkRef> result = new CompletableFuture<>();
         try {
-            thread.execute(() -> {
+            thread.execute(pipeline.guarded(() -> {
                 try {
                     file.digest.update(buf, 0, piece.length());
                     if (index == file.pieces - 1) {
                         file.sha256.complete(Hashes.hex(file.digest.digest()));
                     }
-                    pipeline.submit(buf, piece, loc).whenComplete((ref, t) -> {
-                        if (t != null) {
-                            result.completeExceptionally(t);
-                        } else {
-                            result.complete(ref);
-                        }
-                    });
                 } catch (Throwable t) {
                     file.sha256.completeExceptionally(t);
                     pipeline.fail(result, t, buf);
+                    return;
                 }
-            });
-        } catch (RuntimeException e) { // rejected: closed after a failure
-            pipeline.fail(result, e, buf);
+                pipeline.submit(buf, piece, loc, result); // last: the buffer is the CPU stage's from here on
+            }));
+        } catch (Throwable t) { // rejected: closed after a failure; or no memory to queue it
+            pipeline.fail(result, t, buf);
         }
         return result;
     }

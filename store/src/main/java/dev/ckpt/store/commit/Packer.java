@@ -106,16 +106,17 @@ final class Packer {
         length = 0;
         byte[] chunk = pipeline.take();
         try {
-            reader.execute(() -> read(mine, total, chunk));
-        } catch (RuntimeException e) { // rejected: the store was closed
-            failed(mine, e, chunk);
+            reader.execute(pipeline.guarded(() -> read(mine, total, chunk)));
+        } catch (Throwable t) { // rejected: the store was closed; or no memory to queue it
+            failed(mine, t, chunk);
         }
     }
 
     /** Reads the pack's files into {@code chunk}, then hands it to the pipeline. On the reader pool. */
     private void read(List<Member> mine, int total, byte[] chunk) {
-        List<Saver.Location> locations = new ArrayList<>(mine.size());
+        List<Saver.Location> locations;
         try {
+            locations = new ArrayList<>(mine.size());
             for (Member m : mine) {
                 pipeline.checkFailed(); // another chunk failed, or the save stopped: this pack is not read
                 if (pipeline.aborted()) {
@@ -128,10 +129,12 @@ final class Packer {
                 m.sha256().complete(Hashes.sha256Hex(chunk, m.offset(), m.length()));
                 locations.add(new Saver.Location(m.file().path(), 0, m.length()));
             }
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) {
             failed(mine, e, chunk);
             return;
         }
+        // the members' futures complete with the pack's; if that hand-off itself fails (no memory), guarded()
+        // records it and the save's await ends
         CompletableFuture<ChunkRef> pack = pipeline.submit(chunk, new Chunker.Piece(0, total), locations);
         boolean single = mine.size() == 1;
         pack.whenComplete((whole, t) -> {
@@ -147,7 +150,7 @@ final class Packer {
 
     /** The pack could not be read: its buffer and permit go back, the save stops, and each member fails with {@code t}. */
     private void failed(List<Member> mine, Throwable t, byte[] chunk) {
-        pipeline.fail(new CompletableFuture<>(), t, chunk);
+        pipeline.fail(null, t, chunk); // first: it allocates nothing, so the buffer and permits come back
         for (Member m : mine) {
             m.sha256().completeExceptionally(t);
             m.ref().completeExceptionally(t);

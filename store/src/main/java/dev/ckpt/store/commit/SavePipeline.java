@@ -133,22 +133,89 @@ final class SavePipeline {
      * {@code loc}: where its bytes are in the source, in order (several files for a pack).
      */
     CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc) {
-        CompletableFuture<ChunkRef> result = new CompletableFuture<>();
+        return submit(buf, piece, loc, new CompletableFuture<>());
+    }
+
+    /**
+     * {@link #submit(byte[], Chunker.Piece, List)}, completing {@code result}: the caller's own
+     * future, so that nothing the caller does after the hand-off can fail and give back a
+     * buffer the CPU stage now owns.
+     */
+    CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc,
+                                       CompletableFuture<ChunkRef> result) {
+        Runnable stage;
         try {
-            cpu.execute(() -> {
+            stage = guarded(() -> {
                 try {
                     encodeStage(buf, piece, loc, result);
                 } finally {
                     ahead.release();
                 }
             });
-        } catch (RuntimeException e) { // rejected: the store was closed
-            fail(result, e, buf);
+        } catch (Throwable t) { // out of memory for the task itself: the chunk never reached the stage
+            fail(result, t, buf);
+            return result;
+        }
+        try {
+            cpu.execute(stage);
+        } catch (Throwable t) { // rejected (the store was closed), or no memory to queue it
+            fail(result, t, buf);
         }
         return result;
     }
 
-    /** A chunk failed before it reached the CPU stage: its buffer and permits come back, and the reader stops. */
+    /**
+     * {@code task} for one of the save's pools: whatever escapes it (an {@link OutOfMemoryError}
+     * where a stage allocates outside its own handling, or inside it) is recorded as the save's
+     * failure, so that {@link #await} ends instead of waiting for a future that task would have
+     * completed (helper-85: a pack's read that ran out of memory left the save waiting forever).
+     */
+    Runnable guarded(Runnable task) {
+        return () -> {
+            try {
+                task.run();
+            } catch (Throwable t) {
+                failed.compareAndSet(null, t);
+                aborted = true;
+            }
+        };
+    }
+
+    /**
+     * The value of {@code f}, a future of this save's stages; throws the save's first failure
+     * as soon as one is recorded, even if it left {@code f} incomplete.
+     *
+     * @throws dev.ckpt.store.error.StoreUnavailableException if the thread is interrupted while it waits
+     */
+    <T> T await(CompletableFuture<T> f) {
+        while (true) {
+            try {
+                return f.get(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException notYet) {
+                if (failed.get() != null) {
+                    checkFailed();
+                    throw new IllegalStateException(failed.get()); // neither unchecked nor an error: not thrown by a stage
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new dev.ckpt.store.error.StoreUnavailableException("save interrupted", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (c instanceof Error err) {
+                    throw err;
+                }
+                throw new IllegalStateException(c);
+            }
+        }
+    }
+
+    /**
+     * A chunk failed before it reached the CPU stage: its buffer and permits come back, and the
+     * reader stops; {@code result} (if not null) fails with {@code t}.
+     */
     void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] buf) {
         ahead.release();
         fail(result, t, buf, null);
@@ -197,7 +264,7 @@ final class SavePipeline {
             }
             byte[] encodedBuf = dst;
             CompletableFuture<ChunkRef> owner = mine;
-            io.execute(() -> putStage(enc, buf, encodedBuf, owner, result));
+            io.execute(guarded(() -> putStage(enc, buf, encodedBuf, owner, result)));
         } catch (Throwable t) {
             if (mine != null) {
                 mine.completeExceptionally(t); // the same chunk's later occurrences fail too
@@ -260,7 +327,9 @@ final class SavePipeline {
     private void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] rawBuf, byte[] encodedBuf) {
         failed.compareAndSet(null, t);
         release(rawBuf, encodedBuf);
-        result.completeExceptionally(t);
+        if (result != null) {
+            result.completeExceptionally(t);
+        }
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.ckpt.store.commit;
 import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
-import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -306,10 +305,10 @@ public final class Saver {
             for (int i = 0; i < files.size(); i++) {
                 List<ChunkRef> refs = new ArrayList<>();
                 for (CompletableFuture<ChunkRef> fut : perFile.get(i)) {
-                    refs.add(Tasks.await(fut, "save"));
+                    refs.add(pipeline.await(fut));
                 }
                 SourceFile f = files.get(i);
-                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), Tasks.await(fileHashes.get(i), "save"), refs,
+                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), pipeline.await(fileHashes.get(i)), refs,
                         fileTensors.get(i)));
             }
         } catch (RuntimeException | Error e) {

@@ -24,23 +24,32 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A save's reader runs at most {@code readAhead} chunks ahead of the CPU stage, however many
  * permits the uploads have (docs/benchmarks.md, "Read-ahead of a save"), and every way a
- * chunk leaves the pipeline gives its place back, so a save never hangs for want of one.
+ * chunk leaves the pipeline gives its place back, so a save never hangs for want of one; an
+ * error that escapes a stage (out of memory) ends the save's wait instead of hanging it, and
+ * a hand-off that fails gives its buffer back once.
  */
-class SaveReadAheadTest {
+class SavePipelineTest {
     private static final int CHUNK = 1024;
     private final ExecutorService io = Executors.newFixedThreadPool(2);
     /** The CPU stage: tasks wait in {@link #held} until a test runs them. */
     private final LinkedBlockingQueue<Runnable> held = new LinkedBlockingQueue<>();
+    /** What the CPU stage's execute throws instead of taking the task, if set. */
+    private volatile Error refuseWith;
     private final ExecutorService cpu = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>()) {
         @Override
         public void execute(Runnable task) {
             if (isShutdown()) {
                 throw new java.util.concurrent.RejectedExecutionException("closed");
+            }
+            if (refuseWith != null) {
+                throw refuseWith;
             }
             held.add(task);
         }
@@ -163,6 +172,44 @@ class SaveReadAheadTest {
         CompletableFuture<ChunkRef> rejected = p.submit(p.take(), new Chunker.Piece(0, CHUNK), List.of());
         assertTrue(rejected.isCompletedExceptionally());
         assertAllPlacesFree(p);
+    }
+
+    /**
+     * helper-85: a pack's read that ran out of memory outside its own handling left its
+     * members' futures incomplete, and the save waited for them forever. An error escaping
+     * any task of the pipeline is now the save's failure, and its wait ends with it.
+     */
+    @Test
+    void anErrorEscapingAStageEndsTheSavesWaitInsteadOfHangingIt() {
+        SavePipeline p = pipeline(2, 18, Map.of());
+        CompletableFuture<ChunkRef> neverCompleted = new CompletableFuture<>();
+        io.execute(p.guarded(() -> {
+            throw new OutOfMemoryError("test: Java heap space");
+        }));
+        OutOfMemoryError e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                () -> assertThrows(OutOfMemoryError.class, () -> p.await(neverCompleted)));
+        assertEquals("test: Java heap space", e.getMessage());
+        assertTrue(p.aborted(), "the other stages skip what they have not started");
+    }
+
+    /**
+     * A hand-off to the CPU stage that fails (no memory to queue the task) gives the chunk's
+     * buffer and places back once: twice would hand a buffer the stage may still be hashing
+     * to the next chunk, and raise the read-ahead bound.
+     */
+    @Test
+    void aHandOffThatFailsGivesItsPlacesBackOnce() throws Exception {
+        SavePipeline p = pipeline(1, 50, Map.of()); // read-ahead 4
+        refuseWith = new OutOfMemoryError("test: unable to queue");
+        CompletableFuture<ChunkRef> r = p.submit(p.take(), new Chunker.Piece(0, CHUNK), List.of());
+        assertTrue(r.isCompletedExceptionally());
+        assertThrows(OutOfMemoryError.class, p::checkFailed);
+        refuseWith = null;
+        assertAllPlacesFree(p);
+        Thread t = reader(p, java.util.Collections.synchronizedList(new ArrayList<>()));
+        assertBlockedAt(t, 4); // not 5: the failed hand-off gave its place back once
+        t.interrupt();
+        t.join(10_000);
     }
 
     private static byte[] content(int round) {
