@@ -435,6 +435,9 @@ final class RestoreRun {
         } catch (RejectedExecutionException e) {
             active.decrementAndGet();
             fail(new StoreUnavailableException("restore stopped: the store was closed", e));
+        } catch (Throwable t) { // no memory to queue the task: the run fails, and abort() does not wait for it
+            active.decrementAndGet();
+            fail(t);
         }
     }
 
