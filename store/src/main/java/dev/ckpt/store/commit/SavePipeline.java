@@ -200,14 +200,7 @@ final class SavePipeline {
                 Thread.currentThread().interrupt();
                 throw new dev.ckpt.store.error.StoreUnavailableException("save interrupted", e);
             } catch (java.util.concurrent.ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (c instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(c);
+                throw Tasks.cause(e);
             }
         }
     }

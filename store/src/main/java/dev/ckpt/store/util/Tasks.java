@@ -29,14 +29,22 @@ public final class Tasks {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException(what + " interrupted", e);
         } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException r) {
-                throw r;
-            }
-            if (c instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(c);
+            throw cause(e);
         }
+    }
+
+    /**
+     * What a task threw, to rethrow: its unchecked exception as it is; an error is thrown from
+     * here; a checked one (a task of ours never throws one) wrapped.
+     */
+    public static RuntimeException cause(ExecutionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof RuntimeException r) {
+            return r;
+        }
+        if (c instanceof Error err) {
+            throw err;
+        }
+        return new IllegalStateException(c);
     }
 }
