@@ -143,22 +143,15 @@ final class SavePipeline {
      */
     CompletableFuture<ChunkRef> submit(byte[] buf, Chunker.Piece piece, List<Saver.Location> loc,
                                        CompletableFuture<ChunkRef> result) {
-        Runnable stage;
         try {
-            stage = guarded(() -> {
+            cpu.execute(guarded(() -> {
                 try {
                     encodeStage(buf, piece, loc, result);
                 } finally {
                     ahead.release();
                 }
-            });
-        } catch (Throwable t) { // out of memory for the task itself: the chunk never reached the stage
-            fail(result, t, buf);
-            return result;
-        }
-        try {
-            cpu.execute(stage);
-        } catch (Throwable t) { // rejected (the store was closed), or no memory to queue it
+            }));
+        } catch (Throwable t) { // rejected (the store was closed), or no memory for the task or its queue
             fail(result, t, buf);
         }
         return result;
