@@ -5,6 +5,8 @@ import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdException;
 import dev.ckpt.store.error.CorruptObjectException;
 
+import java.util.Objects;
+
 /**
  * Encodes chunks for storage and decodes them back, verifying every decoded chunk's
  * SHA-256 against its name: a mismatch raises {@link CorruptObjectException} and the
@@ -186,7 +188,7 @@ public final class ChunkCodec {
      */
     public static byte[] decode(ChunkRef ref, byte[] stored) {
         // exact: a raw chunk's buffer is stored itself, a compressed one's is rawLength long, both checked
-        return decode(ref, stored, new byte[ref.codec().compressed() ? ref.rawLength() : 0], true).buffer();
+        return decode(ref, stored, stored.length, new byte[ref.codec().compressed() ? ref.rawLength() : 0], true).buffer();
     }
 
     /** A decoded chunk: the first {@code length} bytes of {@code buffer}. */
@@ -201,11 +203,16 @@ public final class ChunkCodec {
      * the same thread decodes again. A raw chunk is returned in {@code stored} itself.
      */
     public static Decoded decodeReusing(ChunkRef ref, byte[] stored) {
-        return decode(ref, stored, decodeBuffer(ref), true);
+        return decodeReusing(ref, stored, stored.length);
+    }
+
+    /** {@link #decodeReusing(ChunkRef, byte[])} of the first {@code storedLength} bytes of {@code stored}. */
+    public static Decoded decodeReusing(ChunkRef ref, byte[] stored, int storedLength) {
+        return decode(ref, stored, storedLength, decodeBuffer(ref), true);
     }
 
     /**
-     * {@link #decodeReusing} without the chunk's SHA-256 (its zstd frame and length are
+     * {@link #decodeReusing(ChunkRef, byte[], int)} without the chunk's SHA-256 (its zstd frame and length are
      * still checked): for a caller that checks a hash covering these bytes itself — a
      * whole-file restore checks each file's SHA-256 over every byte it writes, and looks
      * for the corrupt chunk only when that fails. One SHA-256 pass per byte instead of two
@@ -215,8 +222,8 @@ public final class ChunkCodec {
      * @throws CorruptObjectException naming the chunk key if the bytes do not decode to
      *         {@code ref.rawLength()} bytes
      */
-    public static Decoded decodeReusingUnhashed(ChunkRef ref, byte[] stored) {
-        return decode(ref, stored, decodeBuffer(ref), false);
+    public static Decoded decodeReusingUnhashed(ChunkRef ref, byte[] stored, int storedLength) {
+        return decode(ref, stored, storedLength, decodeBuffer(ref), false);
     }
 
     private static byte[] decodeBuffer(ChunkRef ref) {
@@ -246,22 +253,23 @@ public final class ChunkCodec {
         return b;
     }
 
-    private static Decoded decode(ChunkRef ref, byte[] stored, byte[] dst, boolean hash) {
+    private static Decoded decode(ChunkRef ref, byte[] stored, int storedLength, byte[] dst, boolean hash) {
+        Objects.checkFromIndexSize(0, storedLength, stored.length);
         byte[] raw;
         int length;
         if (ref.codec() == Codec.RAW) {
             raw = stored;
-            length = stored.length;
+            length = storedLength;
         } else {
             try {
-                long size = Zstd.getFrameContentSize(stored);
+                long size = Zstd.getFrameContentSize(stored, 0, storedLength);
                 if (size != ref.rawLength()) {
                     throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: its zstd frame declares "
                             + size + " bytes but the manifest says " + ref.rawLength());
                 }
                 int w = ref.codec().groupWidth();
                 byte[] out = w > 1 ? groupedBuffer(ref.rawLength()) : dst;
-                long n = Zstd.decompressByteArray(out, 0, ref.rawLength(), stored, 0, stored.length);
+                long n = Zstd.decompressByteArray(out, 0, ref.rawLength(), stored, 0, storedLength);
                 if (Zstd.isError(n)) {
                     throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
                             + Zstd.getErrorName(n) + ")");

@@ -7,6 +7,7 @@ import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.util.ChunkBuffers;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,8 +46,8 @@ final class SavePipeline {
     private final Semaphore ahead;
     /** How far the reader may run ahead of the CPU stage, in chunks: twice the CPU threads, plus two. */
     final int readAhead;
-    final Buffers raw;
-    final Buffers encoded;
+    final ChunkBuffers raw;
+    final ChunkBuffers encoded;
     final AtomicInteger newChunks = new AtomicInteger();
     final AtomicLong newBytes = new AtomicLong();
     final AtomicLong storedBytes = new AtomicLong();
@@ -73,8 +73,8 @@ final class SavePipeline {
         this.permits = new Semaphore(config.maxChunksInFlight());
         this.readAhead = 2 * config.parallelism() + 2;
         this.ahead = new Semaphore(readAhead);
-        this.raw = new Buffers(chunkSize);
-        this.encoded = new Buffers(ChunkCodec.maxEncodedLength(chunkSize));
+        this.raw = new ChunkBuffers(chunkSize);
+        this.encoded = new ChunkBuffers(ChunkCodec.maxEncodedLength(chunkSize));
         this.live = live;
         this.locations = locations;
         this.listener = listener;
@@ -347,29 +347,5 @@ final class SavePipeline {
                     + " Run `ckpt-tool verify --read-data STORE` and ask whoever manages the store to remove that object");
         }
         return found;
-    }
-
-    /**
-     * Chunk-sized read buffers, reused across the chunks of one save: a new multi-MiB array
-     * per chunk is a "humongous" allocation for G1 (zeroed, and collected by extra GC cycles)
-     * and cost about 1.5 core-seconds per GiB saved (docs/benchmarks.md). The in-flight
-     * semaphore bounds how many are out at once.
-     */
-    static final class Buffers {
-        private final int size;
-        private final ConcurrentLinkedQueue<byte[]> free = new ConcurrentLinkedQueue<>();
-
-        Buffers(int size) {
-            this.size = size;
-        }
-
-        byte[] take() {
-            byte[] b = free.poll();
-            return b != null ? b : new byte[size];
-        }
-
-        void give(byte[] b) {
-            free.add(b);
-        }
     }
 }

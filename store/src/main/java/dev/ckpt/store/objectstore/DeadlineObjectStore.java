@@ -290,6 +290,12 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         return call(key, "read", () -> super.get(key));
     }
 
+    /** Into the caller's buffer, which it drops if the read fails (see {@link ObjectStore#getInto}). */
+    @Override
+    public StoredBytes getInto(String key, byte[] buffer) {
+        return call(key, "read", () -> delegate().getInto(key, buffer));
+    }
+
     @Override
     public Optional<ObjectInfo> head(String key) {
         return call(key, "stat", () -> super.head(key));

@@ -6,7 +6,10 @@ import java.util.Optional;
 /**
  * An object store that passes every call to another; subclasses override what they change.
  * There is one create-only write, {@link #putIfAbsent(String, byte[], int, int)}, so a subclass
- * that overrides it sees every create-only write.
+ * that overrides it sees every create-only write. {@link #getInto} is not passed on: it reads
+ * through this store's {@link #get} (the interface's default), so a subclass that changes
+ * {@code get} sees every read; one that leaves reads alone passes it on, for its speed
+ * ({@link ProbingObjectStore}, {@link DeadlineObjectStore}).
  */
 public abstract class ForwardingObjectStore implements ObjectStore {
     private final ObjectStore delegate;

@@ -154,13 +154,32 @@ final class LocalObjectStore implements ObjectStore {
             byte[] data = LocalFiles.readAllBytes(p);
             return StoredObject.withEtagOf(key, data, Keys::etagOf); // an ETag only when asked: restores never ask
         } catch (IOException e) {
-            // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device, or a link to nothing
-            String displaced = LocalPlaces.displacement(p);
-            if (displaced != null) {
-                throw NotFoundException.displaced(key, displaced);
-            }
-            throw errors.translate(key, "read", e);
+            throw readFailed(key, p, e);
         }
+    }
+
+    @Override
+    public StoredBytes getInto(String key, byte[] buffer) {
+        Path p = path(key);
+        try {
+            int n = LocalFiles.readAllBytes(p, buffer);
+            if (n >= 0) {
+                return new StoredBytes(buffer, n);
+            }
+            byte[] data = LocalFiles.readAllBytes(p); // larger than the buffer
+            return new StoredBytes(data, data.length);
+        } catch (IOException e) {
+            throw readFailed(key, p, e);
+        }
+    }
+
+    private RuntimeException readFailed(String key, Path p, IOException e) {
+        // a directory is no object, as a prefix is none on S3; nor a FIFO, socket, device, or a link to nothing
+        String displaced = LocalPlaces.displacement(p);
+        if (displaced != null) {
+            return NotFoundException.displaced(key, displaced);
+        }
+        return errors.translate(key, "read", e);
     }
 
     @Override

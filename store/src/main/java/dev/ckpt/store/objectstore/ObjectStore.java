@@ -11,7 +11,8 @@ import java.util.Optional;
  * The storage SPI: a flat namespace of immutable-bytes objects addressed by key.
  *
  * <p>Keep it small. Everything the checkpoint store does is built from these methods; a
- * new backend implements each of them (there are no defaults to forget) and passes
+ * new backend implements each of them (the defaults are only {@link #getInto}, a faster form of
+ * {@link #get}, {@link #server} and {@link #close}) and passes
  * {@code ObjectStoreContractTest}. Keys are relative, '/'-separated, without empty
  * segments, '.' or '..' segments, or a leading '/'; segments starting with '.' are
  * reserved for backends' own temporary files. Every method taking a key throws
@@ -30,6 +31,26 @@ public interface ObjectStore extends AutoCloseable {
      * @throws NotFoundException if there is no object at {@code key}
      */
     StoredObject get(String key);
+
+    /**
+     * Reads a whole object into {@code buffer} when it fits, else into a new array of its size:
+     * for a caller that reads many objects of a known size bound (a restore's chunks, whose
+     * stored length the manifest records) and reuses its buffers. A new multi-MiB array per read
+     * is zeroed by the JVM and, as the heap grows to hold them, faulted in fresh by the kernel: a
+     * quarter of a restore's CPU (docs/benchmarks.md, "Restore: reads into reused buffers"). No
+     * ETag is read. Past the returned length, {@code buffer}'s bytes are unspecified. <b>After a
+     * failure the caller drops {@code buffer}</b>: a call abandoned at a deadline
+     * ({@link DeadlineObjectStore}) may still be writing into it.
+     *
+     * <p>The default reads with {@link #get} into a new array; backends whose client can fill a
+     * given array override it.
+     *
+     * @throws NotFoundException if there is no object at {@code key}
+     */
+    default StoredBytes getInto(String key, byte[] buffer) {
+        byte[] data = get(key).data();
+        return new StoredBytes(data, data.length);
+    }
 
     /** Size, modification time and ETag of an object; empty when there is no object at {@code key}. */
     Optional<ObjectInfo> head(String key);

@@ -113,6 +113,12 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
         }
     }
 
+    /** Reads need no probe: passed on, into the caller's buffer. */
+    @Override
+    public StoredBytes getInto(String key, byte[] buffer) {
+        return delegate().getInto(key, buffer);
+    }
+
     @Override
     public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         requireConditionalWrites();

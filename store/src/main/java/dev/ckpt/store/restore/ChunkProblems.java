@@ -5,6 +5,7 @@ import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.StoredBytes;
 
 import java.nio.file.Path;
 
@@ -26,12 +27,25 @@ final class ChunkProblems {
         try {
             return store.get(ref.key()).data();
         } catch (NotFoundException e) {
-            if (e.inItsPlace() != null) { // not lost: a local store's directory or FIFO stands there
-                throw StoreUnavailableException.needingAction("cannot read chunk " + ref.key() + " in " + store.describe()
-                        + ": " + e.inItsPlace(), e);
-            }
-            throw new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe());
+            throw missing(store, ref, e);
         }
+    }
+
+    /** {@link #get} into {@code buffer} when the chunk fits ({@link ObjectStore#getInto}). */
+    static StoredBytes getInto(ObjectStore store, ChunkRef ref, byte[] buffer) {
+        try {
+            return store.getInto(ref.key(), buffer);
+        } catch (NotFoundException e) {
+            throw missing(store, ref, e);
+        }
+    }
+
+    private static RuntimeException missing(ObjectStore store, ChunkRef ref, NotFoundException e) {
+        if (e.inItsPlace() != null) { // not lost: a local store's directory or FIFO stands there
+            return StoreUnavailableException.needingAction("cannot read chunk " + ref.key() + " in " + store.describe()
+                    + ": " + e.inItsPlace(), e);
+        }
+        return new NotFoundException(ref.key(), "chunk " + ref.key() + " is missing from " + store.describe());
     }
 
     /** {@code e} said with where its chunk is and what to do, if it is a chunk's corruption or absence; else {@code e}. */

@@ -11,6 +11,8 @@ import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.StoredBytes;
+import dev.ckpt.store.util.ChunkBuffers;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.TempNames;
 import dev.ckpt.store.util.Tasks;
@@ -102,6 +104,12 @@ final class RestoreRun {
     private final PackRuns packs;
     /** See repeatedChunks. */
     private final Set<String> repeated;
+    /**
+     * Buffers for GETs, read-backs and chunks that wait for their file's hash, of the largest raw or
+     * stored chunk length, for a large chunk (see {@link #buffer}). They are at most
+     * as many as chunks in flight, so memory stays within the bound above.
+     */
+    private final ChunkBuffers buffers;
 
     RestoreRun(ObjectStore store, Manifest manifest, Path root, List<Path> reuse, TargetDirectory dir,
                TransferListener listener, Executor cpu, Executor io, int permits, FilesystemSync filesystemSync) {
@@ -120,6 +128,8 @@ final class RestoreRun {
         this.total = manifest.logicalBytes();
         this.filesystemSync = filesystemSync;
         this.repeated = repeatedChunks(manifest.files());
+        this.buffers = new ChunkBuffers(manifest.files().stream().flatMap(f -> f.chunks().stream())
+                .mapToInt(c -> Math.max(c.rawLength(), c.storedLength())).max().orElse(0));
         this.packs = new PackRuns(store, manifest.files(), new PackRuns.Stages() {
             @Override
             public void io(PackRuns.Step step) {
@@ -461,26 +471,47 @@ final class RestoreRun {
             }
         }
         ChunkRef c = p.ref();
-        byte[] stored;
+        byte[] buffer = buffer(c.storedLength());
+        StoredBytes stored;
         try {
-            stored = ChunkProblems.get(store, c);
+            stored = ChunkProblems.getInto(store, c, buffer); // failed: the buffer is dropped (ObjectStore.getInto)
         } catch (NotFoundException e) {
             throw ChunkProblems.located(e, p.file().where(), root);
         }
         submit(cpu, () -> {
-            // this thread's buffer, used before its next decode. The chunk's SHA-256 is not checked here: its file's
-            // SHA-256 covers every byte of it, and a file that fails is searched for its corrupt chunk (finish()).
-            // A chunk that repeats is: its later occurrences copy it, and their check must mean the disk.
-            ChunkCodec.Decoded d;
             try {
-                d = repeated.contains(c.hash()) ? ChunkCodec.decodeReusing(c, stored)
-                        : ChunkCodec.decodeReusingUnhashed(c, stored);
-            } catch (CorruptObjectException e) {
-                throw ChunkProblems.located(e, p.file().where(), root);
+                // this thread's buffer, used before its next decode (a raw chunk: stored's array). The chunk's SHA-256
+                // is not checked here: its file's SHA-256 covers every byte of it, and a file that fails is searched
+                // for its corrupt chunk (finish()). A chunk that repeats is: its later occurrences copy it, and their
+                // check must mean the disk.
+                ChunkCodec.Decoded d;
+                try {
+                    d = repeated.contains(c.hash()) ? ChunkCodec.decodeReusing(c, stored.array(), stored.length())
+                            : ChunkCodec.decodeReusingUnhashed(c, stored.array(), stored.length());
+                } catch (CorruptObjectException e) {
+                    throw ChunkProblems.located(e, p.file().where(), root);
+                }
+                downloaded.incrementAndGet();
+                write(p, d.buffer(), 0, d.length(), false);
+            } finally {
+                buffers.give(buffer); // write() copied what it keeps; a store that read into a new array left it unused
             }
-            downloaded.incrementAndGet();
-            write(p, d.buffer(), 0, d.length(), d.buffer() == stored);
         });
+    }
+
+    /**
+     * Chunks of this many bytes or more are read into reused buffers ({@link #buffers}): a new array
+     * of 1 MiB or more is "humongous" for G1 (half a region, at most 2 MiB below a 4 GiB heap),
+     * allocated outside the young generation and collected only by extra cycles.
+     */
+    static final int REUSED_MIN_BYTES = 1 << 20;
+
+    /**
+     * A buffer for {@code n} bytes: a reused one of the largest chunk's size for a chunk of
+     * {@link #REUSED_MIN_BYTES} or half the largest's size, else a new one.
+     */
+    private byte[] buffer(int n) {
+        return n >= Math.min(REUSED_MIN_BYTES, buffers.size() / 2) ? buffers.take() : new byte[n];
     }
 
     /**
@@ -522,7 +553,7 @@ final class RestoreRun {
 
     private void readBack(Piece p, Source from) throws IOException {
         int length = p.ref().rawLength();
-        ByteBuffer buf = ByteBuffer.allocate(length);
+        ByteBuffer buf = ByteBuffer.wrap(buffer(length), 0, length);
         try (SeekableByteChannel ch = dir.openRead(from.file().tmp)) {
             ch.position(from.offset());
             LocalFiles.readFully(ch, buf);
@@ -530,20 +561,30 @@ final class RestoreRun {
             throw TargetDirectory.cannot("read back " + from.file().entry.path() + " of checkpoint " + manifest.id()
                     + " from " + from.file().tmp.getParent(), root, e);
         }
-        // A chunk of zeros is never read back (see run()); a read short of the range leaves zeros in the rest of
-        // buf, and the hash check below refuses it.
+        // A chunk of zeros is never read back (see run()); a read short of the range leaves zeros in the rest (not
+        // a reused buffer's earlier bytes), and the hash check below refuses it.
         byte[] bytes = buf.array();
+        Arrays.fill(bytes, buf.position(), length, (byte) 0);
         submit(cpu, () -> {
-            if (!Hashes.sha256Hex(bytes).equals(p.ref().hash())) {
-                throw new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root
-                        + ": chunk " + p.ref().hash() + " of " + from.file().entry.path() + ", read back from its"
-                        + " temporary file in " + from.file().tmp.getParent() + " to write " + p.file().entry.path()
-                        + ", is not what was written there (a failing disk, or something else writing into "
-                        + root + "?); nothing was written, check the disk and restore again");
+            try {
+                readBackChecked(p, from, bytes, length);
+            } finally {
+                buffers.give(bytes);
             }
-            reused.incrementAndGet();
-            write(p, bytes, 0, length, true);
         });
+    }
+
+    /** CPU: a read-back's {@code length} bytes of {@code bytes}, checked against their chunk's hash, written. */
+    private void readBackChecked(Piece p, Source from, byte[] bytes, int length) {
+        if (!Hashes.sha256Hex(bytes, 0, length).equals(p.ref().hash())) {
+            throw new InvalidInputException("cannot restore checkpoint " + manifest.id() + " into " + root
+                    + ": chunk " + p.ref().hash() + " of " + from.file().entry.path() + ", read back from its"
+                    + " temporary file in " + from.file().tmp.getParent() + " to write " + p.file().entry.path()
+                    + ", is not what was written there (a failing disk, or something else writing into "
+                    + root + "?); nothing was written, check the disk and restore again");
+        }
+        reused.incrementAndGet();
+        write(p, bytes, 0, length, false);
     }
 
     /**
@@ -588,6 +629,17 @@ final class RestoreRun {
         return true;
     }
 
+    /** A chunk's bytes that wait for its file's hash: the first {@code length} of {@code array}. */
+    private record Held(byte[] array, int length) {
+    }
+
+    /** A copy of {@code length} bytes of {@code bytes} from {@code from}, in a reused buffer for a chunk-sized one. */
+    private Held copy(byte[] bytes, int from, int length) {
+        byte[] b = buffer(length);
+        System.arraycopy(bytes, from, b, 0, length);
+        return new Held(b, length);
+    }
+
     /** A file being written: its temporary, and the SHA-256 of its chunks so far, in order. */
     private final class FileState {
         final FileEntry entry;
@@ -596,7 +648,7 @@ final class RestoreRun {
         private final MessageDigest digest = Hashes.sha256();
         /** Guarded by this: the next chunk to hash, chunks written ahead of it, and whether a thread hashes. */
         private int next;
-        private final TreeMap<Integer, byte[]> waiting = new TreeMap<>();
+        private final TreeMap<Integer, Held> waiting = new TreeMap<>();
         private boolean hashing;
 
         /** Runs once the file is flushed and closed: gives back its permit (or its pack's hold). */
@@ -613,8 +665,7 @@ final class RestoreRun {
         void written(Piece p, byte[] bytes, int from, int length, boolean owned) {
             synchronized (this) {
                 if (p.index() != next || hashing) {
-                    waiting.put(p.index(), owned && from == 0 && length == bytes.length ? bytes
-                            : Arrays.copyOfRange(bytes, from, from + length));
+                    waiting.put(p.index(), owned && from == 0 ? new Held(bytes, length) : copy(bytes, from, length));
                     return;
                 }
                 hashing = true;
@@ -622,8 +673,12 @@ final class RestoreRun {
             byte[] b = bytes;
             int off = from;
             int len = length;
+            boolean held = false;
             while (true) {
                 digest.update(b, off, len);
+                if (held) {
+                    buffers.give(b);
+                }
                 int hashed;
                 synchronized (this) {
                     hashed = next++;
@@ -634,13 +689,15 @@ final class RestoreRun {
                 }
                 permits.release();
                 synchronized (this) {
-                    b = waiting.remove(next);
-                    if (b == null) {
+                    Held h = waiting.remove(next);
+                    if (h == null) {
                         hashing = false;
                         return;
                     }
+                    b = h.array();
                     off = 0;
-                    len = b.length;
+                    len = h.length();
+                    held = true;
                 }
             }
         }

@@ -136,6 +136,32 @@ public final class LocalFiles {
         }
     }
 
+    /**
+     * Reads the whole file at {@code p} into the start of {@code buffer} when it fits, as
+     * {@link #readAllBytes(Path)} reads it into a new array; returns its length, or -1 when the
+     * file is larger than {@code buffer} (then {@code buffer}'s bytes are unspecified).
+     *
+     * @throws FileSystemException as {@link #readAllBytes(Path)}
+     */
+    public static int readAllBytes(Path p, byte[] buffer) throws IOException {
+        try (FileChannel ch = NonFiles.open(p)) {
+            long size = ch.size();
+            String kind = size == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
+            if (kind != null) {
+                throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
+            }
+            if (size > buffer.length) {
+                return -1;
+            }
+            ByteBuffer buf = ByteBuffer.wrap(buffer, 0, (int) size);
+            readFully(ch, buf, 0);
+            if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1), size) > 0) {
+                return -1; // shorter or longer than its size said: read whole, as readAllBytes(p) does
+            }
+            return (int) size;
+        }
+    }
+
     private static ByteBuffer slice(ByteBuffer buf) {
         return buf.remaining() <= IO_SLICE ? buf.duplicate() : buf.slice(buf.position(), IO_SLICE);
     }

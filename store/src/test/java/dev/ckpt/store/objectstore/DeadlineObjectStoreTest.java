@@ -8,6 +8,7 @@ import java.time.Instant;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,6 +43,49 @@ class DeadlineObjectStoreTest {
             return assertThrows(DeadlineExceededException.class, () -> d.putIfMatch("ROOT", new byte[1], "e"));
         } finally {
             d.close();
+        }
+    }
+
+    /**
+     * A read into the caller's buffer passes it on to the store below, with a deadline or without
+     * one (a restore reuses its buffers: docs/benchmarks.md, "Restore: reads into reused
+     * buffers"), and is bounded by the deadline like any read.
+     */
+    @Test
+    void aReadIntoABufferPassesTheBufferOnAndEndsAtTheDeadline() {
+        ObjectStore below = new ForwardingObjectStore(MemoryStores.inMemory()) {
+            @Override
+            public StoredBytes getInto(String key, byte[] buffer) {
+                if (key.equals("slow")) {
+                    try {
+                        Thread.sleep(2000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                byte[] data = get(key).data();
+                System.arraycopy(data, 0, buffer, 0, data.length);
+                return new StoredBytes(buffer, data.length);
+            }
+        };
+        below.put("k", new byte[] {1, 2, 3});
+        below.put("slow", new byte[] {4});
+        for (Instant deadline : new Instant[] {null, Instant.now().plusMillis(300)}) {
+            DeadlineObjectStore d = DeadlineObjectStore.of(below, deadline, Clock.systemUTC(), "restore of x",
+                    "nothing was written");
+            try {
+                byte[] buffer = new byte[8];
+                StoredBytes got = d.getInto("k", buffer);
+                assertSame(buffer, got.array(), "deadline " + deadline);
+                assertEquals(3, got.length());
+                if (deadline != null) {
+                    DeadlineExceededException e = assertThrows(DeadlineExceededException.class,
+                            () -> d.getInto("slow", new byte[8]));
+                    assertTrue(e.getMessage().contains("the read of slow"), e.getMessage());
+                }
+            } finally {
+                d.close();
+            }
         }
     }
 

@@ -25,6 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -79,6 +81,38 @@ public abstract class ObjectStoreContractTest {
         NotFoundException e = assertThrows(NotFoundException.class, () -> store.get("manifests/nope.json"));
         assertTrue(e.getMessage().contains("manifests/nope.json"), e.getMessage());
         assertTrue(store.head("manifests/nope.json").isEmpty());
+    }
+
+    /** Whether this backend reads {@link ObjectStore#getInto} into the caller's buffer (the default reads into a new array). */
+    protected boolean readsIntoBuffer() {
+        return false;
+    }
+
+    /**
+     * getInto gives the whole object whatever the buffer's size: in the buffer when it fits (for
+     * a backend that reads into it), else in a new array; a missing object is not found.
+     */
+    @Test
+    void getIntoReadsTheWholeObjectIntoTheBufferWhenItFits() {
+        byte[] data = new byte[3000];
+        new java.util.Random(7).nextBytes(data);
+        store.put("chunks/ab/big", data);
+        for (int size : new int[] {0, 10, 2999, 3000, 3001, 8192}) {
+            byte[] buffer = new byte[size];
+            java.util.Arrays.fill(buffer, (byte) 0x5a);
+            StoredBytes got = store.getInto("chunks/ab/big", buffer);
+            assertEquals(3000, got.length(), "a buffer of " + size);
+            assertArrayEquals(data, java.util.Arrays.copyOf(got.array(), got.length()), "a buffer of " + size);
+            if (size < data.length) {
+                assertNotSame(buffer, got.array(), "a buffer of " + size + " cannot hold the object");
+            } else if (readsIntoBuffer()) {
+                assertSame(buffer, got.array(), "a buffer of " + size + " holds the object");
+            }
+        }
+        store.put("empty", new byte[0]);
+        assertEquals(0, store.getInto("empty", new byte[16]).length());
+        NotFoundException e = assertThrows(NotFoundException.class, () -> store.getInto("chunks/ab/nope", new byte[16]));
+        assertTrue(e.getMessage().contains("chunks/ab/nope"), e.getMessage());
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.objectstore.ForwardingObjectStore;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.StoredBytes;
 import dev.ckpt.store.objectstore.StoredObject;
 import dev.ckpt.store.testing.InMemoryFixture;
 import dev.ckpt.store.testing.Stores;
@@ -123,6 +124,65 @@ class PipelinedRestoreTest extends InMemoryFixture {
             assertEquals(occurrences - m.chunks().size(), r.chunksReused(), "the other occurrences are copied locally");
         }
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+    }
+
+    /**
+     * A restore reads its chunks into a few reused buffers, not a new array per GET
+     * ({@link ObjectStore#getInto}): the buffers it hands the store stay within twice the chunks
+     * in flight (a chunk that must wait for its file's hash takes a second one for its copy)
+     * while the reads of large chunks are many (a small one gets an array of its own), with chunks overtaking each other, raw and compressed chunks,
+     * and repeats read back. Every file restores byte-identical: a buffer reused while still in
+     * use would fail its file's hash.
+     */
+    @Test
+    void aRestoreReadsItsChunksIntoAFewReusedBuffers() throws Exception {
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Random rnd = new Random(11);
+        for (int i = 0; i < 4; i++) {
+            byte[] data = new byte[40 * CHUNK + i];
+            rnd.nextBytes(data);
+            java.util.Arrays.fill(data, 0, data.length / 2, (byte) 7); // compressed chunks first, raw ones after
+            for (int k = 0; k < data.length / 2; k += 64) {
+                data[k] = (byte) rnd.nextInt(); // not zeros: those are left as holes without a read
+            }
+            Files.write(src.resolve("f" + i + ".bin"), data);
+        }
+        Files.write(src.resolve("repeats.bin"), repetitive(5, 60, 6)); // later occurrences are read back
+        CheckpointEntry e = save(src);
+        java.util.Set<byte[]> handed = java.util.Collections.synchronizedSet(
+                java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        AtomicInteger reads = new AtomicInteger();
+        ObjectStore intoBuffer = new ForwardingObjectStore(objects) { // a backend that reads into the buffer
+            @Override
+            public StoredBytes getInto(String key, byte[] buffer) {
+                byte[] data = get(key).data();
+                if (key.startsWith("chunks/") && data.length >= CHUNK / 2) { // a small one gets an array of its own
+                    handed.add(buffer);
+                    if (reads.incrementAndGet() % 3 == 0) {
+                        try {
+                            Thread.sleep(3); // later chunks overtake this one: theirs wait, copied, for the file's hash
+                        } catch (InterruptedException ex) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }
+                if (data.length > buffer.length) {
+                    return new StoredBytes(data, data.length);
+                }
+                java.util.Arrays.fill(buffer, (byte) 0x5a); // what a previous chunk left is never read as this one's
+                System.arraycopy(data, 0, buffer, 0, data.length);
+                return new StoredBytes(buffer, data.length);
+            }
+        };
+        int bound = Stores.config(clock).maxChunksInFlight();
+        try (CheckpointStore s = Stores.open(intoBuffer, clock)) {
+            s.restore(e, tmp.resolve("out"), List.of());
+        }
+        TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
+        assertTrue(reads.get() >= 80, reads + " reads of chunks of half a chunk or more");
+        assertTrue(handed.size() <= 2 * bound, handed.size() + " buffers handed to the store for " + reads
+                + " reads of large chunks, more than twice the " + bound + " chunks in flight: not reused");
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.objectstore.StoredBytes;
 import dev.ckpt.store.objectstore.StoredObject;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -178,36 +179,54 @@ final class AwsS3ObjectStore implements ObjectStore {
                         .filter(region -> !region.equals(config.region())).orElse(null), e);
     }
 
-    /**
-     * Reads the body into one array of its announced length. A body that ends short (a server or
-     * link that closed the connection mid-body) is retried by the SDK: the URL-connection client
-     * hands such a body over as if it were whole, and it would otherwise be taken for a corrupt
-     * chunk (found with {@code StallingLink#cut}).
-     */
+    /** Reads the body into one array of its announced length (see {@link #read}). */
     @Override
     public StoredObject get(String k) {
+        Body b = read(k, null);
+        return new StoredObject(k, b.array(), b.etag());
+    }
+
+    @Override
+    public StoredBytes getInto(String k, byte[] buffer) {
+        Body b = read(k, buffer);
+        return new StoredBytes(b.array(), b.length());
+    }
+
+    /** A body: the first {@code length} bytes of {@code array}, and its ETag. */
+    private record Body(byte[] array, int length, String etag) {
+    }
+
+    /**
+     * Reads the body into {@code buffer} when it is given and the announced length fits, else
+     * into a new array of that length (a body of no announced length: read whole). A body that
+     * ends short (a server or link that closed the connection mid-body) is retried by the SDK:
+     * the URL-connection client hands such a body over as if it were whole, and it would
+     * otherwise be taken for a corrupt chunk (found with {@code StallingLink#cut}). A retry
+     * reads into the same buffer from its start.
+     */
+    private Body read(String k, byte[] buffer) {
         return call(k, "read", () -> s3.getObject(GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build(),
                 (GetObjectResponse r, software.amazon.awssdk.http.AbortableInputStream in) -> {
                     Long length = r.contentLength();
-                    byte[] data;
                     try {
                         if (length == null) {
-                            data = in.readAllBytes();
-                        } else {
-                            data = new byte[Math.toIntExact(length)];
-                            int n = in.readNBytes(data, 0, data.length);
-                            if (n < data.length) {
-                                throw new java.io.EOFException("the body of " + url(k) + " ended after " + n + " of "
-                                        + length + " bytes");
-                            }
+                            byte[] data = in.readAllBytes();
+                            return new Body(data, data.length, S3Errors.etag(r.eTag()));
                         }
+                        int n = Math.toIntExact(length);
+                        byte[] data = buffer != null && n <= buffer.length ? buffer : new byte[n];
+                        int got = in.readNBytes(data, 0, n);
+                        if (got < n) {
+                            throw new java.io.EOFException("the body of " + url(k) + " ended after " + got + " of "
+                                    + length + " bytes");
+                        }
+                        return new Body(data, n, S3Errors.etag(r.eTag()));
                     } catch (java.io.IOException e) {
                         // a stalled read (the stall timeout) or a cut connection: the SDK retries only this type
                         // from a transformer of ours, as it does for its own
                         throw software.amazon.awssdk.core.exception.RetryableException.builder()
                                 .message(e.getMessage()).cause(e).build();
                     }
-                    return new StoredObject(k, data, S3Errors.etag(r.eTag()));
                 }));
     }
 

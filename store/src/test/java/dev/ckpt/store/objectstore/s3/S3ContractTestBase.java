@@ -29,6 +29,11 @@ abstract class S3ContractTestBase extends ObjectStoreContractTest {
     }
 
     @Override
+    protected boolean readsIntoBuffer() {
+        return client() == S3Config.Client.AWS; // the AWS SDK client reads into it; the MinIO client, through the default, does not
+    }
+
+    @Override
     protected ObjectStore newStore() {
         prefix = "t-" + RandomIds.hex(6);
         return S3ObjectStores.open(server.config("contract", prefix, client(), http()));
