@@ -191,6 +191,16 @@ public final class ChunkCodec {
         return decode(ref, stored, stored.length, new byte[ref.codec().compressed() ? ref.rawLength() : 0], true).buffer();
     }
 
+    /**
+     * {@link #decode(ChunkRef, byte[])} of the first {@code storedLength} bytes of {@code stored}
+     * into an array of its own (a raw chunk is copied out): {@code stored} may be reused after.
+     */
+    public static byte[] decode(ChunkRef ref, byte[] stored, int storedLength) {
+        byte[] raw = decode(ref, stored, storedLength, new byte[ref.codec().compressed() ? ref.rawLength() : 0], true)
+                .buffer();
+        return raw == stored ? java.util.Arrays.copyOf(stored, storedLength) : raw;
+    }
+
     /** A decoded chunk: the first {@code length} bytes of {@code buffer}. */
     public record Decoded(byte[] buffer, int length) {
     }

@@ -106,7 +106,7 @@ final class RestoreRun {
     private final Set<String> repeated;
     /**
      * Buffers for GETs, read-backs and chunks that wait for their file's hash, of the largest raw or
-     * stored chunk length, for a large chunk (see {@link #buffer}). They are at most
+     * stored chunk length, for a large chunk ({@link ChunkBuffers#takeFor}). They are at most
      * as many as chunks in flight, so memory stays within the bound above.
      */
     private final ChunkBuffers buffers;
@@ -471,7 +471,7 @@ final class RestoreRun {
             }
         }
         ChunkRef c = p.ref();
-        byte[] buffer = buffer(c.storedLength());
+        byte[] buffer = buffers.takeFor(c.storedLength());
         StoredBytes stored;
         try {
             stored = ChunkProblems.getInto(store, c, buffer); // failed: the buffer is dropped (ObjectStore.getInto)
@@ -497,21 +497,6 @@ final class RestoreRun {
                 buffers.give(buffer); // write() copied what it keeps; a store that read into a new array left it unused
             }
         });
-    }
-
-    /**
-     * Chunks of this many bytes or more are read into reused buffers ({@link #buffers}): a new array
-     * of 1 MiB or more is "humongous" for G1 (half a region, at most 2 MiB below a 4 GiB heap),
-     * allocated outside the young generation and collected only by extra cycles.
-     */
-    static final int REUSED_MIN_BYTES = 1 << 20;
-
-    /**
-     * A buffer for {@code n} bytes: a reused one of the largest chunk's size for a chunk of
-     * {@link #REUSED_MIN_BYTES} or half the largest's size, else a new one.
-     */
-    private byte[] buffer(int n) {
-        return n >= Math.min(REUSED_MIN_BYTES, buffers.size() / 2) ? buffers.take() : new byte[n];
     }
 
     /**
@@ -553,7 +538,7 @@ final class RestoreRun {
 
     private void readBack(Piece p, Source from) throws IOException {
         int length = p.ref().rawLength();
-        ByteBuffer buf = ByteBuffer.wrap(buffer(length), 0, length);
+        ByteBuffer buf = ByteBuffer.wrap(buffers.takeFor(length), 0, length);
         try (SeekableByteChannel ch = dir.openRead(from.file().tmp)) {
             ch.position(from.offset());
             LocalFiles.readFully(ch, buf);
@@ -635,7 +620,7 @@ final class RestoreRun {
 
     /** A copy of {@code length} bytes of {@code bytes} from {@code from}, in a reused buffer for a chunk-sized one. */
     private Held copy(byte[] bytes, int from, int length) {
-        byte[] b = buffer(length);
+        byte[] b = buffers.takeFor(length);
         System.arraycopy(bytes, from, b, 0, length);
         return new Held(b, length);
     }

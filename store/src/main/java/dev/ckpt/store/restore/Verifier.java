@@ -1,6 +1,7 @@
 package dev.ckpt.store.restore;
 
 import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.util.ChunkBuffers;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -15,6 +16,7 @@ import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.objectstore.StoredBytes;
 
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
@@ -46,6 +48,10 @@ public final class Verifier {
     private final ExecutorService cpu;
     private final ExecutorService io;
 
+    /** A chunk's read: the buffer taken for it, and what the store read (into that buffer, or a new array). */
+    private record Read(byte[] buffer, StoredBytes got) {
+    }
+
     public Verifier(ObjectStore store, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io) {
         this.store = store;
         this.manifests = manifests;
@@ -71,6 +77,8 @@ public final class Verifier {
         Map<String, RuntimeException> chunkOutcomes = new HashMap<>();
         Set<List<Object>> filesProved = new HashSet<>();
         Map<String, Set<String>> reportedBy = new HashMap<>(); // checkpoint id -> chunk keys reported for it
+        // at most maxChunksInFlight reads at a time, each holding one until its chunk is decoded
+        ChunkBuffers reads = new ChunkBuffers(ChunkCodec.maxEncodedLength(config.chunkSize()));
         for (CheckpointEntry e : checkpoints) {
             Manifest m;
             try {
@@ -186,8 +194,17 @@ public final class Verifier {
                         if (f != null) {
                             again[k] = true;
                         } else {
-                            f = CompletableFuture.supplyAsync(() -> store.get(c.key()).data(), io)
-                                    .thenApplyAsync(stored -> ChunkCodec.decode(c, stored), cpu);
+                            // into a reused buffer (as a restore reads): no new multi-MiB array per GET
+                            f = CompletableFuture.supplyAsync(() -> {
+                                byte[] buffer = reads.takeFor(c.storedLength());
+                                return new Read(buffer, store.getInto(c.key(), buffer)); // failed: buffer dropped
+                            }, io).thenApplyAsync(r -> {
+                                try {
+                                    return ChunkCodec.decode(c, r.got().array(), r.got().length());
+                                } finally {
+                                    reads.give(r.buffer());
+                                }
+                            }, cpu);
                             if (lastFetch.get(c.hash()) > k && kept.size() < config.maxChunksInFlight()) {
                                 kept.put(c.hash(), f);
                             }

@@ -28,6 +28,22 @@ public final class ChunkBuffers {
         return size;
     }
 
+    /**
+     * Objects of this many bytes or more are large ({@link #takeFor}): a new array of 1 MiB or more
+     * is "humongous" for G1 (half a region; a region is at most 2 MiB below a 4 GiB heap), allocated
+     * outside the young generation and collected only by extra cycles.
+     */
+    public static final int LARGE_MIN_BYTES = 1 << 20;
+
+    /**
+     * A buffer for {@code n} bytes: a free one of {@link #size()} bytes when {@code n} is large
+     * ({@link #LARGE_MIN_BYTES}, or half the size, or more) and fits, else a new array of {@code n}
+     * bytes, which {@link #give} drops.
+     */
+    public byte[] takeFor(int n) {
+        return n >= Math.min(LARGE_MIN_BYTES, size / 2) && n <= size ? take() : new byte[n];
+    }
+
     /** A free buffer of {@link #size()} bytes, a new one when none is free. Its content is unspecified. */
     public byte[] take() {
         byte[] b = free.poll();

@@ -127,62 +127,111 @@ class PipelinedRestoreTest extends InMemoryFixture {
     }
 
     /**
-     * A restore reads its chunks into a few reused buffers, not a new array per GET
-     * ({@link ObjectStore#getInto}): the buffers it hands the store stay within twice the chunks
-     * in flight (a chunk that must wait for its file's hash takes a second one for its copy)
-     * while the reads of large chunks are many (a small one gets an array of its own), with chunks overtaking each other, raw and compressed chunks,
-     * and repeats read back. Every file restores byte-identical: a buffer reused while still in
-     * use would fail its file's hash.
+     * A backend that reads into the caller's buffer ({@link ObjectStore#getInto}), recording the
+     * buffers it is handed for chunks of half a chunk or more (a small one gets an array of its
+     * own), and holding every third such read a moment, so later chunks overtake it.
      */
-    @Test
-    void aRestoreReadsItsChunksIntoAFewReusedBuffers() throws Exception {
+    private static final class IntoBufferStore extends ForwardingObjectStore {
+        final java.util.Set<byte[]> handed = java.util.Collections.synchronizedSet(
+                java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        final AtomicInteger reads = new AtomicInteger();
+
+        IntoBufferStore(ObjectStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public StoredBytes getInto(String key, byte[] buffer) {
+            byte[] data = get(key).data();
+            if (key.startsWith("chunks/") && data.length >= CHUNK / 2) {
+                handed.add(buffer);
+                if (reads.incrementAndGet() % 3 == 0) {
+                    try {
+                        Thread.sleep(3);
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+            if (data.length > buffer.length) {
+                return new StoredBytes(data, data.length);
+            }
+            java.util.Arrays.fill(buffer, (byte) 0x5a); // what a previous chunk left is never read as this one's
+            System.arraycopy(data, 0, buffer, 0, data.length);
+            return new StoredBytes(buffer, data.length);
+        }
+    }
+
+    /** Four files of 40 chunks, the first half of each compressible, the rest raw; and a file of repeats. */
+    private Path rawAndCompressedChunks() throws IOException {
         Path src = tmp.resolve("src");
         Files.createDirectories(src);
         Random rnd = new Random(11);
         for (int i = 0; i < 4; i++) {
             byte[] data = new byte[40 * CHUNK + i];
             rnd.nextBytes(data);
-            java.util.Arrays.fill(data, 0, data.length / 2, (byte) 7); // compressed chunks first, raw ones after
+            java.util.Arrays.fill(data, 0, data.length / 2, (byte) 7);
             for (int k = 0; k < data.length / 2; k += 64) {
                 data[k] = (byte) rnd.nextInt(); // not zeros: those are left as holes without a read
             }
             Files.write(src.resolve("f" + i + ".bin"), data);
         }
         Files.write(src.resolve("repeats.bin"), repetitive(5, 60, 6)); // later occurrences are read back
+        return src;
+    }
+
+    /**
+     * A restore reads its chunks into a few reused buffers, not a new array per GET: the buffers
+     * it hands the store stay within twice the chunks in flight (a chunk that must wait for its
+     * file's hash takes a second one for its copy) while the reads of large chunks are many, with
+     * chunks overtaking each other, raw and compressed chunks, and repeats read back. Every file
+     * restores byte-identical: a buffer reused while still in use would fail its file's hash.
+     */
+    @Test
+    void aRestoreReadsItsChunksIntoAFewReusedBuffers() throws Exception {
+        Path src = rawAndCompressedChunks();
         CheckpointEntry e = save(src);
-        java.util.Set<byte[]> handed = java.util.Collections.synchronizedSet(
-                java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
-        AtomicInteger reads = new AtomicInteger();
-        ObjectStore intoBuffer = new ForwardingObjectStore(objects) { // a backend that reads into the buffer
-            @Override
-            public StoredBytes getInto(String key, byte[] buffer) {
-                byte[] data = get(key).data();
-                if (key.startsWith("chunks/") && data.length >= CHUNK / 2) { // a small one gets an array of its own
-                    handed.add(buffer);
-                    if (reads.incrementAndGet() % 3 == 0) {
-                        try {
-                            Thread.sleep(3); // later chunks overtake this one: theirs wait, copied, for the file's hash
-                        } catch (InterruptedException ex) {
-                            Thread.currentThread().interrupt();
-                        }
-                    }
-                }
-                if (data.length > buffer.length) {
-                    return new StoredBytes(data, data.length);
-                }
-                java.util.Arrays.fill(buffer, (byte) 0x5a); // what a previous chunk left is never read as this one's
-                System.arraycopy(data, 0, buffer, 0, data.length);
-                return new StoredBytes(buffer, data.length);
-            }
-        };
+        IntoBufferStore intoBuffer = new IntoBufferStore(objects);
         int bound = Stores.config(clock).maxChunksInFlight();
         try (CheckpointStore s = Stores.open(intoBuffer, clock)) {
             s.restore(e, tmp.resolve("out"), List.of());
         }
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
-        assertTrue(reads.get() >= 80, reads + " reads of chunks of half a chunk or more");
-        assertTrue(handed.size() <= 2 * bound, handed.size() + " buffers handed to the store for " + reads
-                + " reads of large chunks, more than twice the " + bound + " chunks in flight: not reused");
+        assertTrue(intoBuffer.reads.get() >= 80, intoBuffer.reads + " reads of chunks of half a chunk or more");
+        assertTrue(intoBuffer.handed.size() <= 2 * bound, intoBuffer.handed.size() + " buffers handed to the store for "
+                + intoBuffer.reads + " reads of large chunks, more than twice the " + bound + " chunks in flight: not reused");
+    }
+
+    /**
+     * A deep verify reads its chunks into reused buffers too, at most one per chunk in flight, and
+     * still proves every file (a raw chunk's bytes are copied out of the buffer before it is reused)
+     * and finds a corrupt chunk.
+     */
+    @Test
+    void aDeepVerifyReadsItsChunksIntoAFewReusedBuffers() throws Exception {
+        Path src = rawAndCompressedChunks();
+        CheckpointEntry e = save(src);
+        IntoBufferStore intoBuffer = new IntoBufferStore(objects);
+        int bound = Stores.config(clock).maxChunksInFlight();
+        try (CheckpointStore s = Stores.open(intoBuffer, clock)) {
+            dev.ckpt.store.restore.VerifyReport r = s.verify(dev.ckpt.store.VerifyRequest.deep());
+            assertTrue(r.ok(), r.toString());
+            assertTrue(r.chunksChecked() >= store.manifest(e).chunks().size(), r.toString()); // a repeat may be read again
+        }
+        assertTrue(intoBuffer.reads.get() >= 80, intoBuffer.reads + " reads of chunks of half a chunk or more");
+        assertTrue(intoBuffer.handed.size() <= bound + 1, intoBuffer.handed.size() + " buffers handed to the store for "
+                + intoBuffer.reads + " reads of large chunks, more than the " + bound + " chunks in flight: not reused");
+
+        Manifest m = store.manifest(e);
+        String raw = m.files().get(0).chunks().get(30).key(); // in the random half: stored raw
+        byte[] bytes = objects.get(raw).data();
+        bytes[100] ^= 1;
+        objects.put(raw, bytes);
+        try (CheckpointStore s = Stores.open(new IntoBufferStore(objects), clock)) {
+            dev.ckpt.store.restore.VerifyReport r = s.verify(dev.ckpt.store.VerifyRequest.deep());
+            assertFalse(r.ok());
+            assertTrue(r.problems().stream().anyMatch(p -> p.toString().contains(raw)), r.toString());
+        }
     }
 
     @Test
