@@ -142,7 +142,7 @@ public final class Restorer {
             if (sel.isEmpty()) {
                 throw new NotFoundException(entry.id(), noMatch(m, sel, rank));
             }
-            return new TensorRestore(store, io, config.maxChunksInFlight()).run(m, sel, target);
+            return new TensorRestore(store, io, config.maxChunksInFlight(), config.chunkSize()).run(m, sel, target);
         } finally {
             store.close(); // the deadline's threads only
         }

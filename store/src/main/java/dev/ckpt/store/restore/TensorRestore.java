@@ -9,6 +9,8 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.TensorEntry;
 import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.StoredBytes;
+import dev.ckpt.store.util.ChunkBuffers;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TempNames;
@@ -48,11 +50,15 @@ final class TensorRestore {
     private final ExecutorService io;
     private final int window;
     private final AtomicInteger downloaded = new AtomicInteger();
+    /** GET buffers, one per read in flight, given back once the chunk is decoded (as a whole restore reads). */
+    private final ChunkBuffers reads;
 
-    TensorRestore(ObjectStore store, ExecutorService io, int window) {
+    /** {@code chunkSize}: the store's chunk size, for the GET buffers (a larger chunk is read into an array of its own). */
+    TensorRestore(ObjectStore store, ExecutorService io, int window, int chunkSize) {
         this.store = store;
         this.io = io;
         this.window = Math.max(1, window);
+        this.reads = new ChunkBuffers(ChunkCodec.maxEncodedLength(chunkSize));
     }
 
     TensorRestoreResult run(Manifest m, TensorSelection sel, Path target) {
@@ -219,8 +225,14 @@ final class TensorRestore {
 
     /** GETs a chunk and decodes it, checking its length and SHA-256. */
     private byte[] fetch(ChunkRef ref) {
-        byte[] stored = ChunkProblems.get(store, ref);
-        byte[] data = ChunkCodec.decode(ref.whole(), stored);
+        byte[] buffer = reads.takeFor(ref.storedLength());
+        StoredBytes stored = ChunkProblems.getInto(store, ref, buffer); // failed: the buffer is dropped
+        byte[] data;
+        try {
+            data = ChunkCodec.decode(ref.whole(), stored.array(), stored.length());
+        } finally {
+            reads.give(buffer);
+        }
         downloaded.incrementAndGet();
         // a packed file's bytes are its slice of the pack (packed files are not safetensors, but a manifest may say so)
         return ref.sliced() ? java.util.Arrays.copyOfRange(data, ref.sliceOffset(), ref.sliceOffset() + ref.sliceLength()) : data;
