@@ -354,6 +354,51 @@ class MultiRankSaveTest {
     }
 
     /**
+     * helper-86: a rank whose save fails with an Error (it ran out of memory) tells the others as
+     * a rank whose save fails with an exception does; the Error passed the catch, and rank 0
+     * waited its whole --ranks-timeout for the part. The Error itself reaches the caller.
+     */
+    @Test
+    void aRankThatRunsOutOfMemoryBeforeItsPartTellsTheOthers() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        Duration patient = Duration.ofMinutes(10);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<Object> rank0 = startRank(pool, storeDir, "job-1", 1, 0, 2, patient);
+            Path src1 = rankDir(tmp.resolve("src"), 1, 1);
+            Future<Object> rank1 = pool.submit((Callable<Object>) () -> {
+                ObjectStore noMemory = new dev.ckpt.store.objectstore.ForwardingObjectStore(ObjectStores.local(storeDir)) {
+                    @Override
+                    public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                        if (key.startsWith("chunks/")) {
+                            throw new OutOfMemoryError("test: Java heap space");
+                        }
+                        return super.putIfAbsent(key, data, offset, length);
+                    }
+                };
+                try (CheckpointStore s = CheckpointStore.open(noMemory, CONFIG)) {
+                    WriterToken w = s.joinRun("r", "job-1");
+                    return s.save(w, SaveRequest.of(src1, "r", 1).withShard(new SaveRequest.Shard(1, 2, patient)));
+                } catch (Throwable e) {
+                    return e;
+                }
+            });
+            OutOfMemoryError oom = assertInstanceOf(OutOfMemoryError.class, rank1.get(60, TimeUnit.SECONDS));
+            assertEquals("test: Java heap space", oom.getMessage());
+            RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class, rank0.get(60, TimeUnit.SECONDS));
+            assertTrue(e.getMessage().contains("rank 1 gave up on it at ")
+                    && e.getMessage().contains("(manifests/r-s1-e1/refused.json): ")
+                    && e.getMessage().contains("out of memory (test: Java heap space)"), e.getMessage());
+        } finally {
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = open(storeDir)) {
+            assertTrue(s.list("r").isEmpty());
+        }
+    }
+
+    /**
      * Two ranks give up at about the same time (both had looked for a record before either
      * wrote one). The record was written with an overwriting PUT, so it held the second
      * rank's reason while both ranks said "recorded this"; it is now created only if absent:

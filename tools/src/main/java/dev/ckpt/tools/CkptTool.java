@@ -2,6 +2,7 @@ package dev.ckpt.tools;
 
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.OutOfMemory;
 import dev.ckpt.store.error.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -132,10 +133,11 @@ public final class CkptTool implements Runnable {
         int code;
         try {
             code = cl.execute(args);
-        } catch (OutOfMemoryError e) { // an Error passes picocli's handler: without this, a Java stack trace
-            err.println("ckpt-tool: out of memory (" + e.getMessage() + "): the JVM's heap is too small for this"
-                    + " command; give it more, e.g. CKPT_JAVA_OPTS=-Xmx1g (a save keeps up to a quarter of the heap in"
-                    + " chunks in flight; 256 MiB is enough for any checkpoint size)");
+        } catch (Error e) { // an Error passes picocli's handler: without this, a Java stack trace
+            // what ran out decides the advice: heap, threads (a process limit), class space, direct buffers (helper-86)
+            err.println("ckpt-tool: " + (e instanceof OutOfMemoryError o ? OutOfMemory.explain(o, args.length > 0
+                    && args[0].equals("push")) : OutOfMemory.explain(e) + "; run it again with --verbose for the"
+                    + " details, and report it"));
             if (verbose) {
                 Redaction.printStackTrace(e, err);
             }

@@ -250,6 +250,10 @@ public final class Trainer {
             err.println("ckpt-train: unexpected error: " + Redaction.redact(String.valueOf(e)));
             Redaction.printStackTrace(e, err);
             return EXIT_ERROR;
+        } catch (OutOfMemoryError e) { // what ran out (heap, threads) and what to change, not a stack trace
+            err.println("ckpt-train: " + dev.ckpt.store.error.OutOfMemory.explain(e, false));
+            t.sayTheOthersWait();
+            return EXIT_ERROR;
         } finally {
             t.uploader.shutdownNow();
             if (t.stopPoller != null) {
@@ -771,7 +775,9 @@ public final class Trainer {
             if (c instanceof FencedException f) {
                 throw f;
             }
-            lastSaveFailure = c.getMessage();
+            // an Error in the JVM's words and what to change (heap, threads...), not its bare message ("Java heap space")
+            lastSaveFailure = c instanceof OutOfMemoryError o ? dev.ckpt.store.error.OutOfMemory.explain(o, true)
+                    : c instanceof Error x ? dev.ckpt.store.error.OutOfMemory.explain(x) : c.getMessage();
             if (c instanceof dev.ckpt.store.error.CommitStateUnknownException) {
                 inDoubtStep = oldest.step();
             }
@@ -781,7 +787,7 @@ public final class Trainer {
                     ? "training goes on to the agreed stop step " + stop.step()
                     : preemption.requested() || stop != null ? "this process is stopping"
                     : "training goes on, the next save tries again";
-            err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), c.getMessage(),
+            err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), lastSaveFailure,
                     next, latest("none"));
             discard(oldest);
             try {

@@ -138,12 +138,16 @@ final class Packer {
         CompletableFuture<ChunkRef> pack = pipeline.submit(chunk, new Chunker.Piece(0, total), locations);
         boolean single = mine.size() == 1;
         pack.whenComplete((whole, t) -> {
-            for (Member m : mine) {
-                if (t != null) {
-                    m.ref().completeExceptionally(t);
-                } else {
-                    m.ref().complete(single ? whole : whole.slice(m.offset(), m.length()));
+            try {
+                for (Member m : mine) {
+                    if (t != null) {
+                        m.ref().completeExceptionally(t);
+                    } else {
+                        m.ref().complete(single ? whole : whole.slice(m.offset(), m.length()));
+                    }
                 }
+            } catch (Throwable e) { // a slice with no memory left: thrown here it would be lost, and the save wait
+                pipeline.failedIn(e);
             }
         });
     }

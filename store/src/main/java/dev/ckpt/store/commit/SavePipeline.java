@@ -168,10 +168,21 @@ final class SavePipeline {
             try {
                 task.run();
             } catch (Throwable t) {
-                failed.compareAndSet(null, t);
-                aborted = true;
+                failedIn(t);
             }
         };
+    }
+
+    /**
+     * Records {@code t}, thrown where nothing else would see it, as the save's failure and stops
+     * the save; {@link #await} ends with it. For a pool task ({@link #guarded}) and for a
+     * future's callback, whose throw {@link CompletableFuture} hands to a future nobody waits on
+     * (helper-86: a listener that ran out of memory in one left the save waiting forever).
+     * Allocates nothing, so it works when memory ran out.
+     */
+    void failedIn(Throwable t) {
+        failed.compareAndSet(null, t);
+        aborted = true;
     }
 
     /**
@@ -232,11 +243,15 @@ final class SavePipeline {
                 rawBuf = null;
                 release(buf, null);
                 first.whenComplete((ref, t) -> {
-                    if (t != null) {
-                        result.completeExceptionally(t);
-                    } else {
-                        known(len);
-                        result.complete(ref);
+                    try {
+                        if (t != null) {
+                            result.completeExceptionally(t);
+                        } else {
+                            known(len);
+                            result.complete(ref);
+                        }
+                    } catch (Throwable e) { // thrown here it would be lost: result never completes
+                        failedIn(e);
                     }
                 });
                 return;

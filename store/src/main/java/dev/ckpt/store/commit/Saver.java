@@ -139,8 +139,21 @@ public final class Saver {
                 tellOthers(id, req, shard, e);
             }
             throw e;
+        } catch (Error e) {
+            // no memory (or another Error) fails the save as an exception does: the others are told, not left to
+            // wait until their --ranks-timeout for the part (helper-86). The Error itself goes on to the caller.
+            if ((shard.rank() == 0 || !partWritten.get()) && shard.worldSize() > 1) {
+                try {
+                    tellOthers(id, req, shard, new dev.ckpt.store.error.StoreUnavailableException(
+                            dev.ckpt.store.error.OutOfMemory.explain(e)));
+                } catch (Throwable again) { // still no memory: the others wait, as before
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
         }
     }
+
 
     /**
      * How long past the save's deadline a rank that gave up may spend recording why, for the other

@@ -269,13 +269,17 @@ final class RestoreRun {
                     // the first occurrence was dispatched earlier and waits for nothing dispatched after it
                     Piece p = new Piece(file, k, at, c, null);
                     first.written().thenAccept(zeros -> {
-                        if (zeros) { // its content was checked as zeros: nothing to read back, it is a hole here too
-                            submit(cpu, () -> {
-                                reused.incrementAndGet();
-                                write(p, new byte[p.ref().rawLength()], 0, p.ref().rawLength(), true);
-                            });
-                        } else {
-                            submit(io, () -> readBack(p, first));
+                        try {
+                            if (zeros) { // its content was checked as zeros: nothing to read back, it is a hole here too
+                                submit(cpu, () -> {
+                                    reused.incrementAndGet();
+                                    write(p, new byte[p.ref().rawLength()], 0, p.ref().rawLength(), true);
+                                });
+                            } else {
+                                submit(io, () -> readBack(p, first));
+                            }
+                        } catch (Throwable t) { // no memory for the task: thrown here it would be lost, and the run wait
+                            fail(t);
                         }
                     });
                 }

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,10 +64,14 @@ class SavePipelineTest {
     }
 
     private SavePipeline pipeline(int parallelism, int inFlight, Map<String, ChunkRef> live) {
+        return pipeline(parallelism, inFlight, live, TransferListener.NONE);
+    }
+
+    private SavePipeline pipeline(int parallelism, int inFlight, Map<String, ChunkRef> live, TransferListener listener) {
         StoreConfig config = StoreConfig.builder().chunkSize(CHUNK).parallelism(parallelism).maxChunksInFlight(inFlight)
                 .build();
         return new SavePipeline(MemoryStores.inMemory(new FakeClock()), new ChunkCodec(1), config, CHUNK, cpu, io, live,
-                new ConcurrentHashMap<>(), TransferListener.NONE, new AtomicLong(), 1 << 20);
+                new ConcurrentHashMap<>(), listener, new AtomicLong(), 1 << 20);
     }
 
     /** A reader that takes buffers, fills each with its own bytes and submits it, until interrupted. */
@@ -189,6 +194,35 @@ class SavePipelineTest {
         OutOfMemoryError e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
                 () -> assertThrows(OutOfMemoryError.class, () -> p.await(neverCompleted)));
         assertEquals("test: Java heap space", e.getMessage());
+        assertTrue(p.aborted(), "the other stages skip what they have not started");
+    }
+
+    /**
+     * helper-86: a chunk whose content an earlier chunk of the same save is uploading completes
+     * in a callback of that chunk's future. An Error there (its progress report ran out of
+     * memory) was caught by {@link CompletableFuture} and handed to a future nobody waits on: the
+     * chunk's own future never completed, and the save waited forever. It is the save's failure.
+     */
+    @Test
+    void anErrorInTheCallbackOfARepeatedChunkEndsTheSavesWait() throws Exception {
+        AtomicInteger reports = new AtomicInteger();
+        SavePipeline p = pipeline(1, 8, Map.of(), (done, total) -> {
+            if (reports.incrementAndGet() == 2) { // the first: the upload of a; the second: b, the same content
+                throw new OutOfMemoryError("test: Java heap space (in a progress report)");
+            }
+        });
+        byte[] a = p.take();
+        byte[] b = p.take();
+        java.util.Arrays.fill(a, (byte) 9);
+        java.util.Arrays.fill(b, (byte) 9);
+        CompletableFuture<ChunkRef> first = p.submit(a, new Chunker.Piece(0, CHUNK), List.of());
+        CompletableFuture<ChunkRef> again = p.submit(b, new Chunker.Piece(0, CHUNK), List.of());
+        held.take().run(); // a: hashed, compressed, its upload queued
+        held.take().run(); // b: the same hash, completes with a's future
+        assertNotNull(p.await(first));
+        OutOfMemoryError e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                () -> assertThrows(OutOfMemoryError.class, () -> p.await(again)), "the save waits forever");
+        assertEquals("test: Java heap space (in a progress report)", e.getMessage());
         assertTrue(p.aborted(), "the other stages skip what they have not started");
     }
 
