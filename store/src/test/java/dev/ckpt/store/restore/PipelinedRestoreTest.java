@@ -140,6 +140,13 @@ class PipelinedRestoreTest extends InMemoryFixture {
             super(delegate);
         }
 
+        /** Many reads of large chunks went into at most {@code buffers} buffers. */
+        void assertReused(int buffers) {
+            assertTrue(reads.get() >= 80, reads + " reads of chunks of half a chunk or more");
+            assertTrue(handed.size() <= buffers, handed.size() + " buffers handed to the store for " + reads
+                    + " reads of large chunks, more than " + buffers + ": not reused");
+        }
+
         @Override
         public StoredBytes getInto(String key, byte[] buffer) {
             byte[] data = get(key).data();
@@ -197,9 +204,7 @@ class PipelinedRestoreTest extends InMemoryFixture {
             s.restore(e, tmp.resolve("out"), List.of());
         }
         TestDirs.assertSameTree(TestDirs.snapshot(src), tmp.resolve("out"));
-        assertTrue(intoBuffer.reads.get() >= 80, intoBuffer.reads + " reads of chunks of half a chunk or more");
-        assertTrue(intoBuffer.handed.size() <= 2 * bound, intoBuffer.handed.size() + " buffers handed to the store for "
-                + intoBuffer.reads + " reads of large chunks, more than twice the " + bound + " chunks in flight: not reused");
+        intoBuffer.assertReused(2 * bound);
     }
 
     /**
@@ -218,9 +223,7 @@ class PipelinedRestoreTest extends InMemoryFixture {
             assertTrue(r.ok(), r.toString());
             assertTrue(r.chunksChecked() >= store.manifest(e).chunks().size(), r.toString()); // a repeat may be read again
         }
-        assertTrue(intoBuffer.reads.get() >= 80, intoBuffer.reads + " reads of chunks of half a chunk or more");
-        assertTrue(intoBuffer.handed.size() <= bound + 1, intoBuffer.handed.size() + " buffers handed to the store for "
-                + intoBuffer.reads + " reads of large chunks, more than the " + bound + " chunks in flight: not reused");
+        intoBuffer.assertReused(bound + 1);
 
         Manifest m = store.manifest(e);
         String raw = m.files().get(0).chunks().get(30).key(); // in the random half: stored raw
