@@ -38,10 +38,12 @@ public final class ChunkBuffers {
     /**
      * A buffer for {@code n} bytes: a free one of {@link #size()} bytes when {@code n} is large
      * ({@link #LARGE_MIN_BYTES}, or half the size, or more) and fits, else a new array of {@code n}
-     * bytes, which {@link #give} drops.
+     * bytes, which {@link #give} drops. A reused buffer is never more than 8 times the bytes it
+     * holds: a checkpoint whose largest chunk is far larger than the others (another writer's
+     * chunk size) keeps its smaller chunks on arrays of their own, not in buffers of the largest.
      */
     public byte[] takeFor(int n) {
-        return n >= Math.min(LARGE_MIN_BYTES, size / 2) && n <= size ? take() : new byte[n];
+        return n >= Math.max(Math.min(LARGE_MIN_BYTES, size / 2), size / 8 + 1) && n <= size ? take() : new byte[n];
     }
 
     /** A free buffer of {@link #size()} bytes, a new one when none is free. Its content is unspecified. */
