@@ -204,7 +204,9 @@ done < <(find "$DATA/v1" -type f -print0)
 # ---- header ------------------------------------------------------------------------------------
 ver() { "$@" 2>&1 | sed -n 1p; }
 s3proxy_jar=""
-[ -n "${SERVER_CP:-}" ] && s3proxy_jar="$(tr ':' '\n' <<<"$SERVER_CP" | grep -m1 '/s3proxy-[0-9.]*\.jar$' | sed 's#.*/##; s#\.jar$##')"
+# every stage reads all its input: a grep -m1 that stops early lets tr die of SIGPIPE, which pipefail and set -e
+# turn into the script's exit (141, seen once in Run 20's first attempt)
+[ -n "${SERVER_CP:-}" ] && s3proxy_jar="$(tr ':' '\n' <<<"$SERVER_CP" | sed -n 's#.*/\(s3proxy-[0-9.]*\)\.jar$#\1#p' | sed -n 1p)"
 commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -v '^??' || true)" ] && commit="$commit (with uncommitted changes)"
 echo "== ckpt against restic, rclone and cp (bench/compare.sh)"
