@@ -183,7 +183,7 @@ final class AwsS3ObjectStore implements ObjectStore {
     @Override
     public StoredObject get(String k) {
         Body b = read(k, null);
-        return new StoredObject(k, b.array(), b.etag());
+        return new StoredObject(k, b.array(), S3Errors.readEtag(b.etag(), url(k)));
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectListing;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.objectstore.StoredBytes;
 import dev.ckpt.store.objectstore.StoredObject;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectResponse;
@@ -251,9 +252,41 @@ final class MinioObjectStore implements ObjectStore {
         return call(k, "read", () -> {
             try (GetObjectResponse r = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build())) {
                 byte[] data = r.readAllBytes();
-                return new StoredObject(k, data, S3Errors.etag(r.headers().get("ETag")));
+                return new StoredObject(k, data, S3Errors.readEtag(r.headers().get("ETag"), url(k)));
             }
         });
+    }
+
+    /**
+     * Into {@code buffer} when the announced length fits (see {@link ObjectStore#getInto}); no
+     * ETag is read. A body that ends short is an I/O error, which {@link #retrying} sends again
+     * (into the same buffer, from its start).
+     */
+    @Override
+    public StoredBytes getInto(String k, byte[] buffer) {
+        return call(k, "read", () -> {
+            try (GetObjectResponse r = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build())) {
+                long n = contentLength(r.headers().get("Content-Length"));
+                if (n < 0 || n > buffer.length) {
+                    byte[] data = r.readAllBytes();
+                    return new StoredBytes(data, data.length);
+                }
+                int got = r.readNBytes(buffer, 0, (int) n);
+                if (got < n) {
+                    throw new java.io.EOFException("the body of " + url(k) + " ended after " + got + " of " + n + " bytes");
+                }
+                return new StoredBytes(buffer, (int) n);
+            }
+        });
+    }
+
+    /** The announced length, or -1 when there is none that reads as one (then the body is read whole). */
+    private static long contentLength(String header) {
+        try {
+            return header == null ? -1 : Long.parseLong(header.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     @Override

@@ -214,6 +214,22 @@ final class S3Errors {
     }
 
     /** An ETag without quotes or weak marker, as servers and clients differ there. */
+    /**
+     * The ETag of a read of {@code url}: {@link #etag} of the {@code raw} header, which must be
+     * there. A server that sends none (helper-87: S3Proxy for an object whose xattrs a copy had
+     * lost) cannot be read as an object with an ETag; the error says so instead of a null that
+     * was taken for a network failure.
+     */
+    static String readEtag(String raw, String url) {
+        String e = etag(raw);
+        if (e == null) {
+            throw dev.ckpt.store.error.StoreUnavailableException.needingAction("the server sent no ETag with " + url
+                    + ", which every S3 server sends; ckpt needs it to replace ROOT safely. Check the server, or a"
+                    + " proxy in between that drops headers", null);
+        }
+        return e;
+    }
+
     static String etag(String raw) {
         if (raw == null) {
             return null;

@@ -43,6 +43,11 @@ class MinioContainerContractTest extends ObjectStoreContractTest {
     }
 
     @Override
+    protected boolean readsIntoBuffer() {
+        return true;
+    }
+
+    @Override
     protected ObjectStore newStore() {
         prefix = "t-" + RandomIds.hex(6);
         S3Config c = S3Config.fromUrl("s3://contract/" + prefix, Map.of("AWS_ENDPOINT_URL", MINIO.getS3URL()))
