@@ -154,7 +154,6 @@ public final class Saver {
         }
     }
 
-
     /**
      * How long past the save's deadline a rank that gave up may spend recording why, for the other
      * ranks (they stop waiting for its part then): 1 s, a few requests to a store that answers.
