@@ -3,6 +3,7 @@ package dev.ckpt.store;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.util.RetryPolicy;
+import dev.ckpt.store.util.ThreadPools;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.Outcome;
 import dev.ckpt.store.commit.RecoveryReport;
@@ -39,8 +40,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A checkpoint store: the entry point of the library. Saves directories as checkpoints,
@@ -75,14 +74,13 @@ public final class CheckpointStore implements AutoCloseable {
         this.verifier = new Verifier(store, manifests, config, cpu, io);
     }
 
-    /** Daemon threads, created when first needed: a command that transfers no chunk starts none. */
+    /**
+     * Daemon threads, started with the first task (a command that transfers no chunk starts
+     * none), all at once: see {@link ThreadPools} for why a pool never queues a task while one
+     * of its threads could not start.
+     */
     private static ExecutorService pool(int threads, String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, prefix + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        return ThreadPools.fixed(threads, prefix);
     }
 
     public static CheckpointStore open(ObjectStore store, StoreConfig config) {

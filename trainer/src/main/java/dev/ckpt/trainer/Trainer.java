@@ -4,6 +4,7 @@ import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.ThreadPools;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
@@ -77,11 +78,7 @@ public final class Trainer {
     private final PrintStream out;
     private final PrintStream err;
     private final Preemption preemption;
-    private final ExecutorService uploader = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "ckpt-train-save");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService uploader = ThreadPools.single("ckpt-train-save");
     private CheckpointStore store;
     private WriterToken writer;
     private Staging staging;

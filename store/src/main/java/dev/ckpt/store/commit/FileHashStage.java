@@ -3,12 +3,12 @@ package dev.ckpt.store.commit;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.chunk.Chunker;
 import dev.ckpt.store.chunk.Hashes;
+import dev.ckpt.store.util.ThreadPools;
 
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * The file-hash stage of a save: one thread that takes the chunks the reader read, in the
@@ -29,11 +29,7 @@ import java.util.concurrent.Executors;
  * in the pipeline.
  */
 final class FileHashStage implements AutoCloseable {
-    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "ckpt-file-hash");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService thread = ThreadPools.single("ckpt-file-hash");
     private final SavePipeline pipeline;
 
     FileHashStage(SavePipeline pipeline) {
