@@ -118,21 +118,13 @@ public final class LocalFiles {
      *         device ({@link NonFiles#kindAt}; its reason says which), without waiting on a FIFO
      */
     public static byte[] readAllBytes(Path p) throws IOException {
-        try (FileChannel ch = NonFiles.open(p)) {
+        try (FileChannel ch = openFile(p)) {
             long size = ch.size();
-            String kind = size == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
-            if (kind != null) {
-                throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
-            }
             if (size > Integer.MAX_VALUE - 8) {
                 return Files.readAllBytes(p); // which says the file is too large
             }
-            ByteBuffer buf = ByteBuffer.allocate((int) size);
-            readFully(ch, buf, 0);
-            if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1), size) > 0) {
-                return Files.readAllBytes(p);
-            }
-            return buf.array();
+            byte[] b = new byte[(int) size];
+            return readWhole(ch, b, (int) size) ? b : Files.readAllBytes(p);
         }
     }
 
@@ -144,22 +136,29 @@ public final class LocalFiles {
      * @throws FileSystemException as {@link #readAllBytes(Path)}
      */
     public static int readAllBytes(Path p, byte[] buffer) throws IOException {
-        try (FileChannel ch = NonFiles.open(p)) {
+        try (FileChannel ch = openFile(p)) {
             long size = ch.size();
-            String kind = size == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
-            if (kind != null) {
-                throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
-            }
-            if (size > buffer.length) {
-                return -1;
-            }
-            ByteBuffer buf = ByteBuffer.wrap(buffer, 0, (int) size);
-            readFully(ch, buf, 0);
-            if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1), size) > 0) {
-                return -1; // shorter or longer than its size said: read whole, as readAllBytes(p) does
-            }
-            return (int) size;
+            // shorter or longer than its size said: -1, and the caller reads it whole as readAllBytes(p) does
+            return size <= buffer.length && readWhole(ch, buffer, (int) size) ? (int) size : -1;
         }
+    }
+
+    /** Opens the file at {@code p} to read, refusing (as {@link #readAllBytes(Path)} says) what is no file. */
+    private static FileChannel openFile(Path p) throws IOException {
+        FileChannel ch = NonFiles.open(p);
+        String kind = ch.size() == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
+        if (kind != null) {
+            ch.close();
+            throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
+        }
+        return ch;
+    }
+
+    /** Reads {@code size} bytes into the start of {@code into}; false when the file holds fewer or more. */
+    private static boolean readWhole(FileChannel ch, byte[] into, int size) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(into, 0, size);
+        readFully(ch, buf, 0);
+        return !buf.hasRemaining() && ch.read(ByteBuffer.allocate(1), size) <= 0;
     }
 
     private static ByteBuffer slice(ByteBuffer buf) {

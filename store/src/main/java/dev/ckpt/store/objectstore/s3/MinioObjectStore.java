@@ -250,7 +250,7 @@ final class MinioObjectStore implements ObjectStore {
     @Override
     public StoredObject get(String k) {
         return call(k, "read", () -> {
-            try (GetObjectResponse r = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build())) {
+            try (GetObjectResponse r = getObject(k)) {
                 byte[] data = r.readAllBytes();
                 return new StoredObject(k, data, S3Errors.readEtag(r.headers().get("ETag"), url(k)));
             }
@@ -265,7 +265,7 @@ final class MinioObjectStore implements ObjectStore {
     @Override
     public StoredBytes getInto(String k, byte[] buffer) {
         return call(k, "read", () -> {
-            try (GetObjectResponse r = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build())) {
+            try (GetObjectResponse r = getObject(k)) {
                 long n = contentLength(r.headers().get("Content-Length"));
                 if (n < 0 || n > buffer.length) {
                     byte[] data = r.readAllBytes();
@@ -278,6 +278,10 @@ final class MinioObjectStore implements ObjectStore {
                 return new StoredBytes(buffer, (int) n);
             }
         });
+    }
+
+    private GetObjectResponse getObject(String k) throws Exception {
+        return client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build());
     }
 
     /** The announced length, or -1 when there is none that reads as one (then the body is read whole). */

@@ -1,0 +1,160 @@
+package dev.ckpt.tools;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * bin/ckpt-tool under a limit on threads ({@code ulimit -u}): every run ends, either done
+ * or with the thread-limit advice (exit 1), never hung. Two hangs were found this way: a
+ * task queued in a pool none of whose threads could start ({@code ThreadPools}), and the
+ * JVM (17) waiting at exit for a G1 refinement thread that never started (the launcher's
+ * {@code -XX:G1ConcRefinementThreads=1}). Without the launcher's flag, a restore of this
+ * test's 64 MiB hung at {@code ulimit -u 23} in 4 runs of 4.
+ *
+ * <p>The limit counts every process and thread of the user, and root is exempt from it,
+ * so the launcher runs as {@code nobody} through {@code su}; this needs root. The checkout
+ * is a copy of bin/ckpt-tool with this build's classes and its dependencies' jars, all
+ * readable by {@code nobody}.
+ */
+class ThreadLimitCliTest {
+    private static final String ADVICE = "no new thread could be started, as the limit on processes and threads";
+    /** From the fewest threads a JVM needs to reach ckpt's main to more than a restore needs here. */
+    private static final int FROM = 18;
+    private static final int TO = 50;
+
+    @TempDir
+    Path tmp;
+    private Path launcher;
+    private Path store;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root: a limit on threads is per user, and only root can run the launcher as another user");
+        assertEquals(0, new ProcessBuilder("id", "nobody").start().waitFor(), "no user nobody on this machine");
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path repo = LauncherClassDataTest.checkout(tmp);
+        // the jar's Class-Path names the Maven repository's jars, which nobody may not read: copies
+        Path lib = repo.resolve("tools/target/lib");
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (p.toString().endsWith(".jar") && Files.isRegularFile(p)) {
+                Files.copy(p, lib.resolve(p.getFileName()));
+            }
+        }
+        launcher = repo.resolve("bin/ckpt-tool");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(23);
+        byte[] data = new byte[8 << 20];
+        for (int i = 0; i < 8; i++) {
+            random.nextBytes(data);
+            Files.write(src.resolve("shard-" + i + ".bin"), data);
+        }
+        store = tmp.resolve("store");
+        Cli.Result push = new Cli(Map.of()).run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
+                "--progress", "none");
+        assertEquals(0, push.code(), push.toString());
+        Files.createDirectories(tmp.resolve("runs"));
+        openToAll(tmp);
+    }
+
+    @Test
+    void aRestoreUnderAnyThreadLimitEndsDoneOrWithTheAdvice() throws Exception {
+        sweep(n -> List.of("restore", store.toString(), "latest", tmp.resolve("runs/restored-" + n).toString()),
+                n -> tmp.resolve("runs/restored-" + n));
+    }
+
+    @Test
+    void aPushUnderAnyThreadLimitEndsDoneOrWithTheAdvice() throws Exception {
+        Path pushed = tmp.resolve("runs/pushed");
+        sweep(n -> List.of("push", pushed.toString(), tmp.resolve("src").toString(), "--run", "p", "--step",
+                Integer.toString(n)), n -> null);
+        Cli.Result verify = new Cli(Map.of()).run("verify", "--read-data", pushed.toString());
+        assertEquals(0, verify.code(), "the pushes that failed left the store sound: " + verify);
+    }
+
+    private void sweep(java.util.function.IntFunction<List<String>> command,
+                       java.util.function.IntFunction<Path> target) throws Exception {
+        int done = 0;
+        int advised = 0;
+        List<String> seen = new ArrayList<>();
+        for (int n = FROM; n <= TO; n += n < 34 ? 1 : 4) {
+            Outcome o = runAsNobody(n, command.apply(n));
+            seen.add("ulimit -u " + n + ": exit " + o.code);
+            assertFalse(o.hung, "under ulimit -u " + n + " the run did not end within 60 s (" + seen + "); stderr:\n"
+                    + o.err);
+            if (o.code == 0) {
+                done++;
+                continue;
+            }
+            if (o.err.contains("Error occurred during initialization of VM")
+                    || o.err.contains("sun.launcher.LauncherHelper")) {
+                continue; // too few threads for the JVM to reach ckpt's main: the JVM's own words
+            }
+            assertEquals(1, o.code, "ulimit -u " + n + ": " + o.err);
+            assertTrue(o.err.contains(ADVICE), "ulimit -u " + n + ": the thread-limit advice: " + o.err);
+            assertFalse(o.err.contains("Exception") || o.err.contains("Error:") || o.err.contains("\tat "),
+                    "ulimit -u " + n + ": no class names or stack trace: " + o.err);
+            advised++;
+            Path t = target.apply(n);
+            if (t != null && Files.exists(t)) {
+                try (var files = Files.list(t)) {
+                    assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("shard-")).toList(),
+                            "a failed restore leaves no file under its final name");
+                }
+            }
+        }
+        assertTrue(advised > 0, "some limit gave the thread-limit advice: " + seen);
+        assertTrue(done > 0, "some limit let the command finish: " + seen);
+    }
+
+    private record Outcome(boolean hung, int code, String err) {
+    }
+
+    private Outcome runAsNobody(int limit, List<String> args) throws Exception {
+        StringBuilder cmd = new StringBuilder("ulimit -u " + limit + " && cd " + tmp + " && HOME=" + tmp
+                + " CKPT_CDS=0 exec " + launcher);
+        for (String a : args) {
+            cmd.append(' ').append(a);
+        }
+        cmd.append(" --progress none");
+        Path err = tmp.resolve("runs/err-" + limit);
+        Process p = new ProcessBuilder("su", "-s", "/bin/sh", "nobody", "-c", cmd.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        p.getOutputStream().close();
+        boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+        if (!ended) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // su does not pass a kill on to its child
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        return new Outcome(!ended, ended ? p.exitValue() : -1, Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    private static void openToAll(Path dir) throws IOException {
+        try (var all = Files.walk(dir)) {
+            for (Path f : all.toList()) {
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxrwxrwx"
+                        : "rw-rw-rw-"));
+            }
+        }
+        Files.setPosixFilePermissions(dir.resolve("checkout/bin/ckpt-tool"), PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+}
