@@ -55,6 +55,15 @@ class LauncherClassDataTest {
 
     /** A fake checkout in {@code tmp}: bin/ckpt-tool and a jar of this build's classes (see the class comment). */
     static Path checkout(Path tmp) throws IOException {
+        return checkout(tmp, false);
+    }
+
+    /**
+     * As {@link #checkout(Path)}; with {@code copyJars} the dependencies' jars are copied into
+     * {@code tools/target/lib} (as a build puts them) instead of named on the jar's Class-Path, so
+     * a user who may not read the Maven repository can run it, with the archive.
+     */
+    static Path checkout(Path tmp, boolean copyJars) throws IOException {
         Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
         while (dir != null && !Files.isRegularFile(dir.resolve("bin/ckpt-tool"))) {
             dir = dir.getParent();
@@ -75,10 +84,16 @@ class LauncherClassDataTest {
                     classDirs.add(p); // tools and store classes: into the jar
                 }
             } else if (p.toString().endsWith(".jar")) {
-                cp.append(p.toUri()).append(' ');
+                if (copyJars) {
+                    Files.copy(p, repo.resolve("tools/target/lib").resolve(p.getFileName()));
+                } else {
+                    cp.append(p.toUri()).append(' ');
+                }
             }
         }
-        m.getMainAttributes().put(Attributes.Name.CLASS_PATH, cp.toString().trim());
+        if (!cp.isEmpty()) {
+            m.getMainAttributes().put(Attributes.Name.CLASS_PATH, cp.toString().trim());
+        }
         try (OutputStream o = Files.newOutputStream(repo.resolve("tools/target/ckpt-tools.jar"));
              JarOutputStream jar = new JarOutputStream(o, m)) {
             for (Path d : classDirs) {

@@ -25,13 +25,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * or with the thread-limit advice (exit 1), never hung. Two hangs were found this way: a
  * task queued in a pool none of whose threads could start ({@code ThreadPools}), and the
  * JVM (17) waiting at exit for a G1 refinement thread that never started (the launcher's
- * {@code -XX:G1ConcRefinementThreads=1}). Without the launcher's flag, a restore of this
- * test's 64 MiB hung at {@code ulimit -u 23} in 4 runs of 4.
+ * {@code -XX:G1ConcRefinementThreads=1}; without it this test's restore hung at
+ * {@code ulimit -u 20}). helper-89 found a third: a restore with one slot left when it
+ * had published every file, whose {@code sync -f} then started but the JDK's thread to
+ * wait for it could not, exited 1 with the advice, its files all in place
+ * ({@code FilesystemSync}; without its fix this test fails at {@code ulimit -u 40}).
  *
  * <p>The limit counts every process and thread of the user, and root is exempt from it,
  * so the launcher runs as {@code nobody} through {@code su}; this needs root. The checkout
  * is a copy of bin/ckpt-tool with this build's classes and its dependencies' jars, all
- * readable by {@code nobody}.
+ * readable by {@code nobody}, and the launcher's class-data archive.
  */
 class ThreadLimitCliTest {
     private static final String ADVICE = "no new thread could be started, as the limit on processes and threads";
@@ -50,15 +53,7 @@ class ThreadLimitCliTest {
                 "needs root: a limit on threads is per user, and only root can run the launcher as another user");
         assertEquals(0, new ProcessBuilder("id", "nobody").start().waitFor(), "no user nobody on this machine");
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path repo = LauncherClassDataTest.checkout(tmp);
-        // the jar's Class-Path names the Maven repository's jars, which nobody may not read: copies
-        Path lib = repo.resolve("tools/target/lib");
-        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-            Path p = Path.of(e);
-            if (p.toString().endsWith(".jar") && Files.isRegularFile(p)) {
-                Files.copy(p, lib.resolve(p.getFileName()));
-            }
-        }
+        Path repo = LauncherClassDataTest.checkout(tmp, true); // nobody may not read the Maven repository's jars
         launcher = repo.resolve("bin/ckpt-tool");
         Path src = Files.createDirectories(tmp.resolve("src"));
         Random random = new Random(23);
@@ -71,6 +66,12 @@ class ThreadLimitCliTest {
         Cli.Result push = new Cli(Map.of()).run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
                 "--progress", "none");
         assertEquals(0, push.code(), push.toString());
+        // the launcher's class-data archive, recorded once as root: with it (as users run), the G1 hang at exit
+        // came at ulimit -u 23 every time; without it, not at all
+        LauncherClassDataTest.Run ls = LauncherClassDataTest.run(Map.of(), "bash", launcher.toString(), "ls",
+                store.toString());
+        assertEquals(0, ls.code(), ls.out() + ls.err());
+        assertTrue(Files.isRegularFile(repo.resolve("tools/target/ckpt-tool.jsa")), "the archive: " + ls.err());
         Files.createDirectories(tmp.resolve("runs"));
         openToAll(tmp);
     }
@@ -95,7 +96,7 @@ class ThreadLimitCliTest {
         int done = 0;
         int advised = 0;
         List<String> seen = new ArrayList<>();
-        for (int n = FROM; n <= TO; n += n < 34 ? 1 : 4) {
+        for (int n = FROM; n <= TO; n++) {
             Outcome o = runAsNobody(n, command.apply(n));
             seen.add("ulimit -u " + n + ": exit " + o.code);
             assertFalse(o.hung, "under ulimit -u " + n + " the run did not end within 60 s (" + seen + "); stderr:\n"
@@ -130,13 +131,13 @@ class ThreadLimitCliTest {
 
     private Outcome runAsNobody(int limit, List<String> args) throws Exception {
         StringBuilder cmd = new StringBuilder("ulimit -u " + limit + " && cd " + tmp + " && HOME=" + tmp
-                + " CKPT_CDS=0 exec " + launcher);
+                + " exec " + launcher);
         for (String a : args) {
             cmd.append(' ').append(a);
         }
         cmd.append(" --progress none");
         Path err = tmp.resolve("runs/err-" + limit);
-        Process p = new ProcessBuilder("su", "-s", "/bin/sh", "nobody", "-c", cmd.toString())
+        Process p = new ProcessBuilder("su", "-s", "/bin/bash", "nobody", "-c", cmd.toString())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
         p.getOutputStream().close();
         boolean ended = p.waitFor(60, TimeUnit.SECONDS);

@@ -1180,6 +1180,9 @@ public final class Trainer {
             }
         } catch (IOException e) {
             err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + o.onPreempt + "): " + e.getMessage());
+        } catch (OutOfMemoryError e) { // the checkpoint is committed: still exit 75, saying what the hook could not do
+            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + o.onPreempt + "), or not wait for it: "
+                    + dev.ckpt.store.error.OutOfMemory.explain(e, false));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -70,8 +70,10 @@ interface FilesystemSync {
             try {
                 p = new ProcessBuilder(args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            } catch (IOException e) {
-                return false; // no `sync` on the PATH
+            } catch (IOException | OutOfMemoryError e) {
+                // no `sync` on the PATH; or, under a limit on threads, no thread for the JDK's process
+                // reaper (the `sync` may run, but cannot be waited for): the caller flushes each itself
+                return false;
             }
             try {
                 if (p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
