@@ -146,12 +146,16 @@ public final class LocalFiles {
     /** Opens the file at {@code p} to read, refusing (as {@link #readAllBytes(Path)} says) what is no file. */
     private static FileChannel openFile(Path p) throws IOException {
         FileChannel ch = NonFiles.open(p);
-        String kind = ch.size() == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
-        if (kind != null) {
+        try {
+            String kind = ch.size() == 0 ? NonFiles.kindAt(p) : null; // these all report a size of 0
+            if (kind != null) {
+                throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
+            }
+            return ch;
+        } catch (IOException | RuntimeException e) {
             ch.close();
-            throw new FileSystemException(p.toString(), null, kind + " stands there, not a file");
+            throw e;
         }
-        return ch;
     }
 
     /** Reads {@code size} bytes into the start of {@code into}; false when the file holds fewer or more. */
