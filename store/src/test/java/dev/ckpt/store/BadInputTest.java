@@ -8,9 +8,11 @@ import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.error.StoreUnavailableException;
 import dev.ckpt.store.error.UnsupportedFormatException;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
 import dev.ckpt.store.objectstore.ObjectInfo;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.ObjectStores;
@@ -33,6 +35,7 @@ import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -146,6 +149,19 @@ class BadInputTest {
                 "not valid JSON");
         refused(CorruptObjectException.class, () -> fresh.gc(GcRequest.collect()), key, "GC stopped without deleting anything");
         assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
+    }
+
+    @Test
+    void aManifestGcCannotReadForNowIsNotCalledDamaged() throws Exception {
+        String key = Manifest.keyOf(committed.checkpointId());
+        FaultInjectingObjectStore faulty = new FaultInjectingObjectStore(objects)
+                .inject(FaultInjectingObjectStore.Op.GET, key::equals, FaultInjectingObjectStore.Fault.ERROR_BEFORE, 100);
+        CheckpointStore fresh = Stores.open(faulty, clock);
+        StoreUnavailableException e = refused(StoreUnavailableException.class, () -> fresh.gc(GcRequest.collect()));
+        assertFalse(e.getMessage().contains("forget"), "no advice to forget a sound checkpoint: " + e.getMessage());
+        assertEquals(0, faulty.count(FaultInjectingObjectStore.Op.DELETE), "nothing deleted");
+        faulty.heal();
+        assertTrue(Stores.open(faulty, clock).verify(VerifyRequest.deep()).ok(), "the checkpoint is sound");
     }
 
     @Test

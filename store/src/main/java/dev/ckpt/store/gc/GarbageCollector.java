@@ -8,8 +8,8 @@ import dev.ckpt.store.commit.LeaseOwner;
 import dev.ckpt.store.commit.Outcome;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.Transitions;
-import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
+import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.GcState;
 import dev.ckpt.store.manifest.Json;
@@ -218,7 +218,9 @@ public final class GarbageCollector {
             Manifest m;
             try {
                 m = manifests.load(e);
-            } catch (CkptException ex) {
+            } catch (CorruptObjectException | NotFoundException ex) {
+                // damage only: an unavailable store, a deadline, a refusal or a newer format passes through as it
+                // is (helper-90: a read that failed for want of a thread was "forget the damaged checkpoint")
                 throw new CorruptObjectException(e.manifest(), "GC stopped without deleting anything: the manifest of live checkpoint "
                         + e.id() + " cannot be read (" + ex.getMessage() + "); without it GC cannot know which chunks"
                         + " are in use. Run ckpt-tool verify, then forget the damaged checkpoint", ex);

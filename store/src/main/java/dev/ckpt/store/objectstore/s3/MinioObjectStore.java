@@ -144,8 +144,32 @@ final class MinioObjectStore implements ObjectStore {
         } catch (CkptException e) {
             throw e;
         } catch (Exception e) {
+            Error inside = errorIn(e);
+            if (inside != null) {
+                throw inside; // the client's own thread ran out (no thread could start): not the network's fault
+            }
             throw failure(k, action, e);
         }
+    }
+
+    /**
+     * An Error the client wrapped in an exception (its dispatcher's thread could not start under a
+     * limit on threads: "unable to create native thread"), else null. Without this it was reported
+     * as "network or server unreachable", exit 7 (helper-90), where the AWS client gives the thread
+     * limit's advice.
+     */
+    static Error errorIn(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof Error err) {
+                return err;
+            }
+            for (Throwable s : t.getSuppressed()) {
+                if (s instanceof Error err) {
+                    return err;
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -162,7 +186,7 @@ final class MinioObjectStore implements ObjectStore {
             try {
                 return op.run();
             } catch (Exception e) {
-                if (attempt >= config.maxAttempts() || !transient_(e)) {
+                if (attempt >= config.maxAttempts() || !transient_(e) || errorIn(e) != null) {
                     throw e;
                 }
                 pause(attempt);
