@@ -1,5 +1,7 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.objectstore.s3.S3Config;
+import dev.ckpt.store.objectstore.s3.S3ProxyServer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,13 +93,42 @@ class ThreadLimitCliTest {
         assertEquals(0, verify.code(), "the pushes that failed left the store sound: " + verify);
     }
 
+    /**
+     * The MinIO client over S3: Okio's watchdog thread, started by OkHttp where a failure to
+     * start it is reported to no one, left the request waiting for ever (helper-90: ls, forget
+     * and gc under ulimit -u 21-23); {@code MinioObjectStore} starts it on the caller's thread.
+     */
+    @Test
+    void s3CommandsWithTheMinioClientUnderAnyThreadLimitEndDoneOrWithTheAdvice() throws Exception {
+        S3ProxyServer server = S3ProxyServer.start(null);
+        try {
+            server.createBucket("tlim");
+            Map<String, String> env = server.env(S3Config.Client.MINIO, S3Config.Http.APACHE);
+            env.put("CKPT_PROBE_CACHE", "0");
+            String s3 = "s3://tlim/p";
+            Cli.Result push = new Cli(env).run("push", s3, tmp.resolve("src").toString(), "--run", "r", "--step", "1",
+                    "--progress", "none");
+            assertEquals(0, push.code(), push.toString());
+            sweep(n -> List.of("ls", s3), n -> null, env);
+            sweep(n -> List.of("restore", s3, "latest", tmp.resolve("runs/s3-restored-" + n).toString()),
+                    n -> tmp.resolve("runs/s3-restored-" + n), env);
+        } finally {
+            server.close();
+        }
+    }
+
     private void sweep(java.util.function.IntFunction<List<String>> command,
                        java.util.function.IntFunction<Path> target) throws Exception {
+        sweep(command, target, Map.of());
+    }
+
+    private void sweep(java.util.function.IntFunction<List<String>> command,
+                       java.util.function.IntFunction<Path> target, Map<String, String> env) throws Exception {
         int done = 0;
         int advised = 0;
         List<String> seen = new ArrayList<>();
         for (int n = FROM; n <= TO; n++) {
-            Outcome o = runAsNobody(n, command.apply(n));
+            Outcome o = runAsNobody(n, command.apply(n), env);
             seen.add("ulimit -u " + n + ": exit " + o.code);
             assertFalse(o.hung, "under ulimit -u " + n + " the run did not end within 60 s (" + seen + "); stderr:\n"
                     + o.err);
@@ -129,9 +160,10 @@ class ThreadLimitCliTest {
     private record Outcome(boolean hung, int code, String err) {
     }
 
-    private Outcome runAsNobody(int limit, List<String> args) throws Exception {
-        StringBuilder cmd = new StringBuilder("ulimit -u " + limit + " && cd " + tmp + " && HOME=" + tmp
-                + " exec " + launcher);
+    private Outcome runAsNobody(int limit, List<String> args, Map<String, String> env) throws Exception {
+        StringBuilder cmd = new StringBuilder("ulimit -u " + limit + " && cd " + tmp + " && HOME=" + tmp);
+        env.forEach((k, v) -> cmd.append(' ').append(k).append('=').append(v));
+        cmd.append(" exec ").append(launcher);
         for (String a : args) {
             cmd.append(' ').append(a);
         }
