@@ -88,7 +88,7 @@ final class MinioObjectStore implements ObjectStore {
         // signature (403), and a PUT answered 301-303 was sent again as a GET without its body
         hb.followRedirects(false).followSslRedirects(false);
         HttpProxy.apply(hb, proxy);
-        hb.dispatcher(new okhttp3.Dispatcher(dispatcherThreads()));
+        hb.dispatcher(new okhttp3.Dispatcher(OkHttpThreads.dispatcherThreads()));
         this.http = hb.build();
         http.dispatcher().setMaxRequestsPerHost(config.maxConnections());
         MinioClient.Builder b = MinioClient.builder()
@@ -138,7 +138,7 @@ final class MinioObjectStore implements ObjectStore {
         if (!action.equals("list")) {
             Keys.validate(k);
         }
-        startWatchdog();
+        OkHttpThreads.startWatchdog();
         try {
             return retrying(op);
         } catch (ErrorResponseException e) {
@@ -146,70 +146,12 @@ final class MinioObjectStore implements ObjectStore {
         } catch (CkptException e) {
             throw e;
         } catch (Exception e) {
-            Error inside = errorIn(e);
+            Error inside = OkHttpThreads.errorIn(e);
             if (inside != null) {
                 throw inside; // the client's own thread ran out (no thread could start): not the network's fault
             }
             throw failure(k, action, e);
         }
-    }
-
-    /**
-     * OkHttp's own dispatcher pool (threads as needed, idle 60 s), whose threads do not print
-     * an OutOfMemoryError's stack trace: under a limit on threads, a request that cannot start
-     * a thread it needs reports it to its caller (the thread limit's advice), and then its
-     * dispatcher thread ends with the same error; printed, it was a raw Java stack trace on a
-     * CLI's stderr (helper-90). Any other uncaught error is printed as before.
-     */
-    private static java.util.concurrent.ExecutorService dispatcherThreads() {
-        return new java.util.concurrent.ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
-                new java.util.concurrent.SynchronousQueue<>(), r -> {
-                    Thread t = new Thread(r, "OkHttp Dispatcher");
-                    t.setDaemon(false); // as OkHttp's own
-                    t.setUncaughtExceptionHandler((thread, e) -> {
-                        if (!(e instanceof OutOfMemoryError)) {
-                            thread.getThreadGroup().uncaughtException(thread, e);
-                        }
-                    });
-                    return t;
-                });
-    }
-
-    /**
-     * Starts Okio's watchdog thread (it enforces OkHttp's call timeout) unless it runs, here on
-     * the caller's thread. OkHttp starts it at the start of a request, outside the code that
-     * reports a request's failure: under a limit on threads, a watchdog that could not start left
-     * the request's future never completed and the MinIO client's blocking call waiting for ever
-     * (helper-90: {@code ls}, {@code forget}, {@code gc} under {@code ulimit -u 21}). Started here,
-     * a failure is this call's OutOfMemoryError (the thread limit's advice); once running, the
-     * watchdog stays until it has been idle for 60 s, far longer than from here to the request.
-     * Costs one enqueue and dequeue of a timeout.
-     */
-    private static void startWatchdog() {
-        okio.AsyncTimeout probe = new okio.AsyncTimeout();
-        probe.timeout(1, TimeUnit.HOURS);
-        probe.enter();
-        probe.exit();
-    }
-
-    /**
-     * An Error the client wrapped in an exception (its dispatcher's thread could not start under a
-     * limit on threads: "unable to create native thread"), else null. Without this it was reported
-     * as "network or server unreachable", exit 7 (helper-90), where the AWS client gives the thread
-     * limit's advice.
-     */
-    static Error errorIn(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof Error err) {
-                return err;
-            }
-            for (Throwable s : t.getSuppressed()) {
-                if (s instanceof Error err) {
-                    return err;
-                }
-            }
-        }
-        return null;
     }
 
     /**
@@ -226,7 +168,7 @@ final class MinioObjectStore implements ObjectStore {
             try {
                 return op.run();
             } catch (Exception e) {
-                if (attempt >= config.maxAttempts() || !transient_(e) || errorIn(e) != null) {
+                if (attempt >= config.maxAttempts() || !transient_(e) || OkHttpThreads.errorIn(e) != null) {
                     throw e;
                 }
                 pause(attempt);

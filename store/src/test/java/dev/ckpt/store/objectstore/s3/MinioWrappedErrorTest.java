@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 /**
  * The MinIO client wraps an Error of its own threads (OkHttp: "canceled due to
  * java.lang.OutOfMemoryError", the Error suppressed, inside the future's exception);
- * {@link MinioObjectStore#errorIn} finds it, so the store throws the Error (the thread
+ * {@link OkHttpThreads#errorIn} finds it, so the store throws the Error (the thread
  * limit's advice) and does not repeat the request or call it the network's fault.
  */
 class MinioWrappedErrorTest {
@@ -21,16 +21,16 @@ class MinioWrappedErrorTest {
     void anErrorAsCauseOrSuppressedAnywhereInTheChainIsFound() {
         IOException canceled = new IOException("canceled due to " + NO_THREAD);
         canceled.addSuppressed(NO_THREAD); // as OkHttp's RealCall.AsyncCall does
-        assertSame(NO_THREAD, MinioObjectStore.errorIn(new CompletionException(canceled)));
-        assertSame(NO_THREAD, MinioObjectStore.errorIn(new CompletionException(NO_THREAD)));
-        assertSame(NO_THREAD, MinioObjectStore.errorIn(new IOException("x", new RuntimeException(NO_THREAD))));
+        assertSame(NO_THREAD, OkHttpThreads.errorIn(new CompletionException(canceled)));
+        assertSame(NO_THREAD, OkHttpThreads.errorIn(new CompletionException(NO_THREAD)));
+        assertSame(NO_THREAD, OkHttpThreads.errorIn(new IOException("x", new RuntimeException(NO_THREAD))));
     }
 
     @Test
     void aNetworkFailureHoldsNoError() {
-        assertNull(MinioObjectStore.errorIn(new IOException("Connection reset", new java.net.SocketException("reset"))));
+        assertNull(OkHttpThreads.errorIn(new IOException("Connection reset", new java.net.SocketException("reset"))));
         IOException withSuppressed = new IOException("x");
         withSuppressed.addSuppressed(new IOException("close failed"));
-        assertNull(MinioObjectStore.errorIn(withSuppressed));
+        assertNull(OkHttpThreads.errorIn(withSuppressed));
     }
 }
