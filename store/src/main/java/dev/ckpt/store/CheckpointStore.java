@@ -62,10 +62,11 @@ public final class CheckpointStore implements AutoCloseable {
     private final Restorer restorer;
     private final Verifier verifier;
 
-    private CheckpointStore(ObjectStore store, StoreConfig config) {
+    private CheckpointStore(ObjectStore store, StoreConfig config, boolean existingOnly) {
         this.store = store;
         this.config = config;
-        this.root = new RootStore(store, config.clock(), config.sleeper(), RetryPolicy.ROOT);
+        RootStore r = new RootStore(store, config.clock(), config.sleeper(), RetryPolicy.ROOT);
+        this.root = existingOnly ? r.existingOnly() : r;
         this.manifests = new ManifestLoader(store);
         this.cpu = pool(config.parallelism(), "ckpt-cpu-");
         this.io = pool(config.ioConcurrency(), "ckpt-io-");
@@ -84,7 +85,17 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     public static CheckpointStore open(ObjectStore store, StoreConfig config) {
-        return new CheckpointStore(store, config);
+        return new CheckpointStore(store, config, false);
+    }
+
+    /**
+     * As {@link #open(ObjectStore, StoreConfig)}, for reading or changing a store that exists:
+     * where {@code store} holds no ROOT, manifests/ or chunks/, the first read of ROOT throws
+     * {@link dev.ckpt.store.error.BadConfigurationException} naming it, rather than reading an
+     * empty store ({@link RootStore#existingOnly()}).
+     */
+    public static CheckpointStore openExisting(ObjectStore store, StoreConfig config) {
+        return new CheckpointStore(store, config, true);
     }
 
     /** Opens a store URL ({@code file:///path}, a path, {@code s3://bucket/prefix}) with default settings. */
@@ -181,7 +192,7 @@ public final class CheckpointStore implements AutoCloseable {
                 // first, under its own name: inside the write of ROOT a stuck probe was reported as that write
                 d.call("probe/", "conditional-write probe", p::probe);
             }
-            return f.apply(new RootStore(d, config.clock(), config.sleeper(), RetryPolicy.ROOT));
+            return f.apply(root.over(d));
         } catch (dev.ckpt.store.error.CommitStateUnknownException e) {
             if (e.getCause() instanceof dev.ckpt.store.error.DeadlineExceededException late) {
                 throw late; // a claim in doubt is no commit in doubt: its message says the write may still land

@@ -12,10 +12,11 @@ import java.time.Instant;
 import java.util.List;
 
 @Command(name = "recover", description = {"Rebuild a damaged or missing ROOT from the manifests in the store.",
-        "A dry run unless --apply. Each manifest is kept when it parses and all its chunks are present, else skipped",
-        "with the reason. Every run gets a writer epoch above any seen, so jobs that wrote before stay fenced: restart",
-        "them. Refused while objects younger than --quiet-period exist (a save or GC may still run) unless --force;",
-        "the new ROOT is written only if ROOT is still the damaged one, which is first copied to recovery/.",
+        "A dry run unless --apply. Each manifest is kept when it parses and all its chunks are present, else skipped"
+                + " with the reason. Every run gets a writer epoch above any seen, so jobs that wrote before stay fenced:"
+                + " restart them. Refused while objects younger than --quiet-period exist (a save or GC may still run)"
+                + " unless --force; the new ROOT is written only if ROOT is still the damaged one, which is first copied"
+                + " to recovery/.",
         "A readable ROOT is never replaced. Pins and verified marks were in ROOT and are lost."},
         footer = {"", "Example:", "  ckpt-tool recover s3://ml-ckpt/llama            # what would be rebuilt",
                 "  ckpt-tool recover s3://ml-ckpt/llama --apply"})
@@ -61,7 +62,7 @@ final class RecoverCommand extends StoreCommand {
         public void printText(PrintWriter out, PrintWriter err) {
             if (rootProblem != null) {
                 out.println("damaged: " + rootProblem);
-            } else if (root == RecoveryReport.Condition.MISSING) {
+            } else if (root == RecoveryReport.Condition.MISSING && !manifests.isEmpty()) { // none: the message says so
                 out.println("missing: the store has manifests but no ROOT");
             }
             for (Manifest f : manifests) {
@@ -78,5 +79,10 @@ final class RecoverCommand extends StoreCommand {
 
     /** A manifest found in the store: kept in the rebuilt ROOT or skipped, and why. */
     record Manifest(String key, String id, String run, long step, boolean kept, String reason) {
+    }
+
+    @Override
+    String interrupted(String committing) {
+        return "ROOT is either as it was or the rebuilt one; run recover again to see which";
     }
 }

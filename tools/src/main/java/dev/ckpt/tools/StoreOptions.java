@@ -68,6 +68,7 @@ public final class StoreOptions {
     }
 
     CheckpointStore open(String url, Map<String, String> env, StoreConfig config, boolean create) {
-        return CheckpointStore.open(objectStore(url, env, create), config);
+        ObjectStore o = objectStore(url, env, create);
+        return create ? CheckpointStore.open(o, config) : CheckpointStore.openExisting(o, config);
     }
 }

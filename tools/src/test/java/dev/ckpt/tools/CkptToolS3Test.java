@@ -8,9 +8,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The same commands against the in-process S3 server over HTTP, configured through the environment. */
@@ -75,6 +77,29 @@ class CkptToolS3Test extends CkptToolTest {
             assertEquals(1, refused.code(), var + ": " + refused);
             assertTrue(refused.err().contains(var + " is set, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true"), refused.err());
         }
+    }
+
+    /**
+     * A prefix that holds nothing (a mistyped bucket prefix) is no empty store: ls, verify and
+     * restore refuse it naming it, with either client (helper-91's case, on S3), and write nothing.
+     */
+    @Test
+    void aPrefixThatHoldsNoStoreIsRefusedNotListedAsEmpty() {
+        for (String client : new String[] {"aws", "minio"}) {
+            for (String[] args : List.of(new String[] {"ls", store}, new String[] {"verify", store},
+                    new String[] {"restore", store, "latest", tmp.resolve("o").toString()}, new String[] {"gc", store})) {
+                String[] withClient = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                        java.util.stream.Stream.of("--client", client)).toArray(String[]::new);
+                Cli.Result r = cli.run(withClient);
+                assertEquals(1, r.code(), String.join(" ", withClient) + ": " + r);
+                assertTrue(r.err().contains("no ckpt store at " + store + "/: it holds no ROOT, manifests/ or chunks/;"
+                        + " check the bucket and prefix"), r.err());
+            }
+        }
+        assertFalse(objects().list("").iterator().hasNext(), "nothing was written under " + store);
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("o")));
+        assertEquals(0, cli.run("init", store).code());
+        assertEquals(0, cli.run("ls", store).code(), "an initialized store lists");
     }
 
     @Test

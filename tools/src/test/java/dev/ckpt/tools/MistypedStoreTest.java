@@ -45,18 +45,91 @@ class MistypedStoreTest {
     /**
      * From a tryout: gc racing a failing import into a new store wrote ROOT, a lock and a GC
      * record into the directory the import had just made, so a store was left behind. A
-     * directory without ROOT or manifests has nothing to collect: gc says so and writes nothing.
+     * directory without ROOT or manifests has nothing to collect: gc writes nothing, and (since
+     * a later tryout, below) says it holds no store.
      */
     @Test
     void gcOfADirectoryThatHoldsNoStoreWritesNothing() throws Exception {
         Cli cli = new Cli(Map.of(), "--progress", "none");
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         Cli.Result r = cli.run("gc", empty.toString());
-        assertEquals(0, r.code(), r.toString());
-        assertTrue(r.out().contains("deleted 0 objects"), r.toString());
+        assertEquals(ExitCode.ERROR, r.code(), r.toString());
+        assertTrue(r.err().contains("no ckpt store at " + empty.toUri()), r.toString());
         try (var listing = Files.list(empty)) {
             assertEquals(List.of(), listing.toList(), "gc wrote into a directory that holds no store");
         }
+    }
+
+    /**
+     * From a new-user tryout (helper-91): {@code ls} of a directory that exists but holds no
+     * store (the training's staging directory, typed for the store's) listed nothing and exited
+     * 0, as did verify ("ok: 0 checkpoints"), stats and gc. Every command that reads or changes
+     * a store now refuses a directory with no ROOT, manifests/ or chunks/, naming it, and writes
+     * nothing into it; an empty directory likewise.
+     */
+    @Test
+    void everyReadingCommandRefusesADirectoryThatHoldsNoStoreAndWritesNothing() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path staging = Files.createDirectories(tmp.resolve("ckpt-staging/latentwire/step-200"));
+        Files.writeString(staging.resolve("model.safetensors"), "weights");
+        Path notAStore = tmp.resolve("ckpt-staging");
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        for (Path dir : List.of(notAStore, empty)) {
+            List<Path> before;
+            try (var walk = Files.walk(dir)) {
+                before = walk.sorted().toList();
+            }
+            for (String url : List.of(dir.toString(), dir.toUri().toString())) {
+                for (String[] args : List.of(new String[]{"ls", url}, new String[]{"verify", url},
+                        new String[]{"verify", url, "--read-data"}, new String[]{"stats", url},
+                        new String[]{"show", url, "latest"}, new String[]{"restore", url, "latest", tmp.resolve("o").toString()},
+                        new String[]{"gc", url, "--dry-run"}, new String[]{"gc", url}, new String[]{"forget", url, "--keep-last", "1"},
+                        new String[]{"forget", url, "x"}, new String[]{"pin", url, "x"}, new String[]{"unpin", url, "x"},
+                        new String[]{"diff", url, "a", "b"}, new String[]{"ls", url, "--json"},
+                        new String[]{"export", url, "latest", tmp.resolve("x.tar.zst").toString()})) {
+                    Cli.Result r = cli.run(args);
+                    String what = String.join(" ", args);
+                    assertEquals(ExitCode.ERROR, r.code(), what + ": " + r);
+                    assertTrue(r.err().contains("no ckpt store at " + dir.toUri() + ": it holds no ROOT, manifests/ or"
+                            + " chunks/; check the path"), what + ": " + r.err());
+                    assertFalse(r.err().contains("Exception"), r.err());
+                    try (var walk = Files.walk(dir)) {
+                        assertEquals(before, walk.sorted().toList(), what + " wrote into " + dir);
+                    }
+                }
+            }
+        }
+        assertFalse(Files.exists(tmp.resolve("o")));
+        assertFalse(Files.exists(tmp.resolve("x.tar.zst")));
+    }
+
+    /**
+     * A store a save began but never committed to (killed before its first commit) holds
+     * chunks/ and no ROOT: it is a store with no checkpoints, not refused. (gc runs and writes
+     * nothing there, as in a directory with no ROOT at all: the next save's commit makes it
+     * a store gc collects.)
+     */
+    @Test
+    void aStoreWithChunksButNoCommitYetIsAnEmptyStore() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("w.bin"), "weights");
+        Path store = tmp.resolve("s");
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1").code());
+        Files.delete(store.resolve("ROOT"));
+        try (var m = Files.walk(store.resolve("manifests"))) {
+            for (Path p : m.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        Cli.Result ls = cli.run("ls", store.toString());
+        assertEquals(0, ls.code(), ls.toString());
+        assertTrue(ls.err().contains("no checkpoints in " + store.toUri()), ls.toString());
+        Cli.Result gc = cli.run("gc", store.toString(), "--grace", "0s");
+        assertEquals(0, gc.code(), gc.toString());
+        assertFalse(Files.exists(store.resolve("ROOT")), "gc wrote a ROOT");
+        Cli.Result verify = cli.run("verify", store.toString());
+        assertEquals(0, verify.code(), verify.toString());
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.ckpt.store.commit;
 
 import dev.ckpt.store.commit.Outcome.Unchanged;
 import dev.ckpt.store.commit.Outcome.Write;
+import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.CommitConflictException;
 import dev.ckpt.store.error.CommitStateUnknownException;
 import dev.ckpt.store.error.CorruptObjectException;
@@ -54,12 +55,31 @@ public final class RootStore {
     private final Clock clock;
     private final Sleeper sleeper;
     private final RetryPolicy policy;
+    /** Whether a store that holds nothing of a store's is refused ({@link #existingOnly()}). */
+    private final boolean existingOnly;
 
     public RootStore(ObjectStore store, Clock clock, Sleeper sleeper, RetryPolicy policy) {
+        this(store, clock, sleeper, policy, false);
+    }
+
+    private RootStore(ObjectStore store, Clock clock, Sleeper sleeper, RetryPolicy policy, boolean existingOnly) {
         this.store = store;
         this.clock = clock;
         this.sleeper = sleeper;
         this.policy = policy;
+        this.existingOnly = existingOnly;
+    }
+
+    /**
+     * These transactions for a command that reads or changes an existing store only (ls, show,
+     * restore, verify, gc ...): {@link #read} refuses a location with no ROOT, no manifests/ and
+     * no chunks/ (a mistyped path or prefix, a training's staging directory) instead of reading it
+     * as an empty store, which would list nothing and exit 0 (a new-user tryout's case: {@code ls}
+     * of a staging directory said "no checkpoints"). Costs nothing where ROOT exists; one LIST of
+     * chunks/ where it does not. Saves, init and import create a store and do not use this.
+     */
+    public RootStore existingOnly() {
+        return existingOnly ? this : new RootStore(store, clock, sleeper, policy, true);
     }
 
     /** With the system clock and {@link RetryPolicy#ROOT} limited to {@code maxAttempts}. */
@@ -80,7 +100,7 @@ public final class RootStore {
      * {@link dev.ckpt.store.objectstore.DeadlineObjectStore}), with the same clock, sleeper and policy.
      */
     public RootStore over(ObjectStore view) {
-        return view == store ? this : new RootStore(view, clock, sleeper, policy);
+        return view == store ? this : new RootStore(view, clock, sleeper, policy, existingOnly);
     }
 
     public ObjectStore objectStore() {
@@ -89,6 +109,10 @@ public final class RootStore {
 
     /**
      * Reads ROOT; an empty state with a null ETag when the store has no ROOT yet.
+     *
+     * @throws BadConfigurationException for {@link #existingOnly()} transactions, when the store
+     *         holds no ROOT, no manifests/ and no chunks/ (a store a save began but never committed
+     *         to holds chunks, and reads as empty)
      *
      * @throws CorruptObjectException when ROOT is damaged, or missing from a store that holds
      *         manifests (ROOT was deleted or lost: treating the store as new would hide every
@@ -109,6 +133,11 @@ public final class RootStore {
                         + " store holds manifests under manifests/ (ROOT was deleted or lost);"
                         + " nothing was changed: if no writer or GC is running, rebuild it from the manifests with"
                         + " ckpt-tool recover " + store.describe() + " (see the README, Operating a store)");
+            }
+            if (existingOnly && store.list("chunks/").isEmpty()) {
+                throw new BadConfigurationException("no ckpt store at " + store.describe() + ": it holds no "
+                        + RootState.KEY + ", manifests/ or chunks/; check the " + (store.describe().startsWith("s3://")
+                        ? "bucket and prefix" : "path") + " (ckpt-tool init, push and import make a store)");
             }
             return new Versioned(RootState.empty(), null);
         }
