@@ -17,12 +17,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 @Command(name = "doctor", description = {"Check that the backend can hold checkpoints safely; exits 5 if not.",
-        "Checks listing and reading, ROOT, on a local store that nothing stands where ROOT, its lock file or the",
-        "store's directories must be written, and the conditional writes the store relies on (create-only",
-        "If-None-Match: *, compare-and-swap If-Match), and on S3 which form of the ETag the server reads in",
-        "If-Match: quoted as RFC 7232 writes it (AWS S3, MinIO) or bare (Ceph RGW 16.2)."},
-        footer = {"", "A store on a read-only mount, or opened with credentials that may not write (docs/security.md), is reported",
-                "as read-only (exit 0 if it can be read); its writes are not probed.",
+        "Checks listing and reading, ROOT, on a local store that nothing stands where ROOT, its lock file or the"
+                + " store's directories must be written, and the conditional writes the store relies on (create-only"
+                + " If-None-Match: *, compare-and-swap If-Match), and on S3 which form of the ETag the server reads in"
+                + " If-Match: quoted as RFC 7232 writes it (AWS S3, MinIO) or bare (Ceph RGW 16.2)."},
+        footer = {"", "A store on a read-only mount, or opened with credentials that may not write (docs/security.md), is"
+                + " reported as read-only (exit 0 if it can be read); its writes are not probed.",
                 "", "Example:", "  AWS_ENDPOINT_URL=http://ceph:7480 ckpt-tool doctor s3://ckpt/test"})
 final class DoctorCommand extends StoreCommand {
     /** doctor writes probe objects anyway: on a new path it checks that a store can be made there. */
@@ -215,5 +215,10 @@ final class DoctorCommand extends StoreCommand {
                     e instanceof StoreUnavailableException u && !u.needsAction()));
             return false;
         }
+    }
+
+    @Override
+    String interrupted(String committing) {
+        return "objects it wrote to probe the store may be left under probe/; nothing else was changed";
     }
 }

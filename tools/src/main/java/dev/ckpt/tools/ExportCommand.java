@@ -25,8 +25,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 @Command(name = "export", description = {"Write a checkpoint to a .tar.zst archive.",
-        "The archive holds the manifest (ckpt-manifest.json) and the files under files/. The checkpoint is restored",
-        "and verified first; the archive is written under a temporary name and renamed into place."},
+        "The archive holds the manifest (ckpt-manifest.json) and the files under files/. The checkpoint is restored"
+                + " and verified first; the archive is written under a temporary name and renamed into place."},
         footer = {"", "Example:", "  ckpt-tool export s3://ml-ckpt/llama run-42:latest run-42.tar.zst"})
 final class ExportCommand extends StoreCommand {
     static final String MANIFEST_ENTRY = "ckpt-manifest.json";
@@ -107,5 +107,10 @@ final class ExportCommand extends StoreCommand {
         public void printText(PrintWriter out, PrintWriter err) {
             out.printf("exported %s (%s, %s) to %s (%s)%n", id, count(files, "file"), human(logicalBytes), given, human(archiveBytes));
         }
+    }
+
+    @Override
+    String interrupted(String committing) {
+        return file + " was not written; a temporary beside it, if left, may be deleted";
     }
 }

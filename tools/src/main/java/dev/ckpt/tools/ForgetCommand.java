@@ -16,15 +16,15 @@ import java.util.List;
 
 @Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
         "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept.",
-        "A checkpoint without a numeric METRIC is left to the other rules (kept if there are none); a policy that",
-        "would keep none of a run's checkpoints is refused (exit 2) and nothing changes."},
+        "A checkpoint without a numeric METRIC is left to the other rules (kept if there are none); a policy that"
+                + " would keep none of a run's checkpoints is refused (exit 2) and nothing changes."},
         footer = {"", "Examples:", "  ckpt-tool forget ./ckpt-store --run demo --keep-last 3 --dry-run",
                 "  ckpt-tool forget ./ckpt-store --keep-best loss:min", "  ckpt-tool forget ./ckpt-store demo@100 demo@150"})
 final class ForgetCommand extends StoreCommand {
     @Parameters(index = "1..*", paramLabel = "CKPT", description = "checkpoints to forget (id, RUN@STEP, ...)")
     List<String> ckpts = new ArrayList<>();
 
-    @Option(names = "--run", description = "apply the policy to this run only")
+    @Option(names = "--run", paramLabel = "RUN", description = "apply the policy to this run only")
     String run;
 
     @ArgGroup(exclusive = false)
@@ -84,5 +84,10 @@ final class ForgetCommand extends StoreCommand {
             out.println(forgotten.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : count(forgotten.size(), "checkpoint")
                     + " forgotten; run ckpt-tool gc to free " + (forgotten.size() == 1 ? "its" : "their") + " space"));
         }
+    }
+
+    @Override
+    String interrupted(String committing) {
+        return "its change to ROOT may or may not have been written; check with ckpt-tool ls " + store;
     }
 }

@@ -85,4 +85,10 @@ final class GcCommand extends StoreCommand {
             }
         }
     }
+
+    @Override
+    String interrupted(String committing) {
+        return "what it deleted no checkpoint referenced; run it again to finish (its lease on the store, if it"
+                + " held one, lapses by itself)";
+    }
 }

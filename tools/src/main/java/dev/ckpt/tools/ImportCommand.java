@@ -39,9 +39,10 @@ import java.util.Map;
 import java.util.Optional;
 
 @Command(name = "import", description = {"Import a .tar.zst archive made by export as a checkpoint of RUN at STEP.",
-        "Metadata is kept. Entry names that are absolute or contain '..', links and devices are refused; every file",
-        "is checked against the archived manifest's SHA-256 before anything is committed. The archive is unpacked",
-        "in a hidden directory inside a local store, or in $TMPDIR for other stores (removed afterwards)."},
+        "Metadata is kept. Entry names that are absolute or contain '..', links and devices are refused; every file"
+                + " is checked against the archived manifest's SHA-256 before anything is committed. The archive is"
+                + " unpacked in a hidden directory inside a local store, or in $TMPDIR for other stores (removed"
+                + " afterwards)."},
         footer = {"", "Example:", "  ckpt-tool import ./ckpt-store run-42.tar.zst --run run-42 --step 1000"})
 final class ImportCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "FILE.tar.zst", description = "the archive")
@@ -50,10 +51,10 @@ final class ImportCommand extends StoreCommand {
     @picocli.CommandLine.Mixin
     GcWaitOptions gcWait;
 
-    @Option(names = "--run", required = true, description = "run name in this store")
+    @Option(names = "--run", required = true, paramLabel = "RUN", description = "run name in this store: 1-100 ASCII letters, digits, '.', '_' or '-'")
     String run;
 
-    @Option(names = "--step", required = true, description = "training step")
+    @Option(names = "--step", required = true, paramLabel = "STEP", description = "training step (0 or more)")
     long step;
 
     @Override
@@ -349,4 +350,8 @@ final class ImportCommand extends StoreCommand {
         }
     }
 
+    @Override
+    String interrupted(String committing) {
+        return interruptedSave(committing);
+    }
 }

@@ -31,4 +31,9 @@ final class InitCommand extends StoreCommand {
             out.println((created ? "initialized " : "already initialized: ") + store + " (" + count(checkpoints, "checkpoint") + ")");
         }
     }
+
+    @Override
+    String interrupted(String committing) {
+        return "ROOT may or may not have been written; running init again is safe";
+    }
 }

@@ -12,12 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-@Command(name = "ls", description = {"List checkpoints: id, run, step, created, ranks (world size: how many ranks saved it), files, logical size,",
-        "bytes only it holds, pinned.",
-        "Sorted by run, then step."},
+@Command(name = "ls", description = {"List checkpoints, sorted by run, then step.",
+        "Columns: id, run, step, created, ranks (world size: how many ranks saved it), files, logical size, bytes only"
+                + " it holds, pinned."},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 final class LsCommand extends StoreCommand {
-    @Option(names = "--run", description = "only this run")
+    @Option(names = "--run", paramLabel = "RUN", description = "only this run")
     String run;
 
     @Override

@@ -47,8 +47,32 @@ public final class OutputOptions {
     @Option(names = {"-v", "--verbose"}, description = "on errors, print the stack trace too")
     boolean verbose;
 
+    /** Whether a result was printed ({@link #print}): a failure after it prints no second JSON document. */
+    private volatile boolean printed;
+
+    /**
+     * With --json, a command that failed before printing its result prints this instead, so a
+     * script always reads one document on stdout (it read nothing: helper-91): {@code {"error":
+     * {"command", "exitCode", "message"}}}, the message as stderr says it.
+     */
+    record Failure(String command, int exitCode, String message) {
+    }
+
+    /** Prints {@code failure} as the one JSON document, with --json and when no result was printed; else nothing. */
+    void printFailure(PrintWriter out, Failure failure) {
+        if (json && !printed) {
+            try {
+                out.println(JSON.writeValueAsString(java.util.Map.of("error", failure)));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("cannot write a failure as JSON", e);
+            }
+            out.flush();
+        }
+    }
+
     /** Prints a command's result: one JSON document on {@code out} with --json, else its text form. */
     void print(PrintWriter out, PrintWriter err, Result result) {
+        printed = true;
         if (json) {
             try {
                 out.println(JSON.writeValueAsString(result));
@@ -68,8 +92,13 @@ public final class OutputOptions {
         if (mode == ProgressMode.auto) {
             mode = System.console() != null ? ProgressMode.auto : ProgressMode.plain;
         }
-        return new Progress(err, what, mode, json);
+        Progress p = new Progress(err, what, mode, json);
+        current = p;
+        return p;
     }
+
+    /** The progress of the operation under way, if any: what a signal's message clears and asks ({@link StoreCommand}). */
+    volatile Progress current;
 
     /**
      * Progress of one operation: a live bar on a terminal (bytes done of total, percent,
@@ -85,6 +114,8 @@ public final class OutputOptions {
         private final java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong(-1);
         private volatile long total;
         private final Thread ticker;
+        /** The checkpoint whose write of ROOT a save sent ({@link #committing}), null before. */
+        private volatile String committing;
 
         Progress(PrintWriter err, String what, ProgressMode mode, boolean quietStart) {
             this.err = err;
@@ -170,6 +201,16 @@ public final class OutputOptions {
             if (mode != ProgressMode.none) {
                 line((mode == ProgressMode.auto ? "\r\u001b[K" : "") + what + ": " + message);
             }
+        }
+
+        @Override
+        public void committing(String checkpointId) {
+            committing = checkpointId;
+        }
+
+        /** The checkpoint whose commit was sent, null while none was: from then on, it may have landed. */
+        String committingId() {
+            return committing;
         }
 
         @Override

@@ -31,4 +31,9 @@ class PinCommand extends StoreCommand {
             out.println((pinned ? "pinned " : "unpinned ") + id);
         }
     }
+
+    @Override
+    String interrupted(String committing) {
+        return "its change to ROOT may or may not have been written; check with ckpt-tool ls " + store;
+    }
 }

@@ -42,20 +42,23 @@ import java.util.Map;
                 + "cannot reach the store, or whose commit is in doubt (exit 6: it may land) leaves the others to "
                 + "--ranks-timeout. The same step cannot be pushed again "
                 + "with the same job id once a rank gave up on it or stored its part: push a later step."},
-        footer = {"", "Example:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 --meta loss=0.31 --keep-last 3",
-                "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 --wait-for-gc 10m",
-                "  ckpt-tool push s3://ml-ckpt/llama rank-1/step-3000 --run run-42 --step 3000 --rank 1 --world-size 4 --job-id 81723.0"})
+        footer = {"", "Examples:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 \\",
+                "      --meta loss=0.31 --keep-last 3",
+                "  ckpt-tool push s3://ml-ckpt/llama staging/step-2000 --run run-42 --step 2000 \\",
+                "      --wait-for-gc 10m",
+                "  ckpt-tool push s3://ml-ckpt/llama rank-1/step-3000 --run run-42 --step 3000 \\",
+                "      --rank 1 --world-size 4 --job-id 81723.0"})
 final class PushCommand extends StoreCommand {
     @Parameters(index = "1", paramLabel = "DIR", description = "the directory to save")
     Path dir;
 
-    @Option(names = "--run", required = true, description = "run name")
+    @Option(names = "--run", required = true, paramLabel = "RUN", description = "run name: 1-100 ASCII letters, digits, '.', '_' or '-'")
     String run;
 
-    @Option(names = "--step", required = true, description = "training step")
+    @Option(names = "--step", required = true, paramLabel = "STEP", description = "training step (0 or more)")
     long step;
 
-    @Option(names = "--epoch", description = "training epoch")
+    @Option(names = "--epoch", paramLabel = "EPOCH", description = "training epoch")
     Long epoch;
 
     @Option(names = "--meta", paramLabel = "KEY=VALUE", description = "metadata (repeatable, each KEY once; a key of at"
@@ -141,6 +144,14 @@ final class PushCommand extends StoreCommand {
                 WriterToken w = join(store, by);
                 s = gcWait.save(store, w, req.withShard(shard), p);
             }
+        } catch (dev.ckpt.store.error.FencedException e) {
+            if (shard != null) {
+                throw e; // a rank of a job: its message says the job was replaced
+            }
+            // by hand, two pushes of one run: the message was a training job's (helper-91)
+            throw e.withAdvice("this push of step " + step + " committed nothing: another push or job claimed run '"
+                    + run + "' after it did (ckpt-tool ls " + store + " --run " + run + " shows what is committed);"
+                    + " to save " + dir + " anyway, push it again");
         } catch (RuntimeException e) {
             throw deadline.named(e);
         }
@@ -308,5 +319,10 @@ final class PushCommand extends StoreCommand {
                 + " left out (a checkpoint holds files only; restore will not recreate "
                 + (dirs.size() == 1 ? "it" : "them") + "): " + String.join(", ", dirs.subList(0, shown))
                 + (dirs.size() > shown ? ", ..." : "");
+    }
+
+    @Override
+    String interrupted(String committing) {
+        return interruptedSave(committing);
     }
 }

@@ -15,8 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 @Command(name = "restore", description = {"Restore a checkpoint into a directory, verified.", "Every file's SHA-256 is checked over the bytes written (a file that fails names its corrupt chunk); chunks reused from --reuse directories, or copied within the checkpoint, are checked by their own SHA-256.",
-        "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was",
-        "(every destination is checked first; files already renamed are taken back, replaced ones restored).",
+        "Files are renamed into place only when the whole checkpoint verified; a failed restore leaves DIR as it was"
+                + " (every destination is checked first; files already renamed are taken back, replaced ones restored)."
+                + " A file in DIR that the checkpoint names is replaced; files it does not name are left alone.",
         "A checkpoint saved by several ranks restores whole (every part's files) or, with --rank R, only rank R's part.",
         "--tensors PATTERN: only the tensors whose names match (a glob: * any run of characters, dots included; ? one "
                 + "character; repeatable; combinable with --rank): for each safetensors file with matching tensors, a "
@@ -134,5 +135,11 @@ final class RestoreCommand extends StoreCommand {
                     count(replacedVersions.size(), "file"), given, replacedVersions.get(0),
                     one ? "holds a version" : "hold versions", given, one ? "it" : "them", one ? "it" : "them");
         }
+    }
+
+    @Override
+    String interrupted(String committing) {
+        return dir + " is as it was unless the restore had begun renaming its files into place (restore again to"
+                + " be sure); temporaries it was writing there (.ckpt-<12 hex>.tmp) may be deleted";
     }
 }

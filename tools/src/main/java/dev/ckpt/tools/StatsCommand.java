@@ -12,8 +12,8 @@ import java.util.HashSet;
 import java.util.Set;
 
 @Command(name = "stats", description = {"Show store totals: sizes, deduplication and compression, garbage.",
-        "Checkpoints, logical bytes, stored bytes, deduplication and compression ratios, and the bytes no live",
-        "checkpoint references (what gc frees once they pass the grace age)."},
+        "Checkpoints, logical bytes, stored bytes, deduplication and compression ratios, and the bytes no live"
+                + " checkpoint references (what gc frees once they pass the grace age)."},
         footer = {"", "Example:", "  ckpt-tool stats s3://ml-ckpt/llama --json"})
 final class StatsCommand extends StoreCommand {
     @Override

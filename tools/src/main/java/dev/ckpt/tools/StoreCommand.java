@@ -77,16 +77,73 @@ abstract class StoreCommand implements Callable<Integer> {
         calledAt = config.clock().instant();
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
         List<Path> created = createsStore() ? createLocalStore() : null;
+        Thread said = CkptTool.isProgram ? sayWhenInterrupted() : null;
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config, createsStore())) {
             int code = run(s);
             out().flush();
             ok = code == 0;
             return code;
         } finally {
+            ended = true;
+            if (said != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(said);
+                } catch (IllegalStateException e) { // the JVM is ending already: the hook runs and, ended, says nothing
+                }
+            }
             if (!ok && created != null) {
                 removeEmpty(created);
             }
         }
+    }
+
+    /** Whether {@link #call} returned or threw: a JVM that ends before is ended by a signal. */
+    private volatile boolean ended;
+
+    /**
+     * A hook that, when a signal (SIGINT from Ctrl-C, SIGTERM) ends the JVM while the command
+     * runs, says on stderr that it was interrupted and what that left ({@link #interrupted}): a
+     * push killed by Ctrl-C had exited 130 with no word (a new-user tryout, helper-91). Only in the
+     * program: a library's JVM (tests) is not told.
+     */
+    private Thread sayWhenInterrupted() {
+        Thread hook = new Thread(() -> {
+            if (ended) {
+                return;
+            }
+            OutputOptions.Progress p = output.current;
+            if (p != null) {
+                p.close(); // the live line ends, and no progress line follows the message
+            }
+            PrintWriter err = err();
+            err.println("ckpt-tool " + spec.name() + ": interrupted before it finished; " + interrupted(p == null ? null
+                    : p.committingId()));
+            err.flush();
+        }, "ckpt-interrupted");
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+            return hook;
+        } catch (IllegalStateException e) { // already ending
+            return null;
+        }
+    }
+
+    /**
+     * What an interrupted run of this command left, said after "interrupted before it
+     * finished; ". {@code committing}: the checkpoint whose write of ROOT a save had sent, else
+     * null. By default, for the commands that only read: nothing was changed.
+     */
+    String interrupted(String committing) {
+        return "nothing was changed";
+    }
+
+    /** What an interrupted save (push, import) left: nothing, or a commit that may have landed. */
+    String interruptedSave(String committing) {
+        return committing == null
+                ? "nothing was committed; running it again is safe (chunks already stored are not uploaded again, and"
+                        + " gc frees them otherwise)"
+                : "the commit of checkpoint " + committing + " had been sent: it may have landed; check with"
+                        + " ckpt-tool ls " + store + " before running it again";
     }
 
     /**

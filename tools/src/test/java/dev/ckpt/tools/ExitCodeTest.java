@@ -21,6 +21,15 @@ class ExitCodeTest {
     @Test
     void errorsMapToTheDocumentedExitCodes() {
         assertEquals(ExitCode.FENCED_OR_CONFLICT, CkptTool.code(new FencedException("r", 1, 2)));
+        // a push by hand fenced by another push: the same refusal and code, with what to do (helper-91)
+        FencedException fenced = new FencedException("r", 1, 2);
+        fenced.closeStep();
+        FencedException advised = fenced.withAdvice("push it again");
+        assertEquals(ExitCode.FENCED_OR_CONFLICT, CkptTool.code(advised));
+        assertEquals(fenced.getMessage() + "; push it again", advised.getMessage());
+        assertEquals(fenced, advised.getCause());
+        assertEquals(2, advised.currentEpoch());
+        assertTrue(advised.stepClosed(), "a closed step stays closed");
         assertEquals(ExitCode.FENCED_OR_CONFLICT, CkptTool.code(new CommitConflictException("busy")));
         assertEquals(ExitCode.NO_CONDITIONAL_WRITES, CkptTool.code(new ConditionalWritesUnsupportedException("no")));
         assertEquals(ExitCode.ERROR, CkptTool.code(new CorruptObjectException("k", "bad")));

@@ -154,4 +154,53 @@ class JsonOutputShapeTest {
         EXPECTED.put("verify damaged", "bytesChecked:NUMBER checkpoints:NUMBER chunksChecked:NUMBER deep:BOOLEAN ok:BOOLEAN problems[].checkpoint:STRING problems[].key:STRING problems[].kind:STRING problems[].message:STRING recordedVerified:ARRAY");
         EXPECTED.put("recover damaged", "backup:STRING decision:STRING gcGeneration:NUMBER highestEpochSeen:NUMBER manifests[].id:STRING manifests[].kept:BOOLEAN manifests[].key:STRING manifests[].reason:STRING manifests[].run:STRING manifests[].step:NUMBER message:STRING newestObject:STRING newestWrittenAt:STRING root:STRING rootProblem:STRING writerEpoch:NUMBER");
     }
+
+    /**
+     * A command that fails with --json prints one document too, {"error": {command, exitCode,
+     * message}}, where it printed nothing (helper-91); one that prints its result and then
+     * exits non-zero (verify finding damage) prints that result only.
+     */
+    @Test
+    void aFailureWithJsonIsOneErrorDocumentOnStdout() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path notAStore = java.nio.file.Files.createDirectories(tmp.resolve("staging"));
+        for (String[] args : List.of(new String[] {"ls", notAStore.toString(), "--json"},
+                new String[] {"--json", "ls", notAStore.toString()}, new String[] {"show", notAStore.toString(), "latest", "--json"},
+                new String[] {"ls", tmp.resolve("nope").toString(), "--json"})) {
+            Cli.Result r = cli.run(args);
+            assertEquals(ExitCode.ERROR, r.code(), r.toString());
+            JsonNode doc = single(r.out());
+            assertEquals(List.of("error"), toList(doc.fieldNames()), r.out());
+            assertEquals(args[0].equals("--json") ? args[1] : args[0], doc.get("error").get("command").asText());
+            assertEquals(1, doc.get("error").get("exitCode").asInt());
+            String said = r.err().lines().findFirst().orElseThrow();
+            assertEquals(said, "ckpt-tool " + doc.get("error").get("command").asText() + ": "
+                    + doc.get("error").get("message").asText(), "the message as stderr says it");
+        }
+        Cli.Result text = cli.run("ls", notAStore.toString());
+        assertEquals("", text.out(), "without --json, nothing on stdout");
+        // a result, then a non-zero exit: the result is the one document
+        String store = tmp.resolve("store").toString();
+        Path a = TestDirs.checkpoint(tmp.resolve("a"), 1, 3, 30_000);
+        assertEquals(0, cli.run("push", store, a.toString(), "--run", "r", "--step", "1").code());
+        try (var chunks = java.nio.file.Files.walk(Path.of(store, "chunks"))) {
+            Path chunk = chunks.filter(java.nio.file.Files::isRegularFile).findFirst().orElseThrow();
+            java.nio.file.Files.delete(chunk);
+        }
+        Cli.Result damaged = cli.run("verify", store, "--json");
+        assertEquals(ExitCode.DAMAGE, damaged.code(), damaged.toString());
+        assertTrue(!single(damaged.out()).has("error"), damaged.out());
+    }
+
+    /** stdout as exactly one JSON document (a second one after it fails). */
+    private static JsonNode single(String out) throws Exception {
+        return OutputOptions.JSON.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .readTree(out);
+    }
+
+    private static List<String> toList(Iterator<String> it) {
+        List<String> l = new ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
 }

@@ -74,6 +74,18 @@ class UsageErrorTest {
         cases.put(List.of("push", store, dir, "--run", "r/x", "--step", "1"), "--run: invalid run name 'r/x'");
         cases.put(List.of("push", store, dir, "--run", "a..b", "--step", "1"), "--run: invalid run name 'a..b'");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "-1"), "--step must be 0 or more, got -1");
+        // a name that starts with '-' is read as an option: the missing name's error says so (helper-91)
+        cases.put(List.of("push", store, "-ddir", "--run", "r", "--step", "1"),
+                "Missing required parameter: 'DIR' ('-ddir' was read as an option: a name that starts with '-' goes after --");
+        cases.put(List.of("ls", "-store"), "('-store' was read as an option");
+        // numbers in words, not Java's type names ("'abc' is not a long": helper-91)
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "abc"), "--step': 'abc' is not a whole number");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "99999999999999999999"),
+                "--step': '99999999999999999999' is too large");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "3000000000"),
+                "--keep-last': '3000000000' is too large");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--world-size", "two", "--rank", "0"),
+                "--world-size': 'two' is not a whole number");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--epoch", "-3"), "--epoch must be 0 or more, got -3");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "0"), "--keep-last");
         cases.put(List.of("import", store, tmp.resolve("a.tar.zst").toString(), "--run", "r", "--step", "-5"),

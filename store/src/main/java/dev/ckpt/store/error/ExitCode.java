@@ -29,7 +29,12 @@ public enum ExitCode {
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
     PREEMPTED(75, "preempted (EX_TEMPFAIL): the stop's save committed, or the latest checkpoint stands (nothing"
             + " trained yet, or no time to save by --preempt-deadline): requeue, then run again with --auto-resume",
-            Program.CKPT_TRAIN);
+            Program.CKPT_TRAIN),
+    /** 128 + SIGINT's 2, as shells report it: said by the JVM's own exit on the signal, not chosen by {@link #of}. */
+    INTERRUPTED(130, "ended by SIGINT (Ctrl-C): the last line on stderr says what the command left (a push: nothing"
+            + " committed, or a commit that was sent and may have landed: check with ckpt-tool ls)", Program.CKPT_TOOL),
+    /** 128 + SIGTERM's 15 (a scheduler's kill, a container's stop). */
+    TERMINATED(143, "ended by SIGTERM: as 130", Program.CKPT_TOOL);
 
     /** Which command line prints a code. */
     public enum Program {

@@ -30,6 +30,20 @@ public final class FencedException extends CkptException {
                 + "); this rank belongs to a job that no longer owns the run and must stop writing checkpoints");
     }
 
+    /**
+     * This refusal, said with {@code advice} after it (what a person who ran the command by hand
+     * should do: a {@code ckpt-tool push} fenced by another push of the same run); the same
+     * epochs, this exception as its cause, and a closed step stays closed.
+     */
+    public FencedException withAdvice(String advice) {
+        FencedException e = new FencedException(run, writerEpoch, currentEpoch, getMessage() + "; " + advice);
+        e.initCause(this);
+        if (stepClosed()) {
+            e.closeStep();
+        }
+        return e;
+    }
+
     public String run() {
         return run;
     }

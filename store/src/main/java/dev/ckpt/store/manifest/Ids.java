@@ -17,7 +17,7 @@ public final class Ids {
     public static String checkRunName(String run) {
         if (run == null || !NAME.matcher(run).matches() || run.contains("..")) {
             throw new InvalidInputException("invalid run name '" + shown(run)
-                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'");
+                    + "': use 1-100 ASCII letters (A-Z, a-z), digits, '.', '_' or '-', starting with a letter or digit, without '..'");
         }
         return run;
     }
@@ -26,7 +26,7 @@ public final class Ids {
     public static String checkJobId(String job) {
         if (job == null || !NAME.matcher(job).matches() || job.contains("..")) {
             throw new InvalidInputException("invalid job id '" + shown(job)
-                    + "': use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'");
+                    + "': use 1-100 ASCII letters (A-Z, a-z), digits, '.', '_' or '-', starting with a letter or digit, without '..'");
         }
         return job;
     }

@@ -1,0 +1,111 @@
+package dev.ckpt.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.commit.SaveRequest;
+import dev.ckpt.store.commit.SaveResult;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A command ended by a signal (Ctrl-C's SIGINT, SIGTERM) says so and what it left: a push
+ * killed with Ctrl-C had exited 130 with nothing on stderr but its first progress line
+ * (helper-91, a new-user tryout). Runs the program in a child JVM, since the message is said
+ * by a shutdown hook of the program only.
+ */
+class InterruptedCommandTest {
+    @TempDir
+    Path tmp;
+
+    /**
+     * The push waits for ROOT's lock (held here, as a hung writer would) when SIGTERM comes:
+     * exit 143 and "nothing was committed", and nothing is.
+     */
+    @Test
+    void aPushEndedBySigtermSaysNothingWasCommitted() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path store = tmp.resolve("store");
+        assertEquals(0, cli.run("init", store.toString()).code());
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("w.bin"), "weights");
+        String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ROOT".getBytes(StandardCharsets.UTF_8)));
+        Path lockFile = store.resolve(".locks").resolve(md5 + ".lock");
+        Files.createDirectories(lockFile.getParent());
+        Path err = tmp.resolve("err.txt");
+        int code;
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock held = ch.lock()) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "-cp", ChildCli.shippedClassPath(), CkptTool.class.getName(), "push",
+                    store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "plain")
+                    .redirectOutput(tmp.resolve("out.txt").toFile()).redirectError(err.toFile()).start();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (p.isAlive() && System.nanoTime() < until && !Files.readString(err).contains("push " + src + " ...")) {
+                Thread.sleep(50); // its progress line: the command runs, and the claim goes for ROOT's lock at once
+            }
+            Thread.sleep(1500);
+            assertTrue(p.isAlive(), "the push waits for ROOT's lock (held here): " + Files.readString(err));
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the push ended on SIGTERM");
+            code = p.exitValue();
+        }
+        String e = Files.readString(err);
+        assertEquals(143, code, e);
+        assertTrue(e.contains("ckpt-tool push: interrupted before it finished; nothing was committed; running it again"
+                + " is safe"), e);
+        assertFalse(e.contains("Exception") || e.contains("\tat "), e);
+        JsonNode ls = cli.run("ls", store.toString(), "--json").json();
+        assertEquals(0, ls.get("checkpoints").size(), "nothing was committed");
+    }
+
+    /** A command that ends by itself says nothing of the kind: the hook is for a JVM a signal ends. */
+    @Test
+    void aCommandThatFinishesSaysNothingOfAnInterruption() throws Exception {
+        Path store = tmp.resolve("store");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("w.bin"), "weights");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", ChildCli.shippedClassPath(), CkptTool.class.getName(), "push",
+                store.toString(), src.toString(), "--run", "r", "--step", "1").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertFalse(out.contains("interrupted"), out);
+    }
+
+    /**
+     * What the message says after a commit was sent comes from the save itself: the progress
+     * hears {@code committing} with the checkpoint's id before the write of ROOT, and not before.
+     */
+    @Test
+    void theProgressOfASaveKnowsWhenItsCommitWasSent() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("w.bin"), "weights");
+        OutputOptions.Progress p = new OutputOptions.Progress(new PrintWriter(new StringWriter()), "push",
+                OutputOptions.ProgressMode.none, true);
+        assertNull(p.committingId());
+        SaveResult saved;
+        try (CheckpointStore store = CheckpointStore.open(tmp.resolve("store").toString())) {
+            saved = store.save(store.claimWriter("r"), new SaveRequest(src, "r", 1, null, Map.of(), null, null), p);
+        }
+        assertEquals(saved.checkpointId(), p.committingId());
+    }
+}
