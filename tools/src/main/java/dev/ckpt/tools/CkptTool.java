@@ -57,9 +57,11 @@ public final class CkptTool implements Runnable {
 
     public static void main(String[] args) {
         isProgram = true;
+        Interruption.install();
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
-        System.exit(execute(args, out, err, System.getenv()));
+        int code = execute(args, out, err, System.getenv());
+        System.exit(Interruption.finished(code));
     }
 
     /** Runs ckpt-tool with the given streams and environment; returns the exit code. */
@@ -118,6 +120,9 @@ public final class CkptTool implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             String name = commandLine.getCommandName();
+            if (Interruption.said()) {
+                return code(ex); // a signal stopped it and said so (a commit it barred): nothing more to say
+            }
             String said = Redaction.redact(message(ex));
             commandLine.getErr().println("ckpt-tool " + name + ": " + said);
             if (verbose) {
@@ -173,13 +178,23 @@ public final class CkptTool implements Runnable {
         if (!(ex instanceof CommandLine.MissingParameterException)) {
             return "";
         }
-        var options = ex.getCommandLine().getCommandSpec().optionsMap().keySet();
+        var options = ex.getCommandLine().getCommandSpec().optionsMap();
+        boolean value = false; // the argument is an option's value (--run -x): no name, and no hint for it
         for (String arg : args) {
+            if (value) {
+                value = false;
+                continue;
+            }
             if (arg.equals("--")) {
                 return "";
             }
             String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
-            if (arg.startsWith("-") && arg.length() > 1 && !options.contains(name) && !arg.matches("-[0-9].*")) {
+            CommandLine.Model.OptionSpec o = options.get(name);
+            if (o != null) {
+                value = !arg.contains("=") && o.arity().max() > 0;
+                continue;
+            }
+            if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9].*")) {
                 return " ('" + arg.replace('\0', '?') + "' was read as an option: a name that starts with '-' goes"
                         + " after --, with every option before it and the names after it in their order)";
             }

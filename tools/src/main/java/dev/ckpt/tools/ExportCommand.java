@@ -52,6 +52,7 @@ final class ExportCommand extends StoreCommand {
             throw new InvalidInputException("cannot write archive " + file + ": cannot create a staging directory in "
                     + dir + ": " + LocalFiles.explain(ex), ex);
         }
+        writingIn = staging;
         Path data = staging.resolve("d");
         Path tmp = staging.resolve("a.tmp");
         try (OutputOptions.Progress p = output.start(err(), "export " + e.id())) {
@@ -109,8 +110,12 @@ final class ExportCommand extends StoreCommand {
         }
     }
 
+    /** The staging directory beside the archive, once made: an interrupted export names it. */
+    private volatile Path writingIn;
+
     @Override
     String interrupted(String committing) {
-        return file + " was not written; a temporary beside it, if left, may be deleted";
+        return file + " was not written" + (writingIn == null ? "" : "; delete " + writingIn
+                + ", where the checkpoint was being restored and packed");
     }
 }

@@ -79,6 +79,7 @@ final class ImportCommand extends StoreCommand {
                     + readOnly.get() + "): import writes a checkpoint into it; nothing was read from " + file);
         }
         Path staging = createStaging(store);
+        unpackingIn = staging;
         try {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
@@ -350,8 +351,12 @@ final class ImportCommand extends StoreCommand {
         }
     }
 
+    /** The directory the archive is unpacked in, once made: an interrupted import names it. */
+    private volatile Path unpackingIn;
+
     @Override
     String interrupted(String committing) {
-        return interruptedSave(committing);
+        return interruptedSave(committing) + (unpackingIn == null ? "" : "; delete " + unpackingIn
+                + ", where the archive was being unpacked (gc does not)");
     }
 }

@@ -205,7 +205,29 @@ public final class OutputOptions {
 
         @Override
         public void committing(String checkpointId) {
-            committing = checkpointId;
+            synchronized (gateLock) {
+                if (gated) { // a signal said nothing was committed: so nothing is (Interruption)
+                    throw new IllegalStateException("interrupted by a signal before the commit of " + checkpointId
+                            + " was sent; nothing was committed");
+                }
+                committing = checkpointId;
+            }
+        }
+
+        private final Object gateLock = new Object();
+        private boolean gated;
+
+        /**
+         * At a signal: when no commit was sent yet, bars every later one ({@link #committing}
+         * throws) and returns true; false once a commit was sent (it may land).
+         */
+        boolean barCommit() {
+            synchronized (gateLock) {
+                if (committing == null) {
+                    gated = true;
+                }
+                return gated;
+            }
         }
 
         /** The checkpoint whose commit was sent, null while none was: from then on, it may have landed. */

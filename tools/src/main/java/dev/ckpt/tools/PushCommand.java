@@ -323,6 +323,21 @@ final class PushCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return interruptedSave(committing);
+        if (shard == null) {
+            return interruptedSave(committing);
+        }
+        if (shard.rank() != 0) {
+            return "this rank's part of step " + step + " may or may not be stored: if it is, rank 0 may still commit"
+                    + " the step (check with ckpt-tool ls " + store + " --run " + run + "); a job's step cannot be pushed"
+                    + " again once a rank stored its part: push a later step";
+        }
+        return (committing == null ? "nothing was committed" : "the commit of checkpoint " + committing + " had been"
+                + " sent and had not ended: it may have landed; check with ckpt-tool ls " + store + " --run " + run)
+                + "; a job's step cannot be pushed again once a rank stored its part: push a later step";
+    }
+
+    @Override
+    boolean waitsForCommit() {
+        return shard == null || shard.rank() == 0; // another rank's "committing" is its wait for rank 0's commit
     }
 }

@@ -34,6 +34,10 @@ final class RecoverCommand extends StoreCommand {
     @Override
     int run(CheckpointStore store) {
         RecoveryReport r = store.recover(apply, quietPeriod, force);
+        if (r.condition() == RecoveryReport.Condition.MISSING && r.manifests().isEmpty()
+                && store.objectStore().list("chunks/").isEmpty()) {
+            throw dev.ckpt.store.commit.RootStore.noStore(store.objectStore()); // as every other reading command (helper-92)
+        }
         print(Recovery.of(r));
         return switch (r.decision()) {
             case NOTHING_TO_DO, WOULD_REWRITE, REWRITTEN -> ExitCode.OK;

@@ -139,7 +139,8 @@ final class RestoreCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return dir + " is as it was unless the restore had begun renaming its files into place (restore again to"
-                + " be sure); temporaries it was writing there (.ckpt-<12 hex>.tmp) may be deleted";
+        return "no file of the checkpoint is in " + dir + " unless the restore had begun renaming its files into place"
+                + " (restore again to be sure); delete the temporaries it was writing there (.ckpt-<12 hex>.tmp)"
+                + ", and " + dir + " itself and the directories in it if it made them and you want none";
     }
 }

@@ -77,55 +77,54 @@ abstract class StoreCommand implements Callable<Integer> {
         calledAt = config.clock().instant();
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
         List<Path> created = createsStore() ? createLocalStore() : null;
-        Thread said = CkptTool.isProgram ? sayWhenInterrupted() : null;
+        if (CkptTool.isProgram) {
+            Interruption.running(this);
+        }
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config, createsStore())) {
             int code = run(s);
             out().flush();
             ok = code == 0;
             return code;
         } finally {
-            ended = true;
-            if (said != null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(said);
-                } catch (IllegalStateException e) { // the JVM is ending already: the hook runs and, ended, says nothing
-                }
-            }
             if (!ok && created != null) {
                 removeEmpty(created);
             }
         }
     }
 
-    /** Whether {@link #call} returned or threw: a JVM that ends before is ended by a signal. */
-    private volatile boolean ended;
-
     /**
-     * A hook that, when a signal (SIGINT from Ctrl-C, SIGTERM) ends the JVM while the command
-     * runs, says on stderr that it was interrupted and what that left ({@link #interrupted}): a
-     * push killed by Ctrl-C had exited 130 with no word (a new-user tryout, helper-91). Only in the
-     * program: a library's JVM (tests) is not told.
+     * At a signal ({@link Interruption}), on the signal's thread: the line to say, or null to wait
+     * for the command's end because its save sent its write of ROOT (it may land). A save that sent
+     * none is barred from sending one, so "nothing was committed" stays true.
      */
-    private Thread sayWhenInterrupted() {
-        Thread hook = new Thread(() -> {
-            if (ended) {
-                return;
-            }
-            OutputOptions.Progress p = output.current;
-            if (p != null) {
-                p.close(); // the live line ends, and no progress line follows the message
-            }
-            PrintWriter err = err();
-            err.println("ckpt-tool " + spec.name() + ": interrupted before it finished; " + interrupted(p == null ? null
-                    : p.committingId()));
-            err.flush();
-        }, "ckpt-interrupted");
-        try {
-            Runtime.getRuntime().addShutdownHook(hook);
-            return hook;
-        } catch (IllegalStateException e) { // already ending
+    String atSignal() {
+        OutputOptions.Progress p = output.current;
+        boolean sent = p != null && !p.barCommit();
+        if (sent && waitsForCommit()) {
             return null;
         }
+        return interrupted(sent ? p.committingId() : null);
+    }
+
+    /** After the wait of {@link #atSignal} ended without the command: what to say. */
+    String interruptedNow() {
+        OutputOptions.Progress p = output.current;
+        return interrupted(p == null ? null : p.committingId());
+    }
+
+    /** Whether a signal waits for a commit this command sent (a rank other than 0 sends none: it waits for rank 0's). */
+    boolean waitsForCommit() {
+        return true;
+    }
+
+    /** Says {@code line} ({@link Interruption#say}), and with --json the failure document, exit {@code code}. */
+    void sayInterrupted(String line, int code) {
+        OutputOptions.Progress p = output.current;
+        if (p != null) {
+            p.close(); // the live line ends, and no progress line follows the message
+        }
+        Interruption.say(err(), spec.name(), line);
+        output.printFailure(out(), new OutputOptions.Failure(spec.name(), code, "interrupted before it finished; " + line));
     }
 
     /**
@@ -142,8 +141,8 @@ abstract class StoreCommand implements Callable<Integer> {
         return committing == null
                 ? "nothing was committed; running it again is safe (chunks already stored are not uploaded again, and"
                         + " gc frees them otherwise)"
-                : "the commit of checkpoint " + committing + " had been sent: it may have landed; check with"
-                        + " ckpt-tool ls " + store + " before running it again";
+                : "the commit of checkpoint " + committing + " had been sent and had not ended: it may have landed;"
+                        + " check with ckpt-tool ls " + store + " before running it again";
     }
 
     /**

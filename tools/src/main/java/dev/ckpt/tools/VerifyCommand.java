@@ -125,4 +125,10 @@ final class VerifyCommand extends StoreCommand {
     /** One problem: in which checkpoint, which object, what is wrong. */
     record Problem(String checkpoint, String key, VerifyReport.Kind kind, String message) {
     }
+
+    @Override
+    String interrupted(String committing) {
+        return record ? "the checkpoints it had verified may or may not have been recorded as verified in ROOT;"
+                + " check with ckpt-tool show " + store + " CKPT --json (its verifiedAt), or run it again" : "nothing was changed";
+    }
 }

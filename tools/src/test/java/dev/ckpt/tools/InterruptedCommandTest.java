@@ -108,4 +108,27 @@ class InterruptedCommandTest {
         }
         assertEquals(saved.checkpointId(), p.committingId());
     }
+
+    /**
+     * The bar a signal puts on a save that sent no commit yet (helper-92: a push said "nothing was
+     * committed", then its commit landed): every later {@code committing} throws, so no write of
+     * ROOT goes out. Once a commit was sent, there is no bar: the signal waits for it instead.
+     */
+    @Test
+    void aSignalBarsACommitNotYetSentAndOnlyThat() {
+        OutputOptions.Progress before = new OutputOptions.Progress(new PrintWriter(new StringWriter()), "push",
+                OutputOptions.ProgressMode.none, true);
+        assertTrue(before.barCommit(), "no commit sent: barred");
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> before.committing("r-s1-x"));
+        assertTrue(e.getMessage().contains("nothing was committed"), e.getMessage());
+        assertNull(before.committingId());
+
+        OutputOptions.Progress after = new OutputOptions.Progress(new PrintWriter(new StringWriter()), "push",
+                OutputOptions.ProgressMode.none, true);
+        after.committing("r-s1-y");
+        assertFalse(after.barCommit(), "a commit was sent: not barred, it may land");
+        after.committing("r-s1-y"); // a second attempt of the same commit (a 412 re-read) is not refused
+        assertEquals("r-s1-y", after.committingId());
+    }
 }

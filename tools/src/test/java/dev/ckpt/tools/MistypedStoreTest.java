@@ -85,7 +85,8 @@ class MistypedStoreTest {
                         new String[]{"show", url, "latest"}, new String[]{"restore", url, "latest", tmp.resolve("o").toString()},
                         new String[]{"gc", url, "--dry-run"}, new String[]{"gc", url}, new String[]{"forget", url, "--keep-last", "1"},
                         new String[]{"forget", url, "x"}, new String[]{"pin", url, "x"}, new String[]{"unpin", url, "x"},
-                        new String[]{"diff", url, "a", "b"}, new String[]{"ls", url, "--json"},
+                        new String[]{"diff", url, "a", "b"}, new String[]{"ls", url, "--json"}, new String[]{"recover", url},
+                        new String[]{"recover", url, "--apply", "--force"},
                         new String[]{"export", url, "latest", tmp.resolve("x.tar.zst").toString()})) {
                     Cli.Result r = cli.run(args);
                     String what = String.join(" ", args);

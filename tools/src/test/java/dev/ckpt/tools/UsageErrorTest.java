@@ -78,6 +78,7 @@ class UsageErrorTest {
         cases.put(List.of("push", store, "-ddir", "--run", "r", "--step", "1"),
                 "Missing required parameter: 'DIR' ('-ddir' was read as an option: a name that starts with '-' goes after --");
         cases.put(List.of("ls", "-store"), "('-store' was read as an option");
+
         // numbers in words, not Java's type names ("'abc' is not a long": helper-91)
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "abc"), "--step': 'abc' is not a whole number");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "99999999999999999999"),
@@ -97,6 +98,10 @@ class UsageErrorTest {
             assertTrue(first.startsWith("ckpt-tool " + args.get(0) + ": ") && first.contains(reason), args + ": " + r.err());
             assertFalse(java.nio.file.Files.exists(Path.of(store)), args + " created the store");
         });
+        // an option's value that starts with '-' is no name: no hint for it (helper-92's --run -x)
+        Cli.Result valued = cli.run("push", store, "--run", "-x", "--step", "1");
+        assertEquals(ExitCode.USAGE, valued.code(), valued.toString());
+        assertEquals("ckpt-tool push: Missing required parameter: 'DIR'", valued.err().lines().findFirst().orElse(""));
         // not usage errors, but found before the store is opened: nothing is created either
         for (List<String> args : List.of(List.of("push", store, tmp.resolve("no-such-dir").toString(), "--run", "r", "--step", "1"),
                 List.of("import", store, tmp.resolve("no-such.tar.zst").toString(), "--run", "r", "--step", "1"))) {

@@ -135,13 +135,18 @@ public final class RootStore {
                         + " ckpt-tool recover " + store.describe() + " (see the README, Operating a store)");
             }
             if (existingOnly && store.list("chunks/").isEmpty()) {
-                throw new BadConfigurationException("no ckpt store at " + store.describe() + ": it holds no "
-                        + RootState.KEY + ", manifests/ or chunks/; check the " + (store.describe().startsWith("s3://")
-                        ? "bucket and prefix" : "path") + " (ckpt-tool init, push and import make a store)");
+                throw noStore(store);
             }
             return new Versioned(RootState.empty(), null);
         }
         return new Versioned(Json.readRoot(RootState.KEY + " of " + store.describe(), o.data(), store.describe()), o.etag());
+    }
+
+    /** The refusal of a location that holds no ROOT, manifests/ or chunks/ ({@link #existingOnly()}), naming it. */
+    public static BadConfigurationException noStore(ObjectStore store) {
+        return new BadConfigurationException("no ckpt store at " + store.describe() + ": it holds no " + RootState.KEY
+                + ", manifests/ or chunks/; check the " + (store.describe().startsWith("s3://") ? "bucket and prefix"
+                : "path") + " (ckpt-tool init, push and import make a store)");
     }
 
     /**

@@ -1,0 +1,137 @@
+package dev.ckpt.tools;
+
+import java.io.PrintWriter;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * ckpt-tool's answer to SIGINT (Ctrl-C) and SIGTERM, in the program only ({@link CkptTool#main}):
+ * one line saying that the command was interrupted and what it left, then exit 128 + the signal's
+ * number (130, 143). It had exited 130 with no word (helper-91); then, as a shutdown hook, it
+ * raced the command: a push said "nothing was committed" and its commit landed after, or printed
+ * its result and still exited 143 (helper-92).
+ *
+ * <p>So the command decides at the signal ({@link StoreCommand#atSignal}): a save whose write of
+ * ROOT was not sent is stopped from sending it (its progress refuses {@code committing}), and
+ * the line says nothing was committed; a save whose commit was sent is waited for, up to
+ * {@link #COMMIT_WAIT_SECONDS} or a second signal, and a command that ends in that time exits
+ * with its own code and output, as if no signal had come. Other commands are not waited for.
+ * A signal before the command runs (the JVM's start, parsing) ends it with the code alone.
+ */
+final class Interruption {
+    /** How long a signal waits for a commit already sent: a ROOT write takes milliseconds, a slow store seconds. */
+    static final long COMMIT_WAIT_SECONDS = 20;
+
+    private static final Object LOCK = new Object();
+    private static StoreCommand command;
+    private static boolean finished;
+    private static int signals;
+    /** A signal's line is to be said (decided under LOCK); {@link #printed} once it was. */
+    private static volatile boolean said;
+    private static boolean printed;
+    private static int signalCode;
+
+    private Interruption() {
+    }
+
+    /** Handles SIGINT and SIGTERM from now on; one the JVM may not take (ignored when it started: nohup) is left alone. */
+    static void install() {
+        for (String name : new String[] {"INT", "TERM"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), Interruption::signalled);
+            } catch (IllegalArgumentException e) { // used by the JVM or the OS (-Xrs): its default stays
+            }
+        }
+    }
+
+    /** {@code c} runs now: a signal asks it what to say. */
+    static void running(StoreCommand c) {
+        synchronized (LOCK) {
+            command = c;
+        }
+    }
+
+    /**
+     * The command returned or failed with {@code code}, and said so: a signal from now on changes
+     * nothing. Returns the code to exit with: {@code code}, or the signal's once a signal's line
+     * was said (the command's own end then was the commit it barred: exit 1 had won the race).
+     */
+    static int finished(int code) {
+        synchronized (LOCK) {
+            finished = true;
+            LOCK.notifyAll();
+            if (!said) {
+                return code;
+            }
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!printed && System.nanoTime() < until) { // the line first: this exit would end its thread
+                try {
+                    LOCK.wait(100);
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
+            return signalCode;
+        }
+    }
+
+    /** Whether a signal's line was said: the command's own failure (the stopped commit) is then not said again. */
+    static boolean said() {
+        return said;
+    }
+
+    private static void signalled(sun.misc.Signal s) {
+        int code = 128 + s.getNumber();
+        StoreCommand c;
+        String line;
+        synchronized (LOCK) {
+            signals++;
+            if (finished || said) {
+                if (signals > 1 && !finished) {
+                    LOCK.notifyAll(); // a second signal: stop waiting for the commit
+                }
+                return;
+            }
+            c = command;
+            signalCode = code;
+            if (c == null) {
+                said = true;
+                line = null;
+            } else {
+                line = c.atSignal();
+                if (line == null) { // a commit in flight: wait for its end, or a second signal
+                    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(COMMIT_WAIT_SECONDS);
+                    int seen = signals;
+                    while (!finished && signals == seen && System.nanoTime() < until) {
+                        try {
+                            LOCK.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
+                        } catch (InterruptedException e) {
+                            break;
+                        }
+                    }
+                    if (finished) {
+                        return; // it ended on its own: its output and exit code stand
+                    }
+                    line = c.interruptedNow();
+                }
+                said = true;
+            }
+        }
+        try {
+            if (c != null) {
+                c.sayInterrupted(line, code);
+            }
+        } finally {
+            synchronized (LOCK) {
+                printed = true;
+                LOCK.notifyAll();
+            }
+        }
+        System.exit(code);
+    }
+
+    /** The line, on {@code err}: "ckpt-tool CMD: interrupted before it finished; WHAT". */
+    static void say(PrintWriter err, String command, String what) {
+        err.println("ckpt-tool " + command + ": interrupted before it finished; " + what);
+        err.flush();
+    }
+}
