@@ -100,10 +100,10 @@ public final class CkptTool implements Runnable {
         });
         cl.registerConverter(java.nio.file.Path.class, CkptTool::path);
         // numbers in words, not picocli's Java type names ("'abc' is not a long": a new-user tryout's case)
-        cl.registerConverter(Long.class, v -> whole(v, Long::parseLong));
-        cl.registerConverter(long.class, v -> whole(v, Long::parseLong));
-        cl.registerConverter(Integer.class, v -> whole(v, Integer::parseInt));
-        cl.registerConverter(int.class, v -> whole(v, Integer::parseInt));
+        cl.registerConverter(Long.class, v -> UsageWords.whole(v, Long::parseLong));
+        cl.registerConverter(long.class, v -> UsageWords.whole(v, Long::parseLong));
+        cl.registerConverter(Integer.class, v -> UsageWords.whole(v, Integer::parseInt));
+        cl.registerConverter(int.class, v -> UsageWords.whole(v, Integer::parseInt));
         appendExitCodes(cl);
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
         // A usage error is the reason and the command's synopsis, not the whole help page: the reason was
@@ -111,7 +111,7 @@ public final class CkptTool implements Runnable {
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
             PrintWriter e = c.getErr();
-            e.println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + dashedName(ex, a));
+            e.println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + UsageWords.dashedName(ex, a));
             CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");
@@ -169,49 +169,6 @@ public final class CkptTool implements Runnable {
      * picocli answers with the commands like it). The one command parses and helps exactly
      * as it does among all of them.
      */
-    /**
-     * For a missing STORE, DIR or other name when the arguments hold one that starts with '-'
-     * (read as an option, so "Missing required parameter: 'DIR'" said nothing of it: helper-91's
-     * {@code push S -ddir ...}): the hint to put it after {@code --}; else "".
-     */
-    static String dashedName(CommandLine.ParameterException ex, String[] args) {
-        if (!(ex instanceof CommandLine.MissingParameterException)) {
-            return "";
-        }
-        var options = ex.getCommandLine().getCommandSpec().optionsMap();
-        boolean value = false; // the argument is an option's value (--run -x): no name, and no hint for it
-        for (String arg : args) {
-            if (value) {
-                value = false;
-                continue;
-            }
-            if (arg.equals("--")) {
-                return "";
-            }
-            String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
-            CommandLine.Model.OptionSpec o = options.get(name);
-            if (o != null) {
-                value = !arg.contains("=") && o.arity().max() > 0;
-                continue;
-            }
-            if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9].*")) {
-                return " ('" + arg.replace('\0', '?') + "' was read as an option: a name that starts with '-' goes"
-                        + " after --, with every option before it and the names after it in their order)";
-            }
-        }
-        return "";
-    }
-
-    /** A whole-number option value, or a usage error in words ("'abc' is not a whole number", "... is too large"). */
-    static <T> T whole(String v, java.util.function.Function<String, T> parse) {
-        try {
-            return parse.apply(v.trim());
-        } catch (NumberFormatException e) {
-            throw new CommandLine.TypeConversionException("'" + v.replace('\0', '?') + "' is "
-                    + (v.trim().matches("[-+]?[0-9]+") ? "too large" : "not a whole number"));
-        }
-    }
-
     static void addCommands(CommandLine cl, String first) {
         for (Class<?> c : COMMANDS) {
             Command a = c.getAnnotation(Command.class);

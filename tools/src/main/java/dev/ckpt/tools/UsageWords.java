@@ -1,0 +1,56 @@
+package dev.ckpt.tools;
+
+import picocli.CommandLine;
+
+/**
+ * Usage errors in words a user can act on, where picocli's own would name a Java type ("'abc'
+ * is not a long") or say nothing of the cause ("Missing required parameter: 'DIR'" for a DIR
+ * that starts with '-'): found by a new-user tryout (helper-91).
+ */
+final class UsageWords {
+    private UsageWords() {
+    }
+
+    /**
+     * For a missing STORE, DIR or other name when the arguments hold one that starts with '-'
+     * (read as an option, so "Missing required parameter: 'DIR'" said nothing of it: helper-91's
+     * {@code push S -ddir ...}): the hint to put it after {@code --}; else "".
+     */
+    static String dashedName(CommandLine.ParameterException ex, String[] args) {
+        if (!(ex instanceof CommandLine.MissingParameterException)) {
+            return "";
+        }
+        var options = ex.getCommandLine().getCommandSpec().optionsMap();
+        boolean value = false; // the argument is an option's value (--run -x): no name, and no hint for it
+        for (String arg : args) {
+            if (value) {
+                value = false;
+                continue;
+            }
+            if (arg.equals("--")) {
+                return "";
+            }
+            String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            CommandLine.Model.OptionSpec o = options.get(name);
+            if (o != null) {
+                value = !arg.contains("=") && o.arity().max() > 0;
+                continue;
+            }
+            if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9].*")) {
+                return " ('" + arg.replace('\0', '?') + "' was read as an option: a name that starts with '-' goes"
+                        + " after --, with every option before it and the names after it in their order)";
+            }
+        }
+        return "";
+    }
+
+    /** A whole-number option value, or a usage error in words ("'abc' is not a whole number", "... is too large"). */
+    static <T> T whole(String v, java.util.function.Function<String, T> parse) {
+        try {
+            return parse.apply(v.trim());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + v.replace('\0', '?') + "' is "
+                    + (v.trim().matches("[-+]?[0-9]+") ? "too large" : "not a whole number"));
+        }
+    }
+}
