@@ -28,6 +28,8 @@ final class Interruption {
     /** A signal's line is to be said (decided under LOCK); {@link #printed} once it was. */
     private static volatile boolean said;
     private static boolean printed;
+    /** A signal's thread waits for a commit in flight: a second signal only ends that wait. */
+    private static boolean waiting;
     private static int signalCode;
 
     private Interruption() {
@@ -85,10 +87,8 @@ final class Interruption {
         String line;
         synchronized (LOCK) {
             signals++;
-            if (finished || said) {
-                if (signals > 1 && !finished) {
-                    LOCK.notifyAll(); // a second signal: stop waiting for the commit
-                }
+            if (finished || said || waiting) {
+                LOCK.notifyAll(); // a second signal while the first waits for a commit: stop waiting
                 return;
             }
             c = command;
@@ -101,6 +101,7 @@ final class Interruption {
                 if (line == null) { // a commit in flight: wait for its end, or a second signal
                     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(COMMIT_WAIT_SECONDS);
                     int seen = signals;
+                    waiting = true;
                     while (!finished && signals == seen && System.nanoTime() < until) {
                         try {
                             LOCK.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
@@ -108,6 +109,7 @@ final class Interruption {
                             break;
                         }
                     }
+                    waiting = false;
                     if (finished) {
                         return; // it ended on its own: its output and exit code stand
                     }

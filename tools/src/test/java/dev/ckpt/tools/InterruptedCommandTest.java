@@ -131,4 +131,79 @@ class InterruptedCommandTest {
         after.committing("r-s1-y"); // a second attempt of the same commit (a 412 re-read) is not refused
         assertEquals("r-s1-y", after.committingId());
     }
+
+    /**
+     * SIGTERM while the push's commit is in flight (its write of ROOT waits for ROOT's lock, held
+     * here once the claim has written ROOT): the signal waits for the commit, which lands when the
+     * lock is let go, and the push exits 0 with its result and no interrupted line (the hook it
+     * replaced printed the result and exited 143: helper-92). A second signal ends the wait at
+     * once: exit 143, "it may have landed".
+     */
+    @Test
+    void aSignalDuringACommitWaitsForItAndASecondOneEndsTheWait() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        byte[] block = new byte[1 << 20];
+        java.util.Random random = new java.util.Random(7);
+        try (var out = Files.newOutputStream(src.resolve("w.bin"))) {
+            for (int i = 0; i < 64; i++) { // about a second of upload: the window between the claim and the commit
+                random.nextBytes(block);
+                out.write(block);
+            }
+        }
+        for (boolean second : new boolean[] {false, true}) {
+            Cli cli = new Cli(Map.of(), "--progress", "none");
+            Path store = tmp.resolve(second ? "store2" : "store1");
+            assertEquals(0, cli.run("init", store.toString()).code());
+            Path root = store.resolve("ROOT");
+            java.nio.file.attribute.FileTime initialized = Files.getLastModifiedTime(root);
+            String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ROOT".getBytes(StandardCharsets.UTF_8)));
+            Path lockFile = store.resolve(".locks").resolve(md5 + ".lock");
+            Files.createDirectories(lockFile.getParent());
+            Path out = tmp.resolve("out-" + second + ".txt");
+            Path err = tmp.resolve("err-" + second + ".txt");
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "-cp", ChildCli.shippedClassPath(), CkptTool.class.getName(), "push",
+                    store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "none")
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Files.getLastModifiedTime(root).equals(initialized) && p.isAlive() && System.nanoTime() < until) {
+                Thread.sleep(1); // the claim's write of ROOT
+            }
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock held = ch.lock();
+                Path manifests = store.resolve("manifests");
+                while (p.isAlive() && System.nanoTime() < until && !(Files.isDirectory(manifests) && hasAny(manifests))) {
+                    Thread.sleep(5); // the manifest is stored just before the commit
+                }
+                Thread.sleep(500); // the commit waits for the lock held here
+                assertTrue(p.isAlive(), "the push waits to commit: " + Files.readString(err));
+                p.destroy(); // SIGTERM
+                if (second) {
+                    Thread.sleep(1000);
+                    assertTrue(p.isAlive(), "the signal waits for the commit in flight");
+                    p.destroy();
+                    assertTrue(p.waitFor(5, TimeUnit.SECONDS), "a second signal ends the wait at once");
+                    held.release();
+                    assertEquals(143, p.exitValue(), Files.readString(err));
+                    assertTrue(Files.readString(err).contains("ckpt-tool push: interrupted before it finished; the commit of"
+                            + " checkpoint r-s1-") && Files.readString(err).contains("it may have landed"), Files.readString(err));
+                } else {
+                    Thread.sleep(1500);
+                    held.release();
+                    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+                    String e = Files.readString(err);
+                    assertEquals(0, p.exitValue(), e);
+                    assertFalse(e.contains("interrupted"), e);
+                    assertTrue(Files.readString(out).startsWith("r-s1-"), "its result: " + Files.readString(out));
+                    assertEquals(1, cli.run("ls", store.toString(), "--json").json().get("checkpoints").size());
+                }
+            }
+        }
+    }
+
+    private static boolean hasAny(Path dir) throws java.io.IOException {
+        try (var l = Files.list(dir)) {
+            return l.findAny().isPresent();
+        }
+    }
 }
