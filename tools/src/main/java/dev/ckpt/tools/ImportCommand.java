@@ -79,8 +79,9 @@ final class ImportCommand extends StoreCommand {
                     + readOnly.get() + "): import writes a checkpoint into it; nothing was read from " + file);
         }
         Path staging = createStaging(store);
+        insideStore = ObjectStores.localDirectory(store.objectStore()).isPresent();
         unpackingIn = staging;
-        try {
+        try (Heartbeat alive = insideStore ? new Heartbeat(staging) : null) {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
             List<String> refused = new ArrayList<>();
@@ -214,7 +215,7 @@ final class ImportCommand extends StoreCommand {
                     // a command that failed next to this one may have removed the new store's empty directory
                     LocalFiles.createDirectoriesAgain(dir);
                 }
-                return Files.createDirectory(dir.resolve(TempNames.next("-import")));
+                return Files.createDirectory(dir.resolve(TempNames.next(TempNames.IMPORT_STAGING)));
             } catch (java.nio.file.NoSuchFileException e) {
                 // removed between creating it and creating the staging directory in it: create it again
                 if (attempt == 20 || local.isEmpty()) {
@@ -351,12 +352,50 @@ final class ImportCommand extends StoreCommand {
         }
     }
 
+    /**
+     * Refreshes the modification time of an import's staging directory inside a local store
+     * every {@link TempNames#IMPORT_HEARTBEAT}, while the import runs: GC removes one that is
+     * older than an hour, as a killed import's. Best effort: a failed refresh is tried again at
+     * the next beat (an import would have to fail to refresh it for an hour to lose it).
+     */
+    static final class Heartbeat implements AutoCloseable {
+        private final Thread beat;
+
+        Heartbeat(Path dir) {
+            this(dir, TempNames.IMPORT_HEARTBEAT);
+        }
+
+        Heartbeat(Path dir, java.time.Duration every) {
+            beat = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        Thread.sleep(every.toMillis());
+                        Files.setLastModifiedTime(dir, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (IOException | RuntimeException e) {
+                        // tried again at the next beat
+                    }
+                }
+            }, "ckpt-import-heartbeat");
+            beat.setDaemon(true);
+            beat.start();
+        }
+
+        @Override
+        public void close() {
+            beat.interrupt();
+        }
+    }
+
     /** The directory the archive is unpacked in, once made: an interrupted import names it. */
     private volatile Path unpackingIn;
+    /** Whether {@link #unpackingIn} is inside a local store, where GC removes it. */
+    private volatile boolean insideStore;
 
     @Override
     String interrupted(String committing) {
         return interruptedSave(committing) + (unpackingIn == null ? "" : "; delete " + unpackingIn
-                + ", where the archive was being unpacked (gc does not)");
+                + ", where the archive was being unpacked" + (insideStore ? " (gc removes it once it is an hour old)" : ""));
     }
 }

@@ -105,4 +105,110 @@ class GcLeftoversCliTest {
         assertEquals(0, again.code(), again.toString());
         assertTrue(!again.out().contains("temporary"), "nothing left to remove: " + again);
     }
+
+    /**
+     * An import SIGKILLed while it unpacks into a local store leaves its hidden staging
+     * directory; gc keeps it while it is young (an import running refreshes it every minute)
+     * and removes it whole once it is an hour old (a break helper's case: 878 MB left for good).
+     */
+    @Test
+    void gcRemovesTheStagingDirectoryOfAnImportKilledMidUnpackOnceItIsAnHourOld() throws Exception {
+        Path store = tmp.resolve("store");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(13);
+        for (int i = 0; i < 12; i++) {
+            byte[] b = new byte[8 << 20];
+            random.nextBytes(b);
+            Files.write(src.resolve("shard-" + i + ".bin"), b);
+        }
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
+                "--progress", "none").code());
+        Path archive = tmp.resolve("r1.tar.zst");
+        Cli.Result export = cli.run("export", store.toString(), "r@1", archive.toString());
+        assertEquals(0, export.code(), export.toString());
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<Path> staging = List.of();
+        for (int attempt = 1; attempt <= 8 && staging.isEmpty(); attempt++) {
+            Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                    CkptTool.class.getName(), "import", store.toString(), archive.toString(), "--run", "imported",
+                    "--step", Integer.toString(attempt), "--progress", "none").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (p.isAlive() && System.nanoTime() < end && stagingFiles(store) < 2) {
+                    Thread.onSpinWait();
+                }
+            } finally {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+            staging = stagingDirectories(store);
+        }
+        assertEquals(1, staging.size(), "no import was killed while it unpacked: " + staging);
+        Path left = staging.get(0);
+
+        Cli.Result young = cli.run("gc", store.toString(), "--grace", "0s", "--json");
+        assertEquals(0, young.code(), young.toString());
+        assertEquals(0, young.json().get("leftoverFiles").asInt(), "under an hour old: may be an import running");
+        assertTrue(Files.isDirectory(left));
+
+        long files;
+        long bytes = 0;
+        try (Stream<Path> s = Files.walk(left)) {
+            List<Path> all = s.filter(Files::isRegularFile).toList();
+            files = all.size();
+            for (Path f : all) {
+                bytes += Files.size(f);
+            }
+        }
+        Files.setLastModifiedTime(left, FileTime.from(Instant.now().minusSeconds(7200)));
+        Cli.Result real = cli.run("gc", store.toString(), "--json");
+        assertEquals(0, real.code(), real.toString());
+        assertEquals(files, real.json().get("leftoverFiles").asLong(), real.toString());
+        assertEquals(bytes, real.json().get("leftoverBytes").asLong(), real.toString());
+        assertTrue(!Files.exists(left), "removed whole: " + left);
+        Cli.Result verify = cli.run("verify", store.toString(), "--read-data");
+        assertEquals(0, verify.code(), verify.toString());
+    }
+
+    private static List<Path> stagingDirectories(Path store) throws Exception {
+        try (Stream<Path> s = Files.list(store)) {
+            return s.filter(p -> p.getFileName().toString().endsWith("-import")).toList();
+        }
+    }
+
+    private static long stagingFiles(Path store) {
+        try {
+            long n = 0;
+            for (Path d : stagingDirectories(store)) {
+                try (Stream<Path> s = Files.walk(d)) {
+                    n += s.filter(Files::isRegularFile).count();
+                }
+            }
+            return n;
+        } catch (Exception e) {
+            return 0; // removed meanwhile
+        }
+    }
+
+    /** A running import refreshes its staging directory's modification time, and stops when it ends. */
+    @Test
+    void anImportsHeartbeatRefreshesItsStagingDirectoryUntilClosed() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve(".ckpt-0123456789ab-import"));
+        FileTime old = FileTime.from(Instant.now().minusSeconds(7200));
+        Files.setLastModifiedTime(dir, old);
+        try (ImportCommand.Heartbeat beat = new ImportCommand.Heartbeat(dir, java.time.Duration.ofMillis(20))) {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (Files.getLastModifiedTime(dir).equals(old) && System.nanoTime() < end) {
+                Thread.sleep(5);
+            }
+            assertTrue(Files.getLastModifiedTime(dir).toInstant().isAfter(Instant.now().minusSeconds(60)),
+                    "refreshed while the import runs");
+        }
+        Thread.sleep(50); // a beat under way when it closed
+        Files.setLastModifiedTime(dir, old);
+        Thread.sleep(200);
+        assertEquals(old, Files.getLastModifiedTime(dir), "no longer refreshed once the import ended");
+    }
 }

@@ -1,6 +1,7 @@
 package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.error.StoreUnavailableException;
+import dev.ckpt.store.util.TempNames;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -20,7 +21,8 @@ import java.util.regex.Pattern;
 /**
  * The temporary files a {@link LocalObjectStore} writer left when it was killed between
  * creating one and renaming it into place ({@code .tmp-<UUID>} beside the object's key, up
- * to a chunk's size each). Listings skip hidden names, so nothing else ever finds them.
+ * to a chunk's size each), and the staging directories of killed imports
+ * ({@link TempNames#IMPORT_STAGING}). Listings skip hidden names, so nothing else ever finds them.
  */
 final class LocalLeftovers {
     private LocalLeftovers() {
@@ -68,6 +70,10 @@ final class LocalLeftovers {
      * is read about a file, and chunks and manifests are known by name, so the walk stats little
      * more than the temporaries (a listing of 100,000 chunks stats each: about 1.5 s, helper-71).
      *
+     * <p>An import's staging directory at the top whose own modification time is before
+     * {@code writtenBefore} comes with everything in it, deepest first: its files (links as 0
+     * bytes) and, valued {@link #DIRECTORY}, its directories and itself.
+     *
      * @throws IOException if a directory of the store cannot be read (GC's listing fails on it too)
      */
     static Map<Path, Long> find(Path root, Instant writtenBefore) throws IOException {
@@ -93,6 +99,11 @@ final class LocalLeftovers {
                     if (a != null && a.isRegularFile() && a.lastModifiedTime().toInstant().isBefore(writtenBefore)) {
                         found.put(shown.resolve(name), links(p) > 1 ? 0L : a.size());
                     }
+                } else if (top && TempNames.matches(name, TempNames.IMPORT_STAGING)) {
+                    a = attributes(p);
+                    if (a != null && a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(writtenBefore)) {
+                        staging(p, shown.resolve(name), found);
+                    }
                 } else if (!name.startsWith(".") && (!top || STORE_DIRECTORIES.contains(name))
                         && !OBJECT_FILE.matcher(name).matches() && (a = attributes(p)) != null && a.isDirectory()) {
                     visit(p, shown.resolve(name), false, writtenBefore, found);
@@ -101,6 +112,30 @@ final class LocalLeftovers {
         } catch (NoSuchFileException | NotDirectoryException e) {
             // gone meanwhile: a delete pruned the directory it left empty
         }
+    }
+
+    /** The value {@link #find} gives a directory to remove: it frees no bytes, and is no file. */
+    static final long DIRECTORY = -1;
+
+    /** Everything in an import's staging directory {@code dir}, deepest first, then {@code dir}. */
+    private static void staging(Path dir, Path shown, Map<Path, Long> found) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                String name = p.getFileName().toString();
+                BasicFileAttributes a = attributes(p);
+                if (a == null) {
+                    continue;
+                }
+                if (a.isDirectory()) {
+                    staging(p, shown.resolve(name), found);
+                } else {
+                    found.put(shown.resolve(name), a.isRegularFile() ? a.size() : 0L);
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            return; // removed meanwhile (the import ended and removed it)
+        }
+        found.put(shown, DIRECTORY);
     }
 
     /** A file's attributes, not following a link; null if it went meanwhile (a writer renamed it into place). */

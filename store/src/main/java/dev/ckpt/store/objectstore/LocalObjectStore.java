@@ -327,7 +327,9 @@ final class LocalObjectStore implements ObjectStore {
 
     /**
      * Removes the temporary files of writers killed mid-write last modified before
-     * {@code writtenBefore} ({@link LocalLeftovers}) and the directories that leaves empty.
+     * {@code writtenBefore} ({@link LocalLeftovers}) and the directories that leaves empty, and
+     * the staging directories of imports killed before then, with what they hold (counted as
+     * their files).
      */
     @Override
     public Leftovers removeLeftovers(java.time.Instant writtenBefore, boolean dryRun) {
@@ -345,15 +347,24 @@ final class LocalObjectStore implements ObjectStore {
                 if (readOnly != null) {
                     throw errors.readOnlyError(root.relativize(f.getKey()).toString(), "delete", null);
                 }
+                boolean directory = f.getValue() == LocalLeftovers.DIRECTORY;
                 try {
                     if (!Files.deleteIfExists(f.getKey())) {
                         continue;
                     }
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    continue; // an import's staging directory that is in use again: what was in it is removed
                 } catch (IOException e) { // not through translate: a temporary's name is no key
-                    throw StoreUnavailableException.needingAction("cannot remove " + f.getKey() + ", the temporary file"
-                            + " of a write interrupted long ago: " + LocalFiles.explain(e), e);
+                    throw StoreUnavailableException.needingAction("cannot remove " + f.getKey() + (directory
+                            ? ", left by an import interrupted long ago: " : ", the temporary file of a write interrupted"
+                            + " long ago: ") + LocalFiles.explain(e), e);
+                }
+                if (directory) {
+                    continue;
                 }
                 pruneEmptyParents(f.getKey().getParent());
+            } else if (f.getValue() == LocalLeftovers.DIRECTORY) {
+                continue;
             }
             removed = removed.plus(f.getValue());
         }

@@ -12,6 +12,18 @@ public final class TempNames {
     }
 
     /**
+     * The suffix of the directory {@code ckpt-tool import} unpacks an archive in, at a local
+     * store's top: {@code .ckpt-<12 hex>-import}. A running import refreshes its modification
+     * time every {@link #IMPORT_HEARTBEAT}, so GC removes one older than its leftover age (one
+     * hour) as an import's that was killed (an interrupted import of 878 MB left its directory
+     * for good: a break helper's case).
+     */
+    public static final String IMPORT_STAGING = "-import";
+
+    /** How often a running import refreshes its staging directory's modification time. */
+    public static final java.time.Duration IMPORT_HEARTBEAT = java.time.Duration.ofMinutes(1);
+
+    /**
      * A short hidden name for a temporary file or directory next to a user's file:
      * {@code .ckpt-<12 hex><suffix>}, 48 random bits that cannot be guessed from earlier
      * names. It never derives from the user's name, so it fits wherever that name fits (a

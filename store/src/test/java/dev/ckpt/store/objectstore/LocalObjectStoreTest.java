@@ -102,6 +102,44 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * The staging directory of an import killed long ago (its modification time no longer
+     * refreshed) is removed with all it holds, counted as its files; a young one (an import
+     * running) and directories of other names stay. A break helper's case: an interrupted
+     * import left 878 MB in the store for good.
+     */
+    @Test
+    void theStagingDirectoryOfAnImportKilledLongAgoIsRemovedWithWhatItHolds() throws Exception {
+        store.putIfAbsent("chunks/ab/x", new byte[]{1, 2}, 0, 2);
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minusSeconds(7200));
+        Path killed = dir.resolve(dev.ckpt.store.util.TempNames.next(dev.ckpt.store.util.TempNames.IMPORT_STAGING));
+        Files.createDirectories(killed.resolve("model/empty"));
+        Files.write(killed.resolve("model/weights.safetensors"), new byte[3000]);
+        Files.write(killed.resolve("optim.pt"), new byte[500]);
+        Files.createSymbolicLink(killed.resolve("model/link"), dir.resolve("chunks/ab/x"));
+        Files.setLastModifiedTime(killed, old);
+        Path running = dir.resolve(dev.ckpt.store.util.TempNames.next(dev.ckpt.store.util.TempNames.IMPORT_STAGING));
+        Files.createDirectories(running);
+        Files.write(running.resolve("a.bin"), new byte[70]);
+        Files.setLastModifiedTime(running.resolve("a.bin"), old); // its files are old, the directory refreshed
+        Path other = dir.resolve(".ckpt-0123456789ab"); // an export's name, not an import's: never in a store
+        Files.createDirectories(other);
+        Files.write(other.resolve("f"), new byte[9]);
+        Files.setLastModifiedTime(other, old);
+        java.time.Instant cutoff = java.time.Instant.now().minusSeconds(3600);
+
+        assertEquals(new Leftovers(3, 3500), store.removeLeftovers(cutoff, true), "two files and a link");
+        assertTrue(Files.exists(killed.resolve("optim.pt")), "a dry run removes nothing");
+        assertEquals(new Leftovers(3, 3500), store.removeLeftovers(cutoff, false));
+        assertFalse(Files.exists(killed, java.nio.file.LinkOption.NOFOLLOW_LINKS), "removed whole");
+        assertTrue(Files.exists(running.resolve("a.bin")), "an import in progress keeps its directory");
+        assertTrue(Files.exists(other.resolve("f")));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[]{1, 2}, store.get("chunks/ab/x").data(),
+                "the link's target stays");
+        assertEquals(Leftovers.NONE, store.removeLeftovers(cutoff, false));
+    }
+
+    /**
      * helper-71's cases: a store reached through a symbolic link has its leftovers found where it
      * is; a directory at the top that is not the store's (lost+found) is not entered; a temporary
      * that is a second name of an object (its writer killed between linking and removing it) is
