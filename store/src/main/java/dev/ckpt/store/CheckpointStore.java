@@ -212,7 +212,8 @@ public final class CheckpointStore implements AutoCloseable {
         }
         if (selector.endsWith(":latest")) {
             String run = selector.substring(0, selector.length() - ":latest".length());
-            return s.latest(run).orElseThrow(() -> new NotFoundException(selector, "run '" + run + "' has no checkpoints"));
+            return s.latest(run).orElseThrow(() -> new NotFoundException(selector, "run '" + run + "' has no checkpoints"
+                    + runsHint(s)));
         }
         int at = selector.lastIndexOf('@');
         if (at > 0) {
@@ -223,8 +224,12 @@ public final class CheckpointStore implements AutoCloseable {
             } catch (NumberFormatException e) {
                 throw new InvalidInputException("invalid checkpoint selector '" + selector + "': the step after '@' must be a number");
             }
-            return s.checkpointsOf(run).stream().filter(e -> e.step() == step).reduce((a, b) -> b)
-                    .orElseThrow(() -> new NotFoundException(selector, "run '" + run + "' has no checkpoint at step " + step));
+            List<CheckpointEntry> ofRun = s.checkpointsOf(run);
+            return ofRun.stream().filter(e -> e.step() == step).reduce((a, b) -> b)
+                    .orElseThrow(() -> new NotFoundException(selector, ofRun.isEmpty()
+                            ? "run '" + run + "' has no checkpoints" + runsHint(s)
+                            : "run '" + run + "' has no checkpoint at step " + step + " (its steps: "
+                            + steps(ofRun) + "); list them with ckpt-tool ls --run " + run));
         }
         CheckpointEntry e = s.checkpoints().get(selector);
         if (e == null) {
@@ -232,6 +237,23 @@ public final class CheckpointStore implements AutoCloseable {
                     + " retention); list them with ckpt-tool ls");
         }
         return e;
+    }
+
+    /** The steps of a run's checkpoints, oldest first: up to 10 and "..." between the first and the last. */
+    private static String steps(List<CheckpointEntry> ofRun) {
+        List<String> all = ofRun.stream().map(e -> Long.toString(e.step())).distinct().toList();
+        return all.size() <= 10 ? String.join(", ", all)
+                : String.join(", ", all.subList(0, 5)) + ", ..., " + String.join(", ", all.subList(all.size() - 4, all.size()));
+    }
+
+    /** The runs that have checkpoints (up to 10), and where to see them. */
+    private static String runsHint(RootState s) {
+        List<String> runs = s.checkpoints().values().stream().map(CheckpointEntry::run).distinct().sorted().toList();
+        if (runs.isEmpty()) {
+            return " (the store holds none)";
+        }
+        return " (the runs that have: " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
+                + (runs.size() > 10 ? ", ... (" + runs.size() + " in all)" : "") + "); list them with ckpt-tool ls";
     }
 
     /**

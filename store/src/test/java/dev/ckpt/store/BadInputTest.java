@@ -112,7 +112,7 @@ class BadInputTest {
         Path src = TestDirs.checkpoint(tmp.resolve("src"), 3, 1, 1000);
         Path f = src.resolve("state.json");
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("---------"));
-        refused(InvalidInputException.class, () -> store.save(writer, SaveRequest.of(src, "r", 2)), f.toString());
+        refused(InvalidInputException.class, () -> store.save(writer, SaveRequest.of(src, "r", 2)), f.toString(), "permission denied; nothing was committed: give the user running the save read access");
     }
 
     @Test
@@ -130,6 +130,11 @@ class BadInputTest {
         refused(CorruptObjectException.class, () -> store.claimWriter("other"), "ROOT");
         refused(CorruptObjectException.class, () -> store.list(null), "ROOT");
         assertArrayEquals(garbage, objects.get("ROOT").data());
+        objects.put("ROOT", "garbage{".getBytes(StandardCharsets.UTF_8));
+        String said = refused(CorruptObjectException.class, () -> store.list(null), "ROOT",
+                "is not valid JSON (unrecognized token 'garbage' at line 1, column 1)", "ckpt-tool recover").getMessage();
+        assertFalse(said.contains("expecting") || said.contains("JSON String") || said.contains("Source"),
+                "the parser's own list of expected tokens is no help to a user: " + said);
     }
 
     @Test
@@ -166,7 +171,12 @@ class BadInputTest {
 
     @Test
     void unknownCheckpointSelectorNamesIt() {
-        refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("r@999", tmp.resolve("out")), "r", "999");
+        refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("r@999", tmp.resolve("out")),
+                "run 'r' has no checkpoint at step 999 (its steps: 1); list them with ckpt-tool ls --run r");
+        refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("rr@1", tmp.resolve("out")),
+                "run 'rr' has no checkpoints (the runs that have: r); list them with ckpt-tool ls");
+        refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("R:latest", tmp.resolve("out")),
+                "run 'R' has no checkpoints (the runs that have: r)");
         refused(InvalidInputException.class, () -> store.restore("r@abc", tmp.resolve("out")), "r@abc");
         assertEquals(List.of(), TestDirs.snapshot(tmp.resolve("out")).keySet().stream().toList());
     }

@@ -67,7 +67,9 @@ final class ImportCommand extends StoreCommand {
         runName("--run", run);
         notNegative("--step", step);
         if (!Files.isRegularFile(file)) { // before the store is opened (and created)
-            throw new InvalidInputException("archive " + file + " does not exist or is not a file");
+            throw new InvalidInputException("archive " + file + (Files.isDirectory(file)
+                    ? " is a directory: give the .tar.zst file that ckpt-tool export wrote (push saves a directory)"
+                    : " does not exist or is not a file: give the .tar.zst file that ckpt-tool export wrote"));
         }
     }
 

@@ -36,16 +36,21 @@ final class LsCommand extends StoreCommand {
     record Listing(String store, @JsonIgnore String run, List<Row> checkpoints) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            String fmt = "%-32s %-16s %10s  %-20s %5s %5s %10s %10s  %s%n";
-            out.printf(fmt, "ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED");
+            String fmt = "%-32s %-16s %10s  %-20s %5s %5s %10s %10s  %s";
+            row(out, fmt, "ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED");
             for (Row e : checkpoints) {
-                out.printf(fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(), e.files(),
+                row(out, fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(), e.files(),
                         human(e.logicalBytes()), human(e.uniqueBytes()), e.pinned() ? "yes" : "");
             }
             if (checkpoints.isEmpty()) {
                 err.println("no checkpoints" + (run == null ? "" : " for run " + run) + " in " + store);
             }
         }
+    }
+
+    /** A row with no spaces at its end (an unpinned checkpoint's row ended in two: a new-user tryout's find). */
+    private static void row(PrintWriter out, String fmt, Object... cells) {
+        out.println(String.format(fmt, cells).stripTrailing());
     }
 
     /**

@@ -113,7 +113,10 @@ class CkptToolErrorMessagesTest {
                 new String[]{"gc", store, "--grace", "-1h"},
                 new String[]{"stats", "s3://"},
                 new String[]{"doctor", "foo://x"},
-                new String[]{"init", file.toString()}));
+                new String[]{"init", file.toString()},
+                new String[]{"import", store, tmp.resolve("src").toString(), "--run", "q", "--step", "1"},
+                new String[]{"export", store, id, file + "/x.tar.zst"},
+                new String[]{"restore", store, "rr@1", tmp.resolve("o").toString()}));
         List<String> messages = new ArrayList<>();
         for (String[] c : commands) {
             messages.add(String.join(" ", c) + " -> " + fails(c));
@@ -122,6 +125,17 @@ class CkptToolErrorMessagesTest {
         String all = String.join("\n", messages);
         assertTrue(all.contains("a\\b.bin") && all.contains("contains a backslash"), all);
         assertTrue(all.contains("c:weights.bin") && all.contains("drive letter"), all);
+        // each says what to do too (a new-user tryout: these said only what was wrong)
+        for (String advice : new String[]{
+                "ls " + file + " -> ckpt-tool ls: store " + file + " is not a directory; give the store's directory",
+                "show " + store + " r@7 -> ckpt-tool show: run 'r' has no checkpoint at step 7 (its steps: 1); list them",
+                "restore " + store + " rr@1 " + tmp.resolve("o") + " -> ckpt-tool restore: run 'rr' has no checkpoints (the"
+                        + " runs that have: r); list them with ckpt-tool ls",
+                "is a directory: give the .tar.zst file that ckpt-tool export wrote",
+                file + "/x.tar.zst: cannot create a staging directory in " + file + ": Not a directory; a part of that"
+                        + " path is a file, not a directory: check the path"}) {
+            assertTrue(all.contains(advice), "'" + advice + "' in:\n" + all);
+        }
     }
 
     /** From a tryout: zstd's own "Unknown frame descriptor" and "Truncated source" were the whole reason. */

@@ -85,6 +85,7 @@ class CkptToolTest {
         assertTrue(lines.get(2).startsWith(s20), ls.out());
         assertTrue(lines.get(3).startsWith(s100), ls.out());
         assertTrue(lines.get(4).contains("beta"), ls.out());
+        assertTrue(lines.stream().noneMatch(l -> l.endsWith(" ")), "no row ends in spaces (none is pinned): " + ls.out());
         JsonNode j = cli.run("ls", store, "--run", "alpha", "--json").json();
         assertEquals(3, j.get("checkpoints").size());
         JsonNode last = j.get("checkpoints").get(2);

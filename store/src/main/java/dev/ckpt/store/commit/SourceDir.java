@@ -223,7 +223,7 @@ public final class SourceDir {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(list::add);
         } catch (AccessDeniedException e) {
-            refused.add(new InvalidInputException("cannot list directory " + dir + ": permission denied"));
+            refused.add(new InvalidInputException("cannot list directory " + dir + ": permission denied" + SourceDir.UNREADABLE));
             return;
         } catch (IOException | RuntimeException e) {
             refused.add(new InvalidInputException("cannot list directory " + dir + ": " + reasonOf(e), e));
@@ -249,7 +249,7 @@ public final class SourceDir {
         } else if (type == S_IFREG) {
             checkStorable(p, rel);
             if (!Files.isReadable(p)) {
-                throw new InvalidInputException("cannot read file " + p + ": permission denied");
+                throw new InvalidInputException("cannot read file " + p + ": permission denied" + SourceDir.UNREADABLE);
             }
             // the type bit kept, so a file of mode 0000 is recorded as such, not as 0, "no mode recorded" (restored
             // with the default mode, wider than it was)
@@ -404,11 +404,15 @@ public final class SourceDir {
         }
     }
 
+    /** What to do about a source file this user cannot read: every file of a checkpoint is saved, or none. */
+    static final String UNREADABLE = "; nothing was committed: give the user running the save read access to it"
+            + " (chmod u+r, or a+r), or run the save as the file's owner";
+
     private static Map<String, Object> attributes(Path p) {
         try {
             return attributes0(p);
         } catch (AccessDeniedException e) {
-            throw new InvalidInputException("cannot read file " + p + ": permission denied");
+            throw new InvalidInputException("cannot read file " + p + ": permission denied" + SourceDir.UNREADABLE);
         } catch (NoSuchFileException e) {
             throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; push again");
         } catch (IOException e) {

@@ -85,7 +85,7 @@ public record StopPoint(long step, int rank, String reason, Instant deadline, Bo
             return Optional.of(Json.MAPPER.readValue(data, StopPoint.class));
         } catch (IOException | IllegalArgumentException | NullPointerException e) {
             throw new CorruptObjectException(key, "stop point " + key + " is not valid JSON of a step and a rank ("
-                    + e.getMessage() + "); the job's ranks cannot agree on where to stop: delete the object and restart them", e);
+                    + Json.syntax(e) + "); the job's ranks cannot agree on where to stop: delete the object and restart them", e);
         }
     }
 }

@@ -126,7 +126,7 @@ public final class Json {
         try {
             tree = MAPPER.readTree(data);
         } catch (IOException e) {
-            throw new CorruptObjectException(key, name + " is not valid JSON (" + firstLine(e) + ")"
+            throw new CorruptObjectException(key, name + " is not valid JSON (" + syntax(e) + ")"
                     + (advice == null ? "; nothing was changed: restore the object from a backup or remove the damaged checkpoint"
                     : unchanged));
         }
@@ -254,6 +254,30 @@ public final class Json {
             return (field.isEmpty() ? "" : field + ": ") + firstLine(root);
         }
         return field.isEmpty() ? "a field is missing or has the wrong type" : field + " is missing or has the wrong type";
+    }
+
+    /**
+     * What a JSON parser refused, in its own first words and where: "unrecognized token
+     * 'garbage' at line 1, column 8", "unexpected end-of-input at line 1, column 33" (the
+     * parser's whole message, a list of the tokens it expected and a source reference, read as
+     * a stack trace in a damaged ROOT's message: a new-user tryout's find).
+     */
+    public static String syntax(Throwable e) {
+        if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException j) || j.getOriginalMessage() == null) {
+            return firstLine(e);
+        }
+        String m = j.getOriginalMessage();
+        int cut = m.length();
+        for (String end : new String[]{":", "\n"}) {
+            int i = m.indexOf(end);
+            if (i > 0 && i < cut) {
+                cut = i;
+            }
+        }
+        m = m.substring(0, cut).strip();
+        m = m.isEmpty() ? "not JSON" : Character.toLowerCase(m.charAt(0)) + m.substring(1);
+        com.fasterxml.jackson.core.JsonLocation at = j.getLocation();
+        return at == null || at.getLineNr() < 1 ? m : m + " at line " + at.getLineNr() + ", column " + at.getColumnNr();
     }
 
     private static String firstLine(Throwable e) {

@@ -78,7 +78,7 @@ final class LocalObjectStore implements ObjectStore {
         if (readOnly || !create) {
             if (!Files.isDirectory(this.root)) {
                 throw new BadConfigurationException(Files.exists(this.root, LinkOption.NOFOLLOW_LINKS) // a dangling link too
-                        ? "store " + LocalFiles.notADirectory(this.root)
+                        ? "store " + LocalFiles.notADirectory(this.root) + NOT_A_STORE_DIRECTORY
                         : "no store at " + this.root + ": the directory does not exist; check the path"
                         + " (ckpt-tool init, push and import create a store)");
             }
@@ -96,6 +96,10 @@ final class LocalObjectStore implements ObjectStore {
         this.errors = new LocalErrors(this.root, describe(), reason);
     }
 
+    /** What to do about a store path that is a file: a checkpoint's file given where its store goes. */
+    private static final String NOT_A_STORE_DIRECTORY = "; give the store's directory (or a URL: s3://BUCKET/PREFIX,"
+            + " file:///PATH)";
+
     /**
      * Creates the store's directory if missing (a directory another rank made first is used;
      * one a failing command removed meanwhile is created again: a CI run saw "store … is not
@@ -105,7 +109,7 @@ final class LocalObjectStore implements ObjectStore {
         try {
             LocalFiles.createDirectoriesAgain(root);
         } catch (FileAlreadyExistsException e) {
-            throw new BadConfigurationException("store " + LocalFiles.notADirectory(root), e);
+            throw new BadConfigurationException("store " + LocalFiles.notADirectory(root) + NOT_A_STORE_DIRECTORY, e);
         } catch (IOException e) {
             throw new BadConfigurationException("cannot create store directory " + root + ": " + LocalFiles.explain(e), e);
         }

@@ -236,6 +236,9 @@ public final class LocalFiles {
         if (r.contains("permission denied") || r.contains("operation not permitted")) {
             return "; check the directory's owner and mode";
         }
+        if (r.contains("not a directory")) {
+            return "; a part of that path is a file, not a directory: check the path";
+        }
         if (r.contains("disk quota")) {
             return "; free space within your quota or use another directory";
         }
