@@ -190,7 +190,7 @@ public final class CheckpointStore implements AutoCloseable {
         try {
             if (store instanceof dev.ckpt.store.objectstore.ProbingObjectStore p) {
                 // first, under its own name: inside the write of ROOT a stuck probe was reported as that write
-                d.call("probe/", "conditional-write probe", p::probe);
+                d.call(dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX, "conditional-write probe", p::probe);
             }
             return f.apply(root.over(d));
         } catch (dev.ckpt.store.error.CommitStateUnknownException e) {

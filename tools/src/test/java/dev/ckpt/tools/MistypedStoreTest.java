@@ -133,6 +133,30 @@ class MistypedStoreTest {
         assertEquals(0, verify.code(), verify.toString());
     }
 
+    /**
+     * A location that holds only the probe's scratch objects (a push or doctor interrupted at
+     * its first write) is no store, and the refusal says what they are and how to be rid of
+     * them: init, then gc once they are an hour old (a break helper found no ckpt-tool command
+     * could clean such a prefix).
+     */
+    @Test
+    void aLocationWithOnlyAnInterruptedProbesObjectsSaysSoAndInitThenGcRemovesThem() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path dir = Files.createDirectories(tmp.resolve("probed/probe"));
+        Path scratch = Files.write(dir.resolve("0123456789abcdef"), new byte[]{1});
+        String store = tmp.resolve("probed").toString();
+        Cli.Result ls = cli.run("ls", store);
+        assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
+        assertTrue(ls.err().contains("holds no ROOT, manifests/ or chunks/ (only probe/, the scratch objects of an"
+                + " interrupted check of the server: ckpt-tool init makes a store here"), ls.toString());
+        assertEquals(0, cli.run("init", store).code());
+        Files.setLastModifiedTime(scratch, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minusSeconds(7200)));
+        Cli.Result gc = cli.run("gc", store);
+        assertEquals(0, gc.code(), gc.toString());
+        assertTrue(!Files.exists(scratch), gc.toString());
+    }
+
     @Test
     void initPushAndImportCreateTheStore() throws Exception {
         Cli cli = new Cli(Map.of(), "--progress", "none");

@@ -144,8 +144,16 @@ public final class RootStore {
 
     /** The refusal of a location that holds no ROOT, manifests/ or chunks/ ({@link #existingOnly()}), naming it. */
     public static BadConfigurationException noStore(ObjectStore store) {
+        boolean probed;
+        try (java.util.stream.Stream<?> s = store.list(dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX).stream()) { // on this error's path only
+            probed = s.findAny().isPresent();
+        } catch (RuntimeException e) {
+            probed = false;
+        }
         return new BadConfigurationException("no ckpt store at " + store.describe() + ": it holds no " + RootState.KEY
-                + ", manifests/ or chunks/; check the " + (store.describe().startsWith("s3://") ? "bucket and prefix"
+                + ", manifests/ or chunks/" + (probed ? " (only " + dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX + ", the scratch objects of an"
+                + " interrupted check of the server: ckpt-tool init makes a store here, and gc then removes them once an"
+                + " hour old)" : "") + "; check the " + (store.describe().startsWith("s3://") ? "bucket and prefix"
                 : "path") + " (ckpt-tool init, push and import make a store)");
     }
 

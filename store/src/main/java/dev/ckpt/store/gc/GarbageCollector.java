@@ -368,6 +368,16 @@ public final class GarbageCollector {
     private Leftovers removeLeftovers(boolean dryRun) {
         java.time.Duration age = config.gcGrace().compareTo(LEFTOVER_AGE) > 0 ? config.gcGrace() : LEFTOVER_AGE;
         Leftovers l = store.removeLeftovers(now().minus(age), dryRun);
+        // the conditional-write probe's scratch objects, of a probe interrupted before it deleted them (seconds old
+        // while it runs): a push or doctor stopped at its first write left them for good (a break helper's case)
+        for (ObjectInfo o : store.list(dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX)) {
+            if (o.lastModified().isBefore(now().minus(age))) {
+                if (!dryRun) {
+                    store.delete(o.key());
+                }
+                l = l.plus(o.size());
+            }
+        }
         if (l.files() > 0) {
             progress.accept((dryRun ? "would remove " : "removed ") + dev.ckpt.store.commit.SaveResult.count(l.files(),
                     "temporary file") + " of writes interrupted over " + Durations.format(age) + " ago");

@@ -18,6 +18,12 @@ import java.util.List;
  */
 public final class ConditionalWriteProbe {
     /**
+     * Where the probe writes its scratch objects, {@code probe/<16 hex>}, and deletes them within
+     * seconds; one that stays was left by a probe interrupted (GC removes those over an hour old).
+     */
+    public static final String PREFIX = "probe/";
+
+    /**
      * What the probe found. {@code problems} is empty when everything the store needs works.
      * {@code ifMatchForm} is the ETag spelling the backend sends in {@code If-Match}, or null
      * where that does not apply (no HTTP) or no conditional replace succeeded.
@@ -50,7 +56,7 @@ public final class ConditionalWriteProbe {
      *         nothing about its conditions, so no verdict (those used to read as "conditional writes NOT honoured")
      */
     public static Result run(ObjectStore store) {
-        String key = "probe/" + RandomIds.hex(8);
+        String key = PREFIX + RandomIds.hex(8);
         List<String> problems = new ArrayList<>();
         boolean createOnly = false;
         boolean staleRefused = false;
