@@ -158,6 +158,9 @@ final class PushCommand extends StoreCommand {
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));
         }
+        if (shard == null) {
+            sameStepNote(store, s).ifPresent(err()::println);
+        }
         print(Pushed.of(s));
         return ExitCode.OK;
     }
@@ -311,6 +314,29 @@ final class PushCommand extends StoreCommand {
                 err.println("retention dropped: " + String.join(", ", droppedByRetention) + " (run ckpt-tool gc to free space)");
             }
         }
+    }
+
+    /**
+     * A note when the run already had a checkpoint at this step: a step pushed twice is kept
+     * twice, each with its own id, and {@code RUN@STEP} names the newer (a new-user tryout
+     * pushed a step again and found two checkpoints without a word). Best effort, after the
+     * commit: one read of ROOT; if that fails, no note (the push's result stands).
+     */
+    private java.util.Optional<String> sameStepNote(CheckpointStore store, SaveResult s) {
+        List<String> others;
+        try {
+            others = store.list(run).stream().filter(e -> e.step() == step && !e.id().equals(s.checkpointId()))
+                    .map(dev.ckpt.store.manifest.CheckpointEntry::id).toList();
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+        if (others.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("note: run " + run + " already had " + (others.size() == 1 ? "checkpoint " : "checkpoints ")
+                + String.join(", ", others) + " at step " + step + "; " + (others.size() == 1 ? "both" : "all") + " are kept, and " + run + "@" + step
+                + " now names " + s.checkpointId() + " (ckpt-tool forget " + store.objectStore().describe() + " "
+                + others.get(0) + " drops " + (others.size() == 1 ? "the older" : "one") + ")");
     }
 
     static String emptyDirectoriesWarning(List<String> dirs) {

@@ -69,6 +69,22 @@ class CkptToolTest {
         assertFalse(again.json().get("created").asBoolean());
     }
 
+    /** A step pushed again is kept twice, and push says so (a new-user tryout found two without a word). */
+    @Test
+    void aStepPushedAgainIsKeptTwiceAndPushSaysSo() {
+        Path a = src("a", 1);
+        String first = push(a, "alpha", 5);
+        Cli.Result again = cli.run("push", store, a.toString(), "--run", "alpha", "--step", "5");
+        assertEquals(0, again.code(), again.toString());
+        String second = again.out().trim();
+        assertTrue(again.err().contains("note: run alpha already had checkpoint " + first + " at step 5; both are kept,"
+                + " and alpha@5 now names " + second), again.toString());
+        Cli.Result other = cli.run("push", store, a.toString(), "--run", "alpha", "--step", "6");
+        assertTrue(!other.err().contains("note:"), "a new step: no note: " + other);
+        Cli.Result beta = cli.run("push", store, a.toString(), "--run", "beta", "--step", "5");
+        assertTrue(!beta.err().contains("note:"), "another run's step: no note: " + beta);
+    }
+
     @Test
     void pushPrintsTheIdAndLsSortsByRunThenStepNumerically() {
         Path a = src("a", 1);
