@@ -172,9 +172,11 @@ class BadInputTest {
     @Test
     void unknownCheckpointSelectorNamesIt() {
         refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("r@999", tmp.resolve("out")),
-                "run 'r' has no checkpoint at step 999 (its steps: 1); list them with ckpt-tool ls --run r");
+                "run 'r' has no checkpoint at step 999 (its steps: 1); list them with ckpt-tool ls "
+                        + store.objectStore().describe() + " --run r");
         refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("rr@1", tmp.resolve("out")),
-                "run 'rr' has no checkpoints (the runs that have: r); list them with ckpt-tool ls");
+                "run 'rr' has no checkpoints (the runs that have: r); list them with ckpt-tool ls "
+                        + store.objectStore().describe());
         refused(dev.ckpt.store.error.NotFoundException.class, () -> store.restore("R:latest", tmp.resolve("out")),
                 "run 'R' has no checkpoints (the runs that have: r)");
         refused(InvalidInputException.class, () -> store.restore("r@abc", tmp.resolve("out")), "r@abc");

@@ -112,6 +112,10 @@ class GcLeftoversTest {
                 TestDirs.checkpoint(tmp.resolve("src"), 2, 2, 10_000), "r", 1));
         String probe = dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX + "0123456789abcdef";
         objects.put(probe, new byte[]{1, 2, 3});
+        List<String> notTheProbes = List.of("probe/nested/userkey", "probe/notes.txt", "probe/0123456789ABCDEF");
+        for (String k : notTheProbes) {
+            objects.put(k, new byte[]{9});
+        }
 
         assertEquals(Leftovers.NONE, store.gc(GcRequest.collect()).leftovers(), "under an hour old: a probe at work");
         assertTrue(objects.head(probe).isPresent());
@@ -121,6 +125,9 @@ class GcLeftoversTest {
         GcResult real = store.gc(GcRequest.collect());
         assertEquals(new Leftovers(1, 3), real.leftovers());
         assertTrue(objects.head(probe).isEmpty());
+        for (String k : notTheProbes) {
+            assertTrue(objects.head(k).isPresent(), "not a key the probe writes: " + k);
+        }
         assertTrue(store.verify(VerifyRequest.deep()).ok());
         store.restore(saved.checkpointId(), tmp.resolve("out"));
     }

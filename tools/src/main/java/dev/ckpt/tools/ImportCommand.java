@@ -69,7 +69,17 @@ final class ImportCommand extends StoreCommand {
         if (!Files.isRegularFile(file)) { // before the store is opened (and created)
             throw new InvalidInputException("archive " + file + (Files.isDirectory(file)
                     ? " is a directory: give the .tar.zst file that ckpt-tool export wrote (push saves a directory)"
+                    + (swapped() ? "; the store comes first: ckpt-tool import STORE FILE.tar.zst --run RUN --step STEP" : "")
                     : " does not exist or is not a file: give the .tar.zst file that ckpt-tool export wrote"));
+        }
+    }
+
+    /** Whether the arguments look swapped: the store given is a file (the archive?) and the archive a directory. */
+    private boolean swapped() {
+        try {
+            return !store.contains("://") && Files.isRegularFile(Path.of(store));
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
         }
     }
 
@@ -167,9 +177,23 @@ final class ImportCommand extends StoreCommand {
             }
             refused.addAll(bad);
             throwIfAny(refused, "cannot be imported", InvalidInputException::new);
+            // what the save reads is what was unpacked and checked: the files of the archive's manifest, no fewer (a
+            // gc that took the staging directory of an import stopped over an hour, SIGSTOP or a suspended VM, left a
+            // partial checkpoint that committed and verified: a break helper's case); the save checks each file against
+            // this scan up to its last read, so one removed later fails the save
+            dev.ckpt.store.commit.SourceDir scanned = CheckpointStore.scanSource(staging);
+            java.util.SortedMap<String, Long> expected = new java.util.TreeMap<>();
+            archived.files().forEach(f -> expected.put(f.path(), f.size()));
+            if (!scanned.sizes().equals(expected)) {
+                throw new dev.ckpt.store.error.StoreUnavailableException("cannot import archive " + file + ": the files"
+                        + " unpacked in " + staging + " changed before they were saved (" + difference(expected,
+                        scanned.sizes()) + "; gc removes an import's staging directory once it is an hour old: was this"
+                        + " import stopped that long?); nothing was imported, importing again is safe");
+            }
             SaveRequest request;
             try { // before the run is claimed: a refused archive must not fence the run's writer
-                request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null);
+                request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null)
+                        .withScan(scanned);
             } catch (IllegalArgumentException | NullPointerException e) {
                 throw new InvalidInputException("archive " + file + " cannot be imported as it is: " + e.getMessage()
                         + "; nothing was imported");
@@ -227,6 +251,25 @@ final class ImportCommand extends StoreCommand {
                 throw stagingError(dir, e);
             }
         }
+    }
+
+    /** The first file of the manifest missing or changed in size among the staged ones, or one extra. */
+    static String difference(java.util.SortedMap<String, Long> expected, java.util.SortedMap<String, Long> staged) {
+        for (Map.Entry<String, Long> e : expected.entrySet()) {
+            Long got = staged.get(e.getKey());
+            if (got == null) {
+                return "file " + e.getKey() + " is gone";
+            }
+            if (!got.equals(e.getValue())) {
+                return "file " + e.getKey() + " holds " + got + " bytes, not " + e.getValue();
+            }
+        }
+        for (String k : staged.keySet()) {
+            if (!expected.containsKey(k)) {
+                return "file " + k + " was added";
+            }
+        }
+        return "they differ";
     }
 
     /** What is wrong with the archive, in words (zstd's own terse message last), and what it should be. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -170,6 +171,71 @@ class GcLeftoversCliTest {
         assertTrue(!Files.exists(left), "removed whole: " + left);
         Cli.Result verify = cli.run("verify", store.toString(), "--read-data");
         assertEquals(0, verify.code(), verify.toString());
+    }
+
+    /**
+     * An import whose staging directory lost a file while it was stopped (gc takes the
+     * directory of an import stopped over an hour: SIGSTOP, a suspended VM) refuses to save
+     * what is left: it committed a partial checkpoint that verified (a break helper's case).
+     */
+    @Test
+    void anImportWhoseStagedFilesWentWhileItWasStoppedCommitsNothing() throws Exception {
+        Path store = tmp.resolve("store");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(14);
+        for (int i = 0; i < 6; i++) {
+            byte[] b = new byte[16 << 20];
+            random.nextBytes(b);
+            Files.write(src.resolve("f" + i + ".bin"), b);
+        }
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
+                "--progress", "none").code());
+        Path archive = tmp.resolve("r1.tar.zst");
+        assertEquals(0, cli.run("export", store.toString(), "r@1", archive.toString()).code());
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        boolean tried = false;
+        for (int attempt = 1; attempt <= 5 && !tried; attempt++) {
+            Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                    CkptTool.class.getName(), "import", store.toString(), archive.toString(), "--run", "imported",
+                    "--step", Integer.toString(attempt), "--progress", "none").redirectErrorStream(true).start();
+            try {
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (p.isAlive() && System.nanoTime() < end && stagingFiles(store) < 2) {
+                    Thread.onSpinWait();
+                }
+                if (!p.isAlive()) {
+                    continue;
+                }
+                new ProcessBuilder("kill", "-STOP", Long.toString(p.pid())).start().waitFor();
+                List<Path> staged = new java.util.ArrayList<>();
+                for (Path d : stagingDirectories(store)) {
+                    try (Stream<Path> s = Files.walk(d)) {
+                        s.filter(Files::isRegularFile).forEach(staged::add);
+                    }
+                }
+                // the first file unpacked is whole (the second began): as gc would, remove it
+                Path first = staged.stream().filter(f -> f.toString().endsWith("f0.bin")).findFirst().orElse(null);
+                new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor();
+                if (first == null) {
+                    p.waitFor(60, TimeUnit.SECONDS);
+                    continue;
+                }
+                Files.delete(first);
+                tried = true;
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+                assertEquals(ExitCode.UNAVAILABLE, p.exitValue(), out);
+                assertTrue(out.contains("changed before they were saved (file f0.bin is gone;") && out.contains(
+                        "nothing was imported, importing again is safe"), out);
+            } finally {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+        assertTrue(tried, "no import was stopped between its first and its last file");
+        Cli.Result ls = cli.run("ls", store.toString(), "--run", "imported", "--json");
+        assertEquals(0, ls.json().get("checkpoints").size(), "nothing committed: " + ls);
     }
 
     private static List<Path> stagingDirectories(Path store) throws Exception {

@@ -149,6 +149,13 @@ class MistypedStoreTest {
         assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
         assertTrue(ls.err().contains("holds no ROOT, manifests/ or chunks/ (only probe/, the scratch objects of an"
                 + " interrupted check of the server: ckpt-tool init makes a store here"), ls.toString());
+        Files.createDirectories(tmp.resolve("probed-and-more/probe"));
+        Files.writeString(tmp.resolve("probed-and-more/notes.txt"), "a user's file");
+        Files.write(tmp.resolve("probed-and-more/probe/0123456789abcdef"), new byte[]{1});
+        Cli.Result more = cli.run("ls", tmp.resolve("probed-and-more").toString());
+        assertEquals(ExitCode.ERROR, more.code(), more.toString());
+        assertTrue(!more.err().contains("only probe/") && !more.err().contains("makes a store here"),
+                "more than the probe's objects there: no advice to init: " + more);
         assertEquals(0, cli.run("init", store).code());
         Files.setLastModifiedTime(scratch, java.nio.file.attribute.FileTime.from(
                 java.time.Instant.now().minusSeconds(7200)));

@@ -144,9 +144,11 @@ public final class RootStore {
 
     /** The refusal of a location that holds no ROOT, manifests/ or chunks/ ({@link #existingOnly()}), naming it. */
     public static BadConfigurationException noStore(ObjectStore store) {
-        boolean probed;
-        try (java.util.stream.Stream<?> s = store.list(dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX).stream()) { // on this error's path only
-            probed = s.findAny().isPresent();
+        boolean probed; // only the probe's scratch objects, nothing else (the first 100 keys: on this error's path only)
+        try (java.util.stream.Stream<dev.ckpt.store.objectstore.ObjectInfo> s = store.list("").stream()) {
+            List<String> keys = s.limit(100).map(dev.ckpt.store.objectstore.ObjectInfo::key).toList();
+            probed = !keys.isEmpty() && keys.size() < 100
+                    && keys.stream().allMatch(dev.ckpt.store.objectstore.ConditionalWriteProbe::isScratchKey);
         } catch (RuntimeException e) {
             probed = false;
         }

@@ -100,6 +100,15 @@ public final class SourceDir {
         return files.size();
     }
 
+    /** Each regular file's size in bytes by its path relative to the source ({@code a/b.bin}), sorted. */
+    public java.util.SortedMap<String, Long> sizes() {
+        java.util.SortedMap<String, Long> m = new java.util.TreeMap<>();
+        for (SourceFile f : files) {
+            m.put(f.relative(), f.size());
+        }
+        return m;
+    }
+
     /** The regular files, sorted by relative path. */
     List<SourceFile> files() {
         return files;

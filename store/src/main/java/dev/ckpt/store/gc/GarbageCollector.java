@@ -371,7 +371,8 @@ public final class GarbageCollector {
         // the conditional-write probe's scratch objects, of a probe interrupted before it deleted them (seconds old
         // while it runs): a push or doctor stopped at its first write left them for good (a break helper's case)
         for (ObjectInfo o : store.list(dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX)) {
-            if (o.lastModified().isBefore(now().minus(age))) {
+            if (dev.ckpt.store.objectstore.ConditionalWriteProbe.isScratchKey(o.key())
+                    && o.lastModified().isBefore(now().minus(age))) {
                 if (!dryRun) {
                     store.delete(o.key());
                 }

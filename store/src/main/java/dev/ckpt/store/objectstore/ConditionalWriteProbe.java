@@ -23,6 +23,13 @@ public final class ConditionalWriteProbe {
      */
     public static final String PREFIX = "probe/";
 
+    private static final java.util.regex.Pattern KEY = java.util.regex.Pattern.compile("probe/[0-9a-f]{16}");
+
+    /** Whether {@code key} is one the probe writes ({@code probe/<16 hex>}); nothing else under probe/ is its. */
+    public static boolean isScratchKey(String key) {
+        return KEY.matcher(key).matches();
+    }
+
     /**
      * What the probe found. {@code problems} is empty when everything the store needs works.
      * {@code ifMatchForm} is the ETag spelling the backend sends in {@code If-Match}, or null
@@ -56,7 +63,7 @@ public final class ConditionalWriteProbe {
      *         nothing about its conditions, so no verdict (those used to read as "conditional writes NOT honoured")
      */
     public static Result run(ObjectStore store) {
-        String key = PREFIX + RandomIds.hex(8);
+        String key = PREFIX + RandomIds.hex(8); // isScratchKey
         List<String> problems = new ArrayList<>();
         boolean createOnly = false;
         boolean staleRefused = false;

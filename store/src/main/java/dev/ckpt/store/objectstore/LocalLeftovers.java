@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -70,10 +71,6 @@ final class LocalLeftovers {
      * is read about a file, and chunks and manifests are known by name, so the walk stats little
      * more than the temporaries (a listing of 100,000 chunks stats each: about 1.5 s, helper-71).
      *
-     * <p>An import's staging directory at the top whose own modification time is before
-     * {@code writtenBefore} comes with everything in it, deepest first: its files (links as 0
-     * bytes) and, valued {@link #DIRECTORY}, its directories and itself.
-     *
      * @throws IOException if a directory of the store cannot be read (GC's listing fails on it too)
      */
     static Map<Path, Long> find(Path root, Instant writtenBefore) throws IOException {
@@ -99,11 +96,6 @@ final class LocalLeftovers {
                     if (a != null && a.isRegularFile() && a.lastModifiedTime().toInstant().isBefore(writtenBefore)) {
                         found.put(shown.resolve(name), links(p) > 1 ? 0L : a.size());
                     }
-                } else if (top && TempNames.matches(name, TempNames.IMPORT_STAGING)) {
-                    a = attributes(p);
-                    if (a != null && a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(writtenBefore)) {
-                        staging(p, shown.resolve(name), found);
-                    }
                 } else if (!name.startsWith(".") && (!top || STORE_DIRECTORIES.contains(name))
                         && !OBJECT_FILE.matcher(name).matches() && (a = attributes(p)) != null && a.isDirectory()) {
                     visit(p, shown.resolve(name), false, writtenBefore, found);
@@ -114,28 +106,65 @@ final class LocalLeftovers {
         }
     }
 
-    /** The value {@link #find} gives a directory to remove: it frees no bytes, and is no file. */
+    /**
+     * The staging directories of imports at the top of the store at {@code root}
+     * ({@link TempNames#IMPORT_STAGING}) whose own modification time is before
+     * {@code writtenBefore}: imports killed, or stopped, that long ago (a running one
+     * refreshes it every {@link TempNames#IMPORT_HEARTBEAT}). A link is never one.
+     */
+    static List<Path> staleImports(Path root, Instant writtenBefore) throws IOException {
+        List<Path> found = new java.util.ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root,
+                p -> TempNames.matches(p.getFileName().toString(), TempNames.IMPORT_STAGING))) {
+            for (Path p : entries) {
+                if (stale(p, writtenBefore)) {
+                    found.add(p);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return found;
+        }
+        return found;
+    }
+
+    /** Whether {@code dir} is a directory (not a link) last modified before {@code writtenBefore}. */
+    static boolean stale(Path dir, Instant writtenBefore) throws IOException {
+        BasicFileAttributes a = attributes(dir);
+        return a != null && a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(writtenBefore);
+    }
+
+    /**
+     * What an import's staging directory {@code dir} holds, deepest first and {@code dir}
+     * last, each with the bytes its removal frees: a regular file its size unless it has
+     * another name (a hard link frees nothing), anything else 0; a directory {@link #DIRECTORY}.
+     * Links are not followed.
+     *
+     * @throws IOException if a directory in it cannot be read (the caller leaves it whole)
+     */
+    static Map<Path, Long> contents(Path dir) throws IOException {
+        Map<Path, Long> found = new LinkedHashMap<>();
+        contents(dir, found);
+        return found;
+    }
+
+    /** The value {@link #contents} gives a directory: it frees no bytes, and is no file. */
     static final long DIRECTORY = -1;
 
-    /** Everything in an import's staging directory {@code dir}, deepest first, then {@code dir}. */
-    private static void staging(Path dir, Path shown, Map<Path, Long> found) throws IOException {
+    private static void contents(Path dir, Map<Path, Long> found) throws IOException {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
-                String name = p.getFileName().toString();
                 BasicFileAttributes a = attributes(p);
                 if (a == null) {
                     continue;
                 }
                 if (a.isDirectory()) {
-                    staging(p, shown.resolve(name), found);
+                    contents(p, found);
                 } else {
-                    found.put(shown.resolve(name), a.isRegularFile() ? a.size() : 0L);
+                    found.put(p, a.isRegularFile() && links(p) == 1 ? a.size() : 0L);
                 }
             }
-        } catch (NoSuchFileException | NotDirectoryException e) {
-            return; // removed meanwhile (the import ended and removed it)
         }
-        found.put(shown, DIRECTORY);
+        found.put(dir, DIRECTORY);
     }
 
     /** A file's attributes, not following a link; null if it went meanwhile (a writer renamed it into place). */

@@ -351,26 +351,66 @@ final class LocalObjectStore implements ObjectStore {
                 if (readOnly != null) {
                     throw errors.readOnlyError(root.relativize(f.getKey()).toString(), "delete", null);
                 }
-                boolean directory = f.getValue() == LocalLeftovers.DIRECTORY;
                 try {
                     if (!Files.deleteIfExists(f.getKey())) {
                         continue;
                     }
-                } catch (java.nio.file.DirectoryNotEmptyException e) {
-                    continue; // an import's staging directory that is in use again: what was in it is removed
                 } catch (IOException e) { // not through translate: a temporary's name is no key
-                    throw StoreUnavailableException.needingAction("cannot remove " + f.getKey() + (directory
-                            ? ", left by an import interrupted long ago: " : ", the temporary file of a write interrupted"
-                            + " long ago: ") + LocalFiles.explain(e), e);
-                }
-                if (directory) {
-                    continue;
+                    throw StoreUnavailableException.needingAction("cannot remove " + f.getKey() + ", the temporary file"
+                            + " of a write interrupted long ago: " + LocalFiles.explain(e), e);
                 }
                 pruneEmptyParents(f.getKey().getParent());
-            } else if (f.getValue() == LocalLeftovers.DIRECTORY) {
-                continue;
             }
             removed = removed.plus(f.getValue());
+        }
+        List<Path> imports;
+        try {
+            imports = LocalLeftovers.staleImports(root, writtenBefore);
+        } catch (IOException e) {
+            return removed; // the store's top was just listed above: an import's directories are a bonus, not GC's work
+        }
+        for (Path dir : imports) {
+            removed = removeImport(dir, writtenBefore, dryRun, removed);
+        }
+        return removed;
+    }
+
+    /**
+     * Removes the staging directory {@code dir} of an import killed or stopped before
+     * {@code writtenBefore} with all it holds, deepest first, adding its files to
+     * {@code removed}. Best effort, never failing GC: a directory in it that cannot be read
+     * leaves it whole, a removal that fails leaves the rest, and a directory whose
+     * modification time moved since it was found (the import's heartbeat: it runs again) is
+     * left alone; GC tries again next time. An import whose files went anyway fails its save
+     * rather than commit fewer files ({@code ImportCommand}).
+     */
+    private Leftovers removeImport(Path dir, java.time.Instant writtenBefore, boolean dryRun, Leftovers removed) {
+        Map<Path, Long> contents;
+        try {
+            contents = LocalLeftovers.contents(dir);
+            if (!LocalLeftovers.stale(dir, writtenBefore)) {
+                return removed;
+            }
+        } catch (IOException e) {
+            return removed;
+        }
+        for (Map.Entry<Path, Long> c : contents.entrySet()) {
+            boolean directory = c.getValue() == LocalLeftovers.DIRECTORY;
+            if (!dryRun) {
+                if (readOnly != null) {
+                    return removed;
+                }
+                try {
+                    if (!Files.deleteIfExists(c.getKey())) {
+                        continue;
+                    }
+                } catch (IOException e) {
+                    return removed;
+                }
+            }
+            if (!directory) {
+                removed = removed.plus(c.getValue());
+            }
         }
         return removed;
     }

@@ -117,6 +117,8 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         Files.write(killed.resolve("model/weights.safetensors"), new byte[3000]);
         Files.write(killed.resolve("optim.pt"), new byte[500]);
         Files.createSymbolicLink(killed.resolve("model/link"), dir.resolve("chunks/ab/x"));
+        Path outside = Files.write(tmp.resolve("outside.bin"), new byte[900]);
+        Files.createLink(killed.resolve("second-name.bin"), outside); // frees nothing: its bytes have another name
         Files.setLastModifiedTime(killed, old);
         Path running = dir.resolve(dev.ckpt.store.util.TempNames.next(dev.ckpt.store.util.TempNames.IMPORT_STAGING));
         Files.createDirectories(running);
@@ -128,9 +130,10 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         Files.setLastModifiedTime(other, old);
         java.time.Instant cutoff = java.time.Instant.now().minusSeconds(3600);
 
-        assertEquals(new Leftovers(3, 3500), store.removeLeftovers(cutoff, true), "two files and a link");
+        assertEquals(new Leftovers(4, 3500), store.removeLeftovers(cutoff, true), "two files, a link and a hard link");
         assertTrue(Files.exists(killed.resolve("optim.pt")), "a dry run removes nothing");
-        assertEquals(new Leftovers(3, 3500), store.removeLeftovers(cutoff, false));
+        assertEquals(new Leftovers(4, 3500), store.removeLeftovers(cutoff, false));
+        assertEquals(900, Files.size(outside), "the hard link's other name stays");
         assertFalse(Files.exists(killed, java.nio.file.LinkOption.NOFOLLOW_LINKS), "removed whole");
         assertTrue(Files.exists(running.resolve("a.bin")), "an import in progress keeps its directory");
         assertTrue(Files.exists(other.resolve("f")));
