@@ -393,7 +393,9 @@ public abstract class ObjectStoreContractTest {
 
     private Process child(String url, Path go, String op, String key, String arg) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ContractChild.class.getName(),
+        // C1 alone and one GC thread: a child makes a few hundred requests and exits, and two start at once on 2 cores
+        ProcessBuilder pb = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
+                "-cp", System.getProperty("java.class.path"), ContractChild.class.getName(),
                 url, go.toString(), op, key, arg).redirectErrorStream(true);
         pb.environment().putAll(envForOtherProcesses());
         return pb.start();
