@@ -219,9 +219,10 @@ public final class CkptTool implements Runnable {
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             Boolean takesValue = shared.get(name);
             if (takesValue == null) {
+                String near = UsageWords.nearest(name, shared.keySet());
                 return new Arguments(args, "Unknown option: '" + name + "'"
-                        + (name.equals("--") || name.equals("-") ? "" : " (only the options every command has may come"
-                        + " before the command name)"));
+                        + (name.equals("--") || name.equals("-") ? "" : near != null ? " (did you mean " + near + "?)"
+                        : " (only the options every command has may come before the command name)"));
             }
             i += takesValue && !a.contains("=") ? 2 : 1;
         }

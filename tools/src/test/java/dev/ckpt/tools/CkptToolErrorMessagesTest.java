@@ -231,6 +231,13 @@ class CkptToolErrorMessagesTest {
             assertTrue(r.err().contains("Unknown option: '" + c[0] + "'"), what);
             assertTrue(r.out().isEmpty(), "no help page, no result: " + what);
         }
+        // a mistyped shared option before the command gets the suggestion picocli gives after it
+        for (String[] c : new String[][]{{"--verbos", "--verbose"}, {"--jsn", "--json"}, {"--progres=none", "--progress"}}) {
+            Cli.Result r = cli.run(c[0], "ls", store);
+            assertEquals(2, r.code(), r.toString());
+            String name = c[0].replaceFirst("=.*", "");
+            assertTrue(r.err().contains("Unknown option: '" + name + "' (did you mean " + c[1] + "?)"), r.toString());
+        }
         // help does not hide what it does not use (found by a third break helper)
         String[][] withHelp = {
                 {"x", "help", "push", store, src.toString(), "--run", "r", "--step", "4"},
