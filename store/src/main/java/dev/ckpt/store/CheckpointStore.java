@@ -149,7 +149,7 @@ public final class CheckpointStore implements AutoCloseable {
      * @throws NotFoundException naming the selector when nothing matches
      */
     public CheckpointEntry resolve(String selector) {
-        return resolve(root(), selector, store.describe());
+        return Selectors.resolve(root(), selector, store.describe());
     }
 
     /**
@@ -166,7 +166,7 @@ public final class CheckpointStore implements AutoCloseable {
                 "the look-up of checkpoint '" + selector + "'", "nothing was changed; run it again, with more time if the"
                         + " store is slow");
         try {
-            return resolve(d.call(RootState.KEY, "read", this::root), selector, store.describe());
+            return Selectors.resolve(d.call(RootState.KEY, "read", this::root), selector, store.describe());
         } finally {
             d.close();
         }
@@ -201,59 +201,6 @@ public final class CheckpointStore implements AutoCloseable {
         } finally {
             d.close();
         }
-    }
-
-    static CheckpointEntry resolve(RootState s, String selector, String storeUrl) {
-        if (selector == null || selector.isBlank()) {
-            throw new InvalidInputException("no checkpoint given: use an id, latest, RUN:latest or RUN@STEP");
-        }
-        if (selector.equals("latest")) {
-            return s.latest(null).orElseThrow(() -> new NotFoundException(selector, "the store has no checkpoints"));
-        }
-        if (selector.endsWith(":latest")) {
-            String run = selector.substring(0, selector.length() - ":latest".length());
-            return s.latest(run).orElseThrow(() -> new NotFoundException(selector, "run '" + run + "' has no checkpoints"
-                    + runsHint(s, storeUrl)));
-        }
-        int at = selector.lastIndexOf('@');
-        if (at > 0) {
-            String run = selector.substring(0, at);
-            long step;
-            try {
-                step = Long.parseLong(selector.substring(at + 1));
-            } catch (NumberFormatException e) {
-                throw new InvalidInputException("invalid checkpoint selector '" + selector + "': the step after '@' must be a number");
-            }
-            List<CheckpointEntry> ofRun = s.checkpointsOf(run);
-            return ofRun.stream().filter(e -> e.step() == step).reduce((a, b) -> b)
-                    .orElseThrow(() -> new NotFoundException(selector, ofRun.isEmpty()
-                            ? "run '" + run + "' has no checkpoints" + runsHint(s, storeUrl)
-                            : "run '" + run + "' has no checkpoint at step " + step + " (its steps: "
-                            + steps(ofRun) + "); list them with ckpt-tool ls " + storeUrl + " --run " + run));
-        }
-        CheckpointEntry e = s.checkpoints().get(selector);
-        if (e == null) {
-            throw new NotFoundException(selector, "no checkpoint '" + selector + "' in ROOT (it may have been dropped by"
-                    + " retention); list them with ckpt-tool ls " + storeUrl);
-        }
-        return e;
-    }
-
-    /** The steps of a run's checkpoints, oldest first: up to 10 and "..." between the first and the last. */
-    private static String steps(List<CheckpointEntry> ofRun) {
-        List<String> all = ofRun.stream().map(e -> Long.toString(e.step())).distinct().toList();
-        return all.size() <= 10 ? String.join(", ", all)
-                : String.join(", ", all.subList(0, 5)) + ", ..., " + String.join(", ", all.subList(all.size() - 4, all.size()));
-    }
-
-    /** The runs that have checkpoints (up to 10), and where to see them. */
-    private static String runsHint(RootState s, String storeUrl) {
-        List<String> runs = s.checkpoints().values().stream().map(CheckpointEntry::run).distinct().sorted().toList();
-        if (runs.isEmpty()) {
-            return " (the store holds none)";
-        }
-        return " (the runs that have: " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
-                + (runs.size() > 10 ? ", ... (" + runs.size() + " in all)" : "") + "); list them with ckpt-tool ls " + storeUrl;
     }
 
     /**
@@ -452,7 +399,7 @@ public final class CheckpointStore implements AutoCloseable {
             which.addAll(list(s, null));
         } else {
             for (String sel : selectors) {
-                CheckpointEntry e = resolve(s, sel, store.describe());
+                CheckpointEntry e = Selectors.resolve(s, sel, store.describe());
                 if (!which.contains(e)) { // r@1 and its id name one checkpoint: verified and counted once
                     which.add(e);
                 }
@@ -490,7 +437,7 @@ public final class CheckpointStore implements AutoCloseable {
         RootState s = root();
         List<String> ids = new ArrayList<>();
         for (String sel : selectors) {
-            CheckpointEntry e = resolve(s, sel, store.describe());
+            CheckpointEntry e = Selectors.resolve(s, sel, store.describe());
             if (e.pinned()) {
                 throw new InvalidInputException("checkpoint " + e.id() + " is pinned; unpin it first (ckpt-tool unpin)");
             }
