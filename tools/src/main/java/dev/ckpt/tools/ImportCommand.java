@@ -93,7 +93,7 @@ final class ImportCommand extends StoreCommand {
         Path staging = createStaging(store);
         insideStore = ObjectStores.localDirectory(store.objectStore()).isPresent();
         unpackingIn = staging;
-        try (Heartbeat alive = insideStore ? new Heartbeat(staging) : null) {
+        try (ImportStaging.Heartbeat alive = insideStore ? new ImportStaging.Heartbeat(staging) : null) {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
             List<String> refused = new ArrayList<>();
@@ -186,7 +186,7 @@ final class ImportCommand extends StoreCommand {
             archived.files().forEach(f -> expected.put(f.path(), f.size()));
             if (!scanned.sizes().equals(expected)) {
                 throw new dev.ckpt.store.error.StoreUnavailableException("cannot import archive " + file + ": the files"
-                        + " unpacked in " + staging + " changed before they were saved (" + difference(expected,
+                        + " unpacked in " + staging + " changed before they were saved (" + ImportStaging.difference(expected,
                         scanned.sizes()) + "; gc removes an import's staging directory once it is an hour old: was this"
                         + " import stopped that long?); nothing was imported, importing again is safe");
             }
@@ -251,25 +251,6 @@ final class ImportCommand extends StoreCommand {
                 throw stagingError(dir, e);
             }
         }
-    }
-
-    /** The first file of the manifest missing or changed in size among the staged ones, or one extra. */
-    static String difference(java.util.SortedMap<String, Long> expected, java.util.SortedMap<String, Long> staged) {
-        for (Map.Entry<String, Long> e : expected.entrySet()) {
-            Long got = staged.get(e.getKey());
-            if (got == null) {
-                return "file " + e.getKey() + " is gone";
-            }
-            if (!got.equals(e.getValue())) {
-                return "file " + e.getKey() + " holds " + got + " bytes, not " + e.getValue();
-            }
-        }
-        for (String k : staged.keySet()) {
-            if (!expected.containsKey(k)) {
-                return "file " + k + " was added";
-            }
-        }
-        return "they differ";
     }
 
     /** What is wrong with the archive, in words (zstd's own terse message last), and what it should be. */
@@ -394,42 +375,6 @@ final class ImportCommand extends StoreCommand {
             throw error.apply(problems.size() + " entries of archive " + file + " " + what + ", and nothing was imported"
                     + (problems.size() > SHOWN ? " (the first " + SHOWN + " are listed)" : "") + ":\n  "
                     + String.join("\n  ", problems.subList(0, Math.min(SHOWN, problems.size()))));
-        }
-    }
-
-    /**
-     * Refreshes the modification time of an import's staging directory inside a local store
-     * every {@link TempNames#IMPORT_HEARTBEAT}, while the import runs: GC removes one that is
-     * older than an hour, as a killed import's. Best effort: a failed refresh is tried again at
-     * the next beat (an import would have to fail to refresh it for an hour to lose it).
-     */
-    static final class Heartbeat implements AutoCloseable {
-        private final Thread beat;
-
-        Heartbeat(Path dir) {
-            this(dir, TempNames.IMPORT_HEARTBEAT);
-        }
-
-        Heartbeat(Path dir, java.time.Duration every) {
-            beat = new Thread(() -> {
-                while (!Thread.currentThread().isInterrupted()) {
-                    try {
-                        Thread.sleep(every.toMillis());
-                        Files.setLastModifiedTime(dir, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
-                    } catch (InterruptedException e) {
-                        return;
-                    } catch (IOException | RuntimeException e) {
-                        // tried again at the next beat
-                    }
-                }
-            }, "ckpt-import-heartbeat");
-            beat.setDaemon(true);
-            beat.start();
-        }
-
-        @Override
-        public void close() {
-            beat.interrupt();
         }
     }
 

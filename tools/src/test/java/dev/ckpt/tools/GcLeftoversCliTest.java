@@ -264,7 +264,7 @@ class GcLeftoversCliTest {
         Path dir = Files.createDirectories(tmp.resolve(".ckpt-0123456789ab-import"));
         FileTime old = FileTime.from(Instant.now().minusSeconds(7200));
         Files.setLastModifiedTime(dir, old);
-        try (ImportCommand.Heartbeat beat = new ImportCommand.Heartbeat(dir, java.time.Duration.ofMillis(20))) {
+        try (ImportStaging.Heartbeat beat = new ImportStaging.Heartbeat(dir, java.time.Duration.ofMillis(20))) {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (Files.getLastModifiedTime(dir).equals(old) && System.nanoTime() < end) {
                 Thread.sleep(5);

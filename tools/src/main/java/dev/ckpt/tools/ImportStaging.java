@@ -1,0 +1,69 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.util.TempNames;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** The directory an import unpacks its archive in, while it lives: its heartbeat, and what changed in it. */
+final class ImportStaging {
+    private ImportStaging() {
+    }
+
+    /** The first file of the manifest missing or changed in size among the staged ones, or one extra. */
+    static String difference(java.util.SortedMap<String, Long> expected, java.util.SortedMap<String, Long> staged) {
+        for (Map.Entry<String, Long> e : expected.entrySet()) {
+            Long got = staged.get(e.getKey());
+            if (got == null) {
+                return "file " + e.getKey() + " is gone";
+            }
+            if (!got.equals(e.getValue())) {
+                return "file " + e.getKey() + " holds " + got + " bytes, not " + e.getValue();
+            }
+        }
+        for (String k : staged.keySet()) {
+            if (!expected.containsKey(k)) {
+                return "file " + k + " was added";
+            }
+        }
+        return "they differ";
+    }
+
+    /**
+     * Refreshes the modification time of an import's staging directory inside a local store
+     * every {@link TempNames#IMPORT_HEARTBEAT}, while the import runs: GC removes one that is
+     * older than an hour, as a killed import's. Best effort: a failed refresh is tried again at
+     * the next beat (an import would have to fail to refresh it for an hour to lose it).
+     */
+    static final class Heartbeat implements AutoCloseable {
+        private final Thread beat;
+
+        Heartbeat(Path dir) {
+            this(dir, TempNames.IMPORT_HEARTBEAT);
+        }
+
+        Heartbeat(Path dir, java.time.Duration every) {
+            beat = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        Thread.sleep(every.toMillis());
+                        Files.setLastModifiedTime(dir, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (IOException | RuntimeException e) {
+                        // tried again at the next beat
+                    }
+                }
+            }, "ckpt-import-heartbeat");
+            beat.setDaemon(true);
+            beat.start();
+        }
+
+        @Override
+        public void close() {
+            beat.interrupt();
+        }
+    }
+}
