@@ -115,18 +115,7 @@ class GcLeftoversCliTest {
     @Test
     void gcRemovesTheStagingDirectoryOfAnImportKilledMidUnpackOnceItIsAnHourOld() throws Exception {
         Path store = tmp.resolve("store");
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random random = new Random(13);
-        for (int i = 0; i < 12; i++) {
-            byte[] b = new byte[8 << 20];
-            random.nextBytes(b);
-            Files.write(src.resolve("shard-" + i + ".bin"), b);
-        }
-        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
-                "--progress", "none").code());
-        Path archive = tmp.resolve("r1.tar.zst");
-        Cli.Result export = cli.run("export", store.toString(), "r@1", archive.toString());
-        assertEquals(0, export.code(), export.toString());
+        Path archive = exported(store, 12, 8 << 20, "shard-");
 
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<Path> staging = List.of();
@@ -181,17 +170,7 @@ class GcLeftoversCliTest {
     @Test
     void anImportWhoseStagedFilesWentWhileItWasStoppedCommitsNothing() throws Exception {
         Path store = tmp.resolve("store");
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random random = new Random(14);
-        for (int i = 0; i < 6; i++) {
-            byte[] b = new byte[16 << 20];
-            random.nextBytes(b);
-            Files.write(src.resolve("f" + i + ".bin"), b);
-        }
-        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
-                "--progress", "none").code());
-        Path archive = tmp.resolve("r1.tar.zst");
-        assertEquals(0, cli.run("export", store.toString(), "r@1", archive.toString()).code());
+        Path archive = exported(store, 6, 16 << 20, "f");
 
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         boolean tried = false;
@@ -236,6 +215,26 @@ class GcLeftoversCliTest {
         assertTrue(tried, "no import was stopped between its first and its last file");
         Cli.Result ls = cli.run("ls", store.toString(), "--run", "imported", "--json");
         assertEquals(0, ls.json().get("checkpoints").size(), "nothing committed: " + ls);
+    }
+
+    /**
+     * An archive of r@1, pushed into {@code store} from {@code files} files of {@code size}
+     * random bytes each, named {@code prefix0.bin}, {@code prefix1.bin}, ...
+     */
+    private Path exported(Path store, int files, int size, String prefix) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(13);
+        for (int i = 0; i < files; i++) {
+            byte[] b = new byte[size];
+            random.nextBytes(b);
+            Files.write(src.resolve(prefix + i + ".bin"), b);
+        }
+        Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "none");
+        assertEquals(0, push.code(), push.toString());
+        Path archive = tmp.resolve("r1.tar.zst");
+        Cli.Result export = cli.run("export", store.toString(), "r@1", archive.toString());
+        assertEquals(0, export.code(), export.toString());
+        return archive;
     }
 
     private static List<Path> stagingDirectories(Path store) throws Exception {
