@@ -1,6 +1,7 @@
 package dev.ckpt.store;
 
 import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.RootState;
@@ -47,12 +48,12 @@ final class Selectors {
                     .orElseThrow(() -> new NotFoundException(selector, ofRun.isEmpty()
                             ? "run '" + run + "' has no checkpoints" + runsHint(s, storeUrl)
                             : "run '" + run + "' has no checkpoint at step " + step + " (its steps: "
-                            + steps(ofRun) + "); list them with ckpt-tool ls " + storeUrl + " --run " + run));
+                            + steps(ofRun) + "); list them with ckpt-tool ls " + ShellWords.word(storeUrl) + " --run " + run));
         }
         CheckpointEntry e = s.checkpoints().get(selector);
         if (e == null) {
             throw new NotFoundException(selector, "no checkpoint '" + selector + "' in ROOT (it may have been dropped by"
-                    + " retention); list them with ckpt-tool ls " + storeUrl);
+                    + " retention); list them with ckpt-tool ls " + ShellWords.word(storeUrl));
         }
         return e;
     }
@@ -71,6 +72,6 @@ final class Selectors {
             return " (the store holds none)";
         }
         return " (the runs that have: " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
-                + (runs.size() > 10 ? ", ... (" + runs.size() + " in all)" : "") + "); list them with ckpt-tool ls " + storeUrl;
+                + (runs.size() > 10 ? ", ... (" + runs.size() + " in all)" : "") + "); list them with ckpt-tool ls " + ShellWords.word(storeUrl);
     }
 }

@@ -106,6 +106,31 @@ class BadInputTest {
         refused(InvalidInputException.class, () -> store.save(writer, SaveRequest.of(src, "r", 2)), link.toString());
     }
 
+    /**
+     * A scan that says what each file must hash to (an import's, from its archive's manifest)
+     * refuses a file that hashes otherwise, with its size unchanged, before anything commits
+     * (helper-94 rewrote a staged file in place and the import committed it); and one with no
+     * expected hash. With the right hashes it saves.
+     */
+    @Test
+    void aSaveExpectingHashesRefusesAFileThatHashesOtherwiseAndCommitsNothing() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 3, 2, 5000);
+        java.util.Map<String, String> right = new java.util.HashMap<>();
+        TestDirs.snapshot(src).forEach((rel, bytes) -> right.put(rel, dev.ckpt.store.chunk.Hashes.sha256Hex(bytes)));
+        String victim = right.keySet().stream().sorted().findFirst().orElseThrow();
+        java.util.Map<String, String> wrong = new java.util.HashMap<>(right);
+        wrong.put(victim, "0".repeat(64));
+        refused(InvalidInputException.class, () -> store.save(writer, SaveRequest.of(src, "r", 2)
+                .withScan(CheckpointStore.scanSource(src).expecting(wrong))), victim, "not " + "0".repeat(64),
+                "nothing was committed");
+        java.util.Map<String, String> missing = new java.util.HashMap<>(right);
+        missing.remove(victim);
+        refused(InvalidInputException.class, () -> store.save(writer, SaveRequest.of(src, "r", 2)
+                .withScan(CheckpointStore.scanSource(src).expecting(missing))), victim, "no hash was expected");
+        SaveResult ok = store.save(writer, SaveRequest.of(src, "r", 2).withScan(CheckpointStore.scanSource(src).expecting(right)));
+        assertEquals(right.size(), ok.files());
+    }
+
     @Test
     void unreadableFileNamesIt() throws Exception {
         assumeFalse("root".equals(System.getProperty("user.name")), "root reads files whatever their mode");

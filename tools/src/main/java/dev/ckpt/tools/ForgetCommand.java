@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.ForgetRequest;
 import dev.ckpt.store.RetentionRequest;
 import dev.ckpt.store.commit.Retention;
@@ -88,6 +89,6 @@ final class ForgetCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return "its change to ROOT may or may not have been written; check with ckpt-tool ls " + store;
+        return "its change to ROOT may or may not have been written; check with ckpt-tool ls " + ShellWords.word(store);
     }
 }

@@ -179,17 +179,18 @@ final class ImportCommand extends StoreCommand {
             throwIfAny(refused, "cannot be imported", InvalidInputException::new);
             // what the save reads is what was unpacked and checked: the files of the archive's manifest, no fewer (a
             // gc that took the staging directory of an import stopped over an hour, SIGSTOP or a suspended VM, left a
-            // partial checkpoint that committed and verified: a break helper's case); the save checks each file against
-            // this scan up to its last read, so one removed later fails the save
+            // partial checkpoint that committed and verified: helper-93), each with the archive's SHA-256 (one rewritten
+            // in place, its size kept, was committed: helper-94); the save checks each file against this scan up to its
+            // last read and its hash before it writes anything that commits
             dev.ckpt.store.commit.SourceDir scanned = CheckpointStore.scanSource(staging);
             java.util.SortedMap<String, Long> expected = new java.util.TreeMap<>();
             archived.files().forEach(f -> expected.put(f.path(), f.size()));
             if (!scanned.sizes().equals(expected)) {
-                throw new dev.ckpt.store.error.StoreUnavailableException("cannot import archive " + file + ": the files"
-                        + " unpacked in " + staging + " changed before they were saved (" + ImportStaging.difference(expected,
-                        scanned.sizes()) + "; gc removes an import's staging directory once it is an hour old: was this"
-                        + " import stopped that long?); nothing was imported, importing again is safe");
+                throw ImportStaging.changed(file, staging, "before", ImportStaging.difference(expected, scanned.sizes()));
             }
+            java.util.Map<String, String> sha256 = new HashMap<>();
+            archived.files().forEach(f -> sha256.put(f.path(), f.sha256()));
+            scanned = scanned.expecting(sha256);
             SaveRequest request;
             try { // before the run is claimed: a refused archive must not fence the run's writer
                 request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null)
@@ -202,6 +203,14 @@ final class ImportCommand extends StoreCommand {
             try (OutputOptions.Progress p = output.start(err(), "import " + file)) {
                 WriterToken w = store.claimWriter(run, "ckpt-tool-import");
                 s = gcWait.save(store, w, request, p);
+            } catch (InvalidInputException e) {
+                String m = String.valueOf(e.getMessage());
+                if (!m.contains(staging.toString())) {
+                    throw e;
+                }
+                // a staged file changed during the save: said as the import's, not as a push's ("push again")
+                int cut = m.indexOf("; nothing was committed");
+                throw ImportStaging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
             }
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
                     s.summary()));

@@ -12,6 +12,17 @@ final class ImportStaging {
     private ImportStaging() {
     }
 
+    /**
+     * The error of an import whose staged files changed {@code when} ("before", "while") they
+     * were saved, {@code what} changed: nothing was imported. Exit 1, whenever it happened.
+     */
+    static dev.ckpt.store.error.InvalidInputException changed(Path archive, Path staging, String when, String what) {
+        return new dev.ckpt.store.error.InvalidInputException("cannot import archive " + archive + ": the files unpacked"
+                + " in " + staging + " changed " + when + " they were saved (" + what + "; gc removes an import's staging"
+                + " directory once it is an hour old: was this import stopped that long? else another process wrote"
+                + " into it); nothing was imported, importing again is safe");
+    }
+
     /** The first file of the manifest missing or changed in size among the staged ones, or one extra. */
     static String difference(java.util.SortedMap<String, Long> expected, java.util.SortedMap<String, Long> staged) {
         for (Map.Entry<String, Long> e : expected.entrySet()) {

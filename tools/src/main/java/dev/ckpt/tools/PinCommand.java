@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -34,6 +35,6 @@ class PinCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return "its change to ROOT may or may not have been written; check with ckpt-tool ls " + store;
+        return "its change to ROOT may or may not have been written; check with ckpt-tool ls " + ShellWords.word(store);
     }
 }

@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.Retention;
 import dev.ckpt.store.commit.SaveRequest;
@@ -150,7 +151,7 @@ final class PushCommand extends StoreCommand {
             }
             // by hand, two pushes of one run: the message was a training job's (helper-91)
             throw e.withAdvice("this push of step " + step + " committed nothing: another push or job claimed run '"
-                    + run + "' after it did (ckpt-tool ls " + store + " --run " + run + " shows what is committed);"
+                    + run + "' after it did (ckpt-tool ls " + ShellWords.word(store.objectStore().describe()) + " --run " + run + " shows what is committed);"
                     + " to save " + dir + " anyway, push it again");
         } catch (RuntimeException e) {
             throw deadline.named(e);
@@ -335,7 +336,7 @@ final class PushCommand extends StoreCommand {
         }
         return java.util.Optional.of("note: run " + run + " already had " + (others.size() == 1 ? "checkpoint " : "checkpoints ")
                 + String.join(", ", others) + " at step " + step + "; " + (others.size() == 1 ? "both" : "all") + " are kept, and " + run + "@" + step
-                + " now names " + s.checkpointId() + " (ckpt-tool forget " + store.objectStore().describe() + " "
+                + " now names " + s.checkpointId() + " (ckpt-tool forget " + ShellWords.word(store.objectStore().describe()) + " "
                 + others.get(0) + " drops " + (others.size() == 1 ? "the older" : "one") + ")");
     }
 
@@ -354,11 +355,11 @@ final class PushCommand extends StoreCommand {
         }
         if (shard.rank() != 0) {
             return "this rank's part of step " + step + " may or may not be stored: if it is, rank 0 may still commit"
-                    + " the step (check with ckpt-tool ls " + store + " --run " + run + "); a job's step cannot be pushed"
+                    + " the step (check with ckpt-tool ls " + ShellWords.word(store) + " --run " + run + "); a job's step cannot be pushed"
                     + " again once a rank stored its part: push a later step";
         }
         return (committing == null ? "nothing was committed" : "the commit of checkpoint " + committing + " had been"
-                + " sent and had not ended: it may have landed; check with ckpt-tool ls " + store + " --run " + run)
+                + " sent and had not ended: it may have landed; check with ckpt-tool ls " + ShellWords.word(store) + " --run " + run)
                 + "; a job's step cannot be pushed again once a rank stored its part: push a later step";
     }
 

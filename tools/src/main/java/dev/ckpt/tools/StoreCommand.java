@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
 import picocli.CommandLine.Mixin;
@@ -142,7 +143,7 @@ abstract class StoreCommand implements Callable<Integer> {
                 ? "nothing was committed; running it again is safe (chunks already stored are not uploaded again, and"
                         + " gc frees them otherwise)"
                 : "the commit of checkpoint " + committing + " had been sent and had not ended: it may have landed;"
-                        + " check with ckpt-tool ls " + store + " before running it again";
+                        + " check with ckpt-tool ls " + ShellWords.word(store) + " before running it again";
     }
 
     /**

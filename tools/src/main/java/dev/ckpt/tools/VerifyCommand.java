@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.VerifyRequest;
 import dev.ckpt.store.restore.VerifyReport;
 import picocli.CommandLine.Command;
@@ -129,6 +130,6 @@ final class VerifyCommand extends StoreCommand {
     @Override
     String interrupted(String committing) {
         return record ? "the checkpoints it had verified may or may not have been recorded as verified in ROOT;"
-                + " check with ckpt-tool show " + store + " CKPT --json (its verifiedAt), or run it again" : "nothing was changed";
+                + " check with ckpt-tool show " + ShellWords.word(store) + " CKPT --json (its verifiedAt), or run it again" : "nothing was changed";
     }
 }

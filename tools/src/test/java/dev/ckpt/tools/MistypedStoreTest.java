@@ -148,7 +148,7 @@ class MistypedStoreTest {
         Cli.Result ls = cli.run("ls", store);
         assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
         assertTrue(ls.err().contains("holds no ROOT, manifests/ or chunks/ (only probe/, the scratch objects of an"
-                + " interrupted check of the server: ckpt-tool init makes a store here"), ls.toString());
+                + " interrupted check of conditional writes: ckpt-tool init makes a store here"), ls.toString());
         Files.createDirectories(tmp.resolve("probed-and-more/probe"));
         Files.writeString(tmp.resolve("probed-and-more/notes.txt"), "a user's file");
         Files.write(tmp.resolve("probed-and-more/probe/0123456789abcdef"), new byte[]{1});
@@ -162,6 +162,25 @@ class MistypedStoreTest {
         Cli.Result gc = cli.run("gc", store);
         assertEquals(0, gc.code(), gc.toString());
         assertTrue(!Files.exists(scratch), gc.toString());
+    }
+
+    /**
+     * An import killed as it unpacked into a new store leaves only its hidden staging
+     * directory: no store, and the refusal names the directory and how to remove it
+     * (helper-94: 100 MB that no command could clean or name).
+     */
+    @Test
+    void aDirectoryWithOnlyAKilledImportsStagingDirectoryNamesIt() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path dir = tmp.resolve("it's new");
+        Path staging = Files.createDirectories(dir.resolve(".ckpt-0123456789ab-import/model"));
+        Files.writeString(staging.resolve("w.bin"), "weights");
+        Cli.Result ls = cli.run("ls", dir.toString());
+        assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
+        assertTrue(ls.err().contains("(only " + dir.resolve(".ckpt-0123456789ab-import") + ", where an import killed as"
+                + " it made this store unpacked its archive: delete it, rm -r '" + dir.toString().replace("'", "'\\''")
+                + "/.ckpt-0123456789ab-import')"), ls.toString());
+        assertTrue(Files.exists(staging.resolve("w.bin")), "nothing removed by ls");
     }
 
     @Test

@@ -132,7 +132,7 @@ public final class RootStore {
                 throw new CorruptObjectException(RootState.KEY, "ROOT of " + store.describe() + " is missing, but the"
                         + " store holds manifests under manifests/ (ROOT was deleted or lost);"
                         + " nothing was changed: if no writer or GC is running, rebuild it from the manifests with"
-                        + " ckpt-tool recover " + store.describe() + " (see the README, Operating a store)");
+                        + " ckpt-tool recover " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " (see the README, Operating a store)");
             }
             if (existingOnly && store.list("chunks/").isEmpty()) {
                 throw noStore(store);
@@ -144,19 +144,44 @@ public final class RootStore {
 
     /** The refusal of a location that holds no ROOT, manifests/ or chunks/ ({@link #existingOnly()}), naming it. */
     public static BadConfigurationException noStore(ObjectStore store) {
-        boolean probed; // only the probe's scratch objects, nothing else (the first 100 keys: on this error's path only)
-        try (java.util.stream.Stream<dev.ckpt.store.objectstore.ObjectInfo> s = store.list("").stream()) {
-            List<String> keys = s.limit(100).map(dev.ckpt.store.objectstore.ObjectInfo::key).toList();
-            probed = !keys.isEmpty() && keys.size() < 100
-                    && keys.stream().allMatch(dev.ckpt.store.objectstore.ConditionalWriteProbe::isScratchKey);
-        } catch (RuntimeException e) {
-            probed = false;
-        }
         return new BadConfigurationException("no ckpt store at " + store.describe() + ": it holds no " + RootState.KEY
-                + ", manifests/ or chunks/" + (probed ? " (only " + dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX + ", the scratch objects of an"
-                + " interrupted check of the server: ckpt-tool init makes a store here, and gc then removes them once an"
-                + " hour old)" : "") + "; check the " + (store.describe().startsWith("s3://") ? "bucket and prefix"
-                : "path") + " (ckpt-tool init, push and import make a store)");
+                + ", manifests/ or chunks/" + leftoversOnly(store) + "; check the " + (store.describe().startsWith("s3://")
+                ? "bucket and prefix" : "path") + " (ckpt-tool init, push and import make a store)");
+    }
+
+    /**
+     * What a location that holds no store holds, when it is only what an interrupted ckpt-tool
+     * left, and how to be rid of it; else empty. The probe's scratch objects (a push or doctor
+     * stopped at its first write: init, then gc removes them), or, in a directory that lists no
+     * object at all, the staging directory of an import killed as it unpacked into a new store
+     * (helper-94: 100 MB that no command could clean or name). On this error's path only: one
+     * LIST of up to 1,000 keys, and in a directory a listing of its top.
+     */
+    private static String leftoversOnly(ObjectStore store) {
+        List<String> keys;
+        try (java.util.stream.Stream<dev.ckpt.store.objectstore.ObjectInfo> s = store.list("").stream()) {
+            keys = s.limit(1000).map(dev.ckpt.store.objectstore.ObjectInfo::key).toList();
+        } catch (RuntimeException e) {
+            return "";
+        }
+        if (!keys.isEmpty() && keys.stream().allMatch(dev.ckpt.store.objectstore.ConditionalWriteProbe::isScratchKey)) {
+            return " (only " + dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX + ", the scratch objects of an"
+                    + " interrupted check of conditional writes: ckpt-tool init makes a store here, and gc then removes"
+                    + " them once an hour old)";
+        }
+        java.util.Optional<java.nio.file.Path> dir = dev.ckpt.store.objectstore.ObjectStores.localDirectory(store);
+        if (!keys.isEmpty() || dir.isEmpty()) {
+            return "";
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> top = java.nio.file.Files.list(dir.get())) {
+            List<java.nio.file.Path> staging = top.filter(p -> dev.ckpt.store.util.TempNames.matches(
+                    p.getFileName().toString(), dev.ckpt.store.util.TempNames.IMPORT_STAGING)).sorted().toList();
+            return staging.isEmpty() ? "" : " (only " + staging.get(0) + (staging.size() > 1 ? " and " + (staging.size()
+                    - 1) + " more like it" : "") + ", where an import killed as it made this store unpacked its archive:"
+                    + " delete it, rm -r " + dev.ckpt.store.util.ShellWords.word(staging.get(0).toString()) + ")";
+        } catch (java.io.IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     /**

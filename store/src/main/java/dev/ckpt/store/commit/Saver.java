@@ -320,8 +320,9 @@ public final class Saver {
                     refs.add(pipeline.await(fut));
                 }
                 SourceFile f = files.get(i);
-                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), pipeline.await(fileHashes.get(i)), refs,
-                        fileTensors.get(i)));
+                String sha256 = pipeline.await(fileHashes.get(i));
+                source.checkHash(f.relative(), sha256); // an import's: the archive's hash, before anything is committed
+                entries.add(new FileEntry(f.relative(), f.size(), f.mode(), sha256, refs, fileTensors.get(i)));
             }
         } catch (RuntimeException | Error e) {
             pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own

@@ -77,12 +77,41 @@ public final class SourceDir {
     private final List<SourceFile> files;
     private final List<String> emptyDirectories;
     private final Duration took;
+    /** What each file must hash to (SHA-256, hex) by relative path, or null: {@link #expecting}. */
+    private final Map<String, String> expectedSha256;
 
-    private SourceDir(Path root, List<SourceFile> files, List<String> emptyDirectories, Duration took) {
+    private SourceDir(Path root, List<SourceFile> files, List<String> emptyDirectories, Duration took,
+                      Map<String, String> expectedSha256) {
         this.root = root;
         this.took = took;
         this.files = List.copyOf(files);
         this.emptyDirectories = List.copyOf(emptyDirectories);
+        this.expectedSha256 = expectedSha256 == null ? null : Map.copyOf(expectedSha256);
+    }
+
+    /**
+     * This scan, with the SHA-256 (hex) each file must hash to by its relative path: a save of
+     * it computes each file's SHA-256 as it reads it, and before it writes its manifest, refuses
+     * with {@link InvalidInputException} a file that hashes otherwise, or that has no expected
+     * hash; nothing is committed. For files checked once already that something may have
+     * changed since with their size unchanged (an import's unpacked archive, whose manifest
+     * gives every file's hash: helper-94 rewrote one in place and the import committed it).
+     */
+    public SourceDir expecting(Map<String, String> sha256ByPath) {
+        return new SourceDir(root, files, emptyDirectories, took, sha256ByPath);
+    }
+
+    /** Refuses {@code f}'s content, hashed to {@code sha256} by a save, if {@link #expecting} says otherwise. */
+    void checkHash(String relative, String sha256) {
+        if (expectedSha256 == null) {
+            return;
+        }
+        String want = expectedSha256.get(relative);
+        if (!sha256.equals(want)) {
+            throw new InvalidInputException("file " + root.resolve(relative) + " hashed to " + sha256 + " as it was"
+                    + " saved, " + (want == null ? "but no hash was expected for it" : "not " + want + " as expected")
+                    + ": it changed after it was checked; nothing was committed");
+        }
     }
 
     /** The directory scanned, as it was given. */
@@ -147,7 +176,7 @@ public final class SourceDir {
         refused.throwIfAny(dir);
         files.sort(Comparator.comparing(SourceFile::relative));
         empty.sort(Comparator.naturalOrder());
-        return new SourceDir(dir, files, empty, Duration.ofNanos(System.nanoTime() - t0));
+        return new SourceDir(dir, files, empty, Duration.ofNanos(System.nanoTime() - t0), null);
     }
 
     /**
