@@ -313,7 +313,10 @@ final class LocalObjectStore implements ObjectStore {
      * creating its temporary creates it again ({@link #openCreating}).
      */
     private void pruneEmptyParents(Path dir) {
-        while (dir != null && dir.startsWith(root) && !dir.equals(root) && !root.equals(dir.getParent())
+        // the store's own directories at its top stay, but probe/: a probe's scratch object was its only content, and a
+        // doctor of a directory that holds no store left it there (a new-user tryout)
+        while (dir != null && dir.startsWith(root) && !dir.equals(root)
+                && (!root.equals(dir.getParent()) || dir.getFileName().toString().equals("probe"))
                 && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) { // a link to a directory elsewhere stays
             try {
                 Files.delete(dir);

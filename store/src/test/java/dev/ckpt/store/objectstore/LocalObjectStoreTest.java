@@ -102,6 +102,24 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * A delete prunes the directories it leaves empty, but not the store's own at its top;
+     * probe/ goes too once its last scratch object is deleted (a doctor of a directory that
+     * holds no store left an empty probe/ behind).
+     */
+    @Test
+    void aDeleteLeavesTheStoresTopDirectoriesButNotAnEmptyProbeDirectory() throws Exception {
+        store.put("chunks/ab/x", new byte[]{1});
+        store.put("probe/0123456789abcdef", new byte[]{2});
+        store.delete("chunks/ab/x");
+        store.delete("probe/0123456789abcdef");
+        assertTrue(Files.isDirectory(dir.resolve("chunks")), "the store's own directory stays");
+        assertFalse(Files.exists(dir.resolve("chunks/ab")), "left empty: removed");
+        assertFalse(Files.exists(dir.resolve("probe")), "left empty by the probe: removed");
+        store.put("probe/0123456789abcdef", new byte[]{3}); // a later probe creates it again
+        assertEquals(3, store.get("probe/0123456789abcdef").data()[0]);
+    }
+
+    /**
      * The staging directory of an import killed long ago (its modification time no longer
      * refreshed) is removed with all it holds, counted as its files; a young one (an import
      * running) and directories of other names stay. A break helper's case: an interrupted
