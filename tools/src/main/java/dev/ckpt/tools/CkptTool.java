@@ -219,10 +219,13 @@ public final class CkptTool implements Runnable {
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             Boolean takesValue = shared.get(name);
             if (takesValue == null) {
-                String near = UsageWords.nearest(name, shared.keySet());
+                // picocli's suggestions, as for a mistyped option after the command, among the shared options only
+                List<String> near = name.length() < 4 ? List.of() // '-x' is near every short option
+                        : new CommandLine.UnmatchedArgumentException(new CommandLine(new SharedOptions()), List.of(name))
+                        .getSuggestions();
                 return new Arguments(args, "Unknown option: '" + name + "'"
-                        + (name.equals("--") || name.equals("-") ? "" : near != null ? " (did you mean " + near + "?)"
-                        : " (only the options every command has may come before the command name)"));
+                        + (name.equals("--") || name.equals("-") ? "" : !near.isEmpty() ? " (did you mean " + near.get(0)
+                        + "?)" : " (only the options every command has may come before the command name)"));
             }
             i += takesValue && !a.contains("=") ? 2 : 1;
         }
@@ -241,18 +244,21 @@ public final class CkptTool implements Runnable {
     }
 
     /** The names of the options every command has, each with whether it takes a value (all but the booleans). */
+    /** The options every command has, and only those: what may stand before the command name. */
+    @Command(name = "ckpt-tool")
+    static final class SharedOptions {
+        @picocli.CommandLine.Mixin
+        OutputOptions output;
+
+        @picocli.CommandLine.Mixin
+        StoreOptions storeOptions;
+    }
+
+    /** The options every command shares, by name: whether each takes a value. */
     private static Map<String, Boolean> sharedOptions() {
         Map<String, Boolean> names = new java.util.HashMap<>();
-        for (Class<?> c : List.of(OutputOptions.class, StoreOptions.class)) {
-            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
-                CommandLine.Option o = f.getAnnotation(CommandLine.Option.class);
-                if (o != null) {
-                    for (String n : o.names()) {
-                        names.put(n, f.getType() != boolean.class);
-                    }
-                }
-            }
-        }
+        new CommandLine(new SharedOptions()).getCommandSpec().optionsMap()
+                .forEach((n, o) -> names.put(n, o.arity().max() > 0));
         return names;
     }
 

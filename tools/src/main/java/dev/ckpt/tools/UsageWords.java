@@ -53,44 +53,4 @@ final class UsageWords {
                     + (v.trim().matches("[-+]?[0-9]+") ? "too large" : "not a whole number"));
         }
     }
-
-    /**
-     * The option of {@code names} nearest to a mistyped {@code typed} ({@code --verbos} for
-     * {@code --verbose}), or null when none is within 2 edits: picocli suggests for a command's
-     * own options, not for those before the command name.
-     */
-    static String nearest(String typed, java.util.Collection<String> names) {
-        String best = null;
-        int bestDistance = 3;
-        if (typed.length() < 4) {
-            return null; // '-x' is 1 edit from every short option
-        }
-        for (String n : names) {
-            int d = distance(typed, n);
-            if (d < bestDistance || d == bestDistance && best != null && n.compareTo(best) < 0) {
-                best = d < 3 ? n : best;
-                bestDistance = d;
-            }
-        }
-        return best;
-    }
-
-    /** Levenshtein distance: insertions, deletions and substitutions of one character. */
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
-    }
 }

@@ -34,15 +34,7 @@ class FencedPushCliTest {
 
     @Test
     void aPushWhoseRunIsClaimedBeforeItsCommitIsFencedWithAdviceNamingTheStore() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        byte[] block = new byte[1 << 20];
-        java.util.Random random = new java.util.Random(8);
-        try (var out = Files.newOutputStream(src.resolve("w.bin"))) {
-            for (int i = 0; i < 32; i++) {
-                random.nextBytes(block);
-                out.write(block);
-            }
-        }
+        Path src = dev.ckpt.store.testing.TestDirs.checkpoint(tmp.resolve("src"), 8, 4, 8 << 20); // 32 MiB or more
         Cli cli = new Cli(Map.of(), "--progress", "none");
         Path store = tmp.resolve("it's a store");
         assertEquals(0, cli.run("init", store.toString()).code());

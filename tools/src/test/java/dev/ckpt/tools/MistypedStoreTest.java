@@ -21,10 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MistypedStoreTest {
     @TempDir
     Path tmp;
+    private final Cli cli = new Cli(Map.of(), "--progress", "none");
 
     @Test
     void readingCommandsRefuseAStorePathThatDoesNotExistAndCreateNothing() {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         Path typo = tmp.resolve("typo-store");
         for (String url : List.of(typo.toString(), typo.toUri().toString())) {
             for (String[] args : List.of(new String[]{"ls", url}, new String[]{"verify", url}, new String[]{"stats", url},
@@ -50,7 +50,6 @@ class MistypedStoreTest {
      */
     @Test
     void gcOfADirectoryThatHoldsNoStoreWritesNothing() throws Exception {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         Cli.Result r = cli.run("gc", empty.toString());
         assertEquals(ExitCode.ERROR, r.code(), r.toString());
@@ -69,7 +68,6 @@ class MistypedStoreTest {
      */
     @Test
     void everyReadingCommandRefusesADirectoryThatHoldsNoStoreAndWritesNothing() throws Exception {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         Path staging = Files.createDirectories(tmp.resolve("ckpt-staging/latentwire/step-200"));
         Files.writeString(staging.resolve("model.safetensors"), "weights");
         Path notAStore = tmp.resolve("ckpt-staging");
@@ -112,7 +110,6 @@ class MistypedStoreTest {
      */
     @Test
     void aStoreWithChunksButNoCommitYetIsAnEmptyStore() throws Exception {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("w.bin"), "weights");
         Path store = tmp.resolve("s");
@@ -141,7 +138,6 @@ class MistypedStoreTest {
      */
     @Test
     void aLocationWithOnlyAnInterruptedProbesObjectsSaysSoAndInitThenGcRemovesThem() throws Exception {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         Path dir = Files.createDirectories(tmp.resolve("probed/probe"));
         Path scratch = Files.write(dir.resolve("0123456789abcdef"), new byte[]{1});
         String store = tmp.resolve("probed").toString();
@@ -171,7 +167,6 @@ class MistypedStoreTest {
      */
     @Test
     void aDirectoryWithOnlyAKilledImportsStagingDirectoryNamesIt() throws Exception {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         Path dir = tmp.resolve("it's new");
         Path staging = Files.createDirectories(dir.resolve(".ckpt-0123456789ab-import/model"));
         Files.writeString(staging.resolve("w.bin"), "weights");
@@ -185,7 +180,6 @@ class MistypedStoreTest {
 
     @Test
     void initPushAndImportCreateTheStore() throws Exception {
-        Cli cli = new Cli(Map.of(), "--progress", "none");
         assertEquals(0, cli.run("init", tmp.resolve("a").toString()).code());
         assertTrue(Files.isDirectory(tmp.resolve("a")));
         Path src = Files.createDirectories(tmp.resolve("src"));

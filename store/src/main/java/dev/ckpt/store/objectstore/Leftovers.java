@@ -8,6 +8,11 @@ public record Leftovers(int files, long bytes) {
     /** Nothing left behind. */
     public static final Leftovers NONE = new Leftovers(0, 0);
 
+    /** These and {@code other}. */
+    public Leftovers plus(Leftovers other) {
+        return new Leftovers(files + other.files, bytes + other.bytes);
+    }
+
     public Leftovers plus(long size) {
         return new Leftovers(files + 1, bytes + size);
     }

@@ -134,37 +134,24 @@ final class LocalLeftovers {
     }
 
     /**
-     * What an import's staging directory {@code dir} holds, deepest first and {@code dir}
-     * last, each with the bytes its removal frees: a regular file its size unless it has
-     * another name (a hard link frees nothing), anything else 0; a directory {@link #DIRECTORY}.
-     * Links are not followed.
+     * What removing an import's staging directory {@code dir} frees: every entry but a
+     * directory is a file, and a regular file frees its size unless it has another name (a hard
+     * link frees nothing). Links are not followed.
      *
      * @throws IOException if a directory in it cannot be read (the caller leaves it whole)
      */
-    static Map<Path, Long> contents(Path dir) throws IOException {
-        Map<Path, Long> found = new LinkedHashMap<>();
-        contents(dir, found);
-        return found;
-    }
-
-    /** The value {@link #contents} gives a directory: it frees no bytes, and is no file. */
-    static final long DIRECTORY = -1;
-
-    private static void contents(Path dir, Map<Path, Long> found) throws IOException {
+    static Leftovers held(Path dir) throws IOException {
+        Leftovers held = Leftovers.NONE;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
                 BasicFileAttributes a = attributes(p);
-                if (a == null) {
-                    continue;
-                }
-                if (a.isDirectory()) {
-                    contents(p, found);
-                } else {
-                    found.put(p, a.isRegularFile() && links(p) == 1 ? a.size() : 0L);
+                if (a != null) {
+                    held = a.isDirectory() ? held.plus(held(p))
+                            : held.plus(a.isRegularFile() && links(p) == 1 ? a.size() : 0L);
                 }
             }
         }
-        found.put(dir, DIRECTORY);
+        return held;
     }
 
     /** A file's attributes, not following a link; null if it went meanwhile (a writer renamed it into place). */

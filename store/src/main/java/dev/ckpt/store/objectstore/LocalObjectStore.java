@@ -382,40 +382,25 @@ final class LocalObjectStore implements ObjectStore {
      * Removes the staging directory {@code dir} of an import killed or stopped before
      * {@code writtenBefore} with all it holds, deepest first, adding its files to
      * {@code removed}. Best effort, never failing GC: a directory in it that cannot be read
-     * leaves it whole, a removal that fails leaves the rest, and a directory whose
+     * leaves it whole, a removal that fails leaves the rest (uncounted), and a directory whose
      * modification time moved since it was found (the import's heartbeat: it runs again) is
      * left alone; GC tries again next time. An import whose files went anyway fails its save
      * rather than commit fewer files ({@code ImportCommand}).
      */
     private Leftovers removeImport(Path dir, java.time.Instant writtenBefore, boolean dryRun, Leftovers removed) {
-        Map<Path, Long> contents;
+        Leftovers held;
         try {
-            contents = LocalLeftovers.contents(dir);
-            if (!LocalLeftovers.stale(dir, writtenBefore)) {
+            held = LocalLeftovers.held(dir);
+            if (!LocalLeftovers.stale(dir, writtenBefore) || !dryRun && readOnly != null) {
                 return removed;
             }
-        } catch (IOException e) {
+            if (!dryRun) {
+                LocalFiles.deleteTree(dir);
+            }
+        } catch (IOException | java.io.UncheckedIOException e) { // unreadable, or changed under the walk
             return removed;
         }
-        for (Map.Entry<Path, Long> c : contents.entrySet()) {
-            boolean directory = c.getValue() == LocalLeftovers.DIRECTORY;
-            if (!dryRun) {
-                if (readOnly != null) {
-                    return removed;
-                }
-                try {
-                    if (!Files.deleteIfExists(c.getKey())) {
-                        continue;
-                    }
-                } catch (IOException e) {
-                    return removed;
-                }
-            }
-            if (!directory) {
-                removed = removed.plus(c.getValue());
-            }
-        }
-        return removed;
+        return removed.plus(held);
     }
 
     /** Keys in key order, a directory at a time ({@link LocalListing}). */
