@@ -68,22 +68,23 @@ final class ForgetCommand extends StoreCommand {
             gone = store.forget(ForgetRequest.of(ckpts).withDryRun(dryRun));
         }
         notes.forEach(n -> err().println("note: " + n));
-        print(new Forgotten(dryRun, gone, notes));
+        print(new Forgotten(dryRun, gone, notes, this.store));
         return ExitCode.OK;
     }
 
     /**
      * @param forgotten ids removed from ROOT (or that would be, in a dry run)
      * @param notes     what the policy kept and why, also printed on stderr
+     * @param store     the store as given, for the gc command the text suggests
      */
-    record Forgotten(boolean dryRun, List<String> forgotten, List<String> notes) implements OutputOptions.Result {
+    record Forgotten(boolean dryRun, List<String> forgotten, List<String> notes, @com.fasterxml.jackson.annotation.JsonIgnore String store) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             for (String id : forgotten) {
                 out.println((dryRun ? "would forget " : "forgot ") + id);
             }
             out.println(forgotten.isEmpty() ? "nothing to forget" : (dryRun ? "dry run: nothing changed" : count(forgotten.size(), "checkpoint")
-                    + " forgotten; run ckpt-tool gc to free " + (forgotten.size() == 1 ? "its" : "their") + " space"));
+                    + " forgotten; ckpt-tool gc " + ShellWords.word(store) + " frees " + (forgotten.size() == 1 ? "its" : "their") + " space"));
         }
     }
 

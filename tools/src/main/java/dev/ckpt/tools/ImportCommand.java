@@ -212,6 +212,7 @@ final class ImportCommand extends StoreCommand {
                 int cut = m.indexOf("; nothing was committed");
                 throw ImportStaging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
             }
+            SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
                     s.summary()));
             return ExitCode.OK;

@@ -160,9 +160,9 @@ final class PushCommand extends StoreCommand {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));
         }
         if (shard == null) {
-            sameStepNote(store, s).ifPresent(err()::println);
+            SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
         }
-        print(Pushed.of(s));
+        print(Pushed.of(s, this.store));
         return ExitCode.OK;
     }
 
@@ -299,12 +299,13 @@ final class PushCommand extends StoreCommand {
      */
     record Pushed(String id, String run, long step, int files, long logicalBytes, int newChunks, long newBytes,
                   long storedBytesUploaded, int dedupChunks, long dedupBytes, List<String> droppedByRetention,
-                  List<String> emptyDirectoriesLeftOut, long millis, @JsonIgnore String summary)
+                  List<String> emptyDirectoriesLeftOut, long millis, @JsonIgnore String summary, @JsonIgnore String store)
             implements OutputOptions.Result {
-        static Pushed of(SaveResult s) {
+        /** {@code store}: the store as given, for the gc command the retention line suggests. */
+        static Pushed of(SaveResult s, String store) {
             return new Pushed(s.checkpointId(), s.run(), s.step(), s.files(), s.logicalBytes(), s.newChunks(), s.newBytes(),
                     s.storedBytesUploaded(), s.dedupChunks(), s.dedupBytes(), s.droppedByRetention(), s.emptyDirectories(),
-                    s.totalTime().toMillis(), s.summary());
+                    s.totalTime().toMillis(), s.summary(), store);
         }
 
         @Override
@@ -312,32 +313,10 @@ final class PushCommand extends StoreCommand {
             out.println(id);
             err.println(summary);
             if (!droppedByRetention.isEmpty()) {
-                err.println("retention dropped: " + String.join(", ", droppedByRetention) + " (run ckpt-tool gc to free space)");
+                err.println("retention dropped: " + String.join(", ", droppedByRetention) + " (ckpt-tool gc " + ShellWords.word(store)
+                        + " frees their space)");
             }
         }
-    }
-
-    /**
-     * A note when the run already had a checkpoint at this step: a step pushed twice is kept
-     * twice, each with its own id, and {@code RUN@STEP} names the newer (a new-user tryout
-     * pushed a step again and found two checkpoints without a word). Best effort, after the
-     * commit: one read of ROOT; if that fails, no note (the push's result stands).
-     */
-    private java.util.Optional<String> sameStepNote(CheckpointStore store, SaveResult s) {
-        List<String> others;
-        try {
-            others = store.list(run).stream().filter(e -> e.step() == step && !e.id().equals(s.checkpointId()))
-                    .map(dev.ckpt.store.manifest.CheckpointEntry::id).toList();
-        } catch (RuntimeException e) {
-            return java.util.Optional.empty();
-        }
-        if (others.isEmpty()) {
-            return java.util.Optional.empty();
-        }
-        return java.util.Optional.of("note: run " + run + " already had " + (others.size() == 1 ? "checkpoint " : "checkpoints ")
-                + String.join(", ", others) + " at step " + step + "; " + (others.size() == 1 ? "both" : "all") + " are kept, and " + run + "@" + step
-                + " now names " + s.checkpointId() + " (ckpt-tool forget " + ShellWords.word(store.objectStore().describe()) + " "
-                + others.get(0) + " drops " + (others.size() == 1 ? "the older" : "one") + ")");
     }
 
     static String emptyDirectoriesWarning(List<String> dirs) {

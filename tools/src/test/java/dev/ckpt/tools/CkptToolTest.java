@@ -484,6 +484,36 @@ class CkptToolTest {
         TestDirs.assertSameTree(TestDirs.snapshot(out1), out2);
         TestDirs.assertSameTree(TestDirs.snapshot(a), out2);
         assertEquals("0.25", cli.run("show", other, newId, "--json").json().get("metadata").get("loss").asText());
+        assertTrue(!imp.err().contains("note:"), "a new step: no note: " + imp);
+        // the same step imported again is kept twice, and import says so, as push does (a break helper's case)
+        Cli.Result again = cli.run("import", other, archive.toString(), "--run", "moved", "--step", "7");
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.err().contains("note: run moved already had checkpoint " + newId + " at step 7; both are kept,"
+                + " and moved@7 now names " + again.out().trim() + " (ckpt-tool forget " + other + " " + newId
+                + " drops the older)"), again.toString());
+    }
+
+    /**
+     * The lines that send the user to gc name the store, quoted for the shell: push's retention
+     * line and forget's summary said "run ckpt-tool gc" with no store (a break helper's case).
+     */
+    @Test
+    void retentionAndForgetNameTheStoreForGc() {
+        Path a = src("a", 1);
+        String spaced = tmp.resolve("my store").toString();
+        String quoted = "'" + spaced + "'";
+        Cli.Result first = cli.run("push", spaced, a.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, first.code(), first.toString());
+        String id1 = first.out().trim();
+        Cli.Result second = cli.run("push", spaced, a.toString(), "--run", "r", "--step", "2", "--keep-last", "1");
+        assertEquals(0, second.code(), second.toString());
+        assertTrue(second.err().contains("retention dropped: " + id1 + " (ckpt-tool gc " + quoted + " frees their space)"),
+                second.toString());
+        Cli.Result forget = cli.run("forget", spaced, "r@2");
+        assertEquals(0, forget.code(), forget.toString());
+        assertTrue(forget.out().contains("1 checkpoint forgotten; ckpt-tool gc " + quoted + " frees its space"), forget.toString());
+        Cli.Result gc = cli.run("gc", spaced, "--grace", "0s");
+        assertEquals(0, gc.code(), "the suggested command runs: " + gc);
     }
 
     /** Small files packed into shared chunks (format-3 manifest): show, verify, diff, export/import and restore --tensors. */

@@ -144,7 +144,8 @@ class MistypedStoreTest {
         Cli.Result ls = cli.run("ls", store);
         assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
         assertTrue(ls.err().contains("holds no ROOT, manifests/ or chunks/ (only probe/, the scratch objects of an"
-                + " interrupted check of conditional writes: ckpt-tool init makes a store here"), ls.toString());
+                + " interrupted check of conditional writes: ckpt-tool init " + tmp.resolve("probed").toUri()
+                + " makes a store here"), ls.toString());
         Files.createDirectories(tmp.resolve("probed-and-more/probe"));
         Files.writeString(tmp.resolve("probed-and-more/notes.txt"), "a user's file");
         Files.write(tmp.resolve("probed-and-more/probe/0123456789abcdef"), new byte[]{1});

@@ -127,7 +127,8 @@ public final class Trainer {
         Long doubt = inDoubtStep;
         return (lastCommitted == null ? none : lastCommitted) + (doubt == null || doubt <= lastCommittedStep ? ""
                 : ", unless the commit of step " + doubt + " landed after all (it was abandoned or failed while its write"
-                + " of ROOT may have been in flight: ckpt-tool ls shows whether it did; --auto-resume takes the latest)");
+                + " of ROOT may have been in flight: ckpt-tool ls " + (store == null ? "STORE" : dev.ckpt.store.util.ShellWords.word(
+                store.objectStore().describe())) + " shows whether it did; --auto-resume takes the latest)");
     }
 
     /**

@@ -135,7 +135,8 @@ class StopDuringWaitsTest {
             assertTrue(r.out().contains("the latest checkpoint stays t-s2-"), r.all());
             // its write of ROOT was in flight when it was abandoned: it may land yet, and the trainer says so
             assertTrue(r.out().contains(", unless the commit of step 3 landed after all (it was abandoned or failed while"
-                    + " its write of ROOT may have been in flight: ckpt-tool ls shows whether it did"), r.all());
+                    + " its write of ROOT may have been in flight: ckpt-tool ls " + tmp.resolve("store").toUri() + " shows whether it did"),
+                    r.all());
         } finally {
             store[0].release.countDown();
         }
@@ -159,7 +160,8 @@ class StopDuringWaitsTest {
             assertTrue(r.out().contains("the latest checkpoint stays t-s2-"), r.all());
             // its write of ROOT was in flight when it was abandoned: it may land yet, and the trainer says so
             assertTrue(r.out().contains(", unless the commit of step 3 landed after all (it was abandoned or failed while"
-                    + " its write of ROOT may have been in flight: ckpt-tool ls shows whether it did"), r.all());
+                    + " its write of ROOT may have been in flight: ckpt-tool ls " + tmp.resolve("store").toUri() + " shows whether it did"),
+                    r.all());
         } finally {
             store[0].release.countDown();
         }

@@ -472,7 +472,7 @@ final class RankCommit {
                 throw new DeadlineExceededException(notCommitted(own, shard.worldSize()) + ": its deadline passed "
                         + seconds(start, now) + " after rank " + shard.rank() + " wrote its part " + own.key() + " in "
                         + store.describe() + ", while it waited for rank 0's commit. This rank's save failed; rank 0 may"
-                        + " still commit the step (complete, every part present): ckpt-tool ls shows whether it did."
+                        + " still commit the step (complete, every part present): ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " shows whether it did."
                         + " Give the save more time", "ROOT", Duration.between(start, now), Duration.between(start, now));
             }
             if (!now.isBefore(until)) {
@@ -488,7 +488,7 @@ final class RankCommit {
                         + own.key() + " in " + store.describe() + ": rank 0 commits once every part is there; it"
                         + " or another rank may have died or be slower than the timeout. This rank's save failed; if"
                         + " rank 0 is only slow it may still commit the step later (complete, every part present):"
-                        + " ckpt-tool ls shows whether it did. The next save starts afresh either way");
+                        + " ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " shows whether it did. The next save starts afresh either way");
             }
             sleep(Math.min(pause, Duration.between(now, until).toMillis()));
             pause = Math.min(pause * 2, maxPause(shard.worldSize()));

@@ -221,7 +221,7 @@ public final class RootRecovery {
         if (!written) {
             return new RecoveryReport(condition, problem, RecoveryReport.Decision.CONFLICT,
                     where + " changed while recovery ran (someone else repaired or rewrote it); nothing was replaced:"
-                            + " look at it with ckpt-tool ls and run recover again only if it is still damaged",
+                            + " look at it with ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " and run recover again only if it is still damaged",
                     findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
         }
         return new RecoveryReport(condition, problem, RecoveryReport.Decision.REWRITTEN,

@@ -166,8 +166,8 @@ public final class RootStore {
         }
         if (!keys.isEmpty() && keys.stream().allMatch(dev.ckpt.store.objectstore.ConditionalWriteProbe::isScratchKey)) {
             return " (only " + dev.ckpt.store.objectstore.ConditionalWriteProbe.PREFIX + ", the scratch objects of an"
-                    + " interrupted check of conditional writes: ckpt-tool init makes a store here, and gc then removes"
-                    + " them once an hour old)";
+                    + " interrupted check of conditional writes: ckpt-tool init " + dev.ckpt.store.util.ShellWords.word(store.describe())
+                    + " makes a store here, and gc then removes them once an hour old)";
         }
         java.util.Optional<java.nio.file.Path> dir = dev.ckpt.store.objectstore.ObjectStores.localDirectory(store);
         if (!keys.isEmpty() || dir.isEmpty()) {

@@ -359,7 +359,7 @@ final class SavePipeline {
         if (found == null) {
             throw new dev.ckpt.store.error.CorruptObjectException(key, "chunk object " + key + " already exists in "
                     + store.describe() + " but does not hold the chunk its name promises; nothing was committed."
-                    + " Run `ckpt-tool verify --read-data STORE` and ask whoever manages the store to remove that object");
+                    + " Run ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " and ask whoever manages the store to remove that object");
         }
         return found;
     }

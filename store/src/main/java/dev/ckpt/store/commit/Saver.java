@@ -345,14 +345,15 @@ public final class Saver {
             // a write of the part abandoned at the deadline may still land, and rank 0 then commits the step (helper-82)
             store.nowLeaves("nothing was committed yet, but rank " + shard.rank() + "'s part " + manifest.key() + " may"
                     + " have been written (its write was under way), and rank 0 commits the step if it finds every part:"
-                    + " ckpt-tool ls shows whether it did; give the save more time if the store is slow");
+                    + " ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " shows whether it did; give the save more time if the store is slow");
         }
         putManifest(store, manifest.key(), manifestBytes);
         if (partWritten != null) {
             partWritten.set(true);
             if (shard.rank() != 0) {
                 store.nowLeaves("rank " + shard.rank() + "'s part " + manifest.key() + " is written, and rank 0 may still"
-                        + " commit the step (complete, every part present): ckpt-tool ls shows whether it did; give the"
+                        + " commit the step (complete, every part present): ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(store.describe())
+                        + " shows whether it did; give the"
                         + " save more time if the store is slow");
             }
         }

@@ -163,7 +163,7 @@ final class RestoreRun {
                 String shown = String.join(", ", names.subList(0, Math.min(3, names.size())))
                         + (names.size() > 3 ? " and " + (names.size() - 3) + " more" : "");
                 return ChunkProblems.located(e, "the pack of small files " + shown + " of checkpoint " + manifest.id(),
-                        root);
+                        root, store);
             }
         });
     }
@@ -480,7 +480,7 @@ final class RestoreRun {
         try {
             stored = ChunkProblems.getInto(store, c, buffer); // failed: the buffer is dropped (ObjectStore.getInto)
         } catch (NotFoundException e) {
-            throw ChunkProblems.located(e, p.file().where(), root);
+            throw ChunkProblems.located(e, p.file().where(), root, store);
         }
         submit(cpu, () -> {
             try {
@@ -493,7 +493,7 @@ final class RestoreRun {
                     d = repeated.contains(c.hash()) ? ChunkCodec.decodeReusing(c, stored.array(), stored.length())
                             : ChunkCodec.decodeReusingUnhashed(c, stored.array(), stored.length());
                 } catch (CorruptObjectException e) {
-                    throw ChunkProblems.located(e, p.file().where(), root);
+                    throw ChunkProblems.located(e, p.file().where(), root, store);
                 }
                 downloaded.incrementAndGet();
                 write(p, d.buffer(), 0, d.length(), false);
@@ -710,11 +710,11 @@ final class RestoreRun {
                     } catch (IOException e) {
                         return new CorruptObjectException(manifest.key(), wrong + ", and reading it back to find the"
                                 + " corrupt chunk failed (" + e.getMessage() + ")" + kept + "; check the disk of "
-                                + root + ", then run `ckpt-tool verify --read-data STORE` and restore again");
+                                + root + ", then run ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " and restore again");
                     }
                     String hash = Hashes.sha256Hex(buf.array());
                     if (!hash.equals(c.hash())) {
-                        return ChunkProblems.located(ChunkCodec.hashMismatch(c, hash), where(), root);
+                        return ChunkProblems.located(ChunkCodec.hashMismatch(c, hash), where(), root, store);
                     }
                     offset += c.rawLength();
                 }
