@@ -9,6 +9,7 @@ import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.util.TempNames;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -43,11 +44,12 @@ final class ExportCommand extends StoreCommand {
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
         Path dir = file.toAbsolutePath().getParent();
+        removeStaleStaging(dir);
         Path staging;
         try {
             // a short name next to the archive: same filesystem for the final rename, and a
             // checkpoint path that fits wherever it fitted when it was pushed
-            staging = Files.createDirectory(dir.resolve(TempNames.next("")));
+            staging = Files.createDirectory(dir.resolve(TempNames.next(TempNames.EXPORT_STAGING)));
         } catch (IOException ex) {
             throw new InvalidInputException("cannot write archive " + file + ": cannot create a staging directory in "
                     + dir + ": " + LocalFiles.explain(ex), ex);
@@ -55,7 +57,8 @@ final class ExportCommand extends StoreCommand {
         writingIn = staging;
         Path data = staging.resolve("d");
         Path tmp = staging.resolve("a.tmp");
-        try (OutputOptions.Progress p = output.start(err(), "export " + e.id())) {
+        try (OutputOptions.Progress p = output.start(err(), "export " + e.id());
+             ImportStaging.Heartbeat beat = new ImportStaging.Heartbeat(staging)) {
             try {
                 store.restore(e, data, List.of(), p);
             } catch (InvalidInputException ex) {
@@ -78,16 +81,16 @@ final class ExportCommand extends StoreCommand {
                 tar.write(manifest);
                 tar.closeArchiveEntry();
                 for (FileEntry f : m.files()) {
-                    TarArchiveEntry te = new TarArchiveEntry(data.resolve(f.path()).toFile(), FILES + f.path());
-                    te.setMode(f.mode() == 0 ? 0644 : f.mode() & 07777);
-                    tar.putArchiveEntry(te);
-                    Files.copy(data.resolve(f.path()), tar);
-                    tar.closeArchiveEntry();
+                    pack(tar, data, f, staging);
                 }
                 tar.finish();
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException ex) {
+            if (ex instanceof java.nio.file.NoSuchFileException gone && gone.getFile() != null
+                    && Path.of(gone.getFile()).startsWith(data)) { // a staged file went: a change, not the disk's failure
+                throw changedWhilePacked(staging, "file " + data.relativize(Path.of(gone.getFile())) + " is gone");
+            }
             throw new InvalidInputException("cannot write archive " + file + " (staging in " + staging + "): "
                     + LocalFiles.explain(ex) + "; nothing was written to " + file, ex);
         } finally {
@@ -96,6 +99,83 @@ final class ExportCommand extends StoreCommand {
         print(new Exported(m.id(), file.toAbsolutePath().toString(), file.toString(), m.files().size(), m.logicalBytes(),
                 Files.size(file)));
         return ExitCode.OK;
+    }
+
+    /**
+     * Writes file {@code f} of the checkpoint, restored and verified in {@code data}, into
+     * {@code tar}: its size and mode from the manifest, its bytes from the staged file, whose
+     * SHA-256 is checked against the manifest's as they are packed. A staged file rewritten
+     * after the restore verified it (another process, or one removed by a later export or GC
+     * while this export was stopped for over an hour) had been packed as it was, and the export
+     * exited 0 with an archive that import refuses (helper-95).
+     */
+    private void pack(TarArchiveOutputStream tar, Path data, FileEntry f, Path staging) throws IOException {
+        Path src = data.resolve(f.path());
+        TarArchiveEntry te = new TarArchiveEntry(FILES + f.path());
+        te.setSize(f.size());
+        te.setMode(f.mode() == 0 ? 0644 : f.mode() & 07777);
+        te.setModTime(Files.getLastModifiedTime(src).toMillis());
+        java.security.MessageDigest sha = dev.ckpt.store.chunk.Hashes.sha256();
+        tar.putArchiveEntry(te);
+        try (java.io.InputStream in = Files.newInputStream(src)) {
+            byte[] buf = new byte[1 << 20];
+            long left = f.size();
+            while (left > 0) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    throw changedWhilePacked(staging, "file " + f.path() + " holds " + (f.size() - left) + " bytes, not "
+                            + f.size());
+                }
+                sha.update(buf, 0, n);
+                tar.write(buf, 0, n);
+                left -= n;
+            }
+            if (in.read() >= 0) {
+                throw changedWhilePacked(staging, "file " + f.path() + " holds more than its " + f.size() + " bytes");
+            }
+        }
+        String hash = dev.ckpt.store.chunk.Hashes.hex(sha.digest());
+        if (!hash.equals(f.sha256())) {
+            throw changedWhilePacked(staging, "file " + f.path() + " hashed to " + hash + ", not the checkpoint's "
+                    + f.sha256());
+        }
+        tar.closeArchiveEntry();
+    }
+
+    private InvalidInputException changedWhilePacked(Path staging, String what) {
+        return new InvalidInputException("cannot write archive " + file + ": the checkpoint restored and verified in "
+                + staging + " changed before it was packed (" + what + "; another process wrote into that directory, or"
+                + " this export was stopped for over an hour and its directory was removed as a killed export's);"
+                + " nothing was written to " + file + ", exporting again is safe");
+    }
+
+    /**
+     * Removes the staging directories of exports into {@code dir} killed or stopped over
+     * {@link dev.ckpt.store.gc.GarbageCollector#LEFTOVER_AGE} ago (a running export refreshes
+     * its own every {@link TempNames#IMPORT_HEARTBEAT}), and says so on stderr; best effort:
+     * one that cannot be removed is left, and named. A link is never one.
+     */
+    private void removeStaleStaging(Path dir) {
+        java.time.Instant before = java.time.Instant.now().minus(dev.ckpt.store.gc.GarbageCollector.LEFTOVER_AGE);
+        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir,
+                p -> TempNames.matches(p.getFileName().toString(), TempNames.EXPORT_STAGING))) {
+            for (Path p : entries) {
+                java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                        java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (!a.isDirectory() || !a.lastModifiedTime().toInstant().isBefore(before)) {
+                    continue;
+                }
+                try {
+                    LocalFiles.deleteTree(p);
+                    err().println("note: removed " + p + ", left by an export killed over an hour ago");
+                } catch (IOException ex) {
+                    err().println("warning: cannot remove " + p + ", left by an export killed over an hour ago: "
+                            + LocalFiles.explain(ex) + "; delete it (rm -r " + ShellWords.word(p.toString()) + ")");
+                }
+            }
+        } catch (IOException | RuntimeException ex) {
+            // best effort: creating this export's own staging directory there says what is wrong, if anything
+        }
     }
 
     /**
@@ -115,7 +195,9 @@ final class ExportCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return file + " was not written" + (writingIn == null ? "" : "; delete " + writingIn
-                + ", where the checkpoint was being restored and packed");
+        return ShellWords.word(file.toString()) + " was not written" + (writingIn == null ? "" : "; delete "
+                + writingIn + ", where the checkpoint was being restored and packed (rm -r "
+                + ShellWords.word(writingIn.toString()) + "), or leave it to the next export into its directory, which"
+                + " removes it once an hour old (as gc does in a store's directory)");
     }
 }

@@ -43,9 +43,10 @@ final class ImportStaging {
     }
 
     /**
-     * Refreshes the modification time of an import's staging directory inside a local store
-     * every {@link TempNames#IMPORT_HEARTBEAT}, while the import runs: GC removes one that is
-     * older than an hour, as a killed import's. Best effort: a failed refresh is tried again at
+     * Refreshes the modification time of an import's staging directory inside a local store,
+     * or an export's beside its archive, every {@link TempNames#IMPORT_HEARTBEAT}, while the
+     * command runs: GC (and, for an export's, the next export there) removes one that is older
+     * than an hour, as a killed command's. Best effort: a failed refresh is tried again at
      * the next beat (an import would have to fail to refresh it for an hour to lose it).
      */
     static final class Heartbeat implements AutoCloseable {
@@ -67,7 +68,7 @@ final class ImportStaging {
                         // tried again at the next beat
                     }
                 }
-            }, "ckpt-import-heartbeat");
+            }, "ckpt-staging-heartbeat");
             beat.setDaemon(true);
             beat.start();
         }

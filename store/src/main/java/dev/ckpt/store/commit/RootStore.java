@@ -154,7 +154,8 @@ public final class RootStore {
      * left, and how to be rid of it; else empty. The probe's scratch objects (a push or doctor
      * stopped at its first write: init, then gc removes them), or, in a directory that lists no
      * object at all, the staging directory of an import killed as it unpacked into a new store
-     * (helper-94: 100 MB that no command could clean or name). On this error's path only: one
+     * (helper-94: 100 MB that no command could clean or name), or of an export killed as it
+     * wrote its archive into that directory (helper-95). On this error's path only: one
      * LIST of up to 1,000 keys, and in a directory a listing of its top.
      */
     private static String leftoversOnly(ObjectStore store) {
@@ -174,11 +175,17 @@ public final class RootStore {
             return "";
         }
         try (java.util.stream.Stream<java.nio.file.Path> top = java.nio.file.Files.list(dir.get())) {
-            List<java.nio.file.Path> staging = top.filter(p -> dev.ckpt.store.util.TempNames.matches(
-                    p.getFileName().toString(), dev.ckpt.store.util.TempNames.IMPORT_STAGING)).sorted().toList();
-            return staging.isEmpty() ? "" : " (only " + staging.get(0) + (staging.size() > 1 ? " and " + (staging.size()
-                    - 1) + " more like it" : "") + ", where an import killed as it made this store unpacked its archive:"
-                    + " delete it, rm -r " + dev.ckpt.store.util.ShellWords.word(staging.get(0).toString()) + ")";
+            List<java.nio.file.Path> staging = top.filter(p -> dev.ckpt.store.util.TempNames.isStaging(
+                    p.getFileName().toString())).sorted().toList();
+            if (staging.isEmpty()) {
+                return "";
+            }
+            boolean export = dev.ckpt.store.util.TempNames.matches(staging.get(0).getFileName().toString(),
+                    dev.ckpt.store.util.TempNames.EXPORT_STAGING);
+            return " (only " + staging.get(0) + (staging.size() > 1 ? " and " + (staging.size() - 1) + " more like it" : "")
+                    + (export ? ", where a killed export restored the checkpoint it was packing into an archive here"
+                            : ", where an import killed as it made this store unpacked its archive")
+                    + ": delete it, rm -r " + dev.ckpt.store.util.ShellWords.word(staging.get(0).toString()) + ")";
         } catch (java.io.IOException | RuntimeException e) {
             return "";
         }

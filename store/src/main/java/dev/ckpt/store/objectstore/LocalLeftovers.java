@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
 /**
  * The temporary files a {@link LocalObjectStore} writer left when it was killed between
  * creating one and renaming it into place ({@code .tmp-<UUID>} beside the object's key, up
- * to a chunk's size each), and the staging directories of killed imports
- * ({@link TempNames#IMPORT_STAGING}). Listings skip hidden names, so nothing else ever finds them.
+ * to a chunk's size each), and the staging directories of killed imports and exports
+ * ({@link TempNames#isStaging}). Listings skip hidden names, so nothing else ever finds them.
  */
 final class LocalLeftovers {
     private LocalLeftovers() {
@@ -107,15 +107,15 @@ final class LocalLeftovers {
     }
 
     /**
-     * The staging directories of imports at the top of the store at {@code root}
-     * ({@link TempNames#IMPORT_STAGING}) whose own modification time is before
-     * {@code writtenBefore}: imports killed, or stopped, that long ago (a running one
+     * The staging directories of imports and exports at the top of the store at {@code root}
+     * ({@link TempNames#isStaging}) whose own modification time is before
+     * {@code writtenBefore}: imports or exports killed, or stopped, that long ago (a running one
      * refreshes it every {@link TempNames#IMPORT_HEARTBEAT}). A link is never one.
      */
-    static List<Path> staleImports(Path root, Instant writtenBefore) throws IOException {
+    static List<Path> staleStaging(Path root, Instant writtenBefore) throws IOException {
         List<Path> found = new java.util.ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(root,
-                p -> TempNames.matches(p.getFileName().toString(), TempNames.IMPORT_STAGING))) {
+                p -> TempNames.isStaging(p.getFileName().toString()))) {
             for (Path p : entries) {
                 if (stale(p, writtenBefore)) {
                     found.add(p);
@@ -134,7 +134,7 @@ final class LocalLeftovers {
     }
 
     /**
-     * What removing an import's staging directory {@code dir} frees: every entry but a
+     * What removing an import's or export's staging directory {@code dir} frees: every entry but a
      * directory is a file, and a regular file frees its size unless it has another name (a hard
      * link frees nothing). Links are not followed.
      *

@@ -335,7 +335,7 @@ final class LocalObjectStore implements ObjectStore {
     /**
      * Removes the temporary files of writers killed mid-write last modified before
      * {@code writtenBefore} ({@link LocalLeftovers}) and the directories that leaves empty, and
-     * the staging directories of imports killed before then, with what they hold (counted as
+     * the staging directories of imports and exports killed before then, with what they hold (counted as
      * their files).
      */
     @Override
@@ -366,28 +366,28 @@ final class LocalObjectStore implements ObjectStore {
             }
             removed = removed.plus(f.getValue());
         }
-        List<Path> imports;
+        List<Path> staging;
         try {
-            imports = LocalLeftovers.staleImports(root, writtenBefore);
+            staging = LocalLeftovers.staleStaging(root, writtenBefore);
         } catch (IOException e) {
-            return removed; // the store's top was just listed above: an import's directories are a bonus, not GC's work
+            return removed; // the store's top was just listed above: staging directories are a bonus, not GC's work
         }
-        for (Path dir : imports) {
-            removed = removeImport(dir, writtenBefore, dryRun, removed);
+        for (Path dir : staging) {
+            removed = removeStaging(dir, writtenBefore, dryRun, removed);
         }
         return removed;
     }
 
     /**
-     * Removes the staging directory {@code dir} of an import killed or stopped before
+     * Removes the staging directory {@code dir} of an import or export killed or stopped before
      * {@code writtenBefore} with all it holds, deepest first, adding its files to
      * {@code removed}. Best effort, never failing GC: a directory in it that cannot be read
      * leaves it whole, a removal that fails leaves the rest (uncounted), and a directory whose
-     * modification time moved since it was found (the import's heartbeat: it runs again) is
-     * left alone; GC tries again next time. An import whose files went anyway fails its save
-     * rather than commit fewer files ({@code ImportCommand}).
+     * modification time moved since it was found (its heartbeat: it runs again) is
+     * left alone; GC tries again next time. An import or export whose files went anyway fails
+     * rather than commit, or pack, fewer files ({@code ImportCommand}, {@code ExportCommand}).
      */
-    private Leftovers removeImport(Path dir, java.time.Instant writtenBefore, boolean dryRun, Leftovers removed) {
+    private Leftovers removeStaging(Path dir, java.time.Instant writtenBefore, boolean dryRun, Leftovers removed) {
         Leftovers held;
         try {
             held = LocalLeftovers.held(dir);

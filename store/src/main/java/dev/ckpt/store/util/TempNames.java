@@ -20,8 +20,22 @@ public final class TempNames {
      */
     public static final String IMPORT_STAGING = "-import";
 
-    /** How often a running import refreshes its staging directory's modification time. */
+    /**
+     * The suffix of the directory {@code ckpt-tool export} restores a checkpoint in before it
+     * packs it, next to the archive it writes: {@code .ckpt-<12 hex>-export}. Refreshed like an
+     * import's; a later export into the same directory, and GC when that directory is a local
+     * store's top, remove one older than an hour (a killed export left 301 MB in a store's
+     * directory that nothing removed: a break helper's case).
+     */
+    public static final String EXPORT_STAGING = "-export";
+
+    /** How often a running import or export refreshes its staging directory's modification time. */
     public static final java.time.Duration IMPORT_HEARTBEAT = java.time.Duration.ofMinutes(1);
+
+    /** Whether {@code name} is an import's or an export's staging directory's ({@link #IMPORT_STAGING}, {@link #EXPORT_STAGING}). */
+    public static boolean isStaging(String name) {
+        return matches(name, IMPORT_STAGING) || matches(name, EXPORT_STAGING);
+    }
 
     /**
      * A short hidden name for a temporary file or directory next to a user's file:

@@ -1,0 +1,203 @@
+package dev.ckpt.tools;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The directory an export restores its checkpoint in, beside the archive it writes
+ * ({@code .ckpt-<12 hex>-export}): what it packs is checked against the manifest, and what a
+ * killed export leaves there is removed once it is an hour old, by gc when the directory is a
+ * store's and by the next export into it (helper-95: a killed export left 301 MB in a store's
+ * directory that nothing removed, and an export whose staged file was rewritten exited 0 with
+ * an archive that import refuses).
+ */
+class ExportStagingCliTest {
+    @TempDir
+    Path tmp;
+    private final Cli cli = new Cli(Map.of());
+
+    /** r@1 in {@code store}: {@code files} files of {@code size} random bytes, f0.bin, f1.bin, ... */
+    private void pushed(Path store, int files, int size) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(17);
+        for (int i = 0; i < files; i++) {
+            byte[] b = new byte[size];
+            random.nextBytes(b);
+            Files.write(src.resolve("f" + i + ".bin"), b);
+        }
+        Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "none");
+        assertEquals(0, push.code(), push.toString());
+    }
+
+    private static Process export(Path store, Path archive) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                CkptTool.class.getName(), "export", store.toString(), "r@1", archive.toString(), "--progress", "none")
+                .redirectErrorStream(true).start();
+    }
+
+    private static List<Path> staging(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().matches("\\.ckpt-[0-9a-f]{12}-export")).toList();
+        }
+    }
+
+    /** Waits until a staging directory in {@code dir} holds what {@code ready} accepts, or {@code p} ends. */
+    private static Path await(Process p, Path dir, Predicate<Path> ready) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (p.isAlive() && System.nanoTime() < end) {
+            try {
+                for (Path s : staging(dir)) {
+                    if (ready.test(s)) {
+                        return s;
+                    }
+                }
+            } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
+                // removed meanwhile
+            }
+            Thread.onSpinWait();
+        }
+        return null;
+    }
+
+    private static long files(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).count();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    /**
+     * An export stopped once it began packing (SIGSTOP), one of its restored files changed
+     * before it is packed, then resumed: exit 1, the change named, no archive, no staging left.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"rewritten", "removed"})
+    void anExportWhoseStagedFileChangedBeforeItWasPackedWritesNoArchive(String change) throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 6, 16 << 20);
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Path archive = out.resolve("r1.tar.zst");
+        boolean tried = false;
+        for (int attempt = 1; attempt <= 5 && !tried; attempt++) {
+            Process p = export(store, archive);
+            try {
+                Path s = await(p, out, d -> Files.exists(d.resolve("a.tmp")));
+                if (s == null) {
+                    continue;
+                }
+                new ProcessBuilder("kill", "-STOP", Long.toString(p.pid())).start().waitFor();
+                Path last = s.resolve("d/f5.bin"); // packed last
+                String said;
+                if (change.equals("removed")) {
+                    Files.delete(last);
+                    said = "(file f5.bin is gone;";
+                } else {
+                    byte[] other = new byte[(int) Files.size(last)];
+                    new Random(99).nextBytes(other);
+                    Files.write(last, other);
+                    said = "(file f5.bin hashed to";
+                }
+                new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor();
+                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+                if (p.exitValue() == 0) {
+                    continue; // f5.bin was packed before the stop: try again
+                }
+                tried = true;
+                assertEquals(ExitCode.ERROR, p.exitValue(), text);
+                assertTrue(text.contains("cannot write archive " + archive + ": the checkpoint restored and verified in "
+                        + s + " changed before it was packed " + said), text);
+                assertTrue(text.contains("nothing was written to " + archive + ", exporting again is safe"), text);
+                assertFalse(Files.exists(archive), "no archive");
+                assertEquals(List.of(), staging(out), "the staging directory is removed");
+            } finally {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+        assertTrue(tried, "no export was stopped before it packed its last file");
+        Cli.Result again = cli.run("export", store.toString(), "r@1", archive.toString());
+        assertEquals(0, again.code(), "exporting again is safe: " + again);
+        Cli.Result imp = cli.run("import", tmp.resolve("other").toString(), archive.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, imp.code(), imp.toString());
+    }
+
+    /**
+     * An export SIGKILLed as it restores into a store's own directory leaves its staging
+     * directory; gc keeps it while it is young and removes it once it is an hour old; in any
+     * other directory, the next export there removes it, and says so.
+     */
+    @Test
+    void aKilledExportsStagingDirectoryIsRemovedByGcOrTheNextExportOnceAnHourOld() throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 12, 8 << 20);
+        Path left = null;
+        for (int attempt = 1; attempt <= 8 && left == null; attempt++) {
+            Process p = export(store, store.resolve("r1.tar.zst"));
+            try {
+                left = await(p, store, d -> files(d) >= 2);
+            } finally {
+                p.destroyForcibly(); // SIGKILL
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+        assertTrue(left != null && Files.isDirectory(left), "no export was killed while it restored");
+        Cli.Result young = cli.run("gc", store.toString(), "--grace", "0s", "--json");
+        assertEquals(0, young.code(), young.toString());
+        assertEquals(0, young.json().get("leftoverFiles").asInt(), "under an hour old: may be an export running");
+        assertTrue(Files.isDirectory(left));
+        long held = files(left);
+        Files.setLastModifiedTime(left, FileTime.from(Instant.now().minusSeconds(7200)));
+        Cli.Result gc = cli.run("gc", store.toString(), "--json");
+        assertEquals(0, gc.code(), gc.toString());
+        assertEquals(held, gc.json().get("leftoverFiles").asLong(), gc.toString());
+        assertFalse(Files.exists(left), "removed whole: " + left);
+        assertEquals(0, cli.run("verify", store.toString(), "--read-data").code());
+
+        // elsewhere: the next export into the directory removes an old one, and keeps a young one
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Path old = Files.createDirectories(out.resolve(".ckpt-0123456789ab-export/d"));
+        Files.write(old.resolve("f0.bin"), new byte[100]);
+        Files.setLastModifiedTime(old.getParent(), FileTime.from(Instant.now().minusSeconds(7200)));
+        Path young2 = Files.createDirectories(out.resolve(".ckpt-ba9876543210-export"));
+        Path user = Files.createDirectories(out.resolve(".ckpt-0123456789ab-exports")); // not one of ours
+        Files.setLastModifiedTime(user, FileTime.from(Instant.now().minusSeconds(7200)));
+        Cli.Result export = cli.run("export", store.toString(), "r@1", out.resolve("r1.tar.zst").toString());
+        assertEquals(0, export.code(), export.toString());
+        assertTrue(export.err().contains("note: removed " + old.getParent() + ", left by an export killed over an hour ago"),
+                export.toString());
+        assertFalse(Files.exists(old.getParent()));
+        assertTrue(Files.isDirectory(young2), "under an hour old: may be an export running");
+        assertTrue(Files.isDirectory(user), "a name not of ckpt's making is left alone");
+    }
+
+    /** A directory holding only a killed export's staging directory is no store, and the refusal names it. */
+    @Test
+    void aDirectoryWithOnlyAKilledExportsStagingDirectorySaysWhatItIs() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("target/.ckpt-0123456789ab-export/d"));
+        Cli.Result ls = cli.run("ls", tmp.resolve("target").toString());
+        assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
+        assertTrue(ls.err().contains("(only " + dir.getParent() + ", where a killed export restored the checkpoint it was"
+                + " packing into an archive here: delete it, rm -r " + dir.getParent() + ")"), ls.toString());
+    }
+}
