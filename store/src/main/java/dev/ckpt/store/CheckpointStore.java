@@ -279,6 +279,15 @@ public final class CheckpointStore implements AutoCloseable {
         return dev.ckpt.store.commit.SourceDir.scan(dir);
     }
 
+    /**
+     * {@link #scanSource}, keeping what an interrupted ckpt command leaves
+     * ({@link dev.ckpt.store.commit.SourceDir#leftOut()}) as any other file: for a directory
+     * every file of which belongs to the checkpoint (an import's unpacked archive).
+     */
+    public static dev.ckpt.store.commit.SourceDir scanEverything(java.nio.file.Path dir) {
+        return dev.ckpt.store.commit.SourceDir.scan(dir, false);
+    }
+
     /** Saves a directory and commits it; see {@link Saver}. */
     public SaveResult save(WriterToken writer, SaveRequest request) {
         return saver.save(writer, request);

@@ -182,7 +182,7 @@ final class ImportCommand extends StoreCommand {
             // partial checkpoint that committed and verified: helper-93), each with the archive's SHA-256 (one rewritten
             // in place, its size kept, was committed: helper-94); the save checks each file against this scan up to its
             // last read and its hash before it writes anything that commits
-            dev.ckpt.store.commit.SourceDir scanned = CheckpointStore.scanSource(staging);
+            dev.ckpt.store.commit.SourceDir scanned = CheckpointStore.scanEverything(staging);
             java.util.SortedMap<String, Long> expected = new java.util.TreeMap<>();
             archived.files().forEach(f -> expected.put(f.path(), f.size()));
             if (!scanned.sizes().equals(expected)) {

@@ -159,6 +159,9 @@ final class PushCommand extends StoreCommand {
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));
         }
+        if (!s.leftOut().isEmpty()) {
+            err().println(leftOutWarning(dir, s.leftOut()));
+        }
         if (shard == null) {
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
         }
@@ -295,16 +298,17 @@ final class PushCommand extends StoreCommand {
      * What push saved; the text form prints the id on stdout (for scripts) and the summary on stderr.
      *
      * @param emptyDirectoriesLeftOut directories without files, which a checkpoint cannot hold
+     * @param leftoversLeftOut        what an interrupted ckpt-tool command had left in the source, not saved
      * @param summary                 the save's summary line (text form only)
      */
     record Pushed(String id, String run, long step, int files, long logicalBytes, int newChunks, long newBytes,
                   long storedBytesUploaded, int dedupChunks, long dedupBytes, List<String> droppedByRetention,
-                  List<String> emptyDirectoriesLeftOut, long millis, @JsonIgnore String summary, @JsonIgnore String store)
+                  List<String> emptyDirectoriesLeftOut, List<String> leftoversLeftOut, long millis, @JsonIgnore String summary, @JsonIgnore String store)
             implements OutputOptions.Result {
         /** {@code store}: the store as given, for the gc command the retention line suggests. */
         static Pushed of(SaveResult s, String store) {
             return new Pushed(s.checkpointId(), s.run(), s.step(), s.files(), s.logicalBytes(), s.newChunks(), s.newBytes(),
-                    s.storedBytesUploaded(), s.dedupChunks(), s.dedupBytes(), s.droppedByRetention(), s.emptyDirectories(),
+                    s.storedBytesUploaded(), s.dedupChunks(), s.dedupBytes(), s.droppedByRetention(), s.emptyDirectories(), s.leftOut(),
                     s.totalTime().toMillis(), s.summary(), store);
         }
 
@@ -317,6 +321,31 @@ final class PushCommand extends StoreCommand {
                         + " frees their space)");
             }
         }
+    }
+
+    /**
+     * The warning for what an interrupted ckpt command had left in the source, which push does
+     * not save ({@code SourceDir#leftOut}): what each kind is and what to do with it.
+     */
+    static String leftOutWarning(Path dir, List<String> left) {
+        int shown = Math.min(left.size(), 5);
+        boolean tmp = left.stream().anyMatch(n -> n.endsWith(".tmp"));
+        boolean old = left.stream().anyMatch(n -> n.endsWith(".old"));
+        boolean staging = left.stream().anyMatch(n -> n.endsWith("/"));
+        List<String> what = new java.util.ArrayList<>();
+        if (tmp) {
+            what.add(".ckpt-*.tmp are an interrupted restore's partial files: delete them");
+        }
+        if (old) {
+            what.add(".ckpt-*.old hold versions an interrupted restore replaced: delete them once you no longer need them");
+        }
+        if (staging) {
+            what.add(".ckpt-*-import/ and -export/ are a killed import's or export's directories: delete them");
+        }
+        return "warning: left out " + left.size() + " entr" + (left.size() == 1 ? "y" : "ies") + " of " + dir
+                + " that an interrupted ckpt-tool command left, not part of the checkpoint: "
+                + String.join(", ", left.subList(0, shown)) + (left.size() > shown ? ", ..." : "") + " ("
+                + String.join("; ", what) + ")";
     }
 
     static String emptyDirectoriesWarning(List<String> dirs) {

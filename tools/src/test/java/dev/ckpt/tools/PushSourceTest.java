@@ -110,6 +110,53 @@ class PushSourceTest {
     }
 
     /**
+     * What an interrupted ckpt-tool command left in a directory (a restore's partial
+     * {@code .ckpt-<12 hex>.tmp} and the {@code .old} versions it renamed aside, an export's
+     * staging directory) is not saved, and push says what each is (helper-95: a push of a
+     * directory an interrupted restore had written into saved its partial temporary). A user's
+     * file with a name near ours is saved. An import keeps such a name if its archive holds one.
+     */
+    @Test
+    void whatAnInterruptedCommandLeftIsLeftOutWithAWarning() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 2000);
+        Files.write(src.resolve(".ckpt-0123456789ab.tmp"), new byte[1000]);
+        Files.createDirectories(src.resolve("logs"));
+        Files.write(src.resolve("logs/.ckpt-00000000beef.old"), new byte[10]);
+        Files.createDirectories(src.resolve(".ckpt-abcdefabcdef-export/d"));
+        Files.write(src.resolve(".ckpt-abcdefabcdef-export/d/x.bin"), new byte[10]);
+        Files.write(src.resolve(".ckpt-mine.tmp"), new byte[3]); // not a name ckpt makes
+        Files.write(src.resolve(".ckpt-0123456789AB.tmp"), new byte[3]); // upper case: not one either
+        Cli.Result r = push(src, 1, "--json");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("warning: left out 3 entries of " + src + " that an interrupted ckpt-tool command left,"
+                + " not part of the checkpoint: .ckpt-0123456789ab.tmp, .ckpt-abcdefabcdef-export/, logs/.ckpt-00000000beef.old"
+                + " (.ckpt-*.tmp are an interrupted restore's partial files: delete them; .ckpt-*.old hold versions an"
+                + " interrupted restore replaced: delete them once you no longer need them; .ckpt-*-import/ and -export/"
+                + " are a killed import's or export's directories: delete them)"), r.err());
+        assertEquals(3, r.json().get("leftoversLeftOut").size(), r.toString());
+        Path out = tmp.resolve("out");
+        assertEquals(0, cli.run("restore", store, "r@1", out.toString()).code());
+        assertTrue(Files.exists(out.resolve(".ckpt-mine.tmp")) && Files.exists(out.resolve(".ckpt-0123456789AB.tmp")));
+        assertFalse(Files.exists(out.resolve(".ckpt-0123456789ab.tmp")));
+        assertFalse(Files.exists(out.resolve("logs")), "its only entry was left out");
+        assertFalse(Files.exists(out.resolve(".ckpt-abcdefabcdef-export")));
+
+        // a checkpoint that holds such a name (saved before they were left out) exports and imports whole
+        try (dev.ckpt.store.CheckpointStore s = dev.ckpt.store.CheckpointStore.open(store)) {
+            s.save(s.claimWriter("old", "test"), new dev.ckpt.store.commit.SaveRequest(src, "old", 1, 1L, Map.of(), null,
+                    null).withScan(dev.ckpt.store.CheckpointStore.scanEverything(src)));
+        }
+        Path archive = tmp.resolve("old.tar.zst");
+        assertEquals(0, cli.run("export", store, "old@1", archive.toString()).code());
+        String other = tmp.resolve("other").toString();
+        Cli.Result imp = cli.run("import", other, archive.toString(), "--run", "old", "--step", "1");
+        assertEquals(0, imp.code(), imp.toString());
+        Path back = tmp.resolve("back");
+        assertEquals(0, cli.run("restore", other, "old@1", back.toString()).code());
+        TestDirs.assertSameTree(TestDirs.snapshot(src), back);
+    }
+
+    /**
      * A source with no files (empty, or only empty directories) is refused before the store is
      * opened: a checkpoint of nothing would be the run's newest, for auto-resume and for a
      * retention that would drop the real ones before it. --allow-empty saves it.

@@ -9,15 +9,18 @@ import java.util.List;
  * found there by a create-only PUT, or repeated within this checkpoint).
  * {@code emptyDirectories} were in the source but are not in the checkpoint, which holds
  * files only (relative paths ending in '/'; a restore does not recreate them).
+ * {@code leftOut}: what an interrupted ckpt command had left in the source, not saved
+ * (relative paths; {@code SourceDir#leftOut}).
  */
 public record SaveResult(String checkpointId, String run, long step, int files, long logicalBytes,
                          int newChunks, long newBytes, long storedBytesUploaded, int dedupChunks, long dedupBytes,
                          int reuploadedChunks, List<String> droppedByRetention,
                          Duration scanTime, Duration uploadTime, Duration manifestTime, Duration commitTime,
-                         List<String> emptyDirectories) {
+                         List<String> emptyDirectories, List<String> leftOut) {
     public SaveResult {
         droppedByRetention = List.copyOf(droppedByRetention);
         emptyDirectories = List.copyOf(emptyDirectories);
+        leftOut = List.copyOf(leftOut);
     }
 
     public Duration totalTime() {

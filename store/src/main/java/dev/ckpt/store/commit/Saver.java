@@ -434,7 +434,7 @@ public final class Saver {
                 pipeline.dedupChunks.get(), pipeline.dedupBytes.get(), reuploaded, dropped,
                 Duration.ofNanos(t1 - t0).plus(req.scanned() != null ? req.scanned().took() : Duration.ZERO),
                 Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
-                Duration.ofNanos(t4 - t3), source.emptyDirectories());
+                Duration.ofNanos(t4 - t3), source.emptyDirectories(), source.leftOut());
     }
 
     /** The manifest's tensor index of a file: its safetensors tensors, or null for any other file. */

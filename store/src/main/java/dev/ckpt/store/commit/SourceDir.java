@@ -1,6 +1,7 @@
 package dev.ckpt.store.commit;
 
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TempNames;
 import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.StoreUnavailableException;
@@ -36,8 +37,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * The directory a save reads, as the save sees it. Guarantees: every entry below it is
  * either saved byte for byte under its exact name or refused with a message naming it;
- * nothing is skipped silently except empty directories, which a checkpoint cannot hold
- * and which the scan reports ({@link #emptyDirectories()}).
+ * nothing is skipped silently. Two kinds are skipped, and the scan reports them: empty
+ * directories, which a checkpoint cannot hold ({@link #emptyDirectories()}), and what an
+ * interrupted ckpt command left, by the names only ckpt makes ({@link TempNames}): a
+ * restore's temporaries and the versions it renamed aside ({@code .ckpt-<12 hex>.tmp},
+ * {@code .old}), an export's or import's staging directory ({@link #leftOut()}; a push of a
+ * directory an interrupted restore had written into saved its partial temporary: helper-95).
  *
  * <ul>
  *   <li>Regular files are saved; directories are walked. The source directory itself may
@@ -76,16 +81,18 @@ public final class SourceDir {
     private final Path root;
     private final List<SourceFile> files;
     private final List<String> emptyDirectories;
+    private final List<String> leftOut;
     private final Duration took;
     /** What each file must hash to (SHA-256, hex) by relative path, or null: {@link #expecting}. */
     private final Map<String, String> expectedSha256;
 
-    private SourceDir(Path root, List<SourceFile> files, List<String> emptyDirectories, Duration took,
+    private SourceDir(Path root, List<SourceFile> files, List<String> emptyDirectories, List<String> leftOut, Duration took,
                       Map<String, String> expectedSha256) {
         this.root = root;
         this.took = took;
         this.files = List.copyOf(files);
         this.emptyDirectories = List.copyOf(emptyDirectories);
+        this.leftOut = List.copyOf(leftOut);
         this.expectedSha256 = expectedSha256 == null ? null : Map.copyOf(expectedSha256);
     }
 
@@ -98,7 +105,7 @@ public final class SourceDir {
      * gives every file's hash: helper-94 rewrote one in place and the import committed it).
      */
     public SourceDir expecting(Map<String, String> sha256ByPath) {
-        return new SourceDir(root, files, emptyDirectories, took, sha256ByPath);
+        return new SourceDir(root, files, emptyDirectories, leftOut, took, sha256ByPath);
     }
 
     /** Refuses {@code f}'s content, hashed to {@code sha256} by a save, if {@link #expecting} says otherwise. */
@@ -149,6 +156,21 @@ public final class SourceDir {
     }
 
     /**
+     * What an interrupted ckpt command left below the source, by relative path, sorted, and
+     * not saved: a restore's {@code .ckpt-<12 hex>.tmp} and {@code .old} files, an import's or
+     * export's {@code .ckpt-<12 hex>-import/} or {@code -export/} directory. Empty for a scan
+     * of everything ({@link #scan(Path, boolean)}).
+     */
+    public List<String> leftOut() {
+        return leftOut;
+    }
+
+    /** Whether {@code name} is one that only an interrupted ckpt command leaves: see {@link #leftOut()}. */
+    static boolean ckptLeftover(String name, boolean directory) {
+        return directory ? TempNames.isStaging(name) : TempNames.matches(name, ".tmp") || TempNames.matches(name, ".old");
+    }
+
+    /**
      * Walks {@code dir} as a save does and writes nothing: throws the {@link InvalidInputException}
      * a save of it would, naming every entry it refuses. For callers that must know before they
      * claim a run (a refused save must not fence the run's writer); such a caller hands the
@@ -158,6 +180,16 @@ public final class SourceDir {
      * scan the save starts.
      */
     public static SourceDir scan(Path dir) {
+        return scan(dir, true);
+    }
+
+    /**
+     * {@link #scan(Path)}; {@code leaveOutLeftovers} false keeps what an interrupted ckpt
+     * command left ({@link #leftOut()}) as any other file: for a directory whose every file
+     * belongs to the checkpoint (an import's unpacked archive, which may hold such a name saved
+     * before they were left out).
+     */
+    public static SourceDir scan(Path dir, boolean leaveOutLeftovers) {
         long t0 = System.nanoTime();
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new InvalidInputException("source directory " + dir + " does not exist");
@@ -171,12 +203,14 @@ public final class SourceDir {
         }
         List<SourceFile> files = new ArrayList<>();
         List<String> empty = new ArrayList<>();
+        List<String> leftOut = leaveOutLeftovers ? new ArrayList<>() : null;
         Refusals refused = new Refusals();
-        walk(dir, files, empty, refused);
+        walk(dir, files, empty, leftOut, refused);
         refused.throwIfAny(dir);
         files.sort(Comparator.comparing(SourceFile::relative));
         empty.sort(Comparator.naturalOrder());
-        return new SourceDir(dir, files, empty, Duration.ofNanos(System.nanoTime() - t0), null);
+        List<String> left = leftOut == null ? List.of() : leftOut.stream().sorted().toList();
+        return new SourceDir(dir, files, empty, left, Duration.ofNanos(System.nanoTime() - t0), null);
     }
 
     /**
@@ -230,7 +264,7 @@ public final class SourceDir {
      * a stack of its own: a tree thousands of levels deep would overflow the thread's stack
      * if the walk recursed.
      */
-    private static void walk(Path root, List<SourceFile> files, List<String> empty, Refusals refused) {
+    private static void walk(Path root, List<SourceFile> files, List<String> empty, List<String> leftOut, Refusals refused) {
         Deque<Level> stack = new ArrayDeque<>();
         open(root, "", stack, empty, refused);
         while (!stack.isEmpty() && !refused.stopped()) {
@@ -241,7 +275,7 @@ public final class SourceDir {
             }
             Path p = level.entries().next();
             try {
-                String dir = entry(p, level.prefix(), files, refused);
+                String dir = entry(p, level.prefix(), files, leftOut, refused);
                 if (dir != null) {
                     open(p, dir, stack, empty, refused);
                 }
@@ -274,14 +308,22 @@ public final class SourceDir {
         stack.push(new Level(list.iterator(), prefix));
     }
 
-    /** Adds a regular file, or returns the prefix of a directory to walk into (null for a file); refuses anything else. */
-    private static String entry(Path p, String prefix, List<SourceFile> files, Refusals refused) {
+    /**
+     * Adds a regular file, or returns the prefix of a directory to walk into (null for a file);
+     * refuses anything else. A ckpt command's leftover goes to {@code leftOut} instead, unless
+     * that is null.
+     */
+    private static String entry(Path p, String prefix, List<SourceFile> files, List<String> leftOut, Refusals refused) {
         if (!checkName(p, refused)) {
             return null;
         }
         String rel = prefix + p.getFileName().toString();
         Map<String, Object> a = attributes(p);
         int type = ((Integer) a.get("mode")) & S_IFMT;
+        if (leftOut != null && (type == S_IFDIR || type == S_IFREG) && ckptLeftover(p.getFileName().toString(), type == S_IFDIR)) {
+            leftOut.add(type == S_IFDIR ? rel + "/" : rel);
+            return null;
+        }
         if (type == S_IFDIR) {
             return rel + "/";
         } else if (type == S_IFREG) {
