@@ -31,6 +31,15 @@ final class DoctorCommand extends StoreCommand {
         return true;
     }
 
+    /** ... and leaves no directory behind: it made one only to probe (helper-95). */
+    @Override
+    boolean keepsCreatedDirectory() {
+        return false;
+    }
+
+    /** Whether the location holds a store (a ROOT); null until ROOT was read, and if it could not be. */
+    private Boolean holdsStore;
+
     @Override
     int run(CheckpointStore store) {
         ObjectStore objects = store.objectStore();
@@ -43,6 +52,7 @@ final class DoctorCommand extends StoreCommand {
                 objects.list("manifests/").stream().count(), "manifest") + " listed");
         ok &= check(checks, "read ROOT", () -> {
             var r = store.root();
+            holdsStore = r.version() != 0;
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "
                     + dev.ckpt.store.commit.SaveResult.count(r.checkpoints().size(), "checkpoint");
         });
@@ -50,7 +60,7 @@ final class DoctorCommand extends StoreCommand {
         if (readOnly.isPresent()) {
             // the write probe would only fail: say what works and what does not, exit 0 if reading works
             checks.add(new Check("writable", false, "no: " + readOnly.get() + "; conditional writes not probed"));
-            print(new ReadOnlyDiagnosis(objects.describe(), ok, readOnly.get(), checks));
+            print(new ReadOnlyDiagnosis(objects.describe(), ok, readOnly.get(), checks, holdsStore));
             return ok ? ExitCode.OK : ExitCode.ERROR;
         }
         if (ObjectStores.localDirectory(objects).isPresent()) {
@@ -65,7 +75,7 @@ final class DoctorCommand extends StoreCommand {
         if (checks.stream().allMatch(c -> !c.ok() && c.unavailable())) {
             // nothing answered: a probe would fail the same way and say "not honoured", which is not what is wrong
             checks.add(new Check("conditional writes", false, "not probed: the store did not answer", true));
-            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
+            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of(), holdsStore, this.store));
             return ExitCode.UNAVAILABLE;
         }
         ConditionalWriteProbe.Result probe;
@@ -80,21 +90,21 @@ final class DoctorCommand extends StoreCommand {
         } catch (StoreUnavailableException e) {
             // a refusal someone must act on (a file at .locks or probe/, a full disk) is no silent server
             checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage(), !e.needsAction()));
-            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
+            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of(), holdsStore, this.store));
             return e.needsAction() ? ExitCode.ERROR : ExitCode.UNAVAILABLE;
         } catch (PermissionDeniedException e) {
             // credentials of a read-only role (docs/security.md): what they can do works; the probe says
             // nothing about the server, so report it as for a read-only mount, not as missing conditional writes
             String reason = "these credentials lack " + e.permission();
             checks.add(new Check("writable", false, "no: " + e.getMessage()));
-            print(new ReadOnlyDiagnosis(objects.describe(), ok, reason, checks,
+            print(new ReadOnlyDiagnosis(objects.describe(), ok, reason, checks, holdsStore,
                     "credentials with s3:PutObject (docs/security.md)"));
             return ok ? ExitCode.OK : ExitCode.ERROR;
         } catch (CkptException e) {
             // the probe's first, plain read failed (a missing bucket, credentials the server rejects): the store
             // was not reached, which says nothing about its conditions, and the cached verdict stays
             checks.add(new Check("conditional writes", false, "not probed: " + e.getMessage()));
-            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of()));
+            print(new Diagnosis(objects.describe(), false, null, null, checks, List.of(), holdsStore, this.store));
             return dev.ckpt.store.error.ExitCode.of(e).code();
         }
         checks.add(new Check("conditional writes probed now", true, cacheDetail == null ? "scratch object under probe/"
@@ -112,7 +122,7 @@ final class DoctorCommand extends StoreCommand {
         boolean conditional = probe.ok();
         print(new Diagnosis(objects.describe(), ok && conditional, conditional,
                 probe.ifMatchForm() == null ? null : probe.ifMatchForm().name().toLowerCase(java.util.Locale.ROOT), checks,
-                probe.problems()));
+                probe.problems(), holdsStore, this.store));
         if (!conditional) {
             return ExitCode.NO_CONDITIONAL_WRITES;
         }
@@ -138,9 +148,12 @@ final class DoctorCommand extends StoreCommand {
      * @param conditionalWrites create-only and compare-and-swap writes are honoured; null when not probed
      *                          (the store did not answer)
      * @param ifMatchForm       how the server reads If-Match ETags ("quoted", "bare"), null if not probed
+     * @param holdsStore        the location holds a store (a ROOT); false: the checks say whether one can be made
+     *                          there; null if ROOT could not be read
+     * @param given             the store as given on the command line (text form only)
      */
     record Diagnosis(String store, boolean ok, Boolean conditionalWrites, String ifMatchForm, List<Check> checks,
-                     List<String> problems) implements OutputOptions.Result {
+                     List<String> problems, Boolean holdsStore, @JsonIgnore String given) implements OutputOptions.Result {
         @JsonProperty
         public boolean readOnly() {
             return false;
@@ -153,7 +166,9 @@ final class DoctorCommand extends StoreCommand {
                 out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "FAIL", c.check(), c.detail());
             }
             problems.forEach(p -> out.println("  problem: " + p));
-            out.println(ok ? "this store can hold checkpoints safely"
+            out.println(ok && Boolean.FALSE.equals(holdsStore) ? "no store here yet; one made here can hold checkpoints"
+                    + " safely (ckpt-tool init " + dev.ckpt.store.util.ShellWords.word(given) + " makes it)"
+                    : ok ? "this store can hold checkpoints safely"
                     : conditionalWrites == null && checks.stream().anyMatch(Check::unavailable)
                     ? "the store did not answer: check the endpoint, the network and that the server is up, then run"
                     + " doctor again (exit 7)"
@@ -166,14 +181,15 @@ final class DoctorCommand extends StoreCommand {
      * The diagnosis of a store that can only be read (a read-only mount, a snapshot): writes are not probed.
      *
      * @param ok         every read check passed
+     * @param holdsStore the location holds a store (a ROOT); null if ROOT could not be read
      * @param writesNeed what the writing commands need (a writable mount, credentials with a permission)
      */
-    record ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks,
+    record ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks, Boolean holdsStore,
                              @JsonIgnore String writesNeed)
             implements OutputOptions.Result {
         /** A read-only mount. */
-        ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks) {
-            this(store, ok, readOnlyReason, checks, "a writable mount");
+        ReadOnlyDiagnosis(String store, boolean ok, String readOnlyReason, List<Check> checks, Boolean holdsStore) {
+            this(store, ok, readOnlyReason, checks, holdsStore, "a writable mount");
         }
 
         @JsonProperty

@@ -87,7 +87,7 @@ abstract class StoreCommand implements Callable<Integer> {
             ok = code == 0;
             return code;
         } finally {
-            if (!ok && created != null) {
+            if ((!ok || !keepsCreatedDirectory()) && created != null) {
                 removeEmpty(created);
             }
         }
@@ -213,6 +213,14 @@ abstract class StoreCommand implements Callable<Integer> {
         if (value < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), option + " must be 0 or more, got " + value);
         }
+    }
+
+    /**
+     * Whether a local store's directory this command created stays when it succeeds (it is
+     * removed again when it fails and is left empty); true but for doctor, a check.
+     */
+    boolean keepsCreatedDirectory() {
+        return true;
     }
 
     /** Whether the command may create a local store that does not exist yet (init, push, import); the others refuse it. */

@@ -166,4 +166,40 @@ class DoctorObstructionCliTest {
                 && d.out().contains("a directory is in its place (" + lock + "), where the store keeps a lock file"),
                 d.toString());
     }
+
+    /**
+     * doctor of a location that holds no store says so and how to make one, and leaves
+     * nothing there: it had said "this store can hold checkpoints safely", created a missing
+     * directory and left {@code .locks/} in a directory of user files (helper-95). In a store,
+     * its own lock files stay.
+     */
+    @Test
+    void doctorOfALocationWithoutAStoreSaysSoAndLeavesNothing() throws Exception {
+        Path missing = tmp.resolve("new/deeper");
+        Cli.Result r = cli.run("doctor", missing.toString());
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("no store here yet; one made here can hold checkpoints safely (ckpt-tool init "
+                + missing + " makes it)"), r.out());
+        assertFalse(Files.exists(tmp.resolve("new")), "no directory made");
+
+        Path user = Files.createDirectories(tmp.resolve("user files"));
+        Files.writeString(user.resolve("notes.txt"), "a user's file");
+        Cli.Result j = cli.run("doctor", user.toString(), "--json");
+        assertEquals(0, j.code(), j.toString());
+        assertFalse(j.json().get("holdsStore").asBoolean(), j.toString());
+        try (Stream<Path> s = Files.list(user)) {
+            assertEquals(java.util.List.of(user.resolve("notes.txt")), s.toList(), "only the user's file is left");
+        }
+
+        Path store = pushedStore();
+        Path rootLock = rootLockFile(store);
+        assertTrue(Files.isRegularFile(rootLock));
+        Cli.Result d = cli.run("doctor", store.toString(), "--json");
+        assertEquals(0, d.code(), d.toString());
+        assertTrue(d.json().get("holdsStore").asBoolean(), d.toString());
+        assertTrue(Files.isRegularFile(rootLock), "the store's own lock file stays");
+        try (Stream<Path> s = Files.list(store.resolve(".locks"))) {
+            assertEquals(java.util.List.of(rootLock), s.toList(), "the probe's lock files are removed");
+        }
+    }
 }

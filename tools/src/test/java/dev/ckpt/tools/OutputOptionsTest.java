@@ -58,9 +58,9 @@ class OutputOptionsTest {
     @Test
     void aReadOnlyDiagnosisKeepsItsFields() throws Exception {
         var d = new DoctorCommand.ReadOnlyDiagnosis("file:///s/", true, "Read-only file system",
-                List.of(new DoctorCommand.Check("read ROOT", true, "version 3, 1 checkpoint")));
+                List.of(new DoctorCommand.Check("read ROOT", true, "version 3, 1 checkpoint")), true);
         JsonNode j = OutputOptions.JSON.readTree(print(true, d)[0]);
-        assertEquals(List.of("checks", "conditionalWrites", "ok", "problems", "readOnly", "readOnlyReason", "store"),
+        assertEquals(List.of("checks", "conditionalWrites", "holdsStore", "ok", "problems", "readOnly", "readOnlyReason", "store"),
                 JsonOutputShapeTest.fieldNames(j));
         assertTrue(j.get("readOnly").asBoolean());
         assertTrue(j.get("conditionalWrites").isNull(), "not probed");

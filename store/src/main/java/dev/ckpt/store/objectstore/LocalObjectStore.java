@@ -298,8 +298,30 @@ final class LocalObjectStore implements ObjectStore {
             if (Files.deleteIfExists(p)) {
                 pruneEmptyParents(p.getParent());
             }
+            if (ConditionalWriteProbe.isScratchKey(key)) {
+                removeScratchLock(key);
+            }
         } catch (IOException e) {
             throw errors.translate(key, "delete", e);
+        }
+    }
+
+    /**
+     * Removes the lock file of a probe's scratch object, and {@code .locks} if that leaves it
+     * empty: a doctor of a directory that holds no store left {@code .locks/} there (helper-95).
+     * Safe because a scratch key is random and used by one probe only, whose writes are over
+     * when it deletes the key: no other process takes that lock. A writer whose {@code .locks}
+     * goes between creating it and creating its lock file creates it again
+     * ({@link #openCreating}). Best effort.
+     */
+    private void removeScratchLock(String key) {
+        Path lock = lockFile(key);
+        JVM_LOCKS.remove(lock);
+        try {
+            Files.deleteIfExists(lock);
+            Files.delete(lock.getParent());
+        } catch (IOException e) {
+            // not empty (the store's own lock files), or already gone: it stays
         }
     }
 
