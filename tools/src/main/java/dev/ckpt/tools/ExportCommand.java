@@ -194,6 +194,18 @@ final class ExportCommand extends StoreCommand {
     private volatile Path writingIn;
 
     @Override
+    boolean stopsAtSignal() {
+        return true;
+    }
+
+    @Override
+    String stoppedAtSignal() {
+        return ShellWords.word(file.toString()) + " was not written" + (writingIn == null ? "" : "; the directory where the"
+                + " checkpoint was being restored and packed was removed");
+    }
+
+    /** When a stop at the signal did not end the export in time (see {@link Interruption}). */
+    @Override
     String interrupted(String committing) {
         return ShellWords.word(file.toString()) + " was not written" + (writingIn == null ? "" : "; delete "
                 + writingIn + ", where the checkpoint was being restored and packed (rm -r "

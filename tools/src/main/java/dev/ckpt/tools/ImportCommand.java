@@ -16,6 +16,7 @@ import dev.ckpt.store.manifest.Manifest;
 import dev.ckpt.store.manifest.SafePaths;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.util.TempNames;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -395,7 +396,20 @@ final class ImportCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return interruptedSave(committing) + (unpackingIn == null ? "" : "; delete " + unpackingIn
-                + ", where the archive was being unpacked" + (insideStore ? " (gc removes it once it is an hour old)" : ""));
+        return interruptedSave(committing) + (unpackingIn == null ? "" : "; delete " + unpackingIn + ", where the archive"
+                + " was being unpacked (rm -r " + ShellWords.word(unpackingIn.toString()) + ")"
+                + (insideStore ? "; gc removes it once it is an hour old" : ""));
+    }
+
+    /** Asked only when its commit was not sent, and is now barred ({@link StoreCommand#atSignal}). */
+    @Override
+    boolean stopsAtSignal() {
+        return true;
+    }
+
+    @Override
+    String stoppedAtSignal() {
+        return "nothing was imported" + (unpackingIn == null ? "" : "; the directory the archive was being unpacked in"
+                + " was removed") + "; importing again is safe";
     }
 }

@@ -16,14 +16,30 @@ import java.util.concurrent.TimeUnit;
  * {@link #COMMIT_WAIT_SECONDS} or a second signal, and a command that ends in that time exits
  * with its own code and output, as if no signal had come. Other commands are not waited for.
  * A signal before the command runs (the JVM's start, parsing) ends it with the code alone.
+ *
+ * <p>A command that writes temporaries it can remove ({@link StoreCommand#stopsAtSignal}: restore,
+ * export, an import whose commit was not sent) is stopped instead: its thread is interrupted, its
+ * own failure path removes what it wrote (a restore leaves the target as it was), and the line,
+ * said once it ended (up to {@link #STOP_WAIT_SECONDS} or a second signal), says so. They had
+ * left their temporaries, the line telling the user to delete them (helper-95). One that ends
+ * with success anyway (a restore already renaming its files into place) keeps its output and
+ * exit code.
  */
 final class Interruption {
     /** How long a signal waits for a commit already sent: a ROOT write takes milliseconds, a slow store seconds. */
     static final long COMMIT_WAIT_SECONDS = 20;
+    /** How long a signal waits for a stopped command to remove its temporaries: a local store's restore takes milliseconds. */
+    static final long STOP_WAIT_SECONDS = 10;
 
     private static final Object LOCK = new Object();
     private static StoreCommand command;
+    /** The thread running {@link #command}: interrupted to stop it. */
+    private static Thread commandThread;
     private static boolean finished;
+    /** The command was asked to stop at a signal ({@link StoreCommand#stopsAtSignal}): its own failure is not said. */
+    private static volatile boolean stopping;
+    /** The code the command finished with. */
+    private static int finishedCode;
     private static int signals;
     /** A signal's line is to be said (decided under LOCK); {@link #printed} once it was. */
     private static volatile boolean said;
@@ -49,6 +65,7 @@ final class Interruption {
     static void running(StoreCommand c) {
         synchronized (LOCK) {
             command = c;
+            commandThread = Thread.currentThread();
         }
     }
 
@@ -58,11 +75,15 @@ final class Interruption {
      * was said (the command's own end then was the commit it barred: exit 1 had won the race).
      */
     static int finished(int code) {
+        if (stopping) {
+            Thread.interrupted(); // the stop's interrupt, still set: the wait below for the signal's line must not end at once
+        }
         synchronized (LOCK) {
             finished = true;
+            finishedCode = code;
             LOCK.notifyAll();
-            if (!said) {
-                return code;
+            if (!said && !(stopping && code != ExitCode.OK)) {
+                return code; // a stopped command that succeeded anyway: its output and code stand
             }
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (!printed && System.nanoTime() < until) { // the line first: this exit would end its thread
@@ -76,9 +97,12 @@ final class Interruption {
         }
     }
 
-    /** Whether a signal's line was said: the command's own failure (the stopped commit) is then not said again. */
+    /**
+     * Whether a signal's line was said, or is to be once the command it stopped ends: the
+     * command's own failure (the stopped commit, the interrupted restore) is then not said.
+     */
     static boolean said() {
-        return said;
+        return said || stopping;
     }
 
     private static void signalled(sun.misc.Signal s) {
@@ -114,6 +138,12 @@ final class Interruption {
                         return; // it ended on its own: its output and exit code stand
                     }
                     line = c.interruptedNow();
+                } else if (c.stopsAtSignal() && commandThread != null) {
+                    String cleaned = stop(c);
+                    if (cleaned == null) {
+                        return; // it ended on its own, with success: its output and exit code stand
+                    }
+                    line = cleaned.isEmpty() ? line : cleaned;
                 }
                 said = true;
             }
@@ -129,6 +159,32 @@ final class Interruption {
             }
         }
         System.exit(code);
+    }
+
+    /**
+     * Under LOCK: interrupts the command's thread and waits for it to end, up to
+     * {@link #STOP_WAIT_SECONDS} or a second signal. Returns null if it ended with success, its
+     * {@link StoreCommand#stoppedAtSignal} line if it ended otherwise, "" if it did not end
+     * in time (the signal's first line stands).
+     */
+    private static String stop(StoreCommand c) {
+        stopping = true;
+        commandThread.interrupt();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+        int seen = signals;
+        waiting = true;
+        while (!finished && signals == seen && System.nanoTime() < until) {
+            try {
+                LOCK.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
+            } catch (InterruptedException e) {
+                break;
+            }
+        }
+        waiting = false;
+        if (!finished) {
+            return "";
+        }
+        return finishedCode == ExitCode.OK ? null : c.stoppedAtSignal();
     }
 
     /** The line, on {@code err}: "ckpt-tool CMD: interrupted before it finished; WHAT". */

@@ -138,6 +138,18 @@ final class RestoreCommand extends StoreCommand {
     }
 
     @Override
+    boolean stopsAtSignal() {
+        return true;
+    }
+
+    @Override
+    String stoppedAtSignal() {
+        return "nothing was written: " + dir + " is as it was (the temporaries the restore was writing there, and any"
+                + " directory it had made, were removed)";
+    }
+
+    /** When a stop at the signal did not end the restore in time (see {@link Interruption}). */
+    @Override
     String interrupted(String committing) {
         return "no file of the checkpoint is in " + dir + " unless the restore had begun renaming its files into place"
                 + " (restore again to be sure); delete the temporaries it was writing there (.ckpt-<12 hex>.tmp)"

@@ -113,6 +113,21 @@ abstract class StoreCommand implements Callable<Integer> {
         return interrupted(p == null ? null : p.committingId());
     }
 
+    /**
+     * Whether a signal stops this command (interrupts its thread) so that its own failure path
+     * removes what it wrote, rather than ending the JVM at once ({@link Interruption}); asked
+     * after {@link #atSignal} gave a line. False by default: a command that only reads leaves
+     * nothing, and a push's uploaded chunks are the next push's or gc's.
+     */
+    boolean stopsAtSignal() {
+        return false;
+    }
+
+    /** After a stop at a signal ended this command with a failure: what it left, after "interrupted before it finished; ". */
+    String stoppedAtSignal() {
+        return interrupted(null);
+    }
+
     /** Whether a signal waits for a commit this command sent (a rank other than 0 sends none: it waits for rank 0's). */
     boolean waitsForCommit() {
         return true;

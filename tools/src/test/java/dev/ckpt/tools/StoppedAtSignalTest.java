@@ -1,0 +1,141 @@
+package dev.ckpt.tools;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A restore, an export or an import stopped by SIGTERM while it writes removes what it wrote
+ * before it exits 143, and says so: they had left their temporaries, the line telling the user
+ * to delete them (helper-95). A restore leaves its target as it was.
+ */
+class StoppedAtSignalTest {
+    @TempDir
+    Path tmp;
+    private final Cli cli = new Cli(Map.of(), "--progress", "none");
+
+    /** r@1 in a new store: 8 files of 16 MiB of random bytes, f0.bin ... f7.bin. */
+    private Path store() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random random = new Random(5);
+        byte[] b = new byte[16 << 20];
+        for (int i = 0; i < 8; i++) {
+            random.nextBytes(b);
+            Files.write(src.resolve("f" + i + ".bin"), b);
+        }
+        Path store = tmp.resolve("store");
+        Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1");
+        assertEquals(0, push.code(), push.toString());
+        return store;
+    }
+
+    /** The result of a stopped child: its exit code and its output; null if it ended before {@code ready}. */
+    private record Stopped(int code, String out) {
+    }
+
+    /** Runs ckpt-tool {@code args} in its own JVM, and SIGTERMs it once {@code ready} holds; null if it ended first. */
+    private static Stopped stopWhen(Predicate<Void> ready, String... args) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
+                System.getProperty("java.class.path"), CkptTool.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            boolean seen = false;
+            while (p.isAlive() && System.nanoTime() < end && !(seen = ready.test(null))) {
+                Thread.onSpinWait();
+            }
+            if (!seen || !p.isAlive()) {
+                p.waitFor(60, TimeUnit.SECONDS);
+                return null;
+            }
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor(); // destroy() closes the streams
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+            return new Stopped(p.exitValue(), out);
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static List<String> names(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (Exception e) {
+            return List.of();
+        }
+    }
+
+    private static boolean holds(Path dir, String suffix) {
+        return names(dir).stream().anyMatch(n -> n.startsWith(".ckpt-") && n.endsWith(suffix));
+    }
+
+    /** Tries a stop up to 5 times: each try may come too late (the command done, or in its last step). */
+    private static Stopped stopped(java.util.concurrent.Callable<Stopped> attempt) throws Exception {
+        for (int i = 0; i < 5; i++) {
+            Stopped s = attempt.call();
+            if (s != null && s.code() != 0) {
+                return s;
+            }
+        }
+        throw new AssertionError("no attempt was stopped while it wrote");
+    }
+
+    @Test
+    void aRestoreStoppedWhileItWritesLeavesItsTargetAsItWas() throws Exception {
+        Path store = store();
+        Path target = Files.createDirectories(tmp.resolve("target dir"));
+        Files.writeString(target.resolve("user.txt"), "a user's file");
+        Files.writeString(target.resolve("f0.bin"), "an older f0.bin");
+        Stopped s = stopped(() -> stopWhen(x -> holds(target, ".tmp"), "restore", store.toString(), "r@1",
+                target.toString(), "--progress", "none"));
+        assertEquals(143, s.code(), s.out());
+        assertTrue(s.out().contains("ckpt-tool restore: interrupted before it finished; nothing was written: " + target
+                + " is as it was (the temporaries the restore was writing there, and any directory it had made, were"
+                + " removed)"), s.out());
+        assertEquals(List.of("f0.bin", "user.txt"), names(target), "no temporary left");
+        assertEquals("an older f0.bin", Files.readString(target.resolve("f0.bin")));
+    }
+
+    @Test
+    void anExportStoppedWhileItRestoresOrPacksLeavesNothing() throws Exception {
+        Path store = store();
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Path archive = out.resolve("r1.tar.zst");
+        Stopped s = stopped(() -> stopWhen(x -> holds(out, "-export"), "export", store.toString(), "r@1",
+                archive.toString(), "--progress", "none"));
+        assertEquals(143, s.code(), s.out());
+        assertTrue(s.out().contains("ckpt-tool export: interrupted before it finished; " + archive + " was not written;"
+                + " the directory where the checkpoint was being restored and packed was removed"), s.out());
+        assertEquals(List.of(), names(out));
+    }
+
+    @Test
+    void anImportStoppedWhileItUnpacksOrSavesLeavesNothing() throws Exception {
+        Path store = store();
+        Path archive = tmp.resolve("r1.tar.zst");
+        assertEquals(0, cli.run("export", store.toString(), "r@1", archive.toString()).code());
+        Stopped s = stopped(() -> stopWhen(x -> holds(store, "-import"), "import", store.toString(), archive.toString(),
+                "--run", "imported", "--step", "1", "--progress", "none"));
+        assertEquals(143, s.code(), s.out());
+        assertTrue(s.out().contains("ckpt-tool import: interrupted before it finished; nothing was imported; the"
+                + " directory the archive was being unpacked in was removed; importing again is safe"), s.out());
+        assertFalse(holds(store, "-import"), "no staging directory left: " + names(store));
+        assertEquals(0, cli.run("ls", store.toString(), "--run", "imported", "--json").json().get("checkpoints").size());
+    }
+}
