@@ -53,18 +53,20 @@ final class GcCommand extends StoreCommand {
      * @param leftoverFiles     temporary files of writes killed midway (a local store's), removed or that would be:
      *                          those older than the grace age and at least {@link GarbageCollector#LEFTOVER_AGE}
      * @param leftoverBytes     their size in bytes
+     * @param leftoverNotes     a line for each killed import's or export's staging directory removed (or that would
+     *                          be), or that could not be, with what to do
      * @param refusedNow        dry run only: why a gc started now would be refused (another GC holds the lease); else absent
      * @param list              print every key in the text form (--list)
      */
     record Collected(boolean dryRun, long generation, boolean resumed, int deletedObjects, long deletedBytes,
                      List<String> deleted, int liveCheckpoints, int youngUnreferenced, String grace,
-                     int leftoverFiles, long leftoverBytes,
+                     int leftoverFiles, long leftoverBytes, List<String> leftoverNotes,
                      @JsonInclude(JsonInclude.Include.NON_NULL) String refusedNow,
                      @JsonIgnore boolean list) implements OutputOptions.Result {
         static Collected of(GcResult r, String grace, boolean list) {
             return new Collected(r.dryRun(), r.generation(), r.resumed(), r.deletedKeys().size(), r.deletedBytes(),
                     r.deletedKeys(), r.liveCheckpoints(), r.youngUnreferenced(), grace, r.leftovers().files(),
-                    r.leftovers().bytes(), r.refusedNow(), list);
+                    r.leftovers().bytes(), r.leftovers().notes(), r.refusedNow(), list);
         }
 
         @Override
@@ -80,6 +82,7 @@ final class GcCommand extends StoreCommand {
                 out.printf("%s %s of interrupted writes (%s)%n", dryRun ? "would remove" : "removed",
                         count(leftoverFiles, "temporary file"), human(leftoverBytes));
             }
+            leftoverNotes.forEach(out::println);
             if (refusedNow != null) {
                 out.println("but gc now would be refused: " + refusedNow);
             }

@@ -171,6 +171,8 @@ class ExportStagingCliTest {
         Cli.Result gc = cli.run("gc", store.toString(), "--json");
         assertEquals(0, gc.code(), gc.toString());
         assertEquals(held, gc.json().get("leftoverFiles").asLong(), gc.toString());
+        assertTrue(gc.json().get("leftoverNotes").get(0).asText().startsWith("removed " + left + ", the staging directory"
+                + " of an export killed or stopped over an hour ago (" + held + " files, "), gc.toString());
         assertFalse(Files.exists(left), "removed whole: " + left);
         assertEquals(0, cli.run("verify", store.toString(), "--read-data").code());
 

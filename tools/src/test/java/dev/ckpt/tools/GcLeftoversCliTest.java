@@ -153,6 +153,9 @@ class GcLeftoversCliTest {
             }
         }
         Files.setLastModifiedTime(left, FileTime.from(Instant.now().minusSeconds(7200)));
+        Cli.Result dry = cli.run("gc", store.toString(), "--dry-run");
+        assertTrue(dry.out().contains("would remove " + left + ", the staging directory of an import killed or stopped"
+                + " over an hour ago (" + files + " files, "), dry.toString());
         Cli.Result real = cli.run("gc", store.toString(), "--json");
         assertEquals(0, real.code(), real.toString());
         assertEquals(files, real.json().get("leftoverFiles").asLong(), real.toString());

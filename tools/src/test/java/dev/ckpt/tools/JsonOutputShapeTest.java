@@ -144,13 +144,13 @@ class JsonOutputShapeTest {
         EXPECTED.put("unpin", "id:STRING pinned:BOOLEAN");
         EXPECTED.put("forget by name", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");
         EXPECTED.put("forget by policy", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");
-        EXPECTED.put("gc", "deleted:ARRAY deletedBytes:NUMBER deletedObjects:NUMBER dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");
+        EXPECTED.put("gc", "deleted:ARRAY deletedBytes:NUMBER deletedObjects:NUMBER dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER leftoverNotes:ARRAY liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");
         EXPECTED.put("doctor", "checks[].check:STRING checks[].detail:STRING checks[].ok:BOOLEAN conditionalWrites:BOOLEAN holdsStore:BOOLEAN ifMatchForm:NULL ok:BOOLEAN problems:ARRAY readOnly:BOOLEAN store:STRING");
         EXPECTED.put("export", "archiveBytes:NUMBER file:STRING files:NUMBER id:STRING logicalBytes:NUMBER");
         EXPECTED.put("import", "files:NUMBER from:STRING id:STRING logicalBytes:NUMBER newChunks:NUMBER");
         EXPECTED.put("recover", "backup:NULL decision:STRING gcGeneration:NUMBER highestEpochSeen:NUMBER manifests:ARRAY message:STRING newestObject:NULL newestWrittenAt:NULL root:STRING rootProblem:NULL writerEpoch:NUMBER");
         EXPECTED.put("forget", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");
-        EXPECTED.put("gc deleting", "deletedBytes:NUMBER deletedObjects:NUMBER deleted[]:STRING dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");
+        EXPECTED.put("gc deleting", "deletedBytes:NUMBER deletedObjects:NUMBER deleted[]:STRING dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER leftoverNotes:ARRAY liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");
         EXPECTED.put("verify damaged", "bytesChecked:NUMBER checkpoints:NUMBER chunksChecked:NUMBER deep:BOOLEAN ok:BOOLEAN problems[].checkpoint:STRING problems[].key:STRING problems[].kind:STRING problems[].message:STRING recordedVerified:ARRAY");
         EXPECTED.put("recover damaged", "backup:STRING decision:STRING gcGeneration:NUMBER highestEpochSeen:NUMBER manifests[].id:STRING manifests[].kept:BOOLEAN manifests[].key:STRING manifests[].reason:STRING manifests[].run:STRING manifests[].step:NUMBER message:STRING newestObject:STRING newestWrittenAt:STRING root:STRING rootProblem:STRING writerEpoch:NUMBER");
     }

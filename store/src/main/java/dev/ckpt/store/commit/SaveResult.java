@@ -36,22 +36,13 @@ public record SaveResult(String checkpointId, String run, long step, int files, 
                 manifestTime.toMillis(), commitTime.toMillis());
     }
 
-    /** "1 chunk", "2 chunks", "0 chunks": {@code n} and {@code noun}, plural by an s. */
+    /** "1 chunk", "2 chunks", "0 chunks": {@code n} and {@code noun}, plural by an s ({@link dev.ckpt.store.util.Sizes}). */
     public static String count(long n, String noun) {
-        return n + " " + noun + (n == 1 ? "" : "s");
+        return dev.ckpt.store.util.Sizes.count(n, noun);
     }
 
+    /** {@code bytes} in binary units ({@link dev.ckpt.store.util.Sizes}). */
     public static String human(long bytes) {
-        if (bytes < 1024) {
-            return bytes + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = bytes;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format("%.1f %s", v, units[u]);
+        return dev.ckpt.store.util.Sizes.human(bytes);
     }
 }

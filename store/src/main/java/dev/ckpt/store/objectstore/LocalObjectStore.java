@@ -1,6 +1,7 @@
 package dev.ckpt.store.objectstore;
 
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.TempNames;
 import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.error.BadConfigurationException;
 import dev.ckpt.store.error.ReadOnlyStoreException;
@@ -410,6 +411,8 @@ final class LocalObjectStore implements ObjectStore {
      * rather than commit, or pack, fewer files ({@code ImportCommand}, {@code ExportCommand}).
      */
     private Leftovers removeStaging(Path dir, java.time.Instant writtenBefore, boolean dryRun, Leftovers removed) {
+        String whose = "the staging directory of " + (TempNames.matches(dir.getFileName().toString(), TempNames.EXPORT_STAGING)
+                ? "an export" : "an import") + " killed or stopped over an hour ago";
         Leftovers held;
         try {
             held = LocalLeftovers.held(dir);
@@ -420,9 +423,12 @@ final class LocalObjectStore implements ObjectStore {
                 LocalFiles.deleteTree(dir);
             }
         } catch (IOException | java.io.UncheckedIOException e) { // unreadable, or changed under the walk
-            return removed;
+            IOException io = e instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) e;
+            return removed.noting("could not remove " + dir + ", " + whose + ": " + LocalFiles.explain(io)
+                    + "; gc tries again next time, or delete it: rm -r " + dev.ckpt.store.util.ShellWords.word(dir.toString()));
         }
-        return removed.plus(held);
+        return removed.plus(held).noting((dryRun ? "would remove " : "removed ") + dir + ", " + whose + " ("
+                + dev.ckpt.store.util.Sizes.count(held.files(), "file") + ", " + dev.ckpt.store.util.Sizes.human(held.bytes()) + ")");
     }
 
     /** Keys in key order, a directory at a time ({@link LocalListing}). */
