@@ -294,8 +294,9 @@ final class ImportCommand extends StoreCommand {
         OutputStream o = OutputStream.nullOutputStream();
         if (out != null) {
             try {
-                Files.createDirectories(out.getParent());
-                o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                ImportStaging.createDirectories(staging, out.getParent());
+                o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
             } catch (IOException e) {
                 throw stagingError(staging, e);
             }

@@ -43,6 +43,36 @@ final class ImportStaging {
     }
 
     /**
+     * Creates the directories from {@code staging} down to {@code dir}, one at a time, each
+     * checked to be a directory and not a link once it exists, and refuses one that is not: a
+     * link put into the staging directory while the import unpacked was followed, and a file
+     * written outside the store (helper-94). What remains is the moment between a check and
+     * the next create; the file itself is created with {@code O_NOFOLLOW} and {@code O_EXCL}.
+     *
+     * @throws IOException naming the path that is a link or no directory
+     */
+    static void createDirectories(Path staging, Path dir) throws IOException {
+        Path p = staging.toAbsolutePath().normalize();
+        Path target = dir.toAbsolutePath().normalize();
+        if (!target.startsWith(p)) {
+            throw new IllegalArgumentException(dir + " is not below " + staging);
+        }
+        for (Path part : p.relativize(target)) {
+            p = p.resolve(part);
+            try {
+                Files.createDirectory(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // made for an earlier file, or put there by another process: checked next
+            }
+            if (!Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new java.nio.file.FileSystemException(p.toString(), null, (Files.isSymbolicLink(p) ? "a link"
+                        : "not a directory") + " where the import makes a directory: another process wrote into its"
+                        + " staging directory");
+            }
+        }
+    }
+
+    /**
      * Refreshes the modification time of an import's staging directory inside a local store,
      * or an export's beside its archive, every {@link TempNames#IMPORT_HEARTBEAT}, while the
      * command runs: GC (and, for an export's, the next export there) removes one that is older

@@ -288,4 +288,25 @@ class GcLeftoversCliTest {
         Thread.sleep(200);
         assertEquals(old, Files.getLastModifiedTime(dir), "no longer refreshed once the import ended");
     }
+
+    /**
+     * The unpack's directories are made one at a time and each checked: a link put into the
+     * staging directory (by another process, while the import unpacks) is refused, not
+     * followed out of the store (helper-94).
+     */
+    @Test
+    void anImportsUnpackRefusesALinkInItsStagingDirectory() throws Exception {
+        Path staging = Files.createDirectories(tmp.resolve(".ckpt-0123456789ab-import"));
+        Path outside = Files.createDirectories(tmp.resolve("outside"));
+        ImportStaging.createDirectories(staging, staging.resolve("model/layers"));
+        assertTrue(Files.isDirectory(staging.resolve("model/layers"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        ImportStaging.createDirectories(staging, staging.resolve("model/layers")); // again: they are there
+        Files.createSymbolicLink(staging.resolve("optim"), outside);
+        java.nio.file.FileSystemException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.nio.file.FileSystemException.class,
+                () -> ImportStaging.createDirectories(staging, staging.resolve("optim/state")));
+        assertTrue(e.getMessage().contains(staging.resolve("optim") + ": a link where the import makes a directory"),
+                e.getMessage());
+        assertEquals(List.of(), Files.list(outside).toList(), "nothing made through the link");
+    }
 }
