@@ -13,7 +13,6 @@ import dev.ckpt.store.error.ReadOnlyStoreException;
 import dev.ckpt.store.manifest.FileEntry;
 import dev.ckpt.store.manifest.Json;
 import dev.ckpt.store.manifest.Manifest;
-import dev.ckpt.store.manifest.SafePaths;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.util.LocalFiles;
 import dev.ckpt.store.util.ShellWords;
@@ -108,7 +107,7 @@ final class ImportCommand extends StoreCommand {
                     String name = te.getName();
                     names.add(name);
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
-                        if (!regular(te)) {
+                        if (!ArchiveEntries.regular(te)) {
                             refused.add("entry '" + name + "' (the manifest) is not a regular file (a link, device or FIFO)");
                             continue;
                         }
@@ -120,11 +119,11 @@ final class ImportCommand extends StoreCommand {
                                 "the archive is damaged; export the checkpoint again");
                         continue;
                     }
-                    String rel = safeName(name, refused);
+                    String rel = ArchiveEntries.safeName(name, refused);
                     if (rel == null || te.isDirectory()) {
                         continue;
                     }
-                    if (!regular(te)) {
+                    if (!ArchiveEntries.regular(te)) {
                         refused.add("entry '" + name + "' is not a regular file (a link, device or FIFO); only regular"
                                 + " files can be imported");
                         continue;
@@ -140,7 +139,7 @@ final class ImportCommand extends StoreCommand {
                         refused.add("entry '" + name + "' points outside the checkpoint");
                         continue;
                     }
-                    String clash = clash(rel, seenFiles, seenDirectories);
+                    String clash = ArchiveEntries.clash(rel, seenFiles, seenDirectories);
                     if (clash != null) {
                         refused.add("entry '" + name + "' " + clash);
                         continue;
@@ -319,56 +318,6 @@ final class ImportCommand extends StoreCommand {
             }
         }
         return Hashes.hex(md.digest());
-    }
-
-    /** The relative path of a file entry, or null (and the reason added to refused) for a name that cannot be imported. */
-    private static String safeName(String name, List<String> refused) {
-        if (!name.startsWith(ExportCommand.FILES)) {
-            refused.add("unexpected entry '" + name + "' (not under " + ExportCommand.FILES + ")");
-            return null;
-        }
-        String rel = name.substring(ExportCommand.FILES.length());
-        if (rel.endsWith("/")) {
-            rel = rel.substring(0, rel.length() - 1);
-        }
-        if (rel.isEmpty()) {
-            return ".";
-        }
-        try {
-            return SafePaths.check(rel);
-        } catch (IllegalArgumentException e) {
-            refused.add("entry '" + name + "' refused: " + e.getMessage());
-            return null;
-        }
-    }
-
-    /**
-     * Why a file entry cannot be unpacked beside those before it (the same name twice, a file
-     * where another entry needs a directory, or the reverse), or null; records it as seen.
-     */
-    private static String clash(String rel, java.util.Set<String> files, java.util.Set<String> directories) {
-        if (files.contains(rel)) {
-            return "appears more than once in the archive";
-        }
-        if (directories.contains(rel)) {
-            return "is a file where other entries of the archive have a directory";
-        }
-        for (int slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) {
-            if (files.contains(rel.substring(0, slash))) {
-                return "is below '" + ExportCommand.FILES + rel.substring(0, slash) + "', which the archive holds as a file";
-            }
-        }
-        files.add(rel);
-        for (int slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) {
-            directories.add(rel.substring(0, slash));
-        }
-        return null;
-    }
-
-    /** A regular file's entry: isFile() alone is true for link and device entries (their names do not end in '/'). */
-    private static boolean regular(TarArchiveEntry te) {
-        return te.isFile() && !te.isSymbolicLink() && !te.isLink() && !te.isCharacterDevice() && !te.isBlockDevice()
-                && !te.isFIFO();
     }
 
     /** How many problems one message lists; the rest are counted. */
