@@ -448,7 +448,8 @@ public final class CheckpointStore implements AutoCloseable {
         for (String sel : selectors) {
             CheckpointEntry e = Selectors.resolve(s, sel, store.describe());
             if (e.pinned()) {
-                throw new InvalidInputException("checkpoint " + e.id() + " is pinned; unpin it first (ckpt-tool unpin)");
+                throw new InvalidInputException("checkpoint " + e.id() + " is pinned; unpin it first (ckpt-tool unpin "
+                        + dev.ckpt.store.util.ShellWords.word(store.describe()) + " " + e.id() + ")");
             }
             ids.add(e.id());
         }

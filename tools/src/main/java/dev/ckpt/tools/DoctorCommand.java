@@ -42,6 +42,36 @@ final class DoctorCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
+        try {
+            return diagnose(store);
+        } finally {
+            if (!Boolean.TRUE.equals(holdsStore)) {
+                removeEmptyProbeDirectories(store.objectStore());
+            }
+        }
+    }
+
+    /**
+     * In a local directory that holds no store: removes {@code probe/} and {@code .locks/} if
+     * the probe left them empty (a probe that failed, on a full disk, left {@code probe/}:
+     * helper-96). Only real, empty directories; best effort.
+     */
+    private static void removeEmptyProbeDirectories(ObjectStore objects) {
+        ObjectStores.localDirectory(objects).ifPresent(dir -> {
+            for (String name : List.of("probe", ".locks")) {
+                java.nio.file.Path p = dir.resolve(name);
+                if (java.nio.file.Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    try {
+                        java.nio.file.Files.delete(p);
+                    } catch (java.io.IOException e) {
+                        // not empty, or gone: it stays
+                    }
+                }
+            }
+        });
+    }
+
+    private int diagnose(CheckpointStore store) {
         ObjectStore objects = store.objectStore();
         ObjectStore raw = objects instanceof ProbingObjectStore p ? p.delegate() : objects;
         List<Check> checks = new ArrayList<>();
@@ -52,7 +82,8 @@ final class DoctorCommand extends StoreCommand {
                 objects.list("manifests/").stream().count(), "manifest") + " listed");
         ok &= check(checks, "read ROOT", () -> {
             var r = store.root();
-            holdsStore = r.version() != 0;
+            // a location a save wrote chunks into but never committed to is a store that lists as empty, as ls says
+            holdsStore = r.version() != 0 || objects.list("chunks/").stream().findAny().isPresent();
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "
                     + dev.ckpt.store.commit.SaveResult.count(r.checkpoints().size(), "checkpoint");
         });
@@ -61,7 +92,7 @@ final class DoctorCommand extends StoreCommand {
             // the write probe would only fail: say what works and what does not, exit 0 if reading works
             checks.add(new Check("writable", false, "no: " + readOnly.get() + "; conditional writes not probed"));
             print(new ReadOnlyDiagnosis(objects.describe(), ok, readOnly.get(), checks, holdsStore));
-            return ok ? ExitCode.OK : ExitCode.ERROR;
+            return ok && !Boolean.FALSE.equals(holdsStore) ? ExitCode.OK : ExitCode.ERROR;
         }
         if (ObjectStores.localDirectory(objects).isPresent()) {
             // the probe writes under probe/ with lock files of its own: what stands in the way of ROOT's
@@ -99,7 +130,7 @@ final class DoctorCommand extends StoreCommand {
             checks.add(new Check("writable", false, "no: " + e.getMessage()));
             print(new ReadOnlyDiagnosis(objects.describe(), ok, reason, checks, holdsStore,
                     "credentials with s3:PutObject (docs/security.md)"));
-            return ok ? ExitCode.OK : ExitCode.ERROR;
+            return ok && !Boolean.FALSE.equals(holdsStore) ? ExitCode.OK : ExitCode.ERROR;
         } catch (CkptException e) {
             // the probe's first, plain read failed (a missing bucket, credentials the server rejects): the store
             // was not reached, which says nothing about its conditions, and the cached verdict stays
@@ -214,6 +245,11 @@ final class DoctorCommand extends StoreCommand {
             for (Check c : checks) {
                 out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "--", c.check(), c.detail());
             }
+            if (Boolean.FALSE.equals(holdsStore)) { // nothing to read, and nothing can be made (helper-96: exit 0)
+                out.println("no store here, and none can be made: the location is read-only (" + readOnlyReason + ");"
+                        + " init needs " + writesNeed);
+                return;
+            }
             out.println("store is read-only (" + readOnlyReason + "): ls, show, verify, restore, export, diff, stats, doctor"
                     + " and gc --dry-run work; push, import, forget, pin, unpin, gc and verify --record need " + writesNeed);
             if (!ok) {
@@ -235,6 +271,8 @@ final class DoctorCommand extends StoreCommand {
 
     @Override
     String interrupted(String committing) {
-        return "objects it wrote to probe the store may be left under probe/; nothing else was changed";
+        return "objects it wrote to probe the store may be left under probe/, with their lock files under .locks/"
+                + " (in a store, gc removes them once an hour old; in a directory that holds no store, delete them) and"
+                + " the directory itself if doctor made it; nothing else was changed";
     }
 }

@@ -39,6 +39,29 @@ final class ExportCommand extends StoreCommand {
     @Parameters(index = "2", paramLabel = "FILE.tar.zst", description = "the archive to write")
     Path file;
 
+    /**
+     * Refuses, before the store is opened and anything restored, an archive path where
+     * something other than a regular file stands: the final rename replaced whatever was
+     * there (as root, {@code export ... /dev/null} replaced the device with a file), and a
+     * directory failed only after the whole checkpoint was restored (helper-96).
+     */
+    @Override
+    void checkArguments() {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return; // nothing there (or not readable): writing it says what is wrong
+        }
+        if (!a.isRegularFile()) {
+            throw new InvalidInputException("cannot write archive " + file + ": it is " + (a.isDirectory() ? "a directory"
+                    : a.isSymbolicLink() ? "a symbolic link (give the path it points to)" : "not a regular file (a device,"
+                    + " FIFO or socket)") + "; give the path of a new .tar.zst file, or of an archive to replace;"
+                    + " nothing was written");
+        }
+    }
+
     @Override
     int run(CheckpointStore store) throws Exception {
         CheckpointEntry e = store.resolve(ckpt);
@@ -67,6 +90,8 @@ final class ExportCommand extends StoreCommand {
                             + staging + " failed: " + LocalFiles.explain(io) + "; nothing was written to " + file, ex);
                 }
                 throw ex;
+            } catch (dev.ckpt.store.error.CorruptObjectException | dev.ckpt.store.error.NotFoundException ex) {
+                throw asExport(ex, data); // a damaged chunk: said as the export's, not as a restore into its staging
             }
             p.update("restored and verified; writing " + file);
             try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp));
@@ -86,10 +111,13 @@ final class ExportCommand extends StoreCommand {
                 tar.finish();
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            written = true;
         } catch (IOException ex) {
             if (ex instanceof java.nio.file.NoSuchFileException gone && gone.getFile() != null
-                    && Path.of(gone.getFile()).startsWith(data)) { // a staged file went: a change, not the disk's failure
-                throw changedWhilePacked(staging, "file " + data.relativize(Path.of(gone.getFile())) + " is gone");
+                    && Path.of(gone.getFile()).startsWith(staging)) { // a staged file went: a change, not the disk's failure
+                Path p = Path.of(gone.getFile());
+                throw changedWhilePacked(staging, p.startsWith(data) ? "file " + data.relativize(p) + " is gone"
+                        : "the archive being written there, " + staging.relativize(p) + ", is gone");
             }
             throw new InvalidInputException("cannot write archive " + file + " (staging in " + staging + "): "
                     + LocalFiles.explain(ex) + "; nothing was written to " + file, ex);
@@ -142,6 +170,22 @@ final class ExportCommand extends StoreCommand {
         tar.closeArchiveEntry();
     }
 
+    /**
+     * A restore's error about a damaged or missing chunk, said as this export's: it named the
+     * staging directory (deleted by then) as "as it was" and advised to restore an earlier
+     * checkpoint (helper-96). Same type, so the same exit code.
+     */
+    private RuntimeException asExport(dev.ckpt.store.error.CkptException ex, Path data) {
+        String m = String.valueOf(ex.getMessage())
+                .replace("nothing was written, " + data.toAbsolutePath().normalize() + " is as it was", "nothing was written to " + file)
+                .replace("restore an earlier checkpoint", "export an earlier checkpoint");
+        String key = ex instanceof dev.ckpt.store.error.CorruptObjectException c ? c.key()
+                : ((dev.ckpt.store.error.NotFoundException) ex).key();
+        return ex instanceof dev.ckpt.store.error.CorruptObjectException
+                ? new dev.ckpt.store.error.CorruptObjectException(key, "cannot export checkpoint " + ckpt + ": " + m, ex)
+                : new dev.ckpt.store.error.NotFoundException(key, "cannot export checkpoint " + ckpt + ": " + m);
+    }
+
     private InvalidInputException changedWhilePacked(Path staging, String what) {
         return new InvalidInputException("cannot write archive " + file + ": the checkpoint restored and verified in "
                 + staging + " changed before it was packed (" + what + "; another process wrote into that directory, or"
@@ -160,17 +204,18 @@ final class ExportCommand extends StoreCommand {
         try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir,
                 p -> TempNames.matches(p.getFileName().toString(), TempNames.EXPORT_STAGING))) {
             for (Path p : entries) {
-                java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
-                        java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                if (!a.isDirectory() || !a.lastModifiedTime().toInstant().isBefore(before)) {
-                    continue;
-                }
                 try {
+                    java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                            java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    if (!a.isDirectory() || !a.lastModifiedTime().toInstant().isBefore(before)) {
+                        continue;
+                    }
                     LocalFiles.deleteTree(p);
                     err().println("note: removed " + p + ", left by an export killed over an hour ago");
-                } catch (IOException ex) {
+                } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
+                    IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
                     err().println("warning: cannot remove " + p + ", left by an export killed over an hour ago: "
-                            + LocalFiles.explain(ex) + "; delete it (rm -r " + ShellWords.word(p.toString()) + ")");
+                            + LocalFiles.explain(io) + "; delete it (rm -r " + ShellWords.word(p.toString()) + ")");
                 }
             }
         } catch (IOException | RuntimeException ex) {
@@ -192,6 +237,8 @@ final class ExportCommand extends StoreCommand {
 
     /** The staging directory beside the archive, once made: an interrupted export names it. */
     private volatile Path writingIn;
+    /** The archive was renamed into place: only the staging directory's removal was left. */
+    private volatile boolean written;
 
     @Override
     boolean stopsAtSignal() {
@@ -200,14 +247,15 @@ final class ExportCommand extends StoreCommand {
 
     @Override
     String stoppedAtSignal() {
-        return ShellWords.word(file.toString()) + " was not written" + (writingIn == null ? "" : "; the directory where the"
-                + " checkpoint was being restored and packed was removed");
+        return ShellWords.word(file.toString()) + (written ? " was written, whole" : " was not written") + (writingIn == null
+                ? "" : "; the directory where the checkpoint was being restored and packed was removed");
     }
 
     /** When a stop at the signal did not end the export in time (see {@link Interruption}). */
     @Override
     String interrupted(String committing) {
-        return ShellWords.word(file.toString()) + " was not written" + (writingIn == null ? "" : "; delete "
+        return ShellWords.word(file.toString()) + (written ? " was written, whole" : " was not written")
+                + (writingIn == null ? "" : "; delete "
                 + writingIn + ", where the checkpoint was being restored and packed (rm -r "
                 + ShellWords.word(writingIn.toString()) + "), or leave it to the next export into its directory, which"
                 + " removes it once an hour old (as gc does in a store's directory)");

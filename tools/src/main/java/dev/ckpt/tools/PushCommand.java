@@ -14,7 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.LinkedHashMap;
@@ -124,7 +126,9 @@ final class PushCommand extends StoreCommand {
         // waiting (they open the store and join the job anyway); and one rank's part may hold nothing.
         scanned = shard == null ? CheckpointStore.scanSource(dir) : null;
         if (scanned != null && scanned.fileCount() == 0 && !allowEmpty) {
-            throw new InvalidInputException("source directory " + dir + " holds no files; nothing was saved. A checkpoint"
+            throw new InvalidInputException("source directory " + dir + " holds no files" + (scanned.leftOut().isEmpty()
+                    ? "" : " but what an interrupted ckpt-tool command left, which push leaves out (" + leftOutNames(
+                    scanned.leftOut()) + ")") + "; nothing was saved. A checkpoint"
                     + " of no files would be the run's newest: auto-resume would restore it, and retention could drop"
                     + " the checkpoints before it. Check the path; to save an empty checkpoint anyway, add --allow-empty");
         }
@@ -318,7 +322,7 @@ final class PushCommand extends StoreCommand {
             err.println(summary);
             if (!droppedByRetention.isEmpty()) {
                 err.println("retention dropped: " + String.join(", ", droppedByRetention) + " (ckpt-tool gc " + ShellWords.word(store)
-                        + " frees their space)");
+                        + " frees " + (droppedByRetention.size() == 1 ? "its" : "their") + " space)");
             }
         }
     }
@@ -328,24 +332,39 @@ final class PushCommand extends StoreCommand {
      * not save ({@code SourceDir#leftOut}): what each kind is and what to do with it.
      */
     static String leftOutWarning(Path dir, List<String> left) {
-        int shown = Math.min(left.size(), 5);
         boolean tmp = left.stream().anyMatch(n -> n.endsWith(".tmp"));
         boolean old = left.stream().anyMatch(n -> n.endsWith(".old"));
-        boolean staging = left.stream().anyMatch(n -> n.endsWith("/"));
+        List<String> staging = left.stream().filter(n -> n.endsWith("/")).toList();
+        java.time.Instant hourAgo = java.time.Instant.now().minus(dev.ckpt.store.gc.GarbageCollector.LEFTOVER_AGE);
+        boolean young = staging.stream().anyMatch(n -> {
+            try {
+                return Files.getLastModifiedTime(dir.resolve(n), java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant()
+                        .isAfter(hourAgo);
+            } catch (IOException e) {
+                return false;
+            }
+        });
         List<String> what = new java.util.ArrayList<>();
         if (tmp) {
-            what.add(".ckpt-*.tmp are an interrupted restore's partial files: delete them");
+            what.add(".ckpt-*.tmp are a restore's partial files");
         }
         if (old) {
-            what.add(".ckpt-*.old hold versions an interrupted restore replaced: delete them once you no longer need them");
+            what.add(".ckpt-*.old hold versions a restore replaced");
         }
-        if (staging) {
-            what.add(".ckpt-*-import/ and -export/ are a killed import's or export's directories: delete them");
+        if (!staging.isEmpty()) {
+            what.add(".ckpt-*-import/ and -export/ are an import's or export's directories" + (young
+                    ? " (one written in the last hour: it may be running now)" : ""));
         }
-        return "warning: left out " + left.size() + " entr" + (left.size() == 1 ? "y" : "ies") + " of " + dir
-                + " that an interrupted ckpt-tool command left, not part of the checkpoint: "
-                + String.join(", ", left.subList(0, shown)) + (left.size() > shown ? ", ..." : "") + " ("
-                + String.join("; ", what) + ")";
+        return "warning: left out " + leftOutNames(left) + " of " + dir + ", named as ckpt-tool names what an"
+                + " interrupted command leaves (" + String.join("; ", what) + "): delete them once no ckpt-tool command"
+                + " writes there; a file of yours named so is pushed once renamed";
+    }
+
+    /** "2 entries: a, b": the count and up to five of {@code left}. */
+    private static String leftOutNames(List<String> left) {
+        int shown = Math.min(left.size(), 5);
+        return left.size() + " entr" + (left.size() == 1 ? "y" : "ies") + ": " + String.join(", ", left.subList(0, shown))
+                + (left.size() > shown ? ", ..." : "");
     }
 
     static String emptyDirectoriesWarning(List<String> dirs) {

@@ -61,9 +61,11 @@ class CkptToolRgwTest extends CkptToolTest {
         assertEquals(0, r.code(), r.toString());
         assertFalse(r.out().contains("FAIL"), r.out());
         assertTrue(r.out().contains("If-Match form") && r.out().contains("bare ETag"), r.out());
-        assertTrue(r.out().contains("this store can hold checkpoints safely"), r.out());
+        assertTrue(r.out().contains("no store here yet; one made here can hold checkpoints safely (ckpt-tool init "
+                + store + " makes it)"), r.out());
         JsonNode j = cli(c).run("doctor", store, "--json").json();
         assertTrue(j.get("ok").asBoolean());
+        assertFalse(j.get("holdsStore").asBoolean());
         assertEquals("bare", j.get("ifMatchForm").asText());
     }
 

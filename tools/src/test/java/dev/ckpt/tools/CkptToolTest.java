@@ -507,13 +507,20 @@ class CkptToolTest {
         String id1 = first.out().trim();
         Cli.Result second = cli.run("push", spaced, a.toString(), "--run", "r", "--step", "2", "--keep-last", "1");
         assertEquals(0, second.code(), second.toString());
-        assertTrue(second.err().contains("retention dropped: " + id1 + " (ckpt-tool gc " + quoted + " frees their space)"),
+        assertTrue(second.err().contains("retention dropped: " + id1 + " (ckpt-tool gc " + quoted + " frees its space)"),
                 second.toString());
         Cli.Result forget = cli.run("forget", spaced, "r@2");
         assertEquals(0, forget.code(), forget.toString());
         assertTrue(forget.out().contains("1 checkpoint forgotten; ckpt-tool gc " + quoted + " frees its space"), forget.toString());
         Cli.Result gc = cli.run("gc", spaced, "--grace", "0s");
         assertEquals(0, gc.code(), "the suggested command runs: " + gc);
+        Cli.Result third = cli.run("push", spaced, a.toString(), "--run", "r", "--step", "3");
+        String id3 = third.out().trim();
+        assertEquals(0, cli.run("pin", spaced, id3).code());
+        Cli.Result pinned = cli.run("forget", spaced, id3);
+        String uri = dev.ckpt.store.util.ShellWords.word(Path.of(spaced).toUri().toString());
+        assertTrue(pinned.err().contains("is pinned; unpin it first (ckpt-tool unpin " + uri + " " + id3 + ")"),
+                pinned.toString());
     }
 
     /** Small files packed into shared chunks (format-3 manifest): show, verify, diff, export/import and restore --tensors. */

@@ -202,4 +202,21 @@ class DoctorObstructionCliTest {
             assertEquals(java.util.List.of(rootLock), s.toList(), "the probe's lock files are removed");
         }
     }
+
+    /**
+     * A store whose {@code .locks} is a link keeps it through a doctor: the probe's clean-up
+     * unlinked it, and the next push made a new {@code .locks} while another process held
+     * ROOT's lock through the link (helper-96). doctor reports the link.
+     */
+    @Test
+    void doctorNeverUnlinksALinkedLocksDirectory() throws Exception {
+        Path store = pushedStore();
+        Path real = tmp.resolve("locks-elsewhere");
+        Files.move(store.resolve(".locks"), real);
+        Files.createSymbolicLink(store.resolve(".locks"), real);
+        Cli.Result d = cli.run("doctor", store.toString());
+        assertTrue(d.out().contains("a symbolic link"), d.toString());
+        assertTrue(Files.isSymbolicLink(store.resolve(".locks")), "the link stays");
+        assertTrue(Files.isRegularFile(real.resolve(rootLockFile(store).getFileName())), "ROOT's lock file stays");
+    }
 }

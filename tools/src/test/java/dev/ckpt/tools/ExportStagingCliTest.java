@@ -199,7 +199,36 @@ class ExportStagingCliTest {
         Path dir = Files.createDirectories(tmp.resolve("target/.ckpt-0123456789ab-export/d"));
         Cli.Result ls = cli.run("ls", tmp.resolve("target").toString());
         assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
-        assertTrue(ls.err().contains("(only " + dir.getParent() + ", where a killed export restored the checkpoint it was"
-                + " packing into an archive here: delete it, rm -r " + dir.getParent() + ")"), ls.toString());
+        assertTrue(ls.err().contains("(only " + dir.getParent() + ", the directory of an export writing its archive here,"
+                + " written in the last hour: it may be running now; if none is, delete it, rm -r " + dir.getParent() + ")"),
+                ls.toString());
+    }
+
+    /**
+     * An archive path where something other than a regular file stands is refused before
+     * anything is restored: the final rename replaced it (as root, a device: helper-96's
+     * {@code export ... /dev/null}), and a directory failed only after the whole restore.
+     */
+    @Test
+    void anArchivePathThatIsNoRegularFileIsRefusedBeforeTheRestore() throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 1, 1000);
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Path fifo = out.resolve("fifo.tar.zst");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        Path dir = Files.createDirectories(out.resolve("dir.tar.zst"));
+        Path target = Files.writeString(tmp.resolve("real.tar.zst"), "an older archive");
+        Path link = Files.createSymbolicLink(out.resolve("link.tar.zst"), target);
+        for (Path p : List.of(fifo, dir, link)) {
+            Cli.Result r = cli.run("export", store.toString(), "r@1", p.toString());
+            assertEquals(ExitCode.ERROR, r.code(), r.toString());
+            assertTrue(r.err().contains("cannot write archive " + p + ": it is "), r.toString());
+            assertTrue(r.err().contains("give the path of a new .tar.zst file, or of an archive to replace; nothing was"
+                    + " written"), r.toString());
+        }
+        assertTrue(Files.isSymbolicLink(link) && Files.readString(target).equals("an older archive"));
+        assertEquals(List.of(), staging(out), "nothing restored");
+        Path old = Files.writeString(out.resolve("old.tar.zst"), "an older archive");
+        assertEquals(0, cli.run("export", store.toString(), "r@1", old.toString()).code(), "a file is replaced");
     }
 }

@@ -173,10 +173,20 @@ class MistypedStoreTest {
         Files.writeString(staging.resolve("w.bin"), "weights");
         Cli.Result ls = cli.run("ls", dir.toString());
         assertEquals(ExitCode.ERROR, ls.code(), ls.toString());
-        assertTrue(ls.err().contains("(only " + dir.resolve(".ckpt-0123456789ab-import") + ", where an import killed as"
-                + " it made this store unpacked its archive: delete it, rm -r '" + dir.toString().replace("'", "'\\''")
-                + "/.ckpt-0123456789ab-import')"), ls.toString());
+        String rm = "rm -r '" + dir.toString().replace("'", "'\\''") + "/.ckpt-0123456789ab-import'";
+        assertTrue(ls.err().contains("(only " + dir.resolve(".ckpt-0123456789ab-import") + ", the directory of an import"
+                + " making a store here, written in the last hour: it may be running now; if none is, delete it, " + rm + ")"),
+                ls.toString());
         assertTrue(Files.exists(staging.resolve("w.bin")), "nothing removed by ls");
+        Files.setLastModifiedTime(staging.getParent(), java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minusSeconds(7200)));
+        Files.createDirectories(dir.resolve(".ckpt-0123456789ac-export"));
+        Cli.Result old = cli.run("ls", dir.toString());
+        assertTrue(old.err().contains("(only " + dir.resolve(".ckpt-0123456789ab-import") + " and 1 more import or export"
+                + " directory, the directory of an import making a store here, killed over an hour ago: delete it, " + rm
+                + ")"), old.toString());
+        Files.writeString(dir.resolve(".ckpt-0123456789ad-export"), "a user's file of that name");
+        assertTrue(cli.run("ls", dir.toString()).err().contains("and 1 more import or export directory,"), "a file is none");
     }
 
     @Test

@@ -128,11 +128,12 @@ class PushSourceTest {
         Files.write(src.resolve(".ckpt-0123456789AB.tmp"), new byte[3]); // upper case: not one either
         Cli.Result r = push(src, 1, "--json");
         assertEquals(0, r.code(), r.toString());
-        assertTrue(r.err().contains("warning: left out 3 entries of " + src + " that an interrupted ckpt-tool command left,"
-                + " not part of the checkpoint: .ckpt-0123456789ab.tmp, .ckpt-abcdefabcdef-export/, logs/.ckpt-00000000beef.old"
-                + " (.ckpt-*.tmp are an interrupted restore's partial files: delete them; .ckpt-*.old hold versions an"
-                + " interrupted restore replaced: delete them once you no longer need them; .ckpt-*-import/ and -export/"
-                + " are a killed import's or export's directories: delete them)"), r.err());
+        assertTrue(r.err().contains("warning: left out 3 entries: .ckpt-0123456789ab.tmp, .ckpt-abcdefabcdef-export/,"
+                + " logs/.ckpt-00000000beef.old of " + src + ", named as ckpt-tool names what an interrupted command leaves"
+                + " (.ckpt-*.tmp are a restore's partial files; .ckpt-*.old hold versions a restore replaced; .ckpt-*-import/"
+                + " and -export/ are an import's or export's directories (one written in the last hour: it may be running"
+                + " now)): delete them once no ckpt-tool command writes there; a file of yours named so is pushed once"
+                + " renamed"), r.err());
         assertEquals(3, r.json().get("leftoversLeftOut").size(), r.toString());
         Path out = tmp.resolve("out");
         assertEquals(0, cli.run("restore", store, "r@1", out.toString()).code());
@@ -140,6 +141,14 @@ class PushSourceTest {
         assertFalse(Files.exists(out.resolve(".ckpt-0123456789ab.tmp")));
         assertFalse(Files.exists(out.resolve("logs")), "its only entry was left out");
         assertFalse(Files.exists(out.resolve(".ckpt-abcdefabcdef-export")));
+
+        // a directory of such names alone is refused as holding no files, and the refusal names them
+        Path only = Files.createDirectories(tmp.resolve("only"));
+        Files.write(only.resolve(".ckpt-0123456789cd.tmp"), new byte[5]);
+        Cli.Result none = push(only, 9);
+        assertEquals(ExitCode.ERROR, none.code(), none.toString());
+        assertTrue(none.err().contains("source directory " + only + " holds no files but what an interrupted ckpt-tool"
+                + " command left, which push leaves out (1 entry: .ckpt-0123456789cd.tmp); nothing was saved"), none.err());
 
         // a checkpoint that holds such a name (saved before they were left out) exports and imports whole
         try (dev.ckpt.store.CheckpointStore s = dev.ckpt.store.CheckpointStore.open(store)) {

@@ -175,17 +175,25 @@ public final class RootStore {
             return "";
         }
         try (java.util.stream.Stream<java.nio.file.Path> top = java.nio.file.Files.list(dir.get())) {
+            // directories only (a user's file or link of such a name is no import's), each named as what it is (helper-96)
             List<java.nio.file.Path> staging = top.filter(p -> dev.ckpt.store.util.TempNames.isStaging(
-                    p.getFileName().toString())).sorted().toList();
+                    p.getFileName().toString()) && java.nio.file.Files.isDirectory(p,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS)).sorted().toList();
             if (staging.isEmpty()) {
                 return "";
             }
-            boolean export = dev.ckpt.store.util.TempNames.matches(staging.get(0).getFileName().toString(),
+            java.nio.file.Path first = staging.get(0);
+            boolean export = dev.ckpt.store.util.TempNames.matches(first.getFileName().toString(),
                     dev.ckpt.store.util.TempNames.EXPORT_STAGING);
-            return " (only " + staging.get(0) + (staging.size() > 1 ? " and " + (staging.size() - 1) + " more like it" : "")
-                    + (export ? ", where a killed export restored the checkpoint it was packing into an archive here"
-                            : ", where an import killed as it made this store unpacked its archive")
-                    + ": delete it, rm -r " + dev.ckpt.store.util.ShellWords.word(staging.get(0).toString()) + ")";
+            boolean young = java.nio.file.Files.getLastModifiedTime(first, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    .toInstant().isAfter(java.time.Instant.now().minus(java.time.Duration.ofHours(1)));
+            String what = export ? "the directory of an export writing its archive here" : "the directory of an import"
+                    + " making a store here";
+            return " (only " + first + (staging.size() > 1 ? " and " + (staging.size() - 1) + " more import or export director"
+                    + (staging.size() == 2 ? "y" : "ies") : "")
+                    + ", " + what + (young ? ", written in the last hour: it may be running now; if none is, delete it"
+                    : ", killed over an hour ago: delete it") + ", rm -r " + dev.ckpt.store.util.ShellWords.word(first.toString())
+                    + ")";
         } catch (java.io.IOException | RuntimeException e) {
             return "";
         }

@@ -209,7 +209,7 @@ public final class Saver {
         if (committedAnyway && e instanceof CkptException c) {
             c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", but rank 0 had"
                     + " already committed the step with every part (this rank's part landed after all): checkpoint " + id
-                    + " is in the store (ckpt-tool ls), and the record changes nothing");
+                    + " is in the store (ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(this.store.describe()) + "), and the record changes nothing");
             return;
         }
         if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {

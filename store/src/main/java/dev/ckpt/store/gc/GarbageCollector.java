@@ -223,7 +223,7 @@ public final class GarbageCollector {
                 // is (helper-90: a read that failed for want of a thread was "forget the damaged checkpoint")
                 throw new CorruptObjectException(e.manifest(), "GC stopped without deleting anything: the manifest of live checkpoint "
                         + e.id() + " cannot be read (" + ex.getMessage() + "); without it GC cannot know which chunks"
-                        + " are in use. Run ckpt-tool verify, then forget the damaged checkpoint", ex);
+                        + " are in use. Run ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe()) + ", then forget the damaged checkpoint", ex);
             }
             live.add(e.manifest());
             live.addAll(manifests.partKeys(e)); // its part manifests, as its top manifest lists them

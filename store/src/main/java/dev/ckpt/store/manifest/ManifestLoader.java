@@ -130,7 +130,8 @@ public final class ManifestLoader {
             }
             throw new NotFoundException(key, "manifest " + key + " of checkpoint "
                     + id + " is missing from " + store.describe()
-                    + "; the checkpoint cannot be restored (run ckpt-tool verify)");
+                    + "; the checkpoint cannot be restored (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
+                    + " finds every damaged checkpoint)");
         }
         Manifest m = Json.readManifest(key, data, sha256);
         cache.put(key, m);

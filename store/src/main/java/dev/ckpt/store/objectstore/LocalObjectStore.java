@@ -320,7 +320,11 @@ final class LocalObjectStore implements ObjectStore {
         JVM_LOCKS.remove(lock);
         try {
             Files.deleteIfExists(lock);
-            Files.delete(lock.getParent());
+            // only a real directory: a link at .locks (which doctor reports) leads to the store's lock files, and
+            // unlinking it let the next writer make a new .locks while another held ROOT's lock (helper-96)
+            if (Files.isDirectory(lock.getParent(), LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(lock.getParent());
+            }
         } catch (IOException e) {
             // not empty (the store's own lock files), or already gone: it stays
         }
