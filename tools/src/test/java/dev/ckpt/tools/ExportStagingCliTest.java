@@ -231,4 +231,26 @@ class ExportStagingCliTest {
         Path old = Files.writeString(out.resolve("old.tar.zst"), "an older archive");
         assertEquals(0, cli.run("export", store.toString(), "r@1", old.toString()).code(), "a file is replaced");
     }
+
+    /** A damaged chunk is said as the export's: it named the staging directory, deleted by then, and said to restore. */
+    @Test
+    void aDamagedChunkIsSaidAsTheExports() throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 1, 100_000);
+        Path chunk;
+        try (Stream<Path> s = Files.walk(store.resolve("chunks"))) {
+            chunk = s.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        byte[] b = Files.readAllBytes(chunk);
+        b[b.length / 2] ^= 0x5a;
+        Files.write(chunk, b);
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Path archive = out.resolve("r1.tar.zst");
+        Cli.Result r = cli.run("export", store.toString(), "r@1", archive.toString());
+        assertTrue(r.code() != 0, r.toString());
+        assertTrue(r.err().contains("cannot export checkpoint r@1: ") && r.err().contains("nothing was written to " + archive)
+                && r.err().contains("export an earlier checkpoint"), r.toString());
+        assertFalse(r.err().contains("-export"), "no staging path: " + r);
+        assertEquals(List.of(), staging(out));
+    }
 }
