@@ -123,18 +123,7 @@ final class Interruption {
             } else {
                 line = c.atSignal();
                 if (line == null) { // a commit in flight: wait for its end, or a second signal
-                    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(COMMIT_WAIT_SECONDS);
-                    int seen = signals;
-                    waiting = true;
-                    while (!finished && signals == seen && System.nanoTime() < until) {
-                        try {
-                            LOCK.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
-                        } catch (InterruptedException e) {
-                            break;
-                        }
-                    }
-                    waiting = false;
-                    if (finished) {
+                    if (awaitEnd(COMMIT_WAIT_SECONDS)) {
                         return; // it ended on its own: its output and exit code stand
                     }
                     line = c.interruptedNow();
@@ -170,7 +159,15 @@ final class Interruption {
     private static String stop(StoreCommand c) {
         stopping = true;
         commandThread.interrupt();
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+        if (!awaitEnd(STOP_WAIT_SECONDS)) {
+            return "";
+        }
+        return finishedCode == ExitCode.OK ? null : c.stoppedAtSignal();
+    }
+
+    /** Under LOCK: waits up to {@code seconds} or a second signal for the command to end; whether it did. */
+    private static boolean awaitEnd(long seconds) {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         int seen = signals;
         waiting = true;
         while (!finished && signals == seen && System.nanoTime() < until) {
@@ -181,10 +178,7 @@ final class Interruption {
             }
         }
         waiting = false;
-        if (!finished) {
-            return "";
-        }
-        return finishedCode == ExitCode.OK ? null : c.stoppedAtSignal();
+        return finished;
     }
 
     /** The line, on {@code err}: "ckpt-tool CMD: interrupted before it finished; WHAT". */

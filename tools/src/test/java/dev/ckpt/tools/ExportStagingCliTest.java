@@ -36,13 +36,7 @@ class ExportStagingCliTest {
 
     /** r@1 in {@code store}: {@code files} files of {@code size} random bytes, f0.bin, f1.bin, ... */
     private void pushed(Path store, int files, int size) throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random random = new Random(17);
-        for (int i = 0; i < files; i++) {
-            byte[] b = new byte[size];
-            random.nextBytes(b);
-            Files.write(src.resolve("f" + i + ".bin"), b);
-        }
+        Path src = dev.ckpt.store.testing.TestDirs.randomFiles(tmp.resolve("src"), "f", files, size, 17);
         Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "none");
         assertEquals(0, push.code(), push.toString());
     }

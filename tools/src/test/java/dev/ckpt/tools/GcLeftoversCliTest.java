@@ -234,13 +234,7 @@ class GcLeftoversCliTest {
      * random bytes each, named {@code prefix0.bin}, {@code prefix1.bin}, ...
      */
     private Path exported(Path store, int files, int size, String prefix) throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random random = new Random(13);
-        for (int i = 0; i < files; i++) {
-            byte[] b = new byte[size];
-            random.nextBytes(b);
-            Files.write(src.resolve(prefix + i + ".bin"), b);
-        }
+        Path src = dev.ckpt.store.testing.TestDirs.randomFiles(tmp.resolve("src"), prefix, files, size, 13);
         Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "none");
         assertEquals(0, push.code(), push.toString());
         Path archive = tmp.resolve("r1.tar.zst");

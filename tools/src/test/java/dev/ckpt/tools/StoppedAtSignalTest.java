@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -29,13 +28,7 @@ class StoppedAtSignalTest {
 
     /** r@1 in a new store: 8 files of 16 MiB of random bytes, f0.bin ... f7.bin. */
     private Path store() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random random = new Random(5);
-        byte[] b = new byte[16 << 20];
-        for (int i = 0; i < 8; i++) {
-            random.nextBytes(b);
-            Files.write(src.resolve("f" + i + ".bin"), b);
-        }
+        Path src = dev.ckpt.store.testing.TestDirs.randomFiles(tmp.resolve("src"), "f", 8, 16 << 20, 5);
         Path store = tmp.resolve("store");
         Cli.Result push = cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1");
         assertEquals(0, push.code(), push.toString());

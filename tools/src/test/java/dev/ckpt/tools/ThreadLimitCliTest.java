@@ -14,7 +14,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -57,13 +56,7 @@ class ThreadLimitCliTest {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path repo = LauncherClassDataTest.checkout(tmp, true); // nobody may not read the Maven repository's jars
         launcher = repo.resolve("bin/ckpt-tool");
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random random = new Random(23);
-        byte[] data = new byte[8 << 20];
-        for (int i = 0; i < 8; i++) {
-            random.nextBytes(data);
-            Files.write(src.resolve("shard-" + i + ".bin"), data);
-        }
+        Path src = dev.ckpt.store.testing.TestDirs.randomFiles(tmp.resolve("src"), "shard-", 8, 8 << 20, 23);
         store = tmp.resolve("store");
         Cli.Result push = new Cli(Map.of()).run("push", store.toString(), src.toString(), "--run", "r", "--step", "1",
                 "--progress", "none");

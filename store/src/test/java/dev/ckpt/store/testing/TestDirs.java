@@ -46,6 +46,25 @@ public final class TestDirs {
         }
     }
 
+    /**
+     * Writes {@code files} files of {@code size} random (incompressible) bytes each, seeded,
+     * named {@code prefix0.bin}, {@code prefix1.bin}, ... in {@code dir} (created if missing).
+     */
+    public static Path randomFiles(Path dir, String prefix, int files, int size, long seed) {
+        Random rnd = new Random(seed);
+        byte[] data = new byte[size];
+        try {
+            Files.createDirectories(dir);
+            for (int i = 0; i < files; i++) {
+                rnd.nextBytes(data);
+                Files.write(dir.resolve(prefix + i + ".bin"), data);
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Flips 16 consecutive bytes at a seeded position of a file (touching at most two chunks). */
     public static void touch(Path file, long seed) {
         try {
