@@ -64,9 +64,15 @@ final class ExportCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) throws Exception {
+        Path dir = file.toAbsolutePath().getParent();
+        java.util.Optional<Path> local = dev.ckpt.store.objectstore.ObjectStores.localDirectory(store.objectStore());
+        if (local.isPresent() && real(dir).startsWith(real(local.get())) && !real(dir).equals(real(local.get()))) {
+            // gc deleted an archive written into manifests/ or chunks/ as an object no checkpoint references (helper-98)
+            throw new InvalidInputException("cannot write archive " + file + ": it is inside the store " + local.get()
+                    + ", among its objects; write it outside the store (or at its top); nothing was written");
+        }
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
-        Path dir = file.toAbsolutePath().getParent();
         removeStaleStaging(dir);
         Path staging;
         try {
@@ -149,6 +155,7 @@ final class ExportCommand extends StoreCommand {
             byte[] buf = new byte[1 << 20];
             long left = f.size();
             while (left > 0) {
+                stopIfInterrupted();
                 int n = in.read(buf, 0, (int) Math.min(buf.length, left));
                 if (n < 0) {
                     throw changedWhilePacked(staging, "file " + f.path() + " holds " + (f.size() - left) + " bytes, not "
@@ -184,6 +191,17 @@ final class ExportCommand extends StoreCommand {
         return ex instanceof dev.ckpt.store.error.CorruptObjectException
                 ? new dev.ckpt.store.error.CorruptObjectException(key, "cannot export checkpoint " + ckpt + ": " + m, ex)
                 : new dev.ckpt.store.error.NotFoundException(key, "cannot export checkpoint " + ckpt + ": " + m);
+    }
+
+    /**
+     * Ends the packing once this thread is interrupted (a signal's stop: {@link Interruption}):
+     * the streams of {@code Files.newInputStream} and {@code newOutputStream} do not heed an
+     * interrupt, and an export stopped while it packed ran to its end and exited 0 (helper-98).
+     */
+    static void stopIfInterrupted() throws java.io.InterruptedIOException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new java.io.InterruptedIOException("interrupted");
+        }
     }
 
     private InvalidInputException changedWhilePacked(Path staging, String what) {

@@ -303,6 +303,7 @@ final class ImportCommand extends StoreCommand {
         try {
             byte[] buf = new byte[1 << 16];
             for (int n; (n = tar.read(buf)) > 0; ) { // an IOException here is the archive's
+                ExportCommand.stopIfInterrupted(); // a signal's stop: these streams do not heed an interrupt
                 md.update(buf, 0, n);
                 try {
                     o.write(buf, 0, n);

@@ -136,6 +136,7 @@ final class PushCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
+        refuseOverlap(store, dir, "push " + dir, "push a directory outside the store, or move the store out of it");
         java.time.Instant by = deadline.from(this::started);
         SaveResult s;
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {

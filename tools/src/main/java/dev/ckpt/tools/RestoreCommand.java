@@ -25,7 +25,7 @@ import java.util.List;
                 + "is not kept). Only the chunks holding them are downloaded, each checked against its SHA-256; the "
                 + "whole file's SHA-256 cannot be checked for such a partial file. No matching tensor: exit 1, nothing "
                 + "written."},
-        footer = {"", "CKPT is an id, latest, RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored",
+        footer = {"", "CKPT is an id, latest (the newest checkpoint of any run), RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored",
         "  ckpt-tool restore ./ckpt-store run-42@1000 ./rank-3 --rank 3",
         "  ckpt-tool restore ./ckpt-store run-42@1000 ./layer3 --tensors 'layers.3.*'"})
 final class RestoreCommand extends StoreCommand {
@@ -51,6 +51,7 @@ final class RestoreCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
+        refuseOverlap(store, dir, "restore into " + dir, "restore into a directory outside the store");
         if (!tensors.isEmpty()) {
             return restoreTensors(store);
         }
@@ -123,8 +124,8 @@ final class RestoreCommand extends StoreCommand {
         if (!leftoverTemporaries.isEmpty()) {
             boolean one = leftoverTemporaries.size() == 1;
             err.printf("restore: %s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored files;"
-                            + " delete %s unless another restore into %s is running now (a push of the directory would"
-                            + " save %s)%n", one ? "1 temporary" : leftoverTemporaries.size() + " temporaries",
+                            + " delete %s unless another restore into %s is running now (a push of the directory leaves"
+                            + " %s out)%n", one ? "1 temporary" : leftoverTemporaries.size() + " temporaries",
                     leftoverTemporaries.get(0), one ? "is" : "are", one ? "it" : "them", given, one ? "it" : "them");
         }
         if (!replacedVersions.isEmpty()) {

@@ -243,6 +243,45 @@ abstract class StoreCommand implements Callable<Integer> {
         return false;
     }
 
+    /**
+     * Refuses {@code path} (a push's source, a restore's target) where it and the local store
+     * overlap: a push of a directory holding the store failed with "ROOT changed while it was
+     * being saved ... push again", which can never succeed, and a restore into the store's
+     * directory wrote the checkpoint's files beside ROOT (helper-98). Nothing for S3.
+     *
+     * @param what "push DIR", "restore into DIR"
+     */
+    static void refuseOverlap(CheckpointStore store, Path path, String what, String instead) {
+        java.util.Optional<Path> local = dev.ckpt.store.objectstore.ObjectStores.localDirectory(store.objectStore());
+        if (local.isEmpty()) {
+            return;
+        }
+        Path s = real(local.get());
+        Path p = real(path);
+        if (p.startsWith(s) || s.startsWith(p)) {
+            throw new dev.ckpt.store.error.InvalidInputException("cannot " + what + ": " + (p.equals(s) ? "it is the store"
+                    : p.startsWith(s) ? "it is inside the store " + local.get() : "it holds the store " + local.get())
+                    + "; " + instead + "; nothing was written");
+        }
+    }
+
+    /** {@code p} with links resolved as far as it exists, the rest appended: two names of one place compare equal. */
+    static Path real(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs));
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+
     static String human(long bytes) {
         return dev.ckpt.store.commit.SaveResult.human(bytes);
     }

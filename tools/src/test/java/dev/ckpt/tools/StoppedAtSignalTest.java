@@ -116,6 +116,15 @@ class StoppedAtSignalTest {
         assertTrue(s.out().contains("ckpt-tool export: interrupted before it finished; " + archive + " was not written;"
                 + " the directory where the checkpoint was being restored and packed was removed"), s.out());
         assertEquals(List.of(), names(out));
+
+        // while it packs: the streams it packs with do not heed an interrupt, and such an export ran on to exit 0
+        Stopped packing = stopped(() -> stopWhen(x -> names(out).stream().anyMatch(n -> n.endsWith("-export")
+                && Files.exists(out.resolve(n).resolve("a.tmp"))), "export", store.toString(), "r@1", archive.toString(),
+                "--progress", "none"));
+        assertEquals(143, packing.code(), packing.out());
+        assertTrue(packing.out().contains(archive + " was not written; the directory where the checkpoint was being"
+                + " restored and packed was removed"), packing.out());
+        assertEquals(List.of(), names(out));
     }
 
     @Test

@@ -22,6 +22,7 @@ import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -224,6 +225,7 @@ public final class Trainer {
     static int run(TrainOptions o, PrintStream out, PrintStream err, Function<String, CheckpointStore> openStore,
                    Preemption preemption) {
         Trainer t = new Trainer(o, out, err, preemption);
+        t.newLocalStore = newLocalStore(o.store);
         try (CheckpointStore s = openStore.apply(o.store)) {
             t.store = s;
             return t.train();
@@ -297,6 +299,20 @@ public final class Trainer {
 
     /** Whether a stop abandoned the start-up, whose thread may still run. */
     private boolean startUpAbandoned;
+
+    /** --store named a local directory that did not exist when the trainer started: opening it made a new store. */
+    private boolean newLocalStore;
+
+    /** Whether {@code store} is a local path (or file: URL) where nothing exists yet. */
+    private static boolean newLocalStore(String store) {
+        try {
+            Path p = store.regionMatches(true, 0, "file:", 0, 5) ? Path.of(java.net.URI.create(store))
+                    : store.contains("://") ? null : Path.of(store);
+            return p != null && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (RuntimeException e) {
+            return false; // opening it says what is wrong
+        }
+    }
 
     /** The job's writer token once the start-up joined the run (ranks only), for a stop that abandons it. */
     private volatile WriterToken joined;
@@ -1242,7 +1258,9 @@ public final class Trainer {
         List<CheckpointEntry> cps = store.list(o.run);
         resumeStep = cps.isEmpty() ? 0 : cps.get(cps.size() - 1).step();
         if (cps.isEmpty()) {
-            out.println("auto-resume: run " + o.run + " has no checkpoint yet; starting from step 0");
+            out.println("auto-resume: run " + o.run + " has no checkpoint yet; starting from step 0" + (newLocalStore
+                    ? " (--store " + o.store + " did not exist: a new store was made there; if you meant to resume from"
+                    + " another, check the path)" : ""));
             return;
         }
         Path target = staging.dir().resolve("restore.tmp");

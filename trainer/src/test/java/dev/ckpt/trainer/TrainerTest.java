@@ -148,6 +148,27 @@ class TrainerTest {
         }
     }
 
+    /**
+     * --auto-resume with a --store that did not exist (a typo) says a new store was made there:
+     * it said only "no checkpoint yet; starting from step 0" (helper-98). An existing store
+     * without the run's checkpoints says nothing of the kind.
+     */
+    @Test
+    void autoResumeFromAStoreThatDidNotExistSaysANewOneWasMade() {
+        Result typo = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "2", "--save-every", "2", "--auto-resume"));
+        assertEquals(0, typo.code(), typo.all());
+        assertTrue(typo.out().contains("auto-resume: run t has no checkpoint yet; starting from step 0 (--store "
+                + tmp.resolve("a/store") + " did not exist: a new store was made there; if you meant to resume from"
+                + " another, check the path)"), typo.out());
+        String[] other = args(tmp.resolve("a"), "--steps", "2", "--save-every", "2", "--auto-resume");
+        other[5] = "u"; // --run u: the store exists now
+        Result fresh = TrainerRuns.inProcess(other);
+        assertEquals(0, fresh.code(), fresh.all());
+        assertTrue(fresh.out().contains("auto-resume: run u has no checkpoint yet; starting from step 0\n")
+                || fresh.out().contains("auto-resume: run u has no checkpoint yet; starting from step 0" + System.lineSeparator()),
+                fresh.out());
+    }
+
     @Test
     void resumeInThisProcessIsBitIdenticalToAnUninterruptedRun() throws Exception {
         Result a = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "90", "--save-every", "30"));

@@ -111,8 +111,11 @@ public final class ObjectStores {
                 try {
                     return new LocalObjectStore(Path.of(new URI(url)), false, create);
                 } catch (URISyntaxException | IllegalArgumentException e) {
-                    throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL"
-                            + " (write file:///absolute/path): " + e.getMessage(), e);
+                    String host = url.substring(colon + 3).split("/", 2)[0];
+                    // file://ckpt-store reads ckpt-store as a host: Java said "URI has an authority component" (helper-98)
+                    throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL (write"
+                            + " file:///absolute/path" + (host.isEmpty() ? "" : ", or the path alone; '" + host
+                            + "' would be a host name") + ")" + (host.isEmpty() ? ": " + e.getMessage() : ""), e);
                 }
             case "s3":
                 return dev.ckpt.store.objectstore.s3.S3ObjectStores.open(url, System.getenv());

@@ -1,0 +1,62 @@
+package dev.ckpt.tools;
+
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A local store and the directory a command reads or writes must not overlap: a push of
+ * the store into itself failed with "ROOT changed ... push again" (which never succeeds), a
+ * restore into the store's directory put the checkpoint's files beside ROOT, and an archive
+ * exported into manifests/ was deleted by the next gc (helper-98).
+ */
+class StoreOverlapCliTest {
+    @TempDir
+    Path tmp;
+    private final Cli cli = new Cli(Map.of(), "--progress", "none");
+
+    @Test
+    void pushRestoreAndExportRefuseToOverlapTheStore() throws Exception {
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        Path store = work.resolve("ckpt-store");
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 2000);
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1").code());
+        Map<String, byte[]> before = TestDirs.snapshot(store);
+        Path linked = Files.createSymbolicLink(tmp.resolve("link-to-store"), store);
+
+        Cli.Result self = cli.run("push", store.toString(), store.toString(), "--run", "self", "--step", "1");
+        assertEquals(ExitCode.ERROR, self.code(), self.toString());
+        assertTrue(self.err().contains("cannot push " + store + ": it is the store; push a directory outside the store,"
+                + " or move the store out of it; nothing was written"), self.toString());
+        Cli.Result parent = cli.run("push", store.toString(), work.toString(), "--run", "self", "--step", "1");
+        assertTrue(parent.err().contains("cannot push " + work + ": it holds the store " + store), parent.toString());
+        Cli.Result viaLink = cli.run("push", linked.toString(), store.resolve("chunks").toString(), "--run", "s", "--step", "1");
+        assertTrue(viaLink.err().contains(": it is inside the store "), "the same place by another name: " + viaLink);
+
+        Cli.Result into = cli.run("restore", store.toString(), "r@1", store.toString());
+        assertEquals(ExitCode.ERROR, into.code(), into.toString());
+        assertTrue(into.err().contains("cannot restore into " + store + ": it is the store; restore into a directory"
+                + " outside the store; nothing was written"), into.toString());
+        Cli.Result below = cli.run("restore", store.toString(), "r@1", store.resolve("restored").toString());
+        assertTrue(below.err().contains("it is inside the store"), below.toString());
+
+        Cli.Result amongObjects = cli.run("export", store.toString(), "r@1", store.resolve("manifests/r1.tar.zst").toString());
+        assertEquals(ExitCode.ERROR, amongObjects.code(), amongObjects.toString());
+        assertTrue(amongObjects.err().contains("it is inside the store " + store + ", among its objects"), amongObjects.toString());
+        TestDirs.assertSameTree(before, store);
+        assertFalse(Files.exists(store.resolve("restored")));
+
+        assertEquals(0, cli.run("export", store.toString(), "r@1", store.resolve("r1.tar.zst").toString()).code(),
+                "at the store's top, beside ROOT, an archive is kept by gc");
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "2").code(),
+                "a directory beside the store");
+    }
+}
