@@ -56,6 +56,10 @@ final class ForgetCommand extends StoreCommand {
         List<String> notes = List.of();
         if (byPolicy) {
             Retention policy = RetentionArgs.build(spec, this.policy.keepLast, this.policy.keepEvery, this.policy.keepBest);
+            java.util.Map<String, String> runById = new java.util.HashMap<>();
+            if (run == null) {
+                store.list(null).forEach(c -> runById.put(c.id(), c.run()));
+            }
             RetentionResult r = store.forget(RetentionRequest.of(policy).forRun(run).withDryRun(dryRun));
             if (r.refused()) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", r.refusals())
@@ -63,7 +67,12 @@ final class ForgetCommand extends StoreCommand {
                         + (run == null ? ", or give --run RUN to apply it to one run only" : ""));
             }
             gone = r.forgotten();
-            notes = r.notes();
+            notes = new java.util.ArrayList<>(r.notes());
+            long runs = gone.stream().map(id -> runById.getOrDefault(id, id)).distinct().count();
+            if (run == null && runs > 1) { // documented, and easy to do by accident (helper-98)
+                notes.add("without --run the policy applied to each run: " + (dryRun ? "would forget " : "forgot ")
+                        + count(gone.size(), "checkpoint") + " of " + runs + " runs (--run RUN applies it to one run only)");
+            }
         } else {
             gone = store.forget(ForgetRequest.of(ckpts).withDryRun(dryRun));
         }

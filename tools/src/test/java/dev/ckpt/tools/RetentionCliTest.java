@@ -15,6 +15,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** ckpt-tool forget and push never empty a run through a retention option, and refuse bad values as usage errors. */
@@ -91,6 +92,22 @@ class RetentionCliTest {
         assertEquals(0, withLast.code(), withLast.toString());
         assertEquals(List.of(nan, none, text).stream().sorted().toList(), toList(withLast.json().get("forgotten")),
                 "with another rule, the unjudged ones are that rule's to drop");
+    }
+
+    /** A policy without --run applies to every run, and forget says so when it dropped checkpoints of several (helper-98). */
+    @Test
+    void aPolicyWithoutRunSaysItAppliedToEachRun() {
+        for (String r : List.of("a", "b")) {
+            push(r, 1);
+            push(r, 2);
+        }
+        Cli.Result all = cli.run("forget", store, "--keep-last", "1");
+        assertEquals(0, all.code(), all.toString());
+        assertTrue(all.err().contains("note: without --run the policy applied to each run: forgot 2 checkpoints of 2 runs"
+                + " (--run RUN applies it to one run only)"), all.toString());
+        push("a", 3);
+        Cli.Result one = cli.run("forget", store, "--keep-last", "1");
+        assertFalse(one.err().contains("without --run"), "one run's checkpoint only: " + one);
     }
 
     @Test

@@ -145,8 +145,8 @@ public enum ExitCode {
         StringBuilder b = new StringBuilder("Exit codes:");
         for (ExitCode e : values()) {
             if (e.usedBy(p)) {
-                String indent = "      ";
-                StringBuilder line = new StringBuilder(String.format("  %2d  ", e.code));
+                String indent = "       "; // the meanings in one column, under 3-digit codes too (130, 143)
+                StringBuilder line = new StringBuilder(String.format("  %3d  ", e.code));
                 for (String word : e.meaning.split(" ")) {
                     if (line.length() > indent.length() && line.length() + 1 + word.length() > 79) {
                         b.append('\n').append(line.toString().stripTrailing());
