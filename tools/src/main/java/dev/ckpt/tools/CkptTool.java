@@ -111,7 +111,8 @@ public final class CkptTool implements Runnable {
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
             PrintWriter e = c.getErr();
-            e.println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + UsageWords.dashedName(ex, a));
+            e.println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + UsageWords.dashedName(ex, a)
+                    + UsageWords.spacedValue(ex, a));
             CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");

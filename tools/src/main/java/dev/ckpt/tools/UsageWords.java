@@ -44,6 +44,27 @@ final class UsageWords {
         return "";
     }
 
+    /**
+     * For an unmatched argument right after an option's value ({@code --run my run}): a hint
+     * that a value with spaces needs quotes; else "". picocli said only "Unmatched argument at
+     * index 5: 'run'" (helper-98).
+     */
+    static String spacedValue(CommandLine.ParameterException ex, String[] args) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+            return "";
+        }
+        String first = u.getUnmatched().get(0);
+        var options = ex.getCommandLine().getCommandSpec().optionsMap();
+        for (int i = 2; i < args.length; i++) {
+            CommandLine.Model.OptionSpec o = options.get(args[i - 2]);
+            if (args[i].equals(first) && o != null && o.arity().max() > 0 && !args[i - 1].startsWith("-")) {
+                return " (it follows " + args[i - 2] + " " + args[i - 1] + ": a value with spaces needs quotes, "
+                        + args[i - 2] + " '" + args[i - 1] + " " + first + "')";
+            }
+        }
+        return "";
+    }
+
     /** A whole-number option value, or a usage error in words ("'abc' is not a whole number", "... is too large"). */
     static <T> T whole(String v, java.util.function.Function<String, T> parse) {
         try {

@@ -38,6 +38,18 @@ class UsageErrorTest {
         }
     }
 
+    /** An unquoted value with a space ({@code --run my run}) gets a hint to quote it (helper-98). */
+    @Test
+    void anUnquotedValueWithASpaceSaysToQuoteIt() {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Cli.Result r = cli.run("push", tmp.resolve("s").toString(), tmp.toString(), "--run", "my", "run", "--step", "1");
+        assertEquals(ExitCode.USAGE, r.code(), r.toString());
+        assertTrue(r.err().contains("'run' (it follows --run my: a value with spaces needs quotes, --run 'my run')"),
+                r.toString());
+        Cli.Result other = cli.run("ls", tmp.resolve("s").toString(), "extra");
+        assertTrue(!other.err().contains("needs quotes"), "not after an option's value: " + other);
+    }
+
     @Test
     void badPushAndImportArgumentsAreUsageErrorsThatCreateNoStore() throws java.io.IOException {
         Cli cli = new Cli(Map.of(), "--progress", "none");
