@@ -78,7 +78,7 @@ final class ExportCommand extends StoreCommand {
         try {
             // a short name next to the archive: same filesystem for the final rename, and a
             // checkpoint path that fits wherever it fitted when it was pushed
-            staging = Files.createDirectory(dir.resolve(TempNames.next(TempNames.EXPORT_STAGING)));
+            staging = ImportStaging.create(dir.resolve(TempNames.next(TempNames.EXPORT_STAGING)));
         } catch (IOException ex) {
             throw new InvalidInputException("cannot write archive " + file + ": cannot create a staging directory in "
                     + dir + ": " + LocalFiles.explain(ex), ex);
@@ -128,7 +128,7 @@ final class ExportCommand extends StoreCommand {
             throw new InvalidInputException("cannot write archive " + file + " (staging in " + staging + "): "
                     + LocalFiles.explain(ex) + "; nothing was written to " + file, ex);
         } finally {
-            LocalFiles.deleteTree(staging);
+            ImportStaging.remove(staging, err());
         }
         print(new Exported(m.id(), file.toAbsolutePath().toString(), file.toString(), m.files().size(), m.logicalBytes(),
                 Files.size(file)));
@@ -261,6 +261,12 @@ final class ExportCommand extends StoreCommand {
     @Override
     boolean stopsAtSignal() {
         return true;
+    }
+
+    /** Its restore's renames go into its own staging directory, removed anyway: a signal stops it there too. */
+    @Override
+    boolean waitsForCommit() {
+        return false;
     }
 
     @Override

@@ -79,8 +79,9 @@ final class GcCommand extends StoreCommand {
                     resumed ? " finishing a GC that had crashed or stopped" : "", count(liveCheckpoints, "live checkpoint"),
                     count(youngUnreferenced, "unreferenced object"), grace);
             if (leftoverFiles > 0) {
-                out.printf("%s %s of interrupted writes (%s)%n", dryRun ? "would remove" : "removed",
-                        count(leftoverFiles, "temporary file"), human(leftoverBytes));
+                out.printf("%s %s of interrupted writes%s (%s)%n", dryRun ? "would remove" : "removed",
+                        count(leftoverFiles, "temporary file"), leftoverNotes.isEmpty() ? ""
+                                : ", those of the directories below included", human(leftoverBytes));
             }
             leftoverNotes.forEach(out::println);
             if (refusedNow != null) {

@@ -217,7 +217,7 @@ final class ImportCommand extends StoreCommand {
                     s.summary()));
             return ExitCode.OK;
         } finally {
-            LocalFiles.deleteTree(staging);
+            ImportStaging.remove(staging, err());
         }
     }
 
@@ -251,7 +251,7 @@ final class ImportCommand extends StoreCommand {
                     // a command that failed next to this one may have removed the new store's empty directory
                     LocalFiles.createDirectoriesAgain(dir);
                 }
-                return Files.createDirectory(dir.resolve(TempNames.next(TempNames.IMPORT_STAGING)));
+                return ImportStaging.create(dir.resolve(TempNames.next(TempNames.IMPORT_STAGING)));
             } catch (java.nio.file.NoSuchFileException e) {
                 // removed between creating it and creating the staging directory in it: create it again
                 if (attempt == 20 || local.isEmpty()) {

@@ -43,6 +43,37 @@ final class ImportStaging {
     }
 
     /**
+     * Creates the staging directory {@code dir} of an import or export, open to its owner only
+     * (0700): another user cannot plant a link in it while it unpacks, or read the checkpoint
+     * staged there (helper-97 raced a link into an import's staging directory). Where the
+     * filesystem has no POSIX permissions, with its defaults.
+     */
+    static Path create(Path dir) throws IOException {
+        try {
+            return Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException e) {
+            return Files.createDirectory(dir);
+        }
+    }
+
+    /**
+     * Removes an import's or export's staging directory as the command ends; one that cannot be
+     * removed is said on {@code err}, with the command to remove it, and never replaces the
+     * command's own error (helper-97: "is a directory that is not empty" in place of why the
+     * import failed).
+     */
+    static void remove(Path staging, java.io.PrintWriter err) {
+        try {
+            dev.ckpt.store.util.LocalFiles.deleteTree(staging);
+        } catch (IOException | RuntimeException e) {
+            err.println("warning: could not remove " + staging + ": " + (e instanceof IOException io
+                    ? dev.ckpt.store.util.LocalFiles.explain(io) : e.getMessage()) + "; delete it: rm -r "
+                    + dev.ckpt.store.util.ShellWords.word(staging.toString()));
+        }
+    }
+
+    /**
      * Creates the directories from {@code staging} down to {@code dir}, one at a time, each
      * checked to be a directory and not a link once it exists, and refuses one that is not: a
      * link put into the staging directory while the import unpacked was followed, and a file

@@ -20,16 +20,23 @@ import java.util.concurrent.TimeUnit;
  * <p>A command that writes temporaries it can remove ({@link StoreCommand#stopsAtSignal}: restore,
  * export, an import whose commit was not sent) is stopped instead: its thread is interrupted, its
  * own failure path removes what it wrote (a restore leaves the target as it was), and the line,
- * said once it ended (up to {@link #STOP_WAIT_SECONDS} or a second signal), says so. They had
- * left their temporaries, the line telling the user to delete them (helper-95). One that ends
- * with success anyway (a restore already renaming its files into place) keeps its output and
- * exit code.
+ * said once it ended (up to {@link #STOP_WAIT_SECONDS}; a second signal does not cut the clean-up
+ * short), says so. They had left their temporaries, the line telling the user to delete them
+ * (helper-95). A restore that began renaming its files into place (its {@code committing}) is
+ * waited for to its end instead, up to {@link #PUBLISH_WAIT_SECONDS} whatever signals follow
+ * ({@link StoreCommand#finishesOnceCommitting}): a second signal had cut 20,000 renames short and
+ * left its target a mix (helper-97). One that ends with success keeps its output and exit code.
  */
 final class Interruption {
     /** How long a signal waits for a commit already sent: a ROOT write takes milliseconds, a slow store seconds. */
     static final long COMMIT_WAIT_SECONDS = 20;
     /** How long a signal waits for a stopped command to remove its temporaries: a local store's restore takes milliseconds. */
     static final long STOP_WAIT_SECONDS = 10;
+    /**
+     * How long a signal waits for a restore's renames into place, whatever else comes: 20,000
+     * files take seconds; a wait this long means a stuck disk, and the line then says so.
+     */
+    static final long PUBLISH_WAIT_SECONDS = 120;
 
     private static final Object LOCK = new Object();
     private static StoreCommand command;
@@ -122,8 +129,9 @@ final class Interruption {
                 line = null;
             } else {
                 line = c.atSignal();
-                if (line == null) { // a commit in flight: wait for its end, or a second signal
-                    if (awaitEnd(COMMIT_WAIT_SECONDS)) {
+                if (line == null) { // a commit in flight: wait for its end, or (but for a restore's) a second signal
+                    boolean finishes = c.finishesOnceCommitting();
+                    if (awaitEnd(finishes ? PUBLISH_WAIT_SECONDS : COMMIT_WAIT_SECONDS, !finishes)) {
                         return; // it ended on its own: its output and exit code stand
                     }
                     line = c.interruptedNow();
@@ -152,25 +160,28 @@ final class Interruption {
 
     /**
      * Under LOCK: interrupts the command's thread and waits for it to end, up to
-     * {@link #STOP_WAIT_SECONDS} or a second signal. Returns null if it ended with success, its
+     * {@link #STOP_WAIT_SECONDS}, whatever signals follow. Returns null if it ended with success, its
      * {@link StoreCommand#stoppedAtSignal} line if it ended otherwise, "" if it did not end
      * in time (the signal's first line stands).
      */
     private static String stop(StoreCommand c) {
         stopping = true;
         commandThread.interrupt();
-        if (!awaitEnd(STOP_WAIT_SECONDS)) {
+        if (!awaitEnd(STOP_WAIT_SECONDS, false)) {
             return "";
         }
         return finishedCode == ExitCode.OK ? null : c.stoppedAtSignal();
     }
 
-    /** Under LOCK: waits up to {@code seconds} or a second signal for the command to end; whether it did. */
-    private static boolean awaitEnd(long seconds) {
+    /**
+     * Under LOCK: waits up to {@code seconds}, or with {@code endsOnSignal} a second signal,
+     * for the command to end; whether it did.
+     */
+    private static boolean awaitEnd(long seconds, boolean endsOnSignal) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         int seen = signals;
         waiting = true;
-        while (!finished && signals == seen && System.nanoTime() < until) {
+        while (!finished && (signals == seen || !endsOnSignal) && System.nanoTime() < until) {
             try {
                 LOCK.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
             } catch (InterruptedException e) {

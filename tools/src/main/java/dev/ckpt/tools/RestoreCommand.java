@@ -144,6 +144,11 @@ final class RestoreCommand extends StoreCommand {
     }
 
     @Override
+    boolean finishesOnceCommitting() {
+        return true;
+    }
+
+    @Override
     String stoppedAtSignal() {
         return "nothing was written: " + dir + " is as it was (the temporaries the restore was writing there, and any"
                 + " directory it had made, were removed)";

@@ -128,6 +128,17 @@ abstract class StoreCommand implements Callable<Integer> {
         return interrupted(null);
     }
 
+    /**
+     * Whether a signal that came once this command's commit was sent waits for its end whatever
+     * else comes (a second signal included): a restore's renames into place, which a second
+     * Ctrl-C had cut short, leaving its target a mix of old and new files and a user's file
+     * only in a {@code .ckpt-*.old} (helper-97). False by default: a save's write of ROOT is
+     * one request, and a second signal ends the wait for it.
+     */
+    boolean finishesOnceCommitting() {
+        return false;
+    }
+
     /** Whether a signal waits for a commit this command sent (a rank other than 0 sends none: it waits for rank 0's). */
     boolean waitsForCommit() {
         return true;

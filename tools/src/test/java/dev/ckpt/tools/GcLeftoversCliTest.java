@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -137,6 +138,8 @@ class GcLeftoversCliTest {
         }
         assertEquals(1, staging.size(), "no import was killed while it unpacked: " + staging);
         Path left = staging.get(0);
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(left)),
+                "its owner's only: no other user plants a link in it while it unpacks");
 
         Cli.Result young = cli.run("gc", store.toString(), "--grace", "0s", "--json");
         assertEquals(0, young.code(), young.toString());

@@ -165,4 +165,57 @@ class StoppedAtSignalTest {
             assertEquals(List.of("r1.tar.zst"), names(out), "the staging directory is removed");
         }
     }
+
+    /**
+     * Two signals while a restore renames its files into place: the renames run to their end
+     * (exit 0, every file new) or never began (exit 143, every file old); never a mix, and no
+     * user's file left only in a {@code .ckpt-*.old} (helper-97: a second Ctrl-C cut the renames
+     * of 20,000 files short).
+     */
+    @Test
+    void twoSignalsDuringARestoresRenamesNeverLeaveAMix() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("many"));
+        for (int i = 0; i < 4000; i++) {
+            Files.writeString(src.resolve("f" + i + ".json"), "{\"new\": " + i + "}");
+        }
+        Path store = tmp.resolve("store");
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "m", "--step", "1").code());
+        Path target = tmp.resolve("target");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        int mixed = 0;
+        for (int attempt = 0; attempt < 4; attempt++) {
+            dev.ckpt.store.util.LocalFiles.deleteTree(target);
+            Files.createDirectories(target);
+            for (int i = 0; i < 4000; i++) {
+                Files.writeString(target.resolve("f" + i + ".json"), "old");
+            }
+            Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                    CkptTool.class.getName(), "restore", store.toString(), "m@1", target.toString(), "--progress", "none")
+                    .redirectErrorStream(true).start();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            // the first attempts once it writes, the later ones once it renames (a replaced file's .old appears)
+            String mark = attempt < 2 ? ".tmp" : ".old";
+            while (p.isAlive() && System.nanoTime() < end && names(target).stream().noneMatch(n -> n.endsWith(mark))) {
+                Thread.onSpinWait();
+            }
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+            Thread.sleep(20);
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
+            List<String> left = names(target);
+            long olds = 0;
+            for (String n : left) {
+                if (n.startsWith("f") && Files.readString(target.resolve(n)).equals("old")) {
+                    olds++;
+                }
+            }
+            assertEquals(4000, left.size(), "no file missing, no temporary or .old left (exit " + p.exitValue() + "): "
+                    + left.stream().filter(n -> n.startsWith(".")).limit(3).toList() + " " + out);
+            assertTrue(p.exitValue() == 0 ? olds == 0 : olds == 4000, "exit " + p.exitValue() + " with " + olds
+                    + " old files: " + out);
+            mixed += olds > 0 && olds < 4000 ? 1 : 0;
+        }
+        assertEquals(0, mixed);
+    }
 }

@@ -228,6 +228,7 @@ public final class Restorer {
             run.run(finals); // every file written, verified, flushed and closed
             List<Path> temps = run.temps();
             List<Object> keys = setModes(dir, temps, m.files());
+            listener.committing(m.id()); // from here the renames run to their end (a signal waits for them)
             dir.publish(temps, finals, keys); // all or nothing: rolls back what it renamed if one fails
             ok = true;
             syncNames(finals);

@@ -24,7 +24,9 @@ public interface TransferListener {
      * then on a save abandoned at its deadline, or failing with
      * {@link dev.ckpt.store.error.CommitStateUnknownException}, may still be committed: ROOT
      * says whether it is. Not called when the commit never got to its write (helper-83: a
-     * trainer hedged about a commit whose read of ROOT had hung).
+     * trainer hedged about a commit whose read of ROOT had hung). A restore calls it before it
+     * renames its files into place, its own point of no return: a listener that throws there
+     * (a signal's stop) fails the restore with its target as it was.
      */
     default void committing(String checkpointId) {
     }
