@@ -138,13 +138,7 @@ class GcLeftoversCliTest {
         }
         assertEquals(1, staging.size(), "no import was killed while it unpacked: " + staging);
         Path left = staging.get(0);
-        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(left)),
-                "its owner's only: no other user plants a link in it while it unpacks");
-
-        Cli.Result young = cli.run("gc", store.toString(), "--grace", "0s", "--json");
-        assertEquals(0, young.code(), young.toString());
-        assertEquals(0, young.json().get("leftoverFiles").asInt(), "under an hour old: may be an import running");
-        assertTrue(Files.isDirectory(left));
+        keptWhileYoung(cli, store, left);
 
         long files;
         long bytes = 0;
@@ -230,6 +224,19 @@ class GcLeftoversCliTest {
         assertTrue(tried, "no import was stopped between its first and its last file");
         Cli.Result ls = cli.run("ls", store.toString(), "--run", "imported", "--json");
         assertEquals(0, ls.json().get("checkpoints").size(), "nothing committed: " + ls);
+    }
+
+    /**
+     * A killed import's or export's staging directory {@code left} in {@code store}: its
+     * owner's only (no other user plants a link in it, or reads the checkpoint there), and
+     * kept by a gc while it is under an hour old (such a command may be running).
+     */
+    static void keptWhileYoung(Cli cli, Path store, Path left) throws Exception {
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(left)));
+        Cli.Result young = cli.run("gc", store.toString(), "--grace", "0s", "--json");
+        assertEquals(0, young.code(), young.toString());
+        assertEquals(0, young.json().get("leftoverFiles").asInt(), "under an hour old: it may be running");
+        assertTrue(Files.isDirectory(left));
     }
 
     /**
