@@ -121,7 +121,9 @@ class RestoreTargetTest extends InMemoryFixture {
         write(src.resolve("d/.ckpt-bbbbbbbbbbbb.tmp"), "more of it");
         write(src.resolve("d/w.bin"), "w");
         WriterToken w = store.claimWriter("odd");
-        CheckpointEntry e = store.resolve(store.save(w, SaveRequest.of(src, "odd", 1)).checkpointId());
+        // saved as an import saves them (a push now leaves such names out: they are an interrupted command's)
+        CheckpointEntry e = store.resolve(store.save(w, SaveRequest.of(src, "odd", 1)
+                .withScan(dev.ckpt.store.CheckpointStore.scanEverything(src))).checkpointId());
         Path t = tmp.resolve("odd-target");
         write(t.resolve("d/.ckpt-cccccccccccc.tmp"), "a real leftover");
         RestoreResult r = store.restore(e, t, List.of());
