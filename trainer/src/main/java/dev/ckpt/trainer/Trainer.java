@@ -1136,6 +1136,7 @@ public final class Trainer {
             cancelPending();
             return abandoned(why, "the save of step " + p.step() + " had not committed" + p.waitingFor());
         }
+        Pending last = null; // the stop's own save, once started: what it waited for goes in the line
         if (lastCommittedStep != state.step) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -1153,6 +1154,7 @@ public final class Trainer {
             long s0 = System.nanoTime();
             saveAsync(deadlineAt);
             Pending p = pending.peekLast();
+            last = p;
             if (!finishPending(deadline - System.nanoTime())) {
                 cancelPending();
                 return abandoned(why, "the save of step " + state.step + " had not committed" + p.waitingFor());
@@ -1172,7 +1174,9 @@ public final class Trainer {
                 runPreemptHook();
                 return EXIT_PREEMPTED;
             }
-            return abandoned(why, "the save of step " + state.step + " failed" + (failure == null ? "" : ": " + failure));
+            // the GC it waited for, if any: a deadline that struck as the wait read ROOT said only "at read ROOT" (CI)
+            return abandoned(why, "the save of step " + state.step + " failed" + (last == null ? "" : last.waitingFor())
+                    + (failure == null ? "" : ": " + failure));
         }
         out.printf("preempted: %s at step %d; committed checkpoint %s in %.1f s%s; exiting %d (requeue, then --auto-resume)%n",
                 why, state.step, lastCommitted, (System.nanoTime() - t0) / 1e9,
