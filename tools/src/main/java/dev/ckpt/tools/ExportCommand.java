@@ -78,7 +78,7 @@ final class ExportCommand extends StoreCommand {
         try {
             // a short name next to the archive: same filesystem for the final rename, and a
             // checkpoint path that fits wherever it fitted when it was pushed
-            staging = ImportStaging.create(dir.resolve(TempNames.next(TempNames.EXPORT_STAGING)));
+            staging = Staging.create(dir.resolve(TempNames.next(TempNames.EXPORT_STAGING)));
         } catch (IOException ex) {
             throw new InvalidInputException("cannot write archive " + file + ": cannot create a staging directory in "
                     + dir + ": " + LocalFiles.explain(ex), ex);
@@ -87,7 +87,7 @@ final class ExportCommand extends StoreCommand {
         Path data = staging.resolve("d");
         Path tmp = staging.resolve("a.tmp");
         try (OutputOptions.Progress p = output.start(err(), "export " + e.id());
-             ImportStaging.Heartbeat beat = new ImportStaging.Heartbeat(staging)) {
+             Staging.Heartbeat beat = new Staging.Heartbeat(staging)) {
             try {
                 store.restore(e, data, List.of(), p);
             } catch (InvalidInputException ex) {
@@ -128,7 +128,7 @@ final class ExportCommand extends StoreCommand {
             throw new InvalidInputException("cannot write archive " + file + " (staging in " + staging + "): "
                     + LocalFiles.explain(ex) + "; nothing was written to " + file, ex);
         } finally {
-            ImportStaging.remove(staging, err());
+            Staging.remove(staging, err());
         }
         print(new Exported(m.id(), file.toAbsolutePath().toString(), file.toString(), m.files().size(), m.logicalBytes(),
                 Files.size(file)));
@@ -155,7 +155,7 @@ final class ExportCommand extends StoreCommand {
             byte[] buf = new byte[1 << 20];
             long left = f.size();
             while (left > 0) {
-                stopIfInterrupted();
+                Staging.stopIfInterrupted();
                 int n = in.read(buf, 0, (int) Math.min(buf.length, left));
                 if (n < 0) {
                     throw changedWhilePacked(staging, "file " + f.path() + " holds " + (f.size() - left) + " bytes, not "
@@ -191,17 +191,6 @@ final class ExportCommand extends StoreCommand {
         return ex instanceof dev.ckpt.store.error.CorruptObjectException
                 ? new dev.ckpt.store.error.CorruptObjectException(key, "cannot export checkpoint " + ckpt + ": " + m, ex)
                 : new dev.ckpt.store.error.NotFoundException(key, "cannot export checkpoint " + ckpt + ": " + m);
-    }
-
-    /**
-     * Ends the packing once this thread is interrupted (a signal's stop: {@link Interruption}):
-     * the streams of {@code Files.newInputStream} and {@code newOutputStream} do not heed an
-     * interrupt, and an export stopped while it packed ran to its end and exited 0 (helper-98).
-     */
-    static void stopIfInterrupted() throws java.io.InterruptedIOException {
-        if (Thread.currentThread().isInterrupted()) {
-            throw new java.io.InterruptedIOException("interrupted");
-        }
     }
 
     private InvalidInputException changedWhilePacked(Path staging, String what) {

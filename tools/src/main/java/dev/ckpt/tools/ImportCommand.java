@@ -93,7 +93,7 @@ final class ImportCommand extends StoreCommand {
         Path staging = createStaging(store);
         insideStore = ObjectStores.localDirectory(store.objectStore()).isPresent();
         unpackingIn = staging;
-        try (ImportStaging.Heartbeat alive = insideStore ? new ImportStaging.Heartbeat(staging) : null) {
+        try (Staging.Heartbeat alive = insideStore ? new Staging.Heartbeat(staging) : null) {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
             List<String> refused = new ArrayList<>();
@@ -186,7 +186,7 @@ final class ImportCommand extends StoreCommand {
             java.util.SortedMap<String, Long> expected = new java.util.TreeMap<>();
             archived.files().forEach(f -> expected.put(f.path(), f.size()));
             if (!scanned.sizes().equals(expected)) {
-                throw ImportStaging.changed(file, staging, "before", ImportStaging.difference(expected, scanned.sizes()));
+                throw Staging.changed(file, staging, "before", Staging.difference(expected, scanned.sizes()));
             }
             java.util.Map<String, String> sha256 = new HashMap<>();
             archived.files().forEach(f -> sha256.put(f.path(), f.sha256()));
@@ -210,14 +210,14 @@ final class ImportCommand extends StoreCommand {
                 }
                 // a staged file changed during the save: said as the import's, not as a push's ("push again")
                 int cut = m.indexOf("; nothing was committed");
-                throw ImportStaging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
+                throw Staging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
             }
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
                     s.summary()));
             return ExitCode.OK;
         } finally {
-            ImportStaging.remove(staging, err());
+            Staging.remove(staging, err());
         }
     }
 
@@ -251,7 +251,7 @@ final class ImportCommand extends StoreCommand {
                     // a command that failed next to this one may have removed the new store's empty directory
                     LocalFiles.createDirectoriesAgain(dir);
                 }
-                return ImportStaging.create(dir.resolve(TempNames.next(TempNames.IMPORT_STAGING)));
+                return Staging.create(dir.resolve(TempNames.next(TempNames.IMPORT_STAGING)));
             } catch (java.nio.file.NoSuchFileException e) {
                 // removed between creating it and creating the staging directory in it: create it again
                 if (attempt == 20 || local.isEmpty()) {
@@ -293,7 +293,7 @@ final class ImportCommand extends StoreCommand {
         OutputStream o = OutputStream.nullOutputStream();
         if (out != null) {
             try {
-                ImportStaging.createDirectories(staging, out.getParent());
+                Staging.createDirectories(staging, out.getParent());
                 o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                         java.nio.file.LinkOption.NOFOLLOW_LINKS);
             } catch (IOException e) {
@@ -303,7 +303,7 @@ final class ImportCommand extends StoreCommand {
         try {
             byte[] buf = new byte[1 << 16];
             for (int n; (n = tar.read(buf)) > 0; ) { // an IOException here is the archive's
-                ExportCommand.stopIfInterrupted(); // a signal's stop: these streams do not heed an interrupt
+                Staging.stopIfInterrupted(); // a signal's stop: these streams do not heed an interrupt
                 md.update(buf, 0, n);
                 try {
                     o.write(buf, 0, n);

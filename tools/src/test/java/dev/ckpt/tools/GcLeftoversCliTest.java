@@ -279,7 +279,7 @@ class GcLeftoversCliTest {
         Path dir = Files.createDirectories(tmp.resolve(".ckpt-0123456789ab-import"));
         FileTime old = FileTime.from(Instant.now().minusSeconds(7200));
         Files.setLastModifiedTime(dir, old);
-        try (ImportStaging.Heartbeat beat = new ImportStaging.Heartbeat(dir, java.time.Duration.ofMillis(20))) {
+        try (Staging.Heartbeat beat = new Staging.Heartbeat(dir, java.time.Duration.ofMillis(20))) {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (Files.getLastModifiedTime(dir).equals(old) && System.nanoTime() < end) {
                 Thread.sleep(5);
@@ -302,13 +302,13 @@ class GcLeftoversCliTest {
     void anImportsUnpackRefusesALinkInItsStagingDirectory() throws Exception {
         Path staging = Files.createDirectories(tmp.resolve(".ckpt-0123456789ab-import"));
         Path outside = Files.createDirectories(tmp.resolve("outside"));
-        ImportStaging.createDirectories(staging, staging.resolve("model/layers"));
+        Staging.createDirectories(staging, staging.resolve("model/layers"));
         assertTrue(Files.isDirectory(staging.resolve("model/layers"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
-        ImportStaging.createDirectories(staging, staging.resolve("model/layers")); // again: they are there
+        Staging.createDirectories(staging, staging.resolve("model/layers")); // again: they are there
         Files.createSymbolicLink(staging.resolve("optim"), outside);
         java.nio.file.FileSystemException e = org.junit.jupiter.api.Assertions.assertThrows(
                 java.nio.file.FileSystemException.class,
-                () -> ImportStaging.createDirectories(staging, staging.resolve("optim/state")));
+                () -> Staging.createDirectories(staging, staging.resolve("optim/state")));
         assertTrue(e.getMessage().contains(staging.resolve("optim") + ": a link where the import makes a directory"),
                 e.getMessage());
         assertEquals(List.of(), Files.list(outside).toList(), "nothing made through the link");

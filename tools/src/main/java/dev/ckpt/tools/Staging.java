@@ -7,9 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** The directory an import unpacks its archive in, while it lives: its heartbeat, and what changed in it. */
-final class ImportStaging {
-    private ImportStaging() {
+/**
+ * The directory an import unpacks its archive in, or an export restores its checkpoint in, while
+ * it lives: made its owner's only, its heartbeat, what changed in it, its removal.
+ */
+final class Staging {
+    private Staging() {
     }
 
     /**
@@ -137,6 +140,17 @@ final class ImportStaging {
         @Override
         public void close() {
             beat.interrupt();
+        }
+    }
+
+    /**
+     * Ends an export's packing or an import's unpacking once this thread is interrupted (a
+     * signal's stop: {@link Interruption}): the streams of {@code Files.newInputStream} and {@code newOutputStream} do not heed an
+     * interrupt, and an export stopped while it packed ran to its end and exited 0 (helper-98).
+     */
+    static void stopIfInterrupted() throws java.io.InterruptedIOException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new java.io.InterruptedIOException("interrupted");
         }
     }
 }
