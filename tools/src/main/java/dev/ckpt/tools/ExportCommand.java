@@ -47,6 +47,13 @@ final class ExportCommand extends StoreCommand {
      */
     @Override
     void checkArguments() {
+        Path dir = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) {
+            // it failed after the store was opened, as "cannot create a staging directory in DIR", without the way out
+            throw new InvalidInputException("cannot write archive " + file + ": its directory " + dir + (Files.exists(dir)
+                    ? " is not a directory" : " does not exist (mkdir -p " + ShellWords.word(dir.toString()) + " makes it)")
+                    + "; give a path in an existing directory; nothing was written");
+        }
         java.nio.file.attribute.BasicFileAttributes a;
         try {
             a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class,
@@ -64,9 +71,15 @@ final class ExportCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) throws Exception {
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (!name.endsWith(".tar.zst") && !name.endsWith(".tzst")) {
+            // a helper's "export ... x.tar" wrote zstd under a name that says plain tar
+            err().println("ckpt-tool export: note: " + file + " holds a zstd-compressed tar, whatever its name; name it"
+                    + " .tar.zst to say so (ckpt-tool import and GNU tar read it either way)");
+        }
         Path dir = file.toAbsolutePath().getParent();
         java.util.Optional<Path> local = dev.ckpt.store.objectstore.ObjectStores.localDirectory(store.objectStore());
-        if (local.isPresent() && real(dir).startsWith(real(local.get())) && !real(dir).equals(real(local.get()))) {
+        if (local.isPresent() && dev.ckpt.store.util.Overlap.of(local.get(), dir) == dev.ckpt.store.util.Overlap.INSIDE) {
             // gc deleted an archive written into manifests/ or chunks/ as an object no checkpoint references (helper-98)
             throw new InvalidInputException("cannot write archive " + file + ": it is inside the store " + local.get()
                     + ", among its objects; write it outside the store (or at its top); nothing was written");
@@ -207,26 +220,22 @@ final class ExportCommand extends StoreCommand {
      * one that cannot be removed is left, and named. A link is never one.
      */
     private void removeStaleStaging(Path dir) {
-        java.time.Instant before = java.time.Instant.now().minus(dev.ckpt.store.gc.GarbageCollector.LEFTOVER_AGE);
-        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir,
-                p -> TempNames.matches(p.getFileName().toString(), TempNames.EXPORT_STAGING))) {
-            for (Path p : entries) {
-                try {
-                    java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
-                            java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                    if (!a.isDirectory() || !a.lastModifiedTime().toInstant().isBefore(before)) {
-                        continue;
-                    }
-                    LocalFiles.deleteTree(p);
-                    err().println("note: removed " + p + ", left by an export killed over an hour ago");
-                } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
-                    IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
-                    err().println("warning: cannot remove " + p + ", left by an export killed over an hour ago: "
-                            + LocalFiles.explain(io) + "; delete it (rm -r " + ShellWords.word(p.toString()) + ")");
-                }
-            }
+        List<Path> stale;
+        try {
+            stale = TempNames.staleStaging(dir, java.time.Instant.now().minus(dev.ckpt.store.gc.GarbageCollector.LEFTOVER_AGE),
+                    n -> TempNames.matches(n, TempNames.EXPORT_STAGING));
         } catch (IOException | RuntimeException ex) {
-            // best effort: creating this export's own staging directory there says what is wrong, if anything
+            return; // best effort: creating this export's own staging directory there says what is wrong, if anything
+        }
+        for (Path p : stale) {
+            try {
+                LocalFiles.deleteTree(p);
+                err().println("note: removed " + p + ", left by an export killed over an hour ago");
+            } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
+                IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
+                err().println("warning: cannot remove " + p + ", left by an export killed over an hour ago: "
+                        + LocalFiles.explain(io) + "; delete it (rm -r " + ShellWords.word(p.toString()) + ")");
+            }
         }
     }
 

@@ -267,29 +267,10 @@ abstract class StoreCommand implements Callable<Integer> {
         if (local.isEmpty()) {
             return;
         }
-        Path s = real(local.get());
-        Path p = real(path);
-        if (p.startsWith(s) || s.startsWith(p)) {
-            throw new dev.ckpt.store.error.InvalidInputException("cannot " + what + ": " + (p.equals(s) ? "it is the store"
-                    : p.startsWith(s) ? "it is inside the store " + local.get() : "it holds the store " + local.get())
+        dev.ckpt.store.util.Overlap overlap = dev.ckpt.store.util.Overlap.of(local.get(), path);
+        if (overlap != dev.ckpt.store.util.Overlap.NONE) {
+            throw new dev.ckpt.store.error.InvalidInputException("cannot " + what + ": " + overlap.says(local.get())
                     + "; " + instead + "; nothing was written");
-        }
-    }
-
-    /** {@code p} with links resolved as far as it exists, the rest appended: two names of one place compare equal. */
-    static Path real(Path p) {
-        Path abs = p.toAbsolutePath().normalize();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) {
-            existing = existing.getParent();
-        }
-        if (existing == null) {
-            return abs;
-        }
-        try {
-            return existing.toRealPath().resolve(existing.relativize(abs));
-        } catch (IOException e) {
-            return abs;
         }
     }
 

@@ -223,6 +223,37 @@ class ExportStagingCliTest {
         assertEquals(0, cli.run("export", store.toString(), "r@1", old.toString()).code(), "a file is replaced");
     }
 
+    /** A missing or non-directory parent is refused before the restore, saying how to make it; a .tar name gets a note. */
+    @Test
+    void anArchiveInAMissingDirectoryIsRefusedAndANameWithoutZstIsNoted() throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 1, 1000);
+        Path missing = tmp.resolve("no such/dir/r1.tar.zst");
+        Cli.Result r = cli.run("export", store.toString(), "r@1", missing.toString());
+        assertEquals(ExitCode.ERROR, r.code(), r.toString());
+        assertTrue(r.err().contains("cannot write archive " + missing + ": its directory " + missing.getParent()
+                + " does not exist (mkdir -p '" + missing.getParent() + "' makes it); give a path in an existing directory;"
+                + " nothing was written"), r.toString());
+        assertFalse(Files.exists(tmp.resolve("no such")), "nothing made");
+        Path file = Files.writeString(tmp.resolve("plain"), "a file");
+        Cli.Result underFile = cli.run("export", store.toString(), "r@1", file.resolve("r1.tar.zst").toString());
+        assertEquals(ExitCode.ERROR, underFile.code(), underFile.toString());
+        assertTrue(underFile.err().contains("its directory " + file + " is not a directory; give a path in an existing"
+                + " directory; nothing was written"), underFile.toString());
+        assertEquals("a file", Files.readString(file));
+
+        Path tar = tmp.resolve("r1.tar");
+        Cli.Result named = cli.run("export", store.toString(), "r@1", tar.toString());
+        assertEquals(0, named.code(), named.toString());
+        assertTrue(named.err().contains("note: " + tar + " holds a zstd-compressed tar, whatever its name; name it .tar.zst"
+                + " to say so"), named.toString());
+        Cli.Result zst = cli.run("export", store.toString(), "r@1", tmp.resolve("r1.tzst").toString());
+        assertEquals(0, zst.code(), zst.toString());
+        assertFalse(zst.err().contains("note:"), zst.toString());
+        assertEquals(0, cli.run("import", tmp.resolve("other").toString(), tar.toString(), "--run", "q", "--step", "1").code(),
+                "import reads it");
+    }
+
     /** A damaged chunk is said as the export's: it named the staging directory, deleted by then, and said to restore. */
     @Test
     void aDamagedChunkIsSaidAsTheExports() throws Exception {

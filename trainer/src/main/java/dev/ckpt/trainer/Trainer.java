@@ -224,6 +224,11 @@ public final class Trainer {
 
     static int run(TrainOptions o, PrintStream out, PrintStream err, Function<String, CheckpointStore> openStore,
                    Preemption preemption) {
+        java.util.Optional<String> overlap = stagingOverlap(o);
+        if (overlap.isPresent()) {
+            err.println("ckpt-train: " + overlap.get());
+            return EXIT_USAGE;
+        }
         Trainer t = new Trainer(o, out, err, preemption);
         t.newLocalStore = newLocalStore(o.store);
         try (CheckpointStore s = openStore.apply(o.store)) {
@@ -305,13 +310,45 @@ public final class Trainer {
 
     /** Whether {@code store} is a local path (or file: URL) where nothing exists yet. */
     private static boolean newLocalStore(String store) {
+        Path p = localStore(store);
+        return p != null && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** The directory of {@code store} if it is a local path or file: URL, else null (opening it says what is wrong). */
+    private static Path localStore(String store) {
         try {
-            Path p = store.regionMatches(true, 0, "file:", 0, 5) ? Path.of(java.net.URI.create(store))
+            return store.regionMatches(true, 0, "file:", 0, 5) ? Path.of(java.net.URI.create(store))
                     : store.contains("://") ? null : Path.of(store);
-            return p != null && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         } catch (RuntimeException e) {
-            return false; // opening it says what is wrong
+            return null;
         }
+    }
+
+    /**
+     * Why the run's staging directory and a local store cannot be used together, or empty: a
+     * store that holds the staging directory, or lies in it, would have the trainer's staged
+     * copies among its objects (or its objects among the staged copies the trainer cleans up).
+     * A helper's {@code --store ./ckpt-staging} made the staging directory a store.
+     */
+    static java.util.Optional<String> stagingOverlap(TrainOptions o) {
+        Path store = localStore(o.store);
+        if (store == null) {
+            return java.util.Optional.empty();
+        }
+        Path runStaging = o.staging.resolve(o.run);
+        dev.ckpt.store.util.Overlap overlap = dev.ckpt.store.util.Overlap.of(store, runStaging);
+        if (overlap == dev.ckpt.store.util.Overlap.NONE) {
+            return java.util.Optional.empty();
+        }
+        String where = switch (overlap) {
+            case SAME -> "is the store " + o.store;
+            case INSIDE -> "is inside the store " + o.store;
+            default -> "holds the store " + o.store;
+        };
+        return java.util.Optional.of("the staging directory of run " + o.run + ", " + runStaging + ", " + where
+                + ": checkpoints are staged there and then uploaded into the store, so the two must be apart; give"
+                + " --store and --staging directories that do not hold each other (the defaults are ./ckpt-store and"
+                + " ./ckpt-staging); nothing was written");
     }
 
     /** The job's writer token once the start-up joined the run (ranks only), for a stop that abandons it. */
@@ -416,6 +453,11 @@ public final class Trainer {
         long windowSteps = 0;
         loopStartNanos = windowStart;
         boolean proposed = false;
+        if (state.step > 0 && state.step >= o.steps) {
+            // resumed at or past the last step: it trained nothing, and said only "done" (a helper's case)
+            out.printf("nothing to train: run %s resumed at step %d, %s --steps %d; to train on, pass --steps above %d%n",
+                    o.run, state.step, state.step == o.steps ? "which is" : "past", o.steps, state.step);
+        }
         while (state.step < o.steps) {
             if (!o.ranked()) {
                 if (preemption.requested()) {

@@ -169,6 +169,51 @@ class TrainerTest {
     }
 
     @Test
+    void aResumeAtOrPastStepsSaysThereIsNothingToTrain() {
+        Result first = TrainerRuns.inProcess(args(tmp, "--steps", "4", "--save-every", "2"));
+        assertEquals(0, first.code(), first.all());
+        Result past = TrainerRuns.inProcess(args(tmp, "--steps", "2", "--save-every", "2", "--auto-resume"));
+        assertEquals(0, past.code(), past.all());
+        assertTrue(past.out().contains("nothing to train: run t resumed at step 4, past --steps 2; to train on, pass"
+                + " --steps above 4"), past.out());
+        assertTrue(past.out().contains("done: run t at step 4"), past.out());
+        Result at = TrainerRuns.inProcess(args(tmp, "--steps", "4", "--save-every", "2", "--auto-resume"));
+        assertEquals(0, at.code(), at.all());
+        assertTrue(at.out().contains("nothing to train: run t resumed at step 4, which is --steps 4"), at.out());
+        Result on = TrainerRuns.inProcess(args(tmp, "--steps", "6", "--save-every", "2", "--auto-resume"));
+        assertEquals(0, on.code(), on.all());
+        assertFalse(on.out().contains("nothing to train"), on.out());
+        assertTrue(on.out().contains("done: run t at step 6"), on.out());
+    }
+
+    @Test
+    void aStoreThatHoldsOrLiesInTheRunsStagingDirectoryIsRefusedBeforeAnythingIsWritten() throws Exception {
+        Path staging = tmp.resolve("staging");
+        java.nio.file.Files.createDirectories(tmp.resolve("elsewhere"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("link"), tmp);
+        Map<String, String> stores = new java.util.LinkedHashMap<>();
+        stores.put(staging.toString(), "is inside the store " + staging);
+        stores.put(staging.resolve("t").toUri().toString(), "is the store " + staging.resolve("t").toUri());
+        stores.put(staging.resolve("t/store").toString(), "holds the store " + staging.resolve("t/store"));
+        stores.put(tmp.resolve("link/staging").toString(), "is inside the store " + tmp.resolve("link/staging")); // a link
+        for (Map.Entry<String, String> s : stores.entrySet()) {
+            Result r = TrainerRuns.inProcess(new String[]{"--store", s.getKey(), "--staging", staging.toString(), "--run", "t",
+                    "--steps", "2"});
+            assertEquals(2, r.code(), r.all());
+            assertTrue(r.err().contains("ckpt-train: the staging directory of run t, " + staging.resolve("t") + ", "
+                    + s.getValue() + ": checkpoints are staged there and then uploaded into the store, so the two must be"
+                    + " apart;"), r.err());
+            assertTrue(r.err().contains("; nothing was written"), r.err());
+            assertFalse(java.nio.file.Files.exists(staging), s.getKey());
+        }
+        // beside each other under one directory: a store the run's staging directory neither is, holds nor lies in
+        Result beside = TrainerRuns.inProcess(new String[]{"--store", staging.resolve("store").toString(), "--staging",
+                staging.toString(), "--run", "t", "--steps", "2"});
+        assertEquals(0, beside.code(), beside.all());
+        assertTrue(java.nio.file.Files.exists(staging.resolve("store/ROOT")), beside.all());
+    }
+
+    @Test
     void resumeInThisProcessIsBitIdenticalToAnUninterruptedRun() throws Exception {
         Result a = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "90", "--save-every", "30"));
         assertEquals(0, a.code(), a.all());

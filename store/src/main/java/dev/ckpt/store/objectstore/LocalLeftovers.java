@@ -107,33 +107,6 @@ final class LocalLeftovers {
     }
 
     /**
-     * The staging directories of imports and exports at the top of the store at {@code root}
-     * ({@link TempNames#isStaging}) whose own modification time is before
-     * {@code writtenBefore}: imports or exports killed, or stopped, that long ago (a running one
-     * refreshes it every {@link TempNames#IMPORT_HEARTBEAT}). A link is never one.
-     */
-    static List<Path> staleStaging(Path root, Instant writtenBefore) throws IOException {
-        List<Path> found = new java.util.ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root,
-                p -> TempNames.isStaging(p.getFileName().toString()))) {
-            for (Path p : entries) {
-                if (stale(p, writtenBefore)) {
-                    found.add(p);
-                }
-            }
-        } catch (NoSuchFileException e) {
-            return found;
-        }
-        return found;
-    }
-
-    /** Whether {@code dir} is a directory (not a link) last modified before {@code writtenBefore}. */
-    static boolean stale(Path dir, Instant writtenBefore) throws IOException {
-        BasicFileAttributes a = attributes(dir);
-        return a != null && a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(writtenBefore);
-    }
-
-    /**
      * What removing an import's or export's staging directory {@code dir} frees: every entry but a
      * directory is a file, and a regular file frees its size unless it has another name (a hard
      * link frees nothing). Links are not followed.

@@ -395,7 +395,7 @@ final class LocalObjectStore implements ObjectStore {
         }
         List<Path> staging;
         try {
-            staging = LocalLeftovers.staleStaging(root, writtenBefore);
+            staging = TempNames.staleStaging(root, writtenBefore, TempNames::isStaging);
         } catch (IOException e) {
             return removed; // the store's top was just listed above: staging directories are a bonus, not GC's work
         }
@@ -420,7 +420,7 @@ final class LocalObjectStore implements ObjectStore {
         Leftovers held;
         try {
             held = LocalLeftovers.held(dir);
-            if (!LocalLeftovers.stale(dir, writtenBefore) || !dryRun && readOnly != null) {
+            if (!TempNames.stale(dir, writtenBefore) || !dryRun && readOnly != null) {
                 return removed;
             }
             if (!dryRun) {

@@ -74,4 +74,41 @@ public final class TempNames {
         return name.length() == 18 + suffix.length() && name.startsWith(".ckpt-") && name.endsWith(suffix)
                 && name.substring(6, 18).chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f');
     }
+
+    /**
+     * The staging directories in {@code dir} whose names {@code which} accepts (import's,
+     * export's: {@link #isStaging}) and whose own modification time is before
+     * {@code writtenBefore}: imports or exports killed, or stopped, that long ago (a running
+     * one refreshes it every {@link #IMPORT_HEARTBEAT}). A link is never one. The one finder
+     * of gc (at a local store's top) and of the next export (beside its archive).
+     *
+     * @throws java.io.IOException if {@code dir} cannot be read; none if it does not exist
+     */
+    public static java.util.List<java.nio.file.Path> staleStaging(java.nio.file.Path dir, java.time.Instant writtenBefore,
+                                                              java.util.function.Predicate<String> which)
+            throws java.io.IOException {
+        java.util.List<java.nio.file.Path> found = new java.util.ArrayList<>();
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> entries = java.nio.file.Files.newDirectoryStream(dir,
+                p -> which.test(p.getFileName().toString()))) {
+            for (java.nio.file.Path p : entries) {
+                if (stale(p, writtenBefore)) {
+                    found.add(p);
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return found;
+        }
+        return found;
+    }
+
+    /** Whether {@code dir} is a directory (not a link) last modified before {@code writtenBefore}; false if it is gone. */
+    public static boolean stale(java.nio.file.Path dir, java.time.Instant writtenBefore) throws java.io.IOException {
+        try {
+            java.nio.file.attribute.BasicFileAttributes a = java.nio.file.Files.readAttributes(dir,
+                    java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            return a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(writtenBefore);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
 }
