@@ -340,15 +340,10 @@ public final class Trainer {
         if (overlap == dev.ckpt.store.util.Overlap.NONE) {
             return java.util.Optional.empty();
         }
-        String where = switch (overlap) {
-            case SAME -> "is the store " + o.store;
-            case INSIDE -> "is inside the store " + o.store;
-            default -> "holds the store " + o.store;
-        };
-        return java.util.Optional.of("the staging directory of run " + o.run + ", " + runStaging + ", " + where
-                + ": checkpoints are staged there and then uploaded into the store, so the two must be apart; give"
-                + " --store and --staging directories that do not hold each other (the defaults are ./ckpt-store and"
-                + " ./ckpt-staging); nothing was written");
+        return java.util.Optional.of("cannot stage the checkpoints of run " + o.run + " in " + runStaging + ": "
+                + overlap.says(store) + "; checkpoints are staged there and then uploaded into the store, so the two"
+                + " must be apart: give --store and --staging directories that do not hold each other (the defaults are"
+                + " ./ckpt-store and ./ckpt-staging); nothing was written");
     }
 
     /** The job's writer token once the start-up joined the run (ranks only), for a stop that abandons it. */

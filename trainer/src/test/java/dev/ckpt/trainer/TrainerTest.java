@@ -192,17 +192,17 @@ class TrainerTest {
         java.nio.file.Files.createDirectories(tmp.resolve("elsewhere"));
         java.nio.file.Files.createSymbolicLink(tmp.resolve("link"), tmp);
         Map<String, String> stores = new java.util.LinkedHashMap<>();
-        stores.put(staging.toString(), "is inside the store " + staging);
-        stores.put(staging.resolve("t").toUri().toString(), "is the store " + staging.resolve("t").toUri());
-        stores.put(staging.resolve("t/store").toString(), "holds the store " + staging.resolve("t/store"));
-        stores.put(tmp.resolve("link/staging").toString(), "is inside the store " + tmp.resolve("link/staging")); // a link
+        stores.put(staging.toString(), "it is inside the store " + staging);
+        stores.put(staging.resolve("t").toUri().toString(), "it is the store");
+        stores.put(staging.resolve("t/store").toString(), "it holds the store " + staging.resolve("t/store"));
+        stores.put(tmp.resolve("link/staging").toString(), "it is inside the store " + tmp.resolve("link/staging")); // a link
         for (Map.Entry<String, String> s : stores.entrySet()) {
             Result r = TrainerRuns.inProcess(new String[]{"--store", s.getKey(), "--staging", staging.toString(), "--run", "t",
                     "--steps", "2"});
             assertEquals(2, r.code(), r.all());
-            assertTrue(r.err().contains("ckpt-train: the staging directory of run t, " + staging.resolve("t") + ", "
-                    + s.getValue() + ": checkpoints are staged there and then uploaded into the store, so the two must be"
-                    + " apart;"), r.err());
+            assertTrue(r.err().contains("ckpt-train: cannot stage the checkpoints of run t in " + staging.resolve("t") + ": "
+                    + s.getValue() + "; checkpoints are staged there and then uploaded into the store, so the two must be"
+                    + " apart:"), r.err());
             assertTrue(r.err().contains("; nothing was written"), r.err());
             assertFalse(java.nio.file.Files.exists(staging), s.getKey());
         }
