@@ -1,7 +1,6 @@
 package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.BadConfigurationException;
-import dev.ckpt.store.util.Durations;
 
 import java.net.URI;
 import java.time.Duration;
@@ -142,95 +141,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * the caller passes); with a session token, or without keys, the default chain decides.
      */
     public static S3Config fromUrl(String url, Map<String, String> env) {
-        if (!url.startsWith("s3://")) {
-            throw new BadConfigurationException("not an S3 URL: '" + url + "' (write s3://bucket/prefix)");
-        }
-        String rest = url.substring("s3://".length());
-        int slash = rest.indexOf('/');
-        String bucket = slash < 0 ? rest : rest.substring(0, slash);
-        String prefix = slash < 0 ? "" : rest.substring(slash + 1);
-        if (bucket.isEmpty()) {
-            throw new BadConfigurationException("S3 URL '" + url + "' names no bucket (write s3://bucket/prefix)");
-        }
-        // the keys are secrets from here on, also in a message about a value they were put in by mistake
-        for (String key : new String[] {first(env, "AWS_SECRET_ACCESS_KEY"), first(env, "AWS_SESSION_TOKEN")}) {
-            if (key != null) {
-                dev.ckpt.store.error.Redaction.registerSecret(key);
-            }
-        }
-        String endpoint = first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
-        String endpointVar = first(env, "AWS_ENDPOINT_URL_S3") != null ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-        if (endpoint != null) {
-            SdkEnvironment.refuseIgnoredEndpoint(env, endpointVar);
-        }
-        // ckpt-train has no --endpoint (helper-75)
-        URI ep = endpoint == null ? null : Endpoint.parse(endpoint, endpointVar + " or ckpt-tool's --endpoint", env);
-        if (ep == null && !env.containsKey("AWS_ENDPOINT_URL_S3") && !env.containsKey("AWS_ENDPOINT_URL")) {
-            // the AWS SDK would use it on its own (addressed as AWS: virtual-host style) and the MinIO client not at all
-            String[] fromProfile = SdkEnvironment.profileEndpoint(env).orElse(null);
-            ep = fromProfile == null ? null : Endpoint.parse(fromProfile[0], fromProfile[1], env);
-        }
-        Client client = parse(Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
-        if (ep == null) {
-            SdkEnvironment.refuseEmptyEndpoint(env);
-        }
-        if (client == Client.AWS) {
-            SdkEnvironment.check(env, ep == null);
-        }
-        String pathStyle = env.get("CKPT_S3_PATH_STYLE");
-        String access = first(env, "AWS_ACCESS_KEY_ID");
-        String secret = first(env, "AWS_SECRET_ACCESS_KEY");
-        boolean staticKeys = access != null && secret != null && first(env, "AWS_SESSION_TOKEN") == null;
-        if (client == Client.AWS || !staticKeys) {
-            SdkEnvironment.checkProfileFiles();
-        }
-        String ca = first(env, "AWS_CA_BUNDLE");
-        String stall = first(env, "CKPT_S3_STALL_TIMEOUT");
-        String credentialsWait = first(env, "CKPT_S3_CREDENTIALS_TIMEOUT");
-        return builder(bucket).prefix(prefix).endpoint(ep).region(first(env, "AWS_REGION", "AWS_DEFAULT_REGION"))
-                .pathStyle(pathStyle == null ? null : Boolean.parseBoolean(pathStyle))
-                .client(client, parse(Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"))
-                .credentials(staticKeys ? access : null, staticKeys ? secret : null)
-                .sse(parse(Sse.class, env.getOrDefault("CKPT_S3_SSE", "none"), "CKPT_S3_SSE"), env.get("CKPT_S3_KMS_KEY_ID"))
-                .caBundle(ca == null ? null : java.nio.file.Path.of(ca))
-                .stallTimeout(stall == null ? Builder.DEFAULT_STALL : duration(stall, "CKPT_S3_STALL_TIMEOUT"))
-                .credentialsTimeout(credentialsWait == null ? Builder.DEFAULT_CREDENTIALS_WAIT
-                        : duration(credentialsWait, "CKPT_S3_CREDENTIALS_TIMEOUT"))
-                .build();
-    }
-
-    private static String first(Map<String, String> env, String... names) {
-        for (String n : names) {
-            String v = env.get(n);
-            if (v != null && !v.isBlank()) {
-                return v;
-            }
-        }
-        return null;
-    }
-
-    /** A duration over zero ({@link Durations}: {@code 30s}, {@code 1500ms}, {@code 2m}, {@code 1h}, {@code 1d}, or seconds). */
-    private static Duration duration(String value, String name) {
-        Duration d;
-        try {
-            d = Durations.parse(value, true);
-        } catch (IllegalArgumentException e) {
-            throw new BadConfigurationException(name + "=" + e.getMessage());
-        }
-        if (d.isZero()) {
-            throw new BadConfigurationException(name + "='" + value + "' is not a duration over zero: write 30s,"
-                    + " 1500ms or 2m");
-        }
-        return d;
-    }
-
-    private static <E extends Enum<E>> E parse(Class<E> type, String value, String name) {
-        try {
-            return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new BadConfigurationException(name + "='" + value + "' is not one of "
-                    + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT).replace('_', '-'));
-        }
+        return S3UrlConfig.fromUrl(url, env);
     }
 
     public S3Config withCredentials(String access, String secret) {
