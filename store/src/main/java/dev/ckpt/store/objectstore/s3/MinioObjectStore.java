@@ -55,6 +55,7 @@ final class MinioObjectStore implements ObjectStore {
     private final MinioClient client;
     private final OkHttpClient http;
     private final software.amazon.awssdk.http.apache.ProxyConfiguration proxy;
+    private final MinioRequests requests;
 
     MinioObjectStore(S3Config config) {
         this(config, software.amazon.awssdk.http.apache.ProxyConfiguration.builder().build());
@@ -64,6 +65,7 @@ final class MinioObjectStore implements ObjectStore {
     MinioObjectStore(S3Config config, software.amazon.awssdk.http.apache.ProxyConfiguration proxy) {
         this.config = config;
         this.proxy = proxy;
+        this.requests = new MinioRequests(config, proxy);
         if (config.sse() == S3Config.Sse.KMS && config.endpoint() != null && "http".equalsIgnoreCase(config.endpoint().getScheme())) {
             throw new dev.ckpt.store.error.BadConfigurationException("CKPT_S3_SSE=kms needs an https:// endpoint with the MinIO "
                     + "client (it sends SSE-KMS only over TLS); the endpoint is " + config.endpoint());
@@ -122,143 +124,16 @@ final class MinioObjectStore implements ObjectStore {
         }
     }
 
-    private interface Call<T> {
-        T run() throws Exception;
-    }
-
     private String key(String k) {
         return config.prefix() + Keys.validate(k);
     }
 
-    private String url(String k) {
-        return config.url() + k;
-    }
-
-    private <T> T call(String k, String action, Call<T> op) {
-        if (!action.equals("list")) {
-            Keys.validate(k);
-        }
-        OkHttpThreads.startWatchdog();
-        try {
-            return retrying(op);
-        } catch (ErrorResponseException e) {
-            throw map(k, action, e);
-        } catch (CkptException e) {
-            throw e;
-        } catch (Exception e) {
-            Error inside = OkHttpThreads.errorIn(e);
-            if (inside != null) {
-                throw inside; // the client's own thread ran out (no thread could start): not the network's fault
-            }
-            throw failure(k, action, e);
-        }
-    }
-
-    /**
-     * This backend's transport retries, the equivalent of the AWS SDK's standard strategy (the
-     * MinIO client itself repeats only a failed connection): a request answered with a 5xx,
-     * throttling (503 SlowDown) or an I/O error is sent again, up to {@link S3Config#maxAttempts()}
-     * tries in all (5 by default, as for the AWS client), with exponential backoff and jitter.
-     * As with the AWS SDK this includes a conditional write's request (a repeat that meets the
-     * first try's write gets 412, which {@link Conditional} settles); a 412 or a 409 conflict is
-     * never repeated here: only RootStore retries a conflict.
-     */
-    private <T> T retrying(Call<T> op) throws Exception {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return op.run();
-            } catch (Exception e) {
-                if (attempt >= config.maxAttempts() || !transient_(e) || OkHttpThreads.errorIn(e) != null) {
-                    throw e;
-                }
-                pause(attempt);
-            }
-        }
-    }
-
-    private static void pause(int attempt) {
-        try {
-            Thread.sleep(Math.min(2000, 50L << attempt) + java.util.concurrent.ThreadLocalRandom.current().nextLong(50));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new dev.ckpt.store.error.StoreUnavailableException("interrupted", e);
-        }
-    }
-
-    /**
-     * A failure without an S3 error answer: a redirect (which the MinIO client reports as a
-     * "Non-XML response" naming its code) is the server's answer, mapped as the AWS client's is;
-     * anything else is the network's.
-     */
-    private CkptException failure(String k, String action, Exception e) {
-        if (e instanceof io.minio.errors.InvalidResponseException) {
-            java.util.regex.Matcher m = REDIRECT.matcher(String.valueOf(e.getMessage()));
-            if (m.find()) {
-                String trace = ((io.minio.errors.MinioException) e).httpTrace();
-                return S3Errors.map(url(k), action, Integer.parseInt(m.group(1)), null, null,
-                        MinioTrace.header(trace, "Location"), otherRegion(MinioTrace.header(trace, "x-amz-bucket-region")), e);
-            }
-        }
-        return S3Errors.io(url(k), action, e, HttpProxy.route(proxy, config.endpoint()));
-    }
-
-    private static final java.util.regex.Pattern REDIRECT = java.util.regex.Pattern.compile("Response code: (3\\d\\d)\\b");
-
-    /** The first value of a header of {@code r} (as the AWS client reads it), or null. */
-    private static String first(okhttp3.Response r, String name) {
-        java.util.List<String> values = r == null ? java.util.List.of() : r.headers().values(name);
-        return values.isEmpty() ? null : values.get(0);
-    }
-
-    /** {@code region}, unless it is the region already set (then the endpoint is what to change) or null. */
-    private String otherRegion(String region) {
-        return region == null || region.trim().equals(config.region()) ? null : region.trim();
-    }
-
-    private static boolean transient_(Exception e) {
-        if (e instanceof ErrorResponseException er) {
-            int st = status(er);
-            String code = er.errorResponse() == null ? "" : er.errorResponse().code();
-            return st >= 500 || "SlowDown".equals(code) || "InternalError".equals(code) || "RequestTimeout".equals(code);
-        }
-        if (e instanceof io.minio.errors.InvalidResponseException || e instanceof io.minio.errors.ServerException) {
-            return String.valueOf(e.getMessage()).matches("(?s).*(Response code: 5|code: 5|status code 5).*");
-        }
-        if (e instanceof io.minio.errors.XmlParserException) {
-            // an answer that broke off mid-body (a reset): the MinIO client keeps only the I/O error's text, so any
-            // answer that does not parse is repeated (found by the S3 fault run, docs/reliability.md); a server that
-            // always garbles costs maxAttempts requests, then fails as before
-            return true;
-        }
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof IOException) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private CkptException map(String k, String action, ErrorResponseException e) {
-        int status = e.response() == null ? 0 : e.response().code();
-        String code = e.errorResponse() == null ? null : e.errorResponse().code();
-        if ("NoSuchKey".equals(code)) {
-            status = 404;
-        }
-        okhttp3.Response r = e.response();
-        return S3Errors.map(url(k), action, status, code, e.errorResponse() == null ? null : e.errorResponse().message(),
-                first(r, "Location"), otherRegion(first(r, "x-amz-bucket-region")), e);
-    }
-
-    private static int status(ErrorResponseException e) {
-        return e.response() == null ? 0 : e.response().code();
-    }
-
     @Override
     public StoredObject get(String k) {
-        return call(k, "read", () -> {
+        return requests.call(k, "read", () -> {
             try (GetObjectResponse r = getObject(k)) {
                 byte[] data = r.readAllBytes();
-                return new StoredObject(k, data, S3Errors.readEtag(r.headers().get("ETag"), url(k)));
+                return new StoredObject(k, data, S3Errors.readEtag(r.headers().get("ETag"), requests.url(k)));
             }
         });
     }
@@ -270,7 +145,7 @@ final class MinioObjectStore implements ObjectStore {
      */
     @Override
     public StoredBytes getInto(String k, byte[] buffer) {
-        return call(k, "read", () -> {
+        return requests.call(k, "read", () -> {
             try (GetObjectResponse r = getObject(k)) {
                 long n = contentLength(r.headers().get("Content-Length"));
                 if (n < 0 || n > buffer.length) {
@@ -279,7 +154,7 @@ final class MinioObjectStore implements ObjectStore {
                 }
                 int got = r.readNBytes(buffer, 0, (int) n);
                 if (got < n) {
-                    throw new java.io.EOFException("the body of " + url(k) + " ended after " + got + " of " + n + " bytes");
+                    throw new java.io.EOFException("the body of " + requests.url(k) + " ended after " + got + " of " + n + " bytes");
                 }
                 return new StoredBytes(buffer, (int) n);
             }
@@ -302,7 +177,7 @@ final class MinioObjectStore implements ObjectStore {
     @Override
     public Optional<ObjectInfo> head(String k) {
         try {
-            StatObjectResponse r = call(k, "stat", () -> client.statObject(
+            StatObjectResponse r = requests.call(k, "stat", () -> client.statObject(
                     StatObjectArgs.builder().bucket(config.bucket()).object(key(k)).build()));
             return Optional.of(new ObjectInfo(k, r.size(), r.lastModified().toInstant(), S3Errors.etag(r.etag())));
         } catch (NotFoundException e) {
@@ -332,7 +207,7 @@ final class MinioObjectStore implements ObjectStore {
 
     @Override
     public String put(String k, byte[] data) {
-        return call(k, "write", () -> S3Errors.etag(client.putObject(args(k, data, Map.of())).etag()));
+        return requests.call(k, "write", () -> S3Errors.etag(client.putObject(args(k, data, Map.of())).etag()));
     }
 
     @Override
@@ -340,19 +215,19 @@ final class MinioObjectStore implements ObjectStore {
         Keys.validate(k);
         return Conditional.putIfAbsent(this, k, data, offset, length, config.etagIsMd5(), () -> {
             try {
-                retrying(() -> client.putObject(args(k, data, offset, length, Map.of("If-None-Match", "*"))));
+                requests.retrying(() -> client.putObject(args(k, data, offset, length, Map.of("If-None-Match", "*"))));
                 return true;
             } catch (ErrorResponseException e) {
                 String code = e.errorResponse() == null ? null : e.errorResponse().code();
-                if (status(e) == 412 || "PreconditionFailed".equals(code)) {
+                if (MinioRequests.status(e) == 412 || "PreconditionFailed".equals(code)) {
                     return false;
                 }
-                if (status(e) == 409) {
-                    throw new Conditional.Conflict(map(k, "create", e));
+                if (MinioRequests.status(e) == 409) {
+                    throw new Conditional.Conflict(requests.map(k, "create", e));
                 }
-                throw map(k, "create", e);
+                throw requests.map(k, "create", e);
             } catch (Exception e) {
-                throw failure(k, "create", e);
+                throw requests.failure(k, "create", e);
             }
         });
     }
@@ -372,26 +247,26 @@ final class MinioObjectStore implements ObjectStore {
         Keys.validate(k);
         return Conditional.putIfMatch(this, k, data, expectedEtag, config.etagIsMd5(), ifMatchForms, ifMatch -> {
             try {
-                return S3Errors.etag(retrying(() -> client.putObject(args(k, data, Map.of("If-Match", ifMatch)))).etag());
+                return S3Errors.etag(requests.retrying(() -> client.putObject(args(k, data, Map.of("If-Match", ifMatch)))).etag());
             } catch (ErrorResponseException e) {
                 String code = e.errorResponse() == null ? null : e.errorResponse().code();
-                if ((status(e) == 412 || status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code))
+                if ((MinioRequests.status(e) == 412 || MinioRequests.status(e) == 404 || "PreconditionFailed".equals(code) || "NoSuchKey".equals(code))
                         && !"NoSuchBucket".equals(code)) {
-                    throw new PreconditionFailedException(url(k), expectedEtag, status(e) == 404 ? null : "(another)");
+                    throw new PreconditionFailedException(requests.url(k), expectedEtag, MinioRequests.status(e) == 404 ? null : "(another)");
                 }
-                if (status(e) == 409) {
-                    throw new Conditional.Conflict(map(k, "conditionally replace", e));
+                if (MinioRequests.status(e) == 409) {
+                    throw new Conditional.Conflict(requests.map(k, "conditionally replace", e));
                 }
-                throw map(k, "conditionally replace", e);
+                throw requests.map(k, "conditionally replace", e);
             } catch (Exception e) {
-                throw failure(k, "conditionally replace", e);
+                throw requests.failure(k, "conditionally replace", e);
             }
         });
     }
 
     @Override
     public void delete(String k) {
-        call(k, "delete", () -> {
+        requests.call(k, "delete", () -> {
             client.removeObject(RemoveObjectArgs.builder().bucket(config.bucket()).object(key(k)).build());
             return null;
         });
@@ -403,7 +278,7 @@ final class MinioObjectStore implements ObjectStore {
      */
     @Override
     public ObjectListing list(String prefix) {
-        return () -> new Pages(startAfter -> call(prefix, "list", () -> {
+        return () -> new Pages(startAfter -> requests.call(prefix, "list", () -> {
             ListObjectsArgs.Builder args = ListObjectsArgs.builder().bucket(config.bucket())
                     .prefix(config.prefix() + prefix).recursive(true).maxKeys(Pages.PAGE_SIZE);
             if (startAfter != null) {
