@@ -47,11 +47,16 @@ final class ExportCommand extends StoreCommand {
      */
     @Override
     void checkArguments() {
+        if (file.toString().isEmpty()) {
+            throw new InvalidInputException("no archive given (FILE is empty): give the path of a .tar.zst file to write;"
+                    + " nothing was written");
+        }
         Path dir = file.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) {
+        if (dir != null && !Files.isDirectory(dir)) { // no parent: "/", a directory, said below
             // it failed after the store was opened, as "cannot create a staging directory in DIR", without the way out
             throw new InvalidInputException("cannot write archive " + file + ": its directory " + dir + (Files.exists(dir)
-                    ? " is not a directory" : " does not exist (mkdir -p " + ShellWords.word(dir.toString()) + " makes it)")
+                    ? " is not a directory" : Files.isSymbolicLink(dir) ? " is a symbolic link to " + target(dir)
+                    + ", which does not exist" : " does not exist (mkdir -p " + ShellWords.word(dir.toString()) + " makes it)")
                     + "; give a path in an existing directory; nothing was written");
         }
         java.nio.file.attribute.BasicFileAttributes a;
@@ -69,20 +74,30 @@ final class ExportCommand extends StoreCommand {
         }
     }
 
+    /** Where the link {@code link} points, as it says, or "?" if it cannot be read. */
+    private static String target(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
     @Override
     int run(CheckpointStore store) throws Exception {
-        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-        if (!name.endsWith(".tar.zst") && !name.endsWith(".tzst")) {
-            // a helper's "export ... x.tar" wrote zstd under a name that says plain tar
-            err().println("ckpt-tool export: note: " + file + " holds a zstd-compressed tar, whatever its name; name it"
-                    + " .tar.zst to say so (ckpt-tool import and GNU tar read it either way)");
-        }
         Path dir = file.toAbsolutePath().getParent();
         java.util.Optional<Path> local = dev.ckpt.store.objectstore.ObjectStores.localDirectory(store.objectStore());
-        if (local.isPresent() && dev.ckpt.store.util.Overlap.of(local.get(), dir) == dev.ckpt.store.util.Overlap.INSIDE) {
+        dev.ckpt.store.util.Overlap overlap = local.isEmpty() ? dev.ckpt.store.util.Overlap.NONE
+                : dev.ckpt.store.util.Overlap.of(local.get(), dir);
+        if (overlap == dev.ckpt.store.util.Overlap.INSIDE) {
             // gc deleted an archive written into manifests/ or chunks/ as an object no checkpoint references (helper-98)
             throw new InvalidInputException("cannot write archive " + file + ": it is inside the store " + local.get()
                     + ", among its objects; write it outside the store (or at its top); nothing was written");
+        }
+        if (overlap == dev.ckpt.store.util.Overlap.SAME && isStoreFile(local.get())) {
+            // "export s2 latest s2/ROOT" replaced the store's ROOT with the archive: the store was lost (helper-100)
+            throw new InvalidInputException("cannot write archive " + file + ": it is the store's own " + file.getFileName()
+                    + " in " + local.get() + "; give the archive another name; nothing was written");
         }
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
@@ -143,9 +158,33 @@ final class ExportCommand extends StoreCommand {
         } finally {
             Staging.remove(staging, err());
         }
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (!name.endsWith(".tar.zst") && !name.endsWith(".tzst")) {
+            // a helper's "export ... x.tar" wrote zstd under a name that says plain tar
+            err().println("ckpt-tool export: note: " + file + " holds a zstd-compressed tar, whatever its name; name it"
+                    + " .tar.zst to say so (ckpt-tool import and GNU tar read it either way)");
+        }
         print(new Exported(m.id(), file.toAbsolutePath().toString(), file.toString(), m.files().size(), m.logicalBytes(),
                 Files.size(file)));
         return ExitCode.OK;
+    }
+
+    /**
+     * Whether the archive, at the top of the local store {@code storeDir}, would replace a file
+     * of the store's own: ROOT (also as another name of it, on a filesystem that ignores case)
+     * or a hidden one (its locks, a writer's temporary).
+     */
+    private boolean isStoreFile(Path storeDir) {
+        String name = file.getFileName().toString();
+        if (name.equals(dev.ckpt.store.manifest.RootState.KEY) || name.startsWith(".")) {
+            return true;
+        }
+        try {
+            Path root = storeDir.resolve(dev.ckpt.store.manifest.RootState.KEY);
+            return Files.exists(file) && Files.exists(root) && Files.isSameFile(file, root);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

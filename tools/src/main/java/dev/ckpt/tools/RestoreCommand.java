@@ -51,7 +51,8 @@ final class RestoreCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
-        refuseOverlap(store, dir, "restore into " + dir, "restore into a directory outside the store");
+        refuseOverlap(store, dir.toAbsolutePath().normalize(), "restore into " + dir, // as the restore goes there
+                "restore into a directory outside the store");
         if (!tensors.isEmpty()) {
             return restoreTensors(store);
         }

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -252,6 +253,40 @@ class ExportStagingCliTest {
         assertFalse(zst.err().contains("note:"), zst.toString());
         assertEquals(0, cli.run("import", tmp.resolve("other").toString(), tar.toString(), "--run", "q", "--step", "1").code(),
                 "import reads it");
+    }
+
+    /** helper-100: "/" crashed, the store's ROOT was replaced, a dangling link was told to mkdir, a failure got the note. */
+    @Test
+    void anArchivePathOfTheStoresOwnFilesOrNoDirectoryIsRefusedWithWhatItIs() throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 1, 1000);
+        byte[] root = Files.readAllBytes(store.resolve("ROOT"));
+        for (String name : List.of("ROOT", ".locks-mine")) {
+            Path at = store.resolve(name);
+            Cli.Result r = cli.run("export", store.toString(), "r@1", at.toString());
+            assertEquals(ExitCode.ERROR, r.code(), r.toString());
+            assertTrue(r.err().contains("cannot write archive " + at + ": it is the store's own " + name + " in " + store
+                    + "; give the archive another name; nothing was written"), r.toString());
+            assertFalse(r.err().contains("note:"), "no note on a failure: " + r);
+        }
+        assertArrayEquals(root, Files.readAllBytes(store.resolve("ROOT")));
+        assertEquals(0, cli.run("ls", store.toString()).code());
+        Cli.Result top = cli.run("export", store.toString(), "r@1", store.resolve("r1.tar.zst").toString());
+        assertEquals(0, top.code(), "at the store's top, another name is allowed: " + top);
+
+        Cli.Result slash = cli.run("export", store.toString(), "r@1", "/");
+        assertEquals(ExitCode.ERROR, slash.code(), slash.toString());
+        assertTrue(slash.err().contains("cannot write archive /: it is a directory"), slash.toString());
+        Cli.Result empty = cli.run("export", store.toString(), "r@1", "");
+        assertEquals(ExitCode.ERROR, empty.code(), empty.toString());
+        assertTrue(empty.err().contains("no archive given (FILE is empty)"), empty.toString());
+        Path dangling = Files.createSymbolicLink(tmp.resolve("dang"), tmp.resolve("nonexistent"));
+        Cli.Result link = cli.run("export", store.toString(), "r@1", dangling.resolve("x.tar.zst").toString());
+        assertEquals(ExitCode.ERROR, link.code(), link.toString());
+        assertTrue(link.err().contains("its directory " + dangling + " is a symbolic link to " + tmp.resolve("nonexistent")
+                + ", which does not exist; give a path in an existing directory"), link.toString());
+        Cli.Result missing = cli.run("export", store.toString(), "nosuch", tmp.resolve("plain").toString());
+        assertTrue(missing.code() != 0 && !missing.err().contains("note:"), missing.toString());
     }
 
     /** A damaged chunk is said as the export's: it named the staging directory, deleted by then, and said to restore. */

@@ -51,6 +51,15 @@ class StoreOverlapCliTest {
         Cli.Result amongObjects = cli.run("export", store.toString(), "r@1", store.resolve("manifests/r1.tar.zst").toString());
         assertEquals(ExitCode.ERROR, amongObjects.code(), amongObjects.toString());
         assertTrue(amongObjects.err().contains("it is inside the store " + store + ", among its objects"), amongObjects.toString());
+        // through a link and "..": where the system goes, not where the text says (helper-100)
+        Path deep = Files.createSymbolicLink(tmp.resolve("deep"), Files.createDirectories(store.resolve("gc/deep")));
+        Cli.Result dotDot = cli.run("export", store.toString(), "r@1", deep.resolve("../../chunks/z.tar.zst").toString());
+        assertEquals(ExitCode.ERROR, dotDot.code(), dotDot.toString());
+        assertTrue(dotDot.err().contains("it is inside the store " + store + ", among its objects"), dotDot.toString());
+        Cli.Result pushDotDot = cli.run("push", store.toString(), deep.resolve("../..").toString(), "--run", "s", "--step", "1");
+        assertTrue(pushDotDot.err().contains(": it is the store;"), pushDotDot.toString());
+        Files.delete(deep);
+        Files.delete(store.resolve("gc/deep"));
         TestDirs.assertSameTree(before, store);
         assertFalse(Files.exists(store.resolve("restored")));
 

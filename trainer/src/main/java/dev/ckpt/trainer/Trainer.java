@@ -314,11 +314,10 @@ public final class Trainer {
         return p != null && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** The directory of {@code store} if it is a local path or file: URL, else null (opening it says what is wrong). */
+    /** The directory of {@code store} if it is a local path or file: URL, as the store opens it; else null (opening it says what is wrong). */
     private static Path localStore(String store) {
         try {
-            return store.regionMatches(true, 0, "file:", 0, 5) ? Path.of(java.net.URI.create(store))
-                    : store.contains("://") ? null : Path.of(store);
+            return ObjectStores.localPath(store).orElse(null);
         } catch (RuntimeException e) {
             return null;
         }
@@ -450,8 +449,18 @@ public final class Trainer {
         boolean proposed = false;
         if (state.step > 0 && state.step >= o.steps) {
             // resumed at or past the last step: it trained nothing, and said only "done" (a helper's case)
-            out.printf("nothing to train: run %s resumed at step %d, %s --steps %d; to train on, pass --steps above %d%n",
-                    o.run, state.step, state.step == o.steps ? "which is" : "past", o.steps, state.step);
+            String nothing = String.format("run %s resumed at step %d, %s; to train on, pass --steps above %d", o.run,
+                    state.step, state.step == o.steps ? "and --steps is " + o.steps : "past --steps " + o.steps, state.step);
+            if (preemption.requested()) {
+                // the signal's line promised 75 for a stop during the start-up (helper-100: it then said it saved the
+                // final state, and exited 0)
+                out.printf("preempted: %s during the start-up, with nothing to train (%s); nothing to save: the latest"
+                        + " checkpoint of run %s stays %s; exiting %d%n", preemption.reason(), nothing, o.run,
+                        latest("none"), EXIT_PREEMPTED);
+                runPreemptHook();
+                return EXIT_PREEMPTED;
+            }
+            out.println("nothing to train: " + nothing);
         }
         while (state.step < o.steps) {
             if (!o.ranked()) {
@@ -512,7 +521,8 @@ public final class Trainer {
             }
         }
         if (preemption.requested()) {
-            out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; saving the final state");
+            out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; " + (lastCommittedStep
+                    != state.step || lastCommitted == null ? "saving the final state" : "the final state is committed"));
         }
         // the final checkpoint: synchronous
         if (!finishPendingUnlessStopped()) {

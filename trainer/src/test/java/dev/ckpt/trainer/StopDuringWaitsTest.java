@@ -265,5 +265,22 @@ class StopDuringWaitsTest {
                 + " checkpoint of run t stays t-s2-"), s2.all());
         assertFalse(s2.out().contains("committed checkpoint"), s2.all());
         assertEquals(List.of(1L, 2L), steps());
+
+        // the same with nothing to train (resumed at --steps): 75 as the signal's line promised, not "saving the final
+        // state" and 0 (helper-100)
+        Preemption n = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        Result none = TrainerRuns.inProcess(s -> new ForwardingObjectStore(s) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                n.request("SIGTERM");
+                return super.putIfMatch(key, data, expectedEtag);
+            }
+        }, n, null, args("--steps", "2", "--save-every", "1", "--auto-resume", "--preempt-deadline", "60s"));
+        assertEquals(75, none.code(), none.all());
+        assertTrue(none.out().contains("preempted: SIGTERM during the start-up, with nothing to train (run t resumed at"
+                + " step 2, and --steps is 2; to train on, pass --steps above 2); nothing to save: the latest checkpoint"
+                + " of run t stays t-s2-"), none.all());
+        assertFalse(none.out().contains("saving the final state"), none.all());
+        assertEquals(List.of(1L, 2L), steps());
     }
 }

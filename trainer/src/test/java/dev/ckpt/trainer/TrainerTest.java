@@ -179,7 +179,7 @@ class TrainerTest {
         assertTrue(past.out().contains("done: run t at step 4"), past.out());
         Result at = TrainerRuns.inProcess(args(tmp, "--steps", "4", "--save-every", "2", "--auto-resume"));
         assertEquals(0, at.code(), at.all());
-        assertTrue(at.out().contains("nothing to train: run t resumed at step 4, which is --steps 4"), at.out());
+        assertTrue(at.out().contains("nothing to train: run t resumed at step 4, and --steps is 4; to train on, pass --steps above 4"), at.out());
         Result on = TrainerRuns.inProcess(args(tmp, "--steps", "6", "--save-every", "2", "--auto-resume"));
         assertEquals(0, on.code(), on.all());
         assertFalse(on.out().contains("nothing to train"), on.out());
@@ -196,6 +196,7 @@ class TrainerTest {
         stores.put(staging.resolve("t").toUri().toString(), "it is the store");
         stores.put(staging.resolve("t/store").toString(), "it holds the store " + staging.resolve("t/store"));
         stores.put(tmp.resolve("link/staging").toString(), "it is inside the store " + tmp.resolve("link/staging")); // a link
+        stores.put("file:" + staging, "it is inside the store " + staging); // file:/abs is a URL (was ./file:/abs)
         for (Map.Entry<String, String> s : stores.entrySet()) {
             Result r = TrainerRuns.inProcess(new String[]{"--store", s.getKey(), "--staging", staging.toString(), "--run", "t",
                     "--steps", "2"});
@@ -206,6 +207,21 @@ class TrainerTest {
             assertTrue(r.err().contains("; nothing was written"), r.err());
             assertFalse(java.nio.file.Files.exists(staging), s.getKey());
         }
+        // a staging directory reached through a link and "..": where the system puts it, inside the store (helper-100)
+        Path store = java.nio.file.Files.createDirectories(tmp.resolve("store2/deep")).getParent();
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("lnk"), store.resolve("deep"));
+        Result dotDot = TrainerRuns.inProcess(new String[]{"--store", store.toString(), "--staging",
+                tmp.resolve("lnk/../chunks").toString(), "--run", "t", "--steps", "2"});
+        assertEquals(2, dotDot.code(), dotDot.all());
+        assertTrue(dotDot.err().contains(": it is inside the store " + store + ";"), dotDot.err());
+        assertFalse(java.nio.file.Files.exists(store.resolve("chunks")), dotDot.all());
+        assertFalse(java.nio.file.Files.exists(store.resolve("ROOT")), dotDot.all());
+        // file:x/... is no path: refused as a URL, nothing made (it had been opened as ./file:x/..)
+        Result relativeUrl = TrainerRuns.inProcess(new String[]{"--store", "file:x/../" + staging, "--staging",
+                staging.toString(), "--run", "t", "--steps", "2"});
+        assertTrue(relativeUrl.code() != 0, relativeUrl.all());
+        assertTrue(relativeUrl.err().contains("is not a valid file URL"), relativeUrl.err());
+        assertFalse(java.nio.file.Files.exists(staging), relativeUrl.all());
         // beside each other under one directory: a store the run's staging directory neither is, holds nor lies in
         Result beside = TrainerRuns.inProcess(new String[]{"--store", staging.resolve("store").toString(), "--staging",
                 staging.toString(), "--run", "t", "--steps", "2"});

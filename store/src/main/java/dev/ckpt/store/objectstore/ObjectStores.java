@@ -93,30 +93,49 @@ public final class ObjectStores {
      *
      * @throws BadConfigurationException also for a missing local directory when {@code create} is false
      */
+    /**
+     * The directory {@link #open} makes a local store of for {@code url}, absolute and
+     * normalized as the store uses it: a plain path (no {@code ://}) or a {@code file:} URL
+     * ({@code file:///abs}, {@code file:/abs}, any case); empty for another scheme. A
+     * {@code file:} prefix is always a URL: {@code file:/tmp/x} was opened as the relative
+     * directory {@code ./file:/tmp/x} (a helper's case); a directory named so is {@code ./file:x}.
+     *
+     * @throws BadConfigurationException naming {@code url} if it is neither a valid path nor a
+     *         valid file URL
+     */
+    public static Optional<Path> localPath(String url) {
+        if (url.regionMatches(true, 0, "file:", 0, 5)) {
+            try {
+                return Optional.of(Path.of(new URI(url)).toAbsolutePath().normalize());
+            } catch (URISyntaxException | IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+                String host = url.regionMatches(true, 0, "file://", 0, 7) ? url.substring(7).split("/", 2)[0] : "";
+                // file://ckpt-store reads ckpt-store as a host: Java said "URI has an authority component" (helper-98)
+                throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL (write"
+                        + " file:///absolute/path" + (host.isEmpty() ? ", or the path alone" : ", or the path alone; '"
+                        + host + "' would be a host name") + ")" + (host.isEmpty() ? ": " + e.getMessage() : ""), e);
+            }
+        }
+        if (url.contains("://")) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Path.of(url).toAbsolutePath().normalize());
+        } catch (InvalidPathException e) {
+            throw new BadConfigurationException("store '" + url + "' is not a valid path: " + e.getMessage(), e);
+        }
+    }
+
     public static ObjectStore open(String url, boolean create) {
         if (url == null || url.isBlank()) {
             throw new BadConfigurationException("no store given: pass a URL like file:///data/ckpt, s3://bucket/prefix or a path");
         }
-        int colon = url.indexOf("://");
-        if (colon < 0) {
-            try {
-                return new LocalObjectStore(Path.of(url), false, create);
-            } catch (InvalidPathException e) {
-                throw new BadConfigurationException("store '" + url + "' is not a valid path: " + e.getMessage(), e);
-            }
+        Optional<Path> local = localPath(url);
+        if (local.isPresent()) {
+            return new LocalObjectStore(local.get(), false, create);
         }
+        int colon = url.indexOf("://");
         String scheme = url.substring(0, colon).toLowerCase(Locale.ROOT);
         switch (scheme) {
-            case "file":
-                try {
-                    return new LocalObjectStore(Path.of(new URI(url)), false, create);
-                } catch (URISyntaxException | IllegalArgumentException e) {
-                    String host = url.substring(colon + 3).split("/", 2)[0];
-                    // file://ckpt-store reads ckpt-store as a host: Java said "URI has an authority component" (helper-98)
-                    throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL (write"
-                            + " file:///absolute/path" + (host.isEmpty() ? "" : ", or the path alone; '" + host
-                            + "' would be a host name") + ")" + (host.isEmpty() ? ": " + e.getMessage() : ""), e);
-                }
             case "s3":
                 return dev.ckpt.store.objectstore.s3.S3ObjectStores.open(url, System.getenv());
             default:

@@ -37,20 +37,39 @@ public enum Overlap {
         };
     }
 
-    /** {@code p} with links resolved as far as it exists, the rest appended: two names of one place compare equal. */
+    /**
+     * Where {@code p} is as the system resolves it: links first, then {@code ..} (so
+     * {@code link/..} is the parent of the link's target, not the link's own directory, as
+     * a command that creates or opens {@code p} finds it; a helper's {@code --staging lnk/../chunks}
+     * staged inside the store), a link that points nowhere yet followed to where it points,
+     * and what does not exist yet appended, normalized. Two names of one place compare equal.
+     * A caller that normalizes a path itself before using it (restore) passes it normalized.
+     */
     public static Path real(Path p) {
-        Path abs = p.toAbsolutePath().normalize();
+        return real(p.toAbsolutePath(), 0);
+    }
+
+    private static Path real(Path abs, int links) {
         Path existing = abs;
         while (existing != null && !Files.exists(existing)) {
+            if (links < 40 && Files.isSymbolicLink(existing)) { // points nowhere (yet): where a create through it goes
+                try {
+                    Path target = Files.readSymbolicLink(existing);
+                    Path parent = existing.getParent();
+                    return real(parent.resolve(target).resolve(existing.relativize(abs)), links + 1);
+                } catch (IOException | RuntimeException e) {
+                    break;
+                }
+            }
             existing = existing.getParent();
         }
         if (existing == null) {
-            return abs;
+            return abs.normalize();
         }
         try {
-            return existing.toRealPath().resolve(existing.relativize(abs));
+            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
         } catch (IOException e) {
-            return abs;
+            return abs.normalize();
         }
     }
 }

@@ -1,0 +1,60 @@
+package dev.ckpt.store.util;
+
+import dev.ckpt.store.error.BadConfigurationException;
+import dev.ckpt.store.objectstore.ObjectStores;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class OverlapTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aPathIsPlacedAsTheSystemResolvesItLinksBeforeDotDot() throws Exception {
+        Path store = Files.createDirectories(tmp.resolve("store/deep"));
+        store = store.getParent();
+        Files.createSymbolicLink(tmp.resolve("lnk"), store.resolve("deep"));
+        // lnk/.. is the store (the parent of lnk's target), not tmp: a textual normalize first said NONE (helper-100)
+        assertEquals(Overlap.INSIDE, Overlap.of(store, tmp.resolve("lnk/../chunks")));
+        assertEquals(Overlap.SAME, Overlap.of(store, tmp.resolve("lnk/..")));
+        assertEquals(Overlap.INSIDE, Overlap.of(store, tmp.resolve("lnk/../s/new/deeper")));
+        assertEquals(Overlap.NONE, Overlap.of(store, tmp.resolve("other/../elsewhere")));
+        assertEquals(Overlap.HOLDS, Overlap.of(store, tmp.resolve("store/deep/../..")));
+        // a link that points nowhere yet: where a directory made through it would be
+        Files.createSymbolicLink(tmp.resolve("dangling"), store.resolve("sub"));
+        assertEquals(Overlap.INSIDE, Overlap.of(store, tmp.resolve("dangling/run")));
+        Files.createSymbolicLink(tmp.resolve("nowhere"), tmp.resolve("missing/dir"));
+        assertEquals(Overlap.NONE, Overlap.of(store, tmp.resolve("nowhere/run")));
+        // a loop of links ends
+        Files.createSymbolicLink(tmp.resolve("loopA"), tmp.resolve("loopB"));
+        Files.createSymbolicLink(tmp.resolve("loopB"), tmp.resolve("loopA"));
+        assertEquals(Overlap.NONE, Overlap.of(store, tmp.resolve("loopA/x")));
+        assertTrue(Overlap.SAME.says(store).equals("it is the store"));
+        assertEquals("it holds the store " + store, Overlap.HOLDS.says(store));
+    }
+
+    @Test
+    void aFileUrlIsAlwaysAUrlAndAPlainPathIsNormalizedAsTheStoreOpensIt() {
+        Path abs = tmp.resolve("s").toAbsolutePath();
+        assertEquals(Optional.of(abs), ObjectStores.localPath("file:" + abs)); // file:/abs: was ./file:/abs
+        assertEquals(Optional.of(abs), ObjectStores.localPath("FILE://" + abs));
+        assertEquals(Optional.of(abs), ObjectStores.localPath(tmp + "/x/../s/"));
+        assertEquals(Optional.empty(), ObjectStores.localPath("s3://bucket/prefix"));
+        BadConfigurationException relative = assertThrows(BadConfigurationException.class,
+                () -> ObjectStores.localPath("file:x/../ckpt-staging"));
+        assertTrue(relative.getMessage().startsWith("store URL 'file:x/../ckpt-staging' is not a valid file URL (write"
+                + " file:///absolute/path, or the path alone)"), relative.getMessage());
+        BadConfigurationException host = assertThrows(BadConfigurationException.class,
+                () -> ObjectStores.localPath("file://ckpt-store"));
+        assertTrue(host.getMessage().contains("'ckpt-store' would be a host name"), host.getMessage());
+        assertEquals(Optional.of(Path.of("file:x").toAbsolutePath()), ObjectStores.localPath("./file:x"));
+    }
+}
