@@ -11,7 +11,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -179,12 +178,11 @@ abstract class StoreCommand implements Callable<Integer> {
      * removed after a failure: ranks creating one new store at once each keep the others'.
      */
     private List<Path> createLocalStore() {
-        boolean fileUrl = store.regionMatches(true, 0, "file://", 0, 7);
-        if (store.contains("://") && !fileUrl) {
-            return null;
-        }
         try {
-            Path p = fileUrl ? Path.of(URI.create(store)) : Path.of(store);
+            Path p = dev.ckpt.store.objectstore.ObjectStores.localPath(store).orElse(null); // what open makes a store of
+            if (p == null) {
+                return null;
+            }
             List<Path> created = LocalFiles.createDirectoriesOwned(p);
             return created.isEmpty() ? null : created;
         } catch (RuntimeException | IOException e) {

@@ -132,8 +132,8 @@ class CkptToolErrorMessagesTest {
                 "restore " + store + " rr@1 " + tmp.resolve("o") + " -> ckpt-tool restore: run 'rr' has no checkpoints (the"
                         + " runs that have: r); list them with ckpt-tool ls",
                 "is a directory: give the .tar.zst file that ckpt-tool export wrote",
-                file + "/x.tar.zst: cannot create a staging directory in " + file + ": Not a directory; a part of that"
-                        + " path is a file, not a directory: check the path"}) {
+                file + "/x.tar.zst: its directory " + file + " is not a directory; give a path in an existing directory;"
+                        + " nothing was written"}) {
             assertTrue(all.contains(advice), "'" + advice + "' in:\n" + all);
         }
     }
