@@ -273,10 +273,16 @@ public final class CkptTool implements Runnable {
         cl.getSubcommands().values().stream().distinct().forEach(CkptTool::appendExitCodes); // aliases share one
     }
 
-    /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
+    /**
+     * A path argument; an impossible one is a usage error in words, not picocli's Java class names.
+     * A file: URL is the path it names, as for a store ({@link dev.ckpt.store.objectstore.ObjectStores#path}):
+     * helper-101's {@code restore S latest file:///tmp/x} wrote into {@code ./file:/tmp/x}.
+     */
     static java.nio.file.Path path(String s) {
         try {
-            return java.nio.file.Path.of(s);
+            return dev.ckpt.store.objectstore.ObjectStores.path(s);
+        } catch (dev.ckpt.store.error.BadConfigurationException e) {
+            throw new CommandLine.TypeConversionException(e.getMessage());
         } catch (java.nio.file.InvalidPathException e) {
             throw new CommandLine.TypeConversionException("'" + s.replace('\0', '?') + "' is not a valid path: "
                     + e.getReason() + (e.getReason().contains("unmappable") ? " (set a UTF-8 locale, e.g. LANG=C.UTF-8)" : ""));

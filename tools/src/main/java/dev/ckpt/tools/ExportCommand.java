@@ -54,10 +54,12 @@ final class ExportCommand extends StoreCommand {
         Path dir = file.toAbsolutePath().getParent();
         if (dir != null && !Files.isDirectory(dir)) { // no parent: "/", a directory, said below
             // it failed after the store was opened, as "cannot create a staging directory in DIR", without the way out
+            Path link = danglingLink(dir);
             throw new InvalidInputException("cannot write archive " + file + ": its directory " + dir + (Files.exists(dir)
-                    ? " is not a directory" : Files.isSymbolicLink(dir) ? " is a symbolic link to " + target(dir)
-                    + ", which does not exist" : " does not exist (mkdir -p " + ShellWords.word(dir.toString()) + " makes it)")
-                    + "; give a path in an existing directory; nothing was written");
+                    ? " is not a directory" : link != null ? (link.equals(dir) ? "" : " passes through " + link + ", which")
+                    + " is a symbolic link to " + target(link) + ", which does not exist" : " does not exist (mkdir -p "
+                    + ShellWords.word(dir.toString()) + " makes it)") + "; give a path in an existing directory; nothing was"
+                    + " written");
         }
         java.nio.file.attribute.BasicFileAttributes a;
         try {
@@ -72,6 +74,16 @@ final class ExportCommand extends StoreCommand {
                     + " FIFO or socket)") + "; give the path of a new .tar.zst file, or of an archive to replace;"
                     + " nothing was written");
         }
+    }
+
+    /** The nearest of {@code dir} and its parents that is a link pointing nowhere, or null: mkdir -p would fail there. */
+    private static Path danglingLink(Path dir) {
+        for (Path p = dir; p != null; p = p.getParent()) {
+            if (Files.isSymbolicLink(p) && !Files.exists(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** Where the link {@code link} points, as it says, or "?" if it cannot be read. */
@@ -94,10 +106,12 @@ final class ExportCommand extends StoreCommand {
             throw new InvalidInputException("cannot write archive " + file + ": it is inside the store " + local.get()
                     + ", among its objects; write it outside the store (or at its top); nothing was written");
         }
-        if (overlap == dev.ckpt.store.util.Overlap.SAME && isStoreFile(local.get())) {
-            // "export s2 latest s2/ROOT" replaced the store's ROOT with the archive: the store was lost (helper-100)
-            throw new InvalidInputException("cannot write archive " + file + ": it is the store's own " + file.getFileName()
-                    + " in " + local.get() + "; give the archive another name; nothing was written");
+        String own = overlap == dev.ckpt.store.util.Overlap.SAME ? storeName(local.get()) : null;
+        if (own != null) {
+            // "export s2 latest s2/ROOT" replaced the store's ROOT with the archive: the store was lost (helper-100);
+            // one named gc or runs broke gc and a ranks' stop (helper-101)
+            throw new InvalidInputException("cannot write archive " + file + ": it is " + own + " in " + local.get()
+                    + "; give the archive another name; nothing was written");
         }
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
@@ -170,20 +184,22 @@ final class ExportCommand extends StoreCommand {
     }
 
     /**
-     * Whether the archive, at the top of the local store {@code storeDir}, would replace a file
-     * of the store's own: ROOT (also as another name of it, on a filesystem that ignores case)
-     * or a hidden one (its locks, a writer's temporary).
+     * What the archive, at the top of the local store {@code storeDir}, would replace of the
+     * store's own, or null: a name the store uses there ({@link dev.ckpt.store.objectstore.Keys#TOP_LEVEL},
+     * made when first needed), a hidden one (its locks, a writer's temporary), or another name
+     * of its ROOT (a hard link, or a filesystem that ignores case).
      */
-    private boolean isStoreFile(Path storeDir) {
+    private String storeName(Path storeDir) {
         String name = file.getFileName().toString();
-        if (name.equals(dev.ckpt.store.manifest.RootState.KEY) || name.startsWith(".")) {
-            return true;
+        if (dev.ckpt.store.objectstore.Keys.TOP_LEVEL.contains(name) || name.startsWith(".")) {
+            return "the store's own " + name;
         }
         try {
             Path root = storeDir.resolve(dev.ckpt.store.manifest.RootState.KEY);
-            return Files.exists(file) && Files.exists(root) && Files.isSameFile(file, root);
+            return Files.exists(file) && Files.exists(root) && Files.isSameFile(file, root)
+                    ? "another name of the store's ROOT" : null;
         } catch (IOException e) {
-            return false;
+            return null;
         }
     }
 

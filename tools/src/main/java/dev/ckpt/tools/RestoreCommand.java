@@ -65,7 +65,7 @@ final class RestoreCommand extends StoreCommand {
             throw deadline.named(e);
         }
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
-                r.chunksReused(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis(),
+                r.chunksReused(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
                 r.replacedVersions().stream().map(Path::toString).toList()));
         return ExitCode.OK;
@@ -84,7 +84,7 @@ final class RestoreCommand extends StoreCommand {
             throw deadline.named(e);
         }
         print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
-                r.chunksDownloaded(), dir.toAbsolutePath().toString(), dir.toString(), r.time().toMillis(),
+                r.chunksDownloaded(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
                 r.replacedVersions().stream().map(Path::toString).toList()));
         return ExitCode.OK;

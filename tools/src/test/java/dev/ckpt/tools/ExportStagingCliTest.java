@@ -261,14 +261,19 @@ class ExportStagingCliTest {
         Path store = tmp.resolve("store");
         pushed(store, 1, 1000);
         byte[] root = Files.readAllBytes(store.resolve("ROOT"));
-        for (String name : List.of("ROOT", ".locks-mine")) {
+        for (String name : List.of("ROOT", ".locks-mine", "gc", "runs", "probe", "recovery")) { // gc, runs: helper-101
             Path at = store.resolve(name);
             Cli.Result r = cli.run("export", store.toString(), "r@1", at.toString());
             assertEquals(ExitCode.ERROR, r.code(), r.toString());
             assertTrue(r.err().contains("cannot write archive " + at + ": it is the store's own " + name + " in " + store
                     + "; give the archive another name; nothing was written"), r.toString());
             assertFalse(r.err().contains("note:"), "no note on a failure: " + r);
+            assertTrue(name.equals("ROOT") || !Files.exists(at), name);
         }
+        Path hard = Files.createLink(store.resolve("hl.tar.zst"), store.resolve("ROOT"));
+        Cli.Result sameFile = cli.run("export", store.toString(), "r@1", hard.toString());
+        assertTrue(sameFile.err().contains(": it is another name of the store's ROOT in " + store), sameFile.toString());
+        Files.delete(hard);
         assertArrayEquals(root, Files.readAllBytes(store.resolve("ROOT")));
         assertEquals(0, cli.run("ls", store.toString()).code());
         Cli.Result top = cli.run("export", store.toString(), "r@1", store.resolve("r1.tar.zst").toString());
@@ -285,6 +290,9 @@ class ExportStagingCliTest {
         assertEquals(ExitCode.ERROR, link.code(), link.toString());
         assertTrue(link.err().contains("its directory " + dangling + " is a symbolic link to " + tmp.resolve("nonexistent")
                 + ", which does not exist; give a path in an existing directory"), link.toString());
+        Cli.Result deeper = cli.run("export", store.toString(), "r@1", dangling.resolve("sub/x.tar.zst").toString());
+        assertTrue(deeper.err().contains("its directory " + dangling.resolve("sub") + " passes through " + dangling
+                + ", which is a symbolic link to " + tmp.resolve("nonexistent") + ", which does not exist"), deeper.toString());
         Cli.Result missing = cli.run("export", store.toString(), "nosuch", tmp.resolve("plain").toString());
         assertTrue(missing.code() != 0 && !missing.err().contains("note:"), missing.toString());
     }

@@ -68,4 +68,24 @@ class StoreOverlapCliTest {
         assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "2").code(),
                 "a directory beside the store");
     }
+
+    /** helper-101: "restore S latest file:///tmp/x" wrote into ./file:/tmp/x; a path argument reads a file: URL as a store does. */
+    @Test
+    void aPathArgumentWrittenAsAFileUrlIsThePathItNames() throws Exception {
+        Path store = tmp.resolve("store");
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 2000);
+        assertEquals(0, cli.run("push", "file:" + store, "file://" + src, "--run", "r", "--step", "1").code());
+        Path target = tmp.resolve("restored here");
+        Cli.Result r = cli.run("restore", "file://" + store, "r@1", "file://" + target.toString().replace(" ", "%20"));
+        assertEquals(0, r.code(), r.toString());
+        TestDirs.assertSameTree(TestDirs.snapshot(src), target);
+        Path archive = tmp.resolve("r1.tar.zst");
+        assertEquals(0, cli.run("export", store.toString(), "r@1", "file://localhost" + archive).code());
+        assertTrue(Files.isRegularFile(archive));
+        assertFalse(Files.exists(Path.of("file:")), "no directory named file: made here");
+        Cli.Result bad = cli.run("restore", store.toString(), "r@1", "file:relative");
+        assertEquals(ExitCode.USAGE, bad.code(), bad.toString());
+        assertTrue(bad.err().contains("file URL 'file:relative' is not a valid file URL: write file:///absolute/path"),
+                bad.toString());
+    }
 }

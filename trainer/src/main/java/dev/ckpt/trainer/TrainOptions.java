@@ -422,9 +422,12 @@ final class TrainOptions {
     }
 
     /** A path argument; an impossible one is a usage error in words, not picocli's Java class names. */
+    /** A path option; a file: URL is the path it names, as --store's is (helper-101: --staging file:///x staged into ./file:/x). */
     private static Path path(String s) {
         try {
-            return Path.of(s);
+            return dev.ckpt.store.objectstore.ObjectStores.path(s);
+        } catch (dev.ckpt.store.error.BadConfigurationException e) {
+            throw new TypeConversionException(e.getMessage());
         } catch (InvalidPathException e) {
             throw new TypeConversionException("is not a valid path: '" + s.replace('\0', '?') + "' (" + e.getReason() + ")");
         }

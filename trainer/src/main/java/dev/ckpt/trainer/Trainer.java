@@ -375,7 +375,7 @@ public final class Trainer {
         state.seed = cfg.seed();
         out.printf("ckpt-train: run %s, store %s%s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
                 store.objectStore().server().map(s -> " at " + s).orElse(""), writer.epoch(),
-                staging.dir().toAbsolutePath().normalize());
+                dev.ckpt.store.util.Overlap.real(staging.dir()));
         if (o.ranked()) {
             out.printf("ckpt-train: rank %d of %d, job %s: this rank saves %s and their Adam moments%s%n", o.rank,
                     o.worldSize, o.jobId, String.join(", ", part.owned(model)), o.rank == 0 ? ", and the training state" : "");
@@ -551,7 +551,7 @@ public final class Trainer {
                 o.run, state.step, state.lastLoss() == null ? "-" : String.format("%.6f", state.lastLoss()),
                 SaveResult.count(cps.size(), "checkpoint"),
                 store.objectStore().describe(), cps.isEmpty() ? "none" : cps.get(cps.size() - 1).id(),
-                lastCommittedStep >= 0 ? staging.pathOf(lastCommittedStep).toAbsolutePath().normalize() : "-");
+                lastCommittedStep >= 0 ? dev.ckpt.store.util.Overlap.real(staging.pathOf(lastCommittedStep)) : "-");
         return EXIT_OK;
     }
 

@@ -227,6 +227,12 @@ class TrainerTest {
                 staging.toString(), "--run", "t", "--steps", "2"});
         assertEquals(0, beside.code(), beside.all());
         assertTrue(java.nio.file.Files.exists(staging.resolve("store/ROOT")), beside.all());
+        // --staging as a file: URL is the path it names, as --store is (helper-101: it staged into ./file:/...)
+        Result url = TrainerRuns.inProcess(new String[]{"--store", tmp.resolve("store3").toString(), "--staging",
+                "file://" + tmp.resolve("staging3"), "--run", "t", "--steps", "2"});
+        assertEquals(0, url.code(), url.all());
+        assertTrue(java.nio.file.Files.isDirectory(tmp.resolve("staging3/t/step-2")), url.all());
+        assertTrue(url.out().contains("staged copy in " + tmp.resolve("staging3/t/step-2")), url.out());
     }
 
     @Test

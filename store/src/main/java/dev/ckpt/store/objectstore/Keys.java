@@ -9,6 +9,17 @@ public final class Keys {
     private Keys() {
     }
 
+    /**
+     * The names a store uses at its top: ROOT and the first segment of every other key
+     * (chunks, manifests, GC records, the ranks' stop points, the probe's scratch objects,
+     * recover's records). A file of another name in a local store's directory is never read
+     * as the store's; one of these names, made by something else, breaks the store where it
+     * comes to need it (a helper's export named {@code gc} or {@code runs}: gc and a ranks' stop
+     * failed "a file is where the store keeps a directory").
+     */
+    public static final java.util.Set<String> TOP_LEVEL = java.util.Set.of("ROOT", "chunks", "manifests", "gc", "runs",
+            "probe", "recovery");
+
     /** Throws IllegalArgumentException naming the key if it is not a valid object key. */
     public static String validate(String key) {
         if (key == null || key.isEmpty()) {

@@ -105,23 +105,44 @@ public final class ObjectStores {
      */
     public static Optional<Path> localPath(String url) {
         if (url.regionMatches(true, 0, "file:", 0, 5)) {
-            try {
-                return Optional.of(Path.of(new URI(url)).toAbsolutePath().normalize());
-            } catch (URISyntaxException | IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
-                String host = url.regionMatches(true, 0, "file://", 0, 7) ? url.substring(7).split("/", 2)[0] : "";
-                // file://ckpt-store reads ckpt-store as a host: Java said "URI has an authority component" (helper-98)
-                throw new BadConfigurationException("store URL '" + url + "' is not a valid file URL (write"
-                        + " file:///absolute/path" + (host.isEmpty() ? ", or the path alone" : ", or the path alone; '"
-                        + host + "' would be a host name") + ")" + (host.isEmpty() ? ": " + e.getMessage() : ""), e);
-            }
+            return Optional.of(fileUrl(url, "store URL").toAbsolutePath().normalize());
         }
-        if (url.contains("://")) {
+        if (SCHEME.matcher(url).lookingAt()) {
             return Optional.empty();
         }
         try {
-            return Optional.of(Path.of(url).toAbsolutePath().normalize());
+            return Optional.of(Path.of(url).toAbsolutePath().normalize()); // "./a://b" too: './a' is no scheme
         } catch (InvalidPathException e) {
             throw new BadConfigurationException("store '" + url + "' is not a valid path: " + e.getMessage(), e);
+        }
+    }
+
+    /** A URL's scheme and "://" (RFC 3986: a letter, then letters, digits, '+', '-', '.'). */
+    private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://");
+
+    /**
+     * A local path as a command line gives it: a {@code file:} URL (as for a store:
+     * {@code file:///abs}, {@code file:/abs}, {@code file://localhost/abs}) is the path it
+     * names, anything else the path as written, neither made absolute nor normalized (the
+     * system resolves it). A helper's {@code restore S latest file:///tmp/x} wrote into
+     * {@code ./file:/tmp/x}.
+     *
+     * @throws BadConfigurationException naming {@code arg} for a {@code file:} URL that names no local path
+     */
+    public static Path path(String arg) {
+        return arg.regionMatches(true, 0, "file:", 0, 5) ? fileUrl(arg, "file URL") : Path.of(arg);
+    }
+
+    private static Path fileUrl(String url, String what) {
+        String u = url.regionMatches(true, 0, "file://localhost/", 0, 17) ? "file:///" + url.substring(17) : url;
+        try {
+            return Path.of(new URI(u));
+        } catch (URISyntaxException | IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+            String host = url.regionMatches(true, 0, "file://", 0, 7) ? url.substring(7).split("/", 2)[0] : "";
+            // file://ckpt-store reads ckpt-store as a host: Java said "URI has an authority component" (helper-98)
+            throw new BadConfigurationException(what + " '" + url + "' is not a valid file URL: write file:///absolute/path"
+                    + " (a space as %20), or the path alone" + (host.isEmpty() ? "" : "; '" + host + "' would be a host name")
+                    + "; a directory whose name starts with file: is ./" + url, e);
         }
     }
 

@@ -38,38 +38,40 @@ public enum Overlap {
     }
 
     /**
-     * Where {@code p} is as the system resolves it: links first, then {@code ..} (so
-     * {@code link/..} is the parent of the link's target, not the link's own directory, as
-     * a command that creates or opens {@code p} finds it; a helper's {@code --staging lnk/../chunks}
-     * staged inside the store), a link that points nowhere yet followed to where it points,
-     * and what does not exist yet appended, normalized. Two names of one place compare equal.
-     * A caller that normalizes a path itself before using it (restore) passes it normalized.
+     * Where {@code p} is as the system resolves it, component by component: a link is
+     * followed where it stands (to where it points, even if nothing is there yet: where a
+     * directory made through it goes), and {@code ..} is the parent of the place reached so far
+     * (so {@code link/..} is the parent of the link's target, not the link's own directory; a
+     * helper's {@code --staging lnk/../chunks} staged inside the store, and {@code nx/../lnk}
+     * with {@code nx} missing went through {@code lnk} as the directories were made). Two names
+     * of one place compare equal. A caller that normalizes a path's text itself before using it
+     * (restore, a store's directory) passes it normalized.
      */
     public static Path real(Path p) {
         return real(p.toAbsolutePath(), 0);
     }
 
     private static Path real(Path abs, int links) {
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) {
-            if (links < 40 && Files.isSymbolicLink(existing)) { // points nowhere (yet): where a create through it goes
+        Path at = abs.getRoot();
+        for (Path name : abs) {
+            String n = name.toString();
+            if (n.equals(".")) {
+                continue;
+            }
+            if (n.equals("..")) {
+                at = at.getParent() == null ? at : at.getParent(); // "at" holds no link: its parent is the system's ".."
+                continue;
+            }
+            Path next = at.resolve(n);
+            if (links < 40 && Files.isSymbolicLink(next)) {
                 try {
-                    Path target = Files.readSymbolicLink(existing);
-                    Path parent = existing.getParent();
-                    return real(parent.resolve(target).resolve(existing.relativize(abs)), links + 1);
+                    next = real(at.resolve(Files.readSymbolicLink(next)), links + 1);
                 } catch (IOException | RuntimeException e) {
-                    break;
+                    // unreadable: taken as it stands
                 }
             }
-            existing = existing.getParent();
+            at = next;
         }
-        if (existing == null) {
-            return abs.normalize();
-        }
-        try {
-            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
-        } catch (IOException e) {
-            return abs.normalize();
-        }
+        return at;
     }
 }

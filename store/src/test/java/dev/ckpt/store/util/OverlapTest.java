@@ -28,6 +28,9 @@ class OverlapTest {
         assertEquals(Overlap.INSIDE, Overlap.of(store, tmp.resolve("lnk/../s/new/deeper")));
         assertEquals(Overlap.NONE, Overlap.of(store, tmp.resolve("other/../elsewhere")));
         assertEquals(Overlap.HOLDS, Overlap.of(store, tmp.resolve("store/deep/../..")));
+        // a missing directory, "..", then a link: made one by one, the directories go through the link (helper-101)
+        Files.createSymbolicLink(tmp.resolve("lst"), store.resolve("chunks"));
+        assertEquals(Overlap.INSIDE, Overlap.of(store, tmp.resolve("nx/../lst/run")));
         // a link that points nowhere yet: where a directory made through it would be
         Files.createSymbolicLink(tmp.resolve("dangling"), store.resolve("sub"));
         assertEquals(Overlap.INSIDE, Overlap.of(store, tmp.resolve("dangling/run")));
@@ -50,8 +53,13 @@ class OverlapTest {
         assertEquals(Optional.empty(), ObjectStores.localPath("s3://bucket/prefix"));
         BadConfigurationException relative = assertThrows(BadConfigurationException.class,
                 () -> ObjectStores.localPath("file:x/../ckpt-staging"));
-        assertTrue(relative.getMessage().startsWith("store URL 'file:x/../ckpt-staging' is not a valid file URL (write"
-                + " file:///absolute/path, or the path alone)"), relative.getMessage());
+        assertTrue(relative.getMessage().startsWith("store URL 'file:x/../ckpt-staging' is not a valid file URL: write"
+                + " file:///absolute/path (a space as %20), or the path alone; a directory whose name starts with file: is"
+                + " ./file:x/../ckpt-staging"), relative.getMessage());
+        assertEquals(Optional.of(abs), ObjectStores.localPath("file://localhost" + abs)); // RFC 8089
+        assertEquals(Optional.of(Path.of("a://b").toAbsolutePath().normalize()), ObjectStores.localPath("./a://b"));
+        assertEquals(abs, ObjectStores.path("file:" + abs));
+        assertEquals(Path.of("x/../y"), ObjectStores.path("x/../y")); // as written: the system resolves it
         BadConfigurationException host = assertThrows(BadConfigurationException.class,
                 () -> ObjectStores.localPath("file://ckpt-store"));
         assertTrue(host.getMessage().contains("'ckpt-store' would be a host name"), host.getMessage());
