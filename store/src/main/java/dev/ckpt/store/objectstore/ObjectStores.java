@@ -87,15 +87,8 @@ public final class ObjectStores {
     }
 
     /**
-     * {@link #open(String)}; with {@code create} false, a local store whose directory does not
-     * exist is refused instead of created, so a command that only reads never makes a store
-     * out of a mistyped path (and never reports "no checkpoints" or "ok" for it).
-     *
-     * @throws BadConfigurationException also for a missing local directory when {@code create} is false
-     */
-    /**
      * The directory {@link #open} makes a local store of for {@code url}, absolute and
-     * normalized as the store uses it: a plain path (no {@code ://}) or a {@code file:} URL
+     * normalized as the store uses it: a plain path (no {@code scheme://}) or a {@code file:} URL
      * ({@code file:///abs}, {@code file:/abs}, any case); empty for another scheme. A
      * {@code file:} prefix is always a URL: {@code file:/tmp/x} was opened as the relative
      * directory {@code ./file:/tmp/x} (a helper's case); a directory named so is {@code ./file:x}.
@@ -142,10 +135,18 @@ public final class ObjectStores {
             // file://ckpt-store reads ckpt-store as a host: Java said "URI has an authority component" (helper-98)
             throw new BadConfigurationException(what + " '" + url + "' is not a valid file URL: write file:///absolute/path"
                     + " (a space as %20), or the path alone" + (host.isEmpty() ? "" : "; '" + host + "' would be a host name")
-                    + "; a directory whose name starts with file: is ./" + url, e);
+                    + (url.regionMatches(true, 0, "file:/", 0, 6) ? "" : "; a directory whose name starts with file: is ./"
+                    + url), e);
         }
     }
 
+    /**
+     * {@link #open(String)}; with {@code create} false, a local store whose directory does not
+     * exist is refused instead of created, so a command that only reads never makes a store
+     * out of a mistyped path (and never reports "no checkpoints" or "ok" for it).
+     *
+     * @throws BadConfigurationException also for a missing local directory when {@code create} is false
+     */
     public static ObjectStore open(String url, boolean create) {
         if (url == null || url.isBlank()) {
             throw new BadConfigurationException("no store given: pass a URL like file:///data/ckpt, s3://bucket/prefix or a path");
