@@ -146,7 +146,7 @@ final class S3Errors {
     static CkptException io(String url, String action, Throwable cause, java.util.Optional<String> proxy) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof ChainCredentials.CredentialsTimeout timeout) {
-                return MissingCredentials.timedOut(url, action, timeout, System.getenv(), cause);
+                return CredentialsLate.timedOut(url, action, timeout, System.getenv(), cause);
             }
         }
         Optional<String> chain = MissingCredentials.chainMessage(cause);
@@ -157,7 +157,7 @@ final class S3Errors {
                 return e;
             }
         } else {
-            CkptException e = MissingCredentials.refreshFailed(url, action, System.getenv(), cause);
+            CkptException e = CredentialsLate.refreshFailed(url, action, System.getenv(), cause);
             if (e != null) {
                 return e;
             }
