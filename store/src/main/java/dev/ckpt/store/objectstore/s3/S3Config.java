@@ -306,7 +306,6 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
         return endpoint != null && "http".equalsIgnoreCase(endpoint.getScheme());
     }
 
-    /** {@code s3://bucket/prefix}: what messages show. */
     /** The server as {@link dev.ckpt.store.objectstore.ObjectStore#server()} shows it. */
     public String server() {
         return (endpoint == null ? "AWS S3" : Endpoint.shown(endpoint.toString())) + ", "
@@ -314,6 +313,7 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
                 + client.name().toLowerCase(java.util.Locale.ROOT);
     }
 
+    /** {@code s3://bucket/prefix}: what messages show. */
     public String url() {
         return "s3://" + bucket + "/" + prefix;
     }

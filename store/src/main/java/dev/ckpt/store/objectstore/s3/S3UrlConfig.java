@@ -50,14 +50,14 @@ final class S3UrlConfig {
             SdkEnvironment.refuseEmptyEndpoint(env);
         }
         if (client == S3Config.Client.AWS) {
-            SdkEnvironment.check(env, ep == null);
+            SdkSettingsCheck.check(env, ep == null);
         }
         String pathStyle = env.get("CKPT_S3_PATH_STYLE");
         String access = first(env, "AWS_ACCESS_KEY_ID");
         String secret = first(env, "AWS_SECRET_ACCESS_KEY");
         boolean staticKeys = access != null && secret != null && first(env, "AWS_SESSION_TOKEN") == null;
         if (client == S3Config.Client.AWS || !staticKeys) {
-            SdkEnvironment.checkProfileFiles();
+            SdkSettingsCheck.checkProfileFiles();
         }
         String ca = first(env, "AWS_CA_BUNDLE");
         String stall = first(env, "CKPT_S3_STALL_TIMEOUT");
