@@ -272,7 +272,7 @@ class S3ConfigTest {
                 java.time.Duration.ofDays(36500), 1))) {
             assertTrue(s.server().isPresent());
         }
-        assertEquals(Integer.MAX_VALUE, MinioObjectStore.okHttpMillis(java.time.Duration.ofDays(25)));
-        assertEquals(1500, MinioObjectStore.okHttpMillis(java.time.Duration.ofMillis(1500)));
+        assertEquals(Integer.MAX_VALUE, MinioClients.okHttpMillis(java.time.Duration.ofDays(25)));
+        assertEquals(1500, MinioClients.okHttpMillis(java.time.Duration.ofMillis(1500)));
     }
 }
