@@ -288,8 +288,8 @@ final class ExportCommand extends StoreCommand {
                 err().println("note: removed " + p + ", left by an export killed over an hour ago");
             } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
                 IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
-                err().println("warning: cannot remove " + p + ", left by an export killed over an hour ago: "
-                        + LocalFiles.explain(io) + "; delete it (rm -r " + ShellWords.word(p.toString()) + ")");
+                err().println("warning: could not remove " + p + ", left by an export killed over an hour ago: "
+                        + LocalFiles.explain(io) + "; delete it: rm -r " + ShellWords.word(p.toString()));
             }
         }
     }
