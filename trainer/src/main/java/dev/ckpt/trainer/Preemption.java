@@ -5,8 +5,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The stop request: SIGUSR1 (SLURM's {@code --signal=B:USR1@60}), SIGTERM (spot
- * reclaim, {@code scancel}, Kubernetes) and cloud spot notices only set it; the training
- * loop acts on it at the next step boundary. Further signals change nothing but say so.
+ * reclaim, {@code scancel}, Kubernetes), SIGINT (Ctrl-C; torchrun passes it on to its
+ * workers) and cloud spot notices only set it; the training loop acts on it at the next
+ * step boundary. Further signals change nothing but say so, and how to end the process at
+ * once. A signal ignored when the JVM started (SIGINT in a job a non-interactive shell put
+ * in the background, or under {@code nohup}) stays ignored: the JVM does not let a handler
+ * replace that (helper-103: Ctrl-C ended the trainer with 130 and nothing said, and the
+ * saves it had staged were dropped).
  */
 final class Preemption {
     private volatile String reason;
@@ -18,9 +23,9 @@ final class Preemption {
         this.err = err;
     }
 
-    /** Installs handlers for USR1 and TERM (where the platform has them). */
+    /** Installs handlers for USR1, TERM and INT (where the platform has them). */
     void installSignalHandlers() {
-        for (String sig : new String[]{"USR1", "TERM"}) {
+        for (String sig : new String[]{"USR1", "TERM", "INT"}) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> request("SIG" + s.getName()));
             } catch (IllegalArgumentException e) {
@@ -47,7 +52,8 @@ final class Preemption {
                     : "saving at the next step boundary, then exiting 75"));
         } else {
             err.println("ckpt-train: " + why + " received again (" + n + " stop requests): already stopping"
-                    + (startingUp ? "" : ", the checkpoint in progress is not interrupted"));
+                    + (startingUp ? "" : ", the checkpoint in progress is not interrupted") + " (to end it at once: kill -KILL "
+                    + ProcessHandle.current().pid() + "; every committed checkpoint stays)");
         }
     }
 

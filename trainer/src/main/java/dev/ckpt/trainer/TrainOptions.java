@@ -34,7 +34,8 @@ import java.util.Set;
                         + " store: each checkpoint is written to a local staging directory, then uploaded and"
                         + " committed in the background while training goes on.",
                 "",
-                "On SIGUSR1, SIGTERM or a spot notice it saves at the next step boundary, commits and exits 75.",
+                "On SIGUSR1, SIGTERM, SIGINT (Ctrl-C) or a spot notice it saves at the next step boundary, commits and"
+                        + " exits 75.",
                 ""},
         footer = {"", "Examples:",
                 "  ckpt-train --steps 300 --save-every 100 --auto-resume",
@@ -98,7 +99,7 @@ final class TrainOptions {
     boolean skipIfBusy;
 
     @Option(names = "--preempt-deadline", paramLabel = "D", order = 11,
-            description = "on SIGUSR1/SIGTERM/spot notice, save and commit within D, a duration like 500ms, 50s,"
+            description = "on SIGUSR1/SIGTERM/SIGINT/spot notice, save and commit within D, a duration like 500ms, 50s,"
                     + " 2m or 1h (default: 50s); a save the recent saves say cannot make it is not started, one"
                     + " that has not committed by then is abandoned: the previous checkpoint stays the latest")
     Duration preemptDeadline = Duration.ofSeconds(50);

@@ -88,6 +88,35 @@ class PreemptionProcessTest {
                 TrainerRuns.latestTensors(b.resolve("store"), "p", tmp));
     }
 
+    /**
+     * Ctrl-C stops as SIGTERM does: the step is saved and committed, exit 75 (helper-103: the
+     * trainer had no SIGINT handler, so the JVM ended with 130, said nothing, and dropped the saves
+     * it had staged). A second Ctrl-C says how to end the process at once. The child starts with
+     * SIGINT at its default: a test run a script put in the background inherits it ignored.
+     */
+    @Test
+    void sigintSavesCommitsAndExits75() throws Exception {
+        Path b = tmp.resolve("b");
+        Child c = new Child(List.of("env", "--default-signal=INT"), 0, java.util.Map.of(), args(b, 600));
+        c.await(l -> l.startsWith("out: step 25 "), 120, "step 25");
+        c.signal("INT");
+        c.await(l -> l.contains("SIGINT received: saving at the next step boundary, then exiting 75"), 60, "the first SIGINT");
+        c.signal("INT");
+        assertEquals(75, c.waitFor(120), c.transcript.toString());
+        String all = c.transcript.toString();
+        assertTrue(all.contains("SIGINT received again (2 stop requests): already stopping")
+                && all.contains("kill -KILL " + c.process.pid() + "; every committed checkpoint stays"), all);
+        Matcher m = Pattern.compile("out: preempted: SIGINT at step (\\d+); committed checkpoint (p-s\\d+-\\S+) in [\\d.]+ s"
+                + " from the signal; exiting 75 .*").matcher(all.lines().filter(l -> l.startsWith("out: preempted: "))
+                .findFirst().orElseThrow(() -> new AssertionError(all)));
+        assertTrue(m.matches(), all);
+        try (CheckpointStore s = CheckpointStore.open(b.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("p");
+            assertEquals(m.group(2), cps.get(cps.size() - 1).id());
+            assertEquals(Long.parseLong(m.group(1)), cps.get(cps.size() - 1).step());
+        }
+    }
+
     @Test
     void sigkillAtRandomPointsNeverLeavesAHalfCheckpointAndTheEndIsBitIdentical() throws Exception {
         long seed = Long.getLong("ckpt.test.seed", System.nanoTime());

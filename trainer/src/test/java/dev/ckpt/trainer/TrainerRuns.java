@@ -101,7 +101,12 @@ final class TrainerRuns {
         }
 
         Child(long writeLatencyMs, Map<String, String> env, String... args) throws IOException {
-            List<String> cmd = new ArrayList<>();
+            this(List.of(), writeLatencyMs, env, args);
+        }
+
+        /** Started by {@code launcher} (e.g. {@code env --default-signal=INT}), then java. */
+        Child(List<String> launcher, long writeLatencyMs, Map<String, String> env, String... args) throws IOException {
+            List<String> cmd = new ArrayList<>(launcher);
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.add("-Xmx512m");
             for (Map.Entry<String, String> d : Djl.defaults().entrySet()) {

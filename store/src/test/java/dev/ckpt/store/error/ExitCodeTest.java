@@ -155,7 +155,7 @@ class ExitCodeTest {
             assertEquals(e.usedBy(ExitCode.Program.CKPT_TRAIN), train.contains("\n" + line), e + " in\n" + train);
         }
         assertTrue(tool.contains("  6  commit state unknown"), tool);
-        assertTrue(train.contains(" 75  preempted (EX_TEMPFAIL)"), train);
+        assertTrue(train.contains(" 75  preempted, or stopped by SIGUSR1, SIGTERM or Ctrl-C (EX_TEMPFAIL)"), train);
         assertTrue(tool.lines().allMatch(l -> l.length() <= 79), tool);
         // the meanings in one column, under 3-digit codes too (helper-98 saw 130 and 143 out of line)
         assertTrue(tool.lines().skip(1).allMatch(l -> l.length() > 7 && l.charAt(6) == ' ' && l.charAt(7) != ' '), tool);
