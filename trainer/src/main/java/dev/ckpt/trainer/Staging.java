@@ -25,8 +25,22 @@ final class Staging {
     private final Path dir;
     private final long minFreeBytes;
     private final PrintStream out;
+    private final FreeSpace freeSpace;
+
+    /** The bytes free for this process in a directory's filesystem; tests give a full disk on cue. */
+    interface FreeSpace {
+        long usable(Path dir) throws IOException;
+    }
+
+    /** The filesystem's own count ({@link java.nio.file.FileStore#getUsableSpace}). */
+    static final FreeSpace FILE_STORE = d -> Files.getFileStore(d).getUsableSpace();
 
     Staging(Path base, String run, long minFreeBytes, PrintStream out) throws IOException {
+        this(base, run, minFreeBytes, out, FILE_STORE);
+    }
+
+    Staging(Path base, String run, long minFreeBytes, PrintStream out, FreeSpace freeSpace) throws IOException {
+        this.freeSpace = freeSpace;
         this.dir = base.resolve(run);
         this.minFreeBytes = minFreeBytes;
         this.out = out;
@@ -106,13 +120,34 @@ final class Staging {
 
     /** Fails with a clear message unless {@code bytes} (plus --min-free-mb) fit. */
     void checkSpace(long bytes, long step, String lastCommitted) throws IOException {
-        long free = Files.getFileStore(dir).getUsableSpace();
+        long free = freeSpace.usable(dir);
         if (free < bytes + minFreeBytes) {
-            throw new IOException(String.format("staging directory %s has %s free; the checkpoint of step %d needs %s%s. "
-                            + "Free space there or point --staging elsewhere. Nothing was written; %s",
-                    dir, mib(free), step, mib(bytes), minFreeBytes > 0 ? " and --min-free-mb keeps " + mib(minFreeBytes) : "",
-                    lastCommitted == null ? "the store holds no checkpoint of this run yet"
-                            : "the last committed checkpoint " + lastCommitted + " is untouched"));
+            throw new Failed(String.format("staging directory %s has %s free; the checkpoint of step %d needs %s%s. "
+                            + "Free space there or point --staging elsewhere. Nothing was written",
+                    dir, mib(free), step, mib(bytes), minFreeBytes > 0 ? " and --min-free-mb keeps " + mib(minFreeBytes) : ""),
+                    lastCommitted, null);
+        }
+    }
+
+    /**
+     * A checkpoint that could not be staged. Its message ends with what the store holds, which
+     * {@link #now} says again once the saves still in flight have ended (helper-103: a save
+     * uploading when the next could not be staged was abandoned at the exit).
+     */
+    static final class Failed extends IOException {
+        private final String what;
+
+        Failed(String what, String lastCommitted, Throwable cause) {
+            super(what + "; " + (lastCommitted == null ? "the store holds no checkpoint of this run yet"
+                    : "the last committed checkpoint " + lastCommitted + " is untouched"), cause);
+            this.what = what;
+        }
+
+        /** The same failure, naming {@code lastCommitted} as the store's latest now. */
+        Failed now(String lastCommitted) {
+            Failed f = new Failed(what, lastCommitted, getCause());
+            f.setStackTrace(getStackTrace());
+            return f;
         }
     }
 
@@ -128,9 +163,9 @@ final class Staging {
     /** Writes a checkpoint into {@code step-N.tmp} and returns that directory, for {@link #complete} later. */
     Path stageTmp(long step, Writer writer, String lastCommitted) throws IOException {
         Path tmp = tmpPathOf(step);
-        LocalFiles.deleteTree(tmp);
-        Files.createDirectories(tmp);
         try {
+            LocalFiles.deleteTree(tmp);
+            Files.createDirectories(tmp);
             writer.write(tmp);
         } catch (IOException | RuntimeException e) {
             try {
@@ -138,9 +173,8 @@ final class Staging {
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
-            throw new IOException("staging directory " + dir + ": writing the checkpoint of step " + step + " failed ("
-                    + e.getMessage() + "); " + (lastCommitted == null ? "nothing of this run is committed yet"
-                    : "the last committed checkpoint " + lastCommitted + " is untouched"), e);
+            throw new Failed("staging directory " + dir + ": writing the checkpoint of step " + step + " failed ("
+                    + e.getMessage() + ")", lastCommitted, e);
         }
         return tmp;
     }

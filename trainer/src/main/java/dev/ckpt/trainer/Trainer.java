@@ -83,6 +83,8 @@ public final class Trainer {
     private CheckpointStore store;
     private WriterToken writer;
     private Staging staging;
+    /** How the staging directory's free space is read (tests: a disk that fills up on cue). */
+    private Staging.FreeSpace freeSpace = Staging.FILE_STORE;
     private Model model;
     private final TrainState state = new TrainState();
     private DataOrder order;
@@ -224,12 +226,19 @@ public final class Trainer {
 
     static int run(TrainOptions o, PrintStream out, PrintStream err, Function<String, CheckpointStore> openStore,
                    Preemption preemption) {
+        return run(o, out, err, openStore, preemption, Staging.FILE_STORE);
+    }
+
+    /** As above, reading the staging directory's free space with {@code freeSpace}. */
+    static int run(TrainOptions o, PrintStream out, PrintStream err, Function<String, CheckpointStore> openStore,
+                   Preemption preemption, Staging.FreeSpace freeSpace) {
         java.util.Optional<String> overlap = stagingOverlap(o);
         if (overlap.isPresent()) {
             err.println("ckpt-train: " + overlap.get());
             return EXIT_USAGE;
         }
         Trainer t = new Trainer(o, out, err, preemption);
+        t.freeSpace = freeSpace;
         t.newLocalStore = newLocalStore(o.store);
         try (CheckpointStore s = openStore.apply(o.store)) {
             t.store = s;
@@ -367,7 +376,7 @@ public final class Trainer {
             writer = store.claimWriter(o.run);
         }
         startPhase = "preparing the model";
-        staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out);
+        staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out, freeSpace);
         staging.removeLeftovers();
         ModelConfig cfg = o.modelConfig();
         model = new Model(cfg);
@@ -917,6 +926,24 @@ public final class Trainer {
         return o.ranked() ? 1 : 2;
     }
 
+    /**
+     * The step could not be staged and training stops: the saves in flight, staged before it,
+     * are let finish first (until the stop's deadline if a stop is under way), so that what they
+     * uploaded is committed rather than abandoned at the exit (helper-103: a full staging disk
+     * lost the save of the step before, which was uploading). Returns the failure, saying what is
+     * committed then.
+     */
+    private Staging.Failed afterSavesInFlight(Staging.Failed e, long step) throws InterruptedException {
+        if (pending.isEmpty()) {
+            return e;
+        }
+        err.printf("ckpt-train: step %d cannot be staged; waiting for the save of step %d%s, staged before it, to"
+                + " commit before stopping%n", step, pending.peekFirst().step(),
+                pending.size() > 1 ? " and of step " + pending.peekLast().step() : "");
+        finishPendingUnlessStopped();
+        return e.now(lastCommitted);
+    }
+
     private void saveAsync() throws IOException, InterruptedException {
         saveAsync(null);
     }
@@ -929,6 +956,7 @@ public final class Trainer {
         checkBackground(); // reports the saves that have ended: not part of this save's stall
         long t0 = System.nanoTime();
         long waitedFor = 0; // only the wait for a save in flight below: not the checks or the lines printed
+        long behind = -1; // the step of the save uploading that this one is staged behind, without waiting for it
         if (!pending.isEmpty()) {
             Pending uploading = pending.peekFirst();
             if (o.skipIfBusy) {
@@ -979,15 +1007,18 @@ public final class Trainer {
                 }
                 waitedFor = System.nanoTime() - w0;
             } else {
-                out.printf("save at step %d staged behind the save of step %d, which is still uploading%n", state.step,
-                        uploading.step());
+                behind = uploading.step();
             }
         }
         long waited = waitedFor;
         CompletableFuture<Void> stopRead = readStopWhileStaging();
         long step = state.step;
+        try {
+            staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
+        } catch (Staging.Failed e) {
+            throw afterSavesInFlight(e, step);
+        }
         inFlightDirs.add(staging.pathOf(step));
-        staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
         Map<String, Object> stats = trainingStats();
         boolean[] linked = {false};
         // Behind a save in flight, the frozen block is linked by the background thread just before
@@ -1007,9 +1038,15 @@ public final class Trainer {
                 dir = staging.pathOf(step);
                 linked[0] = true;
             }
+        } catch (Staging.Failed e) {
+            inFlightDirs.remove(staging.pathOf(step));
+            throw afterSavesInFlight(e, step);
         } catch (IOException | RuntimeException e) {
             inFlightDirs.remove(staging.pathOf(step));
             throw e;
+        }
+        if (behind >= 0) { // said once it is so (helper-103: said before a staging that failed)
+            out.printf("save at step %d staged behind the save of step %d, which is still uploading%n", step, behind);
         }
         // where the next save links the frozen block from (for a deferred link: once this save's starts)
         frozenSource = linkFrom == null ? CheckpointFiles.frozenFileIn(dir)

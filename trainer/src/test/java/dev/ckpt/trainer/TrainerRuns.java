@@ -71,6 +71,12 @@ final class TrainerRuns {
     /** As above, with {@code env} as the trainer's environment (WORLD_SIZE, SLURM_PROCID, ...). */
     static Result inProcess(Map<String, String> env, Function<ObjectStore, ObjectStore> wrap, Preemption preemption,
                             Consumer<String> onLine, String... args) {
+        return inProcess(env, wrap, Staging.FILE_STORE, preemption, onLine, args);
+    }
+
+    /** As above, with the staging directory's free space read by {@code freeSpace}. */
+    static Result inProcess(Map<String, String> env, Function<ObjectStore, ObjectStore> wrap, Staging.FreeSpace freeSpace,
+                            Preemption preemption, Consumer<String> onLine, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream o = lineWatcher(out, onLine == null ? l -> { } : onLine);
@@ -82,7 +88,8 @@ final class TrainerRuns {
             throw new AssertionError(ex);
         }
         Preemption p = preemption != null ? preemption : new Preemption(e);
-        int code = Trainer.run(opts, o, e, url -> CheckpointStore.open(wrap.apply(ObjectStores.open(url)), StoreConfig.defaults()), p);
+        int code = Trainer.run(opts, o, e, url -> CheckpointStore.open(wrap.apply(ObjectStores.open(url)), StoreConfig.defaults()), p,
+                freeSpace);
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 

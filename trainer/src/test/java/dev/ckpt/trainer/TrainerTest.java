@@ -345,6 +345,51 @@ class TrainerTest {
         assertTrue(Files.isDirectory(tmp.resolve("staging/t/step-20")), "the staged copy of the committed checkpoint stays");
     }
 
+    /**
+     * A step that cannot be staged stops training, but the save uploading when it came (staged
+     * before it) still commits first (helper-103: it was abandoned at the exit, 20 steps lost on
+     * a full staging disk), and the line that the step was staged behind it is not said.
+     */
+    @Test
+    void aStagingThatFailsLetsTheSaveUploadingCommitFirst() throws Exception {
+        java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        // the start-up's check, then one per save: steps 10, 20, and 30, which finds the disk full
+        Staging.FreeSpace fills = d -> {
+            if (checks.incrementAndGet() < 4) {
+                return Staging.FILE_STORE.usable(d);
+            }
+            full.countDown();
+            return 0;
+        };
+        java.util.function.Function<dev.ckpt.store.objectstore.ObjectStore, dev.ckpt.store.objectstore.ObjectStore> slow =
+                s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+                    @Override
+                    public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                        if (key.startsWith("manifests/t-s20-")) { // the save of step 20 is uploading as step 30 comes
+                            try {
+                                full.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                        return super.putIfAbsent(key, data, offset, length);
+                    }
+                };
+        Result r = TrainerRuns.inProcess(Map.of(), slow, fills, null, null, args(tmp, "--steps", "40", "--save-every", "10"));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("step 30 cannot be staged; waiting for the save of step 20, staged before it, to commit"
+                + " before stopping"), r.err());
+        assertTrue(r.out().contains("saved step 20 as t-s20-"), r.all());
+        assertTrue(r.err().matches("(?s).*the checkpoint of step 30 needs [\\d.]+ MiB\\. Free space there or point --staging"
+                + " elsewhere\\. Nothing was written; the last committed checkpoint t-s20-\\S+ is untouched.*"), r.err());
+        assertFalse(r.out().contains("save at step 30 staged behind"), r.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("t");
+            assertEquals(20, cps.get(cps.size() - 1).step(), cps.toString());
+        }
+    }
+
     @Test
     void leftoversOfACrashAreRemovedAtStart() throws Exception {
         Path junk = tmp.resolve("staging/t/step-7.tmp/encoder.safetensors");
