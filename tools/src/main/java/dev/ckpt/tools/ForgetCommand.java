@@ -46,6 +46,11 @@ final class ForgetCommand extends StoreCommand {
     boolean dryRun;
 
     @Override
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return rootNeedsRoom(e, "run forget again, then gc to delete what it forgot");
+    }
+
+    @Override
     int run(CheckpointStore store) {
         boolean byPolicy = policy != null;
         if (byPolicy == !ckpts.isEmpty()) {

@@ -36,6 +36,11 @@ final class GcCommand extends StoreCommand {
     }
 
     @Override
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return rootNeedsRoom(e, "run gc again");
+    }
+
+    @Override
     int run(CheckpointStore store) {
         GcResult r;
         try (OutputOptions.Progress p = output.start(err(), dryRun ? "gc --dry-run" : "gc")) {

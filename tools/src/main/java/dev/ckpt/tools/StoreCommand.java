@@ -81,7 +81,12 @@ abstract class StoreCommand implements Callable<Integer> {
             Interruption.running(this);
         }
         try (CheckpointStore s = storeOptions.open(store, CkptTool.env(spec), config, createsStore())) {
-            int code = run(s);
+            int code;
+            try {
+                code = run(s);
+            } catch (dev.ckpt.store.error.StoreUnavailableException e) {
+                throw onFullDisk(e);
+            }
             out().flush();
             ok = code == 0;
             return code;
@@ -213,6 +218,37 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     abstract int run(CheckpointStore store) throws Exception;
+
+    /** A failure of {@link #run} as it is said: by default {@code e} itself ({@link #rootNeedsRoom} for gc, forget). */
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return e;
+    }
+
+    /**
+     * A local store whose filesystem is full when this command writes ROOT, which gc and
+     * forget do before they free anything: "free space there or use another directory" is no
+     * advice for them (helper-103: gc could not run on a full disk). Says what they need: room
+     * for one more copy of ROOT, its size given. Other failures: {@code e} as it is.
+     */
+    RuntimeException rootNeedsRoom(dev.ckpt.store.error.StoreUnavailableException e, String then) {
+        String hint = LocalFiles.hint("no space left");
+        String m = e.getMessage();
+        if (!e.needsAction() || m == null || !m.contains("No space left on device") || !m.endsWith(hint)) {
+            return e;
+        }
+        String size = "";
+        try {
+            Path root = dev.ckpt.store.objectstore.ObjectStores.localPath(store).map(p -> p.resolve("ROOT")).orElse(null);
+            if (root != null && Files.isRegularFile(root)) {
+                size = " (" + dev.ckpt.store.util.Sizes.human(Files.size(root)) + ")";
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the size is a detail of the advice
+        }
+        return dev.ckpt.store.error.StoreUnavailableException.needingAction(m.substring(0, m.length() - hint.length())
+                + "; " + spec.name() + " writes a new copy of ROOT" + size + " before it frees anything: free that much"
+                + " outside the store, then " + then, e);
+    }
 
     /**
      * Checks what picocli's types cannot, before the store is opened (so a refused command

@@ -82,6 +82,41 @@ class CkptToolNoSpaceTest {
         assertEquals(List.of(".", "./restore", "./tmp"), left, rs.get(where.length).out());
     }
 
+    /**
+     * gc and forget on a store whose disk is full: both write ROOT before they free anything, so
+     * "use another directory" was no advice (helper-103); they say what they need, ROOT's size
+     * included, in one line, and the store is unchanged.
+     */
+    @Test
+    void gcAndForgetOnAFullDiskSayTheyNeedRoomForRoot() throws Exception {
+        MountNamespace.assumeAvailable(tmp);
+        Path store = tmp.resolve("store");
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 10_000);
+        for (String step : new String[] {"1", "2"}) {
+            assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", step).code());
+        }
+        Path full = Files.createDirectories(tmp.resolve("full"));
+        Path onFull = full.resolve("store");
+        List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.tmpfs(full, 512) + " && cp -a "
+                        + MountNamespace.q(store) + " " + MountNamespace.q(onFull) + " && (dd if=/dev/zero of="
+                        + MountNamespace.q(full.resolve("fill")) + " bs=1k 2>/dev/null || true)", Map.of(),
+                List.of(cmd("gc", onFull.toString(), "--grace", "0s"),
+                        cmd("forget", onFull.toString(), "--run", "r", "--keep-last", "1")),
+                "cmp " + MountNamespace.q(store.resolve("ROOT")) + " " + MountNamespace.q(onFull.resolve("ROOT")) + " && echo same");
+        String size = dev.ckpt.store.util.Sizes.human(Files.size(store.resolve("ROOT")));
+        String[] then = {"run gc again", "run forget again, then gc to delete what it forgot"};
+        for (int i = 0; i < then.length; i++) {
+            Cli.Result r = rs.get(i);
+            assertEquals(1, r.code(), r.toString());
+            assertEquals(1, r.err().strip().lines().count(), "one line: " + r);
+            assertTrue(r.err().contains("No space left on device; " + (i == 0 ? "gc" : "forget") + " writes a new copy of ROOT ("
+                    + size + ") before it frees anything: free that much outside the store, then " + then[i]), r.toString());
+            assertFalse(r.err().contains("use another directory"), r.toString());
+            assertFalse(CkptToolErrorMessagesTest.JAVA.matcher(r.err()).find(), r.toString());
+        }
+        assertTrue(rs.get(then.length).out().contains("same"), "ROOT unchanged: " + rs.get(then.length));
+    }
+
     @Test
     void importStagesInTmpdirForAStoreThatIsNotLocal() throws Exception {
         String store = tmp.resolve("store").toString();
