@@ -68,6 +68,47 @@ class GcTest extends InMemoryFixture {
         assertEquals(0, store.gc(GcRequest.preview()).deletedKeys().size(), "nothing left to collect");
     }
 
+    /**
+     * Another store whose prefix lies in this one's chunks/ or manifests/ (s3://b/x and
+     * s3://b/x/chunks, s3://b/x/manifests/team) lists there too: GC deletes only keys of the
+     * shapes this store writes, never those, however old (helper-102: GC deleted a nested
+     * store's ROOT, chunks and manifests as garbage).
+     */
+    @Test
+    void gcLeavesAStoreNestedInChunksOrManifestsAlone() {
+        List<SaveResult> saves = makeGarbage();
+        String hash = "fe" + "1".repeat(62);
+        List<String> nested = List.of("chunks/ROOT", "chunks/chunks/fe/" + hash, "chunks/manifests/n-s1-0a0b0c0d.json",
+                "chunks/ab/ROOT", "chunks/ab/chunks/fe/" + hash, "chunks/fe/" + hash + "/ROOT",
+                "manifests/ROOT", "manifests/chunks/fe/" + hash, "manifests/manifests/n-s1-0a0b0c0d.json",
+                "manifests/manifests/n-s1-e3/part-00000.json", "manifests/runs/n/writer", "manifests/gc/lease.json",
+                "manifests/team/ROOT", "manifests/team/manifests/n-s1-0a0b0c0d.json", "manifests/team/chunks/fe/" + hash);
+        for (String k : nested) {
+            objects.delegate().put(k, "not this store's".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        clock.advance(Duration.ofHours(2));
+        GcResult r = store.gc(GcRequest.collect());
+        assertTrue(r.deletedKeys().contains("manifests/" + saves.get(0).checkpointId() + ".json"), r.deletedKeys().toString());
+        for (String k : nested) {
+            assertFalse(r.deletedKeys().contains(k), k);
+            assertTrue(keys().contains(k), k);
+        }
+        assertTrue(store.verify(VerifyRequest.deep()).ok());
+    }
+
+    @Test
+    void onlyTheShapesThisStoreWritesAreItsManifestKeys() {
+        for (String own : List.of("manifests/r-s1-0a0b0c0d.json", "manifests/r-s10-e3/part-00002.json",
+                "manifests/r-s10-e3/part-123456.json", "manifests/r-s10-e3/refused.json", "manifests/chunks-s1-e1.json")) {
+            assertTrue(dev.ckpt.store.manifest.Manifest.isOwnKey(own), own);
+        }
+        for (String other : List.of("manifests/ROOT", "manifests/chunks.json", "manifests/manifests/r-s1-e1.json",
+                "manifests/r-s1-e1/ROOT", "manifests/r-s1-e1/part-1.json", "manifests/a..b.json", "manifests/.x.json",
+                "manifests/r-s1-e1.json.tmp", "manifests/x/y/z.json")) {
+            assertFalse(dev.ckpt.store.manifest.Manifest.isOwnKey(other), other);
+        }
+    }
+
     @Test
     void unreferencedObjectsYoungerThanGraceAreSpared() {
         makeGarbage();

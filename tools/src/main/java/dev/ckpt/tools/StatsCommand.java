@@ -40,6 +40,9 @@ final class StatsCommand extends StoreCommand {
         int unreferencedObjects = 0;
         for (String prefix : new String[]{"chunks/", "manifests/"}) {
             for (ObjectInfo o : store.objectStore().list(prefix)) {
+                if (!dev.ckpt.store.gc.GarbageCollector.ownKey(o.key())) {
+                    continue; // another store's, whose prefix lies in this one's (as GC skips it)
+                }
                 if (!liveKeys.contains(o.key())) {
                     unreferenced += o.size();
                     unreferencedObjects++;

@@ -144,8 +144,10 @@ public final class RootRecovery {
         ManifestLoader parts = new ManifestLoader(store);
         for (ObjectInfo o : manifestObjects) {
             String id = o.key().substring("manifests/".length()).replaceFirst("\\.json$", "");
-            if (id.contains("/")) {
-                continue; // a rank's part manifest: read with its checkpoint's top manifest
+            if (id.contains("/") || !Manifest.isOwnKey(o.key())) {
+                // a rank's part manifest: read with its checkpoint's top manifest; or no manifest of this store's
+                // (another store's, whose prefix lies in this one's manifests/: its ROOT, say)
+                continue;
             }
             Manifest m;
             String sha;

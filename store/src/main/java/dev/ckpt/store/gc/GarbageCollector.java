@@ -197,7 +197,7 @@ public final class GarbageCollector {
         int young = 0;
         for (String prefix : new String[]{"chunks/", "manifests/"}) {
             for (ObjectInfo o : store.list(prefix)) { // lazy: only the dead are kept
-                if (live.contains(o.key())) {
+                if (live.contains(o.key()) || !ownKey(o.key())) {
                     continue;
                 }
                 if (o.lastModified().isBefore(cutoff)) {
@@ -208,6 +208,17 @@ public final class GarbageCollector {
             }
         }
         return new Mark(live, loaded, dead, young);
+    }
+
+    /**
+     * Whether {@code key}, listed under {@code chunks/} or {@code manifests/}, has the shape of
+     * a key this store writes ({@link ChunkRef#hashOfKey}, {@link Manifest#isOwnKey}): GC
+     * deletes nothing else, whatever its age. Another store whose prefix lies in this one's
+     * {@code chunks/} or {@code manifests/} (s3://b/x and s3://b/x/chunks) lists there too, and
+     * GC had deleted all of it, its ROOT included (helper-102).
+     */
+    public static boolean ownKey(String key) {
+        return key.startsWith("chunks/") ? ChunkRef.hashOfKey(key) != null : Manifest.isOwnKey(key);
     }
 
     private void addLive(RootState s, Set<String> live, Set<String> loaded) {

@@ -189,6 +189,23 @@ public record Manifest(int format, String id, String run, long step, Long epoch,
         return "manifests/" + id + ".json";
     }
 
+    private static final java.util.regex.Pattern OWN_KEY = java.util.regex.Pattern.compile(
+            "manifests/([A-Za-z0-9][A-Za-z0-9._-]{0,99})(\\.json|/part-[0-9]{5,}\\.json|/refused\\.json)");
+
+    /**
+     * Whether {@code key} has the shape of a key this store writes under {@code manifests/}:
+     * {@link #keyOf}, {@link #keyOfPart} or {@link #keyOfRefusal} of a checkpoint id (no id is
+     * one of the store's top-level names, {@link dev.ckpt.store.objectstore.Keys#TOP_LEVEL}).
+     * Anything else there is not this store's: another store whose prefix lies in this one's
+     * {@code manifests/} writes {@code manifests/ROOT}, {@code manifests/chunks/...},
+     * {@code manifests/manifests/<id>.json} (helper-102: GC deleted them all as garbage).
+     */
+    public static boolean isOwnKey(String key) {
+        java.util.regex.Matcher m = OWN_KEY.matcher(key);
+        return m.matches() && !m.group(1).contains("..")
+                && !dev.ckpt.store.objectstore.Keys.TOP_LEVEL.contains(m.group(1));
+    }
+
     /** Where rank {@code rank}'s part manifest of checkpoint {@code id} is: {@code manifests/<id>/part-<rank, 5 digits>.json}. */
     public static String keyOfPart(String id, int rank) {
         return "manifests/" + id + "/part-" + String.format("%05d", rank) + ".json";
