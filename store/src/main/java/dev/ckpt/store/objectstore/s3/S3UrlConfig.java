@@ -16,6 +16,35 @@ final class S3UrlConfig {
     private S3UrlConfig() {
     }
 
+    /**
+     * A prefix with an empty ({@code a//b}), {@code .} or {@code ..} segment: the AWS client sent
+     * one as written and the MinIO client another way, and servers differ again (S3Proxy refused a
+     * signature, RGW normalized), so each client saw another store under one URL (helper-102: a
+     * push through one then verified as missing chunks through the other, and recover wrote a ROOT
+     * beside the store). A trailing '/' is fine.
+     */
+    private static void refuseOddSegments(String url, String bucket, String prefix) {
+        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        if (p.isEmpty() && prefix.isEmpty()) {
+            return;
+        }
+        java.util.List<String> kept = new java.util.ArrayList<>();
+        String odd = null;
+        for (String segment : p.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                odd = odd == null ? (segment.isEmpty() ? "an empty segment ('//')" : "a '" + segment + "' segment") : odd;
+            } else {
+                kept.add(segment);
+            }
+        }
+        if (odd != null) {
+            throw new BadConfigurationException("S3 URL '" + url + "' has " + odd + " in its prefix, which the S3 clients"
+                    + " and servers read differently, so it would not name one store: write the prefix without it"
+                    + (kept.isEmpty() ? " (s3://" + bucket + ")" : " (s3://" + bucket + "/" + String.join("/", kept)
+                    + ", if that is the store you mean)"));
+        }
+    }
+
     static S3Config fromUrl(String url, Map<String, String> env) {
         if (!url.startsWith("s3://")) {
             throw new BadConfigurationException("not an S3 URL: '" + url + "' (write s3://bucket/prefix)");
@@ -27,6 +56,7 @@ final class S3UrlConfig {
         if (bucket.isEmpty()) {
             throw new BadConfigurationException("S3 URL '" + url + "' names no bucket (write s3://bucket/prefix)");
         }
+        refuseOddSegments(url, bucket, prefix);
         // the keys are secrets from here on, also in a message about a value they were put in by mistake
         for (String key : new String[] {first(env, "AWS_SECRET_ACCESS_KEY"), first(env, "AWS_SESSION_TOKEN")}) {
             if (key != null) {

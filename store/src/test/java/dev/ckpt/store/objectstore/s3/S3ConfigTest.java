@@ -48,6 +48,31 @@ class S3ConfigTest {
     }
 
     /**
+     * A prefix with an empty, '.' or '..' segment is refused, naming the store meant; each S3
+     * client (and server) read it another way (helper-102). A trailing '/' and odd but plain
+     * characters pass.
+     */
+    @Test
+    void aPrefixWithEmptyDotOrDotDotSegmentsIsRefused() {
+        Map<String, String> cases = Map.of("s3://ckpt/a//b", "an empty segment ('//') in its prefix", "s3://ckpt/./x",
+                "a '.' segment", "s3://ckpt/../x", "a '..' segment", "s3://ckpt/x/..", "a '..' segment", "s3://ckpt//x",
+                "an empty segment", "s3://ckpt/x//", "an empty segment");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl(c.getKey(), Map.of()),
+                    c.getKey()).getMessage();
+            assertTrue(m.contains("S3 URL '" + c.getKey() + "' has " + c.getValue()), m);
+        }
+        assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://ckpt/a//b", Map.of()))
+                .getMessage().contains("(s3://ckpt/a/b, if that is the store you mean)"));
+        assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://ckpt/./", Map.of()))
+                .getMessage().contains("write the prefix without it (s3://ckpt)"));
+        for (String ok : new String[] {"s3://ckpt", "s3://ckpt/", "s3://ckpt/a/b/", "s3://ckpt/a.b/..c/x y/%41+"}) {
+            S3Config.fromUrl(ok, Map.of());
+        }
+        assertEquals("a/b/", S3Config.fromUrl("s3://ckpt/a/b/", Map.of()).prefix());
+    }
+
+    /**
      * Environment the AWS SDK reads on its own, which it fails on without naming the variable
      * ("The URI scheme of endpointOverride must not be null", "For input string"): refused
      * here, naming it and what to do. An empty endpoint variable is refused whichever client
