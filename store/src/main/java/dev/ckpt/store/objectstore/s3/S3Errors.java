@@ -162,6 +162,10 @@ final class S3Errors {
                 return e;
             }
         }
+        CkptException tls = tls(url, action, cause, proxy);
+        if (tls != null) {
+            return tls;
+        }
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof java.net.UnknownHostException u) {
                 String host = u.getMessage() == null ? "?" : u.getMessage().replaceFirst(":.*", "").trim();
@@ -182,6 +186,34 @@ final class S3Errors {
                         + " of HTTP_PROXY, http_proxy or -Dhttp.proxyHost, unless NO_PROXY names the endpoint's host;"
                         + " retrying later is safe)").orElse(" (network or server unreachable; retrying later is safe)"),
                 cause);
+    }
+
+    /**
+     * A TLS set-up that cannot succeed by retrying, so exit 1 with what to change rather than
+     * "retrying later is safe" (helper-102): an https:// endpoint whose server answers in plain
+     * HTTP (the JDK: "Unsupported or unrecognized SSL message"), or a certificate no trusted CA
+     * signed (PKIX: "unable to find valid certification path"). Null for any other failure.
+     */
+    private static CkptException tls(String url, String action, Throwable cause, java.util.Optional<String> proxy) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (!(t instanceof javax.net.ssl.SSLException) && !(t instanceof java.security.GeneralSecurityException)) {
+                continue;
+            }
+            String m = String.valueOf(t.getMessage());
+            String where = "check the endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, ckpt-tool's --endpoint, or the AWS"
+                    + " profile's endpoint_url)";
+            if (m.contains("Unsupported or unrecognized SSL message")) {
+                return new BadConfigurationException("cannot " + action + " " + url + ": the endpoint is https:// but the"
+                        + " server " + proxy.map(p -> "(or the HTTP proxy " + p + ") ").orElse("") + "answered in plain"
+                        + " HTTP, without TLS: if it serves plain HTTP, write the endpoint with http://; " + where, cause);
+            }
+            if (m.contains("unable to find valid certification path") || m.contains("PKIX path")) {
+                return new BadConfigurationException("cannot " + action + " " + url + ": the server's TLS certificate is"
+                        + " not signed by a CA this process trusts (" + withoutClassNames(redact(m)) + "): for a private"
+                        + " CA, give its PEM certificates in AWS_CA_BUNDLE=/path/ca.pem; else " + where, cause);
+            }
+        }
+        return null;
     }
 
     /** Java class names clients put in messages ({@code com.ctc.wstx.exc.WstxIOException: Connection reset}): only --verbose shows them. */

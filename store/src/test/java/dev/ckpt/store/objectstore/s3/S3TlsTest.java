@@ -92,6 +92,39 @@ class S3TlsTest {
         assertTrue(e.getMessage().toLowerCase().matches("(?s).*(certif|pkix|ssl|handshake|trust).*"), e.getMessage());
     }
 
+    /**
+     * TLS set-ups that no retry mends are configuration errors (exit 1) saying what to change, not
+     * "network or server unreachable; retrying later is safe" (helper-102): an https:// endpoint
+     * whose server speaks plain HTTP, and a certificate of a CA not trusted.
+     */
+    @ParameterizedTest
+    @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
+    void tlsSetUpsThatNoRetryMendsSayWhatToChange(String client, String http) throws Exception {
+        try (S3ProxyServer plain = S3ProxyServer.start(dir.resolve("plain-" + client + http))) {
+            Map<String, String> env = new java.util.HashMap<>(plain.env(S3Config.Client.valueOf(client),
+                    S3Config.Http.valueOf(http)));
+            String https = plain.endpoint().toString().replaceFirst("^http:", "https:");
+            env.put("AWS_ENDPOINT_URL", https);
+            S3Config cfg = S3Config.fromUrl("s3://tls/plain", env).withProbe(false);
+            BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> {
+                try (ObjectStore s = S3ObjectStores.open(cfg)) {
+                    s.get("anything");
+                }
+            });
+            assertTrue(e.getMessage().contains("s3://tls/plain/anything: the endpoint is https:// but the server answered"
+                    + " in plain HTTP, without TLS: if it serves plain HTTP, write the endpoint with http://"), e.getMessage());
+        }
+        S3Config untrusted = config("untrusted-" + client + http, client, http, null).withProbe(false);
+        BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> {
+            try (ObjectStore s = S3ObjectStores.open(untrusted)) {
+                s.get("anything");
+            }
+        });
+        assertTrue(e.getMessage().contains("the server's TLS certificate is not signed by a CA this process trusts"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("give its PEM certificates in AWS_CA_BUNDLE=/path/ca.pem"), e.getMessage());
+    }
+
     @Test
     void aBadBundleIsAConfigurationErrorNamingTheFile() throws Exception {
         Path missing = dir.resolve("nope.pem");
