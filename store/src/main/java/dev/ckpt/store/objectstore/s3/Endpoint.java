@@ -55,6 +55,13 @@ final class Endpoint {
             throw new BadConfigurationException("the endpoint " + named + " is not an http:// or https:// URL: S3"
                     + " servers answer over HTTP (e.g. http://host:9000)");
         }
+        if (ep.getRawQuery() != null || ep.getRawFragment() != null) {
+            // both clients dropped it without a word (helper-102)
+            throw new BadConfigurationException("the endpoint " + shown(ep.getScheme() + "://" + ep.getRawAuthority()
+                    + (ep.getRawPath() == null ? "" : ep.getRawPath())) + " (" + source + ") has a "
+                    + (ep.getRawQuery() != null ? "query ('?...')" : "fragment ('#...')") + ", which no S3 client sends:"
+                    + " remove it");
+        }
         return ep;
     }
 

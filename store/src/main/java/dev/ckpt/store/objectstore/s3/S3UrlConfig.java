@@ -69,13 +69,24 @@ final class S3UrlConfig {
             SdkEnvironment.refuseIgnoredEndpoint(env, endpointVar);
         }
         // ckpt-train has no --endpoint (helper-75)
-        URI ep = endpoint == null ? null : Endpoint.parse(endpoint, endpointVar + " or ckpt-tool's --endpoint", env);
+        String epSource = endpointVar + " or ckpt-tool's --endpoint";
+        URI ep = endpoint == null ? null : Endpoint.parse(endpoint, epSource, env);
         if (ep == null && !env.containsKey("AWS_ENDPOINT_URL_S3") && !env.containsKey("AWS_ENDPOINT_URL")) {
             // the AWS SDK would use it on its own (addressed as AWS: virtual-host style) and the MinIO client not at all
             String[] fromProfile = SdkEnvironment.profileEndpoint(env).orElse(null);
             ep = fromProfile == null ? null : Endpoint.parse(fromProfile[0], fromProfile[1], env);
+            epSource = fromProfile == null ? epSource : fromProfile[1];
         }
         S3Config.Client client = parse(S3Config.Client.class, env.getOrDefault("CKPT_S3_CLIENT", "aws"), "CKPT_S3_CLIENT");
+        if (client == S3Config.Client.MINIO && ep != null && ep.getRawPath() != null && !ep.getRawPath().isEmpty()
+                && !ep.getRawPath().equals("/")) {
+            // the MinIO client's own refusal named neither the variable nor a way out (helper-102)
+            throw new BadConfigurationException("the endpoint " + Endpoint.shown(ep.toString()) + " (" + epSource + ") has"
+                    + " a path (" + ep.getRawPath() + "), which the MinIO client does not take: give the server's"
+                    + " scheme, host and port only (put a store's place in the URL's prefix, s3://bucket/prefix), or"
+                    + " use the AWS client (CKPT_S3_CLIENT=aws, ckpt-tool's --client=aws), which sends requests below"
+                    + " that path");
+        }
         if (ep == null) {
             SdkEnvironment.refuseEmptyEndpoint(env);
         }

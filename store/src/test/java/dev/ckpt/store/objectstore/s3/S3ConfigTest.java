@@ -48,6 +48,33 @@ class S3ConfigTest {
     }
 
     /**
+     * An endpoint's query or fragment, which both clients dropped without a word, is refused
+     * (not shown: a query may hold a secret); a path, which the MinIO client refused without
+     * naming the variable, is refused for it naming the variable and the way out (the AWS
+     * client sends requests below it, as reverse proxies want).
+     */
+    @Test
+    void anEndpointsQueryOrFragmentAndAPathForTheMinioClientAreRefused() {
+        for (String ep : new String[] {"http://h:9000/?x=secret1", "http://h:9000#frag", "http://h:9000/s3?x=1"}) {
+            String m = assertThrows(BadConfigurationException.class,
+                    () -> S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", ep)), ep).getMessage();
+            assertTrue(m.matches("the endpoint '?http://h:9000(/|/s3)?'? \\(AWS_ENDPOINT_URL or ckpt-tool's --endpoint\\) has a"
+                    + " (query|fragment) .*, which no S3 client sends: remove it"), m);
+            assertFalse(m.contains("secret1"), m);
+        }
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                Map.of("AWS_ENDPOINT_URL", "http://h:9000/sub", "CKPT_S3_CLIENT", "minio"))).getMessage();
+        assertTrue(m.startsWith("the endpoint 'http://h:9000/sub' (AWS_ENDPOINT_URL or ckpt-tool's --endpoint) has a path"
+                + " (/sub), which the MinIO client does not take"), m);
+        assertTrue(m.contains("CKPT_S3_CLIENT=aws"), m);
+        assertEquals("/sub", S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", "http://h:9000/sub")).endpoint()
+                .getPath());
+        for (String ok : new String[] {"http://h:9000", "http://h:9000/"}) {
+            S3Config.fromUrl("s3://b-1/x", Map.of("AWS_ENDPOINT_URL", ok, "CKPT_S3_CLIENT", "minio"));
+        }
+    }
+
+    /**
      * A prefix with an empty, '.' or '..' segment is refused, naming the store meant; each S3
      * client (and server) read it another way (helper-102). A trailing '/' and odd but plain
      * characters pass.
