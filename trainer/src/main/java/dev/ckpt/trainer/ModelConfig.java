@@ -42,7 +42,14 @@ record ModelConfig(long seed, int input, int hidden, int output, int batch, int 
         m.put("lr", lr);
         m.put("frozen_mb", frozenMb);
         m.put("frozen_rows", frozenRows());
-        m.put("optimizer", Map.of("name", "adam", "beta1", 0.9, "beta2", 0.999, "eps", 1e-8));
+        // in this order in every JVM: Map.of's order changes from one JVM to the next, so config.json had changed
+        // across a resume, and deduplicated against nothing (helper-103)
+        Map<String, Object> optimizer = new LinkedHashMap<>();
+        optimizer.put("name", "adam");
+        optimizer.put("beta1", 0.9);
+        optimizer.put("beta2", 0.999);
+        optimizer.put("eps", 1e-8);
+        m.put("optimizer", optimizer);
         return m;
     }
 }

@@ -87,6 +87,11 @@ class TrainerTest {
         assertEquals(150, state.get("optimizer_step").asLong());
         assertEquals(4, state.get("epoch").asLong()); // 1024 samples / 32 = 32 steps per epoch
         assertEquals(20, state.get("recent_losses").size());
+        // the same bytes in every JVM, so that a resumed run's config.json deduplicates (helper-103: the optimizer's
+        // keys came in Map.of's order, which changes from one JVM to the next)
+        assertTrue(Files.readString(dir.resolve("config.json")).replaceAll("\\s+", "").endsWith(
+                "\"optimizer\":{\"name\":\"adam\",\"beta1\":0.9,\"beta2\":0.999,\"eps\":1.0E-8}}"),
+                Files.readString(dir.resolve("config.json")));
         // only the committed copy stays staged
         try (var s = Files.list(tmp.resolve("staging/t"))) {
             assertEquals(List.of("step-150"), s.map(p -> p.getFileName().toString()).toList());
