@@ -18,7 +18,7 @@ import java.util.List;
                 + " unless --force; the new ROOT is written only if ROOT is still the damaged one, which is first copied"
                 + " to recovery/.",
         "A readable ROOT is never replaced. Pins and verified marks were in ROOT and are lost."},
-        footer = {"", "Example:", "  ckpt-tool recover s3://ml-ckpt/llama            # what would be rebuilt",
+        footer = {"", "Examples:", "  ckpt-tool recover s3://ml-ckpt/llama            # what would be rebuilt",
                 "  ckpt-tool recover s3://ml-ckpt/llama --apply"})
 final class RecoverCommand extends StoreCommand {
     @Option(names = "--apply", description = "write the new ROOT (default: only say what would be written)")

@@ -25,7 +25,7 @@ import java.util.List;
                 + "is not kept). Only the chunks holding them are downloaded, each checked against its SHA-256; the "
                 + "whole file's SHA-256 cannot be checked for such a partial file. No matching tensor: exit 1, nothing "
                 + "written."},
-        footer = {"", "CKPT is an id, latest (the newest checkpoint of any run), RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored",
+        footer = {"", "CKPT is an id, latest (the newest checkpoint of any run), RUN:latest or RUN@STEP.", "", "Examples:", "  ckpt-tool restore ./ckpt-store run-42@1000 ./restored",
         "  ckpt-tool restore ./ckpt-store run-42@1000 ./rank-3 --rank 3",
         "  ckpt-tool restore ./ckpt-store run-42@1000 ./layer3 --tensors 'layers.3.*'"})
 final class RestoreCommand extends StoreCommand {

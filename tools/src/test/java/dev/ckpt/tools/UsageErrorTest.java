@@ -34,7 +34,7 @@ class UsageErrorTest {
             assertTrue(r.err().contains("usage: ckpt-tool " + args.get(0)), r.err());
             assertTrue(r.err().contains("'ckpt-tool " + args.get(0) + " --help'"), r.err());
             assertTrue(lines.size() <= 12, "short: " + r.err());
-            assertFalse(r.err().contains("Example:"), "no help page: " + r.err());
+            assertFalse(r.err().contains("Example"), "no help page: " + r.err());
         }
     }
 
