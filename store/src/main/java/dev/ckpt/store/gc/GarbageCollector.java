@@ -338,9 +338,12 @@ public final class GarbageCollector {
         try {
             root.update(r -> Transitions.gcRelease(r, gen, owner));
         } catch (RuntimeException e) {
-            // the lease expires by itself; say when, since other GCs are refused until then
-            progress.accept("GC generation " + gen + " could not give its lease back (" + e.getMessage() + "): other"
-                    + " GCs are refused until it expires, at " + leaseExpiry);
+            // the lease expires by itself; say when, since other GCs are refused until then (but for a GC on this host
+            // once this process has ended, which sees its owner gone and takes over: helper-102 read "refused" and saw
+            // the next gc take over at once)
+            progress.accept("GC generation " + gen + " could not give its lease back (" + e.getMessage() + "): GCs on"
+                    + " other hosts are refused until it expires, at " + leaseExpiry + "; a GC on this host takes over"
+                    + " once this process has ended");
         }
     }
 
