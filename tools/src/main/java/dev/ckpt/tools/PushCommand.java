@@ -158,6 +158,12 @@ final class PushCommand extends StoreCommand {
             throw e.withAdvice("this push of step " + step + " committed nothing: another push or job claimed run '"
                     + run + "' after it did (ckpt-tool ls " + ShellWords.word(store.objectStore().describe()) + " --run " + run + " shows what is committed);"
                     + " to save " + dir + " anyway, push it again");
+        } catch (dev.ckpt.store.error.CommitStateUnknownException e) {
+            // which commit, and the command that settles it (helper-102: it said "list the store again" only)
+            e.addNote("; it was the commit of step " + step + " of run " + run + ": ckpt-tool ls "
+                    + ShellWords.word(this.store) + " --run " + run + " shows whether it landed;"
+                    + " push the step again only if it did not");
+            throw deadline.named(e);
         } catch (RuntimeException e) {
             throw deadline.named(e);
         }

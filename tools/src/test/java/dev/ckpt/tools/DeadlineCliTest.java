@@ -114,7 +114,8 @@ class DeadlineCliTest {
             String line = r.err().strip();
             assertTrue(line.contains("the look-up of checkpoint 'latest' did not finish by its deadline")
                     && line.contains("the read of ROOT") && line.contains("nothing was changed")
-                    && line.endsWith(" (given: --deadline 3s)"), line);
+                    && line.endsWith("; it was the commit of step 2 of run r: ckpt-tool ls s3://deadline/k --run r shows"
+                + " whether it landed; push the step again only if it did not (given: --deadline 3s)"), line);
             assertFalse(line.contains("\n") || line.contains("Exception"), line);
             assertFalse(Files.exists(target), "no target made: " + target);
             link.heal();
@@ -274,7 +275,8 @@ class DeadlineCliTest {
         assertTrue(line.contains("save of run r step 2 did not finish by its deadline")
                 && line.contains("the conditional write of ROOT") && line.contains("may or may not be applied")
                 && line.contains("do not clean anything up") && !line.contains("nothing was committed")
-                && line.endsWith(" (given: --deadline 3s)"), line);
+                && line.endsWith("; it was the commit of step 2 of run r: ckpt-tool ls s3://deadline/k --run r shows"
+                + " whether it landed; push the step again only if it did not (given: --deadline 3s)"), line);
 
         // the stalled write never reached the server whole: ROOT is as it was, and nothing it references is gone
         Cli.Result ls = cli.run("ls", "s3://deadline/k", "--json");
