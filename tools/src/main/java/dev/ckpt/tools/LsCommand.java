@@ -14,7 +14,8 @@ import java.util.Map;
 
 @Command(name = "ls", description = {"List checkpoints, sorted by run, then step.",
         "Columns: id, run, step, created, ranks (world size: how many ranks saved it), files, logical size, bytes only"
-                + " it holds, pinned."},
+                + " it holds, pinned (DAMAGED: its manifest is missing or damaged, so it cannot be restored; the"
+                + " listing then ends with exit 3)."},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 final class LsCommand extends StoreCommand {
     @Option(names = "--run", paramLabel = "RUN", description = "only this run")
@@ -22,14 +23,27 @@ final class LsCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
-        Inventory inv = new Inventory(store, run);
+        Inventory inv = new Inventory(store, run, true);
         List<Row> rows = new ArrayList<>();
         for (CheckpointEntry e : inv.checkpoints) {
             rows.add(new Row(e.id(), e.run(), e.step(), e.created(), e.ranks(), e.files(), e.logicalBytes(), inv.uniqueBytes(e.id()),
-                    e.pinned(), e.metadata()));
+                    e.pinned(), e.metadata(), inv.unreadable.get(e.id())));
         }
         print(new Listing(store.objectStore().describe(), run, rows));
-        return ExitCode.OK;
+        if (inv.unreadable.isEmpty()) {
+            return ExitCode.OK;
+        }
+        // after the listing, which stands: the damage, and where to see all of it (exit 3, as verify's)
+        for (Map.Entry<String, String> u : inv.unreadable.entrySet()) {
+            if (run == null || rows.stream().anyMatch(r -> r.id().equals(u.getKey()))) {
+                err().println("ckpt-tool ls: " + u.getValue());
+            }
+        }
+        err().println("ckpt-tool ls: " + dev.ckpt.store.commit.SaveResult.count(inv.unreadable.size(), "checkpoint")
+                + " of the store cannot be restored (UNIQUE shows '?' where unknown, and counts none of their chunks);"
+                + " ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(this.store) + " says what is damaged,"
+                + " ckpt-tool forget drops a checkpoint that cannot be mended");
+        return ExitCode.DAMAGE;
     }
 
     /** @param run the run asked for (null: all), for the text form only */
@@ -40,7 +54,8 @@ final class LsCommand extends StoreCommand {
             row(out, fmt, "ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED");
             for (Row e : checkpoints) {
                 row(out, fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(), e.files(),
-                        human(e.logicalBytes()), human(e.uniqueBytes()), e.pinned() ? "yes" : "");
+                        human(e.logicalBytes()), e.uniqueBytes() == null ? "?" : human(e.uniqueBytes()),
+                        (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED"));
             }
             if (checkpoints.isEmpty()) {
                 err.println("no checkpoints" + (run == null ? "" : " for run " + run) + " in " + store);
@@ -55,9 +70,13 @@ final class LsCommand extends StoreCommand {
 
     /**
      * @param ranks       how many ranks saved it (its world size; 1 for a checkpoint of one writer)
-     * @param uniqueBytes bytes of the chunks no other listed checkpoint references
+     * @param uniqueBytes bytes of the chunks no other listed checkpoint references; null when its manifest
+     *                    cannot be read
+     * @param unreadable  why its manifest cannot be read (missing, damaged), else null (absent from --json)
      */
-    record Row(String id, String run, long step, Instant created, int ranks, int files, long logicalBytes, long uniqueBytes,
-               boolean pinned, Map<String, String> metadata) {
+    record Row(String id, String run, long step, Instant created, int ranks, int files, long logicalBytes, Long uniqueBytes,
+               boolean pinned, Map<String, String> metadata,
+               @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+               String unreadable) {
     }
 }

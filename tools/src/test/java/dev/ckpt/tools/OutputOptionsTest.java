@@ -31,8 +31,8 @@ class OutputOptionsTest {
     @Test
     void jsonIsTheRecordWithSortedFieldsIsoInstantsAndNoTextOnlyComponents() throws Exception {
         Instant t = Instant.parse("2026-01-02T03:04:05.123456Z");
-        var listing = new LsCommand.Listing("file:///s/", "r", List.of(new LsCommand.Row("r-s1-abc", "r", 1, t, 1, 2, 10, 5,
-                false, Map.of("z", "1", "a", "2"))));
+        var listing = new LsCommand.Listing("file:///s/", "r", List.of(new LsCommand.Row("r-s1-abc", "r", 1, t, 1, 2, 10, 5L,
+                false, Map.of("z", "1", "a", "2"), null)));
         String[] printed = print(true, listing);
         assertEquals("", printed[1], "nothing on stderr with --json");
         JsonNode j = OutputOptions.JSON.readTree(printed[0]);
