@@ -142,6 +142,36 @@ class StoppedAtSignalTest {
     }
 
     /**
+     * A push stopped while it uploads removes the temporaries of its uploads (helper-103: 29 MB of
+     * chunks/xx/.tmp-* were left for gc to remove an hour later), says nothing was committed, and
+     * a push again commits.
+     */
+    @Test
+    void aPushStoppedWhileItUploadsLeavesNoTemporary() throws Exception {
+        Path src = dev.ckpt.store.testing.TestDirs.randomFiles(tmp.resolve("src"), "f", 8, 16 << 20, 5);
+        Path store = tmp.resolve("store");
+        assertEquals(0, cli.run("init", store.toString()).code());
+        Stopped s = stopped(() -> stopWhen(x -> !temporaries(store).isEmpty(), "push", store.toString(), src.toString(),
+                "--run", "r", "--step", "1", "--progress", "none"));
+        assertEquals(143, s.code(), s.out());
+        assertTrue(s.out().contains("ckpt-tool push: interrupted before it finished; nothing was committed; running it"
+                + " again is safe") && s.out().contains("; the uploads in flight were stopped, and removed what they had"
+                + " written"), s.out());
+        assertEquals(List.of(), temporaries(store));
+        assertEquals(0, cli.run("ls", store.toString(), "--json").json().get("checkpoints").size());
+        assertEquals(0, cli.run("push", store.toString(), src.toString(), "--run", "r", "--step", "1").code());
+    }
+
+    /** The temporaries of uploads in a local store: chunks/xx/.tmp-*. */
+    private static List<String> temporaries(Path store) {
+        try (Stream<Path> s = Files.walk(store.resolve("chunks"))) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".tmp-")).toList();
+        } catch (Exception e) {
+            return List.of(); // no chunks/ yet, or one went while walked
+        }
+    }
+
+    /**
      * A signal once the archive is in place (its staging directory being removed) never says
      * it was not written: the export ends with its result (exit 0), or says it was written
      * (helper-96: "was not written", 4 times out of 4, of a complete archive).
