@@ -75,6 +75,9 @@ class CkptToolNoSpaceTest {
             assertFalse(r.err().contains("is it a .tar.zst"), "a full disk is not the archive's fault: " + r);
         }
         assertTrue(rs.get(0).err().contains("free space there"), rs.get(0).toString());
+        // how much it needs, and how much there is (helper-103: a resume's restore said only "No space left")
+        assertTrue(rs.get(0).err().matches("(?s).*No space left on device.*; the checkpoint needs 1\\.0 MiB there in all,"
+                + " [\\d.]+ (KiB|B) is free.*"), rs.get(0).toString());
         assertTrue(rs.get(4).err().contains("$TMPDIR"), rs.get(4).toString());
         // what is left on the full disk: the two directories made before, the store the push created
         // (ROOT and the claimed writer), nothing of the restores, the export or the imports

@@ -595,7 +595,7 @@ final class RestoreRun {
             }
         } catch (IOException e) {
             throw TargetDirectory.cannot("write " + file.entry.path() + " of checkpoint " + manifest.id() + " into "
-                    + file.tmp.getParent(), root, e);
+                    + file.tmp.getParent(), root, e, manifest.logicalBytes());
         }
         if (p.written() != null) {
             p.written().complete(zeros); // later occurrences may read it back now
@@ -760,7 +760,7 @@ final class RestoreRun {
                 channel.close();
             } catch (IOException e) {
                 throw TargetDirectory.cannot("write " + entry.path() + " of checkpoint " + manifest.id() + " into "
-                        + tmp.getParent(), root, e);
+                        + tmp.getParent(), root, e, manifest.logicalBytes());
             }
             open.remove(channel);
             closed.run();

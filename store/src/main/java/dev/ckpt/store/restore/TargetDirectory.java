@@ -80,7 +80,31 @@ final class TargetDirectory {
 
     /** An error about the target naming what failed, where, and why; nothing of it is left behind. */
     static InvalidInputException cannot(String what, Path root, IOException e) {
-        return new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + " (restore into " + root
+        return cannot(what, root, e, -1);
+    }
+
+    /**
+     * As above; on a full disk it says how much the checkpoint needs, {@code checkpointBytes} in all
+     * (-1: unknown), and how much is free (helper-103: a resume's restore said only "No space left").
+     */
+    static InvalidInputException cannot(String what, Path root, IOException e, long checkpointBytes) {
+        String explained = LocalFiles.explain(e);
+        String room = "";
+        if (checkpointBytes >= 0 && explained.contains("No space left on device")) {
+            room = "; the checkpoint needs " + dev.ckpt.store.util.Sizes.human(checkpointBytes) + " there in all";
+            try {
+                Path at = root;
+                while (at != null && !Files.exists(at)) {
+                    at = at.getParent();
+                }
+                if (at != null) {
+                    room += ", " + dev.ckpt.store.util.Sizes.human(Files.getFileStore(at).getUsableSpace()) + " is free";
+                }
+            } catch (IOException | RuntimeException ignored) {
+                // the free space is a detail of the message
+            }
+        }
+        return new InvalidInputException("cannot " + what + ": " + explained + room + " (restore into " + root
                 + " abandoned; the directory is as it was)", e);
     }
 
