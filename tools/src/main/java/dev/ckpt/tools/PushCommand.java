@@ -139,15 +139,19 @@ final class PushCommand extends StoreCommand {
         refuseOverlap(store, dir, "push " + dir, "push a directory outside the store, or move the store out of it");
         java.time.Instant by = deadline.from(this::started);
         SaveResult s;
+        java.time.Duration[] open = {null}; // the store opened, the run claimed: up to the save's start
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             SaveRequest req = new SaveRequest(dir, run, step, epoch, metadata, retention, null).withDeadline(by);
             if (scanned != null) {
                 req = req.withScan(scanned); // the save does not walk the directory a second time
             }
             if (shard == null) {
-                s = gcWait.save(store, store.claimWriter(run, "ckpt-tool", by), req, p);
+                WriterToken w = store.claimWriter(run, "ckpt-tool", by);
+                open[0] = sinceCalled();
+                s = gcWait.save(store, w, req, p);
             } else {
                 WriterToken w = join(store, by);
+                open[0] = sinceCalled();
                 s = gcWait.save(store, w, req.withShard(shard), p);
             }
         } catch (dev.ckpt.store.error.FencedException e) {
@@ -176,7 +180,7 @@ final class PushCommand extends StoreCommand {
         if (shard == null) {
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
         }
-        print(Pushed.of(s, this.store));
+        print(Pushed.of(s, this.store, open[0]));
         return ExitCode.OK;
     }
 
@@ -316,11 +320,15 @@ final class PushCommand extends StoreCommand {
                   long storedBytesUploaded, int dedupChunks, long dedupBytes, List<String> droppedByRetention,
                   List<String> emptyDirectoriesLeftOut, List<String> leftoversLeftOut, long millis, @JsonIgnore String summary, @JsonIgnore String store)
             implements OutputOptions.Result {
-        /** {@code store}: the store as given, for the gc command the retention line suggests. */
-        static Pushed of(SaveResult s, String store) {
+        /**
+         * {@code store}: the store as given, for the gc command the retention line suggests; {@code open}: the
+         * time before the save (the JVM's start not counted), said in the summary (helper-102: a server that
+         * stalled 40 s as the run was claimed was in none of its times).
+         */
+        static Pushed of(SaveResult s, String store, java.time.Duration open) {
             return new Pushed(s.checkpointId(), s.run(), s.step(), s.files(), s.logicalBytes(), s.newChunks(), s.newBytes(),
                     s.storedBytesUploaded(), s.dedupChunks(), s.dedupBytes(), s.droppedByRetention(), s.emptyDirectories(), s.leftOut(),
-                    s.totalTime().toMillis(), s.summary(), store);
+                    s.totalTime().toMillis(), s.summary(open), store);
         }
 
         @Override

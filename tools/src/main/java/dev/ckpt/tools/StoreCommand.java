@@ -54,6 +54,7 @@ abstract class StoreCommand implements Callable<Integer> {
 
     /** When {@link #call} began, on the store's clock. */
     private java.time.Instant calledAt;
+    private long calledAtNanos;
 
     /**
      * When this command started, for a {@code --deadline}: the JVM's start when ckpt-tool is the
@@ -62,6 +63,11 @@ abstract class StoreCommand implements Callable<Integer> {
      * 34 ms to ask for, only asked when a deadline is given), else when {@link #call} began; before
      * the store is opened in either case, so the opening counts too.
      */
+    /** The time since {@link #call} began, before the store was opened. */
+    java.time.Duration sinceCalled() {
+        return java.time.Duration.ofNanos(System.nanoTime() - calledAtNanos);
+    }
+
     java.time.Instant started() {
         if (!CkptTool.isProgram) {
             return calledAt;
@@ -75,6 +81,7 @@ abstract class StoreCommand implements Callable<Integer> {
         boolean ok = false;
         StoreConfig config = config();
         calledAt = config.clock().instant();
+        calledAtNanos = System.nanoTime();
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
         List<Path> created = createsStore() ? createLocalStore() : null;
         if (CkptTool.isProgram) {

@@ -29,10 +29,19 @@ public record SaveResult(String checkpointId, String run, long step, int files, 
 
     /** One line for logs. */
     public String summary() {
+        return summary(null);
+    }
+
+    /**
+     * One line for logs, with {@code openTime} before the save (opening the store, claiming the
+     * run: where a server that stalls at the start spends the time) as "open N ms"; null leaves it out.
+     */
+    public String summary(Duration openTime) {
         return String.format("checkpoint %s (run %s, step %d): %s, %s; new %s %s (stored %s), "
-                        + "deduplicated %s %s; scan %d ms, upload %d ms, manifest %d ms, commit %d ms",
+                        + "deduplicated %s %s; %sscan %d ms, upload %d ms, manifest %d ms, commit %d ms",
                 checkpointId, run, step, count(files, "file"), human(logicalBytes), count(newChunks, "chunk"), human(newBytes),
-                human(storedBytesUploaded), count(dedupChunks, "chunk"), human(dedupBytes), scanTime.toMillis(), uploadTime.toMillis(),
+                human(storedBytesUploaded), count(dedupChunks, "chunk"), human(dedupBytes),
+                openTime == null ? "" : "open " + openTime.toMillis() + " ms, ", scanTime.toMillis(), uploadTime.toMillis(),
                 manifestTime.toMillis(), commitTime.toMillis());
     }
 
