@@ -121,7 +121,7 @@ class TrainOptionsTest {
                 "(default: ./ckpt-staging)", "(default: 50s)", "(default: 5s)", "(default: 42)", "(default: 0.01)")) {
             assertTrue(help.replaceAll("\\s+", " ").contains(dflt), dflt + " in\n" + help); // wherever a line wraps
         }
-        assertTrue(help.contains("MiB") && help.contains("500ms, 50s, 2m or 1h"), "units\n" + help);
+        assertTrue(help.contains("MiB") && help.replaceAll("\\s+", " ").contains("500ms, 50s, 2m or 1h"), "units\n" + help);
         assertTrue(help.contains("CKPT_ON_PREEMPT") && help.contains("SLURM_JOB_ID") && help.contains("AWS_*"), help);
         assertTrue(help.contains(ExitCode.help(ExitCode.Program.CKPT_TRAIN).replace("\n", System.lineSeparator())),
                 "the exit codes, from the shared table\n" + help);
