@@ -119,13 +119,25 @@ final class CheckpointFiles {
         return 3 * trained + 4 * 1024;
     }
 
-    /** Bytes the files of one checkpoint of this model take (tensors; JSON is small). */
-    static long bytesNeeded(Model model) {
+    /**
+     * Bytes the files of {@code part} of one checkpoint take: the tensors it owns, the Adam moments
+     * of the trained ones, 64 KiB for JSON. A rank's part, not the whole (helper-104: a rank was
+     * refused 12.8 MiB for a part of 13.6 KiB).
+     */
+    static long bytesNeeded(Model model, Partition part) {
+        List<String> mine = part.owned(model);
         long trained = 0;
-        for (NDArray p : model.params().values()) {
-            trained += 4L * p.size();
+        long owned = 0;
+        for (Map.Entry<String, NDArray> p : model.params().entrySet()) {
+            trained += 4L * p.getValue().size();
+            if (mine.contains(p.getKey())) {
+                owned += 3 * 4L * p.getValue().size(); // the tensor and its two moments
+            }
         }
-        return model.parameterBytes() + 2 * trained + 64 * 1024;
+        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight")) {
+            owned += model.parameterBytes() - trained;
+        }
+        return owned + 64 * 1024;
     }
 
     /**

@@ -405,7 +405,7 @@ public final class Trainer {
         }
         // fail before training rather than at the first save
         startPhase = "checking the staging directory's free space";
-        staging.checkSpace(CheckpointFiles.bytesNeeded(model), state.step, lastCommitted);
+        staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), state.step, lastCommitted);
         startStep = state.step;
         if (o.ranked()) {
             startStopPoller();
@@ -927,18 +927,19 @@ public final class Trainer {
     }
 
     /**
-     * The step could not be staged and training stops: the saves in flight, staged before it,
-     * are let finish first (until the stop's deadline if a stop is under way), so that what they
-     * uploaded is committed rather than abandoned at the exit (helper-103: a full staging disk
-     * lost the save of the step before, which was uploading). Returns the failure, saying what is
-     * committed then.
+     * The step could not be staged: the saves in flight, staged before it, are let finish first
+     * (until the stop's deadline if a stop is under way), so that what they uploaded is committed
+     * rather than abandoned at the exit (helper-103: a full staging disk lost the save of the step
+     * before, which was uploading). A failed space check is then made again (their commits free
+     * the staged copies before them); a failed write stops training. Returns the failure, saying
+     * what is committed then.
      */
     private Staging.Failed afterSavesInFlight(Staging.Failed e, long step) throws InterruptedException {
         if (pending.isEmpty()) {
             return e;
         }
-        err.printf("ckpt-train: step %d cannot be staged; waiting for the save of step %d%s, staged before it, to"
-                + " commit before stopping%n", step, pending.peekFirst().step(),
+        err.printf("ckpt-train: step %d cannot be staged (%s); waiting for the save of step %d%s, staged before it,"
+                + " to commit%n", step, e.getMessage().replaceFirst("(\\. |; ).*", ""), pending.peekFirst().step(),
                 pending.size() > 1 ? " and of step " + pending.peekLast().step() : "");
         finishPendingUnlessStopped();
         return e.now(lastCommitted);
@@ -1014,9 +1015,16 @@ public final class Trainer {
         CompletableFuture<Void> stopRead = readStopWhileStaging();
         long step = state.step;
         try {
-            staging.checkSpace(CheckpointFiles.bytesNeeded(model), step, lastCommitted);
+            staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), step, lastCommitted);
         } catch (Staging.Failed e) {
-            throw afterSavesInFlight(e, step);
+            if (pending.isEmpty()) {
+                throw e;
+            }
+            afterSavesInFlight(e, step);
+            // their commits removed the staged copies before them: the step may fit now (helper-104: a disk that
+            // holds two checkpoints stopped every job whose uploads were slow, saying to free what was free)
+            staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), step, lastCommitted);
+            out.printf("save at step %d: it fits now that the saves before it committed; staging it%n", step);
         }
         inFlightDirs.add(staging.pathOf(step));
         Map<String, Object> stats = trainingStats();

@@ -367,24 +367,11 @@ class TrainerTest {
             full.countDown();
             return 0;
         };
-        java.util.function.Function<dev.ckpt.store.objectstore.ObjectStore, dev.ckpt.store.objectstore.ObjectStore> slow =
-                s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
-                    @Override
-                    public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
-                        if (key.startsWith("manifests/t-s20-")) { // the save of step 20 is uploading as step 30 comes
-                            try {
-                                full.await(60, java.util.concurrent.TimeUnit.SECONDS);
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        }
-                        return super.putIfAbsent(key, data, offset, length);
-                    }
-                };
-        Result r = TrainerRuns.inProcess(Map.of(), slow, fills, null, null, args(tmp, "--steps", "40", "--save-every", "10"));
+        Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), fills, null, null,
+                args(tmp, "--steps", "40", "--save-every", "10"));
         assertEquals(1, r.code(), r.all());
-        assertTrue(r.err().contains("step 30 cannot be staged; waiting for the save of step 20, staged before it, to commit"
-                + " before stopping"), r.err());
+        assertTrue(r.err().matches("(?s).*step 30 cannot be staged \\(staging directory \\S+ has 0\\.0 MiB free\\); waiting"
+                + " for the save of step 20, staged before it, to commit\n.*"), r.err());
         assertTrue(r.out().contains("saved step 20 as t-s20-"), r.all());
         assertTrue(r.err().matches("(?s).*the checkpoint of step 30 needs [\\d.]+ MiB\\. Free space there or point --staging"
                 + " elsewhere\\. Nothing was written; the last committed checkpoint t-s20-\\S+ is untouched.*"), r.err());
@@ -393,6 +380,66 @@ class TrainerTest {
             List<CheckpointEntry> cps = s.list("t");
             assertEquals(20, cps.get(cps.size() - 1).step(), cps.toString());
         }
+    }
+
+    /** A store whose write of step 20's manifest waits for {@code go}: that save is uploading as step 30 comes. */
+    private static java.util.function.Function<dev.ckpt.store.objectstore.ObjectStore, dev.ckpt.store.objectstore.ObjectStore>
+            holdingTheManifestOfStep20Until(java.util.concurrent.CountDownLatch go) {
+        return s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("manifests/t-s20-")) {
+                    try {
+                        go.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        };
+    }
+
+    /**
+     * A step that did not fit while the save before it uploaded is tried again once that save
+     * committed, whose commit frees the staged copy before it: it fits then, and training goes on
+     * (helper-104: a disk holding two checkpoints stopped every job whose uploads were slow).
+     */
+    @Test
+    void aStepThatFitsOnceTheSaveBeforeCommittedIsStaged() throws Exception {
+        java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Staging.FreeSpace fullOnce = d -> {
+            if (checks.incrementAndGet() != 4) {
+                return Staging.FILE_STORE.usable(d);
+            }
+            full.countDown();
+            return 0;
+        };
+        Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), fullOnce, null, null,
+                args(tmp, "--steps", "40", "--save-every", "10"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.err().contains("step 30 cannot be staged"), r.all());
+        assertTrue(r.out().contains("save at step 30: it fits now that the saves before it committed; staging it"), r.all());
+        assertTrue(r.out().contains("saved step 30 as t-s30-"), r.all());
+        assertTrue(r.out().contains("done: run t at step 40"), r.all());
+    }
+
+    /**
+     * A rank's staging space is checked against its part, not the whole checkpoint (helper-104: a
+     * rank was refused 12.8 MiB for a part of 13.6 KiB, on a disk with room for its part).
+     */
+    @Test
+    void aRanksStagingIsCheckedAgainstItsPart() {
+        Staging.FreeSpace mib = d -> 1 << 20; // the whole checkpoint of this model needs more, rank 1's part less
+        Result whole = TrainerRuns.inProcess(Map.of(), s -> s, mib, null, null, args(tmp.resolve("w"), "--steps", "0",
+                "--input", "256", "--hidden", "256"));
+        assertEquals(1, whole.code(), whole.all());
+        assertTrue(whole.err().contains("the checkpoint of step 0 needs"), whole.all());
+        Result rank = TrainerRuns.inProcess(Map.of("WORLD_SIZE", "2", "RANK", "1"), s -> s, mib, null, null,
+                args(tmp.resolve("r"), "--steps", "0", "--input", "256", "--hidden", "256", "--job-id", "j"));
+        assertEquals(0, rank.code(), rank.all());
+        assertFalse(rank.err().contains("needs"), rank.all());
     }
 
     @Test
