@@ -30,17 +30,15 @@ final class LsCommand extends StoreCommand {
                     e.pinned(), e.metadata(), inv.unreadable.get(e.id())));
         }
         print(new Listing(store.objectStore().describe(), run, rows));
-        if (inv.unreadable.isEmpty()) {
+        // the damage among the checkpoints listed (helper-104: --run R said another run's), after the listing
+        List<String> damage = rows.stream().filter(r -> r.unreadable() != null).map(Row::unreadable).toList();
+        if (damage.isEmpty()) {
             return ExitCode.OK;
         }
-        // after the listing, which stands: the damage, and where to see all of it (exit 3, as verify's)
-        for (Map.Entry<String, String> u : inv.unreadable.entrySet()) {
-            if (run == null || rows.stream().anyMatch(r -> r.id().equals(u.getKey()))) {
-                err().println("ckpt-tool ls: " + u.getValue());
-            }
-        }
-        err().println("ckpt-tool ls: " + dev.ckpt.store.commit.SaveResult.count(inv.unreadable.size(), "checkpoint")
-                + " of the store cannot be restored (UNIQUE shows '?' where unknown, and counts none of their chunks);"
+        damage.forEach(d -> err().println("ckpt-tool ls: " + d));
+        err().println("ckpt-tool ls: " + dev.ckpt.store.commit.SaveResult.count(damage.size(), "checkpoint")
+                + (run == null ? " of the store" : " of run " + run) + " cannot be restored (UNIQUE shows '?' where"
+                + " unknown, and counts none of their chunks);"
                 + " ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(this.store) + " says what is damaged,"
                 + " ckpt-tool forget drops a checkpoint that cannot be mended");
         return ExitCode.DAMAGE;

@@ -19,6 +19,11 @@ class PinCommand extends StoreCommand {
     }
 
     @Override
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return rootNeedsRoom(e, "", "run " + spec.name() + " again"); // another directory is no advice (helper-104)
+    }
+
+    @Override
     int run(CheckpointStore store) {
         CheckpointEntry e = store.pin(ckpt, pinned());
         print(new Pinned(e.id(), e.pinned()));

@@ -32,6 +32,11 @@ final class RecoverCommand extends StoreCommand {
     boolean force;
 
     @Override
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return rootNeedsRoom(e, "", "run recover again"); // another directory is no advice (helper-104)
+    }
+
+    @Override
     int run(CheckpointStore store) {
         RecoveryReport r = store.recover(apply, quietPeriod, force);
         if (r.condition() == RecoveryReport.Condition.MISSING && r.manifests().isEmpty()

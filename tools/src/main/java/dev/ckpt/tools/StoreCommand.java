@@ -226,7 +226,7 @@ abstract class StoreCommand implements Callable<Integer> {
 
     abstract int run(CheckpointStore store) throws Exception;
 
-    /** A failure of {@link #run} as it is said: by default {@code e} itself ({@link #rootNeedsRoom} for gc, forget). */
+    /** A failure of {@link #run} as it is said: by default {@code e} itself ({@link #rootNeedsRoom} for the commands that change ROOT only). */
     RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
         return e;
     }
@@ -238,6 +238,11 @@ abstract class StoreCommand implements Callable<Integer> {
      * for one more copy of ROOT, its size given. Other failures: {@code e} as it is.
      */
     RuntimeException rootNeedsRoom(dev.ckpt.store.error.StoreUnavailableException e, String then) {
+        return rootNeedsRoom(e, " before it frees anything", then);
+    }
+
+    /** As above, for a command that frees nothing ({@code why}: "", pin, recover; helper-104). */
+    RuntimeException rootNeedsRoom(dev.ckpt.store.error.StoreUnavailableException e, String why, String then) {
         String hint = LocalFiles.hint("no space left");
         String m = e.getMessage();
         if (!e.needsAction() || m == null || !m.contains("No space left on device") || !m.endsWith(hint)) {
@@ -253,8 +258,8 @@ abstract class StoreCommand implements Callable<Integer> {
             // the size is a detail of the advice
         }
         return dev.ckpt.store.error.StoreUnavailableException.needingAction(m.substring(0, m.length() - hint.length())
-                + "; " + spec.name() + " writes a new copy of ROOT" + size + " before it frees anything: free that much"
-                + " outside the store, then " + then, e);
+                + "; " + spec.name() + " writes a new copy of ROOT" + size + why + ": free "
+                + (size.isEmpty() ? "room for it" : "that much") + " outside the store, then " + then, e);
     }
 
     /**

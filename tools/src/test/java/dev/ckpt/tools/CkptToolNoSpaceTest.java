@@ -104,7 +104,8 @@ class CkptToolNoSpaceTest {
                         + MountNamespace.q(store) + " " + MountNamespace.q(onFull) + " && (dd if=/dev/zero of="
                         + MountNamespace.q(full.resolve("fill")) + " bs=1k 2>/dev/null || true)", Map.of(),
                 List.of(cmd("gc", onFull.toString(), "--grace", "0s"),
-                        cmd("forget", onFull.toString(), "--run", "r", "--keep-last", "1")),
+                        cmd("forget", onFull.toString(), "--run", "r", "--keep-last", "1"),
+                        cmd("pin", onFull.toString(), "r@1")),
                 "cmp " + MountNamespace.q(store.resolve("ROOT")) + " " + MountNamespace.q(onFull.resolve("ROOT")) + " && echo same");
         String size = dev.ckpt.store.util.Sizes.human(Files.size(store.resolve("ROOT")));
         String[] then = {"run gc again", "run forget again, then gc to delete what it forgot"};
@@ -117,7 +118,11 @@ class CkptToolNoSpaceTest {
             assertFalse(r.err().contains("use another directory"), r.toString());
             assertFalse(CkptToolErrorMessagesTest.JAVA.matcher(r.err()).find(), r.toString());
         }
-        assertTrue(rs.get(then.length).out().contains("same"), "ROOT unchanged: " + rs.get(then.length));
+        Cli.Result pin = rs.get(then.length);
+        assertEquals(1, pin.code(), pin.toString());
+        assertTrue(pin.err().contains("No space left on device; pin writes a new copy of ROOT (" + size + "): free that much"
+                + " outside the store, then run pin again"), pin.toString());
+        assertTrue(rs.get(then.length + 1).out().contains("same"), "ROOT unchanged: " + rs.get(then.length + 1));
     }
 
     @Test

@@ -60,5 +60,12 @@ class LsDamagedCliTest {
 
         Cli.Result oneRun = cli.run("ls", store, "--run", "r");
         assertEquals(3, oneRun.code(), oneRun.toString());
+        assertTrue(oneRun.err().contains("2 checkpoints of run r cannot be restored"), oneRun.toString());
+        // another run's damage is not this listing's (helper-104: ls --run other exited 3 for it)
+        Path other = TestDirs.checkpoint(tmp.resolve("other"), 9, 2, 20_000);
+        assertEquals(0, cli.run("push", store, other.toString(), "--run", "other", "--step", "1").code());
+        Cli.Result clean = cli.run("ls", store, "--run", "other");
+        assertEquals(0, clean.code(), clean.toString());
+        assertFalse(clean.err().contains("cannot be restored"), clean.toString());
     }
 }
