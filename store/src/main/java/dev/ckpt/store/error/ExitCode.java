@@ -27,7 +27,8 @@ public enum ExitCode {
             + " ckpt-tool's --deadline): nothing new was committed; retrying later is safe (a rank whose part is stored:"
             + " rank 0 may still commit the step, as the message says)", Program.BOTH),
     /** EX_TEMPFAIL from sysexits.h, what SLURM requeue scripts expect. */
-    PREEMPTED(75, "preempted, or stopped by SIGUSR1, SIGTERM or Ctrl-C (EX_TEMPFAIL): the stop's save committed, or the latest checkpoint stands (nothing"
+    PREEMPTED(75, "preempted, or stopped by SIGUSR1, SIGTERM or Ctrl-C (EX_TEMPFAIL): the stop's save committed,"
+            + " or the latest checkpoint stands (nothing"
             + " trained yet, or no time to save by --preempt-deadline): requeue, then run again with --auto-resume",
             Program.CKPT_TRAIN),
     /** 128 + SIGINT's 2, as shells report it: said by the JVM's own exit on the signal, not chosen by {@link #of}. */
