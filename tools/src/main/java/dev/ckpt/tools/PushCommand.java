@@ -137,7 +137,7 @@ final class PushCommand extends StoreCommand {
         refuseOverlap(store, dir, "push " + dir, "push a directory outside the store, or move the store out of it");
         java.time.Instant by = deadline.from(this::started);
         SaveResult s;
-        java.time.Duration[] open = {null}; // the store opened, the run claimed: up to the save's start
+        java.time.Duration open; // the store opened, the run claimed: up to the save's start
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             SaveRequest req = new SaveRequest(dir, run, step, epoch, metadata, retention, null).withDeadline(by);
             if (scanned != null) {
@@ -145,11 +145,11 @@ final class PushCommand extends StoreCommand {
             }
             if (shard == null) {
                 WriterToken w = store.claimWriter(run, "ckpt-tool", by);
-                open[0] = sinceCalled();
+                open = sinceCalled();
                 s = gcWait.save(store, w, req, p);
             } else {
                 WriterToken w = join(store, by);
-                open[0] = sinceCalled();
+                open = sinceCalled();
                 s = gcWait.save(store, w, req.withShard(shard), p);
             }
         } catch (dev.ckpt.store.error.FencedException e) {
@@ -178,7 +178,7 @@ final class PushCommand extends StoreCommand {
         if (shard == null) {
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
         }
-        print(Pushed.of(s, this.store, open[0]));
+        print(Pushed.of(s, this.store, open));
         return ExitCode.OK;
     }
 

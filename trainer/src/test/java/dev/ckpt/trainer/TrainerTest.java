@@ -358,15 +358,8 @@ class TrainerTest {
     @Test
     void aStagingThatFailsLetsTheSaveUploadingCommitFirst() throws Exception {
         java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
         // the start-up's check, then one per save: steps 10, 20, and 30, which finds the disk full
-        Staging.FreeSpace fills = d -> {
-            if (checks.incrementAndGet() < 4) {
-                return Staging.FILE_STORE.usable(d);
-            }
-            full.countDown();
-            return 0;
-        };
+        Staging.FreeSpace fills = fullFromCheck(4, false, full);
         Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), fills, null, null,
                 args(tmp, "--steps", "40", "--save-every", "10"));
         assertEquals(1, r.code(), r.all());
@@ -380,6 +373,22 @@ class TrainerTest {
             List<CheckpointEntry> cps = s.list("t");
             assertEquals(20, cps.get(cps.size() - 1).step(), cps.toString());
         }
+    }
+
+    /**
+     * Free space as the filesystem says, but none at the {@code nth} check (the start-up's is the first,
+     * then one per save), and at every later one unless {@code once}; {@code seen} counts down at the first.
+     */
+    private static Staging.FreeSpace fullFromCheck(int nth, boolean once, java.util.concurrent.CountDownLatch seen) {
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        return d -> {
+            int n = checks.incrementAndGet();
+            if (n < nth || once && n > nth) {
+                return Staging.FILE_STORE.usable(d);
+            }
+            seen.countDown();
+            return 0;
+        };
     }
 
     /** A store whose write of step 20's manifest waits for {@code go}: that save is uploading as step 30 comes. */
@@ -408,14 +417,7 @@ class TrainerTest {
     @Test
     void aStepThatFitsOnceTheSaveBeforeCommittedIsStaged() throws Exception {
         java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
-        Staging.FreeSpace fullOnce = d -> {
-            if (checks.incrementAndGet() != 4) {
-                return Staging.FILE_STORE.usable(d);
-            }
-            full.countDown();
-            return 0;
-        };
+        Staging.FreeSpace fullOnce = fullFromCheck(4, true, full);
         Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), fullOnce, null, null,
                 args(tmp, "--steps", "40", "--save-every", "10"));
         assertEquals(0, r.code(), r.all());

@@ -195,13 +195,13 @@ final class S3Errors {
      * signed (PKIX: "unable to find valid certification path"). Null for any other failure.
      */
     private static CkptException tls(String url, String action, Throwable cause, java.util.Optional<String> proxy) {
+        String where = "check the endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, ckpt-tool's --endpoint, or the AWS"
+                + " profile's endpoint_url)";
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (!(t instanceof javax.net.ssl.SSLException) && !(t instanceof java.security.GeneralSecurityException)) {
                 continue;
             }
             String m = String.valueOf(t.getMessage());
-            String where = "check the endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, ckpt-tool's --endpoint, or the AWS"
-                    + " profile's endpoint_url)";
             if (m.contains("Unsupported or unrecognized SSL message")) {
                 return new BadConfigurationException("cannot " + action + " " + url + ": the endpoint is https:// but the"
                         + " server " + proxy.map(p -> "(or the HTTP proxy " + p + ") ").orElse("") + "answered in plain"

@@ -24,10 +24,10 @@ final class S3UrlConfig {
      * beside the store). A trailing '/' is fine.
      */
     private static void refuseOddSegments(String url, String bucket, String prefix) {
-        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
-        if (p.isEmpty() && prefix.isEmpty()) {
+        if (prefix.isEmpty()) {
             return;
         }
+        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
         java.util.List<String> kept = new java.util.ArrayList<>();
         String odd = null;
         for (String segment : p.split("/", -1)) {
