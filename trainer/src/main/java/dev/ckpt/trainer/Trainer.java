@@ -1025,6 +1025,7 @@ public final class Trainer {
             // holds two checkpoints stopped every job whose uploads were slow, saying to free what was free)
             staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), step, lastCommitted);
             out.printf("save at step %d: it fits now that the saves before it committed; staging it%n", step);
+            behind = -1; // the save it was to be staged behind has ended: no "staged behind" line
         }
         inFlightDirs.add(staging.pathOf(step));
         Map<String, Object> stats = trainingStats();

@@ -417,12 +417,37 @@ class TrainerTest {
     @Test
     void aStepThatFitsOnceTheSaveBeforeCommittedIsStaged() throws Exception {
         java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch tenCommitted = new java.util.concurrent.CountDownLatch(1);
         Staging.FreeSpace fullOnce = fullFromCheck(4, true, full);
-        Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), fullOnce, null, null,
-                args(tmp, "--steps", "40", "--save-every", "10"));
+        // step 20's check waits for step 10's commit: step 30 then finds step 20 alone in flight, and is staged
+        // behind it, not made to wait for a free place
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Staging.FreeSpace atStep20AfterTen = d -> {
+            if (checks.incrementAndGet() == 3) { // the start-up's, step 10's, then step 20's
+                try {
+                    tenCommitted.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return fullOnce.usable(d);
+        };
+        java.util.function.Function<dev.ckpt.store.objectstore.ObjectStore, dev.ckpt.store.objectstore.ObjectStore> held =
+                holdingTheManifestOfStep20Until(full);
+        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(held.apply(s)) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                String etag = super.putIfMatch(key, data, expectedEtag);
+                if (key.equals("ROOT") && new String(data, java.nio.charset.StandardCharsets.UTF_8).contains("t-s10-")) {
+                    tenCommitted.countDown();
+                }
+                return etag;
+            }
+        }, atStep20AfterTen, null, null, args(tmp, "--steps", "40", "--save-every", "10"));
         assertEquals(0, r.code(), r.all());
         assertTrue(r.err().contains("step 30 cannot be staged"), r.all());
         assertTrue(r.out().contains("save at step 30: it fits now that the saves before it committed; staging it"), r.all());
+        assertFalse(r.out().contains("save at step 30 staged behind"), "step 20 had committed: " + r.all());
         assertTrue(r.out().contains("saved step 30 as t-s30-"), r.all());
         assertTrue(r.out().contains("done: run t at step 40"), r.all());
     }
