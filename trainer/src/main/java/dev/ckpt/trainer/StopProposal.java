@@ -99,6 +99,61 @@ record StopProposal(StopPoint point, StopStep choice) {
         }
     }
 
+    /**
+     * A rank of several that trained and then failed (its staging disk full, an error that ends
+     * its process) saves no more parts: without word from it the other ranks would wait
+     * --ranks-timeout for its part at every save and train on with nothing committed (helper-104).
+     * It proposes a stop point that says it failed ({@link StopPoint#failed}, at its current step
+     * {@code step}, {@code why} being what failed), so they stop at once with the latest
+     * checkpoint and exit 1 as this rank does. On a thread of its own for at most
+     * {@link #TELL_LIMIT}, as for an abandoned start-up.
+     *
+     * @return the line to print: what the other ranks were told, or why they were not
+     */
+    static String tellRanksOfFailure(CheckpointStore store, TrainOptions o, WriterToken writer, long step, String why)
+            throws InterruptedException {
+        String prefix = "ckpt-train: rank " + o.rank + ": ";
+        String reason = "rank " + o.rank + " failed at step " + step + ": " + firstSentence(Redaction.redact(why));
+        FutureTask<String> f = new FutureTask<>(() -> {
+            StopPoint mine = StopPoint.failed(step, o.rank, reason, store.config().clock().instant());
+            StopPoint agreed = store.proposeStop(writer, mine);
+            return agreed.equals(mine)
+                    ? prefix + "told the other ranks to stop (stop point " + StopPoint.key(writer) + "): this rank saves"
+                    + " no more parts, so no checkpoint of this job can be completed, and they stop at once with the"
+                    + " latest checkpoint instead of waiting --ranks-timeout for its part"
+                    : prefix + "the ranks were already stopping (rank " + agreed.rank() + ": " + agreed.reason()
+                    + (agreed.noCheckpointCanComplete() ? "" : ", at step " + agreed.step()) + "); this rank saves no"
+                    + " part of it";
+        });
+        Thread t = new Thread(f, "ckpt-train-tell-ranks");
+        t.setDaemon(true);
+        t.start();
+        String after = "; they wait for its part of each checkpoint until their --ranks-timeout ("
+                + human(o.ranksTimeout) + ")";
+        try {
+            return f.get(TELL_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return prefix + "telling the other ranks to stop (stop point " + StopPoint.key(writer) + ") got no answer"
+                    + " from the store within " + human(TELL_LIMIT) + ": if the write still lands, they stop when they"
+                    + " read it; if not" + after.substring(1);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            String cause = c == null || c.getMessage() == null ? "an unexpected error" : c.getMessage();
+            return prefix + "could not tell the other ranks to stop (stop point " + StopPoint.key(writer) + "): "
+                    + Redaction.redact(cause) + after;
+        }
+    }
+
+    /**
+     * What the other ranks print of a failure: its first sentence (up to ". " and a capital: what
+     * failed, not this rank's advice), at most 400 characters. The failing rank's log has it all.
+     */
+    static String firstSentence(String why) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.\\s+\\p{Lu}").matcher(why);
+        String first = m.find() ? why.substring(0, m.start()) : why.replaceFirst("\\.$", "");
+        return first.length() <= 400 ? first : first.substring(0, 397) + "...";
+    }
+
     private static String human(Duration d) {
         return dev.ckpt.store.util.Durations.format(d);
     }

@@ -249,11 +249,11 @@ public final class Trainer {
             return EXIT_FENCED;
         } catch (CkptException e) {
             err.println("ckpt-train: " + e.getMessage());
-            t.sayTheOthersWait();
+            t.tellTheOthers(e.getMessage());
             return ExitCode.of(e).code(); // e.g. 7 for an unreachable store, 6 for a commit state unknown
         } catch (IOException e) {
             err.println("ckpt-train: " + e.getMessage());
-            t.sayTheOthersWait();
+            t.tellTheOthers(e.getMessage());
             return EXIT_ERROR;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -263,10 +263,11 @@ public final class Trainer {
             // a bug or an error a library did not map: the trace is needed, with every message in it redacted
             err.println("ckpt-train: unexpected error: " + Redaction.redact(String.valueOf(e)));
             Redaction.printStackTrace(e, err);
+            t.tellTheOthers("unexpected error: " + e);
             return EXIT_ERROR;
         } catch (OutOfMemoryError e) { // what ran out (heap, threads) and what to change, not a stack trace
             err.println("ckpt-train: " + dev.ckpt.store.error.OutOfMemory.explain(e, false));
-            t.sayTheOthersWait();
+            t.tellTheOthers(dev.ckpt.store.error.OutOfMemory.explain(e, false));
             return EXIT_ERROR;
         } finally {
             t.uploader.shutdownNow();
@@ -437,16 +438,29 @@ public final class Trainer {
     private volatile boolean looping;
 
     /**
-     * A rank that failed before its training loop (the store, its join of the job, its staging
-     * directory) records nothing for the others, which go on training: says that they wait for
-     * its part. A stop is not proposed for it: every rank would exit 75, and a requeue would
-     * fail here again.
+     * A rank of several that fails ({@code why}: its message) tells the others what it can.
+     * Once it has trained, it proposes a stop point saying it failed
+     * ({@link StopProposal#tellRanksOfFailure}): they stop at once with the latest checkpoint
+     * and exit 1 (helper-104: they waited --ranks-timeout at every save and trained on with
+     * nothing committed). A rank that failed before its training loop (the store, its join of
+     * the job, its staging directory) records nothing: a stop point at the step the job resumed
+     * from reads as an earlier job's with the same job id. It says that the others wait for
+     * its part.
      */
-    private void sayTheOthersWait() {
-        if (o.ranked() && !looping) {
+    private void tellTheOthers(String why) {
+        if (!o.ranked()) {
+            return;
+        }
+        if (!looping || writer == null) {
             err.println("ckpt-train: rank " + o.rank + " did not start, and the other ranks were not told: they wait"
                     + " for its part of each checkpoint until their --ranks-timeout ("
                     + dev.ckpt.store.util.Durations.format(o.ranksTimeout) + ")");
+            return;
+        }
+        try {
+            err.println(StopProposal.tellRanksOfFailure(store, o, writer, state.step, why));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -582,6 +596,12 @@ public final class Trainer {
             if (agreed.equals(mine)) {
                 out.printf("ckpt-train: %s: the ranks stop at step %d (%s); saving there, then exiting %d%n", mine.reason(),
                         mine.step(), choice.because(), EXIT_PREEMPTED);
+            } else if (agreed.noCheckpointCanComplete()) {
+                // that rank saves no part: there is nothing to save "there" (a start-up abandoned, or a rank that failed)
+                out.printf("ckpt-train: %s: the ranks were already stopping, and rank %d saves no part (%s), so no"
+                        + " checkpoint of this job can be completed: this rank stops now, then exits %d%n", mine.reason(),
+                        agreed.rank(), agreed.proposerHasFailed() ? agreed.reason() : agreed.reason() + " during its start-up",
+                        EXIT_PREEMPTED);
             } else {
                 out.printf("ckpt-train: %s: rank %d had already set the ranks' stop at step %d (%s); saving there, then "
                         + "exiting %d%n", mine.reason(), agreed.rank(), agreed.step(), agreed.reason(), EXIT_PREEMPTED);
@@ -671,7 +691,10 @@ public final class Trainer {
             return;
         }
         stopAnnounced = true;
-        if (stop.noCheckpointCanComplete()) {
+        if (stop.proposerHasFailed()) {
+            out.printf("ckpt-train: %s. It saves no more parts, so no checkpoint of this job can be completed: this rank"
+                    + " stops now, then exits %d%n", stop.reason(), EXIT_ERROR);
+        } else if (stop.noCheckpointCanComplete()) {
             out.printf("ckpt-train: rank %d received %s during its start-up and saves no part: no checkpoint of this job"
                     + " can be completed; this rank stops now, then exits %d%n", stop.rank(), stop.reason(), EXIT_PREEMPTED);
         } else {
@@ -1304,10 +1327,19 @@ public final class Trainer {
 
     private int abandoned(String why, String what) {
         StopPoint stop = agreedStop;
+        if (o.ranked() && stop != null && stop.proposerHasFailed() && !preemption.requested()) {
+            // not 75: a requeue would meet the failure again; that rank exits 1 too, saying what failed
+            out.printf("stopped: %s. No checkpoint of this job can be completed without that rank, so this rank stopped"
+                            + " at step %d%s; the latest checkpoint stays %s; exiting %d%n", stop.reason(), state.step,
+                    what.startsWith("this rank trained towards") ? "" : ", where " + what,
+                    latest("none (nothing committed yet)"), EXIT_ERROR);
+            return EXIT_ERROR;
+        }
         if (o.ranked() && stop != null && stop.noCheckpointCanComplete()) {
-            out.printf("preempted: %s at step %d; rank %d saves no part (the stop came during its start-up), so no"
+            out.printf("preempted: %s at step %d; rank %d saves no part (%s), so no"
                             + " checkpoint of this job can be completed: this rank stops now, where %s; the latest"
-                            + " checkpoint stays %s; exiting %d%n", why, state.step, stop.rank(), what,
+                            + " checkpoint stays %s; exiting %d%n", why, state.step, stop.rank(),
+                    stop.proposerHasFailed() ? stop.reason() : "the stop came during its start-up", what,
                     latest("none (nothing committed yet)"), EXIT_PREEMPTED);
             runPreemptHook();
             return EXIT_PREEMPTED;

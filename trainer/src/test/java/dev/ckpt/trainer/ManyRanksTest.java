@@ -248,6 +248,95 @@ class ManyRanksTest {
     }
 
     /**
+     * helper-104: a rank that trained and then failed (here its staging disk is full from its save of step 20 on)
+     * told the other ranks nothing. Rank 0 waited --ranks-timeout for its part at every save and trained on with
+     * nothing committed. Now the failing rank proposes a stop point that says it failed: the other rank stops at
+     * once with step 10 the latest, and exits 1 as the failing rank does (not 75: a requeue would meet the full disk
+     * again). Rank 1 failing, then rank 0 (the rank that commits).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "rank {0} fails")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 0})
+    void aRankThatFailsAfterItTrainedStopsTheOthersAtOnceWithExit1(int failing) throws Exception {
+        Path dir = tmp.resolve("rank-fails-" + failing);
+        int other = 1 - failing;
+        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
+        Preemption po = new Preemption(quiet);
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Staging.FreeSpace fullFromStep20 = d -> checks.incrementAndGet() >= 3 ? 0 : Staging.FILE_STORE.usable(d);
+        List<String> common = List.of("--world-size", "2", "--job-id", "job-f", "--steps", "1000000", "--save-every",
+                "10", "--stop-poll-interval", "100ms");
+        ExecutorService pool = Executors.newFixedThreadPool(1);
+        try {
+            long t0 = System.nanoTime();
+            Future<Result> otherRank = pool.submit(() -> TrainerRuns.inProcess(st -> st, po, null, args(dir,
+                    concat(common, "--rank", Integer.toString(other)))));
+            Result rf = TrainerRuns.inProcess(Map.of(), st -> st, fullFromStep20, null, null, args(dir,
+                    concat(common, "--rank", Integer.toString(failing))));
+            assertEquals(1, rf.code(), rf.all());
+            assertTrue(rf.err().contains("the checkpoint of step 20 needs"), rf.all());
+            assertTrue(rf.err().contains("ckpt-train: rank " + failing + ": told the other ranks to stop (stop point"
+                    + " runs/t/stop-e"), rf.all());
+            Result ro;
+            try {
+                ro = otherRank.get(60, java.util.concurrent.TimeUnit.SECONDS); // --ranks-timeout is 120 s
+            } catch (java.util.concurrent.TimeoutException e) {
+                po.request("SIGTERM");
+                throw new AssertionError("rank " + other + " still trained 60 s after rank " + failing + " failed", e);
+            }
+            assertEquals(1, ro.code(), ro.all());
+            // what failed, not the failing rank's advice about its own disk
+            assertTrue(ro.out().matches("(?s).*\nckpt-train: rank " + failing + " failed at step 20: staging directory "
+                    + java.util.regex.Pattern.quote(dir.resolve("staging/t/rank-" + failing).toString()) + " has 0\\.0 MiB"
+                    + " free; the checkpoint of step 20 needs [\\d.]+ MiB\\. It saves no more parts, so no checkpoint of"
+                    + " this job can be completed: this rank stops now, then exits 1\n.*"), ro.all());
+            assertTrue(ro.out().matches("(?s).*\nstopped: rank " + failing + " failed at step 20: [^\n]* needs [\\d.]+"
+                    + " MiB\\. No checkpoint of this job can be completed without that rank, so this rank stopped at step"
+                    + " \\d+.*; the latest checkpoint stays t-s10-e1\\S*; exiting 1\n.*"), ro.all());
+            assertFalse(ro.all().contains("exiting 75"), ro.all());
+            assertTrue(System.nanoTime() - t0 < 100_000_000_000L, "both ranks ended before --ranks-timeout");
+        } finally {
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(10L), s.list("t").stream().map(CheckpointEntry::step).toList());
+            String point = Files.readString(dir.resolve("store/runs/t").resolve(Files.list(dir.resolve("store/runs/t"))
+                    .map(f -> f.getFileName().toString()).filter(n -> n.startsWith("stop-e")).findFirst().orElseThrow()))
+                    .replaceAll("\\s", "");
+            assertTrue(point.contains("\"proposerFailed\":true") && point.contains("\"proposerSavesNoPart\":true"), point);
+        }
+    }
+
+    /**
+     * A rank signalled itself that finds the job already stopping because another rank failed keeps its own
+     * promise (75), and says that there is nothing to save, not "saving there".
+     */
+    @Test
+    void aSignalledRankThatFindsAnotherRanksFailureStopsAt75WithNothingToSave() throws Exception {
+        Path dir = tmp.resolve("signal-after-failure");
+        jobACommitsStep10ThenJobBStopsAt(dir, StopPoint.failed(15, 1, "rank 1 failed at step 15: disk full",
+                Instant.now()));
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        Result r = TrainerRuns.inProcess(st -> st, p, line -> {
+            if (line.startsWith("step 12 ")) {
+                p.request("SIGTERM");
+            }
+        }, args(dir, List.of("--world-size", "2", "--rank", "0", "--job-id", "job-b", "--steps", "1000000",
+                "--save-every", "1000000", "--log-every", "1", "--auto-resume", "--stop-poll-interval", "1h")));
+        assertEquals(75, r.code(), r.all());
+        assertTrue(r.out().contains("ckpt-train: SIGTERM: the ranks were already stopping, and rank 1 saves no part (rank"
+                + " 1 failed at step 15: disk full), so no checkpoint of this job can be completed: this rank stops now,"
+                + " then exits 75"), r.all());
+        assertFalse(r.out().contains("saving there"), r.all());
+        assertTrue(r.out().contains("the latest checkpoint stays t-s10-e1"), r.all());
+    }
+
+    private static List<String> concat(List<String> a, String... more) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    /**
      * The signal arrives while the rank is blocked waiting for its previous save, which
      * waits for a rank that is gone: the wait looks again for a stop every 0.25 s, so the
      * rank proposes the stop at once (the others hear of it) and exits 75 by its

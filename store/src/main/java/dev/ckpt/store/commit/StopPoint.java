@@ -29,9 +29,17 @@ import java.util.Optional;
  *                 other ranks stop at once with the latest checkpoint instead of waiting out
  *                 the deadline for its part; null (not written) otherwise. Older readers ignore
  *                 it and wait out the deadline, as before.
+ * @param proposerFailed true when the proposer stopped because it failed (its staging disk full,
+ *                 the store refusing it) rather than because it was told to stop: it exits 1,
+ *                 saves no part ({@code proposerSavesNoPart} is true too), and the other ranks
+ *                 stop at once with the latest checkpoint and exit 1 as well, not 75, since a
+ *                 requeue would meet the same failure; {@code reason} says what failed. Null
+ *                 (not written) otherwise. Older readers take it as a stop whose proposer saves no
+ *                 part.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record StopPoint(long step, int rank, String reason, Instant deadline, Boolean proposerSavesNoPart) {
+public record StopPoint(long step, int rank, String reason, Instant deadline, Boolean proposerSavesNoPart,
+                        Boolean proposerFailed) {
     public StopPoint {
         if (step < 0 || rank < 0) {
             throw new IllegalArgumentException("a stop point needs a step and a rank of at least 0, got step " + step
@@ -41,17 +49,42 @@ public record StopPoint(long step, int rank, String reason, Instant deadline, Bo
         if (Boolean.FALSE.equals(proposerSavesNoPart)) {
             proposerSavesNoPart = null; // one form for "saves its part": equal stop points compare equal
         }
+        if (Boolean.FALSE.equals(proposerFailed)) {
+            proposerFailed = null;
+        }
+        if (proposerFailed != null && proposerSavesNoPart == null) {
+            throw new IllegalArgumentException("a stop point whose proposer failed must say that it saves no part");
+        }
+    }
+
+    /** A stop point whose proposer was told to stop, saving its part of the stop step unless {@code proposerSavesNoPart}. */
+    public StopPoint(long step, int rank, String reason, Instant deadline, Boolean proposerSavesNoPart) {
+        this(step, rank, reason, deadline, proposerSavesNoPart, null);
+    }
+
+    /**
+     * The stop point of a rank that failed at step {@code step} ({@code why}: what failed) and
+     * saves no more parts: the other ranks stop at once ({@link #proposerFailed}).
+     */
+    public static StopPoint failed(long step, int rank, String why, Instant now) {
+        return new StopPoint(step, rank, why, now, true, true);
     }
 
     /** A stop point whose proposer saves its part of the stop step. */
     public StopPoint(long step, int rank, String reason, Instant deadline) {
-        this(step, rank, reason, deadline, null);
+        this(step, rank, reason, deadline, null, null);
     }
 
     /** Whether the proposer saves no part ({@link #proposerSavesNoPart}), so no checkpoint of the job can complete. */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean noCheckpointCanComplete() {
         return Boolean.TRUE.equals(proposerSavesNoPart);
+    }
+
+    /** Whether the proposer failed ({@link #proposerFailed}): the other ranks exit 1, not 75. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean proposerHasFailed() {
+        return Boolean.TRUE.equals(proposerFailed);
     }
 
     /** Where the stop point of the job holding {@code writer} lives. */

@@ -76,6 +76,27 @@ class StopPointTest {
         }
     }
 
+    /** A rank that failed says so in its stop point, which implies it saves no part; older readers see only that. */
+    @Test
+    void aProposerThatFailedIsRecordedAndReadsAsSavingNoPart() {
+        ObjectStore os = ObjectStores.local(tmp);
+        try (CheckpointStore s = CheckpointStore.open(os, StoreConfig.defaults())) {
+            s.init();
+            WriterToken w = s.joinRun("r", "job-1");
+            StopPoint failed = StopPoint.failed(30, 1, "rank 1 failed at step 30: disk full",
+                    Instant.parse("2026-01-01T00:00:50Z"));
+            assertEquals(failed, s.proposeStop(w, failed));
+            StopPoint read = s.readStop(w).orElseThrow();
+            assertEquals(failed, read);
+            assertTrue(read.proposerHasFailed() && read.noCheckpointCanComplete(), read.toString());
+            String json = new String(os.get(StopPoint.key(w)).data(), StandardCharsets.UTF_8).replaceAll("\\s", "");
+            assertTrue(json.contains("\"proposerSavesNoPart\":true") && json.contains("\"proposerFailed\":true"), json);
+            // a stop signalled on another rank is not a failure
+            assertTrue(!new StopPoint(30, 1, "SIGTERM", null, true).proposerHasFailed());
+            assertThrows(IllegalArgumentException.class, () -> new StopPoint(30, 1, "x", null, null, true));
+        }
+    }
+
     @Test
     void anUnreadableStopPointIsCorruptAndNamed() {
         ObjectStore os = ObjectStores.local(tmp);
