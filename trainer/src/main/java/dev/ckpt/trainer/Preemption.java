@@ -41,6 +41,13 @@ final class Preemption {
         startingUp = is;
     }
 
+    /** Whether training has finished and the final save is under way: a stop then ends with it. */
+    private volatile boolean finishing;
+
+    void finishing(boolean is) {
+        finishing = is;
+    }
+
     /** Requests a stop; the first reason wins. Safe from signal handlers and any thread. */
     void request(String why) {
         int n = count.incrementAndGet();
@@ -49,6 +56,8 @@ final class Preemption {
             reason = why;
             err.println("ckpt-train: " + why + " received: " + (startingUp
                     ? "during start-up, nothing trained to save; stopping by --preempt-deadline, then exiting 75"
+                    : finishing ? "training has finished and its final save is under way: exiting 0 once it commits,"
+                    + " or 75 if it has not by --preempt-deadline"
                     : "saving at the next step boundary, then exiting 75"));
         } else {
             err.println("ckpt-train: " + why + " received again (" + n + " stop requests): already stopping"

@@ -540,12 +540,21 @@ public final class Trainer {
             }
             if (state.step % o.saveEvery == 0 && state.step < o.steps) {
                 // on the way to a stop step, a save waits no longer than the stop's deadline
-                saveAsync(stopDeadline());
+                try {
+                    saveAsync(stopDeadline());
+                } catch (Staging.Failed e) {
+                    if (!stopping()) {
+                        throw e;
+                    }
+                    return cannotStageAtStop(e); // a signal came while it waited for the saves before it
+                }
             }
         }
+        preemption.finishing(true); // a signal from here on says what the end holds, not "at the next step boundary"
         if (preemption.requested()) {
             out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; " + (lastCommittedStep
-                    != state.step || lastCommitted == null ? "saving the final state" : "the final state is committed"));
+                    != state.step || lastCommitted == null ? "saving the final state, then exiting 0 (training is"
+                    + " complete), or 75 if it has not committed by the stop's deadline" : "the final state is committed"));
         }
         // the final checkpoint: synchronous
         if (!finishPendingUnlessStopped()) {
@@ -555,7 +564,14 @@ public final class Trainer {
             if (state.step == 0) {
                 out.println("nothing to train: --steps is 0");
             } else {
-                saveAsync();
+                try {
+                    saveAsync();
+                } catch (Staging.Failed e) {
+                    if (!stopping()) {
+                        throw e;
+                    }
+                    return cannotStageAtStop(e);
+                }
                 if (!finishPendingUnlessStopped()) {
                     return finalSaveAbandoned();
                 }
@@ -1268,7 +1284,11 @@ public final class Trainer {
                             + "yet), deadline in %s; if it has not committed by then it is abandoned", state.step,
                             SaveTimes.seconds(Duration.ofNanos(left)))));
             long s0 = System.nanoTime();
-            saveAsync(deadlineAt);
+            try {
+                saveAsync(deadlineAt);
+            } catch (Staging.Failed e) {
+                return cannotStageAtStop(e);
+            }
             Pending p = pending.peekLast();
             last = p;
             if (!finishPending(deadline - System.nanoTime())) {
@@ -1323,6 +1343,25 @@ public final class Trainer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Whether this process is stopping: a signal (or spot notice) came, or, with ranks, a stop was agreed. */
+    private boolean stopping() {
+        return preemption.requested() || o.ranked() && agreedStop != null;
+    }
+
+    /**
+     * The stop's save cannot be staged (the staging disk is full even after the saves before it
+     * committed): the stop promised 75, and a requeue resumes from the latest checkpoint, which
+     * this says (helper-104: it exited 1 after "exiting 75").
+     */
+    private int cannotStageAtStop(Staging.Failed e) {
+        StopPoint stop = agreedStop;
+        String why = preemption.requested() || stop == null ? preemption.reason() : stopReason(stop);
+        out.printf("preempted: %s at step %d; step %d cannot be saved: %s; exiting %d (requeue, then --auto-resume)%n",
+                why, state.step, state.step, e.now(lastCommitted).getMessage(), EXIT_PREEMPTED);
+        runPreemptHook();
+        return EXIT_PREEMPTED;
     }
 
     private int abandoned(String why, String what) {

@@ -410,6 +410,80 @@ class TrainerTest {
     }
 
     /**
+     * A signal as step 30 finds the disk full (helper-104): the line it printed promised 75, and the trainer exited 1
+     * once step 30 still did not fit after step 20 committed. It now keeps the promise, saying why step 30 was not
+     * saved and that step 20 is the latest, which a requeue resumes from.
+     */
+    @Test
+    void aSignalAsAStepCannotBeStagedStillExits75() throws Exception {
+        java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        Preemption p = new Preemption(new java.io.PrintStream(said, true));
+        Staging.FreeSpace fills = fullFromCheck(4, false, full);
+        Staging.FreeSpace signalled = d -> {
+            long free = fills.usable(d);
+            if (free == 0) {
+                p.request("SIGTERM");
+            }
+            return free;
+        };
+        Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), signalled, p, null,
+                args(tmp, "--steps", "40", "--save-every", "10"));
+        assertEquals(75, r.code(), r.all() + said);
+        assertTrue(said.toString().contains("then exiting 75"), said.toString());
+        assertTrue(r.out().matches("(?s).*\npreempted: SIGTERM at step 30; step 30 cannot be saved: staging directory"
+                + " \\S+ has 0\\.0 MiB free; the checkpoint of step 30 needs [\\d.]+ MiB\\. .*the last committed checkpoint"
+                + " t-s20-\\S+ is untouched; exiting 75 \\(requeue, then --auto-resume\\)\n.*"), r.all());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+            List<CheckpointEntry> cps = s.list("t");
+            assertEquals(20, cps.get(cps.size() - 1).step(), cps.toString());
+        }
+    }
+
+    /** The stop's own save finds the disk full: 75 as promised (it was 1), naming what is latest. */
+    @Test
+    void aStopWhoseSaveCannotBeStagedExits75() throws Exception {
+        assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "10")).code());
+        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        // the start-up's check passes; the stop's save is the second
+        Staging.FreeSpace fills = fullFromCheck(2, false, new java.util.concurrent.CountDownLatch(1));
+        Result r = TrainerRuns.inProcess(Map.of(), s -> s, fills, p, line -> {
+            if (line.startsWith("step 15 ")) {
+                p.request("SIGUSR1");
+            }
+        }, args(tmp, "--steps", "1000", "--save-every", "1000", "--log-every", "5", "--auto-resume"));
+        assertEquals(75, r.code(), r.all());
+        assertTrue(r.out().matches("(?s).*\npreempted: SIGUSR1 at step 1[5-9]; step 1[5-9] cannot be saved: staging"
+                + " directory \\S+ has 0\\.0 MiB free; .*the last committed checkpoint t-s10-\\S+ is untouched; exiting 75"
+                + " \\(requeue, then --auto-resume\\)\n.*"), r.all());
+    }
+
+    /**
+     * A signal during the final save: the line it printed promised 75 "at the next step boundary", and the run,
+     * whose training had finished, exited 0. It now says the final save is under way and the run exits 0 once it
+     * commits (a requeue would have nothing to train).
+     */
+    @Test
+    void aSignalDuringTheFinalSaveSaysItEndsWithThatSave() throws Exception {
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        Preemption p = new Preemption(new java.io.PrintStream(said, true));
+        p.startingUp(false);
+        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("manifests/t-s20-")) {
+                    p.request("SIGINT");
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        }, Staging.FILE_STORE, p, null, args(tmp, "--steps", "20", "--save-every", "10"));
+        assertEquals(0, r.code(), r.all() + said);
+        assertTrue(said.toString().contains("ckpt-train: SIGINT received: training has finished and its final save is"
+                + " under way: exiting 0 once it commits, or 75 if it has not by --preempt-deadline"), said.toString());
+        assertTrue(r.out().contains("done: run t at step 20"), r.all());
+    }
+
+    /**
      * A step that did not fit while the save before it uploaded is tried again once that save
      * committed, whose commit frees the staged copy before it: it fits then, and training goes on
      * (helper-104: a disk holding two checkpoints stopped every job whose uploads were slow).
