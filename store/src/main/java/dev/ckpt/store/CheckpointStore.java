@@ -427,10 +427,18 @@ public final class CheckpointStore implements AutoCloseable {
         root.update(r -> Transitions.recordVerified(r, ids, now)).value();
     }
 
-    /** Pins or unpins a checkpoint: retention never drops a pinned one. */
-    public CheckpointEntry pin(String selector, boolean pinned) {
+    /**
+     * Pins or unpins a checkpoint: retention never drops a pinned one. Returns the checkpoint
+     * after the change and whether ROOT changed (false: it was already pinned, or not pinned).
+     */
+    public PinResult pin(String selector, boolean pinned) {
         String id = resolve(selector).id();
-        return root.update(r -> Transitions.pin(r, id, pinned)).value();
+        dev.ckpt.store.commit.Outcome<CheckpointEntry> done = root.update(r -> Transitions.pin(r, id, pinned));
+        return new PinResult(done.value(), done instanceof dev.ckpt.store.commit.Outcome.Write);
+    }
+
+    /** What {@link #pin} did: the checkpoint as ROOT now holds it, and whether its pin changed. */
+    public record PinResult(CheckpointEntry checkpoint, boolean changed) {
     }
 
     /**

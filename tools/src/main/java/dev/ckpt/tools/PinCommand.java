@@ -2,7 +2,6 @@ package dev.ckpt.tools;
 
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.util.ShellWords;
-import dev.ckpt.store.manifest.CheckpointEntry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -25,16 +24,18 @@ class PinCommand extends StoreCommand {
 
     @Override
     int run(CheckpointStore store) {
-        CheckpointEntry e = store.pin(ckpt, pinned());
-        print(new Pinned(e.id(), e.pinned()));
+        CheckpointStore.PinResult r = store.pin(ckpt, pinned());
+        print(new Pinned(r.checkpoint().id(), r.checkpoint().pinned(), r.changed()));
         return ExitCode.OK;
     }
 
-    /** The checkpoint's pin after the command. */
-    record Pinned(String id, boolean pinned) implements OutputOptions.Result {
+    /** The checkpoint's pin after the command, and whether the command changed it. */
+    record Pinned(String id, boolean pinned, boolean changed) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.println((pinned ? "pinned " : "unpinned ") + id);
+            // a new-user tryout: "unpinned X" of a checkpoint that had never been pinned
+            out.println(changed ? (pinned ? "pinned " : "unpinned ") + id
+                    : id + (pinned ? " was already pinned" : " was not pinned") + "; nothing changed");
         }
     }
 

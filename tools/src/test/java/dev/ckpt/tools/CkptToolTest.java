@@ -378,7 +378,17 @@ class CkptToolTest {
         for (int step = 1; step <= 5; step++) {
             ids.add(push(a, "r", step * 10));
         }
-        assertEquals(0, cli.run("pin", store, "r@10").code());
+        Cli.Result pin = cli.run("pin", store, "r@10");
+        assertEquals(0, pin.code(), pin.toString());
+        assertEquals("pinned " + ids.get(0) + "\n", pin.out());
+        // what each did, not what it was asked (a tryout: "unpinned X" of a checkpoint never pinned)
+        Cli.Result again = cli.run("pin", store, "r@10", "--json");
+        assertEquals(0, again.code(), again.toString());
+        assertEquals(false, again.json().get("changed").asBoolean(), again.toString());
+        assertEquals(ids.get(0) + " was already pinned; nothing changed\n", cli.run("pin", store, "r@10").out());
+        Cli.Result never = cli.run("unpin", store, "r@20");
+        assertEquals(0, never.code(), never.toString());
+        assertEquals(ids.get(1) + " was not pinned; nothing changed\n", never.out());
         Cli.Result dry = cli.run("forget", store, "--run", "r", "--keep-last", "2", "--dry-run", "--json");
         assertEquals(List.of(ids.get(1), ids.get(2)).stream().sorted().toList(),
                 toList(dry.json().get("forgotten")), dry.toString());
@@ -389,7 +399,9 @@ class CkptToolTest {
         Cli.Result pinned = cli.run("forget", store, "r@10");
         assertEquals(1, pinned.code());
         assertTrue(pinned.err().contains("pinned"), pinned.err());
-        assertEquals(0, cli.run("unpin", store, "r@10").code());
+        Cli.Result unpin = cli.run("unpin", store, "r@10");
+        assertEquals(0, unpin.code(), unpin.toString());
+        assertEquals("unpinned " + ids.get(0) + "\n", unpin.out());
         assertEquals(0, cli.run("forget", store, "r@10").code());
         assertEquals(2, cli.run("ls", store, "--json").json().get("checkpoints").size());
         assertEquals(2, cli.run("forget", store).code(), "neither policy nor checkpoints: usage");

@@ -140,8 +140,8 @@ class JsonOutputShapeTest {
         EXPECTED.put("verify", "bytesChecked:NUMBER checkpoints:NUMBER chunksChecked:NUMBER deep:BOOLEAN ok:BOOLEAN problems:ARRAY recordedVerified[]:STRING");
         EXPECTED.put("diff", "a:STRING aBytes:NUMBER added:ARRAY b:STRING bBytes:NUMBER changed[]:STRING removed:ARRAY sharedBytes:NUMBER unchanged:NUMBER");
         EXPECTED.put("stats", "checkpoints:NUMBER compressionRatio:NUMBER dedupRatio:NUMBER distinctBytes:NUMBER distinctChunks:NUMBER logicalBytes:NUMBER runs:NUMBER store:STRING storedBytes:NUMBER unreferencedBytes:NUMBER unreferencedObjects:NUMBER");
-        EXPECTED.put("pin", "id:STRING pinned:BOOLEAN");
-        EXPECTED.put("unpin", "id:STRING pinned:BOOLEAN");
+        EXPECTED.put("pin", "changed:BOOLEAN id:STRING pinned:BOOLEAN");
+        EXPECTED.put("unpin", "changed:BOOLEAN id:STRING pinned:BOOLEAN");
         EXPECTED.put("forget by name", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");
         EXPECTED.put("forget by policy", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");
         EXPECTED.put("gc", "deleted:ARRAY deletedBytes:NUMBER deletedObjects:NUMBER dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER leftoverNotes:ARRAY liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");
