@@ -80,6 +80,25 @@ class CkptToolS3Test extends CkptToolTest {
     }
 
     /**
+     * helper-102: an endpoint with a path, which the AWS client puts before the bucket: S3Proxy read it as the
+     * bucket and the message said only that bucket 'cli' did not exist. It now names the path and the way out.
+     */
+    @Test
+    void anEndpointPathTheServerTakesForTheBucketIsNamed() {
+        push(src("a", 1), "r", 1);
+        Map<String, String> env = new java.util.HashMap<>(server.env(S3Config.Client.AWS, S3Config.Http.APACHE));
+        String withPath = env.get("AWS_ENDPOINT_URL").replaceFirst("/*$", "") + "/sub";
+        env.put("AWS_ENDPOINT_URL", withPath);
+        Cli.Result r = new Cli(env, "--progress", "none").run("ls", store, "--client", "aws");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("does not exist") && r.err().contains("the endpoint '" + withPath + "' has a path"
+                + " (/sub), which this client puts before the bucket in every request: unless a reverse proxy serves S3"
+                + " at that path, drop it from the endpoint (AWS_ENDPOINT_URL or --endpoint)"), r.err());
+        Cli.Result plain = cli.run("ls", store, "--client", "aws");
+        assertEquals(0, plain.code(), plain.toString());
+    }
+
+    /**
      * A prefix that holds nothing (a mistyped bucket prefix) is no empty store: ls, verify and
      * restore refuse it naming it, with either client (helper-91's case, on S3), and write nothing.
      */

@@ -79,10 +79,18 @@ final class AwsS3ObjectStore implements ObjectStore {
         String msg = e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage();
         software.amazon.awssdk.http.SdkHttpResponse r = e.awsErrorDetails() == null ? null
                 : e.awsErrorDetails().sdkHttpResponse();
-        return S3Errors.map(url(k), action, e.statusCode(), code, msg,
+        dev.ckpt.store.error.CkptException x = S3Errors.map(url(k), action, e.statusCode(), code, msg,
                 r == null ? null : r.firstMatchingHeader("Location").orElse(null),
                 r == null ? null : r.firstMatchingHeader("x-amz-bucket-region").map(String::trim)
                         .filter(region -> !region.equals(config.region())).orElse(null), e);
+        String path = config.endpoint() == null ? null : config.endpoint().getRawPath();
+        if (S3Errors.noSuchBucket(e.statusCode(), code) && path != null && !path.isEmpty() && !path.equals("/")) {
+            // the server read the path as the bucket (helper-102: S3Proxy said the store's bucket did not exist)
+            x.addNote("; the endpoint " + Endpoint.shown(config.endpoint().toString()) + " has a path (" + path + "), which this"
+                    + " client puts before the bucket in every request: unless a reverse proxy serves S3 at that path,"
+                    + " drop it from the endpoint (AWS_ENDPOINT_URL or --endpoint)");
+        }
+        return x;
     }
 
     /** Reads the body into one array of its announced length (see {@link #read}). */

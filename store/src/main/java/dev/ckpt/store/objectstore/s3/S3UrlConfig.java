@@ -103,7 +103,7 @@ final class S3UrlConfig {
         String ca = first(env, "AWS_CA_BUNDLE");
         String stall = first(env, "CKPT_S3_STALL_TIMEOUT");
         String credentialsWait = first(env, "CKPT_S3_CREDENTIALS_TIMEOUT");
-        return S3Config.builder(bucket).prefix(prefix).endpoint(ep).region(first(env, "AWS_REGION", "AWS_DEFAULT_REGION"))
+        return S3Config.builder(bucket).prefix(prefix).endpoint(ep).region(region(env, client))
                 .pathStyle(pathStyle == null ? null : Boolean.parseBoolean(pathStyle))
                 .client(client, parse(S3Config.Http.class, env.getOrDefault("CKPT_S3_HTTP_CLIENT", "apache"), "CKPT_S3_HTTP_CLIENT"))
                 .credentials(staticKeys ? access : null, staticKeys ? secret : null)
@@ -113,6 +113,33 @@ final class S3UrlConfig {
                 .credentialsTimeout(credentialsWait == null ? S3Config.Builder.DEFAULT_CREDENTIALS_WAIT
                         : duration(credentialsWait, "CKPT_S3_CREDENTIALS_TIMEOUT"))
                 .build();
+    }
+
+    /**
+     * The region of AWS_REGION, else AWS_DEFAULT_REGION (null: none), checked here so the
+     * refusal names the variable: letters, digits, '.', '-' and '_', at most 63 (AWS's names,
+     * Ceph zone groups), and for the MinIO client its own rule (lower case, digits, '-' and
+     * '_', neither first nor last: minio-java's REGION_REGEX). helper-102: the AWS client took
+     * "bad region!" and the MinIO client said "invalid region" naming nothing.
+     */
+    private static String region(Map<String, String> env, S3Config.Client client) {
+        String var = first(env, "AWS_REGION") != null ? "AWS_REGION" : "AWS_DEFAULT_REGION";
+        String region = first(env, var);
+        if (region == null) {
+            return null;
+        }
+        String named = "the region " + dev.ckpt.store.util.ShellWords.word(region.strip()) + " (" + var
+                + (var.equals("AWS_REGION") ? " or ckpt-tool's --region" : "") + ")";
+        if (!region.strip().matches("[A-Za-z0-9._-]{1,63}")) {
+            throw new BadConfigurationException(named + " is not a region name: a region is letters, digits, '-', '_'"
+                    + " and '.' (e.g. us-east-1, or the zone group your server names); correct it, or unset it for"
+                    + " us-east-1");
+        }
+        if (client == S3Config.Client.MINIO && !region.strip().matches("(?!_)(?!-)[a-z_\\d-]{1,63}(?<!-)(?<!_)")) {
+            throw new BadConfigurationException(named + " is not a region the MinIO client takes: lower-case letters,"
+                    + " digits, '-' and '_', neither first nor last; write it so, or use --client aws");
+        }
+        return region.strip();
     }
 
     private static String first(Map<String, String> env, String... names) {

@@ -53,6 +53,31 @@ class S3ConfigTest {
      * naming the variable, is refused for it naming the variable and the way out (the AWS
      * client sends requests below it, as reverse proxies want).
      */
+    /**
+     * helper-102: the AWS client took AWS_REGION="bad region!", and the MinIO client said "invalid region" naming
+     * neither the value's source nor a way out. A region both clients would send is taken as written.
+     */
+    @Test
+    void aRegionThatIsNoRegionNameIsRefusedNamingItsVariable() {
+        for (String client : new String[] {"aws", "minio"}) {
+            String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_REGION", "bad region!", "CKPT_S3_CLIENT", client)), client).getMessage();
+            assertEquals("the region 'bad region!' (AWS_REGION or ckpt-tool's --region) is not a region name: a region"
+                    + " is letters, digits, '-', '_' and '.' (e.g. us-east-1, or the zone group your server names);"
+                    + " correct it, or unset it for us-east-1", m);
+            String d = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                    Map.of("AWS_DEFAULT_REGION", "eu/west", "CKPT_S3_CLIENT", client)), client).getMessage();
+            assertTrue(d.startsWith("the region eu/west (AWS_DEFAULT_REGION) is not a region name"), d);
+            assertEquals("zg_1", S3Config.fromUrl("s3://b-1/x", Map.of("AWS_REGION", " zg_1 ", "CKPT_S3_CLIENT",
+                    client)).region());
+        }
+        String m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
+                Map.of("AWS_REGION", "EU-West-1", "CKPT_S3_CLIENT", "minio"))).getMessage();
+        assertEquals("the region EU-West-1 (AWS_REGION or ckpt-tool's --region) is not a region the MinIO client takes:"
+                + " lower-case letters, digits, '-' and '_', neither first nor last; write it so, or use --client aws", m);
+        assertEquals("EU-West-1", S3Config.fromUrl("s3://b-1/x", Map.of("AWS_REGION", "EU-West-1")).region());
+    }
+
     @Test
     void anEndpointsQueryOrFragmentAndAPathForTheMinioClientAreRefused() {
         for (String ep : new String[] {"http://h:9000/?x=secret1", "http://h:9000#frag", "http://h:9000/s3?x=1"}) {
