@@ -118,10 +118,20 @@ final class Staging {
         }
     }
 
+    /** The bytes free for this process in the staging directory's filesystem now. */
+    long free() throws IOException {
+        return freeSpace.usable(dir);
+    }
+
+    /** Whether {@code bytes} fit in {@code free} bytes beside --min-free-mb. */
+    boolean fits(long bytes, long free) {
+        return free >= bytes + minFreeBytes;
+    }
+
     /** Fails with a clear message unless {@code bytes} (plus --min-free-mb) fit. */
     void checkSpace(long bytes, long step, String lastCommitted) throws IOException {
         long free = freeSpace.usable(dir);
-        if (free < bytes + minFreeBytes) {
+        if (!fits(bytes, free)) {
             throw new Failed(String.format("staging directory %s has %s free; the checkpoint of step %d needs %s%s. "
                             + "Free space there or point --staging elsewhere. Nothing was written",
                     dir, mib(free), step, mib(bytes), minFreeBytes > 0 ? " and --min-free-mb keeps " + mib(minFreeBytes) : ""),

@@ -1421,6 +1421,54 @@ public final class Trainer {
         return dev.ckpt.store.util.Durations.format(d);
     }
 
+    /**
+     * On a staging disk too full for the resume's restore (a second copy of the newest
+     * checkpoint beside its staged copy; a break test's case), the staged copy itself, when this
+     * process (one, not a rank) staged it and it is still as committed ({@link StagedCopy}): it
+     * is loaded from there, nothing is restored or downloaded. The store's chunks are not read,
+     * so the checkpoint is not recorded as verified; with room, the resume restores and verifies
+     * as before. Returns false when the restore fits, or the copy is absent or differs (said),
+     * or the manifest cannot be read: then the resume restores.
+     */
+    private boolean resumeFromStagedCopy(CheckpointEntry newest, long t0) throws IOException {
+        Path staged = staging.pathOf(newest.step());
+        if (o.ranked() || !Files.isDirectory(staged, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        dev.ckpt.store.manifest.Manifest m;
+        try {
+            m = store.manifest(newest);
+        } catch (CkptException e) {
+            return false; // the restore reads it again, and falls back or says what is wrong
+        }
+        long free = staging.free();
+        if (staging.fits(m.logicalBytes(), free)) {
+            return false;
+        }
+        String tooFull = String.format("the staging directory has %s free, too little for a second copy of checkpoint"
+                + " %s (%s)", Staging.mib(free), newest.id(), Staging.mib(m.logicalBytes()));
+        Optional<String> differs = StagedCopy.mismatch(m, staged);
+        if (differs.isPresent()) {
+            out.printf("auto-resume: %s, and its staged copy %s is not the checkpoint as committed (%s); restoring it"
+                    + " all the same%n", tooFull, staged, differs.get());
+            return false;
+        }
+        CheckpointFiles.LoadReport rep = CheckpointFiles.load(staged, newest.id(), model, state, o.lenientResume);
+        for (String s : rep.skipped()) {
+            out.println("lenient-resume: " + s);
+        }
+        order.seek(state.epoch, state.dataCursor);
+        staging.keepOnly(Set.of(staged));
+        frozenSource = CheckpointFiles.frozenFileIn(staged); // every byte's SHA-256 matched the manifest's
+        lastCommitted = newest.id();
+        lastCommittedStep = state.step;
+        out.printf("auto-resume: %s: resumed from its staged copy in %s (step %d, epoch %d) in %.1f s, every file's"
+                        + " SHA-256 matching the checkpoint's; nothing downloaded, and the checkpoint is not recorded as"
+                        + " verified (the store's chunks were not read)%n", tooFull, staged, state.step, state.epoch,
+                (System.nanoTime() - t0) / 1e9);
+        return true;
+    }
+
     /** --auto-resume: restore the newest checkpoint that verifies (reusing staged chunks) and load it. */
     private void resume() throws IOException {
         List<CheckpointEntry> cps = store.list(o.run);
@@ -1434,6 +1482,9 @@ public final class Trainer {
         Path target = staging.dir().resolve("restore.tmp");
         LocalFiles.deleteTree(target);
         long t0 = System.nanoTime();
+        if (resumeFromStagedCopy(cps.get(cps.size() - 1), t0)) {
+            return;
+        }
         RestoreResult r = store.restoreLatestGood(o.run, target, staging.complete());
         for (String f : r.fallbacks()) {
             err.println("auto-resume: WARNING " + f + "; fell back to an older checkpoint");

@@ -256,6 +256,64 @@ class TrainerTest {
                 TrainerRuns.latestTensors(tmp.resolve("b/store"), "t", tmp));
     }
 
+    /**
+     * A staging disk with room for the next save but not for the resume's restore beside the staged copy: the
+     * resume used to need a second copy of the checkpoint there, and failed. The staged copy, as committed, is now
+     * resumed from where it is (nothing downloaded), bit-identical to an uninterrupted run. A staged copy that
+     * differs from the checkpoint in one bit is named, and restored from the store instead. With room, the resume
+     * restores (and records the checkpoint verified) as before.
+     */
+    @Test
+    void aResumeOnADiskTooFullForASecondCopyTakesTheStagedCopyAsItIs() throws Exception {
+        Result a = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "90", "--save-every", "30"));
+        assertEquals(0, a.code(), a.all());
+        for (String kind : new String[] {"tight", "tampered", "room"}) {
+            Path b = tmp.resolve("b-" + kind);
+            assertEquals(0, TrainerRuns.inProcess(args(b, "--steps", "45", "--save-every", "30")).code());
+            Path staged = b.resolve("staging/t/step-45");
+            Path changed = null;
+            if (kind.equals("tampered")) {
+                try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(staged)) {
+                    changed = files.filter(f -> f.toString().endsWith(".safetensors")).findFirst().orElseThrow();
+                }
+                byte[] bytes = java.nio.file.Files.readAllBytes(changed);
+                bytes[bytes.length - 1] ^= 1; // the same size, one bit of the last tensor
+                java.nio.file.Files.delete(changed); // a new file: the frozen block may be a link shared with step 30
+                java.nio.file.Files.write(changed, bytes);
+            }
+            // the resume's look: 64 KiB free, far less than the checkpoint; the start-up's and the saves' after it:
+            // the filesystem's own count
+            java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+            Staging.FreeSpace tight = d -> kind.equals("room") || checks.incrementAndGet() > 1
+                    ? Staging.FILE_STORE.usable(d) : 64 << 10;
+            Result r = TrainerRuns.inProcess(Map.of(), s -> s, tight, null, null, args(b, "--steps", "90", "--save_every",
+                    "30", "--auto_resume"));
+            assertEquals(0, r.code(), r.all());
+            String tooFull = "auto-resume: the staging directory has 0.1 MiB free, too little for a second copy of"
+                    + " checkpoint t-s45-";
+            switch (kind) {
+                case "tight" -> assertTrue(r.out().matches("(?s).*\n" + java.util.regex.Pattern.quote(tooFull) + "\\S+"
+                        + " \\([\\d.]+ MiB\\): resumed from its staged copy in " + java.util.regex.Pattern.quote(
+                        staged.toString()) + " \\(step 45, epoch \\d+\\) in [\\d.]+ s, every file's SHA-256 matching the"
+                        + " checkpoint's; nothing downloaded, and the checkpoint is not recorded as verified \\(the"
+                        + " store's chunks were not read\\)\n.*"), r.out());
+                case "tampered" -> {
+                    assertTrue(r.out().contains(tooFull) && r.out().contains("and its staged copy " + staged + " is not"
+                            + " the checkpoint as committed (file " + staged.relativize(changed) + ": its SHA-256 differs"
+                            + " from the checkpoint's); restoring it all the same"), r.out());
+                    assertTrue(r.out().matches("(?s).*auto-resume: restored checkpoint t-s45-\\S+ .*: \\d+ chunks?"
+                            + " downloaded, \\d+ reused from staging\n.*"), r.out());
+                }
+                default -> {
+                    assertFalse(r.out().contains("too little for a second copy"), r.out());
+                    assertTrue(r.out().contains("auto-resume: restored checkpoint t-s45-"), r.out());
+                }
+            }
+            TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(tmp.resolve("a/store"), "t", tmp),
+                    TrainerRuns.latestTensors(b.resolve("store"), "t", tmp));
+        }
+    }
+
     @Test
     void frozenBlockChunksAreUploadedOnceAcrossAllCheckpointsOfTheRun() throws Exception {
         TracingStore[] first = new TracingStore[1];
@@ -445,8 +503,8 @@ class TrainerTest {
     void aStopWhoseSaveCannotBeStagedExits75() throws Exception {
         assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "10")).code());
         Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
-        // the start-up's check passes; the stop's save is the second
-        Staging.FreeSpace fills = fullFromCheck(2, false, new java.util.concurrent.CountDownLatch(1));
+        // the resume's look (a staged copy of step 10 is there) and the start-up's check pass; the stop's save is third
+        Staging.FreeSpace fills = fullFromCheck(3, false, new java.util.concurrent.CountDownLatch(1));
         Result r = TrainerRuns.inProcess(Map.of(), s -> s, fills, p, line -> {
             if (line.startsWith("step 15 ")) {
                 p.request("SIGUSR1");
