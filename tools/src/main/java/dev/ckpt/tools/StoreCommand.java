@@ -77,6 +77,7 @@ abstract class StoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        refuseEmptyArguments();
         checkArguments();
         boolean ok = false;
         StoreConfig config = config();
@@ -269,6 +270,37 @@ abstract class StoreCommand implements Callable<Integer> {
      * by default.
      */
     void checkArguments() {
+    }
+
+    /**
+     * Refuses an argument given as the empty string (an unset shell variable: {@code restore S
+     * latest "$OUT"}), before the store is opened: a path read it as the current directory, so
+     * restore replaced files there and push saved it (helper-105). STORE keeps its own refusal
+     * ("no store given").
+     */
+    private void refuseEmptyArguments() {
+        picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        if (parsed == null) {
+            return;
+        }
+        for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
+            if (a.originalStringValues().stream().noneMatch(String::isEmpty)) {
+                continue;
+            }
+            String name;
+            if (a instanceof picocli.CommandLine.Model.OptionSpec o) {
+                name = o.longestName();
+            } else {
+                picocli.CommandLine.Model.PositionalParamSpec p = (picocli.CommandLine.Model.PositionalParamSpec) a;
+                if (p.index().min() == 0) {
+                    continue; // STORE: ObjectStores says "no store given" with the forms it takes
+                }
+                name = p.paramLabel();
+            }
+            String what = a.description().length == 0 ? "" : " (" + a.description()[0] + ")";
+            throw new dev.ckpt.store.error.InvalidInputException(name + " is empty (an unset variable?): give " + name
+                    + " a value" + what + "; nothing was changed");
+        }
     }
 
     /** A usage error unless {@code run} is a valid run name. */

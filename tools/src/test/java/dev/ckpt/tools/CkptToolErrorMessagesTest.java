@@ -60,6 +60,31 @@ class CkptToolErrorMessagesTest {
         return r.err();
     }
 
+    /**
+     * helper-105: {@code restore STORE CKPT "$OUT"} with OUT unset restored into the current directory, replacing
+     * files there, and push saved it. Every argument given as the empty string is refused, naming it, before the
+     * store is opened.
+     */
+    @Test
+    void anEmptyArgumentIsRefusedNotReadAsTheCurrentDirectory() throws Exception {
+        setUpStore();
+        String out = tmp.resolve("o").toString();
+        for (String[] c : List.of(new String[]{"restore", store, id, ""}, new String[]{"restore", store, "", out},
+                new String[]{"restore", store, id, out, "--reuse", ""}, new String[]{"push", store, "", "--run", "q",
+                        "--step", "1"}, new String[]{"import", store, "", "--run", "q", "--step", "2"},
+                new String[]{"export", store, id, ""}, new String[]{"show", store, ""}, new String[]{"ls", store, "--run", ""},
+                new String[]{"verify", store, ""}, new String[]{"forget", store, ""}, new String[]{"diff", store, id, ""})) {
+            String err = fails(c);
+            assertTrue(err.matches("ckpt-tool \\S+: \\S+ is empty \\(an unset variable\\?\\): give \\S+ a value( \\(.*\\))?;"
+                    + " nothing was changed\n"), String.join(" ", c) + " -> " + err);
+        }
+        assertEquals(List.of(), problems);
+        assertTrue(cli.run("restore", store, id, "").err().startsWith("ckpt-tool restore: DIR is empty (an unset"
+                + " variable?): give DIR a value (the target directory)"));
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing pushed or imported");
+        assertTrue(!Files.exists(tmp.resolve("o")), "nothing restored");
+    }
+
     @Test
     void everyCommandWithBadInputsSaysWhatWithoutJavaNames() throws Exception {
         setUpStore();

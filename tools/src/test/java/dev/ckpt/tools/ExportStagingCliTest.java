@@ -284,7 +284,8 @@ class ExportStagingCliTest {
         assertTrue(slash.err().contains("cannot write archive /: it is a directory"), slash.toString());
         Cli.Result empty = cli.run("export", store.toString(), "r@1", "");
         assertEquals(ExitCode.ERROR, empty.code(), empty.toString());
-        assertTrue(empty.err().contains("no archive given (FILE is empty)"), empty.toString());
+        assertTrue(empty.err().contains("FILE.tar.zst is empty (an unset variable?): give FILE.tar.zst a value (the archive"
+                + " to write); nothing was changed"), empty.toString());
         Path dangling = Files.createSymbolicLink(tmp.resolve("dang"), tmp.resolve("nonexistent"));
         Cli.Result link = cli.run("export", store.toString(), "r@1", dangling.resolve("x.tar.zst").toString());
         assertEquals(ExitCode.ERROR, link.code(), link.toString());

@@ -211,12 +211,20 @@ final class TrainOptions {
      *
      * @throws ParameterException a usage error, with a message that names the option
      */
+    private static ParameterException empty(CommandLine cl, OptionSpec opt) {
+        return new ParameterException(cl, "option " + opt.longestName() + " is empty (an unset variable?): give it a"
+                + " value, or leave it out for its default", null, opt, "");
+    }
+
     static TrainOptions parse(String[] args, Map<String, String> env) {
         TrainOptions o = new TrainOptions();
         CommandLine cl = commandLine(o);
         try {
             cl.parseArgs(args);
         } catch (ParameterException e) {
+            if (e.getArgSpec() instanceof OptionSpec opt && "".equals(e.getValue())) {
+                throw empty(cl, opt);
+            }
             if (e.getCause() instanceof TypeConversionException t && e.getArgSpec() instanceof OptionSpec opt) {
                 // "option --steps needs a number, got 'many'", not picocli's "Invalid value for option '--steps' (N): ..."
                 throw new ParameterException(cl, "option " + opt.names()[0] + " " + t.getMessage(), e, opt, e.getValue());
@@ -231,6 +239,13 @@ final class TrainOptions {
         }
         if (cl.isUsageHelpRequested()) {
             return null;
+        }
+        for (CommandLine.Model.ArgSpec a : cl.getParseResult().matchedArgs()) {
+            // an unset variable ("--staging $SCRATCH"): a path read it as the current directory, and the run staged
+            // there (helper-105's case for ckpt-tool, the same kind here)
+            if (a instanceof OptionSpec opt && a.originalStringValues().stream().anyMatch(String::isEmpty)) {
+                throw empty(cl, opt);
+            }
         }
         String hook = env.get("CKPT_ON_PREEMPT");
         o.onPreempt = hook == null || hook.isBlank() ? null : hook;

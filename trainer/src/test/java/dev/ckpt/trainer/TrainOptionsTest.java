@@ -148,6 +148,19 @@ class TrainOptionsTest {
         assertTrue(r.err().contains("'1000000000000h' is longer than ckpt takes (at most 36500d, 100 years)"), r.err());
     }
 
+    /** An option given as the empty string (an unset variable) is a usage error naming it: --staging '' staged in ".". */
+    @Test
+    void anEmptyOptionValueIsAUsageErrorNamingIt() {
+        for (String opt : List.of("--staging", "--store", "--run", "--job-id", "--preempt-deadline", "--steps")) {
+            for (String[] args : List.of(new String[]{opt, ""}, new String[]{opt + "="})) {
+                Run r = run(args);
+                assertEquals(ExitCode.USAGE.code(), r.code(), opt + ": " + r);
+                assertTrue(r.err().startsWith("ckpt-train: option " + opt + " is empty (an unset variable?): give it a"
+                        + " value, or leave it out for its default\n"), r.err());
+            }
+        }
+    }
+
     @Test
     void aUsageErrorIsTheReasonTheSynopsisAndWhereHelpIsWithExitTwo() {
         for (List<String> args : List.of(List.of("--steps", "many"), List.of("--keep-last", "0"), List.of("--save-evry", "3"),
