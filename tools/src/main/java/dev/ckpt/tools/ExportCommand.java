@@ -115,7 +115,7 @@ final class ExportCommand extends StoreCommand {
         }
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
-        removeStaleStaging(dir);
+        Staging.removeStale(dir, TempNames.EXPORT_STAGING, "an export", err());
         Path staging;
         try {
             // a short name next to the archive: same filesystem for the final rename, and a
@@ -266,32 +266,6 @@ final class ExportCommand extends StoreCommand {
                 + staging + " changed before it was packed (" + what + "; another process wrote into that directory, or"
                 + " this export was stopped for over an hour and its directory was removed as a killed export's);"
                 + " nothing was written to " + file + ", exporting again is safe");
-    }
-
-    /**
-     * Removes the staging directories of exports into {@code dir} killed or stopped over
-     * {@link dev.ckpt.store.gc.GarbageCollector#LEFTOVER_AGE} ago (a running export refreshes
-     * its own every {@link TempNames#IMPORT_HEARTBEAT}), and says so on stderr; best effort:
-     * one that cannot be removed is left, and named. A link is never one.
-     */
-    private void removeStaleStaging(Path dir) {
-        List<Path> stale;
-        try {
-            stale = TempNames.staleStaging(dir, java.time.Instant.now().minus(dev.ckpt.store.gc.GarbageCollector.LEFTOVER_AGE),
-                    n -> TempNames.matches(n, TempNames.EXPORT_STAGING));
-        } catch (IOException | RuntimeException ex) {
-            return; // best effort: creating this export's own staging directory there says what is wrong, if anything
-        }
-        for (Path p : stale) {
-            try {
-                LocalFiles.deleteTree(p);
-                err().println("note: removed " + p + ", left by an export killed over an hour ago");
-            } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
-                IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
-                err().println("warning: could not remove " + p + ", left by an export killed over an hour ago: "
-                        + LocalFiles.explain(io) + "; delete it: rm -r " + ShellWords.word(p.toString()));
-            }
-        }
     }
 
     /**

@@ -93,7 +93,8 @@ final class ImportCommand extends StoreCommand {
         Path staging = createStaging(store);
         insideStore = ObjectStores.localDirectory(store.objectStore()).isPresent();
         unpackingIn = staging;
-        try (Staging.Heartbeat alive = insideStore ? new Staging.Heartbeat(staging) : null) {
+        // in $TMPDIR too: the next S3 import there removes one an hour old, as gc does in a store's directory
+        try (Staging.Heartbeat alive = new Staging.Heartbeat(staging)) {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
             List<String> refused = new ArrayList<>();
@@ -245,6 +246,9 @@ final class ImportCommand extends StoreCommand {
         String tmpdir = CkptTool.env(spec).get("TMPDIR");
         Path dir = local.orElseGet(() -> Path.of(tmpdir != null && !tmpdir.isBlank() ? tmpdir
                 : System.getProperty("java.io.tmpdir")));
+        if (local.isEmpty()) {
+            Staging.removeStale(dir, TempNames.IMPORT_STAGING, "an import", err());
+        }
         for (int attempt = 1; ; attempt++) {
             try {
                 if (local.isPresent()) {
@@ -349,7 +353,8 @@ final class ImportCommand extends StoreCommand {
     String interrupted(String committing) {
         return interruptedSave(committing) + (unpackingIn == null ? "" : "; delete " + unpackingIn + ", where the archive"
                 + " was being unpacked (rm -r " + ShellWords.word(unpackingIn.toString()) + ")"
-                + (insideStore ? "; gc removes it once it is an hour old" : ""));
+                + (insideStore ? "; gc removes it once it is an hour old"
+                : "; the next import through $TMPDIR removes it once it is an hour old"));
     }
 
     /** Asked only when its commit was not sent, and is now barred ({@link StoreCommand#atSignal}). */

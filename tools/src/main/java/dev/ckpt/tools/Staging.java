@@ -46,6 +46,39 @@ final class Staging {
     }
 
     /**
+     * Removes the staging directories of kind {@code kind} ({@link TempNames#EXPORT_STAGING},
+     * {@link TempNames#IMPORT_STAGING}) in {@code dir} left by a command ({@code who}: "an
+     * export") killed or stopped over {@link dev.ckpt.store.gc.GarbageCollector#LEFTOVER_AGE}
+     * ago (a running one refreshes its own every {@link TempNames#IMPORT_HEARTBEAT}), and says
+     * so on {@code err}; best effort: one that cannot be removed is left, and named. A link is
+     * never one. In a local store's directory gc does the same; an S3 import's in $TMPDIR had
+     * no one to remove it (helper-105: 291 MB per import killed).
+     */
+    static void removeStale(Path dir, String kind, String who, java.io.PrintWriter err) {
+        java.util.List<Path> stale;
+        try {
+            stale = TempNames.staleStaging(dir, java.time.Instant.now().minus(
+                    dev.ckpt.store.gc.GarbageCollector.LEFTOVER_AGE), n -> TempNames.matches(n, kind));
+        } catch (IOException | RuntimeException ex) {
+            return; // best effort: creating this command's own staging directory there says what is wrong, if anything
+        }
+        for (Path p : stale) {
+            if (!Files.isWritable(p)) {
+                continue; // another user's, in a shared $TMPDIR (each is made 0700): theirs to remove
+            }
+            try {
+                dev.ckpt.store.util.LocalFiles.deleteTree(p);
+                err.println("note: removed " + p + ", left by " + who + " killed over an hour ago");
+            } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
+                IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
+                err.println("warning: could not remove " + p + ", left by " + who + " killed over an hour ago: "
+                        + dev.ckpt.store.util.LocalFiles.explain(io) + "; delete it: rm -r "
+                        + dev.ckpt.store.util.ShellWords.word(p.toString()));
+            }
+        }
+    }
+
+    /**
      * Creates the staging directory {@code dir} of an import or export, open to its owner only
      * (0700): another user cannot plant a link in it while it unpacks, or read the checkpoint
      * staged there (helper-97 raced a link into an import's staging directory). Where the

@@ -80,6 +80,37 @@ class CkptToolS3Test extends CkptToolTest {
     }
 
     /**
+     * helper-105: an import into S3 unpacks in $TMPDIR, and one killed left its copy there for good (291 MB each);
+     * nothing removed it. The next import there removes one over an hour old, saying so, and leaves a fresh one
+     * (a running import's, whose heartbeat keeps it fresh) and another user's alone.
+     */
+    @Test
+    void anImportRemovesTheStagingOfAnImportKilledInTmpdirOverAnHourAgo() throws Exception {
+        String id = push(src("a", 1), "r", 1);
+        java.nio.file.Path archive = tmp.resolve("r.tar.zst");
+        assertEquals(0, cli.run("export", store, id, archive.toString()).code());
+        java.nio.file.Path tmpdir = java.nio.file.Files.createDirectories(tmp.resolve("tmpdir"));
+        java.nio.file.Path old = java.nio.file.Files.createDirectory(tmpdir.resolve(
+                dev.ckpt.store.util.TempNames.next(dev.ckpt.store.util.TempNames.IMPORT_STAGING)));
+        java.nio.file.Files.writeString(old.resolve("big.bin"), "left by a kill");
+        java.nio.file.Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofHours(2))));
+        java.nio.file.Path fresh = java.nio.file.Files.createDirectory(tmpdir.resolve(
+                dev.ckpt.store.util.TempNames.next(dev.ckpt.store.util.TempNames.IMPORT_STAGING)));
+        Map<String, String> env = new java.util.HashMap<>(server.env(S3Config.Client.AWS, S3Config.Http.APACHE));
+        env.put("TMPDIR", tmpdir.toString());
+        Cli.Result r = new Cli(env, "--progress", "none").run("import", store, archive.toString(), "--run", "i", "--step",
+                "1");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("note: removed " + old + ", left by an import killed over an hour ago"), r.err());
+        assertFalse(java.nio.file.Files.exists(old), "the old staging directory is gone");
+        assertTrue(java.nio.file.Files.isDirectory(fresh), "a fresh one stays");
+        try (java.util.stream.Stream<java.nio.file.Path> left = java.nio.file.Files.list(tmpdir)) {
+            assertEquals(List.of(fresh), left.toList(), "the import removed its own staging directory");
+        }
+    }
+
+    /**
      * helper-102: an endpoint with a path, which the AWS client puts before the bucket: S3Proxy read it as the
      * bucket and the message said only that bucket 'cli' did not exist. It now names the path and the way out.
      */
