@@ -49,11 +49,15 @@ final class DiffCommand extends StoreCommand {
                 removed.add(p);
             }
         }
+        // B's bytes, each occurrence counted, that lie in chunks A holds too: comparable with B's size (helper-105:
+        // distinct chunk bytes against B's logical size read as 4 % shared for two identical checkpoints)
         Map<String, ChunkRef> ca = ma.chunkRefs();
         long shared = 0;
-        for (ChunkRef c : mb.chunkRefs().values()) {
-            if (ca.containsKey(c.hash())) {
-                shared += c.rawLength();
+        for (FileEntry f : mb.files()) {
+            for (ChunkRef c : f.chunks()) {
+                if (ca.containsKey(c.hash())) {
+                    shared += c.sliceLength(); // a packed file's slice, not its whole pack
+                }
             }
         }
         Map<String, Long> sizesA = new TreeMap<>();
@@ -68,7 +72,8 @@ final class DiffCommand extends StoreCommand {
     /**
      * Files of B against A, by path and SHA-256.
      *
-     * @param sharedBytes bytes of B's distinct chunks that A holds too
+     * @param sharedBytes bytes of B (as {@code bBytes} counts them, every occurrence of a chunk) that lie in
+     *                    chunks A holds too: {@code bBytes} when B is A
      * @param sizesA      file sizes of A by path (text form only)
      * @param sizesB      file sizes of B by path (text form only)
      */
@@ -81,8 +86,8 @@ final class DiffCommand extends StoreCommand {
             added.forEach(p -> out.println("  added    " + p + " (" + human(sizesB.get(p)) + ")"));
             removed.forEach(p -> out.println("  removed  " + p));
             changed.forEach(p -> out.println("  changed  " + p + " (" + human(sizesA.get(p)) + " -> " + human(sizesB.get(p)) + ")"));
-            out.printf("%d added, %d removed, %d changed, %d unchanged; %s of %s shared (distinct chunks)%n",
-                    added.size(), removed.size(), changed.size(), unchanged, human(sharedBytes), human(bBytes));
+            out.printf("%d added, %d removed, %d changed, %d unchanged; %s of %s in chunks %s holds too%n",
+                    added.size(), removed.size(), changed.size(), unchanged, human(sharedBytes), human(bBytes), a);
         }
     }
 }
