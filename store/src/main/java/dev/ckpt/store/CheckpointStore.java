@@ -70,8 +70,10 @@ public final class CheckpointStore implements AutoCloseable {
         this.manifests = new ManifestLoader(store);
         this.cpu = pool(config.parallelism(), "ckpt-cpu-");
         this.io = pool(config.ioConcurrency(), "ckpt-io-");
-        this.saver = new Saver(store, root, manifests, config, cpu, io);
-        this.restorer = new Restorer(store, manifests, config, cpu, io);
+        // chunks a restore finds missing or corrupt are written again by the next save, not deduplicated against
+        dev.ckpt.store.chunk.SuspectChunks suspects = new dev.ckpt.store.chunk.SuspectChunks();
+        this.saver = new Saver(store, root, manifests, config, cpu, io).withSuspects(suspects);
+        this.restorer = new Restorer(store, manifests, config, cpu, io).withSuspects(suspects);
         this.verifier = new Verifier(store, manifests, config, cpu, io);
     }
 

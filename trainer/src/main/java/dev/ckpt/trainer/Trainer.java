@@ -1493,7 +1493,11 @@ public final class Trainer {
         for (String s : rep.skipped()) {
             out.println("lenient-resume: " + s);
         }
-        if (o.rank == null || o.rank == 0) { // one ROOT update per job, not one per rank
+        // Only a restore that read every chunk from the store verified the store's copy; one that took chunks from the
+        // staged copy did not (helper-106: a chunk corrupt in the store was marked verified, and retention protects
+        // the newest verified checkpoint). One ROOT update per job, not one per rank.
+        boolean verified = r.chunksReused() == 0;
+        if (verified && (o.rank == null || o.rank == 0)) {
             store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
         }
         order.seek(state.epoch, state.dataCursor);
@@ -1502,8 +1506,9 @@ public final class Trainer {
         frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;
-        out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %s downloaded, %d reused from staging%n",
+        out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %s downloaded, %d reused from staging%s%n",
                 r.checkpointId(), state.step, state.epoch, (System.nanoTime() - t0) / 1e9,
-                SaveResult.count(r.chunksDownloaded(), "chunk"), r.chunksReused());
+                SaveResult.count(r.chunksDownloaded(), "chunk"), r.chunksReused(), verified ? ""
+                        : " (so the store's copy was not read whole, and the checkpoint is not recorded as verified)");
     }
 }

@@ -252,6 +252,9 @@ class TrainerTest {
         assertEquals(0, b2.code(), b2.all());
         assertTrue(b2.out().contains("auto-resume: restored checkpoint t-s45-"), b2.out());
         assertTrue(b2.out().matches("(?s).*auto-resume: .* [1-9]\\d* chunks? downloaded, 0 reused.*"), b2.out());
+        try (CheckpointStore s = CheckpointStore.open(tmp.resolve("b/store").toString())) {
+            assertTrue(s.resolve("t@45").verifiedAt() != null, "every chunk was downloaded and checked: verified");
+        }
         TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(tmp.resolve("a/store"), "t", tmp),
                 TrainerRuns.latestTensors(tmp.resolve("b/store"), "t", tmp));
     }
@@ -302,7 +305,8 @@ class TrainerTest {
                             + " the checkpoint as committed (file " + staged.relativize(changed) + ": its SHA-256 differs"
                             + " from the checkpoint's); restoring it all the same"), r.out());
                     assertTrue(r.out().matches("(?s).*auto-resume: restored checkpoint t-s45-\\S+ .*: \\d+ chunks?"
-                            + " downloaded, \\d+ reused from staging\n.*"), r.out());
+                            + " downloaded, \\d+ reused from staging \\(so the store's copy was not read whole, and the"
+                            + " checkpoint is not recorded as verified\\)\n.*"), r.out());
                 }
                 default -> {
                     assertFalse(r.out().contains("too little for a second copy"), r.out());
@@ -311,6 +315,10 @@ class TrainerTest {
             }
             TrainerRuns.assertSameFiles(TrainerRuns.latestTensors(tmp.resolve("a/store"), "t", tmp),
                     TrainerRuns.latestTensors(b.resolve("store"), "t", tmp));
+            // no resume here read the store's copy whole: none records step 45 as verified (helper-106)
+            try (CheckpointStore s = CheckpointStore.open(b.resolve("store").toString())) {
+                assertEquals(null, s.resolve("t@45").verifiedAt(), kind);
+            }
         }
     }
 

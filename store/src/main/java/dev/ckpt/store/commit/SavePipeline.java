@@ -63,6 +63,14 @@ final class SavePipeline {
     private final AtomicReference<Throwable> failed = new AtomicReference<>();
     private volatile boolean aborted;
 
+    /** Chunks found missing or corrupt by this store's restores: repaired here when a save writes them. */
+    private dev.ckpt.store.chunk.SuspectChunks suspects = new dev.ckpt.store.chunk.SuspectChunks();
+
+    SavePipeline withSuspects(dev.ckpt.store.chunk.SuspectChunks s) {
+        this.suspects = s;
+        return this;
+    }
+
     SavePipeline(ObjectStore store, ChunkCodec codec, StoreConfig config, int chunkSize, ExecutorService cpu,
                  ExecutorService io, Map<String, ChunkRef> live, Map<String, List<Saver.Location>> locations,
                  TransferListener listener, AtomicLong done, long total) {
@@ -282,13 +290,16 @@ final class SavePipeline {
             }
             ChunkRef ref;
             if (store.putIfAbsent(enc.ref().key(), enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
-                newChunks.incrementAndGet();
-                newBytes.addAndGet(enc.ref().rawLength());
-                storedBytes.addAndGet(enc.length());
+                suspects.repaired(enc.ref().hash()); // if it was found missing: written again
+                countNew(enc);
                 ref = enc.ref();
             } else {
                 ref = existing(enc); // stored by another save or rank: deduplicated (progress counted below, once)
-                countDeduplicated(enc.ref().rawLength());
+                if (writtenOver.remove(enc.ref().hash())) {
+                    countNew(enc); // it was corrupt and is uploaded again
+                } else {
+                    countDeduplicated(enc.ref().rawLength());
+                }
             }
             release(enc.buffer() == buf ? buf : null, dst);
             progress(enc.ref().rawLength());
@@ -340,6 +351,15 @@ final class SavePipeline {
      * how the object is really stored, so it is read and identified; the chunk's name
      * guarantees its content, and decoding checks it.
      */
+    /** Chunks this save wrote over a corrupt object (see {@link #existing}), by hash. */
+    private final java.util.Set<String> writtenOver = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private void countNew(ChunkCodec.Encoded enc) {
+        newChunks.incrementAndGet();
+        newBytes.addAndGet(enc.ref().rawLength());
+        storedBytes.addAndGet(enc.length());
+    }
+
     private ChunkRef existing(ChunkCodec.Encoded enc) {
         String key = enc.ref().key();
         byte[] stored;
@@ -353,14 +373,20 @@ final class SavePipeline {
             stored = store.get(key).data();
         }
         if (Arrays.equals(stored, 0, stored.length, enc.buffer(), 0, enc.length())) {
+            suspects.repaired(enc.ref().hash());
             return enc.ref();
         }
         ChunkRef found = ChunkCodec.identify(enc.ref().hash(), enc.ref().rawLength(), stored);
         if (found == null) {
-            throw new dev.ckpt.store.error.CorruptObjectException(key, "chunk object " + key + " already exists in "
-                    + store.describe() + " but does not hold the chunk its name promises; nothing was committed."
-                    + " Run ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " and ask whoever manages the store to remove that object");
+            // The object does not hold what its name promises (bit rot, a truncated write): this save holds the bytes
+            // that hash to the name, so it writes them over it. No one can lose by that: every reader of the key wants
+            // exactly these bytes, and a concurrent writer writes the same (helper-106: a corrupt chunk was reused).
+            store.put(key, Arrays.copyOf(enc.buffer(), enc.length()));
+            writtenOver.add(enc.ref().hash());
+            suspects.repaired(enc.ref().hash());
+            return enc.ref();
         }
+        suspects.repaired(enc.ref().hash());
         return found;
     }
 }

@@ -64,6 +64,15 @@ public final class Saver {
     private final ChunkCodec codec;
     private final Chunker chunker;
 
+    /** Chunks a restore of this store found missing or corrupt: never deduplicated against (see {@link SuspectChunks}). */
+    private dev.ckpt.store.chunk.SuspectChunks suspects = new dev.ckpt.store.chunk.SuspectChunks();
+
+    /** Shares {@code s} with the store's restores. */
+    public Saver withSuspects(dev.ckpt.store.chunk.SuspectChunks s) {
+        this.suspects = s;
+        return this;
+    }
+
     public Saver(ObjectStore store, RootStore root, ManifestLoader manifests, StoreConfig config, ExecutorService cpu, ExecutorService io) {
         this.store = store;
         this.root = root;
@@ -256,7 +265,7 @@ public final class Saver {
 
         Map<String, List<Location>> locations = new ConcurrentHashMap<>();
         SavePipeline pipeline = new SavePipeline(store, codec, config, chunker.chunkSize(), cpu, io, live, locations,
-                listener, done, total);
+                listener, done, total).withSuspects(suspects);
         Packer packer = new Packer(pipeline, io, config.packBelow(), chunker.chunkSize());
         List<FileEntry> entries = new ArrayList<>();
         try (FileHashStage hashes = new FileHashStage(pipeline)) {
@@ -526,6 +535,8 @@ public final class Saver {
                 // An unreadable manifest only costs deduplication: its chunks get uploaded again.
             }
         }
+        // written again, not taken as stored: the object is missing or corrupt (the write repairs it)
+        live.keySet().removeIf(suspects::contains);
         return live;
     }
 

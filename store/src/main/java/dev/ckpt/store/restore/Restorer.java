@@ -1,5 +1,6 @@
 package dev.ckpt.store.restore;
 
+import dev.ckpt.store.chunk.SuspectChunks;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.CorruptObjectException;
@@ -59,6 +60,15 @@ public final class Restorer {
         this(store, manifests, config, cpu, io, TargetDirectory.Mover.ATOMIC, FilesystemSync.SYNCFS);
     }
 
+    /** Where a restore that falls back past a missing or corrupt chunk notes it (see {@link SuspectChunks}). */
+    private SuspectChunks suspects = new SuspectChunks();
+
+    /** Shares {@code s} with the store's saves: they write the chunks noted there again. */
+    public Restorer withSuspects(SuspectChunks s) {
+        this.suspects = s;
+        return this;
+    }
+
     /**
      * With the rename of the publish phase replaced (tests make it fail half-way) and the
      * flush of many files at once (tests watch it, or take it away).
@@ -85,6 +95,7 @@ public final class Restorer {
             try {
                 return restore(e, target, reuse).withFallbacks(fallbacks);
             } catch (CorruptObjectException | NotFoundException ex) {
+                suspects.report(ex instanceof CorruptObjectException c ? c.key() : ((NotFoundException) ex).key());
                 fallbacks.add("checkpoint " + e.id() + " (step " + e.step() + ") failed verification: " + ex.getMessage());
                 last = ex;
             }

@@ -1,0 +1,75 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.VerifyRequest;
+import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.objectstore.ObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.RestoreResult;
+import dev.ckpt.store.restore.VerifyReport;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * helper-106: a trainer whose resume fell back past a corrupt chunk trained the same steps
+ * again, bit-exact, and its save deduplicated against that chunk (a live checkpoint
+ * references it), committing a checkpoint that could not be restored. A chunk a restore found
+ * corrupt or missing is now written again by the next save of the same store, which repairs
+ * the object: both checkpoints restore, and verify finds nothing.
+ */
+class SuspectChunksTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aChunkARestoreFoundCorruptIsWrittenAgainByTheNextSave() throws Exception {
+        ObjectStore objects = ObjectStores.local(tmp.resolve("store"));
+        Path one = TestDirs.checkpoint(tmp.resolve("one"), 1, 2, 100_000);
+        Path two = TestDirs.checkpoint(tmp.resolve("two"), 2, 2, 100_000);
+        try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults())) {
+            s.init();
+            WriterToken w = s.claimWriter("r");
+            s.save(w, SaveRequest.of(one, "r", 1));
+            SaveResult second = s.save(w, SaveRequest.of(two, "r", 2));
+            // a chunk only step 2 holds, damaged in place
+            Set<String> ofOne = s.manifest(s.resolve("r@1")).chunkRefs().keySet();
+            String bad = s.manifest(s.resolve(second.checkpointId())).chunkRefs().keySet().stream()
+                    .filter(h -> !ofOne.contains(h)).findFirst().orElseThrow();
+            Path object = tmp.resolve("store").resolve(dev.ckpt.store.chunk.ChunkRef.keyOf(bad));
+            byte[] bytes = Files.readAllBytes(object);
+            bytes[bytes.length / 2] ^= 0x40;
+            Files.write(object, bytes);
+
+            RestoreResult r = s.restoreLatestGood("r", tmp.resolve("resumed"), List.of());
+            assertEquals(1, r.fallbacks().size(), r.fallbacks().toString());
+            assertTrue(r.fallbacks().get(0).contains(bad), r.fallbacks().toString());
+            // the same bytes saved again (a bit-exact retrain of step 2, as step 3 here)
+            SaveResult again = s.save(w, SaveRequest.of(two, "r", 3));
+            assertTrue(again.newChunks() >= 1, "the suspect chunk was uploaded again: " + again);
+        }
+        try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults())) {
+            VerifyReport v = s.verify(VerifyRequest.deep());
+            assertTrue(v.ok(), v.toString());
+            for (String step : new String[] {"r@2", "r@3"}) {
+                Path out = tmp.resolve("out-" + step.replace('@', '-'));
+                s.restore(s.resolve(step), out, List.of());
+                for (String f : List.of("sub/file0.bin", "file1.bin")) {
+                    assertArrayEquals(Files.readAllBytes(two.resolve(f)), Files.readAllBytes(out.resolve(f)), step + " " + f);
+                }
+            }
+            assertEquals(List.of(1L, 2L, 3L), s.list("r").stream().map(CheckpointEntry::step).toList());
+        }
+    }
+}
