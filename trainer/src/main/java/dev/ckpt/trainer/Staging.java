@@ -130,7 +130,15 @@ final class Staging {
 
     /** Fails with a clear message unless {@code bytes} (plus --min-free-mb) fit. */
     void checkSpace(long bytes, long step, String lastCommitted) throws IOException {
-        long free = freeSpace.usable(dir);
+        long free;
+        try {
+            free = freeSpace.usable(dir);
+        } catch (IOException e) {
+            // the directory removed or replaced under the run: its message was the bare path (helper-106, helper-107)
+            throw new Failed("staging directory " + dir + ": cannot read its free space for the checkpoint of step "
+                    + step + " (" + gone(e) + "). Give --staging a directory that stays while the run trains. Nothing"
+                    + " was written", lastCommitted, e);
+        }
         if (!fits(bytes, free)) {
             throw new Failed(String.format("staging directory %s has %s free; the checkpoint of step %d needs %s%s. "
                             + "Free space there or point --staging elsewhere. Nothing was written",
@@ -184,9 +192,21 @@ final class Staging {
                 e.addSuppressed(suppressed);
             }
             throw new Failed("staging directory " + dir + ": writing the checkpoint of step " + step + " failed ("
-                    + e.getMessage() + ")", lastCommitted, e);
+                    + (e instanceof IOException io ? gone(io) : e.getMessage()) + ")", lastCommitted, e);
         }
         return tmp;
+    }
+
+    /**
+     * What an I/O error says, in words: a missing path ("NoSuchFileException: /x", whose message
+     * is only the path) is said to be gone, with a guess at why.
+     */
+    static String gone(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException n) {
+            return (n.getFile() == null ? "a path" : n.getFile()) + " does not exist: was the staging directory removed"
+                    + " while the run trained?";
+        }
+        return LocalFiles.explain(e);
     }
 
     /** Renames a written {@code step-N.tmp} to {@code step-N}, replacing an older one. */

@@ -106,6 +106,8 @@ public final class Trainer {
     /** Throughput and commit latency of this process's saves, for the preemption save's estimate. */
     private final SaveTimes saveTimes = new SaveTimes();
     private long startNanos;
+    /** When this process began to train (the store's clock), to tell a failed rank's stop point of an earlier job. */
+    private Instant startedAt;
     private long stepsThisProcess;
 
     /** This process's share of each checkpoint: everything, or rank R's partition. */
@@ -282,6 +284,7 @@ public final class Trainer {
 
     private int train() throws IOException, InterruptedException {
         startNanos = System.nanoTime();
+        startedAt = store.config().clock().instant();
         SpotNotice spot = o.spotNotice == null ? null
                 : new SpotNotice(o.spotNotice, o.spotNoticeUrl, o.spotPollInterval, preemption, err).start();
         try {
@@ -1345,6 +1348,20 @@ public final class Trainer {
         }
     }
 
+    /**
+     * For a failed rank's stop point written before this process started: that it may be an earlier
+     * job's with the same job id (helper-107: a second srun in one allocation, whose job id is the
+     * same, stopped at the first one's failure, every time), else "".
+     */
+    private String earlierJob(StopPoint stop) {
+        if (stop.deadline() == null || startedAt == null || !stop.deadline().isBefore(startedAt.minusSeconds(2))) {
+            return "";
+        }
+        return " (rank " + stop.rank() + " failed at " + stop.deadline().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                + ", before this rank started: if that was an earlier job given the same --job-id " + o.jobId
+                + ", this job stopped because of it, and needs a job id of its own)";
+    }
+
     /** Whether this process is stopping: a signal (or spot notice) came, or, with ranks, a stop was agreed. */
     private boolean stopping() {
         return preemption.requested() || o.ranked() && agreedStop != null;
@@ -1369,9 +1386,10 @@ public final class Trainer {
         if (o.ranked() && stop != null && stop.proposerHasFailed() && !preemption.requested()) {
             // not 75: a requeue would meet the failure again; that rank exits 1 too, saying what failed
             out.printf("stopped: %s. No checkpoint of this job can be completed without that rank, so this rank stopped"
-                            + " at step %d%s; the latest checkpoint stays %s; exiting %d%n", stop.reason(), state.step,
-                    what.startsWith("this rank trained towards") ? "" : ", where " + what,
-                    latest("none (nothing committed yet)"), EXIT_ERROR);
+                            + " at step %d%s; the latest checkpoint stays %s. Once rank %d's problem is fixed, start the job"
+                            + " again, every rank with --auto-resume and a new --job-id%s; exiting %d%n", stop.reason(),
+                    state.step, what.startsWith("this rank trained towards") ? "" : ", where " + what,
+                    latest("none (nothing committed yet)"), stop.rank(), earlierJob(stop), EXIT_ERROR);
             return EXIT_ERROR;
         }
         if (o.ranked() && stop != null && stop.noCheckpointCanComplete()) {
@@ -1441,7 +1459,12 @@ public final class Trainer {
         } catch (CkptException e) {
             return false; // the restore reads it again, and falls back or says what is wrong
         }
-        long free = staging.free();
+        long free;
+        try {
+            free = staging.free();
+        } catch (IOException e) {
+            return false; // the restore, then the start-up's own check, say what is wrong there
+        }
         if (staging.fits(m.logicalBytes(), free)) {
             return false;
         }

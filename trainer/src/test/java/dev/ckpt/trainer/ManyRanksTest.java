@@ -291,7 +291,8 @@ class ManyRanksTest {
                     + " this job can be completed: this rank stops now, then exits 1\n.*"), ro.all());
             assertTrue(ro.out().matches("(?s).*\nstopped: rank " + failing + " failed at step 20: [^\n]* needs [\\d.]+"
                     + " MiB\\. No checkpoint of this job can be completed without that rank, so this rank stopped at step"
-                    + " \\d+.*; the latest checkpoint stays t-s10-e1\\S*; exiting 1\n.*"), ro.all());
+                    + " \\d+.*; the latest checkpoint stays t-s10-e1\\. Once rank " + failing + "'s problem is fixed, start"
+                    + " the job again, every rank with --auto-resume and a new --job-id; exiting 1\n.*"), ro.all());
             assertFalse(ro.all().contains("exiting 75"), ro.all());
             assertTrue(System.nanoTime() - t0 < 100_000_000_000L, "both ranks ended before --ranks-timeout");
         } finally {
@@ -328,6 +329,26 @@ class ManyRanksTest {
                 + " then exits 75"), r.all());
         assertFalse(r.out().contains("saving there"), r.all());
         assertTrue(r.out().contains("the latest checkpoint stays t-s10-e1"), r.all());
+    }
+
+    /**
+     * helper-107: a job run again with the job id of one whose rank failed (a second srun in one allocation) found
+     * that failure's stop point and stopped at it, every time, naming a directory it did not use. It still stops
+     * (a rank that starts late must hear of a failure before it), but says the failure came before it started and
+     * that the job needs a job id of its own.
+     */
+    @Test
+    void aFailedRanksStopPointFromBeforeThisJobStartedIsNamedAsPossiblyAnEarlierJobs() throws Exception {
+        Path dir = tmp.resolve("earlier-failure");
+        jobACommitsStep10ThenJobBStopsAt(dir, StopPoint.failed(15, 1, "rank 1 failed at step 15: disk full",
+                Instant.now().minusSeconds(600)));
+        Result r = TrainerRuns.inProcess(args(dir, List.of("--world-size", "2", "--rank", "0", "--job-id", "job-b",
+                "--steps", "1000000", "--auto-resume", "--stop-poll-interval", "100ms")));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.out().matches("(?s).*\nstopped: rank 1 failed at step 15: disk full\\. .*start the job again, every"
+                + " rank with --auto-resume and a new --job-id \\(rank 1 failed at \\S+, before this rank started: if"
+                + " that was an earlier job given the same --job-id job-b, this job stopped because of it, and needs a job"
+                + " id of its own\\); exiting 1\n.*"), r.all());
     }
 
     private static List<String> concat(List<String> a, String... more) {
