@@ -22,6 +22,12 @@ record ModelConfig(long seed, int input, int hidden, int output, int batch, int 
         }
     }
 
+    /** The options that set this, as given to ckpt-train: what every rank of a job must be given alike. */
+    String options() {
+        return "--seed " + seed + " --input " + input + " --hidden " + hidden + " --output " + output + " --batch " + batch
+                + " --dataset-size " + datasetSize + " --lr " + lr + " --frozen-mb " + frozenMb;
+    }
+
     long frozenRows() {
         if (frozenMb == 0) {
             return 0;

@@ -146,12 +146,12 @@ record StopProposal(StopPoint point, StopStep choice) {
 
     /**
      * What the other ranks print of a failure: its first sentence (up to ". " and a capital: what
-     * failed, not this rank's advice), at most 400 characters. The failing rank's log has it all.
+     * failed, not this rank's advice), at most 700 characters. The failing rank's log has it all.
      */
     static String firstSentence(String why) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.\\s+\\p{Lu}").matcher(why);
         String first = m.find() ? why.substring(0, m.start()) : why.replaceFirst("\\.$", "");
-        return first.length() <= 400 ? first : first.substring(0, 397) + "...";
+        return first.length() <= 700 ? first : first.substring(0, 697) + "...";
     }
 
     private static String human(Duration d) {

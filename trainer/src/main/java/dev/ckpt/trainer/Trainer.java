@@ -887,6 +887,9 @@ public final class Trainer {
             if (c instanceof FencedException f) {
                 throw f;
             }
+            if (c instanceof dev.ckpt.store.error.RanksDisagreeException d) {
+                throw d; // no save of this job can commit: stop, telling the other ranks (tellTheOthers)
+            }
             // an Error in the JVM's words and what to change (heap, threads...), not its bare message ("Java heap space")
             lastSaveFailure = c instanceof OutOfMemoryError o ? dev.ckpt.store.error.OutOfMemory.explain(o, true)
                     : c instanceof Error x ? dev.ckpt.store.error.OutOfMemory.explain(x) : c.getMessage();
@@ -1109,6 +1112,11 @@ public final class Trainer {
             meta.put("loss", Double.toString(state.lastLoss()));
         }
         meta.put("epoch", Long.toString(state.epoch));
+        if (o.ranked()) {
+            // rank 0 commits only parts that agree on it (helper-107: ranks given other seeds or learning rates committed
+            // checkpoints of mixed training, and nothing noticed)
+            meta.put(dev.ckpt.store.error.RanksDisagreeException.SAME_ACROSS_RANKS + "options", o.modelConfig().options());
+        }
         SaveRequest base = SaveRequest.of(dir, o.run, step).withEpoch(state.epoch).withMetadata(meta)
                 .withRetention(Retention.keepLast(o.keepLast));
         boolean frozenLinked = linked[0];

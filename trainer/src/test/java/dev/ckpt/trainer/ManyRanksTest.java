@@ -351,6 +351,54 @@ class ManyRanksTest {
                 + " id of its own\\); exiting 1\n.*"), r.all());
     }
 
+    /**
+     * helper-107: ranks given different options (here another learning rate on rank 1) committed checkpoints that
+     * held rank 0's weights and rank 1's biases, trained apart, and a resume went on from them without a word.
+     * Rank 0 now commits only parts saved with the same options, and stops, naming both; rank 1 hears of it and
+     * stops too. Nothing is committed.
+     */
+    @Test
+    void ranksGivenDifferentOptionsCommitNothingAndStopNamingThem() throws Exception {
+        Path dir = tmp.resolve("disagree");
+        java.io.PrintStream quiet = new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true);
+        Preemption p1 = new Preemption(quiet);
+        List<String> common = List.of("--world-size", "2", "--job-id", "job-d", "--steps", "1000000", "--save-every",
+                "10", "--stop-poll-interval", "100ms");
+        ExecutorService pool = Executors.newFixedThreadPool(1);
+        try {
+            Future<Result> rank1 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p1, null, args(dir,
+                    concat(common, "--rank", "1", "--lr", "0.05"))));
+            Preemption p0 = new Preemption(quiet);
+            Future<Result> rank0 = Executors.newSingleThreadExecutor().submit(() -> TrainerRuns.inProcess(st -> st, p0,
+                    null, args(dir, concat(common, "--rank", "0"))));
+            Result r0;
+            Result r1;
+            try {
+                r0 = rank0.get(90, java.util.concurrent.TimeUnit.SECONDS);
+                r1 = rank1.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                p0.request("SIGTERM");
+                p1.request("SIGTERM");
+                throw new AssertionError("the ranks trained on", e);
+            }
+            assertEquals(1, r0.code(), r0.all());
+            assertTrue(r0.err().contains("was not committed: rank 1 was started with other settings than rank 0 (options:"
+                    + " rank 0 has '--seed 42 --input"), r0.all());
+            assertTrue(r0.err().contains("--lr 0.01 --frozen-mb 1', rank 1 '--seed 42 --input") && r0.err().contains(
+                    "--lr 0.05 --frozen-mb 1'); every rank of a job must be given the same ones"), r0.all());
+            assertEquals(1, r1.code(), r1.all());
+            assertTrue(r1.out().matches("(?s).*\nstopped: rank 0 failed at step \\d+: checkpoint t-s10-e1 was not committed: rank 1"
+                    + " was started with other settings than rank 0 .*; every rank of a job must be given the same ones, and"
+                    + " no checkpoint of this job can be committed until they are; rank 0 recorded this in"
+                    + " manifests/t-s10-e1/refused.json, so the other ranks stop waiting\\. No checkpoint .*"), r1.all());
+        } finally {
+            pool.shutdownNow();
+        }
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(List.of(), s.list("t"), "nothing committed");
+        }
+    }
+
     private static List<String> concat(List<String> a, String... more) {
         List<String> all = new ArrayList<>(a);
         all.addAll(List.of(more));

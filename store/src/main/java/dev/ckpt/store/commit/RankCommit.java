@@ -520,6 +520,26 @@ final class RankCommit {
             throw new CorruptObjectException(key, "part manifest " + key + " does not belong to checkpoint " + own.id()
                     + ": " + problem + "; nothing was committed");
         }
+        // helper-107: ranks started with other seeds, learning rates or sizes committed checkpoints of mixed training
+        java.util.Map<String, String> ours = own.metadata() == null ? java.util.Map.of() : own.metadata();
+        java.util.Map<String, String> its = p.metadata() == null ? java.util.Map.of() : p.metadata();
+        TreeSet<String> keys = new TreeSet<>();
+        for (java.util.Map<String, String> m : List.of(ours, its)) {
+            m.keySet().stream().filter(k -> k.startsWith(dev.ckpt.store.error.RanksDisagreeException.SAME_ACROSS_RANKS))
+                    .forEach(keys::add);
+        }
+        for (String k : keys) {
+            String mine = ours.get(k);
+            String theirs = its.get(k);
+            if (!java.util.Objects.equals(mine, theirs)) {
+                throw new dev.ckpt.store.error.RanksDisagreeException("checkpoint " + own.id() + " was not committed:"
+                        + " rank " + rank + " was started with other settings than rank 0 ("
+                        + k.substring(dev.ckpt.store.error.RanksDisagreeException.SAME_ACROSS_RANKS.length())
+                        + ": rank 0 has " + (mine == null ? "none" : "'" + mine + "'") + ", rank " + rank + " "
+                        + (theirs == null ? "none" : "'" + theirs + "'") + "); every rank of a job must be given the same"
+                        + " ones, and no checkpoint of this job can be committed until they are");
+            }
+        }
         return p;
     }
 

@@ -221,6 +221,13 @@ public final class Saver {
                     + " is in the store (ckpt-tool ls " + dev.ckpt.store.util.ShellWords.word(this.store.describe()) + "), and the record changes nothing");
             return;
         }
+        if (recorded == RankCommit.Recorded.RECORDED && e instanceof dev.ckpt.store.error.RanksDisagreeException c) {
+            // no later step commits either until the ranks agree: "save a later step" would mislead
+            c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", so the other ranks"
+                    + " stop waiting");
+            c.closeStep();
+            return;
+        }
         if (recorded != RankCommit.Recorded.NOT_RECORDED && e instanceof CkptException c) {
             String key = Manifest.keyOfRefusal(id);
             c.addNote((recorded == RankCommit.Recorded.RECORDED

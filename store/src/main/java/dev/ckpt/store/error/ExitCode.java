@@ -70,6 +70,7 @@ public enum ExitCode {
             // damage is verify's verdict (a report, exit 3); a corrupt object met elsewhere fails the command
             Map.entry(CorruptObjectException.class, ERROR),
             Map.entry(InvalidInputException.class, ERROR),
+            Map.entry(RanksDisagreeException.class, ERROR), // ranks started with different options: saving again fails too
             Map.entry(NotFoundException.class, ERROR),
             Map.entry(ReadOnlyStoreException.class, ERROR),
             Map.entry(UnsupportedFormatException.class, ERROR),
