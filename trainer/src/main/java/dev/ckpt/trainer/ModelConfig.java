@@ -10,9 +10,22 @@ import java.util.Map;
  */
 record ModelConfig(long seed, int input, int hidden, int output, int batch, int datasetSize, float lr, int frozenMb) {
     ModelConfig {
-        if (input < 1 || hidden < 1 || output < 1 || batch < 1 || datasetSize < batch || frozenMb < 0 || !(lr > 0)) {
-            throw new IllegalArgumentException("model sizes must be >= 1, the dataset at least one batch, "
-                    + "--frozen-mb >= 0 and --lr > 0");
+        // each refusal names its option (helper-106: one line for all of them named none)
+        for (Object[] o : new Object[][] {{"--input", input}, {"--hidden", hidden}, {"--output", output},
+                {"--batch", batch}}) {
+            if ((int) o[1] < 1) {
+                throw new IllegalArgumentException("option " + o[0] + " must be 1 or more, got " + o[1]);
+            }
+        }
+        if (datasetSize < batch) {
+            throw new IllegalArgumentException("option --dataset-size " + datasetSize + " holds less than one batch"
+                    + " (--batch " + batch + "): give at least " + batch);
+        }
+        if (frozenMb < 0) {
+            throw new IllegalArgumentException("option --frozen-mb must be 0 or more, got " + frozenMb);
+        }
+        if (!(lr > 0)) {
+            throw new IllegalArgumentException("option --lr must be more than 0, got " + lr);
         }
         long enc = (long) input * hidden;
         if (enc > Integer.MAX_VALUE / 4 || (long) hidden * output > Integer.MAX_VALUE / 4

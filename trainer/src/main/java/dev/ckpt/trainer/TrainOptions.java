@@ -211,6 +211,27 @@ final class TrainOptions {
      *
      * @throws ParameterException a usage error, with a message that names the option
      */
+    /**
+     * Why {@code url} cannot be polled for a spot notice (shown with any user name and password
+     * masked), or null: an http:// or https:// URL with a host. helper-106: a malformed one
+     * ended the run with a stack trace that held the password three times, and "foo" or an
+     * ftp:// URL were taken and failed at every poll.
+     */
+    static String spotNoticeUrlProblem(String url) {
+        String shown = url.replaceAll("(?<=//)[^/@]*@", "***@");
+        java.net.URI u;
+        try {
+            u = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            return "'" + shown + "' is not a URL (" + e.getReason() + "); give one like http://169.254.169.254";
+        }
+        if (u.getScheme() == null || !u.getScheme().equalsIgnoreCase("http") && !u.getScheme().equalsIgnoreCase("https")
+                || u.getHost() == null) {
+            return "'" + shown + "' is not an http:// or https:// URL with a host; give one like http://169.254.169.254";
+        }
+        return null;
+    }
+
     private static ParameterException empty(CommandLine cl, OptionSpec opt) {
         return new ParameterException(cl, "option " + opt.longestName() + " is empty (an unset variable?): give it a"
                 + " value, or leave it out for its default", null, opt, "");
@@ -265,8 +286,18 @@ final class TrainOptions {
         atLeast(cl, "--keep-last", o.keepLast, 1);
         atLeast(cl, "--log-every", o.logEvery, 1);
         atLeast(cl, "--min-free-mb", o.minFreeMb, 0);
+        if (o.minFreeMb > Long.MAX_VALUE >> 20) { // in bytes it overflowed, and the check passed (helper-106)
+            throw new ParameterException(cl, "option --min-free-mb " + o.minFreeMb + " is more than any disk holds (at most "
+                    + (Long.MAX_VALUE >> 20) + ")");
+        }
         if (o.spotNotice != null && !o.spotNotice.equals("aws") && !o.spotNotice.equals("gcp")) {
             throw new ParameterException(cl, "option --spot-notice must be aws or gcp, got '" + o.spotNotice + "'");
+        }
+        if (o.spotNoticeUrl != null) {
+            String problem = spotNoticeUrlProblem(o.spotNoticeUrl);
+            if (problem != null) {
+                throw new ParameterException(cl, "option --spot-notice-url " + problem);
+            }
         }
         try {
             o.modelConfig(); // validates sizes

@@ -20,6 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** ckpt-train's command line on picocli: every option of the hand-written parser, its help and its usage errors. */
 class TrainOptionsTest {
     private record Run(int code, String out, String err) {
+        String all() {
+            return out + err;
+        }
     }
 
     private static Run run(String... args) {
@@ -146,6 +149,36 @@ class TrainOptionsTest {
         Run r = run("--spot-poll-interval", "1000000000000h");
         assertEquals(ExitCode.USAGE.code(), r.code(), r.toString());
         assertTrue(r.err().contains("'1000000000000h' is longer than ckpt takes (at most 36500d, 100 years)"), r.err());
+    }
+
+    /**
+     * helper-106: a malformed --spot-notice-url ended the run with a stack trace holding its password three times;
+     * "foo" and ftp:// were taken. --min-free-mb past what a long holds in bytes turned the check off.
+     */
+    @Test
+    void aSpotNoticeUrlThatCannotBePolledAndAnOverflowingMinFreeAreUsageErrors() {
+        for (String url : List.of("http://admin:S3cretPassw0rd@exa mple/", "http://[::1", "foo", "ftp://x/y",
+                "http:///path")) {
+            Run r = run("--spot-notice", "aws", "--spot-notice-url", url);
+            assertEquals(ExitCode.USAGE.code(), r.code(), url + ": " + r);
+            assertTrue(r.err().startsWith("ckpt-train: option --spot-notice-url '"), r.err());
+            assertFalse(r.all().contains("S3cretPassw0rd") || r.all().contains("Exception") || r.all().contains("\tat "),
+                    r.all());
+        }
+        assertTrue(run("--spot-notice", "aws", "--spot-notice-url", "http://admin:S3cretPassw0rd@exa mple/").err()
+                .contains("'http://***@exa mple/' is not a URL"));
+        Run big = run("--min-free-mb", "9000000000000");
+        assertEquals(ExitCode.USAGE.code(), big.code(), big.toString());
+        assertTrue(big.err().contains("option --min-free-mb 9000000000000 is more than any disk holds"), big.err());
+        // a model option out of range is named (one line for all of them named none)
+        for (String[] c : List.of(new String[] {"--batch", "0", "option --batch must be 1 or more, got 0"},
+                new String[] {"--hidden", "0", "option --hidden must be 1 or more, got 0"},
+                new String[] {"--dataset-size", "4", "option --dataset-size 4 holds less than one batch (--batch 32)"},
+                new String[] {"--lr", "-1", "option --lr must be more than 0, got -1.0"})) {
+            Run r = run(c[0], c[1]);
+            assertEquals(ExitCode.USAGE.code(), r.code(), r.toString());
+            assertTrue(r.err().startsWith("ckpt-train: " + c[2]), r.err());
+        }
     }
 
     /** An option given as the empty string (an unset variable) is a usage error naming it: --staging '' staged in ".". */
