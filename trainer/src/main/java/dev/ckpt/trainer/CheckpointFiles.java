@@ -125,6 +125,15 @@ final class CheckpointFiles {
      * refused 12.8 MiB for a part of 13.6 KiB).
      */
     static long bytesNeeded(Model model, Partition part) {
+        return bytesNeeded(model, part, false);
+    }
+
+    /**
+     * As above; with {@code frozenLinked}, the frozen block is hard-linked from a staged copy
+     * and takes no new space (helper-106: a staging disk that held the 30 MiB block once was
+     * refused the second save, which needed 0.3 MiB more).
+     */
+    static long bytesNeeded(Model model, Partition part, boolean frozenLinked) {
         List<String> mine = part.owned(model);
         long trained = 0;
         long owned = 0;
@@ -134,7 +143,7 @@ final class CheckpointFiles {
                 owned += 3 * 4L * p.getValue().size(); // the tensor and its two moments
             }
         }
-        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight")) {
+        if (model.frozen() != null && mine.contains(Model.FROZEN + ".weight") && !frozenLinked) {
             owned += model.parameterBytes() - trained;
         }
         return owned + 64 * 1024;

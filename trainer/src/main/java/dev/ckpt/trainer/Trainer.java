@@ -409,7 +409,7 @@ public final class Trainer {
         }
         // fail before training rather than at the first save
         startPhase = "checking the staging directory's free space";
-        staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), state.step, lastCommitted);
+        staging.checkSpace(CheckpointFiles.bytesNeeded(model, part, frozenLinks()), state.step, lastCommitted);
         startStep = state.step;
         if (o.ranked()) {
             startStopPoller();
@@ -1060,7 +1060,7 @@ public final class Trainer {
         CompletableFuture<Void> stopRead = readStopWhileStaging();
         long step = state.step;
         try {
-            staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), step, lastCommitted);
+            staging.checkSpace(CheckpointFiles.bytesNeeded(model, part, frozenLinks()), step, lastCommitted);
         } catch (Staging.Failed e) {
             if (pending.isEmpty()) {
                 throw e;
@@ -1068,7 +1068,7 @@ public final class Trainer {
             afterSavesInFlight(e, step);
             // their commits removed the staged copies before them: the step may fit now (helper-104: a disk that
             // holds two checkpoints stopped every job whose uploads were slow, saying to free what was free)
-            staging.checkSpace(CheckpointFiles.bytesNeeded(model, part), step, lastCommitted);
+            staging.checkSpace(CheckpointFiles.bytesNeeded(model, part, frozenLinks()), step, lastCommitted);
             out.printf("save at step %d: it fits now that the saves before it committed; staging it%n", step);
             behind = -1; // the save it was to be staged behind has ended: no "staged behind" line
         }
@@ -1368,6 +1368,11 @@ public final class Trainer {
         return " (rank " + stop.rank() + " failed at " + stop.deadline().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                 + ", before this rank started: if that was an earlier job given the same --job-id " + o.jobId
                 + ", this job stopped because of it, and needs a job id of its own)";
+    }
+
+    /** Whether the next save hard-links the frozen block from a staged copy (so it takes no new space). */
+    private boolean frozenLinks() {
+        return frozenSource != null && Files.isRegularFile(frozenSource, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Whether this process is stopping: a signal (or spot notice) came, or, with ranks, a stop was agreed. */

@@ -476,6 +476,22 @@ class TrainerTest {
     }
 
     /**
+     * helper-106: each save's space check counted the frozen block, which is hard-linked from the staged copy before
+     * it and takes no new space: a disk that held the block once refused the second save. With 2 MiB free after the
+     * first save, a 4 MiB frozen block, and 0.2 MiB of trained state, the run saves every step it should.
+     */
+    @Test
+    void theFrozenBlockThatIsLinkedIsNotCountedAgainstTheStagingDisk() {
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Staging.FreeSpace twoMib = d -> checks.incrementAndGet() <= 2 ? Staging.FILE_STORE.usable(d) : 2 << 20;
+        Result r = TrainerRuns.inProcess(Map.of(), s -> s, twoMib, null, null, args(tmp, "--steps", "40", "--save-every",
+                "10", "--frozen-mb", "4"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(checks.get() >= 4, "the saves of steps 20 and 30 checked: " + checks.get());
+        assertTrue(r.out().contains("saved step 30 as t-s30-") && r.out().contains("done: run t at step 40"), r.all());
+    }
+
+    /**
      * A signal as step 30 finds the disk full (helper-104): the line it printed promised 75, and the trainer exited 1
      * once step 30 still did not fit after step 20 committed. It now keeps the promise, saying why step 30 was not
      * saved and that step 20 is the latest, which a requeue resumes from.
