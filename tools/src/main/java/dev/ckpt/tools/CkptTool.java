@@ -124,7 +124,9 @@ public final class CkptTool implements Runnable {
             if (Interruption.said()) {
                 return code(ex); // a signal stopped it and said so (a commit it barred): nothing more to say
             }
-            String said = Redaction.redact(message(ex));
+            // what a terminal would act on (an escape sequence in a file or run name) is written as \\uXXXX; the
+            // lines of a message of several stay
+            String said = ShowCommand.printable(Redaction.redact(message(ex)), true);
             commandLine.getErr().println("ckpt-tool " + name + ": " + said);
             if (verbose) {
                 Redaction.printStackTrace(ex, commandLine.getErr()); // causes carry server and client text

@@ -83,9 +83,11 @@ final class DiffCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             out.printf("%s -> %s%n", a, b);
-            added.forEach(p -> out.println("  added    " + p + " (" + human(sizesB.get(p)) + ")"));
-            removed.forEach(p -> out.println("  removed  " + p));
-            changed.forEach(p -> out.println("  changed  " + p + " (" + human(sizesA.get(p)) + " -> " + human(sizesB.get(p)) + ")"));
+            // names escaped as show escapes them (helper-105: an archive's file names drove the terminal)
+            added.forEach(p -> out.println("  added    " + ShowCommand.printable(p) + " (" + human(sizesB.get(p)) + ")"));
+            removed.forEach(p -> out.println("  removed  " + ShowCommand.printable(p)));
+            changed.forEach(p -> out.println("  changed  " + ShowCommand.printable(p) + " (" + human(sizesA.get(p)) + " -> "
+                    + human(sizesB.get(p)) + ")"));
             out.printf("%d added, %d removed, %d changed, %d unchanged; %s of %s in chunks %s holds too%n",
                     added.size(), removed.size(), changed.size(), unchanged, human(sharedBytes), human(bBytes), a);
         }

@@ -70,7 +70,8 @@ final class ShowCommand extends StoreCommand {
                 }
             }
             for (File f : files) {
-                out.printf("  %-40s %12d  %s  %s%n", f.path(), f.size(), f.sha256(), count(f.chunks(), "chunk"));
+                // escaped as metadata is: an imported archive's names cannot drive the terminal or split a row (helper-105)
+                out.printf("  %-40s %12d  %s  %s%n", printable(f.path()), f.size(), f.sha256(), count(f.chunks(), "chunk"));
             }
         }
     }
@@ -89,8 +90,20 @@ final class ShowCommand extends StoreCommand {
      * zero-width ones) and line separators.
      */
     static String printable(String s) {
+        return printable(s, false);
+    }
+
+    /**
+     * As {@link #printable(String)}; with {@code keepLines}, a line feed and a tab stay as they are
+     * (a message of several lines), all else is escaped.
+     */
+    static String printable(String s, boolean keepLines) {
         StringBuilder b = new StringBuilder(s.length());
         s.codePoints().forEach(c -> {
+            if (keepLines && (c == '\n' || c == '\t')) {
+                b.appendCodePoint(c);
+                return;
+            }
             int t = Character.getType(c);
             if (Character.isISOControl(c) || t == Character.FORMAT || t == Character.LINE_SEPARATOR
                     || t == Character.PARAGRAPH_SEPARATOR || t == Character.SURROGATE) {

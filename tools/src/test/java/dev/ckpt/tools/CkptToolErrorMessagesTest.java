@@ -85,6 +85,32 @@ class CkptToolErrorMessagesTest {
         assertTrue(!Files.exists(tmp.resolve("o")), "nothing restored");
     }
 
+    /**
+     * helper-105: show and diff printed file names as they are, so a name with an escape sequence (from an imported
+     * archive) drove the operator's terminal, and one with a line break split its row; metadata was escaped already.
+     * Error messages, which name files and selectors, escape them too, and keep their own line breaks.
+     */
+    @Test
+    void fileNamesAndErrorsCannotDriveTheTerminal() throws Exception {
+        store = tmp.resolve("store").toString();
+        Path src = Files.createDirectories(tmp.resolve("esc"));
+        Files.writeString(src.resolve("\u001b[31mRED\u001b[0m\rfake.txt"), "x");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "e", "--step", "1").code());
+        Files.writeString(src.resolve("a\nb.txt"), "y");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "e", "--step", "2").code());
+        Cli.Result show = cli.run("show", store, "e@2");
+        Cli.Result diff = cli.run("diff", store, "e@1", "e@2");
+        Cli.Result bad = cli.run("show", store, "e@\u001b[2J");
+        for (Cli.Result r : List.of(show, diff, bad)) {
+            assertTrue(r.out().chars().noneMatch(c -> c == 0x1b || c == '\r') && r.err().chars().noneMatch(c -> c == 0x1b
+                    || c == '\r'), r.toString());
+        }
+        assertTrue(show.out().contains("  \\u001B[31mRED\\u001B[0m\\u000Dfake.txt ") && show.out().contains("  a\\u000Ab.txt "),
+                show.out());
+        assertTrue(diff.out().contains("  added    a\\u000Ab.txt (1 B)"), diff.out());
+        assertTrue(bad.err().contains("\\u001B[2J"), bad.err());
+    }
+
     @Test
     void everyCommandWithBadInputsSaysWhatWithoutJavaNames() throws Exception {
         setUpStore();
