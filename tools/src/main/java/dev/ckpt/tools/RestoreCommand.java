@@ -71,6 +71,25 @@ final class RestoreCommand extends StoreCommand {
         return ExitCode.OK;
     }
 
+    /**
+     * Before the store is opened: a --reuse that is no directory (a mistyped path restored with
+     * "0 reused" and no word: helper-105) and a negative --rank are refused, naming them.
+     */
+    @Override
+    void checkArguments() {
+        if (rank != null && rank < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rank must be 0 or more, got " + rank);
+        }
+        for (Path r : reuse) {
+            if (!java.nio.file.Files.isDirectory(r)) {
+                throw new dev.ckpt.store.error.InvalidInputException("--reuse " + r + " is not a directory ("
+                        + (java.nio.file.Files.exists(r, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? "it is a file"
+                        : "it does not exist") + "): give a local copy of a checkpoint, or leave --reuse out; nothing"
+                        + " was written");
+            }
+        }
+    }
+
     private int restoreTensors(CheckpointStore store) {
         if (!reuse.isEmpty()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),

@@ -78,6 +78,14 @@ class CkptToolErrorMessagesTest {
             assertTrue(err.matches("ckpt-tool \\S+: \\S+ is empty \\(an unset variable\\?\\): give \\S+ a value( \\(.*\\))?;"
                     + " nothing was changed\n"), String.join(" ", c) + " -> " + err);
         }
+        // a mistyped --reuse restored with "0 reused" and no word; a negative --rank went to the store (helper-105)
+        Cli.Result reuse = cli.run("restore", store, id, out, "--reuse", tmp.resolve("nope").toString());
+        assertEquals(1, reuse.code(), reuse.toString());
+        assertTrue(reuse.err().contains("--reuse " + tmp.resolve("nope") + " is not a directory (it does not exist)"),
+                reuse.err());
+        Cli.Result rank = cli.run("restore", store, id, out, "--rank", "-1");
+        assertEquals(2, rank.code(), rank.toString());
+        assertTrue(rank.err().contains("--rank must be 0 or more, got -1"), rank.err());
         assertEquals(List.of(), problems);
         assertTrue(cli.run("restore", store, id, "").err().startsWith("ckpt-tool restore: DIR is empty (an unset"
                 + " variable?): give DIR a value (the target directory)"));
