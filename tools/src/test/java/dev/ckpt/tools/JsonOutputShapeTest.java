@@ -139,7 +139,7 @@ class JsonOutputShapeTest {
         EXPECTED.put("restore", "bytes:NUMBER chunksDownloaded:NUMBER chunksReused:NUMBER directory:STRING files:NUMBER id:STRING leftoverTemporaries:ARRAY millis:NUMBER replacedVersions:ARRAY run:STRING step:NUMBER");
         EXPECTED.put("verify", "bytesChecked:NUMBER checkpoints:NUMBER chunksChecked:NUMBER deep:BOOLEAN ok:BOOLEAN problems:ARRAY recordedVerified[]:STRING");
         EXPECTED.put("diff", "a:STRING aBytes:NUMBER added:ARRAY b:STRING bBytes:NUMBER changed[]:STRING removed:ARRAY sharedBytes:NUMBER unchanged:NUMBER");
-        EXPECTED.put("stats", "checkpoints:NUMBER compressionRatio:NUMBER dedupRatio:NUMBER distinctBytes:NUMBER distinctChunks:NUMBER logicalBytes:NUMBER runs:NUMBER store:STRING storedBytes:NUMBER unreferencedBytes:NUMBER unreferencedObjects:NUMBER");
+        EXPECTED.put("stats", "checkpoints:NUMBER compressionRatio:NUMBER dedupRatio:NUMBER distinctBytes:NUMBER distinctChunks:NUMBER logicalBytes:NUMBER manifestBytes:NUMBER runs:NUMBER store:STRING storedBytes:NUMBER unreferencedBytes:NUMBER unreferencedObjects:NUMBER");
         EXPECTED.put("pin", "changed:BOOLEAN id:STRING pinned:BOOLEAN");
         EXPECTED.put("unpin", "changed:BOOLEAN id:STRING pinned:BOOLEAN");
         EXPECTED.put("forget by name", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");

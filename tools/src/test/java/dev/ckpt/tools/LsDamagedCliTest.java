@@ -58,6 +58,16 @@ class LsDamagedCliTest {
         assertTrue(rows.get(0).get("uniqueBytes").isNull() && rows.get(0).has("unreadable"), rows.toString());
         assertTrue(rows.get(2).get("uniqueBytes").asLong() > 0 && !rows.get(2).has("unreadable"), rows.toString());
 
+        // stats counts what it can read and names the rest, as ls does (helper-105: it failed for the whole store)
+        Cli.Result stats = cli.run("stats", store);
+        assertEquals(3, stats.code(), stats.toString());
+        assertTrue(stats.out().contains("checkpoints    3 in 1 run"), stats.out());
+        assertTrue(stats.err().contains("manifests/" + missing + ".json") && stats.err().contains("2 checkpoints of the"
+                + " store cannot be restored, and none of their chunks is counted above"), stats.err());
+        assertTrue(stats.out().matches("(?s).*stored         \\S+ \\S+: chunks \\S+ \\S+ \\(compression [\\d.]+x\\), manifests"
+                + " \\S+ \\S+\n.*"), stats.out());
+        assertEquals(3, cli.run("stats", store, "--json").code());
+
         Cli.Result oneRun = cli.run("ls", store, "--run", "r");
         assertEquals(3, oneRun.code(), oneRun.toString());
         assertTrue(oneRun.err().contains("2 checkpoints of run r cannot be restored"), oneRun.toString());
