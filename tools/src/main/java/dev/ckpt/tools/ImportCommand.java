@@ -106,6 +106,14 @@ final class ImportCommand extends StoreCommand {
                  TarArchiveInputStream tar = new TarArchiveInputStream(zstd, "UTF-8")) { // as export writes, whatever the locale
                 for (TarArchiveEntry te; (te = tar.getNextEntry()) != null; ) {
                     String name = te.getName();
+                    // GNU tar's repack of an unpacked archive (tar -C dir .) names every entry "./..." and adds "./"
+                    // itself (helper-105: every entry was refused as "not under files/")
+                    while (name.startsWith("./")) {
+                        name = name.substring(2);
+                    }
+                    if (name.isEmpty() || name.equals(".")) {
+                        continue;
+                    }
                     names.add(name);
                     if (name.equals(ExportCommand.MANIFEST_ENTRY)) {
                         if (!ArchiveEntries.regular(te)) {

@@ -623,6 +623,58 @@ class CkptToolTest {
         assertEquals(0, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing committed");
     }
 
+    /**
+     * helper-105: an archive repacked with GNU tar from an unpacked export (tar -C dir .) names its entries "./..."
+     * and holds "./" itself; every entry was refused as "not under files/". It imports as the export does; a "./"
+     * prefix that hides a way out is still refused.
+     */
+    @Test
+    void anArchiveRepackedWithDotSlashNamesImports() throws Exception {
+        Path a = src("a", 1);
+        String id = push(a, "r", 1);
+        Path archive = tmp.resolve("r.tar.zst");
+        assertEquals(0, cli.run("export", store, id, archive.toString()).code());
+        for (String extra : new String[] {null, "./../escaped.txt"}) {
+            Path repacked = tmp.resolve("repacked" + (extra == null ? "" : "-evil") + ".tar.zst");
+            try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                    new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(archive)));
+                 var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                         new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(repacked)))) {
+                out.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+                out.putArchiveEntry(new org.apache.commons.compress.archivers.tar.TarArchiveEntry("./"));
+                out.closeArchiveEntry();
+                for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                    byte[] data = in.readAllBytes();
+                    var copy = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("./" + e.getName());
+                    copy.setSize(data.length);
+                    copy.setMode(e.getMode());
+                    out.putArchiveEntry(copy);
+                    out.write(data);
+                    out.closeArchiveEntry();
+                }
+                if (extra != null) {
+                    var evil = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(extra);
+                    evil.setSize(1);
+                    out.putArchiveEntry(evil);
+                    out.write('x');
+                    out.closeArchiveEntry();
+                }
+            }
+            Cli.Result r = cli.run("import", store, repacked.toString(), "--run", "i", "--step", extra == null ? "1" : "2");
+            if (extra == null) {
+                assertEquals(0, r.code(), r.toString());
+                Path out = tmp.resolve("restored-repack");
+                assertEquals(0, cli.run("restore", store, "i@1", out.toString()).code());
+                assertEquals(Files.readString(a.resolve("file1.bin"), java.nio.charset.StandardCharsets.ISO_8859_1),
+                        Files.readString(out.resolve("file1.bin"), java.nio.charset.StandardCharsets.ISO_8859_1));
+            } else {
+                assertEquals(1, r.code(), r.toString());
+                assertTrue(r.err().contains("'../escaped.txt'"), r.err());
+                assertFalse(Files.exists(tmp.resolve("escaped.txt")));
+            }
+        }
+    }
+
     @Test
     void errorsAreOneLineAndUsageErrorsExitTwo() {
         Cli.Result bad = cli.run("ls", "ftp://nowhere/x");
