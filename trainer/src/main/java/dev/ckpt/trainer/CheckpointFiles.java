@@ -287,7 +287,10 @@ final class CheckpointFiles {
         JsonNode want = JSON.valueToTree(model.cfg.toJson());
         for (String k : List.of("input", "hidden", "output", "frozen_rows", "seed", "batch", "dataset_size", "lr")) {
             if (!same(cfg.path(k), want.path(k))) {
-                String msg = "config.json has " + k + " = " + cfg.path(k) + " but this run is configured with " + want.path(k);
+                // which option sets it (helper-106: "frozen_rows" named none a user types)
+                String option = k.equals("frozen_rows") ? "--frozen-mb, with --input" : "--" + k.replace('_', '-');
+                String msg = "config.json has " + k + " = " + cfg.path(k) + " but this run is configured with " + want.path(k)
+                        + " (set by " + option + ")";
                 if (!lenient || List.of("input", "hidden", "output", "frozen_rows").contains(k)) {
                     throw new IOException(where + msg + "; pass the options the run was started with"
                             + (lenient ? "" : " (or --lenient-resume to continue with the new value where shapes allow)"));

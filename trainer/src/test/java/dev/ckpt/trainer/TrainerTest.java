@@ -400,7 +400,7 @@ class TrainerTest {
         assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "10", "--save-every", "10")).code());
         Result r = TrainerRuns.inProcess(args(tmp, "--steps", "20", "--hidden", "64", "--auto-resume", "--lenient-resume"));
         assertEquals(1, r.code(), r.all());
-        assertTrue(r.err().contains("config.json has hidden = 128 but this run is configured with 64"), r.err());
+        assertTrue(r.err().contains("config.json has hidden = 128 but this run is configured with 64 (set by --hidden)"), r.err());
     }
 
     @Test
