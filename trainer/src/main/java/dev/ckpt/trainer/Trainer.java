@@ -157,13 +157,17 @@ public final class Trainer {
     }
 
     public static void main(String[] args) {
+        // the handlers first of all: the redaction streams, DJL's set-up and the store's settings took ~0.35 s
+        // before them, and a SIGTERM then ended the process with 143 and no hook (helper-106)
+        Preemption early = new Preemption(System.err);
+        early.installSignalHandlers();
         // every line the JVM prints, an uncaught exception's stack trace included, is redacted
         System.setOut(Redaction.stream(System.out));
         System.setErr(Redaction.stream(System.err));
         Djl.configure();
         StoreConfig config = storeConfig(System.getenv(), Runtime.getRuntime().availableProcessors());
         System.exit(run(args, System.out, System.err, System.getenv(),
-                url -> CheckpointStore.open(ObjectStores.open(url), config), true));
+                url -> CheckpointStore.open(ObjectStores.open(url), config), early));
     }
 
     /**
@@ -191,11 +195,22 @@ public final class Trainer {
      */
     static int run(String[] args, PrintStream rawOut, PrintStream rawErr, Map<String, String> env,
                    Function<String, CheckpointStore> openStore, boolean signals) {
+        return run(args, rawOut, rawErr, env, openStore, signals, null);
+    }
+
+    /** As above, with the preemption whose handlers {@code main} installed before anything else. */
+    static int run(String[] args, PrintStream rawOut, PrintStream rawErr, Map<String, String> env,
+                   Function<String, CheckpointStore> openStore, Preemption installed) {
+        return run(args, rawOut, rawErr, env, openStore, false, installed);
+    }
+
+    private static int run(String[] args, PrintStream rawOut, PrintStream rawErr, Map<String, String> env,
+                           Function<String, CheckpointStore> openStore, boolean signals, Preemption installed) {
         // every line ckpt-train prints passes the one redaction (store errors carry server text)
         PrintStream out = Redaction.stream(rawOut);
         PrintStream err = Redaction.stream(rawErr);
         try {
-            return parseAndRun(args, out, err, env, openStore, signals);
+            return parseAndRun(args, out, err, env, openStore, signals, installed);
         } finally {
             out.flush();
             err.flush();
@@ -203,11 +218,11 @@ public final class Trainer {
     }
 
     private static int parseAndRun(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
-                                   Function<String, CheckpointStore> openStore, boolean signals) {
+                                   Function<String, CheckpointStore> openStore, boolean signals, Preemption installed) {
         // first: a signal before the handlers are in killed the process without the requeue hook (helper-77);
         // parsing the options (picocli) takes most of the half second before them
-        Preemption p = new Preemption(err);
-        if (signals) {
+        Preemption p = installed != null ? installed : new Preemption(err);
+        if (signals && installed == null) {
             p.installSignalHandlers();
         }
         TrainOptions o;
