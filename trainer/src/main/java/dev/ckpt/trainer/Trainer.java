@@ -262,7 +262,9 @@ public final class Trainer {
             return t.train();
         } catch (FencedException e) {
             err.println("ckpt-train: stopping: " + e.getMessage());
-            err.println("ckpt-train: another job has claimed run " + o.run + "; this one must not write to it");
+            if (e.currentEpoch() >= e.writerEpoch()) { // else ROOT went back, and the message above says so
+                err.println("ckpt-train: another job has claimed run " + o.run + "; this one must not write to it");
+            }
             return EXIT_FENCED;
         } catch (CkptException e) {
             err.println("ckpt-train: " + e.getMessage());

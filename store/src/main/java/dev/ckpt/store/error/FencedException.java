@@ -11,7 +11,14 @@ public final class FencedException extends CkptException {
     private final long currentEpoch;
 
     public FencedException(String run, long writerEpoch, long currentEpoch) {
-        this(run, writerEpoch, currentEpoch, "writer of run '" + run + "' is fenced: it holds epoch " + writerEpoch
+        this(run, writerEpoch, currentEpoch, currentEpoch < writerEpoch
+                // ROOT went back: not a newer writer (helper-107: an empty store mounted over the store said so)
+                ? "writer of run '" + run + "' is fenced: it holds epoch " + writerEpoch + " but ROOT now says the run's"
+                + " epoch is " + currentEpoch + ", older than this writer's: ROOT was replaced by an older copy or another"
+                + " store (a backup restored, another directory or bucket mounted at the store's place), so this"
+                + " process stops writing checkpoints rather than write over it; check the store with ckpt-tool ls"
+                + " before running again"
+                : "writer of run '" + run + "' is fenced: it holds epoch " + writerEpoch
                 + " but the run's current epoch is " + currentEpoch
                 + "; a newer writer owns this run, so this process must stop writing checkpoints");
     }
