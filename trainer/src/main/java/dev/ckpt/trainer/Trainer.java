@@ -1132,7 +1132,10 @@ public final class Trainer {
         if (o.ranked()) {
             // rank 0 commits only parts that agree on it (helper-107: ranks given other seeds or learning rates committed
             // checkpoints of mixed training, and nothing noticed)
-            meta.put(dev.ckpt.store.error.RanksDisagreeException.SAME_ACROSS_RANKS + "options", o.modelConfig().options());
+            // --steps and --save-every too: a rank with fewer steps ended, and rank 0 waited --ranks-timeout at its
+            // every later save (helper-107)
+            meta.put(dev.ckpt.store.error.RanksDisagreeException.SAME_ACROSS_RANKS + "options", o.modelConfig().options()
+                    + " --steps " + o.steps + " --save-every " + o.saveEvery);
         }
         SaveRequest base = SaveRequest.of(dir, o.run, step).withEpoch(state.epoch).withMetadata(meta)
                 .withRetention(Retention.keepLast(o.keepLast));

@@ -384,8 +384,9 @@ class ManyRanksTest {
             assertEquals(1, r0.code(), r0.all());
             assertTrue(r0.err().contains("was not committed: rank 1 was started with other settings than rank 0 (options:"
                     + " rank 0 has '--seed 42 --input"), r0.all());
-            assertTrue(r0.err().contains("--lr 0.01 --frozen-mb 1', rank 1 '--seed 42 --input") && r0.err().contains(
-                    "--lr 0.05 --frozen-mb 1'); every rank of a job must be given the same ones"), r0.all());
+            assertTrue(r0.err().contains("--lr 0.01 --frozen-mb 1 --steps 1000000 --save-every 10', rank 1 '--seed 42"
+                    + " --input") && r0.err().contains("--lr 0.05 --frozen-mb 1 --steps 1000000 --save-every 10'); every"
+                    + " rank of a job must be given the same ones"), r0.all());
             assertEquals(1, r1.code(), r1.all());
             assertTrue(r1.out().matches("(?s).*\nstopped: rank 0 failed at step \\d+: checkpoint t-s10-e1 was not committed: rank 1"
                     + " was started with other settings than rank 0 .*; every rank of a job must be given the same ones, and"
