@@ -595,6 +595,16 @@ public final class Trainer {
                 if (!finishPendingUnlessStopped()) {
                     return finalSaveAbandoned();
                 }
+                if (lastCommittedStep != state.step && preemption.requested()) {
+                    // the signal promised 75 unless the final save committed; a save that failed is no commit (helper-108:
+                    // exit 1 here, 75 for the same failure a step earlier)
+                    out.printf("preempted: %s during the final save; the save of step %d failed%s; the latest checkpoint"
+                                    + " stays %s; exiting %d (requeue, then --auto-resume)%n", preemption.reason(), state.step,
+                            lastSaveFailure == null ? "" : ": " + lastSaveFailure, latest("none (nothing committed yet)"),
+                            EXIT_PREEMPTED);
+                    runPreemptHook();
+                    return EXIT_PREEMPTED;
+                }
                 if (lastCommittedStep != state.step) {
                     err.printf("ckpt-train: the final checkpoint (step %d) was not saved%s; the latest checkpoint of run %s is"
                             + " %s. Run again with --auto-resume once the cause is fixed (the store reachable; with"
