@@ -284,7 +284,7 @@ abstract class StoreCommand implements Callable<Integer> {
             return;
         }
         for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
-            if (a.originalStringValues().stream().noneMatch(String::isEmpty)) {
+            if (a.originalStringValues().stream().noneMatch(String::isBlank)) { // blank: "$A $B" with A unset
                 continue;
             }
             String name;
@@ -298,8 +298,9 @@ abstract class StoreCommand implements Callable<Integer> {
                 name = p.paramLabel();
             }
             String what = a.description().length == 0 ? "" : " (" + a.description()[0] + ")";
-            throw new dev.ckpt.store.error.InvalidInputException(name + " is empty (an unset variable?): give " + name
-                    + " a value" + what + "; nothing was changed");
+            // a usage error, exit 2, as ckpt-train's and as --help lists (helper-108: it was 1)
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), name + " is empty (an unset variable?):"
+                    + " give " + name + " a value" + what + "; nothing was changed");
         }
     }
 

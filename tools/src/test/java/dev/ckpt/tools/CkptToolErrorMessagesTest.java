@@ -72,11 +72,13 @@ class CkptToolErrorMessagesTest {
         for (String[] c : List.of(new String[]{"restore", store, id, ""}, new String[]{"restore", store, "", out},
                 new String[]{"restore", store, id, out, "--reuse", ""}, new String[]{"push", store, "", "--run", "q",
                         "--step", "1"}, new String[]{"import", store, "", "--run", "q", "--step", "2"},
-                new String[]{"export", store, id, ""}, new String[]{"show", store, ""}, new String[]{"ls", store, "--run", ""},
+                new String[]{"export", store, id, ""}, new String[]{"show", store, ""}, new String[]{"ls", store, "--run", ""}, new String[]{"ls", store, "--run", " "},
                 new String[]{"verify", store, ""}, new String[]{"forget", store, ""}, new String[]{"diff", store, id, ""})) {
-            String err = fails(c);
-            assertTrue(err.matches("ckpt-tool \\S+: \\S+ is empty \\(an unset variable\\?\\): give \\S+ a value( \\(.*\\))?;"
-                    + " nothing was changed\n"), String.join(" ", c) + " -> " + err);
+            Cli.Result r = cli.run(c);
+            assertEquals(2, r.code(), String.join(" ", c) + " -> " + r);
+            String first = r.err().lines().findFirst().orElse("");
+            assertTrue(first.matches("ckpt-tool \\S+: \\S+ is empty \\(an unset variable\\?\\): give \\S+ a value( \\(.*\\))?;"
+                    + " nothing was changed"), String.join(" ", c) + " -> " + r.err());
         }
         // a mistyped --reuse restored with "0 reused" and no word; a negative --rank went to the store (helper-105)
         Cli.Result reuse = cli.run("restore", store, id, out, "--reuse", tmp.resolve("nope").toString());

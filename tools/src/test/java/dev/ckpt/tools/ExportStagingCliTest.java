@@ -283,7 +283,7 @@ class ExportStagingCliTest {
         assertEquals(ExitCode.ERROR, slash.code(), slash.toString());
         assertTrue(slash.err().contains("cannot write archive /: it is a directory"), slash.toString());
         Cli.Result empty = cli.run("export", store.toString(), "r@1", "");
-        assertEquals(ExitCode.ERROR, empty.code(), empty.toString());
+        assertEquals(ExitCode.USAGE, empty.code(), empty.toString());
         assertTrue(empty.err().contains("FILE.tar.zst is empty (an unset variable?): give FILE.tar.zst a value (the archive"
                 + " to write); nothing was changed"), empty.toString());
         Path dangling = Files.createSymbolicLink(tmp.resolve("dang"), tmp.resolve("nonexistent"));

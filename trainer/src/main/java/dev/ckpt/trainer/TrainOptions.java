@@ -264,7 +264,7 @@ final class TrainOptions {
         for (CommandLine.Model.ArgSpec a : cl.getParseResult().matchedArgs()) {
             // an unset variable ("--staging $SCRATCH"): a path read it as the current directory, and the run staged
             // there (helper-105's case for ckpt-tool, the same kind here)
-            if (a instanceof OptionSpec opt && a.originalStringValues().stream().anyMatch(String::isEmpty)) {
+            if (a instanceof OptionSpec opt && a.originalStringValues().stream().anyMatch(String::isBlank)) {
                 throw empty(cl, opt);
             }
         }
