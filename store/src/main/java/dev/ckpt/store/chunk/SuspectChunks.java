@@ -23,6 +23,11 @@ public final class SuspectChunks {
         }
     }
 
+    /** Notes chunk {@code hash} (a checkpoint that failed holds it, and no checkpoint restored since does). */
+    public void reportHash(String hash) {
+        hashes.add(hash);
+    }
+
     /** Whether chunk {@code hash} was found missing or corrupt, and not written again since. */
     public boolean contains(String hash) {
         return hashes.contains(hash);

@@ -90,11 +90,15 @@ public final class Restorer {
      */
     public RestoreResult restoreFirstGood(List<CheckpointEntry> newestFirst, Path target, List<Path> reuse) {
         List<String> fallbacks = new ArrayList<>();
+        List<CheckpointEntry> failed = new ArrayList<>();
         CkptException last = null;
         for (CheckpointEntry e : newestFirst) {
             try {
-                return restore(e, target, reuse).withFallbacks(fallbacks);
+                RestoreResult r = restore(e, target, reuse).withFallbacks(fallbacks);
+                suspectTheRest(failed, e);
+                return r;
             } catch (CorruptObjectException | NotFoundException ex) {
+                failed.add(e);
                 suspects.report(ex instanceof CorruptObjectException c ? c.key() : ((NotFoundException) ex).key());
                 fallbacks.add("checkpoint " + e.id() + " (step " + e.step() + ") failed verification: " + ex.getMessage());
                 last = ex;
@@ -105,6 +109,32 @@ public final class Restorer {
         }
         throw new CorruptObjectException("", "no checkpoint could be restored; every candidate failed verification: "
                 + String.join(" | ", fallbacks), last);
+    }
+
+    /**
+     * A restore stops at the first bad chunk of a checkpoint, so others of it may be bad too
+     * (helper-108: a second corrupt chunk was reused by the retrained save): every chunk of the
+     * {@code failed} checkpoints that {@code restored} does not hold is noted as suspect, and the
+     * next save reads it back before it reuses it. Best effort: a manifest that cannot be read
+     * notes nothing more.
+     */
+    private void suspectTheRest(List<CheckpointEntry> failed, CheckpointEntry restored) {
+        if (failed.isEmpty()) {
+            return;
+        }
+        try {
+            java.util.Set<String> good = manifests.load(restored).chunkRefs().keySet();
+            for (CheckpointEntry f : failed) {
+                try {
+                    manifests.load(f).chunkRefs().keySet().stream().filter(h -> !good.contains(h))
+                            .forEach(suspects::reportHash);
+                } catch (RuntimeException ignored) {
+                    // its manifest is what failed: its chunks are not this restore's to name
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // the restored checkpoint's manifest was just read: not expected; the first bad chunk is noted already
+        }
     }
 
     public RestoreResult restore(CheckpointEntry entry, Path target, List<Path> reuse) {

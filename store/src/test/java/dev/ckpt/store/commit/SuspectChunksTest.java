@@ -33,8 +33,10 @@ class SuspectChunksTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void aChunkARestoreFoundCorruptIsWrittenAgainByTheNextSave() throws Exception {
+    /** One bad chunk, and two: a restore stops at the first, so the second was reused (helper-108). */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} bad chunk(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+    void aChunkARestoreFoundCorruptIsWrittenAgainByTheNextSave(int bad) throws Exception {
         ObjectStore objects = ObjectStores.local(tmp.resolve("store"));
         Path one = TestDirs.checkpoint(tmp.resolve("one"), 1, 2, 100_000);
         Path two = TestDirs.checkpoint(tmp.resolve("two"), 2, 2, 100_000);
@@ -43,21 +45,24 @@ class SuspectChunksTest {
             WriterToken w = s.claimWriter("r");
             s.save(w, SaveRequest.of(one, "r", 1));
             SaveResult second = s.save(w, SaveRequest.of(two, "r", 2));
-            // a chunk only step 2 holds, damaged in place
+            // chunks only step 2 holds, damaged in place
             Set<String> ofOne = s.manifest(s.resolve("r@1")).chunkRefs().keySet();
-            String bad = s.manifest(s.resolve(second.checkpointId())).chunkRefs().keySet().stream()
-                    .filter(h -> !ofOne.contains(h)).findFirst().orElseThrow();
-            Path object = tmp.resolve("store").resolve(dev.ckpt.store.chunk.ChunkRef.keyOf(bad));
-            byte[] bytes = Files.readAllBytes(object);
-            bytes[bytes.length / 2] ^= 0x40;
-            Files.write(object, bytes);
+            List<String> damaged = s.manifest(s.resolve(second.checkpointId())).chunkRefs().keySet().stream()
+                    .filter(h -> !ofOne.contains(h)).limit(bad).toList();
+            assertEquals(bad, damaged.size());
+            for (String h : damaged) {
+                Path object = tmp.resolve("store").resolve(dev.ckpt.store.chunk.ChunkRef.keyOf(h));
+                byte[] bytes = Files.readAllBytes(object);
+                bytes[bytes.length / 2] ^= 0x40;
+                Files.write(object, bytes);
+            }
 
             RestoreResult r = s.restoreLatestGood("r", tmp.resolve("resumed"), List.of());
             assertEquals(1, r.fallbacks().size(), r.fallbacks().toString());
-            assertTrue(r.fallbacks().get(0).contains(bad), r.fallbacks().toString());
+            assertTrue(damaged.stream().anyMatch(h -> r.fallbacks().get(0).contains(h)), r.fallbacks().toString());
             // the same bytes saved again (a bit-exact retrain of step 2, as step 3 here)
             SaveResult again = s.save(w, SaveRequest.of(two, "r", 3));
-            assertTrue(again.newChunks() >= 1, "the suspect chunk was uploaded again: " + again);
+            assertTrue(again.newChunks() >= bad, "the damaged chunks were uploaded again: " + again);
         }
         try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults())) {
             VerifyReport v = s.verify(VerifyRequest.deep());
