@@ -32,7 +32,8 @@ class StagingTest {
             throw new IOException("No space left on device");
         }, "r-s10-abc"));
         assertTrue(e.getMessage().contains("staging directory " + tmp.resolve("r") + ": writing the checkpoint of step 20 failed "
-                + "(No space left on device); the last committed checkpoint r-s10-abc is untouched"), e.getMessage());
+                + "(No space left on device; free space there or use another directory); the last committed checkpoint"
+                + " r-s10-abc is untouched"), e.getMessage());
         assertEquals(List.of(committed), s.complete());
         assertEquals("{\"step\": 10}", Files.readString(committed.resolve("state.json")));
         try (var l = Files.list(tmp.resolve("r"))) {
