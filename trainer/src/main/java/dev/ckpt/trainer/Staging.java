@@ -123,6 +123,11 @@ final class Staging {
         return freeSpace.usable(dir);
     }
 
+    /** What --min-free-mb keeps free, in words ("" when nothing): for a message about the space. */
+    String keeping() {
+        return minFreeBytes > 0 ? " and --min-free-mb keeps " + mib(minFreeBytes) : "";
+    }
+
     /** Whether {@code bytes} fit in {@code free} bytes beside --min-free-mb. */
     boolean fits(long bytes, long free) {
         return free >= bytes + minFreeBytes;

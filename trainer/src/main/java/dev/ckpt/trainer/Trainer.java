@@ -1511,8 +1511,9 @@ public final class Trainer {
         if (staging.fits(m.logicalBytes(), free)) {
             return false;
         }
+        // --min-free-mb named when it is what makes the room too little (helper-108: 73 GB free read "too little")
         String tooFull = String.format("the staging directory has %s free, too little for a second copy of checkpoint"
-                + " %s (%s)", Staging.mib(free), newest.id(), Staging.mib(m.logicalBytes()));
+                + " %s (%s)%s", Staging.mib(free), newest.id(), Staging.mib(m.logicalBytes()), staging.keeping());
         Optional<String> differs = StagedCopy.mismatch(m, staged);
         if (differs.isPresent()) {
             out.printf("auto-resume: %s, and its staged copy %s is not the checkpoint as committed (%s); restoring it"
