@@ -80,22 +80,31 @@ record StopProposal(StopPoint point, StopStep choice) {
                     : prefix + "rank " + agreed.rank() + " had already set the ranks' stop at step " + agreed.step() + " ("
                     + agreed.reason() + "); this rank saves no part of it";
         });
-        Thread t = new Thread(f, "ckpt-train-tell-ranks");
+        return within(f, prefix, joined, "a rank not signalled itself fails its next save after its --ranks-timeout");
+    }
+
+    /**
+     * Runs {@code tell} (the write of a stop point) on a thread of its own for at most
+     * {@link #TELL_LIMIT}; returns its line, or what became of it ({@code otherwise}: what the
+     * other ranks do if they were not told), after {@code prefix}.
+     */
+    private static String within(FutureTask<String> tell, String prefix, WriterToken writer, String otherwise)
+            throws InterruptedException {
+        Thread t = new Thread(tell, "ckpt-train-tell-ranks");
         t.setDaemon(true);
         t.start();
-        String couldNot = prefix + "could not tell the other ranks to stop (stop point " + StopPoint.key(joined) + "): ";
-        String after = "; a rank not signalled itself fails its next save after its --ranks-timeout";
         try {
-            return f.get(TELL_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
+            return tell.get(TELL_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             // the write may still land when the store answers (helper-79 saw it do so): not "could not"
-            return prefix + "telling the other ranks to stop (stop point " + StopPoint.key(joined) + ") got no answer"
+            return prefix + "telling the other ranks to stop (stop point " + StopPoint.key(writer) + ") got no answer"
                     + " from the store within " + human(TELL_LIMIT) + ": if the write still lands, they stop when they"
-                    + " read it; if not," + after.substring(1);
+                    + " read it; if not, " + otherwise;
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             String why = c == null || c.getMessage() == null ? "an unexpected error" : c.getMessage();
-            return couldNot + Redaction.redact(why) + after;
+            return prefix + "could not tell the other ranks to stop (stop point " + StopPoint.key(writer) + "): "
+                    + Redaction.redact(why) + "; " + otherwise;
         }
     }
 
@@ -125,23 +134,8 @@ record StopProposal(StopPoint point, StopStep choice) {
                     + (agreed.noCheckpointCanComplete() ? "" : ", at step " + agreed.step()) + "); this rank saves no"
                     + " part of it";
         });
-        Thread t = new Thread(f, "ckpt-train-tell-ranks");
-        t.setDaemon(true);
-        t.start();
-        String after = "; they wait for its part of each checkpoint until their --ranks-timeout ("
-                + human(o.ranksTimeout) + ")";
-        try {
-            return f.get(TELL_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            return prefix + "telling the other ranks to stop (stop point " + StopPoint.key(writer) + ") got no answer"
-                    + " from the store within " + human(TELL_LIMIT) + ": if the write still lands, they stop when they"
-                    + " read it; if not" + after.substring(1);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            String cause = c == null || c.getMessage() == null ? "an unexpected error" : c.getMessage();
-            return prefix + "could not tell the other ranks to stop (stop point " + StopPoint.key(writer) + "): "
-                    + Redaction.redact(cause) + after;
-        }
+        return within(f, prefix, writer, "they wait for its part of each checkpoint until their --ranks-timeout ("
+                + human(o.ranksTimeout) + ")");
     }
 
     /**

@@ -550,15 +550,8 @@ class TrainerTest {
         java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
         Preemption p = new Preemption(new java.io.PrintStream(said, true));
         p.startingUp(false);
-        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
-            @Override
-            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
-                if (key.startsWith("manifests/t-s20-")) {
-                    p.request("SIGINT");
-                }
-                return super.putIfAbsent(key, data, offset, length);
-            }
-        }, Staging.FILE_STORE, p, null, args(tmp, "--steps", "20", "--save-every", "10"));
+        Result r = TrainerRuns.inProcess(Map.of(), signalAtTheManifestOf("t-s20-", p, "SIGINT", null), Staging.FILE_STORE, p,
+                null, args(tmp, "--steps", "20", "--save-every", "10"));
         assertEquals(0, r.code(), r.all() + said);
         assertTrue(said.toString().contains("ckpt-train: SIGINT received: training has finished and its final save is"
                 + " under way: exiting 0 once it commits, or 75 if it has not by --preempt-deadline"), said.toString());
@@ -567,20 +560,33 @@ class TrainerTest {
         // the final save fails after the signal: no commit, so 75 as promised (helper-108: exit 1, a step earlier 75)
         Preemption q = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
         q.startingUp(false);
-        Result failed = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
-            @Override
-            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
-                if (key.startsWith("manifests/t2-s20-")) {
-                    q.request("SIGTERM");
-                    throw new dev.ckpt.store.error.InvalidInputException("test: the manifest cannot be written");
-                }
-                return super.putIfAbsent(key, data, offset, length);
-            }
-        }, Staging.FILE_STORE, q, null, args(tmp, "--steps", "20", "--save-every", "10", "--run", "t2"));
+        Result failed = TrainerRuns.inProcess(Map.of(), signalAtTheManifestOf("t2-s20-", q, "SIGTERM",
+                new dev.ckpt.store.error.InvalidInputException("test: the manifest cannot be written")), Staging.FILE_STORE, q,
+                null, args(tmp, "--steps", "20", "--save-every", "10", "--run", "t2"));
         assertEquals(75, failed.code(), failed.all());
         assertTrue(failed.out().matches("(?s).*\npreempted: SIGTERM during the final save; the save of step 20 failed: .*"
                 + "test: the manifest cannot be written.*; the latest checkpoint stays t2-s10-\\S+; exiting 75 \\(requeue,"
                 + " then --auto-resume\\)\n.*"), failed.all());
+    }
+
+    /**
+     * A store that requests a stop ({@code signal}) as the manifest of checkpoint {@code idPrefix} is written, then
+     * fails that write with {@code fail} (null: writes it).
+     */
+    private static java.util.function.Function<dev.ckpt.store.objectstore.ObjectStore, dev.ckpt.store.objectstore.ObjectStore>
+            signalAtTheManifestOf(String idPrefix, Preemption p, String signal, RuntimeException fail) {
+        return s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("manifests/" + idPrefix)) {
+                    p.request(signal);
+                    if (fail != null) {
+                        throw fail;
+                    }
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        };
     }
 
     /**
