@@ -65,9 +65,14 @@ final class SavePipeline {
 
     /** Chunks found missing or corrupt by this store's restores: repaired here when a save writes them. */
     private dev.ckpt.store.chunk.SuspectChunks suspects = new dev.ckpt.store.chunk.SuspectChunks();
+    /** How the live checkpoints record the suspect chunks they reference (codec, stored length), by hash. */
+    private Map<String, ChunkRef> suspectLive = Map.of();
+    /** Chunks this save wrote over a corrupt object (see {@link #existing}), by hash. */
+    private final java.util.Set<String> writtenOver = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    SavePipeline withSuspects(dev.ckpt.store.chunk.SuspectChunks s) {
+    SavePipeline withSuspects(dev.ckpt.store.chunk.SuspectChunks s, Map<String, ChunkRef> recordedAs) {
         this.suspects = s;
+        this.suspectLive = recordedAs;
         return this;
     }
 
@@ -335,6 +340,12 @@ final class SavePipeline {
         permits.release();
     }
 
+    private void countNew(ChunkCodec.Encoded enc) {
+        newChunks.incrementAndGet();
+        newBytes.addAndGet(enc.ref().rawLength());
+        storedBytes.addAndGet(enc.length());
+    }
+
     /** A stage failed: its buffers and permit come back, and the reader stops at its next chunk. */
     private void fail(CompletableFuture<ChunkRef> result, Throwable t, byte[] rawBuf, byte[] encodedBuf) {
         failed.compareAndSet(null, t);
@@ -351,15 +362,6 @@ final class SavePipeline {
      * how the object is really stored, so it is read and identified; the chunk's name
      * guarantees its content, and decoding checks it.
      */
-    /** Chunks this save wrote over a corrupt object (see {@link #existing}), by hash. */
-    private final java.util.Set<String> writtenOver = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-    private void countNew(ChunkCodec.Encoded enc) {
-        newChunks.incrementAndGet();
-        newBytes.addAndGet(enc.ref().rawLength());
-        storedBytes.addAndGet(enc.length());
-    }
-
     private ChunkRef existing(ChunkCodec.Encoded enc) {
         String key = enc.ref().key();
         byte[] stored;
@@ -377,10 +379,21 @@ final class SavePipeline {
             return enc.ref();
         }
         ChunkRef found = ChunkCodec.identify(enc.ref().hash(), enc.ref().rawLength(), stored);
+        ChunkRef recorded = suspectLive.get(enc.ref().hash());
+        if (found == null && recorded != null && (recorded.codec() != enc.ref().codec()
+                || recorded.storedLength() != enc.length())) {
+            // live checkpoints read this object as they recorded it: written another way, it would break them
+            throw new dev.ckpt.store.error.CorruptObjectException(key, "chunk object " + key + " in " + store.describe()
+                    + " does not hold the chunk its name promises, and this save encodes it otherwise than the checkpoints"
+                    + " that reference it record (another compression setting), so it cannot write it over; nothing was"
+                    + " committed. Save with the settings those checkpoints were saved with, or forget them (ckpt-tool"
+                    + " verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " lists them)");
+        }
         if (found == null) {
             // The object does not hold what its name promises (bit rot, a truncated write): this save holds the bytes
-            // that hash to the name, so it writes them over it. No one can lose by that: every reader of the key wants
-            // exactly these bytes, and a concurrent writer writes the same (helper-106: a corrupt chunk was reused).
+            // that hash to the name, in the encoding any live checkpoint records for it, so it writes them over it. No
+            // one can lose by that: every reader of the key wants exactly these bytes (helper-106: a corrupt chunk was
+            // reused by deduplication).
             store.put(key, Arrays.copyOf(enc.buffer(), enc.length()));
             writtenOver.add(enc.ref().hash());
             suspects.repaired(enc.ref().hash());

@@ -264,6 +264,10 @@ public final class Saver {
         Committer.checkFence(start, token); // fail fast; the commit checks again
         long startGeneration = start.gc().generation();
         Map<String, ChunkRef> live = liveChunks(store, start, req.shard());
+        // suspect chunks are written again, not taken as stored: the object is missing or corrupt (the write repairs
+        // it, in the encoding the live checkpoints record for it)
+        Map<String, ChunkRef> suspectLive = new java.util.HashMap<>();
+        live.entrySet().removeIf(e -> suspects.contains(e.getKey()) && suspectLive.put(e.getKey(), e.getValue()) == null);
         SourceDir.settle(files);
         long t1 = System.nanoTime();
         long total = files.stream().mapToLong(SourceFile::size).sum();
@@ -272,7 +276,7 @@ public final class Saver {
 
         Map<String, List<Location>> locations = new ConcurrentHashMap<>();
         SavePipeline pipeline = new SavePipeline(store, codec, config, chunker.chunkSize(), cpu, io, live, locations,
-                listener, done, total).withSuspects(suspects);
+                listener, done, total).withSuspects(suspects, suspectLive);
         Packer packer = new Packer(pipeline, io, config.packBelow(), chunker.chunkSize());
         List<FileEntry> entries = new ArrayList<>();
         try (FileHashStage hashes = new FileHashStage(pipeline)) {
@@ -542,8 +546,6 @@ public final class Saver {
                 // An unreadable manifest only costs deduplication: its chunks get uploaded again.
             }
         }
-        // written again, not taken as stored: the object is missing or corrupt (the write repairs it)
-        live.keySet().removeIf(suspects::contains);
         return live;
     }
 

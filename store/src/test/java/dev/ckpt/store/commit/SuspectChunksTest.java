@@ -77,4 +77,41 @@ class SuspectChunksTest {
             assertEquals(List.of(1L, 2L, 3L), s.list("r").stream().map(CheckpointEntry::step).toList());
         }
     }
+
+    /**
+     * A save that would write a suspect chunk in another encoding than the live checkpoints record for it (another
+     * compression level) does not write it over: they would read it as recorded and fail. It refuses, saying why,
+     * and the store is as it was.
+     */
+    @Test
+    void aSuspectChunkIsNotWrittenOverInAnotherEncodingThanItsCheckpointsRecord() throws Exception {
+        ObjectStore objects = ObjectStores.local(tmp.resolve("store"));
+        Path text = Files.createDirectories(tmp.resolve("text"));
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 20_000; i++) {
+            b.append("line ").append(i % 97).append(" of a text that compresses, ").append(i * 31 % 1000).append('\n');
+        }
+        Files.writeString(text.resolve("log.txt"), b);
+        String bad;
+        try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults().withCompressionLevel(1).withPackBelow(0))) {
+            s.init();
+            WriterToken w = s.claimWriter("r");
+            s.save(w, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("one"), 1, 1, 10_000), "r", 1));
+            SaveResult two = s.save(w, SaveRequest.of(text, "r", 2));
+            bad = s.manifest(s.resolve(two.checkpointId())).chunkRefs().keySet().iterator().next();
+        }
+        Path object = tmp.resolve("store").resolve(dev.ckpt.store.chunk.ChunkRef.keyOf(bad));
+        byte[] bytes = Files.readAllBytes(object);
+        bytes[bytes.length / 2] ^= 0x40;
+        Files.write(object, bytes);
+        try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults().withCompressionLevel(19).withPackBelow(0))) {
+            WriterToken w = s.claimWriter("r");
+            assertEquals(1, s.restoreLatestGood("r", tmp.resolve("resumed"), List.of()).fallbacks().size());
+            dev.ckpt.store.error.CorruptObjectException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.ckpt.store.error.CorruptObjectException.class, () -> s.save(w, SaveRequest.of(text, "r", 3)));
+            assertTrue(e.getMessage().contains("this save encodes it otherwise than the checkpoints that reference it"
+                    + " record"), e.getMessage());
+        }
+        assertArrayEquals(bytes, Files.readAllBytes(object), "not written over");
+    }
 }
