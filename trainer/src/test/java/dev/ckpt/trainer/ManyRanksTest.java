@@ -364,12 +364,12 @@ class ManyRanksTest {
         Preemption p1 = new Preemption(quiet);
         List<String> common = List.of("--world-size", "2", "--job-id", "job-d", "--steps", "1000000", "--save-every",
                 "10", "--stop-poll-interval", "100ms");
-        ExecutorService pool = Executors.newFixedThreadPool(1);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             Future<Result> rank1 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p1, null, args(dir,
                     concat(common, "--rank", "1", "--lr", "0.05"))));
             Preemption p0 = new Preemption(quiet);
-            Future<Result> rank0 = Executors.newSingleThreadExecutor().submit(() -> TrainerRuns.inProcess(st -> st, p0,
+            Future<Result> rank0 = pool.submit(() -> TrainerRuns.inProcess(st -> st, p0,
                     null, args(dir, concat(common, "--rank", "0"))));
             Result r0;
             Result r1;
