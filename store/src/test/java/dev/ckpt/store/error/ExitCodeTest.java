@@ -42,6 +42,7 @@ class ExitCodeTest {
             Map.entry(EndpointRedirectException.class, ExitCode.ERROR),
             Map.entry(CorruptObjectException.class, ExitCode.ERROR),
             Map.entry(InvalidInputException.class, ExitCode.ERROR),
+            Map.entry(RanksDisagreeException.class, ExitCode.ERROR),
             Map.entry(NotFoundException.class, ExitCode.ERROR),
             Map.entry(ReadOnlyStoreException.class, ExitCode.ERROR),
             Map.entry(UnsupportedFormatException.class, ExitCode.ERROR),
