@@ -32,16 +32,31 @@ public final class Ids {
     }
 
     /** A name as an error shows it: at most 120 characters (whole code points), then "...". */
+    /**
+     * {@code name} as a message shows it: at most 120 code points, a control character written as
+     * {@code \\uXXXX} (helper-105: a run name with a line break from an archive cut the message
+     * short at it).
+     */
     private static String shown(String name) {
-        if (name == null || name.codePointCount(0, name.length()) <= 120) {
-            return name;
+        if (name == null) {
+            return null;
         }
-        return name.substring(0, name.offsetByCodePoints(0, 120)) + "...";
+        String cut = name.codePointCount(0, name.length()) <= 120 ? name
+                : name.substring(0, name.offsetByCodePoints(0, 120)) + "...";
+        StringBuilder b = new StringBuilder(cut.length());
+        cut.codePoints().forEach(c -> {
+            if (Character.isISOControl(c)) {
+                b.append(String.format("\\u%04X", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
     }
 
     public static String checkCheckpointId(String id) {
         if (id == null || !NAME.matcher(id).matches() || id.contains("..")) {
-            throw new IllegalArgumentException("invalid checkpoint id '" + id + "'");
+            throw new IllegalArgumentException("invalid checkpoint id '" + shown(id) + "'");
         }
         return id;
     }

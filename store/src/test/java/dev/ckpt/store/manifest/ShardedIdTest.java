@@ -12,6 +12,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * "its" id already in ROOT and report success without committing.
  */
 class ShardedIdTest {
+    /** helper-105: a run name with a line break (from an archive) cut the refusal short at it. */
+    @Test
+    void aRefusedRunNameIsShownWithItsControlCharactersEscaped() {
+        String m = org.junit.jupiter.api.Assertions.assertThrows(dev.ckpt.store.error.InvalidInputException.class,
+                () -> Ids.checkRunName("bad run\nname")).getMessage();
+        assertTrue(m.startsWith("invalid run name 'bad run\\u000Aname'"), m);
+        assertTrue(m.indexOf('\n') < 0, m);
+    }
+
     @Test
     void longRunNamesWithACommonPrefixGetDistinctValidIds() {
         String a = "x".repeat(95) + "-runa";
