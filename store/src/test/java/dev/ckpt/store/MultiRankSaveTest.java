@@ -533,7 +533,7 @@ class MultiRankSaveTest {
             RanksIncompleteException e = assertInstanceOf(RanksIncompleteException.class, o, () -> String.valueOf(o));
             // the record is anyone's text: its newline and terminal escape are shown, not sent to the terminal
             assertTrue(e.getMessage().contains("rank 2 gave up on it at 2026-12-01T10:00:00Z (manifests/r-s1-e1/"
-                    + "refused.json): an earlier attempt\\u000a\\u001b[31m") && e.getMessage().contains(
+                    + "refused.json): an earlier attempt\\u000A\\u001B[31m") && e.getMessage().contains(
                     "this job cannot save step 1 again: save a later step"), e.getMessage());
             assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\u001b"), e.getMessage());
         }

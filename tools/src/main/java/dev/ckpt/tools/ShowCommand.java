@@ -3,6 +3,7 @@ package dev.ckpt.tools;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.manifest.Manifest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -84,34 +85,13 @@ final class ShowCommand extends StoreCommand {
     record File(String path, long size, String sha256, int chunks, String mode) {
     }
 
-    /**
-     * {@code s} with what a terminal would not show as itself written as {@code \\uXXXX}: control
-     * characters (newlines, escape sequences), format characters (bidirectional overrides,
-     * zero-width ones) and line separators.
-     */
+    /** {@code s} escaped by {@link Printable#of(String)}. */
     static String printable(String s) {
-        return printable(s, false);
+        return Printable.of(s);
     }
 
-    /**
-     * As {@link #printable(String)}; with {@code keepLines}, a line feed and a tab stay as they are
-     * (a message of several lines), all else is escaped.
-     */
+    /** {@code s} escaped by {@link Printable#of(String, boolean)}. */
     static String printable(String s, boolean keepLines) {
-        StringBuilder b = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> {
-            if (keepLines && (c == '\n' || c == '\t')) {
-                b.appendCodePoint(c);
-                return;
-            }
-            int t = Character.getType(c);
-            if (Character.isISOControl(c) || t == Character.FORMAT || t == Character.LINE_SEPARATOR
-                    || t == Character.PARAGRAPH_SEPARATOR || t == Character.SURROGATE) {
-                b.append(String.format("\\u%04X", c));
-            } else {
-                b.appendCodePoint(c);
-            }
-        });
-        return b.toString();
+        return Printable.of(s, keepLines);
     }
 }

@@ -1,5 +1,6 @@
 package dev.ckpt.store.commit;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.util.ProcStat;
 
 import java.io.IOException;
@@ -100,14 +101,15 @@ public final class LeaseOwner {
     }
 
     /**
-     * An owner as messages show it: at most 200 characters (ROOT is anyone's to edit, and a
-     * refusal is a line, not a page).
+     * An owner as messages show it: at most 200 characters, escaped by {@link Printable} (ROOT is
+     * anyone's to edit, and a refusal is a line, not a page: a line break or a terminal escape in
+     * it would cut or rewrite the message).
      */
     public static String shown(String owner) {
         if (owner == null) {
             return "unknown";
         }
-        return owner.length() <= 200 ? owner : owner.substring(0, 200) + "… (" + (owner.length() - 200) + " more characters)";
+        return Printable.of(owner.length() <= 200 ? owner : owner.substring(0, 200) + "… (" + (owner.length() - 200) + " more characters)");
     }
 
     /** This host's name as owners give it: $HOSTNAME, else the resolver's, else "unknown-host". */

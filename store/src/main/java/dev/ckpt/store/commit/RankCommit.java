@@ -14,6 +14,7 @@ import dev.ckpt.store.manifest.ManifestLoader;
 import dev.ckpt.store.manifest.RootState;
 import dev.ckpt.store.objectstore.ObjectStore;
 import dev.ckpt.store.objectstore.PutResult;
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.util.Tasks;
 
 import java.time.Duration;
@@ -357,7 +358,7 @@ final class RankCommit {
                 com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(record);
                 rank = n.path("rank").isInt() ? "rank " + n.path("rank").asInt() : rank;
                 reason = n.path("reason").asText("").isEmpty() ? reason : n.path("reason").asText();
-                at = n.path("at").asText("").isEmpty() ? "" : " at " + printable(n.path("at").asText());
+                at = n.path("at").asText("").isEmpty() ? "" : " at " + Printable.of(n.path("at").asText());
             } catch (java.io.IOException e) {
                 reason = "its record does not parse";
             }
@@ -366,7 +367,7 @@ final class RankCommit {
         if (reason.startsWith("checkpoint " + id) && reason.contains(said)) {
             reason = reason.substring(reason.indexOf(said) + said.length());
         }
-        String shown = printable(withoutAdvice(reason));
+        String shown = Printable.of(withoutAdvice(reason));
         if (shown.length() > MAX_REASON) { // a record is anyone's text: a line, not a page
             shown = shown.substring(0, MAX_REASON) + "… (" + (shown.length() - MAX_REASON) + " more characters in the record)";
         }
@@ -401,19 +402,6 @@ final class RankCommit {
             }
         }
         return reason.substring(0, cut);
-    }
-
-    /** {@code s} with control characters (a newline, a terminal escape) shown as backslash-u and four hex digits: a record is anyone's text. */
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> {
-            if (Character.isISOControl(c)) {
-                b.append(String.format("\\u%04x", c));
-            } else {
-                b.appendCodePoint(c);
-            }
-        });
-        return b.toString();
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.ckpt.store.manifest;
 
 import dev.ckpt.store.error.InvalidInputException;
+import dev.ckpt.store.util.Printable;
 
 import java.security.SecureRandom;
 import java.util.HexFormat;
@@ -31,27 +32,12 @@ public final class Ids {
         return job;
     }
 
-    /** A name as an error shows it: at most 120 characters (whole code points), then "...". */
     /**
-     * {@code name} as a message shows it: at most 120 code points, a control character written as
-     * {@code \\uXXXX} (helper-105: a run name with a line break from an archive cut the message
-     * short at it).
+     * {@code name} as a message shows it: at most 120 code points, escaped by {@link Printable}
+     * (helper-105: a run name with a line break from an archive cut the message short at it).
      */
     private static String shown(String name) {
-        if (name == null) {
-            return null;
-        }
-        String cut = name.codePointCount(0, name.length()) <= 120 ? name
-                : name.substring(0, name.offsetByCodePoints(0, 120)) + "...";
-        StringBuilder b = new StringBuilder(cut.length());
-        cut.codePoints().forEach(c -> {
-            if (Character.isISOControl(c)) {
-                b.append(String.format("\\u%04X", c));
-            } else {
-                b.appendCodePoint(c);
-            }
-        });
-        return b.toString();
+        return Printable.cut(name, 120);
     }
 
     public static String checkCheckpointId(String id) {

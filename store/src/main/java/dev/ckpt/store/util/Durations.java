@@ -62,10 +62,7 @@ public final class Durations {
 
     /** {@code text} as a message shows it: control characters escaped, at most 60 characters. */
     private static String shown(String text) {
-        StringBuilder b = new StringBuilder();
-        text.codePoints().limit(60).forEach(c -> b.append(Character.isISOControl(c) || (Character.isSpaceChar(c) && c != ' ') ? String.format("\\u%04x", c)
-                : new String(Character.toChars(c))));
-        return b + (text.codePointCount(0, text.length()) > 60 ? "..." : "");
+        return Printable.cut(text, 60);
     }
 
     /**

@@ -76,4 +76,10 @@ public class LeaseOwnerTest {
         String huge = "y".repeat(3000);
         assertEquals(200 + "… (2800 more characters)".length(), LeaseOwner.shown(huge).length());
     }
+
+    /** An owner with a line break or a terminal escape (ROOT edited by hand) cannot cut or recolour the GC refusal. */
+    @Test
+    void anOwnerWithControlCharactersIsShownEscaped() {
+        assertEquals("gc@vm\\u000Apid 1\\u001B[31m", LeaseOwner.shown("gc@vm\npid 1\u001b[31m"));
+    }
 }

@@ -3,6 +3,7 @@ package dev.ckpt.store.objectstore.s3;
 import dev.ckpt.store.error.BadConfigurationException;
 
 import dev.ckpt.store.objectstore.ProbeCache;
+import dev.ckpt.store.util.Printable;
 
 import java.net.URI;
 import java.util.Locale;
@@ -75,13 +76,12 @@ final class Endpoint {
 
     /**
      * A value as a message may show it: user info (all before the last '@', see {@link #userInfoEnd}) masked as {@code ***@}, line
-     * breaks escaped, at most 200 characters, in single quotes.
+     * breaks and other control characters escaped by {@link Printable}, at most 200 code points, in single quotes.
      */
     static String shown(String raw) {
         int at = userInfoEnd(raw);
         String v = at < 0 ? raw : raw.substring(0, prefixEnd(raw)) + "***" + raw.substring(at);
-        v = v.replace("\n", "\\n").replace("\r", "\\r");
-        return "'" + (v.length() > 200 ? v.substring(0, 200) + "..." : v) + "'";
+        return "'" + Printable.cut(v, 200) + "'";
     }
 
     /**

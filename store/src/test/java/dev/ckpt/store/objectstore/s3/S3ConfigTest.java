@@ -189,7 +189,7 @@ class S3ConfigTest {
         assertTrue(m.contains("'http://***@/x' (AWS_ENDPOINT_URL or ckpt-tool's --endpoint) has a user name or password"), m);
         m = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                 Map.of("AWS_ENDPOINT_URL_S3", "garbage\nmore"))).getMessage();
-        assertTrue(m.contains("'garbage\\nmore' (AWS_ENDPOINT_URL_S3 or ckpt-tool's --endpoint)") && !m.contains("\n"), m);
+        assertTrue(m.contains("'garbage\\u000Amore' (AWS_ENDPOINT_URL_S3 or ckpt-tool's --endpoint)") && !m.contains("\n"), m);
         String secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzEXAMPLEKEY";
         BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://b-1/x",
                 Map.of("AWS_ENDPOINT_URL", secret, "AWS_ACCESS_KEY_ID", "AKIAX", "AWS_SECRET_ACCESS_KEY", secret)));

@@ -1,0 +1,41 @@
+package dev.ckpt.store.util;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import org.junit.jupiter.api.Test;
+
+class PrintableTest {
+
+    @Test
+    void whatATerminalWouldNotShowAsItselfIsEscapedInUpperCaseHex() {
+        assertEquals("a\\u000Ab\\u000Dc\\u001B[31m\\u007F\\u0085", Printable.of("a\nb\rc\u001b[31m\u007f\u0085"));
+        // bidirectional override, zero-width space and joiner, byte-order mark (format characters)
+        assertEquals("x\\u202Ey\\u200Bz\\u200D\\uFEFF", Printable.of("x\u202Ey\u200Bz\u200D\uFEFF"));
+        // line and paragraph separators, a no-break space, an ideographic space, a lone surrogate
+        assertEquals("\\u2028\\u2029\\u00A0\\u3000\\uD800.", Printable.of("\u2028\u2029\u00A0\u3000\uD800."));
+    }
+
+    @Test
+    void anyScriptAndTheAsciiSpaceStayAsTheyAre() {
+        String s = "run 1 Größe Δ 模型 🚀 '\"\\";
+        assertSame(s, Printable.of(s));
+        assertNull(Printable.of(null));
+        assertNull(Printable.cut(null, 5));
+    }
+
+    @Test
+    void keepLinesLeavesLineFeedsAndTabsOnly() {
+        assertEquals("one\n\ttwo\\u000D\\u001B", Printable.of("one\n\ttwo\r\u001b", true));
+        assertEquals("one\\u000A\\u0009two", Printable.of("one\n\ttwo", false));
+    }
+
+    @Test
+    void cutCountsWholeCodePointsBeforeEscaping() {
+        assertEquals("🚀🚀...", Printable.cut("🚀🚀🚀", 2));
+        assertEquals("🚀🚀🚀", Printable.cut("🚀🚀🚀", 3));
+        assertEquals("\\u000A".repeat(120), Printable.cut("\n".repeat(120), 120));
+        assertEquals("\\u000A".repeat(3) + "...", Printable.cut("\n".repeat(4), 3));
+    }
+}
