@@ -27,7 +27,7 @@ final class GcCommand extends StoreCommand {
             description = "spare unreferenced objects younger than this (default 1h): uploads of saves in flight")
     Duration grace;
 
-    @Option(names = "--list", description = "list every deleted (or deletable) object")
+    @Option(names = "--list", description = "list every deleted (or deletable) object, one line each; --json always lists them (\"deleted\") and says how many (\"deletedObjects\")")
     boolean list;
 
     @Override
@@ -81,7 +81,8 @@ final class GcCommand extends StoreCommand {
             }
             out.printf("%s %s (%s)%s; %s; %s younger than %s spared%n",
                     dryRun ? "would delete" : "deleted", count(deletedObjects, "object"), human(deletedBytes),
-                    resumed ? " finishing a GC that had crashed or stopped" : "", count(liveCheckpoints, "live checkpoint"),
+                    !resumed ? "" : refusedNow == null ? " finishing a GC that had crashed or stopped"
+                            : " finishing the sweep of a GC that holds the lease (below)", count(liveCheckpoints, "live checkpoint"),
                     count(youngUnreferenced, "unreferenced object"), grace);
             if (leftoverFiles > 0) {
                 out.printf("%s %s of interrupted writes%s (%s)%n", dryRun ? "would remove" : "removed",

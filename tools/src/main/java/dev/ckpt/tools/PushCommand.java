@@ -175,6 +175,9 @@ final class PushCommand extends StoreCommand {
         if (!s.leftOut().isEmpty()) {
             err().println(leftOutWarning(dir, s.leftOut()));
         }
+        if (!s.repairedChunks().isEmpty()) {
+            err().println(s.repairNote(this.store));
+        }
         if (shard == null) {
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
         }
@@ -245,7 +248,8 @@ final class PushCommand extends StoreCommand {
      */
     record Pushed(String id, String run, long step, int files, long logicalBytes, int newChunks, long newBytes,
                   long storedBytesUploaded, int dedupChunks, long dedupBytes, List<String> droppedByRetention,
-                  List<String> emptyDirectoriesLeftOut, List<String> leftoversLeftOut, long millis, @JsonIgnore String summary, @JsonIgnore String store)
+                  List<String> emptyDirectoriesLeftOut, List<String> leftoversLeftOut, List<String> repairedChunks, long millis,
+                  @JsonIgnore String summary, @JsonIgnore String store)
             implements OutputOptions.Result {
         /**
          * {@code store}: the store as given, for the gc command the retention line suggests; {@code open}: the
@@ -255,7 +259,7 @@ final class PushCommand extends StoreCommand {
         static Pushed of(SaveResult s, String store, java.time.Duration open) {
             return new Pushed(s.checkpointId(), s.run(), s.step(), s.files(), s.logicalBytes(), s.newChunks(), s.newBytes(),
                     s.storedBytesUploaded(), s.dedupChunks(), s.dedupBytes(), s.droppedByRetention(), s.emptyDirectories(), s.leftOut(),
-                    s.totalTime().toMillis(), s.summary(open), store);
+                    s.repairedChunks(), s.totalTime().toMillis(), s.summary(open), store);
         }
 
         @Override

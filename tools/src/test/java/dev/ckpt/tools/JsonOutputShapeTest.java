@@ -133,7 +133,7 @@ class JsonOutputShapeTest {
 
     static {
         EXPECTED.put("init", "checkpoints:NUMBER created:BOOLEAN store:STRING");
-        EXPECTED.put("push", "dedupBytes:NUMBER dedupChunks:NUMBER droppedByRetention:ARRAY emptyDirectoriesLeftOut:ARRAY files:NUMBER id:STRING leftoversLeftOut:ARRAY logicalBytes:NUMBER millis:NUMBER newBytes:NUMBER newChunks:NUMBER run:STRING step:NUMBER storedBytesUploaded:NUMBER");
+        EXPECTED.put("push", "dedupBytes:NUMBER dedupChunks:NUMBER droppedByRetention:ARRAY emptyDirectoriesLeftOut:ARRAY files:NUMBER id:STRING leftoversLeftOut:ARRAY logicalBytes:NUMBER millis:NUMBER newBytes:NUMBER newChunks:NUMBER repairedChunks:ARRAY run:STRING step:NUMBER storedBytesUploaded:NUMBER");
         EXPECTED.put("ls", "checkpoints[].created:STRING checkpoints[].files:NUMBER checkpoints[].id:STRING checkpoints[].logicalBytes:NUMBER checkpoints[].metadata.loss:STRING checkpoints[].metadata:OBJECT checkpoints[].pinned:BOOLEAN checkpoints[].ranks:NUMBER checkpoints[].run:STRING checkpoints[].step:NUMBER checkpoints[].uniqueBytes:NUMBER store:STRING");
         EXPECTED.put("show", "created:STRING distinctChunks:NUMBER epoch:NULL files[].chunks:NUMBER files[].mode:STRING files[].path:STRING files[].sha256:STRING files[].size:NUMBER id:STRING logicalBytes:NUMBER metadata.loss:STRING parts:ARRAY pinned:BOOLEAN run:STRING step:NUMBER verifiedAt:NULL worldSize:NUMBER writer.epoch:NUMBER writer.id:STRING");
         EXPECTED.put("restore", "bytes:NUMBER chunksDownloaded:NUMBER chunksReused:NUMBER directory:STRING files:NUMBER id:STRING leftoverTemporaries:ARRAY millis:NUMBER replacedVersions:ARRAY run:STRING step:NUMBER");

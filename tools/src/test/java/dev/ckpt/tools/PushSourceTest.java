@@ -380,4 +380,32 @@ class PushSourceTest {
         show.get("files").forEach(f -> stored.add(f.get("path").asText()));
         assertEquals(NAMES.stream().sorted().toList(), stored, "names stored as given (NFC and NFD apart)");
     }
+
+    /**
+     * helper-108: a chunk object deleted from the store behind ckpt's back (an operator, a bucket lifecycle rule),
+     * shared by every checkpoint, was deduplicated against by every later push, which committed checkpoints
+     * verify reports MISSING. The next push writes it again, warns naming it, and lists it in --json.
+     */
+    @Test
+    void aChunkDeletedBehindCkptsBackIsWrittenAgainByTheNextPushWithAWarning() throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 200_000);
+        assertEquals(0, push(src, 1).code());
+        List<Path> chunks;
+        try (var walk = Files.walk(tmp.resolve("store/chunks"))) {
+            chunks = walk.filter(Files::isRegularFile).sorted().toList();
+        }
+        Path gone = chunks.get(0);
+        String key = tmp.resolve("store").relativize(gone).toString();
+        Files.delete(gone);
+        Cli.Result r = push(src, 2, "--json");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("warning: 1 chunk object that live checkpoints reference was missing or damaged in "
+                + store + " (" + key + "); this save wrote it again"), r.err());
+        assertEquals(List.of(key), List.of(r.json().get("repairedChunks").get(0).asText()), r.toString());
+        assertTrue(Files.exists(gone));
+        assertEquals(0, cli.run("verify", store, "--read-data").code(), "both checkpoints whole");
+        Cli.Result again = push(src, 3);
+        assertEquals(0, again.code(), again.toString());
+        assertFalse(again.err().contains("missing or damaged"), again.err());
+    }
 }

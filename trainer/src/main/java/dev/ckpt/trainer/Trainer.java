@@ -1242,6 +1242,9 @@ public final class Trainer {
         if (!r.droppedByRetention().isEmpty()) {
             out.println("  retention (keep last " + o.keepLast + ") dropped " + String.join(", ", r.droppedByRetention()));
         }
+        if (!r.repairedChunks().isEmpty()) {
+            err.println("ckpt-train: save of step " + r.step() + ": " + r.repairNote(store.objectStore().describe()));
+        }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("step", r.step());
         s.put("checkpoint", r.checkpointId());

@@ -14,17 +14,21 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class SuspectChunks {
     private final Set<String> hashes = ConcurrentHashMap.newKeySet();
+    /** Chunks whose objects this process saw in the store (see {@link #sawStored(String)}). */
+    private final Set<String> stored = ConcurrentHashMap.newKeySet();
 
     /** Notes the chunk of object key {@code key}, if it is a chunk key; other keys are ignored. */
     public void report(String key) {
         String hash = key == null ? null : ChunkRef.hashOfKey(key);
         if (hash != null) {
+            stored.remove(hash);
             hashes.add(hash);
         }
     }
 
     /** Notes chunk {@code hash} (a checkpoint that failed holds it, and no checkpoint restored since does). */
     public void reportHash(String hash) {
+        stored.remove(hash);
         hashes.add(hash);
     }
 
@@ -36,6 +40,23 @@ public final class SuspectChunks {
     /** Chunk {@code hash} was written again, whole: it is no longer suspect. */
     public void repaired(String hash) {
         hashes.remove(hash);
+    }
+
+    /**
+     * Whether this process saw chunk {@code hash}'s object in the store, whole (a save's look
+     * before it commits a checkpoint that deduplicated against it); a save looks once per chunk.
+     */
+    public boolean sawStored(String hash) {
+        return stored.contains(hash);
+    }
+
+    /** Records that chunk {@code hash}'s object is in the store, whole ({@code true}), or that this is no longer known. */
+    public void sawStored(String hash, boolean seen) {
+        if (seen) {
+            stored.add(hash);
+        } else {
+            stored.remove(hash);
+        }
     }
 
     /** The suspect hashes now (a copy). */

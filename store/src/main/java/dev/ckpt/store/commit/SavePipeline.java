@@ -95,6 +95,11 @@ final class SavePipeline {
         this.total = total;
     }
 
+    /** The chunks this save created or found by its own write (read back), by hash: known to be stored. */
+    java.util.Set<String> handled() {
+        return java.util.Collections.unmodifiableSet(thisSave.keySet());
+    }
+
     /** Stops the stages: chunks not yet started are not uploaded. */
     void abort() {
         aborted = true;

@@ -11,16 +11,37 @@ import java.util.List;
  * files only (relative paths ending in '/'; a restore does not recreate them).
  * {@code leftOut}: what an interrupted ckpt command had left in the source, not saved
  * (relative paths; {@code SourceDir#leftOut}).
+ * {@code repairedChunks}: chunk objects that live checkpoints reference and that this save
+ * found missing or damaged and wrote again (object keys; {@link #repairNote}).
  */
 public record SaveResult(String checkpointId, String run, long step, int files, long logicalBytes,
                          int newChunks, long newBytes, long storedBytesUploaded, int dedupChunks, long dedupBytes,
                          int reuploadedChunks, List<String> droppedByRetention,
                          Duration scanTime, Duration uploadTime, Duration manifestTime, Duration commitTime,
-                         List<String> emptyDirectories, List<String> leftOut) {
+                         List<String> emptyDirectories, List<String> leftOut, List<String> repairedChunks) {
     public SaveResult {
+        repairedChunks = List.copyOf(repairedChunks);
         droppedByRetention = List.copyOf(droppedByRetention);
         emptyDirectories = List.copyOf(emptyDirectories);
         leftOut = List.copyOf(leftOut);
+    }
+
+    /**
+     * The warning about {@link #repairedChunks} for a user of store {@code store} (as they name
+     * it), or null when there are none: something other than ckpt's GC removes or changes
+     * objects in the store, and verify says which older checkpoints are still damaged.
+     */
+    public String repairNote(String store) {
+        if (repairedChunks.isEmpty()) {
+            return null;
+        }
+        int n = repairedChunks.size();
+        return "warning: " + n + " chunk object" + (n == 1 ? " that live checkpoints reference was" : "s that live"
+                + " checkpoints reference were") + " missing or damaged in " + store + " (" + repairedChunks.get(0)
+                + (n > 1 ? ", ..." : "") + "); this save wrote " + (n == 1 ? "it" : "them") + " again, and checkpoint "
+                + checkpointId + " is whole. Something other than ckpt-tool gc removes or changes objects there (an"
+                + " operator, a bucket lifecycle rule?): ckpt-tool verify --read-data "
+                + dev.ckpt.store.util.ShellWords.word(store) + " shows which older checkpoints are still damaged";
     }
 
     public Duration totalTime() {

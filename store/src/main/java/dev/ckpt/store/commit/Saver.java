@@ -3,6 +3,7 @@ package dev.ckpt.store.commit;
 import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -348,6 +349,7 @@ public final class Saver {
             pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own
             throw e;
         }
+        List<String> repaired = confirmDeduplicated(store, entries, pipeline.handled(), locations);
         long t2 = System.nanoTime();
 
         SaveRequest.Shard shard = req.shard();
@@ -394,7 +396,7 @@ public final class Saver {
             listener.committing(id);
             ranks.awaitCommit(token, manifest, shard, req.deadline());
             store.close();
-            return result(manifest, req, pipeline, entries, 0, List.of(), source, t0, t1, t2, t3);
+            return result(manifest, req, pipeline, entries, 0, List.of(), source, repaired, t0, t1, t2, t3);
         } else {
             RankCommit.Gathered all = ranks.gather(token, manifest, manifestSha, shard, req.deadline());
             putManifest(store, all.top().key(), all.topBytes());
@@ -442,11 +444,11 @@ public final class Saver {
             committed = commit.attempt();
         }
         store.close(); // the deadline's threads only; the store stays open
-        return result(manifest, req, pipeline, entries, reuploaded, committed.value(), source, t0, t1, t2, t3);
+        return result(manifest, req, pipeline, entries, reuploaded, committed.value(), source, repaired, t0, t1, t2, t3);
     }
 
     private static SaveResult result(Manifest manifest, SaveRequest req, SavePipeline pipeline, List<FileEntry> entries,
-                                     int reuploaded, List<String> dropped, SourceDir source,
+                                     int reuploaded, List<String> dropped, SourceDir source, List<String> repaired,
                                      long t0, long t1, long t2, long t3) {
         long t4 = System.nanoTime();
         return new SaveResult(manifest.id(), req.run(), req.step(), entries.size(), manifest.logicalBytes(),
@@ -454,7 +456,7 @@ public final class Saver {
                 pipeline.dedupChunks.get(), pipeline.dedupBytes.get(), reuploaded, dropped,
                 Duration.ofNanos(t1 - t0).plus(req.scanned() != null ? req.scanned().took() : Duration.ZERO),
                 Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
-                Duration.ofNanos(t4 - t3), source.emptyDirectories(), source.leftOut());
+                Duration.ofNanos(t4 - t3), source.emptyDirectories(), source.leftOut(), repaired);
     }
 
     /** The manifest's tensor index of a file: its safetensors tensors, or null for any other file. */
@@ -488,8 +490,77 @@ public final class Saver {
         return sum == f.size();
     }
 
+    /**
+     * Makes sure the chunk objects this save deduplicated against, without writing or reading
+     * them, are in the store before it commits a checkpoint that references them: one HEAD per
+     * such chunk (in parallel on the I/O pool), once per process per chunk (a chunk seen here
+     * stays known, see {@link dev.ckpt.store.chunk.SuspectChunks#sawStored(String)}). A missing one, or one whose size is not
+     * the recorded stored length and that does not hold its chunk, is written again from this
+     * save's source, in the encoding the manifests record, which repairs the older checkpoints
+     * that reference it too. Before, a chunk deleted by something other than ckpt's GC (an
+     * operator, a bucket lifecycle rule) that every live checkpoint shared was deduplicated
+     * against, and every later save committed a checkpoint that could not be restored
+     * (helper-108). A chunk changed in place at its own size is not caught here; verify
+     * {@code --read-data} and restores catch it.
+     *
+     * @return the keys of the objects written again ({@link SaveResult#repairNote})
+     *
+     * @param handled the chunks the pipeline created or read in this save (already known to be stored)
+     */
+    private List<String> confirmDeduplicated(ObjectStore store, List<FileEntry> entries, java.util.Set<String> handled,
+                                             Map<String, List<Location>> locations) {
+        Map<String, ChunkRef> unseen = new java.util.TreeMap<>();
+        for (FileEntry f : entries) {
+            for (ChunkRef c : f.chunks()) {
+                if (!handled.contains(c.hash()) && !suspects.sawStored(c.hash())) {
+                    unseen.putIfAbsent(c.hash(), c.whole());
+                }
+            }
+        }
+        if (unseen.isEmpty()) {
+            return List.of();
+        }
+        Map<String, CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>>> heads = new java.util.TreeMap<>();
+        unseen.forEach((hash, ref) -> heads.put(hash, CompletableFuture.supplyAsync(() -> store.head(ref.key()), io)));
+        List<String> rewritten = new ArrayList<>();
+        for (Map.Entry<String, ChunkRef> e : unseen.entrySet()) {
+            ChunkRef ref = e.getValue();
+            java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo> info = Tasks.await(heads.get(e.getKey()), "save");
+            boolean whole = info.isPresent() && (info.get().size() == ref.storedLength() || holds(store, ref));
+            if (!whole) {
+                List<Location> loc = locations.get(ref.hash());
+                if (loc == null) {
+                    throw new IllegalStateException("no local source for chunk " + ref.key());
+                }
+                reupload(store, ref, loc, info.isPresent());
+                rewritten.add(ref.key());
+            }
+            suspects.sawStored(ref.hash(), true);
+        }
+        return rewritten;
+    }
+
+    /** Whether the object of {@code ref}, whose size is not the recorded one, still decodes to its chunk (another encoding). */
+    private static boolean holds(ObjectStore store, ChunkRef ref) {
+        try {
+            byte[] stored = store.get(ref.key()).data();
+            return ChunkCodec.identify(ref.hash(), ref.rawLength(), stored) != null;
+        } catch (dev.ckpt.store.error.NotFoundException gone) {
+            return false;
+        }
+    }
+
     /** Re-creates a chunk from its source bytes: one piece of a file, or every file of a pack in order. */
     private void reupload(ObjectStore store, ChunkRef ref, List<Location> locs) {
+        reupload(store, ref, locs, false);
+    }
+
+    /**
+     * As {@link #reupload(ObjectStore, ChunkRef, List)}; with {@code over}, the object is there
+     * and does not hold its chunk, and is written over (every reader of its key wants exactly
+     * these bytes, in this encoding).
+     */
+    private void reupload(ObjectStore store, ChunkRef ref, List<Location> locs, boolean over) {
         byte[] buf = new byte[ref.rawLength()];
         int at = 0;
         for (Location loc : locs) {
@@ -510,7 +581,11 @@ public final class Saver {
                     + " that a GC removed meanwhile cannot be re-uploaded; save again");
         }
         ChunkCodec.Encoded enc = codec.encodeAs(ref, buf, 0, buf.length); // as the manifest records it
-        store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
+        if (over) {
+            store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
+        } else {
+            store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
+        }
     }
 
     private static void putManifest(ObjectStore store, String key, byte[] bytes) {

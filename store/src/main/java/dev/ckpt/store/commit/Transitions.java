@@ -239,9 +239,13 @@ public final class Transitions {
     /** Another GC that holds a valid lease, as the refusal to give; empty when none does. */
     public static Optional<GcLeaseHeldException> otherGc(GcState gc, Instant now, String store) {
         if (gc.phase() != GcState.Phase.IDLE && gc.leaseValid(now)) {
-            return Optional.of(new GcLeaseHeldException(gc.describeLease(now) + " is running on " + store
-                    + "; only one GC runs at a time: run gc again after it finishes or its lease expires (a GC"
-                    + " then takes over at once and finishes its work)", gc.generation(), gc.owner(), gc.leaseExpiry()));
+            // "holds the lease", not "is running": a GC killed where this host cannot check its owner (another machine,
+            // another pid namespace) holds it until it expires (helper-109: a dry run said "crashed", then "is running")
+            return Optional.of(new GcLeaseHeldException(gc.describeLease(now) + " holds the GC lease of " + store
+                    + " (it is running, or it was stopped without giving the lease back where this host cannot"
+                    + " check: another machine or container); only one GC runs at a time: run gc again after it"
+                    + " finishes or its lease expires (a GC then takes over at once and finishes its work)",
+                    gc.generation(), gc.owner(), gc.leaseExpiry()));
         }
         return Optional.empty();
     }

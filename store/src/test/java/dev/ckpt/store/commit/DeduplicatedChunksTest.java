@@ -1,0 +1,113 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.CheckpointStore;
+import dev.ckpt.store.VerifyRequest;
+import dev.ckpt.store.chunk.ChunkRef;
+import dev.ckpt.store.config.StoreConfig;
+import dev.ckpt.store.manifest.FileEntry;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.objectstore.FaultInjectingObjectStore;
+import dev.ckpt.store.objectstore.ObjectStores;
+import dev.ckpt.store.restore.VerifyReport;
+import dev.ckpt.store.testing.TestDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * helper-108: a chunk object removed from the store by something other than ckpt's GC (an
+ * operator, a bucket lifecycle rule) that every live checkpoint shared was deduplicated
+ * against by every later save, which committed checkpoints that could not be restored. A save
+ * now looks (HEAD) at each chunk it deduplicated against without writing or reading it, once
+ * per process, and writes a missing or damaged one again before it commits.
+ */
+class DeduplicatedChunksTest {
+    @TempDir
+    Path tmp;
+
+    /** "deleted": the object is gone; "truncated": it is there, shorter than recorded. Both, from the reader and from the unchanged-file path. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"deleted", "truncated", "deleted, unchanged file", "truncated, unchanged file"})
+    void aMissingOrTruncatedChunkIsWrittenAgainByTheNextSaveThatReferencesIt(String how) throws Exception {
+        Path storeDir = tmp.resolve("store");
+        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, 2, 300_000);
+        String damaged;
+        Manifest first;
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
+            s.init();
+            s.save(s.claimWriter("r"), SaveRequest.of(data, "r", 1));
+            first = s.manifest(s.resolve("r@1"));
+            damaged = first.chunkRefs().keySet().iterator().next();
+        }
+        Path object = storeDir.resolve(ChunkRef.keyOf(damaged));
+        if (how.startsWith("deleted")) {
+            Files.delete(object);
+        } else {
+            byte[] b = Files.readAllBytes(object);
+            Files.write(object, java.util.Arrays.copyOf(b, b.length / 2));
+        }
+        SaveResult r;
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
+            SaveRequest req = SaveRequest.of(data, "r", 2);
+            if (how.endsWith("unchanged file")) { // the trainer's frozen block: files taken from the last checkpoint unread
+                req = req.withUnchanged(first.files().stream().collect(Collectors.toMap(FileEntry::path, Function.identity())));
+            }
+            r = s.save(s.claimWriter("r"), req);
+            assertEquals(0, r.newChunks(), "nothing else was new: " + r);
+        }
+        assertEquals(List.of(ChunkRef.keyOf(damaged)), r.repairedChunks());
+        String note = r.repairNote("/data/my store");
+        assertTrue(note.startsWith("warning: 1 chunk object that live checkpoints reference was missing or damaged in"
+                + " /data/my store (" + ChunkRef.keyOf(damaged) + "); this save wrote it again, and checkpoint "
+                + r.checkpointId() + " is whole.") && note.endsWith("ckpt-tool verify --read-data '/data/my store' shows"
+                + " which older checkpoints are still damaged"), note);
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
+            VerifyReport v = s.verify(VerifyRequest.deep());
+            assertTrue(v.ok(), v.toString()); // step 1 is whole again too: the object was written as it records it
+            for (String step : new String[] {"r@1", "r@2"}) {
+                Path out = tmp.resolve("out-" + step.replace('@', '-'));
+                s.restore(s.resolve(step), out, List.of());
+                for (String f : List.of("sub/file0.bin", "file1.bin")) {
+                    assertArrayEquals(Files.readAllBytes(data.resolve(f)), Files.readAllBytes(out.resolve(f)), step + " " + f);
+                }
+            }
+        }
+    }
+
+    /** The look costs one HEAD per deduplicated chunk, once per process: a second save of the same data sends none. */
+    @Test
+    void theLookIsOneHeadPerDeduplicatedChunkOncePerProcess() throws Exception {
+        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, 2, 300_000);
+        FaultInjectingObjectStore objects = new FaultInjectingObjectStore(ObjectStores.local(tmp.resolve("store")));
+        int chunks;
+        try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults())) {
+            s.init();
+            WriterToken w = s.claimWriter("r");
+            s.save(w, SaveRequest.of(data, "r", 1));
+            chunks = s.manifest(s.resolve("r@1")).chunkRefs().size();
+        }
+        try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults())) {
+            WriterToken w = s.claimWriter("r");
+            objects.resetCounts();
+            s.save(w, SaveRequest.of(data, "r", 2));
+            long first = objects.count(FaultInjectingObjectStore.Op.HEAD);
+            objects.resetCounts();
+            s.save(w, SaveRequest.of(data, "r", 3));
+            long second = objects.count(FaultInjectingObjectStore.Op.HEAD);
+            assertTrue(chunks > 1, "chunks: " + chunks);
+            assertEquals(Map.of("first", (long) chunks, "second", 0L), Map.of("first", first, "second", second));
+        }
+    }
+}
