@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class SuspectChunks {
     private final Set<String> hashes = ConcurrentHashMap.newKeySet();
+    /** At most this many chunks are remembered as seen ({@link #sawStored(String, boolean)}); then the set starts afresh. */
+    static final int MAX_SEEN = 1_000_000;
     /** Chunks whose objects this process saw in the store (see {@link #sawStored(String)}). */
     private final Set<String> stored = ConcurrentHashMap.newKeySet();
 
@@ -53,6 +55,9 @@ public final class SuspectChunks {
     /** Records that chunk {@code hash}'s object is in the store, whole ({@code true}), or that this is no longer known. */
     public void sawStored(String hash, boolean seen) {
         if (seen) {
+            if (stored.size() >= MAX_SEEN) {
+                stored.clear(); // a bound on memory (about 150 MB at the cap): those chunks are looked at again
+            }
             stored.add(hash);
         } else {
             stored.remove(hash);

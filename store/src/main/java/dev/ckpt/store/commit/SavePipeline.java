@@ -95,6 +95,42 @@ final class SavePipeline {
         this.total = total;
     }
 
+    /**
+     * The looks (HEAD) at chunk objects this save deduplicated against unread and this process has
+     * not seen, by hash: started as soon as the chunk is found live, on the I/O pool, so that they
+     * overlap the save's other work; {@code Saver.confirmDeduplicated} waits for them.
+     */
+    private final Map<String, CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>>> looks =
+            new ConcurrentHashMap<>();
+
+    /**
+     * The live chunks up to which a save looks at the chunks it deduplicated against by one
+     * listing of {@code chunks/} at its end rather than a HEAD each: 3 pages of an S3 listing.
+     */
+    static final int LISTED_CHUNKS = 3000;
+
+    /** Whether this save looks at deduplicated chunks one HEAD each, as it finds them: a store of more than {@link #LISTED_CHUNKS} live chunks. */
+    boolean looksEarly() {
+        return live.size() > LISTED_CHUNKS;
+    }
+
+    /** Starts the look at {@code ref}'s object unless this process saw it, this save already looks, or this save lists instead. */
+    void look(ChunkRef ref) {
+        if (!looksEarly() || suspects.sawStored(ref.hash()) || looks.containsKey(ref.hash())) {
+            return;
+        }
+        try {
+            looks.computeIfAbsent(ref.hash(), h -> CompletableFuture.supplyAsync(() -> store.head(ref.key()), io));
+        } catch (RuntimeException rejected) { // the pool is shut down: the confirmation looks itself, and says why
+            looks.remove(ref.hash());
+        }
+    }
+
+    /** The look {@link #look} started at chunk {@code hash}, or null. */
+    CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>> lookAt(String hash) {
+        return looks.get(hash);
+    }
+
     /** The chunks this save created or found by its own write (read back), by hash: known to be stored. */
     java.util.Set<String> handled() {
         return java.util.Collections.unmodifiableSet(thisSave.keySet());
@@ -251,6 +287,7 @@ final class SavePipeline {
             if (known != null) {
                 rawBuf = null;
                 release(buf, null);
+                look(known);
                 known(len);
                 result.complete(known);
                 return;

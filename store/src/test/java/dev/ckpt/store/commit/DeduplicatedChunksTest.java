@@ -13,6 +13,7 @@ import dev.ckpt.store.testing.TestDirs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
@@ -37,12 +38,16 @@ class DeduplicatedChunksTest {
     @TempDir
     Path tmp;
 
-    /** "deleted": the object is gone; "truncated": it is there, shorter than recorded. Both, from the reader and from the unchanged-file path. */
+    /**
+     * "deleted": the object is gone; "truncated": it is there, shorter than recorded. Both, from the reader and from
+     * the unchanged-file path; with 2 files (a HEAD per chunk) and 12 (one listing of chunks/).
+     */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"deleted", "truncated", "deleted, unchanged file", "truncated, unchanged file"})
-    void aMissingOrTruncatedChunkIsWrittenAgainByTheNextSaveThatReferencesIt(String how) throws Exception {
+    @CsvSource({"deleted, 2", "truncated, 2", "deleted unchanged, 2", "truncated unchanged, 2",
+            "deleted, 12", "truncated, 12", "deleted unchanged, 12", "truncated unchanged, 12"})
+    void aMissingOrTruncatedChunkIsWrittenAgainByTheNextSaveThatReferencesIt(String how, int files) throws Exception {
         Path storeDir = tmp.resolve("store");
-        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, 2, 300_000);
+        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, files, 300_000);
         String damaged;
         Manifest first;
         try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
@@ -61,7 +66,7 @@ class DeduplicatedChunksTest {
         SaveResult r;
         try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
             SaveRequest req = SaveRequest.of(data, "r", 2);
-            if (how.endsWith("unchanged file")) { // the trainer's frozen block: files taken from the last checkpoint unread
+            if (how.endsWith("unchanged")) { // the trainer's frozen block: files taken from the last checkpoint unread
                 req = req.withUnchanged(first.files().stream().collect(Collectors.toMap(FileEntry::path, Function.identity())));
             }
             r = s.save(s.claimWriter("r"), req);
@@ -86,10 +91,14 @@ class DeduplicatedChunksTest {
         }
     }
 
-    /** The look costs one HEAD per deduplicated chunk, once per process: a second save of the same data sends none. */
-    @Test
-    void theLookIsOneHeadPerDeduplicatedChunkOncePerProcess() throws Exception {
-        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, 2, 300_000);
+    /**
+     * The look costs one HEAD per deduplicated chunk (up to 8) or one listing of chunks/ (more), once per process: a
+     * second save of the same data sends neither.
+     */
+    @ParameterizedTest(name = "{0} files")
+    @ValueSource(ints = {2, 12})
+    void theLookIsOneHeadPerDeduplicatedChunkOrOneListingOncePerProcess(int files) throws Exception {
+        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, files, 300_000);
         FaultInjectingObjectStore objects = new FaultInjectingObjectStore(ObjectStores.local(tmp.resolve("store")));
         int chunks;
         try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults())) {
@@ -102,12 +111,16 @@ class DeduplicatedChunksTest {
             WriterToken w = s.claimWriter("r");
             objects.resetCounts();
             s.save(w, SaveRequest.of(data, "r", 2));
-            long first = objects.count(FaultInjectingObjectStore.Op.HEAD);
+            long firstHeads = objects.count(FaultInjectingObjectStore.Op.HEAD);
+            long firstLists = objects.count(FaultInjectingObjectStore.Op.LIST);
             objects.resetCounts();
             s.save(w, SaveRequest.of(data, "r", 3));
-            long second = objects.count(FaultInjectingObjectStore.Op.HEAD);
-            assertTrue(chunks > 1, "chunks: " + chunks);
-            assertEquals(Map.of("first", (long) chunks, "second", 0L), Map.of("first", first, "second", second));
+            long secondHeads = objects.count(FaultInjectingObjectStore.Op.HEAD);
+            long secondLists = objects.count(FaultInjectingObjectStore.Op.LIST);
+            assertTrue(files == 2 ? chunks > 1 && chunks <= 8 : chunks > 8, "chunks: " + chunks);
+            assertEquals(Map.of("heads", files == 2 ? (long) chunks : 0L, "extra listings", files == 2 ? 0L : 1L),
+                    Map.of("heads", firstHeads, "extra listings", firstLists - secondLists));
+            assertEquals(0, secondHeads);
         }
     }
 }
