@@ -289,7 +289,8 @@ public final class ChunkCodec {
                     ByteGrouping.ungroup(out, length, w, dst);
                 }
                 raw = dst;
-            } catch (ZstdException | IllegalArgumentException e) {
+            } catch (ZstdException | IllegalArgumentException | IndexOutOfBoundsException e) {
+                // an index error: zstd-jni reads an empty or cut object's frame header past its end (helper-110)
                 throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
                         + e.getMessage() + ")", e);
             }

@@ -100,7 +100,7 @@ final class SavePipeline {
      * not seen, by hash: started as soon as the chunk is found live, on the I/O pool, so that they
      * overlap the save's other work; {@code Saver.confirmDeduplicated} waits for them.
      */
-    private final Map<String, CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>>> looks =
+    private final Map<String, CompletableFuture<java.util.Optional<Long>>> looks =
             new ConcurrentHashMap<>();
 
     /**
@@ -120,14 +120,14 @@ final class SavePipeline {
             return;
         }
         try {
-            looks.computeIfAbsent(ref.hash(), h -> CompletableFuture.supplyAsync(() -> store.head(ref.key()), io));
+            looks.computeIfAbsent(ref.hash(), h -> CompletableFuture.supplyAsync(() -> store.sizeOf(ref.key()), io));
         } catch (RuntimeException rejected) { // the pool is shut down: the confirmation looks itself, and says why
             looks.remove(ref.hash());
         }
     }
 
     /** The look {@link #look} started at chunk {@code hash}, or null. */
-    CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>> lookAt(String hash) {
+    CompletableFuture<java.util.Optional<Long>> lookAt(String hash) {
         return looks.get(hash);
     }
 

@@ -354,7 +354,7 @@ public final class Saver {
             pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own
             throw e;
         }
-        List<String> repaired = confirmDeduplicated(store, entries, pipeline, listing, locations);
+        List<String> repaired = confirmDeduplicated(store, entries, pipeline, listing, locations, startGeneration);
         long t2 = System.nanoTime();
 
         SaveRequest.Shard shard = req.shard();
@@ -503,21 +503,25 @@ public final class Saver {
      * HEAD per such chunk (on the I/O pool, started by the pipeline as it finds the chunk live,
      * {@link SavePipeline#look}, so they overlap the save's reads and uploads) (a chunk seen here
      * stays known, see {@link dev.ckpt.store.chunk.SuspectChunks#sawStored(String)}). A missing one, or one whose size is not
-     * the recorded stored length and that does not hold its chunk, is written again from this
-     * save's source, in the encoding the manifests record, which repairs the older checkpoints
-     * that reference it too. Before, a chunk deleted by something other than ckpt's GC (an
-     * operator, a bucket lifecycle rule) that every live checkpoint shared was deduplicated
-     * against, and every later save committed a checkpoint that could not be restored
-     * (helper-108). A chunk changed in place at its own size is not caught here; verify
-     * {@code --read-data} and restores catch it.
+     * the recorded stored length (nothing of it is read), is written again from this save's
+     * source with the codec the manifests record; at the same stored length that repairs the
+     * older checkpoints that reference it too; at another (another compression level) this
+     * checkpoint records the new length, in {@code entries}, and the older ones stay as damaged
+     * as they were. Before, a chunk deleted by something other than ckpt's GC (an operator, a
+     * bucket lifecycle rule) that every live checkpoint shared was deduplicated against, and
+     * every later save committed a checkpoint that could not be restored (helper-108). A chunk
+     * changed in place at its own size is not caught here; verify {@code --read-data} and
+     * restores catch it. Chunks written again count as new in the save's figures.
      *
-     * @return the keys of the objects written again ({@link SaveResult#repairNote})
-     *
-     * @param handled the chunks the pipeline created or read in this save (already known to be stored)
+     * @param entries the save's file entries, whose chunk references are replaced where a chunk was written at
+     *                another stored length
+     * @param startGeneration the GC generation when the save began: when a GC ran since, the chunks written again
+     *                are not reported (that GC may have deleted them: the commit re-creates such chunks silently)
+     * @return the keys of the objects written again, to report ({@link SaveResult#repairNote})
      */
     private List<String> confirmDeduplicated(ObjectStore store, List<FileEntry> entries, SavePipeline pipeline,
                                              CompletableFuture<Map<String, Long>> listing,
-                                             Map<String, List<Location>> locations) {
+                                             Map<String, List<Location>> locations, long startGeneration) {
         java.util.Set<String> handled = pipeline.handled();
         handled.forEach(h -> suspects.sawStored(h, true)); // this save wrote or read them
         Map<String, ChunkRef> unseen = new java.util.TreeMap<>();
@@ -542,35 +546,73 @@ public final class Saver {
                 listed = Map.of();
             }
         }
-        Map<String, CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>>> heads = new java.util.TreeMap<>();
+        Map<String, CompletableFuture<java.util.Optional<Long>>> heads = new java.util.TreeMap<>();
         for (Map.Entry<String, ChunkRef> e : unseen.entrySet()) {
             String hash = e.getKey();
             ChunkRef ref = e.getValue();
             Long size = listed.get(hash);
-            CompletableFuture<java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo>> started = pipeline.lookAt(hash);
+            CompletableFuture<java.util.Optional<Long>> started = pipeline.lookAt(hash);
             if (size != null && size == ref.storedLength()) {
-                heads.put(hash, CompletableFuture.completedFuture(java.util.Optional.of(new dev.ckpt.store.objectstore.ObjectInfo(
-                        ref.key(), size, java.time.Instant.EPOCH, null))));
+                heads.put(hash, CompletableFuture.completedFuture(java.util.Optional.of(size)));
             } else if (started != null && !started.isCompletedExceptionally()) {
                 heads.put(hash, started);
             } else { // not listed, listed at another size, or the listing stopped early: looked at on its own
-                heads.put(hash, CompletableFuture.supplyAsync(() -> store.head(ref.key()), io));
+                heads.put(hash, CompletableFuture.supplyAsync(() -> store.sizeOf(ref.key()), io));
             }
         }
         List<String> rewritten = new ArrayList<>();
+        Map<String, ChunkRef> rewrittenAs = new java.util.HashMap<>();
         for (Map.Entry<String, ChunkRef> e : unseen.entrySet()) {
             ChunkRef ref = e.getValue();
-            java.util.Optional<dev.ckpt.store.objectstore.ObjectInfo> info = Tasks.await(heads.get(e.getKey()), "save");
-            boolean whole = info.isPresent() && (info.get().size() == ref.storedLength() || holds(store, ref));
-            if (!whole) {
-                List<Location> loc = locations.get(ref.hash());
-                if (loc == null) {
-                    throw new IllegalStateException("no local source for chunk " + ref.key());
-                }
-                reupload(store, ref, loc, info.isPresent());
-                rewritten.add(ref.key());
+            java.util.Optional<Long> info = Tasks.await(heads.get(e.getKey()), "save");
+            // every manifest records the object's stored length: at another size (truncated, empty, a frame appended,
+            // another encoding written over it) the object fails every checkpoint that references it, and nothing of
+            // it is read (helper-110: an empty object failed the save, a 3 GiB one ran out of memory)
+            if (info.isPresent() && info.get() == ref.storedLength()) {
+                suspects.sawStored(ref.hash(), true);
+                continue;
             }
+            List<Location> loc = locations.get(ref.hash());
+            if (loc == null) {
+                throw new IllegalStateException("no local source for chunk " + ref.key());
+            }
+            ChunkCodec.Encoded enc = encodeFromSource(ref, loc, "that was missing or damaged in the store");
+            ChunkRef written = enc.ref();
+            if (info.isPresent() || store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length()) != PutResult.CREATED) {
+                long now = store.sizeOf(ref.key()).orElse(-1L);
+                if (!info.isPresent() && now == ref.storedLength()) {
+                    written = ref; // another save wrote it meanwhile, as recorded
+                } else if (info.isPresent() || now != enc.length()) {
+                    // damaged: written over with bytes of the same chunk (every reader of the key wants exactly them)
+                    store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
+                }
+            }
+            if (written.storedLength() != ref.storedLength()) {
+                // this save's settings encode it otherwise (another compression level): this checkpoint records what
+                // the object now holds; the older ones that reference it stay damaged, as they were
+                rewrittenAs.put(ref.hash(), written);
+            }
+            pipeline.newChunks.incrementAndGet();
+            pipeline.newBytes.addAndGet(ref.rawLength());
+            pipeline.storedBytes.addAndGet(written.storedLength());
+            pipeline.dedupChunks.decrementAndGet();
+            pipeline.dedupBytes.addAndGet(-ref.rawLength());
+            rewritten.add(ref.key());
             suspects.sawStored(ref.hash(), true);
+        }
+        if (!rewrittenAs.isEmpty()) {
+            for (int i = 0; i < entries.size(); i++) {
+                FileEntry f = entries.get(i);
+                List<ChunkRef> refs = new ArrayList<>(f.chunks());
+                refs.replaceAll(c -> rewrittenAs.containsKey(c.hash()) ? new ChunkRef(c.hash(), c.rawLength(),
+                        rewrittenAs.get(c.hash()).storedLength(), c.codec(), c.offset(), c.length()) : c);
+                entries.set(i, new FileEntry(f.path(), f.size(), f.mode(), f.sha256(), refs, f.tensors()));
+            }
+        }
+        if (!rewritten.isEmpty() && root.read().state().gc().generation() != startGeneration) {
+            // a GC ran since the save began and may have deleted them (their checkpoints forgotten meanwhile): the
+            // commit would have re-created them too, and no one else is to blame (helper-110)
+            return List.of();
         }
         return rewritten;
     }
@@ -594,27 +636,29 @@ public final class Saver {
         return sizes;
     }
 
-    /** Whether the object of {@code ref}, whose size is not the recorded one, still decodes to its chunk (another encoding). */
-    private static boolean holds(ObjectStore store, ChunkRef ref) {
-        try {
-            byte[] stored = store.get(ref.key()).data();
-            return ChunkCodec.identify(ref.hash(), ref.rawLength(), stored) != null;
-        } catch (dev.ckpt.store.error.NotFoundException gone) {
-            return false;
-        }
-    }
-
-    /** Re-creates a chunk from its source bytes: one piece of a file, or every file of a pack in order. */
+    /**
+     * Re-creates a chunk that a GC removed since the save began, from its source bytes, as the
+     * manifest (already written) records it; refused when this save's settings encode it
+     * otherwise (another compression level): the checkpoint would record bytes its object does
+     * not hold.
+     */
     private void reupload(ObjectStore store, ChunkRef ref, List<Location> locs) {
-        reupload(store, ref, locs, false);
+        String why = "that a GC removed meanwhile";
+        ChunkCodec.Encoded enc = encodeFromSource(ref, locs, why);
+        if (enc.length() != ref.storedLength()) {
+            throw new dev.ckpt.store.error.CommitConflictException("chunk " + ref.key() + " " + why + " was recorded at"
+                    + " another compression setting than this save's, so it cannot be re-created as the checkpoint"
+                    + " records it; nothing was committed: save again (the next save stores it afresh)");
+        }
+        store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
     }
 
     /**
-     * As {@link #reupload(ObjectStore, ChunkRef, List)}; with {@code over}, the object is there
-     * and does not hold its chunk, and is written over (every reader of its key wants exactly
-     * these bytes, in this encoding).
+     * The chunk {@code ref} read again from its source (one piece of a file, or every file of a
+     * pack in order), checked against its hash, and encoded with {@code ref}'s codec at this
+     * save's settings. {@code why} says why it is re-created, for the errors.
      */
-    private void reupload(ObjectStore store, ChunkRef ref, List<Location> locs, boolean over) {
+    private ChunkCodec.Encoded encodeFromSource(ChunkRef ref, List<Location> locs, String why) {
         byte[] buf = new byte[ref.rawLength()];
         int at = 0;
         for (Location loc : locs) {
@@ -625,21 +669,16 @@ public final class Saver {
                 readFully(ch, new Chunker.Piece(loc.offset, loc.length), loc.path, buf, at);
             } catch (IOException e) {
                 throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
-                        + " that a GC removed meanwhile: " + e.getMessage(), e);
+                        + " " + why + ": " + e.getMessage(), e);
             }
             at += loc.length;
         }
         if (at != buf.length || !Hashes.sha256Hex(buf, 0, buf.length).equals(ref.hash())) {
             throw new InvalidInputException("file " + locs.get(0).path + (locs.size() > 1 ? " (or another file packed"
                     + " with it)" : "") + " changed after it was saved; chunk " + ref.key()
-                    + " that a GC removed meanwhile cannot be re-uploaded; save again");
+                    + " " + why + " cannot be re-uploaded; save again");
         }
-        ChunkCodec.Encoded enc = codec.encodeAs(ref, buf, 0, buf.length); // as the manifest records it
-        if (over) {
-            store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
-        } else {
-            store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
-        }
+        return codec.encodeAs(ref, buf, 0, buf.length);
     }
 
     private static void putManifest(ObjectStore store, String key, byte[] bytes) {

@@ -302,6 +302,11 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
     }
 
     @Override
+    public Optional<Long> sizeOf(String key) {
+        return call(key, "stat", () -> super.sizeOf(key));
+    }
+
+    @Override
     public String put(String key, byte[] data) {
         return call(key, "write", () -> super.put(key, data));
     }

@@ -38,6 +38,11 @@ public abstract class ForwardingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<Long> sizeOf(String key) {
+        return delegate.sizeOf(key);
+    }
+
+    @Override
     public String put(String key, byte[] data) {
         return delegate.put(key, data);
     }

@@ -56,6 +56,16 @@ public interface ObjectStore extends AutoCloseable {
     Optional<ObjectInfo> head(String key);
 
     /**
+     * The size in bytes of the object at {@code key}, or empty when there is none: {@link #head}
+     * without the ETag, which a backend may only get by reading the object (the local store
+     * hashes its content). For a look at whether an object is there at its recorded size (a
+     * save's look at the chunks it deduplicated against); on S3 it is a HEAD.
+     */
+    default Optional<Long> sizeOf(String key) {
+        return head(key).map(ObjectInfo::size);
+    }
+
+    /**
      * Writes an object unconditionally, creating it or replacing any existing one atomically:
      * readers see the old or the new content, never a mix. Returns the new ETag.
      */

@@ -42,6 +42,19 @@ class ChunkCodecTest {
         assertArrayEquals(raw, ChunkCodec.decode(e.ref(), e.stored()));
     }
 
+    /** helper-110: an empty or cut object made zstd-jni index past its end, which escaped as a bare index error. */
+    @Test
+    void anEmptyOrCutObjectIsCorruptUnderEveryCodec() {
+        byte[] raw = new byte[100_000];
+        Arrays.fill(raw, (byte) 7);
+        ChunkCodec.Encoded e = codec.encode(raw, 0, raw.length);
+        for (byte[] stored : new byte[][] {new byte[0], Arrays.copyOf(e.stored(), 1), Arrays.copyOf(e.stored(), 3)}) {
+            CorruptObjectException x = assertThrows(CorruptObjectException.class, () -> ChunkCodec.decode(e.ref(), stored));
+            assertTrue(x.getMessage().contains(e.ref().key()), x.getMessage());
+            assertEquals(null, ChunkCodec.identify(e.ref().hash(), raw.length, stored), stored.length + " bytes");
+        }
+    }
+
     @Test
     void incompressibleChunkIsStoredRaw() {
         byte[] raw = new byte[50_000];

@@ -44,7 +44,8 @@ class DeduplicatedChunksTest {
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"deleted, 2", "truncated, 2", "deleted unchanged, 2", "truncated unchanged, 2",
-            "deleted, 12", "truncated, 12", "deleted unchanged, 12", "truncated unchanged, 12"})
+            "deleted, 12", "truncated, 12", "deleted unchanged, 12", "truncated unchanged, 12",
+            "empty, 2", "empty unchanged, 12", "appended, 12", "appended unchanged, 2", "oversized, 2", "oversized, 12"})
     void aMissingOrTruncatedChunkIsWrittenAgainByTheNextSaveThatReferencesIt(String how, int files) throws Exception {
         Path storeDir = tmp.resolve("store");
         Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, files, 300_000);
@@ -59,6 +60,15 @@ class DeduplicatedChunksTest {
         Path object = storeDir.resolve(ChunkRef.keyOf(damaged));
         if (how.startsWith("deleted")) {
             Files.delete(object);
+        } else if (how.startsWith("oversized")) { // helper-110: a 3 GiB object ran the save out of memory (sparse here)
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(object.toFile(), "rw")) {
+                f.setLength(3L << 30);
+            }
+        } else if (how.startsWith("empty")) { // helper-110: an empty object failed every save ("Array index out of range")
+            Files.write(object, new byte[0]);
+        } else if (how.startsWith("appended")) { // a zstd skippable frame after the chunk's: it decodes, at another size
+            Files.write(object, new byte[] {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'A', 'B', 'C', 'D'},
+                    java.nio.file.StandardOpenOption.APPEND);
         } else {
             byte[] b = Files.readAllBytes(object);
             Files.write(object, java.util.Arrays.copyOf(b, b.length / 2));
@@ -70,7 +80,7 @@ class DeduplicatedChunksTest {
                 req = req.withUnchanged(first.files().stream().collect(Collectors.toMap(FileEntry::path, Function.identity())));
             }
             r = s.save(s.claimWriter("r"), req);
-            assertEquals(0, r.newChunks(), "nothing else was new: " + r);
+            assertEquals(1, r.newChunks(), "the chunk written again, and nothing else: " + r);
         }
         assertEquals(List.of(ChunkRef.keyOf(damaged)), r.repairedChunks());
         String note = r.repairNote("/data/my store");
@@ -122,5 +132,41 @@ class DeduplicatedChunksTest {
                     Map.of("heads", firstHeads, "extra listings", firstLists - secondLists));
             assertEquals(0, secondHeads);
         }
+    }
+
+    /**
+     * A missing chunk written again by a save at another compression level: its object then holds another stored
+     * length, which this checkpoint records; the older checkpoint stays damaged, as it was (helper-110: the save
+     * recorded the old length and its checkpoint failed verify).
+     */
+    @Test
+    void aChunkWrittenAgainAtAnotherLevelIsRecordedAsWritten() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        Path text = Files.createDirectories(tmp.resolve("text"));
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 40_000; i++) {
+            b.append("line ").append(i % 97).append(" of a text that compresses, ").append(i * 31 % 1000).append('\n');
+        }
+        Files.writeString(text.resolve("log.txt"), b);
+        ChunkRef recorded;
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults().withCompressionLevel(1))) {
+            s.init();
+            s.save(s.claimWriter("r"), SaveRequest.of(text, "r", 1));
+            recorded = s.manifest(s.resolve("r@1")).chunkRefs().values().iterator().next();
+        }
+        Files.delete(storeDir.resolve(recorded.key()));
+        SaveResult r;
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults().withCompressionLevel(19))) {
+            r = s.save(s.claimWriter("r"), SaveRequest.of(text, "r", 2));
+            ChunkRef now = s.manifest(s.resolve("r@2")).chunkRefs().get(recorded.hash());
+            assertTrue(now.storedLength() != recorded.storedLength(), "level 19 stores it otherwise: " + now + " " + recorded);
+            assertEquals(Files.size(storeDir.resolve(recorded.key())), now.storedLength());
+            s.restore(s.resolve("r@2"), tmp.resolve("out"), List.of());
+            assertArrayEquals(Files.readAllBytes(text.resolve("log.txt")), Files.readAllBytes(tmp.resolve("out/log.txt")));
+            VerifyReport v = s.verify(VerifyRequest.deep());
+            assertEquals(List.of(s.resolve("r@1").id()), v.problems().stream().map(VerifyReport.Problem::checkpointId).distinct().toList(),
+                    v.toString());
+        }
+        assertEquals(List.of(recorded.key()), r.repairedChunks());
     }
 }

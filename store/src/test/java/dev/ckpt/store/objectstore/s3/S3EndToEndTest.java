@@ -97,6 +97,48 @@ class S3EndToEndTest {
         }
     }
 
+    /**
+     * A chunk object deleted and another truncated behind ckpt's back (a bucket lifecycle rule, an operator), both
+     * referenced by the live checkpoint: the next save of the same data, in a new process, finds them by its listing
+     * of chunks/ (12 files: more than 8 chunks to look at) and writes them again; every checkpoint restores.
+     */
+    @ParameterizedTest(name = "{0} / {1}")
+    @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
+    void chunksDeletedOrTruncatedBehindCkptsBackAreWrittenAgainByTheNextSave(S3Config.Client client, S3Config.Http http)
+            throws Exception {
+        String bucket = ("repair-" + client + "-" + http).toLowerCase().replace('_', '-');
+        server.createBucket(bucket);
+        Path data = dev.ckpt.store.testing.TestDirs.checkpoint(tmp.resolve("small-" + bucket), 3, 12, 200_000);
+        List<String> damaged;
+        try (CheckpointStore store = CheckpointStore.open(S3ObjectStores.open(server.config(bucket, "ckpt", client, http)),
+                StoreConfig.defaults())) {
+            store.init();
+            store.save(store.claimWriter("r"), SaveRequest.of(data, "r", 1));
+            damaged = store.manifest(store.resolve("r@1")).chunkRefs().values().stream()
+                    .map(dev.ckpt.store.chunk.ChunkRef::key).limit(2).toList();
+        }
+        dev.ckpt.store.objectstore.ObjectStore objects = S3ObjectStores.open(server.config(bucket, "ckpt", client, http));
+        try {
+            objects.delete(damaged.get(0));
+            byte[] whole = objects.get(damaged.get(1)).data();
+            objects.put(damaged.get(1), java.util.Arrays.copyOf(whole, whole.length - 1));
+        } finally {
+            objects.close();
+        }
+        try (CheckpointStore store = CheckpointStore.open(S3ObjectStores.open(server.config(bucket, "ckpt", client, http)),
+                StoreConfig.defaults())) {
+            SaveResult again = store.save(store.claimWriter("r"), SaveRequest.of(data, "r", 2));
+            assertEquals(damaged, again.repairedChunks());
+            VerifyReport deep = store.verify(VerifyRequest.deep());
+            assertTrue(deep.ok(), () -> deep.problems().toString());
+            for (String step : List.of("r@1", "r@2")) {
+                Path out = tmp.resolve("out-" + bucket + "-" + step.replace('@', '-'));
+                store.restore(store.resolve(step), out, List.of());
+                assertEquals(tree(data), tree(out), step);
+            }
+        }
+    }
+
     /** Relative path -> SHA-256 of every file: compares trees of 1 GiB without holding them. */
     static Map<String, String> tree(Path dir) throws IOException {
         Map<String, String> out = new TreeMap<>();
