@@ -142,12 +142,7 @@ class DeduplicatedChunksTest {
     @Test
     void aChunkWrittenAgainAtAnotherLevelIsRecordedAsWritten() throws Exception {
         Path storeDir = tmp.resolve("store");
-        Path text = Files.createDirectories(tmp.resolve("text"));
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < 40_000; i++) {
-            b.append("line ").append(i % 97).append(" of a text that compresses, ").append(i * 31 % 1000).append('\n');
-        }
-        Files.writeString(text.resolve("log.txt"), b);
+        Path text = TestDirs.compressibleText(tmp.resolve("text"), 40_000);
         ChunkRef recorded;
         try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults().withCompressionLevel(1))) {
             s.init();

@@ -86,12 +86,7 @@ class SuspectChunksTest {
     @Test
     void aSuspectChunkIsNotWrittenOverInAnotherEncodingThanItsCheckpointsRecord() throws Exception {
         ObjectStore objects = ObjectStores.local(tmp.resolve("store"));
-        Path text = Files.createDirectories(tmp.resolve("text"));
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < 20_000; i++) {
-            b.append("line ").append(i % 97).append(" of a text that compresses, ").append(i * 31 % 1000).append('\n');
-        }
-        Files.writeString(text.resolve("log.txt"), b);
+        Path text = TestDirs.compressibleText(tmp.resolve("text"), 20_000);
         String bad;
         try (CheckpointStore s = CheckpointStore.open(objects, StoreConfig.defaults().withCompressionLevel(1).withPackBelow(0))) {
             s.init();

@@ -21,6 +21,24 @@ public final class TestDirs {
     private TestDirs() {
     }
 
+    /**
+     * {@code dir}/log.txt (the directory created if need be): {@code lines} lines of a text that
+     * zstd compresses well, about 45 bytes each, the same for the same count. Returns {@code dir}.
+     */
+    public static Path compressibleText(Path dir, int lines) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < lines; i++) {
+            b.append("line ").append(i % 97).append(" of a text that compresses, ").append(i * 31 % 1000).append('\n');
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("log.txt"), b);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return dir;
+    }
+
     /** Writes {@code files} files of about {@code size} bytes each, half compressible, seeded. */
     public static Path checkpoint(Path dir, long seed, int files, int size) {
         Random rnd = new Random(seed);
