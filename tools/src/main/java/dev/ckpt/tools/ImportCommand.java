@@ -223,8 +223,11 @@ final class ImportCommand extends StoreCommand {
                 throw Staging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
             }
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
+            if (!s.repairedChunks().isEmpty()) { // as push says it (helper-111: an import repaired without a word)
+                err().println(s.repairNote(this.store));
+            }
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
-                    s.summary()));
+                    s.repairedChunks(), s.summary()));
             return ExitCode.OK;
         } finally {
             Staging.remove(staging, err());
@@ -235,10 +238,11 @@ final class ImportCommand extends StoreCommand {
      * @param id      the new checkpoint
      * @param from    the checkpoint the archive was exported from
      * @param archive the archive as given (text form only)
+     * @param repairedChunks chunk objects live checkpoints referenced that the import found missing or damaged and wrote again
      * @param summary the save's summary line (text form only)
      */
     record Imported(String id, String from, @JsonIgnore String archive, int files, long logicalBytes, int newChunks,
-                    @JsonIgnore String summary) implements OutputOptions.Result {
+                    List<String> repairedChunks, @JsonIgnore String summary) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             out.println(id);

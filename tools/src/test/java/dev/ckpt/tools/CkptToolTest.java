@@ -299,6 +299,14 @@ class CkptToolTest {
         assertEquals(1, restore.code());
         assertTrue(restore.err().contains(key), restore.err());
         assertTrue(TestDirs.snapshot(out).isEmpty(), "nothing written");
+        // the way out verify names, followed (helper-111: nothing named one, and later saves built on the chunk)
+        assertTrue(deep.out().contains("a corrupt chunk object at its recorded size is taken as stored by later saves:"
+                + " move it out of the store (or delete it), and the next save of the same data writes it again"), deep.out());
+        o.delete(key);
+        Cli.Result again = cli.run("push", store, src("a", 1).toString(), "--run", "r", "--step", "2");
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.err().contains("(" + key + "); this save wrote it again"), again.err());
+        assertEquals(0, cli.run("verify", store, "--read-data").code(), "both checkpoints whole");
     }
 
     @Test

@@ -147,7 +147,7 @@ class JsonOutputShapeTest {
         EXPECTED.put("gc", "deleted:ARRAY deletedBytes:NUMBER deletedObjects:NUMBER dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER leftoverNotes:ARRAY liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");
         EXPECTED.put("doctor", "checks[].check:STRING checks[].detail:STRING checks[].ok:BOOLEAN conditionalWrites:BOOLEAN holdsStore:BOOLEAN ifMatchForm:NULL ok:BOOLEAN problems:ARRAY readOnly:BOOLEAN store:STRING");
         EXPECTED.put("export", "archiveBytes:NUMBER file:STRING files:NUMBER id:STRING logicalBytes:NUMBER");
-        EXPECTED.put("import", "files:NUMBER from:STRING id:STRING logicalBytes:NUMBER newChunks:NUMBER");
+        EXPECTED.put("import", "files:NUMBER from:STRING id:STRING logicalBytes:NUMBER newChunks:NUMBER repairedChunks:ARRAY");
         EXPECTED.put("recover", "backup:NULL decision:STRING gcGeneration:NUMBER highestEpochSeen:NUMBER manifests:ARRAY message:STRING newestObject:NULL newestWrittenAt:NULL root:STRING rootProblem:NULL writerEpoch:NUMBER");
         EXPECTED.put("forget", "dryRun:BOOLEAN forgotten[]:STRING notes:ARRAY");
         EXPECTED.put("gc deleting", "deletedBytes:NUMBER deletedObjects:NUMBER deleted[]:STRING dryRun:BOOLEAN generation:NUMBER grace:STRING leftoverBytes:NUMBER leftoverFiles:NUMBER leftoverNotes:ARRAY liveCheckpoints:NUMBER resumed:BOOLEAN youngUnreferenced:NUMBER");

@@ -50,7 +50,7 @@ class OutputOptionsTest {
         String[] empty = print(false, new LsCommand.Listing("file:///s/", "r", List.of()));
         assertTrue(empty[0].startsWith("ID "), empty[0]);
         assertEquals("no checkpoints for run r in file:///s/\n", empty[1].replace("\r\n", "\n"));
-        String[] imported = print(false, new ImportCommand.Imported("m-s1-abc", "r-s1-def", "a.tar.zst", 1, 2, 3, "SUMMARY"));
+        String[] imported = print(false, new ImportCommand.Imported("m-s1-abc", "r-s1-def", "a.tar.zst", 1, 2, 3, List.of(), "SUMMARY"));
         assertEquals("m-s1-abc", imported[0].trim(), "the id alone on stdout, for scripts");
         assertTrue(imported[1].contains("imported r-s1-def from a.tar.zst as m-s1-abc: SUMMARY"), imported[1]);
     }

@@ -407,5 +407,14 @@ class PushSourceTest {
         Cli.Result again = push(src, 3);
         assertEquals(0, again.code(), again.toString());
         assertFalse(again.err().contains("missing or damaged"), again.err());
+        // an import that finds the same says so too (helper-111: it repaired without a word)
+        Path archive = tmp.resolve("r1.tar.zst");
+        assertEquals(0, cli.run("export", store, "r@1", archive.toString()).code());
+        Files.delete(gone);
+        Cli.Result imported = cli.run("import", store, archive.toString(), "--run", "imp", "--step", "1", "--json");
+        assertEquals(0, imported.code(), imported.toString());
+        assertTrue(imported.err().contains("(" + key + "); this save wrote it again"), imported.err());
+        assertEquals(key, imported.json().get("repairedChunks").get(0).asText(), imported.toString());
+        assertEquals(0, cli.run("verify", store).code());
     }
 }

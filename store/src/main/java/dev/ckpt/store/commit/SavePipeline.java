@@ -407,20 +407,26 @@ final class SavePipeline {
     private ChunkRef existing(ChunkCodec.Encoded enc) {
         String key = enc.ref().key();
         byte[] stored;
-        try {
-            stored = store.get(key).data();
-        } catch (dev.ckpt.store.error.NotFoundException gone) {
-            // deleted since (a GC of an unreferenced object): create it again
-            if (store.putIfAbsent(key, enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
-                return enc.ref();
+        if (store.sizeOf(key).orElse(0L) > ChunkCodec.maxEncodedLength(enc.ref().rawLength())) {
+            // larger than any encoding of the chunk: damaged, and not read (helper-111: a 3 GiB object in a chunk's
+            // place ran every save of that data out of memory)
+            stored = null;
+        } else {
+            try {
+                stored = store.get(key).data();
+            } catch (dev.ckpt.store.error.NotFoundException gone) {
+                // deleted since (a GC of an unreferenced object): create it again
+                if (store.putIfAbsent(key, enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
+                    return enc.ref();
+                }
+                stored = store.get(key).data();
             }
-            stored = store.get(key).data();
         }
-        if (Arrays.equals(stored, 0, stored.length, enc.buffer(), 0, enc.length())) {
+        if (stored != null && Arrays.equals(stored, 0, stored.length, enc.buffer(), 0, enc.length())) {
             suspects.repaired(enc.ref().hash());
             return enc.ref();
         }
-        ChunkRef found = ChunkCodec.identify(enc.ref().hash(), enc.ref().rawLength(), stored);
+        ChunkRef found = stored == null ? null : ChunkCodec.identify(enc.ref().hash(), enc.ref().rawLength(), stored);
         ChunkRef recorded = suspectLive.get(enc.ref().hash());
         if (found == null && recorded != null && (recorded.codec() != enc.ref().codec()
                 || recorded.storedLength() != enc.length())) {

@@ -38,10 +38,11 @@ public record SaveResult(String checkpointId, String run, long step, int files, 
         int n = repairedChunks.size();
         return "warning: " + n + " chunk object" + (n == 1 ? " that live checkpoints reference was" : "s that live"
                 + " checkpoints reference were") + " missing or damaged in " + store + " (" + repairedChunks.get(0)
-                + (n > 1 ? ", ..." : "") + "); this save wrote " + (n == 1 ? "it" : "them") + " again, and checkpoint "
-                + checkpointId + " is whole. Something other than ckpt-tool gc removes or changes objects there (an"
-                + " operator, a bucket lifecycle rule?): ckpt-tool verify --read-data "
-                + dev.ckpt.store.util.ShellWords.word(store) + " shows which older checkpoints are still damaged";
+                + (n > 1 ? ", ..." : "") + "); this save wrote " + (n == 1 ? "it" : "them") + " again as the checkpoints"
+                + " record " + (n == 1 ? "it" : "them") + ", so checkpoint " + checkpointId + " and the earlier ones that"
+                + " reference " + (n == 1 ? "it" : "them") + " are whole again. Something other than ckpt-tool gc removes"
+                + " or changes objects there (an operator, a bucket lifecycle rule?): ckpt-tool verify "
+                + dev.ckpt.store.util.ShellWords.word(store) + " checks that every checkpoint's objects are there";
     }
 
     public Duration totalTime() {

@@ -12,6 +12,7 @@ import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.commit.SourceDir.SourceFile;
 import dev.ckpt.store.error.AlreadyExistsException;
 import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.RanksIncompleteException;
 import dev.ckpt.store.manifest.CheckpointEntry;
@@ -504,17 +505,16 @@ public final class Saver {
      * {@link SavePipeline#look}, so they overlap the save's reads and uploads) (a chunk seen here
      * stays known, see {@link dev.ckpt.store.chunk.SuspectChunks#sawStored(String)}). A missing one, or one whose size is not
      * the recorded stored length (nothing of it is read), is written again from this save's
-     * source with the codec the manifests record; at the same stored length that repairs the
-     * older checkpoints that reference it too; at another (another compression level) this
-     * checkpoint records the new length, in {@code entries}, and the older ones stay as damaged
-     * as they were. Before, a chunk deleted by something other than ckpt's GC (an operator, a
+     * source as the manifests record it, which repairs the older checkpoints that reference it
+     * too; a save that would encode it at another length (another compression level) refuses
+     * instead ({@link CorruptObjectException}), since the object would then disagree with
+     * their records and the next save would write it back. Before, a chunk deleted by something other than ckpt's GC (an operator, a
      * bucket lifecycle rule) that every live checkpoint shared was deduplicated against, and
      * every later save committed a checkpoint that could not be restored (helper-108). A chunk
      * changed in place at its own size is not caught here; verify {@code --read-data} and
      * restores catch it. Chunks written again count as new in the save's figures.
      *
-     * @param entries the save's file entries, whose chunk references are replaced where a chunk was written at
-     *                another stored length
+     * @param entries the save's file entries
      * @param startGeneration the GC generation when the save began: when a GC ran since, the chunks written again
      *                are not reported (that GC may have deleted them: the commit re-creates such chunks silently)
      * @return the keys of the objects written again, to report ({@link SaveResult#repairNote})
@@ -561,7 +561,6 @@ public final class Saver {
             }
         }
         List<String> rewritten = new ArrayList<>();
-        Map<String, ChunkRef> rewrittenAs = new java.util.HashMap<>();
         for (Map.Entry<String, ChunkRef> e : unseen.entrySet()) {
             ChunkRef ref = e.getValue();
             java.util.Optional<Long> info = Tasks.await(heads.get(e.getKey()), "save");
@@ -577,37 +576,32 @@ public final class Saver {
                 throw new IllegalStateException("no local source for chunk " + ref.key());
             }
             ChunkCodec.Encoded enc = encodeFromSource(ref, loc, "that was missing or damaged in the store");
-            ChunkRef written = enc.ref();
-            if (info.isPresent() || store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length()) != PutResult.CREATED) {
-                long now = store.sizeOf(ref.key()).orElse(-1L);
-                if (!info.isPresent() && now == ref.storedLength()) {
-                    written = ref; // another save wrote it meanwhile, as recorded
-                } else if (info.isPresent() || now != enc.length()) {
-                    // damaged: written over with bytes of the same chunk (every reader of the key wants exactly them)
-                    store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
-                }
+            if (enc.length() != ref.storedLength()) {
+                // written at another length, the object would disagree with the checkpoints that record it, and the
+                // next save, reading their record, would write it back over this one's (helper-111: a repair at
+                // another level was flipped back by every later save, damaging the checkpoints recorded in between)
+                throw new CorruptObjectException(ref.key(), "chunk object " + ref.key() + " in " + store.describe()
+                        + " is " + (info.isPresent() ? "damaged (" + info.get() + " bytes, its checkpoints record "
+                        + ref.storedLength() + ")" : "missing") + ", and this save encodes it otherwise than the"
+                        + " checkpoints that reference it record (another compression setting), so it cannot write it"
+                        + " again as they read it; nothing was committed. Save with the settings those checkpoints were"
+                        + " saved with, or forget them (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
+                        + " lists them)");
             }
-            if (written.storedLength() != ref.storedLength()) {
-                // this save's settings encode it otherwise (another compression level): this checkpoint records what
-                // the object now holds; the older ones that reference it stay damaged, as they were
-                rewrittenAs.put(ref.hash(), written);
+            if (info.isPresent() || store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length()) != PutResult.CREATED) {
+                if (store.sizeOf(ref.key()).orElse(-1L) != ref.storedLength() || info.isPresent()) {
+                    // damaged (or damaged again since the look): written over with bytes of the same chunk, in the
+                    // encoding its checkpoints record (every reader of the key wants exactly them)
+                    store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
+                } // else another save wrote it meanwhile, as recorded
             }
             pipeline.newChunks.incrementAndGet();
             pipeline.newBytes.addAndGet(ref.rawLength());
-            pipeline.storedBytes.addAndGet(written.storedLength());
+            pipeline.storedBytes.addAndGet(enc.length());
             pipeline.dedupChunks.decrementAndGet();
             pipeline.dedupBytes.addAndGet(-ref.rawLength());
             rewritten.add(ref.key());
             suspects.sawStored(ref.hash(), true);
-        }
-        if (!rewrittenAs.isEmpty()) {
-            for (int i = 0; i < entries.size(); i++) {
-                FileEntry f = entries.get(i);
-                List<ChunkRef> refs = new ArrayList<>(f.chunks());
-                refs.replaceAll(c -> rewrittenAs.containsKey(c.hash()) ? new ChunkRef(c.hash(), c.rawLength(),
-                        rewrittenAs.get(c.hash()).storedLength(), c.codec(), c.offset(), c.length()) : c);
-                entries.set(i, new FileEntry(f.path(), f.size(), f.mode(), f.sha256(), refs, f.tensors()));
-            }
         }
         if (!rewritten.isEmpty() && root.read().state().gc().generation() != startGeneration) {
             // a GC ran since the save began and may have deleted them (their checkpoints forgotten meanwhile): the

@@ -204,12 +204,17 @@ final class LocalObjectStore implements ObjectStore {
         }
     }
 
-    /** A stat: the content is not read (helper-110: a 3 GiB object in a chunk's place ran a save out of memory). */
+    /**
+     * A stat: the content is not read (helper-110: a 3 GiB object in a chunk's place ran a save
+     * out of memory). A symbolic link in an object's place is no object, as {@link #get} finds
+     * (helper-111: a link to another chunk of the same size was taken as the chunk).
+     */
     @Override
     public Optional<Long> sizeOf(String key) {
         Path p = path(key);
         try {
-            return Optional.of(Files.readAttributes(p, BasicFileAttributes.class).size());
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            return a.isRegularFile() ? Optional.of(a.size()) : Optional.empty();
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {

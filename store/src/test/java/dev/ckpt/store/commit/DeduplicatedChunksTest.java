@@ -85,9 +85,9 @@ class DeduplicatedChunksTest {
         assertEquals(List.of(ChunkRef.keyOf(damaged)), r.repairedChunks());
         String note = r.repairNote("/data/my store");
         assertTrue(note.startsWith("warning: 1 chunk object that live checkpoints reference was missing or damaged in"
-                + " /data/my store (" + ChunkRef.keyOf(damaged) + "); this save wrote it again, and checkpoint "
-                + r.checkpointId() + " is whole.") && note.endsWith("ckpt-tool verify --read-data '/data/my store' shows"
-                + " which older checkpoints are still damaged"), note);
+                + " /data/my store (" + ChunkRef.keyOf(damaged) + "); this save wrote it again as the checkpoints record it,"
+                + " so checkpoint " + r.checkpointId() + " and the earlier ones that reference it are whole again.")
+                && note.endsWith("ckpt-tool verify '/data/my store' checks that every checkpoint's objects are there"), note);
         try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
             VerifyReport v = s.verify(VerifyRequest.deep());
             assertTrue(v.ok(), v.toString()); // step 1 is whole again too: the object was written as it records it
@@ -135,12 +135,13 @@ class DeduplicatedChunksTest {
     }
 
     /**
-     * A missing chunk written again by a save at another compression level: its object then holds another stored
-     * length, which this checkpoint records; the older checkpoint stays damaged, as it was (helper-110: the save
-     * recorded the old length and its checkpoint failed verify).
+     * A missing chunk that a save would write again at another compression level is refused, and nothing is written:
+     * at another length the object would disagree with the checkpoints that record it, and the next save, reading
+     * their record, would write it back over (helper-111: the object flipped between two lengths with every save,
+     * damaging the checkpoints recorded in between).
      */
     @Test
-    void aChunkWrittenAgainAtAnotherLevelIsRecordedAsWritten() throws Exception {
+    void aChunkThatWouldBeWrittenAgainAtAnotherLevelIsRefused() throws Exception {
         Path storeDir = tmp.resolve("store");
         Path text = TestDirs.compressibleText(tmp.resolve("text"), 40_000);
         ChunkRef recorded;
@@ -150,18 +151,60 @@ class DeduplicatedChunksTest {
             recorded = s.manifest(s.resolve("r@1")).chunkRefs().values().iterator().next();
         }
         Files.delete(storeDir.resolve(recorded.key()));
-        SaveResult r;
         try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults().withCompressionLevel(19))) {
-            r = s.save(s.claimWriter("r"), SaveRequest.of(text, "r", 2));
-            ChunkRef now = s.manifest(s.resolve("r@2")).chunkRefs().get(recorded.hash());
-            assertTrue(now.storedLength() != recorded.storedLength(), "level 19 stores it otherwise: " + now + " " + recorded);
-            assertEquals(Files.size(storeDir.resolve(recorded.key())), now.storedLength());
-            s.restore(s.resolve("r@2"), tmp.resolve("out"), List.of());
-            assertArrayEquals(Files.readAllBytes(text.resolve("log.txt")), Files.readAllBytes(tmp.resolve("out/log.txt")));
-            VerifyReport v = s.verify(VerifyRequest.deep());
-            assertEquals(List.of(s.resolve("r@1").id()), v.problems().stream().map(VerifyReport.Problem::checkpointId).distinct().toList(),
-                    v.toString());
+            dev.ckpt.store.error.CorruptObjectException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.ckpt.store.error.CorruptObjectException.class, () -> s.save(s.claimWriter("r"), SaveRequest.of(text, "r", 2)));
+            assertTrue(e.getMessage().startsWith("chunk object " + recorded.key() + " in ") && e.getMessage().contains(
+                    " is missing, and this save encodes it otherwise than the checkpoints that reference it record"
+                    + " (another compression setting)") && e.getMessage().contains("nothing was committed"), e.getMessage());
+            assertEquals(1, s.list("r").size(), "nothing committed");
         }
-        assertEquals(List.of(recorded.key()), r.repairedChunks());
+        assertTrue(!Files.exists(storeDir.resolve(recorded.key())), "nothing written");
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults().withCompressionLevel(1))) {
+            SaveResult r = s.save(s.claimWriter("r"), SaveRequest.of(text, "r", 2)); // at the recorded level: repaired
+            assertEquals(List.of(recorded.key()), r.repairedChunks());
+            assertEquals(recorded.storedLength(), Files.size(storeDir.resolve(recorded.key())));
+            assertTrue(s.verify(VerifyRequest.deep()).ok());
+        }
+    }
+
+    /**
+     * Objects in a chunk's place that no live checkpoint references (the save's own write finds them): one larger
+     * than any encoding of the chunk is written over without being read (helper-111: a 3 GiB one ran every save out
+     * of memory); a symbolic link to a file of the chunk's size is no object (helper-111: it was taken as the chunk).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"oversized, not live", "symlink"})
+    void anOversizedObjectOrALinkInAChunksPlaceIsWrittenOver(String how) throws Exception {
+        Path storeDir = tmp.resolve("store");
+        Path data = TestDirs.checkpoint(tmp.resolve("data"), 1, 2, 300_000);
+        ChunkRef ref;
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
+            s.init();
+            s.save(s.claimWriter("r"), SaveRequest.of(data, "r", 1));
+            ref = s.manifest(s.resolve("r@1")).chunkRefs().values().iterator().next();
+            if (how.endsWith("not live")) {
+                s.forget(dev.ckpt.store.ForgetRequest.of(List.of("r@1")));
+            }
+        }
+        Path object = storeDir.resolve(ref.key());
+        if (how.startsWith("oversized")) {
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(object.toFile(), "rw")) {
+                f.setLength(3L << 30);
+            }
+        } else {
+            Path elsewhere = Files.write(tmp.resolve("same-size"), new byte[ref.storedLength()]);
+            Files.delete(object);
+            Files.createSymbolicLink(object, elsewhere);
+        }
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(storeDir), StoreConfig.defaults())) {
+            s.save(s.claimWriter("r"), SaveRequest.of(data, "r", 2));
+            assertTrue(Files.isRegularFile(object, java.nio.file.LinkOption.NOFOLLOW_LINKS), how);
+            assertEquals(ref.storedLength(), Files.size(object));
+            VerifyReport v = s.verify(VerifyRequest.deep());
+            assertTrue(v.ok(), v.toString());
+            s.restore(s.resolve("r@2"), tmp.resolve("out"), List.of());
+            assertArrayEquals(Files.readAllBytes(data.resolve("file1.bin")), Files.readAllBytes(tmp.resolve("out/file1.bin")));
+        }
     }
 }
