@@ -98,7 +98,7 @@ final class SavePipeline {
     /**
      * The looks (HEAD) at chunk objects this save deduplicated against unread and this process has
      * not seen, by hash: started as soon as the chunk is found live, on the I/O pool, so that they
-     * overlap the save's other work; {@code Saver.confirmDeduplicated} waits for them.
+     * overlap the save's other work; {@link DeduplicatedChunks#confirm} waits for them.
      */
     private final Map<String, CompletableFuture<java.util.Optional<Long>>> looks =
             new ConcurrentHashMap<>();

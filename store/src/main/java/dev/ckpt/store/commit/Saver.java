@@ -3,7 +3,6 @@ package dev.ckpt.store.commit;
 import dev.ckpt.store.util.NonFiles;
 import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.util.LocalFiles;
-import dev.ckpt.store.util.Tasks;
 import dev.ckpt.store.util.TransferListener;
 import dev.ckpt.store.chunk.ChunkCodec;
 import dev.ckpt.store.chunk.ChunkRef;
@@ -12,7 +11,6 @@ import dev.ckpt.store.chunk.Hashes;
 import dev.ckpt.store.commit.SourceDir.SourceFile;
 import dev.ckpt.store.error.AlreadyExistsException;
 import dev.ckpt.store.error.CkptException;
-import dev.ckpt.store.error.CorruptObjectException;
 import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.error.RanksIncompleteException;
 import dev.ckpt.store.manifest.CheckpointEntry;
@@ -279,10 +277,8 @@ public final class Saver {
         Map<String, List<Location>> locations = new ConcurrentHashMap<>();
         SavePipeline pipeline = new SavePipeline(store, codec, config, chunker.chunkSize(), cpu, io, live, locations,
                 listener, done, total).withSuspects(suspects, suspectLive);
-        // the listing the end of the save looks at its deduplicated chunks in (confirmDeduplicated), taken meanwhile
-        CompletableFuture<Map<String, Long>> listing = pipeline.looksEarly() || live.size() <= 8
-                || live.keySet().stream().allMatch(suspects::sawStored) ? null
-                : CompletableFuture.supplyAsync(() -> chunkSizes(store), io);
+        // the look at the chunks it takes as stored: its listing (a small store) starts now, so it overlaps the reads
+        DeduplicatedChunks deduplicated = new DeduplicatedChunks(store, root, codec, io, suspects, pipeline, live);
         Packer packer = new Packer(pipeline, io, config.packBelow(), chunker.chunkSize());
         List<FileEntry> entries = new ArrayList<>();
         try (FileHashStage hashes = new FileHashStage(pipeline)) {
@@ -355,7 +351,7 @@ public final class Saver {
             pipeline.abort(); // chunks not yet started are skipped; requests already sent finish on their own
             throw e;
         }
-        List<String> repaired = confirmDeduplicated(store, entries, pipeline, listing, locations, startGeneration);
+        List<String> repaired = deduplicated.confirm(entries, locations, startGeneration);
         long t2 = System.nanoTime();
 
         SaveRequest.Shard shard = req.shard();
@@ -497,140 +493,6 @@ public final class Saver {
     }
 
     /**
-     * Makes sure the chunk objects this save deduplicated against, without writing or reading
-     * them, are in the store before it commits a checkpoint that references them, once per
-     * process per chunk: in a store of at most {@link SavePipeline#LISTED_CHUNKS} live chunks,
-     * by one listing of {@code chunks/} (S3: a request per 1000 keys); in a larger one, by a
-     * HEAD per such chunk (on the I/O pool, started by the pipeline as it finds the chunk live,
-     * {@link SavePipeline#look}, so they overlap the save's reads and uploads) (a chunk seen here
-     * stays known, see {@link dev.ckpt.store.chunk.SuspectChunks#sawStored(String)}). A missing one, or one whose size is not
-     * the recorded stored length (nothing of it is read), is written again from this save's
-     * source as the manifests record it, which repairs the older checkpoints that reference it
-     * too; a save that would encode it at another length (another compression level) refuses
-     * instead ({@link CorruptObjectException}), since the object would then disagree with
-     * their records and the next save would write it back. Before, a chunk deleted by something other than ckpt's GC (an operator, a
-     * bucket lifecycle rule) that every live checkpoint shared was deduplicated against, and
-     * every later save committed a checkpoint that could not be restored (helper-108). A chunk
-     * changed in place at its own size is not caught here; verify {@code --read-data} and
-     * restores catch it. Chunks written again count as new in the save's figures.
-     *
-     * @param entries the save's file entries
-     * @param startGeneration the GC generation when the save began: when a GC ran since, the chunks written again
-     *                are not reported (that GC may have deleted them: the commit re-creates such chunks silently)
-     * @return the keys of the objects written again, to report ({@link SaveResult#repairNote})
-     */
-    private List<String> confirmDeduplicated(ObjectStore store, List<FileEntry> entries, SavePipeline pipeline,
-                                             CompletableFuture<Map<String, Long>> listing,
-                                             Map<String, List<Location>> locations, long startGeneration) {
-        java.util.Set<String> handled = pipeline.handled();
-        handled.forEach(h -> suspects.sawStored(h, true)); // this save wrote or read them
-        Map<String, ChunkRef> unseen = new java.util.TreeMap<>();
-        for (FileEntry f : entries) {
-            for (ChunkRef c : f.chunks()) {
-                if (!handled.contains(c.hash()) && !suspects.sawStored(c.hash())) {
-                    unseen.putIfAbsent(c.hash(), c.whole());
-                }
-            }
-        }
-        if (unseen.isEmpty()) {
-            return List.of();
-        }
-        // a small store: one listing of chunks/ (S3: a page per 1000 keys) instead of a HEAD per chunk, which in a
-        // short-lived ckpt-tool JVM cost 2-4 ms of CPU each (the SDK's request path run cold): 195 HEADs added
-        // 0.6-1.0 CPU s to the benchmark's S3 second save
-        Map<String, Long> listed = Map.of();
-        if (listing != null && unseen.size() > 8) {
-            try {
-                listed = Tasks.await(listing, "save");
-            } catch (RuntimeException e) { // looked at one by one instead
-                listed = Map.of();
-            }
-        }
-        Map<String, CompletableFuture<java.util.Optional<Long>>> heads = new java.util.TreeMap<>();
-        for (Map.Entry<String, ChunkRef> e : unseen.entrySet()) {
-            String hash = e.getKey();
-            ChunkRef ref = e.getValue();
-            Long size = listed.get(hash);
-            CompletableFuture<java.util.Optional<Long>> started = pipeline.lookAt(hash);
-            if (size != null && size == ref.storedLength()) {
-                heads.put(hash, CompletableFuture.completedFuture(java.util.Optional.of(size)));
-            } else if (started != null && !started.isCompletedExceptionally()) {
-                heads.put(hash, started);
-            } else { // not listed, listed at another size, or the listing stopped early: looked at on its own
-                heads.put(hash, CompletableFuture.supplyAsync(() -> store.sizeOf(ref.key()), io));
-            }
-        }
-        List<String> rewritten = new ArrayList<>();
-        for (Map.Entry<String, ChunkRef> e : unseen.entrySet()) {
-            ChunkRef ref = e.getValue();
-            java.util.Optional<Long> info = Tasks.await(heads.get(e.getKey()), "save");
-            // every manifest records the object's stored length: at another size (truncated, empty, a frame appended,
-            // another encoding written over it) the object fails every checkpoint that references it, and nothing of
-            // it is read (helper-110: an empty object failed the save, a 3 GiB one ran out of memory)
-            if (info.isPresent() && info.get() == ref.storedLength()) {
-                suspects.sawStored(ref.hash(), true);
-                continue;
-            }
-            List<Location> loc = locations.get(ref.hash());
-            if (loc == null) {
-                throw new IllegalStateException("no local source for chunk " + ref.key());
-            }
-            ChunkCodec.Encoded enc = encodeFromSource(ref, loc, "that was missing or damaged in the store");
-            if (enc.length() != ref.storedLength()) {
-                // written at another length, the object would disagree with the checkpoints that record it, and the
-                // next save, reading their record, would write it back over this one's (helper-111: a repair at
-                // another level was flipped back by every later save, damaging the checkpoints recorded in between)
-                throw new CorruptObjectException(ref.key(), "chunk object " + ref.key() + " in " + store.describe()
-                        + " is " + (info.isPresent() ? "damaged (" + info.get() + " bytes, its checkpoints record "
-                        + ref.storedLength() + ")" : "missing") + ", and this save encodes it otherwise than the"
-                        + " checkpoints that reference it record (another compression setting), so it cannot write it"
-                        + " again as they read it; nothing was committed. Save with the settings those checkpoints were"
-                        + " saved with, or forget them (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
-                        + " lists them)");
-            }
-            if (info.isPresent() || store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length()) != PutResult.CREATED) {
-                if (store.sizeOf(ref.key()).orElse(-1L) != ref.storedLength() || info.isPresent()) {
-                    // damaged (or damaged again since the look): written over with bytes of the same chunk, in the
-                    // encoding its checkpoints record (every reader of the key wants exactly them)
-                    store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
-                } // else another save wrote it meanwhile, as recorded
-            }
-            pipeline.newChunks.incrementAndGet();
-            pipeline.newBytes.addAndGet(ref.rawLength());
-            pipeline.storedBytes.addAndGet(enc.length());
-            pipeline.dedupChunks.decrementAndGet();
-            pipeline.dedupBytes.addAndGet(-ref.rawLength());
-            rewritten.add(ref.key());
-            suspects.sawStored(ref.hash(), true);
-        }
-        if (!rewritten.isEmpty() && root.read().state().gc().generation() != startGeneration) {
-            // a GC ran since the save began and may have deleted them (their checkpoints forgotten meanwhile): the
-            // commit would have re-created them too, and no one else is to blame (helper-110)
-            return List.of();
-        }
-        return rewritten;
-    }
-
-    /**
-     * The sizes of the chunk objects of {@code chunks/}, by hash, from one listing (S3: a request
-     * per 1000 keys) of at most {@link SavePipeline#LISTED_CHUNKS} keys: a store with more (much
-     * garbage besides its live chunks) has the rest looked at one by one.
-     */
-    private static Map<String, Long> chunkSizes(ObjectStore store) {
-        Map<String, Long> sizes = new java.util.HashMap<>();
-        for (dev.ckpt.store.objectstore.ObjectInfo o : store.list("chunks/")) {
-            if (sizes.size() >= SavePipeline.LISTED_CHUNKS) {
-                break;
-            }
-            String h = ChunkRef.hashOfKey(o.key());
-            if (h != null) {
-                sizes.put(h, o.size());
-            }
-        }
-        return sizes;
-    }
-
-    /**
      * Re-creates a chunk that a GC removed since the save began, from its source bytes, as the
      * manifest (already written) records it; refused when this save's settings encode it
      * otherwise (another compression level): the checkpoint would record bytes its object does
@@ -638,41 +500,13 @@ public final class Saver {
      */
     private void reupload(ObjectStore store, ChunkRef ref, List<Location> locs) {
         String why = "that a GC removed meanwhile";
-        ChunkCodec.Encoded enc = encodeFromSource(ref, locs, why);
+        ChunkCodec.Encoded enc = DeduplicatedChunks.encodeFromSource(codec, ref, locs, why);
         if (enc.length() != ref.storedLength()) {
             throw new dev.ckpt.store.error.CommitConflictException("chunk " + ref.key() + " " + why + " was recorded at"
                     + " another compression setting than this save's, so it cannot be re-created as the checkpoint"
                     + " records it; nothing was committed: save again (the next save stores it afresh)");
         }
         store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
-    }
-
-    /**
-     * The chunk {@code ref} read again from its source (one piece of a file, or every file of a
-     * pack in order), checked against its hash, and encoded with {@code ref}'s codec at this
-     * save's settings. {@code why} says why it is re-created, for the errors.
-     */
-    private ChunkCodec.Encoded encodeFromSource(ChunkRef ref, List<Location> locs, String why) {
-        byte[] buf = new byte[ref.rawLength()];
-        int at = 0;
-        for (Location loc : locs) {
-            if (at + loc.length > buf.length) {
-                throw new IllegalStateException("the source of chunk " + ref.key() + " is longer than the chunk");
-            }
-            try (FileChannel ch = NonFiles.open(loc.path, StandardOpenOption.READ)) {
-                readFully(ch, new Chunker.Piece(loc.offset, loc.length), loc.path, buf, at);
-            } catch (IOException e) {
-                throw new InvalidInputException("cannot re-read " + loc.path + " to re-upload chunk " + ref.key()
-                        + " " + why + ": " + e.getMessage(), e);
-            }
-            at += loc.length;
-        }
-        if (at != buf.length || !Hashes.sha256Hex(buf, 0, buf.length).equals(ref.hash())) {
-            throw new InvalidInputException("file " + locs.get(0).path + (locs.size() > 1 ? " (or another file packed"
-                    + " with it)" : "") + " changed after it was saved; chunk " + ref.key()
-                    + " " + why + " cannot be re-uploaded; save again");
-        }
-        return codec.encodeAs(ref, buf, 0, buf.length);
     }
 
     private static void putManifest(ObjectStore store, String key, byte[] bytes) {
