@@ -153,12 +153,12 @@ final class DeduplicatedChunks {
                         + " saved with, or forget them (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
                         + " lists them)");
             }
-            if (info.isPresent() || store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length()) != PutResult.CREATED) {
-                if (store.sizeOf(ref.key()).orElse(-1L) != ref.storedLength() || info.isPresent()) {
-                    // damaged (or damaged again since the look): written over with bytes of the same chunk, in the
-                    // encoding its checkpoints record (every reader of the key wants exactly them)
-                    store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
-                } // else another save wrote it meanwhile, as recorded
+            // damaged, or missing and then found at another length by the create-only write: written over with bytes
+            // of the same chunk, in the encoding its checkpoints record (every reader of the key wants exactly them);
+            // missing and found at the recorded length: another save wrote it meanwhile, as recorded
+            if (info.isPresent() || store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length()) != PutResult.CREATED
+                    && store.sizeOf(ref.key()).orElse(-1L) != ref.storedLength()) {
+                store.put(ref.key(), Arrays.copyOf(enc.buffer(), enc.length()));
             }
             pipeline.newChunks.incrementAndGet();
             pipeline.newBytes.addAndGet(ref.rawLength());

@@ -96,7 +96,7 @@ final class SavePipeline {
     }
 
     /**
-     * The looks (HEAD) at chunk objects this save deduplicated against unread and this process has
+     * The looks ({@link ObjectStore#sizeOf}) at chunk objects this save deduplicated against unread and this process has
      * not seen, by hash: started as soon as the chunk is found live, on the I/O pool, so that they
      * overlap the save's other work; {@link DeduplicatedChunks#confirm} waits for them.
      */
@@ -104,8 +104,9 @@ final class SavePipeline {
             new ConcurrentHashMap<>();
 
     /**
-     * The live chunks up to which a save looks at the chunks it deduplicated against by one
-     * listing of {@code chunks/} at its end rather than a HEAD each: 3 pages of an S3 listing.
+     * The live chunks up to which a save looks at the chunks it deduplicated against in one
+     * listing of {@code chunks/}, taken while it runs, rather than a size lookup each: 3 pages of
+     * an S3 listing.
      */
     static final int LISTED_CHUNKS = 3000;
 
