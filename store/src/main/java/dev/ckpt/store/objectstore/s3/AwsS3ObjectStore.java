@@ -96,19 +96,29 @@ final class AwsS3ObjectStore implements ObjectStore {
     /** Reads the body into one array of its announced length (see {@link #read}). */
     @Override
     public StoredObject get(String k) {
-        Body b = read(k, null);
+        Body b = read(k, null, Long.MAX_VALUE);
         return new StoredObject(k, b.array(), S3Errors.readEtag(b.etag(), url(k)));
     }
 
     @Override
     public StoredBytes getInto(String k, byte[] buffer) {
-        Body b = read(k, buffer);
+        Body b = read(k, buffer, Long.MAX_VALUE);
         return new StoredBytes(b.array(), b.length());
+    }
+
+    /** One GET: a body announced longer than {@code maxLength} is not read, its connection dropped. */
+    @Override
+    public Optional<byte[]> getAtMost(String k, long maxLength) {
+        Body b = read(k, null, maxLength);
+        return b == LONGER ? Optional.empty() : Optional.of(b.array());
     }
 
     /** A body: the first {@code length} bytes of {@code array}, and its ETag. */
     private record Body(byte[] array, int length, String etag) {
     }
+
+    /** What {@link #read} answers for a body longer than its bound, which it did not read. */
+    private static final Body LONGER = new Body(new byte[0], 0, null);
 
     /**
      * Reads the body into {@code buffer} when it is given and the announced length fits, else
@@ -116,15 +126,25 @@ final class AwsS3ObjectStore implements ObjectStore {
      * ends short (a server or link that closed the connection mid-body) is retried by the SDK:
      * the URL-connection client hands such a body over as if it were whole, and it would
      * otherwise be taken for a corrupt chunk (found with {@code StallingLink#cut}). A retry
-     * reads into the same buffer from its start.
+     * reads into the same buffer from its start. A body longer than {@code maxLength} is not read:
+     * {@link #LONGER}, and the connection is aborted rather than drained.
      */
-    private Body read(String k, byte[] buffer) {
+    private Body read(String k, byte[] buffer, long maxLength) {
         return call(k, "read", () -> s3.getObject(GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build(),
                 (GetObjectResponse r, software.amazon.awssdk.http.AbortableInputStream in) -> {
                     Long length = r.contentLength();
                     try {
+                        if (length != null && length > maxLength) {
+                            in.abort();
+                            return LONGER;
+                        }
                         if (length == null) {
-                            byte[] data = in.readAllBytes();
+                            byte[] data = maxLength == Long.MAX_VALUE ? in.readAllBytes()
+                                    : in.readNBytes((int) Math.min(maxLength, Integer.MAX_VALUE - 9) + 1);
+                            if (data.length > maxLength) {
+                                in.abort();
+                                return LONGER;
+                            }
                             return new Body(data, data.length, S3Errors.etag(r.eTag()));
                         }
                         int n = Math.toIntExact(length);
