@@ -50,6 +50,24 @@ final class Staging {
             throw new IOException("cannot create the staging directory " + dir + ": " + why(dir, e) + "; give --staging"
                     + " a directory this process can write (nothing was trained or saved)", e);
         }
+        requireWritable();
+    }
+
+    /**
+     * Writes and removes an empty file in the staging directory: one that exists but cannot be
+     * written (a read-only mount, another user's directory) would otherwise fail the first save,
+     * after the training up to it (helper-106). The file ends in {@code .tmp}, so a run killed
+     * between the two steps leaves nothing that {@link #removeLeftovers} does not remove.
+     */
+    private void requireWritable() throws IOException {
+        Path probe;
+        try {
+            probe = Files.createTempFile(dir, "write-check-", ".tmp");
+        } catch (IOException e) {
+            throw new IOException("cannot write in the staging directory " + dir + ": " + LocalFiles.explain(e)
+                    + "; give --staging a directory this process can write (nothing was trained or saved)", e);
+        }
+        Files.deleteIfExists(probe);
     }
 
     /** Why {@code dir} could not be created: a path on the way that is no directory, else the system's reason. */

@@ -41,6 +41,27 @@ class StagingTest {
         }
     }
 
+    /**
+     * A staging directory that exists and cannot be written is refused when the run starts, not
+     * at its first save after the training up to it (helper-106: a read-only mount). /proc/self
+     * is such a directory for every user, root too; a read-only bind mount gave the same message
+     * by hand. A writable one is left as it was: the check's file is gone.
+     */
+    @Test
+    void aStagingDirectoryThatCannotBeWrittenIsRefusedAtTheStart() throws Exception {
+        Path proc = Path.of("/proc");
+        IOException e = assertThrows(IOException.class, () -> new Staging(proc, "self", 0,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().startsWith("cannot write in the staging directory /proc/self: "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; give --staging a directory this process can write (nothing was trained or"
+                + " saved)"), e.getMessage());
+
+        staging();
+        try (var l = Files.list(tmp.resolve("r"))) {
+            assertEquals(List.of(), l.toList(), "the check leaves nothing behind");
+        }
+    }
+
     @Test
     void keepOnlyLeavesOneCompleteCopyAndIgnoresOtherNames() throws Exception {
         Staging s = staging();
