@@ -94,7 +94,7 @@ final class VerifyCommand extends StoreCommand {
                 store.recordVerified(recorded);
             }
         }
-        print(Verified.of(r, recorded));
+        print(Verified.of(r, recorded, ShellWords.word(store.objectStore().describe())));
         return r.ok() ? ExitCode.OK : ExitCode.DAMAGE;
     }
 
@@ -103,10 +103,19 @@ final class VerifyCommand extends StoreCommand {
      * @param recordedVerified checkpoints recorded as verified in ROOT (with --record)
      */
     record Verified(boolean ok, List<String> recordedVerified, boolean deep, int checkpoints, int chunksChecked,
-                    long bytesChecked, List<Problem> problems) implements OutputOptions.Result {
-        static Verified of(VerifyReport r, List<String> recorded) {
+                    long bytesChecked, List<Problem> problems, @com.fasterxml.jackson.annotation.JsonIgnore String store)
+            implements OutputOptions.Result {
+        static Verified of(VerifyReport r, List<String> recorded, String store) {
             return new Verified(r.ok(), List.copyOf(recorded), r.deep(), r.checkpoints(), r.chunksChecked(), r.bytesChecked(),
-                    r.problems().stream().map(p -> new Problem(p.checkpointId(), p.key(), p.kind(), p.message())).toList());
+                    r.problems().stream().map(p -> new Problem(p.checkpointId(), p.key(), p.kind(), p.message())).toList(),
+                    store);
+        }
+
+        /** The checkpoints with a problem of one of {@code kinds}, on an object under {@code prefix}, in the order found. */
+        private List<String> with(String prefix, VerifyReport.Kind... kinds) {
+            List<VerifyReport.Kind> k = List.of(kinds);
+            return problems.stream().filter(p -> k.contains(p.kind()) && p.key() != null && p.key().startsWith(prefix))
+                    .map(Problem::checkpoint).filter(java.util.Objects::nonNull).distinct().toList();
         }
 
         @Override
@@ -126,6 +135,18 @@ final class VerifyCommand extends StoreCommand {
                 out.println("a corrupt chunk object at its recorded size is taken as stored by later saves: move it out of"
                         + " the store (or delete it), and the next save of the same data writes it again, which makes"
                         + " the checkpoints that reference it whole; else restore a checkpoint that does not reference it");
+            }
+            if (!with("chunks/", VerifyReport.Kind.MISSING, VerifyReport.Kind.SIZE_MISMATCH).isEmpty()) {
+                out.println("a missing or cut chunk object is written again by the next save of the same data (ckpt-tool push"
+                        + " or ckpt-train), which makes the checkpoints that reference it whole; else restore a checkpoint"
+                        + " that does not reference it");
+            }
+            List<String> unreadable = with("", VerifyReport.Kind.MANIFEST_UNREADABLE);
+            if (!unreadable.isEmpty()) {
+                // helper-106: the trainer's fall-back past such a checkpoint gave no next step, nor did verify
+                out.println("a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; it"
+                        + " still counts toward retention. Remove it with ckpt-tool forget " + store + " "
+                        + unreadable.stream().map(ShellWords::word).collect(java.util.stream.Collectors.joining(" ")));
             }
         }
     }

@@ -309,6 +309,47 @@ class CkptToolTest {
         assertEquals(0, cli.run("verify", store, "--read-data").code(), "both checkpoints whole");
     }
 
+    /**
+     * verify names the way out of a missing chunk (the next save of the same data writes it
+     * again) and of an unreadable manifest (forget the checkpoint: no save mends it), and each
+     * way, followed, leaves a store that verifies (helper-106: the trainer's fall-back past a
+     * corrupt manifest, and verify, gave no next step).
+     */
+    @Test
+    void verifyNamesTheWayOutOfAMissingChunkAndOfAnUnreadableManifestAndBothWork() {
+        String id = push(src("a", 1), "r", 1);
+        String second = push(src("b", 2), "r", 2);
+        ObjectStore o = objects();
+        String key = chunkOf(id);
+        o.delete(key);
+        Cli.Result missing = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, missing.code(), missing.toString());
+        assertTrue(missing.out().contains("a missing or cut chunk object is written again by the next save of the same data"),
+                missing.out());
+        assertFalse(missing.out().contains("manifest cannot be read"), missing.out());
+        assertEquals(0, cli.run("push", store, src("a", 1).toString(), "--run", "r", "--step", "3").code());
+        assertEquals(0, cli.run("verify", store, "--read-data").code(), "whole again");
+
+        String manifest;
+        try (CheckpointStore s = CheckpointStore.open(o, StoreConfig.defaults())) {
+            manifest = s.resolve(second).manifest();
+        }
+        o.put(manifest, "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Cli.Result unreadable = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, unreadable.code(), unreadable.toString());
+        String advice = "a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; it still"
+                + " counts toward retention. Remove it with ckpt-tool forget ";
+        assertTrue(unreadable.out().contains(advice), unreadable.out());
+        assertFalse(unreadable.out().contains("a missing or cut chunk"), unreadable.out());
+        String command = unreadable.out().substring(unreadable.out().indexOf(advice) + advice.length() - "forget ".length())
+                .strip();
+        assertTrue(command.endsWith(" " + second), command);
+        List<String> words = new java.util.ArrayList<>(List.of(command.split(" ")));
+        Cli.Result forgot = cli.run(words.toArray(String[]::new));
+        assertEquals(0, forgot.code(), forgot.toString());
+        assertEquals(0, cli.run("verify", store, "--read-data").code(), "the advice, followed, leaves a sound store");
+    }
+
     @Test
     void readDataBeforeTheStoreOrBeforeACheckpointReadsAllTheDataAndTakesOnlyANumberAsItsPercentage() {
         String id = push(src("a", 1), "r", 1);

@@ -1559,6 +1559,14 @@ public final class Trainer {
         for (String f : r.fallbacks()) {
             err.println("auto-resume: WARNING " + f + "; fell back to an older checkpoint");
         }
+        if (!r.fallbacks().isEmpty()) {
+            // helper-106: the fall-back gave no next step; the damaged checkpoints stay in ROOT and in retention's count
+            String url = dev.ckpt.store.util.ShellWords.word(store.objectStore().describe());
+            err.println("auto-resume: the checkpoints above stay in the store and count toward retention. This run's saves"
+                    + " write again the chunks they hold, which can make them whole; after its first save, ckpt-tool verify"
+                    + " --read-data " + url + " says which are still damaged, and ckpt-tool forget " + url + " ID removes"
+                    + " one (its id is in the warning above)");
+        }
         CheckpointFiles.LoadReport rep = CheckpointFiles.load(target, r.checkpointId(), model, state, o.lenientResume);
         for (String s : rep.skipped()) {
             out.println("lenient-resume: " + s);

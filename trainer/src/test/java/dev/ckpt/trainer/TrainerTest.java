@@ -240,6 +240,38 @@ class TrainerTest {
         assertTrue(url.out().contains("staged copy in " + tmp.resolve("staging3/t/step-2")), url.out());
     }
 
+    /**
+     * A resume whose newest checkpoint has a corrupt manifest falls back to the one before,
+     * warns, and names the next step (helper-106: it gave none): verify after the first save,
+     * then forget what is still damaged. Followed, that leaves a store that verifies.
+     */
+    @Test
+    void aResumePastACorruptManifestWarnsAndNamesTheWayOut() throws Exception {
+        Path dir = tmp.resolve("cm");
+        assertEquals(0, TrainerRuns.inProcess(args(dir, "--steps", "20", "--save-every", "10")).code());
+        String broken;
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            broken = s.resolve("t@20").id();
+            s.objectStore().put(s.resolve("t@20").manifest(), "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        dev.ckpt.store.util.LocalFiles.deleteTree(dir.resolve("staging"));
+        Result r = TrainerRuns.inProcess(args(dir, "--steps", "30", "--save-every", "10", "--auto-resume"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.err().contains("auto-resume: WARNING checkpoint " + broken + " (step 20) failed verification: manifest "),
+                r.err());
+        assertTrue(r.out().contains("auto-resume: restored checkpoint t-s10-"), r.out());
+        String url = "file://" + dir.resolve("store") + "/";
+        assertTrue(r.err().contains("auto-resume: the checkpoints above stay in the store and count toward retention. This"
+                + " run's saves write again the chunks they hold, which can make them whole; after its first save, ckpt-tool"
+                + " verify --read-data " + url + " says which are still damaged, and ckpt-tool forget " + url + " ID removes"
+                + " one (its id is in the warning above)"), r.err());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertFalse(s.verify(new dev.ckpt.store.VerifyRequest(List.of(), 1.0)).ok());
+            s.forget(dev.ckpt.store.ForgetRequest.of(broken));
+            assertTrue(s.verify(new dev.ckpt.store.VerifyRequest(List.of(), 1.0)).ok(), "the way out, followed");
+        }
+    }
+
     @Test
     void resumeInThisProcessIsBitIdenticalToAnUninterruptedRun() throws Exception {
         Result a = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "90", "--save-every", "30"));
