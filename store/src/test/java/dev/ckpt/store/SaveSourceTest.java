@@ -403,7 +403,7 @@ class SaveSourceTest {
             InvalidInputException e = assertThrows(InvalidInputException.class, () -> s.save(w, SaveRequest.of(src, "cut", 1)));
             assertTrue(cut.get());
             assertTrue(e.getMessage().contains("file " + f + " became shorter while it was being saved"), e.getMessage());
-            assertTrue(e.getMessage().contains("nothing was committed: push again once whatever writes it has finished"),
+            assertTrue(e.getMessage().contains("nothing was committed: save again once whatever writes it has finished"),
                     e.getMessage());
             assertArrayEquals(root, objects.get("ROOT").data(), "nothing may be committed");
         }

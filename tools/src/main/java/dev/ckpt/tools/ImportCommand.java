@@ -218,7 +218,7 @@ final class ImportCommand extends StoreCommand {
                 if (!m.contains(staging.toString())) {
                     throw e;
                 }
-                // a staged file changed during the save: said as the import's, not as a push's ("push again")
+                // a staged file changed during the save: said as the import's, not as a save's ("save again")
                 int cut = m.indexOf("; nothing was committed");
                 throw Staging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
             }

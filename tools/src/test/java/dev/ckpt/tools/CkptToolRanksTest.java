@@ -114,13 +114,13 @@ class CkptToolRanksTest {
                 assertEquals(ExitCode.ERROR, r1.code(), r1.toString());
                 assertTrue(r1.err().contains(bad.toString()) && r1.err().contains("rank 1 recorded this in manifests/r-s"
                         + s + "-e1/refused.json"), r1.err());
-                // the link's message says "push again": that holds for a later step only, and the note says so
+                // the link's message says "save again": that holds for a later step only, and the note says so
                 assertTrue(r1.err().contains("this job cannot save step " + s + " again: " + (bad == dangling
                         ? "where this message says to push or save again, save a later step" : "save a later step")),
                         r1.err());
                 assertEquals(ExitCode.ERROR, r0.code(), r0.toString());
                 assertTrue(r0.err().contains("rank 1 gave up on it") && r0.err().contains(bad.toString()), r0.err());
-                // the relayed reason keeps rank 1's "push again": rank 0 is told that holds for a later step only
+                // the relayed reason keeps rank 1's "save again": rank 0 is told that holds for a later step only
                 assertTrue(r0.err().contains("this job cannot save step " + s + " again: " + (bad == dangling
                         ? "where this message says to push or save again, save a later step" : "save a later step")),
                         r0.err());

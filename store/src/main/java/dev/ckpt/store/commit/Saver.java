@@ -591,5 +591,5 @@ public final class Saver {
     }
 
     /** The end of every message about a file that changed under a save. */
-    private static final String CHANGED = "nothing was committed: push again once whatever writes it has finished";
+    private static final String CHANGED = "nothing was committed: save again once whatever writes it has finished";
 }

@@ -338,7 +338,7 @@ public final class SourceDir {
         } else {
             throw new InvalidInputException(p + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
                     + (type == S_IFLNK ? "replace the link with a copy of what it points to (cp -L), or remove it,"
-                    : "remove it,") + " and push again; nothing was saved");
+                    : "remove it,") + " and save again; nothing was saved");
         }
     }
 
@@ -384,11 +384,11 @@ public final class SourceDir {
             // an I/O error's message is often the path alone: its reason in words (a directory above the file
             // that lost its search permission gives "permission denied")
             throw new InvalidInputException("cannot read the attributes of " + f.path() + ": " + LocalFiles.reason(e)
-                    + "; nothing was committed: push again once it can be read", e);
+                    + "; nothing was committed: save again once it can be read", e);
         }
         if (now == null) {
             throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; nothing was"
-                    + " committed: push again once whatever writes the directory has finished");
+                    + " committed: save again once whatever writes the directory has finished");
         }
         Stamp was = f.stamp();
         if (now.equals(was)) {
@@ -401,7 +401,7 @@ public final class SourceDir {
                 : !now.mtime().equals(was.mtime()) ? "its modification time moved from " + was.mtime() + " to " + now.mtime()
                 : "its change time moved from " + was.ctime() + " to " + now.ctime();
         throw new InvalidInputException("file " + f.path() + " changed while it was being saved (" + what
-                + "); nothing was committed: push again once whatever writes it has finished");
+                + "); nothing was committed: save again once whatever writes it has finished");
     }
 
     /**
@@ -422,7 +422,7 @@ public final class SourceDir {
         if (size != f.size()) {
             checkUnchanged(f); // names what stands at the path now, if it is not the file
             throw new InvalidInputException("file " + f.path() + " changed while it was being saved (what was opened"
-                    + " has " + size + " bytes, the file had " + f.size() + "); nothing was committed: push again once"
+                    + " has " + size + " bytes, the file had " + f.size() + "); nothing was committed: save again once"
                     + " whatever writes it has finished");
         }
     }
@@ -494,7 +494,7 @@ public final class SourceDir {
         } catch (AccessDeniedException e) {
             throw new InvalidInputException("cannot read file " + p + ": permission denied" + SourceDir.UNREADABLE);
         } catch (NoSuchFileException e) {
-            throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; push again");
+            throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; save again");
         } catch (IOException e) {
             throw new InvalidInputException("cannot read the attributes of " + p + ": " + LocalFiles.reason(e), e);
         }
@@ -552,7 +552,7 @@ public final class SourceDir {
         Charset cs = dev.ckpt.store.util.LocalFiles.fileNameCharset();
         if (cs.equals(StandardCharsets.UTF_8)) {
             throw new InvalidInputException("file name " + shown + " is not valid UTF-8 (shown with ? for the bytes that"
-                    + " are not); a checkpoint stores names as UTF-8: rename it and push again; nothing was saved");
+                    + " are not); a checkpoint stores names as UTF-8: rename it and save again; nothing was saved");
         }
         // the cure is one for every name (the locale), so this one stops the scan: no list of names that all say so
         refused.stop(new InvalidInputException("file name " + shown + " cannot be read exactly: this JVM decodes file"
