@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -41,25 +40,22 @@ class ChunkFoundStoredS3Test {
 
     @TempDir
     Path tmp;
-    S3ProxyServer server;
+    LinkedS3Proxy s3;
     StallingLink link;
 
     @BeforeEach
     void start() throws Exception {
-        server = S3ProxyServer.start(null);
-        server.createBucket("found");
-        link = new StallingLink(server.endpoint().getPort());
+        s3 = new LinkedS3Proxy("found");
+        link = s3.link;
     }
 
     @AfterEach
     void stop() throws Exception {
-        link.close();
-        server.close();
+        s3.close();
     }
 
     ObjectStore throughLink(S3Config.Client client, S3Config.Http http) {
-        return S3ObjectStores.open(S3Config.fromUrl("s3://found/ckpt", Map.of("AWS_ENDPOINT_URL", link.endpoint().toString()))
-                .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, http));
+        return S3ObjectStores.open(s3.throughLink(client, http));
     }
 
     @ParameterizedTest(name = "{0} / {1}")

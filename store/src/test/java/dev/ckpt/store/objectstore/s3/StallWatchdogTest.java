@@ -50,27 +50,25 @@ class StallWatchdogTest {
 
     @TempDir
     Path tmp;
+    LinkedS3Proxy s3;
     S3ProxyServer server;
     StallingLink link;
 
     @BeforeEach
     void start() throws Exception {
-        server = S3ProxyServer.start(null);
-        server.createBucket("stall");
-        link = new StallingLink(server.endpoint().getPort());
+        s3 = new LinkedS3Proxy("stall");
+        server = s3.server;
+        link = s3.link;
     }
 
     @AfterEach
     void stop() throws Exception {
-        link.close();
-        server.close();
+        s3.close();
     }
 
     /** A store through the stalling link. */
     CheckpointStore throughLink(S3Config.Client client, S3Config.Http http) {
-        S3Config c = S3Config.fromUrl("s3://stall/ckpt", Map.of("AWS_ENDPOINT_URL", link.endpoint().toString()))
-                .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).withClient(client, http)
-                .withStallTimeout(STALL);
+        S3Config c = s3.throughLink(client, http).withStallTimeout(STALL);
         return CheckpointStore.open(S3ObjectStores.open(c), StoreConfig.defaults().withChunkSize(64 * 1024));
     }
 
