@@ -385,7 +385,7 @@ final class RankCommit {
                 ? "where this message says to push or save again, save a later step" : "save a later step");
     }
 
-    /** "save again", "save again", "Save it again": the advice a failure's message may already give. */
+    /** "push again" (older records), "save again", "Save it again": the advice a failure's message may already give. */
     private static final java.util.regex.Pattern ADVISES_AGAIN = java.util.regex.Pattern.compile(
             "\\b(push|save)( it)? again\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
 
