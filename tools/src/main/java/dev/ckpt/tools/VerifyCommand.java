@@ -94,7 +94,10 @@ final class VerifyCommand extends StoreCommand {
                 store.recordVerified(recorded);
             }
         }
-        print(Verified.of(r, recorded, ShellWords.word(store.objectStore().describe())));
+        // pinned checkpoints among those verify tells to forget: forget refuses them until they are unpinned (helper-112)
+        List<String> pinned = r.problems().stream().anyMatch(p -> p.kind() == VerifyReport.Kind.MANIFEST_UNREADABLE)
+                ? store.root().checkpoints().values().stream().filter(e -> e.pinned()).map(e -> e.id()).toList() : List.of();
+        print(Verified.of(r, recorded, ShellWords.word(store.objectStore().describe()), pinned));
         return r.ok() ? ExitCode.OK : ExitCode.DAMAGE;
     }
 
@@ -103,12 +106,17 @@ final class VerifyCommand extends StoreCommand {
      * @param recordedVerified checkpoints recorded as verified in ROOT (with --record)
      */
     record Verified(boolean ok, List<String> recordedVerified, boolean deep, int checkpoints, int chunksChecked,
-                    long bytesChecked, List<Problem> problems, @com.fasterxml.jackson.annotation.JsonIgnore String store)
-            implements OutputOptions.Result {
-        static Verified of(VerifyReport r, List<String> recorded, String store) {
+                    long bytesChecked, List<Problem> problems, @com.fasterxml.jackson.annotation.JsonIgnore String store,
+                    @com.fasterxml.jackson.annotation.JsonIgnore List<String> pinned) implements OutputOptions.Result {
+        /** {@code store}: the store as a shell word, for the commands the advice gives; {@code pinned}: pinned ids in ROOT. */
+        static Verified of(VerifyReport r, List<String> recorded, String store, List<String> pinned) {
             return new Verified(r.ok(), List.copyOf(recorded), r.deep(), r.checkpoints(), r.chunksChecked(), r.bytesChecked(),
                     r.problems().stream().map(p -> new Problem(p.checkpointId(), p.key(), p.kind(), p.message())).toList(),
-                    store);
+                    store, List.copyOf(pinned));
+        }
+
+        private static String words(List<String> ids) {
+            return ids.stream().map(ShellWords::word).collect(java.util.stream.Collectors.joining(" "));
         }
 
         /** The checkpoints with a problem of one of {@code kinds}, on an object under {@code prefix}, in the order found. */
@@ -144,9 +152,11 @@ final class VerifyCommand extends StoreCommand {
             List<String> unreadable = with("", VerifyReport.Kind.MANIFEST_UNREADABLE);
             if (!unreadable.isEmpty()) {
                 // helper-106: the trainer's fall-back past such a checkpoint gave no next step, nor did verify
+                List<String> unpin = unreadable.stream().filter(pinned::contains).toList();
                 out.println("a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; it"
-                        + " still counts toward retention. Remove it with ckpt-tool forget " + store + " "
-                        + unreadable.stream().map(ShellWords::word).collect(java.util.stream.Collectors.joining(" ")));
+                        + " still counts toward retention. Remove it with " + unpin.stream()
+                        .map(id -> "ckpt-tool unpin " + store + " " + ShellWords.word(id) + ", then ").collect(
+                                java.util.stream.Collectors.joining()) + "ckpt-tool forget " + store + " " + words(unreadable));
             }
         }
     }

@@ -348,6 +348,30 @@ class CkptToolTest {
         Cli.Result forgot = cli.run(words.toArray(String[]::new));
         assertEquals(0, forgot.code(), forgot.toString());
         assertEquals(0, cli.run("verify", store, "--read-data").code(), "the advice, followed, leaves a sound store");
+
+        // pinned, it must be unpinned first, and the advice says so (helper-112: its forget command was refused)
+        String third = push(src("c", 3), "r", 4);
+        String fourth = push(src("d", 4), "r", 5);
+        assertEquals(0, cli.run("pin", store, third).code());
+        try (CheckpointStore s = CheckpointStore.open(o, StoreConfig.defaults())) {
+            o.put(s.resolve(third).manifest(), "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            o.put(s.resolve(fourth).manifest(), "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        Cli.Result pinned = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, pinned.code(), pinned.toString());
+        String with = "counts toward retention. Remove it with ckpt-tool unpin ";
+        assertTrue(pinned.out().contains(with), pinned.out());
+        String[] steps = pinned.out().substring(pinned.out().indexOf(with) + with.length() - "unpin ".length()).strip()
+                .split(", then ckpt-tool ");
+        assertEquals(2, steps.length, pinned.out());
+        String url = steps[0].split(" ")[1]; // the store as the output names it (a file: URL)
+        assertEquals("unpin " + url + " " + third, steps[0]);
+        assertEquals("forget " + url + " " + third + " " + fourth, steps[1]);
+        for (String step : steps) {
+            Cli.Result done = cli.run(step.split(" "));
+            assertEquals(0, done.code(), step + ": " + done);
+        }
+        assertEquals(0, cli.run("verify", store, "--read-data").code(), "the advice, followed, leaves a sound store");
     }
 
     @Test

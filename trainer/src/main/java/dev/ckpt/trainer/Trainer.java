@@ -386,6 +386,12 @@ public final class Trainer {
 
     /** The store's set-up, the writer claim, the model, --auto-resume: on {@link StartUp}'s thread. */
     private void startUp() throws IOException, InterruptedException {
+        // the staging directory is checked before the store is touched: a start refused for it must not have claimed the
+        // run, which fences the job that runs it now (helper-112: a start refused for a read-only staging directory
+        // stopped the running job at its next save)
+        startPhase = "checking the staging directory";
+        staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out, freeSpace);
+        startPhase = "opening the store";
         store.init();
         startPhase = "claiming run " + o.run + " as its writer";
         if (o.ranked()) {
@@ -397,8 +403,7 @@ public final class Trainer {
             writer = store.claimWriter(o.run);
         }
         startPhase = "preparing the model";
-        staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out, freeSpace);
-        staging.removeLeftovers();
+        staging.removeLeftovers(); // after the claim: a .tmp of the job this one fences is its no longer
         ModelConfig cfg = o.modelConfig();
         model = new Model(cfg);
         order = new DataOrder(cfg.seed(), cfg.datasetSize(), cfg.batch());
@@ -1562,10 +1567,10 @@ public final class Trainer {
         if (!r.fallbacks().isEmpty()) {
             // helper-106: the fall-back gave no next step; the damaged checkpoints stay in ROOT and in retention's count
             String url = dev.ckpt.store.util.ShellWords.word(store.objectStore().describe());
-            err.println("auto-resume: the checkpoints above stay in the store and count toward retention. This run's saves"
-                    + " write again the chunks they hold, which can make them whole; after its first save, ckpt-tool verify"
-                    + " --read-data " + url + " says which are still damaged, and ckpt-tool forget " + url + " ID removes"
-                    + " one (its id is in the warning above)");
+            // what mends one depends on its damage (helper-112: a save mends no manifest), and verify says it per kind
+            err.println("auto-resume: the checkpoints above stay in the store and count toward retention; after this run's"
+                    + " first save (it writes again the chunks it holds), ckpt-tool verify --read-data " + url + " says"
+                    + " which are still damaged and what to do about each");
         }
         CheckpointFiles.LoadReport rep = CheckpointFiles.load(target, r.checkpointId(), model, state, o.lenientResume);
         for (String s : rep.skipped()) {

@@ -241,9 +241,35 @@ class TrainerTest {
     }
 
     /**
+     * A start refused for its staging directory has not claimed the run: the job that runs it
+     * keeps its writer epoch (helper-112: a start refused for a read-only staging directory
+     * had fenced the running job, which failed at its next save). /proc/self is a directory no
+     * one can write in, so {@code --staging /proc --run self} is one.
+     */
+    @Test
+    void aStartRefusedForItsStagingDirectoryLeavesTheRunsWriterAlone() throws Exception {
+        Path dir = tmp.resolve("claim");
+        String[] first = {"--store", dir.resolve("store").toString(), "--staging", dir.resolve("staging").toString(), "--run",
+                "self", "--steps", "2", "--save-every", "2"};
+        assertEquals(0, TrainerRuns.inProcess(first).code());
+        long epoch;
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            epoch = s.root().runs().get("self").writerEpoch();
+        }
+        Result refused = TrainerRuns.inProcess(new String[]{"--store", dir.resolve("store").toString(), "--staging", "/proc",
+                "--run", "self", "--steps", "4"});
+        assertEquals(1, refused.code(), refused.all());
+        assertTrue(refused.err().contains("cannot write in the staging directory /proc/self"), refused.err());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(epoch, s.root().runs().get("self").writerEpoch(), "the run's writer is unchanged");
+        }
+    }
+
+    /**
      * A resume whose newest checkpoint has a corrupt manifest falls back to the one before,
      * warns, and names the next step (helper-106: it gave none): verify after the first save,
-     * then forget what is still damaged. Followed, that leaves a store that verifies.
+     * which says per damage what to do; for a manifest, forget the checkpoint. Followed, that
+     * leaves a store that verifies.
      */
     @Test
     void aResumePastACorruptManifestWarnsAndNamesTheWayOut() throws Exception {
@@ -261,10 +287,9 @@ class TrainerTest {
                 r.err());
         assertTrue(r.out().contains("auto-resume: restored checkpoint t-s10-"), r.out());
         String url = "file://" + dir.resolve("store") + "/";
-        assertTrue(r.err().contains("auto-resume: the checkpoints above stay in the store and count toward retention. This"
-                + " run's saves write again the chunks they hold, which can make them whole; after its first save, ckpt-tool"
-                + " verify --read-data " + url + " says which are still damaged, and ckpt-tool forget " + url + " ID removes"
-                + " one (its id is in the warning above)"), r.err());
+        assertTrue(r.err().contains("auto-resume: the checkpoints above stay in the store and count toward retention; after"
+                + " this run's first save (it writes again the chunks it holds), ckpt-tool verify --read-data " + url + " says"
+                + " which are still damaged and what to do about each"), r.err());
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             assertFalse(s.verify(new dev.ckpt.store.VerifyRequest(List.of(), 1.0)).ok());
             s.forget(dev.ckpt.store.ForgetRequest.of(broken));
