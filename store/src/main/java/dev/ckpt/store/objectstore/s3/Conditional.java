@@ -26,7 +26,7 @@ import java.util.function.Supplier;
  * caller decides (RootStore's one retry loop, or the save that fails). For ROOT this is exact
  * (every ROOT is unique: its transaction id); for chunks, identical bytes are the same chunk
  * whoever wrote them. ETags are compared with the MD5 of our bytes where the server's ETag is
- * that MD5 (no SSE-KMS, single-part); otherwise the content is read back.
+ * that MD5 (no SSE-KMS, single-part); otherwise the content is read back when its size is ours.
  */
 final class Conditional {
 
@@ -179,10 +179,7 @@ final class Conditional {
     /** The object's ETag if it holds exactly the {@code length} bytes of {@code data} from {@code offset}. */
     private static Optional<String> holds(ObjectStore self, String key, byte[] data, int offset, int length,
                                           boolean md5Etags) {
-        if (md5Etags) {
-            return self.head(key).flatMap(now -> holds(self, now, data, offset, length, true));
-        }
-        return readBack(self, key, data, offset, length);
+        return self.head(key).flatMap(now -> holds(self, now, data, offset, length, md5Etags));
     }
 
     /** {@link #holds} of an object whose metadata was just read. */
@@ -191,10 +188,19 @@ final class Conditional {
         if (md5Etags) {
             return Optional.ofNullable(S3Errors.etag(now.etag())).filter(e -> e.equals(Keys.etagOf(data, offset, length)));
         }
-        return readBack(self, now.key(), data, offset, length);
+        return readBack(self, now, data, offset, length);
     }
 
-    private static Optional<String> readBack(ObjectStore self, String key, byte[] data, int offset, int length) {
+    /**
+     * Reads the object back to compare it with ours, unless its size already says it is not
+     * ours: an object of any size may stand at the key (helper-112: with SSE-KMS a 3 GiB object in
+     * a chunk's place was read whole by a save's create-only write, out of memory).
+     */
+    private static Optional<String> readBack(ObjectStore self, ObjectInfo now, byte[] data, int offset, int length) {
+        if (now.size() != length) {
+            return Optional.empty();
+        }
+        String key = now.key();
         try {
             var current = self.get(key);
             return Arrays.equals(current.data(), 0, current.data().length, data, offset, offset + length)
