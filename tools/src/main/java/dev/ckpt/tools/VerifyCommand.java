@@ -145,9 +145,9 @@ final class VerifyCommand extends StoreCommand {
                         + " the checkpoints that reference it whole; else restore a checkpoint that does not reference it");
             }
             if (!with("chunks/", VerifyReport.Kind.MISSING, VerifyReport.Kind.SIZE_MISMATCH).isEmpty()) {
-                out.println("a missing or cut chunk object is written again by the next save of the same data (ckpt-tool push"
-                        + " or ckpt-train), which makes the checkpoints that reference it whole; else restore a checkpoint"
-                        + " that does not reference it");
+                out.println("a missing or wrong-sized chunk object is written again by the next save of the same data"
+                        + " (ckpt-tool push or ckpt-train), which makes the checkpoints that reference it whole; else"
+                        + " restore a checkpoint that does not reference it");
             }
             List<String> unreadable = with("", VerifyReport.Kind.MANIFEST_UNREADABLE);
             if (!unreadable.isEmpty()) {

@@ -324,8 +324,8 @@ class CkptToolTest {
         o.delete(key);
         Cli.Result missing = cli.run("verify", store);
         assertEquals(ExitCode.DAMAGE, missing.code(), missing.toString());
-        assertTrue(missing.out().contains("a missing or cut chunk object is written again by the next save of the same data"),
-                missing.out());
+        assertTrue(missing.out().contains("a missing or wrong-sized chunk object is written again by the next save of the"
+                + " same data"), missing.out());
         assertFalse(missing.out().contains("manifest cannot be read"), missing.out());
         assertEquals(0, cli.run("push", store, src("a", 1).toString(), "--run", "r", "--step", "3").code());
         assertEquals(0, cli.run("verify", store, "--read-data").code(), "whole again");
@@ -340,7 +340,7 @@ class CkptToolTest {
         String advice = "a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; it still"
                 + " counts toward retention. Remove it with ckpt-tool forget ";
         assertTrue(unreadable.out().contains(advice), unreadable.out());
-        assertFalse(unreadable.out().contains("a missing or cut chunk"), unreadable.out());
+        assertFalse(unreadable.out().contains("a missing or wrong-sized chunk"), unreadable.out());
         String command = unreadable.out().substring(unreadable.out().indexOf(advice) + advice.length() - "forget ".length())
                 .strip();
         assertTrue(command.endsWith(" " + second), command);

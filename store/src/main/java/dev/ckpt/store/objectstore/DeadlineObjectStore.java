@@ -292,7 +292,7 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
 
     /** Into the caller's buffer, which it drops if the read fails (see {@link ObjectStore#getInto}). */
     @Override
-    public StoredBytes getInto(String key, byte[] buffer) {
+    public Optional<StoredBytes> getInto(String key, byte[] buffer) {
         return call(key, "read", () -> delegate().getInto(key, buffer));
     }
 

@@ -164,15 +164,18 @@ final class LocalObjectStore implements ObjectStore {
     }
 
     @Override
-    public StoredBytes getInto(String key, byte[] buffer) {
+    public Optional<StoredBytes> getInto(String key, byte[] buffer) {
         Path p = path(key);
         try {
             int n = LocalFiles.readAllBytes(p, buffer);
             if (n >= 0) {
-                return new StoredBytes(buffer, n);
+                return Optional.of(new StoredBytes(buffer, n));
             }
-            byte[] data = LocalFiles.readAllBytes(p); // larger than the buffer
-            return new StoredBytes(data, data.length);
+            if (Files.size(p) > buffer.length) {
+                return Optional.empty(); // longer than the buffer: not read
+            }
+            byte[] data = LocalFiles.readAllBytes(p); // its size changed as it was read: read whole, as get does
+            return data.length > buffer.length ? Optional.empty() : Optional.of(new StoredBytes(data, data.length));
         } catch (IOException e) {
             throw readFailed(key, p, e);
         }

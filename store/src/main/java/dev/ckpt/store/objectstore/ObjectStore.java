@@ -33,23 +33,27 @@ public interface ObjectStore extends AutoCloseable {
     StoredObject get(String key);
 
     /**
-     * Reads a whole object into {@code buffer} when it fits, else into a new array of its size:
-     * for a caller that reads many objects of a known size bound (a restore's chunks, whose
-     * stored length the manifest records) and reuses its buffers. A new multi-MiB array per read
+     * Reads a whole object into {@code buffer} when it fits; empty when it is longer, and then
+     * the backends do not read its body (a 3 GiB object in a chunk's place ran restores and
+     * verifies out of memory, helper-112's kind): for a caller that reads many objects of a
+     * known size bound (a restore's chunks, whose stored length the manifest records, so that a
+     * longer object is damage) and reuses its buffers. A new multi-MiB array per read
      * is zeroed by the JVM and, as the heap grows to hold them, faulted in fresh by the kernel: a
      * quarter of a restore's CPU (docs/benchmarks.md, "Restore: reads into reused buffers"). No
      * ETag is read. Past the returned length, {@code buffer}'s bytes are unspecified. <b>After a
      * failure the caller drops {@code buffer}</b>: a call abandoned at a deadline
      * ({@link DeadlineObjectStore}) may still be writing into it.
      *
-     * <p>The default reads with {@link #get} into a new array; backends whose client can fill a
-     * given array override it.
+     * <p>The default reads with {@link #get} into a new array (a longer object is read, then
+     * answered empty); backends whose client can fill a given array override it.
      *
+     * @return the object's bytes, in {@code buffer} or (the default) a new array; empty when the
+     *         object is longer than {@code buffer}
      * @throws NotFoundException if there is no object at {@code key}
      */
-    default StoredBytes getInto(String key, byte[] buffer) {
+    default Optional<StoredBytes> getInto(String key, byte[] buffer) {
         byte[] data = get(key).data();
-        return new StoredBytes(data, data.length);
+        return data.length > buffer.length ? Optional.empty() : Optional.of(new StoredBytes(data, data.length));
     }
 
     /** Size, modification time and ETag of an object; empty when there is no object at {@code key}. */

@@ -115,7 +115,7 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
 
     /** Reads need no probe: passed on, into the caller's buffer. */
     @Override
-    public StoredBytes getInto(String key, byte[] buffer) {
+    public Optional<StoredBytes> getInto(String key, byte[] buffer) {
         return delegate().getInto(key, buffer);
     }
 

@@ -31,13 +31,29 @@ final class ChunkProblems {
         }
     }
 
-    /** {@link #get} into {@code buffer} when the chunk fits ({@link ObjectStore#getInto}). */
+    /**
+     * {@link #get} into {@code buffer} ({@link ObjectStore#getInto}), which holds at least the
+     * chunk's recorded stored length.
+     *
+     * @throws CorruptObjectException when the object is longer than {@code buffer}: it is not read
+     *         ({@link #longer})
+     */
     static StoredBytes getInto(ObjectStore store, ChunkRef ref, byte[] buffer) {
         try {
-            return store.getInto(ref.key(), buffer);
+            return store.getInto(ref.key(), buffer).orElseThrow(() -> longer(ref, buffer.length));
         } catch (NotFoundException e) {
             throw missing(store, ref, e);
         }
+    }
+
+    /**
+     * A chunk object longer than the buffer read into, which holds at least its recorded
+     * length: damage, and not read (a 3 GiB object in a chunk's place ran restores and verifies
+     * out of memory, with advice to raise a heap no heap could satisfy).
+     */
+    static CorruptObjectException longer(ChunkRef ref, int bound) {
+        return new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: it is over " + bound
+                + " bytes long, not the " + ref.storedLength() + " recorded (not read)");
     }
 
     private static RuntimeException missing(ObjectStore store, ChunkRef ref, NotFoundException e) {

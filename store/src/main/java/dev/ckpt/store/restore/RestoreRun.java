@@ -479,7 +479,7 @@ final class RestoreRun {
         StoredBytes stored;
         try {
             stored = ChunkProblems.getInto(store, c, buffer); // failed: the buffer is dropped (ObjectStore.getInto)
-        } catch (NotFoundException e) {
+        } catch (NotFoundException | CorruptObjectException e) { // missing, or far longer than recorded (not read)
             throw ChunkProblems.located(e, p.file().where(), root, store);
         }
         submit(cpu, () -> {

@@ -197,7 +197,8 @@ public final class Verifier {
                             // into a reused buffer (as a restore reads): no new multi-MiB array per GET
                             f = CompletableFuture.supplyAsync(() -> {
                                 byte[] buffer = reads.takeFor(c.storedLength());
-                                return new Read(buffer, store.getInto(c.key(), buffer)); // failed: buffer dropped
+                                return new Read(buffer, store.getInto(c.key(), buffer)  // failed: buffer dropped
+                                        .orElseThrow(() -> ChunkProblems.longer(c, buffer.length)));
                             }, io).thenApplyAsync(r -> {
                                 try {
                                     return ChunkCodec.decode(c, r.got().array(), r.got().length());

@@ -55,7 +55,7 @@ class DeadlineObjectStoreTest {
     void aReadIntoABufferPassesTheBufferOnAndEndsAtTheDeadline() {
         ObjectStore below = new ForwardingObjectStore(MemoryStores.inMemory()) {
             @Override
-            public StoredBytes getInto(String key, byte[] buffer) {
+            public java.util.Optional<StoredBytes> getInto(String key, byte[] buffer) {
                 if (key.equals("slow")) {
                     try {
                         Thread.sleep(2000);
@@ -65,7 +65,7 @@ class DeadlineObjectStoreTest {
                 }
                 byte[] data = get(key).data();
                 System.arraycopy(data, 0, buffer, 0, data.length);
-                return new StoredBytes(buffer, data.length);
+                return java.util.Optional.of(new StoredBytes(buffer, data.length));
             }
         };
         below.put("k", new byte[] {1, 2, 3});
@@ -75,7 +75,7 @@ class DeadlineObjectStoreTest {
                     "nothing was written");
             try {
                 byte[] buffer = new byte[8];
-                StoredBytes got = d.getInto("k", buffer);
+                StoredBytes got = d.getInto("k", buffer).orElseThrow();
                 assertSame(buffer, got.array(), "deadline " + deadline);
                 assertEquals(3, got.length());
                 if (deadline != null) {

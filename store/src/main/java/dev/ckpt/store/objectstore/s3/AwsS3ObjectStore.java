@@ -101,9 +101,9 @@ final class AwsS3ObjectStore implements ObjectStore {
     }
 
     @Override
-    public StoredBytes getInto(String k, byte[] buffer) {
-        Body b = read(k, buffer, Long.MAX_VALUE);
-        return new StoredBytes(b.array(), b.length());
+    public Optional<StoredBytes> getInto(String k, byte[] buffer) {
+        Body b = read(k, buffer, buffer.length);
+        return b == LONGER ? Optional.empty() : Optional.of(new StoredBytes(b.array(), b.length()));
     }
 
     /** One GET: a body announced longer than {@code maxLength} is not read, its connection dropped. */

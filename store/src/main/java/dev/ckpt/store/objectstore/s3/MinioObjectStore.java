@@ -89,19 +89,23 @@ final class MinioObjectStore implements ObjectStore {
      * (into the same buffer, from its start).
      */
     @Override
-    public StoredBytes getInto(String k, byte[] buffer) {
+    public Optional<StoredBytes> getInto(String k, byte[] buffer) {
         return requests.call(k, "read", () -> {
             try (GetObjectResponse r = getObject(k)) {
                 long n = contentLength(r.headers().get("Content-Length"));
-                if (n < 0 || n > buffer.length) {
-                    byte[] data = r.readAllBytes();
-                    return new StoredBytes(data, data.length);
+                if (n > buffer.length) {
+                    return Optional.<StoredBytes>empty(); // closed unread
+                }
+                if (n < 0) {
+                    byte[] data = r.readNBytes(buffer.length + 1);
+                    return data.length > buffer.length ? Optional.<StoredBytes>empty()
+                            : Optional.of(new StoredBytes(data, data.length));
                 }
                 int got = r.readNBytes(buffer, 0, (int) n);
                 if (got < n) {
                     throw new java.io.EOFException("the body of " + requests.url(k) + " ended after " + got + " of " + n + " bytes");
                 }
-                return new StoredBytes(buffer, (int) n);
+                return Optional.of(new StoredBytes(buffer, (int) n));
             }
         });
     }

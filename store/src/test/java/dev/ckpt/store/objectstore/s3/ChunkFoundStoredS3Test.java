@@ -24,6 +24,7 @@ import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -32,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bytes reads it once to learn how it is encoded, with no size lookup before the read
  * ({@code ObjectStore#getAtMost}; before, a HEAD came first: one more request per such
  * chunk). An object larger than any encoding of its chunk is written over without its body
- * being read. Counted on the wire, by the request lines a {@link StallingLink} passes, for
- * the three S3 clients against S3Proxy.
+ * being read; so is one a restore finds (below). Counted on the wire, by the request lines a
+ * {@link StallingLink} passes, for the three S3 clients against S3Proxy.
  */
 class ChunkFoundStoredS3Test {
     static final int CHUNK = 64 * 1024;
@@ -98,6 +99,36 @@ class ChunkFoundStoredS3Test {
             for (Path f : Files.walk(src).filter(Files::isRegularFile).toList()) {
                 assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(out.resolve(src.relativize(f))), f.toString());
             }
+        }
+    }
+
+    /**
+     * A restore does not read a chunk object longer than its record (helper-112's kind): one
+     * GET, its answer dropped unread, and a refusal naming the chunk; a deep verify names it too.
+     */
+    @ParameterizedTest(name = "{0} / {1}")
+    @CsvSource({"AWS, APACHE", "AWS, URL_CONNECTION", "MINIO, APACHE"})
+    void aRestoreDoesNotReadAChunkObjectLongerThanItsRecord(S3Config.Client client, S3Config.Http http) throws Exception {
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 12, 4, 300_000);
+        try (ObjectStore objects = throughLink(client, http);
+             CheckpointStore store = CheckpointStore.open(objects, StoreConfig.defaults().withChunkSize(CHUNK))) {
+            SaveResult saved = store.save(store.claimWriter("a"), SaveRequest.of(src, "a", 1));
+            ObjectInfo damaged = objects.list("chunks/").stream().findFirst().orElseThrow();
+            byte[] huge = new byte[8 << 20];
+            Arrays.fill(huge, (byte) 'x');
+            objects.put(damaged.key(), huge);
+
+            int before = link.requests().size();
+            dev.ckpt.store.error.CorruptObjectException e = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                    () -> store.restore(saved.checkpointId(), tmp.resolve("out")));
+            assertTrue(e.getMessage().contains("chunk " + damaged.key() + " is corrupt: it is over "), e.getMessage());
+            List<String> reads = link.requests().subList(before, link.requests().size()).stream()
+                    .filter(l -> StallingLink.path(l).endsWith("/" + damaged.key()))
+                    .map(l -> l.substring(0, l.indexOf(' '))).toList();
+            assertEquals(List.of("GET"), reads, "one GET of the damaged object");
+            dev.ckpt.store.restore.VerifyReport v = store.verify(dev.ckpt.store.VerifyRequest.deep());
+            assertEquals(1, v.problems().size(), v.problems().toString());
+            assertEquals(damaged.key(), v.problems().get(0).key());
         }
     }
 }

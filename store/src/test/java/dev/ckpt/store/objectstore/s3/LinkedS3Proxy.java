@@ -28,7 +28,7 @@ final class LinkedS3Proxy implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.io.IOException {
         link.close();
         server.close();
     }
