@@ -1,6 +1,7 @@
 package dev.ckpt.store.objectstore.s3;
 
 import dev.ckpt.store.error.NotFoundException;
+import dev.ckpt.store.objectstore.s3.AwsBodies.Body;
 import dev.ckpt.store.error.PreconditionFailedException;
 import dev.ckpt.store.objectstore.IfMatchForm;
 import dev.ckpt.store.objectstore.Keys;
@@ -16,7 +17,6 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
-import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
@@ -93,7 +93,7 @@ final class AwsS3ObjectStore implements ObjectStore {
         return x;
     }
 
-    /** Reads the body into one array of its announced length (see {@link #read}). */
+    /** Reads the body into one array of its announced length (see {@link AwsBodies#reader}). */
     @Override
     public StoredObject get(String k) {
         Body b = read(k, null, Long.MAX_VALUE);
@@ -103,65 +103,20 @@ final class AwsS3ObjectStore implements ObjectStore {
     @Override
     public Optional<StoredBytes> getInto(String k, byte[] buffer) {
         Body b = read(k, buffer, buffer.length);
-        return b == LONGER ? Optional.empty() : Optional.of(new StoredBytes(b.array(), b.length()));
+        return b == AwsBodies.LONGER ? Optional.empty() : Optional.of(new StoredBytes(b.array(), b.length()));
     }
 
     /** One GET: a body announced longer than {@code maxLength} is not read, its connection dropped. */
     @Override
     public Optional<byte[]> getAtMost(String k, long maxLength) {
         Body b = read(k, null, maxLength);
-        return b == LONGER ? Optional.empty() : Optional.of(b.array());
+        return b == AwsBodies.LONGER ? Optional.empty() : Optional.of(b.array());
     }
 
-    /** A body: the first {@code length} bytes of {@code array}, and its ETag. */
-    private record Body(byte[] array, int length, String etag) {
-    }
-
-    /** What {@link #read} answers for a body longer than its bound, which it did not read. */
-    private static final Body LONGER = new Body(new byte[0], 0, null);
-
-    /**
-     * Reads the body into {@code buffer} when it is given and the announced length fits, else
-     * into a new array of that length (a body of no announced length: read whole). A body that
-     * ends short (a server or link that closed the connection mid-body) is retried by the SDK:
-     * the URL-connection client hands such a body over as if it were whole, and it would
-     * otherwise be taken for a corrupt chunk (found with {@code StallingLink#cut}). A retry
-     * reads into the same buffer from its start. A body longer than {@code maxLength} is not read:
-     * {@link #LONGER}, and the connection is aborted rather than drained.
-     */
+    /** A GET of {@code k}'s body (see {@link AwsBodies#reader}). */
     private Body read(String k, byte[] buffer, long maxLength) {
         return call(k, "read", () -> s3.getObject(GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build(),
-                (GetObjectResponse r, software.amazon.awssdk.http.AbortableInputStream in) -> {
-                    Long length = r.contentLength();
-                    try {
-                        if (length != null && length > maxLength) {
-                            in.abort();
-                            return LONGER;
-                        }
-                        if (length == null) {
-                            byte[] data = maxLength == Long.MAX_VALUE ? in.readAllBytes()
-                                    : in.readNBytes((int) Math.min(maxLength, Integer.MAX_VALUE - 9) + 1);
-                            if (data.length > maxLength) {
-                                in.abort();
-                                return LONGER;
-                            }
-                            return new Body(data, data.length, S3Errors.etag(r.eTag()));
-                        }
-                        int n = Math.toIntExact(length);
-                        byte[] data = buffer != null && n <= buffer.length ? buffer : new byte[n];
-                        int got = in.readNBytes(data, 0, n);
-                        if (got < n) {
-                            throw new java.io.EOFException("the body of " + url(k) + " ended after " + got + " of "
-                                    + length + " bytes");
-                        }
-                        return new Body(data, n, S3Errors.etag(r.eTag()));
-                    } catch (java.io.IOException e) {
-                        // a stalled read (the stall timeout) or a cut connection: the SDK retries only this type
-                        // from a transformer of ours, as it does for its own
-                        throw software.amazon.awssdk.core.exception.RetryableException.builder()
-                                .message(e.getMessage()).cause(e).build();
-                    }
-                }));
+                AwsBodies.reader(url(k), buffer, maxLength)));
     }
 
     @Override
