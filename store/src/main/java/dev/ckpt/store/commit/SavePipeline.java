@@ -407,18 +407,18 @@ final class SavePipeline {
      */
     private ChunkRef existing(ChunkCodec.Encoded enc) {
         String key = enc.ref().key();
-        // an object larger than any encoding of the chunk is damage, and is not read (helper-111: a 3 GiB object in a
-        // chunk's place ran every save of that data out of memory): stored stays null
-        long most = ChunkCodec.maxEncodedLength(enc.ref().rawLength());
+        // into a buffer of the most any encoding of the chunk takes: a longer object is damage, and is not read
+        // (helper-111: a 3 GiB object in a chunk's place ran every save of that data out of memory); stored stays null
+        byte[] buffer = new byte[ChunkCodec.maxEncodedLength(enc.ref().rawLength())];
         byte[] stored;
         try {
-            stored = store.getAtMost(key, most).orElse(null);
+            stored = store.getInto(key, buffer).map(b -> Arrays.copyOf(b.array(), b.length())).orElse(null);
         } catch (dev.ckpt.store.error.NotFoundException gone) {
             // deleted since (a GC of an unreferenced object): create it again
             if (store.putIfAbsent(key, enc.buffer(), 0, enc.length()) == PutResult.CREATED) {
                 return enc.ref();
             }
-            stored = store.getAtMost(key, most).orElse(null);
+            stored = store.getInto(key, buffer).map(b -> Arrays.copyOf(b.array(), b.length())).orElse(null);
         }
         if (stored != null && Arrays.equals(stored, 0, stored.length, enc.buffer(), 0, enc.length())) {
             suspects.repaired(enc.ref().hash());

@@ -296,12 +296,6 @@ public final class DeadlineObjectStore extends ForwardingObjectStore {
         return call(key, "read", () -> delegate().getInto(key, buffer));
     }
 
-    /** One read of the backend's own (see {@link ObjectStore#getAtMost}), under the read's deadline. */
-    @Override
-    public Optional<byte[]> getAtMost(String key, long maxLength) {
-        return call(key, "read", () -> delegate().getAtMost(key, maxLength));
-    }
-
     @Override
     public Optional<ObjectInfo> head(String key) {
         return call(key, "stat", () -> super.head(key));

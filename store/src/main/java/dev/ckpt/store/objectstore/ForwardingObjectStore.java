@@ -9,8 +9,7 @@ import java.util.Optional;
  * that overrides it sees every create-only write. {@link #getInto} is not passed on: it reads
  * through this store's {@link #get} (the interface's default), so a subclass that changes
  * {@code get} sees every read; one that leaves reads alone passes it on, for its speed
- * ({@link ProbingObjectStore}, {@link DeadlineObjectStore}). {@link #getAtMost} likewise reads
- * through this store's {@code sizeOf} and {@code get} unless a subclass passes it on.
+ * ({@link ProbingObjectStore}, {@link DeadlineObjectStore}).
  */
 public abstract class ForwardingObjectStore implements ObjectStore {
     private final ObjectStore delegate;

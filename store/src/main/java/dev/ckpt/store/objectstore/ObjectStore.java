@@ -70,30 +70,6 @@ public interface ObjectStore extends AutoCloseable {
     }
 
     /**
-     * Reads a whole object if it is at most {@code maxLength} bytes long; empty, without its body
-     * read, when it is longer. For a reader that knows how long the object can at most be and
-     * must not read a larger one: a save that finds a chunk object already there reads it to
-     * learn how it is encoded, and an object larger than any encoding of the chunk is damage it
-     * writes over unread (a 3 GiB object in a chunk's place ran saves out of memory). One
-     * request on S3: the body is dropped when the answer's {@code Content-Length} is too large.
-     *
-     * <p>The default looks at {@link #sizeOf} first and then reads with {@link #get}: two
-     * requests where {@code sizeOf} is one. Backends whose reads see the length before the
-     * body override it.
-     *
-     * @return the object's bytes (the array is exactly the object), or empty when it is longer
-     *         than {@code maxLength}
-     * @throws NotFoundException if there is no object at {@code key}
-     */
-    default Optional<byte[]> getAtMost(String key, long maxLength) {
-        if (sizeOf(key).orElse(0L) > maxLength) {
-            return Optional.empty();
-        }
-        byte[] data = get(key).data();
-        return data.length > maxLength ? Optional.empty() : Optional.of(data);
-    }
-
-    /**
      * Writes an object unconditionally, creating it or replacing any existing one atomically:
      * readers see the old or the new content, never a mix. Returns the new ETag.
      */

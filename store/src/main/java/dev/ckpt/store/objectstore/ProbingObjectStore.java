@@ -119,12 +119,6 @@ public final class ProbingObjectStore extends ForwardingObjectStore {
         return delegate().getInto(key, buffer);
     }
 
-    /** Reads need no probe: passed on. */
-    @Override
-    public Optional<byte[]> getAtMost(String key, long maxLength) {
-        return delegate().getAtMost(key, maxLength);
-    }
-
     @Override
     public PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
         requireConditionalWrites();

@@ -119,31 +119,6 @@ public abstract class ObjectStoreContractTest {
         assertTrue(e.getMessage().contains("chunks/ab/nope"), e.getMessage());
     }
 
-    /**
-     * getAtMost gives the whole object when it is at most the bound, nothing when it is longer
-     * (a save's read of a chunk object that may be damaged), and a missing object is not found.
-     * An answer dropped unread leaves the store working for the next reads.
-     */
-    @Test
-    void getAtMostReadsAnObjectUpToItsBoundAndNotALongerOne() {
-        byte[] data = new byte[3000];
-        new java.util.Random(11).nextBytes(data);
-        store.put("chunks/ab/big", data);
-        for (long bound : new long[] {3000, 3001, 1 << 20, Long.MAX_VALUE}) {
-            java.util.Optional<byte[]> got = store.getAtMost("chunks/ab/big", bound);
-            assertTrue(got.isPresent(), "bound " + bound);
-            assertArrayEquals(data, got.get(), "bound " + bound);
-        }
-        for (long bound : new long[] {2999, 1, 0}) {
-            assertTrue(store.getAtMost("chunks/ab/big", bound).isEmpty(), "bound " + bound);
-        }
-        store.put("empty", new byte[0]);
-        assertEquals(0, store.getAtMost("empty", 0).orElseThrow().length);
-        NotFoundException e = assertThrows(NotFoundException.class, () -> store.getAtMost("chunks/ab/nope", 100));
-        assertTrue(e.getMessage().contains("chunks/ab/nope"), e.getMessage());
-        assertArrayEquals(data, store.get("chunks/ab/big").data(), "reads after answers dropped unread");
-    }
-
     @Test
     void putThenGetReturnsBytesAndStableEtag() {
         String etag = store.put("a/b/c", b("hello"));

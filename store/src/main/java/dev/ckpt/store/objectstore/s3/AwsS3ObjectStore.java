@@ -106,13 +106,6 @@ final class AwsS3ObjectStore implements ObjectStore {
         return b == AwsBodies.LONGER ? Optional.empty() : Optional.of(new StoredBytes(b.array(), b.length()));
     }
 
-    /** One GET: a body announced longer than {@code maxLength} is not read, its connection dropped. */
-    @Override
-    public Optional<byte[]> getAtMost(String k, long maxLength) {
-        Body b = read(k, null, maxLength);
-        return b == AwsBodies.LONGER ? Optional.empty() : Optional.of(b.array());
-    }
-
     /** A GET of {@code k}'s body (see {@link AwsBodies#reader}). */
     private Body read(String k, byte[] buffer, long maxLength) {
         return call(k, "read", () -> s3.getObject(GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build(),

@@ -110,28 +110,6 @@ final class MinioObjectStore implements ObjectStore {
         });
     }
 
-    /** One GET: a body announced longer than {@code maxLength} is not read (see {@link ObjectStore#getAtMost}). */
-    @Override
-    public Optional<byte[]> getAtMost(String k, long maxLength) {
-        return requests.call(k, "read", () -> {
-            try (GetObjectResponse r = getObject(k)) {
-                long n = contentLength(r.headers().get("Content-Length"));
-                if (n > maxLength) {
-                    return Optional.<byte[]>empty(); // closed unread: OkHttp drops the connection
-                }
-                byte[] data = r.readNBytes((int) Math.min(maxLength, Integer.MAX_VALUE - 9) + 1);
-                if (data.length > maxLength) {
-                    return Optional.<byte[]>empty();
-                }
-                if (n >= 0 && data.length < n) {
-                    throw new java.io.EOFException("the body of " + requests.url(k) + " ended after " + data.length + " of " + n
-                            + " bytes");
-                }
-                return Optional.of(data);
-            }
-        });
-    }
-
     private GetObjectResponse getObject(String k) throws Exception {
         return client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key(k)).build());
     }

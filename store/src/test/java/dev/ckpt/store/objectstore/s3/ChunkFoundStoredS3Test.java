@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A save that finds a chunk object already stored by a save that no live checkpoint records
  * (a rank's, one that did not commit, a forgotten checkpoint's before GC) and not holding its
  * bytes reads it once to learn how it is encoded, with no size lookup before the read
- * ({@code ObjectStore#getAtMost}; before, a HEAD came first: one more request per such
+ * ({@code ObjectStore#getInto} into a buffer of the most any encoding takes; before, a HEAD
+ * came first: one more request per such
  * chunk). An object larger than any encoding of its chunk is written over without its body
  * being read; so is one a restore finds (below). Counted on the wire, by the request lines a
  * {@link StallingLink} passes, for the three S3 clients against S3Proxy.
@@ -77,7 +78,7 @@ class ChunkFoundStoredS3Test {
             byte[] huge = new byte[ChunkCodec.maxEncodedLength(CHUNK) + 4096];
             Arrays.fill(huge, (byte) 'x');
             objects.put(damaged.key(), huge);
-            assertEquals(Optional.empty(), objects.getAtMost(damaged.key(), ChunkCodec.maxEncodedLength(CHUNK)));
+            assertEquals(Optional.empty(), objects.getInto(damaged.key(), new byte[ChunkCodec.maxEncodedLength(CHUNK)]));
 
             int before = link.requests().size();
             SaveResult second = store.save(store.claimWriter("b"), SaveRequest.of(src, "b", 1));
