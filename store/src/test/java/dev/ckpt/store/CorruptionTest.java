@@ -359,7 +359,7 @@ class CorruptionTest {
         Path out = tmp.resolve("out-long");
         CorruptObjectException e = assertThrows(CorruptObjectException.class,
                 () -> reopened().restore(second.checkpointId(), out));
-        assertTrue(e.getMessage().contains("chunk " + key + " is corrupt: it is over "), e.getMessage());
+        assertTrue(e.getMessage().contains("chunk " + key + " is corrupt: it is longer than the "), e.getMessage());
         assertTrue(e.getMessage().contains("; nothing was written, " + out + " is as it was"), e.getMessage());
         assertTrue(e.getMessage().contains(" (not read)"), e.getMessage());
         assertTrue(TestDirs.snapshot(out).isEmpty(), "nothing written");

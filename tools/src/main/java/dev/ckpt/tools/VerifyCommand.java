@@ -145,9 +145,11 @@ final class VerifyCommand extends StoreCommand {
                         + " the checkpoints that reference it whole; else restore a checkpoint that does not reference it");
             }
             if (!with("chunks/", VerifyReport.Kind.MISSING, VerifyReport.Kind.SIZE_MISMATCH).isEmpty()) {
+                // helper-113: a directory or a dangling link in a chunk's place is no object, and stops the save too
                 out.println("a missing or wrong-sized chunk object is written again by the next save of the same data"
-                        + " (ckpt-tool push or ckpt-train), which makes the checkpoints that reference it whole; else"
-                        + " restore a checkpoint that does not reference it");
+                        + " (ckpt-tool push or ckpt-train), which makes the checkpoints that reference it whole (where"
+                        + " something else stands in its place, move that out first); else restore a checkpoint that"
+                        + " does not reference it");
             }
             List<String> unreadable = with("", VerifyReport.Kind.MANIFEST_UNREADABLE);
             if (!unreadable.isEmpty()) {

@@ -325,7 +325,8 @@ class CkptToolTest {
         Cli.Result missing = cli.run("verify", store);
         assertEquals(ExitCode.DAMAGE, missing.code(), missing.toString());
         assertTrue(missing.out().contains("a missing or wrong-sized chunk object is written again by the next save of the"
-                + " same data"), missing.out());
+                + " same data (ckpt-tool push or ckpt-train), which makes the checkpoints that reference it whole (where"
+                + " something else stands in its place, move that out first)"), missing.out());
         assertFalse(missing.out().contains("manifest cannot be read"), missing.out());
         assertEquals(0, cli.run("push", store, src("a", 1).toString(), "--run", "r", "--step", "3").code());
         assertEquals(0, cli.run("verify", store, "--read-data").code(), "whole again");

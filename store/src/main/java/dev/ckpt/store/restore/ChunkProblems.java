@@ -40,7 +40,7 @@ final class ChunkProblems {
      */
     static StoredBytes getInto(ObjectStore store, ChunkRef ref, byte[] buffer) {
         try {
-            return store.getInto(ref.key(), buffer).orElseThrow(() -> longer(ref, buffer.length));
+            return store.getInto(ref.key(), buffer).orElseThrow(() -> longer(ref));
         } catch (NotFoundException e) {
             throw missing(store, ref, e);
         }
@@ -51,9 +51,9 @@ final class ChunkProblems {
      * length: damage, and not read (a 3 GiB object in a chunk's place ran restores and verifies
      * out of memory, with advice to raise a heap no heap could satisfy).
      */
-    static CorruptObjectException longer(ChunkRef ref, int bound) {
-        return new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: it is over " + bound
-                + " bytes long, not the " + ref.storedLength() + " recorded (not read)");
+    static CorruptObjectException longer(ChunkRef ref) {
+        return new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: it is longer than the "
+                + ref.storedLength() + " bytes recorded for it (not read)");
     }
 
     private static RuntimeException missing(ObjectStore store, ChunkRef ref, NotFoundException e) {

@@ -198,7 +198,7 @@ public final class Verifier {
                             f = CompletableFuture.supplyAsync(() -> {
                                 byte[] buffer = reads.takeFor(c.storedLength());
                                 return new Read(buffer, store.getInto(c.key(), buffer)  // failed: buffer dropped
-                                        .orElseThrow(() -> ChunkProblems.longer(c, buffer.length)));
+                                        .orElseThrow(() -> ChunkProblems.longer(c)));
                             }, io).thenApplyAsync(r -> {
                                 try {
                                     return ChunkCodec.decode(c, r.got().array(), r.got().length());

@@ -10,8 +10,8 @@ import java.io.IOException;
 
 /**
  * How {@link AwsS3ObjectStore}'s GETs read an object's body: into the caller's buffer when it
- * is given and the announced length fits, else into a new array of that length (a body of no
- * announced length: read whole), and not at all when it is longer than a bound.
+ * is given and the body fits, not at all when it is given and the body is longer, and into a
+ * new array of the body's length when none is given.
  */
 final class AwsBodies {
     private AwsBodies() {
@@ -29,12 +29,13 @@ final class AwsBodies {
      * closed the connection mid-body) is retried by the SDK: the URL-connection client hands
      * such a body over as if it were whole, and it would otherwise be taken for a corrupt chunk
      * (found with {@code StallingLink#cut}). A retry reads into the same buffer from its start.
-     * A body longer than {@code maxLength} is not read: {@link #LONGER}, and the connection is
+     * A body longer than {@code buffer} is not read: {@link #LONGER}, and the connection is
      * aborted rather than drained.
      *
-     * @param buffer where to read a body that fits, or null for a new array
+     * @param buffer where to read the body, or null for a new array of its length (any length)
      */
-    static ResponseTransformer<GetObjectResponse, Body> reader(String url, byte[] buffer, long maxLength) {
+    static ResponseTransformer<GetObjectResponse, Body> reader(String url, byte[] buffer) {
+        long maxLength = buffer == null ? Long.MAX_VALUE : buffer.length;
         return (GetObjectResponse r, AbortableInputStream in) -> {
             Long length = r.contentLength();
             try {
@@ -43,8 +44,7 @@ final class AwsBodies {
                     return LONGER;
                 }
                 if (length == null) {
-                    byte[] data = maxLength == Long.MAX_VALUE ? in.readAllBytes()
-                            : in.readNBytes((int) Math.min(maxLength, Integer.MAX_VALUE - 9) + 1);
+                    byte[] data = buffer == null ? in.readAllBytes() : in.readNBytes(buffer.length + 1);
                     if (data.length > maxLength) {
                         in.abort();
                         return LONGER;
@@ -52,7 +52,7 @@ final class AwsBodies {
                     return new Body(data, data.length, S3Errors.etag(r.eTag()));
                 }
                 int n = Math.toIntExact(length);
-                byte[] data = buffer != null && n <= buffer.length ? buffer : new byte[n];
+                byte[] data = buffer != null ? buffer : new byte[n];
                 int got = in.readNBytes(data, 0, n);
                 if (got < n) {
                     throw new EOFException("the body of " + url + " ended after " + got + " of " + length + " bytes");

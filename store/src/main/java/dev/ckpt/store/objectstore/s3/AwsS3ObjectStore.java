@@ -96,20 +96,20 @@ final class AwsS3ObjectStore implements ObjectStore {
     /** Reads the body into one array of its announced length (see {@link AwsBodies#reader}). */
     @Override
     public StoredObject get(String k) {
-        Body b = read(k, null, Long.MAX_VALUE);
+        Body b = read(k, null);
         return new StoredObject(k, b.array(), S3Errors.readEtag(b.etag(), url(k)));
     }
 
     @Override
     public Optional<StoredBytes> getInto(String k, byte[] buffer) {
-        Body b = read(k, buffer, buffer.length);
+        Body b = read(k, buffer);
         return b == AwsBodies.LONGER ? Optional.empty() : Optional.of(new StoredBytes(b.array(), b.length()));
     }
 
     /** A GET of {@code k}'s body (see {@link AwsBodies#reader}). */
-    private Body read(String k, byte[] buffer, long maxLength) {
+    private Body read(String k, byte[] buffer) {
         return call(k, "read", () -> s3.getObject(GetObjectRequest.builder().bucket(config.bucket()).key(key(k)).build(),
-                AwsBodies.reader(url(k), buffer, maxLength)));
+                AwsBodies.reader(url(k), buffer)));
     }
 
     @Override

@@ -122,7 +122,7 @@ class ChunkFoundStoredS3Test {
             int before = link.requests().size();
             dev.ckpt.store.error.CorruptObjectException e = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
                     () -> store.restore(saved.checkpointId(), tmp.resolve("out")));
-            assertTrue(e.getMessage().contains("chunk " + damaged.key() + " is corrupt: it is over "), e.getMessage());
+            assertTrue(e.getMessage().contains("chunk " + damaged.key() + " is corrupt: it is longer than the "), e.getMessage());
             List<String> reads = link.requests().subList(before, link.requests().size()).stream()
                     .filter(l -> StallingLink.path(l).endsWith("/" + damaged.key()))
                     .map(l -> l.substring(0, l.indexOf(' '))).toList();
