@@ -171,10 +171,13 @@ final class LocalObjectStore implements ObjectStore {
             if (n >= 0) {
                 return Optional.of(new StoredBytes(buffer, n));
             }
-            if (Files.size(p) > buffer.length) {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            if (a.isRegularFile() && a.size() > buffer.length) {
                 return Optional.empty(); // longer than the buffer: not read
             }
-            byte[] data = LocalFiles.readAllBytes(p); // its size changed as it was read: read whole, as get does
+            // no file (a directory: refused as get refuses it, naming what stands there), or its size changed as it was
+            // read: read whole, as get does
+            byte[] data = LocalFiles.readAllBytes(p);
             return data.length > buffer.length ? Optional.empty() : Optional.of(new StoredBytes(data, data.length));
         } catch (IOException e) {
             throw readFailed(key, p, e);
