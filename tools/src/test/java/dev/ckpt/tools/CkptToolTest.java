@@ -332,7 +332,7 @@ class CkptToolTest {
         assertEquals(0, cli.run("verify", store, "--read-data").code(), "whole again");
 
         String manifest;
-        try (CheckpointStore s = CheckpointStore.open(o, StoreConfig.defaults())) {
+        try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) { // closes its own client
             manifest = s.resolve(second).manifest();
         }
         o.put(manifest, "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -354,7 +354,7 @@ class CkptToolTest {
         String third = push(src("c", 3), "r", 4);
         String fourth = push(src("d", 4), "r", 5);
         assertEquals(0, cli.run("pin", store, third).code());
-        try (CheckpointStore s = CheckpointStore.open(o, StoreConfig.defaults())) {
+        try (CheckpointStore s = CheckpointStore.open(objects(), StoreConfig.defaults())) {
             o.put(s.resolve(third).manifest(), "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             o.put(s.resolve(fourth).manifest(), "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
@@ -365,7 +365,7 @@ class CkptToolTest {
         String[] steps = pinned.out().substring(pinned.out().indexOf(with) + with.length() - "unpin ".length()).strip()
                 .split(", then ckpt-tool ");
         assertEquals(2, steps.length, pinned.out());
-        String url = steps[0].split(" ")[1]; // the store as the output names it (a file: URL)
+        String url = steps[0].split(" ")[1]; // the store as the output names it (a URL)
         assertEquals("unpin " + url + " " + third, steps[0]);
         assertEquals("forget " + url + " " + third + " " + fourth, steps[1]);
         for (String step : steps) {
