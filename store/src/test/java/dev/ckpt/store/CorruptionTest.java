@@ -55,7 +55,7 @@ class CorruptionTest {
 
     private String aChunkOnlyIn(SaveResult r) {
         Manifest m = store.manifest(store.resolve(r.checkpointId()));
-        Manifest other = store.manifest(store.resolve(first.checkpointId()));
+        Manifest other = store.manifest(store.resolve((r == first ? second : first).checkpointId()));
         return m.chunks().stream().filter(h -> !other.chunks().contains(h)).findFirst()
                 .map(h -> "chunks/" + h.substring(0, 2) + "/" + h).orElseThrow();
     }
@@ -141,7 +141,32 @@ class CorruptionTest {
         assertEquals(1, r.fallbacks().size());
         assertTrue(r.fallbacks().get(0).contains(second.checkpointId()) && r.fallbacks().get(0).contains("corrupt"),
                 r.fallbacks().toString());
+        // the reason, with the file; not a single restore's advice (helper-113: "restore an earlier checkpoint" and
+        // the untouched target, in the middle of a fall-back that restores the earlier one into it)
+        assertTrue(r.fallbacks().get(0).contains("(file "), r.fallbacks().toString());
+        assertFalse(r.fallbacks().get(0).contains("restore an earlier") || r.fallbacks().get(0).contains("is as it was"),
+                r.fallbacks().toString());
         TestDirs.assertSameTree(TestDirs.snapshot(tmp.resolve("src1")), tmp.resolve("out"));
+        // a single restore of it still says what to do
+        CorruptObjectException single = assertThrows(CorruptObjectException.class,
+                () -> reopened().restore(second.checkpointId(), tmp.resolve("single")));
+        assertTrue(single.getMessage().contains("(file ") && single.getMessage().contains("restore an earlier checkpoint")
+                && single.getMessage().contains("is as it was"), single.getMessage());
+    }
+
+    /** Every candidate damaged: each one's reason once, then what to do, once; nothing written. */
+    @Test
+    void aFallBackPastEveryCheckpointSaysEachReasonAndTheAdviceOnce() {
+        flipByte(aChunkOnlyIn(second), 50);
+        objects.delete(aChunkOnlyIn(first));
+        CorruptObjectException e = assertThrows(CorruptObjectException.class,
+                () -> reopened().restoreLatestGood("r", tmp.resolve("out"), List.of()));
+        String said = e.getMessage();
+        assertTrue(said.contains(first.checkpointId()) && said.contains(second.checkpointId()) && said.contains("missing")
+                && said.contains("corrupt"), said);
+        assertEquals(1, said.split("ckpt-tool verify", -1).length - 1, said);
+        assertFalse(said.contains("restore an earlier"), said);
+        assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
     }
 
     @Test
@@ -335,6 +360,44 @@ class CorruptionTest {
             assertEquals(VerifyReport.Kind.SIZE_MISMATCH, v.problems().get(0).kind());
             assertEquals(second.checkpointId(), v.problems().get(0).checkpointId());
         }
+    }
+
+    /**
+     * A chunk whose listed size is not its record's is known bad from the listing: a deep
+     * verify neither reads it again nor counts it among the chunks re-hashed (helper-113: "4
+     * chunks re-hashed" where 3 were read), longer or shorter, and it stays one problem.
+     */
+    @Test
+    void aWrongSizedChunkIsNotReadByADeepVerifyNorCountedAsReHashed() {
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore before = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(objects);
+        VerifyReport sound = Stores.open(before, clock).verify(VerifyRequest.deep());
+        String longer = aChunkOnlyIn(second);
+        byte[] data = objects.get(longer).data();
+        objects.put(longer, Arrays.copyOf(data, data.length + 1));
+        String shorter = aChunkOnlyIn(first);
+        objects.put(shorter, Arrays.copyOf(objects.get(shorter).data(), 10));
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(objects);
+        VerifyReport v = Stores.open(counting, clock).verify(VerifyRequest.deep());
+        assertEquals(List.of(VerifyReport.Kind.SIZE_MISMATCH, VerifyReport.Kind.SIZE_MISMATCH),
+                v.problems().stream().map(VerifyReport.Problem::kind).toList(), v.problems().toString());
+        assertEquals(sound.chunksChecked() - 2, v.chunksChecked(), "the two wrong-sized chunks neither read nor counted");
+        assertEquals(before.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET) - 2,
+                counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET), "two GETs fewer");
+    }
+
+    /** A missing manifest, said by verify: not with the pointer to verify that a restore's refusal gives. */
+    @Test
+    void verifySaysAMissingManifestWithoutPointingAtItself() {
+        String key = Manifest.keyOf(second.checkpointId());
+        objects.delete(key);
+        VerifyReport v = reopened().verify(VerifyRequest.structural());
+        assertEquals(1, v.problems().size(), v.problems().toString());
+        assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, v.problems().get(0).kind());
+        String said = v.problems().get(0).message();
+        assertTrue(said.contains(key) && said.contains("missing") && said.contains(second.checkpointId()), said);
+        assertFalse(said.contains("ckpt-tool verify"), said);
+        NotFoundException e = assertThrows(NotFoundException.class, () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
+        assertTrue(e.getMessage().contains("ckpt-tool verify"), "a restore still points at verify: " + e.getMessage());
     }
 
     /**

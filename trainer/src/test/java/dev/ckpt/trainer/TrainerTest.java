@@ -266,6 +266,38 @@ class TrainerTest {
     }
 
     /**
+     * A resume past a checkpoint with a corrupt chunk warns with the reason and the file, not
+     * with a single restore's advice (helper-113: the warning named the resume's own
+     * {@code restore.tmp} as "as it was" and said to restore an earlier checkpoint, in the middle
+     * of the fall-back that does so).
+     */
+    @Test
+    void aResumePastACorruptChunkWarnsWithTheReasonNotARestoresAdvice() throws Exception {
+        Path dir = tmp.resolve("cc");
+        assertEquals(0, TrainerRuns.inProcess(args(dir, "--steps", "20", "--save-every", "10")).code());
+        String broken;
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            broken = s.resolve("t@20").id();
+            java.util.List<String> older = s.manifest(s.resolve("t@10")).chunks();
+            String hash = s.manifest(s.resolve("t@20")).chunks().stream().filter(h -> !older.contains(h)).findFirst()
+                    .orElseThrow();
+            String key = "chunks/" + hash.substring(0, 2) + "/" + hash;
+            byte[] data = s.objectStore().get(key).data();
+            data[data.length / 2] ^= 0x40;
+            s.objectStore().put(key, data);
+        }
+        dev.ckpt.store.util.LocalFiles.deleteTree(dir.resolve("staging"));
+        Result r = TrainerRuns.inProcess(args(dir, "--steps", "30", "--save-every", "10", "--auto-resume"));
+        assertEquals(0, r.code(), r.all());
+        String warning = r.err().lines().filter(l -> l.startsWith("auto-resume: WARNING")).findFirst().orElseThrow();
+        assertTrue(warning.startsWith("auto-resume: WARNING checkpoint " + broken + " (step 20) failed verification: chunk ")
+                && warning.contains("corrupt") && warning.contains("(file ")
+                && warning.endsWith("; fell back to an older checkpoint"), warning);
+        assertFalse(warning.contains("restore.tmp") || warning.contains("restore an earlier"), warning);
+        assertTrue(r.out().contains("auto-resume: restored checkpoint t-s10-"), r.out());
+    }
+
+    /**
      * A resume whose newest checkpoint has a corrupt manifest falls back to the one before,
      * warns, and names the next step (helper-106: it gave none): verify after the first save,
      * which says per damage what to do; for a manifest, forget the checkpoint. Followed, that

@@ -41,6 +41,15 @@ public abstract class CkptException extends RuntimeException {
         return stepClosed;
     }
 
+    /**
+     * The message without the notes callers added ({@link #addNote}): what went wrong and
+     * where, without what to do about it, for a caller that says what to do itself (a restore
+     * that falls back to an older checkpoint lists each newer one's reason).
+     */
+    public String reason() {
+        return super.getMessage();
+    }
+
     @Override
     public String getMessage() {
         String m = super.getMessage();

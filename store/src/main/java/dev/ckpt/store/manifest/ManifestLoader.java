@@ -128,10 +128,12 @@ public final class ManifestLoader {
                 throw StoreUnavailableException.needingAction("cannot read manifest " + key + " of checkpoint " + id
                         + " in " + store.describe() + ": " + e.inItsPlace(), e);
             }
-            throw new NotFoundException(key, "manifest " + key + " of checkpoint "
-                    + id + " is missing from " + store.describe()
-                    + "; the checkpoint cannot be restored (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
+            NotFoundException missing = new NotFoundException(key, "manifest " + key + " of checkpoint "
+                    + id + " is missing from " + store.describe() + "; the checkpoint cannot be restored");
+            // a note, which verify itself leaves out (CkptException.reason)
+            missing.addNote(" (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
                     + " finds every damaged checkpoint)");
+            throw missing;
         }
         Manifest m = Json.readManifest(key, data, sha256);
         cache.put(key, m);

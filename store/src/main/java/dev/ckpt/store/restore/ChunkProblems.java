@@ -66,17 +66,21 @@ final class ChunkProblems {
 
     /** {@code e} said with where its chunk is and what to do, if it is a chunk's corruption or absence; else {@code e}. */
     static RuntimeException located(RuntimeException e, String where, Path root, dev.ckpt.store.objectstore.ObjectStore store) {
+        dev.ckpt.store.error.CkptException located;
         if (e instanceof CorruptObjectException c && c.key() != null && c.key().startsWith("chunks/")) {
-            return new CorruptObjectException(c.key(), c.getMessage() + advice(where, root, store), c);
+            located = new CorruptObjectException(c.key(), c.getMessage() + " (" + where + ")", c);
+        } else if (e instanceof NotFoundException n && n.key() != null && n.key().startsWith("chunks/")) {
+            located = new NotFoundException(n.key(), n.getMessage() + " (" + where + ")");
+        } else {
+            return e;
         }
-        if (e instanceof NotFoundException n && n.key() != null && n.key().startsWith("chunks/")) {
-            return new NotFoundException(n.key(), n.getMessage() + advice(where, root, store));
-        }
-        return e;
+        // a note: a restore falling back to an older checkpoint gives its own advice ({@link CkptException#reason})
+        located.addNote(advice(root, store));
+        return located;
     }
 
-    private static String advice(String where, Path root, dev.ckpt.store.objectstore.ObjectStore store) {
-        return " (" + where + "); nothing was written, " + root + " is as it was. ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " lists every"
+    private static String advice(Path root, dev.ckpt.store.objectstore.ObjectStore store) {
+        return "; nothing was written, " + root + " is as it was. ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " lists every"
                 + " checkpoint that holds this chunk; restore an earlier checkpoint, or from another copy of the store";
     }
 }

@@ -708,9 +708,11 @@ final class RestoreRun {
                     try {
                         LocalFiles.readFully(channel, buf, offset); // a hole reads as zeros
                     } catch (IOException e) {
-                        return new CorruptObjectException(manifest.key(), wrong + ", and reading it back to find the"
-                                + " corrupt chunk failed (" + e.getMessage() + ")" + kept + "; check the disk of "
-                                + root + ", then run ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " and restore again");
+                        CorruptObjectException x = new CorruptObjectException(manifest.key(), wrong + ", and reading it"
+                                + " back to find the corrupt chunk failed (" + e.getMessage() + ")");
+                        x.addNote(kept + "; check the disk of " + root + ", then run ckpt-tool verify --read-data "
+                                + dev.ckpt.store.util.ShellWords.word(store.describe()) + " and restore again");
+                        return x;
                     }
                     String hash = Hashes.sha256Hex(buf.array());
                     if (!hash.equals(c.hash())) {
@@ -719,9 +721,10 @@ final class RestoreRun {
                     offset += c.rawLength();
                 }
             }
-            return new CorruptObjectException(manifest.key(), wrong + ", and every chunk of it matches its own hash:"
-                    + " the file hash in the manifest is wrong (a faulty writer, or an edited manifest)" + kept
-                    + "; restore an earlier checkpoint");
+            CorruptObjectException x = new CorruptObjectException(manifest.key(), wrong + ", and every chunk of it matches"
+                    + " its own hash: the file hash in the manifest is wrong (a faulty writer, or an edited manifest)");
+            x.addNote(kept + "; restore an earlier checkpoint"); // a note: see ChunkProblems.located
+            return x;
         }
 
         /** The file and its checkpoint, for messages. */

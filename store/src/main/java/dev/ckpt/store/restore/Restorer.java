@@ -100,7 +100,9 @@ public final class Restorer {
             } catch (CorruptObjectException | NotFoundException ex) {
                 failed.add(e);
                 suspects.report(ex instanceof CorruptObjectException c ? c.key() : ((NotFoundException) ex).key());
-                fallbacks.add("checkpoint " + e.id() + " (step " + e.step() + ") failed verification: " + ex.getMessage());
+                // its reason without the advice a single restore gives (the temporary directory is as it was, restore
+                // an earlier checkpoint: helper-113, in the middle of a fall-back that does just that)
+                fallbacks.add("checkpoint " + e.id() + " (step " + e.step() + ") failed verification: " + ex.reason());
                 last = ex;
             }
         }
@@ -108,7 +110,9 @@ public final class Restorer {
             throw new NotFoundException("", "no checkpoint to restore");
         }
         throw new CorruptObjectException("", "no checkpoint could be restored; every candidate failed verification: "
-                + String.join(" | ", fallbacks), last);
+                + String.join(" | ", fallbacks) + "; nothing was written, " + target + " is as it was. ckpt-tool verify"
+                + " --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " says what is wrong with each"
+                + " and what to do", last);
     }
 
     /**
