@@ -198,7 +198,7 @@ final class Staging {
 
     /** Writes a checkpoint into {@code step-N.tmp}, then renames it to {@code step-N}. */
     Path stage(long step, Writer writer, String lastCommitted) throws IOException {
-        return complete(stageTmp(step, writer, lastCommitted), step);
+        return complete(stageTmp(step, writer, lastCommitted), step, lastCommitted);
     }
 
     /** Writes a checkpoint into {@code step-N.tmp} and returns that directory, for {@link #complete} later. */
@@ -232,11 +232,30 @@ final class Staging {
         return LocalFiles.explain(e);
     }
 
-    /** Renames a written {@code step-N.tmp} to {@code step-N}, replacing an older one. */
-    Path complete(Path tmp, long step) throws IOException {
+    /**
+     * Renames a written {@code step-N.tmp} to {@code step-N}, replacing an older one.
+     *
+     * @throws Failed naming both directories and why, {@code step-N.tmp} removed: an older
+     *         {@code step-N} that cannot be removed (helper-112: a read-only {@code step-N} failed
+     *         the save with a bare "Read-only file system", left {@code step-N.tmp}, and the save
+     *         still uploading before it went unreported), or a rename refused
+     */
+    Path complete(Path tmp, long step, String lastCommitted) throws IOException {
         Path fin = pathOf(step);
-        LocalFiles.deleteTree(fin);
-        Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            LocalFiles.deleteTree(fin);
+            Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            try {
+                LocalFiles.deleteTree(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new Failed("staging directory " + dir + ": the checkpoint of step " + step + " was written but cannot"
+                    + " replace " + fin + " (" + (e instanceof IOException io ? gone(io) : e.getMessage()) + "); move "
+                    + fin + " out of the staging directory, or give the run a staging directory of its own",
+                    lastCommitted, e);
+        }
         return fin;
     }
 

@@ -1190,7 +1190,7 @@ public final class Trainer {
             if (written != null) {
                 // no save is reading the frozen block now: the ones before this have ended
                 CheckpointFiles.linkFrozen(linkFrom, written, part);
-                staging.complete(written, step);
+                staging.complete(written, step, lastCommitted);
             }
             SaveRequest toSave = request;
             if (frozenLinked && lastCommitted != null) {

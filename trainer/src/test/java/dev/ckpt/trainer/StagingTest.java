@@ -42,6 +42,40 @@ class StagingTest {
     }
 
     /**
+     * A {@code step-N} that cannot be replaced (helper-112: a read-only one) fails the staging
+     * with what {@link Staging.Failed} says, which the trainer reports after the saves in flight,
+     * not with a bare "Read-only file system"; {@code step-N.tmp} is removed and the old copy kept.
+     * The undeletable file: {@code chattr +i} as root (root deletes in a read-only directory), a
+     * read-only directory otherwise.
+     */
+    @Test
+    void aStepDirectoryThatCannotBeReplacedFailsTheStagingNamingItAndLeavesNoTmp() throws Exception {
+        Staging s = staging();
+        Path old = s.stage(20, d -> Files.writeString(d.resolve("state.json"), "old"), null);
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Process p = new ProcessBuilder(root ? List.of("chattr", "+i", old.resolve("state.json").toString())
+                : List.of("chmod", "555", old.toString())).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "making " + old + " undeletable (chattr +i needs root and a filesystem with the"
+                + " attribute, e.g. ext4): " + said);
+        try {
+            IOException e = assertThrows(Staging.Failed.class, () -> s.stage(20, d -> Files.writeString(d.resolve(
+                    "state.json"), "new"), "r-s10-abc"));
+            assertTrue(e.getMessage().startsWith("staging directory " + tmp.resolve("r") + ": the checkpoint of step 20"
+                    + " was written but cannot replace " + old + " ("), e.getMessage());
+            assertTrue(e.getMessage().endsWith("); move " + old + " out of the staging directory, or give the run a"
+                    + " staging directory of its own; the last committed checkpoint r-s10-abc is untouched"), e.getMessage());
+            try (var l = Files.list(tmp.resolve("r"))) {
+                assertEquals(List.of("step-20"), l.map(x -> x.getFileName().toString()).toList(), "no step-20.tmp left");
+            }
+            assertEquals("old", Files.readString(old.resolve("state.json")));
+        } finally {
+            new ProcessBuilder(root ? List.of("chattr", "-i", old.resolve("state.json").toString())
+                    : List.of("chmod", "755", old.toString())).start().waitFor();
+        }
+    }
+
+    /**
      * A staging directory that exists and cannot be written is refused when the run starts, not
      * at its first save after the training up to it (helper-106: a read-only mount). /proc/self
      * is such a directory for every user, root too; a read-only bind mount gave the same message
