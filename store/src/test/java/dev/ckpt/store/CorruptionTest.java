@@ -165,6 +165,8 @@ class CorruptionTest {
         assertTrue(said.contains(first.checkpointId()) && said.contains(second.checkpointId()) && said.contains("missing")
                 && said.contains("corrupt"), said);
         assertEquals(1, said.split("ckpt-tool verify", -1).length - 1, said);
+        assertEquals(2, said.split("failed verification", -1).length - 1, "once per checkpoint: " + said);
+        assertFalse(e.reason().contains("ckpt-tool verify"), "the advice is a note, for a caller to say its own: " + e.reason());
         assertFalse(said.contains("restore an earlier"), said);
         assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
     }
@@ -383,6 +385,41 @@ class CorruptionTest {
         assertEquals(sound.chunksChecked() - 2, v.chunksChecked(), "the two wrong-sized chunks neither read nor counted");
         assertEquals(before.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET) - 2,
                 counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET), "two GETs fewer");
+    }
+
+    /**
+     * A wrong size is a manifest's record against the object: a checkpoint whose manifest
+     * records another size for a chunk the others share is the one reported, the others verify
+     * ok (helper-114: they were called corrupt when the known-bad outcome was kept per chunk),
+     * whichever checkpoint holds the wrong record. A chunk missing from the listing is not read
+     * either.
+     */
+    @Test
+    void aWrongSizeInOneManifestIsThatCheckpointsProblemNotTheOthersThatShareTheChunk() {
+        SaveResult third = store.save(store.claimWriter("r"), SaveRequest.of(src, "r", 3)); // every chunk of the second
+        String shared = store.manifest(store.resolve(third.checkpointId())).chunks().get(0);
+        for (String id : List.of(second.checkpointId(), third.checkpointId())) {
+            byte[] original = objects.get(Manifest.keyOf(id)).data();
+            String json = new String(original, java.nio.charset.StandardCharsets.UTF_8);
+            String edited = json.replaceAll("(\"hash\"\\s*:\\s*\"" + shared + "\"[^}]*?\"storedLength\"\\s*:\\s*)\\d+", "$11");
+            assertFalse(edited.equals(json), "the shared chunk's storedLength, in " + json);
+            dev.ckpt.store.testing.Tamper.replaceManifest(objects, id, edited.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            VerifyReport v = reopened().verify(VerifyRequest.deep());
+            assertEquals(List.of(VerifyReport.Kind.SIZE_MISMATCH), v.problems().stream().map(VerifyReport.Problem::kind).toList(),
+                    id + ": " + v.problems());
+            assertEquals(id, v.problems().get(0).checkpointId());
+            dev.ckpt.store.testing.Tamper.replaceManifest(objects, id, original);
+        }
+        // a chunk missing from the listing: reported MISSING, and not fetched (one GET fewer than a sound verify)
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore sound = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(objects);
+        assertTrue(Stores.open(sound, clock).verify(VerifyRequest.deep()).ok());
+        objects.delete(aChunkOnlyIn(second));
+        dev.ckpt.store.objectstore.FaultInjectingObjectStore counting = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(objects);
+        VerifyReport v = Stores.open(counting, clock).verify(VerifyRequest.deep());
+        assertEquals(List.of(VerifyReport.Kind.MISSING, VerifyReport.Kind.MISSING), v.problems().stream()
+                .map(VerifyReport.Problem::kind).toList(), "in the second and the third: " + v.problems());
+        assertEquals(sound.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET) - 1,
+                counting.count(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.GET), "the missing chunk not fetched");
     }
 
     /** A missing manifest, said by verify: not with the pointer to verify that a restore's refusal gives. */

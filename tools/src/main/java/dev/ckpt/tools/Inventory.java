@@ -40,7 +40,7 @@ final class Inventory {
                 if (!skipDamaged) {
                     throw x;
                 }
-                unreadable.put(e.id(), x.getMessage());
+                unreadable.put(e.id(), x.reason()); // without its pointer to verify: ls and stats say it once, after
                 continue;
             }
             manifests.put(e.id(), m);

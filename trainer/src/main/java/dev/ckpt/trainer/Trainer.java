@@ -1560,7 +1560,22 @@ public final class Trainer {
         if (resumeFromStagedCopy(cps.get(cps.size() - 1), t0)) {
             return;
         }
-        RestoreResult r = store.restoreLatestGood(o.run, target, staging.complete());
+        RestoreResult r;
+        try {
+            r = store.restoreLatestGood(o.run, target, staging.complete());
+        } catch (dev.ckpt.store.error.CorruptObjectException e) {
+            if (!"".equals(e.key())) {
+                throw e;
+            }
+            // every checkpoint of the run failed: not the restore's advice about its target, the resume's own temporary
+            // (helper-114), but what the run can do
+            dev.ckpt.store.error.CorruptObjectException none = new dev.ckpt.store.error.CorruptObjectException("",
+                    e.reason(), e.getCause());
+            none.addNote("; nothing was trained. ckpt-tool verify --read-data " + dev.ckpt.store.util.ShellWords.word(
+                    store.objectStore().describe()) + " says what is wrong with each and what to do; or train run " + o.run
+                    + " from step 0: run again without --auto-resume (its saves write again the chunks they hold)");
+            throw none;
+        }
         for (String f : r.fallbacks()) {
             err.println("auto-resume: WARNING " + f + "; fell back to an older checkpoint");
         }

@@ -291,10 +291,37 @@ class TrainerTest {
         assertEquals(0, r.code(), r.all());
         String warning = r.err().lines().filter(l -> l.startsWith("auto-resume: WARNING")).findFirst().orElseThrow();
         assertTrue(warning.startsWith("auto-resume: WARNING checkpoint " + broken + " (step 20) failed verification: chunk ")
-                && warning.contains("corrupt") && warning.contains("(file ")
+                && warning.contains("corrupt") && (warning.contains("(file ") || warning.contains("(the pack of small files "))
                 && warning.endsWith("; fell back to an older checkpoint"), warning);
         assertFalse(warning.contains("restore.tmp") || warning.contains("restore an earlier"), warning);
         assertTrue(r.out().contains("auto-resume: restored checkpoint t-s10-"), r.out());
+    }
+
+    /**
+     * A resume that finds every checkpoint of the run damaged fails saying each reason once and
+     * what the run can do, not naming its own temporary {@code restore.tmp} as "as it was"
+     * (helper-114); nothing is trained.
+     */
+    @Test
+    void aResumePastEveryCheckpointSaysEachReasonAndWhatTheRunCanDo() throws Exception {
+        Path dir = tmp.resolve("all");
+        assertEquals(0, TrainerRuns.inProcess(args(dir, "--steps", "20", "--save-every", "10")).code());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            for (String sel : List.of("t@10", "t@20")) {
+                s.objectStore().delete(s.resolve(sel).manifest());
+            }
+        }
+        dev.ckpt.store.util.LocalFiles.deleteTree(dir.resolve("staging"));
+        Result r = TrainerRuns.inProcess(args(dir, "--steps", "30", "--save-every", "10", "--auto-resume"));
+        assertEquals(1, r.code(), r.all());
+        String said = r.err().lines().filter(l -> l.startsWith("ckpt-train: no checkpoint could be restored: ")).findFirst()
+                .orElseThrow(() -> new AssertionError(r.all()));
+        assertEquals(2, said.split("failed verification", -1).length - 1, said);
+        assertFalse(said.contains("restore.tmp") || said.contains("restore an earlier"), said);
+        assertTrue(said.endsWith("; nothing was trained. ckpt-tool verify --read-data file://" + dir.resolve("store")
+                + "/ says what is wrong with each and what to do; or train run t from step 0: run again without"
+                + " --auto-resume (its saves write again the chunks they hold)"), said);
+        assertFalse(r.out().contains("step 21"), "nothing trained: " + r.out());
     }
 
     /**

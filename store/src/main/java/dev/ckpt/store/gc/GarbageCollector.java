@@ -233,7 +233,7 @@ public final class GarbageCollector {
                 // damage only: an unavailable store, a deadline, a refusal or a newer format passes through as it
                 // is (helper-90: a read that failed for want of a thread was "forget the damaged checkpoint")
                 throw new CorruptObjectException(e.manifest(), "GC stopped without deleting anything: the manifest of live checkpoint "
-                        + e.id() + " cannot be read (" + ex.getMessage() + "); without it GC cannot know which chunks"
+                        + e.id() + " cannot be read (" + ex.reason() + "); without it GC cannot know which chunks"
                         + " are in use. Run ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe()) + ", then forget the damaged checkpoint", ex);
             }
             live.add(e.manifest());

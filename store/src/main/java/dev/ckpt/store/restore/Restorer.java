@@ -109,10 +109,12 @@ public final class Restorer {
         if (last == null) {
             throw new NotFoundException("", "no checkpoint to restore");
         }
-        throw new CorruptObjectException("", "no checkpoint could be restored; every candidate failed verification: "
-                + String.join(" | ", fallbacks) + "; nothing was written, " + target + " is as it was. ckpt-tool verify"
-                + " --read-data " + dev.ckpt.store.util.ShellWords.word(store.describe()) + " says what is wrong with each"
-                + " and what to do", last);
+        // each reason once, then what to do, as a note: a caller whose target is its own (the trainer's) says its own
+        CorruptObjectException none = new CorruptObjectException("", "no checkpoint could be restored: "
+                + String.join(" | ", fallbacks), last);
+        none.addNote("; nothing was written, " + target + " is as it was. ckpt-tool verify --read-data "
+                + dev.ckpt.store.util.ShellWords.word(store.describe()) + " says what is wrong with each and what to do");
+        throw none;
     }
 
     /**

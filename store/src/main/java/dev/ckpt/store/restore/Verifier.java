@@ -105,14 +105,17 @@ public final class Verifier {
                                     + c.storedLength()));
                     structuralOk = false;
                     reported.add(c.key()); // its read would fail again: once is enough
-                    // known bad without a read: not fetched, nor counted as re-hashed (helper-113: "4 chunks
-                    // re-hashed" where 3 were read), and a file holding it cannot be proved whole
-                    chunkOutcomes.putIfAbsent(c.hash(), new CorruptObjectException(c.key(), problems.get(problems.size() - 1).message()));
                 }
             }
             if (fraction <= 0) {
                 continue;
             }
+            // Missing or of another size than this manifest records, by the listing: not read for this checkpoint,
+            // nor counted as re-hashed (helper-113: "4 chunks re-hashed" where 3 were read; a link in a chunk's
+            // place, MISSING to the listing, was read through and counted), and a file holding one is not proved
+            // whole. Per checkpoint, not per chunk: another manifest may record the object's size right
+            // (helper-114: a shared chunk was called corrupt in the healthy checkpoints).
+            Set<String> listedBad = Set.copyOf(reported);
             // one window of chunks in flight across all files, in order (per file it kept one chunk
             // in flight for a checkpoint of small files); GET on the I/O executor, decode on the CPU one.
             // Consecutive pieces of the same chunk (the files of a pack) share one fetch.
@@ -132,9 +135,14 @@ public final class Verifier {
                     continue;
                 }
                 // a file holding a chunk already found bad cannot be proved whole: only its unknown chunks are read
-                boolean doomed = files.get(i).chunks().stream().anyMatch(c -> chunkOutcomes.get(c.hash()) != null);
+                boolean doomed = files.get(i).chunks().stream().anyMatch(c -> chunkOutcomes.get(c.hash()) != null
+                        || listedBad.contains(c.key()));
                 fileOk[i] = !doomed;
                 for (ChunkRef c : files.get(i).chunks()) {
+                    if (listedBad.contains(c.key())) {
+                        sampledAny = true; // its problem is reported: the checkpoint is not "ok" unread
+                        continue;
+                    }
                     if (fraction >= 1 || sampled(c, fraction)) {
                         sampledAny = true;
                         RuntimeException known = chunkOutcomes.get(c.hash());
