@@ -155,6 +155,18 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     /**
+     * What is wrong with the shape of a checkpoint selector, before any store is read (a
+     * command line refuses it as a usage error); empty when {@link #resolve} can take it.
+     * E.g. {@code RUN@x}: "the step after '@' must be a number".
+     */
+    public static java.util.Optional<String> selectorProblem(String selector) {
+        if (selector == null || selector.isBlank()) {
+            return java.util.Optional.of("no checkpoint given: use an id, latest, RUN:latest or RUN@STEP");
+        }
+        return Selectors.problem(selector);
+    }
+
+    /**
      * {@link #resolve(String)} by {@code deadline} (null = none): a read of ROOT still in flight
      * when it passes is abandoned, with {@link dev.ckpt.store.error.DeadlineExceededException}
      * naming ROOT and the time spent (a server that accepts connections and never answers held a

@@ -7,6 +7,7 @@ import dev.ckpt.store.manifest.CheckpointEntry;
 import dev.ckpt.store.manifest.RootState;
 
 import java.util.List;
+import java.util.Optional;
 
 /** Checkpoint selectors: what a user types to name a checkpoint, resolved against ROOT. */
 final class Selectors {
@@ -26,6 +27,9 @@ final class Selectors {
         if (selector == null || selector.isBlank()) {
             throw new InvalidInputException("no checkpoint given: use an id, latest, RUN:latest or RUN@STEP");
         }
+        problem(selector).ifPresent(why -> {
+            throw new InvalidInputException("invalid checkpoint selector '" + selector + "': " + why);
+        });
         if (selector.equals("latest")) {
             return s.latest(null).orElseThrow(() -> new NotFoundException(selector, "the store has no checkpoints"));
         }
@@ -37,12 +41,7 @@ final class Selectors {
         int at = selector.lastIndexOf('@');
         if (at > 0) {
             String run = selector.substring(0, at);
-            long step;
-            try {
-                step = Long.parseLong(selector.substring(at + 1));
-            } catch (NumberFormatException e) {
-                throw new InvalidInputException("invalid checkpoint selector '" + selector + "': the step after '@' must be a number");
-            }
+            long step = Long.parseLong(selector.substring(at + 1)); // a number: problem() said so
             List<CheckpointEntry> ofRun = s.checkpointsOf(run);
             return ofRun.stream().filter(e -> e.step() == step).reduce((a, b) -> b)
                     .orElseThrow(() -> new NotFoundException(selector, ofRun.isEmpty()
@@ -56,6 +55,25 @@ final class Selectors {
                     + " retention); list them with ckpt-tool ls " + ShellWords.word(storeUrl));
         }
         return e;
+    }
+
+    /**
+     * What is wrong with the shape of {@code selector} (not blank), without looking at any store:
+     * {@code RUN@STEP} with a STEP that is no whole number; empty when the shape is fine.
+     */
+    static Optional<String> problem(String selector) {
+        if (selector.equals("latest") || selector.endsWith(":latest")) {
+            return Optional.empty();
+        }
+        int at = selector.lastIndexOf('@');
+        if (at > 0) {
+            try {
+                Long.parseLong(selector.substring(at + 1));
+            } catch (NumberFormatException e) {
+                return Optional.of("the step after '@' must be a number");
+            }
+        }
+        return Optional.empty();
     }
 
     /** The steps of a run's checkpoints, oldest first: up to 10 and "..." between the first and the last. */

@@ -17,10 +17,10 @@ import java.util.TreeMap;
 @Command(name = "diff", description = "Compare two checkpoints: files added, removed and changed, and the bytes they share.",
         footer = {"", "Example:", "  ckpt-tool diff ./ckpt-store demo@100 demo@200"})
 final class DiffCommand extends StoreCommand {
-    @Parameters(index = "1", paramLabel = "A", description = "the first checkpoint")
+    @Parameters(index = "1", paramLabel = "A", description = "the first checkpoint", converter = SelectorShape.class)
     String a;
 
-    @Parameters(index = "2", paramLabel = "B", description = "the second checkpoint")
+    @Parameters(index = "2", paramLabel = "B", description = "the second checkpoint", converter = SelectorShape.class)
     String b;
 
     @Override

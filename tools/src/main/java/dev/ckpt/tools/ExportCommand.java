@@ -33,7 +33,7 @@ final class ExportCommand extends StoreCommand {
     static final String MANIFEST_ENTRY = "ckpt-manifest.json";
     static final String FILES = "files/";
 
-    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
+    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint", converter = SelectorShape.class)
     String ckpt;
 
     @Parameters(index = "2", paramLabel = "FILE.tar.zst", description = "the archive to write")

@@ -25,6 +25,11 @@ final class ForgetCommand extends StoreCommand {
     @Parameters(index = "1..*", paramLabel = "CKPT", description = "checkpoints to forget (id, RUN@STEP, ...)")
     List<String> ckpts = new ArrayList<>();
 
+    @Override
+    void checkArguments() {
+        SelectorShape.check(spec, ckpts); // not a converter: on a list, picocli said only "Unmatched argument"
+    }
+
     @Option(names = "--run", paramLabel = "RUN", description = "apply the policy to this run only")
     String run;
 

@@ -56,7 +56,7 @@ final class LsCommand extends StoreCommand {
                         (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED"));
             }
             if (checkpoints.isEmpty()) {
-                err.println("no checkpoints" + (run == null ? "" : " for run " + run) + " in " + store);
+                err.println("no checkpoints" + (run == null ? "" : " for run " + ShowCommand.printable(run)) + " in " + store);
             }
         }
     }

@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "pin", description = "Pin a checkpoint: no retention policy or forget by policy drops it.",
         footer = {"", "Example:", "  ckpt-tool pin ./ckpt-store demo@200"})
 class PinCommand extends StoreCommand {
-    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
+    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint", converter = SelectorShape.class)
     String ckpt;
 
     boolean pinned() {

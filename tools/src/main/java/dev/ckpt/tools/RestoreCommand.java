@@ -29,7 +29,7 @@ import java.util.List;
         "  ckpt-tool restore ./ckpt-store run-42@1000 ./rank-3 --rank 3",
         "  ckpt-tool restore ./ckpt-store run-42@1000 ./layer3 --tensors 'layers.3.*'"})
 final class RestoreCommand extends StoreCommand {
-    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
+    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint", converter = SelectorShape.class)
     String ckpt;
 
     @Parameters(index = "2", paramLabel = "DIR", description = "the target directory")

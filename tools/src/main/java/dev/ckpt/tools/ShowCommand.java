@@ -18,7 +18,7 @@ import java.util.Map;
         "For a checkpoint saved by several ranks: its world size and each part (rank, files, bytes, part manifest key)."},
         footer = {"", "CKPT is an id, latest (the newest checkpoint of any run), RUN:latest or RUN@STEP.", "", "Example:", "  ckpt-tool show ./ckpt-store demo:latest"})
 final class ShowCommand extends StoreCommand {
-    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint")
+    @Parameters(index = "1", paramLabel = "CKPT", description = "the checkpoint", converter = SelectorShape.class)
     String ckpt;
 
     @Override

@@ -21,6 +21,11 @@ final class VerifyCommand extends StoreCommand {
     @Parameters(index = "1..*", paramLabel = "CKPT", description = "checkpoints to verify (id, latest, RUN:latest, RUN@STEP)")
     List<String> ckpts = new ArrayList<>();
 
+    @Override
+    void checkArguments() {
+        SelectorShape.check(spec, ckpts); // not a converter: on a list, picocli said only "Unmatched argument"
+    }
+
     @Option(names = "--read-data", arity = "0..1", fallbackValue = "100", paramLabel = "PERCENT",
             preprocessor = PercentOrNot.class, converter = Percent.class,
             description = "download and re-hash the data: all of it, or PERCENT of the chunks (--read-data=10 or"

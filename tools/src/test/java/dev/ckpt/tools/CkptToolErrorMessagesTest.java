@@ -111,7 +111,9 @@ class CkptToolErrorMessagesTest {
         Cli.Result show = cli.run("show", store, "e@2");
         Cli.Result diff = cli.run("diff", store, "e@1", "e@2");
         Cli.Result bad = cli.run("show", store, "e@\u001b[2J");
-        for (Cli.Result r : List.of(show, diff, bad)) {
+        Cli.Result unmatched = cli.run("ls", store, "\u001b[2J"); // a usage error quotes what it could not take
+        Cli.Result noRun = cli.run("ls", store, "--run", "\u001b[2J");
+        for (Cli.Result r : List.of(show, diff, bad, unmatched, noRun)) {
             assertTrue(r.out().chars().noneMatch(c -> c == 0x1b || c == '\r') && r.err().chars().noneMatch(c -> c == 0x1b
                     || c == '\r'), r.toString());
         }
@@ -119,6 +121,9 @@ class CkptToolErrorMessagesTest {
                 show.out());
         assertTrue(diff.out().contains("  added    a\\u000Ab.txt (1 B)"), diff.out());
         assertTrue(bad.err().contains("\\u001B[2J"), bad.err());
+        assertEquals(2, unmatched.code(), unmatched.toString());
+        assertTrue(unmatched.err().contains("'\\u001B[2J'") && noRun.err().contains("run \\u001B[2J"),
+                unmatched + "\n" + noRun);
     }
 
     @Test

@@ -38,6 +38,35 @@ class UsageErrorTest {
         }
     }
 
+    /**
+     * A checkpoint argument of the wrong shape ({@code RUN@x}) is a usage error in every command
+     * that takes one, said before the store is read, naming the argument and the shapes there are;
+     * it was exit 1, as for a checkpoint the store does not hold (helper-105), which stays 1. For
+     * the commands that take a list, the reason too (picocli said only "Unmatched argument").
+     */
+    @Test
+    void aCheckpointOfTheWrongShapeIsAUsageErrorInEveryCommandThatTakesOne() {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        String store = tmp.resolve("s").toString();
+        assertEquals(0, cli.run("init", store).code());
+        String out = tmp.resolve("out").toString();
+        for (List<String> args : List.of(List.of("restore", store, "r@abc", out), List.of("show", store, "r@"),
+                List.of("diff", store, "r@1", "r@x"), List.of("diff", store, "r@1.5", "r@1"), List.of("pin", store, "r@q"),
+                List.of("unpin", store, "r@q"), List.of("export", store, "r@q", tmp.resolve("x.tar.zst").toString()),
+                List.of("verify", store, "latest", "r@1.5"), List.of("forget", store, "r@2", "r@-"))) {
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertEquals(ExitCode.USAGE, r.code(), args + ": " + r);
+            String bad = args.stream().filter(a -> a.matches("r@.*") && !a.matches("r@[0-9]+")).findFirst().orElseThrow();
+            assertTrue(r.err().lines().findFirst().orElseThrow().startsWith("ckpt-tool " + args.get(0) + ": Invalid value")
+                    && r.err().contains("'" + bad + "': the step after '@' must be a number (a checkpoint is named by its"
+                    + " id, latest, RUN:latest or RUN@STEP)"), args + ": " + r);
+        }
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("out")) || java.nio.file.Files.exists(tmp.resolve("x.tar.zst")));
+        Cli.Result missing = cli.run("restore", store, "r@7", out);
+        assertEquals(ExitCode.ERROR, missing.code(), "a checkpoint the store does not hold: " + missing);
+        assertEquals(ExitCode.ERROR, cli.run("show", store, "nosuch").code(), "an id it does not hold");
+    }
+
     /** An unquoted value with a space ({@code --run my run}) gets a hint to quote it (helper-98). */
     @Test
     void anUnquotedValueWithASpaceSaysToQuoteIt() {
