@@ -119,8 +119,10 @@ class CorruptionTest {
         assertEquals(1, r.problems().size());
         assertEquals(VerifyReport.Kind.MANIFEST_UNREADABLE, r.problems().get(0).kind());
         assertTrue(r.problems().get(0).message().contains(key));
+        assertFalse(r.problems().get(0).message().contains("ckpt-tool verify"), "not circular: " + r.problems());
         CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> reopened().restore(second.checkpointId(), tmp.resolve("out")));
         assertTrue(e.getMessage().contains(key) && e.getMessage().contains("SHA-256"), e.getMessage());
+        assertTrue(e.getMessage().contains("cannot be restored (ckpt-tool verify "), "a next step (helper-114): " + e.getMessage());
         assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
     }
 

@@ -135,7 +135,15 @@ public final class ManifestLoader {
                     + " finds every damaged checkpoint)");
             throw missing;
         }
-        Manifest m = Json.readManifest(key, data, sha256);
+        Manifest m;
+        try {
+            m = Json.readManifest(key, data, sha256);
+        } catch (CorruptObjectException e) {
+            // a next step, as for a missing one (helper-114: a corrupt manifest's refusal said only what was wrong)
+            e.addNote("; checkpoint " + id + " cannot be restored (ckpt-tool verify "
+                    + dev.ckpt.store.util.ShellWords.word(store.describe()) + " finds every damaged checkpoint)");
+            throw e;
+        }
         cache.put(key, m);
         return m;
     }
