@@ -157,7 +157,7 @@ public final class CheckpointStore implements AutoCloseable {
     /**
      * What is wrong with the shape of a checkpoint selector, before any store is read (a
      * command line refuses it as a usage error); empty when {@link #resolve} can take it.
-     * E.g. {@code RUN@x}: "the step after '@' must be a number".
+     * E.g. {@code RUN@x}: "the step after '@' must be a whole number, 0 or more".
      */
     public static java.util.Optional<String> selectorProblem(String selector) {
         if (selector == null || selector.isBlank()) {

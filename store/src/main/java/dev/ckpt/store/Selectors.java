@@ -4,6 +4,7 @@ import dev.ckpt.store.error.InvalidInputException;
 import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.error.NotFoundException;
 import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.Ids;
 import dev.ckpt.store.manifest.RootState;
 
 import java.util.List;
@@ -62,18 +63,27 @@ final class Selectors {
      * {@code RUN@STEP} with a STEP that is no whole number; empty when the shape is fine.
      */
     static Optional<String> problem(String selector) {
-        if (selector.equals("latest") || selector.endsWith(":latest")) {
+        String rules = " 1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit";
+        if (selector.equals("latest")) {
             return Optional.empty();
+        }
+        if (selector.endsWith(":latest")) {
+            return Ids.isName(selector.substring(0, selector.length() - ":latest".length())) ? Optional.empty()
+                    : Optional.of("the run before ':latest' must be" + rules);
         }
         int at = selector.lastIndexOf('@');
         if (at > 0) {
-            try {
-                Long.parseLong(selector.substring(at + 1));
-            } catch (NumberFormatException e) {
-                return Optional.of("the step after '@' must be a number");
+            // ASCII digits only, as push takes a step (helper-115: "+400" and Arabic-Indic digits were step 400)
+            String step = selector.substring(at + 1);
+            if (!step.matches("[0-9]{1,18}")) {
+                return Optional.of("the step after '@' must be a whole number, 0 or more");
             }
+            return Ids.isName(selector.substring(0, at)) ? Optional.empty()
+                    : Optional.of("the run before '@' must be" + rules);
         }
-        return Optional.empty();
+        // an id: a run name's rules (helper-115: "@5" and "latest:x" were looked up, and "may have been dropped by
+        // retention")
+        return Ids.isName(selector) ? Optional.empty() : Optional.of("a checkpoint id is" + rules);
     }
 
     /** The steps of a run's checkpoints, oldest first: up to 10 and "..." between the first and the last. */

@@ -113,7 +113,7 @@ public final class CkptTool implements Runnable {
             PrintWriter e = c.getErr();
             // the arguments it quotes as the terminal would not act on them (an escape sequence: \\uXXXX), as errors say them
             e.println(c.getCommandSpec().qualifiedName() + ": " + ShowCommand.printable(ex.getMessage()
-                    + UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a), true));
+                    + UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a)));
             CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");

@@ -58,8 +58,27 @@ class UsageErrorTest {
             assertEquals(ExitCode.USAGE, r.code(), args + ": " + r);
             String bad = args.stream().filter(a -> a.matches("r@.*") && !a.matches("r@[0-9]+")).findFirst().orElseThrow();
             assertTrue(r.err().lines().findFirst().orElseThrow().startsWith("ckpt-tool " + args.get(0) + ": Invalid value")
-                    && r.err().contains("'" + bad + "': the step after '@' must be a number (a checkpoint is named by its"
-                    + " id, latest, RUN:latest or RUN@STEP)"), args + ": " + r);
+                    && r.err().contains("'" + bad + "': the step after '@' must be a whole number, 0 or more (a checkpoint"
+                    + " is named by its id, latest, RUN:latest or RUN@STEP)"), args + ": " + r);
+        }
+        // shapes no push can make (helper-115: "+400" and Arabic-Indic digits were step 400, "@5" was looked up and
+        // "may have been dropped by retention"); said on one line, escaped
+        Map<String, String> shapes = new java.util.LinkedHashMap<>();
+        shapes.put("r@+4", "'r@+4': the step after '@' must be a whole number, 0 or more");
+        shapes.put("r@\u0664", "'r@\u0664': the step after '@' must be a whole number, 0 or more");
+        shapes.put("r@-1", "'r@-1': the step after '@' must be a whole number, 0 or more");
+        shapes.put("a b@1", "'a b@1': the run before '@' must be 1-100 ASCII letters, digits, '.', '_' or '-'");
+        shapes.put("@5", "'@5': a checkpoint id is 1-100 ASCII letters");
+        shapes.put("latest:x", "'latest:x': a checkpoint id is 1-100 ASCII letters");
+        shapes.put(":latest", "':latest': the run before ':latest' must be 1-100 ASCII letters");
+        shapes.put("a\nb", "'a\\u000Ab': a checkpoint id is 1-100 ASCII letters");
+        for (Map.Entry<String, String> c : shapes.entrySet()) {
+            Cli.Result r = cli.run("show", store, c.getKey());
+            assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
+            assertTrue(r.err().lines().findFirst().orElseThrow().contains(c.getValue()), c.getKey() + ": " + r);
+        }
+        for (String fine : List.of("latest", "r:latest", "r@0", "r-s1-0a1b2c3d", "r.x_y-1@12")) {
+            assertEquals(ExitCode.ERROR, cli.run("show", store, fine).code(), fine + ": a shape the store is asked about");
         }
         assertFalse(java.nio.file.Files.exists(tmp.resolve("out")) || java.nio.file.Files.exists(tmp.resolve("x.tar.zst")));
         Cli.Result missing = cli.run("restore", store, "r@7", out);

@@ -40,6 +40,11 @@ public final class Ids {
         return Printable.cut(name, 120);
     }
 
+    /** Whether {@code name} follows the rules of run names and checkpoint ids (a value, for a caller that says why). */
+    public static boolean isName(String name) {
+        return name != null && NAME.matcher(name).matches() && !name.contains("..");
+    }
+
     public static String checkCheckpointId(String id) {
         if (id == null || !NAME.matcher(id).matches() || id.contains("..")) {
             throw new IllegalArgumentException("invalid checkpoint id '" + shown(id) + "'");
