@@ -184,6 +184,11 @@ final class Staging {
             this.what = what;
         }
 
+        /** What failed and what to do, without the sentence about the last committed checkpoint. */
+        String what() {
+            return what;
+        }
+
         /** The same failure, naming {@code lastCommitted} as the store's latest now. */
         Failed now(String lastCommitted) {
             Failed f = new Failed(what, lastCommitted, getCause());
@@ -251,21 +256,36 @@ final class Staging {
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            // the file that stopped it (helper-115: "check the directory's owner and mode" named no file), and a way out
+            // that works for a mount point too
             throw new Failed("staging directory " + dir + ": the checkpoint of step " + step + " was written but cannot"
-                    + " replace " + fin + " (" + (e instanceof IOException io ? gone(io) : e.getMessage()) + "); move "
-                    + fin + " out of the staging directory, or give the run a staging directory of its own",
-                    lastCommitted, e);
+                    + " replace " + fin + " (" + (e instanceof IOException io ? withFile(io) : e.getMessage())
+                    + "); move " + fin + " out of the staging directory (unmount it if it is a mount point), or give"
+                    + " the run a staging directory of its own", lastCommitted, e);
         }
         return fin;
     }
 
     /** Deletes every complete staged checkpoint but those in {@code keep}. */
     void keepOnly(Set<Path> keep) throws IOException {
+        IOException first = null;
         for (Path p : complete()) {
             if (!keep.contains(p)) {
-                LocalFiles.deleteTree(p);
+                try {
+                    LocalFiles.deleteTree(p);
+                } catch (IOException e) { // the others still go (helper-115: one undeletable copy kept the older ones too)
+                    first = first == null ? e : first;
+                }
             }
         }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** An I/O error in words with the file it names, when it names one (a file inside a directory being removed). */
+    static String withFile(IOException e) {
+        return (e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile() + ": " : "") + gone(e);
     }
 
     /** Moves a restored directory into place as {@code step-N}. */

@@ -102,6 +102,21 @@ public final class Trainer {
     private final Set<Path> inFlightDirs = ConcurrentHashMap.newKeySet();
     /** A staged frozen.safetensors known to hold the frozen block (null: write it). */
     private Path frozenSource;
+    /**
+     * A staged copy's frozen-block path that never came to be (its {@code step-N.tmp} could not
+     * become {@code step-N}) -> where its frozen block was linked from. Written and read on the
+     * upload thread, in save order.
+     */
+    private final Map<Path, Path> unstagedFrozen = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Where to link the frozen block from, for a save that was to link it from {@code p}: past saves never staged. */
+    private Path linkedFrom(Path p) {
+        Path at = p;
+        for (int i = 0; i < 1000 && unstagedFrozen.containsKey(at); i++) {
+            at = unstagedFrozen.get(at);
+        }
+        return at;
+    }
     private final List<Map<String, Object>> saveStats = new ArrayList<>();
     /** Throughput and commit latency of this process's saves, for the preemption save's estimate. */
     private final SaveTimes saveTimes = new SaveTimes();
@@ -924,7 +939,9 @@ public final class Trainer {
             }
             // an Error in the JVM's words and what to change (heap, threads...), not its bare message ("Java heap space")
             lastSaveFailure = c instanceof OutOfMemoryError o ? dev.ckpt.store.error.OutOfMemory.explain(o, true)
-                    : c instanceof Error x ? dev.ckpt.store.error.OutOfMemory.explain(x) : c.getMessage();
+                    : c instanceof Error x ? dev.ckpt.store.error.OutOfMemory.explain(x)
+                    : c instanceof Staging.Failed f ? f.what() : c.getMessage(); // the last committed one: said below
+            boolean notStaged = c instanceof Staging.Failed; // its step-N.tmp never became step-N: what is there is not ours
             if (c instanceof dev.ckpt.store.error.CommitStateUnknownException) {
                 inDoubtStep = oldest.step();
             }
@@ -937,9 +954,15 @@ public final class Trainer {
             err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), lastSaveFailure,
                     next, latest("none"));
             discard(oldest);
+            if (notStaged && oldest.frozenFrom() != null && frozenSource != null
+                    && frozenSource.startsWith(staging.pathOf(oldest.step()))) {
+                // the next save links the frozen block from where this one would have, not from a step-N this save never
+                // made (helper-115: the save after it failed, "it is gone")
+                frozenSource = oldest.frozenFrom();
+            }
             try {
                 // a save staged behind it may link the frozen block from it: then the next commit removes it
-                if (pending.isEmpty()) {
+                if (pending.isEmpty() && !notStaged) {
                     LocalFiles.deleteTree(staging.pathOf(oldest.step()));
                 }
             } catch (IOException ignored) {
@@ -1189,8 +1212,16 @@ public final class Trainer {
             started.set(true);
             if (written != null) {
                 // no save is reading the frozen block now: the ones before this have ended
-                CheckpointFiles.linkFrozen(linkFrom, written, part);
-                staging.complete(written, step, lastCommitted);
+                Path from = linkedFrom(linkFrom);
+                CheckpointFiles.linkFrozen(from, written, part);
+                try {
+                    staging.complete(written, step, lastCommitted);
+                } catch (IOException e) {
+                    // its step-N never came to be: a save staged behind it links from where this one did (helper-115:
+                    // it failed on the missing file, and would have taken a stale step-N's frozen block as this run's)
+                    unstagedFrozen.put(part.dirIn(dir).resolve(Model.FROZEN + ".safetensors"), from);
+                    throw e;
+                }
             }
             SaveRequest toSave = request;
             if (frozenLinked && lastCommitted != null) {
@@ -1209,7 +1240,14 @@ public final class Trainer {
             inFlightDirs.remove(dir);
             Set<Path> keep = new HashSet<>(inFlightDirs);
             keep.add(dir);
-            staging.keepOnly(keep);
+            try {
+                staging.keepOnly(keep);
+            } catch (IOException e) {
+                // the save committed: an older staged copy that cannot be removed is the staging directory's matter, not
+                // a failed save (helper-115: reported as one, and its failure path deleted this save's staged copy)
+                err.printf("ckpt-train: the save of step %d committed, but an older staged copy in %s could not be removed"
+                        + " (%s); it stays there: remove it by hand%n", step, staging.dir(), Staging.withFile(e));
+            }
             return r;
         }), gcWait, started, linkFrom, committing));
         if (stopRead != null) {

@@ -61,6 +61,46 @@ class QueuedSaveBreakTest {
         assertEquals(List.of("step-13"), staged(), r.all());
     }
 
+    /**
+     * A save staged behind an upload whose {@code step-N.tmp} cannot become {@code step-N} (an
+     * older, undeletable {@code step-8}) fails alone: the save staged behind it links the frozen
+     * block from where the failed one did, and commits (helper-115: it failed on the missing file,
+     * and a stale {@code step-N} holding a frozen block would have been linked as this run's); the
+     * later commits warn that the old copy stays, and the old copy is left as it was. The
+     * undeletable file: {@code chattr +i} as root, a read-only directory otherwise.
+     */
+    @Test
+    void aQueuedSaveWhoseStepDirectoryCannotBeReplacedFailsAloneAndTheNextLinksFromBeforeIt() throws Exception {
+        Path stale = Files.createDirectories(tmp.resolve("staging/t/step-8"));
+        Path pinned = Files.writeString(stale.resolve("frozen.safetensors"), "not this run's");
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Process p = new ProcessBuilder(root ? List.of("chattr", "+i", pinned.toString()) : List.of("chmod", "555",
+                stale.toString())).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "making " + stale + " undeletable (chattr +i needs root and e.g. ext4): " + said);
+        try {
+            Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
+                    null, null, args("--steps", "13", "--save-every", "4", "--frozen-mb", "6"));
+            assertEquals(0, r.code(), r.all());
+            assertTrue(r.out().contains("save at step 8 staged behind the save of step 4"), r.out());
+            assertTrue(r.err().contains("ckpt-train: save of step 8 FAILED: staging directory " + tmp.resolve("staging/t")
+                    + ": the checkpoint of step 8 was written but cannot replace " + stale), r.all());
+            assertFalse(r.err().contains("save of step 12 FAILED") || r.err().contains("save of step 13 FAILED"), r.all());
+            assertTrue(r.err().contains("the save of step 13 committed, but an older staged copy"), r.all());
+            try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+                assertEquals(List.of(4L, 12L, 13L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.all());
+            }
+            assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
+            assertEquals("not this run's", Files.readString(pinned));
+            assertTrue(staged().contains("step-13"), staged().toString());
+            // the frozen block staged with the last save is this run's (6 MiB), not the stale file linked along
+            assertTrue(Files.size(tmp.resolve("staging/t/step-13/frozen.safetensors")) > 6_000_000, r.all());
+        } finally {
+            new ProcessBuilder(root ? List.of("chattr", "-i", pinned.toString()) : List.of("chmod", "755", stale.toString()))
+                    .start().waitFor();
+        }
+    }
+
     @Test
     void everyStepASavePointWithASlowStoreKeepsAtMostTwoInFlightAndFewStagedCopies() throws Exception {
         AtomicInteger most = new AtomicInteger();

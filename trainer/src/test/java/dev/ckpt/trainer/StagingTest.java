@@ -62,9 +62,11 @@ class StagingTest {
             IOException e = assertThrows(Staging.Failed.class, () -> s.stage(20, d -> Files.writeString(d.resolve(
                     "state.json"), "new"), "r-s10-abc"));
             assertTrue(e.getMessage().startsWith("staging directory " + tmp.resolve("r") + ": the checkpoint of step 20"
-                    + " was written but cannot replace " + old + " ("), e.getMessage());
-            assertTrue(e.getMessage().endsWith("); move " + old + " out of the staging directory, or give the run a"
-                    + " staging directory of its own; the last committed checkpoint r-s10-abc is untouched"), e.getMessage());
+                    + " was written but cannot replace " + old + " (" + old.resolve("state.json") + ": "),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith("); move " + old + " out of the staging directory (unmount it if it is a"
+                    + " mount point), or give the run a staging directory of its own; the last committed checkpoint"
+                    + " r-s10-abc is untouched"), e.getMessage());
             try (var l = Files.list(tmp.resolve("r"))) {
                 assertEquals(List.of("step-20"), l.map(x -> x.getFileName().toString()).toList(), "no step-20.tmp left");
             }

@@ -298,6 +298,40 @@ class TrainerTest {
     }
 
     /**
+     * An older staged copy that cannot be removed after a commit (here an undeletable file in a
+     * stale {@code step-999}) is a warning, not a failed save: the saves commit and say so, and
+     * the last one's staged copy stays where the final line says (helper-115: each committed save
+     * was then reported FAILED, and its failure path deleted its staged copy). The undeletable
+     * file: {@code chattr +i} as root, a read-only directory otherwise.
+     */
+    @Test
+    void anOlderStagedCopyThatCannotBeRemovedIsAWarningNotAFailedSave() throws Exception {
+        Path dir = tmp.resolve("stuck");
+        Path stale = Files.createDirectories(dir.resolve("staging").resolve("t").resolve("step-999"));
+        Path pinned = Files.writeString(stale.resolve("state.json"), "{}");
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Process p = new ProcessBuilder(root ? List.of("chattr", "+i", pinned.toString()) : List.of("chmod", "555",
+                stale.toString())).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "making " + stale + " undeletable (chattr +i needs root and e.g. ext4): " + said);
+        try {
+            Result r = TrainerRuns.inProcess(args(dir, "--steps", "20", "--save-every", "10"));
+            assertEquals(0, r.code(), r.all());
+            assertFalse(r.all().contains("FAILED"), r.all());
+            assertTrue(r.err().contains("ckpt-train: the save of step 20 committed, but an older staged copy in "
+                    + dir.resolve("staging").resolve("t") + " could not be removed (" + pinned + ": "), r.err());
+            assertTrue(Files.isDirectory(dir.resolve("staging").resolve("t").resolve("step-20")), "the last staged copy stays");
+            assertEquals("{}", Files.readString(pinned));
+            try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+                assertEquals(List.of(10L, 20L), s.list("t").stream().map(e -> e.step()).toList());
+            }
+        } finally {
+            new ProcessBuilder(root ? List.of("chattr", "-i", pinned.toString()) : List.of("chmod", "755", stale.toString()))
+                    .start().waitFor();
+        }
+    }
+
+    /**
      * A resume that finds every checkpoint of the run damaged fails saying each reason once and
      * what the run can do, not naming its own temporary {@code restore.tmp} as "as it was"
      * (helper-114); nothing is trained.
