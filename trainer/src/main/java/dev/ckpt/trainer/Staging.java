@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -267,20 +268,26 @@ final class Staging {
     }
 
     /** Deletes every complete staged checkpoint but those in {@code keep}. */
-    void keepOnly(Set<Path> keep) throws IOException {
-        IOException first = null;
+    /**
+     * Deletes every complete staged checkpoint but those in {@code keep}, each one it can.
+     *
+     * @return the copies it could not remove, each with why (empty: none); the others are gone
+     *         (helper-115: one undeletable copy kept the others too, and failed the save that
+     *         had just committed)
+     * @throws IOException when the staging directory itself cannot be listed
+     */
+    Map<Path, IOException> keepOnly(Set<Path> keep) throws IOException {
+        Map<Path, IOException> left = new java.util.LinkedHashMap<>();
         for (Path p : complete()) {
             if (!keep.contains(p)) {
                 try {
                     LocalFiles.deleteTree(p);
-                } catch (IOException e) { // the others still go (helper-115: one undeletable copy kept the older ones too)
-                    first = first == null ? e : first;
+                } catch (IOException e) {
+                    left.put(p, e);
                 }
             }
         }
-        if (first != null) {
-            throw first;
-        }
+        return left;
     }
 
     /** An I/O error in words with the file it names, when it names one (a file inside a directory being removed). */

@@ -109,6 +109,24 @@ public final class Trainer {
      */
     private final Map<Path, Path> unstagedFrozen = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** The staged copies warned about as not removable: each once (helper-116: the same line at every commit). */
+    private final Set<Path> warnedStaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Removes the staged copies but {@code keep}; one that cannot be removed is said once, as a
+     * warning after {@code after} (what just happened), and stays: not a failure of a save or of
+     * a resume (helper-116: a resume ended on one with a bare "Read-only file system").
+     */
+    private void keepOnlyStaged(Set<Path> keep, String after) throws IOException {
+        for (Map.Entry<Path, IOException> e : staging.keepOnly(keep).entrySet()) {
+            if (warnedStaged.add(e.getKey())) {
+                err.printf("ckpt-train: %s, but the staged copy %s could not be removed (%s); it stays there until"
+                        + " removed by hand (unmounted, if it is a mount point)%n", after, e.getKey(),
+                        Staging.withFile(e.getValue()));
+            }
+        }
+    }
+
     /** Where to link the frozen block from, for a save that was to link it from {@code p}: past saves never staged. */
     private Path linkedFrom(Path p) {
         Path at = p;
@@ -958,7 +976,7 @@ public final class Trainer {
                     && frozenSource.startsWith(staging.pathOf(oldest.step()))) {
                 // the next save links the frozen block from where this one would have, not from a step-N this save never
                 // made (helper-115: the save after it failed, "it is gone")
-                frozenSource = oldest.frozenFrom();
+                frozenSource = linkedFrom(oldest.frozenFrom()); // past any it would have linked from that never staged
             }
             try {
                 // a save staged behind it may link the frozen block from it: then the next commit removes it
@@ -990,7 +1008,7 @@ public final class Trainer {
             it.remove();
             discard(p);
             if (p.frozenFrom() != null) {
-                frozenSource = p.frozenFrom(); // its frozen block was never linked: link from where it would have
+                frozenSource = linkedFrom(p.frozenFrom()); // its frozen block was never linked: link from where it would have
             }
             out.printf("ckpt-train: the save of step %d, staged behind an upload, is dropped: the save of step %d "
                     + "supersedes it%n", p.step(), state.step);
@@ -1139,7 +1157,8 @@ public final class Trainer {
         Path tmpDir = null;
         try {
             if (linkFrom == null) {
-                dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, frozenSource, part),
+                Path from = frozenSource == null ? null : linkedFrom(frozenSource); // past copies never staged (helper-116)
+                dir = staging.stage(step, d -> linked[0] = CheckpointFiles.write(d, model, state, stats, from, part),
                         lastCommitted);
             } else {
                 tmpDir = staging.stageTmp(step, d -> CheckpointFiles.write(d, model, state, stats, null, part, true),
@@ -1240,14 +1259,9 @@ public final class Trainer {
             inFlightDirs.remove(dir);
             Set<Path> keep = new HashSet<>(inFlightDirs);
             keep.add(dir);
-            try {
-                staging.keepOnly(keep);
-            } catch (IOException e) {
-                // the save committed: an older staged copy that cannot be removed is the staging directory's matter, not
-                // a failed save (helper-115: reported as one, and its failure path deleted this save's staged copy)
-                err.printf("ckpt-train: the save of step %d committed, but an older staged copy in %s could not be removed"
-                        + " (%s); it stays there: remove it by hand%n", step, staging.dir(), Staging.withFile(e));
-            }
+            // the save committed: a staged copy that cannot be removed is the staging directory's matter, not a failed
+            // save (helper-115: reported as one, and its failure path deleted this save's staged copy)
+            keepOnlyStaged(keep, "the save of step " + step + " committed");
             return r;
         }), gcWait, started, linkFrom, committing));
         if (stopRead != null) {
@@ -1448,7 +1462,7 @@ public final class Trainer {
 
     /** Whether the next save hard-links the frozen block from a staged copy (so it takes no new space). */
     private boolean frozenLinks() {
-        return frozenSource != null && Files.isRegularFile(frozenSource, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        return frozenSource != null && Files.isRegularFile(linkedFrom(frozenSource), java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Whether this process is stopping: a signal (or spot notice) came, or, with ranks, a stop was agreed. */
@@ -1571,7 +1585,7 @@ public final class Trainer {
             out.println("lenient-resume: " + s);
         }
         order.seek(state.epoch, state.dataCursor);
-        staging.keepOnly(Set.of(staged));
+        keepOnlyStaged(Set.of(staged), "auto-resume: resuming from " + staged);
         frozenSource = CheckpointFiles.frozenFileIn(staged); // every byte's SHA-256 matched the manifest's
         lastCommitted = newest.id();
         lastCommittedStep = state.step;
@@ -1637,8 +1651,22 @@ public final class Trainer {
             store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
         }
         order.seek(state.epoch, state.dataCursor);
-        Path dir = staging.adopt(target, state.step);
-        staging.keepOnly(Set.of(dir));
+        Path dir;
+        try {
+            dir = staging.adopt(target, state.step);
+        } catch (IOException e) {
+            // its own staged copy in the way (helper-116: a bare "Operation not permitted", restore.tmp left behind)
+            try {
+                LocalFiles.deleteTree(target);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new Staging.Failed("staging directory " + staging.dir() + ": checkpoint " + r.checkpointId()
+                    + " was restored but cannot replace " + staging.pathOf(state.step) + " (" + Staging.withFile(e)
+                    + "); move it out of the staging directory (unmount it if it is a mount point), or give the run a"
+                    + " staging directory of its own; nothing was trained", r.checkpointId(), e);
+        }
+        keepOnlyStaged(Set.of(dir), "auto-resume: resuming from " + dir);
         frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;

@@ -66,19 +66,13 @@ class QueuedSaveBreakTest {
      * older, undeletable {@code step-8}) fails alone: the save staged behind it links the frozen
      * block from where the failed one did, and commits (helper-115: it failed on the missing file,
      * and a stale {@code step-N} holding a frozen block would have been linked as this run's); the
-     * later commits warn that the old copy stays, and the old copy is left as it was. The
-     * undeletable file: {@code chattr +i} as root, a read-only directory otherwise.
+     * later commits warn that the old copy stays, and the old copy is left as it was (the file: {@link Undeletable}).
      */
     @Test
     void aQueuedSaveWhoseStepDirectoryCannotBeReplacedFailsAloneAndTheNextLinksFromBeforeIt() throws Exception {
         Path stale = Files.createDirectories(tmp.resolve("staging/t/step-8"));
         Path pinned = Files.writeString(stale.resolve("frozen.safetensors"), "not this run's");
-        boolean root = "root".equals(System.getProperty("user.name"));
-        Process p = new ProcessBuilder(root ? List.of("chattr", "+i", pinned.toString()) : List.of("chmod", "555",
-                stale.toString())).redirectErrorStream(true).start();
-        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), "making " + stale + " undeletable (chattr +i needs root and e.g. ext4): " + said);
-        try {
+        try (Undeletable u = new Undeletable(pinned)) {
             Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
                     null, null, args("--steps", "13", "--save-every", "4", "--frozen-mb", "6"));
             assertEquals(0, r.code(), r.all());
@@ -86,7 +80,8 @@ class QueuedSaveBreakTest {
             assertTrue(r.err().contains("ckpt-train: save of step 8 FAILED: staging directory " + tmp.resolve("staging/t")
                     + ": the checkpoint of step 8 was written but cannot replace " + stale), r.all());
             assertFalse(r.err().contains("save of step 12 FAILED") || r.err().contains("save of step 13 FAILED"), r.all());
-            assertTrue(r.err().contains("the save of step 13 committed, but an older staged copy"), r.all());
+            assertTrue(r.err().contains("committed, but the staged copy " + stale + " could not be removed"), r.all());
+            assertEquals(1, r.err().split("could not be removed", -1).length - 1, "said once: " + r.all());
             try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
                 assertEquals(List.of(4L, 12L, 13L), s.list("t").stream().map(CheckpointEntry::step).toList(), r.all());
             }
@@ -95,9 +90,41 @@ class QueuedSaveBreakTest {
             assertTrue(staged().contains("step-13"), staged().toString());
             // the frozen block staged with the last save is this run's (6 MiB), not the stale file linked along
             assertTrue(Files.size(tmp.resolve("staging/t/step-13/frozen.safetensors")) > 6_000_000, r.all());
-        } finally {
-            new ProcessBuilder(root ? List.of("chattr", "-i", pinned.toString()) : List.of("chmod", "755", stale.toString()))
-                    .start().waitFor();
+        }
+    }
+
+    /**
+     * Two saves in a row whose {@code step-N} never came to be, each an old copy holding another
+     * frozen block: the saves after them link from the last copy that is this run's, whether
+     * staged behind an upload or not, so the store commits this run's frozen block (helper-116:
+     * the next save linked the stale one, and the store committed it; verify said ok and the
+     * resume then refused the checkpoint's shapes).
+     */
+    @Test
+    void twoSavesInARowThatCannotReplaceTheirStepLeaveTheNextLinkingThisRunsFrozenBlock() throws Exception {
+        List<Path> stale = List.of(Files.createDirectories(tmp.resolve("staging/t/step-8")),
+                Files.createDirectories(tmp.resolve("staging/t/step-12")));
+        for (Path d : stale) {
+            // a frozen block that can be linked, beside a file that stops the copy's removal before it is reached
+            Files.writeString(d.resolve("frozen.safetensors"), "not this run's");
+            Files.writeString(d.resolve("state.json"), "{}");
+        }
+        try (Undeletable a = new Undeletable(stale.get(0).resolve("state.json"));
+             Undeletable b = new Undeletable(stale.get(1).resolve("state.json"))) {
+            Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
+                    null, null, args("--steps", "21", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "10"));
+            assertEquals(0, r.code(), r.all());
+            assertTrue(r.err().contains("save of step 8 FAILED") && r.err().contains("save of step 12 FAILED"), r.all());
+            try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
+                List<CheckpointEntry> all = s.list("t");
+                assertEquals(List.of(4L, 16L, 20L, 21L), all.stream().map(CheckpointEntry::step).toList(), r.all());
+                for (CheckpointEntry e : all) {
+                    long frozen = s.manifest(e).files().stream().filter(f -> f.path().equals("frozen.safetensors"))
+                            .findFirst().orElseThrow().size();
+                    assertTrue(frozen > 6_000_000, "this run's frozen block in " + e.id() + ": " + frozen + " B\n" + r.all());
+                }
+            }
+            assertTrue(Files.size(tmp.resolve("staging/t/step-21/frozen.safetensors")) > 6_000_000, r.all());
         }
     }
 

@@ -45,20 +45,13 @@ class StagingTest {
      * A {@code step-N} that cannot be replaced (helper-112: a read-only one) fails the staging
      * with what {@link Staging.Failed} says, which the trainer reports after the saves in flight,
      * not with a bare "Read-only file system"; {@code step-N.tmp} is removed and the old copy kept.
-     * The undeletable file: {@code chattr +i} as root (root deletes in a read-only directory), a
-     * read-only directory otherwise.
+     * The undeletable file: {@link Undeletable}.
      */
     @Test
     void aStepDirectoryThatCannotBeReplacedFailsTheStagingNamingItAndLeavesNoTmp() throws Exception {
         Staging s = staging();
         Path old = s.stage(20, d -> Files.writeString(d.resolve("state.json"), "old"), null);
-        boolean root = "root".equals(System.getProperty("user.name"));
-        Process p = new ProcessBuilder(root ? List.of("chattr", "+i", old.resolve("state.json").toString())
-                : List.of("chmod", "555", old.toString())).redirectErrorStream(true).start();
-        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), "making " + old + " undeletable (chattr +i needs root and a filesystem with the"
-                + " attribute, e.g. ext4): " + said);
-        try {
+        try (Undeletable u = new Undeletable(old.resolve("state.json"))) {
             IOException e = assertThrows(Staging.Failed.class, () -> s.stage(20, d -> Files.writeString(d.resolve(
                     "state.json"), "new"), "r-s10-abc"));
             assertTrue(e.getMessage().startsWith("staging directory " + tmp.resolve("r") + ": the checkpoint of step 20"
@@ -71,9 +64,6 @@ class StagingTest {
                 assertEquals(List.of("step-20"), l.map(x -> x.getFileName().toString()).toList(), "no step-20.tmp left");
             }
             assertEquals("old", Files.readString(old.resolve("state.json")));
-        } finally {
-            new ProcessBuilder(root ? List.of("chattr", "-i", old.resolve("state.json").toString())
-                    : List.of("chmod", "755", old.toString())).start().waitFor();
         }
     }
 
