@@ -215,15 +215,20 @@ final class Staging {
             Files.createDirectories(tmp);
             writer.write(tmp);
         } catch (IOException | RuntimeException e) {
-            try {
-                LocalFiles.deleteTree(tmp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            removeAfter(tmp, e);
             throw new Failed("staging directory " + dir + ": writing the checkpoint of step " + step + " failed ("
                     + (e instanceof IOException io ? gone(io) : e.getMessage()) + ")", lastCommitted, e);
         }
         return tmp;
+    }
+
+    /** Removes what a failed staging left at {@code p}; a failure to is added to {@code e}. */
+    private static void removeAfter(Path p, Throwable e) {
+        try {
+            LocalFiles.deleteTree(p);
+        } catch (IOException suppressed) {
+            e.addSuppressed(suppressed);
+        }
     }
 
     /**
@@ -241,33 +246,49 @@ final class Staging {
     /**
      * Renames a written {@code step-N.tmp} to {@code step-N}, replacing an older one.
      *
-     * @throws Failed naming both directories and why, {@code step-N.tmp} removed: an older
-     *         {@code step-N} that cannot be removed (helper-112: a read-only {@code step-N} failed
-     *         the save with a bare "Read-only file system", left {@code step-N.tmp}, and the save
-     *         still uploading before it went unreported), or a rename refused
+     * @throws Failed as {@link #replace}
      */
     Path complete(Path tmp, long step, String lastCommitted) throws IOException {
+        return replace(tmp, step, "the checkpoint of step " + step + " was written", "", lastCommitted);
+    }
+
+    /**
+     * Moves a resume's restored directory into place as {@code step-N}.
+     *
+     * @throws Failed as {@link #replace}, saying nothing was trained (helper-116: a bare "Operation
+     *         not permitted", the restored copy left behind)
+     */
+    Path adopt(Path restored, long step, String checkpointId) throws IOException {
+        return replace(restored, step, "checkpoint " + checkpointId + " was restored", "; nothing was trained",
+                checkpointId);
+    }
+
+    /**
+     * Renames {@code from} to {@code step-N}, replacing an older one.
+     *
+     * @throws Failed naming both directories, the file that stopped it and what to do,
+     *         {@code from} removed: an older {@code step-N} that cannot be removed (helper-112: a
+     *         read-only {@code step-N} failed the save with a bare "Read-only file system", left
+     *         {@code step-N.tmp}, and the save still uploading before it went unreported), or a
+     *         rename refused
+     */
+    private Path replace(Path from, long step, String done, String after, String lastCommitted) throws IOException {
         Path fin = pathOf(step);
         try {
             LocalFiles.deleteTree(fin);
-            Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(from, fin, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
-            try {
-                LocalFiles.deleteTree(tmp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            removeAfter(from, e);
             // the file that stopped it (helper-115: "check the directory's owner and mode" named no file), and a way out
             // that works for a mount point too
-            throw new Failed("staging directory " + dir + ": the checkpoint of step " + step + " was written but cannot"
-                    + " replace " + fin + " (" + (e instanceof IOException io ? withFile(io) : e.getMessage())
-                    + "); move " + fin + " out of the staging directory (unmount it if it is a mount point), or give"
-                    + " the run a staging directory of its own", lastCommitted, e);
+            throw new Failed("staging directory " + dir + ": " + done + " but cannot replace " + fin + " ("
+                    + (e instanceof IOException io ? withFile(io) : e.getMessage()) + "); move " + fin + " out of the"
+                    + " staging directory (unmount it if it is a mount point), or give the run a staging directory of its"
+                    + " own" + after, lastCommitted, e);
         }
         return fin;
     }
 
-    /** Deletes every complete staged checkpoint but those in {@code keep}. */
     /**
      * Deletes every complete staged checkpoint but those in {@code keep}, each one it can.
      *
@@ -293,14 +314,6 @@ final class Staging {
     /** An I/O error in words with the file it names, when it names one (a file inside a directory being removed). */
     static String withFile(IOException e) {
         return (e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile() + ": " : "") + gone(e);
-    }
-
-    /** Moves a restored directory into place as {@code step-N}. */
-    Path adopt(Path restored, long step) throws IOException {
-        Path fin = pathOf(step);
-        LocalFiles.deleteTree(fin);
-        Files.move(restored, fin, StandardCopyOption.ATOMIC_MOVE);
-        return fin;
     }
 
     static String mib(long bytes) {

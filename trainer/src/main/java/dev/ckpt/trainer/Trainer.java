@@ -104,8 +104,8 @@ public final class Trainer {
     private Path frozenSource;
     /**
      * A staged copy's frozen-block path that never came to be (its {@code step-N.tmp} could not
-     * become {@code step-N}) -> where its frozen block was linked from. Written and read on the
-     * upload thread, in save order.
+     * become {@code step-N}) -> where its frozen block was linked from. Written on the upload
+     * thread, in save order; read there and on the training thread ({@link #linkedFrom}).
      */
     private final Map<Path, Path> unstagedFrozen = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -1651,21 +1651,7 @@ public final class Trainer {
             store.recordVerified(List.of(r.checkpointId())); // every chunk and file hash matched
         }
         order.seek(state.epoch, state.dataCursor);
-        Path dir;
-        try {
-            dir = staging.adopt(target, state.step);
-        } catch (IOException e) {
-            // its own staged copy in the way (helper-116: a bare "Operation not permitted", restore.tmp left behind)
-            try {
-                LocalFiles.deleteTree(target);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw new Staging.Failed("staging directory " + staging.dir() + ": checkpoint " + r.checkpointId()
-                    + " was restored but cannot replace " + staging.pathOf(state.step) + " (" + Staging.withFile(e)
-                    + "); move it out of the staging directory (unmount it if it is a mount point), or give the run a"
-                    + " staging directory of its own; nothing was trained", r.checkpointId(), e);
-        }
+        Path dir = staging.adopt(target, state.step, r.checkpointId());
         keepOnlyStaged(Set.of(dir), "auto-resume: resuming from " + dir);
         frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
