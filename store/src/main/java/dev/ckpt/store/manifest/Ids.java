@@ -16,7 +16,7 @@ public final class Ids {
     }
 
     public static String checkRunName(String run) {
-        if (run == null || !NAME.matcher(run).matches() || run.contains("..")) {
+        if (!isName(run)) {
             throw new InvalidInputException("invalid run name '" + shown(run)
                     + "': use 1-100 ASCII letters (A-Z, a-z), digits, '.', '_' or '-', starting with a letter or digit, without '..'");
         }
@@ -25,7 +25,7 @@ public final class Ids {
 
     /** A job id ({@code --job-id}, or built from SLURM's or torchrun's variables): the run name's rules. */
     public static String checkJobId(String job) {
-        if (job == null || !NAME.matcher(job).matches() || job.contains("..")) {
+        if (!isName(job)) {
             throw new InvalidInputException("invalid job id '" + shown(job)
                     + "': use 1-100 ASCII letters (A-Z, a-z), digits, '.', '_' or '-', starting with a letter or digit, without '..'");
         }
@@ -46,7 +46,7 @@ public final class Ids {
     }
 
     public static String checkCheckpointId(String id) {
-        if (id == null || !NAME.matcher(id).matches() || id.contains("..")) {
+        if (!isName(id)) {
             throw new IllegalArgumentException("invalid checkpoint id '" + shown(id) + "'");
         }
         return id;
