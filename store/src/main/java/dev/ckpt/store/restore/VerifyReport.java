@@ -6,6 +6,8 @@ import java.util.List;
  * The outcome of a verify: what was checked and every problem found. {@code checkpointIds}:
  * the checkpoints verified, as resolved when the verify began (a checkpoint committed while it
  * ran is not among them, so {@code verify --record} never records one that was not read).
+ * {@code chunksChecked} and {@code bytesChecked}: the distinct chunks read and re-hashed, and
+ * their raw bytes, each counted once however many checkpoints or files hold it.
  */
 public record VerifyReport(boolean deep, List<String> checkpointIds, int chunksChecked, long bytesChecked,
                            List<Problem> problems) {
