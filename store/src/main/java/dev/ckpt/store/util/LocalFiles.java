@@ -233,7 +233,14 @@ public final class LocalFiles {
         if (r.contains("read-only file system")) {
             return "; that filesystem is mounted read-only, use another directory";
         }
-        if (r.contains("permission denied") || r.contains("operation not permitted")) {
+        if (r.contains("operation not permitted")) {
+            // EPERM, not EACCES: an unlink or rename refused by a file's immutable or append-only
+            // attribute (chattr +i/+a), or a sticky directory's other owner; the mode alone does not say
+            // it (helper-116: an immutable file got only the mode advice)
+            return "; check the directory's owner and mode, and whether the file is immutable or append-only"
+                    + " (lsattr shows it; chattr -i or -a clears it)";
+        }
+        if (r.contains("permission denied")) {
             return "; check the directory's owner and mode";
         }
         if (r.contains("not a directory")) {

@@ -25,6 +25,20 @@ class LocalFilesTest {
     @TempDir
     Path tmp;
 
+    /**
+     * EPERM ("Operation not permitted": an immutable or append-only file, chattr +i/+a) gets the
+     * attribute in its advice, EACCES ("Permission denied") the mode only (helper-116: an immutable
+     * staged file was told to check the directory's mode, which was fine).
+     */
+    @Test
+    void anOperationNotPermittedPointsAtTheImmutableAttributeAndAPermissionDeniedAtTheMode() {
+        String eperm = LocalFiles.hint(LocalFiles.reason(new java.nio.file.FileSystemException("/x/step-100/a.bin",
+                null, "Operation not permitted")));
+        assertTrue(eperm.contains("immutable or append-only") && eperm.contains("lsattr"), eperm);
+        String eacces = LocalFiles.hint(LocalFiles.reason(new java.nio.file.AccessDeniedException("/x/step-100/a.bin")));
+        assertEquals("; check the directory's owner and mode", eacces);
+    }
+
     @Test
     void createDirectoriesOwnedReturnsWhatThisCallMadeDeepestFirst() throws Exception {
         Path d = tmp.resolve("a/b/c");
