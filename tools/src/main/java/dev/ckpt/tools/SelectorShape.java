@@ -12,13 +12,15 @@ import picocli.CommandLine;
 final class SelectorShape implements CommandLine.ITypeConverter<String> {
     @Override
     public String convert(String value) {
-        if (value.isEmpty()) {
-            return value; // refused with the other empty arguments, as an unset variable (StoreCommand)
+        if (value.isBlank()) {
+            // refused with the other empty or blank arguments, as an unset variable (StoreCommand), in every
+            // command alike (helper-115: verify and forget said that of "  ", the others "no checkpoint given")
+            return value;
         }
         CheckpointStore.selectorProblem(value).ifPresent(why -> {
             // said as every usage error is: what a terminal would act on escaped (CkptTool)
-            throw new CommandLine.TypeConversionException(value.isBlank() ? "'" + value + "': " + why : "'" + value
-                    + "': " + why + " (a checkpoint is named by its id, latest, RUN:latest or RUN@STEP)");
+            throw new CommandLine.TypeConversionException("'" + value + "': " + why
+                    + " (a checkpoint is named by its id, latest, RUN:latest or RUN@STEP)");
         });
         return value;
     }

@@ -73,7 +73,11 @@ class CkptToolErrorMessagesTest {
                 new String[]{"restore", store, id, out, "--reuse", ""}, new String[]{"push", store, "", "--run", "q",
                         "--step", "1"}, new String[]{"import", store, "", "--run", "q", "--step", "2"},
                 new String[]{"export", store, id, ""}, new String[]{"show", store, ""}, new String[]{"ls", store, "--run", ""}, new String[]{"ls", store, "--run", " "},
-                new String[]{"verify", store, ""}, new String[]{"forget", store, ""}, new String[]{"diff", store, id, ""})) {
+                new String[]{"verify", store, ""}, new String[]{"forget", store, ""}, new String[]{"diff", store, id, ""},
+                // blank: "$A $B" with A unset; the same words in every command (helper-115)
+                new String[]{"restore", store, "  ", out}, new String[]{"show", store, " "}, new String[]{"diff", store, " ", id},
+                new String[]{"verify", store, "  "}, new String[]{"forget", store, id, " "}, new String[]{"pin", store, " "},
+                new String[]{"unpin", store, "\t"}, new String[]{"export", store, " ", out + ".tar.zst"})) {
             Cli.Result r = cli.run(c);
             assertEquals(2, r.code(), String.join(" ", c) + " -> " + r);
             String first = r.err().lines().findFirst().orElse("");
