@@ -1658,7 +1658,10 @@ public final class Trainer {
         lastCommittedStep = state.step;
         out.printf("auto-resume: restored checkpoint %s (step %d, epoch %d) in %.1f s: %s downloaded, %d reused from staging%s%n",
                 r.checkpointId(), state.step, state.epoch, (System.nanoTime() - t0) / 1e9,
-                SaveResult.count(r.chunksDownloaded(), "chunk"), r.chunksReused(), verified ? ""
-                        : " (so the store's copy was not read whole, and the checkpoint is not recorded as verified)");
+                SaveResult.count(r.chunksDownloaded(), "chunk"), r.chunksReused(), !verified
+                        ? " (so the store's copy was not read whole, and the checkpoint is not recorded as verified)"
+                        // said, as the other case is (helper-115: the line did not say what the resume recorded)
+                        : o.rank == null || o.rank == 0 ? "; every chunk and file hash matched: recorded as verified"
+                        : "; every chunk and file hash matched");
     }
 }
