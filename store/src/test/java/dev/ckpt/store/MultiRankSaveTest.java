@@ -268,7 +268,8 @@ class MultiRankSaveTest {
         RanksIncompleteException r0 = assertInstanceOf(RanksIncompleteException.class, failed.get(0));
         assertEquals(List.of(3), r0.missingRanks());
         assertTrue(r0.getMessage().contains("rank 3 did not write its part"), r0.getMessage());
-        assertTrue(r0.getMessage().contains("manifests/r-s5-e1/part-00003.json"), r0.getMessage());
+        assertTrue(r0.getMessage().contains("manifests/r-s5-e1/part-00003.json") && r0.getMessage().contains("A rank may have"
+                + " died, be slower than the timeout, or have been given another rank's number"), r0.getMessage());
         for (int i = 1; i < 3; i++) {
             // they would wait 20 s: rank 0's refusal tells them why at once
             RanksIncompleteException ri = assertInstanceOf(RanksIncompleteException.class, failed.get(i));
@@ -596,6 +597,44 @@ class MultiRankSaveTest {
             pool.shutdownNow();
         }
         assertFalse(Files.exists(storeDir.resolve(Manifest.keyOfRefusal("r-s1-e1"))), "a fenced rank records nothing");
+    }
+
+    /**
+     * Two processes given the same rank (a launcher's RANK read wrong): the part's create-only write
+     * lets one in, and the other is told that two processes may hold the same rank, not only that
+     * "this job already tried to save this step"; rank 0 names the rank never started and says a rank
+     * may have been given another's number. Nothing is committed.
+     */
+    @Test
+    void twoProcessesGivenTheSameRankAreToldSoAndNothingIsCommitted() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        Path other = rankDir(tmp.resolve("other"), 1, 5);
+        Files.write(other.resolve("rank-1/shard.bin"), new byte[1234]); // the second process's own data
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Object> results = new ArrayList<>();
+        try {
+            List<Future<Object>> fs = List.of(startRank(pool, storeDir, "job-1", 5, 0, 3, Duration.ofSeconds(3)),
+                    startRank(pool, storeDir, "job-1", 5, 1, 3, Duration.ofSeconds(3)),
+                    startRank(pool, storeDir, "job-1", 5, 1, 3, Duration.ofSeconds(3), other));
+            for (Future<Object> f : fs) {
+                results.add(f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        List<AlreadyExistsException> twice = results.stream().filter(AlreadyExistsException.class::isInstance)
+                .map(AlreadyExistsException.class::cast).toList();
+        assertEquals(1, twice.size(), results.toString());
+        String m = twice.get(0).getMessage();
+        assertTrue(m.contains(Manifest.keyOfPart("r-s5-e1", 1)) && m.contains("two processes of this job were given the"
+                + " same rank") && m.contains("nothing was committed"), m);
+        RanksIncompleteException zero = assertInstanceOf(RanksIncompleteException.class, results.get(0),
+                () -> String.valueOf(results.get(0)));
+        // the losing process gave up on the step, and rank 0 relays why: one of two parts is never committed as the rank's
+        assertTrue(zero.getMessage().contains("rank 1 gave up on it") && zero.getMessage().contains("two processes of this"
+                + " job were given the same rank"), zero.getMessage());
+        assertCommittedSteps(storeDir);
     }
 
     /**

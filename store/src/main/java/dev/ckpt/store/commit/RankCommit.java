@@ -163,7 +163,8 @@ final class RankCommit {
                         + describe(missing) + " did not write " + (missing.size() == 1 ? "its part" : "their parts")
                         + " within " + seconds(start, now) + " (rank 0 waited for "
                         + Manifest.keyOfPart(own.id(), missing.first()) + (missing.size() > 1 ? " and others" : "")
-                        + " in " + store.describe() + "). A rank may have died or be slower than the timeout;"
+                        + " in " + store.describe() + "). A rank may have died, be slower than the timeout, or have been"
+                        + " given another rank's number;"
                         + " nothing was committed for this step, the next save starts afresh");
             }
             sleep(Math.min(pause, Duration.between(now, until).toMillis()));

@@ -514,11 +514,16 @@ public final class Saver {
             // Either our own earlier attempt (a retried request) or a collision: compare.
             byte[] existing = store.get(key).data();
             if (!Arrays.equals(existing, bytes)) {
-                throw new AlreadyExistsException("manifest " + key + " already exists with other content;"
-                        + " nothing was committed: " + (key.contains("/part-")
-                        ? "this job already tried to save this step, and a part of that attempt is in the store"
-                        + " (the ranks' checkpoint id is run, step and epoch, and a part is never replaced);"
-                        + " save a later step" : "save again (a new id is drawn)"));
+                // a part: the same rank's part of the same job and step, from another process (two given the same
+                // rank: the last session's open point, it said only "this job already tried") or an earlier attempt
+                // (the reason comes before "; nothing was committed": the other ranks relay it up to there)
+                throw new AlreadyExistsException("manifest " + key + " already exists with other content" + (key.contains("/part-")
+                        ? ": another process wrote this rank's part of this step first. Either two processes of this job"
+                        + " were given the same rank (each needs its own, 0 to the world size - 1: check --rank or the"
+                        + " launcher's RANK or SLURM_PROCID), or this job already tried to save this step (the ranks'"
+                        + " checkpoint id is run, step and epoch, and a part is never replaced); nothing was committed:"
+                        + " save a later step"
+                        : "; nothing was committed: save again (a new id is drawn)"));
             }
         }
     }
