@@ -158,12 +158,22 @@ final class VerifyCommand extends StoreCommand {
             }
             List<String> unreadable = with("", VerifyReport.Kind.MANIFEST_UNREADABLE);
             if (!unreadable.isEmpty()) {
+                // a rank's part manifest lost: the other ranks' parts restore one by one (helper-114: verify said the
+                // checkpoint could not be restored, and restore --rank 0 of it worked)
+                List<String> partial = problems.stream().filter(p -> p.kind() == VerifyReport.Kind.MANIFEST_UNREADABLE
+                        && p.key() != null && p.key().contains("/part-")).map(Problem::checkpoint).distinct().toList();
                 // helper-106: the trainer's fall-back past such a checkpoint gave no next step, nor did verify
                 List<String> unpin = unreadable.stream().filter(pinned::contains).toList();
-                out.println("a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; it"
-                        + " still counts toward retention. Remove it with " + unpin.stream()
-                        .map(id -> "ckpt-tool unpin " + store + " " + ShellWords.word(id) + ", then ").collect(
-                                java.util.stream.Collectors.joining()) + "ckpt-tool forget " + store + " " + words(unreadable));
+                out.println("a checkpoint whose manifest cannot be read cannot be restored" + (partial.isEmpty() ? ""
+                        : " whole") + ", and no save mends it; it still counts toward retention. Remove it with "
+                        + unpin.stream().map(id -> "ckpt-tool unpin " + store + " " + ShellWords.word(id) + ", then ")
+                        .collect(java.util.stream.Collectors.joining()) + "ckpt-tool forget " + store + " " + words(unreadable));
+                if (!partial.isEmpty()) {
+                    out.println("before you forget " + (partial.size() == 1 ? "it" : "them") + ", the ranks whose part"
+                            + " manifest reads still restore one at a time: " + partial.stream().map(id -> "ckpt-tool"
+                            + " restore " + store + " " + ShellWords.word(id) + " DIR --rank R").collect(
+                                    java.util.stream.Collectors.joining("; ")));
+                }
             }
         }
     }

@@ -162,6 +162,38 @@ class CkptToolRanksTest {
         assertEquals(0, stats.get("unreferencedObjects").asInt(), stats.toString());
     }
 
+    /**
+     * A rank's part manifest lost (helper-114): verify names that part and says the ranks whose part reads still
+     * restore one at a time, before it says to forget the checkpoint; restore of the whole names the part and the
+     * way out (--rank), and restore --rank 0 does restore.
+     */
+    @Test
+    void aLostPartManifestLeavesTheOtherRanksRestorableAndVerifySaysSo() throws Exception {
+        for (Cli.Result r : pushRanks("lp", "r", 1, "job-1", List.of(0, 1), 2)) {
+            assertEquals(0, r.code(), r.toString());
+        }
+        String id = cli.run("ls", store, "--json").json().get("checkpoints").get(0).get("id").asText();
+        Path part = tmp.resolve("store").resolve("manifests").resolve(id).resolve("part-00001.json");
+        java.nio.file.Files.delete(part);
+
+        Cli.Result v = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, v.code(), v.toString());
+        assertTrue(v.out().contains("manifests/" + id + "/part-00001.json of checkpoint " + id + " is missing")
+                && v.out().contains("cannot be restored whole, nor rank 1's part"), v.out());
+        assertTrue(v.out().contains("cannot be restored whole, and no save mends it") && v.out().contains("the ranks whose"
+                + " part manifest reads still restore one at a time: ckpt-tool restore file://" + store + "/ " + id
+                + " DIR --rank R"), v.out());
+        JsonNode j = cli.run("verify", store, "--json").json();
+        assertEquals("manifests/" + id + "/part-00001.json", j.get("problems").get(0).get("key").asText(), j.toString());
+
+        Cli.Result whole = cli.run("restore", store, id, tmp.resolve("whole").toString());
+        assertEquals(ExitCode.ERROR, whole.code(), whole.toString());
+        assertTrue(whole.err().contains("the other ranks' parts still restore one at a time (restore --rank R)"), whole.err());
+        Cli.Result zero = cli.run("restore", store, id, tmp.resolve("zero").toString(), "--rank", "0");
+        assertEquals(0, zero.code(), zero.toString());
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("zero/rank-0")), zero.toString());
+    }
+
     /** Name -> bytes of a safetensors file's tensors, read with its own header. */
     static Map<String, byte[]> tensors(Path file) throws Exception {
         byte[] all = java.nio.file.Files.readAllBytes(file);

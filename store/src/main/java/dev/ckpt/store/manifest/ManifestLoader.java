@@ -70,7 +70,7 @@ public final class ManifestLoader {
 
     /** The checkpoint's own manifest as stored: for a checkpoint of several ranks, the top manifest listing the parts. */
     public Manifest loadTop(CheckpointEntry entry) {
-        return read(entry.manifest(), entry.manifestSha256(), entry.id());
+        return read(entry.manifest(), entry.manifestSha256(), entry.id(), "cannot be restored");
     }
 
     /**
@@ -106,7 +106,10 @@ public final class ManifestLoader {
     }
 
     private Manifest part(CheckpointEntry entry, Manifest top, Manifest.PartRef ref) {
-        Manifest p = read(ref.key(), ref.sha256(), entry.id());
+        // what is lost without it is the whole checkpoint and this rank's part, not the other ranks' parts (helper-114:
+        // verify called such a checkpoint unrestorable, and restore --rank 0 of it worked)
+        Manifest p = read(ref.key(), ref.sha256(), entry.id(), "cannot be restored whole, nor rank "
+                + ref.rank() + "'s part; the other ranks' parts still restore one at a time (restore --rank R)");
         if (p.part() == null || p.part().rank() != ref.rank() || p.part().worldSize() != top.parts().size()
                 || !p.id().equals(top.id())) {
             throw new CorruptObjectException(ref.key(), "part manifest " + ref.key() + " is not rank " + ref.rank()
@@ -115,7 +118,8 @@ public final class ManifestLoader {
         return p;
     }
 
-    private Manifest read(String key, String sha256, String id) {
+    /** {@code lost}: what of the checkpoint cannot be restored without this manifest ("cannot be restored"), for the message. */
+    private Manifest read(String key, String sha256, String id, String lost) {
         Manifest cached = cache.get(key);
         if (cached != null) {
             return cached;
@@ -129,7 +133,7 @@ public final class ManifestLoader {
                         + " in " + store.describe() + ": " + e.inItsPlace(), e);
             }
             NotFoundException missing = new NotFoundException(key, "manifest " + key + " of checkpoint "
-                    + id + " is missing from " + store.describe() + "; the checkpoint cannot be restored");
+                    + id + " is missing from " + store.describe() + "; the checkpoint " + lost);
             // a note, which verify itself leaves out (CkptException.reason)
             missing.addNote(" (ckpt-tool verify " + dev.ckpt.store.util.ShellWords.word(store.describe())
                     + " finds every damaged checkpoint)");
@@ -140,7 +144,7 @@ public final class ManifestLoader {
             m = Json.readManifest(key, data, sha256);
         } catch (CorruptObjectException e) {
             // a next step, as for a missing one (helper-114: a corrupt manifest's refusal said only what was wrong)
-            e.addNote("; checkpoint " + id + " cannot be restored (ckpt-tool verify "
+            e.addNote("; checkpoint " + id + " " + lost + " (ckpt-tool verify "
                     + dev.ckpt.store.util.ShellWords.word(store.describe()) + " finds every damaged checkpoint)");
             throw e;
         }

@@ -89,7 +89,10 @@ public final class Verifier {
                 m = manifests.load(e);
             } catch (CkptException ex) {
                 // without the notes that point at verify itself (helper-113: circular in verify's own output)
-                problems.add(new VerifyReport.Problem(e.id(), e.manifest(), VerifyReport.Kind.MANIFEST_UNREADABLE, ex.reason()));
+                // the object that failed: a rank's part manifest, where it was one (the others' parts still restore)
+                String key = ex instanceof NotFoundException nf && nf.key() != null ? nf.key()
+                        : ex instanceof CorruptObjectException co && co.key() != null ? co.key() : e.manifest();
+                problems.add(new VerifyReport.Problem(e.id(), key, VerifyReport.Kind.MANIFEST_UNREADABLE, ex.reason()));
                 continue;
             }
             boolean structuralOk = true;
