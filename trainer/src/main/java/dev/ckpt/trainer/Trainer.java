@@ -290,6 +290,7 @@ public final class Trainer {
         Trainer t = new Trainer(o, out, err, preemption);
         t.freeSpace = freeSpace;
         t.newLocalStore = newLocalStore(o.store);
+        t.entriesBesideNewStore = entriesWithoutStore(o.store);
         try (CheckpointStore s = openStore.apply(o.store)) {
             t.store = s;
             return t.train();
@@ -371,6 +372,31 @@ public final class Trainer {
     /** --store named a local directory that did not exist when the trainer started: opening it made a new store. */
     private boolean newLocalStore;
 
+    /**
+     * How many entries the local directory {@code store} held while it held no store (no ROOT):
+     * a new store is made among them; 0 for an empty or missing directory, a store, or not local.
+     */
+    private long entriesBesideNewStore;
+
+    /** The top-level names of a local store's objects (chunks/, manifests/, gc/, runs/, recovery/, probe/). */
+    private static final Set<String> STORE_NAMES = Set.of("chunks", "manifests", "gc", "runs", "recovery", "probe");
+
+    private static long entriesWithoutStore(String store) {
+        Path p = localStore(store);
+        if (p == null || !Files.isDirectory(p) || Files.exists(p.resolve(dev.ckpt.store.manifest.RootState.KEY),
+                java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        try (java.util.stream.Stream<Path> entries = Files.list(p)) {
+            // not a store's own names, which another rank making the same new store may have written already, nor
+            // hidden ones (a store's temporaries and locks)
+            return entries.map(e -> e.getFileName().toString()).filter(n -> !n.startsWith(".") && !STORE_NAMES.contains(n))
+                    .count();
+        } catch (IOException | RuntimeException e) {
+            return 0; // opening the store says what is wrong with it
+        }
+    }
+
     /** Whether {@code store} is a local path (or file: URL) where nothing exists yet. */
     private static boolean newLocalStore(String store) {
         Path p = localStore(store);
@@ -444,6 +470,13 @@ public final class Trainer {
         out.printf("ckpt-train: run %s, store %s%s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
                 store.objectStore().server().map(s -> " at " + s).orElse(""), writer.epoch(),
                 dev.ckpt.store.util.Overlap.real(staging.dir()));
+        if (entriesBesideNewStore > 0) {
+            // helper-118: a non-empty directory that was no store got ROOT, chunks/ and manifests/ among its files with no
+            // word (a --store that named the wrong directory, e.g. a restored checkpoint's); a missing one is said at resume
+            out.printf("note: --store %s held %d %s but no store: a new store (ROOT, chunks/, manifests/) was made among"
+                    + " them; if you meant another store, check the path%n", o.store, entriesBesideNewStore,
+                    entriesBesideNewStore == 1 ? "entry" : "entries");
+        }
         if (o.ranked()) {
             out.printf("ckpt-train: rank %d of %d, job %s: this rank saves %s and their Adam moments%s%n", o.rank,
                     o.worldSize, o.jobId, String.join(", ", part.owned(model)), o.rank == 0 ? ", and the training state" : "");

@@ -66,13 +66,13 @@ class QueuedSaveBreakTest {
      * older, undeletable {@code step-8}) fails alone: the save staged behind it links the frozen
      * block from where the failed one did, and commits (helper-115: it failed on the missing file,
      * and a stale {@code step-N} holding a frozen block would have been linked as this run's); the
-     * later commits warn that the old copy stays, and the old copy is left as it was (the file: {@link Undeletable}).
+     * later commits warn that the old copy stays, and the old copy is left as it was (the file: {@link dev.ckpt.store.testing.Undeletable}).
      */
     @Test
     void aQueuedSaveWhoseStepDirectoryCannotBeReplacedFailsAloneAndTheNextLinksFromBeforeIt() throws Exception {
         Path stale = Files.createDirectories(tmp.resolve("staging/t/step-8"));
         Path pinned = Files.writeString(stale.resolve("frozen.safetensors"), "not this run's");
-        try (Undeletable u = new Undeletable(pinned)) {
+        try (dev.ckpt.store.testing.Undeletable u = new dev.ckpt.store.testing.Undeletable(pinned)) {
             Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
                     null, null, args("--steps", "13", "--save-every", "4", "--frozen-mb", "6"));
             assertEquals(0, r.code(), r.all());
@@ -109,8 +109,8 @@ class QueuedSaveBreakTest {
             Files.writeString(d.resolve("frozen.safetensors"), "not this run's");
             Files.writeString(d.resolve("state.json"), "{}");
         }
-        try (Undeletable a = new Undeletable(stale.get(0).resolve("state.json"));
-             Undeletable b = new Undeletable(stale.get(1).resolve("state.json"))) {
+        try (dev.ckpt.store.testing.Undeletable a = new dev.ckpt.store.testing.Undeletable(stale.get(0).resolve("state.json"));
+             dev.ckpt.store.testing.Undeletable b = new dev.ckpt.store.testing.Undeletable(stale.get(1).resolve("state.json"))) {
             Result r = TrainerRuns.inProcess(s -> new TracingStore(s, null, 0).slow(300, k -> k.startsWith("chunks/")),
                     null, null, args("--steps", "21", "--save-every", "4", "--frozen-mb", "6", "--keep-last", "10"));
             assertEquals(0, r.code(), r.all());

@@ -45,13 +45,13 @@ class StagingTest {
      * A {@code step-N} that cannot be replaced (helper-112: a read-only one) fails the staging
      * with what {@link Staging.Failed} says, which the trainer reports after the saves in flight,
      * not with a bare "Read-only file system"; {@code step-N.tmp} is removed and the old copy kept.
-     * The undeletable file: {@link Undeletable}.
+     * The undeletable file: {@link dev.ckpt.store.testing.Undeletable}.
      */
     @Test
     void aStepDirectoryThatCannotBeReplacedFailsTheStagingNamingItAndLeavesNoTmp() throws Exception {
         Staging s = staging();
         Path old = s.stage(20, d -> Files.writeString(d.resolve("state.json"), "old"), null);
-        try (Undeletable u = new Undeletable(old.resolve("state.json"))) {
+        try (dev.ckpt.store.testing.Undeletable u = new dev.ckpt.store.testing.Undeletable(old.resolve("state.json"))) {
             IOException e = assertThrows(Staging.Failed.class, () -> s.stage(20, d -> Files.writeString(d.resolve(
                     "state.json"), "new"), "r-s10-abc"));
             assertTrue(e.getMessage().startsWith("staging directory " + tmp.resolve("r") + ": the checkpoint of step 20"

@@ -302,14 +302,14 @@ class TrainerTest {
      * stale {@code step-999}) is a warning, not a failed save: the saves commit and say so, and
      * the last one's staged copy stays where the final line says (helper-115: each committed save
      * was then reported FAILED, and its failure path deleted its staged copy). The undeletable
-     * file: {@link Undeletable}.
+     * file: {@link dev.ckpt.store.testing.Undeletable}.
      */
     @Test
     void anOlderStagedCopyThatCannotBeRemovedIsAWarningNotAFailedSave() throws Exception {
         Path dir = tmp.resolve("stuck");
         Path stale = Files.createDirectories(dir.resolve("staging").resolve("t").resolve("step-999"));
         Path pinned = Files.writeString(stale.resolve("state.json"), "{}");
-        try (Undeletable u = new Undeletable(pinned)) {
+        try (dev.ckpt.store.testing.Undeletable u = new dev.ckpt.store.testing.Undeletable(pinned)) {
             Result r = TrainerRuns.inProcess(args(dir, "--steps", "20", "--save-every", "10"));
             assertEquals(0, r.code(), r.all());
             assertFalse(r.all().contains("FAILED"), r.all());
@@ -337,7 +337,7 @@ class TrainerTest {
         Path run = dir.resolve("staging").resolve("t");
         Path stale = Files.createDirectories(run.resolve("step-999"));
         Path pinned = Files.writeString(stale.resolve("state.json"), "{}");
-        try (Undeletable u = new Undeletable(pinned)) {
+        try (dev.ckpt.store.testing.Undeletable u = new dev.ckpt.store.testing.Undeletable(pinned)) {
             Result r = TrainerRuns.inProcess(args(dir, "--steps", "30", "--save-every", "10", "--auto-resume"));
             assertEquals(0, r.code(), r.all());
             assertTrue(r.err().contains("but the staged copy " + stale + " could not be removed (" + pinned + ": "), r.all());
@@ -349,7 +349,7 @@ class TrainerTest {
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             String id = s.resolve("t@30").id();
             Files.writeString(own.resolve("training_stats.json"), "changed: not the checkpoint as committed");
-            try (Undeletable u = new Undeletable(ownPinned)) {
+            try (dev.ckpt.store.testing.Undeletable u = new dev.ckpt.store.testing.Undeletable(ownPinned)) {
                 Result r = TrainerRuns.inProcess(args(dir, "--steps", "40", "--save-every", "10", "--auto-resume"));
                 assertEquals(1, r.code(), r.all());
                 assertTrue(r.err().contains("ckpt-train: staging directory " + run + ": checkpoint " + id + " was restored"

@@ -87,6 +87,12 @@ final class LocalObjectStore implements ObjectStore {
             this.errors = new LocalErrors(this.root, describe(), this.readOnly);
             return;
         }
+        enclosingStore(this.root).ifPresent(outer -> {
+            // helper-118: --store ckpt-store/manifests made a store among another's objects (its doctor then counted
+            // the inner one's manifests as its own); push, restore and export already refuse a place inside a store
+            throw new BadConfigurationException("cannot make a store in " + this.root + ": it is inside the store "
+                    + outer + ", among that store's objects; give a directory outside it");
+        });
         String reason;
         int attempt = 0;
         do { // removed by another process between creating and probing: create it again
@@ -95,6 +101,25 @@ final class LocalObjectStore implements ObjectStore {
         } while (reason != null && !Files.isDirectory(this.root) && ++attempt < 3);
         this.readOnly = reason;
         this.errors = new LocalErrors(this.root, describe(), reason);
+    }
+
+    /**
+     * The store that {@code dir} would lie inside, where {@code dir} holds no store of its own
+     * (no {@code ROOT}): the nearest ancestor holding a {@code ROOT} file and a {@code chunks/}
+     * or {@code manifests/} directory. One stat or two per ancestor; empty for a store that
+     * exists (opening it is not making one).
+     */
+    static Optional<Path> enclosingStore(Path dir) {
+        if (Files.exists(dir.resolve(dev.ckpt.store.manifest.RootState.KEY), LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        for (Path a = dir.getParent(); a != null; a = a.getParent()) {
+            if (Files.isRegularFile(a.resolve(dev.ckpt.store.manifest.RootState.KEY))
+                    && (Files.isDirectory(a.resolve("chunks")) || Files.isDirectory(a.resolve("manifests")))) {
+                return Optional.of(a);
+            }
+        }
+        return Optional.empty();
     }
 
     /** What to do about a store path that is a file: a checkpoint's file given where its store goes. */

@@ -495,23 +495,25 @@ final class TargetDirectory {
             boolean link = false;
             try {
                 if (handles.exists(dest)) {
-                    old = dest.resolveSibling(TempNames.next(".old"));
+                    Path aside = dest.resolveSibling(TempNames.next(".old"));
                     try {
                         if (handles.secure()) {
                             // no linkat in the JDK: renamed aside through the handle, so never through a link
-                            rename(dest, old, Mover.ATOMIC);
+                            rename(dest, aside, Mover.ATOMIC);
                         } else {
                             try {
-                                Files.createLink(old, dest); // the destination never goes missing
+                                Files.createLink(aside, dest); // the destination never goes missing
                                 link = true;
                             } catch (UnsupportedOperationException | IOException noLinks) {
-                                Mover.ATOMIC.move(dest, old);
+                                Mover.ATOMIC.move(dest, aside);
                             }
                         }
+                        // kept only once it is there: a rename aside that failed (an immutable file) left the file
+                        // where it was, and taking back a rename that never was said the file was gone (helper-117)
+                        old = aside;
                     } catch (NoSuchFileException gone) {
                         // another process (a second restore into this directory) moved it first:
                         // there is nothing left here to keep
-                        old = null;
                         link = false;
                     }
                 }

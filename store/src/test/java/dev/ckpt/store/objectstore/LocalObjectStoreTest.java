@@ -34,6 +34,31 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         return dir.toUri().toString();
     }
 
+    /**
+     * A new store is not made inside another (helper-118: --store ckpt-store/manifests made one among the outer
+     * store's objects, whose doctor then counted its manifests); the outer store, a store beside it, and a store
+     * that already exists under a directory of the outer one's still open.
+     */
+    @Test
+    void aNewStoreIsNotMadeInsideAnother() throws Exception {
+        store.put("ROOT", new byte[]{1});
+        store.put("manifests/a.json", new byte[]{2});
+        store.put("chunks/aa/x", new byte[]{3});
+        for (Path inside : List.of(dir.resolve("manifests"), dir.resolve("chunks/sub"), dir.resolve("chunks/aa/new/deep"),
+                dir.resolve("extra"))) {
+            BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(inside));
+            assertEquals("cannot make a store in " + inside + ": it is inside the store " + dir + ", among that store's"
+                    + " objects; give a directory outside it", e.getMessage());
+            assertFalse(Files.exists(dir.resolve("chunks/sub")) || Files.exists(dir.resolve("extra")), "nothing made");
+        }
+        ObjectStores.local(dir).head("ROOT").orElseThrow(); // the store itself opens
+        ObjectStores.local(tmp.resolve("beside")).put("ROOT", new byte[]{4});
+        // a store made there before this check existed opens: it is one
+        Files.createDirectories(dir.resolve("old"));
+        Files.write(dir.resolve("old/ROOT"), new byte[]{5});
+        assertEquals(1, ObjectStores.local(dir.resolve("old")).get("ROOT").data().length);
+    }
+
     @Test
     void writesLeaveNoTemporaryFilesAndListingsSkipHiddenOnes() throws Exception {
         store.put("chunks/aa/x", new byte[]{1});

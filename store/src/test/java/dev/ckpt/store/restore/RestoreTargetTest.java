@@ -199,6 +199,25 @@ class RestoreTargetTest extends InMemoryFixture {
         assertFalse(Files.exists(tmp.resolve("missing")), "nothing created where the dangling link points");
     }
 
+    /**
+     * An old file that cannot be renamed aside (immutable as root; a read-only directory otherwise) fails the
+     * restore with the target as it was, and the message says so: it said the file "does not exist" and that its
+     * previous content was in a .old file that was never made (helper-117).
+     */
+    @Test
+    void anOldFileThatCannotBeRenamedAsideLeavesTheTargetAsItWasAndSaysSo() throws Exception {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Map<String, String> before = tree(t);
+        CkptException ex;
+        try (dev.ckpt.store.testing.Undeletable u = new dev.ckpt.store.testing.Undeletable(t.resolve("m/b.bin"))) {
+            ex = assertThrows(CkptException.class, () -> store.restore(e, t, List.of()));
+        }
+        assertTrue(ex.getMessage().contains("is as it was") && !ex.getMessage().contains("does not exist")
+                && !ex.getMessage().contains(".old"), ex.getMessage());
+        assertEquals(before, tree(t), "a.bin, renamed before, taken back; b.bin where it was; no .old left");
+    }
+
     @Test
     void aFailedRenameHalfWayTakesBackEveryRenamedFileAndRestoresTheReplacedOnes() throws IOException {
         CheckpointEntry e = fourFiles();

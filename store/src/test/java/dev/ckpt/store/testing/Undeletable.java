@@ -1,4 +1,4 @@
-package dev.ckpt.trainer;
+package dev.ckpt.store.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,11 +12,11 @@ import java.util.List;
  * clean up. Fails (it does not skip) where neither works, e.g. root on a filesystem without
  * the immutable attribute: the tests that use it need such a file.
  */
-final class Undeletable implements AutoCloseable {
+public final class Undeletable implements AutoCloseable {
     private final Path file;
     private final boolean root = "root".equals(System.getProperty("user.name"));
 
-    Undeletable(Path file) throws IOException, InterruptedException {
+    public Undeletable(Path file) throws IOException, InterruptedException {
         this.file = file;
         Process p = new ProcessBuilder(command(true)).redirectErrorStream(true).start();
         String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
