@@ -36,8 +36,13 @@ final class LocalErrors {
 
     ReadOnlyStoreException readOnlyError(String key, String action, IOException cause) {
         String why = readOnly != null ? readOnly : LocalFiles.reason(cause);
+        // EPERM on a writable mount: the store's directory carries the immutable or append-only attribute, which no
+        // other mount mends (helper-117: an immutable store was told to move to a writable mount)
+        String eperm = why.toLowerCase(java.util.Locale.ROOT).contains("operation not permitted")
+                ? " (or, for 'Operation not permitted', without the immutable or append-only attribute on its directory:"
+                + " lsattr -d shows it, chattr -i or -a clears it)" : "";
         return new ReadOnlyStoreException("store " + store + " is read-only (" + why + "): cannot " + action + " "
-                + key + "; commands that only read work, writes need the store on a writable mount", cause);
+                + key + "; commands that only read work, writes need the store on a writable mount" + eperm, cause);
     }
 
     /**

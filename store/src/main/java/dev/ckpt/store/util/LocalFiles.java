@@ -237,8 +237,10 @@ public final class LocalFiles {
             // EPERM, not EACCES: an unlink or rename refused by a file's immutable or append-only
             // attribute (chattr +i/+a), or a sticky directory's other owner; the mode alone does not say
             // it (helper-116: an immutable file got only the mode advice)
-            return "; check the directory's owner and mode, and whether the file is immutable or append-only"
-                    + " (lsattr shows it; chattr -i or -a clears it)";
+            // lsattr -d: a directory's own attributes, not its entries' (helper-117: an immutable directory was not found
+            // by the plain lsattr the advice gave); it shows a file's as well
+            return "; check the directory's owner and mode, and whether the file or its directory is immutable or"
+                    + " append-only (lsattr -d PATH shows it; chattr -i or -a clears it)";
         }
         if (r.contains("permission denied")) {
             return "; check the directory's owner and mode";

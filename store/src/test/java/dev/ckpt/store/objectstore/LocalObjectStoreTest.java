@@ -59,6 +59,22 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
         assertEquals(1, ObjectStores.local(dir.resolve("old")).get("ROOT").data().length);
     }
 
+    /**
+     * A store whose directory refuses writes with EPERM (chattr +i on it, as root; the write probe reads it as
+     * read-only) says the attribute, not only to move to a writable mount (helper-117); a read-only mount says
+     * only the mount.
+     */
+    @Test
+    void aStoreReadOnlyByOperationNotPermittedNamesTheAttribute() {
+        String eperm = new LocalErrors(dir, "file:///s/", "Operation not permitted").readOnlyError("ROOT", "replace", null)
+                .getMessage();
+        assertTrue(eperm.startsWith("store file:///s/ is read-only (Operation not permitted): cannot replace ROOT;")
+                && eperm.contains("immutable or append-only attribute on its directory: lsattr -d shows it"), eperm);
+        String mount = new LocalErrors(dir, "file:///s/", "Read-only file system").readOnlyError("ROOT", "replace", null)
+                .getMessage();
+        assertFalse(mount.contains("lsattr"), mount);
+    }
+
     @Test
     void writesLeaveNoTemporaryFilesAndListingsSkipHiddenOnes() throws Exception {
         store.put("chunks/aa/x", new byte[]{1});

@@ -34,7 +34,7 @@ class LocalFilesTest {
     void anOperationNotPermittedPointsAtTheImmutableAttributeAndAPermissionDeniedAtTheMode() {
         String eperm = LocalFiles.hint(LocalFiles.reason(new java.nio.file.FileSystemException("/x/step-100/a.bin",
                 null, "Operation not permitted")));
-        assertTrue(eperm.contains("immutable or append-only") && eperm.contains("lsattr"), eperm);
+        assertTrue(eperm.contains("immutable or append-only") && eperm.contains("lsattr -d"), eperm);
         String eacces = LocalFiles.hint(LocalFiles.reason(new java.nio.file.AccessDeniedException("/x/step-100/a.bin")));
         assertEquals("; check the directory's owner and mode", eacces);
     }
