@@ -628,13 +628,58 @@ class MultiRankSaveTest {
         assertEquals(1, twice.size(), results.toString());
         String m = twice.get(0).getMessage();
         assertTrue(m.contains(Manifest.keyOfPart("r-s5-e1", 1)) && m.contains("two processes of this job were given the"
-                + " same rank") && m.contains("nothing was committed"), m);
+                + " same rank") && m.contains("this process's part was not written"), m);
         RanksIncompleteException zero = assertInstanceOf(RanksIncompleteException.class, results.get(0),
                 () -> String.valueOf(results.get(0)));
         // the losing process gave up on the step, and rank 0 relays why: one of two parts is never committed as the rank's
         assertTrue(zero.getMessage().contains("rank 1 gave up on it") && zero.getMessage().contains("two processes of this"
                 + " job were given the same rank"), zero.getMessage());
         assertCommittedSteps(storeDir);
+    }
+
+    /**
+     * Two processes given rank 0 (helper-117): whichever order the race takes, the one whose part-0 was not
+     * written says two processes may hold rank 0, and never "nothing was committed" when the other's commit landed.
+     */
+    @Test
+    void twoProcessesGivenRankZeroSayWhatHappenedWhicheverWinsTheRace() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        for (long step = 1; step <= 4; step++) {
+            Path other = rankDir(tmp.resolve("other"), 0, step);
+            Files.write(other.resolve("rank-0/shard.bin"), new byte[(int) (1000 * step)]); // the second process's own data
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            List<Object> results = new ArrayList<>();
+            try {
+                Future<Object> first = startRank(pool, storeDir, "job-1", step, 0, 2, Duration.ofSeconds(5));
+                Future<Object> one = startRank(pool, storeDir, "job-1", step, 1, 2, Duration.ofSeconds(5));
+                if (step == 4) { // the second process starts after the first committed: the other order of the race
+                    assertInstanceOf(SaveResult.class, first.get(), () -> "the first rank 0 alone commits");
+                }
+                Future<Object> second = startRank(pool, storeDir, "job-1", step, 0, 2, Duration.ofSeconds(5), other);
+                for (Future<Object> f : List.of(first, second, one)) {
+                    results.add(f.get());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            List<AlreadyExistsException> lost = results.subList(0, 2).stream().filter(AlreadyExistsException.class::isInstance)
+                    .map(AlreadyExistsException.class::cast).toList();
+            assertEquals(1, lost.size(), "step " + step + ": " + results);
+            String m = lost.get(0).getMessage();
+            assertTrue(m.contains("given rank 0 too") || m.contains("two processes of this job were given the same rank"), m);
+            boolean committed;
+            try (CheckpointStore s = open(storeDir)) {
+                committed = s.root().checkpoints().containsKey("r-s" + step + "-e1");
+            }
+            assertTrue(committed || step < 4, "step 4 was committed by the first rank 0 and rank 1");
+            if (committed) {
+                assertTrue(!m.contains("nothing was committed") && (m.contains("already committed by this job")
+                        || m.contains("committed meanwhile with the other process's part")
+                        || m.contains("unless the process that wrote this rank's part commits the step first")),
+                        "step " + step + ": " + m);
+            }
+        }
     }
 
     /**

@@ -185,7 +185,7 @@ public final class Saver {
         try {
             committed = tell.call(RootState.KEY, "read", () -> ranks.committed(id));
             recorded = committed ? null : tell.call(Manifest.keyOfRefusal(id), "write", () -> ranks.refuse(id, shard.rank(), e));
-            if (recorded == RankCommit.Recorded.RECORDED && shard.rank() != 0) {
+            if (recorded == RankCommit.Recorded.RECORDED && (shard.rank() != 0 || e instanceof AlreadyExistsException)) {
                 // rank 0 looks for a record once it has every part, then commits: a part of this rank's that landed
                 // late may have let it commit between that look and this record (helper-84). One more look at ROOT.
                 try {
@@ -207,12 +207,24 @@ public final class Saver {
         if (committed) {
             // the same job saving a step it already committed: nothing to give up on
             if (e instanceof AlreadyExistsException) {
+                // a process that never saved this step finds it committed when another process holds its rank too
+                // (helper-117: two given rank 0 were told only that rank 0 "cannot save that step again")
                 AlreadyExistsException again = new AlreadyExistsException("checkpoint " + id + " (run '" + req.run()
-                        + "', step " + req.step() + ") is already committed by this job; rank " + shard.rank()
-                        + " cannot save that step again (a part is never replaced): save a later step");
+                        + "', step " + req.step() + ") is already committed by this job, with a part of rank "
+                        + shard.rank() + " that this process did not write: either another process of this job was"
+                        + " given rank " + shard.rank() + " too (check --rank or the launcher's RANK or SLURM_PROCID),"
+                        + " or this job saved that step before; rank " + shard.rank() + " cannot save it again (a part"
+                        + " is never replaced): save a later step");
                 again.initCause(e);
                 throw again;
             }
+            return;
+        }
+        if (committedAnyway && e instanceof AlreadyExistsException c) {
+            // another process holding this rank: its part went in, the record came too late (helper-117)
+            c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", but the step was"
+                    + " committed meanwhile with the other process's part: checkpoint " + id + " is in the store (ckpt-tool ls "
+                    + dev.ckpt.store.util.ShellWords.word(this.store.describe()) + ")");
             return;
         }
         if (committedAnyway && e instanceof CkptException c) {
@@ -225,6 +237,16 @@ public final class Saver {
             // no later step commits either until the ranks agree: "save a later step" would mislead
             c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", so the other ranks"
                     + " stop waiting");
+            c.closeStep();
+            return;
+        }
+        if (recorded == RankCommit.Recorded.RECORDED && e instanceof AlreadyExistsException c) {
+            // the process whose part went in may be a live rank 0 that looked for a record before this one and commits
+            // after it: no look here can rule that out (helper-117 saw the step committed after "stop waiting")
+            c.addNote("; rank " + shard.rank() + " recorded this in " + Manifest.keyOfRefusal(id) + ", so the other ranks"
+                    + " stop waiting, unless the process that wrote this rank's part commits the step first (ckpt-tool ls "
+                    + dev.ckpt.store.util.ShellWords.word(this.store.describe()) + " shows whether it did); "
+                    + RankCommit.noRetry(c.getMessage(), req.step()));
             c.closeStep();
             return;
         }
@@ -521,8 +543,8 @@ public final class Saver {
                         ? ": another process wrote this rank's part of this step first. Either two processes of this job"
                         + " were given the same rank (each needs its own, 0 to the world size - 1: check --rank or the"
                         + " launcher's RANK or SLURM_PROCID), or this job already tried to save this step (the ranks'"
-                        + " checkpoint id is run, step and epoch, and a part is never replaced); nothing was committed:"
-                        + " save a later step"
+                        + " checkpoint id is run, step and epoch, and a part is never replaced); this process's part was"
+                        + " not written" // not "nothing was committed": the other process may commit it (helper-117)
                         : "; nothing was committed: save again (a new id is drawn)"));
             }
         }
