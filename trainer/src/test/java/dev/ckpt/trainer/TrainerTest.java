@@ -420,6 +420,34 @@ class TrainerTest {
         }
     }
 
+    /**
+     * helper-118: --store naming a non-empty directory that holds no store made a store among its files with no
+     * word; now a note says so (once: the next run finds the store). A --store inside another store is refused,
+     * naming that store, and nothing is made there.
+     */
+    @Test
+    void aStoreMadeAmongFilesIsSaidAndOneInsideAnotherStoreIsRefused() throws Exception {
+        Path dir = tmp.resolve("among");
+        Files.createDirectories(dir.resolve("store"));
+        Files.writeString(dir.resolve("store/notes.txt"), "the user's");
+        Result first = TrainerRuns.inProcess(args(dir, "--steps", "10", "--save-every", "10"));
+        assertEquals(0, first.code(), first.all());
+        assertTrue(first.out().contains("note: --store " + dir.resolve("store") + " held 1 entry but no store: a new store"
+                + " (ROOT, chunks/, manifests/) was made among them; if you meant another store, check the path"), first.out());
+        Result again = TrainerRuns.inProcess(args(dir, "--steps", "20", "--save-every", "10", "--auto-resume"));
+        assertEquals(0, again.code(), again.all());
+        assertFalse(again.out().contains("but no store"), again.out());
+        assertEquals("the user's", Files.readString(dir.resolve("store/notes.txt")));
+
+        Path inside = dir.resolve("store/manifests/sub");
+        Result refused = TrainerRuns.inProcess("--store", inside.toString(), "--staging", tmp.resolve("st2").toString(),
+                "--run", "t", "--steps", "10");
+        assertTrue(refused.code() != 0, refused.all());
+        assertTrue(refused.err().contains("cannot make a store in " + inside + ": it is inside the store "
+                + dir.resolve("store") + ", among that store's objects; give a directory outside it"), refused.err());
+        assertFalse(Files.exists(inside), "nothing made inside the store");
+    }
+
     @Test
     void resumeInThisProcessIsBitIdenticalToAnUninterruptedRun() throws Exception {
         Result a = TrainerRuns.inProcess(args(tmp.resolve("a"), "--steps", "90", "--save-every", "30"));
