@@ -112,7 +112,7 @@ public final class CkptTool implements Runnable {
             CommandLine c = ex.getCommandLine();
             PrintWriter e = c.getErr();
             // the arguments it quotes as the terminal would not act on them (an escape sequence: \\uXXXX), as errors say them
-            e.println(c.getCommandSpec().qualifiedName() + ": " + ShowCommand.printable(ex.getMessage()
+            e.println(c.getCommandSpec().qualifiedName() + ": " + ShowCommand.printable(UsageWords.plain(ex.getMessage())
                     + UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a)));
             CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));

@@ -275,8 +275,7 @@ abstract class StoreCommand implements Callable<Integer> {
     /**
      * Refuses an argument given as the empty string (an unset shell variable: {@code restore S
      * latest "$OUT"}), before the store is opened: a path read it as the current directory, so
-     * restore replaced files there and push saved it (helper-105). STORE keeps its own refusal
-     * ("no store given").
+     * restore replaced files there and push saved it (helper-105). STORE as well.
      */
     private void refuseEmptyArguments() {
         picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
@@ -292,12 +291,12 @@ abstract class StoreCommand implements Callable<Integer> {
                 name = o.longestName();
             } else {
                 picocli.CommandLine.Model.PositionalParamSpec p = (picocli.CommandLine.Model.PositionalParamSpec) a;
-                if (p.index().min() == 0) {
-                    continue; // STORE: ObjectStores says "no store given" with the forms it takes
-                }
+                // STORE too: it exited 1, "no store given", where a blank CKPT exits 2 (helper-117)
                 name = p.paramLabel();
             }
-            String what = a.description().length == 0 ? "" : " (" + a.description()[0] + ")";
+            // "give CKPT a value: checkpoints to verify (id, ...)", not brackets in brackets (helper-117)
+            String d = a.description().length == 0 ? "" : a.description()[0];
+            String what = d.isEmpty() ? "" : d.contains("(") ? ": " + d : " (" + d + ")";
             // a usage error, exit 2, as ckpt-train's and as --help lists (helper-108: it was 1)
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), name + " is empty (an unset variable?):"
                     + " give " + name + " a value" + what + "; nothing was changed");

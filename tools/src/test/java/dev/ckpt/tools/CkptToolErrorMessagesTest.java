@@ -77,11 +77,14 @@ class CkptToolErrorMessagesTest {
                 // blank: "$A $B" with A unset; the same words in every command (helper-115)
                 new String[]{"restore", store, "  ", out}, new String[]{"show", store, " "}, new String[]{"diff", store, " ", id},
                 new String[]{"verify", store, "  "}, new String[]{"forget", store, id, " "}, new String[]{"pin", store, " "},
-                new String[]{"unpin", store, "\t"}, new String[]{"export", store, " ", out + ".tar.zst"})) {
+                new String[]{"unpin", store, "\t"}, new String[]{"export", store, " ", out + ".tar.zst"},
+                // a blank STORE as well (it exited 1, "no store given"; helper-117)
+                new String[]{"verify", "  "}, new String[]{"ls", " "}, new String[]{"pin", "\t", "latest"},
+                new String[]{"restore", "", id, out})) {
             Cli.Result r = cli.run(c);
             assertEquals(2, r.code(), String.join(" ", c) + " -> " + r);
             String first = r.err().lines().findFirst().orElse("");
-            assertTrue(first.matches("ckpt-tool \\S+: \\S+ is empty \\(an unset variable\\?\\): give \\S+ a value( \\(.*\\))?;"
+            assertTrue(first.matches("ckpt-tool \\S+: \\S+ is empty \\(an unset variable\\?\\): give \\S+ a value( \\([^()]*\\)|: .*)?;"
                     + " nothing was changed"), String.join(" ", c) + " -> " + r.err());
         }
         // a mistyped --reuse restored with "0 reused" and no word; a negative --rank went to the store (helper-105)
@@ -268,6 +271,10 @@ class CkptToolErrorMessagesTest {
         Cli.Result mistyped = cli.run("--json", "LS", store);
         assertEquals(2, mistyped.code(), mistyped.toString());
         assertTrue(mistyped.err().contains("Did you mean") && mistyped.err().contains("ls"), mistyped.toString());
+        Cli.Result noSuchCommand = cli.run("lss", store);
+        assertEquals(2, noSuchCommand.code(), noSuchCommand.toString());
+        assertTrue(noSuchCommand.err().startsWith("ckpt-tool: Unmatched arguments: 'lss', '" + store + "'")
+                && !noSuchCommand.err().contains("index"), "no parser jargon (helper-118): " + noSuchCommand);
     }
 
     /**
