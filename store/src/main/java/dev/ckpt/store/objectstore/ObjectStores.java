@@ -103,12 +103,24 @@ public final class ObjectStores {
         if (SCHEME.matcher(url).lookingAt()) {
             return Optional.empty();
         }
+        java.util.regex.Matcher slashes = SLASH_SHORT.matcher(url);
+        if (slashes.lookingAt()) {
+            // helper-118: "s3:/bucket/x" was a local directory ./s3:/bucket/x, "no store at ...: does not exist"
+            String scheme = slashes.group(1);
+            throw new BadConfigurationException("store '" + url + "' is neither a URL nor meant as a path: write "
+                    + scheme.toLowerCase(Locale.ROOT) + "://" + url.substring(slashes.end()) + " (two slashes after '"
+                    + scheme + ":'), or ./" + url + " for a directory named so");
+        }
         try {
             return Optional.of(Path.of(url).toAbsolutePath().normalize()); // "./a://b" too: './a' is no scheme
         } catch (InvalidPathException e) {
             throw new BadConfigurationException("store '" + url + "' is not a valid path: " + e.getMessage(), e);
         }
     }
+
+    /** A store URL's scheme with fewer than two slashes after it ({@code s3:/b/p}, {@code S3:b}): a URL mistyped. */
+    private static final java.util.regex.Pattern SLASH_SHORT = java.util.regex.Pattern.compile(
+            "(s3|https?):/?(?!/)", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     /** A URL's scheme and "://" (RFC 3986: a letter, then letters, digits, '+', '-', '.'). */
     private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://");
