@@ -29,7 +29,10 @@ final class LsCommand extends StoreCommand {
             rows.add(new Row(e.id(), e.run(), e.step(), e.created(), e.ranks(), e.files(), e.logicalBytes(), inv.uniqueBytes(e.id()),
                     e.pinned(), e.metadata(), inv.unreadable.get(e.id())));
         }
-        print(new Listing(store.objectStore().describe(), run, rows));
+        // a run with no checkpoints (a typo?): the runs that have some (helper-118: it listed none)
+        List<String> runs = run != null && rows.isEmpty() ? store.list(null).stream().map(CheckpointEntry::run).distinct()
+                .toList() : List.of();
+        print(new Listing(store.objectStore().describe(), run, rows, runs));
         // the damage among the checkpoints listed (helper-104: --run R said another run's), after the listing
         List<String> damage = rows.stream().filter(r -> r.unreadable() != null).map(Row::unreadable).toList();
         if (damage.isEmpty()) {
@@ -44,8 +47,12 @@ final class LsCommand extends StoreCommand {
         return ExitCode.DAMAGE;
     }
 
-    /** @param run the run asked for (null: all), for the text form only */
-    record Listing(String store, @JsonIgnore String run, List<Row> checkpoints) implements OutputOptions.Result {
+    /**
+     * @param run  the run asked for (null: all), for the text form only
+     * @param runs when that run has no checkpoints, the runs that have some, for the text form only
+     */
+    record Listing(String store, @JsonIgnore String run, List<Row> checkpoints, @JsonIgnore List<String> runs)
+            implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             String fmt = "%-32s %-16s %10s  %-20s %5s %5s %10s %10s  %s";
@@ -56,7 +63,9 @@ final class LsCommand extends StoreCommand {
                         (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED"));
             }
             if (checkpoints.isEmpty()) {
-                err.println("no checkpoints" + (run == null ? "" : " for run " + ShowCommand.printable(run)) + " in " + store);
+                err.println("no checkpoints" + (run == null ? "" : " for run " + ShowCommand.printable(run)) + " in " + store
+                        + (runs.isEmpty() ? "" : "; the runs with checkpoints: " + String.join(", ", runs.subList(0,
+                        Math.min(10, runs.size()))) + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "")));
             }
         }
     }

@@ -128,6 +128,7 @@ class CkptToolErrorMessagesTest {
                 show.out());
         assertTrue(diff.out().contains("  added    a\\u000Ab.txt (1 B)"), diff.out());
         assertTrue(bad.err().contains("\\u001B[2J"), bad.err());
+        assertTrue(noRun.err().contains("; the runs with checkpoints: e"), "the runs there are (helper-118): " + noRun.err());
         assertEquals(2, unmatched.code(), unmatched.toString());
         assertTrue(unmatched.err().contains("'\\u001B[2J'") && noRun.err().contains("run \\u001B[2J"),
                 unmatched + "\n" + noRun);

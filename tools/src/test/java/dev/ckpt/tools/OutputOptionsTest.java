@@ -32,7 +32,7 @@ class OutputOptionsTest {
     void jsonIsTheRecordWithSortedFieldsIsoInstantsAndNoTextOnlyComponents() throws Exception {
         Instant t = Instant.parse("2026-01-02T03:04:05.123456Z");
         var listing = new LsCommand.Listing("file:///s/", "r", List.of(new LsCommand.Row("r-s1-abc", "r", 1, t, 1, 2, 10, 5L,
-                false, Map.of("z", "1", "a", "2"), null)));
+                false, Map.of("z", "1", "a", "2"), null)), List.of());
         String[] printed = print(true, listing);
         assertEquals("", printed[1], "nothing on stderr with --json");
         JsonNode j = OutputOptions.JSON.readTree(printed[0]);
@@ -47,9 +47,13 @@ class OutputOptionsTest {
 
     @Test
     void textIsPrintedFromTheSameRecordOnOutAndErr() {
-        String[] empty = print(false, new LsCommand.Listing("file:///s/", "r", List.of()));
+        String[] empty = print(false, new LsCommand.Listing("file:///s/", "r", List.of(), List.of()));
         assertTrue(empty[0].startsWith("ID "), empty[0]);
         assertEquals("no checkpoints for run r in file:///s/\n", empty[1].replace("\r\n", "\n"));
+        // a run of none when others have some (a typo?): they are named (helper-118)
+        String[] typo = print(false, new LsCommand.Listing("file:///s/", "nosuch", List.of(), List.of("latentwire", "q")));
+        assertEquals("no checkpoints for run nosuch in file:///s/; the runs with checkpoints: latentwire, q\n",
+                typo[1].replace("\r\n", "\n"));
         String[] imported = print(false, new ImportCommand.Imported("m-s1-abc", "r-s1-def", "a.tar.zst", 1, 2, 3, List.of(), "SUMMARY"));
         assertEquals("m-s1-abc", imported[0].trim(), "the id alone on stdout, for scripts");
         assertTrue(imported[1].contains("imported r-s1-def from a.tar.zst as m-s1-abc: SUMMARY"), imported[1]);
