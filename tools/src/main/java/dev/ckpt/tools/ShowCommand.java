@@ -56,7 +56,8 @@ final class ShowCommand extends StoreCommand {
                     epoch == null ? "" : ", epoch " + epoch, created, writer == null ? "?" : writer.id(),
                     writer == null ? 0 : writer.epoch(), pinned ? ", pinned" : "");
             if (verifiedAt != null) {
-                out.println("  every byte verified at " + verifiedAt + " (verify --read-data --record)");
+                // recorded by verify --read-data --record or by a resume that read it whole (helper-117, 118: it named verify only)
+                out.println("  every byte verified at " + verifiedAt + " (by verify --read-data --record, or a resume that read every chunk)");
             }
             if (!metadata.isEmpty()) { // one pair a line, escaped: a value cannot break the line or pose as another pair
                 out.println("  metadata:");
