@@ -164,7 +164,10 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
             }
         });
         for (CheckpointEntry e : ordered) {
-            if (e.pinned() || (onlyKeepBest() && unjudged.contains(e.id()))) {
+            if (e.pinned() && keep.add(e.id())) {
+                // said as the newest verified one is (helper-118: forget --dry-run kept a pinned one without a word)
+                notes.add("kept " + e.id() + " beyond the policy: it is pinned (ckpt-tool unpin lets retention drop it)");
+            } else if (onlyKeepBest() && unjudged.contains(e.id())) {
                 keep.add(e.id());
             }
         }

@@ -167,6 +167,16 @@ class RetentionTest extends InMemoryFixture {
                 "no note when the policy keeps it anyway");
     }
 
+    /** A pinned checkpoint kept beyond the policy is noted as the newest verified one is (helper-118: without a word). */
+    @Test
+    void aPinnedCheckpointKeptBeyondThePolicyIsNoted() {
+        Retention.Plan p = Retention.keepLast(1).plan(List.of(cp(1).withPinned(true), cp(2), cp(3)), null);
+        assertEquals(List.of("r-s2"), p.dropped());
+        assertEquals(List.of("kept r-s1 beyond the policy: it is pinned (ckpt-tool unpin lets retention drop it)"), p.notes());
+        assertEquals(List.of(), Retention.keepLast(3).plan(List.of(cp(1).withPinned(true), cp(2), cp(3)), null).notes(),
+                "no note when the policy keeps it anyway");
+    }
+
     /** Found by a tryout: push --keep-every-steps 1000 on steps 1..3 dropped every earlier checkpoint. */
     @Test
     void aSavesPolicyWhoseRulesKeepNoneOfTheRunDropsNothing() {
