@@ -491,8 +491,11 @@ public final class Trainer {
         } else {
             List<CheckpointEntry> cps = store.list(o.run);
             if (!cps.isEmpty()) {
+                // and that this job took the run over (helper-118: a job still training on it was fenced with no word here)
                 out.printf("note: run %s already has checkpoints up to step %d; training from step 0 "
-                        + "(pass --auto-resume to continue from them)%n", o.run, cps.get(cps.size() - 1).step());
+                        + "(pass --auto-resume to continue from them); this job is now the run's writer (epoch %d), so"
+                        + " a job still saving to run %s is refused at its next save%n", o.run,
+                        cps.get(cps.size() - 1).step(), writer.epoch(), o.run);
             }
         }
         // fail before training rather than at the first save

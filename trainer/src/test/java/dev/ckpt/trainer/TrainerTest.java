@@ -438,6 +438,12 @@ class TrainerTest {
         assertEquals(0, again.code(), again.all());
         assertFalse(again.out().contains("but no store"), again.out());
         assertEquals("the user's", Files.readString(dir.resolve("store/notes.txt")));
+        // without --auto-resume on a run with checkpoints: it says it took the run over (helper-118)
+        Result fresh = TrainerRuns.inProcess(args(dir, "--steps", "10", "--save-every", "10"));
+        assertEquals(0, fresh.code(), fresh.all());
+        assertTrue(fresh.out().matches("(?s).*note: run t already has checkpoints up to step 20; training from step 0 \\(pass"
+                + " --auto-resume to continue from them\\); this job is now the run's writer \\(epoch \\d+\\), so a job"
+                + " still saving to run t is refused at its next save\n.*"), fresh.out());
 
         Path inside = dir.resolve("store/manifests/sub");
         Result refused = TrainerRuns.inProcess("--store", inside.toString(), "--staging", tmp.resolve("st2").toString(),
