@@ -67,7 +67,7 @@ final class RestoreCommand extends StoreCommand {
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
-                r.replacedVersions().stream().map(Path::toString).toList()));
+                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced()));
         return ExitCode.OK;
     }
 
@@ -129,11 +129,14 @@ final class RestoreCommand extends StoreCommand {
      */
     record Restored(String id, String run, long step, int files, long bytes, int chunksDownloaded, int chunksReused,
                     String directory, @JsonIgnore String given, long millis, List<String> leftoverTemporaries,
-                    List<String> replacedVersions) implements OutputOptions.Result {
+                    List<String> replacedVersions, int filesReplaced) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.printf("restored %s (run %s, step %d): %s, %s into %s; %s downloaded, %d reused locally, %d ms%n",
-                    id, run, step, count(files, "file"), human(bytes), given, count(chunksDownloaded, "chunk"), chunksReused,
+            // helper-118: a file of the user's with a checkpoint file's name was replaced with no word
+            out.printf("restored %s (run %s, step %d): %s, %s into %s%s; %s downloaded, %d reused locally, %d ms%n",
+                    id, run, step, count(files, "file"), human(bytes), given, filesReplaced == 0 ? ""
+                            : " (" + (filesReplaced == files ? (files == 1 ? "it" : "all") + " replacing" : filesReplaced
+                            + " of them replacing") + " a file there)", count(chunksDownloaded, "chunk"), chunksReused,
                     millis);
             warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
         }

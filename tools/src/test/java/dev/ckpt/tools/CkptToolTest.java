@@ -72,6 +72,29 @@ class CkptToolTest {
         assertFalse(again.json().get("created").asBoolean());
     }
 
+    /** A restore says how many files it put in place of files that were there (helper-118: none said so). */
+    @Test
+    void aRestoreSaysWhichFilesItReplaced() throws Exception {
+        Path src = src("rp", 7);
+        String id = push(src, "r", 1);
+        Path out = tmp.resolve("rp-out");
+        Cli.Result fresh = cli.run("restore", store, id, out.toString());
+        assertEquals(0, fresh.code(), fresh.toString());
+        assertFalse(fresh.out().contains("replacing"), fresh.out());
+        int files;
+        try (java.util.stream.Stream<Path> w = java.nio.file.Files.walk(out)) {
+            files = (int) w.filter(java.nio.file.Files::isRegularFile).count();
+        }
+        Cli.Result again = cli.run("restore", store, id, out.toString());
+        assertTrue(again.out().contains(" into " + out + " (all replacing a file there); "), again.out());
+        try (java.util.stream.Stream<Path> w = java.nio.file.Files.walk(out)) {
+            java.nio.file.Files.delete(w.filter(java.nio.file.Files::isRegularFile).findFirst().orElseThrow());
+        }
+        JsonNode j = cli.run("restore", store, id, out.toString(), "--json").json();
+        assertEquals(files - 1, j.get("filesReplaced").asInt(), j.toString());
+        assertTrue(cli.run("restore", store, id, out.toString()).out().contains("(all replacing"), "text form");
+    }
+
     /** A step pushed again is kept twice, and push says so (a new-user tryout found two without a word). */
     @Test
     void aStepPushedAgainIsKeptTwiceAndPushSaysSo() {

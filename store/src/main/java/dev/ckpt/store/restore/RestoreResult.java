@@ -11,10 +11,12 @@ import java.util.List;
  * restore left beside the files written (or that a restore running now into the same directories
  * is writing); {@code replacedVersions}: the {@code .ckpt-<hex>.old} files such a restore left there
  * (versions it replaced). Neither is deleted: they are named for the user to delete.
+ * {@code filesReplaced}: how many of the files written took the place of a file that was there
+ * (a restore into a directory that held an older copy).
  */
 public record RestoreResult(String checkpointId, String run, long step, int files, long bytes, int chunksDownloaded,
                             int chunksReused, List<String> fallbacks, Duration time, List<Path> leftoverTemporaries,
-                            List<Path> replacedVersions) {
+                            List<Path> replacedVersions, int filesReplaced) {
     public RestoreResult {
         fallbacks = List.copyOf(fallbacks);
         leftoverTemporaries = List.copyOf(leftoverTemporaries);
@@ -23,6 +25,6 @@ public record RestoreResult(String checkpointId, String run, long step, int file
 
     RestoreResult withFallbacks(List<String> f) {
         return new RestoreResult(checkpointId, run, step, files, bytes, chunksDownloaded, chunksReused, f, time,
-                leftoverTemporaries, replacedVersions);
+                leftoverTemporaries, replacedVersions, filesReplaced);
     }
 }

@@ -270,13 +270,14 @@ public final class Restorer {
                 filesystemSync);
         boolean ok = false;
         TargetDirectory.Leftovers leftovers;
+        int replaced;
         try {
             dir.createDirectories(finals);
             run.run(finals); // every file written, verified, flushed and closed
             List<Path> temps = run.temps();
             List<Object> keys = setModes(dir, temps, m.files());
             listener.committing(m.id()); // from here the renames run to their end (a signal waits for them)
-            dir.publish(temps, finals, keys); // all or nothing: rolls back what it renamed if one fails
+            replaced = dir.publish(temps, finals, keys); // all or nothing: rolls back what it renamed if one fails
             ok = true;
             syncNames(finals);
             leftovers = dir.findLeftovers(finals, finals); // named, never deleted: see TargetDirectory.findLeftovers
@@ -297,7 +298,7 @@ public final class Restorer {
         long bytes = m.logicalBytes();
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
                 List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(),
-                leftovers.replacedVersions());
+                leftovers.replacedVersions(), replaced);
     }
 
     /**

@@ -484,9 +484,10 @@ final class TargetDirectory {
      * per file, right before its rename), to be put back if the publish fails; a list of
      * each directory's names taken once instead was tried and dropped: a file another
      * restore put there after the list was replaced without being kept (docs/benchmarks.md,
-     * "Restore: per-file costs of the publish").
+     * "Restore: per-file costs of the publish"). Returns how many destinations held a file that
+     * the publish replaced.
      */
-    void publish(List<Path> temps, List<Path> finals, List<Object> keys) {
+    int publish(List<Path> temps, List<Path> finals, List<Object> keys) {
         checkUnchanged();
         List<Published> done = new ArrayList<>();
         for (int i = 0; i < temps.size(); i++) {
@@ -538,8 +539,10 @@ final class TargetDirectory {
                         + " files already renamed failed for: " + String.join("; ", left), e);
             }
         }
+        int replaced = 0;
         for (Published p : done) {
             if (p.old() != null) {
+                replaced++;
                 try {
                     delete(p.old());
                 } catch (IOException | RuntimeException ignored) {
@@ -547,6 +550,7 @@ final class TargetDirectory {
                 }
             }
         }
+        return replaced;
     }
 
     private Object keyOf(Path p) {

@@ -238,8 +238,11 @@ class RestoreTargetTest extends InMemoryFixture {
             assertTrue(ex.getMessage().contains("taken back") && ex.getMessage().contains("is as it was"), ex.getMessage());
             assertEquals(before, tree(t), "after rename " + n + " of 4 failed");
         }
-        // and the same target restores fine afterwards, replacing the old files and keeping the others
-        restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of());
+        // and the same target restores fine afterwards, replacing the old files and keeping the others, and counts
+        // what it replaced (helper-118: said nowhere): a.bin and m/b.bin of the four, then all four
+        assertEquals(2, restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of()).filesReplaced());
+        assertEquals(4, restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of()).filesReplaced());
+        assertEquals(0, restorer(TargetDirectory.Mover.ATOMIC).restore(e, tmp.resolve("fresh"), List.of()).filesReplaced());
         assertEquals("new a", Files.readString(t.resolve("a.bin")));
         assertEquals("new b", Files.readString(t.resolve("m/b.bin")));
         assertEquals("new last", Files.readString(t.resolve("z/last.bin")));
