@@ -31,7 +31,10 @@ final class UsageWords {
     }
 
     static String dashedName(CommandLine.ParameterException ex, String[] args) {
-        if (!(ex instanceof CommandLine.MissingParameterException)) {
+        // a positional refused for its value may be the next one moved up (helper-117: restore S -x DIR said DIR was no
+        // checkpoint, and nothing of -x)
+        if (!(ex instanceof CommandLine.MissingParameterException) && (ex.getMessage() == null
+                || !ex.getMessage().startsWith("Invalid value for positional parameter"))) {
             return "";
         }
         var options = ex.getCommandLine().getCommandSpec().optionsMap();

@@ -80,6 +80,10 @@ class UsageErrorTest {
             assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
             assertTrue(r.err().lines().findFirst().orElseThrow().contains(c.getValue()), c.getKey() + ": " + r);
         }
+        // a dashed word read as an option moves the next argument up into CKPT: the message names it (helper-117)
+        Cli.Result dashed = cli.run("restore", store, "-x", "rt/q1");
+        assertEquals(ExitCode.USAGE, dashed.code(), dashed.toString());
+        assertTrue(dashed.err().lines().findFirst().orElseThrow().contains("'-x' was read as an option"), dashed.toString());
         for (String fine : List.of("latest", "r:latest", "r@0", "r-s1-0a1b2c3d", "r.x_y-1@12")) {
             assertEquals(ExitCode.ERROR, cli.run("show", store, fine).code(), fine + ": a shape the store is asked about");
         }
