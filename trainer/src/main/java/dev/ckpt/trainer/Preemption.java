@@ -55,7 +55,8 @@ final class Preemption {
             requestedAtNanos = System.nanoTime();
             reason = why;
             err.println("ckpt-train: " + why + " received: " + (startingUp
-                    ? "during start-up, nothing trained to save; stopping by --preempt-deadline, then exiting 75"
+                    ? "during start-up, with nothing trained to save: stopping when the start-up step under way ends, at the"
+                    + " latest at --preempt-deadline, then exiting 75" // "stopping by" read as a cause (helper-118)
                     : finishing ? "training has finished and its final save is under way: exiting 0 once it commits,"
                     + " or 75 if it has not by --preempt-deadline"
                     : "saving at the next step boundary, then exiting 75"));

@@ -94,7 +94,8 @@ class StopDuringWaitsTest {
         assertEquals(0, first.code(), first.all());
         byte[] root = Files.readAllBytes(tmp.resolve("store/ROOT"));
 
-        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        ByteArrayOutputStream said = new ByteArrayOutputStream();
+        Preemption p = new Preemption(new PrintStream(said, true, StandardCharsets.UTF_8));
         BlockingRoot[] store = new BlockingRoot[1];
         try {
             Result r = TrainerRuns.inProcess(s -> {
@@ -107,6 +108,10 @@ class StopDuringWaitsTest {
             assertTrue(r.out().contains("preempted: SIGTERM during start-up; --preempt-deadline 1s passed while claiming"
                     + " run t as its writer, which was abandoned; nothing was trained, so nothing is lost"), r.all());
             assertFalse(r.out().contains("step 1 "), "no step trained: " + r.out());
+            String line = said.toString(StandardCharsets.UTF_8);
+            assertTrue(line.contains("ckpt-train: SIGTERM received: during start-up, with nothing trained to save:"
+                    + " stopping when the start-up step under way ends, at the latest at --preempt-deadline, then exiting"
+                    + " 75"), "the signal's line says when it stops (helper-118: 'stopping by' read as a cause): " + line);
         } finally {
             store[0].release.countDown();
         }
