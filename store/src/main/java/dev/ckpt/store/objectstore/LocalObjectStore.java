@@ -105,8 +105,9 @@ final class LocalObjectStore implements ObjectStore {
 
     /**
      * The store that {@code dir} would lie inside, where {@code dir} holds no store of its own
-     * (no {@code ROOT}): the nearest ancestor holding a {@code ROOT} file and a {@code chunks/}
-     * or {@code manifests/} directory. One stat or two per ancestor; empty for a store that
+     * (no {@code ROOT}): the nearest ancestor that {@linkplain #holdsStore holds one}, along the
+     * path as written and along its deepest existing directory's real path (a link into a store
+     * made one among its objects: helper-119). A few stats per ancestor; empty for a store that
      * exists (opening it is not making one).
      */
     static Optional<Path> enclosingStore(Path dir) {
@@ -114,13 +115,53 @@ final class LocalObjectStore implements ObjectStore {
             return Optional.empty();
         }
         for (Path a = dir.getParent(); a != null; a = a.getParent()) {
-            if (Files.isRegularFile(a.resolve(dev.ckpt.store.manifest.RootState.KEY))
-                    && (Files.isDirectory(a.resolve("chunks")) || Files.isDirectory(a.resolve("manifests")))) {
+            if (holdsStore(a)) {
                 return Optional.of(a);
             }
         }
+        Path existing = dir;
+        while (existing != null && !Files.isDirectory(existing)) {
+            existing = existing.getParent();
+        }
+        try {
+            for (Path a = existing == null ? null : existing.toRealPath(); a != null; a = a.getParent()) {
+                if (!a.equals(dir) && holdsStore(a)) {
+                    return Optional.of(a);
+                }
+            }
+        } catch (IOException e) {
+            // cannot be resolved: creating the directory says what is wrong
+        }
         return Optional.empty();
     }
+
+    /**
+     * Whether {@code dir} holds a store: a {@code ROOT} file that reads as a ckpt ROOT (a JSON object
+     * naming its format: a new store has nothing else), or one beside both {@code chunks/} and
+     * {@code manifests/} (a damaged ROOT). A file called ROOT beside a {@code chunks/} directory alone
+     * is not one (helper-119).
+     */
+    static boolean holdsStore(Path dir) {
+        Path root = dir.resolve(dev.ckpt.store.manifest.RootState.KEY);
+        if (!Files.isRegularFile(root)) {
+            return false;
+        }
+        if (Files.isDirectory(dir.resolve("chunks")) && Files.isDirectory(dir.resolve("manifests"))) {
+            return true;
+        }
+        byte[] head = new byte[512];
+        int n = 0;
+        try (java.io.InputStream in = Files.newInputStream(root)) {
+            n = in.readNBytes(head, 0, head.length);
+        } catch (IOException e) {
+            return false;
+        }
+        String start = new String(head, 0, n, java.nio.charset.StandardCharsets.UTF_8).stripLeading();
+        return start.startsWith("{") && ROOT_FORMAT.matcher(start).find();
+    }
+
+    /** A ROOT's format field, as the first fields of every ROOT ckpt writes hold it. */
+    private static final java.util.regex.Pattern ROOT_FORMAT = java.util.regex.Pattern.compile("\"format\"\\s*:");
 
     /** What to do about a store path that is a file: a checkpoint's file given where its store goes. */
     private static final String NOT_A_STORE_DIRECTORY = "; give the store's directory (or a URL: s3://BUCKET/PREFIX,"

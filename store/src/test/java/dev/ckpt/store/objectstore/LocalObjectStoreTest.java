@@ -51,6 +51,23 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
                     + " objects; give a directory outside it", e.getMessage());
             assertFalse(Files.exists(dir.resolve("chunks/sub")) || Files.exists(dir.resolve("extra")), "nothing made");
         }
+        // through a link into the store (helper-119: init link-into made one in s1/manifests)
+        Path link = Files.createSymbolicLink(tmp.resolve("link-into"), dir.resolve("manifests"));
+        BadConfigurationException viaLink = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(link));
+        assertTrue(viaLink.getMessage().contains("it is inside the store " + dir), viaLink.getMessage());
+        assertThrows(BadConfigurationException.class, () -> ObjectStores.local(link.resolve("deeper/new")));
+        // a new store holds only its ROOT (helper-119: not recognised without chunks/ or manifests/)
+        Path fresh = tmp.resolve("fresh");
+        Files.createDirectories(fresh);
+        Files.writeString(fresh.resolve("ROOT"), "{\n  \"format\" : 1,\n  \"version\" : 1\n}");
+        BadConfigurationException inFresh = assertThrows(BadConfigurationException.class,
+                () -> ObjectStores.local(fresh.resolve("sub")));
+        assertTrue(inFresh.getMessage().contains("it is inside the store " + fresh), inFresh.getMessage());
+        // a file called ROOT that is no store's, beside a chunks/ directory alone, is no store
+        Path notAStore = tmp.resolve("not-a-store");
+        Files.createDirectories(notAStore.resolve("chunks"));
+        Files.writeString(notAStore.resolve("ROOT"), "hello");
+        ObjectStores.local(notAStore.resolve("sub")).put("ROOT", new byte[]{6});
         ObjectStores.local(dir).head("ROOT").orElseThrow(); // the store itself opens
         ObjectStores.local(tmp.resolve("beside")).put("ROOT", new byte[]{4});
         // a store made there before this check existed opens: it is one
