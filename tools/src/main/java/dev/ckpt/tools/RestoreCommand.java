@@ -105,20 +105,21 @@ final class RestoreCommand extends StoreCommand {
         print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
                 r.chunksDownloaded(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
-                r.replacedVersions().stream().map(Path::toString).toList()));
+                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced()));
         return ExitCode.OK;
     }
 
     /** What restore --tensors wrote: {@code files} the safetensors files, each holding only its matching tensors. */
     record TensorsRestored(String id, String run, long step, Integer rank, List<String> patterns, List<String> files,
                            int tensors, long bytes, int chunksDownloaded, String directory, @JsonIgnore String given,
-                           long millis, List<String> leftoverTemporaries, List<String> replacedVersions)
+                           long millis, List<String> leftoverTemporaries, List<String> replacedVersions, int filesReplaced)
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.printf("restored %s (%s) of %s (run %s, step %d%s) into %s: %s; %s downloaded, %d ms%n",
+            out.printf("restored %s (%s) of %s (run %s, step %d%s) into %s: %s%s; %s downloaded, %d ms%n",
                     count(tensors, "tensor"), human(bytes), id, run, step, rank == null ? "" : ", rank " + rank, given,
-                    String.join(", ", files), count(chunksDownloaded, "chunk"), millis);
+                    String.join(", ", files), replacing(filesReplaced, files.size()), count(chunksDownloaded, "chunk"),
+                    millis);
             warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
         }
     }
@@ -134,12 +135,19 @@ final class RestoreCommand extends StoreCommand {
         public void printText(PrintWriter out, PrintWriter err) {
             // helper-118: a file of the user's with a checkpoint file's name was replaced with no word
             out.printf("restored %s (run %s, step %d): %s, %s into %s%s; %s downloaded, %d reused locally, %d ms%n",
-                    id, run, step, count(files, "file"), human(bytes), given, filesReplaced == 0 ? ""
-                            : " (" + (filesReplaced == files ? (files == 1 ? "it" : "all") + " replacing" : filesReplaced
-                            + " of them replacing") + " a file there)", count(chunksDownloaded, "chunk"), chunksReused,
-                    millis);
+                    id, run, step, count(files, "file"), human(bytes), given, replacing(filesReplaced, files),
+                    count(chunksDownloaded, "chunk"), chunksReused, millis);
             warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
         }
+    }
+
+    /**
+     * " (all replacing a file there)", " (2 of them replacing …)", " (replacing a file there)" for
+     * one file; "" when none of the {@code files} written replaced one (helper-118, 119: said nowhere).
+     */
+    static String replacing(int replaced, int files) {
+        return replaced == 0 ? "" : " (" + (replaced == files ? (files == 1 ? "" : "all ") + "replacing"
+                : replaced + " of them replacing") + " a file there)";
     }
 
     /** On stderr: what an interrupted restore left beside the files written into {@code given}, kept (see TargetDirectory). */

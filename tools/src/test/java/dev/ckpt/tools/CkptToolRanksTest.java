@@ -227,6 +227,12 @@ class CkptToolRanksTest {
             assertEquals(List.of("rank-1/model.safetensors"), w.filter(java.nio.file.Files::isRegularFile)
                     .map(p -> out.relativize(p).toString()).toList(), "only the file with matching tensors");
         }
+        assertFalse(r.out().contains("replacing"), r.out());
+        // again into the same directory: it says what it replaced, as a whole restore does (helper-119)
+        Cli.Result again = cli.run("restore", store, "r@1", out.toString(), "--rank", "1", "--tensors", "t1", "--tensors", "t2");
+        assertTrue(again.out().contains(": rank-1/model.safetensors (replacing a file there); "), again.out());
+        assertEquals(1, cli.run("restore", store, "r@1", out.toString(), "--rank", "1", "--tensors", "t1", "--tensors", "t2",
+                "--json").json().get("filesReplaced").asInt());
         Map<String, byte[]> source = tensors(rankSrc("t", 1).resolve("rank-1/model.safetensors"));
         Map<String, byte[]> restored = tensors(out.resolve("rank-1/model.safetensors"));
         assertEquals(List.of("t1:F32[5000]", "t2:F32[700]"), List.copyOf(restored.keySet()));

@@ -79,6 +79,7 @@ final class TensorRestore {
         boolean ok = false;
         long bytes = 0;
         TargetDirectory.Leftovers leftovers;
+        int replaced;
         try {
             dir.check(finals);
             dir.createDirectories(finals);
@@ -104,7 +105,7 @@ final class TensorRestore {
                 keys.add(Restorer.setMode(dir, tmp, f.file().mode()));
                 bytes += f.tensorBytes();
             }
-            dir.publish(temps, finals, keys);
+            replaced = dir.publish(temps, finals, keys);
             ok = true;
             // named, never deleted (see TargetDirectory.findLeftovers); the checkpoint's files not selected are not leftovers
             leftovers = dir.findLeftovers(finals, m.files().stream().map(f -> root.resolve(f.path()).normalize()).toList());
@@ -123,7 +124,7 @@ final class TensorRestore {
         }
         List<String> paths = sel.files().stream().map(f -> f.file().path()).toList();
         return new TensorRestoreResult(m.id(), m.run(), m.step(), paths, sel.tensorCount(), bytes, downloaded.get(),
-                Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(), leftovers.replacedVersions());
+                Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(), leftovers.replacedVersions(), replaced);
     }
 
     /** The new header and the selected tensors' bytes, from the file's chunks that hold them. */

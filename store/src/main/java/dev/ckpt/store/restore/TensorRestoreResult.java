@@ -8,11 +8,11 @@ import java.util.List;
  * holding only its selected tensors), {@code bytes} the tensors' bytes, {@code chunksDownloaded}
  * the chunks fetched (each checked against its SHA-256); {@code leftoverTemporaries} and
  * {@code replacedVersions}: what an interrupted restore left beside the files written, named and
- * never deleted, as in {@link RestoreResult}.
+ * never deleted, and {@code filesReplaced}, as in {@link RestoreResult}.
  */
 public record TensorRestoreResult(String checkpointId, String run, long step, List<String> files, int tensors, long bytes,
                                   int chunksDownloaded, Duration time, List<java.nio.file.Path> leftoverTemporaries,
-                                  List<java.nio.file.Path> replacedVersions) {
+                                  List<java.nio.file.Path> replacedVersions, int filesReplaced) {
     public TensorRestoreResult {
         files = List.copyOf(files);
         leftoverTemporaries = List.copyOf(leftoverTemporaries);
