@@ -271,6 +271,7 @@ public final class Restorer {
         boolean ok = false;
         TargetDirectory.Leftovers leftovers;
         int replaced;
+        dev.ckpt.store.error.CkptException failed = null;
         try {
             dir.createDirectories(finals);
             run.run(finals); // every file written, verified, flushed and closed
@@ -281,16 +282,13 @@ public final class Restorer {
             ok = true;
             syncNames(finals);
             leftovers = dir.findLeftovers(finals, finals); // named, never deleted: see TargetDirectory.findLeftovers
+        } catch (dev.ckpt.store.error.CkptException e) {
+            failed = e;
+            throw e;
         } finally {
             if (!ok) {
                 run.abort(); // no task runs after this, so none writes after the cleanup
-                for (Path t : run.createdTemps()) {
-                    try {
-                        dir.delete(t);
-                    } catch (IOException | RuntimeException ignored) {
-                        // best effort: a leftover temporary never has a checkpoint file's name
-                    }
-                }
+                removeTemporaries(dir, run.createdTemps(), failed);
                 dir.removeCreatedDirectories();
             }
             dir.close();
@@ -299,6 +297,30 @@ public final class Restorer {
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
                 List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(),
                 leftovers.replacedVersions(), replaced);
+    }
+
+    /**
+     * Removes a failed restore's temporaries, best effort. Those that stay (an append-only
+     * directory refuses the unlink) are named in a note on {@code failed}, whose "as it was"
+     * they would otherwise belie (helper-119: seven .ckpt-*.tmp left unnamed in a chattr +a directory).
+     */
+    static void removeTemporaries(TargetDirectory dir, java.util.Collection<Path> temps,
+                                  dev.ckpt.store.error.CkptException failed) {
+        List<Path> left = new ArrayList<>();
+        String why = null;
+        for (Path t : temps) {
+            try {
+                dir.delete(t);
+            } catch (IOException | RuntimeException e) {
+                left.add(t); // a leftover temporary never has a checkpoint file's name
+                why = why != null ? why : e instanceof IOException io ? LocalFiles.reason(io) : e.getMessage();
+            }
+        }
+        if (!left.isEmpty() && failed != null) {
+            failed.addNote("; but " + (left.size() == 1 ? "its temporary " + left.get(0) + " could not be removed"
+                    : left.size() + " of its temporaries (.ckpt-*.tmp, e.g. " + left.get(0) + ") could not be removed")
+                    + " (" + why + "): delete " + (left.size() == 1 ? "it" : "them") + " once the directory allows it");
+        }
     }
 
     /**

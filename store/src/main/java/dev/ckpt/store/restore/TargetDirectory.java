@@ -532,8 +532,9 @@ final class TargetDirectory {
                 String what = "put " + root.relativize(dest) + " of checkpoint " + manifest.id() + " into place in "
                         + dest.getParent();
                 if (left.isEmpty()) {
-                    throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; the "
-                            + done.size() + " file(s) already renamed were taken back, " + root + " is as it was", e);
+                    throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; " + (done.isEmpty()
+                            ? "no file had been put into place yet" : "the " + done.size() + " file(s) already put into"
+                            + " place were taken back") + ", " + root + " is as it was", e);
                 }
                 throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; taking back the"
                         + " files already renamed failed for: " + String.join("; ", left), e);

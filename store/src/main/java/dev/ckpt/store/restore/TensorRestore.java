@@ -80,6 +80,7 @@ final class TensorRestore {
         long bytes = 0;
         TargetDirectory.Leftovers leftovers;
         int replaced;
+        dev.ckpt.store.error.CkptException failed = null;
         try {
             dir.check(finals);
             dir.createDirectories(finals);
@@ -109,15 +110,12 @@ final class TensorRestore {
             ok = true;
             // named, never deleted (see TargetDirectory.findLeftovers); the checkpoint's files not selected are not leftovers
             leftovers = dir.findLeftovers(finals, m.files().stream().map(f -> root.resolve(f.path()).normalize()).toList());
+        } catch (dev.ckpt.store.error.CkptException e) {
+            failed = e;
+            throw e;
         } finally {
             if (!ok) {
-                for (Path t : temps) {
-                    try {
-                        dir.delete(t);
-                    } catch (IOException | RuntimeException ignored) {
-                        // best effort: a leftover temporary never has a checkpoint file's name
-                    }
-                }
+                Restorer.removeTemporaries(dir, temps, failed);
                 dir.removeCreatedDirectories();
             }
             dir.close();

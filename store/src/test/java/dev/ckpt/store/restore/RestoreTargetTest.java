@@ -218,6 +218,50 @@ class RestoreTargetTest extends InMemoryFixture {
         assertEquals(before, tree(t), "a.bin, renamed before, taken back; b.bin where it was; no .old left");
     }
 
+    /**
+     * A target directory that lets files be made but not renamed or removed (chattr +a as root; read-only once the
+     * temporaries are written otherwise) fails the restore, and the temporaries it could not remove are named: the
+     * message said only "is as it was" over seven .ckpt-*.tmp left behind (helper-119).
+     */
+    @Test
+    void temporariesAFailedRestoreCannotRemoveAreNamed() throws Exception {
+        Path src = tmp.resolve("one-src");
+        write(src.resolve("only.bin"), "only");
+        CheckpointEntry e = store.resolve(store.save(store.claimWriter("one"), SaveRequest.of(src, "one", 1)).checkpointId());
+        Path t = Files.createDirectories(tmp.resolve("append-only"));
+        boolean root = "root".equals(System.getProperty("user.name"));
+        List<String> lock = root ? List.of("chattr", "+a", t.toString()) : List.of("chmod", "555", t.toString());
+        List<String> unlock = root ? List.of("chattr", "-a", t.toString()) : List.of("chmod", "755", t.toString());
+        dev.ckpt.store.util.TransferListener locking = new dev.ckpt.store.util.TransferListener() {
+            @Override
+            public void progress(long done, long total) {
+            }
+
+            @Override
+            public void committing(String id) { // the temporaries are written: now the directory refuses renames
+                try {
+                    assertEquals(0, new ProcessBuilder(lock).inheritIO().start().waitFor(), lock.toString());
+                } catch (IOException | InterruptedException x) {
+                    throw new AssertionError(x);
+                }
+            }
+        };
+        CkptException ex;
+        try {
+            ex = assertThrows(CkptException.class, () -> store.restore(e, t, List.of(), locking));
+        } finally {
+            new ProcessBuilder(unlock).inheritIO().start().waitFor();
+        }
+        List<Path> left;
+        try (Stream<Path> l = Files.list(t)) {
+            left = l.toList();
+        }
+        assertEquals(1, left.size(), left.toString());
+        assertTrue(ex.getMessage().contains("no file had been put into place yet") && ex.getMessage().contains("but its"
+                + " temporary " + left.get(0) + " could not be removed (") && ex.getMessage().endsWith("): delete it once"
+                + " the directory allows it"), ex.getMessage());
+    }
+
     @Test
     void aFailedRenameHalfWayTakesBackEveryRenamedFileAndRestoresTheReplacedOnes() throws IOException {
         CheckpointEntry e = fourFiles();
@@ -235,7 +279,8 @@ class RestoreTargetTest extends InMemoryFixture {
             InvalidInputException ex = assertThrows(InvalidInputException.class, () -> restorer(failing).restore(e, t, List.of()),
                     "rename " + n + " fails");
             assertTrue(ex.getMessage().contains("Input/output error"), ex.getMessage());
-            assertTrue(ex.getMessage().contains("taken back") && ex.getMessage().contains("is as it was"), ex.getMessage());
+            assertTrue(ex.getMessage().contains(n == 1 ? "no file had been put into place yet" : "file(s) already put into"
+                    + " place were taken back") && ex.getMessage().contains("is as it was"), ex.getMessage());
             assertEquals(before, tree(t), "after rename " + n + " of 4 failed");
         }
         // and the same target restores fine afterwards, replacing the old files and keeping the others, and counts
