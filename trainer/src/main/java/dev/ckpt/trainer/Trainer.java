@@ -378,9 +378,6 @@ public final class Trainer {
      */
     private long entriesBesideNewStore;
 
-    /** The top-level names of a local store's objects (chunks/, manifests/, gc/, runs/, recovery/, probe/). */
-    private static final Set<String> STORE_NAMES = Set.of("chunks", "manifests", "gc", "runs", "recovery", "probe");
-
     private static long entriesWithoutStore(String store) {
         Path p = localStore(store);
         if (p == null || !Files.isDirectory(p) || Files.exists(p.resolve(dev.ckpt.store.manifest.RootState.KEY),
@@ -390,8 +387,9 @@ public final class Trainer {
         try (java.util.stream.Stream<Path> entries = Files.list(p)) {
             // not a store's own names, which another rank making the same new store may have written already, nor
             // hidden ones (a store's temporaries and locks)
-            return entries.map(e -> e.getFileName().toString()).filter(n -> !n.startsWith(".") && !STORE_NAMES.contains(n))
-                    .count();
+            // nor lost+found, a new filesystem's, mounted as the store (helper-119)
+            return entries.map(e -> e.getFileName().toString()).filter(n -> !n.startsWith(".") && !n.equals("lost+found")
+                    && !dev.ckpt.store.objectstore.Keys.TOP_LEVEL.contains(n)).count();
         } catch (IOException | RuntimeException e) {
             return 0; // opening the store says what is wrong with it
         }

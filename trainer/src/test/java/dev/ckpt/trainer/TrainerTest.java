@@ -445,6 +445,13 @@ class TrainerTest {
                 + " --auto-resume to continue from them\\); this job is now the run's writer \\(epoch \\d+\\), so a job"
                 + " still saving to run t is refused at its next save\n.*"), fresh.out());
 
+        // a new filesystem mounted as the store holds lost+found only: no note (helper-119)
+        Path mounted = tmp.resolve("mounted");
+        Files.createDirectories(mounted.resolve("store/lost+found"));
+        Result onMount = TrainerRuns.inProcess(args(mounted, "--steps", "10", "--save-every", "10"));
+        assertEquals(0, onMount.code(), onMount.all());
+        assertFalse(onMount.out().contains("but no store"), onMount.out());
+
         Path inside = dir.resolve("store/manifests/sub");
         Result refused = TrainerRuns.inProcess("--store", inside.toString(), "--staging", tmp.resolve("st2").toString(),
                 "--run", "t", "--steps", "10");

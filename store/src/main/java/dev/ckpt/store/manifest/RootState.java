@@ -19,7 +19,7 @@ import java.util.TreeMap;
 public record RootState(int format, long version, String txn, List<String> recentTxns,
                         Map<String, CheckpointEntry> checkpoints, Map<String, RunState> runs, GcState gc) {
     public static final int FORMAT = 1;
-    public static final String KEY = "ROOT";
+    public static final String KEY = dev.ckpt.store.objectstore.Keys.ROOT;
     private static final int KEEP_TXNS = 64;
 
     public RootState {

@@ -9,6 +9,9 @@ public final class Keys {
     private Keys() {
     }
 
+    /** The key of a store's ROOT, its commit point ({@code RootState.KEY} is this). */
+    public static final String ROOT = "ROOT";
+
     /**
      * The names a store uses at its top: ROOT and the first segment of every other key
      * (chunks, manifests, GC records, the ranks' stop points, the probe's scratch objects,
@@ -17,7 +20,7 @@ public final class Keys {
      * comes to need it (a helper's export named {@code gc} or {@code runs}: gc and a ranks' stop
      * failed "a file is where the store keeps a directory").
      */
-    public static final java.util.Set<String> TOP_LEVEL = java.util.Set.of("ROOT", "chunks", "manifests", "gc", "runs",
+    public static final java.util.Set<String> TOP_LEVEL = java.util.Set.of(Keys.ROOT, "chunks", "manifests", "gc", "runs",
             "probe", "recovery");
 
     /** Throws IllegalArgumentException naming the key if it is not a valid object key. */

@@ -111,7 +111,7 @@ final class LocalObjectStore implements ObjectStore {
      * exists (opening it is not making one).
      */
     static Optional<Path> enclosingStore(Path dir) {
-        if (Files.exists(dir.resolve(dev.ckpt.store.manifest.RootState.KEY), LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(dir.resolve(Keys.ROOT), LinkOption.NOFOLLOW_LINKS)) {
             return Optional.empty();
         }
         for (Path a = dir.getParent(); a != null; a = a.getParent()) {
@@ -142,7 +142,7 @@ final class LocalObjectStore implements ObjectStore {
      * is not one (helper-119).
      */
     static boolean holdsStore(Path dir) {
-        Path root = dir.resolve(dev.ckpt.store.manifest.RootState.KEY);
+        Path root = dir.resolve(Keys.ROOT);
         if (!Files.isRegularFile(root)) {
             return false;
         }
