@@ -20,14 +20,14 @@ final class UsageWords {
      * picocli's words for a usage error without its parser's indexes: "Invalid value for CKPT: …"
      * where it said "Invalid value for positional parameter at index 1 (CKPT): …" (verify and forget
      * said the former: helper-117), and "Unmatched arguments: 'lss', …" for "Unmatched arguments
-     * from index 0: …" (helper-118: "index 0" is parser jargon).
+     * from index 0: …" and "Unmatched argument at index 4: …" (helper-118, 119: parser jargon).
      */
     static String plain(String message) {
         if (message == null) {
             return "";
         }
         return message.replaceFirst("^Invalid value for positional parameter at index [0-9.*]+ \\(([^)]+)\\): ",
-                "Invalid value for $1: ").replaceFirst("^(Unmatched arguments?) from index \\d+: ", "$1: ");
+                "Invalid value for $1: ").replaceFirst("^(Unmatched arguments?) (from|at) index \\d+: ", "$1: ");
     }
 
     static String dashedName(CommandLine.ParameterException ex, String[] args) {

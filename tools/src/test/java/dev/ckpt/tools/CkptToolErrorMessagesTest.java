@@ -276,6 +276,9 @@ class CkptToolErrorMessagesTest {
         assertEquals(2, noSuchCommand.code(), noSuchCommand.toString());
         assertTrue(noSuchCommand.err().startsWith("ckpt-tool: Unmatched arguments: 'lss', '" + store + "'")
                 && !noSuchCommand.err().contains("index"), "no parser jargon (helper-118): " + noSuchCommand);
+        Cli.Result extra = cli.run("ls", store, "extra");
+        assertEquals(2, extra.code(), extra.toString());
+        assertTrue(extra.err().startsWith("ckpt-tool ls: Unmatched argument: 'extra'"), "nor here (helper-119): " + extra);
     }
 
     /**

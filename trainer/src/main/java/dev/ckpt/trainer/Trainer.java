@@ -490,10 +490,12 @@ public final class Trainer {
             List<CheckpointEntry> cps = store.list(o.run);
             if (!cps.isEmpty()) {
                 // and that this job took the run over (helper-118: a job still training on it was fenced with no word here)
+                // a rank joins its job's claim, which may be another process's of the same job: no take-over to say
+                // (helper-119: a rank said it fenced, having joined its own job at the same epoch)
                 out.printf("note: run %s already has checkpoints up to step %d; training from step 0 "
-                        + "(pass --auto-resume to continue from them); this job is now the run's writer (epoch %d), so"
-                        + " a job still saving to run %s is refused at its next save%n", o.run,
-                        cps.get(cps.size() - 1).step(), writer.epoch(), o.run);
+                        + "(pass --auto-resume to continue from them)%s%n", o.run, cps.get(cps.size() - 1).step(),
+                        o.ranked() ? "" : "; this job is now the run's writer (epoch " + writer.epoch() + "), so a job"
+                        + " still saving to run " + o.run + " is refused at its next save");
             }
         }
         // fail before training rather than at the first save

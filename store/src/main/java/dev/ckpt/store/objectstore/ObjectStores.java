@@ -108,7 +108,8 @@ public final class ObjectStores {
             // helper-118: "s3:/bucket/x" was a local directory ./s3:/bucket/x, "no store at ...: does not exist"
             String scheme = slashes.group(1);
             throw new BadConfigurationException("store '" + url + "' is neither a URL nor meant as a path: write "
-                    + scheme.toLowerCase(Locale.ROOT) + "://" + url.substring(slashes.end()) + " (two slashes after '"
+                    + scheme.toLowerCase(Locale.ROOT) + "://" + (url.length() == slashes.end() ? "BUCKET/PREFIX"
+                    : url.substring(slashes.end())) + " (two slashes after '"
                     + scheme + ":'), or ./" + url + " for a directory named so");
         }
         try {
@@ -118,9 +119,9 @@ public final class ObjectStores {
         }
     }
 
-    /** A store URL's scheme with fewer than two slashes after it ({@code s3:/b/p}, {@code S3:b}): a URL mistyped. */
+    /** The s3 scheme with fewer than two slashes after it ({@code s3:/b/p}, {@code S3:b}): a URL mistyped. */
     private static final java.util.regex.Pattern SLASH_SHORT = java.util.regex.Pattern.compile(
-            "(s3|https?):/?(?!/)", java.util.regex.Pattern.CASE_INSENSITIVE);
+            "(s3):/?(?!/)", java.util.regex.Pattern.CASE_INSENSITIVE); // not http: no store scheme (helper-119)
 
     /** A URL's scheme and "://" (RFC 3986: a letter, then letters, digits, '+', '-', '.'). */
     private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://");
