@@ -531,6 +531,13 @@ public final class Saver {
         store.putIfAbsent(ref.key(), enc.buffer(), 0, enc.length());
     }
 
+    /** "process 1234 on host h7" (the host when the environment names it), for a message other processes relay. */
+    static String thisProcess() {
+        String host = System.getenv("HOSTNAME");
+        return "process " + ProcessHandle.current().pid() + (host == null || host.isBlank() ? ""
+                : " on host " + dev.ckpt.store.util.Printable.cut(host, 64));
+    }
+
     private static void putManifest(ObjectStore store, String key, byte[] bytes) {
         if (store.putIfAbsent(key, bytes, 0, bytes.length) == PutResult.ALREADY_EXISTS) {
             // Either our own earlier attempt (a retried request) or a collision: compare.
@@ -539,12 +546,13 @@ public final class Saver {
                 // a part: the same rank's part of the same job and step, from another process (two given the same
                 // rank: the last session's open point, it said only "this job already tried") or an earlier attempt
                 // (the reason comes before "; nothing was committed": the other ranks relay it up to there)
+                // who: the other ranks relay this reason, where "this process" would be theirs (helper-119)
                 throw new AlreadyExistsException("manifest " + key + " already exists with other content" + (key.contains("/part-")
-                        ? ": another process wrote this rank's part of this step first. Either two processes of this job"
+                        ? ": another process wrote that part of this step first. Either two processes of this job"
                         + " were given the same rank (each needs its own, 0 to the world size - 1: check --rank or the"
                         + " launcher's RANK or SLURM_PROCID), or this job already tried to save this step (the ranks'"
-                        + " checkpoint id is run, step and epoch, and a part is never replaced); this process's part was"
-                        + " not written" // not "nothing was committed": the other process may commit it (helper-117)
+                        + " checkpoint id is run, step and epoch, and a part is never replaced); the part of " + thisProcess()
+                        + " was not written" // not "nothing was committed": the other process may commit it (helper-117)
                         : "; nothing was committed: save again (a new id is drawn)"));
             }
         }
