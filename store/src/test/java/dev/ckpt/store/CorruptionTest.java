@@ -283,6 +283,16 @@ class CorruptionTest {
         assertTrue(e.getMessage().contains(key) && e.getMessage().contains("upgrade"), e.getMessage());
     }
 
+    /** A local store of a test's own (NAME-store), its writer of run t, and a source directory (NAME). */
+    private record OwnStore(ObjectStore objects, CheckpointStore store, WriterToken writer, Path dir) {
+    }
+
+    private OwnStore ownStore(String name) throws java.io.IOException {
+        ObjectStore objects = ObjectStores.local(tmp.resolve(name + "-store"));
+        CheckpointStore s = Stores.open(objects, clock);
+        return new OwnStore(objects, s, s.claimWriter("t"), Files.createDirectories(tmp.resolve(name)));
+    }
+
     /**
      * A full read fetches a sound chunk again when a later checkpoint's changed file holds it (its
      * SHA-256 needs the bytes), but counts it once among the chunks re-hashed (helper-115: "27 chunks
@@ -290,10 +300,11 @@ class CorruptionTest {
      */
     @Test
     void aChunkReadAgainForAnotherCheckpointsFileIsCountedOnce() throws Exception {
-        ObjectStore own = ObjectStores.local(tmp.resolve("again-store"));
-        CheckpointStore s = Stores.open(own, clock);
-        WriterToken w = s.claimWriter("t");
-        Path dir = Files.createDirectories(tmp.resolve("again"));
+        OwnStore o = ownStore("again");
+        ObjectStore own = o.objects();
+        CheckpointStore s = o.store();
+        WriterToken w = o.writer();
+        Path dir = o.dir();
         java.util.Random rnd = new java.util.Random(7);
         byte[] data = new byte[4 * 16 * 1024];
         rnd.nextBytes(data);
@@ -316,10 +327,11 @@ class CorruptionTest {
 
     @Test
     void aVerifyOfCheckpointsThatShareChunksReadsWhatTheyShareOnceAndReportsAProblemForEach() throws Exception {
-        ObjectStore own = ObjectStores.local(tmp.resolve("shared-store"));
-        CheckpointStore s = Stores.open(own, clock);
-        WriterToken w = s.claimWriter("t");
-        Path dir = Files.createDirectories(tmp.resolve("shared"));
+        OwnStore o = ownStore("shared");
+        ObjectStore own = o.objects();
+        CheckpointStore s = o.store();
+        WriterToken w = o.writer();
+        Path dir = o.dir();
         java.util.Random rnd = new java.util.Random(5);
         byte[] frozen = new byte[10 * 16 * 1024]; // 10 chunks of 16 KiB, the same in every checkpoint
         rnd.nextBytes(frozen);

@@ -21,6 +21,14 @@ final class LsCommand extends StoreCommand {
     @Option(names = "--run", paramLabel = "RUN", description = "only this run")
     String run;
 
+    /** A --run no push accepts is a usage error, as push says it (helper-119: ls --run ../x exited 0, "no checkpoints"). */
+    @Override
+    void checkArguments() {
+        if (run != null) {
+            runName("--run", run);
+        }
+    }
+
     @Override
     int run(CheckpointStore store) {
         Inventory inv = new Inventory(store, run, true);

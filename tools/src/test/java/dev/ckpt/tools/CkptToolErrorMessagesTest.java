@@ -128,10 +128,16 @@ class CkptToolErrorMessagesTest {
                 show.out());
         assertTrue(diff.out().contains("  added    a\\u000Ab.txt (1 B)"), diff.out());
         assertTrue(bad.err().contains("\\u001B[2J"), bad.err());
-        assertTrue(noRun.err().contains("; the runs with checkpoints: e"), "the runs there are (helper-118): " + noRun.err());
+        Cli.Result typo = cli.run("ls", store, "--run", "nosuch");
+        assertTrue(typo.err().contains("no checkpoints for run nosuch in ") && typo.err().contains("; the runs with"
+                + " checkpoints: e"), "the runs there are (helper-118): " + typo);
         assertEquals(2, unmatched.code(), unmatched.toString());
-        assertTrue(unmatched.err().contains("'\\u001B[2J'") && noRun.err().contains("run \\u001B[2J"),
+        // a run name no push accepts is a usage error, as push's (helper-119: it was exit 0, "no checkpoints")
+        assertEquals(2, noRun.code(), noRun.toString());
+        assertTrue(unmatched.err().contains("'\\u001B[2J'") && noRun.err().contains("invalid run name '\\u001B[2J'"),
                 unmatched + "\n" + noRun);
+        Cli.Result dots = cli.run("ls", store, "--run", "../x");
+        assertEquals(2, dots.code(), dots.toString());
     }
 
     @Test

@@ -544,15 +544,15 @@ public final class Saver {
             byte[] existing = store.get(key).data();
             if (!Arrays.equals(existing, bytes)) {
                 // a part: the same rank's part of the same job and step, from another process (two given the same
-                // rank: the last session's open point, it said only "this job already tried") or an earlier attempt
-                // (the reason comes before "; nothing was committed": the other ranks relay it up to there)
-                // who: the other ranks relay this reason, where "this process" would be theirs (helper-119)
+                // rank; it said only "this job already tried") or an earlier attempt. The other ranks relay this
+                // reason, so it names the process (helper-119), and it never says "nothing was committed": the
+                // other process may commit the step (helper-117)
                 throw new AlreadyExistsException("manifest " + key + " already exists with other content" + (key.contains("/part-")
                         ? ": another process wrote that part of this step first. Either two processes of this job"
                         + " were given the same rank (each needs its own, 0 to the world size - 1: check --rank or the"
                         + " launcher's RANK or SLURM_PROCID), or this job already tried to save this step (the ranks'"
                         + " checkpoint id is run, step and epoch, and a part is never replaced); the part of " + thisProcess()
-                        + " was not written" // not "nothing was committed": the other process may commit it (helper-117)
+                        + " was not written"
                         : "; nothing was committed: save again (a new id is drawn)"));
             }
         }
