@@ -104,6 +104,8 @@ public final class CkptTool implements Runnable {
         cl.registerConverter(long.class, v -> UsageWords.whole(v, Long::parseLong));
         cl.registerConverter(Integer.class, v -> UsageWords.whole(v, Integer::parseInt));
         cl.registerConverter(int.class, v -> UsageWords.whole(v, Integer::parseInt));
+        cl.registerConverter(Boolean.class, v -> UsageWords.onOff(v));
+        cl.registerConverter(boolean.class, v -> UsageWords.onOff(v));
         appendExitCodes(cl);
         boolean verbose = Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
         // A usage error is the reason and the command's synopsis, not the whole help page: the reason was
@@ -112,9 +114,16 @@ public final class CkptTool implements Runnable {
             CommandLine c = ex.getCommandLine();
             PrintWriter e = c.getErr();
             // the arguments it quotes as the terminal would not act on them (an escape sequence: \\uXXXX), as errors say them
+            String afterDash = UsageWords.afterDoubleDash(ex, a);
+            String hints = afterDash.isEmpty()
+                    ? UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a) + UsageWords.unknownDashedCheckpoint(ex)
+                    : afterDash;
             e.println(c.getCommandSpec().qualifiedName() + ": " + ShowCommand.printable(UsageWords.plain(ex.getMessage())
-                    + UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a)));
-            CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
+                    + hints));
+            if (afterDash.isEmpty()) {
+                // not with the hint for an option after --: picocli suggests the very option given there
+                CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
+            }
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");
             e.flush();

@@ -12,11 +12,6 @@ final class UsageWords {
     }
 
     /**
-     * For a missing STORE, DIR or other name when the arguments hold one that starts with '-'
-     * (read as an option, so "Missing required parameter: 'DIR'" said nothing of it: helper-91's
-     * {@code push S -ddir ...}): the hint to put it after {@code --}; else "".
-     */
-    /**
      * picocli's words for a usage error without its parser's indexes: "Invalid value for CKPT: …"
      * where it said "Invalid value for positional parameter at index 1 (CKPT): …" (verify and forget
      * said the former: helper-117), and "Unmatched arguments: 'lss', …" for "Unmatched arguments
@@ -30,6 +25,13 @@ final class UsageWords {
                 "Invalid value for $1: ").replaceFirst("^(Unmatched arguments?) (from|at) index \\d+: ", "$1: ");
     }
 
+    /**
+     * For a missing STORE, DIR or other name when the arguments hold one that starts with '-'
+     * (read as an option, so "Missing required parameter: 'DIR'" said nothing of it: helper-91's
+     * {@code push S -ddir ...}): the hint to put it after {@code --}; else "". A dashed checkpoint name
+     * ({@code --latest}) gets the hint to drop the dashes instead, as a name after {@code --} would
+     * be refused too.
+     */
     static String dashedName(CommandLine.ParameterException ex, String[] args) {
         // a positional refused for its value may be the next one moved up (helper-117: restore S -x DIR said DIR was no
         // checkpoint, and nothing of -x)
@@ -54,9 +56,82 @@ final class UsageWords {
                 continue;
             }
             if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9].*")) {
+                String checkpoint = dashedCheckpoint(arg, ex.getCommandLine().getCommandSpec());
+                if (checkpoint != null) {
+                    return checkpoint;
+                }
                 return " ('" + arg.replace('\0', '?') + "' was read as an option: a name that starts with '-' goes"
                         + " after --, with every option before it and the names after it in their order)";
             }
+        }
+        return "";
+    }
+
+    /**
+     * For an unknown option that, without its dashes, is a checkpoint's name ({@code verify S
+     * -latest}, helper-119: a bare "Unknown option"): the hint to drop the dashes; else "".
+     */
+    static String unknownDashedCheckpoint(CommandLine.ParameterException ex) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+            return "";
+        }
+        String hint = dashedCheckpoint(u.getUnmatched().get(0), ex.getCommandLine().getCommandSpec());
+        return hint == null ? "" : hint;
+    }
+
+    /**
+     * The hint for {@code arg} when it is a dashed {@code latest}, {@code RUN:latest} or
+     * {@code RUN@STEP} and the command takes a checkpoint; else null. A dashed plain id is not
+     * told so: "--record" is an id's shape too, and more likely a mistyped option.
+     */
+    private static String dashedCheckpoint(String arg, CommandLine.Model.CommandSpec spec) {
+        String bare = arg.replaceFirst("^-+", "");
+        boolean takesCheckpoint = false;
+        for (CommandLine.Model.PositionalParamSpec p : spec.positionalParameters()) {
+            takesCheckpoint |= java.util.Set.of("CKPT", "A", "B").contains(p.paramLabel());
+        }
+        boolean selector = bare.equals("latest") || bare.endsWith(":latest") || bare.matches(".+@[0-9]+");
+        if (!arg.startsWith("-") || !takesCheckpoint || !selector
+                || dev.ckpt.store.CheckpointStore.selectorProblem(bare).isPresent()) {
+            return null;
+        }
+        return " ('" + arg.replace('\0', '?') + "' was read as an option: a checkpoint is named without dashes, as "
+                + bare.replace('\0', '?') + ")";
+    }
+
+    /**
+     * For an option given after {@code --}, where it is read as a name ({@code gc -- S
+     * --dry-run}: "Unknown option: '--dry-run'", with picocli's suggestion of the same option;
+     * {@code push S -- SRC --run r}: "Missing required options", helper-119): the hint that
+     * options go before {@code --}; else "".
+     */
+    static String afterDoubleDash(CommandLine.ParameterException ex, String[] args) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException || ex instanceof CommandLine.MissingParameterException)) {
+            return "";
+        }
+        var options = ex.getCommandLine().getCommandSpec().optionsMap();
+        boolean value = false;
+        boolean names = false;
+        for (String arg : args) {
+            if (names) {
+                String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+                if (options.containsKey(name)) {
+                    return " ('" + arg.replace('\0', '?') + "' follows --, so it was read as a name, not an option:"
+                            + " every option goes before --)";
+                }
+                continue;
+            }
+            if (value) {
+                value = false;
+                continue;
+            }
+            if (arg.equals("--")) {
+                names = true;
+                continue;
+            }
+            String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            CommandLine.Model.OptionSpec o = options.get(name);
+            value = o != null && !arg.contains("=") && o.arity().max() > 0;
         }
         return "";
     }
@@ -80,6 +155,18 @@ final class UsageWords {
             }
         }
         return "";
+    }
+
+    /**
+     * A switch's value ({@code --record=true}), or a usage error in words: picocli said "'x' is
+     * not a boolean" of {@code --record=x}, a Java type's name.
+     */
+    static Boolean onOff(String v) {
+        if (v.trim().equalsIgnoreCase("true") || v.trim().equalsIgnoreCase("false")) {
+            return Boolean.valueOf(v.trim());
+        }
+        throw new CommandLine.TypeConversionException("'" + v.replace('\0', '?')
+                + "': this option is a switch and takes no value (give it alone; =true and =false are also read)");
     }
 
     /** A whole-number option value, or a usage error in words ("'abc' is not a whole number", "... is too large"). */

@@ -225,4 +225,47 @@ class UsageErrorTest {
         org.junit.jupiter.api.Assertions.assertArrayEquals(root, java.nio.file.Files.readAllBytes(Path.of(store, "ROOT")),
                 "ROOT untouched: the run's writer (a trainer, say) is not fenced by a refused push");
     }
+
+    /**
+     * Options after {@code --} are names, and a usage error says so (helper-119: {@code gc -- S
+     * --dry-run} said "Unknown option: '--dry-run'" and suggested '--dry-run'; {@code push S --
+     * SRC --run r} said only "Missing required options"). A dashed checkpoint name is told to drop
+     * its dashes ({@code verify S -latest}: a bare "Unknown option"), and a switch given a value
+     * says it takes none ("'x' is not a boolean").
+     */
+    @Test
+    void optionsAfterDoubleDashDashedCheckpointsAndSwitchValuesAreSaidInWords() {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        String store = tmp.resolve("s").toString();
+        String src = tmp.resolve("src").toString();
+        assertEquals(0, cli.run("init", store).code());
+        String out = tmp.resolve("out").toString();
+        Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("gc", "--", store, "--dry-run"),
+                "('--dry-run' follows --, so it was read as a name, not an option: every option goes before --)");
+        cases.put(List.of("push", store, "--", src, "--run", "r", "--step", "1"),
+                "Missing required options: '--run=RUN', '--step=STEP' ('--run' follows --, so it was read as a name");
+        cases.put(List.of("push", store, "--run", "r", "--", src, "--step=1"), "('--step=1' follows --");
+        cases.put(List.of("verify", store, "-latest"),
+                "Unknown option: '-latest' ('-latest' was read as an option: a checkpoint is named without dashes, as latest)");
+        cases.put(List.of("show", store, "--r:latest"), "('--r:latest' was read as an option: a checkpoint is named"
+                + " without dashes, as r:latest)");
+        cases.put(List.of("restore", store, "--r@3", out), "a checkpoint is named without dashes, as r@3)");
+        cases.put(List.of("diff", store, "r@1", "--latest"), "a checkpoint is named without dashes, as latest)");
+        cases.put(List.of("verify", store, "--record=x"), "'x': this option is a switch and takes no value");
+        cases.put(List.of("ls", store, "--json=maybe"), "'maybe': this option is a switch and takes no value");
+        for (Map.Entry<List<String>, String> c : cases.entrySet()) {
+            Cli.Result r = cli.run(c.getKey().toArray(String[]::new));
+            assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
+            String first = r.err().lines().findFirst().orElseThrow();
+            assertTrue(first.contains(c.getValue()), c.getKey() + ": " + r);
+            assertFalse(r.err().contains("Possible solutions") || r.err().contains("boolean"), c.getKey() + ": " + r);
+        }
+        // a switch's value read as before; an option before -- is no name
+        assertEquals(0, cli.run("ls", store, "--json=true").code());
+        assertEquals(0, cli.run("ls", store, "--json=FALSE").code());
+        Cli.Result mistyped = cli.run("gc", store, "--dry-rn");
+        assertTrue(mistyped.err().contains("Possible solutions: --dry-run") && !mistyped.err().contains("follows --"),
+                mistyped.toString());
+    }
 }
