@@ -194,6 +194,8 @@ final class TrainOptions {
         cl.registerConverter(int.class, v -> number(v, Integer::parseInt));
         cl.registerConverter(Float.class, v -> number(v, Float::parseFloat));
         cl.registerConverter(float.class, v -> number(v, Float::parseFloat));
+        cl.registerConverter(Boolean.class, v -> onOff(v));
+        cl.registerConverter(boolean.class, v -> onOff(v));
         cl.registerConverter(Duration.class, TrainOptions::duration);
         cl.registerConverter(Path.class, TrainOptions::path);
         addUnderscoreAliases(cl.getCommandSpec());
@@ -205,12 +207,6 @@ final class TrainOptions {
         return cl;
     }
 
-    /**
-     * Parses {@code args}; null means --help (print {@link #help}).
-     * {@code env} supplies SLURM_JOB_ID and CKPT_ON_PREEMPT.
-     *
-     * @throws ParameterException a usage error, with a message that names the option
-     */
     /**
      * Why {@code url} cannot be polled for a spot notice (shown with any user name and password
      * masked), or null: an http:// or https:// URL with a host. helper-106: a malformed one
@@ -237,6 +233,12 @@ final class TrainOptions {
                 + " value, or leave it out for its default", null, opt, "");
     }
 
+    /**
+     * Parses {@code args}; null means --help (print {@link #help}).
+     * {@code env} supplies SLURM_JOB_ID and CKPT_ON_PREEMPT.
+     *
+     * @throws ParameterException a usage error, with a message that names the option
+     */
     static TrainOptions parse(String[] args, Map<String, String> env) {
         TrainOptions o = new TrainOptions();
         CommandLine cl = commandLine(o);
@@ -398,11 +400,61 @@ final class TrainOptions {
      */
     static void printUsageError(ParameterException ex, PrintWriter err) {
         CommandLine c = ex.getCommandLine();
-        err.println("ckpt-train: " + ex.getMessage());
+        err.println("ckpt-train: " + plain(ex));
         CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
         err.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
         err.println("'ckpt-train --help' lists the options, their defaults and the exit codes");
         err.flush();
+    }
+
+    /**
+     * picocli's message without its parser's words: an unknown option's value is not called an
+     * unknown option too ({@code --step 300} was "Unknown options: '--step', '300'", helper-119), and
+     * "Unmatched argument at index 0: 'foo'" loses its index, as ckpt-tool's do.
+     */
+    static String plain(ParameterException ex) {
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            List<String> options = new ArrayList<>();
+            List<String> others = new ArrayList<>();
+            boolean valueNext = false;
+            for (String arg : u.getUnmatched()) {
+                if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9.].*")) {
+                    options.add(arg);
+                    valueNext = !arg.contains("=");
+                } else if (valueNext) {
+                    valueNext = false; // the unknown option's value, most likely
+                } else {
+                    others.add(arg);
+                }
+            }
+            List<String> parts = new ArrayList<>();
+            if (!options.isEmpty()) {
+                parts.add("Unknown option" + (options.size() > 1 ? "s" : "") + ": " + quoted(options));
+            }
+            if (!others.isEmpty()) {
+                parts.add((options.isEmpty() ? "Unmatched argument" : "unmatched argument") + (others.size() > 1 ? "s" : "")
+                        + ": " + quoted(others) + " (ckpt-train takes options only)");
+            }
+            return String.join("; ", parts);
+        }
+        String m = ex.getMessage() == null ? "" : ex.getMessage();
+        return m.replaceFirst("^(Unmatched arguments?) (from|at) index \\d+: ", "$1: ");
+    }
+
+    private static String quoted(List<String> args) {
+        return String.join(", ", args.stream().map(a -> "'" + a.replace('\0', '?') + "'").toList());
+    }
+
+    /**
+     * A switch's value ({@code --auto-resume=true}), or why not: picocli said "'x' is not a
+     * boolean", a Java type's name.
+     */
+    private static Boolean onOff(String v) {
+        if (v.trim().equalsIgnoreCase("true") || v.trim().equalsIgnoreCase("false")) {
+            return Boolean.valueOf(v.trim());
+        }
+        throw new TypeConversionException("is a switch and takes no value, got '" + v.replace('\0', '?')
+                + "' (give it alone; =true and =false are also read)");
     }
 
     ModelConfig modelConfig() {

@@ -212,6 +212,20 @@ class TrainOptionsTest {
         assertTrue(run("--keep_last", "0").err().startsWith("ckpt-train: option --keep-last must be at least 1, got 0"));
         assertTrue(run("--save-evry", "3").err().contains("--save-every"), "suggests the option meant");
         assertTrue(run("--save-dir").err().startsWith("ckpt-train: option --save-dir needs a value"), "names the spelling typed");
+        // an unknown option's value is not an unknown option too, and no parser index (helper-119: --step 300)
+        Run step = run("--step", "300");
+        assertTrue(step.err().startsWith("ckpt-train: Unknown option: '--step'\n"), step.err());
+        assertTrue(step.err().contains("--steps"), "suggests the option meant: " + step.err());
+        assertTrue(run("extra").err().startsWith("ckpt-train: Unmatched argument: 'extra' (ckpt-train takes options only)"),
+                run("extra").err());
+        Run both = run("--stepz=4", "--lr", "0.1", "stray", "--x");
+        assertTrue(both.err().startsWith("ckpt-train: Unknown options: '--stepz=4', '--x'; unmatched argument: 'stray'"),
+                both.err());
+        // a switch given a value says it takes none, not "'x' is not a boolean"
+        Run sw = run("--auto-resume=x");
+        assertEquals(ExitCode.USAGE.code(), sw.code(), sw.toString());
+        assertTrue(sw.err().startsWith("ckpt-train: option --auto-resume is a switch and takes no value, got 'x'"), sw.err());
+        assertTrue(TrainOptions.parse(new String[]{"--auto-resume=true"}, Map.of()).autoResume);
     }
 
     @Test
