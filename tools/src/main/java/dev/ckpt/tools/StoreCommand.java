@@ -56,6 +56,11 @@ abstract class StoreCommand implements Callable<Integer> {
     private java.time.Instant calledAt;
     private long calledAtNanos;
 
+    /** The time since {@link #call} began, before the store was opened. */
+    java.time.Duration sinceCalled() {
+        return java.time.Duration.ofNanos(System.nanoTime() - calledAtNanos);
+    }
+
     /**
      * When this command started, for a {@code --deadline}: the JVM's start when ckpt-tool is the
      * program (the JVM's own start takes 0.3–0.7 s, and whoever gives a deadline counts it; the
@@ -63,11 +68,6 @@ abstract class StoreCommand implements Callable<Integer> {
      * 34 ms to ask for, only asked when a deadline is given), else when {@link #call} began; before
      * the store is opened in either case, so the opening counts too.
      */
-    /** The time since {@link #call} began, before the store was opened. */
-    java.time.Duration sinceCalled() {
-        return java.time.Duration.ofNanos(System.nanoTime() - calledAtNanos);
-    }
-
     java.time.Instant started() {
         if (!CkptTool.isProgram) {
             return calledAt;
@@ -78,6 +78,11 @@ abstract class StoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         refuseEmptyArguments();
+        // a STORE of the wrong shape (s3:/b, s3://, S3://b, an unknown scheme) is a usage error, as a CKPT of the
+        // wrong shape is (helper-119: it exited 1 where a blank STORE exits 2)
+        dev.ckpt.store.objectstore.ObjectStores.locationProblem(store).ifPresent(problem -> {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "Invalid value for STORE: " + problem);
+        });
         checkArguments();
         boolean ok = false;
         StoreConfig config = config();

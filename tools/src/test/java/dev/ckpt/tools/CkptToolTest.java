@@ -774,12 +774,18 @@ class CkptToolTest {
 
     @Test
     void errorsAreOneLineAndUsageErrorsExitTwo() {
-        Cli.Result bad = cli.run("ls", "ftp://nowhere/x");
+        String missing = tmp.resolve("no-store-here").toString();
+        Cli.Result bad = cli.run("ls", missing);
         assertEquals(1, bad.code());
         assertEquals(1, bad.err().lines().count(), bad.err());
-        assertTrue(bad.err().contains("ftp://nowhere/x") && bad.err().contains("unknown scheme"), bad.err());
-        Cli.Result verbose = cli.run("ls", "ftp://nowhere/x", "--verbose");
+        assertTrue(bad.err().contains(missing), bad.err());
+        Cli.Result verbose = cli.run("ls", missing, "--verbose");
         assertTrue(verbose.err().lines().count() > 3, "stack trace with --verbose");
+        // a store URL of the wrong shape is a usage error, as a checkpoint name of the wrong shape (helper-119: exit 1)
+        Cli.Result scheme = cli.run("ls", "ftp://nowhere/x");
+        assertEquals(2, scheme.code(), scheme.toString());
+        assertTrue(scheme.err().startsWith("ckpt-tool ls: Invalid value for STORE: store URL 'ftp://nowhere/x' has unknown"
+                + " scheme 'ftp'"), scheme.err());
         assertEquals(2, cli.run("push", store).code());
         assertEquals(2, cli.run("frobnicate").code());
         Cli.Result help = cli.run("gc", "--help");

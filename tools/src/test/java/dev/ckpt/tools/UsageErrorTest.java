@@ -268,4 +268,41 @@ class UsageErrorTest {
         assertTrue(mistyped.err().contains("Possible solutions: --dry-run") && !mistyped.err().contains("follows --"),
                 mistyped.toString());
     }
+
+    /**
+     * A STORE of the wrong shape is a usage error (exit 2) in every command, said before anything
+     * is opened or made, as a blank STORE and a CKPT of the wrong shape are: a mistyped S3 URL
+     * exited 1 (helper-119). A store that is missing stays exit 1.
+     */
+    @Test
+    void aStoreOfTheWrongShapeIsAUsageErrorInEveryCommand() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path src = java.nio.file.Files.createDirectories(tmp.resolve("src"));
+        java.nio.file.Files.writeString(src.resolve("a"), "a");
+        Map<String, String> stores = new java.util.LinkedHashMap<>();
+        stores.put("s3:/bucket/x", "write s3://bucket/x (two slashes after 's3:')");
+        stores.put("s3://", "S3 URL 's3://' names no bucket");
+        stores.put("s3:///x", "names no bucket");
+        stores.put("S3://bucket/x", "write s3://bucket/x, the scheme in lower case");
+        stores.put("s3://Bad_Bucket/x", "invalid S3 bucket name 'Bad_Bucket'");
+        stores.put("s3://bucket/a//b", "has an empty segment ('//') in its prefix");
+        stores.put("s4://bucket", "unknown scheme 's4'");
+        stores.put("file://host/x", "is not a valid file URL");
+        String out = tmp.resolve("out").toString();
+        for (Map.Entry<String, String> c : stores.entrySet()) {
+            String st = c.getKey();
+            for (List<String> args : List.of(List.of("init", st), List.of("ls", st), List.of("push", st, src.toString(),
+                    "--run", "r", "--step", "1"), List.of("restore", st, "latest", out), List.of("gc", st),
+                    List.of("verify", st), List.of("doctor", st), List.of("recover", st))) {
+                Cli.Result r = cli.run(args.toArray(String[]::new));
+                assertEquals(ExitCode.USAGE, r.code(), args + ": " + r);
+                assertTrue(r.err().startsWith("ckpt-tool " + args.get(0) + ": Invalid value for STORE: ")
+                        && r.err().lines().findFirst().orElseThrow().contains(c.getValue()), args + ": " + r);
+            }
+        }
+        assertFalse(java.nio.file.Files.exists(Path.of(out)), "nothing made");
+        assertFalse(java.nio.file.Files.exists(Path.of("s3:")), "no directory ./s3: made");
+        Cli.Result missing = cli.run("ls", tmp.resolve("none").toString());
+        assertEquals(1, missing.code(), missing.toString());
+    }
 }

@@ -282,6 +282,11 @@ final class TrainOptions {
             throw new ParameterException(cl, (o.run.startsWith("slurm-") ? "the run name from $SLURM_JOB_ID: " : "--run: ")
                     + e.getMessage());
         }
+        // a store URL of the wrong shape is a usage error, as ckpt-tool's (helper-119: it exited 1)
+        java.util.Optional<String> storeProblem = dev.ckpt.store.objectstore.ObjectStores.locationProblem(o.store);
+        if (storeProblem.isPresent()) {
+            throw new ParameterException(cl, "option --store: " + storeProblem.get());
+        }
         resolveRanks(cl, o, env);
         atLeast(cl, "--steps", o.steps, 0);
         atLeast(cl, "--save-every", o.saveEvery, 1);

@@ -44,7 +44,7 @@ class TrainOptionsTest {
 
     /** Every option the hand-written parser took, a value and where it lands. */
     private static final List<Case> OPTIONS = List.of(
-            new Case("--store", "s3://b/p", o -> o.store, "s3://b/p"),
+            new Case("--store", "s3://bkt/p", o -> o.store, "s3://bkt/p"),
             new Case("--run", "exp7", o -> o.run, "exp7"),
             new Case("--steps", "300", o -> o.steps, 300L),
             new Case("--save-every", "7", o -> o.saveEvery, 7L),
@@ -226,6 +226,14 @@ class TrainOptionsTest {
         assertEquals(ExitCode.USAGE.code(), sw.code(), sw.toString());
         assertTrue(sw.err().startsWith("ckpt-train: option --auto-resume is a switch and takes no value, got 'x'"), sw.err());
         assertTrue(TrainOptions.parse(new String[]{"--auto-resume=true"}, Map.of()).autoResume);
+        // a store URL of the wrong shape is a usage error before anything is made, as in ckpt-tool (helper-119)
+        for (String[] c : new String[][]{{"s3:/b/x", "write s3://b/x"}, {"s3://", "names no bucket"},
+                {"S3://bkt/x", "the scheme in lower case"}, {"gs://b/x", "unknown scheme 'gs'"}}) {
+            Run bad = run("--store", c[0]);
+            assertEquals(ExitCode.USAGE.code(), bad.code(), bad.toString());
+            assertTrue(bad.err().startsWith("ckpt-train: option --store: ") && bad.err().lines().findFirst().orElseThrow()
+                    .contains(c[1]), bad.err());
+        }
     }
 
     @Test

@@ -154,6 +154,41 @@ public final class ObjectStores {
     }
 
     /**
+     * What is wrong with {@code url}'s shape as a store's location, or empty: what {@link #open}
+     * would refuse before it touches a disk or a server (a blank URL, a mistyped {@code s3:/}, an
+     * invalid path or file URL, an unknown scheme, an S3 URL without a bucket or with a bucket
+     * name S3 refuses). The command lines say it as a usage error (exit 2), as a checkpoint name
+     * of the wrong shape; a store that is missing or unreachable is {@link #open}'s to say.
+     */
+    public static Optional<String> locationProblem(String url) {
+        if (url == null || url.isBlank()) {
+            return Optional.of("no store given: pass a URL like file:///data/ckpt, s3://bucket/prefix or a path");
+        }
+        try {
+            if (localPath(url).isPresent()) {
+                return Optional.empty();
+            }
+        } catch (BadConfigurationException e) {
+            return Optional.of(e.getMessage());
+        }
+        String scheme = url.substring(0, url.indexOf("://")).toLowerCase(Locale.ROOT);
+        if (scheme.equals("s3")) {
+            return dev.ckpt.store.objectstore.s3.S3Config.urlProblem(url);
+        }
+        for (ObjectStoreProvider p : ServiceLoader.load(ObjectStoreProvider.class)) {
+            if (p.scheme().equals(scheme)) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(unknownScheme(url, scheme));
+    }
+
+    private static String unknownScheme(String url, String scheme) {
+        return "store URL '" + url + "' has unknown scheme '" + scheme + "'; supported: file:///path, a plain path,"
+                + " s3://bucket/prefix";
+    }
+
+    /**
      * {@link #open(String)}; with {@code create} false, a local store whose directory does not
      * exist is refused instead of created, so a command that only reads never makes a store
      * out of a mistyped path (and never reports "no checkpoints" or "ok" for it).
@@ -179,8 +214,7 @@ public final class ObjectStores {
                         return p.open(url);
                     }
                 }
-                throw new BadConfigurationException("store URL '" + url + "' has unknown scheme '" + scheme
-                        + "'; supported: file:///path, a plain path, s3://bucket/prefix");
+                throw new BadConfigurationException(unknownScheme(url, scheme));
         }
     }
 }

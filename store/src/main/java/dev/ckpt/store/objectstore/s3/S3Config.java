@@ -49,11 +49,9 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
     public enum Sse { NONE, S3, KMS }
 
     public S3Config {
-        if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-                || bucket.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-            throw new BadConfigurationException("invalid S3 bucket name '" + bucket + "': a bucket name is 3 to 63"
-                    + " characters of lower-case letters, digits, '.' and '-', starts and ends with a letter or digit,"
-                    + " and is not an IP address");
+        String bucketProblem = bucketProblem(bucket);
+        if (bucketProblem != null) {
+            throw new BadConfigurationException(bucketProblem);
         }
         prefix = normalizePrefix(prefix);
         Endpoint.refuseUserInfo(endpoint);
@@ -140,6 +138,29 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      * in {@code env} are used as given (the first link of the AWS chain, read from the map
      * the caller passes); with a session token, or without keys, the default chain decides.
      */
+    /**
+     * Why {@code bucket} is no S3 bucket name (S3's general-purpose bucket naming rules: 3 to 63
+     * characters of lower-case letters, digits, '.' and '-', a letter or digit at each end, not an
+     * IPv4 address), or null.
+     */
+    public static String bucketProblem(String bucket) {
+        if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+                || bucket.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            return "invalid S3 bucket name '" + bucket + "': a bucket name is 3 to 63"
+                    + " characters of lower-case letters, digits, '.' and '-', starts and ends with a letter or digit,"
+                    + " and is not an IP address";
+        }
+        return null;
+    }
+
+    /**
+     * What is wrong with the shape of {@code url} as an {@code s3://bucket/prefix} URL, or empty;
+     * {@link #fromUrl} refuses the same with a {@code BadConfigurationException}.
+     */
+    public static java.util.Optional<String> urlProblem(String url) {
+        return java.util.Optional.ofNullable(S3UrlConfig.shapeProblem(url));
+    }
+
     public static S3Config fromUrl(String url, Map<String, String> env) {
         return S3UrlConfig.fromUrl(url, env);
     }

@@ -23,9 +23,9 @@ final class S3UrlConfig {
      * push through one then verified as missing chunks through the other, and recover wrote a ROOT
      * beside the store). A trailing '/' is fine.
      */
-    private static void refuseOddSegments(String url, String bucket, String prefix) {
+    private static String oddSegmentsProblem(String url, String bucket, String prefix) {
         if (prefix.isEmpty()) {
-            return;
+            return null;
         }
         String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
         java.util.List<String> kept = new java.util.ArrayList<>();
@@ -37,26 +37,46 @@ final class S3UrlConfig {
                 kept.add(segment);
             }
         }
-        if (odd != null) {
-            throw new BadConfigurationException("S3 URL '" + url + "' has " + odd + " in its prefix, which the S3 clients"
-                    + " and servers read differently, so it would not name one store: write the prefix without it"
-                    + (kept.isEmpty() ? " (s3://" + bucket + ")" : " (s3://" + bucket + "/" + String.join("/", kept)
-                    + ", if that is the store you mean)"));
+        if (odd == null) {
+            return null;
         }
+        return "S3 URL '" + url + "' has " + odd + " in its prefix, which the S3 clients"
+                + " and servers read differently, so it would not name one store: write the prefix without it"
+                + (kept.isEmpty() ? " (s3://" + bucket + ")" : " (s3://" + bucket + "/" + String.join("/", kept)
+                + ", if that is the store you mean)");
     }
 
-    static S3Config fromUrl(String url, Map<String, String> env) {
+    /**
+     * What is wrong with the shape of {@code url} as an S3 store's URL, or null: the scheme not
+     * {@code s3://} in lower case, no bucket, a bucket name S3 refuses ({@link S3Config#bucketProblem}),
+     * an odd segment in the prefix. Nothing of the environment or the server: a usage error,
+     * said before any client is built.
+     */
+    static String shapeProblem(String url) {
         if (!url.startsWith("s3://")) {
-            throw new BadConfigurationException("not an S3 URL: '" + url + "' (write s3://bucket/prefix)");
+            return "not an S3 URL: '" + url + "' (write s3://" + (url.regionMatches(true, 0, "s3://", 0, 5)
+                    ? url.substring(5) + ", the scheme in lower case)" : "bucket/prefix)");
         }
         String rest = url.substring("s3://".length());
         int slash = rest.indexOf('/');
         String bucket = slash < 0 ? rest : rest.substring(0, slash);
         String prefix = slash < 0 ? "" : rest.substring(slash + 1);
         if (bucket.isEmpty()) {
-            throw new BadConfigurationException("S3 URL '" + url + "' names no bucket (write s3://bucket/prefix)");
+            return "S3 URL '" + url + "' names no bucket (write s3://bucket/prefix)";
         }
-        refuseOddSegments(url, bucket, prefix);
+        String problem = S3Config.bucketProblem(bucket);
+        return problem != null ? problem : oddSegmentsProblem(url, bucket, prefix);
+    }
+
+    static S3Config fromUrl(String url, Map<String, String> env) {
+        String problem = shapeProblem(url);
+        if (problem != null) {
+            throw new BadConfigurationException(problem);
+        }
+        String rest = url.substring("s3://".length());
+        int slash = rest.indexOf('/');
+        String bucket = slash < 0 ? rest : rest.substring(0, slash);
+        String prefix = slash < 0 ? "" : rest.substring(slash + 1);
         // the keys are secrets from here on, also in a message about a value they were put in by mistake
         for (String key : new String[] {first(env, "AWS_SECRET_ACCESS_KEY"), first(env, "AWS_SESSION_TOKEN")}) {
             if (key != null) {
