@@ -96,6 +96,48 @@ class GcTest extends InMemoryFixture {
         assertTrue(store.verify(VerifyRequest.deep()).ok());
     }
 
+    /**
+     * A ROOT older than checkpoints in the store (a backup of it put back by hand): GC deletes
+     * nothing and says why, in a dry run too, where it listed the newer checkpoints' manifests and
+     * chunks for deletion (helper-120). A new run's first checkpoint, unknown to the old ROOT, is
+     * caught as well. Once ROOT is newer again (recover), GC runs.
+     */
+    @Test
+    void aRootOlderThanTheStoresCheckpointsStopsGcBeforeItDeletesThem() {
+        WriterToken first = store.claimWriter("r");
+        Path v1 = TestDirs.checkpoint(tmp.resolve("v1"), 1, 2, 30_000);
+        SaveResult kept = store.save(first, SaveRequest.of(v1, "r", 1));
+        byte[] olderRoot = objects.delegate().get("ROOT").data();
+        WriterToken second = store.claimWriter("r"); // a job that took the run over: epoch 2
+        SaveResult newer = store.save(second, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v2"), 2, 2, 30_000), "r", 2));
+        objects.delegate().put("ROOT", olderRoot); // put back by hand
+        clock.advance(Duration.ofHours(2));
+        Set<String> before = keys();
+        for (GcRequest request : List.of(GcRequest.preview(), GcRequest.collect())) {
+            dev.ckpt.store.error.CorruptObjectException e = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                    () -> store.gc(request));
+            assertTrue(e.getMessage().startsWith("GC stopped without deleting anything: manifests/" + newer.checkpointId()
+                    + ".json (run 'r', step 2) was written by writer epoch " + second.epoch() + ", but ROOT records epoch "
+                    + first.epoch() + " for run 'r', so ROOT is older than checkpoints in the store"), e.getMessage());
+            assertTrue(e.getMessage().contains("ckpt-tool recover"), e.getMessage());
+        }
+        Set<String> after = keys();
+        after.removeIf(k -> k.equals("ROOT"));
+        before.removeIf(k -> k.equals("ROOT"));
+        assertEquals(before, after, "nothing deleted");
+        assertEquals(kept.checkpointId(), store.resolve("r:latest").id(), "the older ROOT's view, unchanged");
+
+        // a run the old ROOT has never heard of
+        objects.delegate().put("ROOT", olderRoot);
+        WriterToken other = store.claimWriter("q");
+        store.save(other, SaveRequest.of(v1, "q", 1));
+        objects.delegate().put("ROOT", olderRoot);
+        clock.advance(Duration.ofHours(2));
+        dev.ckpt.store.error.CorruptObjectException none = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                () -> store.gc(GcRequest.preview()));
+        assertTrue(none.getMessage().contains("but ROOT records no run 'q'"), none.getMessage());
+    }
+
     @Test
     void onlyTheShapesThisStoreWritesAreItsManifestKeys() {
         for (String own : List.of("manifests/r-s1-0a0b0c0d.json", "manifests/r-s10-e3/part-00002.json",
