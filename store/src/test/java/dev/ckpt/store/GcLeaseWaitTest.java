@@ -101,6 +101,9 @@ class GcLeaseWaitTest extends InMemoryFixture {
         assertTrue(gc.owner().contains(" pid " + ProcessHandle.current().pid()), "the owner says where it runs: " + gc.owner());
         assertTrue(e.isRetryable());
         assertTrue(other.list("b").isEmpty(), "nothing was committed");
+        // and its manifest is withdrawn: recover would have brought it back as committed (helper-120)
+        assertTrue(objects.list("manifests/").stream().noneMatch(o -> o.key().startsWith("manifests/b-s1-")),
+                objects.list("manifests/").toString());
     }
 
     @Test

@@ -140,6 +140,43 @@ class RootRecoveryTest extends InMemoryFixture {
         assertTrue(store.root().runs().containsKey("a"));
     }
 
+    /**
+     * A save whose commit was refused leaves no manifest, so recover cannot bring it back as
+     * committed: a writer fenced while it uploaded (a newer job claimed the run) came back as the
+     * run's latest (helper-120).
+     */
+    @Test
+    void aSaveFencedDuringItsUploadLeavesNoManifestForRecoverToBringBack() {
+        Map<String, CheckpointEntry> before = populate();
+        WriterToken zombie = store.claimWriter("z");
+        WriterToken[] successor = new WriterToken[1];
+        Path src = TestDirs.checkpoint(tmp.resolve("zombie"), 77, 2, 20_000);
+        java.util.Set<String> manifestsBefore = new java.util.TreeSet<>();
+        objects.list("manifests/").forEach(o -> manifestsBefore.add(o.key()));
+        FencedException e = assertThrows(FencedException.class, () -> store.save(zombie, SaveRequest.of(src, "z", 200),
+                new dev.ckpt.store.util.TransferListener() {
+                    @Override
+                    public void progress(long doneBytes, long totalBytes) {
+                    }
+
+                    @Override
+                    public void committing(String checkpointId) {
+                        if (successor[0] == null) {
+                            successor[0] = store.claimWriter("z"); // the job that replaced it, as the zombie commits
+                        }
+                    }
+                }));
+        assertTrue(successor[0] != null && successor[0].epoch() > zombie.epoch(), e.getMessage());
+        java.util.Set<String> manifestsAfter = new java.util.TreeSet<>();
+        objects.list("manifests/").forEach(o -> manifestsAfter.add(o.key()));
+        assertEquals(manifestsBefore, manifestsAfter, "the refused save's manifest is gone");
+        damage("garbage");
+        clock.advance(Duration.ofHours(1));
+        RecoveryReport r = store.recover(true, QUIET, false);
+        assertEquals(Decision.REWRITTEN, r.decision(), r.message());
+        assertEquals(before.keySet(), store.root().checkpoints().keySet(), "nothing of run z comes back");
+    }
+
     @Test
     void aHealthyRootIsNeverReplaced() {
         populate();

@@ -432,7 +432,7 @@ public final class Saver {
         int reuploaded = 0;
         String committing = commit.id();
         commit.beforeWrite(() -> listener.committing(committing));
-        Outcome<List<String>> committed = commit.attempt();
+        Outcome<List<String>> committed = attempt(commit, shard == null ? manifest.key() : null, store);
         while (committed instanceof Outcome.NeedObjects<List<String>> need) {
             // a GC generation deleted objects this checkpoint needs since the save began: re-create them
             for (String key : new java.util.TreeSet<>(need.keys())) {
@@ -465,10 +465,49 @@ public final class Saver {
                 reuploaded++;
             }
             commit.reuploaded(need);
-            committed = commit.attempt();
+            committed = attempt(commit, shard == null ? manifest.key() : null, store);
         }
         store.close(); // the deadline's threads only; the store stays open
         return result(manifest, req, pipeline, entries, reuploaded, committed.value(), source, repaired, t0, t1, t2, t3);
+    }
+
+    /**
+     * {@link Committer.Commit#attempt}; a refusal ({@code FencedException}, {@code
+     * GcLeaseHeldException}: decided on ROOT as read, nothing written) first {@link #withdraw}s
+     * {@code manifestKey}, the manifest of a save of one writer (null for a rank's).
+     */
+    private Outcome<List<String>> attempt(Committer.Commit commit, String manifestKey, DeadlineObjectStore store) {
+        try {
+            return commit.attempt();
+        } catch (dev.ckpt.store.error.FencedException | dev.ckpt.store.error.GcLeaseHeldException e) {
+            if (manifestKey != null) {
+                withdraw(store, store.bounded() ? root.over(store) : root, manifestKey, e);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Deletes the manifest of a save whose commit was refused (fenced by a newer writer, held off
+     * by a GC past its wait), so that {@code recover} never brings back as committed a checkpoint
+     * that never was: it keeps every manifest it finds, and a fenced writer's save came back as its
+     * run's latest (helper-120). A refusal is decided on ROOT as read, nothing was written; the
+     * manifest is deleted only if ROOT, read again, does not reference it (no other process writes
+     * this key: its id is drawn afresh per save). A failed delete adds a note; the refusal stands
+     * and GC removes the manifest after the grace age. The chunks stay for GC (another save may use
+     * them). Not for the ranks of a job: their parts and top manifest are the job's (a later rank
+     * 0 of the same epoch may find them).
+     */
+    private static void withdraw(ObjectStore store, RootStore root, String key, CkptException reason) {
+        try {
+            boolean referenced = root.read().state().checkpoints().values().stream()
+                    .anyMatch(e -> e.manifest().equals(key));
+            if (!referenced) {
+                store.delete(key);
+            }
+        } catch (RuntimeException e) {
+            reason.addNote("; its manifest " + key + " could not be removed (" + e.getMessage() + "): GC removes it");
+        }
     }
 
     private static SaveResult result(Manifest manifest, SaveRequest req, SavePipeline pipeline, List<FileEntry> entries,
