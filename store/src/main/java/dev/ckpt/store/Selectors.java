@@ -75,8 +75,14 @@ final class Selectors {
         if (at > 0) {
             // ASCII digits only, as push takes a step (helper-115: "+400" and Arabic-Indic digits were step 400)
             String step = selector.substring(at + 1);
-            if (!step.matches("[0-9]{1,18}")) {
-                return Optional.of("the step after '@' must be a whole number, 0 or more");
+            if (!step.matches("[0-9]{1,19}")) {
+                return Optional.of("the step after '@' must be a whole number, 0 or more"
+                        + (step.matches("[0-9]+") ? " and at most " + Long.MAX_VALUE : ""));
+            }
+            try {
+                Long.parseLong(step); // every step push takes (helper-120: 19 digits were refused as no number)
+            } catch (NumberFormatException e) {
+                return Optional.of("the step after '@' must be at most " + Long.MAX_VALUE + ", the largest a push takes");
             }
             return Ids.isName(selector.substring(0, at)) ? Optional.empty()
                     : Optional.of("the run before '@' must be" + rules);

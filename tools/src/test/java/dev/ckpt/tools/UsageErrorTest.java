@@ -45,7 +45,7 @@ class UsageErrorTest {
      * the commands that take a list, the reason too (picocli said only "Unmatched argument").
      */
     @Test
-    void aCheckpointOfTheWrongShapeIsAUsageErrorInEveryCommandThatTakesOne() {
+    void aCheckpointOfTheWrongShapeIsAUsageErrorInEveryCommandThatTakesOne() throws Exception {
         Cli cli = new Cli(Map.of(), "--progress", "none");
         String store = tmp.resolve("s").toString();
         assertEquals(0, cli.run("init", store).code());
@@ -70,6 +70,11 @@ class UsageErrorTest {
         shapes.put("r@+4", "'r@+4': the step after '@' must be a whole number, 0 or more");
         shapes.put("r@\u0664", "'r@\u0664': the step after '@' must be a whole number, 0 or more");
         shapes.put("r@-1", "'r@-1': the step after '@' must be a whole number, 0 or more");
+        // a step push takes is a step a selector takes: up to 19 digits (helper-120: 19 were "no whole number")
+        shapes.put("r@9223372036854775808", "'r@9223372036854775808': the step after '@' must be at most"
+                + " 9223372036854775807, the largest a push takes");
+        shapes.put("r@12345678901234567890", "the step after '@' must be a whole number, 0 or more and at most"
+                + " 9223372036854775807");
         shapes.put("a b@1", "'a b@1': the run before '@' must be 1-100 ASCII letters, digits, '.', '_' or '-'");
         shapes.put("@5", "'@5': a checkpoint id is 1-100 ASCII letters");
         shapes.put("latest:x", "'latest:x': a checkpoint id is 1-100 ASCII letters");
@@ -84,9 +89,14 @@ class UsageErrorTest {
         Cli.Result dashed = cli.run("restore", store, "-x", "rt/q1");
         assertEquals(ExitCode.USAGE, dashed.code(), dashed.toString());
         assertTrue(dashed.err().lines().findFirst().orElseThrow().contains("'-x' was read as an option"), dashed.toString());
-        for (String fine : List.of("latest", "r:latest", "r@0", "r-s1-0a1b2c3d", "r.x_y-1@12")) {
+        for (String fine : List.of("latest", "r:latest", "r@0", "r-s1-0a1b2c3d", "r.x_y-1@12", "r@9223372036854775807")) {
             assertEquals(ExitCode.ERROR, cli.run("show", store, fine).code(), fine + ": a shape the store is asked about");
         }
+        java.nio.file.Path big = java.nio.file.Files.createDirectories(tmp.resolve("big"));
+        java.nio.file.Files.writeString(big.resolve("a"), "a");
+        assertEquals(0, cli.run("push", store, big.toString(), "--run", "huge", "--step", "9223372036854775807").code());
+        Cli.Result shown = cli.run("show", store, "huge@9223372036854775807");
+        assertEquals(0, shown.code(), shown.toString());
         assertFalse(java.nio.file.Files.exists(tmp.resolve("out")) || java.nio.file.Files.exists(tmp.resolve("x.tar.zst")));
         Cli.Result missing = cli.run("restore", store, "r@7", out);
         assertEquals(ExitCode.ERROR, missing.code(), "a checkpoint the store does not hold: " + missing);
