@@ -473,7 +473,9 @@ public final class CheckpointStore implements AutoCloseable {
                 throw new InvalidInputException("checkpoint " + e.id() + " is pinned; unpin it first (ckpt-tool unpin "
                         + dev.ckpt.store.util.ShellWords.word(store.describe()) + " " + e.id() + ")");
             }
-            ids.add(e.id());
+            if (!ids.contains(e.id())) { // named twice (by id and RUN@STEP): forgotten and counted once (helper-120)
+                ids.add(e.id());
+            }
         }
         if (!dryRun && !ids.isEmpty()) {
             root.update(r -> Transitions.forget(r, ids)).value();
