@@ -135,6 +135,11 @@ class RootRecoveryTest extends InMemoryFixture {
         RecoveryReport.Finding f1 = r.manifests().stream().filter(f -> ids.get(1).equals(f.checkpointId())).findFirst().orElseThrow();
         assertFalse(f1.kept());
         assertTrue(f1.reason().contains("missing chunk " + chunk), f1.reason());
+        // what becomes of the skipped, and the advice that still works (helper-120: "restore the object from a backup"
+        // after --apply, when a readable ROOT is never rebuilt again; nothing said GC deletes their data)
+        assertTrue(f0.reason().contains("put the manifest back from a backup before recover --apply"), f0.reason());
+        assertTrue(r.message().contains("the skipped checkpoints are not in it, and GC deletes the data only they used"),
+                r.message());
         assertEquals(2, store.list(null).size());
         assertTrue(store.verify(VerifyRequest.deep()).ok());
         assertTrue(store.root().runs().containsKey("a"));

@@ -67,8 +67,21 @@ public final class Json {
         return readManifest(key, data, expectedSha256, Manifest.FORMAT_SUPPORTED);
     }
 
+    /**
+     * As {@link #readManifest(String, byte[], String)}, with {@code advice} saying what to do about
+     * a damaged one where the generic "restore the object from a backup or remove the damaged
+     * checkpoint" does not fit (recover).
+     */
+    public static Manifest readManifest(String key, byte[] data, String expectedSha256, String advice) {
+        return readManifest(key, data, expectedSha256, Manifest.FORMAT_SUPPORTED, advice);
+    }
+
     /** As {@link #readManifest(String, byte[], String)}, as a version reading formats up to {@code supported} would. */
     static Manifest readManifest(String key, byte[] data, String expectedSha256, int supported) {
+        return readManifest(key, data, expectedSha256, supported, null);
+    }
+
+    private static Manifest readManifest(String key, byte[] data, String expectedSha256, int supported, String advice) {
         if (expectedSha256 != null) {
             String actual = Hashes.sha256Hex(data);
             if (!actual.equals(expectedSha256)) {
@@ -76,7 +89,7 @@ public final class Json {
                         + " but ROOT recorded " + expectedSha256);
             }
         }
-        Manifest m = read(key, "manifest", data, supported, Manifest.class, Manifest::format, null);
+        Manifest m = read(key, "manifest", data, supported, Manifest.class, Manifest::format, advice);
         if (!m.key().equals(key)) {
             throw new CorruptObjectException(key, "manifest " + key + " describes checkpoint " + m.id()
                     + ", which belongs at " + m.key());
