@@ -28,6 +28,9 @@ final class ForgetCommand extends StoreCommand {
     @Override
     void checkArguments() {
         SelectorShape.check(spec, ckpts); // not a converter: on a list, picocli said only "Unmatched argument"
+        if (run != null) {
+            runName("--run", run); // a name no push accepts, as ls and push say it
+        }
     }
 
     @Option(names = "--run", paramLabel = "RUN", description = "apply the policy to this run only")
@@ -78,6 +81,14 @@ final class ForgetCommand extends StoreCommand {
             }
             gone = r.forgotten();
             notes = new java.util.ArrayList<>(r.notes());
+            if (run != null && store.list(run).isEmpty()) {
+                // a mistyped run read as "nothing to forget" (helper-120): say that it has no checkpoints, as ls does
+                List<String> runs = store.list(null).stream().map(dev.ckpt.store.manifest.CheckpointEntry::run).distinct()
+                        .toList();
+                notes.add("run " + ShowCommand.printable(run) + " has no checkpoints" + (runs.isEmpty() ? ""
+                        : "; the runs with checkpoints: " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
+                        + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "")));
+            }
             long runs = gone.stream().map(id -> runById.getOrDefault(id, id)).distinct().count();
             if (run == null && runs > 1) { // documented, and easy to do by accident (helper-98)
                 notes.add("without --run the policy applied to each run: " + (dryRun ? "would forget " : "forgot ")

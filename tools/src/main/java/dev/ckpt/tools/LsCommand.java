@@ -57,9 +57,13 @@ final class LsCommand extends StoreCommand {
 
     /**
      * @param run  the run asked for (null: all), for the text form only
-     * @param runs when that run has no checkpoints, the runs that have some, for the text form only
+     * @param runs when that run has no checkpoints, the runs that have some ({@code runsWithCheckpoints} in
+     *             {@code --json}, absent when empty: helper-119 found it on stderr only)
      */
-    record Listing(String store, @JsonIgnore String run, List<Row> checkpoints, @JsonIgnore List<String> runs)
+    record Listing(String store, @JsonIgnore String run, List<Row> checkpoints,
+                   @com.fasterxml.jackson.annotation.JsonProperty("runsWithCheckpoints")
+                   @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+                   List<String> runs)
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {

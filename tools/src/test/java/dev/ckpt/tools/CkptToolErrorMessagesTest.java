@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -138,6 +139,16 @@ class CkptToolErrorMessagesTest {
                 unmatched + "\n" + noRun);
         Cli.Result dots = cli.run("ls", store, "--run", "../x");
         assertEquals(2, dots.code(), dots.toString());
+        // the runs there are in --json too (helper-119: on stderr only), and from forget's policy (helper-120: a
+        // mistyped --run said only "nothing to forget")
+        Cli.Result typoJson = cli.run("ls", store, "--run", "nosuch", "--json");
+        assertEquals("e", typoJson.json().get("runsWithCheckpoints").get(0).asText(), typoJson.toString());
+        assertFalse(cli.run("ls", store, "--json").json().has("runsWithCheckpoints"), "absent when the listing has rows");
+        Cli.Result forgetTypo = cli.run("forget", store, "--run", "nosuch", "--keep-last", "1");
+        assertEquals(0, forgetTypo.code(), forgetTypo.toString());
+        assertTrue(forgetTypo.err().contains("note: run nosuch has no checkpoints; the runs with checkpoints: e"),
+                forgetTypo.toString());
+        assertEquals(2, cli.run("forget", store, "--run", "../x", "--keep-last", "1").code(), "as ls and push");
     }
 
     @Test
