@@ -72,6 +72,16 @@ final class ImportCommand extends StoreCommand {
                     + (swapped() ? "; the store comes first: ckpt-tool import STORE FILE.tar.zst --run RUN --step STEP" : "")
                     : " does not exist or is not a file: give the .tar.zst file that ckpt-tool export wrote"));
         }
+        boolean empty;
+        try {
+            empty = Files.size(file) == 0;
+        } catch (java.io.IOException e) {
+            empty = false; // the read says why
+        }
+        if (empty) { // "has no ckpt-manifest.json" said nothing of it (helper-120): an export cut off, a copy that failed
+            throw new InvalidInputException("archive " + file + " is empty (0 bytes): an export that did not finish, or a"
+                    + " copy that failed; nothing was imported. Give the .tar.zst file that ckpt-tool export wrote");
+        }
     }
 
     /** Whether the arguments look swapped: the store given is a file (the archive?) and the archive a directory. */

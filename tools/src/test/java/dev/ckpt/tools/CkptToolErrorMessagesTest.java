@@ -243,6 +243,10 @@ class CkptToolErrorMessagesTest {
         String p = fails("import", target, plain.toString(), "--run", "q", "--step", "1");
         assertTrue(p.contains("cannot read archive " + plain + ": it is not zstd-compressed, so not a .tar.zst written"
                 + " by ckpt-tool export"), p);
+        // an empty file is said to be empty (helper-120: "has no ckpt-manifest.json")
+        Path empty = Files.write(tmp.resolve("empty.tar.zst"), new byte[0]);
+        String e = fails("import", target, empty.toString(), "--run", "q", "--step", "1");
+        assertTrue(e.contains("archive " + empty + " is empty (0 bytes)") && e.contains("nothing was imported"), e);
         assertTrue(problems.isEmpty(), problems.toString());
         assertTrue(!Files.exists(Path.of(target)), "a refused import leaves no store");
     }
