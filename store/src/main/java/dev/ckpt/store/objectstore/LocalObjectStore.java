@@ -99,6 +99,13 @@ final class LocalObjectStore implements ObjectStore {
             createDirectory();
             reason = LocalFiles.notWritableReason(this.root);
         } while (reason != null && !Files.isDirectory(this.root) && ++attempt < 3);
+        for (String d : new String[]{"chunks", "manifests", "gc"}) {
+            // a file named chunks in the directory: init said "initialized" and every save then failed (helper-119)
+            String blocked = LocalPlaces.blockedDirectory(this.root, this.root.resolve(d).resolve("x"));
+            if (blocked != null) {
+                throw new BadConfigurationException("cannot use " + this.root + " as a store: " + blocked);
+            }
+        }
         this.readOnly = reason;
         this.errors = new LocalErrors(this.root, describe(), reason);
     }

@@ -35,6 +35,25 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
+     * A file (or FIFO) named as one of the store's directories is refused when the store is
+     * opened to write: init said "initialized" and every save then failed (helper-119).
+     */
+    @Test
+    void aFileWhereTheStoreKeepsADirectoryIsRefusedWhenTheStoreIsOpened() throws Exception {
+        for (String name : List.of("chunks", "manifests", "gc")) {
+            Path d = Files.createDirectories(tmp.resolve("with-" + name));
+            Files.writeString(d.resolve(name), "not a directory");
+            BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(d));
+            assertEquals("cannot use " + d + " as a store: a file is where the store keeps a directory (" + d.resolve(name)
+                    + "), which no object can be in; move it out of the store and try again", e.getMessage());
+            assertFalse(Files.exists(d.resolve("ROOT")), "nothing written");
+        }
+        Path fine = Files.createDirectories(tmp.resolve("with-dirs"));
+        Files.createDirectories(fine.resolve("chunks"));
+        ObjectStores.local(fine).put("ROOT", new byte[]{1}); // directories where they belong: opens
+    }
+
+    /**
      * A new store is not made inside another (helper-118: --store ckpt-store/manifests made one among the outer
      * store's objects, whose doctor then counted its manifests); the outer store, a store beside it, and a store
      * that already exists under a directory of the outer one's still open.
