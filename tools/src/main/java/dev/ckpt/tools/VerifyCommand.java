@@ -15,7 +15,8 @@ import java.util.List;
 @Command(name = "verify", description = {"Check checkpoints for missing or corrupt data; exits 3 on damage.",
         "Structural by default (all checkpoints when none is named): every manifest reads and matches ROOT and every"
                 + " chunk exists with its size, from one listing. --read-data downloads and re-hashes all chunks and"
-                + " files, or PERCENT of the chunks (chosen by their hash, at least one of each checkpoint)."},
+                + " files, or PERCENT of the chunks (chosen by their hash, at least one of each checkpoint: the same"
+                + " chunks every run, so a sample repeated reads nothing new; --read-data alone reads them all)."},
         footer = {"", "Example:", "  ckpt-tool verify s3://ml-ckpt/llama --read-data=10"})
 final class VerifyCommand extends StoreCommand {
     @Parameters(index = "1..*", paramLabel = "CKPT", description = "checkpoints to verify (id, latest, RUN:latest, RUN@STEP)")
