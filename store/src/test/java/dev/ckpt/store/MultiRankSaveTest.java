@@ -600,6 +600,50 @@ class MultiRankSaveTest {
     }
 
     /**
+     * Rank 0 fenced at its commit, every part present and its top manifest written: the top
+     * manifest is withdrawn, so recover cannot bring the job's step back as committed
+     * (helper-121: it came back above the newer job's checkpoints, as the run's latest).
+     */
+    @Test
+    void rankZeroFencedAtItsCommitWithdrawsTheTopManifest() throws Exception {
+        Path storeDir = tmp.resolve("store");
+        init(storeDir);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (CheckpointStore old = open(storeDir); CheckpointStore requeued = open(storeDir)) {
+            Future<Object> rank1 = startRank(pool, storeDir, "job-1", 1, 1, 2, Duration.ofMinutes(2));
+            awaitParts(storeDir, "r-s1-e1", 1);
+            WriterToken j1 = old.joinRun("r", "job-1");
+            boolean[] claimed = new boolean[1];
+            FencedException e = assertThrows(FencedException.class, () -> old.save(j1, SaveRequest.of(rankDir(
+                    tmp.resolve("src"), 0, 1), "r", 1).withShard(new SaveRequest.Shard(0, 2, Duration.ofMinutes(2))),
+                    new dev.ckpt.store.util.TransferListener() {
+                        @Override
+                        public void progress(long doneBytes, long totalBytes) {
+                        }
+
+                        @Override
+                        public void committing(String checkpointId) {
+                            if (!claimed[0]) { // the requeued job takes the run as rank 0 commits
+                                claimed[0] = true;
+                                requeued.joinRun("r", "job-2");
+                            }
+                        }
+                    }));
+            assertTrue(claimed[0] && e.getMessage().contains("fenced"), e.getMessage());
+            assertFalse(Files.exists(storeDir.resolve("manifests/r-s1-e1.json")), "the top manifest is withdrawn");
+            assertTrue(Files.exists(storeDir.resolve("manifests/r-s1-e1/part-00001.json")), "the parts stay for GC");
+            assertInstanceOf(FencedException.class, rank1.get(60, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+        Files.write(storeDir.resolve("ROOT"), new byte[0]);
+        try (CheckpointStore s = open(storeDir)) {
+            dev.ckpt.store.commit.RecoveryReport r = s.recover(true, Duration.ZERO, true);
+            assertTrue(r.rebuilt().checkpoints().isEmpty(), "nothing of job-1's step 1 comes back: " + r.message());
+        }
+    }
+
+    /**
      * Two processes given the same rank (a launcher's RANK read wrong): the part's create-only write
      * lets one in, and the other is told that two processes may hold the same rank, not only that
      * "this job already tried to save this step"; rank 0 names the rank never started and says a rank

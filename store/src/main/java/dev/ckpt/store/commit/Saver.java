@@ -413,7 +413,9 @@ public final class Saver {
         Committer committer = store.bounded() ? new Committer(root.over(store), config) : this.committer;
         RankCommit ranks = store.bounded() ? this.ranks.over(store) : this.ranks;
         Committer.Commit commit;
+        String withdrawn; // the manifest a refused commit deletes again: this save's, or for ranks the job's top manifest
         if (shard == null) {
+            withdrawn = manifest.key();
             commit = committer.begin(token, manifest, manifestSha, req.retention(), startGeneration, req.gcWait(),
                     req.deadline(), listener::notice);
         } else if (shard.rank() != 0) {
@@ -423,6 +425,7 @@ public final class Saver {
             return result(manifest, req, pipeline, entries, 0, List.of(), source, repaired, t0, t1, t2, t3);
         } else {
             RankCommit.Gathered all = ranks.gather(token, manifest, manifestSha, shard, req.deadline());
+            withdrawn = all.top().key();
             putManifest(store, all.top().key(), all.topBytes());
             ownManifests.put(all.top().key(), all.topBytes());
             commit = committer.begin(token, CheckpointEntry.of(all.top(), Hashes.sha256Hex(all.topBytes())),
@@ -432,7 +435,7 @@ public final class Saver {
         int reuploaded = 0;
         String committing = commit.id();
         commit.beforeWrite(() -> listener.committing(committing));
-        Outcome<List<String>> committed = attempt(commit, shard == null ? manifest.key() : null, store);
+        Outcome<List<String>> committed = attempt(commit, withdrawn, store);
         while (committed instanceof Outcome.NeedObjects<List<String>> need) {
             // a GC generation deleted objects this checkpoint needs since the save began: re-create them
             for (String key : new java.util.TreeSet<>(need.keys())) {
@@ -465,7 +468,7 @@ public final class Saver {
                 reuploaded++;
             }
             commit.reuploaded(need);
-            committed = attempt(commit, shard == null ? manifest.key() : null, store);
+            committed = attempt(commit, withdrawn, store);
         }
         store.close(); // the deadline's threads only; the store stays open
         return result(manifest, req, pipeline, entries, reuploaded, committed.value(), source, repaired, t0, t1, t2, t3);
@@ -474,7 +477,11 @@ public final class Saver {
     /**
      * {@link Committer.Commit#attempt}; a refusal ({@code FencedException}, {@code
      * GcLeaseHeldException}: decided on ROOT as read, nothing written) first {@link #withdraw}s
-     * {@code manifestKey}, the manifest of a save of one writer (null for a rank's).
+     * {@code manifestKey}: the manifest of a save of one writer, or rank 0's top manifest of a
+     * job's checkpoint (helper-121: a fenced job's came back after recover). The job cannot
+     * commit that step again (fenced for good; after a GC's refusal, rank 0 records it given up),
+     * so its top manifest serves nothing; the parts stay for GC (recover reads a part only
+     * through its top manifest).
      */
     private Outcome<List<String>> attempt(Committer.Commit commit, String manifestKey, DeadlineObjectStore store) {
         try {
@@ -495,8 +502,7 @@ public final class Saver {
      * manifest is deleted only if ROOT, read again, does not reference it (no other process writes
      * this key: its id is drawn afresh per save). A failed delete adds a note; the refusal stands
      * and GC removes the manifest after the grace age. The chunks stay for GC (another save may use
-     * them). Not for the ranks of a job: their parts and top manifest are the job's (a later rank
-     * 0 of the same epoch may find them).
+     * them).
      */
     private static void withdraw(ObjectStore store, RootStore root, String key, CkptException reason) {
         try {
