@@ -75,12 +75,12 @@ final class Selectors {
         if (at > 0) {
             // ASCII digits only, as push takes a step (helper-115: "+400" and Arabic-Indic digits were step 400)
             String step = selector.substring(at + 1);
-            if (!step.matches("[0-9]{1,19}")) {
-                return Optional.of("the step after '@' must be a whole number, 0 or more"
-                        + (step.matches("[0-9]+") ? " and at most " + Long.MAX_VALUE : ""));
+            if (!step.matches("[0-9]+")) {
+                return Optional.of("the step after '@' must be a whole number, 0 or more");
             }
             try {
-                Long.parseLong(step); // every step push takes (helper-120: 19 digits were refused as no number)
+                // every step push takes (helper-120: 19 digits were refused as no number; helper-121: leading zeros)
+                Long.parseLong(step);
             } catch (NumberFormatException e) {
                 return Optional.of("the step after '@' must be at most " + Long.MAX_VALUE + ", the largest a push takes");
             }

@@ -2,6 +2,8 @@ package dev.ckpt.tools;
 
 import picocli.CommandLine;
 
+import java.util.List;
+
 /**
  * Usage errors in words a user can act on, where picocli's own would name a Java type ("'abc'
  * is not a long") or say nothing of the cause ("Missing required parameter: 'DIR'" for a DIR
@@ -56,9 +58,12 @@ final class UsageWords {
                 continue;
             }
             if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9].*")) {
-                String checkpoint = dashedCheckpoint(arg, ex.getCommandLine().getCommandSpec());
-                if (checkpoint != null) {
-                    return checkpoint;
+                if (checkpointAtFault(ex)) {
+                    // only where a checkpoint is what is missing or refused (helper-121: restore S latest -latest,
+                    // DIR missing, was told to name the checkpoint without dashes)
+                    String checkpoint = dashedCheckpoint(arg);
+                    return checkpoint != null ? checkpoint : " ('" + arg.replace('\0', '?') + "' was read as an option;"
+                            + " a checkpoint's name never starts with '-')";
                 }
                 return " ('" + arg.replace('\0', '?') + "' was read as an option: a name that starts with '-' goes"
                         + " after --, with every option before it and the names after it in their order)";
@@ -75,24 +80,46 @@ final class UsageWords {
         if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
             return "";
         }
-        String hint = dashedCheckpoint(u.getUnmatched().get(0), ex.getCommandLine().getCommandSpec());
+        // only where another checkpoint could go: a list of them (verify, forget); restore S latest DIR -latest has
+        // its checkpoint, and dropping the dashes left an argument over (helper-121)
+        boolean takesMore = false;
+        for (CommandLine.Model.PositionalParamSpec p : ex.getCommandLine().getCommandSpec().positionalParameters()) {
+            takesMore |= CHECKPOINT_LABELS.contains(p.paramLabel()) && p.isMultiValue();
+        }
+        String hint = takesMore ? dashedCheckpoint(u.getUnmatched().get(0)) : null;
         return hint == null ? "" : hint;
     }
 
-    /**
-     * The hint for {@code arg} when it is a dashed {@code latest}, {@code RUN:latest} or
-     * {@code RUN@STEP} and the command takes a checkpoint; else null. A dashed plain id is not
-     * told so: "--record" is an id's shape too, and more likely a mistyped option.
-     */
-    private static String dashedCheckpoint(String arg, CommandLine.Model.CommandSpec spec) {
-        String bare = arg.replaceFirst("^-+", "");
-        boolean takesCheckpoint = false;
-        for (CommandLine.Model.PositionalParamSpec p : spec.positionalParameters()) {
-            takesCheckpoint |= java.util.Set.of("CKPT", "A", "B").contains(p.paramLabel());
+    private static final java.util.Set<String> CHECKPOINT_LABELS = java.util.Set.of("CKPT", "A", "B");
+
+    /** Whether the argument missing or refused is a checkpoint (CKPT, or diff's A or B). */
+    private static boolean checkpointAtFault(CommandLine.ParameterException ex) {
+        List<CommandLine.Model.ArgSpec> specs = new java.util.ArrayList<>();
+        if (ex instanceof CommandLine.MissingParameterException m && m.getMissing() != null) {
+            specs.addAll(m.getMissing());
         }
-        boolean selector = bare.equals("latest") || bare.endsWith(":latest") || bare.matches(".+@[0-9]+");
-        if (!arg.startsWith("-") || !takesCheckpoint || !selector
-                || dev.ckpt.store.CheckpointStore.selectorProblem(bare).isPresent()) {
+        if (ex.getArgSpec() != null) {
+            specs.add(ex.getArgSpec());
+        }
+        for (CommandLine.Model.ArgSpec a : specs) {
+            if (a instanceof CommandLine.Model.PositionalParamSpec p && CHECKPOINT_LABELS.contains(p.paramLabel())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The hint for {@code arg} when it is a dashed {@code latest}, {@code RUN:latest},
+     * {@code RUN@STEP} or checkpoint id ({@code RUN-sSTEP-xxxxxxxx}); else null. A dashed name of
+     * another shape is not told so: "--record" is a run name's shape too, and more likely a
+     * mistyped option.
+     */
+    private static String dashedCheckpoint(String arg) {
+        String bare = arg.replaceFirst("^-+", "");
+        boolean selector = bare.equals("latest") || bare.endsWith(":latest") || bare.matches(".+@[0-9]+")
+                || bare.matches(".+-s[0-9]+-(e[0-9]+|[0-9a-f]{8})");
+        if (!arg.startsWith("-") || !selector || dev.ckpt.store.CheckpointStore.selectorProblem(bare).isPresent()) {
             return null;
         }
         return " ('" + arg.replace('\0', '?') + "' was read as an option: a checkpoint is named without dashes, as "
@@ -106,9 +133,7 @@ final class UsageWords {
      * options go before {@code --}; else "".
      */
     static String afterDoubleDash(CommandLine.ParameterException ex, String[] args) {
-        if (!(ex instanceof CommandLine.UnmatchedArgumentException || ex instanceof CommandLine.MissingParameterException)) {
-            return "";
-        }
+        // any usage error: also "Invalid value for CKPT: '--keep-last'" (helper-121: forget S --run r -- --keep-last 1)
         var options = ex.getCommandLine().getCommandSpec().optionsMap();
         boolean value = false;
         boolean names = false;
@@ -149,7 +174,9 @@ final class UsageWords {
         var options = ex.getCommandLine().getCommandSpec().optionsMap();
         for (int i = 2; i < args.length; i++) {
             CommandLine.Model.OptionSpec o = options.get(args[i - 2]);
-            if (args[i].equals(first) && o != null && o.arity().max() > 0 && !args[i - 1].startsWith("-")) {
+            // a value that can hold spaces: not a number (helper-121: --step 1 -latest was told to quote '1 -latest')
+            if (args[i].equals(first) && o != null && o.arity().max() > 0 && !args[i - 1].startsWith("-")
+                    && o.type() == String.class) {
                 return " (it follows " + args[i - 2] + " " + args[i - 1] + ": a value with spaces needs quotes, "
                         + args[i - 2] + " '" + args[i - 1] + " " + first + "')";
             }

@@ -244,6 +244,13 @@ final class TrainOptions {
         CommandLine cl = commandLine(o);
         try {
             cl.parseArgs(args);
+        } catch (CommandLine.UnmatchedArgumentException e) {
+            if (java.util.Arrays.asList(args).contains("--")) {
+                // ckpt-train -- --steps 10: picocli suggested --steps itself (helper-121)
+                throw new ParameterException(cl, plain(e) + " (everything after -- is read as a name, and ckpt-train"
+                        + " takes none: put its options before --, or leave -- out)");
+            }
+            throw e;
         } catch (ParameterException e) {
             if (e.getArgSpec() instanceof OptionSpec opt && "".equals(e.getValue())) {
                 throw empty(cl, opt);
@@ -424,7 +431,7 @@ final class TrainOptions {
             boolean valueNext = false;
             for (String arg : u.getUnmatched()) {
                 if (arg.startsWith("-") && arg.length() > 1 && !arg.matches("-[0-9.].*")) {
-                    options.add(arg);
+                    options.add(arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg); // --stps=300: its name
                     valueNext = !arg.contains("=");
                 } else if (valueNext) {
                     valueNext = false; // the unknown option's value, most likely

@@ -219,8 +219,12 @@ class TrainOptionsTest {
         assertTrue(run("extra").err().startsWith("ckpt-train: Unmatched argument: 'extra' (ckpt-train takes options only)"),
                 run("extra").err());
         Run both = run("--stepz=4", "--lr", "0.1", "stray", "--x");
-        assertTrue(both.err().startsWith("ckpt-train: Unknown options: '--stepz=4', '--x'; unmatched argument: 'stray'"),
+        assertTrue(both.err().startsWith("ckpt-train: Unknown options: '--stepz', '--x'; unmatched argument: 'stray'"),
                 both.err());
+        // after --, every word is a name (helper-121: picocli suggested the very option given)
+        Run dashed = run("--", "--steps", "10");
+        assertTrue(dashed.err().startsWith("ckpt-train: Unknown option: '--steps' (everything after -- is read as a name")
+                && !dashed.err().contains("Possible solutions"), dashed.err());
         // a switch given a value says it takes none, not "'x' is not a boolean"
         Run sw = run("--auto-resume=x");
         assertEquals(ExitCode.USAGE.code(), sw.code(), sw.toString());
