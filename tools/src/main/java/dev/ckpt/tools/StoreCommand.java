@@ -90,6 +90,8 @@ abstract class StoreCommand implements Callable<Integer> {
         calledAtNanos = System.nanoTime();
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
         List<Path> created = createsStore() ? createLocalStore() : null;
+        // a directory with other entries and no store: a new store is made among them, and said (as ckpt-train does)
+        long besideNewStore = createsStore() ? dev.ckpt.store.objectstore.ObjectStores.entriesWithoutStore(store) : 0;
         if (CkptTool.isProgram) {
             Interruption.running(this);
         }
@@ -102,6 +104,11 @@ abstract class StoreCommand implements Callable<Integer> {
             }
             out().flush();
             ok = code == 0;
+            if (ok && besideNewStore > 0) { // helper-121: init file:/// made a store at / with no word
+                err().println("note: " + store + " held " + besideNewStore + (besideNewStore == 1 ? " entry" : " entries")
+                        + " but no store: a new store (ROOT, chunks/, manifests/) was made among them; if you meant"
+                        + " another store, check the path");
+            }
             return code;
         } finally {
             if ((!ok || !keepsCreatedDirectory()) && created != null) {

@@ -72,6 +72,31 @@ class CkptToolTest {
         assertFalse(again.json().get("created").asBoolean());
     }
 
+    /**
+     * A store made in a directory holding other entries and no store is said, by init, push and
+     * import as by ckpt-train (helper-121: init file:/// made one at / with no word); once only.
+     */
+    @Test
+    void aStoreMadeAmongADirectorysEntriesIsSaidOnce() throws Exception {
+        for (String command : List.of("init", "push")) {
+            Path dir = java.nio.file.Files.createDirectories(tmp.resolve("busy-" + command));
+            java.nio.file.Files.writeString(dir.resolve("notes.txt"), "mine");
+            java.nio.file.Files.createDirectories(dir.resolve("data"));
+            List<String> args = new ArrayList<>(List.of(command, dir.toString()));
+            if (command.equals("push")) {
+                args.addAll(List.of(src("s-" + command, 3).toString(), "--run", "r", "--step", "1"));
+            }
+            Cli.Result first = cli.run(args.toArray(String[]::new));
+            assertEquals(0, first.code(), first.toString());
+            assertTrue(first.err().contains("note: " + dir + " held 2 entries but no store: a new store (ROOT, chunks/,"
+                    + " manifests/) was made among them; if you meant another store, check the path"), first.toString());
+            Cli.Result again = cli.run("init", dir.toString());
+            assertFalse(again.err().contains("held"), "a store now: " + again);
+        }
+        Cli.Result empty = cli.run("init", tmp.resolve("fresh").toString());
+        assertFalse(empty.err().contains("held"), empty.toString());
+    }
+
     /** A restore says how many files it put in place of files that were there (helper-118: none said so). */
     @Test
     void aRestoreSaysWhichFilesItReplaced() throws Exception {

@@ -290,7 +290,7 @@ public final class Trainer {
         Trainer t = new Trainer(o, out, err, preemption);
         t.freeSpace = freeSpace;
         t.newLocalStore = newLocalStore(o.store);
-        t.entriesBesideNewStore = entriesWithoutStore(o.store);
+        t.entriesBesideNewStore = ObjectStores.entriesWithoutStore(o.store);
         try (CheckpointStore s = openStore.apply(o.store)) {
             t.store = s;
             return t.train();
@@ -377,23 +377,6 @@ public final class Trainer {
      * a new store is made among them; 0 for an empty or missing directory, a store, or not local.
      */
     private long entriesBesideNewStore;
-
-    private static long entriesWithoutStore(String store) {
-        Path p = localStore(store);
-        if (p == null || !Files.isDirectory(p) || Files.exists(p.resolve(dev.ckpt.store.manifest.RootState.KEY),
-                java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return 0;
-        }
-        try (java.util.stream.Stream<Path> entries = Files.list(p)) {
-            // not a store's own names, which another rank making the same new store may have written already, nor
-            // hidden ones (a store's temporaries and locks)
-            // nor lost+found, a new filesystem's, mounted as the store (helper-119)
-            return entries.map(e -> e.getFileName().toString()).filter(n -> !n.startsWith(".") && !n.equals("lost+found")
-                    && !dev.ckpt.store.objectstore.Keys.TOP_LEVEL.contains(n)).count();
-        } catch (IOException | RuntimeException e) {
-            return 0; // opening the store says what is wrong with it
-        }
-    }
 
     /** Whether {@code store} is a local path (or file: URL) where nothing exists yet. */
     private static boolean newLocalStore(String store) {

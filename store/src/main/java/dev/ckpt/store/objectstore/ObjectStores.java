@@ -5,6 +5,7 @@ import dev.ckpt.store.error.BadConfigurationException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.InvalidPathException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -150,6 +151,34 @@ public final class ObjectStores {
                     + " (a space as %20), or the path alone" + (host.isEmpty() ? "" : "; '" + host + "' would be a host name")
                     + (url.regionMatches(true, 0, "file:/", 0, 6) ? "" : "; a directory whose name starts with file: is ./"
                     + url), e);
+        }
+    }
+
+    /**
+     * How many entries the local directory of {@code url} holds while it holds no store (no
+     * ROOT): opening it to write makes a new store among them, which a program should say
+     * (helper-118: {@code --store} naming a restored checkpoint's directory; helper-121:
+     * {@code init file:///} made one at the filesystem's root). Not counted: a store's own
+     * names (another process making the same new store may have written them already), hidden
+     * ones, {@code lost+found} (a new filesystem mounted as the store). 0 for an empty or missing
+     * directory, a store, a URL of another scheme, or a directory that cannot be listed (opening
+     * it says what is wrong).
+     */
+    public static long entriesWithoutStore(String url) {
+        Path p;
+        try {
+            p = localPath(url).orElse(null);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+        if (p == null || !Files.isDirectory(p) || Files.exists(p.resolve(Keys.ROOT), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        try (java.util.stream.Stream<Path> entries = Files.list(p)) {
+            return entries.map(e -> e.getFileName().toString()).filter(n -> !n.startsWith(".") && !n.equals("lost+found")
+                    && !Keys.TOP_LEVEL.contains(n)).count();
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
         }
     }
 
