@@ -140,15 +140,18 @@ public record S3Config(String bucket, String prefix, URI endpoint, String region
      */
     /**
      * Why {@code bucket} is no S3 bucket name (S3's general-purpose bucket naming rules: 3 to 63
-     * characters of lower-case letters, digits, '.' and '-', a letter or digit at each end, not an
-     * IPv4 address), or null.
+     * characters of lower-case letters, digits, '.' and '-', a letter or digit at each end and
+     * beside each '.', not an IPv4 address), or null. The rules every server keeps (AWS, MinIO's
+     * strict check, RGW): not AWS's newer reserved prefixes and suffixes ({@code xn--},
+     * {@code -s3alias}), which an on-prem server may allow.
      */
     public static String bucketProblem(String bucket) {
         if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+                || bucket.contains("..") || bucket.contains(".-") || bucket.contains("-.") // helper-121: b..c passed
                 || bucket.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
             return "invalid S3 bucket name '" + bucket + "': a bucket name is 3 to 63"
                     + " characters of lower-case letters, digits, '.' and '-', starts and ends with a letter or digit,"
-                    + " and is not an IP address";
+                    + " has one on each side of every '.', and is not an IP address";
         }
         return null;
     }

@@ -5,6 +5,7 @@ import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.objectstore.ObjectStore;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,6 +42,14 @@ class S3ConfigTest {
                 .getMessage().contains("names no bucket"));
         assertTrue(assertThrows(BadConfigurationException.class, () -> S3Config.fromUrl("s3://Bad_Bucket/x", Map.of()))
                 .getMessage().contains("Bad_Bucket"));
+        // no server takes an empty DNS label or one ending in '-' (helper-121: b..c passed the check)
+        for (String bad : List.of("b..c", "ab.-c", "ab-.c", "10.0.0.1", "ab", "-ab", "ab-")) {
+            assertTrue(S3Config.urlProblem("s3://" + bad + "/x").orElseThrow().startsWith("invalid S3 bucket name '" + bad
+                    + "'"), bad);
+        }
+        for (String fine : List.of("abc", "a.b.c", "a-b-c", "my.bucket-01", "xn--ok", "b-s3alias")) {
+            assertTrue(S3Config.urlProblem("s3://" + fine + "/x").isEmpty(), fine);
+        }
         assertTrue(assertThrows(BadConfigurationException.class,
                 () -> S3Config.fromUrl("s3://b-1/x", Map.of("CKPT_S3_CLIENT", "boto"))).getMessage().contains("CKPT_S3_CLIENT='boto'"));
         assertTrue(assertThrows(BadConfigurationException.class,
