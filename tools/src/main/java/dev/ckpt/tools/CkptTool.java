@@ -231,6 +231,16 @@ public final class CkptTool implements Runnable {
             }
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             Boolean takesValue = shared.get(name);
+            if (takesValue == null && name.matches("--help|--version|-[vhV]*[hV][vhV]*")) {
+                // --version=x: "did you mean --verbose?" (helper-121), where --version exists and takes no value
+                return new Arguments(args, "Invalid value for option '" + name + "': '" + a.substring(name.length() + 1)
+                        + "': this option is a switch and takes no value (give it alone)");
+            }
+            if (takesValue == null && name.equals("--")) {
+                // ckpt-tool -- ls S: '--' ends the options, and nothing is left to name a command (helper-121)
+                return new Arguments(args, "Unknown option: '--' (the command comes first, as in ckpt-tool ls STORE;"
+                        + " a '--' after it ends that command's options)");
+            }
             if (takesValue == null) {
                 // picocli's suggestions, as for a mistyped option after the command, among the shared options only
                 List<String> near = name.length() < 4 ? List.of() // '-x' is near every short option
@@ -256,7 +266,6 @@ public final class CkptTool implements Runnable {
         return new Arguments(moved, null);
     }
 
-    /** The names of the options every command has, each with whether it takes a value (all but the booleans). */
     /** The options every command has, and only those: what may stand before the command name. */
     @Command(name = "ckpt-tool")
     static final class SharedOptions {

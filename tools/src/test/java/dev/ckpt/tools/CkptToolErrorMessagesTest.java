@@ -340,6 +340,15 @@ class CkptToolErrorMessagesTest {
             String name = c[0].replaceFirst("=.*", "");
             assertTrue(r.err().contains("Unknown option: '" + name + "' (did you mean " + c[1] + "?)"), r.toString());
         }
+        // a value given to --version or -V, and '--' before the command (helper-121: "did you mean --verbose?",
+        // "Unknown option: '--'" alone)
+        for (String[] c : new String[][]{{"--version=x", "Invalid value for option '--version': 'x': this option is a switch"},
+                {"-V=x", "Invalid value for option '-V': 'x': this option is a switch"},
+                {"--", "Unknown option: '--' (the command comes first, as in ckpt-tool ls STORE"}}) {
+            Cli.Result r = cli.run(c[0], "ls", store);
+            assertEquals(2, r.code(), r.toString());
+            assertTrue(r.err().contains(c[1]) && !r.err().contains("--verbose?"), r.toString());
+        }
         // help does not hide what it does not use (found by a third break helper)
         String[][] withHelp = {
                 {"x", "help", "push", store, src.toString(), "--run", "r", "--step", "4"},
