@@ -31,6 +31,12 @@ final class DoctorCommand extends StoreCommand {
         return true;
     }
 
+    /** A file where the store keeps a directory is one of its checks, not a refusal. */
+    @Override
+    boolean refusesObstructedStore() {
+        return false;
+    }
+
     /** ... and leaves no directory behind: it made one only to probe (helper-95). */
     @Override
     boolean keepsCreatedDirectory() {

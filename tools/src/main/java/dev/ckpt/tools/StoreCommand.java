@@ -89,6 +89,12 @@ abstract class StoreCommand implements Callable<Integer> {
         calledAt = config.clock().instant();
         calledAtNanos = System.nanoTime();
         // a local store's directory this command creates: removed again if the command fails and leaves it empty
+        if (refusesObstructedStore()) {
+            // a file named chunks in the store's directory: init said "initialized" and every save failed (helper-119)
+            dev.ckpt.store.objectstore.ObjectStores.obstructedStore(store).ifPresent(problem -> {
+                throw new dev.ckpt.store.error.BadConfigurationException(problem);
+            });
+        }
         List<Path> created = createsStore() ? createLocalStore() : null;
         // a directory with other entries and no store: a new store is made among them, and said (as ckpt-train does)
         long besideNewStore = createsStore() ? dev.ckpt.store.objectstore.ObjectStores.entriesWithoutStore(store) : 0;
@@ -337,6 +343,14 @@ abstract class StoreCommand implements Callable<Integer> {
      */
     boolean keepsCreatedDirectory() {
         return true;
+    }
+
+    /**
+     * Whether the command refuses, before it starts, a local store with a file where the store keeps
+     * a directory: the commands that write one (init, push, import); doctor reports it instead.
+     */
+    boolean refusesObstructedStore() {
+        return createsStore();
     }
 
     /** Whether the command may create a local store that does not exist yet (init, push, import); the others refuse it. */

@@ -95,6 +95,21 @@ class CkptToolTest {
         }
         Cli.Result empty = cli.run("init", tmp.resolve("fresh").toString());
         assertFalse(empty.err().contains("held"), empty.toString());
+        // a file where the store keeps a directory: refused before anything is written (helper-119: "initialized",
+        // then every save failed); doctor reports it as one of its checks (DoctorObstructionCliTest)
+        Path blocked = java.nio.file.Files.createDirectories(tmp.resolve("blocked"));
+        java.nio.file.Files.writeString(blocked.resolve("chunks"), "x");
+        for (String command : List.of("init", "push")) {
+            List<String> args = new ArrayList<>(List.of(command, blocked.toString()));
+            if (command.equals("push")) {
+                args.addAll(List.of(src("s-blocked", 4).toString(), "--run", "r", "--step", "1"));
+            }
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.err().contains("cannot use " + blocked + " as a store: a file is where the store keeps a directory ("
+                    + blocked.resolve("chunks") + ")"), r.toString());
+            assertFalse(java.nio.file.Files.exists(blocked.resolve("ROOT")), "nothing written");
+        }
     }
 
     /** A restore says how many files it put in place of files that were there (helper-118: none said so). */

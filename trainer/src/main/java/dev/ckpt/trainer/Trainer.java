@@ -290,6 +290,11 @@ public final class Trainer {
         Trainer t = new Trainer(o, out, err, preemption);
         t.freeSpace = freeSpace;
         t.newLocalStore = newLocalStore(o.store);
+        // a file named chunks in the store's directory: every save would fail (helper-119); refused before the run starts
+        java.util.Optional<String> obstructed = ObjectStores.obstructedStore(o.store);
+        if (obstructed.isPresent()) {
+            throw new dev.ckpt.store.error.BadConfigurationException(obstructed.get());
+        }
         t.entriesBesideNewStore = ObjectStores.entriesWithoutStore(o.store);
         try (CheckpointStore s = openStore.apply(o.store)) {
             t.store = s;

@@ -99,15 +99,25 @@ final class LocalObjectStore implements ObjectStore {
             createDirectory();
             reason = LocalFiles.notWritableReason(this.root);
         } while (reason != null && !Files.isDirectory(this.root) && ++attempt < 3);
-        for (String d : new String[]{"chunks", "manifests", "gc"}) {
-            // a file named chunks in the directory: init said "initialized" and every save then failed (helper-119)
-            String blocked = LocalPlaces.blockedDirectory(this.root, this.root.resolve(d).resolve("x"));
-            if (blocked != null) {
-                throw new BadConfigurationException("cannot use " + this.root + " as a store: " + blocked);
-            }
-        }
         this.readOnly = reason;
         this.errors = new LocalErrors(this.root, describe(), reason);
+    }
+
+    /**
+     * What stands where the store at {@code root} keeps one of its directories ({@code chunks},
+     * {@code manifests}, {@code gc}): "a file is where the store keeps a directory (PATH), …; move
+     * it out of the store and try again", or null. The commands that write refuse such a store
+     * before they start (helper-119: init said "initialized" and every save then failed); doctor
+     * reports it among its checks instead.
+     */
+    static String obstructedDirectory(Path root) {
+        for (String d : new String[]{"chunks", "manifests", "gc"}) {
+            String blocked = LocalPlaces.blockedDirectory(root, root.resolve(d).resolve("x"));
+            if (blocked != null) {
+                return blocked;
+            }
+        }
+        return null;
     }
 
     /**

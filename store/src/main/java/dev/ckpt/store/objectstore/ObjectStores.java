@@ -183,6 +183,22 @@ public final class ObjectStores {
     }
 
     /**
+     * For a local store: what stands where it keeps one of its directories (a file named
+     * {@code chunks}, {@code manifests} or {@code gc}), said with what to do, or empty (also for
+     * another scheme, or a path that does not resolve: opening it says why).
+     */
+    public static Optional<String> obstructedStore(String url) {
+        try {
+            return localPath(url).map(p -> {
+                String blocked = LocalObjectStore.obstructedDirectory(p);
+                return blocked == null ? null : "cannot use " + p + " as a store: " + blocked;
+            });
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * What is wrong with {@code url}'s shape as a store's location, or empty: what {@link #open}
      * would refuse before it touches a disk or a server (a blank URL, a mistyped {@code s3:/}, an
      * invalid path or file URL, an unknown scheme, an S3 URL without a bucket or with a bucket

@@ -35,22 +35,25 @@ class LocalObjectStoreTest extends ObjectStoreContractTest {
     }
 
     /**
-     * A file (or FIFO) named as one of the store's directories is refused when the store is
-     * opened to write: init said "initialized" and every save then failed (helper-119).
+     * A file named as one of the store's directories is found before a command that writes
+     * starts: init said "initialized" and every save then failed (helper-119). Doctor opens such
+     * a store and reports it among its checks.
      */
     @Test
-    void aFileWhereTheStoreKeepsADirectoryIsRefusedWhenTheStoreIsOpened() throws Exception {
+    void aFileWhereTheStoreKeepsADirectoryIsFoundBeforeTheStoreIsUsed() throws Exception {
         for (String name : List.of("chunks", "manifests", "gc")) {
             Path d = Files.createDirectories(tmp.resolve("with-" + name));
             Files.writeString(d.resolve(name), "not a directory");
-            BadConfigurationException e = assertThrows(BadConfigurationException.class, () -> ObjectStores.local(d));
             assertEquals("cannot use " + d + " as a store: a file is where the store keeps a directory (" + d.resolve(name)
-                    + "), which no object can be in; move it out of the store and try again", e.getMessage());
-            assertFalse(Files.exists(d.resolve("ROOT")), "nothing written");
+                    + "), which no object can be in; move it out of the store and try again",
+                    ObjectStores.obstructedStore(d.toString()).orElseThrow());
+            assertEquals(ObjectStores.obstructedStore(d.toString()), ObjectStores.obstructedStore(d.toUri().toString()));
         }
         Path fine = Files.createDirectories(tmp.resolve("with-dirs"));
         Files.createDirectories(fine.resolve("chunks"));
-        ObjectStores.local(fine).put("ROOT", new byte[]{1}); // directories where they belong: opens
+        assertTrue(ObjectStores.obstructedStore(fine.toString()).isEmpty());
+        assertTrue(ObjectStores.obstructedStore(tmp.resolve("missing").toString()).isEmpty());
+        assertTrue(ObjectStores.obstructedStore("s3://bucket/x").isEmpty());
     }
 
     /**
