@@ -85,9 +85,7 @@ final class ForgetCommand extends StoreCommand {
                 // a mistyped run read as "nothing to forget" (helper-120): say that it has no checkpoints, as ls does
                 List<String> runs = store.list(null).stream().map(dev.ckpt.store.manifest.CheckpointEntry::run).distinct()
                         .toList();
-                notes.add("run " + ShowCommand.printable(run) + " has no checkpoints" + (runs.isEmpty() ? ""
-                        : "; the runs with checkpoints: " + String.join(", ", runs.subList(0, Math.min(10, runs.size())))
-                        + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "")));
+                notes.add("run " + ShowCommand.printable(run) + " has no checkpoints" + LsCommand.runsWithCheckpoints(runs));
             }
             long runs = gone.stream().map(id -> runById.getOrDefault(id, id)).distinct().count();
             if (run == null && runs > 1) { // documented, and easy to do by accident (helper-98)

@@ -76,10 +76,15 @@ final class LsCommand extends StoreCommand {
             }
             if (checkpoints.isEmpty()) {
                 err.println("no checkpoints" + (run == null ? "" : " for run " + ShowCommand.printable(run)) + " in " + store
-                        + (runs.isEmpty() ? "" : "; the runs with checkpoints: " + String.join(", ", runs.subList(0,
-                        Math.min(10, runs.size()))) + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "")));
+                        + runsWithCheckpoints(runs));
             }
         }
+    }
+
+    /** "; the runs with checkpoints: a, b" (the first 10, and how many more), or "" for none: for a --run with none. */
+    static String runsWithCheckpoints(List<String> runs) {
+        return runs.isEmpty() ? "" : "; the runs with checkpoints: " + String.join(", ", runs.subList(0,
+                Math.min(10, runs.size()))) + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "");
     }
 
     /** A row with no spaces at its end (an unpinned checkpoint's row ended in two: a new-user tryout's find). */
