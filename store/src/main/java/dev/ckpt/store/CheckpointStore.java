@@ -5,6 +5,7 @@ import dev.ckpt.store.util.RandomIds;
 import dev.ckpt.store.util.RetryPolicy;
 import dev.ckpt.store.util.ThreadPools;
 import dev.ckpt.store.util.TransferListener;
+import dev.ckpt.store.commit.NewerThanRoot;
 import dev.ckpt.store.commit.Outcome;
 import dev.ckpt.store.commit.RecoveryReport;
 import dev.ckpt.store.commit.Retention;
@@ -428,7 +429,27 @@ public final class CheckpointStore implements AutoCloseable {
                 }
             }
         }
-        return verifier.verify(which, fraction);
+        VerifyReport r = verifier.verify(which, fraction);
+        if (selectors != null && !selectors.isEmpty()) {
+            return r;
+        }
+        // the whole store: also whether ROOT is older than its checkpoints (helper-121: verify said all was well
+        // where GC would delete the checkpoints an older ROOT put back lacks)
+        return newerThanRoot().map(n -> {
+            List<VerifyReport.Problem> problems = new ArrayList<>(r.problems());
+            problems.add(new VerifyReport.Problem(RootState.KEY, n.manifest(), VerifyReport.Kind.ROOT_OLDER, n.describe()
+                    + ". " + n.advice(dev.ckpt.store.util.ShellWords.word(store.describe()))));
+            return new VerifyReport(r.deep(), r.checkpointIds(), r.chunksChecked(), r.bytesChecked(), problems);
+        }).orElse(r);
+    }
+
+    /**
+     * A checkpoint in the store written after ROOT, by a writer ROOT does not know: ROOT is older
+     * than the store's checkpoints, or missing ({@link NewerThanRoot#find}). Lists {@code manifests/}
+     * and reads each manifest ROOT does not reference.
+     */
+    public java.util.Optional<NewerThanRoot> newerThanRoot() {
+        return NewerThanRoot.find(store, this::root);
     }
 
     /**

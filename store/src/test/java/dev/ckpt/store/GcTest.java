@@ -139,6 +139,46 @@ class GcTest extends InMemoryFixture {
     }
 
     @Test
+    void verifyOfTheWholeStoreAndTheCheckBehindDoctorFindAnOlderRoot() {
+        WriterToken first = store.claimWriter("r");
+        SaveResult kept = store.save(first, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v1"), 1, 2, 30_000), "r", 1));
+        assertTrue(store.newerThanRoot().isEmpty(), "a store in order");
+        byte[] olderRoot = objects.delegate().get("ROOT").data();
+        dev.ckpt.store.manifest.RootState olderState = store.root();
+        WriterToken second = store.claimWriter("r");
+        SaveResult newer = store.save(second, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v2"), 2, 2, 30_000), "r", 2));
+        // retention's leftovers (unreferenced manifests of this writer's epoch or older) are not taken for an older ROOT
+        store.forget(new ForgetRequest(List.of(kept.checkpointId()), false));
+        assertTrue(store.newerThanRoot().isEmpty(), "a forgotten checkpoint's manifest is no sign");
+        assertTrue(store.verify(new VerifyRequest(List.of(), 0)).ok());
+
+        objects.delegate().put("ROOT", olderRoot); // put back by hand
+        dev.ckpt.store.commit.NewerThanRoot n = store.newerThanRoot().orElseThrow();
+        assertEquals("manifests/" + newer.checkpointId() + ".json", n.manifest());
+        assertEquals(second.epoch(), n.writerEpoch());
+        assertEquals(first.epoch(), n.rootEpoch());
+        for (double fraction : new double[]{0, 1}) {
+            dev.ckpt.store.restore.VerifyReport all = store.verify(new VerifyRequest(List.of(), fraction));
+            assertFalse(all.ok(), "verify of the whole store");
+            assertEquals(List.of(dev.ckpt.store.restore.VerifyReport.Kind.ROOT_OLDER),
+                    all.problems().stream().map(dev.ckpt.store.restore.VerifyReport.Problem::kind).toList());
+            assertTrue(all.problems().get(0).message().contains("ROOT is older than checkpoints in the store")
+                    && all.problems().get(0).message().contains("ckpt-tool recover"), all.problems().get(0).message());
+        }
+        // a verify of named checkpoints checks those only
+        assertTrue(store.verify(new VerifyRequest(List.of("r:latest"), 0)).ok());
+
+        // what it finds is checked against ROOT read again: a job that claimed the run after the first read
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        objects.delegate().put("ROOT", olderRoot);
+        WriterToken third = store.claimWriter("r");
+        store.save(third, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v3"), 3, 2, 30_000), "r", 3));
+        assertTrue(dev.ckpt.store.commit.NewerThanRoot.find(objects, () -> reads.getAndIncrement() == 0 ? olderState
+                : store.root()).isEmpty(), "the fresh ROOT holds the newer epoch");
+        assertEquals(2, reads.get());
+    }
+
+    @Test
     void onlyTheShapesThisStoreWritesAreItsManifestKeys() {
         for (String own : List.of("manifests/r-s1-0a0b0c0d.json", "manifests/r-s10-e3/part-00002.json",
                 "manifests/r-s10-e3/part-123456.json", "manifests/r-s10-e3/refused.json", "manifests/chunks-s1-e1.json")) {

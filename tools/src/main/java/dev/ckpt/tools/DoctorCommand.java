@@ -93,6 +93,20 @@ final class DoctorCommand extends StoreCommand {
             return r.version() == 0 ? "no ROOT yet (ckpt-tool init creates it)" : "version " + r.version() + ", "
                     + dev.ckpt.store.commit.SaveResult.count(r.checkpoints().size(), "checkpoint");
         });
+        if (ok) {
+            // an older ROOT put back (or lost): ls and the other checks see nothing wrong, and GC refuses to run
+            // (helper-121: doctor said all was well)
+            String name = "ROOT is not older than the store's checkpoints";
+            try {
+                java.util.Optional<dev.ckpt.store.commit.NewerThanRoot> newer = store.newerThanRoot();
+                ok = newer.isEmpty();
+                checks.add(new Check(name, ok, newer.map(n -> n.describe() + ". " + n.advice(
+                        dev.ckpt.store.util.ShellWords.word(objects.describe()))).orElse("no manifest was written after it")));
+            } catch (CkptException e) {
+                ok = false;
+                checks.add(new Check(name, false, e.getMessage(), e instanceof StoreUnavailableException u && !u.needsAction()));
+            }
+        }
         java.util.Optional<String> readOnly = ObjectStores.readOnlyReason(objects);
         if (readOnly.isPresent()) {
             // the write probe would only fail: say what works and what does not, exit 0 if reading works

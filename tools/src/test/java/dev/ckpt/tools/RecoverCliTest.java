@@ -205,6 +205,47 @@ class RecoverCliTest {
     }
 
     /**
+     * An older ROOT put back by hand (a backup restored): ls shows the older checkpoints only,
+     * and verify and doctor said all was well (helper-121) while GC refused. Now verify of the
+     * whole store reports it (exit 3) and doctor fails its check, both naming the newer
+     * manifest and recover; doing what they say brings the newer checkpoint back.
+     */
+    @Test
+    void anOlderRootPutBackIsDamageToVerifyAndDoctorAndRecoverBringsTheNewerBack() {
+        assertEquals(0, cli.run("push", store, src(1).toString(), "--run", "r", "--step", "1").code());
+        byte[] olderRoot = objects().get("ROOT").data();
+        Cli.Result second = cli.run("push", store, src(2).toString(), "--run", "r", "--step", "2");
+        assertEquals(0, second.code(), second.toString());
+        String newer = "manifests/" + second.out().trim() + ".json";
+        Cli.Result fine = cli.run("doctor", store);
+        assertEquals(0, fine.code(), fine.toString());
+        assertTrue(fine.out().contains("ok   ROOT is not older than the store's checkpoints"), fine.out());
+        objects().put("ROOT", olderRoot);
+
+        Cli.Result verify = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, verify.code(), verify.toString());
+        assertTrue(verify.out().contains("ROOT_OLDER") && verify.out().contains(newer + " (run 'r', step 2) was written by"
+                + " writer epoch") && verify.out().contains("ckpt-tool recover " + objects().describe()), verify.out());
+        assertEquals(0, cli.run("verify", store, "r:latest").code(), "a named checkpoint is checked alone");
+        Cli.Result doctor = cli.run("doctor", store, "--json");
+        assertEquals(ExitCode.ERROR, doctor.code(), doctor.toString());
+        JsonNode check = null;
+        for (JsonNode c : doctor.json().get("checks")) {
+            if (c.get("check").asText().equals("ROOT is not older than the store's checkpoints")) {
+                check = c;
+            }
+        }
+        assertTrue(check != null && !check.get("ok").asBoolean() && check.get("detail").asText().contains(newer), doctor.out());
+
+        objects().delete("ROOT"); // moved aside, as they say
+        Cli.Result apply = cli.run("recover", store, "--apply", "--force");
+        assertEquals(0, apply.code(), apply.toString());
+        assertEquals(2, cli.run("ls", store, "--json").json().get("checkpoints").size());
+        assertEquals(0, cli.run("verify", store).code());
+        assertEquals(0, cli.run("doctor", store).code());
+    }
+
+    /**
      * An initialized store whose ROOT is gone, with no manifests or chunks, holds nothing of a
      * store's: not a lost ROOT (no recover), but no store (helper-91: such a location is refused
      * by the reading commands); a push makes it a store again.

@@ -6,6 +6,7 @@ import dev.ckpt.store.config.StoreConfig;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.commit.LeaseOwner;
 import dev.ckpt.store.commit.Outcome;
+import dev.ckpt.store.commit.NewerThanRoot;
 import dev.ckpt.store.commit.RootStore;
 import dev.ckpt.store.commit.Transitions;
 import dev.ckpt.store.error.CorruptObjectException;
@@ -213,38 +214,14 @@ public final class GarbageCollector {
 
     /**
      * Refuses, deleting nothing, when an unreferenced manifest was written by a writer epoch
-     * above the one ROOT records for its run: ROOT is then older than that checkpoint (a backup
-     * of ROOT put back by hand, or another store's), and the checkpoints committed since are not
-     * in it, so GC would delete them (helper-120: ls, verify and doctor said all was well, and a
-     * dry run listed the newer checkpoint's manifest and chunks). No store in order trips it: a
-     * writer's epoch is claimed in ROOT before it writes a manifest, ROOT's epochs never go down,
-     * and recover sets every run's above all it saw. A manifest that does not read is passed
-     * over here (a part manifest; damage is verify's to report).
+     * above the one ROOT records for its run ({@link NewerThanRoot}): ROOT is then older than
+     * that checkpoint, and GC would delete the checkpoints committed since (helper-120).
      */
     private void refuseOlderRoot(RootState s, Set<String> dead) {
-        for (String key : dead) {
-            if (!key.startsWith("manifests/") || key.indexOf('/', "manifests/".length()) >= 0) {
-                continue;
-            }
-            Manifest m;
-            try {
-                m = Json.readManifest(key, store.get(key).data(), null);
-            } catch (dev.ckpt.store.error.CkptException | IllegalArgumentException e) {
-                continue;
-            }
-            dev.ckpt.store.manifest.RunState run = s.runs().get(m.run());
-            long rootEpoch = run == null ? 0 : run.writerEpoch();
-            if (m.writer() != null && m.writer().epoch() > rootEpoch) {
-                String st = dev.ckpt.store.util.ShellWords.word(store.describe());
-                throw new CorruptObjectException(RootState.KEY, "GC stopped without deleting anything: " + key + " (run '"
-                        + m.run() + "', step " + m.step() + ") was written by writer epoch " + m.writer().epoch()
-                        + ", but ROOT records " + (run == null ? "no run '" + m.run() + "'" : "epoch " + rootEpoch
-                        + " for run '" + m.run() + "'") + ", so ROOT is older than checkpoints in the store (an older copy"
-                        + " put back, or another store's ROOT) and GC would delete them. Put the newest ROOT back if you"
-                        + " have it; else move ROOT aside and rebuild it from the manifests with ckpt-tool recover " + st
-                        + " (pins and verified marks are lost)");
-            }
-        }
+        NewerThanRoot.among(store, s, dead).ifPresent(n -> {
+            throw new CorruptObjectException(RootState.KEY, "GC stopped without deleting anything: " + n.describe()
+                    + ", and GC would delete them. " + n.advice(dev.ckpt.store.util.ShellWords.word(store.describe())));
+        });
     }
 
     /**

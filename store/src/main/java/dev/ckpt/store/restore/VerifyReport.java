@@ -11,7 +11,9 @@ import java.util.List;
  */
 public record VerifyReport(boolean deep, List<String> checkpointIds, int chunksChecked, long bytesChecked,
                            List<Problem> problems) {
-    public enum Kind { MISSING, CORRUPT, SIZE_MISMATCH, MANIFEST_UNREADABLE, ROOT_UNREADABLE }
+    public enum Kind { MISSING, CORRUPT, SIZE_MISMATCH, MANIFEST_UNREADABLE, ROOT_UNREADABLE,
+        /** ROOT is older than a checkpoint in the store, or missing ({@link dev.ckpt.store.commit.NewerThanRoot}). */
+        ROOT_OLDER }
 
     /** One problem: which checkpoint, which object, what is wrong. */
     public record Problem(String checkpointId, String key, Kind kind, String message) {

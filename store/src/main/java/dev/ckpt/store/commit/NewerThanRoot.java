@@ -1,0 +1,108 @@
+package dev.ckpt.store.commit;
+
+import dev.ckpt.store.error.CkptException;
+import dev.ckpt.store.manifest.CheckpointEntry;
+import dev.ckpt.store.manifest.Json;
+import dev.ckpt.store.manifest.Manifest;
+import dev.ckpt.store.manifest.RootState;
+import dev.ckpt.store.manifest.RunState;
+import dev.ckpt.store.objectstore.ObjectInfo;
+import dev.ckpt.store.objectstore.ObjectStore;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * A manifest that ROOT does not reference, written by a writer epoch above the one ROOT records
+ * for its run (or for a run ROOT does not know): ROOT is then older than that checkpoint, a
+ * backup of ROOT put back by hand or another store's ROOT, and the checkpoints committed since
+ * are not in it (helper-120: ls, verify and doctor said all was well, and GC would have deleted
+ * them). No store in order holds one: a writer's epoch is claimed in ROOT before it writes a
+ * manifest, ROOT's epochs never go down, and recover sets every run's above all it saw.
+ *
+ * <p>Limit (helper-121): a ROOT copy taken while the same writer kept saving records that
+ * writer's epoch, and the checkpoints it lacks look exactly like saves killed between their
+ * manifest and their commit; they are not found here.
+ *
+ * @param manifest    the manifest's key, {@code manifests/<id>.json}
+ * @param rootEpoch   the epoch ROOT records for {@code run}, 0 when {@code runKnown} is false
+ */
+public record NewerThanRoot(String manifest, String run, long step, long writerEpoch, long rootEpoch, boolean runKnown) {
+
+    /** What was found, as a sentence's subject and verb: "manifests/x.json (run 'a', step 5) was written by ...". */
+    public String describe() {
+        return manifest + " (run '" + run + "', step " + step + ") was written by writer epoch " + writerEpoch
+                + ", but ROOT records " + (runKnown ? "epoch " + rootEpoch + " for run '" + run + "'" : "no run '" + run + "'")
+                + ", so ROOT is older than checkpoints in the store (an older copy put back, or another store's ROOT)";
+    }
+
+    /** What to do, for the store named by the shell word {@code store}. */
+    public String advice(String store) {
+        return "Put the newest ROOT back if you have it; else move ROOT aside and rebuild it from the manifests with"
+                + " ckpt-tool recover " + store + " (pins and verified marks are lost)";
+    }
+
+    /**
+     * The first of {@code unreferenced} (manifest keys ROOT {@code s} does not reference; others
+     * are passed over) written by a writer epoch above the one {@code s} records for its run.
+     * Reads each top-level manifest among them once. A part manifest ({@code manifests/<id>/...})
+     * and a manifest that does not read are passed over: damage is verify's to report.
+     */
+    public static Optional<NewerThanRoot> among(ObjectStore store, RootState s, Iterable<String> unreferenced) {
+        for (String key : unreferenced) {
+            if (!key.startsWith("manifests/") || key.indexOf('/', "manifests/".length()) >= 0 || !Manifest.isOwnKey(key)) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = Json.readManifest(key, store.get(key).data(), null);
+            } catch (CkptException | IllegalArgumentException e) {
+                continue; // deleted meanwhile (a GC), damaged, or of a newer format
+            }
+            RunState run = s.runs().get(m.run());
+            long rootEpoch = run == null ? 0 : run.writerEpoch();
+            if (m.writer() != null && m.writer().epoch() > rootEpoch) {
+                return Optional.of(new NewerThanRoot(key, m.run(), m.step(), m.writer().epoch(), rootEpoch, run != null));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Looks through every manifest in the store for one newer than ROOT: lists {@code manifests/}
+     * and reads each top-level manifest ROOT does not reference (one GET each; they are the
+     * checkpoints retention dropped since the last GC, and saves under way or killed). What it
+     * finds is checked against ROOT read again, so a job that claimed its run and saved after
+     * the first read is not taken for an older ROOT.
+     */
+    public static Optional<NewerThanRoot> find(ObjectStore store, Supplier<RootState> root) {
+        RootState s = root.get();
+        List<String> keys = new ArrayList<>();
+        for (ObjectInfo o : store.list("manifests/")) {
+            keys.add(o.key());
+        }
+        for (int pass = 0; ; pass++) {
+            Optional<NewerThanRoot> found = among(store, s, unreferenced(s, keys));
+            if (found.isEmpty() || pass == 1) {
+                return found;
+            }
+            RootState fresh = root.get();
+            if (fresh.version() == s.version()) {
+                return found;
+            }
+            s = fresh;
+        }
+    }
+
+    private static List<String> unreferenced(RootState s, List<String> keys) {
+        Set<String> referenced = new HashSet<>();
+        for (CheckpointEntry e : s.checkpoints().values()) {
+            referenced.add(e.manifest());
+        }
+        return keys.stream().filter(k -> !referenced.contains(k)).toList();
+    }
+}
