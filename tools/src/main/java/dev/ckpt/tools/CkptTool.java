@@ -95,6 +95,10 @@ public final class CkptTool implements Runnable {
                 if (!p.unmatched().isEmpty()) {
                     throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
                 }
+                String empty = UsageWords.switchGivenEmpty(p);
+                if (empty != null) {
+                    throw new CommandLine.ParameterException(p.commandSpec().commandLine(), empty);
+                }
             }
             return new CommandLine.RunLast().execute(parseResult);
         });

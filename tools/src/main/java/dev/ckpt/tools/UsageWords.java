@@ -196,6 +196,31 @@ final class UsageWords {
                 + "': this option is a switch and takes no value (give it alone; =true and =false are also read)");
     }
 
+    /**
+     * The usage error for a switch given with {@code =} and nothing after it ({@code --json=}), or
+     * null: picocli reads it as {@code =false} and calls no converter, so {@code ls S --json=}
+     * printed text and exited 0 (helper-121). Only the arguments before {@code --} are options.
+     */
+    static String switchGivenEmpty(CommandLine.ParseResult p) {
+        for (CommandLine.Model.OptionSpec o : p.matchedOptions()) {
+            if (o.type() != boolean.class && o.type() != Boolean.class) {
+                continue;
+            }
+            for (String arg : p.originalArgs()) {
+                if (arg.equals("--")) {
+                    break;
+                }
+                for (String name : o.names()) {
+                    if (arg.equals(name + "=")) {
+                        return "'" + arg + "': this option is a switch and takes no value (give " + name
+                                + " alone; =true and =false are also read)";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /** A whole-number option value, or a usage error in words ("'abc' is not a whole number", "... is too large"). */
     static <T> T whole(String v, java.util.function.Function<String, T> parse) {
         try {

@@ -265,6 +265,10 @@ class UsageErrorTest {
         cases.put(List.of("diff", store, "r@1", "--latest"), "a checkpoint is named without dashes, as latest)");
         cases.put(List.of("verify", store, "--record=x"), "'x': this option is a switch and takes no value");
         cases.put(List.of("ls", store, "--json=maybe"), "'maybe': this option is a switch and takes no value");
+        // with = and nothing after it: picocli read it as =false (helper-121: ls S --json= printed text, exit 0)
+        cases.put(List.of("ls", store, "--json="), "'--json=': this option is a switch and takes no value (give --json alone");
+        cases.put(List.of("gc", store, "--dry-run="), "'--dry-run=': this option is a switch");
+        cases.put(List.of("verify", store, "-v="), "'-v=': this option is a switch");
         for (Map.Entry<List<String>, String> c : cases.entrySet()) {
             Cli.Result r = cli.run(c.getKey().toArray(String[]::new));
             assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);

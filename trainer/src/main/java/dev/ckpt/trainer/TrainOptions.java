@@ -277,6 +277,21 @@ final class TrainOptions {
                 throw empty(cl, opt);
             }
         }
+        for (OptionSpec opt : cl.getParseResult().matchedOptions()) {
+            // --auto-resume= : picocli reads it as =false and calls no converter, so the run started afresh
+            // (helper-121's case for ckpt-tool's switches, the same kind here)
+            if (opt.type() == boolean.class || opt.type() == Boolean.class) {
+                for (String arg : args) {
+                    if (arg.equals("--")) {
+                        break;
+                    }
+                    if (java.util.Arrays.stream(opt.names()).anyMatch(n -> arg.equals(n + "="))) {
+                        throw new ParameterException(cl, "option " + opt.longestName() + " is a switch and takes no value,"
+                                + " got '' (give it alone; =true and =false are also read)", null, opt, "");
+                    }
+                }
+            }
+        }
         String hook = env.get("CKPT_ON_PREEMPT");
         o.onPreempt = hook == null || hook.isBlank() ? null : hook;
         if (o.run == null) {

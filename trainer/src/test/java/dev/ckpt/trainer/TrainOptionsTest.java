@@ -230,6 +230,10 @@ class TrainOptionsTest {
         assertEquals(ExitCode.USAGE.code(), sw.code(), sw.toString());
         assertTrue(sw.err().startsWith("ckpt-train: option --auto-resume is a switch and takes no value, got 'x'"), sw.err());
         assertTrue(TrainOptions.parse(new String[]{"--auto-resume=true"}, Map.of()).autoResume);
+        // with = and nothing after it: picocli read it as =false, and the run would start afresh (helper-121's kind)
+        Run none = run("--auto-resume=");
+        assertEquals(ExitCode.USAGE.code(), none.code(), none.toString());
+        assertTrue(none.err().startsWith("ckpt-train: option --auto-resume is a switch and takes no value, got ''"), none.err());
         // a store URL of the wrong shape is a usage error before anything is made, as in ckpt-tool (helper-119)
         for (String[] c : new String[][]{{"s3:/b/x", "write s3://b/x"}, {"s3://", "names no bucket"},
                 {"S3://bkt/x", "the scheme in lower case"}, {"gs://b/x", "unknown scheme 'gs'"}}) {
