@@ -77,7 +77,9 @@ final class UsageWords {
      * -latest}, helper-119: a bare "Unknown option"): the hint to drop the dashes; else "".
      */
     static String unknownDashedCheckpoint(CommandLine.ParameterException ex) {
-        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()
+                || String.valueOf(ex.getMessage()).contains("(while processing option: ")) {
+            // -hlatest is -h and then -latest: "named without dashes, as latest" did not fit what was typed (helper-121)
             return "";
         }
         // only where another checkpoint could go: a list of them (verify, forget); restore S latest DIR -latest has

@@ -292,7 +292,8 @@ class UsageErrorTest {
             assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
             assertTrue(r.err().lines().findFirst().orElseThrow().contains(c.getValue()), c.getKey() + ": " + r);
         }
-        for (List<String> args : List.of(List.of("restore", store, "latest", out, "-latest"),
+        for (List<String> args : List.of(List.of("restore", store, "latest", out, "-latest"), List.of("verify", store, "-hlatest"),
+                List.of("forget", store, "-vlatest"),
                 List.of("export", store, "latest", tmp.resolve("o.tar.zst").toString(), "-latest"),
                 List.of("push", store, src, "--run", "r", "--step", "1", "-latest"))) {
             Cli.Result r = cli.run(args.toArray(String[]::new));
