@@ -435,7 +435,7 @@ public final class CheckpointStore implements AutoCloseable {
         }
         // the whole store: also whether ROOT is older than its checkpoints (helper-121: verify said all was well
         // where GC would delete the checkpoints an older ROOT put back lacks)
-        return newerThanRoot().map(n -> {
+        return NewerThanRoot.find(store, s, this::root).map(n -> {
             List<VerifyReport.Problem> problems = new ArrayList<>(r.problems());
             problems.add(new VerifyReport.Problem(RootState.KEY, n.manifest(), VerifyReport.Kind.ROOT_OLDER, n.describe()
                     + ". " + n.advice(dev.ckpt.store.util.ShellWords.word(store.describe()))));

@@ -80,7 +80,12 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
      * the first read is not taken for an older ROOT.
      */
     public static Optional<NewerThanRoot> find(ObjectStore store, Supplier<RootState> root) {
-        RootState s = root.get();
+        return find(store, root.get(), root);
+    }
+
+    /** {@link #find(ObjectStore, Supplier)} from ROOT {@code read} already: {@code root} reads it again only on a finding. */
+    public static Optional<NewerThanRoot> find(ObjectStore store, RootState read, Supplier<RootState> root) {
+        RootState s = read;
         List<String> keys = new ArrayList<>();
         for (ObjectInfo o : store.list("manifests/")) {
             keys.add(o.key());
