@@ -327,6 +327,7 @@ public final class RootStore {
         if (!sawUnavailable && lastFailure instanceof StoreUnavailableException e) {
             throw e; // only reads failed: nothing of ours was written
         }
+        boolean readBack = false; // ROOT read after the last write, and it does not show ours
         if (written != null) {
             // The last write's fate is open: a lost response may still land, and a 412 may be our own write landing
             // after a client retry (found in review). Only a read tells: look once more.
@@ -335,12 +336,14 @@ public final class RootStore {
                 if (last.state().recentTxns().contains(txn)) {
                     return new Write<>(last.state(), written.value());
                 }
+                readBack = true;
             } catch (StoreUnavailableException e) {
                 throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, e);
             }
         }
         if (sawUnavailable) {
-            throw new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, lastFailure);
+            throw readBack ? CommitStateUnknownException.notShownYet(RootState.KEY + " of " + store.describe(), txn, lastFailure)
+                    : new CommitStateUnknownException(RootState.KEY + " of " + store.describe(), txn, lastFailure);
         }
         boolean outOfTime = attempts < policy.maxAttempts();
         throw new CommitConflictException("ROOT of " + store.describe() + " changed on each of " + attempts

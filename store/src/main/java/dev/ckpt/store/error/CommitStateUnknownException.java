@@ -28,6 +28,19 @@ public final class CommitStateUnknownException extends CkptException {
                 + " the change is there");
     }
 
+    /**
+     * Every write of {@code key} failed as unavailable ({@code lastFailure}: a server error, a
+     * reset, a lost response) and ROOT read back afterwards does not show it: one the server had
+     * not finished may land yet. Not "reading it back failed", which it did not (helper-123).
+     */
+    public static CommitStateUnknownException notShownYet(String key, String transactionId, Throwable lastFailure) {
+        String why = lastFailure instanceof CkptException c ? c.reason() : String.valueOf(lastFailure.getMessage());
+        return new CommitStateUnknownException(transactionId, lastFailure, "the write of " + key + " (transaction "
+                + transactionId + ") failed (" + why + "); ROOT read back afterwards does not show it, but a write the"
+                + " server had not finished may land yet: do not clean anything up; list the store again in a few"
+                + " minutes to see whether the change is there");
+    }
+
     private CommitStateUnknownException(String transactionId, Throwable cause, String message) {
         super(message, cause);
         this.transactionId = transactionId;

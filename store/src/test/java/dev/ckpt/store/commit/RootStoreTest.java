@@ -206,7 +206,12 @@ class RootStoreTest {
         root.change(BUMP);
         objects.resetCounts();
         objects.inject(Op.PUT_IF_MATCH, k -> true, Fault.ERROR_BEFORE, 1000);
-        assertThrows(CommitStateUnknownException.class, () -> root.change(BUMP));
+        CommitStateUnknownException e = assertThrows(CommitStateUnknownException.class, () -> root.change(BUMP));
+        // the last read worked and did not show the write: said so, with the write's failure (helper-123: "reading it
+        // back failed", of a read that had not)
+        assertTrue(e.getMessage().contains("ROOT read back afterwards does not show it") && !e.getMessage().contains(
+                "reading it back failed") && e.getMessage().contains("do not clean anything up"), e.getMessage());
+        assertTrue(e.getMessage().contains(") failed (") && e.getMessage().contains("injected"), e.getMessage());
         int n = dev.ckpt.store.util.RetryPolicy.ROOT.maxUnavailable();
         assertEquals(n, objects.count(Op.PUT_IF_MATCH));
         assertEquals(n + 1, objects.count(Op.GET), "a read per attempt and one last read");
