@@ -371,8 +371,8 @@ abstract class StoreCommand implements Callable<Integer> {
         if (local.isEmpty()) {
             return;
         }
-        dev.ckpt.store.util.Overlap overlap = dev.ckpt.store.util.Overlap.of(local.get(), path);
-        if (overlap != dev.ckpt.store.util.Overlap.NONE) {
+        dev.ckpt.store.util.Overlap.Found overlap = dev.ckpt.store.util.Overlap.find(local.get(), path);
+        if (overlap.kind() != dev.ckpt.store.util.Overlap.NONE) {
             throw new dev.ckpt.store.error.InvalidInputException("cannot " + what + ": " + overlap.says(local.get())
                     + "; " + instead + "; nothing was written");
         }

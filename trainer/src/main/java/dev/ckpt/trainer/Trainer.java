@@ -410,8 +410,8 @@ public final class Trainer {
             return java.util.Optional.empty();
         }
         Path runStaging = o.staging.resolve(o.run);
-        dev.ckpt.store.util.Overlap overlap = dev.ckpt.store.util.Overlap.of(store, runStaging);
-        if (overlap == dev.ckpt.store.util.Overlap.NONE) {
+        dev.ckpt.store.util.Overlap.Found overlap = dev.ckpt.store.util.Overlap.find(store, runStaging);
+        if (overlap.kind() == dev.ckpt.store.util.Overlap.NONE) {
             return java.util.Optional.empty();
         }
         return java.util.Optional.of("cannot stage the checkpoints of run " + o.run + " in " + runStaging + ": "

@@ -1,8 +1,15 @@
 package dev.ckpt.store.util;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * How a local path lies against a local store's directory, links resolved: a command that
@@ -22,9 +29,117 @@ public enum Overlap {
 
     /** Where {@code path} lies against the store's directory {@code store}; either may not exist yet. */
     public static Overlap of(Path store, Path path) {
+        return find(store, path).kind();
+    }
+
+    /**
+     * How {@code path} lies against the store's directory {@code store}, and through which
+     * second name when the names alone do not show it. A bind mount (or a directory mounted
+     * twice) gives a directory a second name the paths' text cannot show: a restore into a
+     * directory holding such a mount of the store wrote over its ROOT, and a push of one failed
+     * with "ROOT changed while it was being saved" on every try (helper-122). Looked for by
+     * identity (device and inode): {@code path} and its ancestors against the store's directory
+     * and its subdirectories; the mount points below {@code path} ({@code /proc/self/mountinfo})
+     * against the store's directory, its ancestors and its subdirectories.
+     */
+    public static Found find(Path store, Path path) {
         Path s = real(store);
         Path p = real(path);
-        return p.equals(s) ? SAME : p.startsWith(s) ? INSIDE : s.startsWith(p) ? HOLDS : NONE;
+        Overlap byName = p.equals(s) ? SAME : p.startsWith(s) ? INSIDE : s.startsWith(p) ? HOLDS : NONE;
+        if (byName != NONE) {
+            return new Found(byName, null, null);
+        }
+        Object storeKey = key(s);
+        if (storeKey == null) {
+            return new Found(NONE, null, null); // no store there yet: nothing to write over
+        }
+        Set<Object> inside = new HashSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(s)) {
+            for (Path c : ds) {
+                if (Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS)) {
+                    inside.add(key(c));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // unlistable: the store's own directory is still compared
+        }
+        inside.remove(null);
+        for (Path a = p; a != null; a = a.getParent()) {
+            Object k = key(a);
+            if (k != null && (k.equals(storeKey) || inside.contains(k))) {
+                return new Found(a.equals(p) && k.equals(storeKey) ? SAME : INSIDE, a, k.equals(storeKey)
+                        ? "the store's directory" : "a directory of the store");
+            }
+        }
+        Set<Object> holding = new HashSet<>();
+        for (Path a = s.getParent(); a != null; a = a.getParent()) {
+            holding.add(key(a));
+        }
+        holding.remove(null);
+        for (Path m : mountPoints()) {
+            if (m.startsWith(p) && !m.equals(p)) {
+                Object k = key(m);
+                if (k != null && (k.equals(storeKey) || inside.contains(k) || holding.contains(k))) {
+                    return new Found(HOLDS, m, k.equals(storeKey) ? "the store's directory" : inside.contains(k)
+                            ? "a directory of the store" : "a directory that holds the store");
+                }
+            }
+        }
+        return new Found(NONE, null, null);
+    }
+
+    /**
+     * An {@link Overlap} and the directory through which it was found when the paths' text does
+     * not show it (a mount point, or an ancestor of the path), else null; {@code as}: what that
+     * directory is under its other name ("the store's directory").
+     */
+    public record Found(Overlap kind, Path through, String as) {
+        /** {@link Overlap#says}, and where the second name is. */
+        public String says(Path store) {
+            String said = kind.says(store);
+            return through == null || kind == NONE ? said : said + " (" + through + " is " + as + " under a second name:"
+                    + " a bind mount, or the same file system mounted twice)";
+        }
+    }
+
+    /** Device and inode of a directory, links followed; null when it cannot be read. */
+    private static Object key(Path dir) {
+        try {
+            return Files.readAttributes(dir, BasicFileAttributes.class).fileKey();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The mount points of this process's mount namespace; none where {@code /proc/self/mountinfo} cannot be read. */
+    static List<Path> mountPoints() {
+        List<Path> points = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ");
+                if (f.length > 4) {
+                    points.add(Path.of(unescape(f[4])));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or no /proc: only the names and the ancestors are compared
+        }
+        return points;
+    }
+
+    /** A mountinfo field: space, tab, newline and backslash are written as octal escapes ({@code \040}). */
+    static String unescape(String field) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && i + 4 <= field.length() && field.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                b.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     /** "it is the store", "it is inside the store S", "it holds the store S"; "" for {@link #NONE}. */

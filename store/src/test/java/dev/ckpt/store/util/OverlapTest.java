@@ -78,4 +78,22 @@ class OverlapTest {
         // http is no store scheme: advice to write http://… led to "unknown scheme 'http'" (helper-119)
         assertEquals(Optional.of(Path.of("http:/h/b").toAbsolutePath().normalize()), ObjectStores.localPath("http:/h/b"));
     }
+
+    /** Mount points are read from /proc/self/mountinfo, where a space in a path is \040 (a mount under "a b"). */
+    @Test
+    void mountInfoEscapesAreUndone() {
+        assertEquals("/tmp/a b/c\\d\te", Overlap.unescape("/tmp/a\\040b/c\\134d\\011e"));
+        assertEquals("/x\\04", Overlap.unescape("/x\\04"), "a short escape stays as written");
+        assertTrue(Overlap.mountPoints().contains(Path.of("/")) || !Files.exists(Path.of("/proc/self/mountinfo")));
+    }
+
+    /** A directory given a second name by a link on its own is found by the names, as before: no mount needed. */
+    @Test
+    void withoutAMountNothingIsFoundThrough(@TempDir Path tmp) throws Exception {
+        Path store = Files.createDirectories(tmp.resolve("store/chunks"));
+        Overlap.Found f = Overlap.find(store.getParent(), tmp.resolve("elsewhere"));
+        assertEquals(Overlap.NONE, f.kind());
+        assertEquals(null, f.through());
+        assertEquals(Overlap.INSIDE, Overlap.find(store.getParent(), store.resolve("x")).kind());
+    }
 }
