@@ -36,10 +36,10 @@ import java.util.TreeSet;
  * (the same inode) it had before, files the checkpoint does not name were never touched,
  * and directories the restore created are removed again. When the publish phase fails
  * half-way, the files it already renamed into place are taken back: a destination that
- * existed before gets its old file back (renamed aside through its directory's handle;
- * kept as a hard link where there are no handles), one that did not is deleted. Only a crash of the process
- * in the middle of the publish phase can leave a mix, plus hidden {@code .ckpt-*.old}
- * files holding the replaced versions.
+ * existed before gets its old file back (kept aside as a hard link, or renamed aside where
+ * no link can be made), one that did not is deleted. Only a crash of the process in the
+ * middle of the publish phase can leave a mix, plus hidden {@code .ckpt-*.old} files
+ * holding the replaced versions; every name keeps a file at every moment.
  *
  * <p>Nothing is ever written outside the target. A symbolic link anywhere below the target
  * on a checkpoint file's path (the file itself or a directory on the way) is refused before
@@ -499,8 +499,14 @@ final class TargetDirectory {
                     Path aside = dest.resolveSibling(TempNames.next(".old"));
                     try {
                         if (handles.secure()) {
-                            // no linkat in the JDK: renamed aside through the handle, so never through a link
-                            rename(dest, aside, Mover.ATOMIC);
+                            // a hard link aside, so the destination never goes missing: renamed aside, a kill before
+                            // the rename into place left no file of that name (helper-122). No linkat in the JDK: the
+                            // link is made by path and used only if the handle sees it beside the destination, as
+                            // the same file; else renamed aside through the handle, never through a link
+                            link = linkedAside(dest, aside);
+                            if (!link) {
+                                rename(dest, aside, Mover.ATOMIC);
+                            }
                         } else {
                             try {
                                 Files.createLink(aside, dest); // the destination never goes missing
@@ -552,6 +558,26 @@ final class TargetDirectory {
             }
         }
         return replaced;
+    }
+
+    /**
+     * Whether a hard link {@code aside} to {@code dest} was made beside it: made by path, then
+     * checked through the directory's handle (the same file key at both names). A link that
+     * landed elsewhere (a directory swapped for a symbolic link meanwhile) or is not the same
+     * file is not used: the caller renames the destination aside through the handle, which
+     * replaces whatever stands at that name beside it.
+     */
+    private boolean linkedAside(Path dest, Path aside) throws IOException {
+        Object key = handles.fileKey(dest);
+        if (key == null) {
+            throw new NoSuchFileException(dest.toString());
+        }
+        try {
+            Files.createLink(aside, dest);
+        } catch (UnsupportedOperationException | IOException noLinks) {
+            return false; // a filesystem without hard links: renamed aside
+        }
+        return key.equals(handles.fileKey(aside));
     }
 
     private Object keyOf(Path p) {

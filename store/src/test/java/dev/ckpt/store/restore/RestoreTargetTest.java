@@ -295,6 +295,31 @@ class RestoreTargetTest extends InMemoryFixture {
         assertFalse(tree(t).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), "no leftovers: " + tree(t).keySet());
     }
 
+    /**
+     * A file the restore replaces keeps its name at every moment of the publish: kept aside as
+     * a hard link, then replaced by one rename. Renamed aside first, a kill -9 between that and
+     * the rename into place left no file of that name (helper-122, with strace injecting the
+     * kill). Here every rename into place looks at its destination first.
+     */
+    @Test
+    void aReplacedFileKeepsItsNameUntilTheRenameIntoPlace() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Map<String, String> before = tree(t);
+        List<String> seen = new java.util.ArrayList<>();
+        TargetDirectory.Mover looking = (from, to) -> {
+            String rel = t.relativize(to).toString();
+            if (before.containsKey(rel)) {
+                seen.add(rel + "=" + (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? Files.readString(to) : "MISSING"));
+            }
+            TargetDirectory.Mover.ATOMIC.move(from, to);
+        };
+        restorer(looking).restore(e, t, List.of());
+        assertEquals(List.of("a.bin=old a", "m/b.bin=old b"), seen);
+        assertEquals("new a", Files.readString(t.resolve("a.bin")));
+        assertFalse(tree(t).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), "no leftovers: " + tree(t).keySet());
+    }
+
     @Test
     void aFailedRestoreIntoANewDirectoryLeavesNoDirectoryBehind() throws IOException {
         CheckpointEntry e = fourFiles();
