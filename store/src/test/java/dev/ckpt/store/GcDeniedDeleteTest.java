@@ -138,4 +138,51 @@ class GcDeniedDeleteTest extends InMemoryFixture {
         store.restore("a:latest", tmp.resolve("out"));
         TestDirs.assertSameTree(TestDirs.snapshot(kept), tmp.resolve("out"));
     }
+
+    /**
+     * A GC whose seal cannot be written (ROOT refused, as on a full disk) removes its sealed
+     * list again, so the room it took is there for giving the lease back: on a full local
+     * store the list took the last bytes, the release failed, the lease stayed held and every
+     * gc after failed the same way (helper-123).
+     */
+    @Test
+    void aGcWhoseSealCannotBeWrittenRemovesItsSealedListAndGivesTheLeaseBack() {
+        garbageAndKept();
+        List<String> garbage = store.gc(GcRequest.preview()).deletedKeys();
+        java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
+        CheckpointStore failing = Stores.open(new ForwardingObjectStore(objects) {
+            @Override
+            public String put(String key, byte[] data) {
+                String etag = super.put(key, data);
+                if (key.startsWith("gc/")) {
+                    full.set(true); // the list took the last room
+                }
+                return etag;
+            }
+
+            @Override
+            public void delete(String key) {
+                super.delete(key);
+                if (key.startsWith("gc/")) {
+                    full.set(false);
+                }
+            }
+
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                if (full.get()) {
+                    throw StoreUnavailableException.needingAction("cannot write " + key + ": No space left on device", null);
+                }
+                return super.putIfMatch(key, data, expectedEtag);
+            }
+        }, clock);
+        StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> failing.gc(GcRequest.collect()));
+        assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
+        assertTrue(objects.delegate().list("gc/").isEmpty(), "the sealed list was removed again");
+        assertEquals(GcState.Phase.IDLE, store.root().gc().phase(), "the lease was given back: " + store.root().gc());
+        for (String k : garbage) {
+            assertTrue(objects.delegate().head(k).isPresent(), "nothing was deleted: " + k);
+        }
+        assertEquals(garbage, store.gc(GcRequest.collect()).deletedKeys(), "the next GC runs at once");
+    }
 }

@@ -275,9 +275,25 @@ public final class GarbageCollector {
             record.put("owner", owner);
             record.put("sealedAt", now().toString());
             record.put("dead", new ArrayList<>(dead.keySet()));
-            store.put("gc/" + gen + ".json", Json.write(record));
-            Outcome<GcState> o = root.update(r -> Transitions.gcSeal(r, gen, owner, m.loadedCheckpoints,
-                    new ArrayList<>(dead.keySet()), now(), config.gcLease(), store.describe()));
+            String recordKey = "gc/" + gen + ".json";
+            store.put(recordKey, Json.write(record));
+            Outcome<GcState> o;
+            try {
+                o = root.update(r -> Transitions.gcSeal(r, gen, owner, m.loadedCheckpoints,
+                        new ArrayList<>(dead.keySet()), now(), config.gcLease(), store.describe()));
+            } catch (dev.ckpt.store.error.CommitStateUnknownException e) {
+                throw e; // ROOT may be sealed with this list: the record stays
+            } catch (RuntimeException e) {
+                // not sealed: the record describes no sweep. Removed again, so it does not keep the room the lease's
+                // release needs (helper-123: on a full disk it took the last bytes, the lease stayed held, and every
+                // gc after failed the same way)
+                try {
+                    store.delete(recordKey);
+                } catch (RuntimeException ignored) {
+                    // the seal's failure is the news; a leftover record is overwritten by the next GC of that generation
+                }
+                throw e;
+            }
             if (!(o instanceof Outcome.NeedObjects)) {
                 written(o);
                 return dead;
