@@ -103,6 +103,13 @@ final class LocalErrors {
                     + store + " (" + e.getMessage() + "); check the directory's owner and mode", e);
         }
         String message = "cannot " + action + " " + key + " in " + store + ": " + LocalFiles.explain(e);
+        if ((key.startsWith("chunks/") || key.startsWith("manifests/"))
+                && LocalFiles.reason(e).toLowerCase(java.util.Locale.ROOT).contains("no space left")) {
+            // the store's own garbage may be what fills it: a trainer saved into a full store 45 times in a row,
+            // each save failing, while 2.3 MiB of checkpoints its retention had dropped waited for a gc (helper-123)
+            message += " (the data of checkpoints that retention or forget dropped stays until ckpt-tool gc "
+                    + dev.ckpt.store.util.ShellWords.word(store) + " deletes it)";
+        }
         return LocalFiles.hint(LocalFiles.reason(e)).isEmpty() ? new StoreUnavailableException(message, e)
                 : StoreUnavailableException.needingAction(message, e);
     }
