@@ -188,10 +188,10 @@ final class TrainOptions {
         // literally (picocli would read "@name" as a file of arguments). Found by a new-user tryout.
         cl.setOverwrittenOptionsAllowed(true);
         cl.setExpandAtFiles(false);
-        cl.registerConverter(Long.class, v -> number(v, Long::parseLong));
-        cl.registerConverter(long.class, v -> number(v, Long::parseLong));
-        cl.registerConverter(Integer.class, v -> number(v, Integer::parseInt));
-        cl.registerConverter(int.class, v -> number(v, Integer::parseInt));
+        cl.registerConverter(Long.class, v -> whole(v, Long::parseLong, Long.MIN_VALUE, Long.MAX_VALUE));
+        cl.registerConverter(long.class, v -> whole(v, Long::parseLong, Long.MIN_VALUE, Long.MAX_VALUE));
+        cl.registerConverter(Integer.class, v -> whole(v, Integer::parseInt, Integer.MIN_VALUE, Integer.MAX_VALUE));
+        cl.registerConverter(int.class, v -> whole(v, Integer::parseInt, Integer.MIN_VALUE, Integer.MAX_VALUE));
         cl.registerConverter(Float.class, v -> number(v, Float::parseFloat));
         cl.registerConverter(float.class, v -> number(v, Float::parseFloat));
         cl.registerConverter(Boolean.class, v -> onOff(v));
@@ -522,6 +522,21 @@ final class TrainOptions {
 
     private interface Parse<T> {
         T parse(String s);
+    }
+
+    /**
+     * A whole number, or why not: one of too many digits for its type said "needs a number, got
+     * '99999999999'" (helper-123), which it is.
+     */
+    private static <T> T whole(String v, Parse<T> p, long min, long max) {
+        try {
+            return p.parse(v.trim());
+        } catch (NumberFormatException e) {
+            if (v.trim().matches("[-+]?[0-9]+")) {
+                throw new TypeConversionException("needs a number from " + min + " to " + max + ", got '" + v + "'");
+            }
+            throw new TypeConversionException("needs a number, got '" + v + "'");
+        }
     }
 
     private static <T> T number(String v, Parse<T> p) {

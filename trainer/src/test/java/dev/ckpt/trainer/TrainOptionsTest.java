@@ -230,6 +230,13 @@ class TrainOptionsTest {
         assertEquals(ExitCode.USAGE.code(), sw.code(), sw.toString());
         assertTrue(sw.err().startsWith("ckpt-train: option --auto-resume is a switch and takes no value, got 'x'"), sw.err());
         assertTrue(TrainOptions.parse(new String[]{"--auto-resume=true"}, Map.of()).autoResume);
+        // a number of too many digits for its option is out of range, not "not a number" (helper-123)
+        Run big = run("--keep-last", "99999999999");
+        assertEquals(ExitCode.USAGE.code(), big.code(), big.toString());
+        assertTrue(big.err().startsWith("ckpt-train: option --keep-last needs a number from -2147483648 to 2147483647, got"
+                + " '99999999999'"), big.err());
+        assertTrue(run("--steps", "99999999999999999999").err().contains("from -9223372036854775808 to 9223372036854775807"));
+        assertTrue(run("--steps", "ten").err().startsWith("ckpt-train: option --steps needs a number, got 'ten'"));
         // with = and nothing after it: picocli read it as =false, and the run would start afresh (helper-121's kind)
         Run none = run("--auto-resume=");
         assertEquals(ExitCode.USAGE.code(), none.code(), none.toString());
