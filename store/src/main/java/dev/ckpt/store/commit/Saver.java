@@ -653,7 +653,7 @@ public final class Saver {
         } catch (NoSuchFileException e) {
             throw new InvalidInputException("file " + f.path() + " disappeared while it was being saved; " + CHANGED, e);
         } catch (AccessDeniedException e) {
-            throw new InvalidInputException("cannot read file " + f.path() + ": permission denied" + SourceDir.UNREADABLE, e);
+            throw SourceDir.unreadable(f.path(), e);
         } catch (IOException e) {
             SourceDir.checkUnchanged(f); // replaced by a directory or another file meanwhile: says so
             throw new InvalidInputException("cannot read file " + f.path() + ": " + LocalFiles.reason(e) + "; nothing was committed", e);

@@ -329,7 +329,7 @@ public final class SourceDir {
         } else if (type == S_IFREG) {
             checkStorable(p, rel);
             if (!Files.isReadable(p)) {
-                throw new InvalidInputException("cannot read file " + p + ": permission denied" + SourceDir.UNREADABLE);
+                throw unreadable(p, null);
             }
             // the type bit kept, so a file of mode 0000 is recorded as such, not as 0, "no mode recorded" (restored
             // with the default mode, wider than it was)
@@ -488,11 +488,46 @@ public final class SourceDir {
     static final String UNREADABLE = "; nothing was committed: give the user running the save read access to it"
             + " (chmod u+r, or a+r), or run the save as the file's owner";
 
+    /**
+     * Whether {@code dir}'s mode denies this user search (x): the owner's bit when this user owns
+     * it, else neither group nor others having it (a group bit this user may not have is not
+     * judged). By the mode, not access(2), which grants root everything.
+     */
+    static boolean unsearchable(Path dir) {
+        try {
+            java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(dir,
+                    java.nio.file.attribute.PosixFileAttributes.class);
+            Set<java.nio.file.attribute.PosixFilePermission> p = a.permissions();
+            return a.owner().getName().equals(System.getProperty("user.name"))
+                    ? !p.contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)
+                    : !p.contains(java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE)
+                    && !p.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The error for a file whose read or look-up was denied: its directory's missing search
+     * permission (x) when that is the cause, which "give read access to it" did not mend for a
+     * file already readable (helper-122), else the file's read permission.
+     */
+    static InvalidInputException unreadable(Path file, Throwable cause) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null && unsearchable(dir)) {
+            Path shown = file.getParent() != null ? file.getParent() : dir;
+            return new InvalidInputException("cannot read file " + file + ": permission denied, because its directory "
+                    + shown + " cannot be searched (no x permission for this user); nothing was committed: chmod u+x "
+                    + shown + " (or a+x), or run the save as the directory's owner", cause);
+        }
+        return new InvalidInputException("cannot read file " + file + ": permission denied" + UNREADABLE, cause);
+    }
+
     private static Map<String, Object> attributes(Path p) {
         try {
             return attributes0(p);
         } catch (AccessDeniedException e) {
-            throw new InvalidInputException("cannot read file " + p + ": permission denied" + SourceDir.UNREADABLE);
+            throw unreadable(p, null);
         } catch (NoSuchFileException e) {
             throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; save again");
         } catch (IOException e) {

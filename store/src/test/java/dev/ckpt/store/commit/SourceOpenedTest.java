@@ -68,4 +68,29 @@ class SourceOpenedTest {
                     + " bytes, the file had 1000); nothing was committed"), e.getMessage());
         }
     }
+
+    /**
+     * A file in a directory without search permission (x) is denied although the file itself is
+     * readable: the error names the directory and chmod u+x, where "give read access to it"
+     * did not help (helper-122, as a user other than root). Judged by the mode, so this runs
+     * as root too, which the kernel lets through.
+     */
+    @Test
+    void aDirectoryWithoutSearchPermissionIsNamedForAFileInIt() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("nox"));
+        Path f = Files.writeString(dir.resolve("f"), "x");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        try {
+            assertTrue(SourceDir.unsearchable(dir));
+            String m = SourceDir.unreadable(f, null).getMessage();
+            assertTrue(m.equals("cannot read file " + f + ": permission denied, because its directory " + dir + " cannot be"
+                    + " searched (no x permission for this user); nothing was committed: chmod u+x " + dir + " (or a+x), or"
+                    + " run the save as the directory's owner"), m);
+        } finally {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        assertTrue(!SourceDir.unsearchable(dir));
+        String m = SourceDir.unreadable(f, null).getMessage();
+        assertTrue(m.contains("permission denied; nothing was committed: give the user running the save read access"), m);
+    }
 }
