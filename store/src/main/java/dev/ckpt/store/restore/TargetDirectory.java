@@ -128,9 +128,17 @@ final class TargetDirectory {
                 }
             }
         }
-        if (Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root)) {
-            throw blocked(LocalFiles.notADirectory(root) + (Files.exists(root) ? "; choose another target"
-                    : "; create that directory, or choose another target"));
+        // the target and the directories above it, up to the first that exists: a link there that leads nowhere, or a
+        // file, is no way to the target (helper-122: a dangling link above it "appeared during the restore", a file
+        // above it "already exists")
+        for (Path a = root; a != null; a = a.getParent()) {
+            if (Files.exists(a, LinkOption.NOFOLLOW_LINKS)) {
+                if (!Files.isDirectory(a)) {
+                    throw blocked(LocalFiles.notADirectory(a) + (Files.exists(a) ? "; choose another target"
+                            : "; create that directory, or choose another target"));
+                }
+                break;
+            }
         }
         Map<Path, Boolean> checkedDirs = new HashMap<>();
         Map<Path, Boolean> parentExists = new HashMap<>(); // each destination directory walked once

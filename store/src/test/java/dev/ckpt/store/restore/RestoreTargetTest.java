@@ -320,6 +320,33 @@ class RestoreTargetTest extends InMemoryFixture {
         assertFalse(tree(t).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), "no leftovers: " + tree(t).keySet());
     }
 
+    /**
+     * A target below a link that leads nowhere, a link loop or a file: said as what it is, as for
+     * the target itself (helper-122: "is a symbolic link ... appeared during the restore" of a link
+     * that stood there before, and "cannot create directory: already exists" of a file).
+     */
+    @Test
+    void aTargetBelowADanglingLinkALoopOrAFileIsSaidAsSuch() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Files.createSymbolicLink(tmp.resolve("dangling"), tmp.resolve("nonexistent"));
+        Files.createSymbolicLink(tmp.resolve("loopy"), Path.of("loopy"));
+        write(tmp.resolve("afile"), "x");
+        Files.createSymbolicLink(tmp.resolve("tofile"), Path.of("afile"));
+        String[][] cases = {
+                {"dangling/x", "dangling is a symbolic link to " + tmp.resolve("nonexistent") + ", which does not exist (or loops)"},
+                {"loopy/x/y", "loopy is a symbolic link to loopy, which does not exist (or loops)"},
+                {"afile/x", "afile is not a directory; choose another target"},
+                {"afile/x/y", "afile is not a directory; choose another target"},
+                {"tofile/x", "tofile is a symbolic link to afile, which is not a directory; choose another target"}};
+        for (String[] c : cases) {
+            InvalidInputException ex = assertThrows(InvalidInputException.class,
+                    () -> restorer(TargetDirectory.Mover.ATOMIC).restore(e, tmp.resolve(c[0]), List.of()), c[0]);
+            assertTrue(ex.getMessage().contains(tmp + "/" + c[1]) && ex.getMessage().endsWith("; nothing was written")
+                    && !ex.getMessage().contains("appeared"), ex.getMessage());
+        }
+        assertEquals("x", Files.readString(tmp.resolve("afile")));
+    }
+
     @Test
     void aFailedRestoreIntoANewDirectoryLeavesNoDirectoryBehind() throws IOException {
         CheckpointEntry e = fourFiles();
