@@ -106,7 +106,19 @@ class SaveSourceTest {
             k.getValue().accept(src);
             InvalidInputException e = refused(src, src.toString(), "symbolic link", "regular files only");
             assertTrue(e.getMessage().contains("is a symbolic link"), k.getKey() + ": " + e.getMessage());
+            // a link that leads nowhere has nothing to copy (helper-122: "cp -L" for a dangling link and a loop)
+            if (k.getKey().equals("dangling")) {
+                assertTrue(e.getMessage().contains("which does not exist or is a loop of links)")
+                        && !e.getMessage().contains("cp -L"), e.getMessage());
+            }
         }
+        // a loop of two links: "does not exist" alone was untrue of either (helper-122)
+        Path loops = TestDirs.checkpoint(tmp.resolve("loops"), 1, 4, 1000);
+        link(loops.resolve("loop1"), Path.of("loop2"));
+        link(loops.resolve("loop2"), Path.of("loop1"));
+        InvalidInputException twoLinks = refused(loops, "loop1 is a symbolic link (to loop2, which does not exist or is a loop"
+                + " of links)");
+        assertFalse(twoLinks.getMessage().contains("cp -L"), twoLinks.getMessage());
     }
 
     @Test

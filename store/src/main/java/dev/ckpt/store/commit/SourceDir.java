@@ -337,8 +337,8 @@ public final class SourceDir {
             return null;
         } else {
             throw new InvalidInputException(p + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
-                    + (type == S_IFLNK ? "replace the link with a copy of what it points to (cp -L), or remove it,"
-                    : "remove it,") + " and save again; nothing was saved");
+                    + (type == S_IFLNK && Files.exists(p) ? "replace the link with a copy of what it points to (cp -L), or"
+                    + " remove it," : "remove it,") + " and save again; nothing was saved");
         }
     }
 
@@ -470,7 +470,8 @@ public final class SourceDir {
                 } catch (IOException | RuntimeException e) {
                     target = "?";
                 }
-                return "is a symbolic link (to " + target + (Files.exists(p) ? "" : ", which does not exist") + ")";
+                return "is a symbolic link (to " + target + (Files.exists(p) ? "" : ", which does not exist or is a loop of"
+                        + " links") + ")";
             case S_IFIFO:
                 return "is a FIFO (named pipe)";
             case S_IFSOCK:
