@@ -164,6 +164,13 @@ final class TargetDirectory {
                 throw blocked(dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
                         + "; move it away or restore into another directory");
             }
+            if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dest, LinkOption.NOFOLLOW_LINKS)) {
+                // a FIFO, socket or device: replaced without a word, and counted as "replacing a file" (helper-122);
+                // a push refuses them too
+                String kind = LocalFiles.kindOf(dest);
+                throw blocked(dest + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint has the file "
+                        + root.relativize(dest) + "; move it away or restore into another directory");
+            }
         }
     }
 

@@ -273,6 +273,27 @@ public final class LocalFiles {
                 : "does not exist (or loops)");
     }
 
+    /**
+     * What stands at {@code p} when it is no regular file, directory or link, as a noun phrase:
+     * "a FIFO (named pipe)", "a socket", "a character device", "a block device", else "not a
+     * regular file" (read without following a link).
+     */
+    public static String kindOf(Path p) {
+        try {
+            int type = ((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)) & 0170000;
+            switch (type) {
+                case 0010000: return "a FIFO (named pipe)";
+                case 0140000: return "a socket";
+                case 0020000: return "a character device";
+                case 0060000: return "a block device";
+                default: break;
+            }
+        } catch (IOException | RuntimeException e) {
+            // no unix view: said in general
+        }
+        return "not a regular file";
+    }
+
     /** {@link #reason} followed by {@link #hint}. */
     public static String explain(IOException e) {
         String r = reason(e);

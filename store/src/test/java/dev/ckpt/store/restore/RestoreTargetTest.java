@@ -347,6 +347,27 @@ class RestoreTargetTest extends InMemoryFixture {
         assertEquals("x", Files.readString(tmp.resolve("afile")));
     }
 
+    /** A FIFO where the checkpoint has a file is refused as a directory is (helper-122: replaced without a word). */
+    @Test
+    void aFifoWhereTheCheckpointHasAFileIsRefused() throws Exception {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Files.delete(t.resolve("m/b.bin"));
+        assertEquals(0, new ProcessBuilder("mkfifo", t.resolve("m/b.bin").toString()).start().waitFor());
+        List<Path> before; // names only: reading the FIFO would wait for a writer
+        try (Stream<Path> w = Files.walk(t)) {
+            before = w.sorted().toList();
+        }
+        InvalidInputException ex = assertThrows(InvalidInputException.class,
+                () -> restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of()));
+        assertTrue(ex.getMessage().contains(t.resolve("m/b.bin") + " is a FIFO (named pipe) where the checkpoint has the file"
+                + " m/b.bin; move it away") && ex.getMessage().endsWith("nothing was written"), ex.getMessage());
+        assertTrue(Files.readAttributes(t.resolve("m/b.bin"), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther());
+        try (Stream<Path> w = Files.walk(t)) {
+            assertEquals(before, w.sorted().toList());
+        }
+    }
+
     @Test
     void aFailedRestoreIntoANewDirectoryLeavesNoDirectoryBehind() throws IOException {
         CheckpointEntry e = fourFiles();
