@@ -349,6 +349,12 @@ public final class Trainer {
                 started = StartUp.run(this::startUp, preemption, o.preemptDeadline);
             } catch (IOException | dev.ckpt.store.error.CkptException e) {
                 if (!preemption.requested() || e instanceof FencedException) {
+                    if (!(e instanceof FencedException)) {
+                        // what was under way, before the error's own line (helper-123: a claim that failed on S3 printed
+                        // one line about a write of ROOT, with no word of the run, the store or the start-up)
+                        err.println("ckpt-train: the start-up failed while " + startPhase + " (store "
+                                + store.objectStore().describe() + "); nothing was trained");
+                    }
                     throw e; // a fenced run stays exit 4: a requeued job would be fenced again
                 }
                 // the stop promised 75 and the requeue hook; the start-up's failure (a lock held past its 30 s,

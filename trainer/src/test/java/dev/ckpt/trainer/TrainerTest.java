@@ -191,6 +191,22 @@ class TrainerTest {
         assertTrue(on.out().contains("done: run t at step 6"), on.out());
     }
 
+    /**
+     * A start-up that fails on the store says what it was doing, on which store, and that
+     * nothing was trained, before the error itself (helper-123: one line about ROOT on S3).
+     */
+    @Test
+    void aStartUpThatFailsOnTheStoreSaysWhatItWasDoing() throws Exception {
+        Path store = java.nio.file.Files.createDirectories(tmp.resolve("blocked/ROOT")).getParent();
+        Result r = TrainerRuns.inProcess(new String[]{"--store", store.toString(), "--staging", tmp.resolve("stg").toString(),
+                "--run", "t", "--steps", "2"});
+        assertEquals(1, r.code(), r.all());
+        List<String> lines = r.err().lines().toList();
+        int at = lines.indexOf("ckpt-train: the start-up failed while opening the store (store " + store.toUri() + "); nothing"
+                + " was trained");
+        assertTrue(at >= 0 && at + 1 < lines.size() && lines.get(at + 1).contains("a directory is in its place"), r.err());
+    }
+
     @Test
     void aStoreThatHoldsOrLiesInTheRunsStagingDirectoryIsRefusedBeforeAnythingIsWritten() throws Exception {
         Path staging = tmp.resolve("staging");
