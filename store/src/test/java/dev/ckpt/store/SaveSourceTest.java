@@ -112,6 +112,11 @@ class SaveSourceTest {
                         && !e.getMessage().contains("cp -L"), e.getMessage());
             }
         }
+        // a name with a line break or a tab is escaped in the refusal: a raw one split its line (helper-122)
+        Path odd = TestDirs.checkpoint(tmp.resolve("odd"), 1, 4, 1000);
+        link(odd.resolve("li\nnk\tx"), Path.of("file1.bin"));
+        InvalidInputException oddName = refused(odd, "li\\u000Ank\\u0009x is a symbolic link");
+        assertFalse(oddName.getMessage().contains("li\nnk") || oddName.getMessage().contains("\t"), oddName.getMessage());
         // a loop of two links: "does not exist" alone was untrue of either (helper-122)
         Path loops = TestDirs.checkpoint(tmp.resolve("loops"), 1, 4, 1000);
         link(loops.resolve("loop1"), Path.of("loop2"));

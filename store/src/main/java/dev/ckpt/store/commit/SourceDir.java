@@ -336,7 +336,7 @@ public final class SourceDir {
             files.add(new SourceFile(p, rel, (Long) a.get("size"), S_IFREG | ((Integer) a.get("mode")) & 0777, stampOf(a)));
             return null;
         } else {
-            throw new InvalidInputException(p + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
+            throw new InvalidInputException(dev.ckpt.store.util.Printable.of(p.toString()) + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
                     + (type == S_IFLNK && Files.exists(p) ? "replace the link with a copy of what it points to (cp -L), or"
                     + " remove it," : "remove it,") + " and save again; nothing was saved");
         }
@@ -517,11 +517,11 @@ public final class SourceDir {
         Path dir = file.toAbsolutePath().getParent();
         if (dir != null && unsearchable(dir)) {
             Path shown = file.getParent() != null ? file.getParent() : dir;
-            return new InvalidInputException("cannot read file " + file + ": permission denied, because its directory "
-                    + shown + " cannot be searched (no x permission for this user); nothing was committed: chmod u+x "
+            return new InvalidInputException("cannot read file " + dev.ckpt.store.util.Printable.of(file.toString()) + ": permission denied, because its directory "
+                    + dev.ckpt.store.util.Printable.of(shown.toString()) + " cannot be searched (no x permission for this user); nothing was committed: chmod u+x "
                     + shown + " (or a+x), or run the save as the directory's owner", cause);
         }
-        return new InvalidInputException("cannot read file " + file + ": permission denied" + UNREADABLE, cause);
+        return new InvalidInputException("cannot read file " + dev.ckpt.store.util.Printable.of(file.toString()) + ": permission denied" + UNREADABLE, cause);
     }
 
     private static Map<String, Object> attributes(Path p) {
@@ -530,7 +530,7 @@ public final class SourceDir {
         } catch (AccessDeniedException e) {
             throw unreadable(p, null);
         } catch (NoSuchFileException e) {
-            throw new InvalidInputException("file " + p + " disappeared while the directory was being scanned; save again");
+            throw new InvalidInputException("file " + dev.ckpt.store.util.Printable.of(p.toString()) + " disappeared while the directory was being scanned; save again");
         } catch (IOException e) {
             throw new InvalidInputException("cannot read the attributes of " + p + ": " + LocalFiles.reason(e), e);
         }

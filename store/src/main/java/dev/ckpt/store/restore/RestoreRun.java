@@ -729,7 +729,7 @@ final class RestoreRun {
 
         /** The file and its checkpoint, for messages. */
         String where() {
-            return "file " + entry.path() + " of checkpoint " + manifest.id();
+            return "file " + dev.ckpt.store.util.Printable.of(entry.path()) + " of checkpoint " + manifest.id();
         }
 
         /**

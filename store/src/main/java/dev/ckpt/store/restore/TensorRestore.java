@@ -101,7 +101,7 @@ final class TensorRestore {
                 } catch (IOException e) {
                     throw TargetDirectory.cannot("write " + f.file().path(), root, e);
                 } catch (RuntimeException e) {
-                    throw ChunkProblems.located(e, "file " + f.file().path() + " of checkpoint " + m.id(), root, store);
+                    throw ChunkProblems.located(e, "file " + dev.ckpt.store.util.Printable.of(f.file().path()) + " of checkpoint " + m.id(), root, store);
                 }
                 keys.add(Restorer.setMode(dir, tmp, f.file().mode()));
                 bytes += f.tensorBytes();

@@ -332,7 +332,7 @@ public final class Verifier {
             if (md[i] != null && fileOk[i]) {
                 String actual = Hashes.hex(md[i].digest());
                 if (!actual.equals(f.sha256())) {
-                    problems.add(new VerifyReport.Problem(e.id(), m.key(), VerifyReport.Kind.CORRUPT, "file " + f.path()
+                    problems.add(new VerifyReport.Problem(e.id(), m.key(), VerifyReport.Kind.CORRUPT, "file " + dev.ckpt.store.util.Printable.of(f.path())
                             + " of checkpoint " + e.id() + " hashes to " + actual + " but the manifest says " + f.sha256()));
                 } else {
                     proved.add(proof(f));
