@@ -595,7 +595,7 @@ final class RestoreRun {
             }
         } catch (IOException e) {
             throw TargetDirectory.cannot("write " + file.entry.path() + " of checkpoint " + manifest.id() + " into "
-                    + file.tmp.getParent(), root, e, manifest.logicalBytes());
+                    + file.tmp.getParent(), root, e, manifest.logicalBytes(), dir.freeAtStart());
         }
         if (p.written() != null) {
             p.written().complete(zeros); // later occurrences may read it back now
@@ -763,7 +763,7 @@ final class RestoreRun {
                 channel.close();
             } catch (IOException e) {
                 throw TargetDirectory.cannot("write " + entry.path() + " of checkpoint " + manifest.id() + " into "
-                        + tmp.getParent(), root, e, manifest.logicalBytes());
+                        + tmp.getParent(), root, e, manifest.logicalBytes(), dir.freeAtStart());
             }
             open.remove(channel);
             closed.run();

@@ -88,24 +88,47 @@ final class TargetDirectory {
      * (-1: unknown), and how much is free (helper-103: a resume's restore said only "No space left").
      */
     static InvalidInputException cannot(String what, Path root, IOException e, long checkpointBytes) {
+        return cannot(what, root, e, checkpointBytes, -1);
+    }
+
+    /**
+     * As above, with the free space measured before the restore wrote anything ({@code freeBefore},
+     * -1: unknown, then measured now): measured at the failure, it counted the restore's own
+     * temporaries as taken and said "0 B is free" of a disk that had 5 MiB (helper-122).
+     */
+    static InvalidInputException cannot(String what, Path root, IOException e, long checkpointBytes, long freeBefore) {
         String explained = LocalFiles.explain(e);
         String room = "";
         if (checkpointBytes >= 0 && explained.contains("No space left on device")) {
             room = "; the checkpoint needs " + dev.ckpt.store.util.Sizes.human(checkpointBytes) + " there in all";
-            try {
-                Path at = root;
-                while (at != null && !Files.exists(at)) {
-                    at = at.getParent();
-                }
-                if (at != null) {
-                    room += ", " + dev.ckpt.store.util.Sizes.human(Files.getFileStore(at).getUsableSpace()) + " is free";
-                }
-            } catch (IOException | RuntimeException ignored) {
-                // the free space is a detail of the message
+            long free = freeBefore >= 0 ? freeBefore : usableSpace(root);
+            if (free >= 0) {
+                room += ", " + dev.ckpt.store.util.Sizes.human(free) + (freeBefore >= 0 ? " was free when the restore began"
+                        : " is free");
             }
         }
         return new InvalidInputException("cannot " + what + ": " + explained + room + " (restore into " + root
                 + " abandoned; the directory is as it was)", e);
+    }
+
+    /** The usable space of the file system {@code p} (or its nearest existing ancestor) is on; -1 when unknown. */
+    static long usableSpace(Path p) {
+        try {
+            Path at = p;
+            while (at != null && !Files.exists(at)) {
+                at = at.getParent();
+            }
+            return at == null ? -1 : Files.getFileStore(at).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+            return -1; // the free space is a detail of a message
+        }
+    }
+
+    /** Free space where the target is, measured by {@link #check} before anything is written; -1 before or unknown. */
+    private volatile long freeAtStart = -1;
+
+    long freeAtStart() {
+        return freeAtStart;
     }
 
     private InvalidInputException blocked(String what) {
@@ -119,6 +142,7 @@ final class TargetDirectory {
      * directory that is read-only or not writable by this user.
      */
     void check(List<Path> finals) {
+        freeAtStart = usableSpace(root);
         Set<Path> files = new HashSet<>(finals);
         for (Path dest : finals) {
             for (Path p = dest.getParent(); p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
