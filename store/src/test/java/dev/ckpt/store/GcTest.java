@@ -152,6 +152,7 @@ class GcTest extends InMemoryFixture {
         assertTrue(store.newerThanRoot().isEmpty(), "a forgotten checkpoint's manifest is no sign");
         assertTrue(store.verify(new VerifyRequest(List.of(), 0)).ok());
 
+        byte[] newestRoot = objects.delegate().get("ROOT").data();
         objects.delegate().put("ROOT", olderRoot); // put back by hand
         dev.ckpt.store.commit.NewerThanRoot n = store.newerThanRoot().orElseThrow();
         assertEquals("manifests/" + newer.checkpointId() + ".json", n.manifest());
@@ -170,12 +171,48 @@ class GcTest extends InMemoryFixture {
 
         // what it finds is checked against ROOT read again: a job that claimed the run after the first read
         java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
-        objects.delegate().put("ROOT", olderRoot);
+        objects.delegate().put("ROOT", newestRoot); // put right; then a job claims the run after a ROOT read (olderState)
         WriterToken third = store.claimWriter("r");
         store.save(third, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v3"), 3, 2, 30_000), "r", 3));
         assertTrue(dev.ckpt.store.commit.NewerThanRoot.find(objects, () -> reads.getAndIncrement() == 0 ? olderState
                 : store.root()).isEmpty(), "the fresh ROOT holds the newer epoch");
         assertEquals(2, reads.get());
+    }
+
+    /**
+     * After an older ROOT is put back, a claim of the run is refused: it took that ROOT's epoch + 1,
+     * the epoch of the newer checkpoint's writer, so verify, doctor and GC no longer saw the
+     * checkpoint, and GC deleted it (helper-124). GC with its default grace (the checkpoint
+     * young) stops too, where it had said nothing and written its sealed list.
+     */
+    @Test
+    void aClaimOverAnOlderRootIsRefusedAndGcStopsWhileTheNewerCheckpointIsYoung() {
+        WriterToken first = store.claimWriter("r");
+        store.save(first, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v1"), 1, 2, 30_000), "r", 1));
+        byte[] olderRoot = objects.delegate().get("ROOT").data();
+        WriterToken second = store.claimWriter("r");
+        SaveResult newer = store.save(second, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v2"), 2, 2, 30_000), "r", 2));
+        objects.delegate().put("ROOT", olderRoot);
+        Set<String> before = keys();
+
+        dev.ckpt.store.error.CorruptObjectException gc = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                () -> store.gc(GcRequest.collect()), "no clock advanced: the newer manifest is younger than the grace");
+        assertTrue(gc.getMessage().contains("manifests/" + newer.checkpointId() + ".json (run 'r', step 2)"), gc.getMessage());
+        for (java.util.function.Supplier<WriterToken> claim : List.<java.util.function.Supplier<WriterToken>>of(
+                () -> store.claimWriter("r"), () -> store.joinRun("r", "job-7"))) {
+            dev.ckpt.store.error.CorruptObjectException e = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                    claim::get);
+            assertTrue(e.getMessage().startsWith("cannot claim run 'r': manifests/" + newer.checkpointId() + ".json (run 'r',"
+                    + " step 2) was written by writer epoch " + second.epoch() + ", but ROOT records epoch " + first.epoch())
+                    && e.getMessage().contains("--apply"), e.getMessage());
+        }
+        assertEquals(before, keys(), "nothing written, ROOT as put back");
+        assertEquals(first.epoch(), store.root().runs().get("r").writerEpoch());
+        store.claimWriter("q"); // another run: nothing of it is newer
+        // after the newest ROOT is put back, the run is claimed again
+        objects.delegate().put("ROOT", olderRoot);
+        store.forget(new ForgetRequest(List.of(store.resolve("r:latest").id()), false)); // its manifest now unreferenced
+        assertThrows(dev.ckpt.store.error.CorruptObjectException.class, () -> store.claimWriter("r"));
     }
 
     @Test

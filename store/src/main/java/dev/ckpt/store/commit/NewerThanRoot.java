@@ -42,8 +42,10 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
 
     /** What to do, for the store named by the shell word {@code store}. */
     public String advice(String store) {
-        return "Put the newest ROOT back if you have it; else move ROOT aside and rebuild it from the manifests with"
-                + " ckpt-tool recover " + store + " (pins and verified marks are lost)";
+        // the command that writes, not only the dry run (helper-124: "recover STORE" wrote nothing)
+        return "Put the newest ROOT back if you have it; else move ROOT aside and rebuild it from the manifests:"
+                + " ckpt-tool recover " + store + " shows what it would do, ckpt-tool recover " + store + " --apply does it"
+                + " (pins and verified marks are lost)";
     }
 
     /**
@@ -85,11 +87,16 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
 
     /** {@link #find(ObjectStore, Supplier)} from ROOT {@code read} already: {@code root} reads it again only on a finding. */
     public static Optional<NewerThanRoot> find(ObjectStore store, RootState read, Supplier<RootState> root) {
-        RootState s = read;
         List<String> keys = new ArrayList<>();
         for (ObjectInfo o : store.list("manifests/")) {
             keys.add(o.key());
         }
+        return find(store, read, root, keys);
+    }
+
+    /** As above, among {@code keys} (manifest keys listed after ROOT {@code read} was read). */
+    public static Optional<NewerThanRoot> find(ObjectStore store, RootState read, Supplier<RootState> root, List<String> keys) {
+        RootState s = read;
         for (int pass = 0; ; pass++) {
             Optional<NewerThanRoot> found = among(store, s, unreferenced(s, keys));
             if (found.isEmpty() || pass == 1) {
@@ -101,6 +108,44 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
             }
             s = fresh;
         }
+    }
+
+    /** The step in a top-level manifest key ({@code <run>-s<step>-<hex>} or {@code <run>-s<step>-e<epoch>}). */
+    private static final java.util.regex.Pattern STEP = java.util.regex.Pattern.compile("-s(\\d{1,19})-(?:[0-9a-f]+|e\\d+)\\.json$");
+
+    /**
+     * {@link #find} for a claim of {@code run}: only that run's manifests ROOT {@code s} does not
+     * reference whose step is above the newest step ROOT holds for the run (one listing by the
+     * run's name; a GET for each such manifest, which a store in order holds only for a save
+     * killed before its commit). A claim over an older ROOT took that ROOT's epoch + 1, the epoch of
+     * the newer checkpoints' writer, and verify, doctor and GC no longer saw them: GC deleted them
+     * (helper-124). Long run names are cut in ids ({@link dev.ckpt.store.manifest.Ids}): the
+     * listing's prefix is the name's first 40 characters, which every id of the run keeps.
+     */
+    public static Optional<NewerThanRoot> forClaim(ObjectStore store, RootState s, String run) {
+        long newest = -1;
+        Set<String> referenced = new HashSet<>();
+        for (CheckpointEntry e : s.checkpoints().values()) {
+            referenced.add(e.manifest());
+            if (e.run().equals(run)) {
+                newest = Math.max(newest, e.step());
+            }
+        }
+        List<String> candidates = new ArrayList<>();
+        for (ObjectInfo o : store.list("manifests/" + run.substring(0, Math.min(run.length(), 40)))) {
+            java.util.regex.Matcher m = STEP.matcher(o.key());
+            if (referenced.contains(o.key()) || !m.find()) {
+                continue;
+            }
+            try {
+                if (Long.parseLong(m.group(1)) > newest) {
+                    candidates.add(o.key());
+                }
+            } catch (NumberFormatException e) {
+                // not a step this store writes
+            }
+        }
+        return among(store, s, candidates).filter(n -> n.run().equals(run));
     }
 
     private static List<String> unreferenced(RootState s, List<String> keys) {

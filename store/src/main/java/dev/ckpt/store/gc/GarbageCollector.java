@@ -196,10 +196,14 @@ public final class GarbageCollector {
         Instant cutoff = now().minus(config.gcGrace());
         Map<String, Long> dead = new TreeMap<>();
         int young = 0;
+        List<String> unreferencedManifests = new ArrayList<>(); // the young too: a checkpoint an older ROOT lacks may be
         for (String prefix : new String[]{"chunks/", "manifests/"}) {
             for (ObjectInfo o : store.list(prefix)) { // lazy: only the dead are kept
                 if (live.contains(o.key()) || !ownKey(o.key())) {
                     continue;
+                }
+                if (prefix.equals("manifests/")) {
+                    unreferencedManifests.add(o.key());
                 }
                 if (o.lastModified().isBefore(cutoff)) {
                     dead.put(o.key(), o.size());
@@ -208,7 +212,7 @@ public final class GarbageCollector {
                 }
             }
         }
-        refuseOlderRoot(s, dead.keySet());
+        refuseOlderRoot(s, unreferencedManifests);
         return new Mark(live, loaded, dead, young);
     }
 
@@ -217,8 +221,11 @@ public final class GarbageCollector {
      * above the one ROOT records for its run ({@link NewerThanRoot}): ROOT is then older than
      * that checkpoint, and GC would delete the checkpoints committed since (helper-120).
      */
-    private void refuseOlderRoot(RootState s, Set<String> dead) {
-        NewerThanRoot.among(store, s, dead).ifPresent(n -> {
+    private void refuseOlderRoot(RootState s, List<String> unreferenced) {
+        // young ones too (helper-124: a GC with the default grace said nothing of an hour-old checkpoint an older ROOT
+        // lacked, and its sealed list then held recover off); what is found is checked against ROOT read again, so a
+        // job that claimed its run and saved since the first read is not taken for an older ROOT
+        NewerThanRoot.find(store, s, () -> root.read().state(), unreferenced).ifPresent(n -> {
             throw new CorruptObjectException(RootState.KEY, "GC stopped without deleting anything: " + n.describe()
                     + ", and GC would delete them. " + n.advice(dev.ckpt.store.util.ShellWords.word(store.describe())));
         });
