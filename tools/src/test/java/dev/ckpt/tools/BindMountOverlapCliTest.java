@@ -46,7 +46,13 @@ class BindMountOverlapCliTest {
         Path same = tmp.resolve("same");       // the store
         Path inChunks = tmp.resolve("inchunks"); // the store's chunks/
         Path upper = tmp.resolve("upper");     // upper/t: the directory that holds the store
-        for (Path d : List.of(holder.resolve("mnt"), same, inChunks, upper)) {
+        Path parentBind = tmp.resolve("pb"); // the store's parent: pb/store is the store (helper-124)
+        Path deep = tmp.resolve("deep");     // a directory two levels into the store (helper-124: chunks/8d)
+        String shard;
+        try (java.util.stream.Stream<Path> l = Files.list(store.resolve("chunks"))) {
+            shard = l.filter(Files::isDirectory).findFirst().orElseThrow().getFileName().toString();
+        }
+        for (Path d : List.of(holder.resolve("mnt"), same, inChunks, upper, parentBind, deep)) {
             Files.createDirectories(d);
         }
         Map<String, byte[]> before = TestDirs.snapshot(store);
@@ -54,7 +60,9 @@ class BindMountOverlapCliTest {
         String setup = "mount --bind " + q + " " + MountNamespace.q(holder.resolve("mnt")) + "\nmount --bind " + q + " "
                 + MountNamespace.q(same) + "\nmount --bind " + MountNamespace.q(store.resolve("chunks")) + " "
                 + MountNamespace.q(inChunks) + "\nmkdir -p " + MountNamespace.q(upper.resolve("t")) + "\nmount --bind "
-                + MountNamespace.q(tmp) + " " + MountNamespace.q(upper.resolve("t"));
+                + MountNamespace.q(tmp) + " " + MountNamespace.q(upper.resolve("t")) + "\nmount --bind " + MountNamespace.q(tmp)
+                + " " + MountNamespace.q(parentBind) + "\nmount --bind " + MountNamespace.q(store.resolve("chunks/" + shard)) + " "
+                + MountNamespace.q(deep);
         List<List<String>> commands = List.of(
                 cmd("restore", store.toString(), id, holder.toString()),
                 cmd("push", store.toString(), holder.toString(), "--run", "b", "--step", "1"),
@@ -63,6 +71,10 @@ class BindMountOverlapCliTest {
                 cmd("restore", store.toString(), id, holder.resolve("mnt/sub").toString()),
                 cmd("push", store.toString(), upper.toString(), "--run", "b", "--step", "1"),
                 cmd("export", store.toString(), id, same.resolve("ROOT").toString()),
+                cmd("restore", store.toString(), id, parentBind.toString()),
+                cmd("push", store.toString(), parentBind.toString(), "--run", "b", "--step", "1"),
+                cmd("restore", store.toString(), id, deep.toString()),
+                cmd("push", store.toString(), deep.toString(), "--run", "b", "--step", "1"),
                 cmd("restore", store.toString(), id, tmp.resolve("elsewhere").toString()));
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), setup, Map.of(), commands, null);
         String[] says = {
@@ -76,7 +88,13 @@ class BindMountOverlapCliTest {
                 "cannot restore into " + holder.resolve("mnt/sub") + ": it is inside the store",
                 "cannot push " + upper + ": it holds the store " + store + " (" + upper.resolve("t")
                         + " is a directory that holds the store under a second name",
-                "cannot write archive " + same.resolve("ROOT") + ": it is the store's own ROOT"};
+                "cannot write archive " + same.resolve("ROOT") + ": it is the store's own ROOT",
+                "cannot restore into " + parentBind + ": it holds the store " + store + " (" + parentBind
+                        + " is a directory that holds the store under a second name",
+                "cannot push " + parentBind + ": it holds the store",
+                "cannot restore into " + deep + ": it is inside the store " + store + " (" + deep
+                        + " is a directory of the store under a second name",
+                "cannot push " + deep + ": it is inside the store"};
         for (int i = 0; i < says.length; i++) {
             Cli.Result r = rs.get(i);
             assertEquals(1, r.code(), commands.get(i) + "\n" + r);

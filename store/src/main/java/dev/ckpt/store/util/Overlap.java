@@ -53,6 +53,24 @@ public enum Overlap {
         if (storeKey == null) {
             return new Found(NONE, null, null); // no store there yet: nothing to write over
         }
+        // by the mount table: each path as the directory it is on its file system's main mount, so a second name at
+        // any depth is seen (helper-124: a bind of the store's parent, or of chunks/8d, got past the identities below)
+        List<Mount> mounts = mounts();
+        Path cs = canonical(s, mounts);
+        Mount on = mountOf(p, mounts);
+        Path cp = canonical(p, mounts);
+        Overlap viaMount = cp.equals(cs) ? SAME : cp.startsWith(cs) ? INSIDE : cs.startsWith(cp) ? HOLDS : NONE;
+        if (viaMount != NONE && on != null) {
+            return new Found(viaMount, on.point(), as(canonical(on.point(), mounts), cs));
+        }
+        for (Mount m : mounts) {
+            if (m.point().startsWith(p) && !m.point().equals(p)) {
+                Path cm = canonical(m.point(), mounts);
+                if (cs.startsWith(cm) || cm.startsWith(cs)) {
+                    return new Found(HOLDS, m.point(), as(cm, cs));
+                }
+            }
+        }
         Set<Object> inside = new HashSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(s)) {
             for (Path c : ds) {
@@ -76,7 +94,7 @@ public enum Overlap {
             holding.add(key(a));
         }
         holding.remove(null);
-        for (Path m : mountPoints()) {
+        for (Path m : mounts.stream().map(Mount::point).toList()) {
             if (m.startsWith(p) && !m.equals(p)) {
                 Object k = key(m);
                 if (k != null && (k.equals(storeKey) || inside.contains(k) || holding.contains(k))) {
@@ -102,6 +120,69 @@ public enum Overlap {
         }
     }
 
+    /** What a directory is to the store, both as their main mounts name them. */
+    private static String as(Path dir, Path store) {
+        return dir.equals(store) ? "the store's directory" : dir.startsWith(store) ? "a directory of the store"
+                : "a directory that holds the store";
+    }
+
+    /**
+     * One line of {@code /proc/self/mountinfo}: where it is mounted, the directory of its file
+     * system that is the mount's root ({@code /} for a whole file system, a subdirectory for a
+     * bind mount of it), and the file system's device ({@code major:minor}).
+     */
+    record Mount(Path point, Path root, String device) {
+    }
+
+    /** The mount {@code p} lies on: the one with the longest mount point that holds it; null if none is known. */
+    private static Mount mountOf(Path p, List<Mount> mounts) {
+        Mount on = null;
+        for (Mount m : mounts) {
+            if (p.startsWith(m.point()) && (on == null || m.point().getNameCount() >= on.point().getNameCount())) {
+                on = m; // the later of two at one point is the one on top
+            }
+        }
+        return on;
+    }
+
+    /**
+     * {@code p} as the main mount of its file system names it: the mount of that device with the
+     * shallowest root (the first listed of those), through which a bind mount's directories have
+     * their first names. {@code p} itself where the table does not say.
+     */
+    static Path canonical(Path p, List<Mount> mounts) {
+        Mount on = mountOf(p, mounts);
+        if (on == null) {
+            return p;
+        }
+        Mount main = null;
+        for (Mount m : mounts) {
+            if (m.device().equals(on.device()) && (main == null || m.root().getNameCount() < main.root().getNameCount())) {
+                main = m;
+            }
+        }
+        if (main == null || main == on || !on.root().startsWith(main.root())) {
+            return p;
+        }
+        return main.point().resolve(main.root().relativize(on.root())).resolve(on.point().relativize(p));
+    }
+
+    /** The mounts of this process's mount namespace; none where {@code /proc/self/mountinfo} cannot be read. */
+    static List<Mount> mounts() {
+        List<Mount> mounts = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ");
+                if (f.length > 4) {
+                    mounts.add(new Mount(Path.of(unescape(f[4])), Path.of(unescape(f[3])), f[2]));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or no /proc: only the names and the identities are compared
+        }
+        return mounts;
+    }
+
     /** Device and inode of a directory, links followed; null when it cannot be read. */
     private static Object key(Path dir) {
         try {
@@ -109,22 +190,6 @@ public enum Overlap {
         } catch (IOException | RuntimeException e) {
             return null;
         }
-    }
-
-    /** The mount points of this process's mount namespace; none where {@code /proc/self/mountinfo} cannot be read. */
-    static List<Path> mountPoints() {
-        List<Path> points = new ArrayList<>();
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                String[] f = line.split(" ");
-                if (f.length > 4) {
-                    points.add(Path.of(unescape(f[4])));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux, or no /proc: only the names and the ancestors are compared
-        }
-        return points;
     }
 
     /** A mountinfo field: space, tab, newline and backslash are written as octal escapes ({@code \040}). */

@@ -84,7 +84,16 @@ class OverlapTest {
     void mountInfoEscapesAreUndone() {
         assertEquals("/tmp/a b/c\\d\te", Overlap.unescape("/tmp/a\\040b/c\\134d\\011e"));
         assertEquals("/x\\04", Overlap.unescape("/x\\04"), "a short escape stays as written");
-        assertTrue(Overlap.mountPoints().contains(Path.of("/")) || !Files.exists(Path.of("/proc/self/mountinfo")));
+        assertTrue(Overlap.mounts().stream().anyMatch(m -> m.point().equals(Path.of("/"))) || !Files.exists(Path.of("/proc/self/mountinfo")));
+        // a bind mount's directory named as on its file system's main mount
+        List<Overlap.Mount> table = List.of(new Overlap.Mount(Path.of("/"), Path.of("/"), "8:1"),
+                new Overlap.Mount(Path.of("/tmp"), Path.of("/"), "0:40"),
+                new Overlap.Mount(Path.of("/mnt/w"), Path.of("/h/ov/st/chunks/8d"), "0:40"),
+                new Overlap.Mount(Path.of("/mnt/t"), Path.of("/"), "0:40"));
+        assertEquals(Path.of("/tmp/h/ov/st/chunks/8d/x"), Overlap.canonical(Path.of("/mnt/w/x"), table));
+        assertEquals(Path.of("/tmp/h/ov"), Overlap.canonical(Path.of("/mnt/t/h/ov"), table), "the first listed main mount");
+        assertEquals(Path.of("/tmp/a"), Overlap.canonical(Path.of("/tmp/a"), table));
+        assertEquals(Path.of("/home/u"), Overlap.canonical(Path.of("/home/u"), table));
     }
 
     /** A directory given a second name by a link on its own is found by the names, as before: no mount needed. */
