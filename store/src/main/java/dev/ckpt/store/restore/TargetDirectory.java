@@ -158,8 +158,9 @@ final class TargetDirectory {
         for (Path a = root; a != null; a = a.getParent()) {
             if (Files.exists(a, LinkOption.NOFOLLOW_LINKS)) {
                 if (!Files.isDirectory(a)) {
+                    // a link that leads nowhere may loop: "create that directory" cannot mend a loop (helper-124)
                     throw blocked(LocalFiles.notADirectory(a) + (Files.exists(a) ? "; choose another target"
-                            : "; create that directory, or choose another target"));
+                            : "; make the link lead to a directory, or choose another target"));
                 }
                 break;
             }
@@ -214,7 +215,9 @@ final class TargetDirectory {
                 break; // created later, with everything below it
             }
             if (!Files.isDirectory(p)) {
-                throw blocked(p + " is a file where the checkpoint needs a directory (for " + root.relativize(dest)
+                // a FIFO or a device is no "file" (helper-124)
+                String kind = Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? "a file" : LocalFiles.kindOf(p);
+                throw blocked(p + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint needs a directory (for " + root.relativize(dest)
                         + "); move it away or restore into another directory");
             }
             existing = p;

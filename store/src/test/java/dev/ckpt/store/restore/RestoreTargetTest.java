@@ -189,7 +189,7 @@ class RestoreTargetTest extends InMemoryFixture {
         for (Path t : List.of(dangling, loop)) {
             InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
             assertTrue(ex.getMessage().contains(t + " is a symbolic link to " + Files.readSymbolicLink(t)
-                    + ", which does not exist (or loops); create that directory, or choose another target"), ex.getMessage());
+                    + ", which does not exist (or loops); make the link lead to a directory, or choose another target"), ex.getMessage());
             assertTrue(Files.isSymbolicLink(t), "left as it was");
         }
         InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, toFile, List.of()));
@@ -333,7 +333,8 @@ class RestoreTargetTest extends InMemoryFixture {
         write(tmp.resolve("afile"), "x");
         Files.createSymbolicLink(tmp.resolve("tofile"), Path.of("afile"));
         String[][] cases = {
-                {"dangling/x", "dangling is a symbolic link to " + tmp.resolve("nonexistent") + ", which does not exist (or loops)"},
+                {"dangling/x", "dangling is a symbolic link to " + tmp.resolve("nonexistent") + ", which does not exist (or loops);"
+                        + " make the link lead to a directory, or choose another target"},
                 {"loopy/x/y", "loopy is a symbolic link to loopy, which does not exist (or loops)"},
                 {"afile/x", "afile is not a directory; choose another target"},
                 {"afile/x/y", "afile is not a directory; choose another target"},
@@ -363,6 +364,17 @@ class RestoreTargetTest extends InMemoryFixture {
         assertTrue(ex.getMessage().contains(t.resolve("m/b.bin") + " is a FIFO (named pipe) where the checkpoint has the file"
                 + " m/b.bin; move it away") && ex.getMessage().endsWith("nothing was written"), ex.getMessage());
         assertTrue(Files.readAttributes(t.resolve("m/b.bin"), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther());
+        // and where the checkpoint needs a directory: a FIFO is not "a file" (helper-124)
+        Files.delete(t.resolve("m/b.bin"));
+        Files.move(t.resolve("m"), t.resolve("m-moved"));
+        assertEquals(0, new ProcessBuilder("mkfifo", t.resolve("m").toString()).start().waitFor());
+        InvalidInputException dir = assertThrows(InvalidInputException.class,
+                () -> restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of()));
+        assertTrue(dir.getMessage().contains(t.resolve("m") + " is a FIFO (named pipe) where the checkpoint needs a directory"),
+                dir.getMessage());
+        Files.delete(t.resolve("m"));
+        Files.move(t.resolve("m-moved"), t.resolve("m"));
+        assertEquals(0, new ProcessBuilder("mkfifo", t.resolve("m/b.bin").toString()).start().waitFor());
         try (Stream<Path> w = Files.walk(t)) {
             assertEquals(before, w.sorted().toList());
         }
