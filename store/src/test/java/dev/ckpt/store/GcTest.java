@@ -215,6 +215,34 @@ class GcTest extends InMemoryFixture {
         assertThrows(dev.ckpt.store.error.CorruptObjectException.class, () -> store.claimWriter("r"));
     }
 
+    /**
+     * The claim's look takes any step (helper-125: a restarted run's lost step 50 below the old
+     * ROOT's step 100 was missed) and only the run's own manifests (helper-125: run "a-s1", of the
+     * same prefix and found first, hid run "a"'s).
+     */
+    @Test
+    void aClaimOverAnOlderRootIsRefusedForALowerStepAndBesideARunOfTheSamePrefix() {
+        WriterToken m1 = store.claimWriter("m");
+        store.save(m1, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("m100"), 1, 2, 30_000), "m", 100));
+        WriterToken a1 = store.claimWriter("a");
+        store.save(a1, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("a1"), 2, 2, 30_000), "a", 1));
+        byte[] olderRoot = objects.delegate().get("ROOT").data();
+        SaveResult m50 = store.save(store.claimWriter("m"), SaveRequest.of(TestDirs.checkpoint(tmp.resolve("m50"), 3, 2,
+                30_000), "m", 50));
+        store.save(store.claimWriter("a-s1"), SaveRequest.of(TestDirs.checkpoint(tmp.resolve("as1"), 4, 2, 30_000), "a-s1", 10));
+        SaveResult a5 = store.save(store.claimWriter("a"), SaveRequest.of(TestDirs.checkpoint(tmp.resolve("a5"), 5, 2, 30_000),
+                "a", 5));
+        objects.delegate().put("ROOT", olderRoot);
+        dev.ckpt.store.error.CorruptObjectException lower = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                () -> store.claimWriter("m"));
+        assertTrue(lower.getMessage().startsWith("cannot claim run 'm': manifests/" + m50.checkpointId() + ".json (run 'm',"
+                + " step 50)"), lower.getMessage());
+        dev.ckpt.store.error.CorruptObjectException prefix = assertThrows(dev.ckpt.store.error.CorruptObjectException.class,
+                () -> store.claimWriter("a"));
+        assertTrue(prefix.getMessage().startsWith("cannot claim run 'a': manifests/" + a5.checkpointId() + ".json (run 'a',"
+                + " step 5)"), prefix.getMessage());
+    }
+
     @Test
     void onlyTheShapesThisStoreWritesAreItsManifestKeys() {
         for (String own : List.of("manifests/r-s1-0a0b0c0d.json", "manifests/r-s10-e3/part-00002.json",

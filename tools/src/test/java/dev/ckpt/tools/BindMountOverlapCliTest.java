@@ -52,9 +52,12 @@ class BindMountOverlapCliTest {
         try (java.util.stream.Stream<Path> l = Files.list(store.resolve("chunks"))) {
             shard = l.filter(Files::isDirectory).findFirst().orElseThrow().getFileName().toString();
         }
-        for (Path d : List.of(holder.resolve("mnt"), same, inChunks, upper, parentBind, deep)) {
+        Path fresh = tmp.resolve("fresh");  // holds no store yet: fresh/st is made by the push
+        Path freshBind = tmp.resolve("fb");  // fb: fresh, under a second name (helper-125: not looked at while no store)
+        for (Path d : List.of(holder.resolve("mnt"), same, inChunks, upper, parentBind, deep, fresh, freshBind)) {
             Files.createDirectories(d);
         }
+        Files.writeString(fresh.resolve("weights.bin"), "w");
         Map<String, byte[]> before = TestDirs.snapshot(store);
         String q = MountNamespace.q(store);
         String setup = "mount --bind " + q + " " + MountNamespace.q(holder.resolve("mnt")) + "\nmount --bind " + q + " "
@@ -62,7 +65,7 @@ class BindMountOverlapCliTest {
                 + MountNamespace.q(inChunks) + "\nmkdir -p " + MountNamespace.q(upper.resolve("t")) + "\nmount --bind "
                 + MountNamespace.q(tmp) + " " + MountNamespace.q(upper.resolve("t")) + "\nmount --bind " + MountNamespace.q(tmp)
                 + " " + MountNamespace.q(parentBind) + "\nmount --bind " + MountNamespace.q(store.resolve("chunks/" + shard)) + " "
-                + MountNamespace.q(deep);
+                + MountNamespace.q(deep) + "\nmount --bind " + MountNamespace.q(fresh) + " " + MountNamespace.q(freshBind);
         List<List<String>> commands = List.of(
                 cmd("restore", store.toString(), id, holder.toString()),
                 cmd("push", store.toString(), holder.toString(), "--run", "b", "--step", "1"),
@@ -75,6 +78,7 @@ class BindMountOverlapCliTest {
                 cmd("push", store.toString(), parentBind.toString(), "--run", "b", "--step", "1"),
                 cmd("restore", store.toString(), id, deep.toString()),
                 cmd("push", store.toString(), deep.toString(), "--run", "b", "--step", "1"),
+                cmd("push", fresh.resolve("st").toString(), freshBind.toString(), "--run", "b", "--step", "1"),
                 cmd("restore", store.toString(), id, tmp.resolve("elsewhere").toString()));
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), setup, Map.of(), commands, null);
         String[] says = {
@@ -94,7 +98,8 @@ class BindMountOverlapCliTest {
                 "cannot push " + parentBind + ": it holds the store",
                 "cannot restore into " + deep + ": it is inside the store " + store + " (" + deep
                         + " is a directory of the store under a second name",
-                "cannot push " + deep + ": it is inside the store"};
+                "cannot push " + deep + ": it is inside the store",
+                "cannot push " + freshBind + ": it holds the store " + fresh.resolve("st")};
         for (int i = 0; i < says.length; i++) {
             Cli.Result r = rs.get(i);
             assertEquals(1, r.code(), commands.get(i) + "\n" + r);

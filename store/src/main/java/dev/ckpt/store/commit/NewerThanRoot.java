@@ -55,6 +55,11 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
      * and a manifest that does not read are passed over: damage is verify's to report.
      */
     public static Optional<NewerThanRoot> among(ObjectStore store, RootState s, Iterable<String> unreferenced) {
+        return among(store, s, unreferenced, null);
+    }
+
+    /** As above, of run {@code run} only (null: any run). */
+    private static Optional<NewerThanRoot> among(ObjectStore store, RootState s, Iterable<String> unreferenced, String run) {
         for (String key : unreferenced) {
             if (!key.startsWith("manifests/") || key.indexOf('/', "manifests/".length()) >= 0 || !Manifest.isOwnKey(key)) {
                 continue;
@@ -65,10 +70,13 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
             } catch (CkptException | IllegalArgumentException e) {
                 continue; // deleted meanwhile (a GC), damaged, or of a newer format
             }
-            RunState run = s.runs().get(m.run());
-            long rootEpoch = run == null ? 0 : run.writerEpoch();
+            if (run != null && !run.equals(m.run())) {
+                continue;
+            }
+            RunState state = s.runs().get(m.run());
+            long rootEpoch = state == null ? 0 : state.writerEpoch();
             if (m.writer() != null && m.writer().epoch() > rootEpoch) {
-                return Optional.of(new NewerThanRoot(key, m.run(), m.step(), m.writer().epoch(), rootEpoch, run != null));
+                return Optional.of(new NewerThanRoot(key, m.run(), m.step(), m.writer().epoch(), rootEpoch, state != null));
             }
         }
         return Optional.empty();
@@ -110,42 +118,39 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
         }
     }
 
-    /** The step in a top-level manifest key ({@code <run>-s<step>-<hex>} or {@code <run>-s<step>-e<epoch>}). */
-    private static final java.util.regex.Pattern STEP = java.util.regex.Pattern.compile("-s(\\d{1,19})-(?:[0-9a-f]+|e\\d+)\\.json$");
+    /** How far the store's clock may run behind its writers' for {@link #forClaim}'s cut by time. */
+    static final java.time.Duration CLOCK_SKEW = java.time.Duration.ofHours(1);
 
     /**
-     * {@link #find} for a claim of {@code run}: only that run's manifests ROOT {@code s} does not
-     * reference whose step is above the newest step ROOT holds for the run (one listing by the
-     * run's name; a GET for each such manifest, which a store in order holds only for a save
-     * killed before its commit). A claim over an older ROOT took that ROOT's epoch + 1, the epoch of
-     * the newer checkpoints' writer, and verify, doctor and GC no longer saw them: GC deleted them
-     * (helper-124). Long run names are cut in ids ({@link dev.ckpt.store.manifest.Ids}): the
-     * listing's prefix is the name's first 40 characters, which every id of the run keeps.
+     * {@link #find} for a claim of {@code run}: that run's manifests ROOT {@code s} does not
+     * reference and the store wrote after the newest checkpoint ROOT holds was created (less
+     * {@link #CLOCK_SKEW}). A checkpoint an older copy of ROOT lacks was committed after every
+     * checkpoint in that copy, at any step (helper-125: a restarted run's lower step was missed
+     * by a cut by step); what retention or forget dropped was written before the checkpoint that
+     * dropped it, which ROOT holds, so it is not read. One listing by the run's name (its first
+     * 40 characters, which every id of the run keeps, {@link dev.ckpt.store.manifest.Ids}) and a
+     * GET for each manifest after that cut; only the run's own count (helper-125: another run
+     * of the same prefix, found first, hid it). A claim over an older ROOT took that ROOT's
+     * epoch + 1, the epoch of the newer checkpoints' writer, and verify, doctor and GC no longer
+     * saw them: GC deleted them (helper-124).
      */
     public static Optional<NewerThanRoot> forClaim(ObjectStore store, RootState s, String run) {
-        long newest = -1;
+        java.time.Instant newest = null;
         Set<String> referenced = new HashSet<>();
         for (CheckpointEntry e : s.checkpoints().values()) {
             referenced.add(e.manifest());
-            if (e.run().equals(run)) {
-                newest = Math.max(newest, e.step());
+            if (e.created() != null && (newest == null || e.created().isAfter(newest))) {
+                newest = e.created();
             }
         }
+        java.time.Instant cut = newest == null ? java.time.Instant.MIN : newest.minus(CLOCK_SKEW);
         List<String> candidates = new ArrayList<>();
         for (ObjectInfo o : store.list("manifests/" + run.substring(0, Math.min(run.length(), 40)))) {
-            java.util.regex.Matcher m = STEP.matcher(o.key());
-            if (referenced.contains(o.key()) || !m.find()) {
-                continue;
-            }
-            try {
-                if (Long.parseLong(m.group(1)) > newest) {
-                    candidates.add(o.key());
-                }
-            } catch (NumberFormatException e) {
-                // not a step this store writes
+            if (!referenced.contains(o.key()) && (o.lastModified() == null || o.lastModified().isAfter(cut))) {
+                candidates.add(o.key());
             }
         }
-        return among(store, s, candidates).filter(n -> n.run().equals(run));
+        return among(store, s, candidates, run);
     }
 
     private static List<String> unreferenced(RootState s, List<String> keys) {

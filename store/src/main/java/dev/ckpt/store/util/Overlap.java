@@ -49,10 +49,6 @@ public enum Overlap {
         if (byName != NONE) {
             return new Found(byName, null, null);
         }
-        Object storeKey = key(s);
-        if (storeKey == null) {
-            return new Found(NONE, null, null); // no store there yet: nothing to write over
-        }
         // by the mount table: each path as the directory it is on its file system's main mount, so a second name at
         // any depth is seen (helper-124: a bind of the store's parent, or of chunks/8d, got past the identities below)
         List<Mount> mounts = mounts();
@@ -70,6 +66,11 @@ public enum Overlap {
                     return new Found(HOLDS, m.point(), as(cm, cs));
                 }
             }
+        }
+        // by identity, where the table did not tell (no /proc): the store's directory must exist
+        Object storeKey = key(s);
+        if (storeKey == null) {
+            return new Found(NONE, null, null);
         }
         Set<Object> inside = new HashSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(s)) {
@@ -115,7 +116,8 @@ public enum Overlap {
         /** {@link Overlap#says}, and where the second name is. */
         public String says(Path store) {
             String said = kind.says(store);
-            return through == null || kind == NONE ? said : said + " (" + through + " is " + as + " under a second name:"
+            return through == null || kind == NONE ? said : said + " (" + Printable.of(through.toString()) + " is " + as
+                    + " under a second name:"
                     + " a bind mount, or the same file system mounted twice)";
         }
     }
@@ -155,9 +157,14 @@ public enum Overlap {
         if (on == null) {
             return p;
         }
+        // of the mounts of that device whose root holds this mount's root, the shallowest (helper-125: the first of
+        // all its mounts with the shallowest root, when the file system's own root was mounted nowhere, held another
+        // subtree, and a bind of the store's parent was not seen); one still in view at its mount point, not one
+        // another mount covers (helper-125: a covered mount named another file system's directories as the store's)
         Mount main = null;
         for (Mount m : mounts) {
-            if (m.device().equals(on.device()) && (main == null || m.root().getNameCount() < main.root().getNameCount())) {
+            if (m.device().equals(on.device()) && on.root().startsWith(m.root()) && mountOf(m.point(), mounts) == m
+                    && (main == null || m.root().getNameCount() < main.root().getNameCount())) {
                 main = m;
             }
         }

@@ -94,6 +94,22 @@ class OverlapTest {
         assertEquals(Path.of("/tmp/h/ov"), Overlap.canonical(Path.of("/mnt/t/h/ov"), table), "the first listed main mount");
         assertEquals(Path.of("/tmp/a"), Overlap.canonical(Path.of("/tmp/a"), table));
         assertEquals(Path.of("/home/u"), Overlap.canonical(Path.of("/home/u"), table));
+        // the file system's own root mounted nowhere (a container's volumes): the shallowest mount whose root holds the
+        // path's, not the first of all (helper-125: /a held another subtree, and /mnt/vc was never renamed)
+        List<Overlap.Mount> volumes = List.of(new Overlap.Mount(Path.of("/"), Path.of("/"), "8:1"),
+                new Overlap.Mount(Path.of("/mnt/va"), Path.of("/a"), "0:50"),
+                new Overlap.Mount(Path.of("/mnt/vb"), Path.of("/b"), "0:50"),
+                new Overlap.Mount(Path.of("/mnt/vc"), Path.of("/b/c"), "0:50"));
+        assertEquals(Path.of("/mnt/vb/c/x"), Overlap.canonical(Path.of("/mnt/vc/x"), volumes));
+        assertEquals(Path.of("/mnt/vb/c/store"), Overlap.canonical(Path.of("/mnt/vb/c/store"), volumes));
+        assertEquals(Path.of("/mnt/va/store"), Overlap.canonical(Path.of("/mnt/va/store"), volumes));
+        // a mount covered by another at its mount point names nothing of its file system any more (helper-125)
+        List<Overlap.Mount> covered = List.of(new Overlap.Mount(Path.of("/"), Path.of("/"), "8:1"),
+                new Overlap.Mount(Path.of("/mnt/x"), Path.of("/"), "0:60"),
+                new Overlap.Mount(Path.of("/mnt/bx"), Path.of("/"), "0:60"),
+                new Overlap.Mount(Path.of("/mnt/x"), Path.of("/"), "0:61"));
+        assertEquals(Path.of("/mnt/bx/store"), Overlap.canonical(Path.of("/mnt/bx/store"), covered));
+        assertEquals(Path.of("/mnt/x/store/src"), Overlap.canonical(Path.of("/mnt/x/store/src"), covered));
     }
 
     /** A directory given a second name by a link on its own is found by the names, as before: no mount needed. */
