@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -25,12 +24,6 @@ class BindMountOverlapCliTest {
     Path tmp;
 
     private final Cli cli = new Cli(Map.of(), "--progress", "none");
-
-    private static List<String> cmd(String... args) {
-        List<String> l = new ArrayList<>(List.of(args));
-        l.addAll(List.of("--progress", "none"));
-        return l;
-    }
 
     @Test
     void aSecondNameOfTheStoreThroughABindMountIsRefusedByPushRestoreAndExport() throws Exception {
@@ -67,19 +60,19 @@ class BindMountOverlapCliTest {
                 + " " + MountNamespace.q(parentBind) + "\nmount --bind " + MountNamespace.q(store.resolve("chunks/" + shard)) + " "
                 + MountNamespace.q(deep) + "\nmount --bind " + MountNamespace.q(fresh) + " " + MountNamespace.q(freshBind);
         List<List<String>> commands = List.of(
-                cmd("restore", store.toString(), id, holder.toString()),
-                cmd("push", store.toString(), holder.toString(), "--run", "b", "--step", "1"),
-                cmd("restore", store.toString(), id, same.toString()),
-                cmd("restore", store.toString(), id, inChunks.resolve("x").toString()),
-                cmd("restore", store.toString(), id, holder.resolve("mnt/sub").toString()),
-                cmd("push", store.toString(), upper.toString(), "--run", "b", "--step", "1"),
-                cmd("export", store.toString(), id, same.resolve("ROOT").toString()),
-                cmd("restore", store.toString(), id, parentBind.toString()),
-                cmd("push", store.toString(), parentBind.toString(), "--run", "b", "--step", "1"),
-                cmd("restore", store.toString(), id, deep.toString()),
-                cmd("push", store.toString(), deep.toString(), "--run", "b", "--step", "1"),
-                cmd("push", fresh.resolve("st").toString(), freshBind.toString(), "--run", "b", "--step", "1"),
-                cmd("restore", store.toString(), id, tmp.resolve("elsewhere").toString()));
+                MountNamespace.cmd("restore", store.toString(), id, holder.toString()),
+                MountNamespace.cmd("push", store.toString(), holder.toString(), "--run", "b", "--step", "1"),
+                MountNamespace.cmd("restore", store.toString(), id, same.toString()),
+                MountNamespace.cmd("restore", store.toString(), id, inChunks.resolve("x").toString()),
+                MountNamespace.cmd("restore", store.toString(), id, holder.resolve("mnt/sub").toString()),
+                MountNamespace.cmd("push", store.toString(), upper.toString(), "--run", "b", "--step", "1"),
+                MountNamespace.cmd("export", store.toString(), id, same.resolve("ROOT").toString()),
+                MountNamespace.cmd("restore", store.toString(), id, parentBind.toString()),
+                MountNamespace.cmd("push", store.toString(), parentBind.toString(), "--run", "b", "--step", "1"),
+                MountNamespace.cmd("restore", store.toString(), id, deep.toString()),
+                MountNamespace.cmd("push", store.toString(), deep.toString(), "--run", "b", "--step", "1"),
+                MountNamespace.cmd("push", fresh.resolve("st").toString(), freshBind.toString(), "--run", "b", "--step", "1"),
+                MountNamespace.cmd("restore", store.toString(), id, tmp.resolve("elsewhere").toString()));
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), setup, Map.of(), commands, null);
         String[] says = {
                 "cannot restore into " + holder + ": it holds the store " + store + " (" + holder.resolve("mnt")

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -26,12 +25,6 @@ class CkptToolNoSpaceTest {
     Path tmp;
 
     private final Cli cli = new Cli(Map.of(), "--progress", "none");
-
-    private static List<String> cmd(String... args) {
-        List<String> l = new ArrayList<>(List.of(args));
-        l.addAll(List.of("--progress", "none"));
-        return l;
-    }
 
     @Test
     void restoreExportImportAndPushOnAFullDiskNameThePathAndTheReason() throws Exception {
@@ -56,12 +49,12 @@ class CkptToolNoSpaceTest {
         Path tmpdir = Files.createDirectories(full.resolve("tmp"));
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.tmpfs(full, 256)
                         + " && mkdir " + MountNamespace.q(target) + " " + MountNamespace.q(tmpdir), Map.of("TMPDIR", tmpdir.toString()),
-                List.of(cmd("restore", store, "r:latest", target.toString()),
-                        cmd("restore", store, "r:latest", deep.toString()),
-                        cmd("export", store, "r:latest", out.toString()),
-                        cmd("import", fullStore.toString(), archive.toString(), "--run", "q", "--step", "1"),
-                        cmd("import", "mem://import-test", archive.toString(), "--run", "q", "--step", "1"),
-                        cmd("push", fullStore.toString(), src.toString(), "--run", "q", "--step", "1")),
+                List.of(MountNamespace.cmd("restore", store, "r:latest", target.toString()),
+                        MountNamespace.cmd("restore", store, "r:latest", deep.toString()),
+                        MountNamespace.cmd("export", store, "r:latest", out.toString()),
+                        MountNamespace.cmd("import", fullStore.toString(), archive.toString(), "--run", "q", "--step", "1"),
+                        MountNamespace.cmd("import", "mem://import-test", archive.toString(), "--run", "q", "--step", "1"),
+                        MountNamespace.cmd("push", fullStore.toString(), src.toString(), "--run", "q", "--step", "1")),
                 "cd " + MountNamespace.q(full) + " && find . | sort");
         String[] where = {target.toString(), deep.toString(), out.toString(), fullStore.toString(), tmpdir.toString(),
                 fullStore.toUri().toString()};
@@ -116,8 +109,8 @@ class CkptToolNoSpaceTest {
         Path out = tmp.resolve("out");
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.tmpfs(full, 256) + " && cp -a "
                         + MountNamespace.q(Path.of(store)) + " " + MountNamespace.q(onFull), Map.of(),
-                List.of(cmd("import", onFull.toString(), archive.toString(), "--run", "q", "--step", "1"),
-                        cmd("restore", onFull.toString(), "q@1", out.toString())), "true");
+                List.of(MountNamespace.cmd("import", onFull.toString(), archive.toString(), "--run", "q", "--step", "1"),
+                        MountNamespace.cmd("restore", onFull.toString(), "q@1", out.toString())), "true");
         assertEquals(0, rs.get(0).code(), rs.get(0).toString());
         assertEquals(0, rs.get(1).code(), rs.get(1).toString());
         assertTrue(java.util.Arrays.equals(Files.readAllBytes(src.resolve("sparse.bin")),
@@ -142,9 +135,9 @@ class CkptToolNoSpaceTest {
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.tmpfs(full, 512) + " && cp -a "
                         + MountNamespace.q(store) + " " + MountNamespace.q(onFull) + " && (dd if=/dev/zero of="
                         + MountNamespace.q(full.resolve("fill")) + " bs=1k 2>/dev/null || true)", Map.of(),
-                List.of(cmd("gc", onFull.toString(), "--grace", "0s"),
-                        cmd("forget", onFull.toString(), "--run", "r", "--keep-last", "1"),
-                        cmd("pin", onFull.toString(), "r@1")),
+                List.of(MountNamespace.cmd("gc", onFull.toString(), "--grace", "0s"),
+                        MountNamespace.cmd("forget", onFull.toString(), "--run", "r", "--keep-last", "1"),
+                        MountNamespace.cmd("pin", onFull.toString(), "r@1")),
                 "cmp " + MountNamespace.q(store.resolve("ROOT")) + " " + MountNamespace.q(onFull.resolve("ROOT")) + " && echo same");
         String size = dev.ckpt.store.util.Sizes.human(Files.size(store.resolve("ROOT")));
         String[] then = {"run gc again", "run forget again, then gc to delete what it forgot"};

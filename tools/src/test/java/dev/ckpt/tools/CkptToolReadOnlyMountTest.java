@@ -32,12 +32,6 @@ class CkptToolReadOnlyMountTest {
         return r.out().trim();
     }
 
-    private static List<String> cmd(String... args) {
-        List<String> l = new ArrayList<>(List.of(args));
-        l.addAll(List.of("--progress", "none"));
-        return l;
-    }
-
     @Test
     void everyReadingCommandWorksAndEveryWriteIsRefusedNamingTheStore() throws Exception {
         MountNamespace.assumeAvailable(tmp);
@@ -51,17 +45,17 @@ class CkptToolReadOnlyMountTest {
         Path archive = tmp.resolve("b.tar.zst");
 
         List<List<String>> reads = List.of(
-                cmd("ls", store), cmd("ls", store, "--json"), cmd("show", store, b), cmd("verify", store),
-                cmd("verify", store, "--read-data"), cmd("restore", store, "r:latest", out.toString()),
-                cmd("stats", store), cmd("diff", store, a, b), cmd("export", store, b, archive.toString()),
-                cmd("doctor", store), cmd("doctor", store, "--json"), cmd("gc", store, "--dry-run", "--grace", "0s"),
-                cmd("init", store), // idempotent: ROOT exists, nothing to write
-                cmd("unpin", store, a)); // not pinned: nothing to write
+                MountNamespace.cmd("ls", store), MountNamespace.cmd("ls", store, "--json"), MountNamespace.cmd("show", store, b), MountNamespace.cmd("verify", store),
+                MountNamespace.cmd("verify", store, "--read-data"), MountNamespace.cmd("restore", store, "r:latest", out.toString()),
+                MountNamespace.cmd("stats", store), MountNamespace.cmd("diff", store, a, b), MountNamespace.cmd("export", store, b, archive.toString()),
+                MountNamespace.cmd("doctor", store), MountNamespace.cmd("doctor", store, "--json"), MountNamespace.cmd("gc", store, "--dry-run", "--grace", "0s"),
+                MountNamespace.cmd("init", store), // idempotent: ROOT exists, nothing to write
+                MountNamespace.cmd("unpin", store, a)); // not pinned: nothing to write
         List<List<String>> writes = List.of(
-                cmd("push", store, src1.toString(), "--run", "r", "--step", "3"), cmd("forget", store, a),
-                cmd("forget", store, "--run", "r", "--keep-last", "1"), cmd("pin", store, a),
-                cmd("gc", store, "--grace", "0s"), cmd("verify", store, "--read-data", "--record"),
-                cmd("import", store, archive.toString(), "--run", "q", "--step", "1"));
+                MountNamespace.cmd("push", store, src1.toString(), "--run", "r", "--step", "3"), MountNamespace.cmd("forget", store, a),
+                MountNamespace.cmd("forget", store, "--run", "r", "--keep-last", "1"), MountNamespace.cmd("pin", store, a),
+                MountNamespace.cmd("gc", store, "--grace", "0s"), MountNamespace.cmd("verify", store, "--read-data", "--record"),
+                MountNamespace.cmd("import", store, archive.toString(), "--run", "q", "--step", "1"));
         List<List<String>> all = new ArrayList<>(reads);
         all.addAll(writes);
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.readOnly(Path.of(store)), Map.of(),
@@ -108,7 +102,7 @@ class CkptToolReadOnlyMountTest {
         Files.writeString(target.resolve("m/b.bin"), "old b");
         Map<String, byte[]> before = TestDirs.snapshot(target);
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), MountNamespace.readOnly(target.resolve("m")), Map.of(),
-                List.of(cmd("restore", store, id, target.toString())), "ls -a " + MountNamespace.q(target));
+                List.of(MountNamespace.cmd("restore", store, id, target.toString())), "ls -a " + MountNamespace.q(target));
         Cli.Result r = rs.get(0);
         assertEquals(1, r.code(), r.toString());
         assertTrue(r.err().contains("directory " + target.resolve("m") + " is not writable (Read-only file system)"),

@@ -66,6 +66,13 @@ final class MountNamespace {
         }
     }
 
+    /** A ckpt-tool command line for {@link #run}, without progress output. */
+    static List<String> cmd(String... args) {
+        List<String> l = new ArrayList<>(List.of(args));
+        l.addAll(List.of("--progress", "none"));
+        return l;
+    }
+
     /** Shell-quotes a path. */
     static String q(Object p) {
         return "'" + p.toString().replace("'", "'\\''") + "'";
