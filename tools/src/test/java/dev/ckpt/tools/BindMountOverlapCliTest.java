@@ -72,6 +72,7 @@ class BindMountOverlapCliTest {
                 MountNamespace.cmd("restore", store.toString(), id, deep.toString()),
                 MountNamespace.cmd("push", store.toString(), deep.toString(), "--run", "b", "--step", "1"),
                 MountNamespace.cmd("push", fresh.resolve("st").toString(), freshBind.toString(), "--run", "b", "--step", "1"),
+                MountNamespace.cmd("restore", parentBind.resolve("store").toString(), id, store.toString()),
                 MountNamespace.cmd("restore", store.toString(), id, tmp.resolve("elsewhere").toString()));
         List<Cli.Result> rs = MountNamespace.run(tmp.resolve("work"), setup, Map.of(), commands, null);
         String[] says = {
@@ -92,7 +93,10 @@ class BindMountOverlapCliTest {
                 "cannot restore into " + deep + ": it is inside the store " + store + " (" + deep
                         + " is a directory of the store under a second name",
                 "cannot push " + deep + ": it is inside the store",
-                "cannot push " + freshBind + ": it holds the store " + fresh.resolve("st")};
+                "cannot push " + freshBind + ": it holds the store " + fresh.resolve("st"),
+                // the store given through the bind, the target by its own name: the store's second name is said
+                "cannot restore into " + store + ": it is the store (" + parentBind.resolve("store") + " is the directory "
+                        + store + " under a second name"};
         for (int i = 0; i < says.length; i++) {
             Cli.Result r = rs.get(i);
             assertEquals(1, r.code(), commands.get(i) + "\n" + r);

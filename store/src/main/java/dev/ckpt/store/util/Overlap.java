@@ -57,7 +57,9 @@ public enum Overlap {
         Path cp = canonical(p, mounts);
         Overlap viaMount = cp.equals(cs) ? SAME : cp.startsWith(cs) ? INSIDE : cs.startsWith(cp) ? HOLDS : NONE;
         if (viaMount != NONE && on != null) {
-            return new Found(viaMount, on.point(), as(canonical(on.point(), mounts), cs));
+            // the second name is the path's (it lies on a bind), or else the store's (given through one)
+            return cp.equals(p) ? new Found(viaMount, s, "the directory " + cs)
+                    : new Found(viaMount, on.point(), as(canonical(on.point(), mounts), cs));
         }
         for (Mount m : mounts) {
             if (m.point().startsWith(p) && !m.point().equals(p)) {
