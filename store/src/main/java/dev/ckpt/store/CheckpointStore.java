@@ -233,9 +233,10 @@ public final class CheckpointStore implements AutoCloseable {
      */
     public WriterToken claimWriter(String run, String writerId, java.time.Instant deadline) {
         Ids.checkRunName(run);
-        refuseClaimOverOlderRoot(run);
-        long epoch = withRootBy(deadline, "the claim of run '" + run + "'",
-                rs -> rs.update(r -> Transitions.claim(r, run, writerId, config.clock().instant()), deadline)).value();
+        long epoch = withRootBy(deadline, "the claim of run '" + run + "'", rs -> {
+            refuseClaimOverOlderRoot(rs, run);
+            return rs.update(r -> Transitions.claim(r, run, writerId, config.clock().instant()), deadline);
+        }).value();
         return new WriterToken(run, epoch, writerId);
     }
 
@@ -244,9 +245,11 @@ public final class CheckpointStore implements AutoCloseable {
      * ROOT does not know ({@link NewerThanRoot#forClaim}): the claim would take that checkpoint's
      * writer epoch, and GC would then delete it without a word (helper-124).
      */
-    private void refuseClaimOverOlderRoot(String run) {
-        RootState s = root();
-        NewerThanRoot.forClaim(store, s, run).ifPresent(n -> {
+    private void refuseClaimOverOlderRoot(RootStore rs, String run) {
+        // through the claim's own view of the store: its deadline bounds these reads too (a stalled server held a push
+        // with --deadline past it here, in CI's DeadlineCliTest)
+        RootState s = rs.read().state();
+        NewerThanRoot.forClaim(rs.objectStore(), s, run).ifPresent(n -> {
             throw new dev.ckpt.store.error.CorruptObjectException(RootState.KEY, "cannot claim run '" + run + "': "
                     + n.describe() + "; a claim now would hide those checkpoints, and GC would delete them. "
                     + n.advice(dev.ckpt.store.util.ShellWords.word(store.describe())));
@@ -274,9 +277,10 @@ public final class CheckpointStore implements AutoCloseable {
     public WriterToken joinRun(String run, String jobId, java.time.Instant deadline) {
         Ids.checkRunName(run);
         String writerId = RunState.JOB_PREFIX + Ids.checkJobId(jobId);
-        refuseClaimOverOlderRoot(run);
-        Outcome<Long> o = withRootBy(deadline, "the claim of run '" + run + "' by job " + jobId,
-                rs -> rs.update(r -> Transitions.join(r, run, writerId, config.clock().instant()), deadline));
+        Outcome<Long> o = withRootBy(deadline, "the claim of run '" + run + "' by job " + jobId, rs -> {
+            refuseClaimOverOlderRoot(rs, run);
+            return rs.update(r -> Transitions.join(r, run, writerId, config.clock().instant()), deadline);
+        });
         if (o instanceof Outcome.Refused<Long> refused) {
             throw refused.reason();
         }
