@@ -33,9 +33,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * ({@code FilesystemSync}; without its fix this test fails at {@code ulimit -u 40}).
  *
  * <p>The limit counts every process and thread of the user, and root is exempt from it,
- * so the launcher runs as {@code nobody} through {@code su}; this needs root. The checkout
- * is a copy of bin/ckpt-tool with this build's classes and its dependencies' jars, all
- * readable by {@code nobody}, and the launcher's class-data archive.
+ * so the launcher runs as a user ID no process on the machine has, through {@code setpriv};
+ * this needs root. It was {@code nobody}, whom other processes may share: in the CI run of
+ * stop 54, {@code ls} failed at every limit up to 39 (here from 23 it is done), as if some
+ * 17 threads of {@code nobody} ran beside it. The checkout is a copy of bin/ckpt-tool with this build's classes and its
+ * dependencies' jars, all readable by every user, and the launcher's class-data archive.
  */
 class ThreadLimitCliTest {
     private static final String ADVICE = "no new thread could be started, as the limit on processes and threads";
@@ -47,14 +49,16 @@ class ThreadLimitCliTest {
     Path tmp;
     private Path launcher;
     private Path store;
+    /** The user ID the launcher runs as: one no process has, so the limit counts only the run's own threads. */
+    private int uid;
 
     @BeforeEach
     void setUp() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")),
                 "needs root: a limit on threads is per user, and only root can run the launcher as another user");
-        assertEquals(0, new ProcessBuilder("id", "nobody").start().waitFor(), "no user nobody on this machine");
+        uid = unusedUid();
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path repo = LauncherClassDataTest.checkout(tmp, true); // nobody may not read the Maven repository's jars
+        Path repo = LauncherClassDataTest.checkout(tmp, true); // the other user may not read the Maven repository's jars
         launcher = repo.resolve("bin/ckpt-tool");
         Path src = dev.ckpt.store.testing.TestDirs.randomFiles(tmp.resolve("src"), "shard-", 8, 8 << 20, 23);
         store = tmp.resolve("store");
@@ -121,7 +125,7 @@ class ThreadLimitCliTest {
         int advised = 0;
         List<String> seen = new ArrayList<>();
         for (int n = FROM; n <= TO; n++) {
-            Outcome o = runAsNobody(n, command.apply(n), env);
+            Outcome o = runAsAnotherUser(n, command.apply(n), env);
             seen.add("ulimit -u " + n + ": exit " + o.code);
             assertFalse(o.hung, "under ulimit -u " + n + " the run did not end within 60 s (" + seen + "); stderr:\n"
                     + o.err);
@@ -153,7 +157,41 @@ class ThreadLimitCliTest {
     private record Outcome(boolean hung, int code, String err) {
     }
 
-    private Outcome runAsNobody(int limit, List<String> args, Map<String, String> env) throws Exception {
+    /**
+     * A user ID from 2^30 up that no process on the machine runs as (real, effective, saved or
+     * file-system ID, from {@code /proc/<pid>/status}) and that {@code /etc/passwd} does not name.
+     */
+    private static int unusedUid() throws IOException {
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
+            String[] f = line.split(":");
+            if (f.length > 2 && f[2].matches("[0-9]+")) {
+                used.add(Integer.parseInt(f[2]));
+            }
+        }
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path pid : procs.filter(d -> d.getFileName().toString().matches("[0-9]+")).toList()) {
+                try {
+                    for (String line : Files.readAllLines(pid.resolve("status"))) {
+                        if (line.startsWith("Uid:")) {
+                            for (String id : line.substring(4).trim().split("\\s+")) {
+                                used.add(Integer.parseInt(id));
+                            }
+                        }
+                    }
+                } catch (IOException gone) {
+                    // the process ended while listed
+                }
+            }
+        }
+        int uid = (1 << 30) + new java.util.Random().nextInt(1 << 20);
+        while (used.contains(uid)) {
+            uid++;
+        }
+        return uid;
+    }
+
+    private Outcome runAsAnotherUser(int limit, List<String> args, Map<String, String> env) throws Exception {
         StringBuilder cmd = new StringBuilder("ulimit -u " + limit + " && cd " + tmp + " && HOME=" + tmp);
         env.forEach((k, v) -> cmd.append(' ').append(k).append('=').append(v));
         cmd.append(" exec ").append(launcher);
@@ -162,16 +200,24 @@ class ThreadLimitCliTest {
         }
         cmd.append(" --progress none");
         Path err = tmp.resolve("runs/err-" + limit);
-        Process p = new ProcessBuilder("su", "-s", "/bin/bash", "nobody", "-c", cmd.toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        Path out = tmp.resolve("runs/out-" + limit);
+        Process p = new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "/bin/bash",
+                "-c", cmd.toString())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         p.getOutputStream().close();
         boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+        String dump = "";
         if (!ended) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly); // su does not pass a kill on to its child
+            // the JVM's thread dump (SIGQUIT, to its standard output) says where the run waits; setpriv and
+            // bash exec the launcher, which execs java: the process started is the JVM
+            new ProcessBuilder("kill", "-QUIT", Long.toString(p.pid())).start().waitFor(5, TimeUnit.SECONDS);
+            Thread.sleep(3000);
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
+            dump = "\nits standard output, with the thread dump:\n" + Files.readString(out, StandardCharsets.UTF_8);
         }
-        return new Outcome(!ended, ended ? p.exitValue() : -1, Files.readString(err, StandardCharsets.UTF_8));
+        return new Outcome(!ended, ended ? p.exitValue() : -1, Files.readString(err, StandardCharsets.UTF_8) + dump);
     }
 
     private static void openToAll(Path dir) throws IOException {
