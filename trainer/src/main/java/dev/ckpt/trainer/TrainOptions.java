@@ -257,7 +257,13 @@ final class TrainOptions {
             }
             if (e.getCause() instanceof TypeConversionException t && e.getArgSpec() instanceof OptionSpec opt) {
                 // "option --steps needs a number, got 'many'", not picocli's "Invalid value for option '--steps' (N): ..."
-                throw new ParameterException(cl, "option " + opt.names()[0] + " " + t.getMessage(), e, opt, e.getValue());
+                String why = t.getMessage();
+                String name = opt.longestName().replace('_', '-'); // --keep_last is --keep-last
+                if (t instanceof OutOfRange r && MINIMUM.containsKey(name)) {
+                    // the option's own range, not its type's: --keep-last is from 1, not from -2147483648 (helper-124)
+                    why = r.message(MINIMUM.get(name));
+                }
+                throw new ParameterException(cl, "option " + opt.names()[0] + " " + why, e, opt, e.getValue());
             }
             if (e instanceof CommandLine.MissingParameterException m
                     && (e.getArgSpec() != null ? e.getArgSpec() : m.getMissing().isEmpty() ? null : m.getMissing().get(0))
@@ -310,11 +316,11 @@ final class TrainOptions {
             throw new ParameterException(cl, "option --store: " + storeProblem.get());
         }
         resolveRanks(cl, o, env);
-        atLeast(cl, "--steps", o.steps, 0);
-        atLeast(cl, "--save-every", o.saveEvery, 1);
-        atLeast(cl, "--keep-last", o.keepLast, 1);
-        atLeast(cl, "--log-every", o.logEvery, 1);
-        atLeast(cl, "--min-free-mb", o.minFreeMb, 0);
+        atLeast(cl, "--steps", o.steps);
+        atLeast(cl, "--save-every", o.saveEvery);
+        atLeast(cl, "--keep-last", o.keepLast);
+        atLeast(cl, "--log-every", o.logEvery);
+        atLeast(cl, "--min-free-mb", o.minFreeMb);
         if (o.minFreeMb > Long.MAX_VALUE >> 20) { // in bytes it overflowed, and the check passed (helper-106)
             throw new ParameterException(cl, "option --min-free-mb " + o.minFreeMb + " is more than any disk holds (at most "
                     + (Long.MAX_VALUE >> 20) + ")");
@@ -349,9 +355,7 @@ final class TrainOptions {
         if (o.worldSize == null) {
             o.worldSize = torchrun || srun ? envInt(cl, env, wsVar) : 1;
         }
-        if (o.worldSize < 1) {
-            throw new ParameterException(cl, "option --world-size must be at least 1, got " + o.worldSize);
-        }
+        atLeast(cl, "--world-size", o.worldSize);
         if (o.rank == null && o.worldSize == 1) {
             o.rank = 0;
         } else if (o.rank == null && (torchrun || srun) && present(env, rankVar)) {
@@ -410,7 +414,16 @@ final class TrainOptions {
         return worldSize != null && worldSize > 1;
     }
 
-    private static void atLeast(CommandLine cl, String option, long value, long min) {
+    /** The least value of each numeric option that has one, as {@link #atLeast} and a number out of range say it. */
+    private static final Map<String, Long> MINIMUM = Map.ofEntries(Map.entry("--steps", 0L), Map.entry("--save-every", 1L),
+            Map.entry("--keep-last", 1L), Map.entry("--log-every", 1L), Map.entry("--min-free-mb", 0L),
+            Map.entry("--world-size", 1L), Map.entry("--rank", 0L),
+            // ModelConfig's own checks (an option below these is refused there)
+            Map.entry("--input", 1L), Map.entry("--hidden", 1L), Map.entry("--output", 1L), Map.entry("--batch", 1L),
+            Map.entry("--frozen-mb", 0L));
+
+    private static void atLeast(CommandLine cl, String option, long value) {
+        long min = MINIMUM.get(option);
         if (value < min) {
             throw new ParameterException(cl, "option " + option + " must be at least " + min + ", got " + value);
         }
@@ -533,9 +546,25 @@ final class TrainOptions {
             return p.parse(v.trim());
         } catch (NumberFormatException e) {
             if (v.trim().matches("[-+]?[0-9]+")) {
-                throw new TypeConversionException("needs a number from " + min + " to " + max + ", got '" + v + "'");
+                throw new OutOfRange(v, min, max);
             }
             throw new TypeConversionException("needs a number, got '" + v + "'");
+        }
+    }
+
+    /** A whole number past its type's range; {@link #message(long)} says it with an option's own least value. */
+    private static final class OutOfRange extends TypeConversionException {
+        private final String value;
+        private final long max;
+
+        OutOfRange(String value, long min, long max) {
+            super("needs a number from " + min + " to " + max + ", got '" + value + "'");
+            this.value = value;
+            this.max = max;
+        }
+
+        String message(long min) {
+            return "needs a number from " + min + " to " + max + ", got '" + value + "'";
         }
     }
 

@@ -233,9 +233,16 @@ class TrainOptionsTest {
         // a number of too many digits for its option is out of range, not "not a number" (helper-123)
         Run big = run("--keep-last", "99999999999");
         assertEquals(ExitCode.USAGE.code(), big.code(), big.toString());
-        assertTrue(big.err().startsWith("ckpt-train: option --keep-last needs a number from -2147483648 to 2147483647, got"
+        // with the option's own least value, not its type's (helper-124)
+        assertTrue(big.err().startsWith("ckpt-train: option --keep-last needs a number from 1 to 2147483647, got"
                 + " '99999999999'"), big.err());
-        assertTrue(run("--steps", "99999999999999999999").err().contains("from -9223372036854775808 to 9223372036854775807"));
+        assertTrue(run("--steps", "99999999999999999999").err().contains("from 0 to 9223372036854775807"));
+        Run under = run("--keep_last", "-99999999999");
+        assertTrue(under.err().contains("needs a number from 1 to 2147483647"), under.err());
+        assertTrue(run("--hidden", "99999999999").err().contains("option --hidden needs a number from 1 to 2147483647"));
+        assertTrue(run("--world-size", "99999999999").err().contains("from 1 to 2147483647"));
+        assertTrue(run("--seed", "99999999999999999999").err().contains("from -9223372036854775808 to"),
+                "an option with no least value: its type's range");
         assertTrue(run("--steps", "ten").err().startsWith("ckpt-train: option --steps needs a number, got 'ten'"));
         // with = and nothing after it: picocli read it as =false, and the run would start afresh (helper-121's kind)
         Run none = run("--auto-resume=");
