@@ -120,6 +120,7 @@ class GcTest extends InMemoryFixture {
                     + ".json (run 'r', step 2) was written by writer epoch " + second.epoch() + ", but ROOT records epoch "
                     + first.epoch() + " for run 'r', so ROOT is older than checkpoints in the store"), e.getMessage());
             assertTrue(e.getMessage().contains("ckpt-tool recover"), e.getMessage());
+            assertTrue(e.getMessage().contains("--apply does it (add --force within 15 minutes"), e.getMessage());
         }
         Set<String> after = keys();
         after.removeIf(k -> k.equals("ROOT"));

@@ -45,7 +45,9 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
         // the command that writes, not only the dry run (helper-124: "recover STORE" wrote nothing)
         return "Put the newest ROOT back if you have it; else move ROOT aside and rebuild it from the manifests:"
                 + " ckpt-tool recover " + store + " shows what it would do, ckpt-tool recover " + store + " --apply does it"
-                + " (pins and verified marks are lost)";
+                // recover's own refusal says this too, but only after it was run (helper-125)
+                + " (add --force within 15 minutes of the store's last write, once no job writes to it;"
+                + " pins and verified marks are lost)";
     }
 
     /**
