@@ -1,7 +1,9 @@
 package dev.ckpt.store.objectstore.s3;
 
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
@@ -17,15 +19,25 @@ final class OkHttpThreads {
 
     /**
      * OkHttp's own dispatcher pool (threads as needed, idle 60 s), whose threads do not print
-     * an OutOfMemoryError's stack trace: under a limit on threads, a request that cannot start
-     * a thread it needs reports it to its caller (the thread limit's advice), and then its
-     * dispatcher thread ends with the same error; printed, it was a raw Java stack trace on a
-     * CLI's stderr (helper-90). Any other uncaught error is printed as before.
+     * an OutOfMemoryError's stack trace, and which refuses a request it has no thread for. Under
+     * a limit on threads a new thread may not start: OkHttp's dispatcher hands the pool each
+     * request it promotes, in turn, and reports only a {@link RejectedExecutionException} to the
+     * request's caller. The OutOfMemoryError it got instead went up through the dispatcher and
+     * left every request promoted with that one never run, its caller waiting for ever (stop 54's
+     * CI: {@code ls} of an S3 store under {@code ulimit -u}, no word). Refused, each such request
+     * fails at once with the error as its cause (the thread limit's advice). A dispatcher thread
+     * that ends on an OutOfMemoryError is not printed: it was a raw Java stack trace on a CLI's
+     * stderr (helper-90). Any other uncaught error is printed as before.
      */
     static ExecutorService dispatcherThreads() {
+        return dispatcherThreads(r -> new Thread(r, "OkHttp Dispatcher"));
+    }
+
+    /** As {@link #dispatcherThreads()}, its threads made by {@code threads} (tests: one that does not start). */
+    static ExecutorService dispatcherThreads(ThreadFactory threads) {
         return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), r -> {
-                    Thread t = new Thread(r, "OkHttp Dispatcher");
+                    Thread t = threads.newThread(r);
                     t.setDaemon(false); // as OkHttp's own
                     t.setUncaughtExceptionHandler((thread, e) -> {
                         if (!(e instanceof OutOfMemoryError)) {
@@ -33,7 +45,16 @@ final class OkHttpThreads {
                         }
                     });
                     return t;
-                });
+                }) {
+            @Override
+            public void execute(Runnable command) {
+                try {
+                    super.execute(command);
+                } catch (OutOfMemoryError e) { // "unable to create native thread"
+                    throw new RejectedExecutionException("no thread to run the request on", e);
+                }
+            }
+        };
     }
 
     /**
