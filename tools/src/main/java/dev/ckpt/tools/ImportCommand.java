@@ -405,6 +405,11 @@ final class ImportCommand extends StoreCommand {
     private volatile boolean insideStore;
 
     @Override
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return fullDiskBeforeCommit(e);
+    }
+
+    @Override
     String interrupted(String committing) {
         return interruptedSave(committing) + (unpackingIn == null ? "" : "; delete " + unpackingIn + ", where the archive"
                 + " was being unpacked (rm -r " + ShellWords.word(unpackingIn.toString()) + ")"

@@ -333,6 +333,11 @@ final class PushCommand extends StoreCommand {
     }
 
     @Override
+    RuntimeException onFullDisk(dev.ckpt.store.error.StoreUnavailableException e) {
+        return shard == null ? fullDiskBeforeCommit(e) : e; // a rank's part: its own words (interrupted) do not fit a disk
+    }
+
+    @Override
     String stoppedAtSignal() {
         return interruptedSave(null) + "; the uploads in flight were stopped, and removed what they had written";
     }

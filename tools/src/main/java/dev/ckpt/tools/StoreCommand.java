@@ -251,6 +251,21 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
+     * A save's failure on a full disk (push, import) before it sent its commit, said with what it
+     * left, as an interrupted save says it (helper-122: the line did not say whether anything was
+     * committed). Other failures, and one after the commit was sent: {@code e} as it is.
+     */
+    RuntimeException fullDiskBeforeCommit(dev.ckpt.store.error.StoreUnavailableException e) {
+        OutputOptions.Progress p = output.current;
+        String m = e.getMessage();
+        if (!e.needsAction() || m == null || !m.contains("No space left on device") || m.contains("nothing was committed")
+                || p != null && p.committingId() != null) {
+            return e;
+        }
+        return dev.ckpt.store.error.StoreUnavailableException.needingAction(m + "; nothing was committed", e);
+    }
+
+    /**
      * A local store whose filesystem is full when this command writes ROOT, which gc and
      * forget do before they free anything: "free space there or use another directory" is no
      * advice for them (helper-103: gc could not run on a full disk). Says what they need: room

@@ -73,6 +73,11 @@ class CkptToolNoSpaceTest {
         assertTrue(rs.get(0).err().matches("(?s).*No space left on device.*; the checkpoint needs 1\\.0 MiB there in all,"
                 + " [\\d.]+ KiB was free when the restore began.*"), rs.get(0).toString());
         assertTrue(rs.get(4).err().contains("$TMPDIR"), rs.get(4).toString());
+        // a save that failed before its commit says nothing was committed, as an interrupted one does (helper-122)
+        assertTrue(rs.get(5).err().strip().endsWith("; nothing was committed"), rs.get(5).toString());
+        for (int i : new int[]{3, 4}) { // the archive did not unpack
+            assertTrue(rs.get(i).err().contains("nothing was imported"), rs.get(i).toString());
+        }
         // a full store: its own dropped checkpoints may be what fills it (helper-123: a trainer failed 45 saves in a row)
         assertTrue(rs.get(5).err().contains("(the data of checkpoints that retention or forget dropped stays until ckpt-tool"
                 + " gc file://" + fullStore + "/ deletes it)"), rs.get(5).toString());
