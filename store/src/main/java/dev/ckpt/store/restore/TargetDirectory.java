@@ -168,6 +168,10 @@ final class TargetDirectory {
         Map<Path, Boolean> checkedDirs = new HashMap<>();
         Map<Path, Boolean> parentExists = new HashMap<>(); // each destination directory walked once
         Map<Path, Set<String>> names = new HashMap<>();    // what an existing one holds, listed once
+        // every destination in the way, the first said in full and the rest named (helper-122: one at a time, a
+        // restore into a directory of many had to be run once per name)
+        List<String> inTheWay = new ArrayList<>();
+        List<Path> othersInTheWay = new ArrayList<>();
         for (Path dest : finals) {
             Path parent = dest.getParent();
             Boolean exists = parentExists.get(parent);
@@ -182,21 +186,46 @@ final class TargetDirectory {
             if (there != null && !there.contains(nameKey(dest.getFileName().toString()))) {
                 continue; // nothing of that name: no look at it needed (a restore into a new directory makes none)
             }
+            String problem = null;
             if (Files.isSymbolicLink(dest)) {
-                throw blocked(link(dest, "where the checkpoint has the file " + root.relativize(dest)));
-            }
-            if (Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
-                throw blocked(dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
-                        + "; move it away or restore into another directory");
-            }
-            if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dest, LinkOption.NOFOLLOW_LINKS)) {
+                problem = link(dest, "where the checkpoint has the file " + root.relativize(dest));
+            } else if (Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+                problem = dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
+                        + "; move it away or restore into another directory";
+            } else if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dest, LinkOption.NOFOLLOW_LINKS)) {
                 // a FIFO, socket or device: replaced without a word, and counted as "replacing a file" (helper-122);
                 // a push refuses them too
                 String kind = LocalFiles.kindOf(dest);
-                throw blocked(dest + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint has the file "
-                        + root.relativize(dest) + "; move it away or restore into another directory");
+                problem = dest + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint has the file "
+                        + root.relativize(dest) + "; move it away or restore into another directory";
+            }
+            if (problem != null) {
+                if (inTheWay.isEmpty()) {
+                    inTheWay.add(problem);
+                } else {
+                    othersInTheWay.add(dest);
+                }
             }
         }
+        if (!inTheWay.isEmpty()) {
+            throw blocked(inTheWay.get(0) + alsoInTheWay(othersInTheWay));
+        }
+    }
+
+    /** "; also in the way: a, b, c and 2 more" for the destinations after the first, or "". */
+    private String alsoInTheWay(List<Path> others) {
+        if (others.isEmpty()) {
+            return "";
+        }
+        int shown = Math.min(3, others.size());
+        StringBuilder b = new StringBuilder("; also in the way: ");
+        for (int i = 0; i < shown; i++) {
+            b.append(i == 0 ? "" : ", ").append(dev.ckpt.store.util.Printable.of(root.relativize(others.get(i)).toString()));
+        }
+        if (others.size() > shown) {
+            b.append(" and ").append(others.size() - shown).append(" more");
+        }
+        return b.toString();
     }
 
     /**

@@ -145,6 +145,39 @@ class RestoreTargetTest extends InMemoryFixture {
         assertEquals(before, tree(t));
     }
 
+    /** Every name in the way is said, not only the first (helper-122: a restore had to be run once per name). */
+    @Test
+    void everyNameInTheWayIsSaidAtOnce() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        Files.delete(t.resolve("a.bin"));
+        Files.delete(t.resolve("m/b.bin"));
+        for (String d : List.of("a.bin", "m/b.bin", "m/n/c.bin", "z/last.bin")) {
+            Files.createDirectories(t.resolve(d));
+        }
+        Map<String, String> before = tree(t);
+        InvalidInputException ex = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of()));
+        String m = ex.getMessage();
+        assertEquals(1, m.split(" is a directory where").length - 1, "the first said in full, once: " + m);
+        assertTrue(m.matches("(?s).*; move it away or restore into another directory; also in the way: [^;]+; nothing was"
+                + " written"), m);
+        String others = m.substring(m.indexOf("also in the way: ") + "also in the way: ".length(), m.lastIndexOf(';'));
+        assertEquals(3, others.split(", ").length, "the other three named: " + m);
+        for (String d : List.of("a.bin", "m/b.bin", "m/n/c.bin", "z/last.bin")) {
+            assertTrue(m.contains(d), d + " named: " + m);
+        }
+        assertEquals(before, tree(t));
+        // more than three others: counted
+        for (int i = 0; i < 5; i++) {
+            write(tmp.resolve("src/more/f" + i + ".bin"), "more " + i);
+            Files.createDirectories(t.resolve("more/f" + i + ".bin"));
+        }
+        WriterToken w = store.claimWriter("r");
+        CheckpointEntry nine = store.resolve(store.save(w, SaveRequest.of(tmp.resolve("src"), "r", 2)).checkpointId());
+        String many = assertThrows(InvalidInputException.class, () -> store.restore(nine, t, List.of())).getMessage();
+        assertTrue(many.contains(" and 5 more; nothing was written"), many);
+    }
+
     @Test
     void anEmptyDirectoryWhereAFileGoesIsRefusedToo() throws IOException {
         CheckpointEntry e = fourFiles();
