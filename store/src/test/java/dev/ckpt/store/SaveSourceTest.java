@@ -68,6 +68,33 @@ class SaveSourceTest {
         writer = store.claimWriter("r");
     }
 
+    /**
+     * A file whose path is longer than Linux takes (4096 bytes): named, with what to do
+     * (helper-122: the reason alone, "File name too long"). Made as two halves, each short
+     * enough, the lower one then moved under the upper.
+     */
+    @Test
+    void aPathLongerThanTheSystemTakesIsNamedWithWhatToDo() throws Exception {
+        String name = "d".repeat(250);
+        Path src = tmp.resolve("deep");
+        Path upper = src;
+        Path lower = tmp.resolve("lower");
+        for (int i = 0; i < 9; i++) {
+            upper = upper.resolve(name);
+            lower = lower.resolve(name);
+        }
+        Files.createDirectories(upper);
+        Files.createDirectories(lower);
+        Files.writeString(lower.resolve("file.bin"), "data");
+        Files.move(tmp.resolve("lower").resolve(name), upper.resolve(name));
+        try {
+            assertTrue(upper.toString().length() + 9 * 251 > 4096, "the file's path is over 4096 bytes");
+            refused(src, "File name too long", "a path is limited to 4096 bytes", "shorten the names");
+        } finally {
+            Files.move(upper.resolve(name), tmp.resolve("lower").resolve(name)); // so that @TempDir can delete it all
+        }
+    }
+
     private InvalidInputException refused(Path src, String... fragments) {
         byte[] root = objects.get("ROOT").data();
         InvalidInputException e = assertThrows(InvalidInputException.class,

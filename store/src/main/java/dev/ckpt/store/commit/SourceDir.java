@@ -532,7 +532,7 @@ public final class SourceDir {
         } catch (NoSuchFileException e) {
             throw new InvalidInputException("file " + dev.ckpt.store.util.Printable.of(p.toString()) + " disappeared while the directory was being scanned; save again");
         } catch (IOException e) {
-            throw new InvalidInputException("cannot read the attributes of " + p + ": " + LocalFiles.reason(e), e);
+            throw new InvalidInputException("cannot read the attributes of " + p + ": " + LocalFiles.explain(e), e);
         }
     }
 
