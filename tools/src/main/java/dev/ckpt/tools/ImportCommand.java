@@ -419,6 +419,11 @@ final class ImportCommand extends StoreCommand {
 
     /** Asked only when its commit was not sent, and is now barred ({@link StoreCommand#atSignal}). */
     @Override
+    String finishedAfterSignal() {
+        return "its commit had been sent";
+    }
+
+    @Override
     boolean stopsAtSignal() {
         return true;
     }

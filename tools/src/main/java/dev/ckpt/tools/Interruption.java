@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * ROOT was not sent is stopped from sending it (its progress refuses {@code committing}), and
  * the line says nothing was committed; a save whose commit was sent is waited for, up to
  * {@link #COMMIT_WAIT_SECONDS} or a second signal, and a command that ends in that time exits
- * with its own code and output, as if no signal had come. Other commands are not waited for.
+ * with its own code and output, and with success says the signal was waited out ({@link #noteDue}). Other commands are not waited for.
  * A signal before the command runs (the JVM's start, parsing) ends it with the code alone.
  *
  * <p>A command that writes temporaries it can remove ({@link StoreCommand#stopsAtSignal}: restore,
@@ -53,6 +53,12 @@ final class Interruption {
     private static boolean printed;
     /** A signal's thread waits for a commit in flight: a second signal only ends that wait. */
     private static boolean waiting;
+    /**
+     * The command ended with success while a signal's thread waited for it: that thread says so
+     * ({@link StoreCommand#finishedAfterSignal}) before the exit (helper-122: a restore signalled
+     * during its renames exited 0 with no word).
+     */
+    private static boolean noteDue;
     private static int signalCode;
 
     private Interruption() {
@@ -88,8 +94,9 @@ final class Interruption {
         synchronized (LOCK) {
             finished = true;
             finishedCode = code;
+            noteDue = waiting && !said && code == ExitCode.OK;
             LOCK.notifyAll();
-            if (!said && !(stopping && code != ExitCode.OK)) {
+            if (!said && !noteDue && !(stopping && code != ExitCode.OK)) {
                 return code; // a stopped command that succeeded anyway: its output and code stand
             }
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -100,7 +107,7 @@ final class Interruption {
                     break;
                 }
             }
-            return signalCode;
+            return noteDue ? code : signalCode; // finished despite the signal: its own code stands, the note said
         }
     }
 
@@ -132,13 +139,15 @@ final class Interruption {
                 if (line == null) { // a commit in flight: wait for its end, or (but for a restore's) a second signal
                     boolean finishes = c.finishesOnceCommitting();
                     if (awaitEnd(finishes ? PUBLISH_WAIT_SECONDS : COMMIT_WAIT_SECONDS, !finishes)) {
-                        return; // it ended on its own: its output and exit code stand
+                        noteEnd(c, s); // it ended on its own: its output and exit code stand
+                        return;
                     }
                     line = c.interruptedNow();
                 } else if (c.stopsAtSignal() && commandThread != null) {
                     String cleaned = stop(c);
                     if (cleaned == null) {
-                        return; // it ended on its own, with success: its output and exit code stand
+                        noteEnd(c, s); // it ended on its own, with success: its output and exit code stand
+                        return;
                     }
                     line = cleaned.isEmpty() ? line : cleaned;
                 }
@@ -156,6 +165,19 @@ final class Interruption {
             }
         }
         System.exit(code);
+    }
+
+    /** Under LOCK, once the command ended while this signal waited: its note, if it succeeded ({@link #noteDue}). */
+    private static void noteEnd(StoreCommand c, sun.misc.Signal s) {
+        if (!noteDue) {
+            return;
+        }
+        try {
+            c.sayFinishedAfterSignal("SIG" + s.getName());
+        } finally {
+            printed = true;
+            LOCK.notifyAll();
+        }
     }
 
     /**

@@ -358,6 +358,11 @@ final class PushCommand extends StoreCommand {
     }
 
     @Override
+    String finishedAfterSignal() {
+        return "its commit had been sent";
+    }
+
+    @Override
     boolean waitsForCommit() {
         return shard == null || shard.rank() == 0; // another rank's "committing" is its wait for rank 0's commit
     }

@@ -175,6 +175,11 @@ final class RestoreCommand extends StoreCommand {
     }
 
     @Override
+    String finishedAfterSignal() {
+        return "it was putting the restored files in place";
+    }
+
+    @Override
     boolean finishesOnceCommitting() {
         return true;
     }

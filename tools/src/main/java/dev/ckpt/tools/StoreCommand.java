@@ -185,6 +185,22 @@ abstract class StoreCommand implements Callable<Integer> {
     }
 
     /**
+     * A signal came while this command finished what it would not leave half done (a commit
+     * sent, a restore's renames), and it ended with success: one line saying so, after its
+     * output, which stands (exit 0).
+     */
+    void sayFinishedAfterSignal(String signal) {
+        err().println("ckpt-tool " + spec.name() + ": " + signal + " came while " + finishedAfterSignal()
+                + "; it finished first, and its result stands");
+        err().flush();
+    }
+
+    /** What this command was doing that a signal waited for ({@link #sayFinishedAfterSignal}). */
+    String finishedAfterSignal() {
+        return "it was finishing";
+    }
+
+    /**
      * What an interrupted run of this command left, said after "interrupted before it
      * finished; ". {@code committing}: the checkpoint whose write of ROOT a save had sent, else
      * null. By default, for the commands that only read: nothing was changed.

@@ -135,8 +135,8 @@ class InterruptedCommandTest {
     /**
      * SIGTERM while the push's commit is in flight (its write of ROOT waits for ROOT's lock, held
      * here once the claim has written ROOT): the signal waits for the commit, which lands when the
-     * lock is let go, and the push exits 0 with its result and no interrupted line (the hook it
-     * replaced printed the result and exited 143: helper-92). A second signal ends the wait at
+     * lock is let go, and the push exits 0 with its result, no interrupted line and a line saying
+     * the signal was waited out (the hook it replaced printed the result and exited 143: helper-92). A second signal ends the wait at
      * once: exit 143, "it may have landed".
      */
     @Test
@@ -194,6 +194,9 @@ class InterruptedCommandTest {
                     String e = Files.readString(err);
                     assertEquals(0, p.exitValue(), e);
                     assertFalse(e.contains("interrupted"), e);
+                    // and says the signal came and was waited out (helper-122: no word of it)
+                    assertTrue(e.strip().endsWith("ckpt-tool push: SIGTERM came while its commit had been sent; it finished"
+                            + " first, and its result stands"), e);
                     assertTrue(Files.readString(out).startsWith("r-s1-"), "its result: " + Files.readString(out));
                     assertEquals(1, cli.run("ls", store.toString(), "--json").json().get("checkpoints").size());
                 }
