@@ -172,11 +172,20 @@ final class TargetDirectory {
         // restore into a directory of many had to be run once per name)
         List<String> inTheWay = new ArrayList<>();
         List<Path> othersInTheWay = new ArrayList<>();
+        Set<Path> blockers = new HashSet<>(); // what blocks the way to a directory, said once for all below it
         for (Path dest : finals) {
             Path parent = dest.getParent();
             Boolean exists = parentExists.get(parent);
             if (exists == null) {
-                exists = checkWay(dest, checkedDirs);
+                Way way = checkWay(dest, checkedDirs);
+                exists = way.reached();
+                if (way.problem() != null && blockers.add(way.blocker())) {
+                    if (inTheWay.isEmpty()) {
+                        inTheWay.add(way.problem());
+                    } else {
+                        othersInTheWay.add(way.blocker());
+                    }
+                }
                 parentExists.put(parent, exists);
             }
             if (!exists) {
@@ -188,16 +197,16 @@ final class TargetDirectory {
             }
             String problem = null;
             if (Files.isSymbolicLink(dest)) {
-                problem = link(dest, "where the checkpoint has the file " + root.relativize(dest));
+                problem = link(dest, "where the checkpoint has the file " + shown(root.relativize(dest)));
             } else if (Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
-                problem = dest + " is a directory where the checkpoint has the file " + root.relativize(dest)
+                problem = shown(dest) + " is a directory where the checkpoint has the file " + shown(root.relativize(dest))
                         + "; move it away or restore into another directory";
             } else if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dest, LinkOption.NOFOLLOW_LINKS)) {
                 // a FIFO, socket or device: replaced without a word, and counted as "replacing a file" (helper-122);
                 // a push refuses them too
                 String kind = LocalFiles.kindOf(dest);
-                problem = dest + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint has the file "
-                        + root.relativize(dest) + "; move it away or restore into another directory";
+                problem = shown(dest) + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint has"
+                        + " the file " + shown(root.relativize(dest)) + "; move it away or restore into another directory";
             }
             if (problem != null) {
                 if (inTheWay.isEmpty()) {
@@ -233,12 +242,20 @@ final class TargetDirectory {
      * a directory goes, the deepest existing directory writable (each checked once, recorded
      * in {@code checkedDirs}). Returns whether {@code dest}'s directory exists.
      */
-    private boolean checkWay(Path dest, Map<Path, Boolean> checkedDirs) {
+    /**
+     * The way to {@code dest}'s directory: whether it exists to the end ({@code reached}), or
+     * what blocks it ({@code blocker}, said as {@code problem}): a link or something other
+     * than a directory where the checkpoint needs one.
+     */
+    private record Way(boolean reached, Path blocker, String problem) {
+    }
+
+    private Way checkWay(Path dest, Map<Path, Boolean> checkedDirs) {
         Path existing = null;
         boolean reached = false;
         for (Path p = root; ; ) {
             if (!p.equals(root) && Files.isSymbolicLink(p)) {
-                throw blocked(link(p, "on the way to " + root.relativize(dest)));
+                return new Way(false, p, link(p, "on the way to " + shown(root.relativize(dest))));
             }
             if (!Files.exists(p)) {
                 break; // created later, with everything below it
@@ -246,7 +263,8 @@ final class TargetDirectory {
             if (!Files.isDirectory(p)) {
                 // a FIFO or a device is no "file" (helper-124)
                 String kind = Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? "a file" : LocalFiles.kindOf(p);
-                throw blocked(p + " is " + kind + (kind.startsWith("not") ? ", and" : "") + " where the checkpoint needs a directory (for " + root.relativize(dest)
+                return new Way(false, p, shown(p) + " is " + kind + (kind.startsWith("not") ? ", and" : "")
+                        + " where the checkpoint needs a directory (for " + shown(root.relativize(dest))
                         + "); move it away or restore into another directory");
             }
             existing = p;
@@ -262,11 +280,16 @@ final class TargetDirectory {
         if (existing != null && checkedDirs.putIfAbsent(existing, Boolean.TRUE) == null) {
             String why = LocalFiles.notWritableReason(existing);
             if (why != null) {
-                throw blocked("directory " + existing + " is not writable (" + why + ")"
+                throw blocked("directory " + shown(existing) + " is not writable (" + why + ")"
                         + LocalFiles.hint(why).replace("use another directory", "restore into another directory"));
             }
         }
-        return reached;
+        return new Way(reached, null, null);
+    }
+
+    /** A path as a message shows it: one line, whatever its name holds (helper-127: a line feed split the message). */
+    private static String shown(Path p) {
+        return dev.ckpt.store.util.Printable.of(p.toString());
     }
 
     /**
@@ -299,11 +322,11 @@ final class TargetDirectory {
     private static String link(Path p, String where) {
         String to;
         try {
-            to = " (to " + Files.readSymbolicLink(p) + ")";
+            to = " (to " + shown(Files.readSymbolicLink(p)) + ")";
         } catch (IOException | UnsupportedOperationException e) {
             to = "";
         }
-        return p + " is a symbolic link" + to + " " + where + "; a restore never follows links inside its target,"
+        return shown(p) + " is a symbolic link" + to + " " + where + "; a restore never follows links inside its target,"
                 + " remove the link or restore into another directory";
     }
 

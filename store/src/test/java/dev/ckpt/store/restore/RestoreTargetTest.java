@@ -178,6 +178,32 @@ class RestoreTargetTest extends InMemoryFixture {
         assertTrue(many.contains(" and 5 more; nothing was written"), many);
     }
 
+    /**
+     * What blocks the way to a directory (a file, a link) is said with the rest, once for all
+     * below it (helper-127: it was said alone, the others dropped); and a name with a line feed
+     * keeps the message one line (helper-127: the first name and a link's target were raw).
+     */
+    @Test
+    void whatBlocksADirectoryIsSaidWithTheRestOnOneLine() throws Exception {
+        CheckpointEntry e = fourFiles();
+        Path t = Files.createDirectories(tmp.resolve("target2"));
+        Files.createDirectories(t.resolve("a.bin"));                       // where a file goes
+        Files.writeString(t.resolve("m"), "a file");                        // where m/b.bin and m/n/c.bin need a directory
+        Path feed = Files.writeString(tmp.resolve("line\nfeed"), "a file outside");
+        Files.createSymbolicLink(t.resolve("z"), feed);                     // where z/last.bin needs a directory
+        Map<String, String> before = tree(t);
+        String m = assertThrows(InvalidInputException.class, () -> store.restore(e, t, List.of())).getMessage();
+        assertFalse(m.contains("\n"), "one line: " + m);
+        assertTrue(m.contains("also in the way: "), m);
+        for (String blocker : List.of("a.bin", "m", "z")) {
+            assertTrue(m.contains(t.resolve(blocker) + " is") || m.matches("(?s).*also in the way: [^;]*\\b"
+                    + java.util.regex.Pattern.quote(blocker) + "\\b.*"), blocker + " named: " + m);
+        }
+        String others = m.substring(m.indexOf("also in the way: ") + "also in the way: ".length(), m.lastIndexOf(';'));
+        assertEquals(2, others.split(", ").length, "m once, not once per file below it: " + m);
+        assertEquals(before, tree(t));
+    }
+
     @Test
     void anEmptyDirectoryWhereAFileGoesIsRefusedToo() throws IOException {
         CheckpointEntry e = fourFiles();
