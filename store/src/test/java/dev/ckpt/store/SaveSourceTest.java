@@ -89,7 +89,7 @@ class SaveSourceTest {
         Files.move(tmp.resolve("lower").resolve(name), upper.resolve(name));
         try {
             assertTrue(upper.toString().length() + 9 * 251 > 4096, "the file's path is over 4096 bytes");
-            refused(src, "File name too long", "a path is limited to 4096 bytes", "shorten the names");
+            refused(src, "File name too long", "a path is limited to 4096 bytes", "use shorter names");
         } finally {
             Files.move(upper.resolve(name), tmp.resolve("lower").resolve(name)); // so that @TempDir can delete it all
         }

@@ -261,7 +261,7 @@ final class TrainOptions {
                 String name = opt.longestName().replace('_', '-'); // --keep_last is --keep-last
                 if (t instanceof OutOfRange r && MINIMUM.containsKey(name)) {
                     // the option's own range, not its type's: --keep-last is from 1, not from -2147483648 (helper-124)
-                    why = r.message(MINIMUM.get(name));
+                    why = r.message(MINIMUM.get(name), MAXIMUM.getOrDefault(name, r.max));
                 }
                 throw new ParameterException(cl, "option " + opt.names()[0] + " " + why, e, opt, e.getValue());
             }
@@ -321,9 +321,9 @@ final class TrainOptions {
         atLeast(cl, "--keep-last", o.keepLast);
         atLeast(cl, "--log-every", o.logEvery);
         atLeast(cl, "--min-free-mb", o.minFreeMb);
-        if (o.minFreeMb > Long.MAX_VALUE >> 20) { // in bytes it overflowed, and the check passed (helper-106)
+        if (o.minFreeMb > MAXIMUM.get("--min-free-mb")) { // in bytes it overflowed, and the check passed (helper-106)
             throw new ParameterException(cl, "option --min-free-mb " + o.minFreeMb + " is more than any disk holds (at most "
-                    + (Long.MAX_VALUE >> 20) + ")");
+                    + MAXIMUM.get("--min-free-mb") + ")");
         }
         if (o.spotNotice != null && !o.spotNotice.equals("aws") && !o.spotNotice.equals("gcp")) {
             throw new ParameterException(cl, "option --spot-notice must be aws or gcp, got '" + o.spotNotice + "'");
@@ -421,6 +421,9 @@ final class TrainOptions {
             // ModelConfig's own checks (an option below these is refused there)
             Map.entry("--input", 1L), Map.entry("--hidden", 1L), Map.entry("--output", 1L), Map.entry("--batch", 1L),
             Map.entry("--frozen-mb", 0L));
+
+    /** The greatest value of a numeric option below its type's: --min-free-mb in bytes must fit a long (helper-127). */
+    private static final Map<String, Long> MAXIMUM = Map.of("--min-free-mb", Long.MAX_VALUE >> 20);
 
     private static void atLeast(CommandLine cl, String option, long value) {
         long min = MINIMUM.get(option);
@@ -563,7 +566,7 @@ final class TrainOptions {
             this.max = max;
         }
 
-        String message(long min) {
+        String message(long min, long max) {
             return "needs a number from " + min + " to " + max + ", got '" + value + "'";
         }
     }

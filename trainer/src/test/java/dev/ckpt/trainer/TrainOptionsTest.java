@@ -241,6 +241,8 @@ class TrainOptionsTest {
         assertTrue(under.err().contains("needs a number from 1 to 2147483647"), under.err());
         assertTrue(run("--hidden", "99999999999").err().contains("option --hidden needs a number from 1 to 2147483647"));
         assertTrue(run("--world-size", "99999999999").err().contains("from 1 to 2147483647"));
+        // and its own greatest value where that is below its type's (helper-127)
+        assertTrue(run("--min-free-mb", "99999999999999999999").err().contains("from 0 to 8796093022207"));
         assertTrue(run("--seed", "99999999999999999999").err().contains("from -9223372036854775808 to"),
                 "an option with no least value: its type's range");
         assertTrue(run("--steps", "ten").err().startsWith("ckpt-train: option --steps needs a number, got 'ten'"));

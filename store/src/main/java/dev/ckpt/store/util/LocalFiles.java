@@ -254,8 +254,8 @@ public final class LocalFiles {
         if (r.contains("file name too long")) {
             // ENAMETOOLONG: Linux's PATH_MAX (4096 bytes, the whole path) or a filesystem's NAME_MAX (255 bytes, one
             // name); helper-122: a path over 4096 bytes got the reason alone
-            return "; a path is limited to 4096 bytes and each name in it to 255: shorten the names, or move the"
-                    + " files to a directory nearer /";
+            // "move nearer /" does not help a relative path or a name over 255 bytes (helper-127)
+            return "; a path is limited to 4096 bytes and each name in it to 255: use shorter names or a shorter path";
         }
         return "";
     }
