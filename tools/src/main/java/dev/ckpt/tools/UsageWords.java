@@ -229,7 +229,8 @@ final class UsageWords {
             return parse.apply(v.trim());
         } catch (NumberFormatException e) {
             throw new CommandLine.TypeConversionException("'" + v.replace('\0', '?') + "' is "
-                    + (v.trim().matches("[-+]?[0-9]+") ? "too large" : "not a whole number"));
+                    + (v.trim().matches("[-+]?[0-9]+") ? (v.trim().startsWith("-") ? "too small" : "too large")
+                    : "not a whole number")); // a huge negative one is not "too large" (helper-127)
         }
     }
 }

@@ -163,6 +163,8 @@ class UsageErrorTest {
                 "--step': '99999999999999999999' is too large");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "3000000000"),
                 "--keep-last': '3000000000' is too large");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last=-99999999999"),
+                "--keep-last': '-99999999999' is too small");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--world-size", "two", "--rank", "0"),
                 "--world-size': 'two' is not a whole number");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--epoch", "-3"), "--epoch must be 0 or more, got -3");
