@@ -80,6 +80,8 @@ final class LocalObjectStore implements ObjectStore {
             if (!Files.isDirectory(this.root)) {
                 throw new BadConfigurationException(Files.exists(this.root, LinkOption.NOFOLLOW_LINKS) // a dangling link too
                         ? "store " + LocalFiles.notADirectory(this.root) + NOT_A_STORE_DIRECTORY
+                        : LocalFiles.tooLong(this.root) != null ? "cannot open store " + this.root + ": "
+                        + LocalFiles.tooLong(this.root)
                         : "no store at " + this.root + ": the directory does not exist; check the path"
                         + " (ckpt-tool init, push and import create a store)");
             }

@@ -261,6 +261,26 @@ public final class LocalFiles {
     }
 
     /**
+     * Why {@code p} cannot be reached as it is written: a path of 4096 bytes or more (Linux's
+     * PATH_MAX counts the terminating zero) or a name over 255 bytes (NAME_MAX); else null.
+     * Java's checks say such a path "does not exist" (helper-127: an existing store was
+     * "no store at ..." with no word of its length).
+     */
+    public static String tooLong(Path p) {
+        int bytes = p.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes >= 4096) {
+            return "its path is " + bytes + " bytes long, and the system takes at most 4095: use a shorter path";
+        }
+        for (Path name : p) {
+            int n = name.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (n > 255) {
+                return "a name in its path is " + n + " bytes long, and the system takes at most 255: use shorter names";
+            }
+        }
+        return null;
+    }
+
+    /**
      * Why {@code p}, which exists, is no directory, for a message: "P is not a directory", or for
      * a symbolic link where it points: "P is a symbolic link to X, which does not exist (or
      * loops)" (a dangling link read as "exists and is not a directory") or "..., which is not a directory".
