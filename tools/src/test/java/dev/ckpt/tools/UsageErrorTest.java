@@ -165,6 +165,13 @@ class UsageErrorTest {
                 "--keep-last': '3000000000' is too large");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last=-99999999999"),
                 "--keep-last': '-99999999999' is too small");
+        // a name the JVM decoded with U+FFFD for bytes that are not UTF-8: it would name another file (helper-128: a
+        // restore into new\xfe made and filled new\uFFFD, exit 0)
+        cases.put(List.of("restore", store, "latest", tmp.resolve("new\uFFFD").toString()),
+                "new\uFFFD' holds bytes that are not UTF-8");
+        cases.put(List.of("push", store, tmp.resolve("src\uFFFD").toString(), "--run", "r", "--step", "1"),
+                "src\uFFFD' holds bytes that are not UTF-8");
+        cases.put(List.of("ls", tmp.resolve("st\uFFFDre").toString()), "st\uFFFDre' holds bytes that are not UTF-8");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--world-size", "two", "--rank", "0"),
                 "--world-size': 'two' is not a whole number");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--epoch", "-3"), "--epoch must be 0 or more, got -3");

@@ -98,6 +98,7 @@ public final class ObjectStores {
      *         valid file URL
      */
     public static Optional<Path> localPath(String url) {
+        notUtf8(url);
         if (url.regionMatches(true, 0, "file:", 0, 5)) {
             return Optional.of(fileUrl(url, "store URL").toAbsolutePath().normalize());
         }
@@ -137,7 +138,22 @@ public final class ObjectStores {
      * @throws BadConfigurationException naming {@code arg} for a {@code file:} URL that names no local path
      */
     public static Path path(String arg) {
+        notUtf8(arg);
         return arg.regionMatches(true, 0, "file:", 0, 5) ? fileUrl(arg, "file URL") : Path.of(arg);
+    }
+
+    /**
+     * Refuses a path the JVM decoded with a replacement character (U+FFFD) for bytes that are not
+     * UTF-8: used as decoded, it names another file (helper-128: a restore into {@code new\xfe}
+     * made and filled {@code new\uFFFD} beside it, exit 0). A name that truly holds U+FFFD is
+     * refused too; the JVM cannot tell the two apart.
+     */
+    private static void notUtf8(String arg) {
+        if (arg.indexOf('\uFFFD') >= 0) {
+            throw new BadConfigurationException("'" + dev.ckpt.store.util.Printable.of(arg) + "' holds bytes that are not"
+                    + " UTF-8 (shown as \uFFFD), and ckpt would read it as another name: rename it to UTF-8"
+                    + " (convmv -f latin1 -t utf8 --notest NAME), or give a path without such a name");
+        }
     }
 
     private static Path fileUrl(String url, String what) {
