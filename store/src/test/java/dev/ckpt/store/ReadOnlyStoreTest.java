@@ -92,33 +92,16 @@ class ReadOnlyStoreTest {
 
     /**
      * A store whose path is longer than the system takes is said to be so, not "does not exist"
-     * (helper-127: an existing one was "no store at ..."). The store is made as two halves,
-     * each short enough, the lower then moved under the upper.
+     * (helper-127: an existing one was "no store at ...").
      */
     @Test
     void aStoreWhosePathIsTooLongIsSaidToBe() throws Exception {
-        String name = "d".repeat(250);
-        Path upper = tmp.resolve("up");
-        Path lower = tmp.resolve("low");
-        for (int i = 0; i < 9; i++) {
-            upper = upper.resolve(name);
-            lower = lower.resolve(name);
-        }
-        java.nio.file.Files.createDirectories(upper);
-        ObjectStores.local(lower.resolve("store")).close();
-        java.nio.file.Files.move(tmp.resolve("low").resolve(name), upper.resolve(name));
-        Path store = upper.resolve(name);
-        for (int i = 1; i < 9; i++) {
-            store = store.resolve(name);
-        }
-        store = store.resolve("store");
-        try {
-            Path s = store;
-            var e = assertThrows(dev.ckpt.store.error.BadConfigurationException.class, () -> ObjectStores.localReadOnly(s));
+        try (dev.ckpt.store.testing.TestDirs.LongPath deep = dev.ckpt.store.testing.TestDirs.longPath(tmp,
+                lower -> ObjectStores.local(lower.resolve("store")).close())) {
+            Path store = deep.deepest().resolve("store");
+            var e = assertThrows(dev.ckpt.store.error.BadConfigurationException.class, () -> ObjectStores.localReadOnly(store));
             assertTrue(e.getMessage().contains("bytes long, and the system takes at most 4095: use a shorter path")
                     && !e.getMessage().contains("does not exist"), e.getMessage());
-        } finally {
-            java.nio.file.Files.move(upper.resolve(name), tmp.resolve("low").resolve(name)); // so that @TempDir can delete it
         }
     }
 }

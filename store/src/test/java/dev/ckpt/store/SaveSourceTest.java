@@ -75,23 +75,9 @@ class SaveSourceTest {
      */
     @Test
     void aPathLongerThanTheSystemTakesIsNamedWithWhatToDo() throws Exception {
-        String name = "d".repeat(250);
-        Path src = tmp.resolve("deep");
-        Path upper = src;
-        Path lower = tmp.resolve("lower");
-        for (int i = 0; i < 9; i++) {
-            upper = upper.resolve(name);
-            lower = lower.resolve(name);
-        }
-        Files.createDirectories(upper);
-        Files.createDirectories(lower);
-        Files.writeString(lower.resolve("file.bin"), "data");
-        Files.move(tmp.resolve("lower").resolve(name), upper.resolve(name));
-        try {
-            assertTrue(upper.toString().length() + 9 * 251 > 4096, "the file's path is over 4096 bytes");
-            refused(src, "File name too long", "a path is limited to 4096 bytes", "use shorter names");
-        } finally {
-            Files.move(upper.resolve(name), tmp.resolve("lower").resolve(name)); // so that @TempDir can delete it all
+        try (TestDirs.LongPath deep = TestDirs.longPath(tmp, lower -> Files.writeString(lower.resolve("file.bin"), "data"))) {
+            assertTrue(deep.deepest().toString().length() > 4096, "the file's path is over 4096 bytes");
+            refused(deep.top(), "File name too long", "a path is limited to 4096 bytes", "use shorter names");
         }
     }
 

@@ -52,11 +52,11 @@ final class ExportCommand extends StoreCommand {
                     + " nothing was written");
         }
         Path dir = file.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir) && dev.ckpt.store.util.LocalFiles.tooLong(file.toAbsolutePath()) != null) {
-            throw new InvalidInputException("cannot write archive " + file + ": "
-                    + dev.ckpt.store.util.LocalFiles.tooLong(file.toAbsolutePath()) + "; nothing was written");
-        }
         if (dir != null && !Files.isDirectory(dir)) { // no parent: "/", a directory, said below
+            String tooLong = dev.ckpt.store.util.LocalFiles.tooLong(file.toAbsolutePath());
+            if (tooLong != null) { // Java's check says "does not exist" of it (helper-127)
+                throw new InvalidInputException("cannot write archive " + file + ": " + tooLong + "; nothing was written");
+            }
             // it failed after the store was opened, as "cannot create a staging directory in DIR", without the way out
             Path link = danglingLink(dir);
             throw new InvalidInputException("cannot write archive " + file + ": its directory " + dir + (Files.exists(dir)

@@ -555,18 +555,22 @@ final class TrainOptions {
         }
     }
 
-    /** A whole number past its type's range; {@link #message(long)} says it with an option's own least value. */
+    /** A whole number past its type's range; {@link #message(long, long)} says it with an option's own range. */
     private static final class OutOfRange extends TypeConversionException {
         private final String value;
         private final long max;
 
         OutOfRange(String value, long min, long max) {
-            super("needs a number from " + min + " to " + max + ", got '" + value + "'");
+            super(said(value, min, max));
             this.value = value;
             this.max = max;
         }
 
         String message(long min, long max) {
+            return said(value, min, max);
+        }
+
+        private static String said(String value, long min, long max) {
             return "needs a number from " + min + " to " + max + ", got '" + value + "'";
         }
     }

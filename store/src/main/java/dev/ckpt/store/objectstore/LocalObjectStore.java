@@ -78,10 +78,10 @@ final class LocalObjectStore implements ObjectStore {
         this.root = root.toAbsolutePath().normalize();
         if (readOnly || !create) {
             if (!Files.isDirectory(this.root)) {
+                String tooLong = LocalFiles.tooLong(this.root);
                 throw new BadConfigurationException(Files.exists(this.root, LinkOption.NOFOLLOW_LINKS) // a dangling link too
                         ? "store " + LocalFiles.notADirectory(this.root) + NOT_A_STORE_DIRECTORY
-                        : LocalFiles.tooLong(this.root) != null ? "cannot open store " + this.root + ": "
-                        + LocalFiles.tooLong(this.root)
+                        : tooLong != null ? "cannot open store " + this.root + ": " + tooLong
                         : "no store at " + this.root + ": the directory does not exist; check the path"
                         + " (ckpt-tool init, push and import create a store)");
             }

@@ -18,6 +18,42 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Generates checkpoint-like directories and compares directory trees byte for byte. */
 public final class TestDirs {
+
+    /**
+     * A directory under {@code tmp} whose path is over 4096 bytes (Linux's PATH_MAX), which no
+     * single path can make: two halves of nine 250-byte names, each short enough, {@code fill}
+     * given the lower one's deepest directory while its path is still short, then the lower
+     * moved under the upper. {@link LongPath#close} moves it back, so that {@code @TempDir} can
+     * delete the tree.
+     */
+    public static LongPath longPath(Path tmp, IoConsumer fill) throws IOException {
+        String name = "d".repeat(250);
+        Path upper = tmp.resolve("up");
+        Path lower = tmp.resolve("low");
+        for (int i = 0; i < 9; i++) {
+            upper = upper.resolve(name);
+            lower = lower.resolve(name);
+        }
+        Files.createDirectories(upper);
+        Files.createDirectories(lower);
+        fill.accept(lower);
+        Files.move(tmp.resolve("low").resolve(name), upper.resolve(name));
+        return new LongPath(tmp.resolve("up"), upper.resolve(tmp.resolve("low").relativize(lower)), upper.resolve(name),
+                tmp.resolve("low").resolve(name));
+    }
+
+    /** What {@link #longPath} made: {@code top} (short) holds {@code deepest} (over 4096 bytes). */
+    public record LongPath(Path top, Path deepest, Path moved, Path back) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            Files.move(moved, back);
+        }
+    }
+
+    /** A step that may throw an IOException. */
+    public interface IoConsumer {
+        void accept(Path p) throws IOException;
+    }
     private TestDirs() {
     }
 
