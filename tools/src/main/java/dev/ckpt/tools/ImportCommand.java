@@ -231,6 +231,8 @@ final class ImportCommand extends StoreCommand {
                 // a staged file changed during the save: said as the import's, not as a save's ("save again")
                 int cut = m.indexOf("; nothing was committed");
                 throw Staging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
+            } finally {
+                Interruption.settled(); // what is left is saying the outcome: a signal now waits for it
             }
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
             if (!s.repairedChunks().isEmpty()) { // as push says it (helper-111: an import repaired without a word)

@@ -14,7 +14,10 @@ import java.util.concurrent.TimeUnit;
  * ROOT was not sent is stopped from sending it (its progress refuses {@code committing}), and
  * the line says nothing was committed; a save whose commit was sent is waited for, up to
  * {@link #COMMIT_WAIT_SECONDS} or a second signal, and a command that ends in that time exits
- * with its own code and output, and with success says the signal was waited out ({@link #noteDue}). Other commands are not waited for.
+ * with its own code and output, and with success says the signal was waited out ({@link #noteDue}). Once the
+ * save returned ({@link #settled}), only its output is left: a signal then waits for it, a second
+ * one included, and a signal whose line came first keeps the save from saying a result. Other
+ * commands are not waited for.
  * A signal before the command runs (the JVM's start, parsing) ends it with the code alone.
  *
  * <p>A command that writes temporaries it can remove ({@link StoreCommand#stopsAtSignal}: restore,
@@ -60,6 +63,13 @@ final class Interruption {
      */
     private static boolean noteDue;
     private static int signalCode;
+    /**
+     * The save's outcome is known ({@link #settled}): what is left is saying it. A signal from
+     * then on waits for the command's end (a second one does not cut that wait short), so the
+     * result and the signal's line are never both said (helper-128: a second SIGTERM as a push
+     * printed its checkpoint's id exited 143, "it may have landed").
+     */
+    private static boolean settled;
 
     private Interruption() {
     }
@@ -79,6 +89,32 @@ final class Interruption {
         synchronized (LOCK) {
             command = c;
             commandThread = Thread.currentThread();
+        }
+    }
+
+    /**
+     * Called by a save (push, import) once its save returned or failed, before it says anything of
+     * its outcome: from then on a signal waits for the command's own output and exit code. If a
+     * signal's line was already decided (it says "nothing was committed" or "it may have
+     * landed", and ends the JVM), the command must not say a result beside it: this waits for
+     * that exit, up to {@link #STOP_WAIT_SECONDS}. Does nothing outside the program.
+     */
+    static void settled() {
+        synchronized (LOCK) {
+            if (command == null || stopping) {
+                return; // not the program (tests), or a stop: the command runs on to its end
+            }
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+            while (said && System.nanoTime() < until) { // the signal's thread says its line and exits
+                try {
+                    LOCK.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            settled = true;
+            LOCK.notifyAll(); // a signal waiting for the commit: a second one no longer ends that wait
         }
     }
 
@@ -134,6 +170,13 @@ final class Interruption {
             if (c == null) {
                 said = true;
                 line = null;
+            } else if (settled) { // its outcome is known and being said: that stands
+                if (awaitEnd(COMMIT_WAIT_SECONDS, false)) {
+                    noteEnd(c, s);
+                    return;
+                }
+                line = c.interruptedNow();
+                said = true;
             } else {
                 line = c.atSignal();
                 if (line == null) { // a commit in flight: wait for its end, or (but for a restore's) a second signal
@@ -196,14 +239,14 @@ final class Interruption {
     }
 
     /**
-     * Under LOCK: waits up to {@code seconds}, or with {@code endsOnSignal} a second signal,
-     * for the command to end; whether it did.
+     * Under LOCK: waits up to {@code seconds}, or with {@code endsOnSignal} a second signal
+     * before the save {@link #settled}, for the command to end; whether it did.
      */
     private static boolean awaitEnd(long seconds, boolean endsOnSignal) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         int seen = signals;
         waiting = true;
-        while (!finished && (signals == seen || !endsOnSignal) && System.nanoTime() < until) {
+        while (!finished && (signals == seen || !endsOnSignal || settled) && System.nanoTime() < until) {
             try {
                 LOCK.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
             } catch (InterruptedException e) {

@@ -168,6 +168,8 @@ final class PushCommand extends StoreCommand {
             throw deadline.named(e);
         } catch (RuntimeException e) {
             throw deadline.named(e);
+        } finally {
+            Interruption.settled(); // what is left is saying the outcome: a signal now waits for it
         }
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));

@@ -6,6 +6,8 @@ import dev.ckpt.store.commit.SaveRequest;
 import dev.ckpt.store.commit.SaveResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -141,55 +144,28 @@ class InterruptedCommandTest {
      */
     @Test
     void aSignalDuringACommitWaitsForItAndASecondOneEndsTheWait() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        byte[] block = new byte[1 << 20];
-        java.util.Random random = new java.util.Random(7);
-        try (var out = Files.newOutputStream(src.resolve("w.bin"))) {
-            for (int i = 0; i < 64; i++) { // about a second of upload: the window between the claim and the commit
-                random.nextBytes(block);
-                out.write(block);
-            }
-        }
+        Path src = sourceOfAboutASecond();
         for (boolean second : new boolean[] {false, true}) {
             Cli cli = new Cli(Map.of(), "--progress", "none");
             Path store = tmp.resolve(second ? "store2" : "store1");
-            assertEquals(0, cli.run("init", store.toString()).code());
-            Path root = store.resolve("ROOT");
-            java.nio.file.attribute.FileTime initialized = Files.getLastModifiedTime(root);
-            String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ROOT".getBytes(StandardCharsets.UTF_8)));
-            Path lockFile = store.resolve(".locks").resolve(md5 + ".lock");
-            Files.createDirectories(lockFile.getParent());
             Path out = tmp.resolve("out-" + second + ".txt");
             Path err = tmp.resolve("err-" + second + ".txt");
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder(java, "-cp", ChildCli.shippedClassPath(), CkptTool.class.getName(), "push",
-                    store.toString(), src.toString(), "--run", "r", "--step", "1", "--progress", "none")
-                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (Files.getLastModifiedTime(root).equals(initialized) && p.isAlive() && System.nanoTime() < until) {
-                Thread.sleep(1); // the claim's write of ROOT
-            }
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                FileLock held = ch.lock();
-                Path manifests = store.resolve("manifests");
-                while (p.isAlive() && System.nanoTime() < until && !(Files.isDirectory(manifests) && hasAny(manifests))) {
-                    Thread.sleep(5); // the manifest is stored just before the commit
-                }
-                Thread.sleep(500); // the commit waits for the lock held here
-                assertTrue(p.isAlive(), "the push waits to commit: " + Files.readString(err));
+            try (PushAtItsCommit push = PushAtItsCommit.start(cli, store, List.of("push", store.toString(), src.toString()),
+                    ProcessBuilder.Redirect.to(out.toFile()), err)) {
+                Process p = push.process;
                 p.destroy(); // SIGTERM
                 if (second) {
                     Thread.sleep(1000);
                     assertTrue(p.isAlive(), "the signal waits for the commit in flight");
                     p.destroy();
                     assertTrue(p.waitFor(5, TimeUnit.SECONDS), "a second signal ends the wait at once");
-                    held.release();
+                    push.held.release();
                     assertEquals(143, p.exitValue(), Files.readString(err));
                     assertTrue(Files.readString(err).contains("ckpt-tool push: interrupted before it finished; the commit of"
                             + " checkpoint r-s1-") && Files.readString(err).contains("it may have landed"), Files.readString(err));
                 } else {
                     Thread.sleep(1500);
-                    held.release();
+                    push.held.release();
                     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
                     String e = Files.readString(err);
                     assertEquals(0, p.exitValue(), e);
@@ -201,6 +177,126 @@ class InterruptedCommandTest {
                     assertEquals(1, cli.run("ls", store.toString(), "--json").json().get("checkpoints").size());
                 }
             }
+        }
+    }
+
+    /**
+     * A second SIGTERM once the commit returned, while the push says its result (its stdout, a
+     * pipe filled here, holds the id back): the result stands, exit 0, and no "interrupted" line.
+     * It had exited 143 saying the commit "may have landed" beside the printed id (helper-128).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"push", "import"})
+    void aSecondSignalAfterTheCommitReturnedLetsTheResultStand(String command) throws Exception {
+        Path src = sourceOfAboutASecond();
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        Path store = tmp.resolve("store");
+        Path err = tmp.resolve("err.txt");
+        String from = src.toString();
+        if (command.equals("import")) { // an archive of the same files, exported from another store
+            Path other = tmp.resolve("other");
+            assertEquals(0, cli.run("init", other.toString()).code());
+            assertEquals(0, cli.run("push", other.toString(), from, "--run", "e", "--step", "1").code());
+            from = tmp.resolve("e.tar.zst").toString();
+            assertEquals(0, cli.run("export", other.toString(), "e@1", from).code());
+        }
+        try (PushAtItsCommit push = PushAtItsCommit.start(cli, store, List.of(command, store.toString(), from),
+                ProcessBuilder.Redirect.PIPE, err)) {
+            Process p = push.process;
+            p.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its stdout)
+            Thread.sleep(500);
+            assertTrue(p.isAlive(), "the first signal waits for the commit: " + Files.readString(err));
+            // fill the push's stdout (a pipe of 64 KiB on Linux; more is written here, from a thread that
+            // blocks once it is full) so that its result, once committed, cannot be written until read
+            Thread filler = new Thread(() -> {
+                try (var fill = new java.io.FileOutputStream("/proc/" + p.pid() + "/fd/1")) {
+                    byte[] dots = new byte[4096];
+                    java.util.Arrays.fill(dots, (byte) '.');
+                    for (int i = 0; i < 64; i++) {
+                        fill.write(dots);
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            filler.start();
+            Thread.sleep(500);
+            assertTrue(filler.isAlive(), "the pipe is full");
+            push.held.release(); // the commit lands
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (Files.getLastModifiedTime(store.resolve("ROOT")).equals(push.claimed) && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertTrue(cli.run("ls", store.toString(), "--json").json().get("checkpoints").size() == 1, "committed");
+            Thread.sleep(1000); // the push is saying its result, held back by the full pipe
+            p.toHandle().destroy(); // a second SIGTERM
+            Thread.sleep(1500);
+            assertTrue(p.isAlive(), "the second signal waits for the result: " + Files.readString(err));
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).replace(".", "");
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            filler.join(10_000);
+            String e = Files.readString(err);
+            assertEquals(0, p.exitValue(), e);
+            assertFalse(e.contains("interrupted"), e);
+            assertTrue(e.strip().endsWith("ckpt-tool " + command + ": SIGTERM came while its commit had been sent; it"
+                    + " finished first, and its result stands"), e);
+            assertTrue(out.strip().matches("r-s1-[0-9a-f]+"), "its result: " + out);
+        }
+    }
+
+    /** 64 MiB of random bytes: about a second of upload, the window between the claim and the commit. */
+    private Path sourceOfAboutASecond() throws java.io.IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        byte[] block = new byte[1 << 20];
+        java.util.Random random = new java.util.Random(7);
+        try (var out = Files.newOutputStream(src.resolve("w.bin"))) {
+            for (int i = 0; i < 64; i++) {
+                random.nextBytes(block);
+                out.write(block);
+            }
+        }
+        return src;
+    }
+
+    /**
+     * A save ({@code command}: push or import, STORE, then what it saves) of run r step 1 in a child JVM whose commit waits: ROOT's lock is taken here once the
+     * claim wrote ROOT, and held ({@link #held}) past the manifest's write, so its write of ROOT waits.
+     */
+    private record PushAtItsCommit(Process process, FileChannel lock, FileLock held, java.nio.file.attribute.FileTime claimed)
+            implements AutoCloseable {
+        static PushAtItsCommit start(Cli cli, Path store, List<String> command, ProcessBuilder.Redirect out, Path err)
+                throws Exception {
+            assertEquals(0, cli.run("init", store.toString()).code());
+            Path root = store.resolve("ROOT");
+            java.nio.file.attribute.FileTime initialized = Files.getLastModifiedTime(root);
+            String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest("ROOT".getBytes(StandardCharsets.UTF_8)));
+            Path lockFile = store.resolve(".locks").resolve(md5 + ".lock");
+            Files.createDirectories(lockFile.getParent());
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            List<String> argv = new java.util.ArrayList<>(List.of(java, "-cp", ChildCli.shippedClassPath(), CkptTool.class.getName()));
+            argv.addAll(command);
+            argv.addAll(List.of("--run", "r", "--step", "1", "--progress", "none"));
+            Process p = new ProcessBuilder(argv).redirectOutput(out).redirectError(err.toFile()).start();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Files.getLastModifiedTime(root).equals(initialized) && p.isAlive() && System.nanoTime() < until) {
+                Thread.sleep(1); // the claim's write of ROOT
+            }
+            java.nio.file.attribute.FileTime claimed = Files.getLastModifiedTime(root);
+            FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock held = ch.lock();
+            Path manifests = store.resolve("manifests");
+            while (p.isAlive() && System.nanoTime() < until && !(Files.isDirectory(manifests) && hasAny(manifests))) {
+                Thread.sleep(5); // the manifest is stored just before the commit
+            }
+            Thread.sleep(500); // the commit waits for the lock held here
+            assertTrue(p.isAlive(), "the " + command.get(0) + " waits to commit: " + Files.readString(err));
+            return new PushAtItsCommit(p, ch, held, claimed);
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            process.destroyForcibly();
+            lock.close();
         }
     }
 
