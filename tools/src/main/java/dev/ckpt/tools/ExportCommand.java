@@ -280,7 +280,8 @@ final class ExportCommand extends StoreCommand {
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            out.printf("exported %s (%s, %s) to %s (%s)%n", id, count(files, "file"), human(logicalBytes), given, human(archiveBytes));
+            out.printf("exported %s (%s, %s) to %s (%s)%n", id, count(files, "file"), human(logicalBytes), ShowCommand.printable(given),
+                    human(archiveBytes));
         }
     }
 

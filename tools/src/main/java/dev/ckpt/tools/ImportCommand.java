@@ -258,7 +258,7 @@ final class ImportCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             out.println(id);
-            err.printf("imported %s from %s as %s: %s%n", from, archive, id, summary);
+            err.printf("imported %s from %s as %s: %s%n", from, ShowCommand.printable(archive), id, summary);
         }
     }
 

@@ -119,10 +119,10 @@ public final class OutputOptions {
 
         Progress(PrintWriter err, String what, ProgressMode mode, boolean quietStart) {
             this.err = err;
-            this.what = what;
+            this.what = ShowCommand.printable(what); // "push DIR": a name's escape sequence is shown, not run
             this.mode = mode;
             if (mode == ProgressMode.plain && !quietStart) {
-                line(what + " ...");
+                line(this.what + " ...");
             }
             ticker = mode == ProgressMode.none ? null : new Thread(this::tickQuietly, "ckpt-progress");
             if (ticker != null) {
@@ -133,6 +133,7 @@ public final class OutputOptions {
 
         /** A message from the operation (e.g. "deleted 500/2000 objects"). */
         void update(String message) {
+            message = ShowCommand.printable(message, true);
             detail = message;
             if (mode == ProgressMode.plain) {
                 line(what + ": " + message);
@@ -197,6 +198,7 @@ public final class OutputOptions {
         /** Said at once, on a line of its own, and repeated with each later progress line. */
         @Override
         public void notice(String message) {
+            message = ShowCommand.printable(message, true);
             detail = message;
             if (mode != ProgressMode.none) {
                 line((mode == ProgressMode.auto ? "\r\u001b[K" : "") + what + ": " + message);

@@ -117,8 +117,8 @@ final class RestoreCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             out.printf("restored %s (%s) of %s (run %s, step %d%s) into %s: %s%s; %s downloaded, %d ms%n",
-                    count(tensors, "tensor"), human(bytes), id, run, step, rank == null ? "" : ", rank " + rank, given,
-                    String.join(", ", files), replacing(filesReplaced, files.size()), count(chunksDownloaded, "chunk"),
+                    count(tensors, "tensor"), human(bytes), id, run, step, rank == null ? "" : ", rank " + rank,
+                    ShowCommand.printable(given), ShowCommand.printable(String.join(", ", files)), replacing(filesReplaced, files.size()), count(chunksDownloaded, "chunk"),
                     millis);
             warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
         }
@@ -135,7 +135,7 @@ final class RestoreCommand extends StoreCommand {
         public void printText(PrintWriter out, PrintWriter err) {
             // helper-118: a file of the user's with a checkpoint file's name was replaced with no word
             out.printf("restored %s (run %s, step %d): %s, %s into %s%s; %s downloaded, %d reused locally, %d ms%n",
-                    id, run, step, count(files, "file"), human(bytes), given, replacing(filesReplaced, files),
+                    id, run, step, count(files, "file"), human(bytes), ShowCommand.printable(given), replacing(filesReplaced, files),
                     count(chunksDownloaded, "chunk"), chunksReused, millis);
             warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
         }
@@ -151,20 +151,21 @@ final class RestoreCommand extends StoreCommand {
     }
 
     /** On stderr: what an interrupted restore left beside the files written into {@code given}, kept (see TargetDirectory). */
-    static void warnLeftovers(PrintWriter err, String given, List<String> leftoverTemporaries, List<String> replacedVersions) {
+    static void warnLeftovers(PrintWriter err, String target, List<String> leftoverTemporaries, List<String> replacedVersions) {
+        String given = ShowCommand.printable(target); // names as a terminal shows them: an escape sequence is not run
         if (!leftoverTemporaries.isEmpty()) {
             boolean one = leftoverTemporaries.size() == 1;
             err.printf("restore: %s of an interrupted restore (.ckpt-*.tmp, e.g. %s) %s beside the restored files;"
                             + " delete %s unless another restore into %s is running now (a push of the directory leaves"
                             + " %s out)%n", one ? "1 temporary" : leftoverTemporaries.size() + " temporaries",
-                    leftoverTemporaries.get(0), one ? "is" : "are", one ? "it" : "them", given, one ? "it" : "them");
+                    ShowCommand.printable(leftoverTemporaries.get(0)), one ? "is" : "are", one ? "it" : "them", given, one ? "it" : "them");
         }
         if (!replacedVersions.isEmpty()) {
             boolean one = replacedVersions.size() == 1;
             err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) %s an interrupted restore had replaced,"
                             + " unless another restore into %s is running now (it removes its own when it ends);"
                             + " delete %s once you no longer need %s%n",
-                    count(replacedVersions.size(), "file"), given, replacedVersions.get(0),
+                    count(replacedVersions.size(), "file"), given, ShowCommand.printable(replacedVersions.get(0)),
                     one ? "holds a version" : "hold versions", given, one ? "it" : "them", one ? "it" : "them");
         }
     }

@@ -111,7 +111,7 @@ abstract class StoreCommand implements Callable<Integer> {
             out().flush();
             ok = code == 0;
             if (ok && besideNewStore > 0) { // helper-121: init file:/// made a store at / with no word
-                err().println("note: " + store + " held " + besideNewStore + (besideNewStore == 1 ? " entry" : " entries")
+                err().println("note: " + ShowCommand.printable(store) + " held " + besideNewStore + (besideNewStore == 1 ? " entry" : " entries")
                         + " but no store: a new store (ROOT, chunks/, manifests/) was made among them; if you meant"
                         + " another store, check the path");
             }

@@ -108,6 +108,44 @@ class CkptToolErrorMessagesTest {
      * archive) drove the operator's terminal, and one with a line break split its row; metadata was escaped already.
      * Error messages, which name files and selectors, escape them too, and keep their own line breaks.
      */
+    /**
+     * The paths given on the command line (the store, push's DIR, restore's target, the archive of
+     * export and import) appear in progress lines, results, notes and suggested commands as a
+     * terminal shows them: an escape sequence or a line break in a name is escaped, in a suggested
+     * command as bash's $'...' quoting. restore's result printed its target raw, and forget's
+     * "ckpt-tool gc STORE" quoted a name with an escape sequence in it as it was.
+     */
+    @Test
+    void pathsGivenOnTheCommandLineCannotDriveTheTerminal() throws Exception {
+        String esc = "\u001b[31m\r\n";
+        Cli plain = cli.withCommon("--progress", "plain");
+        Path dir = Files.createDirectories(tmp.resolve("src" + esc));
+        Files.writeString(dir.resolve("w.bin"), "weights");
+        String escStore = tmp.resolve("store" + esc).toString();
+        List<Cli.Result> results = new java.util.ArrayList<>();
+        results.add(plain.run("init", escStore));
+        results.add(plain.run("push", escStore, dir.toString(), "--run", "e", "--step", "1"));
+        results.add(plain.run("push", escStore, dir.toString(), "--run", "e", "--step", "2", "--keep-last", "1"));
+        results.add(plain.run("restore", escStore, "e@2", tmp.resolve("out" + esc).toString()));
+        String archive = tmp.resolve("a" + esc + ".tar.zst").toString();
+        results.add(plain.run("export", escStore, "e@2", archive));
+        results.add(plain.run("import", escStore, archive, "--run", "i", "--step", "1"));
+        results.add(plain.run("forget", escStore, "i@1"));
+        Path beside = Files.createDirectories(tmp.resolve("beside" + esc));
+        Files.writeString(beside.resolve("other"), "x");
+        results.add(plain.run("init", beside.toString())); // the note of a store made among other entries
+        for (Cli.Result r : results) {
+            assertEquals(0, r.code(), r.toString());
+            assertTrue(r.out().chars().noneMatch(c -> c == 0x1b || c == '\r') && r.err().chars().noneMatch(c -> c == 0x1b
+                    || c == '\r'), r.toString());
+        }
+        assertTrue(results.get(3).out().contains("into " + tmp.resolve("out") + "\\u001B[31m\\u000D\\u000A;"), results.get(3).out());
+        assertTrue(results.get(1).err().contains("push " + tmp.resolve("src") + "\\u001B[31m\\u000D\\u000A ..."),
+                results.get(1).err());
+        assertTrue(results.get(2).err().contains("(ckpt-tool gc $'" + escStore.replace(esc, "") + "\\x1B[31m\\x0D\\x0A'"),
+                results.get(2).err());
+    }
+
     @Test
     void fileNamesAndErrorsCannotDriveTheTerminal() throws Exception {
         store = tmp.resolve("store").toString();

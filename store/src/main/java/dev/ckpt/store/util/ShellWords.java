@@ -15,11 +15,35 @@ public final class ShellWords {
     /** Characters a shell takes literally in an unquoted word (and none that starts a comment or expands). */
     private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_@%+=:,./-]+");
 
-    /** {@code s} unchanged when the shell reads it as is, else in single quotes ({@code '} as {@code '\''}). */
+    /**
+     * {@code s} unchanged when the shell reads it as is; in single quotes ({@code '} as
+     * {@code '\''}) when it holds only what a terminal shows as itself; else in bash's ANSI-C
+     * quotes, {@code $'...'} (also zsh's and ksh's), with each such character escaped
+     * ({@code \xHH} below U+0080, a backslash, {@code u} and four hex digits, or {@code \UHHHHHHHH}, above, {@code \\}
+     * and {@code \'}), so that a message never carries a terminal's escape sequence or a line break
+     * of a name ({@link Printable#hidden}).
+     */
     public static String word(String s) {
         if (PLAIN.matcher(s).matches()) {
             return s;
         }
-        return "'" + s.replace("'", "'\\''") + "'";
+        if (s.codePoints().noneMatch(Printable::hidden)) {
+            return "'" + s.replace("'", "'\\''") + "'";
+        }
+        StringBuilder b = new StringBuilder(s.length() + 16).append("$'");
+        s.codePoints().forEach(c -> {
+            if (c == '\\' || c == '\'') {
+                b.append('\\').appendCodePoint(c);
+            } else if (!Printable.hidden(c)) {
+                b.appendCodePoint(c);
+            } else if (c < 0x80) {
+                b.append(String.format("\\x%02X", c));
+            } else if (c <= 0xFFFF) {
+                b.append(String.format("\\u%04X", c));
+            } else {
+                b.append(String.format("\\U%08X", c));
+            }
+        });
+        return b.append('\'').toString();
     }
 }
