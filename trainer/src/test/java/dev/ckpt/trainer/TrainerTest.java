@@ -101,6 +101,25 @@ class TrainerTest {
         assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
     }
 
+    /**
+     * The store and staging paths the trainer repeats (its first line, its last, its notes) are
+     * written as a terminal shows them: the staging directory's escape sequence had been printed raw.
+     */
+    @Test
+    void pathsItRepeatsCannotDriveTheTerminal() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("e\u001b[31m\r"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Trainer.run(args(dir, "--steps", "4", "--save-every", "2"), new PrintStream(out, true,
+                StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of(), CheckpointStore::open, false); // as main runs it: through its output streams
+        Result r = new Result(code, out.toString(StandardCharsets.UTF_8),
+                err.toString(StandardCharsets.UTF_8));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.all().chars().noneMatch(c -> c == 0x1b || c == '\r'), r.all());
+        assertTrue(r.out().contains("staging " + tmp.resolve("e") + "\\u001B[31m\\u000D/staging"), r.out());
+    }
+
     @Test
     void tensorFilesLoadInPythonWithTheirNamesAndValues() throws Exception {
         Result r = TrainerRuns.inProcess(args(tmp, "--steps", "10", "--save-every", "10"));
@@ -418,7 +437,7 @@ class TrainerTest {
         String broken;
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             broken = s.resolve("t@20").id();
-            s.objectStore().put(s.resolve("t@20").manifest(), "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            s.objectStore().put(s.resolve("t@20").manifest(), "{\"broken".getBytes(StandardCharsets.UTF_8));
         }
         dev.ckpt.store.util.LocalFiles.deleteTree(dir.resolve("staging"));
         Result r = TrainerRuns.inProcess(args(dir, "--steps", "30", "--save-every", "10", "--auto-resume"));
@@ -738,8 +757,8 @@ class TrainerTest {
     @Test
     void aSignalAsAStepCannotBeStagedStillExits75() throws Exception {
         java.util.concurrent.CountDownLatch full = new java.util.concurrent.CountDownLatch(1);
-        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
-        Preemption p = new Preemption(new java.io.PrintStream(said, true));
+        ByteArrayOutputStream said = new ByteArrayOutputStream();
+        Preemption p = new Preemption(new PrintStream(said, true));
         Staging.FreeSpace fills = fullFromCheck(4, false, full);
         Staging.FreeSpace signalled = d -> {
             long free = fills.usable(d);
@@ -765,7 +784,7 @@ class TrainerTest {
     @Test
     void aStopWhoseSaveCannotBeStagedExits75() throws Exception {
         assertEquals(0, TrainerRuns.inProcess(args(tmp, "--steps", "10")).code());
-        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true));
         // the resume's look (a staged copy of step 10 is there) and the start-up's check pass; the stop's save is third
         Staging.FreeSpace fills = fullFromCheck(3, false, new java.util.concurrent.CountDownLatch(1));
         Result r = TrainerRuns.inProcess(Map.of(), s -> s, fills, p, line -> {
@@ -786,8 +805,8 @@ class TrainerTest {
      */
     @Test
     void aSignalDuringTheFinalSaveSaysItEndsWithThatSave() throws Exception {
-        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
-        Preemption p = new Preemption(new java.io.PrintStream(said, true));
+        ByteArrayOutputStream said = new ByteArrayOutputStream();
+        Preemption p = new Preemption(new PrintStream(said, true));
         p.startingUp(false);
         Result r = TrainerRuns.inProcess(Map.of(), signalAtTheManifestOf("t-s20-", p, "SIGINT", null), Staging.FILE_STORE, p,
                 null, args(tmp, "--steps", "20", "--save-every", "10"));
@@ -797,7 +816,7 @@ class TrainerTest {
         assertTrue(r.out().contains("done: run t at step 20"), r.all());
 
         // the final save fails after the signal: no commit, so 75 as promised (helper-108: exit 1, a step earlier 75)
-        Preemption q = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        Preemption q = new Preemption(new PrintStream(new ByteArrayOutputStream(), true));
         q.startingUp(false);
         Result failed = TrainerRuns.inProcess(Map.of(), signalAtTheManifestOf("t2-s20-", q, "SIGTERM",
                 new dev.ckpt.store.error.InvalidInputException("test: the manifest cannot be written")), Staging.FILE_STORE, q,
@@ -857,7 +876,7 @@ class TrainerTest {
             @Override
             public String putIfMatch(String key, byte[] data, String expectedEtag) {
                 String etag = super.putIfMatch(key, data, expectedEtag);
-                if (key.equals("ROOT") && new String(data, java.nio.charset.StandardCharsets.UTF_8).contains("t-s10-")) {
+                if (key.equals("ROOT") && new String(data, StandardCharsets.UTF_8).contains("t-s10-")) {
                     tenCommitted.countDown();
                 }
                 return etag;
@@ -1046,7 +1065,7 @@ class TrainerTest {
     @Test
     void aPreemptionSaveThatFailsBeforeTheDeadlineSaysItFailedNotThatTheDeadlinePassed() {
         dev.ckpt.store.objectstore.FaultInjectingObjectStore[] f = new dev.ckpt.store.objectstore.FaultInjectingObjectStore[1];
-        Preemption p = new Preemption(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true));
         Result r = TrainerRuns.inProcess(s -> f[0] = new dev.ckpt.store.objectstore.FaultInjectingObjectStore(s), p, line -> {
                     if (line.startsWith("saved step 10 ")) {
                         f[0].inject(dev.ckpt.store.objectstore.FaultInjectingObjectStore.Op.PUT_IF_ABSENT, k -> true,

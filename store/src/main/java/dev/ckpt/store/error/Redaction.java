@@ -167,7 +167,9 @@ public final class Redaction {
     }
 
     /**
-     * The same for a byte stream (UTF-8), e.g. the trainer's stdout and stderr. A stream
+     * The same for a byte stream (UTF-8), e.g. the trainer's stdout and stderr; it also writes what
+     * a terminal would act on or not show as itself (an escape sequence or a carriage return in a
+     * path the user gave) as {@link dev.ckpt.store.util.Printable} does, line breaks and tabs kept. A stream
      * that already redacts is returned as it is (ckpt-train's main wraps System.out, and
      * its run wraps what it is given, for callers that pass other streams).
      */
@@ -245,7 +247,8 @@ public final class Redaction {
         }
 
         private void emit() {
-            out.print(redact(line.toString(StandardCharsets.UTF_8)));
+            // and as a terminal shows it: a path's escape sequence or carriage return is written escaped, not run
+            out.print(dev.ckpt.store.util.Printable.of(redact(line.toString(StandardCharsets.UTF_8)), true));
             line.reset();
         }
 
