@@ -66,6 +66,10 @@ final class ImportCommand extends StoreCommand {
     void checkArguments() {
         runName("--run", run);
         notNegative("--step", step);
+        String tooLong = LocalFiles.tooLong(file); // Java's check says "does not exist" of such a path (helper-127)
+        if (tooLong != null) {
+            throw new InvalidInputException("archive " + file + ": " + tooLong + "; nothing was imported");
+        }
         if (!Files.isRegularFile(file)) { // before the store is opened (and created)
             throw new InvalidInputException("archive " + file + (Files.isDirectory(file)
                     ? " is a directory: give the .tar.zst file that ckpt-tool export wrote (push saves a directory)"

@@ -109,6 +109,43 @@ class CkptToolErrorMessagesTest {
      * Error messages, which name files and selectors, escape them too, and keep their own line breaks.
      */
     /**
+     * A path the system cannot take (over 4096 bytes) given to any command that reads or makes a
+     * local path is said to be too long, never "does not exist" (helper-127: push's DIR and
+     * import's archive were said not to exist; the checks of Java say that of such a path).
+     */
+    @Test
+    void aPathTooLongForTheSystemIsSaidToBeSoByEveryCommand() throws Exception {
+        store = tmp.resolve("store").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("w.bin"), "weights");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
+        assertEquals(0, cli.run("export", store, "r@1", tmp.resolve("a.tar.zst").toString()).code());
+        try (dev.ckpt.store.testing.TestDirs.LongPath deep = dev.ckpt.store.testing.TestDirs.longPath(tmp, lower -> {
+            Files.createDirectories(lower.resolve("dir"));
+            Files.writeString(lower.resolve("dir").resolve("w.bin"), "weights");
+            Files.copy(tmp.resolve("a.tar.zst"), lower.resolve("a.tar.zst"));
+            assertEquals(0, cli.run("init", lower.resolve("st").toString()).code());
+        })) {
+            Path d = deep.deepest();
+            List<Cli.Result> results = List.of(
+                    cli.run("push", store, d.resolve("dir").toString(), "--run", "r", "--step", "2"),
+                    cli.run("push", d.resolve("st").toString(), src.toString(), "--run", "r", "--step", "2"),
+                    cli.run("import", store, d.resolve("a.tar.zst").toString(), "--run", "i", "--step", "1"),
+                    cli.run("export", store, "r@1", d.resolve("b.tar.zst").toString()),
+                    cli.run("restore", store, "r@1", d.resolve("out").toString()),
+                    cli.run("init", d.resolve("new").toString()),
+                    cli.run("ls", d.resolve("st").toString()));
+            for (Cli.Result r : results) {
+                assertTrue(r.code() != 0, r.toString());
+                assertTrue((r.err().contains("bytes long, and the system takes at most 4095")
+                        || r.err().contains("a path is limited to 4096 bytes")) && !r.err().contains("does not exist")
+                        && !r.err().contains("Exception"), r.toString());
+            }
+        }
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "nothing was saved");
+    }
+
+    /**
      * The paths given on the command line (the store, push's DIR, restore's target, the archive of
      * export and import) appear in progress lines, results, notes and suggested commands as a
      * terminal shows them: an escape sequence or a line break in a name is escaped, in a suggested

@@ -192,7 +192,8 @@ public final class SourceDir {
     public static SourceDir scan(Path dir, boolean leaveOutLeftovers) {
         long t0 = System.nanoTime();
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            throw new InvalidInputException("source directory " + dir + " does not exist");
+            String tooLong = LocalFiles.tooLong(dir); // Java's check says "does not exist" of such a path (helper-127)
+            throw new InvalidInputException("source directory " + dir + (tooLong == null ? " does not exist" : ": " + tooLong));
         }
         if (!Files.isDirectory(dir)) { // a link to what does not exist or is no directory says where it points
             throw new InvalidInputException("source " + LocalFiles.notADirectory(dir)
