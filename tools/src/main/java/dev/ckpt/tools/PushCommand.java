@@ -215,6 +215,9 @@ final class PushCommand extends StoreCommand {
         if (rank == null && worldSize == null && jobId == null) {
             return null;
         }
+        if (worldSize != null && worldSize < 1) { // as ckpt-train says it ("rank 0 is not within world size 0")
+            throw new ParameterException(spec.commandLine(), "option --world-size must be at least 1, got " + worldSize);
+        }
         if (rank == null || worldSize == null || jobId == null) {
             throw new ParameterException(spec.commandLine(), "a rank's push needs --rank, --world-size and --job-id"
                     + " together (missing: " + String.join(", ", missing()) + ")");

@@ -50,6 +50,16 @@ class CkptToolRanksTest {
                 "--world-size", "4", "--job-id", "j");
         assertEquals(ExitCode.USAGE, outside.code(), outside.toString());
         assertTrue(outside.err().contains("rank 4 is not within world size 4"), outside.err());
+        for (String size : new String[] {"0", "-2"}) { // said as ckpt-train says it, with or without the other options
+            for (String[] more : new String[][] {{}, {"--rank", "0", "--job-id", "j"}}) {
+                List<String> args = new java.util.ArrayList<>(List.of("push", store, rankSrc("u", 0).toString(), "--run", "r",
+                        "--step", "1", "--world-size", size));
+                args.addAll(List.of(more));
+                Cli.Result zero = cli.run(args.toArray(String[]::new));
+                assertEquals(ExitCode.USAGE, zero.code(), zero.toString());
+                assertTrue(zero.err().contains("option --world-size must be at least 1, got " + size), zero.err());
+            }
+        }
         Cli.Result badJob = cli.run("push", store, rankSrc("u", 0).toString(), "--run", "r", "--step", "1", "--rank", "0",
                 "--world-size", "1", "--job-id", "../x");
         assertEquals(ExitCode.USAGE, badJob.code(), badJob.toString());
