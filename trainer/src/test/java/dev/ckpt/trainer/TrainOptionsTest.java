@@ -209,6 +209,12 @@ class TrainOptionsTest {
             assertEquals("", r.out());
         }
         assertTrue(run("--steps", "many").err().startsWith("ckpt-train: option --steps needs a number, got 'many'"));
+        // a value's line break or escape sequence is shown escaped on the error's one line (helper-127: echoed raw)
+        for (String value : new String[] {"5\nx", "5\u001b[2J"}) {
+            String e = run("--steps", value).err();
+            assertTrue(e.startsWith("ckpt-train: option --steps needs a number, got '5\\u00") && e.lines().count() == 3
+                    && e.chars().noneMatch(c -> c == 0x1b), e);
+        }
         assertTrue(run("--keep_last", "0").err().startsWith("ckpt-train: option --keep-last must be at least 1, got 0"));
         assertTrue(run("--save-evry", "3").err().contains("--save-every"), "suggests the option meant");
         assertTrue(run("--save-dir").err().startsWith("ckpt-train: option --save-dir needs a value"), "names the spelling typed");
