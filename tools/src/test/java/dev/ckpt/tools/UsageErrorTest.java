@@ -159,6 +159,11 @@ class UsageErrorTest {
 
         // numbers in words, not Java's type names ("'abc' is not a long": helper-91)
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "abc"), "--step': 'abc' is not a whole number");
+        // digits of another script, which Java's parsers take (helper-127: push --step \u0663 saved step 3)
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "\u0663"),
+                "--step': '\u0663' is not a whole number (write it with the digits 0-9)");
+        cases.put(List.of("forget", store, "--keep-last", "\uFF12"), "'\uFF12' is not a whole number (write it with the digits 0-9)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1_000"), "--step': '1_000' is not a whole number");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "99999999999999999999"),
                 "--step': '99999999999999999999' is too large");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "3000000000"),

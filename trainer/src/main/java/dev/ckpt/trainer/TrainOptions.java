@@ -400,8 +400,16 @@ final class TrainOptions {
         return v != null && !v.isBlank();
     }
 
+    /** What to add to "needs a number, got V" when V holds digits other than 0-9 (which Java's parsers take). */
+    private static final java.util.function.Function<String, String> OTHER_DIGITS = v ->
+            v.codePoints().anyMatch(c -> Character.isDigit(c) && c > '9') ? " (write it with the digits 0-9)" : "";
+
     private static int envInt(CommandLine cl, Map<String, String> env, String name) {
         String v = env.get(name);
+        if (!v.trim().matches("[-+]?[0-9]+")) {
+            throw new ParameterException(cl, "environment variable " + name + " needs a number, got '" + v + "'"
+                    + OTHER_DIGITS.apply(v));
+        }
         try {
             return Integer.parseInt(v.trim());
         } catch (NumberFormatException e) {
@@ -545,6 +553,9 @@ final class TrainOptions {
      * '99999999999'" (helper-123), which it is.
      */
     private static <T> T whole(String v, Parse<T> p, long min, long max) {
+        if (!v.trim().matches("[-+]?[0-9]+")) { // Java's parsers also take other scripts' digits ("٣" was 3: helper-127)
+            throw new TypeConversionException("needs a number, got '" + v + "'" + OTHER_DIGITS.apply(v));
+        }
         try {
             return p.parse(v.trim());
         } catch (NumberFormatException e) {

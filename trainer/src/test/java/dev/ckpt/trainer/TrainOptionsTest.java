@@ -209,6 +209,10 @@ class TrainOptionsTest {
             assertEquals("", r.out());
         }
         assertTrue(run("--steps", "many").err().startsWith("ckpt-train: option --steps needs a number, got 'many'"));
+        // digits of another script, which Java's parsers take (helper-127: --steps \u0663 trained 3 steps)
+        assertTrue(run("--steps", "\u0663").err().startsWith("ckpt-train: option --steps needs a number, got '\u0663' (write it"
+                + " with the digits 0-9)"), run("--steps", "\u0663").err());
+        assertTrue(run("--save-every", "\u0968").err().contains("(write it with the digits 0-9)"));
         // a value's line break or escape sequence is shown escaped on the error's one line (helper-127: echoed raw)
         for (String value : new String[] {"5\nx", "5\u001b[2J"}) {
             String e = run("--steps", value).err();
@@ -336,6 +340,9 @@ class TrainOptionsTest {
         Run badEnv = run(Map.of("SLURM_NTASKS", "four", "SLURM_PROCID", "0"));
         assertTrue(badEnv.err().startsWith("ckpt-train: environment variable SLURM_NTASKS needs a number, got 'four'"),
                 badEnv.err());
+        Run otherDigits = run(Map.of("SLURM_NTASKS", "\u0664", "SLURM_PROCID", "0")); // Arabic-Indic 4 (helper-127)
+        assertTrue(otherDigits.err().startsWith("ckpt-train: environment variable SLURM_NTASKS needs a number, got"
+                + " '\u0664' (write it with the digits 0-9)"), otherDigits.err());
         Run busy = run("--world-size", "2", "--rank", "0", "--job-id", "j", "--skip-if-busy");
         assertTrue(busy.err().startsWith("ckpt-train: option --skip-if-busy cannot be used with --world-size 2"), busy.err());
         Run badId = run("--world-size", "2", "--rank", "0", "--job-id", "a/b");
