@@ -223,7 +223,7 @@ final class ImportCommand extends StoreCommand {
                 throw new InvalidInputException("archive " + file + " cannot be imported as it is: " + e.getMessage()
                         + "; nothing was imported");
             }
-            SaveResult s;
+            SaveResult s = null; // null until the save returned (Interruption.settled)
             try (OutputOptions.Progress p = output.start(err(), "import " + file)) {
                 WriterToken w = store.claimWriter(run, "ckpt-tool-import");
                 s = gcWait.save(store, w, request, p);
@@ -236,7 +236,7 @@ final class ImportCommand extends StoreCommand {
                 int cut = m.indexOf("; nothing was committed");
                 throw Staging.changed(file, staging, "before or while", cut > 0 ? m.substring(0, cut) : m);
             } finally {
-                Interruption.settled(); // what is left is saying the outcome: a signal now waits for it
+                Interruption.settled(s == null ? null : s.checkpointId()); // only saying the outcome is left
             }
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
             if (!s.repairedChunks().isEmpty()) { // as push says it (helper-111: an import repaired without a word)

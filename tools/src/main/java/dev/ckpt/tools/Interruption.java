@@ -70,6 +70,8 @@ final class Interruption {
      * printed its checkpoint's id exited 143, "it may have landed").
      */
     private static boolean settled;
+    /** The checkpoint the settled save committed; null if it failed. */
+    private static String settledId;
 
     private Interruption() {
     }
@@ -98,8 +100,10 @@ final class Interruption {
      * signal's line was already decided (it says "nothing was committed" or "it may have
      * landed", and ends the JVM), the command must not say a result beside it: this waits for
      * that exit, up to {@link #STOP_WAIT_SECONDS}. Does nothing outside the program.
+     *
+     * @param committed the checkpoint the save committed; null if it failed
      */
-    static void settled() {
+    static void settled(String committed) {
         synchronized (LOCK) {
             if (command == null || stopping) {
                 return; // not the program (tests), or a stop: the command runs on to its end
@@ -114,6 +118,7 @@ final class Interruption {
                 }
             }
             settled = true;
+            settledId = committed;
             LOCK.notifyAll(); // a signal waiting for the commit: a second one no longer ends that wait
         }
     }
@@ -175,7 +180,7 @@ final class Interruption {
                     noteEnd(c, s);
                     return;
                 }
-                line = c.interruptedNow();
+                line = stuckAfterSettled(c);
                 said = true;
             } else {
                 line = c.atSignal();
@@ -185,7 +190,7 @@ final class Interruption {
                         noteEnd(c, s); // it ended on its own: its output and exit code stand
                         return;
                     }
-                    line = c.interruptedNow();
+                    line = settled ? stuckAfterSettled(c) : c.interruptedNow();
                 } else if (c.stopsAtSignal() && commandThread != null) {
                     String cleaned = stop(c);
                     if (cleaned == null) {
@@ -208,6 +213,16 @@ final class Interruption {
             }
         }
         System.exit(code);
+    }
+
+    /**
+     * Under LOCK: the line once a settled save's output did not end within the wait (its stdout
+     * not read, say): a committed checkpoint is said to be (helper-129: "it may have landed" and
+     * "had not ended", of a commit that had).
+     */
+    private static String stuckAfterSettled(StoreCommand c) {
+        return settledId == null ? c.interruptedNow() : "checkpoint " + settledId + " was committed, but its result could"
+                + " not be written within " + COMMIT_WAIT_SECONDS + " s (is the command's output read?)";
     }
 
     /** Under LOCK, once the command ended while this signal waited: its note, if it succeeded ({@link #noteDue}). */

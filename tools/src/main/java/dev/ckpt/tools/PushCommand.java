@@ -136,7 +136,7 @@ final class PushCommand extends StoreCommand {
     int run(CheckpointStore store) {
         refuseOverlap(store, dir, "push " + dir, "push a directory outside the store, or move the store out of it");
         java.time.Instant by = deadline.from(this::started);
-        SaveResult s;
+        SaveResult s = null; // null until the save returned (Interruption.settled)
         java.time.Duration open; // the store opened, the run claimed: up to the save's start
         try (OutputOptions.Progress p = output.start(err(), "push " + dir)) {
             SaveRequest req = new SaveRequest(dir, run, step, epoch, metadata, retention, null).withDeadline(by);
@@ -169,7 +169,7 @@ final class PushCommand extends StoreCommand {
         } catch (RuntimeException e) {
             throw deadline.named(e);
         } finally {
-            Interruption.settled(); // what is left is saying the outcome: a signal now waits for it
+            Interruption.settled(s == null ? null : s.checkpointId()); // only saying the outcome is left
         }
         if (!s.emptyDirectories().isEmpty()) {
             err().println(emptyDirectoriesWarning(s.emptyDirectories()));
