@@ -179,7 +179,7 @@ final class ExportCommand extends StoreCommand {
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (!name.endsWith(".tar.zst") && !name.endsWith(".tzst")) {
             // a helper's "export ... x.tar" wrote zstd under a name that says plain tar
-            err().println("ckpt-tool export: note: " + file + " holds a zstd-compressed tar, whatever its name; name it"
+            err().println("ckpt-tool export: note: " + ShowCommand.printable(file.toString()) + " holds a zstd-compressed tar, whatever its name; name it"
                     + " .tar.zst to say so (ckpt-tool import and GNU tar read it either way)");
         }
         print(new Exported(m.id(), file.toAbsolutePath().toString(), file.toString(), m.files().size(), m.logicalBytes(),

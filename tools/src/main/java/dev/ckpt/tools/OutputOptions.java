@@ -118,7 +118,8 @@ public final class OutputOptions {
         private volatile String committing;
 
         Progress(PrintWriter err, String what, ProgressMode mode, boolean quietStart) {
-            this.err = err;
+            // its own \r and erase-line go out as they are; every text in them is escaped here, on one line
+            this.err = dev.ckpt.store.error.Redaction.unescaped(err);
             this.what = ShowCommand.printable(what); // "push DIR": a name's escape sequence is shown, not run
             this.mode = mode;
             if (mode == ProgressMode.plain && !quietStart) {
@@ -133,7 +134,7 @@ public final class OutputOptions {
 
         /** A message from the operation (e.g. "deleted 500/2000 objects"). */
         void update(String message) {
-            message = ShowCommand.printable(message, true);
+            message = ShowCommand.printable(message); // one line: a name's line break too (helper-130)
             detail = message;
             if (mode == ProgressMode.plain) {
                 line(what + ": " + message);
@@ -198,7 +199,7 @@ public final class OutputOptions {
         /** Said at once, on a line of its own, and repeated with each later progress line. */
         @Override
         public void notice(String message) {
-            message = ShowCommand.printable(message, true);
+            message = ShowCommand.printable(message); // one line: a name's line break too (helper-130)
             detail = message;
             if (mode != ProgressMode.none) {
                 line((mode == ProgressMode.auto ? "\r\u001b[K" : "") + what + ": " + message);

@@ -81,6 +81,10 @@ final class RestoreCommand extends StoreCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rank must be 0 or more, got " + rank);
         }
         for (Path r : reuse) {
+            String tooLong = dev.ckpt.store.util.LocalFiles.tooLong(r); // Java says "does not exist" of it (helper-130)
+            if (tooLong != null) {
+                throw new dev.ckpt.store.error.InvalidInputException("--reuse " + r + ": " + tooLong + "; nothing was written");
+            }
             if (!java.nio.file.Files.isDirectory(r)) {
                 throw new dev.ckpt.store.error.InvalidInputException("--reuse " + r + " is not a directory ("
                         + (java.nio.file.Files.exists(r, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? "it is a file"

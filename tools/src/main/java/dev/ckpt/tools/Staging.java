@@ -68,10 +68,10 @@ final class Staging {
             }
             try {
                 dev.ckpt.store.util.LocalFiles.deleteTree(p);
-                err.println("note: removed " + p + ", left by " + who + " killed over an hour ago");
+                err.println("note: removed " + ShowCommand.printable(p.toString()) + ", left by " + who + " killed over an hour ago");
             } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
                 IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
-                err.println("warning: could not remove " + p + ", left by " + who + " killed over an hour ago: "
+                err.println("warning: could not remove " + ShowCommand.printable(p.toString()) + ", left by " + who + " killed over an hour ago: "
                         + dev.ckpt.store.util.LocalFiles.explain(io) + "; delete it: rm -r "
                         + dev.ckpt.store.util.ShellWords.word(p.toString()));
             }
@@ -103,7 +103,7 @@ final class Staging {
         try {
             dev.ckpt.store.util.LocalFiles.deleteTree(staging);
         } catch (IOException | RuntimeException e) {
-            err.println("warning: could not remove " + staging + ": " + (e instanceof IOException io
+            err.println("warning: could not remove " + ShowCommand.printable(staging.toString()) + ": " + (e instanceof IOException io
                     ? dev.ckpt.store.util.LocalFiles.explain(io) : e.getMessage()) + "; delete it: rm -r "
                     + dev.ckpt.store.util.ShellWords.word(staging.toString()));
         }

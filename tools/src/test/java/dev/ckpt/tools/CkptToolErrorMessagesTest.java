@@ -133,6 +133,7 @@ class CkptToolErrorMessagesTest {
                     cli.run("import", store, d.resolve("a.tar.zst").toString(), "--run", "i", "--step", "1"),
                     cli.run("export", store, "r@1", d.resolve("b.tar.zst").toString()),
                     cli.run("restore", store, "r@1", d.resolve("out").toString()),
+                    cli.run("restore", store, "r@1", tmp.resolve("out").toString(), "--reuse", d.resolve("dir").toString()),
                     cli.run("init", d.resolve("new").toString()),
                     cli.run("ls", d.resolve("st").toString()));
             for (Cli.Result r : results) {
@@ -171,11 +172,23 @@ class CkptToolErrorMessagesTest {
         Path beside = Files.createDirectories(tmp.resolve("beside" + esc));
         Files.writeString(beside.resolve("other"), "x");
         results.add(plain.run("init", beside.toString())); // the note of a store made among other entries
+        // helper-130's: names inside DIR in push's warnings, export's progress and its note on a name without
+        // .tar.zst, a --json result with C1 controls and a line separator
+        Files.createDirectories(dir.resolve("empty" + esc).resolve("sub"));
+        results.add(plain.run("push", escStore, dir.toString(), "--run", "e", "--step", "3"));
+        results.add(plain.run("export", escStore, "e@2", tmp.resolve("b" + esc + "\t.bin").toString()));
+        Cli.Result json = cli.run("restore", escStore, "e@2", tmp.resolve("j\u009b\u2028\u202e").toString(), "--json");
+        results.add(json);
         for (Cli.Result r : results) {
             assertEquals(0, r.code(), r.toString());
-            assertTrue(r.out().chars().noneMatch(c -> c == 0x1b || c == '\r') && r.err().chars().noneMatch(c -> c == 0x1b
-                    || c == '\r'), r.toString());
+            // nothing a terminal would act on: every line as it would be shown escaped (line breaks and tabs kept)
+            assertEquals(dev.ckpt.store.util.Printable.of(r.out(), true), r.out(), r.toString());
+            assertEquals(dev.ckpt.store.util.Printable.of(r.err(), true), r.err(), r.toString());
         }
+        assertEquals(tmp.resolve("j\u009b\u2028\u202e").toString(), json.json().get("directory").asText(),
+                "JSON's escape of the same characters: " + json.out());
+        assertTrue(results.get(9).err().lines().noneMatch(l -> l.startsWith("\t") || l.startsWith(".bin")),
+                "export's progress on one line: " + results.get(9).err());
         assertTrue(results.get(3).out().contains("into " + tmp.resolve("out") + "\\u001B[31m\\u000D\\u000A;"), results.get(3).out());
         assertTrue(results.get(1).err().contains("push " + tmp.resolve("src") + "\\u001B[31m\\u000D\\u000A ..."),
                 results.get(1).err());

@@ -159,11 +159,24 @@ public final class Redaction {
     }
 
     /**
-     * A writer that redacts each line before passing it on. Text is held until a line ends
-     * or the writer is flushed (a progress line redrawn in place is flushed without a newline).
+     * A writer that redacts each line before passing it on, and writes what a terminal would act
+     * on or not show as itself as {@link dev.ckpt.store.util.Printable} does, line breaks and tabs
+     * kept: a path's escape sequence, carriage return or bidirectional override in any note or
+     * result is shown, not run (helper-130 found seven places that had printed a path raw). Text
+     * is held until a line ends or the writer is flushed. JSON stays JSON: Printable's
+     * {@code \}{@code uXXXX} is JSON's own escape of the same character.
      */
     public static PrintWriter writer(PrintWriter out) {
-        return out instanceof RedactingWriter ? out : new RedactingWriter(out);
+        return out instanceof RedactingWriter ? out : new RedactingWriter(out, true);
+    }
+
+    /**
+     * For a progress bar redrawn in place ({@code \r} and the erase-line sequence of its own, its
+     * text already escaped): a writer onto the same output as {@code w}, which redacts and escapes
+     * nothing else; {@code w} itself if it is not one of {@link #writer}'s.
+     */
+    public static PrintWriter unescaped(PrintWriter w) {
+        return w instanceof RedactingWriter r ? r.unescaped() : w;
     }
 
     /**
@@ -178,8 +191,24 @@ public final class Redaction {
     }
 
     private static final class RedactingWriter extends PrintWriter {
-        RedactingWriter(PrintWriter out) {
-            super(new LineRedactingWriter(out), true);
+        private final PrintWriter raw;
+        private final boolean escapes;
+        private RedactingWriter unescaped;
+
+        RedactingWriter(PrintWriter raw, boolean escapes) {
+            super(new LineRedactingWriter(raw, escapes), true);
+            this.raw = raw;
+            this.escapes = escapes;
+        }
+
+        synchronized RedactingWriter unescaped() {
+            if (!escapes) {
+                return this;
+            }
+            if (unescaped == null) {
+                unescaped = new RedactingWriter(raw, false);
+            }
+            return unescaped;
         }
     }
 
@@ -191,10 +220,17 @@ public final class Redaction {
 
     private static final class LineRedactingWriter extends Writer {
         private final PrintWriter out;
+        private final boolean escapes;
         private final StringBuilder line = new StringBuilder();
 
-        LineRedactingWriter(PrintWriter out) {
+        LineRedactingWriter(PrintWriter out, boolean escapes) {
             this.out = out;
+            this.escapes = escapes;
+        }
+
+        private String shown(String text) {
+            String r = redact(text);
+            return escapes ? dev.ckpt.store.util.Printable.of(r, true) : r;
         }
 
         @Override
@@ -202,7 +238,7 @@ public final class Redaction {
             for (int i = off; i < off + len; i++) {
                 line.append(buf[i]);
                 if (buf[i] == '\n') {
-                    out.write(redact(line.toString()));
+                    out.write(shown(line.toString()));
                     line.setLength(0);
                 }
             }
@@ -211,7 +247,7 @@ public final class Redaction {
         @Override
         public synchronized void flush() {
             if (line.length() > 0) {
-                out.write(redact(line.toString()));
+                out.write(shown(line.toString()));
                 line.setLength(0);
             }
             out.flush();

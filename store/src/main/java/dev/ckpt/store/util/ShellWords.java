@@ -18,10 +18,10 @@ public final class ShellWords {
     /**
      * {@code s} unchanged when the shell reads it as is; in single quotes ({@code '} as
      * {@code '\''}) when it holds only what a terminal shows as itself; else in bash's ANSI-C
-     * quotes, {@code $'...'} (also zsh's and ksh's), with each such character escaped
-     * ({@code \xHH} below U+0080, a backslash, {@code u} and four hex digits, or {@code \UHHHHHHHH}, above, {@code \\}
-     * and {@code \'}), so that a message never carries a terminal's escape sequence or a line break
-     * of a name ({@link Printable#hidden}).
+     * quotes, {@code $'...'} (also zsh's and ksh's), with each such character written as its
+     * UTF-8 bytes, {@code \xHH} each (read back as those bytes under any locale), and {@code \\}
+     * and {@code \'} escaped, so that a message never carries a terminal's escape sequence or a
+     * line break of a name ({@link Printable#hidden}).
      */
     public static String word(String s) {
         if (PLAIN.matcher(s).matches()) {
@@ -36,12 +36,12 @@ public final class ShellWords {
                 b.append('\\').appendCodePoint(c);
             } else if (!Printable.hidden(c)) {
                 b.appendCodePoint(c);
-            } else if (c < 0x80) {
-                b.append(String.format("\\x%02X", c));
-            } else if (c <= 0xFFFF) {
-                b.append(String.format("\\u%04X", c));
             } else {
-                b.append(String.format("\\U%08X", c));
+                // its UTF-8 bytes, each as \xHH: bash's escape of a code point gives the character only under a UTF-8
+                // locale, and names something else under LC_ALL=C, usual in batch jobs (helper-130)
+                for (byte x : new String(Character.toChars(c)).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+                    b.append(String.format("\\x%02X", x & 0xFF));
+                }
             }
         });
         return b.append('\'').toString();

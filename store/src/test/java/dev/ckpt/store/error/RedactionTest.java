@@ -63,7 +63,16 @@ class RedactionTest {
         w.print("nature=abcdef and more\n");
         w.print("\rlive line Signature=1234");
         w.flush();
-        assertEquals("progress [redacted] and more\n\rlive line [redacted]", sink.toString());
+        // what a terminal would act on is written escaped (a path's carriage return or escape sequence, helper-130)
+        assertEquals("progress [redacted] and more\n\\u000Dlive line [redacted]", sink.toString());
+        // but for a progress bar's own: its writer onto the same output redacts and escapes nothing
+        PrintWriter bar = Redaction.unescaped(w);
+        bar.print("\r\u001b[Klive line Signature=1234\n");
+        w.print("\u001b[31m\ttab kept\n");
+        w.flush();
+        assertEquals("progress [redacted] and more\n\\u000Dlive line [redacted]\r\u001b[Klive line [redacted]\n"
+                + "\\u001B[31m\ttab kept\n", sink.toString());
+        assertEquals(bar, Redaction.unescaped(bar), "one sibling");
     }
 
     /**
