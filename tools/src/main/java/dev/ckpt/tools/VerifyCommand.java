@@ -66,7 +66,8 @@ final class VerifyCommand extends StoreCommand {
             String v = value.endsWith("%") ? value.substring(0, value.length() - 1) : value;
             int n;
             try {
-                n = Integer.parseInt(v);
+                // the digits 0-9 only: Integer.parseInt also takes other scripts' (helper-130: --read-data=٥٠ ran)
+                n = v.matches("[+]?[0-9]+") ? Integer.parseInt(v) : -1;
             } catch (NumberFormatException e) {
                 n = -1;
             }

@@ -164,6 +164,9 @@ class UsageErrorTest {
                 "--step': '\u0663' is not a whole number (write it with the digits 0-9)");
         cases.put(List.of("forget", store, "--keep-last", "\uFF12"), "'\uFF12' is not a whole number (write it with the digits 0-9)");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1_000"), "--step': '1_000' is not a whole number");
+        // a control character before the digits is no blank (helper-130: ESC 7 saved step 7); --read-data's percentage too
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "\u001b7"), "--step': '\\u001B7' is not a whole number");
+        cases.put(List.of("verify", store, "--read-data=\u0665\u0660"), "'\u0665\u0660' is not a whole percentage");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "99999999999999999999"),
                 "--step': '99999999999999999999' is too large");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--keep-last", "3000000000"),

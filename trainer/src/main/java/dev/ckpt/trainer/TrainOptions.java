@@ -406,14 +406,15 @@ final class TrainOptions {
 
     private static int envInt(CommandLine cl, Map<String, String> env, String name) {
         String v = env.get(name);
-        if (!v.trim().matches("[-+]?[0-9]+")) {
+        if (!v.strip().matches("[-+]?[0-9]+")) {
             throw new ParameterException(cl, "environment variable " + name + " needs a number, got '" + v + "'"
                     + OTHER_DIGITS.apply(v));
         }
         try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new ParameterException(cl, "environment variable " + name + " needs a number, got '" + v + "'");
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) { // too many digits: said with the range, as an option's is
+            throw new ParameterException(cl, "environment variable " + name + " needs a number from " + Integer.MIN_VALUE
+                    + " to " + Integer.MAX_VALUE + ", got '" + v + "'");
         }
     }
 
@@ -553,13 +554,14 @@ final class TrainOptions {
      * '99999999999'" (helper-123), which it is.
      */
     private static <T> T whole(String v, Parse<T> p, long min, long max) {
-        if (!v.trim().matches("[-+]?[0-9]+")) { // Java's parsers also take other scripts' digits ("٣" was 3: helper-127)
+        // strip, not trim: trim also drops control characters (ESC then 2 was 2: helper-130)
+        if (!v.strip().matches("[-+]?[0-9]+")) { // Java's parsers also take other scripts' digits ("٣" was 3: helper-127)
             throw new TypeConversionException("needs a number, got '" + v + "'" + OTHER_DIGITS.apply(v));
         }
         try {
-            return p.parse(v.trim());
+            return p.parse(v.strip());
         } catch (NumberFormatException e) {
-            if (v.trim().matches("[-+]?[0-9]+")) {
+            if (v.strip().matches("[-+]?[0-9]+")) {
                 throw new OutOfRange(v, min, max);
             }
             throw new TypeConversionException("needs a number, got '" + v + "'");
@@ -586,12 +588,26 @@ final class TrainOptions {
         }
     }
 
-    private static <T> T number(String v, Parse<T> p) {
-        try {
-            return p.parse(v.trim());
-        } catch (NumberFormatException e) {
-            throw new TypeConversionException("needs a number, got '" + v + "'");
+    /**
+     * A decimal number (1e-3 and .5 included), finite: Java's parser also takes Infinity, hex
+     * floats and a trailing f or d, and 1e400 is Infinity (helper-130: --lr 1e400 trained to a
+     * loss of NaN and saved it).
+     */
+    private static <T extends Number> T number(String v, Parse<T> p) {
+        String t = v.strip();
+        T n = null;
+        if (t.matches("[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?")) {
+            try {
+                n = p.parse(t);
+            } catch (NumberFormatException e) {
+                n = null;
+            }
         }
+        if (n == null || !Double.isFinite(n.doubleValue())) {
+            throw new TypeConversionException("needs a number, got '" + v + "'" + (n == null ? OTHER_DIGITS.apply(v)
+                    : " (too large)"));
+        }
+        return n;
     }
 
     /** A duration over zero, read as every part of ckpt reads one ({@link Durations}: 500ms, 50s, 2m, 1h, 1d or seconds). */

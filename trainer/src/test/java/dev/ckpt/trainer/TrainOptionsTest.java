@@ -213,6 +213,16 @@ class TrainOptionsTest {
         assertTrue(run("--steps", "\u0663").err().startsWith("ckpt-train: option --steps needs a number, got '\u0663' (write it"
                 + " with the digits 0-9)"), run("--steps", "\u0663").err());
         assertTrue(run("--save-every", "\u0968").err().contains("(write it with the digits 0-9)"));
+        // helper-130: a control character is no blank (ESC 2 was 2), and a rate is a finite decimal number (--lr 1e400
+        // trained to a loss of NaN)
+        assertTrue(run("--steps", "\u001b2").err().startsWith("ckpt-train: option --steps needs a number, got '\\u001B2'"),
+                run("--steps", "\u001b2").err());
+        for (String lr : new String[] {"1e400", "Infinity", "-Infinity", "0x1p-7", "0.01f", "\u0661e-3"}) {
+            assertTrue(run("--lr", lr).err().startsWith("ckpt-train: option --lr needs a number, got '" + lr + "'"),
+                    lr + ": " + run("--lr", lr).err());
+        }
+        assertEquals(0.001f, TrainOptions.parse(new String[] {"--lr", "1e-3"}, Map.of()).lr, "1e-3 is a number");
+        assertEquals(0.5f, TrainOptions.parse(new String[] {"--lr", ".5"}, Map.of()).lr);
         // a value's line break or escape sequence is shown escaped on the error's one line (helper-127: echoed raw)
         for (String value : new String[] {"5\nx", "5\u001b[2J"}) {
             String e = run("--steps", value).err();
@@ -340,6 +350,9 @@ class TrainOptionsTest {
         Run badEnv = run(Map.of("SLURM_NTASKS", "four", "SLURM_PROCID", "0"));
         assertTrue(badEnv.err().startsWith("ckpt-train: environment variable SLURM_NTASKS needs a number, got 'four'"),
                 badEnv.err());
+        Run tooMany = run(Map.of("SLURM_NTASKS", "99999999999", "SLURM_PROCID", "0")); // said with its range (helper-130)
+        assertTrue(tooMany.err().startsWith("ckpt-train: environment variable SLURM_NTASKS needs a number from -2147483648 to"
+                + " 2147483647, got '99999999999'"), tooMany.err());
         Run otherDigits = run(Map.of("SLURM_NTASKS", "\u0664", "SLURM_PROCID", "0")); // Arabic-Indic 4 (helper-127)
         assertTrue(otherDigits.err().startsWith("ckpt-train: environment variable SLURM_NTASKS needs a number, got"
                 + " '\u0664' (write it with the digits 0-9)"), otherDigits.err());
