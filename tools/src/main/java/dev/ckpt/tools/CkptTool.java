@@ -73,8 +73,9 @@ public final class CkptTool implements Runnable {
     static int execute(String[] args, PrintWriter rawOut, PrintWriter rawErr, Map<String, String> env,
                        boolean allCommands) {
         // Every line ckpt-tool prints (text, JSON, progress, errors, stack traces) passes the one redaction.
-        PrintWriter out = Redaction.writer(rawOut);
-        PrintWriter err = Redaction.writer(rawErr);
+        // every line as a terminal shows it: a path's escape sequence is written escaped, not run (helper-130)
+        PrintWriter out = Redaction.writer(rawOut, dev.ckpt.store.util.Printable.LINES);
+        PrintWriter err = Redaction.writer(rawErr, dev.ckpt.store.util.Printable.LINES);
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);

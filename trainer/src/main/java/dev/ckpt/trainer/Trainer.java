@@ -195,8 +195,8 @@ public final class Trainer {
         Preemption early = new Preemption(System.err);
         early.installSignalHandlers();
         // every line the JVM prints, an uncaught exception's stack trace included, is redacted
-        System.setOut(Redaction.stream(System.out));
-        System.setErr(Redaction.stream(System.err));
+        System.setOut(Redaction.stream(System.out, dev.ckpt.store.util.Printable.LINES));
+        System.setErr(Redaction.stream(System.err, dev.ckpt.store.util.Printable.LINES));
         Djl.configure();
         StoreConfig config = storeConfig(System.getenv(), Runtime.getRuntime().availableProcessors());
         System.exit(run(args, System.out, System.err, System.getenv(),
@@ -240,8 +240,9 @@ public final class Trainer {
     private static int run(String[] args, PrintStream rawOut, PrintStream rawErr, Map<String, String> env,
                            Function<String, CheckpointStore> openStore, boolean signals, Preemption installed) {
         // every line ckpt-train prints passes the one redaction (store errors carry server text)
-        PrintStream out = Redaction.stream(rawOut);
-        PrintStream err = Redaction.stream(rawErr);
+        // and as a terminal shows it: a path's escape sequence is written escaped, not run
+        PrintStream out = Redaction.stream(rawOut, dev.ckpt.store.util.Printable.LINES);
+        PrintStream err = Redaction.stream(rawErr, dev.ckpt.store.util.Printable.LINES);
         try {
             return parseAndRun(args, out, err, env, openStore, signals, installed);
         } finally {

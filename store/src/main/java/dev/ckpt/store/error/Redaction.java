@@ -11,6 +11,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,6 +30,9 @@ import java.util.regex.Pattern;
  */
 public final class Redaction {
     public static final String MASK = "[redacted]";
+
+    /** Lines passed on as redacted, nothing more. */
+    private static final UnaryOperator<String> AS_IS = s -> s;
 
     private static final Set<String> SECRETS = ConcurrentHashMap.newKeySet();
 
@@ -159,78 +163,87 @@ public final class Redaction {
     }
 
     /**
-     * A writer that redacts each line before passing it on, and writes what a terminal would act
-     * on or not show as itself as {@link dev.ckpt.store.util.Printable} does, line breaks and tabs
-     * kept: a path's escape sequence, carriage return or bidirectional override in any note or
-     * result is shown, not run (helper-130 found seven places that had printed a path raw). Text
-     * is held until a line ends or the writer is flushed. JSON stays JSON: Printable's
-     * {@code \}{@code uXXXX} is JSON's own escape of the same character.
+     * A writer that redacts each line before passing it on. Text is held until a line ends or
+     * the writer is flushed (a progress line redrawn in place is flushed without a newline).
      */
     public static PrintWriter writer(PrintWriter out) {
-        return out instanceof RedactingWriter ? out : new RedactingWriter(out, true);
+        return writer(out, AS_IS);
     }
 
     /**
-     * For a progress bar redrawn in place ({@code \r} and the erase-line sequence of its own, its
-     * text already escaped): a writer onto the same output as {@code w}, which redacts and escapes
-     * nothing else; {@code w} itself if it is not one of {@link #writer}'s.
+     * As {@link #writer(PrintWriter)}, each line then passed through {@code shown}: ckpt-tool's
+     * escapes what a terminal would act on ({@code Printable.of(line, true)}), so that a path's
+     * escape sequence, carriage return or bidirectional override in any note or result is shown,
+     * not run (helper-130 found seven places that had printed a path raw). A writer that already
+     * redacts is returned as it is.
+     */
+    public static PrintWriter writer(PrintWriter out, UnaryOperator<String> shown) {
+        return out instanceof RedactingWriter ? out : new RedactingWriter(out, shown);
+    }
+
+    /**
+     * For a progress bar redrawn in place (its own {@code \r} and erase-line, its text already
+     * escaped): a writer onto the same output as {@code w} that redacts and passes nothing through
+     * {@code shown}; {@code w} itself if it is not one of {@link #writer}'s.
      */
     public static PrintWriter unescaped(PrintWriter w) {
         return w instanceof RedactingWriter r ? r.unescaped() : w;
     }
 
     /**
-     * The same for a byte stream (UTF-8), e.g. the trainer's stdout and stderr; it also writes what
-     * a terminal would act on or not show as itself (an escape sequence or a carriage return in a
-     * path the user gave) as {@link dev.ckpt.store.util.Printable} does, line breaks and tabs kept. A stream
+     * The same for a byte stream (UTF-8), e.g. the trainer's stdout and stderr. A stream
      * that already redacts is returned as it is (ckpt-train's main wraps System.out, and
      * its run wraps what it is given, for callers that pass other streams).
      */
     public static PrintStream stream(PrintStream out) {
-        return out instanceof RedactingStream ? out : new RedactingStream(out);
+        return stream(out, AS_IS);
+    }
+
+    /** As {@link #stream(PrintStream)}, each line then passed through {@code shown} (see {@link #writer(PrintWriter, UnaryOperator)}). */
+    public static PrintStream stream(PrintStream out, UnaryOperator<String> shown) {
+        return out instanceof RedactingStream ? out : new RedactingStream(out, shown);
     }
 
     private static final class RedactingWriter extends PrintWriter {
         private final PrintWriter raw;
-        private final boolean escapes;
+        private final UnaryOperator<String> shown;
         private RedactingWriter unescaped;
 
-        RedactingWriter(PrintWriter raw, boolean escapes) {
-            super(new LineRedactingWriter(raw, escapes), true);
+        RedactingWriter(PrintWriter raw, UnaryOperator<String> shown) {
+            super(new LineRedactingWriter(raw, shown), true);
             this.raw = raw;
-            this.escapes = escapes;
+            this.shown = shown;
         }
 
         synchronized RedactingWriter unescaped() {
-            if (!escapes) {
+            if (shown == AS_IS) {
                 return this;
             }
             if (unescaped == null) {
-                unescaped = new RedactingWriter(raw, false);
+                unescaped = new RedactingWriter(raw, AS_IS);
             }
             return unescaped;
         }
     }
 
     private static final class RedactingStream extends PrintStream {
-        RedactingStream(PrintStream out) {
-            super(new LineRedactingStream(out), true, StandardCharsets.UTF_8);
+        RedactingStream(PrintStream out, UnaryOperator<String> shown) {
+            super(new LineRedactingStream(out, shown), true, StandardCharsets.UTF_8);
         }
     }
 
     private static final class LineRedactingWriter extends Writer {
         private final PrintWriter out;
-        private final boolean escapes;
+        private final UnaryOperator<String> shown;
         private final StringBuilder line = new StringBuilder();
 
-        LineRedactingWriter(PrintWriter out, boolean escapes) {
+        LineRedactingWriter(PrintWriter out, UnaryOperator<String> shown) {
             this.out = out;
-            this.escapes = escapes;
+            this.shown = shown;
         }
 
         private String shown(String text) {
-            String r = redact(text);
-            return escapes ? dev.ckpt.store.util.Printable.of(r, true) : r;
+            return shown.apply(redact(text));
         }
 
         @Override
@@ -261,10 +274,12 @@ public final class Redaction {
 
     private static final class LineRedactingStream extends OutputStream {
         private final PrintStream out;
+        private final UnaryOperator<String> shown;
         private final ByteArrayOutputStream line = new ByteArrayOutputStream();
 
-        LineRedactingStream(PrintStream out) {
+        LineRedactingStream(PrintStream out, UnaryOperator<String> shown) {
             this.out = out;
+            this.shown = shown;
         }
 
         @Override
@@ -283,8 +298,7 @@ public final class Redaction {
         }
 
         private void emit() {
-            // and as a terminal shows it: a path's escape sequence or carriage return is written escaped, not run
-            out.print(dev.ckpt.store.util.Printable.of(redact(line.toString(StandardCharsets.UTF_8)), true));
+            out.print(shown.apply(redact(line.toString(StandardCharsets.UTF_8))));
             line.reset();
         }
 

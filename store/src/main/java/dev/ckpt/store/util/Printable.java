@@ -18,6 +18,12 @@ public final class Printable {
     private Printable() {
     }
 
+    /**
+     * {@link #of(String, boolean)} with line breaks and tabs kept: what the CLI's and the trainer's
+     * output writers pass every line through ({@code Redaction.writer}, {@code Redaction.stream}).
+     */
+    public static final java.util.function.UnaryOperator<String> LINES = s -> of(s, true);
+
     /** {@code s} with what a terminal would not show as itself escaped; {@code null} stays null. */
     public static String of(String s) {
         return of(s, false);

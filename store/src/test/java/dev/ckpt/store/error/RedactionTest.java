@@ -58,7 +58,7 @@ class RedactionTest {
     @Test
     void theWriterRedactsLinesAndFlushedPartialLines() {
         StringWriter sink = new StringWriter();
-        PrintWriter w = Redaction.writer(new PrintWriter(sink));
+        PrintWriter w = Redaction.writer(new PrintWriter(sink), dev.ckpt.store.util.Printable.LINES);
         w.print("progress Sig");
         w.print("nature=abcdef and more\n");
         w.print("\rlive line Signature=1234");
