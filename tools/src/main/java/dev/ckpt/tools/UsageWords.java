@@ -225,17 +225,15 @@ final class UsageWords {
 
     /** A whole-number option value, or a usage error in words ("'abc' is not a whole number", "... is too large"). */
     static <T> T whole(String v, java.util.function.Function<String, T> parse) {
-        // strip, not trim: trim also drops control characters (ESC then 7 was step 7: helper-130)
-        if (!v.strip().matches("[-+]?[0-9]+")) { // Java's parsers also take other scripts' digits ("٣" was step 3: helper-127)
+        if (!dev.ckpt.store.util.Digits.whole(v)) {
             throw new CommandLine.TypeConversionException("'" + v.replace('\0', '?') + "' is not a whole number"
-                    + (v.codePoints().anyMatch(c -> Character.isDigit(c) && c > '9') ? " (write it with the digits 0-9)" : ""));
+                    + dev.ckpt.store.util.Digits.otherDigitsHint(v));
         }
         try {
             return parse.apply(v.strip());
-        } catch (NumberFormatException e) {
+        } catch (NumberFormatException e) { // digits past the type's range; a huge negative one is not "too large" (helper-127)
             throw new CommandLine.TypeConversionException("'" + v.replace('\0', '?') + "' is "
-                    + (v.strip().matches("[-+]?[0-9]+") ? (v.strip().startsWith("-") ? "too small" : "too large")
-                    : "not a whole number")); // a huge negative one is not "too large" (helper-127)
+                    + (v.strip().startsWith("-") ? "too small" : "too large"));
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.ckpt.trainer;
 
 import dev.ckpt.store.error.ExitCode;
+import dev.ckpt.store.util.Digits;
 import dev.ckpt.store.util.Durations;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -400,15 +401,11 @@ final class TrainOptions {
         return v != null && !v.isBlank();
     }
 
-    /** What to add to "needs a number, got V" when V holds digits other than 0-9 (which Java's parsers take). */
-    private static final java.util.function.Function<String, String> OTHER_DIGITS = v ->
-            v.codePoints().anyMatch(c -> Character.isDigit(c) && c > '9') ? " (write it with the digits 0-9)" : "";
-
     private static int envInt(CommandLine cl, Map<String, String> env, String name) {
         String v = env.get(name);
-        if (!v.strip().matches("[-+]?[0-9]+")) {
+        if (!Digits.whole(v)) {
             throw new ParameterException(cl, "environment variable " + name + " needs a number, got '" + v + "'"
-                    + OTHER_DIGITS.apply(v));
+                    + Digits.otherDigitsHint(v));
         }
         try {
             return Integer.parseInt(v.strip());
@@ -554,17 +551,13 @@ final class TrainOptions {
      * '99999999999'" (helper-123), which it is.
      */
     private static <T> T whole(String v, Parse<T> p, long min, long max) {
-        // strip, not trim: trim also drops control characters (ESC then 2 was 2: helper-130)
-        if (!v.strip().matches("[-+]?[0-9]+")) { // Java's parsers also take other scripts' digits ("٣" was 3: helper-127)
-            throw new TypeConversionException("needs a number, got '" + v + "'" + OTHER_DIGITS.apply(v));
+        if (!Digits.whole(v)) {
+            throw new TypeConversionException("needs a number, got '" + v + "'" + Digits.otherDigitsHint(v));
         }
         try {
             return p.parse(v.strip());
-        } catch (NumberFormatException e) {
-            if (v.strip().matches("[-+]?[0-9]+")) {
-                throw new OutOfRange(v, min, max);
-            }
-            throw new TypeConversionException("needs a number, got '" + v + "'");
+        } catch (NumberFormatException e) { // whole, but past the type's range
+            throw new OutOfRange(v, min, max);
         }
     }
 
@@ -604,7 +597,7 @@ final class TrainOptions {
             }
         }
         if (n == null || !Double.isFinite(n.doubleValue())) {
-            throw new TypeConversionException("needs a number, got '" + v + "'" + (n == null ? OTHER_DIGITS.apply(v)
+            throw new TypeConversionException("needs a number, got '" + v + "'" + (n == null ? Digits.otherDigitsHint(v)
                     : " (too large)"));
         }
         return n;
