@@ -202,7 +202,7 @@ final class RankCommit {
         Manifest top = Manifest.ofParts(own.id(), own.run(), own.step(), own.epoch(), config.clock().instant(),
                 own.writer(), own.metadata(), refs);
         needed.add(top.key());
-        return new Gathered(top, Json.write(top), needed, startGeneration);
+        return new Gathered(top, Json.writeManifest(top), needed, startGeneration);
     }
 
     /** Rank 0's deadline passed while it waited for the {@code missing} ranks' parts. */

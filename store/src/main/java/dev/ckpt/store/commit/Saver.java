@@ -385,7 +385,7 @@ public final class Saver {
                 req.epoch(), config.clock().instant(), writer, req.metadata(), entries,
                 new Manifest.Part(shard.rank(), shard.worldSize()), startGeneration);
         String id = manifest.id();
-        byte[] manifestBytes = Json.write(manifest);
+        byte[] manifestBytes = Json.writeManifest(manifest);
         String manifestSha = Hashes.sha256Hex(manifestBytes);
         if (shard != null && shard.rank() != 0) {
             // a write of the part abandoned at the deadline may still land, and rank 0 then commits the step (helper-82)
