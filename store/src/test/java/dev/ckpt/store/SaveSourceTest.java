@@ -163,6 +163,20 @@ class SaveSourceTest {
         InvalidInputException all = refused(lots, "25 entries below " + lots + " cannot be saved",
                 "(the first 20 are listed)");
         assertEquals(20, all.getMessage().split("is a symbolic link", -1).length - 1, all.getMessage());
+
+        // a line break in a name (here a link's target) stays within its item as the CLI says it: the list's own
+        // line breaks are the only ones (the raw message has a fourth line, the target's second half)
+        Path odd = TestDirs.checkpoint(tmp.resolve("odd-list"), 1, 2, 1000);
+        link(odd.resolve("a.bin"), Path.of("gone\nfake line"));
+        link(odd.resolve("b.bin"), Path.of("file1.bin"));
+        InvalidInputException listed = refused(odd, "2 entries below " + odd + " cannot be saved");
+        assertEquals(2, listed.listed().size(), listed.getMessage());
+        assertEquals(4, listed.getMessage().lines().count(), listed.getMessage());
+        String said = dev.ckpt.store.util.Printable.message(listed);
+        List<String> saidLines = said.lines().toList();
+        assertEquals(3, saidLines.size(), said);
+        assertTrue(saidLines.get(1).startsWith("  ") && saidLines.get(1).contains("gone\\u000Afake line"), said);
+        assertTrue(saidLines.get(2).startsWith("  ") && saidLines.get(2).contains("b.bin is a symbolic link"), said);
     }
 
     @Test

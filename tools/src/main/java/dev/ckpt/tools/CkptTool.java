@@ -1,6 +1,7 @@
 package dev.ckpt.tools;
 
 import dev.ckpt.store.util.LocalFiles;
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.error.CkptException;
 import dev.ckpt.store.error.OutOfMemory;
 import dev.ckpt.store.error.Redaction;
@@ -139,9 +140,11 @@ public final class CkptTool implements Runnable {
             if (Interruption.said()) {
                 return code(ex); // a signal stopped it and said so (a commit it barred): nothing more to say
             }
-            // what a terminal would act on (an escape sequence in a file or run name) is written as \\uXXXX; the
-            // lines of a message of several stay
-            String said = ShowCommand.printable(Redaction.redact(message(ex)), true);
+            // what a terminal would act on (an escape sequence in a file or run name) is written as \\uXXXX, a line
+            // break too: a name holding one split the message (helper-131's survey); only a listing's items (every
+            // refused entry of a directory or an archive) go on lines of their own
+            CkptException listed = ckptIn(ex);
+            String said = listed != null ? Printable.message(listed) : Printable.message(message(ex));
             commandLine.getErr().println("ckpt-tool " + name + ": " + said);
             if (verbose) {
                 Redaction.printStackTrace(ex, commandLine.getErr()); // causes carry server and client text
@@ -327,6 +330,16 @@ public final class CkptTool implements Runnable {
      * One line for the user: the store's own message, or for anything else the reason in
      * words. Java class names appear only with --verbose (in the stack trace).
      */
+    /** The store's error in {@code ex}'s chain of causes (the one {@link #message} says), or null. */
+    static CkptException ckptIn(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof CkptException c) {
+                return c;
+            }
+        }
+        return null;
+    }
+
     static String message(Throwable ex) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
             if (t instanceof CkptException) {

@@ -393,15 +393,15 @@ final class ImportCommand extends StoreCommand {
      * Throws one error for every problem found in the archive: a single one as one line, more as a
      * list (the first {@link #SHOWN}, in the archive's order) under a heading with their count.
      */
-    private <E extends RuntimeException> void throwIfAny(List<String> problems, String what,
-                                                         java.util.function.Function<String, E> error) {
+    private <E extends dev.ckpt.store.error.CkptException> void throwIfAny(List<String> problems, String what,
+                                                                          java.util.function.Function<String, E> error) {
         if (problems.size() == 1) {
             throw error.apply("archive " + file + ": " + problems.get(0) + "; nothing was imported");
         }
         if (problems.size() > 1) {
-            throw error.apply(problems.size() + " entries of archive " + file + " " + what + ", and nothing was imported"
-                    + (problems.size() > SHOWN ? " (the first " + SHOWN + " are listed)" : "") + ":\n  "
-                    + String.join("\n  ", problems.subList(0, Math.min(SHOWN, problems.size()))));
+            E e = error.apply(problems.size() + " entries of archive " + file + " " + what + ", and nothing was imported"
+                    + (problems.size() > SHOWN ? " (the first " + SHOWN + " are listed)" : ""));
+            throw e.<E>listing(problems.subList(0, Math.min(SHOWN, problems.size())));
         }
     }
 

@@ -46,7 +46,7 @@ final class LsCommand extends StoreCommand {
         if (damage.isEmpty()) {
             return ExitCode.OK;
         }
-        damage.forEach(d -> err().println("ckpt-tool ls: " + d));
+        damage.forEach(d -> err().println("ckpt-tool ls: " + dev.ckpt.store.util.Printable.message(d))); // one line each
         err().println("ckpt-tool ls: " + dev.ckpt.store.commit.SaveResult.count(damage.size(), "checkpoint")
                 + (run == null ? " of the store" : " of run " + run) + " cannot be restored (UNIQUE shows '?' where"
                 + " unknown, and counts none of their chunks);"

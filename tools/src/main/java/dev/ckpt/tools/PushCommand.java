@@ -306,7 +306,7 @@ final class PushCommand extends StoreCommand {
             what.add(".ckpt-*-import/ and -export/ are an import's or export's directories" + (young
                     ? " (one written in the last hour: it may be running now)" : ""));
         }
-        return "warning: left out " + leftOutNames(left) + " of " + dir + ", named as ckpt-tool names what an"
+        return "warning: left out " + leftOutNames(left) + " of " + ShowCommand.printable(String.valueOf(dir)) + ", named as ckpt-tool names what an"
                 + " interrupted command leaves (" + String.join("; ", what) + "): delete them once no ckpt-tool command"
                 + " writes there; a file of yours named so is pushed once renamed";
     }
@@ -314,7 +314,9 @@ final class PushCommand extends StoreCommand {
     /** "2 entries: a, b": the count and up to five of {@code left}. */
     private static String leftOutNames(List<String> left) {
         int shown = Math.min(left.size(), 5);
-        return left.size() + " entr" + (left.size() == 1 ? "y" : "ies") + ": " + String.join(", ", left.subList(0, shown))
+        // each name as a terminal shows it, a line break too: the warning is one line (helper-131's survey)
+        return left.size() + " entr" + (left.size() == 1 ? "y" : "ies") + ": " + String.join(", ",
+                left.subList(0, shown).stream().map(ShowCommand::printable).toList())
                 + (left.size() > shown ? ", ..." : "");
     }
 
@@ -322,7 +324,8 @@ final class PushCommand extends StoreCommand {
         int shown = Math.min(dirs.size(), 5);
         return "warning: " + dirs.size() + " empty director" + (dirs.size() == 1 ? "y" : "ies")
                 + " left out (a checkpoint holds files only; restore will not recreate "
-                + (dirs.size() == 1 ? "it" : "them") + "): " + String.join(", ", dirs.subList(0, shown))
+                + (dirs.size() == 1 ? "it" : "them") + "): " + String.join(", ",
+                dirs.subList(0, shown).stream().map(ShowCommand::printable).toList())
                 + (dirs.size() > shown ? ", ..." : "");
     }
 

@@ -62,7 +62,7 @@ final class StatsCommand extends StoreCommand {
         if (inv.unreadable.isEmpty()) {
             return ExitCode.OK;
         }
-        inv.unreadable.values().forEach(d -> err().println("ckpt-tool stats: " + d));
+        inv.unreadable.values().forEach(d -> err().println("ckpt-tool stats: " + dev.ckpt.store.util.Printable.message(d)));
         err().println("ckpt-tool stats: " + dev.ckpt.store.commit.SaveResult.count(inv.unreadable.size(), "checkpoint")
                 + " of the store cannot be restored, and none of their chunks is counted above; ckpt-tool verify "
                 + dev.ckpt.store.util.ShellWords.word(this.store) + " says what is damaged, ckpt-tool forget drops a"

@@ -196,6 +196,80 @@ class CkptToolErrorMessagesTest {
                 results.get(2).err());
     }
 
+    /**
+     * A line break in a name (a file of the checkpoint, a link's target, an archive's entry) is escaped in an error
+     * like any other control character: it split the message, so the user could not tell where the name ended and a
+     * name could fake a line after it (helper-131's survey: about 70 messages). Only a listing error keeps its lines,
+     * one per refused entry, each entry's own line breaks escaped.
+     */
+    @Test
+    void aLineBreakInANameCannotSplitAnError() throws Exception {
+        store = tmp.resolve("store").toString();
+        Path src = Files.createDirectories(tmp.resolve("nl"));
+        Files.writeString(src.resolve("a\nb.txt"), "y");
+        Files.writeString(src.resolve("c.txt"), "z");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "n", "--step", "1").code());
+        // restore: a directory where the checkpoint has the file "a\nb.txt" (a name from the manifest)
+        Path out = Files.createDirectories(tmp.resolve("out").resolve("a\nb.txt"));
+        Files.writeString(out.resolve("keep"), "k");
+        Cli.Result restore = cli.run("restore", store, "n@1", tmp.resolve("out").toString());
+        // push: one refused entry, a link whose target holds a line break; then two: a listing
+        Path links = Files.createDirectories(tmp.resolve("links"));
+        Files.createSymbolicLink(links.resolve("l.bin"), Path.of("gone\nckpt-tool push: fake"));
+        Cli.Result pushOne = cli.run("push", store, links.toString(), "--run", "n", "--step", "2");
+        Files.createSymbolicLink(links.resolve("m.bin"), Path.of("x"));
+        Cli.Result pushTwo = cli.run("push", store, links.toString(), "--run", "n", "--step", "2");
+        // import: an archive whose entries (names with line breaks) lead out of it: one, then two
+        Cli.Result importOne = cli.run("import", store, archive("one", "files/../x\nfake: line").toString(), "--run", "i",
+                "--step", "1");
+        Cli.Result importTwo = cli.run("import", store, archive("two", "files/../x\nfake: line", "files/../../y\nz")
+                .toString(), "--run", "i", "--step", "1");
+        for (Cli.Result r : List.of(restore, pushOne, importOne)) {
+            assertEquals(1, r.code(), r.toString());
+            List<String> said = r.err().lines().filter(l -> l.startsWith("ckpt-tool ") || !l.contains(" ...")).toList();
+            assertEquals(1, said.size(), "one line: " + r.err());
+            assertTrue(said.get(0).contains("\\u000A"), r.err());
+        }
+        assertTrue(restore.err().contains("a\\u000Ab.txt is a directory where the checkpoint has the file a\\u000Ab.txt"),
+                restore.err());
+        for (Cli.Result r : List.of(pushTwo, importTwo)) {
+            assertEquals(1, r.code(), r.toString());
+            List<String> said = r.err().lines().filter(l -> !l.endsWith(" ...")).toList();
+            assertEquals(3, said.size(), "a heading and two entries: " + r.err());
+            assertTrue(said.get(0).startsWith("ckpt-tool ") && said.get(0).endsWith(":"), r.err());
+            assertTrue(said.get(1).startsWith("  ") && said.get(2).startsWith("  "), r.err());
+            assertTrue(said.get(1).contains("\\u000A") && (r == importTwo ? said.get(2).contains("y\\u000Az") : true), r.err());
+        }
+        assertTrue(pushTwo.err().contains("(to gone\\u000Ackpt-tool push: fake, which"), pushTwo.err());
+        assertEquals(0, cli.run("ls", store, "--run", "i", "--json").json().get("checkpoints").size(), "nothing imported");
+        // push's warnings name the entries it left out on one line too
+        Files.createDirectories(src.resolve("empty\nckpt-tool: fake"));
+        Files.writeString(Files.createDirectories(src.resolve("sub\nckpt-tool: fake")).resolve(".ckpt-0123456789ab.tmp"),
+                "a restore's temporary, as named");
+        Cli.Result warned = cli.run("push", store, src.toString(), "--run", "n", "--step", "3");
+        assertEquals(0, warned.code(), warned.toString());
+        assertTrue(warned.err().lines().noneMatch(l -> l.startsWith("ckpt-tool: fake")), warned.err());
+        assertTrue(warned.err().contains("empty\\u000Ackpt-tool: fake"), warned.err());
+        assertTrue(warned.err().contains("left out 1 entry: sub\\u000Ackpt-tool: fake/.ckpt-0123456789ab.tmp of "), warned.err());
+    }
+
+    /** A zstd tar archive of the {@code entries} (each one byte), named {@code name}.tar.zst. */
+    private Path archive(String name, String... entries) throws Exception {
+        Path archive = tmp.resolve(name + ".tar.zst");
+        try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(archive)), "UTF-8")) {
+            tar.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+            for (String entry : entries) {
+                var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(entry);
+                e.setSize(1);
+                tar.putArchiveEntry(e);
+                tar.write('x');
+                tar.closeArchiveEntry();
+            }
+        }
+        return archive;
+    }
+
     @Test
     void fileNamesAndErrorsCannotDriveTheTerminal() throws Exception {
         store = tmp.resolve("store").toString();

@@ -301,17 +301,17 @@ public final class Trainer {
             t.store = s;
             return t.train();
         } catch (FencedException e) {
-            err.println("ckpt-train: stopping: " + e.getMessage());
+            err.println("ckpt-train: stopping: " + dev.ckpt.store.util.Printable.message(e));
             if (e.currentEpoch() >= e.writerEpoch()) { // else ROOT went back, and the message above says so
                 err.println("ckpt-train: another job has claimed run " + o.run + "; this one must not write to it");
             }
             return EXIT_FENCED;
         } catch (CkptException e) {
-            err.println("ckpt-train: " + e.getMessage());
+            err.println("ckpt-train: " + dev.ckpt.store.util.Printable.message(e)); // a line break in a name escaped
             t.tellTheOthers(e.getMessage());
             return ExitCode.of(e).code(); // e.g. 7 for an unreachable store, 6 for a commit state unknown
         } catch (IOException e) {
-            err.println("ckpt-train: " + e.getMessage());
+            err.println("ckpt-train: " + dev.ckpt.store.util.Printable.message(e.getMessage()));
             t.tellTheOthers(e.getMessage());
             return EXIT_ERROR;
         } catch (InterruptedException e) {
@@ -989,7 +989,8 @@ public final class Trainer {
             // an Error in the JVM's words and what to change (heap, threads...), not its bare message ("Java heap space")
             lastSaveFailure = c instanceof OutOfMemoryError o ? dev.ckpt.store.error.OutOfMemory.explain(o, true)
                     : c instanceof Error x ? dev.ckpt.store.error.OutOfMemory.explain(x)
-                    : c instanceof Staging.Failed f ? f.what() : c.getMessage(); // the last committed one: said below
+                    : c instanceof Staging.Failed f ? f.what() : c instanceof dev.ckpt.store.error.CkptException k
+                    ? dev.ckpt.store.util.Printable.message(k) : dev.ckpt.store.util.Printable.message(c.getMessage()); // the last committed one: said below
             boolean notStaged = c instanceof Staging.Failed; // its step-N.tmp never became step-N: what is there is not ours
             if (c instanceof dev.ckpt.store.error.CommitStateUnknownException) {
                 inDoubtStep = oldest.step();

@@ -120,6 +120,18 @@ class TrainerTest {
         assertTrue(r.out().contains("staging " + tmp.resolve("e") + "\\u001B[31m\\u000D/staging"), r.out());
     }
 
+    /** A line break in a path the trainer's error names is escaped: it split the error's line (helper-131's survey). */
+    @Test
+    void aLineBreakInANameCannotSplitItsError() throws Exception {
+        Path staging = tmp.resolve("st\nckpt-train: fake");
+        java.nio.file.Files.writeString(staging, "a file, not a directory");
+        Result r = TrainerRuns.inProcess(new String[]{"--store", tmp.resolve("store").toString(), "--staging",
+                staging.toString(), "--run", "t", "--steps", "2"});
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().lines().noneMatch(l -> l.startsWith("ckpt-train: fake")), r.err());
+        assertTrue(r.err().contains("st\\u000Ackpt-train: fake is not a directory"), r.err());
+    }
+
     @Test
     void tensorFilesLoadInPythonWithTheirNamesAndValues() throws Exception {
         Result r = TrainerRuns.inProcess(args(tmp, "--steps", "10", "--save-every", "10"));

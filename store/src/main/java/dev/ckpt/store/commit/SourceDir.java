@@ -254,8 +254,7 @@ public final class SourceDir {
             }
             if (count > 1) {
                 throw new InvalidInputException(count + " entries below " + dir + " cannot be saved, and nothing was"
-                        + " saved" + (count > SHOWN ? " (the first " + SHOWN + " are listed)" : "") + ":\n  "
-                        + String.join("\n  ", messages));
+                        + " saved" + (count > SHOWN ? " (the first " + SHOWN + " are listed)" : "")).listing(messages);
             }
         }
     }

@@ -16,6 +16,39 @@ public abstract class CkptException extends RuntimeException {
 
     private volatile String note;
 
+    /** The items of a listing error ({@link #listing}), none for the usual one-line error. */
+    private volatile java.util.List<String> listed = java.util.List.of();
+
+    /**
+     * Makes this a listing error: its message is the one it was made with, then ":", then each of
+     * {@code items} on a line of its own, indented by two spaces (an error that names every entry
+     * of a directory or an archive that cannot be saved). Kept apart from the message so that the
+     * CLI can escape a line break inside an item (a file name holding one) while it keeps the
+     * lines between them ({@code Printable.message}).
+     *
+     * @return this error
+     */
+    public <T extends CkptException> T listing(java.util.List<String> items) {
+        listed = java.util.List.copyOf(items);
+        @SuppressWarnings("unchecked") T self = (T) this;
+        return self;
+    }
+
+    /** The items of a listing error ({@link #listing}); empty for any other. */
+    public java.util.List<String> listed() {
+        return listed;
+    }
+
+    /** The message as made, without the items of a listing or the notes callers added. */
+    public String heading() {
+        return super.getMessage();
+    }
+
+    /** What callers added ({@link #addNote}), or null. */
+    public String note() {
+        return note;
+    }
+
     /**
      * Appends {@code text} to the message: what a caller higher up knows and the thrower
      * could not (e.g. that the other ranks were told, and what that means for a retry).
@@ -47,12 +80,13 @@ public abstract class CkptException extends RuntimeException {
      * that falls back to an older checkpoint lists each newer one's reason).
      */
     public String reason() {
-        return super.getMessage();
+        java.util.List<String> items = listed;
+        return items.isEmpty() ? super.getMessage() : super.getMessage() + ":\n  " + String.join("\n  ", items);
     }
 
     @Override
     public String getMessage() {
-        String m = super.getMessage();
+        String m = reason();
         return note == null ? m : m + note;
     }
 

@@ -55,6 +55,33 @@ public final class Printable {
     }
 
     /**
+     * An error's message as the CLI and the trainer say it: with secrets redacted
+     * ({@link dev.ckpt.store.error.Redaction#redact}) and every character a terminal would not
+     * show as itself escaped as {@link #of(String)} does, line breaks included, so that a name
+     * holding one (a file, an archive entry, an object key) cannot split the message or fake a
+     * line after it. The only line breaks left are those between the items of a listing error
+     * ({@link dev.ckpt.store.error.CkptException#listing}): each item on a line of its own,
+     * indented by two spaces, escaped alike.
+     */
+    public static String message(dev.ckpt.store.error.CkptException e) {
+        java.util.List<String> items = e.listed();
+        if (items.isEmpty()) {
+            return message(e.getMessage());
+        }
+        StringBuilder b = new StringBuilder(message(e.heading())).append(':');
+        for (String item : items) {
+            b.append("\n  ").append(message(item));
+        }
+        String note = e.note();
+        return note == null ? b.toString() : b.append(message(note)).toString();
+    }
+
+    /** {@code text} (a message) redacted and escaped whole, line breaks included: see {@link #message(dev.ckpt.store.error.CkptException)}. */
+    public static String message(String text) {
+        return text == null ? null : of(dev.ckpt.store.error.Redaction.redact(text));
+    }
+
+    /**
      * At most {@code max} code points of {@code s} (whole code points, then "..." when cut),
      * escaped as {@link #of(String)} does. The cut is counted before escaping, so a name of 120
      * line breaks still shows all 120.

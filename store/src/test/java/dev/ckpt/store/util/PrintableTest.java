@@ -38,4 +38,24 @@ class PrintableTest {
         assertEquals("\\u000A".repeat(120), Printable.cut("\n".repeat(120), 120));
         assertEquals("\\u000A".repeat(3) + "...", Printable.cut("\n".repeat(4), 3));
     }
+
+    @Test
+    void anErrorIsSaidOnOneLineButTheItemsOfAListing() {
+        // a name with a line break, a tab and an escape sequence inside a one-line error
+        var one = new dev.ckpt.store.error.InvalidInputException("cannot read a\nb.bin\t\u001b[2J: gone");
+        assertEquals("cannot read a\\u000Ab.bin\\u0009\\u001B[2J: gone", Printable.message(one));
+        // a listing: its items on their own lines, a line break within an item escaped, the note after them
+        var listing = new dev.ckpt.store.error.InvalidInputException("2 entries below /d\nx cannot be saved")
+                .<dev.ckpt.store.error.InvalidInputException>listing(java.util.List.of("a is a link (to t\nu)", "b is a FIFO"));
+        listing.addNote("; see the README");
+        assertEquals("2 entries below /d\nx cannot be saved:\n  a is a link (to t\nu)\n  b is a FIFO; see the README",
+                listing.getMessage(), "the message as before, for the library's callers");
+        assertEquals("2 entries below /d\\u000Ax cannot be saved:\n  a is a link (to t\\u000Au)\n  b is a FIFO; see the README",
+                Printable.message(listing));
+        assertEquals(java.util.List.of("a is a link (to t\nu)", "b is a FIFO"), listing.listed());
+        // a secret is redacted before anything is escaped
+        var secret = new dev.ckpt.store.error.InvalidInputException("bad key X-Amz-Security-Token=SECRETVALUE123\nnext");
+        assertEquals(false, Printable.message(secret).contains("SECRETVALUE123"), Printable.message(secret));
+        assertEquals(1, Printable.message(secret).lines().count(), Printable.message(secret));
+    }
 }
