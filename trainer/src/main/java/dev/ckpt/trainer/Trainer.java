@@ -1661,7 +1661,7 @@ public final class Trainer {
             throw none;
         }
         for (String f : r.fallbacks()) {
-            err.println("auto-resume: WARNING " + f + "; fell back to an older checkpoint");
+            err.println("auto-resume: WARNING " + dev.ckpt.store.util.Printable.message(f) + "; fell back to an older checkpoint");
         }
         if (!r.fallbacks().isEmpty()) {
             // helper-106: the fall-back gave no next step; the damaged checkpoints stay in ROOT and in retention's count

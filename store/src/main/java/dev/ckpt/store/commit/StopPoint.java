@@ -46,6 +46,9 @@ public record StopPoint(long step, int rank, String reason, Instant deadline, Bo
                     + " and rank " + rank);
         }
         Objects.requireNonNull(reason, "reason");
+        // as every rank prints it, on one line: a failed rank's reason names files and paths, and a record in the store may
+        // hold anything (idempotent: what is escaped once stays as it is, so a record read back equals the one written)
+        reason = dev.ckpt.store.util.Printable.of(reason);
         if (Boolean.FALSE.equals(proposerSavesNoPart)) {
             proposerSavesNoPart = null; // one form for "saves its part": equal stop points compare equal
         }

@@ -97,6 +97,22 @@ class StopPointTest {
         }
     }
 
+    /** A failed rank's reason names paths: every rank prints it on one line, and it reads back equal to what was written. */
+    @Test
+    void aReasonHoldingALineBreakIsKeptOnOneLineAndReadsBackEqual() {
+        ObjectStore os = ObjectStores.local(tmp);
+        try (CheckpointStore s = CheckpointStore.open(os, StoreConfig.defaults())) {
+            s.init();
+            WriterToken w = s.joinRun("r", "job-2");
+            StopPoint failed = StopPoint.failed(7, 2, "cannot read /data/a\nrank 0: fake\u001b[2J",
+                    Instant.parse("2026-01-01T00:00:50Z"));
+            assertEquals("cannot read /data/a\\u000Arank 0: fake\\u001B[2J", failed.reason());
+            assertEquals(failed, s.proposeStop(w, failed));
+            assertEquals(failed, s.readStop(w).orElseThrow());
+            assertEquals(failed, new StopPoint(7, 2, failed.reason(), failed.deadline(), true, true), "escaped once");
+        }
+    }
+
     @Test
     void anUnreadableStopPointIsCorruptAndNamed() {
         ObjectStore os = ObjectStores.local(tmp);
