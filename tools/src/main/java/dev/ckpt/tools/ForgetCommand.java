@@ -95,7 +95,7 @@ final class ForgetCommand extends StoreCommand {
         } else {
             gone = store.forget(ForgetRequest.of(ckpts).withDryRun(dryRun));
         }
-        notes.forEach(n -> err().println("note: " + n));
+        notes.forEach(n -> err().println("note: " + dev.ckpt.store.util.Printable.message(n))); // metadata, keys: one line each
         print(new Forgotten(dryRun, gone, notes, this.store));
         return ExitCode.OK;
     }

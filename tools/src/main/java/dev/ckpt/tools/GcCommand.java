@@ -89,9 +89,9 @@ final class GcCommand extends StoreCommand {
                         count(leftoverFiles, "temporary file"), leftoverNotes.isEmpty() ? ""
                                 : ", those of the directories below included", human(leftoverBytes));
             }
-            leftoverNotes.forEach(out::println);
+            leftoverNotes.forEach(n -> out.println(dev.ckpt.store.util.Printable.message(n))); // a path's line break escaped: one line each
             if (refusedNow != null) {
-                out.println("but gc now would be refused: " + refusedNow);
+                out.println("but gc now would be refused: " + dev.ckpt.store.util.Printable.message(refusedNow));
             }
         }
     }

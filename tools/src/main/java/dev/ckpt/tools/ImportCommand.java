@@ -240,7 +240,7 @@ final class ImportCommand extends StoreCommand {
             }
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
             if (!s.repairedChunks().isEmpty()) { // as push says it (helper-111: an import repaired without a word)
-                err().println(s.repairNote(this.store));
+                err().println(dev.ckpt.store.util.Printable.message(s.repairNote(this.store)));
             }
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
                     s.repairedChunks(), s.summary()));

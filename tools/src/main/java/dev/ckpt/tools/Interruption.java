@@ -274,7 +274,7 @@ final class Interruption {
 
     /** The line, on {@code err}: "ckpt-tool CMD: interrupted before it finished; WHAT". */
     static void say(PrintWriter err, String command, String what) {
-        err.println("ckpt-tool " + command + ": interrupted before it finished; " + what);
+        err.println("ckpt-tool " + command + ": interrupted before it finished; " + dev.ckpt.store.util.Printable.message(what)); // one line
         err.flush();
     }
 }

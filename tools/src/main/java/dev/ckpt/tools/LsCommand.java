@@ -89,7 +89,10 @@ final class LsCommand extends StoreCommand {
 
     /** A row with no spaces at its end (an unpinned checkpoint's row ended in two: a new-user tryout's find). */
     private static void row(PrintWriter out, String fmt, Object... cells) {
-        out.println(String.format(fmt, cells).stripTrailing());
+        // a cell as a terminal shows it, a line break too: ROOT is anyone's to edit, and a run name read from it is not
+        // checked again (helper-132: a row split in two)
+        Object[] shown = java.util.Arrays.stream(cells).map(c -> c instanceof String t ? ShowCommand.printable(t) : c).toArray();
+        out.println(String.format(fmt, shown).stripTrailing());
     }
 
     /**

@@ -178,7 +178,7 @@ final class PushCommand extends StoreCommand {
             err().println(leftOutWarning(dir, s.leftOut()));
         }
         if (!s.repairedChunks().isEmpty()) {
-            err().println(s.repairNote(this.store));
+            err().println(dev.ckpt.store.util.Printable.message(s.repairNote(this.store)));
         }
         if (shard == null) {
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);

@@ -253,6 +253,48 @@ class CkptToolErrorMessagesTest {
         assertTrue(warned.err().contains("left out 1 entry: sub\\u000Ackpt-tool: fake/.ckpt-0123456789ab.tmp of "), warned.err());
     }
 
+    /**
+     * Notes and warnings name a store, a metadata value or a run on one line too (helper-132): gc's note on a killed
+     * import's staging directory, forget --keep-best's note on values it cannot judge, push's warning on a chunk it
+     * wrote again, and ls's row of a run name from a hand-edited ROOT each split where the name held a line break.
+     */
+    @Test
+    void notesAndWarningsSayANameOnOneLine() throws Exception {
+        String odd = tmp.resolve("st\nckpt-tool: fake").toString();
+        store = odd;
+        Path src = TestDirs.checkpoint(tmp.resolve("src"), 1, 2, 1000);
+        assertEquals(0, cli.run("push", odd, src.toString(), "--run", "r", "--step", "1", "--meta", "loss=bad\nfake").code());
+        assertEquals(0, cli.run("push", odd, src.toString(), "--run", "r", "--step", "2", "--meta", "loss=worse\nfake").code());
+        Cli.Result forget = cli.run("forget", odd, "--keep-best", "loss", "--keep-last", "1", "--dry-run");
+        // a chunk removed behind the store's back: the next push of the same data writes it again, and says so
+        try (var chunks = Files.walk(Path.of(odd, "chunks"))) {
+            Files.delete(chunks.filter(Files::isRegularFile).findFirst().orElseThrow());
+        }
+        Cli.Result repaired = cli.run("push", odd, src.toString(), "--run", "r", "--step", "3");
+        Path staging = Files.createDirectories(Path.of(odd, ".ckpt-0123456789ab-import"));
+        Files.writeString(staging.resolve("f"), "z");
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(7200));
+        Files.setLastModifiedTime(staging.resolve("f"), old);
+        Files.setLastModifiedTime(staging, old);
+        Cli.Result gc = cli.run("gc", odd, "--dry-run");
+        for (Cli.Result r : List.of(forget, repaired, gc)) {
+            assertEquals(0, r.code(), r.toString());
+            assertTrue((r.out() + r.err()).lines().noneMatch(l -> l.startsWith("ckpt-tool: fake") || l.startsWith("fake")),
+                    r.toString());
+        }
+        assertTrue(forget.err().contains("'bad\\u000Afake'"), forget.err());
+        assertTrue(repaired.err().contains("missing or damaged in " + tmp.resolve("st") + "\\u000Ackpt-tool: fake ("),
+                repaired.err());
+        assertTrue(gc.out().contains("would remove " + tmp.resolve("st") + "\\u000Ackpt-tool: fake/.ckpt-0123456789ab-import, "),
+                gc.out());
+        // a run name in ROOT edited by hand: its row stays a row
+        Path root = Path.of(odd, "ROOT");
+        Files.writeString(root, Files.readString(root).replace("\"run\" : \"r\"", "\"run\" : \"r\\nX\""));
+        Cli.Result ls = cli.run("ls", odd);
+        assertTrue(ls.out().contains(" r\\u000AX "), ls.out());
+        assertTrue(ls.out().lines().noneMatch(l -> l.startsWith("X")), ls.out());
+    }
+
     /** A zstd tar archive of the {@code entries} (each one byte), named {@code name}.tar.zst. */
     private Path archive(String name, String... entries) throws Exception {
         Path archive = tmp.resolve(name + ".tar.zst");

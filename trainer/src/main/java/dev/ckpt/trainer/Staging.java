@@ -90,7 +90,7 @@ final class Staging {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 if (p.getFileName().toString().endsWith(".tmp")) {
-                    out.println("staging: removing leftover of an interrupted write: " + p);
+                    out.println("staging: removing leftover of an interrupted write: " + dev.ckpt.store.util.Printable.of(String.valueOf(p))); // one line
                     LocalFiles.deleteTree(p);
                 }
             }

@@ -462,12 +462,12 @@ public final class Trainer {
         state.seed = cfg.seed();
         out.printf("ckpt-train: run %s, store %s%s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
                 store.objectStore().server().map(s -> " at " + s).orElse(""), writer.epoch(),
-                dev.ckpt.store.util.Overlap.real(staging.dir()));
+                dev.ckpt.store.util.Printable.of(String.valueOf(dev.ckpt.store.util.Overlap.real(staging.dir())))); // a path's line break escaped: one line
         if (entriesBesideNewStore > 0) {
             // helper-118: a non-empty directory that was no store got ROOT, chunks/ and manifests/ among its files with no
             // word (a --store that named the wrong directory, e.g. a restored checkpoint's); a missing one is said at resume
             out.printf("note: --store %s held %d %s but no store: a new store (ROOT, chunks/, manifests/) was made among"
-                    + " them; if you meant another store, check the path%n", o.store, entriesBesideNewStore,
+                    + " them; if you meant another store, check the path%n", dev.ckpt.store.util.Printable.of(String.valueOf(o.store)), entriesBesideNewStore,
                     entriesBesideNewStore == 1 ? "entry" : "entries");
         }
         if (o.ranked()) {
@@ -689,7 +689,7 @@ public final class Trainer {
                 o.run, state.step, state.lastLoss() == null ? "-" : String.format("%.6f", state.lastLoss()),
                 SaveResult.count(cps.size(), "checkpoint"),
                 store.objectStore().describe(), cps.isEmpty() ? "none" : cps.get(cps.size() - 1).id(),
-                lastCommittedStep >= 0 ? dev.ckpt.store.util.Overlap.real(staging.pathOf(lastCommittedStep)) : "-");
+                lastCommittedStep >= 0 ? dev.ckpt.store.util.Printable.of(String.valueOf(dev.ckpt.store.util.Overlap.real(staging.pathOf(lastCommittedStep)))) : "-");
         return EXIT_OK;
     }
 
@@ -1332,7 +1332,7 @@ public final class Trainer {
             out.println("  retention (keep last " + o.keepLast + ") dropped " + String.join(", ", r.droppedByRetention()));
         }
         if (!r.repairedChunks().isEmpty()) {
-            err.println("ckpt-train: save of step " + r.step() + ": " + r.repairNote(store.objectStore().describe()));
+            err.println("ckpt-train: save of step " + r.step() + ": " + dev.ckpt.store.util.Printable.message(r.repairNote(store.objectStore().describe())));
         }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("step", r.step());
@@ -1464,14 +1464,15 @@ public final class Trainer {
                     .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                err.println("ckpt-train: CKPT_ON_PREEMPT did not finish in 30 s and was stopped: " + o.onPreempt);
+                err.println("ckpt-train: CKPT_ON_PREEMPT did not finish in 30 s and was stopped: " + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)));
             } else {
-                out.println("ckpt-train: ran CKPT_ON_PREEMPT (" + o.onPreempt + "): exit " + p.exitValue());
+                out.println("ckpt-train: ran CKPT_ON_PREEMPT (" + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)) + "): exit " + p.exitValue());
             }
         } catch (IOException e) {
-            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + o.onPreempt + "): " + e.getMessage());
+            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)) + "): "
+                    + dev.ckpt.store.util.Printable.message(e.getMessage()));
         } catch (OutOfMemoryError e) { // the checkpoint is committed: still exit 75, saying what the hook could not do
-            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + o.onPreempt + "), or not wait for it: "
+            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)) + "), or not wait for it: "
                     + dev.ckpt.store.error.OutOfMemory.explain(e, false));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -1609,7 +1610,7 @@ public final class Trainer {
         Optional<String> differs = StagedCopy.mismatch(m, staged);
         if (differs.isPresent()) {
             out.printf("auto-resume: %s, and its staged copy %s is not the checkpoint as committed (%s); restoring it"
-                    + " all the same%n", tooFull, staged, differs.get());
+                    + " all the same%n", tooFull, dev.ckpt.store.util.Printable.of(String.valueOf(staged)), dev.ckpt.store.util.Printable.message(differs.get()));
             return false;
         }
         CheckpointFiles.LoadReport rep = CheckpointFiles.load(staged, newest.id(), model, state, o.lenientResume);
@@ -1623,7 +1624,7 @@ public final class Trainer {
         lastCommittedStep = state.step;
         out.printf("auto-resume: %s: resumed from its staged copy in %s (step %d, epoch %d) in %.1f s, every file's"
                         + " SHA-256 matching the checkpoint's; nothing downloaded, and the checkpoint is not recorded as"
-                        + " verified (the store's chunks were not read)%n", tooFull, staged, state.step, state.epoch,
+                        + " verified (the store's chunks were not read)%n", tooFull, dev.ckpt.store.util.Printable.of(String.valueOf(staged)), state.step, state.epoch,
                 (System.nanoTime() - t0) / 1e9);
         return true;
     }

@@ -132,6 +132,22 @@ class TrainerTest {
         assertTrue(r.err().contains("st\\u000Ackpt-train: fake is not a directory"), r.err());
     }
 
+    /** The staging path in the first and last lines, and a leftover's removal, stay on one line (helper-132). */
+    @Test
+    void aLineBreakInTheStagingPathKeepsEachLineWhole() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("n\nfake"));
+        Path leftover = Files.createDirectories(dir.resolve("staging/t")).resolve("a\nfake.tmp");
+        Files.writeString(leftover, "an interrupted write's");
+        Result r = TrainerRuns.inProcess(args(dir, "--steps", "2", "--save-every", "2"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.all().lines().noneMatch(l -> l.startsWith("fake")), r.all());
+        assertTrue(r.out().contains("staging " + tmp.resolve("n") + "\\u000Afake/staging"), r.out());
+        assertTrue(r.out().contains("staged copy in " + tmp.resolve("n") + "\\u000Afake/staging/t/step-2"), r.out());
+        assertTrue(r.all().contains("removing leftover of an interrupted write: ") && r.all().contains("a\\u000Afake.tmp"),
+                r.all());
+        assertFalse(Files.exists(leftover));
+    }
+
     @Test
     void tensorFilesLoadInPythonWithTheirNamesAndValues() throws Exception {
         Result r = TrainerRuns.inProcess(args(tmp, "--steps", "10", "--save-every", "10"));

@@ -55,8 +55,8 @@ public record GcState(Phase phase, long generation, String owner, Instant leaseE
             left = "lease expired at " + leaseExpiry;
         }
         // ROOT is anyone's to edit: an owner is shown up to 200 characters, a refusal stays a line
-        String who = owner == null ? "unknown" : owner.length() <= 200 ? owner
-                : owner.substring(0, 200) + "… (" + (owner.length() - 200) + " more characters)";
+        String who = owner == null ? "unknown" : dev.ckpt.store.util.Printable.of(owner.length() <= 200 ? owner
+                : owner.substring(0, 200) + "… (" + (owner.length() - 200) + " more characters)"); // a line break too
         return "GC generation " + generation + " (owner " + who + "; " + left + ")";
     }
 
