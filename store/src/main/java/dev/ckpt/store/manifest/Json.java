@@ -283,7 +283,9 @@ public final class Json {
         }
         boolean ours = !root.getClass().getName().startsWith("com.fasterxml.");
         if (ours) {
-            return (field.isEmpty() ? "" : field + ": ") + firstLine(root);
+            // our own words, one line but for a name they quote: whole (its first line lost the rest of a path that held
+            // a line break, and the reason after it: helper-132); the CLI escapes the line break where it says the error
+            return (field.isEmpty() ? "" : field + ": ") + root.getMessage();
         }
         return field.isEmpty() ? "a field is missing or has the wrong type" : field + " is missing or has the wrong type";
     }

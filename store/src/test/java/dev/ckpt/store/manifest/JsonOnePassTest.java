@@ -211,4 +211,14 @@ class JsonOnePassTest {
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
+
+    /** A refusal in our own words quoting a name with a line break is said whole, the reason after the name kept (helper-132). */
+    @Test
+    void aRefusalQuotingANameWithALineBreakIsSaidWhole() {
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8).replace("\"a.txt\"", "\"../a\\nb.txt\"");
+        CorruptObjectException e = assertThrows(CorruptObjectException.class,
+                () -> Json.readManifest(KEY, json.getBytes(StandardCharsets.UTF_8), null));
+        assertTrue(e.getMessage().contains("unsafe file path '../a\nb.txt'") && e.getMessage().contains("'..' segments"),
+                e.getMessage());
+    }
 }
