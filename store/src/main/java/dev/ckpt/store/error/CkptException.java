@@ -87,7 +87,15 @@ public abstract class CkptException extends RuntimeException {
     @Override
     public String getMessage() {
         String m = reason();
-        return note == null ? m : m + note;
+        return note == null ? m : m + (listed.isEmpty() ? note : afterListing(note));
+    }
+
+    /**
+     * A note added to a listing error, on a line of its own after the entries, without the "; " that continues a
+     * one-line message: glued to the last entry it read as that entry's (helper-132).
+     */
+    public static String afterListing(String note) {
+        return "\n" + note.replaceFirst("^[;,:]?\\s*", "");
     }
 
     /** True when repeating the same operation later may succeed. */

@@ -48,9 +48,9 @@ class PrintableTest {
         var listing = new dev.ckpt.store.error.InvalidInputException("2 entries below /d\nx cannot be saved")
                 .<dev.ckpt.store.error.InvalidInputException>listing(java.util.List.of("a is a link (to t\nu)", "b is a FIFO"));
         listing.addNote("; see the README");
-        assertEquals("2 entries below /d\nx cannot be saved:\n  a is a link (to t\nu)\n  b is a FIFO; see the README",
-                listing.getMessage(), "the message as before, for the library's callers");
-        assertEquals("2 entries below /d\\u000Ax cannot be saved:\n  a is a link (to t\\u000Au)\n  b is a FIFO; see the README",
+        assertEquals("2 entries below /d\nx cannot be saved:\n  a is a link (to t\nu)\n  b is a FIFO\nsee the README",
+                listing.getMessage(), "the message as before, for the library's callers; a note on a line of its own");
+        assertEquals("2 entries below /d\\u000Ax cannot be saved:\n  a is a link (to t\\u000Au)\n  b is a FIFO\nsee the README",
                 Printable.message(listing));
         assertEquals(java.util.List.of("a is a link (to t\nu)", "b is a FIFO"), listing.listed());
         // a secret is redacted before anything is escaped
