@@ -57,7 +57,7 @@ final class MetaPairs {
                         + " which would make it a look-alike of another key; give KEY=VALUE without spaces around KEY");
             }
             if (key.codePoints().anyMatch(Character::isISOControl)) {
-                throw new ParameterException(cl, "--meta key '" + key.replaceAll("\\p{Cntrl}", "?")
+                throw new ParameterException(cl, "--meta key '" + ShowCommand.printable(key) // \\uXXXX, as every message
                         + "' holds a control character (a newline, a tab, ...); keys are printed on one line");
             }
             String before = m.putIfAbsent(key, value);

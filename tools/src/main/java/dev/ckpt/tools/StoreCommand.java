@@ -110,7 +110,9 @@ abstract class StoreCommand implements Callable<Integer> {
             }
             out().flush();
             ok = code == 0;
-            if (ok && besideNewStore > 0) { // helper-121: init file:/// made a store at / with no word
+            // helper-121: init file:/// made a store at / with no word; only if one was made (helper-133: doctor, which
+            // opens as a creating command does and makes nothing, said it had made one)
+            if (ok && besideNewStore > 0 && dev.ckpt.store.objectstore.ObjectStores.entriesWithoutStore(store) == 0) {
                 err().println("note: " + ShowCommand.printable(store) + " held " + besideNewStore + (besideNewStore == 1 ? " entry" : " entries")
                         + " but no store: a new store (ROOT, chunks/, manifests/) was made among them; if you meant"
                         + " another store, check the path");

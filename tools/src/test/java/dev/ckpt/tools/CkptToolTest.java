@@ -95,6 +95,12 @@ class CkptToolTest {
         }
         Cli.Result empty = cli.run("init", tmp.resolve("fresh").toString());
         assertFalse(empty.err().contains("held"), empty.toString());
+        // doctor opens a directory as init would and makes nothing: it says no such thing (helper-133)
+        Path plain = java.nio.file.Files.createDirectories(tmp.resolve("plain"));
+        java.nio.file.Files.writeString(plain.resolve("e"), "a");
+        Cli.Result doctor = cli.run("doctor", plain.toString());
+        assertFalse(doctor.err().contains("was made among them"), doctor.toString());
+        assertEquals(List.of("e"), java.nio.file.Files.list(plain).map(p -> p.getFileName().toString()).toList());
         // a file where the store keeps a directory: refused before anything is written (helper-119: "initialized",
         // then every save failed); doctor reports it as one of its checks (DoctorObstructionCliTest)
         Path blocked = java.nio.file.Files.createDirectories(tmp.resolve("blocked"));

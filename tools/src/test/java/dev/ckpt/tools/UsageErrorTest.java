@@ -132,7 +132,7 @@ class UsageErrorTest {
                 "is 100000 bytes long; keys may have at most 256 bytes");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u00a0=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k =4"), "starts or ends with a space");
-        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\nx=v"), "holds a control character");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\nx=v"), "--meta key 'k\\u000Ax' holds a control character");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u200b=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u200b=x"),
                 "holds an invisible, space-like or line-breaking character (U+200B)");

@@ -121,8 +121,8 @@ public final class Trainer {
         for (Map.Entry<Path, IOException> e : staging.keepOnly(keep).entrySet()) {
             if (warnedStaged.add(e.getKey())) {
                 err.printf("ckpt-train: %s, but the staged copy %s could not be removed (%s); it stays there until"
-                        + " removed by hand (unmounted, if it is a mount point)%n", after, e.getKey(),
-                        Staging.withFile(e.getValue()));
+                        + " removed by hand (unmounted, if it is a mount point)%n", dev.ckpt.store.util.Printable.message(after),
+                        dev.ckpt.store.util.Printable.of(e.getKey().toString()), dev.ckpt.store.util.Printable.message(Staging.withFile(e.getValue()))); // one line
             }
         }
     }
@@ -285,7 +285,7 @@ public final class Trainer {
                    Preemption preemption, Staging.FreeSpace freeSpace) {
         java.util.Optional<String> overlap = stagingOverlap(o);
         if (overlap.isPresent()) {
-            err.println("ckpt-train: " + overlap.get());
+            err.println("ckpt-train: " + dev.ckpt.store.util.Printable.message(overlap.get())); // the paths' line breaks escaped: one line
             return EXIT_USAGE;
         }
         Trainer t = new Trainer(o, out, err, preemption);

@@ -130,6 +130,13 @@ class TrainerTest {
         assertEquals(1, r.code(), r.all());
         assertTrue(r.err().lines().noneMatch(l -> l.startsWith("ckpt-train: fake")), r.err());
         assertTrue(r.err().contains("st\\u000Ackpt-train: fake is not a directory"), r.err());
+        // a staging directory inside the store: the usage error names both on one line (helper-133)
+        Path store = tmp.resolve("ov\nckpt-train: fake");
+        Result overlap = TrainerRuns.inProcess(new String[]{"--store", store.toString(), "--staging",
+                store.resolve("stg").toString(), "--run", "t", "--steps", "2"});
+        assertEquals(2, overlap.code(), overlap.all());
+        assertTrue(overlap.err().lines().noneMatch(l -> l.startsWith("ckpt-train: fake")), overlap.err());
+        assertTrue(overlap.err().contains("ov\\u000Ackpt-train: fake/stg/t: it is inside the store "), overlap.err());
     }
 
     /** The staging path in the first and last lines, and a leftover's removal, stay on one line (helper-132). */
