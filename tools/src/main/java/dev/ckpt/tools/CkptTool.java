@@ -75,8 +75,8 @@ public final class CkptTool implements Runnable {
                        boolean allCommands) {
         // Every line ckpt-tool prints (text, JSON, progress, errors, stack traces) passes the one redaction.
         // every line as a terminal shows it: a path's escape sequence is written escaped, not run (helper-130)
-        PrintWriter out = Redaction.writer(rawOut, dev.ckpt.store.util.Printable.LINES);
-        PrintWriter err = Redaction.writer(rawErr, dev.ckpt.store.util.Printable.LINES);
+        PrintWriter out = Redaction.writer(rawOut, Printable.LINES);
+        PrintWriter err = Redaction.writer(rawErr, Printable.LINES);
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);

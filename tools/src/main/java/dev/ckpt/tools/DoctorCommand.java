@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ckpt.store.CheckpointStore;
@@ -214,9 +215,9 @@ final class DoctorCommand extends StoreCommand {
         public void printText(PrintWriter out, PrintWriter err) {
             out.println("store " + ShowCommand.printable(store));
             for (Check c : checks) {
-                out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "FAIL", c.check(), dev.ckpt.store.util.Printable.message(c.detail()));
+                out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "FAIL", c.check(), Printable.message(c.detail()));
             }
-            problems.forEach(p -> out.println("  problem: " + dev.ckpt.store.util.Printable.message(p))); // each on one line
+            problems.forEach(p -> out.println("  problem: " + Printable.message(p))); // each on one line
             out.println(ok && Boolean.FALSE.equals(holdsStore) ? "no store here yet; one made here can hold checkpoints"
                     + " safely (ckpt-tool init " + dev.ckpt.store.util.ShellWords.word(given) + " makes it)"
                     : ok ? "this store can hold checkpoints safely"
@@ -263,7 +264,7 @@ final class DoctorCommand extends StoreCommand {
         public void printText(PrintWriter out, PrintWriter err) {
             out.println("store " + ShowCommand.printable(store));
             for (Check c : checks) {
-                out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "--", c.check(), dev.ckpt.store.util.Printable.message(c.detail()));
+                out.printf("  %-4s %-48s %s%n", c.ok() ? "ok" : "--", c.check(), Printable.message(c.detail()));
             }
             if (Boolean.FALSE.equals(holdsStore)) { // nothing to read, and nothing can be made (helper-96: exit 0)
                 out.println("no store here, and none can be made: the location is read-only (" + readOnlyReason + ");"

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.ForgetRequest;
@@ -95,7 +96,7 @@ final class ForgetCommand extends StoreCommand {
         } else {
             gone = store.forget(ForgetRequest.of(ckpts).withDryRun(dryRun));
         }
-        notes.forEach(n -> err().println("note: " + dev.ckpt.store.util.Printable.message(n))); // metadata, keys: one line each
+        notes.forEach(n -> err().println("note: " + Printable.message(n))); // metadata, keys: one line each
         print(new Forgotten(dryRun, gone, notes, this.store));
         return ExitCode.OK;
     }

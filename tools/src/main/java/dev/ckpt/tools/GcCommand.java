@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.ckpt.store.CheckpointStore;
@@ -89,9 +90,9 @@ final class GcCommand extends StoreCommand {
                         count(leftoverFiles, "temporary file"), leftoverNotes.isEmpty() ? ""
                                 : ", those of the directories below included", human(leftoverBytes));
             }
-            leftoverNotes.forEach(n -> out.println(dev.ckpt.store.util.Printable.message(n))); // a path's line break escaped: one line each
+            leftoverNotes.forEach(n -> out.println(Printable.message(n))); // a path's line break escaped: one line each
             if (refusedNow != null) {
-                out.println("but gc now would be refused: " + dev.ckpt.store.util.Printable.message(refusedNow));
+                out.println("but gc now would be refused: " + Printable.message(refusedNow));
             }
         }
     }

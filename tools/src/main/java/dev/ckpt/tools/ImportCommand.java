@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.github.luben.zstd.ZstdInputStream;
 import dev.ckpt.store.CheckpointStore;
@@ -240,7 +241,7 @@ final class ImportCommand extends StoreCommand {
             }
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);
             if (!s.repairedChunks().isEmpty()) { // as push says it (helper-111: an import repaired without a word)
-                err().println(dev.ckpt.store.util.Printable.message(s.repairNote(this.store)));
+                err().println(Printable.message(s.repairNote(this.store)));
             }
             print(new Imported(s.checkpointId(), archived.id(), file.toString(), s.files(), s.logicalBytes(), s.newChunks(),
                     s.repairedChunks(), s.summary()));

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import java.io.PrintWriter;
 import java.util.concurrent.TimeUnit;
 
@@ -274,7 +275,7 @@ final class Interruption {
 
     /** The line, on {@code err}: "ckpt-tool CMD: interrupted before it finished; WHAT". */
     static void say(PrintWriter err, String command, String what) {
-        err.println("ckpt-tool " + command + ": interrupted before it finished; " + dev.ckpt.store.util.Printable.message(what)); // one line
+        err.println("ckpt-tool " + command + ": interrupted before it finished; " + Printable.message(what)); // one line
         err.flush();
     }
 }

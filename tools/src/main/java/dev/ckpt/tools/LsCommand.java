@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.manifest.CheckpointEntry;
@@ -46,7 +47,7 @@ final class LsCommand extends StoreCommand {
         if (damage.isEmpty()) {
             return ExitCode.OK;
         }
-        damage.forEach(d -> err().println("ckpt-tool ls: " + dev.ckpt.store.util.Printable.message(d))); // one line each
+        damage.forEach(d -> err().println("ckpt-tool ls: " + Printable.message(d))); // one line each
         err().println("ckpt-tool ls: " + dev.ckpt.store.commit.SaveResult.count(damage.size(), "checkpoint")
                 + (run == null ? " of the store" : " of run " + run) + " cannot be restored (UNIQUE shows '?' where"
                 + " unknown, and counts none of their chunks);"

@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.CheckpointStore;
@@ -178,7 +179,7 @@ final class PushCommand extends StoreCommand {
             err().println(leftOutWarning(dir, s.leftOut()));
         }
         if (!s.repairedChunks().isEmpty()) {
-            err().println(dev.ckpt.store.util.Printable.message(s.repairNote(this.store)));
+            err().println(Printable.message(s.repairNote(this.store)));
         }
         if (shard == null) {
             SameStepNote.of(store, this.store, run, step, s.checkpointId()).ifPresent(err()::println);

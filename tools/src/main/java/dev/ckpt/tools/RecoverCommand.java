@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.commit.RecoveryReport;
@@ -70,20 +71,20 @@ final class RecoverCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             if (rootProblem != null) {
-                out.println("damaged: " + dev.ckpt.store.util.Printable.message(rootProblem));
+                out.println("damaged: " + Printable.message(rootProblem));
             } else if (root == RecoveryReport.Condition.MISSING && !manifests.isEmpty()) { // none: the message says so
                 out.println("missing: the store has manifests but no ROOT");
             }
             for (Manifest f : manifests) {
                 out.printf("%-8s %s  %s%n", f.kept() ? "kept" : "skipped",
                         f.run() == null ? ShowCommand.printable(f.key()) : f.id() + " (run " + f.run() + ", step " + f.step() + ")",
-                        dev.ckpt.store.util.Printable.message(f.reason()));
+                        Printable.message(f.reason()));
             }
             if (rebuiltRuns != null) {
                 out.printf("writer epoch %d for run%s %s (highest seen %d); GC generation %d%n", writerEpoch,
                         rebuiltRuns.size() == 1 ? "" : "s", String.join(", ", rebuiltRuns), highestEpochSeen, gcGeneration);
             }
-            out.println(dev.ckpt.store.util.Printable.message(message)); // a listed key's line break escaped: one line
+            out.println(Printable.message(message)); // a listed key's line break escaped: one line
         }
     }
 

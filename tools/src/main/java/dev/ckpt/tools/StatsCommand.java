@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.chunk.ChunkRef;
 import dev.ckpt.store.manifest.CheckpointEntry;
@@ -62,7 +63,7 @@ final class StatsCommand extends StoreCommand {
         if (inv.unreadable.isEmpty()) {
             return ExitCode.OK;
         }
-        inv.unreadable.values().forEach(d -> err().println("ckpt-tool stats: " + dev.ckpt.store.util.Printable.message(d)));
+        inv.unreadable.values().forEach(d -> err().println("ckpt-tool stats: " + Printable.message(d)));
         err().println("ckpt-tool stats: " + dev.ckpt.store.commit.SaveResult.count(inv.unreadable.size(), "checkpoint")
                 + " of the store cannot be restored, and none of their chunks is counted above; ckpt-tool verify "
                 + dev.ckpt.store.util.ShellWords.word(this.store) + " says what is damaged, ckpt-tool forget drops a"

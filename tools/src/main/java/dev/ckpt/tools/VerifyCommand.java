@@ -1,5 +1,6 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.util.ShellWords;
 import dev.ckpt.store.VerifyRequest;
@@ -136,7 +137,7 @@ final class VerifyCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             for (Problem p : problems) {
-                out.printf("%-19s %s  %s%n", p.kind(), p.checkpoint(), dev.ckpt.store.util.Printable.message(p.message())); // one line
+                out.printf("%-19s %s  %s%n", p.kind(), p.checkpoint(), Printable.message(p.message())); // one line
             }
             out.printf("%s: %s, %s%s%n", ok ? "ok" : "DAMAGED", count(checkpoints, "checkpoint"),
                     deep ? count(chunksChecked, "chunk") + " (" + human(bytesChecked) + ") re-hashed" : "structure checked",

@@ -1,5 +1,6 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.util.LocalFiles;
 
 import java.io.IOException;
@@ -90,7 +91,7 @@ final class Staging {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 if (p.getFileName().toString().endsWith(".tmp")) {
-                    out.println("staging: removing leftover of an interrupted write: " + dev.ckpt.store.util.Printable.of(String.valueOf(p))); // one line
+                    out.println("staging: removing leftover of an interrupted write: " + Printable.of(String.valueOf(p))); // one line
                     LocalFiles.deleteTree(p);
                 }
             }

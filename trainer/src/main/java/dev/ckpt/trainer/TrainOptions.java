@@ -1,5 +1,6 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.error.ExitCode;
 import dev.ckpt.store.util.Digits;
 import dev.ckpt.store.util.Durations;
@@ -449,7 +450,7 @@ final class TrainOptions {
      */
     static void printUsageError(ParameterException ex, PrintWriter err) {
         CommandLine c = ex.getCommandLine();
-        err.println("ckpt-train: " + dev.ckpt.store.util.Printable.of(plain(ex))); // one line: a value's line break escaped, as ckpt-tool's
+        err.println("ckpt-train: " + Printable.of(plain(ex))); // one line: a value's line break escaped, as ckpt-tool's
         CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
         err.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
         err.println("'ckpt-train --help' lists the options, their defaults and the exit codes");

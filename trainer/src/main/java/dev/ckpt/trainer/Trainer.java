@@ -1,5 +1,6 @@
 package dev.ckpt.trainer;
 
+import dev.ckpt.store.util.Printable;
 import dev.ckpt.store.CheckpointStore;
 import dev.ckpt.store.objectstore.ObjectStores;
 import dev.ckpt.store.config.StoreConfig;
@@ -121,8 +122,8 @@ public final class Trainer {
         for (Map.Entry<Path, IOException> e : staging.keepOnly(keep).entrySet()) {
             if (warnedStaged.add(e.getKey())) {
                 err.printf("ckpt-train: %s, but the staged copy %s could not be removed (%s); it stays there until"
-                        + " removed by hand (unmounted, if it is a mount point)%n", dev.ckpt.store.util.Printable.message(after),
-                        dev.ckpt.store.util.Printable.of(e.getKey().toString()), dev.ckpt.store.util.Printable.message(Staging.withFile(e.getValue()))); // one line
+                        + " removed by hand (unmounted, if it is a mount point)%n", Printable.message(after),
+                        Printable.of(e.getKey().toString()), Printable.message(Staging.withFile(e.getValue()))); // one line
             }
         }
     }
@@ -195,8 +196,8 @@ public final class Trainer {
         Preemption early = new Preemption(System.err);
         early.installSignalHandlers();
         // every line the JVM prints, an uncaught exception's stack trace included, is redacted
-        System.setOut(Redaction.stream(System.out, dev.ckpt.store.util.Printable.LINES));
-        System.setErr(Redaction.stream(System.err, dev.ckpt.store.util.Printable.LINES));
+        System.setOut(Redaction.stream(System.out, Printable.LINES));
+        System.setErr(Redaction.stream(System.err, Printable.LINES));
         Djl.configure();
         StoreConfig config = storeConfig(System.getenv(), Runtime.getRuntime().availableProcessors());
         System.exit(run(args, System.out, System.err, System.getenv(),
@@ -241,8 +242,8 @@ public final class Trainer {
                            Function<String, CheckpointStore> openStore, boolean signals, Preemption installed) {
         // every line ckpt-train prints passes the one redaction (store errors carry server text)
         // and as a terminal shows it: a path's escape sequence is written escaped, not run
-        PrintStream out = Redaction.stream(rawOut, dev.ckpt.store.util.Printable.LINES);
-        PrintStream err = Redaction.stream(rawErr, dev.ckpt.store.util.Printable.LINES);
+        PrintStream out = Redaction.stream(rawOut, Printable.LINES);
+        PrintStream err = Redaction.stream(rawErr, Printable.LINES);
         try {
             return parseAndRun(args, out, err, env, openStore, signals, installed);
         } finally {
@@ -285,7 +286,7 @@ public final class Trainer {
                    Preemption preemption, Staging.FreeSpace freeSpace) {
         java.util.Optional<String> overlap = stagingOverlap(o);
         if (overlap.isPresent()) {
-            err.println("ckpt-train: " + dev.ckpt.store.util.Printable.message(overlap.get())); // the paths' line breaks escaped: one line
+            err.println("ckpt-train: " + Printable.message(overlap.get())); // the paths' line breaks escaped: one line
             return EXIT_USAGE;
         }
         Trainer t = new Trainer(o, out, err, preemption);
@@ -301,17 +302,17 @@ public final class Trainer {
             t.store = s;
             return t.train();
         } catch (FencedException e) {
-            err.println("ckpt-train: stopping: " + dev.ckpt.store.util.Printable.message(e));
+            err.println("ckpt-train: stopping: " + Printable.message(e));
             if (e.currentEpoch() >= e.writerEpoch()) { // else ROOT went back, and the message above says so
                 err.println("ckpt-train: another job has claimed run " + o.run + "; this one must not write to it");
             }
             return EXIT_FENCED;
         } catch (CkptException e) {
-            err.println("ckpt-train: " + dev.ckpt.store.util.Printable.message(e)); // a line break in a name escaped
+            err.println("ckpt-train: " + Printable.message(e)); // a line break in a name escaped
             t.tellTheOthers(e.getMessage());
             return ExitCode.of(e).code(); // e.g. 7 for an unreachable store, 6 for a commit state unknown
         } catch (IOException e) {
-            err.println("ckpt-train: " + dev.ckpt.store.util.Printable.message(e.getMessage()));
+            err.println("ckpt-train: " + Printable.message(e.getMessage()));
             t.tellTheOthers(e.getMessage());
             return EXIT_ERROR;
         } catch (InterruptedException e) {
@@ -462,12 +463,12 @@ public final class Trainer {
         state.seed = cfg.seed();
         out.printf("ckpt-train: run %s, store %s%s (writer epoch %d), staging %s%n", o.run, store.objectStore().describe(),
                 store.objectStore().server().map(s -> " at " + s).orElse(""), writer.epoch(),
-                dev.ckpt.store.util.Printable.of(String.valueOf(dev.ckpt.store.util.Overlap.real(staging.dir())))); // a path's line break escaped: one line
+                Printable.of(String.valueOf(dev.ckpt.store.util.Overlap.real(staging.dir())))); // a path's line break escaped: one line
         if (entriesBesideNewStore > 0) {
             // helper-118: a non-empty directory that was no store got ROOT, chunks/ and manifests/ among its files with no
             // word (a --store that named the wrong directory, e.g. a restored checkpoint's); a missing one is said at resume
             out.printf("note: --store %s held %d %s but no store: a new store (ROOT, chunks/, manifests/) was made among"
-                    + " them; if you meant another store, check the path%n", dev.ckpt.store.util.Printable.of(String.valueOf(o.store)), entriesBesideNewStore,
+                    + " them; if you meant another store, check the path%n", Printable.of(String.valueOf(o.store)), entriesBesideNewStore,
                     entriesBesideNewStore == 1 ? "entry" : "entries");
         }
         if (o.ranked()) {
@@ -689,7 +690,7 @@ public final class Trainer {
                 o.run, state.step, state.lastLoss() == null ? "-" : String.format("%.6f", state.lastLoss()),
                 SaveResult.count(cps.size(), "checkpoint"),
                 store.objectStore().describe(), cps.isEmpty() ? "none" : cps.get(cps.size() - 1).id(),
-                lastCommittedStep >= 0 ? dev.ckpt.store.util.Printable.of(String.valueOf(dev.ckpt.store.util.Overlap.real(staging.pathOf(lastCommittedStep)))) : "-");
+                lastCommittedStep >= 0 ? Printable.of(String.valueOf(dev.ckpt.store.util.Overlap.real(staging.pathOf(lastCommittedStep)))) : "-");
         return EXIT_OK;
     }
 
@@ -990,7 +991,7 @@ public final class Trainer {
             lastSaveFailure = c instanceof OutOfMemoryError o ? dev.ckpt.store.error.OutOfMemory.explain(o, true)
                     : c instanceof Error x ? dev.ckpt.store.error.OutOfMemory.explain(x)
                     : c instanceof Staging.Failed f ? f.what() : c instanceof dev.ckpt.store.error.CkptException k
-                    ? dev.ckpt.store.util.Printable.message(k) : dev.ckpt.store.util.Printable.message(c.getMessage()); // the last committed one: said below
+                    ? Printable.message(k) : Printable.message(c.getMessage()); // the last committed one: said below
             boolean notStaged = c instanceof Staging.Failed; // its step-N.tmp never became step-N: what is there is not ours
             if (c instanceof dev.ckpt.store.error.CommitStateUnknownException) {
                 inDoubtStep = oldest.step();
@@ -1332,7 +1333,7 @@ public final class Trainer {
             out.println("  retention (keep last " + o.keepLast + ") dropped " + String.join(", ", r.droppedByRetention()));
         }
         if (!r.repairedChunks().isEmpty()) {
-            err.println("ckpt-train: save of step " + r.step() + ": " + dev.ckpt.store.util.Printable.message(r.repairNote(store.objectStore().describe())));
+            err.println("ckpt-train: save of step " + r.step() + ": " + Printable.message(r.repairNote(store.objectStore().describe())));
         }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("step", r.step());
@@ -1464,15 +1465,15 @@ public final class Trainer {
                     .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                err.println("ckpt-train: CKPT_ON_PREEMPT did not finish in 30 s and was stopped: " + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)));
+                err.println("ckpt-train: CKPT_ON_PREEMPT did not finish in 30 s and was stopped: " + Printable.of(String.valueOf(o.onPreempt)));
             } else {
-                out.println("ckpt-train: ran CKPT_ON_PREEMPT (" + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)) + "): exit " + p.exitValue());
+                out.println("ckpt-train: ran CKPT_ON_PREEMPT (" + Printable.of(String.valueOf(o.onPreempt)) + "): exit " + p.exitValue());
             }
         } catch (IOException e) {
-            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)) + "): "
-                    + dev.ckpt.store.util.Printable.message(e.getMessage()));
+            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + Printable.of(String.valueOf(o.onPreempt)) + "): "
+                    + Printable.message(e.getMessage()));
         } catch (OutOfMemoryError e) { // the checkpoint is committed: still exit 75, saying what the hook could not do
-            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + dev.ckpt.store.util.Printable.of(String.valueOf(o.onPreempt)) + "), or not wait for it: "
+            err.println("ckpt-train: could not run CKPT_ON_PREEMPT (" + Printable.of(String.valueOf(o.onPreempt)) + "), or not wait for it: "
                     + dev.ckpt.store.error.OutOfMemory.explain(e, false));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -1610,7 +1611,7 @@ public final class Trainer {
         Optional<String> differs = StagedCopy.mismatch(m, staged);
         if (differs.isPresent()) {
             out.printf("auto-resume: %s, and its staged copy %s is not the checkpoint as committed (%s); restoring it"
-                    + " all the same%n", tooFull, dev.ckpt.store.util.Printable.of(String.valueOf(staged)), dev.ckpt.store.util.Printable.message(differs.get()));
+                    + " all the same%n", tooFull, Printable.of(String.valueOf(staged)), Printable.message(differs.get()));
             return false;
         }
         CheckpointFiles.LoadReport rep = CheckpointFiles.load(staged, newest.id(), model, state, o.lenientResume);
@@ -1624,7 +1625,7 @@ public final class Trainer {
         lastCommittedStep = state.step;
         out.printf("auto-resume: %s: resumed from its staged copy in %s (step %d, epoch %d) in %.1f s, every file's"
                         + " SHA-256 matching the checkpoint's; nothing downloaded, and the checkpoint is not recorded as"
-                        + " verified (the store's chunks were not read)%n", tooFull, dev.ckpt.store.util.Printable.of(String.valueOf(staged)), state.step, state.epoch,
+                        + " verified (the store's chunks were not read)%n", tooFull, Printable.of(String.valueOf(staged)), state.step, state.epoch,
                 (System.nanoTime() - t0) / 1e9);
         return true;
     }
@@ -1662,7 +1663,7 @@ public final class Trainer {
             throw none;
         }
         for (String f : r.fallbacks()) {
-            err.println("auto-resume: WARNING " + dev.ckpt.store.util.Printable.message(f) + "; fell back to an older checkpoint");
+            err.println("auto-resume: WARNING " + Printable.message(f) + "; fell back to an older checkpoint");
         }
         if (!r.fallbacks().isEmpty()) {
             // helper-106: the fall-back gave no next step; the damaged checkpoints stay in ROOT and in retention's count

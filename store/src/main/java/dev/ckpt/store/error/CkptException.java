@@ -87,15 +87,15 @@ public abstract class CkptException extends RuntimeException {
     @Override
     public String getMessage() {
         String m = reason();
-        return note == null ? m : m + (listed.isEmpty() ? note : afterListing(note));
+        return note == null ? m : m + (listed.isEmpty() ? note : "\n" + ownLine(note));
     }
 
     /**
-     * A note added to a listing error, on a line of its own after the entries, without the "; " that continues a
-     * one-line message: glued to the last entry it read as that entry's (helper-132).
+     * A note added to a listing error as the line of its own it gets after the entries: without the "; " that
+     * continues a one-line message (glued to the last entry, it read as that entry's: helper-132).
      */
-    public static String afterListing(String note) {
-        return "\n" + note.replaceFirst("^[;,:]?\\s*", "");
+    public static String ownLine(String note) {
+        return note.replaceFirst("^[;,:]?\\s*", "");
     }
 
     /** True when repeating the same operation later may succeed. */

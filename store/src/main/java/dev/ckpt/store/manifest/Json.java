@@ -64,9 +64,9 @@ public final class Json {
 
     /**
      * A manifest as compact JSON (UTF-8, no indentation or spaces; the same fields as {@link #write}, which any
-     * JSON reader reads alike): a manifest holds a record per file, and indentation made a third of the bytes of
-     * one of 10,000 files (3.9 MB against 2.9), all of it hashed, stored, fetched and parsed by every restore
-     * (docs/benchmarks.md, "Compact manifests"). {@code ckpt-tool show --json} prints one indented.
+     * JSON reader reads alike): a manifest holds a record per file, and indentation was a quarter of the bytes of
+     * one of 10,000 files (3.9 MB against 2.9), all of them hashed, stored, fetched and parsed by every restore
+     * (docs/benchmarks.md, "Compact manifests").
      */
     public static byte[] writeManifest(Manifest manifest) {
         try {

@@ -73,8 +73,8 @@ public final class Printable {
             b.append("\n  ").append(message(item));
         }
         String note = e.note();
-        return note == null ? b.toString() : b.append('\n').append(message(
-                dev.ckpt.store.error.CkptException.afterListing(note).substring(1))).toString();
+        return note == null ? b.toString() : b.append('\n').append(message(dev.ckpt.store.error.CkptException.ownLine(note)))
+                .toString();
     }
 
     /** {@code text} (a message) redacted and escaped whole, line breaks included: see {@link #message(dev.ckpt.store.error.CkptException)}. */
