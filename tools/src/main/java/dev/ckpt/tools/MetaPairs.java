@@ -39,9 +39,10 @@ final class MetaPairs {
             }
             if (key.codePoints().anyMatch(MetaPairs::invisible)) {
                 int c = key.codePoints().filter(MetaPairs::invisible).findFirst().orElseThrow();
-                throw new ParameterException(cl, "--meta key '" + key.codePoints()
-                        .map(x -> invisible(x) ? '?' : x).collect(StringBuilder::new, StringBuilder::appendCodePoint,
-                                StringBuilder::append) + "' holds an invisible, space-like or line-breaking character ("
+                StringBuilder shown = new StringBuilder(); // each such character as \\uXXXX, as every message writes them
+                key.codePoints().forEach(x -> shown.append(invisible(x) ? String.format("\\u%04X", x)
+                        : ShowCommand.printable(new String(Character.toChars(x)))));
+                throw new ParameterException(cl, "--meta key '" + shown + "' holds an invisible, space-like or line-breaking character ("
                         + String.format("U+%04X", c) + "), which would make it a look-alike of another key; give the key"
                         + " as plain text");
             }

@@ -770,6 +770,44 @@ class CkptToolTest {
     }
 
     /**
+     * An archive whose manifest carries a metadata key with a control character is refused as push --meta refuses
+     * the key, naming it escaped; nothing is imported (helper-132/133: it was committed, then listed raw).
+     */
+    @Test
+    void anArchivesMetadataKeyWithAControlCharacterIsRefused() throws Exception {
+        String id = push(src("m", 1), "m", 1);
+        Path archive = tmp.resolve("m.tar.zst");
+        assertEquals(0, cli.run("export", store, id, archive.toString()).code());
+        Path edited = tmp.resolve("m-edited.tar.zst");
+        try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                new com.github.luben.zstd.ZstdInputStream(Files.newInputStream(archive)));
+             var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                     new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(edited)), "UTF-8")) {
+            out.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+            for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                byte[] data = in.readAllBytes();
+                if (e.getName().equals(ExportCommand.MANIFEST_ENTRY)) {
+                    String json = new String(data, java.nio.charset.StandardCharsets.UTF_8);
+                    String withKey = json.replaceFirst("\"metadata\" : \\{ *\\}", "\"metadata\" : {\"k\\\\nx\" : \"v\"}");
+                    assertFalse(withKey.equals(json), json);
+                    data = withKey.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                }
+                var copy = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(e.getName());
+                copy.setSize(data.length);
+                copy.setMode(e.getMode());
+                out.putArchiveEntry(copy);
+                out.write(data);
+                out.closeArchiveEntry();
+            }
+        }
+        Cli.Result r = cli.run("import", store, edited.toString(), "--run", "k", "--step", "1");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("cannot be imported as it is: metadata key 'k\\u000Ax' holds a control character"),
+                r.err());
+        assertEquals(0, cli.run("ls", store, "--run", "k", "--json").json().get("checkpoints").size(), "nothing imported");
+    }
+
+    /**
      * helper-105: an archive repacked with GNU tar from an unpacked export (tar -C dir .) names its entries "./..."
      * and holds "./" itself; every entry was refused as "not under files/". It imports as the export does; a "./"
      * prefix that hides a way out is still refused.

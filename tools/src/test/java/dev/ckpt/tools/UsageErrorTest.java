@@ -136,7 +136,7 @@ class UsageErrorTest {
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "\u200b=x"), "has no key");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u200b=x"),
                 "holds an invisible, space-like or line-breaking character (U+200B)");
-        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u2028x=v"), "(U+2028)");
+        cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u2028x=v"), "--meta key 'k\\u2028x' holds an invisible");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\ufe0f=v"), "(U+FE0F)");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u034f=v"), "(U+034F)");
         cases.put(List.of("push", store, dir, "--run", "r", "--step", "1", "--meta", "k\u3164=v"), "(U+3164)");

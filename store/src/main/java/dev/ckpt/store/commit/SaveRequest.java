@@ -115,6 +115,12 @@ public record SaveRequest(Path source, String run, long step, Long epoch, Map<St
             if (e.getKey() == null || e.getValue() == null) {
                 throw new IllegalArgumentException("metadata key '" + e.getKey() + "' has no value (null)");
             }
+            if (e.getKey().codePoints().anyMatch(Character::isISOControl)) {
+                // as push --meta refuses it: a key is printed on one line (helper-132/133: an imported archive's key
+                // with a line break was committed, then listed by forget --keep-best)
+                throw new IllegalArgumentException("metadata key '" + dev.ckpt.store.util.Printable.of(e.getKey())
+                        + "' holds a control character (a newline, a tab, ...); keys are printed on one line");
+            }
             int k = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             int v = e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             if (k > MAX_METADATA_KEY_BYTES) {

@@ -50,5 +50,12 @@ class JsonLimitsTest {
         IllegalArgumentException t = assertThrows(IllegalArgumentException.class,
                 () -> new SaveRequest(src, "r", 1, null, many, null, null));
         assertTrue(t.getMessage().contains("at most " + SaveRequest.MAX_METADATA_BYTES), t.getMessage());
+
+        // a key with a control character, as push --meta refuses it (an imported archive's key was committed)
+        Map<String, String> control = Map.of("k\nx", "v");
+        IllegalArgumentException c = assertThrows(IllegalArgumentException.class,
+                () -> new SaveRequest(src, "r", 1, null, control, null, null));
+        assertTrue(c.getMessage().contains("metadata key 'k\\u000Ax' holds a control character"), c.getMessage());
+        new SaveRequest(src, "r", 1, null, Map.of("k", "a value\nof two lines"), null, null); // a value may hold one
     }
 }
