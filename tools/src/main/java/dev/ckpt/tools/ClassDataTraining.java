@@ -1,5 +1,7 @@
 package dev.ckpt.tools;
 
+import dev.ckpt.store.chunk.ZstdLibrary;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -31,7 +33,21 @@ final class ClassDataTraining {
     private ClassDataTraining() {
     }
 
+    /**
+     * {@code args}: nothing, or the file to write zstd-jni's native library to
+     * ({@link ZstdLibrary#write}), which later runs load ({@link CkptTool#startQuickly}). That
+     * file is written first, before anything uses zstd; a failure to write it is said on
+     * stderr and is not the training's: the runs then load zstd-jni's own.
+     */
     public static void main(String[] args) throws IOException {
+        if (args.length > 0) {
+            try {
+                ZstdLibrary.write(Path.of(args[0]));
+            } catch (IOException | RuntimeException | LinkageError e) {
+                System.err.println("ckpt-tool: zstd's library was not written to " + args[0] + ": " + e.getMessage());
+            }
+        }
+        CkptTool.startQuickly();
         System.exit(run(Path.of(System.getProperty("java.io.tmpdir"))));
     }
 
@@ -49,6 +65,9 @@ final class ClassDataTraining {
             Path src = Files.createDirectories(work.resolve("src"));
             writeSafetensors(src.resolve("model.safetensors"));
             Files.writeString(src.resolve("config.json"), "{\"training\": true}\n");
+            for (int i = 0; i < 3; i++) { // small files, packed together: a restore reads them in runs
+                Files.writeString(src.resolve("rng-" + i + ".txt"), "state " + i + "\n");
+            }
             String store = work.resolve("store").toString();
             int failures = 0;
             for (String[] cmd : new String[][]{

@@ -17,6 +17,7 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -138,6 +139,56 @@ class LauncherClassDataTest {
         assertEquals(0, without.code(), without.out() + without.err());
         assertEquals(with.out(), without.out(), "the same output with and without the archive");
         assertFalse(Files.readString(classLog).contains("shared objects file (top)"), "CKPT_CDS=0: no archive");
+    }
+
+    /**
+     * zstd-jni's library as a file of its own ({@code ZstdLibrary}; docs/benchmarks.md, "Jars a CLI
+     * run does not open"): the training writes it beside the archive, later runs load it from
+     * there, and one that does not load is passed over: the run compresses with zstd-jni's own.
+     */
+    @Test
+    void theTrainingWritesZstdsLibraryLaterRunsLoadItAndADamagedOneIsPassedOver() throws Exception {
+        Path repo = checkout();
+        String launcher = repo.resolve("bin/ckpt-tool").toString();
+        Path lib = repo.resolve("tools/target/libzstd-jni.so");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        byte[] data = new byte[3 << 20];
+        for (int i = 0; i < data.length; i += 8) {
+            data[i] = (byte) (i >> 12);
+        }
+        Files.write(src.resolve("model.bin"), data);
+        String store = tmp.resolve("store").toString();
+        Path log = tmp.resolve("library.log");
+
+        Run first = run(Map.of(), "bash", launcher, "push", store, src.toString(), "--run", "r", "--step", "1",
+                "--progress", "none");
+        assertEquals(0, first.code(), first.out() + first.err());
+        assertTrue(Files.size(lib) > 100_000, "the training wrote zstd's library: " + lib);
+
+        Run restore = run(Map.of("CKPT_JAVA_OPTS", "-Xlog:library=info:file=" + log), "bash", launcher, "restore", store,
+                "r@1", tmp.resolve("out1").toString(), "--progress", "none");
+        assertEquals(0, restore.code(), restore.out() + restore.err());
+        assertArrayEquals(data, Files.readAllBytes(tmp.resolve("out1/model.bin")));
+        List<String> zstd = Files.readAllLines(log).stream().filter(l -> l.contains("Loaded library") && l.contains("zstd"))
+                .toList();
+        assertEquals(1, zstd.size(), zstd.toString());
+        assertTrue(zstd.get(0).contains("Loaded library " + lib), "loaded from the file: " + zstd);
+
+        Files.writeString(lib, "damaged\n"); // newer than the jar: named to the run, and it does not load
+        Files.delete(log);
+        Files.writeString(src.resolve("model.bin"), "step 2\n", java.nio.file.StandardOpenOption.APPEND);
+        Run damaged = run(Map.of("CKPT_JAVA_OPTS", "-Xlog:library=info:file=" + log), "bash", launcher, "push", store,
+                src.toString(), "--run", "r", "--step", "2", "--progress", "none");
+        assertEquals(0, damaged.code(), damaged.out() + damaged.err());
+        assertFalse(damaged.err().contains("warning") || damaged.err().contains("libzstd"),
+                "nothing said of the passed-over file: " + damaged.err());
+        zstd = Files.readAllLines(log).stream().filter(l -> l.contains("Loaded library") && l.contains("zstd")).toList();
+        assertEquals(1, zstd.size(), zstd.toString());
+        assertFalse(zstd.get(0).contains("Loaded library " + lib), "zstd-jni loaded its own: " + zstd);
+        Run back = run(Map.of(), "bash", launcher, "restore", store, "r@2", tmp.resolve("out2").toString(),
+                "--progress", "none");
+        assertEquals(0, back.code(), back.out() + back.err());
+        assertArrayEquals(Files.readAllBytes(src.resolve("model.bin")), Files.readAllBytes(tmp.resolve("out2/model.bin")));
     }
 
     /**
