@@ -65,6 +65,9 @@ public final class ZstdLibrary {
      * (Only Linux and the BSDs use ELF; elsewhere {@link #write} writes no file.)
      */
     private static boolean elf(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return false; // a FIFO would block the open, a directory fail it
+        }
         byte[] head = new byte[4];
         try (InputStream in = Files.newInputStream(file)) {
             return in.readNBytes(head, 0, 4) == 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F';

@@ -40,9 +40,15 @@ class ZstdLibraryTest {
         List<String> cmd = new ArrayList<>(List.of(java, "-Djava.io.tmpdir=" + Files.createDirectories(tmp.resolve("jtmp")),
                 "-cp", ChildClasspath.get(), Main.class.getName()));
         cmd.addAll(Arrays.asList(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child JVM did not finish");
+        Path log = Files.createTempFile(tmp, "child", ".out");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean done = p.waitFor(60, TimeUnit.SECONDS);
+        if (!done) {
+            p.destroyForcibly().waitFor();
+        }
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        Files.delete(log);
+        assertTrue(done, "the child JVM did not finish in 60 s: " + out);
         return new Child(p.exitValue(), out);
     }
 
@@ -82,6 +88,15 @@ class ZstdLibraryTest {
         assertEquals(0, missing.code(), missing.out());
         assertTrue(missing.out().contains("LOADED false"), missing.out());
         assertEquals(1, missing.mapped().size(), missing.out());
+
+        // a FIFO: its open would wait for a writer forever; a directory
+        Path fifo = tmp.resolve("fifo.so");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        for (Path odd : List.of(fifo, Files.createDirectories(tmp.resolve("dir.so")))) {
+            Child c = child("load", odd.toString());
+            assertEquals(0, c.code(), c.out());
+            assertTrue(c.out().contains("LOADED false"), c.out());
+        }
     }
 
     /** In a JVM that uses zstd before, nothing is written: the file stays as it was. */
