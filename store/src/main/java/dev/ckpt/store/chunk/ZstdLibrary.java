@@ -5,9 +5,14 @@ import com.github.luben.zstd.util.Native;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Method;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.TimeUnit;
 
 /**
  * zstd-jni's native library kept as a file of its own, so that a short run loads it from
@@ -18,8 +23,10 @@ import java.nio.file.StandardCopyOption;
  * {@code java.io.tmpdir}, to be removed at exit (docs/benchmarks.md, "Jars a CLI run does
  * not open"). {@code bin/ckpt-tool} writes the file once per build ({@link #write}) and names
  * it to every run in {@link #PROPERTY}; the run loads it ({@link #load}) before anything
- * compresses. A file that does not load (another platform's, damaged) is passed over: zstd-jni
- * then loads its own as before.
+ * compresses. A file that is not as written (its stamp) or does not load is passed over:
+ * zstd-jni then loads its own as before. A file rewritten in place while a run has it loaded
+ * crashes that run (SIGBUS), as any loaded library would; {@link #write} renames a new one
+ * into place.
  */
 public final class ZstdLibrary {
     /** The system property naming the library file a run loads ({@link #loadNamed}). */
@@ -40,13 +47,18 @@ public final class ZstdLibrary {
 
     /**
      * Loads {@code file} as zstd-jni's native library ({@code System.load}) and tells zstd-jni
-     * it is loaded. Returns true when it loaded; false when zstd-jni's library was loaded
-     * already (by zstd-jni itself: the file is not loaded beside it) or the file does not load
-     * (missing, not a shared object, another platform's): zstd-jni then loads its own, as
-     * without this.
+     * it is loaded, if it is the file {@link #write} wrote: a regular file with the size and
+     * modification time its stamp ({@code FILE.stamp}) records, starting as a shared object
+     * does. Returns true when it loaded it; false when zstd-jni's library was loaded already
+     * (the file is not loaded beside it), or the file is not as written (missing, changed,
+     * truncated, no stamp) or does not load: zstd-jni then loads its own, as without this.
+     * Checked first because a shared object is not checked by loading it: a truncated one
+     * crashed the JVM in the dynamic loader (SIGBUS), another library (an ELF file that loads)
+     * failed every later zstd call, and a file that is not one made the JVM warn on stderr
+     * (helper-134).
      */
     public static synchronized boolean load(Path file) {
-        if (Native.isLoaded() || !elf(file)) {
+        if (Native.isLoaded() || !asWritten(file) || !elf(file)) {
             return false;
         }
         try {
@@ -56,6 +68,29 @@ public final class ZstdLibrary {
         }
         Native.assumeLoaded();
         return true;
+    }
+
+    /** Where {@link #write} records the size and modification time of {@code file}. */
+    static Path stampOf(Path file) {
+        return file.resolveSibling(file.getFileName() + ".stamp");
+    }
+
+    /** {@code file}'s size and modification time, as its stamp records them. */
+    private static String stamp(BasicFileAttributes a) {
+        return "zstd-jni library: " + a.size() + " bytes, modified " + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "\n";
+    }
+
+    /** Whether {@code file} is a regular file with the size and modification time of its stamp. */
+    private static boolean asWritten(Path file) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            Path stamp = stampOf(file);
+            // a FIFO would block an open, a directory fail it; the stamp is a line
+            return a.isRegularFile() && Files.isRegularFile(stamp) && Files.size(stamp) < 256
+                    && Files.readString(stamp, StandardCharsets.US_ASCII).equals(stamp(a));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /**
@@ -78,7 +113,9 @@ public final class ZstdLibrary {
 
     /**
      * Writes the library zstd-jni loads on this platform to {@code file}, whole or not at all
-     * (a temporary beside it, loaded here to check it, then renamed over {@code file}). The
+     * (a temporary beside it, on disk, loaded here to check it, then renamed over {@code file}),
+     * and then its stamp ({@link #stampOf}: its size and modification time), which {@link #load}
+     * requires. The
      * library is the resource zstd-jni itself would unpack: its name comes from zstd-jni
      * ({@code Native.resourceName()}, a private method read by reflection). Must run before
      * anything in this JVM uses zstd, so that the library this JVM loads is the file's.
@@ -100,12 +137,15 @@ public final class ZstdLibrary {
         }
         Path target = file.toAbsolutePath();
         Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        Path stampTmp = target.resolveSibling("." + stampOf(target).getFileName() + "." + ProcessHandle.current().pid()
+                + ".tmp");
         try (InputStream in = Native.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IOException("zstd-jni has no library for this platform (" + resource + ")");
             }
             Files.createDirectories(target.getParent());
             Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            force(tmp);
             if (!elf(tmp)) {
                 throw new IOException("zstd-jni's library for this platform (" + resource + ") is not an ELF shared object,"
                         + " which a run would not load from a file");
@@ -117,8 +157,20 @@ public final class ZstdLibrary {
             }
             Native.assumeLoaded();
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            // the stamp last, on disk: a crash before it leaves a library that no run loads
+            Files.writeString(stampTmp, stamp(Files.readAttributes(target, BasicFileAttributes.class)),
+                    StandardCharsets.US_ASCII);
+            force(stampTmp);
+            Files.move(stampTmp, stampOf(target), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
+            Files.deleteIfExists(stampTmp);
+        }
+    }
+
+    private static void force(Path file) throws IOException {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            c.force(true);
         }
     }
 }

@@ -38,6 +38,7 @@ class ZstdLibraryTest {
     private Child child(String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Djava.io.tmpdir=" + Files.createDirectories(tmp.resolve("jtmp")),
+                "-XX:ErrorFile=" + tmp.resolve("hs_err_%p.log"), "-XX:-CreateCoredumpOnCrash", // a crash's report: not in the module
                 "-cp", ChildClasspath.get(), Main.class.getName()));
         cmd.addAll(Arrays.asList(args));
         Path log = Files.createTempFile(tmp, "child", ".out");
@@ -59,7 +60,8 @@ class ZstdLibraryTest {
         assertEquals(0, w.code(), w.out());
         assertTrue(Files.size(lib) > 100_000, "the library was written: " + lib);
         try (var s = Files.list(lib.getParent())) {
-            assertEquals(List.of(lib), s.toList(), "no temporary left beside it");
+            assertEquals(java.util.Set.of(lib, ZstdLibrary.stampOf(lib)), java.util.Set.copyOf(s.toList()),
+                    "the library and its stamp, no temporary left beside them");
         }
         assertEquals(List.of(lib.toString()), w.mapped(), "the writing JVM loaded the file it checked: " + w.out());
 
@@ -71,6 +73,56 @@ class ZstdLibraryTest {
             assertEquals(List.of(), s.filter(f -> f.getFileName().toString().contains("zstd")).toList(),
                     "nothing unpacked into java.io.tmpdir");
         }
+    }
+
+    /**
+     * A written library changed afterwards is passed over without loading it, and zstd-jni
+     * loads its own: truncated (loading it crashed the JVM with SIGBUS in the dynamic loader),
+     * another ELF library that loads (the JDK's libzip: every zstd call then failed), or its
+     * stamp gone. And a file whose stamp matches but which is not ELF is not loaded either (the
+     * JVM warned on stderr before it failed to load it). helper-134.
+     */
+    @Test
+    void aWrittenLibraryChangedAfterwardsIsPassedOverWithoutLoadingIt() throws Exception {
+        Path lib = tmp.resolve("lib/libzstd-jni.so");
+        assertEquals(0, child("write", lib.toString()).code());
+        byte[] good = Files.readAllBytes(lib);
+        Path stamp = ZstdLibrary.stampOf(lib);
+
+        Files.write(lib, Arrays.copyOf(good, 4096));
+        assertPassedOver(lib, "truncated");
+
+        Files.copy(Path.of(System.getProperty("java.home"), "lib", "libzip.so"), lib,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertPassedOver(lib, "another library");
+
+        Files.write(lib, good);
+        Files.delete(stamp);
+        assertPassedOver(lib, "no stamp");
+
+        Files.writeString(lib, "not a shared object\n");
+        var a = Files.readAttributes(lib, java.nio.file.attribute.BasicFileAttributes.class);
+        Files.writeString(stamp, "zstd-jni library: " + a.size() + " bytes, modified "
+                + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "\n");
+        Child notElf = assertPassedOver(lib, "stamped, not ELF");
+        assertFalse(notElf.out().contains("warning"), notElf.out());
+
+        Files.write(lib, good); // as written again, with a stamp of its own: loaded (the stamp's format is the one above)
+        a = Files.readAttributes(lib, java.nio.file.attribute.BasicFileAttributes.class);
+        Files.writeString(stamp, "zstd-jni library: " + a.size() + " bytes, modified "
+                + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "\n");
+        Child loaded = child("load", lib.toString());
+        assertTrue(loaded.out().contains("LOADED true"), loaded.out());
+        assertEquals(List.of(lib.toString()), loaded.mapped());
+    }
+
+    private Child assertPassedOver(Path lib, String what) throws Exception {
+        Child c = child("load", lib.toString());
+        assertEquals(0, c.code(), what + ": " + c.out());
+        assertTrue(c.out().contains("LOADED false"), what + ": " + c.out());
+        assertEquals(1, c.mapped().size(), what + ": zstd-jni loaded its own: " + c.out());
+        assertFalse(c.mapped().get(0).equals(lib.toString()), what + ": " + c.out());
+        return c;
     }
 
     /** A file that is not a library for this platform: passed over, and zstd-jni loads its own as without it. */
