@@ -6,13 +6,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Method;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.concurrent.TimeUnit;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 /**
  * zstd-jni's native library kept as a file of its own, so that a short run loads it from
@@ -21,41 +24,65 @@ import java.util.concurrent.TimeUnit;
  * open every jar on the class path (70 for {@code ckpt-tool}, about 90 ms of a CLI run's
  * CPU), and then copies the library for this platform (about 1 MB) out of its jar into
  * {@code java.io.tmpdir}, to be removed at exit (docs/benchmarks.md, "Jars a CLI run does
- * not open"). {@code bin/ckpt-tool} writes the file once per build ({@link #write}) and names
- * it to every run in {@link #PROPERTY}; the run loads it ({@link #load}) before anything
- * compresses. A file that is not as written (its stamp) or does not load is passed over:
- * zstd-jni then loads its own as before. A file rewritten in place while a run has it loaded
- * crashes that run (SIGBUS), as any loaded library would; {@link #write} renames a new one
- * into place.
+ * not open"). {@code bin/ckpt-tool} names the file to every run in {@link #PROPERTY}
+ * ({@code tools/target/libzstd-jni.so}); the run loads it ({@link #loadNamed}) before
+ * anything compresses, and writes it first ({@link #write}) when it is missing or not as
+ * written. Where it cannot be written or loaded, zstd-jni loads its own as before. A file
+ * rewritten in place while a run has it loaded crashes that run (SIGBUS), as any loaded
+ * library would; {@link #write} renames a new one into place.
+ *
+ * <p>A shared object is not checked by loading it: a truncated one crashed the JVM in the
+ * dynamic loader (SIGBUS), another library that loads (libz) failed every later zstd call,
+ * a file that is not ELF made the JVM warn on stderr, a FIFO's open waited forever
+ * (helper-134). So a run loads only the file as {@link #write} left it: a regular file with
+ * the modification time {@link #WRITTEN_AT} and the size of the library in zstd-jni's jar,
+ * starting as ELF does. Every writer writes the same bytes and time, so writers at once leave
+ * a loadable file whatever their order (helper-135: a stamp file of the time each wrote at
+ * did not match the other's library), and a copy that keeps times in whole seconds (tar)
+ * keeps it loadable.
  */
 public final class ZstdLibrary {
     /** The system property naming the library file a run loads ({@link #loadNamed}). */
     public static final String PROPERTY = "ckpt.zstd.library";
+    /**
+     * The modification time of every library file written ({@link #write}): a whole second,
+     * so that tar and other copies that keep times keep it. Any later change of the file in
+     * place (a truncation, a {@code cp} over it, a {@code touch}) gives it another time.
+     */
+    static final FileTime WRITTEN_AT = FileTime.from(Instant.parse("2020-01-01T00:00:00Z"));
 
     private ZstdLibrary() {
     }
 
     /**
-     * Loads the library file that {@link #PROPERTY} names, if it names one. Returns whether
-     * zstd-jni's library is loaded from that file now; false when the property is not set or
-     * the file did not load (zstd-jni then loads its own on first use).
+     * Loads the library file that {@link #PROPERTY} names, if it names one: as written, or
+     * after writing it ({@link #write}) when it is not (missing, changed, another zstd-jni's).
+     * Returns whether zstd-jni's library is loaded from that file now; false when the property
+     * is not set, or the file could not be written or loaded (zstd-jni then loads its own on
+     * first use, as without this).
      */
-    public static boolean loadNamed() {
-        String file = System.getProperty(PROPERTY);
-        return file != null && !file.isEmpty() && load(Path.of(file));
+    public static synchronized boolean loadNamed() {
+        String name = System.getProperty(PROPERTY);
+        if (name == null || name.isEmpty() || Native.isLoaded()) {
+            return false;
+        }
+        Path file = Path.of(name);
+        if (load(file)) {
+            return true;
+        }
+        try {
+            write(file); // loads it
+            return true;
+        } catch (IOException | RuntimeException | LinkageError e) {
+            return false; // a directory this user cannot write, a full disk: zstd-jni's own way
+        }
     }
 
     /**
      * Loads {@code file} as zstd-jni's native library ({@code System.load}) and tells zstd-jni
-     * it is loaded, if it is the file {@link #write} wrote: a regular file with the size and
-     * modification time its stamp ({@code FILE.stamp}) records, starting as a shared object
-     * does. Returns true when it loaded it; false when zstd-jni's library was loaded already
-     * (the file is not loaded beside it), or the file is not as written (missing, changed,
-     * truncated, no stamp) or does not load: zstd-jni then loads its own, as without this.
-     * Checked first because a shared object is not checked by loading it: a truncated one
-     * crashed the JVM in the dynamic loader (SIGBUS), another library (an ELF file that loads)
-     * failed every later zstd call, and a file that is not one made the JVM warn on stderr
-     * (helper-134).
+     * it is loaded, if it is as {@link #write} left it (see the class comment). Returns true
+     * when it loaded it; false when zstd-jni's library was loaded already (the file is not
+     * loaded beside it), or the file is not as written or does not load.
      */
     public static synchronized boolean load(Path file) {
         if (Native.isLoaded() || !asWritten(file) || !elf(file)) {
@@ -70,34 +97,45 @@ public final class ZstdLibrary {
         return true;
     }
 
-    /** Where {@link #write} records the size and modification time of {@code file}. */
-    static Path stampOf(Path file) {
-        return file.resolveSibling(file.getFileName() + ".stamp");
-    }
-
-    /** {@code file}'s size and modification time, as its stamp records them. */
-    private static String stamp(BasicFileAttributes a) {
-        return "zstd-jni library: " + a.size() + " bytes, modified " + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "\n";
-    }
-
-    /** Whether {@code file} is a regular file with the size and modification time of its stamp. */
+    /**
+     * Whether {@code file} is a regular file with the time {@link #WRITTEN_AT} and the size of
+     * this zstd-jni's library for this platform (read from its jar's index: that jar alone is
+     * opened).
+     */
     private static boolean asWritten(Path file) {
         try {
             BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            Path stamp = stampOf(file);
-            // a FIFO would block an open, a directory fail it; the stamp is a line
-            return a.isRegularFile() && Files.isRegularFile(stamp) && Files.size(stamp) < 256
-                    && Files.readString(stamp, StandardCharsets.US_ASCII).equals(stamp(a));
+            // a FIFO would block an open, a directory fail it
+            return a.isRegularFile() && a.lastModifiedTime().equals(WRITTEN_AT) && a.size() == sizeInJar();
         } catch (IOException | RuntimeException e) {
             return false;
         }
     }
 
+    /** The size of this platform's library in zstd-jni's jar; -1 when zstd-jni is not in a jar or has none. */
+    private static long sizeInJar() throws IOException {
+        java.security.CodeSource source = Native.class.getProtectionDomain().getCodeSource();
+        if (source == null) {
+            return -1;
+        }
+        Path jar;
+        try {
+            jar = Path.of(source.getLocation().toURI());
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return -1;
+        }
+        if (!Files.isRegularFile(jar)) {
+            return -1;
+        }
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            ZipEntry e = zip.getEntry(resource().substring(1));
+            return e == null ? -1 : e.getSize();
+        }
+    }
+
     /**
-     * Whether {@code file} starts as a shared object does ({@code 0x7f 'E' 'L' 'F'}). Asked
-     * before {@code System.load}, because the JVM warns on stderr before it loads a file that
-     * does not say its stack is not executable, and a damaged file (or none) says nothing.
-     * (Only Linux and the BSDs use ELF; elsewhere {@link #write} writes no file.)
+     * Whether {@code file} starts as a shared object does ({@code 0x7f 'E' 'L' 'F'}). (Only
+     * Linux and the BSDs use ELF; elsewhere {@link #write} writes no file.)
      */
     private static boolean elf(Path file) {
         if (!Files.isRegularFile(file)) {
@@ -112,13 +150,27 @@ public final class ZstdLibrary {
     }
 
     /**
-     * Writes the library zstd-jni loads on this platform to {@code file}, whole or not at all
-     * (a temporary beside it, on disk, loaded here to check it, then renamed over {@code file}),
-     * and then its stamp ({@link #stampOf}: its size and modification time), which {@link #load}
-     * requires. The
-     * library is the resource zstd-jni itself would unpack: its name comes from zstd-jni
-     * ({@code Native.resourceName()}, a private method read by reflection). Must run before
-     * anything in this JVM uses zstd, so that the library this JVM loads is the file's.
+     * The library's resource in zstd-jni's jar for this platform (its name holds zstd-jni's
+     * version), as zstd-jni names it: {@code Native.resourceName()}, a private method read by
+     * reflection.
+     */
+    private static String resource() throws IOException {
+        try {
+            Method name = Native.class.getDeclaredMethod("resourceName");
+            name.setAccessible(true);
+            return (String) name.invoke(null);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IOException("zstd-jni does not say which library is this platform's (" + e + ")", e);
+        }
+    }
+
+    /**
+     * Writes the library zstd-jni loads on this platform to {@code file}, whole or not at all,
+     * and loads it: a temporary beside it, on disk, then given the time {@link #WRITTEN_AT},
+     * loaded here to check it, and renamed over {@code file}. Temporaries that writers killed
+     * before left (their process gone) are removed.
+     * Must run before anything in this JVM uses zstd, so that the library this JVM loads is
+     * the file's.
      *
      * @throws IOException when it cannot be written or does not load, or zstd-jni's library
      *                     was loaded already in this JVM; {@code file} is then as it was
@@ -127,25 +179,20 @@ public final class ZstdLibrary {
         if (Native.isLoaded()) {
             throw new IOException("zstd-jni's library is loaded already in this JVM");
         }
-        String resource;
-        try {
-            Method name = Native.class.getDeclaredMethod("resourceName");
-            name.setAccessible(true);
-            resource = (String) name.invoke(null);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IOException("zstd-jni does not say which library is this platform's (" + e + ")", e);
-        }
+        String resource = resource();
         Path target = file.toAbsolutePath();
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        Path stampTmp = target.resolveSibling("." + stampOf(target).getFileName() + "." + ProcessHandle.current().pid()
-                + ".tmp");
+        Path dir = target.getParent();
+        Files.createDirectories(dir);
+        removeLeftTemporaries(dir, target.getFileName().toString());
+        long pid = ProcessHandle.current().pid();
+        Path tmp = dir.resolve("." + target.getFileName() + "." + pid + ".tmp");
         try (InputStream in = Native.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IOException("zstd-jni has no library for this platform (" + resource + ")");
             }
-            Files.createDirectories(target.getParent());
             Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             force(tmp);
+            Files.setLastModifiedTime(tmp, WRITTEN_AT);
             if (!elf(tmp)) {
                 throw new IOException("zstd-jni's library for this platform (" + resource + ") is not an ELF shared object,"
                         + " which a run would not load from a file");
@@ -157,20 +204,38 @@ public final class ZstdLibrary {
             }
             Native.assumeLoaded();
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            // the stamp last, on disk: a crash before it leaves a library that no run loads
-            Files.writeString(stampTmp, stamp(Files.readAttributes(target, BasicFileAttributes.class)),
-                    StandardCharsets.US_ASCII);
-            force(stampTmp);
-            Files.move(stampTmp, stampOf(target), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
-            Files.deleteIfExists(stampTmp);
         }
     }
 
     private static void force(Path file) throws IOException {
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
             c.force(true);
+        }
+    }
+
+    /**
+     * Removes the temporaries ({@code .NAME.PID.tmp}) of writers that are gone (killed while
+     * writing: helper-135), so that kills do not add a 1 MB file each. A writer still running
+     * keeps its own.
+     */
+    private static void removeLeftTemporaries(Path dir, String name) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "." + name + "*.tmp")) {
+            for (Path p : s) {
+                String n = p.getFileName().toString();
+                String middle = n.substring(("." + name).length(), n.length() - ".tmp".length());
+                if (!middle.matches("\\.[0-9]{1,18}")) {
+                    continue; // not one of ours
+                }
+                long pid = Long.parseLong(middle.substring(1));
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue;
+                }
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            // best effort: a leftover costs disk space, not correctness
         }
     }
 }

@@ -35,6 +35,15 @@ class ZstdLibraryTest {
         }
     }
 
+    private Process start(String... args) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Djava.io.tmpdir=" + Files.createDirectories(tmp.resolve("jtmp")),
+                "-XX:ErrorFile=" + tmp.resolve("hs_err_%p.log"), "-XX:-CreateCoredumpOnCrash",
+                "-cp", ChildClasspath.get(), Main.class.getName()));
+        cmd.addAll(Arrays.asList(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
     private Child child(String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Djava.io.tmpdir=" + Files.createDirectories(tmp.resolve("jtmp")),
@@ -60,8 +69,7 @@ class ZstdLibraryTest {
         assertEquals(0, w.code(), w.out());
         assertTrue(Files.size(lib) > 100_000, "the library was written: " + lib);
         try (var s = Files.list(lib.getParent())) {
-            assertEquals(java.util.Set.of(lib, ZstdLibrary.stampOf(lib)), java.util.Set.copyOf(s.toList()),
-                    "the library and its stamp, no temporary left beside them");
+            assertEquals(List.of(lib), s.toList(), "no temporary left beside it");
         }
         assertEquals(List.of(lib.toString()), w.mapped(), "the writing JVM loaded the file it checked: " + w.out());
 
@@ -76,44 +84,108 @@ class ZstdLibraryTest {
     }
 
     /**
-     * A written library changed afterwards is passed over without loading it, and zstd-jni
-     * loads its own: truncated (loading it crashed the JVM with SIGBUS in the dynamic loader),
-     * another ELF library that loads (the JDK's libzip: every zstd call then failed), or its
-     * stamp gone. And a file whose stamp matches but which is not ELF is not loaded either (the
-     * JVM warned on stderr before it failed to load it). helper-134.
+     * A written library changed afterwards is passed over by {@code load} without loading it,
+     * and zstd-jni loads its own: truncated (loading it crashed the JVM with SIGBUS in the
+     * dynamic loader), even when given the time of a written one; another ELF library that
+     * loads (the JDK's libzip: every zstd call then failed); its time changed; a file of the
+     * time and size of one as written that is not ELF (the JVM warned on stderr before it failed
+     * to load it). helper-134.
      */
     @Test
     void aWrittenLibraryChangedAfterwardsIsPassedOverWithoutLoadingIt() throws Exception {
         Path lib = tmp.resolve("lib/libzstd-jni.so");
         assertEquals(0, child("write", lib.toString()).code());
         byte[] good = Files.readAllBytes(lib);
-        Path stamp = ZstdLibrary.stampOf(lib);
+        assertEquals(ZstdLibrary.WRITTEN_AT, Files.getLastModifiedTime(lib));
 
         Files.write(lib, Arrays.copyOf(good, 4096));
         assertPassedOver(lib, "truncated");
+        asWritten(lib, Arrays.copyOf(good, 4096));
+        assertPassedOver(lib, "truncated, with the time");
 
-        Files.copy(Path.of(System.getProperty("java.home"), "lib", "libzip.so"), lib,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        assertPassedOver(lib, "another library");
+        asWritten(lib, Files.readAllBytes(Path.of(System.getProperty("java.home"), "lib", "libzip.so")));
+        assertPassedOver(lib, "another library, with the time");
 
-        Files.write(lib, good);
-        Files.delete(stamp);
-        assertPassedOver(lib, "no stamp");
+        asWritten(lib, good);
+        Files.setLastModifiedTime(lib, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        assertPassedOver(lib, "touched");
 
-        Files.writeString(lib, "not a shared object\n");
-        var a = Files.readAttributes(lib, java.nio.file.attribute.BasicFileAttributes.class);
-        Files.writeString(stamp, "zstd-jni library: " + a.size() + " bytes, modified "
-                + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "\n");
-        Child notElf = assertPassedOver(lib, "stamped, not ELF");
-        assertFalse(notElf.out().contains("warning"), notElf.out());
+        byte[] notElf = good.clone();
+        notElf[0] = 'X';
+        asWritten(lib, notElf);
+        Child c = assertPassedOver(lib, "not ELF, with the time and size");
+        assertFalse(c.out().contains("warning"), c.out());
 
-        Files.write(lib, good); // as written again, with a stamp of its own: loaded (the stamp's format is the one above)
-        a = Files.readAttributes(lib, java.nio.file.attribute.BasicFileAttributes.class);
-        Files.writeString(stamp, "zstd-jni library: " + a.size() + " bytes, modified "
-                + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "\n");
+        asWritten(lib, good); // as written: loaded (each check above was the only difference)
         Child loaded = child("load", lib.toString());
         assertTrue(loaded.out().contains("LOADED true"), loaded.out());
         assertEquals(List.of(lib.toString()), loaded.mapped());
+    }
+
+    /** {@code lib} holding {@code bytes}, with the time of a written library. */
+    private static void asWritten(Path lib, byte[] bytes) throws Exception {
+        Files.write(lib, bytes);
+        Files.setLastModifiedTime(lib, ZstdLibrary.WRITTEN_AT);
+    }
+
+    /**
+     * {@code loadNamed} (every run of bin/ckpt-tool) writes a library that is missing or not
+     * as written, and loads it, so that nothing leaves the runs on zstd-jni's slower way until
+     * the next build (helper-135: a library that did not match its stamp stayed so). A copy that keeps the
+     * time in whole seconds (tar) is loaded as it is.
+     */
+    @Test
+    void eachRunWritesALibraryThatIsMissingOrChangedAndLoadsIt() throws Exception {
+        Path lib = tmp.resolve("lib/libzstd-jni.so");
+        Child first = child("loadNamed", lib.toString());
+        assertTrue(first.out().contains("LOADED true"), first.out());
+        assertEquals(List.of(lib.toString()), first.mapped(), first.out());
+        byte[] good = Files.readAllBytes(lib);
+        assertTrue(good.length > 100_000);
+
+        Files.write(lib, Arrays.copyOf(good, 4096));
+        Child repaired = child("loadNamed", lib.toString());
+        assertTrue(repaired.out().contains("LOADED true"), repaired.out());
+        assertEquals(List.of(lib.toString()), repaired.mapped(), repaired.out());
+        assertArrayEquals(good, Files.readAllBytes(lib), "written whole again");
+
+        Path copy = Files.createDirectories(tmp.resolve("copy")).resolve("libzstd-jni.so");
+        Files.copy(lib, copy, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Child copied = child("load", copy.toString());
+        assertTrue(copied.out().contains("LOADED true"), copied.out());
+
+    }
+
+    /**
+     * Writers at once leave a library that loads (helper-135: with a stamp file of the time each
+     * wrote at, the later rename of one's stamp described the other's library);
+     * temporaries of a writer that is gone are removed by the next, a running one's kept.
+     */
+    @Test
+    void writersAtOnceLeaveALibraryThatLoadsAndLeftTemporariesOfGoneWritersAreRemoved() throws Exception {
+        Path lib = tmp.resolve("lib/libzstd-jni.so");
+        Files.createDirectories(lib.getParent());
+        Path gone = lib.resolveSibling(".libzstd-jni.so.999999999.tmp");
+        Path running = lib.resolveSibling(".libzstd-jni.so." + ProcessHandle.current().pid() + ".tmp");
+        Path other = lib.resolveSibling(".libzstd-jni.so.notes.tmp");
+        for (Path p : List.of(gone, running, other)) {
+            Files.writeString(p, "left");
+        }
+        for (int round = 0; round < 3; round++) {
+            List<Process> writers = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                writers.add(start("write", lib.toString()));
+            }
+            for (Process w : writers) {
+                assertTrue(w.waitFor(60, TimeUnit.SECONDS));
+                assertEquals(0, w.exitValue());
+            }
+            Child r = child("load", lib.toString());
+            assertTrue(r.out().contains("LOADED true"), "round " + round + ": " + r.out());
+        }
+        assertFalse(Files.exists(gone));
+        assertTrue(Files.exists(running), "a running writer's temporary is kept");
+        assertTrue(Files.exists(other), "not a writer's temporary: kept");
     }
 
     private Child assertPassedOver(Path lib, String what) throws Exception {
@@ -176,6 +248,10 @@ class ZstdLibraryTest {
             switch (args[0]) {
                 case "write" -> ZstdLibrary.write(file);
                 case "load" -> System.out.println("LOADED " + ZstdLibrary.load(file));
+                case "loadNamed" -> {
+                    System.setProperty(ZstdLibrary.PROPERTY, file.toString());
+                    System.out.println("LOADED " + ZstdLibrary.loadNamed());
+                }
                 case "use-then-write" -> {
                     roundTrip();
                     try {
