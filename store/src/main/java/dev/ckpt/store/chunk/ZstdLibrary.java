@@ -5,14 +5,18 @@ import com.github.luben.zstd.util.Native;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Method;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
@@ -166,9 +170,9 @@ public final class ZstdLibrary {
 
     /**
      * Writes the library zstd-jni loads on this platform to {@code file}, whole or not at all,
-     * and loads it: a temporary beside it, on disk, then given the time {@link #WRITTEN_AT},
-     * loaded here to check it, and renamed over {@code file}. Temporaries that writers killed
-     * before left (their process gone) are removed.
+     * and loads it: a temporary of its own beside it, locked while it is written, on disk, then
+     * given the time {@link #WRITTEN_AT}, loaded here to check it, and renamed over
+     * {@code file}. Temporaries that writers killed before left are removed.
      * Must run before anything in this JVM uses zstd, so that the library this JVM loads is
      * the file's.
      *
@@ -184,14 +188,24 @@ public final class ZstdLibrary {
         Path dir = target.getParent();
         Files.createDirectories(dir);
         removeLeftTemporaries(dir, target.getFileName().toString());
-        long pid = ProcessHandle.current().pid();
-        Path tmp = dir.resolve("." + target.getFileName() + "." + pid + ".tmp");
-        try (InputStream in = Native.class.getResourceAsStream(resource)) {
+        // a name of its own, created here (two writers of the same pid, in two pid namespaces or on two hosts
+        // sharing the checkout, wrote into one temporary and one loaded it half-written: SIGBUS, helper-136), and
+        // locked while it is written, so that another writer removes only the temporaries of writers that are gone
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        try {
+            // readable by every user of the checkout, as a copy would be (a temporary file is made 0600)
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException notPosix) {
+            // no such bits here
+        }
+        try (InputStream in = Native.class.getResourceAsStream(resource);
+             FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+             FileLock lock = ch.lock()) {
             if (in == null) {
                 throw new IOException("zstd-jni has no library for this platform (" + resource + ")");
             }
-            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            force(tmp);
+            in.transferTo(Channels.newOutputStream(ch));
+            ch.force(true);
             Files.setLastModifiedTime(tmp, WRITTEN_AT);
             if (!elf(tmp)) {
                 throw new IOException("zstd-jni's library for this platform (" + resource + ") is not an ELF shared object,"
@@ -209,30 +223,25 @@ public final class ZstdLibrary {
         }
     }
 
-    private static void force(Path file) throws IOException {
-        try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            c.force(true);
-        }
-    }
-
     /**
-     * Removes the temporaries ({@code .NAME.PID.tmp}) of writers that are gone (killed while
-     * writing: helper-135), so that kills do not add a 1 MB file each. A writer still running
-     * keeps its own.
+     * Removes the temporaries ({@code .NAME.*.tmp}) of writers that are gone (killed while
+     * writing: helper-135), so that kills do not add a 1 MB file each: those no process holds a
+     * lock on, and not made in the last minute (a writer locks its temporary right after it
+     * makes it). A writer still running keeps its own, in any pid namespace or host that shares
+     * the lock.
      */
     private static void removeLeftTemporaries(Path dir, String name) {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "." + name + "*.tmp")) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "." + name + ".*.tmp")) {
             for (Path p : s) {
-                String n = p.getFileName().toString();
-                String middle = n.substring(("." + name).length(), n.length() - ".tmp".length());
-                if (!middle.matches("\\.[0-9]{1,18}")) {
-                    continue; // not one of ours
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                     FileLock lock = ch.tryLock()) {
+                    FileTime modified = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+                    if (lock != null && modified.toInstant().isBefore(Instant.now().minusSeconds(60))) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // held by this JVM, gone, not ours to open: left as it is
                 }
-                long pid = Long.parseLong(middle.substring(1));
-                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-                    continue;
-                }
-                Files.deleteIfExists(p);
             }
         } catch (IOException | RuntimeException e) {
             // best effort: a leftover costs disk space, not correctness

@@ -160,34 +160,60 @@ class ZstdLibraryTest {
 
     /**
      * Writers at once leave a library that loads (helper-135: with a stamp file of the time each
-     * wrote at, the later rename of one's stamp described the other's library);
-     * temporaries of a writer that is gone are removed by the next, a running one's kept.
+     * wrote at, the later rename of one's stamp described the other's library; helper-136: two
+     * writers of the same pid, in two pid namespaces, shared one temporary and one loaded it
+     * half-written). Temporaries of writers that are gone are removed by the next: those no
+     * process holds a lock on and older than a minute; a fresh one, or one a running process
+     * holds (another JVM), is kept. The library is readable by every user.
      */
     @Test
     void writersAtOnceLeaveALibraryThatLoadsAndLeftTemporariesOfGoneWritersAreRemoved() throws Exception {
         Path lib = tmp.resolve("lib/libzstd-jni.so");
         Files.createDirectories(lib.getParent());
-        Path gone = lib.resolveSibling(".libzstd-jni.so.999999999.tmp");
-        Path running = lib.resolveSibling(".libzstd-jni.so." + ProcessHandle.current().pid() + ".tmp");
-        Path other = lib.resolveSibling(".libzstd-jni.so.notes.tmp");
-        for (Path p : List.of(gone, running, other)) {
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofMinutes(5)));
+        Path gone = lib.resolveSibling(".libzstd-jni.so.12345.tmp");
+        Path goneWritten = lib.resolveSibling(".libzstd-jni.so.67890.tmp"); // killed after it set the time
+        Path fresh = lib.resolveSibling(".libzstd-jni.so.555.tmp");
+        Path held = lib.resolveSibling(".libzstd-jni.so.777.tmp");
+        Path other = lib.resolveSibling(".libzstd-jni.so.notes");
+        for (Path p : List.of(gone, goneWritten, fresh, held, other)) {
             Files.writeString(p, "left");
         }
-        for (int round = 0; round < 3; round++) {
-            List<Process> writers = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                writers.add(start("write", lib.toString()));
+        Files.setLastModifiedTime(gone, old);
+        Files.setLastModifiedTime(goneWritten, ZstdLibrary.WRITTEN_AT);
+        Files.setLastModifiedTime(held, old);
+        Process holder = new ProcessBuilder(command("hold", held.toString())).redirectErrorStream(true).start();
+        try {
+            assertEquals("HELD", new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine());
+            for (int round = 0; round < 3; round++) {
+                List<Process> writers = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    writers.add(start("write", lib.toString()));
+                }
+                for (Process w : writers) {
+                    assertTrue(w.waitFor(60, TimeUnit.SECONDS));
+                    assertEquals(0, w.exitValue());
+                }
+                Child r = child("load", lib.toString());
+                assertTrue(r.out().contains("LOADED true"), "round " + round + ": " + r.out());
             }
-            for (Process w : writers) {
-                assertTrue(w.waitFor(60, TimeUnit.SECONDS));
-                assertEquals(0, w.exitValue());
-            }
-            Child r = child("load", lib.toString());
-            assertTrue(r.out().contains("LOADED true"), "round " + round + ": " + r.out());
+        } finally {
+            holder.getOutputStream().close();
+            assertTrue(holder.waitFor(60, TimeUnit.SECONDS));
         }
         assertFalse(Files.exists(gone));
-        assertTrue(Files.exists(running), "a running writer's temporary is kept");
+        assertFalse(Files.exists(goneWritten));
+        assertTrue(Files.exists(fresh), "made in the last minute: its writer may not have locked it yet");
+        assertTrue(Files.exists(held), "a running process holds it");
         assertTrue(Files.exists(other), "not a writer's temporary: kept");
+        try (var s = Files.list(lib.getParent())) {
+            assertEquals(List.of(), s.filter(f -> !List.of(lib, fresh, held, other).contains(f)).toList(),
+                    "no writer left a temporary");
+        }
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(lib)));
     }
 
     private Child assertPassedOver(Path lib, String what) throws Exception {
@@ -242,6 +268,15 @@ class ZstdLibraryTest {
             switch (args[0]) {
                 case "write" -> ZstdLibrary.write(file);
                 case "load" -> System.out.println("LOADED " + ZstdLibrary.load(file));
+                case "hold" -> { // locks the file until stdin ends
+                    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                            java.nio.file.StandardOpenOption.WRITE); var lock = ch.lock()) {
+                        System.out.println("HELD");
+                        System.out.flush();
+                        System.in.readAllBytes();
+                    }
+                    return;
+                }
                 case "loadNamed" -> {
                     System.setProperty(ZstdLibrary.PROPERTY, file.toString());
                     System.out.println("LOADED " + ZstdLibrary.loadNamed());
