@@ -74,7 +74,8 @@ public final class CkptTool implements Runnable {
      * closure class when its default factory is first used, unless told not to
      * ({@code picocli.disable.closures}: ckpt has no Groovy); zstd-jni looks for an OSGi class
      * before it loads its library, unless the library is loaded already: from the file
-     * {@code bin/ckpt-tool} names ({@link ZstdLibrary#loadNamed}), where there is one.
+     * {@code bin/ckpt-tool} names ({@link ZstdLibrary#loadNamed}; written first where it is
+     * missing or changed).
      */
     static void startQuickly() {
         if (System.getProperty("picocli.disable.closures") == null) {

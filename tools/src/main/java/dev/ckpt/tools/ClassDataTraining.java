@@ -34,18 +34,13 @@ final class ClassDataTraining {
     }
 
     /**
-     * {@code args}: nothing, or the file to write zstd-jni's native library to
-     * ({@link ZstdLibrary#write}), which later runs load ({@link CkptTool#startQuickly}). That
-     * file is written first, before anything uses zstd; a failure to write it is said on
-     * stderr and is not the training's: the runs then load zstd-jni's own.
+     * {@code args}: nothing, or zstd-jni's library file that the runs load ({@link ZstdLibrary}),
+     * loaded here the way a run loads it (written first when it is missing or not as written), so
+     * that the archive holds what a run loads.
      */
     public static void main(String[] args) throws IOException {
         if (args.length > 0) {
-            try {
-                ZstdLibrary.write(Path.of(args[0]));
-            } catch (IOException | RuntimeException | LinkageError e) {
-                System.err.println("ckpt-tool: zstd's library was not written to " + args[0] + ": " + e.getMessage());
-            }
+            System.setProperty(ZstdLibrary.PROPERTY, args[0]);
         }
         CkptTool.startQuickly();
         System.exit(run(Path.of(System.getProperty("java.io.tmpdir"))));
