@@ -227,9 +227,12 @@ class QueuedSaveBreakTest {
                 r.all());
         try (CheckpointStore s = CheckpointStore.open(tmp.resolve("store").toString())) {
             // step 12, staged behind step 8 while step 4 still uploaded, links from step 8's copy, which never
-            // came to be: it fails too (the same message); the save after it writes the block again
+            // came to be: it fails too (the same message); the save after it writes the block again. On a loaded
+            // machine step 16 is staged behind step 12 the same way and fails too (CI, 2026-12-07: [4, 17]); the
+            // last save (17) always writes it
             List<Long> steps = s.list("t").stream().map(CheckpointEntry::step).toList();
-            assertTrue(steps.equals(List.of(4L, 12L, 16L, 17L)) || steps.equals(List.of(4L, 16L, 17L)), steps + "\n" + r.all());
+            assertTrue(steps.equals(List.of(4L, 12L, 16L, 17L)) || steps.equals(List.of(4L, 16L, 17L))
+                    || steps.equals(List.of(4L, 17L)), steps + "\n" + r.all());
         }
         assertTrue(TrainerRuns.deepVerify(tmp.resolve("store")).ok());
         assertEquals(List.of("step-17"), staged(), r.all());
