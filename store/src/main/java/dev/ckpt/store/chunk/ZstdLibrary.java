@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
@@ -225,22 +226,32 @@ public final class ZstdLibrary {
 
     /**
      * Removes the temporaries ({@code .NAME.*.tmp}) of writers that are gone (killed while
-     * writing: helper-135), so that kills do not add a 1 MB file each: those no process holds a
-     * lock on, and not made in the last minute (a writer locks its temporary right after it
-     * makes it). A writer still running keeps its own, in any pid namespace or host that shares
-     * the lock.
+     * writing: helper-135), so that kills do not add a 1 MB file each. See
+     * {@link #removeLeftTemporaries(Path, String, Duration)}; a writer takes well under a second.
      */
     private static void removeLeftTemporaries(Path dir, String name) {
+        removeLeftTemporaries(dir, name, Duration.ofMinutes(10));
+    }
+
+    /**
+     * Removes the temporaries ({@code .NAME.*.tmp}) that no process holds a lock on and whose
+     * inode last changed more than {@code age} ago. The change time, not the modification
+     * time, which a writer sets to {@link #WRITTEN_AT} (the change time is then now), and not
+     * the lock alone: a writer's lock is released when it opens and closes its temporary again
+     * (to check it, and {@code System.load}), as POSIX locks are per process (in CI another
+     * writer then removed a live writer's temporary).
+     */
+    static void removeLeftTemporaries(Path dir, String name, Duration age) {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "." + name + ".*.tmp")) {
             for (Path p : s) {
                 try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
                      FileLock lock = ch.tryLock()) {
-                    FileTime modified = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
-                    if (lock != null && modified.toInstant().isBefore(Instant.now().minusSeconds(60))) {
+                    FileTime changed = (FileTime) Files.getAttribute(p, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+                    if (lock != null && !changed.toInstant().isAfter(Instant.now().minus(age))) {
                         Files.deleteIfExists(p);
                     }
                 } catch (IOException | RuntimeException e) {
-                    // held by this JVM, gone, not ours to open: left as it is
+                    // held by this JVM, gone, not ours to open, no change time here: left as it is
                 }
             }
         } catch (IOException | RuntimeException e) {
