@@ -104,7 +104,7 @@ final class Packer {
         int total = length;
         members.clear();
         length = 0;
-        byte[] chunk = pipeline.take();
+        byte[] chunk = pipeline.take(total);
         try {
             reader.execute(pipeline.guarded(() -> read(mine, total, chunk)));
         } catch (Throwable t) { // rejected: the store was closed; or no memory to queue it

@@ -159,13 +159,17 @@ final class SavePipeline {
     }
 
     /**
-     * A buffer for the next chunk to read, once a permit is free and the reader is at most
-     * {@link #readAhead} chunks ahead of the CPU stage. The chunk then goes to
+     * A buffer for the next chunk to read, of {@code length} bytes, once a permit is free and the
+     * reader is at most {@link #readAhead} chunks ahead of the CPU stage. The chunk then goes to
      * {@link #submit}, or back with {@link #unread} or {@link #fail(CompletableFuture, Throwable, byte[])}.
+     * A buffer of the chunk size only for a large chunk ({@link ChunkBuffers#takeFor}), else an
+     * array of its length: a 10,000-file push took a fresh 8 MiB buffer for each of its 4 packs
+     * of at most 1 MiB and zeroed it, a tenth of its main thread's time (docs/benchmarks.md,
+     * "Buffers the size of a pack").
      *
      * @throws dev.ckpt.store.error.StoreUnavailableException if the thread is interrupted while it waits
      */
-    byte[] take() {
+    byte[] take(int length) {
         Tasks.acquire(permits, "save");
         try {
             Tasks.acquire(ahead, "save");
@@ -173,7 +177,7 @@ final class SavePipeline {
             permits.release();
             throw e;
         }
-        return raw.take();
+        return raw.takeFor(length);
     }
 
     /** A buffer from {@link #take} whose chunk was not read: it and its permits come back. */
@@ -313,7 +317,7 @@ final class SavePipeline {
                 return;
             }
             mine = claim;
-            dst = encoded.take();
+            dst = encoded.takeFor(ChunkCodec.maxEncodedLength(len)); // a pack's: no buffer of a whole chunk's size
             ChunkCodec.Encoded enc = codec.encodeInto(hash, buf, 0, len, piece.groupWidth(), dst);
             if (enc.buffer() != buf) {
                 rawBuf = null;

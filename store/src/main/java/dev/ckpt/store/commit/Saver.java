@@ -342,7 +342,7 @@ public final class Saver {
                         for (int k = 0; k < layout.pieces().size(); k++) {
                             Chunker.Piece piece = layout.pieces().get(k);
                             pipeline.checkFailed();
-                            byte[] buf = pipeline.take();
+                            byte[] buf = pipeline.take(piece.length());
                             try {
                                 readFully(ch, piece, f.path(), buf, 0);
                             } catch (RuntimeException | IOException e) {
