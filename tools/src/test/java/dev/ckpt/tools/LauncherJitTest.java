@@ -159,6 +159,27 @@ class LauncherJitTest {
         assertEquals(4, level("push", store, bigNewline.toString(), "--run", "r", "--step", "2", "--progress", "none"));
     }
 
+    /**
+     * The JDK's SHA-256 methods reach C2 at a hundredth of the launcher's thresholds
+     * (docs/benchmarks.md, "SHA-256 compiled early"), and the JVM prints nothing of that on
+     * stdout (without {@code CompileCommand=quiet} it prints each command there, before a
+     * {@code --json} document).
+     */
+    @Test
+    void sha256ReachesC2EarlyAndTheJvmSaysNothingOfIt() throws Exception {
+        LauncherClassDataTest.Run r = cli("push", store, large.toString(), "--run", "r", "--step", "1", "--progress", "none");
+        assertEquals(0, r.code(), r.err());
+        for (String m : List.of("DigestBase::implCompressMultiBlock0,", "SHA2::implCompress,", "SHA2::implCompress0,")) {
+            assertTrue(r.out().lines().anyMatch(l -> l.contains("CompileCommand") && l.contains("sun.security.provider." + m)
+                    && l.contains("CompileThresholdScaling,0.01")), m + ": " + r.out());
+        }
+        LauncherClassDataTest.Run q = LauncherClassDataTest.run(Map.of("CKPT_CDS", "0"), "bash", launcher, "ls", "--json",
+                store);
+        assertEquals(0, q.code(), q.err());
+        assertTrue(q.out().startsWith("{") && !q.out().contains("CompileCommand"), q.out());
+        assertTrue(q.err().isEmpty(), q.err());
+    }
+
     /** CKPT_JAVA_OPTS=-XX:TieredStopAtLevel=4 gives back both compilers with the launcher's C2 thresholds. */
     @Test
     void bothCompilersCanBeAskedForAndKeepTheLaunchersThresholds() throws Exception {
