@@ -142,6 +142,61 @@ class LauncherClassDataTest {
     }
 
     /**
+     * Another JVM first on PATH (helper-138: a Temurin 25 beside Debian's 17 had no archive, a
+     * "[cds] Not a valid shared archive file" error and four native-access warnings on every run):
+     * the archive is recorded again for it, and on a JDK of release 22 or later the training and
+     * every run allow native access, so the archive recorded is one the runs can use. The other
+     * JVM here is this one behind a wrapper in a fake JDK whose release file says 25, logging
+     * each command line it is given.
+     */
+    @Test
+    void anotherJvmFirstOnPathGetsAnArchiveOfItsOwnAndNativeAccessFromRelease22() throws Exception {
+        Path repo = checkout();
+        String launcher = repo.resolve("bin/ckpt-tool").toString();
+        String store = tmp.resolve("store").toString();
+        Run first = run(Map.of(), "bash", launcher, "init", store);
+        assertEquals(0, first.code(), first.out() + first.err());
+        assertTrue(first.err().contains("recording its classes"), first.err());
+
+        Path jdk = Files.createDirectories(tmp.resolve("other-jdk/bin"));
+        Path args = tmp.resolve("java-args.log");
+        Path java = jdk.resolve("java");
+        String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(java, "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '" + args + "'\nexec '" + realJava + "' \"$@\"\n");
+        assertTrue(java.toFile().setExecutable(true));
+        Files.writeString(jdk.getParent().resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"25.0.3\"\n");
+        Map<String, String> other = Map.of("PATH", jdk + ":" + System.getenv("PATH"));
+
+        Run again = run(other, "bash", launcher, "ls", store);
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertTrue(again.err().contains("recording its classes"), "recorded again for the other JVM: " + again.err());
+        String stamp = Files.readString(repo.resolve("tools/target/ckpt-tool.jsa.cp"));
+        assertTrue(stamp.contains(java.toString()), stamp);
+        List<String> lines = Files.readAllLines(args);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("-XX:ArchiveClassesAtExit")
+                && l.contains("--enable-native-access=ALL-UNNAMED")), "the training allows native access: " + lines);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("dev.ckpt.tools.CkptTool")
+                && l.contains("--enable-native-access=ALL-UNNAMED")), "the run allows native access: " + lines);
+
+        Run later = run(other, "bash", launcher, "ls", store);
+        assertEquals(0, later.code(), later.out() + later.err());
+        assertEquals(1, later.err().lines().count(), "not recorded again, nothing but ls's own line: " + later.err());
+        assertTrue(later.err().startsWith("no checkpoints in "), later.err());
+
+        // back to the JVM of release 17: recorded again, and no native-access option (JDK 17 would turn its
+        // archived module graph off for it)
+        Files.delete(args);
+        Path java17 = Files.createDirectories(tmp.resolve("jdk17/bin")).resolve("java");
+        Files.copy(java, java17);
+        assertTrue(java17.toFile().setExecutable(true));
+        Files.writeString(java17.getParent().getParent().resolve("release"), "JAVA_VERSION=\"17.0.15\"\n");
+        Run back = run(Map.of("PATH", java17.getParent() + ":" + System.getenv("PATH")), "bash", launcher, "ls", store);
+        assertEquals(0, back.code(), back.out() + back.err());
+        assertTrue(back.err().contains("recording its classes"), back.err());
+        assertFalse(Files.readString(args).contains("--enable-native-access"), Files.readString(args));
+    }
+
+    /**
      * zstd-jni's library as a file of its own ({@code ZstdLibrary}; docs/benchmarks.md, "Jars a CLI
      * run does not open"): the training writes it beside the archive, later runs load it from
      * there, and a run that finds it damaged writes it again and loads that, saying nothing.
