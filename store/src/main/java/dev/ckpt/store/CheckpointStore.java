@@ -248,17 +248,7 @@ public final class CheckpointStore implements AutoCloseable {
     private void refuseClaimOverOlderRoot(RootStore rs, String run) {
         // through the claim's own view of the store: its deadline bounds these reads too (a stalled server held a push
         // with --deadline past it here, in CI's DeadlineCliTest)
-        RootState s = rs.read().state();
-        java.util.Optional<NewerThanRoot> found = NewerThanRoot.forClaim(rs.objectStore(), s, run);
-        if (found.isPresent()) {
-            // checked against ROOT read again, as NewerThanRoot.find does: another writer that claimed the run after the
-            // read above and saved before the listing is not an older ROOT (CI's torture: a writer refused its claim,
-            // "written by writer epoch 58, but ROOT records epoch 57", when ROOT already recorded 58)
-            RootState fresh = rs.read().state();
-            if (fresh.version() != s.version()) {
-                found = NewerThanRoot.forClaim(rs.objectStore(), fresh, run);
-            }
-        }
+        java.util.Optional<NewerThanRoot> found = NewerThanRoot.forClaim(rs.objectStore(), () -> rs.read().state(), run);
         found.ifPresent(n -> {
             throw new dev.ckpt.store.error.CorruptObjectException(RootState.KEY, "cannot claim run '" + run + "': "
                     + n.describe() + "; a claim now would hide those checkpoints, and GC would delete them. "

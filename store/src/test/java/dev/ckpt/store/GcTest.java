@@ -217,6 +217,31 @@ class GcTest extends InMemoryFixture {
     }
 
     /**
+     * The claim's look is checked against ROOT read again: a writer that claimed the run after
+     * the claim's read of ROOT and saved before its listing is not an older ROOT (CI's torture
+     * refused a claim, "written by writer epoch 58, but ROOT records epoch 57", when ROOT
+     * already recorded 58). The same older ROOT read twice is still found.
+     */
+    @Test
+    void aClaimsLookAtNewerManifestsIsCheckedAgainstRootReadAgain() {
+        WriterToken first = store.claimWriter("r");
+        store.save(first, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v1"), 1, 2, 30_000), "r", 1));
+        dev.ckpt.store.manifest.RootState read = store.root(); // the claim's first read
+        WriterToken other = store.claimWriter("r"); // another writer claims and saves meanwhile
+        SaveResult saved = store.save(other, SaveRequest.of(TestDirs.checkpoint(tmp.resolve("v2"), 2, 2, 30_000), "r", 2));
+        store.forget(new ForgetRequest(List.of(saved.checkpointId()), false)); // unreferenced by the ROOT read afresh too
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        assertTrue(dev.ckpt.store.commit.NewerThanRoot.forClaim(objects, () -> reads.getAndIncrement() == 0 ? read
+                : store.root(), "r").isEmpty(), "the fresh ROOT records the other writer's epoch");
+        assertEquals(2, reads.get());
+        dev.ckpt.store.commit.NewerThanRoot older = dev.ckpt.store.commit.NewerThanRoot.forClaim(objects, () -> read, "r")
+                .orElseThrow();
+        assertEquals("manifests/" + saved.checkpointId() + ".json", older.manifest());
+        assertEquals(other.epoch(), older.writerEpoch());
+        store.claimWriter("r"); // and the claim itself goes through
+    }
+
+    /**
      * The claim's look takes any step (helper-125: a restarted run's lost step 50 below the old
      * ROOT's step 100 was missed) and only the run's own manifests (helper-125: run "a-s1", of the
      * same prefix and found first, hid run "a"'s).

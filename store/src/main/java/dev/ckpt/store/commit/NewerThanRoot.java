@@ -135,8 +135,25 @@ public record NewerThanRoot(String manifest, String run, long step, long writerE
      * of the same prefix, found first, hid it). A claim over an older ROOT took that ROOT's
      * epoch + 1, the epoch of the newer checkpoints' writer, and verify, doctor and GC no longer
      * saw them: GC deleted them (helper-124).
+     *
+     * <p>ROOT is read through {@code root}; what is found is checked against ROOT read again, as
+     * {@link #find} does: a writer that claimed the run after the first read and saved before
+     * the listing is not an older ROOT (CI's torture: a claim refused, "written by writer epoch
+     * 58, but ROOT records epoch 57", when ROOT already recorded 58). An older ROOT put back by
+     * hand does not change between the two reads, so it is still found.
      */
-    public static Optional<NewerThanRoot> forClaim(ObjectStore store, RootState s, String run) {
+    public static Optional<NewerThanRoot> forClaim(ObjectStore store, Supplier<RootState> root, String run) {
+        RootState s = root.get();
+        Optional<NewerThanRoot> found = forClaim(store, s, run);
+        if (found.isEmpty()) {
+            return found;
+        }
+        RootState fresh = root.get();
+        return fresh.version() == s.version() ? found : forClaim(store, fresh, run);
+    }
+
+    /** {@link #forClaim(ObjectStore, Supplier, String)} against ROOT {@code s} as read, once. */
+    private static Optional<NewerThanRoot> forClaim(ObjectStore store, RootState s, String run) {
         java.time.Instant newest = null;
         Set<String> referenced = new HashSet<>();
         for (CheckpointEntry e : s.checkpoints().values()) {
