@@ -147,7 +147,7 @@ public final class CkptTool implements Runnable {
                     + hints));
             if (afterDash.isEmpty()) {
                 // not with the hint for an option after --: picocli suggests the very option given there
-                CommandLine.UnmatchedArgumentException.printSuggestions(ex, e);
+                UsageWords.printSuggestions(ex, e);
             }
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");
@@ -269,10 +269,10 @@ public final class CkptTool implements Runnable {
                         + " a '--' after it ends that command's options)");
             }
             if (takesValue == null) {
-                // picocli's suggestions, as for a mistyped option after the command, among the shared options only
+                // the names near it, as for a mistyped option after the command, among the shared options only
                 List<String> near = name.length() < 4 ? List.of() // '-x' is near every short option
-                        : new CommandLine.UnmatchedArgumentException(new CommandLine(new SharedOptions()), List.of(name))
-                        .getSuggestions();
+                        : dev.ckpt.store.util.NearNames.near(name, UsageWords.longOptions(
+                                new CommandLine(new SharedOptions()).getCommandSpec()));
                 return new Arguments(args, "Unknown option: '" + name + "'"
                         + (name.equals("--") || name.equals("-") ? "" : !near.isEmpty() ? " (did you mean " + near.get(0)
                         + "?)" : " (only the options every command has may come before the command name)"));

@@ -2,7 +2,12 @@ package dev.ckpt.tools;
 
 import picocli.CommandLine;
 
+import dev.ckpt.store.util.NearNames;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Usage errors in words a user can act on, where picocli's own would name a Java type ("'abc'
@@ -11,6 +16,42 @@ import java.util.List;
  */
 final class UsageWords {
     private UsageWords() {
+    }
+
+    /**
+     * For a mistyped command or option, the names it was probably meant as ({@link NearNames}),
+     * as picocli's lines put them: "Did you mean: ckpt-tool restore?", "Possible solutions:
+     * --json"; nothing when none is near. picocli's own suggested {@code push} for {@code bogus}
+     * and {@code --stall-timeout} for {@code --stepp}. A one-letter option ({@code -x}) is near
+     * every other, so it gets none.
+     */
+    static void printSuggestions(CommandLine.ParameterException ex, PrintWriter err) {
+        String line = suggestion(ex);
+        if (line != null) {
+            err.println(line);
+        }
+    }
+
+    /** {@link #printSuggestions}'s line, or null. */
+    static String suggestion(CommandLine.ParameterException ex) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+            return null;
+        }
+        String typed = u.getUnmatched().get(0);
+        CommandLine.Model.CommandSpec spec = ex.getCommandLine().getCommandSpec();
+        if (typed.startsWith("-")) {
+            List<String> near = typed.length() < 4 ? List.of() : NearNames.near(typed, longOptions(spec));
+            return near.isEmpty() ? null : "Possible solutions: " + String.join(", ", near);
+        }
+        List<String> near = NearNames.near(typed, spec.subcommands().keySet());
+        return near.isEmpty() ? null : "Did you mean: " + near.stream().map(n -> spec.qualifiedName() + " " + n)
+                .collect(Collectors.joining(" or ")) + "?";
+    }
+
+    /** The long names of {@code spec}'s options that its help shows. */
+    static List<String> longOptions(CommandLine.Model.CommandSpec spec) {
+        return spec.options().stream().filter(o -> !o.hidden()).flatMap(o -> Arrays.stream(o.names()))
+                .filter(n -> n.startsWith("--")).toList();
     }
 
     /**
@@ -64,6 +105,13 @@ final class UsageWords {
                     String checkpoint = dashedCheckpoint(arg);
                     return checkpoint != null ? checkpoint : " ('" + arg.replace('\0', '?') + "' was read as an option;"
                             + " a checkpoint's name never starts with '-')";
+                }
+                // a mistyped option (push S DIR --stepp 1: "Missing required option: '--step=STEP'") is not a name
+                List<String> near = arg.length() < 4 ? List.of() : NearNames.near(arg, longOptions(ex.getCommandLine()
+                        .getCommandSpec()));
+                if (!near.isEmpty()) {
+                    return " ('" + arg.replace('\0', '?') + "' is not an option of this command: did you mean "
+                            + String.join(" or ", near) + "?)";
                 }
                 return " ('" + arg.replace('\0', '?') + "' was read as an option: a name that starts with '-' goes"
                         + " after --, with every option before it and the names after it in their order)";

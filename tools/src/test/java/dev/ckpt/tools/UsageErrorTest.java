@@ -39,6 +39,48 @@ class UsageErrorTest {
     }
 
     /**
+     * A mistyped command or option is offered the names near it only: picocli's own suggestions
+     * asked "Did you mean: ckpt-tool push?" of {@code bogus}, offered {@code --stall-timeout} for
+     * {@code --stepp}, and nothing for {@code psuh} or {@code --jason}. Every command's options,
+     * and the shared ones before the command name, alike.
+     */
+    @Test
+    void aMistypedCommandOrOptionIsOfferedTheNearNamesOnly() {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        String store = tmp.resolve("s").toString();
+        assertEquals(0, cli.run("init", store).code());
+        Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("bogus", store), null);
+        cases.put(List.of("psuh", store), "Did you mean: ckpt-tool push?");
+        cases.put(List.of("restor", store), "Did you mean: ckpt-tool restore?"); // not doctor, stats
+        cases.put(List.of("recovr", store), "Did you mean: ckpt-tool recover?"); // not restore
+        cases.put(List.of("LS", store), "Did you mean: ckpt-tool ls?");
+        cases.put(List.of("ls", store, "--stepp"), null); // picocli: --stall-timeout
+        cases.put(List.of("ls", store, "--jason"), "Possible solutions: --json");
+        cases.put(List.of("gc", store, "--dryrun"), "Possible solutions: --dry-run");
+        cases.put(List.of("verify", store, "--read-dat"), "Possible solutions: --read-data");
+        cases.put(List.of("ls", store, "-x"), null);
+        for (Map.Entry<List<String>, String> c : cases.entrySet()) {
+            Cli.Result r = cli.run(c.getKey().toArray(String[]::new));
+            assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
+            List<String> hints = r.err().lines().filter(l -> l.startsWith("Did you mean") || l.startsWith("Possible")).toList();
+            assertEquals(c.getValue() == null ? List.of() : List.of(c.getValue()), hints, c.getKey() + ": " + r);
+        }
+        // a required option mistyped is missing, and the word given for it is no name to put after --
+        Cli.Result required = cli.run("push", store, tmp.toString(), "--run", "r", "--stepp", "1");
+        assertTrue(required.err().startsWith("ckpt-tool push: Missing required option: '--step=STEP' ('--stepp' is not an"
+                + " option of this command: did you mean --step?)"), required.toString());
+        Cli.Result dashed = cli.run("push", store, "--run", "r", "--step", "1", "-ddir");
+        assertTrue(dashed.err().contains("('-ddir' was read as an option: a name that starts with '-' goes after --"),
+                dashed.toString());
+        Cli.Result shared = cli.run("--jason", "ls", store); // a shared option before the command
+        assertTrue(shared.err().startsWith("ckpt-tool: Unknown option: '--jason' (did you mean --json?)"), shared.toString());
+        Cli.Result far = cli.run("--stepp", "ls", store);
+        assertTrue(far.err().startsWith("ckpt-tool: Unknown option: '--stepp' (only the options every command has"),
+                far.toString());
+    }
+
+    /**
      * A checkpoint argument of the wrong shape ({@code RUN@x}) is a usage error in every command
      * that takes one, said before the store is read, naming the argument and the shapes there are;
      * it was exit 1, as for a checkpoint the store does not hold (helper-105), which stays 1. For

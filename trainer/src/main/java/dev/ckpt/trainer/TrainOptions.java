@@ -451,7 +451,16 @@ final class TrainOptions {
     static void printUsageError(ParameterException ex, PrintWriter err) {
         CommandLine c = ex.getCommandLine();
         err.println("ckpt-train: " + Printable.of(plain(ex))); // one line: a value's line break escaped, as ckpt-tool's
-        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        // the options near a mistyped one (NearNames), not picocli's suggestions: --stepp was offered --stall-timeout in ckpt-tool
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+                && u.getUnmatched().get(0).startsWith("-") && u.getUnmatched().get(0).length() >= 4) {
+            List<String> near = dev.ckpt.store.util.NearNames.near(u.getUnmatched().get(0), c.getCommandSpec().options()
+                    .stream().filter(o -> !o.hidden()).flatMap(o -> java.util.Arrays.stream(o.names()))
+                    .filter(n -> n.startsWith("--")).toList());
+            if (!near.isEmpty()) {
+                err.println("Possible solutions: " + String.join(", ", near));
+            }
+        }
         err.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
         err.println("'ckpt-train --help' lists the options, their defaults and the exit codes");
         err.flush();

@@ -235,7 +235,10 @@ class TrainOptionsTest {
         // an unknown option's value is not an unknown option too, and no parser index (helper-119: --step 300)
         Run step = run("--step", "300");
         assertTrue(step.err().startsWith("ckpt-train: Unknown option: '--step'\n"), step.err());
-        assertTrue(step.err().contains("--steps"), "suggests the option meant: " + step.err());
+        assertTrue(step.err().contains("\nPossible solutions: --steps\n"), "suggests the option meant, not --seed too: "
+                + step.err());
+        assertTrue(run("--save-evry", "3").err().contains("\nPossible solutions: --save-every\n"), run("--save-evry", "3").err());
+        assertFalse(run("--bogus", "3").err().contains("Possible solutions"), run("--bogus", "3").err());
         assertTrue(run("extra").err().startsWith("ckpt-train: Unmatched argument: 'extra' (ckpt-train takes options only)"),
                 run("extra").err());
         Run both = run("--stepz=4", "--lr", "0.1", "stray", "--x");
