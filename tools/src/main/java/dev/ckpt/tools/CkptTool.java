@@ -143,8 +143,8 @@ public final class CkptTool implements Runnable {
             String hints = afterDash.isEmpty()
                     ? UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a) + UsageWords.unknownDashedCheckpoint(ex)
                     : afterDash;
-            e.println(c.getCommandSpec().qualifiedName() + ": " + ShowCommand.printable(UsageWords.plain(ex.getMessage())
-                    + hints));
+            String said = ShowCommand.printable(UsageWords.plain(ex.getMessage()) + hints);
+            e.println(c.getCommandSpec().qualifiedName() + ": " + said);
             if (afterDash.isEmpty()) {
                 // not with the hint for an option after --: picocli suggests the very option given there
                 UsageWords.printSuggestions(ex, e);
@@ -152,6 +152,11 @@ public final class CkptTool implements Runnable {
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");
             e.flush();
+            if (UsageWords.jsonAsked(a)) {
+                // the one document a script reads under --json, as for any failure (it read nothing, and a parser failed)
+                OutputOptions.writeFailure(c.getOut(), new OutputOptions.Failure(c.getCommandSpec().qualifiedName()
+                        .replaceFirst("^ckpt-tool ", ""), ExitCode.USAGE, said));
+            }
             return ExitCode.USAGE;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

@@ -61,13 +61,18 @@ public final class OutputOptions {
     /** Prints {@code failure} as the one JSON document, with --json and when no result was printed; else nothing. */
     void printFailure(PrintWriter out, Failure failure) {
         if (json && !printed) {
-            try {
-                out.println(JSON.writeValueAsString(java.util.Map.of("error", failure)));
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException("cannot write a failure as JSON", e);
-            }
-            out.flush();
+            writeFailure(out, failure);
         }
+    }
+
+    /** Writes {@code failure}'s JSON document on {@code out}: {@link #printFailure}'s, and a usage error's under --json. */
+    static void writeFailure(PrintWriter out, Failure failure) {
+        try {
+            out.println(JSON.writeValueAsString(java.util.Map.of("error", failure)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a failure as JSON", e);
+        }
+        out.flush();
     }
 
     /** Prints a command's result: one JSON document on {@code out} with --json, else its text form. */

@@ -19,6 +19,22 @@ final class UsageWords {
     }
 
     /**
+     * Whether {@code args} ask for JSON: {@code --json} (or {@code --json=true}, any case)
+     * among them before a {@code --}, as an option's value too (a usage error cannot say which).
+     */
+    static boolean jsonAsked(String[] args) {
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                return false;
+            }
+            if (arg.equals("--json") || arg.equalsIgnoreCase("--json=true")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * For a mistyped command or option, the names it was probably meant as ({@link NearNames}),
      * as picocli's lines put them: "Did you mean: ckpt-tool restore?", "Possible solutions:
      * --json"; nothing when none is near. picocli's own suggested {@code push} for {@code bogus}

@@ -192,6 +192,43 @@ class JsonOutputShapeTest {
         assertTrue(!single(damaged.out()).has("error"), damaged.out());
     }
 
+    /**
+     * A usage error (exit 2) with --json prints the error document too, its message the first
+     * line stderr says (it printed nothing, and a script's parser failed); without --json, or with
+     * --json only after --, where it is a name, nothing.
+     */
+    @Test
+    void aUsageErrorWithJsonIsOneErrorDocumentOnStdout() throws Exception {
+        Cli cli = new Cli(Map.of(), "--progress", "none");
+        String store = tmp.resolve("usage-store").toString();
+        assertEquals(0, cli.run("init", store).code());
+        String[][] cases = {
+                {"ls", "ls", store, "--json", "--bogus"},
+                {"push", "push", store, tmp.toString(), "--run", "r", "--json"}, // --step missing
+                {"ls", "ls", store, "--json=TRUE", "--jason"},
+                {"ckpt-tool", "--json", "bogus", store},
+                {"ckpt-tool", "--json", "--jsn", "ls", store}, // refused before the command
+                {"gc", "gc", store, "--json", "--grace", "soon"},
+        };
+        for (String[] c : cases) {
+            Cli.Result r = cli.run(java.util.Arrays.copyOfRange(c, 1, c.length));
+            assertEquals(ExitCode.USAGE, r.code(), r.toString());
+            JsonNode doc = single(r.out());
+            assertEquals(List.of("error"), toList(doc.fieldNames()), r.out());
+            assertEquals(c[0], doc.get("error").get("command").asText(), r.out());
+            assertEquals(ExitCode.USAGE, doc.get("error").get("exitCode").asInt(), r.out());
+            String said = r.err().lines().findFirst().orElseThrow();
+            assertEquals(said, (c[0].equals("ckpt-tool") ? "ckpt-tool: " : "ckpt-tool " + c[0] + ": ")
+                    + doc.get("error").get("message").asText(), "the message as stderr says it");
+        }
+        for (String[] args : new String[][]{{"ls", store, "--bogus"}, {"ls", store, "--json=false", "--bogus"},
+                {"ls", store, "--", "--json"}}) {
+            Cli.Result r = cli.run(args);
+            assertEquals(ExitCode.USAGE, r.code(), r.toString());
+            assertEquals("", r.out(), String.join(" ", args));
+        }
+    }
+
     /** stdout as exactly one JSON document (a second one after it fails). */
     private static JsonNode single(String out) throws Exception {
         return OutputOptions.JSON.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
