@@ -197,6 +197,47 @@ class LauncherClassDataTest {
     }
 
     /**
+     * A training that fails (the JVM's crash while it writes the archive: exit 134) is tried at
+     * most twice for the same jar; one killed by a signal from outside (SIGKILL, SIGTERM, an
+     * impatient user's Ctrl-C) says nothing of the JVM and is not counted: two such kills turned
+     * the archive off until the next build. The training here is a stand-in java, first on PATH,
+     * that kills itself or exits 134 as a file says; the runs go to the real one.
+     */
+    @Test
+    void aTrainingKilledBySignalIsNotCountedAsAFailureAndTwoCrashesTurnTheArchiveOff() throws Exception {
+        Path repo = checkout();
+        String launcher = repo.resolve("bin/ckpt-tool").toString();
+        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
+        Path mode = tmp.resolve("training-mode");
+        String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(jdk.resolve("java"), "#!/bin/bash\n"
+                + "case \"$*\" in *ArchiveClassesAtExit*) case \"$(cat '" + mode + "')\" in\n"
+                + "  KILL) kill -KILL $$ ;; TERM) kill -TERM $$ ;; CRASH) exit 134 ;; esac ;; esac\n"
+                + "exec '" + realJava + "' \"$@\"\n");
+        assertTrue(jdk.resolve("java").toFile().setExecutable(true));
+        Map<String, String> env = Map.of("PATH", jdk + ":" + System.getenv("PATH"));
+        Path jsa = repo.resolve("tools/target/ckpt-tool.jsa");
+        for (String signal : new String[]{"KILL", "TERM", "KILL"}) {
+            Files.writeString(mode, signal);
+            Run r = run(env, "bash", launcher, "--version");
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("recording its classes"), signal + ", tried again: " + r.err());
+            assertFalse(Files.exists(jsa), "no archive");
+            assertFalse(Files.exists(Path.of(jsa + ".failed")), signal + ": not counted");
+        }
+        Files.writeString(mode, "CRASH");
+        for (int i = 0; i < 2; i++) {
+            Run r = run(env, "bash", launcher, "--version");
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("recording its classes"), "crash " + i + ": " + r.err());
+        }
+        Run off = run(env, "bash", launcher, "--version");
+        assertEquals(0, off.code(), off.out() + off.err());
+        assertFalse(off.err().contains("recording its classes"), "two crashes: not tried again for this jar: " + off.err());
+        assertTrue(off.out().startsWith("ckpt-tool "), off.out());
+    }
+
+    /**
      * zstd-jni's library as a file of its own ({@code ZstdLibrary}; docs/benchmarks.md, "Jars a CLI
      * run does not open"): the training writes it beside the archive, later runs load it from
      * there, and a run that finds it damaged writes it again and loads that, saying nothing.
