@@ -85,6 +85,8 @@ class RootRecoveryTest extends InMemoryFixture {
 
         RecoveryReport r = store.recover(true, QUIET, false);
         assertEquals(Decision.REWRITTEN, r.decision(), r.message());
+        assertEquals(dry.backupKey(), r.backupKey(), "the dry run names the key --apply writes");
+        assertTrue(r.message().contains("the damaged ROOT is kept as " + r.backupKey()), r.message());
         assertEquals(before.keySet(), store.root().checkpoints().keySet());
         assertEquals(4, r.kept());
         assertEquals(0, r.skipped());

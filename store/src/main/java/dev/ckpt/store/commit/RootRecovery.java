@@ -198,8 +198,10 @@ public final class RootRecovery {
         RootState rebuilt = new RootState(RootState.FORMAT, maxOf(VERSION, text), null, List.of(), checkpoints, runStates,
                 new GcState(GcState.Phase.IDLE, generation, null, null, List.of(), List.of()))
                 .stamped(RandomIds.hex(12));
-        String backupKey = damaged == null ? null
-                : RECOVERY_PREFIX + "ROOT-" + now.toString().replace(":", "") + "-" + rebuilt.txn() + ".damaged";
+        // named by the damaged bytes, so a dry run names the key --apply then writes (helper: it named one of the dry
+        // run's time and transaction, and --apply another); the same bytes kept twice are one object
+        String backupKey = damaged == null ? null : RECOVERY_PREFIX + "ROOT-"
+                + dev.ckpt.store.chunk.Hashes.sha256Hex(damaged.data()).substring(0, 16) + ".damaged";
         String newestKey = newest == null ? null : newest.key();
         Instant newestAt = newest == null ? null : newest.lastModified().truncatedTo(ChronoUnit.SECONDS);
         long lacking = findings.stream().filter(f -> !f.kept() && !f.reason().equals("gone while recovery ran")).count();
