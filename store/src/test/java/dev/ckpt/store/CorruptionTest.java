@@ -108,6 +108,36 @@ class CorruptionTest {
         assertTrue(TestDirs.snapshot(tmp.resolve("out")).isEmpty());
     }
 
+    /**
+     * A ROOT edited by hand, its entry naming another run or step than the checkpoint's own
+     * manifest (which the entry's hash still proves): verify said ok (stop 56's list); now a
+     * structural verify finds it, one problem per entry, and the data is still checked.
+     */
+    @Test
+    void aRootEntryThatDiffersFromItsManifestIsFoundByVerify() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(objects.get("ROOT").data());
+        var entries = root.get("checkpoints");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) entries.get(second.checkpointId())).put("step", 7);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) entries.get(first.checkpointId())).put("run", "q");
+        objects.put("ROOT", json.writeValueAsBytes(root));
+        VerifyReport r = reopened().verify(VerifyRequest.structural());
+        assertFalse(r.ok());
+        assertEquals(List.of(VerifyReport.Kind.ROOT_MISMATCH, VerifyReport.Kind.ROOT_MISMATCH),
+                r.problems().stream().map(VerifyReport.Problem::kind).toList(), r.problems().toString());
+        java.util.Map<String, String> said = new java.util.HashMap<>();
+        r.problems().forEach(p -> said.put(p.checkpointId(), p.message()));
+        assertEquals("ROOT's entry for checkpoint " + second.checkpointId() + " says run 'r', step 7, but its manifest manifests/"
+                + second.checkpointId() + ".json says run 'r', step 2: ROOT was edited by hand or damaged, and ls, restore and"
+                + " retention go by what it says", said.get(second.checkpointId()));
+        assertTrue(said.get(first.checkpointId()).contains("says run 'q', step 1, but its manifest"), said.toString());
+        // the data is checked as well: a missing chunk beside it is a problem of its own
+        objects.delete(aChunkOnlyIn(second));
+        assertEquals(List.of(VerifyReport.Kind.MISSING, VerifyReport.Kind.ROOT_MISMATCH, VerifyReport.Kind.ROOT_MISMATCH),
+                reopened().verify(VerifyRequest.structural()).problems().stream().map(VerifyReport.Problem::kind).sorted()
+                        .toList());
+    }
+
     @Test
     void flippedByteInAManifestIsFoundAndRefused() {
         String key = Manifest.keyOf(second.checkpointId());

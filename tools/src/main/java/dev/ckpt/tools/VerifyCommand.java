@@ -159,6 +159,12 @@ final class VerifyCommand extends StoreCommand {
                         + " something else stands in its place, move that out first); else restore a checkpoint that"
                         + " does not reference it");
             }
+            if (problems.stream().anyMatch(p -> p.kind() == VerifyReport.Kind.ROOT_MISMATCH)) {
+                out.println("a ROOT whose entries differ from the checkpoints' own manifests was edited by hand or damaged:"
+                        + " put the newest ROOT back if you have it; else move ROOT aside and rebuild it from the manifests"
+                        + " (ckpt-tool recover " + store + " shows what it would do, ckpt-tool recover " + store + " --apply"
+                        + " does it; pins and verified marks are lost)");
+            }
             List<String> unreadable = with("", VerifyReport.Kind.MANIFEST_UNREADABLE);
             if (!unreadable.isEmpty()) {
                 // a rank's part manifest lost: the other ranks' parts restore one by one (helper-114: verify said the

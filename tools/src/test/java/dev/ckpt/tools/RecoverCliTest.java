@@ -246,6 +246,35 @@ class RecoverCliTest {
     }
 
     /**
+     * A ROOT edited by hand whose entry names another step than its checkpoint's manifest: verify
+     * said ok (stop 56's list). Now exit 3, the entry's problem on a line of its own and what to
+     * do, naming this store; doing it (ROOT moved aside, recover) gives the manifest's step back.
+     */
+    @Test
+    void aHandEditedRootEntryIsDamageToVerifyAndRecoverRebuildsItFromTheManifest() throws Exception {
+        Cli.Result push = cli.run("push", store, src(1).toString(), "--run", "r", "--step", "1");
+        assertEquals(0, push.code(), push.toString());
+        String id = push.out().trim();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(objects().get("ROOT").data());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("checkpoints").get(id)).put("step", 9);
+        objects().put("ROOT", json.writeValueAsBytes(root));
+
+        Cli.Result verify = cli.run("verify", store);
+        assertEquals(ExitCode.DAMAGE, verify.code(), verify.toString());
+        assertTrue(verify.out().contains("ROOT_MISMATCH") && verify.out().contains("ROOT's entry for checkpoint " + id
+                + " says run 'r', step 9, but its manifest manifests/" + id + ".json says run 'r', step 1"), verify.out());
+        assertTrue(verify.out().contains("ckpt-tool recover " + objects().describe() + " --apply"), verify.out());
+        Cli.Result asJson = cli.run("verify", store, "--json");
+        assertEquals("ROOT_MISMATCH", asJson.json().get("problems").get(0).get("kind").asText(), asJson.out());
+
+        objects().delete("ROOT"); // moved aside, as it says
+        assertEquals(0, cli.run("recover", store, "--apply", "--force").code());
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").get(0).get("step").asInt());
+        assertEquals(0, cli.run("verify", store).code());
+    }
+
+    /**
      * An initialized store whose ROOT is gone, with no manifests or chunks, holds nothing of a
      * store's: not a lost ROOT (no recover), but no store (helper-91: such a location is refused
      * by the reading commands); a push makes it a store again.

@@ -95,6 +95,10 @@ public final class Verifier {
                 problems.add(new VerifyReport.Problem(e.id(), key, VerifyReport.Kind.MANIFEST_UNREADABLE, ex.reason()));
                 continue;
             }
+            String differs = entryDiffers(e, m);
+            if (differs != null) {
+                problems.add(new VerifyReport.Problem(e.id(), e.manifest(), VerifyReport.Kind.ROOT_MISMATCH, differs));
+            }
             boolean structuralOk = true;
             Set<String> reported = new HashSet<>(); // chunk keys reported for this checkpoint: each once
             for (ChunkRef c : m.chunkRefs().values()) {
@@ -345,5 +349,21 @@ public final class Verifier {
     private static boolean sampled(ChunkRef c, double fraction) {
         long v = Long.parseLong(c.hash().substring(0, 8), 16);
         return v < fraction * 0x1_0000_0000L;
+    }
+
+    /**
+     * What ROOT's entry {@code e} says of the checkpoint's id, run or step that its manifest
+     * {@code m} does not, as a sentence; null when they agree. ls, restore, retention and the
+     * trainer's resume go by the entry: a hand-edited ROOT whose entry named another run passed
+     * verify (stop 56's list).
+     */
+    static String entryDiffers(CheckpointEntry e, Manifest m) {
+        if (e.id().equals(m.id()) && e.run().equals(m.run()) && e.step() == m.step()) {
+            return null;
+        }
+        return "ROOT's entry for checkpoint " + e.id() + " says " + (e.id().equals(m.id()) ? "" : "id " + e.id() + ", ")
+                + "run '" + e.run() + "', step " + e.step() + ", but its manifest " + e.manifest() + " says "
+                + (e.id().equals(m.id()) ? "" : "id " + m.id() + ", ") + "run '" + m.run() + "', step " + m.step()
+                + ": ROOT was edited by hand or damaged, and ls, restore and retention go by what it says";
     }
 }

@@ -13,7 +13,12 @@ public record VerifyReport(boolean deep, List<String> checkpointIds, int chunksC
                            List<Problem> problems) {
     public enum Kind { MISSING, CORRUPT, SIZE_MISMATCH, MANIFEST_UNREADABLE, ROOT_UNREADABLE,
         /** ROOT is older than a checkpoint in the store, or missing ({@link dev.ckpt.store.commit.NewerThanRoot}). */
-        ROOT_OLDER }
+        ROOT_OLDER,
+        /**
+         * ROOT's entry for a checkpoint names another id, run or step than the checkpoint's own
+         * manifest (which the entry's SHA-256 proves): ROOT was edited by hand or damaged.
+         */
+        ROOT_MISMATCH }
 
     /** One problem: which checkpoint, which object, what is wrong. */
     public record Problem(String checkpointId, String key, Kind kind, String message) {
