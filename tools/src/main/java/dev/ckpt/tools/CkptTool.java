@@ -99,6 +99,8 @@ public final class CkptTool implements Runnable {
         CkptTool tool = new CkptTool();
         tool.env = env;
         CommandLine cl = new CommandLine(tool);
+        // --json as given: commandFirst drops the shared options before help (--json help lss printed no document)
+        boolean json = UsageWords.jsonAsked(args);
         Arguments given = commandFirst(args);
         args = given.args();
         addCommands(cl, allCommands || args.length == 0 ? null : args[0]);
@@ -152,7 +154,7 @@ public final class CkptTool implements Runnable {
             e.print("usage: " + c.getHelp().synopsis(0).stripLeading().replaceFirst("^Usage: ", ""));
             e.println("'" + c.getCommandSpec().qualifiedName() + " --help' lists the options and exit codes");
             e.flush();
-            if (UsageWords.jsonAsked(a)) {
+            if (json || UsageWords.jsonAsked(a)) {
                 // the one document a script reads under --json, as for any failure (it read nothing, and a parser failed)
                 OutputOptions.writeFailure(c.getOut(), new OutputOptions.Failure(c.getCommandSpec().qualifiedName()
                         .replaceFirst("^ckpt-tool ", ""), ExitCode.USAGE, said));
@@ -276,8 +278,9 @@ public final class CkptTool implements Runnable {
             if (takesValue == null) {
                 // the names near it, as for a mistyped option after the command, among the shared options only
                 List<String> near = name.length() < 4 ? List.of() // '-x' is near every short option
-                        : dev.ckpt.store.util.NearNames.near(name, UsageWords.longOptions(
-                                new CommandLine(new SharedOptions()).getCommandSpec()));
+                        : dev.ckpt.store.util.NearNames.near(name, java.util.stream.Stream.concat(java.util.stream.Stream.of("--help",
+                                "--version"), UsageWords.longOptions(new CommandLine(new SharedOptions()).getCommandSpec())
+                                .stream()).toList()); // the tool's own, which may come first too (--hlep ls: helper-139)
                 return new Arguments(args, "Unknown option: '" + name + "'"
                         + (name.equals("--") || name.equals("-") ? "" : !near.isEmpty() ? " (did you mean " + near.get(0)
                         + "?)" : " (only the options every command has may come before the command name)"));

@@ -19,15 +19,16 @@ final class UsageWords {
     }
 
     /**
-     * Whether {@code args} ask for JSON: {@code --json} (or {@code --json=true}, any case)
-     * among them before a {@code --}, as an option's value too (a usage error cannot say which).
+     * Whether {@code args} ask for JSON: {@code --json}, or {@code --json=} a value the switch
+     * reads as true ({@link #onOff}: {@code true} in any case, blanks around it), among them
+     * before a {@code --}, as an option's value too (a usage error cannot say which).
      */
     static boolean jsonAsked(String[] args) {
         for (String arg : args) {
             if (arg.equals("--")) {
                 return false;
             }
-            if (arg.equals("--json") || arg.equalsIgnoreCase("--json=true")) {
+            if (arg.equals("--json") || arg.startsWith("--json=") && arg.substring(7).trim().equalsIgnoreCase("true")) {
                 return true;
             }
         }
@@ -50,6 +51,14 @@ final class UsageWords {
 
     /** {@link #printSuggestions}'s line, or null. */
     static String suggestion(CommandLine.ParameterException ex) {
+        java.util.regex.Matcher help = UNKNOWN_SUBCOMMAND.matcher(String.valueOf(ex.getMessage()));
+        if (help.matches()) {
+            // help's own refusal of a name (ckpt-tool help lss): the commands near it, as help would take them
+            CommandLine.Model.CommandSpec spec = ex.getCommandLine().getCommandSpec();
+            List<String> near = NearNames.near(help.group(1), spec.subcommands().keySet());
+            return near.isEmpty() ? null : "Did you mean: " + near.stream().map(n -> spec.qualifiedName() + " help " + n)
+                    .collect(Collectors.joining(" or ")) + "?";
+        }
         if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
             return null;
         }
@@ -63,6 +72,10 @@ final class UsageWords {
         return near.isEmpty() ? null : "Did you mean: " + near.stream().map(n -> spec.qualifiedName() + " " + n)
                 .collect(Collectors.joining(" or ")) + "?";
     }
+
+    /** picocli's help command's words for a name that is no command. */
+    private static final java.util.regex.Pattern UNKNOWN_SUBCOMMAND = java.util.regex.Pattern.compile(
+            "Unknown subcommand '(.*)'\\.", java.util.regex.Pattern.DOTALL);
 
     /** The long names of {@code spec}'s options that its help shows. */
     static List<String> longOptions(CommandLine.Model.CommandSpec spec) {
@@ -237,6 +250,10 @@ final class UsageWords {
             return "";
         }
         String first = u.getUnmatched().get(0);
+        if (first.startsWith("-") && first.length() > 1) {
+            // a mistyped option, not the rest of a value (helper-139: --run r --alow-empty was told to quote 'r --alow-empty')
+            return "";
+        }
         var options = ex.getCommandLine().getCommandSpec().optionsMap();
         for (int i = 2; i < args.length; i++) {
             CommandLine.Model.OptionSpec o = options.get(args[i - 2]);

@@ -60,6 +60,7 @@ class UsageErrorTest {
         cases.put(List.of("gc", store, "--dryrun"), "Possible solutions: --dry-run");
         cases.put(List.of("verify", store, "--read-dat"), "Possible solutions: --read-data");
         cases.put(List.of("ls", store, "-x"), null);
+        cases.put(List.of("help", "lss"), "Did you mean: ckpt-tool help ls?"); // help's own refusal (helper-139)
         for (Map.Entry<List<String>, String> c : cases.entrySet()) {
             Cli.Result r = cli.run(c.getKey().toArray(String[]::new));
             assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
@@ -73,6 +74,16 @@ class UsageErrorTest {
         Cli.Result dashed = cli.run("push", store, "--run", "r", "--step", "1", "-ddir");
         assertTrue(dashed.err().contains("('-ddir' was read as an option: a name that starts with '-' goes after --"),
                 dashed.toString());
+        // helper-139: a swapped pair (--rnu) for a required option; a mistyped option after a value is no value with
+        // spaces; --help and --version before the command are near too
+        Cli.Result swapped = cli.run("push", store, tmp.toString(), "--step", "1", "--rnu", "r");
+        assertTrue(swapped.err().contains("('--rnu' is not an option of this command: did you mean --run?)"), swapped.toString());
+        Cli.Result afterValue = cli.run("push", store, tmp.toString(), "--step", "1", "--run", "r", "--alow-empty");
+        assertFalse(afterValue.err().contains("needs quotes"), afterValue.toString());
+        assertTrue(afterValue.err().contains("\nPossible solutions: --allow-empty\n"), afterValue.toString());
+        assertTrue(cli.run("--hlep", "ls", store).err().startsWith("ckpt-tool: Unknown option: '--hlep' (did you mean --help?)"));
+        Cli.Result keep = cli.run("forget", store, "--keep", "1");
+        assertTrue(keep.err().contains("\nPossible solutions: --keep-best, --keep-every-steps, --keep-last\n"), keep.toString());
         Cli.Result shared = cli.run("--jason", "ls", store); // a shared option before the command
         assertTrue(shared.err().startsWith("ckpt-tool: Unknown option: '--jason' (did you mean --json?)"), shared.toString());
         Cli.Result far = cli.run("--stepp", "ls", store);

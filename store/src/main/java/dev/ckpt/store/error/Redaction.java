@@ -43,8 +43,13 @@ public final class Redaction {
     private static final Pattern SIGV4 = Pattern.compile("(?i)AWS4-HMAC-SHA256\\s+Credential=[^\\s,]*,\\s*"
             + "SignedHeaders=[^\\s,]*,\\s*Signature=[0-9a-f]*");
     // any other Authorization value: one token, or a scheme and its token
-    private static final Pattern AUTHORIZATION = Pattern.compile("(?i)(Authorization\"?\\s*[:=]\\s*\"?)"
-            + "(?!\\[redacted])(?:(?:Bearer|Basic|AWS|AWS4-HMAC-SHA256)\\s+)?[^\\s;,\"<]+");
+    // also as JSON output escapes it (Authorization\": \"Bearer x\"): a usage error's message, written as --json's
+    // error document, kept the value the same text on stderr lost (helper-139)
+    private static final Pattern AUTHORIZATION = Pattern.compile("(?i)(Authorization(?:\\\\?\")?\\s*[:=]\\s*(?:\\\\?\")?)"
+            + "(?!\\[redacted])(?:(?:Bearer|Basic|AWS|AWS4-HMAC-SHA256)\\s+)?[^\\s;,\"<\\\\]+");
+    // a URL's user and password (http://user:pass@host): an endpoint or a proxy given with them was echoed in usage
+    // errors (helper-139: --endpoint URL --bogus)
+    private static final Pattern USER_INFO = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://)(?!\\[redacted])[^/\\s@\"'<:]*:[^/\\s@\"'<]+@");
     private static final Pattern SIGV2 = Pattern.compile("\\bAWS [A-Za-z0-9._~+/=-]{8,}:[A-Za-z0-9+/=]+");
     private static final Pattern PARAM = Pattern.compile("(?i)\\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token"
             + "|Signature|Credential|AWSAccessKeyId|SecretAccessKey|SessionToken)\\s*=\\s*[^&\\s,;\"<]*");
@@ -88,6 +93,7 @@ public final class Redaction {
         out = SIGV4.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
         out = SIGV2.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
         out = AUTHORIZATION.matcher(out).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + MASK));
+        out = USER_INFO.matcher(out).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + MASK + "@"));
         // "Signature=" itself goes too: it tells a reader (or a grep) that a signature was there, and nothing else
         out = PARAM.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));
         out = ACCESS_KEY_ID.matcher(out).replaceAll(Matcher.quoteReplacement(MASK));

@@ -14,12 +14,13 @@ import java.util.List;
  * {@code --stall-timeout}, and {@code psuh} and {@code --jason} got nothing.
  *
  * <p>A name is near the typed one when, both without their leading dashes and in lower case
- * ({@code LS} is near {@code ls}), their Levenshtein
- * distance (insertions, deletions and substitutions, commons-text's) is at most 1 where the
- * shorter has up to 3 characters and at most 2 otherwise, or when one starts with the other and
- * the shorter has at least 3 characters ({@code --prog} for {@code --progress}, {@code --run-id}
- * for {@code --run}; a prefix counts as one more than the limit); {@code -json} is near
- * {@code --json}. Only the nearest, by name; at most {@link #MAX}.
+ * ({@code LS} is near {@code ls}), their Levenshtein distance (insertions, deletions and
+ * substitutions, commons-text's) is at most 1 where the shorter has up to 3 characters and at
+ * most 2 otherwise. Two neighbouring letters swapped ({@code sl}, {@code --rnu}) count as one
+ * change, and so does a prefix where the shorter has at least 3 characters ({@code --prog} for
+ * {@code --progress}, {@code --run-id} for {@code --run}, {@code --keep} for {@code --keep-last}
+ * rather than {@code --help}); {@code -json} is near {@code --json}. Only the nearest, by name;
+ * at most {@link #MAX}.
  */
 public final class NearNames {
     private NearNames() {
@@ -44,16 +45,33 @@ public final class NearNames {
                 continue;
             }
             int limit = shorter <= 3 ? 1 : 2;
-            Integer d = new LevenshteinDistance(limit).apply(t, n); // -1 beyond the limit
-            boolean prefix = shorter >= 3 && (n.startsWith(t) || t.startsWith(n));
-            if (d >= 0 || prefix) {
-                found.add(new Near(name, d >= 0 ? d : limit + 1));
+            int d = new LevenshteinDistance(limit).apply(t, n); // -1 beyond the limit
+            // two letters swapped (sl, --rnu) and a prefix (--keep of --keep-last) count as one change: --keep was
+            // offered --help, two letters changed, ahead of the three options it starts (helper-139)
+            if (swapped(t, n) || shorter >= 3 && (n.startsWith(t) || t.startsWith(n))) {
+                d = d < 0 ? 1 : Math.min(d, 1);
+            }
+            if (d >= 0) {
+                found.add(new Near(name, d));
             }
         }
         // only the nearest: --step was offered --steps and --seed (2 letters changed) alike
         int nearest = found.stream().mapToInt(Near::distance).min().orElse(0);
         return found.stream().filter(n -> n.distance() == nearest).sorted(Comparator.comparing(Near::name))
                 .limit(MAX).map(Near::name).toList();
+    }
+
+    /** Whether {@code a} is {@code b} with two neighbouring letters swapped. */
+    static boolean swapped(String a, String b) {
+        if (a.length() != b.length()) {
+            return false;
+        }
+        int i = 0;
+        while (i < a.length() && a.charAt(i) == b.charAt(i)) {
+            i++;
+        }
+        return i + 1 < a.length() && a.charAt(i) == b.charAt(i + 1) && a.charAt(i + 1) == b.charAt(i)
+                && a.substring(i + 2).equals(b.substring(i + 2));
     }
 
     private static String bare(String name) {

@@ -95,6 +95,17 @@ class RedactionTest {
             org.junit.jupiter.api.Assertions.assertFalse(m.contains("TOKENVALUE999"), t + " -> " + m);
             org.junit.jupiter.api.Assertions.assertTrue(m.contains("[redacted]"), t + " -> " + m);
         }
+        // as JSON output escapes them (helper-139: a --json error document kept what stderr's line lost)
+        assertEquals("Unknown option: '--x=Authorization\\\": \\\"[redacted]\\\"'",
+                Redaction.redact("Unknown option: '--x=Authorization\\\": \\\"Bearer sekrit2\\\"'"));
+        assertEquals("Authorization\": \"[redacted]\"", Redaction.redact("Authorization\": \"Bearer sekrit2\""));
+        // a URL's password (helper-139: an endpoint echoed by a usage error); a user alone, and paths, stay
+        assertEquals("(it follows --endpoint http://[redacted]@minio:9000/ ...)",
+                Redaction.redact("(it follows --endpoint http://admin:hunter22@minio:9000/ ...)"));
+        assertEquals("https://[redacted]@host/", Redaction.redact("https://:tok@host/"));
+        for (String kept : new String[] {"ssh://git@host/x", "file:///tmp/a:b@c", "s3://bucket/run@5", "run@5 of r:latest"}) {
+            assertEquals(kept, Redaction.redact(kept));
+        }
         org.junit.jupiter.api.Assertions.assertEquals("give it aws_access_key_id and aws_secret_access_key",
                 Redaction.redact("give it aws_access_key_id and aws_secret_access_key"));
     }
