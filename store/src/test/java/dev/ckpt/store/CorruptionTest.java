@@ -131,6 +131,25 @@ class CorruptionTest {
                 + second.checkpointId() + ".json says run 'r', step 2: ROOT was edited by hand or damaged, and ls, restore and"
                 + " retention go by what it says", said.get(second.checkpointId()));
         assertTrue(said.get(first.checkpointId()).contains("says run 'q', step 1, but its manifest"), said.toString());
+        // helper-140: a second entry naming the same manifest with another hash is checked, not taken from a cache;
+        // an entry that records no hash of its manifest is named
+        byte[] asEdited = objects.get("ROOT").data();
+        root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(asEdited);
+        var copy = ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("checkpoints").get(second.checkpointId())).deepCopy();
+        String copyId = second.checkpointId().replaceFirst("-[0-9a-f]{8}$", "-bbbbbbbb");
+        copy.put("id", copyId).put("manifestSha256", "0".repeat(64));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("checkpoints")).set(copyId, copy);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("checkpoints").get(first.checkpointId())).remove("manifestSha256");
+        objects.put("ROOT", json.writeValueAsBytes(root));
+        java.util.Map<String, List<VerifyReport.Kind>> kinds = new java.util.TreeMap<>();
+        VerifyReport edited = reopened().verify(VerifyRequest.structural());
+        edited.problems().forEach(p -> kinds.computeIfAbsent(p.checkpointId(), k -> new java.util.ArrayList<>()).add(p.kind()));
+        assertTrue(edited.problems().stream().anyMatch(p -> p.checkpointId().equals(first.checkpointId())
+                && p.message().contains("records no SHA-256 of its manifest")), edited.problems().toString());
+        assertEquals(java.util.Map.of(first.checkpointId(), List.of(VerifyReport.Kind.ROOT_MISMATCH),
+                second.checkpointId(), List.of(VerifyReport.Kind.ROOT_MISMATCH),
+                copyId, List.of(VerifyReport.Kind.MANIFEST_UNREADABLE)), kinds);
+        objects.put("ROOT", asEdited); // as it was
         // the data is checked as well: a missing chunk beside it is a problem of its own
         objects.delete(aChunkOnlyIn(second));
         assertEquals(List.of(VerifyReport.Kind.MISSING, VerifyReport.Kind.ROOT_MISMATCH, VerifyReport.Kind.ROOT_MISMATCH),

@@ -62,14 +62,33 @@ class RootRecoveryTest extends InMemoryFixture {
             case "300" -> Arrays.copyOf(good, 300);
             case "{}" -> "{}".getBytes(StandardCharsets.UTF_8);
             case "garbage" -> "\u0000\u00ffnot json at all\n".repeat(20).getBytes(StandardCharsets.ISO_8859_1);
+            // edited by hand (helper-140): an entry under another checkpoint's id, or without its run
+            case "moved", "no run" -> edited(good, how);
             default -> throw new IllegalArgumentException(how);
         };
         objects.put("ROOT", bad);
         return bad;
     }
 
+    private static byte[] edited(byte[] root, String how) {
+        try {
+            var json = new com.fasterxml.jackson.databind.ObjectMapper();
+            var tree = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(root);
+            var entries = (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("checkpoints");
+            String id = entries.fieldNames().next();
+            if (how.equals("moved")) {
+                entries.set(id.replaceFirst("-[0-9a-f]{8}$", "-aaaaaaaa"), entries.remove(id));
+            } else {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) entries.get(id)).remove("run");
+            }
+            return json.writeValueAsBytes(tree);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"empty", "300", "{}", "garbage"})
+    @ValueSource(strings = {"empty", "300", "{}", "garbage", "moved", "no run"})
     void aDamagedRootIsRebuiltFromTheManifestsAndOldWritersStayFenced(String how) {
         Map<String, CheckpointEntry> before = populate();
         long epochBefore = store.root().runs().get("a").writerEpoch();
@@ -82,6 +101,7 @@ class RootRecoveryTest extends InMemoryFixture {
         assertArrayEquals(bad, objects.get("ROOT").data(), "a dry run writes nothing");
         assertTrue(objects.list("recovery/").isEmpty(), "a dry run writes nothing");
         assertEquals(before.keySet(), dry.rebuilt().checkpoints().keySet());
+        assertTrue(dry.message().contains("(the damaged ROOT is kept as " + dry.backupKey() + " first)"), dry.message());
 
         RecoveryReport r = store.recover(true, QUIET, false);
         assertEquals(Decision.REWRITTEN, r.decision(), r.message());
@@ -212,6 +232,26 @@ class RootRecoveryTest extends InMemoryFixture {
         assertArrayEquals(bad, objects.get("ROOT").data());
         assertEquals(Decision.REWRITTEN, store.recover(true, QUIET, true).decision());
         assertEquals(5, store.list(null).size());
+    }
+
+    /**
+     * Another object at the key the damaged ROOT is to be kept under: nothing is replaced, as
+     * the damaged bytes would be kept nowhere while the message said where (helper-140); the
+     * same damaged bytes kept before are the same object, and recovery goes on.
+     */
+    @Test
+    void anotherObjectWhereTheDamagedRootIsToBeKeptStopsTheRecovery() {
+        populate();
+        byte[] bad = damage("300");
+        String key = store.recover(false, QUIET, false).backupKey();
+        objects.put(key, "something else".getBytes(StandardCharsets.UTF_8));
+        RecoveryReport r = store.recover(true, QUIET, false);
+        assertEquals(Decision.CONFLICT, r.decision(), r.message());
+        assertTrue(r.message().contains(key + ", where the damaged ROOT is kept first, holds other bytes"), r.message());
+        assertArrayEquals(bad, objects.get("ROOT").data(), "ROOT not replaced");
+        objects.put(key, bad); // the same bytes, as a recovery that stopped after its copy left them
+        assertEquals(Decision.REWRITTEN, store.recover(true, QUIET, false).decision());
+        assertArrayEquals(bad, objects.get(key).data());
     }
 
     @Test

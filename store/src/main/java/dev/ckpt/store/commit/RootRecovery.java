@@ -226,11 +226,19 @@ public final class RootRecovery {
         }
         if (!apply) {
             return new RecoveryReport(condition, problem, RecoveryReport.Decision.WOULD_REWRITE,
-                    "dry run: nothing written; " + kept + "; run again with --apply to write the new ROOT",
+                    "dry run: nothing written; " + kept + "; run again with --apply to write the new ROOT"
+                            + (backupKey == null ? "" : " (the damaged ROOT is kept as " + backupKey + " first)"),
                     findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
         }
-        if (damaged != null) {
-            store.putIfAbsent(backupKey, damaged.data(), 0, damaged.data().length);
+        if (damaged != null && store.putIfAbsent(backupKey, damaged.data(), 0, damaged.data().length)
+                == dev.ckpt.store.objectstore.PutResult.ALREADY_EXISTS && !java.util.Arrays.equals(
+                store.get(backupKey).data(), damaged.data())) {
+            // another object at the key: ROOT is not replaced, or the damaged bytes would be kept nowhere while the
+            // message said where (helper-140)
+            return new RecoveryReport(condition, problem, RecoveryReport.Decision.CONFLICT,
+                    "nothing was replaced: " + backupKey + ", where the damaged ROOT is kept first, holds other bytes;"
+                            + " move it out of the store and run again",
+                    findings, epoch, highestEpoch, generation, newestKey, newestAt, backupKey, rebuilt);
         }
         boolean written = new RootStore(store).replaceUnreadable(damaged == null ? null : damaged.etag(), rebuilt);
         if (!written) {

@@ -28,6 +28,8 @@ public record CheckpointEntry(String id, String manifest, String manifestSha256,
             worldSize = null; // one writer: not recorded, as before parts existed
         }
         Ids.checkCheckpointId(id);
+        // an entry without its run is a damaged ROOT (ls and verify failed on it with a null's Java message: helper-140)
+        Objects.requireNonNull(run, "run");
         Objects.requireNonNull(manifest, "manifest");
         Objects.requireNonNull(created, "created");
         metadata = metadata == null ? Map.of() : new TreeMap<>(metadata);

@@ -34,7 +34,7 @@ public final class ManifestLoader {
      * @throws CorruptObjectException if it does not match ROOT (or its top manifest) or does not parse
      */
     public Manifest load(CheckpointEntry entry) {
-        Manifest done = merged.get(entry.manifest());
+        Manifest done = merged.get(entry.manifest() + "\0" + entry.manifestSha256());
         if (done != null) {
             return done;
         }
@@ -53,7 +53,7 @@ public final class ManifestLoader {
             throw new CorruptObjectException(entry.manifest(), "the parts of checkpoint " + entry.id()
                     + " do not form one checkpoint: " + e.getMessage());
         }
-        merged.put(entry.manifest(), m);
+        merged.put(entry.manifest() + "\0" + entry.manifestSha256(), m);
         return m;
     }
 
@@ -120,7 +120,10 @@ public final class ManifestLoader {
 
     /** {@code lost}: what of the checkpoint cannot be restored without this manifest ("cannot be restored"), for the message. */
     private Manifest read(String key, String sha256, String id, String lost) {
-        Manifest cached = cache.get(key);
+        // by the hash too: a second ROOT entry naming the same manifest with another hash was taken from the cache
+        // unchecked (helper-140)
+        String cacheKey = key + "\0" + sha256;
+        Manifest cached = cache.get(cacheKey);
         if (cached != null) {
             return cached;
         }
@@ -148,7 +151,7 @@ public final class ManifestLoader {
                     + dev.ckpt.store.util.ShellWords.word(store.describe()) + " finds every damaged checkpoint)");
             throw e;
         }
-        cache.put(key, m);
+        cache.put(cacheKey, m);
         return m;
     }
 

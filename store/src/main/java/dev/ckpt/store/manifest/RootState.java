@@ -23,6 +23,16 @@ public record RootState(int format, long version, String txn, List<String> recen
     private static final int KEEP_TXNS = 64;
 
     public RootState {
+        if (checkpoints != null) {
+            // each entry under its own id: ls listed an id that show, verify, pin and forget could not find, and an entry
+            // copied over another's hid that one from verify and gave its manifest to GC (helper-140)
+            checkpoints.forEach((id, e) -> {
+                if (!id.equals(e.id())) {
+                    throw new IllegalArgumentException("the checkpoint entry under '" + id + "' is of checkpoint '"
+                            + e.id() + "'");
+                }
+            });
+        }
         recentTxns = recentTxns == null ? List.of() : List.copyOf(recentTxns);
         checkpoints = checkpoints == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(checkpoints));
         runs = runs == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(runs));

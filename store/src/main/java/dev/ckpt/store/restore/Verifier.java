@@ -353,11 +353,17 @@ public final class Verifier {
 
     /**
      * What ROOT's entry {@code e} says of the checkpoint's id, run or step that its manifest
-     * {@code m} does not, as a sentence; null when they agree. ls, restore, retention and the
+     * {@code m} does not, or that it records no SHA-256 of {@code m}, as a sentence; null when
+     * they agree. ls, restore, retention and the
      * trainer's resume go by the entry: a hand-edited ROOT whose entry named another run passed
      * verify (stop 56's list).
      */
     static String entryDiffers(CheckpointEntry e, Manifest m) {
+        if (e.manifestSha256() == null) {
+            // nothing then proves the manifest the entry names (helper-140: verify said ok)
+            return "ROOT's entry for checkpoint " + e.id() + " records no SHA-256 of its manifest " + e.manifest()
+                    + ", so nothing proves the manifest is the one committed: ROOT was edited by hand or damaged";
+        }
         if (e.id().equals(m.id()) && e.run().equals(m.run()) && e.step() == m.step()) {
             return null;
         }
