@@ -238,6 +238,50 @@ class LauncherClassDataTest {
     }
 
     /**
+     * A signal to the launcher while the training records (timeout, Ctrl-C, a kill of the process
+     * group) ends the training and the command, and leaves no partial archive: the training ran on
+     * without the launcher and left its 14-28 MB temporary for good, and after Ctrl-C the command
+     * ran on (helper-140). The training is a stand-in java that writes its temporary and sleeps.
+     */
+    @Test
+    void aSignalToTheLauncherWhileItRecordsEndsTheTrainingAndLeavesNoTemporary() throws Exception {
+        Path repo = checkout();
+        String launcher = repo.resolve("bin/ckpt-tool").toString();
+        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
+        Path pid = tmp.resolve("training.pid");
+        String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(jdk.resolve("java"), "#!/bin/bash\n"
+                + "for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*)\n"
+                + "  head -c 100000 /dev/zero > \"${a#*=}\"; echo $$ > '" + pid + "'; exec sleep 60 ;; esac; done\n"
+                + "exec '" + realJava + "' \"$@\"\n");
+        assertTrue(jdk.resolve("java").toFile().setExecutable(true));
+        for (String signal : new String[]{"TERM", "INT", "HUP"}) {
+            Files.deleteIfExists(pid);
+            ProcessBuilder pb = new ProcessBuilder("bash", launcher, "--version").redirectErrorStream(true)
+                    .redirectOutput(tmp.resolve("launcher-" + signal + ".out").toFile());
+            pb.environment().put("PATH", jdk + ":" + System.getenv("PATH"));
+            Process p = pb.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(pid) || Files.readString(pid).isBlank()) {
+                assertTrue(System.nanoTime() < deadline && p.isAlive(), "the training did not start");
+                Thread.sleep(20);
+            }
+            long training = Long.parseLong(Files.readString(pid).trim());
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), signal + ": the launcher ended");
+            assertEquals(Map.of("TERM", 143, "INT", 130, "HUP", 129).get(signal), p.exitValue(), signal);
+            assertFalse(ProcessHandle.of(training).map(ProcessHandle::isAlive).orElse(false), signal + ": training ended");
+            try (var files = Files.list(repo.resolve("tools/target"))) {
+                List<String> left = files.map(f -> f.getFileName().toString()).filter(n -> n.contains(".jsa")).toList();
+                assertEquals(List.of(), left, signal + ": no partial archive, no failure counted");
+            }
+            assertFalse(Files.readString(tmp.resolve("launcher-" + signal + ".out")).contains("ckpt-tool 0"),
+                    signal + ": the command did not run");
+        }
+    }
+
+    /**
      * zstd-jni's library as a file of its own ({@code ZstdLibrary}; docs/benchmarks.md, "Jars a CLI
      * run does not open"): the training writes it beside the archive, later runs load it from
      * there, and a run that finds it damaged writes it again and loads that, saying nothing.
