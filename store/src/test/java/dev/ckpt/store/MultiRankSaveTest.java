@@ -236,6 +236,28 @@ class MultiRankSaveTest {
             assertTrue(noRank.getMessage().contains("saved by 4 ranks (0 to 3); it has no rank 4"), noRank.getMessage());
             assertTrue(s.verify(VerifyRequest.deep()).ok(), () -> s.verify(VerifyRequest.deep()).problems().toString());
         }
+        // ROOT's count of ranks edited by hand, or taken out, is found (helper-140: ls showed it, verify said ok)
+        Path rootFile = storeDir.resolve("ROOT");
+        byte[] good = Files.readAllBytes(rootFile);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (Integer edited : new Integer[]{3, null}) {
+            var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(good);
+            var entry = (com.fasterxml.jackson.databind.node.ObjectNode) root.get("checkpoints").get("r-s10-e1");
+            if (edited == null) {
+                entry.remove("worldSize");
+            } else {
+                entry.put("worldSize", edited);
+            }
+            Files.write(rootFile, json.writeValueAsBytes(root));
+            try (CheckpointStore s = open(storeDir)) {
+                List<dev.ckpt.store.restore.VerifyReport.Problem> problems = s.verify(VerifyRequest.structural()).problems();
+                assertEquals(1, problems.size(), problems.toString());
+                assertEquals(dev.ckpt.store.restore.VerifyReport.Kind.ROOT_MISMATCH, problems.get(0).kind());
+                assertTrue(problems.get(0).message().contains("says it was saved by " + (edited == null ? "1 rank" : "3 ranks")
+                        + ", but its manifest manifests/r-s10-e1.json has 4 ranks"), problems.get(0).message());
+            }
+        }
+        Files.write(rootFile, good);
     }
 
     @Test

@@ -95,7 +95,7 @@ public final class Verifier {
                 problems.add(new VerifyReport.Problem(e.id(), key, VerifyReport.Kind.MANIFEST_UNREADABLE, ex.reason()));
                 continue;
             }
-            String differs = entryDiffers(e, m);
+            String differs = entryDiffers(e, m, manifests.loadTop(e).worldSize());
             if (differs != null) {
                 problems.add(new VerifyReport.Problem(e.id(), e.manifest(), VerifyReport.Kind.ROOT_MISMATCH, differs));
             }
@@ -352,20 +352,25 @@ public final class Verifier {
     }
 
     /**
-     * What ROOT's entry {@code e} says of the checkpoint's id, run or step that its manifest
-     * {@code m} does not, or that it records no SHA-256 of {@code m}, as a sentence; null when
-     * they agree. ls, restore, retention and the
+     * What ROOT's entry {@code e} says of the checkpoint's id, run, step or number of ranks that
+     * its manifest {@code m} (of {@code ranks} ranks, its top manifest's count) does not, or that
+     * it records no SHA-256 of {@code m}, as a sentence; null when they agree. ls, restore, retention and the
      * trainer's resume go by the entry: a hand-edited ROOT whose entry named another run passed
      * verify (stop 56's list).
      */
-    static String entryDiffers(CheckpointEntry e, Manifest m) {
+    static String entryDiffers(CheckpointEntry e, Manifest m, int ranks) {
         if (e.manifestSha256() == null) {
             // nothing then proves the manifest the entry names (helper-140: verify said ok)
             return "ROOT's entry for checkpoint " + e.id() + " records no SHA-256 of its manifest " + e.manifest()
                     + ", so nothing proves the manifest is the one committed: ROOT was edited by hand or damaged";
         }
         if (e.id().equals(m.id()) && e.run().equals(m.run()) && e.step() == m.step()) {
-            return null;
+            int recorded = e.worldSize() == null ? 1 : e.worldSize();
+            // ls shows ROOT's count of ranks, and a restore of a rank goes by the manifest's (helper-140: edited, verify
+            // said ok)
+            return recorded == ranks ? null : "ROOT's entry for checkpoint " + e.id() + " says it was saved by "
+                    + recorded + (recorded == 1 ? " rank" : " ranks") + ", but its manifest " + e.manifest() + " has "
+                    + ranks + (ranks == 1 ? " rank" : " ranks") + ": ROOT was edited by hand or damaged";
         }
         return "ROOT's entry for checkpoint " + e.id() + " says " + (e.id().equals(m.id()) ? "" : "id " + e.id() + ", ")
                 + "run '" + e.run() + "', step " + e.step() + ", but its manifest " + e.manifest() + " says "
