@@ -197,6 +197,19 @@ class LauncherClassDataTest {
     }
 
     /**
+     * A directory to put first on PATH, holding a stand-in {@code java}: bash that runs
+     * {@code training} (lines that act on the class-data training's command line) and otherwise,
+     * or after them, execs this JVM. Returns the directory.
+     */
+    private Path standInTraining(String training) throws IOException {
+        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
+        String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(jdk.resolve("java"), "#!/bin/bash\n" + training + "exec '" + realJava + "' \"$@\"\n");
+        assertTrue(jdk.resolve("java").toFile().setExecutable(true));
+        return jdk;
+    }
+
+    /**
      * A training that fails (the JVM's crash while it writes the archive: exit 134) is tried at
      * most twice for the same jar; one killed by a signal from outside (SIGKILL, SIGTERM, an
      * impatient user's Ctrl-C) says nothing of the JVM and is not counted: two such kills turned
@@ -207,14 +220,9 @@ class LauncherClassDataTest {
     void aTrainingKilledBySignalIsNotCountedAsAFailureAndTwoCrashesTurnTheArchiveOff() throws Exception {
         Path repo = checkout();
         String launcher = repo.resolve("bin/ckpt-tool").toString();
-        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
         Path mode = tmp.resolve("training-mode");
-        String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Files.writeString(jdk.resolve("java"), "#!/bin/bash\n"
-                + "case \"$*\" in *ArchiveClassesAtExit*) case \"$(cat '" + mode + "')\" in\n"
-                + "  KILL) kill -KILL $$ ;; TERM) kill -TERM $$ ;; CRASH) exit 134 ;; esac ;; esac\n"
-                + "exec '" + realJava + "' \"$@\"\n");
-        assertTrue(jdk.resolve("java").toFile().setExecutable(true));
+        Path jdk = standInTraining("case \"$*\" in *ArchiveClassesAtExit*) case \"$(cat '" + mode + "')\" in\n"
+                + "  KILL) kill -KILL $$ ;; TERM) kill -TERM $$ ;; CRASH) exit 134 ;; esac ;; esac\n");
         Map<String, String> env = Map.of("PATH", jdk + ":" + System.getenv("PATH"));
         Path jsa = repo.resolve("tools/target/ckpt-tool.jsa");
         for (String signal : new String[]{"KILL", "TERM", "KILL"}) {
@@ -247,14 +255,9 @@ class LauncherClassDataTest {
     void aSignalToTheLauncherWhileItRecordsEndsTheTrainingAndLeavesNoTemporary() throws Exception {
         Path repo = checkout();
         String launcher = repo.resolve("bin/ckpt-tool").toString();
-        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
         Path pid = tmp.resolve("training.pid");
-        String realJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Files.writeString(jdk.resolve("java"), "#!/bin/bash\n"
-                + "for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*)\n"
-                + "  head -c 100000 /dev/zero > \"${a#*=}\"; echo $$ > '" + pid + "'; exec sleep 60 ;; esac; done\n"
-                + "exec '" + realJava + "' \"$@\"\n");
-        assertTrue(jdk.resolve("java").toFile().setExecutable(true));
+        Path jdk = standInTraining("for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*)\n"
+                + "  head -c 100000 /dev/zero > \"${a#*=}\"; echo $$ > '" + pid + "'; exec sleep 60 ;; esac; done\n");
         for (String signal : new String[]{"TERM", "INT", "HUP"}) {
             Files.deleteIfExists(pid);
             ProcessBuilder pb = new ProcessBuilder("bash", launcher, "--version").redirectErrorStream(true)
