@@ -145,7 +145,7 @@ public final class CkptTool implements Runnable {
             String hints = afterDash.isEmpty()
                     ? UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a) + UsageWords.unknownDashedCheckpoint(ex)
                     : afterDash;
-            String said = ShowCommand.printable(UsageWords.plain(ex.getMessage()) + hints);
+            String said = ShowCommand.printable(UsageWords.message(ex) + hints);
             e.println(c.getCommandSpec().qualifiedName() + ": " + said);
             if (afterDash.isEmpty()) {
                 // not with the hint for an option after --: picocli suggests the very option given there
@@ -260,8 +260,9 @@ public final class CkptTool implements Runnable {
         while (i < args.length && args[i].startsWith("-")) {
             String a = args[i];
             if (a.matches("--help|--version|-[vhV]*[hV][vhV]*")) {
-                // the tool's own help or version: the shared options before it mean nothing to it
-                return new Arguments(Arrays.copyOfRange(args, i, args.length), null);
+                // the tool's own help or version: the shared options before it mean nothing to it, nor those after
+                // it (--help --json was "Unknown option: '--json'", exit 2, where --json --help printed the help)
+                return new Arguments(withoutShared(args, i, shared), null);
             }
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             Boolean takesValue = shared.get(name);
@@ -299,6 +300,29 @@ public final class CkptTool implements Runnable {
         System.arraycopy(args, 0, moved, 1, i);
         System.arraycopy(args, i + 1, moved, i + 1, args.length - i - 1);
         return new Arguments(moved, null);
+    }
+
+    /**
+     * {@code args} from {@code from} on without the shared options (and their values) after
+     * {@code from}: what the tool's own help or version is given with. An option that is not
+     * shared stays, to be refused.
+     */
+    private static String[] withoutShared(String[] args, int from, Map<String, Boolean> shared) {
+        List<String> kept = new java.util.ArrayList<>(List.of(args[from]));
+        for (int j = from + 1; j < args.length; j++) {
+            String a = args[j];
+            if (a.equals("--")) {
+                kept.addAll(Arrays.asList(args).subList(j, args.length));
+                break;
+            }
+            Boolean takesValue = shared.get(a.contains("=") ? a.substring(0, a.indexOf('=')) : a);
+            if (takesValue == null) {
+                kept.add(a);
+            } else if (takesValue && !a.contains("=")) {
+                j++; // its value
+            }
+        }
+        return kept.toArray(String[]::new);
     }
 
     /** The options every command has, and only those: what may stand before the command name. */

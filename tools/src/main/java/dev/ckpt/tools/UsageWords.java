@@ -84,6 +84,21 @@ final class UsageWords {
     }
 
     /**
+     * The usage error's reason: {@link #plain}'s words, but "Unknown command: 'psuh'" where the
+     * first argument names no command (picocli's "Unmatched arguments: 'psuh', '--json', 'st',
+     * 'd'" listed every argument after it, valid options too, as if each were wrong).
+     */
+    static String message(CommandLine.ParameterException ex) {
+        CommandLine c = ex.getCommandLine();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && c.getParent() == null
+                && !c.getCommandSpec().subcommands().isEmpty() && !u.getUnmatched().isEmpty()
+                && !u.getUnmatched().get(0).startsWith("-")) {
+            return "Unknown command: '" + u.getUnmatched().get(0) + "'";
+        }
+        return plain(ex.getMessage());
+    }
+
+    /**
      * picocli's words for a usage error without its parser's indexes: "Invalid value for CKPT: …"
      * where it said "Invalid value for positional parameter at index 1 (CKPT): …" (verify and forget
      * said the former: helper-117), and "Unmatched arguments: 'lss', …" for "Unmatched arguments

@@ -499,8 +499,16 @@ class CkptToolErrorMessagesTest {
         assertTrue(mistyped.err().contains("Did you mean") && mistyped.err().contains("ls"), mistyped.toString());
         Cli.Result noSuchCommand = cli.run("lss", store);
         assertEquals(2, noSuchCommand.code(), noSuchCommand.toString());
-        assertTrue(noSuchCommand.err().startsWith("ckpt-tool: Unmatched arguments: 'lss', '" + store + "'")
+        // the name that is no command, not every argument after it as if each were wrong (stop 59's list: the
+        // shared --json was listed among "Unmatched arguments")
+        assertTrue(noSuchCommand.err().startsWith("ckpt-tool: Unknown command: 'lss'\n")
                 && !noSuchCommand.err().contains("index"), "no parser jargon (helper-118): " + noSuchCommand);
+        Cli.Result noSuchWithJson = cli.run("psuh", "--json", store, "somedir");
+        assertEquals(2, noSuchWithJson.code(), noSuchWithJson.toString());
+        assertTrue(noSuchWithJson.err().startsWith("ckpt-tool: Unknown command: 'psuh'\nDid you mean: ckpt-tool push?"),
+                noSuchWithJson.toString());
+        assertEquals("Unknown command: 'psuh'", noSuchWithJson.json().get("error").get("message").asText(),
+                noSuchWithJson.toString());
         Cli.Result extra = cli.run("ls", store, "extra");
         assertEquals(2, extra.code(), extra.toString());
         assertTrue(extra.err().startsWith("ckpt-tool ls: Unmatched argument: 'extra'"), "nor here (helper-119): " + extra);
@@ -577,7 +585,10 @@ class CkptToolErrorMessagesTest {
             assertEquals(0, r.code(), what);
             assertTrue(r.out().contains("ckpt-tool ls ") && !r.out().contains("ckpt-tool push "), "ls's help: " + what);
         }
-        for (String[] args : new String[][]{{"--json", "--help"}, {"--progress", "none", "--version"}}) {
+        // after them too (--help --json was "Unknown option: '--json'", exit 2: stop 59's list); an option no
+        // command has is still refused there
+        for (String[] args : new String[][]{{"--json", "--help"}, {"--progress", "none", "--version"},
+                {"--help", "--json"}, {"-h", "--endpoint", "http://x", "-v"}, {"--version", "--progress=none"}}) {
             Cli.Result r = cli.run(args);
             assertEquals(0, r.code(), String.join(" ", args) + "\n" + r);
             assertTrue(r.out().contains("ckpt-tool"), String.join(" ", args) + "\n" + r);
@@ -590,6 +601,9 @@ class CkptToolErrorMessagesTest {
             assertEquals(2, at.code(), inFile + "\n" + at);
             assertTrue(at.out().isEmpty(), inFile + "\n" + at);
         }
+        Cli.Result helpBogus = cli.run("--help", "--bogus");
+        assertEquals(2, helpBogus.code(), helpBogus.toString());
+        assertTrue(helpBogus.err().startsWith("ckpt-tool: Unknown option: '--bogus'"), helpBogus.toString());
         for (String[] alone : new String[][]{{"--json"}, {"--progress", "plain"}, {"--region"}, {"-v", "--json"}}) {
             Cli.Result r = cli.run(alone);
             assertEquals(2, r.code(), r.toString());

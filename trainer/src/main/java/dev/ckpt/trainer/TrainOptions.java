@@ -265,13 +265,13 @@ final class TrainOptions {
                     // the option's own range, not its type's: --keep-last is from 1, not from -2147483648 (helper-124)
                     why = r.message(MINIMUM.get(name), MAXIMUM.getOrDefault(name, r.max));
                 }
-                throw new ParameterException(cl, "option " + opt.names()[0] + " " + why, e, opt, e.getValue());
+                throw new ParameterException(cl, "option " + typedName(opt, args) + " " + why, e, opt, e.getValue());
             }
             if (e instanceof CommandLine.MissingParameterException m
                     && (e.getArgSpec() != null ? e.getArgSpec() : m.getMissing().isEmpty() ? null : m.getMissing().get(0))
                     instanceof OptionSpec opt) {
                 // "option --steps needs a value", not "Expected parameter for option '--steps' but found '--staging'"
-                throw new ParameterException(cl, "option " + opt.names()[0] + " needs a value", e, opt, null);
+                throw new ParameterException(cl, "option " + typedName(opt, args) + " needs a value", e, opt, null);
             }
             throw e;
         }
@@ -294,7 +294,7 @@ final class TrainOptions {
                         break;
                     }
                     if (java.util.Arrays.stream(opt.names()).anyMatch(n -> arg.equals(n + "="))) {
-                        throw new ParameterException(cl, "option " + opt.longestName() + " is a switch and takes no value,"
+                        throw new ParameterException(cl, "option " + typedName(opt, args) + " is a switch and takes no value,"
                                 + " got '' (give it alone; =true and =false are also read)", null, opt, "");
                     }
                 }
@@ -498,6 +498,25 @@ final class TrainOptions {
         }
         String m = ex.getMessage() == null ? "" : ex.getMessage();
         return m.replaceFirst("^(Unmatched arguments?) (from|at) index \\d+: ", "$1: ");
+    }
+
+    /**
+     * The name of {@code opt} as {@code args} give it ({@code --help=1} is about --help, not -h,
+     * the first of its names, which the error named: stop 59's list); its first name when no
+     * argument before a {@code --} is it.
+     */
+    static String typedName(OptionSpec opt, String[] args) {
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                break;
+            }
+            for (String n : opt.names()) {
+                if (arg.equals(n) || arg.startsWith(n + "=")) {
+                    return n;
+                }
+            }
+        }
+        return opt.names()[0];
     }
 
     private static String quoted(List<String> args) {

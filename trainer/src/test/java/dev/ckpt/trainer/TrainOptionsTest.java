@@ -253,6 +253,11 @@ class TrainOptionsTest {
         assertEquals(ExitCode.USAGE.code(), sw.code(), sw.toString());
         assertTrue(sw.err().startsWith("ckpt-train: option --auto-resume is a switch and takes no value, got 'x'"), sw.err());
         assertTrue(TrainOptions.parse(new String[]{"--auto-resume=true"}, Map.of()).autoResume);
+        // the option named as given: --help=1 is about --help, not -h, its first name (stop 59's list)
+        Run help = run("--help=1");
+        assertEquals(ExitCode.USAGE.code(), help.code(), help.toString());
+        assertTrue(help.err().startsWith("ckpt-train: option --help is a switch and takes no value, got '1'"), help.err());
+        assertTrue(run("-h=1").err().startsWith("ckpt-train: option -h is a switch"), run("-h=1").err());
         // a number of too many digits for its option is out of range, not "not a number" (helper-123)
         Run big = run("--keep-last", "99999999999");
         assertEquals(ExitCode.USAGE.code(), big.code(), big.toString());
