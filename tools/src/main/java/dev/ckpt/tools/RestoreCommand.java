@@ -109,14 +109,15 @@ final class RestoreCommand extends StoreCommand {
         print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
                 r.chunksDownloaded(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
-                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced()));
+                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced(), r.unindexed()));
         return ExitCode.OK;
     }
 
     /** What restore --tensors wrote: {@code files} the safetensors files, each holding only its matching tensors. */
     record TensorsRestored(String id, String run, long step, Integer rank, List<String> patterns, List<String> files,
                            int tensors, long bytes, int chunksDownloaded, String directory, @JsonIgnore String given,
-                           long millis, List<String> leftoverTemporaries, List<String> replacedVersions, int filesReplaced)
+                           long millis, List<String> leftoverTemporaries, List<String> replacedVersions, int filesReplaced,
+                           List<String> unindexed)
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
@@ -125,6 +126,12 @@ final class RestoreCommand extends StoreCommand {
                     ShowCommand.printable(given), ShowCommand.printable(String.join(", ", files)), replacing(filesReplaced, files.size()), count(chunksDownloaded, "chunk"),
                     millis);
             warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
+            if (!unindexed.isEmpty()) {
+                // a shard left out unsaid looked like a checkpoint without those tensors (stop 59's list)
+                err.println("ckpt-tool restore: note: " + ShowCommand.printable(dev.ckpt.store.restore.TensorSelection
+                        .unindexedWords(unindexed)) + "; their tensors are not among those restored: restore them whole"
+                        + " (without --tensors) to read them");
+            }
         }
     }
 

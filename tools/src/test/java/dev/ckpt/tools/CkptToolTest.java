@@ -744,6 +744,23 @@ class CkptToolTest {
         assertEquals(t2.resolve(".ckpt-00000000beef.tmp").toString(), lj.get("leftoverTemporaries").get(0).asText());
         assertEquals(t2.resolve(".ckpt-00000000beef.old").toString(), lj.get("replacedVersions").get(0).asText());
         assertTrue(Files.exists(t2.resolve(".ckpt-00000000beef.tmp")) && Files.exists(t2.resolve(".ckpt-00000000beef.old")));
+        assertEquals(0, lj.get("unindexed").size(), lj.toString());
+        assertFalse(left.err().contains("note:"), left.err());
+
+        // a safetensors file whose header breaks the format's rules has no index: the restore says it was not searched
+        // (it was left out unsaid: helper-142)
+        byte[] header = "{\"t1\":{\"dtype\":\"F32\",\"shape\":[9],\"data_offsets\":[0,8]}}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Files.write(a.resolve("broken.safetensors"), java.nio.ByteBuffer.allocate(16 + header.length)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(header.length).put(header).array());
+        String idc = push(a, "p", 3);
+        Cli.Result noted = cli.run("restore", store, idc, tmp.resolve("t3").toString(), "--tensors", "t1");
+        assertEquals(0, noted.code(), noted.toString());
+        assertTrue(noted.err().contains("note: its safetensors file 'broken.safetensors' has no tensor index and was not"
+                + " searched") && noted.err().contains("restore them whole (without --tensors)"), noted.toString());
+        assertFalse(Files.exists(tmp.resolve("t3/broken.safetensors")));
+        JsonNode nj = cli.run("restore", store, idc, tmp.resolve("t4").toString(), "--tensors", "t1", "--json").json();
+        assertEquals("broken.safetensors", nj.get("unindexed").get(0).asText(), nj.toString());
     }
 
     @Test

@@ -34,6 +34,9 @@ public final class Chunker {
     /** Default chunk size: 8 MiB. */
     public static final int DEFAULT_CHUNK_SIZE = 8 << 20;
     private static final ObjectMapper JSON = new ObjectMapper(dev.ckpt.store.util.JsonFactories.withoutLengthLimits());
+    /** As {@link #JSON}, refusing a name given twice: such a header is cut as the lenient read takes it, but not indexed. */
+    private static final ObjectMapper STRICT_JSON = new ObjectMapper(dev.ckpt.store.util.JsonFactories
+            .withoutLengthLimits()).enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final long MAX_HEADER = 100L << 20;
 
     private final int chunkSize;
@@ -168,7 +171,10 @@ public final class Chunker {
         return out;
     }
 
-    /** A safetensors file's data start and tensors, as segments and (sorted by offset) by name. */
+    /**
+     * A safetensors file's data start and tensors, as segments and (sorted by offset) by name;
+     * {@code named} is null where the header is not one by the format's rules ({@link #indexable}).
+     */
     record Header(long dataStart, List<Segment> tensors, List<Tensor> named) {
     }
 
@@ -179,6 +185,82 @@ public final class Chunker {
             s.forEach(d -> shape.add(d.asLong()));
         }
         return shape;
+    }
+
+    /**
+     * The bytes per element of the safetensors dtypes of whole bytes (the format's {@code Dtype}
+     * in safetensors 0.6); with {@link #SUB_BYTE_DTYPES}, the dtypes a header may name to be
+     * indexed (safetensors itself refuses a header naming another: a dtype newer than this list
+     * leaves its file unindexed, restored whole).
+     */
+    private static final Map<String, Integer> DTYPE_BYTES = Map.ofEntries(Map.entry("BOOL", 1), Map.entry("U8", 1),
+            Map.entry("I8", 1), Map.entry("F8_E5M2", 1), Map.entry("F8_E4M3", 1), Map.entry("F8_E8M0", 1),
+            Map.entry("I16", 2), Map.entry("U16", 2), Map.entry("F16", 2), Map.entry("BF16", 2), Map.entry("I32", 4),
+            Map.entry("U32", 4), Map.entry("F32", 4), Map.entry("F64", 8), Map.entry("I64", 8), Map.entry("U64", 8),
+            Map.entry("C64", 8));
+
+    /** The safetensors dtypes of fewer than 8 bits per element: indexed without their length checked against their shape. */
+    private static final java.util.Set<String> SUB_BYTE_DTYPES = java.util.Set.of("F4", "F6_E2M3", "F6_E3M2");
+
+    /**
+     * Whether a parsed header is a safetensors header by the format's rules, so that its tensors
+     * may be indexed: every entry but {@code __metadata__} has a dtype the format names, a shape of non-negative
+     * whole numbers and {@code data_offsets} {@code [begin, end]} within the {@code dataLength}
+     * bytes after the header, holding exactly the shape's elements where the dtype's width is
+     * known ({@link #DTYPE_BYTES}), and no two tensors share a byte.
+     */
+    static boolean indexable(JsonNode root, long dataLength) {
+        if (!root.isObject()) {
+            return false;
+        }
+        List<long[]> ranges = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> f = root.fields(); f.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = f.next();
+            if (e.getKey().equals("__metadata__")) {
+                continue;
+            }
+            JsonNode t = e.getValue();
+            JsonNode dtype = t.get("dtype");
+            JsonNode shape = t.get("shape");
+            JsonNode offsets = t.get("data_offsets");
+            if (dtype == null || !dtype.isTextual() || shape == null || !shape.isArray() || offsets == null
+                    || !offsets.isArray() || offsets.size() != 2 || !offsets.get(0).canConvertToExactIntegral()
+                    || !offsets.get(1).canConvertToExactIntegral() || !offsets.get(0).canConvertToLong()
+                    || !offsets.get(1).canConvertToLong()) {
+                return false;
+            }
+            long begin = offsets.get(0).asLong();
+            long end = offsets.get(1).asLong();
+            if (begin < 0 || end < begin || end > dataLength) {
+                return false;
+            }
+            long elements = 1;
+            try {
+                for (JsonNode d : shape) {
+                    if (!d.canConvertToExactIntegral() || !d.canConvertToLong() || d.asLong() < 0) {
+                        return false;
+                    }
+                    elements = Math.multiplyExact(elements, d.asLong());
+                }
+                Integer width = DTYPE_BYTES.get(dtype.asText());
+                if (width == null ? !SUB_BYTE_DTYPES.contains(dtype.asText())
+                        : Math.multiplyExact(elements, width) != end - begin) {
+                    return false;
+                }
+            } catch (ArithmeticException tooMany) {
+                return false;
+            }
+            if (end > begin) {
+                ranges.add(new long[]{begin, end});
+            }
+        }
+        ranges.sort(java.util.Comparator.comparingLong(r -> r[0]));
+        for (int i = 1; i < ranges.size(); i++) {
+            if (ranges.get(i)[0] < ranges.get(i - 1)[1]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The header of a safetensors file; null if it does not parse as one. */
@@ -197,7 +279,14 @@ public final class Chunker {
             while (header.hasRemaining() && ch.read(header, 8 + header.position()) > 0) {
                 // read fully
             }
-            JsonNode root = JSON.readTree(header.array());
+            JsonNode root;
+            boolean duplicates = false;
+            try {
+                root = STRICT_JSON.readTree(header.array());
+            } catch (com.fasterxml.jackson.core.JsonParseException twice) {
+                root = JSON.readTree(header.array()); // a name given twice (the last one wins), or no JSON at all
+                duplicates = true;
+            }
             long dataStart = 8 + headerLen;
             List<Segment> out = new ArrayList<>();
             List<Tensor> named = new ArrayList<>();
@@ -217,7 +306,11 @@ public final class Chunker {
                 }
             }
             named.sort(java.util.Comparator.comparingLong(Tensor::begin).thenComparing(Tensor::name));
-            return new Header(dataStart, out, List.copyOf(named));
+            // the cut takes what it can of any header; the index only a header by the format's rules, as a restore of
+            // selected tensors writes a safetensors file from it (stop 59's list: overlapping tensors, a shape its bytes
+            // do not hold, a tensor past the file's end were indexed, or left out of it unsaid)
+            return new Header(dataStart, out, !duplicates && indexable(root, size - dataStart)
+                    ? List.copyOf(named) : null);
         } catch (IOException | RuntimeException e) {
             return null; // not a safetensors file after all: fixed-size pieces
         }

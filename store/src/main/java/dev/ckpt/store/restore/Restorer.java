@@ -198,7 +198,7 @@ public final class Restorer {
     /** Why a tensor selection is empty, and what the checkpoint holds instead. */
     private static String noMatch(Manifest m, TensorSelection sel, Integer rank) {
         String what = "checkpoint " + m.id() + (rank == null ? "" : " rank " + rank);
-        List<String> names = new ArrayList<>();
+        List<String> names = new ArrayList<>(); // distinct below: "e.g. a.w, a.w" repeated a name (helper-142)
         for (FileEntry f : m.files()) {
             if (f.tensors() != null) {
                 f.tensors().forEach(t -> names.add(t.name()));
@@ -207,13 +207,12 @@ public final class Restorer {
         String msg = "no tensor of " + what + " matches " + String.join(" or ", sel.patterns().stream()
                 .map(p -> "'" + p + "'").toList()) + "; nothing was written";
         if (!names.isEmpty()) {
-            return msg + " (it has " + names.size() + " tensors, e.g. " + String.join(", ", names.subList(0,
-                    Math.min(3, names.size()))) + "; a pattern is a glob on the whole name: * any run, ? one character)";
+            List<String> distinct = names.stream().distinct().toList();
+            return msg + " (it has " + names.size() + " tensors, e.g. " + String.join(", ", distinct.subList(0,
+                    Math.min(3, distinct.size()))) + "; a pattern is a glob on the whole name: * any run, ? one character)";
         }
         if (!sel.unindexed().isEmpty()) {
-            return msg + " (its safetensors files " + String.join(", ", sel.unindexed().subList(0,
-                    Math.min(3, sel.unindexed().size()))) + " have no tensor index: they were saved by a version"
-                    + " without one; restore them whole)";
+            return msg + " (" + TensorSelection.unindexedWords(sel.unindexed()) + "; restore them whole)";
         }
         return msg + " (it holds no safetensors files)";
     }

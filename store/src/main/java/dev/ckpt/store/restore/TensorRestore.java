@@ -122,7 +122,8 @@ final class TensorRestore {
         }
         List<String> paths = sel.files().stream().map(f -> f.file().path()).toList();
         return new TensorRestoreResult(m.id(), m.run(), m.step(), paths, sel.tensorCount(), bytes, downloaded.get(),
-                Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(), leftovers.replacedVersions(), replaced);
+                Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(), leftovers.replacedVersions(), replaced,
+                sel.unindexed());
     }
 
     /** The new header and the selected tensors' bytes, from the file's chunks that hold them. */

@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * selected when any pattern matches it.
  *
  * @param files          the files with selected tensors, in manifest order
- * @param unindexed      safetensors files of the checkpoint without a tensor index (saved before it existed)
+ * @param unindexed      safetensors files of the checkpoint without a tensor index (saved before it existed, or
+ *                       whose header was not valid safetensors when saved), not searched
  */
 public record TensorSelection(String checkpointId, List<String> patterns, List<FileSelection> files,
                               List<String> unindexed) {
@@ -72,6 +73,19 @@ public record TensorSelection(String checkpointId, List<String> patterns, List<F
             }
         }
         return new TensorSelection(m.id(), patterns, out, unindexed);
+    }
+
+    /**
+     * Names the safetensors files that have no tensor index (a few of them, and how many) and
+     * why they have none, in words for a message.
+     */
+    public static String unindexedWords(List<String> files) {
+        String named = String.join(", ", files.subList(0, Math.min(3, files.size())).stream().map(f -> "'" + f + "'")
+                .toList()) + (files.size() > 3 ? " and " + (files.size() - 3) + " more" : "");
+        return (files.size() == 1 ? "its safetensors file " + named + " has" : "its safetensors files " + named + " have")
+                + " no tensor index and " + (files.size() == 1 ? "was" : "were") + " not searched: saved by a version"
+                + " without the index, or not valid safetensors when saved (overlapping tensors, a shape its bytes do"
+                + " not hold, a tensor past the file's end)";
     }
 
     /** Whether no tensor matched. */

@@ -353,6 +353,66 @@ class TensorRestoreTest {
         }
     }
 
+    /** A safetensors file of this header text and {@code data} bytes after it. */
+    static void rawSafetensors(Path file, String header, int data) throws IOException {
+        byte[] hb = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(8 + hb.length + data).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(hb.length).put(hb);
+        Files.createDirectories(file.getParent());
+        Files.write(file, buf.array());
+    }
+
+    /**
+     * Only a header by the safetensors format's rules is indexed, as a restore of selected
+     * tensors writes a safetensors file from the index: overlapping tensors, a shape its bytes do
+     * not hold, a tensor past the file's end, a dtype the format does not name, a name given
+     * twice were indexed as they stood or left out of the index unsaid (helper-142); such a file
+     * is unindexed, named in the result as not searched, and still restores whole, byte for byte.
+     */
+    @Test
+    void aHeaderAgainstTheFormatsRulesIsNotIndexedAndIsNamedAsNotSearched() throws Exception {
+        Path src = tmp.resolve("src-bad");
+        String w = "\"a.w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
+        rawSafetensors(src.resolve("good.safetensors"), "{" + w + ",\"a.e\":{\"dtype\":\"U8\",\"shape\":[0],"
+                + "\"data_offsets\":[8,8]}}", 8);
+        rawSafetensors(src.resolve("a2.safetensors"), "{" + w + "}", 8); // a name in two files
+        rawSafetensors(src.resolve("f4.safetensors"), "{\"a.q\":{\"dtype\":\"F4\",\"shape\":[4],\"data_offsets\":[0,2]}}", 2);
+        Map<String, String> bad = new LinkedHashMap<>();
+        bad.put("overlap", "{" + w + ",\"a.x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}");
+        bad.put("shape", "{\"a.w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}");
+        bad.put("negative", "{\"a.w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}");
+        bad.put("beyond", "{" + w + ",\"a.b\":{\"dtype\":\"F32\",\"shape\":[250],\"data_offsets\":[8,1008]}}");
+        bad.put("dtype", "{\"a.w\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}");
+        bad.put("twice", "{" + w + "," + w.replace("[2]", "[1]").replace("[0,8]", "[0,4]") + "}");
+        bad.put("nooffsets", "{" + w + ",\"a.n\":{\"dtype\":\"F32\",\"shape\":[2]}}");
+        for (Map.Entry<String, String> b : bad.entrySet()) {
+            rawSafetensors(src.resolve(b.getKey() + ".safetensors"), b.getValue(), 16);
+        }
+        try (CheckpointStore s = CheckpointStore.open(ObjectStores.local(tmp.resolve("store-bad")), CONFIG)) {
+            CheckpointEntry e = save(s, src, 1);
+            Manifest m = s.manifest(e);
+            for (FileEntry f : m.files()) {
+                String name = f.path().replace(".safetensors", "");
+                assertEquals(!bad.containsKey(name), f.tensors() != null, f.path() + ": " + f.tensors());
+            }
+            TensorRestoreResult r = s.restoreTensors(e, null, List.of("a.*"), tmp.resolve("out-bad"));
+            assertEquals(List.of("a2.safetensors", "f4.safetensors", "good.safetensors"), r.files());
+            assertEquals(4, r.tensors());
+            assertEquals(bad.keySet().stream().map(n -> n + ".safetensors").sorted().toList(),
+                    r.unindexed().stream().sorted().toList(), "each unindexed file named as not searched");
+            NotFoundException none = assertThrows(NotFoundException.class,
+                    () -> s.restoreTensors(e, null, List.of("zz*"), tmp.resolve("out-none")));
+            assertTrue(none.getMessage().contains("it has 4 tensors, e.g. a.w, a.q, a.e;"), "each name once: "
+                    + none.getMessage());
+            Path whole = tmp.resolve("out-whole");
+            s.restore(e, whole, List.of());
+            for (String n : bad.keySet()) {
+                assertArrayEquals(Files.readAllBytes(src.resolve(n + ".safetensors")),
+                        Files.readAllBytes(whole.resolve(n + ".safetensors")), n);
+            }
+        }
+    }
+
     @Test
     void globsMatchWholeNamesAndUnindexedFilesAreNamed() {
         assertTrue(TensorSelection.glob("layers.3.*").matcher("layers.3.attn.q.weight").matches());
