@@ -215,7 +215,9 @@ final class ImportCommand extends StoreCommand {
             }
             java.util.Map<String, String> sha256 = new HashMap<>();
             archived.files().forEach(f -> sha256.put(f.path(), f.sha256()));
-            scanned = scanned.expecting(sha256);
+            java.util.Map<String, Integer> modes = new HashMap<>(); // the archive's modes, not the staging's 0644
+            archived.files().forEach(f -> modes.put(f.path(), f.mode()));
+            scanned = scanned.expecting(sha256).withModes(modes);
             SaveRequest request;
             try { // before the run is claimed: a refused archive must not fence the run's writer
                 request = new SaveRequest(staging, run, step, archived.epoch(), archived.metadata(), null, null)

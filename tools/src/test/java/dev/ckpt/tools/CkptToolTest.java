@@ -638,8 +638,18 @@ class CkptToolTest {
     }
 
     @Test
-    void exportThenImportIntoAnotherStoreRestoresIdentically() {
+    void exportThenImportIntoAnotherStoreRestoresIdentically() throws Exception {
         Path a = src("a", 1);
+        // each file's mode comes through (an import saved them all as 0644, the staging's default: helper-142)
+        List<Path> files;
+        try (var walk = Files.walk(a)) {
+            files = walk.filter(Files::isRegularFile).sorted().toList();
+        }
+        String[] perms = {"rwxr-xr-x", "rwx------", "r--r--r--", "rw-------"};
+        for (int i = 0; i < files.size(); i++) {
+            Files.setPosixFilePermissions(files.get(i), java.nio.file.attribute.PosixFilePermissions.fromString(
+                    perms[i % perms.length]));
+        }
         String id = push(a, "r", 7, "--meta", "loss=0.25", "--epoch", "3");
         Path archive = tmp.resolve("r7.tar.zst");
         Cli.Result exp = cli.run("export", store, id, archive.toString());
@@ -655,6 +665,13 @@ class CkptToolTest {
         assertEquals(0, cli.run("restore", other, newId, out2.toString()).code());
         TestDirs.assertSameTree(TestDirs.snapshot(out1), out2);
         TestDirs.assertSameTree(TestDirs.snapshot(a), out2);
+        for (Path f : files) {
+            Path rel = a.relativize(f);
+            assertEquals(Files.getPosixFilePermissions(f), Files.getPosixFilePermissions(out2.resolve(rel.toString())),
+                    "the mode of " + rel + " after export and import");
+        }
+        assertEquals(cli.run("show", store, id, "--json").json().get("files").toString(),
+                cli.run("show", other, newId, "--json").json().get("files").toString(), "the same files, modes too");
         assertEquals("0.25", cli.run("show", other, newId, "--json").json().get("metadata").get("loss").asText());
         assertTrue(!imp.err().contains("note:"), "a new step: no note: " + imp);
         // the same step imported again is kept twice, and import says so, as push does (a break helper's case)

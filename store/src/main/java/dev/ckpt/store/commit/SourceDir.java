@@ -108,6 +108,21 @@ public final class SourceDir {
         return new SourceDir(root, files, emptyDirectories, leftOut, took, sha256ByPath);
     }
 
+    /**
+     * This scan, with each file's mode (type and permission bits, as a manifest records it) taken
+     * from {@code modeByPath} by its relative path instead of from the file: for files unpacked
+     * from an archive whose manifest says what their modes were (an import saved every file as
+     * 0644, the staging's default, where the archive recorded 0777, 0700 or 0000: helper-142). A
+     * path not in the map, or mapped to 0 ("no mode recorded"), keeps the scanned mode.
+     */
+    public SourceDir withModes(Map<String, Integer> modeByPath) {
+        List<SourceFile> moded = files.stream().map(f -> {
+            Integer m = modeByPath.get(f.relative());
+            return m == null || m == 0 ? f : new SourceFile(f.path(), f.relative(), f.size(), m, f.stamp());
+        }).toList();
+        return new SourceDir(root, moded, emptyDirectories, leftOut, took, expectedSha256);
+    }
+
     /** Refuses {@code f}'s content, hashed to {@code sha256} by a save, if {@link #expecting} says otherwise. */
     void checkHash(String relative, String sha256) {
         if (expectedSha256 == null) {
