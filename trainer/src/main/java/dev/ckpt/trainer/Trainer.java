@@ -446,6 +446,10 @@ public final class Trainer {
         staging = new Staging(o.staging, o.ranked() ? o.run + "/rank-" + o.rank : o.run, o.minFreeMb << 20, out, freeSpace);
         startPhase = "opening the store";
         store.init();
+        if (!o.autoResume) {
+            startPhase = "looking for checkpoints of run " + o.run;
+            refuseFreshStartOverCheckpoints();
+        }
         startPhase = "claiming run " + o.run + " as its writer";
         if (o.ranked()) {
             // every rank of the job holds the one writer epoch; a requeued job's ranks fence this one
@@ -482,17 +486,6 @@ public final class Trainer {
         if (o.autoResume) {
             startPhase = "resuming run " + o.run + " from its newest checkpoint";
             resume();
-        } else {
-            List<CheckpointEntry> cps = store.list(o.run);
-            if (!cps.isEmpty()) {
-                // and that this job took the run over (helper-118: a job still training on it was fenced with no word here)
-                // a rank joins its job's claim, which may be another process's of the same job: no take-over to say
-                // (helper-119: a rank said it fenced, having joined its own job at the same epoch)
-                out.printf("note: run %s already has checkpoints up to step %d; training from step 0 "
-                        + "(pass --auto-resume to continue from them)%s%n", o.run, cps.get(cps.size() - 1).step(),
-                        o.ranked() ? "" : "; this job is now the run's writer (epoch " + writer.epoch() + "), so a job"
-                        + " still saving to run " + o.run + " is refused at its next save");
-            }
         }
         // fail before training rather than at the first save
         startPhase = "checking the staging directory's free space";
@@ -501,6 +494,34 @@ public final class Trainer {
         if (o.ranked()) {
             startStopPoller();
         }
+    }
+
+    /**
+     * Refuses a start from step 0 (no {@code --auto-resume}) in a run that has checkpoints, before
+     * the run is claimed (a claim fences the job that may still be training on it). Such a
+     * training was mixed with the old one: retention keeps the highest steps, so it dropped each
+     * checkpoint the new training committed at its next save, and {@code --auto-resume} (and the
+     * end's "latest") took the old training's newest (helper-141); a stop before the new training
+     * passed the old step lost all of it.
+     *
+     * @throws InvalidInputException naming the run, its newest checkpoint and the three ways on:
+     *         --auto-resume, another --run, or forgetting the run's checkpoints; nothing claimed or written
+     */
+    private void refuseFreshStartOverCheckpoints() {
+        List<CheckpointEntry> cps = store.list(o.run);
+        if (cps.isEmpty()) {
+            return;
+        }
+        CheckpointEntry newest = cps.get(cps.size() - 1);
+        String store = Printable.of(String.valueOf(o.store));
+        throw new dev.ckpt.store.error.InvalidInputException("run " + o.run + " already has " + (cps.size() == 1
+                ? "a checkpoint" : cps.size() + " checkpoints") + ", the newest " + newest.id() + " at step " + newest.step()
+                + "; a training from step 0 would be mixed with them (retention keeps the highest steps, so it would drop"
+                + " the new training's checkpoints, and --auto-resume would continue the old one): pass --auto-resume to"
+                + " continue from step " + newest.step() + ", give another --run for a new training, or drop the run's"
+                + " checkpoints first (ckpt-tool forget " + store + " " + String.join(" ", cps.stream()
+                .map(c -> o.run + "@" + c.step()).distinct().limit(8).toList()) + (cps.size() > 8 ? " ..." : "")
+                + "); nothing was claimed or written");
     }
 
     /**

@@ -509,12 +509,33 @@ class TrainerTest {
         assertEquals(0, again.code(), again.all());
         assertFalse(again.out().contains("but no store"), again.out());
         assertEquals("the user's", Files.readString(dir.resolve("store/notes.txt")));
-        // without --auto-resume on a run with checkpoints: it says it took the run over (helper-118)
+        // without --auto-resume on a run with checkpoints: refused before the run is claimed, nothing written; it trained
+        // from step 0 and retention dropped each of its checkpoints for the old training's higher steps, and the old
+        // training's newest stayed the run's latest (helper-141)
+        long epoch;
+        List<CheckpointEntry> before;
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            epoch = s.root().runs().get("t").writerEpoch();
+            before = s.list("t");
+        }
         Result fresh = TrainerRuns.inProcess(args(dir, "--steps", "10", "--save-every", "10"));
-        assertEquals(0, fresh.code(), fresh.all());
-        assertTrue(fresh.out().matches("(?s).*note: run t already has checkpoints up to step 20; training from step 0 \\(pass"
-                + " --auto-resume to continue from them\\); this job is now the run's writer \\(epoch \\d+\\), so a job"
-                + " still saving to run t is refused at its next save\n.*"), fresh.out());
+        assertEquals(1, fresh.code(), fresh.all());
+        String newest = before.get(before.size() - 1).id();
+        assertTrue(fresh.err().contains("run t already has " + before.size() + " checkpoints, the newest " + newest
+                + " at step 20; a training from step 0 would be mixed with them") && fresh.err().contains("pass"
+                + " --auto-resume to continue from step 20, give another --run for a new training, or drop the run's"
+                + " checkpoints first (ckpt-tool forget " + dir.resolve("store") + " t@10 t@20); nothing was claimed or"
+                + " written"), fresh.all());
+        assertFalse(fresh.out().contains("saved step"), fresh.all());
+        try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
+            assertEquals(epoch, s.root().runs().get("t").writerEpoch(), "the run was not claimed");
+            assertEquals(before, s.list("t"), "nothing saved or dropped");
+        }
+        // a new run in the same store starts from step 0 as before
+        List<String> other = new java.util.ArrayList<>(List.of(args(dir, "--steps", "10", "--save-every", "10")));
+        other.set(other.indexOf("t"), "t2");
+        Result newRun = TrainerRuns.inProcess(other.toArray(String[]::new));
+        assertEquals(0, newRun.code(), newRun.all());
 
         // a new filesystem mounted as the store holds lost+found only: no note (helper-119)
         Path mounted = tmp.resolve("mounted");
