@@ -139,6 +139,18 @@ public final class ChunkCodec {
     }
 
     /**
+     * zstd's reason in a reader's words where its own would mislead: "Restored data doesn't
+     * match checksum" (zstd's name for a frame whose checksum fails, read as if a restore's
+     * output were wrong: helper-141) is the frame's checksum failing; others as zstd says them.
+     */
+    static String zstdSays(String reason) {
+        if (reason != null && reason.toLowerCase(java.util.Locale.ROOT).contains("checksum")) {
+            return "the frame's checksum does not match its decoded bytes: the stored object changed after it was written";
+        }
+        return reason;
+    }
+
+    /**
      * Encodes {@code data} exactly as {@code ref} records it (its codec): for re-creating a
      * chunk object that must match a manifest already written.
      */
@@ -282,7 +294,7 @@ public final class ChunkCodec {
                 long n = Zstd.decompressByteArray(out, 0, ref.rawLength(), stored, 0, storedLength);
                 if (Zstd.isError(n)) {
                     throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
-                            + Zstd.getErrorName(n) + ")");
+                            + zstdSays(Zstd.getErrorName(n)) + ")");
                 }
                 length = (int) n;
                 if (w > 1 && length == ref.rawLength()) {
@@ -292,7 +304,7 @@ public final class ChunkCodec {
             } catch (ZstdException | IllegalArgumentException | IndexOutOfBoundsException e) {
                 // an index error: zstd-jni reads an empty or cut object's frame header past its end (helper-110)
                 throw new CorruptObjectException(ref.key(), "chunk " + ref.key() + " is corrupt: zstd cannot decode it ("
-                        + e.getMessage() + ")", e);
+                        + zstdSays(e.getMessage()) + ")", e);
             }
         }
         if (length != ref.rawLength()) {

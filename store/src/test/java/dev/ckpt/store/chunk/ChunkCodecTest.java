@@ -76,6 +76,13 @@ class ChunkCodecTest {
             CorruptObjectException ex = assertThrows(CorruptObjectException.class, () -> ChunkCodec.decode(e.ref(), bad));
             assertTrue(ex.getMessage().contains(e.ref().key()), ex.getMessage());
         }
+        // a frame whose checksum (its last 4 bytes) fails is said as such, not as zstd's "Restored data doesn't match
+        // checksum", read as if a restore's output were wrong (helper-141)
+        byte[] sumBad = e.stored().clone();
+        sumBad[sumBad.length - 1] ^= 1;
+        CorruptObjectException sum = assertThrows(CorruptObjectException.class, () -> ChunkCodec.decode(e.ref(), sumBad));
+        assertTrue(sum.getMessage().contains("the frame's checksum does not match its decoded bytes: the stored object"
+                + " changed after it was written") && !sum.getMessage().contains("Restored"), sum.getMessage());
         byte[] rawBad = new byte[1000];
         ChunkRef rawRef = codec.encode(new byte[1000], 0, 1000).ref();
         rawBad[10] = 1;
