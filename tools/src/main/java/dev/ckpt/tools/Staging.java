@@ -103,7 +103,10 @@ final class Staging {
         try {
             dev.ckpt.store.util.LocalFiles.deleteTree(staging);
         } catch (IOException | RuntimeException e) {
-            err.println("warning: could not remove " + ShowCommand.printable(staging.toString()) + ": " + (e instanceof IOException io
+            // an UncheckedIOException's message is its cause's class name and text (helper-142: "java.nio.file
+            // .FileSystemException: ...")
+            IOException io = e instanceof IOException i ? i : e instanceof java.io.UncheckedIOException u ? u.getCause() : null;
+            err.println("warning: could not remove " + ShowCommand.printable(staging.toString()) + ": " + (io != null
                     ? dev.ckpt.store.util.LocalFiles.explain(io) : e.getMessage()) + "; delete it: rm -r "
                     + dev.ckpt.store.util.ShellWords.word(staging.toString()));
         }

@@ -169,7 +169,13 @@ public final class LocalFiles {
         return buf.remaining() <= IO_SLICE ? buf.duplicate() : buf.slice(buf.position(), IO_SLICE);
     }
 
-    /** Deletes {@code p} and everything below it (links are removed, not followed); absent is fine. */
+    /**
+     * Deletes {@code p} and everything below it (links are removed, not followed); absent is fine.
+     * By whole paths; where one is past the system's limit ("File name too long") and the JDK
+     * offers {@link java.nio.file.SecureDirectoryStream} (Linux, macOS), by names relative to
+     * open directories, so such a tree goes too (an export's staging of a checkpoint with
+     * paths near the limit was left behind: helper-142).
+     */
     public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             return;
@@ -177,6 +183,49 @@ public final class LocalFiles {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(x);
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            IOException io = e instanceof IOException i ? i : ((java.io.UncheckedIOException) e).getCause();
+            if (!(io instanceof FileSystemException f) || !"File name too long".equals(f.getReason())
+                    || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw io;
+            }
+            // a path past the limit: by names relative to open directories (one open directory per level below p)
+            try (java.nio.file.DirectoryStream<Path> top = Files.newDirectoryStream(p)) {
+                if (!(top instanceof java.nio.file.SecureDirectoryStream<Path> secure)) {
+                    throw io;
+                }
+                deleteContents(secure);
+            }
+            Files.deleteIfExists(p);
+        }
+    }
+
+    /** Deletes everything in {@code dir} by names relative to it, directories depth first. */
+    private static void deleteContents(java.nio.file.SecureDirectoryStream<Path> dir) throws IOException {
+        List<Path> names = new ArrayList<>();
+        for (Path entry : dir) {
+            names.add(entry.getFileName());
+        }
+        for (Path name : names) {
+            boolean directory;
+            try {
+                directory = dir.getFileAttributeView(name, java.nio.file.attribute.BasicFileAttributeView.class,
+                        LinkOption.NOFOLLOW_LINKS).readAttributes().isDirectory();
+            } catch (NoSuchFileException gone) {
+                continue;
+            }
+            if (directory) {
+                try (java.nio.file.SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+                    deleteContents(sub);
+                }
+                dir.deleteDirectory(name);
+            } else {
+                try {
+                    dir.deleteFile(name);
+                } catch (NoSuchFileException gone) {
+                    // removed meanwhile: what was asked
+                }
             }
         }
     }

@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -93,5 +94,25 @@ class LocalFilesTest {
             }
             assertArrayEquals(Files.readAllBytes(f), LocalFiles.readAllBytes(f), "size " + size);
         }
+    }
+
+    /**
+     * A tree whose paths pass the system's 4096-byte limit is deleted (an export's staging of a
+     * checkpoint with paths near the limit was left behind, "File name too long": helper-142).
+     * Made by a shell that descends by relative names, as the JDK cannot.
+     */
+    @Test
+    void aTreeWhosePathsPassTheSystemsLimitIsDeleted() throws Exception {
+        Path top = Files.createDirectories(tmp.resolve("long"));
+        String name = "d".repeat(200);
+        Process p = new ProcessBuilder("bash", "-c", "cd \"$1\" && for i in $(seq 25); do mkdir \"$2\" && cd \"$2\" || exit 1;"
+                + " echo x > f; ln -s /nonexistent link; done; pwd | wc -c", "bash", top.toString(), name)
+                .redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor(), said);
+        assertTrue(Long.parseLong(said) > 5000, "deeper than a path may be long: " + said);
+        LocalFiles.deleteTree(top);
+        assertFalse(Files.exists(top, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        LocalFiles.deleteTree(top); // absent: fine
     }
 }
