@@ -149,7 +149,10 @@ public enum ExitCode {
             if (e.usedBy(p)) {
                 String indent = "       "; // the meanings in one column, under 3-digit codes too (130, 143)
                 StringBuilder line = new StringBuilder(String.format("  %3d  ", e.code));
-                for (String word : e.meaning.split(" ")) {
+                // ckpt-train has no --deadline: its table named ckpt-tool's option (helper-141)
+                String meaning = p == Program.CKPT_TRAIN ? e.meaning.replace(", a stall past ckpt-tool's --deadline", "")
+                        : e.meaning;
+                for (String word : meaning.split(" ")) {
                     if (line.length() > indent.length() && line.length() + 1 + word.length() > 79) {
                         b.append('\n').append(line.toString().stripTrailing());
                         line = new StringBuilder(indent);

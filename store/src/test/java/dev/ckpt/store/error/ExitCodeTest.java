@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -157,6 +158,10 @@ class ExitCodeTest {
         }
         assertTrue(tool.contains("  6  commit state unknown"), tool);
         assertTrue(train.contains(" 75  preempted, or stopped by SIGUSR1, SIGTERM or Ctrl-C (EX_TEMPFAIL)"), train);
+        // each program's table names only its own options: ckpt-train has no --deadline (helper-141)
+        assertTrue(String.join(" ", tool.split("\\s+")).contains("a transient I/O error, a stall past ckpt-tool's --deadline)"), tool);
+        assertTrue(String.join(" ", train.split("\\s+")).contains("(network, server, a transient I/O error): nothing new"), train);
+        assertFalse(train.contains("--deadline"), train);
         assertTrue(tool.lines().allMatch(l -> l.length() <= 79), tool);
         // the meanings in one column, under 3-digit codes too (helper-98 saw 130 and 143 out of line)
         assertTrue(tool.lines().skip(1).allMatch(l -> l.length() > 7 && l.charAt(6) == ' ' && l.charAt(7) != ' '), tool);
