@@ -203,6 +203,16 @@ class SaveSourceTest {
                 () -> store.save(writer, SaveRequest.of(toFile, "r", 9)));
         assertTrue(f.getMessage().contains("source " + toFile + " is a symbolic link to " + Files.readSymbolicLink(toFile)
                 + ", which is not a directory; give the directory the checkpoint is in"), f.getMessage());
+        // one that does not exist says what to do, and where a relative path was taken from (helper-141)
+        Path none = tmp.resolve("step-404");
+        InvalidInputException n = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(none, "r", 10)));
+        assertEquals("source directory " + none + " does not exist; give the directory the checkpoint is in; nothing was"
+                + " saved", n.getMessage());
+        InvalidInputException rel = assertThrows(InvalidInputException.class,
+                () -> store.save(writer, SaveRequest.of(Path.of("no-such-step-dir"), "r", 11)));
+        assertTrue(rel.getMessage().startsWith("source directory no-such-step-dir does not exist (relative to "
+                + Path.of("").toAbsolutePath() + "); give the directory"), rel.getMessage());
     }
 
     @Test

@@ -208,14 +208,18 @@ public final class SourceDir {
         long t0 = System.nanoTime();
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             String tooLong = LocalFiles.tooLong(dir); // Java's check says "does not exist" of such a path (helper-127)
-            throw new InvalidInputException("source directory " + dir + (tooLong == null ? " does not exist" : ": " + tooLong));
+            // what to do, as every other refusal here says (helper-141: "does not exist" alone)
+            throw new InvalidInputException("source directory " + dir + (tooLong == null ? " does not exist" + (dir.isAbsolute()
+                    ? "" : " (relative to " + Path.of("").toAbsolutePath() + ")") + "; give the directory the checkpoint is"
+                    + " in; nothing was saved" : ": " + tooLong));
         }
         if (!Files.isDirectory(dir)) { // a link to what does not exist or is no directory says where it points
             throw new InvalidInputException("source " + LocalFiles.notADirectory(dir)
                     + "; give the directory the checkpoint is in");
         }
         if (!Files.isReadable(dir)) {
-            throw new InvalidInputException("source directory " + dir + " is not readable");
+            throw new InvalidInputException("source directory " + dir + " is not readable: give this user read and search"
+                    + " permission on it (chmod u+rx); nothing was saved");
         }
         List<SourceFile> files = new ArrayList<>();
         List<String> empty = new ArrayList<>();
