@@ -230,7 +230,7 @@ class PackedFilesTest extends InMemoryFixture {
 
             Map<String, byte[]> before = TestDirs.snapshot(out);
             CorruptObjectException ex = assertThrows(CorruptObjectException.class, () -> s.restore(r.checkpointId(), out));
-            assertTrue(ex.getMessage().contains(key) && ex.getMessage().contains("the pack of small files ")
+            assertTrue(ex.getMessage().contains(key) && ex.getMessage().contains("the pack of small files '")
                     && ex.getMessage().contains(" of checkpoint " + r.checkpointId())
                     && ex.getMessage().contains("is as it was"), ex.getMessage());
             TestDirs.assertSameTree(before, out);

@@ -160,7 +160,9 @@ final class RestoreRun {
             public RuntimeException located(RuntimeException e, ChunkRef pack) {
                 List<String> names = manifest.files().stream().filter(f -> f.packed()
                         && f.chunks().get(0).hash().equals(pack.hash())).map(FileEntry::path).toList();
-                String shown = String.join(", ", names.subList(0, Math.min(3, names.size())))
+                // quoted: names holding ", " or a space at an end read as other names (helper-142)
+                String shown = String.join(", ", names.subList(0, Math.min(3, names.size())).stream()
+                        .map(n -> "'" + n + "'").toList())
                         + (names.size() > 3 ? " and " + (names.size() - 3) + " more" : "");
                 return ChunkProblems.located(e, "the pack of small files " + shown + " of checkpoint " + manifest.id(),
                         root, store);
