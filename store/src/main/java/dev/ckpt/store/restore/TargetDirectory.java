@@ -107,8 +107,10 @@ final class TargetDirectory {
                         : " is free");
             }
         }
+        // of a directory that never was, "as it was" read as if it had been (helper-142)
         return new InvalidInputException("cannot " + what + ": " + explained + room + " (restore into " + root
-                + " abandoned; the directory is as it was)", e);
+                + " abandoned; " + (java.nio.file.Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? "the directory is as it was)" : "nothing was written)"), e);
     }
 
     /** The usable space of the file system {@code p} (or its nearest existing ancestor) is on; -1 when unknown. */

@@ -236,6 +236,22 @@ class RestoreTargetTest extends InMemoryFixture {
         assertEquals("not a directory", Files.readString(t));
     }
 
+    /**
+     * A failure's message says "nothing was written" of a target that does not exist, not "the
+     * directory is as it was" (helper-142: a restore into /proc/ckpt, which the system would not
+     * create, said so of a directory that never was).
+     */
+    @Test
+    void aFailedTargetThatNeverExistedIsNotSaidToBeAsItWas() throws IOException {
+        java.nio.file.FileSystemException why = new java.nio.file.FileSystemException("x", null, "Operation not permitted");
+        Path absent = tmp.resolve("never");
+        assertTrue(TargetDirectory.cannot("create directory " + absent, absent, why, -1).getMessage()
+                .endsWith("(restore into " + absent + " abandoned; nothing was written)"));
+        Path there = Files.createDirectories(tmp.resolve("there"));
+        assertTrue(TargetDirectory.cannot("write " + there.resolve("f"), there, why, -1).getMessage()
+                .endsWith("(restore into " + there + " abandoned; the directory is as it was)"));
+    }
+
     /** A target that is a symbolic link is named with where it points (a dangling one was "exists and is not a directory"). */
     @Test
     void aTargetThatIsADanglingOrLoopingLinkOrALinkToAFileIsNamedAsSuch() throws IOException {
