@@ -314,7 +314,10 @@ public final class SourceDir {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(list::add);
         } catch (AccessDeniedException e) {
-            refused.add(new InvalidInputException("cannot list directory " + dir + ": permission denied" + SourceDir.UNREADABLE));
+            // a directory needs search (x) as well as read to be saved: u+r alone was not enough (helper-142)
+            refused.add(new InvalidInputException("cannot list directory " + dir + ": permission denied; nothing was"
+                    + " committed: give the user running the save read and search access to it (chmod u+rx, or a+rx),"
+                    + " or run the save as the directory's owner"));
             return;
         } catch (IOException | RuntimeException e) {
             refused.add(new InvalidInputException("cannot list directory " + dir + ": " + reasonOf(e), e));
@@ -356,8 +359,8 @@ public final class SourceDir {
             return null;
         } else {
             throw new InvalidInputException(dev.ckpt.store.util.Printable.of(p.toString()) + " " + describeOther(p, type) + "; a checkpoint holds regular files only: "
-                    + (type == S_IFLNK && Files.exists(p) ? "replace the link with a copy of what it points to (cp -L), or"
-                    + " remove it," : "remove it,") + " and save again; nothing was saved");
+                    + (type == S_IFLNK && Files.isRegularFile(p) ? "replace the link with a copy of the file it points to"
+                    + " (cp -L), or remove it," : "remove it,") + " and save again; nothing was saved");
         }
     }
 
