@@ -88,8 +88,9 @@ final class DiffCommand extends StoreCommand {
             removed.forEach(p -> out.println("  removed  " + ShowCommand.printable(p)));
             changed.forEach(p -> out.println("  changed  " + ShowCommand.printable(p) + " (" + human(sizesA.get(p)) + " -> "
                     + human(sizesB.get(p)) + ")"));
-            out.printf("%d added, %d removed, %d changed, %d unchanged; %s of %s in chunks %s holds too%n",
-                    added.size(), removed.size(), changed.size(), unchanged, human(sharedBytes), human(bBytes), a);
+            // "X of Y in chunks A holds too" read awkwardly (helper-141): whose bytes, and what holds what
+            out.printf("%d added, %d removed, %d changed, %d unchanged; %s of the %s of %s is in chunks %s holds too%n",
+                    added.size(), removed.size(), changed.size(), unchanged, human(sharedBytes), human(bBytes), b, a);
         }
     }
 }

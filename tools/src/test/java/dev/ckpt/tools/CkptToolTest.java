@@ -609,8 +609,9 @@ class CkptToolTest {
             assertEquals(same.get("bBytes").asLong(), same.get("sharedBytes").asLong(), same.toString());
         }
         Cli.Result sameText = cli.run("diff", store, idb, idc);
-        assertTrue(sameText.out().matches("(?s).*0 added, 0 removed, 0 changed, 4 unchanged; (\\S+ \\S+) of \\1 in chunks "
-                + java.util.regex.Pattern.quote(idb) + " holds too\n"), sameText.out());
+        assertTrue(sameText.out().matches("(?s).*0 added, 0 removed, 0 changed, 4 unchanged; (\\S+ \\S+) of the \\1 of "
+                + java.util.regex.Pattern.quote(idc) + " is in chunks " + java.util.regex.Pattern.quote(idb) + " holds too\n"),
+                sameText.out());
     }
 
     @Test
