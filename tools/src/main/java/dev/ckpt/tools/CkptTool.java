@@ -252,6 +252,17 @@ public final class CkptTool implements Runnable {
      * --json --help}).
      */
     static Arguments commandFirst(String[] args) {
+        String help = CommandLine.HelpCommand.class.getAnnotation(Command.class).name();
+        if (args.length > 0 && args[0].equals(help)) {
+            // ckpt-tool help ls --json: the shared options mean nothing to help after it either (helper-143: exit 2,
+            // where --json help ls printed ls's help)
+            return new Arguments(withoutShared(args, 0, sharedOptions()), null);
+        }
+        if (args.length > 1 && !args[0].startsWith("-") && !isCommand(args[0]) && isCommand(args[1])) {
+            // ckpt-tool ./store ls: "ckpt-tool ls: Missing required parameter: 'STORE'" of a store that was given
+            return new Arguments(args, "Unknown command: '" + args[0] + "' (the command comes first: ckpt-tool "
+                    + args[1] + " " + args[0] + " ...)");
+        }
         if (args.length == 0 || !args[0].startsWith("-")) {
             return new Arguments(args, null);
         }
@@ -291,9 +302,9 @@ public final class CkptTool implements Runnable {
         if (i >= args.length) {
             return new Arguments(args, "a command is required");
         }
-        if (args[i].equals(CommandLine.HelpCommand.class.getAnnotation(Command.class).name())) {
+        if (args[i].equals(help)) {
             // `ckpt-tool -v help ls`: help has none of the shared options, and they mean nothing to it
-            return new Arguments(Arrays.copyOfRange(args, i, args.length), null);
+            return new Arguments(withoutShared(args, i, shared), null);
         }
         String[] moved = new String[args.length];
         moved[0] = args[i];
@@ -323,6 +334,17 @@ public final class CkptTool implements Runnable {
             }
         }
         return kept.toArray(String[]::new);
+    }
+
+    /** Whether {@code word} names a command (or an alias of one), help aside. */
+    private static boolean isCommand(String word) {
+        for (Class<?> c : COMMANDS) {
+            Command a = c.getAnnotation(Command.class);
+            if (c != CommandLine.HelpCommand.class && (a.name().equals(word) || Arrays.asList(a.aliases()).contains(word))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The options every command has, and only those: what may stand before the command name. */

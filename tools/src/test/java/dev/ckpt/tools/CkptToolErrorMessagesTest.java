@@ -578,7 +578,9 @@ class CkptToolErrorMessagesTest {
         // the shared options before help, or the tool's help or version, mean nothing to them: ignored, as before
         // (a regression helper's case: `-v help ls` was refused), and a value of theirs is not the command asked about
         String[][] helpFor = {{"-v", "help", "ls"}, {"--json", "help", "ls"}, {"--region", "push", "help", "ls"},
-                {"--json", "ls", "--help"}, {"--progress", "none", "ls", "-h"}};
+                {"--json", "ls", "--help"}, {"--progress", "none", "ls", "-h"},
+                // after help too (helper-143: help ls --json exited 2 where --json help ls printed the help)
+                {"help", "ls", "--json"}, {"help", "--progress", "none", "ls"}, {"-v", "help", "ls", "--endpoint", "http://x"}};
         for (String[] args : helpFor) {
             Cli.Result r = cli.run(args);
             String what = String.join(" ", args) + "\n" + r;
@@ -601,6 +603,11 @@ class CkptToolErrorMessagesTest {
             assertEquals(2, at.code(), inFile + "\n" + at);
             assertTrue(at.out().isEmpty(), inFile + "\n" + at);
         }
+        // the store before the command: said as such, not as the command's missing STORE (helper-143)
+        Cli.Result storeFirst = cli.run(store, "ls");
+        assertEquals(2, storeFirst.code(), storeFirst.toString());
+        assertTrue(storeFirst.err().startsWith("ckpt-tool: Unknown command: '" + store + "' (the command comes first:"
+                + " ckpt-tool ls " + store + " ...)"), storeFirst.toString());
         Cli.Result helpBogus = cli.run("--help", "--bogus");
         assertEquals(2, helpBogus.code(), helpBogus.toString());
         assertTrue(helpBogus.err().startsWith("ckpt-tool: Unknown option: '--bogus'"), helpBogus.toString());

@@ -435,7 +435,21 @@ final class TrainOptions {
     private static void atLeast(CommandLine cl, String option, long value) {
         long min = MINIMUM.get(option);
         if (value < min) {
-            throw new ParameterException(cl, "option " + option + " must be at least " + min + ", got " + value);
+            // named as typed (--save_every=0 was "option --save-every": helper-143), as the other errors name it
+            // the underscore spellings are options of their own in the spec: the last spelling given is the one read
+            String named = option;
+            if (cl.getParseResult() != null) {
+                for (String arg : cl.getParseResult().originalArgs()) {
+                    if (arg.equals("--")) {
+                        break;
+                    }
+                    String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+                    if (name.startsWith("--") && name.replace('_', '-').equals(option)) {
+                        named = name;
+                    }
+                }
+            }
+            throw new ParameterException(cl, "option " + named + " must be at least " + min + ", got " + value);
         }
     }
 

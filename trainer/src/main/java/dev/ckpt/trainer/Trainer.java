@@ -519,9 +519,10 @@ public final class Trainer {
                 + "; a training from step 0 would be mixed with them (retention keeps the highest steps, so it would drop"
                 + " the new training's checkpoints, and --auto-resume would continue the old one): pass --auto-resume to"
                 + " continue from step " + newest.step() + ", give another --run for a new training, or drop the run's"
-                + " checkpoints first (ckpt-tool forget " + store + " " + String.join(" ", cps.stream()
-                .map(c -> o.run + "@" + c.step()).distinct().limit(8).toList()) + (cps.size() > 8 ? " ..." : "")
-                + "); nothing was claimed or written");
+                + " checkpoints first (ckpt-tool forget " + dev.ckpt.store.util.ShellWords.word(store) + " "
+                + String.join(" ", cps.stream().map(c -> dev.ckpt.store.util.ShellWords.word(o.run + "@" + c.step()))
+                .distinct().toList()) + (cps.stream().anyMatch(CheckpointEntry::pinned) ? ", after ckpt-tool unpin of"
+                + " the pinned ones" : "") + "); nothing was claimed or written");
     }
 
     /**

@@ -229,7 +229,10 @@ class TrainOptionsTest {
             assertTrue(e.startsWith("ckpt-train: option --steps needs a number, got '5\\u00") && e.lines().count() == 3
                     && e.chars().noneMatch(c -> c == 0x1b), e);
         }
-        assertTrue(run("--keep_last", "0").err().startsWith("ckpt-train: option --keep-last must be at least 1, got 0"));
+        // named as typed, as every other error names it (helper-143: --save_every=0 said --save-every)
+        assertTrue(run("--keep_last", "0").err().startsWith("ckpt-train: option --keep_last must be at least 1, got 0"));
+        assertTrue(run("--save_every=0").err().startsWith("ckpt-train: option --save_every must be at least 1, got 0"));
+        assertTrue(run("--keep-last", "0").err().startsWith("ckpt-train: option --keep-last must be at least 1, got 0"));
         assertTrue(run("--save-evry", "3").err().contains("--save-every"), "suggests the option meant");
         assertTrue(run("--save-dir").err().startsWith("ckpt-train: option --save-dir needs a value"), "names the spelling typed");
         // an unknown option's value is not an unknown option too, and no parser index (helper-119: --step 300)

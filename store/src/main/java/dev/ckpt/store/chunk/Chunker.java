@@ -36,7 +36,8 @@ public final class Chunker {
     private static final ObjectMapper JSON = new ObjectMapper(dev.ckpt.store.util.JsonFactories.withoutLengthLimits());
     /** As {@link #JSON}, refusing a name given twice: such a header is cut as the lenient read takes it, but not indexed. */
     private static final ObjectMapper STRICT_JSON = new ObjectMapper(dev.ckpt.store.util.JsonFactories
-            .withoutLengthLimits()).enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .withoutLengthLimits()).enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final long MAX_HEADER = 100L << 20;
 
     private final int chunkSize;
@@ -217,15 +218,22 @@ public final class Chunker {
         for (Iterator<Map.Entry<String, JsonNode>> f = root.fields(); f.hasNext(); ) {
             Map.Entry<String, JsonNode> e = f.next();
             if (e.getKey().equals("__metadata__")) {
+                // the format's: null, or names to text (a number or nested objects were indexed: helper-143)
+                JsonNode meta = e.getValue();
+                if (!meta.isNull() && !(meta.isObject() && java.util.stream.StreamSupport.stream(meta.spliterator(), false)
+                        .allMatch(JsonNode::isTextual))) {
+                    return false;
+                }
                 continue;
             }
             JsonNode t = e.getValue();
             JsonNode dtype = t.get("dtype");
             JsonNode shape = t.get("shape");
             JsonNode offsets = t.get("data_offsets");
+            // whole numbers written as such: 4.0 is no shape or offset to the format (helper-143)
             if (dtype == null || !dtype.isTextual() || shape == null || !shape.isArray() || offsets == null
-                    || !offsets.isArray() || offsets.size() != 2 || !offsets.get(0).canConvertToExactIntegral()
-                    || !offsets.get(1).canConvertToExactIntegral() || !offsets.get(0).canConvertToLong()
+                    || !offsets.isArray() || offsets.size() != 2 || !offsets.get(0).isIntegralNumber()
+                    || !offsets.get(1).isIntegralNumber() || !offsets.get(0).canConvertToLong()
                     || !offsets.get(1).canConvertToLong()) {
                 return false;
             }
@@ -237,7 +245,7 @@ public final class Chunker {
             long elements = 1;
             try {
                 for (JsonNode d : shape) {
-                    if (!d.canConvertToExactIntegral() || !d.canConvertToLong() || d.asLong() < 0) {
+                    if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
                         return false;
                     }
                     elements = Math.multiplyExact(elements, d.asLong());
@@ -280,12 +288,17 @@ public final class Chunker {
                 // read fully
             }
             JsonNode root;
-            boolean duplicates = false;
+            boolean notTheFormats = false; // or otherwise not the format's: cut, not indexed
             try {
                 root = STRICT_JSON.readTree(header.array());
-            } catch (com.fasterxml.jackson.core.JsonParseException twice) {
-                root = JSON.readTree(header.array()); // a name given twice (the last one wins), or no JSON at all
-                duplicates = true;
+            } catch (com.fasterxml.jackson.core.JsonProcessingException twice) {
+                // a name given twice (the last one wins), anything but spaces after the header's object (a second
+                // object's tensors were left out of the index unsaid: helper-143), or no JSON at all
+                root = JSON.readTree(header.array());
+                notTheFormats = true;
+            }
+            if (header.array()[0] != '{') {
+                notTheFormats = true; // the format's header starts with its object: safetensors refuses one that does not
             }
             long dataStart = 8 + headerLen;
             List<Segment> out = new ArrayList<>();
@@ -309,7 +322,7 @@ public final class Chunker {
             // the cut takes what it can of any header; the index only a header by the format's rules, as a restore of
             // selected tensors writes a safetensors file from it (stop 59's list: overlapping tensors, a shape its bytes
             // do not hold, a tensor past the file's end were indexed, or left out of it unsaid)
-            return new Header(dataStart, out, !duplicates && indexable(root, size - dataStart)
+            return new Header(dataStart, out, !notTheFormats && indexable(root, size - dataStart)
                     ? List.copyOf(named) : null);
         } catch (IOException | RuntimeException e) {
             return null; // not a safetensors file after all: fixed-size pieces

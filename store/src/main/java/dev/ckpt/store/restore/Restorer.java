@@ -208,8 +208,11 @@ public final class Restorer {
                 .map(p -> "'" + p + "'").toList()) + "; nothing was written";
         if (!names.isEmpty()) {
             List<String> distinct = names.stream().distinct().toList();
+            // the files not searched too: the tensor asked for may be in one (helper-143)
             return msg + " (it has " + names.size() + " tensors, e.g. " + String.join(", ", distinct.subList(0,
-                    Math.min(3, distinct.size()))) + "; a pattern is a glob on the whole name: * any run, ? one character)";
+                    Math.min(3, distinct.size()))) + "; a pattern is a glob on the whole name: * any run, ? one character"
+                    + (sel.unindexed().isEmpty() ? "" : "; " + TensorSelection.unindexedWords(sel.unindexed())
+                    + ": restore them whole") + ")";
         }
         if (!sel.unindexed().isEmpty()) {
             return msg + " (" + TensorSelection.unindexedWords(sel.unindexed()) + "; restore them whole)";

@@ -171,7 +171,7 @@ public final class LocalFiles {
 
     /**
      * Deletes {@code p} and everything below it (links are removed, not followed); absent is fine.
-     * By whole paths; where one is past the system's limit ("File name too long") and the JDK
+     * By whole paths; where that fails (a path past the system's limit: "File name too long") and the JDK
      * offers {@link java.nio.file.SecureDirectoryStream} (Linux, macOS), by names relative to
      * open directories, so such a tree goes too (an export's staging of a checkpoint with
      * paths near the limit was left behind: helper-142).
@@ -186,7 +186,8 @@ public final class LocalFiles {
             }
         } catch (IOException | java.io.UncheckedIOException e) {
             IOException io = e instanceof IOException i ? i : ((java.io.UncheckedIOException) e).getCause();
-            if (!(io instanceof FileSystemException f) || !"File name too long".equals(f.getReason())
+            // the reason's words are the system's, in its locale: any such failure of a directory is tried again that way
+            if (!(io instanceof FileSystemException) || io instanceof NoSuchFileException
                     || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                 throw io;
             }
@@ -195,7 +196,12 @@ public final class LocalFiles {
                 if (!(top instanceof java.nio.file.SecureDirectoryStream<Path> secure)) {
                     throw io;
                 }
-                deleteContents(secure);
+                try {
+                    deleteContents(secure);
+                } catch (IOException again) {
+                    io.addSuppressed(again);
+                    throw io; // the first failure's reason: the one a whole path met
+                }
             }
             Files.deleteIfExists(p);
         }

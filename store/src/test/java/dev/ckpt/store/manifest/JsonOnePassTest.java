@@ -126,6 +126,29 @@ class JsonOnePassTest {
     }
 
     /**
+     * A file's mode is a regular file's as a save records it (its permission bits, with or
+     * without the type bit 0100000, or 0), written as a JSON whole number: an archive's
+     * manifest edited to -1 (restored 0777), a directory's or device's type bits, "0755" (read
+     * as 755) or 1.5 (read as 1) was imported, verified and restored (helper-143).
+     */
+    @Test
+    void aModeNoSaveRecordsIsRefused() {
+        String json = new String(Json.write(manifest()), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"mode\" : 384,"), json);
+        for (String bad : List.of("-1", "16877", "41471", "8630", "61933", "4095", "\"0755\"", "1.5", "384.0")) {
+            byte[] bytes = json.replace("\"mode\" : 384,", "\"mode\" : " + bad + ",").getBytes(StandardCharsets.UTF_8);
+            CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Json.readManifest(KEY, bytes, null),
+                    bad);
+            assertTrue(e.getMessage().contains("files[1].mode") || e.getMessage().contains("is not a regular file's"),
+                    bad + ": " + e.getMessage());
+        }
+        for (int good : new int[]{0, 0644, 0100644, 0100000, 0777, 0100777}) {
+            byte[] bytes = json.replace("\"mode\" : 384,", "\"mode\" : " + good + ",").getBytes(StandardCharsets.UTF_8);
+            assertEquals(good, Json.readManifest(KEY, bytes, null).files().get(1).mode());
+        }
+    }
+
+    /**
      * A number where text or a time is expected: a tree held it as a double (or an integer
      * zero), and the object got that number's text, not the one written. A user's metadata
      * written by hand or by another tool is the usual way in.

@@ -375,7 +375,9 @@ class TensorRestoreTest {
         String w = "\"a.w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
         rawSafetensors(src.resolve("good.safetensors"), "{" + w + ",\"a.e\":{\"dtype\":\"U8\",\"shape\":[0],"
                 + "\"data_offsets\":[8,8]}}", 8);
-        rawSafetensors(src.resolve("a2.safetensors"), "{" + w + "}", 8); // a name in two files
+        rawSafetensors(src.resolve("a2.safetensors"), "{" + w + "}     ", 8); // a name in two files; padded with spaces
+        rawSafetensors(src.resolve("meta.safetensors"), "{\"__metadata__\":null,\"a.m\":{\"dtype\":\"U8\",\"shape\":[],"
+                + "\"data_offsets\":[0,1]}}", 1);
         rawSafetensors(src.resolve("f4.safetensors"), "{\"a.q\":{\"dtype\":\"F4\",\"shape\":[4],\"data_offsets\":[0,2]}}", 2);
         Map<String, String> bad = new LinkedHashMap<>();
         bad.put("overlap", "{" + w + ",\"a.x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}");
@@ -385,6 +387,15 @@ class TensorRestoreTest {
         bad.put("dtype", "{\"a.w\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}");
         bad.put("twice", "{" + w + "," + w.replace("[2]", "[1]").replace("[0,8]", "[0,4]") + "}");
         bad.put("nooffsets", "{" + w + ",\"a.n\":{\"dtype\":\"F32\",\"shape\":[2]}}");
+        // helper-143: a second object after the header's (its tensor left out unsaid), what is not JSON after it, a
+        // header not starting with its object, numbers written as fractions, a __metadata__ that is no map of text
+        bad.put("trailing", "{" + w + "}{\"a.t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}");
+        bad.put("junk", "{" + w + "}xyz");
+        bad.put("nulpad", "{" + w + "}\0\0\0");
+        bad.put("leading", " {" + w + "}");
+        bad.put("fraction", "{" + w.replace("[2]", "[2.0]") + "}");
+        bad.put("metanumber", "{\"__metadata__\":5," + w + "}");
+        bad.put("metanested", "{\"__metadata__\":{\"k\":{\"x\":\"y\"}}," + w + "}");
         for (Map.Entry<String, String> b : bad.entrySet()) {
             rawSafetensors(src.resolve(b.getKey() + ".safetensors"), b.getValue(), 16);
         }
@@ -396,14 +407,18 @@ class TensorRestoreTest {
                 assertEquals(!bad.containsKey(name), f.tensors() != null, f.path() + ": " + f.tensors());
             }
             TensorRestoreResult r = s.restoreTensors(e, null, List.of("a.*"), tmp.resolve("out-bad"));
-            assertEquals(List.of("a2.safetensors", "f4.safetensors", "good.safetensors"), r.files());
-            assertEquals(4, r.tensors());
+            assertEquals(List.of("a2.safetensors", "f4.safetensors", "good.safetensors", "meta.safetensors"), r.files());
+            assertEquals(5, r.tensors());
             assertEquals(bad.keySet().stream().map(n -> n + ".safetensors").sorted().toList(),
                     r.unindexed().stream().sorted().toList(), "each unindexed file named as not searched");
             NotFoundException none = assertThrows(NotFoundException.class,
                     () -> s.restoreTensors(e, null, List.of("zz*"), tmp.resolve("out-none")));
-            assertTrue(none.getMessage().contains("it has 4 tensors, e.g. a.w, a.q, a.e;"), "each name once: "
+            assertTrue(none.getMessage().contains("it has 5 tensors, e.g. a.w, a.q, a.e;"), "each name once: "
                     + none.getMessage());
+            // and the files not searched, where the tensor asked for may be (helper-143)
+            assertTrue(none.getMessage().contains("; its safetensors files 'beyond.safetensors', 'dtype.safetensors',"
+                    + " 'fraction.safetensors' and " + (bad.size() - 3) + " more have no tensor index and were not"
+                    + " searched"), none.getMessage());
             Path whole = tmp.resolve("out-whole");
             s.restore(e, whole, List.of());
             for (String n : bad.keySet()) {
