@@ -520,8 +520,8 @@ public final class Trainer {
                 + " the new training's checkpoints, and --auto-resume would continue the old one): pass --auto-resume to"
                 + " continue from step " + newest.step() + ", give another --run for a new training, or drop the run's"
                 + " checkpoints first (ckpt-tool forget " + dev.ckpt.store.util.ShellWords.word(store) + " "
-                + String.join(" ", cps.stream().map(c -> dev.ckpt.store.util.ShellWords.word(o.run + "@" + c.step()))
-                .distinct().toList()) + (cps.stream().anyMatch(CheckpointEntry::pinned) ? ", after ckpt-tool unpin of"
+                // by id: RUN@STEP names one of two checkpoints at a step, and the start was refused again
+                + String.join(" ", cps.stream().map(c -> dev.ckpt.store.util.ShellWords.word(c.id())).toList()) + (cps.stream().anyMatch(CheckpointEntry::pinned) ? ", after ckpt-tool unpin of"
                 + " the pinned ones" : "") + "); nothing was claimed or written");
     }
 

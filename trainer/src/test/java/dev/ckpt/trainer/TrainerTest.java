@@ -524,8 +524,8 @@ class TrainerTest {
         assertTrue(fresh.err().contains("run t already has " + before.size() + " checkpoints, the newest " + newest
                 + " at step 20; a training from step 0 would be mixed with them") && fresh.err().contains("pass"
                 + " --auto-resume to continue from step 20, give another --run for a new training, or drop the run's"
-                + " checkpoints first (ckpt-tool forget " + dir.resolve("store") + " t@10 t@20); nothing was claimed or"
-                + " written"), fresh.all());
+                + " checkpoints first (ckpt-tool forget " + dir.resolve("store") + " " + before.get(0).id() + " " + newest
+                + "); nothing was claimed or written"), fresh.all());
         assertFalse(fresh.out().contains("saved step"), fresh.all());
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             assertEquals(epoch, s.root().runs().get("t").writerEpoch(), "the run was not claimed");
