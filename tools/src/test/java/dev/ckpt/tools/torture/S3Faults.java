@@ -166,8 +166,12 @@ public final class S3Faults implements Callable<Integer> {
     @Option(names = "--op-timeout-s", defaultValue = "900", description = "an operation that takes longer hangs: a violation (default: ${DEFAULT-VALUE})")
     long opTimeoutS;
 
-    @Option(names = "--work", description = "working directory (default: a new directory under target/)")
+    @Option(names = "--work", description = "working directory (default: a new directory under target/); removed at the"
+            + " end of a run without violations only if the run made it")
     Path work;
+
+    /** Whether the run made {@link #work} (and so may remove it). */
+    private boolean madeWork;
 
     @Option(names = "--keep", description = "keep the working directory even when no violation was found")
     boolean keep;
@@ -255,8 +259,34 @@ public final class S3Faults implements Callable<Integer> {
         System.exit(new CommandLine(new S3Faults()).execute(args));
     }
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        // bad options are usage errors before anything starts (helper-144: a stack trace after the banner, a work
+        // directory left behind, and --kib under 8 a false violation)
+        java.util.List<String> bad = new java.util.ArrayList<>();
+        if (!List.of("s3proxy", "rgw").contains(target)) {
+            bad.add("--target must be s3proxy or rgw, got '" + target + "'");
+        }
+        if (!List.of("aws", "minio").contains(client)) {
+            bad.add("--client must be aws or minio, got '" + client + "'");
+        }
+        if (!List.of("apache", "url-connection").contains(http)) {
+            bad.add("--http must be apache or url-connection, got '" + http + "'");
+        }
+        if (kib < 8 || saves < 0 || restores < 0) {
+            bad.add("--kib must be at least 8 and --saves, --restores at least 0");
+        }
+        double sum = slowDown + resetRequest + resetResponse + lostResponse + delay + dead;
+        if (Math.min(Math.min(Math.min(slowDown, resetRequest), Math.min(resetResponse, lostResponse)), Math.min(delay, dead)) < 0
+                || sum > 1) {
+            bad.add("the fault rates must be at least 0 and add up to at most 1, got " + sum);
+        }
+        if (!bad.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.join("; ", bad));
+        }
         Report r = run();
         return r.violations().isEmpty() ? 0 : 1;
     }
@@ -270,6 +300,9 @@ public final class S3Faults implements Callable<Integer> {
         if (work == null) {
             work = Path.of("target", "s3-faults-" + System.currentTimeMillis()).toAbsolutePath();
         }
+        // only a directory the run made is removed at its end: --work ~/x lost what x held (helper-144), as
+        // ckpt-torture never did
+        madeWork = !Files.exists(work, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         Files.createDirectories(work);
         dir = work;
         String cp = classpath != null ? classpath : System.getProperty("java.class.path");
@@ -356,7 +389,7 @@ public final class S3Faults implements Callable<Integer> {
             out.println("s3-faults: VIOLATION " + v);
         }
         out.println(r.summary());
-        if (violations.isEmpty() && !keep) {
+        if (violations.isEmpty() && !keep && madeWork) {
             TortureChild.deleteTree(work);
         } else {
             out.println("s3-faults: working directory kept: " + work);

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -74,7 +75,10 @@ class S3FaultsShortTest {
 
     @Test
     void aCommitWhoseFateIsUnknownIsCheckedAgainstRoot() throws Exception {
-        S3Faults f = shortRun(tmp.resolve("unknown"));
+        // a --work that exists keeps what it held: the run removed the whole directory (helper-144)
+        Path given = Files.createDirectories(tmp.resolve("unknown"));
+        Files.writeString(given.resolve("sentinel.txt"), "the user's");
+        S3Faults f = shortRun(given);
         f.seed = 12L;
         f.saves = 5;
         f.restores = 2;
@@ -92,6 +96,7 @@ class S3FaultsShortTest {
         assertEquals(List.of(), r.violations(), out);
         assertEquals(1, r.savesUnknown(), "a commit's answer was lost and ROOT could not be read back: " + out);
         assertEquals(1, r.unknownInRoot(), "the commit landed, so the harness counts it as committed: " + out);
+        assertEquals("the user's", Files.readString(given.resolve("sentinel.txt")), out);
     }
 
     @Test
