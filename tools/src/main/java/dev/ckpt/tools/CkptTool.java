@@ -217,14 +217,12 @@ public final class CkptTool implements Runnable {
      * as it does among all of them.
      */
     static void addCommands(CommandLine cl, String first) {
-        for (Class<?> c : COMMANDS) {
-            Command a = c.getAnnotation(Command.class);
-            if (c != CommandLine.HelpCommand.class && (a.name().equals(first) || Arrays.asList(a.aliases()).contains(first))) {
-                cl.addSubcommand(c);
-                return;
-            }
+        java.util.Optional<Class<?>> named = commandNamed(first);
+        if (named.isPresent()) {
+            cl.addSubcommand(named.get());
+        } else {
+            COMMANDS.forEach(cl::addSubcommand);
         }
-        COMMANDS.forEach(cl::addSubcommand);
     }
 
     /**
@@ -338,13 +336,18 @@ public final class CkptTool implements Runnable {
 
     /** Whether {@code word} names a command (or an alias of one), help aside. */
     private static boolean isCommand(String word) {
+        return commandNamed(word).isPresent();
+    }
+
+    /** The command {@code word} names (by name or alias), help aside; empty when it names none. */
+    private static java.util.Optional<Class<?>> commandNamed(String word) {
         for (Class<?> c : COMMANDS) {
             Command a = c.getAnnotation(Command.class);
             if (c != CommandLine.HelpCommand.class && (a.name().equals(word) || Arrays.asList(a.aliases()).contains(word))) {
-                return true;
+                return java.util.Optional.of(c);
             }
         }
-        return false;
+        return java.util.Optional.empty();
     }
 
     /** The options every command has, and only those: what may stand before the command name. */
