@@ -30,7 +30,7 @@ final class S3Errors {
                              String region, Throwable cause) {
         String what = action + " " + url;
         String why = (code == null ? "HTTP " + status : code + " (HTTP " + status + ")")
-                + (detail == null || detail.isBlank() ? "" : ": " + redact(detail));
+                + (detail == null || detail.isBlank() ? "" : ": " + sentence(redact(detail)));
         if (noSuchBucket(status, code)) { // not "object not found": every key of the store is missing, and a write too
             String bucket = url.startsWith("s3://") ? url.substring(5).split("/", 2)[0] : url;
             return new BadConfigurationException("cannot " + what + ": bucket '" + bucket + "' does not exist — " + why
@@ -70,6 +70,15 @@ final class S3Errors {
                     + "; it may not support this S3 feature", cause);
         }
         return new StoreUnavailableException("cannot " + what + " — " + why + "; retrying later is safe", cause);
+    }
+
+    /**
+     * A server's message as a clause of ours: trimmed, without its closing period ("Please reduce your
+     * request rate." is followed by "; retrying later is safe"); an ellipsis is kept.
+     */
+    static String sentence(String detail) {
+        String s = detail.strip();
+        return s.endsWith(".") && !s.endsWith("..") ? s.substring(0, s.length() - 1).stripTrailing() : s;
     }
 
     /**

@@ -25,6 +25,21 @@ class S3ErrorsTest {
     }
 
     @Test
+    void aServersSentenceEndsBeforeOurClause() {
+        dev.ckpt.store.error.CkptException slow = S3Errors.map("s3://b/p/chunks/ab/x", "write", 503, "SlowDown",
+                "Please reduce your request rate. ", null);
+        assertTrue(slow instanceof StoreUnavailableException, slow.toString());
+        assertEquals("cannot write s3://b/p/chunks/ab/x — SlowDown (HTTP 503): Please reduce your request rate;"
+                + " retrying later is safe", slow.getMessage());
+        dev.ckpt.store.error.CkptException denied = S3Errors.map("s3://b/p/ROOT", "read", 403, "AccessDenied",
+                "Access Denied.", null);
+        assertTrue(denied.getMessage().contains("AccessDenied (HTTP 403): Access Denied; these credentials need"),
+                denied.getMessage());
+        assertEquals("cut...", S3Errors.sentence("cut..."));
+        assertEquals("no period", S3Errors.sentence("no period"));
+    }
+
+    @Test
     void aMissingBucketIsAConfigurationErrorNamingItAndAMissingKeyIsNotFound() {
         dev.ckpt.store.error.CkptException bucket = S3Errors.map("s3://nobucket/p/manifests/", "list", 404, "NoSuchBucket",
                 "The specified bucket does not exist", null);
