@@ -119,6 +119,9 @@ public final class CkptTool implements Runnable {
                     throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
                 }
                 String empty = UsageWords.switchGivenEmpty(p);
+                if (empty == null && p.isUsageHelpRequested()) {
+                    empty = UsageWords.helpGivenAValue(p.commandSpec(), p.originalArgs());
+                }
                 if (empty != null) {
                     throw new CommandLine.ParameterException(p.commandSpec().commandLine(), empty);
                 }
@@ -145,7 +148,7 @@ public final class CkptTool implements Runnable {
             String hints = afterDash.isEmpty()
                     ? UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a) + UsageWords.unknownDashedCheckpoint(ex)
                     : afterDash;
-            String said = ShowCommand.printable(UsageWords.message(ex) + hints);
+            String said = ShowCommand.printable(UsageWords.message(ex, a) + hints);
             e.println(c.getCommandSpec().qualifiedName() + ": " + said);
             if (afterDash.isEmpty()) {
                 // not with the hint for an option after --: picocli suggests the very option given there
@@ -277,8 +280,10 @@ public final class CkptTool implements Runnable {
             Boolean takesValue = shared.get(name);
             if (takesValue == null && name.matches("--help|--version|-[vhV]*[hV][vhV]*")) {
                 // --version=x: "did you mean --verbose?" (helper-121), where --version exists and takes no value
-                return new Arguments(args, "Invalid value for option '" + name + "': '" + a.substring(name.length() + 1)
-                        + "': this option is a switch and takes no value (give it alone)");
+                // in the words a command's --help=x gets (UsageWords.helpGivenAValue)
+                return new Arguments(args, "'" + a.replace('\0', '?') + "': " + name + " takes no value (give it alone"
+                        + (name.matches("--help|-[vV]*h[vV]*") ? " for the help" : name.matches("--version|-[vhV]*V[vhV]*")
+                        ? " for the version" : "") + ", or leave it out)");
             }
             if (takesValue == null && name.equals("--")) {
                 // ckpt-tool -- ls S: '--' ends the options, and nothing is left to name a command (helper-121)

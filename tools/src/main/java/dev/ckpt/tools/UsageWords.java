@@ -88,8 +88,14 @@ final class UsageWords {
      * first argument names no command (picocli's "Unmatched arguments: 'psuh', '--json', 'st',
      * 'd'" listed every argument after it, valid options too, as if each were wrong).
      */
-    static String message(CommandLine.ParameterException ex) {
+    static String message(CommandLine.ParameterException ex, String[] args) {
         CommandLine c = ex.getCommandLine();
+        if (ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o && o.usageHelp()) {
+            String help = helpGivenAValue(c.getCommandSpec(), Arrays.asList(args));
+            if (help != null) {
+                return help;
+            }
+        }
         if (ex instanceof CommandLine.UnmatchedArgumentException u && c.getParent() == null
                 && !c.getCommandSpec().subcommands().isEmpty() && !u.getUnmatched().isEmpty()
                 && !u.getUnmatched().get(0).startsWith("-")) {
@@ -314,6 +320,28 @@ final class UsageWords {
                                 + " alone; =true and =false are also read)";
                     }
                 }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The usage error for {@code --help} or {@code -h} given a value ({@code ls S --help=false},
+     * {@code -h=1}), or null: picocli counted {@code =false} as asking for the help, so it printed the
+     * help and ran nothing, and refused {@code =1} as "a switch (... =true and =false are also read)".
+     * The tool's own {@code --help=x} before a command is refused the same way ({@code CkptTool}).
+     * Only the arguments before {@code --} are options.
+     */
+    static String helpGivenAValue(CommandLine.Model.CommandSpec spec, List<String> args) {
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                break;
+            }
+            int eq = arg.indexOf('=');
+            CommandLine.Model.OptionSpec o = eq < 0 ? null : spec.findOption(arg.substring(0, eq));
+            if (o != null && o.usageHelp() && arg.startsWith("-")) {
+                return "'" + arg.replace('\0', '?') + "': " + arg.substring(0, eq) + " takes no value (give it alone for"
+                        + " the help, or leave it out)";
             }
         }
         return null;

@@ -555,8 +555,10 @@ class CkptToolErrorMessagesTest {
         }
         // a value given to --version or -V, and '--' before the command (helper-121: "did you mean --verbose?",
         // "Unknown option: '--'" alone)
-        for (String[] c : new String[][]{{"--version=x", "Invalid value for option '--version': 'x': this option is a switch"},
-                {"-V=x", "Invalid value for option '-V': 'x': this option is a switch"},
+        for (String[] c : new String[][]{{"--version=x", "'--version=x': --version takes no value (give it alone for the"
+                + " version, or leave it out)"},
+                {"-V=x", "'-V=x': -V takes no value (give it alone for the version"},
+                {"--help=false", "'--help=false': --help takes no value (give it alone for the help, or leave it out)"},
                 {"--", "Unknown option: '--' (the command comes first, as in ckpt-tool ls STORE"}}) {
             Cli.Result r = cli.run(c[0], "ls", store);
             assertEquals(2, r.code(), r.toString());

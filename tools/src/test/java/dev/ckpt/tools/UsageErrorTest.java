@@ -339,6 +339,11 @@ class UsageErrorTest {
         cases.put(List.of("ls", store, "--json="), "'--json=': this option is a switch and takes no value (give --json alone");
         cases.put(List.of("gc", store, "--dry-run="), "'--dry-run=': this option is a switch");
         cases.put(List.of("verify", store, "-v="), "'-v=': this option is a switch");
+        // --help with a value: picocli counted it as asking, so --help=false printed the help and ran nothing (helper-143)
+        cases.put(List.of("ls", store, "--help=false"), "'--help=false': --help takes no value (give it alone for the help,"
+                + " or leave it out)");
+        cases.put(List.of("gc", "-h=1", store), "'-h=1': -h takes no value");
+        cases.put(List.of("help", "ls", "--help=true"), "'--help=true': --help takes no value");
         for (Map.Entry<List<String>, String> c : cases.entrySet()) {
             Cli.Result r = cli.run(c.getKey().toArray(String[]::new));
             assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);

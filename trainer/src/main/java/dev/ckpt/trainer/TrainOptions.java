@@ -254,6 +254,9 @@ final class TrainOptions {
             }
             throw e;
         } catch (ParameterException e) {
+            if (e.getArgSpec() instanceof OptionSpec opt && opt.usageHelp()) {
+                helpGivenAValue(cl, args);
+            }
             if (e.getArgSpec() instanceof OptionSpec opt && "".equals(e.getValue())) {
                 throw empty(cl, opt);
             }
@@ -276,6 +279,7 @@ final class TrainOptions {
             throw e;
         }
         if (cl.isUsageHelpRequested()) {
+            helpGivenAValue(cl, args);
             return null;
         }
         for (CommandLine.Model.ArgSpec a : cl.getParseResult().matchedArgs()) {
@@ -450,6 +454,25 @@ final class TrainOptions {
                 }
             }
             throw new ParameterException(cl, "option " + named + " must be at least " + min + ", got " + value);
+        }
+    }
+
+    /**
+     * Refuses {@code --help} or {@code -h} given a value, as ckpt-tool does: picocli counted
+     * {@code --help=false} as asking for the help (helper-143), and said of {@code -h=0} that
+     * "=true and =false are also read". Only the arguments before {@code --} are options.
+     *
+     * @throws ParameterException naming the argument as typed
+     */
+    private static void helpGivenAValue(CommandLine cl, String[] args) {
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                break;
+            }
+            if (arg.startsWith("--help=") || arg.startsWith("-h=")) {
+                throw new ParameterException(cl, "'" + arg + "': " + arg.substring(0, arg.indexOf('=')) + " takes no value"
+                        + " (give it alone for the help, or leave it out)");
+            }
         }
     }
 

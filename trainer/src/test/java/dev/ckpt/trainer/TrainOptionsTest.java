@@ -86,6 +86,14 @@ class TrainOptionsTest {
         }
         assertNull(TrainOptions.parse(new String[]{"--help"}, Map.of()));
         assertNull(TrainOptions.parse(new String[]{"-h"}, Map.of()));
+        // --help takes no value: --help=false printed the help (helper-143); as ckpt-tool's --help=x
+        for (String given : List.of("--help=false", "--help=true", "-h=0")) {
+            Run r = run(given, "--steps", "7");
+            assertEquals(ExitCode.USAGE.code(), r.code(), given + ": " + r);
+            assertTrue(r.err().startsWith("ckpt-train: '" + given + "': " + given.substring(0, given.indexOf('='))
+                    + " takes no value (give it alone for the help, or leave it out)"), r.err());
+            assertFalse(r.out().contains("Usage:"), r.out());
+        }
     }
 
     @Test
@@ -259,8 +267,8 @@ class TrainOptionsTest {
         // the option named as given: --help=1 is about --help, not -h, its first name (stop 59's list)
         Run help = run("--help=1");
         assertEquals(ExitCode.USAGE.code(), help.code(), help.toString());
-        assertTrue(help.err().startsWith("ckpt-train: option --help is a switch and takes no value, got '1'"), help.err());
-        assertTrue(run("-h=1").err().startsWith("ckpt-train: option -h is a switch"), run("-h=1").err());
+        assertTrue(help.err().startsWith("ckpt-train: '--help=1': --help takes no value"), help.err());
+        assertTrue(run("-h=1").err().startsWith("ckpt-train: '-h=1': -h takes no value"), run("-h=1").err());
         // a number of too many digits for its option is out of range, not "not a number" (helper-123)
         Run big = run("--keep-last", "99999999999");
         assertEquals(ExitCode.USAGE.code(), big.code(), big.toString());
