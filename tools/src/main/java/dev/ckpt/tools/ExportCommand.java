@@ -27,7 +27,8 @@ import java.util.List;
 
 @Command(name = "export", description = {"Write a checkpoint to a .tar.zst archive.",
         "The archive holds the manifest (ckpt-manifest.json) and the files under files/. The checkpoint is restored"
-                + " and verified first; the archive is written under a temporary name and renamed into place."},
+                + " and verified first; the archive is written under a temporary name and renamed into place. It replaces an earlier archive"
+                + " or an empty file at FILE; any other file there is refused."},
         footer = {"", "Example:", "  ckpt-tool export s3://ml-ckpt/llama run-42:latest run-42.tar.zst"})
 final class ExportCommand extends StoreCommand {
     static final String MANIFEST_ENTRY = "ckpt-manifest.json";
@@ -80,6 +81,45 @@ final class ExportCommand extends StoreCommand {
         }
     }
 
+    /** The first four bytes of every zstd frame (RFC 8878, 3.1.1: 0xFD2FB528, little-endian). */
+    private static final byte[] ZSTD_MAGIC = {0x28, (byte) 0xB5, 0x2F, (byte) 0xFD};
+
+    /**
+     * Why the regular file at {@code file} may not be replaced by the archive, or null if it may:
+     * an export replaces an earlier archive (a file that starts as a zstd frame does) or an empty
+     * file, never another file (helper-142: {@code export S latest model.safetensors}, the
+     * arguments mixed up, replaced the user's file). Checked before anything is restored (after
+     * the store's own names, which {@link #run} refuses in words of their own) and again just
+     * before the rename.
+     */
+    static String notReplaceable(Path file) {
+        byte[] head = new byte[ZSTD_MAGIC.length];
+        int n = 0;
+        try (java.io.InputStream in = Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            for (int r; n < head.length && (r = in.read(head, n, head.length - n)) > 0; ) {
+                n += r;
+            }
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return null;
+        } catch (IOException e) {
+            return "cannot write archive " + file + ": a file is there, and whether it is an earlier archive cannot be"
+                    + " read (" + LocalFiles.explain(e) + "); export replaces only an earlier archive or an empty file:"
+                    + " remove it or give another path; nothing was written";
+        }
+        if (n == 0 || (n == head.length && java.util.Arrays.equals(head, ZSTD_MAGIC))) {
+            return null;
+        }
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            size = n;
+        }
+        return "cannot write archive " + file + ": a file that is not a zstd archive is there (" + size + " bytes);"
+                + " export replaces only an earlier archive or an empty file: remove it or give another path (check the"
+                + " order: ckpt-tool export STORE CKPT FILE.tar.zst); nothing was written";
+    }
+
     /** The nearest of {@code dir} and its parents that is a link pointing nowhere, or null: mkdir -p would fail there. */
     private static Path danglingLink(Path dir) {
         for (Path p = dir; p != null; p = p.getParent()) {
@@ -116,6 +156,10 @@ final class ExportCommand extends StoreCommand {
             // one named gc or runs broke gc and a ranks' stop (helper-101)
             throw new InvalidInputException("cannot write archive " + file + ": it is " + own + " in " + local.get()
                     + "; give the archive another name; nothing was written");
+        }
+        String refused = notReplaceable(file); // after the store's own names, which say more
+        if (refused != null) {
+            throw new InvalidInputException(refused);
         }
         CheckpointEntry e = store.resolve(ckpt);
         Manifest m = store.manifest(e);
@@ -161,6 +205,11 @@ final class ExportCommand extends StoreCommand {
                     pack(tar, data, f, staging);
                 }
                 tar.finish();
+            }
+            String appeared = notReplaceable(file); // a file written there while the checkpoint was restored and packed
+            if (appeared != null) {
+                throw new InvalidInputException(appeared.replace("; nothing was written", " (it appeared while this export"
+                        + " ran); nothing was written"));
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             written = true;

@@ -220,8 +220,50 @@ class ExportStagingCliTest {
         }
         assertTrue(Files.isSymbolicLink(link) && Files.readString(target).equals("an older archive"));
         assertEquals(List.of(), staging(out), "nothing restored");
-        Path old = Files.writeString(out.resolve("old.tar.zst"), "an older archive");
-        assertEquals(0, cli.run("export", store.toString(), "r@1", old.toString()).code(), "a file is replaced");
+        // a regular file is replaced only if it is an earlier archive (a zstd frame) or empty: any other was replaced,
+        // so "export S latest model.safetensors", the arguments mixed up, lost the user's file (helper-142)
+        Path text = Files.writeString(out.resolve("notes.tar.zst"), "not an archive");
+        Cli.Result refused = cli.run("export", store.toString(), "r@1", text.toString());
+        assertEquals(ExitCode.ERROR, refused.code(), refused.toString());
+        assertEquals("ckpt-tool export: cannot write archive " + text + ": a file that is not a zstd archive is there (14"
+                + " bytes); export replaces only an earlier archive or an empty file: remove it or give another path (check"
+                + " the order: ckpt-tool export STORE CKPT FILE.tar.zst); nothing was written",
+                refused.err().lines().findFirst().orElseThrow(), refused.toString());
+        assertEquals("not an archive", Files.readString(text));
+        assertEquals(List.of(), staging(out), "nothing restored");
+        Path three = Files.write(out.resolve("x.bin"), new byte[]{0x28, (byte) 0xB5, 0x2F}); // short of the magic
+        assertEquals(ExitCode.ERROR, cli.run("export", store.toString(), "r@1", three.toString()).code());
+        assertEquals(3, Files.size(three));
+        Path empty = Files.createFile(out.resolve("empty.tar.zst"));
+        assertEquals(0, cli.run("export", store.toString(), "r@1", empty.toString()).code(), "an empty file is replaced");
+        assertTrue(Files.size(empty) > 0);
+        Files.write(empty, "older".getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.APPEND);
+        assertEquals(0, cli.run("export", store.toString(), "r@1", empty.toString()).code(), "an earlier archive is replaced");
+        assertFalse(Files.readString(empty, StandardCharsets.ISO_8859_1).endsWith("older"), "replaced whole");
+        assertEquals(0, cli.run("import", tmp.resolve("other").toString(), empty.toString(), "--run", "q", "--step", "1")
+                .code(), "the new archive reads");
+    }
+
+    /** A file written at the archive's path while the export runs is not replaced by its rename: it is checked again. */
+    @Test
+    void aFileThatAppearsAtTheArchivesPathDuringTheExportIsKept() throws Exception {
+        Path store = tmp.resolve("store");
+        pushed(store, 12, 4 << 20);
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Path archive = out.resolve("r1.tar.zst");
+        Process p = export(store, archive);
+        Path staged = await(p, out, d -> true);
+        assertTrue(staged != null, "the export made its staging directory");
+        Files.writeString(archive, "written meanwhile");
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(ExitCode.ERROR, p.exitValue(), said);
+        assertTrue(said.contains("cannot write archive " + archive + ": a file that is not a zstd archive is there (17"
+                + " bytes); export replaces only an earlier archive or an empty file: remove it or give another path (check"
+                + " the order: ckpt-tool export STORE CKPT FILE.tar.zst) (it appeared while this export ran); nothing was"
+                + " written"), said);
+        assertEquals("written meanwhile", Files.readString(archive));
+        assertEquals(List.of(), staging(out), "its staging directory removed");
     }
 
     /** A missing or non-directory parent is refused before the restore, saying how to make it; a .tar name gets a note. */
