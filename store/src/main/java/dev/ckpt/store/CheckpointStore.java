@@ -535,10 +535,45 @@ public final class CheckpointStore implements AutoCloseable {
         String run = request.run();
         Retention policy = request.policy();
         boolean dryRun = request.dryRun();
+        RootState snapshot = root();
+        java.util.Map<String, String> unrestorable = unrestorableKept(snapshot, run, policy);
         if (dryRun) {
-            return RetentionResult.plan(root(), run, policy, true);
+            return RetentionResult.plan(snapshot, run, policy, true, unrestorable);
         }
-        return root.update(r -> Transitions.retention(r, run, policy)).value();
+        return root.update(r -> Transitions.retention(r, run, policy, unrestorable)).value();
+    }
+
+    /**
+     * The checkpoints {@code policy} would keep of {@code run} (every run when null) whose
+     * manifest cannot be read (missing or damaged), with why: the rules then judge the others
+     * ({@link Retention#plan}), so a damaged newest checkpoint does not take the place of the
+     * last restorable one. Reads the manifest of each checkpoint a plan keeps, planning again
+     * while it finds one; those it drops are not read.
+     */
+    private java.util.Map<String, String> unrestorableKept(RootState snapshot, String run, Retention policy) {
+        java.util.Map<String, String> unrestorable = new java.util.TreeMap<>();
+        if (policy.keepsEverything()) {
+            return unrestorable; // nothing dropped: nothing to read
+        }
+        java.util.Set<String> read = new java.util.HashSet<>();
+        while (true) {
+            java.util.Set<String> dropped = new java.util.HashSet<>(RetentionResult.plan(snapshot, run, policy, true, unrestorable)
+                    .forgotten());
+            boolean found = false;
+            for (CheckpointEntry e : snapshot.checkpoints().values()) {
+                if ((run == null || run.equals(e.run())) && !dropped.contains(e.id()) && read.add(e.id())) {
+                    try {
+                        manifest(e);
+                    } catch (dev.ckpt.store.error.CorruptObjectException | NotFoundException x) {
+                        unrestorable.put(e.id(), x.reason());
+                        found = true;
+                    }
+                }
+            }
+            if (!found) {
+                return unrestorable;
+            }
+        }
     }
 
     /**

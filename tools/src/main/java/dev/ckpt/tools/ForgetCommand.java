@@ -18,6 +18,8 @@ import java.util.List;
 
 @Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
         "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept.",
+        "A checkpoint the policy would keep whose manifest cannot be read (it cannot be restored) is kept, with a note,"
+                + " and not counted: the policy keeps that many restorable ones besides.",
         "A checkpoint without a numeric METRIC is left to the other rules (kept if there are none); a policy that"
                 + " would keep none of a run's checkpoints is refused (exit 2) and nothing changes."},
         footer = {"", "Examples:", "  ckpt-tool forget ./ckpt-store --run demo --keep-last 3 --dry-run",

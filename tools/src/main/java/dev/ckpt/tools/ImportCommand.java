@@ -40,6 +40,9 @@ import java.util.Map;
 import java.util.Optional;
 
 @Command(name = "import", description = {"Import a .tar.zst archive made by export as a checkpoint of RUN at STEP.",
+        "Prints the new checkpoint id on stdout. Importing claims the run, as push does: an older writer of the run (a"
+                + " job still training it) is fenced. A checkpoint already at STEP is kept; RUN@STEP then names the"
+                + " imported one (a note says so).",
         "Metadata is kept. Entry names that are absolute or contain '..', links and devices are refused; every file"
                 + " is checked against the archived manifest's SHA-256 before anything is committed. The archive is"
                 + " unpacked in a hidden directory inside a local store, or in $TMPDIR for other stores (removed"

@@ -174,7 +174,7 @@ final class VerifyCommand extends StoreCommand {
                 // helper-106: the trainer's fall-back past such a checkpoint gave no next step, nor did verify
                 List<String> unpin = unreadable.stream().filter(pinned::contains).toList();
                 out.println("a checkpoint whose manifest cannot be read cannot be restored" + (partial.isEmpty() ? ""
-                        : " whole") + ", and no save mends it; it still counts toward retention. Remove it with "
+                        : " whole") + ", and no save mends it; a save's retention still counts it (forget by a policy does not). Remove it with "
                         + unpin.stream().map(id -> "ckpt-tool unpin " + store + " " + ShellWords.word(id) + ", then ")
                         .collect(java.util.stream.Collectors.joining()) + "ckpt-tool forget " + store + " " + words(unreadable));
                 if (!partial.isEmpty()) {

@@ -407,8 +407,8 @@ class CkptToolTest {
         o.put(manifest, "{\"broken".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         Cli.Result unreadable = cli.run("verify", store);
         assertEquals(ExitCode.DAMAGE, unreadable.code(), unreadable.toString());
-        String advice = "a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; it still"
-                + " counts toward retention. Remove it with ckpt-tool forget ";
+        String advice = "a checkpoint whose manifest cannot be read cannot be restored, and no save mends it; a save's"
+                + " retention still counts it (forget by a policy does not). Remove it with ckpt-tool forget ";
         assertTrue(unreadable.out().contains(advice), unreadable.out());
         assertFalse(unreadable.out().contains("a missing or wrong-sized chunk"), unreadable.out());
         String command = unreadable.out().substring(unreadable.out().indexOf(advice) + advice.length() - "forget ".length())
@@ -429,7 +429,7 @@ class CkptToolTest {
         }
         Cli.Result pinned = cli.run("verify", store);
         assertEquals(ExitCode.DAMAGE, pinned.code(), pinned.toString());
-        String with = "counts toward retention. Remove it with ckpt-tool unpin ";
+        String with = "(forget by a policy does not). Remove it with ckpt-tool unpin ";
         assertTrue(pinned.out().contains(with), pinned.out());
         String[] steps = pinned.out().substring(pinned.out().indexOf(with) + with.length() - "unpin ".length()).strip()
                 .split(", then ckpt-tool ");

@@ -49,6 +49,38 @@ class RetentionCliTest {
         return ObjectStores.open(store).get("ROOT").data();
     }
 
+    /**
+     * helper-145: forget --keep-last 1 kept a step 2 whose manifest was lost and forgot step 1, the run's
+     * only restorable checkpoint, without a word; gc then asked to forget the damaged one, and the run was
+     * empty. The policy now judges the restorable checkpoints only, keeps the damaged one and says so.
+     */
+    @Test
+    void aDamagedNewestCheckpointDoesNotTakeTheLastRestorableOnesPlace() throws Exception {
+        String s1 = push("x", 1);
+        String s2 = push("x", 2);
+        java.nio.file.Files.delete(tmp.resolve("store/manifests/" + s2 + ".json"));
+        Cli.Result dry = cli.run("forget", store, "--run", "x", "--keep-last", "1", "--dry-run", "--json");
+        assertEquals(0, dry.code(), dry.toString());
+        assertEquals(0, dry.json().get("forgotten").size(), dry.toString());
+        assertTrue(dry.json().get("notes").get(0).asText().startsWith("kept " + s2 + " beyond the policy, which does not"
+                + " count it: it cannot be restored ("), dry.toString());
+        Cli.Result real = cli.run("forget", store, "--run", "x", "--keep-last", "1");
+        assertEquals(0, real.code(), real.toString());
+        assertTrue(real.err().contains("note: kept " + s2 + " beyond the policy"), real.toString());
+        Cli.Result restore = cli.run("restore", store, s1, tmp.resolve("out").toString());
+        assertEquals(0, restore.code(), "the restorable one stays: " + restore);
+        // with a newer restorable one, the policy keeps that and drops the older two, as it would with no damage
+        String s3 = push("x", 3);
+        Cli.Result more = cli.run("forget", store, "--run", "x", "--keep-last", "1", "--json");
+        assertEquals(0, more.code(), more.toString());
+        assertEquals(List.of(s1, s2), List.of(more.json().get("forgotten").get(0).asText(),
+                more.json().get("forgotten").get(1).asText()), more.toString());
+        assertEquals(0, more.json().get("notes").size(), more.toString());
+        List<String> left = new ArrayList<>();
+        cli.run("ls", store, "--json").json().get("checkpoints").forEach(c -> left.add(c.get("id").asText()));
+        assertEquals(List.of(s3), left);
+    }
+
     @Test
     void keepBestOnAMetricNoCheckpointCarriesIsAUsageErrorNamingItAndForgetsNothing() {
         for (int step = 1; step <= 3; step++) {

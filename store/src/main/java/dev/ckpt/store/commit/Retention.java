@@ -24,6 +24,14 @@ import java.util.TreeSet;
  * <p>{@link #plan} also says when the rules keep no checkpoint of a run at all (for example
  * a metric that no checkpoint carries): {@code forget} refuses such a policy instead of
  * emptying the run; a save applies it, since the checkpoint it commits is always kept.
+ *
+ * <p>A checkpoint the caller found unrestorable (its manifest missing or damaged) is not
+ * counted by the rules, and is kept: {@code --keep-last 1} over a good step 1 and a step 2
+ * whose manifest was lost kept step 2 and dropped step 1, the run's only restorable checkpoint
+ * (helper-145). {@code forget} reads the manifests of the checkpoints a plan keeps to find
+ * them, planning again while it finds one (one the rules drop anyway is dropped unread); a
+ * save's retention does not (it reads no manifest, and the checkpoint it commits is
+ * restorable and kept whatever the rules say).
  */
 public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMetric, boolean keepBestMax,
                         int keepBestCount) {
@@ -60,7 +68,8 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
         return new Retention(keepLast, keepEverySteps, metric, max, count);
     }
 
-    boolean keepsEverything() {
+    /** Whether the policy has no rule: it drops nothing. */
+    public boolean keepsEverything() {
         return keepLast == null && keepEverySteps == null && keepBestMetric == null;
     }
 
@@ -87,21 +96,42 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
      * refuses such a policy, and a save keeps every checkpoint rather than all but its own.
      */
     public Set<String> dropped(List<CheckpointEntry> runCheckpoints, String protectedId) {
-        Plan p = plan(runCheckpoints, protectedId);
+        Plan p = plan(runCheckpoints, protectedId, java.util.Map.of());
         return p.refusal() != null ? new TreeSet<>() : new TreeSet<>(p.dropped());
+    }
+
+    /** {@link #plan(List, String, java.util.Map)} with no checkpoint found unrestorable. */
+    public Plan plan(List<CheckpointEntry> runCheckpoints, String protectedId) {
+        return plan(runCheckpoints, protectedId, java.util.Map.of());
     }
 
     /**
      * Applies the policy to the checkpoints of one run. {@code protectedId} (the checkpoint
-     * being committed, or null) is never dropped.
+     * being committed, or null) is never dropped. {@code unrestorable}: the run's checkpoints
+     * found unrestorable, each with why (its manifest's reading error); they are kept, each
+     * with a note, and the rules judge the others only.
      */
-    public Plan plan(List<CheckpointEntry> runCheckpoints, String protectedId) {
+    public Plan plan(List<CheckpointEntry> runCheckpoints, String protectedId, java.util.Map<String, String> unrestorable) {
         String run = runCheckpoints.isEmpty() ? null : runCheckpoints.get(0).run();
         if (keepsEverything() || runCheckpoints.isEmpty()) {
             return new Plan(run, List.of(), List.of(), null);
         }
-        List<CheckpointEntry> ordered = new ArrayList<>(runCheckpoints);
-        ordered.sort(RootState.ORDER);
+        List<CheckpointEntry> all = new ArrayList<>(runCheckpoints);
+        all.sort(RootState.ORDER);
+        List<String> damageNotes = new ArrayList<>();
+        List<CheckpointEntry> ordered = new ArrayList<>();
+        for (CheckpointEntry e : all) {
+            String why = unrestorable.get(e.id());
+            if (why == null || e.id().equals(protectedId)) {
+                ordered.add(e);
+            } else {
+                damageNotes.add("kept " + e.id() + " beyond the policy, which does not count it: it cannot be restored ("
+                        + why + "); ckpt-tool verify says what is wrong, and forget by its name removes it");
+            }
+        }
+        if (ordered.isEmpty()) { // every one unrestorable: nothing the rules judge, nothing dropped
+            return new Plan(run, List.of(), damageNotes, null);
+        }
         Set<String> byRule = new LinkedHashSet<>();
         List<String> problems = new ArrayList<>();
         if (keepLast != null) {
@@ -123,7 +153,7 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
             }
         }
         Set<String> unjudged = new LinkedHashSet<>();
-        List<String> notes = new ArrayList<>();
+        List<String> notes = new ArrayList<>(damageNotes);
         if (keepBestMetric != null) {
             List<CheckpointEntry> judged = new ArrayList<>();
             for (CheckpointEntry e : ordered) {
@@ -172,7 +202,7 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
             }
         }
         List<String> drop = new ArrayList<>();
-        for (CheckpointEntry e : ordered) {
+        for (CheckpointEntry e : ordered) { // the judged ones only: an unrestorable one is never dropped by the rules
             if (!keep.contains(e.id())) {
                 drop.add(e.id());
             }

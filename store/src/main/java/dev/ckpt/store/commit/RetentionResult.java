@@ -27,9 +27,12 @@ public record RetentionResult(boolean dryRun, List<String> forgotten, List<Strin
 
     /**
      * What {@code policy} decides for one run of {@code root} (or every run, when {@code run}
-     * is null): a pure function of ROOT, applied to the version a forget writes against.
+     * is null): a pure function of ROOT and {@code unrestorable} (checkpoints whose manifest is
+     * missing or damaged, with why: {@link Retention#plan}), applied to the version a forget
+     * writes against.
      */
-    public static RetentionResult plan(RootState root, String run, Retention policy, boolean dryRun) {
+    public static RetentionResult plan(RootState root, String run, Retention policy, boolean dryRun,
+                                       java.util.Map<String, String> unrestorable) {
         Set<String> drop = new TreeSet<>();
         List<String> notes = new ArrayList<>();
         List<String> refusals = new ArrayList<>();
@@ -37,7 +40,7 @@ public record RetentionResult(boolean dryRun, List<String> forgotten, List<Strin
         root.checkpoints().values().forEach(e -> runs.add(e.run()));
         for (String name : runs) {
             if (run == null || run.equals(name)) {
-                Retention.Plan p = policy.plan(root.checkpointsOf(name), null);
+                Retention.Plan p = policy.plan(root.checkpointsOf(name), null, unrestorable);
                 drop.addAll(p.dropped());
                 notes.addAll(p.notes());
                 if (p.refusal() != null) {

@@ -224,8 +224,9 @@ public final class Transitions {
      * that would keep none of some run is refused for the whole call: {@link Unchanged} with
      * the refusals in the result, as is a plan that drops nothing.
      */
-    public static Outcome<RetentionResult> retention(RootState r, String run, Retention policy) {
-        RetentionResult p = RetentionResult.plan(r, run, policy, false);
+    public static Outcome<RetentionResult> retention(RootState r, String run, Retention policy,
+                                                     Map<String, String> unrestorable) {
+        RetentionResult p = RetentionResult.plan(r, run, policy, false, unrestorable);
         if (p.refused() || p.forgotten().isEmpty()) {
             return new Unchanged<>(p);
         }

@@ -167,6 +167,36 @@ class RetentionTest extends InMemoryFixture {
                 "no note when the policy keeps it anyway");
     }
 
+    /**
+     * helper-145: keep-last 1 over a restorable step 1 and a step 2 whose manifest was lost kept step 2
+     * and dropped step 1, the run's only restorable checkpoint. An unrestorable checkpoint is neither
+     * counted nor dropped by the rules, and is noted.
+     */
+    @Test
+    void anUnrestorableCheckpointIsNotCountedNorDroppedByTheRules() {
+        Map<String, String> lost = Map.of("r-s2", "manifest manifests/r-s2.json is missing");
+        Retention.Plan p = Retention.keepLast(1).plan(List.of(cp(1), cp(2)), null, lost);
+        assertEquals(List.of(), p.dropped(), "step 1 is the newest restorable one; step 2 is not the rules' to drop");
+        assertEquals(List.of("kept r-s2 beyond the policy, which does not count it: it cannot be restored (manifest"
+                + " manifests/r-s2.json is missing); ckpt-tool verify says what is wrong, and forget by its name removes it"),
+                p.notes());
+        assertNull(p.refusal());
+        // among more: keep-last 2 keeps the two newest restorable ones, s3 and s1, and drops s0
+        Retention.Plan more = Retention.keepLast(2).plan(List.of(cp(0), cp(1), cp(2), cp(3)), null, lost);
+        assertEquals(List.of("r-s0"), more.dropped());
+        // every rule judges without it: keep-every-steps 2 matches s2 only, which is unrestorable: keeps none, refused
+        Retention.Plan every = new Retention(null, 2L, null, false, 0).plan(List.of(cp(1), cp(2), cp(3)), null, lost);
+        assertTrue(every.refusal() != null && every.refusal().contains("matches none of its steps (steps 1 to 3)"),
+                String.valueOf(every.refusal()));
+        // all unrestorable: nothing judged, nothing dropped, each noted
+        Retention.Plan none = Retention.keepLast(1).plan(List.of(cp(2)), null, lost);
+        assertEquals(List.of(), none.dropped());
+        assertNull(none.refusal());
+        assertEquals(1, none.notes().size());
+        // the checkpoint being committed is judged as restorable whatever the caller found
+        assertEquals(List.of("r-s1"), Retention.keepLast(1).plan(List.of(cp(1), cp(2)), "r-s2", lost).dropped());
+    }
+
     /** A pinned checkpoint kept beyond the policy is noted as the newest verified one is (helper-118: without a word). */
     @Test
     void aPinnedCheckpointKeptBeyondThePolicyIsNoted() {

@@ -159,12 +159,12 @@ class TransitionsTest {
     @Test
     void retentionDropsWhatThePolicyDoesNotKeepAndRefusesAPolicyKeepingNone() {
         RootState r = with(claimed(), entry("r", 1), entry("r", 2), entry("r", 3));
-        Write<RetentionResult> w = assertInstanceOf(Write.class, Transitions.retention(r, "r", Retention.keepLast(1)));
+        Write<RetentionResult> w = assertInstanceOf(Write.class, Transitions.retention(r, "r", Retention.keepLast(1), java.util.Map.of()));
         assertEquals(List.of(entry("r", 1).id(), entry("r", 2).id()), w.value().forgotten());
         assertEquals(Set.of(entry("r", 3).id()), w.next().checkpoints().keySet());
-        assertInstanceOf(Unchanged.class, Transitions.retention(w.next(), "r", Retention.keepLast(1)));
+        assertInstanceOf(Unchanged.class, Transitions.retention(w.next(), "r", Retention.keepLast(1), java.util.Map.of()));
         Retention none = Retention.KEEP_ALL.withKeepEverySteps(1000);
-        Unchanged<RetentionResult> refused = assertInstanceOf(Unchanged.class, Transitions.retention(r, "r", none));
+        Unchanged<RetentionResult> refused = assertInstanceOf(Unchanged.class, Transitions.retention(r, "r", none, java.util.Map.of()));
         assertTrue(refused.value().refused());
     }
 

@@ -607,7 +607,7 @@ public final class S3Faults implements Callable<Integer> {
         String run = RUNS.get(rnd.nextInt(RUNS.size()));
         Retention policy = Retention.keepLast(2 + rnd.nextInt(4));
         RootState before = direct.root();
-        Set<String> allowed = Set.copyOf(RetentionResult.plan(before, run, policy, true).forgotten());
+        Set<String> allowed = Set.copyOf(RetentionResult.plan(before, run, policy, true, java.util.Map.of()).forgotten());
         String what = "retention keep-last " + policy.keepLast() + " of run " + run;
         try {
             RetentionResult r = viaProxy.forget(RetentionRequest.of(policy).forRun(run));
