@@ -36,7 +36,8 @@ final class ForgetCommand extends StoreCommand {
         }
     }
 
-    @Option(names = "--run", paramLabel = "RUN", description = "apply the policy to this run only")
+    @Option(names = "--run", paramLabel = "RUN", description = "apply the policy to this run only (with a policy"
+            + " only)")
     String run;
 
     @ArgGroup(exclusive = false)
@@ -67,6 +68,12 @@ final class ForgetCommand extends StoreCommand {
         if (byPolicy == !ckpts.isEmpty()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "give either a policy (--keep-last, --keep-every-steps, --keep-best) or checkpoints, not both or neither");
+        }
+        if (run != null && !byPolicy) {
+            // forget S --run r2 r1@100 forgot r1@100: --run was read for a policy and ignored (helper-145)
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--run goes with a policy (--keep-last,"
+                    + " --keep-every-steps, --keep-best); a checkpoint given by name names its own run: give RUN@STEP,"
+                    + " RUN:latest or its id, without --run; nothing was forgotten");
         }
         List<String> gone;
         List<String> notes = List.of();

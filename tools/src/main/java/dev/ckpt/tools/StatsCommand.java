@@ -14,7 +14,8 @@ import java.util.Set;
 
 @Command(name = "stats", description = {"Show store totals: sizes, deduplication and compression, garbage.",
         "Checkpoints, logical bytes, stored bytes, deduplication and compression ratios, and the bytes no live"
-                + " checkpoint references (what gc frees once they pass the grace age)."},
+                + " checkpoint references (what gc frees once they pass the grace age). A checkpoint whose manifest"
+                + " is missing or damaged is named on stderr and not counted; the totals are printed, then exit 3."},
         footer = {"", "Example:", "  ckpt-tool stats s3://ml-ckpt/llama --json"})
 final class StatsCommand extends StoreCommand {
     @Override

@@ -551,6 +551,12 @@ class CkptToolTest {
         assertEquals(List.of(ids.get(0)), toList(twice.json().get("forgotten")), twice.toString());
         assertEquals(2, cli.run("ls", store, "--json").json().get("checkpoints").size());
         assertEquals(2, cli.run("forget", store).code(), "neither policy nor checkpoints: usage");
+        // --run with names: it was ignored, and another run's checkpoint forgotten (helper-145)
+        Cli.Result runAndName = cli.run("forget", store, "--run", "other", "r@50", "--dry-run");
+        assertEquals(2, runAndName.code(), runAndName.toString());
+        assertTrue(runAndName.err().startsWith("ckpt-tool forget: --run goes with a policy (--keep-last, --keep-every-steps,"
+                + " --keep-best); a checkpoint given by name names its own run: give RUN@STEP, RUN:latest or its id, without"
+                + " --run; nothing was forgotten"), runAndName.toString());
     }
 
     private static List<String> toList(JsonNode array) {
