@@ -115,6 +115,7 @@ final class ImportCommand extends StoreCommand {
         try (Staging.Heartbeat alive = new Staging.Heartbeat(staging)) {
             Manifest archived = null;
             Map<String, String> hashes = new HashMap<>();
+            Map<String, Long> sizes = new HashMap<>(); // each entry's size in the archive
             List<String> refused = new ArrayList<>();
             java.util.Set<String> seenFiles = new java.util.HashSet<>();
             java.util.Set<String> seenDirectories = new java.util.HashSet<>();
@@ -175,15 +176,22 @@ final class ImportCommand extends StoreCommand {
                     // once one is refused, nothing is imported: the rest is only read and hashed, so that one
                     // message names every problem of the archive, its hash mismatches too
                     hashes.put(rel, unpack(tar, refused.isEmpty() ? out : null, staging));
+                    sizes.put(rel, te.getSize());
                 }
             } catch (IOException e) {
                 throw new InvalidInputException("cannot read archive " + file + ": " + archiveProblem(e)
                         + "; nothing was imported", e);
             }
             if (archived == null) {
-                throwIfAny(refused, "cannot be imported", InvalidInputException::new);
+                if (!refused.stream().allMatch(r -> r.startsWith("unexpected entry "))) {
+                    throwIfAny(refused, "cannot be imported", InvalidInputException::new); // a link, '..': named first
+                }
+                // a plain tar of a directory got one "not under files/" line per entry, and nothing of this (helper-146)
                 throw new InvalidInputException("archive " + file + " has no " + ExportCommand.MANIFEST_ENTRY
-                        + "; it was not written by ckpt-tool export");
+                        + ": it was not written by ckpt-tool export" + (names.isEmpty() ? "" : " (it holds "
+                        + (names.size() == 1 ? "1 entry" : names.size() + " entries") + ")") + "; nothing was imported."
+                        + " To save the files of another archive as a checkpoint, unpack it into a directory and run"
+                        + " ckpt-tool push STORE DIR --run RUN --step STEP");
             }
             List<String> bad = new ArrayList<>(); // every problem at once: what was refused, then what does not match
             for (FileEntry f : archived.files()) {
@@ -194,6 +202,11 @@ final class ImportCommand extends StoreCommand {
                     }
                 } else if (!got.equals(f.sha256())) {
                     bad.add("file " + f.path() + " hashes to " + got + " but its manifest says " + f.sha256());
+                } else if (sizes.get(f.path()) != f.size()) {
+                    // its hash matched a manifest edited to it, its size not: it was said as a change in the staging
+                    // by another process, and importing again could never succeed (helper-146)
+                    bad.add("file " + f.path() + " is " + sizes.get(f.path()) + " bytes in the archive but its manifest"
+                            + " says " + f.size());
                 }
             }
             for (String unlisted : new java.util.TreeSet<>(hashes.keySet())) {

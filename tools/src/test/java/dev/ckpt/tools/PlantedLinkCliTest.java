@@ -230,6 +230,49 @@ class PlantedLinkCliTest {
         assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
     }
 
+    /**
+     * helper-146: a file whose archived bytes match a manifest edited to their hash but not its size was
+     * said as a change in the staging by another process ("importing again is safe": it never could be);
+     * a plain tar of a directory got one "not under files/" line per entry and no word of the manifest.
+     */
+    @Test
+    void importSaysAFilesSizeAgainstItsManifestAndAnArchiveWithoutAManifestAsSuch() throws IOException {
+        Path src = tmp.resolve("src");
+        write(src.resolve("a.bin"), "aaaa");
+        write(src.resolve("b.bin"), "bbbb");
+        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
+        Path exported = tmp.resolve("r.tar.zst");
+        assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
+        byte[] longer = "0123456789".getBytes();
+        String was = dev.ckpt.store.chunk.Hashes.hex(dev.ckpt.store.chunk.Hashes.sha256().digest("aaaa".getBytes()));
+        String now = dev.ckpt.store.chunk.Hashes.hex(dev.ckpt.store.chunk.Hashes.sha256().digest(longer));
+        Path forged = tmp.resolve("forged.tar.zst");
+        rewrite(exported, forged, (name, data) -> name.endsWith("a.bin") ? longer : name.equals("ckpt-manifest.json")
+                ? new String(data, java.nio.charset.StandardCharsets.UTF_8).replace(was, now).getBytes() : data);
+        Cli.Result r = cli.run("import", store, forged.toString(), "--run", "x", "--step", "1");
+        assertEquals(ExitCode.ERROR, r.code(), r.toString());
+        assertTrue(r.err().contains("file a.bin is 10 bytes in the archive but its manifest says 4"), r.err());
+        assertFalse(r.err().contains("another process") || r.err().contains("importing again is safe"), r.err());
+        // a plain tar of a directory, zstd-compressed: no manifest, said first, with the way on
+        Path plain = tmp.resolve("plain.tar.zst");
+        try (var out = new TarArchiveOutputStream(new com.github.luben.zstd.ZstdOutputStream(Files.newOutputStream(plain)))) {
+            for (String name : new String[]{"./a.bin", "./b.bin", "./sub/c.bin"}) {
+                TarArchiveEntry e = new TarArchiveEntry(name);
+                e.setSize(1);
+                out.putArchiveEntry(e);
+                out.write('x');
+                out.closeArchiveEntry();
+            }
+        }
+        Cli.Result p = cli.run("import", store, plain.toString(), "--run", "x", "--step", "1");
+        assertEquals(ExitCode.ERROR, p.code(), p.toString());
+        assertEquals("ckpt-tool import: archive " + plain + " has no ckpt-manifest.json: it was not written by ckpt-tool"
+                + " export (it holds 3 entries); nothing was imported. To save the files of another archive as a"
+                + " checkpoint, unpack it into a directory and run ckpt-tool push STORE DIR --run RUN --step STEP",
+                p.err().strip(), p.toString());
+        assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
+    }
+
     /** A refused entry, a hash mismatch and an unlisted file: one message names all three (the checks used to stop at the first kind). */
     @Test
     void importNamesEveryKindOfProblemOfAnArchiveInOneMessage() throws IOException {
