@@ -52,6 +52,14 @@ final class ExportCommand extends StoreCommand {
             throw new InvalidInputException("no archive given (FILE is empty): give the path of a .tar.zst file to write;"
                     + " nothing was written");
         }
+        String name = file.toString();
+        if (name.equals("-") || name.matches("/dev/(stdout|stderr|stdin|fd/[0-9]+)|/proc/(self|[0-9]+)/fd/[0-9]+")) {
+            // '-' wrote a file named '-', the summary going where the archive was meant to; /dev/stdout was "a
+            // symbolic link (give the path it points to)", a pipe that has no path (helper-146)
+            throw new InvalidInputException("cannot write archive " + name + ": export writes a file, not a stream"
+                    + " (standard output is not supported); give the path of a .tar.zst file" + (name.equals("-")
+                    ? " (./- for a file named '-')" : "") + "; nothing was written");
+        }
         Path dir = file.toAbsolutePath().getParent();
         if (dir != null && !Files.isDirectory(dir)) { // no parent: "/", a directory, said below
             String tooLong = dev.ckpt.store.util.LocalFiles.tooLong(file.toAbsolutePath());

@@ -220,6 +220,15 @@ class ExportStagingCliTest {
         }
         assertTrue(Files.isSymbolicLink(link) && Files.readString(target).equals("an older archive"));
         assertEquals(List.of(), staging(out), "nothing restored");
+        // a stream: '-' wrote a file named '-'; /dev/stdout was told to give the path its link points to (helper-146)
+        for (String stream : List.of("-", "/dev/stdout", "/proc/self/fd/1")) {
+            Cli.Result r = cli.run("export", store.toString(), "r@1", stream);
+            assertEquals(ExitCode.ERROR, r.code(), r.toString());
+            assertTrue(r.err().startsWith("ckpt-tool export: cannot write archive " + stream + ": export writes a file, not"
+                    + " a stream (standard output is not supported); give the path of a .tar.zst file"), r.toString());
+            assertEquals("", r.out(), r.toString());
+        }
+        assertFalse(Files.exists(Path.of("-")), "no file named '-' in the working directory");
         // a regular file is replaced only if it is an earlier archive (a zstd frame) or empty: any other was replaced,
         // so "export S latest model.safetensors", the arguments mixed up, lost the user's file (helper-142)
         Path text = Files.writeString(out.resolve("notes.tar.zst"), "not an archive");
