@@ -62,6 +62,20 @@ final class Staging {
         } catch (IOException | RuntimeException ex) {
             return; // best effort: creating this command's own staging directory there says what is wrong, if anything
         }
+        try {
+            // a young one is kept (it may be running: its heartbeat keeps it young), but said: three killed exports left
+            // 151 MiB each beside the archive without a word (helper-146)
+            for (Path p : TempNames.staleStaging(dir, java.time.Instant.now().plusSeconds(60), n -> TempNames.matches(n, kind))) {
+                if (!stale.contains(p) && Files.isWritable(p)) {
+                    err.println("note: " + ShowCommand.printable(p.toString()) + " is the staging directory of " + who
+                            + " that ran in the last hour: it is running, or it was killed; if none is running, delete it:"
+                            + " rm -r " + dev.ckpt.store.util.ShellWords.word(p.toString()) + " (one an hour old is"
+                            + " removed by the next " + (who.contains("import") ? "import" : "export") + " here)");
+                }
+            }
+        } catch (IOException | RuntimeException ex) {
+            // best effort, as above
+        }
         for (Path p : stale) {
             if (!Files.isWritable(p)) {
                 continue; // another user's, in a shared $TMPDIR (each is made 0700): theirs to remove
