@@ -303,6 +303,9 @@ final class PushCommand extends StoreCommand {
         if (old) {
             what.add(".ckpt-*.old hold versions a restore replaced");
         }
+        if (left.stream().anyMatch(n -> n.endsWith(".journal"))) {
+            what.add(".ckpt-*.journal lists which file each .old was");
+        }
         if (!staging.isEmpty()) {
             what.add(".ckpt-*-import/ and -export/ are an import's or export's directories" + (young
                     ? " (one written in the last hour: it may be running now)" : ""));

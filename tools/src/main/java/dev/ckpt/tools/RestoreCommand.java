@@ -67,8 +67,16 @@ final class RestoreCommand extends StoreCommand {
         print(new Restored(r.checkpointId(), r.run(), r.step(), r.files(), r.bytes(), r.chunksDownloaded(),
                 r.chunksReused(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
-                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced()));
+                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced(), strings(r.replacedFrom()),
+                r.journals().stream().map(Path::toString).toList()));
         return ExitCode.OK;
+    }
+
+    /** {@code old → was} as text, in the old names' order. */
+    static java.util.Map<String, String> strings(java.util.Map<Path, Path> from) {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        from.forEach((old, was) -> m.put(old.toString(), was.toString()));
+        return m;
     }
 
     /**
@@ -109,7 +117,8 @@ final class RestoreCommand extends StoreCommand {
         print(new TensorsRestored(r.checkpointId(), r.run(), r.step(), rank, tensors, r.files(), r.tensors(), r.bytes(),
                 r.chunksDownloaded(), dir.toAbsolutePath().normalize().toString(), dir.toString(), r.time().toMillis(),
                 r.leftoverTemporaries().stream().map(Path::toString).toList(),
-                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced(), r.unindexed()));
+                r.replacedVersions().stream().map(Path::toString).toList(), r.filesReplaced(), r.unindexed(),
+                strings(r.replacedFrom()), r.journals().stream().map(Path::toString).toList()));
         return ExitCode.OK;
     }
 
@@ -117,7 +126,7 @@ final class RestoreCommand extends StoreCommand {
     record TensorsRestored(String id, String run, long step, Integer rank, List<String> patterns, List<String> files,
                            int tensors, long bytes, int chunksDownloaded, String directory, @JsonIgnore String given,
                            long millis, List<String> leftoverTemporaries, List<String> replacedVersions, int filesReplaced,
-                           List<String> unindexed)
+                           List<String> unindexed, java.util.Map<String, String> replacedFrom, List<String> journals)
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
@@ -125,7 +134,7 @@ final class RestoreCommand extends StoreCommand {
                     count(tensors, "tensor"), human(bytes), id, run, step, rank == null ? "" : ", rank " + rank,
                     ShowCommand.printable(given), ShowCommand.printable(String.join(", ", files)), replacing(filesReplaced, files.size()), count(chunksDownloaded, "chunk"),
                     millis);
-            warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
+            warnLeftovers(err, given, leftoverTemporaries, replacedVersions, replacedFrom, journals);
             if (!unindexed.isEmpty()) {
                 // a shard left out unsaid looked like a checkpoint without those tensors (stop 59's list)
                 err.println("ckpt-tool restore: note: " + ShowCommand.printable(dev.ckpt.store.restore.TensorSelection
@@ -141,14 +150,15 @@ final class RestoreCommand extends StoreCommand {
      */
     record Restored(String id, String run, long step, int files, long bytes, int chunksDownloaded, int chunksReused,
                     String directory, @JsonIgnore String given, long millis, List<String> leftoverTemporaries,
-                    List<String> replacedVersions, int filesReplaced) implements OutputOptions.Result {
+                    List<String> replacedVersions, int filesReplaced, java.util.Map<String, String> replacedFrom,
+                    List<String> journals) implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             // helper-118: a file of the user's with a checkpoint file's name was replaced with no word
             out.printf("restored %s (run %s, step %d): %s, %s into %s%s; %s downloaded, %d reused locally, %d ms%n",
                     id, run, step, count(files, "file"), human(bytes), ShowCommand.printable(given), replacing(filesReplaced, files),
                     count(chunksDownloaded, "chunk"), chunksReused, millis);
-            warnLeftovers(err, given, leftoverTemporaries, replacedVersions);
+            warnLeftovers(err, given, leftoverTemporaries, replacedVersions, replacedFrom, journals);
         }
     }
 
@@ -162,7 +172,8 @@ final class RestoreCommand extends StoreCommand {
     }
 
     /** On stderr: what an interrupted restore left beside the files written into {@code given}, kept (see TargetDirectory). */
-    static void warnLeftovers(PrintWriter err, String target, List<String> leftoverTemporaries, List<String> replacedVersions) {
+    static void warnLeftovers(PrintWriter err, String target, List<String> leftoverTemporaries, List<String> replacedVersions,
+                              java.util.Map<String, String> replacedFrom, List<String> journals) {
         String given = ShowCommand.printable(target); // names as a terminal shows them: an escape sequence is not run
         if (!leftoverTemporaries.isEmpty()) {
             boolean one = leftoverTemporaries.size() == 1;
@@ -173,11 +184,25 @@ final class RestoreCommand extends StoreCommand {
         }
         if (!replacedVersions.isEmpty()) {
             boolean one = replacedVersions.size() == 1;
-            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s) %s an interrupted restore had replaced,"
-                            + " unless another restore into %s is running now (it removes its own when it ends);"
+            String first = replacedVersions.get(0);
+            String was = replacedFrom.get(first);
+            // which file each was, from the killed restore's journal: 6,528 of them said nothing of whose (helper-146)
+            String listed = journals.isEmpty() ? "" : "; " + ShowCommand.printable(String.join(", ", journals))
+                    + (journals.size() == 1 ? " lists" : " list") + " which file each was (a JSON object a line: old,"
+                    + " was; " + replacedFrom.size() + " of " + replacedVersions.size() + " named there): move one back"
+                    + " over its file to take that file back";
+            err.printf("restore: %s named .ckpt-*.old in %s (e.g. %s%s) %s an interrupted restore had replaced,"
+                            + " unless another restore into %s is running now (it removes its own when it ends)%s;"
                             + " delete %s once you no longer need %s%n",
-                    count(replacedVersions.size(), "file"), given, ShowCommand.printable(replacedVersions.get(0)),
-                    one ? "holds a version" : "hold versions", given, one ? "it" : "them", one ? "it" : "them");
+                    count(replacedVersions.size(), "file"), given, ShowCommand.printable(first),
+                    was == null ? "" : ", which was " + ShowCommand.printable(was),
+                    one ? "holds a version" : "hold versions", given, listed, one ? "it" : "them",
+                    one ? "it" : "them");
+        } else if (!journals.isEmpty()) {
+            err.printf("restore: %s in %s, left by an interrupted restore, %s the files it kept aside as .ckpt-*.old, none"
+                            + " of which is left; delete %s unless another restore into %s is running now%n",
+                    ShowCommand.printable(String.join(", ", journals)), given, journals.size() == 1 ? "lists" : "list",
+                    journals.size() == 1 ? "it" : "them", given);
         }
     }
 

@@ -310,7 +310,25 @@ class CkptToolTest {
         assertEquals(out.resolve(".ckpt-0123456789ab.tmp").toString(), j.get("leftoverTemporaries").get(0).asText());
         assertEquals(1, j.get("replacedVersions").size());
         Files.delete(out.resolve(".ckpt-0123456789ab.tmp"));
+        // with the killed restore's journal: which file each was (helper-146: 6,528 .old files, nothing said whose)
+        Path journal = Files.writeString(out.resolve(".ckpt-00000000cafe.journal"),
+                "{\"old\":\".ckpt-0123456789ab.old\",\"was\":\"sub/notes.txt\"}\n{\"old\":\"cut");
+        Cli.Result said = cli.run("restore", store, "r@1", out.toString());
+        assertEquals(0, said.code(), said.toString());
+        assertTrue(said.err().contains("1 file named .ckpt-*.old in " + out + " (e.g. " + out.resolve(".ckpt-0123456789ab.old")
+                + ", which was " + out.resolve("sub/notes.txt") + ") holds a version an interrupted restore had replaced,"),
+                said.err());
+        assertTrue(said.err().contains("; " + journal + " lists which file each was (a JSON object a line: old, was; 1 of 1"
+                + " named there): move one back over its file to take that file back; delete it once"), said.err());
+        JsonNode withJournal = cli.run("restore", store, "r@1", out.toString(), "--json").json();
+        assertEquals(out.resolve("sub/notes.txt").toString(), withJournal.get("replacedFrom")
+                .get(out.resolve(".ckpt-0123456789ab.old").toString()).asText(), withJournal.toString());
+        assertEquals(journal.toString(), withJournal.get("journals").get(0).asText());
         Files.delete(out.resolve(".ckpt-0123456789ab.old"));
+        Cli.Result alone = cli.run("restore", store, "r@1", out.toString());
+        assertTrue(alone.err().contains("restore: " + journal + " in " + out + ", left by an interrupted restore, lists the"
+                + " files it kept aside as .ckpt-*.old, none of which is left; delete it unless another restore"), alone.err());
+        Files.delete(journal);
         TestDirs.assertSameTree(TestDirs.snapshot(a), out);
     }
 

@@ -172,7 +172,7 @@ public final class SourceDir {
 
     /**
      * What an interrupted ckpt command left below the source, by relative path, sorted, and
-     * not saved: a restore's {@code .ckpt-<12 hex>.tmp} and {@code .old} files, an import's or
+     * not saved: a restore's {@code .ckpt-<12 hex>.tmp}, {@code .old} and {@code .journal} files, an import's or
      * export's {@code .ckpt-<12 hex>-import/} or {@code -export/} directory. Empty for a scan
      * of everything ({@link #scan(Path, boolean)}).
      */
@@ -182,7 +182,8 @@ public final class SourceDir {
 
     /** Whether {@code name} is one that only an interrupted ckpt command leaves: see {@link #leftOut()}. */
     static boolean ckptLeftover(String name, boolean directory) {
-        return directory ? TempNames.isStaging(name) : TempNames.matches(name, ".tmp") || TempNames.matches(name, ".old");
+        return directory ? TempNames.isStaging(name) : TempNames.matches(name, ".tmp") || TempNames.matches(name, ".old")
+                || TempNames.matches(name, ".journal");
     }
 
     /**

@@ -298,7 +298,7 @@ public final class Restorer {
         long bytes = m.logicalBytes();
         return new RestoreResult(m.id(), m.run(), m.step(), m.files().size(), bytes, run.downloaded(), run.reused(),
                 List.of(), Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(),
-                leftovers.replacedVersions(), replaced);
+                leftovers.replacedVersions(), replaced, leftovers.replacedFrom(), leftovers.journals());
     }
 
     /**

@@ -63,9 +63,24 @@ final class TargetDirectory {
         void move(Path from, Path to) throws IOException;
     }
 
+    /**
+     * The suffix of a publish's journal, {@code .ckpt-<12 hex>.journal} at the target's top: one
+     * JSON object a line, {@code {"old": ".ckpt-<hex>.old", "was": "f1129"}} (paths relative to
+     * the target), written before each file is kept aside. A publish that ends, done or taken
+     * back, deletes it; one killed leaves it, and the next restore says from it which file each
+     * {@code .old} it finds was (helper-146: 6,528 of them after a kill -9, nothing saying whose).
+     */
+    static final String JOURNAL = ".journal";
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JOURNAL_JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
     private final Path root;
     private final Manifest manifest;
     private final Mover mover;
+    /** This publish's journal, opened at the first file it keeps aside; null before. */
+    private FileChannel journal;
+    private Path journalPath;
     private final List<Path> created = new ArrayList<>();
     /** Handles opened without following links once the directories exist; by path before. */
     private NoFollowDirectories handles;
@@ -483,7 +498,74 @@ final class TargetDirectory {
      * {@code .ckpt-<hex>.tmp} temporaries (partial files) and {@code .ckpt-<hex>.old} files
      * (versions it had renamed aside to replace them).
      */
-    record Leftovers(List<Path> temporaries, List<Path> replacedVersions) {
+    record Leftovers(List<Path> temporaries, List<Path> replacedVersions, Map<Path, Path> replacedFrom,
+                     List<Path> journals) {
+    }
+
+    /** Notes, before {@code aside} is made, that it keeps the file at {@code dest}; opens the journal first. */
+    private void journal(Path aside, Path dest) throws IOException {
+        if (journal == null) {
+            Path p = root.resolve(TempNames.next(JOURNAL));
+            journal = FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
+            journalPath = p;
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode line = JOURNAL_JSON.createObjectNode();
+        line.put("old", root.relativize(aside).toString());
+        line.put("was", root.relativize(dest).toString());
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap((JOURNAL_JSON.writeValueAsString(line) + "\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        while (b.hasRemaining()) {
+            journal.write(b); // one write: in the kernel's hands before the link is made, so a kill keeps it
+        }
+    }
+
+    /** Closes the journal, and deletes it if {@code done} (every file kept aside is deleted or back); best effort. */
+    private void endJournal(boolean done) {
+        if (journal == null) {
+            return;
+        }
+        try {
+            journal.close();
+            if (done) {
+                Files.deleteIfExists(journalPath);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // a journal left is named by the next restore, with the files it lists
+        }
+        journal = null;
+    }
+
+    /**
+     * The journals ({@link #JOURNAL}) at the target's top and what they say: each {@code .old}
+     * file (absolute) and the file it was. An unreadable line or journal is skipped.
+     */
+    private Map<Path, Path> readJournals(List<Path> journals) {
+        Map<Path, Path> from = new HashMap<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, p -> TempNames.matches(p.getFileName().toString(),
+                JOURNAL))) {
+            for (Path j : ds) {
+                if (!Files.isRegularFile(j, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                journals.add(j);
+                for (String line : Files.readAllLines(j, java.nio.charset.StandardCharsets.UTF_8)) {
+                    try {
+                        com.fasterxml.jackson.databind.JsonNode n = JOURNAL_JSON.readTree(line);
+                        if (n != null && n.path("old").isTextual() && n.path("was").isTextual()) {
+                            from.put(root.resolve(n.get("old").asText()).normalize(),
+                                    root.resolve(n.get("was").asText()).normalize());
+                        }
+                    } catch (IOException | RuntimeException badLine) {
+                        // the last line of a killed publish may be cut: the others still say theirs
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // best effort: the .old files are named all the same
+        }
+        journals.sort(null);
+        return from;
     }
 
     /**
@@ -517,7 +599,16 @@ final class TargetDirectory {
                 (tmp ? temporaries : replaced).add(p);
             }
         }
-        return new Leftovers(temporaries, replaced);
+        List<Path> journals = new ArrayList<>();
+        Map<Path, Path> said = readJournals(journals);
+        Map<Path, Path> from = new java.util.TreeMap<>();
+        for (Path old : replaced) {
+            Path was = said.get(old.normalize());
+            if (was != null) {
+                from.put(old, was);
+            }
+        }
+        return new Leftovers(temporaries, replaced, from, journals);
     }
 
     /** Renames within one directory: relative to its handle, or by path for the test seam. */
@@ -545,8 +636,9 @@ final class TargetDirectory {
         });
     }
 
-    /** Closes the directory handles. */
+    /** Closes the directory handles, and a journal a publish that did not end left open (kept: it says whose). */
     void close() {
+        endJournal(false);
         handles.close();
     }
 
@@ -595,6 +687,7 @@ final class TargetDirectory {
             try {
                 if (handles.exists(dest)) {
                     Path aside = dest.resolveSibling(TempNames.next(".old"));
+                    journal(aside, dest);
                     try {
                         if (handles.secure()) {
                             // a hard link aside, so the destination never goes missing: renamed aside, a kill before
@@ -635,26 +728,31 @@ final class TargetDirectory {
                 }
                 String what = "put " + root.relativize(dest) + " of checkpoint " + manifest.id() + " into place in "
                         + dest.getParent();
+                Path kept = journalPath;
+                endJournal(left.isEmpty());
                 if (left.isEmpty()) {
                     throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; " + (done.isEmpty()
                             ? "no file had been put into place yet" : "the " + done.size() + " file(s) already put into"
                             + " place were taken back") + ", " + root + " is as it was", e);
                 }
                 throw new InvalidInputException("cannot " + what + ": " + LocalFiles.explain(e) + "; taking back the"
-                        + " files already renamed failed for: " + String.join("; ", left), e);
+                        + " files already renamed failed for: " + String.join("; ", left) + (kept == null ? "" : " ("
+                        + kept + " lists which file each .ckpt-*.old kept aside was)"), e);
             }
         }
         int replaced = 0;
+        boolean allDeleted = true;
         for (Published p : done) {
             if (p.old() != null) {
                 replaced++;
                 try {
                     delete(p.old());
                 } catch (IOException | RuntimeException ignored) {
-                    // a hidden leftover; the restore itself succeeded
+                    allDeleted = false; // a hidden leftover, its journal kept to say whose; the restore itself succeeded
                 }
             }
         }
+        endJournal(allDeleted);
         return replaced;
     }
 

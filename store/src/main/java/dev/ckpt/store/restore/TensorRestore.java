@@ -123,7 +123,7 @@ final class TensorRestore {
         List<String> paths = sel.files().stream().map(f -> f.file().path()).toList();
         return new TensorRestoreResult(m.id(), m.run(), m.step(), paths, sel.tensorCount(), bytes, downloaded.get(),
                 Duration.ofNanos(System.nanoTime() - t0), leftovers.temporaries(), leftovers.replacedVersions(), replaced,
-                sel.unindexed());
+                sel.unindexed(), leftovers.replacedFrom(), leftovers.journals());
     }
 
     /** The new header and the selected tensors' bytes, from the file's chunks that hold them. */

@@ -8,15 +8,18 @@ import java.util.List;
  * holding only its selected tensors), {@code bytes} the tensors' bytes, {@code chunksDownloaded}
  * the chunks fetched (each checked against its SHA-256); {@code leftoverTemporaries} and
  * {@code replacedVersions}: what an interrupted restore left beside the files written, named and
- * never deleted, and {@code filesReplaced}, as in {@link RestoreResult}; {@code unindexed}: the
+ * never deleted, {@code filesReplaced}, {@code replacedFrom} and {@code journals}, as in {@link RestoreResult}; {@code unindexed}: the
  * checkpoint's safetensors files that have no tensor index and so were not searched (saved by a
  * version without the index, or not valid safetensors when saved: restore them whole).
  */
 public record TensorRestoreResult(String checkpointId, String run, long step, List<String> files, int tensors, long bytes,
                                   int chunksDownloaded, Duration time, List<java.nio.file.Path> leftoverTemporaries,
                                   List<java.nio.file.Path> replacedVersions, int filesReplaced,
-                                  List<String> unindexed) {
+                                  List<String> unindexed, java.util.Map<java.nio.file.Path, java.nio.file.Path> replacedFrom,
+                                  List<java.nio.file.Path> journals) {
     public TensorRestoreResult {
+        replacedFrom = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(replacedFrom));
+        journals = List.copyOf(journals);
         files = List.copyOf(files);
         leftoverTemporaries = List.copyOf(leftoverTemporaries);
         replacedVersions = List.copyOf(replacedVersions);

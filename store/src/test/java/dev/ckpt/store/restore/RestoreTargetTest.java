@@ -70,7 +70,10 @@ class RestoreTargetTest extends InMemoryFixture {
     }
 
     private Path targetWithOldFiles() throws IOException {
-        Path t = tmp.resolve("target");
+        return targetWithOldFiles(tmp.resolve("target"));
+    }
+
+    private Path targetWithOldFiles(Path t) throws IOException {
         write(t.resolve("a.bin"), "old a");          // replaced by the restore
         write(t.resolve("m/b.bin"), "old b");        // replaced
         write(t.resolve("keep.txt"), "not in the checkpoint");
@@ -368,6 +371,43 @@ class RestoreTargetTest extends InMemoryFixture {
         assertEquals("new last", Files.readString(t.resolve("z/last.bin")));
         assertEquals("not in the checkpoint", Files.readString(t.resolve("keep.txt")));
         assertFalse(tree(t).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), "no leftovers: " + tree(t).keySet());
+    }
+
+    /**
+     * A restore killed half-way through its publish leaves the replaced files in {@code .ckpt-*.old}
+     * files and a journal at the target's top saying which file each was; the next restore names
+     * both (helper-146: 6,528 .old files after a kill -9, and nothing said whose they were). A
+     * publish that ends, done or taken back, leaves no journal.
+     */
+    @Test
+    void aPublishKilledHalfWayLeavesAJournalSayingWhichFileEachOldOneWas() throws IOException {
+        CheckpointEntry e = fourFiles();
+        Path t = targetWithOldFiles();
+        class Killed extends Error {
+        }
+        AtomicInteger calls = new AtomicInteger();
+        TargetDirectory.Mover dying = (from, to) -> {
+            if (calls.incrementAndGet() == 4) {
+                throw new Killed(); // as a kill -9 would: nothing after this point runs
+            }
+            TargetDirectory.Mover.ATOMIC.move(from, to);
+        };
+        assertThrows(Killed.class, () -> restorer(dying).restore(e, t, List.of()));
+        List<String> journals = tree(t).keySet().stream().filter(p -> p.matches("\\.ckpt-[0-9a-f]{12}\\.journal")).toList();
+        assertEquals(1, journals.size(), tree(t).keySet().toString());
+        RestoreResult again = restorer(TargetDirectory.Mover.ATOMIC).restore(e, t, List.of());
+        assertEquals(2, again.replacedVersions().size(), again.toString());
+        assertEquals(List.of(t.resolve(journals.get(0))), again.journals());
+        Map<String, String> was = new java.util.TreeMap<>();
+        for (Map.Entry<Path, Path> old : again.replacedFrom().entrySet()) {
+            was.put(t.relativize(old.getValue()).toString(), Files.readString(old.getKey()));
+        }
+        assertEquals(Map.of("a.bin", "old a", "m/b.bin", "old b"), was, "each .old named with the file it was");
+        assertEquals("new a", Files.readString(t.resolve("a.bin")));
+        // a publish that ends leaves none of its own: done, and taken back
+        Path clean = targetWithOldFiles(tmp.resolve("clean"));
+        restorer(TargetDirectory.Mover.ATOMIC).restore(e, clean, List.of());
+        assertFalse(tree(clean).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), tree(clean).keySet().toString());
     }
 
     /**
