@@ -544,30 +544,36 @@ public final class CheckpointStore implements AutoCloseable {
     }
 
     /**
-     * The checkpoints {@code policy} would keep of {@code run} (every run when null) whose
-     * manifest cannot be read (missing or damaged), with why: the rules then judge the others
-     * ({@link Retention#plan}), so a damaged newest checkpoint does not take the place of the
-     * last restorable one. Reads the manifest of each checkpoint a plan keeps, planning again
-     * while it finds one; those it drops are not read.
+     * The checkpoints {@code policy} would keep of {@code run} (every run when null) that cannot
+     * be restored, with why: a manifest missing or damaged, a chunk missing or of the wrong size
+     * (verify's structural check: one listing of the chunks, no chunk read). The rules then judge
+     * the others ({@link Retention#plan}), so a damaged newest checkpoint does not take the place
+     * of the last restorable one (helper-145: a lost manifest; helper-147: a lost chunk). Checks
+     * each checkpoint a plan keeps, planning again while it finds one; those it drops are not
+     * checked.
      */
     private java.util.Map<String, String> unrestorableKept(RootState snapshot, String run, Retention policy) {
         java.util.Map<String, String> unrestorable = new java.util.TreeMap<>();
         if (policy.keepsEverything()) {
-            return unrestorable; // nothing dropped: nothing to read
+            return unrestorable; // nothing dropped: nothing to check
         }
-        java.util.Set<String> read = new java.util.HashSet<>();
+        java.util.Set<String> checked = new java.util.HashSet<>();
         while (true) {
             java.util.Set<String> dropped = new java.util.HashSet<>(RetentionResult.plan(snapshot, run, policy, true, unrestorable)
                     .forgotten());
+            List<CheckpointEntry> kept = new ArrayList<>();
+            for (CheckpointEntry e : list(snapshot, run)) {
+                if (!dropped.contains(e.id()) && checked.add(e.id())) {
+                    kept.add(e);
+                }
+            }
+            if (kept.isEmpty()) {
+                return unrestorable;
+            }
             boolean found = false;
-            for (CheckpointEntry e : snapshot.checkpoints().values()) {
-                if ((run == null || run.equals(e.run())) && !dropped.contains(e.id()) && read.add(e.id())) {
-                    try {
-                        manifest(e);
-                    } catch (dev.ckpt.store.error.CorruptObjectException | NotFoundException x) {
-                        unrestorable.put(e.id(), x.reason());
-                        found = true;
-                    }
+            for (VerifyReport.Problem p : verifier.verify(kept, 0).problems()) {
+                if (p.checkpointId() != null && unrestorable.putIfAbsent(p.checkpointId(), p.message()) == null) {
+                    found = true;
                 }
             }
             if (!found) {

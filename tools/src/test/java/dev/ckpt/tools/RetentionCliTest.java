@@ -79,6 +79,26 @@ class RetentionCliTest {
         List<String> left = new ArrayList<>();
         cli.run("ls", store, "--json").json().get("checkpoints").forEach(c -> left.add(c.get("id").asText()));
         assertEquals(List.of(s3), left);
+        // a chunk lost instead of a manifest: the same (helper-147: s4 missing a chunk was kept and counted, s3 forgotten)
+        java.util.Set<Path> before = chunks();
+        src = TestDirs.checkpoint(tmp.resolve("src4"), 4, 2, 5_000);
+        String s4 = push("x", 4);
+        java.util.Set<Path> only4 = chunks();
+        only4.removeAll(before);
+        assertFalse(only4.isEmpty());
+        java.nio.file.Files.delete(only4.iterator().next());
+        Cli.Result chunk = cli.run("forget", store, "--run", "x", "--keep-last", "1", "--json");
+        assertEquals(0, chunk.code(), chunk.toString());
+        assertEquals(0, chunk.json().get("forgotten").size(), chunk.toString());
+        assertTrue(chunk.json().get("notes").get(0).asText().startsWith("kept " + s4 + " beyond the policy, which does"
+                + " not count it: it cannot be restored (chunk chunks/"), chunk.toString());
+    }
+
+    private java.util.Set<Path> chunks() throws java.io.IOException {
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(tmp.resolve("store/chunks"))) {
+            return s.filter(java.nio.file.Files::isRegularFile).collect(java.util.stream.Collectors.toCollection(
+                    java.util.HashSet::new));
+        }
     }
 
     @Test

@@ -25,11 +25,11 @@ import java.util.TreeSet;
  * a metric that no checkpoint carries): {@code forget} refuses such a policy instead of
  * emptying the run; a save applies it, since the checkpoint it commits is always kept.
  *
- * <p>A checkpoint the caller found unrestorable (its manifest missing or damaged) is not
- * counted by the rules, and is kept: {@code --keep-last 1} over a good step 1 and a step 2
+ * <p>A checkpoint the caller found unrestorable (its manifest missing or damaged, a chunk
+ * missing) is not counted by the rules, and is kept: {@code --keep-last 1} over a good step 1 and a step 2
  * whose manifest was lost kept step 2 and dropped step 1, the run's only restorable checkpoint
- * (helper-145). {@code forget} reads the manifests of the checkpoints a plan keeps to find
- * them, planning again while it finds one (one the rules drop anyway is dropped unread); a
+ * (helper-145). {@code forget} checks the checkpoints a plan keeps to find them (verify's
+ * structural check), planning again while it finds one (one the rules drop anyway is dropped unread); a
  * save's retention does not (it reads no manifest, and the checkpoint it commits is
  * restorable and kept whatever the rules say).
  */
@@ -126,7 +126,8 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
                 ordered.add(e);
             } else {
                 damageNotes.add("kept " + e.id() + " beyond the policy, which does not count it: it cannot be restored ("
-                        + why + "); ckpt-tool verify says what is wrong, and forget by its name removes it");
+                        + why + "); ckpt-tool verify says what is wrong, and " + (e.pinned() ? "unpin, then forget by its"
+                        + " name, removes it (it is pinned)" : "forget by its name removes it"));
             }
         }
         if (ordered.isEmpty()) { // every one unrestorable: nothing the rules judge, nothing dropped
@@ -180,8 +181,10 @@ public record Retention(Integer keepLast, Long keepEverySteps, String keepBestMe
         }
         String refusal = null;
         if (byRule.isEmpty()) {
+            int lost = all.size() - ordered.size();
             refusal = "the retention policy keeps none of the " + SaveResult.count(ordered.size(), "checkpoint") + " of run '" + run
-                    + "': " + String.join("; ", problems);
+                    + "'" + (lost == 0 ? "" : " that can be restored (" + lost + " more cannot be, and do not count)")
+                    + ": " + String.join("; ", problems);
         }
         Set<String> keep = new LinkedHashSet<>(byRule);
         if (protectedId != null) {

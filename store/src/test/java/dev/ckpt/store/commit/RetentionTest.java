@@ -186,8 +186,13 @@ class RetentionTest extends InMemoryFixture {
         assertEquals(List.of("r-s0"), more.dropped());
         // every rule judges without it: keep-every-steps 2 matches s2 only, which is unrestorable: keeps none, refused
         Retention.Plan every = new Retention(null, 2L, null, false, 0).plan(List.of(cp(1), cp(2), cp(3)), null, lost);
-        assertTrue(every.refusal() != null && every.refusal().contains("matches none of its steps (steps 1 to 3)"),
-                String.valueOf(every.refusal()));
+        assertTrue(every.refusal() != null && every.refusal().startsWith("the retention policy keeps none of the 2"
+                + " checkpoints of run 'r' that can be restored (1 more cannot be, and do not count): keep-every-steps 2"
+                + " matches none of its steps (steps 1 to 3)"), String.valueOf(every.refusal()));
+        // a pinned one: the way to remove it starts with unpin (helper-147: "forget by its name" was refused)
+        Retention.Plan pinned = Retention.keepLast(1).plan(List.of(cp(1), cp(2).withPinned(true)), null, lost);
+        assertTrue(pinned.notes().get(0).endsWith("and unpin, then forget by its name, removes it (it is pinned)"),
+                pinned.notes().toString());
         // all unrestorable: nothing judged, nothing dropped, each noted
         Retention.Plan none = Retention.keepLast(1).plan(List.of(cp(2)), null, lost);
         assertEquals(List.of(), none.dropped());
