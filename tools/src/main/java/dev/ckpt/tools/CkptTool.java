@@ -118,9 +118,9 @@ public final class CkptTool implements Runnable {
                 if (!p.unmatched().isEmpty()) {
                     throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
                 }
-                String empty = UsageWords.switchGivenEmpty(p);
-                if (empty == null && p.isUsageHelpRequested()) {
-                    empty = UsageWords.helpGivenAValue(p.commandSpec(), p.originalArgs());
+                String empty = p.isUsageHelpRequested() ? UsageWords.helpGivenAValue(p.commandSpec(), p.originalArgs()) : null;
+                if (empty == null) {
+                    empty = UsageWords.switchGivenEmpty(p);
                 }
                 if (empty != null) {
                     throw new CommandLine.ParameterException(p.commandSpec().commandLine(), empty);
@@ -148,7 +148,10 @@ public final class CkptTool implements Runnable {
             String hints = afterDash.isEmpty()
                     ? UsageWords.dashedName(ex, a) + UsageWords.spacedValue(ex, a) + UsageWords.unknownDashedCheckpoint(ex)
                     : afterDash;
-            String said = ShowCommand.printable(UsageWords.message(ex, a) + hints);
+            // whatever else picocli made of it (-vh= was "Expected parameter for option '--help' but found ...")
+            String help = UsageWords.helpGivenAValue(c.getCommandSpec(), Arrays.asList(a));
+            // --help's value said alone: no hint of names read as options (-vh= was told to go after --)
+            String said = ShowCommand.printable(help != null ? help : UsageWords.message(ex) + hints);
             e.println(c.getCommandSpec().qualifiedName() + ": " + said);
             if (afterDash.isEmpty()) {
                 // not with the hint for an option after --: picocli suggests the very option given there

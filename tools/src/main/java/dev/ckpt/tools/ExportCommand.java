@@ -57,8 +57,8 @@ final class ExportCommand extends StoreCommand {
             // '-' wrote a file named '-', the summary going where the archive was meant to; /dev/stdout was "a
             // symbolic link (give the path it points to)", a pipe that has no path (helper-146)
             throw new InvalidInputException("cannot write archive " + name + ": export writes a file, not a stream"
-                    + " (standard output is not supported); give the path of a .tar.zst file" + (name.equals("-")
-                    ? " (./- for a file named '-')" : "") + "; nothing was written");
+                    + " (standard output, standard error or another open descriptor); give the path of a .tar.zst file"
+                    + (name.equals("-") ? " (./- for a file named '-')" : "") + "; nothing was written");
         }
         Path dir = file.toAbsolutePath().getParent();
         if (dir != null && !Files.isDirectory(dir)) { // no parent: "/", a directory, said below
@@ -74,18 +74,10 @@ final class ExportCommand extends StoreCommand {
                     + ShellWords.word(dir.toString()) + " makes it)") + "; give a path in an existing directory; nothing was"
                     + " written");
         }
-        java.nio.file.attribute.BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            return; // nothing there (or not readable): writing it says what is wrong
-        }
-        if (!a.isRegularFile()) {
-            throw new InvalidInputException("cannot write archive " + file + ": it is " + (a.isDirectory() ? "a directory"
-                    : a.isSymbolicLink() ? "a symbolic link (give the path it points to)" : "not a regular file (a device,"
-                    + " FIFO or socket)") + "; give the path of a new .tar.zst file, or of an archive to replace;"
-                    + " nothing was written");
+        String refused = notReplaceable(file);
+        if (refused != null && !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new InvalidInputException(refused); // a directory, link or device now; a file's content after the
+                                                      // store's own names, in run
         }
     }
 
@@ -101,6 +93,22 @@ final class ExportCommand extends StoreCommand {
      * before the rename.
      */
     static String notReplaceable(Path file) {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return null; // nothing there (or not readable): writing it says what is wrong
+        }
+        if (!a.isRegularFile()) {
+            // never opened: a FIFO made there during the export blocked its open until a writer came (helper-147)
+            return "cannot write archive " + file + ": it is " + (a.isDirectory() ? "a directory" : a.isSymbolicLink()
+                    ? "a symbolic link (give the path it points to)" : "not a regular file (a device, FIFO or socket)")
+                    + "; give the path of a new .tar.zst file, or of an archive to replace; nothing was written";
+        }
+        if (a.size() == 0) {
+            return null;
+        }
         byte[] head = new byte[ZSTD_MAGIC.length];
         int n = 0;
         try (java.io.InputStream in = Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -111,8 +119,8 @@ final class ExportCommand extends StoreCommand {
             return null;
         } catch (IOException e) {
             return "cannot write archive " + file + ": a file is there, and whether it is an earlier archive cannot be"
-                    + " read (" + LocalFiles.explain(e) + "); export replaces only an earlier archive or an empty file:"
-                    + " remove it or give another path; nothing was written";
+                    + " read (" + LocalFiles.reason(e) + ": see the file's own mode and owner); export replaces only an earlier"
+                    + " archive or an empty file: remove it or give another path; nothing was written";
         }
         if (n == 0 || (n == head.length && java.util.Arrays.equals(head, ZSTD_MAGIC))) {
             return null;

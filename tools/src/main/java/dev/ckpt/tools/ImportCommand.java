@@ -184,7 +184,15 @@ final class ImportCommand extends StoreCommand {
             }
             if (archived == null) {
                 if (!refused.stream().allMatch(r -> r.startsWith("unexpected entry "))) {
-                    throwIfAny(refused, "cannot be imported", InvalidInputException::new); // a link, '..': named first
+                    // a link, '..': named first, and the missing manifest with them (helper-147: fixing the link met a
+                    // second error)
+                    String none = "it has no " + ExportCommand.MANIFEST_ENTRY + " either (it was not written by ckpt-tool"
+                            + " export)";
+                    if (refused.size() == 1) {
+                        throw new InvalidInputException("archive " + file + ": " + refused.get(0) + "; " + none
+                                + "; nothing was imported");
+                    }
+                    throwIfAny(refused, "cannot be imported, and " + none, InvalidInputException::new);
                 }
                 // a plain tar of a directory got one "not under files/" line per entry, and nothing of this (helper-146)
                 throw new InvalidInputException("archive " + file + " has no " + ExportCommand.MANIFEST_ENTRY

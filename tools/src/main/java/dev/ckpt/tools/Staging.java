@@ -55,6 +55,8 @@ final class Staging {
      * no one to remove it (helper-105: 291 MB per import killed).
      */
     static void removeStale(Path dir, String kind, String who, java.io.PrintWriter err) {
+        // as the command's other notes start (helper-147: these alone were bare)
+        String prefix = "ckpt-tool " + (who.contains("import") ? "import" : "export") + ": ";
         java.util.List<Path> stale;
         try {
             stale = TempNames.staleStaging(dir, java.time.Instant.now().minus(
@@ -67,7 +69,7 @@ final class Staging {
             // 151 MiB each beside the archive without a word (helper-146)
             for (Path p : TempNames.staleStaging(dir, java.time.Instant.now().plusSeconds(60), n -> TempNames.matches(n, kind))) {
                 if (!stale.contains(p) && Files.isWritable(p)) {
-                    err.println("note: " + ShowCommand.printable(p.toString()) + " is the staging directory of " + who
+                    err.println(prefix + "note: " + ShowCommand.printable(p.toString()) + " is the staging directory of " + who
                             + " that ran in the last hour: it is running, or it was killed; if none is running, delete it:"
                             + " rm -r " + dev.ckpt.store.util.ShellWords.word(p.toString()) + " (one an hour old is"
                             + " removed by the next " + (who.contains("import") ? "import" : "export") + " here)");
@@ -82,10 +84,10 @@ final class Staging {
             }
             try {
                 dev.ckpt.store.util.LocalFiles.deleteTree(p);
-                err.println("note: removed " + ShowCommand.printable(p.toString()) + ", left by " + who + " killed over an hour ago");
+                err.println(prefix + "note: removed " + ShowCommand.printable(p.toString()) + ", left by " + who + " killed over an hour ago");
             } catch (IOException | java.io.UncheckedIOException ex) { // one that cannot be removed: the others still are
                 IOException io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) ex;
-                err.println("warning: could not remove " + ShowCommand.printable(p.toString()) + ", left by " + who + " killed over an hour ago: "
+                err.println(prefix + "warning: could not remove " + ShowCommand.printable(p.toString()) + ", left by " + who + " killed over an hour ago: "
                         + dev.ckpt.store.util.LocalFiles.explain(io) + "; delete it: rm -r "
                         + dev.ckpt.store.util.ShellWords.word(p.toString()));
             }

@@ -88,14 +88,8 @@ final class UsageWords {
      * first argument names no command (picocli's "Unmatched arguments: 'psuh', '--json', 'st',
      * 'd'" listed every argument after it, valid options too, as if each were wrong).
      */
-    static String message(CommandLine.ParameterException ex, String[] args) {
+    static String message(CommandLine.ParameterException ex) {
         CommandLine c = ex.getCommandLine();
-        if (ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o && o.usageHelp()) {
-            String help = helpGivenAValue(c.getCommandSpec(), Arrays.asList(args));
-            if (help != null) {
-                return help;
-            }
-        }
         if (ex instanceof CommandLine.UnmatchedArgumentException u && c.getParent() == null
                 && !c.getCommandSpec().subcommands().isEmpty() && !u.getUnmatched().isEmpty()
                 && !u.getUnmatched().get(0).startsWith("-")) {
@@ -307,8 +301,8 @@ final class UsageWords {
      */
     static String switchGivenEmpty(CommandLine.ParseResult p) {
         for (CommandLine.Model.OptionSpec o : p.matchedOptions()) {
-            if (o.type() != boolean.class && o.type() != Boolean.class) {
-                continue;
+            if (o.type() != boolean.class && o.type() != Boolean.class || o.usageHelp()) {
+                continue; // --help= is helpGivenAValue's, in its words
             }
             for (String arg : p.originalArgs()) {
                 if (arg.equals("--")) {
@@ -338,10 +332,16 @@ final class UsageWords {
                 break;
             }
             int eq = arg.indexOf('=');
-            CommandLine.Model.OptionSpec o = eq < 0 ? null : spec.findOption(arg.substring(0, eq));
-            if (o != null && o.usageHelp() && arg.startsWith("-")) {
-                return "'" + arg.replace('\0', '?') + "': " + arg.substring(0, eq) + " takes no value (give it alone for"
-                        + " the help, or leave it out)";
+            if (eq < 0 || !arg.startsWith("-")) {
+                continue;
+            }
+            String name = arg.substring(0, eq);
+            // short options written together, -vh=false: the value is the last one's (helper-147: push's help, exit 0)
+            String carrier = name.matches("-[A-Za-z]{2,}") ? "-" + name.charAt(name.length() - 1) : name;
+            CommandLine.Model.OptionSpec o = spec.findOption(carrier);
+            if (o != null && o.usageHelp()) {
+                return "'" + arg.replace('\0', '?') + "': " + carrier + " takes no value (give it alone for the help, or"
+                        + " leave it out)";
             }
         }
         return null;

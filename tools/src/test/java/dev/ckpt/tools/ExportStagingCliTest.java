@@ -226,11 +226,12 @@ class ExportStagingCliTest {
         assertTrue(Files.isSymbolicLink(link) && Files.readString(target).equals("an older archive"));
         assertEquals(List.of(), staging(out), "nothing restored");
         // a stream: '-' wrote a file named '-'; /dev/stdout was told to give the path its link points to (helper-146)
-        for (String stream : List.of("-", "/dev/stdout", "/proc/self/fd/1")) {
+        for (String stream : List.of("-", "/dev/stdout", "/proc/self/fd/1", "/dev/stderr", "/dev/fd/5")) {
             Cli.Result r = cli.run("export", store.toString(), "r@1", stream);
             assertEquals(ExitCode.ERROR, r.code(), r.toString());
             assertTrue(r.err().startsWith("ckpt-tool export: cannot write archive " + stream + ": export writes a file, not"
-                    + " a stream (standard output is not supported); give the path of a .tar.zst file"), r.toString());
+                    + " a stream (standard output, standard error or another open descriptor); give the path of a .tar.zst"
+                    + " file"), r.toString());
             assertEquals("", r.out(), r.toString());
         }
         assertFalse(Files.exists(Path.of("-")), "no file named '-' in the working directory");
@@ -278,6 +279,18 @@ class ExportStagingCliTest {
                 + " written"), said);
         assertEquals("written meanwhile", Files.readString(archive));
         assertEquals(List.of(), staging(out), "its staging directory removed");
+        // a FIFO made there meanwhile is refused as one, never opened (helper-147: the export waited for a writer)
+        Files.delete(archive);
+        Process q = export(store, archive);
+        assertTrue(await(q, out, d -> true) != null, "the export made its staging directory");
+        assertEquals(0, new ProcessBuilder("mkfifo", archive.toString()).start().waitFor());
+        assertTrue(q.waitFor(120, TimeUnit.SECONDS), "the export ended without a writer for the FIFO");
+        String fifo = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(ExitCode.ERROR, q.exitValue(), fifo);
+        assertTrue(fifo.contains("cannot write archive " + archive + ": it is not a regular file (a device, FIFO or socket)"),
+                fifo);
+        assertTrue(Files.exists(archive, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !Files.isRegularFile(archive, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the FIFO is left");
     }
 
     /** A missing or non-directory parent is refused before the restore, saying how to make it; a .tar name gets a note. */

@@ -344,6 +344,13 @@ class UsageErrorTest {
                 + " or leave it out)");
         cases.put(List.of("gc", "-h=1", store), "'-h=1': -h takes no value");
         cases.put(List.of("help", "ls", "--help=true"), "'--help=true': --help takes no value");
+        // with -v before it (helper-147: push's help, exit 0, nothing pushed), or nothing after '='
+        cases.put(List.of("push", store, src, "--run", "r", "--step", "9", "-vh=false"), "'-vh=false': -h takes no value"
+                + " (give it alone for the help, or leave it out)");
+        cases.put(List.of("ls", "-vh=1", store), "'-vh=1': -h takes no value");
+        cases.put(List.of("ls", store, "-vh="), "'-vh=': -h takes no value (give it alone for the help, or leave it out)");
+        cases.put(List.of("ls", store, "--help="), "'--help=': --help takes no value");
+        cases.put(List.of("ls", store, "-h="), "'-h=': -h takes no value");
         for (Map.Entry<List<String>, String> c : cases.entrySet()) {
             Cli.Result r = cli.run(c.getKey().toArray(String[]::new));
             assertEquals(ExitCode.USAGE, r.code(), c.getKey() + ": " + r);
