@@ -18,8 +18,9 @@ import java.util.List;
 
 @Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
         "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept.",
-        "A checkpoint the policy would keep whose manifest cannot be read (it cannot be restored) is kept, with a note,"
-                + " and not counted: the policy keeps that many restorable ones besides.",
+        "A checkpoint the policy would keep that cannot be restored (its manifest or a chunk missing or damaged, as"
+                + " verify finds without --read-data) is kept, with a note, and not counted: the policy keeps that many"
+                + " restorable ones besides.",
         "A checkpoint without a numeric METRIC is left to the other rules (kept if there are none); a policy that"
                 + " would keep none of a run's checkpoints is refused (exit 2) and nothing changes."},
         footer = {"", "Examples:", "  ckpt-tool forget ./ckpt-store --run demo --keep-last 3 --dry-run",
