@@ -68,12 +68,25 @@ final class LsCommand extends StoreCommand {
             implements OutputOptions.Result {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
-            String fmt = "%-32s %-16s %10s  %-20s %5s %5s %10s %10s  %s";
-            row(out, fmt, "ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED");
+            List<Object[]> rows = new java.util.ArrayList<>();
+            rows.add(new Object[]{"ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED"});
             for (Row e : checkpoints) {
-                row(out, fmt, e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(), e.files(),
-                        human(e.logicalBytes()), e.uniqueBytes() == null ? "?" : human(e.uniqueBytes()),
-                        (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED"));
+                rows.add(new Object[]{e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(),
+                        e.files(), human(e.logicalBytes()), e.uniqueBytes() == null ? "?" : human(e.uniqueBytes()),
+                        (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED")});
+            }
+            // each column as wide as its widest cell, at least as before: a 100-letter run name or a step of 19
+            // digits pushed its row's columns out of line (helper-145)
+            int[] width = {32, 16, 10, 20, 5, 5, 10, 10};
+            for (Object[] r : rows) {
+                for (int i = 0; i < width.length; i++) {
+                    width[i] = Math.max(width[i], shown(r[i]).length());
+                }
+            }
+            String fmt = "%-" + width[0] + "s %-" + width[1] + "s %" + width[2] + "s  %-" + width[3] + "s %" + width[4]
+                    + "s %" + width[5] + "s %" + width[6] + "s %" + width[7] + "s  %s";
+            for (Object[] r : rows) {
+                row(out, fmt, r);
             }
             if (checkpoints.isEmpty()) {
                 err.println("no checkpoints" + (run == null ? "" : " for run " + ShowCommand.printable(run)) + " in " + store
@@ -86,6 +99,11 @@ final class LsCommand extends StoreCommand {
     static String runsWithCheckpoints(List<String> runs) {
         return runs.isEmpty() ? "" : "; the runs with checkpoints: " + String.join(", ", runs.subList(0,
                 Math.min(10, runs.size()))) + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "");
+    }
+
+    /** A cell as {@link #row} shows it. */
+    private static String shown(Object cell) {
+        return cell instanceof String t ? ShowCommand.printable(t) : String.valueOf(cell);
     }
 
     /** A row with no spaces at its end (an unpinned checkpoint's row ended in two: a new-user tryout's find). */

@@ -174,6 +174,15 @@ class CkptToolTest {
         assertTrue(lines.get(3).startsWith(s100), ls.out());
         assertTrue(lines.get(4).contains("beta"), ls.out());
         assertTrue(lines.stream().noneMatch(l -> l.endsWith(" ")), "no row ends in spaces (none is pinned): " + ls.out());
+        // the columns stay in line with a 100-letter run name and a step of 19 digits (helper-145: they were pushed over)
+        push(a, "r".repeat(100), Long.MAX_VALUE);
+        List<String> wide = cli.run("ls", store).out().lines().toList();
+        int created = wide.get(0).indexOf("CREATED");
+        int files = wide.get(0).indexOf("FILES") + "FILES".length();
+        for (String row : wide.subList(1, wide.size())) {
+            assertTrue(row.substring(created).matches("\\d{4}-\\d\\d-\\d\\dT.*"), "CREATED in line: " + String.join("\n", wide));
+            assertTrue(row.charAt(files - 1) != ' ' && row.charAt(files) == ' ', "FILES in line: " + String.join("\n", wide));
+        }
         JsonNode j = cli.run("ls", store, "--run", "alpha", "--json").json();
         assertEquals(3, j.get("checkpoints").size());
         JsonNode last = j.get("checkpoints").get(2);
