@@ -502,14 +502,33 @@ final class TargetDirectory {
                      List<Path> journals) {
     }
 
-    /** Notes, before {@code aside} is made, that it keeps the file at {@code dest}; opens the journal first. */
-    private void journal(Path aside, Path dest) throws IOException {
-        if (journal == null) {
-            Path p = root.resolve(TempNames.next(JOURNAL));
-            journal = FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
-            journalPath = p;
+    /** Whether the journal could not be made (a target whose top cannot be written): the publish goes on without. */
+    private boolean noJournal;
+
+    /**
+     * Notes, before {@code aside} is made, that it keeps the file at {@code dest}; opens the journal
+     * first. Best effort: a journal that cannot be made or written leaves the publish as it was
+     * before journals (helper-148: a target whose top is immutable, its files in a writable
+     * subdirectory, failed the restore).
+     */
+    private void journal(Path aside, Path dest) {
+        if (noJournal) {
+            return;
         }
+        try {
+            if (journal == null) {
+                Path p = root.resolve(TempNames.next(JOURNAL));
+                journal = FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                journalPath = p;
+            }
+            journalLine(aside, dest);
+        } catch (IOException | RuntimeException e) {
+            noJournal = true;
+        }
+    }
+
+    private void journalLine(Path aside, Path dest) throws IOException {
         com.fasterxml.jackson.databind.node.ObjectNode line = JOURNAL_JSON.createObjectNode();
         line.put("old", root.relativize(aside).toString());
         line.put("was", root.relativize(dest).toString());
@@ -540,29 +559,48 @@ final class TargetDirectory {
      * The journals ({@link #JOURNAL}) at the target's top and what they say: each {@code .old}
      * file (absolute) and the file it was. An unreadable line or journal is skipped.
      */
-    private Map<Path, Path> readJournals(List<Path> journals) {
+    private Map<Path, Path> readJournals(List<Path> journals, Set<Path> restored) {
         Map<Path, Path> from = new HashMap<>();
+        List<Path> found = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, p -> TempNames.matches(p.getFileName().toString(),
                 JOURNAL))) {
-            for (Path j : ds) {
-                if (!Files.isRegularFile(j, LinkOption.NOFOLLOW_LINKS)) {
-                    continue;
-                }
-                journals.add(j);
-                for (String line : Files.readAllLines(j, java.nio.charset.StandardCharsets.UTF_8)) {
-                    try {
-                        com.fasterxml.jackson.databind.JsonNode n = JOURNAL_JSON.readTree(line);
-                        if (n != null && n.path("old").isTextual() && n.path("was").isTextual()) {
-                            from.put(root.resolve(n.get("old").asText()).normalize(),
-                                    root.resolve(n.get("was").asText()).normalize());
-                        }
-                    } catch (IOException | RuntimeException badLine) {
-                        // the last line of a killed publish may be cut: the others still say theirs
+            ds.forEach(found::add);
+        } catch (IOException | RuntimeException e) {
+            return from; // best effort: the .old files are named all the same
+        }
+        Path top = root.normalize();
+        for (Path j : found) {
+            // a checkpoint's own file of that name is what this restore wrote (helper-148: told to delete it)
+            if (restored.contains(j) || !Files.isRegularFile(j, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            journals.add(j);
+            String text;
+            try {
+                // bytes that are not UTF-8 spoil their line only (helper-148: one such journal hid the others)
+                text = new String(Files.readAllBytes(j), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException | RuntimeException e) {
+                continue;
+            }
+            for (String line : text.split("\n")) {
+                try {
+                    com.fasterxml.jackson.databind.JsonNode n = JOURNAL_JSON.readTree(line);
+                    if (n == null || !n.path("old").isTextual() || !n.path("was").isTextual()) {
+                        continue;
                     }
+                    Path old = root.resolve(n.get("old").asText()).normalize();
+                    Path was = root.resolve(n.get("was").asText()).normalize();
+                    // within the target only, and relative: a planted "../../etc/passwd" would be offered as the file
+                    // to move an .old back over (helper-148)
+                    if (Path.of(n.get("old").asText()).isAbsolute() || Path.of(n.get("was").asText()).isAbsolute()
+                            || !old.startsWith(top) || !was.startsWith(top) || was.equals(top)) {
+                        continue;
+                    }
+                    from.put(old, was);
+                } catch (IOException | RuntimeException badLine) {
+                    // the last line of a killed publish may be cut: the others still say theirs
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            // best effort: the .old files are named all the same
         }
         journals.sort(null);
         return from;
@@ -600,7 +638,7 @@ final class TargetDirectory {
             }
         }
         List<Path> journals = new ArrayList<>();
-        Map<Path, Path> said = readJournals(journals);
+        Map<Path, Path> said = readJournals(journals, restored);
         Map<Path, Path> from = new java.util.TreeMap<>();
         for (Path old : replaced) {
             Path was = said.get(old.normalize());

@@ -411,6 +411,56 @@ class RestoreTargetTest extends InMemoryFixture {
     }
 
     /**
+     * helper-148: the journal is best effort and read with care. A target whose top cannot be
+     * written (its files in a writable subdirectory) restores as before journals; a journal that
+     * is not UTF-8 spoils only itself; a line naming a path outside the target is ignored; a
+     * checkpoint's own file named like a journal is not one.
+     */
+    @Test
+    void theJournalIsBestEffortAndReadWithCare() throws Exception {
+        Path src = tmp.resolve("sub-src");
+        write(src.resolve("sub/a"), "new a");
+        write(src.resolve(".ckpt-0123456789ab.journal"), "the checkpoint's own");
+        CheckpointEntry e = store.resolve(store.save(store.claimWriter("j"), SaveRequest.of(src, "j", 1)
+                .withScan(dev.ckpt.store.CheckpointStore.scanEverything(src))).checkpointId());
+        Path t = tmp.resolve("locked-top");
+        write(t.resolve("sub/a"), "old a");
+        boolean root = "root".equals(System.getProperty("user.name"));
+        List<String> lock = root ? List.of("chattr", "+i", t.toString()) : List.of("chmod", "555", t.toString());
+        List<String> unlock = root ? List.of("chattr", "-i", t.toString()) : List.of("chmod", "755", t.toString());
+        assertEquals(0, new ProcessBuilder(lock).inheritIO().start().waitFor());
+        try {
+            // .ckpt-0123456789ab.journal at the top is the checkpoint's: that file cannot be made there, so only sub/
+            Path only = tmp.resolve("sub-only");
+            CheckpointEntry sub = store.resolve(store.save(store.claimWriter("k"), SaveRequest.of(write2(only), "k", 1))
+                    .checkpointId());
+            RestoreResult r = restorer(TargetDirectory.Mover.ATOMIC).restore(sub, t, List.of());
+            assertEquals(1, r.filesReplaced(), r.toString());
+        } finally {
+            new ProcessBuilder(unlock).inheritIO().start().waitFor();
+        }
+        assertEquals("new a", Files.readString(t.resolve("sub/a")));
+        assertFalse(tree(t).keySet().stream().anyMatch(p -> p.contains(".ckpt-")), tree(t).keySet().toString());
+
+        Path u = targetWithOldFiles(tmp.resolve("journals"));
+        write(u.resolve(".ckpt-aaaaaaaaaaaa.old"), "old one");
+        write(u.resolve(".ckpt-bbbbbbbbbbbb.old"), "old two");
+        write(u.resolve(".ckpt-111111111111.journal"), "{\"old\":\".ckpt-aaaaaaaaaaaa.old\",\"was\":\"a.bin\"}\n"
+                + "{\"old\":\".ckpt-bbbbbbbbbbbb.old\",\"was\":\"../../etc/passwd\"}\n");
+        Files.write(u.resolve(".ckpt-000000000000.journal"), new byte[]{(byte) 0xff, (byte) 0xfe, 'x', '\n'});
+        RestoreResult r = restorer(TargetDirectory.Mover.ATOMIC).restore(e, u, List.of());
+        assertEquals(Map.of(u.resolve(".ckpt-aaaaaaaaaaaa.old"), u.resolve("a.bin")), r.replacedFrom(), r.toString());
+        assertEquals(List.of(u.resolve(".ckpt-000000000000.journal"), u.resolve(".ckpt-111111111111.journal")),
+                r.journals(), "the checkpoint's own .ckpt-0123456789ab.journal is not listed");
+        assertEquals("the checkpoint's own", Files.readString(u.resolve(".ckpt-0123456789ab.journal")));
+    }
+
+    private static Path write2(Path dir) throws IOException {
+        write(dir.resolve("sub/a"), "new a");
+        return dir;
+    }
+
+    /**
      * A file the restore replaces keeps its name at every moment of the publish: kept aside as
      * a hard link, then replaced by one rename. Renamed aside first, a kill -9 between that and
      * the rename into place left no file of that name (helper-122, with strace injecting the
