@@ -237,12 +237,7 @@ class PlantedLinkCliTest {
      */
     @Test
     void importSaysAFilesSizeAgainstItsManifestAndAnArchiveWithoutAManifestAsSuch() throws IOException {
-        Path src = tmp.resolve("src");
-        write(src.resolve("a.bin"), "aaaa");
-        write(src.resolve("b.bin"), "bbbb");
-        assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
-        Path exported = tmp.resolve("r.tar.zst");
-        assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
+        Path exported = exportedAB();
         byte[] longer = "0123456789".getBytes();
         String was = dev.ckpt.store.chunk.Hashes.hex(dev.ckpt.store.chunk.Hashes.sha256().digest("aaaa".getBytes()));
         String now = dev.ckpt.store.chunk.Hashes.hex(dev.ckpt.store.chunk.Hashes.sha256().digest(longer));
@@ -273,15 +268,21 @@ class PlantedLinkCliTest {
         assertEquals(1, cli.run("ls", store, "--json").json().get("checkpoints").size(), "only r@1");
     }
 
-    /** A refused entry, a hash mismatch and an unlisted file: one message names all three (the checks used to stop at the first kind). */
-    @Test
-    void importNamesEveryKindOfProblemOfAnArchiveInOneMessage() throws IOException {
+    /** r@1 of a.bin ("aaaa") and b.bin ("bbbb"), pushed and exported to r.tar.zst. */
+    private Path exportedAB() throws IOException {
         Path src = tmp.resolve("src");
         write(src.resolve("a.bin"), "aaaa");
         write(src.resolve("b.bin"), "bbbb");
         assertEquals(0, cli.run("push", store, src.toString(), "--run", "r", "--step", "1").code());
         Path exported = tmp.resolve("r.tar.zst");
         assertEquals(0, cli.run("export", store, "r@1", exported.toString()).code());
+        return exported;
+    }
+
+    /** A refused entry, a hash mismatch and an unlisted file: one message names all three (the checks used to stop at the first kind). */
+    @Test
+    void importNamesEveryKindOfProblemOfAnArchiveInOneMessage() throws IOException {
+        Path exported = exportedAB();
         Path mixed = tmp.resolve("mixed.tar.zst");
         rewrite(exported, mixed, (name, data) -> name.endsWith("a.bin") ? "XXXX".getBytes() : data, out -> {
             TarArchiveEntry link = new TarArchiveEntry("files/model", TarConstants.LF_SYMLINK);
