@@ -291,17 +291,21 @@ final class Staging {
     }
 
     /**
-     * Deletes every complete staged checkpoint but those in {@code keep}, each one it can.
+     * Deletes every complete staged checkpoint but those {@code keep} accepts, each one it can.
+     * {@code keep} is asked for each copy as it is reached, after the listing: a copy staged
+     * while this runs (a save staged as the one before it commits) is in the listing and must be
+     * in {@code keep} by then, not in a set taken before the listing (a CI run: the commit of step
+     * 10 removed step 20's copy, staged meanwhile, and the save of step 20 failed).
      *
      * @return the copies it could not remove, each with why (empty: none); the others are gone
      *         (helper-115: one undeletable copy kept the others too, and failed the save that
      *         had just committed)
      * @throws IOException when the staging directory itself cannot be listed
      */
-    Map<Path, IOException> keepOnly(Set<Path> keep) throws IOException {
+    Map<Path, IOException> keepOnly(java.util.function.Predicate<Path> keep) throws IOException {
         Map<Path, IOException> left = new java.util.LinkedHashMap<>();
         for (Path p : complete()) {
-            if (!keep.contains(p)) {
+            if (!keep.test(p)) {
                 try {
                     LocalFiles.deleteTree(p);
                 } catch (IOException e) {

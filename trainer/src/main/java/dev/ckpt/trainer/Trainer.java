@@ -29,7 +29,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -118,7 +117,7 @@ public final class Trainer {
      * warning after {@code after} (what just happened), and stays: not a failure of a save or of
      * a resume (helper-116: a resume ended on one with a bare "Read-only file system").
      */
-    private void keepOnlyStaged(Set<Path> keep, String after) throws IOException {
+    private void keepOnlyStaged(java.util.function.Predicate<Path> keep, String after) throws IOException {
         for (Map.Entry<Path, IOException> e : staging.keepOnly(keep).entrySet()) {
             if (warnedStaged.add(e.getKey())) {
                 err.printf("ckpt-train: %s, but the staged copy %s could not be removed (%s); it stays there until"
@@ -1312,11 +1311,11 @@ public final class Trainer {
             lastCommittedStep = step;
             report(r, waited, stall);
             inFlightDirs.remove(dir);
-            Set<Path> keep = new HashSet<>(inFlightDirs);
-            keep.add(dir);
             // the save committed: a staged copy that cannot be removed is the staging directory's matter, not a failed
-            // save (helper-115: reported as one, and its failure path deleted this save's staged copy)
-            keepOnlyStaged(keep, "the save of step " + step + " committed");
+            // save (helper-115: reported as one, and its failure path deleted this save's staged copy). The saves in
+            // flight are asked of as each copy is reached, not copied first: the training thread may stage the next
+            // one meanwhile (a CI run: its copy, made after such a copy was taken, was removed and its save failed)
+            keepOnlyStaged(p -> p.equals(dir) || inFlightDirs.contains(p), "the save of step " + step + " committed");
             return r;
         }), gcWait, started, linkFrom, committing));
         if (stopRead != null) {
@@ -1641,7 +1640,7 @@ public final class Trainer {
             out.println("lenient-resume: " + s);
         }
         order.seek(state.epoch, state.dataCursor);
-        keepOnlyStaged(Set.of(staged), "auto-resume: resuming from " + staged);
+        keepOnlyStaged(staged::equals, "auto-resume: resuming from " + staged);
         frozenSource = CheckpointFiles.frozenFileIn(staged); // every byte's SHA-256 matched the manifest's
         lastCommitted = newest.id();
         lastCommittedStep = state.step;
@@ -1708,7 +1707,7 @@ public final class Trainer {
         }
         order.seek(state.epoch, state.dataCursor);
         Path dir = staging.adopt(target, state.step, r.checkpointId());
-        keepOnlyStaged(Set.of(dir), "auto-resume: resuming from " + dir);
+        keepOnlyStaged(dir::equals, "auto-resume: resuming from " + dir);
         frozenSource = CheckpointFiles.frozenFileIn(dir); // every byte was verified by the restore
         lastCommitted = r.checkpointId();
         lastCommittedStep = state.step;

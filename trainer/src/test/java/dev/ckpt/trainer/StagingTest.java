@@ -94,9 +94,32 @@ class StagingTest {
         s.stage(1, d -> Files.writeString(d.resolve("a"), "1"), null);
         Path two = s.stage(2, d -> Files.writeString(d.resolve("a"), "2"), null);
         Files.createDirectories(tmp.resolve("r/notes"));
-        s.keepOnly(java.util.Set.of(two));
+        s.keepOnly(two::equals);
         assertEquals(List.of(two), s.complete());
         assertTrue(Files.isDirectory(tmp.resolve("r/notes")), "only step-N directories are housekept");
         assertEquals(-1, Staging.stepOf(Path.of("step-x")));
+    }
+
+    /**
+     * A copy staged while a commit cleans the staging directory is kept when it is in flight by the
+     * time the cleanup reaches it (a CI run: the commit of step 10 took the saves in flight before
+     * step 20 was staged, then removed step 20's copy, and the save of step 20 failed with "source
+     * directory ... does not exist").
+     */
+    @Test
+    void keepOnlyAsksOfEachCopyWhenItReachesIt() throws Exception {
+        Staging s = staging();
+        Path one = s.stage(1, d -> Files.writeString(d.resolve("a"), "1"), null);
+        Path two = s.stage(2, d -> Files.writeString(d.resolve("a"), "2"), null);
+        java.util.Set<Path> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<Path> asked = new java.util.ArrayList<>();
+        s.keepOnly(p -> {
+            asked.add(p);
+            // the training thread marks step 2 in flight once the listing is made, as the cleanup begins
+            inFlight.add(two);
+            return inFlight.contains(p);
+        });
+        assertEquals(List.of(two, one), asked, "asked once for each, newest first");
+        assertEquals(List.of(two), s.complete(), "step 2, in flight when reached, stays; step 1 goes");
     }
 }
