@@ -24,26 +24,34 @@ class TortureShortTest {
 
     @Test
     void fiftyKillPointsOnTheLocalStoreBreakNoPromise() throws Exception {
-        Torture t = new Torture();
-        t.target = "local";
-        t.kills = 50;
-        t.killsPerRound = 10;
-        t.seed = new java.util.Random().nextLong();
-        t.minGapMs = 100;
-        t.maxGapMs = 1200;
-        t.work = tmp.resolve("work");
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        t.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
-        Torture.Report r = t.run();
-        String out = buf.toString(StandardCharsets.UTF_8);
-        System.out.print(out);
-        assertEquals(java.util.List.of(), r.violations(), "the torture found violations (seed " + t.seed + "):\n" + out);
-        assertTrue(r.kills() >= 50, out);
-        assertEquals(5, r.rounds(), out);
-        assertTrue(r.commits() >= 10, "commits happened: " + out);
-        assertTrue(r.fenced() >= 1, "the two writers of run a fenced each other: " + out);
-        assertTrue(r.restoresChecked() >= 5, "the checker restored checkpoints: " + out);
-        assertTrue(r.gcRuns() >= 1, "GC ran: " + out);
+        // Every run's promises are checked. That the GC completed a run under the kills is checked over at most three
+        // runs: each kill picks the GC with weight 2 of 13, a GC run takes seconds, and in one CI run of 50 s the GC
+        // was killed 12 times, each time before its run ended (gc-runs=0, no violation); a GC that never
+        // completes fails all three.
+        Torture.Report r = null;
+        String out = "";
+        for (int attempt = 1; attempt <= 3 && (r == null || r.gcRuns() == 0); attempt++) {
+            Torture t = new Torture();
+            t.target = "local";
+            t.kills = 50;
+            t.killsPerRound = 10;
+            t.seed = new java.util.Random().nextLong();
+            t.minGapMs = 100;
+            t.maxGapMs = 1200;
+            t.work = tmp.resolve("work-" + attempt);
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            t.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+            r = t.run();
+            out = buf.toString(StandardCharsets.UTF_8);
+            System.out.print(out);
+            assertEquals(java.util.List.of(), r.violations(), "the torture found violations (seed " + t.seed + "):\n" + out);
+            assertTrue(r.kills() >= 50, out);
+            assertEquals(5, r.rounds(), out);
+            assertTrue(r.commits() >= 10, "commits happened: " + out);
+            assertTrue(r.fenced() >= 1, "the two writers of run a fenced each other: " + out);
+            assertTrue(r.restoresChecked() >= 5, "the checker restored checkpoints: " + out);
+        }
+        assertTrue(r.gcRuns() >= 1, "GC ran (in one of three runs): " + out);
     }
 
     @Test
