@@ -171,7 +171,7 @@ public final class Trainer {
 
     /**
      * A save handed to the background thread; {@code gcWait} holds the store's notice once its commit waits for a GC,
-     * {@code started} whether its task began, {@code frozenFrom} the staged frozen block it links when it starts (null:
+     * {@code started} whether its task began or it was dropped before (taken once, by the task or by {@code dropQueued}), {@code frozenFrom} the staged frozen block it links when it starts (null:
      * none, or linked at staging).
      */
     private record Pending(long step, Future<SaveResult> future, AtomicReference<String> gcWait, AtomicBoolean started,
@@ -1034,7 +1034,7 @@ public final class Trainer {
             }
             try {
                 // a save staged behind it may link the frozen block from it: then the next commit removes it
-                if (pending.isEmpty() && !notStaged) {
+                if (pending.isEmpty() && !notStaged && frozenLinkMovedFrom(staging.pathOf(oldest.step()))) {
                     LocalFiles.deleteTree(staging.pathOf(oldest.step()));
                 }
             } catch (IOException ignored) {
@@ -1047,6 +1047,31 @@ public final class Trainer {
     }
 
     /**
+     * Before the staged copy {@code failed} of a save that failed is removed: when the next save
+     * would link the frozen block from it, it links it from the last committed staged copy instead
+     * (the same file: the frozen block never changes). Returns whether {@code failed} may go;
+     * false (kept until the next commit removes it) when no such copy holds the block (helper-149:
+     * the copy went, the next save counted the whole frozen block, and on a staging disk that holds
+     * it once the run stopped).
+     */
+    private boolean frozenLinkMovedFrom(Path failed) {
+        if (frozenSource == null || !frozenSource.startsWith(failed)) {
+            return true;
+        }
+        Path committed = lastCommitted == null ? null : staging.pathOf(lastCommittedStep);
+        try {
+            Path f = committed == null || !Files.isDirectory(committed) ? null : CheckpointFiles.frozenFileIn(committed);
+            if (f != null && Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                frozenSource = f;
+                return true;
+            }
+        } catch (IOException e) {
+            // unreadable: keep the failed copy, which holds the block
+        }
+        return false;
+    }
+
+    /**
      * At a stop: drops the saves staged behind an upload that have not started. The save of the
      * current step supersedes them, and waiting for them could cost it the deadline.
      */
@@ -1056,9 +1081,12 @@ public final class Trainer {
             if (p.step() >= state.step) {
                 continue; // the save of the current step itself: waiting for it is the stop's save
             }
-            if (p.started().get() || !p.future().cancel(false)) {
+            // taken from the task, which takes the same flag as it starts: a task the pool has begun to run is not
+            // cancelled by cancel(false), and was dropped while it linked and renamed its copy (helper-149)
+            if (!p.started().compareAndSet(false, true)) {
                 break; // this one (and every older one) runs or has run
             }
+            p.future().cancel(false);
             it.remove();
             discard(p);
             if (p.frozenFrom() != null) {
@@ -1282,7 +1310,9 @@ public final class Trainer {
         };
         lastSaveFailure = null;
         pending.addLast(new Pending(step, uploader.submit(() -> {
-            started.set(true);
+            if (!started.compareAndSet(false, true)) {
+                return null; // dropped at a stop before it began (dropQueued): nothing of it is done
+            }
             if (written != null) {
                 // no save is reading the frozen block now: the ones before this have ended
                 Path from = linkedFrom(linkFrom);
@@ -1517,7 +1547,21 @@ public final class Trainer {
 
     /** Whether the next save hard-links the frozen block from a staged copy (so it takes no new space). */
     private boolean frozenLinks() {
-        return frozenSource != null && Files.isRegularFile(linkedFrom(frozenSource), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (frozenSource == null) {
+            return false;
+        }
+        Path at = linkedFrom(frozenSource);
+        if (Files.isRegularFile(at, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return true;
+        }
+        // a save staged behind an upload links its frozen block as it starts: until then, where it links from stands
+        // for it (helper-149: a space check made as that save began counted the whole block, and waited for nothing)
+        for (Pending p : pending) {
+            if (p.frozenFrom() != null && at.equals(part.dirIn(staging.pathOf(p.step())).resolve(Model.FROZEN + ".safetensors"))) {
+                return Files.isRegularFile(linkedFrom(p.frozenFrom()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+        return false;
     }
 
     /** Whether this process is stopping: a signal (or spot notice) came, or, with ranks, a stop was agreed. */

@@ -755,6 +755,16 @@ class TrainerTest {
         }
     }
 
+    /** Waits for {@code l} (at most 60 s), then 300 ms more: what counted it down has ended by then. */
+    private static void pause(java.util.concurrent.CountDownLatch l) {
+        try {
+            l.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            Thread.sleep(300);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /**
      * Free space as the filesystem says, but none at the {@code nth} check (the start-up's is the first,
      * then one per save), and at every later one unless {@code once}; {@code seen} counts down at the first.
@@ -802,6 +812,52 @@ class TrainerTest {
                 "10", "--frozen-mb", "4"));
         assertEquals(0, r.code(), r.all());
         assertTrue(checks.get() >= 4, "the saves of steps 20 and 30 checked: " + checks.get());
+        assertTrue(r.out().contains("saved step 30 as t-s30-") && r.out().contains("done: run t at step 40"), r.all());
+    }
+
+    /**
+     * helper-149: a save that failed had its staged copy removed, and the frozen block's link with it; the next save
+     * then counted the whole block, and on a staging disk that holds it once the run stopped. Now the next save links
+     * it from the last committed copy. Step 20's manifest write fails; step 30 comes after that failure is known.
+     */
+    @Test
+    void aFailedSaveDoesNotTakeTheFrozenBlocksLinkWithIt() {
+        java.util.concurrent.CountDownLatch tenCommitted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Staging.FreeSpace twoMib = d -> {
+            int n = checks.incrementAndGet();
+            if (n == 3) { // the start-up's, step 10's, then step 20's: step 10 has printed its line when this ends
+                pause(tenCommitted);
+            }
+            return n <= 2 ? Staging.FILE_STORE.usable(d) : 2 << 20;
+        };
+        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("manifests/t-s20-")) {
+                    failed.countDown();
+                    throw new dev.ckpt.store.error.StoreUnavailableException("injected: manifest of step 20 not written");
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                String etag = super.putIfMatch(key, data, expectedEtag);
+                if (key.equals("ROOT") && new String(data, StandardCharsets.UTF_8).contains("t-s10-")) {
+                    tenCommitted.countDown();
+                }
+                return etag;
+            }
+        }, twoMib, null, line -> {
+            if (line.startsWith("step 25 ")) { // the training thread, five steps before step 30's save
+                pause(failed);
+            }
+        }, args(tmp, "--steps", "40", "--save-every", "10", "--frozen-mb", "4"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.err().contains("save of step 20 FAILED: "), r.all());
+        assertFalse(r.out().contains("save at step 30 staged behind"), "step 20 had failed before step 30: " + r.all());
         assertTrue(r.out().contains("saved step 30 as t-s30-") && r.out().contains("done: run t at step 40"), r.all());
     }
 
