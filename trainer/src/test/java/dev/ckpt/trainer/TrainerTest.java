@@ -755,6 +755,21 @@ class TrainerTest {
         }
     }
 
+    /** {@code s}, counting {@code tenCommitted} down once its ROOT names step 10's checkpoint of run t. */
+    private static dev.ckpt.store.objectstore.ObjectStore tellingTheCommitOfStep10(dev.ckpt.store.objectstore.ObjectStore s,
+                                                                                 java.util.concurrent.CountDownLatch tenCommitted) {
+        return new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public String putIfMatch(String key, byte[] data, String expectedEtag) {
+                String etag = super.putIfMatch(key, data, expectedEtag);
+                if (key.equals("ROOT") && new String(data, StandardCharsets.UTF_8).contains("t-s10-")) {
+                    tenCommitted.countDown();
+                }
+                return etag;
+            }
+        };
+    }
+
     /** Waits for {@code l} (at most 60 s), then 300 ms more: what counted it down has ended by then. */
     private static void pause(java.util.concurrent.CountDownLatch l) {
         try {
@@ -832,7 +847,7 @@ class TrainerTest {
             }
             return n <= 2 ? Staging.FILE_STORE.usable(d) : 2 << 20;
         };
-        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+        Result r = TrainerRuns.inProcess(Map.of(), s -> tellingTheCommitOfStep10(new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
             @Override
             public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
                 if (key.startsWith("manifests/t-s20-")) {
@@ -841,16 +856,7 @@ class TrainerTest {
                 }
                 return super.putIfAbsent(key, data, offset, length);
             }
-
-            @Override
-            public String putIfMatch(String key, byte[] data, String expectedEtag) {
-                String etag = super.putIfMatch(key, data, expectedEtag);
-                if (key.equals("ROOT") && new String(data, StandardCharsets.UTF_8).contains("t-s10-")) {
-                    tenCommitted.countDown();
-                }
-                return etag;
-            }
-        }, twoMib, null, line -> {
+        }, tenCommitted), twoMib, null, line -> {
             if (line.startsWith("step 25 ")) { // the training thread, five steps before step 30's save
                 pause(failed);
             }
@@ -984,16 +990,8 @@ class TrainerTest {
         };
         java.util.function.Function<dev.ckpt.store.objectstore.ObjectStore, dev.ckpt.store.objectstore.ObjectStore> held =
                 holdingTheManifestOfStep20Until(full);
-        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(held.apply(s)) {
-            @Override
-            public String putIfMatch(String key, byte[] data, String expectedEtag) {
-                String etag = super.putIfMatch(key, data, expectedEtag);
-                if (key.equals("ROOT") && new String(data, StandardCharsets.UTF_8).contains("t-s10-")) {
-                    tenCommitted.countDown();
-                }
-                return etag;
-            }
-        }, atStep20AfterTen, null, null, args(tmp, "--steps", "40", "--save-every", "10"));
+        Result r = TrainerRuns.inProcess(Map.of(), s -> tellingTheCommitOfStep10(held.apply(s), tenCommitted), atStep20AfterTen,
+                null, null, args(tmp, "--steps", "40", "--save-every", "10"));
         assertEquals(0, r.code(), r.all());
         assertTrue(r.err().contains("step 30 cannot be staged"), r.all());
         assertTrue(r.out().contains("save at step 30: it fits now that the saves before it committed; staging it"), r.all());
