@@ -15,8 +15,9 @@ import java.util.Map;
 
 @Command(name = "ls", description = {"List checkpoints, sorted by run, then step.",
         "Columns: id, run, step, created, ranks (world size: how many ranks saved it), files, logical size, bytes only"
-                + " it holds, pinned (DAMAGED: its manifest is missing or damaged, so it cannot be restored; the"
-                + " listing then ends with exit 3)."},
+                + " it holds, the day every byte of it was last verified (verify --read-data --record, or a resume that"
+                + " read every chunk: retention keeps a run's newest verified checkpoint), pinned (DAMAGED: its manifest is"
+                + " missing or damaged, so it cannot be restored; the listing then ends with exit 3)."},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 final class LsCommand extends StoreCommand {
     @Option(names = "--run", paramLabel = "RUN", description = "only this run")
@@ -36,7 +37,7 @@ final class LsCommand extends StoreCommand {
         List<Row> rows = new ArrayList<>();
         for (CheckpointEntry e : inv.checkpoints) {
             rows.add(new Row(e.id(), e.run(), e.step(), e.created(), e.ranks(), e.files(), e.logicalBytes(), inv.uniqueBytes(e.id()),
-                    e.pinned(), e.metadata(), inv.unreadable.get(e.id())));
+                    e.pinned(), e.verifiedAt(), e.metadata(), inv.unreadable.get(e.id())));
         }
         // a run with no checkpoints (a typo?): the runs that have some (helper-118: it listed none)
         List<String> runs = run != null && rows.isEmpty() ? store.list(null).stream().map(CheckpointEntry::run).distinct()
@@ -69,22 +70,22 @@ final class LsCommand extends StoreCommand {
         @Override
         public void printText(PrintWriter out, PrintWriter err) {
             List<Object[]> rows = new java.util.ArrayList<>();
-            rows.add(new Object[]{"ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "PINNED"});
+            rows.add(new Object[]{"ID", "RUN", "STEP", "CREATED", "RANKS", "FILES", "SIZE", "UNIQUE", "VERIFIED", "PINNED"});
             for (Row e : checkpoints) {
                 rows.add(new Object[]{e.id(), e.run(), e.step(), e.created().toString().replaceFirst("\\.\\d+Z$", "Z"), e.ranks(),
                         e.files(), human(e.logicalBytes()), e.uniqueBytes() == null ? "?" : human(e.uniqueBytes()),
-                        (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED")});
+                        e.verifiedAt() == null ? "" : e.verifiedAt().toString().substring(0, 10), (e.pinned() ? "yes" : "") + (e.unreadable() == null ? "" : (e.pinned() ? " " : "") + "DAMAGED")});
             }
             // each column as wide as its widest cell, at least as before: a 100-letter run name or a step of 19
             // digits pushed its row's columns out of line (helper-145)
-            int[] width = {32, 16, 10, 20, 5, 5, 10, 10};
+            int[] width = {32, 16, 10, 20, 5, 5, 10, 10, 10};
             for (Object[] r : rows) {
                 for (int i = 0; i < width.length; i++) {
                     width[i] = Math.max(width[i], shown(r[i]).length());
                 }
             }
             String fmt = "%-" + width[0] + "s %-" + width[1] + "s %" + width[2] + "s  %-" + width[3] + "s %" + width[4]
-                    + "s %" + width[5] + "s %" + width[6] + "s %" + width[7] + "s  %s";
+                    + "s %" + width[5] + "s %" + width[6] + "s %" + width[7] + "s  %-" + width[8] + "s  %s";
             for (Object[] r : rows) {
                 row(out, fmt, r);
             }
@@ -118,10 +119,12 @@ final class LsCommand extends StoreCommand {
      * @param ranks       how many ranks saved it (its world size; 1 for a checkpoint of one writer)
      * @param uniqueBytes bytes of the chunks no other listed checkpoint references; null when its manifest
      *                    cannot be read
+     * @param verifiedAt  when every byte of it was last verified ({@code verify --read-data --record}, or a resume that
+     *                    read every chunk); null if never (as show's)
      * @param unreadable  why its manifest cannot be read (missing, damaged), else null (absent from --json)
      */
     record Row(String id, String run, long step, Instant created, int ranks, int files, long logicalBytes, Long uniqueBytes,
-               boolean pinned, Map<String, String> metadata,
+               boolean pinned, Instant verifiedAt, Map<String, String> metadata,
                @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
                String unreadable) {
     }

@@ -519,6 +519,19 @@ class CkptToolTest {
             assertTrue(at != null);
             assertEquals(at.toString(), cli.run("show", store, id, "--json").json().get("verifiedAt").asText());
             assertTrue(cli.run("show", store, id).out().contains("every byte verified at " + at), "show says when");
+            // ls too: the day in its VERIFIED column, the instant in --json; a checkpoint never verified shows none
+            String two = push(src("b", 2), "r", 2);
+            Cli.Result ls = cli.run("ls", store);
+            List<String> lines = ls.out().lines().toList();
+            assertTrue(lines.get(0).matches("ID +RUN +STEP +CREATED +RANKS +FILES +SIZE +UNIQUE +VERIFIED +PINNED"), ls.out());
+            int col = lines.get(0).indexOf("VERIFIED");
+            String one = lines.stream().filter(l -> l.startsWith(id)).findFirst().orElseThrow();
+            assertEquals(at.toString().substring(0, 10), one.substring(col, col + 10), ls.out());
+            String notVerified = lines.stream().filter(l -> l.startsWith(two)).findFirst().orElseThrow();
+            assertTrue(notVerified.length() <= col, "nothing in its VERIFIED column: " + ls.out());
+            JsonNode cps = cli.run("ls", store, "--json").json().get("checkpoints");
+            assertEquals(at.toString(), cps.get(0).get("verifiedAt").asText());
+            assertTrue(cps.get(1).get("verifiedAt").isNull(), cps.toString());
         }
     }
 

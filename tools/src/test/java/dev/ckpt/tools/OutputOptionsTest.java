@@ -32,7 +32,7 @@ class OutputOptionsTest {
     void jsonIsTheRecordWithSortedFieldsIsoInstantsAndNoTextOnlyComponents() throws Exception {
         Instant t = Instant.parse("2026-01-02T03:04:05.123456Z");
         var listing = new LsCommand.Listing("file:///s/", "r", List.of(new LsCommand.Row("r-s1-abc", "r", 1, t, 1, 2, 10, 5L,
-                false, Map.of("z", "1", "a", "2"), null)), List.of());
+                false, null, Map.of("z", "1", "a", "2"), null)), List.of());
         String[] printed = print(true, listing);
         assertEquals("", printed[1], "nothing on stderr with --json");
         JsonNode j = OutputOptions.JSON.readTree(printed[0]);
