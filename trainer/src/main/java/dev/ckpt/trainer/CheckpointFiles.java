@@ -292,8 +292,9 @@ final class CheckpointFiles {
                 String msg = "config.json has " + k + " = " + cfg.path(k) + " but this run is configured with " + want.path(k)
                         + " (set by " + option + ")";
                 if (!lenient || List.of("input", "hidden", "output", "frozen_rows").contains(k)) {
-                    throw new IOException(where + msg + "; pass the options the run was started with"
-                            + (lenient ? "" : " (or --lenient-resume to continue with the new value where shapes allow)"));
+                    // bad input, not an I/O error: a requeue fails the same way (helper-151: a stop during the resume made it 75)
+                    throw new dev.ckpt.store.error.InvalidInputException(where + msg + "; pass the options the run was started"
+                            + " with" + (lenient ? "" : " (or --lenient-resume to continue with the new value where shapes allow)"));
                 }
                 skipped.add(msg + "; continuing with " + want.path(k));
             }

@@ -349,12 +349,25 @@ public final class Trainer {
             try {
                 started = StartUp.run(this::startUp, preemption, o.preemptDeadline);
             } catch (IOException | dev.ckpt.store.error.CkptException e) {
-                if (!preemption.requested() || e instanceof FencedException) {
+                // a failure a requeue meets again (options that do not match the run's checkpoints, a configuration, a
+                // permission the store refuses) keeps its own exit code though a stop came: 75 would requeue the job over
+                // and over (helper-151). A held lock, a store that does not answer, a full disk: a requeue may find them
+                // gone, and 75 stands.
+                boolean failsAgain = e instanceof dev.ckpt.store.error.InvalidInputException
+                        || e instanceof dev.ckpt.store.error.BadConfigurationException
+                        || e instanceof dev.ckpt.store.error.PermissionDeniedException
+                        || e instanceof dev.ckpt.store.error.EndpointRedirectException
+                        || e instanceof dev.ckpt.store.error.UnsupportedFormatException
+                        || e instanceof dev.ckpt.store.error.ConditionalWritesUnsupportedException
+                        || e instanceof dev.ckpt.store.error.RanksDisagreeException;
+                if (!preemption.requested() || e instanceof FencedException || failsAgain) {
                     if (!(e instanceof FencedException)) {
                         // what was under way, before the error's own line (helper-123: a claim that failed on S3 printed
                         // one line about a write of ROOT, with no word of the run, the store or the start-up)
                         err.println("ckpt-train: the start-up failed while " + startPhase + " (store "
-                                + store.objectStore().describe() + "); nothing was trained");
+                                + store.objectStore().describe() + "); nothing was trained" + (preemption.requested()
+                                ? "; not exiting 75 as the " + preemption.reason() + " line said: a requeue would fail the"
+                                + " same way, fix the cause first" : ""));
                     }
                     throw e; // a fenced run stays exit 4: a requeued job would be fenced again
                 }
@@ -1700,9 +1713,14 @@ public final class Trainer {
         List<CheckpointEntry> cps = store.list(o.run);
         resumeStep = cps.isEmpty() ? 0 : cps.get(cps.size() - 1).step();
         if (cps.isEmpty()) {
+            // the runs that have some: a mistyped --run starts a new training from step 0 (helper-151: no word of it)
+            List<String> others = newLocalStore ? List.of()
+                    : store.list(null).stream().map(CheckpointEntry::run).distinct().toList();
             out.println("auto-resume: run " + o.run + " has no checkpoint yet; starting from step 0" + (newLocalStore
                     ? " (--store " + o.store + " did not exist: a new store was made there; if you meant to resume from"
-                    + " another, check the path)" : ""));
+                    + " another, check the path)" : others.isEmpty() ? "" : " (the runs with checkpoints in this store: "
+                    + String.join(", ", others.subList(0, Math.min(10, others.size())).stream().map(Printable::of).toList()) + (others.size() > 10 ? " and "
+                    + (others.size() - 10) + " more" : "") + "; if you meant one of them, stop and give its --run)"));
             return;
         }
         Path target = staging.dir().resolve("restore.tmp");
@@ -1738,7 +1756,19 @@ public final class Trainer {
                     + " first save (it writes again the chunks it holds), ckpt-tool verify --read-data " + url + " says"
                     + " which are still damaged and what to do about each");
         }
-        CheckpointFiles.LoadReport rep = CheckpointFiles.load(target, r.checkpointId(), model, state, o.lenientResume);
+        CheckpointFiles.LoadReport rep;
+        try {
+            rep = CheckpointFiles.load(target, r.checkpointId(), model, state, o.lenientResume);
+        } catch (IOException | RuntimeException e) {
+            // the whole checkpoint restored for nothing: not left in the staging directory until the next start
+            // (helper-151: 65 MB of restore.tmp after options that did not match the run's)
+            try {
+                LocalFiles.deleteTree(target);
+            } catch (IOException ignored) {
+                // the next start removes it, and says so
+            }
+            throw e;
+        }
         for (String s : rep.skipped()) {
             out.println("lenient-resume: " + s);
         }

@@ -223,8 +223,8 @@ class TrainerTest {
         other[5] = "u"; // --run u: the store exists now
         Result fresh = TrainerRuns.inProcess(other);
         assertEquals(0, fresh.code(), fresh.all());
-        assertTrue(fresh.out().contains("auto-resume: run u has no checkpoint yet; starting from step 0"
-                + System.lineSeparator()), fresh.out());
+        assertTrue(fresh.out().contains("auto-resume: run u has no checkpoint yet; starting from step 0 (the runs with"
+                + " checkpoints in this store: t; if you meant one of them, stop and give its --run)"), fresh.out());
     }
 
     @Test
@@ -715,6 +715,28 @@ class TrainerTest {
         Result r = TrainerRuns.inProcess(args(tmp, "--steps", "20", "--hidden", "64", "--auto-resume", "--lenient-resume"));
         assertEquals(1, r.code(), r.all());
         assertTrue(r.err().contains("config.json has hidden = 128 but this run is configured with 64 (set by --hidden)"), r.err());
+        // the checkpoint restored for nothing does not stay in the staging directory (helper-151: 65 MB until the next start)
+        assertFalse(Files.exists(tmp.resolve("staging/t/restore.tmp")), "restore.tmp removed");
+        // a stop during that start-up does not make it 75: a requeue fails the same way (helper-151: a requeue loop)
+        Preemption p = new Preemption(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        Result stopped = TrainerRuns.inProcess(s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.StoredObject get(String key) {
+                if (key.startsWith("manifests/")) {
+                    p.request("SIGINT"); // as the resume reads the checkpoint's manifest
+                }
+                return super.get(key);
+            }
+        }, p, null, args(tmp, "--steps", "20", "--hidden", "64", "--auto-resume"));
+        assertEquals(1, stopped.code(), stopped.all());
+        assertTrue(stopped.err().contains("; nothing was trained; not exiting 75 as the SIGINT line said: a requeue would"
+                + " fail the same way, fix the cause first"), stopped.err());
+        assertTrue(stopped.err().contains("config.json has hidden = 128 but this run is configured with 64"), stopped.err());
+        assertFalse(stopped.out().contains("exiting 75"), stopped.out());
+        // a run with no checkpoint, in a store whose other runs have some: they are named (a mistyped --run)
+        Result typo = TrainerRuns.inProcess(args(tmp, "--steps", "0", "--auto-resume", "--run", "tt"));
+        assertTrue(typo.out().contains("auto-resume: run tt has no checkpoint yet; starting from step 0 (the runs with"
+                + " checkpoints in this store: t; if you meant one of them, stop and give its --run)"), typo.all());
     }
 
     @Test
