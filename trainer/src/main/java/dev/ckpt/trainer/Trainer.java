@@ -100,6 +100,12 @@ public final class Trainer {
      * starts: a finishing save's clean-up of older staged copies must not delete them.
      */
     private final Set<Path> inFlightDirs = ConcurrentHashMap.newKeySet();
+    /**
+     * Staged copies of saves that failed, not removed yet: a save staged behind one links its frozen block from it, or
+     * the next save would (training thread only). Removed as soon as neither holds (helper-150: during a store outage
+     * they stayed until a commit, and filled a small staging disk: the run stopped, or every save waited).
+     */
+    private final Set<Path> failedCopies = new java.util.LinkedHashSet<>();
     /** A staged frozen.safetensors known to hold the frozen block (null: write it). */
     private Path frozenSource;
     /**
@@ -1045,18 +1051,54 @@ public final class Trainer {
                 // made (helper-115: the save after it failed, "it is gone")
                 frozenSource = linkedFrom(oldest.frozenFrom()); // past any it would have linked from that never staged
             }
-            try {
-                // a save staged behind it may link the frozen block from it: then the next commit removes it
-                if (pending.isEmpty() && !notStaged && frozenLinkMovedFrom(staging.pathOf(oldest.step()))) {
-                    LocalFiles.deleteTree(staging.pathOf(oldest.step()));
-                }
-            } catch (IOException ignored) {
-                // a stale staged copy is harmless: the next start or save removes it
+            if (!notStaged) {
+                failedCopies.add(staging.pathOf(oldest.step()));
             }
+            removeFailedCopies();
             return true;
         }
         pending.removeFirst();
+        removeFailedCopies();
         return true;
+    }
+
+    /**
+     * Removes the staged copies of failed saves. While a save is in flight, only their files other than the
+     * frozen block go: the frozen file is a hard link to the block the save in flight reads, and removing a link
+     * moves that file's change time, which fails the save ("changed while it was being saved"); the link takes no
+     * space of its own. With no save in flight, a copy goes whole unless the next save is to link the frozen block
+     * from it and no committed copy holds it ({@link #frozenLinkMovedFrom}: then its frozen file alone stays); what
+     * stays is tried again at the next call, and the next commit or start removes it too.
+     */
+    private void removeFailedCopies() {
+        for (java.util.Iterator<Path> it = failedCopies.iterator(); it.hasNext(); ) {
+            Path copy = it.next();
+            try {
+                if (pending.isEmpty() && frozenLinkMovedFrom(copy)) {
+                    it.remove();
+                    LocalFiles.deleteTree(copy);
+                } else {
+                    removeAllButFrozen(copy);
+                }
+            } catch (IOException ignored) {
+                // a stale staged copy is harmless: the next commit or start removes it
+            }
+        }
+    }
+
+    /** Deletes every file under {@code copy} but the frozen block's ({@code frozen.safetensors}, of each part). */
+    private static void removeAllButFrozen(Path copy) throws IOException {
+        if (!Files.isDirectory(copy, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        List<Path> files;
+        try (java.util.stream.Stream<Path> w = Files.walk(copy)) {
+            files = w.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !f.getFileName().toString().equals(Model.FROZEN + ".safetensors")).toList();
+        }
+        for (Path f : files) {
+            Files.deleteIfExists(f);
+        }
     }
 
     /**
@@ -1233,11 +1275,14 @@ public final class Trainer {
             if (pending.isEmpty()) {
                 throw e;
             }
+            long before = pending.peekLast().step();
             afterSavesInFlight(e, step);
             // their commits removed the staged copies before them: the step may fit now (helper-104: a disk that
             // holds two checkpoints stopped every job whose uploads were slow, saying to free what was free)
             staging.checkSpace(CheckpointFiles.bytesNeeded(model, part, frozenLinks()), step, lastCommitted);
-            out.printf("save at step %d: it fits now that the saves before it committed; staging it%n", step);
+            // committed, or failed (said above) and their copies removed (helper-150: "committed" of a save that FAILED)
+            out.printf("save at step %d: it fits now that the saves before it %s; staging it%n", step,
+                    lastCommittedStep >= before ? "committed" : "ended");
             behind = -1; // the save it was to be staged behind has ended: no "staged behind" line
         }
         inFlightDirs.add(staging.pathOf(step));

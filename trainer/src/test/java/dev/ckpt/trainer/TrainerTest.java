@@ -890,6 +890,57 @@ class TrainerTest {
     }
 
     /**
+     * helper-150: during a store outage the staged copies of failed saves stayed until a commit (one was removed only
+     * when no save was in flight as its failure was seen), and filled a small staging disk: the run stopped, or every
+     * save waited. Twelve saves in a row fail (their manifests), one a step, each with a frozen block to link; at every
+     * space check the staging directory holds a few copies at most (besides the frozen block's links, which take no
+     * space: removing one while a save reads the block fails that save), and the run commits once the store is back.
+     */
+    @Test
+    void theCopiesOfSavesThatFailedDoNotPileUpDuringAnOutage() {
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Staging.FreeSpace counting = d -> {
+            // the copies that take space: a failed copy's frozen.safetensors is a link to the block the others share
+            List<String> copies = new java.util.ArrayList<>();
+            try (var l = Files.list(d)) {
+                for (Path c : l.filter(f -> f.getFileName().toString().matches("step-\\d+")).sorted().toList()) {
+                    try (var w = Files.walk(c)) {
+                        if (w.anyMatch(f -> Files.isRegularFile(f) && !f.getFileName().toString().startsWith("frozen."))) {
+                            copies.add(c.getFileName().toString());
+                        }
+                    } catch (java.io.IOException | java.io.UncheckedIOException gone) {
+                        // removed meanwhile
+                    }
+                }
+            }
+            if (copies.size() > most.get()) {
+                most.set(copies.size());
+                seen.add(copies.toString());
+            }
+            return Staging.FILE_STORE.usable(d);
+        };
+        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("manifests/") && failures.get() < 12) {
+                    failures.incrementAndGet();
+                    throw new dev.ckpt.store.error.StoreUnavailableException("injected: the store is down");
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        }, counting, null, null, args(tmp, "--steps", "40", "--save-every", "1", "--frozen-mb", "1"));
+        assertEquals(0, r.code(), r.all());
+        assertEquals(12, r.err().lines().filter(l -> l.contains(" FAILED: injected: the store is down")).count(), r.all());
+        // the newest committed or failed copy, one uploading, one staged behind it
+        assertTrue(most.get() <= 3, "at most 3 staged copies with files besides the frozen block's link at a space check,"
+                + " saw " + seen + "\n" + r.all());
+        assertFalse(r.err().contains("changed while it was being saved"), "no save's frozen block touched: " + r.err());
+        assertTrue(r.out().contains("done: run t at step 40"), r.all());
+    }
+
+    /**
      * A signal as step 30 finds the disk full (helper-104): the line it printed promised 75, and the trainer exited 1
      * once step 30 still did not fit after step 20 committed. It now keeps the promise, saying why step 30 was not
      * saved and that step 20 is the latest, which a requeue resumes from.
