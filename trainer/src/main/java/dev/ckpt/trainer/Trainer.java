@@ -1105,7 +1105,7 @@ public final class Trainer {
      * Before the staged copy {@code failed} of a save that failed is removed: when the next save
      * would link the frozen block from it, it links it from the last committed staged copy instead
      * (the same file: the frozen block never changes). Returns whether {@code failed} may go;
-     * false (kept until the next commit removes it) when no such copy holds the block (helper-149:
+     * false (its frozen file stays until a later call or the next commit) when no such copy holds the block (helper-149:
      * the copy went, the next save counted the whole frozen block, and on a staging disk that holds
      * it once the run stopped).
      */
