@@ -98,8 +98,7 @@ final class LsCommand extends StoreCommand {
 
     /** "; the runs with checkpoints: a, b" (the first 10, and how many more), or "" for none: for a --run with none. */
     static String runsWithCheckpoints(List<String> runs) {
-        return runs.isEmpty() ? "" : "; the runs with checkpoints: " + String.join(", ", runs.subList(0,
-                Math.min(10, runs.size()))) + (runs.size() > 10 ? " (and " + (runs.size() - 10) + " more)" : "");
+        return runs.isEmpty() ? "" : "; the runs with checkpoints: " + dev.ckpt.store.util.Printable.firstOf(runs, 10);
     }
 
     /** A cell as {@link #row} shows it. */

@@ -1764,8 +1764,7 @@ public final class Trainer {
             out.println("auto-resume: run " + o.run + " has no checkpoint yet; starting from step 0" + (newLocalStore
                     ? " (--store " + o.store + " did not exist: a new store was made there; if you meant to resume from"
                     + " another, check the path)" : others.isEmpty() ? "" : " (the runs with checkpoints in this store: "
-                    + String.join(", ", others.subList(0, Math.min(10, others.size())).stream().map(Printable::of).toList()) + (others.size() > 10 ? " and "
-                    + (others.size() - 10) + " more" : "") + "; if you meant one of them, stop and give its --run)"));
+                    + Printable.firstOf(others, 10) + "; if you meant one of them, stop and give its --run)"));
             return;
         }
         Path target = staging.dir().resolve("restore.tmp");

@@ -95,6 +95,16 @@ public final class Printable {
         return of(c);
     }
 
+    /**
+     * The first {@code max} of {@code names}, each escaped as {@link #of(String)} does, joined by
+     * ", ", then " (and N more)" when there are more: how a message lists runs or checkpoints
+     * (ls, forget and the trainer's --auto-resume name the runs with checkpoints this way).
+     */
+    public static String firstOf(java.util.List<String> names, int max) {
+        String shown = String.join(", ", names.subList(0, Math.min(max, names.size())).stream().map(Printable::of).toList());
+        return names.size() > max ? shown + " (and " + (names.size() - max) + " more)" : shown;
+    }
+
     /** Whether a terminal would not show code point {@code c} as itself. */
     static boolean hidden(int c) {
         if (Character.isISOControl(c)) {

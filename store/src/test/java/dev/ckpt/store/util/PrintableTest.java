@@ -58,4 +58,11 @@ class PrintableTest {
         assertEquals(false, Printable.message(secret).contains("SECRETVALUE123"), Printable.message(secret));
         assertEquals(1, Printable.message(secret).lines().count(), Printable.message(secret));
     }
+
+    @Test
+    void firstOfListsAtMostMaxNamesEscapedAndCountsTheRest() {
+        assertEquals("", Printable.firstOf(java.util.List.of(), 3));
+        assertEquals("a, b", Printable.firstOf(java.util.List.of("a", "b"), 2));
+        assertEquals("a, b\\u000Ac (and 2 more)", Printable.firstOf(java.util.List.of("a", "b\nc", "d", "e"), 2));
+    }
 }
