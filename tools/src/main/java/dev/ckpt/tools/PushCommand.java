@@ -77,7 +77,7 @@ final class PushCommand extends StoreCommand {
     GcWaitOptions gcWait;
 
     @picocli.CommandLine.Mixin
-    DeadlineOptions deadline;
+    DeadlineOptions.ForPush deadline;
 
     @Option(names = "--allow-empty", description = "save even when DIR holds no files (refused by default: an empty"
             + " checkpoint would be the run's newest, for auto-resume and retention)")

@@ -39,7 +39,7 @@ final class RestoreCommand extends StoreCommand {
     List<Path> reuse = new ArrayList<>();
 
     @picocli.CommandLine.Mixin
-    DeadlineOptions deadline;
+    DeadlineOptions.ForRestore deadline;
 
     @Option(names = "--rank", paramLabel = "R", description = "only rank R's part of a checkpoint saved by several ranks"
             + " (rank 0 of a checkpoint of one writer is all of it)")

@@ -332,4 +332,23 @@ class DeadlineCliTest {
         assertTrue(r.err().contains("its deadline (which had already passed when it started, ")
                 && !r.err().contains("(-") && r.err().contains(" (given: --deadline 0s)"), r.err());
     }
+
+    @Test
+    void eachCommandsHelpSaysWhatItsOwnDeadlineLeaves() {
+        // one text served both: restore's --help spoke of "a push's commit" (restore has none)
+        String push = deadlineHelp("push");
+        String restore = deadlineHelp("restore");
+        assertTrue(push.contains("nothing is committed; exit 6 if the commit was in flight"), push);
+        assertFalse(push.contains("target"), push);
+        assertTrue(restore.contains("exit 7 naming the stuck object, and the target is left as it was"), restore);
+        assertFalse(restore.contains("exit 6") || restore.contains("commit"), restore);
+    }
+
+    /** The --deadline option's paragraph of {@code command --help}, its lines joined. */
+    private String deadlineHelp(String command) {
+        String help = String.join(" ", cli.run(command, "--help").out().split("\\s+"));
+        int from = help.indexOf("--deadline=DURATION give up");
+        assertTrue(from >= 0, help);
+        return help.substring(from, help.indexOf(" --endpoint=URL", from));
+    }
 }
