@@ -507,7 +507,7 @@ class CkptToolTest {
     void verifyCanRecordAFullVerificationInRoot() {
         String id = push(src("a", 1), "r", 1);
         assertTrue(cli.run("show", store, id, "--json").json().get("verifiedAt").isNull(), "never verified");
-        assertFalse(cli.run("show", store, id).out().contains("verified"));
+        assertTrue(cli.run("show", store, id).out().contains("  never verified byte by byte ("), "show says never");
         assertEquals(2, cli.run("verify", store, "--record").code(), "--record needs a full --read-data");
         Cli.Result r = cli.run("verify", store, "--read-data", "--record", "--json");
         assertEquals(0, r.code(), r.toString());
@@ -519,6 +519,7 @@ class CkptToolTest {
             assertTrue(at != null);
             assertEquals(at.toString(), cli.run("show", store, id, "--json").json().get("verifiedAt").asText());
             assertTrue(cli.run("show", store, id).out().contains("every byte verified at " + at), "show says when");
+            assertFalse(cli.run("show", store, id).out().contains("never verified"), "and no longer never");
             // ls too: the day in its VERIFIED column, the instant in --json; a checkpoint never verified shows none
             String two = push(src("b", 2), "r", 2);
             Cli.Result ls = cli.run("ls", store);
