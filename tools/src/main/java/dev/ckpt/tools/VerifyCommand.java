@@ -99,6 +99,7 @@ final class VerifyCommand extends StoreCommand {
                 // the checkpoints this verify read, not the selectors resolved again: a checkpoint committed
                 // meanwhile (latest, or all of them) was not read and must not be recorded as verified
                 recorded.addAll(r.checkpointIds());
+                recording = true;
                 store.recordVerified(recorded);
             }
         }
@@ -191,9 +192,17 @@ final class VerifyCommand extends StoreCommand {
     record Problem(String checkpoint, String key, VerifyReport.Kind kind, String message) {
     }
 
+    /** Set (on the command's thread) just before --record's write of ROOT; read at a signal, on the signal's. */
+    volatile boolean recording;
+
     @Override
     String interrupted(String committing) {
-        return record ? "the checkpoints it had verified may or may not have been recorded as verified in ROOT;"
-                + " check with ckpt-tool show " + ShellWords.word(store) + " CKPT --json (its verifiedAt), or run it again" : "nothing was changed";
+        if (!record) {
+            return "nothing was changed";
+        }
+        // before the write: nothing recorded, whatever was read (helper-150: "may or may not" at every moment)
+        return recording ? "its record of the checkpoints it verified in ROOT was being written, and may or may not"
+                + " have landed; check with ckpt-tool show " + ShellWords.word(store) + " CKPT (\"every byte verified at\"),"
+                + " or run it again" : "nothing was recorded (it records after every byte is read); run it again";
     }
 }

@@ -118,6 +118,18 @@ class InterruptedCommandTest {
      * ROOT goes out. Once a commit was sent, there is no bar: the signal waits for it instead.
      */
     @Test
+    void anInterruptedVerifyRecordSaysWhetherItsWriteOfRootHadBegun() {
+        VerifyCommand v = new VerifyCommand();
+        v.store = "/s t";
+        assertEquals("nothing was changed", v.interrupted(null));
+        v.record = true;
+        assertEquals("nothing was recorded (it records after every byte is read); run it again", v.interrupted(null));
+        v.recording = true; // set just before store.recordVerified
+        assertTrue(v.interrupted(null).startsWith("its record of the checkpoints it verified in ROOT was being written, and may"
+                + " or may not have landed; check with ckpt-tool show '/s t' CKPT"), v.interrupted(null));
+    }
+
+    @Test
     void aSignalBarsACommitNotYetSentAndOnlyThat() {
         OutputOptions.Progress before = new OutputOptions.Progress(new PrintWriter(new StringWriter()), "push",
                 OutputOptions.ProgressMode.none, true);
