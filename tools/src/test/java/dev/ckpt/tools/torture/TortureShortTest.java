@@ -31,19 +31,9 @@ class TortureShortTest {
         Torture.Report r = null;
         String out = "";
         for (int attempt = 1; attempt <= 3 && (r == null || r.gcRuns() == 0); attempt++) {
-            Torture t = new Torture();
-            t.target = "local";
-            t.kills = 50;
-            t.killsPerRound = 10;
-            t.seed = new java.util.Random().nextLong();
-            t.minGapMs = 100;
-            t.maxGapMs = 1200;
-            t.work = tmp.resolve("work-" + attempt);
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            t.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+            Torture t = local(50, 10, new java.util.Random().nextLong(), 100, 1200, tmp.resolve("work-" + attempt));
             r = t.run();
-            out = buf.toString(StandardCharsets.UTF_8);
-            System.out.print(out);
+            out = printed(t);
             assertEquals(java.util.List.of(), r.violations(), "the torture found violations (seed " + t.seed + "):\n" + out);
             assertTrue(r.kills() >= 50, out);
             assertEquals(5, r.rounds(), out);
@@ -61,25 +51,41 @@ class TortureShortTest {
         Torture.Report r = null;
         String out = "";
         for (int attempt = 1; attempt <= 3 && (r == null || r.commits() == 0); attempt++) {
-            Torture t = new Torture();
-            t.target = "local";
-            t.kills = 8;
-            t.killsPerRound = 8;
-            t.seed = 7L;
-            t.minGapMs = 500 * attempt;
-            t.maxGapMs = 1500 * attempt;
+            Torture t = local(8, 8, 7L, 500 * attempt, 1500 * attempt, tmp.resolve("sabotaged-" + attempt));
             t.sabotage = true;
-            t.work = tmp.resolve("sabotaged-" + attempt);
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            t.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
             r = t.run();
-            out = buf.toString(StandardCharsets.UTF_8);
-            System.out.print(out);
+            out = printed(t);
         }
         assertTrue(r.commits() > 0, "a checkpoint was committed for the sabotage to damage: " + out);
         assertFalse(r.violations().isEmpty(), out);
         assertTrue(r.violations().stream().anyMatch(v -> v.contains("does not restore") || v.contains("deep verify")
                 || v.contains("failed while it stayed in ROOT")), out);
         assertTrue(out.contains("replay this round's schedule: ckpt-torture --target local --round-seed "), out);
+    }
+
+    /** What each torture of this test printed. */
+    private final java.util.Map<Torture, ByteArrayOutputStream> outs = new java.util.IdentityHashMap<>();
+
+    /** A torture of the local store, its output kept for {@link #printed}. */
+    private Torture local(int kills, int killsPerRound, long seed, int minGapMs, int maxGapMs, Path work) {
+        Torture t = new Torture();
+        t.target = "local";
+        t.kills = kills;
+        t.killsPerRound = killsPerRound;
+        t.seed = seed;
+        t.minGapMs = minGapMs;
+        t.maxGapMs = maxGapMs;
+        t.work = work;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        outs.put(t, buf);
+        t.out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        return t;
+    }
+
+    /** What {@code t} printed, also shown in the test's own output. */
+    private String printed(Torture t) {
+        String out = outs.get(t).toString(StandardCharsets.UTF_8);
+        System.out.print(out);
+        return out;
     }
 }
