@@ -58,7 +58,7 @@ final class ShowCommand extends StoreCommand {
             if (verifiedAt != null) {
                 // recorded by verify --read-data --record or by a resume that read it whole (helper-117, 118: it named verify only)
                 out.println("  every byte verified at " + verifiedAt + " (by verify --read-data --record, or a resume that read every chunk)");
-            } else { // said, not left out: a reader could not tell "never" from "not shown" (helper-150)
+            } else { // said, not left out: a reader could not tell "never" from "not shown" (helper-151)
                 out.println("  never verified byte by byte (ckpt-tool verify --read-data --record reads it all and records when)");
             }
             if (!metadata.isEmpty()) { // one pair a line, escaped: a value cannot break the line or pose as another pair

@@ -200,7 +200,7 @@ final class VerifyCommand extends StoreCommand {
         if (!record) {
             return "nothing was changed";
         }
-        // before the write: nothing recorded, whatever was read (helper-150: "may or may not" at every moment)
+        // before the write: nothing recorded, whatever was read (helper-151: "may or may not" at every moment)
         return recording ? "its record of the checkpoints it verified in ROOT was being written, and may or may not"
                 + " have landed; check with ckpt-tool show " + ShellWords.word(store) + " CKPT (\"every byte verified at\"),"
                 + " or run it again" : "nothing was recorded (it records after every byte is read); run it again";
