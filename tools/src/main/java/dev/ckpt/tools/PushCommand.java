@@ -36,13 +36,15 @@ import java.util.Map;
         "",
         "One rank's part of a checkpoint saved by several ranks: --rank R --world-size N --job-id ID, the same job id "
                 + "and step on every rank (one process per rank, each pushing its own directory). Rank 0 commits once "
-                + "every part is present; each rank exits 0 only once the checkpoint is committed, or exit 4 after "
-                + "--ranks-timeout if a part or the commit does not come (nothing is committed for that step); when rank 0 "
-                + "gives up on the step, or another rank's save fails before its part is stored, the others exit 4 at "
-                + "once with its reason (a rank's DIR that push refuses included: missing, or holding a link, FIFO "
-                + "or socket), and a rank that starts after that exits 4 without uploading; only a rank that dies, "
-                + "cannot reach the store, or whose commit is in doubt (exit 6: it may land) leaves the others to "
-                + "--ranks-timeout. The same step cannot be pushed again "
+                + "every part is present; each rank exits 0 only once the checkpoint is committed. When a part does not "
+                + "come within --ranks-timeout, rank 0 gives up on the step and records why; so does a rank whose save "
+                + "fails before its part is stored (a DIR that push refuses included: missing, or holding a link, FIFO or "
+                + "socket). Every rank then exits 1 at once with that reason, and a rank that starts after that exits 1 "
+                + "without uploading: nothing is committed for that step, and the job must push a later step. A rank whose "
+                + "part is stored that sees neither a commit nor such a record within --ranks-timeout exits 4 (7 when "
+                + "--deadline ends its wait): rank 0 may still commit the step, and ckpt-tool ls shows whether it did. Only "
+                + "a rank that dies, cannot reach the store, or whose commit is in doubt (exit 6: it may land) leaves the "
+                + "others to --ranks-timeout. The same step cannot be pushed again "
                 + "with the same job id once a rank gave up on it or stored its part: push a later step."},
         footer = {"", "Examples:", "  ckpt-tool push ./ckpt-store staging/step-1000 --run run-42 --step 1000 \\",
                 "      --meta loss=0.31 --keep-last 3",
@@ -67,10 +69,14 @@ final class PushCommand extends StoreCommand {
             + " most 256 bytes, a value of at most 16 KiB, 64 KiB in all), e.g. loss=0.31")
     List<String> meta = new java.util.ArrayList<>();
 
-    @Option(names = "--keep-last", paramLabel = "N", description = "then keep only the newest N checkpoints of the run")
+    @Option(names = "--keep-last", paramLabel = "N", description = "retention after the commit: keep the run's newest N checkpoints (with"
+            + " --keep-every-steps, those it keeps too); the rest are forgotten, except pinned ones and the run's newest"
+            + " verified one")
     Integer keepLast;
 
-    @Option(names = "--keep-every-steps", paramLabel = "K", description = "and keep every checkpoint whose step is a multiple of K")
+    @Option(names = "--keep-every-steps", paramLabel = "K", description = "retention after the commit: keep the run's checkpoints whose step is a"
+            + " multiple of K (with --keep-last, its newest N too); the rest are forgotten, except pinned ones and the"
+            + " run's newest verified one")
     Long keepEvery;
 
     @picocli.CommandLine.Mixin

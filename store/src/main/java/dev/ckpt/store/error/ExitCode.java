@@ -19,7 +19,8 @@ public enum ExitCode {
     USAGE(2, "usage error (the message says what is wrong; --help lists the options)", Program.BOTH),
     DAMAGE(3, "damage found by verify (missing or corrupt objects)", Program.CKPT_TOOL),
     FENCED_OR_CONFLICT(4, "fenced: a newer job owns the run, stop writing; or a conflicting writer or GC"
-            + " held what was needed (retry later)", Program.BOTH),
+            + " held what was needed (retry later); or a rank whose part is stored saw no commit within"
+            + " --ranks-timeout (rank 0 may still commit the step: ckpt-tool ls shows whether it did)", Program.BOTH),
     NO_CONDITIONAL_WRITES(5, "the backend lacks the conditional writes the store needs", Program.BOTH),
     COMMIT_STATE_UNKNOWN(6, "commit state unknown: a ROOT write may or may not have landed; do not clean"
             + " anything up, check with ckpt-tool ls/verify once the store answers", Program.BOTH),
