@@ -17,7 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 @Command(name = "forget", description = {"Remove checkpoints from the store by policy or by name.",
-        "Their data is deleted by the next gc. Pinned checkpoints and each run's newest verified one are kept.",
+        "Their data is deleted by the next gc. A policy keeps pinned checkpoints and each run's newest verified one;"
+                + " by name, a pinned checkpoint is refused until it is unpinned, and any other is forgotten as named.",
         "A checkpoint the policy would keep that cannot be restored (its manifest or a chunk missing or damaged, as"
                 + " verify finds without --read-data) is kept, with a note, and not counted: the policy keeps that many"
                 + " restorable ones besides.",
