@@ -26,6 +26,10 @@ final class VerifyCommand extends StoreCommand {
     @Override
     void checkArguments() {
         SelectorShape.check(spec, ckpts); // not a converter: on a list, picocli said only "Unmatched argument"
+        if (record && (percent == null || percent < 100)) {
+            // before the store is opened: the verify's progress line came first, then the usage error (helper-152)
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--record needs a full --read-data");
+        }
     }
 
     @Option(names = "--read-data", arity = "0..1", fallbackValue = "100", paramLabel = "PERCENT",
@@ -91,10 +95,7 @@ final class VerifyCommand extends StoreCommand {
             r = store.verify(new VerifyRequest(ckpts, percent == null ? 0 : percent / 100.0));
         }
         List<String> recorded = new ArrayList<>();
-        if (record) {
-            if (percent == null || percent < 100) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--record needs a full --read-data");
-            }
+        if (record) { // with a full --read-data (checkArguments)
             if (r.ok()) {
                 // the checkpoints this verify read, not the selectors resolved again: a checkpoint committed
                 // meanwhile (latest, or all of them) was not read and must not be recorded as verified

@@ -508,7 +508,10 @@ class CkptToolTest {
         String id = push(src("a", 1), "r", 1);
         assertTrue(cli.run("show", store, id, "--json").json().get("verifiedAt").isNull(), "never verified");
         assertTrue(cli.run("show", store, id).out().contains("  never verified byte by byte ("), "show says never");
-        assertEquals(2, cli.run("verify", store, "--record").code(), "--record needs a full --read-data");
+        Cli.Result partial = new Cli(Map.of(), "--progress", "plain").run("verify", store, "--record");
+        assertEquals(2, partial.code(), "--record needs a full --read-data");
+        // refused before the store is opened: no "verify ..." progress line before the usage error (helper-152)
+        assertTrue(partial.err().startsWith("ckpt-tool verify: --record needs a full --read-data"), partial.err());
         Cli.Result r = cli.run("verify", store, "--read-data", "--record", "--json");
         assertEquals(0, r.code(), r.toString());
         assertEquals(List.of(id), toList(r.json().get("recordedVerified")));
