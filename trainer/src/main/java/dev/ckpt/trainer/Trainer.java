@@ -370,7 +370,10 @@ public final class Trainer {
                     if (!(e instanceof FencedException)) {
                         // what was under way, before the error's own line (helper-123: a claim that failed on S3 printed
                         // one line about a write of ROOT, with no word of the run, the store or the start-up)
-                        err.println("ckpt-train: the start-up failed while " + startPhase + " (store "
+                        // "stopped" for a refusal of the options (helper-152: "failed while looking for checkpoints"
+                        // read as a failure of the lookup, before the line saying the run already has some)
+                        err.println("ckpt-train: the start-up " + (e instanceof dev.ckpt.store.error.InvalidInputException
+                                ? "stopped" : "failed") + " while " + startPhase + " (store "
                                 + store.objectStore().describe() + "); nothing was trained" + (preemption.requested()
                                 ? "; not exiting 75 as the " + preemption.reason() + " line said: a requeue would fail the"
                                 + " same way, fix the cause first" : ""));

@@ -527,6 +527,7 @@ class TrainerTest {
                 + " checkpoints first (ckpt-tool forget " + dir.resolve("store") + " " + before.get(0).id() + " " + newest
                 + "); nothing was claimed or written"), fresh.all());
         assertFalse(fresh.out().contains("saved step"), fresh.all());
+        assertTrue(fresh.err().startsWith("ckpt-train: the start-up stopped while looking for checkpoints of run t"), fresh.all());
         try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toString())) {
             assertEquals(epoch, s.root().runs().get("t").writerEpoch(), "the run was not claimed");
             assertEquals(before, s.list("t"), "nothing saved or dropped");
