@@ -18,7 +18,7 @@ import java.util.List;
 @Command(name = "gc", description = {"Delete data no live checkpoint references (older than the grace age).",
         "Safe while saves run. --dry-run deletes nothing and reports exactly what gc would delete.",
         "Also removes the temporary files that writes killed midway left in a local store, once they are older than"
-                + " the grace age and an hour."},
+                + " both the grace age and one hour."},
         footer = {"", "Example:", "  ckpt-tool gc s3://ml-ckpt/llama --dry-run --grace 2h"})
 final class GcCommand extends StoreCommand {
     @Option(names = "--dry-run", description = "only say what would be deleted")

@@ -16,8 +16,9 @@ import java.util.Map;
 @Command(name = "ls", description = {"List checkpoints, sorted by run, then step.",
         "Columns: id, run, step, created, ranks (world size: how many ranks saved it), files, logical size, bytes only"
                 + " it holds, the day every byte of it was last verified (verify --read-data --record, or a resume that"
-                + " read every chunk: retention keeps a run's newest verified checkpoint), pinned (DAMAGED: its manifest is"
-                + " missing or damaged, so it cannot be restored; the listing then ends with exit 3)."},
+                + " read every chunk: retention keeps a run's newest verified checkpoint), pinned (yes, or empty).",
+        "A checkpoint whose manifest is missing or damaged cannot be restored: its PINNED column says DAMAGED, and the"
+                + " listing then ends with exit 3."},
         footer = {"", "Example:", "  ckpt-tool ls s3://ml-ckpt/llama --run run-42"})
 final class LsCommand extends StoreCommand {
     @Option(names = "--run", paramLabel = "RUN", description = "only this run")

@@ -130,8 +130,8 @@ final class TrainOptions {
 
     @Option(names = "--job-id", paramLabel = "ID", order = 17,
             description = "the id shared by every rank of this job and unique per job incarnation, so a requeued"
-                    + " job fences the old one (default: <TORCHELASTIC_RUN_ID>-<TORCHELASTIC_RESTART_COUNT> under"
-                    + " torchrun, slurm-<SLURM_JOB_ID>-<SLURM_RESTART_COUNT> under srun); needed when N > 1")
+                    + " job fences the old one (default under torchrun: $TORCHELASTIC_RUN_ID, a dash and"
+                    + " $TORCHELASTIC_RESTART_COUNT; under srun: slurm-$SLURM_JOB_ID-$SLURM_RESTART_COUNT); needed when N > 1")
     String jobId;
 
     @Option(names = "--ranks-timeout", paramLabel = "D", order = 18,
