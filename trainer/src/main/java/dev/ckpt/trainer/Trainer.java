@@ -335,6 +335,7 @@ public final class Trainer {
             t.tellTheOthers(dev.ckpt.store.error.OutOfMemory.explain(e, false));
             return EXIT_ERROR;
         } finally {
+            t.removeFailedCopiesAtEnd();
             t.uploader.shutdownNow();
             if (t.stopPoller != null) {
                 t.stopPoller.shutdownNow();
@@ -399,6 +400,9 @@ public final class Trainer {
             }
         }
     }
+
+    /** Whether the last step was trained: the saves failing from here on have no next save but the final one (training thread). */
+    private boolean trainingFinished;
 
     /** Whether a stop abandoned the start-up, whose thread may still run. */
     private boolean startUpAbandoned;
@@ -508,12 +512,31 @@ public final class Trainer {
             startPhase = "resuming run " + o.run + " from its newest checkpoint";
             resume();
         }
+        if (lastCommitted == null) {
+            removeUncommittedCopies();
+        }
         // fail before training rather than at the first save
         startPhase = "checking the staging directory's free space";
         staging.checkSpace(CheckpointFiles.bytesNeeded(model, part, frozenLinks()), state.step, lastCommitted);
         startStep = state.step;
         if (o.ranked()) {
             startStopPoller();
+        }
+    }
+
+    /**
+     * A start from step 0 (the run has no checkpoint): the staged copies in the run's staging directory
+     * are an earlier process's saves that never committed, which nothing restores from; removed after
+     * the claim, as leftovers are. A killed run, or one whose every save failed, left them, the frozen
+     * block's file among them, and the start then counted that block twice: "has 15.0 MiB free; the
+     * checkpoint of step 0 needs 25.3 MiB", on a disk its own leftovers filled (helper-153).
+     */
+    private void removeUncommittedCopies() throws IOException {
+        int n = staging.complete().size();
+        if (n > 0) {
+            out.printf("staging: removing %s of saves that never committed (run %s has no checkpoint to resume from)%n",
+                    n == 1 ? "1 staged copy" : n + " staged copies", o.run);
+            keepOnlyStaged(p -> false, "staging: the saves of an earlier process never committed");
         }
     }
 
@@ -684,6 +707,7 @@ public final class Trainer {
             }
         }
         preemption.finishing(true); // a signal from here on says what the end holds, not "at the next step boundary"
+        trainingFinished = true;
         if (preemption.requested()) {
             out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; " + (lastCommittedStep
                     != state.step || lastCommitted == null ? "saving the final state, then exiting 0 (training is"
@@ -1044,6 +1068,8 @@ public final class Trainer {
             String next = stop != null && state.step < stop.step()
                     ? "training goes on to the agreed stop step " + stop.step()
                     : preemption.requested() || stop != null ? "this process is stopping"
+                    : trainingFinished ? (oldest.step() == state.step ? "it was the final save" // helper-153: "the next save"
+                    : "the final save, of step " + state.step + ", follows") // of a run that had none left
                     : "training goes on, the next save tries again";
             err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), lastSaveFailure,
                     next, latest("none"));
@@ -1087,6 +1113,27 @@ public final class Trainer {
                 // a stale staged copy is harmless: the next commit or start removes it
             }
         }
+    }
+
+    /**
+     * At the end of the run, when no save is in flight (none can follow): the copies of failed saves go whole,
+     * frozen files too. With no committed copy to move its link to, a failed copy kept its frozen file for a
+     * next save, and a run whose every save failed left it behind (helper-153: 25 MiB, which then stopped the
+     * --auto-resume its own message asked for). With a save in flight (an error ended the run during an upload)
+     * they stay, for the next start to remove.
+     */
+    private void removeFailedCopiesAtEnd() {
+        if (!pending.isEmpty()) {
+            return;
+        }
+        for (Path copy : failedCopies) {
+            try {
+                LocalFiles.deleteTree(copy);
+            } catch (IOException ignored) {
+                // the next start from step 0, or the next commit or resume, removes it
+            }
+        }
+        failedCopies.clear();
     }
 
     /** Deletes every file under {@code copy} but the frozen block's ({@code frozen.safetensors}, of each part). */
@@ -1196,8 +1243,10 @@ public final class Trainer {
         if (pending.isEmpty()) {
             return e;
         }
+        // the first sentence whole: cut at its "; ", "has 27.2 MiB free" read as plenty, without what the step needs;
+        // and "to end", not "to commit": during an outage it fails, which frees space too (helper-153)
         err.printf("ckpt-train: step %d cannot be staged (%s); waiting for the save of step %d%s, staged before it,"
-                + " to commit%n", step, e.getMessage().replaceFirst("(\\. |; ).*", ""), pending.peekFirst().step(),
+                + " to end%n", step, e.what().replaceFirst("\\. .*", ""), pending.peekFirst().step(),
                 pending.size() > 1 ? " and of step " + pending.peekLast().step() : "");
         finishPendingUnlessStopped();
         return e.now(lastCommitted);

@@ -766,8 +766,8 @@ class TrainerTest {
         Result r = TrainerRuns.inProcess(Map.of(), holdingTheManifestOfStep20Until(full), fills, null, null,
                 args(tmp, "--steps", "40", "--save-every", "10"));
         assertEquals(1, r.code(), r.all());
-        assertTrue(r.err().matches("(?s).*step 30 cannot be staged \\(staging directory \\S+ has 0\\.0 MiB free\\); waiting"
-                + " for the save of step 20, staged before it, to commit\n.*"), r.err());
+        assertTrue(r.err().matches("(?s).*step 30 cannot be staged \\(staging directory \\S+ has 0\\.0 MiB free; the"
+                + " checkpoint of step 30 needs [\\d.]+ MiB\\); waiting for the save of step 20, staged before it, to end\n.*"), r.err());
         assertTrue(r.out().contains("saved step 20 as t-s20-"), r.all());
         assertTrue(r.err().matches("(?s).*the checkpoint of step 30 needs [\\d.]+ MiB\\. Free space there or point --staging"
                 + " elsewhere\\. Nothing was written; the last committed checkpoint t-s20-\\S+ is untouched.*"), r.err());
@@ -939,6 +939,50 @@ class TrainerTest {
                 + " saw " + seen + "\n" + r.all());
         assertFalse(r.err().contains("changed while it was being saved"), "no save's frozen block touched: " + r.err());
         assertTrue(r.out().contains("done: run t at step 40"), r.all());
+    }
+
+    /**
+     * A run whose every save failed (the store down throughout) with a frozen block: its last failed copy kept the
+     * frozen file for a next save that never came, and the --auto-resume its message asked for then found the staging
+     * disk holding it and stopped (helper-153: "has 15.0 MiB free; the checkpoint of step 0 needs 25.3 MiB"). At the
+     * end no copy stays; the final save's failure does not promise a next save.
+     */
+    @Test
+    void aRunWhoseEverySaveFailedLeavesNoStagedCopyAndSaysItsFinalSaveFailed() throws Exception {
+        Result r = TrainerRuns.inProcess(Map.of(), s -> new dev.ckpt.store.objectstore.ForwardingObjectStore(s) {
+            @Override
+            public dev.ckpt.store.objectstore.PutResult putIfAbsent(String key, byte[] data, int offset, int length) {
+                if (key.startsWith("manifests/")) {
+                    throw new dev.ckpt.store.error.StoreUnavailableException("injected: the store is down");
+                }
+                return super.putIfAbsent(key, data, offset, length);
+            }
+        }, Staging.FILE_STORE, null, null, args(tmp, "--steps", "6", "--save-every", "2", "--frozen-mb", "1"));
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("save of step 6 FAILED: injected: the store is down; it was the final save (last"
+                + " committed: none)"), r.all());
+        assertFalse(r.err().contains("the next save tries again (last committed: none)\nckpt-train: the final"), r.all());
+        try (var l = Files.list(tmp.resolve("staging/t"))) {
+            assertEquals(List.of(), l.map(p -> p.getFileName().toString()).toList(), "nothing staged stays\n" + r.all());
+        }
+    }
+
+    /**
+     * A start from step 0 removes the staged copies an earlier process of the run left uncommitted (a kill during an
+     * outage left a step-N with its frozen file each, helper-153); a resume from a checkpoint keeps its own rules.
+     */
+    @Test
+    void aStartFromStepZeroRemovesTheCopiesOfSavesThatNeverCommitted() throws Exception {
+        for (String step : List.of("step-7", "step-9")) {
+            Path copy = Files.createDirectories(tmp.resolve("staging/t/" + step + "/part-0"));
+            Files.write(copy.resolve("frozen.safetensors"), new byte[1 << 20]);
+        }
+        Result r = TrainerRuns.inProcess(args(tmp, "--steps", "2", "--save-every", "2", "--auto-resume"));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("staging: removing 2 staged copies of saves that never committed (run t has no"
+                + " checkpoint to resume from)"), r.all());
+        assertFalse(Files.exists(tmp.resolve("staging/t/step-7")) || Files.exists(tmp.resolve("staging/t/step-9")), r.all());
+        assertTrue(Files.isDirectory(tmp.resolve("staging/t/step-2")), "the new run's own copy: " + r.all());
     }
 
     /**
