@@ -536,7 +536,7 @@ public final class Trainer {
         if (n > 0) {
             out.printf("staging: removing %s of saves that never committed (run %s has no checkpoint to resume from)%n",
                     n == 1 ? "1 staged copy" : n + " staged copies", o.run);
-            keepOnlyStaged(p -> false, "staging: the saves of an earlier process never committed");
+            keepOnlyStaged(p -> false, "a start from step 0 removes the copies of saves an earlier process never committed");
         }
     }
 
