@@ -48,6 +48,11 @@ final class Preemption {
         finishing = is;
     }
 
+    /** See {@link #finishing(boolean)}: the last step was trained, and no save but the final one follows. */
+    boolean finishing() {
+        return finishing;
+    }
+
     /** Requests a stop; the first reason wins. Safe from signal handlers and any thread. */
     void request(String why) {
         int n = count.incrementAndGet();

@@ -335,7 +335,7 @@ public final class Trainer {
             t.tellTheOthers(dev.ckpt.store.error.OutOfMemory.explain(e, false));
             return EXIT_ERROR;
         } finally {
-            t.removeFailedCopiesAtEnd();
+            t.removeFailedCopies(true);
             t.uploader.shutdownNow();
             if (t.stopPoller != null) {
                 t.stopPoller.shutdownNow();
@@ -400,9 +400,6 @@ public final class Trainer {
             }
         }
     }
-
-    /** Whether the last step was trained: the saves failing from here on have no next save but the final one (training thread). */
-    private boolean trainingFinished;
 
     /** Whether a stop abandoned the start-up, whose thread may still run. */
     private boolean startUpAbandoned;
@@ -707,7 +704,6 @@ public final class Trainer {
             }
         }
         preemption.finishing(true); // a signal from here on says what the end holds, not "at the next step boundary"
-        trainingFinished = true;
         if (preemption.requested()) {
             out.println("ckpt-train: " + preemption.reason() + " arrived as training finished; " + (lastCommittedStep
                     != state.step || lastCommitted == null ? "saving the final state, then exiting 0 (training is"
@@ -1068,7 +1064,7 @@ public final class Trainer {
             String next = stop != null && state.step < stop.step()
                     ? "training goes on to the agreed stop step " + stop.step()
                     : preemption.requested() || stop != null ? "this process is stopping"
-                    : trainingFinished ? (oldest.step() == state.step ? "it was the final save" // helper-153: "the next save"
+                    : preemption.finishing() ? (oldest.step() == state.step ? "it was the final save" // helper-153: "the next save"
                     : "the final save, of step " + state.step + ", follows") // of a run that had none left
                     : "training goes on, the next save tries again";
             err.printf("ckpt-train: save of step %d FAILED: %s; %s (last committed: %s)%n", oldest.step(), lastSaveFailure,
@@ -1083,11 +1079,11 @@ public final class Trainer {
             if (!notStaged) {
                 failedCopies.add(staging.pathOf(oldest.step()));
             }
-            removeFailedCopies();
+            removeFailedCopies(false);
             return true;
         }
         pending.removeFirst();
-        removeFailedCopies();
+        removeFailedCopies(false);
         return true;
     }
 
@@ -1098,12 +1094,20 @@ public final class Trainer {
      * space of its own. With no save in flight, a copy goes whole unless the next save is to link the frozen block
      * from it and no committed copy holds it ({@link #frozenLinkMovedFrom}: then its frozen file alone stays); what
      * stays is tried again at the next call, and the next commit or start removes it too.
+     *
+     * <p>{@code atEnd}: the run ends, and no save follows to link from a copy: with no save in flight the copies
+     * go whole, frozen files too (helper-153: a run whose every save failed left its 25 MiB frozen file, with no
+     * committed copy to move its link to, and that stopped the --auto-resume its own message asked for); with one
+     * in flight (an error ended the run during an upload) nothing is touched, and the next start removes them.
      */
-    private void removeFailedCopies() {
+    private void removeFailedCopies(boolean atEnd) {
+        if (atEnd && !pending.isEmpty()) {
+            return;
+        }
         for (java.util.Iterator<Path> it = failedCopies.iterator(); it.hasNext(); ) {
             Path copy = it.next();
             try {
-                if (pending.isEmpty() && frozenLinkMovedFrom(copy)) {
+                if (pending.isEmpty() && (atEnd || frozenLinkMovedFrom(copy))) {
                     it.remove();
                     LocalFiles.deleteTree(copy);
                 } else {
@@ -1113,27 +1117,6 @@ public final class Trainer {
                 // a stale staged copy is harmless: the next commit or start removes it
             }
         }
-    }
-
-    /**
-     * At the end of the run, when no save is in flight (none can follow): the copies of failed saves go whole,
-     * frozen files too. With no committed copy to move its link to, a failed copy kept its frozen file for a
-     * next save, and a run whose every save failed left it behind (helper-153: 25 MiB, which then stopped the
-     * --auto-resume its own message asked for). With a save in flight (an error ended the run during an upload)
-     * they stay, for the next start to remove.
-     */
-    private void removeFailedCopiesAtEnd() {
-        if (!pending.isEmpty()) {
-            return;
-        }
-        for (Path copy : failedCopies) {
-            try {
-                LocalFiles.deleteTree(copy);
-            } catch (IOException ignored) {
-                // the next start from step 0, or the next commit or resume, removes it
-            }
-        }
-        failedCopies.clear();
     }
 
     /** Deletes every file under {@code copy} but the frozen block's ({@code frozen.safetensors}, of each part). */
